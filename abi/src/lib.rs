@@ -1,0 +1,217 @@
+//! The Tessera ABI: everything the kernel, userland and xtask must agree on.
+//!
+//! Nothing here is defined twice anywhere else. The crate is `no_std`, has no
+//! dependencies and holds only data definitions and pure functions, so it
+//! builds for the host (xtask, tests) and for Armv7-A (kernel, userland).
+//!
+//! # Syscall calling convention
+//!
+//! A thread enters the kernel with `svc #0`. The syscall number is in `r7`,
+//! arguments are in `r0`..`r5`. On return `r0` holds the status (0 for
+//! success, otherwise an [`Error`] code) and `r1`..`r3` hold results. All
+//! other registers are preserved. See `docs/abi.md` for every call.
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub mod bootimage;
+pub mod layout;
+
+/// Syscall numbers (passed in `r7`).
+///
+/// The numbering is stable: new calls take new numbers. Issue "capabilities"
+/// will make the authority-carrying calls (`Spawn`, `Wait`, `Shutdown`) take a
+/// capability handle in `r0`; until then only the root task may make them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Syscall {
+    /// Does nothing and returns success. Used to measure the syscall path.
+    Null = 0,
+    /// Writes `r1` bytes at address `r0` to the debug console.
+    DebugWrite = 1,
+    /// Gives up the rest of the time slice to threads of the same priority.
+    Yield = 2,
+    /// Blocks for at least `r0` microseconds (0 behaves like `Yield`).
+    Sleep = 3,
+    /// Ends the calling process with exit code `r0`. Does not return.
+    Exit = 4,
+    /// Root task only: starts boot-image program named by (`r0`, `r1` bytes)
+    /// at priority `r2`, passing `r3` to it in `r0`. Returns the pid in `r1`.
+    Spawn = 5,
+    /// Root task only: waits up to `r1` microseconds (`u32::MAX`: forever)
+    /// for the child `r0` (or any child if `r0` is [`ANY_PROCESS`]) to end.
+    /// Returns pid in `r1`, [`ExitKind`] in `r2`, exit code or fault kind in `r3`.
+    Wait = 6,
+    /// Root task only: powers the machine off with exit status `r0`.
+    Shutdown = 7,
+    /// Returns the microseconds since boot as a u64 in `r1` (low) and `r2` (high).
+    Uptime = 8,
+}
+
+impl Syscall {
+    /// Every syscall, in number order.
+    pub const ALL: [Syscall; 9] = [
+        Syscall::Null,
+        Syscall::DebugWrite,
+        Syscall::Yield,
+        Syscall::Sleep,
+        Syscall::Exit,
+        Syscall::Spawn,
+        Syscall::Wait,
+        Syscall::Shutdown,
+        Syscall::Uptime,
+    ];
+
+    /// The syscall with number `number`, if there is one.
+    pub const fn from_number(number: u32) -> Option<Syscall> {
+        match number {
+            0 => Some(Syscall::Null),
+            1 => Some(Syscall::DebugWrite),
+            2 => Some(Syscall::Yield),
+            3 => Some(Syscall::Sleep),
+            4 => Some(Syscall::Exit),
+            5 => Some(Syscall::Spawn),
+            6 => Some(Syscall::Wait),
+            7 => Some(Syscall::Shutdown),
+            8 => Some(Syscall::Uptime),
+            _ => None,
+        }
+    }
+}
+
+/// `Wait` argument meaning "any child".
+pub const ANY_PROCESS: u32 = u32::MAX;
+/// Timeout meaning "wait forever".
+pub const FOREVER: u32 = u32::MAX;
+/// Longest buffer `DebugWrite` accepts, in bytes.
+pub const DEBUG_WRITE_MAX: usize = 1024;
+/// Longest program name, in bytes.
+pub const NAME_MAX: usize = 24;
+/// Number of scheduling priorities. 0 is the lowest, `PRIORITY_LEVELS - 1` the highest.
+pub const PRIORITY_LEVELS: u32 = 32;
+/// Priority of the root task.
+pub const ROOT_PRIORITY: u32 = 16;
+
+/// Errors a syscall returns in `r0`. Zero means success and is not an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Error {
+    /// No syscall has this number.
+    UnknownSyscall = 1,
+    /// A pointer argument is null, points into the kernel, or names memory
+    /// the caller has not mapped with the rights the call needs.
+    BadAddress = 2,
+    /// A pointer plus its length wraps past the end of the address space.
+    AddressWraps = 3,
+    /// A length is larger than the call allows.
+    TooLong = 4,
+    /// An argument is out of range (e.g. a priority) or malformed (e.g. UTF-8).
+    InvalidArgument = 5,
+    /// No boot-image program, or no such process, has that name or id.
+    NotFound = 6,
+    /// The kernel could not find memory or a table slot for the request.
+    OutOfMemory = 7,
+    /// The caller lacks the authority for this call.
+    PermissionDenied = 8,
+    /// A blocking call's timeout expired.
+    TimedOut = 9,
+    /// The program image is not a loadable Armv7-A executable.
+    BadImage = 10,
+}
+
+impl Error {
+    /// The error for code `code`, if `code` is one.
+    pub const fn from_code(code: u32) -> Option<Error> {
+        match code {
+            1 => Some(Error::UnknownSyscall),
+            2 => Some(Error::BadAddress),
+            3 => Some(Error::AddressWraps),
+            4 => Some(Error::TooLong),
+            5 => Some(Error::InvalidArgument),
+            6 => Some(Error::NotFound),
+            7 => Some(Error::OutOfMemory),
+            8 => Some(Error::PermissionDenied),
+            9 => Some(Error::TimedOut),
+            10 => Some(Error::BadImage),
+            _ => None,
+        }
+    }
+
+    /// A short human-readable name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Error::UnknownSyscall => "unknown syscall",
+            Error::BadAddress => "bad address",
+            Error::AddressWraps => "address wraps",
+            Error::TooLong => "too long",
+            Error::InvalidArgument => "invalid argument",
+            Error::NotFound => "not found",
+            Error::OutOfMemory => "out of memory",
+            Error::PermissionDenied => "permission denied",
+            Error::TimedOut => "timed out",
+            Error::BadImage => "bad image",
+        }
+    }
+}
+
+/// How a process ended, as `Wait` reports it in `r2`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ExitKind {
+    /// The process called `Exit`; `r3` is its exit code.
+    Exited = 0,
+    /// The kernel ended the process for a fault; `r3` is the [`FaultKind`].
+    Faulted = 1,
+}
+
+/// Why the kernel ended a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum FaultKind {
+    /// Access to an address with no mapping (translation fault).
+    Unmapped = 1,
+    /// Access the mapping does not permit (e.g. user access to kernel memory,
+    /// a write to read-only memory).
+    Permission = 2,
+    /// Instruction fetch from memory mapped execute-never.
+    ExecuteNever = 3,
+    /// Misaligned access that the architecture does not allow.
+    Alignment = 4,
+    /// Undefined or privileged instruction.
+    UndefinedInstruction = 5,
+    /// Any other abort (external, TLB conflict, ...).
+    OtherAbort = 6,
+    /// A syscall was made in a way the kernel cannot resume (reserved).
+    BadSyscall = 7,
+}
+
+impl FaultKind {
+    /// The fault kind for code `code`, if `code` is one.
+    pub const fn from_code(code: u32) -> Option<FaultKind> {
+        match code {
+            1 => Some(FaultKind::Unmapped),
+            2 => Some(FaultKind::Permission),
+            3 => Some(FaultKind::ExecuteNever),
+            4 => Some(FaultKind::Alignment),
+            5 => Some(FaultKind::UndefinedInstruction),
+            6 => Some(FaultKind::OtherAbort),
+            7 => Some(FaultKind::BadSyscall),
+            _ => None,
+        }
+    }
+
+    /// The name used in the kernel's fault report line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            FaultKind::Unmapped => "unmapped address",
+            FaultKind::Permission => "permission fault",
+            FaultKind::ExecuteNever => "execute from non-executable memory",
+            FaultKind::Alignment => "alignment fault",
+            FaultKind::UndefinedInstruction => "undefined instruction",
+            FaultKind::OtherAbort => "abort",
+            FaultKind::BadSyscall => "bad syscall",
+        }
+    }
+}
+
+/// Exit status QEMU reports when the kernel panics.
+pub const PANIC_EXIT_STATUS: u32 = 101;

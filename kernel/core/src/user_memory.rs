@@ -1,0 +1,201 @@
+//! Bookkeeping of a process's user mappings and the checks that turn a user
+//! pointer (an allegation) into a [`UserRange`] the kernel may touch.
+
+use crate::Access;
+use tessera_abi::layout::{PAGE_SIZE, USER_END};
+use tessera_abi::Error;
+
+/// Most distinct regions one address space may hold.
+pub const MAX_REGIONS: usize = 16;
+
+/// A page-aligned range `[start, end)` of user virtual addresses with one
+/// set of access rights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// First address (page aligned).
+    pub start: u32,
+    /// One past the last address (page aligned, greater than `start`).
+    pub end: u32,
+    /// What User mode may do there.
+    pub access: Access,
+}
+
+/// Why a region could not be added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// Start or end is not page aligned, or the region is empty.
+    Unaligned,
+    /// The region reaches the null page or the kernel's part of the space.
+    OutsideUserSpace,
+    /// The region overlaps one already mapped.
+    Overlaps,
+    /// The table of regions is full.
+    TooManyRegions,
+}
+
+/// The user part of one address space, as the kernel mapped it.
+///
+/// Invariant: regions are disjoint, page aligned, inside
+/// `[PAGE_SIZE, USER_END)`, and kept sorted by start address.
+#[derive(Clone, Debug, Default)]
+pub struct RegionMap {
+    regions: [Option<Region>; MAX_REGIONS],
+    count: usize,
+}
+
+/// A user address range the kernel has checked: every byte of it is mapped
+/// in the current process with at least the rights asked for, and it lies
+/// below [`USER_END`]. Only [`RegionMap::check`] makes one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserRange {
+    address: u32,
+    len: u32,
+}
+
+impl UserRange {
+    /// First address.
+    pub fn address(&self) -> u32 {
+        self.address
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// True if the range is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl RegionMap {
+    /// An empty map.
+    pub const fn new() -> Self {
+        RegionMap { regions: [None; MAX_REGIONS], count: 0 }
+    }
+
+    /// The regions, sorted by address.
+    pub fn regions(&self) -> impl Iterator<Item = &Region> {
+        self.regions[..self.count].iter().flatten()
+    }
+
+    /// Number of regions.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True if nothing is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Records a new region.
+    pub fn insert(&mut self, region: Region) -> Result<(), MapError> {
+        let page = PAGE_SIZE as u32;
+        if !region.start.is_multiple_of(page) || !region.end.is_multiple_of(page) || region.start >= region.end {
+            return Err(MapError::Unaligned);
+        }
+        if region.start < page || region.end as usize > USER_END {
+            return Err(MapError::OutsideUserSpace);
+        }
+        if self.regions().any(|r| r.start < region.end && region.start < r.end) {
+            return Err(MapError::Overlaps);
+        }
+        if self.count == MAX_REGIONS {
+            return Err(MapError::TooManyRegions);
+        }
+        let at = self.regions().take_while(|r| r.start < region.start).count();
+        self.regions.copy_within(at..self.count, at + 1);
+        self.regions[at] = Some(region);
+        self.count += 1;
+        Ok(())
+    }
+
+    /// The region holding `address`, if any.
+    pub fn find(&self, address: u32) -> Option<&Region> {
+        self.regions().find(|r| r.start <= address && address < r.end)
+    }
+
+    /// Checks that `len` bytes at `address` are mapped with `needed` rights.
+    ///
+    /// A zero-length range is always valid (nothing will be touched). Errors:
+    /// [`Error::AddressWraps`] if the range wraps past 4 GiB,
+    /// [`Error::BadAddress`] if any byte is null-page, kernel, unmapped or
+    /// lacks a right.
+    pub fn check(&self, address: u32, len: u32, needed: Access) -> Result<UserRange, Error> {
+        if len == 0 {
+            return Ok(UserRange { address, len });
+        }
+        let end = address.checked_add(len).ok_or(Error::AddressWraps)?;
+        if end as usize > USER_END {
+            return Err(Error::BadAddress);
+        }
+        let mut cursor = address;
+        while cursor < end {
+            let region = self.find(cursor).ok_or(Error::BadAddress)?;
+            if !region.access.allows(needed) {
+                return Err(Error::BadAddress);
+            }
+            cursor = region.end;
+        }
+        Ok(UserRange { address, len })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map() -> RegionMap {
+        let mut map = RegionMap::new();
+        map.insert(Region { start: 0x10000, end: 0x12000, access: Access::READ_EXECUTE }).unwrap();
+        map.insert(Region { start: 0x12000, end: 0x14000, access: Access::READ_WRITE }).unwrap();
+        map.insert(Region { start: 0x20000, end: 0x21000, access: Access::READ }).unwrap();
+        map
+    }
+
+    #[test]
+    fn insert_rejects_bad_regions() {
+        let mut map = map();
+        let rw = Access::READ_WRITE;
+        assert_eq!(map.insert(Region { start: 0x1001, end: 0x2000, access: rw }), Err(MapError::Unaligned));
+        assert_eq!(map.insert(Region { start: 0x2000, end: 0x2000, access: rw }), Err(MapError::Unaligned));
+        assert_eq!(map.insert(Region { start: 0, end: 0x1000, access: rw }), Err(MapError::OutsideUserSpace));
+        assert_eq!(
+            map.insert(Region { start: 0x3FFF_F000, end: 0x4000_1000, access: rw }),
+            Err(MapError::OutsideUserSpace)
+        );
+        assert_eq!(map.insert(Region { start: 0x13000, end: 0x15000, access: rw }), Err(MapError::Overlaps));
+        let starts: std::vec::Vec<u32> = map.regions().map(|r| r.start).collect();
+        assert_eq!(starts, [0x10000, 0x12000, 0x20000]);
+    }
+
+    extern crate std;
+
+    #[test]
+    fn check_accepts_mapped_ranges() {
+        let map = map();
+        assert!(map.check(0x10000, 0x2000, Access::READ).is_ok());
+        // Spans two adjacent regions that both allow reading.
+        assert!(map.check(0x11ff0, 0x20, Access::READ).is_ok());
+        assert!(map.check(0x12000, 0x2000, Access::READ_WRITE).is_ok());
+        assert!(map.check(0, 0, Access::READ).is_ok());
+    }
+
+    #[test]
+    fn check_rejects_each_bad_pointer() {
+        let map = map();
+        assert_eq!(map.check(0, 1, Access::READ), Err(Error::BadAddress));
+        assert_eq!(map.check(0x4010_0000, 4, Access::READ), Err(Error::BadAddress));
+        assert_eq!(map.check(0x3000_0000, 4, Access::READ), Err(Error::BadAddress));
+        assert_eq!(map.check(0xFFFF_FF00, 0x200, Access::READ), Err(Error::AddressWraps));
+        // Runs off the end of a mapping into a hole.
+        assert_eq!(map.check(0x13ff0, 0x20, Access::READ), Err(Error::BadAddress));
+        // Write to read-only and execute-only text.
+        assert_eq!(map.check(0x10000, 4, Access::READ_WRITE), Err(Error::BadAddress));
+        assert_eq!(map.check(0x20000, 4, Access::READ_WRITE), Err(Error::BadAddress));
+        // Ends exactly at the kernel boundary from a mapped start is still bad.
+        assert_eq!(map.check(0x3FFF_FFFF, 2, Access::READ), Err(Error::BadAddress));
+    }
+}

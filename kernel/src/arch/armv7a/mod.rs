@@ -1,0 +1,24 @@
+//! Armv7-A (Cortex-A7) support: entry code, system registers, translation
+//! tables, the GICv2 interrupt controller and the generic timer.
+
+pub mod context;
+pub mod cp15;
+pub mod gic;
+pub mod mmu;
+pub mod semihosting;
+pub mod timer;
+
+core::arch::global_asm!(include_str!("entry.s"), options(raw));
+
+/// Waits for an interrupt to become pending. IRQs stay masked: the kernel
+/// polls the interrupt controller afterwards, so it is never re-entered.
+pub fn wait_for_interrupt() {
+    aarch32_cpu::asm::wfi();
+}
+
+/// Lets user mode read the cycle counter (PMCCNTR), for benchmarks.
+pub fn allow_user_cycle_counter() {
+    // SAFETY: PMUSERENR.EN only grants User mode read access to PMU
+    // counters; it does not affect memory safety.
+    unsafe { cp15::write_pmuserenr(1) };
+}

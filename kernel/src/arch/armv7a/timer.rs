@@ -1,0 +1,29 @@
+//! The Arm generic timer: the non-secure physical timer drives preemption
+//! and timeouts with one-shot deadlines (no periodic tick).
+
+use super::cp15;
+
+/// Interrupt ID of the non-secure physical timer (PPI 14).
+pub const TIMER_IRQ: u32 = 30;
+
+/// Counter ticks per second.
+pub fn frequency() -> u64 {
+    cp15::read_cntfrq() as u64
+}
+
+/// Current counter value.
+pub fn now() -> u64 {
+    cp15::read_cntpct()
+}
+
+/// Enables the timer with its interrupt unmasked and no deadline.
+pub fn init() {
+    cp15::write_cntp_cval(u64::MAX);
+    // SAFETY: ENABLE=1, IMASK=0 only controls the timer interrupt.
+    unsafe { cp15::write_cntp_ctl(1) };
+}
+
+/// Raises the timer interrupt once the counter reaches `deadline`.
+pub fn set_deadline(deadline: u64) {
+    cp15::write_cntp_cval(deadline);
+}

@@ -1,0 +1,574 @@
+//! The kernel proper: the process table, scheduling, syscalls and faults.
+//!
+//! Every entry from user mode (syscall, interrupt, fault) runs one handler
+//! here to completion with IRQs masked, then [`Kernel::prepare_return`]
+//! picks the thread to resume. Blocked threads hold no kernel stack: a
+//! blocking call leaves its result in the thread's saved registers when it
+//! is woken.
+
+use crate::arch::context::{initial_cpsr, set_current, UserContext};
+use crate::arch::mmu::{self, FrameSource, UserTable};
+use crate::arch::{cp15, gic, timer};
+use crate::log;
+use kernel_core::elf;
+use kernel_core::fault::{classify_data_abort, classify_prefetch_abort};
+use kernel_core::frames::{FrameAllocator, FRAME_SIZE};
+use kernel_core::sched::{preempts, RunQueues};
+use kernel_core::syscall::{decode, Call};
+use kernel_core::user_memory::{Region, RegionMap};
+use kernel_core::Access;
+use tessera_abi::bootimage::BootImage;
+use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
+use tessera_abi::{Error, ExitKind, FaultKind, ANY_PROCESS, FOREVER, NAME_MAX, ROOT_PRIORITY};
+
+/// Most processes alive at once (each has one thread for now).
+pub const MAX_PROCESSES: usize = 32;
+/// Frames the allocator can manage: 2048 words of 32 bits = 256 MiB.
+const FRAME_WORDS: usize = 2048;
+/// Length of a time slice.
+const TIME_SLICE_MICROS: u64 = 10_000;
+/// Bytes at the top of the root task's stack holding the boot arguments.
+const BOOTARGS_AREA: u32 = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Free,
+    Ready,
+    Running,
+    Sleeping { until: u64 },
+    Waiting { target: u32, until: u64 },
+    Zombie { kind: ExitKind, value: u32 },
+}
+
+struct Process {
+    context: UserContext,
+    state: State,
+    generation: u16,
+    name: [u8; NAME_MAX],
+    name_len: usize,
+    priority: u32,
+    table: Option<UserTable>,
+    regions: RegionMap,
+    parent: Option<usize>,
+    root: bool,
+}
+
+impl Process {
+    const FREE: Process = Process {
+        context: UserContext::ZERO,
+        state: State::Free,
+        generation: 0,
+        name: [0; NAME_MAX],
+        name_len: 0,
+        priority: 0,
+        table: None,
+        regions: RegionMap::new(),
+        parent: None,
+        root: false,
+    };
+
+    fn name(&self) -> &str {
+        core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?")
+    }
+}
+
+fn pid_of(index: usize, generation: u16) -> u32 {
+    ((generation as u32) << 16) | index as u32
+}
+
+fn asid_of(index: usize) -> u8 {
+    (index + 1) as u8
+}
+
+/// The frame allocator, handing out zeroed frames for tables and pages.
+struct Frames<'a>(&'a mut FrameAllocator<FRAME_WORDS>);
+
+impl FrameSource for Frames<'_> {
+    fn allocate_zeroed(&mut self) -> Option<u32> {
+        let frame = self.0.allocate()?;
+        // SAFETY: the allocator just handed this frame out, so nothing else
+        // uses it, and all RAM is identity mapped for the kernel.
+        unsafe { mmu::zero_frame(frame) };
+        Some(frame)
+    }
+
+    fn release(&mut self, frame: u32) {
+        let released = self.0.release(frame);
+        debug_assert!(released, "released a frame twice");
+    }
+}
+
+/// All kernel state.
+pub struct Kernel {
+    processes: [Process; MAX_PROCESSES],
+    queues: RunQueues<MAX_PROCESSES>,
+    current: Option<usize>,
+    /// Process whose table TTBR0 holds.
+    loaded: Option<usize>,
+    frames: FrameAllocator<FRAME_WORDS>,
+    boot_image: Option<BootImage<'static>>,
+    ticks_per_second: u64,
+    slice_ticks: u64,
+    slice_end: u64,
+    /// The timer deadline must be recomputed before returning to user mode.
+    timer_dirty: bool,
+}
+
+/// The one kernel instance. Locked by each entry point for its whole run;
+/// never contended (one core, IRQs masked in the kernel).
+pub static KERNEL: spin::Mutex<Kernel> = spin::Mutex::new(Kernel::new());
+
+impl Kernel {
+    const fn new() -> Kernel {
+        Kernel {
+            processes: [const { Process::FREE }; MAX_PROCESSES],
+            queues: RunQueues::new(),
+            current: None,
+            loaded: None,
+            frames: FrameAllocator::empty(),
+            boot_image: None,
+            ticks_per_second: 1,
+            slice_ticks: 1,
+            slice_end: 0,
+            timer_dirty: true,
+        }
+    }
+
+    /// Takes the free RAM `[start, end)` and the boot image.
+    pub fn init(&mut self, start: u32, end: u32, boot_image: Option<BootImage<'static>>) {
+        self.frames = FrameAllocator::new(start, end);
+        self.boot_image = boot_image;
+        self.ticks_per_second = timer::frequency().max(1);
+        self.slice_ticks = self.micros_to_ticks(TIME_SLICE_MICROS);
+    }
+
+    /// Free frames, for the boot log.
+    pub fn free_frames(&self) -> usize {
+        self.frames.free_frames()
+    }
+
+    fn micros_to_ticks(&self, micros: u64) -> u64 {
+        micros * self.ticks_per_second / 1_000_000
+    }
+
+    fn uptime_micros(&self) -> u64 {
+        let ticks = timer::now();
+        ticks / self.ticks_per_second * 1_000_000 + (ticks % self.ticks_per_second) * 1_000_000 / self.ticks_per_second
+    }
+
+    // --- processes ---------------------------------------------------------
+
+    /// Starts the root task `init` with the boot arguments on its stack.
+    pub fn spawn_root(&mut self, bootargs: &[u8]) -> Result<u32, Error> {
+        self.spawn(None, "init", ROOT_PRIORITY, 0, Some(bootargs))
+    }
+
+    fn spawn(
+        &mut self,
+        parent: Option<usize>,
+        name: &str,
+        priority: u32,
+        argument: u32,
+        bootargs: Option<&[u8]>,
+    ) -> Result<u32, Error> {
+        let image = self.boot_image.ok_or(Error::NotFound)?;
+        let program = image.find(name).ok_or(Error::NotFound)?;
+        let plan = elf::parse(program.elf).map_err(|_| Error::BadImage)?;
+        let index = self.processes.iter().position(|p| p.state == State::Free).ok_or(Error::OutOfMemory)?;
+        let mut frames = Frames(&mut self.frames);
+        let table = UserTable::new(&mut frames).ok_or(Error::OutOfMemory)?;
+        let mut regions = RegionMap::new();
+        let mut top_stack_frame = 0;
+        let built = (|| -> Result<(), Error> {
+            for segment in plan.segments() {
+                let region = Region { start: segment.page_start(), end: segment.page_end(), access: segment.access };
+                regions.insert(region).map_err(|_| Error::BadImage)?;
+                let file_end = segment.address + segment.file_size;
+                for page in (region.start..region.end).step_by(PAGE_SIZE) {
+                    let frame = frames.allocate_zeroed().ok_or(Error::OutOfMemory)?;
+                    let copy_start = page.max(segment.address);
+                    let copy_end = (page + PAGE_SIZE as u32).min(file_end);
+                    if copy_start < copy_end {
+                        let from = (segment.file_offset + (copy_start - segment.address)) as usize;
+                        let bytes = &program.elf[from..from + (copy_end - copy_start) as usize];
+                        // SAFETY: `frame` was just allocated to this address
+                        // space; the copy stays inside it (copy_end <= page
+                        // + PAGE_SIZE).
+                        unsafe { mmu::copy_into_frame(frame, (copy_start - page) as usize, bytes) };
+                    }
+                    table.map_page(page, frame, segment.access, &mut frames).ok_or(Error::OutOfMemory)?;
+                }
+            }
+            let stack =
+                Region { start: (STACK_TOP - STACK_SIZE) as u32, end: STACK_TOP as u32, access: Access::READ_WRITE };
+            regions.insert(stack).map_err(|_| Error::BadImage)?;
+            for page in (stack.start..stack.end).step_by(PAGE_SIZE) {
+                let frame = frames.allocate_zeroed().ok_or(Error::OutOfMemory)?;
+                table.map_page(page, frame, Access::READ_WRITE, &mut frames).ok_or(Error::OutOfMemory)?;
+                top_stack_frame = frame;
+            }
+            Ok(())
+        })();
+        if let Err(error) = built {
+            table.destroy(asid_of(index), &mut frames);
+            return Err(error);
+        }
+
+        let process = &mut self.processes[index];
+        process.context = UserContext::ZERO;
+        process.context.pc = plan.entry & !1;
+        process.context.cpsr = initial_cpsr(plan.entry & 1 != 0);
+        process.context.sp = STACK_TOP as u32;
+        process.context.r[0] = argument;
+        if let Some(arguments) = bootargs {
+            let len = arguments.len().min(BOOTARGS_AREA as usize);
+            // SAFETY: the top stack frame belongs to the new address space;
+            // the arguments go in its last BOOTARGS_AREA bytes.
+            unsafe { mmu::copy_into_frame(top_stack_frame, (FRAME_SIZE - BOOTARGS_AREA) as usize, &arguments[..len]) };
+            process.context.sp = STACK_TOP as u32 - BOOTARGS_AREA;
+            process.context.r[0] = process.context.sp;
+            process.context.r[1] = len as u32;
+        }
+        process.name = [0; NAME_MAX];
+        process.name[..name.len()].copy_from_slice(name.as_bytes());
+        process.name_len = name.len();
+        process.priority = priority;
+        process.table = Some(table);
+        process.regions = regions;
+        process.parent = parent;
+        process.root = bootargs.is_some();
+        let pid = pid_of(index, process.generation);
+        self.make_ready(index);
+        Ok(pid)
+    }
+
+    fn make_ready(&mut self, index: usize) {
+        self.processes[index].state = State::Ready;
+        self.queues.push_back(index, self.processes[index].priority);
+        self.timer_dirty = true;
+    }
+
+    /// Ends process `index`: frees its memory now, and either tells its
+    /// waiting parent, leaves a zombie for the parent to collect, or (no
+    /// parent) frees the slot.
+    fn end_process(&mut self, index: usize, kind: ExitKind, value: u32) {
+        self.queues.remove(index);
+        if self.current == Some(index) {
+            self.current = None;
+        }
+        if self.loaded == Some(index) {
+            mmu::switch_to_empty();
+            self.loaded = None;
+        }
+        if let Some(table) = self.processes[index].table.take() {
+            table.destroy(asid_of(index), &mut Frames(&mut self.frames));
+        }
+        self.processes[index].regions = RegionMap::new();
+        let pid = pid_of(index, self.processes[index].generation);
+        if self.processes[index].root {
+            log!("root task ended; the remaining processes keep running");
+        }
+        // Orphan the children; collect the ones already ended.
+        for child in 0..MAX_PROCESSES {
+            if self.processes[child].parent == Some(index) && self.processes[child].state != State::Free {
+                self.processes[child].parent = None;
+                if matches!(self.processes[child].state, State::Zombie { .. }) {
+                    self.free_slot(child);
+                }
+            }
+        }
+        match self.processes[index].parent {
+            Some(parent) => {
+                self.processes[index].state = State::Zombie { kind, value };
+                if let State::Waiting { target, .. } = self.processes[parent].state {
+                    if target == ANY_PROCESS || target == pid {
+                        self.deliver_exit(parent, index);
+                    }
+                }
+            }
+            None => self.free_slot(index),
+        }
+        self.timer_dirty = true;
+    }
+
+    fn free_slot(&mut self, index: usize) {
+        let process = &mut self.processes[index];
+        process.state = State::Free;
+        process.generation = process.generation.wrapping_add(1);
+        process.parent = None;
+        process.root = false;
+    }
+
+    /// Completes `parent`'s `Wait` with the zombie `child` and frees it.
+    fn deliver_exit(&mut self, parent: usize, child: usize) {
+        let State::Zombie { kind, value } = self.processes[child].state else { return };
+        let pid = pid_of(child, self.processes[child].generation);
+        let context = &mut self.processes[parent].context;
+        context.r[0] = 0;
+        context.r[1] = pid;
+        context.r[2] = kind as u32;
+        context.r[3] = value;
+        self.free_slot(child);
+        if self.processes[parent].state != State::Running {
+            self.make_ready(parent);
+        }
+    }
+
+    // --- syscalls ----------------------------------------------------------
+
+    /// Handles the syscall the current process just made.
+    pub fn syscall(&mut self) {
+        let Some(index) = self.current else { return };
+        let registers = &self.processes[index].context.r;
+        let number = registers[7];
+        let arguments = [registers[0], registers[1], registers[2], registers[3], registers[4], registers[5]];
+        let result = decode(number, arguments).and_then(|call| self.invoke(index, call));
+        if let Err(error) = result {
+            self.processes[index].context.r[0] = error as u32;
+        }
+    }
+
+    /// Performs a decoded call. Results go into the caller's registers;
+    /// `r0` is set to 0 here, before a call that blocks.
+    fn invoke(&mut self, index: usize, call: Call) -> Result<(), Error> {
+        match call {
+            Call::Null => self.processes[index].context.r[0] = 0,
+            Call::DebugWrite { address, len } => {
+                let range = self.processes[index].regions.check(address, len, Access::READ)?;
+                if !range.is_empty() {
+                    // SAFETY: `check` proved every byte is mapped readable
+                    // in this process, whose table is loaded (it is the
+                    // caller), and below the kernel's part of the space.
+                    let bytes =
+                        unsafe { core::slice::from_raw_parts(range.address() as *const u8, range.len() as usize) };
+                    crate::console::write_bytes(bytes);
+                }
+                self.processes[index].context.r[0] = 0;
+            }
+            Call::Yield => {
+                self.processes[index].context.r[0] = 0;
+                self.requeue_current();
+            }
+            Call::Sleep { micros } => {
+                self.processes[index].context.r[0] = 0;
+                if micros == 0 {
+                    self.requeue_current();
+                } else {
+                    let until = timer::now() + self.micros_to_ticks(micros as u64);
+                    self.block_current(State::Sleeping { until });
+                }
+            }
+            Call::Exit { code } => self.end_process(index, ExitKind::Exited, code),
+            Call::Spawn { name, name_len, priority, argument } => {
+                if !self.processes[index].root {
+                    return Err(Error::PermissionDenied);
+                }
+                let range = self.processes[index].regions.check(name, name_len, Access::READ)?;
+                let mut buffer = [0u8; NAME_MAX];
+                let len = range.len() as usize;
+                // SAFETY: as for DebugWrite: checked, mapped, readable.
+                buffer[..len]
+                    .copy_from_slice(unsafe { core::slice::from_raw_parts(range.address() as *const u8, len) });
+                let program = core::str::from_utf8(&buffer[..len]).map_err(|_| Error::InvalidArgument)?;
+                let pid = self.spawn(Some(index), program, priority, argument, None)?;
+                let context = &mut self.processes[index].context;
+                context.r[0] = 0;
+                context.r[1] = pid;
+                if preempts(priority, self.processes[index].priority) {
+                    self.timer_dirty = true;
+                }
+            }
+            Call::Wait { pid, timeout_micros } => self.wait(index, pid, timeout_micros)?,
+            Call::Shutdown { status } => {
+                if !self.processes[index].root {
+                    return Err(Error::PermissionDenied);
+                }
+                log!("shutdown requested by '{}', status {}", self.processes[index].name(), status);
+                crate::arch::semihosting::exit(status);
+            }
+            Call::Uptime => {
+                let micros = self.uptime_micros();
+                let context = &mut self.processes[index].context;
+                context.r[0] = 0;
+                context.r[1] = micros as u32;
+                context.r[2] = (micros >> 32) as u32;
+            }
+        }
+        Ok(())
+    }
+
+    fn wait(&mut self, index: usize, target: u32, timeout_micros: u32) -> Result<(), Error> {
+        let matches = |p: &Process, i: usize| {
+            p.parent == Some(index)
+                && p.state != State::Free
+                && (target == ANY_PROCESS || pid_of(i, p.generation) == target)
+        };
+        let mut any_child = false;
+        for child in 0..MAX_PROCESSES {
+            if matches(&self.processes[child], child) {
+                any_child = true;
+                if matches!(self.processes[child].state, State::Zombie { .. }) {
+                    self.deliver_exit(index, child);
+                    return Ok(());
+                }
+            }
+        }
+        if !any_child {
+            return Err(Error::NotFound);
+        }
+        if timeout_micros == 0 {
+            return Err(Error::TimedOut);
+        }
+        let until = if timeout_micros == FOREVER {
+            u64::MAX
+        } else {
+            timer::now() + self.micros_to_ticks(timeout_micros as u64)
+        };
+        self.processes[index].context.r[0] = 0;
+        self.block_current(State::Waiting { target, until });
+        Ok(())
+    }
+
+    fn requeue_current(&mut self) {
+        if let Some(index) = self.current.take() {
+            self.processes[index].state = State::Ready;
+            self.queues.push_back(index, self.processes[index].priority);
+        }
+    }
+
+    fn block_current(&mut self, state: State) {
+        if let Some(index) = self.current.take() {
+            self.processes[index].state = state;
+            self.timer_dirty = true;
+        }
+    }
+
+    // --- interrupts and faults ---------------------------------------------
+
+    /// Handles every pending interrupt.
+    pub fn interrupt(&mut self) {
+        loop {
+            let id = gic::acknowledge();
+            if id >= gic::SPURIOUS {
+                break;
+            }
+            if id == timer::TIMER_IRQ {
+                self.timer_expired();
+            }
+            gic::end_of_interrupt(id);
+        }
+    }
+
+    fn timer_expired(&mut self) {
+        let now = timer::now();
+        // Push the deadline out so the level-triggered interrupt drops until
+        // `prepare_return` programs the next one.
+        timer::set_deadline(u64::MAX);
+        self.timer_dirty = true;
+        for index in 0..MAX_PROCESSES {
+            match self.processes[index].state {
+                State::Sleeping { until } if until <= now => self.make_ready(index),
+                State::Waiting { until, .. } if until <= now => {
+                    self.processes[index].context.r[0] = Error::TimedOut as u32;
+                    self.make_ready(index);
+                }
+                _ => {}
+            }
+        }
+        if let Some(index) = self.current {
+            if now >= self.slice_end {
+                if self.queues.highest_priority() >= Some(self.processes[index].priority) {
+                    self.requeue_current();
+                } else {
+                    // Nobody to share with: a fresh slice.
+                    self.slice_end = now + self.slice_ticks;
+                }
+            }
+        }
+    }
+
+    /// Ends the current process for a fault. `kind` is 0 for an undefined
+    /// instruction, 1 for a prefetch abort, 2 for a data abort.
+    pub fn user_fault(&mut self, kind: u32) {
+        let Some(index) = self.current else { return };
+        let process = &mut self.processes[index];
+        let thumb = process.context.cpsr & (1 << 5) != 0;
+        let (fault, address) = match kind {
+            0 => {
+                if thumb {
+                    process.context.pc += 2;
+                }
+                (FaultKind::UndefinedInstruction, process.context.pc)
+            }
+            1 => {
+                let address = cp15::read_ifar();
+                let data_page = process.regions.find(address).is_some_and(|r| !r.access.execute);
+                (classify_prefetch_abort(cp15::read_ifsr(), data_page), address)
+            }
+            _ => (classify_data_abort(cp15::read_dfsr()), cp15::read_dfar()),
+        };
+        log!(
+            "fault in process '{}' (pid {}): {}, address {:#010x}, pc {:#010x}",
+            process.name(),
+            pid_of(index, process.generation),
+            fault.name(),
+            address,
+            process.context.pc
+        );
+        self.end_process(index, ExitKind::Faulted, fault as u32);
+    }
+
+    // --- back to user mode -------------------------------------------------
+
+    /// Chooses the thread to run next (idling until one is ready), loads its
+    /// address space and makes its context the one the entry code restores.
+    pub fn prepare_return(&mut self) {
+        loop {
+            if let (Some(index), Some(top)) = (self.current, self.queues.highest_priority()) {
+                if preempts(top, self.processes[index].priority) {
+                    self.processes[index].state = State::Ready;
+                    self.queues.push_front(index, self.processes[index].priority);
+                    self.current = None;
+                }
+            }
+            if self.current.is_none() {
+                if let Some(next) = self.queues.pop_highest() {
+                    self.processes[next].state = State::Running;
+                    self.current = Some(next);
+                    self.slice_end = timer::now() + self.slice_ticks;
+                    self.timer_dirty = true;
+                }
+            }
+            if self.current.is_some() {
+                break;
+            }
+            self.program_timer();
+            crate::arch::wait_for_interrupt();
+            self.interrupt();
+        }
+        self.program_timer();
+        let Some(index) = self.current else { return };
+        if self.loaded != Some(index) {
+            if let Some(table) = self.processes[index].table {
+                mmu::switch_to(table, asid_of(index));
+            }
+            self.loaded = Some(index);
+        }
+        set_current(&mut self.processes[index].context);
+    }
+
+    fn program_timer(&mut self) {
+        if !self.timer_dirty {
+            return;
+        }
+        self.timer_dirty = false;
+        let mut deadline = if self.current.is_some() { self.slice_end } else { u64::MAX };
+        for process in &self.processes {
+            match process.state {
+                State::Sleeping { until } | State::Waiting { until, .. } => deadline = deadline.min(until),
+                _ => {}
+            }
+        }
+        timer::set_deadline(deadline);
+    }
+}

@@ -1,0 +1,141 @@
+//! Tessera: a capability-based microkernel for Armv7-A.
+//!
+//! Boot flow: `entry.s` sets up stacks and vectors and calls [`kernel_main`],
+//! which reads the device tree, turns the MMU on, starts the interrupt
+//! controller and timer, and starts the root task `init` from the boot image.
+//! From then on the kernel only runs on entry from user mode: the handlers
+//! at the bottom of this file.
+#![no_std]
+#![no_main]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod arch;
+mod board;
+mod console;
+mod kernel;
+
+use arch::{gic, mmu, timer};
+use kernel::KERNEL;
+use tessera_abi::bootimage::BootImage;
+
+/// Aligns the embedded boot image.
+#[repr(C, align(4))]
+struct Aligned<T: ?Sized>(T);
+
+const BOOT_IMAGE_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/boot.img"));
+
+/// The user programs xtask packed (see `abi/src/bootimage.rs`).
+#[link_section = ".bootimage"]
+#[used]
+static BOOT_IMAGE: Aligned<[u8; BOOT_IMAGE_BYTES.len()]> =
+    Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/boot.img")));
+
+unsafe extern "C" {
+    static _start: u8;
+    static __kernel_end: u8;
+}
+
+/// Called once by `entry.s` in SVC mode with the MMU off and IRQs masked.
+#[no_mangle]
+extern "C" fn kernel_main() -> ! {
+    console::set_uart(board::UART_PHYSICAL as usize);
+    let info = board::discover();
+    let kernel_start = &raw const _start as u32;
+    let kernel_end = &raw const __kernel_end as u32;
+    mmu::init(board::RAM_START, info.ram_size, kernel_start, kernel_end, &board::DEVICES);
+    console::set_uart(board::UART_VIRTUAL as usize);
+    log!("Tessera {} booting on QEMU virt (Cortex-A7)", env!("CARGO_PKG_VERSION"));
+    log!(
+        "RAM {} MiB at {:#010x} ({}), kernel {:#010x}..{:#010x}",
+        info.ram_size >> 20,
+        board::RAM_START,
+        if info.from_device_tree { "from the device tree" } else { "no device tree: virt defaults" },
+        kernel_start,
+        kernel_end
+    );
+    gic::init(
+        board::GIC_VIRTUAL as usize,
+        (board::GIC_VIRTUAL + (board::GIC_CPU_PHYSICAL - board::GIC_DISTRIBUTOR_PHYSICAL)) as usize,
+    );
+    gic::enable(timer::TIMER_IRQ);
+    timer::init();
+    arch::allow_user_cycle_counter();
+
+    let image = match BootImage::parse(&BOOT_IMAGE.0) {
+        Ok(image) => Some(image),
+        Err(error) => {
+            log!("no usable boot image ({:?}); build with `cargo xtask build`", error);
+            None
+        }
+    };
+    let mut kernel = KERNEL.lock();
+    kernel.init(kernel_end, board::RAM_START + info.ram_size, image);
+    log!(
+        "{} programs in the boot image, {} KiB free memory, timer {} Hz",
+        image.map_or(0, |i| i.len()),
+        kernel.free_frames() * 4,
+        timer::frequency()
+    );
+    if let Err(error) = kernel.spawn_root(&info.bootargs[..info.bootargs_len]) {
+        panic!("cannot start the root task 'init': {}", error.name());
+    }
+    kernel.prepare_return();
+    drop(kernel);
+    // SAFETY: `prepare_return` made the root task's context (in the static
+    // process table, User mode CPSR) the current one.
+    unsafe { arch::context::enter_user() }
+}
+
+/// `svc` from user mode: the caller's registers are saved in its context.
+#[no_mangle]
+extern "C" fn tessera_syscall() {
+    let mut kernel = KERNEL.lock();
+    kernel.syscall();
+    kernel.prepare_return();
+}
+
+/// IRQ from user mode.
+#[no_mangle]
+extern "C" fn tessera_irq() {
+    let mut kernel = KERNEL.lock();
+    kernel.interrupt();
+    kernel.prepare_return();
+}
+
+/// Undefined instruction (0), prefetch abort (1) or data abort (2) in user mode.
+#[no_mangle]
+extern "C" fn tessera_user_fault(kind: u32) {
+    let mut kernel = KERNEL.lock();
+    kernel.user_fault(kind);
+    kernel.prepare_return();
+}
+
+/// An exception taken in the kernel itself: always a bug.
+#[no_mangle]
+extern "C" fn tessera_kernel_fault(kind: u32, return_address: u32, saved_status: u32) -> ! {
+    let what = match kind {
+        0 => "undefined instruction",
+        1 => "prefetch abort",
+        2 => "data abort",
+        3 => "reset vector",
+        4 => "reserved vector",
+        _ => "FIQ",
+    };
+    panic!(
+        "{} in kernel mode: lr {:#010x}, spsr {:#010x}, DFAR {:#010x}, DFSR {:#x}, IFAR {:#010x}, IFSR {:#x}",
+        what,
+        return_address,
+        saved_status,
+        arch::cp15::read_dfar(),
+        arch::cp15::read_dfsr(),
+        arch::cp15::read_ifar(),
+        arch::cp15::read_ifsr()
+    );
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    use core::fmt::Write as _;
+    let _ = writeln!(console::Console, "kernel panic: {}", info);
+    arch::semihosting::exit(tessera_abi::PANIC_EXIT_STATUS)
+}

@@ -1,0 +1,61 @@
+//! Makes every kind of bad syscall and checks each gets the right error:
+//! the kernel must answer, not fault, and keep running.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
+use tessera_abi::{Error, DEBUG_WRITE_MAX};
+use tessera_rt::{println, raw_debug_write, raw_syscall, spawn, wait};
+
+tessera_rt::entry!(main);
+
+/// A check: what it tries, what the kernel answered, what it should answer.
+type Check = (&'static str, Result<(), Error>, Result<(), Error>);
+
+fn error_of(r0: u32) -> Result<(), Error> {
+    match r0 {
+        0 => Ok(()),
+        code => Err(Error::from_code(code).unwrap_or(Error::InvalidArgument)),
+    }
+}
+
+fn main(_start: tessera_rt::Start) -> u32 {
+    let text = b"ok";
+    let valid = text.as_ptr() as u32;
+    let stack_top = STACK_TOP as u32;
+    let guard = (STACK_TOP - STACK_SIZE - PAGE_SIZE) as u32;
+    let checks: [Check; 17] = [
+        ("syscall number 9", error_of(raw_syscall(9, [0; 4])[0]), Err(Error::UnknownSyscall)),
+        ("syscall number 0xffff", error_of(raw_syscall(0xFFFF, [0; 4])[0]), Err(Error::UnknownSyscall)),
+        ("syscall number u32::MAX", error_of(raw_syscall(u32::MAX, [1; 4])[0]), Err(Error::UnknownSyscall)),
+        ("null pointer", raw_debug_write(0, 4), Err(Error::BadAddress)),
+        ("kernel pointer", raw_debug_write(0x4010_0000, 4), Err(Error::BadAddress)),
+        ("high kernel pointer", raw_debug_write(0xFFFF_0000, 16), Err(Error::BadAddress)),
+        ("unmapped pointer", raw_debug_write(0x2000_0000, 4), Err(Error::BadAddress)),
+        ("stack guard page", raw_debug_write(guard, 4), Err(Error::BadAddress)),
+        ("range wrapping past 4 GiB", raw_debug_write(0xFFFF_FF00, 0x200), Err(Error::AddressWraps)),
+        ("range past the top of the stack", raw_debug_write(stack_top - 2, 8), Err(Error::BadAddress)),
+        ("range into the kernel", raw_debug_write(0x3FFF_FFF0, 0x20), Err(Error::BadAddress)),
+        ("too long", raw_debug_write(valid, DEBUG_WRITE_MAX as u32 + 1), Err(Error::TooLong)),
+        ("empty write", raw_debug_write(0, 0), Ok(())),
+        ("spawn from a non-root process", spawn("hello", 1, 0).map(|_| ()), Err(Error::PermissionDenied)),
+        ("spawn with a bad priority", spawn("hello", 99, 0).map(|_| ()), Err(Error::InvalidArgument)),
+        ("shutdown from a non-root process", tessera_rt::shutdown(0), Err(Error::PermissionDenied)),
+        ("wait without children", wait(None, Some(0)).map(|_| ()), Err(Error::NotFound)),
+    ];
+    let mut failed = 0;
+    for (name, got, expected) in checks.iter() {
+        if got != expected {
+            println!("badcall: {}: expected {:?}, got {:?}", name, expected, got);
+            failed += 1;
+        }
+    }
+    if failed == 0 {
+        println!("badcall: all checks passed ({} checks)", checks.len());
+        0
+    } else {
+        println!("badcall: {} of {} checks FAILED", failed, checks.len());
+        1
+    }
+}

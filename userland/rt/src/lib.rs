@@ -1,0 +1,81 @@
+//! Tessera's user runtime: the entry point, the panic handler, a safe
+//! wrapper for every syscall and `print!`/`println!` on the debug console.
+//!
+//! A program provides `fn main(start: Start) -> u32` and names it with
+//! [`entry!`]; returning from it exits with that code.
+//!
+//! ```ignore
+//! #![no_std]
+//! #![no_main]
+//! tessera_rt::entry!(main);
+//! fn main(_start: tessera_rt::Start) -> u32 {
+//!     tessera_rt::println!("hello: running in user mode");
+//!     0
+//! }
+//! ```
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod console;
+pub mod syscall;
+
+pub use syscall::*;
+pub use tessera_abi::{Error, ExitKind, FaultKind};
+
+use tessera_abi::layout::STACK_TOP;
+
+/// What the kernel passes a new process in `r0` and `r1`.
+#[derive(Clone, Copy, Debug)]
+pub struct Start {
+    /// `r0`: the argument its parent gave `spawn` (for the root task: the
+    /// address of the boot arguments).
+    pub argument: u32,
+    /// `r1`: for the root task, the length of the boot arguments.
+    pub extra: u32,
+}
+
+/// Size of the area at the top of the root task's stack holding the boot
+/// arguments (kernel/src/kernel.rs places them there).
+const BOOTARGS_AREA: u32 = 256;
+
+/// The root task's boot arguments (QEMU `-append`), or "" for any other
+/// process or if they are not valid UTF-8.
+pub fn boot_arguments(start: Start) -> &'static str {
+    let address = STACK_TOP as u32 - BOOTARGS_AREA;
+    if start.argument != address || start.extra > BOOTARGS_AREA {
+        return "";
+    }
+    // SAFETY: the kernel copied `extra` bytes of boot arguments to this
+    // address at the top of the initial stack; the stack pointer starts below
+    // them, so nothing overwrites them, and they live as long as the process.
+    let bytes = unsafe { core::slice::from_raw_parts(address as *const u8, start.extra as usize) };
+    core::str::from_utf8(bytes).unwrap_or("")
+}
+
+/// Declares the program's `main`.
+#[macro_export]
+macro_rules! entry {
+    ($main:path) => {
+        #[no_mangle]
+        extern "C" fn __tessera_main(argument: u32, extra: u32) -> u32 {
+            let main: fn($crate::Start) -> u32 = $main;
+            main($crate::Start { argument, extra })
+        }
+    };
+}
+
+core::arch::global_asm!(
+    ".section .text.start, \"ax\"",
+    ".global _start",
+    "_start:",
+    "    bl __tessera_main",
+    "    mov r7, #4",
+    "    svc #0",
+    "1:  b 1b",
+);
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    println!("panic: {}", info);
+    exit(101)
+}

@@ -1,0 +1,224 @@
+//! `cargo xtask bench`: boots the benchmark run under instruction counting and records its results.
+//!
+//! The guest prints one `BENCH <key> <integer>` line per measurement. xtask
+//! adds the kernel's size metrics, prints a table against the targets and
+//! writes everything to `target/bench/results.json`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::qemu::{self, Console};
+use crate::{elf, image, show, target_dir, Result};
+
+/// How long the benchmark run may take.
+const TIMEOUT_SECS: u64 = 120;
+/// Deterministic timing: one instruction per virtual nanosecond, no host sync.
+const ICOUNT: [&str; 2] = ["-icount", "shift=0,align=off,sleep=off"];
+
+/// Upper bounds the measurements should stay within.
+const TARGETS: [(&str, u64); 3] =
+    [("null_syscall_instructions", 20), ("context_switch_instructions", 150), ("boot_to_init_instructions", 200_000)];
+
+/// Every `BENCH <key> <integer>` line in `output`. Keys are ASCII letters,
+/// digits and `_`; a malformed or repeated `BENCH` line is an error.
+pub fn parse_bench_lines(output: &str) -> Result<BTreeMap<String, u64>> {
+    let mut results = BTreeMap::new();
+    for line in output.lines() {
+        let mut words = line.split_whitespace();
+        if words.next() != Some("BENCH") {
+            continue;
+        }
+        let shown = line.trim();
+        let (Some(key), Some(value), None) = (words.next(), words.next(), words.next()) else {
+            return Err(format!("malformed benchmark line `{shown}`; expected `BENCH <key> <integer>`"));
+        };
+        if !key.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'_') {
+            return Err(format!("benchmark key `{key}` in `{shown}` is not made of letters, digits and _"));
+        }
+        let value: u64 = value
+            .parse()
+            .map_err(|_| format!("benchmark value `{value}` in `{shown}` is not a non-negative integer"))?;
+        if results.insert(key.to_string(), value).is_some() {
+            return Err(format!("benchmark key `{key}` was reported twice"));
+        }
+    }
+    Ok(results)
+}
+
+/// `text` as a JSON string literal.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            ch if u32::from(ch) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(ch));
+            }
+            ch => out.push(ch),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `results` as a flat JSON object, keys sorted, one per line.
+pub fn to_json(results: &BTreeMap<String, u64>) -> String {
+    if results.is_empty() {
+        return "{}\n".to_string();
+    }
+    let mut out = String::from("{\n");
+    for (index, (key, value)) in results.iter().enumerate() {
+        let comma = if index + 1 < results.len() { "," } else { "" };
+        let _ = writeln!(out, "  {}: {value}{comma}", json_string(key));
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// The results as a table with the target and status where there is a target.
+fn table(results: &BTreeMap<String, u64>) -> String {
+    let key_width = results.keys().map(String::len).max().unwrap_or(0).max("key".len());
+    let mut out = String::new();
+    let _ = writeln!(out, "{:<key_width$}  {:>12}  {:>10}  status", "key", "value", "target");
+    for (key, value) in results {
+        let target = TARGETS.iter().find(|(name, _)| name == key).map(|&(_, limit)| limit);
+        let (target, status) = match target {
+            Some(limit) if *value <= limit => (format!("<= {limit}"), "ok"),
+            Some(limit) => (format!("<= {limit}"), "above target"),
+            None => ("-".to_string(), "-"),
+        };
+        let _ = writeln!(out, "{key:<key_width$}  {value:>12}  {target:>10}  {status}");
+    }
+    out
+}
+
+/// Adds `key` to `results`, refusing to overwrite a guest measurement.
+fn add(results: &mut BTreeMap<String, u64>, key: &str, value: u64) -> Result<()> {
+    if results.insert(key.to_string(), value).is_some() {
+        return Err(format!("the guest reported `{key}`, which xtask measures itself; rename it"));
+    }
+    Ok(())
+}
+
+/// `cargo xtask bench`.
+pub fn run() -> Result<ExitCode> {
+    qemu::ensure_qemu()?;
+    let kernel = image::build_system()?;
+    println!("==> running the benchmarks in QEMU (-icount shift=0, up to {TIMEOUT_SECS} s)");
+    let mut command = qemu::command(&kernel, Console::Captured, Some("bench"));
+    command.args(ICOUNT);
+    let outcome = qemu::capture(command, Some(Duration::from_secs(TIMEOUT_SECS)))?;
+
+    let bench_dir = target_dir().join("bench");
+    fs::create_dir_all(&bench_dir).map_err(|err| format!("cannot create {}: {err}", show(&bench_dir)))?;
+    let log = bench_dir.join("console.log");
+    fs::write(&log, &outcome.output).map_err(|err| format!("cannot write {}: {err}", show(&log)))?;
+    let see = format!("the console output is in {}", show(&log));
+    if outcome.timed_out {
+        return Err(format!("the benchmark run did not finish within {TIMEOUT_SECS} s; {see}"));
+    }
+    match outcome.status {
+        Some(0) => {}
+        Some(code) if code == tessera_abi::PANIC_EXIT_STATUS as i32 => {
+            return Err(format!("the kernel panicked during the benchmark run (exit status {code}); {see}"))
+        }
+        Some(code) => return Err(format!("the benchmark run ended with exit status {code}; {see}")),
+        None => return Err(format!("QEMU was ended by a signal during the benchmark run; {see}")),
+    }
+    let mut results = parse_bench_lines(&outcome.output).map_err(|err| format!("{err}; {see}"))?;
+    if results.is_empty() {
+        return Err(format!("the guest printed no `BENCH <key> <integer>` lines for bootargs `bench`; {see}"));
+    }
+    let sizes = elf::read_kernel_sizes(&kernel)?;
+    add(&mut results, "kernel_image_bytes", sizes.image_bytes)?;
+    add(&mut results, "kernel_static_ram_bytes", sizes.static_ram_bytes)?;
+
+    print!("{}", table(&results));
+    let json = bench_dir.join("results.json");
+    fs::write(&json, to_json(&results)).map_err(|err| format!("cannot write {}: {err}", show(&json)))?;
+    println!("==> wrote {}", show(&json));
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+        pairs.iter().map(|&(key, value)| (key.to_string(), value)).collect()
+    }
+
+    #[test]
+    fn parses_bench_lines_among_other_output() {
+        let output = "kernel: Tessera\r\n\
+                      BENCH null_syscall_instructions 18\r\n\
+                      init: measuring\n\
+                      BENCH  context_switch_instructions\t140\n\
+                      not a BENCH line 5\n\
+                      BENCHMARK x 1\n\
+                      BENCH boot_to_init_instructions 123456\n";
+        assert_eq!(
+            parse_bench_lines(output).unwrap(),
+            map(&[
+                ("boot_to_init_instructions", 123_456),
+                ("context_switch_instructions", 140),
+                ("null_syscall_instructions", 18),
+            ])
+        );
+        assert!(parse_bench_lines("no results\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn rejects_malformed_bench_lines() {
+        assert!(parse_bench_lines("BENCH\n").unwrap_err().contains("malformed"));
+        assert!(parse_bench_lines("BENCH key\n").unwrap_err().contains("malformed"));
+        assert!(parse_bench_lines("BENCH key 1 2\n").unwrap_err().contains("malformed"));
+        assert!(parse_bench_lines("BENCH key -1\n").unwrap_err().contains("non-negative integer"));
+        assert!(parse_bench_lines("BENCH key 1.5\n").unwrap_err().contains("non-negative integer"));
+        assert!(parse_bench_lines("BENCH k\"ey 1\n").unwrap_err().contains("letters"));
+        assert!(parse_bench_lines("BENCH a 1\nBENCH a 2\n").unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn json_is_sorted_flat_and_integer_valued() {
+        let results = map(&[("zeta", 3), ("alpha", 1), ("mid_2", 18_446_744_073_709_551_615)]);
+        assert_eq!(to_json(&results), "{\n  \"alpha\": 1,\n  \"mid_2\": 18446744073709551615,\n  \"zeta\": 3\n}\n");
+        assert_eq!(to_json(&BTreeMap::new()), "{}\n");
+    }
+
+    #[test]
+    fn json_escapes_strings() {
+        assert_eq!(json_string("a\"b\\c\nd\u{1}é"), "\"a\\\"b\\\\c\\nd\\u0001é\"");
+    }
+
+    #[test]
+    fn table_marks_targets() {
+        let results = map(&[
+            ("null_syscall_instructions", 20),
+            ("context_switch_instructions", 151),
+            ("kernel_image_bytes", 40_000),
+        ]);
+        let text = table(&results);
+        let line = |key: &str| text.lines().find(|line| line.starts_with(key)).unwrap().to_string();
+        assert!(line("null_syscall_instructions").ends_with("<= 20  ok"), "{text}");
+        assert!(line("context_switch_instructions").ends_with("<= 150  above target"), "{text}");
+        assert!(line("kernel_image_bytes").ends_with("-  -"), "{text}");
+        assert!(text.starts_with("key"));
+    }
+
+    #[test]
+    fn xtask_keys_do_not_overwrite_guest_keys() {
+        let mut results = map(&[("kernel_image_bytes", 1)]);
+        assert!(add(&mut results, "kernel_image_bytes", 2).is_err());
+        assert!(add(&mut results, "kernel_static_ram_bytes", 2).is_ok());
+        assert_eq!(results["kernel_static_ram_bytes"], 2);
+    }
+}

@@ -1,0 +1,234 @@
+//! Builds the user programs, packs them into the boot image and builds the kernel around it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use tessera_abi::bootimage::{self, BootImage, PackError};
+use tessera_abi::NAME_MAX;
+
+use crate::{cargo, run_streamed, show, target_dir, workspace_root, Result};
+
+/// The Rust target of the kernel and the user programs.
+pub const TARGET: &str = "armv7a-none-eabi";
+/// The program the kernel starts first; it must be the boot image's first entry.
+pub const ROOT_TASK: &str = "init";
+/// Environment variable telling the kernel's build script where the boot image is.
+pub const BOOT_IMAGE_ENV: &str = "TESSERA_BOOT_IMAGE";
+
+const PROGRAMS_PACKAGE: &str = "tessera-programs";
+const KERNEL_PACKAGE: &str = "tessera-kernel";
+const KERNEL_BIN: &str = "tessera-kernel";
+
+/// `target/tessera`: where xtask puts what it makes.
+pub fn tessera_dir() -> PathBuf {
+    target_dir().join("tessera")
+}
+
+/// `target/tessera/boot.img`.
+pub fn boot_image_path() -> PathBuf {
+    tessera_dir().join("boot.img")
+}
+
+/// `target/tessera/tessera.elf`: the kernel ELF QEMU boots.
+pub fn kernel_elf_path() -> PathBuf {
+    tessera_dir().join("tessera.elf")
+}
+
+/// `target/armv7a-none-eabi/release`.
+fn release_dir() -> PathBuf {
+    target_dir().join(TARGET).join("release")
+}
+
+/// Builds the user programs, the boot image and the kernel; returns the path
+/// of the kernel ELF (`target/tessera/tessera.elf`).
+pub fn build_system() -> Result<PathBuf> {
+    let boot_image = build_boot_image()?;
+    build_kernel(&boot_image)
+}
+
+/// Builds the user programs and packs them into `target/tessera/boot.img`;
+/// returns its path.
+pub fn build_boot_image() -> Result<PathBuf> {
+    let names = program_names(&workspace_root().join("userland/programs/src/bin"))?;
+    println!("==> building userland (release, {TARGET})");
+    let mut command = cargo();
+    command.args(["build", "--release", "--target", TARGET, "-p", PROGRAMS_PACKAGE]);
+    run_streamed(command)?;
+
+    let release = release_dir();
+    let mut programs = Vec::with_capacity(names.len());
+    for name in names {
+        let path = release.join(&name);
+        let elf = fs::read(&path).map_err(|err| {
+            format!(
+                "cannot read the program `{name}` at {}: {err}; is it a [[bin]] of {PROGRAMS_PACKAGE}?",
+                show(&path)
+            )
+        })?;
+        programs.push((name, elf));
+    }
+    let image = pack(programs)?;
+    let path = boot_image_path();
+    fs::create_dir_all(tessera_dir()).map_err(|err| format!("cannot create {}: {err}", show(&tessera_dir())))?;
+    write_if_changed(&path, &image)?;
+    Ok(path)
+}
+
+/// Builds the kernel around the boot image at `boot_image` and copies it to
+/// `target/tessera/tessera.elf`; returns that path.
+pub fn build_kernel(boot_image: &Path) -> Result<PathBuf> {
+    let boot_image =
+        boot_image.canonicalize().map_err(|err| format!("cannot find the boot image {}: {err}", show(boot_image)))?;
+    println!("==> building kernel (release, {TARGET})");
+    let mut command = cargo();
+    command.args(["build", "--release", "--target", TARGET, "-p", KERNEL_PACKAGE]).env(BOOT_IMAGE_ENV, &boot_image);
+    run_streamed(command)?;
+
+    let built = release_dir().join(KERNEL_BIN);
+    let elf = kernel_elf_path();
+    fs::copy(&built, &elf)
+        .map_err(|err| format!("cannot copy the kernel {} to {}: {err}", show(&built), show(&elf)))?;
+    Ok(elf)
+}
+
+/// The names of the binaries of the programs package: the file stems of
+/// `src/bin/*.rs` and the names of `src/bin/<name>/main.rs` directories,
+/// sorted.
+fn program_names(bin_dir: &Path) -> Result<Vec<String>> {
+    let entries =
+        fs::read_dir(bin_dir).map_err(|err| format!("cannot list the user programs in {}: {err}", show(bin_dir)))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|err| format!("cannot list the user programs in {}: {err}", show(bin_dir)))?.path();
+        let is_program = if path.is_dir() {
+            path.join("main.rs").is_file()
+        } else {
+            path.extension().is_some_and(|ext| ext == "rs")
+        };
+        let stem = if path.is_dir() { path.file_name() } else { path.file_stem() };
+        if let (true, Some(stem)) = (is_program, stem) {
+            let name = stem.to_str().ok_or_else(|| format!("program file name {} is not UTF-8", path.display()))?;
+            names.push(name.to_string());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Packs `programs` (name, ELF) into a boot image: the root task first, the
+/// rest sorted by name.
+fn pack(mut programs: Vec<(String, Vec<u8>)>) -> Result<Vec<u8>> {
+    programs.sort_by(|(a, _), (b, _)| (a != ROOT_TASK, a).cmp(&(b != ROOT_TASK, b)));
+    if programs.first().is_none_or(|(name, _)| name != ROOT_TASK) {
+        return Err(format!(
+            "there is no `{ROOT_TASK}` program; the kernel starts it first, so add \
+             userland/programs/src/bin/{ROOT_TASK}.rs"
+        ));
+    }
+    for (name, elf) in &programs {
+        if !elf.starts_with(b"\x7fELF") {
+            return Err(format!("the program `{name}` is not an ELF file; rebuild it"));
+        }
+    }
+    let entries: Vec<(&str, &[u8])> = programs.iter().map(|(name, elf)| (name.as_str(), elf.as_slice())).collect();
+    let mut image = vec![0; bootimage::image_size(entries.iter().map(|(_, elf)| elf.len()))];
+    bootimage::write(&entries, &mut image).map_err(|err| match err {
+        PackError::BadName(index) => format!(
+            "the program name `{}` must be 1 to {NAME_MAX} bytes without NUL; rename \
+             userland/programs/src/bin/{0}.rs",
+            entries[index].0
+        ),
+        PackError::TooManyEntries => format!(
+            "{} programs do not fit in one boot image (at most {}); remove some",
+            entries.len(),
+            bootimage::MAX_ENTRIES
+        ),
+        PackError::TooLarge => "the boot image would be 4 GiB or more".to_string(),
+        PackError::WrongBufferSize => "internal error: boot image buffer size".to_string(),
+    })?;
+    Ok(image)
+}
+
+/// Writes `bytes` to `path` unless it already holds exactly them, so an
+/// unchanged boot image does not make cargo rebuild the kernel.
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
+    if fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    fs::write(path, bytes).map_err(|err| format!("cannot write {}: {err}", show(path)))
+}
+
+/// `cargo xtask build`.
+pub fn run() -> Result<ExitCode> {
+    let elf = build_system()?;
+    let boot_image_path = boot_image_path();
+    let boot_bytes =
+        fs::read(&boot_image_path).map_err(|err| format!("cannot read {}: {err}", show(&boot_image_path)))?;
+    let boot_image = BootImage::parse(&boot_bytes)
+        .map_err(|err| format!("the boot image {} is damaged: {err:?}", show(&boot_image_path)))?;
+    let names: Vec<&str> = boot_image.iter().map(|program| program.name).collect();
+    let file_bytes = fs::metadata(&elf).map_err(|err| format!("cannot read {}: {err}", show(&elf)))?.len();
+    let sizes = crate::elf::read_kernel_sizes(&elf)?;
+    println!("==> built {}", show(&elf));
+    println!("    kernel ELF file:      {file_bytes} bytes");
+    println!("    kernel image:         {} bytes (loaded, without the boot image)", sizes.image_bytes);
+    println!("    kernel static RAM:    {} bytes", sizes.static_ram_bytes);
+    println!(
+        "    boot image:           {} bytes, {} programs ({}) in {}",
+        boot_bytes.len(),
+        names.len(),
+        names.join(", "),
+        show(&boot_image_path)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn program(name: &str) -> (String, Vec<u8>) {
+        (name.to_string(), format!("\x7fELF-{name}").into_bytes())
+    }
+
+    #[test]
+    fn pack_puts_init_first_then_sorts() {
+        let image = pack(vec![program("zeta"), program("hello"), program("init"), program("alpha")]).unwrap();
+        let parsed = BootImage::parse(&image).unwrap();
+        let names: Vec<&str> = parsed.iter().map(|p| p.name).collect();
+        assert_eq!(names, ["init", "alpha", "hello", "zeta"]);
+        assert_eq!(parsed.find("hello").unwrap().elf, b"\x7fELF-hello");
+    }
+
+    #[test]
+    fn pack_requires_init() {
+        let err = pack(vec![program("hello")]).unwrap_err();
+        assert!(err.contains("no `init` program"), "{err}");
+        assert!(pack(Vec::new()).is_err());
+    }
+
+    #[test]
+    fn pack_rejects_long_names_and_non_elf() {
+        let long = "x".repeat(NAME_MAX + 1);
+        let err = pack(vec![program("init"), program(&long)]).unwrap_err();
+        assert!(err.contains(&long), "{err}");
+        let err = pack(vec![("init".to_string(), b"#!/bin/sh".to_vec())]).unwrap_err();
+        assert!(err.contains("not an ELF"), "{err}");
+    }
+
+    #[test]
+    fn program_names_lists_bins() {
+        let dir = std::env::temp_dir().join(format!("xtask-bins-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("multi")).unwrap();
+        fs::write(dir.join("init.rs"), "").unwrap();
+        fs::write(dir.join("hello.rs"), "").unwrap();
+        fs::write(dir.join("notes.txt"), "").unwrap();
+        fs::write(dir.join("multi/main.rs"), "").unwrap();
+        fs::create_dir_all(dir.join("empty")).unwrap();
+        let names = program_names(&dir).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(names, ["hello", "init", "multi"]);
+    }
+}

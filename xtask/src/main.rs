@@ -1,0 +1,184 @@
+//! `cargo xtask`: builds Tessera, boots it in QEMU, tests it and benchmarks it.
+//!
+//! Subcommands live in one module each; this file holds the command line,
+//! the dispatch and the few workspace helpers (paths, `cargo` invocations)
+//! every subcommand shares.
+#![forbid(unsafe_code)]
+
+mod bench;
+mod elf;
+mod image;
+mod qemu;
+mod scenarios;
+mod test;
+
+use std::env;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use clap::{Parser, Subcommand};
+
+/// Every fallible xtask step reports a message that says what went wrong and
+/// what to do about it; `main` prints it as `error: <message>`.
+pub type Result<T> = std::result::Result<T, String>;
+
+/// Tessera's build driver.
+#[derive(Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build the user programs, the boot image and the kernel
+    /// (target/tessera/tessera.elf).
+    Build,
+    /// Build Tessera and boot it in QEMU with the console on this terminal.
+    Qemu(qemu::QemuArgs),
+    /// Run the host tests, the fmt and clippy checks and every QEMU scenario.
+    Test(test::TestArgs),
+    /// Boot the benchmark run in QEMU and write target/bench/results.json.
+    Bench,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Task::Build => image::run(),
+        Task::Qemu(args) => qemu::run(&args),
+        Task::Test(args) => test::run(&args),
+        Task::Bench => bench::run(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the directory above this crate.
+pub fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    match manifest_dir.parent() {
+        Some(root) => root.to_path_buf(),
+        None => manifest_dir.join(".."),
+    }
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` if set (a relative value is
+/// taken relative to the current directory, as cargo does), else
+/// `<root>/target`.
+pub fn target_dir() -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR").filter(|dir| !dir.is_empty()) {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                env::current_dir().unwrap_or_else(|_| workspace_root()).join(dir)
+            }
+        }
+        None => workspace_root().join("target"),
+    }
+}
+
+/// A `cargo` command (the one running us, if known) that runs in the
+/// workspace root and uses [`target_dir`].
+pub fn cargo() -> Command {
+    let program = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let mut command = Command::new(program);
+    command.current_dir(workspace_root()).env("CARGO_TARGET_DIR", target_dir());
+    command
+}
+
+/// `command` as a short shell-like string for messages, e.g.
+/// `cargo build --release -p tessera-kernel`.
+pub fn describe(command: &Command) -> String {
+    let program = Path::new(command.get_program());
+    let mut text = program.file_name().unwrap_or(program.as_os_str()).to_string_lossy().into_owned();
+    for arg in command.get_args() {
+        let arg = arg.to_string_lossy();
+        text.push(' ');
+        if arg.is_empty() || arg.contains(' ') {
+            text.push('"');
+            text.push_str(&arg);
+            text.push('"');
+        } else {
+            text.push_str(&arg);
+        }
+    }
+    text
+}
+
+/// Runs `command` with the terminal's stdout and stderr; fails naming the
+/// command if it cannot start or does not succeed.
+pub fn run_streamed(mut command: Command) -> Result<()> {
+    let text = describe(&command);
+    let status =
+        command.status().map_err(|err| format!("cannot run `{text}`: {err} (is it installed and on PATH?)"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{text}` failed ({status}); fix the errors above and run again"))
+    }
+}
+
+/// `path` relative to the workspace root when it lies inside it, for
+/// shorter messages.
+pub fn show(path: &Path) -> String {
+    let root = workspace_root();
+    path.strip_prefix(&root).unwrap_or(path).display().to_string()
+}
+
+/// `text` with every line indented by four spaces (`(no output)` if empty).
+pub fn indent(text: &str) -> String {
+    if text.trim().is_empty() {
+        return "    (no output)\n".to_string();
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for line in text.lines() {
+        out.push_str("    ");
+        out.push_str(line.trim_end_matches('\r'));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_parses() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from(["cargo xtask", "qemu", "--timeout", "5", "--gdb"]).unwrap();
+        assert!(matches!(cli.command, Task::Qemu(_)));
+        assert!(Cli::try_parse_from(["cargo xtask", "qemu", "--timeout", "0"]).is_err());
+        let cli = Cli::try_parse_from(["cargo xtask", "test", "--only", "boot"]).unwrap();
+        assert!(matches!(cli.command, Task::Test(_)));
+    }
+
+    #[test]
+    fn describe_quotes_spaces() {
+        let mut command = Command::new("/usr/bin/qemu-system-arm");
+        command.args(["-append", "scenario=boot x", "-kernel", "k.elf"]);
+        assert_eq!(describe(&command), "qemu-system-arm -append \"scenario=boot x\" -kernel k.elf");
+    }
+
+    #[test]
+    fn indent_prefixes_every_line() {
+        assert_eq!(indent("a\r\nb\n"), "    a\n    b\n");
+        assert_eq!(indent(""), "    (no output)\n");
+    }
+
+    #[test]
+    fn workspace_root_holds_the_workspace_manifest() {
+        assert!(workspace_root().join("xtask").join("Cargo.toml").is_file());
+    }
+}

@@ -1,0 +1,307 @@
+//! `cargo xtask qemu`, the QEMU command lines all subcommands share, and the QEMU install check.
+
+use std::env;
+use std::io::{self, Read};
+use std::path::Path;
+use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tessera_abi::PANIC_EXIT_STATUS;
+
+use crate::{describe, image, Result};
+
+/// The QEMU binary for 32-bit Arm.
+pub const QEMU: &str = "qemu-system-arm";
+/// The Debian packages that provide it (ipxe-qemu holds the NIC ROMs `virt` loads).
+const PACKAGES: [&str; 2] = ["qemu-system-arm", "ipxe-qemu"];
+/// How often a timed run checks whether QEMU has ended.
+const POLL: Duration = Duration::from_millis(20);
+/// How long QEMU gets to end after SIGTERM before it is killed.
+const GRACE: Duration = Duration::from_secs(3);
+
+/// Options of `cargo xtask qemu`.
+#[derive(clap::Args)]
+pub struct QemuArgs {
+    /// Stop QEMU after SECS seconds and exit with status 0 (for scripts).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: Option<u64>,
+    /// Start halted with a GDB server on localhost:1234.
+    #[arg(long)]
+    gdb: bool,
+    /// The kernel command line (bootargs), e.g. "scenario=boot".
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    append: Option<String>,
+}
+
+/// Where the guest console goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Console {
+    /// On this terminal, with the QEMU monitor multiplexed (`-nographic`).
+    Interactive,
+    /// The serial port only, on QEMU's stdout, for capturing (`-serial stdio`).
+    Captured,
+}
+
+/// The QEMU command that boots `kernel` on `virt` with a Cortex-A7 and 64 MiB,
+/// semihosting on (the kernel shuts down through it), and `append` as bootargs.
+pub fn command(kernel: &Path, console: Console, append: Option<&str>) -> Command {
+    let mut command = Command::new(QEMU);
+    command.args(["-M", "virt", "-cpu", "cortex-a7", "-m", "64M"]);
+    match console {
+        Console::Interactive => {
+            command.arg("-nographic");
+        }
+        Console::Captured => {
+            command.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);
+        }
+    }
+    command.args(["-semihosting-config", "enable=on,target=native"]);
+    command.arg("-kernel").arg(kernel);
+    if let Some(append) = append {
+        command.args(["-append", append]);
+    }
+    command
+}
+
+/// True if an executable file called `name` is in a directory on `PATH`.
+fn on_path(name: &str) -> bool {
+    env::var_os("PATH").is_some_and(|path| env::split_paths(&path).any(|dir| dir.join(name).is_file()))
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+fn install_hint() -> String {
+    format!("install it with: sudo apt-get install {}", PACKAGES.join(" "))
+}
+
+/// The error for a missing QEMU that xtask cannot install itself (it needs
+/// root and apt-get), or `None` if it can.
+fn cannot_install(is_root: bool, has_apt_get: bool) -> Option<String> {
+    if is_root && has_apt_get {
+        None
+    } else {
+        Some(format!("{QEMU} not found; {}", install_hint()))
+    }
+}
+
+/// Makes sure `qemu-system-arm` is on `PATH`, installing it with apt-get
+/// when running as root on a system that has it.
+pub fn ensure_qemu() -> Result<()> {
+    if on_path(QEMU) {
+        return Ok(());
+    }
+    let hint = install_hint();
+    if let Some(err) = cannot_install(running_as_root(), on_path("apt-get")) {
+        return Err(err);
+    }
+    println!("==> {QEMU} not found; installing {} with apt-get", PACKAGES.join(" "));
+    let mut update = Command::new("apt-get");
+    update.arg("update");
+    crate::run_streamed(update).map_err(|err| format!("{err}; or {hint}"))?;
+    let mut install = Command::new("apt-get");
+    install.args(["install", "-y"]).args(PACKAGES).env("DEBIAN_FRONTEND", "noninteractive");
+    crate::run_streamed(install).map_err(|err| format!("{err}; or {hint}"))?;
+    if on_path(QEMU) {
+        Ok(())
+    } else {
+        Err(format!("apt-get finished but {QEMU} is still not on PATH; {hint}"))
+    }
+}
+
+/// How a captured run ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Everything the process wrote to stdout and stderr, interleaved as written.
+    pub output: String,
+    /// The exit status; `None` if a signal ended it (including a timeout stop).
+    pub status: Option<i32>,
+    /// True if the run was stopped because it hit its timeout.
+    pub timed_out: bool,
+}
+
+/// Asks `child` to end with SIGTERM (QEMU then restores the terminal),
+/// and kills it if it has not ended after a grace period.
+fn stop(child: &mut Child) {
+    let asked = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if asked {
+        let deadline = Instant::now() + GRACE;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            thread::sleep(POLL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Waits for `child`, stopping it after `timeout`. Returns its exit status,
+/// or `None` if the timeout stopped it.
+fn wait_with_timeout(child: &mut Child, timeout: Option<Duration>) -> io::Result<Option<ExitStatus>> {
+    let Some(timeout) = timeout else {
+        return child.wait().map(Some);
+    };
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            stop(child);
+            return Ok(None);
+        }
+        thread::sleep(POLL);
+    }
+}
+
+/// Runs `command` with stdin closed and stdout and stderr merged into one
+/// pipe that a thread drains (so it never fills), stopping it after
+/// `timeout` if given.
+pub fn capture(mut command: Command, timeout: Option<Duration>) -> Result<Outcome> {
+    let text = describe(&command);
+    let cannot = |err: io::Error| format!("cannot run `{text}`: {err}");
+    let (mut reader, writer) = io::pipe().map_err(cannot)?;
+    let writer_for_stderr = writer.try_clone().map_err(cannot)?;
+    command.stdin(Stdio::null()).stdout(writer).stderr(writer_for_stderr);
+    let spawned = command.spawn();
+    // The command holds our copies of the pipe's write end; drop them so the
+    // reader sees end-of-file once the child has ended.
+    drop(command);
+    let mut child = spawned.map_err(|err| format!("cannot start `{text}`: {err} (is it installed?)"))?;
+    let drain = thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = reader.read_to_end(&mut bytes);
+        bytes
+    });
+    let status = wait_with_timeout(&mut child, timeout);
+    let status = match status {
+        Ok(status) => status,
+        Err(err) => {
+            stop(&mut child);
+            return Err(format!("lost track of `{text}`: {err}"));
+        }
+    };
+    let bytes = drain.join().map_err(|_| format!("reading the output of `{text}` failed"))?;
+    Ok(Outcome {
+        output: String::from_utf8_lossy(&bytes).into_owned(),
+        status: status.and_then(|status| status.code()),
+        timed_out: status.is_none(),
+    })
+}
+
+/// `cargo xtask qemu`.
+pub fn run(args: &QemuArgs) -> Result<ExitCode> {
+    ensure_qemu()?;
+    let kernel = image::build_system()?;
+    let mut qemu = command(&kernel, Console::Interactive, args.append.as_deref());
+    if args.gdb {
+        qemu.args(["-s", "-S"]);
+        println!("waiting for a debugger: gdb-multiarch {} -ex 'target remote localhost:1234'", kernel.display());
+    }
+    println!("==> booting Tessera in QEMU (quit: Ctrl-A then X)");
+    let text = describe(&qemu);
+    let mut child = qemu.spawn().map_err(|err| format!("cannot start `{text}`: {err}; is {QEMU} installed?"))?;
+    let timeout = args.timeout.map(Duration::from_secs);
+    let status = wait_with_timeout(&mut child, timeout).map_err(|err| {
+        stop(&mut child);
+        format!("lost track of QEMU: {err}")
+    })?;
+    let Some(status) = status else {
+        println!("==> timeout after {} s, stopped QEMU", args.timeout.unwrap_or_default());
+        return Ok(ExitCode::SUCCESS);
+    };
+    match status.code() {
+        Some(code) => {
+            if code == PANIC_EXIT_STATUS as i32 {
+                println!("==> kernel panicked (exit status {code})");
+            }
+            Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+        }
+        None => {
+            println!("==> QEMU was ended by a signal ({status})");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(command: &Command) -> Vec<String> {
+        command.get_args().map(|arg| arg.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn missing_qemu_is_installed_only_as_root_with_apt() {
+        assert_eq!(cannot_install(true, true), None);
+        let message = "qemu-system-arm not found; install it with: \
+                       sudo apt-get install qemu-system-arm ipxe-qemu";
+        assert_eq!(cannot_install(false, true).as_deref(), Some(message));
+        assert_eq!(cannot_install(true, false).as_deref(), Some(message));
+    }
+
+    #[test]
+    fn captured_command_line() {
+        let command = command(Path::new("/t/tessera.elf"), Console::Captured, Some("scenario=boot"));
+        assert_eq!(command.get_program(), QEMU);
+        assert_eq!(
+            args(&command).join(" "),
+            "-M virt -cpu cortex-a7 -m 64M -display none -monitor none -serial stdio \
+             -semihosting-config enable=on,target=native -kernel /t/tessera.elf -append scenario=boot"
+        );
+    }
+
+    #[test]
+    fn interactive_command_line() {
+        let command = command(Path::new("k.elf"), Console::Interactive, None);
+        assert_eq!(
+            args(&command).join(" "),
+            "-M virt -cpu cortex-a7 -m 64M -nographic \
+             -semihosting-config enable=on,target=native -kernel k.elf"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn capture_merges_output_and_reports_status() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo out; echo err >&2; echo again; exit 3"]);
+        let outcome = capture(command, Some(Duration::from_secs(20))).unwrap();
+        assert_eq!(outcome.output, "out\nerr\nagain\n");
+        assert_eq!(outcome.status, Some(3));
+        assert!(!outcome.timed_out);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn capture_stops_at_timeout_and_keeps_output() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo before; exec sleep 30"]);
+        let started = Instant::now();
+        let outcome = capture(command, Some(Duration::from_millis(300))).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(outcome.timed_out);
+        assert_eq!(outcome.status, None);
+        assert_eq!(outcome.output, "before\n");
+    }
+
+    #[test]
+    fn capture_reports_missing_program() {
+        let err = capture(Command::new("/nonexistent/xtask-no-such-program"), None).unwrap_err();
+        assert!(err.contains("cannot start"), "{err}");
+    }
+}

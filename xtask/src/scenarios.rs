@@ -1,0 +1,253 @@
+//! The QEMU scenario table: each boot `cargo xtask test` makes and what its console must show.
+//!
+//! Each scenario boots the kernel with `scenario=<name>` as bootargs. The
+//! root task runs that scenario, prints `init: scenario <name> passed` and
+//! shuts down with status 0, or prints `init: scenario <name> FAILED: <why>`
+//! and shuts down with status 1. A kernel panic ends QEMU with
+//! [`tessera_abi::PANIC_EXIT_STATUS`].
+
+use crate::Result;
+
+/// Output no scenario may contain, whatever its own `forbid` list says.
+pub const ALWAYS_FORBIDDEN: &str = "kernel panic";
+
+/// One boot of the system under QEMU and the checks on its console output.
+#[derive(Clone, Copy, Debug)]
+pub struct Scenario {
+    /// Short name, used in `qemu:<name>`, in `--only` and for the log file.
+    pub name: &'static str,
+    /// One line saying what the scenario shows.
+    pub about: &'static str,
+    /// The kernel command line.
+    pub bootargs: &'static str,
+    /// QEMU is stopped after this many seconds.
+    pub timeout_secs: u64,
+    /// True if the run is expected to go on until the timeout stops it
+    /// (then the exit status is not checked).
+    pub stopped_by_timeout: bool,
+    /// The exit status QEMU must end with.
+    pub exit_status: i32,
+    /// Substrings the console output must contain.
+    pub expect: &'static [&'static str],
+    /// True if the `expect` strings must appear in the order given.
+    pub in_order: bool,
+    /// Substrings the console output must not contain.
+    pub forbid: &'static [&'static str],
+    /// A further check on the console output.
+    pub check: Option<fn(&str) -> Result<()>>,
+}
+
+/// The values a scenario has unless it says otherwise.
+const DEFAULTS: Scenario = Scenario {
+    name: "",
+    about: "",
+    bootargs: "",
+    timeout_secs: 30,
+    stopped_by_timeout: false,
+    exit_status: 0,
+    expect: &[],
+    in_order: false,
+    forbid: &[ALWAYS_FORBIDDEN],
+    check: None,
+};
+
+/// Every scenario, in the order `cargo xtask test` runs them.
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "boot",
+        about: "the kernel boots, starts init, and init runs a user program",
+        bootargs: "scenario=boot",
+        expect: &["kernel: Tessera", "hello: running in user mode", "init: scenario boot passed"],
+        ..DEFAULTS
+    },
+    Scenario {
+        name: "preempt",
+        about: "the timer preempts two equal-priority busy loops so both make progress",
+        bootargs: "scenario=preempt",
+        expect: &["init: scenario preempt passed"],
+        check: Some(both_spinners_progress_before_either_is_done),
+        ..DEFAULTS
+    },
+    Scenario {
+        name: "priority",
+        about: "a higher-priority thread runs to completion before a lower one starts",
+        bootargs: "scenario=priority",
+        expect: &[
+            "spinner H: start",
+            "spinner H: done",
+            "spinner L: start",
+            "spinner L: done",
+            "init: scenario priority passed",
+        ],
+        in_order: true,
+        ..DEFAULTS
+    },
+    Scenario {
+        name: "kernel-read",
+        about: "a user read of kernel memory faults the process, and the system goes on",
+        bootargs: "scenario=kernel-read",
+        expect: &[
+            "kernel: fault in process 'probe'",
+            "permission fault, address 0x40",
+            "hello: running in user mode",
+            "init: scenario kernel-read passed",
+        ],
+        ..DEFAULTS
+    },
+    Scenario {
+        name: "kernel-write",
+        about: "a user write to kernel memory faults the process, and the system goes on",
+        bootargs: "scenario=kernel-write",
+        expect: &[
+            "kernel: fault in process 'probe'",
+            "permission fault, address 0x40",
+            "hello: running in user mode",
+            "init: scenario kernel-write passed",
+        ],
+        ..DEFAULTS
+    },
+    Scenario {
+        name: "isolation",
+        about: "one process cannot see or change another's memory at the same address",
+        bootargs: "scenario=isolation",
+        expect: &[
+            "probe: owner's secret intact",
+            "probe: intruder sees its own memory",
+            "init: scenario isolation passed",
+        ],
+        ..DEFAULTS
+    },
+    Scenario {
+        name: "exec-data",
+        about: "jumping into data memory is an execute-never fault",
+        bootargs: "scenario=exec-data",
+        expect: &["execute from non-executable memory", "init: scenario exec-data passed"],
+        ..DEFAULTS
+    },
+    Scenario {
+        name: "fault-kinds",
+        about: "each kind of user fault is reported by name",
+        bootargs: "scenario=fault-kinds",
+        expect: &[
+            "unmapped address",
+            "undefined instruction",
+            "alignment fault",
+            "permission fault",
+            "init: scenario fault-kinds passed",
+        ],
+        ..DEFAULTS
+    },
+    Scenario {
+        name: "bad-syscalls",
+        about: "malformed syscalls get errors, not crashes, and the system goes on",
+        bootargs: "scenario=bad-syscalls",
+        expect: &["badcall: all checks passed", "hello: running in user mode", "init: scenario bad-syscalls passed"],
+        ..DEFAULTS
+    },
+    Scenario {
+        name: "demo",
+        about: "the demo: two counters run side by side while a faulting process is contained",
+        bootargs: "scenario=demo",
+        expect: &[
+            "counter A:",
+            "counter B:",
+            "kernel: fault in process 'faulter'",
+            "init: demo finished",
+            "init: scenario demo passed",
+        ],
+        ..DEFAULTS
+    },
+];
+
+/// The `preempt` check: lines with `spinner A: progress` and
+/// `spinner B: progress` both come before the first line containing
+/// `: done`, so each spinner made progress while the other was still
+/// running. With no `: done` line at all, both progress lines must appear.
+pub fn both_spinners_progress_before_either_is_done(output: &str) -> Result<()> {
+    let lines: Vec<&str> = output.lines().collect();
+    let done = lines.iter().position(|line| line.contains(": done"));
+    let before = &lines[..done.unwrap_or(lines.len())];
+    let missing: Vec<String> = ["spinner A: progress", "spinner B: progress"]
+        .into_iter()
+        .filter(|wanted| !before.iter().any(|line| line.contains(wanted)))
+        .map(|wanted| format!("`{wanted}`"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let place = match done {
+        Some(index) => format!("before the first `: done` line (`{}`)", lines[index].trim_end()),
+        None => "anywhere".to_string(),
+    };
+    Err(format!("no {} line {place}", missing.join(" or ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_consistent() {
+        let mut names = std::collections::HashSet::new();
+        for scenario in SCENARIOS {
+            assert!(names.insert(scenario.name), "duplicate scenario {}", scenario.name);
+            assert_eq!(scenario.bootargs, format!("scenario={}", scenario.name));
+            assert!(!scenario.about.is_empty());
+            assert!(scenario.timeout_secs > 0);
+            assert!(scenario.forbid.contains(&ALWAYS_FORBIDDEN), "{}", scenario.name);
+            let passed = format!("init: scenario {} passed", scenario.name);
+            assert_eq!(scenario.expect.last(), Some(&passed.as_str()), "{}", scenario.name);
+        }
+        assert_eq!(SCENARIOS.len(), 10);
+    }
+
+    #[test]
+    fn fault_strings_match_the_abi_names() {
+        use tessera_abi::FaultKind;
+        let fault_kinds = SCENARIOS.iter().find(|s| s.name == "fault-kinds").unwrap();
+        for kind in [FaultKind::Unmapped, FaultKind::UndefinedInstruction, FaultKind::Alignment, FaultKind::Permission]
+        {
+            assert!(fault_kinds.expect.contains(&kind.name()), "{}", kind.name());
+        }
+        let exec_data = SCENARIOS.iter().find(|s| s.name == "exec-data").unwrap();
+        assert_eq!(exec_data.expect[0], FaultKind::ExecuteNever.name());
+        let kernel_read = SCENARIOS.iter().find(|s| s.name == "kernel-read").unwrap();
+        assert!(kernel_read.expect[1].starts_with(FaultKind::Permission.name()));
+    }
+
+    #[test]
+    fn preempt_check_accepts_interleaved_spinners() {
+        let output = "init: starting\n\
+                      spinner A: progress 1\n\
+                      spinner B: progress 1\n\
+                      spinner A: progress 2\n\
+                      spinner A: done\n\
+                      spinner B: progress 2\n\
+                      spinner B: done\n\
+                      init: scenario preempt passed\n";
+        assert_eq!(both_spinners_progress_before_either_is_done(output), Ok(()));
+        let crlf = "spinner B: progress\r\nspinner A: progress\r\nspinner B: done\r\n";
+        assert_eq!(both_spinners_progress_before_either_is_done(crlf), Ok(()));
+    }
+
+    #[test]
+    fn preempt_check_rejects_one_spinner_running_to_completion() {
+        let output = "spinner A: progress 1\n\
+                      spinner A: progress 2\n\
+                      spinner A: done\n\
+                      spinner B: progress 1\n\
+                      spinner B: done\n";
+        let err = both_spinners_progress_before_either_is_done(output).unwrap_err();
+        assert!(err.contains("spinner B: progress"), "{err}");
+        assert!(err.contains("spinner A: done"), "{err}");
+        assert!(!err.contains("spinner A: progress"), "{err}");
+    }
+
+    #[test]
+    fn preempt_check_without_done_lines() {
+        assert_eq!(both_spinners_progress_before_either_is_done("spinner A: progress\nspinner B: progress\n"), Ok(()));
+        let err = both_spinners_progress_before_either_is_done("kernel: Tessera\n").unwrap_err();
+        assert!(err.contains("anywhere"), "{err}");
+        assert!(err.contains("spinner A: progress") && err.contains("spinner B: progress"), "{err}");
+    }
+}

@@ -1,0 +1,431 @@
+//! `cargo xtask test`: host tests, fmt and clippy checks, then every QEMU scenario, with a tally.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use tessera_abi::PANIC_EXIT_STATUS;
+
+use crate::qemu::{self, Console, Outcome};
+use crate::scenarios::{Scenario, ALWAYS_FORBIDDEN, SCENARIOS};
+use crate::{cargo, describe, image, indent, run_streamed, show, Result};
+
+/// Options of `cargo xtask test`.
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Run only the QEMU scenarios whose name contains NAME (no host checks).
+    #[arg(long, value_name = "NAME")]
+    only: Option<String>,
+    /// Skip the host tests and the fmt and clippy checks.
+    #[arg(long)]
+    skip_host: bool,
+}
+
+/// Counts passed and failed items and prints one `test <name> ... ` line each.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: Vec<String>,
+}
+
+impl Tally {
+    /// Runs one item. A `streamed` item writes to the terminal while it runs,
+    /// so its `test` line is printed whole at the end; otherwise the line is
+    /// started before the item runs. `Err` holds the reason and output to show.
+    fn item(&mut self, name: &str, streamed: bool, run: impl FnOnce() -> Result<()>) {
+        if !streamed {
+            print!("test {name} ... ");
+            let _ = io::stdout().flush();
+        }
+        let started = Instant::now();
+        let result = run();
+        let seconds = started.elapsed().as_secs_f64();
+        if streamed {
+            print!("test {name} ... ");
+        }
+        match result {
+            Ok(()) => {
+                println!("ok ({seconds:.1} s)");
+                self.passed += 1;
+            }
+            Err(details) => {
+                println!("FAILED");
+                print!("{}", indent(&details));
+                self.failed.push(name.to_string());
+            }
+        }
+        let _ = io::stdout().flush();
+    }
+
+    /// Prints the summary; the exit code is a failure if any item failed.
+    fn finish(self) -> ExitCode {
+        println!();
+        if !self.failed.is_empty() {
+            println!("failures:");
+            for name in &self.failed {
+                println!("    {name}");
+            }
+            println!();
+        }
+        println!("{} passed, {} failed", self.passed, self.failed.len());
+        if self.failed.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `command` capturing its output; on failure returns the command,
+/// its status and its output.
+fn captured(command: Command) -> Result<()> {
+    let text = describe(&command);
+    let outcome = qemu::capture(command, None)?;
+    if outcome.status == Some(0) {
+        return Ok(());
+    }
+    let status = match outcome.status {
+        Some(code) => format!("exit status {code}"),
+        None => "ended by a signal".to_string(),
+    };
+    Err(format!("`{text}` failed ({status}):\n{}", indent(&outcome.output)))
+}
+
+/// Checks a scenario run: it ended (or was stopped by the timeout) as the
+/// scenario expects, with the expected exit status, the expected output and
+/// none of the forbidden output. Returns every reason it fails.
+pub fn check(scenario: &Scenario, outcome: &Outcome) -> std::result::Result<(), Vec<String>> {
+    let output = outcome.output.as_str();
+    let mut reasons = Vec::new();
+
+    match (outcome.timed_out, scenario.stopped_by_timeout) {
+        (true, false) => reasons.push(format!("did not finish within {} s; QEMU was stopped", scenario.timeout_secs)),
+        (false, true) => reasons.push(format!(
+            "QEMU ended (status {}) before the {} s timeout, but this scenario should run until stopped",
+            status_text(outcome.status),
+            scenario.timeout_secs
+        )),
+        (true, true) => {}
+        (false, false) => match outcome.status {
+            Some(status) if status == scenario.exit_status => {}
+            Some(status) if status == PANIC_EXIT_STATUS as i32 => {
+                reasons.push(format!("exit status {status} (kernel panic), expected {}", scenario.exit_status))
+            }
+            status => reasons.push(format!("exit status {}, expected {}", status_text(status), scenario.exit_status)),
+        },
+    }
+
+    let guest_failure = format!("init: scenario {} FAILED", scenario.name);
+    if let Some(line) = output.lines().find(|line| line.contains(&guest_failure)) {
+        reasons.push(format!("the guest reported: {}", line.trim_end()));
+    }
+
+    let always = [ALWAYS_FORBIDDEN];
+    let forbidden = scenario.forbid.iter().chain(always.iter().filter(|f| !scenario.forbid.contains(f)));
+    for forbidden in forbidden {
+        if output.contains(forbidden) {
+            reasons.push(format!("forbidden output `{forbidden}` appeared"));
+        }
+    }
+
+    if scenario.in_order {
+        let mut position = 0;
+        let mut previous: Option<&str> = None;
+        for wanted in scenario.expect {
+            match output[position..].find(wanted) {
+                Some(found) => {
+                    position += found + wanted.len();
+                    previous = Some(wanted);
+                }
+                None => {
+                    reasons.push(match (output.contains(wanted), previous) {
+                        (true, Some(previous)) => {
+                            format!("expected output `{wanted}` appeared, but not after `{previous}`")
+                        }
+                        _ => format!("missing expected output `{wanted}`"),
+                    });
+                    break;
+                }
+            }
+        }
+    } else {
+        for wanted in scenario.expect {
+            if !output.contains(wanted) {
+                reasons.push(format!("missing expected output `{wanted}`"));
+            }
+        }
+    }
+
+    if let Some(custom) = scenario.check {
+        if let Err(reason) = custom(output) {
+            reasons.push(reason);
+        }
+    }
+
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(reasons)
+    }
+}
+
+fn status_text(status: Option<i32>) -> String {
+    status.map_or_else(|| "none: ended by a signal".to_string(), |code| code.to_string())
+}
+
+/// Boots `kernel` for `scenario`, saves the console output in `log_dir` and checks it.
+fn run_scenario(scenario: &Scenario, kernel: &Path, log_dir: &Path) -> Result<()> {
+    let command = qemu::command(kernel, Console::Captured, Some(scenario.bootargs));
+    let outcome = qemu::capture(command, Some(Duration::from_secs(scenario.timeout_secs)))?;
+    let log = log_dir.join(format!("{}.log", scenario.name));
+    let saved = fs::write(&log, &outcome.output);
+    let mut reasons = check(scenario, &outcome).err().unwrap_or_default();
+    if let Err(err) = &saved {
+        reasons.push(format!("cannot write the log {}: {err}", show(&log)));
+    }
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    let mut details = format!("scenario: {} (bootargs `{}`)\n", scenario.about, scenario.bootargs);
+    for reason in &reasons {
+        details.push_str(&format!("reason: {reason}\n"));
+    }
+    if saved.is_ok() {
+        details.push_str(&format!("console output (also in {}):\n", show(&log)));
+    } else {
+        details.push_str("console output:\n");
+    }
+    details.push_str(&indent(&outcome.output));
+    Err(details)
+}
+
+/// `cargo xtask test`.
+pub fn run(args: &TestArgs) -> Result<ExitCode> {
+    let scenarios: Vec<&Scenario> = SCENARIOS
+        .iter()
+        .filter(|scenario| args.only.as_deref().is_none_or(|only| scenario.name.contains(only)))
+        .collect();
+    if scenarios.is_empty() {
+        let names: Vec<&str> = SCENARIOS.iter().map(|scenario| scenario.name).collect();
+        return Err(format!(
+            "no QEMU scenario name contains {:?}; pick one of: {}",
+            args.only.as_deref().unwrap_or_default(),
+            names.join(", ")
+        ));
+    }
+    qemu::ensure_qemu()?;
+    let host = args.only.is_none() && !args.skip_host;
+    let mut tally = Tally::default();
+
+    if host {
+        println!("==> running the host tests (cargo test)");
+        tally.item("host-tests", true, || {
+            let mut command = cargo();
+            command.arg("test");
+            run_streamed(command)
+        });
+        tally.item("fmt", false, || {
+            let mut command = cargo();
+            command.args(["fmt", "--all", "--check"]);
+            captured(command)
+        });
+        tally.item("clippy-host", false, || {
+            let mut command = cargo();
+            command.args(["clippy", "--all-targets", "--", "-D", "warnings"]);
+            captured(command)
+        });
+    }
+
+    println!("==> building the system");
+    let kernel = match image::build_system() {
+        Ok(kernel) => Some(kernel),
+        Err(err) => {
+            println!("==> the system did not build: {err}");
+            None
+        }
+    };
+
+    if host {
+        tally.item("clippy-target", false, || {
+            let boot_image = image::boot_image_path();
+            if !boot_image.is_file() {
+                return Err(format!(
+                    "not run: the boot image {} was not built (see the build errors above)",
+                    show(&boot_image)
+                ));
+            }
+            let boot_image =
+                boot_image.canonicalize().map_err(|err| format!("cannot find {}: {err}", show(&boot_image)))?;
+            let mut command = cargo();
+            command
+                .args(["clippy", "--release", "--target", image::TARGET])
+                .args(["-p", "tessera-kernel", "-p", "tessera-rt", "-p", "tessera-programs"])
+                .args(["--", "-D", "warnings"])
+                .env(image::BOOT_IMAGE_ENV, boot_image);
+            captured(command)
+        });
+    }
+
+    let log_dir = image::tessera_dir().join("test-logs");
+    fs::create_dir_all(&log_dir).map_err(|err| format!("cannot create {}: {err}", show(&log_dir)))?;
+    for scenario in scenarios {
+        tally.item(&format!("qemu:{}", scenario.name), false, || match &kernel {
+            Some(kernel) => run_scenario(scenario, kernel, &log_dir),
+            None => Err("not run: the system did not build (see the errors above)".to_string()),
+        });
+    }
+    Ok(tally.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenarios::both_spinners_progress_before_either_is_done;
+
+    const BASE: Scenario = Scenario {
+        name: "demo",
+        about: "test scenario",
+        bootargs: "scenario=demo",
+        timeout_secs: 30,
+        stopped_by_timeout: false,
+        exit_status: 0,
+        expect: &["one", "two", "three"],
+        in_order: false,
+        forbid: &["kernel panic"],
+        check: None,
+    };
+
+    fn exited(output: &str, status: i32) -> Outcome {
+        Outcome { output: output.to_string(), status: Some(status), timed_out: false }
+    }
+
+    fn timed_out(output: &str) -> Outcome {
+        Outcome { output: output.to_string(), status: None, timed_out: true }
+    }
+
+    fn reasons(scenario: &Scenario, outcome: &Outcome) -> Vec<String> {
+        check(scenario, outcome).err().unwrap_or_default()
+    }
+
+    #[test]
+    fn passes_with_every_expected_string() {
+        assert_eq!(check(&BASE, &exited("three\ntwo\none\n", 0)), Ok(()));
+    }
+
+    #[test]
+    fn reports_each_missing_string() {
+        let found = reasons(&BASE, &exited("two\n", 0));
+        assert_eq!(found, ["missing expected output `one`", "missing expected output `three`"]);
+    }
+
+    #[test]
+    fn in_order_needs_each_after_the_previous() {
+        let ordered = Scenario { in_order: true, ..BASE };
+        assert_eq!(check(&ordered, &exited("one two three", 0)), Ok(()));
+        assert_eq!(check(&ordered, &exited("one one three two three", 0)), Ok(()));
+        let found = reasons(&ordered, &exited("one three two", 0));
+        assert_eq!(found, ["expected output `three` appeared, but not after `two`"]);
+        let found = reasons(&ordered, &exited("two three", 0));
+        assert_eq!(found, ["missing expected output `one`"]);
+        // A string must not be matched inside the previous match.
+        let overlapping = Scenario { expect: &["abc", "bc"], ..ordered };
+        assert!(check(&overlapping, &exited("abc", 0)).is_err());
+        assert_eq!(check(&overlapping, &exited("abc bc", 0)), Ok(()));
+    }
+
+    #[test]
+    fn forbidden_output_fails() {
+        let strict = Scenario { forbid: &["kernel panic", "oops"], ..BASE };
+        let found = reasons(&strict, &exited("one two three oops", 0));
+        assert_eq!(found, ["forbidden output `oops` appeared"]);
+    }
+
+    #[test]
+    fn kernel_panic_is_always_forbidden() {
+        let lax = Scenario { forbid: &[], ..BASE };
+        let found = reasons(&lax, &exited("one two three\nkernel panic at x.rs:1", 0));
+        assert_eq!(found, ["forbidden output `kernel panic` appeared"]);
+        let found = reasons(&BASE, &exited("one two three kernel panic", 0));
+        assert_eq!(found.len(), 1, "{found:?}");
+    }
+
+    #[test]
+    fn exit_status_must_match() {
+        let found = reasons(&BASE, &exited("one two three", 1));
+        assert_eq!(found, ["exit status 1, expected 0"]);
+        let found = reasons(&BASE, &exited("one two three", 101));
+        assert_eq!(found, ["exit status 101 (kernel panic), expected 0"]);
+        let failing = Scenario { exit_status: 1, ..BASE };
+        assert_eq!(check(&failing, &exited("one two three", 1)), Ok(()));
+        let signalled = Outcome { output: "one two three".into(), status: None, timed_out: false };
+        assert_eq!(reasons(&BASE, &signalled), ["exit status none: ended by a signal, expected 0"]);
+    }
+
+    #[test]
+    fn timeout_fails_unless_expected() {
+        let found = reasons(&BASE, &timed_out("one two three"));
+        assert_eq!(found, ["did not finish within 30 s; QEMU was stopped"]);
+        let endless = Scenario { stopped_by_timeout: true, ..BASE };
+        assert_eq!(check(&endless, &timed_out("one two three")), Ok(()));
+        let found = reasons(&endless, &exited("one two three", 0));
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("should run until stopped"), "{found:?}");
+    }
+
+    #[test]
+    fn custom_check_runs_on_the_output() {
+        fn needs_four(output: &str) -> Result<()> {
+            if output.contains("four") {
+                Ok(())
+            } else {
+                Err("no four".to_string())
+            }
+        }
+        let custom = Scenario { check: Some(needs_four), ..BASE };
+        assert_eq!(check(&custom, &exited("one two three four", 0)), Ok(()));
+        assert_eq!(reasons(&custom, &exited("one two three", 0)), ["no four"]);
+    }
+
+    #[test]
+    fn guest_failure_line_is_reported() {
+        let output = "one two three\ninit: scenario demo FAILED: counter stuck\r\n";
+        let found = reasons(&BASE, &exited(output, 1));
+        assert_eq!(
+            found,
+            ["exit status 1, expected 0", "the guest reported: init: scenario demo FAILED: counter stuck"]
+        );
+    }
+
+    #[test]
+    fn all_failures_are_collected() {
+        let everything = Scenario { in_order: true, check: Some(both_spinners_progress_before_either_is_done), ..BASE };
+        let found = reasons(&everything, &timed_out("two kernel panic"));
+        assert_eq!(found.len(), 4, "{found:?}");
+    }
+
+    #[test]
+    fn preempt_scenario_end_to_end() {
+        let preempt = SCENARIOS.iter().find(|s| s.name == "preempt").unwrap();
+        let good = "kernel: Tessera\nspinner A: progress\nspinner B: progress\nspinner B: done\n\
+                    spinner A: done\ninit: scenario preempt passed\n";
+        assert_eq!(check(preempt, &exited(good, 0)), Ok(()));
+        let serial = "kernel: Tessera\nspinner A: progress\nspinner A: done\nspinner B: progress\n\
+                      spinner B: done\ninit: scenario preempt passed\n";
+        let found = reasons(preempt, &exited(serial, 0));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("spinner B: progress"));
+    }
+
+    #[test]
+    fn priority_scenario_end_to_end() {
+        let priority = SCENARIOS.iter().find(|s| s.name == "priority").unwrap();
+        let good = "spinner H: start\nspinner H: done\nspinner L: start\nspinner L: done\n\
+                    init: scenario priority passed\n";
+        assert_eq!(check(priority, &exited(good, 0)), Ok(()));
+        let inverted = "spinner L: start\nspinner H: start\nspinner H: done\nspinner L: done\n\
+                        init: scenario priority passed\n";
+        assert!(check(priority, &exited(inverted, 0)).is_err());
+    }
+}
