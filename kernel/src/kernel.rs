@@ -6,7 +6,7 @@
 //! blocking call leaves its result in the thread's saved registers when it
 //! is woken.
 
-use crate::arch::context::{initial_cpsr, set_current, UserContext};
+use crate::arch::context::{initial_cpsr, resume_pointer, UserContext};
 use crate::arch::mmu::{self, FrameSource, UserTable};
 use crate::arch::{cp15, gic, timer};
 use crate::log;
@@ -112,6 +112,12 @@ pub struct Kernel {
     slice_end: u64,
     /// The timer deadline must be recomputed before returning to user mode.
     timer_dirty: bool,
+    /// Earliest deadline of a sleeping or waiting process (`u64::MAX`: none).
+    earliest_wakeup: u64,
+    /// A deadline was added or removed since `earliest_wakeup` was computed.
+    wakeups_dirty: bool,
+    /// The deadline the timer is armed with.
+    armed_deadline: u64,
 }
 
 /// The one kernel instance. Locked by each entry point for its whole run;
@@ -131,12 +137,15 @@ impl Kernel {
             slice_ticks: 1,
             slice_end: 0,
             timer_dirty: true,
+            earliest_wakeup: u64::MAX,
+            wakeups_dirty: false,
+            armed_deadline: u64::MAX,
         }
     }
 
     /// Takes the free RAM `[start, end)` and the boot image.
     pub fn init(&mut self, start: u32, end: u32, boot_image: Option<BootImage<'static>>) {
-        self.frames = FrameAllocator::new(start, end);
+        self.frames.reset(start, end);
         self.boot_image = boot_image;
         self.ticks_per_second = timer::frequency().max(1);
         self.slice_ticks = self.micros_to_ticks(TIME_SLICE_MICROS);
@@ -243,6 +252,9 @@ impl Kernel {
     }
 
     fn make_ready(&mut self, index: usize) {
+        if matches!(self.processes[index].state, State::Sleeping { .. } | State::Waiting { .. }) {
+            self.wakeups_dirty = true;
+        }
         self.processes[index].state = State::Ready;
         self.queues.push_back(index, self.processes[index].priority);
         self.timer_dirty = true;
@@ -316,8 +328,14 @@ impl Kernel {
 
     // --- syscalls ----------------------------------------------------------
 
-    /// Handles the syscall the current process just made.
-    pub fn syscall(&mut self) {
+    /// Handles the syscall the current process just made; returns where to
+    /// resume.
+    pub fn syscall(&mut self) -> *mut u32 {
+        self.handle_syscall();
+        self.prepare_return()
+    }
+
+    fn handle_syscall(&mut self) {
         let Some(index) = self.current else { return };
         let registers = &self.processes[index].context.r;
         let number = registers[7];
@@ -440,13 +458,19 @@ impl Kernel {
         if let Some(index) = self.current.take() {
             self.processes[index].state = state;
             self.timer_dirty = true;
+            self.wakeups_dirty = true;
         }
     }
 
     // --- interrupts and faults ---------------------------------------------
 
-    /// Handles every pending interrupt.
-    pub fn interrupt(&mut self) {
+    /// Handles an IRQ from user mode; returns where to resume.
+    pub fn interrupt(&mut self) -> *mut u32 {
+        self.handle_interrupts();
+        self.prepare_return()
+    }
+
+    fn handle_interrupts(&mut self) {
         loop {
             let id = gic::acknowledge();
             if id >= gic::SPURIOUS {
@@ -464,6 +488,7 @@ impl Kernel {
         // Push the deadline out so the level-triggered interrupt drops until
         // `prepare_return` programs the next one.
         timer::set_deadline(u64::MAX);
+        self.armed_deadline = u64::MAX;
         self.timer_dirty = true;
         for index in 0..MAX_PROCESSES {
             match self.processes[index].state {
@@ -487,9 +512,15 @@ impl Kernel {
         }
     }
 
-    /// Ends the current process for a fault. `kind` is 0 for an undefined
-    /// instruction, 1 for a prefetch abort, 2 for a data abort.
-    pub fn user_fault(&mut self, kind: u32) {
+    /// Ends the current process for a fault and returns where to resume.
+    /// `kind` is 0 for an undefined instruction, 1 for a prefetch abort, 2
+    /// for a data abort.
+    pub fn user_fault(&mut self, kind: u32) -> *mut u32 {
+        self.handle_fault(kind);
+        self.prepare_return()
+    }
+
+    fn handle_fault(&mut self, kind: u32) {
         let Some(index) = self.current else { return };
         let process = &mut self.processes[index];
         let thumb = process.context.cpsr & (1 << 5) != 0;
@@ -521,54 +552,76 @@ impl Kernel {
     // --- back to user mode -------------------------------------------------
 
     /// Chooses the thread to run next (idling until one is ready), loads its
-    /// address space and makes its context the one the entry code restores.
-    pub fn prepare_return(&mut self) {
-        loop {
-            if let (Some(index), Some(top)) = (self.current, self.queues.highest_priority()) {
-                if preempts(top, self.processes[index].priority) {
+    /// address space and returns the resume pointer of its context.
+    pub fn prepare_return(&mut self) -> *mut u32 {
+        let top = self.queues.highest_priority();
+        let index = match self.current {
+            // The running thread keeps the CPU unless a higher one is ready.
+            Some(index) if top.is_none_or(|top| !preempts(top, self.processes[index].priority)) => index,
+            current => {
+                if let Some(index) = current {
                     self.processes[index].state = State::Ready;
                     self.queues.push_front(index, self.processes[index].priority);
-                    self.current = None;
                 }
-            }
-            if self.current.is_none() {
-                if let Some(next) = self.queues.pop_highest() {
-                    self.processes[next].state = State::Running;
-                    self.current = Some(next);
-                    self.slice_end = timer::now() + self.slice_ticks;
+                let next = match self.queues.pop_highest() {
+                    Some(next) => next,
+                    None => self.idle(),
+                };
+                self.processes[next].state = State::Running;
+                self.current = Some(next);
+                self.slice_end = timer::now() + self.slice_ticks;
+                // The armed deadline may be later than this slice's end only
+                // if nothing was armed for the previous slice.
+                if self.armed_deadline > self.slice_end {
                     self.timer_dirty = true;
                 }
+                next
             }
-            if self.current.is_some() {
-                break;
-            }
+        };
+        if self.timer_dirty {
             self.program_timer();
-            crate::arch::wait_for_interrupt();
-            self.interrupt();
         }
-        self.program_timer();
-        let Some(index) = self.current else { return };
         if self.loaded != Some(index) {
             if let Some(table) = self.processes[index].table {
                 mmu::switch_to(table, asid_of(index));
             }
             self.loaded = Some(index);
         }
-        set_current(&mut self.processes[index].context);
+        resume_pointer(&mut self.processes[index].context)
     }
 
-    fn program_timer(&mut self) {
-        if !self.timer_dirty {
-            return;
-        }
-        self.timer_dirty = false;
-        let mut deadline = if self.current.is_some() { self.slice_end } else { u64::MAX };
-        for process in &self.processes {
-            match process.state {
-                State::Sleeping { until } | State::Waiting { until, .. } => deadline = deadline.min(until),
-                _ => {}
+    /// Waits for interrupts until a thread is ready, and takes it off its queue.
+    fn idle(&mut self) -> usize {
+        self.current = None;
+        loop {
+            self.program_timer();
+            crate::arch::wait_for_interrupt();
+            self.handle_interrupts();
+            if let Some(next) = self.queues.pop_highest() {
+                return next;
             }
         }
-        timer::set_deadline(deadline);
+    }
+
+    /// Arms the timer for the earliest of the running thread's slice end and
+    /// the sleepers' deadlines. A deadline that passes early (a slice that
+    /// was extended by a switch) just re-arms it.
+    fn program_timer(&mut self) {
+        self.timer_dirty = false;
+        if self.wakeups_dirty {
+            self.wakeups_dirty = false;
+            self.earliest_wakeup = self
+                .processes
+                .iter()
+                .filter_map(|process| match process.state {
+                    State::Sleeping { until } | State::Waiting { until, .. } => Some(until),
+                    _ => None,
+                })
+                .min()
+                .unwrap_or(u64::MAX);
+        }
+        let slice = if self.current.is_some() { self.slice_end } else { u64::MAX };
+        self.armed_deadline = slice.min(self.earliest_wakeup);
+        timer::set_deadline(self.armed_deadline);
     }
 }

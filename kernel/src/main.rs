@@ -79,35 +79,37 @@ extern "C" fn kernel_main() -> ! {
     if let Err(error) = kernel.spawn_root(&info.bootargs[..info.bootargs_len]) {
         panic!("cannot start the root task 'init': {}", error.name());
     }
-    kernel.prepare_return();
+    let resume = kernel.prepare_return();
     drop(kernel);
-    // SAFETY: `prepare_return` made the root task's context (in the static
-    // process table, User mode CPSR) the current one.
-    unsafe { arch::context::enter_user() }
+    // SAFETY: `prepare_return` returned the root task's context, which lives
+    // in the static process table and has a User mode CPSR.
+    unsafe { arch::context::enter_user(resume) }
 }
 
-/// `svc` from user mode: the caller's registers are saved in its context.
+/// Locks the kernel for one entry. Entries never nest (the kernel runs with
+/// IRQs masked and a fault in the kernel goes to the panic path), so the lock
+/// is never held here: finding it held is a bug.
+fn enter() -> spin::MutexGuard<'static, kernel::Kernel> {
+    KERNEL.try_lock().expect("kernel entered while already running")
+}
+
+/// `svc` from user mode: the caller's registers are saved at `_saved` (its
+/// context in the process table). Returns the context to resume.
 #[no_mangle]
-extern "C" fn tessera_syscall() {
-    let mut kernel = KERNEL.lock();
-    kernel.syscall();
-    kernel.prepare_return();
+extern "C" fn tessera_syscall(_saved: *mut u32) -> *mut u32 {
+    enter().syscall()
 }
 
 /// IRQ from user mode.
 #[no_mangle]
-extern "C" fn tessera_irq() {
-    let mut kernel = KERNEL.lock();
-    kernel.interrupt();
-    kernel.prepare_return();
+extern "C" fn tessera_irq(_saved: *mut u32) -> *mut u32 {
+    enter().interrupt()
 }
 
 /// Undefined instruction (0), prefetch abort (1) or data abort (2) in user mode.
 #[no_mangle]
-extern "C" fn tessera_user_fault(kind: u32) {
-    let mut kernel = KERNEL.lock();
-    kernel.user_fault(kind);
-    kernel.prepare_return();
+extern "C" fn tessera_user_fault(_saved: *mut u32, kind: u32) -> *mut u32 {
+    enter().user_fault(kind)
 }
 
 /// An exception taken in the kernel itself: always a bug.

@@ -25,15 +25,31 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
     /// Manages the frames of `[start, end)`, rounded inwards to frames; at
     /// most `WORDS * 32` of them (the rest are ignored).
     pub fn new(start: u32, end: u32) -> Self {
+        let mut allocator = Self::empty();
+        allocator.reset(start, end);
+        allocator
+    }
+
+    /// Like [`FrameAllocator::new`], in place (the bitmap can be large).
+    /// Every frame becomes free.
+    pub fn reset(&mut self, start: u32, end: u32) {
         let base = start.next_multiple_of(FRAME_SIZE);
         let end = end & !(FRAME_SIZE - 1);
-        let frames = (end.saturating_sub(base) / FRAME_SIZE) as usize;
-        let frames = frames.min(WORDS * 32);
-        let mut allocator = FrameAllocator { base, frames, used: [u32::MAX; WORDS], free: frames, hint: 0 };
-        for frame in 0..frames {
-            allocator.used[frame / 32] &= !(1 << (frame % 32));
+        let frames = ((end.saturating_sub(base) / FRAME_SIZE) as usize).min(WORDS * 32);
+        self.base = base;
+        self.frames = frames;
+        self.free = frames;
+        self.hint = 0;
+        for (index, word) in self.used.iter_mut().enumerate() {
+            let first = index * 32;
+            *word = if first + 32 <= frames {
+                0
+            } else if first >= frames {
+                u32::MAX
+            } else {
+                u32::MAX << (frames - first)
+            };
         }
-        allocator
     }
 
     /// Frames not in use.

@@ -11,16 +11,25 @@ use tessera_abi::PRIORITY_LEVELS;
 
 const LEVELS: usize = PRIORITY_LEVELS as usize;
 
+/// Marks "no thread" in the link arrays.
+const NONE: u16 = u16::MAX;
+/// Marks "not queued" in `queued_at`.
+const NOT_QUEUED: u8 = u8::MAX;
+
 /// The ready threads, by priority. Threads are named by index `< N`.
+///
+/// Invariants: bit `p` of `nonempty` is set exactly when queue `p` has a
+/// thread; `head`/`tail`/`next` form one singly linked list per priority;
+/// `queued_at[t]` is the priority of the queue holding `t`, or NOT_QUEUED.
+/// Pushing a thread that is already queued is a kernel bug (checked in debug
+/// builds and by the host property tests).
 #[derive(Clone, Debug)]
 pub struct RunQueues<const N: usize> {
-    /// Bit `p` is set when queue `p` is non-empty.
     nonempty: u32,
-    head: [Option<u16>; LEVELS],
-    tail: [Option<u16>; LEVELS],
-    next: [Option<u16>; N],
-    /// Priority of the queue each thread is in, if any.
-    queued_at: [Option<u8>; N],
+    head: [u16; LEVELS],
+    tail: [u16; LEVELS],
+    next: [u16; N],
+    queued_at: [u8; N],
 }
 
 impl<const N: usize> Default for RunQueues<N> {
@@ -32,40 +41,47 @@ impl<const N: usize> Default for RunQueues<N> {
 impl<const N: usize> RunQueues<N> {
     /// Empty queues.
     pub const fn new() -> Self {
-        assert!(N <= u16::MAX as usize);
-        RunQueues { nonempty: 0, head: [None; LEVELS], tail: [None; LEVELS], next: [None; N], queued_at: [None; N] }
+        assert!(N < NONE as usize);
+        RunQueues {
+            nonempty: 0,
+            head: [NONE; LEVELS],
+            tail: [NONE; LEVELS],
+            next: [NONE; N],
+            queued_at: [NOT_QUEUED; N],
+        }
     }
 
     /// True if `thread` is in a queue.
     pub fn is_queued(&self, thread: usize) -> bool {
-        self.queued_at[thread].is_some()
+        self.queued_at[thread] != NOT_QUEUED
     }
 
-    /// Puts `thread` at the back of queue `priority`. Panics if it is queued
-    /// already or either argument is out of range (kernel bugs).
+    /// Puts `thread` at the back of queue `priority` (`< PRIORITY_LEVELS`).
     pub fn push_back(&mut self, thread: usize, priority: u32) {
-        let level = priority as usize;
-        assert!(self.queued_at[thread].is_none() && level < LEVELS);
-        self.queued_at[thread] = Some(level as u8);
-        self.next[thread] = None;
-        match self.tail[level] {
-            Some(last) => self.next[last as usize] = Some(thread as u16),
-            None => self.head[level] = Some(thread as u16),
+        debug_assert!(!self.is_queued(thread));
+        let level = priority as usize % LEVELS;
+        self.queued_at[thread] = level as u8;
+        self.next[thread] = NONE;
+        let last = self.tail[level];
+        if last == NONE {
+            self.head[level] = thread as u16;
+        } else {
+            self.next[last as usize] = thread as u16;
         }
-        self.tail[level] = Some(thread as u16);
+        self.tail[level] = thread as u16;
         self.nonempty |= 1 << level;
     }
 
-    /// Puts `thread` at the front of queue `priority`.
+    /// Puts `thread` at the front of queue `priority` (`< PRIORITY_LEVELS`).
     pub fn push_front(&mut self, thread: usize, priority: u32) {
-        let level = priority as usize;
-        assert!(self.queued_at[thread].is_none() && level < LEVELS);
-        self.queued_at[thread] = Some(level as u8);
+        debug_assert!(!self.is_queued(thread));
+        let level = priority as usize % LEVELS;
+        self.queued_at[thread] = level as u8;
         self.next[thread] = self.head[level];
-        if self.head[level].is_none() {
-            self.tail[level] = Some(thread as u16);
+        if self.head[level] == NONE {
+            self.tail[level] = thread as u16;
         }
-        self.head[level] = Some(thread as u16);
+        self.head[level] = thread as u16;
         self.nonempty |= 1 << level;
     }
 
@@ -81,43 +97,46 @@ impl<const N: usize> RunQueues<N> {
     /// Removes and returns the first thread of the highest non-empty queue.
     pub fn pop_highest(&mut self) -> Option<usize> {
         let level = self.highest_priority()? as usize;
-        let thread = self.head[level]? as usize;
+        let thread = self.head[level] as usize;
         self.head[level] = self.next[thread];
-        if self.head[level].is_none() {
-            self.tail[level] = None;
+        if self.head[level] == NONE {
+            self.tail[level] = NONE;
             self.nonempty &= !(1 << level);
         }
-        self.next[thread] = None;
-        self.queued_at[thread] = None;
+        self.next[thread] = NONE;
+        self.queued_at[thread] = NOT_QUEUED;
         Some(thread)
     }
 
     /// Removes `thread` from whatever queue it is in (no-op if none).
     pub fn remove(&mut self, thread: usize) {
-        let Some(level) = self.queued_at[thread] else { return };
-        let level = level as usize;
-        let mut previous: Option<u16> = None;
+        if !self.is_queued(thread) {
+            return;
+        }
+        let level = self.queued_at[thread] as usize;
+        let mut previous = NONE;
         let mut cursor = self.head[level];
-        while let Some(current) = cursor {
-            if current as usize == thread {
+        while cursor != NONE {
+            if cursor as usize == thread {
                 let after = self.next[thread];
-                match previous {
-                    Some(p) => self.next[p as usize] = after,
-                    None => self.head[level] = after,
+                if previous == NONE {
+                    self.head[level] = after;
+                } else {
+                    self.next[previous as usize] = after;
                 }
-                if self.tail[level] == Some(current) {
+                if self.tail[level] == cursor {
                     self.tail[level] = previous;
                 }
                 break;
             }
             previous = cursor;
-            cursor = self.next[current as usize];
+            cursor = self.next[cursor as usize];
         }
-        if self.head[level].is_none() {
+        if self.head[level] == NONE {
             self.nonempty &= !(1 << level);
         }
-        self.next[thread] = None;
-        self.queued_at[thread] = None;
+        self.next[thread] = NONE;
+        self.queued_at[thread] = NOT_QUEUED;
     }
 }
 

@@ -1,7 +1,5 @@
 //! The saved user register state and the pointer the entry code uses.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
-
 /// User registers as `entry.s` saves them. The order is fixed by the
 /// `stmdb sp, {r0-r14}^` / `srsia sp` pair: r0-r12, sp, lr, then pc and cpsr.
 #[repr(C)]
@@ -30,28 +28,24 @@ pub const fn initial_cpsr(thumb: bool) -> u32 {
     0x10 | (1 << 6) | ((thumb as u32) << 5)
 }
 
-/// Address of the running thread's `UserContext::pc`; the entry code saves
-/// below it and restores from it. Written only by the kernel with IRQs
-/// masked, just before returning to user mode.
-#[no_mangle]
-pub static TESSERA_CURRENT_CONTEXT: AtomicUsize = AtomicUsize::new(0);
-
-/// Makes `context` the one the next return to user mode restores.
-pub fn set_current(context: &mut UserContext) {
-    TESSERA_CURRENT_CONTEXT.store(core::ptr::addr_of_mut!(context.pc) as usize, Ordering::Relaxed);
+/// The address the entry code resumes from: that of the context's `pc`
+/// field (`entry.s` restores r0-r14 below it and pc, cpsr from it).
+pub fn resume_pointer(context: &mut UserContext) -> *mut u32 {
+    core::ptr::addr_of_mut!(context.pc)
 }
 
 unsafe extern "C" {
-    /// Restores the current context and enters user mode (entry.s).
-    fn tessera_return_to_user() -> !;
+    /// Restores the context whose `pc` field is at `resume` and enters user
+    /// mode (entry.s).
+    fn tessera_return_to_user(resume: *mut u32) -> !;
 }
 
-/// Enters user mode with the context last passed to [`set_current`].
+/// Enters user mode with the context whose `pc` field is at `resume`.
 ///
 /// # Safety
-/// [`set_current`] must have named a context that stays valid and in place
-/// while the thread runs, whose CPSR selects User mode.
-pub unsafe fn enter_user() -> ! {
+/// `resume` must come from [`resume_pointer`] on a context that stays valid
+/// and in place while the thread runs, whose CPSR selects User mode.
+pub unsafe fn enter_user(resume: *mut u32) -> ! {
     // SAFETY: forwarded from the caller.
-    unsafe { tessera_return_to_user() }
+    unsafe { tessera_return_to_user(resume) }
 }

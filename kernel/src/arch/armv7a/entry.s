@@ -41,11 +41,19 @@ _start:
     cps #MODE_SVC
     ldr sp, =__kernel_stack_top
     @ Zero .bss.
+    @ Zero .bss, 32 bytes per store (linker/kernel.ld aligns both ends).
     ldr r0, =__bss_start
     ldr r1, =__bss_end
     mov r2, #0
+    mov r3, #0
+    mov r4, #0
+    mov r5, #0
+    mov r6, #0
+    mov r7, #0
+    mov r8, #0
+    mov r9, #0
 1:  cmp r0, r1
-    strlo r2, [r0], #4
+    stmialo r0!, {r2-r9}
     blo 1b
     @ Low vectors at our table.
     ldr r0, =tessera_vectors
@@ -69,16 +77,25 @@ tessera_vectors:
     b kernel_exception_fiq
 
 @ --- syscalls -------------------------------------------------------------
+@ Every Rust entry point gets the saved context's address in r0 and returns
+@ the `pc` field address of the context to resume (the same one, or another
+@ thread's after a switch); SP_svc is set to it for the next entry.
 svc_entry:
+    @ Fast path for Null (number 0), which needs no kernel state: answer
+    @ success at once. Flags may change: `movs` restores the caller's CPSR.
+    cmp r7, #0
+    moveq r0, #0
+    movseq pc, lr
+    @ General path.
     stmdb sp, {r0-r14}^
     srsia sp, #MODE_SVC
+    sub r0, sp, #60
     ldr sp, =__kernel_stack_top
     bl tessera_syscall
     @ fall through
     .global tessera_return_to_user
 tessera_return_to_user:
-    ldr r0, =TESSERA_CURRENT_CONTEXT
-    ldr sp, [r0]
+    mov sp, r0
     ldmdb sp, {r0-r14}^
     rfeia sp
 
@@ -89,6 +106,7 @@ irq_entry:
     srsia sp, #MODE_SVC
     cps #MODE_SVC
     stmdb sp, {r0-r14}^
+    sub r0, sp, #60
     ldr sp, =__kernel_stack_top
     bl tessera_irq
     b tessera_return_to_user
@@ -108,8 +126,9 @@ irq_entry:
     srsia sp, #MODE_SVC
     cps #MODE_SVC
     stmdb sp, {r0-r14}^
+    sub r0, sp, #60
     ldr sp, =__kernel_stack_top
-    mov r0, #\kind
+    mov r1, #\kind
     bl tessera_user_fault
     b tessera_return_to_user
 1:  mov r0, #\kind

@@ -36,6 +36,18 @@ fn main(start: tessera_rt::Start) -> u32 {
                 .min()
                 .unwrap_or(0);
             println!("BENCH null_syscall_instructions {}", best.saturating_sub(overhead));
+            // The general path: decode, pointer check (nothing to check for
+            // an empty write) and the scheduler's "keep running" test.
+            let general = (0..NULL_CALLS)
+                .map(|_| {
+                    let start = cycles();
+                    let _ = tessera_rt::debug_write(&[]);
+                    let end = cycles();
+                    end.wrapping_sub(start)
+                })
+                .min()
+                .unwrap_or(0);
+            println!("BENCH syscall_general_path_instructions {}", general.saturating_sub(overhead));
         }
         YIELD_REPORTER => {
             let start = cycles();
