@@ -1,34 +1,39 @@
-//! QEMU `virt` as the kernel sees it: what the device tree says, checked
-//! against what the kernel supports.
+//! QEMU `virt` as the kernel sees it: what the device tree says.
 //!
 //! QEMU places the device tree blob at the start of RAM when it boots an ELF
 //! kernel that does not overlap it (the kernel is linked 1 MiB in, see
-//! `linker/kernel.ld`). The kernel takes the RAM size and the boot arguments
-//! from it and checks that the UART, GIC and timer are where the kernel maps
-//! them. Without a device tree it falls back to the documented virt layout.
+//! `linker/kernel.ld`). The kernel takes from it the RAM size, the boot
+//! arguments, the PL011 UART, the GICv2 and the generic timer's interrupt.
+//! Whatever the tree lacks falls back to the documented virt layout, and the
+//! boot log says so.
 
 use crate::arch::mmu::{DeviceSection, DEVICE_WINDOW};
+use kernel_core::interrupts::nth_gic_interrupt;
+use kernel_core::pagetable::SECTION_SIZE;
 
 /// Physical start of RAM on virt.
 pub const RAM_START: u32 = 0x4000_0000;
-/// PL011 UART registers.
-pub const UART_PHYSICAL: u32 = 0x0900_0000;
-/// GICv2 distributor and CPU interface.
-pub const GIC_DISTRIBUTOR_PHYSICAL: u32 = 0x0800_0000;
-/// GICv2 CPU interface.
-pub const GIC_CPU_PHYSICAL: u32 = 0x0801_0000;
-/// Where the kernel maps the GIC section.
-pub const GIC_VIRTUAL: u32 = DEVICE_WINDOW;
-/// Where the kernel maps the UART section.
-pub const UART_VIRTUAL: u32 = DEVICE_WINDOW + 0x0010_0000;
 /// Longest boot argument string kept.
 pub const BOOTARGS_MAX: usize = 256;
+/// Most device sections mapped.
+const MAX_DEVICE_SECTIONS: usize = 3;
 
-/// The device sections the kernel maps.
-pub const DEVICES: [DeviceSection; 2] = [
-    DeviceSection { physical: GIC_DISTRIBUTOR_PHYSICAL, virtual_address: GIC_VIRTUAL },
-    DeviceSection { physical: UART_PHYSICAL, virtual_address: UART_VIRTUAL },
-];
+/// The devices the kernel drives, by physical address.
+#[derive(Clone, Copy, Debug)]
+pub struct Devices {
+    /// PL011 UART registers.
+    pub uart: u32,
+    /// GICv2 distributor.
+    pub gic_distributor: u32,
+    /// GICv2 CPU interface.
+    pub gic_cpu_interface: u32,
+    /// Interrupt ID of the non-secure physical timer.
+    pub timer_interrupt: u32,
+}
+
+/// The virt layout, for a missing or incomplete device tree.
+pub const VIRT_DEFAULTS: Devices =
+    Devices { uart: 0x0900_0000, gic_distributor: 0x0800_0000, gic_cpu_interface: 0x0801_0000, timer_interrupt: 30 };
 
 /// What the kernel learned at boot.
 pub struct BootInfo {
@@ -38,21 +43,27 @@ pub struct BootInfo {
     pub bootargs: [u8; BOOTARGS_MAX],
     /// Length of `bootargs`.
     pub bootargs_len: usize,
-    /// True if a device tree was found.
-    pub from_device_tree: bool,
+    /// The devices.
+    pub devices: Devices,
+    /// What came from the device tree, for the boot log.
+    pub found: &'static str,
 }
 
 /// Reads the device tree at the start of RAM. Must run with the MMU off (or
 /// RAM identity mapped).
 pub fn discover() -> BootInfo {
-    let mut info =
-        BootInfo { ram_size: 64 << 20, bootargs: [0; BOOTARGS_MAX], bootargs_len: 0, from_device_tree: false };
+    let mut info = BootInfo {
+        ram_size: 64 << 20,
+        bootargs: [0; BOOTARGS_MAX],
+        bootargs_len: 0,
+        devices: VIRT_DEFAULTS,
+        found: "no device tree: virt defaults",
+    };
     // SAFETY: RAM starts at RAM_START on virt and is readable; `from_ptr`
     // checks the magic number and the header's sizes before using them.
     let Ok(tree) = (unsafe { fdt::Fdt::from_ptr(RAM_START as *const u8) }) else {
         return info;
     };
-    info.from_device_tree = true;
     if let Some(region) = tree.memory().regions().next() {
         if region.starting_address as usize == RAM_START as usize {
             let size = region.size.unwrap_or(0).min(u32::MAX as usize - RAM_START as usize) as u32;
@@ -68,5 +79,63 @@ pub fn discover() -> BootInfo {
         info.bootargs[..len].copy_from_slice(&bytes[..len]);
         info.bootargs_len = len;
     }
+    let registers = |compatible: &[&str]| {
+        let node = tree.find_compatible(compatible)?;
+        let mut regions = node.reg()?;
+        let first = regions.next()?.starting_address as usize;
+        let second = regions.next().map(|r| r.starting_address as usize);
+        Some((u32::try_from(first).ok()?, second.and_then(|s| u32::try_from(s).ok())))
+    };
+    let uart = registers(&["arm,pl011"]);
+    let gic = registers(&["arm,cortex-a15-gic", "arm,cortex-a7-gic", "arm,gic-400"]);
+    let timer = tree
+        .find_compatible(&["arm,armv7-timer"])
+        .and_then(|node| node.property("interrupts"))
+        .and_then(|property| nth_gic_interrupt(property.value, 1));
+    if let (Some((uart, _)), Some((distributor, Some(cpu_interface))), Some(timer)) = (uart, gic, timer) {
+        info.devices =
+            Devices { uart, gic_distributor: distributor, gic_cpu_interface: cpu_interface, timer_interrupt: timer };
+        info.found = "RAM, devices and boot arguments from the device tree";
+    } else {
+        info.found = "RAM and boot arguments from the device tree, devices at virt defaults";
+    }
     info
+}
+
+/// The device sections to map, and where each device lands in the kernel's
+/// address space.
+pub struct DeviceMap {
+    sections: [DeviceSection; MAX_DEVICE_SECTIONS],
+    count: usize,
+}
+
+impl DeviceMap {
+    /// Places each device's 1 MiB section in the device window.
+    pub fn new(devices: &Devices) -> DeviceMap {
+        let mut map = DeviceMap {
+            sections: [const { DeviceSection { physical: 0, virtual_address: 0 } }; MAX_DEVICE_SECTIONS],
+            count: 0,
+        };
+        for physical in [devices.uart, devices.gic_distributor, devices.gic_cpu_interface] {
+            let base = physical & !(SECTION_SIZE - 1);
+            if !map.sections().iter().any(|s| s.physical == base) {
+                let virtual_address = DEVICE_WINDOW + map.count as u32 * SECTION_SIZE;
+                map.sections[map.count] = DeviceSection { physical: base, virtual_address };
+                map.count += 1;
+            }
+        }
+        map
+    }
+
+    /// The sections to map.
+    pub fn sections(&self) -> &[DeviceSection] {
+        &self.sections[..self.count]
+    }
+
+    /// Kernel virtual address of the device register block at `physical`.
+    pub fn virtual_address(&self, physical: u32) -> usize {
+        let base = physical & !(SECTION_SIZE - 1);
+        let section = self.sections().iter().find(|s| s.physical == base).expect("device not in the map");
+        (section.virtual_address + (physical - base)) as usize
+    }
 }

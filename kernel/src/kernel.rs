@@ -10,6 +10,9 @@ use crate::arch::context::{initial_cpsr, resume_pointer, UserContext};
 use crate::arch::mmu::{self, FrameSource, UserTable};
 use crate::arch::{cp15, gic, timer};
 use crate::log;
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel_core::elf;
 use kernel_core::fault::{classify_data_abort, classify_prefetch_abort};
 use kernel_core::frames::{FrameAllocator, FRAME_SIZE};
@@ -19,7 +22,7 @@ use kernel_core::user_memory::{Region, RegionMap};
 use kernel_core::Access;
 use tessera_abi::bootimage::BootImage;
 use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
-use tessera_abi::{Error, ExitKind, FaultKind, ANY_PROCESS, FOREVER, NAME_MAX, ROOT_PRIORITY};
+use tessera_abi::{Error, ExitKind, FaultKind, Syscall, ANY_PROCESS, FOREVER, NAME_MAX, ROOT_PRIORITY};
 
 /// Most processes alive at once (each has one thread for now).
 pub const MAX_PROCESSES: usize = 32;
@@ -120,9 +123,63 @@ pub struct Kernel {
     armed_deadline: u64,
 }
 
-/// The one kernel instance. Locked by each entry point for its whole run;
-/// never contended (one core, IRQs masked in the kernel).
-pub static KERNEL: spin::Mutex<Kernel> = spin::Mutex::new(Kernel::new());
+/// The one kernel instance, entered by each entry point for its whole run.
+pub static KERNEL: KernelCell = KernelCell { entered: AtomicBool::new(false), kernel: UnsafeCell::new(Kernel::new()) };
+
+/// Holds the kernel state and hands out exclusive access to it.
+///
+/// Tessera runs on one core, the kernel runs with IRQs masked, and an
+/// exception taken in the kernel goes to the panic path, never to an entry
+/// point: so entries never overlap. `enter` checks that with a flag anyway
+/// and panics if it is broken. A lock (`spin::Mutex`) gave the same
+/// guarantee at the cost of an exclusive load/store pair and two barriers on
+/// every entry; a second core will need it back (see docs/CAVEATS.md).
+pub struct KernelCell {
+    entered: AtomicBool,
+    kernel: UnsafeCell<Kernel>,
+}
+
+// SAFETY: access to `kernel` only goes through `enter`, which hands out one
+// `KernelGuard` at a time (checked by `entered`); on the single core the
+// kernel runs on, with IRQs masked, nothing can interleave with the check.
+unsafe impl Sync for KernelCell {}
+
+impl KernelCell {
+    /// Exclusive access for one kernel entry.
+    pub fn enter(&self) -> KernelGuard<'_> {
+        if self.entered.load(Ordering::Relaxed) {
+            panic!("kernel entered while already running");
+        }
+        self.entered.store(true, Ordering::Relaxed);
+        KernelGuard { cell: self }
+    }
+}
+
+/// Exclusive access to the kernel state until dropped.
+pub struct KernelGuard<'a> {
+    cell: &'a KernelCell,
+}
+
+impl Deref for KernelGuard<'_> {
+    type Target = Kernel;
+    fn deref(&self) -> &Kernel {
+        // SAFETY: this guard is the only one (see `KernelCell::enter`).
+        unsafe { &*self.cell.kernel.get() }
+    }
+}
+
+impl DerefMut for KernelGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Kernel {
+        // SAFETY: this guard is the only one (see `KernelCell::enter`).
+        unsafe { &mut *self.cell.kernel.get() }
+    }
+}
+
+impl Drop for KernelGuard<'_> {
+    fn drop(&mut self) {
+        self.cell.entered.store(false, Ordering::Relaxed);
+    }
+}
 
 impl Kernel {
     const fn new() -> Kernel {
@@ -339,6 +396,12 @@ impl Kernel {
         let Some(index) = self.current else { return };
         let registers = &self.processes[index].context.r;
         let number = registers[7];
+        if number == Syscall::Yield as u32 {
+            // No arguments to decode: the common switch goes straight here.
+            self.processes[index].context.r[0] = 0;
+            self.requeue_current();
+            return;
+        }
         let arguments = [registers[0], registers[1], registers[2], registers[3], registers[4], registers[5]];
         let result = decode(number, arguments).and_then(|call| self.invoke(index, call));
         if let Err(error) = result {
@@ -447,6 +510,7 @@ impl Kernel {
         Ok(())
     }
 
+    #[inline]
     fn requeue_current(&mut self) {
         if let Some(index) = self.current.take() {
             self.processes[index].state = State::Ready;
@@ -476,7 +540,7 @@ impl Kernel {
             if id >= gic::SPURIOUS {
                 break;
             }
-            if id == timer::TIMER_IRQ {
+            if id == timer::interrupt() {
                 self.timer_expired();
             }
             gic::end_of_interrupt(id);

@@ -38,28 +38,34 @@ unsafe extern "C" {
 /// Called once by `entry.s` in SVC mode with the MMU off and IRQs masked.
 #[no_mangle]
 extern "C" fn kernel_main() -> ! {
-    console::set_uart(board::UART_PHYSICAL as usize);
     let info = board::discover();
+    console::set_uart(info.devices.uart as usize);
     let kernel_start = &raw const _start as u32;
     let kernel_end = &raw const __kernel_end as u32;
-    mmu::init(board::RAM_START, info.ram_size, kernel_start, kernel_end, &board::DEVICES);
-    console::set_uart(board::UART_VIRTUAL as usize);
+    let devices = board::DeviceMap::new(&info.devices);
+    mmu::init(board::RAM_START, info.ram_size, kernel_start, kernel_end, devices.sections());
+    console::set_uart(devices.virtual_address(info.devices.uart));
     log!("Tessera {} booting on QEMU virt (Cortex-A7)", env!("CARGO_PKG_VERSION"));
     log!(
-        "RAM {} MiB at {:#010x} ({}), kernel {:#010x}..{:#010x}",
+        "RAM {} MiB at {:#010x}, kernel {:#010x}..{:#010x} ({})",
         info.ram_size >> 20,
         board::RAM_START,
-        if info.from_device_tree { "from the device tree" } else { "no device tree: virt defaults" },
         kernel_start,
-        kernel_end
+        kernel_end,
+        info.found
     );
     gic::init(
-        board::GIC_VIRTUAL as usize,
-        (board::GIC_VIRTUAL + (board::GIC_CPU_PHYSICAL - board::GIC_DISTRIBUTOR_PHYSICAL)) as usize,
+        devices.virtual_address(info.devices.gic_distributor),
+        devices.virtual_address(info.devices.gic_cpu_interface),
     );
-    gic::enable(timer::TIMER_IRQ);
-    timer::init();
+    gic::enable(info.devices.timer_interrupt);
+    timer::init(info.devices.timer_interrupt);
     arch::allow_user_cycle_counter();
+    let bootargs = &info.bootargs[..info.bootargs_len];
+    if bootargs.split(|&b| b == b' ').any(|word| word == b"kernel.panic-test") {
+        // Lets the test suite check the panic path end to end.
+        panic!("requested by the kernel.panic-test boot argument");
+    }
 
     let image = match BootImage::parse(&BOOT_IMAGE.0) {
         Ok(image) => Some(image),
@@ -68,7 +74,7 @@ extern "C" fn kernel_main() -> ! {
             None
         }
     };
-    let mut kernel = KERNEL.lock();
+    let mut kernel = KERNEL.enter();
     kernel.init(kernel_end, board::RAM_START + info.ram_size, image);
     log!(
         "{} programs in the boot image, {} KiB free memory, timer {} Hz",
@@ -76,7 +82,7 @@ extern "C" fn kernel_main() -> ! {
         kernel.free_frames() * 4,
         timer::frequency()
     );
-    if let Err(error) = kernel.spawn_root(&info.bootargs[..info.bootargs_len]) {
+    if let Err(error) = kernel.spawn_root(bootargs) {
         panic!("cannot start the root task 'init': {}", error.name());
     }
     let resume = kernel.prepare_return();
@@ -86,11 +92,9 @@ extern "C" fn kernel_main() -> ! {
     unsafe { arch::context::enter_user(resume) }
 }
 
-/// Locks the kernel for one entry. Entries never nest (the kernel runs with
-/// IRQs masked and a fault in the kernel goes to the panic path), so the lock
-/// is never held here: finding it held is a bug.
-fn enter() -> spin::MutexGuard<'static, kernel::Kernel> {
-    KERNEL.try_lock().expect("kernel entered while already running")
+/// Exclusive access to the kernel for one entry (see `kernel::KernelCell`).
+fn enter() -> kernel::KernelGuard<'static> {
+    KERNEL.enter()
 }
 
 /// `svc` from user mode: the caller's registers are saved at `_saved` (its

@@ -35,6 +35,9 @@ pub struct Scenario {
     pub forbid: &'static [&'static str],
     /// A further check on the console output.
     pub check: Option<fn(&str) -> Result<()>>,
+    /// True if this scenario makes the kernel panic on purpose, so
+    /// [`ALWAYS_FORBIDDEN`] does not apply.
+    pub allow_panic: bool,
 }
 
 /// The values a scenario has unless it says otherwise.
@@ -49,6 +52,7 @@ const DEFAULTS: Scenario = Scenario {
     in_order: false,
     forbid: &[ALWAYS_FORBIDDEN],
     check: None,
+    allow_panic: false,
 };
 
 /// Every scenario, in the order `cargo xtask test` runs them.
@@ -157,6 +161,29 @@ pub const SCENARIOS: &[Scenario] = &[
         ],
         ..DEFAULTS
     },
+    Scenario {
+        name: "timeouts",
+        about: "Sleep sleeps at least as long as asked; Wait with a timeout returns TimedOut, then the child's exit",
+        bootargs: "scenario=timeouts",
+        expect: &[
+            "init: wait timed out as expected",
+            "sleeper: slept",
+            "init: sleeper exited with code 0",
+            "init: scenario timeouts passed",
+        ],
+        in_order: true,
+        ..DEFAULTS
+    },
+    Scenario {
+        name: "kernel-panic",
+        about: "a kernel panic prints its message and ends QEMU with status 101",
+        bootargs: "kernel.panic-test",
+        exit_status: 101,
+        expect: &["kernel panic:", "kernel.panic-test"],
+        forbid: &["init: root task started"],
+        allow_panic: true,
+        ..DEFAULTS
+    },
 ];
 
 /// The `preempt` check: lines with `spinner A: progress` and
@@ -191,6 +218,13 @@ mod tests {
         let mut names = std::collections::HashSet::new();
         for scenario in SCENARIOS {
             assert!(names.insert(scenario.name), "duplicate scenario {}", scenario.name);
+            assert!(!scenario.about.is_empty());
+            if scenario.allow_panic {
+                // Ends in the kernel, before init runs a scenario.
+                assert_eq!(scenario.exit_status, tessera_abi::PANIC_EXIT_STATUS as i32);
+                assert!(!scenario.forbid.contains(&ALWAYS_FORBIDDEN), "{}", scenario.name);
+                continue;
+            }
             assert_eq!(scenario.bootargs, format!("scenario={}", scenario.name));
             assert!(!scenario.about.is_empty());
             assert!(scenario.timeout_secs > 0);
@@ -198,7 +232,7 @@ mod tests {
             let passed = format!("init: scenario {} passed", scenario.name);
             assert_eq!(scenario.expect.last(), Some(&passed.as_str()), "{}", scenario.name);
         }
-        assert_eq!(SCENARIOS.len(), 10);
+        assert_eq!(SCENARIOS.len(), 12);
     }
 
     #[test]

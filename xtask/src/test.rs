@@ -122,7 +122,7 @@ pub fn check(scenario: &Scenario, outcome: &Outcome) -> std::result::Result<(), 
         reasons.push(format!("the guest reported: {}", line.trim_end()));
     }
 
-    let always = [ALWAYS_FORBIDDEN];
+    let always: &[&str] = if scenario.allow_panic { &[] } else { &[ALWAYS_FORBIDDEN] };
     let forbidden = scenario.forbid.iter().chain(always.iter().filter(|f| !scenario.forbid.contains(f)));
     for forbidden in forbidden {
         if output.contains(forbidden) {
@@ -295,6 +295,7 @@ mod tests {
         in_order: false,
         forbid: &["kernel panic"],
         check: None,
+        allow_panic: false,
     };
 
     fn exited(output: &str, status: i32) -> Outcome {
@@ -349,6 +350,9 @@ mod tests {
         assert_eq!(found, ["forbidden output `kernel panic` appeared"]);
         let found = reasons(&BASE, &exited("one two three kernel panic", 0));
         assert_eq!(found.len(), 1, "{found:?}");
+        let intended = Scenario { allow_panic: true, exit_status: 101, forbid: &[], ..BASE };
+        let found = reasons(&intended, &exited("one two three\nkernel panic: on purpose", 101));
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 pub mod elf;
 pub mod fault;
 pub mod frames;
+pub mod interrupts;
 pub mod pagetable;
 pub mod sched;
 pub mod syscall;

@@ -52,11 +52,13 @@ impl<const N: usize> RunQueues<N> {
     }
 
     /// True if `thread` is in a queue.
+    #[inline]
     pub fn is_queued(&self, thread: usize) -> bool {
         self.queued_at[thread] != NOT_QUEUED
     }
 
     /// Puts `thread` at the back of queue `priority` (`< PRIORITY_LEVELS`).
+    #[inline]
     pub fn push_back(&mut self, thread: usize, priority: u32) {
         debug_assert!(!self.is_queued(thread));
         let level = priority as usize % LEVELS;
@@ -73,6 +75,7 @@ impl<const N: usize> RunQueues<N> {
     }
 
     /// Puts `thread` at the front of queue `priority` (`< PRIORITY_LEVELS`).
+    #[inline]
     pub fn push_front(&mut self, thread: usize, priority: u32) {
         debug_assert!(!self.is_queued(thread));
         let level = priority as usize % LEVELS;
@@ -86,6 +89,7 @@ impl<const N: usize> RunQueues<N> {
     }
 
     /// Highest priority with a ready thread.
+    #[inline]
     pub fn highest_priority(&self) -> Option<u32> {
         if self.nonempty == 0 {
             None
@@ -95,6 +99,7 @@ impl<const N: usize> RunQueues<N> {
     }
 
     /// Removes and returns the first thread of the highest non-empty queue.
+    #[inline]
     pub fn pop_highest(&mut self) -> Option<usize> {
         let level = self.highest_priority()? as usize;
         let thread = self.head[level] as usize;

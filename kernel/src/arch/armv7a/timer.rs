@@ -2,9 +2,15 @@
 //! and timeouts with one-shot deadlines (no periodic tick).
 
 use super::cp15;
+use core::sync::atomic::{AtomicU32, Ordering};
 
-/// Interrupt ID of the non-secure physical timer (PPI 14).
-pub const TIMER_IRQ: u32 = 30;
+/// Interrupt ID of the non-secure physical timer (PPI 14 on virt).
+static TIMER_INTERRUPT: AtomicU32 = AtomicU32::new(30);
+
+/// The timer's interrupt ID.
+pub fn interrupt() -> u32 {
+    TIMER_INTERRUPT.load(Ordering::Relaxed)
+}
 
 /// Counter ticks per second.
 pub fn frequency() -> u64 {
@@ -16,8 +22,9 @@ pub fn now() -> u64 {
     cp15::read_cntpct()
 }
 
-/// Enables the timer with its interrupt unmasked and no deadline.
-pub fn init() {
+/// Enables the timer, whose interrupt is `interrupt`, with no deadline.
+pub fn init(interrupt: u32) {
+    TIMER_INTERRUPT.store(interrupt, Ordering::Relaxed);
     cp15::write_cntp_cval(u64::MAX);
     // SAFETY: ENABLE=1, IMASK=0 only controls the timer interrupt.
     unsafe { cp15::write_cntp_ctl(1) };

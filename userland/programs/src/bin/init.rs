@@ -56,6 +56,7 @@ fn main(start: tessera_rt::Start) -> u32 {
             .and_then(|()| still_alive()),
         "fault-kinds" => fault_kinds(),
         "bad-syscalls" => expect_clean_exit("badcall", 0).and_then(|()| still_alive()),
+        "timeouts" => timeouts(),
         _ => Err("unknown scenario"),
     };
     let status = match result {
@@ -192,6 +193,30 @@ fn fault_kinds() -> Outcome {
         expect_fault(argument, kind)?;
     }
     still_alive()
+}
+
+fn timeouts() -> Outcome {
+    let sleeper = start("sleeper", NORMAL, 50_000)?;
+    let before = tessera_rt::uptime_micros();
+    match wait(Some(sleeper), Some(5_000)) {
+        Err(tessera_rt::Error::TimedOut) => {
+            let waited = tessera_rt::uptime_micros() - before;
+            println!("init: wait timed out as expected after {} us", waited);
+            if waited < 5_000 {
+                return Err("wait returned before its timeout");
+            }
+        }
+        other => {
+            println!("init: wait with a 5 ms timeout returned {:?}", other);
+            return Err("wait did not time out");
+        }
+    }
+    let ended = finish(sleeper)?;
+    report("sleeper", ended);
+    if ended != Ended::Exited(0) {
+        return Err("the sleeper did not sleep long enough");
+    }
+    Ok(())
 }
 
 fn run_benchmarks(boot_cycles: u32) -> Outcome {
