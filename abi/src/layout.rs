@@ -24,5 +24,8 @@ pub const USER_END: usize = 0x4000_0000;
 pub const STACK_TOP: usize = 0x3FFF_0000;
 /// Size of the initial user stack.
 pub const STACK_SIZE: usize = 16 * 1024;
+/// Bytes at the top of the root task's stack that hold its boot arguments;
+/// its stack pointer starts below them.
+pub const BOOTARGS_AREA: u32 = 256;
 /// Most bytes of program segments one process may map.
 pub const MAX_IMAGE_BYTES: usize = 4 * 1024 * 1024;

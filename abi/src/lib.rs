@@ -19,7 +19,7 @@ pub mod layout;
 /// Syscall numbers (passed in `r7`).
 ///
 /// The numbering is stable: new calls take new numbers. Issue "capabilities"
-/// will make the authority-carrying calls (`Spawn`, `Wait`, `Shutdown`) take a
+/// will make the authority-carrying calls (`Spawn`, `Shutdown`) take a
 /// capability handle in `r0`; until then only the root task may make them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
@@ -37,8 +37,8 @@ pub enum Syscall {
     /// Root task only: starts boot-image program named by (`r0`, `r1` bytes)
     /// at priority `r2`, passing `r3` to it in `r0`. Returns the pid in `r1`.
     Spawn = 5,
-    /// Root task only: waits up to `r1` microseconds (`u32::MAX`: forever)
-    /// for the child `r0` (or any child if `r0` is [`ANY_PROCESS`]) to end.
+    /// Waits up to `r1` microseconds (`u32::MAX`: forever) for the caller's
+    /// child `r0` (or any child if `r0` is [`ANY_PROCESS`]) to end.
     /// Returns pid in `r1`, [`ExitKind`] in `r2`, exit code or fault kind in `r3`.
     Wait = 6,
     /// Root task only: powers the machine off with exit status `r0`.

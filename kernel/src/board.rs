@@ -8,6 +8,7 @@
 //! boot log says so.
 
 use crate::arch::mmu::{DeviceSection, DEVICE_WINDOW};
+use kernel_core::devicetree;
 use kernel_core::interrupts::nth_gic_interrupt;
 use kernel_core::pagetable::SECTION_SIZE;
 
@@ -49,6 +50,9 @@ pub struct BootInfo {
     pub found: &'static str,
 }
 
+/// Most bytes of device tree read: the kernel is loaded 1 MiB into RAM.
+const DEVICE_TREE_MAX: usize = 1 << 20;
+
 /// Reads the device tree at the start of RAM. Must run with the MMU off (or
 /// RAM identity mapped).
 pub fn discover() -> BootInfo {
@@ -59,40 +63,29 @@ pub fn discover() -> BootInfo {
         devices: VIRT_DEFAULTS,
         found: "no device tree: virt defaults",
     };
-    // SAFETY: RAM starts at RAM_START on virt and is readable; `from_ptr`
-    // checks the magic number and the header's sizes before using them.
-    let Ok(tree) = (unsafe { fdt::Fdt::from_ptr(RAM_START as *const u8) }) else {
+    // SAFETY: the first MiB of RAM lies below the kernel image, is readable
+    // with the MMU off and is never written by the kernel; QEMU puts the
+    // device tree there. The parser checks everything it reads from it.
+    let blob = unsafe { core::slice::from_raw_parts(RAM_START as *const u8, DEVICE_TREE_MAX) };
+    let Ok(facts) = devicetree::parse(blob) else {
         return info;
     };
-    if let Some(region) = tree.memory().regions().next() {
-        if region.starting_address as usize == RAM_START as usize {
-            let size = region.size.unwrap_or(0).min(u32::MAX as usize - RAM_START as usize) as u32;
-            // The kernel is loaded 1 MiB in; less RAM than 16 MiB is not useful.
-            if size >= 16 << 20 {
-                info.ram_size = size;
-            }
+    if let Some(memory) = facts.memory {
+        // The kernel is loaded 1 MiB in; less RAM than 16 MiB is not useful.
+        if memory.address == RAM_START as u64 && memory.size >= 16 << 20 {
+            info.ram_size = memory.size.min(u32::MAX as u64 - RAM_START as u64) as u32;
         }
     }
-    if let Some(arguments) = tree.chosen().bootargs() {
-        let bytes = arguments.as_bytes();
-        let len = bytes.len().min(BOOTARGS_MAX);
-        info.bootargs[..len].copy_from_slice(&bytes[..len]);
+    if let Some(arguments) = facts.bootargs {
+        let len = arguments.len().min(BOOTARGS_MAX);
+        info.bootargs[..len].copy_from_slice(&arguments[..len]);
         info.bootargs_len = len;
     }
-    let registers = |compatible: &[&str]| {
-        let node = tree.find_compatible(compatible)?;
-        let mut regions = node.reg()?;
-        let first = regions.next()?.starting_address as usize;
-        let second = regions.next().map(|r| r.starting_address as usize);
-        Some((u32::try_from(first).ok()?, second.and_then(|s| u32::try_from(s).ok())))
-    };
-    let uart = registers(&["arm,pl011"]);
-    let gic = registers(&["arm,cortex-a15-gic", "arm,cortex-a7-gic", "arm,gic-400"]);
-    let timer = tree
-        .find_compatible(&["arm,armv7-timer"])
-        .and_then(|node| node.property("interrupts"))
-        .and_then(|property| nth_gic_interrupt(property.value, 1));
-    if let (Some((uart, _)), Some((distributor, Some(cpu_interface))), Some(timer)) = (uart, gic, timer) {
+    let address = |registers: devicetree::Registers| u32::try_from(registers.address).ok();
+    let uart = facts.uart.and_then(address);
+    let gic = facts.gic.and_then(|(distributor, cpu)| address(distributor).zip(address(cpu)));
+    let timer = facts.timer_interrupts.and_then(|property| nth_gic_interrupt(property, 1));
+    if let (Some(uart), Some((distributor, cpu_interface)), Some(timer)) = (uart, gic, timer) {
         info.devices =
             Devices { uart, gic_distributor: distributor, gic_cpu_interface: cpu_interface, timer_interrupt: timer };
         info.found = "RAM, devices and boot arguments from the device tree";

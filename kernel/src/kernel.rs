@@ -21,7 +21,7 @@ use kernel_core::syscall::{decode, Call};
 use kernel_core::user_memory::{Region, RegionMap};
 use kernel_core::Access;
 use tessera_abi::bootimage::BootImage;
-use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
+use tessera_abi::layout::{BOOTARGS_AREA, PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::{Error, ExitKind, FaultKind, Syscall, ANY_PROCESS, FOREVER, NAME_MAX, ROOT_PRIORITY};
 
 /// Most processes alive at once (each has one thread for now).
@@ -30,8 +30,6 @@ pub const MAX_PROCESSES: usize = 32;
 const FRAME_WORDS: usize = 2048;
 /// Length of a time slice.
 const TIME_SLICE_MICROS: u64 = 10_000;
-/// Bytes at the top of the root task's stack holding the boot arguments.
-const BOOTARGS_AREA: u32 = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -81,6 +79,23 @@ fn pid_of(index: usize, generation: u16) -> u32 {
 
 fn asid_of(index: usize) -> u8 {
     (index + 1) as u8
+}
+
+/// Maps `frame` at `page`, or gives the frame back if the mapping needs a
+/// table that cannot be allocated (the table would not free it).
+fn map_or_release(
+    table: &UserTable,
+    page: u32,
+    frame: u32,
+    access: Access,
+    frames: &mut Frames<'_>,
+) -> Result<(), Error> {
+    if table.map_page(page, frame, access, frames).is_some() {
+        Ok(())
+    } else {
+        frames.release(frame);
+        Err(Error::OutOfMemory)
+    }
 }
 
 /// The frame allocator, handing out zeroed frames for tables and pages.
@@ -213,8 +228,9 @@ impl Kernel {
         self.frames.free_frames()
     }
 
+    /// Rounded up, so a sleep is never shorter than asked.
     fn micros_to_ticks(&self, micros: u64) -> u64 {
-        micros * self.ticks_per_second / 1_000_000
+        (micros * self.ticks_per_second).div_ceil(1_000_000)
     }
 
     fn uptime_micros(&self) -> u64 {
@@ -262,7 +278,10 @@ impl Kernel {
                         // + PAGE_SIZE).
                         unsafe { mmu::copy_into_frame(frame, (copy_start - page) as usize, bytes) };
                     }
-                    table.map_page(page, frame, segment.access, &mut frames).ok_or(Error::OutOfMemory)?;
+                    if segment.access.execute {
+                        mmu::clean_frame_for_execution(frame);
+                    }
+                    map_or_release(&table, page, frame, segment.access, &mut frames)?;
                 }
             }
             let stack =
@@ -270,7 +289,7 @@ impl Kernel {
             regions.insert(stack).map_err(|_| Error::BadImage)?;
             for page in (stack.start..stack.end).step_by(PAGE_SIZE) {
                 let frame = frames.allocate_zeroed().ok_or(Error::OutOfMemory)?;
-                table.map_page(page, frame, Access::READ_WRITE, &mut frames).ok_or(Error::OutOfMemory)?;
+                map_or_release(&table, page, frame, Access::READ_WRITE, &mut frames)?;
                 top_stack_frame = frame;
             }
             Ok(())
@@ -279,6 +298,7 @@ impl Kernel {
             table.destroy(asid_of(index), &mut frames);
             return Err(error);
         }
+        mmu::invalidate_instruction_cache();
 
         let process = &mut self.processes[index];
         process.context = UserContext::ZERO;

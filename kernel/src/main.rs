@@ -31,7 +31,9 @@ static BOOT_IMAGE: Aligned<[u8; BOOT_IMAGE_BYTES.len()]> =
     Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/boot.img")));
 
 unsafe extern "C" {
-    static _start: u8;
+    static __text_start: u8;
+    static __text_end: u8;
+    static __rodata_end: u8;
     static __kernel_end: u8;
 }
 
@@ -40,10 +42,15 @@ unsafe extern "C" {
 extern "C" fn kernel_main() -> ! {
     let info = board::discover();
     console::set_uart(info.devices.uart as usize);
-    let kernel_start = &raw const _start as u32;
+    let image = mmu::KernelImage {
+        text_start: &raw const __text_start as u32,
+        text_end: &raw const __text_end as u32,
+        rodata_end: &raw const __rodata_end as u32,
+    };
+    let kernel_start = image.text_start;
     let kernel_end = &raw const __kernel_end as u32;
     let devices = board::DeviceMap::new(&info.devices);
-    mmu::init(board::RAM_START, info.ram_size, kernel_start, kernel_end, devices.sections());
+    mmu::init(board::RAM_START, info.ram_size, &image, devices.sections());
     console::set_uart(devices.virtual_address(info.devices.uart));
     log!("Tessera {} booting on QEMU virt (Cortex-A7)", env!("CARGO_PKG_VERSION"));
     log!(
@@ -67,7 +74,7 @@ extern "C" fn kernel_main() -> ! {
         panic!("requested by the kernel.panic-test boot argument");
     }
 
-    let image = match BootImage::parse(&BOOT_IMAGE.0) {
+    let boot_image = match BootImage::parse(&BOOT_IMAGE.0) {
         Ok(image) => Some(image),
         Err(error) => {
             log!("no usable boot image ({:?}); build with `cargo xtask build`", error);
@@ -75,10 +82,10 @@ extern "C" fn kernel_main() -> ! {
         }
     };
     let mut kernel = KERNEL.enter();
-    kernel.init(kernel_end, board::RAM_START + info.ram_size, image);
+    kernel.init(kernel_end, board::RAM_START + info.ram_size, boot_image);
     log!(
         "{} programs in the boot image, {} KiB free memory, timer {} Hz",
-        image.map_or(0, |i| i.len()),
+        boot_image.map_or(0, |i| i.len()),
         kernel.free_frames() * 4,
         timer::frequency()
     );

@@ -12,6 +12,7 @@ pub const MAX_SEGMENTS: usize = 6;
 const PT_LOAD: u32 = 1;
 const PF_X: u32 = 1;
 const PF_W: u32 = 2;
+/// Read flag; see `parse` for why it is not needed.
 const PF_R: u32 = 4;
 
 /// Why an ELF file cannot be loaded.
@@ -147,7 +148,9 @@ pub fn parse(file: &[u8]) -> Result<LoadPlan, ElfError> {
         if flags & PF_W != 0 && flags & PF_X != 0 {
             return Err(ElfError::WritableAndExecutable);
         }
-        let access = Access { read: flags & PF_R != 0, write: flags & PF_W != 0, execute: flags & PF_X != 0 };
+        // Armv7-A short descriptors cannot make a user page unreadable, so
+        // every loaded segment is readable whatever its flags say.
+        let access = Access { read: true, write: flags & PF_W != 0, execute: flags & PF_X != 0 };
         let segment = Segment { address, memory_size, file_offset: offset, file_size, access };
         if plan.segments().any(|s| s.page_start() < segment.page_end() && segment.page_start() < s.page_end()) {
             return Err(ElfError::SegmentsOverlap);

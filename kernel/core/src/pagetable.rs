@@ -60,6 +60,12 @@ pub const fn l1_table(table: u32) -> u32 {
     (table & !0x3FF) | (1 << 2) | 0b01
 }
 
+/// First-level entry pointing at a second-level table that maps the
+/// kernel's own pages (PXN clear: kernel text lives there).
+pub const fn l1_kernel_table(table: u32) -> u32 {
+    (table & !0x3FF) | 0b01
+}
+
 /// First-level 1 MiB section entry for physical `base` (1 MiB aligned).
 /// Sections are only used for the kernel's own mappings, so they are global.
 pub const fn l1_section(base: u32, privilege: Privilege, access: Access, memory: MemoryType) -> u32 {
@@ -140,9 +146,21 @@ mod tests {
     }
 
     #[test]
+    fn kernel_pages() {
+        let text = l2_page(0x4010_0000, Privilege::Kernel, Access::READ_EXECUTE, MemoryType::Normal);
+        assert_eq!(text & 1, 0, "executable");
+        assert_eq!(((text >> 9) & 1, (text >> 4) & 3), (1, 0b01), "PL1 read-only");
+        assert_eq!((text >> 11) & 1, 0, "global");
+        let data = l2_page(0x4011_0000, Privilege::Kernel, Access::READ_WRITE, MemoryType::Normal);
+        assert_eq!(data & 1, 1, "execute-never");
+        assert_eq!(((data >> 9) & 1, (data >> 4) & 3), (0, 0b01), "PL1 read-write");
+    }
+
+    #[test]
     fn indices() {
         assert_eq!(l1_index(0x3FFF_0000), 1023);
         assert_eq!(l2_index(0x3FFE_F000), 0xEF);
         assert_eq!(l1_table(0x4030_0400), 0x4030_0400 | 0b101);
+        assert_eq!(l1_kernel_table(0x4030_0400), 0x4030_0401);
     }
 }

@@ -22,7 +22,7 @@ pub mod syscall;
 pub use syscall::*;
 pub use tessera_abi::{Error, ExitKind, FaultKind};
 
-use tessera_abi::layout::STACK_TOP;
+use tessera_abi::layout::{BOOTARGS_AREA, STACK_TOP};
 
 /// What the kernel passes a new process in `r0` and `r1`.
 #[derive(Clone, Copy, Debug)]
@@ -33,10 +33,6 @@ pub struct Start {
     /// `r1`: for the root task, the length of the boot arguments.
     pub extra: u32,
 }
-
-/// Size of the area at the top of the root task's stack holding the boot
-/// arguments (kernel/src/kernel.rs places them there).
-const BOOTARGS_AREA: u32 = 256;
 
 /// The root task's boot arguments (QEMU `-append`), or "" for any other
 /// process or if they are not valid UTF-8.

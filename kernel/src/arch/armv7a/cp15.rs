@@ -60,6 +60,10 @@ cp15_register!(/// Invalidate all branch predictors (write only).
     bpiall, read_bpiall_unused, write_bpiall, "0", "c7", "c5", "6");
 cp15_register!(/// Invalidate all instruction caches to PoU (write only).
     iciallu, read_iciallu_unused, write_iciallu, "0", "c7", "c5", "0");
+cp15_register!(/// Clean data cache line by address to the point of unification (write only).
+    dccmvau, read_dccmvau_unused, write_dccmvau, "0", "c7", "c11", "1");
+cp15_register!(/// Cache type.
+    ctr, read_ctr, write_ctr_unused, "0", "c0", "c0", "1");
 cp15_register!(/// Context ID (ASID in bits 7:0).
     contextidr, read_contextidr, write_contextidr, "0", "c13", "c0", "1");
 cp15_register!(/// Performance monitor user enable.

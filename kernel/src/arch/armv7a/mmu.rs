@@ -11,7 +11,8 @@ use super::cp15;
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel_core::frames::FRAME_SIZE;
 use kernel_core::pagetable::{
-    l1_index, l1_section, l1_table, l2_index, l2_page, MemoryType, Privilege, L2_ENTRIES, SECTION_SIZE, USER_L1_ENTRIES,
+    l1_index, l1_kernel_table, l1_section, l1_table, l2_index, l2_page, MemoryType, Privilege, L2_ENTRIES,
+    SECTION_SIZE, USER_L1_ENTRIES,
 };
 use kernel_core::Access;
 
@@ -38,16 +39,50 @@ pub struct DeviceSection {
     pub virtual_address: u32,
 }
 
-/// Builds the kernel table and turns the MMU and caches on. RAM sections
-/// holding `[text_start, text_end)` are executable; all other RAM is
-/// execute-never. Runs once, at boot, with the MMU off.
-pub fn init(ram_start: u32, ram_size: u32, text_start: u32, text_end: u32, devices: &[DeviceSection]) {
+/// The kernel image's layout, from the linker script's symbols.
+pub struct KernelImage {
+    /// First byte of text (page aligned, the start of the image).
+    pub text_start: u32,
+    /// End of text (page aligned).
+    pub text_end: u32,
+    /// End of read-only data (page aligned).
+    pub rodata_end: u32,
+}
+
+#[repr(C, align(1024))]
+struct KernelPages([AtomicU32; L2_ENTRIES]);
+
+/// Second-level table for the 1 MiB section holding the kernel's text.
+static KERNEL_PAGES: KernelPages = KernelPages([const { AtomicU32::new(0) }; L2_ENTRIES]);
+
+/// Builds the kernel table and turns the MMU and caches on. All RAM is
+/// mapped read-write and execute-never for the kernel, except the section
+/// holding the kernel's text, which is mapped by pages: text read-only and
+/// executable, rodata read-only, the rest read-write and execute-never. The
+/// image's text must fit in that one section. Runs once, at boot, with the
+/// MMU off.
+pub fn init(ram_start: u32, ram_size: u32, image: &KernelImage, devices: &[DeviceSection]) {
+    let text_section = image.text_start & !(SECTION_SIZE - 1);
+    assert!(image.text_end - text_section <= SECTION_SIZE, "kernel text crosses a section");
     let mut section = ram_start & !(SECTION_SIZE - 1);
     let ram_end = ram_start.saturating_add(ram_size);
     while section < ram_end {
-        let executable = section < text_end && section + SECTION_SIZE > text_start;
-        let access = Access { read: true, write: true, execute: executable };
-        let entry = l1_section(section, Privilege::Kernel, access, MemoryType::Normal);
+        let entry = if section == text_section {
+            for (index, slot) in KERNEL_PAGES.0.iter().enumerate() {
+                let page = section + (index as u32) * FRAME_SIZE;
+                let access = if (image.text_start..image.text_end).contains(&page) {
+                    Access::READ_EXECUTE
+                } else if (image.text_end..image.rodata_end).contains(&page) {
+                    Access::READ
+                } else {
+                    Access::READ_WRITE
+                };
+                slot.store(l2_page(page, Privilege::Kernel, access, MemoryType::Normal), Ordering::Relaxed);
+            }
+            l1_kernel_table(KERNEL_PAGES.0.as_ptr() as u32)
+        } else {
+            l1_section(section, Privilege::Kernel, Access::READ_WRITE, MemoryType::Normal)
+        };
         KERNEL_TABLE.0[l1_index(section)].store(entry, Ordering::Relaxed);
         section = match section.checked_add(SECTION_SIZE) {
             Some(next) => next,
@@ -79,8 +114,9 @@ pub fn init(ram_start: u32, ram_size: u32, text_start: u32, text_end: u32, devic
         aarch32_cpu::asm::isb();
         // M (MMU), C (data cache), Z (branch prediction), I (instruction
         // cache); A (alignment checks) stays off; AFE and TRE stay off.
+        // V (high vectors) is cleared: VBAR holds our table.
         let sctlr = cp15::read_sctlr() | (1 << 0) | (1 << 2) | (1 << 11) | (1 << 12);
-        cp15::write_sctlr(sctlr & !(1 << 1) & !(1 << 28) & !(1 << 29));
+        cp15::write_sctlr(sctlr & !(1 << 1) & !(1 << 13) & !(1 << 28) & !(1 << 29));
         aarch32_cpu::asm::isb();
     }
 }
@@ -112,6 +148,34 @@ pub unsafe fn copy_into_frame(frame: u32, offset: usize, bytes: &[u8]) {
     // SAFETY: forwarded from the caller; the source is a kernel slice that
     // cannot overlap a free frame.
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), (frame as *mut u8).add(offset), bytes.len()) };
+}
+
+/// Makes instructions just written to `frame` visible to instruction
+/// fetches: cleans the frame's data cache lines to the point of
+/// unification. Call [`invalidate_instruction_cache`] once afterwards.
+pub fn clean_frame_for_execution(frame: u32) {
+    // CTR.DminLine: log2 of the smallest data cache line, in words.
+    let line = 4u32 << ((cp15::read_ctr() >> 16) & 0xF);
+    let mut address = frame;
+    while address < frame + FRAME_SIZE {
+        // SAFETY: cleaning a cache line by address only writes dirty data
+        // back; `frame` is identity-mapped RAM the kernel owns.
+        unsafe { cp15::write_dccmvau(address) };
+        address += line;
+    }
+}
+
+/// Invalidates the instruction caches and branch predictors, after code was
+/// written (see [`clean_frame_for_execution`]).
+pub fn invalidate_instruction_cache() {
+    // SAFETY: invalidation only forces refetches.
+    unsafe {
+        aarch32_cpu::asm::dsb();
+        cp15::write_iciallu(0);
+        cp15::write_bpiall(0);
+        aarch32_cpu::asm::dsb();
+        aarch32_cpu::asm::isb();
+    }
 }
 
 fn table_entry(table: u32, index: usize) -> *mut u32 {

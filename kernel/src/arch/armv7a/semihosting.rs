@@ -7,14 +7,21 @@ const SYS_EXIT_EXTENDED: u32 = 0x20;
 const ADP_STOPPED_APPLICATION_EXIT: u32 = 0x20026;
 
 /// Asks the host to exit with `status`. If no debugger or emulator handles
-/// semihosting the call traps like any `svc`, so this must only run in a
-/// privileged mode; if it returns anyway, the core sleeps forever.
+/// semihosting, the `svc` is taken like a syscall; `r7` = 0 makes it the
+/// Null fast path in `entry.s`, which returns at once, and the core then
+/// sleeps forever.
 pub fn exit(status: u32) -> ! {
     let block = [ADP_STOPPED_APPLICATION_EXIT, status];
     // SAFETY: the semihosting call reads the two-word block we pass and
     // does not touch other memory.
     unsafe {
-        asm!("svc 0x123456", inout("r0") SYS_EXIT_EXTENDED => _, in("r1") block.as_ptr(), options(nostack));
+        asm!(
+            "svc 0x123456",
+            inout("r0") SYS_EXIT_EXTENDED => _,
+            in("r1") block.as_ptr(),
+            in("r7") 0,
+            options(nostack)
+        );
     }
     loop {
         aarch32_cpu::asm::wfi();

@@ -3,11 +3,10 @@
 #![no_std]
 #![no_main]
 
+use tessera_programs::probe::KERNEL_ADDRESS;
 use tessera_rt::println;
 
 tessera_rt::entry!(main);
-
-const KERNEL_ADDRESS: u32 = 0x4010_0000;
 
 fn main(_start: tessera_rt::Start) -> u32 {
     println!("faulter: writing to kernel memory at {:#010x}", KERNEL_ADDRESS);

@@ -1,0 +1,27 @@
+//! The device tree reader on the blob QEMU 7.2 really passes to the kernel
+//! (`qemu-system-arm -M virt,dumpdtb=qemu-virt.dtb -cpu cortex-a7 -m 64M
+//! -kernel <any ELF> -append "scenario=boot"`), cut to the end of its last
+//! block with `totalsize` set to match (QEMU reserves 1 MiB of free space).
+
+use kernel_core::devicetree::{parse, Registers};
+use kernel_core::interrupts::nth_gic_interrupt;
+
+const VIRT: &[u8] = include_bytes!("data/qemu-virt.dtb");
+
+#[test]
+fn reads_qemu_virt() {
+    let facts = parse(VIRT).expect("QEMU's device tree parses");
+    assert_eq!(facts.memory, Some(Registers { address: 0x4000_0000, size: 64 << 20 }));
+    assert_eq!(facts.uart.map(|r| r.address), Some(0x0900_0000));
+    let (distributor, cpu_interface) = facts.gic.expect("a GIC");
+    assert_eq!((distributor.address, cpu_interface.address), (0x0800_0000, 0x0801_0000));
+    assert_eq!(facts.bootargs, Some(&b"scenario=boot"[..]));
+    assert_eq!(nth_gic_interrupt(facts.timer_interrupts.expect("a timer"), 1), Some(30));
+}
+
+#[test]
+fn every_prefix_of_qemu_virt_fails_cleanly() {
+    for cut in (0..VIRT.len()).step_by(7) {
+        assert!(parse(&VIRT[..cut]).is_err());
+    }
+}
