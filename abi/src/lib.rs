@@ -100,7 +100,8 @@ pub enum Error {
     /// A pointer argument is null, points into the kernel, or names memory
     /// the caller has not mapped with the rights the call needs.
     BadAddress = 2,
-    /// A pointer plus its length wraps past the end of the address space.
+    /// A pointer plus its length reaches or wraps past the end of the 4 GiB
+    /// address space.
     AddressWraps = 3,
     /// A length is larger than the call allows.
     TooLong = 4,

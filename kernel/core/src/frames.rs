@@ -33,7 +33,9 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
     /// Like [`FrameAllocator::new`], in place (the bitmap can be large).
     /// Every frame becomes free.
     pub fn reset(&mut self, start: u32, end: u32) {
-        let base = start.next_multiple_of(FRAME_SIZE);
+        // A start in the last page of the address space rounds up past 4 GiB:
+        // no whole frame fits, so the allocator is empty.
+        let base = start.checked_next_multiple_of(FRAME_SIZE).unwrap_or(!(FRAME_SIZE - 1));
         let end = end & !(FRAME_SIZE - 1);
         let frames = ((end.saturating_sub(base) / FRAME_SIZE) as usize).min(WORDS * 32);
         self.base = base;

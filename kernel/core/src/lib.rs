@@ -16,6 +16,7 @@ pub mod devicetree;
 pub mod elf;
 pub mod fault;
 pub mod frames;
+pub mod fuzzing;
 pub mod interrupts;
 pub mod pagetable;
 pub mod sched;

@@ -46,6 +46,10 @@ pub struct RegionMap {
 /// A user address range the kernel has checked: every byte of it is mapped
 /// in the current process with at least the rights asked for, and it lies
 /// below [`USER_END`]. Only [`RegionMap::check`] makes one.
+///
+/// An empty range names no memory: its address is whatever the caller
+/// passed (possibly null or a kernel address) and must not be turned into a
+/// pointer; test [`UserRange::is_empty`] first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UserRange {
     address: u32,
@@ -120,7 +124,7 @@ impl RegionMap {
     /// Checks that `len` bytes at `address` are mapped with `needed` rights.
     ///
     /// A zero-length range is always valid (nothing will be touched). Errors:
-    /// [`Error::AddressWraps`] if the range wraps past 4 GiB,
+    /// [`Error::AddressWraps`] if the range reaches or wraps past 4 GiB,
     /// [`Error::BadAddress`] if any byte is null-page, kernel, unmapped or
     /// lacks a right.
     pub fn check(&self, address: u32, len: u32, needed: Access) -> Result<UserRange, Error> {

@@ -1,0 +1,6 @@
+//! libFuzzer entry point for `kernel_core::fuzzing::device_tree_parsing`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| kernel_core::fuzzing::device_tree_parsing(data));
