@@ -55,9 +55,13 @@ _start:
 1:  cmp r0, r1
     stmialo r0!, {r2-r9}
     blo 1b
-    @ Low vectors at our table.
+    @ Vectors at our table: VBAR, with SCTLR.V (high vectors) cleared so
+    @ that VBAR is used even on a core that resets V to 1.
     ldr r0, =tessera_vectors
     mcr p15, 0, r0, c12, c0, 0      @ VBAR
+    mrc p15, 0, r0, c1, c0, 0
+    bic r0, r0, #0x2000             @ SCTLR.V
+    mcr p15, 0, r0, c1, c0, 0
     isb
     bl kernel_main
 2:  wfi

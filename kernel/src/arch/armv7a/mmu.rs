@@ -59,11 +59,11 @@ static KERNEL_PAGES: KernelPages = KernelPages([const { AtomicU32::new(0) }; L2_
 /// mapped read-write and execute-never for the kernel, except the section
 /// holding the kernel's text, which is mapped by pages: text read-only and
 /// executable, rodata read-only, the rest read-write and execute-never. The
-/// image's text must fit in that one section. Runs once, at boot, with the
+/// image's text and rodata must fit in that one section (checked). Runs once, at boot, with the
 /// MMU off.
 pub fn init(ram_start: u32, ram_size: u32, image: &KernelImage, devices: &[DeviceSection]) {
     let text_section = image.text_start & !(SECTION_SIZE - 1);
-    assert!(image.text_end - text_section <= SECTION_SIZE, "kernel text crosses a section");
+    assert!(image.rodata_end - text_section <= SECTION_SIZE, "kernel text and rodata cross a section");
     let mut section = ram_start & !(SECTION_SIZE - 1);
     let ram_end = ram_start.saturating_add(ram_size);
     while section < ram_end {
