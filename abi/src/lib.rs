@@ -14,7 +14,10 @@
 #![forbid(unsafe_code)]
 
 pub mod bootimage;
+pub mod capability;
 pub mod layout;
+
+pub use capability::{Handle, ObjectType, Rights};
 
 /// Syscall numbers (passed in `r7`).
 ///
@@ -117,6 +120,22 @@ pub enum Error {
     TimedOut = 9,
     /// The program image is not a loadable Armv7-A executable.
     BadImage = 10,
+    /// The handle names an empty slot or no slot at all.
+    InvalidHandle = 11,
+    /// The handle's slot has been emptied and reused since the handle was
+    /// made.
+    StaleHandle = 12,
+    /// The capability names an object of another type than the call needs.
+    WrongType = 13,
+    /// The capability lacks a right the call needs.
+    MissingRight = 14,
+    /// The destination CSpace slot is taken, or the CSpace is full.
+    SlotOccupied = 15,
+    /// The other side of an IPC is gone (endpoint without receivers, reply
+    /// destroyed unanswered).
+    PeerGone = 16,
+    /// Deriving would make the derivation tree deeper than the kernel allows.
+    TooDeep = 17,
 }
 
 impl Error {
@@ -133,6 +152,13 @@ impl Error {
             8 => Some(Error::PermissionDenied),
             9 => Some(Error::TimedOut),
             10 => Some(Error::BadImage),
+            11 => Some(Error::InvalidHandle),
+            12 => Some(Error::StaleHandle),
+            13 => Some(Error::WrongType),
+            14 => Some(Error::MissingRight),
+            15 => Some(Error::SlotOccupied),
+            16 => Some(Error::PeerGone),
+            17 => Some(Error::TooDeep),
             _ => None,
         }
     }
@@ -150,6 +176,13 @@ impl Error {
             Error::PermissionDenied => "permission denied",
             Error::TimedOut => "timed out",
             Error::BadImage => "bad image",
+            Error::InvalidHandle => "invalid handle",
+            Error::StaleHandle => "stale handle",
+            Error::WrongType => "wrong object type",
+            Error::MissingRight => "missing right",
+            Error::SlotOccupied => "slot occupied",
+            Error::PeerGone => "peer gone",
+            Error::TooDeep => "derivation too deep",
         }
     }
 }

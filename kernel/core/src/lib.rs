@@ -12,6 +12,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod capability;
 pub mod devicetree;
 pub mod elf;
 pub mod fault;

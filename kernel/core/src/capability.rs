@@ -1,0 +1,470 @@
+//! Capability slots and the derivation list (docs/capabilities.md).
+//!
+//! Every capability lives in a slot of some process's CSpace. All slots of
+//! all CSpaces are linked into a forest of chains in pre-order, each slot
+//! with its depth: a new child goes right after its parent, one deeper. So
+//! the descendants of a capability are exactly the slots that follow it with
+//! a greater depth, and, because depths never skip a level (invariant
+//! below), the parent of a slot is the nearest slot before it one level up.
+//!
+//! Invariants (checked by `check_list` in the tests):
+//! - `next`/`prev` links are symmetric; an empty slot is unlinked;
+//! - depth of `next(s)` <= depth of `s` + 1 (no gaps);
+//! - a derived capability's rights are a subset of its parent's.
+//!
+//! The code here is generic over where slots are stored ([`SlotStore`]):
+//! the kernel keeps them in process objects, the tests in a vector.
+
+use tessera_abi::{Error, ObjectType, Rights};
+
+/// Deepest a capability may be in the derivation tree (originals are 0).
+/// Bounds the work of one [`revoke_step`].
+pub const MAX_DEPTH: u32 = 16;
+
+/// Where a slot is: a CSpace number and an index in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SlotRef(u32);
+
+impl SlotRef {
+    /// No slot.
+    pub const NONE: SlotRef = SlotRef(u32::MAX);
+
+    /// Slot `index` of CSpace `space`.
+    pub const fn new(space: u16, index: u16) -> SlotRef {
+        SlotRef(((space as u32) << 16) | index as u32)
+    }
+
+    /// The CSpace number.
+    pub const fn space(self) -> u16 {
+        (self.0 >> 16) as u16
+    }
+
+    /// The index in the CSpace.
+    pub const fn index(self) -> u16 {
+        self.0 as u16
+    }
+
+    fn is_none(self) -> bool {
+        self == SlotRef::NONE
+    }
+}
+
+/// A capability: an object reference and what the holder may do with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capability {
+    /// What the object is.
+    pub kind: ObjectType,
+    /// What the holder may do.
+    pub rights: Rights,
+    /// Delivered with messages sent through this capability; 0 = none.
+    pub badge: u32,
+    /// The kernel's reference to the object (for memory: its physical
+    /// address; for an interrupt: its number).
+    pub object: u32,
+    /// Bytes the object covers (untyped memory, device regions, frames).
+    pub size: u32,
+    /// Type-specific state: for untyped memory, `data[0]` is the watermark
+    /// (bytes handed out); for a frame, its mapping.
+    pub data: [u32; 2],
+}
+
+impl Capability {
+    /// A capability with no badge and no type-specific state.
+    pub const fn new(kind: ObjectType, rights: Rights, object: u32, size: u32) -> Capability {
+        Capability { kind, rights, badge: 0, object, size, data: [0; 2] }
+    }
+}
+
+/// One CSpace slot: maybe a capability, its place in the derivation list,
+/// and the generation that stale handles are caught with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    capability: Option<Capability>,
+    generation: u32,
+    depth: u32,
+    previous: SlotRef,
+    next: SlotRef,
+}
+
+impl Slot {
+    /// An empty slot at generation 0.
+    pub const EMPTY: Slot =
+        Slot { capability: None, generation: 0, depth: 0, previous: SlotRef::NONE, next: SlotRef::NONE };
+
+    /// The capability held, if any.
+    pub fn capability(&self) -> Option<&Capability> {
+        self.capability.as_ref()
+    }
+
+    /// The generation (goes up each time the slot is emptied).
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// Depth in the derivation tree (0 for originals).
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// The next slot in the derivation list.
+    pub fn next(&self) -> SlotRef {
+        self.next
+    }
+
+    /// The previous slot in the derivation list.
+    pub fn previous(&self) -> SlotRef {
+        self.previous
+    }
+}
+
+/// Where the slots live.
+pub trait SlotStore {
+    /// The slot at `at`; `at` must name a slot of this store.
+    fn slot(&self, at: SlotRef) -> &Slot;
+    /// The slot at `at`, to change.
+    fn slot_mut(&mut self, at: SlotRef) -> &mut Slot;
+}
+
+/// The capability at `at`, or `InvalidHandle` if the slot is empty.
+pub fn capability<S: SlotStore + ?Sized>(store: &S, at: SlotRef) -> Result<Capability, Error> {
+    store.slot(at).capability.ok_or(Error::InvalidHandle)
+}
+
+fn require_empty<S: SlotStore + ?Sized>(store: &S, at: SlotRef) -> Result<(), Error> {
+    if store.slot(at).capability.is_some() {
+        Err(Error::SlotOccupied)
+    } else {
+        Ok(())
+    }
+}
+
+/// Puts an original capability (one with no parent, handed out at boot) in
+/// the empty slot `at`.
+pub fn insert_original<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef, capability: Capability) -> Result<(), Error> {
+    require_empty(store, at)?;
+    let slot = store.slot_mut(at);
+    slot.capability = Some(capability);
+    slot.depth = 0;
+    slot.previous = SlotRef::NONE;
+    slot.next = SlotRef::NONE;
+    Ok(())
+}
+
+/// Links `capability` into the empty slot `at` as a child of `parent`.
+fn insert_child<S: SlotStore + ?Sized>(
+    store: &mut S,
+    parent: SlotRef,
+    at: SlotRef,
+    capability: Capability,
+) -> Result<(), Error> {
+    require_empty(store, at)?;
+    let depth = store.slot(parent).depth + 1;
+    if depth > MAX_DEPTH {
+        return Err(Error::TooDeep);
+    }
+    let after = store.slot(parent).next;
+    {
+        let slot = store.slot_mut(at);
+        slot.capability = Some(capability);
+        slot.depth = depth;
+        slot.previous = parent;
+        slot.next = after;
+    }
+    store.slot_mut(parent).next = at;
+    if !after.is_none() {
+        store.slot_mut(after).previous = at;
+    }
+    Ok(())
+}
+
+/// Derives a child of `source` into the empty slot `destination`, with the
+/// source's rights limited to `mask`, and (minting) a badge if `badge` is
+/// given. Needs `DERIVE`. A badge can only be put on an unbadged endpoint or
+/// notification capability.
+pub fn derive<S: SlotStore + ?Sized>(
+    store: &mut S,
+    source: SlotRef,
+    destination: SlotRef,
+    mask: Rights,
+    badge: Option<u32>,
+) -> Result<(), Error> {
+    let parent = capability(store, source)?;
+    if !parent.rights.contains(Rights::DERIVE) {
+        return Err(Error::MissingRight);
+    }
+    let mut child = parent;
+    child.rights = parent.rights & mask;
+    if let Some(badge) = badge {
+        if !parent.kind.takes_badge() {
+            return Err(Error::WrongType);
+        }
+        if parent.badge != 0 || badge == 0 {
+            return Err(Error::InvalidArgument);
+        }
+        child.badge = badge;
+    }
+    if parent.kind == ObjectType::Untyped {
+        // A derived untyped would share the parent's memory and watermark
+        // bookkeeping; memory is split with retype instead.
+        return Err(Error::WrongType);
+    }
+    child.data = [0; 2];
+    insert_child(store, source, destination, child)
+}
+
+/// Copies `source` into the empty slot `destination` (normally another
+/// process's) as a child with its rights limited to `mask`: how a
+/// capability is passed on. Needs `GRANT`.
+pub fn grant<S: SlotStore + ?Sized>(
+    store: &mut S,
+    source: SlotRef,
+    destination: SlotRef,
+    mask: Rights,
+) -> Result<(), Error> {
+    let parent = capability(store, source)?;
+    if !parent.rights.contains(Rights::GRANT) {
+        return Err(Error::MissingRight);
+    }
+    if parent.kind == ObjectType::Untyped || parent.kind == ObjectType::Reply {
+        return Err(Error::WrongType);
+    }
+    let mut child = parent;
+    child.rights = parent.rights & mask;
+    child.data = [0; 2];
+    insert_child(store, source, destination, child)
+}
+
+/// Moves the capability at `from` to the empty slot `to`, keeping its place
+/// in the derivation list (its children stay its children). The caller
+/// checks authority (`GRANT` when `to` is in another process). Empties
+/// `from`, bumping its generation.
+pub fn move_to<S: SlotStore + ?Sized>(store: &mut S, from: SlotRef, to: SlotRef) -> Result<(), Error> {
+    let moved = capability(store, from)?;
+    if from == to {
+        return Err(Error::SlotOccupied);
+    }
+    require_empty(store, to)?;
+    let (depth, previous, next) = {
+        let slot = store.slot(from);
+        (slot.depth, slot.previous, slot.next)
+    };
+    {
+        let slot = store.slot_mut(to);
+        slot.capability = Some(moved);
+        slot.depth = depth;
+        slot.previous = previous;
+        slot.next = next;
+    }
+    if !previous.is_none() {
+        store.slot_mut(previous).next = to;
+    }
+    if !next.is_none() {
+        store.slot_mut(next).previous = to;
+    }
+    empty(store, from);
+    Ok(())
+}
+
+fn empty<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef) {
+    let slot = store.slot_mut(at);
+    slot.capability = None;
+    slot.generation = (slot.generation + 1) % tessera_abi::capability::GENERATION_LIMIT;
+    slot.depth = 0;
+    slot.previous = SlotRef::NONE;
+    slot.next = SlotRef::NONE;
+}
+
+/// True if the capability at `at` has descendants.
+pub fn has_descendants<S: SlotStore + ?Sized>(store: &S, at: SlotRef) -> bool {
+    let slot = store.slot(at);
+    !slot.next.is_none() && store.slot(slot.next).depth > slot.depth
+}
+
+/// Unlinks and empties `at`, which has no descendants; returns what it held.
+fn unlink_leaf<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef) -> Capability {
+    let (capability, previous, next) = {
+        let slot = store.slot(at);
+        (slot.capability, slot.previous, slot.next)
+    };
+    if !previous.is_none() {
+        store.slot_mut(previous).next = next;
+    }
+    if !next.is_none() {
+        store.slot_mut(next).previous = previous;
+    }
+    empty(store, at);
+    capability.expect("unlink_leaf on an empty slot")
+}
+
+/// One step of revoking `at`: destroys one descendant (a leaf, so no other
+/// capability changes place) and returns where it was and what it held, for
+/// the caller to undo its effects; `None` when no descendants are left. The
+/// walk to the leaf is at most [`MAX_DEPTH`] slots long, so each step is
+/// bounded; the caller may stop between steps (to take an interrupt) and
+/// continue later.
+pub fn revoke_step<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef) -> Option<(SlotRef, Capability)> {
+    if store.slot(at).capability.is_none() || !has_descendants(store, at) {
+        return None;
+    }
+    let mut leaf = store.slot(at).next;
+    while has_descendants(store, leaf) {
+        leaf = store.slot(leaf).next;
+    }
+    Some((leaf, unlink_leaf(store, leaf)))
+}
+
+/// Empties `at`, which must have no descendants (revoke it first), and
+/// returns what it held.
+pub fn delete<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef) -> Result<Capability, Error> {
+    capability(store, at)?;
+    if has_descendants(store, at) {
+        return Err(Error::InvalidArgument);
+    }
+    Ok(unlink_leaf(store, at))
+}
+
+/// Retypes part of the untyped memory at `untyped` into a new object of
+/// `kind` and `bytes` (a power of two, at least 16), placed as its child in
+/// the empty slot `destination`. Needs `DERIVE`. Returns the new object's
+/// address. If the untyped has no descendants left, everything carved from
+/// it before is gone and its watermark starts again from zero.
+///
+/// The new capability gets the rights that mean something for `kind`,
+/// except that memory rights (`READ`, `WRITE`, `EXECUTE`) and `GRANT` and
+/// `DERIVE` are limited to the untyped's.
+pub fn retype<S: SlotStore + ?Sized>(
+    store: &mut S,
+    untyped: SlotRef,
+    destination: SlotRef,
+    kind: ObjectType,
+    bytes: u32,
+) -> Result<u32, Error> {
+    let mut memory = capability(store, untyped)?;
+    if memory.kind != ObjectType::Untyped || !kind.is_retypable() {
+        return Err(Error::WrongType);
+    }
+    if !memory.rights.contains(Rights::DERIVE) {
+        return Err(Error::MissingRight);
+    }
+    if !bytes.is_power_of_two() || bytes < 16 {
+        return Err(Error::InvalidArgument);
+    }
+    require_empty(store, destination)?;
+    if store.slot(untyped).depth + 1 > MAX_DEPTH {
+        return Err(Error::TooDeep);
+    }
+    let watermark = if has_descendants(store, untyped) { memory.data[0] } else { 0 };
+    let offset = watermark.checked_next_multiple_of(bytes).ok_or(Error::OutOfMemory)?;
+    let end = offset.checked_add(bytes).ok_or(Error::OutOfMemory)?;
+    if end > memory.size {
+        return Err(Error::OutOfMemory);
+    }
+    let object = memory.object.checked_add(offset).ok_or(Error::OutOfMemory)?;
+    let limited = Rights::READ | Rights::WRITE | Rights::EXECUTE | Rights::GRANT | Rights::DERIVE;
+    let rights = kind.meaningful_rights() & (memory.rights | !limited);
+    insert_child(store, untyped, destination, Capability::new(kind, rights, object, bytes))?;
+    memory.data[0] = end;
+    store.slot_mut(untyped).capability = Some(memory);
+    Ok(object)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    struct Slots(Vec<Slot>);
+
+    impl SlotStore for Slots {
+        fn slot(&self, at: SlotRef) -> &Slot {
+            &self.0[at.index() as usize]
+        }
+        fn slot_mut(&mut self, at: SlotRef) -> &mut Slot {
+            &mut self.0[at.index() as usize]
+        }
+    }
+
+    fn at(index: u16) -> SlotRef {
+        SlotRef::new(0, index)
+    }
+
+    fn endpoint() -> Capability {
+        Capability::new(ObjectType::Endpoint, ObjectType::Endpoint.meaningful_rights(), 0x1000, 64)
+    }
+
+    #[test]
+    fn derive_only_narrows_and_mints_once() {
+        let mut slots = Slots(std::vec![Slot::EMPTY; 8]);
+        insert_original(&mut slots, at(1), endpoint()).unwrap();
+        derive(&mut slots, at(1), at(2), Rights::SEND | Rights::DERIVE, Some(7)).unwrap();
+        let child = capability(&slots, at(2)).unwrap();
+        assert_eq!((child.rights, child.badge), (Rights::SEND | Rights::DERIVE, 7));
+        // A wider mask gives nothing more; a second badge is refused.
+        derive(&mut slots, at(2), at(3), Rights::all(), None).unwrap();
+        assert_eq!(capability(&slots, at(3)).unwrap().rights, Rights::SEND | Rights::DERIVE);
+        assert_eq!(derive(&mut slots, at(2), at(4), Rights::all(), Some(9)), Err(Error::InvalidArgument));
+        // Without DERIVE nothing can be derived; occupied slots are refused.
+        derive(&mut slots, at(1), at(4), Rights::SEND, None).unwrap();
+        assert_eq!(derive(&mut slots, at(4), at(5), Rights::all(), None), Err(Error::MissingRight));
+        assert_eq!(derive(&mut slots, at(1), at(4), Rights::all(), None), Err(Error::SlotOccupied));
+    }
+
+    #[test]
+    fn revoke_removes_every_descendant_leaf_first() {
+        let mut slots = Slots(std::vec![Slot::EMPTY; 8]);
+        insert_original(&mut slots, at(1), endpoint()).unwrap();
+        derive(&mut slots, at(1), at(2), Rights::all(), None).unwrap();
+        derive(&mut slots, at(2), at(3), Rights::all(), None).unwrap();
+        derive(&mut slots, at(1), at(4), Rights::all(), None).unwrap();
+        insert_original(&mut slots, at(5), endpoint()).unwrap();
+        let mut removed = Vec::new();
+        while let Some((slot, _)) = revoke_step(&mut slots, at(2)) {
+            removed.push(slot.index());
+        }
+        assert_eq!(removed, [3]);
+        while let Some((slot, _)) = revoke_step(&mut slots, at(1)) {
+            removed.push(slot.index());
+        }
+        assert_eq!(removed, [3, 4, 2]);
+        assert!(capability(&slots, at(1)).is_ok() && capability(&slots, at(5)).is_ok());
+        assert_eq!(slots.slot(at(3)).generation(), 1);
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let mut slots = Slots(std::vec![Slot::EMPTY; 40]);
+        insert_original(&mut slots, at(1), endpoint()).unwrap();
+        for index in 1..=MAX_DEPTH as u16 {
+            derive(&mut slots, at(index), at(index + 1), Rights::all(), None).unwrap();
+        }
+        let last = MAX_DEPTH as u16 + 1;
+        assert_eq!(derive(&mut slots, at(last), at(last + 1), Rights::all(), None), Err(Error::TooDeep));
+    }
+
+    #[test]
+    fn retype_accounts_and_resets() {
+        let mut slots = Slots(std::vec![Slot::EMPTY; 8]);
+        let rights = Rights::READ | Rights::WRITE | Rights::DERIVE | Rights::GRANT;
+        insert_original(&mut slots, at(1), Capability::new(ObjectType::Untyped, rights, 0x4000_0000, 0x2000)).unwrap();
+        assert_eq!(retype(&mut slots, at(1), at(2), ObjectType::Endpoint, 64), Ok(0x4000_0000));
+        assert_eq!(retype(&mut slots, at(1), at(3), ObjectType::Frame, 4096), Ok(0x4000_1000));
+        assert_eq!(retype(&mut slots, at(1), at(4), ObjectType::Endpoint, 64), Err(Error::OutOfMemory));
+        let frame = capability(&slots, at(3)).unwrap();
+        assert_eq!(frame.rights, Rights::READ | Rights::WRITE | Rights::DERIVE | Rights::GRANT);
+        let endpoint = capability(&slots, at(2)).unwrap();
+        assert!(endpoint.rights.contains(Rights::SEND | Rights::RECEIVE));
+        while revoke_step(&mut slots, at(1)).is_some() {}
+        assert_eq!(retype(&mut slots, at(1), at(4), ObjectType::Frame, 8192), Ok(0x4000_0000));
+    }
+
+    #[test]
+    fn move_keeps_the_tree() {
+        let mut slots = Slots(std::vec![Slot::EMPTY; 8]);
+        insert_original(&mut slots, at(1), endpoint()).unwrap();
+        derive(&mut slots, at(1), at(2), Rights::all(), None).unwrap();
+        move_to(&mut slots, at(1), at(6)).unwrap();
+        assert!(capability(&slots, at(1)).is_err());
+        assert_eq!(revoke_step(&mut slots, at(6)).map(|(slot, _)| slot), Some(at(2)));
+    }
+}
