@@ -106,8 +106,9 @@ impl ObjectType {
     }
 }
 
-/// Slots in one CSpace. Slot 0 is never used, so handle 0 names nothing.
-pub const CSPACE_SLOTS: usize = 256;
+/// Slots in one CSpace (the handle format allows up to 256). Slot 0 is
+/// never used, so handle 0 names nothing.
+pub const CSPACE_SLOTS: usize = 128;
 /// Bits of a handle that give the slot index.
 pub const HANDLE_INDEX_BITS: u32 = 8;
 /// Generations wrap at this value (24 bits).

@@ -38,21 +38,53 @@ pub enum Syscall {
     /// Ends the calling process with exit code `r0`. Does not return.
     Exit = 4,
     /// Root task only: starts boot-image program named by (`r0`, `r1` bytes)
-    /// at priority `r2`, passing `r3` to it in `r0`. Returns the pid in `r1`.
+    /// at priority `r2`, passing `r3` to it in `r0`. Returns in `r1` the
+    /// handle of a new `Process` capability to it, in the caller's CSpace.
     Spawn = 5,
     /// Waits up to `r1` microseconds (`u32::MAX`: forever) for the caller's
-    /// child `r0` (or any child if `r0` is [`ANY_PROCESS`]) to end.
-    /// Returns pid in `r1`, [`ExitKind`] in `r2`, exit code or fault kind in `r3`.
+    /// child named by the `Process` capability `r0` (or any child if `r0` is
+    /// [`ANY_PROCESS`]) to end. Returns the child's process handle in `r1`
+    /// (0 if the caller no longer holds one), [`ExitKind`] in `r2`, exit code
+    /// or fault kind in `r3`.
     Wait = 6,
     /// Root task only: powers the machine off with exit status `r0`.
     Shutdown = 7,
     /// Returns the microseconds since boot as a u64 in `r1` (low) and `r2` (high).
     Uptime = 8,
+    /// Describes capability `r0`: type in `r1`, rights in `r2`, badge in `r3`.
+    CapInfo = 9,
+    /// The object of capability `r0`: address (or interrupt number) in `r1`,
+    /// size in bytes in `r2`.
+    CapObject = 10,
+    /// Derives a child of capability `r0` with rights `r0`'s AND `r1`, and
+    /// badge `r2` if not 0 (minting). Needs `DERIVE`. New handle in `r1`.
+    CapDerive = 11,
+    /// Deletes capability `r0` and everything derived from it.
+    CapDelete = 12,
+    /// Destroys everything derived from capability `r0`, in every process.
+    CapRevoke = 13,
+    /// Copies capability `r0` (rights AND `r2`) into the CSpace of the
+    /// process named by `Process` capability `r1`. Needs `GRANT` on `r0` and
+    /// `WRITE` on `r1`. The handle in that CSpace is returned in `r1`.
+    CapGrant = 14,
+    /// Carves an object of type `r1` ([`ObjectType`]) and `r2` bytes (a
+    /// power of two, at least 16) from untyped memory `r0`. New handle in `r1`.
+    Retype = 15,
+    /// Maps frame or device region `r0` at address `r1` with rights `r2`
+    /// (`READ`, plus `WRITE` and `EXECUTE` if the capability has them).
+    Map = 16,
+    /// Unmaps what capability `r0` mapped.
+    Unmap = 17,
+    /// Moves capability `r0` (with everything derived from it) into the
+    /// CSpace of the process named by `Process` capability `r1`: how untyped
+    /// memory is given away. Needs `GRANT` on `r0` and `WRITE` on `r1`. The
+    /// handle in that CSpace is returned in `r1`.
+    CapMove = 18,
 }
 
 impl Syscall {
     /// Every syscall, in number order.
-    pub const ALL: [Syscall; 9] = [
+    pub const ALL: [Syscall; 19] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Yield,
@@ -62,6 +94,16 @@ impl Syscall {
         Syscall::Wait,
         Syscall::Shutdown,
         Syscall::Uptime,
+        Syscall::CapInfo,
+        Syscall::CapObject,
+        Syscall::CapDerive,
+        Syscall::CapDelete,
+        Syscall::CapRevoke,
+        Syscall::CapGrant,
+        Syscall::Retype,
+        Syscall::Map,
+        Syscall::Unmap,
+        Syscall::CapMove,
     ];
 
     /// The syscall with number `number`, if there is one.
@@ -76,6 +118,16 @@ impl Syscall {
             6 => Some(Syscall::Wait),
             7 => Some(Syscall::Shutdown),
             8 => Some(Syscall::Uptime),
+            9 => Some(Syscall::CapInfo),
+            10 => Some(Syscall::CapObject),
+            11 => Some(Syscall::CapDerive),
+            12 => Some(Syscall::CapDelete),
+            13 => Some(Syscall::CapRevoke),
+            14 => Some(Syscall::CapGrant),
+            15 => Some(Syscall::Retype),
+            16 => Some(Syscall::Map),
+            17 => Some(Syscall::Unmap),
+            18 => Some(Syscall::CapMove),
             _ => None,
         }
     }

@@ -11,6 +11,7 @@ use crate::arch::mmu::{DeviceSection, DEVICE_WINDOW};
 use kernel_core::devicetree;
 use kernel_core::interrupts::nth_gic_interrupt;
 use kernel_core::pagetable::SECTION_SIZE;
+use tessera_abi::layout::PAGE_SIZE;
 
 /// Physical start of RAM on virt.
 pub const RAM_START: u32 = 0x4000_0000;
@@ -36,6 +37,57 @@ pub struct Devices {
 pub const VIRT_DEFAULTS: Devices =
     Devices { uart: 0x0900_0000, gic_distributor: 0x0800_0000, gic_cpu_interface: 0x0801_0000, timer_interrupt: 30 };
 
+/// Most device regions and interrupts handed to the root task.
+pub const MAX_USER_DEVICES: usize = devicetree::MAX_DEVICES;
+
+/// The devices the kernel does not drive, for the root task: register pages
+/// (devices sharing a page share one region) and interrupt IDs.
+pub struct UserDevices {
+    /// (physical address, bytes), page aligned.
+    pub regions: [(u32, u32); MAX_USER_DEVICES],
+    /// Number of regions.
+    pub region_count: usize,
+    /// Interrupt IDs.
+    pub interrupts: [u32; MAX_USER_DEVICES],
+    /// Number of interrupts.
+    pub interrupt_count: usize,
+}
+
+impl UserDevices {
+    const NONE: UserDevices = UserDevices {
+        regions: [(0, 0); MAX_USER_DEVICES],
+        region_count: 0,
+        interrupts: [0; MAX_USER_DEVICES],
+        interrupt_count: 0,
+    };
+
+    fn add(&mut self, registers: devicetree::Registers, interrupt: Option<u32>) {
+        let page = PAGE_SIZE as u64;
+        let start = registers.address & !(page - 1);
+        let end = (registers.address + registers.size).next_multiple_of(page);
+        if end > u32::MAX as u64 {
+            return;
+        }
+        let (start, end) = (start as u32, end as u32);
+        let regions = &mut self.regions[..self.region_count];
+        if let Some(region) = regions.iter_mut().find(|(a, size)| start < a + size && *a < end) {
+            let merged_start = region.0.min(start);
+            let merged_end = (region.0 + region.1).max(end);
+            *region = (merged_start, merged_end - merged_start);
+        } else if self.region_count < MAX_USER_DEVICES {
+            self.regions[self.region_count] = (start, end - start);
+            self.region_count += 1;
+        }
+        if let Some(interrupt) = interrupt {
+            if !self.interrupts[..self.interrupt_count].contains(&interrupt) && self.interrupt_count < MAX_USER_DEVICES
+            {
+                self.interrupts[self.interrupt_count] = interrupt;
+                self.interrupt_count += 1;
+            }
+        }
+    }
+}
+
 /// What the kernel learned at boot.
 pub struct BootInfo {
     /// Bytes of RAM from [`RAM_START`].
@@ -48,6 +100,8 @@ pub struct BootInfo {
     pub devices: Devices,
     /// What came from the device tree, for the boot log.
     pub found: &'static str,
+    /// Devices for the root task.
+    pub user_devices: UserDevices,
 }
 
 /// Most bytes of device tree read: the kernel is loaded 1 MiB into RAM.
@@ -62,6 +116,7 @@ pub fn discover() -> BootInfo {
         bootargs_len: 0,
         devices: VIRT_DEFAULTS,
         found: "no device tree: virt defaults",
+        user_devices: UserDevices::NONE,
     };
     // SAFETY: the first MiB of RAM lies below the kernel image, is readable
     // with the MMU off and is never written by the kernel; QEMU puts the
@@ -85,6 +140,9 @@ pub fn discover() -> BootInfo {
     let uart = facts.uart.and_then(address);
     let gic = facts.gic.and_then(|(distributor, cpu)| address(distributor).zip(address(cpu)));
     let timer = facts.timer_interrupts.and_then(|property| nth_gic_interrupt(property, 1));
+    for device in facts.devices() {
+        info.user_devices.add(device.registers, device.interrupt);
+    }
     if let (Some(uart), Some((distributor, cpu_interface)), Some(timer)) = (uart, gic, timer) {
         info.devices =
             Devices { uart, gic_distributor: distributor, gic_cpu_interface: cpu_interface, timer_interrupt: timer };

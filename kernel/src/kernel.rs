@@ -6,6 +6,10 @@
 //! blocking call leaves its result in the thread's saved registers when it
 //! is woken.
 
+mod capabilities;
+
+pub use capabilities::RootGrants;
+
 use crate::arch::context::{initial_cpsr, resume_pointer, UserContext};
 use crate::arch::mmu::{self, FrameSource, UserTable};
 use crate::arch::{cp15, gic, timer};
@@ -13,6 +17,7 @@ use crate::log;
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
+use kernel_core::capability::{Capability, Slot};
 use kernel_core::elf;
 use kernel_core::fault::{classify_data_abort, classify_prefetch_abort};
 use kernel_core::frames::{FrameAllocator, FRAME_SIZE};
@@ -21,8 +26,11 @@ use kernel_core::syscall::{decode, Call};
 use kernel_core::user_memory::{Region, RegionMap};
 use kernel_core::Access;
 use tessera_abi::bootimage::BootImage;
+use tessera_abi::capability::CSPACE_SLOTS;
 use tessera_abi::layout::{BOOTARGS_AREA, PAGE_SIZE, STACK_SIZE, STACK_TOP};
-use tessera_abi::{Error, ExitKind, FaultKind, Syscall, ANY_PROCESS, FOREVER, NAME_MAX, ROOT_PRIORITY};
+use tessera_abi::{
+    Error, ExitKind, FaultKind, Handle, ObjectType, Rights, Syscall, ANY_PROCESS, FOREVER, NAME_MAX, ROOT_PRIORITY,
+};
 
 /// Most processes alive at once (each has one thread for now).
 pub const MAX_PROCESSES: usize = 32;
@@ -41,6 +49,9 @@ enum State {
     Zombie { kind: ExitKind, value: u32 },
 }
 
+/// `repr(C)`: the saved registers first (every entry touches them), the
+/// CSpace last.
+#[repr(C)]
 struct Process {
     context: UserContext,
     state: State,
@@ -52,6 +63,8 @@ struct Process {
     regions: RegionMap,
     parent: Option<usize>,
     root: bool,
+    /// The capability space (slot 0 is never used).
+    cspace: [Slot; CSPACE_SLOTS],
 }
 
 impl Process {
@@ -66,6 +79,7 @@ impl Process {
         regions: RegionMap::new(),
         parent: None,
         root: false,
+        cspace: [Slot::EMPTY; CSPACE_SLOTS],
     };
 
     fn name(&self) -> &str {
@@ -117,25 +131,29 @@ impl FrameSource for Frames<'_> {
 }
 
 /// All kernel state.
+/// Laid out by hand (`repr(C)`): the small fields the syscall and switch
+/// paths touch come first, within reach of a load's 12-bit offset; the large
+/// process table and frame bitmap come last.
+#[repr(C)]
 pub struct Kernel {
-    processes: [Process; MAX_PROCESSES],
-    queues: RunQueues<MAX_PROCESSES>,
     current: Option<usize>,
     /// Process whose table TTBR0 holds.
     loaded: Option<usize>,
-    frames: FrameAllocator<FRAME_WORDS>,
-    boot_image: Option<BootImage<'static>>,
-    ticks_per_second: u64,
-    slice_ticks: u64,
-    slice_end: u64,
     /// The timer deadline must be recomputed before returning to user mode.
     timer_dirty: bool,
-    /// Earliest deadline of a sleeping or waiting process (`u64::MAX`: none).
-    earliest_wakeup: u64,
     /// A deadline was added or removed since `earliest_wakeup` was computed.
     wakeups_dirty: bool,
+    slice_end: u64,
+    slice_ticks: u64,
     /// The deadline the timer is armed with.
     armed_deadline: u64,
+    /// Earliest deadline of a sleeping or waiting process (`u64::MAX`: none).
+    earliest_wakeup: u64,
+    ticks_per_second: u64,
+    queues: RunQueues<MAX_PROCESSES>,
+    boot_image: Option<BootImage<'static>>,
+    frames: FrameAllocator<FRAME_WORDS>,
+    processes: [Process; MAX_PROCESSES],
 }
 
 /// The one kernel instance, entered by each entry point for its whole run.
@@ -205,13 +223,15 @@ impl Kernel {
             loaded: None,
             frames: FrameAllocator::empty(),
             boot_image: None,
-            ticks_per_second: 1,
-            slice_ticks: 1,
+            // All zeros, so the kernel state lives in `.bss`; `init` sets the
+            // real values before anything runs.
+            ticks_per_second: 0,
+            slice_ticks: 0,
             slice_end: 0,
-            timer_dirty: true,
-            earliest_wakeup: u64::MAX,
+            timer_dirty: false,
+            earliest_wakeup: 0,
             wakeups_dirty: false,
-            armed_deadline: u64::MAX,
+            armed_deadline: 0,
         }
     }
 
@@ -221,6 +241,9 @@ impl Kernel {
         self.boot_image = boot_image;
         self.ticks_per_second = timer::frequency().max(1);
         self.slice_ticks = self.micros_to_ticks(TIME_SLICE_MICROS);
+        self.earliest_wakeup = u64::MAX;
+        self.armed_deadline = u64::MAX;
+        self.timer_dirty = true;
     }
 
     /// Free frames, for the boot log.
@@ -315,6 +338,9 @@ impl Kernel {
             process.context.r[0] = process.context.sp;
             process.context.r[1] = len as u32;
         }
+        // The previous holder of this slot left every CSpace slot empty and
+        // unlinked, at generation 0 (see `release_process`).
+        debug_assert!(process.cspace.iter().all(|slot| *slot == Slot::EMPTY));
         process.name = [0; NAME_MAX];
         process.name[..name.len()].copy_from_slice(name.as_bytes());
         process.name_len = name.len();
@@ -345,6 +371,9 @@ impl Kernel {
         if self.current == Some(index) {
             self.current = None;
         }
+        // Capabilities first: unmapping what was mapped through them needs
+        // the address space.
+        self.clear_cspace(index);
         if self.loaded == Some(index) {
             mmu::switch_to_empty();
             self.loaded = None;
@@ -362,7 +391,7 @@ impl Kernel {
             if self.processes[child].parent == Some(index) && self.processes[child].state != State::Free {
                 self.processes[child].parent = None;
                 if matches!(self.processes[child].state, State::Zombie { .. }) {
-                    self.free_slot(child);
+                    self.release_process(child);
                 }
             }
         }
@@ -375,13 +404,19 @@ impl Kernel {
                     }
                 }
             }
-            None => self.free_slot(index),
+            None => self.release_process(index),
         }
         self.timer_dirty = true;
     }
 
-    fn free_slot(&mut self, index: usize) {
+    fn release_process(&mut self, index: usize) {
         let process = &mut self.processes[index];
+        // Handles only mean something to their own process, so the next
+        // process in this slot starts with fresh generations; `clear_cspace`
+        // already emptied and unlinked every slot.
+        for slot in process.cspace.iter_mut() {
+            *slot = Slot::EMPTY;
+        }
         process.state = State::Free;
         process.generation = process.generation.wrapping_add(1);
         process.parent = None;
@@ -392,12 +427,20 @@ impl Kernel {
     fn deliver_exit(&mut self, parent: usize, child: usize) {
         let State::Zombie { kind, value } = self.processes[child].state else { return };
         let pid = pid_of(child, self.processes[child].generation);
+        // The parent's handle for the child, if it still holds one.
+        let handle = (1..CSPACE_SLOTS)
+            .find(|&slot| {
+                self.processes[parent].cspace[slot]
+                    .capability()
+                    .is_some_and(|c| c.kind == ObjectType::Process && c.object == pid)
+            })
+            .map_or(0, |slot| Handle::new(slot, self.processes[parent].cspace[slot].generation()).0);
         let context = &mut self.processes[parent].context;
         context.r[0] = 0;
-        context.r[1] = pid;
+        context.r[1] = handle;
         context.r[2] = kind as u32;
         context.r[3] = value;
-        self.free_slot(child);
+        self.release_process(child);
         if self.processes[parent].state != State::Running {
             self.make_ready(parent);
         }
@@ -471,15 +514,33 @@ impl Kernel {
                 buffer[..len]
                     .copy_from_slice(unsafe { core::slice::from_raw_parts(range.address() as *const u8, len) });
                 let program = core::str::from_utf8(&buffer[..len]).map_err(|_| Error::InvalidArgument)?;
+                // The caller needs a slot for the new process's capability.
+                self.free_slot(index)?;
                 let pid = self.spawn(Some(index), program, priority, argument, None)?;
+                let process = Capability::new(ObjectType::Process, capabilities::PROCESS_RIGHTS, pid, 0);
+                let handle = self.insert_original(index, process)?;
                 let context = &mut self.processes[index].context;
                 context.r[0] = 0;
-                context.r[1] = pid;
+                context.r[1] = handle.0;
                 if preempts(priority, self.processes[index].priority) {
                     self.timer_dirty = true;
                 }
             }
-            Call::Wait { pid, timeout_micros } => self.wait(index, pid, timeout_micros)?,
+            Call::Wait { process, timeout_micros } => {
+                let target = if process == ANY_PROCESS {
+                    ANY_PROCESS
+                } else {
+                    let capability = self.capability_at(self.lookup(index, Handle(process))?);
+                    if capability.kind != ObjectType::Process {
+                        return Err(Error::WrongType);
+                    }
+                    if !capability.rights.contains(Rights::READ) {
+                        return Err(Error::MissingRight);
+                    }
+                    capability.object
+                };
+                self.wait(index, target, timeout_micros)?
+            }
             Call::Shutdown { status } => {
                 if !self.processes[index].root {
                     return Err(Error::PermissionDenied);
@@ -494,6 +555,16 @@ impl Kernel {
                 context.r[1] = micros as u32;
                 context.r[2] = (micros >> 32) as u32;
             }
+            Call::CapInfo { .. }
+            | Call::CapObject { .. }
+            | Call::CapDerive { .. }
+            | Call::CapDelete { .. }
+            | Call::CapRevoke { .. }
+            | Call::CapGrant { .. }
+            | Call::Retype { .. }
+            | Call::Map { .. }
+            | Call::Unmap { .. }
+            | Call::CapMove { .. } => self.invoke_capability(index, call)?,
         }
         Ok(())
     }

@@ -81,16 +81,32 @@ extern "C" fn kernel_main() -> ! {
             None
         }
     };
+    // Free RAM: the lower half stays with the kernel (page tables and the
+    // programs Spawn loads), the upper half, from a 1 MiB boundary, becomes
+    // the root task's untyped memory.
+    let ram_end = board::RAM_START + info.ram_size;
+    let untyped_start = (kernel_end + (ram_end - kernel_end) / 2).next_multiple_of(1 << 20);
     let mut kernel = KERNEL.enter();
-    kernel.init(kernel_end, board::RAM_START + info.ram_size, boot_image);
+    kernel.init(kernel_end, untyped_start, boot_image);
     log!(
-        "{} programs in the boot image, {} KiB free memory, timer {} Hz",
+        "{} programs in the boot image, {} KiB for the kernel, {} KiB untyped for init, timer {} Hz",
         boot_image.map_or(0, |i| i.len()),
         kernel.free_frames() * 4,
+        (ram_end - untyped_start) / 1024,
         timer::frequency()
     );
-    if let Err(error) = kernel.spawn_root(bootargs) {
-        panic!("cannot start the root task 'init': {}", error.name());
+    let root = match kernel.spawn_root(bootargs) {
+        Ok(pid) => (pid & 0xFFFF) as usize,
+        Err(error) => panic!("cannot start the root task 'init': {}", error.name()),
+    };
+    let devices = &info.user_devices;
+    let grants = kernel::RootGrants {
+        untyped: (untyped_start, ram_end - untyped_start),
+        device_regions: &devices.regions[..devices.region_count],
+        interrupts: &devices.interrupts[..devices.interrupt_count],
+    };
+    if let Err(error) = kernel.give_root_capabilities(root, &grants) {
+        panic!("cannot give the root task its capabilities: {}", error.name());
     }
     let resume = kernel.prepare_return();
     drop(kernel);

@@ -175,6 +175,29 @@ pub const SCENARIOS: &[Scenario] = &[
         ..DEFAULTS
     },
     Scenario {
+        name: "capabilities",
+        about: "init holds untyped, device and interrupt capabilities; a hostile holder is refused what it lacks and loses a revoked mapping",
+        bootargs: "scenario=capabilities",
+        expect: &[
+            "KiB of untyped memory",
+            "capprobe: 200 of 200 random handles refused",
+            "map read-write with a read-only capability: refused (missing right)",
+            "derive without DERIVE: refused (missing right)",
+            "map a device it has no capability to: refused",
+            "capprobe: reads init's data through a read-only mapping",
+            "init: revoked everything derived from its frame",
+            "use of a revoked capability: refused",
+            "kernel: fault in process 'capprobe'",
+            "unmapped address",
+            "permission fault",
+            "capprobe: retyped 4 frames, then: out of memory",
+            "init: still retypes memory after capprobe ran out of its own",
+            "init: the RTC, mapped through its device capability",
+            "init: scenario capabilities passed",
+        ],
+        ..DEFAULTS
+    },
+    Scenario {
         name: "kernel-panic",
         about: "a kernel panic prints its message and ends QEMU with status 101",
         bootargs: "kernel.panic-test",
@@ -232,7 +255,7 @@ mod tests {
             let passed = format!("init: scenario {} passed", scenario.name);
             assert_eq!(scenario.expect.last(), Some(&passed.as_str()), "{}", scenario.name);
         }
-        assert_eq!(SCENARIOS.len(), 12);
+        assert_eq!(SCENARIOS.len(), 13);
     }
 
     #[test]

@@ -26,8 +26,9 @@ pub const MAX_DEPTH: u32 = 16;
 pub struct SlotRef(u32);
 
 impl SlotRef {
-    /// No slot.
-    pub const NONE: SlotRef = SlotRef(u32::MAX);
+    /// No slot. Slot 0 of CSpace 0 stands for it: slot 0 of every CSpace is
+    /// never used, and an all-zero empty slot keeps CSpaces in `.bss`.
+    pub const NONE: SlotRef = SlotRef(0);
 
     /// Slot `index` of CSpace `space`.
     pub const fn new(space: u16, index: u16) -> SlotRef {
@@ -136,6 +137,14 @@ fn require_empty<S: SlotStore + ?Sized>(store: &S, at: SlotRef) -> Result<(), Er
     } else {
         Ok(())
     }
+}
+
+/// Replaces the type-specific state of the capability at `at` (a frame's
+/// mapping, for instance).
+pub fn set_data<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef, data: [u32; 2]) -> Result<(), Error> {
+    let capability = store.slot_mut(at).capability.as_mut().ok_or(Error::InvalidHandle)?;
+    capability.data = data;
+    Ok(())
 }
 
 /// Puts an original capability (one with no parent, handed out at boot) in

@@ -44,9 +44,26 @@ pub struct Registers {
     pub size: u64,
 }
 
+/// Most other devices recorded.
+pub const MAX_DEVICES: usize = 48;
+/// Largest register block recorded for another device (flash is left out).
+pub const MAX_DEVICE_BYTES: u64 = 1 << 20;
+
+/// A device the kernel does not drive itself: its first register block and
+/// its first interrupt (a GIC interrupt ID), for handing to user space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Device<'a> {
+    /// First string of its `compatible` property.
+    pub compatible: &'a [u8],
+    /// First register block.
+    pub registers: Registers,
+    /// First interrupt, if it has one the reader understands.
+    pub interrupt: Option<u32>,
+}
+
 /// What the kernel learns from the device tree. Each fact is absent if the
 /// tree lacks it or states it in a form this reader does not take.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BoardFacts<'a> {
     /// The first `memory` node's first region.
     pub memory: Option<Registers>,
@@ -58,6 +75,32 @@ pub struct BoardFacts<'a> {
     pub gic: Option<(Registers, Registers)>,
     /// The `interrupts` property of the first `arm,armv7-timer`.
     pub timer_interrupts: Option<&'a [u8]>,
+    /// Other devices with registers (not memory, the kernel's UART, the GIC
+    /// or the timer), in tree order; at most [`MAX_DEVICES`].
+    pub devices: [Option<Device<'a>>; MAX_DEVICES],
+    /// Devices left out because `devices` was full.
+    pub devices_dropped: usize,
+}
+
+impl Default for BoardFacts<'_> {
+    fn default() -> Self {
+        BoardFacts {
+            memory: None,
+            bootargs: None,
+            uart: None,
+            gic: None,
+            timer_interrupts: None,
+            devices: [None; MAX_DEVICES],
+            devices_dropped: 0,
+        }
+    }
+}
+
+impl<'a> BoardFacts<'a> {
+    /// The other devices found.
+    pub fn devices(&self) -> impl Iterator<Item = &Device<'a>> {
+        self.devices.iter().flatten()
+    }
 }
 
 /// `compatible` strings of a GICv2.
@@ -93,7 +136,16 @@ pub fn reg_entry(value: &[u8], address_cells: u32, size_cells: u32, index: usize
 
 /// True if a `compatible` value (zero-separated strings) lists one of `names`.
 pub fn is_compatible(value: &[u8], names: &[&[u8]]) -> bool {
-    value.split(|&b| b == 0).any(|entry| names.contains(&entry))
+    let mut start = 0;
+    while start < value.len() {
+        let end = value[start..].iter().position(|&b| b == 0).map_or(value.len(), |len| start + len);
+        let entry = &value[start..end];
+        if names.contains(&entry) {
+            return true;
+        }
+        start = end + 1;
+    }
+    false
 }
 
 /// The properties of one node that matter here.
@@ -129,9 +181,33 @@ pub fn parse(blob: &[u8]) -> Result<BoardFacts<'_>, DeviceTreeError> {
     };
     let structure = block(header(2)?, header(9)?)?;
     let strings = block(header(3)?, header(8)?)?;
+    // The property names that matter, found once in the strings block, so
+    // that each property is matched by comparing offsets.
+    const NAMES: [&[u8]; 7] =
+        [b"compatible", b"reg", b"interrupts", b"bootargs", b"device_type", b"#address-cells", b"#size-cells"];
+    let mut offsets = [u32::MAX; NAMES.len()];
+    let mut start = 0;
+    while start < strings.len() {
+        let len = strings[start..].iter().position(|&b| b == 0).unwrap_or(strings.len() - start);
+        if let Some(found) = NAMES.iter().position(|name| *name == &strings[start..start + len]) {
+            if offsets[found] == u32::MAX {
+                offsets[found] = start as u32;
+            }
+        }
+        start += len + 1;
+    }
+    // A property name offset may also point into the middle of a string
+    // (the format allows sharing tails); such names are checked the slow way.
     let string = |offset: u32| {
         let tail = strings.get(offset as usize..)?;
         Some(&tail[..tail.iter().position(|&b| b == 0)?])
+    };
+    let name_of = |offset: u32| -> Result<Option<usize>, DeviceTreeError> {
+        if let Some(found) = offsets.iter().position(|&known| known == offset) {
+            return Ok(Some(found));
+        }
+        let name = string(offset).ok_or(DeviceTreeError::BadStructure)?;
+        Ok(NAMES.iter().position(|known| *known == name))
     };
 
     let mut facts = BoardFacts::default();
@@ -165,14 +241,14 @@ pub fn parse(blob: &[u8]) -> Result<BoardFacts<'_>, DeviceTreeError> {
                 }
                 let node = &mut stack[depth - 1];
                 let cells = || be32(value, 0);
-                match string(name_offset).ok_or(DeviceTreeError::BadStructure)? {
-                    b"compatible" => node.compatible = value,
-                    b"reg" => node.reg = Some(value),
-                    b"interrupts" => node.interrupts = Some(value),
-                    b"bootargs" => node.bootargs = Some(value),
-                    b"device_type" => node.device_type = value,
-                    b"#address-cells" => node.address_cells = cells().unwrap_or(u32::MAX),
-                    b"#size-cells" => node.size_cells = cells().unwrap_or(u32::MAX),
+                match name_of(name_offset)? {
+                    Some(0) => node.compatible = value,
+                    Some(1) => node.reg = Some(value),
+                    Some(2) => node.interrupts = Some(value),
+                    Some(3) => node.bootargs = Some(value),
+                    Some(4) => node.device_type = value,
+                    Some(5) => node.address_cells = cells().unwrap_or(u32::MAX),
+                    Some(6) => node.size_cells = cells().unwrap_or(u32::MAX),
                     _ => {}
                 }
             }
@@ -198,14 +274,29 @@ pub fn parse(blob: &[u8]) -> Result<BoardFacts<'_>, DeviceTreeError> {
                             Some(&arguments[..arguments.iter().position(|&b| b == 0).unwrap_or(arguments.len())]);
                     }
                 }
+                let mut kernel_owned = false;
                 if facts.uart.is_none() && is_compatible(node.compatible, &[b"arm,pl011"]) {
                     facts.uart = reg(0);
+                    kernel_owned = true;
                 }
                 if facts.gic.is_none() && is_compatible(node.compatible, &GIC_COMPATIBLE) {
                     facts.gic = reg(0).zip(reg(1));
+                    kernel_owned = true;
                 }
                 if facts.timer_interrupts.is_none() && is_compatible(node.compatible, &[b"arm,armv7-timer"]) {
                     facts.timer_interrupts = node.interrupts;
+                    kernel_owned = true;
+                }
+                let registers = reg(0).filter(|r| r.size > 0 && r.size <= MAX_DEVICE_BYTES);
+                if let (false, false, false, Some(registers)) =
+                    (kernel_owned, is_memory, node.compatible.is_empty(), registers)
+                {
+                    let compatible = node.compatible.split(|&b| b == 0).next().unwrap_or(&[]);
+                    let interrupt = node.interrupts.and_then(|value| crate::interrupts::nth_gic_interrupt(value, 0));
+                    match facts.devices.iter_mut().find(|d| d.is_none()) {
+                        Some(free) => *free = Some(Device { compatible, registers, interrupt }),
+                        None => facts.devices_dropped += 1,
+                    }
                 }
             }
             NOP => {}
@@ -296,6 +387,9 @@ mod tests {
         let gic = cells(&[0, 0x0800_0000, 0, 0x10000, 0, 0x0801_0000, 0, 0x10000]);
         let timer = cells(&[1, 13, 0x104, 1, 14, 0x104, 1, 11, 0x104, 1, 10, 0x104]);
         let two = cells(&[2]);
+        let rtc = cells(&[0, 0x0901_0000, 0, 0x1000]);
+        let rtc_irq = cells(&[0, 2, 4]);
+        let flash = cells(&[0, 0, 0, 0x0400_0000]);
         build(&[
             (1, "", &[("#address-cells", &two), ("#size-cells", &two), ("compatible", b"linux,dummy-virt\0")]),
             (1, "memory@40000000", &[("reg", &memory), ("device_type", b"memory\0")]),
@@ -305,6 +399,14 @@ mod tests {
             (1, "intc@8000000", &[("compatible", b"arm,cortex-a15-gic\0"), ("reg", &gic)]),
             (-1, "", &[]),
             (1, "timer", &[("compatible", b"arm,armv7-timer\0"), ("interrupts", &timer)]),
+            (-1, "", &[]),
+            (
+                1,
+                "pl031@9010000",
+                &[("compatible", b"arm,pl031\0arm,primecell\0"), ("reg", &rtc), ("interrupts", &rtc_irq)],
+            ),
+            (-1, "", &[]),
+            (1, "flash@0", &[("compatible", b"cfi-flash\0"), ("reg", &flash)]),
             (-1, "", &[]),
             (1, "chosen", &[("bootargs", b"scenario=boot\0")]),
             (-1, "", &[]),
@@ -323,6 +425,11 @@ mod tests {
         assert_eq!(facts.bootargs, Some(&b"scenario=boot"[..]));
         let timer = crate::interrupts::nth_gic_interrupt(facts.timer_interrupts.unwrap(), 1);
         assert_eq!(timer, Some(30));
+        let devices: std::vec::Vec<_> = facts.devices().collect();
+        assert_eq!(devices.len(), 1, "only the RTC is another device: {devices:?}");
+        assert_eq!(devices[0].compatible, b"arm,pl031");
+        assert_eq!(devices[0].registers.address, 0x0901_0000);
+        assert_eq!(devices[0].interrupt, Some(34));
     }
 
     #[test]

@@ -17,9 +17,10 @@ pub struct FrameAllocator<const WORDS: usize> {
 }
 
 impl<const WORDS: usize> FrameAllocator<WORDS> {
-    /// An allocator with no frames.
+    /// An allocator with no frames (all zeros: it hands nothing out, since
+    /// `frames` and `free` are 0).
     pub const fn empty() -> Self {
-        FrameAllocator { base: 0, frames: 0, used: [u32::MAX; WORDS], free: 0, hint: 0 }
+        FrameAllocator { base: 0, frames: 0, used: [0; WORDS], free: 0, hint: 0 }
     }
 
     /// Manages the frames of `[start, end)`, rounded inwards to frames; at
@@ -42,15 +43,12 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
         self.frames = frames;
         self.free = frames;
         self.hint = 0;
-        for (index, word) in self.used.iter_mut().enumerate() {
-            let first = index * 32;
-            *word = if first + 32 <= frames {
-                0
-            } else if first >= frames {
-                u32::MAX
-            } else {
-                u32::MAX << (frames - first)
-            };
+        // Whole words of free frames, one partial word, the rest in use.
+        let full = frames / 32;
+        self.used[..full].fill(0);
+        if full < WORDS {
+            self.used[full] = if frames.is_multiple_of(32) { u32::MAX } else { u32::MAX << (frames % 32) };
+            self.used[full + 1..].fill(u32::MAX);
         }
     }
 

@@ -24,7 +24,7 @@ use crate::user_memory::{MapError, Region, RegionMap, MAX_REGIONS};
 use crate::Access;
 use tessera_abi::bootimage::{self, BootImage, MAX_ENTRIES};
 use tessera_abi::layout::{MAX_IMAGE_BYTES, PAGE_SIZE, STACK_SIZE, STACK_TOP, USER_END, USER_IMAGE_BASE};
-use tessera_abi::{Error, Syscall, DEBUG_WRITE_MAX, NAME_MAX, PRIORITY_LEVELS};
+use tessera_abi::{Error, Handle, ObjectType, Rights, Syscall, DEBUG_WRITE_MAX, NAME_MAX, PRIORITY_LEVELS};
 
 const PAGE: u32 = PAGE_SIZE as u32;
 /// Where program segments must end: the bottom of the stack guard page.
@@ -307,9 +307,39 @@ fn expected_decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         Syscall::Spawn if args[1] as usize > NAME_MAX => return Err(Error::TooLong),
         Syscall::Spawn if args[1] == 0 || args[2] >= PRIORITY_LEVELS => return Err(Error::InvalidArgument),
         Syscall::Spawn => Call::Spawn { name: args[0], name_len: args[1], priority: args[2], argument: args[3] },
-        Syscall::Wait => Call::Wait { pid: args[0], timeout_micros: args[1] },
+        Syscall::Wait => Call::Wait { process: args[0], timeout_micros: args[1] },
         Syscall::Shutdown => Call::Shutdown { status: args[0] },
         Syscall::Uptime => Call::Uptime,
+        Syscall::CapInfo => Call::CapInfo { handle: Handle(args[0]) },
+        Syscall::CapObject => Call::CapObject { handle: Handle(args[0]) },
+        Syscall::CapDelete => Call::CapDelete { handle: Handle(args[0]) },
+        Syscall::CapRevoke => Call::CapRevoke { handle: Handle(args[0]) },
+        Syscall::Unmap => Call::Unmap { handle: Handle(args[0]) },
+        Syscall::CapMove => Call::CapMove { handle: Handle(args[0]), process: Handle(args[1]) },
+        // Rights words may only hold the nine defined bits.
+        Syscall::CapDerive if args[1] & !0x1FF != 0 => return Err(Error::InvalidArgument),
+        Syscall::CapGrant | Syscall::Map if args[2] & !0x1FF != 0 => return Err(Error::InvalidArgument),
+        Syscall::CapDerive => {
+            Call::CapDerive { handle: Handle(args[0]), rights: Rights::from_bits_retain(args[1]), badge: args[2] }
+        }
+        Syscall::CapGrant => Call::CapGrant {
+            handle: Handle(args[0]),
+            process: Handle(args[1]),
+            rights: Rights::from_bits_retain(args[2]),
+        },
+        // Retype: types 1, 2, 5, 6, 7; sizes 2^4..2^31.
+        Syscall::Retype if ![1, 2, 5, 6, 7].contains(&args[1]) => return Err(Error::InvalidArgument),
+        Syscall::Retype if args[2] < 16 || args[2] & (args[2] - 1) != 0 => return Err(Error::InvalidArgument),
+        Syscall::Retype => {
+            Call::Retype { untyped: Handle(args[0]), kind: ObjectType::from_number(args[1]).unwrap(), bytes: args[2] }
+        }
+        // Map: READ required, only READ/WRITE/EXECUTE, page-aligned address.
+        Syscall::Map if args[2] & 1 == 0 || args[2] & !0b111 != 0 || !args[1].is_multiple_of(4096) => {
+            return Err(Error::InvalidArgument)
+        }
+        Syscall::Map => {
+            Call::Map { handle: Handle(args[0]), address: args[1], rights: Rights::from_bits_retain(args[2]) }
+        }
     })
 }
 

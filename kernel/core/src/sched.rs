@@ -11,18 +11,20 @@ use tessera_abi::PRIORITY_LEVELS;
 
 const LEVELS: usize = PRIORITY_LEVELS as usize;
 
-/// Marks "no thread" in the link arrays.
-const NONE: u16 = u16::MAX;
-/// Marks "not queued" in `queued_at`.
-const NOT_QUEUED: u8 = u8::MAX;
+/// Marks "no thread" in the link arrays, which hold thread index + 1 so that
+/// empty queues are all zeros (and a kernel holding them can live in `.bss`).
+const NONE: u16 = 0;
+/// Marks "not queued" in `queued_at`, which holds priority + 1.
+const NOT_QUEUED: u8 = 0;
 
 /// The ready threads, by priority. Threads are named by index `< N`.
 ///
 /// Invariants: bit `p` of `nonempty` is set exactly when queue `p` has a
-/// thread; `head`/`tail`/`next` form one singly linked list per priority;
-/// `queued_at[t]` is the priority of the queue holding `t`, or NOT_QUEUED.
-/// Pushing a thread that is already queued is a kernel bug (checked in debug
-/// builds and by the host property tests).
+/// thread; `head`/`tail`/`next` form one singly linked list per priority
+/// (entries are thread index + 1, 0 for none); `queued_at[t]` is the
+/// priority + 1 of the queue holding `t`, or 0. Pushing a thread that is
+/// already queued is a kernel bug (checked in debug builds and by the host
+/// property tests).
 #[derive(Clone, Debug)]
 pub struct RunQueues<const N: usize> {
     nonempty: u32,
@@ -38,10 +40,18 @@ impl<const N: usize> Default for RunQueues<N> {
     }
 }
 
+const fn link(thread: usize) -> u16 {
+    thread as u16 + 1
+}
+
+const fn thread_of(link: u16) -> usize {
+    link as usize - 1
+}
+
 impl<const N: usize> RunQueues<N> {
-    /// Empty queues.
+    /// Empty queues (all zeros).
     pub const fn new() -> Self {
-        assert!(N < NONE as usize);
+        assert!(N < u16::MAX as usize);
         RunQueues {
             nonempty: 0,
             head: [NONE; LEVELS],
@@ -62,15 +72,15 @@ impl<const N: usize> RunQueues<N> {
     pub fn push_back(&mut self, thread: usize, priority: u32) {
         debug_assert!(!self.is_queued(thread));
         let level = priority as usize % LEVELS;
-        self.queued_at[thread] = level as u8;
+        self.queued_at[thread] = level as u8 + 1;
         self.next[thread] = NONE;
         let last = self.tail[level];
         if last == NONE {
-            self.head[level] = thread as u16;
+            self.head[level] = link(thread);
         } else {
-            self.next[last as usize] = thread as u16;
+            self.next[thread_of(last)] = link(thread);
         }
-        self.tail[level] = thread as u16;
+        self.tail[level] = link(thread);
         self.nonempty |= 1 << level;
     }
 
@@ -79,12 +89,12 @@ impl<const N: usize> RunQueues<N> {
     pub fn push_front(&mut self, thread: usize, priority: u32) {
         debug_assert!(!self.is_queued(thread));
         let level = priority as usize % LEVELS;
-        self.queued_at[thread] = level as u8;
+        self.queued_at[thread] = level as u8 + 1;
         self.next[thread] = self.head[level];
         if self.head[level] == NONE {
-            self.tail[level] = thread as u16;
+            self.tail[level] = link(thread);
         }
-        self.head[level] = thread as u16;
+        self.head[level] = link(thread);
         self.nonempty |= 1 << level;
     }
 
@@ -102,7 +112,7 @@ impl<const N: usize> RunQueues<N> {
     #[inline]
     pub fn pop_highest(&mut self) -> Option<usize> {
         let level = self.highest_priority()? as usize;
-        let thread = self.head[level] as usize;
+        let thread = thread_of(self.head[level]);
         self.head[level] = self.next[thread];
         if self.head[level] == NONE {
             self.tail[level] = NONE;
@@ -118,16 +128,16 @@ impl<const N: usize> RunQueues<N> {
         if !self.is_queued(thread) {
             return;
         }
-        let level = self.queued_at[thread] as usize;
+        let level = self.queued_at[thread] as usize - 1;
         let mut previous = NONE;
         let mut cursor = self.head[level];
         while cursor != NONE {
-            if cursor as usize == thread {
+            if thread_of(cursor) == thread {
                 let after = self.next[thread];
                 if previous == NONE {
                     self.head[level] = after;
                 } else {
-                    self.next[previous as usize] = after;
+                    self.next[thread_of(previous)] = after;
                 }
                 if self.tail[level] == cursor {
                     self.tail[level] = previous;
@@ -135,7 +145,7 @@ impl<const N: usize> RunQueues<N> {
                 break;
             }
             previous = cursor;
-            cursor = self.next[cursor as usize];
+            cursor = self.next[thread_of(cursor)];
         }
         if self.head[level] == NONE {
             self.nonempty &= !(1 << level);

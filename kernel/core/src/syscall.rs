@@ -6,7 +6,7 @@
 //! authority (root-only calls) is checked by the kernel. Decoding changes
 //! nothing and never panics, whatever the registers hold.
 
-use tessera_abi::{Error, Syscall, DEBUG_WRITE_MAX, NAME_MAX, PRIORITY_LEVELS};
+use tessera_abi::{Error, Handle, ObjectType, Rights, Syscall, DEBUG_WRITE_MAX, NAME_MAX, PRIORITY_LEVELS};
 
 /// A decoded syscall with its arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,10 +44,10 @@ pub enum Call {
         /// Value passed to the new process in `r0`.
         argument: u32,
     },
-    /// `Wait(pid, timeout_micros)`.
+    /// `Wait(process, timeout_micros)`.
     Wait {
-        /// Child to wait for, or `ANY_PROCESS`.
-        pid: u32,
+        /// `Process` capability of the child to wait for, or `ANY_PROCESS`.
+        process: u32,
         /// Microseconds to wait at most, or `FOREVER`.
         timeout_micros: u32,
     },
@@ -58,6 +58,83 @@ pub enum Call {
     },
     /// `Uptime`.
     Uptime,
+    /// `CapInfo(handle)`.
+    CapInfo {
+        /// The capability.
+        handle: Handle,
+    },
+    /// `CapObject(handle)`.
+    CapObject {
+        /// The capability.
+        handle: Handle,
+    },
+    /// `CapDerive(handle, rights, badge)`; `badge` 0 means none.
+    CapDerive {
+        /// The parent.
+        handle: Handle,
+        /// Rights to keep.
+        rights: Rights,
+        /// Badge to mint, or 0.
+        badge: u32,
+    },
+    /// `CapDelete(handle)`.
+    CapDelete {
+        /// The capability.
+        handle: Handle,
+    },
+    /// `CapRevoke(handle)`.
+    CapRevoke {
+        /// The capability.
+        handle: Handle,
+    },
+    /// `CapGrant(handle, process, rights)`.
+    CapGrant {
+        /// What to pass on.
+        handle: Handle,
+        /// `Process` capability of the receiver.
+        process: Handle,
+        /// Rights to keep.
+        rights: Rights,
+    },
+    /// `Retype(untyped, kind, bytes)`; `kind` can be retyped, `bytes` is a
+    /// power of two of at least 16.
+    Retype {
+        /// The untyped memory.
+        untyped: Handle,
+        /// What to make.
+        kind: ObjectType,
+        /// Its size.
+        bytes: u32,
+    },
+    /// `Map(handle, address, rights)`; `address` is page aligned, `rights`
+    /// holds `READ` and nothing but `READ`, `WRITE`, `EXECUTE`.
+    Map {
+        /// Frame or device region.
+        handle: Handle,
+        /// Where in the caller's address space.
+        address: u32,
+        /// Access of the mapping.
+        rights: Rights,
+    },
+    /// `Unmap(handle)`.
+    Unmap {
+        /// The capability whose mapping goes.
+        handle: Handle,
+    },
+    /// `CapMove(handle, process)`.
+    CapMove {
+        /// What to hand over.
+        handle: Handle,
+        /// `Process` capability of the receiver.
+        process: Handle,
+    },
+}
+
+/// Rights a mapping may ask for.
+pub const MAP_RIGHTS: Rights = Rights::READ.union(Rights::WRITE).union(Rights::EXECUTE);
+
+fn rights(bits: u32) -> Result<Rights, Error> {
+    Rights::from_bits(bits).ok_or(Error::InvalidArgument)
 }
 
 /// Decodes syscall `number` with argument registers `args` (`r0`..`r5`).
@@ -83,9 +160,36 @@ pub fn decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
             }
             Call::Spawn { name: args[0], name_len: args[1], priority: args[2], argument: args[3] }
         }
-        Syscall::Wait => Call::Wait { pid: args[0], timeout_micros: args[1] },
+        Syscall::Wait => Call::Wait { process: args[0], timeout_micros: args[1] },
         Syscall::Shutdown => Call::Shutdown { status: args[0] },
         Syscall::Uptime => Call::Uptime,
+        Syscall::CapInfo => Call::CapInfo { handle: Handle(args[0]) },
+        Syscall::CapObject => Call::CapObject { handle: Handle(args[0]) },
+        Syscall::CapDerive => Call::CapDerive { handle: Handle(args[0]), rights: rights(args[1])?, badge: args[2] },
+        Syscall::CapDelete => Call::CapDelete { handle: Handle(args[0]) },
+        Syscall::CapRevoke => Call::CapRevoke { handle: Handle(args[0]) },
+        Syscall::CapGrant => {
+            Call::CapGrant { handle: Handle(args[0]), process: Handle(args[1]), rights: rights(args[2])? }
+        }
+        Syscall::Retype => {
+            let kind = ObjectType::from_number(args[1]).filter(|k| k.is_retypable()).ok_or(Error::InvalidArgument)?;
+            if !args[2].is_power_of_two() || args[2] < 16 {
+                return Err(Error::InvalidArgument);
+            }
+            Call::Retype { untyped: Handle(args[0]), kind, bytes: args[2] }
+        }
+        Syscall::Map => {
+            let access = rights(args[2])?;
+            if !MAP_RIGHTS.contains(access) || !access.contains(Rights::READ) {
+                return Err(Error::InvalidArgument);
+            }
+            if !args[1].is_multiple_of(tessera_abi::layout::PAGE_SIZE as u32) {
+                return Err(Error::InvalidArgument);
+            }
+            Call::Map { handle: Handle(args[0]), address: args[1], rights: access }
+        }
+        Syscall::Unmap => Call::Unmap { handle: Handle(args[0]) },
+        Syscall::CapMove => Call::CapMove { handle: Handle(args[0]), process: Handle(args[1]) },
     })
 }
 
@@ -103,14 +207,29 @@ mod tests {
             Ok(Call::Spawn { name: 0x10000, name_len: 4, priority: 8, argument: 7 })
         );
         for syscall in Syscall::ALL {
-            let result = decode(syscall as u32, [0x10000, 1, 1, 0, 0, 0]);
+            let arguments = match syscall {
+                Syscall::Retype => [5, ObjectType::Frame as u32, 4096, 0, 0, 0],
+                Syscall::Map => [5, 0x20000, Rights::READ.bits(), 0, 0, 0],
+                _ => [0x10000, 1, 1, 1, 0, 0],
+            };
+            let result = decode(syscall as u32, arguments);
             assert!(result.is_ok(), "{syscall:?}: {result:?}");
         }
     }
 
     #[test]
     fn rejects_bad_arguments() {
-        assert_eq!(decode(9, [0; 6]), Err(Error::UnknownSyscall));
+        assert_eq!(decode(99, [0; 6]), Err(Error::UnknownSyscall));
+        assert_eq!(decode(11, [5, 1 << 20, 0, 0, 0, 0]), Err(Error::InvalidArgument), "unknown right");
+        assert_eq!(decode(15, [5, ObjectType::Reply as u32, 64, 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(decode(15, [5, ObjectType::Endpoint as u32, 48, 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(decode(16, [5, 0x10000, Rights::WRITE.bits(), 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(decode(16, [5, 0x10010, Rights::READ.bits(), 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(decode(16, [5, 0x10000, Rights::SEND.bits() | 1, 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(
+            decode(16, [5, 0x10000, Rights::READ.bits(), 0, 0, 0]),
+            Ok(Call::Map { handle: Handle(5), address: 0x10000, rights: Rights::READ })
+        );
         assert_eq!(decode(u32::MAX, [0; 6]), Err(Error::UnknownSyscall));
         assert_eq!(decode(1, [0x10000, DEBUG_WRITE_MAX as u32 + 1, 0, 0, 0, 0]), Err(Error::TooLong));
         assert_eq!(decode(5, [0x10000, NAME_MAX as u32 + 1, 1, 0, 0, 0]), Err(Error::TooLong));

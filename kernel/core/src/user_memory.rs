@@ -10,7 +10,7 @@ pub const MAX_REGIONS: usize = 16;
 
 /// A page-aligned range `[start, end)` of user virtual addresses with one
 /// set of access rights.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Region {
     /// First address (page aligned).
     pub start: u32,
@@ -35,12 +35,18 @@ pub enum MapError {
 
 /// The user part of one address space, as the kernel mapped it.
 ///
-/// Invariant: regions are disjoint, page aligned, inside
-/// `[PAGE_SIZE, USER_END)`, and kept sorted by start address.
+/// Invariant: the first `count` regions are disjoint, page aligned, inside
+/// `[PAGE_SIZE, USER_END)`, and sorted by start address; the rest are
+/// unused (all zeros, so an empty map is all zeros).
 #[derive(Clone, Debug, Default)]
 pub struct RegionMap {
-    regions: [Option<Region>; MAX_REGIONS],
+    regions: [Region; MAX_REGIONS],
     count: usize,
+}
+
+impl Region {
+    /// An unused entry.
+    const UNUSED: Region = Region { start: 0, end: 0, access: Access { read: false, write: false, execute: false } };
 }
 
 /// A user address range the kernel has checked: every byte of it is mapped
@@ -76,12 +82,12 @@ impl UserRange {
 impl RegionMap {
     /// An empty map.
     pub const fn new() -> Self {
-        RegionMap { regions: [None; MAX_REGIONS], count: 0 }
+        RegionMap { regions: [Region::UNUSED; MAX_REGIONS], count: 0 }
     }
 
     /// The regions, sorted by address.
     pub fn regions(&self) -> impl Iterator<Item = &Region> {
-        self.regions[..self.count].iter().flatten()
+        self.regions[..self.count].iter()
     }
 
     /// Number of regions.
@@ -111,9 +117,19 @@ impl RegionMap {
         }
         let at = self.regions().take_while(|r| r.start < region.start).count();
         self.regions.copy_within(at..self.count, at + 1);
-        self.regions[at] = Some(region);
+        self.regions[at] = region;
         self.count += 1;
         Ok(())
+    }
+
+    /// Removes and returns the region starting at `start`.
+    pub fn remove(&mut self, start: u32) -> Option<Region> {
+        let at = self.regions().position(|r| r.start == start)?;
+        let region = self.regions[at];
+        self.regions.copy_within(at + 1..self.count, at);
+        self.count -= 1;
+        self.regions[self.count] = Region::UNUSED;
+        Some(region)
     }
 
     /// The region holding `address`, if any.
@@ -176,6 +192,18 @@ mod tests {
     }
 
     extern crate std;
+
+    #[test]
+    fn remove_keeps_order() {
+        let mut map = map();
+        assert_eq!(map.remove(0x12000).map(|r| r.end), Some(0x14000));
+        assert_eq!(map.remove(0x12000), None);
+        let starts: std::vec::Vec<u32> = map.regions().map(|r| r.start).collect();
+        assert_eq!(starts, [0x10000, 0x20000]);
+        assert_eq!(map.check(0x12000, 4, Access::READ), Err(Error::BadAddress));
+        map.insert(Region { start: 0x12000, end: 0x13000, access: Access::READ }).unwrap();
+        assert_eq!(map.len(), 3);
+    }
 
     #[test]
     fn check_accepts_mapped_ranges() {

@@ -17,6 +17,20 @@ fn reads_qemu_virt() {
     assert_eq!((distributor.address, cpu_interface.address), (0x0800_0000, 0x0801_0000));
     assert_eq!(facts.bootargs, Some(&b"scenario=boot"[..]));
     assert_eq!(nth_gic_interrupt(facts.timer_interrupts.expect("a timer"), 1), Some(30));
+    // The devices handed to user space: RTC, GPIO, fw-cfg and the 32 virtio
+    // transports; not the flash (too large), the UART, GIC or timer.
+    let devices: Vec<_> = facts.devices().collect();
+    assert_eq!(facts.devices_dropped, 0);
+    let find = |compatible: &[u8]| devices.iter().filter(|d| d.compatible == compatible).count();
+    assert_eq!(find(b"virtio,mmio"), 32);
+    assert_eq!(find(b"arm,pl031"), 1);
+    assert_eq!(find(b"arm,pl061"), 1);
+    assert_eq!(find(b"arm,pl011"), 0);
+    assert_eq!(find(b"cfi-flash"), 0);
+    let rtc = devices.iter().find(|d| d.compatible == b"arm,pl031").unwrap();
+    assert_eq!((rtc.registers.address, rtc.interrupt), (0x0901_0000, Some(34)));
+    let first_virtio = devices.iter().find(|d| d.compatible == b"virtio,mmio").unwrap();
+    assert_eq!(first_virtio.interrupt, Some(48));
 }
 
 #[test]

@@ -59,3 +59,24 @@ pub mod bench {
     /// Null syscalls measured.
     pub const NULL_CALLS: u32 = 2000;
 }
+
+/// Arguments of `capprobe` and the addresses it and `init` agree on.
+pub mod capprobe {
+    /// Hold a granted read-only frame: check it, try beyond its rights, wait
+    /// to be revoked, then touch the revoked mapping (faults: unmapped).
+    pub const HOLDER: u32 = 1;
+    /// Map the granted read-only frame and write to it (faults: permission).
+    pub const WRITE_READ_ONLY: u32 = 2;
+    /// Retype frames from a small granted untyped until memory runs out.
+    pub const EXHAUST: u32 = 3;
+    /// Read a device's registers with no capability (faults: unmapped).
+    pub const DEVICE_WITHOUT_CAPABILITY: u32 = 4;
+    /// Where frames are mapped in these tests.
+    pub const FRAME_ADDRESS: u32 = 0x2000_0000;
+    /// What `init` writes in the shared frame.
+    pub const PATTERN: u32 = 0xCAFE_F00D;
+    /// Bytes of untyped memory `EXHAUST` gets.
+    pub const EXHAUST_BYTES: u32 = 16 * 1024;
+    /// The PL031 real-time clock on QEMU virt.
+    pub const RTC_ADDRESS: u32 = 0x0901_0000;
+}

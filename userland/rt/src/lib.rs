@@ -20,7 +20,7 @@ pub mod console;
 pub mod syscall;
 
 pub use syscall::*;
-pub use tessera_abi::{Error, ExitKind, FaultKind};
+pub use tessera_abi::{Error, ExitKind, FaultKind, Handle, ObjectType, Rights};
 
 use tessera_abi::layout::{BOOTARGS_AREA, STACK_TOP};
 

@@ -3,7 +3,7 @@
 //! arbitrary values, are safe to make.
 
 use core::arch::asm;
-use tessera_abi::{Error, ExitKind, FaultKind, Syscall, ANY_PROCESS, FOREVER};
+use tessera_abi::{Error, ExitKind, FaultKind, Handle, ObjectType, Rights, Syscall, ANY_PROCESS, FOREVER};
 
 /// Makes syscall `number` with `r0`..`r3` = `args`; returns `r0`..`r3`.
 #[inline(always)]
@@ -66,16 +66,12 @@ pub fn exit(code: u32) -> ! {
     unreachable!("the kernel returned from Exit")
 }
 
-/// A process id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pid(pub u32);
-
 /// Root task only: starts boot-image program `name` at `priority` with
-/// `argument` in its `r0`.
-pub fn spawn(name: &str, priority: u32, argument: u32) -> Result<Pid, Error> {
+/// `argument` in its `r0`. Returns a `Process` capability to it.
+pub fn spawn(name: &str, priority: u32, argument: u32) -> Result<Handle, Error> {
     let [r0, r1, _, _] =
         raw_syscall(Syscall::Spawn as u32, [name.as_ptr() as u32, name.len() as u32, priority, argument]);
-    status(r0).map(|()| Pid(r1))
+    status(r0).map(|()| Handle(r1))
 }
 
 /// How a child ended.
@@ -87,10 +83,11 @@ pub enum Ended {
     Faulted(FaultKind),
 }
 
-/// Waits up to `timeout_micros` (`None`: forever) for child `pid` (`None`:
-/// any child) to end.
-pub fn wait(pid: Option<Pid>, timeout_micros: Option<u32>) -> Result<(Pid, Ended), Error> {
-    let target = pid.map_or(ANY_PROCESS, |p| p.0);
+/// Waits up to `timeout_micros` (`None`: forever) for the child named by
+/// `process` (`None`: any child) to end. Returns the child's process handle
+/// (or [`Handle::NULL`] if this process holds none) and how it ended.
+pub fn wait(process: Option<Handle>, timeout_micros: Option<u32>) -> Result<(Handle, Ended), Error> {
+    let target = process.map_or(ANY_PROCESS, |p| p.0);
     let [r0, r1, r2, r3] = raw_syscall(Syscall::Wait as u32, [target, timeout_micros.unwrap_or(FOREVER), 0, 0]);
     status(r0)?;
     let ended = if r2 == ExitKind::Faulted as u32 {
@@ -98,7 +95,7 @@ pub fn wait(pid: Option<Pid>, timeout_micros: Option<u32>) -> Result<(Pid, Ended
     } else {
         Ended::Exited(r3)
     };
-    Ok((Pid(r1), ended))
+    Ok((Handle(r1), ended))
 }
 
 /// Root task only: powers off with `status`.
@@ -120,4 +117,125 @@ pub fn cycles() -> u32 {
     // reading it has no side effects.
     unsafe { asm!("mrc p15, 0, {}, c9, c13, 0", out(reg) value, options(nomem, nostack, preserves_flags)) };
     value
+}
+
+/// What a capability is: its object's type, its rights and its badge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CapabilityInfo {
+    /// Object type.
+    pub kind: ObjectType,
+    /// Rights.
+    pub rights: Rights,
+    /// Badge (0: none).
+    pub badge: u32,
+}
+
+/// Describes capability `handle`.
+pub fn cap_info(handle: Handle) -> Result<CapabilityInfo, Error> {
+    let [r0, r1, r2, r3] = raw_syscall(Syscall::CapInfo as u32, [handle.0, 0, 0, 0]);
+    status(r0)?;
+    let kind = ObjectType::from_number(r1).ok_or(Error::InvalidArgument)?;
+    Ok(CapabilityInfo { kind, rights: Rights::from_bits_retain(r2), badge: r3 })
+}
+
+/// The object of capability `handle`: (address or interrupt number, bytes).
+pub fn cap_object(handle: Handle) -> Result<(u32, u32), Error> {
+    let [r0, r1, r2, _] = raw_syscall(Syscall::CapObject as u32, [handle.0, 0, 0, 0]);
+    status(r0).map(|()| (r1, r2))
+}
+
+/// Derives a child of `handle` keeping only `rights`, minting `badge` if
+/// not 0.
+pub fn cap_derive(handle: Handle, rights: Rights, badge: u32) -> Result<Handle, Error> {
+    let [r0, r1, _, _] = raw_syscall(Syscall::CapDerive as u32, [handle.0, rights.bits(), badge, 0]);
+    status(r0).map(|()| Handle(r1))
+}
+
+/// Deletes `handle` and everything derived from it.
+pub fn cap_delete(handle: Handle) -> Result<(), Error> {
+    status(raw_syscall(Syscall::CapDelete as u32, [handle.0, 0, 0, 0])[0])
+}
+
+/// Destroys everything derived from `handle`, in every process.
+pub fn cap_revoke(handle: Handle) -> Result<(), Error> {
+    status(raw_syscall(Syscall::CapRevoke as u32, [handle.0, 0, 0, 0])[0])
+}
+
+/// Copies `handle` (keeping only `rights`) into the CSpace of `process`;
+/// returns its handle there.
+pub fn cap_grant(handle: Handle, process: Handle, rights: Rights) -> Result<Handle, Error> {
+    let [r0, r1, _, _] = raw_syscall(Syscall::CapGrant as u32, [handle.0, process.0, rights.bits(), 0]);
+    status(r0).map(|()| Handle(r1))
+}
+
+/// Moves `handle` (and everything derived from it) into the CSpace of
+/// `process`; returns its handle there.
+pub fn cap_move(handle: Handle, process: Handle) -> Result<Handle, Error> {
+    let [r0, r1, _, _] = raw_syscall(Syscall::CapMove as u32, [handle.0, process.0, 0, 0]);
+    status(r0).map(|()| Handle(r1))
+}
+
+/// Carves a `kind` object of `bytes` from untyped memory `untyped`.
+pub fn retype(untyped: Handle, kind: ObjectType, bytes: u32) -> Result<Handle, Error> {
+    let [r0, r1, _, _] = raw_syscall(Syscall::Retype as u32, [untyped.0, kind as u32, bytes, 0]);
+    status(r0).map(|()| Handle(r1))
+}
+
+/// Maps frame or device region `handle` at `address` with `rights`.
+pub fn map(handle: Handle, address: u32, rights: Rights) -> Result<(), Error> {
+    status(raw_syscall(Syscall::Map as u32, [handle.0, address, rights.bits(), 0])[0])
+}
+
+/// Unmaps what `handle` mapped.
+pub fn unmap(handle: Handle) -> Result<(), Error> {
+    status(raw_syscall(Syscall::Unmap as u32, [handle.0, 0, 0, 0])[0])
+}
+
+/// Every capability this process holds: (handle, what it is), for slots
+/// still at their first generation (as at start-up). Calls `visit` for each.
+pub fn for_each_initial_capability(mut visit: impl FnMut(Handle, CapabilityInfo)) {
+    for index in 1..tessera_abi::capability::CSPACE_SLOTS {
+        let handle = Handle::new(index, 0);
+        if let Ok(info) = cap_info(handle) {
+            visit(handle, info);
+        }
+    }
+}
+
+/// Memory mapped through a capability, read and written a word at a time
+/// with bounds checks.
+#[derive(Clone, Copy, Debug)]
+pub struct Mapping {
+    address: u32,
+    size: u32,
+}
+
+impl Mapping {
+    /// Maps frame or device region `handle` at `address` with `rights`.
+    pub fn new(handle: Handle, address: u32, rights: Rights) -> Result<Mapping, Error> {
+        let (_, size) = cap_object(handle)?;
+        map(handle, address, rights)?;
+        Ok(Mapping { address, size })
+    }
+
+    fn word(&self, offset: u32) -> *mut u32 {
+        assert!(offset.is_multiple_of(4) && offset < self.size, "offset {offset:#x} outside the mapping");
+        (self.address + offset) as *mut u32
+    }
+
+    /// Reads the word at `offset`.
+    pub fn read_u32(&self, offset: u32) -> u32 {
+        // SAFETY: the kernel mapped `size` bytes at `address` readable
+        // (Mapping::new), and `word` keeps the access inside them. If the
+        // mapping is revoked meanwhile the access faults and the kernel ends
+        // this process; it never reads other memory.
+        unsafe { core::ptr::read_volatile(self.word(offset)) }
+    }
+
+    /// Writes the word at `offset` (faults if the mapping is read-only).
+    pub fn write_u32(&self, offset: u32, value: u32) {
+        // SAFETY: as for `read_u32`; a read-only mapping makes the MMU stop
+        // the write.
+        unsafe { core::ptr::write_volatile(self.word(offset), value) }
+    }
 }

@@ -54,6 +54,8 @@ cp15_register!(/// Instruction fault address.
     ifar, read_ifar, write_ifar, "0", "c6", "c0", "2");
 cp15_register!(/// Invalidate all unified TLB entries (write only).
     tlbiall, read_tlbiall_unused, write_tlbiall, "0", "c8", "c7", "0");
+cp15_register!(/// Invalidate unified TLB entry by address and ASID (write only).
+    tlbimva, read_tlbimva_unused, write_tlbimva, "0", "c8", "c7", "1");
 cp15_register!(/// Invalidate unified TLB entries by ASID (write only).
     tlbiasid, read_tlbiasid_unused, write_tlbiasid, "0", "c8", "c7", "2");
 cp15_register!(/// Invalidate all branch predictors (write only).

@@ -14,6 +14,7 @@ const GICC_CTLR: usize = 0x00;
 const GICC_PMR: usize = 0x04;
 const GICC_IAR: usize = 0x0C;
 const GICC_EOIR: usize = 0x10;
+const GICC_HPPIR: usize = 0x18;
 
 /// Interrupt IDs of 1020 and above are special (1023: spurious).
 pub const SPURIOUS: u32 = 1020;
@@ -64,4 +65,10 @@ pub fn acknowledge() -> u32 {
 /// Signals the end of handling interrupt `id`.
 pub fn end_of_interrupt(id: u32) {
     write(&CPU_INTERFACE, GICC_EOIR, id);
+}
+
+/// True if an interrupt is pending (for preemption points in long kernel
+/// operations, which run with IRQs masked).
+pub fn pending() -> bool {
+    read(&CPU_INTERFACE, GICC_HPPIR) & 0x3FF < SPURIOUS
 }

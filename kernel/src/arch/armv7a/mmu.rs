@@ -135,8 +135,25 @@ pub trait FrameSource {
 /// `frame` must be a frame the kernel owns (allocated from the frame
 /// allocator and not mapped anywhere else writable), identity-mapped.
 pub unsafe fn zero_frame(frame: u32) {
-    // SAFETY: forwarded from the caller: the frame is ours and mapped.
-    unsafe { core::ptr::write_bytes(frame as *mut u8, 0, FRAME_SIZE as usize) };
+    // 32 bytes per store: four times fewer instructions than a word loop,
+    // and frames are zeroed for every page a process gets.
+    // SAFETY: forwarded from the caller: the frame is ours, mapped and 4 KiB
+    // aligned; the loop writes exactly FRAME_SIZE bytes from `frame`.
+    unsafe {
+        core::arch::asm!(
+            "mov r2, #0", "mov r3, #0", "mov r4, #0", "mov r5, #0",
+            "mov r8, #0", "mov r9, #0", "mov r10, #0", "mov r12, #0",
+            "2:",
+            "stmia {address}!, {{r2-r5, r8-r10, r12}}",
+            "cmp {address}, {end}",
+            "blo 2b",
+            address = inout(reg) frame => _,
+            end = in(reg) frame + FRAME_SIZE,
+            out("r2") _, out("r3") _, out("r4") _, out("r5") _,
+            out("r8") _, out("r9") _, out("r10") _, out("r12") _,
+            options(nostack)
+        );
+    }
 }
 
 /// Copies `bytes` into the frame at `frame`, starting `offset` bytes in.
@@ -198,6 +215,19 @@ impl UserTable {
 
     /// Maps the 4 KiB page at user address `address` to `frame`.
     pub fn map_page(&self, address: u32, frame: u32, access: Access, frames: &mut impl FrameSource) -> Option<()> {
+        self.map_page_as(address, frame, access, MemoryType::Normal, frames)
+    }
+
+    /// Maps the 4 KiB page at user address `address` to physical `frame`
+    /// as `memory` (device memory is never executable).
+    pub fn map_page_as(
+        &self,
+        address: u32,
+        frame: u32,
+        access: Access,
+        memory: MemoryType,
+        frames: &mut impl FrameSource,
+    ) -> Option<()> {
         let index = l1_index(address);
         assert!(index < USER_L1_ENTRIES, "user address out of range");
         // SAFETY: `self.l1` is this table's frame (4 KiB = USER_L1_ENTRIES
@@ -213,14 +243,40 @@ impl UserTable {
                 *l1_entry = l1_table(l2);
                 l2
             };
-            *table_entry(l2, l2_index(address)) = l2_page(frame, Privilege::User, access, MemoryType::Normal);
+            *table_entry(l2, l2_index(address)) = l2_page(frame, Privilege::User, access, memory);
         }
         aarch32_cpu::asm::dsb();
         Some(())
     }
 
+    /// Removes the mapping of the page at user address `address` (if any)
+    /// and drops its TLB entry for `asid`. The frame is not freed: it
+    /// belongs to whoever mapped it.
+    pub fn unmap_page(&self, address: u32, asid: u8) {
+        let index = l1_index(address);
+        assert!(index < USER_L1_ENTRIES, "user address out of range");
+        // SAFETY: as in `map_page`.
+        unsafe {
+            let l1_entry = *table_entry(self.l1, index);
+            if l1_entry & 0b11 != 0b01 {
+                return;
+            }
+            *table_entry(l1_entry & !0x3FF, l2_index(address)) = 0;
+        }
+        // SAFETY: invalidating a TLB entry only forces a table walk.
+        unsafe {
+            aarch32_cpu::asm::dsb();
+            cp15::write_tlbimva((address & !0xFFF) | asid as u32);
+            cp15::write_bpiall(0);
+            aarch32_cpu::asm::dsb();
+            aarch32_cpu::asm::isb();
+        }
+    }
+
     /// Returns every page, second-level table and the table itself to
-    /// `frames`, and drops the ASID's stale TLB entries.
+    /// `frames`, and drops the ASID's stale TLB entries. Pages mapped through
+    /// capabilities must have been unmapped first (they are not the frame
+    /// pool's).
     pub fn destroy(self, asid: u8, frames: &mut impl FrameSource) {
         for index in 0..USER_L1_ENTRIES {
             // SAFETY: as in `map_page`; the process no longer runs, so the

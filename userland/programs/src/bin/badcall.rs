@@ -26,7 +26,7 @@ fn main(_start: tessera_rt::Start) -> u32 {
     let stack_top = STACK_TOP as u32;
     let guard = (STACK_TOP - STACK_SIZE - PAGE_SIZE) as u32;
     let checks: [Check; 17] = [
-        ("syscall number 9", error_of(raw_syscall(9, [0; 4])[0]), Err(Error::UnknownSyscall)),
+        ("syscall number 99", error_of(raw_syscall(99, [0; 4])[0]), Err(Error::UnknownSyscall)),
         ("syscall number 0xffff", error_of(raw_syscall(0xFFFF, [0; 4])[0]), Err(Error::UnknownSyscall)),
         ("syscall number u32::MAX", error_of(raw_syscall(u32::MAX, [1; 4])[0]), Err(Error::UnknownSyscall)),
         ("null pointer", raw_debug_write(0, 4), Err(Error::BadAddress)),

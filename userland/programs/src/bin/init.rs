@@ -11,8 +11,12 @@
 #![forbid(unsafe_code)]
 
 use tessera_abi::FaultKind;
-use tessera_programs::{bench, probe, spinner};
-use tessera_rt::{boot_arguments, cycles, println, shutdown, sleep_micros, spawn, wait, Ended, Pid};
+use tessera_programs::{bench, capprobe, probe, spinner};
+use tessera_rt::{
+    boot_arguments, cap_delete, cap_derive, cap_grant, cap_info, cap_move, cap_object, cap_revoke, cycles,
+    for_each_initial_capability, println, retype, shutdown, sleep_micros, spawn, wait, Ended, Handle, Mapping,
+    ObjectType, Rights,
+};
 
 tessera_rt::entry!(main);
 
@@ -57,6 +61,7 @@ fn main(start: tessera_rt::Start) -> u32 {
         "fault-kinds" => fault_kinds(),
         "bad-syscalls" => expect_clean_exit("badcall", 0).and_then(|()| still_alive()),
         "timeouts" => timeouts(),
+        "capabilities" => capabilities(),
         _ => Err("unknown scenario"),
     };
     let status = match result {
@@ -73,15 +78,15 @@ fn main(start: tessera_rt::Start) -> u32 {
     status
 }
 
-fn start(name: &str, priority: u32, argument: u32) -> Result<Pid, &'static str> {
+fn start(name: &str, priority: u32, argument: u32) -> Result<Handle, &'static str> {
     spawn(name, priority, argument).map_err(|error| {
         println!("init: cannot start {}: {}", name, error.name());
         "spawn failed"
     })
 }
 
-fn finish(pid: Pid) -> Result<Ended, &'static str> {
-    wait(Some(pid), None).map(|(_, ended)| ended).map_err(|error| {
+fn finish(process: Handle) -> Result<Ended, &'static str> {
+    wait(Some(process), None).map(|(_, ended)| ended).map_err(|error| {
         println!("init: wait failed: {}", error.name());
         "wait failed"
     })
@@ -127,8 +132,8 @@ fn demo() -> Outcome {
     let faulted = finish(faulter)?;
     report("faulter", faulted);
     let mut clean = true;
-    for (name, pid) in programs {
-        let ended = finish(pid)?;
+    for (name, process) in programs {
+        let ended = finish(process)?;
         report(name, ended);
         clean &= ended == Ended::Exited(0);
     }
@@ -215,6 +220,126 @@ fn timeouts() -> Outcome {
     report("sleeper", ended);
     if ended != Ended::Exited(0) {
         return Err("the sleeper did not sleep long enough");
+    }
+    Ok(())
+}
+
+/// Starts `capprobe` in `mode`, hands it `capability` (granted with
+/// `rights`, or moved if `rights` is None) and waits for it.
+fn probe_with(
+    mode: u32,
+    capability: Handle,
+    rights: Option<Rights>,
+    while_running: impl FnOnce() -> Outcome,
+) -> Result<Ended, &'static str> {
+    let child = start("capprobe", NORMAL, mode)?;
+    let given = match rights {
+        Some(rights) => cap_grant(capability, child, rights),
+        None => cap_move(capability, child),
+    };
+    given.map_err(|error| {
+        println!("init: cannot give capprobe its capability: {}", error.name());
+        "grant failed"
+    })?;
+    while_running()?;
+    let ended = finish(child)?;
+    report("capprobe", ended);
+    Ok(ended)
+}
+
+fn capabilities() -> Outcome {
+    // What init was given.
+    let (mut untyped, mut regions, mut interrupts, mut rtc) = (None, 0, 0, None);
+    for_each_initial_capability(|handle, info| match info.kind {
+        ObjectType::Untyped => untyped = Some(handle),
+        ObjectType::DeviceRegion => {
+            regions += 1;
+            if cap_object(handle).map(|object| object.0) == Ok(capprobe::RTC_ADDRESS) {
+                rtc = Some(handle);
+            }
+        }
+        ObjectType::Interrupt => interrupts += 1,
+        _ => {}
+    });
+    let untyped = untyped.ok_or("no untyped memory")?;
+    let (base, bytes) = cap_object(untyped).map_err(|_| "cap_object failed")?;
+    println!(
+        "init: holds {} KiB of untyped memory at {:#010x}, {} device regions, {} interrupts",
+        bytes / 1024,
+        base,
+        regions,
+        interrupts
+    );
+
+    // A frame of its own, mapped read-write.
+    let frame = retype(untyped, ObjectType::Frame, 4096).map_err(|_| "retype failed")?;
+    let mapping =
+        Mapping::new(frame, capprobe::FRAME_ADDRESS, Rights::READ | Rights::WRITE).map_err(|_| "map failed")?;
+    mapping.write_u32(0, capprobe::PATTERN);
+    if mapping.read_u32(0) != capprobe::PATTERN {
+        return Err("the frame does not keep what was written");
+    }
+    println!("init: retyped a frame, mapped it read-write and wrote {:#010x}", capprobe::PATTERN);
+
+    // A read-only copy for a hostile holder, revoked while it runs.
+    let read_only = cap_derive(frame, Rights::READ | Rights::GRANT, 0).map_err(|_| "derive failed")?;
+    let holder = probe_with(capprobe::HOLDER, read_only, Some(Rights::READ), || {
+        sleep_micros(50_000);
+        cap_revoke(frame).map_err(|_| "revoke failed")?;
+        println!("init: revoked everything derived from its frame");
+        Ok(())
+    })?;
+    if holder != Ended::Faulted(FaultKind::Unmapped) {
+        return Err("the holder kept its mapping after the revoke");
+    }
+    if mapping.read_u32(0) != capprobe::PATTERN {
+        return Err("init's own mapping changed");
+    }
+
+    // Writing through a read-only mapping.
+    let read_only = cap_derive(frame, Rights::READ | Rights::GRANT, 0).map_err(|_| "derive failed")?;
+    if probe_with(capprobe::WRITE_READ_ONLY, read_only, Some(Rights::READ), || Ok(()))?
+        != Ended::Faulted(FaultKind::Permission)
+    {
+        return Err("a read-only mapping was writable");
+    }
+    if mapping.read_u32(0) != capprobe::PATTERN {
+        return Err("the read-only holder changed init's frame");
+    }
+
+    // Exhausting its own memory affects nobody else.
+    let small = retype(untyped, ObjectType::Untyped, capprobe::EXHAUST_BYTES).map_err(|_| "retype failed")?;
+    if probe_with(capprobe::EXHAUST, small, None, || Ok(()))? != Ended::Exited(0) {
+        return Err("memory exhaustion was not reported as expected");
+    }
+    retype(untyped, ObjectType::Frame, 4096).map_err(|_| "init could not retype after the exhaustion")?;
+    println!("init: still retypes memory after capprobe ran out of its own");
+
+    // A device it holds no capability to.
+    let device = start("capprobe", NORMAL, capprobe::DEVICE_WITHOUT_CAPABILITY)?;
+    let ended = finish(device)?;
+    report("capprobe", ended);
+    if ended != Ended::Faulted(FaultKind::Unmapped) {
+        return Err("a device was reachable without a capability");
+    }
+
+    // The same device through init's capability.
+    let rtc = rtc.ok_or("no capability for the RTC")?;
+    let clock = Mapping::new(rtc, 0x3000_0000, Rights::READ).map_err(|_| "cannot map the RTC")?;
+    let seconds = clock.read_u32(0);
+    println!("init: the RTC, mapped through its device capability, reads {} s since 1970", seconds);
+    if seconds < 1_600_000_000 {
+        return Err("the RTC reads nonsense");
+    }
+
+    // A handle to a deleted capability stays stale when its slot is reused.
+    let first = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    cap_delete(first).map_err(|_| "delete failed")?;
+    let second = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let stale = cap_info(first);
+    println!("init: old handle {:#x} after its slot was reused by {:#x}: {:?}", first.0, second.0, stale.map(|_| ()));
+    if first.index() == second.index() && stale != Err(tessera_rt::Error::StaleHandle) {
+        return Err("a stale handle named the new capability");
     }
     Ok(())
 }
