@@ -85,6 +85,20 @@ impl ObjectType {
         )
     }
 
+    /// True if `Retype` may make an object of this type with `bytes`:
+    /// frames are exactly one page (a smaller "frame" would map a whole page
+    /// of someone else's memory), endpoints and notifications exactly 64
+    /// bytes, untyped memory at least a page, processes 16 KiB.
+    pub const fn valid_size(self, bytes: u32) -> bool {
+        match self {
+            ObjectType::Frame => bytes == 4096,
+            ObjectType::Endpoint | ObjectType::Notification => bytes == 64,
+            ObjectType::Untyped => bytes >= 4096 && bytes.is_power_of_two(),
+            ObjectType::Process => bytes == 16384,
+            _ => false,
+        }
+    }
+
     /// True for the types a badge can be attached to.
     pub const fn takes_badge(self) -> bool {
         matches!(self, ObjectType::Endpoint | ObjectType::Notification)
@@ -160,5 +174,10 @@ mod tests {
         assert_eq!(ObjectType::from_number(0), None);
         assert!(!ObjectType::DeviceRegion.meaningful_rights().contains(Rights::EXECUTE));
         assert!(ObjectType::Endpoint.takes_badge() && !ObjectType::Frame.takes_badge());
+        assert!(ObjectType::Frame.valid_size(4096) && !ObjectType::Frame.valid_size(16));
+        assert!(!ObjectType::Frame.valid_size(8192), "one page per frame");
+        assert!(ObjectType::Endpoint.valid_size(64) && !ObjectType::Endpoint.valid_size(32));
+        assert!(ObjectType::Untyped.valid_size(1 << 20) && !ObjectType::Untyped.valid_size(2048));
+        assert!(!ObjectType::Reply.valid_size(64));
     }
 }

@@ -80,11 +80,76 @@ pub enum Syscall {
     /// memory is given away. Needs `GRANT` on `r0` and `WRITE` on `r1`. The
     /// handle in that CSpace is returned in `r1`.
     CapMove = 18,
+    /// Sends a message on endpoint `r0` (needs `SEND`): info word `r1`
+    /// ([`ipc`]), data words `r2`..`r5` (the last one or two carry
+    /// capability handles if the info word says so).
+    Send = 19,
+    /// Receives on endpoint `r0` (needs `RECEIVE`), timeout from info word
+    /// `r1`. Returns info in `r1`, words in `r2`..`r5`, the sender's badge in
+    /// `r7`; a `Call` leaves the receiver the right to `Reply`.
+    Receive = 20,
+    /// Sends like `Send`, then waits for the answer (`r1`..`r5` as for
+    /// `Receive`). The receiver runs at least at the caller's priority until
+    /// it replies.
+    Call = 21,
+    /// Answers the last `Call` received: info `r1`, words `r2`..`r5`.
+    Reply = 22,
+    /// `Reply` (if there is a call to answer), then `Receive` on endpoint `r0`.
+    ReplyReceive = 23,
+    /// ORs bits `r1` into notification `r0` (needs `SIGNAL`).
+    Signal = 24,
+    /// Waits until notification `r0` (needs `WAIT`) has a bit of mask `r1`
+    /// set, with the timeout of info word `r2`; returns and clears those bits
+    /// (in `r1`).
+    WaitNotification = 25,
+    /// Like `WaitNotification` without blocking (`r1` = 0 if none).
+    Poll = 26,
+    /// Binds interrupt `r0` to notification `r1` (needs `SIGNAL`), bit
+    /// number `r2`, and enables it.
+    InterruptBind = 27,
+    /// Re-enables interrupt `r0` after its handler is done.
+    InterruptAck = 28,
+}
+
+/// The IPC info word: a label, how many capabilities travel, and the timeout
+/// of a blocking call.
+pub mod ipc {
+    /// Bits 0..16: the label (meaning is up to the protocol).
+    pub const LABEL_MASK: u32 = 0xFFFF;
+    /// Bits 16..18: capabilities in the message (0..=2), in the last data
+    /// words (`r5`, then `r4`).
+    pub const CAPS_SHIFT: u32 = 16;
+    /// Most capabilities in one message.
+    pub const MAX_CAPS: u32 = 2;
+    /// Bits 18..32: timeout in milliseconds; 0 waits forever.
+    pub const TIMEOUT_SHIFT: u32 = 18;
+    /// Timeout value meaning "do not block at all".
+    pub const NO_WAIT: u32 = 0x3FFF;
+
+    /// An info word.
+    pub const fn info(label: u32, caps: u32, timeout_millis: u32) -> u32 {
+        (label & LABEL_MASK) | ((caps & 0b11) << CAPS_SHIFT) | (timeout_millis << TIMEOUT_SHIFT)
+    }
+
+    /// The label of an info word.
+    pub const fn label(info: u32) -> u32 {
+        info & LABEL_MASK
+    }
+
+    /// The number of capabilities of an info word.
+    pub const fn caps(info: u32) -> u32 {
+        (info >> CAPS_SHIFT) & 0b11
+    }
+
+    /// The timeout of an info word (milliseconds, 0 forever, [`NO_WAIT`]).
+    pub const fn timeout(info: u32) -> u32 {
+        info >> TIMEOUT_SHIFT
+    }
 }
 
 impl Syscall {
     /// Every syscall, in number order.
-    pub const ALL: [Syscall; 19] = [
+    pub const ALL: [Syscall; 29] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Yield,
@@ -104,6 +169,16 @@ impl Syscall {
         Syscall::Map,
         Syscall::Unmap,
         Syscall::CapMove,
+        Syscall::Send,
+        Syscall::Receive,
+        Syscall::Call,
+        Syscall::Reply,
+        Syscall::ReplyReceive,
+        Syscall::Signal,
+        Syscall::WaitNotification,
+        Syscall::Poll,
+        Syscall::InterruptBind,
+        Syscall::InterruptAck,
     ];
 
     /// The syscall with number `number`, if there is one.
@@ -128,6 +203,16 @@ impl Syscall {
             16 => Some(Syscall::Map),
             17 => Some(Syscall::Unmap),
             18 => Some(Syscall::CapMove),
+            19 => Some(Syscall::Send),
+            20 => Some(Syscall::Receive),
+            21 => Some(Syscall::Call),
+            22 => Some(Syscall::Reply),
+            23 => Some(Syscall::ReplyReceive),
+            24 => Some(Syscall::Signal),
+            25 => Some(Syscall::WaitNotification),
+            26 => Some(Syscall::Poll),
+            27 => Some(Syscall::InterruptBind),
+            28 => Some(Syscall::InterruptAck),
             _ => None,
         }
     }

@@ -7,6 +7,7 @@
 //! is woken.
 
 mod capabilities;
+mod ipc;
 
 pub use capabilities::RootGrants;
 
@@ -44,9 +45,21 @@ enum State {
     Free,
     Ready,
     Running,
-    Sleeping { until: u64 },
-    Waiting { target: u32, until: u64 },
-    Zombie { kind: ExitKind, value: u32 },
+    Sleeping {
+        until: u64,
+    },
+    Waiting {
+        target: u32,
+        until: u64,
+    },
+    /// Blocked in IPC (what for: `Process::ipc`).
+    Ipc {
+        until: u64,
+    },
+    Zombie {
+        kind: ExitKind,
+        value: u32,
+    },
 }
 
 /// `repr(C)`: the saved registers first (every entry touches them), the
@@ -63,6 +76,14 @@ struct Process {
     regions: RegionMap,
     parent: Option<usize>,
     root: bool,
+    /// What it waits for when blocked in IPC.
+    ipc: ipc::Ipc,
+    /// Pid of the caller waiting for this process's reply.
+    reply_to: Option<u32>,
+    /// Next process in the IPC queue it waits in (index + 1, 0: none).
+    ipc_next: u16,
+    /// Its own priority (`priority` may be raised while serving a call).
+    base_priority: u32,
     /// The capability space (slot 0 is never used).
     cspace: [Slot; CSPACE_SLOTS],
 }
@@ -79,6 +100,10 @@ impl Process {
         regions: RegionMap::new(),
         parent: None,
         root: false,
+        ipc: ipc::Ipc::None,
+        reply_to: None,
+        ipc_next: 0,
+        base_priority: 0,
         cspace: [Slot::EMPTY; CSPACE_SLOTS],
     };
 
@@ -151,6 +176,8 @@ pub struct Kernel {
     earliest_wakeup: u64,
     ticks_per_second: u64,
     queues: RunQueues<MAX_PROCESSES>,
+    /// Interrupts delivered to notifications.
+    bindings: [ipc::Binding; ipc::MAX_BINDINGS],
     boot_image: Option<BootImage<'static>>,
     frames: FrameAllocator<FRAME_WORDS>,
     processes: [Process; MAX_PROCESSES],
@@ -219,6 +246,7 @@ impl Kernel {
         Kernel {
             processes: [const { Process::FREE }; MAX_PROCESSES],
             queues: RunQueues::new(),
+            bindings: [ipc::Binding::ZERO; ipc::MAX_BINDINGS],
             current: None,
             loaded: None,
             frames: FrameAllocator::empty(),
@@ -345,6 +373,9 @@ impl Kernel {
         process.name[..name.len()].copy_from_slice(name.as_bytes());
         process.name_len = name.len();
         process.priority = priority;
+        process.base_priority = priority;
+        process.ipc = ipc::Ipc::None;
+        process.reply_to = None;
         process.table = Some(table);
         process.regions = regions;
         process.parent = parent;
@@ -355,7 +386,7 @@ impl Kernel {
     }
 
     fn make_ready(&mut self, index: usize) {
-        if matches!(self.processes[index].state, State::Sleeping { .. } | State::Waiting { .. }) {
+        if matches!(self.processes[index].state, State::Sleeping { .. } | State::Waiting { .. } | State::Ipc { .. }) {
             self.wakeups_dirty = true;
         }
         self.processes[index].state = State::Ready;
@@ -371,8 +402,9 @@ impl Kernel {
         if self.current == Some(index) {
             self.current = None;
         }
-        // Capabilities first: unmapping what was mapped through them needs
-        // the address space.
+        // Out of IPC first (callers waiting on it fail), then capabilities:
+        // unmapping what was mapped through them needs the address space.
+        self.ipc_process_ending(index);
         self.clear_cspace(index);
         if self.loaded == Some(index) {
             mmu::switch_to_empty();
@@ -565,6 +597,14 @@ impl Kernel {
             | Call::Map { .. }
             | Call::Unmap { .. }
             | Call::CapMove { .. } => self.invoke_capability(index, call)?,
+            Call::Send { .. }
+            | Call::Receive { .. }
+            | Call::Reply { .. }
+            | Call::ReplyReceive { .. }
+            | Call::Signal { .. }
+            | Call::WaitNotification { .. }
+            | Call::InterruptBind { .. }
+            | Call::InterruptAck { .. } => self.invoke_ipc(index, call)?,
         }
         Ok(())
     }
@@ -633,6 +673,8 @@ impl Kernel {
             }
             if id == timer::interrupt() {
                 self.timer_expired();
+            } else {
+                self.deliver_interrupt(id);
             }
             gic::end_of_interrupt(id);
         }
@@ -652,6 +694,7 @@ impl Kernel {
                     self.processes[index].context.r[0] = Error::TimedOut as u32;
                     self.make_ready(index);
                 }
+                State::Ipc { until } if until <= now => self.ipc_timed_out(index),
                 _ => {}
             }
         }
@@ -769,7 +812,7 @@ impl Kernel {
                 .processes
                 .iter()
                 .filter_map(|process| match process.state {
-                    State::Sleeping { until } | State::Waiting { until, .. } => Some(until),
+                    State::Sleeping { until } | State::Waiting { until, .. } | State::Ipc { until } => Some(until),
                     _ => None,
                 })
                 .min()

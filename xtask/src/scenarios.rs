@@ -198,6 +198,35 @@ pub const SCENARIOS: &[Scenario] = &[
         ..DEFAULTS
     },
     Scenario {
+        name: "ipc",
+        about: "client/server IPC across address spaces: badges, a capability passed with and without GRANT, a dead server",
+        bootargs: "scenario=ipc",
+        expect: &[
+            "client A: the server sees badge 1",
+            "client B: the server sees badge 2",
+            "client A: 20 + 22 = 42 across address spaces",
+            "client A: passed a frame capability; the server received it with",
+            "client A: passing a capability without GRANT: refused (missing right)",
+            "echo: served 5 requests, exiting",
+            "client A: call after the server ended: refused",
+            "client B: call after the server ended: refused",
+            "init: scenario ipc passed",
+        ],
+        ..DEFAULTS
+    },
+    Scenario {
+        name: "interrupt",
+        about: "a user-space driver receives the RTC's interrupt through a notification",
+        bootargs: "scenario=interrupt",
+        expect: &[
+            "rtcdriver: RTC interrupt delivered through its notification",
+            "rtcdriver: interrupt cleared and acknowledged",
+            "init: scenario interrupt passed",
+        ],
+        in_order: true,
+        ..DEFAULTS
+    },
+    Scenario {
         name: "kernel-panic",
         about: "a kernel panic prints its message and ends QEMU with status 101",
         bootargs: "kernel.panic-test",
@@ -255,7 +284,7 @@ mod tests {
             let passed = format!("init: scenario {} passed", scenario.name);
             assert_eq!(scenario.expect.last(), Some(&passed.as_str()), "{}", scenario.name);
         }
-        assert_eq!(SCENARIOS.len(), 13);
+        assert_eq!(SCENARIOS.len(), 15);
     }
 
     #[test]

@@ -333,7 +333,7 @@ pub fn delete<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef) -> Result<Capab
 }
 
 /// Retypes part of the untyped memory at `untyped` into a new object of
-/// `kind` and `bytes` (a power of two, at least 16), placed as its child in
+/// `kind` and `bytes` (the size `ObjectType::valid_size` allows), placed as its child in
 /// the empty slot `destination`. Needs `DERIVE`. Returns the new object's
 /// address. If the untyped has no descendants left, everything carved from
 /// it before is gone and its watermark starts again from zero.
@@ -355,7 +355,7 @@ pub fn retype<S: SlotStore + ?Sized>(
     if !memory.rights.contains(Rights::DERIVE) {
         return Err(Error::MissingRight);
     }
-    if !bytes.is_power_of_two() || bytes < 16 {
+    if !kind.valid_size(bytes) {
         return Err(Error::InvalidArgument);
     }
     require_empty(store, destination)?;
@@ -464,7 +464,8 @@ mod tests {
         let endpoint = capability(&slots, at(2)).unwrap();
         assert!(endpoint.rights.contains(Rights::SEND | Rights::RECEIVE));
         while revoke_step(&mut slots, at(1)).is_some() {}
-        assert_eq!(retype(&mut slots, at(1), at(4), ObjectType::Frame, 8192), Ok(0x4000_0000));
+        assert_eq!(retype(&mut slots, at(1), at(4), ObjectType::Frame, 16), Err(Error::InvalidArgument));
+        assert_eq!(retype(&mut slots, at(1), at(4), ObjectType::Untyped, 8192), Ok(0x4000_0000));
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! test. Nothing here allocates: the crate is `no_std` without `alloc`.
 
 use crate::elf::{self, LoadPlan, MAX_SEGMENTS};
-use crate::syscall::{self, Call};
+use crate::syscall::{self, Call, Message};
 use crate::user_memory::{MapError, Region, RegionMap, MAX_REGIONS};
 use crate::Access;
 use tessera_abi::bootimage::{self, BootImage, MAX_ENTRIES};
@@ -316,6 +316,33 @@ fn expected_decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         Syscall::CapRevoke => Call::CapRevoke { handle: Handle(args[0]) },
         Syscall::Unmap => Call::Unmap { handle: Handle(args[0]) },
         Syscall::CapMove => Call::CapMove { handle: Handle(args[0]), process: Handle(args[1]) },
+        // Messages: at most two capabilities (bits 16..18 of the info word).
+        Syscall::Send | Syscall::Call | Syscall::Reply | Syscall::ReplyReceive if (args[1] >> 16) & 3 == 3 => {
+            return Err(Error::InvalidArgument)
+        }
+        Syscall::Send | Syscall::Call => Call::Send {
+            endpoint: Handle(args[0]),
+            message: Message { info: args[1], words: [args[2], args[3], args[4], args[5]] },
+            call: number == 21,
+        },
+        Syscall::Reply => {
+            Call::Reply { message: Message { info: args[1], words: [args[2], args[3], args[4], args[5]] } }
+        }
+        Syscall::ReplyReceive => Call::ReplyReceive {
+            endpoint: Handle(args[0]),
+            message: Message { info: args[1], words: [args[2], args[3], args[4], args[5]] },
+        },
+        Syscall::Receive => Call::Receive { endpoint: Handle(args[0]), timeout: args[1] >> 18 },
+        Syscall::Signal => Call::Signal { notification: Handle(args[0]), bits: args[1] },
+        Syscall::WaitNotification => {
+            Call::WaitNotification { notification: Handle(args[0]), mask: args[1], timeout: args[2] >> 18 }
+        }
+        Syscall::Poll => Call::WaitNotification { notification: Handle(args[0]), mask: args[1], timeout: 0x3FFF },
+        Syscall::InterruptBind if args[2] > 31 => return Err(Error::InvalidArgument),
+        Syscall::InterruptBind => {
+            Call::InterruptBind { interrupt: Handle(args[0]), notification: Handle(args[1]), bit: args[2] }
+        }
+        Syscall::InterruptAck => Call::InterruptAck { interrupt: Handle(args[0]) },
         // Rights words may only hold the nine defined bits.
         Syscall::CapDerive if args[1] & !0x1FF != 0 => return Err(Error::InvalidArgument),
         Syscall::CapGrant | Syscall::Map if args[2] & !0x1FF != 0 => return Err(Error::InvalidArgument),
@@ -327,9 +354,20 @@ fn expected_decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
             process: Handle(args[1]),
             rights: Rights::from_bits_retain(args[2]),
         },
-        // Retype: types 1, 2, 5, 6, 7; sizes 2^4..2^31.
+        // Retype: types 1, 2, 5, 6, 7; untyped a power of two of at least a
+        // page, frames one page, endpoints and notifications 64 bytes,
+        // processes 16 KiB.
         Syscall::Retype if ![1, 2, 5, 6, 7].contains(&args[1]) => return Err(Error::InvalidArgument),
-        Syscall::Retype if args[2] < 16 || args[2] & (args[2] - 1) != 0 => return Err(Error::InvalidArgument),
+        Syscall::Retype
+            if !match args[1] {
+                1 => args[2] >= 4096 && args[2] & (args[2] - 1) == 0,
+                2 => args[2] == 4096,
+                5 | 6 => args[2] == 64,
+                _ => args[2] == 16384,
+            } =>
+        {
+            return Err(Error::InvalidArgument)
+        }
         Syscall::Retype => {
             Call::Retype { untyped: Handle(args[0]), kind: ObjectType::from_number(args[1]).unwrap(), bytes: args[2] }
         }

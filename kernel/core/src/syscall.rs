@@ -6,7 +6,7 @@
 //! authority (root-only calls) is checked by the kernel. Decoding changes
 //! nothing and never panics, whatever the registers hold.
 
-use tessera_abi::{Error, Handle, ObjectType, Rights, Syscall, DEBUG_WRITE_MAX, NAME_MAX, PRIORITY_LEVELS};
+use tessera_abi::{ipc, Error, Handle, ObjectType, Rights, Syscall, DEBUG_WRITE_MAX, NAME_MAX, PRIORITY_LEVELS};
 
 /// A decoded syscall with its arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +128,85 @@ pub enum Call {
         /// `Process` capability of the receiver.
         process: Handle,
     },
+    /// `Send`, `Call` (`call` true) or `ReplyReceive`'s reply part.
+    Send {
+        /// The endpoint.
+        endpoint: Handle,
+        /// The message.
+        message: Message,
+        /// Wait for an answer.
+        call: bool,
+    },
+    /// `Receive(endpoint, info)`.
+    Receive {
+        /// The endpoint.
+        endpoint: Handle,
+        /// Timeout in milliseconds (0 forever, `ipc::NO_WAIT`).
+        timeout: u32,
+    },
+    /// `Reply(message)`.
+    Reply {
+        /// The answer.
+        message: Message,
+    },
+    /// `ReplyReceive(endpoint, message)`.
+    ReplyReceive {
+        /// Where to receive next.
+        endpoint: Handle,
+        /// The answer to the last call.
+        message: Message,
+    },
+    /// `Signal(notification, bits)`.
+    Signal {
+        /// The notification.
+        notification: Handle,
+        /// Bits to set.
+        bits: u32,
+    },
+    /// `WaitNotification(notification, mask, info)` or `Poll` (`timeout` =
+    /// `ipc::NO_WAIT`).
+    WaitNotification {
+        /// The notification.
+        notification: Handle,
+        /// Bits waited for.
+        mask: u32,
+        /// Timeout in milliseconds (0 forever, `ipc::NO_WAIT`).
+        timeout: u32,
+    },
+    /// `InterruptBind(interrupt, notification, bit)`, `bit < 32`.
+    InterruptBind {
+        /// The interrupt.
+        interrupt: Handle,
+        /// The notification to signal.
+        notification: Handle,
+        /// Bit number to set.
+        bit: u32,
+    },
+    /// `InterruptAck(interrupt)`.
+    InterruptAck {
+        /// The interrupt.
+        interrupt: Handle,
+    },
+}
+
+/// An IPC message as the registers carry it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Message {
+    /// Label, capability count and timeout ([`tessera_abi::ipc`]).
+    pub info: u32,
+    /// Data words (`r2`..`r5`); with capabilities, the last one or two are
+    /// handles.
+    pub words: [u32; 4],
+}
+
+impl Message {
+    /// Checks the info word: at most [`ipc::MAX_CAPS`] capabilities.
+    fn new(info: u32, words: [u32; 4]) -> Result<Message, Error> {
+        if ipc::caps(info) > ipc::MAX_CAPS {
+            return Err(Error::InvalidArgument);
+        }
+        Ok(Message { info, words })
+    }
 }
 
 /// Rights a mapping may ask for.
@@ -173,7 +252,7 @@ pub fn decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         }
         Syscall::Retype => {
             let kind = ObjectType::from_number(args[1]).filter(|k| k.is_retypable()).ok_or(Error::InvalidArgument)?;
-            if !args[2].is_power_of_two() || args[2] < 16 {
+            if !kind.valid_size(args[2]) {
                 return Err(Error::InvalidArgument);
             }
             Call::Retype { untyped: Handle(args[0]), kind, bytes: args[2] }
@@ -190,6 +269,29 @@ pub fn decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         }
         Syscall::Unmap => Call::Unmap { handle: Handle(args[0]) },
         Syscall::CapMove => Call::CapMove { handle: Handle(args[0]), process: Handle(args[1]) },
+        Syscall::Send | Syscall::Call => Call::Send {
+            endpoint: Handle(args[0]),
+            message: Message::new(args[1], [args[2], args[3], args[4], args[5]])?,
+            call: syscall == Syscall::Call,
+        },
+        Syscall::Receive => Call::Receive { endpoint: Handle(args[0]), timeout: ipc::timeout(args[1]) },
+        Syscall::Reply => Call::Reply { message: Message::new(args[1], [args[2], args[3], args[4], args[5]])? },
+        Syscall::ReplyReceive => Call::ReplyReceive {
+            endpoint: Handle(args[0]),
+            message: Message::new(args[1], [args[2], args[3], args[4], args[5]])?,
+        },
+        Syscall::Signal => Call::Signal { notification: Handle(args[0]), bits: args[1] },
+        Syscall::WaitNotification => {
+            Call::WaitNotification { notification: Handle(args[0]), mask: args[1], timeout: ipc::timeout(args[2]) }
+        }
+        Syscall::Poll => Call::WaitNotification { notification: Handle(args[0]), mask: args[1], timeout: ipc::NO_WAIT },
+        Syscall::InterruptBind => {
+            if args[2] >= 32 {
+                return Err(Error::InvalidArgument);
+            }
+            Call::InterruptBind { interrupt: Handle(args[0]), notification: Handle(args[1]), bit: args[2] }
+        }
+        Syscall::InterruptAck => Call::InterruptAck { interrupt: Handle(args[0]) },
     })
 }
 
@@ -223,6 +325,7 @@ mod tests {
         assert_eq!(decode(11, [5, 1 << 20, 0, 0, 0, 0]), Err(Error::InvalidArgument), "unknown right");
         assert_eq!(decode(15, [5, ObjectType::Reply as u32, 64, 0, 0, 0]), Err(Error::InvalidArgument));
         assert_eq!(decode(15, [5, ObjectType::Endpoint as u32, 48, 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(decode(15, [5, ObjectType::Frame as u32, 16, 0, 0, 0]), Err(Error::InvalidArgument), "tiny frame");
         assert_eq!(decode(16, [5, 0x10000, Rights::WRITE.bits(), 0, 0, 0]), Err(Error::InvalidArgument));
         assert_eq!(decode(16, [5, 0x10010, Rights::READ.bits(), 0, 0, 0]), Err(Error::InvalidArgument));
         assert_eq!(decode(16, [5, 0x10000, Rights::SEND.bits() | 1, 0, 0, 0]), Err(Error::InvalidArgument));

@@ -286,7 +286,13 @@ impl Model {
                 let (untyped, destination) = (self.untyped(untyped), self.destination(destination));
                 let kinds = [ObjectType::Untyped, ObjectType::Frame, ObjectType::Endpoint, ObjectType::Notification];
                 let kind = kinds[kind as usize % kinds.len()];
-                let bytes = 1u32 << (4 + size_log2 % 12);
+                // Mostly sizes the type allows, sometimes any power of two.
+                let bytes = match (kind, size_log2 % 4) {
+                    (_, 0) => 1u32 << (4 + size_log2 % 12),
+                    (ObjectType::Untyped, _) => 1u32 << (12 + size_log2 % 4),
+                    (ObjectType::Frame, _) => 4096,
+                    _ => 64,
+                };
                 if let Ok(address) = capability::retype(&mut self.store, untyped, destination, kind, bytes) {
                     let parent = self.at(untyped).unwrap();
                     let from = self.caps[&parent].object;

@@ -126,8 +126,10 @@ impl Kernel {
 
     /// Undoes what was done through a capability that was just destroyed.
     fn destroyed(&mut self, capability: Capability) {
-        if matches!(capability.kind, ObjectType::Frame | ObjectType::DeviceRegion) {
-            self.undo_mapping(&capability);
+        match capability.kind {
+            ObjectType::Frame | ObjectType::DeviceRegion => self.undo_mapping(&capability),
+            ObjectType::Endpoint | ObjectType::Notification => self.object_released(&capability),
+            _ => {}
         }
     }
 
@@ -205,6 +207,8 @@ impl Kernel {
                 let destination = self.free_slot(index)?;
                 let badge = if badge == 0 { None } else { Some(badge) };
                 capability::derive(&mut Slots(&mut self.processes), source, destination, rights, badge)?;
+                let made = self.capability_at(destination);
+                self.object_referenced(&made);
                 [self.handle_at(destination).0, 0, 0]
             }
             Call::CapRevoke { handle } => {
@@ -234,6 +238,8 @@ impl Kernel {
                 }
                 let destination = self.free_slot(receiver)?;
                 capability::grant(&mut Slots(&mut self.processes), source, destination, rights)?;
+                let made = self.capability_at(destination);
+                self.object_referenced(&made);
                 [self.handle_at(destination).0, 0, 0]
             }
             Call::CapMove { handle, process } => {
@@ -264,6 +270,8 @@ impl Kernel {
                     // by nothing else now.
                     unsafe { core::ptr::write_bytes(object as *mut u8, 0, bytes as usize) };
                 }
+                let made = self.capability_at(destination);
+                self.object_referenced(&made);
                 [self.handle_at(destination).0, 0, 0]
             }
             Call::Map { handle, address, rights } => {

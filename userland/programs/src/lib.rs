@@ -80,3 +80,34 @@ pub mod capprobe {
     /// The PL031 real-time clock on QEMU virt.
     pub const RTC_ADDRESS: u32 = 0x0901_0000;
 }
+
+/// The `echo` server's protocol (labels) and the test's expectations.
+pub mod echo {
+    /// Answer `words[0] + words[1]`.
+    pub const ADD: u32 = 1;
+    /// Answer the caller's badge in `words[0]`.
+    pub const WHO: u32 = 2;
+    /// Answer the type and rights of the capability that came with the
+    /// message (`words[0]`, `words[1]`), then delete it.
+    pub const INSPECT: u32 = 3;
+    /// Answer to anything else.
+    pub const UNKNOWN: u32 = 0xFFFF;
+    /// Requests the server answers before it exits (the clients send five).
+    pub const REQUESTS: u32 = 5;
+}
+
+/// The `rtcdriver` and its device (QEMU virt's PL031 real-time clock).
+pub mod rtc {
+    /// The RTC's interrupt ID (SPI 2).
+    pub const INTERRUPT: u32 = 34;
+    /// Where the driver maps the registers.
+    pub const MAPPED_AT: u32 = 0x3000_0000;
+    /// Data register: seconds.
+    pub const DATA: u32 = 0x00;
+    /// Match register: interrupt when the count reaches it.
+    pub const MATCH: u32 = 0x04;
+    /// Interrupt mask set/clear register.
+    pub const MASK: u32 = 0x10;
+    /// Interrupt clear register.
+    pub const CLEAR: u32 = 0x1C;
+}

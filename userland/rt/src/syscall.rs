@@ -239,3 +239,163 @@ impl Mapping {
         unsafe { core::ptr::write_volatile(self.word(offset), value) }
     }
 }
+
+/// Makes an IPC syscall: `r0`..`r5` in; `r0`..`r5` and `r7` (the badge)
+/// out.
+#[inline(always)]
+fn ipc_syscall(number: Syscall, args: [u32; 6]) -> ([u32; 6], u32) {
+    let (r0, r1, r2, r3, r4, r5, r7);
+    // SAFETY: as for `raw_syscall`; the kernel may change r0-r5 and r7,
+    // which are all declared as outputs here.
+    unsafe {
+        asm!(
+            "svc #0",
+            inlateout("r0") args[0] => r0,
+            inlateout("r1") args[1] => r1,
+            inlateout("r2") args[2] => r2,
+            inlateout("r3") args[3] => r3,
+            inlateout("r4") args[4] => r4,
+            inlateout("r5") args[5] => r5,
+            inlateout("r7") number as u32 => r7,
+            options(nostack),
+        );
+    }
+    ([r0, r1, r2, r3, r4, r5], r7)
+}
+
+/// How long a blocking IPC call may wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timeout {
+    /// As long as it takes.
+    Forever,
+    /// Do not block: fail with `TimedOut` if the other side is not there.
+    NoWait,
+    /// At most this many milliseconds (1..16382).
+    Millis(u32),
+}
+
+impl Timeout {
+    fn bits(self) -> u32 {
+        match self {
+            Timeout::Forever => 0,
+            Timeout::NoWait => tessera_abi::ipc::NO_WAIT,
+            Timeout::Millis(ms) => ms.clamp(1, tessera_abi::ipc::NO_WAIT - 1),
+        }
+    }
+}
+
+/// A message: a label, four words, and up to two capabilities, which travel
+/// in the last words (`words[3]`, then `words[2]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Message {
+    /// What the message means (protocol-defined, 16 bits).
+    pub label: u32,
+    /// Data words; with capabilities, the last one or two are handles.
+    pub words: [u32; 4],
+    /// How many of the last words are capability handles (0..=2).
+    pub caps: u32,
+}
+
+impl Message {
+    /// A message of `label` and `words`, with no capabilities.
+    pub const fn new(label: u32, words: [u32; 4]) -> Message {
+        Message { label, words, caps: 0 }
+    }
+
+    /// A message carrying capability `handle` in its last word.
+    pub const fn with_capability(label: u32, words: [u32; 3], handle: Handle) -> Message {
+        Message { label, words: [words[0], words[1], words[2], handle.0], caps: 1 }
+    }
+
+    fn registers(&self, target: u32, timeout: Timeout) -> [u32; 6] {
+        let info = tessera_abi::ipc::info(self.label, self.caps, timeout.bits());
+        [target, info, self.words[0], self.words[1], self.words[2], self.words[3]]
+    }
+
+    /// The capability handles it carries (0 for one that did not arrive).
+    pub fn capabilities(&self) -> impl Iterator<Item = Handle> + '_ {
+        self.words[4 - self.caps as usize..].iter().map(|&word| Handle(word))
+    }
+}
+
+/// A message received, with the badge of the capability it was sent through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// The message.
+    pub message: Message,
+    /// The sender's badge (0 for a reply or an unbadged capability).
+    pub badge: u32,
+}
+
+fn received(registers: [u32; 6], badge: u32) -> Result<Received, Error> {
+    status(registers[0])?;
+    let info = registers[1];
+    let message = Message {
+        label: tessera_abi::ipc::label(info),
+        words: [registers[2], registers[3], registers[4], registers[5]],
+        caps: tessera_abi::ipc::caps(info),
+    };
+    Ok(Received { message, badge })
+}
+
+/// Sends `message` on `endpoint` (needs `SEND`), waiting up to `timeout`
+/// for a receiver.
+pub fn send(endpoint: Handle, message: &Message, timeout: Timeout) -> Result<(), Error> {
+    status(ipc_syscall(Syscall::Send, message.registers(endpoint.0, timeout)).0[0])
+}
+
+/// Sends `message` on `endpoint` and waits for the answer.
+pub fn call(endpoint: Handle, message: &Message, timeout: Timeout) -> Result<Received, Error> {
+    let (registers, badge) = ipc_syscall(Syscall::Call, message.registers(endpoint.0, timeout));
+    received(registers, badge)
+}
+
+/// Waits up to `timeout` for a message on `endpoint` (needs `RECEIVE`).
+pub fn receive(endpoint: Handle, timeout: Timeout) -> Result<Received, Error> {
+    let info = tessera_abi::ipc::info(0, 0, timeout.bits());
+    let (registers, badge) = ipc_syscall(Syscall::Receive, [endpoint.0, info, 0, 0, 0, 0]);
+    received(registers, badge)
+}
+
+/// Answers the last call received.
+pub fn reply(message: &Message) -> Result<(), Error> {
+    status(ipc_syscall(Syscall::Reply, message.registers(0, Timeout::Forever)).0[0])
+}
+
+/// Answers the last call received (if any), then waits for the next message
+/// on `endpoint`: one syscall per request in a server loop.
+pub fn reply_receive(endpoint: Handle, answer: &Message) -> Result<Received, Error> {
+    let (registers, badge) = ipc_syscall(Syscall::ReplyReceive, answer.registers(endpoint.0, Timeout::Forever));
+    received(registers, badge)
+}
+
+/// Sets `bits` in `notification` (needs `SIGNAL`).
+pub fn signal(notification: Handle, bits: u32) -> Result<(), Error> {
+    status(raw_syscall(Syscall::Signal as u32, [notification.0, bits, 0, 0])[0])
+}
+
+/// Waits up to `timeout` for a bit of `mask` in `notification` (needs
+/// `WAIT`); returns and clears the bits that were set.
+pub fn wait_notification(notification: Handle, mask: u32, timeout: Timeout) -> Result<u32, Error> {
+    let info = tessera_abi::ipc::info(0, 0, timeout.bits());
+    let [r0, r1, _, _] = raw_syscall(Syscall::WaitNotification as u32, [notification.0, mask, info, 0]);
+    status(r0).map(|()| r1)
+}
+
+/// Takes the bits of `mask` set in `notification` without blocking (0 if
+/// none).
+pub fn poll(notification: Handle, mask: u32) -> Result<u32, Error> {
+    let [r0, r1, _, _] = raw_syscall(Syscall::Poll as u32, [notification.0, mask, 0, 0]);
+    status(r0).map(|()| r1)
+}
+
+/// Delivers interrupt `interrupt` to bit `bit` of `notification` and
+/// enables it.
+pub fn interrupt_bind(interrupt: Handle, notification: Handle, bit: u32) -> Result<(), Error> {
+    status(raw_syscall(Syscall::InterruptBind as u32, [interrupt.0, notification.0, bit, 0])[0])
+}
+
+/// Re-enables `interrupt` after handling it.
+pub fn interrupt_ack(interrupt: Handle) -> Result<(), Error> {
+    status(raw_syscall(Syscall::InterruptAck as u32, [interrupt.0, 0, 0, 0])[0])
+}

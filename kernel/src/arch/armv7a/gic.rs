@@ -72,3 +72,13 @@ pub fn end_of_interrupt(id: u32) {
 pub fn pending() -> bool {
     read(&CPU_INTERFACE, GICC_HPPIR) & 0x3FF < SPURIOUS
 }
+
+/// Stops interrupt `id` from being signalled (until [`unmask`]).
+pub fn disable(id: u32) {
+    write(&DISTRIBUTOR, GICD_ICENABLER + (id as usize / 32) * 4, 1 << (id % 32));
+}
+
+/// Lets interrupt `id` be signalled again.
+pub fn unmask(id: u32) {
+    write(&DISTRIBUTOR, GICD_ISENABLER + (id as usize / 32) * 4, 1 << (id % 32));
+}

@@ -11,7 +11,7 @@
 #![forbid(unsafe_code)]
 
 use tessera_abi::FaultKind;
-use tessera_programs::{bench, capprobe, probe, spinner};
+use tessera_programs::{bench, capprobe, probe, rtc, spinner};
 use tessera_rt::{
     boot_arguments, cap_delete, cap_derive, cap_grant, cap_info, cap_move, cap_object, cap_revoke, cycles,
     for_each_initial_capability, println, retype, shutdown, sleep_micros, spawn, wait, Ended, Handle, Mapping,
@@ -62,6 +62,8 @@ fn main(start: tessera_rt::Start) -> u32 {
         "bad-syscalls" => expect_clean_exit("badcall", 0).and_then(|()| still_alive()),
         "timeouts" => timeouts(),
         "capabilities" => capabilities(),
+        "ipc" => ipc_scenario(),
+        "interrupt" => interrupt_scenario(),
         _ => Err("unknown scenario"),
     };
     let status = match result {
@@ -342,6 +344,79 @@ fn capabilities() -> Outcome {
         return Err("a stale handle named the new capability");
     }
     Ok(())
+}
+
+/// The untyped memory init was given.
+fn untyped_memory() -> Result<Handle, &'static str> {
+    let mut untyped = None;
+    for_each_initial_capability(|handle, info| {
+        if info.kind == ObjectType::Untyped {
+            untyped = Some(handle);
+        }
+    });
+    untyped.ok_or("no untyped memory")
+}
+
+fn give(capability: Handle, process: Handle, rights: Rights) -> Outcome {
+    cap_grant(capability, process, rights).map(|_| ()).map_err(|error| {
+        println!("init: grant failed: {}", error.name());
+        "grant failed"
+    })
+}
+
+fn ipc_scenario() -> Outcome {
+    let untyped = untyped_memory()?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    // Minted send-only capabilities: the badge tells the server who calls.
+    let for_a = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 1).map_err(|_| "mint failed")?;
+    let for_b = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 2).map_err(|_| "mint failed")?;
+    let server = start("echo", 10, 0)?;
+    // The server alone may receive: init gives its capability away.
+    cap_move(endpoint, server).map_err(|_| "move failed")?;
+    let a = start("client", NORMAL, b'A' as u32)?;
+    give(for_a, a, Rights::SEND | Rights::GRANT)?;
+    let frame = retype(untyped, ObjectType::Frame, 4096).map_err(|_| "retype failed")?;
+    give(frame, a, Rights::READ | Rights::WRITE | Rights::GRANT)?;
+    give(frame, a, Rights::READ | Rights::WRITE)?;
+    let b = start("client", NORMAL, b'B' as u32)?;
+    give(for_b, b, Rights::SEND | Rights::GRANT)?;
+    let mut clean = true;
+    for (name, process) in [("client A", a), ("client B", b), ("echo", server)] {
+        let ended = finish(process)?;
+        report(name, ended);
+        clean &= ended == Ended::Exited(0);
+    }
+    if clean {
+        Ok(())
+    } else {
+        Err("an IPC party did not end cleanly")
+    }
+}
+
+fn interrupt_scenario() -> Outcome {
+    let untyped = untyped_memory()?;
+    let (mut registers, mut interrupt) = (None, None);
+    for_each_initial_capability(|handle, info| match info.kind {
+        ObjectType::DeviceRegion if cap_object(handle).map(|o| o.0) == Ok(capprobe::RTC_ADDRESS) => {
+            registers = Some(handle)
+        }
+        ObjectType::Interrupt if cap_object(handle).map(|o| o.0) == Ok(rtc::INTERRUPT) => interrupt = Some(handle),
+        _ => {}
+    });
+    let registers = registers.ok_or("no capability for the RTC's registers")?;
+    let interrupt = interrupt.ok_or("no capability for the RTC's interrupt")?;
+    let notification = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
+    let driver = start("rtcdriver", NORMAL, 0)?;
+    give(registers, driver, Rights::READ | Rights::WRITE)?;
+    give(interrupt, driver, Rights::empty())?;
+    give(notification, driver, Rights::SIGNAL | Rights::WAIT)?;
+    let ended = finish(driver)?;
+    report("rtcdriver", ended);
+    if ended == Ended::Exited(0) {
+        Ok(())
+    } else {
+        Err("the driver did not get its interrupt")
+    }
 }
 
 fn run_benchmarks(boot_cycles: u32) -> Outcome {

@@ -1,0 +1,541 @@
+//! Synchronous IPC on endpoints, notifications, and interrupts delivered to
+//! notifications (docs/capabilities.md, "IPC").
+//!
+//! Endpoint and notification state lives in the object's own memory (carved
+//! from untyped memory by `Retype`, zeroed then): a FIFO of blocked threads,
+//! linked through the process table, and reference counts the capability
+//! code keeps. Nothing is queued in the kernel but blocked threads; a sender
+//! that finds no receiver waits with its message in its own process entry.
+
+use super::capabilities::Slots;
+use super::{pid_of, Kernel, State, MAX_PROCESSES};
+use crate::arch::{gic, timer};
+use kernel_core::capability::{self, Capability};
+use kernel_core::syscall::{Call, Message};
+use tessera_abi::{ipc, Error, Handle, ObjectType, Rights};
+
+/// What a thread blocked in IPC is waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(super) enum Ipc {
+    /// Not blocked in IPC.
+    #[default]
+    None,
+    /// Queued on an endpoint with a message to deliver.
+    Sending { endpoint: u32, message: Message, badge: u32, call: bool },
+    /// Queued on an endpoint for a message.
+    Receiving { endpoint: u32 },
+    /// Waiting for server `server` (a pid) to reply.
+    AwaitingReply { server: u32 },
+    /// Queued on a notification for a bit of `mask`.
+    Notification { object: u32, mask: u32 },
+}
+
+/// A FIFO of threads, as process index + 1 (0: empty).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct Queue {
+    head: u16,
+    tail: u16,
+}
+
+/// An endpoint as it lies in its 64 bytes of memory.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct EndpointObject {
+    queue: Queue,
+    /// 1 if the queue holds receivers, 0 if it holds senders (or is empty).
+    receivers_queued: u32,
+    /// Live capabilities to the endpoint.
+    references: u32,
+    /// Live capabilities with `RECEIVE`.
+    receivers: u32,
+}
+
+/// A notification as it lies in its 64 bytes of memory.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct NotificationObject {
+    queue: Queue,
+    bits: u32,
+    references: u32,
+}
+
+/// Most interrupts bound to notifications at once.
+pub(super) const MAX_BINDINGS: usize = 32;
+
+/// An interrupt delivered to a notification.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Binding {
+    /// Interrupt ID (0: unused entry).
+    interrupt: u32,
+    /// Notification object address.
+    notification: u32,
+    /// Bits signalled.
+    bits: u32,
+}
+
+fn load<T: Copy>(address: u32) -> T {
+    // SAFETY: `address` comes from a live endpoint or notification
+    // capability: `Retype` carved (and zeroed) 64 bytes there from untyped
+    // memory, which is identity mapped for the kernel, and that memory is
+    // not reused while any capability to the object lives (the untyped's
+    // watermark only resets once all its descendants are gone). The kernel
+    // is the only user of the object's memory and runs one entry at a time.
+    unsafe { core::ptr::read(address as *const T) }
+}
+
+fn store<T>(address: u32, value: T) {
+    // SAFETY: as for `load`.
+    unsafe { core::ptr::write(address as *mut T, value) }
+}
+
+impl Binding {
+    /// An unused entry.
+    pub(super) const ZERO: Binding = Binding { interrupt: 0, notification: 0, bits: 0 };
+}
+
+impl Kernel {
+    // --- queues -------------------------------------------------------------
+
+    fn enqueue(&mut self, queue: &mut Queue, index: usize) {
+        self.processes[index].ipc_next = 0;
+        let link = index as u16 + 1;
+        if queue.tail == 0 {
+            queue.head = link;
+        } else {
+            self.processes[queue.tail as usize - 1].ipc_next = link;
+        }
+        queue.tail = link;
+    }
+
+    fn dequeue(&mut self, queue: &mut Queue) -> Option<usize> {
+        if queue.head == 0 {
+            return None;
+        }
+        let index = queue.head as usize - 1;
+        queue.head = self.processes[index].ipc_next;
+        if queue.head == 0 {
+            queue.tail = 0;
+        }
+        self.processes[index].ipc_next = 0;
+        Some(index)
+    }
+
+    fn unlink(&mut self, queue: &mut Queue, index: usize) {
+        let target = index as u16 + 1;
+        let mut previous = 0u16;
+        let mut cursor = queue.head;
+        while cursor != 0 {
+            let next = self.processes[cursor as usize - 1].ipc_next;
+            if cursor == target {
+                if previous == 0 {
+                    queue.head = next;
+                } else {
+                    self.processes[previous as usize - 1].ipc_next = next;
+                }
+                if queue.tail == target {
+                    queue.tail = previous;
+                }
+                break;
+            }
+            previous = cursor;
+            cursor = next;
+        }
+        self.processes[index].ipc_next = 0;
+    }
+
+    // --- reference counts (called by the capability code) -------------------
+
+    /// A capability to an endpoint or notification was made.
+    pub(super) fn object_referenced(&mut self, capability: &Capability) {
+        match capability.kind {
+            ObjectType::Endpoint => {
+                let mut endpoint: EndpointObject = load(capability.object);
+                endpoint.references += 1;
+                if capability.rights.contains(Rights::RECEIVE) {
+                    endpoint.receivers += 1;
+                }
+                store(capability.object, endpoint);
+            }
+            ObjectType::Notification => {
+                let mut notification: NotificationObject = load(capability.object);
+                notification.references += 1;
+                store(capability.object, notification);
+            }
+            _ => {}
+        }
+    }
+
+    /// A capability to an endpoint or notification was destroyed: the last
+    /// receiver going fails the waiting senders; the last capability going
+    /// fails everyone still queued and unbinds interrupts.
+    pub(super) fn object_released(&mut self, capability: &Capability) {
+        match capability.kind {
+            ObjectType::Endpoint => {
+                let mut endpoint: EndpointObject = load(capability.object);
+                endpoint.references = endpoint.references.saturating_sub(1);
+                if capability.rights.contains(Rights::RECEIVE) {
+                    endpoint.receivers = endpoint.receivers.saturating_sub(1);
+                }
+                let fail_all = endpoint.references == 0;
+                let fail_senders = endpoint.receivers == 0 && endpoint.receivers_queued == 0;
+                if fail_all || fail_senders {
+                    while let Some(index) = self.dequeue(&mut endpoint.queue) {
+                        self.wake_with_error(index, Error::PeerGone);
+                    }
+                    endpoint.receivers_queued = 0;
+                }
+                store(capability.object, endpoint);
+            }
+            ObjectType::Notification => {
+                let mut notification: NotificationObject = load(capability.object);
+                notification.references = notification.references.saturating_sub(1);
+                if notification.references == 0 {
+                    while let Some(index) = self.dequeue(&mut notification.queue) {
+                        self.wake_with_error(index, Error::PeerGone);
+                    }
+                    for binding in self.bindings.iter_mut() {
+                        if binding.interrupt != 0 && binding.notification == capability.object {
+                            gic::disable(binding.interrupt);
+                            *binding = Binding::ZERO;
+                        }
+                    }
+                }
+                store(capability.object, notification);
+            }
+            _ => {}
+        }
+    }
+
+    // --- blocking and waking ------------------------------------------------
+
+    fn wake_with_error(&mut self, index: usize, error: Error) {
+        self.processes[index].ipc = Ipc::None;
+        self.processes[index].context.r[0] = error as u32;
+        if matches!(self.processes[index].state, State::Ipc { .. }) {
+            self.make_ready(index);
+        }
+    }
+
+    /// Blocks the current thread in IPC with `timeout` milliseconds (0:
+    /// forever).
+    fn block_in_ipc(&mut self, index: usize, ipc: Ipc, timeout: u32) {
+        self.processes[index].ipc = ipc;
+        let until = if timeout == 0 { u64::MAX } else { timer::now() + self.micros_to_ticks(timeout as u64 * 1000) };
+        self.block_current(State::Ipc { until });
+    }
+
+    /// The timeout of a thread blocked in IPC expired.
+    pub(super) fn ipc_timed_out(&mut self, index: usize) {
+        self.cancel_ipc(index);
+        self.processes[index].context.r[0] = Error::TimedOut as u32;
+        self.make_ready(index);
+    }
+
+    /// Takes process `index` out of whatever IPC it is blocked in (it timed
+    /// out or is ending), and fails the caller waiting for its reply.
+    pub(super) fn cancel_ipc(&mut self, index: usize) {
+        match self.processes[index].ipc {
+            Ipc::Sending { endpoint, .. } | Ipc::Receiving { endpoint } => {
+                let mut object: EndpointObject = load(endpoint);
+                self.unlink(&mut object.queue, index);
+                if object.queue.head == 0 {
+                    object.receivers_queued = 0;
+                }
+                store(endpoint, object);
+            }
+            Ipc::Notification { object, .. } => {
+                let mut notification: NotificationObject = load(object);
+                self.unlink(&mut notification.queue, index);
+                store(object, notification);
+            }
+            Ipc::AwaitingReply { .. } | Ipc::None => {}
+        }
+        self.processes[index].ipc = Ipc::None;
+    }
+
+    /// Process `index` is ending: leave IPC, fail the caller waiting on us.
+    pub(super) fn ipc_process_ending(&mut self, index: usize) {
+        self.cancel_ipc(index);
+        if let Some(caller) = self.processes[index].reply_to.take() {
+            if let Some(caller) = self.waiting_caller(caller, index) {
+                self.wake_with_error(caller, Error::PeerGone);
+            }
+        }
+    }
+
+    /// The process with pid `caller`, if it is waiting for `server`'s reply.
+    fn waiting_caller(&self, caller: u32, server: usize) -> Option<usize> {
+        let index = (caller & 0xFFFF) as usize;
+        let server_pid = pid_of(server, self.processes[server].generation);
+        let waiting = index < MAX_PROCESSES
+            && pid_of(index, self.processes[index].generation) == caller
+            && self.processes[index].ipc == Ipc::AwaitingReply { server: server_pid };
+        waiting.then_some(index)
+    }
+
+    // --- messages -----------------------------------------------------------
+
+    /// Writes `message` into `receiver`'s registers with `badge` in `r7`,
+    /// passing on its capabilities from `sender`'s CSpace: each is copied (a
+    /// child of the sender's, same rights) into a free slot of the
+    /// receiver's, and the new handle replaces the sender's in its word. A
+    /// capability that is gone by now, or that finds no free slot, arrives
+    /// as handle 0.
+    fn deliver(&mut self, sender: usize, receiver: usize, message: Message, badge: u32) {
+        let mut words = message.words;
+        let caps = ipc::caps(message.info) as usize;
+        for word in &mut words[4 - caps..] {
+            let handle = Handle(*word);
+            *word = 0;
+            let Ok(source) = self.lookup(sender, handle) else { continue };
+            let Ok(destination) = self.free_slot(receiver) else { continue };
+            if capability::grant(&mut Slots(&mut self.processes), source, destination, Rights::all()).is_ok() {
+                let granted = self.capability_at(destination);
+                self.object_referenced(&granted);
+                *word = self.handle_at(destination).0;
+            }
+        }
+        let context = &mut self.processes[receiver].context;
+        context.r[0] = 0;
+        context.r[1] = ipc::info(ipc::label(message.info), caps as u32, 0);
+        context.r[2..6].copy_from_slice(&words);
+        context.r[7] = badge;
+    }
+
+    /// A message from `sender` meets `receiver`: deliver it; for a call the
+    /// sender waits for the reply, the receiver may answer it and runs at
+    /// least at the sender's priority meanwhile.
+    fn rendezvous(&mut self, sender: usize, receiver: usize, message: Message, badge: u32, call: bool) {
+        self.deliver(sender, receiver, message, badge);
+        if call {
+            let server = pid_of(receiver, self.processes[receiver].generation);
+            if let Some(previous) = self.processes[receiver].reply_to.take() {
+                if let Some(previous) = self.waiting_caller(previous, receiver) {
+                    self.wake_with_error(previous, Error::PeerGone);
+                }
+            }
+            self.processes[receiver].reply_to = Some(pid_of(sender, self.processes[sender].generation));
+            self.processes[sender].ipc = Ipc::AwaitingReply { server };
+            let caller_priority = self.processes[sender].priority;
+            if caller_priority > self.processes[receiver].priority {
+                self.processes[receiver].priority = caller_priority;
+            }
+        } else {
+            self.processes[sender].ipc = Ipc::None;
+            self.processes[sender].context.r[0] = 0;
+        }
+    }
+
+    fn endpoint_capability(&self, index: usize, handle: Handle, needed: Rights) -> Result<Capability, Error> {
+        let capability = self.capability_at(self.lookup(index, handle)?);
+        if capability.kind != ObjectType::Endpoint {
+            return Err(Error::WrongType);
+        }
+        if !capability.rights.contains(needed) {
+            return Err(Error::MissingRight);
+        }
+        Ok(capability)
+    }
+
+    fn check_transfer(&self, index: usize, message: &Message) -> Result<(), Error> {
+        let caps = ipc::caps(message.info) as usize;
+        for position in 4 - caps..4 {
+            let capability = self.capability_at(self.lookup(index, Handle(message.words[position]))?);
+            if !capability.rights.contains(Rights::GRANT) {
+                return Err(Error::MissingRight);
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, index: usize, endpoint: Handle, message: Message, call: bool) -> Result<(), Error> {
+        let capability = self.endpoint_capability(index, endpoint, Rights::SEND)?;
+        self.check_transfer(index, &message)?;
+        let mut object: EndpointObject = load(capability.object);
+        if object.receivers == 0 {
+            return Err(Error::PeerGone);
+        }
+        if object.receivers_queued != 0 {
+            if let Some(receiver) = self.dequeue(&mut object.queue) {
+                if object.queue.head == 0 {
+                    object.receivers_queued = 0;
+                }
+                store(capability.object, object);
+                self.processes[receiver].ipc = Ipc::None;
+                self.rendezvous(index, receiver, message, capability.badge, call);
+                self.make_ready(receiver);
+                if call {
+                    self.block_current(State::Ipc { until: u64::MAX });
+                }
+                return Ok(());
+            }
+        }
+        let timeout = ipc::timeout(message.info);
+        if timeout == ipc::NO_WAIT {
+            return Err(Error::TimedOut);
+        }
+        self.enqueue(&mut object.queue, index);
+        object.receivers_queued = 0;
+        store(capability.object, object);
+        let ipc = Ipc::Sending { endpoint: capability.object, message, badge: capability.badge, call };
+        self.block_in_ipc(index, ipc, timeout);
+        Ok(())
+    }
+
+    fn receive(&mut self, index: usize, endpoint: Handle, timeout: u32) -> Result<(), Error> {
+        let capability = self.endpoint_capability(index, endpoint, Rights::RECEIVE)?;
+        let mut object: EndpointObject = load(capability.object);
+        if object.receivers_queued == 0 {
+            if let Some(sender) = self.dequeue(&mut object.queue) {
+                store(capability.object, object);
+                let Ipc::Sending { message, badge, call, .. } = self.processes[sender].ipc else {
+                    unreachable!("a queued sender without a message")
+                };
+                self.rendezvous(sender, index, message, badge, call);
+                if !call {
+                    self.make_ready(sender);
+                }
+                return Ok(());
+            }
+        }
+        if timeout == ipc::NO_WAIT {
+            return Err(Error::TimedOut);
+        }
+        self.enqueue(&mut object.queue, index);
+        object.receivers_queued = 1;
+        store(capability.object, object);
+        self.block_in_ipc(index, Ipc::Receiving { endpoint: capability.object }, timeout);
+        Ok(())
+    }
+
+    fn reply(&mut self, index: usize, message: Message) -> Result<(), Error> {
+        let caller = self.processes[index].reply_to.ok_or(Error::InvalidArgument)?;
+        self.check_transfer(index, &message)?;
+        self.processes[index].reply_to = None;
+        self.processes[index].priority = self.processes[index].base_priority;
+        let caller = self.waiting_caller(caller, index).ok_or(Error::PeerGone)?;
+        self.deliver(index, caller, message, 0);
+        self.processes[caller].ipc = Ipc::None;
+        self.make_ready(caller);
+        Ok(())
+    }
+
+    fn notification_capability(&self, index: usize, handle: Handle, needed: Rights) -> Result<Capability, Error> {
+        let capability = self.capability_at(self.lookup(index, handle)?);
+        if capability.kind != ObjectType::Notification {
+            return Err(Error::WrongType);
+        }
+        if !capability.rights.contains(needed) {
+            return Err(Error::MissingRight);
+        }
+        Ok(capability)
+    }
+
+    /// Sets `bits` in the notification at `address` and wakes the waiters
+    /// they satisfy, in order.
+    fn signal_object(&mut self, address: u32, bits: u32) {
+        let mut object: NotificationObject = load(address);
+        object.bits |= bits;
+        let mut waiting = object.queue;
+        object.queue = Queue::default();
+        while let Some(waiter) = self.dequeue(&mut waiting) {
+            let Ipc::Notification { mask, .. } = self.processes[waiter].ipc else { continue };
+            if object.bits & mask != 0 {
+                let taken = object.bits & mask;
+                object.bits &= !mask;
+                let context = &mut self.processes[waiter].context;
+                context.r[0] = 0;
+                context.r[1] = taken;
+                self.processes[waiter].ipc = Ipc::None;
+                self.make_ready(waiter);
+            } else {
+                self.enqueue(&mut object.queue, waiter);
+            }
+        }
+        store(address, object);
+    }
+
+    /// An interrupt bound to a notification fired: mask it until the driver
+    /// acknowledges it, and signal.
+    pub(super) fn deliver_interrupt(&mut self, interrupt: u32) -> bool {
+        let Some(binding) = self.bindings.iter().find(|b| b.interrupt == interrupt && interrupt != 0).copied() else {
+            return false;
+        };
+        gic::disable(interrupt);
+        self.signal_object(binding.notification, binding.bits);
+        true
+    }
+
+    fn interrupt_number(&self, index: usize, handle: Handle) -> Result<u32, Error> {
+        let capability = self.capability_at(self.lookup(index, handle)?);
+        if capability.kind != ObjectType::Interrupt {
+            return Err(Error::WrongType);
+        }
+        Ok(capability.object)
+    }
+
+    /// Performs an IPC syscall for process `index`. Results go into its
+    /// registers (`r0` = 0 unless it blocks; the waker fills them then).
+    pub(super) fn invoke_ipc(&mut self, index: usize, call: Call) -> Result<(), Error> {
+        match call {
+            Call::Send { endpoint, message, call } => self.send(index, endpoint, message, call),
+            Call::Receive { endpoint, timeout } => self.receive(index, endpoint, timeout),
+            Call::Reply { message } => {
+                self.reply(index, message)?;
+                self.processes[index].context.r[0] = 0;
+                Ok(())
+            }
+            Call::ReplyReceive { endpoint, message } => {
+                // A caller that gave up or died is no reason not to receive.
+                if self.processes[index].reply_to.is_some() {
+                    let _ = self.reply(index, message);
+                }
+                self.receive(index, endpoint, 0)
+            }
+            Call::Signal { notification, bits } => {
+                let capability = self.notification_capability(index, notification, Rights::SIGNAL)?;
+                self.signal_object(capability.object, bits);
+                self.processes[index].context.r[0] = 0;
+                Ok(())
+            }
+            Call::WaitNotification { notification, mask, timeout } => {
+                let capability = self.notification_capability(index, notification, Rights::WAIT)?;
+                let mut object: NotificationObject = load(capability.object);
+                let taken = object.bits & mask;
+                if taken != 0 || timeout == ipc::NO_WAIT {
+                    object.bits &= !mask;
+                    store(capability.object, object);
+                    let context = &mut self.processes[index].context;
+                    context.r[0] = 0;
+                    context.r[1] = taken;
+                    return Ok(());
+                }
+                self.enqueue(&mut object.queue, index);
+                store(capability.object, object);
+                self.block_in_ipc(index, Ipc::Notification { object: capability.object, mask }, timeout);
+                Ok(())
+            }
+            Call::InterruptBind { interrupt, notification, bit } => {
+                let number = self.interrupt_number(index, interrupt)?;
+                let target = self.notification_capability(index, notification, Rights::SIGNAL)?;
+                let free = self.bindings.iter().position(|b| b.interrupt == 0 || b.interrupt == number);
+                let slot = free.ok_or(Error::OutOfMemory)?;
+                self.bindings[slot] = Binding { interrupt: number, notification: target.object, bits: 1 << bit };
+                gic::enable(number);
+                self.processes[index].context.r[0] = 0;
+                Ok(())
+            }
+            Call::InterruptAck { interrupt } => {
+                let number = self.interrupt_number(index, interrupt)?;
+                if !self.bindings.iter().any(|b| b.interrupt == number) {
+                    return Err(Error::InvalidArgument);
+                }
+                gic::unmask(number);
+                self.processes[index].context.r[0] = 0;
+                Ok(())
+            }
+            _ => unreachable!("not an IPC call"),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! A small IPC server: answers `echo::REQUESTS` calls on the endpoint it was
+//! given (see `echo` in lib.rs for the protocol), then exits. Badges tell it
+//! which client is calling.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use tessera_programs::echo::*;
+use tessera_rt::{
+    cap_delete, cap_info, for_each_initial_capability, println, receive, reply, reply_receive, Handle, Message,
+    ObjectType, Received, Rights, Timeout,
+};
+
+tessera_rt::entry!(main);
+
+fn answer(request: &Received) -> Message {
+    let message = &request.message;
+    match message.label {
+        ADD => Message::new(ADD, [message.words[0].wrapping_add(message.words[1]), 0, 0, 0]),
+        WHO => Message::new(WHO, [request.badge, 0, 0, 0]),
+        INSPECT => {
+            let Some(handle) = message.capabilities().next() else {
+                return Message::new(UNKNOWN, [0; 4]);
+            };
+            let described = match cap_info(handle) {
+                Ok(info) => Message::new(INSPECT, [info.kind as u32, info.rights.bits(), 0, 0]),
+                Err(_) => Message::new(UNKNOWN, [0; 4]),
+            };
+            let _ = cap_delete(handle);
+            described
+        }
+        _ => Message::new(UNKNOWN, [0; 4]),
+    }
+}
+
+fn main(_start: tessera_rt::Start) -> u32 {
+    let mut endpoint = None;
+    for_each_initial_capability(|handle, info| {
+        if info.kind == ObjectType::Endpoint && info.rights.contains(Rights::RECEIVE) {
+            endpoint = Some(handle);
+        }
+    });
+    let Some(endpoint): Option<Handle> = endpoint else {
+        println!("echo: no endpoint to receive on");
+        return 1;
+    };
+    let mut request = match receive(endpoint, Timeout::Forever) {
+        Ok(request) => request,
+        Err(error) => {
+            println!("echo: receive failed: {}", error.name());
+            return 1;
+        }
+    };
+    for served in 1..=REQUESTS {
+        let message = answer(&request);
+        if served == REQUESTS {
+            let _ = reply(&message);
+            break;
+        }
+        request = match reply_receive(endpoint, &message) {
+            Ok(request) => request,
+            Err(error) => {
+                println!("echo: receive failed: {}", error.name());
+                return 1;
+            }
+        };
+    }
+    println!("echo: served {} requests, exiting", REQUESTS);
+    0
+}

@@ -1,0 +1,60 @@
+//! A user-space driver for QEMU virt's PL031 real-time clock: maps its
+//! registers through a device capability, binds its interrupt to a
+//! notification, arms the match interrupt one second ahead and waits for
+//! it, then clears and acknowledges it.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use tessera_programs::rtc::*;
+use tessera_rt::{
+    for_each_initial_capability, interrupt_ack, interrupt_bind, println, uptime_micros, wait_notification, Mapping,
+    ObjectType, Rights, Timeout,
+};
+
+tessera_rt::entry!(main);
+
+fn main(_start: tessera_rt::Start) -> u32 {
+    let (mut registers, mut interrupt, mut notification) = (None, None, None);
+    for_each_initial_capability(|handle, info| match info.kind {
+        ObjectType::DeviceRegion => registers = Some(handle),
+        ObjectType::Interrupt => interrupt = Some(handle),
+        ObjectType::Notification => notification = Some(handle),
+        _ => {}
+    });
+    let (Some(registers), Some(interrupt), Some(notification)) = (registers, interrupt, notification) else {
+        println!("rtcdriver: missing a capability");
+        return 1;
+    };
+    let Ok(rtc) = Mapping::new(registers, MAPPED_AT, Rights::READ | Rights::WRITE) else {
+        println!("rtcdriver: cannot map the RTC");
+        return 1;
+    };
+    if let Err(error) = interrupt_bind(interrupt, notification, 0) {
+        println!("rtcdriver: cannot bind the interrupt: {}", error.name());
+        return 1;
+    }
+    let now = rtc.read_u32(DATA);
+    rtc.write_u32(CLEAR, 1);
+    rtc.write_u32(MATCH, now + 1);
+    rtc.write_u32(MASK, 1);
+    let start = uptime_micros();
+    println!("rtcdriver: RTC reads {} s; match interrupt armed for {} s", now, now + 1);
+    match wait_notification(notification, 1, Timeout::Millis(3000)) {
+        Ok(bits) if bits & 1 != 0 => {
+            let waited = (uptime_micros() - start) / 1000;
+            println!("rtcdriver: RTC interrupt delivered through its notification after {} ms", waited);
+        }
+        other => {
+            println!("rtcdriver: no interrupt: {:?}", other);
+            return 1;
+        }
+    }
+    rtc.write_u32(MASK, 0);
+    rtc.write_u32(CLEAR, 1);
+    if interrupt_ack(interrupt).is_err() {
+        return 1;
+    }
+    println!("rtcdriver: interrupt cleared and acknowledged");
+    0
+}
