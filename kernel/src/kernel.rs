@@ -62,6 +62,18 @@ enum State {
     },
 }
 
+impl State {
+    /// When a blocked thread's wait ends by itself, if it does.
+    fn deadline(&self) -> Option<u64> {
+        match *self {
+            State::Sleeping { until } | State::Waiting { until, .. } | State::Ipc { until } if until != u64::MAX => {
+                Some(until)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// `repr(C)`: the saved registers first (every entry touches them), the
 /// CSpace last.
 #[repr(C)]
@@ -110,6 +122,24 @@ impl Process {
     fn name(&self) -> &str {
         core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?")
     }
+}
+
+/// Set when booted with the `bench` argument.
+static BENCHMARK_MODE: AtomicBool = AtomicBool::new(false);
+
+/// Makes the kernel print its own benchmark figures at shutdown.
+pub fn set_benchmark_mode(on: bool) {
+    BENCHMARK_MODE.store(on, Ordering::Relaxed);
+}
+
+/// Prints `BENCH` lines for `cargo xtask bench`: what a minimal process
+/// costs the kernel, its process-table entry (registers, bookkeeping,
+/// CSpace) and three translation-table frames (first level, one
+/// second-level table for the program, one for the stack).
+fn report_benchmarks() {
+    use core::fmt::Write as _;
+    let bytes = core::mem::size_of::<Process>() + 3 * FRAME_SIZE as usize;
+    let _ = writeln!(crate::console::Console, "BENCH kernel_bytes_per_process {}", bytes);
 }
 
 fn pid_of(index: usize, generation: u16) -> u32 {
@@ -386,12 +416,15 @@ impl Kernel {
     }
 
     fn make_ready(&mut self, index: usize) {
-        if matches!(self.processes[index].state, State::Sleeping { .. } | State::Waiting { .. } | State::Ipc { .. }) {
+        // Only a finite deadline can have been the earliest one. (The
+        // running thread's slice is always armed, so a thread made ready at
+        // its priority gets its turn when that slice ends.)
+        if self.processes[index].state.deadline().is_some() {
             self.wakeups_dirty = true;
+            self.timer_dirty = true;
         }
         self.processes[index].state = State::Ready;
         self.queues.push_back(index, self.processes[index].priority);
-        self.timer_dirty = true;
     }
 
     /// Ends process `index`: frees its memory now, and either tells its
@@ -578,6 +611,9 @@ impl Kernel {
                     return Err(Error::PermissionDenied);
                 }
                 log!("shutdown requested by '{}', status {}", self.processes[index].name(), status);
+                if BENCHMARK_MODE.load(Ordering::Relaxed) {
+                    report_benchmarks();
+                }
                 crate::arch::semihosting::exit(status);
             }
             Call::Uptime => {
@@ -651,9 +687,11 @@ impl Kernel {
 
     fn block_current(&mut self, state: State) {
         if let Some(index) = self.current.take() {
+            if let Some(deadline) = state.deadline() {
+                self.earliest_wakeup = self.earliest_wakeup.min(deadline);
+                self.timer_dirty = true;
+            }
             self.processes[index].state = state;
-            self.timer_dirty = true;
-            self.wakeups_dirty = true;
         }
     }
 
@@ -808,15 +846,8 @@ impl Kernel {
         self.timer_dirty = false;
         if self.wakeups_dirty {
             self.wakeups_dirty = false;
-            self.earliest_wakeup = self
-                .processes
-                .iter()
-                .filter_map(|process| match process.state {
-                    State::Sleeping { until } | State::Waiting { until, .. } | State::Ipc { until } => Some(until),
-                    _ => None,
-                })
-                .min()
-                .unwrap_or(u64::MAX);
+            self.earliest_wakeup =
+                self.processes.iter().filter_map(|process| process.state.deadline()).min().unwrap_or(u64::MAX);
         }
         let slice = if self.current.is_some() { self.slice_end } else { u64::MAX };
         self.armed_deadline = slice.min(self.earliest_wakeup);

@@ -18,10 +18,12 @@ use tessera_abi::{Error, Handle, ObjectType, Rights};
 pub(super) struct Slots<'a>(pub(super) &'a mut [Process; MAX_PROCESSES]);
 
 impl SlotStore for Slots<'_> {
+    #[inline]
     fn slot(&self, at: SlotRef) -> &capability::Slot {
         &self.0[at.space() as usize].cspace[at.index() as usize]
     }
 
+    #[inline]
     fn slot_mut(&mut self, at: SlotRef) -> &mut capability::Slot {
         &mut self.0[at.space() as usize].cspace[at.index() as usize]
     }
@@ -50,6 +52,7 @@ impl Kernel {
     }
 
     /// The slot `handle` names in process `space`'s CSpace.
+    #[inline]
     pub(super) fn lookup(&self, space: usize, handle: Handle) -> Result<SlotRef, Error> {
         let index = handle.index();
         if index == 0 || index >= CSPACE_SLOTS {
@@ -65,6 +68,7 @@ impl Kernel {
         Ok(Self::slot_ref(space, index))
     }
 
+    #[inline]
     pub(super) fn capability_at(&self, at: SlotRef) -> Capability {
         *self.processes[at.space() as usize].cspace[at.index() as usize]
             .capability()

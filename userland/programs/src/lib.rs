@@ -58,6 +58,18 @@ pub mod bench {
     pub const YIELDS: u32 = 2000;
     /// Null syscalls measured.
     pub const NULL_CALLS: u32 = 2000;
+    /// Serve IPC calls: echo label 1, delete the capability of label 2.
+    pub const IPC_SERVER: u32 = 4;
+    /// Measure IPC calls, a capability transfer and a derive.
+    pub const IPC_CLIENT: u32 = 5;
+    /// Calls of each kind the client makes (the server answers twice this).
+    pub const IPC_CALLS: u32 = 500;
+    /// Signal one notification, wait on the other; measures.
+    pub const PING: u32 = 6;
+    /// Wait on one notification, signal the other.
+    pub const PONG: u32 = 7;
+    /// Round trips of PING and PONG.
+    pub const ROUNDS: u32 = 500;
 }
 
 /// Arguments of `capprobe` and the addresses it and `init` agree on.

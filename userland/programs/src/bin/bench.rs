@@ -6,7 +6,10 @@
 #![forbid(unsafe_code)]
 
 use tessera_programs::bench::*;
-use tessera_rt::{cycles, null, println, yield_now};
+use tessera_rt::{
+    call, cap_delete, cap_derive, cycles, for_each_initial_capability, null, println, reply, reply_receive, signal,
+    wait_notification, yield_now, Handle, Message, ObjectType, Rights, Timeout,
+};
 
 tessera_rt::entry!(main);
 
@@ -63,9 +66,110 @@ fn main(start: tessera_rt::Start) -> u32 {
                 yield_now();
             }
         }
+        IPC_SERVER => return ipc_server(),
+        IPC_CLIENT => return ipc_client(),
+        PING | PONG => return ping_pong(start.argument == PING),
         other => {
             println!("bench: unknown argument {}", other);
             return 2;
+        }
+    }
+    0
+}
+
+/// The capability of `kind` with all of `rights`.
+fn find(kind: ObjectType, rights: Rights) -> Option<Handle> {
+    let mut found = None;
+    for_each_initial_capability(|handle, info| {
+        if info.kind == kind && info.rights.contains(rights) {
+            found = Some(handle);
+        }
+    });
+    found
+}
+
+fn ipc_server() -> u32 {
+    let Some(endpoint) = find(ObjectType::Endpoint, Rights::RECEIVE) else { return 1 };
+    let Ok(mut request) = tessera_rt::receive(endpoint, Timeout::Forever) else { return 1 };
+    for served in 1..=2 * IPC_CALLS {
+        if request.message.label == 2 {
+            for handle in request.message.capabilities() {
+                let _ = cap_delete(handle);
+            }
+        }
+        let answer = Message::new(1, request.message.words);
+        if served == 2 * IPC_CALLS {
+            let _ = reply(&answer);
+            break;
+        }
+        match reply_receive(endpoint, &answer) {
+            Ok(next) => request = next,
+            Err(_) => return 1,
+        }
+    }
+    0
+}
+
+/// The fewest cycles `operation` took over `rounds` runs, less the counter's
+/// own cost.
+fn best(rounds: u32, mut operation: impl FnMut() -> bool) -> Option<u32> {
+    let overhead = counter_overhead();
+    let mut best = u32::MAX;
+    for _ in 0..rounds {
+        let start = cycles();
+        if !operation() {
+            return None;
+        }
+        best = best.min(cycles().wrapping_sub(start));
+    }
+    Some(best.saturating_sub(overhead))
+}
+
+fn ipc_client() -> u32 {
+    let (Some(endpoint), Some(frame)) =
+        (find(ObjectType::Endpoint, Rights::SEND), find(ObjectType::Frame, Rights::GRANT | Rights::DERIVE))
+    else {
+        return 1;
+    };
+    let message = Message::new(1, [1, 2, 3, 4]);
+    let Some(roundtrip) = best(IPC_CALLS, || call(endpoint, &message, Timeout::Forever).is_ok()) else { return 1 };
+    println!("BENCH ipc_roundtrip_instructions {}", roundtrip);
+    let transfer = Message::with_capability(2, [1, 2, 3], frame);
+    let Some(transfer) = best(IPC_CALLS, || call(endpoint, &transfer, Timeout::Forever).is_ok()) else { return 1 };
+    println!("BENCH cap_transfer_roundtrip_instructions {}", transfer);
+    let overhead = counter_overhead();
+    let mut derive = u32::MAX;
+    for _ in 0..IPC_CALLS {
+        let start = cycles();
+        let Ok(child) = cap_derive(frame, Rights::READ, 0) else { return 1 };
+        derive = derive.min(cycles().wrapping_sub(start));
+        let _ = cap_delete(child);
+    }
+    println!("BENCH cap_derive_instructions {}", derive.saturating_sub(overhead));
+    0
+}
+
+fn ping_pong(ping: bool) -> u32 {
+    let (Some(mine), Some(theirs)) =
+        (find(ObjectType::Notification, Rights::WAIT), find(ObjectType::Notification, Rights::SIGNAL))
+    else {
+        return 1;
+    };
+    if ping {
+        let start = cycles();
+        for _ in 0..ROUNDS {
+            if signal(theirs, 1).is_err() || wait_notification(mine, 1, Timeout::Forever).is_err() {
+                return 1;
+            }
+        }
+        let total = cycles().wrapping_sub(start);
+        // Each round trip is two wake-ups (each with its switch).
+        println!("BENCH notification_wakeup_instructions {}", total / (2 * ROUNDS));
+    } else {
+        for _ in 0..ROUNDS {
+            if wait_notification(mine, 1, Timeout::Forever).is_err() || signal(theirs, 1).is_err() {
+                return 1;
+            }
         }
     }
     0

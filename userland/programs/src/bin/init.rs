@@ -427,5 +427,29 @@ fn run_benchmarks(boot_cycles: u32) -> Outcome {
     if finish(reporter)? != Ended::Exited(0) || finish(partner)? != Ended::Exited(0) {
         return Err("a benchmark failed");
     }
+    // IPC between two address spaces at the same priority.
+    let untyped = untyped_memory()?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let frame = retype(untyped, ObjectType::Frame, 4096).map_err(|_| "retype failed")?;
+    let server = start("bench", NORMAL, bench::IPC_SERVER)?;
+    give(endpoint, server, Rights::RECEIVE)?;
+    let client = start("bench", NORMAL, bench::IPC_CLIENT)?;
+    give(endpoint, client, Rights::SEND)?;
+    give(frame, client, Rights::READ | Rights::GRANT | Rights::DERIVE)?;
+    if finish(client)? != Ended::Exited(0) || finish(server)? != Ended::Exited(0) {
+        return Err("the IPC benchmark failed");
+    }
+    // Notification ping-pong.
+    let there = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
+    let back = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
+    let ping = start("bench", NORMAL, bench::PING)?;
+    give(there, ping, Rights::SIGNAL)?;
+    give(back, ping, Rights::WAIT)?;
+    let pong = start("bench", NORMAL, bench::PONG)?;
+    give(there, pong, Rights::WAIT)?;
+    give(back, pong, Rights::SIGNAL)?;
+    if finish(ping)? != Ended::Exited(0) || finish(pong)? != Ended::Exited(0) {
+        return Err("the notification benchmark failed");
+    }
     Ok(())
 }
