@@ -516,8 +516,28 @@ impl Kernel {
     /// Handles the syscall the current process just made; returns where to
     /// resume.
     pub fn syscall(&mut self) -> *mut u32 {
+        if let Some(resume) = self.ipc_fastpath() {
+            return resume;
+        }
         self.handle_syscall();
         self.prepare_return()
+    }
+
+    /// Makes `index` (already marked Running) the current thread without a
+    /// scheduling decision: loads its address space and returns its resume
+    /// pointer. It continues the time slice of the thread it replaces.
+    fn switch_to_thread(&mut self, index: usize) -> *mut u32 {
+        self.current = Some(index);
+        if self.loaded != Some(index) {
+            if let Some(table) = self.processes[index].table {
+                mmu::switch_to(table, asid_of(index));
+            }
+            self.loaded = Some(index);
+        }
+        if self.timer_dirty {
+            self.program_timer();
+        }
+        resume_pointer(&mut self.processes[index].context)
     }
 
     fn handle_syscall(&mut self) {

@@ -539,3 +539,107 @@ impl Kernel {
         }
     }
 }
+
+/// The IPC fast paths: `Call` to an endpoint where a receiver waits, and
+/// `ReplyReceive` answering a waiting caller when no sender is queued. Each
+/// first checks every condition without changing anything, then does the
+/// whole operation and switches straight to the other thread, skipping
+/// decoding and the scheduler; anything else returns `None` and takes the
+/// general path, which implements the same semantics.
+impl Kernel {
+    /// Tries the fast path for the current thread's syscall.
+    #[inline]
+    pub(super) fn ipc_fastpath(&mut self) -> Option<*mut u32> {
+        let index = self.current?;
+        let registers = &self.processes[index].context.r;
+        let number = registers[7];
+        if ipc::caps(registers[1]) != 0 {
+            return None;
+        }
+        if number == tessera_abi::Syscall::Call as u32 {
+            self.fast_call(index)
+        } else if number == tessera_abi::Syscall::ReplyReceive as u32 {
+            self.fast_reply_receive(index)
+        } else {
+            None
+        }
+    }
+
+    fn fast_call(&mut self, caller: usize) -> Option<*mut u32> {
+        let handle = Handle(self.processes[caller].context.r[0]);
+        let capability = self.endpoint_capability(caller, handle, Rights::SEND).ok()?;
+        let mut object: EndpointObject = load(capability.object);
+        if object.receivers_queued == 0 || object.queue.head == 0 {
+            return None;
+        }
+        let server = object.queue.head as usize - 1;
+        if self.processes[server].reply_to.is_some() || self.processes[server].table.is_none() {
+            return None;
+        }
+        // Commit.
+        self.dequeue(&mut object.queue);
+        if object.queue.head == 0 {
+            object.receivers_queued = 0;
+        }
+        store(capability.object, object);
+        let caller_pid = pid_of(caller, self.processes[caller].generation);
+        let server_pid = pid_of(server, self.processes[server].generation);
+        let (label, words) = {
+            let r = &self.processes[caller].context.r;
+            (ipc::label(r[1]), [r[2], r[3], r[4], r[5]])
+        };
+        let priority = self.processes[caller].priority;
+        let target = &mut self.processes[server];
+        target.context.r[0] = 0;
+        target.context.r[1] = label;
+        target.context.r[2..6].copy_from_slice(&words);
+        target.context.r[7] = capability.badge;
+        target.ipc = Ipc::None;
+        target.reply_to = Some(caller_pid);
+        target.priority = target.priority.max(priority);
+        target.state = State::Running;
+        let source = &mut self.processes[caller];
+        source.ipc = Ipc::AwaitingReply { server: server_pid };
+        source.state = State::Ipc { until: u64::MAX };
+        // The server runs at least at the caller's priority, and nothing
+        // ready was above the running caller: no scheduling decision needed.
+        Some(self.switch_to_thread(server))
+    }
+
+    fn fast_reply_receive(&mut self, server: usize) -> Option<*mut u32> {
+        let caller_pid = self.processes[server].reply_to?;
+        let caller = self.waiting_caller(caller_pid, server)?;
+        let handle = Handle(self.processes[server].context.r[0]);
+        let capability = self.endpoint_capability(server, handle, Rights::RECEIVE).ok()?;
+        let mut object: EndpointObject = load(capability.object);
+        if object.receivers_queued == 0 && object.queue.head != 0 {
+            return None; // a sender waits: the general path takes it
+        }
+        let base = self.processes[server].base_priority;
+        if self.queues.highest_priority().is_some_and(|top| top > self.processes[caller].priority) {
+            return None; // someone else should run: let the scheduler decide
+        }
+        // Commit: answer the caller...
+        let (label, words) = {
+            let r = &self.processes[server].context.r;
+            (ipc::label(r[1]), [r[2], r[3], r[4], r[5]])
+        };
+        let target = &mut self.processes[caller];
+        target.context.r[0] = 0;
+        target.context.r[1] = label;
+        target.context.r[2..6].copy_from_slice(&words);
+        target.context.r[7] = 0;
+        target.ipc = Ipc::None;
+        target.state = State::Running;
+        // ...and wait for the next message.
+        self.enqueue(&mut object.queue, server);
+        object.receivers_queued = 1;
+        store(capability.object, object);
+        let this = &mut self.processes[server];
+        this.reply_to = None;
+        this.priority = base;
+        this.ipc = Ipc::Receiving { endpoint: capability.object };
+        this.state = State::Ipc { until: u64::MAX };
+        Some(self.switch_to_thread(caller))
+    }
+}
