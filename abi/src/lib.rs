@@ -1,7 +1,8 @@
 //! The Tessera ABI: everything the kernel, userland and xtask must agree on.
 //!
-//! Nothing here is defined twice anywhere else. The crate is `no_std`, has no
-//! dependencies and holds only data definitions and pure functions, so it
+//! Nothing here is defined twice anywhere else. The crate is `no_std`, its
+//! one dependency is `bitflags`, and it holds only data definitions and pure
+//! functions, so it
 //! builds for the host (xtask, tests) and for Armv7-A (kernel, userland).
 //!
 //! # Syscall calling convention
@@ -67,8 +68,9 @@ pub enum Syscall {
     /// process named by `Process` capability `r1`. Needs `GRANT` on `r0` and
     /// `WRITE` on `r1`. The handle in that CSpace is returned in `r1`.
     CapGrant = 14,
-    /// Carves an object of type `r1` ([`ObjectType`]) and `r2` bytes (a
-    /// power of two, at least 16) from untyped memory `r0`. New handle in `r1`.
+    /// Carves an object of type `r1` ([`ObjectType`]) and `r2` bytes (the
+    /// size the type takes: [`ObjectType::valid_size`]) from untyped memory
+    /// `r0`. New handle in `r1`.
     Retype = 15,
     /// Maps frame or device region `r0` at address `r1` with rights `r2`
     /// (`READ`, plus `WRITE` and `EXECUTE` if the capability has them).
@@ -259,8 +261,8 @@ pub enum Error {
     BadImage = 10,
     /// The handle names an empty slot or no slot at all.
     InvalidHandle = 11,
-    /// The handle's slot has been emptied and reused since the handle was
-    /// made.
+    /// The handle's slot has been emptied (and maybe reused) since the
+    /// handle was made.
     StaleHandle = 12,
     /// The capability names an object of another type than the call needs.
     WrongType = 13,
@@ -268,8 +270,8 @@ pub enum Error {
     MissingRight = 14,
     /// The destination CSpace slot is taken, or the CSpace is full.
     SlotOccupied = 15,
-    /// The other side of an IPC is gone (endpoint without receivers, reply
-    /// destroyed unanswered).
+    /// The other side is gone: an endpoint without receivers, a caller or
+    /// server that ended, a process that is no longer alive.
     PeerGone = 16,
     /// Deriving would make the derivation tree deeper than the kernel allows.
     TooDeep = 17,

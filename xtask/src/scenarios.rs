@@ -180,6 +180,10 @@ pub const SCENARIOS: &[Scenario] = &[
         bootargs: "scenario=capabilities",
         expect: &[
             "KiB of untyped memory",
+            "init: mapping write and execute together: refused (invalid argument)",
+            "init: mapping over the null-pointer guard: refused (bad address)",
+            "init: mapping over the stack guard page: refused (bad address)",
+            "init: mapping over the kernel: refused",
             "capprobe: 200 of 200 random handles refused",
             "map read-write with a read-only capability: refused (missing right)",
             "derive without DERIVE: refused (missing right)",

@@ -283,6 +283,8 @@ pub fn parse(blob: &[u8]) -> Result<BoardFacts<'_>, DeviceTreeError> {
                     facts.gic = reg(0).zip(reg(1));
                     kernel_owned = true;
                 }
+                // The GICv2m MSI frame belongs to the interrupt controller.
+                kernel_owned |= is_compatible(node.compatible, &[b"arm,gic-v2m-frame"]);
                 if facts.timer_interrupts.is_none() && is_compatible(node.compatible, &[b"arm,armv7-timer"]) {
                     facts.timer_interrupts = node.interrupts;
                     kernel_owned = true;

@@ -11,7 +11,7 @@ use kernel_core::syscall::Call;
 use kernel_core::user_memory::Region;
 use kernel_core::Access;
 use tessera_abi::capability::CSPACE_SLOTS;
-use tessera_abi::layout::{PAGE_SIZE, USER_END};
+use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP, USER_END, USER_IMAGE_BASE};
 use tessera_abi::{Error, Handle, ObjectType, Rights};
 
 /// The process table as capability storage: CSpace `n` is process `n`'s.
@@ -133,7 +133,22 @@ impl Kernel {
         match capability.kind {
             ObjectType::Frame | ObjectType::DeviceRegion => self.undo_mapping(&capability),
             ObjectType::Endpoint | ObjectType::Notification => self.object_released(&capability),
+            ObjectType::Interrupt => self.unbind_if_unreferenced(capability.object),
             _ => {}
+        }
+    }
+
+    /// Unbinds interrupt `number` once no capability names it any more
+    /// (a scan of every CSpace: only when an interrupt capability goes).
+    fn unbind_if_unreferenced(&mut self, number: u32) {
+        let named = self.processes.iter().any(|process| {
+            process
+                .cspace
+                .iter()
+                .any(|slot| slot.capability().is_some_and(|c| c.kind == ObjectType::Interrupt && c.object == number))
+        });
+        if !named {
+            self.unbind_interrupt(number);
         }
     }
 
@@ -318,8 +333,15 @@ impl Kernel {
         if capability.data[0] & MAPPED != 0 {
             return Err(Error::SlotOccupied);
         }
+        if rights.contains(Rights::WRITE | Rights::EXECUTE) {
+            // W^X for user mappings, as for loaded programs.
+            return Err(Error::InvalidArgument);
+        }
         let end = address.checked_add(capability.size).ok_or(Error::AddressWraps)?;
-        if address < PAGE_SIZE as u32 || end as usize > USER_END {
+        // Not over the null-pointer guard, the stack guard page or the kernel.
+        let guard = (STACK_TOP - STACK_SIZE - PAGE_SIZE) as u32;
+        let over_guard = address < guard + PAGE_SIZE as u32 && guard < end;
+        if (address as usize) < USER_IMAGE_BASE || end as usize > USER_END || over_guard {
             return Err(Error::BadAddress);
         }
         let access = Access {

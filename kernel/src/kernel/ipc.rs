@@ -177,9 +177,10 @@ impl Kernel {
                 if capability.rights.contains(Rights::RECEIVE) {
                     endpoint.receivers = endpoint.receivers.saturating_sub(1);
                 }
-                let fail_all = endpoint.references == 0;
-                let fail_senders = endpoint.receivers == 0 && endpoint.receivers_queued == 0;
-                if fail_all || fail_senders {
+                // With no receive right left, nobody queued can ever meet
+                // anybody: senders would wait forever, and so would queued
+                // receivers whose right was just revoked.
+                if endpoint.references == 0 || endpoint.receivers == 0 {
                     while let Some(index) = self.dequeue(&mut endpoint.queue) {
                         self.wake_with_error(index, Error::PeerGone);
                     }
@@ -327,15 +328,27 @@ impl Kernel {
         }
     }
 
-    fn endpoint_capability(&self, index: usize, handle: Handle, needed: Rights) -> Result<Capability, Error> {
+    /// The capability `handle` names in process `index`'s CSpace, which must
+    /// be of type `kind` and hold the rights `needed`.
+    fn typed_capability(
+        &self,
+        index: usize,
+        handle: Handle,
+        kind: ObjectType,
+        needed: Rights,
+    ) -> Result<Capability, Error> {
         let capability = self.capability_at(self.lookup(index, handle)?);
-        if capability.kind != ObjectType::Endpoint {
+        if capability.kind != kind {
             return Err(Error::WrongType);
         }
         if !capability.rights.contains(needed) {
             return Err(Error::MissingRight);
         }
         Ok(capability)
+    }
+
+    fn endpoint_capability(&self, index: usize, handle: Handle, needed: Rights) -> Result<Capability, Error> {
+        self.typed_capability(index, handle, ObjectType::Endpoint, needed)
     }
 
     fn check_transfer(&self, index: usize, message: &Message) -> Result<(), Error> {
@@ -393,7 +406,14 @@ impl Kernel {
                     unreachable!("a queued sender without a message")
                 };
                 self.rendezvous(sender, index, message, badge, call);
-                if !call {
+                if call {
+                    // A call's timeout covers the send phase only; the
+                    // answer is waited for without one, on every path.
+                    if self.processes[sender].state.deadline().is_some() {
+                        self.wakeups_dirty = true;
+                    }
+                    self.processes[sender].state = State::Ipc { until: u64::MAX };
+                } else {
                     self.make_ready(sender);
                 }
                 return Ok(());
@@ -422,14 +442,7 @@ impl Kernel {
     }
 
     fn notification_capability(&self, index: usize, handle: Handle, needed: Rights) -> Result<Capability, Error> {
-        let capability = self.capability_at(self.lookup(index, handle)?);
-        if capability.kind != ObjectType::Notification {
-            return Err(Error::WrongType);
-        }
-        if !capability.rights.contains(needed) {
-            return Err(Error::MissingRight);
-        }
-        Ok(capability)
+        self.typed_capability(index, handle, ObjectType::Notification, needed)
     }
 
     /// Sets `bits` in the notification at `address` and wakes the waiters
@@ -456,6 +469,16 @@ impl Kernel {
         store(address, object);
     }
 
+    /// Removes interrupt `number`'s binding, if any, and disables it.
+    pub(super) fn unbind_interrupt(&mut self, number: u32) {
+        for binding in self.bindings.iter_mut() {
+            if binding.interrupt == number {
+                gic::disable(number);
+                *binding = Binding::ZERO;
+            }
+        }
+    }
+
     /// An interrupt bound to a notification fired: mask it until the driver
     /// acknowledges it, and signal.
     pub(super) fn deliver_interrupt(&mut self, interrupt: u32) -> bool {
@@ -468,11 +491,7 @@ impl Kernel {
     }
 
     fn interrupt_number(&self, index: usize, handle: Handle) -> Result<u32, Error> {
-        let capability = self.capability_at(self.lookup(index, handle)?);
-        if capability.kind != ObjectType::Interrupt {
-            return Err(Error::WrongType);
-        }
-        Ok(capability.object)
+        Ok(self.typed_capability(index, handle, ObjectType::Interrupt, Rights::empty())?.object)
     }
 
     /// Performs an IPC syscall for process `index`. Results go into its
@@ -488,8 +507,11 @@ impl Kernel {
             }
             Call::ReplyReceive { endpoint, message } => {
                 // A caller that gave up or died is no reason not to receive.
-                if self.processes[index].reply_to.is_some() {
-                    let _ = self.reply(index, message);
+                if self.processes[index].reply_to.is_some() && self.reply(index, message).is_err() {
+                    // The answer was refused (a capability it names cannot
+                    // be passed on) or the caller is gone: the server still
+                    // stops running at the caller's priority.
+                    self.processes[index].priority = self.processes[index].base_priority;
                 }
                 self.receive(index, endpoint, 0)
             }
@@ -519,8 +541,9 @@ impl Kernel {
             Call::InterruptBind { interrupt, notification, bit } => {
                 let number = self.interrupt_number(index, interrupt)?;
                 let target = self.notification_capability(index, notification, Rights::SIGNAL)?;
-                let free = self.bindings.iter().position(|b| b.interrupt == 0 || b.interrupt == number);
-                let slot = free.ok_or(Error::OutOfMemory)?;
+                let existing = self.bindings.iter().position(|b| b.interrupt == number);
+                let free = || self.bindings.iter().position(|b| b.interrupt == 0);
+                let slot = existing.or_else(free).ok_or(Error::OutOfMemory)?;
                 self.bindings[slot] = Binding { interrupt: number, notification: target.object, bits: 1 << bit };
                 gic::enable(number);
                 self.processes[index].context.r[0] = 0;

@@ -10,11 +10,12 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
+use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::FaultKind;
 use tessera_programs::{bench, capprobe, probe, rtc, spinner};
 use tessera_rt::{
     boot_arguments, cap_delete, cap_derive, cap_grant, cap_info, cap_move, cap_object, cap_revoke, cycles,
-    for_each_initial_capability, println, retype, shutdown, sleep_micros, spawn, wait, Ended, Handle, Mapping,
+    for_each_initial_capability, map, println, retype, shutdown, sleep_micros, spawn, wait, Ended, Handle, Mapping,
     ObjectType, Rights,
 };
 
@@ -282,6 +283,24 @@ fn capabilities() -> Outcome {
         return Err("the frame does not keep what was written");
     }
     println!("init: retyped a frame, mapped it read-write and wrote {:#010x}", capprobe::PATTERN);
+
+    // Mappings the kernel refuses even with every right.
+    let spare = retype(untyped, ObjectType::Frame, 4096).map_err(|_| "retype failed")?;
+    let refusals = [
+        ("write and execute together", map(spare, 0x2100_0000, Rights::READ | Rights::WRITE | Rights::EXECUTE)),
+        ("over the null-pointer guard", map(spare, 0x1000, Rights::READ)),
+        ("over the stack guard page", map(spare, (STACK_TOP - STACK_SIZE - PAGE_SIZE) as u32, Rights::READ)),
+        ("over the kernel", map(spare, 0x4000_0000, Rights::READ)),
+    ];
+    for (what, result) in refusals {
+        match result {
+            Err(error) => println!("init: mapping {}: refused ({})", what, error.name()),
+            Ok(()) => {
+                println!("init: mapping {} was ALLOWED", what);
+                return Err("a dangerous mapping was allowed");
+            }
+        }
+    }
 
     // A read-only copy for a hostile holder, revoked while it runs.
     let read_only = cap_derive(frame, Rights::READ | Rights::GRANT, 0).map_err(|_| "derive failed")?;
