@@ -78,6 +78,15 @@ fn entry_name(raw: &[u8]) -> Option<&str> {
     core::str::from_utf8(&raw[..len]).ok()
 }
 
+/// The size a boot image's header declares, if `bytes` starts with one: a
+/// loader that mapped whole pages trims its view to this before `parse`.
+pub fn declared_size(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() < HEADER_SIZE || bytes[0..4] != MAGIC {
+        return None;
+    }
+    read_u32(bytes, 12).map(|total| total as usize)
+}
+
 impl<'a> BootImage<'a> {
     /// Checks `bytes` and returns a view of it.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, BootImageError> {
@@ -227,6 +236,17 @@ mod tests {
         assert_eq!(parsed.get(0).unwrap().elf, b"\x7fELFabc");
         assert_eq!(parsed.find("hello").unwrap().elf, b"12345");
         assert!(parsed.find("nobody").is_none());
+    }
+
+    #[test]
+    fn declared_size_trims_padding() {
+        let mut image = pack(&[("init", b"abcd")]);
+        let size = image.len();
+        image.resize(4096, 0);
+        assert_eq!(declared_size(&image), Some(size));
+        assert!(BootImage::parse(&image).is_err());
+        assert!(BootImage::parse(&image[..size]).is_ok());
+        assert_eq!(declared_size(b"XXXX0000000000000000"), None);
     }
 
     #[test]

@@ -73,7 +73,9 @@ pub enum Syscall {
     /// `r0`. New handle in `r1`.
     Retype = 15,
     /// Maps frame or device region `r0` at address `r1` with rights `r2`
-    /// (`READ`, plus `WRITE` and `EXECUTE` if the capability has them).
+    /// (`READ`, plus `WRITE` or `EXECUTE` if the capability has them) into
+    /// the caller's address space, or, if `r3` is not 0, into the process
+    /// named by `Process` capability `r3` (needs `WRITE` on it).
     Map = 16,
     /// Unmaps what capability `r0` mapped.
     Unmap = 17,
@@ -111,6 +113,13 @@ pub enum Syscall {
     InterruptBind = 27,
     /// Re-enables interrupt `r0` after its handler is done.
     InterruptAck = 28,
+    /// Sets the entry point `r1`, stack pointer `r2` and first argument
+    /// (`r0` at start) `r3` of the process made by `Retype` and named by
+    /// `Process` capability `r0` (needs `WRITE`), which has not started.
+    ProcessSetup = 29,
+    /// Starts the process named by `Process` capability `r0` (needs
+    /// `WRITE`) at priority `r1`, at most the caller's own.
+    ProcessStart = 30,
 }
 
 /// The IPC info word: a label, how many capabilities travel, and the timeout
@@ -151,7 +160,7 @@ pub mod ipc {
 
 impl Syscall {
     /// Every syscall, in number order.
-    pub const ALL: [Syscall; 29] = [
+    pub const ALL: [Syscall; 31] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Yield,
@@ -181,6 +190,8 @@ impl Syscall {
         Syscall::Poll,
         Syscall::InterruptBind,
         Syscall::InterruptAck,
+        Syscall::ProcessSetup,
+        Syscall::ProcessStart,
     ];
 
     /// The syscall with number `number`, if there is one.
@@ -215,6 +226,8 @@ impl Syscall {
             26 => Some(Syscall::Poll),
             27 => Some(Syscall::InterruptBind),
             28 => Some(Syscall::InterruptAck),
+            29 => Some(Syscall::ProcessSetup),
+            30 => Some(Syscall::ProcessStart),
             _ => None,
         }
     }
@@ -334,6 +347,8 @@ pub enum ExitKind {
     Exited = 0,
     /// The kernel ended the process for a fault; `r3` is the [`FaultKind`].
     Faulted = 1,
+    /// The last capability to the process went, so the kernel ended it.
+    Killed = 2,
 }
 
 /// Why the kernel ended a process.

@@ -60,6 +60,8 @@ enum State {
         kind: ExitKind,
         value: u32,
     },
+    /// Made by `Retype`, not started yet.
+    Inactive,
 }
 
 impl State {
@@ -96,6 +98,14 @@ struct Process {
     ipc_next: u16,
     /// Its own priority (`priority` may be raised while serving a call).
     base_priority: u32,
+    /// For a process made by `Retype`: the address of its 16 KiB object
+    /// (first-level table, then twelve 1 KiB second-level tables); 0 for one
+    /// made by `Spawn`.
+    memory: u32,
+    /// Which of the object's second-level tables are in use (bit per table).
+    tables_used: u16,
+    /// Capabilities naming a process made by `Retype`; it ends at 0.
+    references: u32,
     /// The capability space (slot 0 is never used).
     cspace: [Slot; CSPACE_SLOTS],
 }
@@ -116,6 +126,9 @@ impl Process {
         reply_to: None,
         ipc_next: 0,
         base_priority: 0,
+        memory: 0,
+        tables_used: 0,
+        references: 0,
         cspace: [Slot::EMPTY; CSPACE_SLOTS],
     };
 
@@ -409,6 +422,7 @@ impl Kernel {
         process.base_priority = priority;
         process.ipc = ipc::Ipc::None;
         process.reply_to = None;
+        process.memory = 0;
         process.table = Some(table);
         process.regions = regions;
         process.parent = parent;
@@ -485,6 +499,8 @@ impl Kernel {
         for slot in process.cspace.iter_mut() {
             *slot = Slot::EMPTY;
         }
+        process.memory = 0;
+        process.references = 0;
         process.state = State::Free;
         process.generation = process.generation.wrapping_add(1);
         process.parent = None;
@@ -500,7 +516,7 @@ impl Kernel {
             .find(|&slot| {
                 self.processes[parent].cspace[slot]
                     .capability()
-                    .is_some_and(|c| c.kind == ObjectType::Process && c.object == pid)
+                    .is_some_and(|c| c.kind == ObjectType::Process && self.pid_named(c) == Some(pid))
             })
             .map_or(0, |slot| Handle::new(slot, self.processes[parent].cspace[slot].generation()).0);
         let context = &mut self.processes[parent].context;
@@ -625,7 +641,7 @@ impl Kernel {
                     if !capability.rights.contains(Rights::READ) {
                         return Err(Error::MissingRight);
                     }
-                    capability.object
+                    self.pid_named(&capability).ok_or(Error::NotFound)?
                 };
                 self.wait(index, target, timeout_micros)?
             }
@@ -655,7 +671,9 @@ impl Kernel {
             | Call::Retype { .. }
             | Call::Map { .. }
             | Call::Unmap { .. }
-            | Call::CapMove { .. } => self.invoke_capability(index, call)?,
+            | Call::CapMove { .. }
+            | Call::ProcessSetup { .. }
+            | Call::ProcessStart { .. } => self.invoke_capability(index, call)?,
             Call::Send { .. }
             | Call::Receive { .. }
             | Call::Reply { .. }

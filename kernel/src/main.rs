@@ -107,6 +107,7 @@ extern "C" fn kernel_main() -> ! {
         untyped: (untyped_start, ram_end - untyped_start),
         device_regions: &devices.regions[..devices.region_count],
         interrupts: &devices.interrupts[..devices.interrupt_count],
+        boot_image: (BOOT_IMAGE.0.as_ptr() as u32, (BOOT_IMAGE_BYTES.len() as u32).next_multiple_of(4096)),
     };
     if let Err(error) = kernel.give_root_capabilities(root, &grants) {
         panic!("cannot give the root task its capabilities: {}", error.name());

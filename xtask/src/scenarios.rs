@@ -231,6 +231,21 @@ pub const SCENARIOS: &[Scenario] = &[
         ..DEFAULTS
     },
     Scenario {
+        name: "loader",
+        about: "init loads a program from the boot image into a process carved from its own memory; a process ends with its last capability",
+        bootargs: "scenario=loader",
+        expect: &[
+            "init: mapped the boot image read-only",
+            "hello: running in user mode",
+            "init: hello (loaded by init) exited with code 0",
+            "init: sleeper (its last capability deleted) was ended by the kernel",
+            "init: a process does not fit in 8 KiB of untyped memory",
+            "init: scenario loader passed",
+        ],
+        in_order: true,
+        ..DEFAULTS
+    },
+    Scenario {
         name: "kernel-panic",
         about: "a kernel panic prints its message and ends QEMU with status 101",
         bootargs: "kernel.panic-test",
@@ -288,7 +303,7 @@ mod tests {
             let passed = format!("init: scenario {} passed", scenario.name);
             assert_eq!(scenario.expect.last(), Some(&passed.as_str()), "{}", scenario.name);
         }
-        assert_eq!(SCENARIOS.len(), 15);
+        assert_eq!(SCENARIOS.len(), 16);
     }
 
     #[test]

@@ -343,6 +343,11 @@ fn expected_decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
             Call::InterruptBind { interrupt: Handle(args[0]), notification: Handle(args[1]), bit: args[2] }
         }
         Syscall::InterruptAck => Call::InterruptAck { interrupt: Handle(args[0]) },
+        Syscall::ProcessSetup => {
+            Call::ProcessSetup { process: Handle(args[0]), pc: args[1], sp: args[2], argument: args[3] }
+        }
+        Syscall::ProcessStart if args[1] >= 32 => return Err(Error::InvalidArgument),
+        Syscall::ProcessStart => Call::ProcessStart { process: Handle(args[0]), priority: args[1] },
         // Rights words may only hold the nine defined bits.
         Syscall::CapDerive if args[1] & !0x1FF != 0 => return Err(Error::InvalidArgument),
         Syscall::CapGrant | Syscall::Map if args[2] & !0x1FF != 0 => return Err(Error::InvalidArgument),
@@ -375,9 +380,12 @@ fn expected_decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         Syscall::Map if args[2] & 1 == 0 || args[2] & !0b111 != 0 || !args[1].is_multiple_of(4096) => {
             return Err(Error::InvalidArgument)
         }
-        Syscall::Map => {
-            Call::Map { handle: Handle(args[0]), address: args[1], rights: Rights::from_bits_retain(args[2]) }
-        }
+        Syscall::Map => Call::Map {
+            handle: Handle(args[0]),
+            address: args[1],
+            rights: Rights::from_bits_retain(args[2]),
+            process: Handle(args[3]),
+        },
     })
 }
 

@@ -111,10 +111,13 @@ pub enum Call {
     Map {
         /// Frame or device region.
         handle: Handle,
-        /// Where in the caller's address space.
+        /// Where in the target's address space.
         address: u32,
         /// Access of the mapping.
         rights: Rights,
+        /// `Process` capability of the target, or the null handle for the
+        /// caller itself.
+        process: Handle,
     },
     /// `Unmap(handle)`.
     Unmap {
@@ -186,6 +189,24 @@ pub enum Call {
     InterruptAck {
         /// The interrupt.
         interrupt: Handle,
+    },
+    /// `ProcessSetup(process, pc, sp, argument)`.
+    ProcessSetup {
+        /// The process (made by `Retype`, not started).
+        process: Handle,
+        /// Entry point (bit 0 set: Thumb).
+        pc: u32,
+        /// Initial stack pointer.
+        sp: u32,
+        /// Its `r0` at start.
+        argument: u32,
+    },
+    /// `ProcessStart(process, priority)`, `priority < PRIORITY_LEVELS`.
+    ProcessStart {
+        /// The process.
+        process: Handle,
+        /// Its priority.
+        priority: u32,
     },
 }
 
@@ -265,7 +286,7 @@ pub fn decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
             if !args[1].is_multiple_of(tessera_abi::layout::PAGE_SIZE as u32) {
                 return Err(Error::InvalidArgument);
             }
-            Call::Map { handle: Handle(args[0]), address: args[1], rights: access }
+            Call::Map { handle: Handle(args[0]), address: args[1], rights: access, process: Handle(args[3]) }
         }
         Syscall::Unmap => Call::Unmap { handle: Handle(args[0]) },
         Syscall::CapMove => Call::CapMove { handle: Handle(args[0]), process: Handle(args[1]) },
@@ -292,6 +313,15 @@ pub fn decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
             Call::InterruptBind { interrupt: Handle(args[0]), notification: Handle(args[1]), bit: args[2] }
         }
         Syscall::InterruptAck => Call::InterruptAck { interrupt: Handle(args[0]) },
+        Syscall::ProcessSetup => {
+            Call::ProcessSetup { process: Handle(args[0]), pc: args[1], sp: args[2], argument: args[3] }
+        }
+        Syscall::ProcessStart => {
+            if args[1] >= PRIORITY_LEVELS {
+                return Err(Error::InvalidArgument);
+            }
+            Call::ProcessStart { process: Handle(args[0]), priority: args[1] }
+        }
     })
 }
 
@@ -331,7 +361,7 @@ mod tests {
         assert_eq!(decode(16, [5, 0x10000, Rights::SEND.bits() | 1, 0, 0, 0]), Err(Error::InvalidArgument));
         assert_eq!(
             decode(16, [5, 0x10000, Rights::READ.bits(), 0, 0, 0]),
-            Ok(Call::Map { handle: Handle(5), address: 0x10000, rights: Rights::READ })
+            Ok(Call::Map { handle: Handle(5), address: 0x10000, rights: Rights::READ, process: Handle(0) })
         );
         assert_eq!(decode(u32::MAX, [0; 6]), Err(Error::UnknownSyscall));
         assert_eq!(decode(1, [0x10000, DEBUG_WRITE_MAX as u32 + 1, 0, 0, 0, 0]), Err(Error::TooLong));

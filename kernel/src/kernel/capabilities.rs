@@ -29,6 +29,36 @@ impl SlotStore for Slots<'_> {
     }
 }
 
+/// Where a process's second-level translation tables come from: the
+/// kernel's pool for a process made by `Spawn`, the twelve 1 KiB tables in
+/// its own object for one made by `Retype` (so its page tables are paid for
+/// from the untyped memory it was made from).
+struct TableSource<'a> {
+    frames: Frames<'a>,
+    /// The process object (0: none, use the pool).
+    object: u32,
+    used: &'a mut u16,
+}
+
+/// Second-level tables in a process object, after its first-level table.
+const OBJECT_TABLES: u32 = 12;
+
+impl mmu::FrameSource for TableSource<'_> {
+    fn allocate_zeroed(&mut self) -> Option<u32> {
+        if self.object == 0 {
+            return self.frames.allocate_zeroed();
+        }
+        let free = (0..OBJECT_TABLES).find(|&n| *self.used & (1 << n) == 0)?;
+        *self.used |= 1 << free;
+        // Zeroed when the object was made; never handed out twice.
+        Some(self.object + 4096 + free * 1024)
+    }
+
+    fn release(&mut self, frame: u32) {
+        self.frames.release(frame);
+    }
+}
+
 /// Set in `data[0]` of a frame or device capability while it is mapped;
 /// the rest of `data[0]` is the address, `data[1]` the mapping process's pid.
 const MAPPED: u32 = 1;
@@ -44,6 +74,8 @@ pub struct RootGrants<'a> {
     pub device_regions: &'a [(u32, u32)],
     /// Device interrupt IDs.
     pub interrupts: &'a [u32],
+    /// The boot image: (address, bytes), page aligned; given read-only.
+    pub boot_image: (u32, u32),
 }
 
 impl Kernel {
@@ -105,6 +137,11 @@ impl Kernel {
             let rights = ObjectType::DeviceRegion.meaningful_rights();
             self.insert_original(root, Capability::new(ObjectType::DeviceRegion, rights, address, bytes))?;
         }
+        let (address, bytes) = grants.boot_image;
+        if bytes > 0 {
+            let rights = Rights::READ | Rights::GRANT | Rights::DERIVE;
+            self.insert_original(root, Capability::new(ObjectType::Frame, rights, address, bytes))?;
+        }
         for &interrupt in grants.interrupts {
             let rights = ObjectType::Interrupt.meaningful_rights();
             self.insert_original(root, Capability::new(ObjectType::Interrupt, rights, interrupt, 0))?;
@@ -117,15 +154,27 @@ impl Kernel {
         if capability.kind != ObjectType::Process {
             return Err(Error::WrongType);
         }
-        let index = (capability.object & 0xFFFF) as usize;
-        let alive = index < MAX_PROCESSES
-            && pid_of(index, self.processes[index].generation) == capability.object
-            && !matches!(self.processes[index].state, State::Free | State::Zombie { .. });
-        if alive {
-            Ok(index)
+        let alive = |index: usize| !matches!(self.processes[index].state, State::Free | State::Zombie { .. });
+        let found = if capability.size == 0 {
+            // Made by Spawn: the object is the pid.
+            let index = (capability.object & 0xFFFF) as usize;
+            (index < MAX_PROCESSES && pid_of(index, self.processes[index].generation) == capability.object)
+                .then_some(index)
         } else {
-            Err(Error::PeerGone)
+            // Made by Retype: the object is its memory.
+            self.processes.iter().position(|p| p.memory == capability.object)
+        };
+        found.filter(|&index| alive(index)).ok_or(Error::PeerGone)
+    }
+
+    /// The pid a `Process` capability names, whether or not the process has
+    /// ended (its entry is kept until its parent collects it).
+    pub(super) fn pid_named(&self, capability: &Capability) -> Option<u32> {
+        if capability.size == 0 {
+            return Some(capability.object);
         }
+        let index = self.processes.iter().position(|p| p.memory == capability.object && p.state != State::Free)?;
+        Some(pid_of(index, self.processes[index].generation))
     }
 
     /// Undoes what was done through a capability that was just destroyed.
@@ -134,6 +183,16 @@ impl Kernel {
             ObjectType::Frame | ObjectType::DeviceRegion => self.undo_mapping(&capability),
             ObjectType::Endpoint | ObjectType::Notification => self.object_released(&capability),
             ObjectType::Interrupt => self.unbind_if_unreferenced(capability.object),
+            ObjectType::Process if capability.size != 0 => {
+                // A process made by Retype lives while a capability names it.
+                if let Some(index) = self.processes.iter().position(|p| p.memory == capability.object) {
+                    let process = &mut self.processes[index];
+                    process.references = process.references.saturating_sub(1);
+                    if process.references == 0 && !matches!(process.state, State::Free | State::Zombie { .. }) {
+                        self.end_process(index, tessera_abi::ExitKind::Killed, 0);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -149,6 +208,17 @@ impl Kernel {
         });
         if !named {
             self.unbind_interrupt(number);
+        }
+    }
+
+    /// A capability was made: count it on its object.
+    fn referenced(&mut self, capability: &Capability) {
+        if capability.kind == ObjectType::Process && capability.size != 0 {
+            if let Some(index) = self.processes.iter().position(|p| p.memory == capability.object) {
+                self.processes[index].references += 1;
+            }
+        } else {
+            self.object_referenced(capability);
         }
     }
 
@@ -227,7 +297,7 @@ impl Kernel {
                 let badge = if badge == 0 { None } else { Some(badge) };
                 capability::derive(&mut Slots(&mut self.processes), source, destination, rights, badge)?;
                 let made = self.capability_at(destination);
-                self.object_referenced(&made);
+                self.referenced(&made);
                 [self.handle_at(destination).0, 0, 0]
             }
             Call::CapRevoke { handle } => {
@@ -258,7 +328,7 @@ impl Kernel {
                 let destination = self.free_slot(receiver)?;
                 capability::grant(&mut Slots(&mut self.processes), source, destination, rights)?;
                 let made = self.capability_at(destination);
-                self.object_referenced(&made);
+                self.referenced(&made);
                 [self.handle_at(destination).0, 0, 0]
             }
             Call::CapMove { handle, process } => {
@@ -274,13 +344,14 @@ impl Kernel {
                 [self.handle_at(destination).0, 0, 0]
             }
             Call::Retype { untyped, kind, bytes } => {
-                if kind == ObjectType::Process {
-                    // Processes are still made by Spawn from the kernel's
-                    // pool (docs/CAVEATS.md).
-                    return Err(Error::WrongType);
-                }
                 let source = self.lookup(index, untyped)?;
                 let destination = self.free_slot(index)?;
+                let process_slot = if kind == ObjectType::Process {
+                    let free = self.processes.iter().position(|p| p.state == State::Free);
+                    Some(free.ok_or(Error::OutOfMemory)?)
+                } else {
+                    None
+                };
                 let object = capability::retype(&mut Slots(&mut self.processes), source, destination, kind, bytes)?;
                 if kind != ObjectType::Untyped {
                     // SAFETY: `retype` carved `bytes` at `object` out of
@@ -289,13 +360,55 @@ impl Kernel {
                     // by nothing else now.
                     unsafe { core::ptr::write_bytes(object as *mut u8, 0, bytes as usize) };
                 }
+                if let Some(slot) = process_slot {
+                    self.create_process(slot, index, object);
+                }
                 let made = self.capability_at(destination);
-                self.object_referenced(&made);
+                self.referenced(&made);
                 [self.handle_at(destination).0, 0, 0]
             }
-            Call::Map { handle, address, rights } => {
+            Call::Map { handle, address, rights, process } => {
                 let at = self.lookup(index, handle)?;
-                self.map(index, at, address, rights)?;
+                let target = if process == Handle::NULL {
+                    index
+                } else {
+                    let capability = self.capability_at(self.lookup(index, process)?);
+                    let target = self.process_of(&capability)?;
+                    if !capability.rights.contains(Rights::WRITE) {
+                        return Err(Error::MissingRight);
+                    }
+                    target
+                };
+                self.map(target, at, address, rights)?;
+                [0; 3]
+            }
+            Call::ProcessSetup { process, pc, sp, argument } => {
+                let target = self.writable_process(index, process)?;
+                if self.processes[target].state != State::Inactive {
+                    return Err(Error::InvalidArgument);
+                }
+                let entry = pc & !1;
+                if !self.processes[target].regions.find(entry).is_some_and(|r| r.access.execute) {
+                    return Err(Error::BadAddress);
+                }
+                let context = &mut self.processes[target].context;
+                context.pc = entry;
+                context.cpsr = crate::arch::context::initial_cpsr(pc & 1 != 0);
+                context.sp = sp;
+                context.r[0] = argument;
+                [0; 3]
+            }
+            Call::ProcessStart { process, priority } => {
+                let target = self.writable_process(index, process)?;
+                if self.processes[target].state != State::Inactive || self.processes[target].context.pc == 0 {
+                    return Err(Error::InvalidArgument);
+                }
+                if priority > self.processes[index].base_priority {
+                    return Err(Error::PermissionDenied);
+                }
+                self.processes[target].priority = priority;
+                self.processes[target].base_priority = priority;
+                self.make_ready(target);
                 [0; 3]
             }
             Call::Unmap { handle } => {
@@ -317,6 +430,39 @@ impl Kernel {
         context.r[0] = 0;
         context.r[1..4].copy_from_slice(&results);
         Ok(())
+    }
+
+    /// The process a `Process` capability with `WRITE` names.
+    fn writable_process(&self, index: usize, handle: Handle) -> Result<usize, Error> {
+        let capability = self.capability_at(self.lookup(index, handle)?);
+        let target = self.process_of(&capability)?;
+        if !capability.rights.contains(Rights::WRITE) {
+            return Err(Error::MissingRight);
+        }
+        Ok(target)
+    }
+
+    /// Sets up process-table entry `slot` for a process made by `creator`
+    /// through `Retype`, whose 16 KiB object (zeroed) is at `memory`.
+    fn create_process(&mut self, slot: usize, creator: usize, memory: u32) {
+        let process = &mut self.processes[slot];
+        process.state = State::Inactive;
+        process.context = crate::arch::context::UserContext::ZERO;
+        process.name = [0; tessera_abi::NAME_MAX];
+        let name = b"loaded";
+        process.name[..name.len()].copy_from_slice(name);
+        process.name_len = name.len();
+        process.priority = 0;
+        process.base_priority = 0;
+        process.table = Some(mmu::UserTable::at(memory));
+        process.regions = kernel_core::user_memory::RegionMap::new();
+        process.parent = Some(creator);
+        process.root = false;
+        process.memory = memory;
+        process.tables_used = 0;
+        process.references = 0;
+        process.reply_to = None;
+        process.ipc = super::ipc::Ipc::None;
     }
 
     /// Maps frame or device capability `at` into process `index` at `address`.
@@ -352,9 +498,11 @@ impl Kernel {
         let process = &mut self.processes[index];
         let table = process.table.ok_or(Error::PeerGone)?;
         process.regions.insert(Region { start: address, end, access }).map_err(|_| Error::BadAddress)?;
-        let mut frames = Frames(&mut self.frames);
+        let object = self.processes[index].memory;
+        let mut tables =
+            TableSource { frames: Frames(&mut self.frames), object, used: &mut self.processes[index].tables_used };
         for offset in (0..capability.size).step_by(PAGE_SIZE) {
-            if table.map_page_as(address + offset, capability.object + offset, access, memory, &mut frames).is_none() {
+            if table.map_page_as(address + offset, capability.object + offset, access, memory, &mut tables).is_none() {
                 for done in (0..offset).step_by(PAGE_SIZE) {
                     table.unmap_page(address + done, asid_of(index));
                 }

@@ -81,6 +81,8 @@ pub enum Ended {
     Exited(u32),
     /// The kernel ended it for this fault.
     Faulted(FaultKind),
+    /// The last capability to it went, so the kernel ended it.
+    Killed,
 }
 
 /// Waits up to `timeout_micros` (`None`: forever) for the child named by
@@ -92,6 +94,8 @@ pub fn wait(process: Option<Handle>, timeout_micros: Option<u32>) -> Result<(Han
     status(r0)?;
     let ended = if r2 == ExitKind::Faulted as u32 {
         Ended::Faulted(FaultKind::from_code(r3).unwrap_or(FaultKind::OtherAbort))
+    } else if r2 == ExitKind::Killed as u32 {
+        Ended::Killed
     } else {
         Ended::Exited(r3)
     };
@@ -186,6 +190,23 @@ pub fn map(handle: Handle, address: u32, rights: Rights) -> Result<(), Error> {
     status(raw_syscall(Syscall::Map as u32, [handle.0, address, rights.bits(), 0])[0])
 }
 
+/// Maps frame or device region `handle` at `address` with `rights` into
+/// the address space of `process` (a `Process` capability with `WRITE`).
+pub fn map_into(handle: Handle, process: Handle, address: u32, rights: Rights) -> Result<(), Error> {
+    status(raw_syscall(Syscall::Map as u32, [handle.0, address, rights.bits(), process.0])[0])
+}
+
+/// Sets where a process made by `retype` starts: entry point, stack
+/// pointer and the argument it gets in `r0`.
+pub fn process_setup(process: Handle, entry: u32, stack: u32, argument: u32) -> Result<(), Error> {
+    status(raw_syscall(Syscall::ProcessSetup as u32, [process.0, entry, stack, argument])[0])
+}
+
+/// Starts a process made by `retype` at `priority` (at most the caller's).
+pub fn process_start(process: Handle, priority: u32) -> Result<(), Error> {
+    status(raw_syscall(Syscall::ProcessStart as u32, [process.0, priority, 0, 0])[0])
+}
+
 /// Unmaps what `handle` mapped.
 pub fn unmap(handle: Handle) -> Result<(), Error> {
     status(raw_syscall(Syscall::Unmap as u32, [handle.0, 0, 0, 0])[0])
@@ -230,6 +251,24 @@ impl Mapping {
         // mapping is revoked meanwhile the access faults and the kernel ends
         // this process; it never reads other memory.
         unsafe { core::ptr::read_volatile(self.word(offset)) }
+    }
+
+    /// Copies `bytes` into the mapping at `offset`.
+    pub fn write_bytes(&self, offset: u32, bytes: &[u8]) {
+        let end = offset as usize + bytes.len();
+        assert!(end <= self.size as usize, "{} bytes at {offset:#x} outside the mapping", bytes.len());
+        // SAFETY: the range lies inside the mapping (checked above), which
+        // the kernel mapped at `address` for `size` bytes; a read-only or
+        // revoked mapping makes the MMU stop the write (the process ends).
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), (self.address + offset) as *mut u8, bytes.len()) }
+    }
+
+    /// The mapped bytes, read-only, for as long as the mapping stays.
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: the kernel mapped `size` readable bytes at `address`
+        // (Mapping::new). If the mapping is revoked while the slice is in
+        // use, accesses fault and the kernel ends this process.
+        unsafe { core::slice::from_raw_parts(self.address as *const u8, self.size as usize) }
     }
 
     /// Writes the word at `offset` (faults if the mapping is read-only).

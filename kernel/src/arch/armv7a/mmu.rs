@@ -240,6 +240,13 @@ impl UserTable {
         frames.allocate_zeroed().map(|l1| UserTable { l1 })
     }
 
+    /// The table whose zeroed first level is the 4 KiB at `l1` (4 KiB
+    /// aligned), memory its owner provides (a process object).
+    pub fn at(l1: u32) -> UserTable {
+        debug_assert!(l1.is_multiple_of(4096));
+        UserTable { l1 }
+    }
+
     /// Maps the 4 KiB page at user address `address` to `frame`.
     pub fn map_page(&self, address: u32, frame: u32, access: Access, frames: &mut impl FrameSource) -> Option<()> {
         self.map_page_as(address, frame, access, MemoryType::Normal, frames)
