@@ -23,8 +23,9 @@ pub use capability::{Handle, ObjectType, Rights};
 /// Syscall numbers (passed in `r7`).
 ///
 /// The numbering is stable: new calls take new numbers. Issue "capabilities"
-/// will make the authority-carrying calls (`Spawn`, `Shutdown`) take a
-/// capability handle in `r0`; until then only the root task may make them.
+/// will make `Shutdown` take a capability handle in `r0`; until then only the
+/// root task may make it. Number 5 (once `Spawn`) is retired: processes are
+/// made with `Retype` and started with `ProcessSetup` and `ProcessStart`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Syscall {
@@ -38,10 +39,6 @@ pub enum Syscall {
     Sleep = 3,
     /// Ends the calling process with exit code `r0`. Does not return.
     Exit = 4,
-    /// Root task only: starts boot-image program named by (`r0`, `r1` bytes)
-    /// at priority `r2`, passing `r3` to it in `r0`. Returns in `r1` the
-    /// handle of a new `Process` capability to it, in the caller's CSpace.
-    Spawn = 5,
     /// Waits up to `r1` microseconds (`u32::MAX`: forever) for the caller's
     /// child named by the `Process` capability `r0` (or any child if `r0` is
     /// [`ANY_PROCESS`]) to end. Returns the child's process handle in `r1`
@@ -120,6 +117,10 @@ pub enum Syscall {
     /// Starts the process named by `Process` capability `r0` (needs
     /// `WRITE`) at priority `r1`, at most the caller's own.
     ProcessStart = 30,
+    /// Names the process of `Process` capability `r0` (needs `WRITE`) with
+    /// the `r2` bytes at `r1` (UTF-8, at most [`NAME_MAX`]): the name fault
+    /// reports use.
+    ProcessName = 31,
 }
 
 /// The IPC info word: a label, how many capabilities travel, and the timeout
@@ -166,7 +167,6 @@ impl Syscall {
         Syscall::Yield,
         Syscall::Sleep,
         Syscall::Exit,
-        Syscall::Spawn,
         Syscall::Wait,
         Syscall::Shutdown,
         Syscall::Uptime,
@@ -192,6 +192,7 @@ impl Syscall {
         Syscall::InterruptAck,
         Syscall::ProcessSetup,
         Syscall::ProcessStart,
+        Syscall::ProcessName,
     ];
 
     /// The syscall with number `number`, if there is one.
@@ -202,7 +203,6 @@ impl Syscall {
             2 => Some(Syscall::Yield),
             3 => Some(Syscall::Sleep),
             4 => Some(Syscall::Exit),
-            5 => Some(Syscall::Spawn),
             6 => Some(Syscall::Wait),
             7 => Some(Syscall::Shutdown),
             8 => Some(Syscall::Uptime),
@@ -228,6 +228,7 @@ impl Syscall {
             28 => Some(Syscall::InterruptAck),
             29 => Some(Syscall::ProcessSetup),
             30 => Some(Syscall::ProcessStart),
+            31 => Some(Syscall::ProcessName),
             _ => None,
         }
     }
@@ -239,7 +240,7 @@ pub const ANY_PROCESS: u32 = u32::MAX;
 pub const FOREVER: u32 = u32::MAX;
 /// Longest buffer `DebugWrite` accepts, in bytes.
 pub const DEBUG_WRITE_MAX: usize = 1024;
-/// Longest program name, in bytes.
+/// Longest process name, in bytes.
 pub const NAME_MAX: usize = 24;
 /// Number of scheduling priorities. 0 is the lowest, `PRIORITY_LEVELS - 1` the highest.
 pub const PRIORITY_LEVELS: u32 = 32;

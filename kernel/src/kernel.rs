@@ -18,7 +18,7 @@ use crate::log;
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
-use kernel_core::capability::{Capability, Slot};
+use kernel_core::capability::Slot;
 use kernel_core::elf;
 use kernel_core::fault::{classify_data_abort, classify_prefetch_abort};
 use kernel_core::frames::{FrameAllocator, FRAME_SIZE};
@@ -145,13 +145,13 @@ pub fn set_benchmark_mode(on: bool) {
     BENCHMARK_MODE.store(on, Ordering::Relaxed);
 }
 
-/// Prints `BENCH` lines for `cargo xtask bench`: what a minimal process
-/// costs the kernel, its process-table entry (registers, bookkeeping,
-/// CSpace) and three translation-table frames (first level, one
-/// second-level table for the program, one for the stack).
+/// Prints `BENCH` lines for `cargo xtask bench`: what a process costs the
+/// kernel: its process-table entry (registers, bookkeeping, CSpace) and its
+/// 16 KiB process object (translation tables), which its creator pays for
+/// from untyped memory.
 fn report_benchmarks() {
     use core::fmt::Write as _;
-    let bytes = core::mem::size_of::<Process>() + 3 * FRAME_SIZE as usize;
+    let bytes = core::mem::size_of::<Process>() + 16384;
     let _ = writeln!(crate::console::Console, "BENCH kernel_bytes_per_process {}", bytes);
 }
 
@@ -607,29 +607,6 @@ impl Kernel {
                 }
             }
             Call::Exit { code } => self.end_process(index, ExitKind::Exited, code),
-            Call::Spawn { name, name_len, priority, argument } => {
-                if !self.processes[index].root {
-                    return Err(Error::PermissionDenied);
-                }
-                let range = self.processes[index].regions.check(name, name_len, Access::READ)?;
-                let mut buffer = [0u8; NAME_MAX];
-                let len = range.len() as usize;
-                // SAFETY: as for DebugWrite: checked, mapped, readable.
-                buffer[..len]
-                    .copy_from_slice(unsafe { core::slice::from_raw_parts(range.address() as *const u8, len) });
-                let program = core::str::from_utf8(&buffer[..len]).map_err(|_| Error::InvalidArgument)?;
-                // The caller needs a slot for the new process's capability.
-                self.free_slot(index)?;
-                let pid = self.spawn(Some(index), program, priority, argument, None)?;
-                let process = Capability::new(ObjectType::Process, capabilities::PROCESS_RIGHTS, pid, 0);
-                let handle = self.insert_original(index, process)?;
-                let context = &mut self.processes[index].context;
-                context.r[0] = 0;
-                context.r[1] = handle.0;
-                if preempts(priority, self.processes[index].priority) {
-                    self.timer_dirty = true;
-                }
-            }
             Call::Wait { process, timeout_micros } => {
                 let target = if process == ANY_PROCESS {
                     ANY_PROCESS
@@ -673,7 +650,8 @@ impl Kernel {
             | Call::Unmap { .. }
             | Call::CapMove { .. }
             | Call::ProcessSetup { .. }
-            | Call::ProcessStart { .. } => self.invoke_capability(index, call)?,
+            | Call::ProcessStart { .. }
+            | Call::ProcessName { .. } => self.invoke_capability(index, call)?,
             Call::Send { .. }
             | Call::Receive { .. }
             | Call::Reply { .. }

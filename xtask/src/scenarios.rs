@@ -235,7 +235,7 @@ pub const SCENARIOS: &[Scenario] = &[
         about: "init loads a program from the boot image into a process carved from its own memory; a process ends with its last capability",
         bootargs: "scenario=loader",
         expect: &[
-            "init: mapped the boot image read-only",
+            "init: reads the boot image through its read-only capability",
             "hello: running in user mode",
             "init: hello (loaded by init) exited with code 0",
             "init: sleeper (its last capability deleted) was ended by the kernel",

@@ -304,9 +304,6 @@ fn expected_decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         Syscall::Yield => Call::Yield,
         Syscall::Sleep => Call::Sleep { micros: args[0] },
         Syscall::Exit => Call::Exit { code: args[0] },
-        Syscall::Spawn if args[1] as usize > NAME_MAX => return Err(Error::TooLong),
-        Syscall::Spawn if args[1] == 0 || args[2] >= PRIORITY_LEVELS => return Err(Error::InvalidArgument),
-        Syscall::Spawn => Call::Spawn { name: args[0], name_len: args[1], priority: args[2], argument: args[3] },
         Syscall::Wait => Call::Wait { process: args[0], timeout_micros: args[1] },
         Syscall::Shutdown => Call::Shutdown { status: args[0] },
         Syscall::Uptime => Call::Uptime,
@@ -346,7 +343,10 @@ fn expected_decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         Syscall::ProcessSetup => {
             Call::ProcessSetup { process: Handle(args[0]), pc: args[1], sp: args[2], argument: args[3] }
         }
-        Syscall::ProcessStart if args[1] >= 32 => return Err(Error::InvalidArgument),
+        Syscall::ProcessName if args[2] as usize > NAME_MAX => return Err(Error::TooLong),
+        Syscall::ProcessName if args[2] == 0 => return Err(Error::InvalidArgument),
+        Syscall::ProcessName => Call::ProcessName { process: Handle(args[0]), name: args[1], name_len: args[2] },
+        Syscall::ProcessStart if args[1] >= PRIORITY_LEVELS => return Err(Error::InvalidArgument),
         Syscall::ProcessStart => Call::ProcessStart { process: Handle(args[0]), priority: args[1] },
         // Rights words may only hold the nine defined bits.
         Syscall::CapDerive if args[1] & !0x1FF != 0 => return Err(Error::InvalidArgument),
@@ -396,7 +396,7 @@ fn expected_decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
 /// argument registers and calls [`syscall::decode`]. Panics if:
 /// - the result differs from the documented rules (in particular an unknown
 ///   number must give [`Error::UnknownSyscall`]);
-/// - for a decoded `DebugWrite` or `Spawn`, [`RegionMap::check`] on the
+/// - for a decoded `DebugWrite` or `ProcessName`, [`RegionMap::check`] on the
 ///   pointer returns a `UserRange` that is not the range asked for, wraps,
 ///   ends above `USER_END` or has a byte outside a region allowing the access
 ///   (or refuses a range that is fully mapped).
@@ -420,7 +420,7 @@ pub fn syscall_decoding(data: &[u8]) {
     assert_eq!(decoded, expected_decode(number, args), "decode({number}, {args:x?})");
     let (pointer, len) = match decoded {
         Ok(Call::DebugWrite { address, len }) => (address, len),
-        Ok(Call::Spawn { name, name_len, .. }) => (name, name_len),
+        Ok(Call::ProcessName { name, name_len, .. }) => (name, name_len),
         _ => return,
     };
     // What the kernel asks for, then rights chosen by the input.

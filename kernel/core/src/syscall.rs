@@ -32,18 +32,6 @@ pub enum Call {
         /// Exit code.
         code: u32,
     },
-    /// `Spawn(name, len, priority, argument)`, `len <= NAME_MAX`,
-    /// `priority < PRIORITY_LEVELS`.
-    Spawn {
-        /// User address of the program name.
-        name: u32,
-        /// Length of the name.
-        name_len: u32,
-        /// Priority of the new process.
-        priority: u32,
-        /// Value passed to the new process in `r0`.
-        argument: u32,
-    },
     /// `Wait(process, timeout_micros)`.
     Wait {
         /// `Process` capability of the child to wait for, or `ANY_PROCESS`.
@@ -201,6 +189,15 @@ pub enum Call {
         /// Its `r0` at start.
         argument: u32,
     },
+    /// `ProcessName(process, name, name_len)`, `0 < name_len <= NAME_MAX`.
+    ProcessName {
+        /// The process.
+        process: Handle,
+        /// User address of the name.
+        name: u32,
+        /// Its length.
+        name_len: u32,
+    },
     /// `ProcessStart(process, priority)`, `priority < PRIORITY_LEVELS`.
     ProcessStart {
         /// The process.
@@ -251,15 +248,6 @@ pub fn decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         Syscall::Yield => Call::Yield,
         Syscall::Sleep => Call::Sleep { micros: args[0] },
         Syscall::Exit => Call::Exit { code: args[0] },
-        Syscall::Spawn => {
-            if args[1] as usize > NAME_MAX {
-                return Err(Error::TooLong);
-            }
-            if args[1] == 0 || args[2] >= PRIORITY_LEVELS {
-                return Err(Error::InvalidArgument);
-            }
-            Call::Spawn { name: args[0], name_len: args[1], priority: args[2], argument: args[3] }
-        }
         Syscall::Wait => Call::Wait { process: args[0], timeout_micros: args[1] },
         Syscall::Shutdown => Call::Shutdown { status: args[0] },
         Syscall::Uptime => Call::Uptime,
@@ -316,6 +304,15 @@ pub fn decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         Syscall::ProcessSetup => {
             Call::ProcessSetup { process: Handle(args[0]), pc: args[1], sp: args[2], argument: args[3] }
         }
+        Syscall::ProcessName => {
+            if args[2] as usize > NAME_MAX {
+                return Err(Error::TooLong);
+            }
+            if args[2] == 0 {
+                return Err(Error::InvalidArgument);
+            }
+            Call::ProcessName { process: Handle(args[0]), name: args[1], name_len: args[2] }
+        }
         Syscall::ProcessStart => {
             if args[1] >= PRIORITY_LEVELS {
                 return Err(Error::InvalidArgument);
@@ -334,9 +331,10 @@ mod tests {
         assert_eq!(decode(0, [0; 6]), Ok(Call::Null));
         assert_eq!(decode(1, [0x10000, 12, 0, 0, 0, 0]), Ok(Call::DebugWrite { address: 0x10000, len: 12 }));
         assert_eq!(decode(3, [500, 0, 0, 0, 0, 0]), Ok(Call::Sleep { micros: 500 }));
+        assert_eq!(decode(5, [0x10000, 4, 8, 7, 0, 0]), Err(Error::UnknownSyscall), "Spawn is retired");
         assert_eq!(
-            decode(5, [0x10000, 4, 8, 7, 0, 0]),
-            Ok(Call::Spawn { name: 0x10000, name_len: 4, priority: 8, argument: 7 })
+            decode(31, [3, 0x10000, 4, 0, 0, 0]),
+            Ok(Call::ProcessName { process: Handle(3), name: 0x10000, name_len: 4 })
         );
         for syscall in Syscall::ALL {
             let arguments = match syscall {
@@ -365,8 +363,8 @@ mod tests {
         );
         assert_eq!(decode(u32::MAX, [0; 6]), Err(Error::UnknownSyscall));
         assert_eq!(decode(1, [0x10000, DEBUG_WRITE_MAX as u32 + 1, 0, 0, 0, 0]), Err(Error::TooLong));
-        assert_eq!(decode(5, [0x10000, NAME_MAX as u32 + 1, 1, 0, 0, 0]), Err(Error::TooLong));
-        assert_eq!(decode(5, [0x10000, 0, 1, 0, 0, 0]), Err(Error::InvalidArgument));
-        assert_eq!(decode(5, [0x10000, 4, PRIORITY_LEVELS, 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(decode(31, [3, 0x10000, NAME_MAX as u32 + 1, 0, 0, 0]), Err(Error::TooLong));
+        assert_eq!(decode(31, [3, 0x10000, 0, 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(decode(30, [3, PRIORITY_LEVELS, 0, 0, 0, 0]), Err(Error::InvalidArgument));
     }
 }

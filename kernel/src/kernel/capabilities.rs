@@ -63,9 +63,6 @@ impl mmu::FrameSource for TableSource<'_> {
 /// the rest of `data[0]` is the address, `data[1]` the mapping process's pid.
 const MAPPED: u32 = 1;
 
-/// Rights of the `Process` capability `Spawn` returns.
-pub(super) const PROCESS_RIGHTS: Rights = Rights::READ.union(Rights::WRITE).union(Rights::GRANT).union(Rights::DERIVE);
-
 /// What `init` is given at boot besides its program.
 pub struct RootGrants<'a> {
     /// Free RAM for `Untyped` capabilities: (address, bytes).
@@ -154,25 +151,16 @@ impl Kernel {
         if capability.kind != ObjectType::Process {
             return Err(Error::WrongType);
         }
-        let alive = |index: usize| !matches!(self.processes[index].state, State::Free | State::Zombie { .. });
-        let found = if capability.size == 0 {
-            // Made by Spawn: the object is the pid.
-            let index = (capability.object & 0xFFFF) as usize;
-            (index < MAX_PROCESSES && pid_of(index, self.processes[index].generation) == capability.object)
-                .then_some(index)
-        } else {
-            // Made by Retype: the object is its memory.
-            self.processes.iter().position(|p| p.memory == capability.object)
-        };
-        found.filter(|&index| alive(index)).ok_or(Error::PeerGone)
+        // A process capability's object is the process's memory.
+        self.processes
+            .iter()
+            .position(|p| p.memory == capability.object && !matches!(p.state, State::Free | State::Zombie { .. }))
+            .ok_or(Error::PeerGone)
     }
 
     /// The pid a `Process` capability names, whether or not the process has
     /// ended (its entry is kept until its parent collects it).
     pub(super) fn pid_named(&self, capability: &Capability) -> Option<u32> {
-        if capability.size == 0 {
-            return Some(capability.object);
-        }
         let index = self.processes.iter().position(|p| p.memory == capability.object && p.state != State::Free)?;
         Some(pid_of(index, self.processes[index].generation))
     }
@@ -183,7 +171,7 @@ impl Kernel {
             ObjectType::Frame | ObjectType::DeviceRegion => self.undo_mapping(&capability),
             ObjectType::Endpoint | ObjectType::Notification => self.object_released(&capability),
             ObjectType::Interrupt => self.unbind_if_unreferenced(capability.object),
-            ObjectType::Process if capability.size != 0 => {
+            ObjectType::Process => {
                 // A process made by Retype lives while a capability names it.
                 if let Some(index) = self.processes.iter().position(|p| p.memory == capability.object) {
                     let process = &mut self.processes[index];
@@ -213,7 +201,7 @@ impl Kernel {
 
     /// A capability was made: count it on its object.
     fn referenced(&mut self, capability: &Capability) {
-        if capability.kind == ObjectType::Process && capability.size != 0 {
+        if capability.kind == ObjectType::Process {
             if let Some(index) = self.processes.iter().position(|p| p.memory == capability.object) {
                 self.processes[index].references += 1;
             }
@@ -396,6 +384,21 @@ impl Kernel {
                 context.cpsr = crate::arch::context::initial_cpsr(pc & 1 != 0);
                 context.sp = sp;
                 context.r[0] = argument;
+                [0; 3]
+            }
+            Call::ProcessName { process, name, name_len } => {
+                let target = self.writable_process(index, process)?;
+                let range = self.processes[index].regions.check(name, name_len, Access::READ)?;
+                let mut buffer = [0u8; tessera_abi::NAME_MAX];
+                let len = range.len() as usize;
+                // SAFETY: `check` proved the bytes are mapped readable in the
+                // caller, whose table is loaded (it is the caller).
+                buffer[..len]
+                    .copy_from_slice(unsafe { core::slice::from_raw_parts(range.address() as *const u8, len) });
+                core::str::from_utf8(&buffer[..len]).map_err(|_| Error::InvalidArgument)?;
+                let process = &mut self.processes[target];
+                process.name = buffer;
+                process.name_len = len;
                 [0; 3]
             }
             Call::ProcessStart { process, priority } => {

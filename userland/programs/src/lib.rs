@@ -123,3 +123,104 @@ pub mod rtc {
     /// Interrupt clear register.
     pub const CLEAR: u32 = 0x1C;
 }
+
+/// Loading boot-image programs into processes made from untyped memory: the
+/// loader runs in user space (here, in `init`) with nothing but
+/// capabilities: untyped memory to pay with and a read-only view of the
+/// boot image.
+pub mod loader {
+    use kernel_core::elf;
+    use tessera_abi::bootimage::{self, BootImage};
+    use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
+    use tessera_rt::{
+        for_each_initial_capability, map_into, process_name, process_setup, process_start, retype, unmap, Error,
+        Handle, Mapping, ObjectType, Rights,
+    };
+
+    /// Where the boot image is mapped.
+    pub const BOOT_IMAGE_AT: u32 = 0x3800_0000;
+    /// Where frames are mapped while the loader fills them.
+    pub const SCRATCH_AT: u32 = 0x3A00_0000;
+
+    /// What the loader needs: untyped memory and the boot image.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Loader {
+        untyped: Handle,
+        image: Mapping,
+    }
+
+    impl Loader {
+        /// Finds the untyped memory and the boot image among this process's
+        /// first capabilities and maps the image read-only.
+        pub fn new() -> Result<Loader, Error> {
+            let (mut untyped, mut image) = (None, None);
+            for_each_initial_capability(|handle, info| match info.kind {
+                ObjectType::Untyped => untyped = Some(handle),
+                ObjectType::Frame => image = Some(handle),
+                _ => {}
+            });
+            let untyped = untyped.ok_or(Error::NotFound)?;
+            let image = Mapping::new(image.ok_or(Error::NotFound)?, BOOT_IMAGE_AT, Rights::READ)?;
+            Ok(Loader { untyped, image })
+        }
+
+        /// The untyped memory processes are made from.
+        pub fn untyped(&self) -> Handle {
+            self.untyped
+        }
+
+        /// The boot image's bytes.
+        pub fn image(&self) -> Result<BootImage<'_>, Error> {
+            let bytes = self.image.as_bytes();
+            let size = bootimage::declared_size(bytes).filter(|&size| size <= bytes.len()).ok_or(Error::BadImage)?;
+            BootImage::parse(&bytes[..size]).map_err(|_| Error::BadImage)
+        }
+
+        /// Loads program `name` into a new process carved from the untyped
+        /// memory (its translation tables come from the same memory), names
+        /// it, and starts it at `priority` with `argument` in `r0`. Returns
+        /// the `Process` capability; the process ends when the last
+        /// capability to it goes.
+        pub fn start(&self, name: &str, priority: u32, argument: u32) -> Result<Handle, Error> {
+            let program = self.image()?.find(name).ok_or(Error::NotFound)?;
+            let plan = elf::parse(program.elf).map_err(|_| Error::BadImage)?;
+            let process = retype(self.untyped, ObjectType::Process, 16384)?;
+            let page = PAGE_SIZE as u32;
+            let fill = |address: u32, bytes: &[u8], offset: u32, rights: Rights| -> Result<(), Error> {
+                let frame = retype(self.untyped, ObjectType::Frame, 4096)?;
+                let scratch = Mapping::new(frame, SCRATCH_AT, Rights::READ | Rights::WRITE)?;
+                scratch.write_bytes(offset, bytes);
+                unmap(frame)?;
+                map_into(frame, process, address, rights)
+            };
+            for segment in plan.segments() {
+                let mut rights = Rights::READ;
+                if segment.access.write {
+                    rights |= Rights::WRITE;
+                }
+                if segment.access.execute {
+                    rights |= Rights::EXECUTE;
+                }
+                let file_end = segment.address + segment.file_size;
+                for address in (segment.page_start()..segment.page_end()).step_by(page as usize) {
+                    let start = address.max(segment.address);
+                    let end = (address + page).min(file_end);
+                    let bytes = if start < end {
+                        let from = (segment.file_offset + start - segment.address) as usize;
+                        &program.elf[from..from + (end - start) as usize]
+                    } else {
+                        &[]
+                    };
+                    fill(address, bytes, start.saturating_sub(address), rights)?;
+                }
+            }
+            for address in ((STACK_TOP - STACK_SIZE) as u32..STACK_TOP as u32).step_by(page as usize) {
+                fill(address, &[], 0, Rights::READ | Rights::WRITE)?;
+            }
+            process_name(process, name)?;
+            process_setup(process, plan.entry, STACK_TOP as u32, argument)?;
+            process_start(process, priority)?;
+            Ok(process)
+        }
+    }
+}

@@ -66,14 +66,6 @@ pub fn exit(code: u32) -> ! {
     unreachable!("the kernel returned from Exit")
 }
 
-/// Root task only: starts boot-image program `name` at `priority` with
-/// `argument` in its `r0`. Returns a `Process` capability to it.
-pub fn spawn(name: &str, priority: u32, argument: u32) -> Result<Handle, Error> {
-    let [r0, r1, _, _] =
-        raw_syscall(Syscall::Spawn as u32, [name.as_ptr() as u32, name.len() as u32, priority, argument]);
-    status(r0).map(|()| Handle(r1))
-}
-
 /// How a child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ended {
@@ -200,6 +192,11 @@ pub fn map_into(handle: Handle, process: Handle, address: u32, rights: Rights) -
 /// pointer and the argument it gets in `r0`.
 pub fn process_setup(process: Handle, entry: u32, stack: u32, argument: u32) -> Result<(), Error> {
     status(raw_syscall(Syscall::ProcessSetup as u32, [process.0, entry, stack, argument])[0])
+}
+
+/// Names a process made by `retype` (the name fault reports show).
+pub fn process_name(process: Handle, name: &str) -> Result<(), Error> {
+    status(raw_syscall(Syscall::ProcessName as u32, [process.0, name.as_ptr() as u32, name.len() as u32, 0])[0])
 }
 
 /// Starts a process made by `retype` at `priority` (at most the caller's).

@@ -6,7 +6,7 @@
 
 use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::{Error, DEBUG_WRITE_MAX};
-use tessera_rt::{println, raw_debug_write, raw_syscall, spawn, wait};
+use tessera_rt::{println, process_start, raw_debug_write, raw_syscall, wait, Handle};
 
 tessera_rt::entry!(main);
 
@@ -39,8 +39,8 @@ fn main(_start: tessera_rt::Start) -> u32 {
         ("range into the kernel", raw_debug_write(0x3FFF_FFF0, 0x20), Err(Error::BadAddress)),
         ("too long", raw_debug_write(valid, DEBUG_WRITE_MAX as u32 + 1), Err(Error::TooLong)),
         ("empty write", raw_debug_write(0, 0), Ok(())),
-        ("spawn from a non-root process", spawn("hello", 1, 0).map(|_| ()), Err(Error::PermissionDenied)),
-        ("spawn with a bad priority", spawn("hello", 99, 0).map(|_| ()), Err(Error::InvalidArgument)),
+        ("the retired Spawn (number 5)", error_of(raw_syscall(5, [0; 4])[0]), Err(Error::UnknownSyscall)),
+        ("start a process with no capability", process_start(Handle::new(100, 0), 1), Err(Error::InvalidHandle)),
         ("shutdown from a non-root process", tessera_rt::shutdown(0), Err(Error::PermissionDenied)),
         ("wait without children", wait(None, Some(0)).map(|_| ()), Err(Error::NotFound)),
     ];

@@ -10,15 +10,14 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use kernel_core::elf;
-use tessera_abi::bootimage::{self, BootImage};
 use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::FaultKind;
+use tessera_programs::loader::Loader;
 use tessera_programs::{bench, capprobe, probe, rtc, spinner};
 use tessera_rt::{
     boot_arguments, cap_delete, cap_derive, cap_grant, cap_info, cap_move, cap_object, cap_revoke, cycles,
-    for_each_initial_capability, map, map_into, println, process_setup, process_start, retype, shutdown, sleep_micros,
-    spawn, unmap, wait, Ended, Handle, Mapping, ObjectType, Rights,
+    for_each_initial_capability, map, println, retype, shutdown, sleep_micros, wait, Ended, Handle, Mapping,
+    ObjectType, Rights,
 };
 
 tessera_rt::entry!(main);
@@ -32,6 +31,12 @@ fn main(start: tessera_rt::Start) -> u32 {
     let boot_cycles = cycles();
     let arguments = boot_arguments(start);
     println!("init: root task started, boot arguments \"{}\"", arguments);
+    match Loader::new() {
+        Ok(loader) => {
+            LOADER.call_once(|| loader);
+        }
+        Err(error) => println!("init: no loader (untyped memory and boot image needed): {}", error.name()),
+    }
     let mut scenario = None;
     for word in arguments.split_whitespace() {
         if let Some(name) = word.strip_prefix("scenario=") {
@@ -84,10 +89,19 @@ fn main(start: tessera_rt::Start) -> u32 {
     status
 }
 
+/// The loader: untyped memory and the boot image, found once at start-up.
+static LOADER: spin::Once<Loader> = spin::Once::new();
+
+fn loader() -> Result<&'static Loader, &'static str> {
+    LOADER.get().ok_or("no loader")
+}
+
+/// Starts boot-image program `name`: loaded by init into memory init pays
+/// for (see `tessera_programs::loader`).
 fn start(name: &str, priority: u32, argument: u32) -> Result<Handle, &'static str> {
-    spawn(name, priority, argument).map_err(|error| {
+    loader()?.start(name, priority, argument).map_err(|error| {
         println!("init: cannot start {}: {}", name, error.name());
-        "spawn failed"
+        "start failed"
     })
 }
 
@@ -442,81 +456,20 @@ fn interrupt_scenario() -> Outcome {
     }
 }
 
-/// Where init maps the boot image and the frames it fills.
-const BOOT_IMAGE_AT: u32 = 0x3800_0000;
-const SCRATCH_AT: u32 = 0x3A00_0000;
-
-/// Loads boot-image program `name` into a new process carved from
-/// `untyped` (its translation tables come from the same memory) and starts
-/// it at `priority` with `argument`: a loader in user space.
-fn load(untyped: Handle, image: &[u8], name: &str, priority: u32, argument: u32) -> Result<Handle, &'static str> {
-    let size = bootimage::declared_size(image).filter(|&size| size <= image.len()).ok_or("bad boot image")?;
-    let program =
-        BootImage::parse(&image[..size]).map_err(|_| "bad boot image")?.find(name).ok_or("no such program")?;
-    let plan = elf::parse(program.elf).map_err(|_| "bad program")?;
-    let process = retype(untyped, ObjectType::Process, 16384).map_err(|error| {
-        println!("init: cannot make a process: {}", error.name());
-        "retype failed"
-    })?;
-    let page = PAGE_SIZE as u32;
-    let fill = |address: u32, bytes: &[u8], at: u32, rights: Rights| -> Outcome {
-        let frame = retype(untyped, ObjectType::Frame, 4096).map_err(|_| "out of memory")?;
-        let scratch = Mapping::new(frame, SCRATCH_AT, Rights::READ | Rights::WRITE).map_err(|_| "map failed")?;
-        scratch.write_bytes(at, bytes);
-        unmap(frame).map_err(|_| "unmap failed")?;
-        map_into(frame, process, address, rights).map_err(|_| "map into the process failed")
-    };
-    for segment in plan.segments() {
-        let mut rights = Rights::READ;
-        if segment.access.write {
-            rights |= Rights::WRITE;
-        }
-        if segment.access.execute {
-            rights |= Rights::EXECUTE;
-        }
-        let file_end = segment.address + segment.file_size;
-        for address in (segment.page_start()..segment.page_end()).step_by(page as usize) {
-            let start = address.max(segment.address);
-            let end = (address + page).min(file_end);
-            let bytes = if start < end {
-                let from = (segment.file_offset + start - segment.address) as usize;
-                &program.elf[from..from + (end - start) as usize]
-            } else {
-                &[]
-            };
-            fill(address, bytes, start.saturating_sub(address), rights)?;
-        }
-    }
-    for address in ((STACK_TOP - STACK_SIZE) as u32..STACK_TOP as u32).step_by(page as usize) {
-        fill(address, &[], 0, Rights::READ | Rights::WRITE)?;
-    }
-    process_setup(process, plan.entry, STACK_TOP as u32, argument).map_err(|_| "setup failed")?;
-    process_start(process, priority).map_err(|_| "start failed")?;
-    Ok(process)
-}
-
 fn loader_scenario() -> Outcome {
-    let untyped = untyped_memory()?;
-    let mut image = None;
-    for_each_initial_capability(|handle, info| {
-        if info.kind == ObjectType::Frame {
-            image = Some(handle);
-        }
-    });
-    let image = image.ok_or("no boot image capability")?;
-    let boot = Mapping::new(image, BOOT_IMAGE_AT, Rights::READ).map_err(|_| "cannot map the boot image")?;
-    println!("init: mapped the boot image read-only ({} bytes)", boot.as_bytes().len());
+    let loader = loader()?;
+    let image = loader.image().map_err(|_| "no boot image")?;
+    println!("init: reads the boot image through its read-only capability: {} programs", image.len());
 
-    // A program loaded by init itself into memory init pays for.
-    let hello = load(untyped, boot.as_bytes(), "hello", NORMAL, 0)?;
-    let ended = finish(hello)?;
+    // Every program here is loaded by init into memory init pays for.
+    let ended = finish(start("hello", NORMAL, 0)?)?;
     report("hello (loaded by init)", ended);
     if ended != Ended::Exited(0) {
         return Err("the loaded program did not run");
     }
 
     // A process lives while a capability names it.
-    let sleeper = load(untyped, boot.as_bytes(), "sleeper", NORMAL, 5_000_000)?;
+    let sleeper = start("sleeper", NORMAL, 5_000_000)?;
     sleep_micros(20_000);
     cap_delete(sleeper).map_err(|_| "delete failed")?;
     let ended = wait(None, Some(1_000_000)).map(|(_, ended)| ended).map_err(|_| "wait failed")?;
@@ -526,7 +479,7 @@ fn loader_scenario() -> Outcome {
     }
 
     // Processes come out of the creator's memory: a small untyped runs out.
-    let small = retype(untyped, ObjectType::Untyped, 8192).map_err(|_| "retype failed")?;
+    let small = retype(loader.untyped(), ObjectType::Untyped, 8192).map_err(|_| "retype failed")?;
     match retype(small, ObjectType::Process, 16384) {
         Err(tessera_rt::Error::OutOfMemory) => println!("init: a process does not fit in 8 KiB of untyped memory"),
         other => {
