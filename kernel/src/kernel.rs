@@ -17,7 +17,7 @@ use crate::arch::{cp15, gic, timer};
 use crate::log;
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel_core::capability::Slot;
 use kernel_core::elf;
 use kernel_core::fault::{classify_data_abort, classify_prefetch_abort};
@@ -106,9 +106,24 @@ struct Process {
     tables_used: u16,
     /// Capabilities naming a process made by `Retype`; it ends at 0.
     references: u32,
-    /// The capability space (slot 0 is never used).
-    cspace: [Slot; CSPACE_SLOTS],
 }
+
+/// Size of a process object: its first-level translation table, six 1 KiB
+/// second-level tables, and its CSpace.
+pub const PROCESS_OBJECT_BYTES: u32 = 16384;
+/// Second-level tables in a process object, after its first-level table.
+pub const OBJECT_TABLES: u32 = 6;
+/// Where the CSpace starts in a process object.
+const CSPACE_OFFSET: u32 = 4096 + OBJECT_TABLES * 1024;
+const _: () =
+    assert!(CSPACE_OFFSET as usize + CSPACE_SLOTS * core::mem::size_of::<Slot>() <= PROCESS_OBJECT_BYTES as usize);
+
+/// The root task's process object (it is made by the kernel, not from
+/// untyped memory), in `.bss`: zero, as a new process object must be.
+#[repr(C, align(16384))]
+struct RootObject([AtomicU32; PROCESS_OBJECT_BYTES as usize / 4]);
+
+static ROOT_OBJECT: RootObject = RootObject([const { AtomicU32::new(0) }; PROCESS_OBJECT_BYTES as usize / 4]);
 
 impl Process {
     const FREE: Process = Process {
@@ -129,11 +144,32 @@ impl Process {
         memory: 0,
         tables_used: 0,
         references: 0,
-        cspace: [Slot::EMPTY; CSPACE_SLOTS],
     };
 
     fn name(&self) -> &str {
         core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?")
+    }
+
+    /// The CSpace, in the process object.
+    fn cspace(&self) -> &[Slot; CSPACE_SLOTS] {
+        assert!(self.memory != 0, "a process without an object has no CSpace");
+        // SAFETY: `memory` is this live process's object: 16 KiB carved from
+        // untyped memory by Retype (zeroed there) or the root object, both
+        // identity mapped for the kernel, holding the CSpace at CSPACE_OFFSET
+        // (the const assertion above checks it fits), 4-byte aligned as
+        // `Slot` needs. The object is not reused while the process entry
+        // names it (an untyped's memory comes back only once all its
+        // descendants, this process's capabilities included, are gone, and
+        // ending the process empties the entry first). All-zero bytes are
+        // empty slots.
+        unsafe { &*((self.memory + CSPACE_OFFSET) as *const [Slot; CSPACE_SLOTS]) }
+    }
+
+    /// The CSpace, to change.
+    fn cspace_mut(&mut self) -> &mut [Slot; CSPACE_SLOTS] {
+        assert!(self.memory != 0, "a process without an object has no CSpace");
+        // SAFETY: as for `cspace`; `&mut self` makes this the only access.
+        unsafe { &mut *((self.memory + CSPACE_OFFSET) as *mut [Slot; CSPACE_SLOTS]) }
     }
 }
 
@@ -151,7 +187,7 @@ pub fn set_benchmark_mode(on: bool) {
 /// from untyped memory.
 fn report_benchmarks() {
     use core::fmt::Write as _;
-    let bytes = core::mem::size_of::<Process>() + 16384;
+    let bytes = core::mem::size_of::<Process>() + PROCESS_OBJECT_BYTES as usize;
     let _ = writeln!(crate::console::Console, "BENCH kernel_bytes_per_process {}", bytes);
 }
 
@@ -355,7 +391,10 @@ impl Kernel {
         let plan = elf::parse(program.elf).map_err(|_| Error::BadImage)?;
         let index = self.processes.iter().position(|p| p.state == State::Free).ok_or(Error::OutOfMemory)?;
         let mut frames = Frames(&mut self.frames);
-        let table = UserTable::new(&mut frames).ok_or(Error::OutOfMemory)?;
+        // The root task's first-level table and CSpace are in the root
+        // object; its second-level tables come from the kernel's pool.
+        let memory = ROOT_OBJECT.0.as_ptr() as u32;
+        let table = UserTable::at(memory);
         let mut regions = RegionMap::new();
         let mut top_stack_frame = 0;
         let built = (|| -> Result<(), Error> {
@@ -412,9 +451,6 @@ impl Kernel {
             process.context.r[0] = process.context.sp;
             process.context.r[1] = len as u32;
         }
-        // The previous holder of this slot left every CSpace slot empty and
-        // unlinked, at generation 0 (see `release_process`).
-        debug_assert!(process.cspace.iter().all(|slot| *slot == Slot::EMPTY));
         process.name = [0; NAME_MAX];
         process.name[..name.len()].copy_from_slice(name.as_bytes());
         process.name_len = name.len();
@@ -422,7 +458,8 @@ impl Kernel {
         process.base_priority = priority;
         process.ipc = ipc::Ipc::None;
         process.reply_to = None;
-        process.memory = 0;
+        process.memory = memory;
+        process.tables_used = 0;
         process.table = Some(table);
         process.regions = regions;
         process.parent = parent;
@@ -493,12 +530,8 @@ impl Kernel {
 
     fn release_process(&mut self, index: usize) {
         let process = &mut self.processes[index];
-        // Handles only mean something to their own process, so the next
-        // process in this slot starts with fresh generations; `clear_cspace`
-        // already emptied and unlinked every slot.
-        for slot in process.cspace.iter_mut() {
-            *slot = Slot::EMPTY;
-        }
+        // `clear_cspace` already emptied and unlinked every slot; the object
+        // goes back with the untyped memory it came from.
         process.memory = 0;
         process.references = 0;
         process.state = State::Free;
@@ -514,11 +547,11 @@ impl Kernel {
         // The parent's handle for the child, if it still holds one.
         let handle = (1..CSPACE_SLOTS)
             .find(|&slot| {
-                self.processes[parent].cspace[slot]
+                self.processes[parent].cspace()[slot]
                     .capability()
                     .is_some_and(|c| c.kind == ObjectType::Process && self.pid_named(c) == Some(pid))
             })
-            .map_or(0, |slot| Handle::new(slot, self.processes[parent].cspace[slot].generation()).0);
+            .map_or(0, |slot| Handle::new(slot, self.processes[parent].cspace()[slot].generation()).0);
         let context = &mut self.processes[parent].context;
         context.r[0] = 0;
         context.r[1] = handle;

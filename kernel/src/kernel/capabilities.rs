@@ -20,35 +20,34 @@ pub(super) struct Slots<'a>(pub(super) &'a mut [Process; MAX_PROCESSES]);
 impl SlotStore for Slots<'_> {
     #[inline]
     fn slot(&self, at: SlotRef) -> &capability::Slot {
-        &self.0[at.space() as usize].cspace[at.index() as usize]
+        &self.0[at.space() as usize].cspace()[at.index() as usize]
     }
 
     #[inline]
     fn slot_mut(&mut self, at: SlotRef) -> &mut capability::Slot {
-        &mut self.0[at.space() as usize].cspace[at.index() as usize]
+        &mut self.0[at.space() as usize].cspace_mut()[at.index() as usize]
     }
 }
 
-/// Where a process's second-level translation tables come from: the
-/// kernel's pool for a process made by `Spawn`, the twelve 1 KiB tables in
-/// its own object for one made by `Retype` (so its page tables are paid for
-/// from the untyped memory it was made from).
+/// Where a process's second-level translation tables come from: the six
+/// 1 KiB tables in its own object (so its page tables are paid for from the
+/// untyped memory it was made from), or, for the root task, which the
+/// kernel makes and which maps more regions, the kernel's pool.
 struct TableSource<'a> {
     frames: Frames<'a>,
-    /// The process object (0: none, use the pool).
+    /// The process object.
     object: u32,
+    /// Use the kernel's pool (the root task).
+    pool: bool,
     used: &'a mut u16,
 }
 
-/// Second-level tables in a process object, after its first-level table.
-const OBJECT_TABLES: u32 = 12;
-
 impl mmu::FrameSource for TableSource<'_> {
     fn allocate_zeroed(&mut self) -> Option<u32> {
-        if self.object == 0 {
+        if self.pool {
             return self.frames.allocate_zeroed();
         }
-        let free = (0..OBJECT_TABLES).find(|&n| *self.used & (1 << n) == 0)?;
+        let free = (0..super::OBJECT_TABLES).find(|&n| *self.used & (1 << n) == 0)?;
         *self.used |= 1 << free;
         // Zeroed when the object was made; never handed out twice.
         Some(self.object + 4096 + free * 1024)
@@ -87,7 +86,7 @@ impl Kernel {
         if index == 0 || index >= CSPACE_SLOTS {
             return Err(Error::InvalidHandle);
         }
-        let slot = &self.processes[space].cspace[index];
+        let slot = &self.processes[space].cspace()[index];
         if slot.generation() != handle.generation() {
             return Err(Error::StaleHandle);
         }
@@ -99,7 +98,7 @@ impl Kernel {
 
     #[inline]
     pub(super) fn capability_at(&self, at: SlotRef) -> Capability {
-        *self.processes[at.space() as usize].cspace[at.index() as usize]
+        *self.processes[at.space() as usize].cspace()[at.index() as usize]
             .capability()
             .expect("lookup returned an empty slot")
     }
@@ -107,14 +106,14 @@ impl Kernel {
     /// The first empty slot of process `space`'s CSpace.
     pub(super) fn free_slot(&self, space: usize) -> Result<SlotRef, Error> {
         (1..CSPACE_SLOTS)
-            .find(|&index| self.processes[space].cspace[index].capability().is_none())
+            .find(|&index| self.processes[space].cspace()[index].capability().is_none())
             .map(|index| Self::slot_ref(space, index))
             .ok_or(Error::SlotOccupied)
     }
 
     /// The handle naming the capability now in `at`.
     pub(super) fn handle_at(&self, at: SlotRef) -> Handle {
-        let slot = &self.processes[at.space() as usize].cspace[at.index() as usize];
+        let slot = &self.processes[at.space() as usize].cspace()[at.index() as usize];
         Handle::new(at.index() as usize, slot.generation())
     }
 
@@ -188,9 +187,9 @@ impl Kernel {
     /// Unbinds interrupt `number` once no capability names it any more
     /// (a scan of every CSpace: only when an interrupt capability goes).
     fn unbind_if_unreferenced(&mut self, number: u32) {
-        let named = self.processes.iter().any(|process| {
+        let named = self.processes.iter().filter(|process| process.memory != 0).any(|process| {
             process
-                .cspace
+                .cspace()
                 .iter()
                 .any(|slot| slot.capability().is_some_and(|c| c.kind == ObjectType::Interrupt && c.object == number))
         });
@@ -236,7 +235,7 @@ impl Kernel {
     pub(super) fn clear_cspace(&mut self, index: usize) {
         for slot in 1..CSPACE_SLOTS {
             let at = Self::slot_ref(index, slot);
-            if self.processes[index].cspace[slot].capability().is_none() {
+            if self.processes[index].cspace()[slot].capability().is_none() {
                 continue;
             }
             while let Some((_, gone)) = capability::revoke_step(&mut Slots(&mut self.processes), at) {
@@ -502,8 +501,13 @@ impl Kernel {
         let table = process.table.ok_or(Error::PeerGone)?;
         process.regions.insert(Region { start: address, end, access }).map_err(|_| Error::BadAddress)?;
         let object = self.processes[index].memory;
-        let mut tables =
-            TableSource { frames: Frames(&mut self.frames), object, used: &mut self.processes[index].tables_used };
+        let pool = self.processes[index].root;
+        let mut tables = TableSource {
+            frames: Frames(&mut self.frames),
+            object,
+            pool,
+            used: &mut self.processes[index].tables_used,
+        };
         for offset in (0..capability.size).step_by(PAGE_SIZE) {
             if table.map_page_as(address + offset, capability.object + offset, access, memory, &mut tables).is_none() {
                 for done in (0..offset).step_by(PAGE_SIZE) {

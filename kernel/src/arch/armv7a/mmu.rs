@@ -235,11 +235,6 @@ pub struct UserTable {
 }
 
 impl UserTable {
-    /// A table with nothing mapped.
-    pub fn new(frames: &mut impl FrameSource) -> Option<UserTable> {
-        frames.allocate_zeroed().map(|l1| UserTable { l1 })
-    }
-
     /// The table whose zeroed first level is the 4 KiB at `l1` (4 KiB
     /// aligned), memory its owner provides (a process object).
     pub fn at(l1: u32) -> UserTable {
