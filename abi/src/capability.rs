@@ -52,11 +52,13 @@ pub enum ObjectType {
     CSpace = 8,
     /// The one-shot right to answer one `Call`.
     Reply = 9,
+    /// The right to power the machine off (`Shutdown`).
+    PowerControl = 10,
 }
 
 impl ObjectType {
     /// Every type, in number order.
-    pub const ALL: [ObjectType; 9] = [
+    pub const ALL: [ObjectType; 10] = [
         ObjectType::Untyped,
         ObjectType::Frame,
         ObjectType::DeviceRegion,
@@ -66,6 +68,7 @@ impl ObjectType {
         ObjectType::Process,
         ObjectType::CSpace,
         ObjectType::Reply,
+        ObjectType::PowerControl,
     ];
 
     /// The type numbered `number`, if there is one.
@@ -111,7 +114,7 @@ impl ObjectType {
         let rights = match self {
             ObjectType::Untyped | ObjectType::Frame => Rights::READ.union(Rights::WRITE).union(Rights::EXECUTE),
             ObjectType::DeviceRegion => Rights::READ.union(Rights::WRITE),
-            ObjectType::Interrupt | ObjectType::Reply => Rights::empty(),
+            ObjectType::Interrupt | ObjectType::Reply | ObjectType::PowerControl => Rights::empty(),
             ObjectType::Endpoint => Rights::SEND.union(Rights::RECEIVE),
             ObjectType::Notification => Rights::SIGNAL.union(Rights::WAIT),
             ObjectType::Process | ObjectType::CSpace => Rights::READ.union(Rights::WRITE),

@@ -22,10 +22,10 @@ pub use capability::{Handle, ObjectType, Rights};
 
 /// Syscall numbers (passed in `r7`).
 ///
-/// The numbering is stable: new calls take new numbers. Issue "capabilities"
-/// will make `Shutdown` take a capability handle in `r0`; until then only the
-/// root task may make it. Number 5 (once `Spawn`) is retired: processes are
-/// made with `Retype` and started with `ProcessSetup` and `ProcessStart`.
+/// The numbering is stable: new calls take new numbers. Every call that
+/// needs authority takes a capability. Number 5 (once `Spawn`) is retired:
+/// processes are made with `Retype` and started with `ProcessSetup` and
+/// `ProcessStart`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Syscall {
@@ -45,7 +45,8 @@ pub enum Syscall {
     /// (0 if the caller no longer holds one), [`ExitKind`] in `r2`, exit code
     /// or fault kind in `r3`.
     Wait = 6,
-    /// Root task only: powers the machine off with exit status `r0`.
+    /// Powers the machine off with exit status `r1`; needs the
+    /// `PowerControl` capability `r0` (the kernel gives `init` the only one).
     Shutdown = 7,
     /// Returns the microseconds since boot as a u64 in `r1` (low) and `r2` (high).
     Uptime = 8,

@@ -655,9 +655,9 @@ impl Kernel {
                 };
                 self.wait(index, target, timeout_micros)?
             }
-            Call::Shutdown { status } => {
-                if !self.processes[index].root {
-                    return Err(Error::PermissionDenied);
+            Call::Shutdown { power, status } => {
+                if self.capability_at(self.lookup(index, power)?).kind != ObjectType::PowerControl {
+                    return Err(Error::WrongType);
                 }
                 log!("shutdown requested by '{}', status {}", self.processes[index].name(), status);
                 if BENCHMARK_MODE.load(Ordering::Relaxed) {

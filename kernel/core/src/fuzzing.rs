@@ -305,7 +305,7 @@ fn expected_decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         Syscall::Sleep => Call::Sleep { micros: args[0] },
         Syscall::Exit => Call::Exit { code: args[0] },
         Syscall::Wait => Call::Wait { process: args[0], timeout_micros: args[1] },
-        Syscall::Shutdown => Call::Shutdown { status: args[0] },
+        Syscall::Shutdown => Call::Shutdown { power: Handle(args[0]), status: args[1] },
         Syscall::Uptime => Call::Uptime,
         Syscall::CapInfo => Call::CapInfo { handle: Handle(args[0]) },
         Syscall::CapObject => Call::CapObject { handle: Handle(args[0]) },

@@ -39,8 +39,10 @@ pub enum Call {
         /// Microseconds to wait at most, or `FOREVER`.
         timeout_micros: u32,
     },
-    /// `Shutdown(status)`.
+    /// `Shutdown(power, status)`.
     Shutdown {
+        /// The `PowerControl` capability.
+        power: Handle,
         /// Exit status reported to the host.
         status: u32,
     },
@@ -249,7 +251,7 @@ pub fn decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         Syscall::Sleep => Call::Sleep { micros: args[0] },
         Syscall::Exit => Call::Exit { code: args[0] },
         Syscall::Wait => Call::Wait { process: args[0], timeout_micros: args[1] },
-        Syscall::Shutdown => Call::Shutdown { status: args[0] },
+        Syscall::Shutdown => Call::Shutdown { power: Handle(args[0]), status: args[1] },
         Syscall::Uptime => Call::Uptime,
         Syscall::CapInfo => Call::CapInfo { handle: Handle(args[0]) },
         Syscall::CapObject => Call::CapObject { handle: Handle(args[0]) },

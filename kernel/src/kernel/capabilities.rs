@@ -133,6 +133,7 @@ impl Kernel {
             let rights = ObjectType::DeviceRegion.meaningful_rights();
             self.insert_original(root, Capability::new(ObjectType::DeviceRegion, rights, address, bytes))?;
         }
+        self.insert_original(root, Capability::new(ObjectType::PowerControl, Rights::GRANT, 0, 0))?;
         let (address, bytes) = grants.boot_image;
         if bytes > 0 {
             let rights = Rights::READ | Rights::GRANT | Rights::DERIVE;

@@ -94,9 +94,9 @@ pub fn wait(process: Option<Handle>, timeout_micros: Option<u32>) -> Result<(Han
     Ok((Handle(r1), ended))
 }
 
-/// Root task only: powers off with `status`.
-pub fn shutdown(status: u32) -> Result<(), Error> {
-    self::status(raw_syscall(Syscall::Shutdown as u32, [status, 0, 0, 0])[0])
+/// Powers off with `status`; `power` is a `PowerControl` capability.
+pub fn shutdown(power: Handle, status: u32) -> Result<(), Error> {
+    self::status(raw_syscall(Syscall::Shutdown as u32, [power.0, status, 0, 0])[0])
 }
 
 /// Microseconds since boot.

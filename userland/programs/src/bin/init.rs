@@ -85,7 +85,18 @@ fn main(start: tessera_rt::Start) -> u32 {
             1
         }
     };
-    let _ = shutdown(status);
+    let mut power = None;
+    for_each_initial_capability(|handle, info| {
+        if info.kind == ObjectType::PowerControl {
+            power = Some(handle);
+        }
+    });
+    match power {
+        Some(power) => {
+            let _ = shutdown(power, status);
+        }
+        None => println!("init: no PowerControl capability: cannot power off"),
+    }
     status
 }
 
