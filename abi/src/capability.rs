@@ -36,7 +36,8 @@ bitflags! {
 pub enum ObjectType {
     /// Free physical memory that `Retype` turns into objects.
     Untyped = 1,
-    /// One 4 KiB page of memory that can be mapped.
+    /// Memory that can be mapped: one 4 KiB page when made by `Retype`;
+    /// the kernel's originals (the boot image) may span several pages.
     Frame = 2,
     /// MMIO pages of one device; mapped as device memory, never executable.
     DeviceRegion = 3,

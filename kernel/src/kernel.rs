@@ -98,9 +98,9 @@ struct Process {
     ipc_next: u16,
     /// Its own priority (`priority` may be raised while serving a call).
     base_priority: u32,
-    /// For a process made by `Retype`: the address of its 16 KiB object
-    /// (first-level table, then twelve 1 KiB second-level tables); 0 for one
-    /// made by `Spawn`.
+    /// The address of its 16 KiB process object (first-level table, six
+    /// 1 KiB second-level tables, CSpace): carved by `Retype`, or the root
+    /// object for init; 0 for a free entry or a zombie no capability names.
     memory: u32,
     /// Which of the object's second-level tables are in use (bit per table).
     tables_used: u16,
@@ -503,7 +503,7 @@ impl Kernel {
         self.processes[index].regions = RegionMap::new();
         let pid = pid_of(index, self.processes[index].generation);
         if self.processes[index].root {
-            log!("root task ended; the remaining processes keep running");
+            log!("root task ended; processes made from its memory end with it");
         }
         // Orphan the children; collect the ones already ended.
         for child in 0..MAX_PROCESSES {

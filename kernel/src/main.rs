@@ -85,7 +85,7 @@ extern "C" fn kernel_main() -> ! {
         }
     };
     // Free RAM: the lower half stays with the kernel (page tables and the
-    // programs Spawn loads), the upper half, from a 1 MiB boundary, becomes
+    // root task's program), the upper half, from a 1 MiB boundary, becomes
     // the root task's untyped memory.
     let ram_end = board::RAM_START + info.ram_size;
     let untyped_start = (kernel_end + (ram_end - kernel_end) / 2).next_multiple_of(1 << 20);

@@ -173,11 +173,19 @@ impl Kernel {
             ObjectType::Interrupt => self.unbind_if_unreferenced(capability.object),
             ObjectType::Process => {
                 // A process made by Retype lives while a capability names it.
-                if let Some(index) = self.processes.iter().position(|p| p.memory == capability.object) {
+                let named = |p: &Process| p.memory == capability.object && p.state != State::Free;
+                if let Some(index) = self.processes.iter().position(named) {
                     let process = &mut self.processes[index];
                     process.references = process.references.saturating_sub(1);
-                    if process.references == 0 && !matches!(process.state, State::Free | State::Zombie { .. }) {
-                        self.end_process(index, tessera_abi::ExitKind::Killed, 0);
+                    if process.references == 0 {
+                        if matches!(process.state, State::Zombie { .. }) {
+                            // Ended already and now unnamed: forget the
+                            // object, which its untyped memory may hand out
+                            // again (the parent can still collect the exit).
+                            process.memory = 0;
+                        } else {
+                            self.end_process(index, tessera_abi::ExitKind::Killed, 0);
+                        }
                     }
                 }
             }
@@ -200,9 +208,10 @@ impl Kernel {
     }
 
     /// A capability was made: count it on its object.
-    fn referenced(&mut self, capability: &Capability) {
+    pub(super) fn referenced(&mut self, capability: &Capability) {
         if capability.kind == ObjectType::Process {
-            if let Some(index) = self.processes.iter().position(|p| p.memory == capability.object) {
+            let named = |p: &Process| p.memory == capability.object && p.state != State::Free;
+            if let Some(index) = self.processes.iter().position(named) {
                 self.processes[index].references += 1;
             }
         } else {

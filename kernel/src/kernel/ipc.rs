@@ -293,7 +293,7 @@ impl Kernel {
             let Ok(destination) = self.free_slot(receiver) else { continue };
             if capability::grant(&mut Slots(&mut self.processes), source, destination, Rights::all()).is_ok() {
                 let granted = self.capability_at(destination);
-                self.object_referenced(&granted);
+                self.referenced(&granted);
                 *word = self.handle_at(destination).0;
             }
         }

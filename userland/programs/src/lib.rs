@@ -133,14 +133,28 @@ pub mod loader {
     use tessera_abi::bootimage::{self, BootImage};
     use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
     use tessera_rt::{
-        for_each_initial_capability, map_into, process_name, process_setup, process_start, retype, unmap, Error,
-        Handle, Mapping, ObjectType, Rights,
+        cap_revoke, for_each_initial_capability, map_into, process_name, process_setup, process_start, retype, unmap,
+        Error, Handle, Mapping, ObjectType, Rights,
     };
 
     /// Where the boot image is mapped.
     pub const BOOT_IMAGE_AT: u32 = 0x3800_0000;
     /// Where frames are mapped while the loader fills them.
     pub const SCRATCH_AT: u32 = 0x3A00_0000;
+
+    /// Untyped memory one program is carved from: its process object, its
+    /// stack and its pages.
+    pub const PROGRAM_MEMORY: u32 = 256 * 1024;
+
+    /// A program the loader started.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Program {
+        /// The `Process` capability (the process ends when it goes).
+        pub process: Handle,
+        /// The untyped memory it is carved from; revoking it takes back the
+        /// process and all its memory, and it can then carry another program.
+        pub memory: Handle,
+    }
 
     /// What the loader needs: untyped memory and the boot image.
     #[derive(Clone, Copy, Debug)]
@@ -176,18 +190,41 @@ pub mod loader {
             BootImage::parse(&bytes[..size]).map_err(|_| Error::BadImage)
         }
 
-        /// Loads program `name` into a new process carved from the untyped
-        /// memory (its translation tables come from the same memory), names
-        /// it, and starts it at `priority` with `argument` in `r0`. Returns
-        /// the `Process` capability; the process ends when the last
-        /// capability to it goes.
-        pub fn start(&self, name: &str, priority: u32, argument: u32) -> Result<Handle, Error> {
+        /// Loads program `name` into a new process and starts it at
+        /// `priority` with `argument` in `r0`. The process, its page tables
+        /// and every frame it gets are carved from `memory` (untyped memory
+        /// of [`PROGRAM_MEMORY`] bytes: pass a spare one, or `None` to carve
+        /// a new one from the loader's untyped memory), so the caller holds
+        /// two capabilities per program and gets everything back by revoking
+        /// `memory` once the program has ended.
+        pub fn start(
+            &self,
+            name: &str,
+            priority: u32,
+            argument: u32,
+            memory: Option<Handle>,
+        ) -> Result<Program, Error> {
+            let memory = match memory {
+                Some(memory) => memory,
+                None => retype(self.untyped, ObjectType::Untyped, PROGRAM_MEMORY)?,
+            };
+            match self.load(name, priority, argument, memory) {
+                Ok(process) => Ok(Program { process, memory }),
+                Err(error) => {
+                    // Whatever was made goes; `memory` can be used again.
+                    let _ = cap_revoke(memory);
+                    Err(error)
+                }
+            }
+        }
+
+        fn load(&self, name: &str, priority: u32, argument: u32, memory: Handle) -> Result<Handle, Error> {
             let program = self.image()?.find(name).ok_or(Error::NotFound)?;
             let plan = elf::parse(program.elf).map_err(|_| Error::BadImage)?;
-            let process = retype(self.untyped, ObjectType::Process, 16384)?;
+            let process = retype(memory, ObjectType::Process, 16384)?;
             let page = PAGE_SIZE as u32;
             let fill = |address: u32, bytes: &[u8], offset: u32, rights: Rights| -> Result<(), Error> {
-                let frame = retype(self.untyped, ObjectType::Frame, 4096)?;
+                let frame = retype(memory, ObjectType::Frame, 4096)?;
                 let scratch = Mapping::new(frame, SCRATCH_AT, Rights::READ | Rights::WRITE)?;
                 scratch.write_bytes(offset, bytes);
                 unmap(frame)?;

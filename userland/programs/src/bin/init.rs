@@ -12,7 +12,7 @@
 
 use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::FaultKind;
-use tessera_programs::loader::Loader;
+use tessera_programs::loader::{Loader, Program};
 use tessera_programs::{bench, capprobe, probe, rtc, spinner};
 use tessera_rt::{
     boot_arguments, cap_delete, cap_derive, cap_grant, cap_info, cap_move, cap_object, cap_revoke, cycles,
@@ -107,20 +107,65 @@ fn loader() -> Result<&'static Loader, &'static str> {
     LOADER.get().ok_or("no loader")
 }
 
+/// Most programs init runs at once.
+const MAX_PROGRAMS: usize = 16;
+
+/// The programs running (process and memory) and spare program memory.
+struct Programs {
+    running: [Option<Program>; MAX_PROGRAMS],
+    spare: [Option<Handle>; MAX_PROGRAMS],
+}
+
+static PROGRAMS: spin::Mutex<Programs> =
+    spin::Mutex::new(Programs { running: [None; MAX_PROGRAMS], spare: [None; MAX_PROGRAMS] });
+
 /// Starts boot-image program `name`: loaded by init into memory init pays
-/// for (see `tessera_programs::loader`).
+/// for (see `tessera_programs::loader`), reusing the memory of a program that
+/// ended when there is some.
 fn start(name: &str, priority: u32, argument: u32) -> Result<Handle, &'static str> {
-    loader()?.start(name, priority, argument).map_err(|error| {
+    let mut programs = PROGRAMS.lock();
+    let spare = programs.spare.iter_mut().find_map(|spare| spare.take());
+    let program = loader()?.start(name, priority, argument, spare).map_err(|error| {
         println!("init: cannot start {}: {}", name, error.name());
         "start failed"
-    })
+    });
+    let program = match program {
+        Ok(program) => program,
+        Err(reason) => {
+            if let (Some(memory), Some(slot)) = (spare, programs.spare.iter_mut().find(|slot| slot.is_none())) {
+                *slot = Some(memory);
+            }
+            return Err(reason);
+        }
+    };
+    if let Some(free) = programs.running.iter_mut().find(|slot| slot.is_none()) {
+        *free = Some(program);
+    }
+    Ok(program.process)
+}
+
+/// Takes back the memory of an ended program (revoking it destroys the
+/// process's capability and frames) and keeps it for the next one.
+fn collect(process: Handle) {
+    let mut programs = PROGRAMS.lock();
+    let Some(slot) = programs.running.iter_mut().find(|slot| slot.is_some_and(|p| p.process == process)) else {
+        return;
+    };
+    let Some(program) = slot.take() else { return };
+    if cap_revoke(program.memory).is_ok() {
+        if let Some(spare) = programs.spare.iter_mut().find(|slot| slot.is_none()) {
+            *spare = Some(program.memory);
+        }
+    }
 }
 
 fn finish(process: Handle) -> Result<Ended, &'static str> {
-    wait(Some(process), None).map(|(_, ended)| ended).map_err(|error| {
+    let ended = wait(Some(process), None).map(|(_, ended)| ended).map_err(|error| {
         println!("init: wait failed: {}", error.name());
         "wait failed"
-    })
+    })?;
+    collect(process);
+    Ok(ended)
 }
 
 fn report(name: &str, ended: Ended) {
