@@ -18,6 +18,9 @@ use arch::{gic, mmu, timer};
 use kernel::KERNEL;
 use tessera_abi::bootimage::BootImage;
 
+/// Memory the kernel keeps for the root task it starts itself.
+const KERNEL_POOL_BYTES: u32 = 2 << 20;
+
 /// Aligns the embedded boot image.
 #[repr(C, align(4))]
 struct Aligned<T: ?Sized>(T);
@@ -84,11 +87,11 @@ extern "C" fn kernel_main() -> ! {
             None
         }
     };
-    // Free RAM: the lower half stays with the kernel (page tables and the
-    // root task's program), the upper half, from a 1 MiB boundary, becomes
-    // the root task's untyped memory.
+    // Free RAM: the kernel keeps 2 MiB (the root task's program, stack and
+    // second-level page tables: the only memory it allocates itself); all
+    // the rest, from a 1 MiB boundary, becomes the root task's untyped memory.
     let ram_end = board::RAM_START + info.ram_size;
-    let untyped_start = (kernel_end + (ram_end - kernel_end) / 2).next_multiple_of(1 << 20);
+    let untyped_start = (kernel_end + KERNEL_POOL_BYTES).next_multiple_of(1 << 20).min(ram_end);
     let mut kernel = KERNEL.enter();
     kernel.init(kernel_end, untyped_start, boot_image);
     log!(
