@@ -76,8 +76,8 @@ impl State {
     }
 }
 
-/// `repr(C)`: the saved registers first (every entry touches them), the
-/// CSpace last.
+/// `repr(C)`: the saved registers first (every entry touches them). The
+/// CSpace lives in the process object (`memory`).
 #[repr(C)]
 struct Process {
     context: UserContext,
@@ -182,9 +182,9 @@ pub fn set_benchmark_mode(on: bool) {
 }
 
 /// Prints `BENCH` lines for `cargo xtask bench`: what a process costs the
-/// kernel: its process-table entry (registers, bookkeeping, CSpace) and its
-/// 16 KiB process object (translation tables), which its creator pays for
-/// from untyped memory.
+/// kernel: its process-table entry (registers, bookkeeping) and its 16 KiB
+/// process object (translation tables and CSpace), which its creator pays
+/// for from untyped memory.
 fn report_benchmarks() {
     use core::fmt::Write as _;
     let bytes = core::mem::size_of::<Process>() + PROCESS_OBJECT_BYTES as usize;

@@ -3,7 +3,7 @@
 //! Decoding checks everything that does not depend on the caller's state
 //! (the number, lengths, ranges). Pointer arguments are checked afterwards
 //! against the caller's mappings ([`crate::user_memory::RegionMap::check`]);
-//! authority (root-only calls) is checked by the kernel. Decoding changes
+//! authority (the capabilities named) is checked by the kernel. Decoding changes
 //! nothing and never panics, whatever the registers hold.
 
 use tessera_abi::{ipc, Error, Handle, ObjectType, Rights, Syscall, DEBUG_WRITE_MAX, NAME_MAX, PRIORITY_LEVELS};

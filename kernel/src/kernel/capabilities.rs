@@ -1,5 +1,5 @@
 //! Capability syscalls. The capability core (`kernel_core::capability`)
-//! works on the CSpaces in the process table; this module looks handles up,
+//! works on the CSpaces in the process objects; this module looks handles up,
 //! checks what each call needs, and undoes the effects of destroyed
 //! capabilities (unmapping what was mapped through them).
 
@@ -185,6 +185,11 @@ impl Kernel {
                             process.memory = 0;
                         } else {
                             self.end_process(index, tessera_abi::ExitKind::Killed, 0);
+                            // If it stays a zombie for its parent to collect,
+                            // nothing names its object any more either.
+                            if matches!(self.processes[index].state, State::Zombie { .. }) {
+                                self.processes[index].memory = 0;
+                            }
                         }
                     }
                 }

@@ -194,9 +194,10 @@ pub mod loader {
         /// `priority` with `argument` in `r0`. The process, its page tables
         /// and every frame it gets are carved from `memory` (untyped memory
         /// of [`PROGRAM_MEMORY`] bytes: pass a spare one, or `None` to carve
-        /// a new one from the loader's untyped memory), so the caller holds
-        /// two capabilities per program and gets everything back by revoking
-        /// `memory` once the program has ended.
+        /// a new one from the loader's untyped memory). The caller holds the
+        /// block, the process and one frame capability per page (children of
+        /// the block) and gets all of it back by revoking `memory` once the
+        /// program has ended.
         pub fn start(
             &self,
             name: &str,
