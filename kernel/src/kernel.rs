@@ -173,6 +173,13 @@ impl Process {
     }
 }
 
+/// Set by the `kernel.preempt-test` boot argument: long operations act as
+/// if an interrupt were pending after every step, so the test suite can
+/// check that restarting them gives the same result.
+pub static PREEMPT_TEST: AtomicBool = AtomicBool::new(false);
+/// The first preemption of a long operation has been logged.
+static PREEMPT_TEST_REPORTED: AtomicBool = AtomicBool::new(false);
+
 /// Set when booted with the `bench` argument.
 static BENCHMARK_MODE: AtomicBool = AtomicBool::new(false);
 

@@ -75,6 +75,9 @@ extern "C" fn kernel_main() -> ! {
     // In a benchmark run the kernel reports its own figures at shutdown,
     // outside the measured boot.
     kernel::set_benchmark_mode(bootargs.split(|&b| b == b' ').any(|word| word == b"bench"));
+    if bootargs.split(|&b| b == b' ').any(|word| word == b"kernel.preempt-test") {
+        kernel::PREEMPT_TEST.store(true, core::sync::atomic::Ordering::Relaxed);
+    }
     if bootargs.split(|&b| b == b' ').any(|word| word == b"kernel.panic-test") {
         // Lets the test suite check the panic path end to end.
         panic!("requested by the kernel.panic-test boot argument");

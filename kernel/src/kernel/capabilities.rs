@@ -267,7 +267,11 @@ impl Kernel {
     fn revoke_preemptible(&mut self, at: SlotRef) -> bool {
         while let Some((_, gone)) = capability::revoke_step(&mut Slots(&mut self.processes), at) {
             self.destroyed(gone);
-            if gic::pending() && capability::has_descendants(&Slots(&mut self.processes), at) {
+            let pending = gic::pending() || super::PREEMPT_TEST.load(core::sync::atomic::Ordering::Relaxed);
+            if pending && capability::has_descendants(&Slots(&mut self.processes), at) {
+                if !super::PREEMPT_TEST_REPORTED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+                    crate::log!("revoke stopped at a pending interrupt; the call restarts where it stopped");
+                }
                 return false;
             }
         }

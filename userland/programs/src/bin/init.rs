@@ -73,6 +73,7 @@ fn main(start: tessera_rt::Start) -> u32 {
         "ipc" => ipc_scenario(),
         "interrupt" => interrupt_scenario(),
         "loader" => loader_scenario(),
+        "revoke" => revoke_scenario(),
         _ => Err("unknown scenario"),
     };
     let status = match result {
@@ -542,6 +543,28 @@ fn loader_scenario() -> Outcome {
             println!("init: a process from 8 KiB gave {:?}", other.map(|_| ()));
             return Err("a process was made from too little memory");
         }
+    }
+    Ok(())
+}
+
+/// Revokes a capability with many descendants (run with the
+/// `kernel.preempt-test` boot argument, the revoke restarts after every
+/// step) and checks every descendant is gone and the rest untouched.
+fn revoke_scenario() -> Outcome {
+    let untyped = loader()?.untyped();
+    let frame = retype(untyped, ObjectType::Frame, 4096).map_err(|_| "retype failed")?;
+    let keep = retype(untyped, ObjectType::Frame, 4096).map_err(|_| "retype failed")?;
+    let mut children = [Handle::NULL; 30];
+    for n in 0..children.len() {
+        // Half of them derived from the previous child, half from the frame.
+        let parent = if n % 2 == 1 { children[n - 1] } else { frame };
+        children[n] = cap_derive(parent, Rights::READ | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
+    }
+    cap_revoke(frame).map_err(|_| "revoke failed")?;
+    let left = children.iter().filter(|&&child| cap_info(child).is_ok()).count();
+    println!("init: after the revoke, {} of {} descendants are left", left, children.len());
+    if left != 0 || cap_info(frame).is_err() || cap_info(keep).is_err() {
+        return Err("the revoke left descendants or took too much");
     }
     Ok(())
 }
