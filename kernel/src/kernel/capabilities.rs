@@ -328,7 +328,8 @@ impl Kernel {
                 let source = self.lookup(index, handle)?;
                 let target = self.capability_at(self.lookup(index, process)?);
                 let receiver = self.process_of(&target)?;
-                if !target.rights.contains(Rights::WRITE) {
+                if !target.rights.contains(Rights::WRITE) || !self.capability_at(source).rights.contains(Rights::GRANT)
+                {
                     return Err(Error::MissingRight);
                 }
                 let destination = self.free_slot(receiver)?;

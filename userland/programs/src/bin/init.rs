@@ -241,6 +241,7 @@ fn priority() -> Outcome {
     let low = start("spinner", 4, spinner::argument(b'L', 100))?;
     let high = start("spinner", 12, spinner::argument(b'H', 100))?;
     let first = wait(None, None).map_err(|_| "wait failed")?.0;
+    collect(first);
     finish(low)?;
     if first != high {
         return Err("the low-priority spinner finished first");
@@ -530,6 +531,9 @@ fn loader_scenario() -> Outcome {
     sleep_micros(20_000);
     cap_delete(sleeper).map_err(|_| "delete failed")?;
     let ended = wait(None, Some(1_000_000)).map(|(_, ended)| ended).map_err(|_| "wait failed")?;
+    // Its capability is gone, so wait could not name it; take its memory back
+    // by the handle the loader gave.
+    collect(sleeper);
     report("sleeper (its last capability deleted)", ended);
     if ended != Ended::Killed {
         return Err("the process outlived its last capability");
