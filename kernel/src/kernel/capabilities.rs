@@ -325,28 +325,14 @@ impl Kernel {
                 [0; 3]
             }
             Call::CapGrant { handle, process, rights } => {
-                let source = self.lookup(index, handle)?;
-                let target = self.capability_at(self.lookup(index, process)?);
-                let receiver = self.process_of(&target)?;
-                if !target.rights.contains(Rights::WRITE) || !self.capability_at(source).rights.contains(Rights::GRANT)
-                {
-                    return Err(Error::MissingRight);
-                }
-                let destination = self.free_slot(receiver)?;
+                let (source, destination) = self.passing(index, handle, process)?;
                 capability::grant(&mut Slots(&mut self.processes), source, destination, rights)?;
                 let made = self.capability_at(destination);
                 self.referenced(&made);
                 [self.handle_at(destination).0, 0, 0]
             }
             Call::CapMove { handle, process } => {
-                let source = self.lookup(index, handle)?;
-                let target = self.capability_at(self.lookup(index, process)?);
-                let receiver = self.process_of(&target)?;
-                if !target.rights.contains(Rights::WRITE) || !self.capability_at(source).rights.contains(Rights::GRANT)
-                {
-                    return Err(Error::MissingRight);
-                }
-                let destination = self.free_slot(receiver)?;
+                let (source, destination) = self.passing(index, handle, process)?;
                 capability::move_to(&mut Slots(&mut self.processes), source, destination)?;
                 [self.handle_at(destination).0, 0, 0]
             }
@@ -452,6 +438,20 @@ impl Kernel {
         context.r[0] = 0;
         context.r[1..4].copy_from_slice(&results);
         Ok(())
+    }
+
+    /// For passing capability `handle` of process `index` to the process
+    /// named by `Process` capability `process`: the source slot and a free
+    /// slot in the receiver's CSpace. Needs `WRITE` on `process` and `GRANT`
+    /// on `handle`.
+    fn passing(&self, index: usize, handle: Handle, process: Handle) -> Result<(SlotRef, SlotRef), Error> {
+        let source = self.lookup(index, handle)?;
+        let target = self.capability_at(self.lookup(index, process)?);
+        let receiver = self.process_of(&target)?;
+        if !target.rights.contains(Rights::WRITE) || !self.capability_at(source).rights.contains(Rights::GRANT) {
+            return Err(Error::MissingRight);
+        }
+        Ok((source, self.free_slot(receiver)?))
     }
 
     /// The process a `Process` capability with `WRITE` names.
