@@ -89,7 +89,6 @@ struct Process {
     table: Option<UserTable>,
     regions: RegionMap,
     parent: Option<usize>,
-    root: bool,
     /// What it waits for when blocked in IPC.
     ipc: ipc::Ipc,
     /// Pid of the caller waiting for this process's reply.
@@ -136,7 +135,6 @@ impl Process {
         table: None,
         regions: RegionMap::new(),
         parent: None,
-        root: false,
         ipc: ipc::Ipc::None,
         reply_to: None,
         ipc_next: 0,
@@ -148,6 +146,12 @@ impl Process {
 
     fn name(&self) -> &str {
         core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?")
+    }
+
+    /// True for the root task, the one process the kernel made itself (its
+    /// object is the root object).
+    fn is_root(&self) -> bool {
+        self.memory == ROOT_OBJECT.0.as_ptr() as u32
     }
 
     /// The CSpace, in the process object.
@@ -380,19 +384,11 @@ impl Kernel {
 
     // --- processes ---------------------------------------------------------
 
-    /// Starts the root task `init` with the boot arguments on its stack.
+    /// Starts the root task `init` with the boot arguments on its stack
+    /// (the only process the kernel makes itself; every other one is made
+    /// by `Retype` and filled by a loader in user space).
     pub fn spawn_root(&mut self, bootargs: &[u8]) -> Result<u32, Error> {
-        self.spawn(None, "init", ROOT_PRIORITY, 0, Some(bootargs))
-    }
-
-    fn spawn(
-        &mut self,
-        parent: Option<usize>,
-        name: &str,
-        priority: u32,
-        argument: u32,
-        bootargs: Option<&[u8]>,
-    ) -> Result<u32, Error> {
+        let name = "init";
         let image = self.boot_image.ok_or(Error::NotFound)?;
         let program = image.find(name).ok_or(Error::NotFound)?;
         let plan = elf::parse(program.elf).map_err(|_| Error::BadImage)?;
@@ -408,19 +404,13 @@ impl Kernel {
             for segment in plan.segments() {
                 let region = Region { start: segment.page_start(), end: segment.page_end(), access: segment.access };
                 regions.insert(region).map_err(|_| Error::BadImage)?;
-                let file_end = segment.address + segment.file_size;
                 for page in (region.start..region.end).step_by(PAGE_SIZE) {
                     let frame = frames.allocate_zeroed().ok_or(Error::OutOfMemory)?;
-                    let copy_start = page.max(segment.address);
-                    let copy_end = (page + PAGE_SIZE as u32).min(file_end);
-                    if copy_start < copy_end {
-                        let from = (segment.file_offset + (copy_start - segment.address)) as usize;
-                        let bytes = &program.elf[from..from + (copy_end - copy_start) as usize];
-                        // SAFETY: `frame` was just allocated to this address
-                        // space; the copy stays inside it (copy_end <= page
-                        // + PAGE_SIZE).
-                        unsafe { mmu::copy_into_frame(frame, (copy_start - page) as usize, bytes) };
-                    }
+                    let (offset, bytes) = segment.page_contents(page);
+                    // SAFETY: `frame` was just allocated to this address
+                    // space; `page_contents` keeps offset + length within
+                    // the page, and `parse` keeps the bytes in the file.
+                    unsafe { mmu::copy_into_frame(frame, offset, &program.elf[bytes]) };
                     if segment.access.execute {
                         mmu::clean_frame_for_execution(frame);
                     }
@@ -447,30 +437,25 @@ impl Kernel {
         process.context = UserContext::ZERO;
         process.context.pc = plan.entry & !1;
         process.context.cpsr = initial_cpsr(plan.entry & 1 != 0);
-        process.context.sp = STACK_TOP as u32;
-        process.context.r[0] = argument;
-        if let Some(arguments) = bootargs {
-            let len = arguments.len().min(BOOTARGS_AREA as usize);
-            // SAFETY: the top stack frame belongs to the new address space;
-            // the arguments go in its last BOOTARGS_AREA bytes.
-            unsafe { mmu::copy_into_frame(top_stack_frame, (FRAME_SIZE - BOOTARGS_AREA) as usize, &arguments[..len]) };
-            process.context.sp = STACK_TOP as u32 - BOOTARGS_AREA;
-            process.context.r[0] = process.context.sp;
-            process.context.r[1] = len as u32;
-        }
+        let len = bootargs.len().min(BOOTARGS_AREA as usize);
+        // SAFETY: the top stack frame belongs to the new address space; the
+        // arguments go in its last BOOTARGS_AREA bytes.
+        unsafe { mmu::copy_into_frame(top_stack_frame, (FRAME_SIZE - BOOTARGS_AREA) as usize, &bootargs[..len]) };
+        process.context.sp = STACK_TOP as u32 - BOOTARGS_AREA;
+        process.context.r[0] = process.context.sp;
+        process.context.r[1] = len as u32;
         process.name = [0; NAME_MAX];
         process.name[..name.len()].copy_from_slice(name.as_bytes());
         process.name_len = name.len();
-        process.priority = priority;
-        process.base_priority = priority;
+        process.priority = ROOT_PRIORITY;
+        process.base_priority = ROOT_PRIORITY;
         process.ipc = ipc::Ipc::None;
         process.reply_to = None;
         process.memory = memory;
         process.tables_used = 0;
         process.table = Some(table);
         process.regions = regions;
-        process.parent = parent;
-        process.root = bootargs.is_some();
+        process.parent = None;
         let pid = pid_of(index, process.generation);
         self.make_ready(index);
         Ok(pid)
@@ -509,7 +494,7 @@ impl Kernel {
         }
         self.processes[index].regions = RegionMap::new();
         let pid = pid_of(index, self.processes[index].generation);
-        if self.processes[index].root {
+        if self.processes[index].is_root() {
             log!("root task ended; processes made from its memory end with it");
         }
         // Orphan the children; collect the ones already ended.
@@ -544,7 +529,6 @@ impl Kernel {
         process.state = State::Free;
         process.generation = process.generation.wrapping_add(1);
         process.parent = None;
-        process.root = false;
     }
 
     /// Completes `parent`'s `Wait` with the zombie `child` and frees it.
@@ -575,10 +559,13 @@ impl Kernel {
     /// Handles the syscall the current process just made; returns where to
     /// resume.
     pub fn syscall(&mut self) -> *mut u32 {
-        if let Some(resume) = self.ipc_fastpath() {
-            return resume;
+        if let Some(index) = self.current {
+            let number = self.processes[index].context.r[7];
+            if let Some(resume) = self.ipc_fastpath(index, number) {
+                return resume;
+            }
+            self.handle_syscall(index, number);
         }
-        self.handle_syscall();
         self.prepare_return()
     }
 
@@ -599,10 +586,8 @@ impl Kernel {
         resume_pointer(&mut self.processes[index].context)
     }
 
-    fn handle_syscall(&mut self) {
-        let Some(index) = self.current else { return };
+    fn handle_syscall(&mut self, index: usize, number: u32) {
         let registers = &self.processes[index].context.r;
-        let number = registers[7];
         if number == Syscall::Yield as u32 {
             // No arguments to decode: the common switch goes straight here.
             self.processes[index].context.r[0] = 0;

@@ -11,7 +11,7 @@ use crate::{cargo, run_streamed, show, target_dir, workspace_root, Result};
 
 /// The Rust target of the kernel and the user programs.
 pub const TARGET: &str = "armv7a-none-eabi";
-/// The program the kernel starts first; it must be the boot image's first entry.
+/// The program the kernel starts (it finds it by name; xtask packs it first).
 pub const ROOT_TASK: &str = "init";
 /// Environment variable telling the kernel's build script where the boot image is.
 pub const BOOT_IMAGE_ENV: &str = "TESSERA_BOOT_IMAGE";

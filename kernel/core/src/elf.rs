@@ -69,6 +69,20 @@ impl Segment {
         // Cannot overflow: `parse` checked address + memory_size < STACK_TOP.
         (self.address + self.memory_size).next_multiple_of(PAGE_SIZE as u32)
     }
+
+    /// What a loader puts in the page at `page` (page aligned, in
+    /// `page_start()..page_end()`): the file bytes `file` go `offset` bytes
+    /// into the page; the rest of the page is zero. `file` is empty for a
+    /// page past the segment's file bytes (its bss).
+    pub fn page_contents(&self, page: u32) -> (usize, core::ops::Range<usize>) {
+        let start = page.max(self.address);
+        let end = (page + PAGE_SIZE as u32).min(self.address + self.file_size);
+        if start >= end {
+            return (0, 0..0);
+        }
+        let from = (self.file_offset + (start - self.address)) as usize;
+        ((start - page) as usize, from..from + (end - start) as usize)
+    }
 }
 
 /// What the loader must do to start a program.
@@ -239,6 +253,23 @@ mod tests {
         assert!(segments[0].access.execute);
         assert_eq!(segments[1].page_end(), 0x14000);
         assert!(segments[1].access.write && !segments[1].access.execute);
+    }
+
+    #[test]
+    fn page_contents_place_file_bytes() {
+        let segment = Segment {
+            address: 0x10100,
+            memory_size: 0x2000,
+            file_offset: 0x40,
+            file_size: 0x1000,
+            access: Access::READ_WRITE,
+        };
+        // First page: from 0x100 into the page, up to the page's end.
+        assert_eq!(segment.page_contents(0x10000), (0x100, 0x40..0x40 + 0xF00));
+        // Second page: the rest of the file bytes, from its start.
+        assert_eq!(segment.page_contents(0x11000), (0, 0x40 + 0xF00..0x40 + 0x1000));
+        // Third page: bss only.
+        assert_eq!(segment.page_contents(0x12000), (0, 0..0));
     }
 
     #[test]

@@ -484,16 +484,21 @@ fn check_plan(file: &[u8], plan: &LoadPlan) {
         total += u64::from(page_end - start);
 
         map.insert(Region { start, end: page_end, access: segment.access }).expect("loader cannot map the segment");
-        // The loader copies, page by page, file[from..from + n].
-        let file_end = segment.address + segment.file_size;
+        // The loaders copy, page by page, what `page_contents` says: inside
+        // the file and the page, contiguous, and all the file bytes once.
+        let mut next = segment.file_offset as usize;
         for page in (start..page_end).step_by(PAGE_SIZE) {
-            let copy_start = page.max(segment.address);
-            let copy_end = (page + PAGE).min(file_end);
-            if copy_start < copy_end {
-                let from = segment.file_offset as usize + (copy_start - segment.address) as usize;
-                assert!(from + (copy_end - copy_start) as usize <= file.len(), "copy outside the file");
+            let (offset, bytes) = segment.page_contents(page);
+            if bytes.is_empty() {
+                continue;
             }
+            assert!(bytes.end <= file.len(), "copy outside the file");
+            assert!(offset + bytes.len() <= PAGE_SIZE, "copy outside the page");
+            assert_eq!(bytes.start, next, "file bytes skipped or copied twice");
+            assert_eq!(page + offset as u32, segment.address + (bytes.start as u32 - segment.file_offset));
+            next = bytes.end;
         }
+        assert_eq!(next, (segment.file_offset + segment.file_size) as usize, "file bytes left out");
     }
     assert!(total <= MAX_IMAGE_BYTES as u64, "{total} bytes of segments");
     let stack = Region { start: (STACK_TOP - STACK_SIZE) as u32, end: STACK_TOP as u32, access: Access::READ_WRITE };

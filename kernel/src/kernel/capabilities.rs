@@ -479,7 +479,6 @@ impl Kernel {
         process.table = Some(mmu::UserTable::at(memory));
         process.regions = kernel_core::user_memory::RegionMap::new();
         process.parent = Some(creator);
-        process.root = false;
         process.memory = memory;
         process.tables_used = 0;
         process.references = 0;
@@ -521,7 +520,7 @@ impl Kernel {
         let table = process.table.ok_or(Error::PeerGone)?;
         process.regions.insert(Region { start: address, end, access }).map_err(|_| Error::BadAddress)?;
         let object = self.processes[index].memory;
-        let pool = self.processes[index].root;
+        let pool = self.processes[index].is_root();
         let mut tables = TableSource {
             frames: Frames(&mut self.frames),
             object,

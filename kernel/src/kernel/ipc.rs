@@ -147,6 +147,8 @@ impl Kernel {
     // --- reference counts (called by the capability code) -------------------
 
     /// A capability to an endpoint or notification was made.
+    /// Only endpoints and notifications: callers use `referenced`, which
+    /// covers every type (processes included).
     pub(super) fn object_referenced(&mut self, capability: &Capability) {
         match capability.kind {
             ObjectType::Endpoint => {
@@ -570,21 +572,20 @@ impl Kernel {
 /// decoding and the scheduler; anything else returns `None` and takes the
 /// general path, which implements the same semantics.
 impl Kernel {
-    /// Tries the fast path for the current thread's syscall.
+    /// Tries the fast path for syscall `number` of the current thread `index`.
     #[inline]
-    pub(super) fn ipc_fastpath(&mut self) -> Option<*mut u32> {
-        let index = self.current?;
-        let registers = &self.processes[index].context.r;
-        let number = registers[7];
-        if ipc::caps(registers[1]) != 0 {
+    pub(super) fn ipc_fastpath(&mut self, index: usize, number: u32) -> Option<*mut u32> {
+        let fast_call = number == tessera_abi::Syscall::Call as u32;
+        if !fast_call && number != tessera_abi::Syscall::ReplyReceive as u32 {
             return None;
         }
-        if number == tessera_abi::Syscall::Call as u32 {
+        if ipc::caps(self.processes[index].context.r[1]) != 0 {
+            return None;
+        }
+        if fast_call {
             self.fast_call(index)
-        } else if number == tessera_abi::Syscall::ReplyReceive as u32 {
-            self.fast_reply_receive(index)
         } else {
-            None
+            self.fast_reply_receive(index)
         }
     }
 

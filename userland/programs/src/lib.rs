@@ -239,17 +239,9 @@ pub mod loader {
                 if segment.access.execute {
                     rights |= Rights::EXECUTE;
                 }
-                let file_end = segment.address + segment.file_size;
                 for address in (segment.page_start()..segment.page_end()).step_by(page as usize) {
-                    let start = address.max(segment.address);
-                    let end = (address + page).min(file_end);
-                    let bytes = if start < end {
-                        let from = (segment.file_offset + start - segment.address) as usize;
-                        &program.elf[from..from + (end - start) as usize]
-                    } else {
-                        &[]
-                    };
-                    fill(address, bytes, start.saturating_sub(address), rights)?;
+                    let (offset, bytes) = segment.page_contents(address);
+                    fill(address, &program.elf[bytes], offset as u32, rights)?;
                 }
             }
             for address in ((STACK_TOP - STACK_SIZE) as u32..STACK_TOP as u32).step_by(page as usize) {
