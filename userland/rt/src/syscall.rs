@@ -209,6 +209,18 @@ pub fn unmap(handle: Handle) -> Result<(), Error> {
     status(raw_syscall(Syscall::Unmap as u32, [handle.0, 0, 0, 0])[0])
 }
 
+/// A capability of `kind` holding all of `rights` among this process's
+/// initial capabilities (the last one found), if there is one.
+pub fn find_initial_capability(kind: ObjectType, rights: Rights) -> Option<Handle> {
+    let mut found = None;
+    for_each_initial_capability(|handle, info| {
+        if info.kind == kind && info.rights.contains(rights) {
+            found = Some(handle);
+        }
+    });
+    found
+}
+
 /// Every capability this process holds: (handle, what it is), for slots
 /// still at their first generation (as at start-up). Calls `visit` for each.
 pub fn for_each_initial_capability(mut visit: impl FnMut(Handle, CapabilityInfo)) {

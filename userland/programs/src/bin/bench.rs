@@ -7,8 +7,8 @@
 
 use tessera_programs::bench::*;
 use tessera_rt::{
-    call, cap_delete, cap_derive, cycles, for_each_initial_capability, null, println, reply, reply_receive, signal,
-    wait_notification, yield_now, Handle, Message, ObjectType, Rights, Timeout,
+    call, cap_delete, cap_derive, cycles, find_initial_capability, null, println, reply, reply_receive, signal,
+    wait_notification, yield_now, Message, ObjectType, Rights, Timeout,
 };
 
 tessera_rt::entry!(main);
@@ -77,19 +77,8 @@ fn main(start: tessera_rt::Start) -> u32 {
     0
 }
 
-/// The capability of `kind` with all of `rights`.
-fn find(kind: ObjectType, rights: Rights) -> Option<Handle> {
-    let mut found = None;
-    for_each_initial_capability(|handle, info| {
-        if info.kind == kind && info.rights.contains(rights) {
-            found = Some(handle);
-        }
-    });
-    found
-}
-
 fn ipc_server() -> u32 {
-    let Some(endpoint) = find(ObjectType::Endpoint, Rights::RECEIVE) else { return 1 };
+    let Some(endpoint) = find_initial_capability(ObjectType::Endpoint, Rights::RECEIVE) else { return 1 };
     let Ok(mut request) = tessera_rt::receive(endpoint, Timeout::Forever) else { return 1 };
     for served in 1..=2 * IPC_CALLS {
         if request.message.label == 2 {
@@ -126,9 +115,10 @@ fn best(rounds: u32, mut operation: impl FnMut() -> bool) -> Option<u32> {
 }
 
 fn ipc_client() -> u32 {
-    let (Some(endpoint), Some(frame)) =
-        (find(ObjectType::Endpoint, Rights::SEND), find(ObjectType::Frame, Rights::GRANT | Rights::DERIVE))
-    else {
+    let (Some(endpoint), Some(frame)) = (
+        find_initial_capability(ObjectType::Endpoint, Rights::SEND),
+        find_initial_capability(ObjectType::Frame, Rights::GRANT | Rights::DERIVE),
+    ) else {
         return 1;
     };
     let message = Message::new(1, [1, 2, 3, 4]);
@@ -150,9 +140,10 @@ fn ipc_client() -> u32 {
 }
 
 fn ping_pong(ping: bool) -> u32 {
-    let (Some(mine), Some(theirs)) =
-        (find(ObjectType::Notification, Rights::WAIT), find(ObjectType::Notification, Rights::SIGNAL))
-    else {
+    let (Some(mine), Some(theirs)) = (
+        find_initial_capability(ObjectType::Notification, Rights::WAIT),
+        find_initial_capability(ObjectType::Notification, Rights::SIGNAL),
+    ) else {
         return 1;
     };
     if ping {

@@ -7,8 +7,8 @@
 
 use tessera_programs::echo::*;
 use tessera_rt::{
-    cap_delete, cap_info, for_each_initial_capability, println, receive, reply, reply_receive, Handle, Message,
-    ObjectType, Received, Rights, Timeout,
+    cap_delete, cap_info, find_initial_capability, println, receive, reply, reply_receive, Message, ObjectType,
+    Received, Rights, Timeout,
 };
 
 tessera_rt::entry!(main);
@@ -34,13 +34,7 @@ fn answer(request: &Received) -> Message {
 }
 
 fn main(_start: tessera_rt::Start) -> u32 {
-    let mut endpoint = None;
-    for_each_initial_capability(|handle, info| {
-        if info.kind == ObjectType::Endpoint && info.rights.contains(Rights::RECEIVE) {
-            endpoint = Some(handle);
-        }
-    });
-    let Some(endpoint): Option<Handle> = endpoint else {
+    let Some(endpoint) = find_initial_capability(ObjectType::Endpoint, Rights::RECEIVE) else {
         println!("echo: no endpoint to receive on");
         return 1;
     };

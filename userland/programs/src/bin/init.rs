@@ -16,8 +16,8 @@ use tessera_programs::loader::{Loader, Program};
 use tessera_programs::{bench, capprobe, probe, rtc, spinner};
 use tessera_rt::{
     boot_arguments, cap_delete, cap_derive, cap_grant, cap_info, cap_move, cap_object, cap_revoke, cycles,
-    for_each_initial_capability, map, println, retype, shutdown, sleep_micros, wait, Ended, Handle, Mapping,
-    ObjectType, Rights,
+    find_initial_capability, for_each_initial_capability, map, println, retype, shutdown, sleep_micros, wait, Ended,
+    Handle, Mapping, ObjectType, Rights,
 };
 
 tessera_rt::entry!(main);
@@ -86,13 +86,7 @@ fn main(start: tessera_rt::Start) -> u32 {
             1
         }
     };
-    let mut power = None;
-    for_each_initial_capability(|handle, info| {
-        if info.kind == ObjectType::PowerControl {
-            power = Some(handle);
-        }
-    });
-    match power {
+    match find_initial_capability(ObjectType::PowerControl, Rights::empty()) {
         Some(power) => {
             let _ = shutdown(power, status);
         }
@@ -441,15 +435,9 @@ fn capabilities() -> Outcome {
     Ok(())
 }
 
-/// The untyped memory init was given.
+/// The untyped memory init was given (the loader found it at start-up).
 fn untyped_memory() -> Result<Handle, &'static str> {
-    let mut untyped = None;
-    for_each_initial_capability(|handle, info| {
-        if info.kind == ObjectType::Untyped {
-            untyped = Some(handle);
-        }
-    });
-    untyped.ok_or("no untyped memory")
+    Ok(loader()?.untyped())
 }
 
 fn give(capability: Handle, process: Handle, rights: Rights) -> Outcome {
