@@ -8,6 +8,7 @@
 
 mod capabilities;
 mod ipc;
+mod table;
 
 pub use capabilities::RootGrants;
 
@@ -22,7 +23,7 @@ use kernel_core::capability::Slot;
 use kernel_core::elf;
 use kernel_core::fault::{classify_data_abort, classify_prefetch_abort};
 use kernel_core::frames::{FrameAllocator, FRAME_SIZE};
-use kernel_core::sched::{preempts, RunQueues};
+use kernel_core::sched::{preempts, Queues};
 use kernel_core::syscall::{decode, Call};
 use kernel_core::user_memory::{Region, RegionMap};
 use kernel_core::Access;
@@ -33,8 +34,6 @@ use tessera_abi::{
     Error, ExitKind, FaultKind, Handle, ObjectType, Rights, Syscall, ANY_PROCESS, FOREVER, NAME_MAX, ROOT_PRIORITY,
 };
 
-/// Most processes alive at once (each has one thread for now).
-pub const MAX_PROCESSES: usize = 32;
 /// Frames the allocator can manage: 2048 words of 32 bits = 256 MiB.
 const FRAME_WORDS: usize = 2048;
 /// Length of a time slice.
@@ -82,7 +81,6 @@ impl State {
 struct Process {
     context: UserContext,
     state: State,
-    generation: u16,
     name: [u8; NAME_MAX],
     name_len: usize,
     priority: u32,
@@ -94,12 +92,22 @@ struct Process {
     /// Pid of the caller waiting for this process's reply.
     reply_to: Option<u32>,
     /// Next process in the IPC queue it waits in (index + 1, 0: none).
-    ipc_next: u16,
+    ipc_next: u32,
+    /// Next process in its run queue (index + 1, 0: none).
+    run_next: u32,
+    /// Priority + 1 of the run queue holding it (0: none).
+    run_level: u8,
+    /// Its ASID, valid while `asid_epoch` is the kernel's.
+    asid: u8,
+    asid_epoch: u32,
+    /// Neighbours in the list of live processes (index + 1, 0: none).
+    live_next: u32,
+    live_previous: u32,
     /// Its own priority (`priority` may be raised while serving a call).
     base_priority: u32,
     /// The address of its 16 KiB process object (first-level table, six
-    /// 1 KiB second-level tables, CSpace): carved by `Retype`, or the root
-    /// object for init; 0 for a free entry or a zombie no capability names.
+    /// 1 KiB second-level tables, CSpace, and this entry): carved by
+    /// `Retype`, or the root object for init.
     memory: u32,
     /// Which of the object's second-level tables are in use (bit per table).
     tables_used: u16,
@@ -115,7 +123,7 @@ pub const OBJECT_TABLES: u32 = 6;
 /// Where the CSpace starts in a process object.
 const CSPACE_OFFSET: u32 = 4096 + OBJECT_TABLES * 1024;
 const _: () =
-    assert!(CSPACE_OFFSET as usize + CSPACE_SLOTS * core::mem::size_of::<Slot>() <= PROCESS_OBJECT_BYTES as usize);
+    assert!(CSPACE_OFFSET as usize + CSPACE_SLOTS * core::mem::size_of::<Slot>() <= table::ENTRY_OFFSET as usize);
 
 /// The root task's process object (it is made by the kernel, not from
 /// untyped memory), in `.bss`: zero, as a new process object must be.
@@ -125,24 +133,36 @@ struct RootObject([AtomicU32; PROCESS_OBJECT_BYTES as usize / 4]);
 static ROOT_OBJECT: RootObject = RootObject([const { AtomicU32::new(0) }; PROCESS_OBJECT_BYTES as usize / 4]);
 
 impl Process {
-    const FREE: Process = Process {
-        context: UserContext::ZERO,
-        state: State::Free,
-        generation: 0,
-        name: [0; NAME_MAX],
-        name_len: 0,
-        priority: 0,
-        table: None,
-        regions: RegionMap::new(),
-        parent: None,
-        ipc: ipc::Ipc::None,
-        reply_to: None,
-        ipc_next: 0,
-        base_priority: 0,
-        memory: 0,
-        tables_used: 0,
-        references: 0,
-    };
+    /// A new process entry for the object at `memory`, not started yet.
+    fn new(memory: u32, name: &str, parent: Option<usize>) -> Process {
+        let mut process = Process {
+            context: UserContext::ZERO,
+            state: State::Inactive,
+            name: [0; NAME_MAX],
+            name_len: 0,
+            priority: 0,
+            table: Some(UserTable::at(memory)),
+            regions: RegionMap::new(),
+            parent,
+            ipc: ipc::Ipc::None,
+            reply_to: None,
+            ipc_next: 0,
+            run_next: 0,
+            run_level: 0,
+            asid: 0,
+            asid_epoch: 0,
+            live_next: 0,
+            live_previous: 0,
+            base_priority: 0,
+            memory,
+            tables_used: 0,
+            references: 0,
+        };
+        let len = name.len().min(NAME_MAX);
+        process.name[..len].copy_from_slice(&name.as_bytes()[..len]);
+        process.name_len = len;
+        process
+    }
 
     fn name(&self) -> &str {
         core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?")
@@ -192,22 +212,15 @@ pub fn set_benchmark_mode(on: bool) {
     BENCHMARK_MODE.store(on, Ordering::Relaxed);
 }
 
-/// Prints `BENCH` lines for `cargo xtask bench`: what a process costs the
-/// kernel: its process-table entry (registers, bookkeeping) and its 16 KiB
-/// process object (translation tables and CSpace), which its creator pays
-/// for from untyped memory.
+/// Prints `BENCH` lines for `cargo xtask bench`: what a process costs in
+/// kernel memory: its 16 KiB process object (translation tables, CSpace and
+/// its process-table entry), which its creator pays for from untyped
+/// memory. (The kernel's own share is the two-byte generation every 16 KiB
+/// block of RAM has, used or not.)
 fn report_benchmarks() {
     use core::fmt::Write as _;
-    let bytes = core::mem::size_of::<Process>() + PROCESS_OBJECT_BYTES as usize;
-    let _ = writeln!(crate::console::Console, "BENCH kernel_bytes_per_process {}", bytes);
-}
-
-fn pid_of(index: usize, generation: u16) -> u32 {
-    ((generation as u32) << 16) | index as u32
-}
-
-fn asid_of(index: usize) -> u8 {
-    (index + 1) as u8
+    let _ = writeln!(crate::console::Console, "BENCH kernel_bytes_per_process {}", PROCESS_OBJECT_BYTES);
+    let _ = writeln!(crate::console::Console, "BENCH process_entry_bytes {}", core::mem::size_of::<Process>());
 }
 
 /// Maps `frame` at `page`, or gives the frame back if the mapping needs a
@@ -268,12 +281,17 @@ pub struct Kernel {
     /// Earliest deadline of a sleeping or waiting process (`u64::MAX`: none).
     earliest_wakeup: u64,
     ticks_per_second: u64,
-    queues: RunQueues<MAX_PROCESSES>,
+    queues: Queues,
+    /// The ASID generation: a process whose `asid_epoch` differs has no
+    /// ASID (and no TLB entries) yet.
+    asid_epoch: u32,
+    /// The next ASID to hand out in this epoch (1..=255).
+    next_asid: u32,
+    processes: table::ProcessTable,
     /// Interrupts delivered to notifications.
     bindings: [ipc::Binding; ipc::MAX_BINDINGS],
     boot_image: Option<BootImage<'static>>,
     frames: FrameAllocator<FRAME_WORDS>,
-    processes: [Process; MAX_PROCESSES],
 }
 
 /// The one kernel instance, entered by each entry point for its whole run.
@@ -337,8 +355,10 @@ impl Drop for KernelGuard<'_> {
 impl Kernel {
     const fn new() -> Kernel {
         Kernel {
-            processes: [const { Process::FREE }; MAX_PROCESSES],
-            queues: RunQueues::new(),
+            processes: table::ProcessTable::empty(),
+            queues: Queues::new(),
+            asid_epoch: 0,
+            next_asid: 0,
             bindings: [ipc::Binding::ZERO; ipc::MAX_BINDINGS],
             current: None,
             loaded: None,
@@ -356,9 +376,24 @@ impl Kernel {
         }
     }
 
-    /// Takes the free RAM `[start, end)` and the boot image.
-    pub fn init(&mut self, start: u32, end: u32, boot_image: Option<BootImage<'static>>) {
-        self.frames.reset(start, end);
+    /// Takes the free kernel RAM `[start, end)` (page aligned) and the boot
+    /// image; all RAM is `ram_bytes` at `ram_start`. The process table's
+    /// generations come first out of the free RAM.
+    pub fn init(
+        &mut self,
+        (ram_start, ram_bytes): (u32, u32),
+        start: u32,
+        end: u32,
+        boot_image: Option<BootImage<'static>>,
+    ) {
+        let table_bytes = table::ProcessTable::generation_bytes(ram_bytes).next_multiple_of(FRAME_SIZE);
+        assert!(start + table_bytes <= end, "no room for the process table");
+        // SAFETY: `[start, end)` is free kernel RAM, identity mapped; its
+        // first `table_bytes` go to the table and the rest to the frame pool.
+        unsafe { self.processes.init(ram_start, ram_bytes, start) };
+        self.frames.reset(start + table_bytes, end);
+        self.asid_epoch = 1;
+        self.next_asid = 1;
         self.boot_image = boot_image;
         self.ticks_per_second = timer::frequency().max(1);
         self.slice_ticks = self.micros_to_ticks(TIME_SLICE_MICROS);
@@ -392,7 +427,6 @@ impl Kernel {
         let image = self.boot_image.ok_or(Error::NotFound)?;
         let program = image.find(name).ok_or(Error::NotFound)?;
         let plan = elf::parse(program.elf).map_err(|_| Error::BadImage)?;
-        let index = self.processes.iter().position(|p| p.state == State::Free).ok_or(Error::OutOfMemory)?;
         let mut frames = Frames(&mut self.frames);
         // The root task's first-level table and CSpace are in the root
         // object; its second-level tables come from the kernel's pool.
@@ -428,13 +462,14 @@ impl Kernel {
             Ok(())
         })();
         if let Err(error) = built {
-            table.destroy(asid_of(index), &mut frames);
+            // It never ran: ASID 0 (reserved) has none of its TLB entries.
+            table.destroy(0, &mut frames);
             return Err(error);
         }
         mmu::invalidate_instruction_cache();
 
+        let index = self.processes.insert(memory, Process::new(memory, name, None))?;
         let process = &mut self.processes[index];
-        process.context = UserContext::ZERO;
         process.context.pc = plan.entry & !1;
         process.context.cpsr = initial_cpsr(plan.entry & 1 != 0);
         let len = bootargs.len().min(BOOTARGS_AREA as usize);
@@ -444,19 +479,10 @@ impl Kernel {
         process.context.sp = STACK_TOP as u32 - BOOTARGS_AREA;
         process.context.r[0] = process.context.sp;
         process.context.r[1] = len as u32;
-        process.name = [0; NAME_MAX];
-        process.name[..name.len()].copy_from_slice(name.as_bytes());
-        process.name_len = name.len();
         process.priority = ROOT_PRIORITY;
         process.base_priority = ROOT_PRIORITY;
-        process.ipc = ipc::Ipc::None;
-        process.reply_to = None;
-        process.memory = memory;
-        process.tables_used = 0;
-        process.table = Some(table);
         process.regions = regions;
-        process.parent = None;
-        let pid = pid_of(index, process.generation);
+        let pid = self.processes.pid(index);
         self.make_ready(index);
         Ok(pid)
     }
@@ -470,14 +496,15 @@ impl Kernel {
             self.timer_dirty = true;
         }
         self.processes[index].state = State::Ready;
-        self.queues.push_back(index, self.processes[index].priority);
+        let priority = self.processes[index].priority;
+        self.queues.push_back(&mut self.processes, index, priority);
     }
 
     /// Ends process `index`: frees its memory now, and either tells its
     /// waiting parent, leaves a zombie for the parent to collect, or (no
     /// parent) frees the slot.
     fn end_process(&mut self, index: usize, kind: ExitKind, value: u32) {
-        self.queues.remove(index);
+        self.queues.remove(&mut self.processes, index);
         if self.current == Some(index) {
             self.current = None;
         }
@@ -490,16 +517,18 @@ impl Kernel {
             self.loaded = None;
         }
         if let Some(table) = self.processes[index].table.take() {
-            table.destroy(asid_of(index), &mut Frames(&mut self.frames));
+            table.destroy(self.processes[index].asid, &mut Frames(&mut self.frames));
         }
         self.processes[index].regions = RegionMap::new();
-        let pid = pid_of(index, self.processes[index].generation);
+        let pid = self.processes.pid(index);
         if self.processes[index].is_root() {
             log!("root task ended; processes made from its memory end with it");
         }
         // Orphan the children; collect the ones already ended.
-        for child in 0..MAX_PROCESSES {
-            if self.processes[child].parent == Some(index) && self.processes[child].state != State::Free {
+        let mut cursor = self.processes.first_live();
+        while let Some(child) = cursor {
+            cursor = self.processes.next_live(child);
+            if self.processes[child].parent == Some(index) {
                 self.processes[child].parent = None;
                 if matches!(self.processes[child].state, State::Zombie { .. }) {
                     self.release_process(child);
@@ -520,21 +549,18 @@ impl Kernel {
         self.timer_dirty = true;
     }
 
+    /// Takes an ended process out of the table. `clear_cspace` already
+    /// emptied and unlinked every slot; the object goes back with the
+    /// untyped memory it came from, once no capability names it.
     fn release_process(&mut self, index: usize) {
-        let process = &mut self.processes[index];
-        // `clear_cspace` already emptied and unlinked every slot; the object
-        // goes back with the untyped memory it came from.
-        process.memory = 0;
-        process.references = 0;
-        process.state = State::Free;
-        process.generation = process.generation.wrapping_add(1);
-        process.parent = None;
+        self.processes[index].state = State::Free;
+        self.processes.remove(index);
     }
 
     /// Completes `parent`'s `Wait` with the zombie `child` and frees it.
     fn deliver_exit(&mut self, parent: usize, child: usize) {
         let State::Zombie { kind, value } = self.processes[child].state else { return };
-        let pid = pid_of(child, self.processes[child].generation);
+        let pid = self.processes.pid(child);
         // The parent's handle for the child, if it still holds one.
         let handle = (1..CSPACE_SLOTS)
             .find(|&slot| {
@@ -575,15 +601,37 @@ impl Kernel {
     fn switch_to_thread(&mut self, index: usize) -> *mut u32 {
         self.current = Some(index);
         if self.loaded != Some(index) {
-            if let Some(table) = self.processes[index].table {
-                mmu::switch_to(table, asid_of(index));
-            }
-            self.loaded = Some(index);
+            self.load_address_space(index);
         }
         if self.timer_dirty {
             self.program_timer();
         }
         resume_pointer(&mut self.processes[index].context)
+    }
+
+    /// Points TTBR0 at process `index`'s table, giving it an ASID first if
+    /// it has none in this epoch. When the 255 ASIDs run out, a new epoch
+    /// starts: the whole TLB is flushed and every process gets a fresh ASID
+    /// when it next runs.
+    #[inline]
+    fn load_address_space(&mut self, index: usize) {
+        if let Some(table) = self.processes[index].table {
+            if self.processes[index].asid_epoch != self.asid_epoch {
+                if self.next_asid > u8::MAX as u32 {
+                    if self.asid_epoch == 1 {
+                        log!("all 255 ASIDs are in use; from now on they are handed out anew in epochs");
+                    }
+                    self.asid_epoch = self.asid_epoch.wrapping_add(1);
+                    self.next_asid = 1;
+                    mmu::flush_all();
+                }
+                self.processes[index].asid = self.next_asid as u8;
+                self.processes[index].asid_epoch = self.asid_epoch;
+                self.next_asid += 1;
+            }
+            mmu::switch_to(table, self.processes[index].asid);
+        }
+        self.loaded = Some(index);
     }
 
     fn handle_syscall(&mut self, index: usize, number: u32) {
@@ -690,20 +738,20 @@ impl Kernel {
     }
 
     fn wait(&mut self, index: usize, target: u32, timeout_micros: u32) -> Result<(), Error> {
-        let matches = |p: &Process, i: usize| {
-            p.parent == Some(index)
-                && p.state != State::Free
-                && (target == ANY_PROCESS || pid_of(i, p.generation) == target)
-        };
         let mut any_child = false;
-        for child in 0..MAX_PROCESSES {
-            if matches(&self.processes[child], child) {
+        let mut ended = None;
+        for (child, process) in self.processes.live() {
+            if process.parent == Some(index) && (target == ANY_PROCESS || self.processes.pid(child) == target) {
                 any_child = true;
-                if matches!(self.processes[child].state, State::Zombie { .. }) {
-                    self.deliver_exit(index, child);
-                    return Ok(());
+                if matches!(process.state, State::Zombie { .. }) {
+                    ended = Some(child);
+                    break;
                 }
             }
+        }
+        if let Some(child) = ended {
+            self.deliver_exit(index, child);
+            return Ok(());
         }
         if !any_child {
             return Err(Error::NotFound);
@@ -725,7 +773,8 @@ impl Kernel {
     fn requeue_current(&mut self) {
         if let Some(index) = self.current.take() {
             self.processes[index].state = State::Ready;
-            self.queues.push_back(index, self.processes[index].priority);
+            let priority = self.processes[index].priority;
+            self.queues.push_back(&mut self.processes, index, priority);
         }
     }
 
@@ -769,7 +818,9 @@ impl Kernel {
         timer::set_deadline(u64::MAX);
         self.armed_deadline = u64::MAX;
         self.timer_dirty = true;
-        for index in 0..MAX_PROCESSES {
+        let mut cursor = self.processes.first_live();
+        while let Some(index) = cursor {
+            cursor = self.processes.next_live(index);
             match self.processes[index].state {
                 State::Sleeping { until } if until <= now => self.make_ready(index),
                 State::Waiting { until, .. } if until <= now => {
@@ -802,6 +853,7 @@ impl Kernel {
 
     fn handle_fault(&mut self, kind: u32) {
         let Some(index) = self.current else { return };
+        let pid = self.processes.pid(index);
         let process = &mut self.processes[index];
         let thumb = process.context.cpsr & (1 << 5) != 0;
         let (fault, address) = match kind {
@@ -821,7 +873,7 @@ impl Kernel {
         log!(
             "fault in process '{}' (pid {}): {}, address {:#010x}, pc {:#010x}",
             process.name(),
-            pid_of(index, process.generation),
+            pid,
             fault.name(),
             address,
             process.context.pc
@@ -841,9 +893,10 @@ impl Kernel {
             current => {
                 if let Some(index) = current {
                     self.processes[index].state = State::Ready;
-                    self.queues.push_front(index, self.processes[index].priority);
+                    let priority = self.processes[index].priority;
+                    self.queues.push_front(&mut self.processes, index, priority);
                 }
-                let next = match self.queues.pop_highest() {
+                let next = match self.queues.pop_highest(&mut self.processes) {
                     Some(next) => next,
                     None => self.idle(),
                 };
@@ -862,10 +915,7 @@ impl Kernel {
             self.program_timer();
         }
         if self.loaded != Some(index) {
-            if let Some(table) = self.processes[index].table {
-                mmu::switch_to(table, asid_of(index));
-            }
-            self.loaded = Some(index);
+            self.load_address_space(index);
         }
         resume_pointer(&mut self.processes[index].context)
     }
@@ -877,7 +927,7 @@ impl Kernel {
             self.program_timer();
             crate::arch::wait_for_interrupt();
             self.handle_interrupts();
-            if let Some(next) = self.queues.pop_highest() {
+            if let Some(next) = self.queues.pop_highest(&mut self.processes) {
                 return next;
             }
         }
@@ -891,7 +941,7 @@ impl Kernel {
         if self.wakeups_dirty {
             self.wakeups_dirty = false;
             self.earliest_wakeup =
-                self.processes.iter().filter_map(|process| process.state.deadline()).min().unwrap_or(u64::MAX);
+                self.processes.live().filter_map(|(_, process)| process.state.deadline()).min().unwrap_or(u64::MAX);
         }
         let slice = if self.current.is_some() { self.slice_end } else { u64::MAX };
         self.armed_deadline = slice.min(self.earliest_wakeup);

@@ -96,7 +96,7 @@ extern "C" fn kernel_main() -> ! {
     let ram_end = board::RAM_START + info.ram_size;
     let untyped_start = (kernel_end + KERNEL_POOL_BYTES).next_multiple_of(1 << 20).min(ram_end);
     let mut kernel = KERNEL.enter();
-    kernel.init(kernel_end, untyped_start, boot_image);
+    kernel.init((board::RAM_START, info.ram_size), kernel_end, untyped_start, boot_image);
     log!(
         "{} programs in the boot image, {} KiB for the kernel, {} KiB untyped for init, timer {} Hz",
         boot_image.map_or(0, |i| i.len()),

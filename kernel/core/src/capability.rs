@@ -363,12 +363,15 @@ pub fn retype<S: SlotStore + ?Sized>(
         return Err(Error::TooDeep);
     }
     let watermark = if has_descendants(store, untyped) { memory.data[0] } else { 0 };
-    let offset = watermark.checked_next_multiple_of(bytes).ok_or(Error::OutOfMemory)?;
-    let end = offset.checked_add(bytes).ok_or(Error::OutOfMemory)?;
+    // Objects are aligned to their size in physical memory (every size is a
+    // power of two), whatever the untyped's own alignment: the kernel finds
+    // a process's entry from its object's address.
+    let free = memory.object.checked_add(watermark).ok_or(Error::OutOfMemory)?;
+    let object = free.checked_next_multiple_of(bytes).ok_or(Error::OutOfMemory)?;
+    let end = (object - memory.object).checked_add(bytes).ok_or(Error::OutOfMemory)?;
     if end > memory.size {
         return Err(Error::OutOfMemory);
     }
-    let object = memory.object.checked_add(offset).ok_or(Error::OutOfMemory)?;
     let limited = Rights::READ | Rights::WRITE | Rights::EXECUTE | Rights::GRANT | Rights::DERIVE;
     let rights = kind.meaningful_rights() & (memory.rights | !limited);
     insert_child(store, untyped, destination, Capability::new(kind, rights, object, bytes))?;

@@ -11,74 +11,101 @@ use tessera_abi::PRIORITY_LEVELS;
 
 const LEVELS: usize = PRIORITY_LEVELS as usize;
 
-/// Marks "no thread" in the link arrays, which hold thread index + 1 so that
-/// empty queues are all zeros (and a kernel holding them can live in `.bss`).
-const NONE: u16 = 0;
-/// Marks "not queued" in `queued_at`, which holds priority + 1.
+/// Marks "no thread" in links, which hold thread index + 1 so that empty
+/// queues are all zeros (and a kernel holding them can live in `.bss`).
+const NONE: u32 = 0;
+/// Marks "not queued" in a thread's level, which holds priority + 1.
 const NOT_QUEUED: u8 = 0;
 
-/// The ready threads, by priority. Threads are named by index `< N`.
-///
-/// Invariants: bit `p` of `nonempty` is set exactly when queue `p` has a
-/// thread; `head`/`tail`/`next` form one singly linked list per priority
-/// (entries are thread index + 1, 0 for none); `queued_at[t]` is the
-/// priority + 1 of the queue holding `t`, or 0. Pushing a thread that is
-/// already queued is a kernel bug (checked in debug builds and by the host
-/// property tests).
-#[derive(Clone, Debug)]
-pub struct RunQueues<const N: usize> {
-    nonempty: u32,
-    head: [u16; LEVELS],
-    tail: [u16; LEVELS],
-    next: [u16; N],
-    queued_at: [u8; N],
+/// Where each thread's queue link lives. The kernel keeps it in the
+/// thread's own entry (so the queues need no array sized for every thread
+/// there could be); [`ArrayLinks`] keeps it in arrays.
+pub trait QueueLinks {
+    /// The thread after `thread` in its queue, as index + 1 (0: none).
+    fn next(&self, thread: usize) -> u32;
+    fn set_next(&mut self, thread: usize, next: u32);
+    /// The priority + 1 of the queue holding `thread` (0: none).
+    fn level(&self, thread: usize) -> u8;
+    fn set_level(&mut self, thread: usize, level: u8);
 }
 
-impl<const N: usize> Default for RunQueues<N> {
+/// Queue links for threads `0..N`, in arrays.
+#[derive(Clone, Debug)]
+pub struct ArrayLinks<const N: usize> {
+    next: [u32; N],
+    level: [u8; N],
+}
+
+impl<const N: usize> ArrayLinks<N> {
+    /// No thread queued.
+    pub const fn new() -> Self {
+        ArrayLinks { next: [NONE; N], level: [NOT_QUEUED; N] }
+    }
+}
+
+impl<const N: usize> Default for ArrayLinks<N> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-const fn link(thread: usize) -> u16 {
-    thread as u16 + 1
+impl<const N: usize> QueueLinks for ArrayLinks<N> {
+    fn next(&self, thread: usize) -> u32 {
+        self.next[thread]
+    }
+    fn set_next(&mut self, thread: usize, next: u32) {
+        self.next[thread] = next;
+    }
+    fn level(&self, thread: usize) -> u8 {
+        self.level[thread]
+    }
+    fn set_level(&mut self, thread: usize, level: u8) {
+        self.level[thread] = level;
+    }
 }
 
-const fn thread_of(link: u16) -> usize {
+/// The ready threads, by priority: the heads and tails of the queues; each
+/// thread's link is in a [`QueueLinks`] the caller passes in.
+///
+/// Invariants: bit `p` of `nonempty` is set exactly when queue `p` has a
+/// thread; `head`/`tail` and the links form one singly linked list per
+/// priority (thread index + 1, 0 for none); a thread's level is the
+/// priority + 1 of the queue holding it, or 0. Pushing a thread that is
+/// already queued is a kernel bug (checked in debug builds and by the host
+/// property tests).
+#[derive(Clone, Debug, Default)]
+pub struct Queues {
+    nonempty: u32,
+    head: [u32; LEVELS],
+    tail: [u32; LEVELS],
+}
+
+const fn link(thread: usize) -> u32 {
+    thread as u32 + 1
+}
+
+const fn thread_of(link: u32) -> usize {
     link as usize - 1
 }
 
-impl<const N: usize> RunQueues<N> {
+impl Queues {
     /// Empty queues (all zeros).
     pub const fn new() -> Self {
-        assert!(N < u16::MAX as usize);
-        RunQueues {
-            nonempty: 0,
-            head: [NONE; LEVELS],
-            tail: [NONE; LEVELS],
-            next: [NONE; N],
-            queued_at: [NOT_QUEUED; N],
-        }
-    }
-
-    /// True if `thread` is in a queue.
-    #[inline]
-    pub fn is_queued(&self, thread: usize) -> bool {
-        self.queued_at[thread] != NOT_QUEUED
+        Queues { nonempty: 0, head: [NONE; LEVELS], tail: [NONE; LEVELS] }
     }
 
     /// Puts `thread` at the back of queue `priority` (`< PRIORITY_LEVELS`).
     #[inline]
-    pub fn push_back(&mut self, thread: usize, priority: u32) {
-        debug_assert!(!self.is_queued(thread));
+    pub fn push_back(&mut self, links: &mut impl QueueLinks, thread: usize, priority: u32) {
+        debug_assert!(links.level(thread) == NOT_QUEUED);
         let level = priority as usize % LEVELS;
-        self.queued_at[thread] = level as u8 + 1;
-        self.next[thread] = NONE;
+        links.set_level(thread, level as u8 + 1);
+        links.set_next(thread, NONE);
         let last = self.tail[level];
         if last == NONE {
             self.head[level] = link(thread);
         } else {
-            self.next[thread_of(last)] = link(thread);
+            links.set_next(thread_of(last), link(thread));
         }
         self.tail[level] = link(thread);
         self.nonempty |= 1 << level;
@@ -86,11 +113,11 @@ impl<const N: usize> RunQueues<N> {
 
     /// Puts `thread` at the front of queue `priority` (`< PRIORITY_LEVELS`).
     #[inline]
-    pub fn push_front(&mut self, thread: usize, priority: u32) {
-        debug_assert!(!self.is_queued(thread));
+    pub fn push_front(&mut self, links: &mut impl QueueLinks, thread: usize, priority: u32) {
+        debug_assert!(links.level(thread) == NOT_QUEUED);
         let level = priority as usize % LEVELS;
-        self.queued_at[thread] = level as u8 + 1;
-        self.next[thread] = self.head[level];
+        links.set_level(thread, level as u8 + 1);
+        links.set_next(thread, self.head[level]);
         if self.head[level] == NONE {
             self.tail[level] = link(thread);
         }
@@ -110,34 +137,34 @@ impl<const N: usize> RunQueues<N> {
 
     /// Removes and returns the first thread of the highest non-empty queue.
     #[inline]
-    pub fn pop_highest(&mut self) -> Option<usize> {
+    pub fn pop_highest(&mut self, links: &mut impl QueueLinks) -> Option<usize> {
         let level = self.highest_priority()? as usize;
         let thread = thread_of(self.head[level]);
-        self.head[level] = self.next[thread];
+        self.head[level] = links.next(thread);
         if self.head[level] == NONE {
             self.tail[level] = NONE;
             self.nonempty &= !(1 << level);
         }
-        self.next[thread] = NONE;
-        self.queued_at[thread] = NOT_QUEUED;
+        links.set_next(thread, NONE);
+        links.set_level(thread, NOT_QUEUED);
         Some(thread)
     }
 
     /// Removes `thread` from whatever queue it is in (no-op if none).
-    pub fn remove(&mut self, thread: usize) {
-        if !self.is_queued(thread) {
+    pub fn remove(&mut self, links: &mut impl QueueLinks, thread: usize) {
+        if links.level(thread) == NOT_QUEUED {
             return;
         }
-        let level = self.queued_at[thread] as usize - 1;
+        let level = links.level(thread) as usize - 1;
         let mut previous = NONE;
         let mut cursor = self.head[level];
         while cursor != NONE {
             if thread_of(cursor) == thread {
-                let after = self.next[thread];
+                let after = links.next(thread);
                 if previous == NONE {
                     self.head[level] = after;
                 } else {
-                    self.next[thread_of(previous)] = after;
+                    links.set_next(thread_of(previous), after);
                 }
                 if self.tail[level] == cursor {
                     self.tail[level] = previous;
@@ -145,13 +172,57 @@ impl<const N: usize> RunQueues<N> {
                 break;
             }
             previous = cursor;
-            cursor = self.next[thread_of(cursor)];
+            cursor = links.next(thread_of(cursor));
         }
         if self.head[level] == NONE {
             self.nonempty &= !(1 << level);
         }
-        self.next[thread] = NONE;
-        self.queued_at[thread] = NOT_QUEUED;
+        links.set_next(thread, NONE);
+        links.set_level(thread, NOT_QUEUED);
+    }
+}
+
+/// [`Queues`] with their links in arrays, for threads named by index `< N`.
+#[derive(Clone, Debug, Default)]
+pub struct RunQueues<const N: usize> {
+    queues: Queues,
+    links: ArrayLinks<N>,
+}
+
+impl<const N: usize> RunQueues<N> {
+    /// Empty queues (all zeros).
+    pub const fn new() -> Self {
+        RunQueues { queues: Queues::new(), links: ArrayLinks::new() }
+    }
+
+    /// True if `thread` is in a queue.
+    pub fn is_queued(&self, thread: usize) -> bool {
+        self.links.level(thread) != NOT_QUEUED
+    }
+
+    /// Puts `thread` at the back of queue `priority`.
+    pub fn push_back(&mut self, thread: usize, priority: u32) {
+        self.queues.push_back(&mut self.links, thread, priority);
+    }
+
+    /// Puts `thread` at the front of queue `priority`.
+    pub fn push_front(&mut self, thread: usize, priority: u32) {
+        self.queues.push_front(&mut self.links, thread, priority);
+    }
+
+    /// Highest priority with a ready thread.
+    pub fn highest_priority(&self) -> Option<u32> {
+        self.queues.highest_priority()
+    }
+
+    /// Removes and returns the first thread of the highest non-empty queue.
+    pub fn pop_highest(&mut self) -> Option<usize> {
+        self.queues.pop_highest(&mut self.links)
+    }
+
+    /// Removes `thread` from whatever queue it is in (no-op if none).
+    pub fn remove(&mut self, thread: usize) {
+        self.queues.remove(&mut self.links, thread);
     }
 }
 

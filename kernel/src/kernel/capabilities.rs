@@ -3,7 +3,8 @@
 //! checks what each call needs, and undoes the effects of destroyed
 //! capabilities (unmapping what was mapped through them).
 
-use super::{asid_of, pid_of, Frames, Kernel, Process, State, MAX_PROCESSES};
+use super::table::ProcessTable;
+use super::{Frames, Kernel, Process, State};
 use crate::arch::{gic, mmu};
 use kernel_core::capability::{self, Capability, SlotRef, SlotStore};
 use kernel_core::pagetable::MemoryType;
@@ -15,7 +16,7 @@ use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP, USER_END, USER_IMAGE
 use tessera_abi::{Error, Handle, ObjectType, Rights};
 
 /// The process table as capability storage: CSpace `n` is process `n`'s.
-pub(super) struct Slots<'a>(pub(super) &'a mut [Process; MAX_PROCESSES]);
+pub(super) struct Slots<'a>(pub(super) &'a mut ProcessTable);
 
 impl SlotStore for Slots<'_> {
     #[inline]
@@ -152,17 +153,18 @@ impl Kernel {
             return Err(Error::WrongType);
         }
         // A process capability's object is the process's memory.
-        self.processes
-            .iter()
-            .position(|p| p.memory == capability.object && !matches!(p.state, State::Free | State::Zombie { .. }))
-            .ok_or(Error::PeerGone)
+        let index = self.processes.index_of_object(capability.object).ok_or(Error::PeerGone)?;
+        if matches!(self.processes[index].state, State::Zombie { .. }) {
+            return Err(Error::PeerGone);
+        }
+        Ok(index)
     }
 
     /// The pid a `Process` capability names, whether or not the process has
     /// ended (its entry is kept until its parent collects it).
     pub(super) fn pid_named(&self, capability: &Capability) -> Option<u32> {
-        let index = self.processes.iter().position(|p| p.memory == capability.object && p.state != State::Free)?;
-        Some(pid_of(index, self.processes[index].generation))
+        let index = self.processes.index_of_object(capability.object)?;
+        Some(self.processes.pid(index))
     }
 
     /// Undoes what was done through a capability that was just destroyed.
@@ -173,23 +175,28 @@ impl Kernel {
             ObjectType::Interrupt => self.unbind_if_unreferenced(capability.object),
             ObjectType::Process => {
                 // A process made by Retype lives while a capability names it.
-                let named = |p: &Process| p.memory == capability.object && p.state != State::Free;
-                if let Some(index) = self.processes.iter().position(named) {
+                if let Some(index) = self.processes.index_of_object(capability.object) {
+                    let pid = self.processes.pid(index);
                     let process = &mut self.processes[index];
                     process.references = process.references.saturating_sub(1);
                     if process.references == 0 {
-                        if matches!(process.state, State::Zombie { .. }) {
-                            // Ended already and now unnamed: forget the
-                            // object, which its untyped memory may hand out
-                            // again (the parent can still collect the exit).
-                            process.memory = 0;
-                        } else {
+                        // Its entry lives in its object, which its untyped
+                        // memory may hand out again now: an unnamed process
+                        // ends, and nothing is left of it to wait for
+                        // (unless its parent is waiting right now).
+                        if process.state == State::Inactive {
+                            // Never started: nothing to report.
                             self.end_process(index, tessera_abi::ExitKind::Killed, 0);
-                            // If it stays a zombie for its parent to collect,
-                            // nothing names its object any more either.
-                            if matches!(self.processes[index].state, State::Zombie { .. }) {
-                                self.processes[index].memory = 0;
-                            }
+                        } else if !matches!(process.state, State::Zombie { .. }) {
+                            crate::log!(
+                                "process '{}' (pid {}) ended: its last capability is gone",
+                                process.name(),
+                                pid
+                            );
+                            self.end_process(index, tessera_abi::ExitKind::Killed, 0);
+                        }
+                        if self.processes.is_live(index) {
+                            self.release_process(index);
                         }
                     }
                 }
@@ -201,7 +208,7 @@ impl Kernel {
     /// Unbinds interrupt `number` once no capability names it any more
     /// (a scan of every CSpace: only when an interrupt capability goes).
     fn unbind_if_unreferenced(&mut self, number: u32) {
-        let named = self.processes.iter().filter(|process| process.memory != 0).any(|process| {
+        let named = self.processes.live().any(|(_, process)| {
             process
                 .cspace()
                 .iter()
@@ -215,8 +222,7 @@ impl Kernel {
     /// A capability was made: count it on its object.
     pub(super) fn referenced(&mut self, capability: &Capability) {
         if capability.kind == ObjectType::Process {
-            let named = |p: &Process| p.memory == capability.object && p.state != State::Free;
-            if let Some(index) = self.processes.iter().position(named) {
+            if let Some(index) = self.processes.index_of_object(capability.object) {
                 self.processes[index].references += 1;
             }
         } else {
@@ -230,15 +236,11 @@ impl Kernel {
             return;
         }
         let address = capability.data[0] & !MAPPED;
-        let pid = capability.data[1];
-        let index = (pid & 0xFFFF) as usize;
-        if index >= MAX_PROCESSES || pid_of(index, self.processes[index].generation) != pid {
-            return;
-        }
+        let Some(index) = self.processes.index_of_pid(capability.data[1]) else { return };
         let process = &mut self.processes[index];
         if let Some(table) = process.table {
             for page in (address..address + capability.size).step_by(PAGE_SIZE) {
-                table.unmap_page(page, asid_of(index));
+                table.unmap_page(page, process.asid);
             }
         }
         process.regions.remove(address);
@@ -339,12 +341,6 @@ impl Kernel {
             Call::Retype { untyped, kind, bytes } => {
                 let source = self.lookup(index, untyped)?;
                 let destination = self.free_slot(index)?;
-                let process_slot = if kind == ObjectType::Process {
-                    let free = self.processes.iter().position(|p| p.state == State::Free);
-                    Some(free.ok_or(Error::OutOfMemory)?)
-                } else {
-                    None
-                };
                 let object = capability::retype(&mut Slots(&mut self.processes), source, destination, kind, bytes)?;
                 if kind != ObjectType::Untyped {
                     // SAFETY: `retype` carved `bytes` at `object` out of
@@ -353,8 +349,8 @@ impl Kernel {
                     // by nothing else now.
                     unsafe { core::ptr::write_bytes(object as *mut u8, 0, bytes as usize) };
                 }
-                if let Some(slot) = process_slot {
-                    self.create_process(slot, index, object);
+                if kind == ObjectType::Process {
+                    self.create_process(index, object);
                 }
                 let made = self.capability_at(destination);
                 self.referenced(&made);
@@ -464,26 +460,14 @@ impl Kernel {
         Ok(target)
     }
 
-    /// Sets up process-table entry `slot` for a process made by `creator`
+    /// Makes the process-table entry for a process made by `creator`
     /// through `Retype`, whose 16 KiB object (zeroed) is at `memory`.
-    fn create_process(&mut self, slot: usize, creator: usize, memory: u32) {
-        let process = &mut self.processes[slot];
-        process.state = State::Inactive;
-        process.context = crate::arch::context::UserContext::ZERO;
-        process.name = [0; tessera_abi::NAME_MAX];
-        let name = b"loaded";
-        process.name[..name.len()].copy_from_slice(name);
-        process.name_len = name.len();
-        process.priority = 0;
-        process.base_priority = 0;
-        process.table = Some(mmu::UserTable::at(memory));
-        process.regions = kernel_core::user_memory::RegionMap::new();
-        process.parent = Some(creator);
-        process.memory = memory;
-        process.tables_used = 0;
-        process.references = 0;
-        process.reply_to = None;
-        process.ipc = super::ipc::Ipc::None;
+    fn create_process(&mut self, creator: usize, memory: u32) {
+        // Retype aligns the object and carved it from memory no capability
+        // named, so no live process has it: the insertion cannot fail.
+        self.processes
+            .insert(memory, Process::new(memory, "loaded", Some(creator)))
+            .expect("a new process object is a free, aligned block of RAM");
     }
 
     /// Maps frame or device capability `at` into process `index` at `address`.
@@ -530,7 +514,7 @@ impl Kernel {
         for offset in (0..capability.size).step_by(PAGE_SIZE) {
             if table.map_page_as(address + offset, capability.object + offset, access, memory, &mut tables).is_none() {
                 for done in (0..offset).step_by(PAGE_SIZE) {
-                    table.unmap_page(address + done, asid_of(index));
+                    table.unmap_page(address + done, self.processes[index].asid);
                 }
                 self.processes[index].regions.remove(address);
                 return Err(Error::OutOfMemory);
@@ -542,7 +526,7 @@ impl Kernel {
             }
             mmu::invalidate_instruction_cache();
         }
-        let pid = pid_of(index, self.processes[index].generation);
+        let pid = self.processes.pid(index);
         capability::set_data(&mut Slots(&mut self.processes), at, [address | MAPPED, pid])
     }
 }

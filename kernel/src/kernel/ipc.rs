@@ -8,7 +8,7 @@
 //! that finds no receiver waits with its message in its own process entry.
 
 use super::capabilities::Slots;
-use super::{pid_of, Kernel, State, MAX_PROCESSES};
+use super::{Kernel, State};
 use crate::arch::{gic, timer};
 use kernel_core::capability::{self, Capability};
 use kernel_core::syscall::{Call, Message};
@@ -34,8 +34,8 @@ pub(super) enum Ipc {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 struct Queue {
-    head: u16,
-    tail: u16,
+    head: u32,
+    tail: u32,
 }
 
 /// An endpoint as it lies in its 64 bytes of memory.
@@ -99,7 +99,7 @@ impl Kernel {
 
     fn enqueue(&mut self, queue: &mut Queue, index: usize) {
         self.processes[index].ipc_next = 0;
-        let link = index as u16 + 1;
+        let link = index as u32 + 1;
         if queue.tail == 0 {
             queue.head = link;
         } else {
@@ -122,8 +122,8 @@ impl Kernel {
     }
 
     fn unlink(&mut self, queue: &mut Queue, index: usize) {
-        let target = index as u16 + 1;
-        let mut previous = 0u16;
+        let target = index as u32 + 1;
+        let mut previous = 0u32;
         let mut cursor = queue.head;
         while cursor != 0 {
             let next = self.processes[cursor as usize - 1].ipc_next;
@@ -269,12 +269,9 @@ impl Kernel {
 
     /// The process with pid `caller`, if it is waiting for `server`'s reply.
     fn waiting_caller(&self, caller: u32, server: usize) -> Option<usize> {
-        let index = (caller & 0xFFFF) as usize;
-        let server_pid = pid_of(server, self.processes[server].generation);
-        let waiting = index < MAX_PROCESSES
-            && pid_of(index, self.processes[index].generation) == caller
-            && self.processes[index].ipc == Ipc::AwaitingReply { server: server_pid };
-        waiting.then_some(index)
+        let index = self.processes.index_of_pid(caller)?;
+        let server_pid = self.processes.pid(server);
+        (self.processes[index].ipc == Ipc::AwaitingReply { server: server_pid }).then_some(index)
     }
 
     // --- messages -----------------------------------------------------------
@@ -312,13 +309,13 @@ impl Kernel {
     fn rendezvous(&mut self, sender: usize, receiver: usize, message: Message, badge: u32, call: bool) {
         self.deliver(sender, receiver, message, badge);
         if call {
-            let server = pid_of(receiver, self.processes[receiver].generation);
+            let server = self.processes.pid(receiver);
             if let Some(previous) = self.processes[receiver].reply_to.take() {
                 if let Some(previous) = self.waiting_caller(previous, receiver) {
                     self.wake_with_error(previous, Error::PeerGone);
                 }
             }
-            self.processes[receiver].reply_to = Some(pid_of(sender, self.processes[sender].generation));
+            self.processes[receiver].reply_to = Some(self.processes.pid(sender));
             self.processes[sender].ipc = Ipc::AwaitingReply { server };
             let caller_priority = self.processes[sender].priority;
             if caller_priority > self.processes[receiver].priority {
@@ -606,8 +603,8 @@ impl Kernel {
             object.receivers_queued = 0;
         }
         store(capability.object, object);
-        let caller_pid = pid_of(caller, self.processes[caller].generation);
-        let server_pid = pid_of(server, self.processes[server].generation);
+        let caller_pid = self.processes.pid(caller);
+        let server_pid = self.processes.pid(server);
         let (label, words) = {
             let r = &self.processes[caller].context.r;
             (ipc::label(r[1]), [r[2], r[3], r[4], r[5]])

@@ -344,6 +344,19 @@ pub fn switch_to(table: UserTable, asid: u8) {
     }
 }
 
+/// Drops every TLB entry (when ASIDs are handed out anew).
+pub fn flush_all() {
+    // SAFETY: invalidating TLB entries only forces table walks; the kernel's
+    // own entries are refilled from its tables behind TTBR1.
+    unsafe {
+        aarch32_cpu::asm::dsb();
+        cp15::write_tlbiall(0);
+        cp15::write_bpiall(0);
+        aarch32_cpu::asm::dsb();
+        aarch32_cpu::asm::isb();
+    }
+}
+
 /// Drops every TLB entry tagged `asid`.
 pub fn flush_asid(asid: u8) {
     // SAFETY: invalidating TLB entries only forces table walks.

@@ -518,14 +518,46 @@ fn loader_scenario() -> Outcome {
     let sleeper = start("sleeper", NORMAL, 5_000_000)?;
     sleep_micros(20_000);
     cap_delete(sleeper).map_err(|_| "delete failed")?;
-    let ended = wait(None, Some(1_000_000)).map(|(_, ended)| ended).map_err(|_| "wait failed")?;
-    // Its capability is gone, so wait could not name it; take its memory back
-    // by the handle the loader gave.
-    collect(sleeper);
-    report("sleeper (its last capability deleted)", ended);
-    if ended != Ended::Killed {
-        return Err("the process outlived its last capability");
+    // Its entry was in its object, now free: nothing is left to wait for.
+    match wait(None, Some(0)) {
+        Err(tessera_rt::Error::NotFound) => println!("init: the sleeper ended with its last capability"),
+        other => {
+            println!("init: wait after the sleeper's last capability went gave {:?}", other.map(|_| ()));
+            return Err("the process outlived its last capability");
+        }
     }
+    // Take its memory back by the handle the loader gave.
+    collect(sleeper);
+
+    // How many processes exist at once is bounded by memory only: make
+    // processes from 1 MiB until it runs out, then take it all back.
+    let block = retype(loader.untyped(), ObjectType::Untyped, 1 << 20).map_err(|_| "retype failed")?;
+    let mut made = 0;
+    let error = loop {
+        match retype(block, ObjectType::Process, 16384) {
+            Ok(_) => made += 1,
+            Err(error) => break error,
+        }
+    };
+    println!("init: made {} processes from 1 MiB, then: {}", made, error.name());
+    cap_delete(block).map_err(|_| "delete failed")?;
+    if made != 64 || error != tessera_rt::Error::OutOfMemory {
+        return Err("processes were not bounded by memory alone");
+    }
+
+    // More processes than there are ASIDs (255), two at a time: each
+    // stores a value, yields to the other and checks it reads its own back.
+    const RUNS: u32 = 300;
+    for pair in 0..RUNS / 2 {
+        let first = start("hello", NORMAL, 2 * pair + 1)?;
+        let second = start("hello", NORMAL, 2 * pair + 2)?;
+        let results = (finish(first)?, finish(second)?);
+        if results != (Ended::Exited(0), Ended::Exited(0)) {
+            println!("init: pair {} ended with {:?}", pair, results);
+            return Err("a process saw memory that was not its own");
+        }
+    }
+    println!("init: {} processes ran, each in its own address space", RUNS);
 
     // Processes come out of the creator's memory: a small untyped runs out.
     let small = retype(loader.untyped(), ObjectType::Untyped, 8192).map_err(|_| "retype failed")?;

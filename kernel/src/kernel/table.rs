@@ -1,0 +1,220 @@
+//! The process table: each process's entry lives in its own process object,
+//! so the kernel holds no per-process memory of its own (docs/capabilities.md,
+//! "Memory accounting").
+//!
+//! Process objects are 16 KiB, aligned to 16 KiB (Retype aligns every object
+//! to its size), so a process is named by the index of its object's 16 KiB
+//! block of RAM: `(object - RAM start) / 16 KiB`. Every index has a
+//! generation, kept by the kernel (two bytes per 16 KiB of RAM, from the
+//! kernel's pool), odd while the index holds a process: a pid is
+//! `generation << 16 | index`, so a stale pid never names a newer process.
+//! Memory always runs out before the table: there is an index for every
+//! object there could be. Live processes are linked in a list for the few
+//! scans over all of them (deadlines, children).
+
+use super::{Process, PROCESS_OBJECT_BYTES};
+use core::ops::{Index, IndexMut};
+use kernel_core::sched::QueueLinks;
+use tessera_abi::Error;
+
+/// Where a process's entry lies in its object: its last bytes, after the
+/// translation tables and the CSpace.
+pub(super) const ENTRY_OFFSET: u32 = PROCESS_OBJECT_BYTES - 512;
+const _: () = assert!(core::mem::size_of::<Process>() <= (PROCESS_OBJECT_BYTES - ENTRY_OFFSET) as usize);
+const _: () = assert!(ENTRY_OFFSET.is_multiple_of(core::mem::align_of::<Process>() as u32));
+
+/// The process table (see the module documentation).
+///
+/// Invariant: an index is live (odd generation) exactly when the 16 KiB
+/// block at `base + index * 16 KiB` is a process object whose entry was
+/// written by `insert`, and `remove` has not been called for it since. Every
+/// process index the kernel keeps (current, loaded, run and IPC queues,
+/// parents, CSpace references) names a live index: `Kernel::end_process`
+/// takes a process out of all of them before `remove`.
+pub(super) struct ProcessTable {
+    /// Address of block 0: the start of RAM.
+    base: u32,
+    /// Generations, one per 16 KiB block of RAM.
+    generations: *mut u16,
+    len: usize,
+    /// First live process, as index + 1 (0: none).
+    first: u32,
+}
+
+impl ProcessTable {
+    /// A table with no blocks; `init` gives it RAM.
+    pub(super) const fn empty() -> ProcessTable {
+        ProcessTable { base: 0, generations: core::ptr::null_mut(), len: 0, first: 0 }
+    }
+
+    /// Bytes of generations a table for `ram_bytes` of RAM needs.
+    pub(super) const fn generation_bytes(ram_bytes: u32) -> u32 {
+        ram_bytes / PROCESS_OBJECT_BYTES * 2
+    }
+
+    /// Sets the table up for RAM at `base` (16 KiB aligned) of `ram_bytes`,
+    /// with its generations at `generations`.
+    ///
+    /// # Safety
+    /// `generations` must point to `generation_bytes(ram_bytes)` bytes of
+    /// kernel memory used by nothing else from now on, 2-byte aligned.
+    pub(super) unsafe fn init(&mut self, base: u32, ram_bytes: u32, generations: u32) {
+        assert!(base.is_multiple_of(PROCESS_OBJECT_BYTES), "RAM must start on a 16 KiB boundary");
+        let len = (ram_bytes / PROCESS_OBJECT_BYTES) as usize;
+        assert!(len <= u16::MAX as usize, "more RAM than pids can name");
+        self.base = base;
+        self.len = len;
+        self.generations = generations as *mut u16;
+        self.first = 0;
+        for index in 0..len {
+            // SAFETY: the caller gave `len` generations at `generations`.
+            unsafe { self.generations.add(index).write(0) };
+        }
+    }
+
+    fn generation(&self, index: usize) -> u16 {
+        assert!(index < self.len);
+        // SAFETY: `index` is in range (checked above); `init`'s caller gave
+        // the memory to the table.
+        unsafe { self.generations.add(index).read() }
+    }
+
+    fn set_generation(&mut self, index: usize, generation: u16) {
+        assert!(index < self.len);
+        // SAFETY: as in `generation`; `&mut self` makes this the only access.
+        unsafe { self.generations.add(index).write(generation) }
+    }
+
+    fn entry(&self, index: usize) -> *mut Process {
+        (self.base + index as u32 * PROCESS_OBJECT_BYTES + ENTRY_OFFSET) as *mut Process
+    }
+
+    /// True if `index` holds a process (running, blocked or ended).
+    pub(super) fn is_live(&self, index: usize) -> bool {
+        index < self.len && self.generation(index) & 1 == 1
+    }
+
+    /// The pid of the process at `index`.
+    pub(super) fn pid(&self, index: usize) -> u32 {
+        (self.generation(index) as u32) << 16 | index as u32
+    }
+
+    /// The index of the live process `pid` names, if it still lives.
+    pub(super) fn index_of_pid(&self, pid: u32) -> Option<usize> {
+        let index = (pid & 0xFFFF) as usize;
+        (self.is_live(index) && self.generation(index) as u32 == pid >> 16).then_some(index)
+    }
+
+    /// The index of the live process whose object is at `object`.
+    pub(super) fn index_of_object(&self, object: u32) -> Option<usize> {
+        let offset = object.checked_sub(self.base)?;
+        if !offset.is_multiple_of(PROCESS_OBJECT_BYTES) {
+            return None;
+        }
+        let index = (offset / PROCESS_OBJECT_BYTES) as usize;
+        self.is_live(index).then_some(index)
+    }
+
+    /// Makes the process object at `object` (16 KiB, aligned, zeroed or
+    /// otherwise no longer used) a live process with entry `process`, and
+    /// returns its index.
+    pub(super) fn insert(&mut self, object: u32, process: Process) -> Result<usize, Error> {
+        let offset = object.checked_sub(self.base).ok_or(Error::InvalidArgument)?;
+        let index = (offset / PROCESS_OBJECT_BYTES) as usize;
+        if !offset.is_multiple_of(PROCESS_OBJECT_BYTES) || index >= self.len || self.is_live(index) {
+            return Err(Error::InvalidArgument);
+        }
+        // SAFETY: the block is in RAM (identity mapped for the kernel), is a
+        // process object the caller just made, and holds no live entry; the
+        // const assertions above check the entry fits and is aligned.
+        unsafe { self.entry(index).write(process) };
+        self.set_generation(index, self.generation(index).wrapping_add(1));
+        let first = self.first;
+        self[index].live_previous = 0;
+        self[index].live_next = first;
+        if first != 0 {
+            self[first as usize - 1].live_previous = index as u32 + 1;
+        }
+        self.first = index as u32 + 1;
+        Ok(index)
+    }
+
+    /// Takes process `index` out of the table: its pid goes stale and its
+    /// object may be reused once no capability names it.
+    pub(super) fn remove(&mut self, index: usize) {
+        assert!(self.is_live(index), "removing a free process index");
+        let (previous, next) = (self[index].live_previous, self[index].live_next);
+        if previous == 0 {
+            self.first = next;
+        } else {
+            self[previous as usize - 1].live_next = next;
+        }
+        if next != 0 {
+            self[next as usize - 1].live_previous = previous;
+        }
+        self.set_generation(index, self.generation(index).wrapping_add(1));
+    }
+
+    /// The first live process, for a scan with [`ProcessTable::next_live`].
+    pub(super) fn first_live(&self) -> Option<usize> {
+        (self.first != 0).then(|| self.first as usize - 1)
+    }
+
+    /// The live process after `index` in the list.
+    pub(super) fn next_live(&self, index: usize) -> Option<usize> {
+        let next = self[index].live_next;
+        (next != 0).then(|| next as usize - 1)
+    }
+
+    /// Every live process, with its index.
+    pub(super) fn live(&self) -> impl Iterator<Item = (usize, &Process)> + '_ {
+        let mut cursor = self.first_live();
+        core::iter::from_fn(move || {
+            let index = cursor?;
+            cursor = self.next_live(index);
+            Some((index, &self[index]))
+        })
+    }
+}
+
+impl Index<usize> for ProcessTable {
+    type Output = Process;
+
+    #[inline]
+    fn index(&self, index: usize) -> &Process {
+        debug_assert!(self.is_live(index), "process index {index} is not live");
+        // SAFETY: the kernel only uses live indices (the type's invariant,
+        // checked in debug builds); a live index's block is a process object
+        // in RAM, identity mapped, whose entry `insert` wrote.
+        unsafe { &*self.entry(index) }
+    }
+}
+
+impl IndexMut<usize> for ProcessTable {
+    #[inline]
+    fn index_mut(&mut self, index: usize) -> &mut Process {
+        debug_assert!(self.is_live(index), "process index {index} is not live");
+        // SAFETY: as in `index`; `&mut self` makes this the only access.
+        unsafe { &mut *self.entry(index) }
+    }
+}
+
+/// Run-queue links live in the process entries.
+impl QueueLinks for ProcessTable {
+    #[inline]
+    fn next(&self, thread: usize) -> u32 {
+        self[thread].run_next
+    }
+    #[inline]
+    fn set_next(&mut self, thread: usize, next: u32) {
+        self[thread].run_next = next;
+    }
+    #[inline]
+    fn level(&self, thread: usize) -> u8 {
+        self[thread].run_level
+    }
+    #[inline]
+    fn set_level(&mut self, thread: usize, level: u8) {
+        self[thread].run_level = level;
+    }
+}
