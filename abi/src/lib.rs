@@ -122,6 +122,10 @@ pub enum Syscall {
     /// the `r2` bytes at `r1` (UTF-8, at most [`NAME_MAX`]): the name fault
     /// reports use.
     ProcessName = 31,
+    /// Copies the [`ExitRecord`] of the child the caller last collected
+    /// with `Wait` to the [`EXIT_RECORD_BYTES`] bytes at `r0` (4-byte
+    /// aligned, writable).
+    ExitRecord = 32,
 }
 
 /// The IPC info word: a label, how many capabilities travel, and the timeout
@@ -162,7 +166,7 @@ pub mod ipc {
 
 impl Syscall {
     /// Every syscall, in number order.
-    pub const ALL: [Syscall; 31] = [
+    pub const ALL: [Syscall; 32] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Yield,
@@ -194,6 +198,7 @@ impl Syscall {
         Syscall::ProcessSetup,
         Syscall::ProcessStart,
         Syscall::ProcessName,
+        Syscall::ExitRecord,
     ];
 
     /// The syscall with number `number`, if there is one.
@@ -230,6 +235,7 @@ impl Syscall {
             29 => Some(Syscall::ProcessSetup),
             30 => Some(Syscall::ProcessStart),
             31 => Some(Syscall::ProcessName),
+            32 => Some(Syscall::ExitRecord),
             _ => None,
         }
     }
@@ -352,6 +358,33 @@ pub enum ExitKind {
     /// The last capability to the process went, so the kernel ended it.
     Killed = 2,
 }
+
+/// How a child ended, in detail: what `ExitRecord` copies out for the
+/// child the caller last collected with `Wait` (a supervisor's failure
+/// log). The registers are the child's at its end: for a fault, at the
+/// faulting instruction.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExitRecord {
+    /// The child's pid (as in the kernel's fault report).
+    pub pid: u32,
+    /// [`ExitKind`] as a number.
+    pub kind: u32,
+    /// Exit code, or [`FaultKind`] as a number.
+    pub value: u32,
+    /// The faulting address for a data or prefetch abort (0 otherwise).
+    pub fault_address: u32,
+    /// r0..r12.
+    pub registers: [u32; 13],
+    /// Stack pointer, link register, program counter and CPSR.
+    pub sp: u32,
+    pub lr: u32,
+    pub pc: u32,
+    pub cpsr: u32,
+}
+
+/// Size of an [`ExitRecord`] in bytes.
+pub const EXIT_RECORD_BYTES: u32 = core::mem::size_of::<ExitRecord>() as u32;
 
 /// Why the kernel ended a process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -31,7 +31,8 @@ use tessera_abi::bootimage::BootImage;
 use tessera_abi::capability::CSPACE_SLOTS;
 use tessera_abi::layout::{BOOTARGS_AREA, PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::{
-    Error, ExitKind, FaultKind, Handle, ObjectType, Rights, Syscall, ANY_PROCESS, FOREVER, NAME_MAX, ROOT_PRIORITY,
+    Error, ExitKind, ExitRecord, FaultKind, Handle, ObjectType, Rights, Syscall, ANY_PROCESS, EXIT_RECORD_BYTES,
+    FOREVER, NAME_MAX, ROOT_PRIORITY,
 };
 
 /// Frames the allocator can manage: 2048 words of 32 bits = 256 MiB.
@@ -113,6 +114,10 @@ struct Process {
     tables_used: u16,
     /// Capabilities naming a process made by `Retype`; it ends at 0.
     references: u32,
+    /// The faulting address of the fault that ended it (0: none).
+    fault_address: u32,
+    /// How the child it last collected with `Wait` ended (`ExitRecord`).
+    last_exit: Option<ExitRecord>,
 }
 
 /// Size of a process object: its first-level translation table, six 1 KiB
@@ -157,6 +162,8 @@ impl Process {
             memory,
             tables_used: 0,
             references: 0,
+            fault_address: 0,
+            last_exit: None,
         };
         let len = name.len().min(NAME_MAX);
         process.name[..len].copy_from_slice(&name.as_bytes()[..len]);
@@ -569,6 +576,19 @@ impl Kernel {
                     .is_some_and(|c| c.kind == ObjectType::Process && self.pid_named(c) == Some(pid))
             })
             .map_or(0, |slot| Handle::new(slot, self.processes[parent].cspace()[slot].generation()).0);
+        let ended = &self.processes[child];
+        let record = ExitRecord {
+            pid,
+            kind: kind as u32,
+            value,
+            fault_address: ended.fault_address,
+            registers: ended.context.r,
+            sp: ended.context.sp,
+            lr: ended.context.lr,
+            pc: ended.context.pc,
+            cpsr: ended.context.cpsr,
+        };
+        self.processes[parent].last_exit = Some(record);
         let context = &mut self.processes[parent].context;
         context.r[0] = 0;
         context.r[1] = handle;
@@ -704,6 +724,16 @@ impl Kernel {
                     report_benchmarks();
                 }
                 crate::arch::semihosting::exit(status);
+            }
+            Call::ExitRecord { address } => {
+                let record = self.processes[index].last_exit.ok_or(Error::NotFound)?;
+                let range = self.processes[index].regions.check(address, EXIT_RECORD_BYTES, Access::READ_WRITE)?;
+                // SAFETY: `check` proved the whole buffer is mapped writable
+                // in this process, whose table is loaded (it is the caller),
+                // below the kernel's part of the space; `decode` checked the
+                // 4-byte alignment `ExitRecord` (all u32) needs.
+                unsafe { core::ptr::write(range.address() as *mut ExitRecord, record) };
+                self.processes[index].context.r[0] = 0;
             }
             Call::Uptime => {
                 let micros = self.uptime_micros();
@@ -870,6 +900,7 @@ impl Kernel {
             }
             _ => (classify_data_abort(cp15::read_dfsr()), cp15::read_dfar()),
         };
+        process.fault_address = if kind == 0 { 0 } else { address };
         log!(
             "fault in process '{}' (pid {}): {}, address {:#010x}, pc {:#010x}",
             process.name(),

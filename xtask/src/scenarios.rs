@@ -156,6 +156,8 @@ pub const SCENARIOS: &[Scenario] = &[
             "counter A:",
             "counter B:",
             "kernel: fault in process 'faulter'",
+            "init: faulter's exit record: pc 0x000",
+            ", address 0x40100000",
             "init: demo finished",
             "init: scenario demo passed",
         ],

@@ -307,6 +307,8 @@ fn expected_decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         Syscall::Wait => Call::Wait { process: args[0], timeout_micros: args[1] },
         Syscall::Shutdown => Call::Shutdown { power: Handle(args[0]), status: args[1] },
         Syscall::Uptime => Call::Uptime,
+        Syscall::ExitRecord if args[0] & 3 != 0 => return Err(Error::InvalidArgument),
+        Syscall::ExitRecord => Call::ExitRecord { address: args[0] },
         Syscall::CapInfo => Call::CapInfo { handle: Handle(args[0]) },
         Syscall::CapObject => Call::CapObject { handle: Handle(args[0]) },
         Syscall::CapDelete => Call::CapDelete { handle: Handle(args[0]) },
@@ -396,7 +398,7 @@ fn expected_decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
 /// argument registers and calls [`syscall::decode`]. Panics if:
 /// - the result differs from the documented rules (in particular an unknown
 ///   number must give [`Error::UnknownSyscall`]);
-/// - for a decoded `DebugWrite` or `ProcessName`, [`RegionMap::check`] on the
+/// - for a decoded `DebugWrite`, `ProcessName` or `ExitRecord`, [`RegionMap::check`] on the
 ///   pointer returns a `UserRange` that is not the range asked for, wraps,
 ///   ends above `USER_END` or has a byte outside a region allowing the access
 ///   (or refuses a range that is fully mapped).
@@ -421,6 +423,7 @@ pub fn syscall_decoding(data: &[u8]) {
     let (pointer, len) = match decoded {
         Ok(Call::DebugWrite { address, len }) => (address, len),
         Ok(Call::ProcessName { name, name_len, .. }) => (name, name_len),
+        Ok(Call::ExitRecord { address }) => (address, tessera_abi::EXIT_RECORD_BYTES),
         _ => return,
     };
     // What the kernel asks for, then rights chosen by the input.

@@ -48,6 +48,11 @@ pub enum Call {
     },
     /// `Uptime`.
     Uptime,
+    /// `ExitRecord(address)`: a 4-byte aligned buffer of `EXIT_RECORD_BYTES`.
+    ExitRecord {
+        /// User address of the buffer.
+        address: u32,
+    },
     /// `CapInfo(handle)`.
     CapInfo {
         /// The capability.
@@ -253,6 +258,12 @@ pub fn decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         Syscall::Wait => Call::Wait { process: args[0], timeout_micros: args[1] },
         Syscall::Shutdown => Call::Shutdown { power: Handle(args[0]), status: args[1] },
         Syscall::Uptime => Call::Uptime,
+        Syscall::ExitRecord => {
+            if !args[0].is_multiple_of(4) {
+                return Err(Error::InvalidArgument);
+            }
+            Call::ExitRecord { address: args[0] }
+        }
         Syscall::CapInfo => Call::CapInfo { handle: Handle(args[0]) },
         Syscall::CapObject => Call::CapObject { handle: Handle(args[0]) },
         Syscall::CapDerive => Call::CapDerive { handle: Handle(args[0]), rights: rights(args[1])?, badge: args[2] },

@@ -3,7 +3,7 @@
 //! arbitrary values, are safe to make.
 
 use core::arch::asm;
-use tessera_abi::{Error, ExitKind, FaultKind, Handle, ObjectType, Rights, Syscall, ANY_PROCESS, FOREVER};
+use tessera_abi::{Error, ExitKind, ExitRecord, FaultKind, Handle, ObjectType, Rights, Syscall, ANY_PROCESS, FOREVER};
 
 /// Makes syscall `number` with `r0`..`r3` = `args`; returns `r0`..`r3`.
 #[inline(always)]
@@ -92,6 +92,17 @@ pub fn wait(process: Option<Handle>, timeout_micros: Option<u32>) -> Result<(Han
         Ended::Exited(r3)
     };
     Ok((Handle(r1), ended))
+}
+
+/// How the child this process last collected with [`wait`] ended: its
+/// registers, and the faulting address if a fault ended it. `NotFound` if
+/// this process has collected no child yet.
+pub fn exit_record() -> Result<ExitRecord, Error> {
+    let mut record = ExitRecord::default();
+    // The pointer is exposed to the `svc`, which may write through it.
+    let address = &mut record as *mut ExitRecord as u32;
+    status(raw_syscall(Syscall::ExitRecord as u32, [address, 0, 0, 0])[0])?;
+    Ok(record)
 }
 
 /// Powers off with `status`; `power` is a `PowerControl` capability.
