@@ -233,6 +233,20 @@ pub const SCENARIOS: &[Scenario] = &[
         ..DEFAULTS
     },
     Scenario {
+        name: "gpio",
+        about: "a user-space GPIO server shares the PL061: the app granted pin 3 drives pin 3 but not pin 4, and the other way round; an app granted nothing holds nothing",
+        bootargs: "scenario=gpio",
+        expect: &[
+            "gpiod: serving 8 pins",
+            "gpioprobe: pin 3 driven high then low and read back; pin 4 refused: permission denied",
+            "gpioprobe: pin 4 driven high then low and read back; pin 3 refused: permission denied",
+            "gpioprobe: no GPIO grant: holds 0 GPIO capabilities and 0 device regions; guessed handles map nothing: true",
+            "kernel: process 'gpiod' (pid ",
+            "init: scenario gpio passed",
+        ],
+        ..DEFAULTS
+    },
+    Scenario {
         name: "loader",
         about: "init loads a program from the boot image into a process carved from its own memory; a process ends with its last capability",
         bootargs: "scenario=loader",
@@ -322,7 +336,7 @@ mod tests {
             let passed = format!("init: scenario {} passed", scenario.name);
             assert_eq!(scenario.expect.last(), Some(&passed.as_str()), "{}", scenario.name);
         }
-        assert_eq!(SCENARIOS.len(), 17);
+        assert_eq!(SCENARIOS.len(), 18);
     }
 
     #[test]

@@ -108,6 +108,47 @@ pub mod echo {
     pub const REQUESTS: u32 = 5;
 }
 
+/// The GPIO server's protocol (`gpiod`, for QEMU virt's PL061).
+///
+/// Requests are calls on the server's endpoint: the label says what, word 0
+/// is the pin (0..[`PINS`]), word 1 the value. The reply's label is 0 or an
+/// [`tessera_rt::Error`] code, its word 0 the pin's level for [`READ`].
+/// The **badge** of the caller's capability is the mask of pins it may use
+/// (bit `n`: pin `n`), set by whoever minted it (`init`, from the app's
+/// manifest); a pin outside it gets `PermissionDenied`. A capability with
+/// no badge may use no pin.
+pub mod gpio {
+    /// Make pin word 0 an output driving word 1 (0 low, else high).
+    pub const CONFIGURE_OUTPUT: u32 = 1;
+    /// Drive output pin word 0 to word 1 (0 low, else high).
+    pub const WRITE: u32 = 2;
+    /// Read pin word 0's level (an output reads what it drives).
+    pub const READ: u32 = 3;
+    /// Pins of the PL061.
+    pub const PINS: u32 = 8;
+    /// The PL061's registers on QEMU virt (one page).
+    pub const PL061_ADDRESS: u32 = 0x0903_0000;
+    /// Where the server maps them.
+    pub const MAPPED_AT: u32 = 0x3000_0000;
+    /// Direction register (bit set: output).
+    pub const DIRECTION: u32 = 0x400;
+
+    /// The offset of the data register that reads or writes only `pin`
+    /// (the PL061 masks data accesses with address bits 2..10).
+    pub const fn data_offset(pin: u32) -> u32 {
+        1 << (pin + 2)
+    }
+
+    /// The argument of `gpioprobe`: the pin it was granted and the pin it
+    /// must be refused (`NONE` for "holds no GPIO capability").
+    pub const fn probe_argument(granted: u32, refused: u32) -> u32 {
+        granted | refused << 8
+    }
+
+    /// `probe_argument` for a probe granted no GPIO at all.
+    pub const NONE: u32 = 0xFFFF;
+}
+
 /// The `rtcdriver` and its device (QEMU virt's PL031 real-time clock).
 pub mod rtc {
     /// The RTC's interrupt ID (SPI 2).

@@ -72,6 +72,7 @@ fn main(start: tessera_rt::Start) -> u32 {
         "capabilities" => capabilities(),
         "ipc" => ipc_scenario(),
         "interrupt" => interrupt_scenario(),
+        "gpio" => gpio_scenario(),
         "loader" => loader_scenario(),
         "revoke" => revoke_scenario(),
         _ => Err("unknown scenario"),
@@ -501,6 +502,44 @@ fn interrupt_scenario() -> Outcome {
         Ok(())
     } else {
         Err("the driver did not get its interrupt")
+    }
+}
+
+/// The GPIO server and three clients sharing the PL061: one granted pin
+/// 3, one pin 4, one nothing. Each capability's badge is its pin mask.
+fn gpio_scenario() -> Outcome {
+    use tessera_programs::gpio::{probe_argument, NONE, PL061_ADDRESS};
+    let untyped = untyped_memory()?;
+    let mut registers = None;
+    for_each_initial_capability(|handle, info| {
+        if info.kind == ObjectType::DeviceRegion && cap_object(handle).map(|o| o.0) == Ok(PL061_ADDRESS) {
+            registers = Some(handle);
+        }
+    });
+    let registers = registers.ok_or("no capability for the PL061's registers")?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let pin3 = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 1 << 3).map_err(|_| "mint failed")?;
+    let pin4 = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 1 << 4).map_err(|_| "mint failed")?;
+    let server = start("gpiod", 10, 0)?;
+    give(registers, server, Rights::READ | Rights::WRITE)?;
+    cap_move(endpoint, server).map_err(|_| "move failed")?;
+    let a = start("gpioprobe", NORMAL, probe_argument(3, 4))?;
+    give(pin3, a, Rights::SEND)?;
+    let b = start("gpioprobe", NORMAL, probe_argument(4, 3))?;
+    give(pin4, b, Rights::SEND)?;
+    let c = start("gpioprobe", NORMAL, NONE)?;
+    let mut clean = true;
+    for (name, process) in [("gpioprobe (pin 3)", a), ("gpioprobe (pin 4)", b), ("gpioprobe (no grant)", c)] {
+        let ended = finish(process)?;
+        report(name, ended);
+        clean &= ended == Ended::Exited(0);
+    }
+    // The server runs until its memory is taken back.
+    collect(server);
+    if clean {
+        Ok(())
+    } else {
+        Err("a GPIO grant was not enforced")
     }
 }
 
