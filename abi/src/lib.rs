@@ -1,8 +1,9 @@
 //! The Tessera ABI: everything the kernel, userland and xtask must agree on.
 //!
 //! Nothing here is defined twice anywhere else. The crate is `no_std`, its
-//! one dependency is `bitflags`, and it holds only data definitions and pure
-//! functions, so it
+//! one dependency is `bitflags` (the optional `verify` feature adds the
+//! Ed25519 and SHA-256 crates for `package::verify`), and it holds only
+//! data definitions and pure functions, so it
 //! builds for the host (xtask, tests) and for Armv7-A (kernel, userland).
 //!
 //! # Syscall calling convention
@@ -17,6 +18,8 @@
 pub mod bootimage;
 pub mod capability;
 pub mod layout;
+pub mod manifest;
+pub mod package;
 
 pub use capability::{Handle, ObjectType, Rights};
 

@@ -8,8 +8,10 @@
 mod bench;
 mod elf;
 mod image;
+mod manifest;
 mod qemu;
 mod scenarios;
+mod signing;
 mod test;
 
 use std::env;
@@ -42,6 +44,10 @@ enum Task {
     Test(test::TestArgs),
     /// Boot the benchmark run in QEMU and write target/bench/results.json.
     Bench,
+    /// Sign, inspect and manage image packages (docs/packages.md).
+    Package(signing::PackageArgs),
+    /// Check Azure Sphere app manifests and show their grants (docs/manifests.md).
+    Manifest(manifest::ManifestArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +57,8 @@ fn main() -> ExitCode {
         Task::Qemu(args) => qemu::run(&args),
         Task::Test(args) => test::run(&args),
         Task::Bench => bench::run(),
+        Task::Package(args) => signing::run(&args),
+        Task::Manifest(args) => manifest::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -201,6 +201,16 @@ fn run_scenario(scenario: &Scenario, kernel: &Path, log_dir: &Path) -> Result<()
     Err(details)
 }
 
+/// Every app manifest of the Azure Sphere samples corpus must check clean
+/// (`cargo xtask manifest corpus`). A missing corpus is a failure, not a skip.
+fn manifest_corpus() -> Result<()> {
+    let summary = crate::manifest::check_corpus(&crate::manifest::default_corpus_dir(), false)?;
+    if summary.failed == 0 {
+        return Ok(());
+    }
+    Err(format!("{summary}:\n{}", summary.failures.join("\n")))
+}
+
 /// `cargo xtask test`.
 pub fn run(args: &TestArgs) -> Result<ExitCode> {
     let scenarios: Vec<&Scenario> = SCENARIOS
@@ -236,6 +246,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             command.args(["clippy", "--all-targets", "--", "-D", "warnings"]);
             captured(command)
         });
+        tally.item("manifest-corpus", false, manifest_corpus);
     }
 
     println!("==> building the system");

@@ -1,0 +1,6 @@
+//! libFuzzer entry point for `tessera_manifest::fuzzing::manifest_json`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| tessera_manifest::fuzzing::manifest_json(data));
