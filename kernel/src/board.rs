@@ -20,6 +20,11 @@ pub const BOOTARGS_MAX: usize = 256;
 /// Most device sections mapped.
 const MAX_DEVICE_SECTIONS: usize = 3;
 
+/// The most RAM the kernel uses (1023 MiB): the process table names each
+/// 16 KiB block of RAM with a 16-bit index (`kernel/src/kernel/table.rs`).
+/// RAM beyond it is left alone.
+pub const RAM_MAX: u32 = 1023 << 20;
+
 /// The devices the kernel drives, by physical address.
 #[derive(Clone, Copy, Debug)]
 pub struct Devices {
@@ -90,7 +95,7 @@ impl UserDevices {
 
 /// What the kernel learned at boot.
 pub struct BootInfo {
-    /// Bytes of RAM from [`RAM_START`].
+    /// Bytes of RAM from [`RAM_START`], at most [`RAM_MAX`].
     pub ram_size: u32,
     /// Boot arguments (`-append`), truncated to [`BOOTARGS_MAX`].
     pub bootargs: [u8; BOOTARGS_MAX],
@@ -128,7 +133,7 @@ pub fn discover() -> BootInfo {
     if let Some(memory) = facts.memory {
         // The kernel is loaded 1 MiB in; less RAM than 16 MiB is not useful.
         if memory.address == RAM_START as u64 && memory.size >= 16 << 20 {
-            info.ram_size = memory.size.min(u32::MAX as u64 - RAM_START as u64) as u32;
+            info.ram_size = memory.size.min(RAM_MAX as u64) as u32;
         }
     }
     if let Some(arguments) = facts.bootargs {

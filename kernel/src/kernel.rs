@@ -42,7 +42,6 @@ const TIME_SLICE_MICROS: u64 = 10_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
-    Free,
     Ready,
     Running,
     Sleeping {
@@ -60,6 +59,9 @@ enum State {
         kind: ExitKind,
         value: u32,
     },
+    /// Being ended by `end_process` (its capabilities are being destroyed,
+    /// which may destroy the last capability to it).
+    Ending,
     /// Made by `Retype`, not started yet.
     Inactive,
 }
@@ -509,8 +511,13 @@ impl Kernel {
 
     /// Ends process `index`: frees its memory now, and either tells its
     /// waiting parent, leaves a zombie for the parent to collect, or (no
-    /// parent) frees the slot.
+    /// parent, or no capability names it any more) takes it out of the
+    /// table.
     fn end_process(&mut self, index: usize, kind: ExitKind, value: u32) {
+        // Destroying its capabilities below may destroy the last one naming
+        // it (it can hold a capability to itself): `destroyed` leaves an
+        // ending process to finish here.
+        self.processes[index].state = State::Ending;
         self.queues.remove(&mut self.processes, index);
         if self.current == Some(index) {
             self.current = None;
@@ -542,16 +549,20 @@ impl Kernel {
                 }
             }
         }
-        match self.processes[index].parent {
-            Some(parent) => {
-                self.processes[index].state = State::Zombie { kind, value };
-                if let State::Waiting { target, .. } = self.processes[parent].state {
-                    if target == ANY_PROCESS || target == pid {
-                        self.deliver_exit(parent, index);
-                    }
+        self.processes[index].state = State::Zombie { kind, value };
+        let parent = self.processes[index].parent;
+        if let Some(parent) = parent {
+            if let State::Waiting { target, .. } = self.processes[parent].state {
+                if target == ANY_PROCESS || target == pid {
+                    self.deliver_exit(parent, index);
                 }
             }
-            None => self.release_process(index),
+        }
+        // A zombie waits for its parent only while a capability names it:
+        // its entry is in its object, which its untyped memory may hand out
+        // again once none does.
+        if self.processes.is_live(index) && (parent.is_none() || self.processes[index].references == 0) {
+            self.release_process(index);
         }
         self.timer_dirty = true;
     }
@@ -560,7 +571,6 @@ impl Kernel {
     /// emptied and unlinked every slot; the object goes back with the
     /// untyped memory it came from, once no capability names it.
     fn release_process(&mut self, index: usize) {
-        self.processes[index].state = State::Free;
         self.processes.remove(index);
     }
 
@@ -664,8 +674,12 @@ impl Kernel {
         }
         let arguments = [registers[0], registers[1], registers[2], registers[3], registers[4], registers[5]];
         let result = decode(number, arguments).and_then(|call| self.invoke(index, call));
+        // A call can end its own caller (`Exit`, or destroying the last
+        // capability to itself): then there is nobody to answer.
         if let Err(error) = result {
-            self.processes[index].context.r[0] = error as u32;
+            if self.processes.is_live(index) {
+                self.processes[index].context.r[0] = error as u32;
+            }
         }
     }
 

@@ -154,7 +154,7 @@ impl Kernel {
         }
         // A process capability's object is the process's memory.
         let index = self.processes.index_of_object(capability.object).ok_or(Error::PeerGone)?;
-        if matches!(self.processes[index].state, State::Zombie { .. }) {
+        if matches!(self.processes[index].state, State::Zombie { .. } | State::Ending) {
             return Err(Error::PeerGone);
         }
         Ok(index)
@@ -182,21 +182,23 @@ impl Kernel {
                     if process.references == 0 {
                         // Its entry lives in its object, which its untyped
                         // memory may hand out again now: an unnamed process
-                        // ends, and nothing is left of it to wait for
-                        // (unless its parent is waiting right now).
-                        if process.state == State::Inactive {
-                            // Never started: nothing to report.
-                            self.end_process(index, tessera_abi::ExitKind::Killed, 0);
-                        } else if !matches!(process.state, State::Zombie { .. }) {
-                            crate::log!(
-                                "process '{}' (pid {}) ended: its last capability is gone",
-                                process.name(),
-                                pid
-                            );
-                            self.end_process(index, tessera_abi::ExitKind::Killed, 0);
-                        }
-                        if self.processes.is_live(index) {
-                            self.release_process(index);
+                        // ends (`end_process` takes it out of the table),
+                        // and nothing is left of it to wait for (unless its
+                        // parent is waiting right now).
+                        match process.state {
+                            // `end_process` is running for it and finishes.
+                            State::Ending => {}
+                            State::Zombie { .. } => self.release_process(index),
+                            state => {
+                                if state != State::Inactive {
+                                    crate::log!(
+                                        "process '{}' (pid {}) ended: its last capability is gone",
+                                        process.name(),
+                                        pid
+                                    );
+                                }
+                                self.end_process(index, tessera_abi::ExitKind::Killed, 0);
+                            }
                         }
                     }
                 }
@@ -269,6 +271,11 @@ impl Kernel {
     fn revoke_preemptible(&mut self, at: SlotRef) -> bool {
         while let Some((_, gone)) = capability::revoke_step(&mut Slots(&mut self.processes), at) {
             self.destroyed(gone);
+            if !self.processes.is_live(at.space() as usize) {
+                // That was the last capability to the caller itself, which
+                // has ended: its CSpace, `at` included, is gone.
+                return true;
+            }
             let pending = gic::pending() || super::PREEMPT_TEST.load(core::sync::atomic::Ordering::Relaxed);
             if pending && capability::has_descendants(&Slots(&mut self.processes), at) {
                 if !super::PREEMPT_TEST_REPORTED.swap(true, core::sync::atomic::Ordering::Relaxed) {
@@ -321,6 +328,9 @@ impl Kernel {
                 if !self.revoke_preemptible(at) {
                     self.restart_syscall(index);
                     return Ok(());
+                }
+                if !self.processes.is_live(index) {
+                    return Ok(()); // the caller ended (see below)
                 }
                 let gone = capability::delete(&mut Slots(&mut self.processes), at)?;
                 self.destroyed(gone);
@@ -430,6 +440,11 @@ impl Kernel {
             }
             _ => unreachable!("not a capability call"),
         };
+        if !self.processes.is_live(index) {
+            // The call destroyed the last capability to the caller itself,
+            // which ended: there is nobody to answer.
+            return Ok(());
+        }
         let context = &mut self.processes[index].context;
         context.r[0] = 0;
         context.r[1..4].copy_from_slice(&results);
@@ -464,7 +479,10 @@ impl Kernel {
     /// through `Retype`, whose 16 KiB object (zeroed) is at `memory`.
     fn create_process(&mut self, creator: usize, memory: u32) {
         // Retype aligns the object and carved it from memory no capability
-        // named, so no live process has it: the insertion cannot fail.
+        // named, so no live process has it (a process leaves the table when
+        // the last capability naming it goes), and all untyped memory lies
+        // in the RAM the table covers (`board::RAM_MAX`): the insertion
+        // cannot fail.
         self.processes
             .insert(memory, Process::new(memory, "loaded", Some(creator)))
             .expect("a new process object is a free, aligned block of RAM");

@@ -600,6 +600,29 @@ fn loader_scenario() -> Outcome {
     }
     println!("init: {} processes ran, each in its own address space", RUNS);
 
+    // A process holding the only capability to itself: ending it destroys
+    // that capability while it ends. Unwaited for, it leaves nothing;
+    // waited for, its parent gets its exit.
+    for waited in [false, true] {
+        let selfish = start("sleeper", NORMAL, 1_000)?;
+        cap_move(selfish, selfish).map_err(|_| "move failed")?;
+        let ended = if waited {
+            wait(None, Some(1_000_000)).map(|(handle, ended)| (handle, Some(ended)))
+        } else {
+            sleep_micros(30_000);
+            wait(None, Some(0)).map(|(handle, ended)| (handle, Some(ended)))
+        };
+        match (waited, ended) {
+            (false, Err(tessera_rt::Error::NotFound)) | (true, Ok((Handle::NULL, Some(Ended::Exited(0))))) => {}
+            (_, other) => {
+                println!("init: a process naming only itself ended with {:?}", other);
+                return Err("a process holding its own last capability did not end cleanly");
+            }
+        }
+        collect(selfish);
+    }
+    println!("init: processes holding the only capability to themselves ended cleanly");
+
     // Processes come out of the creator's memory: a small untyped runs out.
     let small = retype(loader.untyped(), ObjectType::Untyped, 8192).map_err(|_| "retype failed")?;
     match retype(small, ObjectType::Process, 16384) {
