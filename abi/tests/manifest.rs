@@ -189,39 +189,10 @@ impl OwnedManifest {
     }
 }
 
-/// Rebuilds the content of a decoded manifest and encodes it again.
+/// Encodes a decoded manifest again.
 fn reencode(manifest: &Manifest<'_>) -> Vec<u8> {
-    let gpios: Vec<u16> = manifest.gpios().collect();
-    let uarts: Vec<u8> = manifest.uarts().collect();
-    let i2c: Vec<u8> = manifest.i2c_masters().collect();
-    let spi: Vec<u8> = manifest.spi_masters().collect();
-    let adcs: Vec<u8> = manifest.adcs().collect();
-    let pwms: Vec<u8> = manifest.pwms().collect();
-    let tcp: Vec<u16> = manifest.tcp_server_ports().collect();
-    let udp: Vec<u16> = manifest.udp_server_ports().collect();
-    let hosts: Vec<&str> = manifest.allowed_connections().collect();
-    let apps: Vec<ComponentId> = manifest.application_connections().collect();
-    let content = ManifestContent {
-        name: manifest.name(),
-        component_id: manifest.component_id(),
-        application_type: manifest.application_type(),
-        flags: manifest.flags(),
-        power_controls: manifest.power_controls(),
-        mutable_storage_kib: manifest.mutable_storage_kib(),
-        device_authentication_tenant: manifest.device_authentication().unwrap_or(ComponentId::NIL),
-        gpios: &gpios,
-        uarts: &uarts,
-        i2c_masters: &i2c,
-        spi_masters: &spi,
-        adcs: &adcs,
-        pwms: &pwms,
-        tcp_server_ports: &tcp,
-        udp_server_ports: &udp,
-        allowed_connections: &hosts,
-        application_connections: &apps,
-    };
     let mut buffer = vec![0u8; MAX_ENCODED_LEN];
-    let length = encode(&content, &mut buffer).expect("a decoded manifest re-encodes");
+    let length = manifest.encode_into(&mut buffer).expect("a decoded manifest re-encodes");
     buffer.truncate(length);
     buffer
 }
