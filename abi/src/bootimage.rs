@@ -9,8 +9,14 @@
 //!        12  total  = size of the whole image in bytes
 //!        16  entries: count x { name: [u8; NAME_MAX] (zero padded),
 //!                               offset: u32, size: u32 }
-//!        ..  program files (ELF), each at its entry's offset
+//!        ..  files, each at its entry's offset
 //! ```
+//!
+//! A file's first four bytes say what it is: `\x7fELF` a program (init and
+//! the system servers, loaded as they are), `TPKG` a signed app package
+//! ([`crate::package`]; `init` verifies it before loading its ELF), `TKEY`
+//! the list of public keys packages must be signed with (the entry called
+//! `trusted-keys`). The kernel only ever looks up `init`, by name.
 //!
 //! [`BootImage::parse`] checks every field, so the kernel can trust what it
 //! returns: every entry's bytes lie inside the image and every name is

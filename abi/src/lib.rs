@@ -15,6 +15,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod bootimage;
 pub mod capability;
 pub mod layout;

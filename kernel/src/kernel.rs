@@ -448,11 +448,14 @@ impl Kernel {
                 let region = Region { start: segment.page_start(), end: segment.page_end(), access: segment.access };
                 regions.insert(region).map_err(|_| Error::BadImage)?;
                 for page in (region.start..region.end).step_by(PAGE_SIZE) {
-                    let frame = frames.allocate_zeroed().ok_or(Error::OutOfMemory)?;
                     let (offset, bytes) = segment.page_contents(page);
+                    // A page the file fills whole needs no zeroing first.
+                    let frame = if bytes.len() == PAGE_SIZE { frames.0.allocate() } else { frames.allocate_zeroed() };
+                    let frame = frame.ok_or(Error::OutOfMemory)?;
                     // SAFETY: `frame` was just allocated to this address
                     // space; `page_contents` keeps offset + length within
                     // the page, and `parse` keeps the bytes in the file.
+                    // A frame not zeroed is overwritten whole.
                     unsafe { mmu::copy_into_frame(frame, offset, &program.elf[bytes]) };
                     if segment.access.execute {
                         mmu::clean_frame_for_execution(frame);

@@ -52,6 +52,24 @@ pub fn parse_bench_lines(output: &str) -> Result<BTreeMap<String, u64>> {
     Ok(results)
 }
 
+/// Replaces the pair of raw cycle-counter readings `<name>_started_at_cycle`
+/// and `app_started_at_cycle` by their difference: `app_load_instructions`
+/// (init reads the counter before verifying the package, the app at the
+/// start of its `main`; the 32-bit counter may wrap in between).
+pub fn derive_app_load(results: &mut BTreeMap<String, u64>) -> Result<()> {
+    let start = results.remove("app_load_started_at_cycle");
+    let first = results.remove("app_started_at_cycle");
+    match (start, first) {
+        (Some(start), Some(first)) => {
+            let elapsed = (first as u32).wrapping_sub(start as u32);
+            results.insert("app_load_instructions".to_string(), u64::from(elapsed));
+            Ok(())
+        }
+        (None, None) => Ok(()),
+        _ => Err("the app-load benchmark reported only one of its two counter readings".to_string()),
+    }
+}
+
 /// `text` as a JSON string literal.
 fn json_string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -138,6 +156,7 @@ pub fn run() -> Result<ExitCode> {
         None => return Err(format!("QEMU was ended by a signal during the benchmark run; {see}")),
     }
     let mut results = parse_bench_lines(&outcome.output).map_err(|err| format!("{err}; {see}"))?;
+    derive_app_load(&mut results).map_err(|err| format!("{err}; {see}"))?;
     if results.is_empty() {
         return Err(format!("the guest printed no `BENCH <key> <integer>` lines for bootargs `bench`; {see}"));
     }
@@ -158,6 +177,20 @@ mod tests {
 
     fn map(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
         pairs.iter().map(|&(key, value)| (key.to_string(), value)).collect()
+    }
+
+    #[test]
+    fn app_load_is_the_difference_of_two_readings() {
+        let mut results = map(&[("app_load_started_at_cycle", 1_000), ("app_started_at_cycle", 5_500), ("x", 1)]);
+        derive_app_load(&mut results).unwrap();
+        assert_eq!(results, map(&[("app_load_instructions", 4_500), ("x", 1)]));
+        let mut wrapped = map(&[("app_load_started_at_cycle", u64::from(u32::MAX) - 9), ("app_started_at_cycle", 10)]);
+        derive_app_load(&mut wrapped).unwrap();
+        assert_eq!(wrapped["app_load_instructions"], 20);
+        assert!(derive_app_load(&mut map(&[("app_started_at_cycle", 10)])).is_err());
+        let mut none = map(&[("x", 1)]);
+        derive_app_load(&mut none).unwrap();
+        assert_eq!(none, map(&[("x", 1)]));
     }
 
     #[test]

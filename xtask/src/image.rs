@@ -51,9 +51,14 @@ pub fn build_system() -> Result<PathBuf> {
 /// returns its path.
 pub fn build_boot_image() -> Result<PathBuf> {
     let names = program_names(&workspace_root().join("userland/programs/src/bin"))?;
-    println!("==> building userland (release, {TARGET})");
+    let apps = crate::apps::discover()?;
+    crate::apps::check_names(&apps, &names)?;
+    println!("==> building userland and {} apps (release, {TARGET})", apps.len());
     let mut command = cargo();
     command.args(["build", "--release", "--target", TARGET, "-p", PROGRAMS_PACKAGE]);
+    for app in &apps {
+        command.args(["-p", &app.name]);
+    }
     run_streamed(command)?;
 
     let release = release_dir();
@@ -68,6 +73,7 @@ pub fn build_boot_image() -> Result<PathBuf> {
         })?;
         programs.push((name, elf));
     }
+    programs.extend(crate::apps::entries(&apps, &release)?);
     let image = pack(programs)?;
     let path = boot_image_path();
     fs::create_dir_all(tessera_dir()).map_err(|err| format!("cannot create {}: {err}", show(&tessera_dir())))?;
@@ -116,8 +122,9 @@ fn program_names(bin_dir: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Packs `programs` (name, ELF) into a boot image: the root task first, the
-/// rest sorted by name.
+/// Packs `programs` (name, file) into a boot image: the root task first, the
+/// rest sorted by name. Each file is an ELF program, an image package or
+/// the trusted-keys list (its first four bytes say which).
 fn pack(mut programs: Vec<(String, Vec<u8>)>) -> Result<Vec<u8>> {
     programs.sort_by(|(a, _), (b, _)| (a != ROOT_TASK, a).cmp(&(b != ROOT_TASK, b)));
     if programs.first().is_none_or(|(name, _)| name != ROOT_TASK) {
@@ -126,9 +133,10 @@ fn pack(mut programs: Vec<(String, Vec<u8>)>) -> Result<Vec<u8>> {
              userland/programs/src/bin/{ROOT_TASK}.rs"
         ));
     }
-    for (name, elf) in &programs {
-        if !elf.starts_with(b"\x7fELF") {
-            return Err(format!("the program `{name}` is not an ELF file; rebuild it"));
+    for (name, file) in &programs {
+        let known = [&b"\x7fELF"[..], &tessera_abi::package::MAGIC, &tessera_abi::package::TRUSTED_KEYS_MAGIC];
+        if !known.iter().any(|magic| file.starts_with(magic)) {
+            return Err(format!("the program `{name}` is not an ELF file, package or key list; rebuild it"));
         }
     }
     let entries: Vec<(&str, &[u8])> = programs.iter().map(|(name, elf)| (name.as_str(), elf.as_slice())).collect();
@@ -215,6 +223,7 @@ mod tests {
         assert!(err.contains(&long), "{err}");
         let err = pack(vec![("init".to_string(), b"#!/bin/sh".to_vec())]).unwrap_err();
         assert!(err.contains("not an ELF"), "{err}");
+        assert!(pack(vec![program("init"), ("app".to_string(), b"TPKG...".to_vec())]).is_ok());
     }
 
     #[test]

@@ -5,10 +5,13 @@
 //! every subcommand shares.
 #![forbid(unsafe_code)]
 
+mod apps;
 mod bench;
 mod elf;
+mod harness;
 mod image;
 mod manifest;
+mod new_app;
 mod qemu;
 mod scenarios;
 mod signing;
@@ -48,6 +51,8 @@ enum Task {
     Package(signing::PackageArgs),
     /// Check Azure Sphere app manifests and show their grants (docs/manifests.md).
     Manifest(manifest::ManifestArgs),
+    /// Create a new app in userland/apps/NAME (manifest, code, build script).
+    NewApp(new_app::NewAppArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +64,7 @@ fn main() -> ExitCode {
         Task::Bench => bench::run(),
         Task::Package(args) => signing::run(&args),
         Task::Manifest(args) => manifest::run(&args),
+        Task::NewApp(args) => new_app::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -38,7 +38,7 @@ enum ManifestCommand {
 /// The board named on the command line.
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum BoardArg {
-    /// QEMU's virt machine (PL061 GPIO 0-7, PL011 UART0).
+    /// QEMU's virt machine (PL061 GPIO 0-7, virtio-console UART0).
     Qemu,
     /// The MediaTek MT3620.
     Mt3620,

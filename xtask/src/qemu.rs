@@ -2,6 +2,7 @@
 
 use std::env;
 use std::io::{self, Read};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
 use std::thread;
@@ -32,6 +33,10 @@ pub struct QemuArgs {
     /// The kernel command line (bootargs), e.g. "scenario=boot".
     #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
     append: Option<String>,
+    /// The TCP port on 127.0.0.1 where QEMU offers the app UART (the virtio
+    /// console); a free one if not given. Connect with `nc 127.0.0.1 PORT`.
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    uart_port: Option<u16>,
 }
 
 /// Where the guest console goes.
@@ -43,9 +48,60 @@ pub enum Console {
     Captured,
 }
 
+/// Where the app UART's socket goes. The app UART is a virtio console (QEMU
+/// 7.2's `virt` has one PL011, the kernel's console): a `virtio-serial-device`
+/// on a virtio-mmio transport with a `virtconsole` port whose character device
+/// is a TCP socket on 127.0.0.1. QEMU never waits for a client to turn up;
+/// bytes the guest writes while nothing is connected are dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppUart {
+    /// QEMU listens on this port and accepts a client whenever one comes
+    /// (`server=on,wait=off`). Port 0 lets the host pick one nobody is told
+    /// about: for boots that do not use the UART.
+    Listen(u16),
+    /// QEMU connects to a harness already listening on this port, before the
+    /// guest starts (QEMU fails to start if nothing listens there).
+    Connect(u16),
+}
+
+/// The id of the app UART's character device.
+const UART_CHARDEV: &str = "uart0";
+
+impl AppUart {
+    /// The QEMU options that add the device and its socket.
+    fn args(self) -> [String; 6] {
+        let socket = match self {
+            AppUart::Listen(port) => format!("port={port},server=on,wait=off"),
+            AppUart::Connect(port) => format!("port={port},server=off"),
+        };
+        [
+            "-device".to_string(),
+            "virtio-serial-device".to_string(),
+            "-device".to_string(),
+            format!("virtconsole,chardev={UART_CHARDEV}"),
+            "-chardev".to_string(),
+            format!("socket,id={UART_CHARDEV},host=127.0.0.1,{socket}"),
+        ]
+    }
+}
+
+/// A TCP port on 127.0.0.1 that is free now (the system picks it). Another
+/// program could take it before QEMU does; fine for an interactive run.
+pub fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .map_err(|err| format!("cannot find a free TCP port on 127.0.0.1: {err}"))?;
+    listener.local_addr().map(|address| address.port()).map_err(|err| format!("cannot read a socket's port: {err}"))
+}
+
 /// The QEMU command that boots `kernel` on `virt` with a Cortex-A7 and 64 MiB,
-/// semihosting on (the kernel shuts down through it), and `append` as bootargs.
+/// semihosting on (the kernel shuts down through it), and `append` as
+/// bootargs; the app UART listens on a port nobody is told about.
 pub fn command(kernel: &Path, console: Console, append: Option<&str>) -> Command {
+    command_with_uart(kernel, console, append, AppUart::Listen(0))
+}
+
+/// [`command`] with the app UART's socket as `uart` says.
+pub fn command_with_uart(kernel: &Path, console: Console, append: Option<&str>, uart: AppUart) -> Command {
     let mut command = Command::new(QEMU);
     command.args(["-M", "virt", "-cpu", "cortex-a7", "-m", "64M"]);
     match console {
@@ -57,6 +113,7 @@ pub fn command(kernel: &Path, console: Console, append: Option<&str>) -> Command
         }
     }
     command.args(["-semihosting-config", "enable=on,target=native"]);
+    command.args(uart.args());
     command.arg("-kernel").arg(kernel);
     if let Some(append) = append {
         command.args(["-append", append]);
@@ -206,12 +263,17 @@ pub fn capture(mut command: Command, timeout: Option<Duration>) -> Result<Outcom
 pub fn run(args: &QemuArgs) -> Result<ExitCode> {
     ensure_qemu()?;
     let kernel = image::build_system()?;
-    let mut qemu = command(&kernel, Console::Interactive, args.append.as_deref());
+    let port = match args.uart_port {
+        Some(port) => port,
+        None => free_port()?,
+    };
+    let mut qemu = command_with_uart(&kernel, Console::Interactive, args.append.as_deref(), AppUart::Listen(port));
     if args.gdb {
         qemu.args(["-s", "-S"]);
         println!("waiting for a debugger: gdb-multiarch {} -ex 'target remote localhost:1234'", kernel.display());
     }
     println!("==> booting Tessera in QEMU (quit: Ctrl-A then X)");
+    println!("==> the app UART (virtio console) listens on 127.0.0.1:{port}: `nc 127.0.0.1 {port}`");
     let text = describe(&qemu);
     let mut child = qemu.spawn().map_err(|err| format!("cannot start `{text}`: {err}; is {QEMU} installed?"))?;
     let timeout = args.timeout.map(Duration::from_secs);
@@ -261,8 +323,31 @@ mod tests {
         assert_eq!(
             args(&command).join(" "),
             "-M virt -cpu cortex-a7 -m 64M -display none -monitor none -serial stdio \
-             -semihosting-config enable=on,target=native -kernel /t/tessera.elf -append scenario=boot"
+             -semihosting-config enable=on,target=native \
+             -device virtio-serial-device -device virtconsole,chardev=uart0 \
+             -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off \
+             -kernel /t/tessera.elf -append scenario=boot"
         );
+    }
+
+    #[test]
+    fn app_uart_socket_options() {
+        let chardev = |uart: AppUart| {
+            let command = command_with_uart(Path::new("k.elf"), Console::Captured, None, uart);
+            let args = args(&command);
+            let at = args.iter().position(|arg| arg == "-chardev").expect("a -chardev option");
+            args[at + 1].clone()
+        };
+        // Listening never blocks the boot; connecting needs the harness first.
+        assert_eq!(chardev(AppUart::Listen(4321)), "socket,id=uart0,host=127.0.0.1,port=4321,server=on,wait=off");
+        assert_eq!(chardev(AppUart::Connect(5555)), "socket,id=uart0,host=127.0.0.1,port=5555,server=off");
+    }
+
+    #[test]
+    fn free_port_is_free() {
+        let port = free_port().unwrap();
+        assert_ne!(port, 0);
+        TcpListener::bind((Ipv4Addr::LOCALHOST, port)).unwrap();
     }
 
     #[test]
@@ -271,7 +356,9 @@ mod tests {
         assert_eq!(
             args(&command).join(" "),
             "-M virt -cpu cortex-a7 -m 64M -nographic \
-             -semihosting-config enable=on,target=native -kernel k.elf"
+             -semihosting-config enable=on,target=native \
+             -device virtio-serial-device -device virtconsole,chardev=uart0 \
+             -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off -kernel k.elf"
         );
     }
 

@@ -6,6 +6,7 @@
 //! and shuts down with status 1. A kernel panic ends QEMU with
 //! [`tessera_abi::PANIC_EXIT_STATUS`].
 
+use crate::harness::{Mode, TALK_LINE};
 use crate::Result;
 
 /// Output no scenario may contain, whatever its own `forbid` list says.
@@ -38,6 +39,11 @@ pub struct Scenario {
     /// True if this scenario makes the kernel panic on purpose, so
     /// [`ALWAYS_FORBIDDEN`] does not apply.
     pub allow_panic: bool,
+    /// What is at the app UART's other end: with `Some`, a harness on the
+    /// host (`harness::EchoServer`) in that mode, which must then have
+    /// received something (in `Talk` mode, its own line back). With `None`
+    /// QEMU listens on a port nobody connects to.
+    pub uart: Option<Mode>,
 }
 
 /// The values a scenario has unless it says otherwise.
@@ -53,6 +59,7 @@ const DEFAULTS: Scenario = Scenario {
     forbid: &[ALWAYS_FORBIDDEN],
     check: None,
     allow_panic: false,
+    uart: None,
 };
 
 /// Every scenario, in the order `cargo xtask test` runs them.
@@ -247,6 +254,45 @@ pub const SCENARIOS: &[Scenario] = &[
         ..DEFAULTS
     },
     Scenario {
+        name: "apps",
+        about: "signed app packages become processes holding exactly their manifest's grants: tampered, unsigned and unsupported packages are refused while the rest boot; hostile apps are denied everything else; a crash-looping app is restarted with back-off, logged and held while blinky keeps running",
+        bootargs: "scenario=apps",
+        expect: &[
+            "init: app 'test-tampered' refused: untrusted package: signature does not match key",
+            "init: app 'test-unsigned' refused: untrusted package: package is not signed",
+            "init: app 'test-needs-i2c' refused: I2cMaster 0: QEMU virt has no I2cMaster to grant",
+            "init: app 'hostile': AllowedConnections recorded for the network server",
+            "init: app 'hostile': MutableStorage recorded for the storage server",
+            "init: app 'blinky' (Blinky, component ",
+            "blinky: tick 1: LED high (reads high)",
+            "hostile: GPIO pin 6 (granted) works",
+            "hostile: GPIO pin 4: denied (denied: outside what the manifest granted)",
+            "hostile: read GPIO pin 5 (blinky's): denied (denied: outside what the manifest granted)",
+            "hostile: open UART 0: denied (not granted: the manifest has no Uart)",
+            "hostile: use GPIO: denied (not granted: the manifest has no Gpio)",
+            "hostile: map a device through a guessed handle: denied",
+            "hostile: power the machine off: denied",
+            "hostile: re-badge its GPIO capability to every pin: denied (missing right)",
+            "init: app 'hostile' finished (exit 0)",
+            "init: app 'test-hostile-bare' finished (exit 0)",
+            "init: failure #1: app=test-crashloop component=",
+            "ended=fault \"unmapped address\" pc=0x",
+            "init: app 'test-crashloop' restarts in 100 ms",
+            "init: failure #2: app=test-crashloop",
+            "init: app 'test-crashloop' restarts in 200 ms",
+            "init: failure #3: app=test-crashloop",
+            "init: app 'test-crashloop' held: 3 crashes within 10 s; not restarted",
+            "init: failure log: 3 entries kept, 3 crashes since boot",
+            "init: app 'uartecho' (UartEcho, component ",
+            "uartecho: echoed \"host: hello, uartecho\"",
+            "init: scenario apps passed",
+        ],
+        forbid: &[ALWAYS_FORBIDDEN, "ALLOWED", "test-needs-i2c: started", "failure #4", "app error"],
+        check: Some(blinky_goes_on_after_the_hold),
+        uart: Some(Mode::Talk(TALK_LINE)),
+        ..DEFAULTS
+    },
+    Scenario {
         name: "loader",
         about: "init loads a program from the boot image into a process carved from its own memory; a process ends with its last capability",
         bootargs: "scenario=loader",
@@ -289,6 +335,25 @@ pub const SCENARIOS: &[Scenario] = &[
         allow_panic: true,
         ..DEFAULTS
     },
+    Scenario {
+        name: "uart",
+        about: "a user-space UART server drives QEMU's virtio console: the app granted UART 0 writes a line and reads the host's echo back; a capability without the UART is refused",
+        bootargs: "scenario=uart",
+        expect: &[
+            "uartd: serving UART 0: the virtio console at 0x0a00",
+            "uartprobe: write through the capability with no badge: refused (permission denied)",
+            "uartprobe: read through the capability with no badge: refused (permission denied)",
+            "uartprobe: write to UART 1, which the board does not have: refused (invalid argument)",
+            "uartprobe: write through a handle it does not hold: refused (invalid handle)",
+            "uartprobe: wrote 39 bytes to UART 0 and read them back from the echo: \"tessera: hello over the virtio console\"",
+            "init: uartprobe exited with code 0",
+            "kernel: process 'uartd' (pid ",
+            "init: scenario uart passed",
+        ],
+        in_order: true,
+        uart: Some(Mode::Echo),
+        ..DEFAULTS
+    },
 ];
 
 /// The `preempt` check: lines with `spinner A: progress` and
@@ -314,6 +379,16 @@ pub fn both_spinners_progress_before_either_is_done(output: &str) -> Result<()> 
     Err(format!("no {} line {place}", missing.join(" or ")))
 }
 
+/// The `apps` scenario: blinky still ticks after the crash loop was held.
+pub fn blinky_goes_on_after_the_hold(output: &str) -> Result<()> {
+    let held = output.find("init: app 'test-crashloop' held").ok_or("the crash loop was never held")?;
+    if output[held..].contains("blinky: tick ") {
+        Ok(())
+    } else {
+        Err("blinky did not tick after the crash loop was held".to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,7 +412,7 @@ mod tests {
             let passed = format!("init: scenario {} passed", scenario.name);
             assert_eq!(scenario.expect.last(), Some(&passed.as_str()), "{}", scenario.name);
         }
-        assert_eq!(SCENARIOS.len(), 18);
+        assert_eq!(SCENARIOS.len(), 20);
     }
 
     #[test]

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use tessera_abi::PANIC_EXIT_STATUS;
 
-use crate::qemu::{self, Console, Outcome};
+use crate::harness::{EchoServer, Mode, Transcript};
+use crate::qemu::{self, AppUart, Console, Outcome};
 use crate::scenarios::{Scenario, ALWAYS_FORBIDDEN, SCENARIOS};
 use crate::{cargo, describe, image, indent, run_streamed, show, Result};
 
@@ -175,13 +176,37 @@ fn status_text(status: Option<i32>) -> String {
     status.map_or_else(|| "none: ended by a signal".to_string(), |code| code.to_string())
 }
 
-/// Boots `kernel` for `scenario`, saves the console output in `log_dir` and checks it.
+/// Checks what the UART harness saw: QEMU connected and the guest sent
+/// something (in echo mode it came back and the guest checks the bytes; in
+/// talk mode it must hold the harness's own line).
+pub fn check_uart(mode: Mode, transcript: &Transcript) -> std::result::Result<(), String> {
+    match (transcript.connected, transcript.echoed.is_empty(), mode) {
+        (false, _, _) => Err("QEMU never connected to the UART harness".to_string()),
+        (true, true, _) => Err(format!("the UART harness received nothing ({})", transcript.summary())),
+        (true, false, Mode::Talk(line)) if !transcript.echoed.windows(line.len()).any(|w| w == line) => {
+            Err(format!("the UART harness did not get its line back ({})", transcript.summary()))
+        }
+        (true, false, _) => Ok(()),
+    }
+}
+
+/// Boots `kernel` for `scenario`, with the UART echo harness if it wants one,
+/// saves the console output in `log_dir` and checks it.
 fn run_scenario(scenario: &Scenario, kernel: &Path, log_dir: &Path) -> Result<()> {
-    let command = qemu::command(kernel, Console::Captured, Some(scenario.bootargs));
-    let outcome = qemu::capture(command, Some(Duration::from_secs(scenario.timeout_secs)))?;
+    let harness = scenario.uart.map(EchoServer::start_in).transpose()?;
+    let uart = harness.as_ref().map_or(AppUart::Listen(0), |harness| AppUart::Connect(harness.port()));
+    let command = qemu::command_with_uart(kernel, Console::Captured, Some(scenario.bootargs), uart);
+    let outcome = qemu::capture(command, Some(Duration::from_secs(scenario.timeout_secs)));
+    let transcript = harness.map(EchoServer::finish).transpose()?;
+    let outcome = outcome?;
     let log = log_dir.join(format!("{}.log", scenario.name));
     let saved = fs::write(&log, &outcome.output);
     let mut reasons = check(scenario, &outcome).err().unwrap_or_default();
+    if let (Some(mode), Some(transcript)) = (scenario.uart, &transcript) {
+        if let Err(reason) = check_uart(mode, transcript) {
+            reasons.push(reason);
+        }
+    }
     if let Err(err) = &saved {
         reasons.push(format!("cannot write the log {}: {err}", show(&log)));
     }
@@ -189,6 +214,9 @@ fn run_scenario(scenario: &Scenario, kernel: &Path, log_dir: &Path) -> Result<()
         return Ok(());
     }
     let mut details = format!("scenario: {} (bootargs `{}`)\n", scenario.about, scenario.bootargs);
+    if let Some(transcript) = &transcript {
+        details.push_str(&format!("UART echo harness: {}\n", transcript.summary()));
+    }
     for reason in &reasons {
         details.push_str(&format!("reason: {reason}\n"));
     }
@@ -270,11 +298,20 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             let boot_image =
                 boot_image.canonicalize().map_err(|err| format!("cannot find {}: {err}", show(&boot_image)))?;
             let mut command = cargo();
-            command
-                .args(["clippy", "--release", "--target", image::TARGET])
-                .args(["-p", "tessera-kernel", "-p", "tessera-rt", "-p", "tessera-programs"])
-                .args(["--", "-D", "warnings"])
-                .env(image::BOOT_IMAGE_ENV, boot_image);
+            command.args(["clippy", "--release", "--target", image::TARGET]).args([
+                "-p",
+                "tessera-kernel",
+                "-p",
+                "tessera-rt",
+                "-p",
+                "tessera-programs",
+                "-p",
+                "tessera-sdk",
+            ]);
+            for app in crate::apps::discover()? {
+                command.args(["-p", &app.name]);
+            }
+            command.args(["--", "-D", "warnings"]).env(image::BOOT_IMAGE_ENV, boot_image);
             captured(command)
         });
     }
@@ -307,6 +344,7 @@ mod tests {
         forbid: &["kernel panic"],
         check: None,
         allow_panic: false,
+        uart: None,
     };
 
     fn exited(output: &str, status: i32) -> Outcome {
@@ -418,6 +456,27 @@ mod tests {
         let everything = Scenario { in_order: true, check: Some(both_spinners_progress_before_either_is_done), ..BASE };
         let found = reasons(&everything, &timed_out("two kernel panic"));
         assert_eq!(found.len(), 4, "{found:?}");
+    }
+
+    #[test]
+    fn uart_harness_must_have_echoed() {
+        let never = Transcript::default();
+        assert_eq!(check_uart(Mode::Echo, &never), Err("QEMU never connected to the UART harness".to_string()));
+        let silent = Transcript { connected: true, ..Transcript::default() };
+        let found = check_uart(Mode::Echo, &silent).unwrap_err();
+        assert!(found.contains("received nothing"), "{found}");
+        let echoed = Transcript { connected: true, echoed: b"hi\n".to_vec(), error: None };
+        assert_eq!(check_uart(Mode::Echo, &echoed), Ok(()));
+        let found = check_uart(Mode::Talk(b"hello\n"), &echoed).unwrap_err();
+        assert!(found.contains("did not get its line back"), "{found}");
+        let back = Transcript { connected: true, echoed: b"xx hello\n".to_vec(), error: None };
+        assert_eq!(check_uart(Mode::Talk(b"hello\n"), &back), Ok(()));
+    }
+
+    #[test]
+    fn only_the_uart_scenario_has_the_echo_harness() {
+        let with: Vec<(&str, Mode)> = SCENARIOS.iter().filter_map(|s| s.uart.map(|mode| (s.name, mode))).collect();
+        assert_eq!(with, [("apps", Mode::Talk(crate::harness::TALK_LINE)), ("uart", Mode::Echo)]);
     }
 
     #[test]

@@ -3,6 +3,9 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod apps;
+pub mod uart;
+
 /// Arguments of the `probe` program: what it tries to do.
 pub mod probe {
     /// Read kernel memory.
@@ -108,22 +111,10 @@ pub mod echo {
     pub const REQUESTS: u32 = 5;
 }
 
-/// The GPIO server's protocol (`gpiod`, for QEMU virt's PL061).
-///
-/// Requests are calls on the server's endpoint: the label says what, word 0
-/// is the pin (0..[`PINS`]), word 1 the value. The reply's label is 0 or an
-/// [`tessera_rt::Error`] code, its word 0 the pin's level for [`READ`].
-/// The **badge** of the caller's capability is the mask of pins it may use
-/// (bit `n`: pin `n`), set by whoever minted it (`init`, from the app's
-/// manifest); a pin outside it gets `PermissionDenied`. A capability with
-/// no badge may use no pin.
+/// The GPIO server's protocol (`gpiod`, for QEMU virt's PL061): the
+/// requests are `tessera_abi::app::gpio`'s; these are the PL061's facts.
 pub mod gpio {
-    /// Make pin word 0 an output driving word 1 (0 low, else high).
-    pub const CONFIGURE_OUTPUT: u32 = 1;
-    /// Drive output pin word 0 to word 1 (0 low, else high).
-    pub const WRITE: u32 = 2;
-    /// Read pin word 0's level (an output reads what it drives).
-    pub const READ: u32 = 3;
+    pub use tessera_abi::app::gpio::*;
     /// Pins of the PL061.
     pub const PINS: u32 = 8;
     /// The PL061's registers on QEMU virt (one page).
@@ -246,11 +237,34 @@ pub mod loader {
             argument: u32,
             memory: Option<Handle>,
         ) -> Result<Program, Error> {
+            let image = self.image()?;
+            let program = image.find(name).ok_or(Error::NotFound)?;
+            self.start_elf(name, program.elf, priority, memory, |_| Ok(argument))
+        }
+
+        /// Loads `elf` into a new process called `name` as [`start`](Self::start)
+        /// does, then calls `before_start` with the process (to give it
+        /// capabilities) and starts it with the `r0` argument `before_start`
+        /// returns. On any error everything made from `memory` is taken back.
+        pub fn start_elf(
+            &self,
+            name: &str,
+            elf: &[u8],
+            priority: u32,
+            memory: Option<Handle>,
+            before_start: impl FnOnce(Handle) -> Result<u32, Error>,
+        ) -> Result<Program, Error> {
             let memory = match memory {
                 Some(memory) => memory,
                 None => retype(self.untyped, ObjectType::Untyped, PROGRAM_MEMORY)?,
             };
-            match self.load(name, priority, argument, memory) {
+            let started = self.load(name, elf, memory).and_then(|(process, entry)| {
+                let argument = before_start(process)?;
+                process_setup(process, entry, STACK_TOP as u32, argument)?;
+                process_start(process, priority)?;
+                Ok(process)
+            });
+            match started {
                 Ok(process) => Ok(Program { process, memory }),
                 Err(error) => {
                     // Whatever was made goes; `memory` can be used again.
@@ -260,9 +274,10 @@ pub mod loader {
             }
         }
 
-        fn load(&self, name: &str, priority: u32, argument: u32, memory: Handle) -> Result<Handle, Error> {
-            let program = self.image()?.find(name).ok_or(Error::NotFound)?;
-            let plan = elf::parse(program.elf).map_err(|_| Error::BadImage)?;
+        /// Makes the process and fills its memory; returns it and its entry
+        /// point, not yet started.
+        fn load(&self, name: &str, elf: &[u8], memory: Handle) -> Result<(Handle, u32), Error> {
+            let plan = elf::parse(elf).map_err(|_| Error::BadImage)?;
             let process = retype(memory, ObjectType::Process, 16384)?;
             let page = PAGE_SIZE as u32;
             let fill = |address: u32, bytes: &[u8], offset: u32, rights: Rights| -> Result<(), Error> {
@@ -282,16 +297,14 @@ pub mod loader {
                 }
                 for address in (segment.page_start()..segment.page_end()).step_by(page as usize) {
                     let (offset, bytes) = segment.page_contents(address);
-                    fill(address, &program.elf[bytes], offset as u32, rights)?;
+                    fill(address, &elf[bytes], offset as u32, rights)?;
                 }
             }
             for address in ((STACK_TOP - STACK_SIZE) as u32..STACK_TOP as u32).step_by(page as usize) {
                 fill(address, &[], 0, Rights::READ | Rights::WRITE)?;
             }
             process_name(process, name)?;
-            process_setup(process, plan.entry, STACK_TOP as u32, argument)?;
-            process_start(process, priority)?;
-            Ok(process)
+            Ok((process, plan.entry))
         }
     }
 }

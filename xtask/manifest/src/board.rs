@@ -168,7 +168,8 @@ impl Board {
     }
 }
 
-/// QEMU `virt`: a PL061 GPIO controller (8 pins) and one PL011 UART.
+/// QEMU `virt`: a PL061 GPIO controller (8 pins) and one app UART (a
+/// virtio console; the PL011 is the kernel's console).
 pub static QEMU_VIRT: Board = Board {
     name: "QEMU virt",
     definition_name: "QEMU virt",

@@ -12,6 +12,7 @@
 
 use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::FaultKind;
+use tessera_programs::apps::{Apps, Servers, Status};
 use tessera_programs::loader::{Loader, Program};
 use tessera_programs::{bench, capprobe, probe, rtc, spinner};
 use tessera_rt::{
@@ -46,10 +47,10 @@ fn main(start: tessera_rt::Start) -> u32 {
         }
     }
     let Some(name) = scenario else {
-        if let Err(reason) = demo() {
-            println!("init: demo went wrong: {}", reason);
+        if let Err(reason) = run_apps() {
+            println!("init: cannot run the apps: {}", reason);
         }
-        println!("init: the system is idle. Quit QEMU with Ctrl-A then X.");
+        println!("init: nothing left to supervise. Quit QEMU with Ctrl-A then X.");
         loop {
             sleep_micros(u32::MAX);
         }
@@ -73,8 +74,10 @@ fn main(start: tessera_rt::Start) -> u32 {
         "ipc" => ipc_scenario(),
         "interrupt" => interrupt_scenario(),
         "gpio" => gpio_scenario(),
+        "apps" => apps_scenario(),
         "loader" => loader_scenario(),
         "revoke" => revoke_scenario(),
+        "uart" => uart_scenario(),
         _ => Err("unknown scenario"),
     };
     let status = match result {
@@ -543,6 +546,146 @@ fn gpio_scenario() -> Outcome {
     }
 }
 
+/// Starts the UART server (`uartd`) on QEMU's virtio console: it gets the
+/// virtio-mmio transport pages (it finds the console among them), a fresh
+/// block of untyped memory for the device's rings and buffers (so its
+/// frames are contiguous), and the receiving end of its endpoint. Returns
+/// the server's process and an unbadged copy of the endpoint to mint
+/// client capabilities from.
+fn start_uartd() -> Result<(Handle, Handle), &'static str> {
+    use tessera_programs::uart::{is_virtio_mmio, DMA_BYTES, TRANSPORT_PAGES};
+    let untyped = untyped_memory()?;
+    let (mut pages, mut found) = ([Handle::NULL; TRANSPORT_PAGES], 0);
+    for_each_initial_capability(|handle, info| {
+        let virtio = cap_object(handle).is_ok_and(|(address, _)| is_virtio_mmio(address));
+        if info.kind == ObjectType::DeviceRegion && virtio && found < pages.len() {
+            pages[found] = handle;
+            found += 1;
+        }
+    });
+    if found == 0 {
+        return Err("no capability for the virtio-mmio transports");
+    }
+    let memory = retype(untyped, ObjectType::Untyped, DMA_BYTES).map_err(|_| "retype failed")?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let minter = cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
+    let server = start("uartd", SERVER_PRIORITY, 0)?;
+    for &page in &pages[..found] {
+        give(page, server, Rights::READ | Rights::WRITE)?;
+    }
+    cap_move(memory, server).map_err(|_| "move failed")?;
+    cap_move(endpoint, server).map_err(|_| "move failed")?;
+    Ok((server, minter))
+}
+
+/// Starts the servers apps' grants point to: the GPIO server (`gpiod`,
+/// with the PL061's registers) and the UART server (`uartd`). Returns the
+/// unbadged endpoints init mints app capabilities from.
+fn start_servers() -> Result<Servers, &'static str> {
+    use tessera_programs::gpio::PL061_ADDRESS;
+    let untyped = untyped_memory()?;
+    let mut servers = Servers::default();
+    let mut registers = None;
+    for_each_initial_capability(|handle, info| {
+        if info.kind == ObjectType::DeviceRegion && cap_object(handle).map(|o| o.0) == Ok(PL061_ADDRESS) {
+            registers = Some(handle);
+        }
+    });
+    match registers {
+        Some(registers) => {
+            let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+            let minter =
+                cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
+            let server = start("gpiod", SERVER_PRIORITY, 0)?;
+            give(registers, server, Rights::READ | Rights::WRITE)?;
+            cap_move(endpoint, server).map_err(|_| "move failed")?;
+            servers.gpio = Some(minter);
+        }
+        None => println!("init: no capability for the PL061: apps granted Gpio will be refused"),
+    }
+    match start_uartd() {
+        Ok((_, minter)) => servers.uart = Some(minter),
+        Err(reason) => println!("init: no UART server ({}): apps granted Uart will be refused", reason),
+    }
+    Ok(servers)
+}
+
+/// The app manager (a static: its failure log and app table would take a
+/// good part of init's 16 KiB stack).
+static APPS: spin::Mutex<Apps<'static>> = spin::Mutex::new(Apps::new());
+
+/// Priority of the servers (above the apps, below init).
+const SERVER_PRIORITY: u32 = 10;
+
+/// A normal boot: the servers, then every app in the boot image,
+/// supervised for as long as the system runs.
+fn run_apps() -> Outcome {
+    let servers = start_servers()?;
+    let mut apps = APPS.lock();
+    apps.attach(loader()?, servers);
+    let started = apps.start_all(false);
+    println!("init: {} apps started, {} refused", started, apps.count(Status::Refused));
+    apps.supervise(None, |_| false, ended_elsewhere);
+    Ok(())
+}
+
+/// A child that is not an app ended: report it and take back its memory.
+fn ended_elsewhere(process: Handle, ended: Ended) {
+    report("a system program", ended);
+    collect(process);
+}
+
+/// Every package of the boot image, fixtures included: the tampered,
+/// unsigned and I2C-wanting ones are refused, the hostile apps are denied
+/// everything they were not granted, the crash-looping one is restarted
+/// with back-off and held, and blinky keeps running through all of it.
+fn apps_scenario() -> Outcome {
+    let servers = start_servers()?;
+    let mut apps = APPS.lock();
+    apps.attach(loader()?, servers);
+    let started = apps.start_all(true);
+    println!("init: {} apps started, {} refused", started, apps.count(Status::Refused));
+    let deadline = tessera_rt::uptime_micros() + 10_000_000;
+    let settled = |apps: &Apps| {
+        apps.status("test-crashloop") == Some(Status::Held)
+            && apps.status("hostile") == Some(Status::Finished)
+            && apps.status("test-hostile-bare") == Some(Status::Finished)
+    };
+    apps.supervise(Some(deadline), settled, ended_elsewhere);
+    // Blinky must go on after the crash loop was held.
+    let held_at = tessera_rt::uptime_micros();
+    apps.supervise(Some(held_at + 700_000), |_| false, ended_elsewhere);
+    apps.print_failure_log();
+    let expected = [
+        ("test-tampered", Status::Refused),
+        ("test-unsigned", Status::Refused),
+        ("test-needs-i2c", Status::Refused),
+        ("test-crashloop", Status::Held),
+        ("hostile", Status::Finished),
+        ("test-hostile-bare", Status::Finished),
+        ("blinky", Status::Running),
+        ("uartecho", Status::Running),
+    ];
+    let mut good = true;
+    for (name, status) in expected {
+        let actual = apps.status(name);
+        if actual != Some(status) {
+            println!("init: app '{}' is {:?}, expected {:?}", name, actual, status);
+            good = false;
+        }
+    }
+    let crashes = apps.failure_log().len();
+    if crashes != 3 {
+        println!("init: the failure log has {} entries, expected 3 (one per crash)", crashes);
+        good = false;
+    }
+    if good {
+        Ok(())
+    } else {
+        Err("an app did not end up as expected")
+    }
+}
+
 fn loader_scenario() -> Outcome {
     let loader = loader()?;
     let image = loader.image().map_err(|_| "no boot image")?;
@@ -689,5 +832,38 @@ fn run_benchmarks(boot_cycles: u32) -> Outcome {
     if finish(ping)? != Ended::Exited(0) || finish(pong)? != Ended::Exited(0) {
         return Err("the notification benchmark failed");
     }
+    // Loading an app: from the start of its package's verification to the
+    // first statement of its `main` (the app reports the counter there).
+    let mut apps = APPS.lock();
+    apps.attach(loader()?, Servers::default());
+    let started_at = cycles();
+    if !apps.start_one("test-bench-app") {
+        return Err("the benchmark app did not start");
+    }
+    apps.supervise(None, |apps| apps.status("test-bench-app") == Some(Status::Finished), ended_elsewhere);
+    println!("BENCH app_load_started_at_cycle {}", started_at);
     Ok(())
+}
+
+/// The UART server on QEMU's virtio console and a probe holding two
+/// capabilities to it: one minted with UART 0's badge, one with none. The
+/// probe writes a line, reads the host harness's echo back and is refused
+/// what its grant does not cover.
+fn uart_scenario() -> Outcome {
+    use tessera_programs::uart::badge;
+    let (server, minter) = start_uartd()?;
+    let uart0 = cap_derive(minter, Rights::SEND | Rights::GRANT, badge(0)).map_err(|_| "mint failed")?;
+    let nothing = cap_derive(minter, Rights::SEND | Rights::GRANT, 0).map_err(|_| "derive failed")?;
+    let probe = start("uartprobe", NORMAL, 0)?;
+    give(uart0, probe, Rights::SEND)?;
+    give(nothing, probe, Rights::SEND)?;
+    let ended = finish(probe)?;
+    report("uartprobe", ended);
+    // The server runs until its memory is taken back.
+    collect(server);
+    if ended == Ended::Exited(0) {
+        Ok(())
+    } else {
+        Err("the UART echo or a refusal did not hold")
+    }
 }

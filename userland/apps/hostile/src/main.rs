@@ -1,0 +1,161 @@
+//! Hostile: a sample app that tries every access its manifest does not
+//! grant and logs each denial. Its manifest grants GPIO pin 6 (and records
+//! an `AllowedConnections` and a `MutableStorage` placeholder); it has no
+//! UART. It exits 0 if every attempt was denied, and 1 if anything it was
+//! not granted worked (the line says `ALLOWED`). The test fixture
+//! `test-hostile-bare` runs this code with a manifest granting nothing.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use core::fmt;
+
+use tessera_rt::{
+    cap_derive, cap_info, for_each_initial_capability, map, retype, shutdown, Handle, ObjectType, Rights,
+};
+use tessera_sdk::gpio::Level;
+use tessera_sdk::{log, App, Error};
+
+tessera_sdk::app!(main);
+
+/// The pin the manifest grants (`$QEMU_VIRT_GPIO6`).
+const GRANTED_PIN: u32 = 6;
+/// Where it tries to map devices (the PL061 GPIO block on QEMU virt).
+const MAP_AT: u32 = 0x3000_0000;
+
+/// Counts attempts and the ones that were (wrongly) allowed.
+#[derive(Default)]
+struct Tally {
+    attempts: u32,
+    allowed: u32,
+}
+
+impl Tally {
+    /// Logs one attempt: denied (with the reason) or ALLOWED.
+    fn check<T, E: fmt::Display>(&mut self, what: fmt::Arguments<'_>, result: Result<T, E>) {
+        self.attempts += 1;
+        match result {
+            Err(reason) => log!("hostile: {}: denied ({})", what, reason),
+            Ok(_) => {
+                self.allowed += 1;
+                log!("hostile: {}: ALLOWED", what);
+            }
+        }
+    }
+}
+
+/// A reason given as text.
+struct Because(&'static str);
+
+impl fmt::Display for Because {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl From<tessera_rt::Error> for Because {
+    fn from(error: tessera_rt::Error) -> Because {
+        Because(error.name())
+    }
+}
+
+fn main(app: App) -> Result<(), Error> {
+    let mut tally = Tally::default();
+
+    // What it holds: one endpoint per server its manifest grants.
+    let mut held = 0;
+    for_each_initial_capability(|handle, info| {
+        held += 1;
+        log!(
+            "hostile: holds slot {}: {:?}, rights {:?}, badge {:#x}",
+            handle.index(),
+            info.kind,
+            info.rights,
+            info.badge
+        );
+    });
+    match app.gpio() {
+        Ok(gpio) => {
+            let mut pin = gpio.output(GRANTED_PIN, Level::High)?;
+            pin.set(Level::Low)?;
+            log!("hostile: GPIO pin {} (granted) works", GRANTED_PIN);
+            // Pins it was not granted.
+            for other in (0..8).filter(|&p| p != GRANTED_PIN) {
+                tally.check(format_args!("GPIO pin {}", other), gpio.output(other, Level::High));
+            }
+            tally.check(format_args!("read GPIO pin 5 (blinky's)"), gpio.read(5));
+        }
+        // No `Gpio` in the manifest: nothing to ask the GPIO server with.
+        Err(error) => tally.check(format_args!("use GPIO"), Err::<(), _>(error)),
+    }
+
+    // A UART it was not granted.
+    tally.check(format_args!("open UART 0"), app.uart(0));
+
+    // Capabilities it might guess: every slot of its CSpace, at generation
+    // 0 and 1, as a device mapping, as untyped memory and as the power
+    // switch.
+    let mut mapped = None;
+    let mut retyped = None;
+    let mut powered = None;
+    // Every slot of its CSpace (128).
+    for slot in 1..128 {
+        for generation in 0..2 {
+            let handle = Handle::new(slot, generation);
+            if map(handle, MAP_AT, Rights::READ | Rights::WRITE).is_ok() {
+                mapped = Some(handle);
+            }
+            if retype(handle, ObjectType::Frame, 4096).is_ok() {
+                retyped = Some(handle);
+            }
+            if shutdown(handle, 0).is_ok() {
+                powered = Some(handle);
+            }
+        }
+    }
+    tally
+        .check(format_args!("map a device through a guessed handle"), mapped.ok_or(Because("no handle maps anything")));
+    tally.check(
+        format_args!("retype memory through a guessed handle"),
+        retyped.ok_or(Because("it holds no untyped memory")),
+    );
+    tally.check(format_args!("power the machine off"), powered.ok_or(Because("it holds no PowerControl")));
+
+    // Widen its own grant: re-badge the GPIO capability to all pins, or
+    // copy it with more rights.
+    if let Some(gpio_handle) = first_endpoint() {
+        tally.check(
+            format_args!("re-badge its GPIO capability to every pin"),
+            cap_derive(gpio_handle, Rights::SEND, 0xFF).map_err(Because::from),
+        );
+        let copy = cap_derive(gpio_handle, Rights::SEND | Rights::RECEIVE, 0);
+        let receive = copy.map_err(Because::from).and_then(|handle| {
+            let info = cap_info(handle)?;
+            if info.rights.contains(Rights::RECEIVE) {
+                Ok(())
+            } else {
+                Err(Because("the copy has no RECEIVE right"))
+            }
+        });
+        tally.check(format_args!("receive on the GPIO server's endpoint"), receive);
+    }
+
+    log!("hostile: {} attempts, {} allowed; started holding {} capabilities", tally.attempts, tally.allowed, held);
+    // It holds one capability per server its manifest grants, nothing else.
+    let granted = u32::from(app.gpio().is_ok()) + u32::from(app.uart(0).is_ok());
+    if tally.allowed == 0 && held == granted {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument)
+    }
+}
+
+fn first_endpoint() -> Option<Handle> {
+    let mut found = None;
+    for_each_initial_capability(|handle, info| {
+        if info.kind == ObjectType::Endpoint && found.is_none() {
+            found = Some(handle);
+        }
+    });
+    found
+}

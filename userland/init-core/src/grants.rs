@@ -1,0 +1,271 @@
+//! From a decoded app manifest to what `init` gives the app on this board.
+//!
+//! A manifest names peripherals by number (the build resolved `$NAME`s
+//! against the board's hardware definition). `init` checks each number
+//! again against what the running board offers ([`BoardOffer`]): a package
+//! built for another board, or a capability no server here can honour, is
+//! refused with a [`Refusal`] that names it. Capabilities whose servers do
+//! not exist yet are [placeholders](placeholders): `init` records them and
+//! the app gets no authority from them until a server honours them.
+
+use core::fmt;
+
+use tessera_abi::manifest::{ApplicationType, CapabilityFlags, Manifest, PowerControls};
+
+/// What a board's servers can grant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BoardOffer {
+    /// The board's name, for messages.
+    pub name: &'static str,
+    /// GPIO pins the GPIO server drives (bit `n`: pin `n`).
+    pub gpio_pins: u32,
+    /// UARTs the UART server drives (bit `n`: UART `n`).
+    pub uarts: u32,
+}
+
+/// QEMU `virt` as Tessera uses it: the PL061's 8 pins (`gpiod`) and one app
+/// UART, number 0 (`uartd`, a virtio console; see docs/apps.md).
+pub const QEMU_VIRT: BoardOffer = BoardOffer { name: "QEMU virt", gpio_pins: 0xFF, uarts: 0b1 };
+
+/// What an accepted app gets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Pins it may use: the badge of its GPIO server capability (0: it gets
+    /// no GPIO capability at all).
+    pub gpio_mask: u32,
+    /// UARTs it may use: the badge of its UART server capability (0: none).
+    pub uart_mask: u32,
+}
+
+/// Why `init` refuses an app. The `Display` form is the log line's reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// `ApplicationType: RealTimeCapable`: there is no real-time core.
+    RealTimeCapable {
+        /// The board.
+        board: &'static str,
+    },
+    /// A capability this board has nothing to grant for.
+    Unsupported {
+        /// The manifest field (`I2cMaster`, `Gpio`, ...).
+        capability: &'static str,
+        /// The pin or peripheral number asked for.
+        value: u16,
+        /// The board.
+        board: &'static str,
+    },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Refusal::RealTimeCapable { board } => {
+                write!(f, "ApplicationType RealTimeCapable: {board} has no real-time core to run it")
+            }
+            Refusal::Unsupported { capability: capability @ "Gpio", value, board } => {
+                write!(f, "{capability} {value}: {board} has no such pin")
+            }
+            Refusal::Unsupported { capability, value, board } => {
+                write!(f, "{capability} {value}: {board} has no {capability} to grant")
+            }
+        }
+    }
+}
+
+fn mask_of(
+    values: impl Iterator<Item = u16>,
+    offered: u32,
+    capability: &'static str,
+    board: &'static str,
+) -> Result<u32, Refusal> {
+    let mut mask = 0;
+    for value in values {
+        if value >= 32 || offered & (1 << value) == 0 {
+            return Err(Refusal::Unsupported { capability, value, board });
+        }
+        mask |= 1 << value;
+    }
+    Ok(mask)
+}
+
+/// The grants `manifest` gets on `board`, or the first capability that
+/// makes `init` refuse it (checked in manifest order: application type,
+/// `Gpio`, `Uart`, `I2cMaster`, `SpiMaster`, `Adc`, `Pwm`).
+pub fn plan(manifest: &Manifest<'_>, board: &BoardOffer) -> Result<Plan, Refusal> {
+    if manifest.application_type() == ApplicationType::RealTimeCapable {
+        return Err(Refusal::RealTimeCapable { board: board.name });
+    }
+    let gpio_mask = mask_of(manifest.gpios(), board.gpio_pins, "Gpio", board.name)?;
+    let uart_mask = mask_of(manifest.uarts().map(u16::from), board.uarts, "Uart", board.name)?;
+    let unsupported = [
+        ("I2cMaster", manifest.i2c_masters()),
+        ("SpiMaster", manifest.spi_masters()),
+        ("Adc", manifest.adcs()),
+        ("Pwm", manifest.pwms()),
+    ];
+    for (capability, mut ids) in unsupported {
+        if let Some(value) = ids.next() {
+            return Err(Refusal::Unsupported { capability, value: value.into(), board: board.name });
+        }
+    }
+    Ok(Plan { gpio_mask, uart_mask })
+}
+
+/// A capability recorded for a server that is not built yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placeholder {
+    /// The manifest field.
+    pub capability: &'static str,
+    /// The server that will honour it.
+    pub server: &'static str,
+}
+
+const FLAG_PLACEHOLDERS: [(CapabilityFlags, &str, &str); 14] = [
+    (CapabilityFlags::NETWORK_CONFIG, "NetworkConfig", "network"),
+    (CapabilityFlags::WIFI_CONFIG, "WifiConfig", "network"),
+    (CapabilityFlags::ENTERPRISE_WIFI_CONFIG, "EnterpriseWifiConfig", "network"),
+    (CapabilityFlags::SYSTEM_TIME, "SystemTime", "time"),
+    (CapabilityFlags::TIME_SYNC_CONFIG, "TimeSyncConfig", "time"),
+    (CapabilityFlags::SOFTWARE_UPDATE_DEFERRAL, "SoftwareUpdateDeferral", "update"),
+    (CapabilityFlags::SYSTEM_EVENT_NOTIFICATIONS, "SystemEventNotifications", "update"),
+    (CapabilityFlags::CERT_STORE, "CertStore", "Pluton"),
+    (CapabilityFlags::READ_NETWORK_PROXY_CONFIG, "ReadNetworkProxyConfig", "network"),
+    (CapabilityFlags::SNTP_SERVICE, "SntpService", "network"),
+    (CapabilityFlags::DHCP_SERVICE, "DhcpService", "network"),
+    (CapabilityFlags::HARDWARE_ADDRESS_CONFIG, "HardwareAddressConfig", "network"),
+    (CapabilityFlags::HEAP_MEM_STATS, "HeapMemStats", "init"),
+    (CapabilityFlags::DEVICE_AUTHENTICATION, "DeviceAuthentication", "Pluton"),
+];
+
+/// The capabilities of `manifest` that `init` only records: each names the
+/// server that will honour it. In manifest-field order.
+pub fn placeholders<'a>(manifest: &'a Manifest<'a>) -> impl Iterator<Item = Placeholder> + 'a {
+    let lists = [
+        ("AllowedConnections", "network", manifest.allowed_connections().next().is_some()),
+        ("AllowedTcpServerPorts", "network", manifest.tcp_server_ports().next().is_some()),
+        ("AllowedUdpServerPorts", "network", manifest.udp_server_ports().next().is_some()),
+        ("AllowedApplicationConnections", "init", manifest.application_connections().next().is_some()),
+        ("MutableStorage", "storage", manifest.mutable_storage_kib() > 0),
+        ("PowerControls", "power", manifest.power_controls() != PowerControls::empty()),
+    ];
+    let flags = manifest.flags();
+    lists
+        .into_iter()
+        .filter(|&(_, _, present)| present)
+        .map(|(capability, server, _)| Placeholder { capability, server })
+        .chain(
+            FLAG_PLACEHOLDERS
+                .into_iter()
+                .filter(move |&(flag, _, _)| flags.contains(flag))
+                .map(|(_, capability, server)| Placeholder { capability, server }),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+    use tessera_abi::manifest::{encode, ComponentId, ManifestContent};
+
+    fn content() -> ManifestContent<'static> {
+        ManifestContent {
+            name: "test",
+            component_id: ComponentId([7; 16]),
+            application_type: ApplicationType::Default,
+            flags: CapabilityFlags::empty(),
+            power_controls: PowerControls::empty(),
+            mutable_storage_kib: 0,
+            device_authentication_tenant: ComponentId::NIL,
+            gpios: &[],
+            uarts: &[],
+            i2c_masters: &[],
+            spi_masters: &[],
+            adcs: &[],
+            pwms: &[],
+            tcp_server_ports: &[],
+            udp_server_ports: &[],
+            allowed_connections: &[],
+            application_connections: &[],
+        }
+    }
+
+    fn with<R>(content: &ManifestContent<'_>, f: impl FnOnce(&Manifest<'_>) -> R) -> R {
+        let mut buffer = [0u8; 4096];
+        let size = encode(content, &mut buffer).unwrap();
+        f(&Manifest::decode(&buffer[..size]).unwrap())
+    }
+
+    #[test]
+    fn gpio_and_uart_become_masks() {
+        let planned = with(&ManifestContent { gpios: &[3, 5], uarts: &[0], ..content() }, |m| plan(m, &QEMU_VIRT));
+        assert_eq!(planned, Ok(Plan { gpio_mask: 0b10_1000, uart_mask: 1 }));
+        assert_eq!(with(&content(), |m| plan(m, &QEMU_VIRT)), Ok(Plan::default()));
+    }
+
+    #[test]
+    fn what_the_board_lacks_is_refused_by_name() {
+        let refused = with(&ManifestContent { gpios: &[3, 8], ..content() }, |m| plan(m, &QEMU_VIRT)).unwrap_err();
+        assert_eq!(refused, Refusal::Unsupported { capability: "Gpio", value: 8, board: "QEMU virt" });
+        assert_eq!(std::format!("{refused}"), "Gpio 8: QEMU virt has no such pin");
+        let refused = with(&ManifestContent { gpios: &[127], ..content() }, |m| plan(m, &QEMU_VIRT)).unwrap_err();
+        assert!(matches!(refused, Refusal::Unsupported { value: 127, .. }));
+        let refused = with(&ManifestContent { uarts: &[1], ..content() }, |m| plan(m, &QEMU_VIRT)).unwrap_err();
+        assert_eq!(std::format!("{refused}"), "Uart 1: QEMU virt has no Uart to grant");
+        for (field, content) in [
+            ("I2cMaster", ManifestContent { i2c_masters: &[2], ..content() }),
+            ("SpiMaster", ManifestContent { spi_masters: &[2], ..content() }),
+            ("Adc", ManifestContent { adcs: &[2], ..content() }),
+            ("Pwm", ManifestContent { pwms: &[2], ..content() }),
+        ] {
+            let refused = with(&content, |m| plan(m, &QEMU_VIRT)).unwrap_err();
+            assert_eq!(std::format!("{refused}"), std::format!("{field} 2: QEMU virt has no {field} to grant"));
+        }
+        let real_time = ManifestContent { application_type: ApplicationType::RealTimeCapable, ..content() };
+        assert!(with(&real_time, |m| plan(m, &QEMU_VIRT)).is_err());
+    }
+
+    #[test]
+    fn placeholders_are_listed_in_field_order() {
+        let hosts = ["example.com"];
+        let content = ManifestContent {
+            allowed_connections: &hosts,
+            mutable_storage_kib: 8,
+            flags: CapabilityFlags::DEVICE_AUTHENTICATION | CapabilityFlags::SYSTEM_TIME,
+            device_authentication_tenant: ComponentId([1; 16]),
+            ..content()
+        };
+        let names: Vec<&str> = with(&content, |m| placeholders(m).map(|p| p.capability).collect());
+        assert_eq!(names, ["AllowedConnections", "MutableStorage", "SystemTime", "DeviceAuthentication"]);
+        assert_eq!(with(&self::content(), |m| placeholders(m).count()), 0);
+    }
+
+    /// Every accepted plan grants a subset of what the board offers and of
+    /// what the manifest asked for.
+    #[test]
+    fn plans_never_exceed_the_offer_or_the_request() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..2_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut pins: Vec<u16> = (0..16).filter(|bit| state >> bit & 1 == 1).collect();
+            pins.sort_unstable();
+            let uarts: Vec<u8> = (0..4).filter(|bit| state >> (20 + bit) & 1 == 1).collect();
+            let board = BoardOffer { name: "b", gpio_pins: (state >> 32) as u32 & 0xFFFF, uarts: 0b11 };
+            let request = ManifestContent { gpios: &pins, uarts: &uarts, ..content() };
+            match with(&request, |m| plan(m, &board)) {
+                Ok(plan) => {
+                    assert_eq!(plan.gpio_mask & !board.gpio_pins, 0);
+                    assert_eq!(plan.gpio_mask.count_ones() as usize, pins.len());
+                    assert_eq!(plan.uart_mask & !board.uarts, 0);
+                }
+                Err(Refusal::Unsupported { capability, value, .. }) => {
+                    let offered = if capability == "Gpio" { board.gpio_pins } else { board.uarts };
+                    assert_eq!(offered & (1 << value), 0);
+                }
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+    }
+}

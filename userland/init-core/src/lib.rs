@@ -1,0 +1,15 @@
+//! The decisions of Tessera's root task, `init`, kept apart from its
+//! syscalls so they are tested on the host:
+//!
+//! - [`grants`]: what an app's decoded manifest gets on this board, or the
+//!   capability that makes `init` refuse it;
+//! - [`supervisor`]: when a crashed app restarts (exponential back-off),
+//!   when it is held instead, and the bounded failure log.
+//!
+//! `docs/apps.md` describes the design; `userland/programs/src/bin/init.rs`
+//! acts on these decisions.
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub mod grants;
+pub mod supervisor;

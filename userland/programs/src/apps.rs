@@ -1,0 +1,418 @@
+//! `init`'s app manager: admits the signed app packages of the boot image,
+//! starts each app holding exactly what its manifest grants, and
+//! supervises them (restart with back-off, hold, failure log).
+//!
+//! The decisions (which grants, when to restart, what a failure record
+//! says) are `tessera_init_core`'s and host-tested there; this module acts
+//! on them with syscalls. `docs/apps.md` describes the whole path.
+//!
+//! For each package, in boot-image order:
+//!
+//! 1. parse it and check its signature against the boot image's trusted
+//!    keys (`tessera_abi::package::parse_and_verify`);
+//! 2. decode its manifest (`tessera_abi::manifest::Manifest::decode`);
+//! 3. plan its grants for this board (`tessera_init_core::grants::plan`),
+//!    refusing it, by capability, if the board or its servers cannot
+//!    honour one;
+//! 4. load its ELF into memory carved for it, give it one badged endpoint
+//!    per server it was granted, tell it where they are in `r0`
+//!    ([`StartWord`]) and start it.
+//!
+//! Any refusal is one log line, `init: app 'NAME' refused: REASON`, and the
+//! other apps go on.
+
+use tessera_abi::app::StartWord;
+use tessera_abi::manifest::{ComponentId, Manifest};
+use tessera_abi::package::{self, TrustedKeys};
+use tessera_init_core::grants::{self, BoardOffer, Plan};
+use tessera_init_core::supervisor::{Decision, Failure, FailureLog, Health, POLICY};
+use tessera_rt::{
+    cap_delete, cap_derive, cap_grant, cap_revoke, exit_record, println, uptime_micros, wait, Ended, Error, Handle,
+    Rights,
+};
+
+use crate::loader::{Loader, Program};
+
+/// Boot-image names of test fixtures: started only when asked for.
+pub const TEST_PREFIX: &str = "test-";
+/// The boot-image entry with the trusted public keys.
+pub const TRUSTED_KEYS: &str = "trusted-keys";
+/// The priority apps run at (below `init` and the servers).
+pub const APP_PRIORITY: u32 = 8;
+/// Most apps `init` manages.
+pub const MAX_APPS: usize = 12;
+/// The board this build runs on.
+pub const BOARD: BoardOffer = grants::QEMU_VIRT;
+
+/// The server endpoints `init` mints app capabilities from: unbadged
+/// copies with `SEND`, `GRANT` and `DERIVE` (the servers hold the
+/// `RECEIVE` side).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Servers {
+    /// The GPIO server (`gpiod`).
+    pub gpio: Option<Handle>,
+    /// The UART server (`uartd`).
+    pub uart: Option<Handle>,
+}
+
+/// Where an app is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Refused at admission (the log line said why).
+    Refused,
+    /// Running.
+    Running,
+    /// Crashed; starts again at this uptime (microseconds).
+    RestartAt(u64),
+    /// Crashed too often; not restarted.
+    Held,
+    /// Exited with code 0; not restarted.
+    Finished,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct App<'a> {
+    name: &'a str,
+    elf: &'a [u8],
+    component_id: ComponentId,
+    plan: Plan,
+    status: Status,
+    program: Option<Program>,
+    /// Its memory block, kept across restarts.
+    memory: Option<Handle>,
+    /// `init`'s badged copies for the current run (GPIO, UART): the app's
+    /// capabilities are their children.
+    minted: [Option<Handle>; 2],
+    health: Health,
+}
+
+/// The apps of the boot image and their supervision.
+pub struct Apps<'a> {
+    loader: Option<&'a Loader>,
+    servers: Servers,
+    apps: [Option<App<'a>>; MAX_APPS],
+    log: FailureLog,
+}
+
+impl Default for Apps<'_> {
+    fn default() -> Self {
+        Apps::new()
+    }
+}
+
+/// Takes back a minted capability (its children went with the app).
+fn unmint(minted: &mut [Option<Handle>; 2]) {
+    for handle in minted.iter_mut().filter_map(Option::take) {
+        let _ = cap_revoke(handle);
+        let _ = cap_delete(handle);
+    }
+}
+
+impl<'a> Apps<'a> {
+    /// An empty app manager (a `const fn`, so it can be built in place in
+    /// a static: it is too big for a small stack).
+    pub const fn new() -> Apps<'a> {
+        Apps {
+            loader: None,
+            servers: Servers { gpio: None, uart: None },
+            apps: [None; MAX_APPS],
+            log: FailureLog::new(),
+        }
+    }
+
+    /// Sets what it loads with and mints from.
+    pub fn attach(&mut self, loader: &'a Loader, servers: Servers) {
+        self.loader = Some(loader);
+        self.servers = servers;
+    }
+
+    /// Admits and starts every package in the boot image (test fixtures
+    /// too if `include_tests`); returns how many were started.
+    pub fn start_all(&mut self, include_tests: bool) -> usize {
+        self.start_matching(|name| include_tests || !name.starts_with(TEST_PREFIX))
+    }
+
+    /// Admits and starts the package called `name` (a benchmark's): true
+    /// if it was started.
+    pub fn start_one(&mut self, name: &str) -> bool {
+        self.start_matching(|entry| entry == name) == 1
+    }
+
+    fn start_matching(&mut self, mut wanted: impl FnMut(&str) -> bool) -> usize {
+        let Some(loader) = self.loader else {
+            println!("init: the app manager has no loader");
+            return 0;
+        };
+        let image = match loader.image() {
+            Ok(image) => image,
+            Err(error) => {
+                println!("init: no boot image, so no apps: {}", error.name());
+                return 0;
+            }
+        };
+        let keys = match image.find(TRUSTED_KEYS).map(|entry| TrustedKeys::parse(entry.elf)) {
+            Some(Ok(keys)) => Some(keys),
+            Some(Err(error)) => {
+                println!("init: the boot image's trusted keys are damaged ({}): every app will be refused", error);
+                None
+            }
+            None => {
+                println!("init: the boot image holds no trusted keys: every app will be refused");
+                None
+            }
+        };
+        let mut started = 0;
+        for entry in image.iter() {
+            if !entry.elf.starts_with(&package::MAGIC) || !wanted(entry.name) {
+                continue;
+            }
+            if self.admit(entry.name, entry.elf, keys.as_ref()) {
+                started += 1;
+            }
+        }
+        started
+    }
+
+    /// Checks one package and starts it; false if refused.
+    fn admit(&mut self, name: &'a str, bytes: &'a [u8], keys: Option<&TrustedKeys<'_>>) -> bool {
+        let Some(index) = self.apps.iter().position(Option::is_none) else {
+            println!("init: app '{}' refused: init manages at most {} apps", name, MAX_APPS);
+            return false;
+        };
+        let no_keys: [package::TrustedKey; 0] = [];
+        let verified = match keys {
+            Some(keys) => package::parse_and_verify(bytes, keys),
+            None => package::parse_and_verify(bytes, &no_keys),
+        };
+        let refuse = |apps: &mut Self, reason: &dyn core::fmt::Display| {
+            println!("init: app '{}' refused: {}", name, reason);
+            apps.apps[index] = Some(App {
+                name,
+                elf: &[],
+                component_id: ComponentId::NIL,
+                plan: Plan::default(),
+                status: Status::Refused,
+                program: None,
+                memory: None,
+                minted: [None; 2],
+                health: Health::new(),
+            });
+            false
+        };
+        let package = match verified {
+            Ok(package) => package,
+            Err(refusal) => return refuse(self, &refusal),
+        };
+        let manifest = match Manifest::decode(package.manifest()) {
+            Ok(manifest) => manifest,
+            Err(error) => return refuse(self, &Because("undecodable manifest", &error)),
+        };
+        let plan = match grants::plan(&manifest, &BOARD) {
+            Ok(plan) => plan,
+            Err(refusal) => return refuse(self, &refusal),
+        };
+        if plan.gpio_mask != 0 && self.servers.gpio.is_none() {
+            return refuse(self, &"Gpio: the GPIO server is not running");
+        }
+        if plan.uart_mask != 0 && self.servers.uart.is_none() {
+            return refuse(self, &"Uart: the UART server is not running");
+        }
+        for placeholder in grants::placeholders(&manifest) {
+            println!(
+                "init: app '{}': {} recorded for the {} server (not built yet; no authority granted)",
+                name, placeholder.capability, placeholder.server
+            );
+        }
+        self.apps[index] = Some(App {
+            name,
+            elf: package.elf(),
+            component_id: manifest.component_id(),
+            plan,
+            status: Status::Running,
+            program: None,
+            memory: None,
+            minted: [None; 2],
+            health: Health::new(),
+        });
+        println!(
+            "init: app '{}' ({}, component {}) verified; grants: GPIO pins {:#04x}, UARTs {:#x}",
+            name,
+            manifest.name(),
+            manifest.component_id(),
+            plan.gpio_mask,
+            plan.uart_mask
+        );
+        self.launch(index)
+    }
+
+    /// Starts app `index` (again); false if it could not be.
+    fn launch(&mut self, index: usize) -> bool {
+        let (Some(mut app), Some(loader)) = (self.apps[index], self.loader) else { return false };
+        let servers = self.servers;
+        let mut minted = [None; 2];
+        let result = loader.start_elf(app.name, app.elf, APP_PRIORITY, app.memory.take(), |process| {
+            let mut start = StartWord::default();
+            let grants = [(servers.gpio, app.plan.gpio_mask), (servers.uart, app.plan.uart_mask)];
+            for (slot, (server, mask)) in grants.into_iter().enumerate() {
+                let (Some(server), true) = (server, mask != 0) else { continue };
+                let badged = cap_derive(server, Rights::SEND | Rights::GRANT, mask)?;
+                minted[slot] = Some(badged);
+                let handle = Some(cap_grant(badged, process, Rights::SEND)?);
+                if slot == 0 {
+                    start.gpio = handle;
+                } else {
+                    start.uart = handle;
+                }
+            }
+            start.encode().ok_or(Error::InvalidArgument)
+        });
+        match result {
+            Ok(program) => {
+                app.program = Some(program);
+                app.memory = Some(program.memory);
+                app.minted = minted;
+                app.status = Status::Running;
+                self.apps[index] = Some(app);
+                true
+            }
+            Err(error) => {
+                unmint(&mut minted);
+                println!("init: app '{}' could not be started: {}", app.name, error.name());
+                app.status = Status::Held;
+                self.apps[index] = Some(app);
+                false
+            }
+        }
+    }
+
+    /// Handles the end of child `process`; false if it is not an app.
+    pub fn ended(&mut self, process: Handle, ended: Ended) -> bool {
+        let found = self.apps.iter().position(|app| {
+            app.is_some_and(|app| {
+                app.program.is_some_and(|program| process != Handle::NULL && program.process == process)
+            })
+        });
+        let Some(index) = found else { return false };
+        let Some(mut app) = self.apps[index] else { return false };
+        let record = exit_record();
+        let now = uptime_micros();
+        // Take back its process and pages; the block stays for a restart.
+        if let Some(program) = app.program.take() {
+            let _ = cap_revoke(program.memory);
+        }
+        unmint(&mut app.minted);
+        if ended == Ended::Exited(0) {
+            println!("init: app '{}' finished (exit 0); not restarted", app.name);
+            app.status = Status::Finished;
+        } else {
+            let record = record.unwrap_or_default();
+            let failure = self.log.record(Failure::new(app.name, app.component_id, record, now, app.health.restarts()));
+            println!("init: {}", failure);
+            println!("init:   {}", failure.registers());
+            match app.health.crashed(now, &POLICY) {
+                Decision::RestartAt(at) => {
+                    println!("init: app '{}' restarts in {} ms", app.name, (at - now) / 1000);
+                    app.status = Status::RestartAt(at);
+                }
+                Decision::Hold => {
+                    println!(
+                        "init: app '{}' held: {} crashes within {} s; not restarted",
+                        app.name,
+                        app.health.recent_crashes(),
+                        POLICY.window_us / 1_000_000
+                    );
+                    app.status = Status::Held;
+                }
+            }
+        }
+        self.apps[index] = Some(app);
+        true
+    }
+
+    /// Supervises: restarts apps when due and handles every child that
+    /// ends (`other` gets the children that are not apps), until `stop`
+    /// says so or the uptime reaches `until` (microseconds; `None`: no
+    /// limit). Returns when there is nothing left to wait for.
+    pub fn supervise(
+        &mut self,
+        until: Option<u64>,
+        mut stop: impl FnMut(&Apps<'a>) -> bool,
+        mut other: impl FnMut(Handle, Ended),
+    ) {
+        loop {
+            let now = uptime_micros();
+            for index in 0..MAX_APPS {
+                if let Some(App { status: Status::RestartAt(at), .. }) = self.apps[index] {
+                    if at <= now {
+                        self.launch(index);
+                    }
+                }
+            }
+            if stop(self) || until.is_some_and(|until| now >= until) {
+                return;
+            }
+            let next_restart = self
+                .apps
+                .iter()
+                .filter_map(|app| match app {
+                    Some(App { status: Status::RestartAt(at), .. }) => Some(*at),
+                    _ => None,
+                })
+                .min();
+            let wake = match (next_restart, until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let timeout = wake.map(|at| u32::try_from(at.saturating_sub(now)).unwrap_or(u32::MAX));
+            match wait(None, timeout) {
+                Ok((process, ended)) => {
+                    if !self.ended(process, ended) {
+                        other(process, ended);
+                    }
+                }
+                Err(Error::TimedOut) => {}
+                Err(Error::NotFound) if wake.is_some() => {
+                    tessera_rt::sleep_micros(timeout.unwrap_or(0));
+                }
+                Err(Error::NotFound) => return,
+                Err(error) => {
+                    println!("init: wait failed: {}", error.name());
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The status of app `name`, if the boot image has it.
+    pub fn status(&self, name: &str) -> Option<Status> {
+        self.apps.iter().flatten().find(|app| app.name == name).map(|app| app.status)
+    }
+
+    /// How many apps have `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.apps.iter().flatten().filter(|app| app.status == status).count()
+    }
+
+    /// The failure log.
+    pub fn failure_log(&self) -> &FailureLog {
+        &self.log
+    }
+
+    /// Prints the failure log, oldest entry first.
+    pub fn print_failure_log(&self) {
+        println!("init: failure log: {} entries kept, {} crashes since boot", self.log.len(), self.log.total());
+        for failure in self.log.iter() {
+            println!("init: {}", failure);
+            println!("init:   {}", failure.registers());
+        }
+    }
+}
+
+/// "what: error" for a refusal.
+struct Because<'e, E>(&'static str, &'e E);
+
+impl<E: core::fmt::Display> core::fmt::Display for Because<'_, E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}: {}", self.0, self.1)
+    }
+}

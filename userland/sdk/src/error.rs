@@ -1,0 +1,64 @@
+//! The one error type of the SDK.
+//!
+//! ```ignore
+//! match app.gpio()?.output(4, Level::High) {
+//!     Err(Error::Denied) => log!("pin 4 is not mine"),
+//!     other => { other?; }
+//! }
+//! ```
+
+use core::fmt;
+
+/// Why an SDK call failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The manifest does not grant this capability (e.g. `"Gpio"`), so the
+    /// app holds nothing to ask with.
+    NotGranted(&'static str),
+    /// The capability exists but does not cover this (a pin or UART outside
+    /// the grant).
+    Denied,
+    /// A bad argument: a pin the board lacks, a write to an input pin, ...
+    InvalidArgument,
+    /// The server did not answer in time.
+    TimedOut,
+    /// The server has gone.
+    ServerGone,
+    /// Any other failure the kernel or a server reported.
+    System(tessera_abi::Error),
+}
+
+impl From<tessera_abi::Error> for Error {
+    fn from(error: tessera_abi::Error) -> Error {
+        match error {
+            tessera_abi::Error::PermissionDenied | tessera_abi::Error::MissingRight => Error::Denied,
+            tessera_abi::Error::InvalidArgument => Error::InvalidArgument,
+            tessera_abi::Error::TimedOut => Error::TimedOut,
+            tessera_abi::Error::PeerGone => Error::ServerGone,
+            other => Error::System(other),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotGranted(capability) => write!(f, "not granted: the manifest has no {capability}"),
+            Error::Denied => write!(f, "denied: outside what the manifest granted"),
+            Error::InvalidArgument => write!(f, "invalid argument"),
+            Error::TimedOut => write!(f, "the server did not answer in time"),
+            Error::ServerGone => write!(f, "the server has gone"),
+            Error::System(error) => write!(f, "{}", error.name()),
+        }
+    }
+}
+
+/// One request to a server: the reply's word 0, or its error.
+pub(crate) fn request(endpoint: tessera_abi::Handle, label: u32, words: [u32; 4]) -> Result<[u32; 4], Error> {
+    use tessera_rt::{call, Message, Timeout};
+    let reply = call(endpoint, &Message::new(label, words), Timeout::Millis(1000))?;
+    match reply.message.label {
+        0 => Ok(reply.message.words),
+        code => Err(tessera_abi::Error::from_code(code).map_or(Error::InvalidArgument, Error::from)),
+    }
+}
