@@ -148,7 +148,8 @@ pub fn package_app(app: &App, elf: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// The fixtures made from a good package: `test-tampered` (one ELF byte
-/// changed after signing) and `test-unsigned` (no signature).
+/// changed after signing), `test-unsigned` (no signature) and
+/// `test-truncated` (cut short: undecodable).
 pub fn fixtures(good: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
     let parsed = package::Package::parse(good).map_err(|err| format!("internal error: {err}"))?;
     let header = *parsed.header();
@@ -158,7 +159,12 @@ pub fn fixtures(good: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
     let mut unsigned = good.to_vec();
     let signature = header.signature_offset as usize;
     unsigned[signature..signature + package::SIGNATURE_SIZE].fill(0);
-    Ok(vec![(format!("{TEST_PREFIX}tampered"), tampered), (format!("{TEST_PREFIX}unsigned"), unsigned)])
+    let truncated = good[..good.len() - 1].to_vec();
+    Ok(vec![
+        (format!("{TEST_PREFIX}tampered"), tampered),
+        (format!("{TEST_PREFIX}unsigned"), unsigned),
+        (format!("{TEST_PREFIX}truncated"), truncated),
+    ])
 }
 
 /// Builds the packages of `apps` from their ELFs in `release_dir`, plus the

@@ -260,6 +260,7 @@ pub const SCENARIOS: &[Scenario] = &[
         expect: &[
             "init: app 'test-tampered' refused: untrusted package: signature does not match key",
             "init: app 'test-unsigned' refused: untrusted package: package is not signed",
+            "init: app 'test-truncated' refused: malformed package: truncated",
             "init: app 'test-needs-i2c' refused: I2cMaster 0: QEMU virt has no I2cMaster to grant",
             "init: app 'hostile': AllowedConnections recorded for the network server",
             "init: app 'hostile': MutableStorage recorded for the storage server",

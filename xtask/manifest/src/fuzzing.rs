@@ -111,11 +111,22 @@ pub fn hardware_definition_json(data: &[u8]) {
 }
 
 /// Fuzz body `manifest_binary_decoding`: any bytes decode to a valid
-/// manifest or an error; a valid one re-encodes to the same bytes.
+/// manifest or an error; a valid one re-encodes to the same bytes, and
+/// `init`'s grant plan for it (what the loader does next with a package's
+/// manifest) grants nothing the board lacks or the manifest did not ask for.
 pub fn manifest_binary_decoding(data: &[u8]) {
     let Ok(manifest) = Manifest::decode(data) else { return };
     assert!(data.len() <= MAX_ENCODED_LEN);
     let mut buffer = vec![0u8; MAX_ENCODED_LEN];
     let length = manifest.encode_into(&mut buffer).expect("a decoded manifest re-encodes");
     assert_eq!(&buffer[..length], data, "decode then encode changed the bytes");
+    let board = tessera_init_core::grants::QEMU_VIRT;
+    if let Ok(plan) = tessera_init_core::grants::plan(&manifest, &board) {
+        assert_eq!(plan.gpio_mask & !board.gpio_pins, 0, "a pin the board lacks was granted");
+        assert_eq!(plan.uart_mask & !board.uarts, 0, "a UART the board lacks was granted");
+        for pin in 0..32u16 {
+            assert_eq!(plan.gpio_mask & (1 << pin) != 0, manifest.allows_gpio(pin), "pin {pin} granted unasked");
+        }
+    }
+    let _ = tessera_init_core::grants::placeholders(&manifest).count();
 }

@@ -140,7 +140,7 @@ fn main(app: App) -> Result<(), Error> {
         tally.check(format_args!("receive on the GPIO server's endpoint"), receive);
     }
 
-    log!("hostile: {} attempts, {} allowed; started holding {} capabilities", tally.attempts, tally.allowed, held);
+    log!("hostile: {} attempts, {} allowed; capabilities held at start: {}", tally.attempts, tally.allowed, held);
     // It holds one capability per server its manifest grants, nothing else.
     let granted = u32::from(app.gpio().is_ok()) + u32::from(app.uart(0).is_ok());
     if tally.allowed == 0 && held == granted {

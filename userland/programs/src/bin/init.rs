@@ -620,13 +620,20 @@ const SERVER_PRIORITY: u32 = 10;
 /// A normal boot: the servers, then every app in the boot image,
 /// supervised for as long as the system runs.
 fn run_apps() -> Outcome {
+    let mut apps = start_apps(false)?;
+    apps.supervise(None, |_| false, ended_elsewhere);
+    Ok(())
+}
+
+/// Starts the servers and the apps of the boot image (test fixtures too if
+/// `include_tests`); returns the app manager, locked.
+fn start_apps(include_tests: bool) -> Result<spin::MutexGuard<'static, Apps<'static>>, &'static str> {
     let servers = start_servers()?;
     let mut apps = APPS.lock();
     apps.attach(loader()?, servers);
-    let started = apps.start_all(false);
+    let started = apps.start_all(include_tests);
     println!("init: {} apps started, {} refused", started, apps.count(Status::Refused));
-    apps.supervise(None, |_| false, ended_elsewhere);
-    Ok(())
+    Ok(apps)
 }
 
 /// A child that is not an app ended: report it and take back its memory.
@@ -640,11 +647,7 @@ fn ended_elsewhere(process: Handle, ended: Ended) {
 /// everything they were not granted, the crash-looping one is restarted
 /// with back-off and held, and blinky keeps running through all of it.
 fn apps_scenario() -> Outcome {
-    let servers = start_servers()?;
-    let mut apps = APPS.lock();
-    apps.attach(loader()?, servers);
-    let started = apps.start_all(true);
-    println!("init: {} apps started, {} refused", started, apps.count(Status::Refused));
+    let mut apps = start_apps(true)?;
     let deadline = tessera_rt::uptime_micros() + 10_000_000;
     let settled = |apps: &Apps| {
         apps.status("test-crashloop") == Some(Status::Held)
@@ -659,6 +662,7 @@ fn apps_scenario() -> Outcome {
     let expected = [
         ("test-tampered", Status::Refused),
         ("test-unsigned", Status::Refused),
+        ("test-truncated", Status::Refused),
         ("test-needs-i2c", Status::Refused),
         ("test-crashloop", Status::Held),
         ("hostile", Status::Finished),
