@@ -494,6 +494,19 @@ pub trait PackageSigner {
     fn sign(&self, signed_bytes: &[u8]) -> [u8; SIGNATURE_SIZE];
 }
 
+/// An Ed25519 secret key held in memory signs packages directly (xtask's
+/// development key, the tests).
+#[cfg(feature = "verify")]
+impl PackageSigner for ed25519_dalek::SigningKey {
+    fn key_id(&self) -> KeyId {
+        key_id_of(self.verifying_key().as_bytes())
+    }
+
+    fn sign(&self, signed_bytes: &[u8]) -> [u8; SIGNATURE_SIZE] {
+        ed25519_dalek::Signer::sign(self, signed_bytes).to_bytes()
+    }
+}
+
 /// Why [`write`](fn@write) or [`write_trusted_keys`] could not encode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BuildError {
@@ -1033,30 +1046,18 @@ mod tests {
     #[cfg(feature = "verify")]
     mod signatures {
         use super::*;
-        use ed25519_dalek::{Signer, SigningKey};
+        use ed25519_dalek::SigningKey;
         use std::string::ToString;
 
-        struct Ed25519(SigningKey);
-
-        impl PackageSigner for Ed25519 {
-            fn key_id(&self) -> KeyId {
-                key_id_of(self.0.verifying_key().as_bytes())
-            }
-
-            fn sign(&self, signed_bytes: &[u8]) -> [u8; SIGNATURE_SIZE] {
-                self.0.sign(signed_bytes).to_bytes()
-            }
+        fn signer(seed: u8) -> SigningKey {
+            SigningKey::from_bytes(&[seed; 32])
         }
 
-        fn signer(seed: u8) -> Ed25519 {
-            Ed25519(SigningKey::from_bytes(&[seed; 32]))
+        fn trusted(signer: &SigningKey) -> TrustedKey {
+            TrustedKey::new(signer.verifying_key().to_bytes())
         }
 
-        fn trusted(signer: &Ed25519) -> TrustedKey {
-            TrustedKey::new(signer.0.verifying_key().to_bytes())
-        }
-
-        fn signed(signer: &Ed25519) -> Vec<u8> {
+        fn signed(signer: &SigningKey) -> Vec<u8> {
             let mut out = vec![0; package_size(8, 4).unwrap()];
             write(b"\x7fELFelf!", b"mani", signer, &mut out).unwrap();
             out

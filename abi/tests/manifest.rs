@@ -19,29 +19,7 @@ use tessera_abi::manifest::{
     MAX_MUTABLE_STORAGE_KIB, MAX_NAME_BYTES, MAX_PERIPHERALS, MAX_SERVER_PORTS,
 };
 
-/// Xorshift64: small, deterministic, good enough to spread test inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
+use tessera_testing::Rng;
 
 /// A manifest with owned lists, the test's model of `ManifestContent`.
 #[derive(Debug, Clone)]
@@ -255,18 +233,18 @@ fn mutated_encodings_decode_or_fail_cleanly() {
             match rng.below(5) {
                 0 => {
                     let at = rng.below(bytes.len());
-                    bytes[at] = rng.next() as u8;
+                    bytes[at] = rng.next_u64() as u8;
                 }
                 1 => {
                     let at = rng.below(bytes.len());
                     bytes[at] ^= 1 << rng.below(8);
                 }
                 2 => bytes.truncate(rng.below(bytes.len() + 1)),
-                3 => bytes.push(rng.next() as u8),
+                3 => bytes.push(rng.next_u64() as u8),
                 _ => {
                     let at = HEADER_SIZE.min(bytes.len()) + rng.below(bytes.len().saturating_sub(HEADER_SIZE) + 1);
                     let at = at.min(bytes.len());
-                    bytes.insert(at, rng.next() as u8);
+                    bytes.insert(at, rng.next_u64() as u8);
                 }
             }
         }

@@ -12,21 +12,7 @@ use tessera_abi::package::{
     SIGNATURE_SIZE,
 };
 
-/// xorshift64: a fixed, dependency-free stream of generator bytes.
-struct Stream(u64);
-
-impl Stream {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn bytes(&mut self, count: usize) -> Vec<u8> {
-        (0..count).map(|_| self.next() as u8).collect()
-    }
-}
+use tessera_testing::Rng;
 
 /// Signs with a pattern derived from the signed bytes' length: lets the
 /// format properties run without the `verify` feature and without the
@@ -112,7 +98,7 @@ fn check_invariants(bytes: &[u8], package: &Package<'_>) {
 
 #[test]
 fn build_then_parse_is_identity() {
-    let mut stream = Stream(0x243F_6A88_85A3_08D3);
+    let mut stream = Rng::new(0x243F_6A88_85A3_08D3);
     for round in 0..400 {
         let raw = stream.bytes(4096);
         let mut input = Unstructured::new(&raw);
@@ -147,7 +133,7 @@ fn damage_header(bytes: &mut [u8], input: &mut Unstructured<'_>) -> ArbitraryRes
 
 #[test]
 fn any_bytes_parse_to_a_valid_package_or_an_error() {
-    let mut stream = Stream(0x1319_8A2E_0370_7344);
+    let mut stream = Rng::new(0x1319_8A2E_0370_7344);
     let seeds: Vec<Vec<u8>> = (0..8)
         .map(|_| {
             let raw = stream.bytes(4096);
@@ -211,7 +197,7 @@ fn truncated_packages_are_refused() {
 
 #[test]
 fn any_bytes_parse_to_a_trusted_keys_list_or_an_error() {
-    let mut stream = Stream(0xA409_3822_299F_31D0);
+    let mut stream = Rng::new(0xA409_3822_299F_31D0);
     let keys: Vec<TrustedKey> =
         (0..3u8).map(|index| TrustedKey { key_id: KeyId([index; 8]), public_key: [index; 32] }).collect();
     let mut valid = vec![0; package::trusted_keys_size(keys.len())];
@@ -243,32 +229,20 @@ mod signatures {
     //! Properties of `package::verify` with real Ed25519 keys.
 
     use super::*;
-    use ed25519_dalek::{Signer, SigningKey};
+    use ed25519_dalek::SigningKey;
     use tessera_abi::package::{parse_and_verify, verify, Refused, VerifyError};
 
-    struct Ed25519(SigningKey);
-
-    impl PackageSigner for Ed25519 {
-        fn key_id(&self) -> KeyId {
-            package::key_id_of(self.0.verifying_key().as_bytes())
-        }
-
-        fn sign(&self, signed_bytes: &[u8]) -> [u8; SIGNATURE_SIZE] {
-            self.0.sign(signed_bytes).to_bytes()
-        }
+    fn signer(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
     }
 
-    fn signer(seed: u8) -> Ed25519 {
-        Ed25519(SigningKey::from_bytes(&[seed; 32]))
-    }
-
-    fn trusted(signer: &Ed25519) -> TrustedKey {
-        TrustedKey::new(signer.0.verifying_key().to_bytes())
+    fn trusted(signer: &SigningKey) -> TrustedKey {
+        TrustedKey::new(signer.verifying_key().to_bytes())
     }
 
     #[test]
     fn signed_packages_verify() {
-        let mut stream = Stream(0x082E_FA98_EC4E_6C89);
+        let mut stream = Rng::new(0x082E_FA98_EC4E_6C89);
         let keys = [signer(1), signer(2), signer(3)];
         let trusted_keys = [trusted(&keys[0]), trusted(&keys[1]), trusted(&keys[2])];
         for round in 0..24 {
@@ -291,11 +265,11 @@ mod signatures {
         let elf: Vec<u8> = (0..77u8).collect();
         let bytes = encode(&elf, b"{\"Name\":\"app\"}", &key);
         assert!(parse_and_verify(&bytes, &trusted_keys).is_ok());
-        let mut stream = Stream(0x4528_21E6_38D0_1377);
+        let mut stream = Rng::new(0x4528_21E6_38D0_1377);
         let mut verified = 0;
         for at in 0..bytes.len() {
             let mut changed = bytes.clone();
-            changed[at] ^= (stream.next() as u8).max(1);
+            changed[at] ^= (stream.next_u64() as u8).max(1);
             match Package::parse(&changed) {
                 // Most of the padding fails here, without any crypto.
                 Err(_) => {}
@@ -353,7 +327,7 @@ mod signatures {
     /// ELF size, so there is padding before the signature), one signed by
     /// another key, and a trusted-keys list.
     fn fuzz_seeds() -> Vec<Vec<u8>> {
-        let fuzz_key = Ed25519(SigningKey::from_bytes(&FUZZ_KEY_SECRET));
+        let fuzz_key = SigningKey::from_bytes(&FUZZ_KEY_SECRET);
         let elf: Vec<u8> = (0..64u8).collect();
         let mut keys = vec![0; package::trusted_keys_size(2)];
         package::write_trusted_keys(&[trusted(&fuzz_key), trusted(&signer(1))], &mut keys).expect("keys encode");

@@ -299,13 +299,11 @@ mod tests {
         for len in 0..good.len() {
             let _ = sections(&good[..len]);
         }
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = tessera_testing::Rng::new(0x9e37_79b9_7f4a_7c15);
         for _ in 0..5000 {
             let mut bytes = good.clone();
             for _ in 0..4 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
+                let state = rng.next_u64();
                 let at = (state as usize) % bytes.len();
                 bytes[at] = (state >> 40) as u8;
             }

@@ -41,9 +41,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use tessera_abi::package::{
-    self, key_id_of, KeyId, Package, PackageSigner, TrustedKey, VerifyError, PUBLIC_KEY_SIZE, SIGNATURE_SIZE,
+    self, KeyId, Package, PackageSigner, TrustedKey, VerifyError, PUBLIC_KEY_SIZE, SIGNATURE_SIZE,
 };
 
 use crate::{show, workspace_root, Result};
@@ -245,11 +245,11 @@ impl DevelopmentKey {
 
 impl PackageSigner for DevelopmentKey {
     fn key_id(&self) -> KeyId {
-        key_id_of(&self.public_key())
+        self.signing_key.key_id()
     }
 
     fn sign(&self, signed_bytes: &[u8]) -> [u8; SIGNATURE_SIZE] {
-        self.signing_key.sign(signed_bytes).to_bytes()
+        PackageSigner::sign(&self.signing_key, signed_bytes)
     }
 }
 
@@ -425,7 +425,7 @@ mod tests {
         let made = DevelopmentKey::load_or_create(&scratch.0).unwrap();
         let loaded = DevelopmentKey::load_or_create(&scratch.0).unwrap();
         assert_eq!(made.public_key(), loaded.public_key());
-        assert_eq!(made.key_id(), key_id_of(&made.public_key()));
+        assert_eq!(made.key_id(), package::key_id_of(&made.public_key()));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -481,13 +481,11 @@ mod tests {
         for cut in 0..blob.len() {
             let _ = parse(&blob[..cut]);
         }
-        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = tessera_testing::Rng::new(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
             let mut bad = blob.clone();
             for _ in 0..3 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
+                let state = rng.next_u64();
                 let at = (state as usize) % bad.len();
                 bad[at] = (state >> 40) as u8;
             }

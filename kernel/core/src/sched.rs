@@ -270,13 +270,8 @@ mod tests {
     /// Random operations agree with a model made of `VecDeque`s.
     #[test]
     fn matches_model() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut random = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = tessera_testing::Rng::new(0x9e37_79b9_7f4a_7c15);
+        let mut random = move || rng.next_u64();
         for _ in 0..200 {
             let mut queues = RunQueues::<16>::new();
             let mut model: Vec<VecDeque<usize>> = (0..32).map(|_| VecDeque::new()).collect();

@@ -394,15 +394,8 @@ impl Model {
 /// Runs one sequence; returns how many retypes succeeded (so the caller can
 /// check the sequences exercise accounting at all).
 fn run(seed: u64, length: usize) -> usize {
-    let mut state = seed | 1;
-    let bytes: Vec<u8> = (0..length * 8)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect();
+    let mut rng = tessera_testing::Rng::new(seed | 1);
+    let bytes: Vec<u8> = (0..length * 8).map(|_| (rng.next_u64() >> 24) as u8).collect();
     let mut input = Unstructured::new(&bytes);
     let mut model = Model::new();
     for _ in 0..length {

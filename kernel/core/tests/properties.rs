@@ -21,30 +21,7 @@ use kernel_core::fuzzing;
 use kernel_core::sched::RunQueues;
 use tessera_abi::bootimage::{self, BootImage};
 
-/// Xorshift64: small, deterministic, good enough to spread test inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// Uniform-ish in `0..bound` (`bound > 0`).
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
+use tessera_testing::Rng;
 
 /// Values that tend to sit on boundaries of the formats under test.
 const INTERESTING_WORDS: [u32; 12] =
@@ -58,7 +35,7 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
         match rng.below(7) {
             0 | 1 if !bytes.is_empty() => {
                 let at = rng.below(bytes.len());
-                bytes[at] = rng.next() as u8;
+                bytes[at] = rng.next_u64() as u8;
             }
             2 if !bytes.is_empty() => {
                 let at = rng.below(bytes.len());
@@ -85,7 +62,7 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
                 let at = rng.below(bytes.len() + 1);
                 bytes.splice(at..at, chunk);
             }
-            _ => bytes.push(rng.next() as u8),
+            _ => bytes.push(rng.next_u64() as u8),
         }
     }
     bytes
@@ -401,7 +378,7 @@ fn empty_frame_allocator_refuses_everything() {
     let mut frames = FrameAllocator::<2>::empty();
     let mut rng = Rng::new(0x5EED_0007);
     for _ in 0..1_000 {
-        assert!(!frames.release(rng.next() as u32 & !(FRAME_SIZE - 1)));
+        assert!(!frames.release(rng.next_u64() as u32 & !(FRAME_SIZE - 1)));
         assert_eq!(frames.allocate(), None);
     }
     assert_eq!((frames.free_frames(), frames.total_frames()), (0, 0));
@@ -426,14 +403,12 @@ fn device_tree_parsing_mutated_seed() {
     for cut in (0..seed.len()).step_by(13) {
         kernel_core::fuzzing::device_tree_parsing(&seed[..cut]);
     }
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut parsed = 0;
     for _ in 0..5_000 {
         let mut blob = seed.to_vec();
         for _ in 0..2 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = rng.next_u64();
             let at = (state as usize) % blob.len();
             blob[at] = (state >> 40) as u8;
         }

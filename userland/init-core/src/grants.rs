@@ -244,11 +244,9 @@ mod tests {
     /// what the manifest asked for.
     #[test]
     fn plans_never_exceed_the_offer_or_the_request() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rng = tessera_testing::Rng::new(0x9E37_79B9_7F4A_7C15);
         for _ in 0..2_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = rng.next_u64();
             let mut pins: Vec<u16> = (0..16).filter(|bit| state >> bit & 1 == 1).collect();
             pins.sort_unstable();
             let uarts: Vec<u8> = (0..4).filter(|bit| state >> (20 + bit) & 1 == 1).collect();

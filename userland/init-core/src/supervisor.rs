@@ -303,15 +303,13 @@ mod tests {
     /// of them fall within one window, and a restart is never in the past.
     #[test]
     fn hold_matches_a_window_count() {
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut rng = tessera_testing::Rng::new(0x2545_F491_4F6C_DD1D);
         for _ in 0..500 {
             let mut health = Health::new();
             let mut times = Vec::new();
             let mut now = 0u64;
             loop {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
+                let state = rng.next_u64();
                 now += state % 12_000_000;
                 times.push(now);
                 let in_window = times.iter().filter(|&&t| now - t < POLICY.window_us).count();

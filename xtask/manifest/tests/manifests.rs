@@ -219,21 +219,7 @@ fn huge_inputs_are_refused_without_reading_them_whole() {
     assert!(err.reason.contains("more than 253"), "{err}");
 }
 
-/// Xorshift64 for the bounded fuzz-body runs below.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-}
+use tessera_testing::Rng;
 
 const JSON_PIECES: [&[u8]; 12] = [
     b"\"$TEST_LED\"",
@@ -258,7 +244,7 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
         }
         let at = rng.below(bytes.len());
         match rng.below(4) {
-            0 => bytes[at] = rng.next() as u8,
+            0 => bytes[at] = rng.next_u64() as u8,
             1 => {
                 bytes.remove(at);
             }
@@ -280,7 +266,7 @@ fn seeds(dir: &Path) -> Vec<Vec<u8>> {
 
 #[test]
 fn fuzz_bodies_hold_on_data_files_and_mutations() {
-    let mut rng = Rng(0x6d61_6e69_6665_7374);
+    let mut rng = Rng::new(0x6d61_6e69_6665_7374);
     let mut manifests = seeds(&data("manifests/good"));
     manifests.extend(seeds(&data("manifests/bad")));
     for seed in &manifests {
@@ -309,7 +295,7 @@ fn fuzz_bodies_hold_on_data_files_and_mutations() {
             for _ in 0..300 {
                 let mut bytes = binary.clone();
                 let at = rng.below(bytes.len());
-                bytes[at] = rng.next() as u8;
+                bytes[at] = rng.next_u64() as u8;
                 fuzzing::manifest_binary_decoding(&bytes);
             }
         }
