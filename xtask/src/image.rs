@@ -50,6 +50,7 @@ pub fn build_system() -> Result<PathBuf> {
 /// Builds the user programs and packs them into `target/tessera/boot.img`;
 /// returns its path.
 pub fn build_boot_image() -> Result<PathBuf> {
+    crate::toolchain::ensure_target(TARGET)?;
     let names = program_names(&workspace_root().join("userland/programs/src/bin"))?;
     let apps = crate::apps::discover()?;
     crate::apps::check_names(&apps, &names)?;

@@ -16,6 +16,7 @@ mod qemu;
 mod scenarios;
 mod signing;
 mod test;
+mod toolchain;
 
 use std::env;
 use std::ffi::OsString;
