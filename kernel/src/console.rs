@@ -1,12 +1,20 @@
-//! The kernel log on the PL011 UART. Output is polled and unbuffered, so a
-//! panic message always gets out; the kernel never runs two writers at once
-//! (one core, IRQs masked), so no lock is needed.
+//! The kernel log on the PL011 UART, and what processes print on it.
+//!
+//! Output is polled and unbuffered, so a panic message always gets out; the
+//! kernel never runs two writers at once (one core, IRQs masked), so no lock
+//! is needed. Each line a process prints starts with its name and has its
+//! control bytes escaped (`kernel_core::console`), so no process can print a
+//! line that looks like the kernel's or another process's.
 
 use core::fmt;
 use core::ptr::{read_volatile, write_volatile};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use kernel_core::console::Lines;
 
 static UART_BASE: AtomicUsize = AtomicUsize::new(0);
+/// Who has a line open on the console (`kernel_core::console::Lines`).
+static LINES: AtomicU64 = AtomicU64::new(0);
 
 const DATA: usize = 0x00;
 const FLAGS: usize = 0x18;
@@ -18,7 +26,23 @@ pub fn set_uart(base: usize) {
     UART_BASE.store(base, Ordering::Relaxed);
 }
 
-/// Writes raw bytes (user text is passed through as it is).
+/// Starts a kernel line: ends a line a process left open, so the kernel's
+/// text never runs on into a process's.
+pub fn begin_kernel_line() {
+    let mut lines = Lines::from_bits(LINES.load(Ordering::Relaxed));
+    lines.kernel_line(&mut write_bytes);
+    LINES.store(lines.to_bits(), Ordering::Relaxed);
+}
+
+/// Writes what process `pid` named `label` printed: each of its lines
+/// starts with its name, and control bytes are escaped.
+pub fn write_process(pid: u32, label: &[u8], text: &[u8]) {
+    let mut lines = Lines::from_bits(LINES.load(Ordering::Relaxed));
+    lines.write(pid, label, text, &mut write_bytes);
+    LINES.store(lines.to_bits(), Ordering::Relaxed);
+}
+
+/// Writes the kernel's own bytes as they are.
 pub fn write_bytes(bytes: &[u8]) {
     let base = UART_BASE.load(Ordering::Relaxed);
     if base == 0 {
@@ -49,6 +73,7 @@ impl fmt::Write for Console {
 macro_rules! log {
     ($($arg:tt)*) => {{
         use core::fmt::Write as _;
+        $crate::console::begin_kernel_line();
         let _ = write!($crate::console::Console, "kernel: ");
         let _ = writeln!($crate::console::Console, $($arg)*);
     }};

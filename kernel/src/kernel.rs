@@ -20,6 +20,7 @@ use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel_core::capability::Slot;
+use kernel_core::console::Budget;
 use kernel_core::elf;
 use kernel_core::fault::{classify_data_abort, classify_prefetch_abort};
 use kernel_core::frames::{FrameAllocator, FRAME_SIZE};
@@ -85,7 +86,8 @@ struct Process {
     context: UserContext,
     state: State,
     name: [u8; NAME_MAX],
-    name_len: usize,
+    /// Bytes of `name` in use (at most `NAME_MAX`, which fits in a byte).
+    name_len: u8,
     priority: u32,
     table: Option<UserTable>,
     regions: RegionMap,
@@ -120,7 +122,11 @@ struct Process {
     fault_address: u32,
     /// How the child it last collected with `Wait` ended (`ExitRecord`).
     last_exit: Option<ExitRecord>,
+    /// How much more it may print (`DebugWrite`).
+    output: Budget,
 }
+
+const _: () = assert!(NAME_MAX <= u8::MAX as usize);
 
 /// Size of a process object: its first-level translation table, six 1 KiB
 /// second-level tables, and its CSpace.
@@ -166,15 +172,16 @@ impl Process {
             references: 0,
             fault_address: 0,
             last_exit: None,
+            output: Budget::new(),
         };
         let len = name.len().min(NAME_MAX);
         process.name[..len].copy_from_slice(&name.as_bytes()[..len]);
-        process.name_len = len;
+        process.name_len = len as u8;
         process
     }
 
     fn name(&self) -> &str {
-        core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?")
+        core::str::from_utf8(&self.name[..usize::from(self.name_len)]).unwrap_or("?")
     }
 
     /// True for the root task, the one process the kernel made itself (its
@@ -206,7 +213,7 @@ impl Process {
     }
 }
 
-/// Set by the `kernel.preempt-test` boot argument: long operations act as
+/// Set by the `kernel.preempt-test` boot argument (test image only): long operations act as
 /// if an interrupt were pending after every step, so the test suite can
 /// check that restarting them gives the same result.
 pub static PREEMPT_TEST: AtomicBool = AtomicBool::new(false);
@@ -217,6 +224,7 @@ static PREEMPT_TEST_REPORTED: AtomicBool = AtomicBool::new(false);
 static BENCHMARK_MODE: AtomicBool = AtomicBool::new(false);
 
 /// Makes the kernel print its own benchmark figures at shutdown.
+#[cfg(feature = "bench")]
 pub fn set_benchmark_mode(on: bool) {
     BENCHMARK_MODE.store(on, Ordering::Relaxed);
 }
@@ -228,6 +236,7 @@ pub fn set_benchmark_mode(on: bool) {
 /// block of RAM has, used or not.)
 fn report_benchmarks() {
     use core::fmt::Write as _;
+    crate::console::begin_kernel_line();
     let _ = writeln!(crate::console::Console, "BENCH kernel_bytes_per_process {}", PROCESS_OBJECT_BYTES);
     let _ = writeln!(crate::console::Console, "BENCH process_entry_bytes {}", core::mem::size_of::<Process>());
 }
@@ -699,7 +708,21 @@ impl Kernel {
                     // caller), and below the kernel's part of the space.
                     let bytes =
                         unsafe { core::slice::from_raw_parts(range.address() as *const u8, range.len() as usize) };
-                    crate::console::write_bytes(bytes);
+                    let now = self.uptime_micros();
+                    let pid = self.processes.pid(index);
+                    let process = &mut self.processes[index];
+                    let allowance = process.output.take(now, range.len());
+                    if let Some(dropped) = allowance.report_dropped {
+                        log!(
+                            "process '{}' (pid {}): {} bytes of its output dropped: over its budget of {} bytes at once, {} a second",
+                            process.name(),
+                            pid,
+                            dropped,
+                            Budget::BURST,
+                            Budget::BYTES_PER_SECOND
+                        );
+                    }
+                    crate::console::write_process(pid, process.name().as_bytes(), &bytes[..allowance.bytes as usize]);
                 }
                 self.processes[index].context.r[0] = 0;
             }
@@ -740,7 +763,7 @@ impl Kernel {
                 if BENCHMARK_MODE.load(Ordering::Relaxed) {
                     report_benchmarks();
                 }
-                crate::arch::semihosting::exit(status);
+                crate::arch::power_off(status);
             }
             Call::ExitRecord { address } => {
                 let record = self.processes[index].last_exit.ok_or(Error::NotFound)?;

@@ -70,17 +70,24 @@ extern "C" fn kernel_main() -> ! {
     );
     gic::enable(info.devices.timer_interrupt);
     timer::init(info.devices.timer_interrupt);
-    arch::allow_user_cycle_counter();
     let bootargs = &info.bootargs[..info.bootargs_len];
-    // In a benchmark run the kernel reports its own figures at shutdown,
-    // outside the measured boot.
-    kernel::set_benchmark_mode(bootargs.split(|&b| b == b' ').any(|word| word == b"bench"));
-    if bootargs.split(|&b| b == b' ').any(|word| word == b"kernel.preempt-test") {
-        kernel::PREEMPT_TEST.store(true, core::sync::atomic::Ordering::Relaxed);
+    #[cfg(feature = "bench")]
+    {
+        // Only the benchmark image lets User mode read the cycle counter.
+        arch::allow_user_cycle_counter();
+        // The kernel reports its own figures at shutdown, outside the
+        // measured boot.
+        kernel::set_benchmark_mode(bootargs.split(|&b| b == b' ').any(|word| word == b"bench"));
     }
-    if bootargs.split(|&b| b == b' ').any(|word| word == b"kernel.panic-test") {
-        // Lets the test suite check the panic path end to end.
-        panic!("requested by the kernel.panic-test boot argument");
+    #[cfg(feature = "test-hooks")]
+    {
+        if bootargs.split(|&b| b == b' ').any(|word| word == b"kernel.preempt-test") {
+            kernel::PREEMPT_TEST.store(true, core::sync::atomic::Ordering::Relaxed);
+        }
+        if bootargs.split(|&b| b == b' ').any(|word| word == b"kernel.panic-test") {
+            // Lets the test suite check the panic path end to end.
+            panic!("requested by the kernel.panic-test boot argument");
+        }
     }
 
     let boot_image = match BootImage::parse(&BOOT_IMAGE.0) {
@@ -175,6 +182,7 @@ extern "C" fn tessera_kernel_fault(kind: u32, return_address: u32, saved_status:
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     use core::fmt::Write as _;
+    console::begin_kernel_line();
     let _ = writeln!(console::Console, "kernel panic: {}", info);
-    arch::semihosting::exit(tessera_abi::PANIC_EXIT_STATUS)
+    arch::power_off(tessera_abi::PANIC_EXIT_STATUS)
 }

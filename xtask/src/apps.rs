@@ -167,16 +167,22 @@ pub fn fixtures(good: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
     ])
 }
 
+/// True if the app `name` is a test fixture (only in the test image).
+pub fn is_test_app(name: &str) -> bool {
+    name.starts_with(TEST_PREFIX)
+}
+
 /// Builds the packages of `apps` from their ELFs in `release_dir`, plus the
-/// fixtures and the trusted keys: the boot-image entries apps need.
-pub fn entries(apps: &[App], release_dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+/// trusted keys and, with `fixtures`, the package fixtures made from
+/// blinky's: the boot-image entries apps need.
+pub fn entries(apps: &[App], release_dir: &Path, with_fixtures: bool) -> Result<Vec<(String, Vec<u8>)>> {
     let mut entries = Vec::new();
     for app in apps {
         let path = release_dir.join(&app.name);
         let elf =
             fs::read(&path).map_err(|err| format!("cannot read the app `{}` at {}: {err}", app.name, show(&path)))?;
         let package = package_app(app, &elf)?;
-        if app.name == FIXTURE_SOURCE {
+        if with_fixtures && app.name == FIXTURE_SOURCE {
             entries.extend(fixtures(&package)?);
         }
         entries.push((app.name.clone(), package));
@@ -223,7 +229,7 @@ mod tests {
     fn the_repository_apps_check_clean() {
         let apps = discover().unwrap();
         let names: Vec<&str> = apps.iter().map(|app| app.name.as_str()).collect();
-        for expected in ["blinky", "hostile", "test-crashloop", "test-needs-i2c"] {
+        for expected in ["blinky", "hostile", "crasher", "test-needs-i2c"] {
             assert!(names.contains(&expected), "{names:?}");
         }
         for app in &apps {

@@ -10,8 +10,9 @@ use std::fs;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::image::{self, Image};
 use crate::qemu::{self, Console};
-use crate::{elf, image, show, target_dir, Result};
+use crate::{elf, show, target_dir, Result};
 
 /// How long the benchmark run may take.
 const TIMEOUT_SECS: u64 = 120;
@@ -31,6 +32,11 @@ const TARGETS: [(&str, u64); 4] = [
 pub fn parse_bench_lines(output: &str) -> Result<BTreeMap<String, u64>> {
     let mut results = BTreeMap::new();
     for line in output.lines() {
+        // The kernel starts each line a process prints with its name.
+        let line = match line.split_once(": ") {
+            Some((label, rest)) if !label.contains(char::is_whitespace) && rest.starts_with("BENCH") => rest,
+            _ => line,
+        };
         let mut words = line.split_whitespace();
         if words.next() != Some("BENCH") {
             continue;
@@ -133,9 +139,9 @@ fn add(results: &mut BTreeMap<String, u64>, key: &str, value: u64) -> Result<()>
 /// `cargo xtask bench`.
 pub fn run() -> Result<ExitCode> {
     qemu::ensure_qemu()?;
-    let kernel = image::build_system()?;
+    let kernel = image::build_system(Image::Bench)?;
     println!("==> running the benchmarks in QEMU (-icount shift=0, up to {TIMEOUT_SECS} s)");
-    let mut command = qemu::command(&kernel, Console::Captured, Some("bench"));
+    let mut command = qemu::command(Image::Bench, &kernel, Console::Captured, Some("bench"));
     command.args(ICOUNT);
     let outcome = qemu::capture(command, Some(Duration::from_secs(TIMEOUT_SECS)))?;
 
@@ -201,12 +207,15 @@ mod tests {
                       BENCH  context_switch_instructions\t140\n\
                       not a BENCH line 5\n\
                       BENCHMARK x 1\n\
-                      BENCH boot_to_init_instructions 123456\n";
+                      BENCH boot_to_init_instructions 123456\n\
+                      bench: BENCH ipc_roundtrip_instructions 99\n\
+                      not a label: BENCH x 1\n";
         assert_eq!(
             parse_bench_lines(output).unwrap(),
             map(&[
                 ("boot_to_init_instructions", 123_456),
                 ("context_switch_instructions", 140),
+                ("ipc_roundtrip_instructions", 99),
                 ("null_syscall_instructions", 18),
             ])
         );

@@ -20,19 +20,95 @@ const PROGRAMS_PACKAGE: &str = "tessera-programs";
 const KERNEL_PACKAGE: &str = "tessera-kernel";
 const KERNEL_BIN: &str = "tessera-kernel";
 
+/// Which system image to build: what its boot image holds and which kernel
+/// features it has (docs/architecture.md, "Images").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Image {
+    /// What a user boots (`cargo xtask qemu`): init, the system servers and
+    /// the apps of `userland/apps/`. No test programs or fixtures, no test
+    /// hooks, no user access to the cycle counter, no semihosting.
+    User,
+    /// The QEMU scenarios (`cargo xtask test`): every program and app, the
+    /// package fixtures, the kernel's test hooks, semihosting for the exit
+    /// status.
+    Test,
+    /// The benchmarks (`cargo xtask bench`): the test image's programs, a
+    /// kernel that lets User mode read the cycle counter.
+    Bench,
+}
+
+impl Image {
+    /// Its name: the folder under `target/tessera` it is built in.
+    pub fn name(self) -> &'static str {
+        match self {
+            Image::User => "user",
+            Image::Test => "test",
+            Image::Bench => "bench",
+        }
+    }
+
+    /// The kernel's cargo features for this image.
+    fn kernel_features(self) -> &'static str {
+        match self {
+            Image::User => "",
+            Image::Test => "test-hooks,semihosting",
+            Image::Bench => "bench,semihosting",
+        }
+    }
+
+    /// True if the kernel ends the run through semihosting, so QEMU must
+    /// enable it; the user image powers off through PSCI instead.
+    pub fn semihosting(self) -> bool {
+        self != Image::User
+    }
+
+    /// True if the boot image holds the program of `userland/programs` or
+    /// the app `name`: the user image only the system programs and the
+    /// apps that are not test fixtures; the test image all but the
+    /// benchmark programs (they read the cycle counter, which only the
+    /// benchmark image allows); the benchmark image everything.
+    fn holds(self, name: &str) -> bool {
+        match self {
+            Image::User => SYSTEM_PROGRAMS.contains(&name) || !crate::apps::is_test_app(name) && !is_program(name),
+            Image::Test => !BENCH_PROGRAMS.contains(&name),
+            Image::Bench => true,
+        }
+    }
+
+    /// True if the boot image holds the package fixtures made from
+    /// blinky's package (tampered, unsigned, truncated).
+    fn has_fixtures(self) -> bool {
+        self != Image::User
+    }
+}
+
+/// True if `name` is a program of `userland/programs` (not an app).
+fn is_program(name: &str) -> bool {
+    program_names(&workspace_root().join("userland/programs/src/bin"))
+        .is_ok_and(|names| names.iter().any(|n| n == name))
+}
+
+/// The programs and apps only the benchmark image holds.
+pub const BENCH_PROGRAMS: [&str; 2] = ["bench", "test-bench-app"];
+
+/// The programs of `userland/programs` a user's image holds: the root task
+/// and the system servers. Every other program there is a test or
+/// benchmark program and goes only into the test and benchmark images.
+pub const SYSTEM_PROGRAMS: [&str; 3] = [ROOT_TASK, "gpiod", "uartd"];
+
 /// `target/tessera`: where xtask puts what it makes.
 pub fn tessera_dir() -> PathBuf {
     target_dir().join("tessera")
 }
 
-/// `target/tessera/boot.img`.
-pub fn boot_image_path() -> PathBuf {
-    tessera_dir().join("boot.img")
+/// `target/tessera/<image>/boot.img`.
+pub fn boot_image_path(image: Image) -> PathBuf {
+    tessera_dir().join(image.name()).join("boot.img")
 }
 
-/// `target/tessera/tessera.elf`: the kernel ELF QEMU boots.
-pub fn kernel_elf_path() -> PathBuf {
-    tessera_dir().join("tessera.elf")
+/// `target/tessera/<image>/tessera.elf`: the kernel ELF QEMU boots.
+pub fn kernel_elf_path(image: Image) -> PathBuf {
+    tessera_dir().join(image.name()).join("tessera.elf")
 }
 
 /// `target/armv7a-none-eabi/release`.
@@ -40,21 +116,23 @@ fn release_dir() -> PathBuf {
     target_dir().join(TARGET).join("release")
 }
 
-/// Builds the user programs, the boot image and the kernel; returns the path
-/// of the kernel ELF (`target/tessera/tessera.elf`).
-pub fn build_system() -> Result<PathBuf> {
-    let boot_image = build_boot_image()?;
-    build_kernel(&boot_image)
+/// Builds the user programs, the boot image and the kernel of `image`;
+/// returns the path of the kernel ELF (`target/tessera/<image>/tessera.elf`).
+pub fn build_system(image: Image) -> Result<PathBuf> {
+    let boot_image = build_boot_image(image)?;
+    build_kernel(image, &boot_image)
 }
 
-/// Builds the user programs and packs them into `target/tessera/boot.img`;
-/// returns its path.
-pub fn build_boot_image() -> Result<PathBuf> {
+/// Builds the user programs and packs those `image` holds into
+/// `target/tessera/<image>/boot.img`; returns its path.
+pub fn build_boot_image(image: Image) -> Result<PathBuf> {
     crate::toolchain::ensure_target(TARGET)?;
-    let names = program_names(&workspace_root().join("userland/programs/src/bin"))?;
-    let apps = crate::apps::discover()?;
+    let mut names = program_names(&workspace_root().join("userland/programs/src/bin"))?;
+    let mut apps = crate::apps::discover()?;
     crate::apps::check_names(&apps, &names)?;
-    println!("==> building userland and {} apps (release, {TARGET})", apps.len());
+    names.retain(|name| image.holds(name));
+    apps.retain(|app| image.holds(&app.name));
+    println!("==> building userland and {} apps (release, {TARGET}) for the {} image", apps.len(), image.name());
     let mut command = cargo();
     command.args(["build", "--release", "--target", TARGET, "-p", PROGRAMS_PACKAGE]);
     for app in &apps {
@@ -74,26 +152,30 @@ pub fn build_boot_image() -> Result<PathBuf> {
         })?;
         programs.push((name, elf));
     }
-    programs.extend(crate::apps::entries(&apps, &release)?);
-    let image = pack(programs)?;
-    let path = boot_image_path();
-    fs::create_dir_all(tessera_dir()).map_err(|err| format!("cannot create {}: {err}", show(&tessera_dir())))?;
-    write_if_changed(&path, &image)?;
+    programs.extend(crate::apps::entries(&apps, &release, image.has_fixtures())?);
+    let bytes = pack(programs)?;
+    let path = boot_image_path(image);
+    let dir = tessera_dir().join(image.name());
+    fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", show(&dir)))?;
+    write_if_changed(&path, &bytes)?;
     Ok(path)
 }
 
-/// Builds the kernel around the boot image at `boot_image` and copies it to
-/// `target/tessera/tessera.elf`; returns that path.
-pub fn build_kernel(boot_image: &Path) -> Result<PathBuf> {
+/// Builds the kernel of `image` around the boot image at `boot_image` and
+/// copies it to `target/tessera/<image>/tessera.elf`; returns that path.
+pub fn build_kernel(image: Image, boot_image: &Path) -> Result<PathBuf> {
     let boot_image =
         boot_image.canonicalize().map_err(|err| format!("cannot find the boot image {}: {err}", show(boot_image)))?;
-    println!("==> building kernel (release, {TARGET})");
+    println!("==> building kernel (release, {TARGET}) for the {} image", image.name());
     let mut command = cargo();
     command.args(["build", "--release", "--target", TARGET, "-p", KERNEL_PACKAGE]).env(BOOT_IMAGE_ENV, &boot_image);
+    if !image.kernel_features().is_empty() {
+        command.args(["--features", image.kernel_features()]);
+    }
     run_streamed(command)?;
 
     let built = release_dir().join(KERNEL_BIN);
-    let elf = kernel_elf_path();
+    let elf = kernel_elf_path(image);
     fs::copy(&built, &elf)
         .map_err(|err| format!("cannot copy the kernel {} to {}: {err}", show(&built), show(&elf)))?;
     Ok(elf)
@@ -168,10 +250,18 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).map_err(|err| format!("cannot write {}: {err}", show(path)))
 }
 
+/// Options of `cargo xtask build`.
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    /// Which image to build.
+    #[arg(long, value_enum, default_value = "user")]
+    image: Image,
+}
+
 /// `cargo xtask build`.
-pub fn run() -> Result<ExitCode> {
-    let elf = build_system()?;
-    let boot_image_path = boot_image_path();
+pub fn run(args: &BuildArgs) -> Result<ExitCode> {
+    let elf = build_system(args.image)?;
+    let boot_image_path = boot_image_path(args.image);
     let boot_bytes =
         fs::read(&boot_image_path).map_err(|err| format!("cannot read {}: {err}", show(&boot_image_path)))?;
     let boot_image = BootImage::parse(&boot_bytes)
@@ -225,6 +315,35 @@ mod tests {
         let err = pack(vec![("init".to_string(), b"#!/bin/sh".to_vec())]).unwrap_err();
         assert!(err.contains("not an ELF"), "{err}");
         assert!(pack(vec![program("init"), ("app".to_string(), b"TPKG...".to_vec())]).is_ok());
+    }
+
+    #[test]
+    fn only_the_user_image_leaves_out_tests_and_hooks() {
+        assert!(!Image::User.has_fixtures());
+        assert!(!Image::User.semihosting());
+        assert_eq!(Image::User.kernel_features(), "");
+        for image in [Image::Test, Image::Bench] {
+            assert!(image.has_fixtures() && image.semihosting());
+            assert!(image.kernel_features().contains("semihosting"));
+        }
+        // Only the benchmark kernel lets User mode read the cycle counter.
+        assert!(Image::Bench.kernel_features().split(',').any(|f| f == "bench"));
+        assert!(!Image::Test.kernel_features().split(',').any(|f| f == "bench"));
+        assert!(Image::Test.kernel_features().split(',').any(|f| f == "test-hooks"));
+        for program in BENCH_PROGRAMS {
+            assert!(Image::Bench.holds(program) && !Image::Test.holds(program) && !Image::User.holds(program));
+        }
+        assert!(Image::User.holds("blinky") && Image::User.holds("gpiod") && !Image::User.holds("test-needs-i2c"));
+        assert!(!Image::User.holds("probe") && !Image::User.holds("hello"));
+        assert!(Image::Test.holds("test-needs-i2c") && Image::Test.holds("probe"));
+    }
+
+    #[test]
+    fn system_programs_exist() {
+        let names = program_names(&workspace_root().join("userland/programs/src/bin")).unwrap();
+        for program in SYSTEM_PROGRAMS {
+            assert!(names.iter().any(|name| name == program), "no program {program}");
+        }
     }
 
     #[test]

@@ -39,9 +39,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Build the user programs, the boot image and the kernel
-    /// (target/tessera/tessera.elf).
-    Build,
+    /// Build the user programs, a boot image and its kernel
+    /// (target/tessera/IMAGE/tessera.elf).
+    Build(image::BuildArgs),
     /// Build Tessera and boot it in QEMU with the console on this terminal.
     Qemu(qemu::QemuArgs),
     /// Run the host tests, the fmt and clippy checks and every QEMU scenario.
@@ -59,7 +59,7 @@ enum Task {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Task::Build => image::run(),
+        Task::Build(args) => image::run(&args),
         Task::Qemu(args) => qemu::run(&args),
         Task::Test(args) => test::run(&args),
         Task::Bench => bench::run(),

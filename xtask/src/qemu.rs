@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use tessera_abi::PANIC_EXIT_STATUS;
 
-use crate::{describe, image, Result};
+use crate::image::{self, Image};
+use crate::{describe, Result};
 
 /// The QEMU binary for 32-bit Arm.
 pub const QEMU: &str = "qemu-system-arm";
@@ -33,6 +34,10 @@ pub struct QemuArgs {
     /// The kernel command line (bootargs), e.g. "scenario=boot".
     #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
     append: Option<String>,
+    /// Which image to boot: `test` and `bench` hold the test programs the
+    /// scenarios (`--append scenario=NAME`) and benchmarks need.
+    #[arg(long, value_enum, default_value = "user")]
+    image: Image,
     /// The TCP port on 127.0.0.1 where QEMU offers the app UART (the virtio
     /// console); a free one if not given. Connect with `nc 127.0.0.1 PORT`.
     #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
@@ -93,15 +98,23 @@ pub fn free_port() -> Result<u16> {
     listener.local_addr().map(|address| address.port()).map_err(|err| format!("cannot read a socket's port: {err}"))
 }
 
-/// The QEMU command that boots `kernel` on `virt` with a Cortex-A7 and 64 MiB,
-/// semihosting on (the kernel shuts down through it), and `append` as
-/// bootargs; the app UART listens on a port nobody is told about.
-pub fn command(kernel: &Path, console: Console, append: Option<&str>) -> Command {
-    command_with_uart(kernel, console, append, AppUart::Listen(0))
+/// The QEMU command that boots `kernel`, built for `image`, on `virt` with a
+/// Cortex-A7 and 64 MiB, and `append` as bootargs; the app UART listens on
+/// a port nobody is told about. Semihosting is on only for the images
+/// whose kernel ends the run through it (test, bench): in the user image
+/// nothing needs it, so no program can reach the host through it.
+pub fn command(image: Image, kernel: &Path, console: Console, append: Option<&str>) -> Command {
+    command_with_uart(image, kernel, console, append, AppUart::Listen(0))
 }
 
 /// [`command`] with the app UART's socket as `uart` says.
-pub fn command_with_uart(kernel: &Path, console: Console, append: Option<&str>, uart: AppUart) -> Command {
+pub fn command_with_uart(
+    image: Image,
+    kernel: &Path,
+    console: Console,
+    append: Option<&str>,
+    uart: AppUart,
+) -> Command {
     let mut command = Command::new(QEMU);
     command.args(["-M", "virt", "-cpu", "cortex-a7", "-m", "64M"]);
     match console {
@@ -112,7 +125,9 @@ pub fn command_with_uart(kernel: &Path, console: Console, append: Option<&str>, 
             command.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);
         }
     }
-    command.args(["-semihosting-config", "enable=on,target=native"]);
+    if image.semihosting() {
+        command.args(["-semihosting-config", "enable=on,target=native"]);
+    }
     command.args(uart.args());
     command.arg("-kernel").arg(kernel);
     if let Some(append) = append {
@@ -262,12 +277,13 @@ pub fn capture(mut command: Command, timeout: Option<Duration>) -> Result<Outcom
 /// `cargo xtask qemu`.
 pub fn run(args: &QemuArgs) -> Result<ExitCode> {
     ensure_qemu()?;
-    let kernel = image::build_system()?;
+    let kernel = image::build_system(args.image)?;
     let port = match args.uart_port {
         Some(port) => port,
         None => free_port()?,
     };
-    let mut qemu = command_with_uart(&kernel, Console::Interactive, args.append.as_deref(), AppUart::Listen(port));
+    let mut qemu =
+        command_with_uart(args.image, &kernel, Console::Interactive, args.append.as_deref(), AppUart::Listen(port));
     if args.gdb {
         qemu.args(["-s", "-S"]);
         println!("waiting for a debugger: gdb-multiarch {} -ex 'target remote localhost:1234'", kernel.display());
@@ -318,7 +334,7 @@ mod tests {
 
     #[test]
     fn captured_command_line() {
-        let command = command(Path::new("/t/tessera.elf"), Console::Captured, Some("scenario=boot"));
+        let command = command(Image::Test, Path::new("/t/tessera.elf"), Console::Captured, Some("scenario=boot"));
         assert_eq!(command.get_program(), QEMU);
         assert_eq!(
             args(&command).join(" "),
@@ -333,7 +349,7 @@ mod tests {
     #[test]
     fn app_uart_socket_options() {
         let chardev = |uart: AppUart| {
-            let command = command_with_uart(Path::new("k.elf"), Console::Captured, None, uart);
+            let command = command_with_uart(Image::Test, Path::new("k.elf"), Console::Captured, None, uart);
             let args = args(&command);
             let at = args.iter().position(|arg| arg == "-chardev").expect("a -chardev option");
             args[at + 1].clone()
@@ -352,11 +368,11 @@ mod tests {
 
     #[test]
     fn interactive_command_line() {
-        let command = command(Path::new("k.elf"), Console::Interactive, None);
+        // The user image has no semihosting.
+        let command = command(Image::User, Path::new("k.elf"), Console::Interactive, None);
         assert_eq!(
             args(&command).join(" "),
             "-M virt -cpu cortex-a7 -m 64M -nographic \
-             -semihosting-config enable=on,target=native \
              -device virtio-serial-device -device virtconsole,chardev=uart0 \
              -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off -kernel k.elf"
         );

@@ -7,6 +7,7 @@
 //! [`tessera_abi::PANIC_EXIT_STATUS`].
 
 use crate::harness::{Mode, TALK_LINE};
+use crate::image::Image;
 use crate::Result;
 
 /// Output no scenario may contain, whatever its own `forbid` list says.
@@ -19,6 +20,9 @@ pub struct Scenario {
     pub name: &'static str,
     /// One line saying what the scenario shows.
     pub about: &'static str,
+    /// The image it boots: the test image, or the user's own to check what
+    /// `cargo xtask qemu` shows.
+    pub image: Image,
     /// The kernel command line.
     pub bootargs: &'static str,
     /// QEMU is stopped after this many seconds.
@@ -50,6 +54,7 @@ pub struct Scenario {
 const DEFAULTS: Scenario = Scenario {
     name: "",
     about: "",
+    image: Image::Test,
     bootargs: "",
     timeout_secs: 30,
     stopped_by_timeout: false,
@@ -146,6 +151,21 @@ pub const SCENARIOS: &[Scenario] = &[
             "permission fault",
             "init: scenario fault-kinds passed",
         ],
+        ..DEFAULTS
+    },
+    Scenario {
+        name: "pmu",
+        about: "outside the benchmark image User mode can neither read, stop nor open the performance monitor",
+        bootargs: "scenario=pmu",
+        expect: &[
+            "probe: reading the cycle counter (PMCCNTR)",
+            "probe: stopping the PMU counters (PMCR.E = 0)",
+            "probe: writing PMUSERENR to open the PMU to User mode",
+            "hello: running in user mode",
+            "init: scenario pmu passed",
+        ],
+        forbid: &[ALWAYS_FORBIDDEN, "must never print"],
+        check: Some(three_undefined_instruction_faults),
         ..DEFAULTS
     },
     Scenario {
@@ -276,13 +296,13 @@ pub const SCENARIOS: &[Scenario] = &[
             "hostile: re-badge its GPIO capability to every pin: denied (missing right)",
             "init: app 'hostile' finished (exit 0)",
             "init: app 'test-hostile-bare' finished (exit 0)",
-            "init: failure #1: app=test-crashloop component=",
+            "init: failure #1: app=crasher component=",
             "ended=fault \"unmapped address\" pc=0x",
-            "init: app 'test-crashloop' restarts in 100 ms",
-            "init: failure #2: app=test-crashloop",
-            "init: app 'test-crashloop' restarts in 200 ms",
-            "init: failure #3: app=test-crashloop",
-            "init: app 'test-crashloop' held: 3 crashes within 10 s; not restarted",
+            "init: app 'crasher' restarts in 100 ms",
+            "init: failure #2: app=crasher",
+            "init: app 'crasher' restarts in 200 ms",
+            "init: failure #3: app=crasher",
+            "init: app 'crasher' held: 3 crashes within 10 s; not restarted",
             "init: failure log: 3 entries kept, 3 crashes since boot",
             "init: app 'uartecho' (UartEcho, component ",
             "uartecho: echoed \"host: hello, uartecho\"",
@@ -355,6 +375,31 @@ pub const SCENARIOS: &[Scenario] = &[
         uart: Some(Mode::Echo),
         ..DEFAULTS
     },
+    Scenario {
+        name: "user-image",
+        about: "the image `cargo xtask qemu` boots holds no test program or hook; its crasher sample faults, is reported, restarted with back-off and held while blinky keeps running",
+        image: Image::User,
+        bootargs: "",
+        timeout_secs: 8,
+        stopped_by_timeout: true,
+        expect: &[
+            "kernel: Tessera",
+            "init: app 'blinky' (Blinky, component ",
+            "init: app 'crasher' (Crasher, component ",
+            "crasher: started; working for 1 s",
+            "kernel: fault in process 'crasher'",
+            "init: failure #1: app=crasher",
+            "init: app 'crasher' restarts in 100 ms",
+            "init: failure #2: app=crasher",
+            "init: app 'crasher' restarts in 200 ms",
+            "init: failure #3: app=crasher",
+            "init: app 'crasher' held: 3 crashes within 10 s; not restarted",
+        ],
+        in_order: true,
+        forbid: &[ALWAYS_FORBIDDEN, "test-", "scenario", "BENCH", "must never print", "failure #4"],
+        check: Some(user_image_programs_and_blinky),
+        ..DEFAULTS
+    },
 ];
 
 /// The `preempt` check: lines with `spinner A: progress` and
@@ -381,8 +426,44 @@ pub fn both_spinners_progress_before_either_is_done(output: &str) -> Result<()> 
 }
 
 /// The `apps` scenario: blinky still ticks after the crash loop was held.
+/// The `pmu` scenario: each of its three probes ended with an undefined
+/// instruction fault.
+pub fn three_undefined_instruction_faults(output: &str) -> Result<()> {
+    let faults = output.matches("kernel: fault in process 'probe'").count();
+    let undefined = output.matches(tessera_abi::FaultKind::UndefinedInstruction.name()).count();
+    if faults == 3 && undefined >= 3 {
+        Ok(())
+    } else {
+        Err(format!("expected 3 probe faults by undefined instruction, saw {faults} faults and {undefined} mentions"))
+    }
+}
+
+/// The user image: the kernel found only init, the system servers, the
+/// sample apps and the trusted keys in its boot image (no test program or
+/// fixture), and blinky went on after the crasher was held.
+pub fn user_image_programs_and_blinky(output: &str) -> Result<()> {
+    let line = output
+        .lines()
+        .find(|line| line.contains("programs in the boot image"))
+        .ok_or("the kernel did not say how many programs its boot image holds")?;
+    let count: usize = line
+        .split_whitespace()
+        .skip_while(|word| *word != "kernel:")
+        .nth(1)
+        .and_then(|word| word.parse().ok())
+        .ok_or_else(|| format!("cannot read the program count in `{}`", line.trim_end()))?;
+    let samples = crate::apps::discover()?.iter().filter(|app| !crate::apps::is_test_app(&app.name)).count();
+    let wanted = crate::image::SYSTEM_PROGRAMS.len() + samples + 1;
+    if count != wanted {
+        return Err(format!(
+            "the user image holds {count} programs, expected {wanted}: the system programs, {samples} sample apps and the trusted keys"
+        ));
+    }
+    blinky_goes_on_after_the_hold(output)
+}
+
 pub fn blinky_goes_on_after_the_hold(output: &str) -> Result<()> {
-    let held = output.find("init: app 'test-crashloop' held").ok_or("the crash loop was never held")?;
+    let held = output.find("init: app 'crasher' held").ok_or("the crash loop was never held")?;
     if output[held..].contains("blinky: tick ") {
         Ok(())
     } else {
@@ -406,14 +487,18 @@ mod tests {
                 assert!(!scenario.forbid.contains(&ALWAYS_FORBIDDEN), "{}", scenario.name);
                 continue;
             }
-            assert!(scenario.bootargs.starts_with(&format!("scenario={}", scenario.name)), "{}", scenario.name);
-            assert!(!scenario.about.is_empty());
             assert!(scenario.timeout_secs > 0);
             assert!(scenario.forbid.contains(&ALWAYS_FORBIDDEN), "{}", scenario.name);
+            if scenario.image == Image::User {
+                // What a user sees: it runs until stopped.
+                assert!(scenario.bootargs.is_empty() && scenario.stopped_by_timeout, "{}", scenario.name);
+                continue;
+            }
+            assert!(scenario.bootargs.starts_with(&format!("scenario={}", scenario.name)), "{}", scenario.name);
             let passed = format!("init: scenario {} passed", scenario.name);
             assert_eq!(scenario.expect.last(), Some(&passed.as_str()), "{}", scenario.name);
         }
-        assert_eq!(SCENARIOS.len(), 20);
+        assert_eq!(SCENARIOS.len(), 22);
     }
 
     #[test]

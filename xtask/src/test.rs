@@ -2,16 +2,17 @@
 
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use tessera_abi::PANIC_EXIT_STATUS;
 
 use crate::harness::{EchoServer, Mode, Transcript};
+use crate::image::{self, Image};
 use crate::qemu::{self, AppUart, Console, Outcome};
 use crate::scenarios::{Scenario, ALWAYS_FORBIDDEN, SCENARIOS};
-use crate::{cargo, describe, image, indent, run_streamed, show, Result};
+use crate::{cargo, describe, indent, run_streamed, show, Result};
 
 /// Options of `cargo xtask test`.
 #[derive(clap::Args)]
@@ -195,7 +196,8 @@ pub fn check_uart(mode: Mode, transcript: &Transcript) -> std::result::Result<()
 fn run_scenario(scenario: &Scenario, kernel: &Path, log_dir: &Path) -> Result<()> {
     let harness = scenario.uart.map(EchoServer::start_in).transpose()?;
     let uart = harness.as_ref().map_or(AppUart::Listen(0), |harness| AppUart::Connect(harness.port()));
-    let command = qemu::command_with_uart(kernel, Console::Captured, Some(scenario.bootargs), uart);
+    let append = Some(scenario.bootargs).filter(|bootargs| !bootargs.is_empty());
+    let command = qemu::command_with_uart(scenario.image, kernel, Console::Captured, append, uart);
     let outcome = qemu::capture(command, Some(Duration::from_secs(scenario.timeout_secs)));
     let transcript = harness.map(EchoServer::finish).transpose()?;
     let outcome = outcome?;
@@ -278,17 +280,24 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     }
 
     println!("==> building the system");
-    let kernel = match image::build_system() {
-        Ok(kernel) => Some(kernel),
-        Err(err) => {
-            println!("==> the system did not build: {err}");
-            None
+    let mut kernels: Vec<(Image, Option<PathBuf>)> = Vec::new();
+    for image in [Image::Test, Image::User] {
+        if image != Image::Test && !scenarios.iter().any(|scenario| scenario.image == image) {
+            continue;
         }
-    };
+        let kernel = match image::build_system(image) {
+            Ok(kernel) => Some(kernel),
+            Err(err) => {
+                println!("==> the {} image did not build: {err}", image.name());
+                None
+            }
+        };
+        kernels.push((image, kernel));
+    }
 
     if host {
         tally.item("clippy-target", false, || {
-            let boot_image = image::boot_image_path();
+            let boot_image = image::boot_image_path(Image::Test);
             if !boot_image.is_file() {
                 return Err(format!(
                     "not run: the boot image {} was not built (see the build errors above)",
@@ -311,7 +320,15 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             for app in crate::apps::discover()? {
                 command.args(["-p", &app.name]);
             }
-            command.args(["--", "-D", "warnings"]).env(image::BOOT_IMAGE_ENV, boot_image);
+            command.args(["--", "-D", "warnings"]).env(image::BOOT_IMAGE_ENV, &boot_image);
+            captured(command)?;
+            // The kernel once more with the test and benchmark images'
+            // features, so the code only they build is linted too.
+            let mut command = cargo();
+            command
+                .args(["clippy", "--release", "--target", image::TARGET, "-p", "tessera-kernel"])
+                .args(["--features", "bench,test-hooks,semihosting", "--", "-D", "warnings"])
+                .env(image::BOOT_IMAGE_ENV, &boot_image);
             captured(command)
         });
     }
@@ -319,7 +336,8 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     let log_dir = image::tessera_dir().join("test-logs");
     fs::create_dir_all(&log_dir).map_err(|err| format!("cannot create {}: {err}", show(&log_dir)))?;
     for scenario in scenarios {
-        tally.item(&format!("qemu:{}", scenario.name), false, || match &kernel {
+        let kernel = kernels.iter().find(|(image, _)| *image == scenario.image).and_then(|(_, kernel)| kernel.as_ref());
+        tally.item(&format!("qemu:{}", scenario.name), false, || match kernel {
             Some(kernel) => run_scenario(scenario, kernel, &log_dir),
             None => Err("not run: the system did not build (see the errors above)".to_string()),
         });
@@ -335,6 +353,7 @@ mod tests {
     const BASE: Scenario = Scenario {
         name: "demo",
         about: "test scenario",
+        image: Image::Test,
         bootargs: "scenario=demo",
         timeout_secs: 30,
         stopped_by_timeout: false,

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod capability;
+pub mod console;
 pub mod devicetree;
 pub mod elf;
 pub mod fault;

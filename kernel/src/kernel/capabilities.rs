@@ -406,10 +406,15 @@ impl Kernel {
                 // caller, whose table is loaded (it is the caller).
                 buffer[..len]
                     .copy_from_slice(unsafe { core::slice::from_raw_parts(range.address() as *const u8, len) });
-                core::str::from_utf8(&buffer[..len]).map_err(|_| Error::InvalidArgument)?;
+                // The name labels every line the process prints: it may
+                // not be the kernel's, nor hold spaces, colons or control
+                // bytes (kernel_core::console).
+                if !kernel_core::console::valid_label(&buffer[..len]) {
+                    return Err(Error::InvalidArgument);
+                }
                 let process = &mut self.processes[target];
                 process.name = buffer;
-                process.name_len = len;
+                process.name_len = len as u8;
                 [0; 3]
             }
             Call::ProcessStart { process, priority } => {

@@ -30,6 +30,12 @@ pub mod probe {
     pub const OWNER: u32 = 10;
     /// Look for the owner's secret at the same address, then try physical RAM.
     pub const INTRUDER: u32 = 11;
+    /// Read the PMU cycle counter (PMCCNTR): only the benchmark image allows it.
+    pub const READ_CYCLE_COUNTER: u32 = 20;
+    /// Stop every PMU counter for everyone (write PMCR.E = 0).
+    pub const STOP_CYCLE_COUNTER: u32 = 21;
+    /// Give User mode PMU access by writing PMUSERENR (privileged only).
+    pub const OPEN_PMU: u32 = 22;
     /// Address used for kernel memory: the kernel's first page.
     pub const KERNEL_ADDRESS: u32 = 0x4010_0000;
     /// Address of nothing in any process.

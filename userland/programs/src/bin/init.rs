@@ -29,8 +29,11 @@ const NORMAL: u32 = 8;
 type Outcome = Result<(), &'static str>;
 
 fn main(start: tessera_rt::Start) -> u32 {
-    let boot_cycles = cycles();
     let arguments = boot_arguments(start);
+    // Only the benchmark image lets User mode read the cycle counter; in
+    // any other a read is an undefined instruction.
+    let benchmark = arguments.split_whitespace().any(|word| word == "bench");
+    let boot_cycles = if benchmark { cycles() } else { 0 };
     println!("init: root task started, boot arguments \"{}\"", arguments);
     match Loader::new() {
         Ok(loader) => {
@@ -68,6 +71,7 @@ fn main(start: tessera_rt::Start) -> u32 {
             .and_then(|()| expect_fault(probe::EXECUTE_STACK, FaultKind::ExecuteNever))
             .and_then(|()| still_alive()),
         "fault-kinds" => fault_kinds(),
+        "pmu" => pmu(),
         "bad-syscalls" => expect_clean_exit("badcall", 0).and_then(|()| still_alive()),
         "timeouts" => timeouts(),
         "capabilities" => capabilities(),
@@ -275,6 +279,16 @@ fn fault_kinds() -> Outcome {
     ];
     for (argument, kind) in cases {
         expect_fault(argument, kind)?;
+    }
+    still_alive()
+}
+
+/// Outside the benchmark image User mode has no access to the performance
+/// monitor: reading the cycle counter, stopping it and opening the PMU to
+/// User mode are each an undefined instruction that ends the program.
+fn pmu() -> Outcome {
+    for argument in [probe::READ_CYCLE_COUNTER, probe::STOP_CYCLE_COUNTER, probe::OPEN_PMU] {
+        expect_fault(argument, FaultKind::UndefinedInstruction)?;
     }
     still_alive()
 }
@@ -650,7 +664,7 @@ fn apps_scenario() -> Outcome {
     let mut apps = start_apps(true)?;
     let deadline = tessera_rt::uptime_micros() + 10_000_000;
     let settled = |apps: &Apps| {
-        apps.status("test-crashloop") == Some(Status::Held)
+        apps.status("crasher") == Some(Status::Held)
             && apps.status("hostile") == Some(Status::Finished)
             && apps.status("test-hostile-bare") == Some(Status::Finished)
     };
@@ -664,7 +678,7 @@ fn apps_scenario() -> Outcome {
         ("test-unsigned", Status::Refused),
         ("test-truncated", Status::Refused),
         ("test-needs-i2c", Status::Refused),
-        ("test-crashloop", Status::Held),
+        ("crasher", Status::Held),
         ("hostile", Status::Finished),
         ("test-hostile-bare", Status::Finished),
         ("blinky", Status::Running),

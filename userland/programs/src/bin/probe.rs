@@ -85,6 +85,28 @@ fn main(start: tessera_rt::Start) -> u32 {
             println!("probe: writing to its own code at {:#010x}", address);
             write(address, 0);
         }
+        READ_CYCLE_COUNTER => {
+            println!("probe: reading the cycle counter (PMCCNTR)");
+            let value: u32;
+            // SAFETY: a coprocessor read with no memory effect; outside the
+            // benchmark image User mode may not do it and the kernel ends us.
+            unsafe { core::arch::asm!("mrc p15, 0, {0}, c9, c13, 0", out(reg) value) };
+            println!("probe: read the cycle counter: {} (must never print)", value);
+        }
+        STOP_CYCLE_COUNTER => {
+            println!("probe: stopping the PMU counters (PMCR.E = 0)");
+            // SAFETY: a coprocessor write that would stop every PMU counter;
+            // User mode may not do it and the kernel ends us.
+            unsafe { core::arch::asm!("mcr p15, 0, {0}, c9, c12, 0", in(reg) 0u32) };
+            println!("probe: stopped the PMU counters (must never print)");
+        }
+        OPEN_PMU => {
+            println!("probe: writing PMUSERENR to open the PMU to User mode");
+            // SAFETY: PMUSERENR is writable only from privileged modes: the
+            // write is an undefined instruction here and the kernel ends us.
+            unsafe { core::arch::asm!("mcr p15, 0, {0}, c9, c14, 0", in(reg) 1u32) };
+            println!("probe: opened the PMU (must never print)");
+        }
         OWNER => {
             SHARED_LOOKING.store(SECRET, Ordering::SeqCst);
             println!("probe: owner stored its secret at {:#010x}", SHARED_LOOKING.as_ptr() as u32);
