@@ -113,7 +113,7 @@ pub fn check_names(apps: &[App], programs: &[String]) -> Result<()> {
                 show(&app.dir.join("Cargo.toml"))
             ));
         }
-        if programs.contains(&app.name) || app.name == TRUSTED_KEYS_ENTRY {
+        if programs.contains(&app.name) || app.name == TRUSTED_KEYS_ENTRY || app.name == "kernel" {
             return Err(format!(
                 "the app `{}` has the name of a system program; rename the package in {}",
                 app.name,

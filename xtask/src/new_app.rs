@@ -29,7 +29,7 @@ pub fn check_name(name: &str) -> Result<()> {
     if name.len() > NAME_MAX {
         return Err(format!("`{name}` is longer than {NAME_MAX} bytes (the longest process name)"));
     }
-    if name.starts_with(TEST_PREFIX) || name == TRUSTED_KEYS_ENTRY || name.starts_with("tessera") {
+    if name.starts_with(TEST_PREFIX) || name == TRUSTED_KEYS_ENTRY || name == "kernel" || name.starts_with("tessera") {
         return Err(format!("`{name}` is reserved (`{TEST_PREFIX}*` names test fixtures); choose another name"));
     }
     Ok(())

@@ -169,6 +169,26 @@ pub const SCENARIOS: &[Scenario] = &[
         ..DEFAULTS
     },
     Scenario {
+        name: "console",
+        about: "every line a process prints starts with its own name, control bytes are escaped, and a flood is cut to the output budget",
+        bootargs: "scenario=console",
+        expect: &[
+            "forger: init: failure #1: app=blinky component=forged",
+            "forger: kernel: fault in process 'init' (forged)\\x0d",
+            "forger: screen wipe \\x1b[2J\\x1b[H and bell \\x07 and CSI \\xc2\\x9b",
+            "forger: carriage return\\x0dinit: scenario console FAILED: forged",
+            "kernel: process 'forger' (pid ",
+            "bytes of its output dropped: over its budget",
+            "forger: after the flood",
+            "init: naming a process \"kernel\" is refused",
+            "init: naming a process \"init: x\" is refused",
+            "init: naming a process \"\" is refused",
+            "init: scenario console passed",
+        ],
+        check: Some(forged_lines_keep_their_origin),
+        ..DEFAULTS
+    },
+    Scenario {
         name: "bad-syscalls",
         about: "malformed syscalls get errors, not crashes, and the system goes on",
         bootargs: "scenario=bad-syscalls",
@@ -426,6 +446,33 @@ pub fn both_spinners_progress_before_either_is_done(output: &str) -> Result<()> 
 }
 
 /// The `apps` scenario: blinky still ticks after the crash loop was held.
+/// The `console` scenario: no line the forger printed starts as a kernel
+/// or init line would, no raw control byte reached the console, an open
+/// line was ended before the next writer's, and the flood was cut to the
+/// output budget (16 KiB at once, 4 KiB a second).
+pub fn forged_lines_keep_their_origin(output: &str) -> Result<()> {
+    for line in output.lines() {
+        if line.contains("forged") && !line.starts_with("forger: ") {
+            return Err(format!("a forged line lost its origin: `{line}`"));
+        }
+        if line.starts_with("flood: ") {
+            return Err(format!("a flood line lost its origin: `{line}`"));
+        }
+    }
+    if let Some(byte) = output.bytes().find(|&byte| byte != b'\n' && byte != b'\r' && !(0x20..0x7F).contains(&byte)) {
+        return Err(format!("a raw control or non-ASCII byte {byte:#04x} reached the console"));
+    }
+    if !output.lines().any(|line| line == "forger: an unfinished line") {
+        return Err("the unfinished line was not ended before the next writer's".to_string());
+    }
+    let flood =
+        output.lines().filter(|line| line.starts_with("forger: flood: ")).map(|line| line.len() + 1).sum::<usize>();
+    if !(8 * 1024..=20 * 1024).contains(&flood) {
+        return Err(format!("{flood} bytes of the 64 KiB flood were printed; the budget allows 16 KiB at once"));
+    }
+    Ok(())
+}
+
 /// The `pmu` scenario: each of its three probes ended with an undefined
 /// instruction fault.
 pub fn three_undefined_instruction_faults(output: &str) -> Result<()> {
@@ -498,7 +545,7 @@ mod tests {
             let passed = format!("init: scenario {} passed", scenario.name);
             assert_eq!(scenario.expect.last(), Some(&passed.as_str()), "{}", scenario.name);
         }
-        assert_eq!(SCENARIOS.len(), 22);
+        assert_eq!(SCENARIOS.len(), 23);
     }
 
     #[test]

@@ -119,9 +119,16 @@ pub fn check(scenario: &Scenario, outcome: &Outcome) -> std::result::Result<(), 
         },
     }
 
+    // init's verdict counts only at the start of a line: the kernel starts
+    // every line a process prints with its name, so no other process can
+    // print a line that starts like init's.
     let guest_failure = format!("init: scenario {} FAILED", scenario.name);
-    if let Some(line) = output.lines().find(|line| line.contains(&guest_failure)) {
+    if let Some(line) = output.lines().find(|line| line.starts_with(&guest_failure)) {
         reasons.push(format!("the guest reported: {}", line.trim_end()));
+    }
+    let guest_pass = format!("init: scenario {} passed", scenario.name);
+    if scenario.expect.contains(&guest_pass.as_str()) && !output.lines().any(|line| line.trim_end() == guest_pass) {
+        reasons.push(format!("no line `{guest_pass}` of its own"));
     }
 
     let always: &[&str] = if scenario.allow_panic { &[] } else { &[ALWAYS_FORBIDDEN] };
@@ -468,6 +475,16 @@ mod tests {
             found,
             ["exit status 1, expected 0", "the guest reported: init: scenario demo FAILED: counter stuck"]
         );
+    }
+
+    #[test]
+    fn only_a_verdict_at_a_line_start_counts() {
+        let verdict = Scenario { expect: &["init: scenario demo passed"], ..BASE };
+        assert_eq!(check(&verdict, &exited("x\ninit: scenario demo passed\r\n", 0)), Ok(()));
+        let forged = exited("app: init: scenario demo passed\n", 0);
+        assert_eq!(reasons(&verdict, &forged), ["no line `init: scenario demo passed` of its own"]);
+        let forged_failure = exited("init: scenario demo passed\napp: init: scenario demo FAILED: x\n", 0);
+        assert_eq!(check(&verdict, &forged_failure), Ok(()));
     }
 
     #[test]

@@ -72,6 +72,7 @@ fn main(start: tessera_rt::Start) -> u32 {
             .and_then(|()| still_alive()),
         "fault-kinds" => fault_kinds(),
         "pmu" => pmu(),
+        "console" => console(),
         "bad-syscalls" => expect_clean_exit("badcall", 0).and_then(|()| still_alive()),
         "timeouts" => timeouts(),
         "capabilities" => capabilities(),
@@ -291,6 +292,22 @@ fn pmu() -> Outcome {
         expect_fault(argument, FaultKind::UndefinedInstruction)?;
     }
     still_alive()
+}
+
+/// A process cannot pass itself off as another on the console: the forger
+/// runs (xtask checks how its lines came out), and no process may be given
+/// the kernel's name or one that could fake a label.
+fn console() -> Outcome {
+    expect_clean_exit("forger", 0)?;
+    let process = start("sleeper", NORMAL, 10_000)?;
+    for name in ["kernel", "init: x", "two words", "bell\u{7}", ""] {
+        match tessera_rt::process_name(process, name) {
+            Err(tessera_rt::Error::InvalidArgument) => println!("init: naming a process {:?} is refused", name),
+            _ => return Err("a process was given a name that could fake a label"),
+        }
+    }
+    finish(process)?;
+    Ok(())
 }
 
 fn timeouts() -> Outcome {
