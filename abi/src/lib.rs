@@ -18,9 +18,37 @@
 pub mod app;
 pub mod bootimage;
 pub mod capability;
+pub mod elf;
 pub mod layout;
 pub mod manifest;
 pub mod package;
+
+/// Memory access rights of a user mapping, of an ELF segment, or needed by a
+/// syscall argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Access {
+    /// May be read.
+    pub read: bool,
+    /// May be written.
+    pub write: bool,
+    /// May be executed.
+    pub execute: bool,
+}
+
+impl Access {
+    /// Read only.
+    pub const READ: Access = Access { read: true, write: false, execute: false };
+    /// Read and write.
+    pub const READ_WRITE: Access = Access { read: true, write: true, execute: false };
+    /// Read and execute.
+    pub const READ_EXECUTE: Access = Access { read: true, write: false, execute: true };
+
+    /// True if every right in `needed` is in `self`.
+    pub const fn allows(self, needed: Access) -> bool {
+        (self.read || !needed.read) && (self.write || !needed.write) && (self.execute || !needed.execute)
+    }
+}
 
 pub use capability::{Handle, ObjectType, Rights};
 

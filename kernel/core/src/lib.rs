@@ -15,7 +15,8 @@
 pub mod capability;
 pub mod console;
 pub mod devicetree;
-pub mod elf;
+/// The ELF reader, shared with the user-space loader (`tessera_abi::elf`).
+pub use tessera_abi::elf;
 pub mod fault;
 pub mod frames;
 pub mod fuzzing;
@@ -25,28 +26,6 @@ pub mod sched;
 pub mod syscall;
 pub mod user_memory;
 
-/// Memory access rights of a user mapping or needed by a syscall argument.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct Access {
-    /// May be read.
-    pub read: bool,
-    /// May be written.
-    pub write: bool,
-    /// May be executed.
-    pub execute: bool,
-}
-
-impl Access {
-    /// Read only.
-    pub const READ: Access = Access { read: true, write: false, execute: false };
-    /// Read and write.
-    pub const READ_WRITE: Access = Access { read: true, write: true, execute: false };
-    /// Read and execute.
-    pub const READ_EXECUTE: Access = Access { read: true, write: false, execute: true };
-
-    /// True if every right in `needed` is in `self`.
-    pub const fn allows(self, needed: Access) -> bool {
-        (self.read || !needed.read) && (self.write || !needed.write) && (self.execute || !needed.execute)
-    }
-}
+/// Memory access rights: defined in `tessera-abi` beside the ELF reader
+/// (the user-space loader reads ELF files too), re-exported for the kernel.
+pub use tessera_abi::Access;

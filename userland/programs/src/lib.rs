@@ -167,8 +167,8 @@ pub mod rtc {
 /// capabilities: untyped memory to pay with and a read-only view of the
 /// boot image.
 pub mod loader {
-    use kernel_core::elf;
     use tessera_abi::bootimage::{self, BootImage};
+    use tessera_abi::elf;
     use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
     use tessera_rt::{
         cap_revoke, for_each_initial_capability, map_into, process_name, process_setup, process_start, retype, unmap,

@@ -1,10 +1,13 @@
-//! Reading a program's ELF file into a load plan: which bytes go where, with
-//! which rights. The boot image is outside input (built by xtask, but a
-//! later loader takes packages from the network), so every field is checked
-//! and the parser never panics.
+//! Reading a program's ELF file into a load plan: which bytes go where, with which rights.
+//!
+//! The kernel (for `init`) and the user-space loader (for every other
+//! program) both use it, so it lives here rather than in either. The boot
+//! image is outside input (built by xtask, but a later loader takes
+//! packages from the network), so every field is checked and the parser
+//! never panics.
 
+use crate::layout::{MAX_IMAGE_BYTES, PAGE_SIZE, STACK_SIZE, STACK_TOP, USER_IMAGE_BASE};
 use crate::Access;
-use tessera_abi::layout::{MAX_IMAGE_BYTES, PAGE_SIZE, STACK_SIZE, STACK_TOP, USER_IMAGE_BASE};
 
 /// Most loadable segments a program may have.
 pub const MAX_SEGMENTS: usize = 6;
