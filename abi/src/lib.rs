@@ -71,7 +71,7 @@ pub enum Syscall {
     Sleep = 3,
     /// Ends the calling process with exit code `r0`. Does not return.
     Exit = 4,
-    /// Waits up to `r1` microseconds (`u32::MAX`: forever) for the caller's
+    /// Waits up to timeout `r1` ([`FOREVER`], [`NO_WAIT`]) for the caller's
     /// child named by the `Process` capability `r0` (or any child if `r0` is
     /// [`ANY_PROCESS`]) to end. Returns the child's process handle in `r1`
     /// (0 if the caller no longer holds one), [`ExitKind`] in `r2`, exit code
@@ -116,9 +116,10 @@ pub enum Syscall {
     CapMove = 18,
     /// Sends a message on endpoint `r0` (needs `SEND`): info word `r1`
     /// ([`ipc`]), data words `r2`..`r5` (the last one or two carry
-    /// capability handles if the info word says so).
+    /// capability handles if the info word says so), waiting up to timeout
+    /// `r12` ([`FOREVER`], [`NO_WAIT`]) for a receiver.
     Send = 19,
-    /// Receives on endpoint `r0` (needs `RECEIVE`), timeout from info word
+    /// Receives on endpoint `r0` (needs `RECEIVE`), waiting up to timeout
     /// `r1`. Returns info in `r1`, words in `r2`..`r5`, the sender's badge in
     /// `r7`; a `Call` leaves the receiver the right to `Reply`.
     Receive = 20,
@@ -133,7 +134,7 @@ pub enum Syscall {
     /// ORs bits `r1` into notification `r0` (needs `SIGNAL`).
     Signal = 24,
     /// Waits until notification `r0` (needs `WAIT`) has a bit of mask `r1`
-    /// set, with the timeout of info word `r2`; returns and clears those bits
+    /// set, up to timeout `r2`; returns and clears those bits
     /// (in `r1`).
     WaitNotification = 25,
     /// Like `WaitNotification` without blocking (`r1` = 0 if none).
@@ -160,8 +161,7 @@ pub enum Syscall {
     ExitRecord = 32,
 }
 
-/// The IPC info word: a label, how many capabilities travel, and the timeout
-/// of a blocking call.
+/// The IPC info word: a label and how many capabilities travel.
 pub mod ipc {
     /// Bits 0..16: the label (meaning is up to the protocol).
     pub const LABEL_MASK: u32 = 0xFFFF;
@@ -170,14 +170,13 @@ pub mod ipc {
     pub const CAPS_SHIFT: u32 = 16;
     /// Most capabilities in one message.
     pub const MAX_CAPS: u32 = 2;
-    /// Bits 18..32: timeout in milliseconds; 0 waits forever.
-    pub const TIMEOUT_SHIFT: u32 = 18;
-    /// Timeout value meaning "do not block at all".
-    pub const NO_WAIT: u32 = 0x3FFF;
+    /// Bits 18..32 are reserved: a message with any of them set is refused
+    /// (`InvalidArgument`).
+    pub const RESERVED_MASK: u32 = !0x3_FFFF;
 
     /// An info word.
-    pub const fn info(label: u32, caps: u32, timeout_millis: u32) -> u32 {
-        (label & LABEL_MASK) | ((caps & 0b11) << CAPS_SHIFT) | (timeout_millis << TIMEOUT_SHIFT)
+    pub const fn info(label: u32, caps: u32) -> u32 {
+        (label & LABEL_MASK) | ((caps & 0b11) << CAPS_SHIFT)
     }
 
     /// The label of an info word.
@@ -188,11 +187,6 @@ pub mod ipc {
     /// The number of capabilities of an info word.
     pub const fn caps(info: u32) -> u32 {
         (info >> CAPS_SHIFT) & 0b11
-    }
-
-    /// The timeout of an info word (milliseconds, 0 forever, [`NO_WAIT`]).
-    pub const fn timeout(info: u32) -> u32 {
-        info >> TIMEOUT_SHIFT
     }
 }
 
@@ -275,8 +269,14 @@ impl Syscall {
 
 /// `Wait` argument meaning "any child".
 pub const ANY_PROCESS: u32 = u32::MAX;
-/// Timeout meaning "wait forever".
+/// Every blocking call (`Wait`, `Send`, `Call`, `Receive`,
+/// `WaitNotification`) takes its timeout in one encoding: a number of
+/// microseconds, rounded up to timer ticks, with two special values. This
+/// one waits without a limit.
 pub const FOREVER: u32 = u32::MAX;
+/// The timeout that does not block at all: the call fails with `TimedOut`
+/// (`WaitNotification` returns no bits) where it would have waited.
+pub const NO_WAIT: u32 = 0;
 /// Longest buffer `DebugWrite` accepts, in bytes.
 pub const DEBUG_WRITE_MAX: usize = 1024;
 /// Longest process name, in bytes.

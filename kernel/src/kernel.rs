@@ -684,7 +684,8 @@ impl Kernel {
             self.requeue_current();
             return;
         }
-        let arguments = [registers[0], registers[1], registers[2], registers[3], registers[4], registers[5]];
+        let arguments =
+            [registers[0], registers[1], registers[2], registers[3], registers[4], registers[5], registers[12]];
         let result = decode(number, arguments).and_then(|call| self.invoke(index, call));
         // A call can end its own caller (`Exit`, or destroying the last
         // capability to itself): then there is nobody to answer.

@@ -212,12 +212,16 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "timeouts",
-        about: "Sleep sleeps at least as long as asked; Wait with a timeout returns TimedOut, then the child's exit",
+        about: "Sleep sleeps at least as long as asked; Wait, Receive, Send, Call and WaitNotification take one timeout encoding and time out no sooner than asked",
         bootargs: "scenario=timeouts",
         expect: &[
             "init: wait timed out as expected",
             "sleeper: slept",
             "init: sleeper exited with code 0",
+            "init: Receive timed out after",
+            "init: Send timed out after",
+            "init: Call timed out after",
+            "init: WaitNotification timed out after",
             "init: scenario timeouts passed",
         ],
         in_order: true,

@@ -292,7 +292,7 @@ impl Model {
 }
 
 /// The documented argument rules of each syscall, restated.
-fn expected_decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
+fn expected_decode(number: u32, args: [u32; 7]) -> Result<Call, Error> {
     let Some(syscall) = Syscall::from_number(number) else {
         return Err(Error::UnknownSyscall);
     };
@@ -315,14 +315,18 @@ fn expected_decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         Syscall::CapRevoke => Call::CapRevoke { handle: Handle(args[0]) },
         Syscall::Unmap => Call::Unmap { handle: Handle(args[0]) },
         Syscall::CapMove => Call::CapMove { handle: Handle(args[0]), process: Handle(args[1]) },
-        // Messages: at most two capabilities (bits 16..18 of the info word).
-        Syscall::Send | Syscall::Call | Syscall::Reply | Syscall::ReplyReceive if (args[1] >> 16) & 3 == 3 => {
+        // Messages: at most two capabilities (bits 16..18 of the info
+        // word), and bits 18..32 reserved.
+        Syscall::Send | Syscall::Call | Syscall::Reply | Syscall::ReplyReceive
+            if (args[1] >> 16) & 3 == 3 || args[1] >> 18 != 0 =>
+        {
             return Err(Error::InvalidArgument)
         }
         Syscall::Send | Syscall::Call => Call::Send {
             endpoint: Handle(args[0]),
             message: Message { info: args[1], words: [args[2], args[3], args[4], args[5]] },
             call: number == 21,
+            timeout: args[6],
         },
         Syscall::Reply => {
             Call::Reply { message: Message { info: args[1], words: [args[2], args[3], args[4], args[5]] } }
@@ -331,12 +335,14 @@ fn expected_decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
             endpoint: Handle(args[0]),
             message: Message { info: args[1], words: [args[2], args[3], args[4], args[5]] },
         },
-        Syscall::Receive => Call::Receive { endpoint: Handle(args[0]), timeout: args[1] >> 18 },
+        // Every timeout is r1, r2 or r12 as it is: microseconds, 0 no wait,
+        // u32::MAX forever.
+        Syscall::Receive => Call::Receive { endpoint: Handle(args[0]), timeout: args[1] },
         Syscall::Signal => Call::Signal { notification: Handle(args[0]), bits: args[1] },
         Syscall::WaitNotification => {
-            Call::WaitNotification { notification: Handle(args[0]), mask: args[1], timeout: args[2] >> 18 }
+            Call::WaitNotification { notification: Handle(args[0]), mask: args[1], timeout: args[2] }
         }
-        Syscall::Poll => Call::WaitNotification { notification: Handle(args[0]), mask: args[1], timeout: 0x3FFF },
+        Syscall::Poll => Call::WaitNotification { notification: Handle(args[0]), mask: args[1], timeout: 0 },
         Syscall::InterruptBind if args[2] > 31 => return Err(Error::InvalidArgument),
         Syscall::InterruptBind => {
             Call::InterruptBind { interrupt: Handle(args[0]), notification: Handle(args[1]), bit: args[2] }
@@ -412,10 +418,11 @@ pub fn syscall_decoding(data: &[u8]) {
     model.assert_matches(&map);
 
     let selector = input.byte();
-    let number = if selector < 0xF0 { u32::from(selector % 10) } else { input.word() };
+    let number = if selector < 0xF0 { u32::from(selector % 34) } else { input.word() };
     let priority = if input.byte() & 1 == 0 { u32::from(input.byte() % 40) } else { input.word() };
     let address = input.address_near(&model);
-    let args = [address, input.length_at(address, &model), priority, input.word(), input.word(), input.word()];
+    let args =
+        [address, input.length_at(address, &model), priority, input.word(), input.word(), input.word(), input.word()];
     let extra_access = input.access();
 
     let decoded = syscall::decode(number, args);

@@ -6,7 +6,9 @@
 //! authority (the capabilities named) is checked by the kernel. Decoding changes
 //! nothing and never panics, whatever the registers hold.
 
-use tessera_abi::{ipc, Error, Handle, ObjectType, Rights, Syscall, DEBUG_WRITE_MAX, NAME_MAX, PRIORITY_LEVELS};
+use tessera_abi::{
+    ipc, Error, Handle, ObjectType, Rights, Syscall, DEBUG_WRITE_MAX, NAME_MAX, NO_WAIT, PRIORITY_LEVELS,
+};
 
 /// A decoded syscall with its arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,7 +128,7 @@ pub enum Call {
         /// `Process` capability of the receiver.
         process: Handle,
     },
-    /// `Send`, `Call` (`call` true) or `ReplyReceive`'s reply part.
+    /// `Send` or `Call` (`call` true).
     Send {
         /// The endpoint.
         endpoint: Handle,
@@ -134,12 +136,16 @@ pub enum Call {
         message: Message,
         /// Wait for an answer.
         call: bool,
+        /// How long to wait for a receiver (`r12`; [`tessera_abi::FOREVER`],
+        /// [`tessera_abi::NO_WAIT`]).
+        timeout: u32,
     },
-    /// `Receive(endpoint, info)`.
+    /// `Receive(endpoint, timeout)`.
     Receive {
         /// The endpoint.
         endpoint: Handle,
-        /// Timeout in milliseconds (0 forever, `ipc::NO_WAIT`).
+        /// Timeout in microseconds ([`tessera_abi::FOREVER`],
+        /// [`tessera_abi::NO_WAIT`]).
         timeout: u32,
     },
     /// `Reply(message)`.
@@ -161,14 +167,15 @@ pub enum Call {
         /// Bits to set.
         bits: u32,
     },
-    /// `WaitNotification(notification, mask, info)` or `Poll` (`timeout` =
-    /// `ipc::NO_WAIT`).
+    /// `WaitNotification(notification, mask, timeout)` or `Poll` (`timeout`
+    /// = [`tessera_abi::NO_WAIT`]).
     WaitNotification {
         /// The notification.
         notification: Handle,
         /// Bits waited for.
         mask: u32,
-        /// Timeout in milliseconds (0 forever, `ipc::NO_WAIT`).
+        /// Timeout in microseconds ([`tessera_abi::FOREVER`],
+        /// [`tessera_abi::NO_WAIT`]).
         timeout: u32,
     },
     /// `InterruptBind(interrupt, notification, bit)`, `bit < 32`.
@@ -217,7 +224,7 @@ pub enum Call {
 /// An IPC message as the registers carry it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Message {
-    /// Label, capability count and timeout ([`tessera_abi::ipc`]).
+    /// Label and capability count ([`tessera_abi::ipc`]).
     pub info: u32,
     /// Data words (`r2`..`r5`); with capabilities, the last one or two are
     /// handles.
@@ -225,9 +232,10 @@ pub struct Message {
 }
 
 impl Message {
-    /// Checks the info word: at most [`ipc::MAX_CAPS`] capabilities.
+    /// Checks the info word: at most [`ipc::MAX_CAPS`] capabilities, no
+    /// reserved bit set.
     fn new(info: u32, words: [u32; 4]) -> Result<Message, Error> {
-        if ipc::caps(info) > ipc::MAX_CAPS {
+        if ipc::caps(info) > ipc::MAX_CAPS || info & ipc::RESERVED_MASK != 0 {
             return Err(Error::InvalidArgument);
         }
         Ok(Message { info, words })
@@ -241,8 +249,13 @@ fn rights(bits: u32) -> Result<Rights, Error> {
     Rights::from_bits(bits).ok_or(Error::InvalidArgument)
 }
 
-/// Decodes syscall `number` with argument registers `args` (`r0`..`r5`).
-pub fn decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
+/// How many argument registers a syscall may use: `r0`..`r5`, then `r12`
+/// (the timeout of `Send` and `Call`).
+pub const ARGUMENT_REGISTERS: usize = 7;
+
+/// Decodes syscall `number` with argument registers `args` (`r0`..`r5`,
+/// `r12`).
+pub fn decode(number: u32, args: [u32; ARGUMENT_REGISTERS]) -> Result<Call, Error> {
     let syscall = Syscall::from_number(number).ok_or(Error::UnknownSyscall)?;
     Ok(match syscall {
         Syscall::Null => Call::Null,
@@ -295,8 +308,9 @@ pub fn decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
             endpoint: Handle(args[0]),
             message: Message::new(args[1], [args[2], args[3], args[4], args[5]])?,
             call: syscall == Syscall::Call,
+            timeout: args[6],
         },
-        Syscall::Receive => Call::Receive { endpoint: Handle(args[0]), timeout: ipc::timeout(args[1]) },
+        Syscall::Receive => Call::Receive { endpoint: Handle(args[0]), timeout: args[1] },
         Syscall::Reply => Call::Reply { message: Message::new(args[1], [args[2], args[3], args[4], args[5]])? },
         Syscall::ReplyReceive => Call::ReplyReceive {
             endpoint: Handle(args[0]),
@@ -304,9 +318,9 @@ pub fn decode(number: u32, args: [u32; 6]) -> Result<Call, Error> {
         },
         Syscall::Signal => Call::Signal { notification: Handle(args[0]), bits: args[1] },
         Syscall::WaitNotification => {
-            Call::WaitNotification { notification: Handle(args[0]), mask: args[1], timeout: ipc::timeout(args[2]) }
+            Call::WaitNotification { notification: Handle(args[0]), mask: args[1], timeout: args[2] }
         }
-        Syscall::Poll => Call::WaitNotification { notification: Handle(args[0]), mask: args[1], timeout: ipc::NO_WAIT },
+        Syscall::Poll => Call::WaitNotification { notification: Handle(args[0]), mask: args[1], timeout: NO_WAIT },
         Syscall::InterruptBind => {
             if args[2] >= 32 {
                 return Err(Error::InvalidArgument);
@@ -341,19 +355,19 @@ mod tests {
 
     #[test]
     fn decodes_known_calls() {
-        assert_eq!(decode(0, [0; 6]), Ok(Call::Null));
-        assert_eq!(decode(1, [0x10000, 12, 0, 0, 0, 0]), Ok(Call::DebugWrite { address: 0x10000, len: 12 }));
-        assert_eq!(decode(3, [500, 0, 0, 0, 0, 0]), Ok(Call::Sleep { micros: 500 }));
-        assert_eq!(decode(5, [0x10000, 4, 8, 7, 0, 0]), Err(Error::UnknownSyscall), "Spawn is retired");
+        assert_eq!(decode(0, [0; 7]), Ok(Call::Null));
+        assert_eq!(decode(1, [0x10000, 12, 0, 0, 0, 0, 0]), Ok(Call::DebugWrite { address: 0x10000, len: 12 }));
+        assert_eq!(decode(3, [500, 0, 0, 0, 0, 0, 0]), Ok(Call::Sleep { micros: 500 }));
+        assert_eq!(decode(5, [0x10000, 4, 8, 7, 0, 0, 0]), Err(Error::UnknownSyscall), "Spawn is retired");
         assert_eq!(
-            decode(31, [3, 0x10000, 4, 0, 0, 0]),
+            decode(31, [3, 0x10000, 4, 0, 0, 0, 0]),
             Ok(Call::ProcessName { process: Handle(3), name: 0x10000, name_len: 4 })
         );
         for syscall in Syscall::ALL {
             let arguments = match syscall {
-                Syscall::Retype => [5, ObjectType::Frame as u32, 4096, 0, 0, 0],
-                Syscall::Map => [5, 0x20000, Rights::READ.bits(), 0, 0, 0],
-                _ => [0x10000, 1, 1, 1, 0, 0],
+                Syscall::Retype => [5, ObjectType::Frame as u32, 4096, 0, 0, 0, 0],
+                Syscall::Map => [5, 0x20000, Rights::READ.bits(), 0, 0, 0, 0],
+                _ => [0x10000, 1, 1, 1, 0, 0, 0],
             };
             let result = decode(syscall as u32, arguments);
             assert!(result.is_ok(), "{syscall:?}: {result:?}");
@@ -362,22 +376,59 @@ mod tests {
 
     #[test]
     fn rejects_bad_arguments() {
-        assert_eq!(decode(99, [0; 6]), Err(Error::UnknownSyscall));
-        assert_eq!(decode(11, [5, 1 << 20, 0, 0, 0, 0]), Err(Error::InvalidArgument), "unknown right");
-        assert_eq!(decode(15, [5, ObjectType::Reply as u32, 64, 0, 0, 0]), Err(Error::InvalidArgument));
-        assert_eq!(decode(15, [5, ObjectType::Endpoint as u32, 48, 0, 0, 0]), Err(Error::InvalidArgument));
-        assert_eq!(decode(15, [5, ObjectType::Frame as u32, 16, 0, 0, 0]), Err(Error::InvalidArgument), "tiny frame");
-        assert_eq!(decode(16, [5, 0x10000, Rights::WRITE.bits(), 0, 0, 0]), Err(Error::InvalidArgument));
-        assert_eq!(decode(16, [5, 0x10010, Rights::READ.bits(), 0, 0, 0]), Err(Error::InvalidArgument));
-        assert_eq!(decode(16, [5, 0x10000, Rights::SEND.bits() | 1, 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(decode(99, [0; 7]), Err(Error::UnknownSyscall));
+        assert_eq!(decode(11, [5, 1 << 20, 0, 0, 0, 0, 0]), Err(Error::InvalidArgument), "unknown right");
+        assert_eq!(decode(15, [5, ObjectType::Reply as u32, 64, 0, 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(decode(15, [5, ObjectType::Endpoint as u32, 48, 0, 0, 0, 0]), Err(Error::InvalidArgument));
         assert_eq!(
-            decode(16, [5, 0x10000, Rights::READ.bits(), 0, 0, 0]),
+            decode(15, [5, ObjectType::Frame as u32, 16, 0, 0, 0, 0]),
+            Err(Error::InvalidArgument),
+            "tiny frame"
+        );
+        assert_eq!(decode(16, [5, 0x10000, Rights::WRITE.bits(), 0, 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(decode(16, [5, 0x10010, Rights::READ.bits(), 0, 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(decode(16, [5, 0x10000, Rights::SEND.bits() | 1, 0, 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(
+            decode(16, [5, 0x10000, Rights::READ.bits(), 0, 0, 0, 0]),
             Ok(Call::Map { handle: Handle(5), address: 0x10000, rights: Rights::READ, process: Handle(0) })
         );
-        assert_eq!(decode(u32::MAX, [0; 6]), Err(Error::UnknownSyscall));
-        assert_eq!(decode(1, [0x10000, DEBUG_WRITE_MAX as u32 + 1, 0, 0, 0, 0]), Err(Error::TooLong));
-        assert_eq!(decode(31, [3, 0x10000, NAME_MAX as u32 + 1, 0, 0, 0]), Err(Error::TooLong));
-        assert_eq!(decode(31, [3, 0x10000, 0, 0, 0, 0]), Err(Error::InvalidArgument));
-        assert_eq!(decode(30, [3, PRIORITY_LEVELS, 0, 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(decode(u32::MAX, [0; 7]), Err(Error::UnknownSyscall));
+        assert_eq!(decode(1, [0x10000, DEBUG_WRITE_MAX as u32 + 1, 0, 0, 0, 0, 0]), Err(Error::TooLong));
+        assert_eq!(decode(31, [3, 0x10000, NAME_MAX as u32 + 1, 0, 0, 0, 0]), Err(Error::TooLong));
+        assert_eq!(decode(31, [3, 0x10000, 0, 0, 0, 0, 0]), Err(Error::InvalidArgument));
+        assert_eq!(decode(30, [3, PRIORITY_LEVELS, 0, 0, 0, 0, 0]), Err(Error::InvalidArgument));
+        for reserved in [1 << 18, 1 << 31] {
+            for number in [Syscall::Send, Syscall::Call, Syscall::Reply, Syscall::ReplyReceive] {
+                assert_eq!(decode(number as u32, [3, reserved, 0, 0, 0, 0, 0]), Err(Error::InvalidArgument));
+            }
+        }
+    }
+
+    #[test]
+    fn every_blocking_call_takes_one_timeout_encoding() {
+        let info = ipc::info(7, 0);
+        for timeout in [NO_WAIT, 1, 999_999, tessera_abi::FOREVER] {
+            assert_eq!(decode(6, [3, timeout, 0, 0, 0, 0, 0]), Ok(Call::Wait { process: 3, timeout_micros: timeout }));
+            assert_eq!(decode(20, [3, timeout, 0, 0, 0, 0, 0]), Ok(Call::Receive { endpoint: Handle(3), timeout }));
+            assert_eq!(
+                decode(25, [3, 1, timeout, 0, 0, 0, 0]),
+                Ok(Call::WaitNotification { notification: Handle(3), mask: 1, timeout })
+            );
+            for (number, call) in [(19, false), (21, true)] {
+                assert_eq!(
+                    decode(number, [3, info, 1, 2, 3, 4, timeout]),
+                    Ok(Call::Send {
+                        endpoint: Handle(3),
+                        message: Message { info, words: [1, 2, 3, 4] },
+                        call,
+                        timeout
+                    })
+                );
+            }
+        }
+        assert_eq!(
+            decode(26, [3, 1, 5, 0, 0, 0, 0]),
+            Ok(Call::WaitNotification { notification: Handle(3), mask: 1, timeout: NO_WAIT })
+        );
     }
 }

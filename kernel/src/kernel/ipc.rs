@@ -12,7 +12,7 @@ use super::{Kernel, State};
 use crate::arch::{gic, timer};
 use kernel_core::capability::{self, Capability};
 use kernel_core::syscall::{Call, Message};
-use tessera_abi::{ipc, Error, Handle, ObjectType, Rights};
+use tessera_abi::{ipc, Error, Handle, ObjectType, Rights, FOREVER, NO_WAIT};
 
 /// What a thread blocked in IPC is waiting for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -220,11 +220,11 @@ impl Kernel {
         }
     }
 
-    /// Blocks the current thread in IPC with `timeout` milliseconds (0:
-    /// forever).
+    /// Blocks the current thread in IPC for up to `timeout` microseconds
+    /// (`FOREVER`: no limit; `NO_WAIT` is dealt with before blocking).
     fn block_in_ipc(&mut self, index: usize, ipc: Ipc, timeout: u32) {
         self.processes[index].ipc = ipc;
-        let until = if timeout == 0 { u64::MAX } else { timer::now() + self.micros_to_ticks(timeout as u64 * 1000) };
+        let until = if timeout == FOREVER { u64::MAX } else { timer::now() + self.micros_to_ticks(timeout as u64) };
         self.block_current(State::Ipc { until });
     }
 
@@ -298,7 +298,7 @@ impl Kernel {
         }
         let context = &mut self.processes[receiver].context;
         context.r[0] = 0;
-        context.r[1] = ipc::info(ipc::label(message.info), caps as u32, 0);
+        context.r[1] = ipc::info(ipc::label(message.info), caps as u32);
         context.r[2..6].copy_from_slice(&words);
         context.r[7] = badge;
     }
@@ -361,7 +361,14 @@ impl Kernel {
         Ok(())
     }
 
-    fn send(&mut self, index: usize, endpoint: Handle, message: Message, call: bool) -> Result<(), Error> {
+    fn send(
+        &mut self,
+        index: usize,
+        endpoint: Handle,
+        message: Message,
+        call: bool,
+        timeout: u32,
+    ) -> Result<(), Error> {
         let capability = self.endpoint_capability(index, endpoint, Rights::SEND)?;
         self.check_transfer(index, &message)?;
         let mut object: EndpointObject = load(capability.object);
@@ -383,8 +390,7 @@ impl Kernel {
                 return Ok(());
             }
         }
-        let timeout = ipc::timeout(message.info);
-        if timeout == ipc::NO_WAIT {
+        if timeout == NO_WAIT {
             return Err(Error::TimedOut);
         }
         self.enqueue(&mut object.queue, index);
@@ -418,7 +424,7 @@ impl Kernel {
                 return Ok(());
             }
         }
-        if timeout == ipc::NO_WAIT {
+        if timeout == NO_WAIT {
             return Err(Error::TimedOut);
         }
         self.enqueue(&mut object.queue, index);
@@ -497,7 +503,7 @@ impl Kernel {
     /// registers (`r0` = 0 unless it blocks; the waker fills them then).
     pub(super) fn invoke_ipc(&mut self, index: usize, call: Call) -> Result<(), Error> {
         match call {
-            Call::Send { endpoint, message, call } => self.send(index, endpoint, message, call),
+            Call::Send { endpoint, message, call, timeout } => self.send(index, endpoint, message, call, timeout),
             Call::Receive { endpoint, timeout } => self.receive(index, endpoint, timeout),
             Call::Reply { message } => {
                 self.reply(index, message)?;
@@ -512,7 +518,7 @@ impl Kernel {
                     // stops running at the caller's priority.
                     self.processes[index].priority = self.processes[index].base_priority;
                 }
-                self.receive(index, endpoint, 0)
+                self.receive(index, endpoint, FOREVER)
             }
             Call::Signal { notification, bits } => {
                 let capability = self.notification_capability(index, notification, Rights::SIGNAL)?;
@@ -524,7 +530,7 @@ impl Kernel {
                 let capability = self.notification_capability(index, notification, Rights::WAIT)?;
                 let mut object: NotificationObject = load(capability.object);
                 let taken = object.bits & mask;
-                if taken != 0 || timeout == ipc::NO_WAIT {
+                if taken != 0 || timeout == NO_WAIT {
                     object.bits &= !mask;
                     store(capability.object, object);
                     let context = &mut self.processes[index].context;
@@ -576,7 +582,8 @@ impl Kernel {
         if !fast_call && number != tessera_abi::Syscall::ReplyReceive as u32 {
             return None;
         }
-        if ipc::caps(self.processes[index].context.r[1]) != 0 {
+        // Capabilities to pass, or reserved bits to refuse: the general path.
+        if self.processes[index].context.r[1] & !ipc::LABEL_MASK != 0 {
             return None;
         }
         if fast_call {

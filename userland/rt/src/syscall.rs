@@ -299,10 +299,10 @@ impl Mapping {
     }
 }
 
-/// Makes an IPC syscall: `r0`..`r5` in; `r0`..`r5` and `r7` (the badge)
-/// out.
+/// Makes an IPC syscall: `r0`..`r5` and `r12` (the timeout of `Send` and
+/// `Call`) in; `r0`..`r5` and `r7` (the badge) out.
 #[inline(always)]
-fn ipc_syscall(number: Syscall, args: [u32; 6]) -> ([u32; 6], u32) {
+fn ipc_syscall(number: Syscall, args: [u32; 6], timeout: u32) -> ([u32; 6], u32) {
     let (r0, r1, r2, r3, r4, r5, r7);
     // SAFETY: as for `raw_syscall`; the kernel may change r0-r5 and r7,
     // which are all declared as outputs here.
@@ -316,6 +316,7 @@ fn ipc_syscall(number: Syscall, args: [u32; 6]) -> ([u32; 6], u32) {
             inlateout("r4") args[4] => r4,
             inlateout("r5") args[5] => r5,
             inlateout("r7") number as u32 => r7,
+            in("r12") timeout,
             options(nostack),
         );
     }
@@ -329,16 +330,23 @@ pub enum Timeout {
     Forever,
     /// Do not block: fail with `TimedOut` if the other side is not there.
     NoWait,
-    /// At most this many milliseconds (1..16382).
+    /// At most this many milliseconds (up to about 71 minutes; 0 is
+    /// taken as 1 µs, a timeout, not `NoWait`).
     Millis(u32),
+    /// At most this many microseconds (0 is taken as 1).
+    Micros(u32),
 }
 
 impl Timeout {
-    fn bits(self) -> u32 {
+    /// The ABI's one timeout encoding: microseconds, with
+    /// [`tessera_abi::NO_WAIT`] and [`tessera_abi::FOREVER`].
+    pub fn micros(self) -> u32 {
+        let limited = |micros: u32| micros.clamp(1, tessera_abi::FOREVER - 1);
         match self {
-            Timeout::Forever => 0,
-            Timeout::NoWait => tessera_abi::ipc::NO_WAIT,
-            Timeout::Millis(ms) => ms.clamp(1, tessera_abi::ipc::NO_WAIT - 1),
+            Timeout::Forever => tessera_abi::FOREVER,
+            Timeout::NoWait => tessera_abi::NO_WAIT,
+            Timeout::Millis(ms) => limited(ms.saturating_mul(1000)),
+            Timeout::Micros(micros) => limited(micros),
         }
     }
 }
@@ -366,8 +374,8 @@ impl Message {
         Message { label, words: [words[0], words[1], words[2], handle.0], caps: 1 }
     }
 
-    fn registers(&self, target: u32, timeout: Timeout) -> [u32; 6] {
-        let info = tessera_abi::ipc::info(self.label, self.caps, timeout.bits());
+    fn registers(&self, target: u32) -> [u32; 6] {
+        let info = tessera_abi::ipc::info(self.label, self.caps);
         [target, info, self.words[0], self.words[1], self.words[2], self.words[3]]
     }
 
@@ -400,31 +408,30 @@ fn received(registers: [u32; 6], badge: u32) -> Result<Received, Error> {
 /// Sends `message` on `endpoint` (needs `SEND`), waiting up to `timeout`
 /// for a receiver.
 pub fn send(endpoint: Handle, message: &Message, timeout: Timeout) -> Result<(), Error> {
-    status(ipc_syscall(Syscall::Send, message.registers(endpoint.0, timeout)).0[0])
+    status(ipc_syscall(Syscall::Send, message.registers(endpoint.0), timeout.micros()).0[0])
 }
 
 /// Sends `message` on `endpoint` and waits for the answer.
 pub fn call(endpoint: Handle, message: &Message, timeout: Timeout) -> Result<Received, Error> {
-    let (registers, badge) = ipc_syscall(Syscall::Call, message.registers(endpoint.0, timeout));
+    let (registers, badge) = ipc_syscall(Syscall::Call, message.registers(endpoint.0), timeout.micros());
     received(registers, badge)
 }
 
 /// Waits up to `timeout` for a message on `endpoint` (needs `RECEIVE`).
 pub fn receive(endpoint: Handle, timeout: Timeout) -> Result<Received, Error> {
-    let info = tessera_abi::ipc::info(0, 0, timeout.bits());
-    let (registers, badge) = ipc_syscall(Syscall::Receive, [endpoint.0, info, 0, 0, 0, 0]);
+    let (registers, badge) = ipc_syscall(Syscall::Receive, [endpoint.0, timeout.micros(), 0, 0, 0, 0], 0);
     received(registers, badge)
 }
 
 /// Answers the last call received.
 pub fn reply(message: &Message) -> Result<(), Error> {
-    status(ipc_syscall(Syscall::Reply, message.registers(0, Timeout::Forever)).0[0])
+    status(ipc_syscall(Syscall::Reply, message.registers(0), 0).0[0])
 }
 
 /// Answers the last call received (if any), then waits for the next message
 /// on `endpoint`: one syscall per request in a server loop.
 pub fn reply_receive(endpoint: Handle, answer: &Message) -> Result<Received, Error> {
-    let (registers, badge) = ipc_syscall(Syscall::ReplyReceive, answer.registers(endpoint.0, Timeout::Forever));
+    let (registers, badge) = ipc_syscall(Syscall::ReplyReceive, answer.registers(endpoint.0), 0);
     received(registers, badge)
 }
 
@@ -436,8 +443,7 @@ pub fn signal(notification: Handle, bits: u32) -> Result<(), Error> {
 /// Waits up to `timeout` for a bit of `mask` in `notification` (needs
 /// `WAIT`); returns and clears the bits that were set.
 pub fn wait_notification(notification: Handle, mask: u32, timeout: Timeout) -> Result<u32, Error> {
-    let info = tessera_abi::ipc::info(0, 0, timeout.bits());
-    let [r0, r1, _, _] = raw_syscall(Syscall::WaitNotification as u32, [notification.0, mask, info, 0]);
+    let [r0, r1, _, _] = raw_syscall(Syscall::WaitNotification as u32, [notification.0, mask, timeout.micros(), 0]);
     status(r0).map(|()| r1)
 }
 

@@ -331,6 +331,44 @@ fn timeouts() -> Outcome {
     if ended != Ended::Exited(0) {
         return Err("the sleeper did not sleep long enough");
     }
+    ipc_timeouts()
+}
+
+/// Every blocking IPC call takes the same timeout as `Wait`: with nobody on
+/// the other side, a timeout of N µs returns `TimedOut` no sooner than N µs
+/// later, and `NoWait` returns at once.
+fn ipc_timeouts() -> Outcome {
+    use tessera_rt::{call, receive, send, wait_notification, Error, Message, Timeout};
+    let untyped = untyped_memory()?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let notification = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
+    let message = Message::new(1, [0; 4]);
+    type Blocking<'a> = (&'a str, u32, &'a dyn Fn(Timeout) -> Result<u32, Error>);
+    let calls: [Blocking; 4] = [
+        ("Receive", 3_000, &|timeout| receive(endpoint, timeout).map(|_| 0)),
+        ("Send", 2_000, &|timeout| send(endpoint, &message, timeout).map(|()| 0)),
+        ("Call", 2_500, &|timeout| call(endpoint, &message, timeout).map(|_| 0)),
+        ("WaitNotification", 4_000, &|timeout| wait_notification(notification, 1, timeout)),
+    ];
+    for (name, micros, blocking) in calls {
+        let before = tessera_rt::uptime_micros();
+        let result = blocking(Timeout::Micros(micros));
+        let waited = tessera_rt::uptime_micros() - before;
+        if result != Err(Error::TimedOut) || waited < u64::from(micros) {
+            println!("init: {} with a {} us timeout gave {:?} after {} us", name, micros, result, waited);
+            return Err("an IPC timeout did not hold");
+        }
+        println!("init: {} timed out after {} us (asked {} us)", name, waited, micros);
+        let result = blocking(Timeout::NoWait);
+        let expected = if name == "WaitNotification" { Ok(0) } else { Err(Error::TimedOut) };
+        if result != expected {
+            println!("init: {} without waiting gave {:?}", name, result);
+            return Err("an IPC call with NoWait did not return at once");
+        }
+    }
+    for capability in [endpoint, notification] {
+        let _ = cap_delete(capability);
+    }
     Ok(())
 }
 
