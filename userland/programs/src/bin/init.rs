@@ -14,7 +14,7 @@ use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::FaultKind;
 use tessera_programs::apps::{Apps, Servers, Status};
 use tessera_programs::loader::{Loader, Program};
-use tessera_programs::{bench, capprobe, probe, rtc, spinner};
+use tessera_programs::{bench, capprobe, cpustate, probe, rtc, spinner};
 use tessera_rt::{
     boot_arguments, cap_delete, cap_derive, cap_grant, cap_info, cap_move, cap_object, cap_revoke, cycles,
     find_initial_capability, for_each_initial_capability, map, println, retype, shutdown, sleep_micros, wait, Ended,
@@ -68,6 +68,7 @@ fn main(start: tessera_rt::Start) -> u32 {
             .and_then(|()| expect_fault(probe::EXECUTE_STACK, FaultKind::ExecuteNever))
             .and_then(|()| still_alive()),
         "fault-kinds" => fault_kinds(),
+        "cpu-state" => cpu_state(),
         "bad-syscalls" => expect_clean_exit("badcall", 0).and_then(|()| still_alive()),
         "timeouts" => timeouts(),
         "capabilities" => capabilities(),
@@ -279,6 +280,36 @@ fn fault_kinds() -> Outcome {
     still_alive()
 }
 
+/// CPU state outside the saved registers is each process's own or closed
+/// to User mode (docs/architecture.md, "CPU state a process can see").
+fn cpu_state() -> Outcome {
+    tessera_rt::set_thread_register(cpustate::INIT_VALUE);
+    // The first two run together at one priority and take turns by
+    // yielding: the second runs while the first holds a secret in
+    // TPIDRURW and an open `ldrex`. A fresh one after them starts clean.
+    let together = [start("cpustate", NORMAL, cpustate::FIRST)?, start("cpustate", NORMAL, cpustate::SECOND)?];
+    for mode in cpustate::FIRST..=cpustate::FRESH {
+        let process = match together.get(mode as usize - 1) {
+            Some(&process) => process,
+            None => start("cpustate", NORMAL, mode)?,
+        };
+        let ended = finish(process)?;
+        report("cpustate", ended);
+        if ended != Ended::Exited(0) {
+            return Err("a process saw CPU state that was not its own");
+        }
+    }
+    // No coprocessor state to share: VFP, Advanced SIMD, ThumbEE's
+    // register and the timers are closed to User mode.
+    for argument in [probe::VFP, probe::SIMD, probe::THUMBEE, probe::TIMER] {
+        expect_fault(argument, FaultKind::UndefinedInstruction)?;
+    }
+    if tessera_rt::thread_register() != cpustate::INIT_VALUE {
+        return Err("init's thread register changed");
+    }
+    still_alive()
+}
+
 fn timeouts() -> Outcome {
     let sleeper = start("sleeper", NORMAL, 50_000)?;
     let before = tessera_rt::uptime_micros();
@@ -438,6 +469,7 @@ fn capabilities() -> Outcome {
     if first.index() == second.index() && stale != Err(tessera_rt::Error::StaleHandle) {
         return Err("a stale handle named the new capability");
     }
+
     Ok(())
 }
 
