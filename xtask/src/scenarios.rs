@@ -232,6 +232,9 @@ pub const SCENARIOS: &[Scenario] = &[
             "capprobe: retyped 4 frames, then: out of memory",
             "init: still retypes memory after capprobe ran out of its own",
             "init: the RTC, mapped through its device capability",
+            "capprobe: CapObject without INSPECT: refused (missing right)",
+            "capprobe: CapObject on each of its 5 capabilities: 5 refused (missing right)",
+            "capprobe: CapObject on a copy derived with every right: refused (missing right)",
             "init: scenario capabilities passed",
         ],
         ..DEFAULTS
@@ -300,6 +303,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "hostile: map a device through a guessed handle: denied",
             "hostile: power the machine off: denied",
             "hostile: re-badge its GPIO capability to every pin: denied (missing right)",
+            "hostile: CapObject on its capability in slot 1: denied (missing right)",
             "init: app 'hostile' finished (exit 0)",
             "init: app 'test-hostile-bare' finished (exit 0)",
             "init: failure #1: app=test-crashloop component=",

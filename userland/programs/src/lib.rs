@@ -94,6 +94,9 @@ pub mod capprobe {
     pub const EXHAUST: u32 = 3;
     /// Read a device's registers with no capability (faults: unmapped).
     pub const DEVICE_WITHOUT_CAPABILITY: u32 = 4;
+    /// Ask `CapObject` where each granted capability's object lives, with
+    /// every right but `INSPECT` (each must be refused: missing right).
+    pub const INSPECT: u32 = 5;
     /// Where frames are mapped in these tests.
     pub const FRAME_ADDRESS: u32 = 0x2000_0000;
     /// What `init` writes in the shared frame.

@@ -359,7 +359,7 @@ fn probe_with(
 
 fn capabilities() -> Outcome {
     // What init was given.
-    let (mut untyped, mut regions, mut interrupts, mut rtc) = (None, 0, 0, None);
+    let (mut untyped, mut regions, mut interrupts, mut rtc, mut interrupt) = (None, 0, 0, None, None);
     for_each_initial_capability(|handle, info| match info.kind {
         ObjectType::Untyped => untyped = Some(handle),
         ObjectType::DeviceRegion => {
@@ -368,7 +368,10 @@ fn capabilities() -> Outcome {
                 rtc = Some(handle);
             }
         }
-        ObjectType::Interrupt => interrupts += 1,
+        ObjectType::Interrupt => {
+            interrupts += 1;
+            interrupt = Some(handle);
+        }
         _ => {}
     });
     let untyped = untyped.ok_or("no untyped memory")?;
@@ -470,6 +473,17 @@ fn capabilities() -> Outcome {
         return Err("a stale handle named the new capability");
     }
 
+    // Where objects live is not for a holder without INSPECT: a probe
+    // given a capability of each kind, with every right but INSPECT,
+    // must be refused by CapObject on each.
+    let inspector = start("capprobe", NORMAL, capprobe::INSPECT)?;
+    let interrupt = interrupt.ok_or("no interrupt capability")?;
+    for capability in [frame, second, rtc, interrupt, inspector] {
+        give(capability, inspector, Rights::all() - Rights::INSPECT)?;
+    }
+    if finish(inspector)? != Ended::Exited(0) {
+        return Err("CapObject told a holder without INSPECT where an object is");
+    }
     Ok(())
 }
 
@@ -477,6 +491,12 @@ fn capabilities() -> Outcome {
 fn untyped_memory() -> Result<Handle, &'static str> {
     Ok(loader()?.untyped())
 }
+
+/// What a driver gets on its device registers: map them read-write, and
+/// `INSPECT` (`Mapping::new` learns the region's size with `CapObject`;
+/// the virtio driver also needs the transports' addresses). Apps and
+/// probes never get `INSPECT`.
+const DRIVER_DEVICE_RIGHTS: Rights = Rights::READ.union(Rights::WRITE).union(Rights::INSPECT);
 
 fn give(capability: Handle, process: Handle, rights: Rights) -> Outcome {
     cap_grant(capability, process, rights).map(|_| ()).map_err(|error| {
@@ -528,7 +548,7 @@ fn interrupt_scenario() -> Outcome {
     let interrupt = interrupt.ok_or("no capability for the RTC's interrupt")?;
     let notification = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
     let driver = start("rtcdriver", NORMAL, 0)?;
-    give(registers, driver, Rights::READ | Rights::WRITE)?;
+    give(registers, driver, DRIVER_DEVICE_RIGHTS)?;
     give(interrupt, driver, Rights::empty())?;
     give(notification, driver, Rights::SIGNAL | Rights::WAIT)?;
     let ended = finish(driver)?;
@@ -556,7 +576,7 @@ fn gpio_scenario() -> Outcome {
     let pin3 = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 1 << 3).map_err(|_| "mint failed")?;
     let pin4 = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 1 << 4).map_err(|_| "mint failed")?;
     let server = start("gpiod", 10, 0)?;
-    give(registers, server, Rights::READ | Rights::WRITE)?;
+    give(registers, server, DRIVER_DEVICE_RIGHTS)?;
     cap_move(endpoint, server).map_err(|_| "move failed")?;
     let a = start("gpioprobe", NORMAL, probe_argument(3, 4))?;
     give(pin3, a, Rights::SEND)?;
@@ -603,7 +623,7 @@ fn start_uartd() -> Result<(Handle, Handle), &'static str> {
     let minter = cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
     let server = start("uartd", SERVER_PRIORITY, 0)?;
     for &page in &pages[..found] {
-        give(page, server, Rights::READ | Rights::WRITE)?;
+        give(page, server, DRIVER_DEVICE_RIGHTS)?;
     }
     cap_move(memory, server).map_err(|_| "move failed")?;
     cap_move(endpoint, server).map_err(|_| "move failed")?;
@@ -629,7 +649,7 @@ fn start_servers() -> Result<Servers, &'static str> {
             let minter =
                 cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
             let server = start("gpiod", SERVER_PRIORITY, 0)?;
-            give(registers, server, Rights::READ | Rights::WRITE)?;
+            give(registers, server, DRIVER_DEVICE_RIGHTS)?;
             cap_move(endpoint, server).map_err(|_| "move failed")?;
             servers.gpio = Some(minter);
         }
