@@ -27,6 +27,12 @@ bitflags! {
         const SIGNAL = 1 << 7;
         /// Wait on or poll a notification.
         const WAIT = 1 << 8;
+        /// Learn where the object is with `CapObject`: its physical
+        /// address (or interrupt number) and size. Only the root task's
+        /// original capabilities carry it, and what it passes on with it
+        /// (drivers that program DMA need physical addresses); apps never
+        /// get it, so kernel object and memory addresses stay hidden.
+        const INSPECT = 1 << 9;
     }
 }
 
@@ -109,9 +115,10 @@ impl ObjectType {
     }
 
     /// The rights that mean something for this type; a capability never
-    /// holds others.
+    /// holds others. `GRANT`, `DERIVE` and `INSPECT` mean something for
+    /// every type.
     pub const fn meaningful_rights(self) -> Rights {
-        let passing = Rights::GRANT.union(Rights::DERIVE);
+        let passing = Rights::GRANT.union(Rights::DERIVE).union(Rights::INSPECT);
         let rights = match self {
             ObjectType::Untyped | ObjectType::Frame => Rights::READ.union(Rights::WRITE).union(Rights::EXECUTE),
             ObjectType::DeviceRegion => Rights::READ.union(Rights::WRITE),
@@ -173,7 +180,7 @@ mod tests {
     fn types_number_and_rights() {
         for kind in ObjectType::ALL {
             assert_eq!(ObjectType::from_number(kind as u32), Some(kind));
-            assert!(kind.meaningful_rights().contains(Rights::GRANT | Rights::DERIVE));
+            assert!(kind.meaningful_rights().contains(Rights::GRANT | Rights::DERIVE | Rights::INSPECT));
         }
         assert_eq!(ObjectType::from_number(0), None);
         assert!(!ObjectType::DeviceRegion.meaningful_rights().contains(Rights::EXECUTE));

@@ -12,7 +12,7 @@ mod table;
 
 pub use capabilities::RootGrants;
 
-use crate::arch::context::{initial_cpsr, resume_pointer, UserContext};
+use crate::arch::context::{self, initial_cpsr, resume_pointer, UserContext};
 use crate::arch::mmu::{self, FrameSource, UserTable};
 use crate::arch::{cp15, gic, timer};
 use crate::log;
@@ -655,8 +655,14 @@ impl Kernel {
     /// it has none in this epoch. When the 255 ASIDs run out, a new epoch
     /// starts: the whole TLB is flushed and every process gets a fresh ASID
     /// when it next runs.
+    ///
+    /// The CPU state outside the saved registers changes hands here too,
+    /// since this runs exactly when the CPU passes to another process: the
+    /// incoming process's thread register is loaded (the entry code saved
+    /// the outgoing one's) and the exclusive monitor is cleared.
     #[inline]
     fn load_address_space(&mut self, index: usize) {
+        context::enter_process(&self.processes[index].context);
         if let Some(table) = self.processes[index].table {
             if self.processes[index].asid_epoch != self.asid_epoch {
                 if self.next_asid > u8::MAX as u32 {

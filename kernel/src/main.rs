@@ -54,6 +54,7 @@ extern "C" fn kernel_main() -> ! {
     let kernel_end = &raw const __kernel_end as u32;
     let devices = board::DeviceMap::new(&info.devices);
     mmu::init(board::RAM_START, info.ram_size, &image, devices.sections());
+    arch::close_user_state();
     console::set_uart(devices.virtual_address(info.devices.uart));
     log!("Tessera {} booting on QEMU virt (Cortex-A7)", env!("CARGO_PKG_VERSION"));
     log!(

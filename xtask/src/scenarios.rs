@@ -189,6 +189,32 @@ pub const SCENARIOS: &[Scenario] = &[
         ..DEFAULTS
     },
     Scenario {
+        name: "cpu-state",
+        about: "CPU state outside the saved registers is per process or closed: thread registers, exclusive monitor, GE bits; VFP, SIMD, ThumbEE and timer access fault",
+        bootargs: "scenario=cpu-state",
+        expect: &[
+            "cpustate first: at start TPIDRURW 0x00000000, TPIDRURO 0x00000000",
+            "cpustate second: at start TPIDRURW 0x00000000, TPIDRURO 0x00000000",
+            "cpustate second: GE bits 0x0 at start",
+            "cpustate second: strex without its own ldrex failed",
+            "cpustate first: strex after switches failed",
+            "cpustate first: own TPIDRURW 0x5ec2e7a1, GE bits 0xa after switches",
+            "cpustate second: own TPIDRURW 0xb0b00002 after switches",
+            "init: cpustate exited with code 0",
+            "cpustate fresh: at start TPIDRURW 0x00000000, TPIDRURO 0x00000000",
+            "probe: executing a VFP instruction",
+            "kernel: fault in process 'probe'",
+            "init: probe was stopped by the kernel: undefined instruction",
+            "probe: executing an Advanced SIMD instruction",
+            "probe: reading ThumbEE's TEEHBR",
+            "probe: reading the physical timer's control register",
+            "hello: running in user mode",
+            "init: scenario cpu-state passed",
+        ],
+        forbid: &[ALWAYS_FORBIDDEN, "must never print", "SUCCEEDED", "0x5ec2e7a1, TPIDRURO", "0x12170001, TPIDRURO"],
+        ..DEFAULTS
+    },
+    Scenario {
         name: "bad-syscalls",
         about: "malformed syscalls get errors, not crashes, and the system goes on",
         bootargs: "scenario=bad-syscalls",
@@ -250,6 +276,9 @@ pub const SCENARIOS: &[Scenario] = &[
             "capprobe: retyped 4 frames, then: out of memory",
             "init: still retypes memory after capprobe ran out of its own",
             "init: the RTC, mapped through its device capability",
+            "capprobe: CapObject without INSPECT: refused (missing right)",
+            "capprobe: CapObject on each of its 5 capabilities: 5 refused (missing right)",
+            "capprobe: CapObject on a copy derived with every right: refused (missing right)",
             "init: scenario capabilities passed",
         ],
         ..DEFAULTS
@@ -318,6 +347,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "hostile: map a device through a guessed handle: denied",
             "hostile: power the machine off: denied",
             "hostile: re-badge its GPIO capability to every pin: denied (missing right)",
+            "hostile: CapObject on its capability in slot 1: denied (missing right)",
             "init: app 'hostile' finished (exit 0)",
             "init: app 'test-hostile-bare' finished (exit 0)",
             "init: failure #1: app=crasher component=",
@@ -549,7 +579,7 @@ mod tests {
             let passed = format!("init: scenario {} passed", scenario.name);
             assert_eq!(scenario.expect.last(), Some(&passed.as_str()), "{}", scenario.name);
         }
-        assert_eq!(SCENARIOS.len(), 23);
+        assert_eq!(SCENARIOS.len(), 24);
     }
 
     #[test]

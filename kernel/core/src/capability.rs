@@ -186,6 +186,17 @@ fn insert_child<S: SlotStore + ?Sized>(
     Ok(())
 }
 
+/// What `CapObject` tells the holder of `capability`: its object's address
+/// (the interrupt number for an `Interrupt`) and size. Needs `INSPECT`:
+/// the physical addresses of memory and kernel objects are not for every
+/// holder (`MissingRight` otherwise).
+pub fn inspect(capability: &Capability) -> Result<(u32, u32), Error> {
+    if !capability.rights.contains(Rights::INSPECT) {
+        return Err(Error::MissingRight);
+    }
+    Ok((capability.object, capability.size))
+}
+
 /// Derives a child of `source` into the empty slot `destination`, with the
 /// source's rights limited to `mask`, and (minting) a badge if `badge` is
 /// given. Needs `DERIVE`. A badge can only be put on an unbadged endpoint or
@@ -339,8 +350,8 @@ pub fn delete<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef) -> Result<Capab
 /// it before is gone and its watermark starts again from zero.
 ///
 /// The new capability gets the rights that mean something for `kind`,
-/// except that memory rights (`READ`, `WRITE`, `EXECUTE`) and `GRANT` and
-/// `DERIVE` are limited to the untyped's.
+/// except that memory rights (`READ`, `WRITE`, `EXECUTE`), `GRANT`,
+/// `DERIVE` and `INSPECT` are limited to the untyped's.
 pub fn retype<S: SlotStore + ?Sized>(
     store: &mut S,
     untyped: SlotRef,
@@ -372,7 +383,7 @@ pub fn retype<S: SlotStore + ?Sized>(
     if end > memory.size {
         return Err(Error::OutOfMemory);
     }
-    let limited = Rights::READ | Rights::WRITE | Rights::EXECUTE | Rights::GRANT | Rights::DERIVE;
+    let limited = Rights::READ | Rights::WRITE | Rights::EXECUTE | Rights::GRANT | Rights::DERIVE | Rights::INSPECT;
     let rights = kind.meaningful_rights() & (memory.rights | !limited);
     insert_child(store, untyped, destination, Capability::new(kind, rights, object, bytes))?;
     memory.data[0] = end;
@@ -469,6 +480,31 @@ mod tests {
         while revoke_step(&mut slots, at(1)).is_some() {}
         assert_eq!(retype(&mut slots, at(1), at(4), ObjectType::Frame, 16), Err(Error::InvalidArgument));
         assert_eq!(retype(&mut slots, at(1), at(4), ObjectType::Untyped, 8192), Ok(0x4000_0000));
+    }
+
+    #[test]
+    fn inspecting_needs_its_right_which_only_narrows() {
+        let mut slots = Slots(std::vec![Slot::EMPTY; 8]);
+        let all = ObjectType::Untyped.meaningful_rights();
+        insert_original(&mut slots, at(1), Capability::new(ObjectType::Untyped, all, 0x4000_0000, 0x4000)).unwrap();
+        assert_eq!(inspect(&capability(&slots, at(1)).unwrap()), Ok((0x4000_0000, 0x4000)));
+        // Retype passes INSPECT on only from an untyped that has it.
+        retype(&mut slots, at(1), at(2), ObjectType::Endpoint, 64).unwrap();
+        assert_eq!(inspect(&capability(&slots, at(2)).unwrap()), Ok((0x4000_0000, 64)));
+        let without = all - Rights::INSPECT;
+        insert_original(&mut slots, at(3), Capability::new(ObjectType::Untyped, without, 0x5000_0000, 0x4000)).unwrap();
+        retype(&mut slots, at(3), at(4), ObjectType::Frame, 4096).unwrap();
+        assert_eq!(inspect(&capability(&slots, at(3)).unwrap()), Err(Error::MissingRight));
+        assert_eq!(inspect(&capability(&slots, at(4)).unwrap()), Err(Error::MissingRight));
+        // Derived and granted copies keep it only if the mask does, and a
+        // copy without it cannot get it back.
+        derive(&mut slots, at(2), at(5), Rights::SEND | Rights::DERIVE | Rights::GRANT, None).unwrap();
+        assert_eq!(inspect(&capability(&slots, at(5)).unwrap()), Err(Error::MissingRight));
+        derive(&mut slots, at(5), at(6), Rights::all(), None).unwrap();
+        grant(&mut slots, at(5), at(7), Rights::all()).unwrap();
+        for copy in [6, 7] {
+            assert_eq!(inspect(&capability(&slots, at(copy)).unwrap()), Err(Error::MissingRight));
+        }
     }
 
     #[test]

@@ -356,9 +356,9 @@ fn expected_decode(number: u32, args: [u32; 7]) -> Result<Call, Error> {
         Syscall::ProcessName => Call::ProcessName { process: Handle(args[0]), name: args[1], name_len: args[2] },
         Syscall::ProcessStart if args[1] >= PRIORITY_LEVELS => return Err(Error::InvalidArgument),
         Syscall::ProcessStart => Call::ProcessStart { process: Handle(args[0]), priority: args[1] },
-        // Rights words may only hold the nine defined bits.
-        Syscall::CapDerive if args[1] & !0x1FF != 0 => return Err(Error::InvalidArgument),
-        Syscall::CapGrant | Syscall::Map if args[2] & !0x1FF != 0 => return Err(Error::InvalidArgument),
+        // Rights words may only hold the ten defined bits.
+        Syscall::CapDerive if args[1] & !0x3FF != 0 => return Err(Error::InvalidArgument),
+        Syscall::CapGrant | Syscall::Map if args[2] & !0x3FF != 0 => return Err(Error::InvalidArgument),
         Syscall::CapDerive => {
             Call::CapDerive { handle: Handle(args[0]), rights: Rights::from_bits_retain(args[1]), badge: args[2] }
         }

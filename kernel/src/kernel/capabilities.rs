@@ -134,10 +134,11 @@ impl Kernel {
             let rights = ObjectType::DeviceRegion.meaningful_rights();
             self.insert_original(root, Capability::new(ObjectType::DeviceRegion, rights, address, bytes))?;
         }
-        self.insert_original(root, Capability::new(ObjectType::PowerControl, Rights::GRANT, 0, 0))?;
+        let rights = Rights::GRANT | Rights::INSPECT;
+        self.insert_original(root, Capability::new(ObjectType::PowerControl, rights, 0, 0))?;
         let (address, bytes) = grants.boot_image;
         if bytes > 0 {
-            let rights = Rights::READ | Rights::GRANT | Rights::DERIVE;
+            let rights = Rights::READ | Rights::GRANT | Rights::DERIVE | Rights::INSPECT;
             self.insert_original(root, Capability::new(ObjectType::Frame, rights, address, bytes))?;
         }
         for &interrupt in grants.interrupts {
@@ -303,8 +304,8 @@ impl Kernel {
                 [capability.kind as u32, capability.rights.bits(), capability.badge]
             }
             Call::CapObject { handle } => {
-                let capability = self.capability_at(self.lookup(index, handle)?);
-                [capability.object, capability.size, 0]
+                let (object, size) = capability::inspect(&self.capability_at(self.lookup(index, handle)?))?;
+                [object, size, 0]
             }
             Call::CapDerive { handle, rights, badge } => {
                 let source = self.lookup(index, handle)?;

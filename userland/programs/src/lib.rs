@@ -36,6 +36,14 @@ pub mod probe {
     pub const STOP_CYCLE_COUNTER: u32 = 21;
     /// Give User mode PMU access by writing PMUSERENR (privileged only).
     pub const OPEN_PMU: u32 = 22;
+    /// Execute a VFP instruction (`vmrs`): cp10/cp11 are closed.
+    pub const VFP: u32 = 12;
+    /// Execute an Advanced SIMD instruction (`vadd.i32`).
+    pub const SIMD: u32 = 13;
+    /// Read ThumbEE's handler base register, TEEHBR.
+    pub const THUMBEE: u32 = 14;
+    /// Read the physical timer's control register, CNTP_CTL.
+    pub const TIMER: u32 = 15;
     /// Address used for kernel memory: the kernel's first page.
     pub const KERNEL_ADDRESS: u32 = 0x4010_0000;
     /// Address of nothing in any process.
@@ -92,6 +100,9 @@ pub mod capprobe {
     pub const EXHAUST: u32 = 3;
     /// Read a device's registers with no capability (faults: unmapped).
     pub const DEVICE_WITHOUT_CAPABILITY: u32 = 4;
+    /// Ask `CapObject` where each granted capability's object lives, with
+    /// every right but `INSPECT` (each must be refused: missing right).
+    pub const INSPECT: u32 = 5;
     /// Where frames are mapped in these tests.
     pub const FRAME_ADDRESS: u32 = 0x2000_0000;
     /// What `init` writes in the shared frame.
@@ -100,6 +111,30 @@ pub mod capprobe {
     pub const EXHAUST_BYTES: u32 = 16 * 1024;
     /// The PL031 real-time clock on QEMU virt.
     pub const RTC_ADDRESS: u32 = 0x0901_0000;
+}
+
+/// Arguments of `cpustate`, the probe of CPU state outside the saved
+/// registers (thread registers, exclusive monitor, GE bits). `probe` tries
+/// the coprocessors.
+pub mod cpustate {
+    /// Start with zero thread registers, write a secret to TPIDRURW and
+    /// GE bits, `ldrex`, yield to `SECOND`, then check the `strex` fails and
+    /// its own values were kept.
+    pub const FIRST: u32 = 1;
+    /// Runs while `FIRST` holds the monitor: sees zero thread registers
+    /// and GE bits, a `strex` with no `ldrex` of its own fails; keeps its
+    /// own TPIDRURW across yields.
+    pub const SECOND: u32 = 2;
+    /// Started after the others ended: both thread registers are zero.
+    pub const FRESH: u32 = 3;
+    /// What `FIRST` writes to TPIDRURW.
+    pub const SECRET: u32 = 0x5EC2_E7A1;
+    /// What `SECOND` writes to TPIDRURW.
+    pub const SECOND_VALUE: u32 = 0xB0B0_0002;
+    /// What `init` keeps in its own TPIDRURW during the scenario.
+    pub const INIT_VALUE: u32 = 0x1217_0001;
+    /// The GE bits `FIRST` sets (CPSR bits 19:16).
+    pub const GE_BITS: u32 = 0xA << 16;
 }
 
 /// The `echo` server's protocol (labels) and the test's expectations.

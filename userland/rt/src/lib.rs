@@ -48,6 +48,21 @@ pub fn boot_arguments(start: Start) -> &'static str {
     core::str::from_utf8(bytes).unwrap_or("")
 }
 
+/// This process's user read/write thread register (TPIDRURW). The kernel
+/// keeps it per process: 0 when the process starts, and only it changes it.
+pub fn thread_register() -> u32 {
+    let value: u32;
+    // SAFETY: User mode may read TPIDRURW; reading it has no effects.
+    unsafe { core::arch::asm!("mrc p15, 0, {}, c13, c0, 2", out(reg) value, options(nomem, nostack, preserves_flags)) };
+    value
+}
+
+/// Sets this process's thread register (see [`thread_register`]).
+pub fn set_thread_register(value: u32) {
+    // SAFETY: TPIDRURW is User mode's own scratch register.
+    unsafe { core::arch::asm!("mcr p15, 0, {}, c13, c0, 2", in(reg) value, options(nomem, nostack, preserves_flags)) };
+}
+
 /// Declares the program's `main`.
 #[macro_export]
 macro_rules! entry {

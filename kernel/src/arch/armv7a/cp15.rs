@@ -36,6 +36,10 @@ macro_rules! cp15_register {
 
 cp15_register!(/// System control register.
     sctlr, read_sctlr, write_sctlr, "0", "c1", "c0", "0");
+cp15_register!(/// Coprocessor access control (who may use cp10/cp11: VFP and Advanced SIMD).
+    cpacr, read_cpacr, write_cpacr, "0", "c1", "c0", "2");
+cp15_register!(/// Processor feature register 0 (which instruction set states exist).
+    id_pfr0, read_id_pfr0, write_id_pfr0_unused, "0", "c0", "c1", "0");
 cp15_register!(/// User translation table base.
     ttbr0, read_ttbr0, write_ttbr0, "0", "c2", "c0", "0");
 cp15_register!(/// Kernel translation table base.
@@ -68,6 +72,10 @@ cp15_register!(/// Cache type.
     ctr, read_ctr, write_ctr_unused, "0", "c0", "c0", "1");
 cp15_register!(/// Context ID (ASID in bits 7:0).
     contextidr, read_contextidr, write_contextidr, "0", "c13", "c0", "1");
+cp15_register!(/// User read/write thread ID (TPIDRURW): User mode reads and writes it.
+    tpidrurw, read_tpidrurw, write_tpidrurw, "0", "c13", "c0", "2");
+cp15_register!(/// User read-only thread ID (TPIDRURO): User mode reads it.
+    tpidruro, read_tpidruro, write_tpidruro, "0", "c13", "c0", "3");
 cp15_register!(/// Performance monitor user enable.
     pmuserenr, read_pmuserenr, write_pmuserenr, "0", "c9", "c14", "0");
 cp15_register!(/// Performance monitor cycle counter.

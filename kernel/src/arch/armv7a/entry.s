@@ -7,6 +7,10 @@
 @ as r0-r12, sp, lr, pc, cpsr. On entry one `stmdb sp, {r0-r14}^` saves all
 @ user registers below it and one `srsia sp, #0x13` saves the return address
 @ and SPSR into pc and cpsr. On exit the same two steps run backwards.
+@ Every entry that can lead to a switch also saves the user thread register
+@ TPIDRURW into the word after cpsr (two instructions); the kernel loads it
+@ back only when the CPU passes to another process (kernel.rs,
+@ `load_address_space`).
 
     .syntax unified
     .arm
@@ -93,6 +97,8 @@ svc_entry:
     @ General path.
     stmdb sp, {r0-r14}^
     srsia sp, #MODE_SVC
+    mrc p15, 0, r1, c13, c0, 2      @ TPIDRURW
+    str r1, [sp, #8]
     sub r0, sp, #60
     ldr sp, =__kernel_stack_top
     bl tessera_syscall
@@ -110,6 +116,8 @@ irq_entry:
     srsia sp, #MODE_SVC
     cps #MODE_SVC
     stmdb sp, {r0-r14}^
+    mrc p15, 0, r1, c13, c0, 2      @ TPIDRURW
+    str r1, [sp, #8]
     sub r0, sp, #60
     ldr sp, =__kernel_stack_top
     bl tessera_irq
@@ -130,6 +138,8 @@ irq_entry:
     srsia sp, #MODE_SVC
     cps #MODE_SVC
     stmdb sp, {r0-r14}^
+    mrc p15, 0, r1, c13, c0, 2      @ TPIDRURW
+    str r1, [sp, #8]
     sub r0, sp, #60
     ldr sp, =__kernel_stack_top
     mov r1, #\kind

@@ -19,6 +19,52 @@ pub fn wait_for_interrupt() {
     aarch32_cpu::asm::wfi();
 }
 
+/// Closes the user-visible CPU state that is shared by every process unless
+/// the kernel keeps it apart (see docs/architecture.md, "CPU state a process
+/// can see"). Called once at boot, before any process runs:
+///
+/// - CPACR: no access to cp10/cp11 at any level, so there is no shared VFP
+///   or Advanced SIMD register file (the kernel and the programs are built
+///   soft-float); a User-mode VFP or SIMD instruction is undefined, and the
+///   process that runs it is ended as a fault.
+/// - TPIDRURW and TPIDRURO: zero (the first is then kept per process by
+///   `context::enter_process`; the kernel never writes the second).
+/// - ThumbEE, which a Cortex-A7 implements: its handler base (TEEHBR) would
+///   be a register every process can read and write, so TEECR.XED makes it
+///   undefined in User mode; TEEHBR itself is zeroed.
+/// - CNTKCTL: no User-mode access to the generic timer's counters or
+///   timers (the kernel owns the physical timer; its reset value is
+///   UNKNOWN).
+pub fn close_user_state() {
+    // SAFETY: the kernel is built soft-float and never uses cp10/cp11;
+    // the thread registers are scratch registers the kernel keeps nothing
+    // in; CNTKCTL only gates User-mode access to timer registers, which
+    // nothing in user space uses.
+    unsafe {
+        cp15::write_cpacr(0);
+        cp15::write_tpidrurw(0);
+        cp15::write_tpidruro(0);
+        cp15::write_cntkctl(0);
+    }
+    // ID_PFR0.State3 (bits 15:12) is nonzero when ThumbEE is implemented;
+    // only then do its cp14 registers exist.
+    if (cp15::read_id_pfr0() >> 12) & 0xF != 0 {
+        // SAFETY: TEEHBR is only used by ThumbEE handler branches in user
+        // code; TEECR.XED (bit 0) only makes User-mode access to TEEHBR
+        // undefined.
+        unsafe {
+            core::arch::asm!(
+                "mcr p14, 6, {zero}, c1, c0, 0",
+                "mcr p14, 6, {disable}, c0, c0, 0",
+                zero = in(reg) 0u32,
+                disable = in(reg) 1u32,
+                options(nostack, preserves_flags)
+            );
+        }
+    }
+    aarch32_cpu::asm::isb();
+}
+
 /// Lets user mode read the cycle counter (PMCCNTR), for benchmarks. Only
 /// the benchmark image calls it: with PMUSERENR.EN set, User mode may also
 /// write the PMU's control registers (stop or reset the counter for

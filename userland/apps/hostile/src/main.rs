@@ -11,7 +11,7 @@
 use core::fmt;
 
 use tessera_rt::{
-    cap_derive, cap_info, for_each_initial_capability, map, retype, shutdown, Handle, ObjectType, Rights,
+    cap_derive, cap_info, cap_object, for_each_initial_capability, map, retype, shutdown, Handle, ObjectType, Rights,
 };
 use tessera_sdk::gpio::Level;
 use tessera_sdk::{log, App, Error};
@@ -120,6 +120,15 @@ fn main(app: App) -> Result<(), Error> {
         retyped.ok_or(Because("it holds no untyped memory")),
     );
     tally.check(format_args!("power the machine off"), powered.ok_or(Because("it holds no PowerControl")));
+
+    // Where the objects behind its capabilities are (physical addresses):
+    // `CapObject` needs INSPECT, which no app is given.
+    for_each_initial_capability(|handle, _| {
+        tally.check(
+            format_args!("CapObject on its capability in slot {}", handle.index()),
+            cap_object(handle).map_err(Because::from),
+        );
+    });
 
     // Widen its own grant: re-badge the GPIO capability to all pins, or
     // copy it with more rights.

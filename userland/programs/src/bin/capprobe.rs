@@ -6,8 +6,8 @@
 
 use tessera_programs::capprobe::*;
 use tessera_rt::{
-    cap_derive, cap_info, for_each_initial_capability, map, println, retype, sleep_micros, Error, Handle, ObjectType,
-    Rights,
+    cap_derive, cap_info, cap_object, for_each_initial_capability, map, println, retype, sleep_micros, Error, Handle,
+    ObjectType, Rights,
 };
 
 tessera_rt::entry!(main);
@@ -77,6 +77,7 @@ fn main(start: tessera_rt::Start) -> u32 {
                 &[Error::MissingRight],
             );
             good &= expect("derive without DERIVE", cap_derive(frame, Rights::all(), 0), &[Error::MissingRight]);
+            good &= expect("CapObject without INSPECT", cap_object(frame), &[Error::MissingRight]);
             good &= expect(
                 "map a device it has no capability to",
                 map(Handle::new(9, 0), 0x3000_0000, Rights::READ),
@@ -132,6 +133,33 @@ fn main(start: tessera_rt::Start) -> u32 {
             read(RTC_ADDRESS);
             println!("capprobe: read a device without a capability (must never print)");
             1
+        }
+        INSPECT => {
+            let (mut held, mut refused, mut derivable) = (0, 0, None);
+            for_each_initial_capability(|handle, info| {
+                held += 1;
+                match cap_object(handle) {
+                    Err(Error::MissingRight) => refused += 1,
+                    other => println!("capprobe: CapObject on its {:?}: WRONG, got {:?}", info.kind, other),
+                }
+                if info.rights.contains(Rights::DERIVE) && derivable.is_none() {
+                    derivable = Some(handle);
+                }
+            });
+            println!("capprobe: CapObject on each of its {} capabilities: {} refused (missing right)", held, refused);
+            // A copy asking for every right gets no more than it had.
+            let copy = derivable.map(|handle| cap_derive(handle, Rights::all(), 0));
+            let copy_refused = match copy {
+                Some(Ok(copy)) => {
+                    expect("CapObject on a copy derived with every right", cap_object(copy), &[Error::MissingRight])
+                }
+                _ => false,
+            };
+            if held >= 5 && refused == held && copy_refused {
+                0
+            } else {
+                1
+            }
         }
         other => {
             println!("capprobe: unknown argument {}", other);

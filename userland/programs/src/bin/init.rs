@@ -14,7 +14,7 @@ use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::FaultKind;
 use tessera_programs::apps::{Apps, Servers, Status};
 use tessera_programs::loader::{Loader, Program};
-use tessera_programs::{bench, capprobe, probe, rtc, spinner};
+use tessera_programs::{bench, capprobe, cpustate, probe, rtc, spinner};
 use tessera_rt::{
     boot_arguments, cap_delete, cap_derive, cap_grant, cap_info, cap_move, cap_object, cap_revoke, cycles,
     find_initial_capability, for_each_initial_capability, map, println, retype, shutdown, sleep_micros, wait, Ended,
@@ -73,6 +73,7 @@ fn main(start: tessera_rt::Start) -> u32 {
         "fault-kinds" => fault_kinds(),
         "pmu" => pmu(),
         "console" => console(),
+        "cpu-state" => cpu_state(),
         "bad-syscalls" => expect_clean_exit("badcall", 0).and_then(|()| still_alive()),
         "timeouts" => timeouts(),
         "capabilities" => capabilities(),
@@ -310,6 +311,36 @@ fn console() -> Outcome {
     Ok(())
 }
 
+/// CPU state outside the saved registers is each process's own or closed
+/// to User mode (docs/architecture.md, "CPU state a process can see").
+fn cpu_state() -> Outcome {
+    tessera_rt::set_thread_register(cpustate::INIT_VALUE);
+    // The first two run together at one priority and take turns by
+    // yielding: the second runs while the first holds a secret in
+    // TPIDRURW and an open `ldrex`. A fresh one after them starts clean.
+    let together = [start("cpustate", NORMAL, cpustate::FIRST)?, start("cpustate", NORMAL, cpustate::SECOND)?];
+    for mode in cpustate::FIRST..=cpustate::FRESH {
+        let process = match together.get(mode as usize - 1) {
+            Some(&process) => process,
+            None => start("cpustate", NORMAL, mode)?,
+        };
+        let ended = finish(process)?;
+        report("cpustate", ended);
+        if ended != Ended::Exited(0) {
+            return Err("a process saw CPU state that was not its own");
+        }
+    }
+    // No coprocessor state to share: VFP, Advanced SIMD, ThumbEE's
+    // register and the timers are closed to User mode.
+    for argument in [probe::VFP, probe::SIMD, probe::THUMBEE, probe::TIMER] {
+        expect_fault(argument, FaultKind::UndefinedInstruction)?;
+    }
+    if tessera_rt::thread_register() != cpustate::INIT_VALUE {
+        return Err("init's thread register changed");
+    }
+    still_alive()
+}
+
 fn timeouts() -> Outcome {
     let sleeper = start("sleeper", NORMAL, 50_000)?;
     let before = tessera_rt::uptime_micros();
@@ -397,7 +428,7 @@ fn probe_with(
 
 fn capabilities() -> Outcome {
     // What init was given.
-    let (mut untyped, mut regions, mut interrupts, mut rtc) = (None, 0, 0, None);
+    let (mut untyped, mut regions, mut interrupts, mut rtc, mut interrupt) = (None, 0, 0, None, None);
     for_each_initial_capability(|handle, info| match info.kind {
         ObjectType::Untyped => untyped = Some(handle),
         ObjectType::DeviceRegion => {
@@ -406,7 +437,10 @@ fn capabilities() -> Outcome {
                 rtc = Some(handle);
             }
         }
-        ObjectType::Interrupt => interrupts += 1,
+        ObjectType::Interrupt => {
+            interrupts += 1;
+            interrupt = Some(handle);
+        }
         _ => {}
     });
     let untyped = untyped.ok_or("no untyped memory")?;
@@ -507,6 +541,18 @@ fn capabilities() -> Outcome {
     if first.index() == second.index() && stale != Err(tessera_rt::Error::StaleHandle) {
         return Err("a stale handle named the new capability");
     }
+
+    // Where objects live is not for a holder without INSPECT: a probe
+    // given a capability of each kind, with every right but INSPECT,
+    // must be refused by CapObject on each.
+    let inspector = start("capprobe", NORMAL, capprobe::INSPECT)?;
+    let interrupt = interrupt.ok_or("no interrupt capability")?;
+    for capability in [frame, second, rtc, interrupt, inspector] {
+        give(capability, inspector, Rights::all() - Rights::INSPECT)?;
+    }
+    if finish(inspector)? != Ended::Exited(0) {
+        return Err("CapObject told a holder without INSPECT where an object is");
+    }
     Ok(())
 }
 
@@ -514,6 +560,12 @@ fn capabilities() -> Outcome {
 fn untyped_memory() -> Result<Handle, &'static str> {
     Ok(loader()?.untyped())
 }
+
+/// What a driver gets on its device registers: map them read-write, and
+/// `INSPECT` (`Mapping::new` learns the region's size with `CapObject`;
+/// the virtio driver also needs the transports' addresses). Apps and
+/// probes never get `INSPECT`.
+const DRIVER_DEVICE_RIGHTS: Rights = Rights::READ.union(Rights::WRITE).union(Rights::INSPECT);
 
 fn give(capability: Handle, process: Handle, rights: Rights) -> Outcome {
     cap_grant(capability, process, rights).map(|_| ()).map_err(|error| {
@@ -565,7 +617,7 @@ fn interrupt_scenario() -> Outcome {
     let interrupt = interrupt.ok_or("no capability for the RTC's interrupt")?;
     let notification = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
     let driver = start("rtcdriver", NORMAL, 0)?;
-    give(registers, driver, Rights::READ | Rights::WRITE)?;
+    give(registers, driver, DRIVER_DEVICE_RIGHTS)?;
     give(interrupt, driver, Rights::empty())?;
     give(notification, driver, Rights::SIGNAL | Rights::WAIT)?;
     let ended = finish(driver)?;
@@ -593,7 +645,7 @@ fn gpio_scenario() -> Outcome {
     let pin3 = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 1 << 3).map_err(|_| "mint failed")?;
     let pin4 = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 1 << 4).map_err(|_| "mint failed")?;
     let server = start("gpiod", 10, 0)?;
-    give(registers, server, Rights::READ | Rights::WRITE)?;
+    give(registers, server, DRIVER_DEVICE_RIGHTS)?;
     cap_move(endpoint, server).map_err(|_| "move failed")?;
     let a = start("gpioprobe", NORMAL, probe_argument(3, 4))?;
     give(pin3, a, Rights::SEND)?;
@@ -640,7 +692,7 @@ fn start_uartd() -> Result<(Handle, Handle), &'static str> {
     let minter = cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
     let server = start("uartd", SERVER_PRIORITY, 0)?;
     for &page in &pages[..found] {
-        give(page, server, Rights::READ | Rights::WRITE)?;
+        give(page, server, DRIVER_DEVICE_RIGHTS)?;
     }
     cap_move(memory, server).map_err(|_| "move failed")?;
     cap_move(endpoint, server).map_err(|_| "move failed")?;
@@ -666,7 +718,7 @@ fn start_servers() -> Result<Servers, &'static str> {
             let minter =
                 cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
             let server = start("gpiod", SERVER_PRIORITY, 0)?;
-            give(registers, server, Rights::READ | Rights::WRITE)?;
+            give(registers, server, DRIVER_DEVICE_RIGHTS)?;
             cap_move(endpoint, server).map_err(|_| "move failed")?;
             servers.gpio = Some(minter);
         }

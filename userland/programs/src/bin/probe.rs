@@ -132,6 +132,27 @@ fn main(start: tessera_rt::Start) -> u32 {
             read(0x4000_0000);
             println!("probe: intruder read physical RAM (must never print)");
         }
+        VFP => {
+            println!("probe: executing a VFP instruction (vmrs r0, fpscr)");
+            // SAFETY: deliberately executes what User mode may not: the
+            // kernel ends us (cp10/cp11 are closed).
+            unsafe { core::arch::asm!(".word 0xeef10a10", out("r0") _) };
+        }
+        SIMD => {
+            println!("probe: executing an Advanced SIMD instruction (vadd.i32 d0, d0, d0)");
+            // SAFETY: as for VFP.
+            unsafe { core::arch::asm!(".word 0xf2200800") };
+        }
+        THUMBEE => {
+            println!("probe: reading ThumbEE's TEEHBR");
+            // SAFETY: as for VFP (TEECR.XED is set).
+            unsafe { core::arch::asm!("mrc p14, 6, {}, c1, c0, 0", out(reg) _) };
+        }
+        TIMER => {
+            println!("probe: reading the physical timer's control register");
+            // SAFETY: as for VFP (CNTKCTL gives User mode no timer access).
+            unsafe { core::arch::asm!("mrc p15, 0, {}, c14, c2, 1", out(reg) _) };
+        }
         other => {
             println!("probe: unknown argument {}", other);
             return 2;
