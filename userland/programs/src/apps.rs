@@ -13,10 +13,15 @@
 //! 2. decode its manifest (`tessera_abi::manifest::Manifest::decode`);
 //! 3. plan its grants for this board (`tessera_init_core::grants::plan`),
 //!    refusing it, by capability, if the board or its servers cannot
-//!    honour one;
-//! 4. load its ELF into memory carved for it, give it one badged endpoint
-//!    per server it was granted, tell it where they are in `r0`
-//!    ([`StartWord`]) and start it.
+//!    honour one.
+//!
+//! Then, over every app that passed those checks at once
+//! (`tessera_init_core::admission::admit`): an app whose `ComponentId` or
+//! whose GPIO pin or UART an app before it (in boot-image order) already
+//! has is refused, naming the conflict. Then each admitted app is started:
+//! its ELF is loaded into memory carved for it, it gets one badged endpoint
+//! per server it was granted, is told where they are in `r0`
+//! ([`StartWord`]) and started.
 //!
 //! Any refusal is one log line, `init: app 'NAME' refused: REASON`, and the
 //! other apps go on.
@@ -24,6 +29,7 @@
 use tessera_abi::app::StartWord;
 use tessera_abi::manifest::{ComponentId, Manifest};
 use tessera_abi::package::{self, TrustedKeys};
+use tessera_init_core::admission::{self, Candidate, Verdict};
 use tessera_init_core::grants::{self, BoardOffer, Plan};
 use tessera_init_core::supervisor::{Decision, Failure, FailureLog, Health, POLICY};
 use tessera_rt::{
@@ -39,7 +45,7 @@ pub const TEST_PREFIX: &str = "test-";
 pub const TRUSTED_KEYS: &str = "trusted-keys";
 /// The priority apps run at (below `init` and the servers).
 pub const APP_PRIORITY: u32 = 8;
-/// Most apps `init` manages.
+/// Most apps `init` manages (refused ones included).
 pub const MAX_APPS: usize = 12;
 /// The board this build runs on.
 pub const BOARD: BoardOffer = grants::QEMU_VIRT;
@@ -60,6 +66,9 @@ pub struct Servers {
 pub enum Status {
     /// Refused at admission (the log line said why).
     Refused,
+    /// Passed its own checks; admission across every app is not decided
+    /// yet (only while `start_all` or `start_one` runs).
+    Checked,
     /// Running.
     Running,
     /// Crashed; starts again at this uptime (microseconds).
@@ -76,6 +85,8 @@ struct App<'a> {
     elf: &'a [u8],
     component_id: ComponentId,
     plan: Plan,
+    /// Its manifest, once decoded.
+    manifest: Option<Manifest<'a>>,
     status: Status,
     program: Option<Program>,
     /// Its memory block, kept across restarts.
@@ -161,88 +172,115 @@ impl<'a> Apps<'a> {
                 None
             }
         };
-        let mut started = 0;
         for entry in image.iter() {
-            if !entry.elf.starts_with(&package::MAGIC) || !wanted(entry.name) {
-                continue;
+            if entry.elf.starts_with(&package::MAGIC) && wanted(entry.name) {
+                self.check(entry.name, entry.elf, keys.as_ref());
             }
-            if self.admit(entry.name, entry.elf, keys.as_ref()) {
+        }
+        self.admit_checked();
+        let mut started = 0;
+        for index in 0..MAX_APPS {
+            let Some(app) = self.apps[index].filter(|app| app.status == Status::Checked) else { continue };
+            if let Some(manifest) = app.manifest {
+                for placeholder in grants::placeholders(&manifest) {
+                    println!(
+                        "init: app '{}': {} recorded for the {} server (not built yet; no authority granted)",
+                        app.name, placeholder.capability, placeholder.server
+                    );
+                }
+                println!(
+                    "init: app '{}' ({}, component {}) verified; grants: GPIO pins {:#04x}, UARTs {:#x}",
+                    app.name,
+                    manifest.name(),
+                    app.component_id,
+                    app.plan.gpio_mask,
+                    app.plan.uart_mask
+                );
+            }
+            if self.launch(index) {
                 started += 1;
             }
         }
         started
     }
 
-    /// Checks one package and starts it; false if refused.
-    fn admit(&mut self, name: &'a str, bytes: &'a [u8], keys: Option<&TrustedKeys<'_>>) -> bool {
+    /// Checks one package on its own (signature, manifest, board and
+    /// servers) and records it as `Checked`, or `Refused` with a log line.
+    fn check(&mut self, name: &'a str, bytes: &'a [u8], keys: Option<&TrustedKeys<'_>>) {
         let Some(index) = self.apps.iter().position(Option::is_none) else {
             println!("init: app '{}' refused: init manages at most {} apps", name, MAX_APPS);
-            return false;
+            return;
         };
         let no_keys: [package::TrustedKey; 0] = [];
         let verified = match keys {
             Some(keys) => package::parse_and_verify(bytes, keys),
             None => package::parse_and_verify(bytes, &no_keys),
         };
-        let refuse = |apps: &mut Self, reason: &dyn core::fmt::Display| {
-            println!("init: app '{}' refused: {}", name, reason);
-            apps.apps[index] = Some(App {
-                name,
-                elf: &[],
-                component_id: ComponentId::NIL,
-                plan: Plan::default(),
-                status: Status::Refused,
-                program: None,
-                memory: None,
-                minted: [None; 2],
-                health: Health::new(),
-            });
-            false
-        };
-        let package = match verified {
-            Ok(package) => package,
-            Err(refusal) => return refuse(self, &refusal),
-        };
-        let manifest = match Manifest::decode(package.manifest()) {
-            Ok(manifest) => manifest,
-            Err(error) => return refuse(self, &Because("undecodable manifest", &error)),
-        };
-        let plan = match grants::plan(&manifest, &BOARD) {
-            Ok(plan) => plan,
-            Err(refusal) => return refuse(self, &refusal),
-        };
-        if plan.gpio_mask != 0 && self.servers.gpio.is_none() {
-            return refuse(self, &"Gpio: the GPIO server is not running");
-        }
-        if plan.uart_mask != 0 && self.servers.uart.is_none() {
-            return refuse(self, &"Uart: the UART server is not running");
-        }
-        for placeholder in grants::placeholders(&manifest) {
-            println!(
-                "init: app '{}': {} recorded for the {} server (not built yet; no authority granted)",
-                name, placeholder.capability, placeholder.server
-            );
-        }
-        self.apps[index] = Some(App {
+        let mut app = App {
             name,
-            elf: package.elf(),
-            component_id: manifest.component_id(),
-            plan,
-            status: Status::Running,
+            elf: &[],
+            component_id: ComponentId::NIL,
+            plan: Plan::default(),
+            manifest: None,
+            status: Status::Refused,
             program: None,
             memory: None,
             minted: [None; 2],
             health: Health::new(),
+        };
+        let checked = verified.map_err(Reason::Package).and_then(|package| {
+            let manifest = Manifest::decode(package.manifest()).map_err(Reason::Manifest)?;
+            let plan = grants::plan(&manifest, &BOARD).map_err(Reason::Board)?;
+            if plan.gpio_mask != 0 && self.servers.gpio.is_none() {
+                return Err(Reason::Text("Gpio: the GPIO server is not running"));
+            }
+            if plan.uart_mask != 0 && self.servers.uart.is_none() {
+                return Err(Reason::Text("Uart: the UART server is not running"));
+            }
+            Ok((package.elf(), manifest, plan))
         });
-        println!(
-            "init: app '{}' ({}, component {}) verified; grants: GPIO pins {:#04x}, UARTs {:#x}",
-            name,
-            manifest.name(),
-            manifest.component_id(),
-            plan.gpio_mask,
-            plan.uart_mask
-        );
-        self.launch(index)
+        match checked {
+            Ok((elf, manifest, plan)) => {
+                app.elf = elf;
+                app.component_id = manifest.component_id();
+                app.plan = plan;
+                app.manifest = Some(manifest);
+                app.status = Status::Checked;
+            }
+            Err(reason) => println!("init: app '{}' refused: {}", name, reason),
+        }
+        self.apps[index] = Some(app);
+    }
+
+    /// Decides admission over every app that is not refused, in table
+    /// (boot-image) order: the apps admitted before keep what they have, a
+    /// `Checked` app that conflicts with one of them is refused with a log
+    /// line naming the conflict.
+    fn admit_checked(&mut self) {
+        let empty = Candidate { name: "", component_id: ComponentId::NIL, plan: Plan::default() };
+        let mut candidates = [empty; MAX_APPS];
+        let mut indices = [0; MAX_APPS];
+        let mut count = 0;
+        for (index, app) in self.apps.iter().enumerate() {
+            let Some(app) = app.filter(|app| app.status != Status::Refused) else { continue };
+            candidates[count] = Candidate { name: app.name, component_id: app.component_id, plan: app.plan };
+            indices[count] = index;
+            count += 1;
+        }
+        let mut admitted = [empty; MAX_APPS];
+        let mut verdicts: [Verdict<'a>; MAX_APPS] = [Ok(()); MAX_APPS];
+        admission::admit(&candidates[..count], &mut admitted, &mut verdicts);
+        for (&index, verdict) in indices[..count].iter().zip(verdicts) {
+            let Some(app) = self.apps[index].as_mut() else { continue };
+            if let Err(conflict) = verdict {
+                // Only an app not yet running can be refused: those admitted
+                // before come first and conflict with nothing before them.
+                if app.status == Status::Checked {
+                    println!("init: app '{}' refused: {}", app.name, conflict);
+                    app.status = Status::Refused;
+                }
+            }
+        }
     }
 
     /// Starts app `index` (again); false if it could not be.
@@ -408,11 +446,21 @@ impl<'a> Apps<'a> {
     }
 }
 
-/// "what: error" for a refusal.
-struct Because<'e, E>(&'static str, &'e E);
+/// Why a package is refused on its own.
+enum Reason {
+    Package(package::Refused),
+    Manifest(tessera_abi::manifest::DecodeError),
+    Board(grants::Refusal),
+    Text(&'static str),
+}
 
-impl<E: core::fmt::Display> core::fmt::Display for Because<'_, E> {
+impl core::fmt::Display for Reason {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{}: {}", self.0, self.1)
+        match self {
+            Reason::Package(refusal) => write!(f, "{}", refusal),
+            Reason::Manifest(error) => write!(f, "undecodable manifest: {}", error),
+            Reason::Board(refusal) => write!(f, "{}", refusal),
+            Reason::Text(text) => f.write_str(text),
+        }
     }
 }

@@ -643,9 +643,11 @@ fn ended_elsewhere(process: Handle, ended: Ended) {
 }
 
 /// Every package of the boot image, fixtures included: the tampered,
-/// unsigned and I2C-wanting ones are refused, the hostile apps are denied
-/// everything they were not granted, the crash-looping one is restarted
-/// with back-off and held, and blinky keeps running through all of it.
+/// unsigned and I2C-wanting ones are refused, and so are the one with
+/// blinky's `ComponentId` and the one asking for blinky's pin; the hostile
+/// apps are denied everything they were not granted, the crash-looping one
+/// is restarted with back-off and held, and blinky keeps running through
+/// all of it.
 fn apps_scenario() -> Outcome {
     let mut apps = start_apps(true)?;
     let deadline = tessera_rt::uptime_micros() + 10_000_000;
@@ -664,6 +666,8 @@ fn apps_scenario() -> Outcome {
         ("test-unsigned", Status::Refused),
         ("test-truncated", Status::Refused),
         ("test-needs-i2c", Status::Refused),
+        ("test-dup-component", Status::Refused),
+        ("test-pin-thief", Status::Refused),
         ("test-crashloop", Status::Held),
         ("hostile", Status::Finished),
         ("test-hostile-bare", Status::Finished),
