@@ -19,12 +19,15 @@
 //! (`tessera_init_core::admission::admit`): an app whose `ComponentId` or
 //! whose GPIO pin or UART an app before it (in boot-image order) already
 //! has is refused, naming the conflict. Then each admitted app is started:
-//! its ELF is loaded into memory carved for it, it gets one badged endpoint
-//! per server it was granted, is told where they are in `r0`
-//! ([`StartWord`]) and started.
+//! its ELF is loaded into a memory block carved for it (the capabilities
+//! to its pages go into its own CSpace, so `init` keeps two slots per app
+//! whatever its size, plus one per grant), it gets one badged endpoint per
+//! server it was granted, is told where they are in `r0` ([`StartWord`])
+//! and started.
 //!
-//! Any refusal is one log line, `init: app 'NAME' refused: REASON`, and the
-//! other apps go on.
+//! Any refusal is one log line, `init: app 'NAME' refused: REASON`; an app
+//! that was admitted but could not be started is one line `init: app
+//! 'NAME' could not be started: REASON`; the other apps go on.
 
 use tessera_abi::app::StartWord;
 use tessera_abi::manifest::{ComponentId, Manifest};
@@ -37,7 +40,7 @@ use tessera_rt::{
     Rights,
 };
 
-use crate::loader::{Loader, Program};
+use crate::loader::{Loader, Pages, Program};
 
 /// Boot-image names of test fixtures: started only when asked for.
 pub const TEST_PREFIX: &str = "test-";
@@ -46,7 +49,7 @@ pub const TRUSTED_KEYS: &str = "trusted-keys";
 /// The priority apps run at (below `init` and the servers).
 pub const APP_PRIORITY: u32 = 8;
 /// Most apps `init` manages (refused ones included).
-pub const MAX_APPS: usize = 12;
+pub const MAX_APPS: usize = 24;
 /// The board this build runs on.
 pub const BOARD: BoardOffer = grants::QEMU_VIRT;
 
@@ -69,6 +72,9 @@ pub enum Status {
     /// Passed its own checks; admission across every app is not decided
     /// yet (only while `start_all` or `start_one` runs).
     Checked,
+    /// Admitted, but could not be started (the log line said why); not
+    /// retried.
+    Failed,
     /// Running.
     Running,
     /// Crashed; starts again at this uptime (microseconds).
@@ -288,7 +294,8 @@ impl<'a> Apps<'a> {
         let (Some(mut app), Some(loader)) = (self.apps[index], self.loader) else { return false };
         let servers = self.servers;
         let mut minted = [None; 2];
-        let result = loader.start_elf(app.name, app.elf, APP_PRIORITY, app.memory.take(), |process| {
+        let memory = app.memory.take();
+        let result = loader.start_elf(app.name, app.elf, APP_PRIORITY, memory, Pages::HandedOver, |process| {
             let mut start = StartWord::default();
             let grants = [(servers.gpio, app.plan.gpio_mask), (servers.uart, app.plan.uart_mask)];
             for (slot, (server, mask)) in grants.into_iter().enumerate() {
@@ -316,7 +323,9 @@ impl<'a> Apps<'a> {
             Err(error) => {
                 unmint(&mut minted);
                 println!("init: app '{}' could not be started: {}", app.name, error.name());
-                app.status = Status::Held;
+                // The block (if it was a spare) was revoked and is kept.
+                app.memory = memory;
+                app.status = Status::Failed;
                 self.apps[index] = Some(app);
                 false
             }

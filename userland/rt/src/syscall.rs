@@ -386,6 +386,17 @@ pub struct Received {
     pub badge: u32,
 }
 
+impl Received {
+    /// Deletes the capabilities that came with the message. A server that
+    /// takes none calls it for every request, so no client can fill its
+    /// CSpace with copies of its own capabilities.
+    pub fn drop_capabilities(&self) {
+        for handle in self.message.capabilities().filter(|&handle| handle != Handle::NULL) {
+            let _ = cap_delete(handle);
+        }
+    }
+}
+
 fn received(registers: [u32; 6], badge: u32) -> Result<Received, Error> {
     status(registers[0])?;
     let info = registers[1];
