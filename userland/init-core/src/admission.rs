@@ -87,26 +87,40 @@ fn shared_bit(a: u32, b: u32) -> Option<u8> {
     (both != 0).then(|| both.trailing_zeros() as u8)
 }
 
+impl Conflict<'_> {
+    /// Orders conflicts for the message: identity first, then GPIO pins,
+    /// then UARTs, each lowest number first.
+    fn rank(&self) -> (u8, u8) {
+        match *self {
+            Conflict::ComponentId { .. } => (0, 0),
+            Conflict::Gpio { pin, .. } => (1, pin),
+            Conflict::Uart { uart, .. } => (2, uart),
+        }
+    }
+}
+
 /// What `candidate` conflicts with among `admitted`, or `None`: an identity
 /// clash first, then the lowest shared GPIO pin, then the lowest shared
 /// UART; for each, the first admitted app (in the order given) that holds
 /// it.
 pub fn conflict<'a>(candidate: &Candidate<'_>, admitted: &[Candidate<'a>]) -> Option<Conflict<'a>> {
-    if let Some(holder) = admitted.iter().find(|other| other.component_id == candidate.component_id) {
-        return Some(Conflict::ComponentId { id: candidate.component_id, holder: holder.name });
+    let mut found: Option<Conflict<'a>> = None;
+    for other in admitted {
+        let holder = other.name;
+        let this = if other.component_id == candidate.component_id {
+            Conflict::ComponentId { id: candidate.component_id, holder }
+        } else if let Some(pin) = shared_bit(candidate.plan.gpio_mask, other.plan.gpio_mask) {
+            Conflict::Gpio { pin, holder }
+        } else if let Some(uart) = shared_bit(candidate.plan.uart_mask, other.plan.uart_mask) {
+            Conflict::Uart { uart, holder }
+        } else {
+            continue;
+        };
+        if found.is_none_or(|best| this.rank() < best.rank()) {
+            found = Some(this);
+        }
     }
-    let pin = admitted
-        .iter()
-        .filter_map(|other| shared_bit(candidate.plan.gpio_mask, other.plan.gpio_mask).map(|pin| (pin, other.name)))
-        .min_by_key(|&(pin, _)| pin);
-    if let Some((pin, holder)) = pin {
-        return Some(Conflict::Gpio { pin, holder });
-    }
-    let uart = admitted
-        .iter()
-        .filter_map(|other| shared_bit(candidate.plan.uart_mask, other.plan.uart_mask).map(|uart| (uart, other.name)))
-        .min_by_key(|&(uart, _)| uart);
-    uart.map(|(uart, holder)| Conflict::Uart { uart, holder })
+    found
 }
 
 /// Decides admission for every candidate, in the order given (boot-image

@@ -48,8 +48,9 @@ pub const TEST_PREFIX: &str = "test-";
 pub const TRUSTED_KEYS: &str = "trusted-keys";
 /// The priority apps run at (below `init` and the servers).
 pub const APP_PRIORITY: u32 = 8;
-/// Most apps `init` manages (refused ones included).
-pub const MAX_APPS: usize = 24;
+/// Most apps `init` manages (refused ones included). Each costs about
+/// 330 bytes of `init`'s data, which the kernel copies at boot.
+pub const MAX_APPS: usize = 16;
 /// The board this build runs on.
 pub const BOARD: BoardOffer = grants::QEMU_VIRT;
 
@@ -91,8 +92,9 @@ struct App<'a> {
     elf: &'a [u8],
     component_id: ComponentId,
     plan: Plan,
-    /// Its manifest, once decoded.
-    manifest: Option<Manifest<'a>>,
+    /// Its binary manifest, checked (decoded again when it is needed: a
+    /// decoded `Manifest` is large, and this table is in `init`'s data).
+    manifest: &'a [u8],
     status: Status,
     program: Option<Program>,
     /// Its memory block, kept across restarts.
@@ -146,16 +148,18 @@ impl<'a> Apps<'a> {
     /// Admits and starts every package in the boot image (test fixtures
     /// too if `include_tests`); returns how many were started.
     pub fn start_all(&mut self, include_tests: bool) -> usize {
-        self.start_matching(|name| include_tests || !name.starts_with(TEST_PREFIX))
+        self.start_matching(&|name| include_tests || !name.starts_with(TEST_PREFIX))
     }
 
     /// Admits and starts the package called `name` (a benchmark's): true
     /// if it was started.
     pub fn start_one(&mut self, name: &str) -> bool {
-        self.start_matching(|entry| entry == name) == 1
+        self.start_matching(&|entry| entry == name) == 1
     }
 
-    fn start_matching(&mut self, mut wanted: impl FnMut(&str) -> bool) -> usize {
+    /// (`wanted` is a `dyn`: one copy of this in `init`, whose size the
+    /// kernel pays for at boot.)
+    fn start_matching(&mut self, wanted: &dyn Fn(&str) -> bool) -> usize {
         let Some(loader) = self.loader else {
             println!("init: the app manager has no loader");
             return 0;
@@ -187,7 +191,7 @@ impl<'a> Apps<'a> {
         let mut started = 0;
         for index in 0..MAX_APPS {
             let Some(app) = self.apps[index].filter(|app| app.status == Status::Checked) else { continue };
-            if let Some(manifest) = app.manifest {
+            if let Ok(manifest) = Manifest::decode(app.manifest) {
                 for placeholder in grants::placeholders(&manifest) {
                     println!(
                         "init: app '{}': {} recorded for the {} server (not built yet; no authority granted)",
@@ -227,7 +231,7 @@ impl<'a> Apps<'a> {
             elf: &[],
             component_id: ComponentId::NIL,
             plan: Plan::default(),
-            manifest: None,
+            manifest: &[],
             status: Status::Refused,
             program: None,
             memory: None,
@@ -243,14 +247,14 @@ impl<'a> Apps<'a> {
             if plan.uart_mask != 0 && self.servers.uart.is_none() {
                 return Err(Reason::Text("Uart: the UART server is not running"));
             }
-            Ok((package.elf(), manifest, plan))
+            Ok((package.elf(), package.manifest(), manifest.component_id(), plan))
         });
         match checked {
-            Ok((elf, manifest, plan)) => {
+            Ok((elf, manifest, component_id, plan)) => {
                 app.elf = elf;
-                app.component_id = manifest.component_id();
+                app.component_id = component_id;
                 app.plan = plan;
-                app.manifest = Some(manifest);
+                app.manifest = manifest;
                 app.status = Status::Checked;
             }
             Err(reason) => println!("init: app '{}' refused: {}", name, reason),
