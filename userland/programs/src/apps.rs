@@ -157,8 +157,10 @@ impl<'a> Apps<'a> {
         self.start_matching(&|entry| entry == name) == 1
     }
 
-    /// (`wanted` is a `dyn`: one copy of this in `init`, whose size the
-    /// kernel pays for at boot.)
+    /// Checks every package `wanted` accepts, admits them across all apps
+    /// and starts the admitted ones; returns how many were started.
+    /// (`wanted` is a `dyn`, so `init` holds one copy of this: the kernel
+    /// copies `init`'s pages at boot.)
     fn start_matching(&mut self, wanted: &dyn Fn(&str) -> bool) -> usize {
         let Some(loader) = self.loader else {
             println!("init: the app manager has no loader");
