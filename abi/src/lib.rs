@@ -111,8 +111,9 @@ pub enum Syscall {
     Unmap = 17,
     /// Moves capability `r0` (with everything derived from it) into the
     /// CSpace of the process named by `Process` capability `r1`: how untyped
-    /// memory is given away. Needs `GRANT` on `r0` and `WRITE` on `r1`. The
-    /// handle in that CSpace is returned in `r1`.
+    /// memory is given away. It keeps only the rights in `r2`. Needs
+    /// `GRANT` on `r0` and `WRITE` on `r1`. The handle in that CSpace is
+    /// returned in `r1`.
     CapMove = 18,
     /// Sends a message on endpoint `r0` (needs `SEND`): info word `r1`
     /// ([`ipc`]), data words `r2`..`r5` (the last one or two carry

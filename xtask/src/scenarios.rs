@@ -328,13 +328,18 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "apps",
-        about: "signed app packages become processes holding exactly their manifest's grants: tampered, unsigned and unsupported packages are refused while the rest boot; hostile apps are denied everything else; a crash-looping app is restarted with back-off, logged and held while blinky keeps running",
+        about: "signed app packages become processes holding exactly their manifest's grants: tampered, unsigned and unsupported packages are refused while the rest boot, and so are a second app with blinky's ComponentId and one asking for blinky's pin; hostile apps are denied everything else; three apps of many pages start beside the rest and the summary counts what started; a crash-looping app is restarted with back-off, logged and held while blinky keeps running",
         bootargs: "scenario=apps",
         expect: &[
             "init: app 'test-tampered' refused: untrusted package: signature does not match key",
             "init: app 'test-unsigned' refused: untrusted package: package is not signed",
             "init: app 'test-truncated' refused: malformed package: truncated",
             "init: app 'test-needs-i2c' refused: I2cMaster 0: QEMU virt has no I2cMaster to grant",
+            "init: app 'test-dup-component' refused: ComponentId 9e454ffb-8a9f-4032-994f-372f10c230de is already used by app 'blinky'",
+            "init: app 'test-pin-thief' refused: GPIO 5 is already granted to app 'blinky'",
+            "test-big-1: started; its 28 KiB table checks out",
+            "test-big-2: started; its 28 KiB table checks out",
+            "test-big-3: started; its 28 KiB table checks out",
             "init: app 'hostile': AllowedConnections recorded for the network server",
             "init: app 'hostile': MutableStorage recorded for the storage server",
             "init: app 'blinky' (Blinky, component ",
@@ -348,6 +353,8 @@ pub const SCENARIOS: &[Scenario] = &[
             "hostile: power the machine off: denied",
             "hostile: re-badge its GPIO capability to every pin: denied (missing right)",
             "hostile: CapObject on its capability in slot 1: denied (missing right)",
+            "hostile: copy its page capability in slot 1: denied (missing right)",
+            "widen its page in slot 1 (Rights(READ | EXECUTE)): denied (only its mapping's rights)",
             "init: app 'hostile' finished (exit 0)",
             "init: app 'test-hostile-bare' finished (exit 0)",
             "init: failure #1: app=crasher component=",
@@ -362,8 +369,18 @@ pub const SCENARIOS: &[Scenario] = &[
             "uartecho: echoed \"host: hello, uartecho\"",
             "init: scenario apps passed",
         ],
-        forbid: &[ALWAYS_FORBIDDEN, "ALLOWED", "test-needs-i2c: started", "failure #4", "app error"],
-        check: Some(blinky_goes_on_after_the_hold),
+        forbid: &[
+            ALWAYS_FORBIDDEN,
+            "ALLOWED",
+            "test-needs-i2c: started",
+            "test-dup-component: started",
+            "test-pin-thief: started",
+            "drove GPIO 5",
+            "could not be started",
+            "failure #4",
+            "app error",
+        ],
+        check: Some(apps_check),
         uart: Some(Mode::Talk(TALK_LINE)),
         ..DEFAULTS
     },
@@ -477,6 +494,41 @@ pub fn both_spinners_progress_before_either_is_done(output: &str) -> Result<()> 
         None => "anywhere".to_string(),
     };
     Err(format!("no {} line {place}", missing.join(" or ")))
+}
+
+/// The `apps` scenario's checks: the summary counts what really started,
+/// and blinky still ticks after the crash loop was held.
+pub fn apps_check(output: &str) -> Result<()> {
+    summary_matches_the_apps(output)?;
+    blinky_goes_on_after_the_hold(output)
+}
+
+/// The line `init: N apps started, M refused` agrees with the lines before
+/// it: N apps were started (each has its `init: app 'x' (Name, component
+/// ...) verified` line and none `could not be started`) and M refusal
+/// lines.
+pub fn summary_matches_the_apps(output: &str) -> Result<()> {
+    let lines: Vec<&str> = output.lines().collect();
+    let at = lines
+        .iter()
+        .position(|line| line.contains("init: ") && line.contains(" apps started, "))
+        .ok_or("no `init: N apps started, M refused` line")?;
+    let summary = lines[at].trim_end();
+    let numbers: Vec<usize> =
+        summary.split(|c: char| !c.is_ascii_digit()).filter_map(|word| word.parse().ok()).collect();
+    let count =
+        |what: &str| lines[..at].iter().filter(|line| line.contains("init: app '") && line.contains(what)).count();
+    let (verified, failed, refused) =
+        (count(") verified; grants:"), count("' could not be started:"), count("' refused: "));
+    let expected =
+        if failed == 0 { vec![verified, refused] } else { vec![verified.saturating_sub(failed), refused, failed] };
+    if numbers == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{summary}` does not match the log before it: {verified} apps verified, {failed} could not be started, {refused} refused"
+        ))
+    }
 }
 
 /// The `apps` scenario: blinky still ticks after the crash loop was held.
@@ -594,6 +646,23 @@ mod tests {
         assert_eq!(exec_data.expect[0], FaultKind::ExecuteNever.name());
         let kernel_read = SCENARIOS.iter().find(|s| s.name == "kernel-read").unwrap();
         assert!(kernel_read.expect[1].starts_with(FaultKind::Permission.name()));
+    }
+
+    #[test]
+    fn the_apps_summary_must_count_what_started() {
+        let log = "init: app 'a' refused: GPIO 5 is already granted to app 'b'\n\
+                   init: app 'b' (B, component 1) verified; grants: GPIO pins 0x20, UARTs 0x0\n\
+                   init: app 'c' (C, component 2) verified; grants: GPIO pins 0x00, UARTs 0x0\n";
+        assert_eq!(summary_matches_the_apps(&format!("{log}init: 2 apps started, 1 refused\n")), Ok(()));
+        let err = summary_matches_the_apps(&format!("{log}init: 3 apps started, 1 refused\n")).unwrap_err();
+        assert!(err.contains("2 apps verified"), "{err}");
+        let failed = format!("{log}init: app 'c' could not be started: slot occupied\n");
+        assert!(summary_matches_the_apps(&format!("{failed}init: 2 apps started, 1 refused\n")).is_err());
+        assert_eq!(
+            summary_matches_the_apps(&format!("{failed}init: 1 apps started, 1 refused, 1 could not be started\n")),
+            Ok(())
+        );
+        assert!(summary_matches_the_apps(log).is_err());
     }
 
     #[test]

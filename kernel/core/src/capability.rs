@@ -255,11 +255,14 @@ pub fn grant<S: SlotStore + ?Sized>(
 }
 
 /// Moves the capability at `from` to the empty slot `to`, keeping its place
-/// in the derivation list (its children stay its children). The caller
+/// in the derivation list (its children stay its children) and only the
+/// rights in `mask` (a move can narrow, never widen: a loader hands a
+/// program its pages without `GRANT`, `DERIVE` or `INSPECT`). The caller
 /// checks authority (`GRANT` when `to` is in another process). Empties
 /// `from`, bumping its generation.
-pub fn move_to<S: SlotStore + ?Sized>(store: &mut S, from: SlotRef, to: SlotRef) -> Result<(), Error> {
-    let moved = capability(store, from)?;
+pub fn move_to<S: SlotStore + ?Sized>(store: &mut S, from: SlotRef, to: SlotRef, mask: Rights) -> Result<(), Error> {
+    let mut moved = capability(store, from)?;
+    moved.rights &= mask;
     if from == to {
         return Err(Error::SlotOccupied);
     }
@@ -512,8 +515,9 @@ mod tests {
         let mut slots = Slots(std::vec![Slot::EMPTY; 8]);
         insert_original(&mut slots, at(1), endpoint()).unwrap();
         derive(&mut slots, at(1), at(2), Rights::all(), None).unwrap();
-        move_to(&mut slots, at(1), at(6)).unwrap();
+        move_to(&mut slots, at(1), at(6), Rights::SEND | Rights::DERIVE).unwrap();
         assert!(capability(&slots, at(1)).is_err());
+        assert_eq!(capability(&slots, at(6)).unwrap().rights, endpoint().rights & (Rights::SEND | Rights::DERIVE));
         assert_eq!(revoke_step(&mut slots, at(6)).map(|(slot, _)| slot), Some(at(2)));
     }
 }

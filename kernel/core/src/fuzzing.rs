@@ -314,7 +314,12 @@ fn expected_decode(number: u32, args: [u32; 7]) -> Result<Call, Error> {
         Syscall::CapDelete => Call::CapDelete { handle: Handle(args[0]) },
         Syscall::CapRevoke => Call::CapRevoke { handle: Handle(args[0]) },
         Syscall::Unmap => Call::Unmap { handle: Handle(args[0]) },
-        Syscall::CapMove => Call::CapMove { handle: Handle(args[0]), process: Handle(args[1]) },
+        Syscall::CapMove if args[2] & !0x3FF != 0 => return Err(Error::InvalidArgument),
+        Syscall::CapMove => Call::CapMove {
+            handle: Handle(args[0]),
+            process: Handle(args[1]),
+            rights: Rights::from_bits_retain(args[2]),
+        },
         // Messages: at most two capabilities (bits 16..18 of the info
         // word), and bits 18..32 reserved.
         Syscall::Send | Syscall::Call | Syscall::Reply | Syscall::ReplyReceive

@@ -121,12 +121,14 @@ pub enum Call {
         /// The capability whose mapping goes.
         handle: Handle,
     },
-    /// `CapMove(handle, process)`.
+    /// `CapMove(handle, process, rights)`.
     CapMove {
         /// What to hand over.
         handle: Handle,
         /// `Process` capability of the receiver.
         process: Handle,
+        /// The rights it keeps (the rest are dropped).
+        rights: Rights,
     },
     /// `Send` or `Call` (`call` true).
     Send {
@@ -303,7 +305,9 @@ pub fn decode(number: u32, args: [u32; ARGUMENT_REGISTERS]) -> Result<Call, Erro
             Call::Map { handle: Handle(args[0]), address: args[1], rights: access, process: Handle(args[3]) }
         }
         Syscall::Unmap => Call::Unmap { handle: Handle(args[0]) },
-        Syscall::CapMove => Call::CapMove { handle: Handle(args[0]), process: Handle(args[1]) },
+        Syscall::CapMove => {
+            Call::CapMove { handle: Handle(args[0]), process: Handle(args[1]), rights: rights(args[2])? }
+        }
         Syscall::Send | Syscall::Call => Call::Send {
             endpoint: Handle(args[0]),
             message: Message::new(args[1], [args[2], args[3], args[4], args[5]])?,

@@ -46,7 +46,7 @@ fn pick(choice: u8) -> SlotRef {
 enum Op {
     Derive { source: u8, destination: u8, mask: u16, badge: Option<u8> },
     Grant { source: u8, destination: u8, mask: u16 },
-    Move { from: u8, to: u8 },
+    Move { from: u8, to: u8, mask: u16 },
     Delete { at: u8 },
     Revoke { at: u8, steps: Option<u8> },
     Retype { untyped: u8, destination: u8, kind: u8, size_log2: u8 },
@@ -61,6 +61,10 @@ struct Known {
     parent: Option<u64>,
     /// Same object as the parent (derive, grant), so rights must not grow.
     same_object: bool,
+    /// The parent's rights when this one was made from it: its own never
+    /// exceed them (a move may narrow the parent later; that takes nothing
+    /// from children already made).
+    parent_rights: Rights,
     capability: Capability,
     object: u64,
     mapped: bool,
@@ -127,7 +131,8 @@ impl Model {
         let id = self.next_id;
         self.next_id += 1;
         let capability = *self.store.slot(slot).capability().unwrap();
-        self.caps.insert(id, Known { slot, parent, same_object, capability, object, mapped: false });
+        let parent_rights = parent.map_or(Rights::all(), |parent| self.caps[&parent].capability.rights);
+        self.caps.insert(id, Known { slot, parent, same_object, parent_rights, capability, object, mapped: false });
         self.handles.push((Handle::new(slot.index() as usize, self.store.slot(slot).generation()), slot, true));
         id
     }
@@ -260,11 +265,20 @@ impl Model {
                     self.add(destination, Some(parent), true, object);
                 }
             }
-            Op::Move { from, to } => {
+            Op::Move { from, to, mask } => {
                 let (from, to) = (self.source(from), self.destination(to));
-                if capability::move_to(&mut self.store, from, to).is_ok() {
+                // Mostly a plain move; a quarter narrow (a narrowed untyped
+                // retypes less, and the sequences should still retype).
+                let mask = if mask < 0xC000 { Rights::all() } else { Rights::from_bits_truncate(mask as u32) };
+                let before = capability::capability(&self.store, from).ok();
+                if capability::move_to(&mut self.store, from, to, mask).is_ok() {
+                    // The moved capability keeps only the rights of the mask.
+                    let after = capability::capability(&self.store, to).unwrap();
+                    assert_eq!(after.rights, before.unwrap().rights & mask);
                     let id = self.at(from).unwrap();
-                    self.caps.get_mut(&id).unwrap().slot = to;
+                    let known = self.caps.get_mut(&id).unwrap();
+                    known.slot = to;
+                    known.capability.rights &= mask;
                     self.vacated(from);
                     let generation = self.store.slot(to).generation();
                     self.handles.push((Handle::new(to.index() as usize, generation), to, true));
@@ -363,7 +377,7 @@ impl Model {
             if let Some(parent) = known.parent {
                 let parent = &self.caps[&parent];
                 if known.same_object {
-                    assert!(parent.capability.rights.contains(known.capability.rights), "rights grew");
+                    assert!(known.parent_rights.contains(known.capability.rights), "rights grew");
                     assert_eq!(parent.object, known.object);
                     // A badge is set once, on an unbadged capability.
                     if known.capability.badge != parent.capability.badge {

@@ -344,9 +344,9 @@ impl Kernel {
                 self.referenced(&made);
                 [self.handle_at(destination).0, 0, 0]
             }
-            Call::CapMove { handle, process } => {
+            Call::CapMove { handle, process, rights } => {
                 let (source, destination) = self.passing(index, handle, process)?;
-                capability::move_to(&mut Slots(&mut self.processes), source, destination)?;
+                capability::move_to(&mut Slots(&mut self.processes), source, destination, rights)?;
                 [self.handle_at(destination).0, 0, 0]
             }
             Call::Retype { untyped, kind, bytes } => {

@@ -3,6 +3,9 @@
 //!
 //! - [`grants`]: what an app's decoded manifest gets on this board, or the
 //!   capability that makes `init` refuse it;
+//! - [`admission`]: which of the apps that passed their own checks run,
+//!   across all of them: one app per `ComponentId`, each GPIO pin and UART
+//!   granted to one app;
 //! - [`supervisor`]: when a crashed app restarts (exponential back-off),
 //!   when it is held instead, and the bounded failure log.
 //!
@@ -11,5 +14,6 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod grants;
 pub mod supervisor;

@@ -13,17 +13,26 @@
 //! 2. decode its manifest (`tessera_abi::manifest::Manifest::decode`);
 //! 3. plan its grants for this board (`tessera_init_core::grants::plan`),
 //!    refusing it, by capability, if the board or its servers cannot
-//!    honour one;
-//! 4. load its ELF into memory carved for it, give it one badged endpoint
-//!    per server it was granted, tell it where they are in `r0`
-//!    ([`StartWord`]) and start it.
+//!    honour one.
 //!
-//! Any refusal is one log line, `init: app 'NAME' refused: REASON`, and the
-//! other apps go on.
+//! Then, over every app that passed those checks at once
+//! (`tessera_init_core::admission::admit`): an app whose `ComponentId` or
+//! whose GPIO pin or UART an app before it (in boot-image order) already
+//! has is refused, naming the conflict. Then each admitted app is started:
+//! its ELF is loaded into a memory block carved for it (the capabilities
+//! to its pages go into its own CSpace, so `init` keeps two slots per app
+//! whatever its size, plus one per grant), it gets one badged endpoint per
+//! server it was granted, is told where they are in `r0` ([`StartWord`])
+//! and started.
+//!
+//! Any refusal is one log line, `init: app 'NAME' refused: REASON`; an app
+//! that was admitted but could not be started is one line `init: app
+//! 'NAME' could not be started: REASON`; the other apps go on.
 
 use tessera_abi::app::StartWord;
 use tessera_abi::manifest::{ComponentId, Manifest};
 use tessera_abi::package::{self, TrustedKeys};
+use tessera_init_core::admission::{self, Candidate, Verdict};
 use tessera_init_core::grants::{self, BoardOffer, Plan};
 use tessera_init_core::supervisor::{Decision, Failure, FailureLog, Health, POLICY};
 use tessera_rt::{
@@ -31,7 +40,7 @@ use tessera_rt::{
     Rights,
 };
 
-use crate::loader::{Loader, Program};
+use crate::loader::{Loader, Pages, Program};
 
 /// Boot-image names of test fixtures: started only when asked for.
 pub const TEST_PREFIX: &str = "test-";
@@ -39,8 +48,9 @@ pub const TEST_PREFIX: &str = "test-";
 pub const TRUSTED_KEYS: &str = "trusted-keys";
 /// The priority apps run at (below `init` and the servers).
 pub const APP_PRIORITY: u32 = 8;
-/// Most apps `init` manages.
-pub const MAX_APPS: usize = 12;
+/// Most apps `init` manages (refused ones included). Each costs about
+/// 330 bytes of `init`'s data, which the kernel copies at boot.
+pub const MAX_APPS: usize = 16;
 /// The board this build runs on.
 pub const BOARD: BoardOffer = grants::QEMU_VIRT;
 
@@ -60,6 +70,12 @@ pub struct Servers {
 pub enum Status {
     /// Refused at admission (the log line said why).
     Refused,
+    /// Passed its own checks; admission across every app is not decided
+    /// yet (only while `start_all` or `start_one` runs).
+    Checked,
+    /// Admitted, but could not be started (the log line said why); not
+    /// retried.
+    Failed,
     /// Running.
     Running,
     /// Crashed; starts again at this uptime (microseconds).
@@ -76,6 +92,9 @@ struct App<'a> {
     elf: &'a [u8],
     component_id: ComponentId,
     plan: Plan,
+    /// Its binary manifest, checked (decoded again when it is needed: a
+    /// decoded `Manifest` is large, and this table is in `init`'s data).
+    manifest: &'a [u8],
     status: Status,
     program: Option<Program>,
     /// Its memory block, kept across restarts.
@@ -129,16 +148,20 @@ impl<'a> Apps<'a> {
     /// Admits and starts every package in the boot image (test fixtures
     /// too if `include_tests`); returns how many were started.
     pub fn start_all(&mut self, include_tests: bool) -> usize {
-        self.start_matching(|name| include_tests || !name.starts_with(TEST_PREFIX))
+        self.start_matching(&|name| include_tests || !name.starts_with(TEST_PREFIX))
     }
 
     /// Admits and starts the package called `name` (a benchmark's): true
     /// if it was started.
     pub fn start_one(&mut self, name: &str) -> bool {
-        self.start_matching(|entry| entry == name) == 1
+        self.start_matching(&|entry| entry == name) == 1
     }
 
-    fn start_matching(&mut self, mut wanted: impl FnMut(&str) -> bool) -> usize {
+    /// Checks every package `wanted` accepts, admits them across all apps
+    /// and starts the admitted ones; returns how many were started.
+    /// (`wanted` is a `dyn`, so `init` holds one copy of this: the kernel
+    /// copies `init`'s pages at boot.)
+    fn start_matching(&mut self, wanted: &dyn Fn(&str) -> bool) -> usize {
         let Some(loader) = self.loader else {
             println!("init: the app manager has no loader");
             return 0;
@@ -161,88 +184,115 @@ impl<'a> Apps<'a> {
                 None
             }
         };
-        let mut started = 0;
         for entry in image.iter() {
-            if !entry.elf.starts_with(&package::MAGIC) || !wanted(entry.name) {
-                continue;
+            if entry.elf.starts_with(&package::MAGIC) && wanted(entry.name) {
+                self.check(entry.name, entry.elf, keys.as_ref());
             }
-            if self.admit(entry.name, entry.elf, keys.as_ref()) {
+        }
+        self.admit_checked();
+        let mut started = 0;
+        for index in 0..MAX_APPS {
+            let Some(app) = self.apps[index].filter(|app| app.status == Status::Checked) else { continue };
+            if let Ok(manifest) = Manifest::decode(app.manifest) {
+                for placeholder in grants::placeholders(&manifest) {
+                    println!(
+                        "init: app '{}': {} recorded for the {} server (not built yet; no authority granted)",
+                        app.name, placeholder.capability, placeholder.server
+                    );
+                }
+                println!(
+                    "init: app '{}' ({}, component {}) verified; grants: GPIO pins {:#04x}, UARTs {:#x}",
+                    app.name,
+                    manifest.name(),
+                    app.component_id,
+                    app.plan.gpio_mask,
+                    app.plan.uart_mask
+                );
+            }
+            if self.launch(index) {
                 started += 1;
             }
         }
         started
     }
 
-    /// Checks one package and starts it; false if refused.
-    fn admit(&mut self, name: &'a str, bytes: &'a [u8], keys: Option<&TrustedKeys<'_>>) -> bool {
+    /// Checks one package on its own (signature, manifest, board and
+    /// servers) and records it as `Checked`, or `Refused` with a log line.
+    fn check(&mut self, name: &'a str, bytes: &'a [u8], keys: Option<&TrustedKeys<'_>>) {
         let Some(index) = self.apps.iter().position(Option::is_none) else {
             println!("init: app '{}' refused: init manages at most {} apps", name, MAX_APPS);
-            return false;
+            return;
         };
         let no_keys: [package::TrustedKey; 0] = [];
         let verified = match keys {
             Some(keys) => package::parse_and_verify(bytes, keys),
             None => package::parse_and_verify(bytes, &no_keys),
         };
-        let refuse = |apps: &mut Self, reason: &dyn core::fmt::Display| {
-            println!("init: app '{}' refused: {}", name, reason);
-            apps.apps[index] = Some(App {
-                name,
-                elf: &[],
-                component_id: ComponentId::NIL,
-                plan: Plan::default(),
-                status: Status::Refused,
-                program: None,
-                memory: None,
-                minted: [None; 2],
-                health: Health::new(),
-            });
-            false
-        };
-        let package = match verified {
-            Ok(package) => package,
-            Err(refusal) => return refuse(self, &refusal),
-        };
-        let manifest = match Manifest::decode(package.manifest()) {
-            Ok(manifest) => manifest,
-            Err(error) => return refuse(self, &Because("undecodable manifest", &error)),
-        };
-        let plan = match grants::plan(&manifest, &BOARD) {
-            Ok(plan) => plan,
-            Err(refusal) => return refuse(self, &refusal),
-        };
-        if plan.gpio_mask != 0 && self.servers.gpio.is_none() {
-            return refuse(self, &"Gpio: the GPIO server is not running");
-        }
-        if plan.uart_mask != 0 && self.servers.uart.is_none() {
-            return refuse(self, &"Uart: the UART server is not running");
-        }
-        for placeholder in grants::placeholders(&manifest) {
-            println!(
-                "init: app '{}': {} recorded for the {} server (not built yet; no authority granted)",
-                name, placeholder.capability, placeholder.server
-            );
-        }
-        self.apps[index] = Some(App {
+        let mut app = App {
             name,
-            elf: package.elf(),
-            component_id: manifest.component_id(),
-            plan,
-            status: Status::Running,
+            elf: &[],
+            component_id: ComponentId::NIL,
+            plan: Plan::default(),
+            manifest: &[],
+            status: Status::Refused,
             program: None,
             memory: None,
             minted: [None; 2],
             health: Health::new(),
+        };
+        let checked = verified.map_err(Reason::Package).and_then(|package| {
+            let manifest = Manifest::decode(package.manifest()).map_err(Reason::Manifest)?;
+            let plan = grants::plan(&manifest, &BOARD).map_err(Reason::Board)?;
+            if plan.gpio_mask != 0 && self.servers.gpio.is_none() {
+                return Err(Reason::Text("Gpio: the GPIO server is not running"));
+            }
+            if plan.uart_mask != 0 && self.servers.uart.is_none() {
+                return Err(Reason::Text("Uart: the UART server is not running"));
+            }
+            Ok((package.elf(), package.manifest(), manifest.component_id(), plan))
         });
-        println!(
-            "init: app '{}' ({}, component {}) verified; grants: GPIO pins {:#04x}, UARTs {:#x}",
-            name,
-            manifest.name(),
-            manifest.component_id(),
-            plan.gpio_mask,
-            plan.uart_mask
-        );
-        self.launch(index)
+        match checked {
+            Ok((elf, manifest, component_id, plan)) => {
+                app.elf = elf;
+                app.component_id = component_id;
+                app.plan = plan;
+                app.manifest = manifest;
+                app.status = Status::Checked;
+            }
+            Err(reason) => println!("init: app '{}' refused: {}", name, reason),
+        }
+        self.apps[index] = Some(app);
+    }
+
+    /// Decides admission over every app that is not refused, in table
+    /// (boot-image) order: the apps admitted before keep what they have, a
+    /// `Checked` app that conflicts with one of them is refused with a log
+    /// line naming the conflict.
+    fn admit_checked(&mut self) {
+        let empty = Candidate { name: "", component_id: ComponentId::NIL, plan: Plan::default() };
+        let mut candidates = [empty; MAX_APPS];
+        let mut indices = [0; MAX_APPS];
+        let mut count = 0;
+        for (index, app) in self.apps.iter().enumerate() {
+            let Some(app) = app.filter(|app| app.status != Status::Refused) else { continue };
+            candidates[count] = Candidate { name: app.name, component_id: app.component_id, plan: app.plan };
+            indices[count] = index;
+            count += 1;
+        }
+        let mut admitted = [empty; MAX_APPS];
+        let mut verdicts: [Verdict<'a>; MAX_APPS] = [Ok(()); MAX_APPS];
+        admission::admit(&candidates[..count], &mut admitted, &mut verdicts);
+        for (&index, verdict) in indices[..count].iter().zip(verdicts) {
+            let Some(app) = self.apps[index].as_mut() else { continue };
+            if let Err(conflict) = verdict {
+                // Only an app not yet running can be refused: those admitted
+                // before come first and conflict with nothing before them.
+                if app.status == Status::Checked {
+                    println!("init: app '{}' refused: {}", app.name, conflict);
+                    app.status = Status::Refused;
+                }
+            }
+        }
     }
 
     /// Starts app `index` (again); false if it could not be.
@@ -250,7 +300,8 @@ impl<'a> Apps<'a> {
         let (Some(mut app), Some(loader)) = (self.apps[index], self.loader) else { return false };
         let servers = self.servers;
         let mut minted = [None; 2];
-        let result = loader.start_elf(app.name, app.elf, APP_PRIORITY, app.memory.take(), |process| {
+        let memory = app.memory.take();
+        let result = loader.start_elf(app.name, app.elf, APP_PRIORITY, memory, Pages::HandedOver, |process| {
             let mut start = StartWord::default();
             let grants = [(servers.gpio, app.plan.gpio_mask), (servers.uart, app.plan.uart_mask)];
             for (slot, (server, mask)) in grants.into_iter().enumerate() {
@@ -278,7 +329,9 @@ impl<'a> Apps<'a> {
             Err(error) => {
                 unmint(&mut minted);
                 println!("init: app '{}' could not be started: {}", app.name, error.name());
-                app.status = Status::Held;
+                // The block (if it was a spare) was revoked and is kept.
+                app.memory = memory;
+                app.status = Status::Failed;
                 self.apps[index] = Some(app);
                 false
             }
@@ -408,11 +461,21 @@ impl<'a> Apps<'a> {
     }
 }
 
-/// "what: error" for a refusal.
-struct Because<'e, E>(&'static str, &'e E);
+/// Why a package is refused on its own.
+enum Reason {
+    Package(package::Refused),
+    Manifest(tessera_abi::manifest::DecodeError),
+    Board(grants::Refusal),
+    Text(&'static str),
+}
 
-impl<E: core::fmt::Display> core::fmt::Display for Because<'_, E> {
+impl core::fmt::Display for Reason {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{}: {}", self.0, self.1)
+        match self {
+            Reason::Package(refusal) => write!(f, "{}", refusal),
+            Reason::Manifest(error) => write!(f, "undecodable manifest: {}", error),
+            Reason::Board(refusal) => write!(f, "{}", refusal),
+            Reason::Text(text) => f.write_str(text),
+        }
     }
 }

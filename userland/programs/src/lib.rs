@@ -206,8 +206,8 @@ pub mod loader {
     use tessera_abi::elf;
     use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
     use tessera_rt::{
-        cap_revoke, for_each_initial_capability, map_into, process_name, process_setup, process_start, retype, unmap,
-        Error, Handle, Mapping, ObjectType, Rights,
+        cap_delete, cap_move_narrowed, cap_revoke, for_each_initial_capability, map_into, process_name, process_setup,
+        process_start, retype, unmap, Error, Handle, Mapping, ObjectType, Rights,
     };
 
     /// Where the boot image is mapped.
@@ -218,6 +218,23 @@ pub mod loader {
     /// Untyped memory one program is carved from: its process object, its
     /// stack and its pages.
     pub const PROGRAM_MEMORY: u32 = 256 * 1024;
+
+    /// Where the capabilities to a loaded program's pages (its image and its
+    /// stack, one frame each) end up. Either way they are children of the
+    /// program's memory block, so revoking the block takes every one back.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Pages {
+        /// In the loader's CSpace: one slot per page for as long as the
+        /// program runs. For the system programs, whose test programs look
+        /// for the frames they are given among their capabilities.
+        Kept,
+        /// Moved into the program's own CSpace once mapped (a move keeps the
+        /// mapping): the loader keeps only the block and the `Process`
+        /// capability, whatever the program's size. The program then holds
+        /// capabilities to its own pages, and nothing else through them
+        /// (docs/CAVEATS.md). For apps and the servers.
+        HandedOver,
+    }
 
     /// A program the loader started.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -268,38 +285,41 @@ pub mod loader {
         /// and every frame it gets are carved from `memory` (untyped memory
         /// of [`PROGRAM_MEMORY`] bytes: pass a spare one, or `None` to carve
         /// a new one from the loader's untyped memory). The caller holds the
-        /// block, the process and one frame capability per page (children of
-        /// the block) and gets all of it back by revoking `memory` once the
-        /// program has ended.
+        /// block, the process and, with [`Pages::Kept`], one frame
+        /// capability per page (children of the block), and gets all of it
+        /// back by revoking `memory` once the program has ended.
         pub fn start(
             &self,
             name: &str,
             priority: u32,
             argument: u32,
             memory: Option<Handle>,
+            pages: Pages,
         ) -> Result<Program, Error> {
             let image = self.image()?;
             let program = image.find(name).ok_or(Error::NotFound)?;
-            self.start_elf(name, program.elf, priority, memory, |_| Ok(argument))
+            self.start_elf(name, program.elf, priority, memory, pages, |_| Ok(argument))
         }
 
         /// Loads `elf` into a new process called `name` as [`start`](Self::start)
         /// does, then calls `before_start` with the process (to give it
         /// capabilities) and starts it with the `r0` argument `before_start`
-        /// returns. On any error everything made from `memory` is taken back.
+        /// returns; `pages` says where the page capabilities go. On any error
+        /// everything made from `memory` is taken back.
         pub fn start_elf(
             &self,
             name: &str,
             elf: &[u8],
             priority: u32,
             memory: Option<Handle>,
+            pages: Pages,
             before_start: impl FnOnce(Handle) -> Result<u32, Error>,
         ) -> Result<Program, Error> {
-            let memory = match memory {
-                Some(memory) => memory,
-                None => retype(self.untyped, ObjectType::Untyped, PROGRAM_MEMORY)?,
+            let (memory, fresh) = match memory {
+                Some(memory) => (memory, false),
+                None => (retype(self.untyped, ObjectType::Untyped, PROGRAM_MEMORY)?, true),
             };
-            let started = self.load(name, elf, memory).and_then(|(process, entry)| {
+            let started = self.load(name, elf, memory, pages).and_then(|(process, entry)| {
                 let argument = before_start(process)?;
                 process_setup(process, entry, STACK_TOP as u32, argument)?;
                 process_start(process, priority)?;
@@ -308,8 +328,9 @@ pub mod loader {
             match started {
                 Ok(process) => Ok(Program { process, memory }),
                 Err(error) => {
-                    // Whatever was made goes; `memory` can be used again.
-                    let _ = cap_revoke(memory);
+                    // Whatever was made goes; a block passed in can be used
+                    // again, one made here goes too (nobody holds its handle).
+                    let _ = if fresh { cap_delete(memory) } else { cap_revoke(memory) };
                     Err(error)
                 }
             }
@@ -317,7 +338,7 @@ pub mod loader {
 
         /// Makes the process and fills its memory; returns it and its entry
         /// point, not yet started.
-        fn load(&self, name: &str, elf: &[u8], memory: Handle) -> Result<(Handle, u32), Error> {
+        fn load(&self, name: &str, elf: &[u8], memory: Handle, pages: Pages) -> Result<(Handle, u32), Error> {
             let plan = elf::parse(elf).map_err(|_| Error::BadImage)?;
             let process = retype(memory, ObjectType::Process, 16384)?;
             let page = PAGE_SIZE as u32;
@@ -326,7 +347,16 @@ pub mod loader {
                 let scratch = Mapping::new(frame, SCRATCH_AT, Rights::READ | Rights::WRITE)?;
                 scratch.write_bytes(offset, bytes);
                 unmap(frame)?;
-                map_into(frame, process, address, rights)
+                map_into(frame, process, address, rights)?;
+                if pages == Pages::HandedOver {
+                    // Only the rights of the mapping: no GRANT (its pages
+                    // cannot be passed on), DERIVE or INSPECT (it cannot
+                    // learn where its memory lies), and no WRITE on code
+                    // nor EXECUTE on data, so W^X holds for any second
+                    // mapping it makes of its own pages.
+                    cap_move_narrowed(frame, process, rights)?;
+                }
+                Ok(())
             };
             for segment in plan.segments() {
                 let mut rights = Rights::READ;

@@ -178,7 +178,13 @@ pub fn cap_grant(handle: Handle, process: Handle, rights: Rights) -> Result<Hand
 /// Moves `handle` (and everything derived from it) into the CSpace of
 /// `process`; returns its handle there.
 pub fn cap_move(handle: Handle, process: Handle) -> Result<Handle, Error> {
-    let [r0, r1, _, _] = raw_syscall(Syscall::CapMove as u32, [handle.0, process.0, 0, 0]);
+    cap_move_narrowed(handle, process, Rights::all())
+}
+
+/// [`cap_move`], keeping only the rights in `keep`: the receiver gets a
+/// capability that can do less than the one moved.
+pub fn cap_move_narrowed(handle: Handle, process: Handle, keep: Rights) -> Result<Handle, Error> {
+    let [r0, r1, _, _] = raw_syscall(Syscall::CapMove as u32, [handle.0, process.0, keep.bits(), 0]);
     status(r0).map(|()| Handle(r1))
 }
 
@@ -392,6 +398,17 @@ pub struct Received {
     pub message: Message,
     /// The sender's badge (0 for a reply or an unbadged capability).
     pub badge: u32,
+}
+
+impl Received {
+    /// Deletes the capabilities that came with the message. A server that
+    /// takes none calls it for every request, so no client can fill its
+    /// CSpace with copies of its own capabilities.
+    pub fn drop_capabilities(&self) {
+        for handle in self.message.capabilities().filter(|&handle| handle != Handle::NULL) {
+            let _ = cap_delete(handle);
+        }
+    }
 }
 
 fn received(registers: [u32; 6], badge: u32) -> Result<Received, Error> {

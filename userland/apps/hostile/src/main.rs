@@ -62,9 +62,16 @@ impl From<tessera_rt::Error> for Because {
 fn main(app: App) -> Result<(), Error> {
     let mut tally = Tally::default();
 
-    // What it holds: one endpoint per server its manifest grants.
-    let mut held = 0;
+    // What it holds: one endpoint per server its manifest grants, and the
+    // capabilities to its own pages (init moves them here once they are
+    // mapped; each is mapped already, so it maps nothing more: the guesses
+    // below try).
+    let (mut held, mut own_pages) = (0, 0);
     for_each_initial_capability(|handle, info| {
+        if info.kind == ObjectType::Frame {
+            own_pages += 1;
+            return;
+        }
         held += 1;
         log!(
             "hostile: holds slot {}: {:?}, rights {:?}, badge {:#x}",
@@ -74,6 +81,7 @@ fn main(app: App) -> Result<(), Error> {
             info.badge
         );
     });
+    log!("hostile: holds {} capabilities to its own pages", own_pages);
     match app.gpio() {
         Ok(gpio) => {
             let mut pin = gpio.output(GRANTED_PIN, Level::High)?;
@@ -130,6 +138,23 @@ fn main(app: App) -> Result<(), Error> {
         );
     });
 
+    // Its own pages: init hands them over with only the rights of their
+    // mappings, so it can neither copy nor pass them on, nor map code
+    // writable or data executable.
+    for_each_initial_capability(|handle, info| {
+        if info.kind != ObjectType::Frame {
+            return;
+        }
+        tally.check(
+            format_args!("copy its page capability in slot {}", handle.index()),
+            cap_derive(handle, info.rights, 0).map_err(Because::from),
+        );
+        let extra = info.rights & (Rights::GRANT | Rights::DERIVE | Rights::INSPECT);
+        let both = info.rights.contains(Rights::WRITE | Rights::EXECUTE);
+        let widened = if extra.is_empty() && !both { Err(Because("only its mapping's rights")) } else { Ok(()) };
+        tally.check(format_args!("widen its page in slot {} ({:?})", handle.index(), info.rights), widened);
+    });
+
     // Widen its own grant: re-badge the GPIO capability to all pins, or
     // copy it with more rights.
     if let Some(gpio_handle) = first_endpoint() {
@@ -149,8 +174,15 @@ fn main(app: App) -> Result<(), Error> {
         tally.check(format_args!("receive on the GPIO server's endpoint"), receive);
     }
 
-    log!("hostile: {} attempts, {} allowed; capabilities held at start: {}", tally.attempts, tally.allowed, held);
-    // It holds one capability per server its manifest grants, nothing else.
+    log!(
+        "hostile: {} attempts, {} allowed; capabilities held at start: {} (besides its {} pages)",
+        tally.attempts,
+        tally.allowed,
+        held,
+        own_pages
+    );
+    // It holds one capability per server its manifest grants and its own
+    // pages, nothing else.
     let granted = u32::from(app.gpio().is_ok()) + u32::from(app.uart(0).is_ok());
     if tally.allowed == 0 && held == granted {
         Ok(())

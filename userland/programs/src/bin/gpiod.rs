@@ -4,7 +4,8 @@
 //! block and none can touch another's pins. Protocol: `gpio` in lib.rs.
 //!
 //! Needs: the PL061's device region (read, write) and an endpoint to
-//! receive on. Runs until its process is ended.
+//! receive on. Runs until its process is ended. It takes no capabilities:
+//! any that come with a request are deleted at once.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -72,6 +73,8 @@ fn main(_start: tessera_rt::Start) -> u32 {
         }
     };
     loop {
+        // It takes no capabilities from clients.
+        request.drop_capabilities();
         let answer = serve(&pl061, &request);
         request = match reply_receive(endpoint, &answer) {
             Ok(request) => request,

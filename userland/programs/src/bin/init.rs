@@ -13,7 +13,7 @@
 use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::FaultKind;
 use tessera_programs::apps::{Apps, Servers, Status};
-use tessera_programs::loader::{Loader, Program};
+use tessera_programs::loader::{Loader, Pages, Program};
 use tessera_programs::{bench, capprobe, cpustate, probe, rtc, spinner};
 use tessera_rt::{
     boot_arguments, cap_delete, cap_derive, cap_grant, cap_info, cap_move, cap_object, cap_revoke, cycles,
@@ -128,9 +128,20 @@ static PROGRAMS: spin::Mutex<Programs> =
 /// for (see `tessera_programs::loader`), reusing the memory of a program that
 /// ended when there is some.
 fn start(name: &str, priority: u32, argument: u32) -> Result<Handle, &'static str> {
+    start_with(name, priority, argument, Pages::Kept)
+}
+
+/// Starts a server as [`start`] does, but with the capabilities to its
+/// pages in its own CSpace (it looks for no frames among its
+/// capabilities), so `init` keeps two slots for it.
+fn start_server(name: &str, priority: u32) -> Result<Handle, &'static str> {
+    start_with(name, priority, 0, Pages::HandedOver)
+}
+
+fn start_with(name: &str, priority: u32, argument: u32, pages: Pages) -> Result<Handle, &'static str> {
     let mut programs = PROGRAMS.lock();
     let spare = programs.spare.iter_mut().find_map(|spare| spare.take());
-    let program = loader()?.start(name, priority, argument, spare).map_err(|error| {
+    let program = loader()?.start(name, priority, argument, spare, pages).map_err(|error| {
         println!("init: cannot start {}: {}", name, error.name());
         "start failed"
     });
@@ -644,7 +655,7 @@ fn gpio_scenario() -> Outcome {
     let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
     let pin3 = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 1 << 3).map_err(|_| "mint failed")?;
     let pin4 = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 1 << 4).map_err(|_| "mint failed")?;
-    let server = start("gpiod", 10, 0)?;
+    let server = start_server("gpiod", 10)?;
     give(registers, server, DRIVER_DEVICE_RIGHTS)?;
     cap_move(endpoint, server).map_err(|_| "move failed")?;
     let a = start("gpioprobe", NORMAL, probe_argument(3, 4))?;
@@ -690,7 +701,7 @@ fn start_uartd() -> Result<(Handle, Handle), &'static str> {
     let memory = retype(untyped, ObjectType::Untyped, DMA_BYTES).map_err(|_| "retype failed")?;
     let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
     let minter = cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
-    let server = start("uartd", SERVER_PRIORITY, 0)?;
+    let server = start_server("uartd", SERVER_PRIORITY)?;
     for &page in &pages[..found] {
         give(page, server, DRIVER_DEVICE_RIGHTS)?;
     }
@@ -717,7 +728,7 @@ fn start_servers() -> Result<Servers, &'static str> {
             let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
             let minter =
                 cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
-            let server = start("gpiod", SERVER_PRIORITY, 0)?;
+            let server = start_server("gpiod", SERVER_PRIORITY)?;
             give(registers, server, DRIVER_DEVICE_RIGHTS)?;
             cap_move(endpoint, server).map_err(|_| "move failed")?;
             servers.gpio = Some(minter);
@@ -753,7 +764,12 @@ fn start_apps(include_tests: bool) -> Result<spin::MutexGuard<'static, Apps<'sta
     let mut apps = APPS.lock();
     apps.attach(loader()?, servers);
     let started = apps.start_all(include_tests);
-    println!("init: {} apps started, {} refused", started, apps.count(Status::Refused));
+    let (refused, failed) = (apps.count(Status::Refused), apps.count(Status::Failed));
+    if failed == 0 {
+        println!("init: {} apps started, {} refused", started, refused);
+    } else {
+        println!("init: {} apps started, {} refused, {} could not be started", started, refused, failed);
+    }
     Ok(apps)
 }
 
@@ -764,9 +780,11 @@ fn ended_elsewhere(process: Handle, ended: Ended) {
 }
 
 /// Every package of the boot image, fixtures included: the tampered,
-/// unsigned and I2C-wanting ones are refused, the hostile apps are denied
-/// everything they were not granted, the crash-looping one is restarted
-/// with back-off and held, and blinky keeps running through all of it.
+/// unsigned and I2C-wanting ones are refused, and so are the one with
+/// blinky's `ComponentId` and the one asking for blinky's pin; the hostile
+/// apps are denied everything they were not granted, the crash-looping one
+/// is restarted with back-off and held, three apps of many pages start
+/// beside all of them, and blinky keeps running through all of it.
 fn apps_scenario() -> Outcome {
     let mut apps = start_apps(true)?;
     let deadline = tessera_rt::uptime_micros() + 10_000_000;
@@ -785,6 +803,11 @@ fn apps_scenario() -> Outcome {
         ("test-unsigned", Status::Refused),
         ("test-truncated", Status::Refused),
         ("test-needs-i2c", Status::Refused),
+        ("test-dup-component", Status::Refused),
+        ("test-pin-thief", Status::Refused),
+        ("test-big-1", Status::Running),
+        ("test-big-2", Status::Running),
+        ("test-big-3", Status::Running),
         ("crasher", Status::Held),
         ("hostile", Status::Finished),
         ("test-hostile-bare", Status::Finished),
@@ -798,6 +821,11 @@ fn apps_scenario() -> Outcome {
             println!("init: app '{}' is {:?}, expected {:?}", name, actual, status);
             good = false;
         }
+    }
+    let failed = apps.count(Status::Failed);
+    if failed != 0 {
+        println!("init: {} apps could not be started", failed);
+        good = false;
     }
     let crashes = apps.failure_log().len();
     if crashes != 3 {

@@ -7,7 +7,9 @@
 //! Needs: the device regions of the virtio-mmio transports (read, write; it
 //! looks for the console in them and deletes the capabilities to the pages
 //! without it), `uart::DMA_BYTES` of untyped memory (moved to it) and an
-//! endpoint to receive on. Runs until its process is ended.
+//! endpoint to receive on. Runs until its process is ended. It takes no
+//! capabilities from clients: any that come with a request are deleted at
+//! once.
 //!
 //! It polls: the transport's interrupt is not used. A `READ` looks at the
 //! receive ring when it is asked, and a `WRITE` waits (spinning) until the
@@ -103,6 +105,8 @@ fn main(_start: tessera_rt::Start) -> u32 {
         }
     };
     loop {
+        // It takes no capabilities from clients.
+        request.drop_capabilities();
         let answer = serve(&mut console, &request);
         request = match reply_receive(endpoint, &answer) {
             Ok(request) => request,

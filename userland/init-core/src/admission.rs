@@ -1,0 +1,320 @@
+//! Admission across every installed app: no two apps run under one
+//! `ComponentId`, and no exclusive resource is granted twice.
+//!
+//! [`grants::plan`](crate::grants::plan) checks one app against the board.
+//! That is not enough: a board's GPIO pins and UARTs are granted
+//! exclusively (the server behind them lets every holder of a badge drive
+//! what the badge names), and a `ComponentId` is an app's identity (the
+//! failure log and the later servers key their state by it). So once every
+//! package of the boot image has passed its own checks, `init` decides over
+//! all of them at once with [`admit`]: in boot-image order, the first app to
+//! claim an identity or a resource wins, and each later one that claims it
+//! again is refused with a [`Conflict`] naming the resource and the app that
+//! holds it. An app refused here holds nothing, so it blocks no later app.
+
+use core::fmt;
+
+use tessera_abi::manifest::ComponentId;
+
+use crate::grants::Plan;
+
+/// An app that passed its own checks (signature, manifest, board) and
+/// waits for admission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate<'a> {
+    /// Its boot-image name, for messages.
+    pub name: &'a str,
+    /// Its identity.
+    pub component_id: ComponentId,
+    /// What it would be granted.
+    pub plan: Plan,
+}
+
+/// Why an app is refused at admission: what it shares with an app admitted
+/// before it. The `Display` form is the log line's reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conflict<'a> {
+    /// Another app runs under this identity.
+    ComponentId {
+        /// The identity both claim.
+        id: ComponentId,
+        /// The admitted app that has it.
+        holder: &'a str,
+    },
+    /// The GPIO pin is granted to another app.
+    Gpio {
+        /// The pin.
+        pin: u8,
+        /// The admitted app it is granted to.
+        holder: &'a str,
+    },
+    /// The UART is granted to another app.
+    Uart {
+        /// The UART's number.
+        uart: u8,
+        /// The admitted app it is granted to.
+        holder: &'a str,
+    },
+}
+
+impl Conflict<'_> {
+    /// The admitted app the conflict is with.
+    pub fn holder(&self) -> &str {
+        match *self {
+            Conflict::ComponentId { holder, .. } | Conflict::Gpio { holder, .. } | Conflict::Uart { holder, .. } => {
+                holder
+            }
+        }
+    }
+}
+
+impl fmt::Display for Conflict<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Conflict::ComponentId { id, holder } => write!(f, "ComponentId {id} is already used by app '{holder}'"),
+            Conflict::Gpio { pin, holder } => write!(f, "GPIO {pin} is already granted to app '{holder}'"),
+            Conflict::Uart { uart, holder } => write!(f, "UART {uart} is already granted to app '{holder}'"),
+        }
+    }
+}
+
+/// Whether a candidate was admitted, or the conflict that refused it.
+pub type Verdict<'a> = Result<(), Conflict<'a>>;
+
+/// The lowest bit set in both masks.
+fn shared_bit(a: u32, b: u32) -> Option<u8> {
+    let both = a & b;
+    (both != 0).then(|| both.trailing_zeros() as u8)
+}
+
+impl Conflict<'_> {
+    /// Orders conflicts for the message: identity first, then GPIO pins,
+    /// then UARTs, each lowest number first.
+    fn rank(&self) -> (u8, u8) {
+        match *self {
+            Conflict::ComponentId { .. } => (0, 0),
+            Conflict::Gpio { pin, .. } => (1, pin),
+            Conflict::Uart { uart, .. } => (2, uart),
+        }
+    }
+}
+
+/// What `candidate` conflicts with among `admitted`, or `None`: an identity
+/// clash first, then the lowest shared GPIO pin, then the lowest shared
+/// UART; for each, the first admitted app (in the order given) that holds
+/// it.
+pub fn conflict<'a>(candidate: &Candidate<'_>, admitted: &[Candidate<'a>]) -> Option<Conflict<'a>> {
+    let mut found: Option<Conflict<'a>> = None;
+    for other in admitted {
+        let holder = other.name;
+        let this = if other.component_id == candidate.component_id {
+            Conflict::ComponentId { id: candidate.component_id, holder }
+        } else if let Some(pin) = shared_bit(candidate.plan.gpio_mask, other.plan.gpio_mask) {
+            Conflict::Gpio { pin, holder }
+        } else if let Some(uart) = shared_bit(candidate.plan.uart_mask, other.plan.uart_mask) {
+            Conflict::Uart { uart, holder }
+        } else {
+            continue;
+        };
+        if found.is_none_or(|best| this.rank() < best.rank()) {
+            found = Some(this);
+        }
+    }
+    found
+}
+
+/// Decides admission for every candidate, in the order given (boot-image
+/// order): `verdicts[i]` becomes candidate `i`'s verdict. A candidate is
+/// admitted unless it conflicts with one admitted before it; the first to
+/// claim an identity or a resource keeps it. Decisions are made in
+/// `admitted`, a scratch list at least as long as `candidates` (no
+/// allocation); candidates beyond `verdicts` or `admitted` are not decided.
+/// Returns how many were admitted.
+pub fn admit<'a>(candidates: &[Candidate<'a>], admitted: &mut [Candidate<'a>], verdicts: &mut [Verdict<'a>]) -> usize {
+    let mut count = 0;
+    for (candidate, verdict) in candidates.iter().zip(verdicts.iter_mut()) {
+        *verdict = match conflict(candidate, &admitted[..count]) {
+            Some(conflict) => Err(conflict),
+            None if count < admitted.len() => {
+                admitted[count] = *candidate;
+                count += 1;
+                Ok(())
+            }
+            None => break,
+        };
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::string::ToString;
+    use std::vec;
+    use std::vec::Vec;
+
+    const BLINKY_ID: ComponentId =
+        ComponentId([0x9e, 0x45, 0x4f, 0xfb, 0x8a, 0x9f, 0x40, 0x32, 0x99, 0x4f, 0x37, 0x2f, 0x10, 0xc2, 0x30, 0xde]);
+
+    fn app(name: &'static str, id: u8, gpio_mask: u32, uart_mask: u32) -> Candidate<'static> {
+        Candidate { name, component_id: ComponentId([id; 16]), plan: Plan { gpio_mask, uart_mask } }
+    }
+
+    fn decide<'a>(candidates: &[Candidate<'a>]) -> Vec<Verdict<'a>> {
+        let mut verdicts = vec![Ok(()); candidates.len()];
+        let mut admitted = vec![app("", 0, 0, 0); candidates.len()];
+        admit(candidates, &mut admitted, &mut verdicts);
+        verdicts
+    }
+
+    #[test]
+    fn a_second_app_with_an_admitted_identity_is_refused_by_name() {
+        let blinky =
+            Candidate { name: "blinky", component_id: BLINKY_ID, plan: Plan { gpio_mask: 1 << 5, uart_mask: 0 } };
+        let copy = Candidate { name: "test-dup-component", plan: Plan::default(), ..blinky };
+        let verdicts = decide(&[blinky, copy]);
+        assert_eq!(verdicts[0], Ok(()));
+        let refusal = verdicts[1].unwrap_err();
+        assert_eq!(refusal, Conflict::ComponentId { id: BLINKY_ID, holder: "blinky" });
+        assert_eq!(
+            refusal.to_string(),
+            "ComponentId 9e454ffb-8a9f-4032-994f-372f10c230de is already used by app 'blinky'"
+        );
+    }
+
+    #[test]
+    fn an_exclusive_pin_or_uart_goes_to_the_first_app_only() {
+        let verdicts = decide(&[
+            app("blinky", 1, 1 << 5, 0),
+            app("uartecho", 2, 0, 1),
+            app("test-pin-thief", 3, 1 << 2 | 1 << 5, 0),
+            app("second-echo", 4, 0, 1),
+            app("hostile", 5, 1 << 6, 0),
+        ]);
+        assert_eq!(verdicts[0], Ok(()));
+        assert_eq!(verdicts[1], Ok(()));
+        assert_eq!(verdicts[2].unwrap_err().to_string(), "GPIO 5 is already granted to app 'blinky'");
+        assert_eq!(verdicts[3].unwrap_err().to_string(), "UART 0 is already granted to app 'uartecho'");
+        assert_eq!(verdicts[4], Ok(()), "pin 6 is nobody else's");
+    }
+
+    #[test]
+    fn a_refused_app_holds_nothing() {
+        // The thief is refused for pin 5, so its pin 3 stays free for the
+        // app after it; a refused duplicate does not block its pins either.
+        let verdicts = decide(&[
+            app("blinky", 1, 1 << 5, 0),
+            app("thief", 2, 1 << 3 | 1 << 5, 0),
+            app("three", 3, 1 << 3, 0),
+            app("dup", 1, 1 << 4, 0),
+            app("four", 4, 1 << 4, 0),
+        ]);
+        assert_eq!(verdicts.iter().map(Result::is_ok).collect::<Vec<_>>(), [true, false, true, false, true]);
+    }
+
+    #[test]
+    fn identity_is_named_before_resources_and_the_lowest_resource_first() {
+        let verdicts = decide(&[app("a", 1, 1 << 7, 0), app("b", 2, 1 << 2, 1), app("c", 1, 1 << 2 | 1 << 7, 1)]);
+        assert_eq!(verdicts[2], Err(Conflict::ComponentId { id: ComponentId([1; 16]), holder: "a" }));
+        let verdicts = decide(&[app("a", 1, 1 << 7, 0), app("b", 2, 1 << 2, 1), app("c", 3, 1 << 2 | 1 << 7, 1)]);
+        assert_eq!(verdicts[2], Err(Conflict::Gpio { pin: 2, holder: "b" }));
+        let verdicts = decide(&[app("a", 1, 0, 0b10), app("b", 2, 0, 0b01), app("c", 3, 0, 0b11)]);
+        assert_eq!(verdicts[2], Err(Conflict::Uart { uart: 0, holder: "b" }));
+        assert_eq!(verdicts[2].unwrap_err().holder(), "b");
+    }
+
+    #[test]
+    fn apps_asking_for_nothing_are_all_admitted_and_short_buffers_decide_fewer() {
+        let candidates = [app("a", 1, 0, 0), app("b", 2, 0, 0), app("c", 3, 0, 0)];
+        assert!(decide(&candidates).iter().all(Result::is_ok));
+        let mut admitted = [app("", 0, 0, 0); 2];
+        let mut verdicts = [Err(Conflict::Gpio { pin: 0, holder: "undecided" }); 3];
+        assert_eq!(admit(&candidates, &mut admitted, &mut verdicts), 2);
+        assert_eq!(verdicts[2], Err(Conflict::Gpio { pin: 0, holder: "undecided" }), "left as it was");
+        assert_eq!(admit(&[], &mut admitted, &mut verdicts), 0);
+    }
+
+    /// Over random sets of apps drawn from a few identities, pins and
+    /// UARTs: no two admitted apps share an identity or a resource; every
+    /// refusal names a real conflict with an app admitted before it; an
+    /// app that conflicts with no earlier admitted app is admitted; and an
+    /// app that shares nothing with any other candidate is always admitted.
+    #[test]
+    fn admission_never_shares_and_refuses_only_real_conflicts() {
+        let names: Vec<std::string::String> = (0..16).map(|n| std::format!("app{n}")).collect();
+        let mut rng = tessera_testing::Rng::new(0xA076_1D64_78BD_642F);
+        // How often each outcome came up: admitted, and each kind of refusal.
+        let mut seen = [0usize; 4];
+        for _ in 0..3_000 {
+            let count = rng.below(13);
+            let candidates: Vec<Candidate<'_>> = (0..count)
+                .map(|n| {
+                    // Sparse masks, so most sets have some apps admitted.
+                    let gpio = (rng.next_u64() & rng.next_u64() & rng.next_u64()) as u32 & 0xFF;
+                    let uart = (rng.next_u64() & rng.next_u64()) as u32 & 0b11;
+                    let id = rng.below(6) as u8;
+                    Candidate {
+                        name: &names[n],
+                        component_id: ComponentId([id; 16]),
+                        plan: Plan { gpio_mask: gpio, uart_mask: uart },
+                    }
+                })
+                .collect();
+            let verdicts = decide(&candidates);
+            let admitted: Vec<usize> = (0..count).filter(|&i| verdicts[i].is_ok()).collect();
+            for (x, &i) in admitted.iter().enumerate() {
+                for &j in &admitted[x + 1..] {
+                    let (a, b) = (candidates[i], candidates[j]);
+                    assert_ne!(a.component_id, b.component_id, "{a:?} {b:?}");
+                    assert_eq!(a.plan.gpio_mask & b.plan.gpio_mask, 0, "{a:?} {b:?}");
+                    assert_eq!(a.plan.uart_mask & b.plan.uart_mask, 0, "{a:?} {b:?}");
+                }
+            }
+            for (i, verdict) in verdicts.iter().enumerate() {
+                let me = candidates[i];
+                let earlier: Vec<&Candidate<'_>> =
+                    admitted.iter().filter(|&&j| j < i).map(|&j| &candidates[j]).collect();
+                seen[match verdict {
+                    Ok(()) => 0,
+                    Err(Conflict::ComponentId { .. }) => 1,
+                    Err(Conflict::Gpio { .. }) => 2,
+                    Err(Conflict::Uart { .. }) => 3,
+                }] += 1;
+                match verdict {
+                    Ok(()) => {}
+                    Err(conflict) => {
+                        let holder = earlier
+                            .iter()
+                            .find(|c| c.name == conflict.holder())
+                            .unwrap_or_else(|| panic!("{conflict:?} names no earlier admitted app"));
+                        match *conflict {
+                            Conflict::ComponentId { id, .. } => {
+                                assert_eq!(id, me.component_id);
+                                assert_eq!(holder.component_id, id);
+                            }
+                            Conflict::Gpio { pin, .. } => {
+                                assert_ne!(me.plan.gpio_mask & holder.plan.gpio_mask & 1 << pin, 0)
+                            }
+                            Conflict::Uart { uart, .. } => {
+                                assert_ne!(me.plan.uart_mask & holder.plan.uart_mask & 1 << uart, 0)
+                            }
+                        }
+                    }
+                }
+                let clashes = |other: &Candidate<'_>| {
+                    other.component_id == me.component_id
+                        || other.plan.gpio_mask & me.plan.gpio_mask != 0
+                        || other.plan.uart_mask & me.plan.uart_mask != 0
+                };
+                if !earlier.iter().any(|other| clashes(other)) {
+                    assert_eq!(*verdict, Ok(()), "{me:?} conflicts with no admitted app");
+                }
+                if !candidates.iter().enumerate().any(|(j, other)| j != i && clashes(other)) {
+                    assert_eq!(*verdict, Ok(()), "{me:?} shares nothing");
+                }
+            }
+        }
+        assert!(seen.iter().all(|&count| count > 100), "every outcome is exercised: {seen:?}");
+    }
+}
