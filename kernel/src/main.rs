@@ -13,6 +13,7 @@ mod arch;
 mod board;
 mod console;
 mod kernel;
+mod path_meter;
 
 use arch::{gic, mmu, timer};
 use kernel::KERNEL;
@@ -141,20 +142,34 @@ fn enter() -> kernel::KernelGuard<'static> {
 /// `svc` from user mode: the caller's registers are saved at `_saved` (its
 /// context in the process table). Returns the context to resume.
 #[no_mangle]
-extern "C" fn tessera_syscall(_saved: *mut u32) -> *mut u32 {
-    enter().syscall()
+extern "C" fn tessera_syscall(saved: *mut u32) -> *mut u32 {
+    #[cfg(feature = "path-meter")]
+    // SAFETY: `entry.s` passes the caller's saved context, r0-r12 first, so
+    // word 7 is its r7 (the syscall number); nothing writes it meanwhile.
+    path_meter::begin(unsafe { saved.add(7).read() });
+    #[cfg(not(feature = "path-meter"))]
+    let _ = saved;
+    let resume = enter().syscall();
+    path_meter::end();
+    resume
 }
 
 /// IRQ from user mode.
 #[no_mangle]
 extern "C" fn tessera_irq(_saved: *mut u32) -> *mut u32 {
-    enter().interrupt()
+    path_meter::begin(path_meter::what::IRQ);
+    let resume = enter().interrupt();
+    path_meter::end();
+    resume
 }
 
 /// Undefined instruction (0), prefetch abort (1) or data abort (2) in user mode.
 #[no_mangle]
 extern "C" fn tessera_user_fault(_saved: *mut u32, kind: u32) -> *mut u32 {
-    enter().user_fault(kind)
+    path_meter::begin(path_meter::what::FAULT + kind);
+    let resume = enter().user_fault(kind);
+    path_meter::end();
+    resume
 }
 
 /// An exception taken in the kernel itself: always a bug.

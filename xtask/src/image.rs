@@ -164,18 +164,35 @@ pub fn build_boot_image(image: Image) -> Result<PathBuf> {
 /// Builds the kernel of `image` around the boot image at `boot_image` and
 /// copies it to `target/tessera/<image>/tessera.elf`; returns that path.
 pub fn build_kernel(image: Image, boot_image: &Path) -> Result<PathBuf> {
+    build_kernel_as(image.name(), image.kernel_features(), boot_image, &kernel_elf_path(image))
+}
+
+/// The benchmark image's programs around a kernel that also measures its
+/// longest run with interrupts masked (feature `path-meter`, which costs
+/// instructions on every entry): `target/tessera/bench-paths/tessera.elf`.
+pub fn build_path_meter_kernel() -> Result<PathBuf> {
+    let boot_image = build_boot_image(Image::Bench)?;
+    let elf = tessera_dir().join("bench-paths").join("tessera.elf");
+    fs::create_dir_all(tessera_dir().join("bench-paths"))
+        .map_err(|err| format!("cannot create {}: {err}", show(&tessera_dir().join("bench-paths"))))?;
+    build_kernel_as("path-meter", "path-meter,semihosting", &boot_image, &elf)
+}
+
+/// Builds the kernel with `features` around `boot_image` and copies it to
+/// `elf`; `what` names it in the progress line.
+fn build_kernel_as(what: &str, features: &str, boot_image: &Path, elf: &Path) -> Result<PathBuf> {
     let boot_image =
         boot_image.canonicalize().map_err(|err| format!("cannot find the boot image {}: {err}", show(boot_image)))?;
-    println!("==> building kernel (release, {TARGET}) for the {} image", image.name());
+    println!("==> building kernel (release, {TARGET}) for the {what} image");
     let mut command = cargo();
     command.args(["build", "--release", "--target", TARGET, "-p", KERNEL_PACKAGE]).env(BOOT_IMAGE_ENV, &boot_image);
-    if !image.kernel_features().is_empty() {
-        command.args(["--features", image.kernel_features()]);
+    if !features.is_empty() {
+        command.args(["--features", features]);
     }
     run_streamed(command)?;
 
     let built = release_dir().join(KERNEL_BIN);
-    let elf = kernel_elf_path(image);
+    let elf = elf.to_path_buf();
     fs::copy(&built, &elf)
         .map_err(|err| format!("cannot copy the kernel {} to {}: {err}", show(&built), show(&elf)))?;
     Ok(elf)

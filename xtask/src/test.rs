@@ -334,7 +334,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             let mut command = cargo();
             command
                 .args(["clippy", "--release", "--target", image::TARGET, "-p", "tessera-kernel"])
-                .args(["--features", "bench,test-hooks,semihosting", "--", "-D", "warnings"])
+                .args(["--features", "path-meter,test-hooks,semihosting", "--", "-D", "warnings"])
                 .env(image::BOOT_IMAGE_ENV, &boot_image);
             captured(command)
         });

@@ -47,6 +47,9 @@ fn main(start: tessera_rt::Start) -> u32 {
             scenario = Some(name);
         } else if word == "bench" {
             scenario = Some("bench");
+        } else if word == "paths" {
+            // `bench paths`: the path-meter kernel's run.
+            scenario = Some("paths");
         }
     }
     let Some(name) = scenario else {
@@ -60,6 +63,7 @@ fn main(start: tessera_rt::Start) -> u32 {
     };
     let result = match name {
         "bench" => run_benchmarks(boot_cycles),
+        "paths" => longest_paths(),
         "boot" => expect_clean_exit("hello", 0),
         "demo" => demo(),
         "preempt" => preempt(),
@@ -1019,4 +1023,37 @@ fn uart_scenario() -> Outcome {
     } else {
         Err("the UART echo or a refusal did not hold")
     }
+}
+
+/// For the path-meter kernel (`cargo xtask bench`'s second run): the longest
+/// kernel operations init can make, each one syscall with interrupts masked
+/// unless the kernel stops it at a preemption point. The kernel reports the
+/// longest at shutdown.
+fn longest_paths() -> Outcome {
+    let untyped = untyped_memory()?;
+    // A revoke of as wide a derivation tree as init's CSpace holds.
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let mut copies = 0;
+    while cap_derive(endpoint, Rights::SEND | Rights::GRANT, 0).is_ok() {
+        copies += 1;
+    }
+    cap_revoke(endpoint).map_err(|_| "revoke failed")?;
+    println!("init: revoked {} copies of an endpoint in one call", copies);
+    // Ending a process whose CSpace is full.
+    let sleeper = start("sleeper", NORMAL, 10_000_000)?;
+    let mut given = 0;
+    while cap_grant(endpoint, sleeper, Rights::SEND).is_ok() {
+        given += 1;
+    }
+    let _ = cap_delete(sleeper);
+    collect(sleeper);
+    println!("init: ended a process holding {} capabilities", given);
+    // The largest retypes: a process object (16 KiB zeroed) and a frame.
+    let block = retype(untyped, ObjectType::Untyped, 1 << 20).map_err(|_| "retype failed")?;
+    let process = retype(block, ObjectType::Process, 16384).map_err(|_| "retype failed")?;
+    let _ = cap_delete(process);
+    let _ = cap_revoke(block);
+    let _ = cap_delete(endpoint);
+    println!("init: retyped and ended an unstarted process");
+    Ok(())
 }
