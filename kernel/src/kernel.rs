@@ -19,6 +19,7 @@ use crate::log;
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use kernel_core::asid::{Asids, Tag};
 use kernel_core::capability::Slot;
 use kernel_core::console::Budget;
 use kernel_core::elf;
@@ -26,6 +27,7 @@ use kernel_core::fault::{classify_data_abort, classify_prefetch_abort};
 use kernel_core::frames::{FrameAllocator, FRAME_SIZE};
 use kernel_core::sched::{preempts, Queues};
 use kernel_core::syscall::{decode, Call};
+use kernel_core::time::Clock;
 use kernel_core::user_memory::{Region, RegionMap};
 use kernel_core::Access;
 use tessera_abi::bootimage::BootImage;
@@ -33,7 +35,7 @@ use tessera_abi::capability::CSPACE_SLOTS;
 use tessera_abi::layout::{BOOTARGS_AREA, PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::{
     Error, ExitKind, ExitRecord, FaultKind, Handle, ObjectType, Rights, Syscall, ANY_PROCESS, EXIT_RECORD_BYTES,
-    FOREVER, NAME_MAX, ROOT_PRIORITY,
+    NAME_MAX, ROOT_PRIORITY,
 };
 
 /// Frames the allocator can manage: 2048 words of 32 bits = 256 MiB.
@@ -305,13 +307,11 @@ pub struct Kernel {
     armed_deadline: u64,
     /// Earliest deadline of a sleeping or waiting process (`u64::MAX`: none).
     earliest_wakeup: u64,
-    ticks_per_second: u64,
+    /// The timer's rate and the conversions to and from microseconds.
+    clock: Clock,
     queues: Queues,
-    /// The ASID generation: a process whose `asid_epoch` differs has no
-    /// ASID (and no TLB entries) yet.
-    asid_epoch: u32,
-    /// The next ASID to hand out in this epoch (1..=255).
-    next_asid: u32,
+    /// Hands out ASIDs in epochs (`kernel_core::asid`).
+    asids: Asids,
     processes: table::ProcessTable,
     /// Interrupts delivered to notifications.
     bindings: [ipc::Binding; ipc::MAX_BINDINGS],
@@ -382,8 +382,7 @@ impl Kernel {
         Kernel {
             processes: table::ProcessTable::empty(),
             queues: Queues::new(),
-            asid_epoch: 0,
-            next_asid: 0,
+            asids: Asids::new(),
             bindings: [ipc::Binding::ZERO; ipc::MAX_BINDINGS],
             current: None,
             loaded: None,
@@ -391,7 +390,7 @@ impl Kernel {
             boot_image: None,
             // All zeros, so the kernel state lives in `.bss`; `init` sets the
             // real values before anything runs.
-            ticks_per_second: 0,
+            clock: Clock::new(1),
             slice_ticks: 0,
             slice_end: 0,
             timer_dirty: false,
@@ -417,11 +416,10 @@ impl Kernel {
         // first `table_bytes` go to the table and the rest to the frame pool.
         unsafe { self.processes.init(ram_start, ram_bytes, start) };
         self.frames.reset(start + table_bytes, end);
-        self.asid_epoch = 1;
-        self.next_asid = 1;
+        self.asids = Asids::new();
         self.boot_image = boot_image;
-        self.ticks_per_second = timer::frequency().max(1);
-        self.slice_ticks = self.micros_to_ticks(TIME_SLICE_MICROS);
+        self.clock = Clock::new(timer::frequency());
+        self.slice_ticks = self.clock.ticks(TIME_SLICE_MICROS);
         self.earliest_wakeup = u64::MAX;
         self.armed_deadline = u64::MAX;
         self.timer_dirty = true;
@@ -432,14 +430,8 @@ impl Kernel {
         self.frames.free_frames()
     }
 
-    /// Rounded up, so a sleep is never shorter than asked.
-    fn micros_to_ticks(&self, micros: u64) -> u64 {
-        (micros * self.ticks_per_second).div_ceil(1_000_000)
-    }
-
     fn uptime_micros(&self) -> u64 {
-        let ticks = timer::now();
-        ticks / self.ticks_per_second * 1_000_000 + (ticks % self.ticks_per_second) * 1_000_000 / self.ticks_per_second
+        self.clock.micros(timer::now())
     }
 
     // --- processes ---------------------------------------------------------
@@ -671,20 +663,17 @@ impl Kernel {
     fn load_address_space(&mut self, index: usize) {
         context::enter_process(&self.processes[index].context);
         if let Some(table) = self.processes[index].table {
-            if self.processes[index].asid_epoch != self.asid_epoch {
-                if self.next_asid > u8::MAX as u32 {
-                    if self.asid_epoch == 1 {
-                        log!("all 255 ASIDs are in use; from now on they are handed out anew in epochs");
-                    }
-                    self.asid_epoch = self.asid_epoch.wrapping_add(1);
-                    self.next_asid = 1;
-                    mmu::flush_all();
-                }
-                self.processes[index].asid = self.next_asid as u8;
-                self.processes[index].asid_epoch = self.asid_epoch;
-                self.next_asid += 1;
+            let process = &mut self.processes[index];
+            let assignment = self.asids.assign(Tag { asid: process.asid, epoch: process.asid_epoch });
+            process.asid = assignment.tag.asid;
+            process.asid_epoch = assignment.tag.epoch;
+            if assignment.first_rollover {
+                log!("all 255 ASIDs are in use; from now on they are handed out anew in epochs");
             }
-            mmu::switch_to(table, self.processes[index].asid);
+            if assignment.flush_all {
+                mmu::flush_all();
+            }
+            mmu::switch_to(table, assignment.tag.asid);
         }
         self.loaded = Some(index);
     }
@@ -749,7 +738,7 @@ impl Kernel {
                 if micros == 0 {
                     self.requeue_current();
                 } else {
-                    let until = timer::now() + self.micros_to_ticks(micros as u64);
+                    let until = timer::now().saturating_add(self.clock.ticks(micros as u64));
                     self.block_current(State::Sleeping { until });
                 }
             }
@@ -840,14 +829,7 @@ impl Kernel {
         if !any_child {
             return Err(Error::NotFound);
         }
-        if timeout_micros == 0 {
-            return Err(Error::TimedOut);
-        }
-        let until = if timeout_micros == FOREVER {
-            u64::MAX
-        } else {
-            timer::now() + self.micros_to_ticks(timeout_micros as u64)
-        };
+        let until = self.clock.deadline(timer::now(), timeout_micros).until().ok_or(Error::TimedOut)?;
         self.processes[index].context.r[0] = 0;
         self.block_current(State::Waiting { target, until });
         Ok(())

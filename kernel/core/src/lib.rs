@@ -12,6 +12,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod asid;
 pub mod capability;
 pub mod console;
 pub mod devicetree;
@@ -24,6 +25,7 @@ pub mod interrupts;
 pub mod pagetable;
 pub mod sched;
 pub mod syscall;
+pub mod time;
 pub mod user_memory;
 
 /// Memory access rights: defined in `tessera-abi` beside the ELF reader

@@ -224,7 +224,7 @@ impl Kernel {
     /// (`FOREVER`: no limit; `NO_WAIT` is dealt with before blocking).
     fn block_in_ipc(&mut self, index: usize, ipc: Ipc, timeout: u32) {
         self.processes[index].ipc = ipc;
-        let until = if timeout == FOREVER { u64::MAX } else { timer::now() + self.micros_to_ticks(timeout as u64) };
+        let until = self.clock.deadline(timer::now(), timeout).until().unwrap_or(u64::MAX);
         self.block_current(State::Ipc { until });
     }
 
