@@ -104,12 +104,15 @@ impl LoadPlan {
     }
 }
 
-fn u16_at(bytes: &[u8], offset: usize) -> Option<u16> {
+/// The little-endian `u16` at `offset`, if `bytes` holds it whole (ELF
+/// fields; xtask's ELF reader uses it too).
+pub fn u16_at(bytes: &[u8], offset: usize) -> Option<u16> {
     let b = bytes.get(offset..offset.checked_add(2)?)?;
     Some(u16::from_le_bytes([b[0], b[1]]))
 }
 
-fn u32_at(bytes: &[u8], offset: usize) -> Option<u32> {
+/// The little-endian `u32` at `offset`, if `bytes` holds it whole.
+pub fn u32_at(bytes: &[u8], offset: usize) -> Option<u32> {
     let b = bytes.get(offset..offset.checked_add(4)?)?;
     Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }

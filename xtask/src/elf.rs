@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+use tessera_abi::elf::{u16_at, u32_at};
+
 use crate::Result;
 
 /// Section flag: writable at run time.
@@ -43,16 +45,6 @@ pub struct Sizes {
     /// Bytes of writable static memory: allocated, writable sections
     /// (initialised or not), without the boot image.
     pub static_ram_bytes: u64,
-}
-
-fn u16_at(bytes: &[u8], offset: usize) -> Option<u16> {
-    let raw = bytes.get(offset..offset.checked_add(2)?)?;
-    Some(u16::from_le_bytes([raw[0], raw[1]]))
-}
-
-fn u32_at(bytes: &[u8], offset: usize) -> Option<u32> {
-    let raw = bytes.get(offset..offset.checked_add(4)?)?;
-    Some(u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]))
 }
 
 /// The fields of one section header that this module reads.
