@@ -52,6 +52,7 @@ impl Asids {
 
     /// The tag a process holding `tag` runs with, handing out a new ASID
     /// (and starting a new epoch if none is left) when `tag` is stale.
+    #[inline(always)]
     pub fn assign(&mut self, tag: Tag) -> Assignment {
         if tag.epoch == self.epoch && tag.asid != 0 {
             return Assignment { tag, flush_all: false, first_rollover: false };

@@ -83,6 +83,13 @@ impl Kernel {
     /// The slot `handle` names in process `space`'s CSpace.
     #[inline]
     pub(super) fn lookup(&self, space: usize, handle: Handle) -> Result<SlotRef, Error> {
+        self.held(space, handle).map(|_| Self::slot_ref(space, handle.index()))
+    }
+
+    /// The capability in the slot `handle` names in process `space`'s
+    /// CSpace: in range, not slot 0, of the handle's generation, not empty.
+    #[inline(always)]
+    fn held(&self, space: usize, handle: Handle) -> Result<&Capability, Error> {
         let index = handle.index();
         if index == 0 || index >= CSPACE_SLOTS {
             return Err(Error::InvalidHandle);
@@ -91,10 +98,15 @@ impl Kernel {
         if slot.generation() != handle.generation() {
             return Err(Error::StaleHandle);
         }
-        if slot.capability().is_none() {
-            return Err(Error::InvalidHandle);
-        }
-        Ok(Self::slot_ref(space, index))
+        slot.capability().ok_or(Error::InvalidHandle)
+    }
+
+    /// The capability `handle` names in process `space`'s CSpace: the
+    /// checks of [`Kernel::lookup`], reading the slot once (the IPC paths
+    /// need the capability, not where it is).
+    #[inline]
+    pub(super) fn held_capability(&self, space: usize, handle: Handle) -> Result<Capability, Error> {
+        self.held(space, handle).copied()
     }
 
     #[inline]

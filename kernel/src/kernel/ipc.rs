@@ -336,7 +336,7 @@ impl Kernel {
         kind: ObjectType,
         needed: Rights,
     ) -> Result<Capability, Error> {
-        let capability = self.capability_at(self.lookup(index, handle)?);
+        let capability = self.held_capability(index, handle)?;
         if capability.kind != kind {
             return Err(Error::WrongType);
         }
