@@ -141,7 +141,7 @@ pub fn run() -> Result<ExitCode> {
     qemu::ensure_qemu()?;
     let kernel = image::build_system(Image::Bench)?;
     println!("==> running the benchmarks in QEMU (-icount shift=0, up to {TIMEOUT_SECS} s)");
-    let mut command = qemu::command(Image::Bench, &kernel, Console::Captured, Some("bench"));
+    let mut command = qemu::command(Image::Bench, &kernel, Console::Captured, Some("bench"))?;
     command.args(ICOUNT);
     let outcome = qemu::capture(command, Some(Duration::from_secs(TIMEOUT_SECS)))?;
 
