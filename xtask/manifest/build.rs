@@ -8,7 +8,7 @@ use std::{env, fs, path::PathBuf};
 use tessera_board::Board;
 
 fn main() {
-    let board = Board::load("virt").unwrap_or_else(|err| panic!("{err}"));
+    let board = Board::load_for_build("virt");
     board.print_rerun_lines();
     let grants = &board.grants;
     let pins: Vec<String> = grants.gpio_pins.iter().map(|(first, last)| format!("{first}..={last}")).collect();

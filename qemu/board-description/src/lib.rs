@@ -343,6 +343,20 @@ impl Board {
         Board::load(&selected_board())
     }
 
+    /// For build scripts: [`Board::load`], or the error on stderr and exit
+    /// status 1 (cargo shows the message without a panic's backtrace).
+    pub fn load_for_build(folder: &str) -> Board {
+        Board::load(folder).unwrap_or_else(|err| {
+            eprintln!("error: {err}");
+            std::process::exit(1)
+        })
+    }
+
+    /// For build scripts: the selected board ([`Board::load_for_build`]).
+    pub fn selected_for_build() -> Board {
+        Board::load_for_build(&selected_board())
+    }
+
     /// Reads and checks the description in the board folder `dir`.
     pub fn load_from(dir: &Path) -> Result<Board, Error> {
         let path = dir.join(DESCRIPTION_FILE);
