@@ -346,9 +346,13 @@ mod tests {
         let command =
             command(Image::Test, Path::new("/t/tessera.elf"), Console::Captured, Some("scenario=boot")).unwrap();
         assert_eq!(command.get_program(), QEMU);
+        // The machine arguments are the board's (`-M virt -cpu cortex-a7 -m 64M`
+        // on virt, checked in tessera-board).
+        let machine = board().unwrap().qemu_args().join(" ");
         assert_eq!(
             args(&command).join(" "),
-            "-M virt -cpu cortex-a7 -m 64M -display none -monitor none -serial stdio \
+            machine
+                + " -display none -monitor none -serial stdio \
              -semihosting-config enable=on,target=native \
              -device virtio-serial-device -device virtconsole,chardev=uart0 \
              -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off \
@@ -380,9 +384,11 @@ mod tests {
     fn interactive_command_line() {
         // The user image has no semihosting.
         let command = command(Image::User, Path::new("k.elf"), Console::Interactive, None).unwrap();
+        let machine = board().unwrap().qemu_args().join(" ");
         assert_eq!(
             args(&command).join(" "),
-            "-M virt -cpu cortex-a7 -m 64M -nographic \
+            machine
+                + " -nographic \
              -device virtio-serial-device -device virtconsole,chardev=uart0 \
              -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off -kernel k.elf"
         );
