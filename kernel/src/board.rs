@@ -1,20 +1,22 @@
-//! QEMU `virt` as the kernel sees it: what the device tree says.
+//! The board as the kernel sees it: what the device tree says.
 //!
 //! QEMU places the device tree blob at the start of RAM when it boots an ELF
-//! kernel that does not overlap it (the kernel is linked 1 MiB in, see
-//! `linker/kernel.ld`). The kernel takes from it the RAM size, the boot
-//! arguments, the PL011 UART, the GICv2 and the generic timer's interrupt.
-//! Whatever the tree lacks falls back to the documented virt layout, and the
-//! boot log says so.
+//! kernel that does not overlap it (the kernel is linked above it, at the
+//! description's `memory.kernel_load`). The kernel takes from it the RAM
+//! size, the boot arguments, the PL011 UART, the GICv2 and the generic
+//! timer's interrupt. Whatever the tree lacks falls back to the board's
+//! description (`qemu/<board>/board.json`, as `tessera-board-constants`),
+//! and the boot log says so.
 
 use crate::arch::mmu::{DeviceSection, DEVICE_WINDOW};
 use kernel_core::devicetree;
 use kernel_core::interrupts::nth_gic_interrupt;
 use kernel_core::pagetable::SECTION_SIZE;
 use tessera_abi::layout::PAGE_SIZE;
+use tessera_board_constants::{kernel_devices, memory};
 
-/// Physical start of RAM on virt.
-pub const RAM_START: u32 = 0x4000_0000;
+/// Physical start of RAM.
+pub const RAM_START: u32 = memory::RAM_BASE;
 /// Longest boot argument string kept.
 pub const BOOTARGS_MAX: usize = 256;
 /// Most device sections mapped.
@@ -38,9 +40,13 @@ pub struct Devices {
     pub timer_interrupt: u32,
 }
 
-/// The virt layout, for a missing or incomplete device tree.
-pub const VIRT_DEFAULTS: Devices =
-    Devices { uart: 0x0900_0000, gic_distributor: 0x0800_0000, gic_cpu_interface: 0x0801_0000, timer_interrupt: 30 };
+/// The board description's devices, for a missing or incomplete device tree.
+pub const BOARD_DEFAULTS: Devices = Devices {
+    uart: kernel_devices::UART_PL011,
+    gic_distributor: kernel_devices::GIC_DISTRIBUTOR,
+    gic_cpu_interface: kernel_devices::GIC_CPU_INTERFACE,
+    timer_interrupt: kernel_devices::TIMER_INTERRUPT,
+};
 
 /// Most device regions and interrupts handed to the root task.
 pub const MAX_USER_DEVICES: usize = devicetree::MAX_DEVICES;
@@ -109,29 +115,30 @@ pub struct BootInfo {
     pub user_devices: UserDevices,
 }
 
-/// Most bytes of device tree read: the kernel is loaded 1 MiB into RAM.
-const DEVICE_TREE_MAX: usize = 1 << 20;
+/// Most bytes of device tree read: everything below the kernel.
+const DEVICE_TREE_MAX: usize = memory::DEVICE_TREE_MAX_BYTES as usize;
 
 /// Reads the device tree at the start of RAM. Must run with the MMU off (or
 /// RAM identity mapped).
 pub fn discover() -> BootInfo {
     let mut info = BootInfo {
-        ram_size: 64 << 20,
+        ram_size: memory::RAM_BYTES,
         bootargs: [0; BOOTARGS_MAX],
         bootargs_len: 0,
-        devices: VIRT_DEFAULTS,
-        found: "no device tree: virt defaults",
+        devices: BOARD_DEFAULTS,
+        found: "no device tree: the board description's defaults",
         user_devices: UserDevices::NONE,
     };
-    // SAFETY: the first MiB of RAM lies below the kernel image, is readable
-    // with the MMU off and is never written by the kernel; QEMU puts the
-    // device tree there. The parser checks everything it reads from it.
+    // SAFETY: the DEVICE_TREE_MAX bytes from the start of RAM lie below the
+    // kernel image (the board description's check guarantees it), are
+    // readable with the MMU off and are never written by the kernel; QEMU
+    // puts the device tree there. The parser checks everything it reads from it.
     let blob = unsafe { core::slice::from_raw_parts(RAM_START as *const u8, DEVICE_TREE_MAX) };
     let Ok(facts) = devicetree::parse(blob) else {
         return info;
     };
     if let Some(memory) = facts.memory {
-        // The kernel is loaded 1 MiB in; less RAM than 16 MiB is not useful.
+        // The kernel is loaded above the tree; less RAM than 16 MiB is not useful.
         if memory.address == RAM_START as u64 && memory.size >= 16 << 20 {
             info.ram_size = memory.size.min(RAM_MAX as u64) as u32;
         }
@@ -153,7 +160,7 @@ pub fn discover() -> BootInfo {
             Devices { uart, gic_distributor: distributor, gic_cpu_interface: cpu_interface, timer_interrupt: timer };
         info.found = "RAM, devices and boot arguments from the device tree";
     } else {
-        info.found = "RAM and boot arguments from the device tree, devices at virt defaults";
+        info.found = "RAM and boot arguments from the device tree, devices from the board description";
     }
     info
 }

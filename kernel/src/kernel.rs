@@ -390,7 +390,7 @@ impl Kernel {
             boot_image: None,
             // All zeros, so the kernel state lives in `.bss`; `init` sets the
             // real values before anything runs.
-            clock: Clock::new(1),
+            clock: Clock::UNSET,
             slice_ticks: 0,
             slice_end: 0,
             timer_dirty: false,

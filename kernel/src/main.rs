@@ -57,7 +57,7 @@ extern "C" fn kernel_main() -> ! {
     mmu::init(board::RAM_START, info.ram_size, &image, devices.sections());
     arch::close_user_state();
     console::set_uart(devices.virtual_address(info.devices.uart));
-    log!("Tessera {} booting on QEMU virt (Cortex-A7)", env!("CARGO_PKG_VERSION"));
+    log!("Tessera {} booting on {} (Cortex-A7)", env!("CARGO_PKG_VERSION"), tessera_board_constants::NAME);
     log!(
         "RAM {} MiB at {:#010x}, kernel {:#010x}..{:#010x} ({})",
         info.ram_size >> 20,

@@ -47,10 +47,7 @@ impl App {
 
 /// The hardware definition xtask resolves a manifest with on `board`.
 pub fn definition_for(board: BoardId) -> PathBuf {
-    definitions_dir().join(match board {
-        BoardId::QemuVirt => "qemu_virt.json",
-        BoardId::Mt3620 => "mt3620.json",
-    })
+    definitions_dir().join(board.board().definition_file)
 }
 
 fn board_named(name: &str) -> Option<BoardId> {

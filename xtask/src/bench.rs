@@ -155,7 +155,7 @@ fn add(results: &mut BTreeMap<String, u64>, key: &str, value: u64) -> Result<()>
 /// output as `target/bench/<log>` and returns it if the run ended cleanly.
 fn boot(image: Image, kernel: &Path, bootargs: &str, log: &str) -> Result<String> {
     println!("==> running `{bootargs}` in QEMU (-icount shift=0, up to {TIMEOUT_SECS} s)");
-    let mut command = qemu::command(image, kernel, Console::Captured, Some(bootargs));
+    let mut command = qemu::command(image, kernel, Console::Captured, Some(bootargs))?;
     command.args(ICOUNT);
     let outcome = qemu::capture(command, Some(Duration::from_secs(TIMEOUT_SECS)))?;
     let bench_dir = target_dir().join("bench");

@@ -119,6 +119,9 @@ fn release_dir() -> PathBuf {
 /// Builds the user programs, the boot image and the kernel of `image`;
 /// returns the path of the kernel ELF (`target/tessera/<image>/tessera.elf`).
 pub fn build_system(image: Image) -> Result<PathBuf> {
+    // A wrong board description fails here with its own message, not as a
+    // panic in a build script.
+    crate::qemu::board()?;
     let boot_image = build_boot_image(image)?;
     build_kernel(image, &boot_image)
 }

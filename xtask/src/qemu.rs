@@ -5,10 +5,12 @@ use std::io::{self, Read};
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use tessera_abi::PANIC_EXIT_STATUS;
+use tessera_board::Board;
 
 use crate::image::{self, Image};
 use crate::{describe, Result};
@@ -90,6 +92,13 @@ impl AppUart {
     }
 }
 
+/// The board QEMU emulates: its description, `qemu/<board>/board.json`
+/// (`virt` unless `TESSERA_BOARD` names another folder), read once.
+pub fn board() -> Result<&'static Board> {
+    static BOARD: OnceLock<std::result::Result<Board, String>> = OnceLock::new();
+    BOARD.get_or_init(|| Board::selected().map_err(|err| err.to_string())).as_ref().map_err(Clone::clone)
+}
+
 /// A TCP port on 127.0.0.1 that is free now (the system picks it). Another
 /// program could take it before QEMU does; fine for an interactive run.
 pub fn free_port() -> Result<u16> {
@@ -98,12 +107,12 @@ pub fn free_port() -> Result<u16> {
     listener.local_addr().map(|address| address.port()).map_err(|err| format!("cannot read a socket's port: {err}"))
 }
 
-/// The QEMU command that boots `kernel`, built for `image`, on `virt` with a
-/// Cortex-A7 and 64 MiB, and `append` as bootargs; the app UART listens on
+/// The QEMU command that boots `kernel`, built for `image`, on the board
+/// (its machine, CPU and RAM from [`board`]), and `append` as bootargs; the app UART listens on
 /// a port nobody is told about. Semihosting is on only for the images
 /// whose kernel ends the run through it (test, bench): in the user image
 /// nothing needs it, so no program can reach the host through it.
-pub fn command(image: Image, kernel: &Path, console: Console, append: Option<&str>) -> Command {
+pub fn command(image: Image, kernel: &Path, console: Console, append: Option<&str>) -> Result<Command> {
     command_with_uart(image, kernel, console, append, AppUart::Listen(0))
 }
 
@@ -114,9 +123,9 @@ pub fn command_with_uart(
     console: Console,
     append: Option<&str>,
     uart: AppUart,
-) -> Command {
+) -> Result<Command> {
     let mut command = Command::new(QEMU);
-    command.args(["-M", "virt", "-cpu", "cortex-a7", "-m", "64M"]);
+    command.args(board()?.qemu_args());
     match console {
         Console::Interactive => {
             command.arg("-nographic");
@@ -133,7 +142,7 @@ pub fn command_with_uart(
     if let Some(append) = append {
         command.args(["-append", append]);
     }
-    command
+    Ok(command)
 }
 
 /// True if an executable file called `name` is in a directory on `PATH`.
@@ -283,7 +292,7 @@ pub fn run(args: &QemuArgs) -> Result<ExitCode> {
         None => free_port()?,
     };
     let mut qemu =
-        command_with_uart(args.image, &kernel, Console::Interactive, args.append.as_deref(), AppUart::Listen(port));
+        command_with_uart(args.image, &kernel, Console::Interactive, args.append.as_deref(), AppUart::Listen(port))?;
     if args.gdb {
         qemu.args(["-s", "-S"]);
         println!("waiting for a debugger: gdb-multiarch {} -ex 'target remote localhost:1234'", kernel.display());
@@ -334,11 +343,16 @@ mod tests {
 
     #[test]
     fn captured_command_line() {
-        let command = command(Image::Test, Path::new("/t/tessera.elf"), Console::Captured, Some("scenario=boot"));
+        let command =
+            command(Image::Test, Path::new("/t/tessera.elf"), Console::Captured, Some("scenario=boot")).unwrap();
         assert_eq!(command.get_program(), QEMU);
+        // The machine arguments are the board's (`-M virt -cpu cortex-a7 -m 64M`
+        // on virt, checked in tessera-board).
+        let machine = board().unwrap().qemu_args().join(" ");
         assert_eq!(
             args(&command).join(" "),
-            "-M virt -cpu cortex-a7 -m 64M -display none -monitor none -serial stdio \
+            machine
+                + " -display none -monitor none -serial stdio \
              -semihosting-config enable=on,target=native \
              -device virtio-serial-device -device virtconsole,chardev=uart0 \
              -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off \
@@ -349,7 +363,7 @@ mod tests {
     #[test]
     fn app_uart_socket_options() {
         let chardev = |uart: AppUart| {
-            let command = command_with_uart(Image::Test, Path::new("k.elf"), Console::Captured, None, uart);
+            let command = command_with_uart(Image::Test, Path::new("k.elf"), Console::Captured, None, uart).unwrap();
             let args = args(&command);
             let at = args.iter().position(|arg| arg == "-chardev").expect("a -chardev option");
             args[at + 1].clone()
@@ -369,10 +383,12 @@ mod tests {
     #[test]
     fn interactive_command_line() {
         // The user image has no semihosting.
-        let command = command(Image::User, Path::new("k.elf"), Console::Interactive, None);
+        let command = command(Image::User, Path::new("k.elf"), Console::Interactive, None).unwrap();
+        let machine = board().unwrap().qemu_args().join(" ");
         assert_eq!(
             args(&command).join(" "),
-            "-M virt -cpu cortex-a7 -m 64M -nographic \
+            machine
+                + " -nographic \
              -device virtio-serial-device -device virtconsole,chardev=uart0 \
              -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off -kernel k.elf"
         );

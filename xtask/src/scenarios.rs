@@ -635,6 +635,15 @@ mod tests {
     }
 
     #[test]
+    fn virt_runs_every_scenario_of_the_table() {
+        // qemu/virt/board.json records the scenarios the board runs; virt,
+        // the everyday board, runs them all.
+        let board = tessera_board::Board::load("virt").unwrap();
+        let table: Vec<&str> = SCENARIOS.iter().map(|scenario| scenario.name).collect();
+        assert_eq!(board.scenarios, table);
+    }
+
+    #[test]
     fn fault_strings_match_the_abi_names() {
         use tessera_abi::FaultKind;
         let fault_kinds = SCENARIOS.iter().find(|s| s.name == "fault-kinds").unwrap();

@@ -204,7 +204,7 @@ fn run_scenario(scenario: &Scenario, kernel: &Path, log_dir: &Path) -> Result<()
     let harness = scenario.uart.map(EchoServer::start_in).transpose()?;
     let uart = harness.as_ref().map_or(AppUart::Listen(0), |harness| AppUart::Connect(harness.port()));
     let append = Some(scenario.bootargs).filter(|bootargs| !bootargs.is_empty());
-    let command = qemu::command_with_uart(scenario.image, kernel, Console::Captured, append, uart);
+    let command = qemu::command_with_uart(scenario.image, kernel, Console::Captured, append, uart)?;
     let outcome = qemu::capture(command, Some(Duration::from_secs(scenario.timeout_secs)));
     let transcript = harness.map(EchoServer::finish).transpose()?;
     let outcome = outcome?;
@@ -250,8 +250,24 @@ fn manifest_corpus() -> Result<()> {
 
 /// `cargo xtask test`.
 pub fn run(args: &TestArgs) -> Result<ExitCode> {
+    let board = qemu::board()?;
+    let unknown: Vec<&str> = board
+        .scenarios
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !SCENARIOS.iter().any(|scenario| scenario.name == *name))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "qemu/{}/board.json lists scenarios xtask/src/scenarios.rs does not have: {}",
+            board.folder,
+            unknown.join(", ")
+        ));
+    }
+    // The scenarios the board's description says it runs.
     let scenarios: Vec<&Scenario> = SCENARIOS
         .iter()
+        .filter(|scenario| board.scenarios.iter().any(|name| name == scenario.name))
         .filter(|scenario| args.only.as_deref().is_none_or(|only| scenario.name.contains(only)))
         .collect();
     if scenarios.is_empty() {

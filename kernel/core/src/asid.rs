@@ -8,11 +8,12 @@
 //! its entry; [`Asids::assign`] says what it should be and whether the TLB
 //! must be flushed first.
 
-/// The ASIDs handed out so far in the current epoch.
+/// The ASIDs handed out so far in the current epoch. All zero at first, so
+/// a kernel's static state holding one stays in `.bss`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Asids {
     epoch: u32,
-    next: u32,
+    handed_out: u32,
 }
 
 /// A process's ASID, valid while its epoch is the allocator's.
@@ -20,7 +21,7 @@ pub struct Asids {
 pub struct Tag {
     /// The ASID (1..=255 once assigned).
     pub asid: u8,
-    /// The epoch it was handed out in (0: never).
+    /// The epoch it was handed out in (meaningless while `asid` is 0).
     pub epoch: u32,
 }
 
@@ -47,7 +48,7 @@ impl Asids {
 
     /// The first epoch, nothing handed out.
     pub const fn new() -> Asids {
-        Asids { epoch: 1, next: 1 }
+        Asids { epoch: 0, handed_out: 0 }
     }
 
     /// The tag a process holding `tag` runs with, handing out a new ASID
@@ -59,15 +60,14 @@ impl Asids {
         }
         let mut flush_all = false;
         let mut first_rollover = false;
-        if self.next > Asids::PER_EPOCH {
-            first_rollover = self.epoch == 1;
-            // Epoch 0 means "never": skip it when the counter wraps.
-            self.epoch = self.epoch.wrapping_add(1).max(1);
-            self.next = 1;
+        if self.handed_out >= Asids::PER_EPOCH {
+            first_rollover = self.epoch == 0;
+            self.epoch = self.epoch.wrapping_add(1);
+            self.handed_out = 0;
             flush_all = true;
         }
-        let tag = Tag { asid: self.next as u8, epoch: self.epoch };
-        self.next += 1;
+        self.handed_out += 1;
+        let tag = Tag { asid: self.handed_out as u8, epoch: self.epoch };
         Assignment { tag, flush_all, first_rollover }
     }
 }
@@ -82,9 +82,9 @@ mod tests {
     fn first_run_gets_an_asid_and_keeps_it() {
         let mut asids = Asids::new();
         let first = asids.assign(Tag::default());
-        assert_eq!(first, Assignment { tag: Tag { asid: 1, epoch: 1 }, flush_all: false, first_rollover: false });
+        assert_eq!(first, Assignment { tag: Tag { asid: 1, epoch: 0 }, flush_all: false, first_rollover: false });
         assert_eq!(asids.assign(first.tag).tag, first.tag);
-        assert_eq!(asids.assign(Tag::default()).tag, Tag { asid: 2, epoch: 1 });
+        assert_eq!(asids.assign(Tag::default()).tag, Tag { asid: 2, epoch: 0 });
     }
 
     #[test]
@@ -93,10 +93,10 @@ mod tests {
         let tags: Vec<Tag> = (0..255).map(|_| asids.assign(Tag::default()).tag).collect();
         assert_eq!(tags.last().unwrap().asid, 255);
         let next = asids.assign(Tag::default());
-        assert_eq!(next, Assignment { tag: Tag { asid: 1, epoch: 2 }, flush_all: true, first_rollover: true });
+        assert_eq!(next, Assignment { tag: Tag { asid: 1, epoch: 1 }, flush_all: true, first_rollover: true });
         // An old tag is stale now, and gets a fresh ASID without a flush.
         let again = asids.assign(tags[0]);
-        assert_eq!(again, Assignment { tag: Tag { asid: 2, epoch: 2 }, flush_all: false, first_rollover: false });
+        assert_eq!(again, Assignment { tag: Tag { asid: 2, epoch: 1 }, flush_all: false, first_rollover: false });
     }
 
     /// Two processes that hold valid tags of the current epoch never share
@@ -118,7 +118,8 @@ mod tests {
                     assert_eq!(assignment.tag.asid, 1);
                 }
                 tags[process] = assignment.tag;
-                let current: Vec<u8> = tags.iter().filter(|t| t.epoch == asids.epoch).map(|t| t.asid).collect();
+                let current: Vec<u8> =
+                    tags.iter().filter(|t| t.asid != 0 && t.epoch == asids.epoch).map(|t| t.asid).collect();
                 let mut sorted = current.clone();
                 sorted.sort_unstable();
                 sorted.dedup();

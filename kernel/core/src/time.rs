@@ -13,6 +13,22 @@ pub struct Clock {
     ticks_per_second: u64,
 }
 
+impl Clock {
+    /// A clock that is not set up yet (rate 0, all zero so a kernel's
+    /// static state holding one stays in `.bss`): conversions take it as
+    /// 1 Hz until [`Clock::new`] replaces it.
+    pub const UNSET: Clock = Clock { ticks_per_second: 0 };
+
+    /// The rate conversions use: at least 1.
+    const fn rate(&self) -> u64 {
+        if self.ticks_per_second == 0 {
+            1
+        } else {
+            self.ticks_per_second
+        }
+    }
+}
+
 /// What a blocking call's timeout means at a given moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Deadline {
@@ -44,23 +60,23 @@ impl Clock {
 
     /// Its rate.
     pub const fn ticks_per_second(&self) -> u64 {
-        self.ticks_per_second
+        self.rate()
     }
 
     /// `micros` as ticks, rounded up (saturating).
     pub const fn ticks(&self, micros: u64) -> u64 {
-        match micros.checked_mul(self.ticks_per_second) {
+        match micros.checked_mul(self.rate()) {
             Some(product) => product.div_ceil(1_000_000),
             // Beyond u64 in tick-microseconds: split to stay exact enough.
             None => (micros / 1_000_000)
-                .saturating_mul(self.ticks_per_second)
-                .saturating_add(((micros % 1_000_000) * self.ticks_per_second).div_ceil(1_000_000)),
+                .saturating_mul(self.rate())
+                .saturating_add(((micros % 1_000_000) * self.rate()).div_ceil(1_000_000)),
         }
     }
 
     /// `ticks` as whole microseconds (rounded down).
     pub const fn micros(&self, ticks: u64) -> u64 {
-        ticks / self.ticks_per_second * 1_000_000 + (ticks % self.ticks_per_second) * 1_000_000 / self.ticks_per_second
+        ticks / self.rate() * 1_000_000 + (ticks % self.rate()) * 1_000_000 / self.rate()
     }
 
     /// The deadline of a blocking call made at tick `now` with `timeout`
@@ -87,6 +103,7 @@ mod tests {
         assert_eq!(VIRT.micros(63), 1);
         assert_eq!(VIRT.micros(62_500_000), 1_000_000);
         assert_eq!(Clock::new(0).ticks_per_second(), 1, "a zero rate is taken as 1 Hz");
+        assert_eq!(Clock::UNSET.ticks(2_000_000), 2, "an unset clock converts at 1 Hz rather than dividing by 0");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The device tree reader on the blob QEMU 7.2 really passes to the kernel
-//! (`qemu-system-arm -M virt,dumpdtb=qemu-virt.dtb -cpu cortex-a7 -m 64M
+//! (`qemu/virt/qemu-virt.dtb`, the board description's copy, written by
+//! `qemu-system-arm -M virt,dumpdtb=qemu-virt.dtb -cpu cortex-a7 -m 64M
 //! -kernel <any ELF> -append "scenario=boot"`), cut to the end of its last
 //! block with `totalsize` set to match (QEMU reserves 1 MiB of free space).
 
 use kernel_core::devicetree::{parse, Registers};
 use kernel_core::interrupts::nth_gic_interrupt;
 
-const VIRT: &[u8] = include_bytes!("data/qemu-virt.dtb");
+const VIRT: &[u8] = include_bytes!("../../../qemu/virt/qemu-virt.dtb");
 
 #[test]
 fn reads_qemu_virt() {

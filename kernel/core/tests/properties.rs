@@ -399,7 +399,7 @@ fn frame_allocator_start_near_top() {
 /// many mutations of it.
 #[test]
 fn device_tree_parsing_mutated_seed() {
-    let seed: &[u8] = include_bytes!("data/qemu-virt.dtb");
+    let seed: &[u8] = include_bytes!("../../../qemu/virt/qemu-virt.dtb");
     for cut in (0..seed.len()).step_by(13) {
         kernel_core::fuzzing::device_tree_parsing(&seed[..cut]);
     }

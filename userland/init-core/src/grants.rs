@@ -23,9 +23,14 @@ pub struct BoardOffer {
     pub uarts: u32,
 }
 
-/// QEMU `virt` as Tessera uses it: the PL061's 8 pins (`gpiod`) and one app
-/// UART, number 0 (`uartd`, a virtio console; see docs/apps.md).
-pub const QEMU_VIRT: BoardOffer = BoardOffer { name: "QEMU virt", gpio_pins: 0xFF, uarts: 0b1 };
+/// The board this build is for, from its description (`qemu/<board>/board.json`,
+/// `grants`): on QEMU `virt` the PL061's 8 pins (`gpiod`) and one app UART,
+/// number 0 (`uartd`, a virtio console; see docs/apps.md).
+pub const QEMU_VIRT: BoardOffer = BoardOffer {
+    name: tessera_board_constants::NAME,
+    gpio_pins: tessera_board_constants::grants::GPIO_PINS,
+    uarts: tessera_board_constants::grants::UARTS,
+};
 
 /// What an accepted app gets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

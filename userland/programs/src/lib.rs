@@ -45,7 +45,7 @@ pub mod probe {
     /// Read the physical timer's control register, CNTP_CTL.
     pub const TIMER: u32 = 15;
     /// Address used for kernel memory: the kernel's first page.
-    pub const KERNEL_ADDRESS: u32 = 0x4010_0000;
+    pub const KERNEL_ADDRESS: u32 = tessera_board_constants::memory::KERNEL_LOAD;
     /// Address of nothing in any process.
     pub const UNMAPPED_ADDRESS: u32 = 0x2000_0000;
 }
@@ -109,8 +109,8 @@ pub mod capprobe {
     pub const PATTERN: u32 = 0xCAFE_F00D;
     /// Bytes of untyped memory `EXHAUST` gets.
     pub const EXHAUST_BYTES: u32 = 16 * 1024;
-    /// The PL031 real-time clock on QEMU virt.
-    pub const RTC_ADDRESS: u32 = 0x0901_0000;
+    /// The PL031 real-time clock (from the board description).
+    pub const RTC_ADDRESS: u32 = tessera_board_constants::devices::RTC_PL031;
 }
 
 /// Arguments of `cpustate`, the probe of CPU state outside the saved
@@ -158,8 +158,8 @@ pub mod gpio {
     pub use tessera_abi::app::gpio::*;
     /// Pins of the PL061.
     pub const PINS: u32 = 8;
-    /// The PL061's registers on QEMU virt (one page).
-    pub const PL061_ADDRESS: u32 = 0x0903_0000;
+    /// The PL061's registers (one page; from the board description).
+    pub const PL061_ADDRESS: u32 = tessera_board_constants::devices::GPIO_PL061;
     /// Where the server maps them.
     pub const MAPPED_AT: u32 = 0x3000_0000;
     /// Direction register (bit set: output).

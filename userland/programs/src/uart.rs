@@ -72,13 +72,13 @@ pub fn read(endpoint: Handle, uart: u32, buffer: &mut [u8]) -> Result<usize, Err
     Ok(unpack([a, b, c], count as usize, &mut buffer[..wanted]))
 }
 
-/// The virtio-mmio transports on QEMU virt: 32 of 512 bytes from here, eight
-/// per 4 KiB page (each page is one device region).
-pub const VIRTIO_MMIO_BASE: u32 = 0x0A00_0000;
+/// The virtio-mmio transports (from the board description; on QEMU virt 32
+/// of 512 bytes from here, eight per 4 KiB page, each page one device region).
+pub const VIRTIO_MMIO_BASE: u32 = tessera_board_constants::devices::VIRTIO_MMIO_BASE;
 /// Number of virtio-mmio transports.
-pub const TRANSPORTS: u32 = 32;
+pub const TRANSPORTS: u32 = tessera_board_constants::devices::VIRTIO_MMIO_COUNT;
 /// Bytes of registers of one transport.
-pub const TRANSPORT_BYTES: u32 = 0x200;
+pub const TRANSPORT_BYTES: u32 = tessera_board_constants::devices::VIRTIO_MMIO_STRIDE;
 /// Pages the transports occupy.
 pub const TRANSPORT_PAGES: usize = (TRANSPORTS * TRANSPORT_BYTES / 4096) as usize;
 

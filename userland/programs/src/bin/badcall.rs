@@ -30,7 +30,7 @@ fn main(_start: tessera_rt::Start) -> u32 {
         ("syscall number 0xffff", error_of(raw_syscall(0xFFFF, [0; 4])[0]), Err(Error::UnknownSyscall)),
         ("syscall number u32::MAX", error_of(raw_syscall(u32::MAX, [1; 4])[0]), Err(Error::UnknownSyscall)),
         ("null pointer", raw_debug_write(0, 4), Err(Error::BadAddress)),
-        ("kernel pointer", raw_debug_write(0x4010_0000, 4), Err(Error::BadAddress)),
+        ("kernel pointer", raw_debug_write(tessera_board_constants::memory::KERNEL_LOAD, 4), Err(Error::BadAddress)),
         ("high kernel pointer", raw_debug_write(0xFFFF_0000, 16), Err(Error::BadAddress)),
         ("unmapped pointer", raw_debug_write(0x2000_0000, 4), Err(Error::BadAddress)),
         ("stack guard page", raw_debug_write(guard, 4), Err(Error::BadAddress)),

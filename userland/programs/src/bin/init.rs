@@ -238,7 +238,7 @@ fn demo() -> Outcome {
     }
     println!("init: demo finished");
     match (clean, faulted) {
-        (true, Ended::Faulted(FaultKind::Permission)) if record.fault_address == 0x4010_0000 => Ok(()),
+        (true, Ended::Faulted(FaultKind::Permission)) if record.fault_address == probe::KERNEL_ADDRESS => Ok(()),
         _ => Err("a demo program did not end as expected"),
     }
 }
