@@ -22,14 +22,16 @@
 //! its ELF is loaded into a memory block carved for it (the capabilities
 //! to its pages go into its own CSpace, so `init` keeps two slots per app
 //! whatever its size, plus one per grant), it gets one badged endpoint per
-//! server it was granted, is told where they are in `r0` ([`StartWord`])
-//! and started.
+//! server it was granted, and a heap; its start information lists (server
+//! kind, slot) for each grant and says where the heap is
+//! (`tessera_abi::app::StartInfo`, written by the loader's `start_app`),
+//! and it is started.
 //!
 //! Any refusal is one log line, `init: app 'NAME' refused: REASON`; an app
 //! that was admitted but could not be started is one line `init: app
 //! 'NAME' could not be started: REASON`; the other apps go on.
 
-use tessera_abi::app::StartWord;
+use tessera_abi::app::{Grant, ServerKind};
 use tessera_abi::manifest::{ComponentId, Manifest};
 use tessera_abi::package::{self, TrustedKeys};
 use tessera_init_core::admission::{self, Candidate, Verdict};
@@ -40,7 +42,7 @@ use tessera_rt::{
     Rights,
 };
 
-use crate::loader::{Loader, Pages, Program};
+use crate::loader::{Loader, Program};
 
 /// Boot-image names of test fixtures: started only when asked for.
 pub const TEST_PREFIX: &str = "test-";
@@ -301,21 +303,24 @@ impl<'a> Apps<'a> {
         let servers = self.servers;
         let mut minted = [None; 2];
         let memory = app.memory.take();
-        let result = loader.start_elf(app.name, app.elf, APP_PRIORITY, memory, Pages::HandedOver, |process| {
-            let mut start = StartWord::default();
-            let grants = [(servers.gpio, app.plan.gpio_mask), (servers.uart, app.plan.uart_mask)];
-            for (slot, (server, mask)) in grants.into_iter().enumerate() {
+        let result = loader.start_app(app.name, app.elf, APP_PRIORITY, memory, |process, list| {
+            let mut count = 0;
+            let grants = [
+                (ServerKind::GPIO, servers.gpio, app.plan.gpio_mask),
+                (ServerKind::UART, servers.uart, app.plan.uart_mask),
+            ];
+            for (index, (kind, server, mask)) in grants.into_iter().enumerate() {
                 let (Some(server), true) = (server, mask != 0) else { continue };
                 let badged = cap_derive(server, Rights::SEND | Rights::GRANT, mask)?;
-                minted[slot] = Some(badged);
-                let handle = Some(cap_grant(badged, process, Rights::SEND)?);
-                if slot == 0 {
-                    start.gpio = handle;
-                } else {
-                    start.uart = handle;
+                minted[index] = Some(badged);
+                let handle = cap_grant(badged, process, Rights::SEND)?;
+                if handle.generation() != 0 {
+                    return Err(Error::InvalidArgument);
                 }
+                list[count] = Grant { server: kind, slot: handle.index() as u16 };
+                count += 1;
             }
-            start.encode().ok_or(Error::InvalidArgument)
+            Ok(count)
         });
         match result {
             Ok(program) => {

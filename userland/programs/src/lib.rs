@@ -202,9 +202,10 @@ pub mod rtc {
 /// capabilities: untyped memory to pay with and a read-only view of the
 /// boot image.
 pub mod loader {
+    use tessera_abi::app::{Grant, ServerKind, StartInfo, GRANT_ENTRY, MAX_GRANTS, START_INFO_HEADER};
     use tessera_abi::bootimage::{self, BootImage};
     use tessera_abi::elf;
-    use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
+    use tessera_abi::layout::{APP_HEAP_AT, APP_HEAP_BYTES, APP_INFO_AT, PAGE_SIZE, STACK_SIZE, STACK_TOP};
     use tessera_rt::{
         cap_delete, cap_move_narrowed, cap_revoke, for_each_initial_capability, map_into, process_name, process_setup,
         process_start, retype, unmap, Error, Handle, Mapping, ObjectType, Rights,
@@ -216,7 +217,7 @@ pub mod loader {
     pub const SCRATCH_AT: u32 = 0x3A00_0000;
 
     /// Untyped memory one program is carved from: its process object, its
-    /// stack and its pages.
+    /// stack and its pages (and for an app its start information and heap).
     pub const PROGRAM_MEMORY: u32 = 256 * 1024;
 
     /// Where the capabilities to a loaded program's pages (its image and its
@@ -315,12 +316,72 @@ pub mod loader {
             pages: Pages,
             before_start: impl FnOnce(Handle) -> Result<u32, Error>,
         ) -> Result<Program, Error> {
+            self.start_with(name, elf, priority, memory, |_, process| before_start(process), pages)
+        }
+
+        /// Loads app `elf` into a new process called `name` as
+        /// [`start_elf`](Self::start_elf) does (its page capabilities go
+        /// into its own CSpace), calls `grant` with the process to give it
+        /// its server endpoints (`grant` fills a list of at most
+        /// [`MAX_GRANTS`] entries and returns how many), then maps the app
+        /// its start information (read-only, at [`APP_INFO_AT`]) and its
+        /// heap ([`APP_HEAP_BYTES`] in one frame at [`APP_HEAP_AT`]), both
+        /// carved from `memory`, and starts it with `r0 = APP_INFO_AT`.
+        pub fn start_app(
+            &self,
+            name: &str,
+            elf: &[u8],
+            priority: u32,
+            memory: Option<Handle>,
+            grant: impl FnOnce(Handle, &mut [Grant; MAX_GRANTS]) -> Result<usize, Error>,
+        ) -> Result<Program, Error> {
+            self.start_with(
+                name,
+                elf,
+                priority,
+                memory,
+                |memory, process| {
+                    let mut grants = [Grant { server: ServerKind(0), slot: 0 }; MAX_GRANTS];
+                    let count = grant(process, &mut grants)?;
+                    let mut info = [0u8; START_INFO_HEADER + MAX_GRANTS * GRANT_ENTRY];
+                    let heap = (APP_HEAP_AT as u32, APP_HEAP_BYTES as u32);
+                    let size = StartInfo::encode(
+                        heap.0,
+                        heap.1,
+                        grants.get(..count).ok_or(Error::InvalidArgument)?,
+                        &mut info,
+                    )
+                    .ok_or(Error::InvalidArgument)?;
+                    self.fill(memory, process, APP_INFO_AT as u32, &info[..size], 0, Rights::READ, Pages::HandedOver)?;
+                    // The heap: one frame, zeroed by `Retype`, one mapping.
+                    let frame = retype(memory, ObjectType::Frame, heap.1)?;
+                    let rights = Rights::READ | Rights::WRITE;
+                    map_into(frame, process, heap.0, rights)?;
+                    cap_move_narrowed(frame, process, rights)?;
+                    Ok(APP_INFO_AT as u32)
+                },
+                Pages::HandedOver,
+            )
+        }
+
+        /// Carves `memory` (or a new block), loads `elf` into it, calls
+        /// `before_start` with the block and the process, and starts it with
+        /// the `r0` that returns.
+        fn start_with(
+            &self,
+            name: &str,
+            elf: &[u8],
+            priority: u32,
+            memory: Option<Handle>,
+            before_start: impl FnOnce(Handle, Handle) -> Result<u32, Error>,
+            pages: Pages,
+        ) -> Result<Program, Error> {
             let (memory, fresh) = match memory {
                 Some(memory) => (memory, false),
                 None => (retype(self.untyped, ObjectType::Untyped, PROGRAM_MEMORY)?, true),
             };
             let started = self.load(name, elf, memory, pages).and_then(|(process, entry)| {
-                let argument = before_start(process)?;
+                let argument = before_start(memory, process)?;
                 process_setup(process, entry, STACK_TOP as u32, argument)?;
                 process_start(process, priority)?;
                 Ok(process)
@@ -336,27 +397,44 @@ pub mod loader {
             }
         }
 
+        /// Carves a frame from `memory`, writes `bytes` into it at `offset`
+        /// and maps it into `process` at `address` with `rights`; with
+        /// [`Pages::HandedOver`] the frame capability goes to the process.
+        #[allow(clippy::too_many_arguments)]
+        fn fill(
+            &self,
+            memory: Handle,
+            process: Handle,
+            address: u32,
+            bytes: &[u8],
+            offset: u32,
+            rights: Rights,
+            pages: Pages,
+        ) -> Result<(), Error> {
+            let frame = retype(memory, ObjectType::Frame, PAGE_SIZE as u32)?;
+            let scratch = Mapping::new(frame, SCRATCH_AT, Rights::READ | Rights::WRITE)?;
+            scratch.write_bytes(offset, bytes);
+            unmap(frame)?;
+            map_into(frame, process, address, rights)?;
+            if pages == Pages::HandedOver {
+                // Only the rights of the mapping: no GRANT (its pages
+                // cannot be passed on), DERIVE or INSPECT (it cannot
+                // learn where its memory lies), and no WRITE on code
+                // nor EXECUTE on data, so W^X holds for any second
+                // mapping it makes of its own pages.
+                cap_move_narrowed(frame, process, rights)?;
+            }
+            Ok(())
+        }
+
         /// Makes the process and fills its memory; returns it and its entry
         /// point, not yet started.
         fn load(&self, name: &str, elf: &[u8], memory: Handle, pages: Pages) -> Result<(Handle, u32), Error> {
             let plan = elf::parse(elf).map_err(|_| Error::BadImage)?;
             let process = retype(memory, ObjectType::Process, 16384)?;
             let page = PAGE_SIZE as u32;
-            let fill = |address: u32, bytes: &[u8], offset: u32, rights: Rights| -> Result<(), Error> {
-                let frame = retype(memory, ObjectType::Frame, 4096)?;
-                let scratch = Mapping::new(frame, SCRATCH_AT, Rights::READ | Rights::WRITE)?;
-                scratch.write_bytes(offset, bytes);
-                unmap(frame)?;
-                map_into(frame, process, address, rights)?;
-                if pages == Pages::HandedOver {
-                    // Only the rights of the mapping: no GRANT (its pages
-                    // cannot be passed on), DERIVE or INSPECT (it cannot
-                    // learn where its memory lies), and no WRITE on code
-                    // nor EXECUTE on data, so W^X holds for any second
-                    // mapping it makes of its own pages.
-                    cap_move_narrowed(frame, process, rights)?;
-                }
-                Ok(())
+            let fill = |address: u32, bytes: &[u8], offset: u32, rights: Rights| {
+                self.fill(memory, process, address, bytes, offset, rights, pages)
             };
             for segment in plan.segments() {
                 let mut rights = Rights::READ;
@@ -371,8 +449,19 @@ pub mod loader {
                     fill(address, &elf[bytes], offset as u32, rights)?;
                 }
             }
-            for address in ((STACK_TOP - STACK_SIZE) as u32..STACK_TOP as u32).step_by(page as usize) {
-                fill(address, &[], 0, Rights::READ | Rights::WRITE)?;
+            let stack = (STACK_TOP - STACK_SIZE) as u32;
+            if pages == Pages::HandedOver {
+                // One frame, one mapping (a process has 16): zeroed by
+                // `Retype`, so nothing to fill.
+                let rights = Rights::READ | Rights::WRITE;
+                let frame = retype(memory, ObjectType::Frame, STACK_SIZE as u32)?;
+                map_into(frame, process, stack, rights)?;
+                cap_move_narrowed(frame, process, rights)?;
+            } else {
+                // A page per mapping: the test probes look for their frames.
+                for address in (stack..STACK_TOP as u32).step_by(page as usize) {
+                    fill(address, &[], 0, Rights::READ | Rights::WRITE)?;
+                }
             }
             process_name(process, name)?;
             Ok((process, plan.entry))

@@ -16,6 +16,7 @@
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod app;
 pub mod console;
 pub mod syscall;
 

@@ -790,6 +790,7 @@ fn apps_scenario() -> Outcome {
     let deadline = tessera_rt::uptime_micros() + 10_000_000;
     let settled = |apps: &Apps| {
         apps.status("crasher") == Some(Status::Held)
+            && apps.status("test-heap-hog") == Some(Status::Held)
             && apps.status("hostile") == Some(Status::Finished)
             && apps.status("test-hostile-bare") == Some(Status::Finished)
     };
@@ -809,6 +810,7 @@ fn apps_scenario() -> Outcome {
         ("test-big-2", Status::Running),
         ("test-big-3", Status::Running),
         ("crasher", Status::Held),
+        ("test-heap-hog", Status::Held),
         ("hostile", Status::Finished),
         ("test-hostile-bare", Status::Finished),
         ("blinky", Status::Running),
@@ -828,8 +830,11 @@ fn apps_scenario() -> Outcome {
         good = false;
     }
     let crashes = apps.failure_log().len();
-    if crashes != 3 {
-        println!("init: the failure log has {} entries, expected 3 (one per crash)", crashes);
+    if crashes != 6 {
+        println!(
+            "init: the failure log has {} entries, expected 6 (one per crash: crasher's and test-heap-hog's)",
+            crashes
+        );
         good = false;
     }
     if good {
