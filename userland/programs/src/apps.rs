@@ -35,7 +35,7 @@ use tessera_abi::app::{Grant, ServerKind};
 use tessera_abi::manifest::{ComponentId, Manifest};
 use tessera_abi::package::{self, TrustedKeys};
 use tessera_init_core::admission::{self, Candidate, Verdict};
-use tessera_init_core::grants::{self, BoardOffer, Plan};
+use tessera_init_core::grants::{self, BoardOffer, Plan, SERVER_COUNT};
 use tessera_init_core::supervisor::{Decision, Failure, FailureLog, Health, POLICY};
 use tessera_rt::{
     cap_delete, cap_derive, cap_grant, cap_revoke, exit_record, println, uptime_micros, wait, Ended, Error, Handle,
@@ -56,15 +56,33 @@ pub const MAX_APPS: usize = 16;
 /// The board this build runs on.
 pub const BOARD: BoardOffer = grants::QEMU_VIRT;
 
-/// The server endpoints `init` mints app capabilities from: unbadged
+/// The server endpoints `init` mints app capabilities from, one per row
+/// of `tessera_init_core::grants::SERVERS` (keyed by server kind): unbadged
 /// copies with `SEND`, `GRANT` and `DERIVE` (the servers hold the
 /// `RECEIVE` side).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Servers {
-    /// The GPIO server (`gpiod`).
-    pub gpio: Option<Handle>,
-    /// The UART server (`uartd`).
-    pub uart: Option<Handle>,
+    endpoints: [Option<Handle>; SERVER_COUNT],
+}
+
+impl Servers {
+    /// No server running.
+    pub const fn new() -> Servers {
+        Servers { endpoints: [None; SERVER_COUNT] }
+    }
+
+    /// Records the minting endpoint of the server of `kind`; false if no
+    /// row of `SERVERS` has that kind.
+    pub fn set(&mut self, kind: ServerKind, endpoint: Handle) -> bool {
+        let Some(index) = grants::server_index(kind) else { return false };
+        self.endpoints[index] = Some(endpoint);
+        true
+    }
+
+    /// The minting endpoint of the server of `kind`, if it runs.
+    pub fn get(&self, kind: ServerKind) -> Option<Handle> {
+        grants::server_index(kind).and_then(|index| self.endpoints[index])
+    }
 }
 
 /// Where an app is in its life.
@@ -101,9 +119,9 @@ struct App<'a> {
     program: Option<Program>,
     /// Its memory block, kept across restarts.
     memory: Option<Handle>,
-    /// `init`'s badged copies for the current run (GPIO, UART): the app's
-    /// capabilities are their children.
-    minted: [Option<Handle>; 2],
+    /// `init`'s badged copies for the current run, one per server (in
+    /// `SERVERS` order): the app's capabilities are their children.
+    minted: [Option<Handle>; SERVER_COUNT],
     health: Health,
 }
 
@@ -122,7 +140,7 @@ impl Default for Apps<'_> {
 }
 
 /// Takes back a minted capability (its children went with the app).
-fn unmint(minted: &mut [Option<Handle>; 2]) {
+fn unmint(minted: &mut [Option<Handle>; SERVER_COUNT]) {
     for handle in minted.iter_mut().filter_map(Option::take) {
         let _ = cap_revoke(handle);
         let _ = cap_delete(handle);
@@ -133,12 +151,7 @@ impl<'a> Apps<'a> {
     /// An empty app manager (a `const fn`, so it can be built in place in
     /// a static: it is too big for a small stack).
     pub const fn new() -> Apps<'a> {
-        Apps {
-            loader: None,
-            servers: Servers { gpio: None, uart: None },
-            apps: [None; MAX_APPS],
-            log: FailureLog::new(),
-        }
+        Apps { loader: None, servers: Servers::new(), apps: [None; MAX_APPS], log: FailureLog::new() }
     }
 
     /// Sets what it loads with and mints from.
@@ -203,12 +216,11 @@ impl<'a> Apps<'a> {
                     );
                 }
                 println!(
-                    "init: app '{}' ({}, component {}) verified; grants: GPIO pins {:#04x}, UARTs {:#x}",
+                    "init: app '{}' ({}, component {}) verified; grants: {}",
                     app.name,
                     manifest.name(),
                     app.component_id,
-                    app.plan.gpio_mask,
-                    app.plan.uart_mask
+                    app.plan
                 );
             }
             if self.launch(index) {
@@ -239,17 +251,16 @@ impl<'a> Apps<'a> {
             status: Status::Refused,
             program: None,
             memory: None,
-            minted: [None; 2],
+            minted: [None; SERVER_COUNT],
             health: Health::new(),
         };
         let checked = verified.map_err(Reason::Package).and_then(|package| {
             let manifest = Manifest::decode(package.manifest()).map_err(Reason::Manifest)?;
             let plan = grants::plan(&manifest, &BOARD).map_err(Reason::Board)?;
-            if plan.gpio_mask != 0 && self.servers.gpio.is_none() {
-                return Err(Reason::Text("Gpio: the GPIO server is not running"));
-            }
-            if plan.uart_mask != 0 && self.servers.uart.is_none() {
-                return Err(Reason::Text("Uart: the UART server is not running"));
+            for (server, badge) in plan.badges() {
+                if badge != 0 && self.servers.get(server.kind).is_none() {
+                    return Err(Reason::NotRunning(server));
+                }
             }
             Ok((package.elf(), package.manifest(), manifest.component_id(), plan))
         });
@@ -301,23 +312,20 @@ impl<'a> Apps<'a> {
     fn launch(&mut self, index: usize) -> bool {
         let (Some(mut app), Some(loader)) = (self.apps[index], self.loader) else { return false };
         let servers = self.servers;
-        let mut minted = [None; 2];
+        let mut minted = [None; SERVER_COUNT];
         let memory = app.memory.take();
         let result = loader.start_app(app.name, app.elf, APP_PRIORITY, memory, |process, list| {
             let mut count = 0;
-            let grants = [
-                (ServerKind::GPIO, servers.gpio, app.plan.gpio_mask),
-                (ServerKind::UART, servers.uart, app.plan.uart_mask),
-            ];
-            for (index, (kind, server, mask)) in grants.into_iter().enumerate() {
-                let (Some(server), true) = (server, mask != 0) else { continue };
-                let badged = cap_derive(server, Rights::SEND | Rights::GRANT, mask)?;
+            for (index, (server, badge)) in app.plan.badges().enumerate() {
+                let (Some(endpoint), true) = (servers.get(server.kind), badge != 0) else { continue };
+                let badged = cap_derive(endpoint, Rights::SEND | Rights::GRANT, badge)?;
                 minted[index] = Some(badged);
                 let handle = cap_grant(badged, process, Rights::SEND)?;
+                let entry = list.get_mut(count).ok_or(Error::InvalidArgument)?;
                 if handle.generation() != 0 {
                     return Err(Error::InvalidArgument);
                 }
-                list[count] = Grant { server: kind, slot: handle.index() as u16 };
+                *entry = Grant { server: server.kind, slot: handle.index() as u16 };
                 count += 1;
             }
             Ok(count)
@@ -471,7 +479,7 @@ enum Reason {
     Package(package::Refused),
     Manifest(tessera_abi::manifest::DecodeError),
     Board(grants::Refusal),
-    Text(&'static str),
+    NotRunning(&'static grants::Server),
 }
 
 impl core::fmt::Display for Reason {
@@ -480,7 +488,7 @@ impl core::fmt::Display for Reason {
             Reason::Package(refusal) => write!(f, "{}", refusal),
             Reason::Manifest(error) => write!(f, "undecodable manifest: {}", error),
             Reason::Board(refusal) => write!(f, "{}", refusal),
-            Reason::Text(text) => f.write_str(text),
+            Reason::NotRunning(server) => write!(f, "{}: the {} server is not running", server.field, server.kind),
         }
     }
 }

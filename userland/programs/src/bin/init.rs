@@ -10,6 +10,7 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
+use tessera_abi::app::ServerKind;
 use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::FaultKind;
 use tessera_programs::apps::{Apps, Servers, Status};
@@ -716,7 +717,7 @@ fn start_uartd() -> Result<(Handle, Handle), &'static str> {
 fn start_servers() -> Result<Servers, &'static str> {
     use tessera_programs::gpio::PL061_ADDRESS;
     let untyped = untyped_memory()?;
-    let mut servers = Servers::default();
+    let mut servers = Servers::new();
     let mut registers = None;
     for_each_initial_capability(|handle, info| {
         if info.kind == ObjectType::DeviceRegion && cap_object(handle).map(|o| o.0) == Ok(PL061_ADDRESS) {
@@ -731,12 +732,14 @@ fn start_servers() -> Result<Servers, &'static str> {
             let server = start_server("gpiod", SERVER_PRIORITY)?;
             give(registers, server, DRIVER_DEVICE_RIGHTS)?;
             cap_move(endpoint, server).map_err(|_| "move failed")?;
-            servers.gpio = Some(minter);
+            servers.set(ServerKind::GPIO, minter);
         }
         None => println!("init: no capability for the PL061: apps granted Gpio will be refused"),
     }
     match start_uartd() {
-        Ok((_, minter)) => servers.uart = Some(minter),
+        Ok((_, minter)) => {
+            servers.set(ServerKind::UART, minter);
+        }
         Err(reason) => println!("init: no UART server ({}): apps granted Uart will be refused", reason),
     }
     Ok(servers)
@@ -993,7 +996,7 @@ fn run_benchmarks(boot_cycles: u32) -> Outcome {
     // Loading an app: from the start of its package's verification to the
     // first statement of its `main` (the app reports the counter there).
     let mut apps = APPS.lock();
-    apps.attach(loader()?, Servers::default());
+    apps.attach(loader()?, Servers::new());
     let started_at = cycles();
     if !apps.start_one("test-bench-app") {
         return Err("the benchmark app did not start");
