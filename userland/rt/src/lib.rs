@@ -18,6 +18,7 @@
 
 pub mod app;
 pub mod console;
+pub mod server;
 pub mod syscall;
 
 pub use syscall::*;
