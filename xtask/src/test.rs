@@ -320,6 +320,8 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
                 "-p",
                 "tessera-rt",
                 "-p",
+                "tessera-loader",
+                "-p",
                 "tessera-programs",
                 "-p",
                 "tessera-sdk",
