@@ -9,7 +9,7 @@
 //! - [`supervisor`]: when a crashed app restarts (exponential back-off),
 //!   when it is held instead, and the bounded failure log.
 //!
-//! `docs/apps.md` describes the design; `userland/programs/src/bin/init.rs`
+//! `docs/apps.md` describes the design; `userland/programs/src/bin/init/`
 //! acts on these decisions.
 #![no_std]
 #![forbid(unsafe_code)]
