@@ -36,6 +36,7 @@ use tessera_abi::manifest::{ComponentId, Manifest};
 use tessera_abi::package::{self, TrustedKeys};
 use tessera_init_core::admission::{self, Candidate, Verdict};
 use tessera_init_core::grants::{self, BoardOffer, Plan, SERVER_COUNT};
+use tessera_init_core::lifecycle::{self, Event};
 use tessera_init_core::supervisor::{Decision, Failure, FailureLog, Health, POLICY};
 use tessera_rt::{
     cap_delete, cap_derive, cap_grant, cap_revoke, exit_record, println, uptime_micros, wait, Ended, Error, Handle,
@@ -85,26 +86,9 @@ impl Servers {
     }
 }
 
-/// Where an app is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// Refused at admission (the log line said why).
-    Refused,
-    /// Passed its own checks; admission across every app is not decided
-    /// yet (only while `start_all` or `start_one` runs).
-    Checked,
-    /// Admitted, but could not be started (the log line said why); not
-    /// retried.
-    Failed,
-    /// Running.
-    Running,
-    /// Crashed; starts again at this uptime (microseconds).
-    RestartAt(u64),
-    /// Crashed too often; not restarted.
-    Held,
-    /// Exited with code 0; not restarted.
-    Finished,
-}
+/// Where an app is in its life: `tessera_init_core::lifecycle`'s states,
+/// moved by its events (host-tested there).
+pub use tessera_init_core::lifecycle::Status;
 
 #[derive(Clone, Copy, Debug)]
 struct App<'a> {
@@ -302,7 +286,7 @@ impl<'a> Apps<'a> {
                 // before come first and conflict with nothing before them.
                 if app.status == Status::Checked {
                     println!("init: app '{}' refused: {}", app.name, conflict);
-                    app.status = Status::Refused;
+                    app.status = app.status.after(Event::Refused);
                 }
             }
         }
@@ -335,7 +319,7 @@ impl<'a> Apps<'a> {
                 app.program = Some(program);
                 app.memory = Some(program.memory);
                 app.minted = minted;
-                app.status = Status::Running;
+                app.status = app.status.after(Event::Started);
                 self.apps[index] = Some(app);
                 true
             }
@@ -344,7 +328,7 @@ impl<'a> Apps<'a> {
                 println!("init: app '{}' could not be started: {}", app.name, error.name());
                 // The block (if it was a spare) was revoked and is kept.
                 app.memory = memory;
-                app.status = Status::Failed;
+                app.status = app.status.after(Event::StartFailed);
                 self.apps[index] = Some(app);
                 false
             }
@@ -369,16 +353,16 @@ impl<'a> Apps<'a> {
         unmint(&mut app.minted);
         if ended == Ended::Exited(0) {
             println!("init: app '{}' finished (exit 0); not restarted", app.name);
-            app.status = Status::Finished;
+            app.status = app.status.after(Event::Exited);
         } else {
             let record = record.unwrap_or_default();
             let failure = self.log.record(Failure::new(app.name, app.component_id, record, now, app.health.restarts()));
             println!("init: {}", failure);
             println!("init:   {}", failure.registers());
-            match app.health.crashed(now, &POLICY) {
+            let decision = app.health.crashed(now, &POLICY);
+            match decision {
                 Decision::RestartAt(at) => {
                     println!("init: app '{}' restarts in {} ms", app.name, (at - now) / 1000);
-                    app.status = Status::RestartAt(at);
                 }
                 Decision::Hold => {
                     println!(
@@ -387,9 +371,9 @@ impl<'a> Apps<'a> {
                         app.health.recent_crashes(),
                         POLICY.window_us / 1_000_000
                     );
-                    app.status = Status::Held;
                 }
             }
+            app.status = app.status.after(Event::Crashed(decision));
         }
         self.apps[index] = Some(app);
         true
@@ -408,27 +392,14 @@ impl<'a> Apps<'a> {
         loop {
             let now = uptime_micros();
             for index in 0..MAX_APPS {
-                if let Some(App { status: Status::RestartAt(at), .. }) = self.apps[index] {
-                    if at <= now {
-                        self.launch(index);
-                    }
+                if self.apps[index].is_some_and(|app| app.status.restart_due(now)) {
+                    self.launch(index);
                 }
             }
             if stop(self) || until.is_some_and(|until| now >= until) {
                 return;
             }
-            let next_restart = self
-                .apps
-                .iter()
-                .filter_map(|app| match app {
-                    Some(App { status: Status::RestartAt(at), .. }) => Some(*at),
-                    _ => None,
-                })
-                .min();
-            let wake = match (next_restart, until) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let wake = lifecycle::next_wake(self.apps.iter().flatten().map(|app| app.status), until);
             let timeout = wake.map(|at| u32::try_from(at.saturating_sub(now)).unwrap_or(u32::MAX));
             match wait(None, timeout) {
                 Ok((process, ended)) => {

@@ -206,38 +206,55 @@ fn start_uartd() -> Result<(Handle, Handle), &'static str> {
     Ok((server, minter))
 }
 
-/// Starts the servers apps' grants point to: the GPIO server (`gpiod`,
-/// with the PL061's registers) and the UART server (`uartd`). Returns the
-/// unbadged endpoints init mints app capabilities from.
-fn start_servers() -> Result<Servers, &'static str> {
+/// How `init` starts a system server: its minting endpoint, or why not.
+type StartServer = fn() -> Result<Handle, &'static str>;
+
+/// The system servers apps can be granted, one row per server kind: its
+/// boot-image name and how `init` starts it (returning the unbadged
+/// endpoint to mint app capabilities from). A new server is a new row
+/// here and in `tessera_init_core::grants::SERVERS`.
+const SYSTEM_SERVERS: [(ServerKind, &str, StartServer); 2] =
+    [(ServerKind::GPIO, "gpiod", start_gpiod), (ServerKind::UART, "uartd", start_uartd_minter)];
+
+/// Starts the GPIO server (`gpiod`) with the PL061's registers; returns
+/// its minting endpoint.
+fn start_gpiod() -> Result<Handle, &'static str> {
     use tessera_programs::gpio::PL061_ADDRESS;
     let untyped = untyped_memory()?;
-    let mut servers = Servers::new();
     let mut registers = None;
     for_each_initial_capability(|handle, info| {
         if info.kind == ObjectType::DeviceRegion && cap_object(handle).map(|o| o.0) == Ok(PL061_ADDRESS) {
             registers = Some(handle);
         }
     });
-    match registers {
-        Some(registers) => {
-            let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
-            let minter =
-                cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
-            let server = start_server("gpiod", SERVER_PRIORITY)?;
-            give(registers, server, DRIVER_DEVICE_RIGHTS)?;
-            cap_move(endpoint, server).map_err(|_| "move failed")?;
-            servers.set(ServerKind::GPIO, minter);
+    let registers = registers.ok_or("no capability for the PL061")?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let minter = cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
+    let server = start_server("gpiod", SERVER_PRIORITY)?;
+    give(registers, server, DRIVER_DEVICE_RIGHTS)?;
+    cap_move(endpoint, server).map_err(|_| "move failed")?;
+    Ok(minter)
+}
+
+/// [`start_uartd`] for the table: only the minting endpoint.
+fn start_uartd_minter() -> Result<Handle, &'static str> {
+    start_uartd().map(|(_, minter)| minter)
+}
+
+/// Starts every server of [`SYSTEM_SERVERS`]; returns their minting
+/// endpoints. A server that cannot start is one log line, and apps
+/// granted it will be refused.
+fn start_servers() -> Servers {
+    let mut servers = Servers::new();
+    for (kind, name, start) in SYSTEM_SERVERS {
+        match start() {
+            Ok(minter) => {
+                servers.set(kind, minter);
+            }
+            Err(reason) => println!("init: no {} server {} ({}): apps granted it will be refused", kind, name, reason),
         }
-        None => println!("init: no capability for the PL061: apps granted Gpio will be refused"),
     }
-    match start_uartd() {
-        Ok((_, minter)) => {
-            servers.set(ServerKind::UART, minter);
-        }
-        Err(reason) => println!("init: no UART server ({}): apps granted Uart will be refused", reason),
-    }
-    Ok(servers)
+    servers
 }
 
 /// The app manager (a static: its failure log and app table would take a
@@ -258,7 +275,7 @@ fn run_apps() -> Outcome {
 /// Starts the servers and the apps of the boot image (test fixtures too if
 /// `include_tests`); returns the app manager, locked.
 fn start_apps(include_tests: bool) -> Result<spin::MutexGuard<'static, Apps<'static>>, &'static str> {
-    let servers = start_servers()?;
+    let servers = start_servers();
     let mut apps = APPS.lock();
     apps.attach(loader()?, servers);
     let started = apps.start_all(include_tests);
