@@ -1,60 +1,221 @@
-//! What an app and the system agree on: how an app finds the capabilities
-//! its manifest granted, and the protocols of the servers behind them.
+//! What an app and the system agree on: how an app finds its heap and the
+//! capabilities its manifest granted, and the protocols of the servers
+//! behind them.
 //!
-//! `init` starts an app with one word in `r0`, the [`StartWord`]: the slot
-//! of each server endpoint the app was given. The app SDK
-//! (`userland/sdk`) reads it; an app never needs to know slot numbers.
+//! `init`'s loader maps one read-only page at
+//! [`APP_INFO_AT`](crate::layout::APP_INFO_AT) into every app, the **start
+//! information**, and starts the app with that address in `r0`. The page
+//! says where the app's heap is and lists its grants as (server kind,
+//! capability slot) entries. The app SDK (`userland/sdk`) reads it; an app
+//! never needs to know slot numbers. A new server is a new [`ServerKind`]
+//! (and a new SDK module), not a new layout: the list has room for any
+//! kind, and a decoder ignores kinds it does not know.
 //!
 //! ```text
-//! bits 0..8    GPIO server endpoint slot (0: no Gpio grant)
-//! bits 8..16   UART server endpoint slot (0: no Uart grant)
-//! bits 16..24  reserved, zero
-//! bits 24..32  START_WORD_TAG (0xA7): this process was started as an app
+//! offset  bytes  field (little-endian)
+//! 0       4      START_INFO_MAGIC, b"TSAI"
+//! 4       2      version: START_INFO_VERSION (1)
+//! 6       2      header bytes: where the grant entries start (20 in
+//!                version 1; a later minor addition may append fields)
+//! 8       4      heap address (page aligned; 0: no heap)
+//! 12      4      heap bytes (a multiple of a page)
+//! 16      2      grant count (at most MAX_GRANTS)
+//! 18      2      bytes per grant entry (4 in version 1, at least 4)
+//! header  ...    grant entries: server kind u16, capability slot u16
 //! ```
 //!
 //! A slot named here holds its capability at generation 0 (a new process's
 //! slots have never been reused), so the handle is `Handle::new(slot, 0)`.
+//! [`StartInfo::decode`] takes any bytes and never panics (fuzzed by
+//! `kernel/core/fuzz`'s `package_parsing` target, property-tested below).
 
+use core::fmt;
+
+use crate::capability::CSPACE_SLOTS;
 use crate::Handle;
 
-/// The top byte of every start word `init` gives an app.
-pub const START_WORD_TAG: u32 = 0xA7;
+/// The first four bytes of the start information.
+pub const START_INFO_MAGIC: [u8; 4] = *b"TSAI";
+/// The layout version this crate writes and reads.
+pub const START_INFO_VERSION: u16 = 1;
+/// Bytes of the version-1 header.
+pub const START_INFO_HEADER: usize = 20;
+/// Bytes of a version-1 grant entry.
+pub const GRANT_ENTRY: usize = 4;
+/// Most grant entries the start information holds.
+pub const MAX_GRANTS: usize = 32;
 
-/// The capabilities an app was started with, as `init` tells it in `r0`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct StartWord {
-    /// The GPIO server endpoint (badge: the granted pin mask).
-    pub gpio: Option<Handle>,
-    /// The UART server endpoint (badge: the granted UART mask).
-    pub uart: Option<Handle>,
-}
+/// A kind of server an app can be granted an endpoint of. The numbers are
+/// the ABI; a new server takes the next free one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServerKind(pub u16);
 
-fn slot(handle: Option<Handle>) -> Option<u32> {
-    match handle {
-        None => Some(0),
-        Some(handle) if handle.generation() == 0 && handle.index() != 0 => Some(handle.index() as u32),
-        Some(_) => None,
+impl ServerKind {
+    /// The GPIO server (`gpiod`): badge = the granted pin mask.
+    pub const GPIO: ServerKind = ServerKind(1);
+    /// The UART server (`uartd`): badge = the granted UART mask.
+    pub const UART: ServerKind = ServerKind(2);
+
+    /// The kind's name, for messages ("GPIO", "UART"; "unknown server" for
+    /// a kind this crate does not know: `Display` gives its number).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ServerKind::GPIO => "GPIO",
+            ServerKind::UART => "UART",
+            _ => "unknown server",
+        }
     }
 }
 
-fn handle(slot: u32) -> Option<Handle> {
-    (slot != 0).then(|| Handle::new(slot as usize, 0))
+impl fmt::Display for ServerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ServerKind::GPIO | ServerKind::UART => f.write_str(self.name()),
+            ServerKind(other) => write!(f, "server {other}"),
+        }
+    }
 }
 
-impl StartWord {
-    /// The word for `r0`, or `None` if a handle is not a generation-0 slot
-    /// (which an app could not name from the word).
-    pub fn encode(&self) -> Option<u32> {
-        Some(START_WORD_TAG << 24 | slot(self.uart)? << 8 | slot(self.gpio)?)
+/// One grant: an endpoint of a server of kind `server` in slot `slot`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grant {
+    /// What serves it.
+    pub server: ServerKind,
+    /// The capability's slot (held at generation 0).
+    pub slot: u16,
+}
+
+impl Grant {
+    /// The handle that names it.
+    pub fn handle(&self) -> Handle {
+        Handle::new(self.slot as usize, 0)
+    }
+}
+
+/// Why bytes are not start information.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartInfoError {
+    /// Shorter than its header or its entries.
+    Truncated,
+    /// The magic is wrong: the process was not started as an app.
+    NotStartInfo,
+    /// A version this crate does not read.
+    Version(u16),
+    /// A header or entry size below version 1's, a count above
+    /// [`MAX_GRANTS`], or a heap that is not page aligned or wraps.
+    Malformed,
+    /// A grant names slot 0 or a slot beyond the CSpace.
+    BadSlot(u16),
+}
+
+impl fmt::Display for StartInfoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartInfoError::Truncated => f.write_str("start information truncated"),
+            StartInfoError::NotStartInfo => f.write_str("not start information"),
+            StartInfoError::Version(version) => write!(f, "start information version {version} not understood"),
+            StartInfoError::Malformed => f.write_str("malformed start information"),
+            StartInfoError::BadSlot(slot) => write!(f, "start information names slot {slot}"),
+        }
+    }
+}
+
+/// Decoded start information: the heap and the grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StartInfo<'a> {
+    /// Where the heap starts (0: no heap).
+    pub heap_address: u32,
+    /// How many bytes it has.
+    pub heap_bytes: u32,
+    entries: &'a [u8],
+    entry_bytes: usize,
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(bytes.get(at..at.checked_add(2)?)?.try_into().ok()?))
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(at..at.checked_add(4)?)?.try_into().ok()?))
+}
+
+impl<'a> StartInfo<'a> {
+    /// Reads start information from `bytes` (the page, or any prefix of it
+    /// holding the whole). Never panics.
+    pub fn decode(bytes: &'a [u8]) -> Result<StartInfo<'a>, StartInfoError> {
+        let truncated = StartInfoError::Truncated;
+        if bytes.get(..4).ok_or(truncated)? != START_INFO_MAGIC {
+            return Err(StartInfoError::NotStartInfo);
+        }
+        let version = u16_at(bytes, 4).ok_or(truncated)?;
+        if version != START_INFO_VERSION {
+            return Err(StartInfoError::Version(version));
+        }
+        let header = u16_at(bytes, 6).ok_or(truncated)? as usize;
+        let heap_address = u32_at(bytes, 8).ok_or(truncated)?;
+        let heap_bytes = u32_at(bytes, 12).ok_or(truncated)?;
+        let count = u16_at(bytes, 16).ok_or(truncated)? as usize;
+        let entry_bytes = u16_at(bytes, 18).ok_or(truncated)? as usize;
+        let page = crate::layout::PAGE_SIZE as u32;
+        if header < START_INFO_HEADER
+            || entry_bytes < GRANT_ENTRY
+            || count > MAX_GRANTS
+            || heap_address % page != 0
+            || heap_bytes % page != 0
+            || heap_address.checked_add(heap_bytes).is_none()
+        {
+            return Err(StartInfoError::Malformed);
+        }
+        // count <= 32 and entry_bytes < 65536: no overflow.
+        let entries = bytes.get(header..header + count * entry_bytes).ok_or(truncated)?;
+        let info = StartInfo { heap_address, heap_bytes, entries, entry_bytes };
+        for index in 0..count {
+            let slot = u16_at(entries, index * entry_bytes + 2).ok_or(truncated)?;
+            if slot == 0 || slot as usize >= CSPACE_SLOTS {
+                return Err(StartInfoError::BadSlot(slot));
+            }
+        }
+        Ok(info)
     }
 
-    /// Reads `r0`; `None` if it is not a start word (the process was not
-    /// started as an app, or the reserved bits are set).
-    pub fn decode(word: u32) -> Option<StartWord> {
-        if word >> 24 != START_WORD_TAG || (word >> 16) & 0xFF != 0 {
+    /// The grants, in the order written.
+    pub fn grants(&self) -> impl Iterator<Item = Grant> + 'a {
+        let entries = self.entries;
+        let entry_bytes = self.entry_bytes;
+        (0..entries.len() / entry_bytes.max(1)).filter_map(move |index| {
+            let at = index * entry_bytes;
+            Some(Grant { server: ServerKind(u16_at(entries, at)?), slot: u16_at(entries, at + 2)? })
+        })
+    }
+
+    /// The first grant of a server of `kind`, as a handle.
+    pub fn grant(&self, kind: ServerKind) -> Option<Handle> {
+        self.grants().find(|grant| grant.server == kind).map(|grant| grant.handle())
+    }
+
+    /// Writes version-1 start information for a heap at `heap_address` of
+    /// `heap_bytes` and `grants` into `out`; returns the bytes written, or
+    /// `None` if `out` is too small, there are more than [`MAX_GRANTS`]
+    /// grants, or the result would not decode (a bad slot or heap).
+    pub fn encode(heap_address: u32, heap_bytes: u32, grants: &[Grant], out: &mut [u8]) -> Option<usize> {
+        if grants.len() > MAX_GRANTS {
             return None;
         }
-        Some(StartWord { gpio: handle(word & 0xFF), uart: handle((word >> 8) & 0xFF) })
+        let size = START_INFO_HEADER + grants.len() * GRANT_ENTRY;
+        let out_bytes = out.get_mut(..size)?;
+        out_bytes[..4].copy_from_slice(&START_INFO_MAGIC);
+        out_bytes[4..6].copy_from_slice(&START_INFO_VERSION.to_le_bytes());
+        out_bytes[6..8].copy_from_slice(&(START_INFO_HEADER as u16).to_le_bytes());
+        out_bytes[8..12].copy_from_slice(&heap_address.to_le_bytes());
+        out_bytes[12..16].copy_from_slice(&heap_bytes.to_le_bytes());
+        out_bytes[16..18].copy_from_slice(&(grants.len() as u16).to_le_bytes());
+        out_bytes[18..20].copy_from_slice(&(GRANT_ENTRY as u16).to_le_bytes());
+        for (grant, entry) in grants.iter().zip(out_bytes[START_INFO_HEADER..].chunks_exact_mut(GRANT_ENTRY)) {
+            entry[..2].copy_from_slice(&grant.server.0.to_le_bytes());
+            entry[2..].copy_from_slice(&grant.slot.to_le_bytes());
+        }
+        StartInfo::decode(&out[..size]).ok()?;
+        Some(size)
     }
 }
 
@@ -130,25 +291,89 @@ pub mod uart {
 mod tests {
     use super::*;
 
-    #[test]
-    fn start_words_round_trip() {
-        let cases = [
-            StartWord::default(),
-            StartWord { gpio: Some(Handle::new(1, 0)), uart: None },
-            StartWord { gpio: None, uart: Some(Handle::new(127, 0)) },
-            StartWord { gpio: Some(Handle::new(3, 0)), uart: Some(Handle::new(4, 0)) },
-        ];
-        for case in cases {
-            let word = case.encode().unwrap();
-            assert_eq!(word >> 24, START_WORD_TAG);
-            assert_eq!(StartWord::decode(word), Some(case));
-        }
+    fn encoded(heap: (u32, u32), grants: &[Grant]) -> ([u8; 256], usize) {
+        let mut out = [0u8; 256];
+        let size = StartInfo::encode(heap.0, heap.1, grants, &mut out).unwrap();
+        (out, size)
     }
 
     #[test]
-    fn only_generation_zero_slots_encode() {
-        assert_eq!(StartWord { gpio: Some(Handle::new(2, 1)), uart: None }.encode(), None);
-        assert_eq!(StartWord { gpio: None, uart: Some(Handle::NULL) }.encode(), None);
+    fn start_information_round_trips() {
+        let grants = [
+            Grant { server: ServerKind::GPIO, slot: 3 },
+            Grant { server: ServerKind::UART, slot: 4 },
+            Grant { server: ServerKind(9), slot: 127 },
+        ];
+        for count in 0..=grants.len() {
+            let (out, size) = encoded((0x1001_0000, 0x1_0000), &grants[..count]);
+            assert_eq!(size, START_INFO_HEADER + count * GRANT_ENTRY);
+            let info = StartInfo::decode(&out).unwrap();
+            assert_eq!((info.heap_address, info.heap_bytes), (0x1001_0000, 0x1_0000));
+            assert!(info.grants().eq(grants[..count].iter().copied()));
+        }
+        let (out, _) = encoded((0, 0), &grants[..2]);
+        let info = StartInfo::decode(&out).unwrap();
+        assert_eq!(info.grant(ServerKind::UART), Some(Handle::new(4, 0)));
+        assert_eq!(info.grant(ServerKind(9)), None);
+    }
+
+    #[test]
+    fn bad_start_information_is_refused() {
+        let mut out = [0u8; 256];
+        assert_eq!(StartInfo::encode(0, 0, &[Grant { server: ServerKind::GPIO, slot: 0 }], &mut out), None);
+        assert_eq!(StartInfo::encode(0x10, 0, &[], &mut out), None);
+        assert_eq!(StartInfo::encode(0, 0, &[], &mut out[..10]), None);
+        let (good, size) = encoded((0x1000, 0x2000), &[Grant { server: ServerKind::GPIO, slot: 2 }]);
+        assert_eq!(StartInfo::decode(&good[..size - 1]), Err(StartInfoError::Truncated));
+        assert_eq!(StartInfo::decode(&[0; 64]), Err(StartInfoError::NotStartInfo));
+        let mut bad = good;
+        bad[4] = 2;
+        assert_eq!(StartInfo::decode(&bad), Err(StartInfoError::Version(2)));
+        let mut bad = good;
+        bad[16] = 33;
+        assert_eq!(StartInfo::decode(&bad), Err(StartInfoError::Malformed));
+        let mut bad = good;
+        bad[22] = 200;
+        assert_eq!(StartInfo::decode(&bad), Err(StartInfoError::BadSlot(200)));
+        // A later minor version's longer header and entries still decode.
+        let mut longer = [0u8; 64];
+        longer[..20].copy_from_slice(&good[..20]);
+        longer[6] = 24;
+        longer[18] = 8;
+        longer[24..28].copy_from_slice(&good[20..24]);
+        let info = StartInfo::decode(&longer).unwrap();
+        assert_eq!(info.grant(ServerKind::GPIO), Some(Handle::new(2, 0)));
+    }
+
+    /// Any bytes decode or give an error, without panicking; what decodes
+    /// names only valid slots.
+    #[test]
+    fn decoding_random_bytes_never_panics() {
+        let mut rng = tessera_testing::Rng::new(0x5EED_1AB5);
+        let (good, size) = encoded((0x2000, 0x4000), &[Grant { server: ServerKind::UART, slot: 5 }]);
+        for round in 0..20_000 {
+            let mut bytes = if round % 2 == 0 {
+                let len = rng.below(64);
+                rng.bytes(len)
+            } else {
+                good[..size + 8].to_vec()
+            };
+            for _ in 0..rng.below(4) {
+                if !bytes.is_empty() {
+                    let at = rng.below(bytes.len());
+                    bytes[at] = rng.next_u64() as u8;
+                }
+            }
+            if round % 4 == 1 {
+                bytes.truncate(rng.below(bytes.len() + 1));
+            }
+            if let Ok(info) = StartInfo::decode(&bytes) {
+                assert!(info.grants().count() <= MAX_GRANTS);
+                for grant in info.grants() {
+                    assert!(grant.slot != 0 && (grant.slot as usize) < CSPACE_SLOTS);
+                }
+            }
+        }
     }
 
     #[test]
@@ -161,17 +386,5 @@ mod tests {
         assert_eq!(uart::unpack(words, 40, &mut out[..5]), 5);
         assert_eq!(uart::pack(b"ab"), [0x6261, 0, 0]);
         assert_eq!(uart::split_header(uart::header(1, 7)), (1, 7));
-    }
-
-    #[test]
-    fn other_words_are_not_start_words() {
-        assert_eq!(StartWord::decode(0), None);
-        assert_eq!(StartWord::decode(0x4100_0000), None);
-        assert_eq!(StartWord::decode(START_WORD_TAG << 24 | 1 << 16), None);
-        for word in (0..u32::MAX).step_by(65_521) {
-            if let Some(start) = StartWord::decode(word) {
-                assert_eq!(start.encode(), Some(word));
-            }
-        }
     }
 }

@@ -96,12 +96,13 @@ impl ObjectType {
     }
 
     /// True if `Retype` may make an object of this type with `bytes`:
-    /// frames are exactly one page (a smaller "frame" would map a whole page
-    /// of someone else's memory), endpoints and notifications exactly 64
+    /// frames are a power of two from one page to [`MAX_FRAME_BYTES`] (a
+    /// smaller "frame" would map a whole page of someone else's memory; a
+    /// larger one is one mapping, as an app's heap is), endpoints and notifications exactly 64
     /// bytes, untyped memory at least a page, processes 16 KiB.
     pub const fn valid_size(self, bytes: u32) -> bool {
         match self {
-            ObjectType::Frame => bytes == 4096,
+            ObjectType::Frame => bytes >= 4096 && bytes <= MAX_FRAME_BYTES && bytes.is_power_of_two(),
             ObjectType::Endpoint | ObjectType::Notification => bytes == 64,
             ObjectType::Untyped => bytes >= 4096 && bytes.is_power_of_two(),
             ObjectType::Process => bytes == 16384,
@@ -134,6 +135,10 @@ impl ObjectType {
 /// Slots in one CSpace (the handle format allows up to 256). Slot 0 is
 /// never used, so handle 0 names nothing.
 pub const CSPACE_SLOTS: usize = 128;
+
+/// Largest frame `Retype` makes: 1 MiB (a frame is mapped page by page,
+/// so its size only bounds how long one `Map` or `Unmap` runs).
+pub const MAX_FRAME_BYTES: u32 = 1 << 20;
 /// Bits of a handle that give the slot index.
 pub const HANDLE_INDEX_BITS: u32 = 8;
 /// Generations wrap at this value (24 bits).
@@ -186,7 +191,8 @@ mod tests {
         assert!(!ObjectType::DeviceRegion.meaningful_rights().contains(Rights::EXECUTE));
         assert!(ObjectType::Endpoint.takes_badge() && !ObjectType::Frame.takes_badge());
         assert!(ObjectType::Frame.valid_size(4096) && !ObjectType::Frame.valid_size(16));
-        assert!(!ObjectType::Frame.valid_size(8192), "one page per frame");
+        assert!(ObjectType::Frame.valid_size(8192) && ObjectType::Frame.valid_size(MAX_FRAME_BYTES));
+        assert!(!ObjectType::Frame.valid_size(3 * 4096) && !ObjectType::Frame.valid_size(2 * MAX_FRAME_BYTES));
         assert!(ObjectType::Endpoint.valid_size(64) && !ObjectType::Endpoint.valid_size(32));
         assert!(ObjectType::Untyped.valid_size(1 << 20) && !ObjectType::Untyped.valid_size(2048));
         assert!(!ObjectType::Reply.valid_size(64));

@@ -6,6 +6,11 @@
 //! 0x0001_0000 ..               program segments from the ELF (text RX,
 //!                              rodata R, data/bss RW, each execute-never
 //!                              unless text), page aligned
+//! APP_INFO_AT .. + PAGE         an app's start information, read-only
+//!                              (`tessera_abi::app`; apps only)
+//! APP_HEAP_AT .. + heap bytes  an app's heap, RW, execute-never, one
+//!                              frame (apps only; its size is in the start
+//!                              information)
 //! STACK_TOP - STACK_SIZE - PAGE .. STACK_TOP - STACK_SIZE
 //!                              never mapped: stack guard page
 //! STACK_TOP - STACK_SIZE .. STACK_TOP
@@ -29,3 +34,14 @@ pub const STACK_SIZE: usize = 16 * 1024;
 pub const BOOTARGS_AREA: u32 = 256;
 /// Most bytes of program segments one process may map.
 pub const MAX_IMAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Where `init`'s loader maps an app's start information (one read-only
+/// page, `tessera_abi::app::StartInfo`); the app gets this address in `r0`.
+/// In the same MiB as the heap, so both take one second-level table.
+pub const APP_INFO_AT: usize = 0x1000_0000;
+/// Where `init`'s loader maps an app's heap.
+pub const APP_HEAP_AT: usize = 0x1001_0000;
+/// Bytes of heap every app gets today: one frame, one mapping, carved from
+/// the app's own memory block.
+pub const APP_HEAP_BYTES: usize = 64 * 1024;
+/// Most bytes of heap an app may be told it has (the rest of the MiB).
+pub const MAX_APP_HEAP_BYTES: usize = 0x0010_0000 - (APP_HEAP_AT - APP_INFO_AT);

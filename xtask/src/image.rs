@@ -91,6 +91,10 @@ fn is_program(name: &str) -> bool {
 /// The programs and apps only the benchmark image holds.
 pub const BENCH_PROGRAMS: [&str; 2] = ["bench", "test-bench-app"];
 
+/// The feature of the programs package that compiles `init`'s scenarios
+/// and benchmarks (`userland/programs/src/bin/init/scenarios.rs`).
+pub const PROGRAMS_SCENARIOS: &str = "tessera-programs/scenarios";
+
 /// The programs of `userland/programs` a user's image holds: the root task
 /// and the system servers. Every other program there is a test or
 /// benchmark program and goes only into the test and benchmark images.
@@ -138,6 +142,10 @@ pub fn build_boot_image(image: Image) -> Result<PathBuf> {
     println!("==> building userland and {} apps (release, {TARGET}) for the {} image", apps.len(), image.name());
     let mut command = cargo();
     command.args(["build", "--release", "--target", TARGET, "-p", PROGRAMS_PACKAGE]);
+    if image != Image::User {
+        // init's scenarios and benchmarks: never in the user image.
+        command.args(["--features", PROGRAMS_SCENARIOS]);
+    }
     for app in &apps {
         command.args(["-p", &app.name]);
     }

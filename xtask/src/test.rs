@@ -336,6 +336,8 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
                 "-p",
                 "tessera-rt",
                 "-p",
+                "tessera-loader",
+                "-p",
                 "tessera-programs",
                 "-p",
                 "tessera-sdk",
@@ -343,7 +345,16 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             for app in crate::apps::discover()? {
                 command.args(["-p", &app.name]);
             }
-            command.args(["--", "-D", "warnings"]).env(image::BOOT_IMAGE_ENV, &boot_image);
+            command
+                .args(["--features", image::PROGRAMS_SCENARIOS, "--", "-D", "warnings"])
+                .env(image::BOOT_IMAGE_ENV, &boot_image);
+            captured(command)?;
+            // The programs once more as the user image builds them (no
+            // scenarios in init).
+            let mut command = cargo();
+            command
+                .args(["clippy", "--release", "--target", image::TARGET, "-p", "tessera-programs"])
+                .args(["--", "-D", "warnings"]);
             captured(command)?;
             // The kernel once more with the test and benchmark images'
             // features, so the code only they build is linted too.

@@ -14,9 +14,10 @@
 
 use core::fmt;
 
+use tessera_abi::app::ServerKind;
 use tessera_abi::manifest::ComponentId;
 
-use crate::grants::Plan;
+use crate::grants::{server_index, Plan, SERVER_COUNT};
 
 /// An app that passed its own checks (signature, manifest, board) and
 /// waits for admission.
@@ -41,17 +42,13 @@ pub enum Conflict<'a> {
         /// The admitted app that has it.
         holder: &'a str,
     },
-    /// The GPIO pin is granted to another app.
-    Gpio {
-        /// The pin.
-        pin: u8,
-        /// The admitted app it is granted to.
-        holder: &'a str,
-    },
-    /// The UART is granted to another app.
-    Uart {
-        /// The UART's number.
-        uart: u8,
+    /// Resource `number` of a server (a GPIO pin, a UART) is granted to
+    /// another app.
+    Resource {
+        /// The server whose badge bit both claim.
+        server: ServerKind,
+        /// The resource (the badge bit).
+        number: u8,
         /// The admitted app it is granted to.
         holder: &'a str,
     },
@@ -61,9 +58,7 @@ impl Conflict<'_> {
     /// The admitted app the conflict is with.
     pub fn holder(&self) -> &str {
         match *self {
-            Conflict::ComponentId { holder, .. } | Conflict::Gpio { holder, .. } | Conflict::Uart { holder, .. } => {
-                holder
-            }
+            Conflict::ComponentId { holder, .. } | Conflict::Resource { holder, .. } => holder,
         }
     }
 }
@@ -72,8 +67,9 @@ impl fmt::Display for Conflict<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Conflict::ComponentId { id, holder } => write!(f, "ComponentId {id} is already used by app '{holder}'"),
-            Conflict::Gpio { pin, holder } => write!(f, "GPIO {pin} is already granted to app '{holder}'"),
-            Conflict::Uart { uart, holder } => write!(f, "UART {uart} is already granted to app '{holder}'"),
+            Conflict::Resource { server, number, holder } => {
+                write!(f, "{server} {number} is already granted to app '{holder}'")
+            }
         }
     }
 }
@@ -88,31 +84,33 @@ fn shared_bit(a: u32, b: u32) -> Option<u8> {
 }
 
 impl Conflict<'_> {
-    /// Orders conflicts for the message: identity first, then GPIO pins,
-    /// then UARTs, each lowest number first.
-    fn rank(&self) -> (u8, u8) {
+    /// Orders conflicts for the message: identity first, then each server
+    /// in `SERVERS` order (GPIO pins, then UARTs), lowest number first.
+    fn rank(&self) -> (usize, u8) {
         match *self {
             Conflict::ComponentId { .. } => (0, 0),
-            Conflict::Gpio { pin, .. } => (1, pin),
-            Conflict::Uart { uart, .. } => (2, uart),
+            Conflict::Resource { server, number, .. } => (1 + server_index(server).unwrap_or(SERVER_COUNT), number),
         }
     }
 }
 
 /// What `candidate` conflicts with among `admitted`, or `None`: an identity
-/// clash first, then the lowest shared GPIO pin, then the lowest shared
-/// UART; for each, the first admitted app (in the order given) that holds
-/// it.
+/// clash first, then the lowest shared resource of the first server (in
+/// `SERVERS` order) with one; for each, the first admitted app (in the
+/// order given) that holds it.
 pub fn conflict<'a>(candidate: &Candidate<'_>, admitted: &[Candidate<'a>]) -> Option<Conflict<'a>> {
     let mut found: Option<Conflict<'a>> = None;
     for other in admitted {
         let holder = other.name;
+        let shared = || {
+            candidate.plan.badges().zip(other.plan.badges()).find_map(|((server, mine), (_, theirs))| {
+                shared_bit(mine, theirs).map(|number| Conflict::Resource { server: server.kind, number, holder })
+            })
+        };
         let this = if other.component_id == candidate.component_id {
             Conflict::ComponentId { id: candidate.component_id, holder }
-        } else if let Some(pin) = shared_bit(candidate.plan.gpio_mask, other.plan.gpio_mask) {
-            Conflict::Gpio { pin, holder }
-        } else if let Some(uart) = shared_bit(candidate.plan.uart_mask, other.plan.uart_mask) {
-            Conflict::Uart { uart, holder }
+        } else if let Some(resource) = shared() {
+            resource
         } else {
             continue;
         };
@@ -157,8 +155,20 @@ mod tests {
     const BLINKY_ID: ComponentId =
         ComponentId([0x9e, 0x45, 0x4f, 0xfb, 0x8a, 0x9f, 0x40, 0x32, 0x99, 0x4f, 0x37, 0x2f, 0x10, 0xc2, 0x30, 0xde]);
 
+    fn plan(gpio: u32, uart: u32) -> Plan {
+        Plan::default().with(ServerKind::GPIO, gpio).with(ServerKind::UART, uart)
+    }
+
+    fn gpio(plan: &Plan) -> u32 {
+        plan.badge(ServerKind::GPIO)
+    }
+
+    fn uart(plan: &Plan) -> u32 {
+        plan.badge(ServerKind::UART)
+    }
+
     fn app(name: &'static str, id: u8, gpio_mask: u32, uart_mask: u32) -> Candidate<'static> {
-        Candidate { name, component_id: ComponentId([id; 16]), plan: Plan { gpio_mask, uart_mask } }
+        Candidate { name, component_id: ComponentId([id; 16]), plan: plan(gpio_mask, uart_mask) }
     }
 
     fn decide<'a>(candidates: &[Candidate<'a>]) -> Vec<Verdict<'a>> {
@@ -170,8 +180,7 @@ mod tests {
 
     #[test]
     fn a_second_app_with_an_admitted_identity_is_refused_by_name() {
-        let blinky =
-            Candidate { name: "blinky", component_id: BLINKY_ID, plan: Plan { gpio_mask: 1 << 5, uart_mask: 0 } };
+        let blinky = Candidate { name: "blinky", component_id: BLINKY_ID, plan: plan(1 << 5, 0) };
         let copy = Candidate { name: "test-dup-component", plan: Plan::default(), ..blinky };
         let verdicts = decide(&[blinky, copy]);
         assert_eq!(verdicts[0], Ok(()));
@@ -218,9 +227,9 @@ mod tests {
         let verdicts = decide(&[app("a", 1, 1 << 7, 0), app("b", 2, 1 << 2, 1), app("c", 1, 1 << 2 | 1 << 7, 1)]);
         assert_eq!(verdicts[2], Err(Conflict::ComponentId { id: ComponentId([1; 16]), holder: "a" }));
         let verdicts = decide(&[app("a", 1, 1 << 7, 0), app("b", 2, 1 << 2, 1), app("c", 3, 1 << 2 | 1 << 7, 1)]);
-        assert_eq!(verdicts[2], Err(Conflict::Gpio { pin: 2, holder: "b" }));
+        assert_eq!(verdicts[2], Err(Conflict::Resource { server: ServerKind::GPIO, number: 2, holder: "b" }));
         let verdicts = decide(&[app("a", 1, 0, 0b10), app("b", 2, 0, 0b01), app("c", 3, 0, 0b11)]);
-        assert_eq!(verdicts[2], Err(Conflict::Uart { uart: 0, holder: "b" }));
+        assert_eq!(verdicts[2], Err(Conflict::Resource { server: ServerKind::UART, number: 0, holder: "b" }));
         assert_eq!(verdicts[2].unwrap_err().holder(), "b");
     }
 
@@ -229,9 +238,13 @@ mod tests {
         let candidates = [app("a", 1, 0, 0), app("b", 2, 0, 0), app("c", 3, 0, 0)];
         assert!(decide(&candidates).iter().all(Result::is_ok));
         let mut admitted = [app("", 0, 0, 0); 2];
-        let mut verdicts = [Err(Conflict::Gpio { pin: 0, holder: "undecided" }); 3];
+        let mut verdicts = [Err(Conflict::Resource { server: ServerKind::GPIO, number: 0, holder: "undecided" }); 3];
         assert_eq!(admit(&candidates, &mut admitted, &mut verdicts), 2);
-        assert_eq!(verdicts[2], Err(Conflict::Gpio { pin: 0, holder: "undecided" }), "left as it was");
+        assert_eq!(
+            verdicts[2],
+            Err(Conflict::Resource { server: ServerKind::GPIO, number: 0, holder: "undecided" }),
+            "left as it was"
+        );
         assert_eq!(admit(&[], &mut admitted, &mut verdicts), 0);
     }
 
@@ -254,11 +267,7 @@ mod tests {
                     let gpio = (rng.next_u64() & rng.next_u64() & rng.next_u64()) as u32 & 0xFF;
                     let uart = (rng.next_u64() & rng.next_u64()) as u32 & 0b11;
                     let id = rng.below(6) as u8;
-                    Candidate {
-                        name: &names[n],
-                        component_id: ComponentId([id; 16]),
-                        plan: Plan { gpio_mask: gpio, uart_mask: uart },
-                    }
+                    Candidate { name: &names[n], component_id: ComponentId([id; 16]), plan: plan(gpio, uart) }
                 })
                 .collect();
             let verdicts = decide(&candidates);
@@ -267,8 +276,8 @@ mod tests {
                 for &j in &admitted[x + 1..] {
                     let (a, b) = (candidates[i], candidates[j]);
                     assert_ne!(a.component_id, b.component_id, "{a:?} {b:?}");
-                    assert_eq!(a.plan.gpio_mask & b.plan.gpio_mask, 0, "{a:?} {b:?}");
-                    assert_eq!(a.plan.uart_mask & b.plan.uart_mask, 0, "{a:?} {b:?}");
+                    assert_eq!(gpio(&a.plan) & gpio(&b.plan), 0, "{a:?} {b:?}");
+                    assert_eq!(uart(&a.plan) & uart(&b.plan), 0, "{a:?} {b:?}");
                 }
             }
             for (i, verdict) in verdicts.iter().enumerate() {
@@ -278,8 +287,8 @@ mod tests {
                 seen[match verdict {
                     Ok(()) => 0,
                     Err(Conflict::ComponentId { .. }) => 1,
-                    Err(Conflict::Gpio { .. }) => 2,
-                    Err(Conflict::Uart { .. }) => 3,
+                    Err(Conflict::Resource { server: ServerKind::GPIO, .. }) => 2,
+                    Err(Conflict::Resource { .. }) => 3,
                 }] += 1;
                 match verdict {
                     Ok(()) => {}
@@ -293,19 +302,16 @@ mod tests {
                                 assert_eq!(id, me.component_id);
                                 assert_eq!(holder.component_id, id);
                             }
-                            Conflict::Gpio { pin, .. } => {
-                                assert_ne!(me.plan.gpio_mask & holder.plan.gpio_mask & 1 << pin, 0)
-                            }
-                            Conflict::Uart { uart, .. } => {
-                                assert_ne!(me.plan.uart_mask & holder.plan.uart_mask & 1 << uart, 0)
+                            Conflict::Resource { server, number, .. } => {
+                                assert_ne!(me.plan.badge(server) & holder.plan.badge(server) & 1 << number, 0)
                             }
                         }
                     }
                 }
                 let clashes = |other: &Candidate<'_>| {
                     other.component_id == me.component_id
-                        || other.plan.gpio_mask & me.plan.gpio_mask != 0
-                        || other.plan.uart_mask & me.plan.uart_mask != 0
+                        || gpio(&other.plan) & gpio(&me.plan) != 0
+                        || uart(&other.plan) & uart(&me.plan) != 0
                 };
                 if !earlier.iter().any(|other| clashes(other)) {
                     assert_eq!(*verdict, Ok(()), "{me:?} conflicts with no admitted app");

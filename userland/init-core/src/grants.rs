@@ -10,6 +10,7 @@
 
 use core::fmt;
 
+use tessera_abi::app::ServerKind;
 use tessera_abi::manifest::{ApplicationType, CapabilityFlags, Manifest, PowerControls};
 
 /// What a board's servers can grant.
@@ -32,14 +33,112 @@ pub const QEMU_VIRT: BoardOffer = BoardOffer {
     uarts: tessera_board_constants::grants::UARTS,
 };
 
-/// What an accepted app gets.
+/// A server apps can be granted an endpoint of: one row per server kind.
+/// A new server (Pluton, network, storage) is a new row here, a new
+/// `ServerKind` and a new SDK module; the start information and the
+/// plan's shape stay as they are.
+#[derive(Clone, Copy)]
+pub struct Server {
+    /// Its kind (the start information's key).
+    pub kind: ServerKind,
+    /// The manifest field that asks for it (`Gpio`, `Uart`).
+    pub field: &'static str,
+    /// What its badge's bits name, for the log line ("GPIO pins").
+    pub resources: &'static str,
+    /// What the board offers through it (bit `n`: resource `n`).
+    offered: fn(&BoardOffer) -> u32,
+    /// Calls the function with each resource number the manifest asks for.
+    requested: fn(&Manifest<'_>, &mut dyn FnMut(u16)),
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server").field("kind", &self.kind).field("field", &self.field).finish()
+    }
+}
+
+fn gpio_offered(board: &BoardOffer) -> u32 {
+    board.gpio_pins
+}
+
+fn gpio_requested(manifest: &Manifest<'_>, each: &mut dyn FnMut(u16)) {
+    manifest.gpios().for_each(each)
+}
+
+fn uart_offered(board: &BoardOffer) -> u32 {
+    board.uarts
+}
+
+fn uart_requested(manifest: &Manifest<'_>, each: &mut dyn FnMut(u16)) {
+    manifest.uarts().for_each(|uart| each(uart.into()))
+}
+
+/// The servers, in the order `plan` checks the manifest and messages list
+/// them. Each grants exclusively: the bits of one app's badge are no other
+/// app's (`admission`).
+pub const SERVERS: [Server; 2] = [
+    Server {
+        kind: ServerKind::GPIO,
+        field: "Gpio",
+        resources: "GPIO pins",
+        offered: gpio_offered,
+        requested: gpio_requested,
+    },
+    Server {
+        kind: ServerKind::UART,
+        field: "Uart",
+        resources: "UARTs",
+        offered: uart_offered,
+        requested: uart_requested,
+    },
+];
+
+/// How many servers [`SERVERS`] lists.
+pub const SERVER_COUNT: usize = SERVERS.len();
+
+/// Where `kind` is in [`SERVERS`].
+pub fn server_index(kind: ServerKind) -> Option<usize> {
+    SERVERS.iter().position(|server| server.kind == kind)
+}
+
+/// What an accepted app gets: for each server kind, the badge of its
+/// endpoint (the mask of resources it may use; 0: no endpoint at all).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
-    /// Pins it may use: the badge of its GPIO server capability (0: it gets
-    /// no GPIO capability at all).
-    pub gpio_mask: u32,
-    /// UARTs it may use: the badge of its UART server capability (0: none).
-    pub uart_mask: u32,
+    badges: [u32; SERVER_COUNT],
+}
+
+impl Plan {
+    /// The badge for server `kind` (0: nothing from it).
+    pub fn badge(&self, kind: ServerKind) -> u32 {
+        server_index(kind).map_or(0, |index| self.badges[index])
+    }
+
+    /// This plan with `badge` for server `kind` (a kind not in [`SERVERS`]
+    /// is ignored: there is no server to grant it).
+    pub fn with(mut self, kind: ServerKind, badge: u32) -> Plan {
+        if let Some(index) = server_index(kind) {
+            self.badges[index] = badge;
+        }
+        self
+    }
+
+    /// Each server with the badge it grants, in [`SERVERS`] order, the
+    /// ones granting nothing included.
+    pub fn badges(&self) -> impl Iterator<Item = (&'static Server, u32)> + '_ {
+        SERVERS.iter().zip(self.badges)
+    }
+}
+
+/// The log line's form: `GPIO pins 0x20, UARTs 0x0`.
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, (server, badge)) in self.badges().enumerate() {
+            let separator = if index == 0 { "" } else { ", " };
+            write!(f, "{separator}{} {badge:#x}", server.resources)?;
+        }
+        Ok(())
+    }
 }
 
 /// Why `init` refuses an app. The `Display` form is the log line's reason.
@@ -77,31 +176,36 @@ impl fmt::Display for Refusal {
     }
 }
 
-fn mask_of(
-    values: impl Iterator<Item = u16>,
-    offered: u32,
-    capability: &'static str,
-    board: &'static str,
-) -> Result<u32, Refusal> {
-    let mut mask = 0;
-    for value in values {
-        if value >= 32 || offered & (1 << value) == 0 {
-            return Err(Refusal::Unsupported { capability, value, board });
+/// The badge `manifest` asks of `server` on `board`: the mask of what it
+/// names, or the first number the board does not offer.
+fn badge_of(manifest: &Manifest<'_>, server: &Server, board: &BoardOffer) -> Result<u32, Refusal> {
+    let offered = (server.offered)(board);
+    let (mut mask, mut refused) = (0u32, None);
+    (server.requested)(manifest, &mut |value| {
+        if refused.is_some() {
+            return;
         }
-        mask |= 1 << value;
-    }
-    Ok(mask)
+        if value >= 32 || offered & (1 << value) == 0 {
+            refused = Some(Refusal::Unsupported { capability: server.field, value, board: board.name });
+        } else {
+            mask |= 1 << value;
+        }
+    });
+    refused.map_or(Ok(mask), Err)
 }
 
 /// The grants `manifest` gets on `board`, or the first capability that
 /// makes `init` refuse it (checked in manifest order: application type,
-/// `Gpio`, `Uart`, `I2cMaster`, `SpiMaster`, `Adc`, `Pwm`).
+/// then each of [`SERVERS`] (`Gpio`, `Uart`), then what no server grants
+/// yet: `I2cMaster`, `SpiMaster`, `Adc`, `Pwm`).
 pub fn plan(manifest: &Manifest<'_>, board: &BoardOffer) -> Result<Plan, Refusal> {
     if manifest.application_type() == ApplicationType::RealTimeCapable {
         return Err(Refusal::RealTimeCapable { board: board.name });
     }
-    let gpio_mask = mask_of(manifest.gpios(), board.gpio_pins, "Gpio", board.name)?;
-    let uart_mask = mask_of(manifest.uarts().map(u16::from), board.uarts, "Uart", board.name)?;
+    let mut plan = Plan::default();
+    for server in &SERVERS {
+        plan = plan.with(server.kind, badge_of(manifest, server, board)?);
+    }
     let unsupported = [
         ("I2cMaster", manifest.i2c_masters()),
         ("SpiMaster", manifest.spi_masters()),
@@ -113,7 +217,7 @@ pub fn plan(manifest: &Manifest<'_>, board: &BoardOffer) -> Result<Plan, Refusal
             return Err(Refusal::Unsupported { capability, value: value.into(), board: board.name });
         }
     }
-    Ok(Plan { gpio_mask, uart_mask })
+    Ok(plan)
 }
 
 /// A capability recorded for a server that is not built yet.
@@ -204,7 +308,12 @@ mod tests {
     #[test]
     fn gpio_and_uart_become_masks() {
         let planned = with(&ManifestContent { gpios: &[3, 5], uarts: &[0], ..content() }, |m| plan(m, &QEMU_VIRT));
-        assert_eq!(planned, Ok(Plan { gpio_mask: 0b10_1000, uart_mask: 1 }));
+        let expected = Plan::default().with(ServerKind::GPIO, 0b10_1000).with(ServerKind::UART, 1);
+        assert_eq!(planned, Ok(expected));
+        assert_eq!(expected.badge(ServerKind::GPIO), 0b10_1000);
+        assert_eq!(expected.badge(ServerKind(99)), 0);
+        assert_eq!(expected.with(ServerKind(99), 7), expected, "no server of that kind to grant it");
+        assert_eq!(std::format!("{expected}"), "GPIO pins 0x28, UARTs 0x1");
         assert_eq!(with(&content(), |m| plan(m, &QEMU_VIRT)), Ok(Plan::default()));
     }
 
@@ -259,9 +368,10 @@ mod tests {
             let request = ManifestContent { gpios: &pins, uarts: &uarts, ..content() };
             match with(&request, |m| plan(m, &board)) {
                 Ok(plan) => {
-                    assert_eq!(plan.gpio_mask & !board.gpio_pins, 0);
-                    assert_eq!(plan.gpio_mask.count_ones() as usize, pins.len());
-                    assert_eq!(plan.uart_mask & !board.uarts, 0);
+                    let (gpio, uart) = (plan.badge(ServerKind::GPIO), plan.badge(ServerKind::UART));
+                    assert_eq!(gpio & !board.gpio_pins, 0);
+                    assert_eq!(gpio.count_ones() as usize, pins.len());
+                    assert_eq!(uart & !board.uarts, 0);
                 }
                 Err(Refusal::Unsupported { capability, value, .. }) => {
                     let offered = if capability == "Gpio" { board.gpio_pins } else { board.uarts };

@@ -6,14 +6,17 @@
 //! - [`admission`]: which of the apps that passed their own checks run,
 //!   across all of them: one app per `ComponentId`, each GPIO pin and UART
 //!   granted to one app;
+//! - [`lifecycle`]: an app's states (checked, refused, running, waiting to
+//!   restart, held, finished, failed) and the events that move it;
 //! - [`supervisor`]: when a crashed app restarts (exponential back-off),
 //!   when it is held instead, and the bounded failure log.
 //!
-//! `docs/apps.md` describes the design; `userland/programs/src/bin/init.rs`
+//! `docs/apps.md` describes the design; `userland/programs/src/bin/init/`
 //! acts on these decisions.
 #![no_std]
 #![forbid(unsafe_code)]
 
 pub mod admission;
 pub mod grants;
+pub mod lifecycle;
 pub mod supervisor;

@@ -22,25 +22,28 @@
 //! its ELF is loaded into a memory block carved for it (the capabilities
 //! to its pages go into its own CSpace, so `init` keeps two slots per app
 //! whatever its size, plus one per grant), it gets one badged endpoint per
-//! server it was granted, is told where they are in `r0` ([`StartWord`])
-//! and started.
+//! server it was granted, and a heap; its start information lists (server
+//! kind, slot) for each grant and says where the heap is
+//! (`tessera_abi::app::StartInfo`, written by the loader's `start_app`),
+//! and it is started.
 //!
 //! Any refusal is one log line, `init: app 'NAME' refused: REASON`; an app
 //! that was admitted but could not be started is one line `init: app
 //! 'NAME' could not be started: REASON`; the other apps go on.
 
-use tessera_abi::app::StartWord;
+use tessera_abi::app::{Grant, ServerKind};
 use tessera_abi::manifest::{ComponentId, Manifest};
 use tessera_abi::package::{self, TrustedKeys};
 use tessera_init_core::admission::{self, Candidate, Verdict};
-use tessera_init_core::grants::{self, BoardOffer, Plan};
+use tessera_init_core::grants::{self, BoardOffer, Plan, SERVER_COUNT};
+use tessera_init_core::lifecycle::{self, Event};
 use tessera_init_core::supervisor::{Decision, Failure, FailureLog, Health, POLICY};
 use tessera_rt::{
     cap_delete, cap_derive, cap_grant, cap_revoke, exit_record, println, uptime_micros, wait, Ended, Error, Handle,
     Rights,
 };
 
-use crate::loader::{Loader, Pages, Program};
+use crate::loader::{Loader, Program};
 
 /// Boot-image names of test fixtures: started only when asked for.
 pub const TEST_PREFIX: &str = "test-";
@@ -54,37 +57,38 @@ pub const MAX_APPS: usize = 16;
 /// The board this build runs on.
 pub const BOARD: BoardOffer = grants::QEMU_VIRT;
 
-/// The server endpoints `init` mints app capabilities from: unbadged
+/// The server endpoints `init` mints app capabilities from, one per row
+/// of `tessera_init_core::grants::SERVERS` (keyed by server kind): unbadged
 /// copies with `SEND`, `GRANT` and `DERIVE` (the servers hold the
 /// `RECEIVE` side).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Servers {
-    /// The GPIO server (`gpiod`).
-    pub gpio: Option<Handle>,
-    /// The UART server (`uartd`).
-    pub uart: Option<Handle>,
+    endpoints: [Option<Handle>; SERVER_COUNT],
 }
 
-/// Where an app is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// Refused at admission (the log line said why).
-    Refused,
-    /// Passed its own checks; admission across every app is not decided
-    /// yet (only while `start_all` or `start_one` runs).
-    Checked,
-    /// Admitted, but could not be started (the log line said why); not
-    /// retried.
-    Failed,
-    /// Running.
-    Running,
-    /// Crashed; starts again at this uptime (microseconds).
-    RestartAt(u64),
-    /// Crashed too often; not restarted.
-    Held,
-    /// Exited with code 0; not restarted.
-    Finished,
+impl Servers {
+    /// No server running.
+    pub const fn new() -> Servers {
+        Servers { endpoints: [None; SERVER_COUNT] }
+    }
+
+    /// Records the minting endpoint of the server of `kind`; false if no
+    /// row of `SERVERS` has that kind.
+    pub fn set(&mut self, kind: ServerKind, endpoint: Handle) -> bool {
+        let Some(index) = grants::server_index(kind) else { return false };
+        self.endpoints[index] = Some(endpoint);
+        true
+    }
+
+    /// The minting endpoint of the server of `kind`, if it runs.
+    pub fn get(&self, kind: ServerKind) -> Option<Handle> {
+        grants::server_index(kind).and_then(|index| self.endpoints[index])
+    }
 }
+
+/// Where an app is in its life: `tessera_init_core::lifecycle`'s states,
+/// moved by its events (host-tested there).
+pub use tessera_init_core::lifecycle::Status;
 
 #[derive(Clone, Copy, Debug)]
 struct App<'a> {
@@ -99,9 +103,9 @@ struct App<'a> {
     program: Option<Program>,
     /// Its memory block, kept across restarts.
     memory: Option<Handle>,
-    /// `init`'s badged copies for the current run (GPIO, UART): the app's
-    /// capabilities are their children.
-    minted: [Option<Handle>; 2],
+    /// `init`'s badged copies for the current run, one per server (in
+    /// `SERVERS` order): the app's capabilities are their children.
+    minted: [Option<Handle>; SERVER_COUNT],
     health: Health,
 }
 
@@ -120,7 +124,7 @@ impl Default for Apps<'_> {
 }
 
 /// Takes back a minted capability (its children went with the app).
-fn unmint(minted: &mut [Option<Handle>; 2]) {
+fn unmint(minted: &mut [Option<Handle>; SERVER_COUNT]) {
     for handle in minted.iter_mut().filter_map(Option::take) {
         let _ = cap_revoke(handle);
         let _ = cap_delete(handle);
@@ -131,12 +135,7 @@ impl<'a> Apps<'a> {
     /// An empty app manager (a `const fn`, so it can be built in place in
     /// a static: it is too big for a small stack).
     pub const fn new() -> Apps<'a> {
-        Apps {
-            loader: None,
-            servers: Servers { gpio: None, uart: None },
-            apps: [None; MAX_APPS],
-            log: FailureLog::new(),
-        }
+        Apps { loader: None, servers: Servers::new(), apps: [None; MAX_APPS], log: FailureLog::new() }
     }
 
     /// Sets what it loads with and mints from.
@@ -201,12 +200,11 @@ impl<'a> Apps<'a> {
                     );
                 }
                 println!(
-                    "init: app '{}' ({}, component {}) verified; grants: GPIO pins {:#04x}, UARTs {:#x}",
+                    "init: app '{}' ({}, component {}) verified; grants: {}",
                     app.name,
                     manifest.name(),
                     app.component_id,
-                    app.plan.gpio_mask,
-                    app.plan.uart_mask
+                    app.plan
                 );
             }
             if self.launch(index) {
@@ -237,17 +235,16 @@ impl<'a> Apps<'a> {
             status: Status::Refused,
             program: None,
             memory: None,
-            minted: [None; 2],
+            minted: [None; SERVER_COUNT],
             health: Health::new(),
         };
         let checked = verified.map_err(Reason::Package).and_then(|package| {
             let manifest = Manifest::decode(package.manifest()).map_err(Reason::Manifest)?;
             let plan = grants::plan(&manifest, &BOARD).map_err(Reason::Board)?;
-            if plan.gpio_mask != 0 && self.servers.gpio.is_none() {
-                return Err(Reason::Text("Gpio: the GPIO server is not running"));
-            }
-            if plan.uart_mask != 0 && self.servers.uart.is_none() {
-                return Err(Reason::Text("Uart: the UART server is not running"));
+            for (server, badge) in plan.badges() {
+                if badge != 0 && self.servers.get(server.kind).is_none() {
+                    return Err(Reason::NotRunning(server));
+                }
             }
             Ok((package.elf(), package.manifest(), manifest.component_id(), plan))
         });
@@ -289,7 +286,7 @@ impl<'a> Apps<'a> {
                 // before come first and conflict with nothing before them.
                 if app.status == Status::Checked {
                     println!("init: app '{}' refused: {}", app.name, conflict);
-                    app.status = Status::Refused;
+                    app.status = app.status.after(Event::Refused);
                 }
             }
         }
@@ -299,30 +296,30 @@ impl<'a> Apps<'a> {
     fn launch(&mut self, index: usize) -> bool {
         let (Some(mut app), Some(loader)) = (self.apps[index], self.loader) else { return false };
         let servers = self.servers;
-        let mut minted = [None; 2];
+        let mut minted = [None; SERVER_COUNT];
         let memory = app.memory.take();
-        let result = loader.start_elf(app.name, app.elf, APP_PRIORITY, memory, Pages::HandedOver, |process| {
-            let mut start = StartWord::default();
-            let grants = [(servers.gpio, app.plan.gpio_mask), (servers.uart, app.plan.uart_mask)];
-            for (slot, (server, mask)) in grants.into_iter().enumerate() {
-                let (Some(server), true) = (server, mask != 0) else { continue };
-                let badged = cap_derive(server, Rights::SEND | Rights::GRANT, mask)?;
-                minted[slot] = Some(badged);
-                let handle = Some(cap_grant(badged, process, Rights::SEND)?);
-                if slot == 0 {
-                    start.gpio = handle;
-                } else {
-                    start.uart = handle;
+        let result = loader.start_app(app.name, app.elf, APP_PRIORITY, memory, |process, list| {
+            let mut count = 0;
+            for (index, (server, badge)) in app.plan.badges().enumerate() {
+                let (Some(endpoint), true) = (servers.get(server.kind), badge != 0) else { continue };
+                let badged = cap_derive(endpoint, Rights::SEND | Rights::GRANT, badge)?;
+                minted[index] = Some(badged);
+                let handle = cap_grant(badged, process, Rights::SEND)?;
+                let entry = list.get_mut(count).ok_or(Error::InvalidArgument)?;
+                if handle.generation() != 0 {
+                    return Err(Error::InvalidArgument);
                 }
+                *entry = Grant { server: server.kind, slot: handle.index() as u16 };
+                count += 1;
             }
-            start.encode().ok_or(Error::InvalidArgument)
+            Ok(count)
         });
         match result {
             Ok(program) => {
                 app.program = Some(program);
                 app.memory = Some(program.memory);
                 app.minted = minted;
-                app.status = Status::Running;
+                app.status = app.status.after(Event::Started);
                 self.apps[index] = Some(app);
                 true
             }
@@ -331,7 +328,7 @@ impl<'a> Apps<'a> {
                 println!("init: app '{}' could not be started: {}", app.name, error.name());
                 // The block (if it was a spare) was revoked and is kept.
                 app.memory = memory;
-                app.status = Status::Failed;
+                app.status = app.status.after(Event::StartFailed);
                 self.apps[index] = Some(app);
                 false
             }
@@ -356,16 +353,16 @@ impl<'a> Apps<'a> {
         unmint(&mut app.minted);
         if ended == Ended::Exited(0) {
             println!("init: app '{}' finished (exit 0); not restarted", app.name);
-            app.status = Status::Finished;
+            app.status = app.status.after(Event::Exited);
         } else {
             let record = record.unwrap_or_default();
             let failure = self.log.record(Failure::new(app.name, app.component_id, record, now, app.health.restarts()));
             println!("init: {}", failure);
             println!("init:   {}", failure.registers());
-            match app.health.crashed(now, &POLICY) {
+            let decision = app.health.crashed(now, &POLICY);
+            match decision {
                 Decision::RestartAt(at) => {
                     println!("init: app '{}' restarts in {} ms", app.name, (at - now) / 1000);
-                    app.status = Status::RestartAt(at);
                 }
                 Decision::Hold => {
                     println!(
@@ -374,9 +371,9 @@ impl<'a> Apps<'a> {
                         app.health.recent_crashes(),
                         POLICY.window_us / 1_000_000
                     );
-                    app.status = Status::Held;
                 }
             }
+            app.status = app.status.after(Event::Crashed(decision));
         }
         self.apps[index] = Some(app);
         true
@@ -395,27 +392,14 @@ impl<'a> Apps<'a> {
         loop {
             let now = uptime_micros();
             for index in 0..MAX_APPS {
-                if let Some(App { status: Status::RestartAt(at), .. }) = self.apps[index] {
-                    if at <= now {
-                        self.launch(index);
-                    }
+                if self.apps[index].is_some_and(|app| app.status.restart_due(now)) {
+                    self.launch(index);
                 }
             }
             if stop(self) || until.is_some_and(|until| now >= until) {
                 return;
             }
-            let next_restart = self
-                .apps
-                .iter()
-                .filter_map(|app| match app {
-                    Some(App { status: Status::RestartAt(at), .. }) => Some(*at),
-                    _ => None,
-                })
-                .min();
-            let wake = match (next_restart, until) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let wake = lifecycle::next_wake(self.apps.iter().flatten().map(|app| app.status), until);
             let timeout = wake.map(|at| u32::try_from(at.saturating_sub(now)).unwrap_or(u32::MAX));
             match wait(None, timeout) {
                 Ok((process, ended)) => {
@@ -466,7 +450,7 @@ enum Reason {
     Package(package::Refused),
     Manifest(tessera_abi::manifest::DecodeError),
     Board(grants::Refusal),
-    Text(&'static str),
+    NotRunning(&'static grants::Server),
 }
 
 impl core::fmt::Display for Reason {
@@ -475,7 +459,7 @@ impl core::fmt::Display for Reason {
             Reason::Package(refusal) => write!(f, "{}", refusal),
             Reason::Manifest(error) => write!(f, "undecodable manifest: {}", error),
             Reason::Board(refusal) => write!(f, "{}", refusal),
-            Reason::Text(text) => f.write_str(text),
+            Reason::NotRunning(server) => write!(f, "{}: the {} server is not running", server.field, server.kind),
         }
     }
 }

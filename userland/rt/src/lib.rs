@@ -16,7 +16,9 @@
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod app;
 pub mod console;
+pub mod server;
 pub mod syscall;
 
 pub use syscall::*;

@@ -3,8 +3,15 @@
 //! An app is a Rust binary with an `app_manifest.json` beside its
 //! `Cargo.toml` (see `userland/apps/` and the README). `init` starts it
 //! holding exactly what the manifest grants; this crate is how the app uses
-//! that: [`gpio`], [`uart`], [`log!`], [`time`] and one [`Error`] type.
-//! Apps use only safe Rust (`#![forbid(unsafe_code)]`).
+//! that: [`gpio`], [`uart`], [`log!`], [`time`], a heap ([`heap`]: `alloc`'s
+//! `Vec`, `String`, `Box` work after `extern crate alloc;`) and one
+//! [`Error`] type. Apps use only safe Rust (`#![forbid(unsafe_code)]`).
+//!
+//! `init` tells an app where its heap is and which servers it may call in
+//! its start information (`tessera_abi::app::StartInfo`): a list of
+//! (server kind, capability slot) entries. Each server has a module here
+//! and an accessor on [`App`]; a new server is a new module and a new
+//! `ServerKind`, not a new start layout.
 //!
 //! ```ignore
 //! #![no_std]
@@ -29,38 +36,50 @@
 
 pub mod error;
 pub mod gpio;
+pub mod heap;
 pub mod log;
 pub mod time;
 pub mod uart;
 
 pub use error::Error;
 
-use tessera_abi::app::StartWord;
+use tessera_abi::app::{ServerKind, StartInfo};
+use tessera_rt::Handle;
 
-/// What the app was started with: its grants, as `init` passed them.
+/// What the app was started with: its grants, as `init` listed them.
 #[derive(Clone, Copy, Debug)]
 pub struct App {
-    start: StartWord,
+    start: Option<StartInfo<'static>>,
 }
 
 impl App {
-    /// Reads the start word `init` passed in `r0`. A process not started as
-    /// an app (no start word) holds nothing here.
+    /// Reads the start information `init` gave the app and hands its heap
+    /// to the allocator. A process not started as an app (no start
+    /// information) holds nothing here and has no heap.
     pub fn from_start(start: tessera_rt::Start) -> App {
-        App { start: StartWord::decode(start.argument).unwrap_or_default() }
+        let start = tessera_rt::app::start_info(start).ok();
+        if let Some(info) = &start {
+            tessera_rt::app::heap::init(info);
+        }
+        App { start }
+    }
+
+    /// The endpoint of the server of `kind` the app was granted, if any.
+    pub fn grant(&self, kind: ServerKind) -> Option<Handle> {
+        self.start.and_then(|info| info.grant(kind))
     }
 
     /// The GPIO pins the manifest's `Gpio` granted; `Err(NotGranted)` if it
     /// has no `Gpio`.
     pub fn gpio(&self) -> Result<gpio::Gpio, Error> {
-        self.start.gpio.map(gpio::Gpio::new).ok_or(Error::NotGranted("Gpio"))
+        self.grant(ServerKind::GPIO).map(gpio::Gpio::new).ok_or(Error::NotGranted("Gpio"))
     }
 
     /// UART `number` (as the board numbers them: QEMU virt has UART 0);
     /// `Err(NotGranted)` without a `Uart` grant, `Err(Denied)` if the grant
     /// does not include this UART.
     pub fn uart(&self, number: u32) -> Result<uart::Uart, Error> {
-        let endpoint = self.start.uart.ok_or(Error::NotGranted("Uart"))?;
+        let endpoint = self.grant(ServerKind::UART).ok_or(Error::NotGranted("Uart"))?;
         uart::Uart::new(endpoint, number)
     }
 }

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use tessera_abi::app::ServerKind;
 use tessera_abi::manifest::{Manifest, MAX_ENCODED_LEN};
 
 use crate::board::BoardId;
@@ -122,10 +123,11 @@ pub fn manifest_binary_decoding(data: &[u8]) {
     assert_eq!(&buffer[..length], data, "decode then encode changed the bytes");
     let board = tessera_init_core::grants::QEMU_VIRT;
     if let Ok(plan) = tessera_init_core::grants::plan(&manifest, &board) {
-        assert_eq!(plan.gpio_mask & !board.gpio_pins, 0, "a pin the board lacks was granted");
-        assert_eq!(plan.uart_mask & !board.uarts, 0, "a UART the board lacks was granted");
+        let (gpio, uart) = (plan.badge(ServerKind::GPIO), plan.badge(ServerKind::UART));
+        assert_eq!(gpio & !board.gpio_pins, 0, "a pin the board lacks was granted");
+        assert_eq!(uart & !board.uarts, 0, "a UART the board lacks was granted");
         for pin in 0..32u16 {
-            assert_eq!(plan.gpio_mask & (1 << pin) != 0, manifest.allows_gpio(pin), "pin {pin} granted unasked");
+            assert_eq!(gpio & (1 << pin) != 0, manifest.allows_gpio(pin), "pin {pin} granted unasked");
         }
     }
     let _ = tessera_init_core::grants::placeholders(&manifest).count();

@@ -1,5 +1,7 @@
 //! libFuzzer target for the image package and trusted-keys parsers and the
-//! signature check (`tessera_abi::package`).
+//! signature check (`tessera_abi::package`), and for the app start
+//! information decoder (`tessera_abi::app::StartInfo`), the other bytes
+//! `init` writes and an app reads.
 //!
 //! Unlike the other targets, the body is here rather than in
 //! `kernel_core::fuzzing`: the package format lives in `tessera-abi`, and
@@ -15,6 +17,8 @@ use std::sync::OnceLock;
 
 use ed25519_dalek::SigningKey;
 use libfuzzer_sys::fuzz_target;
+use tessera_abi::app::{StartInfo, MAX_GRANTS};
+use tessera_abi::capability::CSPACE_SLOTS;
 use tessera_abi::package::{
     self, parse_and_verify, verify, KeyId, Package, PackageSigner, Refused, TrustedKey, TrustedKeys, VerifyError,
     ELF_ALIGNMENT, SIGNATURE_SIZE,
@@ -99,7 +103,28 @@ fn check_trusted_keys(data: &[u8]) {
     }
 }
 
+/// Any bytes decode to start information naming valid slots (which
+/// re-encodes to the same grants) or give an error; nothing panics.
+fn check_start_info(data: &[u8]) {
+    match StartInfo::decode(data) {
+        Err(error) => {
+            let _ = error.to_string();
+        }
+        Ok(info) => {
+            let grants: Vec<_> = info.grants().collect();
+            assert!(grants.len() <= MAX_GRANTS);
+            assert!(grants.iter().all(|grant| grant.slot != 0 && (grant.slot as usize) < CSPACE_SLOTS));
+            let mut again = [0u8; 256];
+            let size = StartInfo::encode(info.heap_address, info.heap_bytes, &grants, &mut again)
+                .expect("re-encoding decoded start information failed");
+            let decoded = StartInfo::decode(&again[..size]).expect("re-encoded start information does not decode");
+            assert!(decoded.grants().eq(grants.iter().copied()));
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     check_package(data);
     check_trusted_keys(data);
+    check_start_info(data);
 });

@@ -6,10 +6,8 @@
 #![forbid(unsafe_code)]
 
 use tessera_programs::echo::*;
-use tessera_rt::{
-    cap_delete, cap_info, find_initial_capability, println, receive, reply, reply_receive, Message, ObjectType,
-    Received, Rights, Timeout,
-};
+use tessera_rt::server::{self, Answer, Capabilities};
+use tessera_rt::{cap_delete, cap_info, find_initial_capability, println, Message, ObjectType, Received, Rights};
 
 tessera_rt::entry!(main);
 
@@ -38,26 +36,19 @@ fn main(_start: tessera_rt::Start) -> u32 {
         println!("echo: no endpoint to receive on");
         return 1;
     };
-    let mut request = match receive(endpoint, Timeout::Forever) {
-        Ok(request) => request,
-        Err(error) => {
-            println!("echo: receive failed: {}", error.name());
-            return 1;
-        }
-    };
-    for served in 1..=REQUESTS {
-        let message = answer(&request);
+    let mut served = 0;
+    let result = server::serve(endpoint, Capabilities::Keep, |request| {
+        served += 1;
+        let message = answer(request);
         if served == REQUESTS {
-            let _ = reply(&message);
-            break;
+            Answer::Last(message)
+        } else {
+            Answer::Reply(message)
         }
-        request = match reply_receive(endpoint, &message) {
-            Ok(request) => request,
-            Err(error) => {
-                println!("echo: receive failed: {}", error.name());
-                return 1;
-            }
-        };
+    });
+    if let Err(error) = result {
+        println!("echo: receive failed: {}", error.name());
+        return 1;
     }
     println!("echo: served {} requests, exiting", REQUESTS);
     0

@@ -11,10 +11,8 @@
 #![forbid(unsafe_code)]
 
 use tessera_programs::gpio::*;
-use tessera_rt::{
-    find_initial_capability, println, receive, reply_receive, Error, Mapping, Message, ObjectType, Received, Rights,
-    Timeout,
-};
+use tessera_rt::server::{self, Answer, Capabilities};
+use tessera_rt::{find_initial_capability, println, Error, Mapping, Message, ObjectType, Received, Rights};
 
 tessera_rt::entry!(main);
 
@@ -65,23 +63,10 @@ fn main(_start: tessera_rt::Start) -> u32 {
         }
     };
     println!("gpiod: serving {} pins", PINS);
-    let mut request = match receive(endpoint, Timeout::Forever) {
-        Ok(request) => request,
-        Err(error) => {
-            println!("gpiod: receive failed: {}", error.name());
-            return 1;
-        }
-    };
-    loop {
-        // It takes no capabilities from clients.
-        request.drop_capabilities();
-        let answer = serve(&pl061, &request);
-        request = match reply_receive(endpoint, &answer) {
-            Ok(request) => request,
-            Err(error) => {
-                println!("gpiod: receive failed: {}", error.name());
-                return 1;
-            }
-        };
+    // It takes no capabilities from clients, and serves until it is ended.
+    let served = server::serve(endpoint, Capabilities::Refuse, |request| Answer::Reply(serve(&pl061, request)));
+    if let Err(error) = served {
+        println!("gpiod: receive failed: {}", error.name());
     }
+    1
 }

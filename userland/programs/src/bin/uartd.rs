@@ -20,10 +20,8 @@
 #![deny(unsafe_code)]
 
 use tessera_programs::uart::*;
-use tessera_rt::{
-    for_each_initial_capability, println, receive, reply_receive, Error, Handle, Message, ObjectType, Received, Rights,
-    Timeout,
-};
+use tessera_rt::server::{self, Answer, Capabilities};
+use tessera_rt::{for_each_initial_capability, println, Error, Handle, Message, ObjectType, Received, Rights};
 use virtio::Console;
 
 tessera_rt::entry!(main);
@@ -97,25 +95,12 @@ fn main(_start: tessera_rt::Start) -> u32 {
             return 1;
         }
     };
-    let mut request = match receive(endpoint, Timeout::Forever) {
-        Ok(request) => request,
-        Err(error) => {
-            println!("uartd: receive failed: {}", error.name());
-            return 1;
-        }
-    };
-    loop {
-        // It takes no capabilities from clients.
-        request.drop_capabilities();
-        let answer = serve(&mut console, &request);
-        request = match reply_receive(endpoint, &answer) {
-            Ok(request) => request,
-            Err(error) => {
-                println!("uartd: receive failed: {}", error.name());
-                return 1;
-            }
-        };
+    // It takes no capabilities from clients, and serves until it is ended.
+    let served = server::serve(endpoint, Capabilities::Refuse, |request| Answer::Reply(serve(&mut console, request)));
+    if let Err(error) = served {
+        println!("uartd: receive failed: {}", error.name());
     }
+    1
 }
 
 /// The device and what it needs from this process, with all of `uartd`'s

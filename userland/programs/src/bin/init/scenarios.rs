@@ -1,66 +1,20 @@
-//! The root task. The kernel starts it first, with the boot arguments
-//! (QEMU `-append`) on its stack; it starts every other program.
-//!
-//! - no arguments: the demo (two busy counters interleaving under
-//!   preemption and a process that faults on purpose), then idle;
-//! - `scenario=NAME`: one integration test scenario, then power off with
-//!   status 0 (passed) or 1 (failed); `cargo xtask test` checks the output;
-//! - `bench`: the benchmarks, then power off; `cargo xtask bench` reads them.
-#![no_std]
-#![no_main]
-#![forbid(unsafe_code)]
+//! The integration test scenarios and the benchmarks `init` runs in the
+//! test and benchmark images (`scenario=NAME`, `bench`): compiled only
+//! with the `scenarios` feature, so the user image's root task holds none
+//! of it. Each scenario starts test programs with `init`'s own loader and
+//! program table and checks how they end; `cargo xtask test` checks the
+//! console output (xtask/src/scenarios.rs).
+
+use super::*;
 
 use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::FaultKind;
-use tessera_programs::apps::{Apps, Servers, Status};
-use tessera_programs::loader::{Loader, Pages, Program};
 use tessera_programs::{bench, capprobe, cpustate, probe, rtc, spinner};
-use tessera_rt::{
-    boot_arguments, cap_delete, cap_derive, cap_grant, cap_info, cap_move, cap_object, cap_revoke, cycles,
-    find_initial_capability, for_each_initial_capability, map, println, retype, shutdown, sleep_micros, wait, Ended,
-    Handle, Mapping, ObjectType, Rights,
-};
+use tessera_rt::{cap_delete, cap_info, map, wait, Mapping};
 
-tessera_rt::entry!(main);
-
-/// Priority of the programs a scenario starts (below init's).
-const NORMAL: u32 = 8;
-
-type Outcome = Result<(), &'static str>;
-
-fn main(start: tessera_rt::Start) -> u32 {
-    let arguments = boot_arguments(start);
-    // Only the benchmark image lets User mode read the cycle counter; in
-    // any other a read is an undefined instruction.
-    let benchmark = arguments.split_whitespace().any(|word| word == "bench");
-    let boot_cycles = if benchmark { cycles() } else { 0 };
-    println!("init: root task started, boot arguments \"{}\"", arguments);
-    match Loader::new() {
-        Ok(loader) => {
-            LOADER.call_once(|| loader);
-        }
-        Err(error) => println!("init: no loader (untyped memory and boot image needed): {}", error.name()),
-    }
-    let mut scenario = None;
-    for word in arguments.split_whitespace() {
-        if let Some(name) = word.strip_prefix("scenario=") {
-            scenario = Some(name);
-        } else if word == "bench" {
-            scenario = Some("bench");
-        } else if word == "paths" {
-            // `bench paths`: the path-meter kernel's run.
-            scenario = Some("paths");
-        }
-    }
-    let Some(name) = scenario else {
-        if let Err(reason) = run_apps() {
-            println!("init: cannot run the apps: {}", reason);
-        }
-        println!("init: nothing left to supervise. Quit QEMU with Ctrl-A then X.");
-        loop {
-            sleep_micros(u32::MAX);
-        }
-    };
+/// Runs scenario `name` (`bench`: the benchmarks) and says whether it
+/// passed; returns the status to power off with (0: passed).
+pub fn run(name: &str, boot_cycles: u32) -> u32 {
     let result = match name {
         "bench" => run_benchmarks(boot_cycles),
         "paths" => longest_paths(),
@@ -100,83 +54,17 @@ fn main(start: tessera_rt::Start) -> u32 {
             1
         }
     };
-    match find_initial_capability(ObjectType::PowerControl, Rights::empty()) {
-        Some(power) => {
-            let _ = shutdown(power, status);
-        }
-        None => println!("init: no PowerControl capability: cannot power off"),
-    }
     status
 }
 
-/// The loader: untyped memory and the boot image, found once at start-up.
-static LOADER: spin::Once<Loader> = spin::Once::new();
-
-fn loader() -> Result<&'static Loader, &'static str> {
-    LOADER.get().ok_or("no loader")
-}
-
-/// Most programs init runs at once.
-const MAX_PROGRAMS: usize = 16;
-
-/// The programs running (process and memory) and spare program memory.
-struct Programs {
-    running: [Option<Program>; MAX_PROGRAMS],
-    spare: [Option<Handle>; MAX_PROGRAMS],
-}
-
-static PROGRAMS: spin::Mutex<Programs> =
-    spin::Mutex::new(Programs { running: [None; MAX_PROGRAMS], spare: [None; MAX_PROGRAMS] });
+/// Priority of the programs a scenario starts (below init's).
+const NORMAL: u32 = 8;
 
 /// Starts boot-image program `name`: loaded by init into memory init pays
 /// for (see `tessera_programs::loader`), reusing the memory of a program that
 /// ended when there is some.
 fn start(name: &str, priority: u32, argument: u32) -> Result<Handle, &'static str> {
     start_with(name, priority, argument, Pages::Kept)
-}
-
-/// Starts a server as [`start`] does, but with the capabilities to its
-/// pages in its own CSpace (it looks for no frames among its
-/// capabilities), so `init` keeps two slots for it.
-fn start_server(name: &str, priority: u32) -> Result<Handle, &'static str> {
-    start_with(name, priority, 0, Pages::HandedOver)
-}
-
-fn start_with(name: &str, priority: u32, argument: u32, pages: Pages) -> Result<Handle, &'static str> {
-    let mut programs = PROGRAMS.lock();
-    let spare = programs.spare.iter_mut().find_map(|spare| spare.take());
-    let program = loader()?.start(name, priority, argument, spare, pages).map_err(|error| {
-        println!("init: cannot start {}: {}", name, error.name());
-        "start failed"
-    });
-    let program = match program {
-        Ok(program) => program,
-        Err(reason) => {
-            if let (Some(memory), Some(slot)) = (spare, programs.spare.iter_mut().find(|slot| slot.is_none())) {
-                *slot = Some(memory);
-            }
-            return Err(reason);
-        }
-    };
-    if let Some(free) = programs.running.iter_mut().find(|slot| slot.is_none()) {
-        *free = Some(program);
-    }
-    Ok(program.process)
-}
-
-/// Takes back the memory of an ended program (revoking it destroys the
-/// process's capability and frames) and keeps it for the next one.
-fn collect(process: Handle) {
-    let mut programs = PROGRAMS.lock();
-    let Some(slot) = programs.running.iter_mut().find(|slot| slot.is_some_and(|p| p.process == process)) else {
-        return;
-    };
-    let Some(program) = slot.take() else { return };
-    if cap_revoke(program.memory).is_ok() {
-        if let Some(spare) = programs.spare.iter_mut().find(|slot| slot.is_none()) {
-            *spare = Some(program.memory);
-        }
-    }
 }
 
 fn finish(process: Handle) -> Result<Ended, &'static str> {
@@ -186,14 +74,6 @@ fn finish(process: Handle) -> Result<Ended, &'static str> {
     })?;
     collect(process);
     Ok(ended)
-}
-
-fn report(name: &str, ended: Ended) {
-    match ended {
-        Ended::Exited(code) => println!("init: {} exited with code {}", name, code),
-        Ended::Faulted(kind) => println!("init: {} was stopped by the kernel: {}", name, kind.name()),
-        Ended::Killed => println!("init: {} was ended by the kernel: no capability named it", name),
-    }
 }
 
 fn expect_clean_exit(name: &str, argument: u32) -> Outcome {
@@ -571,24 +451,6 @@ fn capabilities() -> Outcome {
     Ok(())
 }
 
-/// The untyped memory init was given (the loader found it at start-up).
-fn untyped_memory() -> Result<Handle, &'static str> {
-    Ok(loader()?.untyped())
-}
-
-/// What a driver gets on its device registers: map them read-write, and
-/// `INSPECT` (`Mapping::new` learns the region's size with `CapObject`;
-/// the virtio driver also needs the transports' addresses). Apps and
-/// probes never get `INSPECT`.
-const DRIVER_DEVICE_RIGHTS: Rights = Rights::READ.union(Rights::WRITE).union(Rights::INSPECT);
-
-fn give(capability: Handle, process: Handle, rights: Rights) -> Outcome {
-    cap_grant(capability, process, rights).map(|_| ()).map_err(|error| {
-        println!("init: grant failed: {}", error.name());
-        "grant failed"
-    })
-}
-
 fn ipc_scenario() -> Outcome {
     let untyped = untyped_memory()?;
     let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
@@ -682,107 +544,6 @@ fn gpio_scenario() -> Outcome {
     }
 }
 
-/// Starts the UART server (`uartd`) on QEMU's virtio console: it gets the
-/// virtio-mmio transport pages (it finds the console among them), a fresh
-/// block of untyped memory for the device's rings and buffers (so its
-/// frames are contiguous), and the receiving end of its endpoint. Returns
-/// the server's process and an unbadged copy of the endpoint to mint
-/// client capabilities from.
-fn start_uartd() -> Result<(Handle, Handle), &'static str> {
-    use tessera_programs::uart::{is_virtio_mmio, DMA_BYTES, TRANSPORT_PAGES};
-    let untyped = untyped_memory()?;
-    let (mut pages, mut found) = ([Handle::NULL; TRANSPORT_PAGES], 0);
-    for_each_initial_capability(|handle, info| {
-        let virtio = cap_object(handle).is_ok_and(|(address, _)| is_virtio_mmio(address));
-        if info.kind == ObjectType::DeviceRegion && virtio && found < pages.len() {
-            pages[found] = handle;
-            found += 1;
-        }
-    });
-    if found == 0 {
-        return Err("no capability for the virtio-mmio transports");
-    }
-    let memory = retype(untyped, ObjectType::Untyped, DMA_BYTES).map_err(|_| "retype failed")?;
-    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
-    let minter = cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
-    let server = start_server("uartd", SERVER_PRIORITY)?;
-    for &page in &pages[..found] {
-        give(page, server, DRIVER_DEVICE_RIGHTS)?;
-    }
-    cap_move(memory, server).map_err(|_| "move failed")?;
-    cap_move(endpoint, server).map_err(|_| "move failed")?;
-    Ok((server, minter))
-}
-
-/// Starts the servers apps' grants point to: the GPIO server (`gpiod`,
-/// with the PL061's registers) and the UART server (`uartd`). Returns the
-/// unbadged endpoints init mints app capabilities from.
-fn start_servers() -> Result<Servers, &'static str> {
-    use tessera_programs::gpio::PL061_ADDRESS;
-    let untyped = untyped_memory()?;
-    let mut servers = Servers::default();
-    let mut registers = None;
-    for_each_initial_capability(|handle, info| {
-        if info.kind == ObjectType::DeviceRegion && cap_object(handle).map(|o| o.0) == Ok(PL061_ADDRESS) {
-            registers = Some(handle);
-        }
-    });
-    match registers {
-        Some(registers) => {
-            let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
-            let minter =
-                cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
-            let server = start_server("gpiod", SERVER_PRIORITY)?;
-            give(registers, server, DRIVER_DEVICE_RIGHTS)?;
-            cap_move(endpoint, server).map_err(|_| "move failed")?;
-            servers.gpio = Some(minter);
-        }
-        None => println!("init: no capability for the PL061: apps granted Gpio will be refused"),
-    }
-    match start_uartd() {
-        Ok((_, minter)) => servers.uart = Some(minter),
-        Err(reason) => println!("init: no UART server ({}): apps granted Uart will be refused", reason),
-    }
-    Ok(servers)
-}
-
-/// The app manager (a static: its failure log and app table would take a
-/// good part of init's 16 KiB stack).
-static APPS: spin::Mutex<Apps<'static>> = spin::Mutex::new(Apps::new());
-
-/// Priority of the servers (above the apps, below init).
-const SERVER_PRIORITY: u32 = 10;
-
-/// A normal boot: the servers, then every app in the boot image,
-/// supervised for as long as the system runs.
-fn run_apps() -> Outcome {
-    let mut apps = start_apps(false)?;
-    apps.supervise(None, |_| false, ended_elsewhere);
-    Ok(())
-}
-
-/// Starts the servers and the apps of the boot image (test fixtures too if
-/// `include_tests`); returns the app manager, locked.
-fn start_apps(include_tests: bool) -> Result<spin::MutexGuard<'static, Apps<'static>>, &'static str> {
-    let servers = start_servers()?;
-    let mut apps = APPS.lock();
-    apps.attach(loader()?, servers);
-    let started = apps.start_all(include_tests);
-    let (refused, failed) = (apps.count(Status::Refused), apps.count(Status::Failed));
-    if failed == 0 {
-        println!("init: {} apps started, {} refused", started, refused);
-    } else {
-        println!("init: {} apps started, {} refused, {} could not be started", started, refused, failed);
-    }
-    Ok(apps)
-}
-
-/// A child that is not an app ended: report it and take back its memory.
-fn ended_elsewhere(process: Handle, ended: Ended) {
-    report("a system program", ended);
-    collect(process);
-}
-
 /// Every package of the boot image, fixtures included: the tampered,
 /// unsigned and I2C-wanting ones are refused, and so are the one with
 /// blinky's `ComponentId` and the one asking for blinky's pin; the hostile
@@ -794,6 +555,7 @@ fn apps_scenario() -> Outcome {
     let deadline = tessera_rt::uptime_micros() + 10_000_000;
     let settled = |apps: &Apps| {
         apps.status("crasher") == Some(Status::Held)
+            && apps.status("test-heap-hog") == Some(Status::Held)
             && apps.status("hostile") == Some(Status::Finished)
             && apps.status("test-hostile-bare") == Some(Status::Finished)
     };
@@ -813,6 +575,7 @@ fn apps_scenario() -> Outcome {
         ("test-big-2", Status::Running),
         ("test-big-3", Status::Running),
         ("crasher", Status::Held),
+        ("test-heap-hog", Status::Held),
         ("hostile", Status::Finished),
         ("test-hostile-bare", Status::Finished),
         ("blinky", Status::Running),
@@ -832,8 +595,11 @@ fn apps_scenario() -> Outcome {
         good = false;
     }
     let crashes = apps.failure_log().len();
-    if crashes != 3 {
-        println!("init: the failure log has {} entries, expected 3 (one per crash)", crashes);
+    if crashes != 6 {
+        println!(
+            "init: the failure log has {} entries, expected 6 (one per crash: crasher's and test-heap-hog's)",
+            crashes
+        );
         good = false;
     }
     if good {
@@ -992,7 +758,7 @@ fn run_benchmarks(boot_cycles: u32) -> Outcome {
     // Loading an app: from the start of its package's verification to the
     // first statement of its `main` (the app reports the counter there).
     let mut apps = APPS.lock();
-    apps.attach(loader()?, Servers::default());
+    apps.attach(loader()?, Servers::new());
     let started_at = cycles();
     if !apps.start_one("test-bench-app") {
         return Err("the benchmark app did not start");

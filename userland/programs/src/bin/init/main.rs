@@ -1,0 +1,298 @@
+//! The root task. The kernel starts it first, with the boot arguments
+//! (QEMU `-append`) on its stack; it starts every other program.
+//!
+//! Its one job: start the system servers (`gpiod`, `uartd`) and hand the
+//! app manager (`tessera_programs::apps`) the loader and the servers'
+//! minting endpoints, then supervise the apps for as long as the system
+//! runs. The loader is `tessera_loader`; the app manager's decisions are
+//! `tessera_init_core`'s, host-tested.
+//!
+//! In the test and benchmark images (the `scenarios` feature of
+//! `tessera-programs`), `scenario=NAME` runs one integration test scenario
+//! and `bench` the benchmarks (`scenarios.rs`), then power off with status
+//! 0 (passed) or 1 (failed); `cargo xtask test` and `cargo xtask bench`
+//! read the output. The user image holds none of that code.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use tessera_abi::app::ServerKind;
+use tessera_programs::apps::{Apps, Servers, Status};
+use tessera_programs::loader::{Loader, Pages, Program};
+use tessera_rt::{
+    boot_arguments, cap_derive, cap_grant, cap_move, cap_object, cap_revoke, cycles, find_initial_capability,
+    for_each_initial_capability, println, retype, shutdown, sleep_micros, Ended, Handle, ObjectType, Rights,
+};
+
+tessera_rt::entry!(main);
+
+#[cfg(feature = "scenarios")]
+mod scenarios;
+
+type Outcome = Result<(), &'static str>;
+
+fn main(start: tessera_rt::Start) -> u32 {
+    let arguments = boot_arguments(start);
+    // Only the benchmark image lets User mode read the cycle counter; in
+    // any other a read is an undefined instruction.
+    let benchmark = arguments.split_whitespace().any(|word| word == "bench");
+    let boot_cycles = if benchmark { cycles() } else { 0 };
+    println!("init: root task started, boot arguments \"{}\"", arguments);
+    match Loader::new() {
+        Ok(loader) => {
+            LOADER.call_once(|| loader);
+        }
+        Err(error) => println!("init: no loader (untyped memory and boot image needed): {}", error.name()),
+    }
+    let mut scenario = None;
+    for word in arguments.split_whitespace() {
+        if let Some(name) = word.strip_prefix("scenario=") {
+            scenario = Some(name);
+        } else if word == "bench" {
+            scenario = Some("bench");
+        } else if word == "paths" {
+            // `bench paths`: the path-meter kernel's run.
+            scenario = Some("paths");
+        }
+    }
+    let Some(name) = scenario else {
+        if let Err(reason) = run_apps() {
+            println!("init: cannot run the apps: {}", reason);
+        }
+        println!("init: nothing left to supervise. Quit QEMU with Ctrl-A then X.");
+        loop {
+            sleep_micros(u32::MAX);
+        }
+    };
+    let status = run_scenario(name, boot_cycles);
+    match find_initial_capability(ObjectType::PowerControl, Rights::empty()) {
+        Some(power) => {
+            let _ = shutdown(power, status);
+        }
+        None => println!("init: no PowerControl capability: cannot power off"),
+    }
+    status
+}
+
+/// Runs scenario `name` (or the benchmarks, `bench`); returns the status
+/// to power off with (0: passed).
+#[cfg(feature = "scenarios")]
+fn run_scenario(name: &str, boot_cycles: u32) -> u32 {
+    scenarios::run(name, boot_cycles)
+}
+
+/// The user image has no scenarios: asking for one fails.
+#[cfg(not(feature = "scenarios"))]
+fn run_scenario(name: &str, _boot_cycles: u32) -> u32 {
+    println!("init: scenario {} FAILED: this image has no scenarios (the test and benchmark images do)", name);
+    1
+}
+
+/// The loader: untyped memory and the boot image, found once at start-up.
+static LOADER: spin::Once<Loader> = spin::Once::new();
+
+fn loader() -> Result<&'static Loader, &'static str> {
+    LOADER.get().ok_or("no loader")
+}
+
+/// Most programs init runs at once.
+const MAX_PROGRAMS: usize = 16;
+
+/// The programs running (process and memory) and spare program memory.
+struct Programs {
+    running: [Option<Program>; MAX_PROGRAMS],
+    spare: [Option<Handle>; MAX_PROGRAMS],
+}
+
+static PROGRAMS: spin::Mutex<Programs> =
+    spin::Mutex::new(Programs { running: [None; MAX_PROGRAMS], spare: [None; MAX_PROGRAMS] });
+
+/// Starts a server as [`start`] does, but with the capabilities to its
+/// pages in its own CSpace (it looks for no frames among its
+/// capabilities), so `init` keeps two slots for it.
+fn start_server(name: &str, priority: u32) -> Result<Handle, &'static str> {
+    start_with(name, priority, 0, Pages::HandedOver)
+}
+
+fn start_with(name: &str, priority: u32, argument: u32, pages: Pages) -> Result<Handle, &'static str> {
+    let mut programs = PROGRAMS.lock();
+    let spare = programs.spare.iter_mut().find_map(|spare| spare.take());
+    let program = loader()?.start(name, priority, argument, spare, pages).map_err(|error| {
+        println!("init: cannot start {}: {}", name, error.name());
+        "start failed"
+    });
+    let program = match program {
+        Ok(program) => program,
+        Err(reason) => {
+            if let (Some(memory), Some(slot)) = (spare, programs.spare.iter_mut().find(|slot| slot.is_none())) {
+                *slot = Some(memory);
+            }
+            return Err(reason);
+        }
+    };
+    if let Some(free) = programs.running.iter_mut().find(|slot| slot.is_none()) {
+        *free = Some(program);
+    }
+    Ok(program.process)
+}
+
+/// Takes back the memory of an ended program (revoking it destroys the
+/// process's capability and frames) and keeps it for the next one.
+fn collect(process: Handle) {
+    let mut programs = PROGRAMS.lock();
+    let Some(slot) = programs.running.iter_mut().find(|slot| slot.is_some_and(|p| p.process == process)) else {
+        return;
+    };
+    let Some(program) = slot.take() else { return };
+    if cap_revoke(program.memory).is_ok() {
+        if let Some(spare) = programs.spare.iter_mut().find(|slot| slot.is_none()) {
+            *spare = Some(program.memory);
+        }
+    }
+}
+
+fn report(name: &str, ended: Ended) {
+    match ended {
+        Ended::Exited(code) => println!("init: {} exited with code {}", name, code),
+        Ended::Faulted(kind) => println!("init: {} was stopped by the kernel: {}", name, kind.name()),
+        Ended::Killed => println!("init: {} was ended by the kernel: no capability named it", name),
+    }
+}
+
+/// The untyped memory init was given (the loader found it at start-up).
+fn untyped_memory() -> Result<Handle, &'static str> {
+    Ok(loader()?.untyped())
+}
+
+/// What a driver gets on its device registers: map them read-write, and
+/// `INSPECT` (`Mapping::new` learns the region's size with `CapObject`;
+/// the virtio driver also needs the transports' addresses). Apps and
+/// probes never get `INSPECT`.
+const DRIVER_DEVICE_RIGHTS: Rights = Rights::READ.union(Rights::WRITE).union(Rights::INSPECT);
+
+fn give(capability: Handle, process: Handle, rights: Rights) -> Outcome {
+    cap_grant(capability, process, rights).map(|_| ()).map_err(|error| {
+        println!("init: grant failed: {}", error.name());
+        "grant failed"
+    })
+}
+
+/// Starts the UART server (`uartd`) on QEMU's virtio console: it gets the
+/// virtio-mmio transport pages (it finds the console among them), a fresh
+/// block of untyped memory for the device's rings and buffers (so its
+/// frames are contiguous), and the receiving end of its endpoint. Returns
+/// the server's process and an unbadged copy of the endpoint to mint
+/// client capabilities from.
+fn start_uartd() -> Result<(Handle, Handle), &'static str> {
+    use tessera_programs::uart::{is_virtio_mmio, DMA_BYTES, TRANSPORT_PAGES};
+    let untyped = untyped_memory()?;
+    let (mut pages, mut found) = ([Handle::NULL; TRANSPORT_PAGES], 0);
+    for_each_initial_capability(|handle, info| {
+        let virtio = cap_object(handle).is_ok_and(|(address, _)| is_virtio_mmio(address));
+        if info.kind == ObjectType::DeviceRegion && virtio && found < pages.len() {
+            pages[found] = handle;
+            found += 1;
+        }
+    });
+    if found == 0 {
+        return Err("no capability for the virtio-mmio transports");
+    }
+    let memory = retype(untyped, ObjectType::Untyped, DMA_BYTES).map_err(|_| "retype failed")?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let minter = cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
+    let server = start_server("uartd", SERVER_PRIORITY)?;
+    for &page in &pages[..found] {
+        give(page, server, DRIVER_DEVICE_RIGHTS)?;
+    }
+    cap_move(memory, server).map_err(|_| "move failed")?;
+    cap_move(endpoint, server).map_err(|_| "move failed")?;
+    Ok((server, minter))
+}
+
+/// How `init` starts a system server: its minting endpoint, or why not.
+type StartServer = fn() -> Result<Handle, &'static str>;
+
+/// The system servers apps can be granted, one row per server kind: its
+/// boot-image name and how `init` starts it (returning the unbadged
+/// endpoint to mint app capabilities from). A new server is a new row
+/// here and in `tessera_init_core::grants::SERVERS`.
+const SYSTEM_SERVERS: [(ServerKind, &str, StartServer); 2] =
+    [(ServerKind::GPIO, "gpiod", start_gpiod), (ServerKind::UART, "uartd", start_uartd_minter)];
+
+/// Starts the GPIO server (`gpiod`) with the PL061's registers; returns
+/// its minting endpoint.
+fn start_gpiod() -> Result<Handle, &'static str> {
+    use tessera_programs::gpio::PL061_ADDRESS;
+    let untyped = untyped_memory()?;
+    let mut registers = None;
+    for_each_initial_capability(|handle, info| {
+        if info.kind == ObjectType::DeviceRegion && cap_object(handle).map(|o| o.0) == Ok(PL061_ADDRESS) {
+            registers = Some(handle);
+        }
+    });
+    let registers = registers.ok_or("no capability for the PL061")?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let minter = cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
+    let server = start_server("gpiod", SERVER_PRIORITY)?;
+    give(registers, server, DRIVER_DEVICE_RIGHTS)?;
+    cap_move(endpoint, server).map_err(|_| "move failed")?;
+    Ok(minter)
+}
+
+/// [`start_uartd`] for the table: only the minting endpoint.
+fn start_uartd_minter() -> Result<Handle, &'static str> {
+    start_uartd().map(|(_, minter)| minter)
+}
+
+/// Starts every server of [`SYSTEM_SERVERS`]; returns their minting
+/// endpoints. A server that cannot start is one log line, and apps
+/// granted it will be refused.
+fn start_servers() -> Servers {
+    let mut servers = Servers::new();
+    for (kind, name, start) in SYSTEM_SERVERS {
+        match start() {
+            Ok(minter) => {
+                servers.set(kind, minter);
+            }
+            Err(reason) => println!("init: no {} server {} ({}): apps granted it will be refused", kind, name, reason),
+        }
+    }
+    servers
+}
+
+/// The app manager (a static: its failure log and app table would take a
+/// good part of init's 16 KiB stack).
+static APPS: spin::Mutex<Apps<'static>> = spin::Mutex::new(Apps::new());
+
+/// Priority of the servers (above the apps, below init).
+const SERVER_PRIORITY: u32 = 10;
+
+/// A normal boot: the servers, then every app in the boot image,
+/// supervised for as long as the system runs.
+fn run_apps() -> Outcome {
+    let mut apps = start_apps(false)?;
+    apps.supervise(None, |_| false, ended_elsewhere);
+    Ok(())
+}
+
+/// Starts the servers and the apps of the boot image (test fixtures too if
+/// `include_tests`); returns the app manager, locked.
+fn start_apps(include_tests: bool) -> Result<spin::MutexGuard<'static, Apps<'static>>, &'static str> {
+    let servers = start_servers();
+    let mut apps = APPS.lock();
+    apps.attach(loader()?, servers);
+    let started = apps.start_all(include_tests);
+    let (refused, failed) = (apps.count(Status::Refused), apps.count(Status::Failed));
+    if failed == 0 {
+        println!("init: {} apps started, {} refused", started, refused);
+    } else {
+        println!("init: {} apps started, {} refused, {} could not be started", started, refused, failed);
+    }
+    Ok(apps)
+}
+
+/// A child that is not an app ended: report it and take back its memory.
+fn ended_elsewhere(process: Handle, ended: Ended) {
+    report("a system program", ended);
+    collect(process);
+}
