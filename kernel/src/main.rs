@@ -129,6 +129,16 @@ extern "C" fn kernel_main() -> ! {
     }
     let resume = kernel.prepare_return();
     drop(kernel);
+    #[cfg(feature = "bench")]
+    {
+        // From the first instruction of `entry.s` (which starts the counter)
+        // to here, the last before `init`'s first: `cargo xtask bench` reads
+        // it from a boot of the user image's programs.
+        use core::fmt::Write as _;
+        let cycles = arch::cp15::read_pmccntr();
+        console::begin_kernel_line();
+        let _ = writeln!(console::Console, "BENCH boot_to_init_instructions {}", cycles);
+    }
     // SAFETY: `prepare_return` returned the root task's context, which lives
     // in the static process table and has a User mode CPSR.
     unsafe { arch::context::enter_user(resume) }

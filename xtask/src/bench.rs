@@ -158,6 +158,36 @@ fn boot(image: Image, kernel: &Path, bootargs: &str, log: &str) -> Result<String
     let mut command = qemu::command(image, kernel, Console::Captured, Some(bootargs))?;
     command.args(ICOUNT);
     let outcome = qemu::capture(command, Some(Duration::from_secs(TIMEOUT_SECS)))?;
+    finish(outcome, log)
+}
+
+/// How long the boot of the user image's programs runs: the figure is
+/// printed before `init` starts, and that image never powers off.
+const USER_BOOT_SECS: u64 = 3;
+
+/// Boots the user image's programs on the benchmark kernel for
+/// [`USER_BOOT_SECS`] and returns what it printed.
+fn boot_user(kernel: &Path) -> Result<String> {
+    println!("==> booting the user image's programs on the benchmark kernel ({USER_BOOT_SECS} s)");
+    let mut command = qemu::command(Image::Bench, kernel, Console::Captured, None)?;
+    command.args(ICOUNT);
+    let outcome = qemu::capture(command, Some(Duration::from_secs(USER_BOOT_SECS)))?;
+    let log = target_dir().join("bench").join("user-boot.log");
+    fs::create_dir_all(target_dir().join("bench")).map_err(|err| format!("cannot create target/bench: {err}"))?;
+    fs::write(&log, &outcome.output).map_err(|err| format!("cannot write {}: {err}", show(&log)))?;
+    if !outcome.timed_out {
+        return Err(format!(
+            "the user image's boot ended (status {:?}); the console output is in {}",
+            outcome.status,
+            show(&log)
+        ));
+    }
+    Ok(outcome.output)
+}
+
+/// Checks how a benchmark boot ended; saves its output as
+/// `target/bench/<log>`.
+fn finish(outcome: qemu::Outcome, log: &str) -> Result<String> {
     let bench_dir = target_dir().join("bench");
     fs::create_dir_all(&bench_dir).map_err(|err| format!("cannot create {}: {err}", show(&bench_dir)))?;
     let log = bench_dir.join(log);
@@ -176,6 +206,10 @@ fn boot(image: Image, kernel: &Path, bootargs: &str, log: &str) -> Result<String
     }
 }
 
+/// The key the boot of the user image's programs reports (the benchmark
+/// image reports it too; the user image's figure replaces it).
+const BOOT_KEY: &str = "boot_to_init_instructions";
+
 /// The key the path-meter run reports; every other key comes from the
 /// benchmark run proper.
 const MAX_PATH_KEY: &str = "max_kernel_path_instructions";
@@ -185,6 +219,7 @@ pub fn run() -> Result<ExitCode> {
     qemu::ensure_qemu()?;
     let kernel = image::build_system(Image::Bench)?;
     let path_kernel = image::build_path_meter_kernel()?;
+    let user_boot_kernel = image::build_user_boot_meter_kernel()?;
     let user_kernel = image::build_system(Image::User)?;
 
     let output = boot(Image::Bench, &kernel, "bench", "console.log")?;
@@ -203,6 +238,14 @@ pub fn run() -> Result<ExitCode> {
     let longest =
         paths.get(MAX_PATH_KEY).ok_or_else(|| format!("the path-meter run reported no {MAX_PATH_KEY}; {see}"))?;
     add(&mut results, MAX_PATH_KEY, *longest)?;
+
+    // The boot of what users run: the user image's programs (its `init` is
+    // smaller than the benchmark image's, which holds every scenario).
+    let output = boot_user(&user_boot_kernel)?;
+    let see = "the console output is in target/bench/user-boot.log";
+    let user_boot = parse_bench_lines(&output).map_err(|err| format!("{err}; {see}"))?;
+    let boot = user_boot.get(BOOT_KEY).ok_or_else(|| format!("the user image's boot reported no {BOOT_KEY}; {see}"))?;
+    results.insert(BOOT_KEY.to_string(), *boot);
 
     // What users run: the user image's kernel.
     let sizes = elf::read_kernel_sizes(&user_kernel)?;

@@ -183,10 +183,24 @@ pub fn build_kernel(image: Image, boot_image: &Path) -> Result<PathBuf> {
 /// instructions on every entry): `target/tessera/bench-paths/tessera.elf`.
 pub fn build_path_meter_kernel() -> Result<PathBuf> {
     let boot_image = build_boot_image(Image::Bench)?;
-    let elf = tessera_dir().join("bench-paths").join("tessera.elf");
-    fs::create_dir_all(tessera_dir().join("bench-paths"))
-        .map_err(|err| format!("cannot create {}: {err}", show(&tessera_dir().join("bench-paths"))))?;
-    build_kernel_as("path-meter", "path-meter,semihosting", &boot_image, &elf)
+    build_variant("bench-paths", "path-meter,semihosting", &boot_image)
+}
+
+/// The user image's programs around the benchmark kernel, which prints how
+/// long its boot took before it starts `init`:
+/// `target/tessera/user-bench/tessera.elf` (`boot_to_init_instructions` is
+/// measured on what users boot, not on the benchmark image's larger `init`).
+pub fn build_user_boot_meter_kernel() -> Result<PathBuf> {
+    let boot_image = build_boot_image(Image::User)?;
+    build_variant("user-bench", "bench", &boot_image)
+}
+
+/// Builds a kernel variant with `features` around `boot_image` into
+/// `target/tessera/<name>/tessera.elf`.
+fn build_variant(name: &str, features: &str, boot_image: &Path) -> Result<PathBuf> {
+    let dir = tessera_dir().join(name);
+    fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", show(&dir)))?;
+    build_kernel_as(name, features, boot_image, &dir.join("tessera.elf"))
 }
 
 /// Builds the kernel with `features` around `boot_image` and copies it to

@@ -20,7 +20,7 @@ use tessera_abi::app::ServerKind;
 use tessera_programs::apps::{Apps, Servers, Status};
 use tessera_programs::loader::{Loader, Pages, Program};
 use tessera_rt::{
-    boot_arguments, cap_derive, cap_grant, cap_move, cap_object, cap_revoke, cycles, find_initial_capability,
+    boot_arguments, cap_derive, cap_grant, cap_move, cap_object, cap_revoke, find_initial_capability,
     for_each_initial_capability, println, retype, shutdown, sleep_micros, Ended, Handle, ObjectType, Rights,
 };
 
@@ -33,10 +33,6 @@ type Outcome = Result<(), &'static str>;
 
 fn main(start: tessera_rt::Start) -> u32 {
     let arguments = boot_arguments(start);
-    // Only the benchmark image lets User mode read the cycle counter; in
-    // any other a read is an undefined instruction.
-    let benchmark = arguments.split_whitespace().any(|word| word == "bench");
-    let boot_cycles = if benchmark { cycles() } else { 0 };
     println!("init: root task started, boot arguments \"{}\"", arguments);
     match Loader::new() {
         Ok(loader) => {
@@ -64,7 +60,7 @@ fn main(start: tessera_rt::Start) -> u32 {
             sleep_micros(u32::MAX);
         }
     };
-    let status = run_scenario(name, boot_cycles);
+    let status = run_scenario(name);
     match find_initial_capability(ObjectType::PowerControl, Rights::empty()) {
         Some(power) => {
             let _ = shutdown(power, status);
@@ -77,13 +73,13 @@ fn main(start: tessera_rt::Start) -> u32 {
 /// Runs scenario `name` (or the benchmarks, `bench`); returns the status
 /// to power off with (0: passed).
 #[cfg(feature = "scenarios")]
-fn run_scenario(name: &str, boot_cycles: u32) -> u32 {
-    scenarios::run(name, boot_cycles)
+fn run_scenario(name: &str) -> u32 {
+    scenarios::run(name)
 }
 
 /// The user image has no scenarios: asking for one fails.
 #[cfg(not(feature = "scenarios"))]
-fn run_scenario(name: &str, _boot_cycles: u32) -> u32 {
+fn run_scenario(name: &str) -> u32 {
     println!("init: scenario {} FAILED: this image has no scenarios (the test and benchmark images do)", name);
     1
 }

@@ -10,13 +10,13 @@ use super::*;
 use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::FaultKind;
 use tessera_programs::{bench, capprobe, cpustate, probe, rtc, spinner};
-use tessera_rt::{cap_delete, cap_info, map, wait, Mapping};
+use tessera_rt::{cap_delete, cap_info, cycles, map, wait, Mapping};
 
 /// Runs scenario `name` (`bench`: the benchmarks) and says whether it
 /// passed; returns the status to power off with (0: passed).
-pub fn run(name: &str, boot_cycles: u32) -> u32 {
+pub fn run(name: &str) -> u32 {
     let result = match name {
-        "bench" => run_benchmarks(boot_cycles),
+        "bench" => run_benchmarks(),
         "paths" => longest_paths(),
         "boot" => expect_clean_exit("hello", 0),
         "demo" => demo(),
@@ -723,8 +723,7 @@ fn revoke_scenario() -> Outcome {
     Ok(())
 }
 
-fn run_benchmarks(boot_cycles: u32) -> Outcome {
-    println!("BENCH boot_to_init_instructions {}", boot_cycles);
+fn run_benchmarks() -> Outcome {
     expect_clean_exit("bench", bench::NULL_SYSCALL)?;
     let reporter = start("bench", NORMAL, bench::YIELD_REPORTER)?;
     let partner = start("bench", NORMAL, bench::YIELD_PARTNER)?;
