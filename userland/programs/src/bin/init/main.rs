@@ -215,18 +215,22 @@ type StartServer = fn() -> Result<Handle, &'static str>;
 const SYSTEM_SERVERS: [(ServerKind, &str, StartServer); 2] =
     [(ServerKind::GPIO, "gpiod", start_gpiod), (ServerKind::UART, "uartd", start_uartd_minter)];
 
+/// init's original capability to the device registers at `address`.
+fn device_region(address: u32) -> Option<Handle> {
+    let mut found = None;
+    for_each_initial_capability(|handle, info| {
+        if info.kind == ObjectType::DeviceRegion && cap_object(handle).map(|o| o.0) == Ok(address) {
+            found = Some(handle);
+        }
+    });
+    found
+}
+
 /// Starts the GPIO server (`gpiod`) with the PL061's registers; returns
 /// its minting endpoint.
 fn start_gpiod() -> Result<Handle, &'static str> {
-    use tessera_programs::gpio::PL061_ADDRESS;
     let untyped = untyped_memory()?;
-    let mut registers = None;
-    for_each_initial_capability(|handle, info| {
-        if info.kind == ObjectType::DeviceRegion && cap_object(handle).map(|o| o.0) == Ok(PL061_ADDRESS) {
-            registers = Some(handle);
-        }
-    });
-    let registers = registers.ok_or("no capability for the PL061")?;
+    let registers = device_region(tessera_programs::gpio::PL061_ADDRESS).ok_or("no capability for the PL061")?;
     let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
     let minter = cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
     let server = start_server("gpiod", SERVER_PRIORITY)?;

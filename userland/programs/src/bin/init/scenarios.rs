@@ -511,13 +511,7 @@ fn interrupt_scenario() -> Outcome {
 fn gpio_scenario() -> Outcome {
     use tessera_programs::gpio::{probe_argument, NONE, PL061_ADDRESS};
     let untyped = untyped_memory()?;
-    let mut registers = None;
-    for_each_initial_capability(|handle, info| {
-        if info.kind == ObjectType::DeviceRegion && cap_object(handle).map(|o| o.0) == Ok(PL061_ADDRESS) {
-            registers = Some(handle);
-        }
-    });
-    let registers = registers.ok_or("no capability for the PL061's registers")?;
+    let registers = device_region(PL061_ADDRESS).ok_or("no capability for the PL061's registers")?;
     let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
     let pin3 = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 1 << 3).map_err(|_| "mint failed")?;
     let pin4 = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 1 << 4).map_err(|_| "mint failed")?;
