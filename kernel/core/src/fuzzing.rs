@@ -634,3 +634,76 @@ pub fn device_tree_parsing(data: &[u8]) {
         }
     }
 }
+
+/// Fuzz body for the console (`crate::console`): what processes print is
+/// outside input. The input is split into writes by several processes (a
+/// byte picks the writer, a byte the length), with kernel lines between
+/// them and budgets that refill as time moves on. Checked, on the output
+/// as it streams: no panic; every line starts with its writer's label or
+/// `kernel: `; no byte but printable ASCII and the newline reaches the
+/// console; no process gets more through than its budget allows.
+pub fn console_labelling(data: &[u8]) {
+    use crate::console::{Budget, Lines};
+
+    const LABELS: [&[u8]; 4] = [b"init", b"blinky", b"a-b_c", b"kernel"];
+    /// Checks the output byte by byte.
+    struct Screen {
+        prefix: [u8; 16],
+        len: usize,
+        labelled: bool,
+    }
+    impl Screen {
+        fn take(&mut self, bytes: &[u8]) {
+            for &byte in bytes {
+                if byte == b'\n' {
+                    assert!(
+                        self.labelled || self.len == 0,
+                        "a line without its origin: {:?}",
+                        &self.prefix[..self.len]
+                    );
+                    (self.len, self.labelled) = (0, false);
+                    continue;
+                }
+                assert!((0x20..0x7F).contains(&byte), "raw byte {byte:#04x} reached the console");
+                if self.labelled {
+                    continue;
+                }
+                assert!(self.len < self.prefix.len(), "a line without its origin: {:?}", &self.prefix);
+                self.prefix[self.len] = byte;
+                self.len += 1;
+                let line = &self.prefix[..self.len];
+                self.labelled = LABELS
+                    .iter()
+                    .any(|label| line.len() == label.len() + 2 && line.starts_with(label) && line.ends_with(b": "));
+            }
+        }
+    }
+
+    let mut input = Input::new(data);
+    let mut lines = Lines::new();
+    let mut screen = Screen { prefix: [0; 16], len: 0, labelled: false };
+    let mut budgets = [Budget::new(); 3];
+    let mut printed = [0u64; 3];
+    let mut now = 0u64;
+    let mut text = [0u8; 255 * 8];
+    while !input.is_empty() {
+        let selector = input.byte();
+        now += u64::from(input.byte()) * 1000;
+        if selector % 8 == 7 {
+            lines.kernel_line(&mut |bytes| screen.take(bytes));
+            screen.take(b"kernel: log\n");
+            continue;
+        }
+        let writer = usize::from(selector % 3);
+        let len = usize::from(input.byte()) * 8;
+        for byte in &mut text[..len] {
+            *byte = input.byte();
+        }
+        let allowance = budgets[writer].take(now, len as u32);
+        assert!(allowance.bytes as usize <= len);
+        printed[writer] += u64::from(allowance.bytes);
+        let limit = u64::from(Budget::BURST) + now * u64::from(Budget::BYTES_PER_SECOND) / 1_000_000;
+        assert!(printed[writer] <= limit, "writer {writer} printed {} by {now} us", printed[writer]);
+        lines.write(writer as u32, LABELS[writer], &text[..allowance.bytes as usize], &mut |bytes| screen.take(bytes));
+    }
+}

@@ -129,6 +129,17 @@ fn fuzz_bodies_accept_trivial_inputs() {
         fuzzing::elf_parsing(data);
         fuzzing::boot_image_parsing(data);
         fuzzing::region_map_operations(data);
+        fuzzing::console_labelling(data);
+    }
+}
+
+#[test]
+fn console_labelling_random_inputs() {
+    let mut rng = Rng::new(0x5EED_0C01);
+    for case in 0..3_000 {
+        let len = rng.below(600);
+        let data = rng.bytes(len);
+        run_case("console_labelling", case, &data, fuzzing::console_labelling);
     }
 }
 
