@@ -1,6 +1,7 @@
 //! Writes the QEMU virt entry of the board table (`src/board.rs`) from its
-//! description, `qemu/virt/board.json` (`grants`), so the manifest checker
-//! and the running system grant from the same facts.
+//! description, `qemu/virt/board.json` (`grants`): its name, hardware
+//! definition and the names of its app UARTs. What it grants is decided by
+//! `init`'s code (`tessera_init_core::grants::plan`), not by this table.
 
 use std::fmt::Write;
 use std::{env, fs, path::PathBuf};
@@ -11,7 +12,6 @@ fn main() {
     let board = Board::load_for_build("virt");
     board.print_rerun_lines();
     let grants = &board.grants;
-    let pins: Vec<String> = grants.gpio_pins.iter().map(|(first, last)| format!("{first}..={last}")).collect();
     let mut controllers = String::new();
     for uart in &grants.uarts {
         let value = &uart.manifest_value;
@@ -24,17 +24,15 @@ fn main() {
     }
     let source = format!(
         "// Generated from qemu/virt/board.json by xtask/manifest/build.rs: do not edit.\n\
-         /// {name}, from its description `qemu/virt/board.json`: the GPIO pins\n\
-         /// and app UARTs its servers drive (the PL011 is the kernel's console).\n\
+         /// {name}, from its description `qemu/virt/board.json`: the names of the\n\
+         /// app UARTs its servers drive (the PL011 is the kernel's console); `init`\n\
+         /// decides what it grants.\n\
          pub static QEMU_VIRT: Board = Board {{ name: {name:?}, definition_name: {definition_name:?}, \
-         definition_file: {definition_file:?}, gpio_pins: &[{pins}], controllers: &[{controllers}], \
-         has_wifi: {wifi}, max_mutable_storage_kib: {storage} }};\n",
+         definition_file: {definition_file:?}, controllers: &[{controllers}], \
+         rules: Rules::Init(&tessera_init_core::grants::QEMU_VIRT) }};\n",
         name = board.name,
         definition_name = grants.definition_name,
         definition_file = grants.hardware_definition,
-        pins = pins.join(", "),
-        wifi = grants.wifi,
-        storage = grants.max_mutable_storage_kib,
     );
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("qemu_virt_board.rs");
     fs::write(&out, source).unwrap_or_else(|err| panic!("cannot write {}: {err}", out.display()));

@@ -593,6 +593,10 @@ pub mod grants {{
     pub const GPIO_PINS: u32 = {gpio_mask:#x};
     /// UARTs (bit `n`: UART `n`).
     pub const UARTS: u32 = {uart_mask:#b};
+    /// Whether it has a Wi-Fi interface (`WifiConfig`, `EnterpriseWifiConfig`).
+    pub const WIFI: bool = {wifi};
+    /// The largest `MutableStorage.SizeKB` it grants one app.
+    pub const MAX_MUTABLE_STORAGE_KIB: u32 = {max_storage};
 }}
 "#,
             folder = self.folder,
@@ -613,6 +617,8 @@ pub mod grants {{
             virtio_stride = devices.virtio_mmio.stride,
             gpio_mask = grants.gpio_mask(),
             uart_mask = grants.uart_mask(),
+            wifi = grants.wifi,
+            max_storage = grants.max_mutable_storage_kib,
         )
     }
 

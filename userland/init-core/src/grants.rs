@@ -1,12 +1,19 @@
-//! From a decoded app manifest to what `init` gives the app on this board.
+//! From a decoded app manifest to what an app gets on a board that `init` runs on: the one grant decision.
 //!
 //! A manifest names peripherals by number (the build resolved `$NAME`s
-//! against the board's hardware definition). `init` checks each number
-//! again against what the running board offers ([`BoardOffer`]): a package
-//! built for another board, or a capability no server here can honour, is
-//! refused with a [`Refusal`] that names it. Capabilities whose servers do
-//! not exist yet are [placeholders](placeholders): `init` records them and
-//! the app gets no authority from them until a server honours them.
+//! against the board's hardware definition). [`plan`] checks each number
+//! against what the board offers ([`BoardOffer`]): a package built for
+//! another board, or a capability no server here can honour, is refused
+//! with a [`Refusal`] that names it. Capabilities whose servers do not
+//! exist yet are [placeholders](placeholders): `init` records them and the
+//! app gets no authority from them until a server honours them.
+//!
+//! This is the only code that decides: `init` calls [`plan`] at boot on
+//! the manifest in the app's package, and the build-time checker
+//! (`tessera-manifest`, `cargo xtask manifest check`) calls it on the
+//! binary form it is about to pack, turning a [`Refusal`] into a message
+//! that names the JSON field. A property test there checks that the two
+//! answers agree.
 
 use core::fmt;
 
@@ -22,15 +29,21 @@ pub struct BoardOffer {
     pub gpio_pins: u32,
     /// UARTs the UART server drives (bit `n`: UART `n`).
     pub uarts: u32,
+    /// Whether it has a Wi-Fi interface (`WifiConfig`, `EnterpriseWifiConfig`).
+    pub wifi: bool,
+    /// The largest `MutableStorage` quota, in KiB, it grants one app.
+    pub max_mutable_storage_kib: u32,
 }
 
 /// The board this build is for, from its description (`qemu/<board>/board.json`,
 /// `grants`): on QEMU `virt` the PL061's 8 pins (`gpiod`) and one app UART,
-/// number 0 (`uartd`, a virtio console; see docs/apps.md).
+/// number 0 (`uartd`, a virtio console; see docs/apps.md); no Wi-Fi.
 pub const QEMU_VIRT: BoardOffer = BoardOffer {
     name: tessera_board_constants::NAME,
     gpio_pins: tessera_board_constants::grants::GPIO_PINS,
     uarts: tessera_board_constants::grants::UARTS,
+    wifi: tessera_board_constants::grants::WIFI,
+    max_mutable_storage_kib: tessera_board_constants::grants::MAX_MUTABLE_STORAGE_KIB,
 };
 
 /// A server apps can be granted an endpoint of: one row per server kind.
@@ -96,6 +109,19 @@ pub const SERVERS: [Server; 2] = [
 /// How many servers [`SERVERS`] lists.
 pub const SERVER_COUNT: usize = SERVERS.len();
 
+/// What `board` grants through the manifest field `capability` (`Gpio`,
+/// `I2cMaster`, ...; bit `n`: resource `n`): 0 for a field no server here
+/// honours.
+pub fn offered(board: &BoardOffer, capability: &str) -> u32 {
+    SERVERS.iter().find(|server| server.field == capability).map_or(0, |server| (server.offered)(board))
+}
+
+/// The manifest fields `board` grants something through, in [`SERVERS`]
+/// order (`Gpio`, `Uart`), for messages.
+pub fn offered_fields(board: &BoardOffer) -> impl Iterator<Item = &'static str> + '_ {
+    SERVERS.iter().filter(|server| (server.offered)(board) != 0).map(|server| server.field)
+}
+
 /// Where `kind` is in [`SERVERS`].
 pub fn server_index(kind: ServerKind) -> Option<usize> {
     SERVERS.iter().position(|server| server.kind == kind)
@@ -149,6 +175,22 @@ pub enum Refusal {
         /// The board.
         board: &'static str,
     },
+    /// `WifiConfig` or `EnterpriseWifiConfig` on a board without Wi-Fi.
+    NoWifi {
+        /// The manifest field.
+        capability: &'static str,
+        /// The board.
+        board: &'static str,
+    },
+    /// A `MutableStorage` quota larger than the board grants one app.
+    MutableStorage {
+        /// The quota asked for, in KiB.
+        requested: u32,
+        /// The most the board grants, in KiB.
+        max: u32,
+        /// The board.
+        board: &'static str,
+    },
     /// A capability this board has nothing to grant for.
     Unsupported {
         /// The manifest field (`I2cMaster`, `Gpio`, ...).
@@ -165,6 +207,10 @@ impl fmt::Display for Refusal {
         match *self {
             Refusal::RealTimeCapable { board } => {
                 write!(f, "ApplicationType RealTimeCapable: {board} has no real-time core to run it")
+            }
+            Refusal::NoWifi { capability, board } => write!(f, "{capability}: {board} has no Wi-Fi interface"),
+            Refusal::MutableStorage { requested, max, board } => {
+                write!(f, "MutableStorage {requested} KiB: {board} grants one app at most {max} KiB")
             }
             Refusal::Unsupported { capability: capability @ "Gpio", value, board } => {
                 write!(f, "{capability} {value}: {board} has no such pin")
@@ -195,9 +241,11 @@ fn badge_of(manifest: &Manifest<'_>, server: &Server, board: &BoardOffer) -> Res
 }
 
 /// The grants `manifest` gets on `board`, or the first capability that
-/// makes `init` refuse it (checked in manifest order: application type,
-/// then each of [`SERVERS`] (`Gpio`, `Uart`), then what no server grants
-/// yet: `I2cMaster`, `SpiMaster`, `Adc`, `Pwm`).
+/// makes it refused (checked in this order: application type, then each of
+/// [`SERVERS`] (`Gpio`, `Uart`), then what no server grants yet
+/// (`I2cMaster`, `SpiMaster`, `Adc`, `Pwm`), then Wi-Fi, then the
+/// `MutableStorage` quota). `init` calls it at boot and the build-time
+/// checker before packing: both get this one answer.
 pub fn plan(manifest: &Manifest<'_>, board: &BoardOffer) -> Result<Plan, Refusal> {
     if manifest.application_type() == ApplicationType::RealTimeCapable {
         return Err(Refusal::RealTimeCapable { board: board.name });
@@ -216,6 +264,19 @@ pub fn plan(manifest: &Manifest<'_>, board: &BoardOffer) -> Result<Plan, Refusal
         if let Some(value) = ids.next() {
             return Err(Refusal::Unsupported { capability, value: value.into(), board: board.name });
         }
+    }
+    let wifi = [
+        (CapabilityFlags::WIFI_CONFIG, "WifiConfig"),
+        (CapabilityFlags::ENTERPRISE_WIFI_CONFIG, "EnterpriseWifiConfig"),
+    ];
+    for (flag, capability) in wifi {
+        if manifest.flags().contains(flag) && !board.wifi {
+            return Err(Refusal::NoWifi { capability, board: board.name });
+        }
+    }
+    let requested = manifest.mutable_storage_kib();
+    if requested > board.max_mutable_storage_kib {
+        return Err(Refusal::MutableStorage { requested, max: board.max_mutable_storage_kib, board: board.name });
     }
     Ok(plan)
 }
@@ -337,6 +398,26 @@ mod tests {
         }
         let real_time = ManifestContent { application_type: ApplicationType::RealTimeCapable, ..content() };
         assert!(with(&real_time, |m| plan(m, &QEMU_VIRT)).is_err());
+        let wifi = ManifestContent { flags: CapabilityFlags::ENTERPRISE_WIFI_CONFIG, ..content() };
+        let refused = with(&wifi, |m| plan(m, &QEMU_VIRT)).unwrap_err();
+        assert_eq!(std::format!("{refused}"), "EnterpriseWifiConfig: QEMU virt has no Wi-Fi interface");
+        let with_wifi = BoardOffer { wifi: true, ..QEMU_VIRT };
+        assert_eq!(with(&wifi, |m| plan(m, &with_wifi)), Ok(Plan::default()));
+        let storage = ManifestContent { mutable_storage_kib: QEMU_VIRT.max_mutable_storage_kib + 1, ..content() };
+        let refused = with(&storage, |m| plan(m, &QEMU_VIRT)).unwrap_err();
+        assert!(matches!(refused, Refusal::MutableStorage { max, .. } if max == QEMU_VIRT.max_mutable_storage_kib));
+        let storage = ManifestContent { mutable_storage_kib: QEMU_VIRT.max_mutable_storage_kib, ..content() };
+        assert!(with(&storage, |m| plan(m, &QEMU_VIRT)).is_ok());
+    }
+
+    #[test]
+    fn the_offer_names_its_fields() {
+        assert_eq!(offered(&QEMU_VIRT, "Gpio"), QEMU_VIRT.gpio_pins);
+        assert_eq!(offered(&QEMU_VIRT, "Uart"), QEMU_VIRT.uarts);
+        assert_eq!(offered(&QEMU_VIRT, "I2cMaster"), 0);
+        assert_eq!(offered_fields(&QEMU_VIRT).collect::<Vec<_>>(), ["Gpio", "Uart"]);
+        let no_uart = BoardOffer { uarts: 0, ..QEMU_VIRT };
+        assert_eq!(offered_fields(&no_uart).collect::<Vec<_>>(), ["Gpio"]);
     }
 
     #[test]
@@ -364,7 +445,7 @@ mod tests {
             let mut pins: Vec<u16> = (0..16).filter(|bit| state >> bit & 1 == 1).collect();
             pins.sort_unstable();
             let uarts: Vec<u8> = (0..4).filter(|bit| state >> (20 + bit) & 1 == 1).collect();
-            let board = BoardOffer { name: "b", gpio_pins: (state >> 32) as u32 & 0xFFFF, uarts: 0b11 };
+            let board = BoardOffer { gpio_pins: (state >> 32) as u32 & 0xFFFF, uarts: 0b11, ..QEMU_VIRT };
             let request = ManifestContent { gpios: &pins, uarts: &uarts, ..content() };
             match with(&request, |m| plan(m, &board)) {
                 Ok(plan) => {

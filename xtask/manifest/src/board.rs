@@ -1,15 +1,19 @@
 //! The boards Tessera targets and what each can grant: GPIO pins, peripheral controllers and the pins they share.
 //!
 //! A hardware definition maps names to the values an app manifest uses
-//! (`"ISU0"`, GPIO `8`); the board says which of those values exist, which
-//! id the binary form gives each, and which pins a controller takes from
-//! the GPIO pool. QEMU virt's entry is generated from its description
-//! (`qemu/virt/board.json`, see `build.rs`); the MT3620, a real board with
-//! no QEMU model, stays a table here, its facts cited in
-//! `userland/hardware-definitions/README.md`.
+//! (`"ISU0"`, GPIO `8`); the board says which id the binary form gives each
+//! controller, which pins a controller takes from the GPIO pool, and who
+//! decides what is granted ([`Rules`]). On a board `init` runs on (QEMU
+//! virt) that is `init`'s own decision, `tessera_init_core::grants::plan`,
+//! so the build and the boot cannot disagree; its entry is generated from
+//! its description (`qemu/virt/board.json`, see `build.rs`). The MT3620, a
+//! real board with no QEMU model and no `init` yet, keeps its rules in a
+//! table here, its facts cited in `userland/hardware-definitions/README.md`.
 
 use std::fmt;
 use std::ops::RangeInclusive;
+
+use tessera_init_core::grants::{self as init_grants, BoardOffer};
 
 /// A board xtask can check manifests for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -103,6 +107,27 @@ pub struct Controller {
     pub pins: &'static [u16],
 }
 
+/// Who decides what a board grants.
+#[derive(Debug)]
+pub enum Rules {
+    /// `init` runs on it: `tessera_init_core::grants::plan` decides, against
+    /// this offer, at build time and at boot.
+    Init(&'static BoardOffer),
+    /// No `init` runs on it yet: the checker's own table.
+    Table(TableRules),
+}
+
+/// The grant rules of a board `init` does not run on yet.
+#[derive(Debug)]
+pub struct TableRules {
+    /// The GPIO numbers that exist.
+    pub gpio_pins: &'static [RangeInclusive<u16>],
+    /// Whether it has a Wi-Fi interface (`WifiConfig`, `EnterpriseWifiConfig`).
+    pub has_wifi: bool,
+    /// The largest `MutableStorage.SizeKB` it grants.
+    pub max_mutable_storage_kib: u32,
+}
+
 /// What a board offers to apps.
 #[derive(Debug)]
 pub struct Board {
@@ -113,26 +138,57 @@ pub struct Board {
     pub definition_name: &'static str,
     /// The base hardware definition we ship, in `userland/hardware-definitions/`.
     pub definition_file: &'static str,
-    /// The GPIO numbers that exist.
-    pub gpio_pins: &'static [RangeInclusive<u16>],
-    /// The controllers that exist.
+    /// The controllers an app manifest can name: the value it uses, the id
+    /// in the binary form, the block and pins they share.
     pub controllers: &'static [Controller],
-    /// Whether it has a Wi-Fi interface (`WifiConfig`, `EnterpriseWifiConfig`).
-    pub has_wifi: bool,
-    /// The largest `MutableStorage.SizeKB` it grants.
-    pub max_mutable_storage_kib: u32,
+    /// Who decides what it grants.
+    pub rules: Rules,
 }
 
 impl Board {
+    /// `init`'s offer, on a board `init` runs on.
+    pub fn offer(&self) -> Option<&'static BoardOffer> {
+        match self.rules {
+            Rules::Init(offer) => Some(offer),
+            Rules::Table(_) => None,
+        }
+    }
+
+    /// The GPIO numbers that exist, as ranges.
+    pub fn gpio_ranges(&self) -> Vec<RangeInclusive<u16>> {
+        match &self.rules {
+            Rules::Table(table) => table.gpio_pins.to_vec(),
+            Rules::Init(offer) => {
+                let mut ranges: Vec<RangeInclusive<u16>> = Vec::new();
+                for pin in (0..32u16).filter(|pin| offer.gpio_pins >> pin & 1 == 1) {
+                    match ranges.last_mut() {
+                        Some(range) if *range.end() + 1 == pin => *range = *range.start()..=pin,
+                        _ => ranges.push(pin..=pin),
+                    }
+                }
+                ranges
+            }
+        }
+    }
+
     /// Whether GPIO `pin` exists.
     pub fn has_gpio(&self, pin: u64) -> bool {
-        self.gpio_pins.iter().any(|range| u16::try_from(pin).is_ok_and(|pin| range.contains(&pin)))
+        self.gpio_ranges().iter().any(|range| u16::try_from(pin).is_ok_and(|pin| range.contains(&pin)))
+    }
+
+    /// Whether it grants controllers of `kind` at all (on a board `init`
+    /// runs on: whether `init`'s servers grant that field).
+    pub fn grants_kind(&self, kind: ControllerKind) -> bool {
+        match self.rules {
+            Rules::Init(offer) => init_grants::offered(offer, kind.capability()) != 0,
+            Rules::Table(_) => self.controllers_of(kind).next().is_some(),
+        }
     }
 
     /// The GPIO numbers as text, `0-23, 26-48, 80`.
     pub fn gpio_list(&self) -> String {
         let parts: Vec<String> = self
-            .gpio_pins
+            .gpio_ranges()
             .iter()
             .map(|range| {
                 if range.start() == range.end() {
@@ -155,14 +211,17 @@ impl Board {
         self.controllers.iter().find(|controller| controller.kind == kind && controller.manifest_value == value)
     }
 
-    /// The kinds of controller this board has, as capability names.
+    /// The kinds of peripheral this board grants, as capability names.
     pub fn offered(&self) -> String {
+        if let Rules::Init(offer) = self.rules {
+            return init_grants::offered_fields(offer).collect::<Vec<_>>().join(", ");
+        }
         let mut offered = Vec::new();
-        if !self.gpio_pins.is_empty() {
+        if !self.gpio_ranges().is_empty() {
             offered.push("Gpio");
         }
         for kind in ControllerKind::ALL {
-            if self.controllers_of(kind).next().is_some() {
+            if self.grants_kind(kind) {
                 offered.push(kind.capability());
             }
         }
@@ -170,8 +229,9 @@ impl Board {
     }
 }
 
-// QEMU `virt`: a PL061 GPIO controller (8 pins) and one app UART (a virtio
-// console), written by build.rs from `qemu/virt/board.json` as `QEMU_VIRT`.
+// QEMU `virt`: the names of its app UARTs (one, a virtio console), written
+// by build.rs from `qemu/virt/board.json` as `QEMU_VIRT`; what it grants is
+// `init`'s decision against `tessera_init_core::grants::QEMU_VIRT`.
 include!(concat!(env!("OUT_DIR"), "/qemu_virt_board.rs"));
 
 const ISU0_PINS: &[u16] = &[26, 27, 28, 29, 30];
@@ -251,11 +311,13 @@ pub static MT3620: Board = Board {
     name: "MT3620",
     definition_name: "MT3620",
     definition_file: "mt3620.json",
-    gpio_pins: &[0..=23, 26..=48, 56..=75, 80..=80],
     controllers: &MT3620_CONTROLLERS,
-    has_wifi: true,
-    // Azure Sphere's documented maximum for one app's mutable storage.
-    max_mutable_storage_kib: 64,
+    rules: Rules::Table(TableRules {
+        gpio_pins: &[0..=23, 26..=48, 56..=75, 80..=80],
+        has_wifi: true,
+        // Azure Sphere's documented maximum for one app's mutable storage.
+        max_mutable_storage_kib: 64,
+    }),
 };
 
 #[cfg(test)]
@@ -268,6 +330,7 @@ mod tests {
         assert!(!MT3620.has_gpio(24) && !MT3620.has_gpio(81) && !MT3620.has_gpio(u64::MAX));
         assert_eq!(MT3620.gpio_list(), "0-23, 26-48, 56-75, 80");
         assert!(QEMU_VIRT.has_gpio(7) && !QEMU_VIRT.has_gpio(8));
+        assert_eq!(QEMU_VIRT.gpio_list(), "0-7");
     }
 
     #[test]

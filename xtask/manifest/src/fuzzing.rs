@@ -49,7 +49,8 @@ fn sample_definition() -> &'static HardwareDefinition {
 
 /// Fuzz body `manifest_json`: parse and check a manifest against both
 /// boards (with the sample definition for `$NAME`s); whatever passes must
-/// encode, decode, and decode to the same grants.
+/// encode, decode, decode to the same grants, and (on QEMU virt) get the
+/// same plan from `init` at boot.
 pub fn manifest_json(data: &[u8]) {
     let Ok(manifest) = AppManifest::parse(data, "fuzz.json") else { return };
     for board in BoardId::ALL {
@@ -76,6 +77,11 @@ pub fn manifest_json(data: &[u8]) {
             + decoded.adcs().count()
             + decoded.pwms().count();
         assert_eq!(controllers, granted.controllers.len(), "controller grants changed");
+        // On a board `init` runs on, `init` grants at boot what the build reported.
+        if let Some(offer) = board.board().offer() {
+            let boot = tessera_init_core::grants::plan(&decoded, offer);
+            assert_eq!(boot.ok(), granted.boot_plan, "the build and init disagree");
+        }
     }
     // The whole front door, with the in-memory files.
     let options = CheckOptions {

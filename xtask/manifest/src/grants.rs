@@ -1,4 +1,11 @@
 //! From a checked app manifest to the grants a board gives it: `$NAME` resolution, board checks, pin conflicts, the binary form and a readable listing.
+//!
+//! On a board `init` runs on (QEMU virt) this module resolves names and
+//! checks form and conflicts, then hands the decision to `init`'s own code:
+//! [`tessera_init_core::grants::plan`] on the binary form it would pack
+//! ([`Grants::boot_plan`]); a refusal becomes an [`Error`] naming the JSON
+//! field. On the MT3620, where no `init` runs yet, the board's table
+//! ([`crate::board::TableRules`]) decides here.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -8,8 +15,10 @@ use tessera_abi::manifest::{
     MAX_ENCODED_LEN,
 };
 
+use tessera_init_core::grants::{self as init_grants, BoardOffer, Plan, Refusal};
+
 use crate::app_manifest::{AppManifest, Connection, DeviceAuthentication, Identity, PeripheralReference};
-use crate::board::{Board, BoardId, Controller, ControllerKind};
+use crate::board::{Board, BoardId, Controller, ControllerKind, Rules};
 use crate::hardware::{HardwareDefinition, ManifestValue, PeripheralType};
 use crate::Error;
 
@@ -71,6 +80,9 @@ pub struct Grants {
     pub power_controls: PowerControls,
     /// Things worth knowing that are not errors (placeholders ignored, ...).
     pub notes: Vec<String>,
+    /// On a board `init` runs on: what `init` grants at boot (the badge of
+    /// each server's endpoint), from `tessera_init_core::grants::plan`.
+    pub boot_plan: Option<Plan>,
 }
 
 fn resolve(
@@ -135,7 +147,10 @@ pub fn compute(
         let ManifestValue::Number(number) = value else {
             return Err(Error::new(&request.field, format!("`{value}` is not a GPIO number")));
         };
-        if !description.has_gpio(number) {
+        // On a board `init` runs on, `init`'s plan decides which pins exist
+        // (below); a number the binary form cannot hold exists nowhere.
+        let checked_here = description.offer().is_none() || u16::try_from(number).is_err();
+        if checked_here && !description.has_gpio(number) {
             return Err(Error::new(
                 &request.field,
                 format!(
@@ -161,7 +176,7 @@ pub fn compute(
     let mut blocks: HashMap<&'static str, (ControllerKind, String)> = HashMap::new();
     for (kind, request) in &capabilities.controllers {
         let kind = *kind;
-        if description.controllers_of(kind).next().is_none() {
+        if !description.grants_kind(kind) {
             return Err(Error::new(
                 &request.field,
                 format!(
@@ -220,24 +235,28 @@ pub fn compute(
 
     // Board features.
     let flags = capabilities.flag_bits();
+    let table = match &description.rules {
+        Rules::Table(table) => Some(table),
+        Rules::Init(_) => None,
+    };
     for flag in &capabilities.flags {
         let wifi = CapabilityFlags::WIFI_CONFIG | CapabilityFlags::ENTERPRISE_WIFI_CONFIG;
-        if flag.value.intersects(wifi) && !description.has_wifi {
+        if flag.value.intersects(wifi) && table.is_some_and(|table| !table.has_wifi) {
             return Err(Error::new(&flag.field, format!("the {} board has no Wi-Fi interface", description.name)));
         }
     }
-    let mutable_storage_kib = match &capabilities.mutable_storage_kib {
-        Some(size) if size.value > description.max_mutable_storage_kib => {
+    let mutable_storage_kib = match (&capabilities.mutable_storage_kib, table) {
+        (Some(size), Some(table)) if size.value > table.max_mutable_storage_kib => {
             return Err(Error::new(
                 &size.field,
                 format!(
                     "{} KiB is more than the {} KiB the {} grants one app",
-                    size.value, description.max_mutable_storage_kib, description.name
+                    size.value, table.max_mutable_storage_kib, description.name
                 ),
             ))
         }
-        Some(size) => Some(size.value),
-        None => None,
+        (Some(size), _) => Some(size.value),
+        (None, _) => None,
     };
 
     // Network and inter-app grants (honoured by servers; see docs/manifests.md).
@@ -274,7 +293,7 @@ pub fn compute(
         );
     }
 
-    Ok(Grants {
+    let mut grants = Grants {
         board,
         identity: manifest.identity.clone(),
         application_type: manifest.application_type,
@@ -289,7 +308,12 @@ pub fn compute(
         flags,
         power_controls: capabilities.power_controls.as_ref().map_or(PowerControls::empty(), |controls| controls.value),
         notes,
-    })
+        boot_plan: None,
+    };
+    if let Some(offer) = description.offer() {
+        grants.boot_plan = Some(grants.boot_plan(manifest, offer)?);
+    }
+    Ok(grants)
 }
 
 /// ` ($NAME)` for a named request, nothing for a raw value.
@@ -329,6 +353,11 @@ impl Grants {
         let identity = self.identity.as_ref().ok_or_else(|| {
             Error::new("ComponentId", "missing: a capabilities fragment (no identity fields) cannot be packaged")
         })?;
+        self.encode_as(&identity.name, identity.component_id)
+    }
+
+    /// The binary form under this name and component id.
+    fn encode_as(&self, name: &str, component_id: ComponentId) -> Result<Vec<u8>, Error> {
         let gpios: Vec<u16> = self.gpios.iter().map(|grant| grant.pin).collect();
         let ids = |kind: ControllerKind| -> Vec<u8> {
             self.controllers
@@ -346,8 +375,8 @@ impl Grants {
         );
         let hosts: Vec<&str> = self.allowed_connections.iter().map(String::as_str).collect();
         let content = ManifestContent {
-            name: &identity.name,
-            component_id: identity.component_id,
+            name,
+            component_id,
             application_type: self.application_type,
             flags: self.flags,
             power_controls: self.power_controls,
@@ -370,6 +399,78 @@ impl Grants {
         buffer.truncate(length);
         Manifest::decode(&buffer).map_err(|err| Error::new("(binary form)", format!("does not decode: {err}")))?;
         Ok(buffer)
+    }
+
+    /// What `init` grants this manifest on a board it runs on: its own
+    /// decision, [`init_grants::plan`], on the binary form `encode` gives
+    /// (a capabilities fragment is planned under a stand-in identity). A
+    /// refusal names the JSON field it is about.
+    pub fn boot_plan(&self, manifest: &AppManifest, offer: &BoardOffer) -> Result<Plan, Error> {
+        let bytes = match &self.identity {
+            Some(identity) => self.encode_as(&identity.name, identity.component_id)?,
+            None => self.encode_as("fragment", ComponentId([0xF0; 16]))?,
+        };
+        let binary =
+            Manifest::decode(&bytes).map_err(|err| Error::new("(binary form)", format!("does not decode: {err}")))?;
+        init_grants::plan(&binary, offer).map_err(|refusal| self.refusal_error(manifest, offer, refusal))
+    }
+
+    /// `init`'s refusal as the checker reports it: the JSON field and why.
+    fn refusal_error(&self, manifest: &AppManifest, offer: &BoardOffer, refusal: Refusal) -> Error {
+        let board = self.board.board();
+        let capabilities = &manifest.capabilities;
+        match refusal {
+            Refusal::RealTimeCapable { .. } => Error::new(
+                "ApplicationType",
+                format!("the {} has no real-time core to run a RealTimeCapable app", board.name),
+            ),
+            Refusal::NoWifi { capability, .. } => {
+                let field = capabilities
+                    .flags
+                    .iter()
+                    .find(|flag| {
+                        crate::app_manifest::FLAG_CAPABILITIES
+                            .iter()
+                            .any(|&(name, bit)| name == capability && flag.value.contains(bit))
+                    })
+                    .map_or(format!("Capabilities.{capability}"), |flag| flag.field.clone());
+                Error::new(&field, format!("the {} board has no Wi-Fi interface", board.name))
+            }
+            Refusal::MutableStorage { requested, max, .. } => Error::new(
+                "Capabilities.MutableStorage.SizeKB",
+                format!("{requested} KiB is more than the {max} KiB the {} grants one app", board.name),
+            ),
+            Refusal::Unsupported { capability: "Gpio", value, .. } => {
+                let grant = self.gpios.iter().find(|grant| grant.pin == value);
+                let field = grant.map_or("Capabilities.Gpio".to_string(), |grant| grant.field.clone());
+                let via = grant.filter(|grant| grant.requested_as.starts_with('$'));
+                let via = via.map_or(String::new(), |grant| format!(" ({})", grant.requested_as));
+                Error::new(
+                    &field,
+                    format!("GPIO {value}{via} does not exist on the {} (GPIOs: {})", board.name, board.gpio_list()),
+                )
+            }
+            Refusal::Unsupported { capability, value, .. } => {
+                let grant = self.controllers.iter().find(|grant| {
+                    grant.controller.kind.capability() == capability && u16::from(grant.controller.id) == value
+                });
+                let field = grant.map_or(format!("Capabilities.{capability}"), |grant| grant.field.clone());
+                if init_grants::offered(offer, capability) == 0 {
+                    Error::new(
+                        &field,
+                        format!(
+                            "the {} board has no {capability} to grant (it offers {})",
+                            board.name,
+                            board.offered()
+                        ),
+                    )
+                } else {
+                    // Only if the board's UART names and its offer disagree
+                    // (a test keeps them in step).
+                    Error::new(&field, format!("the {} does not grant it: {refusal}", board.name))
+                }
+            }
+        }
     }
 
     /// The number of separate grants (pins, controllers, hosts, ports, ...).
@@ -460,6 +561,9 @@ impl Grants {
                 let _ = writeln!(out, "  power       {name}");
             }
         }
+        if let Some(plan) = self.boot_plan {
+            let _ = writeln!(out, "init at boot: {plan}");
+        }
         for note in &self.notes {
             let _ = writeln!(out, "note: {note}");
         }
@@ -485,6 +589,7 @@ fn pins_text(pins: &[u16]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tessera_abi::app::ServerKind;
 
     fn grants(text: &str, board: BoardId) -> Result<Grants, Error> {
         let manifest = AppManifest::parse(text.as_bytes(), "app_manifest.json")?;
@@ -524,6 +629,143 @@ mod tests {
         assert_eq!(err.to_string(), "Capabilities.WifiConfig: the QEMU virt board has no Wi-Fi interface");
         assert!(grants(&app(r#""Gpio": [7], "Uart": ["UART0"]"#), BoardId::QemuVirt).is_ok());
         assert!(grants(&app(r#""I2cMaster": ["ISU0"], "WifiConfig": true"#), BoardId::Mt3620).is_ok());
+    }
+
+    #[test]
+    fn qemu_refuses_what_init_would_refuse_at_boot() {
+        let real_time = r#"{"SchemaVersion": 1, "Name": "RT", "ComponentId": "005180bc-402f-4cb3-a662-72937dbcde47",
+            "EntryPoint": "/bin/app", "ApplicationType": "RealTimeCapable", "Capabilities": {"Gpio": [3]}}"#;
+        let err = grants(real_time, BoardId::QemuVirt).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ApplicationType: the QEMU virt has no real-time core to run a RealTimeCapable app"
+        );
+        let err = grants(&app(r#""MutableStorage": {"SizeKB": 65}"#), BoardId::QemuVirt).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Capabilities.MutableStorage.SizeKB: 65 KiB is more than the 64 KiB the QEMU virt grants one app"
+        );
+        let err =
+            grants(&app(r#""NetworkConfig": true, "EnterpriseWifiConfig": true"#), BoardId::QemuVirt).unwrap_err();
+        assert_eq!(err.to_string(), "Capabilities.EnterpriseWifiConfig: the QEMU virt board has no Wi-Fi interface");
+        let err = grants(&app(r#""Gpio": [2, 9, 5]"#), BoardId::QemuVirt).unwrap_err();
+        assert_eq!(err.to_string(), "Capabilities.Gpio[1]: GPIO 9 does not exist on the QEMU virt (GPIOs: 0-7)");
+        let granted = grants(&app(r#""Gpio": [5, 3], "Uart": ["UART0"]"#), BoardId::QemuVirt).unwrap();
+        let expected = Plan::default().with(ServerKind::GPIO, 0b10_1000).with(ServerKind::UART, 1);
+        assert_eq!(granted.boot_plan, Some(expected));
+        assert!(granted.describe().contains("init at boot: GPIO pins 0x28, UARTs 0x1"), "{}", granted.describe());
+        assert_eq!(grants(&app(r#""Gpio": [5]"#), BoardId::Mt3620).unwrap().boot_plan, None, "no init there yet");
+    }
+
+    /// The property the grant decision's single home buys: for random
+    /// manifests, the build-time checker on QEMU virt and `init`'s plan at
+    /// boot (on the binary form of the same request, built without the
+    /// checker) agree: both grant, with the same badges, or both refuse.
+    #[test]
+    fn build_time_and_boot_time_answers_agree() {
+        const CONTROLLER_FIELDS: [&str; 4] = ["I2cMaster", "SpiMaster", "Adc", "Pwm"];
+        const FLAGS: [(&str, CapabilityFlags); 4] = [
+            ("WifiConfig", CapabilityFlags::WIFI_CONFIG),
+            ("EnterpriseWifiConfig", CapabilityFlags::ENTERPRISE_WIFI_CONFIG),
+            ("NetworkConfig", CapabilityFlags::NETWORK_CONFIG),
+            ("SystemTime", CapabilityFlags::SYSTEM_TIME),
+        ];
+        let offer = tessera_init_core::grants::QEMU_VIRT;
+        let mut rng = tessera_testing::Rng::new(0x5EED_0FB0_0F00);
+        let (mut granted, mut refused) = (0, 0);
+        for _ in 0..3_000 {
+            let mut fields: Vec<String> = Vec::new();
+            // GPIO pins 0-11 (the board has 0-7), each at most once, in any order.
+            let mut pins: Vec<u16> = (0..12).filter(|_| rng.below(6) == 0).collect();
+            let rotation = rng.below(pins.len() + 1) % pins.len().max(1);
+            pins.rotate_left(rotation);
+            if !pins.is_empty() {
+                let list: Vec<String> = pins.iter().map(u16::to_string).collect();
+                fields.push(format!(r#""Gpio": [{}]"#, list.join(", ")));
+            }
+            // UART0 (the board's one app UART) or UART1 (no such UART).
+            let uarts: Vec<u8> = (0..2).filter(|_| rng.below(3) == 0).collect();
+            if !uarts.is_empty() {
+                let list: Vec<String> = uarts.iter().map(|id| format!(r#""UART{id}""#)).collect();
+                fields.push(format!(r#""Uart": [{}]"#, list.join(", ")));
+            }
+            // Controllers no server here grants.
+            let mut controllers: [Vec<u8>; 4] = Default::default();
+            for (field, ids) in CONTROLLER_FIELDS.iter().zip(&mut controllers) {
+                if rng.below(12) == 0 {
+                    let id = rng.below(3) as u8;
+                    ids.push(id);
+                    let value = if *field == "Adc" || *field == "Pwm" {
+                        format!("{}-CONTROLLER-{id}", field.to_uppercase())
+                    } else {
+                        format!("ISU{id}")
+                    };
+                    fields.push(format!(r#""{field}": ["{value}"]"#));
+                }
+            }
+            let mut flags = CapabilityFlags::empty();
+            for (name, flag) in FLAGS {
+                if rng.below(6) == 0 {
+                    flags |= flag;
+                    fields.push(format!(r#""{name}": true"#));
+                }
+            }
+            let storage = if rng.below(3) == 0 { 1 + rng.below(2 * offer.max_mutable_storage_kib as usize) } else { 0 };
+            if storage > 0 {
+                fields.push(format!(r#""MutableStorage": {{"SizeKB": {storage}}}"#));
+            }
+            let real_time = rng.below(12) == 0;
+            let application_type = if real_time { ApplicationType::RealTimeCapable } else { ApplicationType::Default };
+            let text = format!(
+                r#"{{"SchemaVersion": 1, "Name": "App", "ComponentId": "274f308f-ef6d-4686-ba77-a56c3a9d93f3",
+                     "EntryPoint": "/bin/app", "ApplicationType": "{}", "Capabilities": {{ {} }} }}"#,
+                if real_time { "RealTimeCapable" } else { "Default" },
+                fields.join(", ")
+            );
+
+            // The build's answer.
+            let build = grants(&text, BoardId::QemuVirt);
+            // init's answer, on the binary form of the same request.
+            let mut sorted_pins = pins.clone();
+            sorted_pins.sort_unstable();
+            let content = ManifestContent {
+                name: "App",
+                component_id: ComponentId([0x27; 16]),
+                application_type,
+                flags,
+                power_controls: PowerControls::empty(),
+                mutable_storage_kib: storage as u32,
+                device_authentication_tenant: ComponentId::NIL,
+                gpios: &sorted_pins,
+                uarts: &uarts,
+                i2c_masters: &controllers[0],
+                spi_masters: &controllers[1],
+                adcs: &controllers[2],
+                pwms: &controllers[3],
+                tcp_server_ports: &[],
+                udp_server_ports: &[],
+                allowed_connections: &[],
+                application_connections: &[],
+            };
+            let mut buffer = vec![0u8; MAX_ENCODED_LEN];
+            let length = binary::encode(&content, &mut buffer).unwrap();
+            let decoded = Manifest::decode(&buffer[..length]).unwrap();
+            let boot = tessera_init_core::grants::plan(&decoded, &offer);
+
+            match (&build, boot) {
+                (Ok(build), Ok(boot)) => {
+                    granted += 1;
+                    assert_eq!(build.boot_plan, Some(boot), "{text}");
+                    let pins = build.gpios.iter().fold(0u32, |mask, grant| mask | 1 << grant.pin);
+                    assert_eq!(pins, boot.badge(ServerKind::GPIO), "{text}");
+                    let uarts = build.controllers.iter().fold(0u32, |mask, grant| mask | 1 << grant.controller.id);
+                    assert_eq!(uarts, boot.badge(ServerKind::UART), "{text}");
+                }
+                (Err(_), Err(_)) => refused += 1,
+                (build, boot) => panic!("build {build:?} but boot {boot:?} for {text}"),
+            }
+        }
+        assert!(granted > 300 && refused > 300, "both answers exercised: {granted} granted, {refused} refused");
     }
 
     #[test]
