@@ -136,9 +136,12 @@ impl ObjectType {
 /// never used, so handle 0 names nothing.
 pub const CSPACE_SLOTS: usize = 128;
 
-/// Largest frame `Retype` makes: 1 MiB (a frame is mapped page by page,
-/// so its size only bounds how long one `Map` or `Unmap` runs).
-pub const MAX_FRAME_BYTES: u32 = 1 << 20;
+/// Largest frame `Retype` makes: 64 KiB (an app's heap). `Retype` zeroes a
+/// frame in one go with interrupts masked, and a frame is mapped page by
+/// page, so its size bounds how long one `Retype`, `Map` or `Unmap` runs:
+/// 64 KiB keeps that below the longest path `cargo xtask bench` measures
+/// (ending a process with a full CSpace).
+pub const MAX_FRAME_BYTES: u32 = 64 << 10;
 /// Bits of a handle that give the slot index.
 pub const HANDLE_INDEX_BITS: u32 = 8;
 /// Generations wrap at this value (24 bits).

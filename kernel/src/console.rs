@@ -10,7 +10,7 @@ use core::fmt;
 use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use kernel_core::console::Lines;
+use kernel_core::console::{Lines, Written};
 
 static UART_BASE: AtomicUsize = AtomicUsize::new(0);
 /// Who has a line open on the console (`kernel_core::console::Lines`).
@@ -34,12 +34,14 @@ pub fn begin_kernel_line() {
     LINES.store(lines.to_bits(), Ordering::Relaxed);
 }
 
-/// Writes what process `pid` named `label` printed: each of its lines
-/// starts with its name, and control bytes are escaped.
-pub fn write_process(pid: u32, label: &[u8], text: &[u8]) {
+/// Writes what process `pid` named `label` printed, at most `limit` bytes
+/// of output: each of its lines starts with its name, and control bytes
+/// are escaped. Says how much of `text` got out and what it cost.
+pub fn write_process(pid: u32, label: &[u8], text: &[u8], limit: u32) -> Written {
     let mut lines = Lines::from_bits(LINES.load(Ordering::Relaxed));
-    lines.write(pid, label, text, &mut write_bytes);
+    let written = lines.write(pid, label, text, limit as usize, &mut write_bytes);
     LINES.store(lines.to_bits(), Ordering::Relaxed);
+    written
 }
 
 /// Writes the kernel's own bytes as they are.

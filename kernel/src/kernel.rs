@@ -714,8 +714,10 @@ impl Kernel {
                     let now = self.uptime_micros();
                     let pid = self.processes.pid(index);
                     let process = &mut self.processes[index];
-                    let allowance = process.output.take(now, range.len());
-                    if let Some(dropped) = allowance.report_dropped {
+                    // The budget pays for what reaches the console: labels and
+                    // escapes included, at most `Budget::CALL_MAX` a write.
+                    let available = process.output.available(now);
+                    if let Some(dropped) = process.output.report() {
                         log!(
                             "process '{}' (pid {}): {} bytes of its output dropped: over its budget of {} bytes at once, {} a second",
                             process.name(),
@@ -725,7 +727,9 @@ impl Kernel {
                             Budget::BYTES_PER_SECOND
                         );
                     }
-                    crate::console::write_process(pid, process.name().as_bytes(), &bytes[..allowance.bytes as usize]);
+                    let written = crate::console::write_process(pid, process.name().as_bytes(), bytes, available);
+                    let process = &mut self.processes[index];
+                    process.output.charge(written.output as u32, (bytes.len() - written.text) as u32);
                 }
                 self.processes[index].context.r[0] = 0;
             }

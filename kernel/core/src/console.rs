@@ -13,7 +13,9 @@
 //!   `\xNN`, so no carriage return, backspace or terminal escape sequence
 //!   can rewrite what is on the screen.
 //! - [`Budget`] bounds how much one process may print: a burst of
-//!   [`Budget::BURST`] bytes, refilled at [`Budget::BYTES_PER_SECOND`].
+//!   [`Budget::BURST`] bytes, refilled at [`Budget::BYTES_PER_SECOND`],
+//!   counted in bytes that reach the console (labels and escapes
+//!   included), at most [`Budget::CALL_MAX`] per write.
 //!   What does not fit is dropped and counted, and the kernel says how much
 //!   once the process may print again.
 
@@ -75,60 +77,83 @@ impl Lines {
         self.open = None;
     }
 
-    /// Writes `text` from process `pid` named `label` through `out`: each
-    /// line it starts is prefixed `label: `, a line another writer left open
-    /// is ended first, and control and non-ASCII bytes are escaped.
-    pub fn write(&mut self, pid: u32, label: &[u8], text: &[u8], out: &mut impl FnMut(&[u8])) {
+    /// Writes `text` from process `pid` named `label` through `out`, at
+    /// most `limit` bytes of output: each line it starts is prefixed
+    /// `label: `, a line another writer left open is ended first, and
+    /// control and non-ASCII bytes are escaped. What would go past `limit`
+    /// is not written (a prefix or an escape is never cut). Returns how
+    /// many bytes of `text` were written and how many bytes of output that
+    /// took, so that a budget pays for what reached the console.
+    pub fn write(&mut self, pid: u32, label: &[u8], text: &[u8], limit: usize, out: &mut impl FnMut(&[u8])) -> Written {
         let me = Writer::Process(pid);
-        let mut rest = text;
-        while !rest.is_empty() {
+        let mut written = Written::default();
+        let mut emit = |bytes: &[u8], written: &mut Written| -> bool {
+            if written.output + bytes.len() > limit {
+                return false;
+            }
+            out(bytes);
+            written.output += bytes.len();
+            true
+        };
+        let mut at = 0;
+        while at < text.len() {
             if self.open != Some(me) {
-                if self.open.is_some() {
-                    out(b"\n");
+                let close = usize::from(self.open.is_some());
+                if written.output + close + label.len() + 2 > limit {
+                    break;
                 }
-                out(label);
-                out(b": ");
+                if close == 1 {
+                    emit(b"\n", &mut written);
+                }
+                emit(label, &mut written);
+                emit(b": ", &mut written);
                 self.open = Some(me);
                 // The process's own prefix, if it wrote one, is not doubled.
+                let rest = &text[at..];
                 if rest.len() >= label.len() + 2
                     && rest.starts_with(label)
                     && &rest[label.len()..label.len() + 2] == b": "
                 {
-                    rest = &rest[label.len() + 2..];
+                    at += label.len() + 2;
+                    continue;
                 }
             }
-            let line_end = rest.iter().position(|&byte| byte == b'\n');
-            let (line, ended) = match line_end {
-                Some(at) => (&rest[..at], true),
-                None => (rest, false),
-            };
-            write_escaped(line, out);
-            if ended {
-                out(b"\n");
-                self.open = None;
-                rest = &rest[line.len() + 1..];
+            let byte = text[at];
+            let fits = if byte == b'\n' {
+                let fits = emit(b"\n", &mut written);
+                if fits {
+                    self.open = None;
+                }
+                fits
+            } else if (0x20..0x7F).contains(&byte) {
+                emit(&[byte], &mut written)
             } else {
-                rest = &[];
+                emit(&escape(byte), &mut written)
+            };
+            if !fits {
+                break;
             }
+            at += 1;
         }
+        written.text = at;
+        written
     }
 }
 
-/// Writes `bytes`, each printable ASCII byte as it is and every other one
-/// as `\xNN`; a backslash stays a backslash (the escape is for reading,
-/// not for parsing back).
-fn write_escaped(bytes: &[u8], out: &mut impl FnMut(&[u8])) {
-    let mut start = 0;
-    for (at, &byte) in bytes.iter().enumerate() {
-        if (0x20..0x7F).contains(&byte) {
-            continue;
-        }
-        out(&bytes[start..at]);
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        out(&[b'\\', b'x', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xF)]]);
-        start = at + 1;
-    }
-    out(&bytes[start..]);
+/// What [`Lines::write`] wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Bytes of the text written (the rest did not fit).
+    pub text: usize,
+    /// Bytes that reached the console: the text with labels and escapes.
+    pub output: usize,
+}
+
+/// `byte` as `\xNN`; a backslash stays a backslash (the escape is for
+/// reading, not for parsing back).
+fn escape(byte: u8) -> [u8; 4] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    [b'\\', b'x', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xF)]]
 }
 
 /// How much a process may still print: a token bucket over bytes, in
@@ -145,30 +170,25 @@ pub struct Budget {
     refilled_at: u32,
 }
 
-/// What a write may print.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Allowance {
-    /// How many of the bytes asked for may be printed (the first ones).
-    pub bytes: u32,
-    /// Bytes dropped before this write that the kernel should report now
-    /// (65,535 means at least that many).
-    pub report_dropped: Option<u32>,
-}
-
 impl Budget {
     /// The most a process may print at once.
     pub const BURST: u16 = 16 * 1024;
     /// How fast its budget refills.
     pub const BYTES_PER_SECOND: u32 = 4 * 1024;
+    /// The most one write may put on the console (labels and escapes
+    /// included), whatever the budget: the kernel writes it with interrupts
+    /// masked.
+    pub const CALL_MAX: u32 = 2048;
 
     /// A full budget.
     pub const fn new() -> Budget {
         Budget { tokens: Budget::BURST, dropped: 0, refilled_at: 0 }
     }
 
-    /// Takes what it can of `wanted` bytes at `now` (microseconds since
-    /// boot).
-    pub fn take(&mut self, now: u64, wanted: u32) -> Allowance {
+    /// Refills the budget for the time up to `now` (microseconds since
+    /// boot) and returns how many bytes of output the process may print in
+    /// one write now.
+    pub fn available(&mut self, now: u64) -> u32 {
         let now_ms = (now / 1000) as u32;
         let elapsed = now_ms.wrapping_sub(self.refilled_at);
         // Whole bytes earned; the rest of a byte carries over.
@@ -185,13 +205,25 @@ impl Budget {
                 self.refilled_at.wrapping_add((earned * 1000).div_ceil(u64::from(Budget::BYTES_PER_SECOND)) as u32)
             };
         }
-        let bytes = wanted.min(u32::from(self.tokens));
-        self.tokens -= bytes as u16;
-        let report_dropped =
-            if bytes > 0 && self.dropped > 0 { Some(u32::from(core::mem::take(&mut self.dropped))) } else { None };
-        let lost = (wanted - bytes).min(u32::from(u16::MAX)) as u16;
-        self.dropped = self.dropped.saturating_add(lost);
-        Allowance { bytes, report_dropped }
+        u32::from(self.tokens).min(Budget::CALL_MAX)
+    }
+
+    /// The bytes dropped since it last printed, to report once it may print
+    /// again (65,535 means at least that many); `None` if nothing was
+    /// dropped or it may not print yet.
+    pub fn report(&mut self) -> Option<u32> {
+        if self.tokens > 0 && self.dropped > 0 {
+            Some(u32::from(core::mem::take(&mut self.dropped)))
+        } else {
+            None
+        }
+    }
+
+    /// Pays for `printed` bytes of output (at most what [`Budget::available`]
+    /// said) and counts `dropped` bytes of its text that did not get out.
+    pub fn charge(&mut self, printed: u32, dropped: u32) {
+        self.tokens = self.tokens.saturating_sub(printed.min(u32::from(u16::MAX)) as u16);
+        self.dropped = self.dropped.saturating_add(dropped.min(u32::from(u16::MAX)) as u16);
     }
 }
 
@@ -215,7 +247,7 @@ mod tests {
                 out.extend_from_slice(b"kernel: ");
                 out.extend_from_slice(text);
             } else {
-                lines.write(pid, label.as_bytes(), text, &mut |bytes| out.extend_from_slice(bytes));
+                lines.write(pid, label.as_bytes(), text, usize::MAX, &mut |bytes| out.extend_from_slice(bytes));
             }
         }
         std::string::String::from_utf8(out).unwrap()
@@ -292,29 +324,78 @@ mod tests {
         assert_eq!(core::mem::size_of::<Budget>(), 8);
     }
 
+    /// One write as the kernel makes it: what is available, what it cost.
+    fn print(budget: &mut Budget, lines: &mut Lines, now: u64, text: &[u8]) -> (Written, Option<u32>) {
+        let available = budget.available(now);
+        let report = budget.report();
+        let written = lines.write(1, b"app", text, available as usize, &mut |_| {});
+        budget.charge(written.output as u32, (text.len() - written.text) as u32);
+        (written, report)
+    }
+
     #[test]
-    fn budget_allows_a_burst_then_refills() {
-        let burst = u32::from(Budget::BURST);
+    fn a_write_stops_where_the_output_would_pass_its_limit() {
+        let mut lines = Lines::new();
+        let mut out = Vec::new();
+        let written = lines.write(1, b"app", b"ab\x01cd", 10, &mut |bytes| out.extend_from_slice(bytes));
+        // "app: " (5) "ab" (2): the 4-byte escape would make 11.
+        assert_eq!(written, Written { text: 2, output: 7 });
+        assert_eq!(out, b"app: ab");
+        // No room for a label: nothing at all.
+        let mut fresh = Lines::new();
+        assert_eq!(fresh.write(1, b"app", b"x", 4, &mut |_| {}), Written { text: 0, output: 0 });
+        assert_eq!(fresh, Lines::new());
+    }
+
+    #[test]
+    fn the_budget_pays_for_labels_and_escapes() {
         let mut budget = Budget::new();
-        assert_eq!(budget.take(0, 1000), Allowance { bytes: 1000, report_dropped: None });
-        assert_eq!(budget.take(0, burst), Allowance { bytes: burst - 1000, report_dropped: None });
-        assert_eq!(budget.take(0, 10), Allowance { bytes: 0, report_dropped: None });
-        // Half a second later: 2 KiB earned.
-        let half = budget.take(500_000, 5000);
-        assert_eq!(half, Allowance { bytes: 2048, report_dropped: Some(1000 + 10) });
-        // What it could not print now is reported next time.
-        assert_eq!(budget.take(500_000, 1), Allowance { bytes: 0, report_dropped: None });
-        assert_eq!(budget.take(1_000_000, 1), Allowance { bytes: 1, report_dropped: Some(5000 - 2048 + 1) });
+        let mut lines = Lines::new();
+        // Newlines alone: each costs a label, so 2 KiB of them is far less
+        // than 2 KiB of text.
+        let (written, _) = print(&mut budget, &mut lines, 0, &[b'\n'; 1024]);
+        assert_eq!(written.output, 2046, "341 empty lines of 'app: ' and a newline, within CALL_MAX");
+        assert_eq!(written.text, 341);
+        let mut total = written.output;
+        let mut now = 0;
+        for _ in 0..100 {
+            now += 10_000;
+            total += print(&mut budget, &mut lines, now, &[0x1b; 1024]).0.output;
+        }
+        let limit = usize::from(Budget::BURST) + (now as usize) * Budget::BYTES_PER_SECOND as usize / 1_000_000;
+        assert!(total <= limit, "{total} bytes of output by {now} us, limit {limit}");
+    }
+
+    #[test]
+    fn budget_allows_a_burst_then_refills_and_reports_drops() {
+        let mut budget = Budget::new();
+        let mut lines = Lines::new();
+        let line = [b'x'; 1000];
+        let mut printed = 0;
+        while budget.available(0) > 0 {
+            printed += print(&mut budget, &mut lines, 0, &line).0.output;
+        }
+        assert!(printed <= usize::from(Budget::BURST) && printed > usize::from(Budget::BURST) - 1000);
+        let (written, report) = print(&mut budget, &mut lines, 0, &line);
+        assert_eq!((written.output, report), (0, None), "nothing to print with, nothing reported yet");
+        // Half a second later: 2 KiB earned, and the 1000 bytes dropped are
+        // reported before it prints again.
+        let (written, report) = print(&mut budget, &mut lines, 500_000, &line);
+        assert!(report.is_some_and(|dropped| dropped >= 1000), "{report:?}");
+        assert_eq!(written.text, 1000);
     }
 
     #[test]
     fn budget_counts_drops_saturating() {
         let mut budget = Budget::new();
-        budget.take(0, u32::from(Budget::BURST));
+        budget.charge(u32::from(Budget::BURST), 0);
         for _ in 0..3 {
-            assert_eq!(budget.take(0, u32::MAX).bytes, 0);
+            assert_eq!(budget.available(0), 0);
+            budget.charge(0, u32::MAX);
         }
-        assert_eq!(budget.take(10_000_000, 1).report_dropped, Some(u32::from(u16::MAX)));
+        assert!(budget.available(10_000_000) > 0);
+        assert_eq!(budget.report(), Some(u32::from(u16::MAX)));
+        assert_eq!(budget.report(), None);
     }
 
     #[test]
@@ -322,11 +403,14 @@ mod tests {
         let mut random = tessera_testing::Rng::new(0x5eed);
         for _ in 0..200 {
             let mut budget = Budget::new();
+            let mut lines = Lines::new();
             let mut now = 0u64;
             let mut printed = 0u64;
             for _ in 0..200 {
                 now += random.below(300_000) as u64;
-                printed += u64::from(budget.take(now, random.below(3000) as u32).bytes);
+                let len = random.below(3000);
+                let text = random.bytes(len);
+                printed += print(&mut budget, &mut lines, now, &text).0.output as u64;
                 let limit = u64::from(Budget::BURST) + now * u64::from(Budget::BYTES_PER_SECOND) / 1_000_000;
                 assert!(printed <= limit, "printed {printed} by {now} us, limit {limit}");
             }
@@ -337,9 +421,11 @@ mod tests {
     fn budget_refills_across_the_millisecond_wrap() {
         let mut budget = Budget::new();
         let before_wrap = (u64::from(u32::MAX) - 100) * 1000;
-        assert_eq!(budget.take(before_wrap, u32::MAX).bytes, u32::from(Budget::BURST));
+        let available = budget.available(before_wrap);
+        budget.charge(u32::from(Budget::BURST), 0);
+        assert_eq!(available, Budget::CALL_MAX);
         // 1 s later, past the wrap of the millisecond clock.
         let after = before_wrap + 1_000_000;
-        assert_eq!(budget.take(after, u32::MAX).bytes, Budget::BYTES_PER_SECOND);
+        assert_eq!(budget.available(after), Budget::CALL_MAX.min(Budget::BYTES_PER_SECOND));
     }
 }

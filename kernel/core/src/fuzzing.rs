@@ -646,14 +646,18 @@ pub fn console_labelling(data: &[u8]) {
     use crate::console::{Budget, Lines};
 
     const LABELS: [&[u8]; 4] = [b"init", b"blinky", b"a-b_c", b"kernel"];
-    /// Checks the output byte by byte.
+    const KERNEL: usize = 3;
+    /// Checks the output byte by byte: a line belongs to whoever wrote its
+    /// first byte, must start with that writer's label, and holds only that
+    /// writer's bytes (another's newline may end it).
     struct Screen {
         prefix: [u8; 16],
         len: usize,
         labelled: bool,
+        owner: usize,
     }
     impl Screen {
-        fn take(&mut self, bytes: &[u8]) {
+        fn take(&mut self, bytes: &[u8], writer: usize) {
             for &byte in bytes {
                 if byte == b'\n' {
                     assert!(
@@ -665,6 +669,10 @@ pub fn console_labelling(data: &[u8]) {
                     continue;
                 }
                 assert!((0x20..0x7F).contains(&byte), "raw byte {byte:#04x} reached the console");
+                if self.len == 0 && !self.labelled {
+                    self.owner = writer;
+                }
+                assert_eq!(self.owner, writer, "writer {writer}'s bytes ran on into writer {}'s line", self.owner);
                 if self.labelled {
                     continue;
                 }
@@ -672,16 +680,15 @@ pub fn console_labelling(data: &[u8]) {
                 self.prefix[self.len] = byte;
                 self.len += 1;
                 let line = &self.prefix[..self.len];
-                self.labelled = LABELS
-                    .iter()
-                    .any(|label| line.len() == label.len() + 2 && line.starts_with(label) && line.ends_with(b": "));
+                let label = LABELS[writer];
+                self.labelled = line.len() == label.len() + 2 && line.starts_with(label) && line.ends_with(b": ");
             }
         }
     }
 
     let mut input = Input::new(data);
     let mut lines = Lines::new();
-    let mut screen = Screen { prefix: [0; 16], len: 0, labelled: false };
+    let mut screen = Screen { prefix: [0; 16], len: 0, labelled: false, owner: 0 };
     let mut budgets = [Budget::new(); 3];
     let mut printed = [0u64; 3];
     let mut now = 0u64;
@@ -690,8 +697,8 @@ pub fn console_labelling(data: &[u8]) {
         let selector = input.byte();
         now += u64::from(input.byte()) * 1000;
         if selector % 8 == 7 {
-            lines.kernel_line(&mut |bytes| screen.take(bytes));
-            screen.take(b"kernel: log\n");
+            lines.kernel_line(&mut |bytes| screen.take(bytes, KERNEL));
+            screen.take(b"kernel: log\n", KERNEL);
             continue;
         }
         let writer = usize::from(selector % 3);
@@ -699,11 +706,15 @@ pub fn console_labelling(data: &[u8]) {
         for byte in &mut text[..len] {
             *byte = input.byte();
         }
-        let allowance = budgets[writer].take(now, len as u32);
-        assert!(allowance.bytes as usize <= len);
-        printed[writer] += u64::from(allowance.bytes);
+        let available = budgets[writer].available(now);
+        let _ = budgets[writer].report();
+        let written = lines.write(writer as u32, LABELS[writer], &text[..len], available as usize, &mut |bytes| {
+            screen.take(bytes, writer)
+        });
+        assert!(written.text <= len && written.output <= available as usize);
+        budgets[writer].charge(written.output as u32, (len - written.text) as u32);
+        printed[writer] += written.output as u64;
         let limit = u64::from(Budget::BURST) + now * u64::from(Budget::BYTES_PER_SECOND) / 1_000_000;
         assert!(printed[writer] <= limit, "writer {writer} printed {} by {now} us", printed[writer]);
-        lines.write(writer as u32, LABELS[writer], &text[..allowance.bytes as usize], &mut |bytes| screen.take(bytes));
     }
 }

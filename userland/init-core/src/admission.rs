@@ -52,13 +52,17 @@ pub enum Conflict<'a> {
         /// The admitted app it is granted to.
         holder: &'a str,
     },
+    /// Admission had no room left to decide it (the scratch list was
+    /// shorter than the candidates): refused rather than started unchecked.
+    NoRoom,
 }
 
 impl Conflict<'_> {
-    /// The admitted app the conflict is with.
+    /// The admitted app the conflict is with (none for [`Conflict::NoRoom`]).
     pub fn holder(&self) -> &str {
         match *self {
             Conflict::ComponentId { holder, .. } | Conflict::Resource { holder, .. } => holder,
+            Conflict::NoRoom => "",
         }
     }
 }
@@ -70,6 +74,7 @@ impl fmt::Display for Conflict<'_> {
             Conflict::Resource { server, number, holder } => {
                 write!(f, "{server} {number} is already granted to app '{holder}'")
             }
+            Conflict::NoRoom => f.write_str("admission has no room to check it against the others"),
         }
     }
 }
@@ -88,7 +93,7 @@ impl Conflict<'_> {
     /// in `SERVERS` order (GPIO pins, then UARTs), lowest number first.
     fn rank(&self) -> (usize, u8) {
         match *self {
-            Conflict::ComponentId { .. } => (0, 0),
+            Conflict::ComponentId { .. } | Conflict::NoRoom => (0, 0),
             Conflict::Resource { server, number, .. } => (1 + server_index(server).unwrap_or(SERVER_COUNT), number),
         }
     }
@@ -126,7 +131,9 @@ pub fn conflict<'a>(candidate: &Candidate<'_>, admitted: &[Candidate<'a>]) -> Op
 /// admitted unless it conflicts with one admitted before it; the first to
 /// claim an identity or a resource keeps it. Decisions are made in
 /// `admitted`, a scratch list at least as long as `candidates` (no
-/// allocation); candidates beyond `verdicts` or `admitted` are not decided.
+/// allocation); a candidate that finds it full is refused
+/// ([`Conflict::NoRoom`]), never admitted unchecked, and candidates beyond
+/// `verdicts` have no verdict to write (size it like `candidates`).
 /// Returns how many were admitted.
 pub fn admit<'a>(candidates: &[Candidate<'a>], admitted: &mut [Candidate<'a>], verdicts: &mut [Verdict<'a>]) -> usize {
     let mut count = 0;
@@ -138,7 +145,7 @@ pub fn admit<'a>(candidates: &[Candidate<'a>], admitted: &mut [Candidate<'a>], v
                 count += 1;
                 Ok(())
             }
-            None => break,
+            None => Err(Conflict::NoRoom),
         };
     }
     count
@@ -234,17 +241,14 @@ mod tests {
     }
 
     #[test]
-    fn apps_asking_for_nothing_are_all_admitted_and_short_buffers_decide_fewer() {
+    fn apps_asking_for_nothing_are_all_admitted_and_a_short_buffer_refuses_the_rest() {
         let candidates = [app("a", 1, 0, 0), app("b", 2, 0, 0), app("c", 3, 0, 0)];
         assert!(decide(&candidates).iter().all(Result::is_ok));
         let mut admitted = [app("", 0, 0, 0); 2];
         let mut verdicts = [Err(Conflict::Resource { server: ServerKind::GPIO, number: 0, holder: "undecided" }); 3];
         assert_eq!(admit(&candidates, &mut admitted, &mut verdicts), 2);
-        assert_eq!(
-            verdicts[2],
-            Err(Conflict::Resource { server: ServerKind::GPIO, number: 0, holder: "undecided" }),
-            "left as it was"
-        );
+        // Never admitted unchecked, whatever the caller left there.
+        assert_eq!(verdicts[2], Err(Conflict::NoRoom));
         assert_eq!(admit(&[], &mut admitted, &mut verdicts), 0);
     }
 
@@ -289,6 +293,7 @@ mod tests {
                     Err(Conflict::ComponentId { .. }) => 1,
                     Err(Conflict::Resource { server: ServerKind::GPIO, .. }) => 2,
                     Err(Conflict::Resource { .. }) => 3,
+                    Err(Conflict::NoRoom) => panic!("the scratch list is as long as the candidates"),
                 }] += 1;
                 match verdict {
                     Ok(()) => {}
@@ -305,6 +310,7 @@ mod tests {
                             Conflict::Resource { server, number, .. } => {
                                 assert_ne!(me.plan.badge(server) & holder.plan.badge(server) & 1 << number, 0)
                             }
+                            Conflict::NoRoom => unreachable!("counted above"),
                         }
                     }
                 }

@@ -115,6 +115,10 @@ pub struct Apps<'a> {
     servers: Servers,
     apps: [Option<App<'a>>; MAX_APPS],
     log: FailureLog,
+    /// Refused packages no longer (or never) in `apps`: a refused package
+    /// gives its place up to a later one, so refusals cannot crowd out the
+    /// apps that would start.
+    refused_elsewhere: usize,
 }
 
 impl Default for Apps<'_> {
@@ -135,7 +139,13 @@ impl<'a> Apps<'a> {
     /// An empty app manager (a `const fn`, so it can be built in place in
     /// a static: it is too big for a small stack).
     pub const fn new() -> Apps<'a> {
-        Apps { loader: None, servers: Servers::new(), apps: [None; MAX_APPS], log: FailureLog::new() }
+        Apps {
+            loader: None,
+            servers: Servers::new(),
+            apps: [None; MAX_APPS],
+            log: FailureLog::new(),
+            refused_elsewhere: 0,
+        }
     }
 
     /// Sets what it loads with and mints from.
@@ -217,10 +227,18 @@ impl<'a> Apps<'a> {
     /// Checks one package on its own (signature, manifest, board and
     /// servers) and records it as `Checked`, or `Refused` with a log line.
     fn check(&mut self, name: &'a str, bytes: &'a [u8], keys: Option<&TrustedKeys<'_>>) {
-        let Some(index) = self.apps.iter().position(Option::is_none) else {
+        let free = self.apps.iter().position(Option::is_none);
+        // A package refused earlier was logged and is counted; its place
+        // serves this one.
+        let reused = || self.apps.iter().position(|app| app.is_some_and(|app| app.status == Status::Refused));
+        let Some(index) = free.or_else(reused) else {
             println!("init: app '{}' refused: init manages at most {} apps", name, MAX_APPS);
+            self.refused_elsewhere += 1;
             return;
         };
+        if free.is_none() {
+            self.refused_elsewhere += 1;
+        }
         let no_keys: [package::TrustedKey; 0] = [];
         let verified = match keys {
             Some(keys) => package::parse_and_verify(bytes, keys),
@@ -428,6 +446,12 @@ impl<'a> Apps<'a> {
     /// How many apps have `status`.
     pub fn count(&self, status: Status) -> usize {
         self.apps.iter().flatten().filter(|app| app.status == status).count()
+    }
+
+    /// How many packages were refused, those that gave their place in the
+    /// table up to a later one (or never had one) included.
+    pub fn refused(&self) -> usize {
+        self.count(Status::Refused) + self.refused_elsewhere
     }
 
     /// The failure log.

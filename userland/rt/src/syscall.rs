@@ -116,12 +116,17 @@ pub fn uptime_micros() -> u64 {
     ((high as u64) << 32) | low as u64
 }
 
-/// The cycle counter (PMCCNTR); under QEMU `-icount` it counts instructions.
+/// The cycle counter (PMCCNTR); under QEMU `-icount` it counts
+/// instructions. Only the benchmark image's kernel lets User mode read it:
+/// anywhere else the read is an undefined instruction and the kernel ends
+/// the process (`FaultKind::UndefinedInstruction`).
 #[inline(always)]
 pub fn cycles() -> u32 {
     let value: u32;
-    // SAFETY: the kernel enables User-mode reads of the PMU (PMUSERENR.EN);
-    // reading it has no side effects.
+    // SAFETY: a coprocessor read with no effect on memory or other state.
+    // Where the kernel has not enabled User-mode PMU reads (PMUSERENR.EN,
+    // benchmark image only) it traps, which ends this process, not the
+    // system.
     unsafe { asm!("mrc p15, 0, {}, c9, c13, 0", out(reg) value, options(nomem, nostack, preserves_flags)) };
     value
 }

@@ -35,6 +35,10 @@ pub fn wait_for_interrupt() {
 /// - CNTKCTL: no User-mode access to the generic timer's counters or
 ///   timers (the kernel owns the physical timer; its reset value is
 ///   UNKNOWN).
+/// - PMUSERENR: no User-mode access to the performance monitor (only the
+///   benchmark image's kernel opens it, after this).
+/// - DBGDSCRext.UDCCdis: no User-mode access to the debug communications
+///   channel, whose registers every process would share.
 pub fn close_user_state() {
     // SAFETY: the kernel is built soft-float and never uses cp10/cp11;
     // the thread registers are scratch registers the kernel keeps nothing
@@ -45,6 +49,23 @@ pub fn close_user_state() {
         cp15::write_tpidrurw(0);
         cp15::write_tpidruro(0);
         cp15::write_cntkctl(0);
+        // No User-mode PMU access whatever the reset value or firmware
+        // left (the benchmark image's kernel opens it again afterwards).
+        cp15::write_pmuserenr(0);
+    }
+    // The debug communications channel (DBGDTRRX/TX and DBGDSCRint): its
+    // registers would be shared by every process. DBGDSCRext.UDCCdis
+    // (bit 12) makes User-mode access to them undefined.
+    // SAFETY: DBGDSCRext is a PL1 debug register; setting UDCCdis only
+    // closes the channel to User mode, and the kernel never uses it.
+    unsafe {
+        core::arch::asm!(
+            "mrc p14, 0, {value}, c0, c2, 2",
+            "orr {value}, {value}, #0x1000",
+            "mcr p14, 0, {value}, c0, c2, 2",
+            value = out(reg) _,
+            options(nostack, preserves_flags)
+        );
     }
     // ID_PFR0.State3 (bits 15:12) is nonzero when ThumbEE is implemented;
     // only then do its cp14 registers exist.

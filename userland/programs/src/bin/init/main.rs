@@ -282,7 +282,7 @@ fn start_apps(include_tests: bool) -> Result<spin::MutexGuard<'static, Apps<'sta
     let mut apps = APPS.lock();
     apps.attach(loader()?, servers);
     let started = apps.start_all(include_tests);
-    let (refused, failed) = (apps.count(Status::Refused), apps.count(Status::Failed));
+    let (refused, failed) = (apps.refused(), apps.count(Status::Failed));
     if failed == 0 {
         println!("init: {} apps started, {} refused", started, refused);
     } else {

@@ -807,12 +807,21 @@ fn longest_paths() -> Outcome {
     let _ = cap_delete(sleeper);
     collect(sleeper);
     println!("init: ended a process holding {} capabilities", given);
-    // The largest retypes: a process object (16 KiB zeroed) and a frame.
+    // The largest retypes, each zeroed in one go: a process object (16 KiB)
+    // and the largest frame.
     let block = retype(untyped, ObjectType::Untyped, 1 << 20).map_err(|_| "retype failed")?;
     let process = retype(block, ObjectType::Process, 16384).map_err(|_| "retype failed")?;
     let _ = cap_delete(process);
+    let frame =
+        retype(block, ObjectType::Frame, tessera_abi::capability::MAX_FRAME_BYTES).map_err(|_| "retype failed")?;
+    let _ = cap_delete(frame);
     let _ = cap_revoke(block);
     let _ = cap_delete(endpoint);
-    println!("init: retyped and ended an unstarted process");
+    println!("init: retyped a process object and a {} KiB frame", tessera_abi::capability::MAX_FRAME_BYTES / 1024);
+    // The longest console write: every byte escaped, up to the per-write
+    // cap on what reaches the console.
+    let _ = tessera_rt::debug_write(&[0x1b; tessera_abi::DEBUG_WRITE_MAX]);
+    println!();
+    println!("init: wrote {} escape bytes in one DebugWrite", tessera_abi::DEBUG_WRITE_MAX);
     Ok(())
 }
