@@ -130,6 +130,23 @@ struct Process {
 
 const _: () = assert!(NAME_MAX <= u8::MAX as usize);
 
+/// What a syscall answers its caller. `Kernel::handle_syscall` writes it to
+/// the caller's registers: the one place the general path does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Reply {
+    /// Success: r0 = 0, the other registers as the call left them (a
+    /// delivered message or a collected child is already in place; a call
+    /// that blocked gets the rest from whoever wakes it).
+    Done,
+    /// Success with results: r0 = 0, r1..r3 = these.
+    Values([u32; 3]),
+    /// The call ended its own caller: there is nobody to answer.
+    CallerEnded,
+    /// The call stopped at a preemption point and runs again from the
+    /// start (its `pc` was moved back): its registers stay as they are.
+    Restart,
+}
+
 /// Size of a process object: its first-level translation table, six 1 KiB
 /// second-level tables, and its CSpace.
 pub const PROCESS_OBJECT_BYTES: u32 = 16384;
@@ -689,20 +706,32 @@ impl Kernel {
         let arguments =
             [registers[0], registers[1], registers[2], registers[3], registers[4], registers[5], registers[12]];
         let result = decode(number, arguments).and_then(|call| self.invoke(index, call));
-        // A call can end its own caller (`Exit`, or destroying the last
-        // capability to itself): then there is nobody to answer.
-        if let Err(error) = result {
-            if self.processes.is_live(index) {
-                self.processes[index].context.r[0] = error as u32;
+        // The one place a syscall's answer reaches its caller's registers.
+        let context = match result {
+            // The call ended its own caller (`Exit`, or destroying the last
+            // capability to itself): there is nobody to answer.
+            Ok(Reply::CallerEnded | Reply::Restart) => return,
+            Err(_) if !self.processes.is_live(index) => return,
+            _ => &mut self.processes[index].context,
+        };
+        match result {
+            Ok(Reply::Done) => context.r[0] = 0,
+            Ok(Reply::Values(values)) => {
+                context.r[0] = 0;
+                context.r[1..4].copy_from_slice(&values);
             }
+            Ok(Reply::CallerEnded | Reply::Restart) => {}
+            Err(error) => context.r[0] = error as u32,
         }
     }
 
-    /// Performs a decoded call. Results go into the caller's registers;
-    /// `r0` is set to 0 here, before a call that blocks.
-    fn invoke(&mut self, index: usize, call: Call) -> Result<(), Error> {
-        match call {
-            Call::Null => self.processes[index].context.r[0] = 0,
+    /// Performs a decoded call: its checks (which may fail and change
+    /// nothing), then its effect; says what to answer the caller, which
+    /// `handle_syscall` writes. A call that blocks answers `Done` now (r0 =
+    /// 0) and whoever wakes it writes the rest.
+    fn invoke(&mut self, index: usize, call: Call) -> Result<Reply, Error> {
+        Ok(match call {
+            Call::Null => Reply::Done,
             Call::DebugWrite { address, len } => {
                 let range = self.processes[index].regions.check(address, len, Access::READ)?;
                 if !range.is_empty() {
@@ -731,22 +760,25 @@ impl Kernel {
                     let process = &mut self.processes[index];
                     process.output.charge(written.output as u32, (bytes.len() - written.text) as u32);
                 }
-                self.processes[index].context.r[0] = 0;
+                Reply::Done
             }
             Call::Yield => {
-                self.processes[index].context.r[0] = 0;
                 self.requeue_current();
+                Reply::Done
             }
             Call::Sleep { micros } => {
-                self.processes[index].context.r[0] = 0;
                 if micros == 0 {
                     self.requeue_current();
                 } else {
                     let until = timer::now().saturating_add(self.clock.ticks(micros as u64));
                     self.block_current(State::Sleeping { until });
                 }
+                Reply::Done
             }
-            Call::Exit { code } => self.end_process(index, ExitKind::Exited, code),
+            Call::Exit { code } => {
+                self.end_process(index, ExitKind::Exited, code);
+                Reply::CallerEnded
+            }
             Call::Wait { process, timeout_micros } => {
                 let target = if process == ANY_PROCESS {
                     ANY_PROCESS
@@ -760,7 +792,10 @@ impl Kernel {
                     }
                     self.pid_named(&capability).ok_or(Error::NotFound)?
                 };
-                self.wait(index, target, timeout_micros)?
+                // A child that ended already is delivered now (its results
+                // are in place); otherwise the caller blocks.
+                self.wait(index, target, timeout_micros)?;
+                Reply::Done
             }
             Call::Shutdown { power, status } => {
                 if self.capability_at(self.lookup(index, power)?).kind != ObjectType::PowerControl {
@@ -780,14 +815,11 @@ impl Kernel {
                 // below the kernel's part of the space; `decode` checked the
                 // 4-byte alignment `ExitRecord` (all u32) needs.
                 unsafe { core::ptr::write(range.address() as *mut ExitRecord, record) };
-                self.processes[index].context.r[0] = 0;
+                Reply::Done
             }
             Call::Uptime => {
                 let micros = self.uptime_micros();
-                let context = &mut self.processes[index].context;
-                context.r[0] = 0;
-                context.r[1] = micros as u32;
-                context.r[2] = (micros >> 32) as u32;
+                Reply::Values([micros as u32, (micros >> 32) as u32, 0])
             }
             Call::CapInfo { .. }
             | Call::CapObject { .. }
@@ -810,8 +842,7 @@ impl Kernel {
             | Call::WaitNotification { .. }
             | Call::InterruptBind { .. }
             | Call::InterruptAck { .. } => self.invoke_ipc(index, call)?,
-        }
-        Ok(())
+        })
     }
 
     fn wait(&mut self, index: usize, target: u32, timeout_micros: u32) -> Result<(), Error> {
@@ -834,7 +865,6 @@ impl Kernel {
             return Err(Error::NotFound);
         }
         let until = self.clock.deadline(timer::now(), timeout_micros).until().ok_or(Error::TimedOut)?;
-        self.processes[index].context.r[0] = 0;
         self.block_current(State::Waiting { target, until });
         Ok(())
     }

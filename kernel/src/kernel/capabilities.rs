@@ -4,7 +4,7 @@
 //! capabilities (unmapping what was mapped through them).
 
 use super::table::ProcessTable;
-use super::{Frames, Kernel, Process, State};
+use super::{Frames, Kernel, Process, Reply, State};
 use crate::arch::{gic, mmu};
 use kernel_core::capability::{self, Capability, SlotRef, SlotStore};
 use kernel_core::pagetable::MemoryType;
@@ -309,7 +309,7 @@ impl Kernel {
     }
 
     /// Performs a capability syscall for process `index`.
-    pub(super) fn invoke_capability(&mut self, index: usize, call: Call) -> Result<(), Error> {
+    pub(super) fn invoke_capability(&mut self, index: usize, call: Call) -> Result<Reply, Error> {
         let results: [u32; 3] = match call {
             Call::CapInfo { handle } => {
                 let capability = self.capability_at(self.lookup(index, handle)?);
@@ -332,7 +332,7 @@ impl Kernel {
                 let at = self.lookup(index, handle)?;
                 if !self.revoke_preemptible(at) {
                     self.restart_syscall(index);
-                    return Ok(());
+                    return Ok(Reply::Restart);
                 }
                 [0; 3]
             }
@@ -340,10 +340,10 @@ impl Kernel {
                 let at = self.lookup(index, handle)?;
                 if !self.revoke_preemptible(at) {
                     self.restart_syscall(index);
-                    return Ok(());
+                    return Ok(Reply::Restart);
                 }
                 if !self.processes.is_live(index) {
-                    return Ok(()); // the caller ended (see below)
+                    return Ok(Reply::CallerEnded); // (see below)
                 }
                 let gone = capability::delete(&mut Slots(&mut self.processes), at)?;
                 self.destroyed(gone);
@@ -461,12 +461,9 @@ impl Kernel {
         if !self.processes.is_live(index) {
             // The call destroyed the last capability to the caller itself,
             // which ended: there is nobody to answer.
-            return Ok(());
+            return Ok(Reply::CallerEnded);
         }
-        let context = &mut self.processes[index].context;
-        context.r[0] = 0;
-        context.r[1..4].copy_from_slice(&results);
-        Ok(())
+        Ok(Reply::Values(results))
     }
 
     /// For passing capability `handle` of process `index` to the process

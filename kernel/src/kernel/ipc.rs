@@ -8,7 +8,7 @@
 //! that finds no receiver waits with its message in its own process entry.
 
 use super::capabilities::Slots;
-use super::{Kernel, State};
+use super::{Kernel, Reply, State};
 use crate::arch::{gic, timer};
 use kernel_core::capability::{self, Capability};
 use kernel_core::syscall::{Call, Message};
@@ -499,16 +499,18 @@ impl Kernel {
         Ok(self.typed_capability(index, handle, ObjectType::Interrupt, Rights::empty())?.object)
     }
 
-    /// Performs an IPC syscall for process `index`. Results go into its
-    /// registers (`r0` = 0 unless it blocks; the waker fills them then).
-    pub(super) fn invoke_ipc(&mut self, index: usize, call: Call) -> Result<(), Error> {
+    /// Performs an IPC syscall for process `index`. A message delivered to
+    /// it is in its registers already; one that blocks gets them from
+    /// whoever wakes it; `handle_syscall` writes the answer (`Reply`).
+    pub(super) fn invoke_ipc(&mut self, index: usize, call: Call) -> Result<Reply, Error> {
         match call {
-            Call::Send { endpoint, message, call, timeout } => self.send(index, endpoint, message, call, timeout),
-            Call::Receive { endpoint, timeout } => self.receive(index, endpoint, timeout),
+            Call::Send { endpoint, message, call, timeout } => {
+                self.send(index, endpoint, message, call, timeout).map(|()| Reply::Done)
+            }
+            Call::Receive { endpoint, timeout } => self.receive(index, endpoint, timeout).map(|()| Reply::Done),
             Call::Reply { message } => {
                 self.reply(index, message)?;
-                self.processes[index].context.r[0] = 0;
-                Ok(())
+                Ok(Reply::Done)
             }
             Call::ReplyReceive { endpoint, message } => {
                 // A caller that gave up or died is no reason not to receive.
@@ -518,13 +520,12 @@ impl Kernel {
                     // stops running at the caller's priority.
                     self.processes[index].priority = self.processes[index].base_priority;
                 }
-                self.receive(index, endpoint, FOREVER)
+                self.receive(index, endpoint, FOREVER).map(|()| Reply::Done)
             }
             Call::Signal { notification, bits } => {
                 let capability = self.notification_capability(index, notification, Rights::SIGNAL)?;
                 self.signal_object(capability.object, bits);
-                self.processes[index].context.r[0] = 0;
-                Ok(())
+                Ok(Reply::Done)
             }
             Call::WaitNotification { notification, mask, timeout } => {
                 let capability = self.notification_capability(index, notification, Rights::WAIT)?;
@@ -533,15 +534,12 @@ impl Kernel {
                 if taken != 0 || timeout == NO_WAIT {
                     object.bits &= !mask;
                     store(capability.object, object);
-                    let context = &mut self.processes[index].context;
-                    context.r[0] = 0;
-                    context.r[1] = taken;
-                    return Ok(());
+                    return Ok(Reply::Values([taken, 0, 0]));
                 }
                 self.enqueue(&mut object.queue, index);
                 store(capability.object, object);
                 self.block_in_ipc(index, Ipc::Notification { object: capability.object, mask }, timeout);
-                Ok(())
+                Ok(Reply::Done)
             }
             Call::InterruptBind { interrupt, notification, bit } => {
                 let number = self.interrupt_number(index, interrupt)?;
@@ -551,8 +549,7 @@ impl Kernel {
                 let slot = existing.or_else(free).ok_or(Error::OutOfMemory)?;
                 self.bindings[slot] = Binding { interrupt: number, notification: target.object, bits: 1 << bit };
                 gic::enable(number);
-                self.processes[index].context.r[0] = 0;
-                Ok(())
+                Ok(Reply::Done)
             }
             Call::InterruptAck { interrupt } => {
                 let number = self.interrupt_number(index, interrupt)?;
@@ -560,8 +557,7 @@ impl Kernel {
                     return Err(Error::InvalidArgument);
                 }
                 gic::unmask(number);
-                self.processes[index].context.r[0] = 0;
-                Ok(())
+                Ok(Reply::Done)
             }
             _ => unreachable!("not an IPC call"),
         }
