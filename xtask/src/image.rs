@@ -62,14 +62,24 @@ impl Image {
         self != Image::User
     }
 
-    /// True if the boot image holds the program of `userland/programs` or
-    /// the app `name`: the user image only the system programs and the
-    /// apps that are not test fixtures; the test image all but the
-    /// benchmark programs (they read the cycle counter, which only the
-    /// benchmark image allows); the benchmark image everything.
-    fn holds(self, name: &str) -> bool {
+    /// True if the boot image holds the program `name` of
+    /// `userland/programs`: the user image only the system programs, the
+    /// test image all but the benchmark programs (they read the cycle
+    /// counter, which only the benchmark image allows), the benchmark image
+    /// every one.
+    fn holds_program(self, name: &str) -> bool {
         match self {
-            Image::User => SYSTEM_PROGRAMS.contains(&name) || !crate::apps::is_test_app(name) && !is_program(name),
+            Image::User => SYSTEM_PROGRAMS.contains(&name),
+            Image::Test => !BENCH_PROGRAMS.contains(&name),
+            Image::Bench => true,
+        }
+    }
+
+    /// True if the boot image holds the app `name`: the user image every
+    /// app but the test fixtures, the others as for programs.
+    fn holds_app(self, name: &str) -> bool {
+        match self {
+            Image::User => !crate::apps::is_test_app(name),
             Image::Test => !BENCH_PROGRAMS.contains(&name),
             Image::Bench => true,
         }
@@ -80,12 +90,6 @@ impl Image {
     fn has_fixtures(self) -> bool {
         self != Image::User
     }
-}
-
-/// True if `name` is a program of `userland/programs` (not an app).
-fn is_program(name: &str) -> bool {
-    program_names(&workspace_root().join("userland/programs/src/bin"))
-        .is_ok_and(|names| names.iter().any(|n| n == name))
 }
 
 /// The programs and apps only the benchmark image holds.
@@ -137,8 +141,8 @@ pub fn build_boot_image(image: Image) -> Result<PathBuf> {
     let mut names = program_names(&workspace_root().join("userland/programs/src/bin"))?;
     let mut apps = crate::apps::discover()?;
     crate::apps::check_names(&apps, &names)?;
-    names.retain(|name| image.holds(name));
-    apps.retain(|app| image.holds(&app.name));
+    names.retain(|name| image.holds_program(name));
+    apps.retain(|app| image.holds_app(&app.name));
     println!("==> building userland and {} apps (release, {TARGET}) for the {} image", apps.len(), image.name());
     let mut command = cargo();
     command.args(["build", "--release", "--target", TARGET, "-p", PROGRAMS_PACKAGE]);
@@ -373,11 +377,14 @@ mod tests {
         assert!(!Image::Test.kernel_features().split(',').any(|f| f == "bench"));
         assert!(Image::Test.kernel_features().split(',').any(|f| f == "test-hooks"));
         for program in BENCH_PROGRAMS {
-            assert!(Image::Bench.holds(program) && !Image::Test.holds(program) && !Image::User.holds(program));
+            assert!(Image::Bench.holds_program(program) && !Image::Test.holds_program(program));
+            assert!(Image::Bench.holds_app(program) && !Image::Test.holds_app(program));
         }
-        assert!(Image::User.holds("blinky") && Image::User.holds("gpiod") && !Image::User.holds("test-needs-i2c"));
-        assert!(!Image::User.holds("probe") && !Image::User.holds("hello"));
-        assert!(Image::Test.holds("test-needs-i2c") && Image::Test.holds("probe"));
+        assert!(Image::User.holds_app("blinky") && Image::User.holds_program("gpiod"));
+        assert!(!Image::User.holds_app("test-needs-i2c") && !Image::User.holds_app("test-bench-app"));
+        assert!(!Image::User.holds_program("bench"));
+        assert!(!Image::User.holds_program("probe") && !Image::User.holds_program("hello"));
+        assert!(Image::Test.holds_app("test-needs-i2c") && Image::Test.holds_program("probe"));
     }
 
     #[test]
