@@ -419,6 +419,20 @@ pub struct ExitRecord {
 /// Size of an [`ExitRecord`] in bytes.
 pub const EXIT_RECORD_BYTES: u32 = core::mem::size_of::<ExitRecord>() as u32;
 
+impl ExitRecord {
+    /// The record as it lies in memory (`repr(C)`, all words, little-endian).
+    pub fn to_bytes(&self) -> [u8; EXIT_RECORD_BYTES as usize] {
+        let words = [self.pid, self.kind, self.value, self.fault_address];
+        let tail = [self.sp, self.lr, self.pc, self.cpsr];
+        let mut bytes = [0; EXIT_RECORD_BYTES as usize];
+        let all = words.iter().chain(self.registers.iter()).chain(tail.iter());
+        for (chunk, word) in bytes.chunks_exact_mut(4).zip(all) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        bytes
+    }
+}
+
 /// Why the kernel ended a process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]

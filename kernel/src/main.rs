@@ -14,9 +14,12 @@ mod board;
 mod console;
 mod kernel;
 mod path_meter;
+mod platform;
 
 use arch::{gic, mmu, timer};
+use core::sync::atomic::AtomicU32;
 use kernel::KERNEL;
+use kernel_core::kernel::{Boot, UserFault, PROCESS_OBJECT_BYTES};
 use tessera_abi::bootimage::BootImage;
 
 /// Memory the kernel keeps for the root task it starts itself.
@@ -33,6 +36,13 @@ const BOOT_IMAGE_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/boot.i
 #[used]
 static BOOT_IMAGE: Aligned<[u8; BOOT_IMAGE_BYTES.len()]> =
     Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/boot.img")));
+
+/// The root task's process object (the kernel makes it, not `Retype`), in
+/// `.bss`: zero, as a new process object must be.
+#[repr(C, align(16384))]
+struct RootObject([AtomicU32; PROCESS_OBJECT_BYTES as usize / 4]);
+
+static ROOT_OBJECT: RootObject = RootObject([const { AtomicU32::new(0) }; PROCESS_OBJECT_BYTES as usize / 4]);
 
 unsafe extern "C" {
     static __text_start: u8;
@@ -79,13 +89,12 @@ extern "C" fn kernel_main() -> ! {
         arch::allow_user_cycle_counter();
         // The kernel reports its own figures at shutdown, outside the
         // measured boot.
-        kernel::set_benchmark_mode(bootargs.split(|&b| b == b' ').any(|word| word == b"bench"));
+        platform::set_benchmark_mode(bootargs.split(|&b| b == b' ').any(|word| word == b"bench"));
     }
+    let preempt_test =
+        cfg!(feature = "test-hooks") && bootargs.split(|&b| b == b' ').any(|word| word == b"kernel.preempt-test");
     #[cfg(feature = "test-hooks")]
     {
-        if bootargs.split(|&b| b == b' ').any(|word| word == b"kernel.preempt-test") {
-            kernel::PREEMPT_TEST.store(true, core::sync::atomic::Ordering::Relaxed);
-        }
         if bootargs.split(|&b| b == b' ').any(|word| word == b"kernel.panic-test") {
             // Lets the test suite check the panic path end to end.
             panic!("requested by the kernel.panic-test boot argument");
@@ -105,7 +114,13 @@ extern "C" fn kernel_main() -> ! {
     let ram_end = board::RAM_START + info.ram_size;
     let untyped_start = (kernel_end + KERNEL_POOL_BYTES).next_multiple_of(1 << 20).min(ram_end);
     let mut kernel = KERNEL.enter();
-    kernel.init((board::RAM_START, info.ram_size), kernel_end, untyped_start, boot_image);
+    kernel.init(Boot {
+        ram: (board::RAM_START, info.ram_size),
+        pool: (kernel_end, untyped_start),
+        root_object: ROOT_OBJECT.0.as_ptr() as u32,
+        boot_image,
+        preempt_test,
+    });
     log!(
         "{} programs in the boot image, {} KiB for the kernel, {} KiB untyped for init, timer {} Hz",
         boot_image.map_or(0, |i| i.len()),
@@ -118,7 +133,7 @@ extern "C" fn kernel_main() -> ! {
         Err(error) => panic!("cannot start the root task 'init': {}", error.name()),
     };
     let devices = &info.user_devices;
-    let grants = kernel::RootGrants {
+    let grants = kernel_core::kernel::RootGrants {
         untyped: (untyped_start, ram_end - untyped_start),
         device_regions: &devices.regions[..devices.region_count],
         interrupts: &devices.interrupts[..devices.interrupt_count],
@@ -177,7 +192,12 @@ extern "C" fn tessera_irq(_saved: *mut u32) -> *mut u32 {
 #[no_mangle]
 extern "C" fn tessera_user_fault(_saved: *mut u32, kind: u32) -> *mut u32 {
     path_meter::begin(path_meter::what::FAULT + kind);
-    let resume = enter().user_fault(kind);
+    let fault = match kind {
+        0 => UserFault::Undefined,
+        1 => UserFault::Prefetch { status: arch::cp15::read_ifsr(), address: arch::cp15::read_ifar() },
+        _ => UserFault::Data { status: arch::cp15::read_dfsr(), address: arch::cp15::read_dfar() },
+    };
+    let resume = enter().user_fault(fault);
     path_meter::end();
     resume
 }

@@ -41,7 +41,9 @@ pub enum MapError {
 #[derive(Clone, Debug, Default)]
 pub struct RegionMap {
     regions: [Region; MAX_REGIONS],
-    count: usize,
+    /// Regions in use (a `u32`, so the map is the same size on 32- and
+    /// 64-bit machines: it lives in the process entry).
+    count: u32,
 }
 
 impl Region {
@@ -87,12 +89,12 @@ impl RegionMap {
 
     /// The regions, sorted by address.
     pub fn regions(&self) -> impl Iterator<Item = &Region> {
-        self.regions[..self.count].iter()
+        self.regions[..self.count as usize].iter()
     }
 
     /// Number of regions.
     pub fn len(&self) -> usize {
-        self.count
+        self.count as usize
     }
 
     /// True if nothing is mapped.
@@ -112,11 +114,11 @@ impl RegionMap {
         if self.regions().any(|r| r.start < region.end && region.start < r.end) {
             return Err(MapError::Overlaps);
         }
-        if self.count == MAX_REGIONS {
+        if self.count as usize == MAX_REGIONS {
             return Err(MapError::TooManyRegions);
         }
         let at = self.regions().take_while(|r| r.start < region.start).count();
-        self.regions.copy_within(at..self.count, at + 1);
+        self.regions.copy_within(at..self.count as usize, at + 1);
         self.regions[at] = region;
         self.count += 1;
         Ok(())
@@ -126,9 +128,9 @@ impl RegionMap {
     pub fn remove(&mut self, start: u32) -> Option<Region> {
         let at = self.regions().position(|r| r.start == start)?;
         let region = self.regions[at];
-        self.regions.copy_within(at + 1..self.count, at);
+        self.regions.copy_within(at + 1..self.count as usize, at);
         self.count -= 1;
-        self.regions[self.count] = Region::UNUSED;
+        self.regions[self.count as usize] = Region::UNUSED;
         Some(region)
     }
 

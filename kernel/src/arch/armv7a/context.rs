@@ -1,48 +1,13 @@
-//! The saved user register state, the pointer the entry code uses, and the
-//! user-visible CPU state that follows a process from switch to switch.
+//! The user-visible CPU state that follows a process from switch to switch,
+//! and the way back to user mode. (The saved registers themselves are
+//! `kernel_core::kernel::UserContext`.)
 
-/// User registers as `entry.s` saves them. The order is fixed by the
-/// `stmdb sp, {r0-r14}^` / `srsia sp` pair: r0-r12, sp, lr, then pc and cpsr.
-/// After them the user thread register, which the entry code saves too
-/// (into the word after `cpsr`) but the kernel loads back only when the CPU
-/// passes to another process ([`enter_process`]).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct UserContext {
-    /// r0..r12.
-    pub r: [u32; 13],
-    /// User stack pointer.
-    pub sp: u32,
-    /// User link register.
-    pub lr: u32,
-    /// Where the thread resumes.
-    pub pc: u32,
-    /// Its CPSR (mode bits are User). Holds the flags, Q, the GE bits, the
-    /// IT state, E (endianness) and the instruction set: all per thread.
-    pub cpsr: u32,
-    /// Its user read/write thread register (TPIDRURW). 0 for a new process.
-    pub thread_register: u32,
-}
-
-// entry.s stores TPIDRURW 8 bytes after the `pc` field.
-const _: () =
-    assert!(core::mem::offset_of!(UserContext, thread_register) == core::mem::offset_of!(UserContext, pc) + 8);
-
-impl UserContext {
-    /// All zero.
-    pub const ZERO: UserContext = UserContext { r: [0; 13], sp: 0, lr: 0, pc: 0, cpsr: 0, thread_register: 0 };
-}
+use kernel_core::kernel::UserContext;
 
 /// CPSR for a new user thread: User mode, IRQs enabled, FIQs masked, Arm
 /// (Thumb if `thumb`).
 pub const fn initial_cpsr(thumb: bool) -> u32 {
     0x10 | (1 << 6) | ((thumb as u32) << 5)
-}
-
-/// The address the entry code resumes from: that of the context's `pc`
-/// field (`entry.s` restores r0-r14 below it and pc, cpsr from it).
-pub fn resume_pointer(context: &mut UserContext) -> *mut u32 {
-    core::ptr::addr_of_mut!(context.pc)
 }
 
 /// Gives the CPU's user-visible state outside the saved registers to the
@@ -70,7 +35,7 @@ unsafe extern "C" {
 /// Enters user mode with the context whose `pc` field is at `resume`.
 ///
 /// # Safety
-/// `resume` must come from [`resume_pointer`] on a context that stays valid
+/// `resume` must come from `kernel_core::kernel::resume_pointer` on a context that stays valid
 /// and in place while the thread runs, whose CPSR selects User mode.
 pub unsafe fn enter_user(resume: *mut u32) -> ! {
     // SAFETY: forwarded from the caller.

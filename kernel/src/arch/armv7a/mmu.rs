@@ -10,6 +10,7 @@
 use super::cp15;
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel_core::frames::FRAME_SIZE;
+use kernel_core::kernel::FrameSource;
 use kernel_core::pagetable::{
     l1_index, l1_kernel_table, l1_section, l1_table, l2_index, l2_page, MemoryType, Privilege, L2_ENTRIES,
     SECTION_SIZE, USER_L1_ENTRIES,
@@ -119,14 +120,6 @@ pub fn init(ram_start: u32, ram_size: u32, image: &KernelImage, devices: &[Devic
         cp15::write_sctlr(sctlr & !(1 << 1) & !(1 << 13) & !(1 << 28) & !(1 << 29));
         aarch32_cpu::asm::isb();
     }
-}
-
-/// Frames for translation tables come from the caller.
-pub trait FrameSource {
-    /// A fresh, zeroed frame, or None when memory is exhausted.
-    fn allocate_zeroed(&mut self) -> Option<u32>;
-    /// Returns a frame.
-    fn release(&mut self, frame: u32);
 }
 
 /// Zeroes one frame.
@@ -240,11 +233,6 @@ impl UserTable {
     pub fn at(l1: u32) -> UserTable {
         debug_assert!(l1.is_multiple_of(4096));
         UserTable { l1 }
-    }
-
-    /// Maps the 4 KiB page at user address `address` to `frame`.
-    pub fn map_page(&self, address: u32, frame: u32, access: Access, frames: &mut impl FrameSource) -> Option<()> {
-        self.map_page_as(address, frame, access, MemoryType::Normal, frames)
     }
 
     /// Maps the 4 KiB page at user address `address` to physical `frame`

@@ -4,13 +4,12 @@
 //! capabilities (unmapping what was mapped through them).
 
 use super::table::ProcessTable;
-use super::{Frames, Kernel, Process, Reply, State};
-use crate::arch::{gic, mmu};
-use kernel_core::capability::{self, Capability, SlotRef, SlotStore};
-use kernel_core::pagetable::MemoryType;
-use kernel_core::syscall::Call;
-use kernel_core::user_memory::Region;
-use kernel_core::Access;
+use super::{klog, FrameSource, Frames, Kernel, Platform, Process, Reply, State};
+use crate::capability::{self, Capability, SlotRef, SlotStore};
+use crate::pagetable::MemoryType;
+use crate::syscall::Call;
+use crate::user_memory::Region;
+use crate::Access;
 use tessera_abi::capability::CSPACE_SLOTS;
 use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP, USER_END, USER_IMAGE_BASE};
 use tessera_abi::{Error, Handle, ObjectType, Rights};
@@ -21,12 +20,12 @@ pub(super) struct Slots<'a>(pub(super) &'a mut ProcessTable);
 impl SlotStore for Slots<'_> {
     #[inline]
     fn slot(&self, at: SlotRef) -> &capability::Slot {
-        &self.0[at.space() as usize].cspace()[at.index() as usize]
+        &self.0.cspace(at.space() as usize)[at.index() as usize]
     }
 
     #[inline]
     fn slot_mut(&mut self, at: SlotRef) -> &mut capability::Slot {
-        &mut self.0[at.space() as usize].cspace_mut()[at.index() as usize]
+        &mut self.0.cspace_mut(at.space() as usize)[at.index() as usize]
     }
 }
 
@@ -34,8 +33,8 @@ impl SlotStore for Slots<'_> {
 /// 1 KiB tables in its own object (so its page tables are paid for from the
 /// untyped memory it was made from), or, for the root task, which the
 /// kernel makes and which maps more regions, the kernel's pool.
-struct TableSource<'a> {
-    frames: Frames<'a>,
+struct TableSource<'a, P> {
+    frames: Frames<'a, P>,
     /// The process object.
     object: u32,
     /// Use the kernel's pool (the root task).
@@ -43,7 +42,7 @@ struct TableSource<'a> {
     used: &'a mut u16,
 }
 
-impl mmu::FrameSource for TableSource<'_> {
+impl<P: Platform> FrameSource for TableSource<'_, P> {
     fn allocate_zeroed(&mut self) -> Option<u32> {
         if self.pool {
             return self.frames.allocate_zeroed();
@@ -75,7 +74,7 @@ pub struct RootGrants<'a> {
     pub boot_image: (u32, u32),
 }
 
-impl Kernel {
+impl<P: Platform> Kernel<P> {
     fn slot_ref(space: usize, index: usize) -> SlotRef {
         SlotRef::new(space as u16, index as u16)
     }
@@ -94,7 +93,7 @@ impl Kernel {
         if index == 0 || index >= CSPACE_SLOTS {
             return Err(Error::InvalidHandle);
         }
-        let slot = &self.processes[space].cspace()[index];
+        let slot = &self.processes.cspace(space)[index];
         if slot.generation() != handle.generation() {
             return Err(Error::StaleHandle);
         }
@@ -111,7 +110,7 @@ impl Kernel {
 
     #[inline]
     pub(super) fn capability_at(&self, at: SlotRef) -> Capability {
-        *self.processes[at.space() as usize].cspace()[at.index() as usize]
+        *self.processes.cspace(at.space() as usize)[at.index() as usize]
             .capability()
             .expect("lookup returned an empty slot")
     }
@@ -119,14 +118,14 @@ impl Kernel {
     /// The first empty slot of process `space`'s CSpace.
     pub(super) fn free_slot(&self, space: usize) -> Result<SlotRef, Error> {
         (1..CSPACE_SLOTS)
-            .find(|&index| self.processes[space].cspace()[index].capability().is_none())
+            .find(|&index| self.processes.cspace(space)[index].capability().is_none())
             .map(|index| Self::slot_ref(space, index))
             .ok_or(Error::SlotOccupied)
     }
 
     /// The handle naming the capability now in `at`.
     pub(super) fn handle_at(&self, at: SlotRef) -> Handle {
-        let slot = &self.processes[at.space() as usize].cspace()[at.index() as usize];
+        let slot = &self.processes.cspace(at.space() as usize)[at.index() as usize];
         Handle::new(at.index() as usize, slot.generation())
     }
 
@@ -204,7 +203,8 @@ impl Kernel {
                             State::Zombie { .. } => self.release_process(index),
                             state => {
                                 if state != State::Inactive {
-                                    crate::log!(
+                                    klog!(
+                                        self,
                                         "process '{}' (pid {}) ended: its last capability is gone",
                                         process.name(),
                                         pid
@@ -223,9 +223,9 @@ impl Kernel {
     /// Unbinds interrupt `number` once no capability names it any more
     /// (a scan of every CSpace: only when an interrupt capability goes).
     fn unbind_if_unreferenced(&mut self, number: u32) {
-        let named = self.processes.live().any(|(_, process)| {
-            process
-                .cspace()
+        let named = self.processes.live().any(|(index, _)| {
+            self.processes
+                .cspace(index)
                 .iter()
                 .any(|slot| slot.capability().is_some_and(|c| c.kind == ObjectType::Interrupt && c.object == number))
         });
@@ -253,9 +253,10 @@ impl Kernel {
         let address = capability.data[0] & !MAPPED;
         let Some(index) = self.processes.index_of_pid(capability.data[1]) else { return };
         let process = &mut self.processes[index];
-        if let Some(table) = process.table {
+        if process.mapped {
+            let space = self.platform.address_space(process.memory);
             for page in (address..address + capability.size).step_by(PAGE_SIZE) {
-                table.unmap_page(page, process.asid);
+                self.platform.unmap_page(space, page, process.asid);
             }
         }
         process.regions.remove(address);
@@ -267,7 +268,7 @@ impl Kernel {
     pub(super) fn clear_cspace(&mut self, index: usize) {
         for slot in 1..CSPACE_SLOTS {
             let at = Self::slot_ref(index, slot);
-            if self.processes[index].cspace()[slot].capability().is_none() {
+            if self.processes.cspace(index)[slot].capability().is_none() {
                 continue;
             }
             while let Some((_, gone)) = capability::revoke_step(&mut Slots(&mut self.processes), at) {
@@ -289,10 +290,10 @@ impl Kernel {
                 // has ended: its CSpace, `at` included, is gone.
                 return true;
             }
-            let pending = gic::pending() || super::PREEMPT_TEST.load(core::sync::atomic::Ordering::Relaxed);
+            let pending = self.platform.interrupt_pending() || self.preempt_test;
             if pending && capability::has_descendants(&Slots(&mut self.processes), at) {
-                if !super::PREEMPT_TEST_REPORTED.swap(true, core::sync::atomic::Ordering::Relaxed) {
-                    crate::log!("revoke stopped at a pending interrupt; the call restarts where it stopped");
+                if !core::mem::replace(&mut self.preempt_reported, true) {
+                    klog!(self, "revoke stopped at a pending interrupt; the call restarts where it stopped");
                 }
                 return false;
             }
@@ -366,11 +367,9 @@ impl Kernel {
                 let destination = self.free_slot(index)?;
                 let object = capability::retype(&mut Slots(&mut self.processes), source, destination, kind, bytes)?;
                 if kind != ObjectType::Untyped {
-                    // SAFETY: `retype` carved `bytes` at `object` out of
-                    // untyped memory the caller holds, which lies in RAM
-                    // (identity mapped read-write for the kernel) and is used
-                    // by nothing else now.
-                    unsafe { core::ptr::write_bytes(object as *mut u8, 0, bytes as usize) };
+                    // `retype` carved `bytes` at `object` out of untyped
+                    // memory the caller holds, used by nothing else now.
+                    self.platform.zero(object, bytes);
                 }
                 if kind == ObjectType::Process {
                     self.create_process(index, object);
@@ -405,7 +404,7 @@ impl Kernel {
                 }
                 let context = &mut self.processes[target].context;
                 context.pc = entry;
-                context.cpsr = crate::arch::context::initial_cpsr(pc & 1 != 0);
+                context.cpsr = self.platform.initial_status(pc & 1 != 0);
                 context.sp = sp;
                 context.r[0] = argument;
                 [0; 3]
@@ -415,14 +414,15 @@ impl Kernel {
                 let range = self.processes[index].regions.check(name, name_len, Access::READ)?;
                 let mut buffer = [0u8; tessera_abi::NAME_MAX];
                 let len = range.len() as usize;
-                // SAFETY: `check` proved the bytes are mapped readable in the
-                // caller, whose table is loaded (it is the caller).
-                buffer[..len]
-                    .copy_from_slice(unsafe { core::slice::from_raw_parts(range.address() as *const u8, len) });
+                // `check` proved the bytes are mapped readable in the caller,
+                // whose address space is loaded.
+                let space = self.platform.address_space(self.processes[index].memory);
+                self.platform
+                    .read_user(space, range.address(), range.len(), |bytes| buffer[..len].copy_from_slice(bytes));
                 // The name labels every line the process prints: it may
                 // not be the kernel's, nor hold spaces, colons or control
-                // bytes (kernel_core::console).
-                if !kernel_core::console::valid_label(&buffer[..len]) {
+                // bytes (crate::console).
+                if !crate::console::valid_label(&buffer[..len]) {
                     return Err(Error::InvalidArgument);
                 }
                 let process = &mut self.processes[target];
@@ -534,20 +534,25 @@ impl Kernel {
             execute: rights.contains(Rights::EXECUTE) && memory == MemoryType::Normal,
         };
         let process = &mut self.processes[index];
-        let table = process.table.ok_or(Error::PeerGone)?;
+        if !process.mapped {
+            return Err(Error::PeerGone);
+        }
         process.regions.insert(Region { start: address, end, access }).map_err(|_| Error::BadAddress)?;
         let object = self.processes[index].memory;
-        let pool = self.processes[index].is_root();
+        let space = self.platform.address_space(object);
+        let pool = object == self.root_object;
+        let platform = &self.platform;
         let mut tables = TableSource {
-            frames: Frames(&mut self.frames),
+            frames: Frames { allocator: &mut self.frames, platform },
             object,
             pool,
             used: &mut self.processes[index].tables_used,
         };
         for offset in (0..capability.size).step_by(PAGE_SIZE) {
-            if table.map_page_as(address + offset, capability.object + offset, access, memory, &mut tables).is_none() {
+            let frame = capability.object + offset;
+            if platform.map_page(space, address + offset, frame, access, memory, &mut tables).is_none() {
                 for done in (0..offset).step_by(PAGE_SIZE) {
-                    table.unmap_page(address + done, self.processes[index].asid);
+                    platform.unmap_page(space, address + done, self.processes[index].asid);
                 }
                 self.processes[index].regions.remove(address);
                 return Err(Error::OutOfMemory);
@@ -555,9 +560,9 @@ impl Kernel {
         }
         if access.execute {
             for offset in (0..capability.size).step_by(PAGE_SIZE) {
-                mmu::clean_frame_for_execution(capability.object + offset);
+                platform.clean_for_execution(capability.object + offset);
             }
-            mmu::invalidate_instruction_cache();
+            platform.invalidate_instruction_cache();
         }
         let pid = self.processes.pid(index);
         capability::set_data(&mut Slots(&mut self.processes), at, [address | MAPPED, pid])

@@ -12,14 +12,19 @@
 //! object there could be. Live processes are linked in a list for the few
 //! scans over all of them (deadlines, children).
 
-use super::{Process, PROCESS_OBJECT_BYTES};
+use super::{Process, Ram, CSPACE_OFFSET, PROCESS_OBJECT_BYTES};
+use crate::capability::Slot;
+use crate::sched::QueueLinks;
 use core::ops::{Index, IndexMut};
-use kernel_core::sched::QueueLinks;
+use tessera_abi::capability::CSPACE_SLOTS;
 use tessera_abi::Error;
 
 /// Where a process's entry lies in its object: its last bytes, after the
 /// translation tables and the CSpace.
-pub(super) const ENTRY_OFFSET: u32 = PROCESS_OBJECT_BYTES - 512;
+pub(super) const ENTRY_OFFSET: u32 = PROCESS_OBJECT_BYTES - ENTRY_BYTES;
+/// Room for the entry (the same on the 32-bit targets and the 64-bit host
+/// tests: the entry holds no pointer-sized field).
+const ENTRY_BYTES: u32 = 512;
 const _: () = assert!(core::mem::size_of::<Process>() <= (PROCESS_OBJECT_BYTES - ENTRY_OFFSET) as usize);
 const _: () = assert!(ENTRY_OFFSET.is_multiple_of(core::mem::align_of::<Process>() as u32));
 
@@ -32,8 +37,10 @@ const _: () = assert!(ENTRY_OFFSET.is_multiple_of(core::mem::align_of::<Process>
 /// parents, CSpace references) names a live index: `Kernel::end_process`
 /// takes a process out of all of them before `remove`.
 pub(super) struct ProcessTable {
-    /// Address of block 0: the start of RAM.
+    /// Physical address of block 0: the start of RAM.
     base: u32,
+    /// Where the kernel reaches block 0 (`Ram::pointer(base)`).
+    blocks: usize,
     /// Generations, one per 16 KiB block of RAM.
     generations: *mut u16,
     len: usize,
@@ -44,7 +51,7 @@ pub(super) struct ProcessTable {
 impl ProcessTable {
     /// A table with no blocks; `init` gives it RAM.
     pub(super) const fn empty() -> ProcessTable {
-        ProcessTable { base: 0, generations: core::ptr::null_mut(), len: 0, first: 0 }
+        ProcessTable { base: 0, blocks: 0, generations: core::ptr::null_mut(), len: 0, first: 0 }
     }
 
     /// Bytes of generations a table for `ram_bytes` of RAM needs.
@@ -53,18 +60,20 @@ impl ProcessTable {
     }
 
     /// Sets the table up for RAM at `base` (16 KiB aligned) of `ram_bytes`,
-    /// with its generations at `generations`.
+    /// reached through `ram`, with its generations at `generations`.
     ///
     /// # Safety
-    /// `generations` must point to `generation_bytes(ram_bytes)` bytes of
-    /// kernel memory used by nothing else from now on, 2-byte aligned.
-    pub(super) unsafe fn init(&mut self, base: u32, ram_bytes: u32, generations: u32) {
+    /// `generations` must be the address of `generation_bytes(ram_bytes)`
+    /// bytes of kernel RAM used by nothing else from now on, 2-byte aligned,
+    /// and `ram` must reach all of RAM.
+    pub(super) unsafe fn init(&mut self, ram: Ram, base: u32, ram_bytes: u32, generations: u32) {
         assert!(base.is_multiple_of(PROCESS_OBJECT_BYTES), "RAM must start on a 16 KiB boundary");
         let len = (ram_bytes / PROCESS_OBJECT_BYTES) as usize;
         assert!(len <= u16::MAX as usize, "more RAM than pids can name");
         self.base = base;
+        self.blocks = ram.pointer::<u8>(base) as usize;
         self.len = len;
-        self.generations = generations as *mut u16;
+        self.generations = ram.pointer(generations);
         self.first = 0;
         for index in 0..len {
             // SAFETY: the caller gave `len` generations at `generations`.
@@ -85,8 +94,38 @@ impl ProcessTable {
         unsafe { self.generations.add(index).write(generation) }
     }
 
+    #[inline(always)]
+    fn block(&self, index: usize, offset: u32) -> usize {
+        self.blocks + index * PROCESS_OBJECT_BYTES as usize + offset as usize
+    }
+
+    #[inline(always)]
     fn entry(&self, index: usize) -> *mut Process {
-        (self.base + index as u32 * PROCESS_OBJECT_BYTES + ENTRY_OFFSET) as *mut Process
+        self.block(index, ENTRY_OFFSET) as *mut Process
+    }
+
+    /// The CSpace of live process `index`, in its object.
+    #[inline]
+    pub(super) fn cspace(&self, index: usize) -> &[Slot; CSPACE_SLOTS] {
+        debug_assert!(self.is_live(index), "process index {index} is not live");
+        // SAFETY: block `index` is this live process's object (a process is
+        // named by its object's block): 16 KiB carved from
+        // untyped memory by Retype (zeroed there) or the root object, both
+        // in RAM, holding the CSpace at CSPACE_OFFSET (a const assertion
+        // checks it fits before the entry), 4-byte aligned as `Slot` needs.
+        // The object is not reused while the process entry names it (an
+        // untyped's memory comes back only once all its descendants, this
+        // process's capabilities included, are gone, and ending the process
+        // empties the CSpace first). All-zero bytes are empty slots.
+        unsafe { &*(self.block(index, CSPACE_OFFSET) as *const [Slot; CSPACE_SLOTS]) }
+    }
+
+    /// The CSpace of live process `index`, to change.
+    #[inline]
+    pub(super) fn cspace_mut(&mut self, index: usize) -> &mut [Slot; CSPACE_SLOTS] {
+        debug_assert!(self.is_live(index), "process index {index} is not live");
+        // SAFETY: as for `cspace`; `&mut self` makes this the only access.
+        unsafe { &mut *(self.block(index, CSPACE_OFFSET) as *mut [Slot; CSPACE_SLOTS]) }
     }
 
     /// True if `index` holds a process (running, blocked or ended).
@@ -124,7 +163,7 @@ impl ProcessTable {
         if !offset.is_multiple_of(PROCESS_OBJECT_BYTES) || index >= self.len || self.is_live(index) {
             return Err(Error::InvalidArgument);
         }
-        // SAFETY: the block is in RAM (identity mapped for the kernel), is a
+        // SAFETY: the block is in RAM (reached through `ram`), is a
         // process object the caller just made, and holds no live entry; the
         // const assertions above check the entry fits and is aligned.
         unsafe { self.entry(index).write(process) };
@@ -185,7 +224,7 @@ impl Index<usize> for ProcessTable {
         debug_assert!(self.is_live(index), "process index {index} is not live");
         // SAFETY: the kernel only uses live indices (the type's invariant,
         // checked in debug builds); a live index's block is a process object
-        // in RAM, identity mapped, whose entry `insert` wrote.
+        // in RAM, reached through `ram`, whose entry `insert` wrote.
         unsafe { &*self.entry(index) }
     }
 }

@@ -8,10 +8,9 @@
 //! that finds no receiver waits with its message in its own process entry.
 
 use super::capabilities::Slots;
-use super::{Kernel, Reply, State};
-use crate::arch::{gic, timer};
-use kernel_core::capability::{self, Capability};
-use kernel_core::syscall::{Call, Message};
+use super::{Kernel, Platform, Reply, State};
+use crate::capability::{self, Capability};
+use crate::syscall::{Call, Message};
 use tessera_abi::{ipc, Error, Handle, ObjectType, Rights, FOREVER, NO_WAIT};
 
 /// What a thread blocked in IPC is waiting for.
@@ -74,27 +73,32 @@ pub(super) struct Binding {
     bits: u32,
 }
 
-fn load<T: Copy>(address: u32) -> T {
-    // SAFETY: `address` comes from a live endpoint or notification
-    // capability: `Retype` carved (and zeroed) 64 bytes there from untyped
-    // memory, which is identity mapped for the kernel, and that memory is
-    // not reused while any capability to the object lives (the untyped's
-    // watermark only resets once all its descendants are gone). The kernel
-    // is the only user of the object's memory and runs one entry at a time.
-    unsafe { core::ptr::read(address as *const T) }
-}
-
-fn store<T>(address: u32, value: T) {
-    // SAFETY: as for `load`.
-    unsafe { core::ptr::write(address as *mut T, value) }
-}
-
 impl Binding {
     /// An unused entry.
     pub(super) const ZERO: Binding = Binding { interrupt: 0, notification: 0, bits: 0 };
 }
 
-impl Kernel {
+impl<P: Platform> Kernel<P> {
+    /// The endpoint or notification at `address`.
+    #[inline(always)]
+    fn load<T: Copy>(&self, address: u32) -> T {
+        // SAFETY: `address` comes from a live endpoint or notification
+        // capability: `Retype` carved (and zeroed) 64 bytes there from
+        // untyped memory in RAM (which `ram` reaches), and that memory is not
+        // reused while any capability to the object lives (the untyped's
+        // watermark only resets once all its descendants are gone). The
+        // kernel is the only user of the object's memory and runs one entry
+        // at a time. Both object types are 4-byte aligned plain words.
+        unsafe { core::ptr::read(self.platform.ram().pointer::<T>(address)) }
+    }
+
+    /// Writes back the endpoint or notification at `address`.
+    #[inline(always)]
+    fn store<T>(&self, address: u32, value: T) {
+        // SAFETY: as for `load`.
+        unsafe { core::ptr::write(self.platform.ram().pointer::<T>(address), value) }
+    }
+
     // --- queues -------------------------------------------------------------
 
     fn enqueue(&mut self, queue: &mut Queue, index: usize) {
@@ -152,17 +156,17 @@ impl Kernel {
     pub(super) fn object_referenced(&mut self, capability: &Capability) {
         match capability.kind {
             ObjectType::Endpoint => {
-                let mut endpoint: EndpointObject = load(capability.object);
+                let mut endpoint: EndpointObject = self.load(capability.object);
                 endpoint.references += 1;
                 if capability.rights.contains(Rights::RECEIVE) {
                     endpoint.receivers += 1;
                 }
-                store(capability.object, endpoint);
+                self.store(capability.object, endpoint);
             }
             ObjectType::Notification => {
-                let mut notification: NotificationObject = load(capability.object);
+                let mut notification: NotificationObject = self.load(capability.object);
                 notification.references += 1;
-                store(capability.object, notification);
+                self.store(capability.object, notification);
             }
             _ => {}
         }
@@ -174,7 +178,7 @@ impl Kernel {
     pub(super) fn object_released(&mut self, capability: &Capability) {
         match capability.kind {
             ObjectType::Endpoint => {
-                let mut endpoint: EndpointObject = load(capability.object);
+                let mut endpoint: EndpointObject = self.load(capability.object);
                 endpoint.references = endpoint.references.saturating_sub(1);
                 if capability.rights.contains(Rights::RECEIVE) {
                     endpoint.receivers = endpoint.receivers.saturating_sub(1);
@@ -188,10 +192,10 @@ impl Kernel {
                     }
                     endpoint.receivers_queued = 0;
                 }
-                store(capability.object, endpoint);
+                self.store(capability.object, endpoint);
             }
             ObjectType::Notification => {
-                let mut notification: NotificationObject = load(capability.object);
+                let mut notification: NotificationObject = self.load(capability.object);
                 notification.references = notification.references.saturating_sub(1);
                 if notification.references == 0 {
                     while let Some(index) = self.dequeue(&mut notification.queue) {
@@ -199,12 +203,12 @@ impl Kernel {
                     }
                     for binding in self.bindings.iter_mut() {
                         if binding.interrupt != 0 && binding.notification == capability.object {
-                            gic::disable(binding.interrupt);
+                            self.platform.disable_interrupt(binding.interrupt);
                             *binding = Binding::ZERO;
                         }
                     }
                 }
-                store(capability.object, notification);
+                self.store(capability.object, notification);
             }
             _ => {}
         }
@@ -224,7 +228,7 @@ impl Kernel {
     /// (`FOREVER`: no limit; `NO_WAIT` is dealt with before blocking).
     fn block_in_ipc(&mut self, index: usize, ipc: Ipc, timeout: u32) {
         self.processes[index].ipc = ipc;
-        let until = self.clock.deadline(timer::now(), timeout).until().unwrap_or(u64::MAX);
+        let until = self.clock.deadline(self.platform.now(), timeout).until().unwrap_or(u64::MAX);
         self.block_current(State::Ipc { until });
     }
 
@@ -240,17 +244,17 @@ impl Kernel {
     pub(super) fn cancel_ipc(&mut self, index: usize) {
         match self.processes[index].ipc {
             Ipc::Sending { endpoint, .. } | Ipc::Receiving { endpoint } => {
-                let mut object: EndpointObject = load(endpoint);
+                let mut object: EndpointObject = self.load(endpoint);
                 self.unlink(&mut object.queue, index);
                 if object.queue.head == 0 {
                     object.receivers_queued = 0;
                 }
-                store(endpoint, object);
+                self.store(endpoint, object);
             }
             Ipc::Notification { object, .. } => {
-                let mut notification: NotificationObject = load(object);
+                let mut notification: NotificationObject = self.load(object);
                 self.unlink(&mut notification.queue, index);
-                store(object, notification);
+                self.store(object, notification);
             }
             Ipc::AwaitingReply { .. } | Ipc::None => {}
         }
@@ -371,7 +375,7 @@ impl Kernel {
     ) -> Result<(), Error> {
         let capability = self.endpoint_capability(index, endpoint, Rights::SEND)?;
         self.check_transfer(index, &message)?;
-        let mut object: EndpointObject = load(capability.object);
+        let mut object: EndpointObject = self.load(capability.object);
         if object.receivers == 0 {
             return Err(Error::PeerGone);
         }
@@ -380,7 +384,7 @@ impl Kernel {
                 if object.queue.head == 0 {
                     object.receivers_queued = 0;
                 }
-                store(capability.object, object);
+                self.store(capability.object, object);
                 self.processes[receiver].ipc = Ipc::None;
                 self.rendezvous(index, receiver, message, capability.badge, call);
                 self.make_ready(receiver);
@@ -395,7 +399,7 @@ impl Kernel {
         }
         self.enqueue(&mut object.queue, index);
         object.receivers_queued = 0;
-        store(capability.object, object);
+        self.store(capability.object, object);
         let ipc = Ipc::Sending { endpoint: capability.object, message, badge: capability.badge, call };
         self.block_in_ipc(index, ipc, timeout);
         Ok(())
@@ -403,10 +407,10 @@ impl Kernel {
 
     fn receive(&mut self, index: usize, endpoint: Handle, timeout: u32) -> Result<(), Error> {
         let capability = self.endpoint_capability(index, endpoint, Rights::RECEIVE)?;
-        let mut object: EndpointObject = load(capability.object);
+        let mut object: EndpointObject = self.load(capability.object);
         if object.receivers_queued == 0 {
             if let Some(sender) = self.dequeue(&mut object.queue) {
-                store(capability.object, object);
+                self.store(capability.object, object);
                 let Ipc::Sending { message, badge, call, .. } = self.processes[sender].ipc else {
                     unreachable!("a queued sender without a message")
                 };
@@ -429,7 +433,7 @@ impl Kernel {
         }
         self.enqueue(&mut object.queue, index);
         object.receivers_queued = 1;
-        store(capability.object, object);
+        self.store(capability.object, object);
         self.block_in_ipc(index, Ipc::Receiving { endpoint: capability.object }, timeout);
         Ok(())
     }
@@ -453,7 +457,7 @@ impl Kernel {
     /// Sets `bits` in the notification at `address` and wakes the waiters
     /// they satisfy, in order.
     fn signal_object(&mut self, address: u32, bits: u32) {
-        let mut object: NotificationObject = load(address);
+        let mut object: NotificationObject = self.load(address);
         object.bits |= bits;
         let mut waiting = object.queue;
         object.queue = Queue::default();
@@ -471,14 +475,14 @@ impl Kernel {
                 self.enqueue(&mut object.queue, waiter);
             }
         }
-        store(address, object);
+        self.store(address, object);
     }
 
     /// Removes interrupt `number`'s binding, if any, and disables it.
     pub(super) fn unbind_interrupt(&mut self, number: u32) {
         for binding in self.bindings.iter_mut() {
             if binding.interrupt == number {
-                gic::disable(number);
+                self.platform.disable_interrupt(number);
                 *binding = Binding::ZERO;
             }
         }
@@ -490,7 +494,7 @@ impl Kernel {
         let Some(binding) = self.bindings.iter().find(|b| b.interrupt == interrupt && interrupt != 0).copied() else {
             return false;
         };
-        gic::disable(interrupt);
+        self.platform.disable_interrupt(interrupt);
         self.signal_object(binding.notification, binding.bits);
         true
     }
@@ -529,15 +533,15 @@ impl Kernel {
             }
             Call::WaitNotification { notification, mask, timeout } => {
                 let capability = self.notification_capability(index, notification, Rights::WAIT)?;
-                let mut object: NotificationObject = load(capability.object);
+                let mut object: NotificationObject = self.load(capability.object);
                 let taken = object.bits & mask;
                 if taken != 0 || timeout == NO_WAIT {
                     object.bits &= !mask;
-                    store(capability.object, object);
+                    self.store(capability.object, object);
                     return Ok(Reply::Values([taken, 0, 0]));
                 }
                 self.enqueue(&mut object.queue, index);
-                store(capability.object, object);
+                self.store(capability.object, object);
                 self.block_in_ipc(index, Ipc::Notification { object: capability.object, mask }, timeout);
                 Ok(Reply::Done)
             }
@@ -548,7 +552,7 @@ impl Kernel {
                 let free = || self.bindings.iter().position(|b| b.interrupt == 0);
                 let slot = existing.or_else(free).ok_or(Error::OutOfMemory)?;
                 self.bindings[slot] = Binding { interrupt: number, notification: target.object, bits: 1 << bit };
-                gic::enable(number);
+                self.platform.enable_interrupt(number);
                 Ok(Reply::Done)
             }
             Call::InterruptAck { interrupt } => {
@@ -556,7 +560,7 @@ impl Kernel {
                 if !self.bindings.iter().any(|b| b.interrupt == number) {
                     return Err(Error::InvalidArgument);
                 }
-                gic::unmask(number);
+                self.platform.unmask_interrupt(number);
                 Ok(Reply::Done)
             }
             _ => unreachable!("not an IPC call"),
@@ -570,7 +574,7 @@ impl Kernel {
 /// whole operation and switches straight to the other thread, skipping
 /// decoding and the scheduler; anything else returns `None` and takes the
 /// general path, which implements the same semantics.
-impl Kernel {
+impl<P: Platform> Kernel<P> {
     /// Tries the fast path for syscall `number` of the current thread `index`.
     #[inline]
     pub(super) fn ipc_fastpath(&mut self, index: usize, number: u32) -> Option<*mut u32> {
@@ -592,12 +596,12 @@ impl Kernel {
     fn fast_call(&mut self, caller: usize) -> Option<*mut u32> {
         let handle = Handle(self.processes[caller].context.r[0]);
         let capability = self.endpoint_capability(caller, handle, Rights::SEND).ok()?;
-        let mut object: EndpointObject = load(capability.object);
+        let mut object: EndpointObject = self.load(capability.object);
         if object.receivers_queued == 0 || object.queue.head == 0 {
             return None;
         }
         let server = object.queue.head as usize - 1;
-        if self.processes[server].reply_to.is_some() || self.processes[server].table.is_none() {
+        if self.processes[server].reply_to.is_some() || !self.processes[server].mapped {
             return None;
         }
         // Commit.
@@ -605,7 +609,7 @@ impl Kernel {
         if object.queue.head == 0 {
             object.receivers_queued = 0;
         }
-        store(capability.object, object);
+        self.store(capability.object, object);
         let caller_pid = self.processes.pid(caller);
         let server_pid = self.processes.pid(server);
         let (label, words) = {
@@ -635,7 +639,7 @@ impl Kernel {
         let caller = self.waiting_caller(caller_pid, server)?;
         let handle = Handle(self.processes[server].context.r[0]);
         let capability = self.endpoint_capability(server, handle, Rights::RECEIVE).ok()?;
-        let mut object: EndpointObject = load(capability.object);
+        let mut object: EndpointObject = self.load(capability.object);
         if object.receivers_queued == 0 && object.queue.head != 0 {
             return None; // a sender waits: the general path takes it
         }
@@ -658,7 +662,7 @@ impl Kernel {
         // ...and wait for the next message.
         self.enqueue(&mut object.queue, server);
         object.receivers_queued = 1;
-        store(capability.object, object);
+        self.store(capability.object, object);
         let this = &mut self.processes[server];
         this.reply_to = None;
         this.priority = base;

@@ -1,0 +1,976 @@
+//! The kernel proper: the process table, scheduling, syscalls and faults,
+//! over any [`Platform`] (docs/kernel-platform.md).
+//!
+//! Every entry from user mode (syscall, interrupt, fault) runs one handler
+//! here to completion with IRQs masked, then [`Kernel::prepare_return`]
+//! picks the thread to resume. Blocked threads hold no kernel stack: a
+//! blocking call leaves its result in the thread's saved registers when it
+//! is woken.
+//!
+//! This is the one part of `kernel-core` that uses `unsafe`: process
+//! entries, CSpaces and IPC objects live in RAM the kernel reaches by
+//! physical address ([`Ram`]), inside objects carved from untyped memory.
+
+mod capabilities;
+mod context;
+mod ipc;
+pub mod platform;
+mod table;
+
+pub use capabilities::RootGrants;
+pub use context::{resume_pointer, UserContext};
+pub use platform::{FrameSource, Platform, Ram, UserFault};
+
+use crate::asid::{Asids, Tag};
+use crate::capability::Slot;
+use crate::console::Budget;
+use crate::elf;
+use crate::fault::{classify_data_abort, classify_prefetch_abort};
+use crate::frames::{FrameAllocator, FRAME_SIZE};
+use crate::pagetable::MemoryType;
+use crate::sched::{preempts, Queues};
+use crate::syscall::{decode, Call};
+use crate::time::Clock;
+use crate::user_memory::{Region, RegionMap};
+use crate::Access;
+use tessera_abi::bootimage::BootImage;
+use tessera_abi::capability::CSPACE_SLOTS;
+use tessera_abi::layout::{BOOTARGS_AREA, PAGE_SIZE, STACK_SIZE, STACK_TOP};
+use tessera_abi::{
+    Error, ExitKind, ExitRecord, FaultKind, Handle, ObjectType, Rights, Syscall, ANY_PROCESS, EXIT_RECORD_BYTES,
+    NAME_MAX, ROOT_PRIORITY,
+};
+
+/// Prints a kernel line through the platform.
+macro_rules! klog {
+    ($kernel:expr, $($arg:tt)*) => {
+        $kernel.platform.log(format_args!($($arg)*))
+    };
+}
+use klog;
+
+/// Frames the allocator can manage: 2048 words of 32 bits = 256 MiB.
+const FRAME_WORDS: usize = 2048;
+/// Length of a time slice.
+const TIME_SLICE_MICROS: u64 = 10_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Ready,
+    Running,
+    Sleeping {
+        until: u64,
+    },
+    Waiting {
+        target: u32,
+        until: u64,
+    },
+    /// Blocked in IPC (what for: `Process::ipc`).
+    Ipc {
+        until: u64,
+    },
+    Zombie {
+        kind: ExitKind,
+        value: u32,
+    },
+    /// Being ended by `end_process` (its capabilities are being destroyed,
+    /// which may destroy the last capability to it).
+    Ending,
+    /// Made by `Retype`, not started yet.
+    Inactive,
+}
+
+impl State {
+    /// When a blocked thread's wait ends by itself, if it does.
+    fn deadline(&self) -> Option<u64> {
+        match *self {
+            State::Sleeping { until } | State::Waiting { until, .. } | State::Ipc { until } if until != u64::MAX => {
+                Some(until)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `repr(C)`: the saved registers first (every entry touches them). The
+/// CSpace lives in the process object (`memory`).
+#[repr(C)]
+struct Process {
+    context: UserContext,
+    state: State,
+    name: [u8; NAME_MAX],
+    /// Bytes of `name` in use (at most `NAME_MAX`, which fits in a byte).
+    name_len: u8,
+    priority: u32,
+    /// It has an address space (from `Retype` until it ends).
+    mapped: bool,
+    regions: RegionMap,
+    /// Index of the process that made it, while that one lives.
+    parent: Option<u32>,
+    /// What it waits for when blocked in IPC.
+    ipc: ipc::Ipc,
+    /// Pid of the caller waiting for this process's reply.
+    reply_to: Option<u32>,
+    /// Next process in the IPC queue it waits in (index + 1, 0: none).
+    ipc_next: u32,
+    /// Next process in its run queue (index + 1, 0: none).
+    run_next: u32,
+    /// Priority + 1 of the run queue holding it (0: none).
+    run_level: u8,
+    /// Its ASID, valid while `asid_epoch` is the kernel's.
+    asid: u8,
+    asid_epoch: u32,
+    /// Neighbours in the list of live processes (index + 1, 0: none).
+    live_next: u32,
+    live_previous: u32,
+    /// Its own priority (`priority` may be raised while serving a call).
+    base_priority: u32,
+    /// The address of its 16 KiB process object (first-level table, six
+    /// 1 KiB second-level tables, CSpace, and this entry): carved by
+    /// `Retype`, or the root object for init.
+    memory: u32,
+    /// Which of the object's second-level tables are in use (bit per table).
+    tables_used: u16,
+    /// Capabilities naming a process made by `Retype`; it ends at 0.
+    references: u32,
+    /// The faulting address of the fault that ended it (0: none).
+    fault_address: u32,
+    /// How the child it last collected with `Wait` ended (`ExitRecord`).
+    last_exit: Option<ExitRecord>,
+    /// How much more it may print (`DebugWrite`).
+    output: Budget,
+}
+
+const _: () = assert!(NAME_MAX <= u8::MAX as usize);
+
+/// What a syscall answers its caller. `Kernel::handle_syscall` writes it to
+/// the caller's registers: the one place the general path does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reply {
+    /// Success: r0 = 0, the other registers as the call left them (a
+    /// delivered message or a collected child is already in place; a call
+    /// that blocked gets the rest from whoever wakes it).
+    Done,
+    /// Success with results: r0 = 0, r1..r3 = these.
+    Values([u32; 3]),
+    /// The call ended its own caller: there is nobody to answer.
+    CallerEnded,
+    /// The call stopped at a preemption point and runs again from the
+    /// start (its `pc` was moved back): its registers stay as they are.
+    Restart,
+}
+
+/// Size of a process object: its first-level translation table, six 1 KiB
+/// second-level tables, and its CSpace.
+pub const PROCESS_OBJECT_BYTES: u32 = 16384;
+/// Second-level tables in a process object, after its first-level table.
+pub const OBJECT_TABLES: u32 = 6;
+/// Where the CSpace starts in a process object.
+pub(crate) const CSPACE_OFFSET: u32 = 4096 + OBJECT_TABLES * 1024;
+const _: () =
+    assert!(CSPACE_OFFSET as usize + CSPACE_SLOTS * core::mem::size_of::<Slot>() <= table::ENTRY_OFFSET as usize);
+
+impl Process {
+    /// A new process entry for the object at `memory`, not started yet.
+    fn new(memory: u32, name: &str, parent: Option<usize>) -> Process {
+        let mut process = Process {
+            context: UserContext::ZERO,
+            state: State::Inactive,
+            name: [0; NAME_MAX],
+            name_len: 0,
+            priority: 0,
+            mapped: true,
+            regions: RegionMap::new(),
+            parent: parent.map(|parent| parent as u32),
+            ipc: ipc::Ipc::None,
+            reply_to: None,
+            ipc_next: 0,
+            run_next: 0,
+            run_level: 0,
+            asid: 0,
+            asid_epoch: 0,
+            live_next: 0,
+            live_previous: 0,
+            base_priority: 0,
+            memory,
+            tables_used: 0,
+            references: 0,
+            fault_address: 0,
+            last_exit: None,
+            output: Budget::new(),
+        };
+        let len = name.len().min(NAME_MAX);
+        process.name[..len].copy_from_slice(&name.as_bytes()[..len]);
+        process.name_len = len as u8;
+        process
+    }
+
+    fn name(&self) -> &str {
+        core::str::from_utf8(&self.name[..usize::from(self.name_len)]).unwrap_or("?")
+    }
+}
+
+/// What a process costs the kernel in memory: its 16 KiB process object
+/// (translation tables, CSpace and this entry), paid for from untyped
+/// memory by its creator; the entry's share of it.
+pub const PROCESS_ENTRY_BYTES: usize = core::mem::size_of::<Process>();
+
+/// Maps `frame` at `page`, or gives the frame back if the mapping needs a
+/// table that cannot be allocated (the table would not free it).
+fn map_or_release<P: Platform>(
+    platform: &P,
+    space: P::AddressSpace,
+    page: u32,
+    frame: u32,
+    access: Access,
+    frames: &mut Frames<'_, P>,
+) -> Result<(), Error> {
+    if platform.map_page(space, page, frame, access, MemoryType::Normal, frames).is_some() {
+        Ok(())
+    } else {
+        frames.release(frame);
+        Err(Error::OutOfMemory)
+    }
+}
+
+/// The frame allocator, handing out zeroed frames for tables and pages.
+struct Frames<'a, P> {
+    allocator: &'a mut FrameAllocator<FRAME_WORDS>,
+    platform: &'a P,
+}
+
+impl<P: Platform> FrameSource for Frames<'_, P> {
+    fn allocate_zeroed(&mut self) -> Option<u32> {
+        let frame = self.allocator.allocate()?;
+        self.platform.zero(frame, FRAME_SIZE);
+        Some(frame)
+    }
+
+    fn release(&mut self, frame: u32) {
+        // Pages mapped through capabilities (untyped or device memory) are
+        // not the pool's: the allocator refuses them, which is right. A
+        // frame mapped through a capability that was moved to another
+        // process is still in the mover's tables when it ends.
+        self.allocator.release(frame);
+    }
+}
+
+/// What the kernel starts with (`Kernel::init`).
+pub struct Boot {
+    /// All RAM: (physical address, bytes); 16 KiB aligned.
+    pub ram: (u32, u32),
+    /// The kernel's own pool, free RAM `[start, end)`, page aligned: the
+    /// process table's generations, then frames for the root task.
+    pub pool: (u32, u32),
+    /// The root task's process object: 16 KiB of zeroed RAM, 16 KiB aligned,
+    /// outside the pool and the untyped memory given to the root task.
+    pub root_object: u32,
+    /// The programs the root task may start; `init` among them.
+    pub boot_image: Option<BootImage<'static>>,
+    /// Long operations stop after every step (the test image's
+    /// `kernel.preempt-test`).
+    pub preempt_test: bool,
+}
+
+/// All kernel state.
+/// Laid out by hand (`repr(C)`): the small fields the syscall and switch
+/// paths touch come first, within reach of a load's 12-bit offset; the large
+/// process table and frame bitmap come last.
+#[repr(C)]
+pub struct Kernel<P: Platform> {
+    current: Option<usize>,
+    /// Process whose table TTBR0 holds.
+    loaded: Option<usize>,
+    /// The timer deadline must be recomputed before returning to user mode.
+    timer_dirty: bool,
+    /// A deadline was added or removed since `earliest_wakeup` was computed.
+    wakeups_dirty: bool,
+    slice_end: u64,
+    slice_ticks: u64,
+    /// The deadline the timer is armed with.
+    armed_deadline: u64,
+    /// Earliest deadline of a sleeping or waiting process (`u64::MAX`: none).
+    earliest_wakeup: u64,
+    /// The timer's rate and the conversions to and from microseconds.
+    clock: Clock,
+    queues: Queues,
+    /// Hands out ASIDs in epochs (`kernel_core::asid`).
+    asids: Asids,
+    processes: table::ProcessTable,
+    /// Interrupts delivered to notifications.
+    bindings: [ipc::Binding; ipc::MAX_BINDINGS],
+    boot_image: Option<BootImage<'static>>,
+    /// The root task's process object (the kernel makes it, not `Retype`).
+    root_object: u32,
+    /// Long operations act as if an interrupt were pending after every
+    /// step (the test image's `kernel.preempt-test`), so the test suite can
+    /// check that restarting them gives the same result.
+    preempt_test: bool,
+    /// The first such stop was logged.
+    preempt_reported: bool,
+    /// The machine.
+    platform: P,
+    frames: FrameAllocator<FRAME_WORDS>,
+}
+
+impl<P: Platform> Kernel<P> {
+    /// A kernel with nothing in it, over `platform`. All zeros (when `P` is
+    /// a zero-sized type), so a static kernel lives in `.bss`; `init` sets
+    /// the real values before anything runs.
+    pub const fn new(platform: P) -> Kernel<P> {
+        Kernel {
+            platform,
+            root_object: 0,
+            preempt_test: false,
+            preempt_reported: false,
+            processes: table::ProcessTable::empty(),
+            queues: Queues::new(),
+            asids: Asids::new(),
+            bindings: [ipc::Binding::ZERO; ipc::MAX_BINDINGS],
+            current: None,
+            loaded: None,
+            frames: FrameAllocator::empty(),
+            boot_image: None,
+            clock: Clock::UNSET,
+            slice_ticks: 0,
+            slice_end: 0,
+            timer_dirty: false,
+            earliest_wakeup: 0,
+            wakeups_dirty: false,
+            armed_deadline: 0,
+        }
+    }
+
+    /// Sets the kernel up as `boot` says: the process table's generations
+    /// come first out of the kernel's pool, the rest is the frame pool.
+    pub fn init(&mut self, boot: Boot) {
+        let (ram_start, ram_bytes) = boot.ram;
+        let (start, end) = boot.pool;
+        let table_bytes = table::ProcessTable::generation_bytes(ram_bytes).next_multiple_of(FRAME_SIZE);
+        assert!(start + table_bytes <= end, "no room for the process table");
+        // SAFETY: `[start, end)` is free kernel RAM (`Boot::pool`); its first
+        // `table_bytes` go to the table and the rest to the frame pool.
+        unsafe { self.processes.init(self.platform.ram(), ram_start, ram_bytes, start) };
+        self.frames.reset(start + table_bytes, end);
+        self.asids = Asids::new();
+        self.boot_image = boot.boot_image;
+        self.root_object = boot.root_object;
+        self.preempt_test = boot.preempt_test;
+        self.clock = Clock::new(self.platform.timer_frequency());
+        self.slice_ticks = self.clock.ticks(TIME_SLICE_MICROS);
+        self.earliest_wakeup = u64::MAX;
+        self.armed_deadline = u64::MAX;
+        self.timer_dirty = true;
+    }
+
+    /// The machine the kernel runs on.
+    pub fn platform(&self) -> &P {
+        &self.platform
+    }
+
+    /// Free frames, for the boot log.
+    pub fn free_frames(&self) -> usize {
+        self.frames.free_frames()
+    }
+
+    fn uptime_micros(&self) -> u64 {
+        self.clock.micros(self.platform.now())
+    }
+
+    // --- processes ---------------------------------------------------------
+
+    /// Starts the root task `init` with the boot arguments on its stack
+    /// (the only process the kernel makes itself; every other one is made
+    /// by `Retype` and filled by a loader in user space).
+    pub fn spawn_root(&mut self, bootargs: &[u8]) -> Result<u32, Error> {
+        let name = "init";
+        let image = self.boot_image.ok_or(Error::NotFound)?;
+        let program = image.find(name).ok_or(Error::NotFound)?;
+        let plan = elf::parse(program.elf).map_err(|_| Error::BadImage)?;
+        let platform = &self.platform;
+        let mut frames = Frames { allocator: &mut self.frames, platform };
+        // The root task's first-level table and CSpace are in the root
+        // object; its second-level tables come from the kernel's pool.
+        let memory = self.root_object;
+        let space = platform.address_space(memory);
+        let mut regions = RegionMap::new();
+        let mut top_stack_frame = 0;
+        let built = (|| -> Result<(), Error> {
+            for segment in plan.segments() {
+                let region = Region { start: segment.page_start(), end: segment.page_end(), access: segment.access };
+                regions.insert(region).map_err(|_| Error::BadImage)?;
+                for page in (region.start..region.end).step_by(PAGE_SIZE) {
+                    let (offset, bytes) = segment.page_contents(page);
+                    // A page the file fills whole needs no zeroing first.
+                    let frame =
+                        if bytes.len() == PAGE_SIZE { frames.allocator.allocate() } else { frames.allocate_zeroed() };
+                    let frame = frame.ok_or(Error::OutOfMemory)?;
+                    // `page_contents` keeps offset + length within the
+                    // page; a frame not zeroed is overwritten whole.
+                    platform.copy_into(frame + offset as u32, &program.elf[bytes]);
+                    if segment.access.execute {
+                        platform.clean_for_execution(frame);
+                    }
+                    map_or_release(platform, space, page, frame, segment.access, &mut frames)?;
+                }
+            }
+            let stack =
+                Region { start: (STACK_TOP - STACK_SIZE) as u32, end: STACK_TOP as u32, access: Access::READ_WRITE };
+            regions.insert(stack).map_err(|_| Error::BadImage)?;
+            for page in (stack.start..stack.end).step_by(PAGE_SIZE) {
+                let frame = frames.allocate_zeroed().ok_or(Error::OutOfMemory)?;
+                map_or_release(platform, space, page, frame, Access::READ_WRITE, &mut frames)?;
+                top_stack_frame = frame;
+            }
+            Ok(())
+        })();
+        if let Err(error) = built {
+            // It never ran: ASID 0 (reserved) has none of its TLB entries.
+            platform.destroy_address_space(space, 0, &mut frames);
+            return Err(error);
+        }
+        platform.invalidate_instruction_cache();
+
+        let index = self.processes.insert(memory, Process::new(memory, name, None))?;
+        let process = &mut self.processes[index];
+        process.context.pc = plan.entry & !1;
+        process.context.cpsr = self.platform.initial_status(plan.entry & 1 != 0);
+        let len = bootargs.len().min(BOOTARGS_AREA as usize);
+        // The arguments go in the last BOOTARGS_AREA bytes of the stack.
+        self.platform.copy_into(top_stack_frame + FRAME_SIZE - BOOTARGS_AREA, &bootargs[..len]);
+        process.context.sp = STACK_TOP as u32 - BOOTARGS_AREA;
+        process.context.r[0] = process.context.sp;
+        process.context.r[1] = len as u32;
+        process.priority = ROOT_PRIORITY;
+        process.base_priority = ROOT_PRIORITY;
+        process.regions = regions;
+        let pid = self.processes.pid(index);
+        self.make_ready(index);
+        Ok(pid)
+    }
+
+    fn make_ready(&mut self, index: usize) {
+        // Only a finite deadline can have been the earliest one. (The
+        // running thread's slice is always armed, so a thread made ready at
+        // its priority gets its turn when that slice ends.)
+        if self.processes[index].state.deadline().is_some() {
+            self.wakeups_dirty = true;
+            self.timer_dirty = true;
+        }
+        self.processes[index].state = State::Ready;
+        let priority = self.processes[index].priority;
+        self.queues.push_back(&mut self.processes, index, priority);
+    }
+
+    /// Ends process `index`: frees its memory now, and either tells its
+    /// waiting parent, leaves a zombie for the parent to collect, or (no
+    /// parent, or no capability names it any more) takes it out of the
+    /// table.
+    fn end_process(&mut self, index: usize, kind: ExitKind, value: u32) {
+        // Destroying its capabilities below may destroy the last one naming
+        // it (it can hold a capability to itself): `destroyed` leaves an
+        // ending process to finish here.
+        self.processes[index].state = State::Ending;
+        self.queues.remove(&mut self.processes, index);
+        if self.current == Some(index) {
+            self.current = None;
+        }
+        // Out of IPC first (callers waiting on it fail), then capabilities:
+        // unmapping what was mapped through them needs the address space.
+        self.ipc_process_ending(index);
+        self.clear_cspace(index);
+        if self.loaded == Some(index) {
+            self.platform.switch_to_empty();
+            self.loaded = None;
+        }
+        if core::mem::take(&mut self.processes[index].mapped) {
+            let space = self.platform.address_space(self.processes[index].memory);
+            let mut frames = Frames { allocator: &mut self.frames, platform: &self.platform };
+            self.platform.destroy_address_space(space, self.processes[index].asid, &mut frames);
+        }
+        self.processes[index].regions = RegionMap::new();
+        let pid = self.processes.pid(index);
+        if self.processes[index].memory == self.root_object {
+            klog!(self, "root task ended; processes made from its memory end with it");
+        }
+        // Orphan the children; collect the ones already ended.
+        let mut cursor = self.processes.first_live();
+        while let Some(child) = cursor {
+            cursor = self.processes.next_live(child);
+            if self.processes[child].parent == Some(index as u32) {
+                self.processes[child].parent = None;
+                if matches!(self.processes[child].state, State::Zombie { .. }) {
+                    self.release_process(child);
+                }
+            }
+        }
+        self.processes[index].state = State::Zombie { kind, value };
+        let parent = self.processes[index].parent.map(|parent| parent as usize);
+        if let Some(parent) = parent {
+            if let State::Waiting { target, .. } = self.processes[parent].state {
+                if target == ANY_PROCESS || target == pid {
+                    self.deliver_exit(parent, index);
+                }
+            }
+        }
+        // A zombie waits for its parent only while a capability names it:
+        // its entry is in its object, which its untyped memory may hand out
+        // again once none does.
+        if self.processes.is_live(index) && (parent.is_none() || self.processes[index].references == 0) {
+            self.release_process(index);
+        }
+        self.timer_dirty = true;
+    }
+
+    /// Takes an ended process out of the table. `clear_cspace` already
+    /// emptied and unlinked every slot; the object goes back with the
+    /// untyped memory it came from, once no capability names it.
+    fn release_process(&mut self, index: usize) {
+        self.processes.remove(index);
+    }
+
+    /// Completes `parent`'s `Wait` with the zombie `child` and frees it.
+    fn deliver_exit(&mut self, parent: usize, child: usize) {
+        let State::Zombie { kind, value } = self.processes[child].state else { return };
+        let pid = self.processes.pid(child);
+        // The parent's handle for the child, if it still holds one.
+        let handle = (1..CSPACE_SLOTS)
+            .find(|&slot| {
+                self.processes.cspace(parent)[slot]
+                    .capability()
+                    .is_some_and(|c| c.kind == ObjectType::Process && self.pid_named(c) == Some(pid))
+            })
+            .map_or(0, |slot| Handle::new(slot, self.processes.cspace(parent)[slot].generation()).0);
+        let ended = &self.processes[child];
+        let record = ExitRecord {
+            pid,
+            kind: kind as u32,
+            value,
+            fault_address: ended.fault_address,
+            registers: ended.context.r,
+            sp: ended.context.sp,
+            lr: ended.context.lr,
+            pc: ended.context.pc,
+            cpsr: ended.context.cpsr,
+        };
+        self.processes[parent].last_exit = Some(record);
+        let context = &mut self.processes[parent].context;
+        context.r[0] = 0;
+        context.r[1] = handle;
+        context.r[2] = kind as u32;
+        context.r[3] = value;
+        self.release_process(child);
+        if self.processes[parent].state != State::Running {
+            self.make_ready(parent);
+        }
+    }
+
+    // --- syscalls ----------------------------------------------------------
+
+    /// Handles the syscall the current process just made; returns where to
+    /// resume.
+    pub fn syscall(&mut self) -> *mut u32 {
+        if let Some(index) = self.current {
+            let number = self.processes[index].context.r[7];
+            if let Some(resume) = self.ipc_fastpath(index, number) {
+                return resume;
+            }
+            self.handle_syscall(index, number);
+        }
+        self.prepare_return()
+    }
+
+    /// Makes `index` (already marked Running) the current thread without a
+    /// scheduling decision: loads its address space and returns its resume
+    /// pointer. It continues the time slice of the thread it replaces.
+    fn switch_to_thread(&mut self, index: usize) -> *mut u32 {
+        self.current = Some(index);
+        if self.loaded != Some(index) {
+            self.load_address_space(index);
+        }
+        if self.timer_dirty {
+            self.program_timer();
+        }
+        resume_pointer(&mut self.processes[index].context)
+    }
+
+    /// Points TTBR0 at process `index`'s table, giving it an ASID first if
+    /// it has none in this epoch. When the 255 ASIDs run out, a new epoch
+    /// starts: the whole TLB is flushed and every process gets a fresh ASID
+    /// when it next runs.
+    ///
+    /// The CPU state outside the saved registers changes hands here too,
+    /// since this runs exactly when the CPU passes to another process: the
+    /// incoming process's thread register is loaded (the entry code saved
+    /// the outgoing one's) and the exclusive monitor is cleared.
+    #[inline]
+    fn load_address_space(&mut self, index: usize) {
+        self.platform.enter_process(&self.processes[index].context);
+        if self.processes[index].mapped {
+            let process = &mut self.processes[index];
+            let space = self.platform.address_space(process.memory);
+            let assignment = self.asids.assign(Tag { asid: process.asid, epoch: process.asid_epoch });
+            process.asid = assignment.tag.asid;
+            process.asid_epoch = assignment.tag.epoch;
+            if assignment.first_rollover {
+                klog!(self, "all 255 ASIDs are in use; from now on they are handed out anew in epochs");
+            }
+            if assignment.flush_all {
+                self.platform.flush_translations();
+            }
+            self.platform.switch_address_space(space, assignment.tag.asid);
+        }
+        self.loaded = Some(index);
+    }
+
+    fn handle_syscall(&mut self, index: usize, number: u32) {
+        let registers = &self.processes[index].context.r;
+        if number == Syscall::Yield as u32 {
+            // No arguments to decode: the common switch goes straight here.
+            self.processes[index].context.r[0] = 0;
+            self.requeue_current();
+            return;
+        }
+        let arguments =
+            [registers[0], registers[1], registers[2], registers[3], registers[4], registers[5], registers[12]];
+        let result = decode(number, arguments).and_then(|call| self.invoke(index, call));
+        // The one place a syscall's answer reaches its caller's registers.
+        let context = match result {
+            // The call ended its own caller (`Exit`, or destroying the last
+            // capability to itself): there is nobody to answer.
+            Ok(Reply::CallerEnded | Reply::Restart) => return,
+            Err(_) if !self.processes.is_live(index) => return,
+            _ => &mut self.processes[index].context,
+        };
+        match result {
+            Ok(Reply::Done) => context.r[0] = 0,
+            Ok(Reply::Values(values)) => {
+                context.r[0] = 0;
+                context.r[1..4].copy_from_slice(&values);
+            }
+            Ok(Reply::CallerEnded | Reply::Restart) => {}
+            Err(error) => context.r[0] = error as u32,
+        }
+    }
+
+    /// Performs a decoded call: its checks (which may fail and change
+    /// nothing), then its effect; says what to answer the caller, which
+    /// `handle_syscall` writes. A call that blocks answers `Done` now (r0 =
+    /// 0) and whoever wakes it writes the rest.
+    fn invoke(&mut self, index: usize, call: Call) -> Result<Reply, Error> {
+        Ok(match call {
+            Call::Null => Reply::Done,
+            Call::DebugWrite { address, len } => {
+                let range = self.processes[index].regions.check(address, len, Access::READ)?;
+                if !range.is_empty() {
+                    let now = self.uptime_micros();
+                    let pid = self.processes.pid(index);
+                    let process = &mut self.processes[index];
+                    // The budget pays for what reaches the console: labels and
+                    // escapes included, at most `Budget::CALL_MAX` a write.
+                    let available = process.output.available(now);
+                    if let Some(dropped) = process.output.report() {
+                        klog!(
+                            self,
+                            "process '{}' (pid {}): {} bytes of its output dropped: over its budget of {} bytes at once, {} a second",
+                            process.name(),
+                            pid,
+                            dropped,
+                            Budget::BURST,
+                            Budget::BYTES_PER_SECOND
+                        );
+                    }
+                    // `check` proved every byte is mapped readable in the
+                    // caller, whose address space is loaded.
+                    let space = self.platform.address_space(process.memory);
+                    let platform = &self.platform;
+                    let (written, len) = platform.read_user(space, range.address(), range.len(), |bytes| {
+                        (platform.write_process(pid, process.name().as_bytes(), bytes, available), bytes.len())
+                    });
+                    process.output.charge(written.output as u32, (len - written.text) as u32);
+                }
+                Reply::Done
+            }
+            Call::Yield => {
+                self.requeue_current();
+                Reply::Done
+            }
+            Call::Sleep { micros } => {
+                if micros == 0 {
+                    self.requeue_current();
+                } else {
+                    let until = self.platform.now().saturating_add(self.clock.ticks(micros as u64));
+                    self.block_current(State::Sleeping { until });
+                }
+                Reply::Done
+            }
+            Call::Exit { code } => {
+                self.end_process(index, ExitKind::Exited, code);
+                Reply::CallerEnded
+            }
+            Call::Wait { process, timeout_micros } => {
+                let target = if process == ANY_PROCESS {
+                    ANY_PROCESS
+                } else {
+                    let capability = self.capability_at(self.lookup(index, Handle(process))?);
+                    if capability.kind != ObjectType::Process {
+                        return Err(Error::WrongType);
+                    }
+                    if !capability.rights.contains(Rights::READ) {
+                        return Err(Error::MissingRight);
+                    }
+                    self.pid_named(&capability).ok_or(Error::NotFound)?
+                };
+                // A child that ended already is delivered now (its results
+                // are in place); otherwise the caller blocks.
+                self.wait(index, target, timeout_micros)?;
+                Reply::Done
+            }
+            Call::Shutdown { power, status } => {
+                if self.capability_at(self.lookup(index, power)?).kind != ObjectType::PowerControl {
+                    return Err(Error::WrongType);
+                }
+                klog!(self, "shutdown requested by '{}', status {}", self.processes[index].name(), status);
+                // On hardware this does not return.
+                self.platform.power_off(status);
+                Reply::Done
+            }
+            Call::ExitRecord { address } => {
+                let record = self.processes[index].last_exit.ok_or(Error::NotFound)?;
+                let range = self.processes[index].regions.check(address, EXIT_RECORD_BYTES, Access::READ_WRITE)?;
+                // `check` proved the whole buffer is mapped writable in the
+                // caller, whose address space is loaded.
+                let space = self.platform.address_space(self.processes[index].memory);
+                self.platform.write_user(space, range.address(), &record.to_bytes());
+                Reply::Done
+            }
+            Call::Uptime => {
+                let micros = self.uptime_micros();
+                Reply::Values([micros as u32, (micros >> 32) as u32, 0])
+            }
+            Call::CapInfo { .. }
+            | Call::CapObject { .. }
+            | Call::CapDerive { .. }
+            | Call::CapDelete { .. }
+            | Call::CapRevoke { .. }
+            | Call::CapGrant { .. }
+            | Call::Retype { .. }
+            | Call::Map { .. }
+            | Call::Unmap { .. }
+            | Call::CapMove { .. }
+            | Call::ProcessSetup { .. }
+            | Call::ProcessStart { .. }
+            | Call::ProcessName { .. } => self.invoke_capability(index, call)?,
+            Call::Send { .. }
+            | Call::Receive { .. }
+            | Call::Reply { .. }
+            | Call::ReplyReceive { .. }
+            | Call::Signal { .. }
+            | Call::WaitNotification { .. }
+            | Call::InterruptBind { .. }
+            | Call::InterruptAck { .. } => self.invoke_ipc(index, call)?,
+        })
+    }
+
+    fn wait(&mut self, index: usize, target: u32, timeout_micros: u32) -> Result<(), Error> {
+        let mut any_child = false;
+        let mut ended = None;
+        for (child, process) in self.processes.live() {
+            if process.parent == Some(index as u32) && (target == ANY_PROCESS || self.processes.pid(child) == target) {
+                any_child = true;
+                if matches!(process.state, State::Zombie { .. }) {
+                    ended = Some(child);
+                    break;
+                }
+            }
+        }
+        if let Some(child) = ended {
+            self.deliver_exit(index, child);
+            return Ok(());
+        }
+        if !any_child {
+            return Err(Error::NotFound);
+        }
+        let until = self.clock.deadline(self.platform.now(), timeout_micros).until().ok_or(Error::TimedOut)?;
+        self.block_current(State::Waiting { target, until });
+        Ok(())
+    }
+
+    #[inline]
+    fn requeue_current(&mut self) {
+        if let Some(index) = self.current.take() {
+            self.processes[index].state = State::Ready;
+            let priority = self.processes[index].priority;
+            self.queues.push_back(&mut self.processes, index, priority);
+        }
+    }
+
+    fn block_current(&mut self, state: State) {
+        if let Some(index) = self.current.take() {
+            if let Some(deadline) = state.deadline() {
+                self.earliest_wakeup = self.earliest_wakeup.min(deadline);
+                self.timer_dirty = true;
+            }
+            self.processes[index].state = state;
+        }
+    }
+
+    // --- interrupts and faults ---------------------------------------------
+
+    /// Handles an IRQ from user mode; returns where to resume.
+    pub fn interrupt(&mut self) -> *mut u32 {
+        self.handle_interrupts();
+        self.prepare_return()
+    }
+
+    fn handle_interrupts(&mut self) {
+        while let Some(id) = self.platform.acknowledge_interrupt() {
+            if id == self.platform.timer_interrupt() {
+                self.timer_expired();
+            } else {
+                self.deliver_interrupt(id);
+            }
+            self.platform.end_of_interrupt(id);
+        }
+    }
+
+    fn timer_expired(&mut self) {
+        let now = self.platform.now();
+        // Push the deadline out so the level-triggered interrupt drops until
+        // `prepare_return` programs the next one.
+        self.platform.set_deadline(u64::MAX);
+        self.armed_deadline = u64::MAX;
+        self.timer_dirty = true;
+        let mut cursor = self.processes.first_live();
+        while let Some(index) = cursor {
+            cursor = self.processes.next_live(index);
+            match self.processes[index].state {
+                State::Sleeping { until } if until <= now => self.make_ready(index),
+                State::Waiting { until, .. } if until <= now => {
+                    self.processes[index].context.r[0] = Error::TimedOut as u32;
+                    self.make_ready(index);
+                }
+                State::Ipc { until } if until <= now => self.ipc_timed_out(index),
+                _ => {}
+            }
+        }
+        if let Some(index) = self.current {
+            if now >= self.slice_end {
+                if self.queues.highest_priority() >= Some(self.processes[index].priority) {
+                    self.requeue_current();
+                } else {
+                    // Nobody to share with: a fresh slice.
+                    self.slice_end = now + self.slice_ticks;
+                }
+            }
+        }
+    }
+
+    /// Ends the current process for `fault` and returns where to resume.
+    pub fn user_fault(&mut self, fault: UserFault) -> *mut u32 {
+        self.handle_fault(fault);
+        self.prepare_return()
+    }
+
+    fn handle_fault(&mut self, fault: UserFault) {
+        let Some(index) = self.current else { return };
+        let pid = self.processes.pid(index);
+        let process = &mut self.processes[index];
+        let thumb = self.platform.is_thumb(process.context.cpsr);
+        let (fault, address) = match fault {
+            UserFault::Undefined => {
+                if thumb {
+                    process.context.pc += 2;
+                }
+                process.fault_address = 0;
+                (FaultKind::UndefinedInstruction, process.context.pc)
+            }
+            UserFault::Prefetch { status, address } => {
+                let data_page = process.regions.find(address).is_some_and(|r| !r.access.execute);
+                process.fault_address = address;
+                (classify_prefetch_abort(status, data_page), address)
+            }
+            UserFault::Data { status, address } => {
+                process.fault_address = address;
+                (classify_data_abort(status), address)
+            }
+        };
+        klog!(
+            self,
+            "fault in process '{}' (pid {}): {}, address {:#010x}, pc {:#010x}",
+            process.name(),
+            pid,
+            fault.name(),
+            address,
+            process.context.pc
+        );
+        self.end_process(index, ExitKind::Faulted, fault as u32);
+    }
+
+    // --- back to user mode -------------------------------------------------
+
+    /// Chooses the thread to run next (idling until one is ready), loads its
+    /// address space and returns the resume pointer of its context.
+    pub fn prepare_return(&mut self) -> *mut u32 {
+        let top = self.queues.highest_priority();
+        let index = match self.current {
+            // The running thread keeps the CPU unless a higher one is ready.
+            Some(index) if top.is_none_or(|top| !preempts(top, self.processes[index].priority)) => index,
+            current => {
+                if let Some(index) = current {
+                    self.processes[index].state = State::Ready;
+                    let priority = self.processes[index].priority;
+                    self.queues.push_front(&mut self.processes, index, priority);
+                }
+                let next = match self.queues.pop_highest(&mut self.processes) {
+                    Some(next) => next,
+                    None => self.idle(),
+                };
+                self.processes[next].state = State::Running;
+                self.current = Some(next);
+                self.slice_end = self.platform.now() + self.slice_ticks;
+                // The armed deadline may be later than this slice's end only
+                // if nothing was armed for the previous slice.
+                if self.armed_deadline > self.slice_end {
+                    self.timer_dirty = true;
+                }
+                next
+            }
+        };
+        if self.timer_dirty {
+            self.program_timer();
+        }
+        if self.loaded != Some(index) {
+            self.load_address_space(index);
+        }
+        resume_pointer(&mut self.processes[index].context)
+    }
+
+    /// Waits for interrupts until a thread is ready, and takes it off its queue.
+    fn idle(&mut self) -> usize {
+        self.current = None;
+        loop {
+            self.program_timer();
+            self.platform.wait_for_interrupt();
+            self.handle_interrupts();
+            if let Some(next) = self.queues.pop_highest(&mut self.processes) {
+                return next;
+            }
+        }
+    }
+
+    /// Arms the timer for the earliest of the running thread's slice end and
+    /// the sleepers' deadlines. A deadline that passes early (a slice that
+    /// was extended by a switch) just re-arms it.
+    fn program_timer(&mut self) {
+        self.timer_dirty = false;
+        if self.wakeups_dirty {
+            self.wakeups_dirty = false;
+            self.earliest_wakeup =
+                self.processes.live().filter_map(|(_, process)| process.state.deadline()).min().unwrap_or(u64::MAX);
+        }
+        let slice = if self.current.is_some() { self.slice_end } else { u64::MAX };
+        self.armed_deadline = slice.min(self.earliest_wakeup);
+        self.platform.set_deadline(self.armed_deadline);
+    }
+}

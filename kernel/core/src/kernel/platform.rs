@@ -1,0 +1,177 @@
+//! What the kernel needs from the machine it runs on: the one interface an
+//! architecture supplies (docs/kernel-platform.md).
+//!
+//! The kernel's logic (`super`) decides; a [`Platform`] carries decisions
+//! out: it reads the clock and arms the deadline, acknowledges and masks
+//! interrupt lines, writes translation tables and switches between them,
+//! keeps the caches coherent, reaches user memory, and prints. The Armv7-A
+//! layer (`kernel/src/platform.rs`) is one implementation; the host tests'
+//! fake (`kernel/core/tests/support`) is another, which is what lets the
+//! whole kernel run under `cargo test`.
+//!
+//! Every method takes `&self`: a platform is either stateless (the Armv7-A
+//! one is a zero-sized type over the hardware) or keeps its state in cells
+//! (the fake), so the kernel can call it while it holds borrows of its own
+//! state.
+
+use super::context::UserContext;
+use crate::console::Written;
+use crate::pagetable::MemoryType;
+use crate::Access;
+use core::fmt;
+
+/// Where the memory for translation tables comes from when a mapping needs
+/// a new one (the process object's own tables, or the kernel's pool).
+pub trait FrameSource {
+    /// A fresh zeroed table or frame, or `None` when memory is exhausted.
+    fn allocate_zeroed(&mut self) -> Option<u32>;
+    /// Gives a frame back.
+    fn release(&mut self, frame: u32);
+}
+
+/// How the kernel reaches RAM by physical address: the CPU address of
+/// physical address `a` is `a + offset`. The Armv7-A kernel maps all RAM at
+/// its physical address (offset 0); the host fake keeps the emulated RAM in
+/// an ordinary allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ram {
+    offset: usize,
+}
+
+impl Ram {
+    /// RAM is where its physical addresses say (the kernel's own mapping).
+    pub const IDENTITY: Ram = Ram { offset: 0 };
+
+    /// RAM whose physical address `start` is at CPU address `pointer`.
+    pub fn at(start: u32, pointer: *mut u8) -> Ram {
+        Ram { offset: (pointer as usize).wrapping_sub(start as usize) }
+    }
+
+    /// The CPU address of physical address `address`. Dereferencing it is
+    /// the caller's business (and its `SAFETY` comment's).
+    #[inline(always)]
+    pub fn pointer<T>(self, address: u32) -> *mut T {
+        (address as usize).wrapping_add(self.offset) as *mut T
+    }
+}
+
+/// Why the running process stopped with a fault, as the CPU reported it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserFault {
+    /// An instruction the CPU does not know (or the process may not run).
+    Undefined,
+    /// An instruction fetch failed: the fault status and address registers.
+    Prefetch { status: u32, address: u32 },
+    /// A load or store failed: the fault status and address registers.
+    Data { status: u32, address: u32 },
+}
+
+/// The machine under the kernel (see the module documentation).
+pub trait Platform {
+    /// A user address space: on Armv7-A, the first-level translation table
+    /// at the start of the process object.
+    type AddressSpace: Copy + Eq + fmt::Debug;
+
+    // --- clock ---------------------------------------------------------------
+
+    /// The free-running counter, in ticks.
+    fn now(&self) -> u64;
+    /// Counter ticks per second.
+    fn timer_frequency(&self) -> u64;
+    /// Raises the timer interrupt once the counter reaches `deadline`
+    /// (`u64::MAX`: never).
+    fn set_deadline(&self, deadline: u64);
+
+    // --- interrupt lines -------------------------------------------------------
+
+    /// The timer's interrupt ID.
+    fn timer_interrupt(&self) -> u32;
+    /// The highest pending interrupt, acknowledged, or `None`.
+    fn acknowledge_interrupt(&self) -> Option<u32>;
+    /// Ends the handling of interrupt `id` (acknowledged before).
+    fn end_of_interrupt(&self, id: u32);
+    /// True if an interrupt is waiting (long operations stop for it).
+    fn interrupt_pending(&self) -> bool;
+    /// Lets interrupt `id` through.
+    fn enable_interrupt(&self, id: u32);
+    /// Stops interrupt `id`.
+    fn disable_interrupt(&self, id: u32);
+    /// Lets interrupt `id` through again after its driver handled it.
+    fn unmask_interrupt(&self, id: u32);
+    /// Waits until an interrupt is pending (with interrupts still masked for
+    /// the kernel, so the next `acknowledge_interrupt` finds it).
+    fn wait_for_interrupt(&self);
+
+    // --- address spaces ----------------------------------------------------------
+
+    /// The address space whose zeroed first-level table is at the start of
+    /// the process object at `object`.
+    fn address_space(&self, object: u32) -> Self::AddressSpace;
+    /// Maps the 4 KiB page at user address `address` to physical `frame`;
+    /// `None` if a table was needed and `tables` had none.
+    fn map_page(
+        &self,
+        space: Self::AddressSpace,
+        address: u32,
+        frame: u32,
+        access: Access,
+        memory: MemoryType,
+        tables: &mut impl FrameSource,
+    ) -> Option<()>;
+    /// Removes the mapping of the page at `address` (if any) and drops its
+    /// cached translation for `asid`.
+    fn unmap_page(&self, space: Self::AddressSpace, address: u32, asid: u8);
+    /// Gives every page and table of `space` back to `frames` (those not
+    /// from the pool are refused there) and drops `asid`'s translations.
+    fn destroy_address_space(&self, space: Self::AddressSpace, asid: u8, frames: &mut impl FrameSource);
+    /// Makes `space`, tagged `asid`, the current user address space.
+    fn switch_address_space(&self, space: Self::AddressSpace, asid: u8);
+    /// Makes an address space with no user mappings current.
+    fn switch_to_empty(&self);
+    /// Drops every cached translation (a new ASID epoch).
+    fn flush_translations(&self);
+    /// Hands the CPU state outside the saved registers to the process whose
+    /// context is `context` (thread register, exclusive monitor).
+    fn enter_process(&self, context: &UserContext);
+
+    // --- memory --------------------------------------------------------------------
+
+    /// Where RAM is for the kernel.
+    fn ram(&self) -> Ram;
+    /// Calls `f` with the `len` bytes at user address `address` of `space`,
+    /// which the kernel has checked are mapped readable and which is the
+    /// loaded space.
+    fn read_user<R>(&self, space: Self::AddressSpace, address: u32, len: u32, f: impl FnOnce(&[u8]) -> R) -> R;
+    /// Writes `bytes` at user address `address` of the loaded space `space`,
+    /// checked mapped writable.
+    fn write_user(&self, space: Self::AddressSpace, address: u32, bytes: &[u8]);
+    /// Zeroes `bytes` (a multiple of 64) of RAM the kernel owns at `address`.
+    fn zero(&self, address: u32, bytes: u32);
+    /// Copies `bytes` into RAM the kernel owns at `address`.
+    fn copy_into(&self, address: u32, bytes: &[u8]);
+    /// Makes instructions written to the 4 KiB at `frame` visible to
+    /// instruction fetches (call `invalidate_instruction_cache` after).
+    fn clean_for_execution(&self, frame: u32);
+    /// Drops stale instructions from the instruction caches.
+    fn invalidate_instruction_cache(&self);
+
+    // --- the processor's user state ---------------------------------------------
+
+    /// The status word of a new user thread (User mode, interrupts on),
+    /// Thumb if `thumb`.
+    fn initial_status(&self, thumb: bool) -> u32;
+    /// True if a thread with status word `status` runs Thumb code (2-byte
+    /// instructions may be stepped over).
+    fn is_thumb(&self, status: u32) -> bool;
+
+    // --- console and power ----------------------------------------------------------
+
+    /// Prints a kernel line (`kernel: ` and the text).
+    fn log(&self, text: fmt::Arguments);
+    /// Prints what process `pid` named `label` wrote, at most `limit` bytes
+    /// of output, labelled and escaped (`crate::console::Lines`).
+    fn write_process(&self, pid: u32, label: &[u8], text: &[u8], limit: u32) -> Written;
+    /// Switches the machine off with exit status `status` (on hardware it
+    /// does not return; a fake records it and returns).
+    fn power_off(&self, status: u32);
+}
