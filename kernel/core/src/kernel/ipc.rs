@@ -32,31 +32,31 @@ pub(super) enum Ipc {
 /// A FIFO of threads, as process index + 1 (0: empty).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-struct Queue {
-    head: u32,
+pub(super) struct Queue {
+    pub(super) head: u32,
     tail: u32,
 }
 
 /// An endpoint as it lies in its 64 bytes of memory.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-struct EndpointObject {
-    queue: Queue,
+pub(super) struct EndpointObject {
+    pub(super) queue: Queue,
     /// 1 if the queue holds receivers, 0 if it holds senders (or is empty).
     receivers_queued: u32,
     /// Live capabilities to the endpoint.
-    references: u32,
+    pub(super) references: u32,
     /// Live capabilities with `RECEIVE`.
-    receivers: u32,
+    pub(super) receivers: u32,
 }
 
 /// A notification as it lies in its 64 bytes of memory.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-struct NotificationObject {
-    queue: Queue,
+pub(super) struct NotificationObject {
+    pub(super) queue: Queue,
     bits: u32,
-    references: u32,
+    pub(super) references: u32,
 }
 
 /// Most interrupts bound to notifications at once.
@@ -81,7 +81,7 @@ impl Binding {
 impl<P: Platform> Kernel<P> {
     /// The endpoint or notification at `address`.
     #[inline(always)]
-    fn load<T: Copy>(&self, address: u32) -> T {
+    pub(super) fn load<T: Copy>(&self, address: u32) -> T {
         // SAFETY: `address` comes from a live endpoint or notification
         // capability: `Retype` carved (and zeroed) 64 bytes there from
         // untyped memory in RAM (which `ram` reaches), and that memory is not
@@ -264,6 +264,8 @@ impl<P: Platform> Kernel<P> {
     /// Process `index` is ending: leave IPC, fail the caller waiting on us.
     pub(super) fn ipc_process_ending(&mut self, index: usize) {
         self.cancel_ipc(index);
+        // It serves nobody any more.
+        self.processes[index].priority = self.processes[index].base_priority;
         if let Some(caller) = self.processes[index].reply_to.take() {
             if let Some(caller) = self.waiting_caller(caller, index) {
                 self.wake_with_error(caller, Error::PeerGone);
@@ -625,7 +627,10 @@ impl<P: Platform> Kernel<P> {
         target.ipc = Ipc::None;
         target.reply_to = Some(caller_pid);
         target.priority = target.priority.max(priority);
+        // A receive with a timeout: its deadline is no longer anyone's.
+        let had_deadline = target.state != (State::Ipc { until: u64::MAX });
         target.state = State::Running;
+        self.wakeups_dirty |= had_deadline;
         let source = &mut self.processes[caller];
         source.ipc = Ipc::AwaitingReply { server: server_pid };
         source.state = State::Ipc { until: u64::MAX };

@@ -13,12 +13,14 @@
 
 mod capabilities;
 mod context;
+mod inspect;
 mod ipc;
 pub mod platform;
 mod table;
 
 pub use capabilities::RootGrants;
 pub use context::{resume_pointer, UserContext};
+pub use inspect::{ProcessInfo, Status, Violation};
 pub use platform::{FrameSource, Platform, Ram, UserFault};
 
 use crate::asid::{Asids, Tag};
@@ -470,6 +472,7 @@ impl<P: Platform> Kernel<P> {
         // Destroying its capabilities below may destroy the last one naming
         // it (it can hold a capability to itself): `destroyed` leaves an
         // ending process to finish here.
+        self.wakeups_dirty |= self.processes[index].state.deadline().is_some();
         self.processes[index].state = State::Ending;
         self.queues.remove(&mut self.processes, index);
         if self.current == Some(index) {
@@ -841,6 +844,10 @@ impl<P: Platform> Kernel<P> {
         self.platform.set_deadline(u64::MAX);
         self.armed_deadline = u64::MAX;
         self.timer_dirty = true;
+        // The scan that wakes the expired also finds the next deadline, so
+        // a deadline that went away by another path (a woken receiver, an
+        // ended process) is never armed twice.
+        let mut earliest = u64::MAX;
         let mut cursor = self.processes.first_live();
         while let Some(index) = cursor {
             cursor = self.processes.next_live(index);
@@ -851,9 +858,11 @@ impl<P: Platform> Kernel<P> {
                     self.make_ready(index);
                 }
                 State::Ipc { until } if until <= now => self.ipc_timed_out(index),
-                _ => {}
+                state => earliest = earliest.min(state.deadline().unwrap_or(u64::MAX)),
             }
         }
+        self.earliest_wakeup = earliest;
+        self.wakeups_dirty = false;
         if let Some(index) = self.current {
             if now >= self.slice_end {
                 if self.queues.highest_priority() >= Some(self.processes[index].priority) {

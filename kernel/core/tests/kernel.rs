@@ -1,0 +1,398 @@
+//! The whole kernel on the host (`tests/support`): IPC, the process
+//! lifecycle, scheduling and timeouts, driven through the kernel's entry
+//! points exactly as the Armv7-A entry code drives them, with the kernel's
+//! invariants checked after every entry.
+
+mod support;
+
+use kernel_core::kernel::{Status, UserFault};
+use support::{IdleForever, System, INTERRUPTS, ROOT_DATA, ROOT_OBJECT};
+use tessera_abi::{ipc, Error, ExitKind, Handle, ObjectType, Rights, Syscall, ANY_PROCESS, FOREVER, NO_WAIT};
+
+/// The root task makes an endpoint and hands `pid` (named by `process`) a
+/// copy with `rights`; returns the root's handle and the child's.
+fn share_endpoint(system: &mut System, process: Handle, rights: Rights) -> (Handle, Handle) {
+    let endpoint = system.retype(system.untyped, ObjectType::Endpoint, 64);
+    let theirs = Handle(system.ok(Syscall::CapGrant, &[endpoint.0, process.0, rights.bits()])[0]);
+    (endpoint, theirs)
+}
+
+/// Same for a notification.
+fn share_notification(system: &mut System, process: Handle, rights: Rights) -> (Handle, Handle) {
+    let notification = system.retype(system.untyped, ObjectType::Notification, 64);
+    let theirs = Handle(system.ok(Syscall::CapGrant, &[notification.0, process.0, rights.bits()])[0]);
+    (notification, theirs)
+}
+
+#[test]
+fn boot_starts_the_root_task_with_its_capabilities() {
+    let system = System::boot();
+    assert_eq!(system.current(), system.root);
+    let info = system.info(system.root);
+    assert_eq!(info.priority, tessera_abi::ROOT_PRIORITY);
+    assert_eq!(info.parent, None);
+    let kinds: Vec<ObjectType> = system.kernel.capabilities(system.root).map(|(_, c)| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ObjectType::Untyped,
+            ObjectType::DeviceRegion,
+            ObjectType::PowerControl,
+            ObjectType::Interrupt,
+            ObjectType::Interrupt
+        ]
+    );
+    // The boot arguments are at the top of its stack: r0 points at them.
+    let context = system.kernel.context(system.root).unwrap();
+    assert_eq!(context.r[1], 4);
+    assert_eq!(system.fake().read_user_bytes(ROOT_OBJECT, context.r[0], 4), b"test");
+}
+
+#[test]
+fn call_and_reply_take_the_fast_path_both_ways() {
+    let mut system = System::boot();
+    let (server, server_process) = system.spawn("server", tessera_abi::ROOT_PRIORITY);
+    let (endpoint, server_endpoint) = share_endpoint(&mut system, server_process, Rights::RECEIVE);
+    // The root yields to the server (same priority), which waits for a message.
+    system.ok(Syscall::Yield, &[]);
+    assert_eq!(system.current(), server);
+    assert_eq!(system.call(Syscall::Receive, &[server_endpoint.0, FOREVER]), None);
+    assert!(matches!(system.status(server), Some(Status::Receiving { .. })));
+    assert_eq!(system.current(), system.root);
+
+    // Call: straight to the server, message in its registers.
+    let sent = system.syscall_raw(Syscall::Call as u32, [endpoint.0, ipc::info(7, 0), 1, 2, 3, 4, FOREVER]);
+    assert_eq!(sent, None, "the caller waits for the reply");
+    assert_eq!(system.current(), server);
+    let registers = system.kernel.context(server).unwrap().r;
+    assert_eq!(registers[0], 0);
+    assert_eq!(ipc::label(registers[1]), 7);
+    assert_eq!(registers[2..6], [1, 2, 3, 4]);
+    assert_eq!(system.info(server).reply_to, Some(system.root));
+    assert_eq!(system.status(system.root), Some(Status::AwaitingReply { server }));
+
+    // ReplyReceive: the answer reaches the caller; the server waits again.
+    let answered =
+        system.syscall_raw(Syscall::ReplyReceive as u32, [server_endpoint.0, ipc::info(9, 0), 5, 6, 7, 8, 0]);
+    assert_eq!(answered, None);
+    assert_eq!(system.current(), system.root);
+    let registers = system.kernel.context(system.root).unwrap().r;
+    assert_eq!((registers[0], ipc::label(registers[1])), (0, 9));
+    assert_eq!(registers[2..6], [5, 6, 7, 8]);
+    assert!(matches!(system.status(server), Some(Status::Receiving { .. })));
+    assert_eq!(system.info(server).reply_to, None);
+}
+
+#[test]
+fn a_server_runs_at_its_callers_priority_until_it_replies() {
+    let mut system = System::boot();
+    let (server, server_process) = system.spawn("server", 3);
+    let (endpoint, server_endpoint) = share_endpoint(&mut system, server_process, Rights::RECEIVE);
+    // The root calls first: no receiver yet, so it queues as a sender and
+    // the low-priority server gets the CPU.
+    assert_eq!(system.syscall_raw(Syscall::Call as u32, [endpoint.0, ipc::info(1, 0), 0, 0, 0, 0, FOREVER]), None);
+    assert!(matches!(system.status(system.root), Some(Status::Sending { call: true, .. })));
+    assert_eq!(system.current(), server);
+    system.ok(Syscall::Receive, &[server_endpoint.0, FOREVER]);
+    assert_eq!(system.info(server).priority, tessera_abi::ROOT_PRIORITY, "raised to the caller's");
+    assert_eq!(system.info(server).base_priority, 3);
+    system.ok(Syscall::Reply, &[0, ipc::info(2, 0)]);
+    // The root outranks the server again and takes the CPU back.
+    assert_eq!(system.info(server).priority, 3);
+    assert_eq!(system.current(), system.root);
+    assert_eq!(system.status(server), Some(Status::Ready));
+}
+
+#[test]
+fn capabilities_travel_with_a_message_and_need_grant() {
+    let mut system = System::boot();
+    let (server, server_process) = system.spawn("server", tessera_abi::ROOT_PRIORITY);
+    let (endpoint, server_endpoint) = share_endpoint(&mut system, server_process, Rights::RECEIVE);
+    let frame = system.retype(system.untyped, ObjectType::Frame, 4096);
+    let no_grant = Handle(system.ok(Syscall::CapDerive, &[frame.0, Rights::READ.bits(), 0])[0]);
+    system.ok(Syscall::Yield, &[]);
+    assert_eq!(system.call(Syscall::Receive, &[server_endpoint.0, FOREVER]), None);
+    // Without GRANT, the send is refused and nothing moves.
+    let refused = system.syscall_raw(Syscall::Send as u32, [endpoint.0, ipc::info(1, 1), 0, 0, 0, no_grant.0, 0]);
+    assert_eq!(refused.map(|a| a.result), Some(Err(Error::MissingRight)));
+    // With it, the server gets its own handle to the frame.
+    let sent = system.syscall_raw(Syscall::Send as u32, [endpoint.0, ipc::info(1, 1), 0, 0, 0, frame.0, 0]);
+    assert_eq!(sent.map(|a| a.result), Some(Ok(())));
+    let registers = system.kernel.context(server).unwrap().r;
+    assert_eq!(ipc::caps(registers[1]), 1);
+    let received = system.kernel.capability(server, Handle(registers[5])).expect("the server holds the frame");
+    assert_eq!(received.kind, ObjectType::Frame);
+    assert_eq!(received.object, system.kernel.capability(system.root, frame).unwrap().object);
+}
+
+#[test]
+fn timeouts_end_blocking_calls_and_forever_waits_for_good() {
+    let mut system = System::boot();
+    let endpoint = system.retype(system.untyped, ObjectType::Endpoint, 64);
+    // NO_WAIT never blocks.
+    let answer = system.now(Syscall::Receive, &[endpoint.0, NO_WAIT]);
+    assert_eq!(answer.result, Err(Error::TimedOut));
+    // A timed receive with nobody else to run: the kernel idles until the
+    // deadline, then the caller gets TimedOut, no earlier.
+    let before = system.fake().now.get();
+    let answer = system.now(Syscall::Receive, &[endpoint.0, 1500]);
+    assert_eq!(answer.result, Err(Error::TimedOut));
+    let waited = system.fake().now.get() - before;
+    assert!((1500..1600).contains(&waited), "waited {waited} µs for a 1500 µs timeout");
+    // Sleep, the same way.
+    let before = system.fake().now.get();
+    system.ok(Syscall::Sleep, &[2000]);
+    assert!(system.fake().now.get() - before >= 2000);
+    // Waiting forever with nothing that could wake the caller: the kernel
+    // idles with no deadline armed.
+    let forever = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        system.call(Syscall::Receive, &[endpoint.0, FOREVER]);
+    }));
+    let payload = forever.expect_err("nothing can wake the root task");
+    assert!(payload.is::<IdleForever>());
+}
+
+#[test]
+fn a_timed_out_sender_leaves_the_queue() {
+    let mut system = System::boot();
+    let (child, child_process) = system.spawn("child", 1);
+    let (endpoint, _) = share_endpoint(&mut system, child_process, Rights::RECEIVE);
+    // The root's send waits 5 ms for a receiver; the child runs meanwhile.
+    let sent = system.syscall_raw(Syscall::Send as u32, [endpoint.0, ipc::info(1, 0), 0, 0, 0, 0, 5000]);
+    assert_eq!(sent, None);
+    assert_eq!(system.current(), child);
+    system.advance(4999);
+    assert!(matches!(system.status(system.root), Some(Status::Sending { .. })));
+    system.advance(1);
+    assert_eq!(system.current(), system.root);
+    assert_eq!(system.answer_of(system.root).unwrap().result, Err(Error::TimedOut));
+    // Nothing is left queued: a later receive by the child finds no sender.
+}
+
+#[test]
+fn notifications_and_bound_interrupts_wake_their_waiter() {
+    let mut system = System::boot();
+    let (child, child_process) = system.spawn("driver", 1);
+    let (notification, theirs) = share_notification(&mut system, child_process, Rights::WAIT);
+    // Signal before anyone waits: the bits are kept for the next poll.
+    system.ok(Syscall::Signal, &[notification.0, 0b101]);
+    // The root blocks (sleeps); the child polls and then waits.
+    system.ok(Syscall::Sleep, &[0]);
+    let sleep = system.call(Syscall::Sleep, &[10_000]);
+    assert_eq!(sleep, None);
+    assert_eq!(system.current(), child);
+    assert_eq!(system.ok(Syscall::Poll, &[theirs.0, 0b100])[0], 0b100);
+    assert_eq!(system.call(Syscall::WaitNotification, &[theirs.0, 0b1_0000, FOREVER]), None);
+    assert!(matches!(system.status(child), Some(Status::Notification { mask: 0b1_0000, .. })));
+    // The root wakes, binds an interrupt to bit 4 and sleeps again.
+    system.advance(10_000);
+    assert_eq!(system.current(), system.root);
+    system.ok(Syscall::InterruptBind, &[system.interrupts[0].0, notification.0, 4]);
+    assert!(system.fake().enabled.borrow().contains(&INTERRUPTS[0]));
+    // The line fires while the root runs: the child is woken with bit 4
+    // (and waits its turn below the root); the line stays masked until the
+    // driver acknowledges it.
+    system.raise(INTERRUPTS[0]);
+    assert_eq!(system.current(), system.root);
+    assert_eq!(system.status(child), Some(Status::Ready));
+    assert_eq!(system.answer_of(child).unwrap().values[0], 0b1_0000);
+    assert_eq!(system.call(Syscall::Sleep, &[10_000]), None);
+    assert_eq!(system.current(), child);
+    assert!(!system.fake().enabled.borrow().contains(&INTERRUPTS[0]));
+    // The child has no capability to the interrupt, so cannot acknowledge.
+    assert_eq!(system.now(Syscall::InterruptAck, &[system.interrupts[0].0]).result, Err(Error::InvalidHandle));
+}
+
+#[test]
+fn a_child_that_exits_is_collected_with_its_record() {
+    let mut system = System::boot();
+    let (child, process) = system.spawn("worker", 1);
+    // The root waits for it; the child runs and exits with 7.
+    assert_eq!(system.call(Syscall::Wait, &[process.0, FOREVER]), None);
+    assert_eq!(system.current(), child);
+    assert_eq!(system.call(Syscall::Exit, &[7, 0, 0, 0, 0, 0x55]), None);
+    assert_eq!(system.current(), system.root);
+    let answer = system.answer_of(system.root).unwrap();
+    assert_eq!(answer.result, Ok(()));
+    assert_eq!(answer.values, [process.0, ExitKind::Exited as u32, 7]);
+    assert_eq!(system.status(child), None, "collected: out of the table");
+    // The record, copied into the root's data page.
+    system.ok(Syscall::ExitRecord, &[ROOT_DATA]);
+    let record = system.fake().read_user_bytes(ROOT_OBJECT, ROOT_DATA, tessera_abi::EXIT_RECORD_BYTES);
+    let word = |n: usize| u32::from_le_bytes(record[n * 4..n * 4 + 4].try_into().unwrap());
+    assert_eq!((word(0), word(1), word(2)), (child, ExitKind::Exited as u32, 7));
+    assert_eq!(word(4 + 5), 0x55, "r5 at its end");
+    // Nothing more to wait for.
+    assert_eq!(system.now(Syscall::Wait, &[ANY_PROCESS, NO_WAIT]).result, Err(Error::NotFound));
+}
+
+#[test]
+fn a_fault_ends_only_the_faulting_process_and_is_reported() {
+    let mut system = System::boot();
+    let (child, process) = system.spawn("crasher", 1);
+    assert_eq!(system.call(Syscall::Wait, &[process.0, FOREVER]), None);
+    assert_eq!(system.current(), child);
+    // A data abort (translation fault, DFSR 0x7) at 0x1234.
+    system.kernel.user_fault(UserFault::Data { status: 0x7, address: 0x1234 });
+    system.check();
+    assert_eq!(system.current(), system.root);
+    let answer = system.answer_of(system.root).unwrap();
+    assert_eq!(answer.values[1], ExitKind::Faulted as u32);
+    let output = system.fake().output();
+    assert!(output.contains("kernel: fault in process 'crasher'"), "{output}");
+    assert!(output.contains("address 0x00001234"), "{output}");
+    system.ok(Syscall::ExitRecord, &[ROOT_DATA]);
+    let record = system.fake().read_user_bytes(ROOT_OBJECT, ROOT_DATA, 16);
+    assert_eq!(u32::from_le_bytes(record[12..16].try_into().unwrap()), 0x1234);
+}
+
+#[test]
+fn deleting_the_last_capability_to_a_process_ends_it_and_frees_its_memory() {
+    let mut system = System::boot();
+    let (child, process) = system.spawn("doomed", 1);
+    let object = system.object_of(child);
+    system.ok(Syscall::CapDelete, &[process.0]);
+    assert_eq!(system.status(child), None);
+    assert!(system.fake().output().contains("process 'doomed'"));
+    assert!(!system.fake().spaces.borrow().contains_key(&object), "its address space is gone");
+    // The same memory makes a new process later, with a fresh pid.
+    let revoke_all = system.untyped;
+    system.ok(Syscall::CapRevoke, &[revoke_all.0]);
+    let (again, _) = system.spawn("again", 1);
+    assert_eq!(system.object_of(again), object, "the untyped memory came back");
+    assert_ne!(again, child, "a stale pid never names the new process");
+}
+
+#[test]
+fn same_priority_processes_share_the_cpu_and_higher_ones_preempt() {
+    let mut system = System::boot();
+    let (a, _) = system.spawn("a", 4);
+    let (b, _) = system.spawn("b", 4);
+    let (high, _) = system.spawn("high", 9);
+    // The root sleeps: `high` runs, then sleeps too; a and b take turns.
+    assert_eq!(system.call(Syscall::Sleep, &[1_000_000]), None);
+    assert_eq!(system.current(), high);
+    assert_eq!(system.call(Syscall::Sleep, &[50_000]), None);
+    assert_eq!(system.current(), a);
+    system.ok(Syscall::Yield, &[]);
+    assert_eq!(system.current(), b);
+    system.ok(Syscall::Yield, &[]);
+    assert_eq!(system.current(), a);
+    // A time slice (10 ms) ends: b's turn, without a yield.
+    system.advance(10_000);
+    assert_eq!(system.current(), b);
+    // `high` wakes and preempts at once.
+    system.advance(40_000);
+    assert_eq!(system.current(), high);
+    assert_eq!(system.status(b), Some(Status::Ready));
+}
+
+#[test]
+fn a_revoke_stopped_by_an_interrupt_restarts_and_finishes() {
+    let mut system = System::boot();
+    let endpoint = system.retype(system.untyped, ObjectType::Endpoint, 64);
+    for _ in 0..20 {
+        system.ok(Syscall::CapDerive, &[endpoint.0, Rights::all().bits(), 0]);
+    }
+    let held = |system: &System| system.kernel.capabilities(system.root).count();
+    let before = held(&system);
+    // Every step looks interrupted: each call destroys one child and asks
+    // to be restarted (its pc moved back to the `svc`).
+    system.fake().always_pending.set(true);
+    let pc = system.kernel.context(system.root).unwrap().pc;
+    system.kernel.context_mut(system.root).unwrap().pc = pc - 4;
+    let mut calls = 0;
+    loop {
+        calls += 1;
+        let restart_pc = system.kernel.context(system.root).unwrap().pc;
+        system.call(Syscall::CapRevoke, &[endpoint.0]);
+        if system.kernel.context(system.root).unwrap().pc != restart_pc {
+            break;
+        }
+        assert!(calls < 100, "the revoke never finishes");
+    }
+    assert!(calls > 1, "the revoke was never stopped");
+    assert_eq!(held(&system), before - 20);
+    assert!(system.fake().output().contains("revoke stopped at a pending interrupt"));
+}
+
+#[test]
+fn process_output_is_labelled_and_cannot_forge_kernel_lines() {
+    let mut system = System::boot();
+    let text = b"hello\nkernel: fault in process 'x'\n";
+    system.fake().write_user_bytes(ROOT_OBJECT, ROOT_DATA, text);
+    system.ok(Syscall::DebugWrite, &[ROOT_DATA, text.len() as u32]);
+    let output = system.fake().output();
+    assert!(output.contains("init: hello\n"), "{output}");
+    assert!(output.lines().all(|line| !line.starts_with("kernel: fault")), "{output}");
+    // Memory it does not have: refused, nothing printed.
+    let answer = system.now(Syscall::DebugWrite, &[0x0800_0000, 4]);
+    assert_eq!(answer.result, Err(Error::BadAddress));
+}
+
+#[test]
+fn bad_requests_are_refused_without_harm() {
+    let mut system = System::boot();
+    assert_eq!(system.syscall_raw(999, [0; 7]).unwrap().result, Err(Error::UnknownSyscall));
+    assert_eq!(system.now(Syscall::CapInfo, &[0]).result, Err(Error::InvalidHandle));
+    assert_eq!(system.now(Syscall::CapInfo, &[0xFFFF_FFFF]).result, Err(Error::InvalidHandle));
+    // Write and execute at once is refused.
+    let frame = system.retype(system.untyped, ObjectType::Frame, 4096);
+    assert_eq!(system.now(Syscall::Map, &[frame.0, 0x0040_0000, 0b111, 0]).result, Err(Error::InvalidArgument));
+    // Into the kernel's half or over the stack guard: refused.
+    assert_eq!(system.now(Syscall::Map, &[frame.0, 0x4000_0000, 0b011, 0]).result, Err(Error::BadAddress));
+    // A process may not start another above its own priority.
+    let process = system.retype(system.untyped, ObjectType::Process, 16384);
+    let code = system.retype(system.untyped, ObjectType::Frame, 4096);
+    system.ok(Syscall::Map, &[code.0, 0x0001_0000, 0b101, process.0]);
+    system.ok(Syscall::ProcessSetup, &[process.0, 0x0001_0000, 0x3FFF_0000, 0]);
+    let too_high = system.now(Syscall::ProcessStart, &[process.0, tessera_abi::ROOT_PRIORITY + 1]);
+    assert_eq!(too_high.result, Err(Error::PermissionDenied));
+    // Untyped memory runs out with an error, not a panic.
+    let mut made = 0;
+    loop {
+        let answer = system.now(Syscall::Retype, &[system.untyped.0, ObjectType::Frame as u32, 1 << 16]);
+        match answer.result {
+            Ok(()) => made += 1,
+            Err(error) => {
+                assert!(matches!(error, Error::OutOfMemory | Error::SlotOccupied), "{error:?}");
+                break;
+            }
+        }
+        assert!(made < 1000);
+    }
+}
+
+#[test]
+fn shutdown_needs_the_power_capability() {
+    let mut system = System::boot();
+    let endpoint = system.retype(system.untyped, ObjectType::Endpoint, 64);
+    assert_eq!(system.now(Syscall::Shutdown, &[endpoint.0, 3]).result, Err(Error::WrongType));
+    assert_eq!(system.fake().powered_off.get(), None);
+    system.ok(Syscall::Shutdown, &[system.power.0, 3]);
+    assert_eq!(system.fake().powered_off.get(), Some(3));
+}
+
+#[test]
+fn a_child_cannot_use_what_it_was_not_given() {
+    let mut system = System::boot();
+    let (child, _) = system.spawn("hostile", 1);
+    assert_eq!(system.call(Syscall::Sleep, &[1000]), None);
+    assert_eq!(system.current(), child);
+    // Its CSpace is empty: every handle is refused, whatever its bits.
+    for handle in [1u32, 2, 3, 0x0001_0001, 0xFFFF_FFFF] {
+        for (syscall, more) in [
+            (Syscall::CapInfo, [0, 0]),
+            (Syscall::Shutdown, [0, 0]),
+            (Syscall::Signal, [1, 0]),
+            (Syscall::Retype, [ObjectType::Frame as u32, 4096]),
+        ] {
+            let refused = system.now(syscall, &[handle, more[0], more[1]]).result;
+            assert!(matches!(refused, Err(Error::InvalidHandle | Error::StaleHandle)), "{syscall:?}: {refused:?}");
+        }
+    }
+    // It cannot print from memory it does not have (the root's data page).
+    assert_eq!(system.now(Syscall::DebugWrite, &[ROOT_DATA, 4]).result, Err(Error::BadAddress));
+    assert_eq!(system.now(Syscall::Wait, &[ANY_PROCESS, NO_WAIT]).result, Err(Error::NotFound));
+    assert_eq!(system.fake().powered_off.get(), None);
+}
