@@ -88,7 +88,7 @@ impl<P: Platform> Kernel<P> {
     /// The capability in the slot `handle` names in process `space`'s
     /// CSpace: in range, not slot 0, of the handle's generation, not empty.
     #[inline(always)]
-    fn held(&self, space: usize, handle: Handle) -> Result<&Capability, Error> {
+    pub(super) fn held(&self, space: usize, handle: Handle) -> Result<&Capability, Error> {
         let index = handle.index();
         if index == 0 || index >= CSPACE_SLOTS {
             return Err(Error::InvalidHandle);

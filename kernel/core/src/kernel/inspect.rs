@@ -4,7 +4,7 @@
 //! entry points and use these to see the result; nothing on the target calls
 //! them (the linker drops them).
 
-use super::ipc::Ipc;
+use super::ipc::{waiting_caller, Ipc, NO_CALLER};
 use super::{Kernel, Platform, State, UserContext};
 use crate::capability::Capability;
 use tessera_abi::capability::CSPACE_SLOTS;
@@ -83,7 +83,7 @@ impl<P: Platform> Kernel<P> {
             State::Ipc { until } => match process.ipc {
                 Ipc::Sending { endpoint, call, .. } => Status::Sending { endpoint, call, until: finite(until) },
                 Ipc::Receiving { endpoint } => Status::Receiving { endpoint, until: finite(until) },
-                Ipc::AwaitingReply { server } => Status::AwaitingReply { server },
+                Ipc::AwaitingReply { server } => Status::AwaitingReply { server: self.processes.pid(server as usize) },
                 Ipc::Notification { object, mask } => Status::Notification { object, mask, until: finite(until) },
                 Ipc::None => return None,
             },
@@ -98,7 +98,7 @@ impl<P: Platform> Kernel<P> {
             parent: process.parent.map(|parent| self.processes.pid(parent as usize)),
             priority: process.priority,
             base_priority: process.base_priority,
-            reply_to: process.reply_to,
+            reply_to: waiting_caller(process.reply_to).map(|caller| self.processes.pid(caller)),
         })
     }
 
@@ -173,7 +173,7 @@ impl<P: Platform> Kernel<P> {
                 return fail("no ready process outranks the running one", index);
             }
             if process.priority < process.base_priority
-                || (process.priority != process.base_priority && process.reply_to.is_none())
+                || (process.priority != process.base_priority && process.reply_to == NO_CALLER)
             {
                 return fail("only a process serving a call runs above its own priority", index);
             }
@@ -185,12 +185,19 @@ impl<P: Platform> Kernel<P> {
                 return fail("a process blocked in IPC says what for, and only then", index);
             }
             if let Ipc::AwaitingReply { server } = process.ipc {
-                let serving = self.processes.index_of_pid(server).is_some_and(|server| {
-                    self.processes[server].reply_to == Some(self.processes.pid(index))
-                        && !matches!(self.processes[server].state, State::Zombie { .. } | State::Ending)
-                });
+                let server = server as usize;
+                let serving = self.processes.is_live(server)
+                    && self.processes[server].reply_to == index as u32 + 1
+                    && !matches!(self.processes[server].state, State::Zombie { .. } | State::Ending);
                 if !serving {
                     return fail("a caller awaiting a reply has a live server holding it", index);
+                }
+            }
+            if let Some(caller) = waiting_caller(process.reply_to) {
+                let awaiting = self.processes.is_live(caller)
+                    && self.processes[caller].ipc == (Ipc::AwaitingReply { server: index as u32 });
+                if !awaiting {
+                    return fail("the caller a server owes a reply is waiting for it", index);
                 }
             }
             let queued_on = match process.ipc {

@@ -23,7 +23,8 @@ pub(super) enum Ipc {
     Sending { endpoint: u32, message: Message, badge: u32, call: bool },
     /// Queued on an endpoint for a message.
     Receiving { endpoint: u32 },
-    /// Waiting for server `server` (a pid) to reply.
+    /// Waiting for server `server` (a process index) to reply. The server's
+    /// `reply_to` names this process for as long as it waits.
     AwaitingReply { server: u32 },
     /// Queued on a notification for a bit of `mask`.
     Notification { object: u32, mask: u32 },
@@ -34,7 +35,7 @@ pub(super) enum Ipc {
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Queue {
     pub(super) head: u32,
-    tail: u32,
+    pub(super) tail: u32,
 }
 
 /// An endpoint as it lies in its 64 bytes of memory.
@@ -43,7 +44,7 @@ pub(super) struct Queue {
 pub(super) struct EndpointObject {
     pub(super) queue: Queue,
     /// 1 if the queue holds receivers, 0 if it holds senders (or is empty).
-    receivers_queued: u32,
+    pub(super) receivers_queued: u32,
     /// Live capabilities to the endpoint.
     pub(super) references: u32,
     /// Live capabilities with `RECEIVE`.
@@ -57,6 +58,19 @@ pub(super) struct NotificationObject {
     pub(super) queue: Queue,
     bits: u32,
     pub(super) references: u32,
+}
+
+/// `Process::reply_to` when it owes nobody a reply.
+pub(super) const NO_CALLER: u32 = 0;
+/// `Process::reply_to` when the caller it owes a reply ended: the reply
+/// fails with `PeerGone`. Any other value is the caller's index + 1, and
+/// that caller is `AwaitingReply` on this process (`cancel_ipc` keeps it so).
+pub(super) const CALLER_GONE: u32 = u32::MAX;
+
+/// The index of the caller a `reply_to` value names, if one still waits.
+#[inline(always)]
+pub(super) fn waiting_caller(reply_to: u32) -> Option<usize> {
+    (reply_to != NO_CALLER && reply_to != CALLER_GONE).then(|| reply_to as usize - 1)
 }
 
 /// Most interrupts bound to notifications at once.
@@ -256,7 +270,14 @@ impl<P: Platform> Kernel<P> {
                 self.unlink(&mut notification.queue, index);
                 self.store(object, notification);
             }
-            Ipc::AwaitingReply { .. } | Ipc::None => {}
+            Ipc::AwaitingReply { server } => {
+                // The server learns at its reply that the caller is gone.
+                let server = &mut self.processes[server as usize];
+                if server.reply_to == index as u32 + 1 {
+                    server.reply_to = CALLER_GONE;
+                }
+            }
+            Ipc::None => {}
         }
         self.processes[index].ipc = Ipc::None;
     }
@@ -266,18 +287,9 @@ impl<P: Platform> Kernel<P> {
         self.cancel_ipc(index);
         // It serves nobody any more.
         self.processes[index].priority = self.processes[index].base_priority;
-        if let Some(caller) = self.processes[index].reply_to.take() {
-            if let Some(caller) = self.waiting_caller(caller, index) {
-                self.wake_with_error(caller, Error::PeerGone);
-            }
+        if let Some(caller) = waiting_caller(core::mem::replace(&mut self.processes[index].reply_to, NO_CALLER)) {
+            self.wake_with_error(caller, Error::PeerGone);
         }
-    }
-
-    /// The process with pid `caller`, if it is waiting for `server`'s reply.
-    fn waiting_caller(&self, caller: u32, server: usize) -> Option<usize> {
-        let index = self.processes.index_of_pid(caller)?;
-        let server_pid = self.processes.pid(server);
-        (self.processes[index].ipc == Ipc::AwaitingReply { server: server_pid }).then_some(index)
     }
 
     // --- messages -----------------------------------------------------------
@@ -315,14 +327,11 @@ impl<P: Platform> Kernel<P> {
     fn rendezvous(&mut self, sender: usize, receiver: usize, message: Message, badge: u32, call: bool) {
         self.deliver(sender, receiver, message, badge);
         if call {
-            let server = self.processes.pid(receiver);
-            if let Some(previous) = self.processes[receiver].reply_to.take() {
-                if let Some(previous) = self.waiting_caller(previous, receiver) {
-                    self.wake_with_error(previous, Error::PeerGone);
-                }
+            let previous = core::mem::replace(&mut self.processes[receiver].reply_to, sender as u32 + 1);
+            if let Some(previous) = waiting_caller(previous) {
+                self.wake_with_error(previous, Error::PeerGone);
             }
-            self.processes[receiver].reply_to = Some(self.processes.pid(sender));
-            self.processes[sender].ipc = Ipc::AwaitingReply { server };
+            self.processes[sender].ipc = Ipc::AwaitingReply { server: receiver as u32 };
             let caller_priority = self.processes[sender].priority;
             if caller_priority > self.processes[receiver].priority {
                 self.processes[receiver].priority = caller_priority;
@@ -441,11 +450,14 @@ impl<P: Platform> Kernel<P> {
     }
 
     fn reply(&mut self, index: usize, message: Message) -> Result<(), Error> {
-        let caller = self.processes[index].reply_to.ok_or(Error::InvalidArgument)?;
+        let caller = self.processes[index].reply_to;
+        if caller == NO_CALLER {
+            return Err(Error::InvalidArgument);
+        }
         self.check_transfer(index, &message)?;
-        self.processes[index].reply_to = None;
+        self.processes[index].reply_to = NO_CALLER;
         self.processes[index].priority = self.processes[index].base_priority;
-        let caller = self.waiting_caller(caller, index).ok_or(Error::PeerGone)?;
+        let caller = waiting_caller(caller).ok_or(Error::PeerGone)?;
         self.deliver(index, caller, message, 0);
         self.processes[caller].ipc = Ipc::None;
         self.make_ready(caller);
@@ -520,7 +532,7 @@ impl<P: Platform> Kernel<P> {
             }
             Call::ReplyReceive { endpoint, message } => {
                 // A caller that gave up or died is no reason not to receive.
-                if self.processes[index].reply_to.is_some() && self.reply(index, message).is_err() {
+                if self.processes[index].reply_to != NO_CALLER && self.reply(index, message).is_err() {
                     // The answer was refused (a capability it names cannot
                     // be passed on) or the caller is gone: the server still
                     // stops running at the caller's priority.
@@ -595,44 +607,67 @@ impl<P: Platform> Kernel<P> {
         }
     }
 
+    /// The endpoint `handle` names in process `index`'s CSpace, if it
+    /// holds `needed` there: its object and badge. The checks of
+    /// `endpoint_capability`, without building an error.
+    #[inline(always)]
+    fn fast_endpoint(&self, index: usize, handle: Handle, needed: Rights) -> Option<(u32, u32)> {
+        let capability = self.held(index, handle).ok()?;
+        (capability.kind == ObjectType::Endpoint && capability.rights.contains(needed))
+            .then_some((capability.object, capability.badge))
+    }
+
+    /// The endpoint object at `address`, in place.
+    #[inline(always)]
+    fn endpoint_object(&mut self, address: u32) -> &mut EndpointObject {
+        // SAFETY: as for `load`: `address` comes from a live endpoint
+        // capability, so 64 bytes carved by `Retype` lie there, which only
+        // the kernel uses; `&mut self` makes this the only reference.
+        unsafe { &mut *self.platform.ram().pointer::<EndpointObject>(address) }
+    }
+
     fn fast_call(&mut self, caller: usize) -> Option<*mut u32> {
         let handle = Handle(self.processes[caller].context.r[0]);
-        let capability = self.endpoint_capability(caller, handle, Rights::SEND).ok()?;
-        let mut object: EndpointObject = self.load(capability.object);
-        if object.receivers_queued == 0 || object.queue.head == 0 {
+        let (endpoint, badge) = self.fast_endpoint(caller, handle, Rights::SEND)?;
+        let object = self.endpoint_object(endpoint);
+        let head = object.queue.head;
+        if object.receivers_queued == 0 || head == 0 {
             return None;
         }
-        let server = object.queue.head as usize - 1;
-        if self.processes[server].reply_to.is_some() || !self.processes[server].mapped {
+        let server = head as usize - 1;
+        if self.processes[server].reply_to != NO_CALLER || !self.processes[server].mapped {
             return None;
         }
-        // Commit.
-        self.dequeue(&mut object.queue);
-        if object.queue.head == 0 {
+        // Commit: take the server off the endpoint...
+        let next = self.processes[server].ipc_next;
+        self.processes[server].ipc_next = 0;
+        let object = self.endpoint_object(endpoint);
+        object.queue.head = next;
+        if next == 0 {
+            object.queue.tail = 0;
             object.receivers_queued = 0;
         }
-        self.store(capability.object, object);
-        let caller_pid = self.processes.pid(caller);
-        let server_pid = self.processes.pid(server);
-        let (label, words) = {
-            let r = &self.processes[caller].context.r;
-            (ipc::label(r[1]), [r[2], r[3], r[4], r[5]])
+        // ...give it the message...
+        let (label, words, priority) = {
+            let source = &self.processes[caller];
+            let r = &source.context.r;
+            (ipc::label(r[1]), [r[2], r[3], r[4], r[5]], source.priority)
         };
-        let priority = self.processes[caller].priority;
         let target = &mut self.processes[server];
         target.context.r[0] = 0;
         target.context.r[1] = label;
         target.context.r[2..6].copy_from_slice(&words);
-        target.context.r[7] = capability.badge;
+        target.context.r[7] = badge;
         target.ipc = Ipc::None;
-        target.reply_to = Some(caller_pid);
+        target.reply_to = caller as u32 + 1;
         target.priority = target.priority.max(priority);
         // A receive with a timeout: its deadline is no longer anyone's.
         let had_deadline = target.state != (State::Ipc { until: u64::MAX });
         target.state = State::Running;
         self.wakeups_dirty |= had_deadline;
+        // ...and the caller waits for the answer.
         let source = &mut self.processes[caller];
-        source.ipc = Ipc::AwaitingReply { server: server_pid };
+        source.ipc = Ipc::AwaitingReply { server: server as u32 };
         source.state = State::Ipc { until: u64::MAX };
         // The server runs at least at the caller's priority, and nothing
         // ready was above the running caller: no scheduling decision needed.
@@ -640,22 +675,21 @@ impl<P: Platform> Kernel<P> {
     }
 
     fn fast_reply_receive(&mut self, server: usize) -> Option<*mut u32> {
-        let caller_pid = self.processes[server].reply_to?;
-        let caller = self.waiting_caller(caller_pid, server)?;
+        let caller = waiting_caller(self.processes[server].reply_to)?;
         let handle = Handle(self.processes[server].context.r[0]);
-        let capability = self.endpoint_capability(server, handle, Rights::RECEIVE).ok()?;
-        let mut object: EndpointObject = self.load(capability.object);
+        let (endpoint, _) = self.fast_endpoint(server, handle, Rights::RECEIVE)?;
+        let object = self.endpoint_object(endpoint);
         if object.receivers_queued == 0 && object.queue.head != 0 {
             return None; // a sender waits: the general path takes it
         }
-        let base = self.processes[server].base_priority;
         if self.queues.highest_priority().is_some_and(|top| top > self.processes[caller].priority) {
             return None; // someone else should run: let the scheduler decide
         }
         // Commit: answer the caller...
-        let (label, words) = {
+        let label = ipc::label(self.processes[server].context.r[1]);
+        let words = {
             let r = &self.processes[server].context.r;
-            (ipc::label(r[1]), [r[2], r[3], r[4], r[5]])
+            [r[2], r[3], r[4], r[5]]
         };
         let target = &mut self.processes[caller];
         target.context.r[0] = 0;
@@ -664,14 +698,22 @@ impl<P: Platform> Kernel<P> {
         target.context.r[7] = 0;
         target.ipc = Ipc::None;
         target.state = State::Running;
-        // ...and wait for the next message.
-        self.enqueue(&mut object.queue, server);
+        // ...and wait for the next message, last in the endpoint's queue.
+        let link = server as u32 + 1;
+        let object = self.endpoint_object(endpoint);
+        let tail = object.queue.tail;
+        object.queue.tail = link;
         object.receivers_queued = 1;
-        self.store(capability.object, object);
+        if tail == 0 {
+            object.queue.head = link;
+        } else {
+            self.processes[tail as usize - 1].ipc_next = link;
+        }
         let this = &mut self.processes[server];
-        this.reply_to = None;
-        this.priority = base;
-        this.ipc = Ipc::Receiving { endpoint: capability.object };
+        this.ipc_next = 0;
+        this.reply_to = NO_CALLER;
+        this.priority = this.base_priority;
+        this.ipc = Ipc::Receiving { endpoint };
         this.state = State::Ipc { until: u64::MAX };
         Some(self.switch_to_thread(caller))
     }

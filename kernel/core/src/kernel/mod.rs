@@ -111,8 +111,9 @@ struct Process {
     parent: Option<u32>,
     /// What it waits for when blocked in IPC.
     ipc: ipc::Ipc,
-    /// Pid of the caller waiting for this process's reply.
-    reply_to: Option<u32>,
+    /// The caller waiting for this process's reply: its index + 1, or
+    /// `ipc::NO_CALLER`, or `ipc::CALLER_GONE`.
+    reply_to: u32,
     /// Next process in the IPC queue it waits in (index + 1, 0: none).
     ipc_next: u32,
     /// Next process in its run queue (index + 1, 0: none).
@@ -185,7 +186,7 @@ impl Process {
             regions: RegionMap::new(),
             parent: parent.map(|parent| parent as u32),
             ipc: ipc::Ipc::None,
-            reply_to: None,
+            reply_to: ipc::NO_CALLER,
             ipc_next: 0,
             run_next: 0,
             run_level: 0,
