@@ -592,19 +592,77 @@ impl<P: Platform> Kernel<P> {
     /// Tries the fast path for syscall `number` of the current thread `index`.
     #[inline]
     pub(super) fn ipc_fastpath(&mut self, index: usize, number: u32) -> Option<*mut u32> {
-        let fast_call = number == tessera_abi::Syscall::Call as u32;
-        if !fast_call && number != tessera_abi::Syscall::ReplyReceive as u32 {
-            return None;
+        const CALL: u32 = tessera_abi::Syscall::Call as u32;
+        const REPLY_RECEIVE: u32 = tessera_abi::Syscall::ReplyReceive as u32;
+        const SIGNAL: u32 = tessera_abi::Syscall::Signal as u32;
+        const WAIT_NOTIFICATION: u32 = tessera_abi::Syscall::WaitNotification as u32;
+        const POLL: u32 = tessera_abi::Syscall::Poll as u32;
+        if number == CALL || number == REPLY_RECEIVE {
+            // Capabilities to pass, or reserved bits to refuse: the general
+            // path.
+            if self.processes[index].context.r[1] & !ipc::LABEL_MASK != 0 {
+                return None;
+            }
+            return if number == CALL { self.fast_call(index) } else { self.fast_reply_receive(index) };
         }
-        // Capabilities to pass, or reserved bits to refuse: the general path.
-        if self.processes[index].context.r[1] & !ipc::LABEL_MASK != 0 {
-            return None;
+        match number {
+            SIGNAL => self.fast_signal(index),
+            WAIT_NOTIFICATION => {
+                let timeout = self.processes[index].context.r[2];
+                self.fast_wait_notification(index, timeout)
+            }
+            POLL => self.fast_wait_notification(index, NO_WAIT),
+            _ => None,
         }
-        if fast_call {
-            self.fast_call(index)
-        } else {
-            self.fast_reply_receive(index)
+    }
+
+    /// The notification `handle` names in process `index`'s CSpace, if it
+    /// holds `needed` there: its object.
+    #[inline(always)]
+    fn fast_notification(&self, index: usize, handle: Handle, needed: Rights) -> Option<u32> {
+        let capability = self.held(index, handle).ok()?;
+        (capability.kind == ObjectType::Notification && capability.rights.contains(needed)).then_some(capability.object)
+    }
+
+    /// `Signal`: the same as the general path (decoding checks nothing for
+    /// it), without decoding; the caller keeps the CPU unless a thread it
+    /// woke outranks it.
+    fn fast_signal(&mut self, index: usize) -> Option<*mut u32> {
+        let (handle, bits) = {
+            let r = &self.processes[index].context.r;
+            (Handle(r[0]), r[1])
+        };
+        let object = self.fast_notification(index, handle, Rights::SIGNAL)?;
+        self.processes[index].context.r[0] = 0;
+        self.signal_object(object, bits);
+        Some(self.prepare_return())
+    }
+
+    /// `WaitNotification` and `Poll`: take the bits if any are set (or
+    /// return at once for `NO_WAIT`), else block; as the general path.
+    fn fast_wait_notification(&mut self, index: usize, timeout: u32) -> Option<*mut u32> {
+        let (handle, mask) = {
+            let r = &self.processes[index].context.r;
+            (Handle(r[0]), r[1])
+        };
+        let object = self.fast_notification(index, handle, Rights::WAIT)?;
+        let mut notification: NotificationObject = self.load(object);
+        let taken = notification.bits & mask;
+        if taken != 0 || timeout == NO_WAIT {
+            notification.bits &= !mask;
+            self.store(object, notification);
+            let context = &mut self.processes[index].context;
+            context.r[0] = 0;
+            context.r[1] = taken;
+            context.r[2] = 0;
+            context.r[3] = 0;
+            return Some(self.prepare_return());
         }
+        self.enqueue(&mut notification.queue, index);
+        self.store(object, notification);
+        self.processes[index].context.r[0] = 0;
+        self.block_in_ipc(index, Ipc::Notification { object, mask }, timeout);
+        Some(self.prepare_return())
     }
 
     /// The endpoint `handle` names in process `index`'s CSpace, if it
