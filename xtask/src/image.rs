@@ -17,6 +17,11 @@ pub const ROOT_TASK: &str = "init";
 pub const BOOT_IMAGE_ENV: &str = "TESSERA_BOOT_IMAGE";
 
 const PROGRAMS_PACKAGE: &str = "tessera-programs";
+/// The system servers' package (`userland/servers`).
+const SERVERS_PACKAGE: &str = "tessera-servers";
+/// Where the programs' binaries are: (package, its `src/bin` folder).
+pub const PROGRAM_FOLDERS: [(&str, &str); 2] =
+    [(PROGRAMS_PACKAGE, "userland/programs/src/bin"), (SERVERS_PACKAGE, "userland/servers/src/bin")];
 const KERNEL_PACKAGE: &str = "tessera-kernel";
 const KERNEL_BIN: &str = "tessera-kernel";
 
@@ -138,14 +143,14 @@ pub fn build_system(image: Image) -> Result<PathBuf> {
 /// `target/tessera/<image>/boot.img`; returns its path.
 pub fn build_boot_image(image: Image) -> Result<PathBuf> {
     crate::toolchain::ensure_target(TARGET)?;
-    let mut names = program_names(&workspace_root().join("userland/programs/src/bin"))?;
+    let mut names = all_program_names()?;
     let mut apps = crate::apps::discover()?;
     crate::apps::check_names(&apps, &names)?;
     names.retain(|name| image.holds_program(name));
     apps.retain(|app| image.holds_app(&app.name));
     println!("==> building userland and {} apps (release, {TARGET}) for the {} image", apps.len(), image.name());
     let mut command = cargo();
-    command.args(["build", "--release", "--target", TARGET, "-p", PROGRAMS_PACKAGE]);
+    command.args(["build", "--release", "--target", TARGET, "-p", PROGRAMS_PACKAGE, "-p", SERVERS_PACKAGE]);
     if image != Image::User {
         // init's scenarios and benchmarks: never in the user image.
         command.args(["--features", PROGRAMS_SCENARIOS]);
@@ -161,7 +166,7 @@ pub fn build_boot_image(image: Image) -> Result<PathBuf> {
         let path = release.join(&name);
         let elf = fs::read(&path).map_err(|err| {
             format!(
-                "cannot read the program `{name}` at {}: {err}; is it a [[bin]] of {PROGRAMS_PACKAGE}?",
+                "cannot read the program `{name}` at {}: {err}; is it a [[bin]] of {PROGRAMS_PACKAGE} or {SERVERS_PACKAGE}?",
                 show(&path)
             )
         })?;
@@ -227,7 +232,23 @@ fn build_kernel_as(what: &str, features: &str, boot_image: &Path, elf: &Path) ->
     Ok(elf)
 }
 
-/// The names of the binaries of the programs package: the file stems of
+/// The names of every program in the boot image's packages (the programs
+/// and the servers), sorted; a name in both is an error.
+pub fn all_program_names() -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for (package, folder) in PROGRAM_FOLDERS {
+        for name in program_names(&workspace_root().join(folder))? {
+            if names.contains(&name) {
+                return Err(format!("two programs are named `{name}` (one in {package}); rename one"));
+            }
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The names of the binaries of one package: the file stems of
 /// `src/bin/*.rs` and the names of `src/bin/<name>/main.rs` directories,
 /// sorted.
 fn program_names(bin_dir: &Path) -> Result<Vec<String>> {
@@ -389,7 +410,7 @@ mod tests {
 
     #[test]
     fn system_programs_exist() {
-        let names = program_names(&workspace_root().join("userland/programs/src/bin")).unwrap();
+        let names = all_program_names().unwrap();
         for program in SYSTEM_PROGRAMS {
             assert!(names.iter().any(|name| name == program), "no program {program}");
         }

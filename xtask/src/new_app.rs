@@ -111,9 +111,11 @@ pub fn create(root: &Path, name: &str) -> Result<PathBuf> {
     if dir.exists() {
         return Err(format!("{} already exists; choose another name or remove it", show(&dir)));
     }
-    let programs = root.join("userland/programs/src/bin").join(format!("{name}.rs"));
-    if programs.exists() {
-        return Err(format!("`{name}` is the name of a system program ({}); choose another", show(&programs)));
+    for (_, folder) in crate::image::PROGRAM_FOLDERS {
+        let program = root.join(folder).join(format!("{name}.rs"));
+        if program.exists() || root.join(folder).join(name).join("main.rs").exists() {
+            return Err(format!("`{name}` is the name of a system program ({}); choose another", show(&program)));
+        }
     }
     for (relative, text) in files(name, &new_component_id()?) {
         let path = dir.join(relative);

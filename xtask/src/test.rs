@@ -340,6 +340,8 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
                 "-p",
                 "tessera-programs",
                 "-p",
+                "tessera-servers",
+                "-p",
                 "tessera-sdk",
             ]);
             for app in crate::apps::discover()? {

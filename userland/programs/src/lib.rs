@@ -4,7 +4,9 @@
 #![forbid(unsafe_code)]
 
 pub mod apps;
-pub mod uart;
+// The servers' protocols, where the test programs and `init` used to find
+// them.
+pub use tessera_servers::{gpio, uart};
 
 /// Arguments of the `probe` program: what it tries to do.
 pub mod probe {
@@ -150,35 +152,6 @@ pub mod echo {
     pub const UNKNOWN: u32 = 0xFFFF;
     /// Requests the server answers before it exits (the clients send five).
     pub const REQUESTS: u32 = 5;
-}
-
-/// The GPIO server's protocol (`gpiod`, for QEMU virt's PL061): the
-/// requests are `tessera_abi::app::gpio`'s; these are the PL061's facts.
-pub mod gpio {
-    pub use tessera_abi::app::gpio::*;
-    /// Pins of the PL061.
-    pub const PINS: u32 = 8;
-    /// The PL061's registers (one page; from the board description).
-    pub const PL061_ADDRESS: u32 = tessera_board_constants::devices::GPIO_PL061;
-    /// Where the server maps them.
-    pub const MAPPED_AT: u32 = 0x3000_0000;
-    /// Direction register (bit set: output).
-    pub const DIRECTION: u32 = 0x400;
-
-    /// The offset of the data register that reads or writes only `pin`
-    /// (the PL061 masks data accesses with address bits 2..10).
-    pub const fn data_offset(pin: u32) -> u32 {
-        1 << (pin + 2)
-    }
-
-    /// The argument of `gpioprobe`: the pin it was granted and the pin it
-    /// must be refused (`NONE` for "holds no GPIO capability").
-    pub const fn probe_argument(granted: u32, refused: u32) -> u32 {
-        granted | refused << 8
-    }
-
-    /// `probe_argument` for a probe granted no GPIO at all.
-    pub const NONE: u32 = 0xFFFF;
 }
 
 /// The `rtcdriver` and its device (QEMU virt's PL031 real-time clock).

@@ -2,7 +2,7 @@
 //! is the kernel's console), on a virtio-mmio transport, driven with the
 //! `virtio-drivers` crate. Apps reach it through endpoint capabilities whose
 //! badge is the set of UARTs they were granted. Protocol: `uart` in the
-//! programs library (`userland/programs/src/uart.rs`).
+//! servers library (`userland/servers/src/uart.rs`).
 //!
 //! Needs: the device regions of the virtio-mmio transports (read, write; it
 //! looks for the console in them and deletes the capabilities to the pages
@@ -19,9 +19,9 @@
 #![no_main]
 #![deny(unsafe_code)]
 
-use tessera_programs::uart::*;
 use tessera_rt::server::{self, Answer, Capabilities};
 use tessera_rt::{for_each_initial_capability, println, Error, Handle, Message, ObjectType, Received, Rights};
+use tessera_servers::uart::*;
 use virtio::Console;
 
 tessera_rt::entry!(main);
@@ -128,10 +128,10 @@ mod virtio {
     use core::ptr::NonNull;
     use core::sync::atomic::{AtomicU32, Ordering};
     use tessera_abi::layout::PAGE_SIZE;
-    use tessera_programs::uart::{
+    use tessera_rt::{cap_delete, cap_object, map, retype, unmap, Handle, Mapping, ObjectType, Rights};
+    use tessera_servers::uart::{
         CONSOLE_DEVICE, DEVICE_ID_OFFSET, DMA_AT, DMA_PAGES, MAGIC, MAGIC_OFFSET, REGISTERS_AT, TRANSPORT_BYTES,
     };
-    use tessera_rt::{cap_delete, cap_object, map, retype, unmap, Handle, Mapping, ObjectType, Rights};
     use virtio_drivers::queue::VirtQueue;
     use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
     use virtio_drivers::transport::Transport;

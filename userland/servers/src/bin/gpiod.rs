@@ -10,9 +10,9 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use tessera_programs::gpio::*;
 use tessera_rt::server::{self, Answer, Capabilities};
 use tessera_rt::{find_initial_capability, println, Error, Mapping, Message, ObjectType, Received, Rights};
+use tessera_servers::gpio::*;
 
 tessera_rt::entry!(main);
 
