@@ -396,3 +396,23 @@ fn a_child_cannot_use_what_it_was_not_given() {
     assert_eq!(system.now(Syscall::Wait, &[ANY_PROCESS, NO_WAIT]).result, Err(Error::NotFound));
     assert_eq!(system.fake().powered_off.get(), None);
 }
+
+#[test]
+fn moving_away_the_last_receive_right_fails_the_waiting_senders() {
+    let mut system = System::boot();
+    let (child, process) = system.spawn("sender", 1);
+    let (endpoint, theirs) = share_endpoint(&mut system, process, Rights::SEND);
+    // The child sends with no receiver waiting and queues.
+    assert_eq!(system.call(Syscall::Sleep, &[1000]), None);
+    assert_eq!(system.current(), child);
+    assert_eq!(system.syscall_raw(Syscall::Send as u32, [theirs.0, ipc::info(1, 0), 0, 0, 0, 0, FOREVER]), None);
+    system.advance(1000);
+    assert_eq!(system.current(), system.root);
+    assert!(matches!(system.status(child), Some(Status::Sending { .. })));
+    // The root moves its (only) receiving capability away without RECEIVE:
+    // nobody can ever receive, so the queued sender fails now.
+    let narrowed = (Rights::SEND | Rights::GRANT).bits();
+    system.ok(Syscall::CapMove, &[endpoint.0, process.0, narrowed]);
+    assert_eq!(system.status(child), Some(Status::Ready));
+    assert_eq!(system.answer_of(child).unwrap().result, Err(Error::PeerGone));
+}

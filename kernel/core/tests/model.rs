@@ -425,7 +425,7 @@ fn run_model_case(seed: u64, steps: usize) -> usize {
 #[test]
 fn the_kernel_agrees_with_the_model_of_ipc_notifications_and_timeouts() {
     let mut entries = 0;
-    for case in 0..1000 {
+    for case in 0..2000 {
         entries += run_model_case(0x5EED_0000 + case, 400);
     }
     // The runs are long enough to mean something.
@@ -552,7 +552,7 @@ fn pick_syscall(rng: &mut Rng) -> Syscall {
 
 #[test]
 fn random_syscalls_from_every_process_keep_the_kernel_whole() {
-    for case in 0..120 {
+    for case in 0..1500 {
         run_chaos_case(0xC4A0_5000 + case, 300);
     }
 }

@@ -359,7 +359,14 @@ impl<P: Platform> Kernel<P> {
             }
             Call::CapMove { handle, process, rights } => {
                 let (source, destination) = self.passing(index, handle, process)?;
+                let before = self.capability_at(source);
                 capability::move_to(&mut Slots(&mut self.processes), source, destination, rights)?;
+                // A narrowing move can take an endpoint's receive right
+                // away: the endpoint counts one receiver less.
+                let after = self.capability_at(destination);
+                if before.rights.contains(Rights::RECEIVE) && !after.rights.contains(Rights::RECEIVE) {
+                    self.receive_right_dropped(&after);
+                }
                 [self.handle_at(destination).0, 0, 0]
             }
             Call::Retype { untyped, kind, bytes } => {

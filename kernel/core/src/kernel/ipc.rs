@@ -186,6 +186,24 @@ impl<P: Platform> Kernel<P> {
         }
     }
 
+    /// An endpoint capability lost its `RECEIVE` right (a narrowing
+    /// `CapMove`): one receiver less; with none left, nobody queued can
+    /// ever meet anybody, as in `object_released`.
+    pub(super) fn receive_right_dropped(&mut self, capability: &Capability) {
+        if capability.kind != ObjectType::Endpoint {
+            return;
+        }
+        let mut endpoint: EndpointObject = self.load(capability.object);
+        endpoint.receivers = endpoint.receivers.saturating_sub(1);
+        if endpoint.receivers == 0 {
+            while let Some(index) = self.dequeue(&mut endpoint.queue) {
+                self.wake_with_error(index, Error::PeerGone);
+            }
+            endpoint.receivers_queued = 0;
+        }
+        self.store(capability.object, endpoint);
+    }
+
     /// A capability to an endpoint or notification was destroyed: the last
     /// receiver going fails the waiting senders; the last capability going
     /// fails everyone still queued and unbinds interrupts.
