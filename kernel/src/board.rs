@@ -17,13 +17,16 @@ use tessera_board_constants::{kernel_devices, memory};
 
 /// Physical start of RAM.
 pub const RAM_START: u32 = memory::RAM_BASE;
+/// The page holding the device secret (the last page of the board's RAM):
+/// never part of untyped memory.
+pub const SECRET: u32 = memory::SECRET;
 /// Longest boot argument string kept.
 pub const BOOTARGS_MAX: usize = 256;
 /// Most device sections mapped.
 const MAX_DEVICE_SECTIONS: usize = 3;
 
 /// The most RAM the kernel uses (1023 MiB): the process table names each
-/// 16 KiB block of RAM with a 16-bit index (`kernel/src/kernel/table.rs`).
+/// 16 KiB block of RAM with a 16-bit index (`kernel/core/src/kernel/table.rs`).
 /// RAM beyond it is left alone.
 pub const RAM_MAX: u32 = 1023 << 20;
 

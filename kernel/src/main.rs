@@ -110,9 +110,15 @@ extern "C" fn kernel_main() -> ! {
     };
     // Free RAM: the kernel keeps 2 MiB (the root task's program, stack and
     // second-level page tables: the only memory it allocates itself); all
-    // the rest, from a 1 MiB boundary, becomes the root task's untyped memory.
+    // the rest, from a 1 MiB boundary, becomes the root task's untyped memory,
+    // up to the page QEMU's loader puts the device secret in, which no
+    // untyped capability covers (docs/pluton.md).
     let ram_end = board::RAM_START + info.ram_size;
-    let untyped_start = (kernel_end + KERNEL_POOL_BYTES).next_multiple_of(1 << 20).min(ram_end);
+    let untyped_end = ram_end.min(board::SECRET);
+    if untyped_end < ram_end - 0x1000 {
+        log!("RAM above the device secret's page {:#010x} is not used", board::SECRET);
+    }
+    let untyped_start = (kernel_end + KERNEL_POOL_BYTES).next_multiple_of(1 << 20).min(untyped_end);
     let mut kernel = KERNEL.enter();
     kernel.init(Boot {
         ram: (board::RAM_START, info.ram_size),
@@ -125,7 +131,7 @@ extern "C" fn kernel_main() -> ! {
         "{} programs in the boot image, {} KiB for the kernel, {} KiB untyped for init, timer {} Hz",
         boot_image.map_or(0, |i| i.len()),
         kernel.free_frames() * 4,
-        (ram_end - untyped_start) / 1024,
+        (untyped_end - untyped_start) / 1024,
         timer::frequency()
     );
     let root = match kernel.spawn_root(bootargs) {
@@ -134,7 +140,7 @@ extern "C" fn kernel_main() -> ! {
     };
     let devices = &info.user_devices;
     let grants = kernel_core::kernel::RootGrants {
-        untyped: (untyped_start, ram_end - untyped_start),
+        untyped: (untyped_start, untyped_end - untyped_start),
         device_regions: &devices.regions[..devices.region_count],
         interrupts: &devices.interrupts[..devices.interrupt_count],
         boot_image: (BOOT_IMAGE.0.as_ptr() as u32, (BOOT_IMAGE_BYTES.len() as u32).next_multiple_of(4096)),

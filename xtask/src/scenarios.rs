@@ -259,6 +259,7 @@ pub const SCENARIOS: &[Scenario] = &[
         bootargs: "scenario=capabilities",
         expect: &[
             "KiB of untyped memory",
+            "init: the device secret's page 0x43fff000 is outside its untyped memory",
             "init: mapping write and execute together: refused (invalid argument)",
             "init: mapping over the null-pointer guard: refused (bad address)",
             "init: mapping over the stack guard page: refused (bad address)",

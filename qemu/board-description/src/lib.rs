@@ -78,6 +78,10 @@ pub struct Memory {
     pub kernel_load: u32,
     /// The most bytes the kernel image (with its stacks and `.bss`) may take.
     pub kernel_max_bytes: u32,
+    /// The 4 KiB page where QEMU's loader places the device's Unique Device
+    /// Secret (`.tessera/uds.bin`; docs/pluton.md): the last page of RAM,
+    /// which the kernel never hands out as untyped memory.
+    pub secret: u32,
 }
 
 impl Memory {
@@ -400,6 +404,7 @@ impl Board {
             ram_bytes: memory.number("ram_bytes")?,
             kernel_load: memory.number("kernel_load")?,
             kernel_max_bytes: memory.number("kernel_max_bytes")?,
+            secret: memory.number("secret")?,
         };
         check_memory(&memory, &memory_facts)?;
         memory.finish()?;
@@ -557,6 +562,9 @@ pub mod memory {{
     pub const KERNEL_LOAD: u32 = {kernel_load:#010x};
     /// The most bytes the kernel may take from [`KERNEL_LOAD`].
     pub const KERNEL_MAX_BYTES: u32 = {kernel_max:#010x};
+    /// The page QEMU's loader puts the Unique Device Secret in (the last
+    /// page of RAM; never untyped memory).
+    pub const SECRET: u32 = {secret:#010x};
     /// Bytes below the kernel where QEMU places the device tree blob.
     pub const DEVICE_TREE_MAX_BYTES: u32 = {tree_max:#010x};
 }}
@@ -605,6 +613,7 @@ pub mod grants {{
             ram_bytes = memory.ram_bytes,
             kernel_load = memory.kernel_load,
             kernel_max = memory.kernel_max_bytes,
+            secret = memory.secret,
             tree_max = memory.device_tree_max_bytes(),
             uart = kernel.uart_pl011,
             distributor = kernel.gic_distributor,
@@ -659,6 +668,19 @@ fn check_memory(object: &Object<'_>, memory: &Memory) -> Result<(), Error> {
             format!("the kernel would end at {kernel_end:#x}, past the end of RAM {ram_end:#x}"),
         ));
     }
+    if u64::from(memory.secret) + 0x1000 != ram_end {
+        return Err(object.error(
+            "secret",
+            format!(
+                "{:#x} must be the last 4 KiB page of RAM, {:#x} (the kernel keeps it out of untyped memory)",
+                memory.secret,
+                ram_end - 0x1000
+            ),
+        ));
+    }
+    if u64::from(memory.secret) < kernel_end {
+        return Err(object.error("secret", "the secret page overlaps the kernel's room"));
+    }
     Ok(())
 }
 
@@ -674,6 +696,18 @@ mod tests {
         let mut document: Value = serde_json::from_str(&virt_text()).unwrap();
         edit(&mut document);
         Board::parse("board.json", "virt", &document.to_string())
+    }
+
+    #[test]
+    fn the_secret_is_the_last_page_of_ram() {
+        assert_eq!(with(|_| {}).unwrap().memory.secret, 0x43ff_f000);
+        let error = with(|d| d["memory"]["secret"] = Value::from("0x43000000")).unwrap_err();
+        assert!(
+            error.0.contains("memory.secret: 0x43000000 must be the last 4 KiB page of RAM, 0x43fff000"),
+            "{error}"
+        );
+        let error = with(|d| d["memory"].as_object_mut().unwrap().remove("secret").map(|_| ()).unwrap()).unwrap_err();
+        assert!(error.0.contains("secret"), "{error}");
     }
 
     #[test]

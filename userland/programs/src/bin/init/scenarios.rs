@@ -347,6 +347,14 @@ fn capabilities() -> Outcome {
         regions,
         interrupts
     );
+    // The device secret's page (docs/pluton.md) is no untyped memory of
+    // init's: no object init makes can ever cover it.
+    let secret = tessera_board_constants::memory::SECRET;
+    if base.checked_add(bytes).is_some_and(|end| end <= secret) {
+        println!("init: the device secret's page {:#010x} is outside its untyped memory", secret);
+    } else {
+        println!("init: its untyped memory covers the device secret's page {:#010x}", secret);
+    }
 
     // A frame of its own, mapped read-write.
     let frame = retype(untyped, ObjectType::Frame, 4096).map_err(|_| "retype failed")?;
