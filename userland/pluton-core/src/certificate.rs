@@ -48,8 +48,9 @@ use core::time::Duration;
 
 use der::asn1::{GeneralizedTime, OctetString};
 use der::{DateTime, Decode, Encode, Sequence};
+use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey};
-use spki::{ObjectIdentifier, SubjectPublicKeyInfoOwned};
+use spki::{DecodePublicKey, ObjectIdentifier, SubjectPublicKeyInfoOwned};
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::certificate::TbsCertificate;
@@ -62,6 +63,9 @@ use x509_cert::Certificate;
 
 use crate::dice::{identifier, LayerInputs, Mode, HASH_SIZE, IDENTIFIER_SIZE};
 use crate::Hex;
+
+/// ecdsa-with-SHA256 (RFC 5758).
+const ECDSA_WITH_SHA_256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 
 /// The manufacturer CA's subject CommonName.
 pub const CA_COMMON_NAME: &str = "Tessera development manufacturer CA";
@@ -84,6 +88,8 @@ pub enum Error {
     Builder(x509_cert::builder::Error),
     /// The issuer's certificate is not for the issuer's key.
     KeyMismatch,
+    /// The certificate's key is not a P-256 public key.
+    NotP256,
 }
 
 impl core::fmt::Display for Error {
@@ -92,6 +98,7 @@ impl core::fmt::Display for Error {
             Error::Der(error) => write!(formatter, "DER error: {error}"),
             Error::Builder(error) => write!(formatter, "cannot build the certificate: {error}"),
             Error::KeyMismatch => formatter.write_str("the issuer's certificate does not hold the issuer's public key"),
+            Error::NotP256 => formatter.write_str("the certificate's key is not a P-256 public key"),
         }
     }
 }
@@ -221,6 +228,28 @@ pub fn subject_for(public_key: &VerifyingKey) -> Result<Name, Error> {
 /// The subject of a DER certificate.
 pub fn subject_of(certificate: &[u8]) -> Result<Name, Error> {
     Ok(Certificate::from_der(certificate)?.tbs_certificate().subject().clone())
+}
+
+/// The P-256 public key a DER certificate certifies.
+pub fn public_key_of(certificate: &[u8]) -> Result<VerifyingKey, Error> {
+    let certificate = Certificate::from_der(certificate)?;
+    let info = certificate.tbs_certificate().subject_public_key_info().to_der()?;
+    // Checks the algorithm (id-ecPublicKey), the curve (P-256) and the point.
+    VerifyingKey::from_public_key_der(&info).map_err(|_| Error::NotP256)
+}
+
+/// Whether `issuer` signed the DER certificate `certificate`
+/// (ecdsa-with-SHA256). Only the signature is checked: not the names,
+/// the validity or the extensions.
+pub fn is_signed_by(certificate: &[u8], issuer: &VerifyingKey) -> Result<bool, Error> {
+    let certificate = Certificate::from_der(certificate)?;
+    if certificate.signature_algorithm().oid != ECDSA_WITH_SHA_256 {
+        return Ok(false);
+    }
+    let Some(signature) = certificate.signature().as_bytes() else { return Ok(false) };
+    let Ok(signature) = DerSignature::from_bytes(signature) else { return Ok(false) };
+    let signed = certificate.tbs_certificate().to_der()?;
+    Ok(issuer.verify(&signed, &signature).is_ok())
 }
 
 /// The self-signed manufacturer CA certificate for `ca_key`, valid from

@@ -26,7 +26,9 @@ extern crate alloc;
 pub mod certificate;
 pub mod dice;
 
-pub use certificate::{alias_certificate, ca_certificate, device_id_certificate, subject_of, Error};
+pub use certificate::{
+    alias_certificate, ca_certificate, device_id_certificate, is_signed_by, public_key_of, subject_of, Error,
+};
 pub use dice::{
     alias_key, app_cdi, cdi_attest, cdi_seal, device_id_key, identifier, kdf, Cdi, LayerCdis, LayerInputs, Mode, Uds,
 };

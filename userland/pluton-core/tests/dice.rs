@@ -302,3 +302,22 @@ fn a_ca_certificate_for_another_key_is_refused() {
     assert!(matches!(device_id_certificate(device_key.verifying_key(), &stranger, &ca), Err(Error::KeyMismatch)));
     assert!(matches!(device_id_certificate(device_key.verifying_key(), &ca_key(), b"junk"), Err(Error::Der(_))));
 }
+
+#[test]
+fn public_keys_and_signatures_read_back() {
+    let uds = uds();
+    let (ca, device, alias) = chain(&uds, &inputs());
+    let device_public = *device_id_key(&uds).verifying_key();
+    assert_eq!(public_key_of(&device).unwrap(), device_public);
+    assert_eq!(public_key_of(&ca).unwrap(), *ca_key().verifying_key());
+    assert!(is_signed_by(&ca, ca_key().verifying_key()).unwrap());
+    assert!(is_signed_by(&device, ca_key().verifying_key()).unwrap());
+    assert!(is_signed_by(&alias, &device_public).unwrap());
+    assert!(!is_signed_by(&alias, ca_key().verifying_key()).unwrap());
+    // A flipped bit in the signed part breaks the signature, not the parse.
+    let serial_at = device.windows(4).position(|window| window == [0xa0, 0x03, 0x02, 0x01]).unwrap() + 10;
+    let mut tampered = device.clone();
+    tampered[serial_at] ^= 0x01;
+    assert!(!is_signed_by(&tampered, ca_key().verifying_key()).unwrap());
+    assert!(matches!(public_key_of(b"junk"), Err(Error::Der(_))));
+}
