@@ -343,6 +343,8 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
                 "tessera-servers",
                 "-p",
                 "tessera-sdk",
+                "-p",
+                "tessera-pluton-core",
             ]);
             for app in crate::apps::discover()? {
                 command.args(["-p", &app.name]);
