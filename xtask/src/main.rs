@@ -12,6 +12,7 @@ mod harness;
 mod image;
 mod manifest;
 mod new_app;
+mod provision;
 mod qemu;
 mod scenarios;
 mod signing;
@@ -50,6 +51,9 @@ enum Task {
     Bench,
     /// Sign, inspect and manage image packages (docs/packages.md).
     Package(signing::PackageArgs),
+    /// Make this checkout's development device identity in .tessera/: the
+    /// Unique Device Secret, a manufacturer CA and the DeviceID certificate.
+    Provision,
     /// Check Azure Sphere app manifests and show their grants (docs/manifests.md).
     Manifest(manifest::ManifestArgs),
     /// Create a new app in userland/apps/NAME (manifest, code, build script).
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Task::Test(args) => test::run(&args),
         Task::Bench => bench::run(),
         Task::Package(args) => signing::run(&args),
+        Task::Provision => provision::run(),
         Task::Manifest(args) => manifest::run(&args),
         Task::NewApp(args) => new_app::run(&args),
     };

@@ -358,6 +358,14 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
                 .args(["clippy", "--release", "--target", image::TARGET, "-p", "tessera-programs"])
                 .args(["--", "-D", "warnings"]);
             captured(command)?;
+            // The Pluton core, which nothing on the device links yet, on its
+            // own: its `alloc` features (signature, der) must not unify into
+            // the kernel, which has no allocator.
+            let mut command = cargo();
+            command
+                .args(["clippy", "--release", "--target", image::TARGET, "-p", "tessera-pluton-core"])
+                .args(["--", "-D", "warnings"]);
+            captured(command)?;
             // The kernel once more with the test and benchmark images'
             // features, so the code only they build is linted too.
             let mut command = cargo();
