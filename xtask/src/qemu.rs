@@ -286,6 +286,9 @@ pub fn capture(mut command: Command, timeout: Option<Duration>) -> Result<Outcom
 /// `cargo xtask qemu`.
 pub fn run(args: &QemuArgs) -> Result<ExitCode> {
     ensure_qemu()?;
+    // The device identity the Pluton security server will use, made on
+    // first use (docs/pluton.md).
+    crate::provision::ensure(&crate::workspace_root())?;
     let kernel = image::build_system(args.image)?;
     let port = match args.uart_port {
         Some(port) => port,

@@ -251,6 +251,9 @@ fn manifest_corpus() -> Result<()> {
 /// `cargo xtask test`.
 pub fn run(args: &TestArgs) -> Result<ExitCode> {
     let board = qemu::board()?;
+    // The device identity the Pluton security server will use, made on
+    // first use (docs/pluton.md).
+    crate::provision::ensure(&crate::workspace_root())?;
     let unknown: Vec<&str> = board
         .scenarios
         .iter()
