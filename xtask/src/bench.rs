@@ -217,6 +217,7 @@ const MAX_PATH_KEY: &str = "max_kernel_path_instructions";
 /// `cargo xtask bench`.
 pub fn run() -> Result<ExitCode> {
     qemu::ensure_qemu()?;
+    crate::provision::ensure(&crate::workspace_root())?;
     let kernel = image::build_system(Image::Bench)?;
     let path_kernel = image::build_path_meter_kernel()?;
     let user_boot_kernel = image::build_user_boot_meter_kernel()?;

@@ -138,11 +138,24 @@ pub fn command_with_uart(
         command.args(["-semihosting-config", "enable=on,target=native"]);
     }
     command.args(uart.args());
+    // The fuse stand-in: QEMU's loader puts the device's Unique Device
+    // Secret in the board's secret page, which no untyped memory covers
+    // (docs/pluton.md). `provision::ensure` makes the file first.
+    command.args(["-device", &secret_loader(board()?)]);
     command.arg("-kernel").arg(kernel);
     if let Some(append) = append {
         command.args(["-append", append]);
     }
     Ok(command)
+}
+
+/// The `-device loader,...` value that places `.tessera/uds.bin` at the
+/// board's secret page.
+/// (A comma in the path is doubled, as QEMU's option syntax wants.)
+fn secret_loader(board: &Board) -> String {
+    let file = crate::workspace_root().join(crate::provision::DIRECTORY).join(crate::provision::UDS_FILE);
+    let file = file.display().to_string().replace(',', ",,");
+    format!("loader,file={file},addr={:#x},force-raw=on", board.memory.secret)
 }
 
 /// True if an executable file called `name` is in a directory on `PATH`.
@@ -359,7 +372,9 @@ mod tests {
              -semihosting-config enable=on,target=native \
              -device virtio-serial-device -device virtconsole,chardev=uart0 \
              -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off \
-             -kernel /t/tessera.elf -append scenario=boot"
+             -device "
+                + &secret_loader(board().unwrap())
+                + " -kernel /t/tessera.elf -append scenario=boot"
         );
     }
 
@@ -393,7 +408,9 @@ mod tests {
             machine
                 + " -nographic \
              -device virtio-serial-device -device virtconsole,chardev=uart0 \
-             -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off -kernel k.elf"
+             -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off -device "
+                + &secret_loader(board().unwrap())
+                + " -kernel k.elf"
         );
     }
 
