@@ -155,38 +155,39 @@ impl Platform for Armv7a {
         Ram::IDENTITY
     }
 
-    fn read_user<R>(&self, _space: mmu::UserTable, address: u32, len: u32, f: impl FnOnce(&[u8]) -> R) -> R {
-        // SAFETY: the kernel checked that the `len` bytes at `address` are
-        // mapped readable in the loaded address space (the caller's), below
-        // the kernel's part of the address space; nothing writes them while
-        // the kernel runs (one core, IRQs masked).
+    unsafe fn read_user<R>(&self, _space: mmu::UserTable, address: u32, len: u32, f: impl FnOnce(&[u8]) -> R) -> R {
+        // SAFETY: the caller's contract: the `len` bytes at `address` are
+        // mapped readable in the loaded address space, below the kernel's
+        // part of the address space; nothing writes them while the kernel
+        // runs (one core, IRQs masked).
         f(unsafe { core::slice::from_raw_parts(address as *const u8, len as usize) })
     }
 
-    fn write_user(&self, _space: mmu::UserTable, address: u32, bytes: &[u8]) {
-        // SAFETY: the kernel checked that the bytes at `address` are mapped
-        // writable in the loaded address space (the caller's), below the
-        // kernel's part of the address space.
+    unsafe fn write_user(&self, _space: mmu::UserTable, address: u32, bytes: &[u8]) {
+        // SAFETY: the caller's contract: the bytes at `address` are mapped
+        // writable in the loaded address space, below the kernel's part of
+        // the address space.
         unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), address as *mut u8, bytes.len()) }
     }
 
-    fn zero(&self, address: u32, bytes: u32) {
+    unsafe fn zero(&self, address: u32, bytes: u32) {
         if address.is_multiple_of(FRAME_SIZE) && bytes.is_multiple_of(FRAME_SIZE) {
             for frame in (address..address + bytes).step_by(FRAME_SIZE as usize) {
-                // SAFETY: the kernel owns the frames (its pool, or memory
-                // `Retype` just carved), identity mapped.
+                // SAFETY: the caller's contract: RAM the kernel owns and
+                // nothing else uses, identity mapped; whole aligned frames.
                 unsafe { mmu::zero_frame(frame) };
             }
         } else {
-            // SAFETY: as above, for a smaller object.
+            // SAFETY: the caller's contract, for a smaller object.
             unsafe { core::ptr::write_bytes(address as *mut u8, 0, bytes as usize) };
         }
     }
 
-    fn copy_into(&self, address: u32, bytes: &[u8]) {
+    unsafe fn copy_into(&self, address: u32, bytes: &[u8]) {
         let frame = address & !(FRAME_SIZE - 1);
-        // SAFETY: the kernel owns the frame (just allocated), identity
-        // mapped; it only copies within one frame.
+        assert!((address - frame) as usize + bytes.len() <= FRAME_SIZE as usize, "a copy across a frame boundary");
+        // SAFETY: the caller's contract: RAM the kernel owns and nothing
+        // else uses, identity mapped; within one frame (checked above).
         unsafe { mmu::copy_into_frame(frame, (address - frame) as usize, bytes) }
     }
 

@@ -374,9 +374,11 @@ impl<P: Platform> Kernel<P> {
                 let destination = self.free_slot(index)?;
                 let object = capability::retype(&mut Slots(&mut self.processes), source, destination, kind, bytes)?;
                 if kind != ObjectType::Untyped {
-                    // `retype` carved `bytes` at `object` out of untyped
-                    // memory the caller holds, used by nothing else now.
-                    self.platform.zero(object, bytes);
+                    // SAFETY: `retype` carved `bytes` (a valid size of its
+                    // type: 64 bytes or more, a multiple of 64) at `object`,
+                    // aligned to its size, out of untyped memory in RAM the
+                    // caller holds; nothing else uses it now.
+                    unsafe { self.platform.zero(object, bytes) };
                 }
                 if kind == ObjectType::Process {
                     self.create_process(index, object);
@@ -421,11 +423,13 @@ impl<P: Platform> Kernel<P> {
                 let range = self.processes[index].regions.check(name, name_len, Access::READ)?;
                 let mut buffer = [0u8; tessera_abi::NAME_MAX];
                 let len = range.len() as usize;
-                // `check` proved the bytes are mapped readable in the caller,
-                // whose address space is loaded.
                 let space = self.platform.address_space(self.processes[index].memory);
-                self.platform
-                    .read_user(space, range.address(), range.len(), |bytes| buffer[..len].copy_from_slice(bytes));
+                // SAFETY: `check` proved the bytes are mapped readable in the
+                // caller, whose address space is loaded (it is the caller).
+                unsafe {
+                    self.platform
+                        .read_user(space, range.address(), range.len(), |bytes| buffer[..len].copy_from_slice(bytes))
+                };
                 // The name labels every line the process prints: it may
                 // not be the kernel's, nor hold spaces, colons or control
                 // bytes (crate::console).

@@ -229,6 +229,11 @@ impl<P: Platform> Kernel<P> {
                 if !self.first_naming(index, handle.index(), &capability) {
                     continue;
                 }
+                if matches!(capability.kind, ObjectType::Endpoint | ObjectType::Notification) {
+                    if let Err(invariant) = self.check_queue(capability.kind, capability.object) {
+                        return fail(invariant, index);
+                    }
+                }
                 if capability.kind == ObjectType::Endpoint {
                     let endpoint = self.load::<super::ipc::EndpointObject>(capability.object);
                     if endpoint.references != self.capabilities_naming(ObjectType::Endpoint, capability.object)
@@ -248,6 +253,50 @@ impl<P: Platform> Kernel<P> {
         }
         if !self.timer_dirty && earliest < self.armed_deadline {
             return Err(Violation { invariant: "the timer is armed for the earliest deadline", pid: 0 });
+        }
+        Ok(())
+    }
+
+    /// Checks the queue of the endpoint or notification at `object`: every
+    /// member is blocked in IPC on this very object; an endpoint's members
+    /// are all senders or all receivers, as its flag says, and an empty
+    /// queue has no flag; the tail is the last member.
+    fn check_queue(&self, kind: ObjectType, object: u32) -> Result<(), &'static str> {
+        let (queue, receivers_queued) = if kind == ObjectType::Endpoint {
+            let endpoint = self.load::<super::ipc::EndpointObject>(object);
+            (endpoint.queue, Some(endpoint.receivers_queued != 0))
+        } else {
+            (self.load::<super::ipc::NotificationObject>(object).queue, None)
+        };
+        let mut cursor = queue.head;
+        let mut last = 0;
+        let mut steps = 0;
+        while cursor != 0 {
+            steps += 1;
+            if steps > self.processes.live().count() {
+                return Err("an IPC queue has no end");
+            }
+            let member = cursor as usize - 1;
+            if !self.processes.is_live(member) || !matches!(self.processes[member].state, State::Ipc { .. }) {
+                return Err("every member of an IPC queue is blocked in IPC");
+            }
+            let here = match self.processes[member].ipc {
+                Ipc::Sending { endpoint, .. } => endpoint == object && receivers_queued == Some(false),
+                Ipc::Receiving { endpoint } => endpoint == object && receivers_queued == Some(true),
+                Ipc::Notification { object: waited, .. } => waited == object && receivers_queued.is_none(),
+                _ => false,
+            };
+            if !here {
+                return Err("every member of an IPC queue waits on that object, as its flag says");
+            }
+            last = cursor;
+            cursor = self.processes[member].ipc_next;
+        }
+        if queue.tail != last {
+            return Err("an IPC queue's tail is its last member");
+        }
+        if queue.head == 0 && receivers_queued == Some(true) {
+            return Err("an empty endpoint queue holds no receivers");
         }
         Ok(())
     }

@@ -290,6 +290,7 @@ impl<P: Platform> Kernel<P> {
             }
             Ipc::AwaitingReply { server } => {
                 // The server learns at its reply that the caller is gone.
+                assert!(self.processes.is_live(server as usize), "a caller awaits a reply from a free process slot");
                 let server = &mut self.processes[server as usize];
                 if server.reply_to == index as u32 + 1 {
                     server.reply_to = CALLER_GONE;
@@ -306,6 +307,7 @@ impl<P: Platform> Kernel<P> {
         // It serves nobody any more.
         self.processes[index].priority = self.processes[index].base_priority;
         if let Some(caller) = waiting_caller(core::mem::replace(&mut self.processes[index].reply_to, NO_CALLER)) {
+            assert!(self.processes.is_live(caller), "a server owes a reply to a free process slot");
             self.wake_with_error(caller, Error::PeerGone);
         }
     }
@@ -347,6 +349,7 @@ impl<P: Platform> Kernel<P> {
         if call {
             let previous = core::mem::replace(&mut self.processes[receiver].reply_to, sender as u32 + 1);
             if let Some(previous) = waiting_caller(previous) {
+                assert!(self.processes.is_live(previous), "a server owes a reply to a free process slot");
                 self.wake_with_error(previous, Error::PeerGone);
             }
             self.processes[sender].ipc = Ipc::AwaitingReply { server: receiver as u32 };
@@ -449,6 +452,7 @@ impl<P: Platform> Kernel<P> {
                     // answer is waited for without one, on every path.
                     if self.processes[sender].state.deadline().is_some() {
                         self.wakeups_dirty = true;
+                        self.timer_dirty = true;
                     }
                     self.processes[sender].state = State::Ipc { until: u64::MAX };
                 } else {
@@ -476,6 +480,7 @@ impl<P: Platform> Kernel<P> {
         self.processes[index].reply_to = NO_CALLER;
         self.processes[index].priority = self.processes[index].base_priority;
         let caller = waiting_caller(caller).ok_or(Error::PeerGone)?;
+        assert!(self.processes.is_live(caller), "a server owes a reply to a free process slot");
         self.deliver(index, caller, message, 0);
         self.processes[caller].ipc = Ipc::None;
         self.make_ready(caller);
@@ -741,8 +746,11 @@ impl<P: Platform> Kernel<P> {
         let had_deadline = target.state != (State::Ipc { until: u64::MAX });
         target.state = State::Running;
         self.wakeups_dirty |= had_deadline;
-        // ...and the caller waits for the answer.
+        self.timer_dirty |= had_deadline;
+        // ...and the caller waits for the answer (r0 = 0, as the general
+        // path answers a call that blocks).
         let source = &mut self.processes[caller];
+        source.context.r[0] = 0;
         source.ipc = Ipc::AwaitingReply { server: server as u32 };
         source.state = State::Ipc { until: u64::MAX };
         // The server runs at least at the caller's priority, and nothing
@@ -752,6 +760,11 @@ impl<P: Platform> Kernel<P> {
 
     fn fast_reply_receive(&mut self, server: usize) -> Option<*mut u32> {
         let caller = waiting_caller(self.processes[server].reply_to)?;
+        // The pairing is an invariant (`cancel_ipc` keeps it); a broken one
+        // goes to the general path, which stops the kernel on it.
+        if !self.processes.is_live(caller) {
+            return None;
+        }
         let handle = Handle(self.processes[server].context.r[0]);
         let (endpoint, _) = self.fast_endpoint(server, handle, Rights::RECEIVE)?;
         let object = self.endpoint_object(endpoint);
@@ -786,6 +799,7 @@ impl<P: Platform> Kernel<P> {
             self.processes[tail as usize - 1].ipc_next = link;
         }
         let this = &mut self.processes[server];
+        this.context.r[0] = 0;
         this.ipc_next = 0;
         this.reply_to = NO_CALLER;
         this.priority = this.base_priority;

@@ -245,7 +245,9 @@ struct Frames<'a, P> {
 impl<P: Platform> FrameSource for Frames<'_, P> {
     fn allocate_zeroed(&mut self) -> Option<u32> {
         let frame = self.allocator.allocate()?;
-        self.platform.zero(frame, FRAME_SIZE);
+        // SAFETY: the pool just handed this frame out (RAM, 4 KiB aligned),
+        // so nothing else uses it.
+        unsafe { self.platform.zero(frame, FRAME_SIZE) };
         Some(frame)
     }
 
@@ -408,9 +410,10 @@ impl<P: Platform> Kernel<P> {
                     let frame =
                         if bytes.len() == PAGE_SIZE { frames.allocator.allocate() } else { frames.allocate_zeroed() };
                     let frame = frame.ok_or(Error::OutOfMemory)?;
-                    // `page_contents` keeps offset + length within the
-                    // page; a frame not zeroed is overwritten whole.
-                    platform.copy_into(frame + offset as u32, &program.elf[bytes]);
+                    // SAFETY: the pool just handed `frame` out for this
+                    // page; `page_contents` keeps offset + length within
+                    // it. A frame not zeroed is overwritten whole.
+                    unsafe { platform.copy_into(frame + offset as u32, &program.elf[bytes]) };
                     if segment.access.execute {
                         platform.clean_for_execution(frame);
                     }
@@ -439,8 +442,10 @@ impl<P: Platform> Kernel<P> {
         process.context.pc = plan.entry & !1;
         process.context.cpsr = self.platform.initial_status(plan.entry & 1 != 0);
         let len = bootargs.len().min(BOOTARGS_AREA as usize);
-        // The arguments go in the last BOOTARGS_AREA bytes of the stack.
-        self.platform.copy_into(top_stack_frame + FRAME_SIZE - BOOTARGS_AREA, &bootargs[..len]);
+        // SAFETY: the top stack frame came from the pool for this process,
+        // which has not run; the arguments (at most BOOTARGS_AREA bytes) go
+        // in its last BOOTARGS_AREA bytes.
+        unsafe { self.platform.copy_into(top_stack_frame + FRAME_SIZE - BOOTARGS_AREA, &bootargs[..len]) };
         process.context.sp = STACK_TOP as u32 - BOOTARGS_AREA;
         process.context.r[0] = process.context.sp;
         process.context.r[1] = len as u32;
@@ -684,13 +689,15 @@ impl<P: Platform> Kernel<P> {
                             Budget::BYTES_PER_SECOND
                         );
                     }
-                    // `check` proved every byte is mapped readable in the
-                    // caller, whose address space is loaded.
                     let space = self.platform.address_space(process.memory);
                     let platform = &self.platform;
-                    let (written, len) = platform.read_user(space, range.address(), range.len(), |bytes| {
-                        (platform.write_process(pid, process.name().as_bytes(), bytes, available), bytes.len())
-                    });
+                    // SAFETY: `check` proved every byte is mapped readable
+                    // in the caller, whose address space is loaded.
+                    let (written, len) = unsafe {
+                        platform.read_user(space, range.address(), range.len(), |bytes| {
+                            (platform.write_process(pid, process.name().as_bytes(), bytes, available), bytes.len())
+                        })
+                    };
                     process.output.charge(written.output as u32, (len - written.text) as u32);
                 }
                 Reply::Done
@@ -742,10 +749,10 @@ impl<P: Platform> Kernel<P> {
             Call::ExitRecord { address } => {
                 let record = self.processes[index].last_exit.ok_or(Error::NotFound)?;
                 let range = self.processes[index].regions.check(address, EXIT_RECORD_BYTES, Access::READ_WRITE)?;
-                // `check` proved the whole buffer is mapped writable in the
-                // caller, whose address space is loaded.
                 let space = self.platform.address_space(self.processes[index].memory);
-                self.platform.write_user(space, range.address(), &record.to_bytes());
+                // SAFETY: `check` proved the whole buffer is mapped writable
+                // in the caller, whose address space is loaded.
+                unsafe { self.platform.write_user(space, range.address(), &record.to_bytes()) };
                 Reply::Done
             }
             Call::Uptime => {

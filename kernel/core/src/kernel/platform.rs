@@ -36,21 +36,31 @@ pub trait FrameSource {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ram {
     offset: usize,
+    /// The physical range reachable (checked in debug builds, so the host
+    /// tests catch a stray address): `start` and `bytes` from it.
+    start: u32,
+    bytes: u32,
 }
 
 impl Ram {
     /// RAM is where its physical addresses say (the kernel's own mapping).
-    pub const IDENTITY: Ram = Ram { offset: 0 };
+    pub const IDENTITY: Ram = Ram { offset: 0, start: 0, bytes: u32::MAX };
 
-    /// RAM whose physical address `start` is at CPU address `pointer`.
-    pub fn at(start: u32, pointer: *mut u8) -> Ram {
-        Ram { offset: (pointer as usize).wrapping_sub(start as usize) }
+    /// The `bytes` of RAM at physical address `start`, whose first byte is
+    /// at CPU address `pointer`.
+    pub fn at(start: u32, pointer: *mut u8, bytes: u32) -> Ram {
+        Ram { offset: (pointer as usize).wrapping_sub(start as usize), start, bytes }
     }
 
     /// The CPU address of physical address `address`. Dereferencing it is
     /// the caller's business (and its `SAFETY` comment's).
     #[inline(always)]
     pub fn pointer<T>(self, address: u32) -> *mut T {
+        debug_assert!(
+            address.wrapping_sub(self.start) < self.bytes
+                && address.wrapping_sub(self.start) as usize + core::mem::size_of::<T>() <= self.bytes as usize,
+            "the kernel reached for {address:#x}, outside RAM"
+        );
         (address as usize).wrapping_add(self.offset) as *mut T
     }
 }
@@ -138,17 +148,30 @@ pub trait Platform {
 
     /// Where RAM is for the kernel.
     fn ram(&self) -> Ram;
-    /// Calls `f` with the `len` bytes at user address `address` of `space`,
-    /// which the kernel has checked are mapped readable and which is the
-    /// loaded space.
-    fn read_user<R>(&self, space: Self::AddressSpace, address: u32, len: u32, f: impl FnOnce(&[u8]) -> R) -> R;
-    /// Writes `bytes` at user address `address` of the loaded space `space`,
-    /// checked mapped writable.
-    fn write_user(&self, space: Self::AddressSpace, address: u32, bytes: &[u8]);
-    /// Zeroes `bytes` (a multiple of 64) of RAM the kernel owns at `address`.
-    fn zero(&self, address: u32, bytes: u32);
-    /// Copies `bytes` into RAM the kernel owns at `address`.
-    fn copy_into(&self, address: u32, bytes: &[u8]);
+    /// Calls `f` with the `len` bytes at user address `address` of `space`.
+    ///
+    /// # Safety
+    /// `space` is the loaded address space, and the kernel checked (its
+    /// region map) that all `len` bytes are mapped readable in it, below
+    /// the kernel's part of the address space.
+    unsafe fn read_user<R>(&self, space: Self::AddressSpace, address: u32, len: u32, f: impl FnOnce(&[u8]) -> R) -> R;
+    /// Writes `bytes` at user address `address` of `space`.
+    ///
+    /// # Safety
+    /// As for `read_user`, mapped writable.
+    unsafe fn write_user(&self, space: Self::AddressSpace, address: u32, bytes: &[u8]);
+    /// Zeroes `bytes` of RAM at `address`.
+    ///
+    /// # Safety
+    /// The range is RAM the kernel owns and nothing else uses (a frame from
+    /// its pool, or memory `Retype` just carved); `bytes` is a multiple of
+    /// 64 and `address` 64-byte aligned.
+    unsafe fn zero(&self, address: u32, bytes: u32);
+    /// Copies `bytes` into RAM at `address`.
+    ///
+    /// # Safety
+    /// As for `zero`, and the range lies within one 4 KiB frame.
+    unsafe fn copy_into(&self, address: u32, bytes: &[u8]);
     /// Makes instructions written to the 4 KiB at `frame` visible to
     /// instruction fetches (call `invalidate_instruction_cache` after).
     fn clean_for_execution(&self, frame: u32);

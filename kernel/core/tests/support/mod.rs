@@ -262,23 +262,25 @@ impl Platform for Fake {
     fn enter_process(&self, _context: &UserContext) {}
 
     fn ram(&self) -> Ram {
-        Ram::at(RAM_START, self.base())
+        Ram::at(RAM_START, self.base(), RAM_BYTES)
     }
-    fn read_user<R>(&self, space: u32, address: u32, len: u32, f: impl FnOnce(&[u8]) -> R) -> R {
+    unsafe fn read_user<R>(&self, space: u32, address: u32, len: u32, f: impl FnOnce(&[u8]) -> R) -> R {
         assert_eq!(self.loaded.get().map(|(loaded, _)| loaded), Some(space), "reading a space not loaded");
         let bytes = self.read_user_bytes(space, address, len);
         f(&bytes)
     }
-    fn write_user(&self, space: u32, address: u32, bytes: &[u8]) {
+    unsafe fn write_user(&self, space: u32, address: u32, bytes: &[u8]) {
         assert_eq!(self.loaded.get().map(|(loaded, _)| loaded), Some(space), "writing a space not loaded");
         self.write_user_bytes(space, address, bytes);
     }
-    fn zero(&self, address: u32, bytes: u32) {
+    unsafe fn zero(&self, address: u32, bytes: u32) {
+        assert!(address.is_multiple_of(64) && bytes.is_multiple_of(64), "zeroing {bytes} bytes at {address:#x}");
         for offset in 0..bytes {
             self.set_byte(address + offset, 0);
         }
     }
-    fn copy_into(&self, address: u32, bytes: &[u8]) {
+    unsafe fn copy_into(&self, address: u32, bytes: &[u8]) {
+        assert!((address & 0xFFF) as usize + bytes.len() <= 4096, "a copy across a frame boundary");
         for (offset, &byte) in bytes.iter().enumerate() {
             self.set_byte(address + offset as u32, byte);
         }
@@ -431,9 +433,7 @@ impl System {
         self.kernel.process(pid).map(|info| info.status)
     }
 
-    /// Checks the kernel's invariants, with the fake's view of them: every
-    /// user mapping is of RAM the kernel handed out or a device page, and
-    /// only the loaded space is the running process's.
+    /// Checks the kernel's invariants (`Kernel::check_invariants`).
     pub fn check(&self) {
         if let Err(violation) = self.kernel.check_invariants() {
             let process = self.kernel.process(violation.pid);
