@@ -61,6 +61,7 @@ fn call_and_reply_take_the_fast_path_both_ways() {
     assert_eq!(system.current(), system.root);
 
     // Call: straight to the server, message in its registers.
+    let fast = system.kernel.fast_paths();
     let sent = system.syscall_raw(Syscall::Call as u32, [endpoint.0, ipc::info(7, 0), 1, 2, 3, 4, FOREVER]);
     assert_eq!(sent, None, "the caller waits for the reply");
     assert_eq!(system.current(), server);
@@ -81,6 +82,9 @@ fn call_and_reply_take_the_fast_path_both_ways() {
     assert_eq!(registers[2..6], [5, 6, 7, 8]);
     assert!(matches!(system.status(server), Some(Status::Receiving { .. })));
     assert_eq!(system.info(server).reply_to, None);
+    assert_eq!(system.kernel.fast_paths(), fast + 2, "both calls took the fast path");
+    // Each blocked thread's r0 is 0 while it waits, as the general path leaves it.
+    assert_eq!(system.kernel.context(server).unwrap().r[0], 0);
 }
 
 #[test]
@@ -415,4 +419,88 @@ fn moving_away_the_last_receive_right_fails_the_waiting_senders() {
     system.ok(Syscall::CapMove, &[endpoint.0, process.0, narrowed]);
     assert_eq!(system.status(child), Some(Status::Ready));
     assert_eq!(system.answer_of(child).unwrap().result, Err(Error::PeerGone));
+}
+
+/// The root task makes a server (priority 1) and a client (priority 2)
+/// sharing an endpoint; the server waits for a message. Returns (server,
+/// server's process handle, client, client's process handle, client's
+/// endpoint handle).
+fn server_and_client(system: &mut System) -> (u32, Handle, u32, Handle, Handle) {
+    let (server, server_process) = system.spawn("server", 1);
+    let (client, client_process) = system.spawn("client", 2);
+    let (endpoint, server_endpoint) = share_endpoint(system, server_process, Rights::RECEIVE);
+    let client_endpoint = Handle(system.ok(Syscall::CapGrant, &[endpoint.0, client_process.0, Rights::SEND.bits()])[0]);
+    // The root sleeps; the client (higher) sleeps too; the server receives.
+    assert_eq!(system.call(Syscall::Sleep, &[1_000_000]), None);
+    assert_eq!(system.current(), client);
+    assert_eq!(system.call(Syscall::Sleep, &[1000]), None);
+    assert_eq!(system.current(), server);
+    assert_eq!(system.call(Syscall::Receive, &[server_endpoint.0, FOREVER]), None);
+    (server, server_process, client, client_process, client_endpoint)
+}
+
+#[test]
+fn a_caller_that_ends_while_awaiting_its_reply_fails_the_reply_with_peer_gone() {
+    let mut system = System::boot();
+    let (server, _, client, client_process, endpoint) = server_and_client(&mut system);
+    // The client wakes and calls; the server (raised to 2) gets the call.
+    system.advance(1000);
+    assert_eq!(system.current(), client);
+    assert_eq!(system.syscall_raw(Syscall::Call as u32, [endpoint.0, ipc::info(1, 0), 0, 0, 0, 0, FOREVER]), None);
+    assert_eq!(system.current(), server);
+    assert_eq!(system.status(client), Some(Status::AwaitingReply { server }));
+    // The root wakes and kills the client; a new process may take its slot.
+    system.advance(1_000_000);
+    assert_eq!(system.current(), system.root);
+    system.ok(Syscall::CapDelete, &[client_process.0]);
+    assert_eq!(system.status(client), None);
+    let (_, _) = system.spawn("newcomer", 1);
+    assert_eq!(system.call(Syscall::Sleep, &[1_000_000]), None);
+    // The server's answer reaches nobody: PeerGone, and its priority is its own.
+    while system.current() != server {
+        assert_eq!(system.call(Syscall::Sleep, &[1_000_000]), None);
+    }
+    assert_eq!(system.now(Syscall::Reply, &[0, ipc::info(2, 0)]).result, Err(Error::PeerGone));
+    assert_eq!(system.info(server).priority, 1);
+    assert_eq!(system.now(Syscall::Reply, &[0, ipc::info(2, 0)]).result, Err(Error::InvalidArgument));
+}
+
+#[test]
+fn a_server_that_ends_fails_its_waiting_caller() {
+    let mut system = System::boot();
+    let (server, server_process, client, _, endpoint) = server_and_client(&mut system);
+    system.advance(1000);
+    assert_eq!(system.syscall_raw(Syscall::Call as u32, [endpoint.0, ipc::info(1, 0), 0, 0, 0, 0, FOREVER]), None);
+    assert_eq!(system.current(), server);
+    // The server faults before it answers.
+    system.kernel.user_fault(UserFault::Undefined);
+    system.check();
+    assert_eq!(system.answer_of(client).unwrap().result, Err(Error::PeerGone));
+    let _ = server_process;
+}
+
+#[test]
+fn a_second_call_before_the_reply_fails_the_first_caller() {
+    let mut system = System::boot();
+    let (server, server_process, client, _, endpoint) = server_and_client(&mut system);
+    // The root can call the server too.
+    let root_endpoint = system
+        .kernel
+        .capabilities(system.root)
+        .find(|(_, c)| c.kind == ObjectType::Endpoint)
+        .map(|(handle, _)| handle)
+        .unwrap();
+    system.advance(1000);
+    assert_eq!(system.syscall_raw(Syscall::Call as u32, [endpoint.0, ipc::info(1, 0), 0, 0, 0, 0, FOREVER]), None);
+    assert_eq!(system.current(), server);
+    // The server receives again without replying; the root's call arrives.
+    let server_endpoint = system.kernel.capabilities(server).find(|(_, c)| c.kind == ObjectType::Endpoint).unwrap().0;
+    assert_eq!(system.call(Syscall::Receive, &[server_endpoint.0, FOREVER]), None);
+    system.advance(1_000_000);
+    assert_eq!(system.current(), system.root);
+    assert_eq!(system.syscall_raw(Syscall::Call as u32, [root_endpoint.0, ipc::info(3, 0), 0, 0, 0, 0, FOREVER]), None);
+    // The first caller is failed; the server now owes the root.
+    assert_eq!(system.answer_of(client).unwrap().result, Err(Error::PeerGone));
+    assert_eq!(system.info(server).reply_to, Some(system.root));
+    let _ = server_process;
 }

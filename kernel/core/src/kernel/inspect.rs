@@ -130,6 +130,12 @@ impl<P: Platform> Kernel<P> {
         })
     }
 
+    /// How many syscalls the fast paths served (debug builds).
+    #[cfg(debug_assertions)]
+    pub fn fast_paths(&self) -> u32 {
+        self.fast_paths
+    }
+
     /// Frames left in the kernel's pool.
     pub fn pool_frames(&self) -> usize {
         self.frames.free_frames()

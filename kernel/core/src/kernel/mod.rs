@@ -315,6 +315,10 @@ pub struct Kernel<P: Platform> {
     preempt_reported: bool,
     /// The machine.
     platform: P,
+    /// Syscalls the IPC fast paths served (debug builds only: the host
+    /// tests check that a fast path ran).
+    #[cfg(debug_assertions)]
+    fast_paths: u32,
     frames: FrameAllocator<FRAME_WORDS>,
 }
 
@@ -328,6 +332,8 @@ impl<P: Platform> Kernel<P> {
             root_object: 0,
             preempt_test: false,
             preempt_reported: false,
+            #[cfg(debug_assertions)]
+            fast_paths: 0,
             processes: table::ProcessTable::empty(),
             queues: Queues::new(),
             asids: Asids::new(),
@@ -582,6 +588,10 @@ impl<P: Platform> Kernel<P> {
         if let Some(index) = self.current {
             let number = self.processes[index].context.r[7];
             if let Some(resume) = self.ipc_fastpath(index, number) {
+                #[cfg(debug_assertions)]
+                {
+                    self.fast_paths += 1;
+                }
                 return resume;
             }
             self.handle_syscall(index, number);
