@@ -19,8 +19,10 @@ mod platform;
 use arch::{gic, mmu, timer};
 use core::sync::atomic::AtomicU32;
 use kernel::KERNEL;
+use kernel_core::capability::Capability;
 use kernel_core::kernel::{Boot, UserFault, PROCESS_OBJECT_BYTES};
 use tessera_abi::bootimage::BootImage;
+use tessera_abi::{ObjectType, Rights};
 
 /// Memory the kernel keeps for the root task it starts itself.
 const KERNEL_POOL_BYTES: u32 = 2 << 20;
@@ -43,6 +45,14 @@ static BOOT_IMAGE: Aligned<[u8; BOOT_IMAGE_BYTES.len()]> =
 struct RootObject([AtomicU32; PROCESS_OBJECT_BYTES as usize / 4]);
 
 static ROOT_OBJECT: RootObject = RootObject([const { AtomicU32::new(0) }; PROCESS_OBJECT_BYTES as usize / 4]);
+
+/// The Pluton security server's process object (the kernel makes it too,
+/// before `init`: docs/pluton.md).
+static PLUTON_OBJECT: RootObject = RootObject([const { AtomicU32::new(0) }; PROCESS_OBJECT_BYTES as usize / 4]);
+
+/// The Pluton security server's priority: above `init`, so it takes and
+/// wipes the device secret before `init` starts anything.
+const PLUTON_PRIORITY: u32 = tessera_abi::ROOT_PRIORITY + 1;
 
 unsafe extern "C" {
     static __text_start: u8;
@@ -134,6 +144,25 @@ extern "C" fn kernel_main() -> ! {
         (untyped_end - untyped_start) / 1024,
         timer::frequency()
     );
+    // The Pluton security server first: the only process that gets the
+    // device secret's page, and an endpoint whose sending side only `init`
+    // gets (docs/pluton.md).
+    let pluton = if boot_image.is_some_and(|image| image.find("plutond").is_some()) {
+        let pid = kernel
+            .spawn_program("plutond", PLUTON_OBJECT.0.as_ptr() as u32, PLUTON_PRIORITY, b"")
+            .unwrap_or_else(|error| panic!("cannot start the Pluton security server: {}", error.name()));
+        let endpoint = kernel.kernel_endpoint().unwrap_or_else(|_| panic!("no memory for plutond's endpoint"));
+        let secret =
+            Capability::new(ObjectType::Frame, Rights::READ | Rights::WRITE | Rights::INSPECT, board::SECRET, 4096);
+        let receive = Capability::new(ObjectType::Endpoint, Rights::RECEIVE, endpoint, 64);
+        if kernel.give(pid, secret).is_err() || kernel.give(pid, receive).is_err() {
+            panic!("cannot give the Pluton security server its capabilities");
+        }
+        Some(endpoint)
+    } else {
+        log!("no Pluton security server in the boot image: the device secret stays unread");
+        None
+    };
     let root = match kernel.spawn_root(bootargs) {
         Ok(pid) => (pid & 0xFFFF) as usize,
         Err(error) => panic!("cannot start the root task 'init': {}", error.name()),
@@ -147,6 +176,14 @@ extern "C" fn kernel_main() -> ! {
     };
     if let Err(error) = kernel.give_root_capabilities(root, &grants) {
         panic!("cannot give the root task its capabilities: {}", error.name());
+    }
+    if let Some(endpoint) = pluton {
+        // `init` mints a badge per client from this (docs/pluton.md).
+        let rights = Rights::SEND | Rights::GRANT | Rights::DERIVE;
+        let root_pid = kernel.pids().find(|&pid| (pid & 0xFFFF) as usize == root).expect("init runs");
+        if kernel.give(root_pid, Capability::new(ObjectType::Endpoint, rights, endpoint, 64)).is_err() {
+            panic!("cannot give the root task the Pluton security server's endpoint");
+        }
     }
     let resume = kernel.prepare_return();
     drop(kernel);

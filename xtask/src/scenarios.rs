@@ -460,6 +460,8 @@ pub const SCENARIOS: &[Scenario] = &[
         stopped_by_timeout: true,
         expect: &[
             "kernel: Tessera",
+            "plutond: DeviceID ",
+            "init: DeviceID ",
             "init: app 'blinky' (Blinky, component ",
             "init: app 'crasher' (Crasher, component ",
             "crasher: started; working for 1 s",
@@ -505,7 +507,28 @@ pub fn both_spinners_progress_before_either_is_done(output: &str) -> Result<()> 
 /// and blinky still ticks after the crash loop was held.
 pub fn apps_check(output: &str) -> Result<()> {
     summary_matches_the_apps(output)?;
-    blinky_goes_on_after_the_hold(output)
+    blinky_goes_on_after_the_hold(output)?;
+    device_id_is_the_provisioned_one(output)
+}
+
+/// The Pluton security server's DeviceID, as it and `init` print it, is the
+/// one in this checkout's DeviceID certificate (`.tessera/device-id.pem`,
+/// `cargo xtask provision`): the secret reached it and nobody else.
+pub fn device_id_is_the_provisioned_one(output: &str) -> Result<()> {
+    let provisioned = crate::provision::ensure(&crate::workspace_root())?;
+    let wanted = tessera_pluton_core::identifier(provisioned.device_id_key.verifying_key());
+    let wanted: String = wanted.iter().map(|byte| format!("{byte:02x}")).collect();
+    for who in ["plutond", "init"] {
+        let prefix = format!("{who}: DeviceID ");
+        let line = output
+            .lines()
+            .find_map(|line| line.trim_end().strip_prefix(&prefix))
+            .ok_or_else(|| format!("no `{prefix}...` line: the Pluton security server did not start or answer"))?;
+        if line != wanted {
+            return Err(format!("{who} reports DeviceID {line}, but the provisioned certificate's is {wanted}"));
+        }
+    }
+    Ok(())
 }
 
 /// The line `init: N apps started, M refused` agrees with the lines before

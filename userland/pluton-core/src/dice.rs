@@ -144,7 +144,8 @@ secret!(
 );
 
 /// The boot mode, as Open DICE encodes it in one byte.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, der::Enumerated)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "certificates", derive(der::Enumerated))]
 #[repr(u8)]
 pub enum Mode {
     /// Not configured: the mode is not known.

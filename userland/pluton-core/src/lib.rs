@@ -21,11 +21,14 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "certificates")]
 extern crate alloc;
 
+#[cfg(feature = "certificates")]
 pub mod certificate;
 pub mod dice;
 
+#[cfg(feature = "certificates")]
 pub use certificate::{
     alias_certificate, ca_certificate, device_id_certificate, is_signed_by, public_key_of, subject_of, Error,
 };
@@ -33,6 +36,7 @@ pub use dice::{
     alias_key, app_cdi, cdi_attest, cdi_seal, device_id_key, identifier, kdf, Cdi, LayerCdis, LayerInputs, Mode, Uds,
 };
 pub use p256::ecdsa::{SigningKey, VerifyingKey};
+#[cfg(feature = "certificates")]
 pub use x509_cert::name::Name;
 
 /// Bytes shown as lower-case hex.

@@ -5,10 +5,25 @@
 //!
 //! - `gpiod`: the GPIO server (QEMU virt's PL061), protocol [`gpio`].
 //! - `uartd`: the UART server (a virtio console), protocol [`uart`].
+//! - `plutond`: the Pluton security server (docs/pluton.md), protocol
+//!   [`pluton`]. The kernel starts it, not `init`.
 #![no_std]
 #![forbid(unsafe_code)]
 
 pub mod uart;
+
+/// The Pluton security server's protocol (docs/pluton.md, "Protocol").
+/// Requests are calls on the endpoint the kernel gives `init`.
+pub mod pluton {
+    /// `DEVICE_ID` with word 0 = part: part 0 answers bytes 0..16 of the
+    /// device's DeviceID identifier, part 1 bytes 16..20 (in word 0), both
+    /// little-endian in the words. The identifier is public.
+    pub const DEVICE_ID: u32 = 1;
+    /// Bytes in a DeviceID identifier.
+    pub const DEVICE_ID_BYTES: usize = 20;
+    /// Where `plutond` maps the secret's page while it reads and wipes it.
+    pub const SECRET_MAPPED_AT: u32 = 0x3000_0000;
+}
 
 /// The GPIO server's protocol (`gpiod`, for QEMU virt's PL061): the
 /// requests are `tessera_abi::app::gpio`'s; these are the PL061's facts.

@@ -136,6 +136,24 @@ impl<P: Platform> Kernel<P> {
         Ok(self.handle_at(at))
     }
 
+    /// Puts an original capability in process `pid`'s CSpace and counts it
+    /// on its object (an endpoint's references and receivers): how the
+    /// kernel hands the processes it makes what they start with.
+    pub fn give(&mut self, pid: u32, capability: Capability) -> Result<Handle, Error> {
+        let space = self.processes.index_of_pid(pid).ok_or(Error::NotFound)?;
+        let handle = self.insert_original(space, capability)?;
+        self.referenced(&capability);
+        Ok(handle)
+    }
+
+    /// A new endpoint for the processes the kernel makes to talk over: 64
+    /// zeroed bytes at the start of a frame from the kernel's pool, which
+    /// is never given back. Returns its address.
+    pub fn kernel_endpoint(&mut self) -> Result<u32, Error> {
+        let mut frames = Frames { allocator: &mut self.frames, platform: &self.platform };
+        frames.allocate_zeroed().ok_or(Error::OutOfMemory)
+    }
+
     /// Gives the root task its original capabilities.
     pub fn give_root_capabilities(&mut self, root: usize, grants: &RootGrants) -> Result<(), Error> {
         let (address, bytes) = grants.untyped;
@@ -551,7 +569,7 @@ impl<P: Platform> Kernel<P> {
         process.regions.insert(Region { start: address, end, access }).map_err(|_| Error::BadAddress)?;
         let object = self.processes[index].memory;
         let space = self.platform.address_space(object);
-        let pool = object == self.root_object;
+        let pool = self.processes[index].kernel_made;
         let platform = &self.platform;
         let mut tables = TableSource {
             frames: Frames { allocator: &mut self.frames, platform },

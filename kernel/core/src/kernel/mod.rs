@@ -106,6 +106,9 @@ struct Process {
     priority: u32,
     /// It has an address space (from `Retype` until it ends).
     mapped: bool,
+    /// The kernel made it (`spawn_program`): its second-level tables come
+    /// from the kernel's pool, not from its object.
+    kernel_made: bool,
     regions: RegionMap,
     /// Index of the process that made it, while that one lives.
     parent: Option<u32>,
@@ -183,6 +186,7 @@ impl Process {
             name_len: 0,
             priority: 0,
             mapped: true,
+            kernel_made: false,
             regions: RegionMap::new(),
             parent: parent.map(|parent| parent as u32),
             ipc: ipc::Ipc::None,
@@ -394,15 +398,24 @@ impl<P: Platform> Kernel<P> {
     /// (the only process the kernel makes itself; every other one is made
     /// by `Retype` and filled by a loader in user space).
     pub fn spawn_root(&mut self, bootargs: &[u8]) -> Result<u32, Error> {
-        let name = "init";
+        self.spawn_program("init", self.root_object, ROOT_PRIORITY, bootargs)
+    }
+
+    /// Starts program `name` of the boot image as a process the kernel
+    /// makes itself, in the zeroed 16 KiB process object at `object`
+    /// (outside untyped memory and the pool), at `priority`, with `bootargs`
+    /// on its stack: the root task, and the Pluton security server, which
+    /// must exist before the root task so that the device secret never
+    /// passes through it (docs/pluton.md).
+    pub fn spawn_program(&mut self, name: &str, object: u32, priority: u32, bootargs: &[u8]) -> Result<u32, Error> {
         let image = self.boot_image.ok_or(Error::NotFound)?;
         let program = image.find(name).ok_or(Error::NotFound)?;
         let plan = elf::parse(program.elf).map_err(|_| Error::BadImage)?;
         let platform = &self.platform;
         let mut frames = Frames { allocator: &mut self.frames, platform };
-        // The root task's first-level table and CSpace are in the root
-        // object; its second-level tables come from the kernel's pool.
-        let memory = self.root_object;
+        // Its first-level table and CSpace are in its object; its
+        // second-level tables come from the kernel's pool.
+        let memory = object;
         let space = platform.address_space(memory);
         let mut regions = RegionMap::new();
         let mut top_stack_frame = 0;
@@ -455,8 +468,9 @@ impl<P: Platform> Kernel<P> {
         process.context.sp = STACK_TOP as u32 - BOOTARGS_AREA;
         process.context.r[0] = process.context.sp;
         process.context.r[1] = len as u32;
-        process.priority = ROOT_PRIORITY;
-        process.base_priority = ROOT_PRIORITY;
+        process.priority = priority;
+        process.base_priority = priority;
+        process.kernel_made = true;
         process.regions = regions;
         let pid = self.processes.pid(index);
         self.make_ready(index);

@@ -31,9 +31,43 @@ mod scenarios;
 
 type Outcome = Result<(), &'static str>;
 
+/// Asks the Pluton security server (the kernel gives init the sending side
+/// of its endpoint) for the device's public DeviceID identifier and prints
+/// it: the first thing init learns from it (docs/pluton.md).
+fn report_device_identity() {
+    use tessera_servers::pluton::{DEVICE_ID, DEVICE_ID_BYTES};
+    let Some(pluton) = find_initial_capability(ObjectType::Endpoint, Rights::SEND) else {
+        println!("init: no Pluton security server");
+        return;
+    };
+    let mut id = [0u8; DEVICE_ID_BYTES];
+    for (part, chunk) in id.chunks_mut(16).enumerate() {
+        let request = tessera_rt::Message::new(DEVICE_ID, [part as u32, 0, 0, 0]);
+        match tessera_rt::call(pluton, &request, tessera_rt::Timeout::Forever) {
+            Ok(answer) if answer.message.label == 0 => {
+                let bytes = answer.message.words.map(u32::to_le_bytes);
+                chunk.copy_from_slice(&bytes.as_flattened()[..chunk.len()]);
+            }
+            _ => {
+                println!("init: the Pluton security server did not answer");
+                return;
+            }
+        }
+    }
+    let mut hex = [0u8; 2 * DEVICE_ID_BYTES];
+    for (pair, byte) in hex.chunks_mut(2).zip(id) {
+        pair.copy_from_slice(&[
+            b"0123456789abcdef"[usize::from(byte >> 4)],
+            b"0123456789abcdef"[usize::from(byte & 0xF)],
+        ]);
+    }
+    println!("init: DeviceID {}", core::str::from_utf8(&hex).unwrap_or("?"));
+}
+
 fn main(start: tessera_rt::Start) -> u32 {
     let arguments = boot_arguments(start);
     println!("init: root task started, boot arguments \"{}\"", arguments);
+    report_device_identity();
     match Loader::new() {
         Ok(loader) => {
             LOADER.call_once(|| loader);
