@@ -24,7 +24,8 @@ use kernel_core::kernel::{Boot, UserFault, PROCESS_OBJECT_BYTES};
 use tessera_abi::bootimage::BootImage;
 use tessera_abi::{ObjectType, Rights};
 
-/// Memory the kernel keeps for the root task it starts itself.
+/// Memory the kernel keeps for the programs it starts itself (the Pluton
+/// security server and the root task).
 const KERNEL_POOL_BYTES: u32 = 2 << 20;
 
 /// Aligns the embedded boot image.
@@ -163,10 +164,11 @@ extern "C" fn kernel_main() -> ! {
         log!("no Pluton security server in the boot image: the device secret stays unread");
         None
     };
-    let root = match kernel.spawn_root(bootargs) {
-        Ok(pid) => (pid & 0xFFFF) as usize,
+    let root_pid = match kernel.spawn_root(bootargs) {
+        Ok(pid) => pid,
         Err(error) => panic!("cannot start the root task 'init': {}", error.name()),
     };
+    let root = (root_pid & 0xFFFF) as usize;
     let devices = &info.user_devices;
     let grants = kernel_core::kernel::RootGrants {
         untyped: (untyped_start, untyped_end - untyped_start),
@@ -180,7 +182,6 @@ extern "C" fn kernel_main() -> ! {
     if let Some(endpoint) = pluton {
         // `init` mints a badge per client from this (docs/pluton.md).
         let rights = Rights::SEND | Rights::GRANT | Rights::DERIVE;
-        let root_pid = kernel.pids().find(|&pid| (pid & 0xFFFF) as usize == root).expect("init runs");
         if kernel.give(root_pid, Capability::new(ObjectType::Endpoint, rights, endpoint, 64)).is_err() {
             panic!("cannot give the root task the Pluton security server's endpoint");
         }
