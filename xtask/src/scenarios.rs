@@ -504,7 +504,8 @@ pub fn both_spinners_progress_before_either_is_done(output: &str) -> Result<()> 
 }
 
 /// The `apps` scenario's checks: the summary counts what really started,
-/// and blinky still ticks after the crash loop was held.
+/// blinky still ticks after the crash loop was held, and the Pluton
+/// security server reports the provisioned DeviceID and never the secret.
 pub fn apps_check(output: &str) -> Result<()> {
     summary_matches_the_apps(output)?;
     blinky_goes_on_after_the_hold(output)?;
@@ -526,6 +527,16 @@ pub fn device_id_is_the_provisioned_one(output: &str) -> Result<()> {
             .ok_or_else(|| format!("no `{prefix}...` line: the Pluton security server did not start or answer"))?;
         if line != wanted {
             return Err(format!("{who} reports DeviceID {line}, but the provisioned certificate's is {wanted}"));
+        }
+    }
+    // No part of the secret itself ever reaches the console: no 8-byte
+    // run of it, in hex either way round, nor as raw bytes.
+    let secret = provisioned.uds.expose();
+    for window in secret.windows(8) {
+        let hex: String = window.iter().map(|byte| format!("{byte:02x}")).collect();
+        let upper = hex.to_uppercase();
+        if output.contains(&hex) || output.contains(&upper) || output.as_bytes().windows(8).any(|w| w == window) {
+            return Err("the console shows part of the Unique Device Secret".to_string());
         }
     }
     Ok(())
@@ -620,7 +631,8 @@ pub fn user_image_programs_and_blinky(output: &str) -> Result<()> {
             "the user image holds {count} programs, expected {wanted}: the system programs, {samples} sample apps and the trusted keys"
         ));
     }
-    blinky_goes_on_after_the_hold(output)
+    blinky_goes_on_after_the_hold(output)?;
+    device_id_is_the_provisioned_one(output)
 }
 
 pub fn blinky_goes_on_after_the_hold(output: &str) -> Result<()> {
