@@ -169,6 +169,35 @@ pub fn indent(text: &str) -> String {
     out
 }
 
+/// A scratch workspace root for tests.
+#[cfg(test)]
+pub mod scratch {
+    use std::fs;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A fresh, empty directory under the system's temporary directory,
+    /// named after `label`, removed when dropped.
+    pub struct Scratch(pub PathBuf);
+
+    impl Scratch {
+        pub fn new(label: &str) -> Scratch {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let name = format!("tessera-{label}-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+            let path = std::env::temp_dir().join(name);
+            let _ = fs::remove_dir_all(&path);
+            fs::create_dir_all(&path).unwrap();
+            Scratch(path)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -379,33 +379,13 @@ fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scratch::Scratch;
     use std::process::{Command, Output};
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use tessera_pluton_core::{alias_certificate, alias_key, subject_of, Cdi, LayerInputs, Mode};
 
-    /// A fresh, empty workspace root under the system's temporary
-    /// directory, removed when dropped.
-    struct Scratch(PathBuf);
-
     impl Scratch {
-        fn new() -> Scratch {
-            static NEXT: AtomicUsize = AtomicUsize::new(0);
-            let name =
-                format!("tessera-provision-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-            let path = std::env::temp_dir().join(name);
-            let _ = fs::remove_dir_all(&path);
-            fs::create_dir_all(&path).unwrap();
-            Scratch(path)
-        }
-
         fn file(&self, name: &str) -> PathBuf {
             self.0.join(DIRECTORY).join(name)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
         }
     }
 
@@ -418,7 +398,7 @@ mod tests {
 
     #[test]
     fn provisions_once_and_keeps_the_files_private() {
-        let scratch = Scratch::new();
+        let scratch = Scratch::new("provision");
         let made = ensure(&scratch.0).unwrap();
         assert!(made.found.is_empty());
         assert_eq!(mode(&scratch.0.join(DIRECTORY)), 0o700);
@@ -437,13 +417,13 @@ mod tests {
         assert_eq!(again.device_id(), made.device_id());
 
         // Another checkout is another device.
-        let other = Scratch::new();
+        let other = Scratch::new("provision");
         assert_ne!(ensure(&other.0).unwrap().device_id(), made.device_id());
     }
 
     #[test]
     fn derived_certificates_are_issued_again() {
-        let scratch = Scratch::new();
+        let scratch = Scratch::new("provision");
         let first = ensure(&scratch.0).unwrap();
         let device_pem = fs::read(scratch.file(DEVICE_ID_FILE)).unwrap();
 
@@ -489,7 +469,7 @@ mod tests {
 
     #[test]
     fn bad_files_are_errors_and_left_alone() {
-        let scratch = Scratch::new();
+        let scratch = Scratch::new("provision");
         ensure(&scratch.0).unwrap();
         let check = |file: &str, contents: &[u8], expected: &[&str]| {
             let path = scratch.file(file);
@@ -518,7 +498,7 @@ mod tests {
             &["not an X.509 certificate", "issue it again"],
         );
         // A valid certificate, but not this CA's: left alone.
-        let stranger = Scratch::new();
+        let stranger = Scratch::new("provision");
         let other = ensure(&stranger.0).unwrap();
         check(
             CA_CERTIFICATE_FILE,
@@ -569,7 +549,7 @@ mod tests {
 
     #[test]
     fn openssl_accepts_the_chain_and_refuses_a_forged_alias() {
-        let scratch = Scratch::new();
+        let scratch = Scratch::new("provision");
         let provisioned = ensure(&scratch.0).unwrap();
         let directory = scratch.0.join(DIRECTORY);
         let inputs = LayerInputs {

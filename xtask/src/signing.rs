@@ -390,37 +390,18 @@ fn inspect(bytes: &[u8], key: Option<&DevelopmentKey>) -> std::result::Result<(S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use crate::scratch::Scratch;
     use tessera_abi::package::{parse_and_verify, TrustedKeys};
 
-    /// A fresh, empty workspace root under the system's temporary directory,
-    /// removed when dropped.
-    struct Scratch(PathBuf);
-
     impl Scratch {
-        fn new() -> Scratch {
-            static NEXT: AtomicUsize = AtomicUsize::new(0);
-            let name = format!("tessera-signing-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-            let path = std::env::temp_dir().join(name);
-            let _ = fs::remove_dir_all(&path);
-            fs::create_dir_all(&path).unwrap();
-            Scratch(path)
-        }
-
         fn key_path(&self) -> PathBuf {
             DevelopmentKey::path_in(&self.0)
         }
     }
 
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-
     #[test]
     fn key_is_made_once_and_kept_private() {
-        let scratch = Scratch::new();
+        let scratch = Scratch::new("signing");
         assert!(DevelopmentKey::load(&scratch.0).unwrap().is_none());
         let made = DevelopmentKey::load_or_create(&scratch.0).unwrap();
         let loaded = DevelopmentKey::load_or_create(&scratch.0).unwrap();
@@ -439,13 +420,13 @@ mod tests {
         let text = fs::read_to_string(scratch.key_path()).unwrap();
         assert!(text.contains(&made.key_id().to_string()));
         // Two keys made independently differ.
-        let other = Scratch::new();
+        let other = Scratch::new("signing");
         assert_ne!(DevelopmentKey::load_or_create(&other.0).unwrap().public_key(), made.public_key());
     }
 
     #[test]
     fn bad_key_files_are_errors_and_left_alone() {
-        let scratch = Scratch::new();
+        let scratch = Scratch::new("signing");
         fs::create_dir_all(scratch.key_path().parent().unwrap()).unwrap();
         for (contents, problem) in [
             ("", "no `ed25519-secret-key` line"),
@@ -481,7 +462,7 @@ mod tests {
 
     #[test]
     fn signed_packages_verify_against_the_trusted_keys_blob() {
-        let scratch = Scratch::new();
+        let scratch = Scratch::new("signing");
         let key = DevelopmentKey::load_or_create(&scratch.0).unwrap();
         let package = sign_package_with(&key, b"\x7fELF app", b"manifest").unwrap();
         let blob = trusted_keys_blob(&[key.trusted_key()]).unwrap();
@@ -494,7 +475,7 @@ mod tests {
 
     #[test]
     fn inspect_reports_the_verdict() {
-        let scratch = Scratch::new();
+        let scratch = Scratch::new("signing");
         let key = DevelopmentKey::load_or_create(&scratch.0).unwrap();
         let package = sign_package_with(&key, b"\x7fELF app", b"manifest").unwrap();
         let (text, accepted) = inspect(&package, Some(&key)).unwrap();
@@ -508,7 +489,7 @@ mod tests {
         assert!(!accepted);
         assert!(text.contains("REFUSED: signature does not match"), "{text}");
 
-        let other = Scratch::new();
+        let other = Scratch::new("signing");
         let stranger = DevelopmentKey::load_or_create(&other.0).unwrap();
         let (text, accepted) = inspect(&package, Some(&stranger)).unwrap();
         assert!(!accepted);

@@ -1,4 +1,5 @@
-//! Build-script support for Tessera apps. An app's `build.rs` is
+//! Build-script support for Tessera apps (and the system programs and
+//! servers, which link the same way). An app's `build.rs` is
 //!
 //! ```ignore
 //! fn main() {
