@@ -136,11 +136,6 @@ impl<P: Platform> Kernel<P> {
         self.fast_paths
     }
 
-    /// Frames left in the kernel's pool.
-    pub fn pool_frames(&self) -> usize {
-        self.frames.free_frames()
-    }
-
     /// Checks what must hold between kernel entries (after `prepare_return`
     /// chose who runs):
     ///
