@@ -150,13 +150,23 @@ extern "C" fn kernel_main() -> ! {
     // gets (docs/pluton.md).
     let pluton = if boot_image.is_some_and(|image| image.find("plutond").is_some()) {
         let pid = kernel
-            .spawn_program("plutond", PLUTON_OBJECT.0.as_ptr() as u32, PLUTON_PRIORITY, b"")
+            .spawn_program("plutond", PLUTON_OBJECT.0.as_ptr() as u32, PLUTON_PRIORITY, bootargs)
             .unwrap_or_else(|error| panic!("cannot start the Pluton security server: {}", error.name()));
         let endpoint = kernel.kernel_endpoint().unwrap_or_else(|_| panic!("no memory for plutond's endpoint"));
         let secret =
             Capability::new(ObjectType::Frame, Rights::READ | Rights::WRITE | Rights::INSPECT, board::SECRET, 4096);
         let receive = Capability::new(ObjectType::Endpoint, Rights::RECEIVE, endpoint, 64);
-        if kernel.give(pid, secret).is_err() || kernel.give(pid, receive).is_err() {
+        // What it measures (docs/pluton.md, "The boot chain"): the kernel's
+        // code and read-only data as loaded, then the boot image. Read-only,
+        // in this order, after the secret and the endpoint.
+        let measured = Rights::READ | Rights::INSPECT;
+        let code = Capability::new(ObjectType::Frame, measured, kernel_start, image.rodata_end - kernel_start);
+        let boot_image_bytes = (BOOT_IMAGE_BYTES.len() as u32).next_multiple_of(4096);
+        let programs = Capability::new(ObjectType::Frame, measured, BOOT_IMAGE.0.as_ptr() as u32, boot_image_bytes);
+        let given = [secret, receive, code, programs]
+            .into_iter()
+            .try_for_each(|capability| kernel.give(pid, capability).map(drop));
+        if given.is_err() {
             panic!("cannot give the Pluton security server its capabilities");
         }
         Some(endpoint)

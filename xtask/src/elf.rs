@@ -173,6 +173,58 @@ pub fn read_kernel_sizes(path: &Path) -> Result<Sizes> {
     Ok(kernel_sizes(&sections))
 }
 
+/// Program header type: a loadable segment.
+const PT_LOAD: u32 = 1;
+/// Program header flag: writable.
+const PF_W: u32 = 2;
+/// The size of an ELF32 program header.
+const PROGRAM_HEADER_SIZE: usize = 32;
+
+/// What the Pluton security server measures as the kernel: the kernel's
+/// code and read-only data as loaded, that is, its first loadable segments
+/// (by address) up to the first writable one or the first gap, each as its
+/// file bytes zero-filled to its memory size (docs/pluton.md).
+pub fn measured_kernel_code(bytes: &[u8]) -> Result<Vec<u8>> {
+    sections(bytes)?; // checks the header's magic, class and byte order
+    let truncated = || "ELF header is truncated".to_string();
+    let table = u32_at(bytes, 0x1c).ok_or_else(truncated)? as usize;
+    let entsize = u16_at(bytes, 0x2a).ok_or_else(truncated)? as usize;
+    let count = u16_at(bytes, 0x2c).ok_or_else(truncated)? as usize;
+    if entsize < PROGRAM_HEADER_SIZE {
+        return Err(format!("program header entries are {entsize} bytes, expected at least 32"));
+    }
+    let mut loads = Vec::new();
+    for index in 0..count {
+        let at = table + index * entsize;
+        let field = |offset: usize| {
+            u32_at(bytes, at + offset).ok_or_else(|| format!("program header {index} lies outside the file"))
+        };
+        if field(0)? == PT_LOAD {
+            // (address, file offset, file size, memory size, flags)
+            loads.push((field(8)?, field(4)? as usize, field(16)? as usize, field(20)? as usize, field(24)?));
+        }
+    }
+    loads.sort_by_key(|load| load.0);
+    let mut code = Vec::new();
+    let mut next = None;
+    for (address, offset, file_size, memory_size, flags) in loads {
+        if flags & PF_W != 0 || next.is_some_and(|next| next != address) {
+            break;
+        }
+        let contents = offset
+            .checked_add(file_size)
+            .and_then(|end| bytes.get(offset..end))
+            .ok_or_else(|| format!("the segment at {address:#010x} lies outside the file"))?;
+        code.extend_from_slice(contents);
+        code.resize(code.len() + memory_size.saturating_sub(file_size), 0);
+        next = Some(address.wrapping_add(memory_size as u32));
+    }
+    if code.is_empty() {
+        return Err("the kernel ELF has no read-only loadable segment first".to_string());
+    }
+    Ok(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod apps;
+mod attest;
 mod bench;
 mod elf;
 mod harness;
@@ -51,6 +52,9 @@ enum Task {
     Bench,
     /// Sign, inspect and manage image packages (docs/packages.md).
     Package(signing::PackageArgs),
+    /// Boot the device with a nonce, check its attestation evidence on the
+    /// host and write target/attest/ (evidence, certificate chain, claims).
+    Attest(attest::AttestArgs),
     /// Make this checkout's development device identity in .tessera/: the
     /// Unique Device Secret, a manufacturer CA and the DeviceID certificate.
     Provision,
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Task::Test(args) => test::run(&args),
         Task::Bench => bench::run(),
         Task::Package(args) => signing::run(&args),
+        Task::Attest(args) => attest::run(&args),
         Task::Provision => provision::run(),
         Task::Manifest(args) => manifest::run(&args),
         Task::NewApp(args) => new_app::run(&args),

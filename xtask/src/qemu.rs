@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -264,7 +264,13 @@ fn wait_with_timeout(child: &mut Child, timeout: Option<Duration>) -> io::Result
 /// Runs `command` with stdin closed and stdout and stderr merged into one
 /// pipe that a thread drains (so it never fills), stopping it after
 /// `timeout` if given.
-pub fn capture(mut command: Command, timeout: Option<Duration>) -> Result<Outcome> {
+pub fn capture(command: Command, timeout: Option<Duration>) -> Result<Outcome> {
+    capture_until(command, timeout, |_| false)
+}
+
+/// [`capture`], also stopping the command (as a timeout would, but with
+/// `timed_out` false) as soon as `done` says its output so far is enough.
+pub fn capture_until(mut command: Command, timeout: Option<Duration>, done: impl Fn(&str) -> bool) -> Result<Outcome> {
     let text = describe(&command);
     let cannot = |err: io::Error| format!("cannot run `{text}`: {err}");
     let (mut reader, writer) = io::pipe().map_err(cannot)?;
@@ -275,24 +281,54 @@ pub fn capture(mut command: Command, timeout: Option<Duration>) -> Result<Outcom
     // reader sees end-of-file once the child has ended.
     drop(command);
     let mut child = spawned.map_err(|err| format!("cannot start `{text}`: {err} (is it installed?)"))?;
-    let drain = thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = reader.read_to_end(&mut bytes);
-        bytes
-    });
-    let status = wait_with_timeout(&mut child, timeout);
-    let status = match status {
-        Ok(status) => status,
-        Err(err) => {
-            stop(&mut child);
-            return Err(format!("lost track of `{text}`: {err}"));
-        }
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let drain = {
+        let output = Arc::clone(&output);
+        thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(read) = reader.read(&mut chunk) {
+                if read == 0 {
+                    break;
+                }
+                output.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend_from_slice(&chunk[..read]);
+            }
+        })
     };
-    let bytes = drain.join().map_err(|_| format!("reading the output of `{text}` failed"))?;
+    let deadline = timeout.map(|timeout| Instant::now() + timeout);
+    let mut seen = 0;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) => {}
+            Err(err) => {
+                stop(&mut child);
+                return Err(format!("lost track of `{text}`: {err}"));
+            }
+        }
+        let finished = {
+            let bytes = output.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let grew = bytes.len() != seen;
+            seen = bytes.len();
+            grew && done(&String::from_utf8_lossy(&bytes))
+        };
+        if finished {
+            stop(&mut child);
+            break child.try_wait().ok().flatten();
+        }
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            stop(&mut child);
+            drain.join().map_err(|_| format!("reading the output of `{text}` failed"))?;
+            let bytes = output.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            return Ok(Outcome { output: String::from_utf8_lossy(&bytes).into_owned(), status: None, timed_out: true });
+        }
+        thread::sleep(POLL);
+    };
+    drain.join().map_err(|_| format!("reading the output of `{text}` failed"))?;
+    let bytes = output.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     Ok(Outcome {
         output: String::from_utf8_lossy(&bytes).into_owned(),
         status: status.and_then(|status| status.code()),
-        timed_out: status.is_none(),
+        timed_out: false,
     })
 }
 

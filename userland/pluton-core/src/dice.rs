@@ -88,7 +88,7 @@ fn kdf_parts<const N: usize>(ikm: &[u8], salt: &[u8], info: &[&[u8]]) -> [u8; N]
     out
 }
 
-fn sha256(parts: &[&[u8]]) -> [u8; HASH_SIZE] {
+pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; HASH_SIZE] {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update(part);

@@ -23,10 +23,18 @@
 
 #[cfg(feature = "certificates")]
 extern crate alloc;
+#[cfg(feature = "verifier")]
+extern crate std;
 
 #[cfg(feature = "certificates")]
 pub mod certificate;
 pub mod dice;
+pub mod eat;
+#[cfg(feature = "verifier")]
+pub mod fuzzing;
+pub mod measure;
+#[cfg(feature = "verifier")]
+pub mod verifier;
 
 #[cfg(feature = "certificates")]
 pub use certificate::{

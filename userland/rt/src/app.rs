@@ -61,6 +61,35 @@ pub mod heap {
         true
     }
 
+    /// The bytes of a system program's heap (see [`init_program_heap`]).
+    pub const PROGRAM_HEAP_BYTES: usize = 64 * 1024;
+
+    /// The memory of a system program's heap: in `.bss`, so only a program
+    /// that calls [`init_program_heap`] links it (the linker drops it from
+    /// every other program).
+    struct ProgramHeap(core::cell::UnsafeCell<[u8; PROGRAM_HEAP_BYTES]>);
+
+    // SAFETY: the memory is only ever handed to the allocator, once (see
+    // `init_program_heap`); nothing else reads or writes it.
+    unsafe impl Sync for ProgramHeap {}
+
+    static PROGRAM_HEAP: ProgramHeap = ProgramHeap(core::cell::UnsafeCell::new([0; PROGRAM_HEAP_BYTES]));
+
+    /// Gives the allocator [`PROGRAM_HEAP_BYTES`] of this program's own
+    /// `.bss`: the heap of a system program that `init`'s loader did not
+    /// start as an app (the Pluton security server builds certificates).
+    /// False if the heap has its memory already.
+    pub fn init_program_heap() -> bool {
+        if GIVEN.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        // SAFETY: `PROGRAM_HEAP` is this program's own writable memory and
+        // lives as long as it; `GIVEN` makes sure it (or an app heap) is
+        // handed over once, so the allocator is its only user.
+        unsafe { HEAP.lock().init(PROGRAM_HEAP.0.get().cast::<u8>(), PROGRAM_HEAP_BYTES) };
+        true
+    }
+
     /// Bytes of heap not allocated (free space, fragmented or not).
     pub fn free_bytes() -> usize {
         HEAP.lock().free()

@@ -21,8 +21,24 @@ pub mod pluton {
     pub const DEVICE_ID: u32 = 1;
     /// Bytes in a DeviceID identifier.
     pub const DEVICE_ID_BYTES: usize = 20;
+    /// `ATTEST`: evidence for a verifier's nonce. The call carries one
+    /// capability, a frame of at least [`ATTEST_FRAME_BYTES`] the caller
+    /// may read and write (and grant), holding the nonce at offset 0;
+    /// word 0 = the nonce's length (8..=64 bytes). The answer's word 0 is
+    /// the evidence's length; the evidence (a COSE_Sign1 EAT,
+    /// `tessera_pluton_core::eat`) replaces the nonce in the frame.
+    /// `plutond` deletes its copy of the capability before it answers.
+    pub const ATTEST: u32 = 2;
+    /// The smallest frame `ATTEST` takes.
+    pub const ATTEST_FRAME_BYTES: u32 = 4096;
     /// Where `plutond` maps the secret's page while it reads and wipes it.
     pub const SECRET_MAPPED_AT: u32 = 0x3000_0000;
+    /// Where `plutond` maps the kernel's code while it measures it.
+    pub const KERNEL_MAPPED_AT: u32 = 0x3010_0000;
+    /// Where `plutond` maps the boot image while it measures it.
+    pub const BOOT_IMAGE_MAPPED_AT: u32 = 0x3100_0000;
+    /// Where `plutond` maps a client's frame while it answers a request.
+    pub const CLIENT_FRAME_MAPPED_AT: u32 = 0x3800_0000;
 }
 
 /// The GPIO server's protocol (`gpiod`, for QEMU virt's PL061): the

@@ -40,6 +40,8 @@ fn report_device_identity() {
         println!("init: no Pluton security server");
         return;
     };
+    // Found now, while it is init's only endpoint: the servers' come later.
+    PLUTON.call_once(|| pluton);
     let mut id = [0u8; DEVICE_ID_BYTES];
     for (part, chunk) in id.chunks_mut(16).enumerate() {
         let request = tessera_rt::Message::new(DEVICE_ID, [part as u32, 0, 0, 0]);
@@ -64,8 +66,68 @@ fn report_device_identity() {
     println!("init: DeviceID {}", core::str::from_utf8(&hex).unwrap_or("?"));
 }
 
+/// Where `init` maps the frame it hands the Pluton security server for
+/// `ATTEST` (below the loader's windows).
+const ATTEST_FRAME_AT: u32 = 0x3600_0000;
+
+/// The verifier's nonce from the boot arguments (`attest.nonce=HEX`,
+/// which `cargo xtask attest` passes; no part of the measured
+/// configuration), or why it is unusable.
+fn attest_nonce(arguments: &str) -> Option<Result<([u8; 64], usize), &'static str>> {
+    let hex = arguments.split_whitespace().find_map(|word| word.strip_prefix("attest.nonce="))?;
+    let mut nonce = [0u8; 64];
+    if !hex.len().is_multiple_of(2) || hex.len() / 2 > nonce.len() {
+        return Some(Err("the nonce is not an even number of hex digits, at most 128"));
+    }
+    for (byte, pair) in nonce.iter_mut().zip(hex.as_bytes().chunks(2)) {
+        let digits = core::str::from_utf8(pair).ok().and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        let Some(value) = digits else { return Some(Err("the nonce is not hex")) };
+        *byte = value;
+    }
+    Some(Ok((nonce, hex.len() / 2)))
+}
+
+/// Asks the Pluton security server for evidence for the verifier's nonce
+/// and prints it as `ATTEST evidence <hex>` lines, then `ATTEST end`
+/// (`cargo xtask attest` collects them; docs/pluton.md).
+fn attest(nonce: &[u8]) -> Outcome {
+    use tessera_servers::pluton::{ATTEST, ATTEST_FRAME_BYTES};
+    let pluton = *PLUTON.get().ok_or("no Pluton security server")?;
+    let frame = retype(untyped_memory()?, ObjectType::Frame, ATTEST_FRAME_BYTES).map_err(|_| "retype failed")?;
+    let result = (|| {
+        let mapping = tessera_rt::Mapping::new(frame, ATTEST_FRAME_AT, Rights::READ | Rights::WRITE)
+            .map_err(|_| "cannot map the frame")?;
+        mapping.write_bytes(0, nonce);
+        let request = tessera_rt::Message::with_capability(ATTEST, [nonce.len() as u32, 0, 0], frame);
+        let answer = tessera_rt::call(pluton, &request, tessera_rt::Timeout::Forever).map_err(|_| "the call failed")?;
+        if answer.message.label != 0 {
+            let error = tessera_rt::Error::from_code(answer.message.label);
+            println!("init: ATTEST refused: {}", error.map_or("an unknown error", tessera_rt::Error::name));
+            return Err("the Pluton security server refused ATTEST");
+        }
+        let len = answer.message.words[0] as usize;
+        let evidence = mapping.as_bytes().get(..len).ok_or("the answer's length is outside the frame")?;
+        println!("init: attestation evidence, {} bytes", len);
+        for chunk in evidence.chunks(48) {
+            let mut hex = [0u8; 96];
+            for (pair, byte) in hex.chunks_mut(2).zip(chunk) {
+                pair.copy_from_slice(&[
+                    b"0123456789abcdef"[usize::from(byte >> 4)],
+                    b"0123456789abcdef"[usize::from(byte & 0xF)],
+                ]);
+            }
+            println!("ATTEST evidence {}", core::str::from_utf8(&hex[..2 * chunk.len()]).unwrap_or("?"));
+        }
+        println!("ATTEST end");
+        Ok(())
+    })();
+    let _ = tessera_rt::cap_delete(frame);
+    result
+}
+
 fn main(start: tessera_rt::Start) -> u32 {
     let arguments = boot_arguments(start);
+    ATTEST_ARGUMENTS.call_once(|| arguments);
     println!("init: root task started, boot arguments \"{}\"", arguments);
     report_device_identity();
     match Loader::new() {
@@ -117,6 +179,12 @@ fn run_scenario(name: &str) -> u32 {
     println!("init: scenario {} FAILED: this image has no scenarios (the test and benchmark images do)", name);
     1
 }
+
+/// The sending side of the Pluton security server's endpoint.
+static PLUTON: spin::Once<Handle> = spin::Once::new();
+
+/// The boot arguments, for the attestation request after the apps start.
+static ATTEST_ARGUMENTS: spin::Once<&'static str> = spin::Once::new();
 
 /// The loader: untyped memory and the boot image, found once at start-up.
 static LOADER: spin::Once<Loader> = spin::Once::new();
@@ -305,6 +373,13 @@ const SERVER_PRIORITY: u32 = 10;
 /// supervised for as long as the system runs.
 fn run_apps() -> Outcome {
     let mut apps = start_apps(false)?;
+    if let Some(nonce) = attest_nonce(ATTEST_ARGUMENTS.get().copied().unwrap_or("")) {
+        // After the apps started, so the evidence shows what runs.
+        if let Err(reason) = nonce.and_then(|(nonce, len)| attest(&nonce[..len])) {
+            println!("init: no attestation evidence: {}", reason);
+            println!("ATTEST failed");
+        }
+    }
     apps.supervise(None, |_| false, ended_elsewhere);
     Ok(())
 }
