@@ -55,6 +55,11 @@ impl ServerKind {
     pub const GPIO: ServerKind = ServerKind(1);
     /// The UART server (`uartd`): badge = the granted UART mask.
     pub const UART: ServerKind = ServerKind(2);
+    /// The Pluton security server (`plutond`): every app gets two grants
+    /// of this kind, its endpoint (badge = the app's client number) and
+    /// its request buffer (a frame, mapped at
+    /// [`PLUTON_BUFFER_AT`](crate::layout::PLUTON_BUFFER_AT)).
+    pub const PLUTON: ServerKind = ServerKind(3);
 
     /// The kind's name, for messages ("GPIO", "UART"; "unknown server" for
     /// a kind this crate does not know: `Display` gives its number).
@@ -62,6 +67,7 @@ impl ServerKind {
         match self {
             ServerKind::GPIO => "GPIO",
             ServerKind::UART => "UART",
+            ServerKind::PLUTON => "Pluton",
             _ => "unknown server",
         }
     }
@@ -70,7 +76,7 @@ impl ServerKind {
 impl fmt::Display for ServerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            ServerKind::GPIO | ServerKind::UART => f.write_str(self.name()),
+            ServerKind::GPIO | ServerKind::UART | ServerKind::PLUTON => f.write_str(self.name()),
             ServerKind(other) => write!(f, "server {other}"),
         }
     }
@@ -387,4 +393,76 @@ mod tests {
         assert_eq!(uart::pack(b"ab"), [0x6261, 0, 0]);
         assert_eq!(uart::split_header(uart::header(1, 7)), (1, 7));
     }
+}
+
+/// The Pluton security server's protocol (`plutond`, docs/pluton.md).
+///
+/// Requests are IPC calls on its endpoint. The **badge** says who calls:
+/// 0 is `init` (the loader: only `init` holds the unbadged capability the
+/// kernel gave it), `1..=MAX_CLIENTS` an app, whose client number `init`
+/// chose when it recorded the app ([`RECORD_APP`]). A request that moves
+/// bytes carries one capability, the caller's buffer: a frame of
+/// [`BUFFER_BYTES`] with `READ`, `WRITE` and `GRANT` (an app's is mapped
+/// at [`PLUTON_BUFFER_AT`](crate::layout::PLUTON_BUFFER_AT)). The input is
+/// at offset 0, word 0 its length; the output replaces it, the reply's
+/// word 0 its length. The server maps the frame only while it answers and
+/// copies the input out before it works on it, so changing the buffer
+/// during a request changes nothing but the caller's own result.
+///
+/// The reply's label is 0 or an [`Error`](crate::Error) code:
+/// `InvalidArgument` for a malformed request, `PermissionDenied` for one
+/// the caller may not make (an app asking a loader request, an app without
+/// `DeviceAuthentication` asking [`SIGN_CHALLENGE`]), `BadImage` for
+/// sealed data that is damaged or another app's, `NotFound` when no
+/// entropy source is working (never predictable bytes instead).
+pub mod pluton {
+    /// The device's public DeviceID identifier: word 0 = part (0: bytes
+    /// 0..16, 1: bytes 16..20), answered little-endian in the words. Any
+    /// caller.
+    pub const DEVICE_ID: u32 = 1;
+    /// Evidence for a verifier's nonce (8..=64 bytes) in the buffer: an
+    /// EAT in a COSE_Sign1 signed by the Alias key. Any caller.
+    pub const ATTEST: u32 = 2;
+    /// Word 0 = n (1..=[`BUFFER_BYTES`]): n random bytes into the buffer.
+    pub const RANDOM: u32 = 3;
+    /// Seal the buffer's word-0 bytes (at most [`MAX_SEAL_INPUT`]) to the
+    /// caller (its ComponentId, on this device and software authority);
+    /// the sealed bytes ([`SEAL_OVERHEAD`] more) replace them. Apps only.
+    pub const SEAL: u32 = 4;
+    /// Unseal the buffer's word-0 bytes sealed by [`SEAL`] for the same
+    /// caller; `BadImage` if they are damaged or not the caller's.
+    pub const UNSEAL: u32 = 5;
+    /// Sign the buffer's word-0 bytes (1..=[`MAX_CHALLENGE`]) with the
+    /// caller's device authentication key (ECDSA P-256, SHA-256): the
+    /// answer is the 64-byte signature (r || s) then the 65-byte public
+    /// key (SEC1, uncompressed). Apps granted `DeviceAuthentication` only.
+    pub const SIGN_CHALLENGE: u32 = 6;
+    /// `init` only: verify the signed app package at boot-image entry word
+    /// 0 against the boot image's trusted keys. Word 1 of an error answer
+    /// is the package error (`crate::package::PackageError` code).
+    pub const VERIFY_PACKAGE: u32 = 7;
+    /// `init` only: the package at boot-image entry word 0 (verified) runs
+    /// as client word 1 (1..=[`MAX_CLIENTS`]): measure it into the log and
+    /// answer that client's requests as that app. Recording the same entry
+    /// for the same client again (a restart) changes nothing.
+    pub const RECORD_APP: u32 = 8;
+    /// `init` only: the entropy source. Two capabilities: the virtio-mmio
+    /// transport page of QEMU's `virtio-rng-device` (a device region) and
+    /// untyped memory for its queue. Once only.
+    pub const ENTROPY_SOURCE: u32 = 9;
+
+    /// Bytes of a request buffer (one page).
+    pub const BUFFER_BYTES: usize = 4096;
+    /// Bytes sealing adds: a version byte, a 12-byte nonce, a 16-byte tag.
+    pub const SEAL_OVERHEAD: usize = 1 + 12 + 16;
+    /// The most bytes [`SEAL`] takes.
+    pub const MAX_SEAL_INPUT: usize = BUFFER_BYTES - SEAL_OVERHEAD;
+    /// The longest challenge [`SIGN_CHALLENGE`] signs.
+    pub const MAX_CHALLENGE: usize = 1024;
+    /// Bytes of a [`SIGN_CHALLENGE`] answer: signature then public key.
+    pub const SIGNATURE_ANSWER: usize = 64 + 65;
+    /// The most apps the server tells apart.
+    pub const MAX_CLIENTS: u32 = 16;
+    /// Bytes in a DeviceID identifier.
+    pub const DEVICE_ID_BYTES: usize = 20;
 }

@@ -8,6 +8,8 @@
 //!                              unless text), page aligned
 //! APP_INFO_AT .. + PAGE         an app's start information, read-only
 //!                              (`tessera_abi::app`; apps only)
+//! PLUTON_BUFFER_AT .. + PAGE    an app's Pluton request buffer, RW,
+//!                              execute-never (apps only)
 //! APP_HEAP_AT .. + heap bytes  an app's heap, RW, execute-never, one
 //!                              frame (apps only; its size is in the start
 //!                              information)
@@ -38,6 +40,10 @@ pub const MAX_IMAGE_BYTES: usize = 4 * 1024 * 1024;
 /// page, `tessera_abi::app::StartInfo`); the app gets this address in `r0`.
 /// In the same MiB as the heap, so both take one second-level table.
 pub const APP_INFO_AT: usize = 0x1000_0000;
+/// Where `init`'s loader maps an app's Pluton request buffer: one frame
+/// the app hands the Pluton security server with each request that moves
+/// bytes (`tessera_abi::app::pluton`).
+pub const PLUTON_BUFFER_AT: usize = APP_INFO_AT + PAGE_SIZE;
 /// Where `init`'s loader maps an app's heap.
 pub const APP_HEAP_AT: usize = 0x1001_0000;
 /// Bytes of heap every app gets today: one frame, one mapping, carved from
