@@ -448,7 +448,8 @@ pub mod pluton {
     pub const RECORD_APP: u32 = 8;
     /// `init` only: the entropy source. Two capabilities: the virtio-mmio
     /// transport page of QEMU's `virtio-rng-device` (a device region) and
-    /// untyped memory for its queue. Once only.
+    /// a 16 KiB frame for its queue and buffer (`init` keeps its own copies
+    /// unused: deleting them would take the server's). Once only.
     pub const ENTROPY_SOURCE: u32 = 9;
 
     /// Bytes of a request buffer (one page).

@@ -798,6 +798,39 @@ impl fmt::Display for VerifyError {
     }
 }
 
+impl VerifyError {
+    /// Three words that carry the error over IPC (the Pluton security
+    /// server verifies packages for `init`): the kind (1 unsigned, 2
+    /// unknown key, 3 bad trusted key, 4 bad signature), then the key id's
+    /// 8 bytes little-endian (zeros for an unsigned package).
+    pub fn to_words(&self) -> [u32; 3] {
+        let (kind, key) = match *self {
+            VerifyError::Unsigned => (1, KeyId([0; KEY_ID_SIZE])),
+            VerifyError::UnknownKey(key) => (2, key),
+            VerifyError::BadTrustedKey(key) => (3, key),
+            VerifyError::BadSignature(key) => (4, key),
+        };
+        let low = u32::from_le_bytes([key.0[0], key.0[1], key.0[2], key.0[3]]);
+        let high = u32::from_le_bytes([key.0[4], key.0[5], key.0[6], key.0[7]]);
+        [kind, low, high]
+    }
+
+    /// The error [`VerifyError::to_words`] made, if the words are one.
+    pub fn from_words(words: [u32; 3]) -> Option<VerifyError> {
+        let mut key = [0; KEY_ID_SIZE];
+        key[..4].copy_from_slice(&words[1].to_le_bytes());
+        key[4..].copy_from_slice(&words[2].to_le_bytes());
+        let key = KeyId(key);
+        match words[0] {
+            1 => Some(VerifyError::Unsigned),
+            2 => Some(VerifyError::UnknownKey(key)),
+            3 => Some(VerifyError::BadTrustedKey(key)),
+            4 => Some(VerifyError::BadSignature(key)),
+            _ => None,
+        }
+    }
+}
+
 /// Checks that `package` was signed by one of the `trusted` keys and not
 /// changed since: looks the package's key id up, then checks the Ed25519
 /// signature over [`Package::signed_bytes`] with the strict rules (no
@@ -855,6 +888,21 @@ mod tests {
     use super::*;
     use std::vec;
     use std::vec::Vec;
+
+    #[test]
+    fn verify_errors_travel_in_three_words() {
+        let key = KeyId([1, 2, 3, 4, 5, 6, 7, 8]);
+        for error in [
+            VerifyError::Unsigned,
+            VerifyError::UnknownKey(key),
+            VerifyError::BadTrustedKey(key),
+            VerifyError::BadSignature(key),
+        ] {
+            assert_eq!(VerifyError::from_words(error.to_words()), Some(error));
+        }
+        assert_eq!(VerifyError::from_words([0, 0, 0]), None);
+        assert_eq!(VerifyError::from_words([5, 0, 0]), None);
+    }
 
     /// A signer that "signs" with a fixed pattern: enough for layout tests.
     struct PatternSigner;

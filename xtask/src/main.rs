@@ -13,6 +13,7 @@ mod harness;
 mod image;
 mod manifest;
 mod new_app;
+mod pluton_test;
 mod provision;
 mod qemu;
 mod scenarios;

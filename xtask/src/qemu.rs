@@ -74,6 +74,17 @@ pub enum AppUart {
 /// The id of the app UART's character device.
 const UART_CHARDEV: &str = "uart0";
 
+/// The Pluton security server's entropy source, in every image: QEMU's
+/// `virtio-rng-device` (its bytes come from the host's `getrandom`) on the
+/// first virtio-mmio transport (0x0a00_0000 on `virt`). The bus is named
+/// because a device without one takes the highest free transport, which
+/// would put it on the app UART's page (0x0a00_3c00, beside the console
+/// at 0x0a00_3e00); a device region capability covers a whole page, so
+/// there the UART server would keep the entropy device's registers too.
+/// On bus 0 it has a page to itself, which `init` hands to the Pluton
+/// security server (userland/servers/src/entropy.rs).
+const ENTROPY_DEVICE: [&str; 2] = ["-device", "virtio-rng-device,bus=virtio-mmio-bus.0"];
+
 impl AppUart {
     /// The QEMU options that add the device and its socket.
     fn args(self) -> [String; 6] {
@@ -138,6 +149,7 @@ pub fn command_with_uart(
         command.args(["-semihosting-config", "enable=on,target=native"]);
     }
     command.args(uart.args());
+    command.args(ENTROPY_DEVICE);
     // The fuse stand-in: QEMU's loader puts the device's Unique Device
     // Secret in the board's secret page, which no untyped memory covers
     // (docs/pluton.md). `provision::ensure` makes the file first.
@@ -408,6 +420,7 @@ mod tests {
              -semihosting-config enable=on,target=native \
              -device virtio-serial-device -device virtconsole,chardev=uart0 \
              -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off \
+             -device virtio-rng-device,bus=virtio-mmio-bus.0 \
              -device "
                 + &secret_loader(board().unwrap())
                 + " -kernel /t/tessera.elf -append scenario=boot"
@@ -444,7 +457,8 @@ mod tests {
             machine
                 + " -nographic \
              -device virtio-serial-device -device virtconsole,chardev=uart0 \
-             -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off -device "
+             -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off \
+             -device virtio-rng-device,bus=virtio-mmio-bus.0 -device "
                 + &secret_loader(board().unwrap())
                 + " -kernel k.elf"
         );

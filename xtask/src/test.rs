@@ -274,10 +274,11 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
         .filter(|scenario| args.only.as_deref().is_none_or(|only| scenario.name.contains(only)))
         .collect();
     let attest = args.only.as_deref().is_none_or(|only| "attest".contains(only));
-    if scenarios.is_empty() && !attest {
+    let pluton = args.only.as_deref().is_none_or(|only| "pluton".contains(only));
+    if scenarios.is_empty() && !attest && !pluton {
         let names: Vec<&str> = SCENARIOS.iter().map(|scenario| scenario.name).collect();
         return Err(format!(
-            "no QEMU scenario name contains {:?}; pick one of: {}, attest",
+            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton",
             args.only.as_deref().unwrap_or_default(),
             names.join(", ")
         ));
@@ -404,6 +405,13 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             None => image::build_system(wanted),
         };
         tally.item("qemu:attest", false, || crate::attest::scenario(&built(Image::User)?, &built(Image::Test)?));
+    }
+    if pluton {
+        let kernel = kernels.iter().find(|(image, _)| *image == Image::Test).and_then(|(_, kernel)| kernel.clone());
+        tally.item("qemu:pluton", false, || match &kernel {
+            Some(kernel) => crate::pluton_test::scenario(kernel),
+            None => Err("not run: the test image did not build".to_string()),
+        });
     }
     Ok(tally.finish())
 }

@@ -125,8 +125,9 @@ impl Loader {
 
     /// Loads app `elf` into a new process called `name` as
     /// [`start_elf`](Self::start_elf) does (its page capabilities go
-    /// into its own CSpace), calls `grant` with the process to give it
-    /// its server endpoints (`grant` fills a list of at most
+    /// into its own CSpace), calls `grant` with the memory block and the
+    /// process to give it its server endpoints (and anything else it
+    /// carves from the block for it; `grant` fills a list of at most
     /// [`MAX_GRANTS`] entries and returns how many), then maps the app
     /// its start information (read-only, at [`APP_INFO_AT`]) and its
     /// heap ([`APP_HEAP_BYTES`] in one frame at [`APP_HEAP_AT`]), both
@@ -137,7 +138,7 @@ impl Loader {
         elf: &[u8],
         priority: u32,
         memory: Option<Handle>,
-        grant: impl FnOnce(Handle, &mut [Grant; MAX_GRANTS]) -> Result<usize, Error>,
+        grant: impl FnOnce(Handle, Handle, &mut [Grant; MAX_GRANTS]) -> Result<usize, Error>,
     ) -> Result<Program, Error> {
         self.start_with(
             name,
@@ -146,7 +147,7 @@ impl Loader {
             memory,
             |memory, process| {
                 let mut grants = [Grant { server: ServerKind(0), slot: 0 }; MAX_GRANTS];
-                let count = grant(process, &mut grants)?;
+                let count = grant(memory, process, &mut grants)?;
                 let mut info = [0u8; START_INFO_HEADER + MAX_GRANTS * GRANT_ENTRY];
                 let heap = (APP_HEAP_AT as u32, APP_HEAP_BYTES as u32);
                 let size =

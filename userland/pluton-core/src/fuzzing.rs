@@ -1,149 +1,260 @@
-//! The body of the fuzz target in `userland/pluton-core/fuzz/`, shared
+//! The bodies of the fuzz targets in `userland/pluton-core/fuzz/`, shared
 //! with the tests so a crash replays as a test.
 //!
-//! [`evidence_decoding`] runs [`verify`] on any bytes against a fixed
-//! [`Sample`]: a real chain (manufacturer CA, DeviceID from a fixed UDS,
-//! Alias from a measured boot image) and evidence for it, with an app. It
-//! panics only when an invariant breaks: [`verify`] itself must return
-//! errors, never panic.
+//! - [`request_decoding`] (feature `fuzzing`): runs [`protocol::decode`]
+//!   on any bytes read as a request (the layout is in its docs). It
+//!   panics only when an invariant breaks: a request that decodes obeys
+//!   every limit of `tessera_abi::app::pluton`.
+//! - `evidence_decoding` (feature `verifier`): runs `verify` on any bytes
+//!   against a fixed `Sample`: a real chain (manufacturer CA, DeviceID
+//!   from a fixed UDS, Alias from a measured boot image) and evidence for
+//!   it, with an app. It panics only when an invariant breaks: `verify`
+//!   itself must return errors, never panic.
 
-use alloc::string::{String, ToString};
-use alloc::vec;
-use alloc::vec::Vec;
-use core::time::Duration;
-use std::sync::OnceLock;
+#[cfg(feature = "verifier")]
+pub use evidence::*;
 
-use tessera_abi::bootimage;
+use tessera_abi::app::pluton::{
+    ATTEST, BUFFER_BYTES, DEVICE_ID, ENTROPY_SOURCE, MAX_CHALLENGE, MAX_CLIENTS, MAX_SEAL_INPUT, RANDOM, RECORD_APP,
+    SEAL, SEAL_OVERHEAD, SIGN_CHALLENGE, UNSEAL, VERIFY_PACKAGE,
+};
 
-use crate::certificate::{self, alias_certificate, ca_certificate, device_id_certificate, subject_of};
-use crate::dice::{alias_key, device_id_key, p256_key_from_seed, Uds, HASH_SIZE};
-use crate::eat::{self, AppClaim, Claims};
-use crate::measure::{measure_layer_zero, Measurement};
-use crate::verifier::{verify, Expected, Verified};
+use crate::eat::{MAX_NONCE, MIN_NONCE};
+use crate::protocol::{self, Caller, Request};
 
-/// A fixed chain, the layer-0 measurements of its boot image and good
-/// evidence for them.
-#[derive(Debug)]
-pub struct Sample {
-    /// The manufacturer CA certificate (DER).
-    pub ca_certificate: Vec<u8>,
-    /// The DeviceID certificate (DER).
-    pub device_id_certificate: Vec<u8>,
-    /// The verifier's nonce.
-    pub nonce: Vec<u8>,
-    /// The layer-0 measurements (the kernel and three system programs).
-    pub layer_zero: Vec<(String, [u8; HASH_SIZE])>,
-    /// Evidence that verifies against [`Sample::expected`]: layer 0, then
-    /// one app.
-    pub evidence: Vec<u8>,
-    /// What [`verify`] returns for [`Sample::evidence`].
-    pub verified: Verified,
+/// Bytes [`request_decoding`] reads: label, four words, capability count
+/// and badge, each a little-endian `u32`.
+pub const REQUEST_INPUT_BYTES: usize = 7 * 4;
+
+/// The bytes [`request_decoding`] reads as this request (for seeds and
+/// tests).
+pub fn request_input(label: u32, words: [u32; 4], caps: u32, badge: u32) -> [u8; REQUEST_INPUT_BYTES] {
+    let mut out = [0; REQUEST_INPUT_BYTES];
+    let values = [label, words[0], words[1], words[2], words[3], caps, badge];
+    for (chunk, value) in out.chunks_exact_mut(4).zip(values) {
+        chunk.copy_from_slice(&value.to_le_bytes());
+    }
+    out
 }
 
-impl Sample {
-    /// What the fuzz body expects: the sample's nonce, chain and layer 0.
-    pub fn expected(&self) -> Expected<'_> {
-        Expected {
-            nonce: &self.nonce,
-            ca_certificate: &self.ca_certificate,
-            device_id_certificate: &self.device_id_certificate,
-            layer_zero: Some(&self.layer_zero),
+/// Fuzz body `request_decoding`: `data` as `label, word 0..3, caps,
+/// badge` (little-endian `u32`s; missing bytes are zero, extra bytes
+/// ignored), through [`protocol::decode`]. Any result is fine, but one
+/// that decodes must name the badge's caller, match the label, carry the
+/// label's number of capabilities, come from a caller allowed to make
+/// it, and have every length within its limit.
+pub fn request_decoding(data: &[u8]) {
+    let mut values = [0u32; 7];
+    for (value, chunk) in values.iter_mut().zip(data.chunks(4)) {
+        let mut bytes = [0; 4];
+        bytes[..chunk.len()].copy_from_slice(chunk);
+        *value = u32::from_le_bytes(bytes);
+    }
+    let [label, word0, word1, word2, word3, caps, badge] = values;
+    let words = [word0, word1, word2, word3];
+    let result = protocol::decode(label, words, caps, badge);
+    assert_eq!(result, protocol::decode(label, words, caps, badge), "decoding is not deterministic");
+    let Ok((caller, request)) = result else { return };
+
+    match caller {
+        Caller::Loader => assert_eq!(badge, protocol::LOADER_BADGE),
+        Caller::App(client) => {
+            assert_eq!(client, badge);
+            assert!((1..=MAX_CLIENTS).contains(&client), "app badge {badge} accepted");
         }
     }
+    let len_is = |len: usize| len == word0 as usize;
+    let buffer = protocol::buffer_capabilities(caller);
+    let (expected_label, expected_caps) = match request {
+        Request::DeviceId { part } => {
+            assert!(part <= 1 && part == word0, "part {part}");
+            (DEVICE_ID, 0)
+        }
+        Request::Attest { nonce_len } => {
+            assert!((MIN_NONCE..=MAX_NONCE).contains(&nonce_len) && len_is(nonce_len), "nonce {nonce_len}");
+            (ATTEST, buffer)
+        }
+        Request::Random { len } => {
+            assert!((1..=BUFFER_BYTES).contains(&len) && len_is(len), "random {len}");
+            (RANDOM, buffer)
+        }
+        Request::Seal { len } => {
+            assert!(len <= MAX_SEAL_INPUT && len_is(len), "seal {len}");
+            assert!(matches!(caller, Caller::App(_)), "the loader sealed");
+            (SEAL, buffer)
+        }
+        Request::Unseal { len } => {
+            assert!((SEAL_OVERHEAD..=BUFFER_BYTES).contains(&len) && len_is(len), "unseal {len}");
+            assert!(matches!(caller, Caller::App(_)), "the loader unsealed");
+            (UNSEAL, buffer)
+        }
+        Request::SignChallenge { len } => {
+            assert!((1..=MAX_CHALLENGE).contains(&len) && len_is(len), "challenge {len}");
+            assert!(matches!(caller, Caller::App(_)), "the loader signed");
+            (SIGN_CHALLENGE, buffer)
+        }
+        Request::VerifyPackage { entry } => {
+            assert_eq!(entry, word0);
+            assert_eq!(caller, Caller::Loader, "an app verified a package");
+            (VERIFY_PACKAGE, 0)
+        }
+        Request::RecordApp { entry, client } => {
+            assert_eq!((entry, client), (word0, word1));
+            assert!((1..=MAX_CLIENTS).contains(&client), "client {client}");
+            assert_eq!(caller, Caller::Loader, "an app recorded an app");
+            (RECORD_APP, 1)
+        }
+        Request::EntropySource => {
+            assert_eq!(caller, Caller::Loader, "an app gave an entropy source");
+            (ENTROPY_SOURCE, 2)
+        }
+    };
+    assert_eq!(label, expected_label, "label {label} decoded as {request:?}");
+    assert_eq!(caps, expected_caps, "{request:?} with {caps} capabilities");
 }
 
-/// The sample, made once.
-pub fn sample() -> &'static Sample {
-    static SAMPLE: OnceLock<Sample> = OnceLock::new();
-    SAMPLE.get_or_init(make_sample)
-}
+/// The body of `evidence_decoding` and its sample.
+#[cfg(feature = "verifier")]
+mod evidence {
+    use alloc::string::{String, ToString};
+    use alloc::vec;
+    use alloc::vec::Vec;
+    use core::time::Duration;
+    use std::sync::OnceLock;
 
-fn make_sample() -> Sample {
-    // 2026-06-01T12:00:00Z: a fixed time keeps the CA certificate, and so
-    // the evidence, the same bytes at every run.
-    const CA_NOW: Duration = Duration::from_secs(1_780_315_200);
-    let ca_key = p256_key_from_seed(&[0xca; HASH_SIZE]);
-    let ca = ca_certificate(&ca_key, CA_NOW).expect("the CA certificate builds");
-    let uds = Uds::from_bytes([0x75; HASH_SIZE]);
-    let device_key = device_id_key(&uds);
-    let device = device_id_certificate(device_key.verifying_key(), &ca_key, &ca).expect("the DeviceID builds");
+    use tessera_abi::bootimage;
 
-    let programs: [(&str, &[u8]); 4] = [
-        ("plutond", b"\x7fELF plutond"),
-        ("init", b"\x7fELF init"),
-        ("trusted-keys", b"not a program: the authority"),
-        ("uartd", b"\x7fELF uartd"),
-    ];
-    let mut image = vec![0; bootimage::image_size(programs.iter().map(|(_, bytes)| bytes.len()))];
-    bootimage::write(&programs, &mut image).expect("the boot image packs");
-    let image = bootimage::BootImage::parse(&image).expect("the boot image parses");
-    let (mut log, inputs) = measure_layer_zero(b"kernel code", &image, "quiet").expect("layer 0 measures");
-    let layer_zero: Vec<(String, [u8; HASH_SIZE])> =
-        log.layer_zero().iter().map(|entry| (entry.name().to_string(), entry.sha256)).collect();
-    let listed: Vec<(&str, [u8; HASH_SIZE])> = layer_zero.iter().map(|(name, hash)| (name.as_str(), *hash)).collect();
+    use crate::certificate::{self, alias_certificate, ca_certificate, device_id_certificate, subject_of};
+    use crate::dice::{alias_key, device_id_key, p256_key_from_seed, Uds, HASH_SIZE};
+    use crate::eat::{self, AppClaim, Claims};
+    use crate::measure::{measure_layer_zero, Measurement};
+    use crate::verifier::{verify, Expected, Verified};
 
-    let alias = alias_key(&uds.layer_zero(&inputs).attest);
-    let device_subject = subject_of(&device).expect("the DeviceID certificate parses");
-    let alias_der = alias_certificate(alias.verifying_key(), &device_key, &device_subject, &inputs, &listed)
-        .expect("the Alias certificate builds");
+    /// A fixed chain, the layer-0 measurements of its boot image and good
+    /// evidence for them.
+    #[derive(Debug)]
+    pub struct Sample {
+        /// The manufacturer CA certificate (DER).
+        pub ca_certificate: Vec<u8>,
+        /// The DeviceID certificate (DER).
+        pub device_id_certificate: Vec<u8>,
+        /// The verifier's nonce.
+        pub nonce: Vec<u8>,
+        /// The layer-0 measurements (the kernel and three system programs).
+        pub layer_zero: Vec<(String, [u8; HASH_SIZE])>,
+        /// Evidence that verifies against [`Sample::expected`]: layer 0, then
+        /// one app.
+        pub evidence: Vec<u8>,
+        /// What [`verify`] returns for [`Sample::evidence`].
+        pub verified: Verified,
+    }
 
-    let app = AppClaim {
-        name: "hello",
-        component_id: [0x1d; 16],
-        package: [0xa9; HASH_SIZE],
-        grants: [0x67; HASH_SIZE],
-        summary: "uart",
-    };
-    log.append(Measurement::new(app.name, app.package).expect("a short name")).expect("the log has room");
-    let nonce = vec![0x4e; 32];
-    let claims = Claims {
-        nonce: &nonce,
-        ueid: eat::ueid(device_key.verifying_key()),
-        version: "0.1.0",
-        measurements: log.entries(),
-        apps: &[app],
-    };
-    let (mut scratch, mut out) = (vec![0; 8192], vec![0; 8192]);
-    let len = eat::evidence(&claims, &alias, &alias_der, &mut scratch, &mut out).expect("the evidence encodes");
-    out.truncate(len);
+    impl Sample {
+        /// What the fuzz body expects: the sample's nonce, chain and layer 0.
+        pub fn expected(&self) -> Expected<'_> {
+            Expected {
+                nonce: &self.nonce,
+                ca_certificate: &self.ca_certificate,
+                device_id_certificate: &self.device_id_certificate,
+                layer_zero: Some(&self.layer_zero),
+            }
+        }
+    }
 
-    let mut sample = Sample {
-        ca_certificate: ca,
-        device_id_certificate: device,
-        nonce,
-        layer_zero,
-        evidence: out,
-        verified: Verified {
-            alias_certificate: Vec::new(),
-            nonce: Vec::new(),
-            ueid: Vec::new(),
-            dbgstat: 0,
-            profile: String::new(),
-            software_name: String::new(),
-            software_version: String::new(),
-            measurements: Vec::new(),
-            apps: Vec::new(),
-        },
-    };
-    sample.verified = verify(&sample.evidence, &sample.expected()).expect("the sample evidence verifies");
-    sample
-}
+    /// The sample, made once.
+    pub fn sample() -> &'static Sample {
+        static SAMPLE: OnceLock<Sample> = OnceLock::new();
+        SAMPLE.get_or_init(make_sample)
+    }
 
-/// Fuzz body `evidence_decoding`: [`verify`] any bytes against the
-/// [`sample`]'s expectations. Any result is fine, but evidence that
-/// verifies was signed by the sample's Alias key (nothing else can sign
-/// it), so it must claim exactly what the sample claims and carry a
-/// certificate for the same key.
-pub fn evidence_decoding(data: &[u8]) {
-    let sample = sample();
-    let Ok(verified) = verify(data, &sample.expected()) else { return };
-    let same_key = certificate::public_key_of(&verified.alias_certificate).ok()
-        == certificate::public_key_of(&sample.verified.alias_certificate).ok();
-    assert!(same_key, "verified evidence carries a certificate for another key");
-    let without_certificate = |verified: &Verified| Verified { alias_certificate: Vec::new(), ..verified.clone() };
-    assert_eq!(
-        without_certificate(&verified),
-        without_certificate(&sample.verified),
-        "verified evidence claims something the signed sample does not"
-    );
+    fn make_sample() -> Sample {
+        // 2026-06-01T12:00:00Z: a fixed time keeps the CA certificate, and so
+        // the evidence, the same bytes at every run.
+        const CA_NOW: Duration = Duration::from_secs(1_780_315_200);
+        let ca_key = p256_key_from_seed(&[0xca; HASH_SIZE]);
+        let ca = ca_certificate(&ca_key, CA_NOW).expect("the CA certificate builds");
+        let uds = Uds::from_bytes([0x75; HASH_SIZE]);
+        let device_key = device_id_key(&uds);
+        let device = device_id_certificate(device_key.verifying_key(), &ca_key, &ca).expect("the DeviceID builds");
+
+        let programs: [(&str, &[u8]); 4] = [
+            ("plutond", b"\x7fELF plutond"),
+            ("init", b"\x7fELF init"),
+            ("trusted-keys", b"not a program: the authority"),
+            ("uartd", b"\x7fELF uartd"),
+        ];
+        let mut image = vec![0; bootimage::image_size(programs.iter().map(|(_, bytes)| bytes.len()))];
+        bootimage::write(&programs, &mut image).expect("the boot image packs");
+        let image = bootimage::BootImage::parse(&image).expect("the boot image parses");
+        let (mut log, inputs) = measure_layer_zero(b"kernel code", &image, "quiet").expect("layer 0 measures");
+        let layer_zero: Vec<(String, [u8; HASH_SIZE])> =
+            log.layer_zero().iter().map(|entry| (entry.name().to_string(), entry.sha256)).collect();
+        let listed: Vec<(&str, [u8; HASH_SIZE])> =
+            layer_zero.iter().map(|(name, hash)| (name.as_str(), *hash)).collect();
+
+        let alias = alias_key(&uds.layer_zero(&inputs).attest);
+        let device_subject = subject_of(&device).expect("the DeviceID certificate parses");
+        let alias_der = alias_certificate(alias.verifying_key(), &device_key, &device_subject, &inputs, &listed)
+            .expect("the Alias certificate builds");
+
+        let app = AppClaim {
+            name: "hello",
+            component_id: [0x1d; 16],
+            package: [0xa9; HASH_SIZE],
+            grants: [0x67; HASH_SIZE],
+            summary: "uart",
+        };
+        log.append(Measurement::new(app.name, app.package).expect("a short name")).expect("the log has room");
+        let nonce = vec![0x4e; 32];
+        let claims = Claims {
+            nonce: &nonce,
+            ueid: eat::ueid(device_key.verifying_key()),
+            version: "0.1.0",
+            measurements: log.entries(),
+            apps: &[app],
+        };
+        let (mut scratch, mut out) = (vec![0; 8192], vec![0; 8192]);
+        let len = eat::evidence(&claims, &alias, &alias_der, &mut scratch, &mut out).expect("the evidence encodes");
+        out.truncate(len);
+
+        let mut sample = Sample {
+            ca_certificate: ca,
+            device_id_certificate: device,
+            nonce,
+            layer_zero,
+            evidence: out,
+            verified: Verified {
+                alias_certificate: Vec::new(),
+                nonce: Vec::new(),
+                ueid: Vec::new(),
+                dbgstat: 0,
+                profile: String::new(),
+                software_name: String::new(),
+                software_version: String::new(),
+                measurements: Vec::new(),
+                apps: Vec::new(),
+            },
+        };
+        sample.verified = verify(&sample.evidence, &sample.expected()).expect("the sample evidence verifies");
+        sample
+    }
+
+    /// Fuzz body `evidence_decoding`: [`verify`] any bytes against the
+    /// [`sample`]'s expectations. Any result is fine, but evidence that
+    /// verifies was signed by the sample's Alias key (nothing else can sign
+    /// it), so it must claim exactly what the sample claims and carry a
+    /// certificate for the same key.
+    pub fn evidence_decoding(data: &[u8]) {
+        let sample = sample();
+        let Ok(verified) = verify(data, &sample.expected()) else { return };
+        let same_key = certificate::public_key_of(&verified.alias_certificate).ok()
+            == certificate::public_key_of(&sample.verified.alias_certificate).ok();
+        assert!(same_key, "verified evidence carries a certificate for another key");
+        let without_certificate = |verified: &Verified| Verified { alias_certificate: Vec::new(), ..verified.clone() };
+        assert_eq!(
+            without_certificate(&verified),
+            without_certificate(&sample.verified),
+            "verified evidence claims something the signed sample does not"
+        );
+    }
 }

@@ -8,8 +8,10 @@
 //!
 //! For each package, in boot-image order:
 //!
-//! 1. parse it and check its signature against the boot image's trusted
-//!    keys (`tessera_abi::package::parse_and_verify`);
+//! 1. parse it (`tessera_abi::package::Package::parse`) and have the
+//!    Pluton security server check its signature against the boot image's
+//!    trusted keys (`VERIFY_PACKAGE`, `tessera_abi::app::pluton`): `init`
+//!    links no signature verifier;
 //! 2. decode its manifest (`tessera_abi::manifest::Manifest::decode`);
 //! 3. plan its grants for this board (`tessera_init_core::grants::plan`),
 //!    refusing it, by capability, if the board or its servers cannot
@@ -22,33 +24,39 @@
 //! its ELF is loaded into a memory block carved for it (the capabilities
 //! to its pages go into its own CSpace, so `init` keeps two slots per app
 //! whatever its size, plus one per grant), it gets one badged endpoint per
-//! server it was granted, and a heap; its start information lists (server
-//! kind, slot) for each grant and says where the heap is
-//! (`tessera_abi::app::StartInfo`, written by the loader's `start_app`),
-//! and it is started.
+//! server it was granted, and a heap; the Pluton security server records
+//! it (`RECORD_APP`: its measurement goes into the log the evidence
+//! carries) as client number `index + 1`, and the app gets an endpoint to
+//! that server badged with that number and a request buffer (a frame at
+//! `PLUTON_BUFFER_AT`); its start information lists (server kind, slot)
+//! for each grant and says where the heap is (`tessera_abi::app::StartInfo`,
+//! written by the loader's `start_app`), and it is started.
 //!
 //! Any refusal is one log line, `init: app 'NAME' refused: REASON`; an app
 //! that was admitted but could not be started is one line `init: app
 //! 'NAME' could not be started: REASON`; the other apps go on.
 
-use tessera_abi::app::{Grant, ServerKind};
+use tessera_abi::app::{pluton, Grant, ServerKind};
+use tessera_abi::layout::{PAGE_SIZE, PLUTON_BUFFER_AT};
 use tessera_abi::manifest::{ComponentId, Manifest};
-use tessera_abi::package::{self, TrustedKeys};
+use tessera_abi::package::{self, Package, VerifyError};
+use tessera_abi::ObjectType;
 use tessera_init_core::admission::{self, Candidate, Verdict};
 use tessera_init_core::grants::{self, BoardOffer, Plan, SERVER_COUNT};
 use tessera_init_core::lifecycle::{self, Event};
 use tessera_init_core::supervisor::{Decision, Failure, FailureLog, Health, POLICY};
 use tessera_rt::{
-    cap_delete, cap_derive, cap_grant, cap_revoke, exit_record, println, uptime_micros, wait, Ended, Error, Handle,
-    Rights,
+    call, cap_delete, cap_derive, cap_grant, cap_move_narrowed, cap_revoke, exit_record, map_into, println, retype,
+    uptime_micros, wait, Ended, Error, Handle, Message, Rights, Timeout,
 };
 
 use crate::loader::{Loader, Program};
 
 /// Boot-image names of test fixtures: started only when asked for.
 pub const TEST_PREFIX: &str = "test-";
-/// The boot-image entry with the trusted public keys.
-pub const TRUSTED_KEYS: &str = "trusted-keys";
+/// Test fixtures a scenario starts alone, by name (they hold what other
+/// fixtures hold, such as the app UART): never started with the others.
+pub const SOLO_PREFIX: &str = "test-solo-";
 /// The priority apps run at (below `init` and the servers).
 pub const APP_PRIORITY: u32 = 8;
 /// Most apps `init` manages (refused ones included). Each costs about
@@ -93,6 +101,9 @@ pub use tessera_init_core::lifecycle::Status;
 #[derive(Clone, Copy, Debug)]
 struct App<'a> {
     name: &'a str,
+    /// Its package's index in the boot image (how the Pluton security
+    /// server names it).
+    entry: u32,
     elf: &'a [u8],
     component_id: ComponentId,
     plan: Plan,
@@ -106,6 +117,8 @@ struct App<'a> {
     /// `init`'s badged copies for the current run, one per server (in
     /// `SERVERS` order): the app's capabilities are their children.
     minted: [Option<Handle>; SERVER_COUNT],
+    /// `init`'s badged copy of the Pluton security server's endpoint.
+    minted_pluton: Option<Handle>,
     health: Health,
 }
 
@@ -113,6 +126,10 @@ struct App<'a> {
 pub struct Apps<'a> {
     loader: Option<&'a Loader>,
     servers: Servers,
+    /// `init`'s unbadged endpoint to the Pluton security server: it
+    /// verifies and records packages, and apps' capabilities are badged
+    /// copies.
+    pluton: Option<Handle>,
     apps: [Option<App<'a>>; MAX_APPS],
     log: FailureLog,
     /// Refused packages no longer (or never) in `apps`: a refused package
@@ -128,7 +145,7 @@ impl Default for Apps<'_> {
 }
 
 /// Takes back a minted capability (its children went with the app).
-fn unmint(minted: &mut [Option<Handle>; SERVER_COUNT]) {
+fn unmint(minted: &mut [Option<Handle>]) {
     for handle in minted.iter_mut().filter_map(Option::take) {
         let _ = cap_revoke(handle);
         let _ = cap_delete(handle);
@@ -142,22 +159,25 @@ impl<'a> Apps<'a> {
         Apps {
             loader: None,
             servers: Servers::new(),
+            pluton: None,
             apps: [None; MAX_APPS],
             log: FailureLog::new(),
             refused_elsewhere: 0,
         }
     }
 
-    /// Sets what it loads with and mints from.
-    pub fn attach(&mut self, loader: &'a Loader, servers: Servers) {
+    /// Sets what it loads with and mints from, and the Pluton security
+    /// server that verifies packages (without it every app is refused).
+    pub fn attach(&mut self, loader: &'a Loader, servers: Servers, pluton: Option<Handle>) {
         self.loader = Some(loader);
         self.servers = servers;
+        self.pluton = pluton;
     }
 
     /// Admits and starts every package in the boot image (test fixtures
     /// too if `include_tests`); returns how many were started.
     pub fn start_all(&mut self, include_tests: bool) -> usize {
-        self.start_matching(&|name| include_tests || !name.starts_with(TEST_PREFIX))
+        self.start_matching(&|name| (include_tests || !name.starts_with(TEST_PREFIX)) && !name.starts_with(SOLO_PREFIX))
     }
 
     /// Admits and starts the package called `name` (a benchmark's): true
@@ -182,20 +202,12 @@ impl<'a> Apps<'a> {
                 return 0;
             }
         };
-        let keys = match image.find(TRUSTED_KEYS).map(|entry| TrustedKeys::parse(entry.elf)) {
-            Some(Ok(keys)) => Some(keys),
-            Some(Err(error)) => {
-                println!("init: the boot image's trusted keys are damaged ({}): every app will be refused", error);
-                None
-            }
-            None => {
-                println!("init: the boot image holds no trusted keys: every app will be refused");
-                None
-            }
-        };
-        for entry in image.iter() {
+        if self.pluton.is_none() {
+            println!("init: no Pluton security server to verify packages: every app will be refused");
+        }
+        for (index, entry) in image.iter().enumerate() {
             if entry.elf.starts_with(&package::MAGIC) && wanted(entry.name) {
-                self.check(entry.name, entry.elf, keys.as_ref());
+                self.check(entry.name, index as u32, entry.elf);
             }
         }
         self.admit_checked();
@@ -226,7 +238,7 @@ impl<'a> Apps<'a> {
 
     /// Checks one package on its own (signature, manifest, board and
     /// servers) and records it as `Checked`, or `Refused` with a log line.
-    fn check(&mut self, name: &'a str, bytes: &'a [u8], keys: Option<&TrustedKeys<'_>>) {
+    fn check(&mut self, name: &'a str, entry: u32, bytes: &'a [u8]) {
         let free = self.apps.iter().position(Option::is_none);
         // A package refused earlier was logged and is counted; its place
         // serves this one.
@@ -239,13 +251,12 @@ impl<'a> Apps<'a> {
         if free.is_none() {
             self.refused_elsewhere += 1;
         }
-        let no_keys: [package::TrustedKey; 0] = [];
-        let verified = match keys {
-            Some(keys) => package::parse_and_verify(bytes, keys),
-            None => package::parse_and_verify(bytes, &no_keys),
-        };
+        let verified = Package::parse(bytes)
+            .map_err(|error| Reason::Package(package::Refused::Malformed(error)))
+            .and_then(|package| self.verify(entry).map(|()| package));
         let mut app = App {
             name,
+            entry,
             elf: &[],
             component_id: ComponentId::NIL,
             plan: Plan::default(),
@@ -254,9 +265,10 @@ impl<'a> Apps<'a> {
             program: None,
             memory: None,
             minted: [None; SERVER_COUNT],
+            minted_pluton: None,
             health: Health::new(),
         };
-        let checked = verified.map_err(Reason::Package).and_then(|package| {
+        let checked = verified.and_then(|package| {
             let manifest = Manifest::decode(package.manifest()).map_err(Reason::Manifest)?;
             let plan = grants::plan(&manifest, &BOARD).map_err(Reason::Board)?;
             for (server, badge) in plan.badges() {
@@ -310,14 +322,63 @@ impl<'a> Apps<'a> {
         }
     }
 
+    /// Asks the Pluton security server whether the package at boot-image
+    /// entry `entry` is signed by a trusted key.
+    fn verify(&self, entry: u32) -> Result<(), Reason> {
+        let pluton = self.pluton.ok_or(Reason::NoVerifier(None))?;
+        let request = Message::new(pluton::VERIFY_PACKAGE, [entry, 0, 0, 0]);
+        let answer = call(pluton, &request, Timeout::Forever).map_err(|error| Reason::NoVerifier(Some(error)))?;
+        let words = answer.message.words;
+        match answer.message.label {
+            0 => Ok(()),
+            _ => match VerifyError::from_words([words[1], words[2], words[3]]) {
+                Some(error) => Err(Reason::Package(package::Refused::Untrusted(error))),
+                None => Err(Reason::NoVerifier(Error::from_code(answer.message.label))),
+            },
+        }
+    }
+
     /// Starts app `index` (again); false if it could not be.
     fn launch(&mut self, index: usize) -> bool {
         let (Some(mut app), Some(loader)) = (self.apps[index], self.loader) else { return false };
         let servers = self.servers;
+        let pluton = self.pluton;
         let mut minted = [None; SERVER_COUNT];
+        let mut minted_pluton = None;
+        let client = index as u32 + 1;
+        let entry = app.entry;
         let memory = app.memory.take();
-        let result = loader.start_app(app.name, app.elf, APP_PRIORITY, memory, |process, list| {
+        let result = loader.start_app(app.name, app.elf, APP_PRIORITY, memory, |memory, process, list| {
             let mut count = 0;
+            // The Pluton security server: it records the app as client
+            // `index + 1` with its request buffer (the app's measurement
+            // joins its log; a restart records nothing new), and the app
+            // gets an endpoint badged with that number and the buffer,
+            // with only its mapping's rights.
+            if let Some(pluton) = pluton {
+                let buffer = retype(memory, ObjectType::Frame, PAGE_SIZE as u32)?;
+                let rights = Rights::READ | Rights::WRITE;
+                map_into(buffer, process, PLUTON_BUFFER_AT as u32, rights)?;
+                let request = Message::with_capability(pluton::RECORD_APP, [entry, client, 0], buffer);
+                let answer = call(pluton, &request, Timeout::Forever)?;
+                if answer.message.label != 0 {
+                    let error = Error::from_code(answer.message.label).unwrap_or(Error::InvalidArgument);
+                    println!("init: the Pluton security server did not record it: {}", error.name());
+                    return Err(error);
+                }
+                let badged = cap_derive(pluton, Rights::SEND | Rights::GRANT, client)?;
+                minted_pluton = Some(badged);
+                let endpoint = cap_grant(badged, process, Rights::SEND)?;
+                let buffer = cap_move_narrowed(buffer, process, rights)?;
+                for handle in [endpoint, buffer] {
+                    let entry = list.get_mut(count).ok_or(Error::InvalidArgument)?;
+                    if handle.generation() != 0 {
+                        return Err(Error::InvalidArgument);
+                    }
+                    *entry = Grant { server: ServerKind::PLUTON, slot: handle.index() as u16 };
+                    count += 1;
+                }
+            }
             for (index, (server, badge)) in app.plan.badges().enumerate() {
                 let (Some(endpoint), true) = (servers.get(server.kind), badge != 0) else { continue };
                 let badged = cap_derive(endpoint, Rights::SEND | Rights::GRANT, badge)?;
@@ -337,12 +398,14 @@ impl<'a> Apps<'a> {
                 app.program = Some(program);
                 app.memory = Some(program.memory);
                 app.minted = minted;
+                app.minted_pluton = minted_pluton;
                 app.status = app.status.after(Event::Started);
                 self.apps[index] = Some(app);
                 true
             }
             Err(error) => {
                 unmint(&mut minted);
+                unmint(core::slice::from_mut(&mut minted_pluton));
                 println!("init: app '{}' could not be started: {}", app.name, error.name());
                 // The block (if it was a spare) was revoked and is kept.
                 app.memory = memory;
@@ -369,6 +432,7 @@ impl<'a> Apps<'a> {
             let _ = cap_revoke(program.memory);
         }
         unmint(&mut app.minted);
+        unmint(core::slice::from_mut(&mut app.minted_pluton));
         if ended == Ended::Exited(0) {
             println!("init: app '{}' finished (exit 0); not restarted", app.name);
             app.status = app.status.after(Event::Exited);
@@ -475,6 +539,8 @@ enum Reason {
     Manifest(tessera_abi::manifest::DecodeError),
     Board(grants::Refusal),
     NotRunning(&'static grants::Server),
+    /// The Pluton security server could not verify it (none, or it failed).
+    NoVerifier(Option<Error>),
 }
 
 impl core::fmt::Display for Reason {
@@ -484,6 +550,10 @@ impl core::fmt::Display for Reason {
             Reason::Manifest(error) => write!(f, "undecodable manifest: {}", error),
             Reason::Board(refusal) => write!(f, "{}", refusal),
             Reason::NotRunning(server) => write!(f, "{}: the {} server is not running", server.field, server.kind),
+            Reason::NoVerifier(None) => write!(f, "no Pluton security server to verify its signature"),
+            Reason::NoVerifier(Some(error)) => {
+                write!(f, "the Pluton security server could not verify its signature: {}", error.name())
+            }
         }
     }
 }

@@ -24,6 +24,25 @@ pub fn start_info(start: Start) -> Result<StartInfo<'static>, StartInfoError> {
     StartInfo::decode(bytes)
 }
 
+/// The app's Pluton request buffer: the page `init`'s loader maps at
+/// [`PLUTON_BUFFER_AT`](tessera_abi::layout::PLUTON_BUFFER_AT) when it
+/// grants the app the Pluton security server (two `PLUTON` grants: the
+/// endpoint and this frame). `None` if the start information has no
+/// such frame.
+pub fn pluton_buffer(info: &StartInfo<'_>) -> Option<crate::Mapping> {
+    use tessera_abi::app::ServerKind;
+    use tessera_abi::ObjectType;
+    let frame = info
+        .grants()
+        .filter(|grant| grant.server == ServerKind::PLUTON)
+        .any(|grant| crate::cap_info(grant.handle()).is_ok_and(|cap| cap.kind == ObjectType::Frame));
+    // SAFETY (of the mapping's later accesses): the loader mapped the page
+    // read-write at this address before starting the app, as the frame
+    // grant says; if the app unmaps it itself, an access faults and the
+    // kernel ends this app only.
+    frame.then(|| crate::Mapping::assume_mapped(tessera_abi::layout::PLUTON_BUFFER_AT as u32, PAGE_SIZE as u32))
+}
+
 /// The app's heap: the global allocator (`linked_list_allocator`) over the
 /// pages the start information names. Running out is an allocation error:
 /// `alloc`'s handler panics, and the panic handler ends this app only.

@@ -270,6 +270,22 @@ impl Mapping {
         Ok(Mapping { address, size })
     }
 
+    /// A mapping the loader made before the process started (the app's
+    /// Pluton buffer): accesses rely on it, and fault (ending this process
+    /// only) if it is gone.
+    pub(crate) fn assume_mapped(address: u32, size: u32) -> Mapping {
+        Mapping { address, size }
+    }
+
+    /// Maps frame `handle` at `address` with `rights` and gives access to
+    /// its first page only: for a capability without `INSPECT` (a
+    /// client's buffer), whose size cannot be asked. Every frame is at
+    /// least a page, so a mapping that succeeded covers that page.
+    pub fn first_page(handle: Handle, address: u32, rights: Rights) -> Result<Mapping, Error> {
+        map(handle, address, rights)?;
+        Ok(Mapping { address, size: tessera_abi::layout::PAGE_SIZE as u32 })
+    }
+
     fn word(&self, offset: u32) -> *mut u32 {
         assert!(offset.is_multiple_of(4) && offset < self.size, "offset {offset:#x} outside the mapping");
         (self.address + offset) as *mut u32

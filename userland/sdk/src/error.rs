@@ -24,6 +24,11 @@ pub enum Error {
     TimedOut,
     /// The server has gone.
     ServerGone,
+    /// Sealed data was changed, or sealed by another app.
+    Tampered,
+    /// The device has no working entropy source: no random bytes rather
+    /// than predictable ones.
+    NoEntropy,
     /// Any other failure the kernel or a server reported.
     System(tessera_abi::Error),
 }
@@ -48,6 +53,8 @@ impl fmt::Display for Error {
             Error::InvalidArgument => write!(f, "invalid argument"),
             Error::TimedOut => write!(f, "the server did not answer in time"),
             Error::ServerGone => write!(f, "the server has gone"),
+            Error::Tampered => write!(f, "sealed data was changed or is another app's"),
+            Error::NoEntropy => write!(f, "no entropy source: no random bytes"),
             Error::System(error) => write!(f, "{}", error.name()),
         }
     }

@@ -3,7 +3,8 @@
 //! An app is a Rust binary with an `app_manifest.json` beside its
 //! `Cargo.toml` (see `userland/apps/` and the README). `init` starts it
 //! holding exactly what the manifest grants; this crate is how the app uses
-//! that: [`gpio`], [`uart`], [`log!`], [`time`], a heap ([`heap`]: `alloc`'s
+//! that: [`gpio`], [`uart`], [`pluton`] (the device's identity,
+//! randomness, sealing, device authentication), [`log!`], [`time`], a heap ([`heap`]: `alloc`'s
 //! `Vec`, `String`, `Box` work after `extern crate alloc;`) and one
 //! [`Error`] type. Apps use only safe Rust (`#![forbid(unsafe_code)]`).
 //!
@@ -38,6 +39,7 @@ pub mod error;
 pub mod gpio;
 pub mod heap;
 pub mod log;
+pub mod pluton;
 pub mod time;
 pub mod uart;
 
@@ -73,6 +75,18 @@ impl App {
     /// has no `Gpio`.
     pub fn gpio(&self) -> Result<gpio::Gpio, Error> {
         self.grant(ServerKind::GPIO).map(gpio::Gpio::new).ok_or(Error::NotGranted("Gpio"))
+    }
+
+    /// The Pluton security server (every app started by `init` has it);
+    /// `Err(NotGranted)` in a process that was not started as an app.
+    pub fn pluton(&self) -> Result<pluton::Pluton, Error> {
+        let info = self.start.ok_or(Error::NotGranted("Pluton"))?;
+        let buffer = tessera_rt::app::pluton_buffer(&info).ok_or(Error::NotGranted("Pluton"))?;
+        let endpoint = info.grants().filter(|grant| grant.server == ServerKind::PLUTON).find(|grant| {
+            tessera_rt::cap_info(grant.handle()).is_ok_and(|cap| cap.kind == tessera_abi::ObjectType::Endpoint)
+        });
+        let endpoint = endpoint.ok_or(Error::NotGranted("Pluton"))?;
+        Ok(pluton::Pluton::new(endpoint.handle(), buffer))
     }
 
     /// UART `number` (as the board numbers them: QEMU virt has UART 0);

@@ -8,36 +8,27 @@
 //! - `plutond`: the Pluton security server (docs/pluton.md), protocol
 //!   [`pluton`]. The kernel starts it, not `init`.
 #![no_std]
-#![forbid(unsafe_code)]
+// `deny`, not `forbid`: `entropy` (the Pluton security server's virtio
+// entropy driver) allows `unsafe` for its DMA HAL and device registers.
+#![deny(unsafe_code)]
 
+pub mod entropy;
 pub mod uart;
 
-/// The Pluton security server's protocol (docs/pluton.md, "Protocol").
-/// Requests are calls on the endpoint the kernel gives `init`.
+/// The Pluton security server's protocol (docs/pluton.md): the requests
+/// are `tessera_abi::app::pluton`'s (apps and `init` share them); these
+/// are where `plutond` maps what it is given.
 pub mod pluton {
-    /// `DEVICE_ID` with word 0 = part: part 0 answers bytes 0..16 of the
-    /// device's DeviceID identifier, part 1 bytes 16..20 (in word 0), both
-    /// little-endian in the words. The identifier is public.
-    pub const DEVICE_ID: u32 = 1;
-    /// Bytes in a DeviceID identifier.
-    pub const DEVICE_ID_BYTES: usize = 20;
-    /// `ATTEST`: evidence for a verifier's nonce. The call carries one
-    /// capability, a frame of at least [`ATTEST_FRAME_BYTES`] the caller
-    /// may read and write (and grant), holding the nonce at offset 0;
-    /// word 0 = the nonce's length (8..=64 bytes). The answer's word 0 is
-    /// the evidence's length; the evidence (a COSE_Sign1 EAT,
-    /// `tessera_pluton_core::eat`) replaces the nonce in the frame.
-    /// `plutond` deletes its copy of the capability before it answers.
-    pub const ATTEST: u32 = 2;
-    /// The smallest frame `ATTEST` takes.
-    pub const ATTEST_FRAME_BYTES: u32 = 4096;
+    pub use tessera_abi::app::pluton::*;
+
     /// Where `plutond` maps the secret's page while it reads and wipes it.
     pub const SECRET_MAPPED_AT: u32 = 0x3000_0000;
     /// Where `plutond` maps the kernel's code while it measures it.
     pub const KERNEL_MAPPED_AT: u32 = 0x3010_0000;
-    /// Where `plutond` maps the boot image while it measures it.
+    /// Where `plutond` keeps the boot image mapped (it measures it at
+    /// start and verifies and records app packages from it later).
     pub const BOOT_IMAGE_MAPPED_AT: u32 = 0x3100_0000;
-    /// Where `plutond` maps a client's frame while it answers a request.
+    /// Where `plutond` maps a client's buffer while it answers a request.
     pub const CLIENT_FRAME_MAPPED_AT: u32 = 0x3800_0000;
 }
 

@@ -10,8 +10,10 @@
 
 use core::fmt;
 
+use tessera_abi::app::{pluton as pluton_abi, ServerKind};
 use tessera_rt::{
-    cap_derive, cap_info, cap_object, for_each_initial_capability, map, retype, shutdown, Handle, ObjectType, Rights,
+    call, cap_derive, cap_info, cap_object, for_each_initial_capability, map, retype, shutdown, Handle, Message,
+    ObjectType, Rights, Timeout,
 };
 use tessera_sdk::gpio::Level;
 use tessera_sdk::{log, App, Error};
@@ -100,6 +102,31 @@ fn main(app: App) -> Result<(), Error> {
     // A UART it was not granted.
     tally.check(format_args!("open UART 0"), app.uart(0));
 
+    // The Pluton security server: what only `init`'s loader may ask, what
+    // only `DeviceAuthentication` allows, requests out of bounds, and data
+    // it did not seal. (No request returns the device secret or a key.)
+    let pluton = app.pluton()?;
+    if let Some(endpoint) = app.grant(ServerKind::PLUTON) {
+        let asks: [(&str, u32, [u32; 4]); 5] = [
+            ("record itself as another app (init's request)", pluton_abi::RECORD_APP, [0, 1, 0, 0]),
+            ("verify a package (init's request)", pluton_abi::VERIFY_PACKAGE, [0; 4]),
+            ("hand over an entropy source (init's request)", pluton_abi::ENTROPY_SOURCE, [0; 4]),
+            ("ask for more random bytes than its buffer holds", pluton_abi::RANDOM, [4097, 0, 0, 0]),
+            ("unseal fewer bytes than sealing adds", pluton_abi::UNSEAL, [3, 0, 0, 0]),
+        ];
+        for (what, label, words) in asks {
+            let answer = call(endpoint, &Message::new(label, words), Timeout::Millis(1000)).map_err(Because::from);
+            let answer = answer.and_then(|reply| match reply.message.label {
+                0 => Ok(()),
+                code => Err(Because(tessera_rt::Error::from_code(code).map_or("refused", tessera_rt::Error::name))),
+            });
+            tally.check(format_args!("Pluton: {}", what), answer);
+        }
+    }
+    tally.check(format_args!("Pluton: sign without DeviceAuthentication"), pluton.sign_challenge(b"challenge"));
+    let mut plain = [0u8; 64];
+    tally.check(format_args!("Pluton: unseal bytes it did not seal"), pluton.unseal(&[1u8; 64], &mut plain));
+
     // Capabilities it might guess: every slot of its CSpace, at generation
     // 0 and 1, as a device mapping, as untyped memory and as the power
     // switch.
@@ -157,7 +184,7 @@ fn main(app: App) -> Result<(), Error> {
 
     // Widen its own grant: re-badge the GPIO capability to all pins, or
     // copy it with more rights.
-    if let Some(gpio_handle) = first_endpoint() {
+    if let Some(gpio_handle) = app.grant(ServerKind::GPIO) {
         tally.check(
             format_args!("re-badge its GPIO capability to every pin"),
             cap_derive(gpio_handle, Rights::SEND, 0xFF).map_err(Because::from),
@@ -183,20 +210,10 @@ fn main(app: App) -> Result<(), Error> {
     );
     // It holds one capability per server its manifest grants and its own
     // pages, nothing else.
-    let granted = u32::from(app.gpio().is_ok()) + u32::from(app.uart(0).is_ok());
+    let granted = u32::from(app.gpio().is_ok()) + u32::from(app.uart(0).is_ok()) + u32::from(app.pluton().is_ok());
     if tally.allowed == 0 && held == granted {
         Ok(())
     } else {
         Err(Error::InvalidArgument)
     }
-}
-
-fn first_endpoint() -> Option<Handle> {
-    let mut found = None;
-    for_each_initial_capability(|handle, info| {
-        if info.kind == ObjectType::Endpoint && found.is_none() {
-            found = Some(handle);
-        }
-    });
-    found
 }

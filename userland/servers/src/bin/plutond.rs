@@ -9,10 +9,16 @@
 //! driven by one) finds the secret in RAM. It measures layer 0 (the
 //! kernel and the system programs, `tessera_pluton_core::measure`),
 //! derives the DeviceID key, layer 0's CDIs and the Alias key, issues the
-//! Alias certificate, and then answers requests (`tessera_servers::pluton`):
-//! `DEVICE_ID`, the public identifier of the DeviceID key, and `ATTEST`,
-//! evidence for a verifier's nonce. Sealing, randomness and the apps'
-//! measurements are the next steps of issue 10.
+//! Alias certificate, and then answers requests
+//! (`tessera_abi::app::pluton`, decoded by
+//! `tessera_pluton_core::protocol`): from anyone `DEVICE_ID` and `ATTEST`;
+//! from apps `RANDOM`, `SEAL`, `UNSEAL`, `SIGN_CHALLENGE`; from `init`
+//! `VERIFY_PACKAGE`, `RECORD_APP` and `ENTROPY_SOURCE`.
+//!
+//! It runs one priority above `init` and far above every app, on one core:
+//! while it answers a request the caller does not run, so a client cannot
+//! revoke or change its buffer halfway through (it copies the input out
+//! first anyway).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -24,15 +30,21 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use tessera_abi::bootimage::{self, BootImage};
+use tessera_abi::package::{self, TrustedKeys};
+use tessera_pluton_core::app::{app_seal_key, device_authentication_key, record_package, AppRecord};
 use tessera_pluton_core::certificate::{alias_certificate, subject_for};
+use tessera_pluton_core::drbg::Drbg;
 use tessera_pluton_core::eat::{self, AppClaim, Claims};
-use tessera_pluton_core::measure::{measure_layer_zero, MeasurementLog};
-use tessera_pluton_core::{alias_key, device_id_key, identifier, Hex, SigningKey, Uds};
+use tessera_pluton_core::measure::{measure_layer_zero, Measurement, MeasurementLog, TRUSTED_KEYS};
+use tessera_pluton_core::protocol::{decode, Caller, Clients, RecordOutcome, Request};
+use tessera_pluton_core::seal::{seal, unseal, NONCE_SIZE};
+use tessera_pluton_core::{alias_key, device_id_key, identifier, Hex, LayerCdis, SigningKey, Uds};
 use tessera_rt::server::{self, Answer, Capabilities};
 use tessera_rt::{
     cap_delete, find_initial_capability, for_each_initial_capability, println, unmap, Error, Handle, Mapping, Message,
     ObjectType, Received, Rights,
 };
+use tessera_servers::entropy::EntropySource;
 use tessera_servers::pluton::*;
 use zeroize::Zeroize;
 
@@ -65,14 +77,34 @@ fn take_secret() -> Result<Uds, &'static str> {
 /// What `plutond` keeps after start.
 struct State {
     device_id: [u8; 20],
+    device_ueid: [u8; eat::UEID_SIZE],
     alias_key: SigningKey,
     alias_certificate: Vec<u8>,
-    log: MeasurementLog,
+    log: Box<MeasurementLog>,
+    /// Layer 0's CDIs: the apps' keys derive from them.
+    cdis: LayerCdis,
+    /// The boot image, mapped read-only for good: packages are verified
+    /// and recorded from it.
+    boot_image: Mapping,
+    boot_image_len: usize,
+    clients: Box<Clients>,
+    /// Each recorded app's request buffer (`RECORD_APP` brought it), by
+    /// client number - 1.
+    buffers: [Option<Handle>; MAX_CLIENTS as usize],
+    drbg: Drbg,
+    entropy: Option<EntropySource>,
+}
+
+impl State {
+    fn boot_image(&self) -> Option<BootImage<'_>> {
+        BootImage::parse(&self.boot_image.as_bytes()[..self.boot_image_len]).ok()
+    }
 }
 
 /// Measures layer 0 through the two read-only frames the kernel gave
 /// (its code, then the boot image), derives the keys and issues the Alias
-/// certificate. The frames are unmapped and deleted afterwards.
+/// certificate. The kernel's frame is unmapped and deleted afterwards;
+/// the boot image stays mapped.
 fn start(uds: &Uds, bootargs: &str) -> Result<Box<State>, &'static str> {
     let mut measured = [Handle::NULL; 2];
     let mut found = 0;
@@ -85,22 +117,22 @@ fn start(uds: &Uds, bootargs: &str) -> Result<Box<State>, &'static str> {
     if found < 2 {
         return Err("no kernel code or boot image to measure");
     }
+    let [code, image] = measured;
     let result = (|| {
-        let code = Mapping::new(measured[0], KERNEL_MAPPED_AT, Rights::READ).map_err(|_| "cannot map the kernel")?;
-        let image =
-            Mapping::new(measured[1], BOOT_IMAGE_MAPPED_AT, Rights::READ).map_err(|_| "cannot map the boot image")?;
+        let code = Mapping::new(code, KERNEL_MAPPED_AT, Rights::READ).map_err(|_| "cannot map the kernel")?;
+        let image = Mapping::new(image, BOOT_IMAGE_MAPPED_AT, Rights::READ).map_err(|_| "cannot map the boot image")?;
         // The frame is whole pages; the header says how much is image.
         let bytes = image.as_bytes();
         let size = bootimage::declared_size(bytes).filter(|&size| size <= bytes.len());
-        let bytes = &bytes[..size.ok_or("the boot image has no header")?];
-        let boot_image = BootImage::parse(bytes).map_err(|_| "the boot image does not parse")?;
-        measure_layer_zero(code.as_bytes(), &boot_image, bootargs).map_err(|_| "cannot measure layer 0")
+        let size = size.ok_or("the boot image has no header")?;
+        let boot_image = BootImage::parse(&bytes[..size]).map_err(|_| "the boot image does not parse")?;
+        let (log, inputs) =
+            measure_layer_zero(code.as_bytes(), &boot_image, bootargs).map_err(|_| "cannot measure layer 0")?;
+        Ok((log, inputs, image, size))
     })();
-    for handle in measured {
-        let _ = unmap(handle);
-        let _ = cap_delete(handle);
-    }
-    let (log, inputs) = result?;
+    let _ = unmap(code);
+    let _ = cap_delete(code);
+    let (log, inputs, boot_image, boot_image_len) = result?;
     let device_key = device_id_key(uds);
     let cdis = uds.layer_zero(&inputs);
     let alias_key = alias_key(&cdis.attest);
@@ -108,7 +140,20 @@ fn start(uds: &Uds, bootargs: &str) -> Result<Box<State>, &'static str> {
     let measurements: Vec<(&str, [u8; 32])> = log.layer_zero().iter().map(|m| (m.name(), m.sha256)).collect();
     let alias_certificate = alias_certificate(alias_key.verifying_key(), &device_key, &subject, &inputs, &measurements)
         .map_err(|_| "cannot issue the Alias certificate")?;
-    Ok(Box::new(State { device_id: identifier(device_key.verifying_key()), alias_key, alias_certificate, log }))
+    Ok(Box::new(State {
+        device_id: identifier(device_key.verifying_key()),
+        device_ueid: eat::ueid(device_key.verifying_key()),
+        alias_key,
+        alias_certificate,
+        log: Box::new(log),
+        cdis,
+        boot_image,
+        boot_image_len,
+        clients: Box::new(Clients::new()),
+        buffers: [None; MAX_CLIENTS as usize],
+        drbg: Drbg::new(),
+        entropy: None,
+    }))
 }
 
 fn words(bytes: &[u8]) -> [u32; 4] {
@@ -125,49 +170,182 @@ fn error(error: Error) -> Message {
     Message::new(error as u32, [0; 4])
 }
 
-/// `ATTEST`: the nonce in, the evidence out, through the caller's frame.
-fn attest(state: &State, device_ueid: &[u8; eat::UEID_SIZE], request: &Received) -> Message {
-    let message = &request.message;
-    if message.caps != 1 {
-        return error(Error::InvalidArgument);
+/// The buffer a request works on: the loader's comes with the request
+/// (the serve loop deletes it afterwards), an app's was recorded.
+fn buffer_of(buffers: &[Option<Handle>], request: &Received, caller: Caller) -> Result<Handle, Error> {
+    match caller {
+        Caller::Loader => Ok(Handle(request.message.words[3])),
+        Caller::App(client) => buffers.get(client as usize - 1).copied().flatten().ok_or(Error::PermissionDenied),
     }
-    let frame = message.words[3];
-    let answer = (|| {
-        let frame = Handle(frame);
-        let info = tessera_rt::cap_info(frame)?;
-        let (_, size) = tessera_rt::cap_object(frame)?;
-        if info.kind != ObjectType::Frame || !info.rights.contains(Rights::READ | Rights::WRITE) {
-            return Err(Error::WrongType);
+}
+
+/// Runs `work` on a request's buffer `frame`: maps it, copies its first
+/// `input_len` bytes out, lets `work` write up to a page of answer,
+/// copies that back, unmaps.
+fn with_buffer(
+    frame: Handle,
+    input_len: usize,
+    work: impl FnOnce(&[u8], &mut [u8]) -> Result<usize, Error>,
+) -> Result<usize, Error> {
+    let kind = tessera_rt::cap_info(frame)?.kind;
+    if kind != ObjectType::Frame {
+        return Err(Error::WrongType);
+    }
+    let mapping = Mapping::first_page(frame, CLIENT_FRAME_MAPPED_AT, Rights::READ | Rights::WRITE)?;
+    let mut input = vec![0u8; input_len];
+    input.copy_from_slice(&mapping.as_bytes()[..input_len]);
+    let mut output = vec![0u8; BUFFER_BYTES];
+    let result = work(&input, &mut output);
+    if let Ok(len) = result {
+        mapping.write_bytes(0, &output[..len]);
+    }
+    input.zeroize();
+    output.zeroize();
+    let _ = unmap(frame);
+    result
+}
+
+/// Draws random bytes, reseeding from the entropy source when the
+/// generator needs it; `NotFound` without a working source.
+fn random(state: &mut State, out: &mut [u8]) -> Result<(), Error> {
+    if state.drbg.needs_reseed() || state.drbg.remaining() < out.len() {
+        let source = state.entropy.as_mut().ok_or(Error::NotFound)?;
+        let mut entropy = [0u8; 48];
+        source.fill(&mut entropy).map_err(|_| Error::NotFound)?;
+        let reseeded = state.drbg.reseed(&entropy);
+        entropy.zeroize();
+        reseeded.map_err(|_| Error::NotFound)?;
+    }
+    state.drbg.fill(out).map_err(|_| Error::NotFound)
+}
+
+/// The app behind client number `client`.
+fn app(state: &State, client: u32) -> Result<&AppRecord, Error> {
+    state.clients.get(client).ok_or(Error::PermissionDenied)
+}
+
+/// `VERIFY_PACKAGE`: the answer's words 1..4 carry a signature refusal.
+fn verify_package(state: &State, entry: u32) -> Message {
+    let Some(image) = state.boot_image() else { return error(Error::NotFound) };
+    let Some(program) = image.get(entry as usize) else { return error(Error::NotFound) };
+    let Some(keys) = image.find(TRUSTED_KEYS).and_then(|keys| TrustedKeys::parse(keys.elf).ok()) else {
+        return error(Error::NotFound);
+    };
+    match package::parse_and_verify(program.elf, &keys) {
+        Ok(_) => Message::new(0, [0; 4]),
+        Err(package::Refused::Untrusted(refusal)) => {
+            let [kind, low, high] = refusal.to_words();
+            Message::new(Error::PermissionDenied as u32, [0, kind, low, high])
         }
-        let nonce_len = message.words[0] as usize;
-        if size < ATTEST_FRAME_BYTES || !(eat::MIN_NONCE..=eat::MAX_NONCE).contains(&nonce_len) {
-            return Err(Error::InvalidArgument);
+        Err(package::Refused::Malformed(_)) => error(Error::BadImage),
+    }
+}
+
+/// `RECORD_APP`: verifies the package again (the loader cannot name one
+/// that fails) and records it; a new app's measurement joins the log. The
+/// app's request buffer (`frame`) replaces the one of its last run.
+fn record_app(state: &mut State, entry: u32, client: u32, frame: Handle) -> Result<(), Error> {
+    let info = tessera_rt::cap_info(frame)?;
+    if info.kind != ObjectType::Frame || !info.rights.contains(Rights::READ | Rights::WRITE) {
+        return Err(Error::WrongType);
+    }
+    let image = state.boot_image().ok_or(Error::NotFound)?;
+    let program = image.get(entry as usize).ok_or(Error::NotFound)?;
+    let keys = image.find(TRUSTED_KEYS).and_then(|keys| TrustedKeys::parse(keys.elf).ok()).ok_or(Error::NotFound)?;
+    let record = record_package(program.name, program.elf, &keys).map_err(|error| error.to_error())?;
+    let measurement = Measurement::new(record.name(), *record.package()).ok_or(Error::InvalidArgument)?;
+    if state.clients.record(client, entry, record)? == RecordOutcome::Recorded {
+        state.log.append(measurement).map_err(|_| Error::OutOfMemory)?;
+        println!("plutond: measurement {:?} (app, client {})", measurement, client);
+    }
+    if let Some(old) = state.buffers[client as usize - 1].replace(frame) {
+        let _ = cap_delete(old);
+    }
+    Ok(())
+}
+
+/// Answers one decoded request.
+fn answer(state: &mut State, request: &Received, caller: Caller, decoded: Request) -> Result<Message, Error> {
+    let reply = |len: usize| Message::new(0, [len as u32, 0, 0, 0]);
+    match decoded {
+        Request::DeviceId { part } => {
+            let range = if part == 0 { 0..16 } else { 16..DEVICE_ID_BYTES };
+            Ok(Message::new(0, words(&state.device_id[range])))
         }
-        let mapping = Mapping::new(frame, CLIENT_FRAME_MAPPED_AT, Rights::READ | Rights::WRITE)?;
-        let mut nonce = [0u8; eat::MAX_NONCE];
-        nonce[..nonce_len].copy_from_slice(&mapping.as_bytes()[..nonce_len]);
-        let apps: [AppClaim<'_>; 0] = [];
-        let claims = Claims {
-            nonce: &nonce[..nonce_len],
-            ueid: *device_ueid,
-            version: env!("CARGO_PKG_VERSION"),
-            measurements: state.log.entries(),
-            apps: &apps,
-        };
-        let mut scratch = vec![0u8; ATTEST_FRAME_BYTES as usize];
-        let mut out = vec![0u8; ATTEST_FRAME_BYTES as usize];
-        let made = eat::evidence(&claims, &state.alias_key, &state.alias_certificate, &mut scratch, &mut out);
-        let len = made.map_err(|_| Error::OutOfMemory);
-        if let Ok(len) = len {
-            mapping.write_bytes(0, &out[..len]);
+        Request::Attest { nonce_len } => {
+            let state = &*state;
+            with_buffer(buffer_of(&state.buffers, request, caller)?, nonce_len, |nonce, out| {
+                let apps: Vec<AppClaim<'_>> = state.clients.iter().map(|(_, record)| record.to_claim()).collect();
+                let claims = Claims {
+                    nonce,
+                    ueid: state.device_ueid,
+                    version: env!("CARGO_PKG_VERSION"),
+                    measurements: state.log.entries(),
+                    apps: &apps,
+                };
+                let mut scratch = vec![0u8; BUFFER_BYTES];
+                eat::evidence(&claims, &state.alias_key, &state.alias_certificate, &mut scratch, out)
+                    .map_err(|_| Error::OutOfMemory)
+            })
+            .map(reply)
         }
-        let _ = unmap(frame);
-        len
-    })();
-    let _ = cap_delete(Handle(frame));
-    match answer {
-        Ok(len) => Message::new(0, [len as u32, 0, 0, 0]),
-        Err(reason) => error(reason),
+        Request::Random { len } => with_buffer(buffer_of(&state.buffers, request, caller)?, 0, |_, out| {
+            random(state, &mut out[..len]).map(|()| len)
+        })
+        .map(reply),
+        Request::Seal { len } => {
+            let Caller::App(client) = caller else { return Err(Error::PermissionDenied) };
+            let key = app_seal_key(&state.cdis.seal, app(state, client)?);
+            let mut nonce = [0u8; NONCE_SIZE];
+            random(state, &mut nonce)?;
+            with_buffer(buffer_of(&state.buffers, request, caller)?, len, |plain, out| {
+                seal(&key, &nonce, plain, out).map_err(|e| e.to_error())
+            })
+            .map(reply)
+        }
+        Request::Unseal { len } => {
+            let Caller::App(client) = caller else { return Err(Error::PermissionDenied) };
+            let key = app_seal_key(&state.cdis.seal, app(state, client)?);
+            with_buffer(buffer_of(&state.buffers, request, caller)?, len, |sealed, out| {
+                unseal(&key, sealed, out).map_err(|e| e.to_error())
+            })
+            .map(reply)
+        }
+        Request::SignChallenge { len } => {
+            let Caller::App(client) = caller else { return Err(Error::PermissionDenied) };
+            let record = app(state, client)?;
+            if !record.device_authentication() {
+                return Err(Error::PermissionDenied);
+            }
+            let key = device_authentication_key(&state.cdis.attest, record);
+            with_buffer(buffer_of(&state.buffers, request, caller)?, len, |challenge, out| {
+                use tessera_pluton_core::p256::ecdsa::signature::Signer;
+                let signature: tessera_pluton_core::p256::ecdsa::Signature = key.sign(challenge);
+                out[..64].copy_from_slice(&signature.to_bytes());
+                out[64..SIGNATURE_ANSWER].copy_from_slice(key.verifying_key().to_sec1_point(false).as_bytes());
+                Ok(SIGNATURE_ANSWER)
+            })
+            .map(reply)
+        }
+        Request::VerifyPackage { entry } => Ok(verify_package(state, entry)),
+        Request::RecordApp { entry, client } => {
+            record_app(state, entry, client, Handle(request.message.words[3])).map(|()| reply(0))
+        }
+        Request::EntropySource => {
+            if state.entropy.is_some() {
+                return Err(Error::SlotOccupied);
+            }
+            let [transport, memory] = [request.message.words[2], request.message.words[3]].map(Handle);
+            let mut source = EntropySource::new(transport, memory)?;
+            let mut entropy = [0u8; 48];
+            source.fill(&mut entropy)?;
+            let seeded = state.drbg.reseed(&entropy).map_err(|_| Error::InvalidArgument);
+            entropy.zeroize();
+            seeded?;
+            state.entropy = Some(source);
+            println!("plutond: entropy source ready (virtio-rng); random generator seeded");
+            Ok(reply(0))
+        }
     }
 }
 
@@ -187,8 +365,7 @@ fn main(start_info: tessera_rt::Start) -> u32 {
             return 1;
         }
     };
-    let device_ueid = eat::ueid(device_id_key(&uds).verifying_key());
-    let state = match start(&uds, tessera_rt::boot_arguments(start_info)) {
+    let mut state = match start(&uds, tessera_rt::boot_arguments(start_info)) {
         Ok(state) => state,
         Err(reason) => {
             println!("plutond: {}", reason);
@@ -207,14 +384,15 @@ fn main(start_info: tessera_rt::Start) -> u32 {
     }
     let served = server::serve(endpoint, Capabilities::Keep, |request| {
         let message = &request.message;
-        let answer = match (message.label, message.words[0]) {
-            (ATTEST, _) => return Answer::Reply(attest(&state, &device_ueid, request)),
-            (DEVICE_ID, 0) => Message::new(0, words(&state.device_id[..16])),
-            (DEVICE_ID, 1) => Message::new(0, words(&state.device_id[16..])),
-            _ => error(Error::InvalidArgument),
-        };
-        request.drop_capabilities();
-        Answer::Reply(answer)
+        let result = decode(message.label, message.words, message.caps, request.badge)
+            .and_then(|(caller, decoded)| answer(&mut state, request, caller, decoded));
+        // The entropy source's capabilities and an app's buffer are kept;
+        // every other capability a request brought goes now.
+        let kept = (message.label == ENTROPY_SOURCE || message.label == RECORD_APP) && result.is_ok();
+        if !kept {
+            request.drop_capabilities();
+        }
+        Answer::Reply(result.unwrap_or_else(error))
     });
     if let Err(error) = served {
         println!("plutond: receive failed: {}", error.name());

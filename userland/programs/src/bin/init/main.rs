@@ -66,6 +66,56 @@ fn report_device_identity() {
     println!("init: DeviceID {}", core::str::from_utf8(&hex).unwrap_or("?"));
 }
 
+/// Hands the Pluton security server its entropy source
+/// (`tessera_servers::entropy`): the virtio-mmio page whose transports
+/// include QEMU's `virtio-rng-device` (virtio device ID 4), which init
+/// finds by mapping each virtio-mmio page read-only for a moment, and a
+/// fresh frame of `entropy::DMA_BYTES` for the device's queue and buffer
+/// (a frame, not untyped memory: untyped memory cannot travel in a
+/// message). Both go in one `ENTROPY_SOURCE` call; the server gets copies
+/// (children of init's). The server has no `Process` capability init
+/// could move them into, so init keeps its own: the device region is an
+/// original (the UART server is granted the page too, finds no console on
+/// it and deletes its copy), and the frame stays, unmapped, since deleting
+/// it would take the server's copy with it. If the server refuses, init
+/// takes both copies back (revokes the page's, deletes the frame).
+fn give_entropy_source(pluton: Handle) -> Outcome {
+    use tessera_programs::uart::{is_virtio_mmio, DEVICE_ID_OFFSET, MAGIC, MAGIC_OFFSET, TRANSPORT_BYTES};
+    use tessera_servers::entropy::{DMA_BYTES, ENTROPY_DEVICE};
+    /// Where init maps each page (below the loader's windows).
+    const PROBE_AT: u32 = 0x3700_0000;
+    let mut transport = None;
+    for_each_initial_capability(|handle, info| {
+        let Ok((address, bytes)) = cap_object(handle) else { return };
+        if transport.is_some() || info.kind != ObjectType::DeviceRegion || !is_virtio_mmio(address) {
+            return;
+        }
+        let Ok(page) = tessera_rt::Mapping::new(handle, PROBE_AT, Rights::READ) else { return };
+        let entropy = (0..bytes / TRANSPORT_BYTES).map(|slot| slot * TRANSPORT_BYTES).any(|offset| {
+            page.read_u32(offset + MAGIC_OFFSET) == MAGIC && page.read_u32(offset + DEVICE_ID_OFFSET) == ENTROPY_DEVICE
+        });
+        let _ = tessera_rt::unmap(handle);
+        if entropy {
+            transport = Some(handle);
+        }
+    });
+    let transport = transport.ok_or("no virtio entropy device among the virtio-mmio transports")?;
+    let memory = retype(untyped_memory()?, ObjectType::Frame, DMA_BYTES).map_err(|_| "retype failed")?;
+    let request = tessera_rt::Message {
+        label: tessera_abi::app::pluton::ENTROPY_SOURCE,
+        words: [0, 0, transport.0, memory.0],
+        caps: 2,
+    };
+    let refused = match tessera_rt::call(pluton, &request, tessera_rt::Timeout::Forever) {
+        Ok(answer) if answer.message.label == 0 => return Ok(()),
+        Ok(answer) => tessera_rt::Error::from_code(answer.message.label).map_or("refused", tessera_rt::Error::name),
+        Err(error) => error.name(),
+    };
+    let _ = cap_revoke(transport);
+    let _ = tessera_rt::cap_delete(memory);
+    Err(refused)
+}
+
 /// Where `init` maps the frame it hands the Pluton security server for
 /// `ATTEST` (below the loader's windows).
 const ATTEST_FRAME_AT: u32 = 0x3600_0000;
@@ -91,9 +141,9 @@ fn attest_nonce(arguments: &str) -> Option<Result<([u8; 64], usize), &'static st
 /// and prints it as `ATTEST evidence <hex>` lines, then `ATTEST end`
 /// (`cargo xtask attest` collects them; docs/pluton.md).
 fn attest(nonce: &[u8]) -> Outcome {
-    use tessera_servers::pluton::{ATTEST, ATTEST_FRAME_BYTES};
+    use tessera_servers::pluton::{ATTEST, BUFFER_BYTES};
     let pluton = *PLUTON.get().ok_or("no Pluton security server")?;
-    let frame = retype(untyped_memory()?, ObjectType::Frame, ATTEST_FRAME_BYTES).map_err(|_| "retype failed")?;
+    let frame = retype(untyped_memory()?, ObjectType::Frame, BUFFER_BYTES as u32).map_err(|_| "retype failed")?;
     let result = (|| {
         let mapping = tessera_rt::Mapping::new(frame, ATTEST_FRAME_AT, Rights::READ | Rights::WRITE)
             .map_err(|_| "cannot map the frame")?;
@@ -135,6 +185,14 @@ fn main(start: tessera_rt::Start) -> u32 {
             LOADER.call_once(|| loader);
         }
         Err(error) => println!("init: no loader (untyped memory and boot image needed): {}", error.name()),
+    }
+    // After the loader: it takes the last frame among init's first
+    // capabilities for the boot image, and the entropy source's frame
+    // would be one of them.
+    match PLUTON.get().map(|&pluton| give_entropy_source(pluton)) {
+        Some(Ok(())) => println!("init: entropy source handed to the Pluton security server"),
+        Some(Err(reason)) => println!("init: no entropy source for the Pluton security server: {}", reason),
+        None => println!("init: no entropy source for the Pluton security server: no Pluton security server"),
     }
     let mut scenario = None;
     for word in arguments.split_whitespace() {
@@ -389,7 +447,7 @@ fn run_apps() -> Outcome {
 fn start_apps(include_tests: bool) -> Result<spin::MutexGuard<'static, Apps<'static>>, &'static str> {
     let servers = start_servers();
     let mut apps = APPS.lock();
-    apps.attach(loader()?, servers);
+    apps.attach(loader()?, servers, PLUTON.get().copied());
     let started = apps.start_all(include_tests);
     let (refused, failed) = (apps.refused(), apps.count(Status::Failed));
     if failed == 0 {

@@ -42,6 +42,8 @@ pub fn run(name: &str) -> u32 {
         "loader" => loader_scenario(),
         "revoke" => revoke_scenario(),
         "uart" => uart_scenario(),
+        "pluton-probe" => solo_app("test-solo-pluton"),
+        "pluton-other" => solo_app("test-solo-pluton-other"),
         _ => Err("unknown scenario"),
     };
     let status = match result {
@@ -611,6 +613,28 @@ fn apps_scenario() -> Outcome {
     }
 }
 
+/// Starts the servers and app `name` alone (a `test-solo-` fixture the
+/// host talks to on the UART) and waits up to 30 s for it to finish.
+fn solo_app(name: &str) -> Outcome {
+    let servers = crate::start_servers();
+    let mut apps = APPS.lock();
+    apps.attach(loader()?, servers, crate::PLUTON.get().copied());
+    if !apps.start_one(name) {
+        return Err("the app did not start");
+    }
+    let deadline = tessera_rt::uptime_micros() + 30_000_000;
+    let done =
+        |apps: &Apps| !matches!(apps.status(name), Some(Status::Running | Status::Checked | Status::RestartAt(_)));
+    apps.supervise(Some(deadline), done, ended_elsewhere);
+    match apps.status(name) {
+        Some(Status::Finished) => Ok(()),
+        status => {
+            println!("init: app '{}' is {:?}, expected Finished", name, status);
+            Err("the app did not finish")
+        }
+    }
+}
+
 fn loader_scenario() -> Outcome {
     let loader = loader()?;
     let image = loader.image().map_err(|_| "no boot image")?;
@@ -759,7 +783,7 @@ fn run_benchmarks() -> Outcome {
     // Loading an app: from the start of its package's verification to the
     // first statement of its `main` (the app reports the counter there).
     let mut apps = APPS.lock();
-    apps.attach(loader()?, Servers::new());
+    apps.attach(loader()?, Servers::new(), crate::PLUTON.get().copied());
     let started_at = cycles();
     if !apps.start_one("test-bench-app") {
         return Err("the benchmark app did not start");
