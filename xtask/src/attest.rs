@@ -6,11 +6,25 @@
 //! (`init` asks the Pluton security server for evidence once the apps have
 //! started and prints it as `ATTEST evidence` lines); the boot argument is
 //! not part of the measured configuration, so the nonce does not change the
-//! device's keys. The check is `tessera_pluton_core::verifier::verify`:
-//! the chain to this checkout's manufacturer CA, the signature, the nonce,
-//! and the layer-0 measurements against the ones computed here from the
-//! kernel ELF and boot image just built. `openssl verify` then checks the
-//! written chain too, when `openssl` is installed.
+//! device's keys. The check ([`check`]) is first
+//! `tessera_pluton_core::verifier::verify`: the chain to this checkout's
+//! manufacturer CA, the signature, the nonce, and the layer-0 measurements
+//! against the ones computed here from the kernel ELF and boot image just
+//! built ([`expected_layer_zero`]). Then the apps ([`check_apps`]) against
+//! the ones `init` starts from that boot image ([`expected_apps`]: every
+//! package entry whose name does not start with `test-`):
+//!
+//! - every app claim names one of them, once, with the SHA-256 of its
+//!   package (the whole boot-image entry), the SHA-256 of the package's
+//!   manifest section (its grants) and the manifest's ComponentId;
+//! - every one of them is claimed (an app `init` refused or did not start
+//!   fails the check);
+//! - every measurement after layer 0 is one claimed app's: its name, and
+//!   the package's SHA-256 as hash (what `plutond` logs for an app); each
+//!   claimed app is measured once.
+//!
+//! `openssl verify` then checks the written chain too, when `openssl` is
+//! installed.
 //!
 //! Written to `target/attest/`: `evidence.cbor` (the COSE_Sign1, also when
 //! the check fails), `chain.pem` (Alias, DeviceID, CA) and `claims.json`.
@@ -20,20 +34,30 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use tessera_abi::bootimage::BootImage;
-use tessera_pluton_core::measure::measure_layer_zero;
+use tessera_abi::bootimage::{self, BootImage};
+use tessera_abi::manifest::{self, ComponentId, Manifest, ManifestContent};
+use tessera_abi::package::{self, Package, PackageSigner};
+use tessera_pluton_core::measure::{measure_layer_zero, sha256};
 use tessera_pluton_core::verifier::{self, Expected, Verified};
 use tessera_pluton_core::Hex;
 
 use crate::image::{self, Image};
 use crate::provision::{self, Provisioned};
 use crate::qemu::{self, Console};
-use crate::{show, target_dir, Result};
+use crate::signing::DevelopmentKey;
+use crate::{show, target_dir, workspace_root, Result};
 
 /// How long a boot may take to give its evidence.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The default nonce's length.
 const NONCE_BYTES: usize = 32;
+/// The app `qemu:attest` changes after provisioning ([`with_app_changed`]).
+const CHANGED_APP: &str = "crasher";
+/// The GPIO pin the changed app's manifest gains: one no other app of the
+/// user image holds (blinky has 5, hostile 6), so `init` still admits it.
+const ADDED_PIN: u16 = 7;
+/// The folder under `target/tessera` the changed user image is built in.
+const CHANGED_IMAGE: &str = "attest-changed-app";
 
 /// Options of `cargo xtask attest`.
 #[derive(clap::Args)]
@@ -92,17 +116,91 @@ pub fn evidence_in(output: &str) -> Result<Vec<u8>> {
     Err("the device printed no complete evidence (no `ATTEST end` line)".to_string())
 }
 
+/// An app the evidence should claim: what the boot image holds for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectedApp {
+    /// Its boot-image entry's name.
+    pub name: String,
+    /// Its manifest's ComponentId.
+    pub component_id: [u8; 16],
+    /// SHA-256 of its package (the whole entry).
+    pub package: [u8; 32],
+    /// SHA-256 of its package's manifest section.
+    pub grants: [u8; 32],
+}
+
+/// What one boot's evidence must show, computed from the kernel ELF and
+/// the boot image that booted.
+#[derive(Clone, Debug)]
+pub struct Reference {
+    /// The layer-0 measurements, in order.
+    pub layer_zero: Vec<(String, [u8; 32])>,
+    /// The apps `init` starts.
+    pub apps: Vec<ExpectedApp>,
+}
+
+impl Reference {
+    /// For `image`, built already.
+    pub fn of(image: Image) -> Result<Reference> {
+        Ok(Reference { layer_zero: expected_layer_zero(image)?, apps: expected_apps(image)? })
+    }
+
+    /// For the kernel ELF at `kernel` built around the boot image at
+    /// `boot_image`.
+    pub fn of_files(kernel: &Path, boot_image: &Path) -> Result<Reference> {
+        Ok(Reference { layer_zero: layer_zero_of(kernel, boot_image)?, apps: apps_in(&read(boot_image)?)? })
+    }
+}
+
 /// The layer-0 measurements the device should report for the kernel ELF
 /// and boot image of `image` (built already), computed as `plutond` does.
 pub fn expected_layer_zero(image: Image) -> Result<Vec<(String, [u8; 32])>> {
-    let kernel_path = image::kernel_elf_path(image);
-    let kernel = fs::read(&kernel_path).map_err(|err| format!("cannot read {}: {err}", show(&kernel_path)))?;
-    let code = crate::elf::measured_kernel_code(&kernel).map_err(|err| format!("{}: {err}", show(&kernel_path)))?;
-    let boot_path = image::boot_image_path(image);
-    let boot = fs::read(&boot_path).map_err(|err| format!("cannot read {}: {err}", show(&boot_path)))?;
-    let boot_image = BootImage::parse(&boot).map_err(|err| format!("{}: {err:?}", show(&boot_path)))?;
-    let (log, _) = measure_layer_zero(&code, &boot_image, "").map_err(|err| format!("cannot measure: {err:?}"))?;
+    layer_zero_of(&image::kernel_elf_path(image), &image::boot_image_path(image))
+}
+
+/// The apps the device should claim for the boot image of `image` (built
+/// already): [`apps_in`] it.
+pub fn expected_apps(image: Image) -> Result<Vec<ExpectedApp>> {
+    apps_in(&read(&image::boot_image_path(image))?)
+}
+
+/// The layer-0 measurements of the kernel ELF at `kernel` built around the
+/// boot image at `boot_image`, computed as `plutond` does.
+fn layer_zero_of(kernel: &Path, boot_image: &Path) -> Result<Vec<(String, [u8; 32])>> {
+    let code = crate::elf::measured_kernel_code(&read(kernel)?).map_err(|err| format!("{}: {err}", show(kernel)))?;
+    let boot = read(boot_image)?;
+    let parsed = BootImage::parse(&boot).map_err(|err| format!("{}: {err:?}", show(boot_image)))?;
+    let (log, _) = measure_layer_zero(&code, &parsed, "").map_err(|err| format!("cannot measure: {err:?}"))?;
     Ok(log.layer_zero().iter().map(|entry| (entry.name().to_string(), entry.sha256)).collect())
+}
+
+/// The apps `init` starts from the boot image `boot`, in boot-image
+/// order: every package entry (it starts with `TPKG`) whose name does not
+/// start with `test-` (`tessera_programs::apps`, `start_all`).
+pub fn apps_in(boot: &[u8]) -> Result<Vec<ExpectedApp>> {
+    let image = BootImage::parse(boot).map_err(|err| format!("the boot image is damaged: {err:?}"))?;
+    let mut apps = Vec::new();
+    for entry in image.iter() {
+        if !entry.elf.starts_with(&package::MAGIC) || crate::apps::is_test_app(entry.name) {
+            continue;
+        }
+        let name = entry.name;
+        let package = Package::parse(entry.elf).map_err(|err| format!("the app `{name}`'s package: {err}"))?;
+        let manifest =
+            Manifest::decode(package.manifest()).map_err(|err| format!("the app `{name}`'s manifest: {err}"))?;
+        apps.push(ExpectedApp {
+            name: name.to_string(),
+            component_id: manifest.component_id().0,
+            package: sha256(entry.elf),
+            grants: sha256(package.manifest()),
+        });
+    }
+    Ok(apps)
+}
+
+/// The file at `path`.
+fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|err| format!("cannot read {}: {err}", show(path)))
 }
 
 /// Boots `kernel` (built from `image`) with `nonce`; returns the whole
@@ -123,23 +221,83 @@ pub fn boot_for_evidence(image: Image, kernel: &Path, nonce: &[u8], extra: &str)
     Ok(outcome.output)
 }
 
-/// Checks `evidence` against this checkout's identity and the expected
-/// measurements.
-pub fn check(
-    evidence: &[u8],
-    nonce: &[u8],
-    provisioned: &Provisioned,
-    layer_zero: &[(String, [u8; 32])],
-) -> std::result::Result<Verified, verifier::VerifyError> {
-    verifier::verify(
+/// Checks `evidence` against this checkout's identity, the nonce and
+/// `reference` (module docs).
+pub fn check(evidence: &[u8], nonce: &[u8], provisioned: &Provisioned, reference: &Reference) -> Result<Verified> {
+    let verified = verifier::verify(
         evidence,
         &Expected {
             nonce,
             ca_certificate: &provisioned.ca_certificate,
             device_id_certificate: &provisioned.device_id_certificate,
-            layer_zero: Some(layer_zero),
+            layer_zero: Some(&reference.layer_zero),
         },
     )
+    .map_err(|error| error.to_string())?;
+    check_apps(&verified, reference.layer_zero.len(), &reference.apps)?;
+    Ok(verified)
+}
+
+/// Checks the apps of `verified`, whose first `layer_zero` measurements
+/// are layer 0, against `expected` (module docs).
+pub fn check_apps(verified: &Verified, layer_zero: usize, expected: &[ExpectedApp]) -> Result<()> {
+    let claims = &verified.apps;
+    for (index, claim) in claims.iter().enumerate() {
+        let name = &claim.name;
+        if claims[..index].iter().any(|earlier| earlier.name == *name) {
+            return Err(format!("the evidence claims the app `{name}` twice"));
+        }
+        let Some(app) = expected.iter().find(|app| app.name == *name) else {
+            return Err(format!("the evidence claims an app `{name}`, which the boot image does not start"));
+        };
+        if claim.package != app.package {
+            return Err(format!(
+                "app `{name}`: the evidence's package hash is {}, the boot image's package {}",
+                Hex(&claim.package),
+                Hex(&app.package)
+            ));
+        }
+        if claim.grants != app.grants {
+            return Err(format!(
+                "app `{name}`: the evidence's grants hash is {}, the package's manifest {}",
+                Hex(&claim.grants),
+                Hex(&app.grants)
+            ));
+        }
+        if claim.component_id != app.component_id {
+            return Err(format!(
+                "app `{name}`: the evidence's ComponentId is {}, the manifest's {}",
+                ComponentId(claim.component_id),
+                ComponentId(app.component_id)
+            ));
+        }
+    }
+    if let Some(app) = expected.iter().find(|app| !claims.iter().any(|claim| claim.name == app.name)) {
+        return Err(format!(
+            "the boot image's app `{}` is not in the evidence's apps claim (did init refuse it?)",
+            app.name
+        ));
+    }
+    let measured = verified.measurements.get(layer_zero..).unwrap_or_default();
+    for (index, (name, hash)) in measured.iter().enumerate() {
+        if measured[..index].iter().any(|(earlier, _)| earlier == name) {
+            return Err(format!("the app `{name}` is measured twice"));
+        }
+        let Some(claim) = claims.iter().find(|claim| claim.name == *name) else {
+            return Err(format!("measurement '{name}' follows layer 0 but no app claim has that name"));
+        };
+        if *hash != claim.package {
+            return Err(format!(
+                "app `{name}`: its measurement is {}, its claim's package hash {}",
+                Hex(hash),
+                Hex(&claim.package)
+            ));
+        }
+    }
+    if let Some(claim) = claims.iter().find(|claim| !measured.iter().any(|(name, _)| *name == claim.name)) {
+        return Err(format!("the app `{}` is claimed but has no measurement", claim.name));
+    }
+    Ok(())
 }
 
 /// The claims as JSON.
@@ -219,7 +377,7 @@ pub fn run(args: &AttestArgs) -> Result<ExitCode> {
         None => random_nonce()?,
     };
     let kernel = image::build_system(args.image)?;
-    let layer_zero = expected_layer_zero(args.image)?;
+    let reference = Reference::of(args.image)?;
     println!("==> booting the {} image with nonce {}", args.image.name(), Hex(&nonce));
     let output = boot_for_evidence(args.image, &kernel, &nonce, "")?;
     let evidence =
@@ -229,7 +387,7 @@ pub fn run(args: &AttestArgs) -> Result<ExitCode> {
     let evidence_path = directory.join("evidence.cbor");
     fs::write(&evidence_path, &evidence).map_err(|err| format!("cannot write {}: {err}", show(&evidence_path)))?;
     println!("==> {} bytes of evidence in {}", evidence.len(), show(&evidence_path));
-    let verified = match check(&evidence, &nonce, &provisioned, &layer_zero) {
+    let verified = match check(&evidence, &nonce, &provisioned, &reference) {
         Ok(verified) => verified,
         Err(error) => {
             println!("verdict: FAILED: {error}");
@@ -250,9 +408,11 @@ pub fn run(args: &AttestArgs) -> Result<ExitCode> {
         }
     }
     println!(
-        "verdict: PASSED: signed by the Alias key of DeviceID {}, chained to {}",
+        "verdict: PASSED: signed by the Alias key of DeviceID {}, chained to {}; layer 0 and the {} apps \
+         are the ones built",
         Hex(&provisioned.device_id()),
-        show(&provisioned.path(provision::CA_CERTIFICATE_FILE))
+        show(&provisioned.path(provision::CA_CERTIFICATE_FILE)),
+        verified.apps.len()
     );
     println!("  nonce        {}", Hex(&verified.nonce));
     println!("  ueid         {}", Hex(&verified.ueid));
@@ -262,7 +422,7 @@ pub fn run(args: &AttestArgs) -> Result<ExitCode> {
         println!("  measurement  {name:<10} {}", Hex(hash));
     }
     for app in &verified.apps {
-        println!("  app          {} ({}): {}", app.name, Hex(&app.component_id), app.summary);
+        println!("  app          {:<10} {}: {}", app.name, ComponentId(app.component_id), app.summary);
     }
     println!("==> wrote {}, {} and {}", show(&evidence_path), show(&chain), show(&claims_path));
     Ok(ExitCode::SUCCESS)
@@ -275,17 +435,24 @@ fn random_nonce() -> Result<Vec<u8>> {
     Ok(nonce)
 }
 
-/// One boot's evidence, checked: the nonce, the measurements expected for
-/// `image`, the chain (here and with `openssl verify`).
-fn attested(image: Image, kernel: &Path, provisioned: &Provisioned) -> Result<(Vec<u8>, Vec<u8>, Verified)> {
+/// One boot of `kernel` (run as QEMU runs `image`) and its evidence,
+/// checked against `reference` and with `openssl verify`; `label` names
+/// the build in errors and the output folder `target/attest/test-<label>`.
+/// Returns the nonce, the evidence and what it claims.
+fn attested(
+    label: &str,
+    image: Image,
+    kernel: &Path,
+    reference: &Reference,
+    provisioned: &Provisioned,
+) -> Result<(Vec<u8>, Vec<u8>, Verified)> {
     let nonce = random_nonce()?;
-    let layer_zero = expected_layer_zero(image)?;
     let output = boot_for_evidence(image, kernel, &nonce, "")?;
     let evidence =
         evidence_in(&output).map_err(|err| format!("{err}; the device's output:\n{}", crate::indent(&output)))?;
-    let verified = check(&evidence, &nonce, provisioned, &layer_zero)
-        .map_err(|err| format!("the {} image's evidence was refused: {err}", image.name()))?;
-    let directory = output_dir().join(format!("test-{}", image.name()));
+    let verified = check(&evidence, &nonce, provisioned, reference)
+        .map_err(|err| format!("the {label} image's evidence was refused: {err}"))?;
+    let directory = output_dir().join(format!("test-{label}"));
     fs::create_dir_all(&directory).map_err(|err| format!("cannot create {}: {err}", show(&directory)))?;
     match openssl_verify(&directory, &verified.alias_certificate, provisioned)? {
         Some(_) => Ok((nonce, evidence, verified)),
@@ -293,22 +460,28 @@ fn attested(image: Image, kernel: &Path, provisioned: &Provisioned) -> Result<(V
     }
 }
 
-/// The `qemu:attest` test: the user image's evidence passes the host check
-/// and `openssl verify`; a second boot gives the same Alias key and its
-/// evidence answers only its own nonce; the test image (another kernel and
-/// `init`) gives a different Alias key and different measurements while
-/// the DeviceID stays.
+/// The `qemu:attest` test, in three parts:
+///
+/// 1. The user image's evidence passes [`check`] (layer 0 and the apps)
+///    and `openssl verify`; a second boot gives the same Alias key, and
+///    the first evidence is refused for the second nonce.
+/// 2. The test image (another kernel and `init`) gives a different Alias
+///    key and other `kernel` and `init` measurements while the DeviceID
+///    (the ueid) stays.
+/// 3. An app changed after provisioning (issue 10): [`changed_app`].
 pub fn scenario(user_kernel: &Path, test_kernel: &Path) -> Result<()> {
-    let provisioned = provision::ensure(&crate::workspace_root())?;
-    let (first_nonce, first_evidence, first) = attested(Image::User, user_kernel, &provisioned)?;
-    let (second_nonce, _, second) = attested(Image::User, user_kernel, &provisioned)?;
+    let provisioned = provision::ensure(&workspace_root())?;
+    let user = Reference::of(Image::User)?;
+    let (first_nonce, first_evidence, first) = attested("user", Image::User, user_kernel, &user, &provisioned)?;
+    let (second_nonce, _, second) = attested("user", Image::User, user_kernel, &user, &provisioned)?;
     if first.alias_certificate != second.alias_certificate {
         return Err("two boots of the same image gave different Alias certificates".to_string());
     }
-    if check(&first_evidence, &second_nonce, &provisioned, &expected_layer_zero(Image::User)?).is_ok() {
+    if check(&first_evidence, &second_nonce, &provisioned, &user).is_ok() {
         return Err(format!("evidence for nonce {} passed for nonce {}", Hex(&first_nonce), Hex(&second_nonce)));
     }
-    let (_, _, other) = attested(Image::Test, test_kernel, &provisioned)?;
+    let test = Reference::of(Image::Test)?;
+    let (_, _, other) = attested("test", Image::Test, test_kernel, &test, &provisioned)?;
     if other.alias_certificate == first.alias_certificate {
         return Err("a different kernel and init gave the same Alias certificate".to_string());
     }
@@ -316,12 +489,164 @@ pub fn scenario(user_kernel: &Path, test_kernel: &Path) -> Result<()> {
         return Err("the ueid (from the DeviceID) changed with the software".to_string());
     }
     for name in ["kernel", "init"] {
-        let hash = |verified: &Verified| verified.measurements.iter().find(|(n, _)| n == name).map(|(_, hash)| *hash);
-        if hash(&first).is_none() || hash(&first) == hash(&other) {
+        if measurement(&first, name).is_none() || measurement(&first, name) == measurement(&other, name) {
             return Err(format!("the measurement of '{name}' did not change between the user and test images"));
         }
     }
+    changed_app(&provisioned, &user, &first)
+}
+
+/// Part 3 of [`scenario`]: the user image with one app changed after
+/// provisioning as an update would change it ([`with_app_changed`]:
+/// [`CHANGED_APP`]'s manifest also grants GPIO [`ADDED_PIN`], and the
+/// package is signed again with this checkout's development key), built
+/// into `target/tessera/attest-changed-app/` and booted. Its evidence
+/// passes [`check`] against its own build; compared with `original`, what
+/// the user image's evidence claimed (`user` is that image's reference):
+///
+/// - the changed app's measurement and grants hash differ;
+/// - the other apps' measurements are the same;
+/// - the ueid is the same: the DeviceID comes from the UDS alone;
+/// - the layer-0 measurements are the same apart from `kernel`. The kernel
+///   ELF embeds the boot image, so it is another file; but its measured
+///   part, code and read-only data, does not hold the boot image (that
+///   lies after `.data`), so `kernel` changes only if the code does
+///   (the boot image's length is a constant in it, and a larger image
+///   moves `.bss`). Changing one manifest leaves every package its size
+///   (the ELF starts on the next page), so today `kernel` stays too;
+/// - the Alias certificate is the same exactly when layer 0 is: the apps
+///   are not among the Alias key's inputs (an app's own keys come from
+///   its measurement and ComponentId).
+fn changed_app(provisioned: &Provisioned, user: &Reference, original: &Verified) -> Result<()> {
+    let (kernel, boot_image) = build_changed_user_image()?;
+    let changed = Reference::of_files(&kernel, &boot_image)?;
+    let (_, _, verified) = attested("changed-app", Image::User, &kernel, &changed, provisioned)?;
+    let before = measurement(original, CHANGED_APP);
+    if before.is_none() || before == measurement(&verified, CHANGED_APP) {
+        return Err(format!("the measurement of the changed app `{CHANGED_APP}` did not change"));
+    }
+    let grants = |verified: &Verified| verified.apps.iter().find(|app| app.name == CHANGED_APP).map(|app| app.grants);
+    if grants(original) == grants(&verified) {
+        return Err(format!("the grants hash of the changed app `{CHANGED_APP}` did not change"));
+    }
+    let layer_zero = user.layer_zero.len();
+    for (name, hash) in original.measurements.get(layer_zero..).unwrap_or_default() {
+        if name != CHANGED_APP && measurement(&verified, name) != Some(*hash) {
+            return Err(format!("the measurement of the app `{name}` changed although only `{CHANGED_APP}` did"));
+        }
+    }
+    if verified.ueid != original.ueid {
+        return Err("the ueid (from the DeviceID) changed with an app".to_string());
+    }
+    let (before, after) = (&original.measurements[..layer_zero], &verified.measurements[..changed.layer_zero.len()]);
+    if before.len() != after.len() {
+        return Err(format!("changing an app changed layer 0 from {} to {} measurements", before.len(), after.len()));
+    }
+    for ((name, hash), (changed_name, changed_hash)) in before.iter().zip(after) {
+        if name != changed_name || (name != "kernel" && hash != changed_hash) {
+            return Err(format!("changing an app changed the layer-0 measurement '{name}'"));
+        }
+    }
+    if (before == after) != (original.alias_certificate == verified.alias_certificate) {
+        return Err(format!(
+            "changing an app {} layer 0 but {} the Alias certificate",
+            if before == after { "kept" } else { "changed" },
+            if before == after { "changed" } else { "kept" },
+        ));
+    }
     Ok(())
+}
+
+/// The hash of the measurement `name` in `verified`.
+fn measurement(verified: &Verified, name: &str) -> Option<[u8; 32]> {
+    verified.measurements.iter().find(|(measured, _)| measured == name).map(|(_, hash)| *hash)
+}
+
+/// Builds the user image with [`CHANGED_APP`] changed: the boot image
+/// `target/tessera/attest-changed-app/boot.img` and the user kernel
+/// around it beside it, leaving the user image's own; returns (kernel,
+/// boot image). The user image must be built already.
+fn build_changed_user_image() -> Result<(PathBuf, PathBuf)> {
+    let key = DevelopmentKey::load_or_create(&workspace_root())?;
+    let changed = with_app_changed(&read(&image::boot_image_path(Image::User))?, CHANGED_APP, ADDED_PIN, &key)?;
+    let directory = image::tessera_dir().join(CHANGED_IMAGE);
+    fs::create_dir_all(&directory).map_err(|err| format!("cannot create {}: {err}", show(&directory)))?;
+    let boot_image = directory.join("boot.img");
+    // Only when it changed, so cargo need not rebuild the kernel.
+    if fs::read(&boot_image).ok().as_deref() != Some(&changed[..]) {
+        fs::write(&boot_image, &changed).map_err(|err| format!("cannot write {}: {err}", show(&boot_image)))?;
+    }
+    let kernel = image::build_kernel_variant(Image::User, CHANGED_IMAGE, &boot_image)?;
+    Ok((kernel, boot_image))
+}
+
+/// The boot image `boot` with the package `app` changed as an update
+/// after provisioning could change it: its manifest also grants GPIO
+/// `pin`, and `signer` signs it again. Every other entry stays as it was,
+/// in its place.
+pub fn with_app_changed(boot: &[u8], app: &str, pin: u16, signer: &impl PackageSigner) -> Result<Vec<u8>> {
+    let image = BootImage::parse(boot).map_err(|err| format!("the boot image is damaged: {err:?}"))?;
+    let mut entries: Vec<(&str, Vec<u8>)> = Vec::with_capacity(image.len());
+    for entry in image.iter() {
+        let bytes = if entry.name == app {
+            let package = Package::parse(entry.elf).map_err(|err| format!("the app `{app}`'s package: {err}"))?;
+            let manifest = manifest_with_gpio(package.manifest(), pin).map_err(|err| format!("app `{app}`: {err}"))?;
+            crate::signing::sign_package_with(signer, package.elf(), &manifest)?
+        } else {
+            entry.elf.to_vec()
+        };
+        entries.push((entry.name, bytes));
+    }
+    if !entries.iter().any(|(name, _)| *name == app) {
+        return Err(format!("the boot image has no app `{app}`"));
+    }
+    let entries: Vec<(&str, &[u8])> = entries.iter().map(|(name, bytes)| (*name, bytes.as_slice())).collect();
+    let mut out = vec![0; bootimage::image_size(entries.iter().map(|(_, bytes)| bytes.len()))];
+    bootimage::write(&entries, &mut out).map_err(|err| format!("cannot pack the changed boot image: {err:?}"))?;
+    Ok(out)
+}
+
+/// The binary manifest `manifest` granting GPIO `pin` as well, encoded
+/// again (`tessera_abi::manifest::encode`); everything else stays.
+fn manifest_with_gpio(manifest: &[u8], pin: u16) -> Result<Vec<u8>> {
+    let manifest = Manifest::decode(manifest).map_err(|err| format!("the manifest does not decode: {err}"))?;
+    if manifest.allows_gpio(pin) {
+        return Err(format!("the manifest grants GPIO {pin} already"));
+    }
+    let mut gpios: Vec<u16> = manifest.gpios().chain([pin]).collect();
+    gpios.sort_unstable();
+    let uarts: Vec<u8> = manifest.uarts().collect();
+    let i2c_masters: Vec<u8> = manifest.i2c_masters().collect();
+    let spi_masters: Vec<u8> = manifest.spi_masters().collect();
+    let adcs: Vec<u8> = manifest.adcs().collect();
+    let pwms: Vec<u8> = manifest.pwms().collect();
+    let tcp_server_ports: Vec<u16> = manifest.tcp_server_ports().collect();
+    let udp_server_ports: Vec<u16> = manifest.udp_server_ports().collect();
+    let allowed_connections: Vec<&str> = manifest.allowed_connections().collect();
+    let application_connections: Vec<ComponentId> = manifest.application_connections().collect();
+    let content = ManifestContent {
+        name: manifest.name(),
+        component_id: manifest.component_id(),
+        application_type: manifest.application_type(),
+        flags: manifest.flags(),
+        power_controls: manifest.power_controls(),
+        mutable_storage_kib: manifest.mutable_storage_kib(),
+        device_authentication_tenant: manifest.device_authentication().unwrap_or_default(),
+        gpios: &gpios,
+        uarts: &uarts,
+        i2c_masters: &i2c_masters,
+        spi_masters: &spi_masters,
+        adcs: &adcs,
+        pwms: &pwms,
+        tcp_server_ports: &tcp_server_ports,
+        udp_server_ports: &udp_server_ports,
+        allowed_connections: &allowed_connections,
+        application_connections: &application_connections,
+    };
+    let length = content.encoded_len().map_err(|err| format!("GPIO {pin} cannot be added: {err}"))?;
+    let mut out = vec![0; length];
+    manifest::encode(&content, &mut out).map_err(|err| format!("cannot encode the manifest: {err}"))?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -344,5 +669,161 @@ mod tests {
         assert!(evidence_in("init: ATTEST evidence d284\n").is_err(), "no end");
         assert!(evidence_in("init: ATTEST failed\n").is_err());
         assert!(evidence_in("init: ATTEST evidence d28\ninit: ATTEST end\n").is_err(), "odd digits");
+    }
+
+    /// A binary manifest granting `gpios`.
+    fn manifest_bytes(name: &str, id: u8, gpios: &[u16]) -> Vec<u8> {
+        let content = ManifestContent {
+            name,
+            component_id: ComponentId([id; 16]),
+            application_type: manifest::ApplicationType::Default,
+            flags: manifest::CapabilityFlags::empty(),
+            power_controls: manifest::PowerControls::empty(),
+            mutable_storage_kib: 8,
+            device_authentication_tenant: ComponentId::default(),
+            gpios,
+            uarts: &[0],
+            i2c_masters: &[],
+            spi_masters: &[],
+            adcs: &[],
+            pwms: &[],
+            tcp_server_ports: &[],
+            udp_server_ports: &[],
+            allowed_connections: &["example.com"],
+            application_connections: &[],
+        };
+        let mut out = vec![0; content.encoded_len().unwrap()];
+        manifest::encode(&content, &mut out).unwrap();
+        out
+    }
+
+    /// A boot image as xtask packs one: `init`, two apps, a test fixture
+    /// and the trusted keys, signed with a scratch key.
+    fn boot_image(key: &DevelopmentKey) -> Vec<u8> {
+        let package = |name: &str, id: u8| {
+            crate::signing::sign_package_with(key, b"\x7fELF app", &manifest_bytes(name, id, &[5])).unwrap()
+        };
+        let keys = crate::signing::trusted_keys_blob(&[key.trusted_key()]).unwrap();
+        let entries: [(&str, Vec<u8>); 5] = [
+            ("init", b"\x7fELF init".to_vec()),
+            ("blinky", package("Blinky", 1)),
+            ("crasher", package("Crasher", 2)),
+            ("test-fixture", package("Fixture", 3)),
+            ("trusted-keys", keys),
+        ];
+        let entries: Vec<(&str, &[u8])> = entries.iter().map(|(name, bytes)| (*name, bytes.as_slice())).collect();
+        let mut out = vec![0; bootimage::image_size(entries.iter().map(|(_, bytes)| bytes.len()))];
+        bootimage::write(&entries, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn the_apps_are_the_packages_init_starts() {
+        let scratch = crate::scratch::Scratch::new("attest");
+        let key = DevelopmentKey::load_or_create(&scratch.0).unwrap();
+        let boot = boot_image(&key);
+        let apps = apps_in(&boot).unwrap();
+        let names: Vec<&str> = apps.iter().map(|app| app.name.as_str()).collect();
+        assert_eq!(names, ["blinky", "crasher"], "no ELF, no test fixture, no key list");
+        let image = BootImage::parse(&boot).unwrap();
+        let package = image.find("crasher").unwrap().elf;
+        assert_eq!(apps[1].package, sha256(package));
+        assert_eq!(apps[1].grants, sha256(Package::parse(package).unwrap().manifest()));
+        assert_eq!(apps[1].component_id, [2; 16]);
+    }
+
+    #[test]
+    fn a_changed_app_differs_in_its_package_and_grants_only() {
+        let scratch = crate::scratch::Scratch::new("attest");
+        let key = DevelopmentKey::load_or_create(&scratch.0).unwrap();
+        let boot = boot_image(&key);
+        let changed = with_app_changed(&boot, "crasher", 7, &key).unwrap();
+        let (before, after) = (apps_in(&boot).unwrap(), apps_in(&changed).unwrap());
+        assert_eq!(before[0], after[0], "blinky stays");
+        assert_eq!((before[1].name.as_str(), before[1].component_id), (after[1].name.as_str(), after[1].component_id));
+        assert_ne!(before[1].package, after[1].package);
+        assert_ne!(before[1].grants, after[1].grants);
+
+        // Still signed by the key, still a manifest; only GPIO 7 is new.
+        let image = BootImage::parse(&changed).unwrap();
+        let keys = package::TrustedKeys::parse(image.find("trusted-keys").unwrap().elf).unwrap();
+        let package = package::parse_and_verify(image.find("crasher").unwrap().elf, &keys).unwrap();
+        assert_eq!(package.elf(), b"\x7fELF app");
+        assert_eq!(package.manifest(), manifest_bytes("Crasher", 2, &[5, 7]));
+        let original = BootImage::parse(&boot).unwrap();
+        for name in ["init", "blinky", "test-fixture", "trusted-keys"] {
+            assert_eq!(image.find(name).unwrap().elf, original.find(name).unwrap().elf, "{name}");
+        }
+
+        assert!(with_app_changed(&boot, "uartecho", 7, &key).unwrap_err().contains("no app `uartecho`"));
+        assert!(with_app_changed(&boot, "crasher", 5, &key).unwrap_err().contains("grants GPIO 5 already"));
+        assert!(with_app_changed(&boot, "init", 7, &key).is_err(), "not a package");
+    }
+
+    /// Evidence as `verify` returns it for `apps` (name, package, grants,
+    /// component id byte), measured in that order after two layer-0
+    /// entries.
+    fn verified(apps: &[(&str, u8, u8, u8)]) -> Verified {
+        let mut measurements = vec![("kernel".to_string(), [0xa0; 32]), ("init".to_string(), [0xa1; 32])];
+        measurements.extend(apps.iter().map(|(name, package, _, _)| (name.to_string(), [*package; 32])));
+        Verified {
+            alias_certificate: Vec::new(),
+            nonce: vec![0; 8],
+            ueid: vec![1; 33],
+            dbgstat: 0,
+            profile: tessera_pluton_core::eat::PROFILE.to_string(),
+            software_name: "Tessera".to_string(),
+            software_version: "0.1.0".to_string(),
+            measurements,
+            apps: apps
+                .iter()
+                .map(|(name, package, grants, id)| verifier::App {
+                    name: name.to_string(),
+                    component_id: [*id; 16],
+                    package: [*package; 32],
+                    grants: [*grants; 32],
+                    summary: "no grants".to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn every_app_check_can_fail() {
+        let expected = |name: &str, package: u8, grants: u8, id: u8| ExpectedApp {
+            name: name.to_string(),
+            component_id: [id; 16],
+            package: [package; 32],
+            grants: [grants; 32],
+        };
+        let apps = [expected("blinky", 1, 2, 3), expected("crasher", 4, 5, 6)];
+        let good = verified(&[("blinky", 1, 2, 3), ("crasher", 4, 5, 6)]);
+        check_apps(&good, 2, &apps).unwrap();
+        // Claimed and measured in another order than the boot image's.
+        check_apps(&verified(&[("crasher", 4, 5, 6), ("blinky", 1, 2, 3)]), 2, &apps).unwrap();
+
+        let refused = |evidence: &Verified, expected: &[ExpectedApp], reason: &str| {
+            let error = check_apps(evidence, 2, expected).unwrap_err();
+            assert!(error.contains(reason), "{error}");
+        };
+        refused(&verified(&[("blinky", 1, 2, 3), ("crasher", 9, 5, 6)]), &apps, "package hash");
+        refused(&verified(&[("blinky", 1, 2, 3), ("crasher", 4, 9, 6)]), &apps, "grants hash");
+        refused(&verified(&[("blinky", 1, 2, 3), ("crasher", 4, 5, 9)]), &apps, "ComponentId");
+        refused(&verified(&[("blinky", 1, 2, 3)]), &apps, "app `crasher` is not in the evidence's apps claim");
+        refused(&good, &apps[..1], "claims an app `crasher`, which the boot image does not start");
+        refused(&verified(&[("blinky", 1, 2, 3), ("blinky", 1, 2, 3)]), &apps, "claims the app `blinky` twice");
+
+        let mut evidence = good.clone();
+        evidence.measurements[3].1 = [9; 32];
+        refused(&evidence, &apps, "its measurement is 0909");
+        let mut evidence = good.clone();
+        evidence.measurements[3].0 = "hostile".to_string();
+        refused(&evidence, &apps, "measurement 'hostile' follows layer 0 but no app claim has that name");
+        let mut evidence = good.clone();
+        evidence.measurements.pop();
+        refused(&evidence, &apps, "the app `crasher` is claimed but has no measurement");
+        let mut evidence = good.clone();
+        evidence.measurements[3] = evidence.measurements[2].clone();
+        refused(&evidence, &apps, "the app `blinky` is measured twice");
     }
 }

@@ -1,8 +1,9 @@
 //! `cargo xtask bench`: boots the benchmark run under instruction counting and records its results.
 //!
 //! The guest prints one `BENCH <key> <integer>` line per measurement. xtask
-//! adds the kernel's size metrics, prints a table against the targets and
-//! writes everything to `target/bench/results.json`.
+//! adds the size metrics of the kernel and of the Pluton security server,
+//! prints a table against the targets and writes everything to
+//! `target/bench/results.json`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,6 +11,8 @@ use std::fs;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
+
+use tessera_abi::bootimage::BootImage;
 
 use crate::image::{self, Image};
 use crate::qemu::{self, Console};
@@ -214,6 +217,26 @@ const BOOT_KEY: &str = "boot_to_init_instructions";
 /// benchmark run proper.
 const MAX_PATH_KEY: &str = "max_kernel_path_instructions";
 
+/// The Pluton security server's name in the boot image.
+const PLUTON_SERVER: &str = "plutond";
+
+/// Bytes the Pluton security server's ELF in the boot image at `path`
+/// loads with contents: every allocated section that is not `NOBITS`
+/// (text, rodata, data; not bss), measured as the kernel is.
+fn pluton_server_bytes(path: &Path) -> Result<u64> {
+    let bytes = fs::read(path).map_err(|err| format!("cannot read the boot image {}: {err}", show(path)))?;
+    let boot_image =
+        BootImage::parse(&bytes).map_err(|err| format!("cannot parse the boot image {}: {err:?}", show(path)))?;
+    let program = boot_image
+        .find(PLUTON_SERVER)
+        .ok_or_else(|| format!("the boot image {} holds no `{PLUTON_SERVER}`", show(path)))?;
+    let sections = elf::sections(program.elf)
+        .map_err(|err| format!("cannot read the sections of `{PLUTON_SERVER}` in {}: {err}", show(path)))?;
+    // No `.bootimage` section in a program: the kernel's image figure is
+    // exactly the loaded bytes with contents.
+    Ok(elf::kernel_sizes(&sections).image_bytes)
+}
+
 /// `cargo xtask bench`.
 pub fn run() -> Result<ExitCode> {
     qemu::ensure_qemu()?;
@@ -252,6 +275,9 @@ pub fn run() -> Result<ExitCode> {
     let sizes = elf::read_kernel_sizes(&user_kernel)?;
     add(&mut results, "kernel_image_bytes", sizes.image_bytes)?;
     add(&mut results, "kernel_static_ram_bytes", sizes.static_ram_bytes)?;
+    // The user image's Pluton security server (the same file as
+    // `target/armv7a-none-eabi/release/plutond` after that image's build).
+    add(&mut results, "pluton_server_bytes", pluton_server_bytes(&image::boot_image_path(Image::User))?)?;
 
     print!("{}", table(&results));
     let json = target_dir().join("bench").join("results.json");
@@ -344,6 +370,24 @@ mod tests {
         assert_eq!(words("kernel_image_bytes"), "40000 37712 <= 49152 ok", "{text}");
         assert_eq!(words("app_load_instructions"), "5 - - -", "{text}");
         assert!(text.starts_with("key"));
+    }
+
+    #[test]
+    fn pluton_server_size_needs_its_elf_in_the_boot_image() {
+        use tessera_abi::bootimage;
+        let scratch = crate::scratch::Scratch::new("bench");
+        let pack = |programs: &[(&str, &[u8])]| {
+            let mut bytes = vec![0; bootimage::image_size(programs.iter().map(|(_, elf)| elf.len()))];
+            bootimage::write(programs, &mut bytes).unwrap();
+            let path = scratch.0.join("boot.img");
+            fs::write(&path, bytes).unwrap();
+            path
+        };
+        assert!(pluton_server_bytes(&scratch.0.join("missing.img")).unwrap_err().contains("cannot read"));
+        let without = pack(&[("init", b"\x7fELF")]);
+        assert!(pluton_server_bytes(&without).unwrap_err().contains("holds no `plutond`"));
+        let not_elf = pack(&[("init", b"\x7fELF"), ("plutond", b"not an ELF file at all, but long enough to be read")]);
+        assert!(pluton_server_bytes(&not_elf).unwrap_err().contains("cannot read the sections of `plutond`"));
     }
 
     #[test]

@@ -204,6 +204,13 @@ pub fn build_user_boot_meter_kernel() -> Result<PathBuf> {
     build_variant("user-bench", "bench", &boot_image)
 }
 
+/// `image`'s kernel around another boot image, `boot_image`, built into
+/// `target/tessera/<name>/tessera.elf` so `image`'s own kernel stays;
+/// returns that path.
+pub fn build_kernel_variant(image: Image, name: &str, boot_image: &Path) -> Result<PathBuf> {
+    build_variant(name, image.kernel_features(), boot_image)
+}
+
 /// Builds a kernel variant with `features` around `boot_image` into
 /// `target/tessera/<name>/tessera.elf`.
 fn build_variant(name: &str, features: &str, boot_image: &Path) -> Result<PathBuf> {

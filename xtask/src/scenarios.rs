@@ -285,6 +285,44 @@ pub const SCENARIOS: &[Scenario] = &[
         ..DEFAULTS
     },
     Scenario {
+        name: "secret",
+        about: "a hostile system program given a copy of every capability init can pass on looks for the device secret every way it can and is denied each; its read of the secret's page through the kernel's identity map faults",
+        bootargs: "scenario=secret",
+        expect: &[
+            "init: gave secretprobe 1024 KiB of untyped memory, ",
+            "secretprobe: holds ",
+            "handles it was not given (every slot, generations 0 to 3): denied (invalid or stale handle",
+            "secretprobe: CapObject on its DeviceRegion in slot ",
+            "secretprobe: CapObject on its Frame in slot ",
+            "interrupts: denied (interrupt numbers, no memory)",
+            "secretprobe: the firmware configuration holds \"etc/table-loader\"",
+            "among the firmware configuration's ",
+            "files: denied (none is named like uds.bin: QEMU's loader puts it in RAM only)",
+            "secretprobe: map the boot image and look for the secret's file among its ",
+            "none is named like uds.bin)",
+            "at the secret's address 0x43fff000 as a virtual address: denied (bad address)",
+            "secretprobe: carve a block of all of RAM (64 MiB) from its untyped memory: denied (out of memory)",
+            "and ask where each is: denied (all within ",
+            "fresh frames and read what they hold: denied (1024 KiB of zeros",
+            "secretprobe: receive on the Pluton security server's endpoint (to read others' requests): denied (missing right)",
+            "(to call as the loader, badge 0): denied (the copy keeps badge 17)",
+            "secretprobe: ask the Pluton security server for DEVICE_ID with badge 17: denied (permission denied)",
+            "secretprobe: ask the Pluton security server for ATTEST with badge 17: denied (permission denied)",
+            "secretprobe: ask the Pluton security server for ENTROPY_SOURCE with badge 17: denied (permission denied)",
+            " attempts, every one denied",
+            "init: secretprobe exited with code 0",
+            "kernel: fault in process 'secretprobe'",
+            "permission fault, address 0x43fff000",
+            "init: secretprobe was stopped by the kernel: permission fault",
+            "init: secretprobe's read of 0x43fff000 through the kernel's identity map faulted",
+            "init: scenario secret passed",
+        ],
+        in_order: true,
+        forbid: &[ALWAYS_FORBIDDEN, "FOUND", "secretprobe: cannot try"],
+        check: Some(the_secret_stays_hidden),
+        ..DEFAULTS
+    },
+    Scenario {
         name: "ipc",
         about: "client/server IPC across address spaces: badges, a capability passed with and without GRANT, a dead server",
         bootargs: "scenario=ipc",
@@ -529,15 +567,34 @@ pub fn device_id_is_the_provisioned_one(output: &str) -> Result<()> {
             return Err(format!("{who} reports DeviceID {line}, but the provisioned certificate's is {wanted}"));
         }
     }
-    // No part of the secret itself ever reaches the console: no 8-byte
-    // run of it, in hex either way round, nor as raw bytes.
-    let secret = provisioned.uds.expose();
+    no_part_of_the_secret(output, provisioned.uds.expose())
+}
+
+/// No part of the secret ever reaches the console: no 8-byte run of it, in
+/// hex either way round, nor as raw bytes.
+fn no_part_of_the_secret(output: &str, secret: &[u8]) -> Result<()> {
     for window in secret.windows(8) {
         let hex: String = window.iter().map(|byte| format!("{byte:02x}")).collect();
         let upper = hex.to_uppercase();
         if output.contains(&hex) || output.contains(&upper) || output.as_bytes().windows(8).any(|w| w == window) {
             return Err("the console shows part of the Unique Device Secret".to_string());
         }
+    }
+    Ok(())
+}
+
+/// The `secret` scenario: the secret reached `plutond` and no one else
+/// (the provisioned DeviceID, no part of the UDS on the console), and the
+/// test image's boot image, which the probe reads but cannot search for a
+/// secret it does not know, holds no part of it either.
+pub fn the_secret_stays_hidden(output: &str) -> Result<()> {
+    device_id_is_the_provisioned_one(output)?;
+    let provisioned = crate::provision::ensure(&crate::workspace_root())?;
+    let runs: std::collections::HashSet<&[u8]> = provisioned.uds.expose().windows(8).collect();
+    let path = crate::image::boot_image_path(Image::Test);
+    let image = std::fs::read(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+    if image.windows(8).any(|bytes| runs.contains(bytes)) {
+        return Err(format!("{} holds part of the Unique Device Secret", path.display()));
     }
     Ok(())
 }
@@ -671,7 +728,7 @@ mod tests {
             let passed = format!("init: scenario {} passed", scenario.name);
             assert_eq!(scenario.expect.last(), Some(&passed.as_str()), "{}", scenario.name);
         }
-        assert_eq!(SCENARIOS.len(), 24);
+        assert_eq!(SCENARIOS.len(), 25);
     }
 
     #[test]
@@ -681,6 +738,18 @@ mod tests {
         let board = tessera_board::Board::load("virt").unwrap();
         let table: Vec<&str> = SCENARIOS.iter().map(|scenario| scenario.name).collect();
         assert_eq!(board.scenarios, table);
+    }
+
+    #[test]
+    fn no_part_of_the_secret_may_reach_the_console() {
+        // Printable bytes, so the raw run can be part of a string.
+        let secret: Vec<u8> = (b'A'..b'A' + 32).collect();
+        assert_eq!(no_part_of_the_secret("init: DeviceID 0102030405060708 ABCDEFG\n", &secret), Ok(()));
+        let hex: String = secret[5..13].iter().map(|byte| format!("{byte:02x}")).collect();
+        assert!(no_part_of_the_secret(&format!("leak {hex}\n"), &secret).is_err());
+        assert!(no_part_of_the_secret(&format!("leak {}\n", hex.to_uppercase()), &secret).is_err());
+        let raw = String::from_utf8(secret[20..28].to_vec()).unwrap();
+        assert!(no_part_of_the_secret(&format!("leak {raw}\n"), &secret).is_err());
     }
 
     #[test]

@@ -48,7 +48,7 @@ use core::fmt;
 
 use p256::ecdsa::SigningKey;
 use tessera_abi::manifest::{ApplicationType, CapabilityFlags, DecodeError, Manifest, PowerControls};
-use tessera_abi::package::{parse_and_verify, Refused, TrustedKeys};
+use tessera_abi::package::{parse_and_verify, Package, Refused, TrustedKeys};
 pub use tessera_abi::NAME_MAX;
 
 use crate::dice::{app_cdi, key_pair_seed, p256_key_from_seed, sha256, Cdi, HASH_SIZE};
@@ -212,6 +212,16 @@ pub fn record_package(name: &str, package_bytes: &[u8], trusted: &TrustedKeys<'_
         return Err(RecordError::BadName);
     }
     let package = parse_and_verify(package_bytes, trusted).map_err(RecordError::Package)?;
+    record_verified_package(name, &package)
+}
+
+/// [`record_package`] for a package whose signature the caller has
+/// checked already (`plutond` verified it for `init` earlier in this boot,
+/// in the same read-only boot image): everything but the signature check.
+pub fn record_verified_package(name: &str, package: &Package<'_>) -> Result<AppRecord, RecordError> {
+    if name.is_empty() || name.len() > NAME_MAX {
+        return Err(RecordError::BadName);
+    }
     let manifest = Manifest::decode(package.manifest()).map_err(RecordError::Manifest)?;
     if manifest.component_id().is_nil() {
         return Err(RecordError::NilComponentId);

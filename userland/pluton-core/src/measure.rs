@@ -31,7 +31,7 @@ use tessera_abi::bootimage::BootImage;
 use crate::dice::{LayerInputs, Mode, HASH_SIZE};
 
 /// The most measurements the log holds (layer 0 and the apps).
-pub const MAX_MEASUREMENTS: usize = 32;
+pub const MAX_MEASUREMENTS: usize = 64;
 /// The longest name a measurement has (a boot-image name or an app's).
 pub const MAX_NAME: usize = tessera_abi::NAME_MAX;
 /// The boot-argument prefix that is not measured (see the module docs).
@@ -144,6 +144,21 @@ pub fn measure_layer_zero(
     bootargs: &str,
 ) -> Result<(MeasurementLog, LayerInputs), MeasureError> {
     let mut log = MeasurementLog::new();
+    let inputs = measure_layer_zero_into(&mut log, kernel_code, boot_image, bootargs)?;
+    Ok((log, inputs))
+}
+
+/// [`measure_layer_zero`] into a log the caller keeps (on the device, on
+/// its heap: the log is a few KiB); the log must be empty.
+pub fn measure_layer_zero_into(
+    log: &mut MeasurementLog,
+    kernel_code: &[u8],
+    boot_image: &BootImage<'_>,
+    bootargs: &str,
+) -> Result<LayerInputs, MeasureError> {
+    if !log.entries().is_empty() {
+        return Err(MeasureError::TooMany);
+    }
     let kernel = Measurement::new("kernel", sha256(kernel_code)).ok_or(MeasureError::NameTooLong)?;
     log.append(kernel).map_err(|_| MeasureError::TooMany)?;
     let mut authority = [0; HASH_SIZE];
@@ -156,14 +171,13 @@ pub fn measure_layer_zero(
         }
     }
     log.layer_zero = log.len;
-    let inputs = LayerInputs {
+    Ok(LayerInputs {
         code: code_hash(log.layer_zero()),
         config: config_hash(bootargs),
         authority,
         mode: Mode::Debug,
         hidden: [0; HASH_SIZE],
-    };
-    Ok((log, inputs))
+    })
 }
 
 /// The layer's code input: SHA-256 over `len(name) || name || sha256` of

@@ -115,6 +115,40 @@ pub mod capprobe {
     pub const RTC_ADDRESS: u32 = tessera_board_constants::devices::RTC_PL031;
 }
 
+/// Arguments of `secretprobe`, the hostile system program that looks for
+/// the device secret (docs/pluton.md, "Who may touch it"), and what it and
+/// `init` agree on.
+pub mod secretprobe {
+    /// Look for the secret through every capability `init` passed on:
+    /// exits with the number of ways that were not denied (0: all were).
+    pub const SEARCH: u32 = 1;
+    /// Read the secret's page through the kernel's identity map: faults
+    /// (permission), so it is a run of its own.
+    pub const READ_KERNEL_MAP: u32 = 2;
+    /// The page the probe looks for: the one QEMU's loader puts the Unique
+    /// Device Secret in (from the board description).
+    pub const SECRET_PAGE: u32 = tessera_board_constants::memory::SECRET;
+    /// Bytes of untyped memory `init` moves to it (a block of its own, not
+    /// all of `init`'s).
+    pub const UNTYPED_BYTES: u32 = 1 << 20;
+    /// The badge on its copy of the Pluton security server's endpoint: one
+    /// past the last app client, so it names no caller `plutond` knows
+    /// (badge 0, the loader's, would make it the loader).
+    pub const PLUTON_BADGE: u32 = tessera_abi::app::pluton::MAX_CLIENTS + 1;
+    /// Where it maps frames one at a time.
+    pub const FRAMES_AT: u32 = 0x2000_0000;
+    /// Where it maps the boot image (2 MiB of address space).
+    pub const BOOT_IMAGE_AT: u32 = 0x2100_0000;
+    /// QEMU `virt`'s firmware configuration device (`fw-cfg` in the device
+    /// tree): the one device region `init` holds that no server drives,
+    /// so the board description does not name it. The host could hand the
+    /// guest files through it.
+    pub const FW_CFG: u32 = 0x0902_0000;
+    /// Where it maps the firmware configuration device (beside
+    /// [`FRAMES_AT`]'s frames, in the same MiB).
+    pub const FW_CFG_AT: u32 = FRAMES_AT + 0x8_0000;
+}
+
 /// Arguments of `cpustate`, the probe of CPU state outside the saved
 /// registers (thread registers, exclusive monitor, GE bits). `probe` tries
 /// the coprocessors.

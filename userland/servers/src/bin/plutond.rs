@@ -31,11 +31,15 @@ use alloc::vec::Vec;
 
 use tessera_abi::bootimage::{self, BootImage};
 use tessera_abi::package::{self, TrustedKeys};
-use tessera_pluton_core::app::{app_seal_key, device_authentication_key, record_package, AppRecord};
+use tessera_pluton_core::app::{
+    app_seal_key, device_authentication_key, record_package, record_verified_package, AppRecord,
+};
 use tessera_pluton_core::certificate::{alias_certificate, subject_for};
 use tessera_pluton_core::drbg::Drbg;
 use tessera_pluton_core::eat::{self, AppClaim, Claims};
-use tessera_pluton_core::measure::{measure_layer_zero, Measurement, MeasurementLog, TRUSTED_KEYS};
+use tessera_pluton_core::measure::{
+    measure_layer_zero_into, Measurement, MeasurementLog, MAX_MEASUREMENTS, TRUSTED_KEYS,
+};
 use tessera_pluton_core::protocol::{decode, Caller, Clients, RecordOutcome, Request};
 use tessera_pluton_core::seal::{seal, unseal, NONCE_SIZE};
 use tessera_pluton_core::{alias_key, device_id_key, identifier, Hex, LayerCdis, SigningKey, Uds};
@@ -91,6 +95,10 @@ struct State {
     /// Each recorded app's request buffer (`RECORD_APP` brought it), by
     /// client number - 1.
     buffers: [Option<Handle>; MAX_CLIENTS as usize],
+    /// Boot-image entries (below 64) whose package signature
+    /// `VERIFY_PACKAGE` checked: the image is read-only, so `RECORD_APP`
+    /// need not check them again.
+    verified: u64,
     drbg: Drbg,
     entropy: Option<EntropySource>,
 }
@@ -126,8 +134,9 @@ fn start(uds: &Uds, bootargs: &str) -> Result<Box<State>, &'static str> {
         let size = bootimage::declared_size(bytes).filter(|&size| size <= bytes.len());
         let size = size.ok_or("the boot image has no header")?;
         let boot_image = BootImage::parse(&bytes[..size]).map_err(|_| "the boot image does not parse")?;
-        let (log, inputs) =
-            measure_layer_zero(code.as_bytes(), &boot_image, bootargs).map_err(|_| "cannot measure layer 0")?;
+        let mut log = Box::new(MeasurementLog::new());
+        let inputs = measure_layer_zero_into(&mut log, code.as_bytes(), &boot_image, bootargs)
+            .map_err(|_| "cannot measure layer 0")?;
         Ok((log, inputs, image, size))
     })();
     let _ = unmap(code);
@@ -145,12 +154,13 @@ fn start(uds: &Uds, bootargs: &str) -> Result<Box<State>, &'static str> {
         device_ueid: eat::ueid(device_key.verifying_key()),
         alias_key,
         alias_certificate,
-        log: Box::new(log),
+        log,
         cdis,
         boot_image,
         boot_image_len,
         clients: Box::new(Clients::new()),
         buffers: [None; MAX_CLIENTS as usize],
+        verified: 0,
         drbg: Drbg::new(),
         entropy: None,
     }))
@@ -179,22 +189,37 @@ fn buffer_of(buffers: &[Option<Handle>], request: &Received, caller: Caller) -> 
     }
 }
 
+/// The most of a frame `plutond` uses as a buffer: the loader's `ATTEST`
+/// frame may be larger than a page (evidence for many apps is), an app's
+/// buffer is one page.
+const LARGEST_BUFFER: u32 = 16 * 1024;
+
 /// Runs `work` on a request's buffer `frame`: maps it, copies its first
-/// `input_len` bytes out, lets `work` write up to a page of answer,
-/// copies that back, unmaps.
+/// `input_len` bytes out, lets `work` write as much answer as the buffer
+/// holds (a page, or up to [`LARGEST_BUFFER`] of a frame whose size the
+/// capability lets it ask: the loader's), copies that back, unmaps.
 fn with_buffer(
     frame: Handle,
     input_len: usize,
     work: impl FnOnce(&[u8], &mut [u8]) -> Result<usize, Error>,
 ) -> Result<usize, Error> {
-    let kind = tessera_rt::cap_info(frame)?.kind;
-    if kind != ObjectType::Frame {
+    let info = tessera_rt::cap_info(frame)?;
+    if info.kind != ObjectType::Frame {
         return Err(Error::WrongType);
     }
-    let mapping = Mapping::first_page(frame, CLIENT_FRAME_MAPPED_AT, Rights::READ | Rights::WRITE)?;
+    let rights = Rights::READ | Rights::WRITE;
+    let size = match tessera_rt::cap_object(frame) {
+        Ok((_, size)) if info.rights.contains(Rights::INSPECT) => size.min(LARGEST_BUFFER),
+        _ => BUFFER_BYTES as u32,
+    };
+    let mapping = if size > BUFFER_BYTES as u32 {
+        Mapping::new(frame, CLIENT_FRAME_MAPPED_AT, rights)?
+    } else {
+        Mapping::first_page(frame, CLIENT_FRAME_MAPPED_AT, rights)?
+    };
     let mut input = vec![0u8; input_len];
     input.copy_from_slice(&mapping.as_bytes()[..input_len]);
-    let mut output = vec![0u8; BUFFER_BYTES];
+    let mut output = vec![0u8; size as usize];
     let result = work(&input, &mut output);
     if let Ok(len) = result {
         mapping.write_bytes(0, &output[..len]);
@@ -252,8 +277,20 @@ fn record_app(state: &mut State, entry: u32, client: u32, frame: Handle) -> Resu
     let image = state.boot_image().ok_or(Error::NotFound)?;
     let program = image.get(entry as usize).ok_or(Error::NotFound)?;
     let keys = image.find(TRUSTED_KEYS).and_then(|keys| TrustedKeys::parse(keys.elf).ok()).ok_or(Error::NotFound)?;
-    let record = record_package(program.name, program.elf, &keys).map_err(|error| error.to_error())?;
+    let record = if entry < 64 && state.verified & (1 << entry) != 0 {
+        let package = package::Package::parse(program.elf).map_err(|_| Error::BadImage)?;
+        record_verified_package(program.name, &package)
+    } else {
+        record_package(program.name, program.elf, &keys)
+    };
+    let record = record.map_err(|error| error.to_error())?;
     let measurement = Measurement::new(record.name(), *record.package()).ok_or(Error::InvalidArgument)?;
+    // A new app needs room in the log before it is recorded: a recorded
+    // app is always measured.
+    let restart = state.clients.get(client) == Some(&record);
+    if !restart && state.log.entries().len() >= MAX_MEASUREMENTS {
+        return Err(Error::OutOfMemory);
+    }
     if state.clients.record(client, entry, record)? == RecordOutcome::Recorded {
         state.log.append(measurement).map_err(|_| Error::OutOfMemory)?;
         println!("plutond: measurement {:?} (app, client {})", measurement, client);
@@ -283,7 +320,9 @@ fn answer(state: &mut State, request: &Received, caller: Caller, decoded: Reques
                     measurements: state.log.entries(),
                     apps: &apps,
                 };
-                let mut scratch = vec![0u8; BUFFER_BYTES];
+                // The claims, then the structure that is signed (the
+                // claims again and a few bytes).
+                let mut scratch = vec![0u8; 2 * out.len() + 64];
                 eat::evidence(&claims, &state.alias_key, &state.alias_certificate, &mut scratch, out)
                     .map_err(|_| Error::OutOfMemory)
             })
@@ -327,7 +366,13 @@ fn answer(state: &mut State, request: &Received, caller: Caller, decoded: Reques
             })
             .map(reply)
         }
-        Request::VerifyPackage { entry } => Ok(verify_package(state, entry)),
+        Request::VerifyPackage { entry } => {
+            let answer = verify_package(state, entry);
+            if answer.label == 0 && entry < 64 {
+                state.verified |= 1 << entry;
+            }
+            Ok(answer)
+        }
         Request::RecordApp { entry, client } => {
             record_app(state, entry, client, Handle(request.message.words[3])).map(|()| reply(0))
         }

@@ -141,9 +141,12 @@ fn attest_nonce(arguments: &str) -> Option<Result<([u8; 64], usize), &'static st
 /// and prints it as `ATTEST evidence <hex>` lines, then `ATTEST end`
 /// (`cargo xtask attest` collects them; docs/pluton.md).
 fn attest(nonce: &[u8]) -> Outcome {
-    use tessera_servers::pluton::{ATTEST, BUFFER_BYTES};
+    use tessera_servers::pluton::ATTEST;
+    // Evidence for many apps outgrows a page; plutond uses up to 16 KiB of
+    // a frame whose size it may ask.
+    const EVIDENCE_FRAME_BYTES: u32 = 16 * 1024;
     let pluton = *PLUTON.get().ok_or("no Pluton security server")?;
-    let frame = retype(untyped_memory()?, ObjectType::Frame, BUFFER_BYTES as u32).map_err(|_| "retype failed")?;
+    let frame = retype(untyped_memory()?, ObjectType::Frame, EVIDENCE_FRAME_BYTES).map_err(|_| "retype failed")?;
     let result = (|| {
         let mapping = tessera_rt::Mapping::new(frame, ATTEST_FRAME_AT, Rights::READ | Rights::WRITE)
             .map_err(|_| "cannot map the frame")?;

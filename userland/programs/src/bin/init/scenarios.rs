@@ -35,6 +35,7 @@ pub fn run(name: &str) -> u32 {
         "bad-syscalls" => expect_clean_exit("badcall", 0).and_then(|()| still_alive()),
         "timeouts" => timeouts(),
         "capabilities" => capabilities(),
+        "secret" => secret_scenario(),
         "ipc" => ipc_scenario(),
         "interrupt" => interrupt_scenario(),
         "gpio" => gpio_scenario(),
@@ -461,6 +462,74 @@ fn capabilities() -> Outcome {
     Ok(())
 }
 
+/// The device secret stays `plutond`'s (docs/pluton.md, "Who may touch
+/// it"): `secretprobe`, a hostile system program, gets a copy of every
+/// capability init can pass on, with every right init has (`INSPECT`
+/// too): a block of untyped memory of its own (moved: untyped memory is
+/// never copied; not all of init's), every device region, the boot image,
+/// every interrupt, `PowerControl`, and the Pluton security server's
+/// endpoint minted with a badge `plutond` refuses (an unbadged copy would
+/// make it the loader). It must be denied every way to the secret it
+/// tries, and its read of the secret's page through the kernel's identity
+/// map, a run of its own, must fault there. The frames init made itself
+/// (the loader's pages, the entropy source's buffer) are its working
+/// memory, not something it passes on.
+fn secret_scenario() -> Outcome {
+    use tessera_abi::capability::CSPACE_SLOTS;
+    use tessera_programs::secretprobe::{PLUTON_BADGE, READ_KERNEL_MAP, SEARCH, SECRET_PAGE, UNTYPED_BYTES};
+    let pluton = *PLUTON.get().ok_or("no Pluton security server")?;
+    let (mut originals, mut count) = ([Handle::NULL; CSPACE_SLOTS], 0);
+    let (mut regions, mut interrupts, mut images, mut power) = (0, 0, 0, 0);
+    for_each_initial_capability(|handle, info| {
+        match info.kind {
+            ObjectType::DeviceRegion => regions += 1,
+            ObjectType::Interrupt => interrupts += 1,
+            ObjectType::PowerControl => power += 1,
+            // The boot image, the one frame init was given read-only.
+            ObjectType::Frame if !info.rights.contains(Rights::WRITE) => images += 1,
+            _ => return,
+        }
+        originals[count] = handle;
+        count += 1;
+    });
+    if images != 1 || power != 1 || regions == 0 || interrupts == 0 {
+        return Err("init does not hold the capabilities the kernel gives it");
+    }
+    let block = retype(untyped_memory()?, ObjectType::Untyped, UNTYPED_BYTES).map_err(|_| "retype failed")?;
+    let badged =
+        cap_derive(pluton, Rights::SEND | Rights::GRANT | Rights::DERIVE, PLUTON_BADGE).map_err(|_| "mint failed")?;
+    let probe = start("secretprobe", NORMAL, SEARCH)?;
+    cap_move(block, probe).map_err(|_| "move failed")?;
+    for &capability in &originals[..count] {
+        give(capability, probe, Rights::all())?;
+    }
+    give(badged, probe, Rights::all())?;
+    println!(
+        "init: gave secretprobe {} KiB of untyped memory, {} device regions, the boot image, {} interrupts, \
+         PowerControl and the Pluton security server's endpoint with badge {}",
+        UNTYPED_BYTES / 1024,
+        regions,
+        interrupts,
+        PLUTON_BADGE
+    );
+    let searched = finish(probe)?;
+    report("secretprobe", searched);
+    let _ = cap_delete(badged);
+    if searched != Ended::Exited(0) {
+        return Err("secretprobe was not denied every way to the device secret");
+    }
+
+    let reader = finish(start("secretprobe", NORMAL, READ_KERNEL_MAP)?)?;
+    report("secretprobe", reader);
+    let record = tessera_rt::exit_record().map_err(|_| "no exit record")?;
+    if reader != Ended::Faulted(FaultKind::Permission) || record.fault_address != SECRET_PAGE {
+        println!("init: secretprobe's last fault was at {:#010x}", record.fault_address);
+        return Err("secretprobe's read of the secret's page through the kernel's identity map did not fault there");
+    }
+    println!("init: secretprobe's read of {:#010x} through the kernel's identity map faulted", SECRET_PAGE);
+    Ok(())
+}
+
 fn ipc_scenario() -> Outcome {
     let untyped = untyped_memory()?;
     let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
@@ -782,15 +851,74 @@ fn run_benchmarks() -> Outcome {
     }
     // Loading an app: from the start of its package's verification to the
     // first statement of its `main` (the app reports the counter there).
+    // The app then measures sealing and randomness through the Pluton
+    // security server and exits.
     let mut apps = APPS.lock();
     apps.attach(loader()?, Servers::new(), crate::PLUTON.get().copied());
     let started_at = cycles();
     if !apps.start_one("test-bench-app") {
         return Err("the benchmark app did not start");
     }
-    apps.supervise(None, |apps| apps.status("test-bench-app") == Some(Status::Finished), ended_elsewhere);
+    apps.supervise(None, |apps| apps.status("test-bench-app") != Some(Status::Running), ended_elsewhere);
     println!("BENCH app_load_started_at_cycle {}", started_at);
+    if apps.status("test-bench-app") != Some(Status::Finished) {
+        return Err("the benchmark app failed");
+    }
+    drop(apps);
+    verification_benchmark()?;
+    attestation_benchmark()
+}
+
+/// `package_verification_instructions`: one `VERIFY_PACKAGE` call to the
+/// Pluton security server for the benchmark app's package (the signature
+/// check that `app_load_instructions` includes, twice: `RECORD_APP`
+/// checks the package again before it records it).
+fn verification_benchmark() -> Outcome {
+    use tessera_servers::pluton::VERIFY_PACKAGE;
+    let pluton = *PLUTON.get().ok_or("no Pluton security server")?;
+    let image = loader()?.image().map_err(|_| "no boot image")?;
+    let entry = (0..image.len())
+        .find(|&index| image.get(index).is_some_and(|program| program.name == "test-bench-app"))
+        .ok_or("the boot image holds no test-bench-app")?;
+    let request = tessera_rt::Message::new(VERIFY_PACKAGE, [entry as u32, 0, 0, 0]);
+    let start = cycles();
+    let answer = tessera_rt::call(pluton, &request, tessera_rt::Timeout::Forever);
+    let elapsed = cycles().wrapping_sub(start);
+    if answer.map_err(|_| "the VERIFY_PACKAGE call failed")?.message.label != 0 {
+        return Err("the Pluton security server refused the benchmark app's package");
+    }
+    println!("BENCH package_verification_instructions {}", elapsed);
     Ok(())
+}
+
+/// `attestation_instructions`: one `ATTEST` call to the Pluton security
+/// server, from the nonce in the frame to the evidence in it (the evidence
+/// covers layer 0 and the benchmark app, which has run by now). Like
+/// `attest` in main.rs, without printing the evidence.
+fn attestation_benchmark() -> Outcome {
+    use tessera_servers::pluton::{ATTEST, BUFFER_BYTES};
+    /// A verifier's nonce: 32 bytes, as `cargo xtask attest` sends.
+    const NONCE: [u8; 32] = [0xa5; 32];
+    let pluton = *PLUTON.get().ok_or("no Pluton security server")?;
+    let frame = retype(untyped_memory()?, ObjectType::Frame, BUFFER_BYTES as u32).map_err(|_| "retype failed")?;
+    let result = (|| {
+        let mapping =
+            Mapping::new(frame, ATTEST_FRAME_AT, Rights::READ | Rights::WRITE).map_err(|_| "cannot map the frame")?;
+        mapping.write_bytes(0, &NONCE);
+        let request = tessera_rt::Message::with_capability(ATTEST, [NONCE.len() as u32, 0, 0], frame);
+        let start = cycles();
+        let answer = tessera_rt::call(pluton, &request, tessera_rt::Timeout::Forever);
+        let elapsed = cycles().wrapping_sub(start);
+        let answer = answer.map_err(|_| "the ATTEST call failed")?;
+        if answer.message.label != 0 {
+            return Err("the Pluton security server refused ATTEST");
+        }
+        println!("init: attestation evidence, {} bytes", answer.message.words[0]);
+        println!("BENCH attestation_instructions {}", elapsed);
+        Ok(())
+    })();
+    let _ = cap_delete(frame);
+    result
 }
 
 /// The UART server on QEMU's virtio console and a probe holding two
