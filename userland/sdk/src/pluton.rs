@@ -104,6 +104,10 @@ impl Pluton {
     }
 
     /// The device's DeviceID identifier.
+    ///
+    /// ```ignore
+    /// log!("running on device {}", app.pluton()?.device_id()?);
+    /// ```
     pub fn device_id(&self) -> Result<DeviceId, Error> {
         let mut id = [0u8; DEVICE_ID_BYTES];
         for (part, chunk) in id.chunks_mut(16).enumerate() {
@@ -117,6 +121,11 @@ impl Pluton {
     /// Fills `out` with random bytes from the server's generator (seeded
     /// from the device's entropy source); [`Error::NoEntropy`] rather than
     /// predictable bytes if it has none.
+    ///
+    /// ```ignore
+    /// let mut session_key = [0u8; 32];
+    /// app.pluton()?.random(&mut session_key)?;
+    /// ```
     pub fn random(&self, out: &mut [u8]) -> Result<(), Error> {
         for chunk in out.chunks_mut(BUFFER_BYTES) {
             let len = self.exchange(RANDOM, chunk.len(), &[])?;
@@ -132,6 +141,12 @@ impl Pluton {
     /// into `out` (needs [`OVERHEAD`] more bytes); returns the sealed
     /// length. Only this app (its ComponentId) on this device unseals it,
     /// after a reboot or an update too.
+    ///
+    /// ```ignore
+    /// let mut sealed = [0u8; 64 + tessera_sdk::pluton::OVERHEAD];
+    /// let n = app.pluton()?.seal(b"api token", &mut sealed)?;
+    /// // keep &sealed[..n] wherever: it is useless to anyone else
+    /// ```
     pub fn seal(&self, plaintext: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         if plaintext.len() > MAX_SEALED_INPUT || out.len() < plaintext.len() + OVERHEAD {
             return Err(Error::InvalidArgument);
@@ -145,6 +160,15 @@ impl Pluton {
     /// Unseals what [`seal`](Self::seal) gave this app into `out`; returns
     /// the plaintext's length. [`Error::Tampered`] if the bytes were
     /// changed or sealed by another app.
+    ///
+    /// ```ignore
+    /// let mut token = [0u8; 64];
+    /// match app.pluton()?.unseal(&sealed[..n], &mut token) {
+    ///     Ok(len) => use_token(&token[..len]),
+    ///     Err(Error::Tampered) => log!("stored token damaged: ask again"),
+    ///     Err(other) => return Err(other),
+    /// }
+    /// ```
     pub fn unseal(&self, sealed: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         if sealed.len() > BUFFER_BYTES || sealed.len() < OVERHEAD {
             return Err(Error::InvalidArgument);
@@ -158,6 +182,11 @@ impl Pluton {
     /// Signs `challenge` (1 to 1024 bytes) with this app's device
     /// authentication key, a P-256 key bound to the device and to the app;
     /// [`Error::NotGranted`] without the manifest's `DeviceAuthentication`.
+    ///
+    /// ```ignore
+    /// let signature = app.pluton()?.sign_challenge(&challenge_from_server)?;
+    /// send(&signature.signature, &signature.public_key)?;
+    /// ```
     pub fn sign_challenge(&self, challenge: &[u8]) -> Result<Signature, Error> {
         if challenge.is_empty() || challenge.len() > MAX_CHALLENGE {
             return Err(Error::InvalidArgument);
