@@ -438,8 +438,10 @@ pub mod pluton {
     /// key (SEC1, uncompressed). Apps granted `DeviceAuthentication` only.
     pub const SIGN_CHALLENGE: u32 = 6;
     /// `init` only: verify the signed app package at boot-image entry word
-    /// 0 against the boot image's trusted keys. Word 1 of an error answer
-    /// is the package error (`crate::package::PackageError` code).
+    /// 0 against the boot image's trusted keys. A refused signature is
+    /// `PermissionDenied` with the refusal in words 1..4
+    /// (`crate::package::VerifyError::to_words`); a package that does not
+    /// parse is `BadImage`; no such entry or no trusted keys `NotFound`.
     pub const VERIFY_PACKAGE: u32 = 7;
     /// `init` only: the package at boot-image entry word 0 (verified) runs
     /// as client word 1 (1..=[`MAX_CLIENTS`]): measure it into the log and

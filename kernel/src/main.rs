@@ -171,7 +171,13 @@ extern "C" fn kernel_main() -> ! {
         }
         Some(endpoint)
     } else {
-        log!("no Pluton security server in the boot image: the device secret stays unread");
+        // Nobody may read the secret, so nobody keeps it: a driver given a
+        // DMA-capable device could otherwise find it in RAM.
+        // SAFETY: the secret's page is RAM in the kernel's identity map,
+        // outside the kernel's image, its pool and every untyped range (it
+        // was excluded above), and no process exists yet to map it.
+        unsafe { core::ptr::write_bytes(board::SECRET as *mut u8, 0, 4096) };
+        log!("no Pluton security server in the boot image: the device secret was wiped unread");
         None
     };
     let root_pid = match kernel.spawn_root(bootargs) {

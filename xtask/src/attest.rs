@@ -8,11 +8,18 @@
 //! not part of the measured configuration, so the nonce does not change the
 //! device's keys. The check ([`check`]) is first
 //! `tessera_pluton_core::verifier::verify`: the chain to this checkout's
-//! manufacturer CA, the signature, the nonce, and the layer-0 measurements
+//! manufacturer CA, the signature, the nonce, the layer-0 measurements
 //! against the ones computed here from the kernel ELF and boot image just
-//! built ([`expected_layer_zero`]). Then the apps ([`check_apps`]) against
-//! the ones `init` starts from that boot image ([`expected_apps`]: every
-//! package entry whose name does not start with `test-`):
+//! built, and the Alias certificate's other layer-0 inputs (configuration
+//! hash, authority hash, mode) against the ones computed from the boot
+//! arguments and that boot image ([`Reference`]). The boot arguments
+//! xtask gives are only the nonce's `attest.` word, which the
+//! configuration leaves out, so the expected configuration is that of no
+//! boot arguments. Then the requester: `init` asked, so the evidence names
+//! no app as requester ([`check_requester`]). Then the apps
+//! ([`check_apps`]) against the ones `init` starts from that boot image
+//! ([`apps_in`]: every package entry whose name does not start with
+//! `test-`):
 //!
 //! - every app claim names one of them, once, with the SHA-256 of its
 //!   package (the whole boot-image entry), the SHA-256 of the package's
@@ -20,11 +27,14 @@
 //! - every one of them is claimed (an app `init` refused or did not start
 //!   fails the check);
 //! - every measurement after layer 0 is one claimed app's: its name, and
-//!   the package's SHA-256 as hash (what `plutond` logs for an app); each
-//!   claimed app is measured once.
+//!   the app measurement SHA-256(package SHA-256 || grants SHA-256) as
+//!   hash (what `plutond` logs for an app, `AppRecord::measurement`), of
+//!   its claim and of the boot image's package alike; each claimed app is
+//!   measured once.
 //!
-//! `openssl verify` then checks the written chain too, when `openssl` is
-//! installed.
+//! `openssl verify` then checks the written chain too: `openssl` must be
+//! installed ([`qemu::ensure_openssl`] installs it as root), or nothing
+//! passes.
 //!
 //! Written to `target/attest/`: `evidence.cbor` (the COSE_Sign1, also when
 //! the check fails), `chain.pem` (Alias, DeviceID, CA) and `claims.json`.
@@ -38,7 +48,7 @@ use tessera_abi::bootimage::{self, BootImage};
 use tessera_abi::manifest::{self, ComponentId, Manifest, ManifestContent};
 use tessera_abi::package::{self, Package, PackageSigner};
 use tessera_pluton_core::measure::{measure_layer_zero, sha256};
-use tessera_pluton_core::verifier::{self, Expected, Verified};
+use tessera_pluton_core::verifier::{self, Expected, ExpectedInputs, Verified};
 use tessera_pluton_core::Hex;
 
 use crate::image::{self, Image};
@@ -58,6 +68,12 @@ const CHANGED_APP: &str = "crasher";
 const ADDED_PIN: u16 = 7;
 /// The folder under `target/tessera` the changed user image is built in.
 const CHANGED_IMAGE: &str = "attest-changed-app";
+/// The folder under `target/tessera` the user image with another kernel
+/// is built in ([`changed_kernel`]).
+const CHANGED_KERNEL: &str = "attest-changed-kernel";
+/// The kernel features that make [`changed_kernel`]'s kernel: the test
+/// image's boot-argument hooks, which are more code and nothing else.
+const CHANGED_KERNEL_FEATURES: &str = "test-hooks";
 
 /// Options of `cargo xtask attest`.
 #[derive(clap::Args)]
@@ -129,12 +145,29 @@ pub struct ExpectedApp {
     pub grants: [u8; 32],
 }
 
+impl ExpectedApp {
+    /// Its measurement: [`app_measurement`] of its package and grants.
+    pub fn measurement(&self) -> [u8; 32] {
+        app_measurement(&self.package, &self.grants)
+    }
+}
+
+/// An app's measurement as `plutond` logs it
+/// (`tessera_pluton_core::app::AppRecord::measurement`):
+/// SHA-256(package SHA-256 || grants SHA-256).
+pub fn app_measurement(package: &[u8; 32], grants: &[u8; 32]) -> [u8; 32] {
+    sha256(&[&package[..], &grants[..]].concat())
+}
+
 /// What one boot's evidence must show, computed from the kernel ELF and
 /// the boot image that booted.
 #[derive(Clone, Debug)]
 pub struct Reference {
     /// The layer-0 measurements, in order.
     pub layer_zero: Vec<(String, [u8; 32])>,
+    /// The layer-0 inputs the Alias certificate carries besides the code
+    /// hash.
+    pub inputs: ExpectedInputs,
     /// The apps `init` starts.
     pub apps: Vec<ExpectedApp>,
 }
@@ -142,36 +175,26 @@ pub struct Reference {
 impl Reference {
     /// For `image`, built already.
     pub fn of(image: Image) -> Result<Reference> {
-        Ok(Reference { layer_zero: expected_layer_zero(image)?, apps: expected_apps(image)? })
+        Reference::of_files(&image::kernel_elf_path(image), &image::boot_image_path(image))
     }
 
     /// For the kernel ELF at `kernel` built around the boot image at
-    /// `boot_image`.
+    /// `boot_image`: layer 0 measured as `plutond` measures it, and the
+    /// apps [`apps_in`] the boot image.
     pub fn of_files(kernel: &Path, boot_image: &Path) -> Result<Reference> {
-        Ok(Reference { layer_zero: layer_zero_of(kernel, boot_image)?, apps: apps_in(&read(boot_image)?)? })
+        let code =
+            crate::elf::measured_kernel_code(&read(kernel)?).map_err(|err| format!("{}: {err}", show(kernel)))?;
+        let boot = read(boot_image)?;
+        let parsed = BootImage::parse(&boot).map_err(|err| format!("{}: {err:?}", show(boot_image)))?;
+        // The boot arguments without their `attest.` words: xtask boots
+        // with `attest.nonce=...` alone.
+        let (log, inputs) = measure_layer_zero(&code, &parsed, "").map_err(|err| format!("cannot measure: {err:?}"))?;
+        Ok(Reference {
+            layer_zero: log.layer_zero().iter().map(|entry| (entry.name().to_string(), entry.sha256)).collect(),
+            inputs: ExpectedInputs::from(&inputs),
+            apps: apps_in(&boot)?,
+        })
     }
-}
-
-/// The layer-0 measurements the device should report for the kernel ELF
-/// and boot image of `image` (built already), computed as `plutond` does.
-pub fn expected_layer_zero(image: Image) -> Result<Vec<(String, [u8; 32])>> {
-    layer_zero_of(&image::kernel_elf_path(image), &image::boot_image_path(image))
-}
-
-/// The apps the device should claim for the boot image of `image` (built
-/// already): [`apps_in`] it.
-pub fn expected_apps(image: Image) -> Result<Vec<ExpectedApp>> {
-    apps_in(&read(&image::boot_image_path(image))?)
-}
-
-/// The layer-0 measurements of the kernel ELF at `kernel` built around the
-/// boot image at `boot_image`, computed as `plutond` does.
-fn layer_zero_of(kernel: &Path, boot_image: &Path) -> Result<Vec<(String, [u8; 32])>> {
-    let code = crate::elf::measured_kernel_code(&read(kernel)?).map_err(|err| format!("{}: {err}", show(kernel)))?;
-    let boot = read(boot_image)?;
-    let parsed = BootImage::parse(&boot).map_err(|err| format!("{}: {err:?}", show(boot_image)))?;
-    let (log, _) = measure_layer_zero(&code, &parsed, "").map_err(|err| format!("cannot measure: {err:?}"))?;
-    Ok(log.layer_zero().iter().map(|entry| (entry.name().to_string(), entry.sha256)).collect())
 }
 
 /// The apps `init` starts from the boot image `boot`, in boot-image
@@ -221,8 +244,8 @@ pub fn boot_for_evidence(image: Image, kernel: &Path, nonce: &[u8], extra: &str)
     Ok(outcome.output)
 }
 
-/// Checks `evidence` against this checkout's identity, the nonce and
-/// `reference` (module docs).
+/// Checks `evidence`, which `init` asked for, against this checkout's
+/// identity, the nonce and `reference` (module docs).
 pub fn check(evidence: &[u8], nonce: &[u8], provisioned: &Provisioned, reference: &Reference) -> Result<Verified> {
     let verified = verifier::verify(
         evidence,
@@ -231,11 +254,25 @@ pub fn check(evidence: &[u8], nonce: &[u8], provisioned: &Provisioned, reference
             ca_certificate: &provisioned.ca_certificate,
             device_id_certificate: &provisioned.device_id_certificate,
             layer_zero: Some(&reference.layer_zero),
+            layer_zero_inputs: Some(reference.inputs),
         },
     )
     .map_err(|error| error.to_string())?;
+    check_requester(&verified)?;
     check_apps(&verified, reference.layer_zero.len(), &reference.apps)?;
     Ok(verified)
+}
+
+/// Checks that `verified` names no requester: `init` asked for it, and
+/// the claim is only there when an app asked.
+pub fn check_requester(verified: &Verified) -> Result<()> {
+    match verified.requester {
+        None => Ok(()),
+        Some(requester) => Err(format!(
+            "the evidence says the app {} asked for it, but init did (did an app's evidence take its place?)",
+            ComponentId(requester)
+        )),
+    }
 }
 
 /// Checks the apps of `verified`, whose first `layer_zero` measurements
@@ -286,12 +323,24 @@ pub fn check_apps(verified: &Verified, layer_zero: usize, expected: &[ExpectedAp
         let Some(claim) = claims.iter().find(|claim| claim.name == *name) else {
             return Err(format!("measurement '{name}' follows layer 0 but no app claim has that name"));
         };
-        if *hash != claim.package {
+        let claimed = app_measurement(&claim.package, &claim.grants);
+        if *hash != claimed {
             return Err(format!(
-                "app `{name}`: its measurement is {}, its claim's package hash {}",
+                "app `{name}`: its measurement is {}, but SHA-256(package hash || grants hash) of its claim is {}",
                 Hex(hash),
-                Hex(&claim.package)
+                Hex(&claimed)
             ));
+        }
+        // The claim's hashes are the boot image's (checked above), so this
+        // holds too; said once more against the boot image itself.
+        if let Some(app) = expected.iter().find(|app| app.name == *name) {
+            if *hash != app.measurement() {
+                return Err(format!(
+                    "app `{name}`: its measurement is {}, the boot image's package and manifest give {}",
+                    Hex(hash),
+                    Hex(&app.measurement())
+                ));
+            }
         }
     }
     if let Some(claim) = claims.iter().find(|claim| !measured.iter().any(|(name, _)| *name == claim.name)) {
@@ -322,6 +371,7 @@ pub fn claims_json(verified: &Verified) -> serde_json::Value {
         .collect();
     serde_json::json!({
         "nonce": Hex(&verified.nonce).to_string(),
+        "requester": verified.requester.map(|requester| Hex(&requester).to_string()),
         "ueid": Hex(&verified.ueid).to_string(),
         "dbgstat": verified.dbgstat,
         "eat_profile": verified.profile,
@@ -344,25 +394,27 @@ fn write_chain(directory: &Path, alias: &[u8], provisioned: &Provisioned) -> Res
 }
 
 /// Runs `openssl verify` on the Alias certificate with the DeviceID
-/// certificate as untrusted intermediate and the CA as trust anchor:
-/// `Some(output)` when it accepted, an error when it refused, `None` when
-/// `openssl` is not installed.
-pub fn openssl_verify(directory: &Path, alias: &[u8], provisioned: &Provisioned) -> Result<Option<String>> {
+/// certificate as untrusted intermediate and the CA as trust anchor: its
+/// output when it accepted, an error when it refused or could not run
+/// ([`qemu::ensure_openssl`] comes first).
+pub fn openssl_verify(directory: &Path, alias: &[u8], provisioned: &Provisioned) -> Result<String> {
     let alias_path = directory.join("alias.pem");
     fs::write(&alias_path, provision::to_pem(alias, "CERTIFICATE")?)
         .map_err(|err| format!("cannot write {}: {err}", show(&alias_path)))?;
-    let output = Command::new("openssl")
+    let mut command = Command::new(qemu::OPENSSL);
+    command
         .arg("verify")
         .arg("-CAfile")
         .arg(provisioned.path(provision::CA_CERTIFICATE_FILE))
         .arg("-untrusted")
         .arg(provisioned.path(provision::DEVICE_ID_FILE))
-        .arg(&alias_path)
-        .output();
-    let Ok(output) = output else { return Ok(None) };
+        .arg(&alias_path);
+    let output = command.output().map_err(|err| {
+        format!("cannot run `{}`: {err}; install it with: sudo apt-get install openssl", crate::describe(&command))
+    })?;
     let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
     if output.status.success() {
-        Ok(Some(text.trim().to_string()))
+        Ok(text.trim().to_string())
     } else {
         Err(format!("openssl refused the chain:\n{}", crate::indent(&text)))
     }
@@ -371,6 +423,7 @@ pub fn openssl_verify(directory: &Path, alias: &[u8], provisioned: &Provisioned)
 /// `cargo xtask attest`.
 pub fn run(args: &AttestArgs) -> Result<ExitCode> {
     qemu::ensure_qemu()?;
+    qemu::ensure_openssl()?;
     let provisioned = provision::ensure(&crate::workspace_root())?;
     let nonce = match &args.nonce {
         Some(hex) => parse_nonce(hex)?,
@@ -400,8 +453,7 @@ pub fn run(args: &AttestArgs) -> Result<ExitCode> {
     let text = serde_json::to_string_pretty(&claims).map_err(|err| format!("cannot encode the claims: {err}"))?;
     fs::write(&claims_path, text + "\n").map_err(|err| format!("cannot write {}: {err}", show(&claims_path)))?;
     match openssl_verify(&directory, &verified.alias_certificate, &provisioned) {
-        Ok(Some(_)) => println!("==> openssl verify accepts {}", show(&chain)),
-        Ok(None) => println!("==> openssl is not installed: the chain was checked here only"),
+        Ok(_) => println!("==> openssl verify accepts {}", show(&chain)),
         Err(error) => {
             println!("verdict: FAILED: {error}");
             return Ok(ExitCode::FAILURE);
@@ -415,6 +467,9 @@ pub fn run(args: &AttestArgs) -> Result<ExitCode> {
         verified.apps.len()
     );
     println!("  nonce        {}", Hex(&verified.nonce));
+    if let Some(requester) = verified.requester {
+        println!("  requester    {}", ComponentId(requester));
+    }
     println!("  ueid         {}", Hex(&verified.ueid));
     println!("  software     {} {}", verified.software_name, verified.software_version);
     println!("  debug status {} (enabled: QEMU's host can read the guest)", verified.dbgstat);
@@ -454,22 +509,24 @@ fn attested(
         .map_err(|err| format!("the {label} image's evidence was refused: {err}"))?;
     let directory = output_dir().join(format!("test-{label}"));
     fs::create_dir_all(&directory).map_err(|err| format!("cannot create {}: {err}", show(&directory)))?;
-    match openssl_verify(&directory, &verified.alias_certificate, provisioned)? {
-        Some(_) => Ok((nonce, evidence, verified)),
-        None => Err("openssl is not installed (`.ci/run` installs it; or apt-get install openssl)".to_string()),
-    }
+    openssl_verify(&directory, &verified.alias_certificate, provisioned)
+        .map_err(|err| format!("the {label} image's evidence: {err}"))?;
+    Ok((nonce, evidence, verified))
 }
 
-/// The `qemu:attest` test, in three parts:
+/// The `qemu:attest` test, in four parts (`openssl` must be installed:
+/// [`qemu::ensure_openssl`]):
 ///
-/// 1. The user image's evidence passes [`check`] (layer 0 and the apps)
-///    and `openssl verify`; a second boot gives the same Alias key, and
-///    the first evidence is refused for the second nonce.
+/// 1. The user image's evidence passes [`check`] (layer 0, its inputs and
+///    the apps) and `openssl verify`; a second boot gives the same Alias
+///    key, and the first evidence is refused for the second nonce.
 /// 2. The test image (another kernel and `init`) gives a different Alias
 ///    key and other `kernel` and `init` measurements while the DeviceID
 ///    (the ueid) stays.
 /// 3. An app changed after provisioning (issue 10): [`changed_app`].
+/// 4. The kernel alone changed: [`changed_kernel`].
 pub fn scenario(user_kernel: &Path, test_kernel: &Path) -> Result<()> {
+    qemu::ensure_openssl()?;
     let provisioned = provision::ensure(&workspace_root())?;
     let user = Reference::of(Image::User)?;
     let (first_nonce, first_evidence, first) = attested("user", Image::User, user_kernel, &user, &provisioned)?;
@@ -493,7 +550,8 @@ pub fn scenario(user_kernel: &Path, test_kernel: &Path) -> Result<()> {
             return Err(format!("the measurement of '{name}' did not change between the user and test images"));
         }
     }
-    changed_app(&provisioned, &user, &first)
+    changed_app(&provisioned, &user, &first)?;
+    changed_kernel(&provisioned, &user, &first)
 }
 
 /// Part 3 of [`scenario`]: the user image with one app changed after
@@ -553,6 +611,84 @@ fn changed_app(provisioned: &Provisioned, user: &Reference, original: &Verified)
             if before == after { "kept" } else { "changed" },
             if before == after { "changed" } else { "kept" },
         ));
+    }
+    Ok(())
+}
+
+/// Part 4 of [`scenario`]: the user image's boot image, unchanged, around
+/// another kernel: the user kernel built with [`CHANGED_KERNEL_FEATURES`]
+/// (more code, no other difference) into
+/// `target/tessera/attest-changed-kernel/`, and booted as the user image
+/// is. Its evidence passes [`check`] against its own build; compared with
+/// `original`, what the user image's evidence claimed (`user` is that
+/// image's reference):
+///
+/// - the `kernel` measurement and the Alias certificate differ (the Alias
+///   key comes from the layer-0 code hash);
+/// - every other layer-0 measurement is the same, in the same order: the
+///   system programs are the same bytes;
+/// - every app measurement is the same: apps are measured by package and
+///   grants, which the kernel does not change;
+/// - the ueid is the same: the DeviceID comes from the UDS alone.
+fn changed_kernel(provisioned: &Provisioned, user: &Reference, original: &Verified) -> Result<()> {
+    let boot_image = image::boot_image_path(Image::User);
+    let kernel = image::build_variant(CHANGED_KERNEL, CHANGED_KERNEL_FEATURES, &boot_image)?;
+    let changed = Reference::of_files(&kernel, &boot_image)?;
+    let (_, _, verified) = attested("changed-kernel", Image::User, &kernel, &changed, provisioned)?;
+    compare_changed_kernel(original, user.layer_zero.len(), &verified, changed.layer_zero.len())
+}
+
+/// [`changed_kernel`]'s comparison of `original` (the user image's
+/// evidence, `original_layer_zero` measurements in layer 0) with
+/// `changed` (the changed kernel's, `changed_layer_zero` in layer 0).
+fn compare_changed_kernel(
+    original: &Verified,
+    original_layer_zero: usize,
+    changed: &Verified,
+    changed_layer_zero: usize,
+) -> Result<()> {
+    // `check` passed both, so each has at least its layer 0.
+    let (before, apps_before) = original.measurements.split_at(original_layer_zero.min(original.measurements.len()));
+    let (after, apps_after) = changed.measurements.split_at(changed_layer_zero.min(changed.measurements.len()));
+    if before.len() != after.len() {
+        return Err(format!(
+            "changing the kernel changed layer 0 from {} to {} measurements",
+            before.len(),
+            after.len()
+        ));
+    }
+    for ((name, hash), (changed_name, changed_hash)) in before.iter().zip(after) {
+        if name != changed_name {
+            return Err(format!("changing the kernel renamed the layer-0 measurement '{name}' to '{changed_name}'"));
+        }
+        match (name == "kernel", hash == changed_hash) {
+            (true, true) => return Err("the kernel changed but its measurement did not".to_string()),
+            (false, false) => {
+                return Err(format!("changing the kernel alone changed the layer-0 measurement '{name}'"));
+            }
+            _ => {}
+        }
+    }
+    if !before.iter().any(|(name, _)| name == "kernel") {
+        return Err("layer 0 has no 'kernel' measurement".to_string());
+    }
+    if apps_before.len() != apps_after.len() {
+        return Err(format!(
+            "changing the kernel changed the number of app measurements from {} to {}",
+            apps_before.len(),
+            apps_after.len()
+        ));
+    }
+    for (name, hash) in apps_before {
+        if !apps_after.iter().any(|(changed_name, changed_hash)| changed_name == name && changed_hash == hash) {
+            return Err(format!("changing the kernel changed the measurement of the app `{name}`"));
+        }
+    }
+    if changed.alias_certificate == original.alias_certificate {
+        return Err("a changed kernel gave the same Alias certificate".to_string());
+    }
+    if changed.ueid != original.ueid {
+        return Err("the ueid (from the DeviceID) changed with the kernel".to_string());
     }
     Ok(())
 }
@@ -730,6 +866,58 @@ mod tests {
         assert_eq!(apps[1].package, sha256(package));
         assert_eq!(apps[1].grants, sha256(Package::parse(package).unwrap().manifest()));
         assert_eq!(apps[1].component_id, [2; 16]);
+        // What `plutond` records and logs for it.
+        let keys = package::TrustedKeys::parse(image.find("trusted-keys").unwrap().elf).unwrap();
+        let record = tessera_pluton_core::app::record_package("crasher", package, &keys).unwrap();
+        assert_eq!(apps[1].measurement(), record.measurement());
+        assert_eq!((record.package(), record.grants()), (&apps[1].package, &apps[1].grants));
+    }
+
+    #[test]
+    fn evidence_init_asked_for_names_no_requester() {
+        let mut evidence = verified(&[("blinky", 1, 2, 3)]);
+        check_requester(&evidence).unwrap();
+        evidence.requester = Some([3; 16]);
+        let error = check_requester(&evidence).unwrap_err();
+        assert!(error.contains(&format!("the app {} asked for it, but init did", ComponentId([3; 16]))), "{error}");
+        assert_eq!(claims_json(&evidence)["requester"], Hex(&[3; 16]).to_string());
+        evidence.requester = None;
+        assert!(claims_json(&evidence)["requester"].is_null());
+    }
+
+    #[test]
+    fn a_changed_kernel_may_change_only_the_kernel_and_the_alias() {
+        let original =
+            Verified { alias_certificate: vec![1], ..verified(&[("blinky", 1, 2, 3), ("crasher", 4, 5, 6)]) };
+        let mut changed = original.clone();
+        changed.alias_certificate = vec![2];
+        changed.measurements[0].1 = [0xb0; 32];
+        compare_changed_kernel(&original, 2, &changed, 2).unwrap();
+        // The apps measured in another order.
+        let mut reordered = changed.clone();
+        reordered.measurements.swap(2, 3);
+        compare_changed_kernel(&original, 2, &reordered, 2).unwrap();
+
+        let refused = |changed: &Verified, reason: &str| {
+            let error = compare_changed_kernel(&original, 2, changed, 2).unwrap_err();
+            assert!(error.contains(reason), "{error}");
+        };
+        let mut same_kernel = changed.clone();
+        same_kernel.measurements[0].1 = [0xa0; 32];
+        refused(&same_kernel, "the kernel changed but its measurement did not");
+        let mut init = changed.clone();
+        init.measurements[1].1 = [0xb1; 32];
+        refused(&init, "changed the layer-0 measurement 'init'");
+        let mut app = changed.clone();
+        app.measurements[3].1 = [0xb2; 32];
+        refused(&app, "changed the measurement of the app `crasher`");
+        let mut fewer = changed.clone();
+        fewer.measurements.pop();
+        refused(&fewer, "number of app measurements from 2 to 1");
+        refused(&Verified { alias_certificate: vec![1], ..changed.clone() }, "the same Alias certificate");
+        refused(&Verified { ueid: vec![2; 33], ..changed.clone() }, "the ueid");
+        let error = compare_changed_kernel(&original, 2, &changed, 3).unwrap_err();
+        assert!(error.contains("from 2 to 3 measurements"), "{error}");
     }
 
     #[test]
@@ -765,7 +953,10 @@ mod tests {
     /// entries.
     fn verified(apps: &[(&str, u8, u8, u8)]) -> Verified {
         let mut measurements = vec![("kernel".to_string(), [0xa0; 32]), ("init".to_string(), [0xa1; 32])];
-        measurements.extend(apps.iter().map(|(name, package, _, _)| (name.to_string(), [*package; 32])));
+        measurements
+            .extend(apps.iter().map(|(name, package, grants, _)| {
+                (name.to_string(), app_measurement(&[*package; 32], &[*grants; 32]))
+            }));
         Verified {
             alias_certificate: Vec::new(),
             nonce: vec![0; 8],
@@ -785,6 +976,7 @@ mod tests {
                     summary: "no grants".to_string(),
                 })
                 .collect(),
+            requester: None,
         }
     }
 
@@ -816,6 +1008,11 @@ mod tests {
         let mut evidence = good.clone();
         evidence.measurements[3].1 = [9; 32];
         refused(&evidence, &apps, "its measurement is 0909");
+        // The package hash alone, as the log held it before apps were
+        // measured with their grants.
+        let mut evidence = good.clone();
+        evidence.measurements[3].1 = [4; 32];
+        refused(&evidence, &apps, "but SHA-256(package hash || grants hash) of its claim is");
         let mut evidence = good.clone();
         evidence.measurements[3].0 = "hostile".to_string();
         refused(&evidence, &apps, "measurement 'hostile' follows layer 0 but no app claim has that name");

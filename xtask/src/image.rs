@@ -211,9 +211,10 @@ pub fn build_kernel_variant(image: Image, name: &str, boot_image: &Path) -> Resu
     build_variant(name, image.kernel_features(), boot_image)
 }
 
-/// Builds a kernel variant with `features` around `boot_image` into
-/// `target/tessera/<name>/tessera.elf`.
-fn build_variant(name: &str, features: &str, boot_image: &Path) -> Result<PathBuf> {
+/// Builds a kernel variant with `features` (the kernel's Cargo features,
+/// comma-separated) around `boot_image` into
+/// `target/tessera/<name>/tessera.elf`; returns that path.
+pub fn build_variant(name: &str, features: &str, boot_image: &Path) -> Result<PathBuf> {
     let dir = tessera_dir().join(name);
     fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", show(&dir)))?;
     build_kernel_as(name, features, boot_image, &dir.join("tessera.elf"))

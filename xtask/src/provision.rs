@@ -65,7 +65,6 @@ pub const DEVICE_ID_FILE: &str = "device-id.pem";
 const CERTIFICATE_LABEL: &str = "CERTIFICATE";
 
 /// This checkout's device identity, loaded or just made.
-#[allow(dead_code, reason = "the boot image build (a later step of issue 10) reads the UDS and the certificates")]
 pub struct Provisioned {
     /// `.tessera/`.
     pub directory: PathBuf,

@@ -1,4 +1,4 @@
-//! `cargo xtask qemu`, the QEMU command lines all subcommands share, and the QEMU install check.
+//! `cargo xtask qemu`, the QEMU command lines all subcommands share, and the QEMU and OpenSSL install checks.
 
 use std::env;
 use std::io::{self, Read};
@@ -221,6 +221,50 @@ pub fn ensure_qemu() -> Result<()> {
     }
 }
 
+/// The command `cargo xtask attest` and `qemu:attest` check the
+/// attestation certificate chain with, independently of xtask's own
+/// verifier.
+pub const OPENSSL: &str = "openssl";
+/// The Debian package that provides it.
+const OPENSSL_PACKAGE: &str = "openssl";
+
+/// The error for a missing `openssl` that xtask cannot install itself (it
+/// needs root and apt-get), or `None` if it can.
+fn cannot_install_openssl(is_root: bool, has_apt_get: bool) -> Option<String> {
+    if is_root && has_apt_get {
+        None
+    } else {
+        Some(format!(
+            "{OPENSSL} not found: attestation is checked with `openssl verify` too; install it with: \
+             sudo apt-get install {OPENSSL_PACKAGE}"
+        ))
+    }
+}
+
+/// Makes sure `openssl` is on `PATH`, installing the Debian package
+/// `openssl` with apt-get when running as root on a system that has it.
+pub fn ensure_openssl() -> Result<()> {
+    if on_path(OPENSSL) {
+        return Ok(());
+    }
+    if let Some(err) = cannot_install_openssl(running_as_root(), on_path("apt-get")) {
+        return Err(err);
+    }
+    let hint = format!("or install it with: sudo apt-get install {OPENSSL_PACKAGE}");
+    println!("==> {OPENSSL} not found; installing {OPENSSL_PACKAGE} with apt-get");
+    let mut update = Command::new("apt-get");
+    update.arg("update");
+    crate::run_streamed(update).map_err(|err| format!("{err}; {hint}"))?;
+    let mut install = Command::new("apt-get");
+    install.args(["install", "-y", OPENSSL_PACKAGE]).env("DEBIAN_FRONTEND", "noninteractive");
+    crate::run_streamed(install).map_err(|err| format!("{err}; {hint}"))?;
+    if on_path(OPENSSL) {
+        Ok(())
+    } else {
+        Err(format!("apt-get finished but {OPENSSL} is still not on PATH; {hint}"))
+    }
+}
+
 /// How a captured run ended.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
@@ -403,6 +447,16 @@ mod tests {
                        sudo apt-get install qemu-system-arm ipxe-qemu";
         assert_eq!(cannot_install(false, true).as_deref(), Some(message));
         assert_eq!(cannot_install(true, false).as_deref(), Some(message));
+    }
+
+    #[test]
+    fn a_missing_openssl_names_the_command() {
+        assert_eq!(cannot_install_openssl(true, true), None);
+        for (is_root, has_apt_get) in [(false, true), (true, false), (false, false)] {
+            let message = cannot_install_openssl(is_root, has_apt_get).unwrap();
+            assert!(message.starts_with("openssl not found"), "{message}");
+            assert!(message.ends_with("sudo apt-get install openssl"), "{message}");
+        }
     }
 
     #[test]

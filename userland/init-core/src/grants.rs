@@ -290,7 +290,9 @@ pub struct Placeholder {
     pub server: &'static str,
 }
 
-const FLAG_PLACEHOLDERS: [(CapabilityFlags, &str, &str); 14] = [
+/// (`DeviceAuthentication` is not one: the Pluton security server signs
+/// for apps that have it.)
+const FLAG_PLACEHOLDERS: [(CapabilityFlags, &str, &str); 13] = [
     (CapabilityFlags::NETWORK_CONFIG, "NetworkConfig", "network"),
     (CapabilityFlags::WIFI_CONFIG, "WifiConfig", "network"),
     (CapabilityFlags::ENTERPRISE_WIFI_CONFIG, "EnterpriseWifiConfig", "network"),
@@ -304,7 +306,6 @@ const FLAG_PLACEHOLDERS: [(CapabilityFlags, &str, &str); 14] = [
     (CapabilityFlags::DHCP_SERVICE, "DhcpService", "network"),
     (CapabilityFlags::HARDWARE_ADDRESS_CONFIG, "HardwareAddressConfig", "network"),
     (CapabilityFlags::HEAP_MEM_STATS, "HeapMemStats", "init"),
-    (CapabilityFlags::DEVICE_AUTHENTICATION, "DeviceAuthentication", "Pluton"),
 ];
 
 /// The capabilities of `manifest` that `init` only records: each names the
@@ -431,7 +432,8 @@ mod tests {
             ..content()
         };
         let names: Vec<&str> = with(&content, |m| placeholders(m).map(|p| p.capability).collect());
-        assert_eq!(names, ["AllowedConnections", "MutableStorage", "SystemTime", "DeviceAuthentication"]);
+        // DeviceAuthentication is honoured (by the Pluton security server).
+        assert_eq!(names, ["AllowedConnections", "MutableStorage", "SystemTime"]);
         assert_eq!(with(&self::content(), |m| placeholders(m).count()), 0);
     }
 

@@ -19,6 +19,7 @@
 //!   270: swname: "Tessera", 271: swversion: [version],
 //!   273: measurements: [+ [MEASUREMENT_CONTENT_TYPE,
 //!                          << {1: [name], 2: [-16, sha256]} >>]],
+//!   -70001: requester (only when an app asked): its ComponentId (16 bytes),
 //!   -70000: apps (only when the loader recorded any): [+ {
 //!       1: name, 2: component id (16 bytes), 3: package SHA-256,
 //!       4: grants SHA-256, 5: grants summary (text) }]
@@ -64,6 +65,9 @@ pub mod claim {
     pub const MEASUREMENTS: i64 = 273;
     /// Tessera's apps and their granted authority (private use).
     pub const APPS: i64 = -70000;
+    /// The ComponentId of the app that asked for the evidence (private
+    /// use; absent when `init` asked).
+    pub const REQUESTER: i64 = -70001;
 }
 
 /// The EAT profile this evidence follows (the module docs).
@@ -121,6 +125,10 @@ pub struct Claims<'a> {
     pub measurements: &'a [Measurement],
     /// The apps running.
     pub apps: &'a [AppClaim<'a>],
+    /// The ComponentId of the app that asked for this evidence; `None`
+    /// when `init` asked. A verifier that talks to an app learns whether
+    /// the evidence was made for that app or relayed.
+    pub requester: Option<[u8; 16]>,
 }
 
 /// Why evidence could not be made.
@@ -152,7 +160,7 @@ pub fn encode_claims(claims: &Claims<'_>, out: &mut [u8]) -> Result<usize, EatEr
         return Err(EatError::BadNonce);
     }
     let mut encoder = Encoder::new(Cursor::new(out));
-    let entries = if claims.apps.is_empty() { 7 } else { 8 };
+    let entries = 7 + u64::from(!claims.apps.is_empty()) + u64::from(claims.requester.is_some());
     encoder.map(entries)?;
     encoder.i64(claim::NONCE)?.bytes(claims.nonce)?;
     encoder.i64(claim::UEID)?.bytes(&claims.ueid)?;
@@ -168,6 +176,9 @@ pub fn encode_claims(claims: &Claims<'_>, out: &mut [u8]) -> Result<usize, EatEr
         inner.u32(2)?.array(2)?.i32(SHA_256)?.bytes(&measurement.sha256)?;
         let len = inner.writer().position();
         encoder.array(2)?.u32(MEASUREMENT_CONTENT_TYPE)?.bytes(&content[..len])?;
+    }
+    if let Some(requester) = &claims.requester {
+        encoder.i64(claim::REQUESTER)?.bytes(requester)?;
     }
     if !claims.apps.is_empty() {
         encoder.i64(claim::APPS)?.array(claims.apps.len() as u64)?;
@@ -223,7 +234,7 @@ mod tests {
     }
 
     fn claims<'a>(nonce: &'a [u8], measurements: &'a [Measurement]) -> Claims<'a> {
-        Claims { nonce, ueid: ueid(key(1).verifying_key()), version: "0.1.0", measurements, apps: &[] }
+        Claims { nonce, ueid: ueid(key(1).verifying_key()), version: "0.1.0", measurements, apps: &[], requester: None }
     }
 
     #[test]

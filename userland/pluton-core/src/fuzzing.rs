@@ -8,8 +8,12 @@
 //! - `evidence_decoding` (feature `verifier`): runs `verify` on any bytes
 //!   against a fixed `Sample`: a real chain (manufacturer CA, DeviceID
 //!   from a fixed UDS, Alias from a measured boot image) and evidence for
-//!   it, with an app. It panics only when an invariant breaks: `verify`
-//!   itself must return errors, never panic.
+//!   it, with an app that asked for it. It panics only when an invariant
+//!   breaks: `verify` itself must return errors, never panic.
+//! - [`sealed_decoding`] (feature `fuzzing`): runs [`seal::unseal`] on any
+//!   bytes under a fixed seal key. It panics only when an invariant
+//!   breaks: only bytes [`seal::seal`] wrote under that key unseal, and a
+//!   refusal leaves no plaintext behind.
 
 #[cfg(feature = "verifier")]
 pub use evidence::*;
@@ -19,8 +23,10 @@ use tessera_abi::app::pluton::{
     SEAL, SEAL_OVERHEAD, SIGN_CHALLENGE, UNSEAL, VERIFY_PACKAGE,
 };
 
+use crate::dice::{Cdi, HASH_SIZE};
 use crate::eat::{MAX_NONCE, MIN_NONCE};
 use crate::protocol::{self, Caller, Request};
+use crate::seal::{self, SealError, SealKey, NONCE_SIZE, VERSION};
 
 /// Bytes [`request_decoding`] reads: label, four words, capability count
 /// and badge, each a little-endian `u32`.
@@ -113,6 +119,76 @@ pub fn request_decoding(data: &[u8]) {
     assert_eq!(caps, expected_caps, "{request:?} with {caps} capabilities");
 }
 
+/// The CDI_Seal [`sealed_decoding_key`] derives from.
+pub const SEALED_CDI: [u8; HASH_SIZE] = [0x5e; HASH_SIZE];
+/// The ComponentId [`sealed_decoding_key`] derives from.
+pub const SEALED_COMPONENT_ID: [u8; 16] = [0x1d; 16];
+
+/// The seal key [`sealed_decoding`] unseals with: [`seal::seal_key`] of
+/// [`SEALED_CDI`] and [`SEALED_COMPONENT_ID`].
+pub fn sealed_decoding_key() -> SealKey {
+    seal::seal_key(&Cdi::from_bytes(SEALED_CDI), &SEALED_COMPONENT_ID)
+}
+
+/// Fuzz body `sealed_decoding`: [`seal::unseal`] under
+/// [`sealed_decoding_key`], twice:
+///
+/// 1. `data` is the sealed bytes, the output buffer [`BUFFER_BYTES`] long
+///    (as `plutond` gives it a request buffer);
+/// 2. length-prefixed: the first two bytes (little-endian, modulo
+///    `BUFFER_BYTES + 1`) are the output buffer's length and the rest the
+///    sealed bytes, so that small buffers are tried too.
+///
+/// Any result is fine, but the error must be the one the format's limits
+/// name (too short, too long, another version, a small buffer, else
+/// damaged); on an error the output buffer (zeros before) holds only
+/// zeros; and bytes that unseal are exactly what [`seal::seal`] writes for
+/// that plaintext under the key with the nonce they carry (nothing else
+/// can make a valid tag).
+pub fn sealed_decoding(data: &[u8]) {
+    let key = sealed_decoding_key();
+    let mut out = [0; BUFFER_BYTES];
+    check_unseal(&key, data, &mut out);
+    if let [low, high, sealed @ ..] = data {
+        let capacity = usize::from(u16::from_le_bytes([*low, *high])) % (BUFFER_BYTES + 1);
+        let mut out = [0; BUFFER_BYTES];
+        check_unseal(&key, sealed, &mut out[..capacity]);
+    }
+}
+
+/// [`sealed_decoding`]'s checks for one `sealed` and a zeroed `out`.
+fn check_unseal(key: &SealKey, sealed: &[u8], out: &mut [u8]) {
+    let result = seal::unseal(key, sealed, out);
+    assert_eq!(result, seal::unseal(key, sealed, out), "unsealing is not deterministic");
+    let expected_error = if sealed.len() < SEAL_OVERHEAD {
+        Some(SealError::TooShort)
+    } else if sealed.len() > BUFFER_BYTES {
+        Some(SealError::TooLong)
+    } else if sealed[0] != VERSION {
+        Some(SealError::BadVersion)
+    } else if out.len() < sealed.len() - SEAL_OVERHEAD {
+        Some(SealError::OutputTooSmall)
+    } else {
+        None
+    };
+    let plaintext_len = match result {
+        Err(error) => {
+            // Anything the limits pass that does not open is damaged.
+            assert_eq!(error, expected_error.unwrap_or(SealError::Damaged), "{} sealed bytes", sealed.len());
+            assert!(out.iter().all(|&byte| byte == 0), "a refused unseal left bytes in the output");
+            return;
+        }
+        Ok(len) => len,
+    };
+    assert_eq!(expected_error, None, "unsealed bytes outside the format's limits");
+    assert_eq!(plaintext_len, sealed.len() - SEAL_OVERHEAD);
+    let mut nonce = [0; NONCE_SIZE];
+    nonce.copy_from_slice(&sealed[1..1 + NONCE_SIZE]);
+    let mut again = [0; BUFFER_BYTES];
+    let len = seal::seal(key, &nonce, &out[..plaintext_len], &mut again).expect("an unsealed plaintext seals again");
+    assert_eq!(&again[..len], sealed, "bytes unsealed that seal does not write for their plaintext");
+}
+
 /// The body of `evidence_decoding` and its sample.
 #[cfg(feature = "verifier")]
 mod evidence {
@@ -127,8 +203,8 @@ mod evidence {
     use crate::certificate::{self, alias_certificate, ca_certificate, device_id_certificate, subject_of};
     use crate::dice::{alias_key, device_id_key, p256_key_from_seed, Uds, HASH_SIZE};
     use crate::eat::{self, AppClaim, Claims};
-    use crate::measure::{measure_layer_zero, Measurement};
-    use crate::verifier::{verify, Expected, Verified};
+    use crate::measure::{measure_layer_zero, sha256, Measurement};
+    use crate::verifier::{verify, Expected, ExpectedInputs, Verified};
 
     /// A fixed chain, the layer-0 measurements of its boot image and good
     /// evidence for them.
@@ -142,21 +218,25 @@ mod evidence {
         pub nonce: Vec<u8>,
         /// The layer-0 measurements (the kernel and three system programs).
         pub layer_zero: Vec<(String, [u8; HASH_SIZE])>,
+        /// The layer-0 inputs besides the code.
+        pub layer_zero_inputs: ExpectedInputs,
         /// Evidence that verifies against [`Sample::expected`]: layer 0, then
-        /// one app.
+        /// one app, which asked for it.
         pub evidence: Vec<u8>,
         /// What [`verify`] returns for [`Sample::evidence`].
         pub verified: Verified,
     }
 
     impl Sample {
-        /// What the fuzz body expects: the sample's nonce, chain and layer 0.
+        /// What the fuzz body expects: the sample's nonce, chain, layer 0
+        /// and layer-0 inputs.
         pub fn expected(&self) -> Expected<'_> {
             Expected {
                 nonce: &self.nonce,
                 ca_certificate: &self.ca_certificate,
                 device_id_certificate: &self.device_id_certificate,
                 layer_zero: Some(&self.layer_zero),
+                layer_zero_inputs: Some(self.layer_zero_inputs),
             }
         }
     }
@@ -204,7 +284,9 @@ mod evidence {
             grants: [0x67; HASH_SIZE],
             summary: "uart",
         };
-        log.append(Measurement::new(app.name, app.package).expect("a short name")).expect("the log has room");
+        // The app's measurement, as `AppRecord::measurement`.
+        let measurement = sha256(&[&app.package[..], &app.grants[..]].concat());
+        log.append(Measurement::new(app.name, measurement).expect("a short name")).expect("the log has room");
         let nonce = vec![0x4e; 32];
         let claims = Claims {
             nonce: &nonce,
@@ -212,6 +294,7 @@ mod evidence {
             version: "0.1.0",
             measurements: log.entries(),
             apps: &[app],
+            requester: Some(app.component_id),
         };
         let (mut scratch, mut out) = (vec![0; 8192], vec![0; 8192]);
         let len = eat::evidence(&claims, &alias, &alias_der, &mut scratch, &mut out).expect("the evidence encodes");
@@ -222,6 +305,7 @@ mod evidence {
             device_id_certificate: device,
             nonce,
             layer_zero,
+            layer_zero_inputs: ExpectedInputs::from(&inputs),
             evidence: out,
             verified: Verified {
                 alias_certificate: Vec::new(),
@@ -233,6 +317,7 @@ mod evidence {
                 software_version: String::new(),
                 measurements: Vec::new(),
                 apps: Vec::new(),
+                requester: None,
             },
         };
         sample.verified = verify(&sample.evidence, &sample.expected()).expect("the sample evidence verifies");

@@ -21,9 +21,9 @@
 //! |---|---|
 //! | code | SHA-256 over every layer-0 entry in order: `len(name) (1 byte) \|\| name \|\| sha256` |
 //! | config | SHA-256 of the boot arguments without the words that start with `attest.` (the verifier's nonce must not change the device's keys) |
-//! | authority | SHA-256 of the boot image's `trusted-keys` entry (the keys app packages must be signed with), zeros if it has none |
+//! | authority | SHA-256 of the boot image's first `trusted-keys` entry (the keys app packages must be signed with, the one package verification reads), zeros if it has none |
 //! | mode | [`Mode::Debug`]: on QEMU the host can read and change all guest memory at any time |
-//! | hidden | zeros |
+//! | hidden | the code input again: nothing signs the system software yet, so CDI_Seal (which leaves out code, for updates an authority signs) must not outlive it; a system update makes apps' sealed data unreadable, an app update does not |
 
 use sha2::{Digest, Sha256};
 use tessera_abi::bootimage::BootImage;
@@ -161,22 +161,25 @@ pub fn measure_layer_zero_into(
     }
     let kernel = Measurement::new("kernel", sha256(kernel_code)).ok_or(MeasureError::NameTooLong)?;
     log.append(kernel).map_err(|_| MeasureError::TooMany)?;
-    let mut authority = [0; HASH_SIZE];
     for program in boot_image.iter() {
         if program.elf.starts_with(b"\x7fELF") {
             let measurement = Measurement::new(program.name, sha256(program.elf)).ok_or(MeasureError::NameTooLong)?;
             log.append(measurement).map_err(|_| MeasureError::TooMany)?;
-        } else if program.name == TRUSTED_KEYS {
-            authority = sha256(program.elf);
         }
     }
+    // The first entry of that name: the one package verification uses.
+    let authority = boot_image.find(TRUSTED_KEYS).map_or([0; HASH_SIZE], |keys| sha256(keys.elf));
     log.layer_zero = log.len;
+    let code = code_hash(log.layer_zero());
     Ok(LayerInputs {
-        code: code_hash(log.layer_zero()),
+        code,
         config: config_hash(bootargs),
         authority,
         mode: Mode::Debug,
-        hidden: [0; HASH_SIZE],
+        // No one signs the system software yet, so the authority does not
+        // vouch for it: the code goes into the hidden input too, which
+        // binds CDI_Seal (and every app's seal key) to this exact layer 0.
+        hidden: code,
     })
 }
 
@@ -236,6 +239,27 @@ mod tests {
         assert!(Measurement::new("", [0; 32]).is_none());
         assert!(Measurement::new(core::str::from_utf8(&[b'a'; MAX_NAME + 1]).unwrap(), [0; 32]).is_none());
         assert_eq!(Measurement::new("init", [1; 32]).unwrap().name(), "init");
+    }
+
+    #[test]
+    fn layer_zero_binds_seal_inputs_to_the_code_and_the_first_key_list() {
+        extern crate std;
+        let programs: [(&str, &[u8]); 4] = [
+            ("init", b"\x7fELF init"),
+            ("trusted-keys", b"TKEY first"),
+            ("app", b"TPKG app"),
+            ("trusted-keys", b"TKEY second"),
+        ];
+        let mut bytes = std::vec![0u8; tessera_abi::bootimage::image_size(programs.iter().map(|(_, b)| b.len()))];
+        tessera_abi::bootimage::write(&programs, &mut bytes).unwrap();
+        let image = BootImage::parse(&bytes).unwrap();
+        let (log, inputs) = measure_layer_zero(b"kernel code", &image, "attest.nonce=00").unwrap();
+        let names: std::vec::Vec<&str> = log.layer_zero().iter().map(Measurement::name).collect();
+        assert_eq!(names, ["kernel", "init"], "only the kernel and ELF entries are layer 0");
+        assert_eq!(inputs.authority, sha256(b"TKEY first"));
+        assert_eq!(inputs.hidden, inputs.code, "CDI_Seal is bound to the code");
+        assert_eq!(inputs.config, config_hash(""));
+        assert_eq!(inputs.mode, Mode::Debug);
     }
 
     #[test]

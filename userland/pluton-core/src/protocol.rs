@@ -87,7 +87,7 @@ pub const fn buffer_capabilities(caller: Caller) -> u32 {
     }
 }
 /// The number of capabilities `ENTROPY_SOURCE` carries: the virtio-mmio
-/// transport page and untyped memory for the queue.
+/// transport page and a 16 KiB frame for its queue and buffer.
 pub const ENTROPY_SOURCE_CAPABILITIES: u32 = 2;
 
 /// Who sent a request, from its badge.

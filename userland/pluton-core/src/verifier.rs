@@ -33,7 +33,9 @@
 //!    (271, `[text, ? scheme]`), measurements (273, each
 //!    `[MEASUREMENT_CONTENT_TYPE, << {1: [name], 2: [-16, 32 bytes]} >>]`,
 //!    the name 1 to 32 bytes) and, optionally, apps (-70000, each
-//!    `{1: text, 2: 16 bytes, 3: 32 bytes, 4: 32 bytes, 5: text}`). Each
+//!    `{1: text, 2: 16 bytes, 3: 32 bytes, 4: 32 bytes, 5: text}`) and
+//!    the requester (-70001, 16 bytes: the ComponentId of the app that
+//!    asked; absent when `init` asked). Each
 //!    of these claims appears at most once; claims with other keys are
 //!    ignored (RFC 9711 and RFC 8392 let a receiver ignore claims it does
 //!    not know), but inside a measurement or an app every key must be
@@ -53,10 +55,18 @@
 //! 8. **Layer 0 against the build.** If [`Expected::layer_zero`] is given,
 //!    the evidence's first `k` measurements are exactly those (same count,
 //!    names, hashes and order); the first difference is reported.
+//! 9. **Layer-0 inputs against the build.** If
+//!    [`Expected::layer_zero_inputs`] is given, the Alias certificate's
+//!    configuration hash, authority hash and mode are those. The
+//!    measurements cannot show these three: another configuration hash
+//!    means other boot arguments, another authority hash other trusted
+//!    package signing keys, and another mode another boot mode, all with
+//!    the same code. (The DICE hidden input is never in a certificate.)
 //!
 //! Malformed input of any kind is an error, never a panic
 //! ([`crate::fuzzing::evidence_decoding`] is the fuzz body that checks it).
 
+use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -69,7 +79,7 @@ use p256::ecdsa::{Signature, VerifyingKey};
 use x509_cert::Certificate;
 
 use crate::certificate::{self, OpenDiceInput, DICE_INPUTS_OID, PROFILE_NAME};
-use crate::dice::{identifier, HASH_SIZE};
+use crate::dice::{identifier, LayerInputs, Mode, HASH_SIZE};
 use crate::eat::{self, claim, MAX_NONCE, MEASUREMENT_CONTENT_TYPE, MIN_NONCE, SHA_256, X5CHAIN};
 use crate::measure::{self, MAX_NAME};
 use crate::Hex;
@@ -87,6 +97,32 @@ pub struct Expected<'a> {
     /// The layer-0 measurements the verifier computed from what it built,
     /// in order (name, SHA-256); `None` = do not compare them.
     pub layer_zero: Option<&'a [(String, [u8; HASH_SIZE])]>,
+    /// The layer-0 DICE inputs besides the code that the Alias
+    /// certificate must carry; `None` = do not compare them.
+    pub layer_zero_inputs: Option<ExpectedInputs>,
+}
+
+/// The layer-0 DICE inputs a verifier expects in the Alias certificate
+/// besides the code hash (check 9): what it computed from the boot
+/// arguments and the boot image it built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpectedInputs {
+    /// The configuration hash ([`crate::measure::config_hash`] of the boot
+    /// arguments).
+    pub config: [u8; HASH_SIZE],
+    /// The authority hash (SHA-256 of the boot image's `trusted-keys`).
+    pub authority: [u8; HASH_SIZE],
+    /// The boot mode.
+    pub mode: Mode,
+}
+
+impl From<&LayerInputs> for ExpectedInputs {
+    /// The inputs [`crate::measure::measure_layer_zero`] computed (the
+    /// code hash is checked through the measurements, the hidden input is
+    /// never in a certificate).
+    fn from(inputs: &LayerInputs) -> ExpectedInputs {
+        ExpectedInputs { config: inputs.config, authority: inputs.authority, mode: inputs.mode }
+    }
 }
 
 /// An app the evidence says the loader started (claim -70000).
@@ -126,6 +162,9 @@ pub struct Verified {
     pub measurements: Vec<(String, [u8; HASH_SIZE])>,
     /// The apps running (empty when the claim is absent).
     pub apps: Vec<App>,
+    /// The ComponentId of the app that asked for the evidence (claim
+    /// -70001); `None` when `init` asked.
+    pub requester: Option<[u8; 16]>,
 }
 
 /// Why evidence did not verify: one variant per check (module docs).
@@ -253,6 +292,29 @@ pub enum VerifyError {
         /// How many the evidence has.
         evidence: usize,
     },
+    /// 9: the Alias certificate's configuration hash is not the expected
+    /// one: the device booted with other boot arguments.
+    ConfigurationHashDiffers {
+        /// The expected hash.
+        expected: [u8; HASH_SIZE],
+        /// The certificate's.
+        certificate: [u8; HASH_SIZE],
+    },
+    /// 9: the Alias certificate's authority hash is not the expected one:
+    /// the boot image trusts other package signing keys.
+    AuthorityHashDiffers {
+        /// The expected hash.
+        expected: [u8; HASH_SIZE],
+        /// The certificate's.
+        certificate: [u8; HASH_SIZE],
+    },
+    /// 9: the Alias certificate's mode is not the expected one.
+    ModeDiffers {
+        /// The expected mode.
+        expected: Mode,
+        /// The certificate's.
+        certificate: Mode,
+    },
 }
 
 impl fmt::Display for VerifyError {
@@ -321,6 +383,25 @@ impl fmt::Display for VerifyError {
             LayerZeroCount { expected, evidence } => {
                 write!(formatter, "expected {expected} layer-0 measurements, the evidence has {evidence}")
             }
+            ConfigurationHashDiffers { expected, certificate } => write!(
+                formatter,
+                "the Alias certificate's configuration hash differs: the device booted with other boot arguments \
+                 (expected {}, certificate {})",
+                Hex(expected),
+                Hex(certificate)
+            ),
+            AuthorityHashDiffers { expected, certificate } => write!(
+                formatter,
+                "the Alias certificate's authority hash differs: the device's boot image trusts other package \
+                 signing keys (expected {}, certificate {})",
+                Hex(expected),
+                Hex(certificate)
+            ),
+            ModeDiffers { expected, certificate } => write!(
+                formatter,
+                "the Alias certificate's mode differs: the device booted in {certificate:?} mode, expected \
+                 {expected:?}"
+            ),
         }
     }
 }
@@ -376,11 +457,17 @@ pub fn verify(evidence: &[u8], expected: &Expected<'_>) -> Result<Verified, Veri
     }
 
     // 7. Layer 0 against the Alias certificate.
-    let layer_zero = check_dice_inputs(&alias, &claims.measurements)?;
+    let inputs = dice_inputs(&alias)?;
+    let layer_zero = check_dice_inputs(&inputs, &claims.measurements)?;
 
     // 8. Layer 0 against the build.
     if let Some(wanted) = expected.layer_zero {
         compare_layer_zero(wanted, &claims.measurements[..layer_zero])?;
+    }
+
+    // 9. Layer-0 inputs against the build.
+    if let Some(wanted) = &expected.layer_zero_inputs {
+        compare_inputs(wanted, &inputs)?;
     }
 
     Ok(Verified {
@@ -393,6 +480,7 @@ pub fn verify(evidence: &[u8], expected: &Expected<'_>) -> Result<Verified, Veri
         software_version: claims.software_version,
         measurements: claims.measurements,
         apps: claims.apps,
+        requester: claims.requester,
     })
 }
 
@@ -464,6 +552,7 @@ struct Claims {
     software_version: String,
     measurements: Vec<(String, [u8; HASH_SIZE])>,
     apps: Vec<App>,
+    requester: Option<[u8; 16]>,
 }
 
 /// One whole CBOR item from `bytes`, with nothing after it.
@@ -504,6 +593,7 @@ const SWNAME: ClaimKey = ("swname (270)", claim::SWNAME);
 const SWVERSION: ClaimKey = ("swversion (271)", claim::SWVERSION);
 const MEASUREMENTS: ClaimKey = ("measurements (273)", claim::MEASUREMENTS);
 const APPS: ClaimKey = ("apps (-70000)", claim::APPS);
+const REQUESTER: ClaimKey = ("requester (-70001)", claim::REQUESTER);
 
 /// The claim `key` of `map`, if present.
 fn optional_claim(map: &[(Value, Value)], (name, key): ClaimKey) -> Result<Option<&Value>, VerifyError> {
@@ -571,7 +661,14 @@ fn decode_claims(payload: &[u8]) -> Result<Claims, VerifyError> {
         }
         Some(_) => return Err(malformed(APPS, "not an array")),
     };
-    Ok(Claims { nonce, ueid, dbgstat, profile, software_name, software_version, measurements, apps })
+    let requester = match optional_claim(&map, REQUESTER)? {
+        None => None,
+        Some(Value::Bytes(bytes)) => {
+            Some(<[u8; 16]>::try_from(&bytes[..]).map_err(|_| malformed(REQUESTER, "not 16 bytes"))?)
+        }
+        Some(_) => return Err(malformed(REQUESTER, "not a byte string")),
+    };
+    Ok(Claims { nonce, ueid, dbgstat, profile, software_name, software_version, measurements, apps, requester })
 }
 
 /// A measurement: `[MEASUREMENT_CONTENT_TYPE, << {1: [name], 2: [-16,
@@ -656,10 +753,10 @@ fn dice_inputs(alias: &Certificate) -> Result<OpenDiceInput, VerifyError> {
         .map_err(|error| VerifyError::MalformedDiceInputs(error.to_string()))
 }
 
-/// Check 7; returns how many of `measurements` are layer 0.
-fn check_dice_inputs(alias: &Certificate, measurements: &[(String, [u8; HASH_SIZE])]) -> Result<usize, VerifyError> {
+/// Check 7 on the Alias certificate's DICE `inputs`; returns how many of
+/// `measurements` are layer 0.
+fn check_dice_inputs(inputs: &OpenDiceInput, measurements: &[(String, [u8; HASH_SIZE])]) -> Result<usize, VerifyError> {
     let malformed = |reason: &str| VerifyError::MalformedDiceInputs(reason.to_string());
-    let inputs = dice_inputs(alias)?;
     if inputs.profile_name.as_deref() != Some(PROFILE_NAME) {
         return Err(malformed("the profile name is not tessera-dice-p256-sha256-v1"));
     }
@@ -707,6 +804,29 @@ fn compare_layer_zero(
     }
     if expected.len() != layer_zero.len() {
         return Err(VerifyError::LayerZeroCount { expected: expected.len(), evidence: layer_zero.len() });
+    }
+    Ok(())
+}
+
+/// Check 9: the certificate's DICE `inputs` carry `expected`'s
+/// configuration hash, authority hash and mode.
+fn compare_inputs(expected: &ExpectedInputs, inputs: &OpenDiceInput) -> Result<(), VerifyError> {
+    let hash = |field: &Option<der::asn1::OctetString>, name: &str| {
+        let missing = || VerifyError::MalformedDiceInputs(format!("no 32-byte {name} hash"));
+        let bytes = field.as_ref().ok_or_else(missing)?;
+        <[u8; HASH_SIZE]>::try_from(bytes.as_bytes()).map_err(|_| missing())
+    };
+    let config = hash(&inputs.configuration_hash, "configuration")?;
+    if config != expected.config {
+        return Err(VerifyError::ConfigurationHashDiffers { expected: expected.config, certificate: config });
+    }
+    let authority = hash(&inputs.authority_hash, "authority")?;
+    if authority != expected.authority {
+        return Err(VerifyError::AuthorityHashDiffers { expected: expected.authority, certificate: authority });
+    }
+    let mode = inputs.mode.ok_or_else(|| VerifyError::MalformedDiceInputs("no mode".to_string()))?;
+    if mode != expected.mode {
+        return Err(VerifyError::ModeDiffers { expected: expected.mode, certificate: mode });
     }
     Ok(())
 }

@@ -15,8 +15,8 @@ use tessera_pluton_core::certificate::subject_for;
 use tessera_pluton_core::dice::p256_key_from_seed;
 use tessera_pluton_core::eat::{self, AppClaim, Claims};
 use tessera_pluton_core::fuzzing;
-use tessera_pluton_core::measure::{measure_layer_zero, Measurement, MeasurementLog};
-use tessera_pluton_core::verifier::{verify, App, Expected, Verified, VerifyError};
+use tessera_pluton_core::measure::{self, measure_layer_zero, Measurement, MeasurementLog};
+use tessera_pluton_core::verifier::{verify, App, Expected, ExpectedInputs, Verified, VerifyError};
 use tessera_pluton_core::*;
 
 /// 2026-06-01T12:00:00Z.
@@ -84,7 +84,14 @@ impl Device {
     }
 
     fn claims<'a>(&self, nonce: &'a [u8], measurements: &'a [Measurement], apps: &'a [AppClaim<'a>]) -> Claims<'a> {
-        Claims { nonce, ueid: eat::ueid(self.device_key.verifying_key()), version: VERSION, measurements, apps }
+        Claims {
+            nonce,
+            ueid: eat::ueid(self.device_key.verifying_key()),
+            version: VERSION,
+            measurements,
+            apps,
+            requester: None,
+        }
     }
 
     /// Evidence for `claims`, signed by `key` with `certificate` in x5chain.
@@ -101,7 +108,37 @@ impl Device {
     }
 
     fn expected<'a>(&'a self, nonce: &'a [u8], layer_zero: Option<&'a [(String, [u8; 32])]>) -> Expected<'a> {
-        Expected { nonce, ca_certificate: &self.ca, device_id_certificate: &self.device, layer_zero }
+        Expected {
+            nonce,
+            ca_certificate: &self.ca,
+            device_id_certificate: &self.device,
+            layer_zero,
+            layer_zero_inputs: None,
+        }
+    }
+
+    /// [`Device::expected`] with this device's layer-0 inputs too.
+    fn expected_with_inputs<'a>(&'a self, nonce: &'a [u8], layer_zero: &'a [(String, [u8; 32])]) -> Expected<'a> {
+        Expected {
+            layer_zero_inputs: Some(ExpectedInputs::from(&self.inputs)),
+            ..self.expected(nonce, Some(layer_zero))
+        }
+    }
+
+    /// Evidence from this device as if it had booted with `inputs` instead
+    /// (same measurements: only the Alias certificate's other inputs and
+    /// the Alias key derived from them differ).
+    fn evidence_with_inputs(&self, inputs: &LayerInputs, nonce: &[u8]) -> Vec<u8> {
+        let alias_key = alias_key(&self.uds.layer_zero(inputs).attest);
+        let alias = alias_certificate(
+            alias_key.verifying_key(),
+            &self.device_key,
+            &subject_of(&self.device).unwrap(),
+            inputs,
+            &listed(self.log.layer_zero()),
+        )
+        .unwrap();
+        self.sign(&self.claims(nonce, self.log.entries(), &[]), &alias_key, &alias)
     }
 }
 
@@ -122,8 +159,8 @@ fn good_evidence_verifies_and_every_claim_reads_back() {
         ["kernel", "plutond", "init", "uartd"]
     );
     let evidence = device.evidence(&NONCE);
-    for wanted in [Some(&layer_zero[..]), None] {
-        let verified = verify(&evidence, &device.expected(&NONCE, wanted)).unwrap();
+    for expected in [device.expected_with_inputs(&NONCE, &layer_zero), device.expected(&NONCE, None)] {
+        let verified = verify(&evidence, &expected).unwrap();
         assert_eq!(
             verified,
             Verified {
@@ -136,9 +173,89 @@ fn good_evidence_verifies_and_every_claim_reads_back() {
                 software_version: VERSION.to_string(),
                 measurements: layer_zero.clone(),
                 apps: Vec::new(),
+                requester: None,
             }
         );
     }
+}
+
+#[test]
+fn other_boot_arguments_are_refused() {
+    let device = Device::new();
+    let layer_zero = device.layer_zero();
+    let inputs = LayerInputs { config: measure::config_hash("quiet kernel.preempt-test"), ..device.inputs.clone() };
+    let evidence = device.evidence_with_inputs(&inputs, &NONCE);
+    let error = verify(&evidence, &device.expected_with_inputs(&NONCE, &layer_zero)).unwrap_err();
+    assert_eq!(
+        error,
+        VerifyError::ConfigurationHashDiffers { expected: device.inputs.config, certificate: inputs.config }
+    );
+    assert!(error.to_string().starts_with(
+        "the Alias certificate's configuration hash differs: the device booted with other boot arguments"
+    ));
+    // Not compared when not given; the measurements are the same.
+    assert!(verify(&evidence, &device.expected(&NONCE, Some(&layer_zero))).is_ok());
+}
+
+#[test]
+fn another_authority_is_refused() {
+    let device = Device::new();
+    let layer_zero = device.layer_zero();
+    let inputs = LayerInputs { authority: measure::sha256(b"other app signing keys"), ..device.inputs.clone() };
+    let evidence = device.evidence_with_inputs(&inputs, &NONCE);
+    let error = verify(&evidence, &device.expected_with_inputs(&NONCE, &layer_zero)).unwrap_err();
+    assert_eq!(
+        error,
+        VerifyError::AuthorityHashDiffers { expected: device.inputs.authority, certificate: inputs.authority }
+    );
+    assert!(error.to_string().starts_with("the Alias certificate's authority hash differs"));
+    assert!(verify(&evidence, &device.expected(&NONCE, Some(&layer_zero))).is_ok());
+}
+
+#[test]
+fn another_mode_is_refused() {
+    let device = Device::new();
+    let layer_zero = device.layer_zero();
+    assert_eq!(device.inputs.mode, Mode::Debug);
+    for mode in [Mode::Normal, Mode::NotConfigured, Mode::Recovery] {
+        let inputs = LayerInputs { mode, ..device.inputs.clone() };
+        let evidence = device.evidence_with_inputs(&inputs, &NONCE);
+        let error = verify(&evidence, &device.expected_with_inputs(&NONCE, &layer_zero)).unwrap_err();
+        assert_eq!(error, VerifyError::ModeDiffers { expected: Mode::Debug, certificate: mode });
+        assert!(error.to_string().starts_with("the Alias certificate's mode differs"), "{error}");
+        assert!(verify(&evidence, &device.expected(&NONCE, Some(&layer_zero))).is_ok());
+    }
+    // A verifier that expects another mode refuses the device's own.
+    let expected = Expected {
+        layer_zero_inputs: Some(ExpectedInputs { mode: Mode::Normal, ..ExpectedInputs::from(&device.inputs) }),
+        ..device.expected(&NONCE, None)
+    };
+    assert_eq!(
+        verify(&device.evidence(&NONCE), &expected),
+        Err(VerifyError::ModeDiffers { expected: Mode::Normal, certificate: Mode::Debug })
+    );
+}
+
+#[test]
+fn the_hidden_input_is_not_in_the_certificate() {
+    // Another hidden input gives another Alias key, but the certificate
+    // shows nothing of it: the inputs a verifier compares are the same.
+    let device = Device::new();
+    let layer_zero = device.layer_zero();
+    let inputs = LayerInputs { hidden: [0x42; 32], ..device.inputs.clone() };
+    let evidence = device.evidence_with_inputs(&inputs, &NONCE);
+    let verified = verify(&evidence, &device.expected_with_inputs(&NONCE, &layer_zero)).unwrap();
+    assert_ne!(verified.alias_certificate, device.alias);
+}
+
+#[test]
+fn the_requester_reads_back() {
+    let device = Device::new();
+    let claims = Claims { requester: Some([0x1d; 16]), ..device.claims(&NONCE, device.log.entries(), &[]) };
+    let evidence = device.sign(&claims, &device.alias_key, &device.alias);
+    let verified = verify(&evidence, &device.expected(&NONCE, None)).unwrap();
+    assert_eq!(verified.requester, Some([0x1d; 16]));
+    assert_eq!(verify(&device.evidence(&NONCE), &device.expected(&NONCE, None)).unwrap().requester, None);
 }
 
 #[test]
@@ -381,7 +498,8 @@ fn apps_round_trip() {
     ];
     let mut log = device.log.clone();
     for app in &apps {
-        log.append(Measurement::new(app.name, app.package).unwrap()).unwrap();
+        let measurement = measure::sha256(&[app.package, app.grants].concat());
+        log.append(Measurement::new(app.name, measurement).unwrap()).unwrap();
     }
     let evidence = device.sign(&device.claims(&NONCE, log.entries(), &apps), &device.alias_key, &device.alias);
     let layer_zero = device.layer_zero();
@@ -501,7 +619,7 @@ fn random_mutations_of_signed_claims_never_panic() {
     let expected = device.expected(&NONCE, Some(&layer_zero));
     let apps = [AppClaim { name: "hello", component_id: [1; 16], package: [2; 32], grants: [3; 32], summary: "uart" }];
     let mut log = device.log.clone();
-    log.append(Measurement::new("hello", [2; 32]).unwrap()).unwrap();
+    log.append(Measurement::new("hello", measure::sha256(&[[2; 32], [3; 32]].concat())).unwrap()).unwrap();
     let mut payload = vec![0; 4096];
     let len = eat::encode_claims(&device.claims(&NONCE, log.entries(), &apps), &mut payload).unwrap();
     payload.truncate(len);
@@ -541,6 +659,7 @@ fn random_mutations_of_signed_claims_never_panic() {
 fn the_fuzz_body_takes_the_sample_and_junk() {
     let sample = fuzzing::sample();
     assert_eq!(sample.verified.apps.len(), 1);
+    assert_eq!(sample.verified.requester, Some(sample.verified.apps[0].component_id));
     assert_eq!(sample.verified.measurements.len(), sample.layer_zero.len() + 1);
     fuzzing::evidence_decoding(&sample.evidence);
     for junk in [&[][..], &[0xd2], &[0xd2, 0x84], &[0xff; 100], &[0x9f; 1000], &[0xd2, 0x84, 0x43, 0xa1, 0x01, 0x26]] {
@@ -758,6 +877,21 @@ fn malformed_claims_are_refused() {
     let mut apps = good.clone();
     apps.push((Value::Integer((-70000).into()), 1.into()));
     check(apps, malformed("apps (-70000)", "not an array"));
+    let with_requester = |value: Value| {
+        let mut map = good.clone();
+        map.push((Value::Integer((-70001).into()), value));
+        map
+    };
+    check(with_requester(Value::Bytes(vec![1; 15])), malformed("requester (-70001)", "not 16 bytes"));
+    check(with_requester(Value::Bytes(vec![1; 17])), malformed("requester (-70001)", "not 16 bytes"));
+    check(with_requester("app".into()), malformed("requester (-70001)", "not a byte string"));
+    let mut twice = with_requester(Value::Bytes(vec![1; 16]));
+    twice.push((Value::Integer((-70001).into()), Value::Bytes(vec![1; 16])));
+    check(twice, VerifyError::DuplicateClaim("requester (-70001)"));
+    assert_eq!(
+        verify(&with_claims(&device, with_requester(Value::Bytes(vec![7; 16]))), &expected).unwrap().requester,
+        Some([7; 16])
+    );
 
     // Not a map, or a map and more.
     let payload = Value::Array(vec![]).to_vec().unwrap();
@@ -901,6 +1035,9 @@ fn every_error_is_one_line() {
             evidence: ("init".to_string(), [2; 32]),
         },
         VerifyError::LayerZeroCount { expected: 4, evidence: 5 },
+        VerifyError::ConfigurationHashDiffers { expected: [1; 32], certificate: [2; 32] },
+        VerifyError::AuthorityHashDiffers { expected: [1; 32], certificate: [2; 32] },
+        VerifyError::ModeDiffers { expected: Mode::Debug, certificate: Mode::Normal },
     ];
     for error in errors {
         let text = error.to_string();

@@ -81,7 +81,7 @@ pub mod heap {
     }
 
     /// The bytes of a system program's heap (see [`init_program_heap`]).
-    pub const PROGRAM_HEAP_BYTES: usize = 64 * 1024;
+    pub const PROGRAM_HEAP_BYTES: usize = 128 * 1024;
 
     /// The memory of a system program's heap: in `.bss`, so only a program
     /// that calls [`init_program_heap`] links it (the linker drops it from

@@ -94,7 +94,8 @@ impl Pluton {
             }
             code => Err(tessera_abi::Error::from_code(code).map_or(Error::InvalidArgument, |error| match error {
                 tessera_abi::Error::BadImage => Error::Tampered,
-                tessera_abi::Error::NotFound if label == RANDOM => Error::NoEntropy,
+                // Sealing draws its nonce from the generator too.
+                tessera_abi::Error::NotFound if label == RANDOM || label == SEAL => Error::NoEntropy,
                 tessera_abi::Error::PermissionDenied if label == SIGN_CHALLENGE => {
                     Error::NotGranted("DeviceAuthentication")
                 }

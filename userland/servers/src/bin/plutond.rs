@@ -11,14 +11,14 @@
 //! derives the DeviceID key, layer 0's CDIs and the Alias key, issues the
 //! Alias certificate, and then answers requests
 //! (`tessera_abi::app::pluton`, decoded by
-//! `tessera_pluton_core::protocol`): from anyone `DEVICE_ID` and `ATTEST`;
-//! from apps `RANDOM`, `SEAL`, `UNSEAL`, `SIGN_CHALLENGE`; from `init`
+//! `tessera_pluton_core::protocol`): from anyone `DEVICE_ID`, `ATTEST` and
+//! `RANDOM`; from apps `SEAL`, `UNSEAL`, `SIGN_CHALLENGE`; from `init`
 //! `VERIFY_PACKAGE`, `RECORD_APP` and `ENTROPY_SOURCE`.
 //!
-//! It runs one priority above `init` and far above every app, on one core:
-//! while it answers a request the caller does not run, so a client cannot
-//! revoke or change its buffer halfway through (it copies the input out
-//! first anyway).
+//! A client is blocked in its `Call` while `plutond` answers it (a process
+//! has one thread), so it cannot revoke or change its buffer halfway
+//! through; `plutond` copies the input out first anyway. Every allocation
+//! a request makes is fallible: a request too big for the heap is refused.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -26,7 +26,6 @@
 extern crate alloc;
 
 use alloc::boxed::Box;
-use alloc::vec;
 use alloc::vec::Vec;
 
 use tessera_abi::bootimage::{self, BootImage};
@@ -217,9 +216,14 @@ fn with_buffer(
     } else {
         Mapping::first_page(frame, CLIENT_FRAME_MAPPED_AT, rights)?
     };
-    let mut input = vec![0u8; input_len];
+    let (mut input, mut output) = match (zeroed(input_len), zeroed(size as usize)) {
+        (Ok(input), Ok(output)) => (input, output),
+        _ => {
+            let _ = unmap(frame);
+            return Err(Error::OutOfMemory);
+        }
+    };
     input.copy_from_slice(&mapping.as_bytes()[..input_len]);
-    let mut output = vec![0u8; size as usize];
     let result = work(&input, &mut output);
     if let Ok(len) = result {
         mapping.write_bytes(0, &output[..len]);
@@ -228,6 +232,16 @@ fn with_buffer(
     output.zeroize();
     let _ = unmap(frame);
     result
+}
+
+/// `len` zero bytes on the heap, or `OutOfMemory`: a request too big for
+/// the heap is refused, never the end of `plutond` (allocation failure
+/// aborts).
+fn zeroed(len: usize) -> Result<Vec<u8>, Error> {
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(len).map_err(|_| Error::OutOfMemory)?;
+    bytes.resize(len, 0);
+    Ok(bytes)
 }
 
 /// Draws random bytes, reseeding from the entropy source when the
@@ -284,7 +298,8 @@ fn record_app(state: &mut State, entry: u32, client: u32, frame: Handle) -> Resu
         record_package(program.name, program.elf, &keys)
     };
     let record = record.map_err(|error| error.to_error())?;
-    let measurement = Measurement::new(record.name(), *record.package()).ok_or(Error::InvalidArgument)?;
+    // The app's measurement: its package and its decoded grants.
+    let measurement = Measurement::new(record.name(), record.measurement()).ok_or(Error::InvalidArgument)?;
     // A new app needs room in the log before it is recorded: a recorded
     // app is always measured.
     let restart = state.clients.get(client) == Some(&record);
@@ -319,10 +334,14 @@ fn answer(state: &mut State, request: &Received, caller: Caller, decoded: Reques
                     version: env!("CARGO_PKG_VERSION"),
                     measurements: state.log.entries(),
                     apps: &apps,
+                    requester: match caller {
+                        Caller::App(client) => state.clients.get(client).map(|app| *app.component_id()),
+                        Caller::Loader => None,
+                    },
                 };
                 // The claims, then the structure that is signed (the
                 // claims again and a few bytes).
-                let mut scratch = vec![0u8; 2 * out.len() + 64];
+                let mut scratch = zeroed(2 * out.len() + 64)?;
                 eat::evidence(&claims, &state.alias_key, &state.alias_certificate, &mut scratch, out)
                     .map_err(|_| Error::OutOfMemory)
             })
@@ -335,12 +354,10 @@ fn answer(state: &mut State, request: &Received, caller: Caller, decoded: Reques
         Request::Seal { len } => {
             let Caller::App(client) = caller else { return Err(Error::PermissionDenied) };
             let key = app_seal_key(&state.cdis.seal, app(state, client)?);
+            let frame = buffer_of(&state.buffers, request, caller)?;
             let mut nonce = [0u8; NONCE_SIZE];
             random(state, &mut nonce)?;
-            with_buffer(buffer_of(&state.buffers, request, caller)?, len, |plain, out| {
-                seal(&key, &nonce, plain, out).map_err(|e| e.to_error())
-            })
-            .map(reply)
+            with_buffer(frame, len, |plain, out| seal(&key, &nonce, plain, out).map_err(|e| e.to_error())).map(reply)
         }
         Request::Unseal { len } => {
             let Caller::App(client) = caller else { return Err(Error::PermissionDenied) };
@@ -395,6 +412,14 @@ fn answer(state: &mut State, request: &Received, caller: Caller, decoded: Reques
 }
 
 fn main(start_info: tessera_rt::Start) -> u32 {
+    // The secret first: whatever fails later, it is off its page by then.
+    let uds = match take_secret() {
+        Ok(uds) => uds,
+        Err(reason) => {
+            println!("plutond: {}", reason);
+            return 1;
+        }
+    };
     if !tessera_rt::app::heap::init_program_heap() {
         println!("plutond: no heap");
         return 1;
@@ -402,13 +427,6 @@ fn main(start_info: tessera_rt::Start) -> u32 {
     let Some(endpoint) = find_initial_capability(ObjectType::Endpoint, Rights::RECEIVE) else {
         println!("plutond: needs an endpoint to receive on");
         return 1;
-    };
-    let uds = match take_secret() {
-        Ok(uds) => uds,
-        Err(reason) => {
-            println!("plutond: {}", reason);
-            return 1;
-        }
     };
     let mut state = match start(&uds, tessera_rt::boot_arguments(start_info)) {
         Ok(state) => state,

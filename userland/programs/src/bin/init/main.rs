@@ -112,7 +112,8 @@ fn give_entropy_source(pluton: Handle) -> Outcome {
         Err(error) => error.name(),
     };
     let _ = cap_revoke(transport);
-    let _ = tessera_rt::cap_delete(memory);
+    // The frame is kept, never used again: the device may still write to
+    // it after a request `plutond` gave up on.
     Err(refused)
 }
 
