@@ -107,7 +107,7 @@ pub const PROGRAMS_SCENARIOS: &str = "tessera-programs/scenarios";
 /// The programs of `userland/programs` a user's image holds: the root task
 /// and the system servers. Every other program there is a test or
 /// benchmark program and goes only into the test and benchmark images.
-pub const SYSTEM_PROGRAMS: [&str; 4] = [ROOT_TASK, "gpiod", "uartd", "plutond"];
+pub const SYSTEM_PROGRAMS: [&str; 5] = [ROOT_TASK, "gpiod", "uartd", "plutond", "netd"];
 
 /// `target/tessera`: where xtask puts what it makes.
 pub fn tessera_dir() -> PathBuf {

@@ -85,6 +85,19 @@ const UART_CHARDEV: &str = "uart0";
 /// security server (userland/servers/src/entropy.rs).
 const ENTROPY_DEVICE: [&str; 2] = ["-device", "virtio-rng-device,bus=virtio-mmio-bus.0"];
 
+/// The network server's NIC, in every image: QEMU's user network (slirp:
+/// the guest is 10.0.2.15 behind a NAT, the gateway 10.0.2.2 and a DNS
+/// forwarder 10.0.2.3, a DHCP server that hands those out; nothing from
+/// outside reaches the guest unless forwarded) and a `virtio-net-device` on
+/// it. The bus is named for the same reason as the entropy device's: left
+/// to itself it would take the highest free transport, on the app UART's
+/// page (0x0a00_3c00). On `virtio-mmio-bus.8` (0x0a00_1000) it has the
+/// second page of transports to itself, which `init` hands to the network
+/// server (userland/servers/src/bin/netd.rs). A `-netdev` also keeps QEMU
+/// from adding `virt`'s default NIC (a `virtio-net-pci`).
+const NETWORK_DEVICE: [&str; 4] =
+    ["-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0,bus=virtio-mmio-bus.8"];
+
 impl AppUart {
     /// The QEMU options that add the device and its socket.
     fn args(self) -> [String; 6] {
@@ -150,6 +163,7 @@ pub fn command_with_uart(
     }
     command.args(uart.args());
     command.args(ENTROPY_DEVICE);
+    command.args(NETWORK_DEVICE);
     // The fuse stand-in: QEMU's loader puts the device's Unique Device
     // Secret in the board's secret page, which no untyped memory covers
     // (docs/pluton.md). `provision::ensure` makes the file first.
@@ -475,6 +489,7 @@ mod tests {
              -device virtio-serial-device -device virtconsole,chardev=uart0 \
              -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off \
              -device virtio-rng-device,bus=virtio-mmio-bus.0 \
+             -netdev user,id=net0 -device virtio-net-device,netdev=net0,bus=virtio-mmio-bus.8 \
              -device "
                 + &secret_loader(board().unwrap())
                 + " -kernel /t/tessera.elf -append scenario=boot"
@@ -512,7 +527,8 @@ mod tests {
                 + " -nographic \
              -device virtio-serial-device -device virtconsole,chardev=uart0 \
              -chardev socket,id=uart0,host=127.0.0.1,port=0,server=on,wait=off \
-             -device virtio-rng-device,bus=virtio-mmio-bus.0 -device "
+             -device virtio-rng-device,bus=virtio-mmio-bus.0 \
+             -netdev user,id=net0 -device virtio-net-device,netdev=net0,bus=virtio-mmio-bus.8 -device "
                 + &secret_loader(board().unwrap())
                 + " -kernel k.elf"
         );

@@ -491,7 +491,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "user-image",
-        about: "the image `cargo xtask qemu` boots holds no test program or hook; its crasher sample faults, is reported, restarted with back-off and held while blinky keeps running",
+        about: "the image `cargo xtask qemu` boots holds no test program or hook; its crasher sample faults, is reported, restarted with back-off and held while blinky keeps running; the network server gets its address from QEMU's user network by DHCP",
         image: Image::User,
         bootargs: "",
         timeout_secs: 8,
@@ -547,6 +547,9 @@ pub fn both_spinners_progress_before_either_is_done(output: &str) -> Result<()> 
 pub fn apps_check(output: &str) -> Result<()> {
     summary_matches_the_apps(output)?;
     blinky_goes_on_after_the_hold(output)?;
+    if !output.lines().any(|line| line.trim_end() == NETWORK_UP) {
+        return Err(format!("the network server did not print `{NETWORK_UP}`"));
+    }
     device_id_is_the_provisioned_one(output)
 }
 
@@ -667,9 +670,16 @@ pub fn three_undefined_instruction_faults(output: &str) -> Result<()> {
     }
 }
 
+/// The line the network server prints once QEMU's user network (slirp)
+/// has given it its address by DHCP.
+pub const NETWORK_UP: &str = "netd: 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3 (DHCP)";
+
 /// The user image: the kernel found only init, the system servers, the
 /// sample apps and the trusted keys in its boot image (no test program or
-/// fixture), and blinky went on after the crasher was held.
+/// fixture), blinky went on after the crasher was held, and the network
+/// server got its address by DHCP ([`NETWORK_UP`], checked here rather
+/// than among the scenario's `expect` lines, which must come in order:
+/// when the lease arrives among the apps' lines varies from run to run).
 pub fn user_image_programs_and_blinky(output: &str) -> Result<()> {
     let line = output
         .lines()
@@ -689,6 +699,9 @@ pub fn user_image_programs_and_blinky(output: &str) -> Result<()> {
         ));
     }
     blinky_goes_on_after_the_hold(output)?;
+    if !output.lines().any(|line| line.trim_end() == NETWORK_UP) {
+        return Err(format!("the network server did not print `{NETWORK_UP}`"));
+    }
     device_id_is_the_provisioned_one(output)
 }
 

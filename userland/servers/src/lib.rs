@@ -7,6 +7,9 @@
 //! - `uartd`: the UART server (a virtio console), protocol [`uart`].
 //! - `plutond`: the Pluton security server (docs/pluton.md), protocol
 //!   [`pluton`]. The kernel starts it, not `init`.
+//! - `netd`: the network server (virtio-net and smoltcp; docs/network.md).
+//!   It brings the network up and serves no client yet; [`net`] holds its
+//!   facts.
 #![no_std]
 // `deny`, not `forbid`: `entropy` (the Pluton security server's virtio
 // entropy driver) allows `unsafe` for its DMA HAL and device registers.
@@ -59,4 +62,45 @@ pub mod gpio {
 
     /// `probe_argument` for a probe granted no GPIO at all.
     pub const NONE: u32 = 0xFFFF;
+}
+
+/// The network server's facts (`netd`, for QEMU virt's `virtio-net-device`;
+/// docs/network.md): what `init` gives it and where it maps it. It has no
+/// protocol yet: it brings the network up (DHCPv4, ARP, ICMP echo) and
+/// serves no client.
+pub mod net {
+    /// The virtio device ID of a network device.
+    pub const NET_DEVICE: u32 = 1;
+    /// Untyped memory `init` gives the server for the device (a power of
+    /// two, at most a frame's 64 KiB): the server makes one frame of it, so
+    /// one mapping, physically contiguous. It holds the two virtqueues (two
+    /// pages each, in the legacy layout of QEMU 7.2's virtio-mmio as in the
+    /// modern one: [`QUEUE_SIZE`] descriptors fit in one page), then
+    /// [`RECEIVE_BUFFERS`] and [`TRANSMIT_BUFFERS`] buffers of
+    /// [`BUFFER_BYTES`] (16 KiB + 15 KiB), and at its end the server's
+    /// 8 bytes of bookkeeping.
+    pub const DMA_BYTES: u32 = 32 * 1024;
+    /// Descriptors per virtqueue (each buffer the device holds takes one).
+    pub const QUEUE_SIZE: usize = 8;
+    /// Buffers the device receives frames into.
+    pub const RECEIVE_BUFFERS: usize = 6;
+    /// Buffers frames are sent from.
+    pub const TRANSMIT_BUFFERS: usize = 4;
+    /// Bytes of one buffer: the virtio-net header (10 bytes on QEMU 7.2's
+    /// legacy virtio-mmio, 12 on a modern transport) and an Ethernet frame
+    /// of up to 1514 bytes; the driver wants at least 1526 for a receive.
+    pub const BUFFER_BYTES: usize = 1536;
+    /// Where the server maps the device's virtio-mmio page.
+    pub const REGISTERS_AT: u32 = 0x3000_0000;
+    /// Where the server maps its DMA frame (in the same MiB as the
+    /// registers: one second-level translation table for both).
+    pub const DMA_AT: u32 = 0x3001_0000;
+    /// The longest the server sleeps between two polls of the device and
+    /// the stack (it uses no interrupt yet): the latency a frame that
+    /// arrives may see.
+    pub const POLL_MICROS: u32 = 5_000;
+    /// The shortest the server sleeps between two polls, even when the
+    /// stack has work due at once: it runs above every app, so a poll loop
+    /// that never slept would keep them all from running.
+    pub const POLL_MIN_MICROS: u32 = 500;
 }

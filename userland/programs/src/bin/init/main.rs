@@ -1,10 +1,10 @@
 //! The root task. The kernel starts it first, with the boot arguments
 //! (QEMU `-append`) on its stack; it starts every other program.
 //!
-//! Its one job: start the system servers (`gpiod`, `uartd`) and hand the
-//! app manager (`tessera_programs::apps`) the loader and the servers'
-//! minting endpoints, then supervise the apps for as long as the system
-//! runs. The loader is `tessera_loader`; the app manager's decisions are
+//! Its one job: start the system servers (`gpiod`, `uartd`, `netd`) and
+//! hand the app manager (`tessera_programs::apps`) the loader and the
+//! servers' minting endpoints, then supervise the apps for as long as the
+//! system runs. The loader is `tessera_loader`; the app manager's decisions are
 //! `tessera_init_core`'s, host-tested.
 //!
 //! In the test and benchmark images (the `scenarios` feature of
@@ -80,26 +80,9 @@ fn report_device_identity() {
 /// it would take the server's copy with it. If the server refuses, init
 /// takes both copies back (revokes the page's, deletes the frame).
 fn give_entropy_source(pluton: Handle) -> Outcome {
-    use tessera_programs::uart::{is_virtio_mmio, DEVICE_ID_OFFSET, MAGIC, MAGIC_OFFSET, TRANSPORT_BYTES};
     use tessera_servers::entropy::{DMA_BYTES, ENTROPY_DEVICE};
-    /// Where init maps each page (below the loader's windows).
-    const PROBE_AT: u32 = 0x3700_0000;
-    let mut transport = None;
-    for_each_initial_capability(|handle, info| {
-        let Ok((address, bytes)) = cap_object(handle) else { return };
-        if transport.is_some() || info.kind != ObjectType::DeviceRegion || !is_virtio_mmio(address) {
-            return;
-        }
-        let Ok(page) = tessera_rt::Mapping::new(handle, PROBE_AT, Rights::READ) else { return };
-        let entropy = (0..bytes / TRANSPORT_BYTES).map(|slot| slot * TRANSPORT_BYTES).any(|offset| {
-            page.read_u32(offset + MAGIC_OFFSET) == MAGIC && page.read_u32(offset + DEVICE_ID_OFFSET) == ENTROPY_DEVICE
-        });
-        let _ = tessera_rt::unmap(handle);
-        if entropy {
-            transport = Some(handle);
-        }
-    });
-    let transport = transport.ok_or("no virtio entropy device among the virtio-mmio transports")?;
+    let transport =
+        virtio_page_with(ENTROPY_DEVICE).ok_or("no virtio entropy device among the virtio-mmio transports")?;
     let memory = retype(untyped_memory()?, ObjectType::Frame, DMA_BYTES).map_err(|_| "retype failed")?;
     let request = tessera_rt::Message {
         label: tessera_abi::app::pluton::ENTROPY_SOURCE,
@@ -115,6 +98,37 @@ fn give_entropy_source(pluton: Handle) -> Outcome {
     // The frame is kept, never used again: the device may still write to
     // it after a request `plutond` gave up on.
     Err(refused)
+}
+
+/// True if `page`, one of init's device regions, is a page of virtio-mmio
+/// transports one of which has a device of virtio device ID `device`
+/// (init maps the page read-only for a moment to look).
+fn holds_virtio_device(page: Handle, device: u32) -> bool {
+    use tessera_programs::uart::{is_virtio_mmio, DEVICE_ID_OFFSET, MAGIC, MAGIC_OFFSET, TRANSPORT_BYTES};
+    /// Where init maps the page (below the loader's windows).
+    const PROBE_AT: u32 = 0x3700_0000;
+    let Ok((address, bytes)) = cap_object(page) else { return false };
+    if !is_virtio_mmio(address) {
+        return false;
+    }
+    let Ok(mapping) = tessera_rt::Mapping::new(page, PROBE_AT, Rights::READ) else { return false };
+    let found = (0..bytes / TRANSPORT_BYTES).map(|slot| slot * TRANSPORT_BYTES).any(|offset| {
+        mapping.read_u32(offset + MAGIC_OFFSET) == MAGIC && mapping.read_u32(offset + DEVICE_ID_OFFSET) == device
+    });
+    let _ = tessera_rt::unmap(page);
+    found
+}
+
+/// init's original capability to the first virtio-mmio page that holds a
+/// device of virtio device ID `device` (see [`holds_virtio_device`]).
+fn virtio_page_with(device: u32) -> Option<Handle> {
+    let mut found = None;
+    for_each_initial_capability(|handle, info| {
+        if found.is_none() && info.kind == ObjectType::DeviceRegion && holds_virtio_device(handle, device) {
+            found = Some(handle);
+        }
+    });
+    found
 }
 
 /// Where `init` maps the frame it hands the Pluton security server for
@@ -338,18 +352,22 @@ fn give(capability: Handle, process: Handle, rights: Rights) -> Outcome {
 }
 
 /// Starts the UART server (`uartd`) on QEMU's virtio console: it gets the
-/// virtio-mmio transport pages (it finds the console among them), a fresh
+/// virtio-mmio transport pages (it finds the console among them) but the
+/// network device's, unless the console is on that page too; a fresh
 /// block of untyped memory for the device's rings and buffers (so its
 /// frames are contiguous), and the receiving end of its endpoint. Returns
 /// the server's process and an unbadged copy of the endpoint to mint
 /// client capabilities from.
 fn start_uartd() -> Result<(Handle, Handle), &'static str> {
-    use tessera_programs::uart::{is_virtio_mmio, DMA_BYTES, TRANSPORT_PAGES};
+    use tessera_programs::uart::{is_virtio_mmio, CONSOLE_DEVICE, DMA_BYTES, TRANSPORT_PAGES};
     let untyped = untyped_memory()?;
+    // The network server's alone (`start_netd`).
+    let network =
+        virtio_page_with(tessera_servers::net::NET_DEVICE).filter(|&page| !holds_virtio_device(page, CONSOLE_DEVICE));
     let (mut pages, mut found) = ([Handle::NULL; TRANSPORT_PAGES], 0);
     for_each_initial_capability(|handle, info| {
         let virtio = cap_object(handle).is_ok_and(|(address, _)| is_virtio_mmio(address));
-        if info.kind == ObjectType::DeviceRegion && virtio && found < pages.len() {
+        if info.kind == ObjectType::DeviceRegion && virtio && Some(handle) != network && found < pages.len() {
             pages[found] = handle;
             found += 1;
         }
@@ -367,6 +385,22 @@ fn start_uartd() -> Result<(Handle, Handle), &'static str> {
     cap_move(memory, server).map_err(|_| "move failed")?;
     cap_move(endpoint, server).map_err(|_| "move failed")?;
     Ok((server, minter))
+}
+
+/// Starts the network server (`netd`, docs/network.md) on QEMU's
+/// virtio-net device: it gets the virtio-mmio page that holds the network
+/// device (virtio device ID 1; the UART server does not get it) and a
+/// fresh block of `net::DMA_BYTES` of untyped memory for the device's
+/// queues and buffers. It has no endpoint yet: it brings the network up
+/// and serves no app. Returns its process.
+fn start_netd() -> Result<Handle, &'static str> {
+    use tessera_servers::net::{DMA_BYTES, NET_DEVICE};
+    let page = virtio_page_with(NET_DEVICE).ok_or("no virtio network device among the virtio-mmio transports")?;
+    let memory = retype(untyped_memory()?, ObjectType::Untyped, DMA_BYTES).map_err(|_| "retype failed")?;
+    let server = start_server("netd", SERVER_PRIORITY)?;
+    give(page, server, DRIVER_DEVICE_RIGHTS)?;
+    cap_move(memory, server).map_err(|_| "move failed")?;
+    Ok(server)
 }
 
 /// How `init` starts a system server: its minting endpoint, or why not.
@@ -408,9 +442,9 @@ fn start_uartd_minter() -> Result<Handle, &'static str> {
     start_uartd().map(|(_, minter)| minter)
 }
 
-/// Starts every server of [`SYSTEM_SERVERS`]; returns their minting
-/// endpoints. A server that cannot start is one log line, and apps
-/// granted it will be refused.
+/// Starts every server of [`SYSTEM_SERVERS`], then the network server;
+/// returns the minting endpoints. A server that cannot start is one log
+/// line, and apps granted it will be refused.
 fn start_servers() -> Servers {
     let mut servers = Servers::new();
     for (kind, name, start) in SYSTEM_SERVERS {
@@ -420,6 +454,10 @@ fn start_servers() -> Servers {
             }
             Err(reason) => println!("init: no {} server {} ({}): apps granted it will be refused", kind, name, reason),
         }
+    }
+    // No app is granted the network yet: the server only brings it up.
+    if let Err(reason) = start_netd() {
+        println!("init: no network server netd ({})", reason);
     }
     servers
 }

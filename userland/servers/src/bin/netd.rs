@@ -1,0 +1,503 @@
+//! The network server: it alone holds the NIC, QEMU virt's
+//! `virtio-net-device` on a virtio-mmio transport, driven with
+//! `virtio-drivers`' no-alloc raw driver (`VirtIONetRaw`), and runs the
+//! TCP/IP stack `smoltcp` over it (docs/network.md). This first step brings
+//! the network up and serves no client: it configures the interface with
+//! DHCPv4 (QEMU's user network gives 10.0.2.15/24), answers ARP and ICMP
+//! echo requests (the interface does both), and prints one line when the
+//! lease is configured and one if it is lost. Its facts are `net` in the
+//! servers library (`userland/servers/src/lib.rs`).
+//!
+//! Needs: the device region of the virtio-mmio page that holds the network
+//! device (`READ`, `WRITE`, `INSPECT`; it drives the first transport on it
+//! whose device ID is 1) and `net::DMA_BYTES` of untyped memory (moved to
+//! it), from which it makes the one frame the device's queues and buffers
+//! live in. It has no endpoint yet. Runs until its process is ended.
+//!
+//! It polls: the transport's interrupt is not used. Each round it hands
+//! received frames to the stack and lets the stack send, then sleeps until
+//! the stack's next timer or `net::POLL_MICROS`, whichever comes first,
+//! but at least `net::POLL_MIN_MICROS`.
+//! Everything lives on its stack or in the DMA frame: no heap.
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+use smoltcp::iface::{Config, Interface, SocketSet, SocketStorage};
+use smoltcp::socket::dhcpv4;
+use smoltcp::time::Instant;
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
+use tessera_rt::{for_each_initial_capability, println, sleep_micros, uptime_micros, ObjectType, Rights};
+use tessera_servers::net::{POLL_MICROS, POLL_MIN_MICROS};
+use virtio::Nic;
+
+tessera_rt::entry!(main);
+
+/// The stack's clock: microseconds since boot.
+fn now() -> Instant {
+    Instant::from_micros(i64::try_from(uptime_micros()).unwrap_or(i64::MAX))
+}
+
+/// The seed of the stack's random numbers (DHCP transaction IDs, TCP
+/// initial sequence numbers, local ports): the uptime mixed with the MAC,
+/// through SplitMix64's finaliser. Guessable: it differs between devices
+/// and a little between boots, no more. Once servers may call the Pluton
+/// security server, its `RANDOM` provides the seed (docs/CAVEATS.md: no
+/// server has a Pluton endpoint yet).
+fn random_seed(mac: [u8; 6]) -> u64 {
+    let [a, b, c, d, e, f] = mac;
+    let mut seed = uptime_micros() ^ u64::from_be_bytes([0, 0, a, b, c, d, e, f]).rotate_left(29);
+    seed = (seed ^ (seed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    seed = (seed ^ (seed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    seed ^ (seed >> 31)
+}
+
+/// Finds the device region and the untyped memory `init` gave, and starts
+/// the device; returns it and its transport's physical address.
+fn start() -> Result<(Nic, u32), &'static str> {
+    let (mut region, mut memory) = (None, None);
+    for_each_initial_capability(|handle, info| match info.kind {
+        ObjectType::DeviceRegion if info.rights.contains(Rights::READ | Rights::WRITE) => {
+            region.get_or_insert(handle);
+        }
+        ObjectType::Untyped => memory = Some(handle),
+        _ => {}
+    });
+    let region = region.ok_or("needs the virtio-mmio page of the network device")?;
+    let memory = memory.ok_or("needs untyped memory for the device's queues and buffers")?;
+    let (address, transport) = virtio::find_device(region)?;
+    let pool = virtio::Pool::new(memory)?;
+    let nic = Nic::new(transport, pool).map_err(|_| "the virtio network device did not start")?;
+    Ok((nic, address))
+}
+
+/// Puts a DHCP lease into effect (or takes it away: `None`) and says so.
+fn configure(interface: &mut Interface, lease: Option<&dhcpv4::Config>) {
+    interface.update_ip_addrs(|addresses| {
+        addresses.clear();
+        if let Some(lease) = lease {
+            // Cannot fail: the list was just emptied.
+            let _ = addresses.push(IpCidr::Ipv4(lease.address));
+        }
+    });
+    let routes = interface.routes_mut();
+    match lease.and_then(|lease| lease.router) {
+        // Cannot fail: this is the table's only route.
+        Some(router) => {
+            let _ = routes.add_default_ipv4_route(router);
+        }
+        None => {
+            routes.remove_default_ipv4_route();
+        }
+    }
+    let Some(lease) = lease else {
+        println!("netd: the DHCP lease is gone; no address until a new one");
+        return;
+    };
+    match (lease.router, lease.dns_servers.first()) {
+        (Some(gateway), Some(dns)) => println!("netd: {}, gateway {}, DNS {} (DHCP)", lease.address, gateway, dns),
+        (Some(gateway), None) => println!("netd: {}, gateway {}, no DNS server (DHCP)", lease.address, gateway),
+        (None, Some(dns)) => println!("netd: {}, no gateway, DNS {} (DHCP)", lease.address, dns),
+        (None, None) => println!("netd: {}, no gateway, no DNS server (DHCP)", lease.address),
+    }
+}
+
+fn main(_start: tessera_rt::Start) -> u32 {
+    let (mut nic, address) = match start() {
+        Ok(started) => started,
+        Err(reason) => {
+            println!("netd: {}", reason);
+            return 1;
+        }
+    };
+    let mac = nic.mac_address();
+    let [a, b, c, d, e, f] = mac;
+    println!(
+        "netd: the virtio network device at {:#010x}, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, polled; asking DHCP",
+        address, a, b, c, d, e, f
+    );
+    let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+    config.random_seed = random_seed(mac);
+    let mut interface = Interface::new(config, &mut nic, now());
+    // One socket so far: the DHCP client's.
+    let mut storage = [SocketStorage::EMPTY; 1];
+    let mut sockets = SocketSet::new(&mut storage[..]);
+    let dhcp = sockets.add(dhcpv4::Socket::new());
+    let mut leased = false;
+    loop {
+        interface.poll(now(), &mut nic, &mut sockets);
+        match sockets.get_mut::<dhcpv4::Socket>(dhcp).poll() {
+            Some(dhcpv4::Event::Configured(lease)) => {
+                configure(&mut interface, Some(&lease));
+                leased = true;
+            }
+            // The client says so once at start too, with nothing to undo.
+            Some(dhcpv4::Event::Deconfigured) if leased => {
+                configure(&mut interface, None);
+                leased = false;
+            }
+            Some(dhcpv4::Event::Deconfigured) | None => {}
+        }
+        // Frames arrive unannounced (no interrupt), so never longer than
+        // `POLL_MICROS`; and never less than `POLL_MIN_MICROS`, even if the
+        // stack has work due at once (say, a frame waiting for a transmit
+        // buffer): at the servers' priority a loop that did not sleep
+        // would keep every app from running.
+        let delay = interface.poll_delay(now(), &sockets).map_or(u64::from(POLL_MICROS), |delay| delay.total_micros());
+        sleep_micros(delay.clamp(u64::from(POLL_MIN_MICROS), u64::from(POLL_MICROS)) as u32);
+    }
+}
+
+/// The device and what it needs from this process, with all of `netd`'s
+/// `unsafe` code: DMA memory, the `virtio-drivers` HAL over it, the
+/// transport's registers, the buffers lent to the device, and smoltcp's
+/// `phy::Device` over the raw driver.
+///
+/// The device reads and writes physical memory, so the driver needs memory
+/// whose physical addresses it knows: one frame of `DMA_BYTES` carved from
+/// the untyped memory `init` gave (a frame is physically contiguous, and
+/// one frame is one of the 16 mappings a process may have), mapped at
+/// `DMA_AT` (the pool). It only grows: the queues and buffers are made once
+/// and never freed. The virtqueues come first (the driver asks for them,
+/// page-aligned), then the buffers; the pool's own state (its physical
+/// address and the bytes handed out) is two words at its end, not a
+/// writable static, which would cost the program a page and a mapping (a
+/// process has 16, and `netd` uses 15 today). The frame is normal
+/// cacheable memory: right for QEMU, whose devices see the CPU's view of
+/// memory; a device that did not snoop the caches would need cache
+/// maintenance.
+///
+/// Every buffer is the device's from the moment it is added to a queue
+/// until the request is popped from the used ring: `Buffers` records the
+/// token of the request holding each one, and nothing reads or writes a
+/// buffer's bytes while it has one.
+#[allow(unsafe_code)]
+mod virtio {
+    use core::ptr::NonNull;
+    use core::sync::atomic::{AtomicU32, Ordering};
+    use smoltcp::phy::{self, DeviceCapabilities, Medium};
+    use smoltcp::time::Instant;
+    use tessera_abi::layout::PAGE_SIZE;
+    use tessera_rt::{cap_object, map, retype, Handle, Mapping, ObjectType, Rights};
+    use tessera_servers::net::{
+        BUFFER_BYTES, DMA_AT, DMA_BYTES, NET_DEVICE, QUEUE_SIZE, RECEIVE_BUFFERS, REGISTERS_AT, TRANSMIT_BUFFERS,
+    };
+    use tessera_servers::uart::{is_virtio_mmio, DEVICE_ID_OFFSET, MAGIC, MAGIC_OFFSET, TRANSPORT_BYTES};
+    use virtio_drivers::device::net::VirtIONetRaw;
+    use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+    use virtio_drivers::{BufferDirection, PhysAddr};
+
+    const PAGE: u32 = PAGE_SIZE as u32;
+    /// The largest Ethernet frame, without its check sequence: a 1500-byte
+    /// IP packet and its 14-byte header.
+    const ETHERNET_FRAME_BYTES: usize = 1514;
+
+    /// Bytes of the pool's state, at its end: its physical address, then
+    /// the bytes handed out.
+    const STATE_BYTES: u32 = 8;
+    /// Bytes of the pool that can be handed out.
+    const POOL_BYTES: u32 = DMA_BYTES - STATE_BYTES;
+
+    /// The pool's state words, at its end.
+    fn state() -> &'static [AtomicU32; 2] {
+        // SAFETY: only called through a `Pool` or by the HAL. A `Pool`
+        // exists only once `Pool::new` has mapped the pool read-write at
+        // `DMA_AT` (never unmapped) and written the words; the HAL is only
+        // called by the queues, which `Nic::new` makes from a `Pool`. The
+        // words are aligned, never handed out (`take` stops before them),
+        // and only ever used as atomics.
+        unsafe { &*((DMA_AT + POOL_BYTES) as *const [AtomicU32; 2]) }
+    }
+
+    /// Hands out `bytes` aligned to `align`: their offset in the pool.
+    fn take(bytes: u32, align: u32) -> Option<u32> {
+        let place = |used: u32| {
+            let start = used.checked_next_multiple_of(align)?;
+            start.checked_add(bytes).filter(|&end| end <= POOL_BYTES && bytes > 0).map(|end| (start, end))
+        };
+        let before =
+            state()[1].fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| place(used).map(|(_, end)| end));
+        before.ok().and_then(place).map(|(start, _)| start)
+    }
+
+    fn physical(offset: u32) -> PhysAddr {
+        PhysAddr::from(state()[0].load(Ordering::Acquire) + offset)
+    }
+
+    /// Proof that the pool is set up.
+    pub struct Pool(());
+
+    impl Pool {
+        /// Makes one frame of `DMA_BYTES` from `untyped` (zeroed by
+        /// `Retype`) and maps it read-write at `DMA_AT`.
+        pub fn new(untyped: Handle) -> Result<Pool, &'static str> {
+            let frame =
+                retype(untyped, ObjectType::Frame, DMA_BYTES).map_err(|_| "too little untyped memory for DMA")?;
+            let (physical, _) = cap_object(frame).map_err(|_| "cannot see the DMA frame's address")?;
+            map(frame, DMA_AT, Rights::READ | Rights::WRITE).map_err(|_| "cannot map DMA memory")?;
+            // SAFETY: the frame is mapped now, and no reference to the
+            // state words exists yet.
+            unsafe { core::ptr::write((DMA_AT + POOL_BYTES) as *mut [u32; 2], [physical, 0]) };
+            Ok(Pool(()))
+        }
+
+        /// A buffer of `BUFFER_BYTES` in the pool, for the device.
+        fn buffer(&self) -> Option<&'static mut [u8; BUFFER_BYTES]> {
+            let offset = take(BUFFER_BYTES as u32, 4)?;
+            // SAFETY: the bytes at `offset` are in the pool, mapped
+            // read-write for the rest of the process (`Pool::new`, which a
+            // `Pool` proves has run), zeroed by `Retype`, and handed out
+            // only now (`take` never hands out the same bytes twice), so
+            // this is the only reference to them.
+            Some(unsafe { &mut *((DMA_AT + offset) as *mut [u8; BUFFER_BYTES]) })
+        }
+    }
+
+    /// The `virtio-drivers` HAL over the pool.
+    pub struct Hal;
+
+    // SAFETY: `dma_alloc` returns zeroed, page-aligned pool memory that
+    // nothing else uses (`take` never hands out the same bytes twice) with
+    // its physical address (the pool is one frame, so physically
+    // contiguous), or a physical address of 0, which the crate takes as a
+    // failure. `share` returns the physical address of the very bytes it is
+    // given, after checking they lie in the pool (the driver shares only
+    // the buffers `Nic` lends it, which do), so `unshare` has nothing to
+    // copy back.
+    unsafe impl virtio_drivers::Hal for Hal {
+        fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
+            let bytes = u32::try_from(pages).ok().and_then(|pages| pages.checked_mul(PAGE));
+            let Some(offset) = bytes.and_then(|bytes| take(bytes, PAGE)) else {
+                return (0, NonNull::dangling());
+            };
+            let address = (DMA_AT + offset) as *mut u8;
+            // SAFETY: the `pages` pages at `address` are in the pool, mapped
+            // read-write (the queues are made after `Pool::new`) and handed
+            // out only now.
+            unsafe { core::ptr::write_bytes(address, 0, pages * PAGE_SIZE) };
+            (physical(offset), NonNull::new(address).expect("DMA_AT is not null"))
+        }
+
+        unsafe fn dma_dealloc(_physical: PhysAddr, _address: NonNull<u8>, _pages: usize) -> i32 {
+            0
+        }
+
+        unsafe fn mmio_phys_to_virt(_physical: PhysAddr, _bytes: usize) -> NonNull<u8> {
+            panic!("netd: only the MMIO transport is used, which maps nothing")
+        }
+
+        unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
+            let offset = (buffer.cast::<u8>().as_ptr() as u32).wrapping_sub(DMA_AT);
+            let inside = offset < POOL_BYTES && buffer.len() as u32 <= POOL_BYTES - offset;
+            assert!(inside, "netd: a buffer outside DMA memory was given to the device");
+            physical(offset)
+        }
+
+        unsafe fn unshare(_physical: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
+    }
+
+    /// Maps the virtio-mmio page `region` at `REGISTERS_AT` for good and
+    /// finds the first transport on it whose device is a network device;
+    /// returns its physical address and its transport.
+    pub fn find_device(region: Handle) -> Result<(u32, MmioTransport<'static>), &'static str> {
+        let (physical, bytes) = cap_object(region).map_err(|_| "cannot see the device region's address")?;
+        if !is_virtio_mmio(physical) {
+            return Err("the device region it was given holds no virtio-mmio transport");
+        }
+        let page = Mapping::new(region, REGISTERS_AT, Rights::READ | Rights::WRITE)
+            .map_err(|_| "cannot map the virtio-mmio page")?;
+        let offset = (0..bytes / TRANSPORT_BYTES).map(|slot| slot * TRANSPORT_BYTES).find(|&offset| {
+            page.read_u32(offset + MAGIC_OFFSET) == MAGIC && page.read_u32(offset + DEVICE_ID_OFFSET) == NET_DEVICE
+        });
+        let offset = offset.ok_or("no virtio network device on the virtio-mmio page it was given")?;
+        let header = NonNull::new((REGISTERS_AT + offset) as *mut VirtIOHeader).ok_or("REGISTERS_AT is not null")?;
+        // SAFETY: the header is the start of a virtio-mmio transport (its
+        // magic value checked above), 512-byte aligned, in a device region
+        // mapped just above as device memory and never unmapped, so its
+        // `TRANSPORT_BYTES` of registers, config space included, stay valid
+        // for the rest of the process; nothing else in this process
+        // touches them from here on. (If the capability were revoked, an
+        // access would fault and end the process, not reach other memory.)
+        let transport = unsafe { MmioTransport::new(header, TRANSPORT_BYTES as usize) };
+        Ok((physical + offset, transport.map_err(|_| "the network device's transport was refused")?))
+    }
+
+    /// Buffers lent to the device one request each.
+    struct Buffers<const N: usize> {
+        bytes: [&'static mut [u8; BUFFER_BYTES]; N],
+        /// The token of the request holding each buffer and the length it
+        /// was lent with, while the device has it; `None`: it is ours.
+        lent: [Option<(u16, usize)>; N],
+    }
+
+    impl<const N: usize> Buffers<N> {
+        fn new(pool: &Pool) -> Option<Buffers<N>> {
+            let mut bytes = [const { None }; N];
+            for buffer in &mut bytes {
+                *buffer = Some(pool.buffer()?);
+            }
+            Some(Buffers { bytes: bytes.map(|buffer| buffer.expect("every buffer was made above")), lent: [None; N] })
+        }
+
+        /// The buffer the request `token` holds.
+        fn holding(&self, token: u16) -> Option<usize> {
+            self.lent.iter().position(|lent| lent.is_some_and(|(held, _)| held == token))
+        }
+    }
+
+    /// The raw driver on the MMIO transport.
+    type Driver = VirtIONetRaw<Hal, MmioTransport<'static>, QUEUE_SIZE>;
+
+    /// The network device, with its buffers: what smoltcp's interface
+    /// sends and receives through.
+    pub struct Nic {
+        device: Driver,
+        receive: Buffers<RECEIVE_BUFFERS>,
+        transmit: Buffers<TRANSMIT_BUFFERS>,
+        /// A receive buffer taken back from the device whose frame the
+        /// stack is handed (or was): it goes back to the device at the next
+        /// `receive`, once the token that lent it to the stack is gone.
+        received: Option<usize>,
+    }
+
+    impl Nic {
+        /// Starts the device (the driver negotiates its features, reads the
+        /// MAC and sets up the two queues in `pool`) and lends it every
+        /// receive buffer.
+        pub fn new(transport: MmioTransport<'static>, pool: Pool) -> Result<Nic, virtio_drivers::Error> {
+            let device = VirtIONetRaw::new(transport)?;
+            let (Some(receive), Some(transmit)) = (Buffers::new(&pool), Buffers::new(&pool)) else {
+                return Err(virtio_drivers::Error::DmaError);
+            };
+            let mut nic = Nic { device, receive, transmit, received: None };
+            for index in 0..RECEIVE_BUFFERS {
+                nic.lend_receive_buffer(index)?;
+            }
+            Ok(nic)
+        }
+
+        pub fn mac_address(&self) -> [u8; 6] {
+            self.device.mac_address()
+        }
+
+        /// Lends receive buffer `index` (ours) to the device.
+        fn lend_receive_buffer(&mut self, index: usize) -> Result<(), virtio_drivers::Error> {
+            // SAFETY: the buffer lives as long as the process, and nothing
+            // reads or writes it until the request is popped with the same
+            // buffer: `lent` holds the token, and `receive` pops it before
+            // it looks at the bytes.
+            let token = unsafe { self.device.receive_begin(&mut self.receive.bytes[index][..])? };
+            self.receive.lent[index] = Some((token, BUFFER_BYTES));
+            Ok(())
+        }
+
+        /// Takes back the transmit buffers whose frames the device has sent.
+        fn reclaim_transmitted(&mut self) {
+            while let Some(token) = self.device.poll_transmit() {
+                let Some(index) = self.transmit.holding(token) else { return };
+                let Some((_, length)) = self.transmit.lent[index] else { return };
+                // SAFETY: the buffer and length given with `token` in
+                // `TransmitToken::consume`.
+                if unsafe { self.device.transmit_complete(token, &self.transmit.bytes[index][..length]) }.is_err() {
+                    return;
+                }
+                self.transmit.lent[index] = None;
+            }
+        }
+    }
+
+    /// A frame the device received, for the stack.
+    pub struct ReceiveToken<'a> {
+        frame: &'a [u8],
+    }
+
+    impl phy::RxToken for ReceiveToken<'_> {
+        fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+            f(self.frame)
+        }
+    }
+
+    /// A free transmit buffer, for the stack to write a frame into.
+    pub struct TransmitToken<'a> {
+        device: &'a mut Driver,
+        buffer: &'a mut [u8; BUFFER_BYTES],
+        lent: &'a mut Option<(u16, usize)>,
+    }
+
+    impl<'a> TransmitToken<'a> {
+        /// A token on the first free buffer of `transmit`, if there is one.
+        fn on_free_buffer(device: &'a mut Driver, transmit: &'a mut Buffers<TRANSMIT_BUFFERS>) -> Option<Self> {
+            let index = transmit.lent.iter().position(Option::is_none)?;
+            Some(TransmitToken { device, buffer: transmit.bytes[index], lent: &mut transmit.lent[index] })
+        }
+    }
+
+    impl phy::TxToken for TransmitToken<'_> {
+        fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+            // The header is 10 or 12 bytes; `len` is at most the MTU the
+            // capabilities state, so the frame fits (`min` only guards).
+            let header = self.device.fill_buffer_header(&mut self.buffer[..]).unwrap_or(0);
+            let end = (header + len).min(BUFFER_BYTES);
+            let result = f(&mut self.buffer[header..end]);
+            // SAFETY: the buffer lives as long as the process, and nothing
+            // reads or writes it until the request is popped with the same
+            // buffer and length: `lent` holds them, the buffer is handed
+            // out again only once `reclaim_transmitted` has popped it.
+            // A frame the queue has no room for is dropped, as a full NIC
+            // would; the stack's protocols resend.
+            if let Ok(token) = unsafe { self.device.transmit_begin(&self.buffer[..end]) } {
+                *self.lent = Some((token, end));
+            }
+            result
+        }
+    }
+
+    impl phy::Device for Nic {
+        type RxToken<'a> = ReceiveToken<'a>;
+        type TxToken<'a> = TransmitToken<'a>;
+
+        fn receive(&mut self, _timestamp: Instant) -> Option<(ReceiveToken<'_>, TransmitToken<'_>)> {
+            // The frame handed out last time has been dealt with: its
+            // buffer goes back to the device. (If lending fails, the queue
+            // is broken and the buffer stays ours.)
+            if let Some(index) = self.received.take() {
+                let _ = self.lend_receive_buffer(index);
+            }
+            // A reply may be needed: only take a frame if it can be sent.
+            self.reclaim_transmitted();
+            if self.transmit.lent.iter().all(Option::is_some) {
+                return None;
+            }
+            let token = self.device.poll_receive()?;
+            let index = self.receive.holding(token)?;
+            // SAFETY: the buffer given with `token` in `lend_receive_buffer`.
+            let received = unsafe { self.device.receive_complete(token, &mut self.receive.bytes[index][..]) };
+            let (header, length) = match received {
+                Ok(sizes) => sizes,
+                // Taken back, but shorter than its header: dropped.
+                Err(virtio_drivers::Error::IoError) => (0, 0),
+                // Not taken back (the token was just seen at the head of
+                // the used ring, so this does not happen): still lent.
+                Err(_) => return None,
+            };
+            self.receive.lent[index] = None;
+            self.received = Some(index);
+            let frame = self.receive.bytes[index].get(header..header + length)?;
+            let transmit = TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit)?;
+            Some((ReceiveToken { frame }, transmit))
+        }
+
+        fn transmit(&mut self, _timestamp: Instant) -> Option<TransmitToken<'_>> {
+            self.reclaim_transmitted();
+            TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit)
+        }
+
+        fn capabilities(&self) -> DeviceCapabilities {
+            let mut capabilities = DeviceCapabilities::default();
+            capabilities.medium = Medium::Ethernet;
+            capabilities.max_transmission_unit = ETHERNET_FRAME_BYTES;
+            capabilities.max_burst_size = Some(RECEIVE_BUFFERS);
+            capabilities
+        }
+    }
+}
