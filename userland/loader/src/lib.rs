@@ -20,6 +20,13 @@ pub const BOOT_IMAGE_AT: u32 = 0x3800_0000;
 /// Where frames are mapped while the loader fills them.
 pub const SCRATCH_AT: u32 = 0x3A00_0000;
 
+/// The largest power-of-two frame, at most `MAX_FRAME_BYTES`, that fits in
+/// `remaining` bytes (a multiple of a page).
+fn chunk_bytes(remaining: u32) -> u32 {
+    let largest = 1u32 << (31 - remaining.leading_zeros());
+    largest.min(tessera_abi::capability::MAX_FRAME_BYTES)
+}
+
 /// Untyped memory one program is carved from: its process object, its
 /// stack and its pages (and for an app its start information and heap).
 pub const PROGRAM_MEMORY: u32 = 256 * 1024;
@@ -228,6 +235,33 @@ impl Loader {
         Ok(())
     }
 
+    /// Carves one frame of `bytes` (a power of two, at most
+    /// `MAX_FRAME_BYTES`) from `memory`, fills each of its pages with what
+    /// `contents` gives for that page's address (offset in the page,
+    /// bytes), maps it into `process` at `start` with `rights` and hands
+    /// the capability over with only those rights.
+    fn fill_chunk<'e>(
+        &self,
+        memory: Handle,
+        process: Handle,
+        start: u32,
+        bytes: u32,
+        rights: Rights,
+        contents: impl Fn(u32) -> (u32, &'e [u8]),
+    ) -> Result<(), Error> {
+        let frame = retype(memory, ObjectType::Frame, bytes)?;
+        let scratch = Mapping::new(frame, SCRATCH_AT, Rights::READ | Rights::WRITE)?;
+        for address in (start..start + bytes).step_by(PAGE_SIZE) {
+            let (offset, page_bytes) = contents(address);
+            scratch.write_bytes(address - start + offset, page_bytes);
+        }
+        unmap(frame)?;
+        map_into(frame, process, start, rights)?;
+        // As for single pages (`fill`): only the mapping's rights.
+        cap_move_narrowed(frame, process, rights)?;
+        Ok(())
+    }
+
     /// Makes the process and fills its memory; returns it and its entry
     /// point, not yet started.
     fn load(&self, name: &str, elf: &[u8], memory: Handle, pages: Pages) -> Result<(Handle, u32), Error> {
@@ -244,6 +278,20 @@ impl Loader {
             }
             if segment.access.execute {
                 rights |= Rights::EXECUTE;
+            }
+            if pages == Pages::HandedOver {
+                // As few mappings as frames allow (a process has 16):
+                // the segment in power-of-two frames, largest first.
+                let mut start = segment.page_start();
+                while start < segment.page_end() {
+                    let bytes = chunk_bytes(segment.page_end() - start);
+                    self.fill_chunk(memory, process, start, bytes, rights, |address| {
+                        let (offset, range) = segment.page_contents(address);
+                        (offset as u32, &elf[range])
+                    })?;
+                    start += bytes;
+                }
+                continue;
             }
             for address in (segment.page_start()..segment.page_end()).step_by(page as usize) {
                 let (offset, bytes) = segment.page_contents(address);
