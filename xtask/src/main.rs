@@ -8,6 +8,7 @@
 mod apps;
 mod attest;
 mod bench;
+mod dns;
 mod elf;
 mod harness;
 mod image;

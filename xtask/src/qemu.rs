@@ -1,8 +1,9 @@
 //! `cargo xtask qemu`, the QEMU command lines all subcommands share, and the QEMU and OpenSSL install checks.
 
 use std::env;
+use std::fmt;
 use std::io::{self, Read};
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use tessera_abi::PANIC_EXIT_STATUS;
 use tessera_board::Board;
 
+use crate::dns;
 use crate::image::{self, Image};
 use crate::{describe, Result};
 
@@ -44,6 +46,141 @@ pub struct QemuArgs {
     /// console); a free one if not given. Connect with `nc 127.0.0.1 PORT`.
     #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     uart_port: Option<u16>,
+    /// Forward 127.0.0.1:HOSTPORT on the host to the guest's GUESTPORT, TCP
+    /// (`HOSTPORT:GUESTPORT` or `tcp:HOSTPORT:GUESTPORT`) or UDP
+    /// (`udp:HOSTPORT:GUESTPORT`). Repeatable.
+    #[arg(long, value_name = "[udp:]HOSTPORT:GUESTPORT", value_parser = parse_forward)]
+    forward: Vec<Forward>,
+    /// Answer the device's DNS queries for NAME with ADDRESS (an IPv4
+    /// address) from a DNS server on the host's 127.0.0.1, which the device
+    /// asks first (boot argument `net.dns`); it refuses other names, which
+    /// the device then asks QEMU's resolver. Repeatable.
+    #[arg(long, value_name = "NAME=ADDRESS", value_parser = dns::parse_resolve)]
+    resolve: Vec<(String, Ipv4Addr)>,
+}
+
+/// The transport a [`Forward`] carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    /// Its name in a slirp `hostfwd` rule.
+    fn slirp_name(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+        })
+    }
+}
+
+/// A slirp port forward: what reaches 127.0.0.1:`host_port` on the host
+/// goes to the guest's `guest_port` (at its DHCP address, 10.0.2.15).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Forward {
+    pub protocol: Protocol,
+    pub host_port: u16,
+    pub guest_port: u16,
+}
+
+impl Forward {
+    /// Its `-netdev user` option, e.g. `hostfwd=tcp:127.0.0.1:18080-:80`
+    /// (an empty guest address is the guest's first DHCP address).
+    fn hostfwd(self) -> String {
+        format!("hostfwd={}:127.0.0.1:{}-:{}", self.protocol.slirp_name(), self.host_port, self.guest_port)
+    }
+}
+
+impl fmt::Display for Forward {
+    /// e.g. `host 127.0.0.1:18080 -> guest port 80 (TCP)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "host 127.0.0.1:{} -> guest port {} ({})", self.host_port, self.guest_port, self.protocol)
+    }
+}
+
+/// One `--forward`: `HOSTPORT:GUESTPORT`, `tcp:HOSTPORT:GUESTPORT` or
+/// `udp:HOSTPORT:GUESTPORT`, each port 1 to 65535.
+pub fn parse_forward(text: &str) -> Result<Forward> {
+    let usage = "give HOSTPORT:GUESTPORT (TCP, e.g. 18080:80) or udp:HOSTPORT:GUESTPORT";
+    let (protocol, ports) = match text.split_once(':') {
+        Some((prefix, rest)) if prefix.eq_ignore_ascii_case("tcp") => (Protocol::Tcp, rest),
+        Some((prefix, rest)) if prefix.eq_ignore_ascii_case("udp") => (Protocol::Udp, rest),
+        _ => (Protocol::Tcp, text),
+    };
+    let Some((host, guest)) = ports.split_once(':') else {
+        return Err(format!("`{text}` is not a port forward: {usage}"));
+    };
+    let port = |value: &str, which: &str| -> Result<u16> {
+        match value.parse::<u16>() {
+            Ok(port) if port != 0 => Ok(port),
+            _ => Err(format!("`{value}` in `{text}` is not a {which} port (1 to 65535): {usage}")),
+        }
+    };
+    Ok(Forward { protocol, host_port: port(host, "host")?, guest_port: port(guest, "guest")? })
+}
+
+/// Refuses two forwards from one host port and protocol (slirp cannot
+/// listen twice on it).
+pub fn check_forwards(forwards: &[Forward]) -> Result<()> {
+    for (index, forward) in forwards.iter().enumerate() {
+        let same = |other: &&Forward| other.protocol == forward.protocol && other.host_port == forward.host_port;
+        if let Some(earlier) = forwards[..index].iter().find(same) {
+            return Err(format!(
+                "--forward gives host port {} ({}) twice (to guest ports {} and {}); give each host port once",
+                forward.host_port, forward.protocol, earlier.guest_port, forward.guest_port
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Fails, naming the fix, if `forward`'s host port cannot be had on
+/// 127.0.0.1 now (in use, or below 1024 without the right to it), which
+/// would stop QEMU with a less clear message. Something could take the
+/// port before QEMU does; fine for an interactive run.
+fn check_host_port(forward: Forward) -> Result<()> {
+    let address = (Ipv4Addr::LOCALHOST, forward.host_port);
+    let bound = match forward.protocol {
+        Protocol::Tcp => TcpListener::bind(address).map(drop),
+        Protocol::Udp => UdpSocket::bind(address).map(drop),
+    };
+    bound.map_err(|err| {
+        format!(
+            "cannot forward host port {} ({}): 127.0.0.1:{} cannot be bound ({err}); pick another HOSTPORT for --forward",
+            forward.host_port, forward.protocol, forward.host_port
+        )
+    })
+}
+
+/// `append` with `argument` added at the end (the kernel's boot arguments
+/// are separated by spaces).
+pub fn append_boot_argument(append: Option<&str>, argument: &str) -> String {
+    match append.map(str::trim).filter(|append| !append.is_empty()) {
+        Some(append) => format!("{append} {argument}"),
+        None => argument.to_string(),
+    }
+}
+
+/// Checks `cargo xtask qemu`'s network options before anything is built.
+fn check_network_options(args: &QemuArgs) -> Result<()> {
+    check_forwards(&args.forward)?;
+    dns::check_names(&args.resolve)?;
+    let sets_dns = args.append.as_deref().unwrap_or("").split_whitespace().any(|word| word.starts_with("net.dns="));
+    if sets_dns && !args.resolve.is_empty() {
+        return Err("--append sets net.dns and --resolve points it at its own DNS server; drop one of them".to_string());
+    }
+    args.forward.iter().try_for_each(|forward| check_host_port(*forward))
 }
 
 /// Where the guest console goes.
@@ -88,15 +225,27 @@ const ENTROPY_DEVICE: [&str; 2] = ["-device", "virtio-rng-device,bus=virtio-mmio
 /// The network server's NIC, in every image: QEMU's user network (slirp:
 /// the guest is 10.0.2.15 behind a NAT, the gateway 10.0.2.2 and a DNS
 /// forwarder 10.0.2.3, a DHCP server that hands those out; nothing from
-/// outside reaches the guest unless forwarded) and a `virtio-net-device` on
+/// outside reaches the guest unless forwarded: each of `forwards` adds a
+/// `hostfwd` rule from the host's 127.0.0.1) and a `virtio-net-device` on
 /// it. The bus is named for the same reason as the entropy device's: left
 /// to itself it would take the highest free transport, on the app UART's
 /// page (0x0a00_3c00). On `virtio-mmio-bus.8` (0x0a00_1000) it has the
 /// second page of transports to itself, which `init` hands to the network
 /// server (userland/servers/src/bin/netd.rs). A `-netdev` also keeps QEMU
 /// from adding `virt`'s default NIC (a `virtio-net-pci`).
-const NETWORK_DEVICE: [&str; 4] =
-    ["-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0,bus=virtio-mmio-bus.8"];
+fn network_device(forwards: &[Forward]) -> [String; 4] {
+    let mut netdev = "user,id=net0".to_string();
+    for forward in forwards {
+        netdev.push(',');
+        netdev.push_str(&forward.hostfwd());
+    }
+    [
+        "-netdev".to_string(),
+        netdev,
+        "-device".to_string(),
+        "virtio-net-device,netdev=net0,bus=virtio-mmio-bus.8".to_string(),
+    ]
+}
 
 impl AppUart {
     /// The QEMU options that add the device and its socket.
@@ -148,6 +297,23 @@ pub fn command_with_uart(
     append: Option<&str>,
     uart: AppUart,
 ) -> Result<Command> {
+    command_with_forwards(image, kernel, console, append, uart, &[])
+}
+
+/// [`command_with_uart`] with `forwards` from host ports on 127.0.0.1 to
+/// the guest (fails if two share a host port and protocol). A test that
+/// also wants the device's DNS queries answered starts a
+/// [`dns::start_dns`] server and adds its [`dns::DnsServer::boot_argument`]
+/// to `append` ([`append_boot_argument`]).
+pub fn command_with_forwards(
+    image: Image,
+    kernel: &Path,
+    console: Console,
+    append: Option<&str>,
+    uart: AppUart,
+    forwards: &[Forward],
+) -> Result<Command> {
+    check_forwards(forwards)?;
     let mut command = Command::new(QEMU);
     command.args(board()?.qemu_args());
     match console {
@@ -163,7 +329,7 @@ pub fn command_with_uart(
     }
     command.args(uart.args());
     command.args(ENTROPY_DEVICE);
-    command.args(NETWORK_DEVICE);
+    command.args(network_device(forwards));
     // The fuse stand-in: QEMU's loader puts the device's Unique Device
     // Secret in the board's secret page, which no untyped memory covers
     // (docs/pluton.md). `provision::ensure` makes the file first.
@@ -404,6 +570,7 @@ pub fn capture_until(mut command: Command, timeout: Option<Duration>, done: impl
 
 /// `cargo xtask qemu`.
 pub fn run(args: &QemuArgs) -> Result<ExitCode> {
+    check_network_options(args)?;
     ensure_qemu()?;
     // The device identity the Pluton security server will use, made on
     // first use (docs/pluton.md).
@@ -413,14 +580,38 @@ pub fn run(args: &QemuArgs) -> Result<ExitCode> {
         Some(port) => port,
         None => free_port()?,
     };
-    let mut qemu =
-        command_with_uart(args.image, &kernel, Console::Interactive, args.append.as_deref(), AppUart::Listen(port))?;
+    // Stopped when dropped, as this function returns: after QEMU has ended.
+    let dns_server = if args.resolve.is_empty() { None } else { Some(dns::start_dns(&args.resolve)?) };
+    let append = match &dns_server {
+        Some(server) => Some(append_boot_argument(args.append.as_deref(), &server.boot_argument())),
+        None => args.append.clone(),
+    };
+    let mut qemu = command_with_forwards(
+        args.image,
+        &kernel,
+        Console::Interactive,
+        append.as_deref(),
+        AppUart::Listen(port),
+        &args.forward,
+    )?;
     if args.gdb {
         qemu.args(["-s", "-S"]);
         println!("waiting for a debugger: gdb-multiarch {} -ex 'target remote localhost:1234'", kernel.display());
     }
     println!("==> booting Tessera in QEMU (quit: Ctrl-A then X)");
     println!("==> the app UART (virtio console) listens on 127.0.0.1:{port}: `nc 127.0.0.1 {port}`");
+    for forward in &args.forward {
+        println!("==> {forward}");
+    }
+    if let Some(server) = &dns_server {
+        let names: Vec<String> = args.resolve.iter().map(|(name, address)| format!("{name} -> {address}")).collect();
+        println!(
+            "==> DNS on 127.0.0.1:{} answers {} for the device ({})",
+            server.port(),
+            names.join(", "),
+            server.boot_argument()
+        );
+    }
     let text = describe(&qemu);
     let mut child = qemu.spawn().map_err(|err| format!("cannot start `{text}`: {err}; is {QEMU} installed?"))?;
     let timeout = args.timeout.map(Duration::from_secs);
@@ -428,6 +619,9 @@ pub fn run(args: &QemuArgs) -> Result<ExitCode> {
         stop(&mut child);
         format!("lost track of QEMU: {err}")
     })?;
+    if let Some(server) = &dns_server {
+        println!("==> the DNS server answered {} queries and refused {}", server.answered(), server.refused());
+    }
     let Some(status) = status else {
         println!("==> timeout after {} s, stopped QEMU", args.timeout.unwrap_or_default());
         return Ok(ExitCode::SUCCESS);
@@ -449,6 +643,14 @@ pub fn run(args: &QemuArgs) -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tcp(host_port: u16, guest_port: u16) -> Forward {
+        Forward { protocol: Protocol::Tcp, host_port, guest_port }
+    }
+
+    fn udp(host_port: u16, guest_port: u16) -> Forward {
+        Forward { protocol: Protocol::Udp, host_port, guest_port }
+    }
 
     fn args(command: &Command) -> Vec<String> {
         command.get_args().map(|arg| arg.to_string_lossy().into_owned()).collect()
@@ -507,6 +709,152 @@ mod tests {
         // Listening never blocks the boot; connecting needs the harness first.
         assert_eq!(chardev(AppUart::Listen(4321)), "socket,id=uart0,host=127.0.0.1,port=4321,server=on,wait=off");
         assert_eq!(chardev(AppUart::Connect(5555)), "socket,id=uart0,host=127.0.0.1,port=5555,server=off");
+    }
+
+    #[test]
+    fn forward_arguments() {
+        assert_eq!(parse_forward("18080:80").unwrap(), tcp(18080, 80));
+        assert_eq!(parse_forward("tcp:1:65535").unwrap(), tcp(1, 65535));
+        assert_eq!(parse_forward("UDP:5353:53").unwrap(), udp(5353, 53));
+        for (bad, says) in [
+            ("18080", "not a port forward"),
+            ("udp:18080", "not a port forward"),
+            ("", "not a port forward"),
+            ("0:80", "`0` in `0:80` is not a host port"),
+            ("80:0", "`0` in `80:0` is not a guest port"),
+            ("65536:80", "not a host port"),
+            ("80:-1", "not a guest port"),
+            (":80", "not a host port"),
+            ("sctp:1:2", "`sctp` in `sctp:1:2` is not a host port"),
+            ("udp:1:2:3", "`2:3` in `udp:1:2:3` is not a guest port"),
+            ("127.0.0.1:80:80", "not a host port"),
+        ] {
+            let err = parse_forward(bad).unwrap_err();
+            assert!(err.contains(says), "{bad:?}: {err}");
+            assert!(err.contains("HOSTPORT:GUESTPORT"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn forwards_from_one_host_port_are_refused() {
+        assert!(check_forwards(&[tcp(8080, 80), tcp(8081, 80), udp(8080, 80)]).is_ok());
+        let err = check_forwards(&[tcp(8080, 80), udp(9, 9), tcp(8080, 81)]).unwrap_err();
+        assert_eq!(
+            err,
+            "--forward gives host port 8080 (TCP) twice (to guest ports 80 and 81); give each host port once"
+        );
+        assert!(check_forwards(&[udp(53, 53), udp(53, 53)]).is_err());
+        let twice = command_with_forwards(
+            Image::User,
+            Path::new("k.elf"),
+            Console::Captured,
+            None,
+            AppUart::Listen(0),
+            &[tcp(1, 2), tcp(1, 3)],
+        );
+        assert!(twice.is_err());
+    }
+
+    #[test]
+    fn forwards_become_hostfwd_rules_and_lines() {
+        assert_eq!(tcp(18080, 80).hostfwd(), "hostfwd=tcp:127.0.0.1:18080-:80");
+        assert_eq!(udp(5353, 53).hostfwd(), "hostfwd=udp:127.0.0.1:5353-:53");
+        assert_eq!(tcp(18080, 80).to_string(), "host 127.0.0.1:18080 -> guest port 80 (TCP)");
+        assert_eq!(udp(5353, 53).to_string(), "host 127.0.0.1:5353 -> guest port 53 (UDP)");
+        let forwards = [tcp(18080, 80), udp(5353, 53)];
+        let command = command_with_forwards(
+            Image::User,
+            Path::new("k.elf"),
+            Console::Captured,
+            None,
+            AppUart::Listen(0),
+            &forwards,
+        )
+        .unwrap();
+        let args = args(&command);
+        let at = args.iter().position(|arg| arg == "-netdev").expect("a -netdev option");
+        assert_eq!(args[at + 1], "user,id=net0,hostfwd=tcp:127.0.0.1:18080-:80,hostfwd=udp:127.0.0.1:5353-:53");
+        assert_eq!(args[at + 3], "virtio-net-device,netdev=net0,bus=virtio-mmio-bus.8");
+        assert_eq!(args.iter().filter(|arg| *arg == "-netdev").count(), 1);
+    }
+
+    #[test]
+    fn dns_boot_argument_goes_after_the_others() {
+        assert_eq!(append_boot_argument(None, "net.dns=10.0.2.2:5000"), "net.dns=10.0.2.2:5000");
+        assert_eq!(append_boot_argument(Some("  "), "net.dns=10.0.2.2:5000"), "net.dns=10.0.2.2:5000");
+        assert_eq!(
+            append_boot_argument(Some("scenario=boot kernel.preempt-test"), "net.dns=10.0.2.2:5000"),
+            "scenario=boot kernel.preempt-test net.dns=10.0.2.2:5000"
+        );
+    }
+
+    /// `cargo xtask qemu ARGS`, parsed.
+    fn qemu_args(arguments: &[&str]) -> std::result::Result<QemuArgs, clap::Error> {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            qemu: QemuArgs,
+        }
+        use clap::Parser;
+        Cli::try_parse_from(std::iter::once("qemu").chain(arguments.iter().copied())).map(|cli| cli.qemu)
+    }
+
+    #[test]
+    fn network_options_parse() {
+        let parsed = qemu_args(&[
+            "--forward",
+            "18080:80",
+            "--forward",
+            "udp:5353:53",
+            "--resolve",
+            "Example.test=10.0.2.2",
+            "--resolve",
+            "other.test=1.2.3.4",
+        ])
+        .unwrap();
+        assert_eq!(parsed.forward, [tcp(18080, 80), udp(5353, 53)]);
+        assert_eq!(
+            parsed.resolve,
+            [
+                ("example.test".to_string(), Ipv4Addr::new(10, 0, 2, 2)),
+                ("other.test".to_string(), Ipv4Addr::new(1, 2, 3, 4))
+            ]
+        );
+        let none = qemu_args(&[]).unwrap();
+        assert!(none.forward.is_empty() && none.resolve.is_empty());
+        for bad in [
+            ["--forward", "80"],
+            ["--forward", "0:80"],
+            ["--forward", "70000:80"],
+            ["--resolve", "example.test"],
+            ["--resolve", "example.test=10.0.2"],
+            ["--resolve", "bad..name=10.0.2.2"],
+        ] {
+            let err = qemu_args(&bad).err().unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn network_options_are_checked_together() {
+        let port = free_port().unwrap().to_string();
+        let forward = format!("{port}:80");
+        let good = qemu_args(&["--forward", &forward, "--resolve", "a.test=10.0.2.2", "--append", "scenario=boot"]);
+        check_network_options(&good.unwrap()).unwrap();
+        let twice = qemu_args(&["--forward", "18080:80", "--forward", "18080:81"]).unwrap();
+        assert!(check_network_options(&twice).unwrap_err().contains("twice"));
+        let twice = qemu_args(&["--resolve", "a.test=10.0.2.2", "--resolve", "A.test=10.0.2.3"]).unwrap();
+        assert!(check_network_options(&twice).unwrap_err().contains("twice"));
+        let both = qemu_args(&["--resolve", "a.test=10.0.2.2", "--append", "x=1 net.dns=10.0.2.2:53"]).unwrap();
+        assert!(check_network_options(&both).unwrap_err().contains("drop one"));
+        // Without --resolve, --append may set net.dns itself.
+        let own = qemu_args(&["--append", "net.dns=10.0.2.2:53"]).unwrap();
+        check_network_options(&own).unwrap();
+        // A host port in use.
+        let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let forward = format!("{}:80", taken.local_addr().unwrap().port());
+        let err = check_network_options(&qemu_args(&["--forward", &forward]).unwrap()).unwrap_err();
+        assert!(err.contains("pick another HOSTPORT"), "{err}");
     }
 
     #[test]
