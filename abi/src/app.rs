@@ -60,6 +60,13 @@ impl ServerKind {
     /// its request buffer (a frame, mapped at
     /// [`PLUTON_BUFFER_AT`](crate::layout::PLUTON_BUFFER_AT)).
     pub const PLUTON: ServerKind = ServerKind(3);
+    /// The network server (`netd`): an app whose manifest asks for the
+    /// network (`AllowedConnections`, `AllowedTcpServerPorts`,
+    /// `AllowedUdpServerPorts`) gets two grants of this kind, its endpoint
+    /// (badge = the app's client number, the Pluton server's numbering) and
+    /// its transfer window (a frame of [`net::WINDOW_BYTES`], mapped at
+    /// [`NET_WINDOW_AT`](crate::layout::NET_WINDOW_AT)).
+    pub const NET: ServerKind = ServerKind(4);
 
     /// The kind's name, for messages ("GPIO", "UART"; "unknown server" for
     /// a kind this crate does not know: `Display` gives its number).
@@ -68,6 +75,7 @@ impl ServerKind {
             ServerKind::GPIO => "GPIO",
             ServerKind::UART => "UART",
             ServerKind::PLUTON => "Pluton",
+            ServerKind::NET => "network",
             _ => "unknown server",
         }
     }
@@ -76,7 +84,7 @@ impl ServerKind {
 impl fmt::Display for ServerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            ServerKind::GPIO | ServerKind::UART | ServerKind::PLUTON => f.write_str(self.name()),
+            ServerKind::GPIO | ServerKind::UART | ServerKind::PLUTON | ServerKind::NET => f.write_str(self.name()),
             ServerKind(other) => write!(f, "server {other}"),
         }
     }
@@ -468,4 +476,98 @@ pub mod pluton {
     pub const MAX_CLIENTS: u32 = 16;
     /// Bytes in a DeviceID identifier.
     pub const DEVICE_ID_BYTES: usize = 20;
+}
+
+/// The network server's protocol (`netd`, docs/network.md).
+///
+/// Requests are IPC calls on its endpoint. The **badge** says who calls,
+/// as for the Pluton server: 0 is `init` (only `init` holds the unbadged
+/// capability), `1..=`[`MAX_CLIENTS`] an app, whose client number `init`
+/// chose when it registered the app ([`REGISTER_APP`]); an app `init` did
+/// not register is refused. Bytes travel through the app's **transfer
+/// window**, a frame of [`WINDOW_BYTES`] that `init` carves from the app's
+/// memory, maps into it at
+/// [`NET_WINDOW_AT`](crate::layout::NET_WINDOW_AT) and hands to `netd`
+/// with the registration: a request names a length, the bytes are at the
+/// window's start. An app's requests carry no capability.
+///
+/// Sockets are small numbers (`0..`[`MAX_SOCKETS`]) scoped to the calling
+/// app: an app can only name its own. The reply's label is 0 or an
+/// [`Error`](crate::Error) code: `InvalidArgument` for a malformed request
+/// (an unknown label, a port 0, an address no TCP connection can go to, a
+/// length outside `1..=WINDOW_BYTES`, a socket number the app has not
+/// open), `PermissionDenied` for a request the caller may not make (an
+/// address its manifest does not list, an app asking `init`'s requests),
+/// `OutOfMemory` when the app has [`MAX_SOCKETS`] open or the server's
+/// socket pool is empty, `NotFound` for a connection asked before the
+/// network has an address (no DHCP lease yet).
+pub mod net {
+    /// Opens a TCP connection: word 0 = IPv4 address ([`address_word`]),
+    /// word 1 = port. Allowed only to an address the app's manifest lists
+    /// as a literal in `AllowedConnections`. The answer's word 0 is the
+    /// socket number; the connection is then being made ([`STATUS`]).
+    pub const TCP_CONNECT: u32 = 1;
+    /// A socket's state: word 0 = socket. The answer: word 0 = its state
+    /// ([`state`]), word 1 = bytes waiting to be received, word 2 = bytes
+    /// of room in its send buffer.
+    pub const STATUS: u32 = 2;
+    /// Sends: word 0 = socket, word 1 = length (`1..=`[`WINDOW_BYTES`]),
+    /// the bytes at the window's start. The answer: word 0 = how many the
+    /// socket took (0 while its send buffer is full or it is not connected
+    /// yet), word 1 = its state. `PeerGone` once the connection can carry
+    /// no more bytes from the app (reset, refused, or finished).
+    pub const SEND: u32 = 3;
+    /// Receives without waiting: word 0 = socket, word 1 = most bytes
+    /// wanted (`1..=`[`WINDOW_BYTES`]). The bytes go to the window's start;
+    /// the answer: word 0 = their count (0 if none are waiting), word 1 =
+    /// the socket's state ([`state::CLOSED`] with 0 bytes: the peer
+    /// finished sending).
+    pub const RECEIVE: u32 = 4;
+    /// Closes a socket: word 0 = socket. The number is free again at once;
+    /// the server finishes the connection (FIN) in the background.
+    pub const CLOSE: u32 = 5;
+    /// `init` only: app word 0 (client number, `1..=`[`MAX_CLIENTS`]) is
+    /// registered. One capability: the app's transfer window, a frame of
+    /// [`WINDOW_BYTES`] with `READ`, `WRITE` and `INSPECT`, holding the
+    /// app's policy at its start (the registration record, written by
+    /// `init`: `tessera_net_core::registration`). Registering a client
+    /// number again (a restart) replaces it and aborts its sockets.
+    pub const REGISTER_APP: u32 = 16;
+    /// `init` only: app word 0 has ended; its sockets are aborted and its
+    /// window forgotten.
+    pub const UNREGISTER_APP: u32 = 17;
+
+    /// Bytes of an app's transfer window.
+    pub const WINDOW_BYTES: usize = 16 * 1024;
+    /// The most apps the server tells apart (the Pluton server's client
+    /// numbers).
+    pub const MAX_CLIENTS: u32 = super::pluton::MAX_CLIENTS;
+    /// The most sockets one app has open at once.
+    pub const MAX_SOCKETS: u32 = 4;
+
+    /// A socket's state, as [`STATUS`], [`SEND`] and [`RECEIVE`] answer it.
+    pub mod state {
+        /// The connection is being made.
+        pub const CONNECTING: u32 = 0;
+        /// Connected: bytes go both ways.
+        pub const ESTABLISHED: u32 = 1;
+        /// The peer finished sending (FIN): what it sent can still be
+        /// received, and the app may still send.
+        pub const CLOSED: u32 = 2;
+        /// The connection was reset after it was made.
+        pub const RESET: u32 = 3;
+        /// The connection was never made: refused (reset) or given up.
+        pub const REFUSED: u32 = 4;
+    }
+
+    /// An IPv4 address as a request word (most significant byte first:
+    /// 10.0.2.2 is `0x0a00_0202`).
+    pub const fn address_word(address: [u8; 4]) -> u32 {
+        u32::from_be_bytes(address)
+    }
+
+    /// The IPv4 address of a request word.
+    pub const fn address_bytes(word: u32) -> [u8; 4] {
+        word.to_be_bytes()
+    }
 }

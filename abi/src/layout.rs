@@ -10,6 +10,8 @@
 //!                              (`tessera_abi::app`; apps only)
 //! PLUTON_BUFFER_AT .. + PAGE    an app's Pluton request buffer, RW,
 //!                              execute-never (apps only)
+//! NET_WINDOW_AT .. + 16 KiB     an app's network transfer window, RW,
+//!                              execute-never (apps granted the network)
 //! APP_HEAP_AT .. + heap bytes  an app's heap, RW, execute-never, one
 //!                              frame (apps only; its size is in the start
 //!                              information)
@@ -44,6 +46,11 @@ pub const APP_INFO_AT: usize = 0x1000_0000;
 /// the app hands the Pluton security server with each request that moves
 /// bytes (`tessera_abi::app::pluton`).
 pub const PLUTON_BUFFER_AT: usize = APP_INFO_AT + PAGE_SIZE;
+/// Where `init`'s loader maps an app's network transfer window: one frame
+/// of `tessera_abi::app::net::WINDOW_BYTES` (16 KiB, so 16 KiB aligned)
+/// that the app and the network server move bytes through. Between the
+/// Pluton buffer and the heap, in the same MiB.
+pub const NET_WINDOW_AT: usize = APP_INFO_AT + 4 * PAGE_SIZE;
 /// Where `init`'s loader maps an app's heap.
 pub const APP_HEAP_AT: usize = 0x1001_0000;
 /// Bytes of heap every app gets today: one frame, one mapping, carved from
@@ -51,3 +58,6 @@ pub const APP_HEAP_AT: usize = 0x1001_0000;
 pub const APP_HEAP_BYTES: usize = 64 * 1024;
 /// Most bytes of heap an app may be told it has (the rest of the MiB).
 pub const MAX_APP_HEAP_BYTES: usize = 0x0010_0000 - (APP_HEAP_AT - APP_INFO_AT);
+
+// The network window lies between the Pluton buffer and the heap.
+const _: () = assert!(NET_WINDOW_AT >= PLUTON_BUFFER_AT + PAGE_SIZE && NET_WINDOW_AT + 16 * 1024 <= APP_HEAP_AT);

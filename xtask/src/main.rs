@@ -13,6 +13,7 @@ mod elf;
 mod harness;
 mod image;
 mod manifest;
+mod net_test;
 mod new_app;
 mod pluton_test;
 mod provision;

@@ -275,10 +275,11 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
         .collect();
     let attest = args.only.as_deref().is_none_or(|only| "attest".contains(only));
     let pluton = args.only.as_deref().is_none_or(|only| "pluton".contains(only));
-    if scenarios.is_empty() && !attest && !pluton {
+    let net = args.only.as_deref().is_none_or(|only| "net".contains(only));
+    if scenarios.is_empty() && !attest && !pluton && !net {
         let names: Vec<&str> = SCENARIOS.iter().map(|scenario| scenario.name).collect();
         return Err(format!(
-            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton",
+            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton, net",
             args.only.as_deref().unwrap_or_default(),
             names.join(", ")
         ));
@@ -411,6 +412,15 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
         tally.item("qemu:pluton", false, || match &kernel {
             Some(kernel) => crate::pluton_test::scenario(kernel),
             None => Err("not run: the test image did not build".to_string()),
+        });
+    }
+    if net {
+        tally.item("qemu:net", false, || {
+            let kernel = match kernels.iter().find(|(image, _)| *image == Image::User) {
+                Some((_, kernel)) => kernel.clone().ok_or_else(|| "not run: the user image did not build".to_string()),
+                None => image::build_system(Image::User),
+            };
+            crate::net_test::scenario(&kernel?)
         });
     }
     Ok(tally.finish())

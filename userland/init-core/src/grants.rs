@@ -281,6 +281,22 @@ pub fn plan(manifest: &Manifest<'_>, board: &BoardOffer) -> Result<Plan, Refusal
     Ok(plan)
 }
 
+/// Whether `manifest` asks for the network: any of `AllowedConnections`,
+/// `AllowedTcpServerPorts`, `AllowedUdpServerPorts`. Such an app gets an
+/// endpoint to the network server badged with its client number (the
+/// Pluton server's numbering, not a mask of resources: so the network
+/// server is no row of [`SERVERS`] and admission has nothing to compare)
+/// and a transfer window, and `init` registers its policy with the server
+/// (docs/network.md). An app that asks for none of them holds no network
+/// capability at all. Of the three, only `AllowedConnections`' IPv4
+/// literals give authority so far; the server ports are still
+/// [placeholders](placeholders).
+pub fn wants_network(manifest: &Manifest<'_>) -> bool {
+    manifest.allowed_connections().next().is_some()
+        || manifest.tcp_server_ports().next().is_some()
+        || manifest.udp_server_ports().next().is_some()
+}
+
 /// A capability recorded for a server that is not built yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Placeholder {
@@ -309,10 +325,10 @@ const FLAG_PLACEHOLDERS: [(CapabilityFlags, &str, &str); 13] = [
 ];
 
 /// The capabilities of `manifest` that `init` only records: each names the
-/// server that will honour it. In manifest-field order.
+/// server that will honour it. In manifest-field order. (`AllowedConnections`
+/// is not one: the network server enforces it, see [`wants_network`].)
 pub fn placeholders<'a>(manifest: &'a Manifest<'a>) -> impl Iterator<Item = Placeholder> + 'a {
     let lists = [
-        ("AllowedConnections", "network", manifest.allowed_connections().next().is_some()),
         ("AllowedTcpServerPorts", "network", manifest.tcp_server_ports().next().is_some()),
         ("AllowedUdpServerPorts", "network", manifest.udp_server_ports().next().is_some()),
         ("AllowedApplicationConnections", "init", manifest.application_connections().next().is_some()),
@@ -432,9 +448,27 @@ mod tests {
             ..content()
         };
         let names: Vec<&str> = with(&content, |m| placeholders(m).map(|p| p.capability).collect());
-        // DeviceAuthentication is honoured (by the Pluton security server).
-        assert_eq!(names, ["AllowedConnections", "MutableStorage", "SystemTime"]);
+        // DeviceAuthentication is honoured (by the Pluton security server),
+        // AllowedConnections by the network server.
+        assert_eq!(names, ["MutableStorage", "SystemTime"]);
         assert_eq!(with(&self::content(), |m| placeholders(m).count()), 0);
+        let ports = [8080];
+        let listening = ManifestContent { tcp_server_ports: &ports, udp_server_ports: &ports, ..self::content() };
+        let names: Vec<&str> = with(&listening, |m| placeholders(m).map(|p| p.capability).collect());
+        assert_eq!(names, ["AllowedTcpServerPorts", "AllowedUdpServerPorts"]);
+    }
+
+    #[test]
+    fn network_fields_ask_for_the_network() {
+        assert!(!with(&content(), wants_network));
+        let hosts = ["10.0.2.2"];
+        assert!(with(&ManifestContent { allowed_connections: &hosts, ..content() }, wants_network));
+        let ports = [8080];
+        assert!(with(&ManifestContent { tcp_server_ports: &ports, ..content() }, wants_network));
+        assert!(with(&ManifestContent { udp_server_ports: &ports, ..content() }, wants_network));
+        // It is no row of the plan: the badge is the client number.
+        let planned = with(&ManifestContent { allowed_connections: &hosts, ..content() }, |m| plan(m, &QEMU_VIRT));
+        assert_eq!(planned, Ok(Plan::default()));
     }
 
     /// Every accepted plan grants a subset of what the board offers and of

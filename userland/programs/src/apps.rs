@@ -28,16 +28,23 @@
 //! it (`RECORD_APP`: its measurement goes into the log the evidence
 //! carries) as client number `index + 1`, and the app gets an endpoint to
 //! that server badged with that number and a request buffer (a frame at
-//! `PLUTON_BUFFER_AT`); its start information lists (server kind, slot)
-//! for each grant and says where the heap is (`tessera_abi::app::StartInfo`,
-//! written by the loader's `start_app`), and it is started.
+//! `PLUTON_BUFFER_AT`); an app whose manifest asks for the network
+//! (`tessera_init_core::grants::wants_network`) is registered with the
+//! network server under the same number (`REGISTER_APP`: its policy, the
+//! IPv4 literals of its `AllowedConnections`, in its transfer window, a
+//! 16 KiB frame at `NET_WINDOW_AT`), and gets an endpoint to that server
+//! badged with the number and the window; its start information lists
+//! (server kind, slot) for each grant and says where the heap is
+//! (`tessera_abi::app::StartInfo`, written by the loader's `start_app`),
+//! and it is started. When it ends, the network server forgets it
+//! (`UNREGISTER_APP`: its sockets are aborted).
 //!
 //! Any refusal is one log line, `init: app 'NAME' refused: REASON`; an app
 //! that was admitted but could not be started is one line `init: app
 //! 'NAME' could not be started: REASON`; the other apps go on.
 
-use tessera_abi::app::{pluton, Grant, ServerKind};
-use tessera_abi::layout::{PAGE_SIZE, PLUTON_BUFFER_AT};
+use tessera_abi::app::{net, pluton, Grant, ServerKind};
+use tessera_abi::layout::{NET_WINDOW_AT, PAGE_SIZE, PLUTON_BUFFER_AT};
 use tessera_abi::manifest::{ComponentId, Manifest};
 use tessera_abi::package::{self, Package, VerifyError};
 use tessera_abi::ObjectType;
@@ -47,8 +54,9 @@ use tessera_init_core::lifecycle::{self, Event};
 use tessera_init_core::supervisor::{Decision, Failure, FailureLog, Health, POLICY};
 use tessera_rt::{
     call, cap_delete, cap_derive, cap_grant, cap_move_narrowed, cap_revoke, exit_record, map_into, println, retype,
-    uptime_micros, wait, Ended, Error, Handle, Message, Rights, Timeout,
+    unmap, uptime_micros, wait, Ended, Error, Handle, Mapping, Message, Rights, Timeout,
 };
+use tessera_servers::net::registration::{Registration, MAX_RECORD_BYTES};
 
 use crate::loader::{Loader, Program};
 
@@ -64,25 +72,36 @@ pub const APP_PRIORITY: u32 = 8;
 pub const MAX_APPS: usize = 16;
 /// The board this build runs on.
 pub const BOARD: BoardOffer = grants::QEMU_VIRT;
+/// Where `init` maps an app's network window while it writes the app's
+/// registration record into it (below the loader's windows).
+const NET_RECORD_AT: u32 = 0x3500_0000;
+/// How long `init` waits for the network server to answer.
+const NET_TIMEOUT: Timeout = Timeout::Millis(2000);
 
 /// The server endpoints `init` mints app capabilities from, one per row
-/// of `tessera_init_core::grants::SERVERS` (keyed by server kind): unbadged
-/// copies with `SEND`, `GRANT` and `DERIVE` (the servers hold the
-/// `RECEIVE` side).
+/// of `tessera_init_core::grants::SERVERS` (keyed by server kind), and the
+/// network server's (which badges by client number, not by a resource
+/// mask, so it is no row there): unbadged copies with `SEND`, `GRANT` and
+/// `DERIVE` (the servers hold the `RECEIVE` side).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Servers {
     endpoints: [Option<Handle>; SERVER_COUNT],
+    net: Option<Handle>,
 }
 
 impl Servers {
     /// No server running.
     pub const fn new() -> Servers {
-        Servers { endpoints: [None; SERVER_COUNT] }
+        Servers { endpoints: [None; SERVER_COUNT], net: None }
     }
 
     /// Records the minting endpoint of the server of `kind`; false if no
-    /// row of `SERVERS` has that kind.
+    /// row of `SERVERS` has that kind and it is not the network server.
     pub fn set(&mut self, kind: ServerKind, endpoint: Handle) -> bool {
+        if kind == ServerKind::NET {
+            self.net = Some(endpoint);
+            return true;
+        }
         let Some(index) = grants::server_index(kind) else { return false };
         self.endpoints[index] = Some(endpoint);
         true
@@ -90,6 +109,9 @@ impl Servers {
 
     /// The minting endpoint of the server of `kind`, if it runs.
     pub fn get(&self, kind: ServerKind) -> Option<Handle> {
+        if kind == ServerKind::NET {
+            return self.net;
+        }
         grants::server_index(kind).and_then(|index| self.endpoints[index])
     }
 }
@@ -119,6 +141,12 @@ struct App<'a> {
     minted: [Option<Handle>; SERVER_COUNT],
     /// `init`'s badged copy of the Pluton security server's endpoint.
     minted_pluton: Option<Handle>,
+    /// Whether its manifest asks for the network
+    /// (`tessera_init_core::grants::wants_network`).
+    network: bool,
+    /// `init`'s badged copy of the network server's endpoint, for the
+    /// current run.
+    minted_net: Option<Handle>,
     health: Health,
 }
 
@@ -215,6 +243,15 @@ impl<'a> Apps<'a> {
         for index in 0..MAX_APPS {
             let Some(app) = self.apps[index].filter(|app| app.status == Status::Checked) else { continue };
             if let Ok(manifest) = Manifest::decode(app.manifest) {
+                if manifest.allowed_connections().next().is_some() {
+                    let registration = Registration::from_manifest(&manifest);
+                    println!(
+                        "init: app '{}': AllowedConnections recorded for the network server: IPv4 addresses it enforces: {}, host names it does not honour yet: {}",
+                        app.name,
+                        registration.literals().len(),
+                        registration.names()
+                    );
+                }
                 for placeholder in grants::placeholders(&manifest) {
                     println!(
                         "init: app '{}': {} recorded for the {} server (not built yet; no authority granted)",
@@ -266,6 +303,8 @@ impl<'a> Apps<'a> {
             memory: None,
             minted: [None; SERVER_COUNT],
             minted_pluton: None,
+            network: false,
+            minted_net: None,
             health: Health::new(),
         };
         let checked = verified.and_then(|package| {
@@ -276,14 +315,19 @@ impl<'a> Apps<'a> {
                     return Err(Reason::NotRunning(server));
                 }
             }
-            Ok((package.elf(), package.manifest(), manifest.component_id(), plan))
+            let network = grants::wants_network(&manifest);
+            if network && self.servers.get(ServerKind::NET).is_none() {
+                return Err(Reason::NoNetwork);
+            }
+            Ok((package.elf(), package.manifest(), manifest.component_id(), plan, network))
         });
         match checked {
-            Ok((elf, manifest, component_id, plan)) => {
+            Ok((elf, manifest, component_id, plan, network)) => {
                 app.elf = elf;
                 app.component_id = component_id;
                 app.plan = plan;
                 app.manifest = manifest;
+                app.network = network;
                 app.status = Status::Checked;
             }
             Err(reason) => println!("init: app '{}' refused: {}", name, reason),
@@ -343,13 +387,34 @@ impl<'a> Apps<'a> {
         let (Some(mut app), Some(loader)) = (self.apps[index], self.loader) else { return false };
         let servers = self.servers;
         let pluton = self.pluton;
+        let net = servers.get(ServerKind::NET).filter(|_| app.network);
         let mut minted = [None; SERVER_COUNT];
         let mut minted_pluton = None;
+        let mut minted_net = None;
+        let mut registered = false;
         let client = index as u32 + 1;
         let entry = app.entry;
         let memory = app.memory.take();
         let result = loader.start_app(app.name, app.elf, APP_PRIORITY, memory, |memory, process, list| {
             let mut count = 0;
+            let mut push = |grant: Grant| -> Result<(), Error> {
+                *list.get_mut(count).ok_or(Error::InvalidArgument)? = grant;
+                count += 1;
+                Ok(())
+            };
+            let granted = |server: ServerKind, handle: Handle| {
+                // A new process's slots are fresh: generation 0.
+                if handle.generation() != 0 {
+                    return Err(Error::InvalidArgument);
+                }
+                Ok(Grant { server, slot: handle.index() as u16 })
+            };
+            // The network window first: carved before the page-sized
+            // frames, it wastes none of the block to its alignment.
+            let window = match net {
+                Some(_) => Some(retype(memory, ObjectType::Frame, net::WINDOW_BYTES as u32)?),
+                None => None,
+            };
             // The Pluton security server: it records the app as client
             // `index + 1` with its request buffer (the app's measurement
             // joins its log; a restart records nothing new), and the app
@@ -371,12 +436,34 @@ impl<'a> Apps<'a> {
                 let endpoint = cap_grant(badged, process, Rights::SEND)?;
                 let buffer = cap_move_narrowed(buffer, process, rights)?;
                 for handle in [endpoint, buffer] {
-                    let entry = list.get_mut(count).ok_or(Error::InvalidArgument)?;
-                    if handle.generation() != 0 {
-                        return Err(Error::InvalidArgument);
-                    }
-                    *entry = Grant { server: ServerKind::PLUTON, slot: handle.index() as u16 };
-                    count += 1;
+                    push(granted(ServerKind::PLUTON, handle)?)?;
+                }
+            }
+            // The network server: it registers the app as client `index +
+            // 1` with its policy, written into its window, and the app
+            // gets an endpoint badged with that number and the window.
+            if let (Some(net), Some(window)) = (net, window) {
+                let manifest = Manifest::decode(app.manifest).map_err(|_| Error::BadImage)?;
+                let mut record = [0u8; MAX_RECORD_BYTES];
+                let size = Registration::from_manifest(&manifest).encode(&mut record).ok_or(Error::TooLong)?;
+                let rights = Rights::READ | Rights::WRITE;
+                Mapping::new(window, NET_RECORD_AT, rights)?.write_bytes(0, &record[..size]);
+                unmap(window)?;
+                map_into(window, process, NET_WINDOW_AT as u32, rights)?;
+                let request = Message::with_capability(net::REGISTER_APP, [client, 0, 0], window);
+                let answer = call(net, &request, NET_TIMEOUT)?;
+                if answer.message.label != 0 {
+                    let error = Error::from_code(answer.message.label).unwrap_or(Error::InvalidArgument);
+                    println!("init: the network server did not register it: {}", error.name());
+                    return Err(error);
+                }
+                registered = true;
+                let badged = cap_derive(net, Rights::SEND | Rights::GRANT, client)?;
+                minted_net = Some(badged);
+                let endpoint = cap_grant(badged, process, Rights::SEND)?;
+                let window = cap_move_narrowed(window, process, rights)?;
+                for handle in [endpoint, window] {
+                    push(granted(ServerKind::NET, handle)?)?;
                 }
             }
             for (index, (server, badge)) in app.plan.badges().enumerate() {
@@ -384,12 +471,7 @@ impl<'a> Apps<'a> {
                 let badged = cap_derive(endpoint, Rights::SEND | Rights::GRANT, badge)?;
                 minted[index] = Some(badged);
                 let handle = cap_grant(badged, process, Rights::SEND)?;
-                let entry = list.get_mut(count).ok_or(Error::InvalidArgument)?;
-                if handle.generation() != 0 {
-                    return Err(Error::InvalidArgument);
-                }
-                *entry = Grant { server: server.kind, slot: handle.index() as u16 };
-                count += 1;
+                push(granted(server.kind, handle)?)?;
             }
             Ok(count)
         });
@@ -399,6 +481,7 @@ impl<'a> Apps<'a> {
                 app.memory = Some(program.memory);
                 app.minted = minted;
                 app.minted_pluton = minted_pluton;
+                app.minted_net = minted_net;
                 app.status = app.status.after(Event::Started);
                 self.apps[index] = Some(app);
                 true
@@ -406,6 +489,10 @@ impl<'a> Apps<'a> {
             Err(error) => {
                 unmint(&mut minted);
                 unmint(core::slice::from_mut(&mut minted_pluton));
+                unmint(core::slice::from_mut(&mut minted_net));
+                if registered {
+                    self.unregister_network(client);
+                }
                 println!("init: app '{}' could not be started: {}", app.name, error.name());
                 // The block (if it was a spare) was revoked and is kept.
                 app.memory = memory;
@@ -413,6 +500,24 @@ impl<'a> Apps<'a> {
                 self.apps[index] = Some(app);
                 false
             }
+        }
+    }
+
+    /// Tells the network server that client `client` has ended (or never
+    /// started): it aborts the app's sockets and forgets its window. A
+    /// server that does not answer changes nothing here: registering the
+    /// number again replaces the registration anyway.
+    fn unregister_network(&self, client: u32) {
+        let Some(net) = self.servers.get(ServerKind::NET) else { return };
+        let request = Message::new(net::UNREGISTER_APP, [client, 0, 0, 0]);
+        match call(net, &request, NET_TIMEOUT) {
+            Ok(answer) if answer.message.label == 0 => {}
+            Ok(answer) => println!(
+                "init: the network server did not unregister client {}: {}",
+                client,
+                Error::from_code(answer.message.label).map_or("an unknown error", Error::name)
+            ),
+            Err(error) => println!("init: the network server did not unregister client {}: {}", client, error.name()),
         }
     }
 
@@ -433,6 +538,10 @@ impl<'a> Apps<'a> {
         }
         unmint(&mut app.minted);
         unmint(core::slice::from_mut(&mut app.minted_pluton));
+        unmint(core::slice::from_mut(&mut app.minted_net));
+        if app.network {
+            self.unregister_network(index as u32 + 1);
+        }
         if ended == Ended::Exited(0) {
             println!("init: app '{}' finished (exit 0); not restarted", app.name);
             app.status = app.status.after(Event::Exited);
@@ -539,6 +648,8 @@ enum Reason {
     Manifest(tessera_abi::manifest::DecodeError),
     Board(grants::Refusal),
     NotRunning(&'static grants::Server),
+    /// It asks for the network and the network server is not running.
+    NoNetwork,
     /// The Pluton security server could not verify it (none, or it failed).
     NoVerifier(Option<Error>),
 }
@@ -550,6 +661,7 @@ impl core::fmt::Display for Reason {
             Reason::Manifest(error) => write!(f, "undecodable manifest: {}", error),
             Reason::Board(refusal) => write!(f, "{}", refusal),
             Reason::NotRunning(server) => write!(f, "{}: the {} server is not running", server.field, server.kind),
+            Reason::NoNetwork => write!(f, "network access: the network server is not running"),
             Reason::NoVerifier(None) => write!(f, "no Pluton security server to verify its signature"),
             Reason::NoVerifier(Some(error)) => {
                 write!(f, "the Pluton security server could not verify its signature: {}", error.name())

@@ -43,6 +43,24 @@ pub fn pluton_buffer(info: &StartInfo<'_>) -> Option<crate::Mapping> {
     frame.then(|| crate::Mapping::assume_mapped(tessera_abi::layout::PLUTON_BUFFER_AT as u32, PAGE_SIZE as u32))
 }
 
+/// The app's network transfer window: the frame `init`'s loader maps at
+/// [`NET_WINDOW_AT`](tessera_abi::layout::NET_WINDOW_AT) when it grants
+/// the app the network server (two `NET` grants: the endpoint and this
+/// frame). `None` if the start information has no such frame.
+pub fn net_window(info: &StartInfo<'_>) -> Option<crate::Mapping> {
+    use tessera_abi::app::{net::WINDOW_BYTES, ServerKind};
+    use tessera_abi::ObjectType;
+    let frame = info
+        .grants()
+        .filter(|grant| grant.server == ServerKind::NET)
+        .any(|grant| crate::cap_info(grant.handle()).is_ok_and(|cap| cap.kind == ObjectType::Frame));
+    // SAFETY (of the mapping's later accesses): as for `pluton_buffer`:
+    // the loader mapped the window's `WINDOW_BYTES` read-write at this
+    // address before starting the app, as the frame grant says; if the app
+    // unmaps it itself, an access faults and the kernel ends this app only.
+    frame.then(|| crate::Mapping::assume_mapped(tessera_abi::layout::NET_WINDOW_AT as u32, WINDOW_BYTES as u32))
+}
+
 /// The app's heap: the global allocator (`linked_list_allocator`) over the
 /// pages the start information names. Running out is an allocation error:
 /// `alloc`'s handler panics, and the panic handler ends this app only.

@@ -20,7 +20,8 @@ pub enum Error {
     Denied,
     /// A bad argument: a pin the board lacks, a write to an input pin, ...
     InvalidArgument,
-    /// The server did not answer in time.
+    /// No answer in time: from a server, or on a connection (connecting,
+    /// reading or writing past its timeout).
     TimedOut,
     /// The server has gone.
     ServerGone,
@@ -29,6 +30,15 @@ pub enum Error {
     /// The device has no working entropy source: no random bytes rather
     /// than predictable ones.
     NoEntropy,
+    /// The host refused the connection (nothing listens on that port).
+    ConnectionRefused,
+    /// The peer reset the connection after it was made.
+    Reset,
+    /// The connection is closed: nothing more can be sent on it.
+    Closed,
+    /// One of the app's budgets is used up (the network: sockets open at
+    /// once).
+    BudgetExceeded,
     /// Any other failure the kernel or a server reported.
     System(tessera_abi::Error),
 }
@@ -51,11 +61,34 @@ impl fmt::Display for Error {
             Error::NotGranted(capability) => write!(f, "not granted: the manifest has no {capability}"),
             Error::Denied => write!(f, "denied: outside what the manifest granted"),
             Error::InvalidArgument => write!(f, "invalid argument"),
-            Error::TimedOut => write!(f, "the server did not answer in time"),
+            Error::TimedOut => write!(f, "timed out"),
             Error::ServerGone => write!(f, "the server has gone"),
             Error::Tampered => write!(f, "sealed data was changed or is another app's"),
             Error::NoEntropy => write!(f, "no entropy source: no random bytes"),
+            Error::ConnectionRefused => write!(f, "connection refused"),
+            Error::Reset => write!(f, "connection reset"),
+            Error::Closed => write!(f, "the connection is closed"),
+            Error::BudgetExceeded => write!(f, "budget exceeded"),
             Error::System(error) => write!(f, "{}", error.name()),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// What the error means to `embedded_io` users (a `TcpStream`'s errors).
+impl embedded_io::Error for Error {
+    fn kind(&self) -> embedded_io::ErrorKind {
+        use embedded_io::ErrorKind;
+        match self {
+            Error::NotGranted(_) | Error::Denied => ErrorKind::PermissionDenied,
+            Error::InvalidArgument => ErrorKind::InvalidInput,
+            Error::TimedOut => ErrorKind::TimedOut,
+            Error::ConnectionRefused => ErrorKind::ConnectionRefused,
+            Error::Reset => ErrorKind::ConnectionReset,
+            Error::Closed => ErrorKind::BrokenPipe,
+            Error::BudgetExceeded => ErrorKind::OutOfMemory,
+            Error::ServerGone | Error::Tampered | Error::NoEntropy | Error::System(_) => ErrorKind::Other,
         }
     }
 }

@@ -4,7 +4,8 @@
 //! `Cargo.toml` (see `userland/apps/` and the README). `init` starts it
 //! holding exactly what the manifest grants; this crate is how the app uses
 //! that: [`gpio`], [`uart`], [`pluton`] (the device's identity,
-//! randomness, sealing, device authentication), [`log!`], [`time`], a heap ([`heap`]: `alloc`'s
+//! randomness, sealing, device authentication), [`net`] (TCP connections
+//! to the hosts the manifest allows), [`log!`], [`time`], a heap ([`heap`]: `alloc`'s
 //! `Vec`, `String`, `Box` work after `extern crate alloc;`) and one
 //! [`Error`] type. Apps use only safe Rust (`#![forbid(unsafe_code)]`).
 //!
@@ -39,6 +40,7 @@ pub mod error;
 pub mod gpio;
 pub mod heap;
 pub mod log;
+pub mod net;
 pub mod pluton;
 pub mod time;
 pub mod uart;
@@ -87,6 +89,25 @@ impl App {
         });
         let endpoint = endpoint.ok_or(Error::NotGranted("Pluton"))?;
         Ok(pluton::Pluton::new(endpoint.handle(), buffer))
+    }
+
+    /// The network server, for an app whose manifest asks for the network
+    /// (`AllowedConnections`); `Err(NotGranted("AllowedConnections"))`
+    /// without it.
+    ///
+    /// ```ignore
+    /// let net = app.net()?;
+    /// let stream = tessera_sdk::net::TcpStream::connect(&net, [10, 0, 2, 2], 8080)?;
+    /// ```
+    pub fn net(&self) -> Result<net::Net, Error> {
+        let not_granted = Error::NotGranted("AllowedConnections");
+        let info = self.start.ok_or(not_granted)?;
+        let window = tessera_rt::app::net_window(&info).ok_or(not_granted)?;
+        let endpoint = info.grants().filter(|grant| grant.server == ServerKind::NET).find(|grant| {
+            tessera_rt::cap_info(grant.handle()).is_ok_and(|cap| cap.kind == tessera_abi::ObjectType::Endpoint)
+        });
+        let endpoint = endpoint.ok_or(not_granted)?;
+        Ok(net::Net::new(endpoint.handle(), window))
     }
 
     /// UART `number` (as the board numbers them: QEMU virt has UART 0);

@@ -7,9 +7,9 @@
 //! - `uartd`: the UART server (a virtio console), protocol [`uart`].
 //! - `plutond`: the Pluton security server (docs/pluton.md), protocol
 //!   [`pluton`]. The kernel starts it, not `init`.
-//! - `netd`: the network server (virtio-net and smoltcp; docs/network.md).
-//!   It brings the network up and serves no client yet; [`net`] holds its
-//!   facts.
+//! - `netd`: the network server (virtio-net and smoltcp; docs/network.md),
+//!   protocol [`net`] (`tessera_abi::app::net`, decoded by
+//!   `tessera_net_core`).
 #![no_std]
 // `deny`, not `forbid`: `entropy` (the Pluton security server's virtio
 // entropy driver) allows `unsafe` for its DMA HAL and device registers.
@@ -64,11 +64,42 @@ pub mod gpio {
     pub const NONE: u32 = 0xFFFF;
 }
 
-/// The network server's facts (`netd`, for QEMU virt's `virtio-net-device`;
-/// docs/network.md): what `init` gives it and where it maps it. It has no
-/// protocol yet: it brings the network up (DHCPv4, ARP, ICMP echo) and
-/// serves no client.
+/// The network server's protocol and facts (`netd`, for QEMU virt's
+/// `virtio-net-device`; docs/network.md): the requests are
+/// `tessera_abi::app::net`'s, decoded by `tessera_net_core::protocol`;
+/// `init` writes each app's policy with [`registration`]. These are what
+/// `init` gives the server, where it maps it, and its budgets.
 pub mod net {
+    pub use tessera_abi::app::net::*;
+    pub use tessera_net_core::registration;
+
+    /// TCP sockets in the server's pool, for all apps together (each app
+    /// has at most [`MAX_SOCKETS`] of them open).
+    pub const POOL_SOCKETS: usize = 8;
+    /// Bytes of one TCP socket's receive buffer, and of its send buffer.
+    pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
+    /// Untyped memory `init` gives the server for the pool's buffers (all
+    /// of them: a receive and a send buffer per socket): the server makes
+    /// one frame of it (one mapping) and keeps it mapped at [`SOCKETS_AT`].
+    /// Not in the server's `.bss`: its program memory (256 KiB, carved in
+    /// power-of-two frames aligned to their size) has no room for 64 KiB
+    /// more beside its code.
+    pub const SOCKET_MEMORY_BYTES: u32 = (2 * POOL_SOCKETS * SOCKET_BUFFER_BYTES) as u32;
+    /// Where the server maps the socket buffers.
+    pub const SOCKETS_AT: u32 = 0x3004_0000;
+    // One frame holds them, and the DMA memory and they tell each other
+    // apart by size.
+    const _: () = assert!(SOCKET_MEMORY_BYTES <= tessera_abi::capability::MAX_FRAME_BYTES);
+    const _: () = assert!(SOCKET_MEMORY_BYTES.is_power_of_two() && SOCKET_MEMORY_BYTES != DMA_BYTES);
+    /// How long a connection may go unanswered (a connect, data waiting
+    /// for an acknowledgement, a close) before the stack gives it up.
+    pub const CONNECTION_TIMEOUT_SECS: u64 = 30;
+    /// How long a socket an app closed may take to finish its connection
+    /// before the server aborts it and reuses the slot.
+    pub const CLOSE_LINGER_MICROS: u64 = 10_000_000;
+    /// Where the server maps an app's transfer window while it answers a
+    /// request (in the same MiB as its registers and DMA memory).
+    pub const WINDOW_MAPPED_AT: u32 = 0x3002_0000;
     /// The virtio device ID of a network device.
     pub const NET_DEVICE: u32 = 1;
     /// Untyped memory `init` gives the server for the device (a power of

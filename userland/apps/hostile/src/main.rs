@@ -1,21 +1,25 @@
 //! Hostile: a sample app that tries every access its manifest does not
-//! grant and logs each denial. Its manifest grants GPIO pin 6 (and records
-//! an `AllowedConnections` and a `MutableStorage` placeholder); it has no
-//! UART. It exits 0 if every attempt was denied, and 1 if anything it was
-//! not granted worked (the line says `ALLOWED`). The test fixture
-//! `test-hostile-bare` runs this code with a manifest granting nothing.
+//! grant and logs each denial. Its manifest grants GPIO pin 6 and the
+//! network with `AllowedConnections: ["example.com"]`: a host name, which
+//! allows nothing until the network server resolves names, so every
+//! address is one it may not reach (and it records a `MutableStorage`
+//! placeholder); it has no UART. It exits 0 if every attempt was denied,
+//! and 1 if anything it was not granted worked (the line says `ALLOWED`).
+//! The test fixture `test-hostile-bare` runs this code with a manifest
+//! granting nothing.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
 use core::fmt;
 
-use tessera_abi::app::{pluton as pluton_abi, ServerKind};
+use tessera_abi::app::{net as net_abi, pluton as pluton_abi, ServerKind};
 use tessera_rt::{
     call, cap_derive, cap_info, cap_object, for_each_initial_capability, map, retype, shutdown, Handle, Message,
     ObjectType, Rights, Timeout,
 };
 use tessera_sdk::gpio::Level;
+use tessera_sdk::net::TcpStream;
 use tessera_sdk::{log, App, Error};
 
 tessera_sdk::app!(main);
@@ -101,6 +105,39 @@ fn main(app: App) -> Result<(), Error> {
 
     // A UART it was not granted.
     tally.check(format_args!("open UART 0"), app.uart(0));
+
+    // The network: addresses its manifest does not list (it lists only a
+    // name), sockets it never opened (numbers are its own: another app's
+    // socket 0 is not its socket 0), and init's requests.
+    match app.net() {
+        Ok(net) => {
+            for ([a, b, c, d], port) in [([10, 0, 2, 2], 8080), ([10, 0, 2, 3], 53)] {
+                tally.check(
+                    format_args!("connect to {}.{}.{}.{}:{} (not listed)", a, b, c, d, port),
+                    TcpStream::connect(&net, [a, b, c, d], port),
+                );
+            }
+        }
+        Err(error) => tally.check(format_args!("use the network"), Err::<(), _>(error)),
+    }
+    if let Some(endpoint) = app.grant(ServerKind::NET) {
+        let asks: [(&str, u32, [u32; 4]); 6] = [
+            ("send on socket 0, which it never opened", net_abi::SEND, [0, 1, 0, 0]),
+            ("receive on socket 3, which it never opened", net_abi::RECEIVE, [3, 16, 0, 0]),
+            ("close socket 4 (beyond any app's sockets)", net_abi::CLOSE, [4, 0, 0, 0]),
+            ("connect to 0.0.0.0:80", net_abi::TCP_CONNECT, [0, 80, 0, 0]),
+            ("register itself as another app (init's request)", net_abi::REGISTER_APP, [1, 0, 0, 0]),
+            ("unregister another app (init's request)", net_abi::UNREGISTER_APP, [1, 0, 0, 0]),
+        ];
+        for (what, label, words) in asks {
+            let answer = call(endpoint, &Message::new(label, words), Timeout::Millis(1000)).map_err(Because::from);
+            let answer = answer.and_then(|reply| match reply.message.label {
+                0 => Ok(()),
+                code => Err(Because(tessera_rt::Error::from_code(code).map_or("refused", tessera_rt::Error::name))),
+            });
+            tally.check(format_args!("network: {}", what), answer);
+        }
+    }
 
     // The Pluton security server: what only `init`'s loader may ask, what
     // only `DeviceAuthentication` allows, requests out of bounds, and data
@@ -210,7 +247,10 @@ fn main(app: App) -> Result<(), Error> {
     );
     // It holds one capability per server its manifest grants and its own
     // pages, nothing else.
-    let granted = u32::from(app.gpio().is_ok()) + u32::from(app.uart(0).is_ok()) + u32::from(app.pluton().is_ok());
+    let granted = u32::from(app.gpio().is_ok())
+        + u32::from(app.uart(0).is_ok())
+        + u32::from(app.pluton().is_ok())
+        + u32::from(app.net().is_ok());
     if tally.allowed == 0 && held == granted {
         Ok(())
     } else {

@@ -1,34 +1,82 @@
-//! The network server: it alone holds the NIC, QEMU virt's
-//! `virtio-net-device` on a virtio-mmio transport, driven with
+//! The network server (docs/network.md): it alone holds the NIC, QEMU
+//! virt's `virtio-net-device` on a virtio-mmio transport, driven with
 //! `virtio-drivers`' no-alloc raw driver (`VirtIONetRaw`), and runs the
-//! TCP/IP stack `smoltcp` over it (docs/network.md). This first step brings
-//! the network up and serves no client: it configures the interface with
-//! DHCPv4 (QEMU's user network gives 10.0.2.15/24), answers ARP and ICMP
-//! echo requests (the interface does both), and prints one line when the
-//! lease is configured and one if it is lost. Its facts are `net` in the
-//! servers library (`userland/servers/src/lib.rs`).
+//! TCP/IP stack `smoltcp` over it. It configures the interface with DHCPv4
+//! (QEMU's user network gives 10.0.2.15/24), answers ARP and ICMP echo
+//! requests (the interface does both), and serves apps TCP connections to
+//! the addresses their manifests allow. Its facts and budgets are `net` in
+//! the servers library (`userland/servers/src/lib.rs`).
 //!
-//! Needs: the device region of the virtio-mmio page that holds the network
+//! # Protocol
+//!
+//! `tessera_abi::app::net`, decoded (with every limit, and who may ask) by
+//! `tessera_net_core::protocol`. Badge 0 is `init`, `1..=16` the app `init`
+//! registered as that client number:
+//!
+//! - from `init`: `REGISTER_APP` (the client number, and the app's transfer
+//!   window, a 16 KiB frame whose start holds the app's policy: its
+//!   ComponentId and the IPv4 literals of its `AllowedConnections`,
+//!   `tessera_net_core::registration`) and `UNREGISTER_APP` (the app
+//!   ended: its sockets are aborted);
+//! - from apps: `TCP_CONNECT` (only to a listed literal: anything else is
+//!   `PermissionDenied`, one log line `netd: denied app N (ComponentId)
+//!   connect to A:P: not in AllowedConnections` and a record in a ring of
+//!   64 with a count of those dropped, `tessera_net_core::denials`),
+//!   `STATUS`, `SEND`, `RECEIVE` (bytes through the window) and `CLOSE`.
+//!   Sockets are numbers scoped to the app (at most 4 open,
+//!   `tessera_net_core::sockets`); the fifth, or one when the pool of
+//!   `net::POOL_SOCKETS` is empty, is `OutOfMemory`.
+//!
+//! A malformed request gets an error answer; nothing a client sends ends
+//! the server. Any capability a request brings is deleted, but the window
+//! of a `REGISTER_APP` it accepts.
+//!
+//! # Needs
+//!
+//! The device region of the virtio-mmio page that holds the network
 //! device (`READ`, `WRITE`, `INSPECT`; it drives the first transport on it
-//! whose device ID is 1) and `net::DMA_BYTES` of untyped memory (moved to
+//! whose device ID is 1), `net::DMA_BYTES` of untyped memory (moved to
 //! it), from which it makes the one frame the device's queues and buffers
-//! live in. It has no endpoint yet. Runs until its process is ended.
+//! live in, `net::SOCKET_MEMORY_BYTES` of untyped memory for the socket
+//! buffers (one frame, mapped at `net::SOCKETS_AT`), and the receiving
+//! side of its endpoint. Runs until its process is ended.
 //!
-//! It polls: the transport's interrupt is not used. Each round it hands
-//! received frames to the stack and lets the stack send, then sleeps until
-//! the stack's next timer or `net::POLL_MICROS`, whichever comes first,
-//! but at least `net::POLL_MIN_MICROS`.
-//! Everything lives on its stack or in the DMA frame: no heap.
+//! # Loop
+//!
+//! It polls: the transport's interrupt is not used. It waits for a request
+//! until the stack's next timer or `net::POLL_MICROS`, whichever comes
+//! first, but at least `net::POLL_MIN_MICROS`; answers it if one came;
+//! then hands received frames to the stack and lets the stack send. The
+//! stack's socket buffers (`net::SOCKET_BUFFER_BYTES` each way per socket)
+//! are in their frame, the stack's socket slots and the server's tables
+//! are statics it takes once at start; everything else lives on its stack
+//! or in the DMA frame: no heap.
+//!
+//! An app's window is mapped only while a request of that app is answered
+//! (the app is blocked in its call meanwhile, so `init` cannot take the
+//! window back halfway), as the Pluton server does with its buffers.
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
 
-use smoltcp::iface::{Config, Interface, SocketSet, SocketStorage};
-use smoltcp::socket::dhcpv4;
-use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
-use tessera_rt::{for_each_initial_capability, println, sleep_micros, uptime_micros, ObjectType, Rights};
-use tessera_servers::net::{POLL_MICROS, POLL_MIN_MICROS};
+use core::fmt;
+
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
+use smoltcp::socket::{dhcpv4, tcp};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr};
+use tessera_net_core::denials::{Denial, Denials, Reason};
+use tessera_net_core::protocol::{decode, Caller, Request};
+use tessera_net_core::registration::Registration;
+use tessera_net_core::sockets::{Phase, Slot, SocketTable, TcpState};
+use tessera_rt::{
+    cap_delete, cap_info, cap_object, find_initial_capability, for_each_initial_capability, println, receive, reply,
+    sleep_micros, unmap, uptime_micros, Error, Handle, Mapping, Message, ObjectType, Received, Rights, Timeout,
+};
+use tessera_servers::net::{
+    CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, DMA_BYTES, MAX_CLIENTS, POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS,
+    SOCKET_BUFFER_BYTES, SOCKET_MEMORY_BYTES, WINDOW_BYTES, WINDOW_MAPPED_AT,
+};
 use virtio::Nic;
 
 tessera_rt::entry!(main);
@@ -39,11 +87,11 @@ fn now() -> Instant {
 }
 
 /// The seed of the stack's random numbers (DHCP transaction IDs, TCP
-/// initial sequence numbers, local ports): the uptime mixed with the MAC,
-/// through SplitMix64's finaliser. Guessable: it differs between devices
-/// and a little between boots, no more. Once servers may call the Pluton
-/// security server, its `RANDOM` provides the seed (docs/CAVEATS.md: no
-/// server has a Pluton endpoint yet).
+/// initial sequence numbers) and of the first local port: the uptime
+/// mixed with the MAC, through SplitMix64's finaliser. Guessable: it
+/// differs between devices and a little between boots, no more. Once
+/// servers may call the Pluton security server, its `RANDOM` provides the
+/// seed (docs/CAVEATS.md: no server has a Pluton endpoint yet).
 fn random_seed(mac: [u8; 6]) -> u64 {
     let [a, b, c, d, e, f] = mac;
     let mut seed = uptime_micros() ^ u64::from_be_bytes([0, 0, a, b, c, d, e, f]).rotate_left(29);
@@ -52,23 +100,30 @@ fn random_seed(mac: [u8; 6]) -> u64 {
     seed ^ (seed >> 31)
 }
 
-/// Finds the device region and the untyped memory `init` gave, and starts
-/// the device; returns it and its transport's physical address.
-fn start() -> Result<(Nic, u32), &'static str> {
-    let (mut region, mut memory) = (None, None);
+/// Finds the device region and the two blocks of untyped memory `init`
+/// gave (told apart by size), starts the device and maps the socket
+/// buffers; returns the device, its transport's physical address and the
+/// buffers.
+fn start() -> Result<(Nic, u32, &'static mut SocketBuffers), &'static str> {
+    let (mut region, mut dma, mut buffers) = (None, None, None);
     for_each_initial_capability(|handle, info| match info.kind {
         ObjectType::DeviceRegion if info.rights.contains(Rights::READ | Rights::WRITE) => {
             region.get_or_insert(handle);
         }
-        ObjectType::Untyped => memory = Some(handle),
+        ObjectType::Untyped => match cap_object(handle) {
+            Ok((_, DMA_BYTES)) => dma = Some(handle),
+            Ok((_, SOCKET_MEMORY_BYTES)) => buffers = Some(handle),
+            _ => {}
+        },
         _ => {}
     });
     let region = region.ok_or("needs the virtio-mmio page of the network device")?;
-    let memory = memory.ok_or("needs untyped memory for the device's queues and buffers")?;
+    let dma = dma.ok_or("needs untyped memory for the device's queues and buffers")?;
+    let buffers = buffers.ok_or("needs untyped memory for the socket buffers")?;
     let (address, transport) = virtio::find_device(region)?;
-    let pool = virtio::Pool::new(memory)?;
+    let pool = virtio::Pool::new(dma)?;
     let nic = Nic::new(transport, pool).map_err(|_| "the virtio network device did not start")?;
-    Ok((nic, address))
+    Ok((nic, address, socket_memory::take(buffers)?))
 }
 
 /// Puts a DHCP lease into effect (or takes it away: `None`) and says so.
@@ -102,49 +157,431 @@ fn configure(interface: &mut Interface, lease: Option<&dhcpv4::Config>) {
     }
 }
 
+/// The socket buffers: a receive and a send buffer per pool socket.
+type SocketBuffers = [[u8; SOCKET_BUFFER_BYTES]; 2 * POOL_SOCKETS];
+
+/// The socket buffers' memory, with the `unsafe` code that hands it out.
+#[allow(unsafe_code)]
+mod socket_memory {
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    use tessera_rt::{map, retype, Handle, ObjectType, Rights};
+    use tessera_servers::net::{SOCKETS_AT, SOCKET_MEMORY_BYTES};
+
+    use super::SocketBuffers;
+
+    // The buffers fill the frame exactly.
+    const _: () = assert!(core::mem::size_of::<SocketBuffers>() == SOCKET_MEMORY_BYTES as usize);
+
+    /// Set once the buffers are handed out.
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+
+    /// Makes one frame of `SOCKET_MEMORY_BYTES` from `untyped` (zeroed by
+    /// `Retype`), maps it read-write at `SOCKETS_AT` for the rest of the
+    /// process, and hands it out as the socket buffers, once.
+    pub fn take(untyped: Handle) -> Result<&'static mut SocketBuffers, &'static str> {
+        if TAKEN.swap(true, Ordering::AcqRel) {
+            return Err("the socket buffers are taken");
+        }
+        let frame = retype(untyped, ObjectType::Frame, SOCKET_MEMORY_BYTES)
+            .map_err(|_| "too little untyped memory for the socket buffers")?;
+        map(frame, SOCKETS_AT, Rights::READ | Rights::WRITE).map_err(|_| "cannot map the socket buffers")?;
+        // SAFETY: the frame is mapped read-write at `SOCKETS_AT` for
+        // `SOCKET_MEMORY_BYTES`, exactly the buffers' size, and stays
+        // mapped: the server never unmaps it or deletes its capability (if
+        // `init` revoked it, an access would fault and end this process,
+        // not reach other memory). Nothing else in the process uses those
+        // addresses, the bytes are zeroed (a valid `u8` array, aligned to
+        // 1), and `TAKEN` makes this the only reference ever made.
+        Ok(unsafe { &mut *(SOCKETS_AT as *mut SocketBuffers) })
+    }
+}
+
+/// The stack's socket slots: the DHCP client's and the pool's.
+static SOCKET_STORAGE: spin::Mutex<[SocketStorage<'static>; 1 + POOL_SOCKETS]> =
+    spin::Mutex::new([SocketStorage::EMPTY; 1 + POOL_SOCKETS]);
+
+/// What the server knows of its clients: too big for its stack, so a
+/// static taken once at start.
+static BOOK: spin::Mutex<Book> = spin::Mutex::new(Book::new());
+
+/// A registered app.
+#[derive(Clone, Copy)]
+struct Client {
+    registration: Registration,
+    /// Its transfer window (a copy of `init`'s capability; revoked with
+    /// the app's memory).
+    window: Handle,
+}
+
+/// The registered apps, who owns which socket, and the denials.
+struct Book {
+    /// By client number - 1.
+    clients: [Option<Client>; MAX_CLIENTS as usize],
+    table: SocketTable<POOL_SOCKETS>,
+    /// When each closing slot was closed (microseconds since boot).
+    closed_at: [u64; POOL_SOCKETS],
+    denials: Denials,
+}
+
+impl Book {
+    const fn new() -> Book {
+        Book {
+            clients: [None; MAX_CLIENTS as usize],
+            table: SocketTable::new(),
+            closed_at: [0; POOL_SOCKETS],
+            denials: Denials::new(),
+        }
+    }
+}
+
+/// The stack's TCP state as the table names it.
+fn tcp_state(state: tcp::State) -> TcpState {
+    match state {
+        tcp::State::Closed => TcpState::Closed,
+        tcp::State::Listen => TcpState::Listen,
+        tcp::State::SynSent => TcpState::SynSent,
+        tcp::State::SynReceived => TcpState::SynReceived,
+        tcp::State::Established => TcpState::Established,
+        tcp::State::FinWait1 => TcpState::FinWait1,
+        tcp::State::FinWait2 => TcpState::FinWait2,
+        tcp::State::CloseWait => TcpState::CloseWait,
+        tcp::State::Closing => TcpState::Closing,
+        tcp::State::LastAck => TcpState::LastAck,
+        tcp::State::TimeWait => TcpState::TimeWait,
+    }
+}
+
+/// IPv4 addresses, for a log line: the first four, then how many more.
+struct Addresses<'a>(&'a [[u8; 4]]);
+
+impl fmt::Display for Addresses<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("none");
+        }
+        for (index, [a, b, c, d]) in self.0.iter().take(4).enumerate() {
+            let separator = if index == 0 { "" } else { ", " };
+            write!(f, "{separator}{a}.{b}.{c}.{d}")?;
+        }
+        match self.0.len() {
+            0..=4 => Ok(()),
+            more => write!(f, " and {} more", more - 4),
+        }
+    }
+}
+
+/// Runs `work` on app window `window`, mapped with `rights` for the time
+/// it takes.
+fn with_window<R>(window: Handle, rights: Rights, work: impl FnOnce(&Mapping) -> R) -> Result<R, Error> {
+    let mapping = Mapping::new(window, WINDOW_MAPPED_AT, rights)?;
+    let result = work(&mapping);
+    let _ = unmap(window);
+    Ok(result)
+}
+
+/// The server: the device, the stack and its book.
+struct Server<'a> {
+    nic: Nic,
+    interface: Interface,
+    sockets: SocketSet<'a>,
+    dhcp: SocketHandle,
+    /// The pool's sockets, by slot.
+    tcp: [SocketHandle; POOL_SOCKETS],
+    book: &'a mut Book,
+    leased: bool,
+    /// The next local port to try (49152..=65535).
+    next_port: u16,
+}
+
+/// The first local port, and the number of them.
+const EPHEMERAL_PORTS: (u16, u16) = (49152, 16384);
+
+fn reply_words(words: [u32; 4]) -> Message {
+    Message::new(0, words)
+}
+
+impl Server<'_> {
+    /// Hands frames to the stack and lets it send; acts on the DHCP
+    /// client's news; follows the pool's connections.
+    fn poll(&mut self) {
+        self.interface.poll(now(), &mut self.nic, &mut self.sockets);
+        match self.sockets.get_mut::<dhcpv4::Socket>(self.dhcp).poll() {
+            Some(dhcpv4::Event::Configured(lease)) => {
+                configure(&mut self.interface, Some(&lease));
+                self.leased = true;
+            }
+            // The client says so once at start too, with nothing to undo.
+            Some(dhcpv4::Event::Deconfigured) if self.leased => {
+                configure(&mut self.interface, None);
+                self.leased = false;
+            }
+            Some(dhcpv4::Event::Deconfigured) | None => {}
+        }
+        let time = uptime_micros();
+        for slot in 0..POOL_SOCKETS {
+            let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
+            match self.book.table.slot(slot) {
+                Some(Slot::Open { .. }) => {
+                    self.book.table.observe(slot, tcp_state(socket.state()));
+                }
+                // Done, or lingering too long: the slot serves again.
+                Some(Slot::Closing) => {
+                    let lingered = time.saturating_sub(self.book.closed_at[slot]) > CLOSE_LINGER_MICROS;
+                    if !socket.is_open() || lingered {
+                        socket.abort();
+                        self.book.table.free(slot);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// How long to wait for a request before polling again.
+    fn delay_micros(&mut self) -> u32 {
+        // Frames arrive unannounced (no interrupt), so never longer than
+        // `POLL_MICROS`; and never less than `POLL_MIN_MICROS`, even if the
+        // stack has work due at once (say, a frame waiting for a transmit
+        // buffer): at the servers' priority a loop that did not wait would
+        // keep every app from running.
+        let delay = self.interface.poll_delay(now(), &self.sockets);
+        let micros = delay.map_or(u64::from(POLL_MICROS), |delay| delay.total_micros());
+        micros.clamp(u64::from(POLL_MIN_MICROS), u64::from(POLL_MICROS)) as u32
+    }
+
+    /// Answers one request (module docs); the error is the answer's label.
+    fn answer(&mut self, request: &Received) -> Result<Message, Error> {
+        let message = &request.message;
+        let (caller, decoded) = decode(message.label, message.words, message.caps, request.badge)?;
+        match (caller, decoded) {
+            (Caller::Init, Request::RegisterApp { client }) => {
+                self.register(client, Handle(message.words[3])).map(|()| reply_words([0; 4]))
+            }
+            (Caller::Init, Request::UnregisterApp { client }) => {
+                self.unregister(client);
+                Ok(reply_words([0; 4]))
+            }
+            (Caller::App(client), request) => self.app_request(client, request),
+            // `decode` lets `init` make only its own requests.
+            (Caller::Init, _) => Err(Error::PermissionDenied),
+        }
+    }
+
+    /// `REGISTER_APP`: reads the app's policy from its window and records
+    /// it as client `client`, replacing (and aborting the sockets of) any
+    /// app registered under that number before.
+    fn register(&mut self, client: u32, window: Handle) -> Result<(), Error> {
+        let info = cap_info(window)?;
+        if info.kind != ObjectType::Frame || !info.rights.contains(Rights::READ | Rights::WRITE | Rights::INSPECT) {
+            return Err(Error::WrongType);
+        }
+        let (_, size) = cap_object(window)?;
+        if size as usize != WINDOW_BYTES {
+            return Err(Error::InvalidArgument);
+        }
+        let record = with_window(window, Rights::READ, |mapping| Registration::decode(mapping.as_bytes()))?;
+        let registration = record.map_err(|error| {
+            println!("netd: app {} not registered: {}", client, error);
+            Error::InvalidArgument
+        })?;
+        self.unregister(client);
+        self.book.clients[client as usize - 1] = Some(Client { registration, window });
+        println!(
+            "netd: app {} ({}) registered: may connect to {}; host names not honoured yet: {}",
+            client,
+            registration.component_id(),
+            Addresses(registration.literals()),
+            registration.names()
+        );
+        Ok(())
+    }
+
+    /// `UNREGISTER_APP` (and a registration again): forgets client
+    /// `client`'s window and aborts its sockets.
+    fn unregister(&mut self, client: u32) {
+        let Some(old) = self.book.clients[client as usize - 1].take() else { return };
+        let _ = cap_delete(old.window);
+        let (sockets, tcp, time) = (&mut self.sockets, &self.tcp, uptime_micros());
+        let closed_at = &mut self.book.closed_at;
+        self.book.table.close_all(client, |slot| {
+            sockets.get_mut::<tcp::Socket>(tcp[slot]).abort();
+            closed_at[slot] = time;
+        });
+    }
+
+    /// A local port no pool socket uses.
+    fn local_port(&mut self) -> u16 {
+        let (first, count) = EPHEMERAL_PORTS;
+        loop {
+            let port = self.next_port;
+            self.next_port = first + (self.next_port - first + 1) % count;
+            let used = self.tcp.iter().any(|&handle| {
+                self.sockets.get::<tcp::Socket>(handle).local_endpoint().is_some_and(|local| local.port == port)
+            });
+            // At most `POOL_SOCKETS` ports are in use: this ends.
+            if !used {
+                return port;
+            }
+        }
+    }
+
+    /// The pool slot of app `client`'s socket `socket` and its phase now.
+    fn socket_of(&mut self, client: u32, socket: u32) -> Result<(usize, Phase), Error> {
+        let slot = self.book.table.find(client, socket).ok_or(Error::InvalidArgument)?;
+        let state = tcp_state(self.sockets.get::<tcp::Socket>(self.tcp[slot]).state());
+        let phase = self.book.table.observe(slot, state).ok_or(Error::InvalidArgument)?;
+        Ok((slot, phase))
+    }
+
+    /// An app's request (module docs).
+    fn app_request(&mut self, client: u32, request: Request) -> Result<Message, Error> {
+        let app = self.book.clients[client as usize - 1].ok_or(Error::PermissionDenied)?;
+        match request {
+            Request::TcpConnect { address, port } => {
+                if !app.registration.allows(address) {
+                    let component_id = app.registration.component_id();
+                    let denial = Denial { client, component_id, address, port, reason: Reason::NotListed };
+                    println!("netd: {}", denial);
+                    self.book.denials.record(denial);
+                    return Err(Error::PermissionDenied);
+                }
+                let (number, slot) = self.book.table.open(client)?;
+                let local = self.local_port();
+                let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
+                let remote = (IpAddress::v4(address[0], address[1], address[2], address[3]), port);
+                match socket.connect(self.interface.context(), remote, local) {
+                    Ok(()) => Ok(reply_words([number, 0, 0, 0])),
+                    Err(_) => {
+                        self.book.table.free(slot);
+                        // Without a lease the stack has no address to
+                        // connect from: the app may try again.
+                        Err(if self.leased { Error::InvalidArgument } else { Error::NotFound })
+                    }
+                }
+            }
+            Request::Status { socket } => {
+                let (slot, phase) = self.socket_of(client, socket)?;
+                let socket = self.sockets.get::<tcp::Socket>(self.tcp[slot]);
+                let room = socket.send_capacity() - socket.send_queue();
+                Ok(reply_words([phase.code(), socket.recv_queue() as u32, room as u32, 0]))
+            }
+            Request::Send { socket, len } => {
+                let (slot, phase) = self.socket_of(client, socket)?;
+                let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
+                // Made and no longer sending (reset, or closed after the
+                // peer's FIN): no byte will ever go.
+                if !socket.may_send() && phase != Phase::Connecting {
+                    return Err(Error::PeerGone);
+                }
+                if !socket.can_send() {
+                    return Ok(reply_words([0, phase.code(), 0, 0]));
+                }
+                let sent = with_window(app.window, Rights::READ, |window| {
+                    socket.send_slice(&window.as_bytes()[..len]).unwrap_or(0)
+                })?;
+                Ok(reply_words([sent as u32, phase.code(), 0, 0]))
+            }
+            Request::Receive { socket, len } => {
+                let (slot, phase) = self.socket_of(client, socket)?;
+                let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
+                if !socket.can_recv() {
+                    return Ok(reply_words([0, phase.code(), 0, 0]));
+                }
+                let received = with_window(app.window, Rights::READ | Rights::WRITE, |window| {
+                    // The buffer is a ring: its bytes may be in two pieces.
+                    let mut copied = 0;
+                    for _ in 0..2 {
+                        let taken = socket.recv(|bytes| {
+                            let take = bytes.len().min(len - copied);
+                            window.write_bytes(copied as u32, &bytes[..take]);
+                            (take, take)
+                        });
+                        copied += taken.unwrap_or(0);
+                    }
+                    copied
+                })?;
+                Ok(reply_words([received as u32, phase.code(), 0, 0]))
+            }
+            Request::Close { socket } => {
+                let slot = self.book.table.close(client, socket).ok_or(Error::InvalidArgument)?;
+                self.book.closed_at[slot] = uptime_micros();
+                self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]).close();
+                Ok(reply_words([0; 4]))
+            }
+            // `decode` gives apps only their own requests.
+            Request::RegisterApp { .. } | Request::UnregisterApp { .. } => Err(Error::PermissionDenied),
+        }
+    }
+}
+
 fn main(_start: tessera_rt::Start) -> u32 {
-    let (mut nic, address) = match start() {
+    let Some(endpoint) = find_initial_capability(ObjectType::Endpoint, Rights::RECEIVE) else {
+        println!("netd: needs an endpoint to receive on");
+        return 1;
+    };
+    let (mut nic, address, buffers) = match start() {
         Ok(started) => started,
         Err(reason) => {
             println!("netd: {}", reason);
             return 1;
         }
     };
+    let (Some(storage), Some(book)) = (SOCKET_STORAGE.try_lock(), BOOK.try_lock()) else {
+        println!("netd: its statics are taken");
+        return 1;
+    };
+    // Taken for the rest of the process.
+    let (storage, book) = (spin::MutexGuard::leak(storage), spin::MutexGuard::leak(book));
     let mac = nic.mac_address();
     let [a, b, c, d, e, f] = mac;
     println!(
         "netd: the virtio network device at {:#010x}, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, polled; asking DHCP",
         address, a, b, c, d, e, f
     );
+    let seed = random_seed(mac);
     let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
-    config.random_seed = random_seed(mac);
-    let mut interface = Interface::new(config, &mut nic, now());
-    // One socket so far: the DHCP client's.
-    let mut storage = [SocketStorage::EMPTY; 1];
+    config.random_seed = seed;
+    let interface = Interface::new(config, &mut nic, now());
     let mut sockets = SocketSet::new(&mut storage[..]);
     let dhcp = sockets.add(dhcpv4::Socket::new());
-    let mut leased = false;
+    let mut tcp = [SocketHandle::default(); POOL_SOCKETS];
+    let mut pieces = buffers.iter_mut();
+    for handle in &mut tcp {
+        let (Some(receive), Some(send)) = (pieces.next(), pieces.next()) else { break };
+        let mut socket =
+            tcp::Socket::new(tcp::SocketBuffer::new(&mut receive[..]), tcp::SocketBuffer::new(&mut send[..]));
+        socket.set_timeout(Some(Duration::from_secs(CONNECTION_TIMEOUT_SECS)));
+        *handle = sockets.add(socket);
+    }
+    let (first, count) = EPHEMERAL_PORTS;
+    let next_port = first + (seed % u64::from(count)) as u16;
+    let mut server = Server { nic, interface, sockets, dhcp, tcp, book, leased: false, next_port };
+    let mut quiet = false;
     loop {
-        interface.poll(now(), &mut nic, &mut sockets);
-        match sockets.get_mut::<dhcpv4::Socket>(dhcp).poll() {
-            Some(dhcpv4::Event::Configured(lease)) => {
-                configure(&mut interface, Some(&lease));
-                leased = true;
+        match receive(endpoint, Timeout::Micros(server.delay_micros())) {
+            Ok(request) => {
+                let result = server.answer(&request);
+                // A registration keeps its window; every other capability
+                // a request brought goes now.
+                let kept = request.message.label == tessera_servers::net::REGISTER_APP && result.is_ok();
+                if !kept {
+                    request.drop_capabilities();
+                }
+                let answer = result.unwrap_or_else(|error| Message::new(error as u32, [0; 4]));
+                // The caller may have given up waiting: nothing to do.
+                let _ = reply(&answer);
             }
-            // The client says so once at start too, with nothing to undo.
-            Some(dhcpv4::Event::Deconfigured) if leased => {
-                configure(&mut interface, None);
-                leased = false;
+            Err(Error::TimedOut) => {}
+            Err(error) => {
+                if !quiet {
+                    println!("netd: receive failed: {}; serving the network only", error.name());
+                    quiet = true;
+                }
+                sleep_micros(POLL_MICROS);
             }
-            Some(dhcpv4::Event::Deconfigured) | None => {}
         }
-        // Frames arrive unannounced (no interrupt), so never longer than
-        // `POLL_MICROS`; and never less than `POLL_MIN_MICROS`, even if the
-        // stack has work due at once (say, a frame waiting for a transmit
-        // buffer): at the servers' priority a loop that did not sleep
-        // would keep every app from running.
-        let delay = interface.poll_delay(now(), &sockets).map_or(u64::from(POLL_MICROS), |delay| delay.total_micros());
-        sleep_micros(delay.clamp(u64::from(POLL_MIN_MICROS), u64::from(POLL_MICROS)) as u32);
+        server.poll();
     }
 }
 

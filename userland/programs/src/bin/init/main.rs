@@ -389,18 +389,26 @@ fn start_uartd() -> Result<(Handle, Handle), &'static str> {
 
 /// Starts the network server (`netd`, docs/network.md) on QEMU's
 /// virtio-net device: it gets the virtio-mmio page that holds the network
-/// device (virtio device ID 1; the UART server does not get it) and a
-/// fresh block of `net::DMA_BYTES` of untyped memory for the device's
-/// queues and buffers. It has no endpoint yet: it brings the network up
-/// and serves no app. Returns its process.
+/// device (virtio device ID 1; the UART server does not get it), a fresh
+/// block of `net::DMA_BYTES` of untyped memory for the device's queues
+/// and buffers, one of `net::SOCKET_MEMORY_BYTES` for its socket buffers,
+/// and the receiving end of its endpoint. Returns its minting endpoint:
+/// `init` registers apps through it (badge 0) and mints each app's
+/// capability from it (badge = the app's client number).
 fn start_netd() -> Result<Handle, &'static str> {
-    use tessera_servers::net::{DMA_BYTES, NET_DEVICE};
+    use tessera_servers::net::{DMA_BYTES, NET_DEVICE, SOCKET_MEMORY_BYTES};
+    let untyped = untyped_memory()?;
     let page = virtio_page_with(NET_DEVICE).ok_or("no virtio network device among the virtio-mmio transports")?;
-    let memory = retype(untyped_memory()?, ObjectType::Untyped, DMA_BYTES).map_err(|_| "retype failed")?;
+    let memory = retype(untyped, ObjectType::Untyped, DMA_BYTES).map_err(|_| "retype failed")?;
+    let buffers = retype(untyped, ObjectType::Untyped, SOCKET_MEMORY_BYTES).map_err(|_| "retype failed")?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let minter = cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
     let server = start_server("netd", SERVER_PRIORITY)?;
     give(page, server, DRIVER_DEVICE_RIGHTS)?;
-    cap_move(memory, server).map_err(|_| "move failed")?;
-    Ok(server)
+    for handle in [memory, buffers, endpoint] {
+        cap_move(handle, server).map_err(|_| "move failed")?;
+    }
+    Ok(minter)
 }
 
 /// How `init` starts a system server: its minting endpoint, or why not.
@@ -410,8 +418,11 @@ type StartServer = fn() -> Result<Handle, &'static str>;
 /// boot-image name and how `init` starts it (returning the unbadged
 /// endpoint to mint app capabilities from). A new server is a new row
 /// here and in `tessera_init_core::grants::SERVERS`.
-const SYSTEM_SERVERS: [(ServerKind, &str, StartServer); 2] =
-    [(ServerKind::GPIO, "gpiod", start_gpiod), (ServerKind::UART, "uartd", start_uartd_minter)];
+const SYSTEM_SERVERS: [(ServerKind, &str, StartServer); 3] = [
+    (ServerKind::GPIO, "gpiod", start_gpiod),
+    (ServerKind::UART, "uartd", start_uartd_minter),
+    (ServerKind::NET, "netd", start_netd),
+];
 
 /// init's original capability to the device registers at `address`.
 fn device_region(address: u32) -> Option<Handle> {
@@ -442,9 +453,9 @@ fn start_uartd_minter() -> Result<Handle, &'static str> {
     start_uartd().map(|(_, minter)| minter)
 }
 
-/// Starts every server of [`SYSTEM_SERVERS`], then the network server;
-/// returns the minting endpoints. A server that cannot start is one log
-/// line, and apps granted it will be refused.
+/// Starts every server of [`SYSTEM_SERVERS`]; returns the minting
+/// endpoints. A server that cannot start is one log line, and apps granted
+/// it will be refused.
 fn start_servers() -> Servers {
     let mut servers = Servers::new();
     for (kind, name, start) in SYSTEM_SERVERS {
@@ -454,10 +465,6 @@ fn start_servers() -> Servers {
             }
             Err(reason) => println!("init: no {} server {} ({}): apps granted it will be refused", kind, name, reason),
         }
-    }
-    // No app is granted the network yet: the server only brings it up.
-    if let Err(reason) = start_netd() {
-        println!("init: no network server netd ({})", reason);
     }
     servers
 }

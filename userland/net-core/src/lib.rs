@@ -1,0 +1,22 @@
+//! The network server's decisions, without syscalls: what `netd`
+//! (`userland/servers/src/bin/netd.rs`, docs/network.md) checks and keeps
+//! before and while it acts, so it can be tested and fuzzed on the host.
+//!
+//! - [`protocol`]: the request decoder (who calls, which request, every
+//!   limit), fuzzed (`fuzzing::request_decoding`).
+//! - [`registration`]: the record `init` writes into an app's transfer
+//!   window when it registers the app (its ComponentId and the IPv4
+//!   literals of its `AllowedConnections`), and the policy check on it;
+//!   the decoder is fuzzed (`fuzzing::registration_decoding`).
+//! - [`sockets`]: which app owns which socket of the server's pool, by the
+//!   app's own socket numbers, and what state each connection is in.
+//! - [`denials`]: the bounded log of denied attempts (security events).
+//! - [`fuzzing`]: the fuzz bodies, shared by `tests/` and `fuzz/`.
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub mod denials;
+pub mod fuzzing;
+pub mod protocol;
+pub mod registration;
+pub mod sockets;

@@ -1,0 +1,370 @@
+//! Which app owns which of the network server's sockets, and what each
+//! connection is in.
+//!
+//! `netd` has a fixed pool of TCP sockets (`tessera_servers::net::POOL_SOCKETS`,
+//! each with its own buffers). [`SocketTable`] says, for each pool slot,
+//! whether it is free, open for an app, or closing (the app let it go and
+//! the stack is finishing the connection: the slot is not reused until
+//! the stack is done). An app names its sockets by its own numbers,
+//! `0..MAX_SOCKETS`: the lowest number free in that app, so numbers are
+//! meaningful only with the app's badge, and no app can name another's
+//! socket. An app has at most [`MAX_SOCKETS`] open; the next open, or one
+//! when the pool is empty, is `OutOfMemory`.
+//!
+//! [`Phase`] is what the app is told about a connection
+//! (`tessera_abi::app::net::state`), derived from the TCP states the stack
+//! goes through ([`Phase::observe`]): a connection that ends before it was
+//! made was refused, one that ends without the peer's FIN after it was
+//! made was reset.
+
+use tessera_abi::app::net::{state, MAX_SOCKETS};
+use tessera_abi::Error;
+
+/// The TCP states (RFC 793), as `netd` reads them from its stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpState {
+    /// No connection.
+    Closed,
+    /// Waiting for a connection.
+    Listen,
+    /// Our SYN sent, waiting for the answer.
+    SynSent,
+    /// A SYN received and answered.
+    SynReceived,
+    /// Connected.
+    Established,
+    /// We closed; our FIN not yet acknowledged.
+    FinWait1,
+    /// We closed; waiting for the peer's FIN.
+    FinWait2,
+    /// The peer closed (its FIN came); we may still send.
+    CloseWait,
+    /// Both closed at once.
+    Closing,
+    /// The peer closed, then we did; waiting for the last acknowledgement.
+    LastAck,
+    /// Both closed; waiting out stray segments.
+    TimeWait,
+}
+
+/// What an app is told about a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Being made.
+    Connecting,
+    /// Made: bytes go both ways.
+    Established,
+    /// The peer finished sending (its FIN came); what it sent can still be
+    /// received.
+    Closed,
+    /// Ended by the peer (or the stack) without a FIN after it was made.
+    Reset,
+    /// Ended before it was made: refused, or given up.
+    Refused,
+}
+
+impl Phase {
+    /// Its number in the protocol (`tessera_abi::app::net::state`).
+    pub const fn code(self) -> u32 {
+        match self {
+            Phase::Connecting => state::CONNECTING,
+            Phase::Established => state::ESTABLISHED,
+            Phase::Closed => state::CLOSED,
+            Phase::Reset => state::RESET,
+            Phase::Refused => state::REFUSED,
+        }
+    }
+
+    /// The phase after the stack was seen in `tcp`. `Closed`, `Reset`
+    /// and `Refused` are final.
+    pub fn observe(self, tcp: TcpState) -> Phase {
+        use TcpState as T;
+        match (self, tcp) {
+            (Phase::Closed | Phase::Reset | Phase::Refused, _) => self,
+            (_, T::CloseWait | T::Closing | T::LastAck | T::TimeWait) => Phase::Closed,
+            (_, T::Established | T::FinWait1 | T::FinWait2) => Phase::Established,
+            (Phase::Connecting, T::Listen | T::SynSent | T::SynReceived) => Phase::Connecting,
+            (Phase::Connecting, T::Closed) => Phase::Refused,
+            // Back to an opening state after it was made: the stack
+            // dropped the connection.
+            (Phase::Established, T::Closed | T::Listen | T::SynSent | T::SynReceived) => Phase::Reset,
+        }
+    }
+}
+
+/// One slot of the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// Nobody's: the next open may take it.
+    Free,
+    /// App `client`'s socket number `socket`.
+    Open {
+        /// The owner's client number.
+        client: u32,
+        /// The owner's number for it.
+        socket: u32,
+        /// What the owner is told about it.
+        phase: Phase,
+    },
+    /// Closed by its owner (or taken back when the owner ended); the stack
+    /// is finishing the connection.
+    Closing,
+}
+
+/// The owners of a pool of `POOL` sockets (module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SocketTable<const POOL: usize> {
+    slots: [Slot; POOL],
+}
+
+impl<const POOL: usize> Default for SocketTable<POOL> {
+    fn default() -> Self {
+        SocketTable::new()
+    }
+}
+
+impl<const POOL: usize> SocketTable<POOL> {
+    /// Every slot free.
+    pub const fn new() -> SocketTable<POOL> {
+        SocketTable { slots: [Slot::Free; POOL] }
+    }
+
+    /// Slot `index`.
+    pub fn slot(&self, index: usize) -> Option<Slot> {
+        self.slots.get(index).copied()
+    }
+
+    /// How many sockets app `client` has open.
+    pub fn open_by(&self, client: u32) -> usize {
+        self.slots.iter().filter(|slot| matches!(slot, Slot::Open { client: owner, .. } if *owner == client)).count()
+    }
+
+    /// Opens a socket for app `client`: its number (the lowest the app has
+    /// free) and the pool slot, now `Connecting`. `OutOfMemory` if the app
+    /// has [`MAX_SOCKETS`] open or no slot is free.
+    pub fn open(&mut self, client: u32) -> Result<(u32, usize), Error> {
+        let taken = |number: u32| self.find(client, number).is_some();
+        let socket = (0..MAX_SOCKETS).find(|&number| !taken(number)).ok_or(Error::OutOfMemory)?;
+        let index = self.slots.iter().position(|slot| *slot == Slot::Free).ok_or(Error::OutOfMemory)?;
+        self.slots[index] = Slot::Open { client, socket, phase: Phase::Connecting };
+        Ok((socket, index))
+    }
+
+    /// The slot of app `client`'s socket `socket`, if it has that one open.
+    pub fn find(&self, client: u32, socket: u32) -> Option<usize> {
+        self.slots.iter().position(|slot| *slot == Slot::Open { client, socket, phase: slot.phase() })
+    }
+
+    /// Records that the stack was seen in `tcp` for slot `index` (an open
+    /// one; others are left as they are); returns its phase now.
+    pub fn observe(&mut self, index: usize, tcp: TcpState) -> Option<Phase> {
+        match self.slots.get_mut(index)? {
+            Slot::Open { phase, .. } => {
+                *phase = phase.observe(tcp);
+                Some(*phase)
+            }
+            _ => None,
+        }
+    }
+
+    /// App `client` closes its socket `socket`: the slot is closing and the
+    /// number free. Returns the slot, or `None` if the app has no such
+    /// socket.
+    pub fn close(&mut self, client: u32, socket: u32) -> Option<usize> {
+        let index = self.find(client, socket)?;
+        self.slots[index] = Slot::Closing;
+        Some(index)
+    }
+
+    /// Frees slot `index` at once (an open that failed before the stack
+    /// did anything with it, or a closing slot the stack is done with).
+    pub fn free(&mut self, index: usize) {
+        if let Some(slot) = self.slots.get_mut(index) {
+            *slot = Slot::Free;
+        }
+    }
+
+    /// Closes every socket of app `client` (it ended or was registered
+    /// again), calling `each` with each slot.
+    pub fn close_all(&mut self, client: u32, mut each: impl FnMut(usize)) {
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            if matches!(slot, Slot::Open { client: owner, .. } if *owner == client) {
+                *slot = Slot::Closing;
+                each(index);
+            }
+        }
+    }
+
+    /// The slots that are closing.
+    pub fn closing(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slots.iter().enumerate().filter(|(_, slot)| **slot == Slot::Closing).map(|(index, _)| index)
+    }
+
+    /// The open slots.
+    pub fn open_slots(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slots.iter().enumerate().filter(|(_, slot)| matches!(slot, Slot::Open { .. })).map(|(index, _)| index)
+    }
+}
+
+impl Slot {
+    /// Its phase (`Connecting` for a slot that is not open: unused).
+    fn phase(&self) -> Phase {
+        match self {
+            Slot::Open { phase, .. } => *phase,
+            _ => Phase::Connecting,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use std::vec::Vec;
+
+    const ALL: [TcpState; 11] = [
+        TcpState::Closed,
+        TcpState::Listen,
+        TcpState::SynSent,
+        TcpState::SynReceived,
+        TcpState::Established,
+        TcpState::FinWait1,
+        TcpState::FinWait2,
+        TcpState::CloseWait,
+        TcpState::Closing,
+        TcpState::LastAck,
+        TcpState::TimeWait,
+    ];
+
+    fn through(states: &[TcpState]) -> Phase {
+        states.iter().fold(Phase::Connecting, |phase, &tcp| phase.observe(tcp))
+    }
+
+    #[test]
+    fn phases_follow_the_connection() {
+        use TcpState as T;
+        assert_eq!(through(&[T::SynSent]), Phase::Connecting);
+        assert_eq!(through(&[T::SynSent, T::Established]), Phase::Established);
+        // The peer answers, sends and closes before netd looks.
+        assert_eq!(through(&[T::SynSent, T::CloseWait]), Phase::Closed);
+        assert_eq!(through(&[T::SynSent, T::Established, T::CloseWait, T::Closed]), Phase::Closed);
+        // A RST to the SYN (what QEMU's user network sends when nothing
+        // listens on the host), or the stack giving up.
+        assert_eq!(through(&[T::SynSent, T::Closed]), Phase::Refused);
+        assert_eq!(through(&[T::SynSent, T::Closed, T::Established]), Phase::Refused);
+        assert_eq!(through(&[T::SynSent, T::Established, T::Closed]), Phase::Reset);
+        assert_eq!(through(&[T::Established, T::SynSent]), Phase::Reset);
+        assert_eq!(through(&[T::Established, T::Closed, T::CloseWait]), Phase::Reset);
+        for phase in [Phase::Closed, Phase::Reset, Phase::Refused] {
+            assert!(ALL.iter().all(|&tcp| phase.observe(tcp) == phase), "{phase:?} is final");
+        }
+        let codes: Vec<u32> = [Phase::Connecting, Phase::Established, Phase::Closed, Phase::Reset, Phase::Refused]
+            .map(Phase::code)
+            .into();
+        assert_eq!(codes, [state::CONNECTING, state::ESTABLISHED, state::CLOSED, state::RESET, state::REFUSED]);
+    }
+
+    #[test]
+    fn numbers_are_per_app_and_bounded() {
+        let mut table = SocketTable::<6>::new();
+        assert_eq!(table.open(1), Ok((0, 0)));
+        assert_eq!(table.open(2), Ok((0, 1)));
+        assert_eq!(table.open(1), Ok((1, 2)));
+        assert_eq!(table.find(1, 1), Some(2));
+        assert_eq!(table.find(2, 1), None, "app 2 has no socket 1");
+        assert_eq!(table.find(3, 0), None);
+        assert_eq!(table.open(1), Ok((2, 3)));
+        assert_eq!(table.open(1), Ok((3, 4)));
+        assert_eq!(table.open_by(1), 4);
+        assert_eq!(table.open(1), Err(Error::OutOfMemory), "a fifth socket");
+        // Closing frees the number but not the slot.
+        assert_eq!(table.close(1, 1), Some(2));
+        assert_eq!(table.close(1, 1), None);
+        assert_eq!(table.slot(2), Some(Slot::Closing));
+        assert_eq!(table.open(1), Ok((1, 5)));
+        assert_eq!(table.open(2), Err(Error::OutOfMemory), "the pool is empty");
+        assert_eq!(table.closing().collect::<Vec<_>>(), [2]);
+        table.free(2);
+        assert_eq!(table.open(2), Ok((1, 2)));
+        let mut closed = Vec::new();
+        table.close_all(1, |index| closed.push(index));
+        assert_eq!(closed, [0, 3, 4, 5]);
+        assert_eq!(table.open_by(1), 0);
+        assert_eq!(table.open_slots().collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(table.observe(1, TcpState::Established), Some(Phase::Established));
+        assert_eq!(table.observe(0, TcpState::Established), None, "closing slots have no phase");
+        assert_eq!(table.observe(99, TcpState::Established), None);
+        assert_eq!(table.find(2, 0), Some(1), "observing keeps the owner");
+    }
+
+    /// Random opens, closes, observations and frees against a plain model:
+    /// an app never holds more than `MAX_SOCKETS`, never two sockets with
+    /// one number, and always finds exactly what it opened.
+    #[test]
+    fn the_table_agrees_with_a_model() {
+        let mut rng = tessera_testing::Rng::new(0x5eed_7ab1e);
+        for _ in 0..200 {
+            let mut table = SocketTable::<8>::new();
+            // (client, socket, slot) of every open socket; closing slots.
+            let mut open: Vec<(u32, u32, usize)> = Vec::new();
+            let mut closing: Vec<usize> = Vec::new();
+            for _ in 0..200 {
+                let client = 1 + rng.below(4) as u32;
+                match rng.below(5) {
+                    0 | 1 => {
+                        let result = table.open(client);
+                        let mine = open.iter().filter(|(owner, _, _)| *owner == client).count();
+                        let full = open.len() + closing.len() == 8;
+                        match result {
+                            Ok((socket, slot)) => {
+                                assert!(mine < MAX_SOCKETS as usize && !full);
+                                assert!(!open.iter().any(|&(o, s, _)| o == client && s == socket));
+                                assert!(!open.iter().any(|&(_, _, used)| used == slot) && !closing.contains(&slot));
+                                let lowest =
+                                    (0..MAX_SOCKETS).find(|n| !open.iter().any(|&(o, s, _)| o == client && s == *n));
+                                assert_eq!(Some(socket), lowest);
+                                open.push((client, socket, slot));
+                            }
+                            Err(error) => {
+                                assert_eq!(error, Error::OutOfMemory);
+                                assert!(mine == MAX_SOCKETS as usize || full);
+                            }
+                        }
+                    }
+                    2 => {
+                        let socket = rng.below(5) as u32;
+                        let at = open.iter().position(|&(o, s, _)| o == client && s == socket);
+                        assert_eq!(table.close(client, socket), at.map(|at| open[at].2));
+                        if let Some(at) = at {
+                            closing.push(open.remove(at).2);
+                        }
+                    }
+                    3 => {
+                        if !closing.is_empty() {
+                            let slot = closing.remove(rng.below(closing.len()));
+                            table.free(slot);
+                        }
+                    }
+                    _ => {
+                        let slot = rng.below(8);
+                        let tcp = ALL[rng.below(ALL.len())];
+                        let phase = table.observe(slot, tcp);
+                        assert_eq!(phase.is_some(), open.iter().any(|&(_, _, used)| used == slot));
+                    }
+                }
+                for &(owner, socket, slot) in &open {
+                    assert_eq!(table.find(owner, socket), Some(slot));
+                }
+                let mut listed: Vec<usize> = table.closing().collect();
+                let mut expected = closing.clone();
+                listed.sort_unstable();
+                expected.sort_unstable();
+                assert_eq!(listed, expected);
+                for client in 1..=4 {
+                    assert!(table.open_by(client) <= MAX_SOCKETS as usize);
+                }
+            }
+        }
+    }
+}

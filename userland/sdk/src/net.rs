@@ -1,0 +1,312 @@
+//! The network: TCP connections to the hosts the manifest allows.
+//!
+//! An app whose manifest asks for the network (`AllowedConnections`, or
+//! server ports) gets the network server: an endpoint badged with its
+//! client number and a 16 KiB transfer window that bytes move through
+//! (`tessera_abi::app::net` is the protocol, docs/network.md the design).
+//! [`App::net`](crate::App::net) is `Err(NotGranted("AllowedConnections"))`
+//! without it. The server lets the app connect only to an IPv4 address its
+//! `AllowedConnections` lists as a literal (`"10.0.2.2"`); host names are
+//! accepted in a manifest but allow nothing until the server resolves
+//! names (a later step). Anything else is [`Error::Denied`], and the server
+//! logs it as a security event.
+//!
+//! ```ignore
+//! use tessera_sdk::net::TcpStream;
+//!
+//! let net = app.net()?;
+//! let mut stream = TcpStream::connect(&net, [10, 0, 2, 2], 8080)?;
+//! stream.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+//! let mut answer = [0u8; 256];
+//! let n = stream.read(&mut answer)?; // 0: the peer finished sending
+//! match TcpStream::connect(&net, [10, 0, 2, 3], 80) {
+//!     Err(Error::Denied) => log!("10.0.2.3 is not in my manifest"),
+//!     other => drop(other?),
+//! }
+//! ```
+//!
+//! A [`TcpStream`] also implements `embedded_io::{Read, Write}`, so
+//! `no_std` protocol crates written against those traits work on it.
+//!
+//! The server never blocks an app: [`TcpStream::connect`],
+//! [`read`](TcpStream::read) and [`write`](TcpStream::write) ask it again
+//! every 5 ms (sleeping in between) until they can go on or their timeout
+//! passes ([`Error::TimedOut`]). Connecting waits [`CONNECT_TIMEOUT`]
+//! unless told otherwise; reads and writes wait as long as it takes unless
+//! a timeout is set. An app has at most 4 sockets open at once
+//! ([`Error::BudgetExceeded`]); dropping a stream closes it.
+
+pub use core::net::Ipv4Addr;
+
+use tessera_abi::app::net::{address_word, state, CLOSE, RECEIVE, SEND, STATUS, TCP_CONNECT, WINDOW_BYTES};
+use tessera_abi::Handle;
+use tessera_rt::{call, Mapping, Message, Timeout};
+
+use crate::error::Error;
+use crate::time::{self, Duration, Instant};
+
+/// How long [`TcpStream::connect`] waits for the connection to be made
+/// (the network may still be getting its address, too).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a waiting call asks the server again.
+const POLL: Duration = Duration::from_millis(5);
+/// How long one request to the server may take.
+const CALL_TIMEOUT: Timeout = Timeout::Millis(1000);
+
+/// A connection's state, as the server sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Being made.
+    Connecting,
+    /// Made: bytes go both ways.
+    Established,
+    /// The peer finished sending; what it sent can still be read.
+    Closed,
+    /// The peer reset it after it was made.
+    Reset,
+    /// It was never made: refused, or given up.
+    Refused,
+}
+
+impl State {
+    fn from_code(code: u32) -> Result<State, Error> {
+        match code {
+            state::CONNECTING => Ok(State::Connecting),
+            state::ESTABLISHED => Ok(State::Established),
+            state::CLOSED => Ok(State::Closed),
+            state::RESET => Ok(State::Reset),
+            state::REFUSED => Ok(State::Refused),
+            _ => Err(Error::InvalidArgument),
+        }
+    }
+
+    /// The error of a connection that can carry no more bytes, if it is one.
+    fn error(self) -> Option<Error> {
+        match self {
+            State::Reset => Some(Error::Reset),
+            State::Refused => Some(Error::ConnectionRefused),
+            State::Connecting | State::Established | State::Closed => None,
+        }
+    }
+}
+
+/// The app's connection to the network server.
+#[derive(Clone, Copy, Debug)]
+pub struct Net {
+    endpoint: Handle,
+    window: Mapping,
+}
+
+/// A server error as the SDK names it.
+fn error(error: tessera_abi::Error) -> Error {
+    match error {
+        tessera_abi::Error::OutOfMemory => Error::BudgetExceeded,
+        other => Error::from(other),
+    }
+}
+
+/// Whether `deadline` (if any) has passed.
+fn expired(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|deadline| Instant::now() >= deadline)
+}
+
+impl Net {
+    pub(crate) fn new(endpoint: Handle, window: Mapping) -> Net {
+        Net { endpoint, window }
+    }
+
+    /// One request: the reply's words, or the error the server (or the
+    /// kernel) answered.
+    fn call(&self, label: u32, words: [u32; 4]) -> Result<[u32; 4], tessera_abi::Error> {
+        let reply = call(self.endpoint, &Message::new(label, words), CALL_TIMEOUT)?;
+        match reply.message.label {
+            0 => Ok(reply.message.words),
+            code => Err(tessera_abi::Error::from_code(code).unwrap_or(tessera_abi::Error::InvalidArgument)),
+        }
+    }
+
+    /// [`TcpStream::connect`] on this network.
+    pub fn connect(&self, address: impl Into<Ipv4Addr>, port: u16) -> Result<TcpStream, Error> {
+        TcpStream::connect(self, address, port)
+    }
+}
+
+/// A TCP connection (module docs). Closed when dropped.
+#[derive(Debug)]
+pub struct TcpStream {
+    net: Net,
+    socket: u32,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    closed: bool,
+}
+
+impl TcpStream {
+    /// Connects to `address`:`port`, waiting up to [`CONNECT_TIMEOUT`].
+    /// `Denied` if the manifest does not list `address`,
+    /// `ConnectionRefused` if nothing listens there, `TimedOut` if no
+    /// answer came in time, `BudgetExceeded` with 4 sockets open.
+    ///
+    /// ```ignore
+    /// let mut stream = TcpStream::connect(&app.net()?, [10, 0, 2, 2], 8080)?;
+    /// ```
+    pub fn connect(net: &Net, address: impl Into<Ipv4Addr>, port: u16) -> Result<TcpStream, Error> {
+        TcpStream::connect_timeout(net, address, port, CONNECT_TIMEOUT)
+    }
+
+    /// [`connect`](Self::connect), waiting up to `timeout`.
+    pub fn connect_timeout(
+        net: &Net,
+        address: impl Into<Ipv4Addr>,
+        port: u16,
+        timeout: Duration,
+    ) -> Result<TcpStream, Error> {
+        let deadline = Instant::now().after(timeout);
+        let words = [address_word(address.into().octets()), u32::from(port), 0, 0];
+        let socket = loop {
+            match net.call(TCP_CONNECT, words) {
+                Ok(reply) => break reply[0],
+                // The network has no address yet (DHCP): ask again.
+                Err(tessera_abi::Error::NotFound) if !expired(Some(deadline)) => time::sleep(POLL),
+                Err(tessera_abi::Error::NotFound) => return Err(Error::TimedOut),
+                Err(other) => return Err(error(other)),
+            }
+        };
+        // Dropped on any error below, which closes the socket.
+        let stream = TcpStream { net: *net, socket, read_timeout: None, write_timeout: None, closed: false };
+        loop {
+            match stream.state()? {
+                State::Connecting if expired(Some(deadline)) => return Err(Error::TimedOut),
+                State::Connecting => time::sleep(POLL),
+                State::Established | State::Closed => return Ok(stream),
+                failed => return Err(failed.error().unwrap_or(Error::InvalidArgument)),
+            }
+        }
+    }
+
+    /// The connection's state now.
+    pub fn state(&self) -> Result<State, Error> {
+        let words = self.net.call(STATUS, [self.socket, 0, 0, 0]).map_err(error)?;
+        State::from_code(words[0])
+    }
+
+    /// How long [`read`](Self::read) waits for bytes (`None`: as long as
+    /// it takes, the default).
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        self.read_timeout = timeout;
+    }
+
+    /// How long [`write`](Self::write) waits for room (`None`: as long as
+    /// it takes, the default).
+    pub fn set_write_timeout(&mut self, timeout: Option<Duration>) {
+        self.write_timeout = timeout;
+    }
+
+    /// Reads what has arrived into `buffer` (at most 16 KiB at a time),
+    /// waiting for at least one byte; 0 once the peer has finished sending
+    /// (or for an empty `buffer`). `Reset` if the peer reset the
+    /// connection, `TimedOut` after the read timeout.
+    ///
+    /// ```ignore
+    /// let mut line = [0u8; 128];
+    /// let n = stream.read(&mut line)?;
+    /// ```
+    pub fn read(&mut self, buffer: &mut [u8]) -> Result<usize, Error> {
+        if buffer.is_empty() {
+            return Ok(0);
+        }
+        let deadline = self.read_timeout.map(|timeout| Instant::now().after(timeout));
+        let wanted = buffer.len().min(WINDOW_BYTES);
+        loop {
+            let [count, state, ..] = self.net.call(RECEIVE, [self.socket, wanted as u32, 0, 0]).map_err(error)?;
+            let count = count as usize;
+            if count > wanted {
+                return Err(Error::InvalidArgument);
+            }
+            if count > 0 {
+                buffer[..count].copy_from_slice(&self.net.window.as_bytes()[..count]);
+                return Ok(count);
+            }
+            match State::from_code(state)? {
+                State::Closed => return Ok(0),
+                State::Connecting | State::Established if expired(deadline) => return Err(Error::TimedOut),
+                State::Connecting | State::Established => time::sleep(POLL),
+                failed => return Err(failed.error().unwrap_or(Error::InvalidArgument)),
+            }
+        }
+    }
+
+    /// Writes some of `bytes` (at most 16 KiB at a time), waiting until
+    /// the connection has room for at least one; returns how many it took.
+    /// `Closed` once nothing more can be sent, `Reset` if the peer reset
+    /// the connection, `TimedOut` after the write timeout.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<usize, Error> {
+        if bytes.is_empty() {
+            return Ok(0);
+        }
+        let deadline = self.write_timeout.map(|timeout| Instant::now().after(timeout));
+        let chunk = &bytes[..bytes.len().min(WINDOW_BYTES)];
+        loop {
+            // Again each time: another stream of this app shares the window.
+            self.net.window.write_bytes(0, chunk);
+            match self.net.call(SEND, [self.socket, chunk.len() as u32, 0, 0]) {
+                Ok([taken, ..]) if taken > 0 => return Ok((taken as usize).min(chunk.len())),
+                Ok(_) if expired(deadline) => return Err(Error::TimedOut),
+                Ok(_) => time::sleep(POLL),
+                // It can carry no more bytes from us: say why.
+                Err(tessera_abi::Error::PeerGone) => return Err(self.state()?.error().unwrap_or(Error::Closed)),
+                Err(other) => return Err(error(other)),
+            }
+        }
+    }
+
+    /// Writes all of `bytes` (see [`write`](Self::write)).
+    ///
+    /// ```ignore
+    /// stream.write_all(b"GET / HTTP/1.0\r\nHost: example.test\r\n\r\n")?;
+    /// ```
+    pub fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), Error> {
+        while !bytes.is_empty() {
+            let written = self.write(bytes)?;
+            bytes = &bytes[written..];
+        }
+        Ok(())
+    }
+
+    /// Closes the connection (the server sends what is left, then a FIN).
+    /// Dropping the stream does the same and ignores the answer.
+    pub fn close(mut self) -> Result<(), Error> {
+        self.closed = true;
+        self.net.call(CLOSE, [self.socket, 0, 0, 0]).map(|_| ()).map_err(error)
+    }
+}
+
+impl Drop for TcpStream {
+    fn drop(&mut self) {
+        if !self.closed {
+            let _ = self.net.call(CLOSE, [self.socket, 0, 0, 0]);
+        }
+    }
+}
+
+impl embedded_io::ErrorType for TcpStream {
+    type Error = Error;
+}
+
+impl embedded_io::Read for TcpStream {
+    fn read(&mut self, buffer: &mut [u8]) -> Result<usize, Error> {
+        TcpStream::read(self, buffer)
+    }
+}
+
+impl embedded_io::Write for TcpStream {
+    fn write(&mut self, bytes: &[u8]) -> Result<usize, Error> {
+        TcpStream::write(self, bytes)
+    }
+
+    /// The bytes are with the server once `write` returns; it sends them
+    /// on its own.
+    fn flush(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+}
