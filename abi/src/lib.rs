@@ -189,6 +189,34 @@ pub mod ipc {
     pub const fn caps(info: u32) -> u32 {
         (info >> CAPS_SHIFT) & 0b11
     }
+
+    /// Bytes of a received request spelled out (label, the four words,
+    /// the capability count, the badge: little-endian `u32`s), the input
+    /// format of the servers' request-decoder fuzz targets and seeds.
+    pub const RECEIVED_BYTES: usize = 7 * 4;
+
+    /// A received request as [`RECEIVED_BYTES`] bytes.
+    pub fn received_to_bytes(label: u32, words: [u32; 4], caps: u32, badge: u32) -> [u8; RECEIVED_BYTES] {
+        let mut out = [0; RECEIVED_BYTES];
+        let values = [label, words[0], words[1], words[2], words[3], caps, badge];
+        for (chunk, value) in out.chunks_exact_mut(4).zip(values) {
+            chunk.copy_from_slice(&value.to_le_bytes());
+        }
+        out
+    }
+
+    /// The request in `data` as (label, words, capability count, badge):
+    /// missing bytes are zero, extra bytes ignored.
+    pub fn received_from_bytes(data: &[u8]) -> (u32, [u32; 4], u32, u32) {
+        let mut values = [0u32; 7];
+        for (value, chunk) in values.iter_mut().zip(data.chunks(4)) {
+            let mut bytes = [0; 4];
+            bytes[..chunk.len()].copy_from_slice(chunk);
+            *value = u32::from_le_bytes(bytes);
+        }
+        let [label, word0, word1, word2, word3, caps, badge] = values;
+        (label, [word0, word1, word2, word3], caps, badge)
+    }
 }
 
 impl Syscall {

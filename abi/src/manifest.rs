@@ -473,6 +473,33 @@ pub struct ManifestContent<'a> {
     pub application_connections: &'a [ComponentId],
 }
 
+impl<'a> ManifestContent<'a> {
+    /// A `Default` app called `name` with `component_id` and no
+    /// capabilities: what tools and tests start from (`ManifestContent {
+    /// gpios: &[5], ..ManifestContent::new("blinky", id) }`).
+    pub const fn new(name: &'a str, component_id: ComponentId) -> ManifestContent<'a> {
+        ManifestContent {
+            name,
+            component_id,
+            application_type: ApplicationType::Default,
+            flags: CapabilityFlags::empty(),
+            power_controls: PowerControls::empty(),
+            mutable_storage_kib: 0,
+            device_authentication_tenant: ComponentId::NIL,
+            gpios: &[],
+            uarts: &[],
+            i2c_masters: &[],
+            spi_masters: &[],
+            adcs: &[],
+            pwms: &[],
+            tcp_server_ports: &[],
+            udp_server_ports: &[],
+            allowed_connections: &[],
+            application_connections: &[],
+        }
+    }
+}
+
 impl ManifestContent<'_> {
     /// Checks every rule of the format.
     pub fn validate(&self) -> Result<(), ContentError> {

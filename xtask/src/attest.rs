@@ -810,23 +810,11 @@ mod tests {
     /// A binary manifest granting `gpios`.
     fn manifest_bytes(name: &str, id: u8, gpios: &[u16]) -> Vec<u8> {
         let content = ManifestContent {
-            name,
-            component_id: ComponentId([id; 16]),
-            application_type: manifest::ApplicationType::Default,
-            flags: manifest::CapabilityFlags::empty(),
-            power_controls: manifest::PowerControls::empty(),
             mutable_storage_kib: 8,
-            device_authentication_tenant: ComponentId::default(),
             gpios,
             uarts: &[0],
-            i2c_masters: &[],
-            spi_masters: &[],
-            adcs: &[],
-            pwms: &[],
-            tcp_server_ports: &[],
-            udp_server_ports: &[],
             allowed_connections: &["example.com"],
-            application_connections: &[],
+            ..ManifestContent::new(name, ComponentId([id; 16]))
         };
         let mut out = vec![0; content.encoded_len().unwrap()];
         manifest::encode(&content, &mut out).unwrap();

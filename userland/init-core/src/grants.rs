@@ -356,25 +356,7 @@ mod tests {
     use tessera_abi::manifest::{encode, ComponentId, ManifestContent};
 
     fn content() -> ManifestContent<'static> {
-        ManifestContent {
-            name: "test",
-            component_id: ComponentId([7; 16]),
-            application_type: ApplicationType::Default,
-            flags: CapabilityFlags::empty(),
-            power_controls: PowerControls::empty(),
-            mutable_storage_kib: 0,
-            device_authentication_tenant: ComponentId::NIL,
-            gpios: &[],
-            uarts: &[],
-            i2c_masters: &[],
-            spi_masters: &[],
-            adcs: &[],
-            pwms: &[],
-            tcp_server_ports: &[],
-            udp_server_ports: &[],
-            allowed_connections: &[],
-            application_connections: &[],
-        }
+        ManifestContent::new("test", ComponentId([7; 16]))
     }
 
     fn with<R>(content: &ManifestContent<'_>, f: impl FnOnce(&Manifest<'_>) -> R) -> R {

@@ -19,20 +19,9 @@ use tessera_abi::manifest::MAX_ALLOWED_CONNECTIONS;
 use crate::protocol::{self, is_connectable, Caller, Request};
 use crate::registration::{Registration, MAX_RECORD_BYTES};
 
-/// Bytes [`request_decoding`] reads: label, four words, capability count
-/// and badge, each a little-endian `u32`.
-pub const REQUEST_INPUT_BYTES: usize = 7 * 4;
-
-/// The bytes [`request_decoding`] reads as this request (for seeds and
-/// tests).
-pub fn request_input(label: u32, words: [u32; 4], caps: u32, badge: u32) -> [u8; REQUEST_INPUT_BYTES] {
-    let mut out = [0; REQUEST_INPUT_BYTES];
-    let values = [label, words[0], words[1], words[2], words[3], caps, badge];
-    for (chunk, value) in out.chunks_exact_mut(4).zip(values) {
-        chunk.copy_from_slice(&value.to_le_bytes());
-    }
-    out
-}
+/// How a request fuzz input is spelled (`tessera_abi::ipc`'s
+/// received-request bytes), for seeds and tests.
+pub use tessera_abi::ipc::{received_to_bytes as request_input, RECEIVED_BYTES as REQUEST_INPUT_BYTES};
 
 /// Fuzz body `request_decoding`: `data` as `label, word 0..3, caps,
 /// badge` (little-endian `u32`s; missing bytes are zero, extra bytes
@@ -41,14 +30,8 @@ pub fn request_input(label: u32, words: [u32; 4], caps: u32, badge: u32) -> [u8;
 /// label's number of capabilities, come from a caller allowed to make it
 /// and have every word within its limit.
 pub fn request_decoding(data: &[u8]) {
-    let mut values = [0u32; 7];
-    for (value, chunk) in values.iter_mut().zip(data.chunks(4)) {
-        let mut bytes = [0; 4];
-        bytes[..chunk.len()].copy_from_slice(chunk);
-        *value = u32::from_le_bytes(bytes);
-    }
-    let [label, word0, word1, word2, word3, caps, badge] = values;
-    let words = [word0, word1, word2, word3];
+    let (label, words, caps, badge) = tessera_abi::ipc::received_from_bytes(data);
+    let [word0, word1, ..] = words;
     let result = protocol::decode(label, words, caps, badge);
     assert_eq!(result, protocol::decode(label, words, caps, badge), "decoding is not deterministic");
     let Ok((caller, request)) = result else { return };

@@ -204,28 +204,10 @@ mod tests {
 
     use super::*;
     use std::vec::Vec;
-    use tessera_abi::manifest::{encode, ApplicationType, CapabilityFlags, ManifestContent, PowerControls};
+    use tessera_abi::manifest::{encode, ManifestContent};
 
     fn content(hosts: &'static [&'static str]) -> ManifestContent<'static> {
-        ManifestContent {
-            name: "net",
-            component_id: ComponentId([7; 16]),
-            application_type: ApplicationType::Default,
-            flags: CapabilityFlags::empty(),
-            power_controls: PowerControls::empty(),
-            mutable_storage_kib: 0,
-            device_authentication_tenant: ComponentId::NIL,
-            gpios: &[],
-            uarts: &[],
-            i2c_masters: &[],
-            spi_masters: &[],
-            adcs: &[],
-            pwms: &[],
-            tcp_server_ports: &[],
-            udp_server_ports: &[],
-            allowed_connections: hosts,
-            application_connections: &[],
-        }
+        ManifestContent { allowed_connections: hosts, ..ManifestContent::new("net", ComponentId([7; 16])) }
     }
 
     fn registration_of(hosts: &'static [&'static str]) -> Registration {

@@ -372,9 +372,7 @@ pub(crate) mod testing {
     use std::vec::Vec;
 
     use ed25519_dalek::SigningKey as PackageKey;
-    use tessera_abi::manifest::{
-        encode, ApplicationType, CapabilityFlags, ComponentId, ManifestContent, PowerControls,
-    };
+    use tessera_abi::manifest::{encode, ComponentId, ManifestContent};
     use tessera_abi::package::{self, TrustedKey};
 
     /// A package signing key from a seed byte.
@@ -393,25 +391,7 @@ pub(crate) mod testing {
 
     /// A manifest with nothing granted.
     pub(crate) fn content(name: &'static str, id: u8) -> ManifestContent<'static> {
-        ManifestContent {
-            name,
-            component_id: ComponentId([id; 16]),
-            application_type: ApplicationType::Default,
-            flags: CapabilityFlags::empty(),
-            power_controls: PowerControls::empty(),
-            mutable_storage_kib: 0,
-            device_authentication_tenant: ComponentId::NIL,
-            gpios: &[],
-            uarts: &[],
-            i2c_masters: &[],
-            spi_masters: &[],
-            adcs: &[],
-            pwms: &[],
-            tcp_server_ports: &[],
-            udp_server_ports: &[],
-            allowed_connections: &[],
-            application_connections: &[],
-        }
+        ManifestContent::new(name, ComponentId([id; 16]))
     }
 
     /// The binary manifest of `content`.

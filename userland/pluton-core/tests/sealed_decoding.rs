@@ -8,22 +8,7 @@
 use tessera_abi::app::pluton::{BUFFER_BYTES, MAX_SEAL_INPUT, SEAL_OVERHEAD};
 use tessera_pluton_core::fuzzing::{sealed_decoding, sealed_decoding_key};
 use tessera_pluton_core::seal::{seal, unseal, SealError, NONCE_SIZE, VERSION};
-
-/// xorshift64: a fixed, dependency-free stream of test inputs.
-struct Xorshift(u64);
-
-impl Xorshift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-}
+use tessera_testing::Rng;
 
 /// `plaintext` sealed under the fuzz body's key with `nonce`.
 fn sealed(plaintext: &[u8], nonce: [u8; NONCE_SIZE]) -> Vec<u8> {
@@ -81,10 +66,10 @@ fn junk_passes_the_body() {
         vec![VERSION; BUFFER_BYTES + 1],
         vec![0xff; BUFFER_BYTES + 3],
     ];
-    let mut random = Xorshift(0x0123_4567_89ab_cdef);
+    let mut random = Rng::new(0x0123_4567_89ab_cdef);
     for _ in 0..200 {
         let len = random.below(BUFFER_BYTES + 4);
-        inputs.push((0..len).map(|_| random.next() as u8).collect());
+        inputs.push((0..len).map(|_| random.next_u64() as u8).collect());
     }
     for input in inputs {
         sealed_decoding(&input);
@@ -99,7 +84,7 @@ fn junk_passes_the_body() {
 fn random_mutations_are_refused_and_pass_the_body() {
     let key = sealed_decoding_key();
     let plaintexts: [&[u8]; 3] = [b"", b"Tessera sealed data", &[0x5a; 300]];
-    let mut random = Xorshift(0x9e37_79b9_7f4a_7c15);
+    let mut random = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut errors = [0usize; 3];
     for round in 0..3000 {
         let plaintext = plaintexts[round % plaintexts.len()];
@@ -108,9 +93,9 @@ fn random_mutations_are_refused_and_pass_the_body() {
         for _ in 0..1 + random.below(4) {
             let index = random.below(mutant.len());
             match random.below(8) {
-                0..=2 => mutant[index] = random.next() as u8,
+                0..=2 => mutant[index] = random.next_u64() as u8,
                 3..=5 => mutant[index] ^= 1 << random.below(8),
-                6 => mutant.insert(index, random.next() as u8),
+                6 => mutant.insert(index, random.next_u64() as u8),
                 _ => {
                     mutant.remove(index);
                 }

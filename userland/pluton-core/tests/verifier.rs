@@ -5,6 +5,7 @@
 //! cannot get wrong.
 
 use std::time::Duration;
+use tessera_testing::Rng;
 
 use ciborium::value::Value;
 use coset::{iana, CborSerializable, CoseSign1Builder, Header, HeaderBuilder, TaggedCborSerializable};
@@ -544,22 +545,6 @@ fn truncated_or_extended_evidence_is_refused() {
     assert!(matches!(verify(&extended, &expected), Err(VerifyError::NotCoseSign1(_))));
 }
 
-/// A tiny deterministic PRNG (xorshift64).
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-}
-
 /// Random mutations of the fuzz body's sample evidence: 1 to 4 bytes
 /// changed (a random value, one bit flipped, or a CBOR-ish small value),
 /// sometimes a byte inserted or removed. `verify` never panics, and a
@@ -570,14 +555,14 @@ fn random_mutations_never_panic_and_never_change_the_claims() {
     let sample = fuzzing::sample();
     let expected = sample.expected();
     assert_eq!(verify(&sample.evidence, &expected).as_ref(), Ok(&sample.verified));
-    let mut random = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut random = Rng::new(0x9e37_79b9_7f4a_7c15);
     let (mut refused, mut accepted) = (0, 0);
     for _ in 0..3000 {
         let mut mutant = sample.evidence.clone();
         for _ in 0..1 + random.below(4) {
             let index = random.below(mutant.len());
             match random.below(8) {
-                0..=2 => mutant[index] = random.next() as u8,
+                0..=2 => mutant[index] = random.next_u64() as u8,
                 3..=5 => mutant[index] ^= 1 << random.below(8),
                 6 => mutant.insert(index, [0x00, 0x18, 0x40, 0x80, 0xa0, 0xff][random.below(6)]),
                 _ => {
@@ -624,16 +609,16 @@ fn random_mutations_of_signed_claims_never_panic() {
     let len = eat::encode_claims(&device.claims(&NONCE, log.entries(), &apps), &mut payload).unwrap();
     payload.truncate(len);
     assert!(verify(&cose(&device, es256(), unprotected(&device), Some(payload.clone())), &expected).is_ok());
-    let mut random = XorShift(0x2545_f491_4f6c_dd1d);
+    let mut random = Rng::new(0x2545_f491_4f6c_dd1d);
     let (mut refused, mut accepted) = (0, 0);
     for _ in 0..800 {
         let mut mutant = payload.clone();
         for _ in 0..1 + random.below(3) {
             let index = random.below(mutant.len());
             match random.below(6) {
-                0 | 1 => mutant[index] = random.next() as u8,
+                0 | 1 => mutant[index] = random.next_u64() as u8,
                 2 | 3 => mutant[index] ^= 1 << random.below(8),
-                4 => mutant.insert(index, random.next() as u8),
+                4 => mutant.insert(index, random.next_u64() as u8),
                 _ => {
                     mutant.remove(index);
                 }
