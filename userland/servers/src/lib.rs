@@ -15,6 +15,7 @@
 // entropy driver) allows `unsafe` for its DMA HAL and device registers.
 #![deny(unsafe_code)]
 
+pub mod dma;
 pub mod entropy;
 pub mod uart;
 

@@ -96,13 +96,11 @@ pub const DEVICE_ID_OFFSET: u32 = 0x008;
 /// The virtio device ID of a console.
 pub const CONSOLE_DEVICE: u32 = 3;
 
-/// Untyped memory the server is given for the device (a power of two).
+/// Untyped memory the server is given for the device, made into one
+/// frame (`tessera_servers::dma`): its receive and write buffers, the two
+/// virtqueues (two contiguous pages each in the legacy layout of QEMU's
+/// virtio-mmio) and the pool's own two words.
 pub const DMA_BYTES: u32 = 32 * 1024;
-/// Frames of it the server uses, carved one after the other and so
-/// physically contiguous: one for its own bookkeeping, its receive buffer
-/// and its write buffer, then two for each of the two virtqueues (two
-/// contiguous pages each in the legacy layout of QEMU's virtio-mmio).
-pub const DMA_PAGES: u32 = 5;
 /// Where the server maps the transports' pages (one after the other).
 pub const REGISTERS_AT: u32 = 0x3000_0000;
 /// Where the server maps its DMA memory.

@@ -585,24 +585,12 @@ fn main(_start: tessera_rt::Start) -> u32 {
     }
 }
 
-/// The device and what it needs from this process, with all of `netd`'s
-/// `unsafe` code: DMA memory, the `virtio-drivers` HAL over it, the
-/// transport's registers, the buffers lent to the device, and smoltcp's
-/// `phy::Device` over the raw driver.
-///
-/// The device reads and writes physical memory, so the driver needs memory
-/// whose physical addresses it knows: one frame of `DMA_BYTES` carved from
-/// the untyped memory `init` gave (a frame is physically contiguous, and
-/// one frame is one of the 16 mappings a process may have), mapped at
-/// `DMA_AT` (the pool). It only grows: the queues and buffers are made once
-/// and never freed. The virtqueues come first (the driver asks for them,
-/// page-aligned), then the buffers; the pool's own state (its physical
-/// address and the bytes handed out) is two words at its end, not a
-/// writable static, which would cost the program a page and a mapping (a
-/// process has 16, and `netd` uses 15 today). The frame is normal
-/// cacheable memory: right for QEMU, whose devices see the CPU's view of
-/// memory; a device that did not snoop the caches would need cache
-/// maintenance.
+/// The device and what it needs from this process: the DMA pool and the
+/// `virtio-drivers` HAL over it (`tessera_servers::dma`: one frame of
+/// `DMA_BYTES` from the untyped memory `init` gave, mapped at `DMA_AT`; the
+/// virtqueues come first, then the buffers), the transport's registers,
+/// the buffers lent to the device, and smoltcp's `phy::Device` over the
+/// raw driver.
 ///
 /// Every buffer is the device's from the moment it is added to a queue
 /// until the request is popped from the used ring: `Buffers` records the
@@ -611,127 +599,26 @@ fn main(_start: tessera_rt::Start) -> u32 {
 #[allow(unsafe_code)]
 mod virtio {
     use core::ptr::NonNull;
-    use core::sync::atomic::{AtomicU32, Ordering};
     use smoltcp::phy::{self, DeviceCapabilities, Medium};
     use smoltcp::time::Instant;
-    use tessera_abi::layout::PAGE_SIZE;
-    use tessera_rt::{cap_object, map, retype, Handle, Mapping, ObjectType, Rights};
+    use tessera_rt::{cap_object, Handle, Mapping, Rights};
+    use tessera_servers::dma;
     use tessera_servers::net::{
         BUFFER_BYTES, DMA_AT, DMA_BYTES, NET_DEVICE, QUEUE_SIZE, RECEIVE_BUFFERS, REGISTERS_AT, TRANSMIT_BUFFERS,
     };
     use tessera_servers::uart::{is_virtio_mmio, DEVICE_ID_OFFSET, MAGIC, MAGIC_OFFSET, TRANSPORT_BYTES};
     use virtio_drivers::device::net::VirtIONetRaw;
     use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
-    use virtio_drivers::{BufferDirection, PhysAddr};
 
-    const PAGE: u32 = PAGE_SIZE as u32;
     /// The largest Ethernet frame, without its check sequence: a 1500-byte
     /// IP packet and its 14-byte header.
     const ETHERNET_FRAME_BYTES: usize = 1514;
 
-    /// Bytes of the pool's state, at its end: its physical address, then
-    /// the bytes handed out.
-    const STATE_BYTES: u32 = 8;
-    /// Bytes of the pool that can be handed out.
-    const POOL_BYTES: u32 = DMA_BYTES - STATE_BYTES;
-
-    /// The pool's state words, at its end.
-    fn state() -> &'static [AtomicU32; 2] {
-        // SAFETY: only called through a `Pool` or by the HAL. A `Pool`
-        // exists only once `Pool::new` has mapped the pool read-write at
-        // `DMA_AT` (never unmapped) and written the words; the HAL is only
-        // called by the queues, which `Nic::new` makes from a `Pool`. The
-        // words are aligned, never handed out (`take` stops before them),
-        // and only ever used as atomics.
-        unsafe { &*((DMA_AT + POOL_BYTES) as *const [AtomicU32; 2]) }
-    }
-
-    /// Hands out `bytes` aligned to `align`: their offset in the pool.
-    fn take(bytes: u32, align: u32) -> Option<u32> {
-        let place = |used: u32| {
-            let start = used.checked_next_multiple_of(align)?;
-            start.checked_add(bytes).filter(|&end| end <= POOL_BYTES && bytes > 0).map(|end| (start, end))
-        };
-        let before =
-            state()[1].fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| place(used).map(|(_, end)| end));
-        before.ok().and_then(place).map(|(start, _)| start)
-    }
-
-    fn physical(offset: u32) -> PhysAddr {
-        PhysAddr::from(state()[0].load(Ordering::Acquire) + offset)
-    }
-
-    /// Proof that the pool is set up.
-    pub struct Pool(());
-
-    impl Pool {
-        /// Makes one frame of `DMA_BYTES` from `untyped` (zeroed by
-        /// `Retype`) and maps it read-write at `DMA_AT`.
-        pub fn new(untyped: Handle) -> Result<Pool, &'static str> {
-            let frame =
-                retype(untyped, ObjectType::Frame, DMA_BYTES).map_err(|_| "too little untyped memory for DMA")?;
-            let (physical, _) = cap_object(frame).map_err(|_| "cannot see the DMA frame's address")?;
-            map(frame, DMA_AT, Rights::READ | Rights::WRITE).map_err(|_| "cannot map DMA memory")?;
-            // SAFETY: the frame is mapped now, and no reference to the
-            // state words exists yet.
-            unsafe { core::ptr::write((DMA_AT + POOL_BYTES) as *mut [u32; 2], [physical, 0]) };
-            Ok(Pool(()))
-        }
-
-        /// A buffer of `BUFFER_BYTES` in the pool, for the device.
-        fn buffer(&self) -> Option<&'static mut [u8; BUFFER_BYTES]> {
-            let offset = take(BUFFER_BYTES as u32, 4)?;
-            // SAFETY: the bytes at `offset` are in the pool, mapped
-            // read-write for the rest of the process (`Pool::new`, which a
-            // `Pool` proves has run), zeroed by `Retype`, and handed out
-            // only now (`take` never hands out the same bytes twice), so
-            // this is the only reference to them.
-            Some(unsafe { &mut *((DMA_AT + offset) as *mut [u8; BUFFER_BYTES]) })
-        }
-    }
-
-    /// The `virtio-drivers` HAL over the pool.
-    pub struct Hal;
-
-    // SAFETY: `dma_alloc` returns zeroed, page-aligned pool memory that
-    // nothing else uses (`take` never hands out the same bytes twice) with
-    // its physical address (the pool is one frame, so physically
-    // contiguous), or a physical address of 0, which the crate takes as a
-    // failure. `share` returns the physical address of the very bytes it is
-    // given, after checking they lie in the pool (the driver shares only
-    // the buffers `Nic` lends it, which do), so `unshare` has nothing to
-    // copy back.
-    unsafe impl virtio_drivers::Hal for Hal {
-        fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
-            let bytes = u32::try_from(pages).ok().and_then(|pages| pages.checked_mul(PAGE));
-            let Some(offset) = bytes.and_then(|bytes| take(bytes, PAGE)) else {
-                return (0, NonNull::dangling());
-            };
-            let address = (DMA_AT + offset) as *mut u8;
-            // SAFETY: the `pages` pages at `address` are in the pool, mapped
-            // read-write (the queues are made after `Pool::new`) and handed
-            // out only now.
-            unsafe { core::ptr::write_bytes(address, 0, pages * PAGE_SIZE) };
-            (physical(offset), NonNull::new(address).expect("DMA_AT is not null"))
-        }
-
-        unsafe fn dma_dealloc(_physical: PhysAddr, _address: NonNull<u8>, _pages: usize) -> i32 {
-            0
-        }
-
-        unsafe fn mmio_phys_to_virt(_physical: PhysAddr, _bytes: usize) -> NonNull<u8> {
-            panic!("netd: only the MMIO transport is used, which maps nothing")
-        }
-
-        unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
-            let offset = (buffer.cast::<u8>().as_ptr() as u32).wrapping_sub(DMA_AT);
-            let inside = offset < POOL_BYTES && buffer.len() as u32 <= POOL_BYTES - offset;
-            assert!(inside, "netd: a buffer outside DMA memory was given to the device");
-            physical(offset)
-        }
-
-        unsafe fn unshare(_physical: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
-    }
+    /// The DMA pool (`tessera_servers::dma`): one frame of `DMA_BYTES` at
+    /// `DMA_AT`.
+    pub type Pool = dma::Pool<DMA_AT, DMA_BYTES>;
+    /// The `virtio-drivers` HAL over it.
+    type Hal = dma::Hal<DMA_AT, DMA_BYTES>;
 
     /// Maps the virtio-mmio page `region` at `REGISTERS_AT` for good and
     /// finds the first transport on it whose device is a network device;
@@ -771,7 +658,7 @@ mod virtio {
         fn new(pool: &Pool) -> Option<Buffers<N>> {
             let mut bytes = [const { None }; N];
             for buffer in &mut bytes {
-                *buffer = Some(pool.buffer()?);
+                *buffer = Some(pool.buffer::<BUFFER_BYTES>()?);
             }
             Some(Buffers { bytes: bytes.map(|buffer| buffer.expect("every buffer was made above")), lent: [None; N] })
         }

@@ -108,17 +108,10 @@ fn main(_start: tessera_rt::Start) -> u32 {
 /// transport's registers, and a console driver (one port, polled) on the
 /// crate's transport and virtqueues.
 ///
-/// The device reads and writes physical memory, so the driver needs memory
-/// whose physical addresses it knows: frames carved one after the other from
-/// a fresh block of untyped memory, which are physically contiguous because
-/// `Retype` carves each at the block's watermark (checked with `CapObject`
-/// all the same), mapped one after the other at `DMA_AT` (the pool). It only
-/// grows: the queues and buffers are made once and never freed. Its first
-/// page holds the pool's own state (no writable static, which would cost the
-/// program a page and a mapping), the write buffer and the receive buffer;
-/// the queues follow. The frames are normal cacheable memory: right for
-/// QEMU, whose devices see the CPU's view of memory; a device that did not
-/// snoop the caches would need cache maintenance.
+/// The device reads and writes physical memory: the pool and the
+/// `virtio-drivers` HAL over it are `tessera_servers::dma`'s (one frame of
+/// `uart::DMA_BYTES`, from the untyped memory `init` moved here, mapped at
+/// `DMA_AT`): the receive and write buffers, then the queues.
 ///
 /// The crate's own console driver (`VirtIOConsole`) is not used: it needs
 /// `alloc` and a 4 KiB receive buffer on the heap, and with it `uartd` would
@@ -126,23 +119,16 @@ fn main(_start: tessera_rt::Start) -> u32 {
 #[allow(unsafe_code)]
 mod virtio {
     use core::ptr::NonNull;
-    use core::sync::atomic::{AtomicU32, Ordering};
-    use tessera_abi::layout::PAGE_SIZE;
-    use tessera_rt::{cap_delete, cap_object, map, retype, unmap, Handle, Mapping, ObjectType, Rights};
+    use tessera_rt::{cap_delete, cap_object, unmap, Handle, Mapping, Rights};
+    use tessera_servers::dma;
     use tessera_servers::uart::{
-        CONSOLE_DEVICE, DEVICE_ID_OFFSET, DMA_AT, DMA_PAGES, MAGIC, MAGIC_OFFSET, REGISTERS_AT, TRANSPORT_BYTES,
+        CONSOLE_DEVICE, DEVICE_ID_OFFSET, DMA_AT, DMA_BYTES, MAGIC, MAGIC_OFFSET, REGISTERS_AT, TRANSPORT_BYTES,
     };
     use virtio_drivers::queue::VirtQueue;
     use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
     use virtio_drivers::transport::Transport;
-    use virtio_drivers::{BufferDirection, PhysAddr};
 
-    const PAGE: u32 = PAGE_SIZE as u32;
-    /// Bytes of the pool.
-    const BYTES: u32 = DMA_PAGES * PAGE;
-    /// The pool's state at its start: its physical address, then the bytes
-    /// handed out.
-    const STATE_BYTES: u32 = 8;
+    const PAGE: u32 = tessera_abi::layout::PAGE_SIZE as u32;
     /// Bytes the device may deliver at once.
     const RECEIVE_BYTES: usize = 2048;
     /// Bytes one write sends at most.
@@ -164,107 +150,10 @@ mod virtio {
         }
     }
 
-    /// The pool's state words, in its first page.
-    fn state() -> &'static [AtomicU32; 2] {
-        // SAFETY: only called through a `Pool` or by the HAL. A `Pool` exists
-        // only once `Pool::new` has mapped the pool read-write at `DMA_AT`
-        // (never unmapped) and written the words; the HAL is only called by
-        // the queues, which `Console::new` makes from a `Pool`. The words
-        // are aligned, and only ever used as atomics.
-        unsafe { &*(DMA_AT as *const [AtomicU32; 2]) }
-    }
-
-    /// Hands out `bytes` aligned to `align`: their offset in the pool.
-    fn take(bytes: u32, align: u32) -> Option<u32> {
-        let place = |used: u32| {
-            let start = used.checked_next_multiple_of(align)?;
-            start.checked_add(bytes).filter(|&end| end <= BYTES && bytes > 0).map(|end| (start, end))
-        };
-        let before =
-            state()[1].fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| place(used).map(|(_, end)| end));
-        before.ok().and_then(place).map(|(start, _)| start)
-    }
-
-    fn physical(offset: u32) -> PhysAddr {
-        PhysAddr::from(state()[0].load(Ordering::Acquire) + offset)
-    }
-
-    /// Proof that the pool is set up.
-    pub struct Pool(());
-
-    impl Pool {
-        /// Carves `DMA_PAGES` frames from `untyped` (untouched so far),
-        /// checks they are contiguous and maps them read-write at `DMA_AT`.
-        pub fn new(untyped: Handle) -> Result<Pool, &'static str> {
-            let mut first = 0;
-            for page in 0..DMA_PAGES {
-                let frame =
-                    retype(untyped, ObjectType::Frame, PAGE).map_err(|_| "too little untyped memory for DMA")?;
-                let (physical, _) = cap_object(frame).map_err(|_| "cannot see a DMA frame's address")?;
-                if page == 0 {
-                    first = physical;
-                } else if physical != first + page * PAGE {
-                    return Err("the DMA frames are not contiguous (was the untyped memory used before?)");
-                }
-                let mapped = map(frame, DMA_AT + page * PAGE, Rights::READ | Rights::WRITE);
-                mapped.map_err(|_| "cannot map DMA memory")?;
-            }
-            // SAFETY: the first page is mapped now (zeroed by `Retype`), and
-            // no reference to the state words exists yet.
-            unsafe { core::ptr::write(DMA_AT as *mut [u32; 2], [first, STATE_BYTES]) };
-            Ok(Pool(()))
-        }
-
-        /// A buffer of `N` bytes in the pool, for the device.
-        fn buffer<const N: usize>(&self) -> Option<&'static mut [u8; N]> {
-            let offset = take(N as u32, 4)?;
-            // SAFETY: the `N` bytes at `offset` are in the pool, mapped
-            // read-write for the rest of the process, zeroed, and handed
-            // out only now, so this is the only reference to them.
-            Some(unsafe { &mut *((DMA_AT + offset) as *mut [u8; N]) })
-        }
-    }
-
-    /// The `virtio-drivers` HAL over the pool.
-    pub struct Hal;
-
-    // SAFETY: `dma_alloc` returns zeroed, page-aligned pool memory that
-    // nothing else uses (`take` never hands out the same bytes twice) with
-    // its physical address (the pool is physically contiguous, checked in
-    // `Pool::new`), or a physical address of 0, which the crate takes as a
-    // failure. `share` returns the physical address of the very bytes it is
-    // given, after checking they lie in the pool (the console shares only
-    // its two buffers, which do), so `unshare` has nothing to copy back.
-    unsafe impl virtio_drivers::Hal for Hal {
-        fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
-            let bytes = u32::try_from(pages).ok().and_then(|pages| pages.checked_mul(PAGE));
-            let Some(offset) = bytes.and_then(|bytes| take(bytes, PAGE)) else {
-                return (0, NonNull::dangling());
-            };
-            let address = (DMA_AT + offset) as *mut u8;
-            // SAFETY: the `pages` pages at `address` are in the pool, mapped
-            // read-write and handed out only now.
-            unsafe { core::ptr::write_bytes(address, 0, pages * PAGE_SIZE) };
-            (physical(offset), NonNull::new(address).expect("DMA_AT is not null"))
-        }
-
-        unsafe fn dma_dealloc(_physical: PhysAddr, _address: NonNull<u8>, _pages: usize) -> i32 {
-            0
-        }
-
-        unsafe fn mmio_phys_to_virt(_physical: PhysAddr, _bytes: usize) -> NonNull<u8> {
-            panic!("uartd: only the MMIO transport is used, which maps nothing")
-        }
-
-        unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
-            let offset = (buffer.cast::<u8>().as_ptr() as u32).wrapping_sub(DMA_AT);
-            let inside = offset < BYTES && buffer.len() as u32 <= BYTES - offset;
-            assert!(inside, "uartd: a buffer outside DMA memory was given to the device");
-            physical(offset)
-        }
-
-        unsafe fn unshare(_physical: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
-    }
+    /// The DMA pool (`tessera_servers::dma`).
+    pub type Pool = dma::Pool<DMA_AT, DMA_BYTES>;
+    /// The `virtio-drivers` HAL over it.
+    type Hal = dma::Hal<DMA_AT, DMA_BYTES>;
 
     /// Maps the virtio-mmio pages of `regions` at `REGISTERS_AT`, one at a
     /// time, and finds the first transport whose device is a console. Keeps
@@ -322,7 +211,8 @@ mod virtio {
         /// Negotiates no features, sets up port 0's two queues in `pool` and
         /// hands the device its first receive buffer.
         pub fn new(mut transport: MmioTransport<'static>, pool: Pool) -> Result<Console, virtio_drivers::Error> {
-            let (Some(received), Some(transmit)) = (pool.buffer(), pool.buffer()) else {
+            let (Some(received), Some(transmit)) = (pool.buffer::<RECEIVE_BYTES>(), pool.buffer::<TRANSMIT_BYTES>())
+            else {
                 return Err(virtio_drivers::Error::DmaError);
             };
             transport.begin_init(Features::empty());
