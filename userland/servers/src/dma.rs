@@ -1,5 +1,6 @@
-//! DMA memory for the servers' virtio drivers (`netd`, `uartd`): one pool
-//! per program, and the `virtio-drivers` HAL over it.
+//! DMA memory for the servers' virtio drivers (`netd`, `uartd`, `plutond`'s
+//! entropy source): one pool per program, and the `virtio-drivers` HAL
+//! over it.
 //!
 //! A virtio device reads and writes physical memory, so its driver needs
 //! memory whose physical addresses it knows: one frame (physically
@@ -53,6 +54,23 @@ impl<const AT: u32, const BYTES: u32> Pool<AT, BYTES> {
         Ok(Pool(PhantomData))
     }
 
+    /// Makes `frame` (a frame capability of exactly `BYTES`, with `READ`,
+    /// `WRITE` and `INSPECT`, given rather than retyped here) the pool:
+    /// maps it read-write at `AT`. Fails with the kernel's error if it
+    /// cannot be mapped there (a pool exists already: `AT` is taken), and
+    /// with `InvalidArgument` for another size.
+    pub fn from_frame(frame: Handle) -> Result<Self, tessera_rt::Error> {
+        let (physical, size) = cap_object(frame)?;
+        if size != BYTES || tessera_rt::cap_info(frame)?.kind != ObjectType::Frame {
+            return Err(tessera_rt::Error::InvalidArgument);
+        }
+        map(frame, AT, Rights::READ | Rights::WRITE)?;
+        // SAFETY: the frame is mapped read-write at `AT` now, and no
+        // reference to the state words exists yet.
+        unsafe { core::ptr::write((AT + Self::HANDED_OUT) as *mut [u32; 2], [physical, 0]) };
+        Ok(Pool(PhantomData))
+    }
+
     /// The pool's state words, at its end.
     fn state() -> &'static [AtomicU32; 2] {
         // SAFETY: only called through a `Pool` or by the HAL. A `Pool` exists
@@ -83,11 +101,14 @@ impl<const AT: u32, const BYTES: u32> Pool<AT, BYTES> {
     pub fn buffer<const N: usize>(&self) -> Option<&'static mut [u8; N]> {
         let offset = Self::take(N as u32, 4)?;
         // SAFETY: the `N` bytes at `offset` are in the pool, mapped
-        // read-write for the rest of the process (`Pool::new`, which a
-        // `Pool` proves has run), zeroed by `Retype`, and handed out only
+        // read-write for as long as the pool is (`Pool::new` or
+        // `from_frame`, which a `Pool` proves has run), and handed out only
         // now (`take` never hands out the same bytes twice), so this is the
         // only reference to them.
-        Some(unsafe { &mut *((AT + offset) as *mut [u8; N]) })
+        let buffer = unsafe { &mut *((AT + offset) as *mut [u8; N]) };
+        // A given frame may hold old bytes.
+        buffer.fill(0);
+        Some(buffer)
     }
 }
 

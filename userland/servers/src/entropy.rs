@@ -24,10 +24,10 @@
 //! needs memory whose physical address it knows: one frame of
 //! [`DMA_BYTES`] (16 KiB; `init` retypes it: a frame is physically
 //! contiguous, and untyped memory cannot travel in a message), mapped
-//! read-write at [`DMA_MAPPED_AT`]. Its first page holds the request
-//! buffer ([`REQUEST_BYTES`]); the queue takes two of the other three
-//! pages (two contiguous pages in the legacy layout of QEMU's virtio-mmio,
-//! one for each half in the modern one). Both mappings lie in the MiB of
+//! read-write at [`DMA_MAPPED_AT`] as a `crate::dma` pool: the queue
+//! first (two contiguous pages in the legacy layout of QEMU's virtio-mmio,
+//! one for each half in the modern one), then the request buffer
+//! ([`REQUEST_BYTES`]), with the pool's two words at its end. Both mappings lie in the MiB of
 //! [`SECRET_MAPPED_AT`](crate::pluton::SECRET_MAPPED_AT), whose
 //! second-level translation table `plutond` has already used at start: a
 //! process has six such tables, and `plutond` needs all the others. The
@@ -63,14 +63,11 @@
 #![allow(unsafe_code)]
 
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU32, Ordering};
 
-use tessera_abi::layout::PAGE_SIZE;
 use tessera_rt::{cap_info, cap_object, sleep_micros, unmap, uptime_micros, Handle, Mapping, ObjectType, Rights};
 use virtio_drivers::queue::VirtQueue;
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 use virtio_drivers::transport::{DeviceStatus, Transport};
-use virtio_drivers::{BufferDirection, PhysAddr};
 use zeroize::Zeroize;
 
 use crate::uart::{is_virtio_mmio, DEVICE_ID_OFFSET, MAGIC, MAGIC_OFFSET, TRANSPORT_BYTES};
@@ -96,11 +93,11 @@ pub const POLL_MICROS: u32 = 50;
 const _: () = assert!(TRANSPORT_MAPPED_AT >> 20 == crate::pluton::SECRET_MAPPED_AT >> 20);
 const _: () = assert!((DMA_MAPPED_AT + DMA_BYTES - 1) >> 20 == crate::pluton::SECRET_MAPPED_AT >> 20);
 
-const PAGE: u32 = PAGE_SIZE as u32;
-/// The request buffer's offset in the frame (its first page).
-const BUFFER_OFFSET: u32 = 0;
-/// Where the HAL hands out queue memory: the frame's other pages.
-const QUEUE_MEMORY_OFFSET: u32 = PAGE;
+/// The frame as a DMA pool (`crate::dma`): the queue, then the request
+/// buffer.
+type Pool = crate::dma::Pool<DMA_MAPPED_AT, DMA_BYTES>;
+/// The `virtio-drivers` HAL over it.
+type Hal = crate::dma::Hal<DMA_MAPPED_AT, DMA_BYTES>;
 /// The device's one queue.
 const REQUESTQ: u16 = 0;
 /// Descriptors in it (a power of two; a request takes one).
@@ -130,7 +127,7 @@ pub enum Error {
     NotVirtio,
     /// No entropy device is behind any transport of the page.
     NoDevice,
-    /// The memory is not a frame of at least [`DMA_BYTES`].
+    /// The memory is not a frame of [`DMA_BYTES`].
     NotEnoughMemory,
     /// Another source has the frame's address already.
     InUse,
@@ -185,11 +182,6 @@ impl From<tessera_rt::Error> for Error {
     }
 }
 
-/// The frame's physical address (0: no source holds it).
-static DMA_PHYSICAL: AtomicU32 = AtomicU32::new(0);
-/// Bytes of the frame the HAL has handed out, from its start.
-static DMA_USED: AtomicU32 = AtomicU32::new(QUEUE_MEMORY_OFFSET);
-
 /// The device's bytes, polled from one virtio entropy device.
 pub struct EntropySource {
     transport: MmioTransport<'static>,
@@ -205,7 +197,7 @@ impl EntropySource {
     /// Starts the entropy device behind `transport`, a device region
     /// capability (`READ`, `WRITE`, `INSPECT`) for its virtio-mmio page,
     /// with its queue and buffer in `memory`, a frame capability (`READ`,
-    /// `WRITE`, `INSPECT`) of at least [`DMA_BYTES`]. Maps them at
+    /// `WRITE`, `INSPECT`) of [`DMA_BYTES`]. Maps them at
     /// [`TRANSPORT_MAPPED_AT`] and [`DMA_MAPPED_AT`] for as long as the
     /// source lives. On an error nothing stays mapped, and the caller
     /// still holds (and may delete) both capabilities.
@@ -217,8 +209,8 @@ impl EntropySource {
         if bytes > MAX_REGION_BYTES {
             return Err(Error::NotVirtio);
         }
-        let (physical, size) = cap_object(memory)?;
-        if cap_info(memory)?.kind != ObjectType::Frame || size < DMA_BYTES || physical == 0 {
+        let (_, size) = cap_object(memory)?;
+        if cap_info(memory)?.kind != ObjectType::Frame || size != DMA_BYTES {
             return Err(Error::NotEnoughMemory);
         }
         let page = Mapping::new(transport, TRANSPORT_MAPPED_AT, Rights::READ | Rights::WRITE)?;
@@ -229,24 +221,21 @@ impl EntropySource {
             let _ = unmap(transport);
             return Err(Error::NoDevice);
         };
-        if DMA_PHYSICAL.compare_exchange(0, physical, Ordering::AcqRel, Ordering::Acquire).is_err() {
-            let _ = unmap(transport);
-            return Err(Error::InUse);
-        }
-        let started = tessera_rt::map(memory, DMA_MAPPED_AT, Rights::READ | Rights::WRITE)
-            .map_err(Error::Capability)
-            .and_then(|()| {
-                let started = start(TRANSPORT_MAPPED_AT + offset);
-                if started.is_err() {
-                    // `start` has reset the device (dropping its transport)
-                    // before it returned: it no longer uses the frame.
-                    let _ = unmap(memory);
-                }
-                started
-            });
+        // A second source finds the pool's place taken.
+        let pool = Pool::from_frame(memory).map_err(|error| match error {
+            tessera_rt::Error::SlotOccupied => Error::InUse,
+            other => Error::Capability(other),
+        });
+        let started = pool.and_then(|pool| {
+            let started = start(TRANSPORT_MAPPED_AT + offset, &pool);
+            if started.is_err() {
+                // `start` has reset the device (dropping its transport)
+                // before it returned: it no longer uses the frame.
+                let _ = unmap(memory);
+            }
+            started
+        });
         if started.is_err() {
-            DMA_USED.store(QUEUE_MEMORY_OFFSET, Ordering::Release);
-            DMA_PHYSICAL.store(0, Ordering::Release);
             let _ = unmap(transport);
         }
         started
@@ -310,10 +299,10 @@ impl EntropySource {
     }
 }
 
-/// Starts the device whose registers are mapped at `registers`, with the
-/// frame mapped at `DMA_MAPPED_AT` and `DMA_PHYSICAL` set. On an error the
-/// device is reset (its transport dropped) by the time this returns.
-fn start(registers: u32) -> Result<EntropySource, Error> {
+/// Starts the device whose registers are mapped at `registers`, with its
+/// queue and buffer in `pool`. On an error the device is reset (its
+/// transport dropped) by the time this returns.
+fn start(registers: u32, pool: &Pool) -> Result<EntropySource, Error> {
     let header = NonNull::new(registers as *mut VirtIOHeader).ok_or(Error::NotVirtio)?;
     // SAFETY: `registers` is the start of a virtio-mmio transport (its
     // magic value checked by the caller), 512-byte aligned, in the device
@@ -334,65 +323,8 @@ fn start(registers: u32) -> Result<EntropySource, Error> {
     if !status.contains(running) || status.intersects(DeviceStatus::DEVICE_NEEDS_RESET | DeviceStatus::FAILED) {
         return Err(Error::DeviceRefused);
     }
-    // SAFETY: the buffer's bytes are the frame's first page, mapped
-    // read-write at `DMA_MAPPED_AT` for as long as the source lives (the
-    // caller unmaps it only if this fails, and then the reference is gone
-    // with the source); the HAL never hands out that page, so this is the
-    // only reference to those bytes.
-    let buffer = unsafe { &mut *((DMA_MAPPED_AT + BUFFER_OFFSET) as *mut [u8; REQUEST_BYTES]) };
+    // The pool is mapped for as long as the source lives (the caller
+    // unmaps it only if this fails, and then the buffer goes with it).
+    let buffer = pool.buffer::<REQUEST_BYTES>().ok_or(Error::NotEnoughMemory)?;
     Ok(EntropySource { transport, queue, buffer, failed: false })
-}
-
-/// The physical address of the frame's byte at `offset`.
-fn physical(offset: u32) -> PhysAddr {
-    PhysAddr::from(DMA_PHYSICAL.load(Ordering::Acquire) + offset)
-}
-
-/// The `virtio-drivers` HAL over the frame: queue memory from its pages
-/// after the first, handed out once and never freed.
-struct Hal;
-
-// SAFETY: `dma_alloc` returns zeroed, page-aligned frame memory (mapped
-// read-write at `DMA_MAPPED_AT`, physically contiguous as every frame is)
-// that nothing else uses (`DMA_USED` only grows, and the first page, the
-// request buffer, is never handed out) with its physical address, or a
-// physical address of 0, which the crate takes as a failure. The HAL is
-// only called by the queue, which exists only once `new` has mapped the
-// frame and set `DMA_PHYSICAL`. `share` returns the physical address of
-// the very bytes it is given, after checking they lie in the frame (the
-// source shares only its request buffer), so `unshare` has nothing to copy
-// back.
-unsafe impl virtio_drivers::Hal for Hal {
-    fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
-        let bytes = u32::try_from(pages).ok().and_then(|pages| pages.checked_mul(PAGE)).filter(|&bytes| bytes > 0);
-        let taken = bytes.and_then(|bytes| {
-            let fits = |used: u32| used.checked_add(bytes).filter(|&end| end <= DMA_BYTES);
-            DMA_USED.fetch_update(Ordering::AcqRel, Ordering::Acquire, fits).ok()
-        });
-        let Some(offset) = taken else {
-            return (0, NonNull::dangling());
-        };
-        let address = (DMA_MAPPED_AT + offset) as *mut u8;
-        // SAFETY: the `pages` pages at `address` are in the frame, mapped
-        // read-write and handed out only now.
-        unsafe { core::ptr::write_bytes(address, 0, pages * PAGE_SIZE) };
-        (physical(offset), NonNull::new(address).expect("DMA_MAPPED_AT is not null"))
-    }
-
-    unsafe fn dma_dealloc(_physical: PhysAddr, _address: NonNull<u8>, _pages: usize) -> i32 {
-        0
-    }
-
-    unsafe fn mmio_phys_to_virt(_physical: PhysAddr, _bytes: usize) -> NonNull<u8> {
-        panic!("entropy: only the MMIO transport is used, which maps nothing")
-    }
-
-    unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
-        let offset = (buffer.cast::<u8>().as_ptr() as u32).wrapping_sub(DMA_MAPPED_AT);
-        let inside = offset < DMA_BYTES && buffer.len() as u32 <= DMA_BYTES - offset;
-        assert!(inside, "entropy: a buffer outside the frame was given to the device");
-        physical(offset)
-    }
-
-    unsafe fn unshare(_physical: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
 }
