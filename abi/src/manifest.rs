@@ -948,6 +948,13 @@ impl<'a> Manifest<'a> {
     /// the round-trip tests and the fuzz target check). Uses about 2 KiB
     /// of stack for the lists.
     pub fn encode_into(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
+        self.with_content(|content| encode(content, out))
+    }
+
+    /// Calls `f` with this manifest as [`ManifestContent`] (every list
+    /// gathered on the stack, about 2 KiB): to encode it again, or a
+    /// changed copy of it (`ManifestContent { gpios: .., ..*content }`).
+    pub fn with_content<R>(&self, f: impl FnOnce(&ManifestContent<'_>) -> R) -> R {
         /// Up to `N` items into an array, and how many there were (the
         /// decoder already bounds every list).
         fn gather<T: Copy + Default, const N: usize>(items: impl Iterator<Item = T>) -> ([T; N], usize) {
@@ -988,7 +995,7 @@ impl<'a> Manifest<'a> {
             allowed_connections: &hosts.0[..hosts.1],
             application_connections: &apps.0[..apps.1],
         };
-        encode(&content, out)
+        f(&content)
     }
 
     /// Whether GPIO `pin` is granted.

@@ -751,38 +751,13 @@ fn manifest_with_gpio(manifest: &[u8], pin: u16) -> Result<Vec<u8>> {
     }
     let mut gpios: Vec<u16> = manifest.gpios().chain([pin]).collect();
     gpios.sort_unstable();
-    let uarts: Vec<u8> = manifest.uarts().collect();
-    let i2c_masters: Vec<u8> = manifest.i2c_masters().collect();
-    let spi_masters: Vec<u8> = manifest.spi_masters().collect();
-    let adcs: Vec<u8> = manifest.adcs().collect();
-    let pwms: Vec<u8> = manifest.pwms().collect();
-    let tcp_server_ports: Vec<u16> = manifest.tcp_server_ports().collect();
-    let udp_server_ports: Vec<u16> = manifest.udp_server_ports().collect();
-    let allowed_connections: Vec<&str> = manifest.allowed_connections().collect();
-    let application_connections: Vec<ComponentId> = manifest.application_connections().collect();
-    let content = ManifestContent {
-        name: manifest.name(),
-        component_id: manifest.component_id(),
-        application_type: manifest.application_type(),
-        flags: manifest.flags(),
-        power_controls: manifest.power_controls(),
-        mutable_storage_kib: manifest.mutable_storage_kib(),
-        device_authentication_tenant: manifest.device_authentication().unwrap_or_default(),
-        gpios: &gpios,
-        uarts: &uarts,
-        i2c_masters: &i2c_masters,
-        spi_masters: &spi_masters,
-        adcs: &adcs,
-        pwms: &pwms,
-        tcp_server_ports: &tcp_server_ports,
-        udp_server_ports: &udp_server_ports,
-        allowed_connections: &allowed_connections,
-        application_connections: &application_connections,
-    };
-    let length = content.encoded_len().map_err(|err| format!("GPIO {pin} cannot be added: {err}"))?;
-    let mut out = vec![0; length];
-    manifest::encode(&content, &mut out).map_err(|err| format!("cannot encode the manifest: {err}"))?;
-    Ok(out)
+    manifest.with_content(|content| {
+        let content = ManifestContent { gpios: &gpios, ..*content };
+        let length = content.encoded_len().map_err(|err| format!("GPIO {pin} cannot be added: {err}"))?;
+        let mut out = vec![0; length];
+        manifest::encode(&content, &mut out).map_err(|err| format!("cannot encode the manifest: {err}"))?;
+        Ok(out)
+    })
 }
 
 #[cfg(test)]

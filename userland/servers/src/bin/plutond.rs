@@ -263,13 +263,23 @@ fn app(state: &State, client: u32) -> Result<&AppRecord, Error> {
     state.clients.get(client).ok_or(Error::PermissionDenied)
 }
 
+/// The boot image and its entry `entry`; `NotFound` if there is none.
+fn entry_of(state: &State, entry: u32) -> Result<(BootImage<'_>, bootimage::Program<'_>), Error> {
+    let image = state.boot_image().ok_or(Error::NotFound)?;
+    let program = image.get(entry as usize).ok_or(Error::NotFound)?;
+    Ok((image, program))
+}
+
+/// The boot image's first `trusted-keys` entry (the one layer 0's
+/// authority measured); `NotFound` if there is none or it does not parse.
+fn trusted_keys<'a>(image: &BootImage<'a>) -> Result<TrustedKeys<'a>, Error> {
+    image.find(TRUSTED_KEYS).and_then(|keys| TrustedKeys::parse(keys.elf).ok()).ok_or(Error::NotFound)
+}
+
 /// `VERIFY_PACKAGE`: the answer's words 1..4 carry a signature refusal.
 fn verify_package(state: &State, entry: u32) -> Message {
-    let Some(image) = state.boot_image() else { return error(Error::NotFound) };
-    let Some(program) = image.get(entry as usize) else { return error(Error::NotFound) };
-    let Some(keys) = image.find(TRUSTED_KEYS).and_then(|keys| TrustedKeys::parse(keys.elf).ok()) else {
-        return error(Error::NotFound);
-    };
+    let Ok((image, program)) = entry_of(state, entry) else { return error(Error::NotFound) };
+    let Ok(keys) = trusted_keys(&image) else { return error(Error::NotFound) };
     match package::parse_and_verify(program.elf, &keys) {
         Ok(_) => Message::new(0, [0; 4]),
         Err(package::Refused::Untrusted(refusal)) => {
@@ -288,14 +298,12 @@ fn record_app(state: &mut State, entry: u32, client: u32, frame: Handle) -> Resu
     if info.kind != ObjectType::Frame || !info.rights.contains(Rights::READ | Rights::WRITE) {
         return Err(Error::WrongType);
     }
-    let image = state.boot_image().ok_or(Error::NotFound)?;
-    let program = image.get(entry as usize).ok_or(Error::NotFound)?;
-    let keys = image.find(TRUSTED_KEYS).and_then(|keys| TrustedKeys::parse(keys.elf).ok()).ok_or(Error::NotFound)?;
+    let (image, program) = entry_of(state, entry)?;
     let record = if entry < 64 && state.verified & (1 << entry) != 0 {
         let package = package::Package::parse(program.elf).map_err(|_| Error::BadImage)?;
         record_verified_package(program.name, &package)
     } else {
-        record_package(program.name, program.elf, &keys)
+        record_package(program.name, program.elf, &trusted_keys(&image)?)
     };
     let record = record.map_err(|error| error.to_error())?;
     // The app's measurement: its package and its decoded grants.
