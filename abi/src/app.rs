@@ -526,6 +526,18 @@ pub mod net {
     /// Closes a socket: word 0 = socket. The number is free again at once;
     /// the server finishes the connection (FIN) in the background.
     pub const CLOSE: u32 = 5;
+    /// Resolves a host name: word 0 = its length in bytes
+    /// (`1..=`[`MAX_NAME_BYTES`]), the name (ASCII) at the window's start.
+    /// Allowed only for a name the app's manifest lists in
+    /// `AllowedConnections` (compared without regard to ASCII case);
+    /// anything else is `PermissionDenied` and no query is sent. The
+    /// server asks its DNS servers without blocking the app: the answer's
+    /// word 0 is 0 while the lookup is under way (ask again with the same
+    /// name), else the count of addresses (1..=3) in words 1..=3
+    /// ([`address_word`]); each address is then one the app may connect to.
+    /// `NotFound`: the name has no IPv4 address (or no server knew it);
+    /// `TimedOut`: no server answered.
+    pub const LOOKUP: u32 = 6;
     /// `init` only: app word 0 (client number, `1..=`[`MAX_CLIENTS`]) is
     /// registered. One capability: the app's transfer window, a frame of
     /// [`WINDOW_BYTES`] with `READ`, `WRITE` and `INSPECT`, holding the
@@ -536,6 +548,14 @@ pub mod net {
     /// `init` only: app word 0 has ended; its sockets are aborted and its
     /// window forgotten.
     pub const UNREGISTER_APP: u32 = 17;
+    /// `init` only: the DNS server to ask first (before the ones DHCP
+    /// names): word 0 = its IPv4 address ([`address_word`]), word 1 = its
+    /// UDP port. From the boot argument `net.dns=A.B.C.D:PORT`.
+    pub const SET_RESOLVER: u32 = 18;
+
+    /// The longest host name [`LOOKUP`] takes (DNS's limit, without a
+    /// trailing dot).
+    pub const MAX_NAME_BYTES: usize = 253;
 
     /// Bytes of an app's transfer window.
     pub const WINDOW_BYTES: usize = 16 * 1024;

@@ -281,6 +281,8 @@ pub struct DnsServer {
 struct Counts {
     answered: AtomicUsize,
     refused: AtomicUsize,
+    /// The names of the well-formed queries, in lower case, in order.
+    asked: std::sync::Mutex<Vec<String>>,
 }
 
 impl DnsServer {
@@ -302,6 +304,12 @@ impl DnsServer {
     /// How many well-formed queries it has refused so far.
     pub fn refused(&self) -> usize {
         self.counts.refused.load(Ordering::Relaxed)
+    }
+
+    /// The names it was asked for so far (lower case, one per well-formed
+    /// query with one question), in order.
+    pub fn asked(&self) -> Vec<String> {
+        self.counts.asked.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 }
 
@@ -353,6 +361,11 @@ fn serve(socket: &UdpSocket, entries: &[Entry], stop: &AtomicBool, counts: &Coun
         let Some(answer) = reply(entries, &buffer[..size]) else {
             continue;
         };
+        if let Some((_, _, Some(question))) = read_query(&buffer[..size]) {
+            let name: Vec<String> =
+                question.labels.iter().map(|label| String::from_utf8_lossy(label).to_ascii_lowercase()).collect();
+            counts.asked.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(name.join("."));
+        }
         let counter = if answer[3] & 0x0f == NO_ERROR { &counts.answered } else { &counts.refused };
         counter.fetch_add(1, Ordering::Relaxed);
         // A client that went away is its own problem.
@@ -653,6 +666,7 @@ mod tests {
         let size = client.recv(&mut buffer).unwrap();
         assert_eq!(buffer[..size], refused(&other));
         assert_eq!((server.answered(), server.refused()), (1, 1));
+        assert_eq!(server.asked(), ["example.test", "other.test"]);
 
         let port = server.port();
         drop(server);

@@ -72,7 +72,9 @@ tessera-app-build.workspace = true
     "ComponentId": "{component_id}",
     "EntryPoint": "/bin/app",
     "CmdArgs": [],
-    "Capabilities": {{}},
+    "Capabilities": {{
+        "AllowedConnections": []
+    }},
     "ApplicationType": "Default"
 }}
 "#
@@ -80,7 +82,11 @@ tessera-app-build.workspace = true
     let main_rs = format!(
         r#"//! {name}: a Tessera app. It holds what app_manifest.json grants and
 //! nothing else; add capabilities there (e.g. `"Gpio": ["$QEMU_VIRT_GPIO2"]`)
-//! and use them through tessera_sdk (`app.gpio()?`). See the README.
+//! and use them through tessera_sdk (`app.gpio()?`). To talk to a host,
+//! list it in `AllowedConnections` (a name, `"example.test"`, or an IPv4
+//! address, `"10.0.2.2"`) and connect with
+//! `tessera_sdk::net::TcpStream::connect(&app.net()?, "example.test", 8080)`;
+//! the empty list grants nothing. See the README.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -131,7 +137,7 @@ pub fn create(root: &Path, name: &str) -> Result<PathBuf> {
 pub fn run(args: &NewAppArgs) -> Result<ExitCode> {
     let dir = create(&workspace_root(), &args.name)?;
     println!("==> created the app `{}` in {}", args.name, show(&dir));
-    println!("    app_manifest.json  what it may use (no capabilities yet)");
+    println!("    app_manifest.json  what it may use (nothing yet: AllowedConnections is empty)");
     println!("    src/main.rs        its code (tessera-sdk)");
     println!("Run it: cargo xtask qemu   (it is built, signed and started with the other apps)");
     Ok(ExitCode::SUCCESS)

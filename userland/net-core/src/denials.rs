@@ -15,8 +15,42 @@ pub const RING_ENTRIES: usize = 64;
 /// Why an attempt was denied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
-    /// The address is not a literal of the app's `AllowedConnections`.
+    /// The address is neither a literal of the app's
+    /// `AllowedConnections` nor one `netd` resolved for it from a name
+    /// listed there; or the name is not listed.
     NotListed,
+}
+
+/// The bytes of a name a denial keeps; a longer name is cut there.
+pub const NAME_KEPT_BYTES: usize = 64;
+
+/// What an app asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    /// A connection to an address and port.
+    Connect {
+        /// The address.
+        address: [u8; 4],
+        /// The port.
+        port: u16,
+    },
+    /// A lookup of a host name.
+    Lookup {
+        /// Its first [`NAME_KEPT_BYTES`] bytes.
+        name: [u8; NAME_KEPT_BYTES],
+        /// Its length (it was cut if this exceeds [`NAME_KEPT_BYTES`]).
+        len: usize,
+    },
+}
+
+impl Attempt {
+    /// A lookup of `name` (its first [`NAME_KEPT_BYTES`] bytes are kept).
+    pub fn lookup(name: &[u8]) -> Attempt {
+        let mut kept = [0; NAME_KEPT_BYTES];
+        let take = name.len().min(NAME_KEPT_BYTES);
+        kept[..take].copy_from_slice(&name[..take]);
+        Attempt::Lookup { name: kept, len: name.len() }
+    }
 }
 
 /// One denied attempt.
@@ -26,21 +60,35 @@ pub struct Denial {
     pub client: u32,
     /// The app's ComponentId.
     pub component_id: ComponentId,
-    /// The address it asked for.
-    pub address: [u8; 4],
-    /// The port it asked for.
-    pub port: u16,
+    /// What it asked for.
+    pub attempt: Attempt,
     /// Why it was denied.
     pub reason: Reason,
 }
 
 /// The log line, after `netd: `: `denied app 3
 /// (2ec11f7e-12ec-46c4-9a9b-76c8b56f6bfd) connect to 10.0.2.3:80: not in
-/// AllowedConnections`.
+/// AllowedConnections`, or `... lookup of "unlisted.test": not in
+/// AllowedConnections`. A name's bytes other than printable ASCII are
+/// shown as `\xNN`, and a cut name ends in `...`.
 impl fmt::Display for Denial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [a, b, c, d] = self.address;
-        write!(f, "denied app {} ({}) connect to {a}.{b}.{c}.{d}:{}: ", self.client, self.component_id, self.port)?;
+        write!(f, "denied app {} ({}) ", self.client, self.component_id)?;
+        match self.attempt {
+            Attempt::Connect { address: [a, b, c, d], port } => write!(f, "connect to {a}.{b}.{c}.{d}:{port}: ")?,
+            Attempt::Lookup { name, len } => {
+                f.write_str("lookup of \"")?;
+                for &byte in &name[..len.min(NAME_KEPT_BYTES)] {
+                    match byte {
+                        b'"' | b'\\' => write!(f, "\\x{byte:02x}")?,
+                        0x20..=0x7e => write!(f, "{}", byte as char)?,
+                        _ => write!(f, "\\x{byte:02x}")?,
+                    }
+                }
+                let cut = if len > NAME_KEPT_BYTES { "..." } else { "" };
+                write!(f, "{cut}\": ")?;
+            }
+        }
         match self.reason {
             Reason::NotListed => f.write_str("not in AllowedConnections"),
         }
@@ -109,7 +157,8 @@ mod tests {
 
     fn denial(port: u16) -> Denial {
         let id = ComponentId::parse("2ec11f7e-12ec-46c4-9a9b-76c8b56f6bfd").unwrap();
-        Denial { client: 3, component_id: id, address: [10, 0, 2, 3], port, reason: Reason::NotListed }
+        let attempt = Attempt::Connect { address: [10, 0, 2, 3], port };
+        Denial { client: 3, component_id: id, attempt, reason: Reason::NotListed }
     }
 
     #[test]
@@ -118,6 +167,23 @@ mod tests {
             format!("{}", denial(80)),
             "denied app 3 (2ec11f7e-12ec-46c4-9a9b-76c8b56f6bfd) connect to 10.0.2.3:80: not in AllowedConnections"
         );
+        let lookup = |name: &[u8]| Denial { attempt: Attempt::lookup(name), ..denial(1) };
+        assert_eq!(
+            format!("{}", lookup(b"unlisted.test")),
+            "denied app 3 (2ec11f7e-12ec-46c4-9a9b-76c8b56f6bfd) lookup of \"unlisted.test\": not in AllowedConnections"
+        );
+        let line = format!("{}", lookup(b"a\"b\n\xff"));
+        assert!(line.contains("lookup of \"a\\x22b\\x0a\\xff\": "), "{line}");
+        let long = [b'x'; 100];
+        let line = format!("{}", lookup(&long));
+        assert!(line.contains(&format!("\"{}...\": ", "x".repeat(NAME_KEPT_BYTES))), "{line}");
+    }
+
+    fn port(denial: &Denial) -> u16 {
+        match denial.attempt {
+            Attempt::Connect { port, .. } => port,
+            Attempt::Lookup { .. } => 0,
+        }
     }
 
     #[test]
@@ -129,13 +195,13 @@ mod tests {
         }
         assert_eq!(ring.len(), 10);
         assert_eq!(ring.dropped(), 0);
-        assert!(ring.iter().map(|d| d.port).eq(1..=10));
+        assert!(ring.iter().map(port).eq(1..=10));
         for port in 11..=(RING_ENTRIES as u16 + 25) {
             ring.record(denial(port));
         }
         assert_eq!(ring.len(), RING_ENTRIES);
         assert_eq!(ring.dropped(), 25);
-        let ports: Vec<u16> = ring.iter().map(|d| d.port).collect();
+        let ports: Vec<u16> = ring.iter().map(port).collect();
         assert_eq!(ports, (26..=RING_ENTRIES as u16 + 25).collect::<Vec<_>>());
     }
 }

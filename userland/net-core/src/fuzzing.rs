@@ -9,13 +9,20 @@
 //!   bytes. It panics only when an invariant breaks: a record that decodes
 //!   allows only addresses TCP can reach, holds no more entries than a
 //!   manifest may, and encodes back to the very bytes it was read from.
+//! - [`dns_response_decoding`]: runs [`dns::decode_response`] on any
+//!   bytes read as a query ID and a response to the query for
+//!   [`DNS_QUESTION`]. It panics only when an invariant breaks: an answer
+//!   holds 1 to 4 addresses TCP can reach, none twice, each one found in
+//!   the response, with a TTL of at most a day; an error names what the
+//!   header says; and a query for any valid name, answered, reads back.
 
 use tessera_abi::app::net::{
-    address_word, CLOSE, MAX_CLIENTS, MAX_SOCKETS, RECEIVE, REGISTER_APP, SEND, STATUS, TCP_CONNECT, UNREGISTER_APP,
-    WINDOW_BYTES,
+    address_word, CLOSE, LOOKUP, MAX_CLIENTS, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE, REGISTER_APP, SEND, SET_RESOLVER,
+    STATUS, TCP_CONNECT, UNREGISTER_APP, WINDOW_BYTES,
 };
 use tessera_abi::manifest::MAX_ALLOWED_CONNECTIONS;
 
+use crate::dns::{self, DnsError, HEADER_BYTES, MAX_ADDRESSES, MAX_QUERY_BYTES, MAX_TTL};
 use crate::protocol::{self, is_connectable, Caller, Request};
 use crate::registration::{Registration, MAX_RECORD_BYTES};
 
@@ -80,6 +87,16 @@ pub fn request_decoding(data: &[u8]) {
             assert!(client == word0 && (1..=MAX_CLIENTS).contains(&client), "client {client}");
             (UNREGISTER_APP, 0)
         }
+        Request::Lookup { len } => {
+            assert!(app && len == word0 as usize && (1..=MAX_NAME_BYTES).contains(&len), "lookup {len}");
+            (LOOKUP, 0)
+        }
+        Request::SetResolver { address, port } => {
+            assert_eq!(caller, Caller::Init, "an app set the resolver");
+            assert!(address_word(address) == word0 && is_connectable(address), "resolver {address:?}");
+            assert!(port != 0 && u32::from(port) == word1, "resolver port {port}");
+            (SET_RESOLVER, 0)
+        }
     };
     assert_eq!(label, expected_label, "label {label} decoded as {request:?}");
     assert_eq!(caps, expected_caps, "{request:?} with {caps} capabilities");
@@ -95,7 +112,14 @@ pub fn registration_decoding(data: &[u8]) {
     assert_eq!(result, Registration::decode(data), "decoding is not deterministic");
     let Ok(registration) = result else { return };
     let literals = registration.literals();
-    assert!(literals.len() + registration.names() <= MAX_ALLOWED_CONNECTIONS, "too many entries");
+    let entries = literals.len() + registration.name_count() + registration.ignored();
+    assert!(entries <= MAX_ALLOWED_CONNECTIONS, "too many entries");
+    for (index, name) in registration.names().enumerate() {
+        assert!(crate::dns::is_valid_name(name), "lists the name {name:?}");
+        assert!(!name.iter().any(u8::is_ascii_uppercase), "lists {name:?} in upper case");
+        assert_eq!(registration.name_index(name).map(|found| registration.name(found)), Some(Some(name)));
+        assert!(index < registration.name_count());
+    }
     for &address in literals {
         assert!(is_connectable(address), "allows {address:?}");
         assert!(registration.allows(address));
@@ -111,4 +135,83 @@ pub fn registration_decoding(data: &[u8]) {
     let mut out = [0u8; MAX_RECORD_BYTES];
     let size = registration.encode(&mut out).expect("a decoded record fits the largest record");
     assert_eq!(&out[..size], &data[..size], "the record does not encode back to its bytes");
+}
+
+/// The name the fuzz body `dns_response_decoding` asked for.
+pub const DNS_QUESTION: &[u8] = b"example.test";
+
+/// Fuzz body `dns_response_decoding`: `data` as a query ID (its first
+/// two bytes, big-endian; missing bytes are zero) and a response (the
+/// rest), through [`dns::decode_response`] for that ID and the question
+/// [`DNS_QUESTION`]. Any result is fine, but:
+///
+/// - it is the same twice, and the same for the question in other letter
+///   case with a trailing dot;
+/// - a response with a header is never the answer to an ID it does not
+///   carry;
+/// - an answer comes from a response without error, truncation or
+///   another ID, and holds 1 to [`MAX_ADDRESSES`] addresses, each one TCP
+///   can reach, none twice, each one found in the response, with a TTL of
+///   at most [`MAX_TTL`];
+/// - `Truncated`, `NoSuchName` and `ServerFailed` agree with the header's
+///   TC bit and response code.
+///
+/// And when the response bytes are a valid host name, the query for that
+/// name is encoded, is not read as its own response, and once answered
+/// (QR set, one A record pointing to the question's name) reads back as
+/// that record's address and TTL.
+pub fn dns_response_decoding(data: &[u8]) {
+    let byte = |at: usize| data.get(at).copied().unwrap_or(0);
+    let id = u16::from_be_bytes([byte(0), byte(1)]);
+    let packet = data.get(2..).unwrap_or(&[]);
+
+    let result = dns::decode_response(packet, id, DNS_QUESTION);
+    assert_eq!(result, dns::decode_response(packet, id, DNS_QUESTION), "decoding is not deterministic");
+    assert_eq!(result, dns::decode_response(packet, id, b"EXAMPLE.Test."), "the question's case or dot mattered");
+    let header = |at: usize| packet.get(at).copied().unwrap_or(0);
+    if packet.len() >= HEADER_BYTES {
+        let other_id = u16::from_be_bytes([header(0), header(1)]) ^ 1;
+        let other = dns::decode_response(packet, other_id, DNS_QUESTION);
+        assert_eq!(other, Err(DnsError::NotOurs), "read as the answer to ID {other_id}");
+    }
+    let (tc, rcode) = (header(2) & 0x02 != 0, header(3) & 0x0f);
+    match result {
+        Ok(answer) => {
+            assert!(
+                header(2) & 0x80 != 0 && !tc && rcode == 0,
+                "answer from flags {:#04x}{:02x}",
+                header(2),
+                header(3)
+            );
+            assert_eq!([header(0), header(1)], id.to_be_bytes(), "answer for another ID");
+            let addresses = answer.addresses();
+            assert!((1..=MAX_ADDRESSES).contains(&addresses.len()), "{} addresses", addresses.len());
+            assert!(answer.ttl() <= MAX_TTL, "ttl {}", answer.ttl());
+            for (index, &address) in addresses.iter().enumerate() {
+                assert!(is_connectable(address), "answered {address:?}");
+                assert!(!addresses[..index].contains(&address), "{address:?} twice");
+                assert!(packet.windows(4).any(|bytes| bytes == address), "{address:?} is not in the response");
+            }
+        }
+        Err(DnsError::Truncated) => assert!(tc, "truncated without TC"),
+        Err(DnsError::NoSuchName) => assert!(!tc && rcode == 3, "no such name from rcode {rcode}"),
+        Err(DnsError::ServerFailed(code)) => {
+            assert!(!tc && code == rcode && code != 0 && code != 3, "server failed ({code}) from rcode {rcode}")
+        }
+        Err(DnsError::NotOurs | DnsError::NoAddress | DnsError::Malformed) => {}
+    }
+
+    if dns::is_valid_name(packet) {
+        const RECORD: [u8; 16] = [0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 10, 0, 2, 2];
+        let mut message = [0u8; MAX_QUERY_BYTES + RECORD.len()];
+        let size = dns::encode_query(id, packet, &mut message).expect("a valid name makes a query");
+        assert!(size <= MAX_QUERY_BYTES, "a {size}-byte query");
+        let query = dns::decode_response(&message[..size], id, packet);
+        assert_eq!(query, Err(DnsError::NotOurs), "a query read as its own response");
+        message[2] |= 0x80;
+        message[7] = 1;
+        message[size..size + RECORD.len()].copy_from_slice(&RECORD);
+        let answer = dns::decode_response(&message[..size + RECORD.len()], id, packet).expect("the answer reads back");
+        assert_eq!((answer.addresses(), answer.ttl()), (&[[10, 0, 2, 2]][..], 3600));
+    }
 }

@@ -11,12 +11,18 @@
 //! - [`sockets`]: which app owns which socket of the server's pool, by the
 //!   app's own socket numbers, and what state each connection is in.
 //! - [`denials`]: the bounded log of denied attempts (security events).
+//! - [`dns`]: the DNS client's wire codec: the A query `netd` sends for
+//!   a host name and the reading of the server's response into at most
+//!   four addresses; the response decoder is fuzzed
+//!   (`fuzzing::dns_response_decoding`).
 //! - [`fuzzing`]: the fuzz bodies, shared by `tests/` and `fuzz/`.
 #![no_std]
 #![forbid(unsafe_code)]
 
 pub mod denials;
+pub mod dns;
 pub mod fuzzing;
 pub mod protocol;
 pub mod registration;
+pub mod resolver;
 pub mod sockets;

@@ -26,8 +26,10 @@
 //! | 3 `SEND` | [`Request::Send`] | word 0 = socket, word 1 = length, 1..=[`WINDOW_BYTES`] | 0 | apps |
 //! | 4 `RECEIVE` | [`Request::Receive`] | word 0 = socket, word 1 = most bytes, 1..=[`WINDOW_BYTES`] | 0 | apps |
 //! | 5 `CLOSE` | [`Request::Close`] | word 0 = socket | 0 | apps |
+//! | 6 `LOOKUP` | [`Request::Lookup`] | word 0 = name length, 1..=[`MAX_NAME_BYTES`] | 0 | apps |
 //! | 16 `REGISTER_APP` | [`Request::RegisterApp`] | word 0 = client, 1..=16 | 1 (the window) | `init` |
 //! | 17 `UNREGISTER_APP` | [`Request::UnregisterApp`] | word 0 = client, 1..=16 | 0 | `init` |
+//! | 18 `SET_RESOLVER` | [`Request::SetResolver`] | word 0 = IPv4 address (as `TCP_CONNECT`), word 1 = port, 1..=65535 | 0 | `init` |
 //!
 //! Words a request does not use are ignored (the kernel puts received
 //! capabilities' handles in the last words).
@@ -56,8 +58,8 @@
 //! carry no more bytes.
 
 use tessera_abi::app::net::{
-    address_bytes, CLOSE, MAX_CLIENTS, MAX_SOCKETS, RECEIVE, REGISTER_APP, SEND, STATUS, TCP_CONNECT, UNREGISTER_APP,
-    WINDOW_BYTES,
+    address_bytes, CLOSE, LOOKUP, MAX_CLIENTS, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE, REGISTER_APP, SEND, SET_RESOLVER,
+    STATUS, TCP_CONNECT, UNREGISTER_APP, WINDOW_BYTES,
 };
 use tessera_abi::Error;
 
@@ -119,6 +121,11 @@ pub enum Request {
         /// 0..[`MAX_SOCKETS`].
         socket: u32,
     },
+    /// Resolve the name in the window's first `len` bytes.
+    Lookup {
+        /// 1..=[`MAX_NAME_BYTES`].
+        len: usize,
+    },
     /// Register an app (its window comes with the request).
     RegisterApp {
         /// 1..=[`MAX_CLIENTS`].
@@ -128,6 +135,13 @@ pub enum Request {
     UnregisterApp {
         /// 1..=[`MAX_CLIENTS`].
         client: u32,
+    },
+    /// Ask this DNS server first.
+    SetResolver {
+        /// A unicast IPv4 address.
+        address: [u8; 4],
+        /// 1..=65535.
+        port: u16,
     },
 }
 
@@ -149,9 +163,9 @@ enum Allowed {
 pub fn decode(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(Caller, Request), Error> {
     let caller = Caller::from_badge(badge)?;
     let (allowed, wanted_caps) = match label {
-        TCP_CONNECT | STATUS | SEND | RECEIVE | CLOSE => (Allowed::Apps, 0),
+        TCP_CONNECT | STATUS | SEND | RECEIVE | CLOSE | LOOKUP => (Allowed::Apps, 0),
         REGISTER_APP => (Allowed::Init, 1),
-        UNREGISTER_APP => (Allowed::Init, 0),
+        UNREGISTER_APP | SET_RESOLVER => (Allowed::Init, 0),
         _ => return Err(Error::InvalidArgument),
     };
     let permitted = match allowed {
@@ -170,14 +184,25 @@ pub fn decode(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(Cal
         _ => Err(Error::InvalidArgument),
     };
     let client = || if (1..=MAX_CLIENTS).contains(&words[0]) { Ok(words[0]) } else { Err(Error::InvalidArgument) };
+    let endpoint = || {
+        let address = address_bytes(words[0]);
+        match u16::try_from(words[1]) {
+            Ok(port) if port != 0 && is_connectable(address) => Ok((address, port)),
+            _ => Err(Error::InvalidArgument),
+        }
+    };
     let request = match label {
         TCP_CONNECT => {
-            let address = address_bytes(words[0]);
-            let port = u16::try_from(words[1]).ok().filter(|&port| port != 0);
-            match port {
-                Some(port) if is_connectable(address) => Request::TcpConnect { address, port },
-                _ => return Err(Error::InvalidArgument),
-            }
+            let (address, port) = endpoint()?;
+            Request::TcpConnect { address, port }
+        }
+        LOOKUP => match usize::try_from(words[0]) {
+            Ok(len) if (1..=MAX_NAME_BYTES).contains(&len) => Request::Lookup { len },
+            _ => return Err(Error::InvalidArgument),
+        },
+        SET_RESOLVER => {
+            let (address, port) = endpoint()?;
+            Request::SetResolver { address, port }
         }
         STATUS => Request::Status { socket: socket()? },
         SEND => Request::Send { socket: socket()?, len: len()? },
@@ -220,6 +245,9 @@ mod tests {
             (CLOSE, [3, 0, 0, 0], 0, APP, Request::Close { socket: 3 }),
             (REGISTER_APP, [16, 0, 0, 9], 1, 0, Request::RegisterApp { client: 16 }),
             (UNREGISTER_APP, [1, 0, 0, 0], 0, 0, Request::UnregisterApp { client: 1 }),
+            (LOOKUP, [1, 0, 0, 0], 0, APP, Request::Lookup { len: 1 }),
+            (LOOKUP, [253, 0, 0, 0], 0, APP, Request::Lookup { len: MAX_NAME_BYTES }),
+            (SET_RESOLVER, [HOST, 53, 0, 0], 0, 0, Request::SetResolver { address: [10, 0, 2, 2], port: 53 }),
         ];
         for (label, words, caps, badge, request) in cases {
             let caller = if badge == 0 { Caller::Init } else { Caller::App(badge) };
@@ -244,6 +272,9 @@ mod tests {
             (RECEIVE, [0, 0]),
             (RECEIVE, [0, u32::MAX]),
             (CLOSE, [4, 0]),
+            (LOOKUP, [0, 0]),
+            (LOOKUP, [254, 0]),
+            (LOOKUP, [u32::MAX, 0]),
         ];
         for (label, [word0, word1]) in cases {
             assert_eq!(decode(label, [word0, word1, 0, 0], 0, APP), Err(Error::InvalidArgument), "{label} {word0}");
@@ -251,6 +282,8 @@ mod tests {
         assert_eq!(decode(REGISTER_APP, [0, 0, 0, 9], 1, 0), Err(Error::InvalidArgument));
         assert_eq!(decode(REGISTER_APP, [17, 0, 0, 9], 1, 0), Err(Error::InvalidArgument));
         assert_eq!(decode(UNREGISTER_APP, [0, 0, 0, 0], 0, 0), Err(Error::InvalidArgument));
+        assert_eq!(decode(SET_RESOLVER, [HOST, 0, 0, 0], 0, 0), Err(Error::InvalidArgument));
+        assert_eq!(decode(SET_RESOLVER, [0, 53, 0, 0], 0, 0), Err(Error::InvalidArgument));
         // The last octet can be anything but in 255.255.255.255.
         assert!(decode(TCP_CONNECT, [address_word([10, 0, 2, 255]), 80, 0, 0], 0, APP).is_ok());
         assert!(decode(TCP_CONNECT, [address_word([223, 255, 255, 255]), 80, 0, 0], 0, APP).is_ok());
@@ -270,7 +303,8 @@ mod tests {
     fn callers_are_checked() {
         assert_eq!(decode(REGISTER_APP, [APP, 0, 0, 9], 1, APP), Err(Error::PermissionDenied));
         assert_eq!(decode(UNREGISTER_APP, [APP, 0, 0, 0], 0, APP), Err(Error::PermissionDenied));
-        for label in [TCP_CONNECT, STATUS, SEND, RECEIVE, CLOSE] {
+        assert_eq!(decode(SET_RESOLVER, [HOST, 53, 0, 0], 0, APP), Err(Error::PermissionDenied));
+        for label in [TCP_CONNECT, STATUS, SEND, RECEIVE, CLOSE, LOOKUP] {
             assert_eq!(decode(label, [HOST, 80, 0, 0], 0, 0), Err(Error::PermissionDenied), "label {label}");
         }
         // The caller is checked before the rest of the request.
@@ -279,7 +313,7 @@ mod tests {
 
     #[test]
     fn unknown_labels_are_refused() {
-        for label in [0, 6, 15, 18, u32::MAX] {
+        for label in [0, 7, 15, 19, u32::MAX] {
             assert_eq!(decode(label, [0; 4], 0, 0), Err(Error::InvalidArgument));
             assert_eq!(decode(label, [0; 4], 0, APP), Err(Error::InvalidArgument));
         }

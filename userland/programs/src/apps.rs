@@ -164,7 +164,14 @@ pub struct Apps<'a> {
     /// gives its place up to a later one, so refusals cannot crowd out the
     /// apps that would start.
     refused_elsewhere: usize,
+    /// The names of the first [`REFUSED_NAMES`] packages that gave their
+    /// place up, so [`status`](Apps::status) still answers `Refused` for
+    /// them.
+    refused_names: [Option<&'a str>; REFUSED_NAMES],
 }
+
+/// How many names of refused packages without a place are remembered.
+pub const REFUSED_NAMES: usize = 16;
 
 impl Default for Apps<'_> {
     fn default() -> Self {
@@ -191,6 +198,7 @@ impl<'a> Apps<'a> {
             apps: [None; MAX_APPS],
             log: FailureLog::new(),
             refused_elsewhere: 0,
+            refused_names: [None; REFUSED_NAMES],
         }
     }
 
@@ -246,10 +254,11 @@ impl<'a> Apps<'a> {
                 if manifest.allowed_connections().next().is_some() {
                     let registration = Registration::from_manifest(&manifest);
                     println!(
-                        "init: app '{}': AllowedConnections recorded for the network server: IPv4 addresses it enforces: {}, host names it does not honour yet: {}",
+                        "init: app '{}': AllowedConnections recorded for the network server: IPv4 addresses: {}, host names: {}, entries that allow nothing: {}",
                         app.name,
                         registration.literals().len(),
-                        registration.names()
+                        registration.name_count(),
+                        registration.ignored()
                     );
                 }
                 for placeholder in grants::placeholders(&manifest) {
@@ -287,6 +296,10 @@ impl<'a> Apps<'a> {
         };
         if free.is_none() {
             self.refused_elsewhere += 1;
+            let given_up = self.apps[index].map(|app| app.name);
+            if let Some(slot) = self.refused_names.iter_mut().find(|slot| slot.is_none()) {
+                *slot = given_up;
+            }
         }
         let verified = Package::parse(bytes)
             .map_err(|error| Reason::Package(package::Refused::Malformed(error)))
@@ -613,7 +626,8 @@ impl<'a> Apps<'a> {
 
     /// The status of app `name`, if the boot image has it.
     pub fn status(&self, name: &str) -> Option<Status> {
-        self.apps.iter().flatten().find(|app| app.name == name).map(|app| app.status)
+        let status = self.apps.iter().flatten().find(|app| app.name == name).map(|app| app.status);
+        status.or_else(|| self.refused_names.contains(&Some(name)).then_some(Status::Refused))
     }
 
     /// How many apps have `status`.

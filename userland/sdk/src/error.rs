@@ -36,6 +36,8 @@ pub enum Error {
     Reset,
     /// The connection is closed: nothing more can be sent on it.
     Closed,
+    /// The host name has no address (DNS said so).
+    NotFound,
     /// One of the app's budgets is used up (the network: sockets open at
     /// once).
     BudgetExceeded,
@@ -69,6 +71,7 @@ impl fmt::Display for Error {
             Error::Reset => write!(f, "connection reset"),
             Error::Closed => write!(f, "the connection is closed"),
             Error::BudgetExceeded => write!(f, "budget exceeded"),
+            Error::NotFound => write!(f, "no such host"),
             Error::System(error) => write!(f, "{}", error.name()),
         }
     }
@@ -88,6 +91,7 @@ impl embedded_io::Error for Error {
             Error::Reset => ErrorKind::ConnectionReset,
             Error::Closed => ErrorKind::BrokenPipe,
             Error::BudgetExceeded => ErrorKind::OutOfMemory,
+            Error::NotFound => ErrorKind::NotFound,
             Error::ServerGone | Error::Tampered | Error::NoEntropy | Error::System(_) => ErrorKind::Other,
         }
     }

@@ -6,16 +6,17 @@
 //! (`tessera_abi::app::net` is the protocol, docs/network.md the design).
 //! [`App::net`](crate::App::net) is `Err(NotGranted("AllowedConnections"))`
 //! without it. The server lets the app connect only to an IPv4 address its
-//! `AllowedConnections` lists as a literal (`"10.0.2.2"`); host names are
-//! accepted in a manifest but allow nothing until the server resolves
-//! names (a later step). Anything else is [`Error::Denied`], and the server
-//! logs it as a security event.
+//! `AllowedConnections` lists as a literal (`"10.0.2.2"`), or one the
+//! server itself found for a host name listed there (`"example.test"`,
+//! through [`Net::lookup`] or by connecting to the name). Anything else
+//! is [`Error::Denied`] (a lookup of an unlisted name too: no query goes
+//! out), and the server logs it as a security event.
 //!
 //! ```ignore
 //! use tessera_sdk::net::TcpStream;
 //!
 //! let net = app.net()?;
-//! let mut stream = TcpStream::connect(&net, [10, 0, 2, 2], 8080)?;
+//! let mut stream = TcpStream::connect(&net, "example.test", 8080)?;
 //! stream.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
 //! let mut answer = [0u8; 256];
 //! let n = stream.read(&mut answer)?; // 0: the peer finished sending
@@ -38,7 +39,9 @@
 
 pub use core::net::Ipv4Addr;
 
-use tessera_abi::app::net::{address_word, state, CLOSE, RECEIVE, SEND, STATUS, TCP_CONNECT, WINDOW_BYTES};
+use tessera_abi::app::net::{
+    address_bytes, address_word, state, CLOSE, LOOKUP, MAX_NAME_BYTES, RECEIVE, SEND, STATUS, TCP_CONNECT, WINDOW_BYTES,
+};
 use tessera_abi::Handle;
 use tessera_rt::{call, Mapping, Message, Timeout};
 
@@ -48,6 +51,9 @@ use crate::time::{self, Duration, Instant};
 /// How long [`TcpStream::connect`] waits for the connection to be made
 /// (the network may still be getting its address, too).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long [`Net::lookup`] waits for the server's DNS servers (it asks
+/// each of them twice, a second apart).
+pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a waiting call asks the server again.
 const POLL: Duration = Duration::from_millis(5);
 /// How long one request to the server may take.
@@ -126,8 +132,65 @@ impl Net {
     }
 
     /// [`TcpStream::connect`] on this network.
-    pub fn connect(&self, address: impl Into<Ipv4Addr>, port: u16) -> Result<TcpStream, Error> {
-        TcpStream::connect(self, address, port)
+    pub fn connect(&self, host: impl Host, port: u16) -> Result<TcpStream, Error> {
+        TcpStream::connect(self, host, port)
+    }
+
+    /// The IPv4 address of `host`: an IPv4 literal as it is, a name as the
+    /// network server's DNS lookup finds it (the first address it gives;
+    /// every address it gives may then be connected to). `Denied` if the
+    /// manifest's `AllowedConnections` does not list the name (the server
+    /// sends no query), `NotFound` if it has no address, `TimedOut` if no
+    /// DNS server answered within [`LOOKUP_TIMEOUT`].
+    ///
+    /// ```ignore
+    /// let address = app.net()?.lookup("example.test")?;
+    /// ```
+    pub fn lookup(&self, host: &str) -> Result<Ipv4Addr, Error> {
+        if let Ok(address) = host.parse::<Ipv4Addr>() {
+            return Ok(address);
+        }
+        let name = host.as_bytes();
+        if name.is_empty() || name.len() > MAX_NAME_BYTES {
+            return Err(Error::InvalidArgument);
+        }
+        let deadline = Instant::now().after(LOOKUP_TIMEOUT);
+        loop {
+            // Again each time: a stream of this app shares the window.
+            self.window.write_bytes(0, name);
+            match self.call(LOOKUP, [name.len() as u32, 0, 0, 0]) {
+                Ok([0, ..]) if expired(Some(deadline)) => return Err(Error::TimedOut),
+                Ok([0, ..]) => time::sleep(POLL),
+                Ok([_, first, ..]) => return Ok(Ipv4Addr::from(address_bytes(first))),
+                Err(tessera_abi::Error::NotFound) => return Err(Error::NotFound),
+                Err(other) => return Err(error(other)),
+            }
+        }
+    }
+}
+
+/// Where to connect: an IPv4 address (`Ipv4Addr`, `[u8; 4]`), or a
+/// `&str` that is an IPv4 literal or a host name ([`Net::lookup`]).
+pub trait Host {
+    /// The address, looked up on `net` if it is a name.
+    fn address(self, net: &Net) -> Result<Ipv4Addr, Error>;
+}
+
+impl Host for Ipv4Addr {
+    fn address(self, _net: &Net) -> Result<Ipv4Addr, Error> {
+        Ok(self)
+    }
+}
+
+impl Host for [u8; 4] {
+    fn address(self, _net: &Net) -> Result<Ipv4Addr, Error> {
+        Ok(Ipv4Addr::from(self))
+    }
+}
+
+impl Host for &str {
+    fn address(self, net: &Net) -> Result<Ipv4Addr, Error> {
+        net.lookup(self)
     }
 }
 
@@ -142,27 +205,27 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    /// Connects to `address`:`port`, waiting up to [`CONNECT_TIMEOUT`].
-    /// `Denied` if the manifest does not list `address`,
-    /// `ConnectionRefused` if nothing listens there, `TimedOut` if no
-    /// answer came in time, `BudgetExceeded` with 4 sockets open.
+    /// Connects to `host`:`port` (a host name is looked up first, see
+    /// [`Net::lookup`]), waiting up to [`CONNECT_TIMEOUT`] for the
+    /// connection. `Denied` if the manifest does not allow the host,
+    /// `NotFound` if a name has no address, `ConnectionRefused` if nothing
+    /// listens there, `TimedOut` if no answer came in time,
+    /// `BudgetExceeded` with 4 sockets open.
     ///
     /// ```ignore
-    /// let mut stream = TcpStream::connect(&app.net()?, [10, 0, 2, 2], 8080)?;
+    /// let mut stream = TcpStream::connect(&app.net()?, "example.test", 8080)?;
+    /// let mut other = TcpStream::connect(&app.net()?, [10, 0, 2, 2], 8080)?;
     /// ```
-    pub fn connect(net: &Net, address: impl Into<Ipv4Addr>, port: u16) -> Result<TcpStream, Error> {
-        TcpStream::connect_timeout(net, address, port, CONNECT_TIMEOUT)
+    pub fn connect(net: &Net, host: impl Host, port: u16) -> Result<TcpStream, Error> {
+        TcpStream::connect_timeout(net, host, port, CONNECT_TIMEOUT)
     }
 
-    /// [`connect`](Self::connect), waiting up to `timeout`.
-    pub fn connect_timeout(
-        net: &Net,
-        address: impl Into<Ipv4Addr>,
-        port: u16,
-        timeout: Duration,
-    ) -> Result<TcpStream, Error> {
+    /// [`connect`](Self::connect), waiting up to `timeout` for the
+    /// connection (a lookup has its own [`LOOKUP_TIMEOUT`]).
+    pub fn connect_timeout(net: &Net, host: impl Host, port: u16, timeout: Duration) -> Result<TcpStream, Error> {
+        let address = host.address(net)?;
         let deadline = Instant::now().after(timeout);
-        let words = [address_word(address.into().octets()), u32::from(port), 0, 0];
+        let words = [address_word(address.octets()), u32::from(port), 0, 0];
         let socket = loop {
             match net.call(TCP_CONNECT, words) {
                 Ok(reply) => break reply[0],

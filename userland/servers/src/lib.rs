@@ -72,7 +72,7 @@ pub mod gpio {
 /// `init` gives the server, where it maps it, and its budgets.
 pub mod net {
     pub use tessera_abi::app::net::*;
-    pub use tessera_net_core::registration;
+    pub use tessera_net_core::{registration, resolver};
 
     /// TCP sockets in the server's pool, for all apps together (each app
     /// has at most [`MAX_SOCKETS`] of them open).

@@ -1,9 +1,10 @@
 //! Hostile: a sample app that tries every access its manifest does not
 //! grant and logs each denial. Its manifest grants GPIO pin 6 and the
-//! network with `AllowedConnections: ["example.com"]`: a host name, which
-//! allows nothing until the network server resolves names, so every
-//! address is one it may not reach (and it records a `MutableStorage`
-//! placeholder); it has no UART. It exits 0 if every attempt was denied,
+//! network with `AllowedConnections: ["example.test"]`: a host name, so
+//! it may connect only to what the network server finds for that name,
+//! and it tries addresses it learned elsewhere, unlisted names and
+//! addresses the name did not resolve to (and it records a
+//! `MutableStorage` placeholder); it has no UART. It exits 0 if every attempt was denied,
 //! and 1 if anything it was not granted worked (the line says `ALLOWED`).
 //! The test fixture `test-hostile-bare` runs this code with a manifest
 //! granting nothing.
@@ -107,27 +108,57 @@ fn main(app: App) -> Result<(), Error> {
     tally.check(format_args!("open UART 0"), app.uart(0));
 
     // The network: addresses its manifest does not list (it lists only a
-    // name), sockets it never opened (numbers are its own: another app's
-    // socket 0 is not its socket 0), and init's requests.
+    // name; 10.0.2.2 is what that name resolves to where a test serves it,
+    // but the app learned it another way), names it does not list (no
+    // query may go out for them), addresses the listed name did not
+    // resolve to, sockets it never opened (numbers are its own: another
+    // app's socket 0 is not its socket 0), and init's requests.
     match app.net() {
         Ok(net) => {
             for ([a, b, c, d], port) in [([10, 0, 2, 2], 8080), ([10, 0, 2, 3], 53)] {
                 tally.check(
-                    format_args!("connect to {}.{}.{}.{}:{} (not listed)", a, b, c, d, port),
+                    format_args!("connect to {}.{}.{}.{}:{} (not listed, not looked up)", a, b, c, d, port),
                     TcpStream::connect(&net, [a, b, c, d], port),
                 );
+            }
+            for name in ["unlisted.test", "example.test.unlisted.test", "test"] {
+                tally.check(format_args!("look up {} (not listed)", name), net.lookup(name));
+            }
+            // The listed name itself is allowed: what it finds is the only
+            // address the name makes reachable.
+            match net.lookup("example.test") {
+                Ok(found) => {
+                    log!("hostile: looked up example.test (listed): {}", found);
+                    let [a, b, c, d] = found.octets();
+                    let other = [a, b, c, d.wrapping_add(1)];
+                    tally.check(
+                        format_args!(
+                            "connect to {}.{}.{}.{}:8080 as example.test (not what it resolved to)",
+                            other[0], other[1], other[2], other[3]
+                        ),
+                        TcpStream::connect(&net, other, 8080),
+                    );
+                }
+                Err(error) => log!("hostile: looked up example.test (listed): {}", error),
             }
         }
         Err(error) => tally.check(format_args!("use the network"), Err::<(), _>(error)),
     }
     if let Some(endpoint) = app.grant(ServerKind::NET) {
-        let asks: [(&str, u32, [u32; 4]); 6] = [
+        let asks: [(&str, u32, [u32; 4]); 9] = [
             ("send on socket 0, which it never opened", net_abi::SEND, [0, 1, 0, 0]),
             ("receive on socket 3, which it never opened", net_abi::RECEIVE, [3, 16, 0, 0]),
             ("close socket 4 (beyond any app's sockets)", net_abi::CLOSE, [4, 0, 0, 0]),
             ("connect to 0.0.0.0:80", net_abi::TCP_CONNECT, [0, 80, 0, 0]),
             ("register itself as another app (init's request)", net_abi::REGISTER_APP, [1, 0, 0, 0]),
             ("unregister another app (init's request)", net_abi::UNREGISTER_APP, [1, 0, 0, 0]),
+            (
+                "point the network server at its own DNS server (init's request)",
+                net_abi::SET_RESOLVER,
+                [0x0a00_0202, 53, 0, 0],
+            ),
+            ("look up a name of 0 bytes", net_abi::LOOKUP, [0, 0, 0, 0]),
+            ("look up a name of 254 bytes", net_abi::LOOKUP, [254, 0, 0, 0]),
         ];
         for (what, label, words) in asks {
             let answer = call(endpoint, &Message::new(label, words), Timeout::Millis(1000)).map_err(Because::from);

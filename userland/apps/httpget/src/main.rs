@@ -1,13 +1,15 @@
-//! HTTP GET: fetches `/` from port 8080 of 10.0.2.2, the one host its
-//! manifest's `AllowedConnections` lists (QEMU's user network maps
-//! 10.0.2.2 to the host's 127.0.0.1, so a server there answers), and logs
-//! the status line: `httpget: HTTP/1.0 200 OK`. With nothing listening it
-//! logs why (`connection refused`). Then it tries 10.0.2.3:80, which its
-//! manifest does not list, and logs the denial. It exits 0 either way; it
-//! exits 1 only if the unlisted host was reached.
+//! HTTP GET: fetches `/` from port 8080 of `example.test`, the one host
+//! its manifest's `AllowedConnections` lists, and logs the status line:
+//! `httpget: HTTP/1.0 200 OK`. The network server looks the name up (the
+//! app never names an address); an address it found is the only one the
+//! app may then connect to. Without an answer it logs why (`no such host`,
+//! `connection refused`). Then it tries 10.0.2.3:80, which its manifest
+//! does not list, and logs the denial. It exits 0 either way; it exits 1
+//! only if the unlisted host was reached.
 //!
 //! Try it: `python3 -m http.server 8080 --bind 127.0.0.1` on the host,
-//! then `cargo xtask qemu`.
+//! then `cargo xtask qemu --resolve example.test=10.0.2.2` (QEMU's user
+//! network maps 10.0.2.2 to the host's 127.0.0.1).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -19,8 +21,8 @@ use tessera_sdk::{log, App, Error};
 
 tessera_sdk::app!(main);
 
-/// The host and port it fetches from (listed in its manifest).
-const SERVER: ([u8; 4], u16) = ([10, 0, 2, 2], 8080);
+/// The host and port it fetches from (the name is listed in its manifest).
+const SERVER: (&str, u16) = ("example.test", 8080);
 /// A host its manifest does not list (QEMU's DNS forwarder).
 const UNLISTED: ([u8; 4], u16) = ([10, 0, 2, 3], 80);
 /// What it asks.
@@ -58,8 +60,8 @@ fn get<S: Read + Write>(stream: &mut S, line: &mut [u8; STATUS_LINE]) -> Result<
 
 fn main(app: App) -> Result<(), Error> {
     let net = app.net()?;
-    let ([a, b, c, d], port) = SERVER;
-    let fetched = TcpStream::connect(&net, SERVER.0, port).and_then(|mut stream| {
+    let (host, port) = SERVER;
+    let fetched = TcpStream::connect(&net, host, port).and_then(|mut stream| {
         stream.set_read_timeout(Some(Duration::from_secs(5)));
         stream.set_write_timeout(Some(Duration::from_secs(5)));
         let mut line = [0u8; STATUS_LINE];
@@ -70,9 +72,9 @@ fn main(app: App) -> Result<(), Error> {
     match fetched {
         Ok((line, length, total)) => {
             log!("httpget: {}", core::str::from_utf8(&line[..length]).unwrap_or("(a status line not in UTF-8)"));
-            log!("httpget: {} bytes from {}.{}.{}.{}:{}", total, a, b, c, d, port);
+            log!("httpget: {} bytes from {}:{}", total, host, port);
         }
-        Err(error) => log!("httpget: {}.{}.{}.{}:{} not reached ({})", a, b, c, d, port, error),
+        Err(error) => log!("httpget: {}:{} not reached ({})", host, port, error),
     }
 
     let ([a, b, c, d], port) = UNLISTED;

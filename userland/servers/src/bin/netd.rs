@@ -62,20 +62,22 @@
 use core::fmt;
 
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
-use smoltcp::socket::{dhcpv4, tcp};
+use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr};
-use tessera_net_core::denials::{Denial, Denials, Reason};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint};
+use tessera_net_core::denials::{Attempt, Denial, Denials, Reason};
+use tessera_net_core::dns::{self, encode_query, MAX_QUERY_BYTES};
 use tessera_net_core::protocol::{decode, Caller, Request};
 use tessera_net_core::registration::Registration;
+use tessera_net_core::resolver::{Lookup, Outcome, Resolved, Step, MAX_SERVERS};
 use tessera_net_core::sockets::{Phase, Slot, SocketTable, TcpState};
 use tessera_rt::{
     cap_delete, cap_info, cap_object, find_initial_capability, for_each_initial_capability, println, receive, reply,
     sleep_micros, unmap, uptime_micros, Error, Handle, Mapping, Message, ObjectType, Received, Rights, Timeout,
 };
 use tessera_servers::net::{
-    CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, DMA_BYTES, MAX_CLIENTS, POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS,
-    SOCKET_BUFFER_BYTES, SOCKET_MEMORY_BYTES, WINDOW_BYTES, WINDOW_MAPPED_AT,
+    address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES, POLL_MICROS,
+    POLL_MIN_MICROS, POOL_SOCKETS, SOCKET_BUFFER_BYTES, SOCKET_MEMORY_BYTES, WINDOW_BYTES, WINDOW_MAPPED_AT,
 };
 use virtio::Nic;
 
@@ -197,9 +199,31 @@ mod socket_memory {
     }
 }
 
-/// The stack's socket slots: the DHCP client's and the pool's.
-static SOCKET_STORAGE: spin::Mutex<[SocketStorage<'static>; 1 + POOL_SOCKETS]> =
-    spin::Mutex::new([SocketStorage::EMPTY; 1 + POOL_SOCKETS]);
+/// The stack's socket slots: the DHCP client's, the DNS client's and the
+/// pool's.
+static SOCKET_STORAGE: spin::Mutex<[SocketStorage<'static>; 2 + POOL_SOCKETS]> =
+    spin::Mutex::new([SocketStorage::EMPTY; 2 + POOL_SOCKETS]);
+
+/// Datagrams the DNS client's socket holds each way.
+const DNS_DATAGRAMS: usize = 4;
+/// The longest DNS answer read whole (answers to queries without EDNS
+/// are at most 512 bytes; longer ones are cut and fail to decode).
+const DNS_ANSWER_BYTES: usize = 1024;
+
+/// The DNS client's UDP socket buffers.
+struct DnsBuffers {
+    receive_metadata: [udp::PacketMetadata; DNS_DATAGRAMS],
+    receive: [u8; 2 * DNS_ANSWER_BYTES],
+    send_metadata: [udp::PacketMetadata; DNS_DATAGRAMS],
+    send: [u8; DNS_DATAGRAMS * MAX_QUERY_BYTES],
+}
+
+static DNS_BUFFERS: spin::Mutex<DnsBuffers> = spin::Mutex::new(DnsBuffers {
+    receive_metadata: [udp::PacketMetadata::EMPTY; DNS_DATAGRAMS],
+    receive: [0; 2 * DNS_ANSWER_BYTES],
+    send_metadata: [udp::PacketMetadata::EMPTY; DNS_DATAGRAMS],
+    send: [0; DNS_DATAGRAMS * MAX_QUERY_BYTES],
+});
 
 /// What the server knows of its clients: too big for its stack, so a
 /// static taken once at start.
@@ -214,10 +238,15 @@ struct Client {
     window: Handle,
 }
 
-/// The registered apps, who owns which socket, and the denials.
+/// The registered apps, who owns which socket, what was resolved for
+/// whom, and the denials.
 struct Book {
     /// By client number - 1.
     clients: [Option<Client>; MAX_CLIENTS as usize],
+    /// The addresses resolved for each client, by client number - 1.
+    resolved: [Resolved; MAX_CLIENTS as usize],
+    /// Each client's lookup, under way or ended and not yet collected.
+    lookups: [Option<Lookup>; MAX_CLIENTS as usize],
     table: SocketTable<POOL_SOCKETS>,
     /// When each closing slot was closed (microseconds since boot).
     closed_at: [u64; POOL_SOCKETS],
@@ -228,6 +257,8 @@ impl Book {
     const fn new() -> Book {
         Book {
             clients: [None; MAX_CLIENTS as usize],
+            resolved: [Resolved::new(); MAX_CLIENTS as usize],
+            lookups: [None; MAX_CLIENTS as usize],
             table: SocketTable::new(),
             closed_at: [0; POOL_SOCKETS],
             denials: Denials::new(),
@@ -271,6 +302,26 @@ impl fmt::Display for Addresses<'_> {
     }
 }
 
+/// An app's names, for a log line: the first four, then how many more.
+struct Names<'a>(&'a Registration);
+
+impl fmt::Display for Names<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.name_count() == 0 {
+            return f.write_str("none");
+        }
+        for (index, name) in self.0.names().take(4).enumerate() {
+            let separator = if index == 0 { "" } else { ", " };
+            // Registered names are ASCII host names.
+            write!(f, "{separator}{}", core::str::from_utf8(name).unwrap_or("?"))?;
+        }
+        match self.0.name_count() {
+            0..=4 => Ok(()),
+            more => write!(f, " and {} more", more - 4),
+        }
+    }
+}
+
 /// Runs `work` on app window `window`, mapped with `rights` for the time
 /// it takes.
 fn with_window<R>(window: Handle, rights: Rights, work: impl FnOnce(&Mapping) -> R) -> Result<R, Error> {
@@ -288,8 +339,16 @@ struct Server<'a> {
     dhcp: SocketHandle,
     /// The pool's sockets, by slot.
     tcp: [SocketHandle; POOL_SOCKETS],
+    /// The DNS client's socket.
+    dns: SocketHandle,
     book: &'a mut Book,
     leased: bool,
+    /// The DNS server `init` configured (`net.dns=`), asked first.
+    configured_dns: Option<([u8; 4], u16)>,
+    /// The DNS servers of the DHCP lease.
+    leased_dns: [Option<[u8; 4]>; MAX_SERVERS - 1],
+    /// The state of the generator of DNS query IDs (xorshift64).
+    ids: u64,
     /// The next local port to try (49152..=65535).
     next_port: u16,
 }
@@ -310,14 +369,20 @@ impl Server<'_> {
             Some(dhcpv4::Event::Configured(lease)) => {
                 configure(&mut self.interface, Some(&lease));
                 self.leased = true;
+                self.leased_dns = [None; MAX_SERVERS - 1];
+                for (slot, server) in self.leased_dns.iter_mut().zip(&lease.dns_servers) {
+                    *slot = Some(server.octets());
+                }
             }
             // The client says so once at start too, with nothing to undo.
             Some(dhcpv4::Event::Deconfigured) if self.leased => {
                 configure(&mut self.interface, None);
                 self.leased = false;
+                self.leased_dns = [None; MAX_SERVERS - 1];
             }
             Some(dhcpv4::Event::Deconfigured) | None => {}
         }
+        self.poll_dns();
         let time = uptime_micros();
         for slot in 0..POOL_SOCKETS {
             let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
@@ -336,6 +401,159 @@ impl Server<'_> {
                 _ => {}
             }
         }
+    }
+
+    /// The DNS servers, in the order lookups ask them (docs/network.md):
+    /// the configured one, then the lease's; and how many there are.
+    fn dns_servers(&self) -> ([([u8; 4], u16); MAX_SERVERS], usize) {
+        let mut servers = [([0; 4], dns::PORT); MAX_SERVERS];
+        let leased = self.leased_dns.iter().flatten().map(|&address| (address, dns::PORT));
+        let mut count = 0;
+        for server in self.configured_dns.into_iter().chain(leased) {
+            servers[count] = server;
+            count += 1;
+        }
+        (servers, count)
+    }
+
+    /// A fresh DNS query ID (xorshift64 over a seed from the MAC and the
+    /// time; docs/CAVEATS.md: guessable until servers may ask the Pluton
+    /// server for randomness).
+    fn next_id(&mut self) -> u16 {
+        self.ids ^= self.ids << 13;
+        self.ids ^= self.ids >> 7;
+        self.ids ^= self.ids << 17;
+        (self.ids >> 32) as u16
+    }
+
+    /// Carries out `step` of client `client`'s lookup: sends its query.
+    /// A query the socket has no room for is not sent; the lookup's
+    /// deadline sends it again.
+    fn ask(&mut self, client: u32, step: Step) {
+        let Step::Ask { server, id } = step else { return };
+        let index = client as usize - 1;
+        let (Some(app), Some(lookup)) = (&self.book.clients[index], &self.book.lookups[index]) else { return };
+        let Some(name) = app.registration.name(lookup.name()) else { return };
+        let mut query = [0u8; MAX_QUERY_BYTES];
+        let Some(size) = encode_query(id, name, &mut query) else { return };
+        let (servers, count) = self.dns_servers();
+        let Some(&([a, b, c, d], port)) = servers[..count].get(server) else { return };
+        let socket = self.sockets.get_mut::<udp::Socket>(self.dns);
+        let _ = socket.send_slice(&query[..size], IpEndpoint::new(IpAddress::v4(a, b, c, d), port));
+    }
+
+    /// Reads the DNS answers that came, moves the lookups on (an answer,
+    /// or a deadline passed), and sends the queries that follow.
+    fn poll_dns(&mut self) {
+        let mut answer = [0u8; DNS_ANSWER_BYTES];
+        loop {
+            let socket = self.sockets.get_mut::<udp::Socket>(self.dns);
+            let Ok((size, metadata)) = socket.recv_slice(&mut answer) else { break };
+            let IpAddress::Ipv4(from) = metadata.endpoint.addr;
+            let (servers, count) = self.dns_servers();
+            let Some(server) = servers[..count].iter().position(|&s| s == (from.octets(), metadata.endpoint.port))
+            else {
+                continue;
+            };
+            let Some(&[high, low]) = answer.get(..2).and_then(|id| <&[u8; 2]>::try_from(id).ok()) else { continue };
+            let id = u16::from_be_bytes([high, low]);
+            let waiting = self
+                .book
+                .lookups
+                .iter()
+                .position(|lookup| lookup.and_then(|lookup| lookup.in_flight()) == Some((server, id)));
+            let Some(index) = waiting else { continue };
+            let next_id = self.next_id();
+            let (Some(app), Some(lookup)) = (&self.book.clients[index], &mut self.book.lookups[index]) else {
+                continue;
+            };
+            let Some(name) = app.registration.name(lookup.name()) else { continue };
+            let result = dns::decode_response(&answer[..size], id, name);
+            let step = lookup.on_answer(server, id, result, next_id, count, uptime_micros());
+            self.after(index as u32 + 1, step);
+        }
+        let now = uptime_micros();
+        for index in 0..MAX_CLIENTS as usize {
+            if self.book.lookups[index].and_then(|lookup| lookup.deadline()).is_some_and(|deadline| now >= deadline) {
+                let next_id = self.next_id();
+                let (_, count) = self.dns_servers();
+                let Some(lookup) = &mut self.book.lookups[index] else { continue };
+                let step = lookup.on_time(next_id, count, now);
+                self.after(index as u32 + 1, step);
+            }
+        }
+    }
+
+    /// What follows a step of client `client`'s lookup: a query sent, or,
+    /// when it ended, the addresses remembered for the client and a log
+    /// line.
+    fn after(&mut self, client: u32, step: Step) {
+        let index = client as usize - 1;
+        if step != Step::Done {
+            self.ask(client, step);
+            return;
+        }
+        let (Some(app), Some(lookup)) = (&self.book.clients[index], &self.book.lookups[index]) else { return };
+        let name = app.registration.name(lookup.name()).and_then(|name| core::str::from_utf8(name).ok());
+        let name = name.unwrap_or("?");
+        match lookup.outcome() {
+            Some(Outcome::Found(answer)) => {
+                for &address in answer.addresses() {
+                    self.book.resolved[index].remember(address);
+                }
+                println!("netd: app {} looked up {}: {}", client, name, Addresses(answer.addresses()));
+            }
+            Some(Outcome::NotFound) => println!("netd: app {} looked up {}: no address (no such name)", client, name),
+            Some(Outcome::TimedOut) | None => {
+                println!("netd: app {} looked up {}: no DNS server answered", client, name)
+            }
+        }
+    }
+
+    /// `LOOKUP` of client `client`'s name `name` (an index into its
+    /// names): the answer, or 0 addresses while it is under way. A lookup
+    /// of another name replaces one under way.
+    fn lookup(&mut self, client: u32, name: usize) -> Result<Message, Error> {
+        let index = client as usize - 1;
+        if let Some(lookup) = self.book.lookups[index].filter(|lookup| lookup.name() == name) {
+            let Some(outcome) = lookup.outcome() else { return Ok(reply_words([0; 4])) };
+            self.book.lookups[index] = None;
+            return match outcome {
+                Outcome::Found(answer) => {
+                    let mut words = [0; 4];
+                    let addresses = answer.addresses().iter().take(3);
+                    for (word, &address) in words[1..].iter_mut().zip(addresses.clone()) {
+                        *word = address_word(address);
+                    }
+                    words[0] = addresses.count() as u32;
+                    Ok(reply_words(words))
+                }
+                Outcome::NotFound => Err(Error::NotFound),
+                Outcome::TimedOut => Err(Error::TimedOut),
+            };
+        }
+        let (_, count) = self.dns_servers();
+        if count == 0 {
+            // No lease yet (or one without DNS servers): the app asks again
+            // until its timeout.
+            self.book.lookups[index] = None;
+            return Ok(reply_words([0; 4]));
+        }
+        let id = self.next_id();
+        let (lookup, step) = Lookup::start(name, count, id, uptime_micros());
+        self.book.lookups[index] = Some(lookup);
+        self.ask(client, step);
+        Ok(reply_words([0; 4]))
+    }
+
+    /// Logs and keeps a denial of client `client`'s `attempt`.
+    fn deny(&mut self, client: u32, attempt: Attempt) -> Error {
+        let Some(app) = &self.book.clients[client as usize - 1] else { return Error::PermissionDenied };
+        let denial =
+            Denial { client, component_id: app.registration.component_id(), attempt, reason: Reason::NotListed };
+        println!("netd: {}", denial);
+        self.book.denials.record(denial);
+        Error::PermissionDenied
     }
 
     /// How long to wait for a request before polling again.
@@ -360,6 +578,11 @@ impl Server<'_> {
             }
             (Caller::Init, Request::UnregisterApp { client }) => {
                 self.unregister(client);
+                Ok(reply_words([0; 4]))
+            }
+            (Caller::Init, Request::SetResolver { address: [a, b, c, d], port }) => {
+                self.configured_dns = Some(([a, b, c, d], port));
+                println!("netd: asks the DNS server at {}.{}.{}.{}:{} first (net.dns)", a, b, c, d, port);
                 Ok(reply_words([0; 4]))
             }
             (Caller::App(client), request) => self.app_request(client, request),
@@ -388,11 +611,12 @@ impl Server<'_> {
         self.unregister(client);
         self.book.clients[client as usize - 1] = Some(Client { registration, window });
         println!(
-            "netd: app {} ({}) registered: may connect to {}; host names not honoured yet: {}",
+            "netd: app {} ({}) registered: may connect to {}; may look up {}; entries ignored: {}",
             client,
             registration.component_id(),
             Addresses(registration.literals()),
-            registration.names()
+            Names(&registration),
+            registration.ignored()
         );
         Ok(())
     }
@@ -400,8 +624,11 @@ impl Server<'_> {
     /// `UNREGISTER_APP` (and a registration again): forgets client
     /// `client`'s window and aborts its sockets.
     fn unregister(&mut self, client: u32) {
-        let Some(old) = self.book.clients[client as usize - 1].take() else { return };
+        let index = client as usize - 1;
+        let Some(old) = self.book.clients[index].take() else { return };
         let _ = cap_delete(old.window);
+        self.book.resolved[index] = Resolved::new();
+        self.book.lookups[index] = None;
         let (sockets, tcp, time) = (&mut self.sockets, &self.tcp, uptime_micros());
         let closed_at = &mut self.book.closed_at;
         self.book.table.close_all(client, |slot| {
@@ -436,15 +663,15 @@ impl Server<'_> {
 
     /// An app's request (module docs).
     fn app_request(&mut self, client: u32, request: Request) -> Result<Message, Error> {
-        let app = self.book.clients[client as usize - 1].ok_or(Error::PermissionDenied)?;
+        let index = client as usize - 1;
+        let app = self.book.clients[index].as_ref().ok_or(Error::PermissionDenied)?;
+        let window = app.window;
         match request {
             Request::TcpConnect { address, port } => {
-                if !app.registration.allows(address) {
-                    let component_id = app.registration.component_id();
-                    let denial = Denial { client, component_id, address, port, reason: Reason::NotListed };
-                    println!("netd: {}", denial);
-                    self.book.denials.record(denial);
-                    return Err(Error::PermissionDenied);
+                // A listed literal, or an address this server resolved for
+                // this app from a listed name.
+                if !app.registration.allows(address) && !self.book.resolved[index].contains(address) {
+                    return Err(self.deny(client, Attempt::Connect { address, port }));
                 }
                 let (number, slot) = self.book.table.open(client)?;
                 let local = self.local_port();
@@ -477,7 +704,7 @@ impl Server<'_> {
                 if !socket.can_send() {
                     return Ok(reply_words([0, phase.code(), 0, 0]));
                 }
-                let sent = with_window(app.window, Rights::READ, |window| {
+                let sent = with_window(window, Rights::READ, |window| {
                     socket.send_slice(&window.as_bytes()[..len]).unwrap_or(0)
                 })?;
                 Ok(reply_words([sent as u32, phase.code(), 0, 0]))
@@ -488,7 +715,7 @@ impl Server<'_> {
                 if !socket.can_recv() {
                     return Ok(reply_words([0, phase.code(), 0, 0]));
                 }
-                let received = with_window(app.window, Rights::READ | Rights::WRITE, |window| {
+                let received = with_window(window, Rights::READ | Rights::WRITE, |window| {
                     // The buffer is a ring: its bytes may be in two pieces.
                     let mut copied = 0;
                     for _ in 0..2 {
@@ -509,8 +736,20 @@ impl Server<'_> {
                 self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]).close();
                 Ok(reply_words([0; 4]))
             }
+            Request::Lookup { len } => {
+                let mut name = [0u8; MAX_NAME_BYTES];
+                with_window(window, Rights::READ, |window| name[..len].copy_from_slice(&window.as_bytes()[..len]))?;
+                let name = &name[..len];
+                // Refused before any query goes out.
+                match app.registration.name_index(name) {
+                    Some(listed) => self.lookup(client, listed),
+                    None => Err(self.deny(client, Attempt::lookup(name))),
+                }
+            }
             // `decode` gives apps only their own requests.
-            Request::RegisterApp { .. } | Request::UnregisterApp { .. } => Err(Error::PermissionDenied),
+            Request::RegisterApp { .. } | Request::UnregisterApp { .. } | Request::SetResolver { .. } => {
+                Err(Error::PermissionDenied)
+            }
         }
     }
 }
@@ -527,12 +766,15 @@ fn main(_start: tessera_rt::Start) -> u32 {
             return 1;
         }
     };
-    let (Some(storage), Some(book)) = (SOCKET_STORAGE.try_lock(), BOOK.try_lock()) else {
+    let (Some(storage), Some(book), Some(dns_buffers)) =
+        (SOCKET_STORAGE.try_lock(), BOOK.try_lock(), DNS_BUFFERS.try_lock())
+    else {
         println!("netd: its statics are taken");
         return 1;
     };
     // Taken for the rest of the process.
-    let (storage, book) = (spin::MutexGuard::leak(storage), spin::MutexGuard::leak(book));
+    let (storage, book, dns_buffers) =
+        (spin::MutexGuard::leak(storage), spin::MutexGuard::leak(book), spin::MutexGuard::leak(dns_buffers));
     let mac = nic.mac_address();
     let [a, b, c, d, e, f] = mac;
     println!(
@@ -556,7 +798,34 @@ fn main(_start: tessera_rt::Start) -> u32 {
     }
     let (first, count) = EPHEMERAL_PORTS;
     let next_port = first + (seed % u64::from(count)) as u16;
-    let mut server = Server { nic, interface, sockets, dhcp, tcp, book, leased: false, next_port };
+    let DnsBuffers { receive_metadata, receive: received, send_metadata, send: sent } = dns_buffers;
+    let mut dns_socket = udp::Socket::new(
+        udp::PacketBuffer::new(&mut receive_metadata[..], &mut received[..]),
+        udp::PacketBuffer::new(&mut send_metadata[..], &mut sent[..]),
+    );
+    // Its own port, apart from the TCP ones' sequence (UDP ports are
+    // another space anyway).
+    let dns_port = first + ((seed >> 16) % u64::from(count)) as u16;
+    if dns_socket.bind(dns_port).is_err() {
+        println!("netd: cannot bind the DNS client's socket");
+        return 1;
+    }
+    let dns = sockets.add(dns_socket);
+    let mut server = Server {
+        nic,
+        interface,
+        sockets,
+        dhcp,
+        tcp,
+        dns,
+        book,
+        leased: false,
+        configured_dns: None,
+        leased_dns: [None; MAX_SERVERS - 1],
+        // Never 0 (xorshift's fixed point).
+        ids: seed.rotate_left(17) | 1,
+        next_port,
+    };
     let mut quiet = false;
     loop {
         match receive(endpoint, Timeout::Micros(server.delay_micros())) {

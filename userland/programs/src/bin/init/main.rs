@@ -259,7 +259,8 @@ fn run_scenario(name: &str) -> u32 {
 /// The sending side of the Pluton security server's endpoint.
 static PLUTON: spin::Once<Handle> = spin::Once::new();
 
-/// The boot arguments, for the attestation request after the apps start.
+/// The boot arguments: for the attestation request after the apps start,
+/// and the network server's DNS server (`net.dns=`).
 static ATTEST_ARGUMENTS: spin::Once<&'static str> = spin::Once::new();
 
 /// The loader: untyped memory and the boot image, found once at start-up.
@@ -408,7 +409,30 @@ fn start_netd() -> Result<Handle, &'static str> {
     for handle in [memory, buffers, endpoint] {
         cap_move(handle, server).map_err(|_| "move failed")?;
     }
+    configure_resolver(minter);
     Ok(minter)
+}
+
+/// Tells the network server the DNS server of the boot argument
+/// `net.dns=A.B.C.D:PORT` (`cargo xtask qemu --resolve` sets it), if
+/// there is one; it asks that server before the ones DHCP names.
+fn configure_resolver(netd: Handle) {
+    use tessera_servers::net::{address_word, resolver::configured_server, SET_RESOLVER};
+    let arguments = ATTEST_ARGUMENTS.get().copied().unwrap_or("");
+    match configured_server(arguments) {
+        None => {}
+        Some(Err(reason)) => println!("init: net.dns ignored: {}", reason),
+        Some(Ok((address, port))) => {
+            let request = tessera_rt::Message::new(SET_RESOLVER, [address_word(address), u32::from(port), 0, 0]);
+            let answer = tessera_rt::call(netd, &request, tessera_rt::Timeout::Millis(2000));
+            if let Err(error) = answer.map_err(|error| error.name()).and_then(|reply| match reply.message.label {
+                0 => Ok(()),
+                code => Err(tessera_abi::Error::from_code(code).map_or("an unknown error", |error| error.name())),
+            }) {
+                println!("init: the network server did not take net.dns: {}", error);
+            }
+        }
+    }
 }
 
 /// How `init` starts a system server: its minting endpoint, or why not.
