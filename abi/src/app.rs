@@ -538,6 +538,49 @@ pub mod net {
     /// `NotFound`: the name has no IPv4 address (or no server knew it);
     /// `TimedOut`: no server answered.
     pub const LOOKUP: u32 = 6;
+    /// Listens for TCP connections: word 0 = port. Allowed only on a port
+    /// the app's manifest lists in `AllowedTcpServerPorts`, and one no
+    /// other app listens on. The answer's word 0 is the listening socket's
+    /// number ([`TCP_ACCEPT`] takes its connections).
+    pub const TCP_LISTEN: u32 = 7;
+    /// Takes a connection a listening socket has: word 0 = the listening
+    /// socket. The answer's word 0 is 0 while none has come (ask again),
+    /// else 1 with word 1 = the connection's socket number (a stream, as
+    /// [`TCP_CONNECT`] gives), word 2 = the peer's address and word 3 its
+    /// port. The listening socket goes on listening on a fresh socket of
+    /// the server's pool under the same number; if none is free it is
+    /// closed, and word 0 is 2 instead of 1. One connection waits at a
+    /// time: another host's SYN meanwhile is refused.
+    pub const TCP_ACCEPT: u32 = 8;
+    /// Opens a UDP socket: word 0 = the local port, or 0 for any free one
+    /// (a client socket). A nonzero port must be in the manifest's
+    /// `AllowedUdpServerPorts` and not bound by another app. The answer's
+    /// word 0 is the socket number.
+    pub const UDP_BIND: u32 = 9;
+    /// Sends one datagram: word 0 = socket, word 1 = the IPv4 address,
+    /// word 2 = the port, word 3 = its length (`0..=`[`MAX_DATAGRAM_BYTES`]),
+    /// the bytes at the window's start. Allowed to an address the app may
+    /// connect to (a listed literal, or one the server resolved for it),
+    /// and from a server port also to a host that sent to that socket
+    /// (the last [`UDP_PEERS`]). The answer's word 0 is 1 if the datagram
+    /// was queued, 0 if the socket's send buffer is full (ask again).
+    pub const SEND_TO: u32 = 10;
+    /// Receives one datagram without waiting: word 0 = socket, word 1 =
+    /// most bytes wanted (`1..=`[`WINDOW_BYTES`]). The answer: word 0 =
+    /// its length (cut to word 1), word 1 = the sender's address, word 2 =
+    /// its port, word 3 = flags ([`RECEIVED`], [`CUT`]); no [`RECEIVED`]
+    /// bit: nothing was waiting. A client socket (port 0) gets only
+    /// datagrams from addresses the app may send to; others are dropped.
+    pub const RECEIVE_FROM: u32 = 11;
+    /// [`RECEIVE_FROM`] flag: a datagram was received.
+    pub const RECEIVED: u32 = 1;
+    /// [`RECEIVE_FROM`] flag: it was longer than asked and cut.
+    pub const CUT: u32 = 2;
+    /// The longest datagram [`SEND_TO`] takes (the largest IPv4 payload on
+    /// a 1500-byte MTU without fragmenting, less the UDP header).
+    pub const MAX_DATAGRAM_BYTES: usize = 1472;
+    /// How many senders a UDP server socket may reply to (the latest).
+    pub const UDP_PEERS: usize = 4;
     /// `init` only: app word 0 (client number, `1..=`[`MAX_CLIENTS`]) is
     /// registered. One capability: the app's transfer window, a frame of
     /// [`WINDOW_BYTES`] with `READ`, `WRITE` and `INSPECT`, holding the

@@ -16,20 +16,25 @@
 //!   seen its request;
 //! - `httpget` is denied 10.0.2.3:80, which its manifest does not list,
 //!   and the network server logs that denial naming the app;
-//! - `tcpecho` (`AllowedConnections: ["10.0.2.2"]`, a literal) has three
-//!   lines echoed by the echo server;
+//! - `netecho` (`AllowedConnections: ["10.0.2.2"]`, a literal) has three
+//!   lines echoed by the TCP echo server on 127.0.0.1:7007 and three
+//!   datagrams by the UDP echo server on 127.0.0.1:7008 ([`UDP_ECHO_PORT`]);
+//! - `echoserver` (`AllowedTcpServerPorts: [7]`, `AllowedUdpServerPorts:
+//!   [7]`) echoes what a host client sends to it through `--forward`
+//!   rules from free host ports to its port 7, over TCP and over UDP;
 //! - `hostile` (`AllowedConnections: ["example.test"]`) is denied
 //!   10.0.2.2 before it looked the name up (an address learned another
 //!   way), unlisted names (and the DNS server must never be asked for
 //!   them), an address the listed name did not resolve to, socket numbers
-//!   it never opened and init's requests, and ends with 0 of its attempts
-//!   allowed.
+//!   it never opened and init's requests, server ports it was not granted,
+//!   a datagram to an unlisted host, stream requests on its UDP socket,
+//!   and ends with 0 of its attempts allowed.
 //!
 //! Each server answers a bounded number of connections, each with read
 //! and write timeouts, and stops when the boot does.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,13 +43,19 @@ use std::time::Duration;
 
 use crate::dns;
 use crate::image::Image;
-use crate::qemu::{self, Console};
+use crate::qemu::{self, AppUart, Console, Forward, Protocol};
 use crate::Result;
 
 /// The host port `httpget` fetches from (example.test:8080 in the guest).
 pub const PORT: u16 = 8080;
-/// The host port `tcpecho` connects to (10.0.2.2:7007 in the guest).
+/// The host port `netecho` connects to (10.0.2.2:7007 in the guest).
 pub const ECHO_PORT: u16 = 7007;
+/// The host port `netecho` sends datagrams to (10.0.2.2:7008).
+pub const UDP_ECHO_PORT: u16 = 7008;
+/// `echoserver`'s port (TCP and UDP) in the guest.
+const SERVER_PORT: u16 = 7;
+/// What the host sends `echoserver` through the forwarded ports.
+const FORWARDED: &[u8] = b"hello through --forward\n";
 /// The name the DNS server answers, and its address.
 const NAME: (&str, Ipv4Addr) = ("example.test", Ipv4Addr::new(10, 0, 2, 2));
 /// How long the boot may take to show everything.
@@ -59,8 +70,10 @@ const BODY: &str = "hello from the qemu:net test\n";
 const HTTPGET: &str = "1b7d398b-aeb0-4038-af3c-227519bdd26e";
 /// `hostile`'s ComponentId (userland/apps/hostile/app_manifest.json).
 const HOSTILE: &str = "2ec11f7e-12ec-46c4-9a9b-76c8b56f6bfd";
-/// `tcpecho`'s ComponentId (userland/apps/tcpecho/app_manifest.json).
-const TCPECHO: &str = "93ec7aba-1f88-4b5a-96fe-e90fceabb22a";
+/// `netecho`'s ComponentId (userland/apps/netecho/app_manifest.json).
+const NETECHO: &str = "93ec7aba-1f88-4b5a-96fe-e90fceabb22a";
+/// `echoserver`'s ComponentId (userland/apps/echoserver/app_manifest.json).
+const ECHOSERVER: &str = "fedc2026-f592-4f69-bf52-b2ced47e3a23";
 
 /// Lines the console must show (each a substring of one line).
 fn expected(dns_port: u16) -> Vec<String> {
@@ -74,9 +87,23 @@ fn expected(dns_port: u16) -> Vec<String> {
         format!("httpget: 10.0.2.3:80 {denied}"),
         format!("({HTTPGET}) connect to 10.0.2.3:80: {not_listed}"),
         "init: app 'httpget' finished (exit 0)".to_string(),
-        format!("({TCPECHO}) registered: may connect to 10.0.2.2; may look up none; entries ignored: 0"),
-        format!("tcpecho: 3 lines echoed by 10.0.2.2:{ECHO_PORT}"),
-        "init: app 'tcpecho' finished (exit 0)".to_string(),
+        format!("({NETECHO}) registered: may connect to 10.0.2.2; may look up none; entries ignored: 0"),
+        format!("netecho: 3 lines echoed by 10.0.2.2:{ECHO_PORT}"),
+        format!("netecho: 3 datagrams echoed by 10.0.2.2:{UDP_ECHO_PORT}"),
+        "init: app 'netecho' finished (exit 0)".to_string(),
+        format!("({ECHOSERVER}) registered: may connect to none; may look up none; entries ignored: 0"),
+        "echoserver: echoing on TCP port 7 and UDP port 7".to_string(),
+        "echoserver: TCP 10.0.2.2:".to_string(),
+        "echoserver: UDP 10.0.2.2:".to_string(),
+        "hostile: listen on TCP port 8080 (not granted): denied (denied: outside what the manifest granted)"
+            .to_string(),
+        format!("({HOSTILE}) listen on TCP port 8080: not in AllowedTcpServerPorts"),
+        "hostile: bind UDP port 7 (not granted): denied (denied: outside what the manifest granted)".to_string(),
+        format!("({HOSTILE}) bind UDP port 7: not in AllowedUdpServerPorts"),
+        format!("hostile: send a datagram to 10.0.2.3:53 (not listed): {denied}"),
+        format!("({HOSTILE}) send to 10.0.2.3:53: {not_listed}"),
+        "hostile: network: accept on socket 0, its UDP socket: denied (invalid argument)".to_string(),
+        "hostile: network: send a datagram of 1473 bytes: denied (invalid argument)".to_string(),
         format!("({HOSTILE}) registered: may connect to none; may look up example.test; entries ignored: 0"),
         format!("hostile: connect to 10.0.2.2:8080 (not listed, not looked up): {denied}"),
         format!("({HOSTILE}) connect to 10.0.2.2:8080: {not_listed}"),
@@ -88,7 +115,7 @@ fn expected(dns_port: u16) -> Vec<String> {
         "hostile: looked up example.test (listed): 10.0.2.2".to_string(),
         format!("hostile: connect to 10.0.2.3:8080 as example.test (not what it resolved to): {denied}"),
         format!("({HOSTILE}) connect to 10.0.2.3:8080: {not_listed}"),
-        "hostile: network: send on socket 0, which it never opened: denied (invalid argument)".to_string(),
+        "hostile: network: send on socket 0, its UDP socket, as on a stream: denied (invalid argument)".to_string(),
         "hostile: network: register itself as another app (init's request): denied (permission denied)".to_string(),
         "hostile: network: point the network server at its own DNS server (init's request): denied (permission denied)"
             .to_string(),
@@ -199,23 +226,139 @@ fn answer(mut stream: TcpStream) -> String {
     String::from_utf8_lossy(&request).into_owned()
 }
 
-/// Whether `output` shows every expected line and the apps' ends.
-fn complete(output: &str, expected: &[String]) -> bool {
+/// Sends back each datagram that comes to 127.0.0.1:[`UDP_ECHO_PORT`],
+/// until `stop` (at most 64); returns what it echoed.
+fn udp_echo(socket: &UdpSocket, stop: &AtomicBool) -> Vec<String> {
+    let (mut echoed, mut buffer) = (Vec::new(), [0u8; 2048]);
+    while !stop.load(Ordering::Acquire) && echoed.len() < 64 {
+        if let Ok((count, from)) = socket.recv_from(&mut buffer) {
+            let _ = socket.send_to(&buffer[..count], from);
+            echoed.push(String::from_utf8_lossy(&buffer[..count]).into_owned());
+        }
+    }
+    echoed
+}
+
+/// The UDP echo server on 127.0.0.1:[`UDP_ECHO_PORT`], in a thread.
+fn start_udp_echo(stop: &Arc<AtomicBool>) -> Result<thread::JoinHandle<Vec<String>>> {
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, UDP_ECHO_PORT)).map_err(|err| {
+        format!(
+            "cannot bind UDP 127.0.0.1:{UDP_ECHO_PORT} for the UDP echo server: {err}. qemu:net needs that port: \
+             netecho sends to 10.0.2.2:{UDP_ECHO_PORT}. Stop what has it (`ss -lunp 'sport = :{UDP_ECHO_PORT}'`)"
+        )
+    })?;
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .map_err(|err| format!("cannot set the UDP echo server's timeout: {err}"))?;
+    let stop = Arc::clone(stop);
+    Ok(thread::spawn(move || udp_echo(&socket, &stop)))
+}
+
+/// A free UDP port on 127.0.0.1 (for a `--forward udp:` rule).
+fn free_udp_port() -> Result<u16> {
+    let socket =
+        UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|err| format!("cannot find a free UDP port: {err}"))?;
+    socket.local_addr().map(|address| address.port()).map_err(|err| format!("cannot read a UDP port: {err}"))
+}
+
+/// What the host client saw of `echoserver` through the forwarded ports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Forwarded {
+    tcp: Option<String>,
+    udp: Option<String>,
+}
+
+/// One TCP exchange with the guest's echo server through host port
+/// `port`: the echo, if it came whole within 2 s.
+fn tcp_exchange(port: u16) -> Option<String> {
+    let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream.write_all(FORWARDED).ok()?;
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 256];
+    while got.len() < FORWARDED.len() {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(count) => got.extend_from_slice(&chunk[..count]),
+        }
+    }
+    (got == FORWARDED).then(|| String::from_utf8_lossy(&got).into_owned())
+}
+
+/// One UDP exchange through host port `port`: the echo, if it came
+/// within 1 s.
+fn udp_exchange(port: u16) -> Option<String> {
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).ok()?;
+    socket.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    socket.send_to(FORWARDED, (Ipv4Addr::LOCALHOST, port)).ok()?;
+    let mut buffer = [0u8; 256];
+    let (count, _) = socket.recv_from(&mut buffer).ok()?;
+    (buffer[..count] == *FORWARDED).then(|| String::from_utf8_lossy(&buffer[..count]).into_owned())
+}
+
+/// The host client: tries both forwarded ports every 300 ms until each
+/// echoed once or `stop` (the guest's server may not listen yet).
+fn forward_client(tcp: u16, udp: u16, seen: &Mutex<Forwarded>, stop: &AtomicBool) {
+    while !stop.load(Ordering::Acquire) {
+        let now = seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        if now.tcp.is_some() && now.udp.is_some() {
+            return;
+        }
+        let tcp = if now.tcp.is_none() { tcp_exchange(tcp) } else { None };
+        let udp = if now.udp.is_none() { udp_exchange(udp) } else { None };
+        let mut seen = seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        seen.tcp = seen.tcp.take().or(tcp);
+        seen.udp = seen.udp.take().or(udp);
+        drop(seen);
+        thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Whether `output` shows every expected line and the apps' ends, and the
+/// host client has had its echoes.
+fn complete(output: &str, expected: &[String], forwarded: &Mutex<Forwarded>) -> bool {
+    let seen = forwarded.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
     expected.iter().all(|line| output.contains(line.as_str()))
         && output.lines().any(|line| line.contains("hostile: ") && line.contains(" attempts, "))
+        && seen.tcp.is_some()
+        && seen.udp.is_some()
 }
 
 /// Runs the test (see the module docs) on the user image's `kernel`.
 pub fn scenario(kernel: &Path) -> Result<()> {
     let http = Server::start(PORT, "HTTP server", "httpget fetches from example.test:8080", answer)?;
-    let echoes = Server::start(ECHO_PORT, "TCP echo server", "tcpecho connects to 10.0.2.2:7007", echo)?;
+    let echoes = Server::start(ECHO_PORT, "TCP echo server", "netecho connects to 10.0.2.2:7007", echo)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let udp_echoes = start_udp_echo(&stop)?;
     let resolver = dns::start_dns(&[(NAME.0.to_string(), NAME.1)])?;
+    let (tcp_port, udp_port) = (qemu::free_port()?, free_udp_port()?);
+    let forwards = [
+        Forward { protocol: Protocol::Tcp, host_port: tcp_port, guest_port: SERVER_PORT },
+        Forward { protocol: Protocol::Udp, host_port: udp_port, guest_port: SERVER_PORT },
+    ];
+    let forwarded = Arc::new(Mutex::new(Forwarded::default()));
+    let client = {
+        let (forwarded, stop) = (Arc::clone(&forwarded), Arc::clone(&stop));
+        thread::spawn(move || forward_client(tcp_port, udp_port, &forwarded, &stop))
+    };
     let expected = expected(resolver.port());
     let append = resolver.boot_argument();
-    let command = qemu::command(Image::User, kernel, Console::Captured, Some(&append));
-    let outcome = command
-        .and_then(|command| qemu::capture_until(command, Some(BOOT_TIMEOUT), |output| complete(output, &expected)));
+    let command = qemu::command_with_forwards(
+        Image::User,
+        kernel,
+        Console::Captured,
+        Some(&append),
+        AppUart::Listen(0),
+        &forwards,
+    );
+    let outcome = command.and_then(|command| {
+        qemu::capture_until(command, Some(BOOT_TIMEOUT), |output| complete(output, &expected, &forwarded))
+    });
+    stop.store(true, Ordering::Release);
+    let _ = client.join();
+    let udp_echoed = udp_echoes.join().unwrap_or_default();
     let (requests, echoed, asked) = (http.finish(), echoes.finish(), resolver.asked());
+    let forwarded = forwarded.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
     drop(resolver);
     let output = outcome?.output;
     let log = crate::image::tessera_dir().join("test-logs").join("net.log");
@@ -247,9 +390,21 @@ pub fn scenario(kernel: &Path) -> Result<()> {
         [] => reasons.push(format!("the HTTP server on 127.0.0.1:{PORT} saw no request")),
         other => reasons.push(format!("the HTTP server expected httpget's one GET, and saw {other:?}")),
     }
-    let lines = "hello from tcpecho\na second line\nand a third\n";
-    if echoed != [lines] {
-        reasons.push(format!("the echo server expected tcpecho's three lines on one connection, and saw {echoed:?}"));
+    let lines = ["hello from netecho\n", "a second line\n", "and a third\n"];
+    if echoed != [lines.concat()] {
+        reasons.push(format!("the echo server expected netecho's three lines on one connection, and saw {echoed:?}"));
+    }
+    // Each datagram at least once (a lost one is sent again), in order.
+    let mut deduplicated = udp_echoed.clone();
+    deduplicated.dedup();
+    if deduplicated != lines {
+        reasons.push(format!("the UDP echo server expected netecho's three datagrams, and saw {udp_echoed:?}"));
+    }
+    if forwarded.tcp.is_none() || forwarded.udp.is_none() {
+        reasons.push(format!(
+            "the host client expected echoserver's echo through the forwarded TCP port {tcp_port} and UDP port \
+             {udp_port}, and saw {forwarded:?}"
+        ));
     }
     // Only the listed name was ever asked for (httpget's and hostile's
     // lookups); unlisted names were refused before any query.

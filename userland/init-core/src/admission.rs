@@ -11,11 +11,13 @@
 //! claim an identity or a resource wins, and each later one that claims it
 //! again is refused with a [`Conflict`] naming the resource and the app that
 //! holds it. An app refused here holds nothing, so it blocks no later app.
+//! Server ports (`AllowedTcpServerPorts`, `AllowedUdpServerPorts`) are
+//! exclusive too: two apps cannot own one port.
 
 use core::fmt;
 
 use tessera_abi::app::ServerKind;
-use tessera_abi::manifest::ComponentId;
+use tessera_abi::manifest::{ComponentId, Manifest, MAX_SERVER_PORTS};
 
 use crate::grants::{server_index, Plan, SERVER_COUNT};
 
@@ -29,6 +31,57 @@ pub struct Candidate<'a> {
     pub component_id: ComponentId,
     /// What it would be granted.
     pub plan: Plan,
+    /// The server ports it would own.
+    pub ports: ServerPorts,
+}
+
+/// The TCP and UDP server ports an app's manifest asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerPorts {
+    tcp: [u16; MAX_SERVER_PORTS],
+    tcp_count: usize,
+    udp: [u16; MAX_SERVER_PORTS],
+    udp_count: usize,
+}
+
+impl ServerPorts {
+    /// No ports.
+    pub const NONE: ServerPorts =
+        ServerPorts { tcp: [0; MAX_SERVER_PORTS], tcp_count: 0, udp: [0; MAX_SERVER_PORTS], udp_count: 0 };
+
+    /// The ports `manifest` asks for (a manifest holds at most
+    /// `MAX_SERVER_PORTS` of each).
+    pub fn from_manifest(manifest: &Manifest<'_>) -> ServerPorts {
+        let mut ports = ServerPorts::NONE;
+        for (port, slot) in manifest.tcp_server_ports().zip(&mut ports.tcp) {
+            *slot = port;
+            ports.tcp_count += 1;
+        }
+        for (port, slot) in manifest.udp_server_ports().zip(&mut ports.udp) {
+            *slot = port;
+            ports.udp_count += 1;
+        }
+        ports
+    }
+
+    /// The TCP ports.
+    pub fn tcp(&self) -> &[u16] {
+        &self.tcp[..self.tcp_count]
+    }
+
+    /// The UDP ports.
+    pub fn udp(&self) -> &[u16] {
+        &self.udp[..self.udp_count]
+    }
+
+    /// The lowest port both ask for, TCP first: its transport's name and
+    /// the port.
+    fn shared(&self, other: &ServerPorts) -> Option<(&'static str, u16)> {
+        let first = |mine: &[u16], theirs: &[u16]| mine.iter().copied().filter(|port| theirs.contains(port)).min();
+        first(self.tcp(), other.tcp())
+            .map(|port| ("TCP", port))
+            .or_else(|| first(self.udp(), other.udp()).map(|port| ("UDP", port)))
+    }
 }
 
 /// Why an app is refused at admission: what it shares with an app admitted
@@ -52,6 +105,15 @@ pub enum Conflict<'a> {
         /// The admitted app it is granted to.
         holder: &'a str,
     },
+    /// A server port is another app's.
+    Port {
+        /// "TCP" or "UDP".
+        transport: &'static str,
+        /// The port both ask for.
+        port: u16,
+        /// The admitted app that owns it.
+        holder: &'a str,
+    },
     /// Admission had no room left to decide it (the scratch list was
     /// shorter than the candidates): refused rather than started unchecked.
     NoRoom,
@@ -61,7 +123,9 @@ impl Conflict<'_> {
     /// The admitted app the conflict is with (none for [`Conflict::NoRoom`]).
     pub fn holder(&self) -> &str {
         match *self {
-            Conflict::ComponentId { holder, .. } | Conflict::Resource { holder, .. } => holder,
+            Conflict::ComponentId { holder, .. }
+            | Conflict::Resource { holder, .. }
+            | Conflict::Port { holder, .. } => holder,
             Conflict::NoRoom => "",
         }
     }
@@ -73,6 +137,9 @@ impl fmt::Display for Conflict<'_> {
             Conflict::ComponentId { id, holder } => write!(f, "ComponentId {id} is already used by app '{holder}'"),
             Conflict::Resource { server, number, holder } => {
                 write!(f, "{server} {number} is already granted to app '{holder}'")
+            }
+            Conflict::Port { transport, port, holder } => {
+                write!(f, "{transport} server port {port} is already granted to app '{holder}'")
             }
             Conflict::NoRoom => f.write_str("admission has no room to check it against the others"),
         }
@@ -90,11 +157,15 @@ fn shared_bit(a: u32, b: u32) -> Option<u8> {
 
 impl Conflict<'_> {
     /// Orders conflicts for the message: identity first, then each server
-    /// in `SERVERS` order (GPIO pins, then UARTs), lowest number first.
-    fn rank(&self) -> (usize, u8) {
+    /// in `SERVERS` order (GPIO pins, then UARTs), lowest number first,
+    /// then server ports (TCP, then UDP, lowest first).
+    fn rank(&self) -> (usize, u32) {
         match *self {
             Conflict::ComponentId { .. } | Conflict::NoRoom => (0, 0),
-            Conflict::Resource { server, number, .. } => (1 + server_index(server).unwrap_or(SERVER_COUNT), number),
+            Conflict::Resource { server, number, .. } => {
+                (1 + server_index(server).unwrap_or(SERVER_COUNT), u32::from(number))
+            }
+            Conflict::Port { transport, port, .. } => (2 + SERVER_COUNT + usize::from(transport == "UDP"), port.into()),
         }
     }
 }
@@ -116,6 +187,8 @@ pub fn conflict<'a>(candidate: &Candidate<'_>, admitted: &[Candidate<'a>]) -> Op
             Conflict::ComponentId { id: candidate.component_id, holder }
         } else if let Some(resource) = shared() {
             resource
+        } else if let Some((transport, port)) = candidate.ports.shared(&other.ports) {
+            Conflict::Port { transport, port, holder }
         } else {
             continue;
         };
@@ -159,6 +232,42 @@ mod tests {
     use std::vec;
     use std::vec::Vec;
 
+    fn ports(tcp: &[u16], udp: &[u16]) -> ServerPorts {
+        let mut ports = ServerPorts::NONE;
+        ports.tcp[..tcp.len()].copy_from_slice(tcp);
+        ports.tcp_count = tcp.len();
+        ports.udp[..udp.len()].copy_from_slice(udp);
+        ports.udp_count = udp.len();
+        ports
+    }
+
+    #[test]
+    fn a_server_port_has_one_owner() {
+        let app = |name, id, server_ports| Candidate {
+            name,
+            component_id: ComponentId([id; 16]),
+            plan: Plan::default(),
+            ports: server_ports,
+        };
+        let candidates = [
+            app("echoserver", 1, ports(&[7], &[7])),
+            app("web", 2, ports(&[80, 443], &[])),
+            app("thief", 3, ports(&[443], &[])),
+            app("udp-thief", 4, ports(&[8080], &[7, 9])),
+            app("tcp-and-udp", 5, ports(&[9], &[80])),
+        ];
+        let mut admitted = [candidates[0]; 5];
+        let mut verdicts = [Ok(()); 5];
+        assert_eq!(admit(&candidates, &mut admitted, &mut verdicts), 3);
+        assert_eq!(verdicts[0], Ok(()));
+        assert_eq!(verdicts[1], Ok(()));
+        assert_eq!(verdicts[2], Err(Conflict::Port { transport: "TCP", port: 443, holder: "web" }));
+        assert_eq!(verdicts[3], Err(Conflict::Port { transport: "UDP", port: 7, holder: "echoserver" }));
+        // The same number on the other transport is no conflict.
+        assert_eq!(verdicts[4], Ok(()));
+        assert_eq!(verdicts[2].unwrap_err().to_string(), "TCP server port 443 is already granted to app 'web'");
+    }
+
     const BLINKY_ID: ComponentId =
         ComponentId([0x9e, 0x45, 0x4f, 0xfb, 0x8a, 0x9f, 0x40, 0x32, 0x99, 0x4f, 0x37, 0x2f, 0x10, 0xc2, 0x30, 0xde]);
 
@@ -175,7 +284,12 @@ mod tests {
     }
 
     fn app(name: &'static str, id: u8, gpio_mask: u32, uart_mask: u32) -> Candidate<'static> {
-        Candidate { name, component_id: ComponentId([id; 16]), plan: plan(gpio_mask, uart_mask) }
+        Candidate {
+            name,
+            component_id: ComponentId([id; 16]),
+            plan: plan(gpio_mask, uart_mask),
+            ports: ServerPorts::NONE,
+        }
     }
 
     fn decide<'a>(candidates: &[Candidate<'a>]) -> Vec<Verdict<'a>> {
@@ -187,7 +301,8 @@ mod tests {
 
     #[test]
     fn a_second_app_with_an_admitted_identity_is_refused_by_name() {
-        let blinky = Candidate { name: "blinky", component_id: BLINKY_ID, plan: plan(1 << 5, 0) };
+        let blinky =
+            Candidate { name: "blinky", component_id: BLINKY_ID, plan: plan(1 << 5, 0), ports: ServerPorts::NONE };
         let copy = Candidate { name: "test-dup-component", plan: Plan::default(), ..blinky };
         let verdicts = decide(&[blinky, copy]);
         assert_eq!(verdicts[0], Ok(()));
@@ -271,7 +386,12 @@ mod tests {
                     let gpio = (rng.next_u64() & rng.next_u64() & rng.next_u64()) as u32 & 0xFF;
                     let uart = (rng.next_u64() & rng.next_u64()) as u32 & 0b11;
                     let id = rng.below(6) as u8;
-                    Candidate { name: &names[n], component_id: ComponentId([id; 16]), plan: plan(gpio, uart) }
+                    Candidate {
+                        name: &names[n],
+                        component_id: ComponentId([id; 16]),
+                        plan: plan(gpio, uart),
+                        ports: ServerPorts::NONE,
+                    }
                 })
                 .collect();
             let verdicts = decide(&candidates);
@@ -294,6 +414,7 @@ mod tests {
                     Err(Conflict::Resource { server: ServerKind::GPIO, .. }) => 2,
                     Err(Conflict::Resource { .. }) => 3,
                     Err(Conflict::NoRoom) => panic!("the scratch list is as long as the candidates"),
+                    Err(Conflict::Port { .. }) => panic!("these candidates ask for no ports"),
                 }] += 1;
                 match verdict {
                     Ok(()) => {}
@@ -310,7 +431,7 @@ mod tests {
                             Conflict::Resource { server, number, .. } => {
                                 assert_ne!(me.plan.badge(server) & holder.plan.badge(server) & 1 << number, 0)
                             }
-                            Conflict::NoRoom => unreachable!("counted above"),
+                            Conflict::NoRoom | Conflict::Port { .. } => unreachable!("counted above"),
                         }
                     }
                 }

@@ -288,9 +288,7 @@ pub fn plan(manifest: &Manifest<'_>, board: &BoardOffer) -> Result<Plan, Refusal
 /// server is no row of [`SERVERS`] and admission has nothing to compare)
 /// and a transfer window, and `init` registers its policy with the server
 /// (docs/network.md). An app that asks for none of them holds no network
-/// capability at all. Of the three, only `AllowedConnections`' IPv4
-/// literals give authority so far; the server ports are still
-/// [placeholders](placeholders).
+/// capability at all. The network server honours all three.
 pub fn wants_network(manifest: &Manifest<'_>) -> bool {
     manifest.allowed_connections().next().is_some()
         || manifest.tcp_server_ports().next().is_some()
@@ -329,8 +327,6 @@ const FLAG_PLACEHOLDERS: [(CapabilityFlags, &str, &str); 13] = [
 /// is not one: the network server enforces it, see [`wants_network`].)
 pub fn placeholders<'a>(manifest: &'a Manifest<'a>) -> impl Iterator<Item = Placeholder> + 'a {
     let lists = [
-        ("AllowedTcpServerPorts", "network", manifest.tcp_server_ports().next().is_some()),
-        ("AllowedUdpServerPorts", "network", manifest.udp_server_ports().next().is_some()),
         ("AllowedApplicationConnections", "init", manifest.application_connections().next().is_some()),
         ("MutableStorage", "storage", manifest.mutable_storage_kib() > 0),
         ("PowerControls", "power", manifest.power_controls() != PowerControls::empty()),
@@ -431,13 +427,13 @@ mod tests {
         };
         let names: Vec<&str> = with(&content, |m| placeholders(m).map(|p| p.capability).collect());
         // DeviceAuthentication is honoured (by the Pluton security server),
-        // AllowedConnections by the network server.
+        // AllowedConnections and the server ports by the network server.
         assert_eq!(names, ["MutableStorage", "SystemTime"]);
         assert_eq!(with(&self::content(), |m| placeholders(m).count()), 0);
+        // Server ports are the network server's too.
         let ports = [8080];
         let listening = ManifestContent { tcp_server_ports: &ports, udp_server_ports: &ports, ..self::content() };
-        let names: Vec<&str> = with(&listening, |m| placeholders(m).map(|p| p.capability).collect());
-        assert_eq!(names, ["AllowedTcpServerPorts", "AllowedUdpServerPorts"]);
+        assert_eq!(with(&listening, |m| placeholders(m).count()), 0);
     }
 
     #[test]

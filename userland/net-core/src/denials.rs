@@ -19,6 +19,11 @@ pub enum Reason {
     /// `AllowedConnections` nor one `netd` resolved for it from a name
     /// listed there; or the name is not listed.
     NotListed,
+    /// The port is not in the app's `AllowedTcpServerPorts` or
+    /// `AllowedUdpServerPorts`.
+    PortNotGranted,
+    /// Another app listens on (or has bound) the port.
+    PortTaken,
 }
 
 /// The bytes of a name a denial keeps; a longer name is cut there.
@@ -31,6 +36,23 @@ pub enum Attempt {
     Connect {
         /// The address.
         address: [u8; 4],
+        /// The port.
+        port: u16,
+    },
+    /// A UDP datagram to an address and port.
+    SendTo {
+        /// The address.
+        address: [u8; 4],
+        /// The port.
+        port: u16,
+    },
+    /// Listening for TCP connections on a port.
+    Listen {
+        /// The port.
+        port: u16,
+    },
+    /// Binding a UDP socket to a port.
+    Bind {
         /// The port.
         port: u16,
     },
@@ -76,6 +98,9 @@ impl fmt::Display for Denial {
         write!(f, "denied app {} ({}) ", self.client, self.component_id)?;
         match self.attempt {
             Attempt::Connect { address: [a, b, c, d], port } => write!(f, "connect to {a}.{b}.{c}.{d}:{port}: ")?,
+            Attempt::SendTo { address: [a, b, c, d], port } => write!(f, "send to {a}.{b}.{c}.{d}:{port}: ")?,
+            Attempt::Listen { port } => write!(f, "listen on TCP port {port}: ")?,
+            Attempt::Bind { port } => write!(f, "bind UDP port {port}: ")?,
             Attempt::Lookup { name, len } => {
                 f.write_str("lookup of \"")?;
                 for &byte in &name[..len.min(NAME_KEPT_BYTES)] {
@@ -89,8 +114,11 @@ impl fmt::Display for Denial {
                 write!(f, "{cut}\": ")?;
             }
         }
-        match self.reason {
-            Reason::NotListed => f.write_str("not in AllowedConnections"),
+        match (self.reason, self.attempt) {
+            (Reason::NotListed, _) => f.write_str("not in AllowedConnections"),
+            (Reason::PortNotGranted, Attempt::Bind { .. }) => f.write_str("not in AllowedUdpServerPorts"),
+            (Reason::PortNotGranted, _) => f.write_str("not in AllowedTcpServerPorts"),
+            (Reason::PortTaken, _) => f.write_str("another app holds it"),
         }
     }
 }
@@ -172,6 +200,24 @@ mod tests {
             format!("{}", lookup(b"unlisted.test")),
             "denied app 3 (2ec11f7e-12ec-46c4-9a9b-76c8b56f6bfd) lookup of \"unlisted.test\": not in AllowedConnections"
         );
+        let other = |attempt, reason| format!("{}", Denial { attempt, reason, ..denial(1) });
+        let start = "denied app 3 (2ec11f7e-12ec-46c4-9a9b-76c8b56f6bfd) ";
+        assert_eq!(
+            other(Attempt::Listen { port: 8080 }, Reason::PortNotGranted),
+            format!("{start}listen on TCP port 8080: not in AllowedTcpServerPorts")
+        );
+        assert_eq!(
+            other(Attempt::Bind { port: 53 }, Reason::PortNotGranted),
+            format!("{start}bind UDP port 53: not in AllowedUdpServerPorts")
+        );
+        assert_eq!(
+            other(Attempt::Bind { port: 7 }, Reason::PortTaken),
+            format!("{start}bind UDP port 7: another app holds it")
+        );
+        assert_eq!(
+            other(Attempt::SendTo { address: [10, 0, 2, 3], port: 7 }, Reason::NotListed),
+            format!("{start}send to 10.0.2.3:7: not in AllowedConnections")
+        );
         let line = format!("{}", lookup(b"a\"b\n\xff"));
         assert!(line.contains("lookup of \"a\\x22b\\x0a\\xff\": "), "{line}");
         let long = [b'x'; 100];
@@ -182,7 +228,7 @@ mod tests {
     fn port(denial: &Denial) -> u16 {
         match denial.attempt {
             Attempt::Connect { port, .. } => port,
-            Attempt::Lookup { .. } => 0,
+            _ => 0,
         }
     }
 

@@ -17,14 +17,15 @@
 //!   header says; and a query for any valid name, answered, reads back.
 
 use tessera_abi::app::net::{
-    address_word, CLOSE, LOOKUP, MAX_CLIENTS, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE, REGISTER_APP, SEND, SET_RESOLVER,
-    STATUS, TCP_CONNECT, UNREGISTER_APP, WINDOW_BYTES,
+    address_word, CLOSE, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE, RECEIVE_FROM,
+    REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, UNREGISTER_APP,
+    WINDOW_BYTES,
 };
-use tessera_abi::manifest::MAX_ALLOWED_CONNECTIONS;
+use tessera_abi::manifest::{MAX_ALLOWED_CONNECTIONS, MAX_SERVER_PORTS};
 
 use crate::dns::{self, DnsError, HEADER_BYTES, MAX_ADDRESSES, MAX_QUERY_BYTES, MAX_TTL};
 use crate::protocol::{self, is_connectable, Caller, Request};
-use crate::registration::{Registration, MAX_RECORD_BYTES};
+use crate::registration::{Registration, Transport, MAX_RECORD_BYTES};
 
 /// How a request fuzz input is spelled (`tessera_abi::ipc`'s
 /// received-request bytes), for seeds and tests.
@@ -91,6 +92,29 @@ pub fn request_decoding(data: &[u8]) {
             assert!(app && len == word0 as usize && (1..=MAX_NAME_BYTES).contains(&len), "lookup {len}");
             (LOOKUP, 0)
         }
+        Request::TcpListen { port } => {
+            assert!(app && port != 0 && u32::from(port) == word0, "listen {port}");
+            (TCP_LISTEN, 0)
+        }
+        Request::TcpAccept { socket } => {
+            assert!(app && socket_ok(socket), "accept {socket}");
+            (TCP_ACCEPT, 0)
+        }
+        Request::UdpBind { port } => {
+            assert!(app && u32::from(port) == word0, "bind {port}");
+            (UDP_BIND, 0)
+        }
+        Request::SendTo { socket, address, port, len } => {
+            assert!(app && socket_ok(socket), "send_to {socket}");
+            assert!(address_word(address) == word1 && is_connectable(address), "send_to {address:?}");
+            assert!(port != 0 && u32::from(port) == words[2], "send_to port {port}");
+            assert!(len == words[3] as usize && len <= MAX_DATAGRAM_BYTES, "send_to {len}");
+            (SEND_TO, 0)
+        }
+        Request::ReceiveFrom { socket, len } => {
+            assert!(app && socket_ok(socket) && len_ok(len), "receive_from {socket} {len}");
+            (RECEIVE_FROM, 0)
+        }
         Request::SetResolver { address, port } => {
             assert_eq!(caller, Caller::Init, "an app set the resolver");
             assert!(address_word(address) == word0 && is_connectable(address), "resolver {address:?}");
@@ -112,6 +136,12 @@ pub fn registration_decoding(data: &[u8]) {
     assert_eq!(result, Registration::decode(data), "decoding is not deterministic");
     let Ok(registration) = result else { return };
     let literals = registration.literals();
+    for transport in [Transport::Tcp, Transport::Udp] {
+        let ports = registration.server_ports(transport);
+        assert!(ports.len() <= MAX_SERVER_PORTS, "{} {transport} ports", ports.len());
+        assert!(ports.windows(2).all(|pair| pair[0] < pair[1]) && !ports.contains(&0), "{transport} {ports:?}");
+        assert!(ports.iter().all(|&port| registration.serves(transport, port)));
+    }
     let entries = literals.len() + registration.name_count() + registration.ignored();
     assert!(entries <= MAX_ALLOWED_CONNECTIONS, "too many entries");
     for (index, name) in registration.names().enumerate() {

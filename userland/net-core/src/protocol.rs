@@ -27,6 +27,11 @@
 //! | 4 `RECEIVE` | [`Request::Receive`] | word 0 = socket, word 1 = most bytes, 1..=[`WINDOW_BYTES`] | 0 | apps |
 //! | 5 `CLOSE` | [`Request::Close`] | word 0 = socket | 0 | apps |
 //! | 6 `LOOKUP` | [`Request::Lookup`] | word 0 = name length, 1..=[`MAX_NAME_BYTES`] | 0 | apps |
+//! | 7 `TCP_LISTEN` | [`Request::TcpListen`] | word 0 = port, 1..=65535 | 0 | apps |
+//! | 8 `TCP_ACCEPT` | [`Request::TcpAccept`] | word 0 = listening socket | 0 | apps |
+//! | 9 `UDP_BIND` | [`Request::UdpBind`] | word 0 = port, 0..=65535 (0: any) | 0 | apps |
+//! | 10 `SEND_TO` | [`Request::SendTo`] | word 0 = socket, word 1 = IPv4 address (as `TCP_CONNECT`), word 2 = port, 1..=65535, word 3 = length, 0..=[`MAX_DATAGRAM_BYTES`] | 0 | apps |
+//! | 11 `RECEIVE_FROM` | [`Request::ReceiveFrom`] | word 0 = socket, word 1 = most bytes, 1..=[`WINDOW_BYTES`] | 0 | apps |
 //! | 16 `REGISTER_APP` | [`Request::RegisterApp`] | word 0 = client, 1..=16 | 1 (the window) | `init` |
 //! | 17 `UNREGISTER_APP` | [`Request::UnregisterApp`] | word 0 = client, 1..=16 | 0 | `init` |
 //! | 18 `SET_RESOLVER` | [`Request::SetResolver`] | word 0 = IPv4 address (as `TCP_CONNECT`), word 1 = port, 1..=65535 | 0 | `init` |
@@ -58,8 +63,9 @@
 //! carry no more bytes.
 
 use tessera_abi::app::net::{
-    address_bytes, CLOSE, LOOKUP, MAX_CLIENTS, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE, REGISTER_APP, SEND, SET_RESOLVER,
-    STATUS, TCP_CONNECT, UNREGISTER_APP, WINDOW_BYTES,
+    address_bytes, CLOSE, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE, RECEIVE_FROM,
+    REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, UNREGISTER_APP,
+    WINDOW_BYTES,
 };
 use tessera_abi::Error;
 
@@ -126,6 +132,39 @@ pub enum Request {
         /// 1..=[`MAX_NAME_BYTES`].
         len: usize,
     },
+    /// Listen for TCP connections on `port`.
+    TcpListen {
+        /// 1..=65535.
+        port: u16,
+    },
+    /// Take a connection listening socket `socket` has.
+    TcpAccept {
+        /// 0..[`MAX_SOCKETS`].
+        socket: u32,
+    },
+    /// Open a UDP socket on `port` (0: any free port).
+    UdpBind {
+        /// 0..=65535.
+        port: u16,
+    },
+    /// Send the window's first `len` bytes as one datagram.
+    SendTo {
+        /// 0..[`MAX_SOCKETS`].
+        socket: u32,
+        /// A unicast IPv4 address.
+        address: [u8; 4],
+        /// 1..=65535.
+        port: u16,
+        /// 0..=[`MAX_DATAGRAM_BYTES`].
+        len: usize,
+    },
+    /// Receive one datagram, at most `len` bytes of it, into the window.
+    ReceiveFrom {
+        /// 0..[`MAX_SOCKETS`].
+        socket: u32,
+        /// 1..=[`WINDOW_BYTES`].
+        len: usize,
+    },
     /// Register an app (its window comes with the request).
     RegisterApp {
         /// 1..=[`MAX_CLIENTS`].
@@ -163,7 +202,8 @@ enum Allowed {
 pub fn decode(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(Caller, Request), Error> {
     let caller = Caller::from_badge(badge)?;
     let (allowed, wanted_caps) = match label {
-        TCP_CONNECT | STATUS | SEND | RECEIVE | CLOSE | LOOKUP => (Allowed::Apps, 0),
+        TCP_CONNECT | STATUS | SEND | RECEIVE | CLOSE | LOOKUP | TCP_LISTEN | TCP_ACCEPT | UDP_BIND | SEND_TO
+        | RECEIVE_FROM => (Allowed::Apps, 0),
         REGISTER_APP => (Allowed::Init, 1),
         UNREGISTER_APP | SET_RESOLVER => (Allowed::Init, 0),
         _ => return Err(Error::InvalidArgument),
@@ -204,6 +244,23 @@ pub fn decode(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(Cal
             let (address, port) = endpoint()?;
             Request::SetResolver { address, port }
         }
+        TCP_LISTEN => match u16::try_from(words[0]) {
+            Ok(port) if port != 0 => Request::TcpListen { port },
+            _ => return Err(Error::InvalidArgument),
+        },
+        TCP_ACCEPT => Request::TcpAccept { socket: socket()? },
+        UDP_BIND => Request::UdpBind { port: u16::try_from(words[0]).map_err(|_| Error::InvalidArgument)? },
+        SEND_TO => {
+            let socket = socket()?;
+            let address = address_bytes(words[1]);
+            let port = u16::try_from(words[2]).ok().filter(|&port| port != 0);
+            let len = usize::try_from(words[3]).ok().filter(|&len| len <= MAX_DATAGRAM_BYTES);
+            match (port, len) {
+                (Some(port), Some(len)) if is_connectable(address) => Request::SendTo { socket, address, port, len },
+                _ => return Err(Error::InvalidArgument),
+            }
+        }
+        RECEIVE_FROM => Request::ReceiveFrom { socket: socket()?, len: len()? },
         STATUS => Request::Status { socket: socket()? },
         SEND => Request::Send { socket: socket()?, len: len()? },
         RECEIVE => Request::Receive { socket: socket()?, len: len()? },
@@ -248,6 +305,19 @@ mod tests {
             (LOOKUP, [1, 0, 0, 0], 0, APP, Request::Lookup { len: 1 }),
             (LOOKUP, [253, 0, 0, 0], 0, APP, Request::Lookup { len: MAX_NAME_BYTES }),
             (SET_RESOLVER, [HOST, 53, 0, 0], 0, 0, Request::SetResolver { address: [10, 0, 2, 2], port: 53 }),
+            (TCP_LISTEN, [80, 0, 0, 0], 0, APP, Request::TcpListen { port: 80 }),
+            (TCP_ACCEPT, [3, 0, 0, 0], 0, APP, Request::TcpAccept { socket: 3 }),
+            (UDP_BIND, [0, 0, 0, 0], 0, APP, Request::UdpBind { port: 0 }),
+            (UDP_BIND, [65535, 0, 0, 0], 0, APP, Request::UdpBind { port: 65535 }),
+            (SEND_TO, [1, HOST, 7, 0], 0, APP, Request::SendTo { socket: 1, address: [10, 0, 2, 2], port: 7, len: 0 }),
+            (
+                SEND_TO,
+                [0, HOST, 65535, 1472],
+                0,
+                APP,
+                Request::SendTo { socket: 0, address: [10, 0, 2, 2], port: 65535, len: MAX_DATAGRAM_BYTES },
+            ),
+            (RECEIVE_FROM, [2, 16384, 0, 0], 0, APP, Request::ReceiveFrom { socket: 2, len: WINDOW_BYTES }),
         ];
         for (label, words, caps, badge, request) in cases {
             let caller = if badge == 0 { Caller::Init } else { Caller::App(badge) };
@@ -275,6 +345,16 @@ mod tests {
             (LOOKUP, [0, 0]),
             (LOOKUP, [254, 0]),
             (LOOKUP, [u32::MAX, 0]),
+            (TCP_LISTEN, [0, 0]),
+            (TCP_LISTEN, [65536, 0]),
+            (TCP_ACCEPT, [4, 0]),
+            (UDP_BIND, [65536, 0]),
+            (SEND_TO, [4, HOST]),
+            (SEND_TO, [0, 0]),
+            (SEND_TO, [0, address_word([224, 0, 0, 251])]),
+            (RECEIVE_FROM, [0, 0]),
+            (RECEIVE_FROM, [0, 16385]),
+            (RECEIVE_FROM, [4, 1]),
         ];
         for (label, [word0, word1]) in cases {
             assert_eq!(decode(label, [word0, word1, 0, 0], 0, APP), Err(Error::InvalidArgument), "{label} {word0}");
@@ -284,6 +364,9 @@ mod tests {
         assert_eq!(decode(UNREGISTER_APP, [0, 0, 0, 0], 0, 0), Err(Error::InvalidArgument));
         assert_eq!(decode(SET_RESOLVER, [HOST, 0, 0, 0], 0, 0), Err(Error::InvalidArgument));
         assert_eq!(decode(SET_RESOLVER, [0, 53, 0, 0], 0, 0), Err(Error::InvalidArgument));
+        assert_eq!(decode(SEND_TO, [0, HOST, 0, 1], 0, APP), Err(Error::InvalidArgument));
+        assert_eq!(decode(SEND_TO, [0, HOST, 7, 1473], 0, APP), Err(Error::InvalidArgument));
+        assert_eq!(decode(SEND_TO, [0, HOST, 65536, 1], 0, APP), Err(Error::InvalidArgument));
         // The last octet can be anything but in 255.255.255.255.
         assert!(decode(TCP_CONNECT, [address_word([10, 0, 2, 255]), 80, 0, 0], 0, APP).is_ok());
         assert!(decode(TCP_CONNECT, [address_word([223, 255, 255, 255]), 80, 0, 0], 0, APP).is_ok());
@@ -304,7 +387,7 @@ mod tests {
         assert_eq!(decode(REGISTER_APP, [APP, 0, 0, 9], 1, APP), Err(Error::PermissionDenied));
         assert_eq!(decode(UNREGISTER_APP, [APP, 0, 0, 0], 0, APP), Err(Error::PermissionDenied));
         assert_eq!(decode(SET_RESOLVER, [HOST, 53, 0, 0], 0, APP), Err(Error::PermissionDenied));
-        for label in [TCP_CONNECT, STATUS, SEND, RECEIVE, CLOSE, LOOKUP] {
+        for label in [TCP_CONNECT, STATUS, SEND, RECEIVE, CLOSE, LOOKUP, TCP_LISTEN, TCP_ACCEPT, UDP_BIND, SEND_TO] {
             assert_eq!(decode(label, [HOST, 80, 0, 0], 0, 0), Err(Error::PermissionDenied), "label {label}");
         }
         // The caller is checked before the rest of the request.
@@ -313,7 +396,7 @@ mod tests {
 
     #[test]
     fn unknown_labels_are_refused() {
-        for label in [0, 7, 15, 19, u32::MAX] {
+        for label in [0, 12, 15, 19, u32::MAX] {
             assert_eq!(decode(label, [0; 4], 0, 0), Err(Error::InvalidArgument));
             assert_eq!(decode(label, [0; 4], 0, APP), Err(Error::InvalidArgument));
         }

@@ -10,6 +10,9 @@
 //! An entry is an **IPv4 literal** (`"10.0.2.2"`: the app may connect
 //! there) or a **host name** (`"example.test"`: the app may ask `netd` to
 //! resolve it, and may then connect to the addresses `netd` found for it).
+//! The record also carries the app's **server ports**
+//! (`AllowedTcpServerPorts`, `AllowedUdpServerPorts`: it may listen for
+//! TCP, or bind UDP, on those).
 //! Names are kept in lower case. An entry that allows nothing is counted
 //! as ignored, not sent: a literal no connection can go to (0.0.0.0,
 //! 255.255.255.255, multicast), a name DNS cannot ask for, or a name
@@ -19,12 +22,17 @@
 //! ```text
 //! offset  bytes  field (little-endian)
 //! 0       4      MAGIC, b"TNRG"
-//! 4       2      VERSION (2)
+//! 4       2      VERSION (3)
 //! 6       2      literal count n (at most MAX_LITERALS)
 //! 8       2      name count m
 //! 10      2      entries ignored
 //! 12      16     the app's ComponentId
-//! 28      4 n    the literals, each in network order (10.0.2.2: 0a 00 02 02)
+//! 28      1      TCP server port count t (at most MAX_SERVER_PORTS, 16)
+//! 29      1      UDP server port count u (at most 16)
+//! 30      2      reserved, 0
+//! 32      4 n    the literals, each in network order (10.0.2.2: 0a 00 02 02)
+//! ..      2 t    the TCP server ports, then
+//! ..      2 u    the UDP server ports (each 1..=65535, ascending)
 //! ..             the m names, each a length byte (1..=253) and that many
 //!                bytes (lower case, a valid host name, no trailing dot)
 //! ```
@@ -36,7 +44,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use tessera_abi::manifest::{ComponentId, Manifest, MAX_ALLOWED_CONNECTIONS};
+use tessera_abi::manifest::{ComponentId, Manifest, MAX_ALLOWED_CONNECTIONS, MAX_SERVER_PORTS};
 
 use crate::dns::{is_valid_name, names_equal, MAX_NAME_BYTES};
 use crate::protocol::is_connectable;
@@ -44,15 +52,16 @@ use crate::protocol::is_connectable;
 /// The first four bytes of a registration record.
 pub const MAGIC: [u8; 4] = *b"TNRG";
 /// The record version this crate writes and reads.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 /// Bytes before the literals.
-pub const HEADER_BYTES: usize = 28;
+pub const HEADER_BYTES: usize = 32;
 /// The most literals one app's record holds (a manifest's most entries).
 pub const MAX_LITERALS: usize = MAX_ALLOWED_CONNECTIONS;
 /// The most bytes one app's names take (without their length bytes).
 pub const NAME_STORE_BYTES: usize = 1024;
 /// The longest record.
-pub const MAX_RECORD_BYTES: usize = HEADER_BYTES + 4 * MAX_LITERALS + MAX_ALLOWED_CONNECTIONS + NAME_STORE_BYTES;
+pub const MAX_RECORD_BYTES: usize =
+    HEADER_BYTES + 4 * MAX_LITERALS + 2 * 2 * MAX_SERVER_PORTS + MAX_ALLOWED_CONNECTIONS + NAME_STORE_BYTES;
 
 /// Why bytes are not a registration record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +119,28 @@ pub struct Registration {
     name_ends: [u16; MAX_ALLOWED_CONNECTIONS],
     name_count: usize,
     ignored: usize,
+    tcp_ports: [u16; MAX_SERVER_PORTS],
+    tcp_port_count: usize,
+    udp_ports: [u16; MAX_SERVER_PORTS],
+    udp_port_count: usize,
+}
+
+/// A transport, for server ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// TCP (`AllowedTcpServerPorts`).
+    Tcp,
+    /// UDP (`AllowedUdpServerPorts`).
+    Udp,
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Transport::Tcp => "TCP",
+            Transport::Udp => "UDP",
+        })
+    }
 }
 
 impl Registration {
@@ -123,13 +154,52 @@ impl Registration {
             name_ends: [0; MAX_ALLOWED_CONNECTIONS],
             name_count: 0,
             ignored: 0,
+            tcp_ports: [0; MAX_SERVER_PORTS],
+            tcp_port_count: 0,
+            udp_ports: [0; MAX_SERVER_PORTS],
+            udp_port_count: 0,
         }
     }
 
     /// The policy of the app with `manifest`: its ComponentId and the
     /// literals and names of its `AllowedConnections`.
     pub fn from_manifest(manifest: &Manifest<'_>) -> Registration {
-        manifest.allowed_connections().fold(Registration::new(manifest.component_id()), Registration::with_host)
+        let registration =
+            manifest.allowed_connections().fold(Registration::new(manifest.component_id()), Registration::with_host);
+        let registration =
+            manifest.tcp_server_ports().fold(registration, |r, port| r.with_server_port(Transport::Tcp, port));
+        manifest.udp_server_ports().fold(registration, |r, port| r.with_server_port(Transport::Udp, port))
+    }
+
+    /// This policy with server port `port` added for `transport`. Port 0,
+    /// a port already listed, and ports beyond `MAX_SERVER_PORTS` change
+    /// nothing; the list stays ascending.
+    pub fn with_server_port(mut self, transport: Transport, port: u16) -> Registration {
+        let (ports, count) = match transport {
+            Transport::Tcp => (&mut self.tcp_ports, &mut self.tcp_port_count),
+            Transport::Udp => (&mut self.udp_ports, &mut self.udp_port_count),
+        };
+        if port == 0 || *count >= MAX_SERVER_PORTS || ports[..*count].contains(&port) {
+            return self;
+        }
+        let at = ports[..*count].iter().position(|&listed| listed > port).unwrap_or(*count);
+        ports.copy_within(at..*count, at + 1);
+        ports[at] = port;
+        *count += 1;
+        self
+    }
+
+    /// Its server ports for `transport`, ascending.
+    pub fn server_ports(&self, transport: Transport) -> &[u16] {
+        match transport {
+            Transport::Tcp => &self.tcp_ports[..self.tcp_port_count],
+            Transport::Udp => &self.udp_ports[..self.udp_port_count],
+        }
+    }
+
+    /// Whether it may listen (TCP) or bind (UDP) on `port`.
+    pub fn serves(&self, transport: Transport, port: u16) -> bool {
+        self.server_ports(transport).contains(&port)
     }
 
     fn entries(&self) -> usize {
@@ -222,7 +292,11 @@ impl Registration {
 
     /// Bytes of its record.
     pub fn record_bytes(&self) -> usize {
-        HEADER_BYTES + 4 * self.literal_count + self.name_count + self.name_store_used()
+        HEADER_BYTES
+            + 4 * self.literal_count
+            + 2 * (self.tcp_port_count + self.udp_port_count)
+            + self.name_count
+            + self.name_store_used()
     }
 
     /// Writes its record into `out`; returns the bytes written, or `None`
@@ -237,10 +311,18 @@ impl Registration {
         out[8..10].copy_from_slice(&(self.name_count as u16).to_le_bytes());
         out[10..12].copy_from_slice(&(self.ignored as u16).to_le_bytes());
         out[12..28].copy_from_slice(&self.component_id.0);
+        // Each at most MAX_SERVER_PORTS (16).
+        out[28] = self.tcp_port_count as u8;
+        out[29] = self.udp_port_count as u8;
+        out[30..32].copy_from_slice(&[0, 0]);
         let mut at = HEADER_BYTES;
         for address in self.literals() {
             out[at..at + 4].copy_from_slice(address);
             at += 4;
+        }
+        for &port in self.server_ports(Transport::Tcp).iter().chain(self.server_ports(Transport::Udp)) {
+            out[at..at + 2].copy_from_slice(&port.to_le_bytes());
+            at += 2;
         }
         for name in self.names() {
             // At most MAX_NAME_BYTES (253).
@@ -264,7 +346,11 @@ impl Registration {
             return Err(RecordError::Version(version));
         }
         let (literal_count, name_count, ignored) = (u16_at(6), u16_at(8), u16_at(10));
-        if literal_count + name_count + ignored > MAX_ALLOWED_CONNECTIONS {
+        let (tcp_ports, udp_ports) = (usize::from(header[28]), usize::from(header[29]));
+        let too_many = literal_count + name_count + ignored > MAX_ALLOWED_CONNECTIONS
+            || tcp_ports > MAX_SERVER_PORTS
+            || udp_ports > MAX_SERVER_PORTS;
+        if too_many || u16_at(30) != 0 {
             return Err(RecordError::Malformed);
         }
         let mut component_id = [0; 16];
@@ -281,6 +367,20 @@ impl Registration {
             registration.literals[registration.literal_count] = address;
             registration.literal_count += 1;
             at += 4;
+        }
+        for (transport, count) in [(Transport::Tcp, tcp_ports), (Transport::Udp, udp_ports)] {
+            let mut last = 0;
+            for _ in 0..count {
+                let pair = bytes.get(at..at + 2).ok_or(RecordError::Truncated)?;
+                let port = u16::from_le_bytes([pair[0], pair[1]]);
+                // Ascending and not 0: one spelling per policy.
+                if port <= last {
+                    return Err(RecordError::Malformed);
+                }
+                registration = registration.with_server_port(transport, port);
+                last = port;
+                at += 2;
+            }
         }
         for _ in 0..name_count {
             let length = usize::from(*bytes.get(at).ok_or(RecordError::Truncated)?);
@@ -388,9 +488,10 @@ mod tests {
         let mut out = [0u8; MAX_RECORD_BYTES];
         let size = registration.encode(&mut out).unwrap();
         assert_eq!(size, HEADER_BYTES + 8 + 12 + 12);
-        assert_eq!(&out[..12], b"TNRG\x02\x00\x02\x00\x02\x00\x00\x00");
-        assert_eq!(&out[28..36], [1, 2, 3, 4, 10, 0, 2, 2]);
-        assert_eq!(&out[36..48], b"\x0bexample.com");
+        assert_eq!(&out[..12], b"TNRG\x03\x00\x02\x00\x02\x00\x00\x00");
+        assert_eq!(&out[28..32], [0, 0, 0, 0]);
+        assert_eq!(&out[32..40], [1, 2, 3, 4, 10, 0, 2, 2]);
+        assert_eq!(&out[40..52], b"\x0bexample.com");
         assert_eq!(Registration::decode(&out), Ok(registration));
         assert_eq!(Registration::decode(&out[..size]), Ok(registration));
         assert_eq!(registration.encode(&mut out[..size - 1]), None);
@@ -419,25 +520,68 @@ mod tests {
         bad[8] = 64;
         assert_eq!(Registration::decode(&bad), Err(RecordError::Malformed));
         let mut bad = good;
-        bad[28..32].copy_from_slice(&[0, 0, 0, 0]);
+        bad[32..36].copy_from_slice(&[0, 0, 0, 0]);
         assert_eq!(Registration::decode(&bad), Err(RecordError::Unusable([0; 4])));
         assert!(std::format!("{}", RecordError::Unusable([224, 0, 0, 1])).contains("224.0.0.1"));
         let named = registration_of(&["a.test"]);
         let size = named.encode(&mut good).unwrap();
         assert_eq!(Registration::decode(&good[..size - 1]), Err(RecordError::Truncated));
-        for (at, byte) in [(29, b'A'), (30, b' '), (29, b'-'), (34, b'.')] {
+        for (at, byte) in [(33, b'A'), (34, b' '), (33, b'-'), (38, b'.')] {
             let mut bad = good;
             bad[at] = byte;
             assert_eq!(Registration::decode(&bad[..size]), Err(RecordError::BadName), "{at} {byte}");
         }
         let mut bad = good;
-        bad[28] = 0;
+        bad[32] = 0;
         assert_eq!(Registration::decode(&bad), Err(RecordError::BadName));
         // A name spelling an address is not a name.
         let mut bad = [0u8; MAX_RECORD_BYTES];
         let size = registration_of(&["abc.def"]).encode(&mut bad).unwrap();
-        bad[28..36].copy_from_slice(b"\x071.2.3.4");
+        bad[32..40].copy_from_slice(b"\x071.2.3.4");
         assert_eq!(Registration::decode(&bad[..size]), Err(RecordError::BadName));
+    }
+
+    #[test]
+    fn server_ports_are_kept_ascending() {
+        let registration = Registration::new(ComponentId::NIL)
+            .with_server_port(Transport::Tcp, 8080)
+            .with_server_port(Transport::Tcp, 7)
+            .with_server_port(Transport::Tcp, 7)
+            .with_server_port(Transport::Tcp, 0)
+            .with_server_port(Transport::Udp, 5353);
+        assert_eq!(registration.server_ports(Transport::Tcp), [7, 8080]);
+        assert_eq!(registration.server_ports(Transport::Udp), [5353]);
+        assert!(registration.serves(Transport::Tcp, 7) && !registration.serves(Transport::Udp, 7));
+        let mut out = [0u8; MAX_RECORD_BYTES];
+        let size = registration.encode(&mut out).unwrap();
+        assert_eq!(size, HEADER_BYTES + 6);
+        assert_eq!(&out[28..30], [2, 1]);
+        assert_eq!(&out[32..38], [7, 0, 0x90, 0x1f, 0xe9, 0x14]);
+        assert_eq!(Registration::decode(&out[..size]), Ok(registration));
+        // Out of order, repeated, 0, or too many: malformed.
+        for (at, value) in [(33, [0x20, 0]), (34, [7, 0]), (32, [0, 0])] {
+            let mut bad = out;
+            bad[at..at + 2].copy_from_slice(&value);
+            assert_eq!(Registration::decode(&bad[..size]), Err(RecordError::Malformed), "{at}");
+        }
+        let mut bad = out;
+        bad[28] = 17;
+        assert_eq!(Registration::decode(&bad), Err(RecordError::Malformed));
+        let mut full = Registration::new(ComponentId::NIL);
+        for port in 1..=20 {
+            full = full.with_server_port(Transport::Udp, port);
+        }
+        assert_eq!(full.server_ports(Transport::Udp).len(), MAX_SERVER_PORTS);
+        // From a manifest.
+        let mut buffer = [0u8; 4096];
+        let content = ManifestContent {
+            tcp_server_ports: &[80, 443],
+            udp_server_ports: &[7],
+            ..ManifestContent::new("net", ComponentId([7; 16]))
+        };
+        let size = encode(&content, &mut buffer).unwrap();
+        let from = Registration::from_manifest(&Manifest::decode(&buffer[..size]).unwrap());
+        assert_eq!((from.server_ports(Transport::Tcp), from.server_ports(Transport::Udp)), (&[80, 443][..], &[7][..]));
     }
 
     #[test]

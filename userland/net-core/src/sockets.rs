@@ -1,8 +1,11 @@
 //! Which app owns which of the network server's sockets, and what each
 //! connection is in.
 //!
-//! `netd` has a fixed pool of TCP sockets (`tessera_servers::net::POOL_SOCKETS`,
-//! each with its own buffers). [`SocketTable`] says, for each pool slot,
+//! `netd` has a fixed pool of sockets (`tessera_servers::net::POOL_SOCKETS`
+//! TCP ones, then `UDP_SOCKETS` UDP ones, each with its own buffers); an
+//! open socket is a [`Kind`]: a TCP stream, a TCP listener or a UDP
+//! socket, and is opened in the part of the pool of its protocol
+//! ([`SocketTable::open_in`]). [`SocketTable`] says, for each pool slot,
 //! whether it is free, open for an app, or closing (the app let it go and
 //! the stack is finishing the connection: the slot is not reused until
 //! the stack is done). An app names its sockets by its own numbers,
@@ -16,8 +19,16 @@
 //! goes through ([`Phase::observe`]): a connection that ends before it was
 //! made was refused, one that ends without the peer's FIN after it was
 //! made was reset.
+//!
+//! A listener's connection ([`SocketTable::accept`]) stays in the
+//! listener's slot and becomes a stream under a new number; the listener
+//! goes on in another free slot under its old number (if there is one:
+//! smoltcp's listening socket is the connection once a SYN comes, so a
+//! port has one connection waiting at a time).
 
-use tessera_abi::app::net::{state, MAX_SOCKETS};
+use core::ops::Range;
+
+use tessera_abi::app::net::{state, MAX_SOCKETS, UDP_PEERS};
 use tessera_abi::Error;
 
 /// The TCP states (RFC 793), as `netd` reads them from its stack.
@@ -92,6 +103,17 @@ impl Phase {
     }
 }
 
+/// What an open socket is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A TCP connection (made by a connect, or taken from a listener).
+    Stream,
+    /// A TCP socket listening on a server port.
+    Listener,
+    /// A UDP socket.
+    Datagram,
+}
+
 /// One slot of the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
@@ -103,7 +125,10 @@ pub enum Slot {
         client: u32,
         /// The owner's number for it.
         socket: u32,
-        /// What the owner is told about it.
+        /// What it is.
+        kind: Kind,
+        /// What the owner is told about it (streams; `Connecting` for the
+        /// others).
         phase: Phase,
     },
     /// Closed by its owner (or taken back when the owner ended); the stack
@@ -139,30 +164,87 @@ impl<const POOL: usize> SocketTable<POOL> {
         self.slots.iter().filter(|slot| matches!(slot, Slot::Open { client: owner, .. } if *owner == client)).count()
     }
 
-    /// Opens a socket for app `client`: its number (the lowest the app has
-    /// free) and the pool slot, now `Connecting`. `OutOfMemory` if the app
-    /// has [`MAX_SOCKETS`] open or no slot is free.
+    /// Opens a stream for app `client` anywhere in the pool (see
+    /// [`open_in`](Self::open_in)).
     pub fn open(&mut self, client: u32) -> Result<(u32, usize), Error> {
-        let taken = |number: u32| self.find(client, number).is_some();
-        let socket = (0..MAX_SOCKETS).find(|&number| !taken(number)).ok_or(Error::OutOfMemory)?;
-        let index = self.slots.iter().position(|slot| *slot == Slot::Free).ok_or(Error::OutOfMemory)?;
-        self.slots[index] = Slot::Open { client, socket, phase: Phase::Connecting };
+        self.open_in(client, Kind::Stream, 0..POOL)
+    }
+
+    /// The lowest number app `client` has free.
+    fn free_number(&self, client: u32) -> Option<u32> {
+        (0..MAX_SOCKETS).find(|&number| self.find(client, number).is_none())
+    }
+
+    /// Opens a socket of `kind` for app `client` in the pool slots `slots`:
+    /// its number (the lowest the app has free) and the slot, now
+    /// `Connecting`. `OutOfMemory` if the app has [`MAX_SOCKETS`] open or
+    /// no slot there is free.
+    pub fn open_in(&mut self, client: u32, kind: Kind, slots: Range<usize>) -> Result<(u32, usize), Error> {
+        let socket = self.free_number(client).ok_or(Error::OutOfMemory)?;
+        let index = self.free_slot(slots).ok_or(Error::OutOfMemory)?;
+        self.slots[index] = Slot::Open { client, socket, kind, phase: Phase::Connecting };
         Ok((socket, index))
+    }
+
+    /// The first free slot among `slots`.
+    fn free_slot(&self, slots: Range<usize>) -> Option<usize> {
+        slots.into_iter().find(|&index| self.slots.get(index) == Some(&Slot::Free))
     }
 
     /// The slot of app `client`'s socket `socket`, if it has that one open.
     pub fn find(&self, client: u32, socket: u32) -> Option<usize> {
-        self.slots.iter().position(|slot| *slot == Slot::Open { client, socket, phase: slot.phase() })
+        self.slots.iter().position(
+            |slot| matches!(*slot, Slot::Open { client: owner, socket: number, .. } if owner == client && number == socket),
+        )
+    }
+
+    /// The slot and kind of app `client`'s socket `socket`.
+    pub fn find_kind(&self, client: u32, socket: u32) -> Option<(usize, Kind)> {
+        let index = self.find(client, socket)?;
+        match self.slots[index] {
+            Slot::Open { kind, .. } => Some((index, kind)),
+            _ => None,
+        }
+    }
+
+    /// App `client` takes the connection its listener `listener` holds:
+    /// the listener's slot becomes a stream under the app's lowest free
+    /// number, `Established`, and the listener moves to the first free
+    /// slot of `slots` under its number. Returns the stream's number and
+    /// slot, and the listener's new slot (`None`: no slot was free, the
+    /// listener is closed and its number free). `InvalidArgument` if
+    /// `listener` is not a listener of the app's, `OutOfMemory` if the app
+    /// has no number free for the stream (nothing changes then).
+    pub fn accept(
+        &mut self,
+        client: u32,
+        listener: u32,
+        slots: Range<usize>,
+    ) -> Result<((u32, usize), Option<usize>), Error> {
+        let (index, kind) = self.find_kind(client, listener).ok_or(Error::InvalidArgument)?;
+        if kind != Kind::Listener {
+            return Err(Error::InvalidArgument);
+        }
+        let stream = (0..MAX_SOCKETS)
+            .find(|&number| number != listener && self.find(client, number).is_none())
+            .ok_or(Error::OutOfMemory)?;
+        self.slots[index] = Slot::Open { client, socket: stream, kind: Kind::Stream, phase: Phase::Established };
+        let moved = self.free_slot(slots);
+        if let Some(to) = moved {
+            self.slots[to] = Slot::Open { client, socket: listener, kind: Kind::Listener, phase: Phase::Connecting };
+        }
+        Ok(((stream, index), moved))
     }
 
     /// Records that the stack was seen in `tcp` for slot `index` (an open
     /// one; others are left as they are); returns its phase now.
     pub fn observe(&mut self, index: usize, tcp: TcpState) -> Option<Phase> {
         match self.slots.get_mut(index)? {
-            Slot::Open { phase, .. } => {
+            Slot::Open { kind: Kind::Stream, phase, .. } => {
                 *phase = phase.observe(tcp);
                 Some(*phase)
             }
+            Slot::Open { phase, .. } => Some(*phase),
             _ => None,
         }
     }
@@ -206,13 +288,33 @@ impl<const POOL: usize> SocketTable<POOL> {
     }
 }
 
-impl Slot {
-    /// Its phase (`Connecting` for a slot that is not open: unused).
-    fn phase(&self) -> Phase {
-        match self {
-            Slot::Open { phase, .. } => *phase,
-            _ => Phase::Connecting,
+/// The latest hosts that sent to a UDP server socket, which it may
+/// answer (`tessera_abi::app::net::UDP_PEERS` of them, the oldest
+/// forgotten first).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Peers {
+    peers: [Option<([u8; 4], u16)>; UDP_PEERS],
+    next: usize,
+}
+
+impl Peers {
+    /// None yet.
+    pub const fn new() -> Peers {
+        Peers { peers: [None; UDP_PEERS], next: 0 }
+    }
+
+    /// `address`:`port` sent a datagram.
+    pub fn heard(&mut self, address: [u8; 4], port: u16) {
+        if self.contains(address, port) {
+            return;
         }
+        self.peers[self.next] = Some((address, port));
+        self.next = (self.next + 1) % UDP_PEERS;
+    }
+
+    /// Whether `address`:`port` is one of the latest senders.
+    pub fn contains(&self, address: [u8; 4], port: u16) -> bool {
+        self.peers.contains(&Some((address, port)))
     }
 }
 
@@ -296,6 +398,68 @@ mod tests {
         assert_eq!(table.observe(0, TcpState::Established), None, "closing slots have no phase");
         assert_eq!(table.observe(99, TcpState::Established), None);
         assert_eq!(table.find(2, 0), Some(1), "observing keeps the owner");
+    }
+
+    #[test]
+    fn peers_are_the_latest_senders() {
+        let mut peers = Peers::new();
+        assert!(!peers.contains([10, 0, 2, 2], 7));
+        peers.heard([10, 0, 2, 2], 7);
+        peers.heard([10, 0, 2, 2], 7);
+        assert!(peers.contains([10, 0, 2, 2], 7));
+        assert!(!peers.contains([10, 0, 2, 2], 8), "another port of the same host");
+        for port in 1..=UDP_PEERS as u16 {
+            peers.heard([10, 0, 2, 9], port);
+        }
+        assert!(!peers.contains([10, 0, 2, 2], 7), "the oldest went first");
+        assert!((1..=UDP_PEERS as u16).all(|port| peers.contains([10, 0, 2, 9], port)));
+    }
+
+    #[test]
+    fn kinds_open_in_their_part_of_the_pool() {
+        let mut table = SocketTable::<6>::new();
+        // Slots 0..4 are TCP, 4..6 UDP.
+        assert_eq!(table.open_in(1, Kind::Datagram, 4..6), Ok((0, 4)));
+        assert_eq!(table.open_in(1, Kind::Listener, 0..4), Ok((1, 0)));
+        assert_eq!(table.find_kind(1, 0), Some((4, Kind::Datagram)));
+        assert_eq!(table.find_kind(1, 1), Some((0, Kind::Listener)));
+        assert_eq!(table.open_in(2, Kind::Datagram, 4..6), Ok((0, 5)));
+        assert_eq!(table.open_in(2, Kind::Datagram, 4..6), Err(Error::OutOfMemory), "the UDP part is full");
+        assert_eq!(table.open_in(2, Kind::Datagram, 4..99), Err(Error::OutOfMemory), "slots beyond the pool");
+        // Only streams follow TCP states.
+        assert_eq!(table.observe(0, TcpState::Closed), Some(Phase::Connecting));
+        assert_eq!(table.observe(4, TcpState::Established), Some(Phase::Connecting));
+    }
+
+    #[test]
+    fn accepting_moves_the_listener() {
+        let mut table = SocketTable::<4>::new();
+        assert_eq!(table.open_in(1, Kind::Listener, 0..4), Ok((0, 0)));
+        assert_eq!(table.accept(1, 0, 0..4), Ok(((1, 0), Some(1))));
+        assert_eq!(
+            table.slot(0),
+            Some(Slot::Open { client: 1, socket: 1, kind: Kind::Stream, phase: Phase::Established })
+        );
+        assert_eq!(table.find_kind(1, 0), Some((1, Kind::Listener)));
+        // Not a listener, not the app's, or no such socket.
+        assert_eq!(table.accept(1, 1, 0..4), Err(Error::InvalidArgument));
+        assert_eq!(table.accept(2, 0, 0..4), Err(Error::InvalidArgument));
+        assert_eq!(table.accept(1, 3, 0..4), Err(Error::InvalidArgument));
+        // The pool fills: the last accept closes the listener.
+        assert_eq!(table.accept(1, 0, 0..4), Ok(((2, 1), Some(2))));
+        assert_eq!(table.open(2), Ok((0, 3)));
+        assert_eq!(table.accept(1, 0, 0..4), Ok(((3, 2), None)));
+        assert_eq!(table.find(1, 0), None, "the listener is closed");
+        assert_eq!(table.open_by(1), 3);
+        // No number left for the stream: nothing changes.
+        let mut full = SocketTable::<8>::new();
+        full.open_in(1, Kind::Listener, 0..8).unwrap();
+        for _ in 1..MAX_SOCKETS {
+            full.open(1).unwrap();
+        }
+        let before = full;
+        assert_eq!(full.accept(1, 0, 0..8), Err(Error::OutOfMemory));
+        assert_eq!(full, before);
     }
 
     /// Random opens, closes, observations and frees against a plain model:

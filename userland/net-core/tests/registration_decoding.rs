@@ -5,7 +5,7 @@
 
 use tessera_abi::manifest::{ComponentId, MAX_ALLOWED_CONNECTIONS};
 use tessera_net_core::fuzzing::registration_decoding;
-use tessera_net_core::registration::{Registration, MAX_RECORD_BYTES};
+use tessera_net_core::registration::{Registration, Transport, MAX_RECORD_BYTES};
 use tessera_testing::Rng;
 
 /// A registration with `literals` random literals and `names` names.
@@ -20,6 +20,11 @@ fn random_registration(rng: &mut Rng, literals: usize, names: usize) -> Registra
     }
     for index in 0..names {
         registration = registration.with_host(&format!("host-{index}.example"));
+    }
+    for transport in [Transport::Tcp, Transport::Udp] {
+        for _ in 0..rng.below(4) {
+            registration = registration.with_server_port(transport, 1 + rng.below(65535) as u16);
+        }
     }
     registration
 }
@@ -38,10 +43,17 @@ fn random_bytes_never_break_the_decoder() {
         let mut bytes = rng.bytes(len);
         // Often a real header, so the decoder gets past the magic.
         if round % 2 == 0 && bytes.len() >= 12 {
-            bytes[..6].copy_from_slice(b"TNRG\x02\x00");
+            bytes[..6].copy_from_slice(b"TNRG\x03\x00");
             bytes[7] = 0;
             bytes[9] = 0;
             bytes[10..12].copy_from_slice(&[0, 0]);
+            if bytes.len() >= 32 {
+                bytes[6] %= 8;
+                bytes[8] %= 4;
+                bytes[28] %= 3;
+                bytes[29] %= 3;
+                bytes[30..32].copy_from_slice(&[0, 0]);
+            }
         }
         registration_decoding(&bytes);
     }
@@ -100,7 +112,7 @@ fn the_fuzz_seeds_decode() {
         assert!(decoded.is_ok(), "{bytes:?}");
         requests += 1;
     }
-    assert_eq!(requests, 9, "one seed per request");
+    assert_eq!(requests, 14, "one seed per request");
     let record =
         |name: &str| Registration::decode(&std::fs::read(seeds.join("registration_decoding").join(name)).unwrap());
     let httpget = record("httpget.bin").unwrap();

@@ -48,7 +48,7 @@ use tessera_abi::layout::{NET_WINDOW_AT, PAGE_SIZE, PLUTON_BUFFER_AT};
 use tessera_abi::manifest::{ComponentId, Manifest};
 use tessera_abi::package::{self, Package, VerifyError};
 use tessera_abi::ObjectType;
-use tessera_init_core::admission::{self, Candidate, Verdict};
+use tessera_init_core::admission::{self, Candidate, ServerPorts, Verdict};
 use tessera_init_core::grants::{self, BoardOffer, Plan, SERVER_COUNT};
 use tessera_init_core::lifecycle::{self, Event};
 use tessera_init_core::supervisor::{Decision, Failure, FailureLog, Health, POLICY};
@@ -56,7 +56,7 @@ use tessera_rt::{
     call, cap_delete, cap_derive, cap_grant, cap_move_narrowed, cap_revoke, exit_record, map_into, println, retype,
     unmap, uptime_micros, wait, Ended, Error, Handle, Mapping, Message, Rights, Timeout,
 };
-use tessera_servers::net::registration::{Registration, MAX_RECORD_BYTES};
+use tessera_servers::net::registration::{Registration, Transport, MAX_RECORD_BYTES};
 
 use crate::loader::{Loader, Program};
 
@@ -251,14 +251,16 @@ impl<'a> Apps<'a> {
         for index in 0..MAX_APPS {
             let Some(app) = self.apps[index].filter(|app| app.status == Status::Checked) else { continue };
             if let Ok(manifest) = Manifest::decode(app.manifest) {
-                if manifest.allowed_connections().next().is_some() {
+                if grants::wants_network(&manifest) {
                     let registration = Registration::from_manifest(&manifest);
                     println!(
-                        "init: app '{}': AllowedConnections recorded for the network server: IPv4 addresses: {}, host names: {}, entries that allow nothing: {}",
+                        "init: app '{}': network grants recorded for the network server: IPv4 addresses: {}, host names: {}, entries that allow nothing: {}, TCP server ports: {}, UDP server ports: {}",
                         app.name,
                         registration.literals().len(),
                         registration.name_count(),
-                        registration.ignored()
+                        registration.ignored(),
+                        registration.server_ports(Transport::Tcp).len(),
+                        registration.server_ports(Transport::Udp).len()
                     );
                 }
                 for placeholder in grants::placeholders(&manifest) {
@@ -353,13 +355,15 @@ impl<'a> Apps<'a> {
     /// `Checked` app that conflicts with one of them is refused with a log
     /// line naming the conflict.
     fn admit_checked(&mut self) {
-        let empty = Candidate { name: "", component_id: ComponentId::NIL, plan: Plan::default() };
+        let empty =
+            Candidate { name: "", component_id: ComponentId::NIL, plan: Plan::default(), ports: ServerPorts::NONE };
         let mut candidates = [empty; MAX_APPS];
         let mut indices = [0; MAX_APPS];
         let mut count = 0;
         for (index, app) in self.apps.iter().enumerate() {
             let Some(app) = app.filter(|app| app.status != Status::Refused) else { continue };
-            candidates[count] = Candidate { name: app.name, component_id: app.component_id, plan: app.plan };
+            let ports = Manifest::decode(app.manifest).map_or(ServerPorts::NONE, |m| ServerPorts::from_manifest(&m));
+            candidates[count] = Candidate { name: app.name, component_id: app.component_id, plan: app.plan, ports };
             indices[count] = index;
             count += 1;
         }

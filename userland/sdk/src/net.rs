@@ -37,10 +37,11 @@
 //! a timeout is set. An app has at most 4 sockets open at once
 //! ([`Error::BudgetExceeded`]); dropping a stream closes it.
 
-pub use core::net::Ipv4Addr;
+pub use core::net::{Ipv4Addr, SocketAddrV4};
 
 use tessera_abi::app::net::{
-    address_bytes, address_word, state, CLOSE, LOOKUP, MAX_NAME_BYTES, RECEIVE, SEND, STATUS, TCP_CONNECT, WINDOW_BYTES,
+    address_bytes, address_word, state, CLOSE, LOOKUP, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, RECEIVE, RECEIVED,
+    RECEIVE_FROM, SEND, SEND_TO, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, WINDOW_BYTES,
 };
 use tessera_abi::Handle;
 use tessera_rt::{call, Mapping, Message, Timeout};
@@ -371,5 +372,190 @@ impl embedded_io::Write for TcpStream {
     /// on its own.
     fn flush(&mut self) -> Result<(), Error> {
         Ok(())
+    }
+}
+
+/// A peer's address from a reply's words.
+fn peer(address: u32, port: u32) -> SocketAddrV4 {
+    SocketAddrV4::new(Ipv4Addr::from(address_bytes(address)), port as u16)
+}
+
+/// A TCP server socket on one of the manifest's `AllowedTcpServerPorts`
+/// (reach it from the host with `cargo xtask qemu --forward
+/// HOSTPORT:PORT`). Closed when dropped.
+///
+/// ```ignore
+/// let mut listener = TcpListener::bind(&app.net()?, 7)?;
+/// let (mut stream, peer) = listener.accept()?;
+/// ```
+#[derive(Debug)]
+pub struct TcpListener {
+    net: Net,
+    socket: u32,
+    accept_timeout: Option<Duration>,
+    /// Set once the server closed it (no socket was free to go on
+    /// listening after an accept) or the app did.
+    closed: bool,
+}
+
+impl TcpListener {
+    /// Listens on `port`. `Denied` if the manifest's
+    /// `AllowedTcpServerPorts` does not list it or another app listens
+    /// there, `BudgetExceeded` with 4 sockets open.
+    pub fn bind(net: &Net, port: u16) -> Result<TcpListener, Error> {
+        let [socket, ..] = net.call(TCP_LISTEN, [u32::from(port), 0, 0, 0]).map_err(error)?;
+        Ok(TcpListener { net: *net, socket, accept_timeout: None, closed: false })
+    }
+
+    /// How long [`accept`](Self::accept) waits (`None`: as long as it
+    /// takes, the default).
+    pub fn set_accept_timeout(&mut self, timeout: Option<Duration>) {
+        self.accept_timeout = timeout;
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    /// One connection waits at a time (another host's meanwhile is
+    /// refused). `BudgetExceeded` if the app has no socket left for the
+    /// connection (it waits until one is closed), `Closed` if the listener
+    /// was closed (the server had no socket to go on listening with after
+    /// the last accept), `TimedOut` after the accept timeout.
+    pub fn accept(&mut self) -> Result<(TcpStream, SocketAddrV4), Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        let deadline = self.accept_timeout.map(|timeout| Instant::now().after(timeout));
+        loop {
+            match self.net.call(TCP_ACCEPT, [self.socket, 0, 0, 0]).map_err(error)? {
+                [0, ..] if expired(deadline) => return Err(Error::TimedOut),
+                [0, ..] => time::sleep(POLL),
+                [outcome, socket, address, port] => {
+                    self.closed = outcome != 1;
+                    let stream =
+                        TcpStream { net: self.net, socket, read_timeout: None, write_timeout: None, closed: false };
+                    return Ok((stream, peer(address, port)));
+                }
+            }
+        }
+    }
+
+    /// Stops listening.
+    pub fn close(mut self) -> Result<(), Error> {
+        let closed = core::mem::replace(&mut self.closed, true);
+        if closed {
+            return Ok(());
+        }
+        self.net.call(CLOSE, [self.socket, 0, 0, 0]).map(|_| ()).map_err(error)
+    }
+}
+
+impl Drop for TcpListener {
+    fn drop(&mut self) {
+        if !self.closed {
+            let _ = self.net.call(CLOSE, [self.socket, 0, 0, 0]);
+        }
+    }
+}
+
+/// A UDP socket: a client one (`bind(&net, 0)`: any free local port, it
+/// sends to and hears from the hosts the manifest allows), or a server
+/// one on a port of the manifest's `AllowedUdpServerPorts` (it hears from
+/// anyone and may answer the latest senders). Closed when dropped.
+///
+/// ```ignore
+/// let mut socket = UdpSocket::bind(&app.net()?, 0)?;
+/// socket.send_to(b"ping", "example.test", 7)?;
+/// let mut buffer = [0u8; 64];
+/// let (count, from) = socket.recv_from(&mut buffer)?;
+/// ```
+#[derive(Debug)]
+pub struct UdpSocket {
+    net: Net,
+    socket: u32,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    closed: bool,
+}
+
+impl UdpSocket {
+    /// Opens a socket on `port` (0: a client socket on any free port).
+    /// `Denied` if a nonzero port is not in the manifest's
+    /// `AllowedUdpServerPorts` or another app has it, `BudgetExceeded`
+    /// with 4 sockets open (or no UDP socket free in the server).
+    pub fn bind(net: &Net, port: u16) -> Result<UdpSocket, Error> {
+        let [socket, ..] = net.call(UDP_BIND, [u32::from(port), 0, 0, 0]).map_err(error)?;
+        Ok(UdpSocket { net: *net, socket, read_timeout: None, write_timeout: None, closed: false })
+    }
+
+    /// How long [`recv_from`](Self::recv_from) waits (`None`: as long as
+    /// it takes, the default).
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        self.read_timeout = timeout;
+    }
+
+    /// How long [`send_to`](Self::send_to) waits for room (`None`: as long
+    /// as it takes, the default).
+    pub fn set_write_timeout(&mut self, timeout: Option<Duration>) {
+        self.write_timeout = timeout;
+    }
+
+    /// Sends `bytes` (at most 1,472) as one datagram to `host`:`port` (a
+    /// name is looked up first). `Denied` if the manifest does not allow
+    /// the host (a server socket may also answer whoever sent to it
+    /// lately), `InvalidArgument` for a longer datagram, `TimedOut` after
+    /// the write timeout while the socket's buffer is full.
+    pub fn send_to(&mut self, bytes: &[u8], host: impl Host, port: u16) -> Result<usize, Error> {
+        if bytes.len() > MAX_DATAGRAM_BYTES {
+            return Err(Error::InvalidArgument);
+        }
+        let address = address_word(host.address(&self.net)?.octets());
+        let deadline = self.write_timeout.map(|timeout| Instant::now().after(timeout));
+        loop {
+            self.net.window.write_bytes(0, bytes);
+            match self.net.call(SEND_TO, [self.socket, address, u32::from(port), bytes.len() as u32]) {
+                Ok([1, ..]) => return Ok(bytes.len()),
+                Ok(_) if expired(deadline) => return Err(Error::TimedOut),
+                Ok(_) => time::sleep(POLL),
+                // No address yet (DHCP): like a full buffer.
+                Err(tessera_abi::Error::NotFound) if !expired(deadline) => time::sleep(POLL),
+                Err(tessera_abi::Error::NotFound) => return Err(Error::TimedOut),
+                Err(other) => return Err(error(other)),
+            }
+        }
+    }
+
+    /// Waits for one datagram and copies it into `buffer` (a longer one is
+    /// cut to fit); returns its length as copied and the sender. A client
+    /// socket hears only from hosts the manifest allows. `TimedOut` after
+    /// the read timeout.
+    pub fn recv_from(&mut self, buffer: &mut [u8]) -> Result<(usize, SocketAddrV4), Error> {
+        let wanted = buffer.len().clamp(1, WINDOW_BYTES);
+        let deadline = self.read_timeout.map(|timeout| Instant::now().after(timeout));
+        loop {
+            let [count, address, port, flags] =
+                self.net.call(RECEIVE_FROM, [self.socket, wanted as u32, 0, 0]).map_err(error)?;
+            if flags & RECEIVED != 0 {
+                let count = (count as usize).min(buffer.len());
+                buffer[..count].copy_from_slice(&self.net.window.as_bytes()[..count]);
+                return Ok((count, peer(address, port)));
+            }
+            if expired(deadline) {
+                return Err(Error::TimedOut);
+            }
+            time::sleep(POLL);
+        }
+    }
+
+    /// Closes the socket.
+    pub fn close(mut self) -> Result<(), Error> {
+        self.closed = true;
+        self.net.call(CLOSE, [self.socket, 0, 0, 0]).map(|_| ()).map_err(error)
+    }
+}
+
+impl Drop for UdpSocket {
+    fn drop(&mut self) {
+        if !self.closed {
+            let _ = self.net.call(CLOSE, [self.socket, 0, 0, 0]);
+        }
     }
 }

@@ -92,6 +92,22 @@ pub mod net {
     // apart by size.
     const _: () = assert!(SOCKET_MEMORY_BYTES <= tessera_abi::capability::MAX_FRAME_BYTES);
     const _: () = assert!(SOCKET_MEMORY_BYTES.is_power_of_two() && SOCKET_MEMORY_BYTES != DMA_BYTES);
+    /// UDP sockets in the server's pool, for all apps together (they count
+    /// toward each app's [`MAX_SOCKETS`] with its TCP ones).
+    pub const UDP_SOCKETS: usize = 4;
+    /// Bytes of one UDP socket's receive buffer, and of its send buffer:
+    /// room for one datagram of [`MAX_DATAGRAM_BYTES`] and some small ones.
+    pub const UDP_BUFFER_BYTES: usize = 2 * 1024;
+    /// Datagrams one UDP socket's buffer holds each way, at most.
+    pub const UDP_DATAGRAMS: usize = 8;
+    /// Untyped memory `init` gives the server for the UDP sockets' buffers
+    /// (one frame, mapped at [`UDP_AT`]; its size tells it apart from the
+    /// others).
+    pub const UDP_MEMORY_BYTES: u32 = (2 * UDP_SOCKETS * UDP_BUFFER_BYTES) as u32;
+    /// Where the server maps the UDP buffers.
+    pub const UDP_AT: u32 = SOCKETS_AT + SOCKET_MEMORY_BYTES;
+    const _: () = assert!(UDP_MEMORY_BYTES.is_power_of_two() && UDP_MEMORY_BYTES != DMA_BYTES);
+    const _: () = assert!(UDP_MEMORY_BYTES != SOCKET_MEMORY_BYTES);
     /// How long a connection may go unanswered (a connect, data waiting
     /// for an acknowledgement, a close) before the stack gives it up.
     pub const CONNECTION_TIMEOUT_SECS: u64 = 30;

@@ -20,7 +20,7 @@ use tessera_rt::{
     ObjectType, Rights, Timeout,
 };
 use tessera_sdk::gpio::Level;
-use tessera_sdk::net::TcpStream;
+use tessera_sdk::net::{TcpListener, TcpStream, UdpSocket};
 use tessera_sdk::{log, App, Error};
 
 tessera_sdk::app!(main);
@@ -113,8 +113,23 @@ fn main(app: App) -> Result<(), Error> {
     // query may go out for them), addresses the listed name did not
     // resolve to, sockets it never opened (numbers are its own: another
     // app's socket 0 is not its socket 0), and init's requests.
+    let mut udp = None;
     match app.net() {
         Ok(net) => {
+            // Server ports it was not granted (it has none).
+            tally.check(format_args!("listen on TCP port 8080 (not granted)"), TcpListener::bind(&net, 8080));
+            tally.check(format_args!("bind UDP port 7 (not granted)"), UdpSocket::bind(&net, 7));
+            // A client socket is fine; sending to an unlisted host is not.
+            match UdpSocket::bind(&net, 0) {
+                Ok(mut socket) => {
+                    tally.check(
+                        format_args!("send a datagram to 10.0.2.3:53 (not listed)"),
+                        socket.send_to(b"hostile", [10, 0, 2, 3], 53),
+                    );
+                    udp = Some(socket);
+                }
+                Err(error) => log!("hostile: a UDP client socket: {}", error),
+            }
             for ([a, b, c, d], port) in [([10, 0, 2, 2], 8080), ([10, 0, 2, 3], 53)] {
                 tally.check(
                     format_args!("connect to {}.{}.{}.{}:{} (not listed, not looked up)", a, b, c, d, port),
@@ -145,8 +160,11 @@ fn main(app: App) -> Result<(), Error> {
         Err(error) => tally.check(format_args!("use the network"), Err::<(), _>(error)),
     }
     if let Some(endpoint) = app.grant(ServerKind::NET) {
-        let asks: [(&str, u32, [u32; 4]); 9] = [
-            ("send on socket 0, which it never opened", net_abi::SEND, [0, 1, 0, 0]),
+        let asks: [(&str, u32, [u32; 4]); 12] = [
+            ("send on socket 0, its UDP socket, as on a stream", net_abi::SEND, [0, 1, 0, 0]),
+            ("accept on socket 0, its UDP socket", net_abi::TCP_ACCEPT, [0, 0, 0, 0]),
+            ("receive a datagram on socket 1, which it never opened", net_abi::RECEIVE_FROM, [1, 16, 0, 0]),
+            ("send a datagram of 1473 bytes", net_abi::SEND_TO, [0, 0x0a00_0202, 7, 1473]),
             ("receive on socket 3, which it never opened", net_abi::RECEIVE, [3, 16, 0, 0]),
             ("close socket 4 (beyond any app's sockets)", net_abi::CLOSE, [4, 0, 0, 0]),
             ("connect to 0.0.0.0:80", net_abi::TCP_CONNECT, [0, 80, 0, 0]),
@@ -169,6 +187,7 @@ fn main(app: App) -> Result<(), Error> {
             tally.check(format_args!("network: {}", what), answer);
         }
     }
+    drop(udp);
 
     // The Pluton security server: what only `init`'s loader may ask, what
     // only `DeviceAuthentication` allows, requests out of bounds, and data

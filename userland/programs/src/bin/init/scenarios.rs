@@ -644,6 +644,7 @@ fn apps_scenario() -> Outcome {
         ("test-needs-i2c", Status::Refused),
         ("test-dup-component", Status::Refused),
         ("test-pin-thief", Status::Refused),
+        ("test-port-thief", Status::Refused),
         ("test-big-1", Status::Running),
         ("test-big-2", Status::Running),
         ("test-big-3", Status::Running),

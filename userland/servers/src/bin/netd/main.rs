@@ -69,15 +69,17 @@ use tessera_net_core::denials::{Attempt, Denial, Denials, Reason};
 use tessera_net_core::dns::{self, encode_query, MAX_QUERY_BYTES};
 use tessera_net_core::protocol::{decode, Caller, Request};
 use tessera_net_core::registration::Registration;
+use tessera_net_core::registration::Transport;
 use tessera_net_core::resolver::{Lookup, Outcome, Resolved, Step, MAX_SERVERS};
-use tessera_net_core::sockets::{Phase, Slot, SocketTable, TcpState};
+use tessera_net_core::sockets::{Kind, Peers, Phase, Slot, SocketTable, TcpState};
 use tessera_rt::{
     cap_delete, cap_info, cap_object, find_initial_capability, for_each_initial_capability, println, receive, reply,
     sleep_micros, unmap, uptime_micros, Error, Handle, Mapping, Message, ObjectType, Received, Rights, Timeout,
 };
 use tessera_servers::net::{
-    address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES, POLL_MICROS,
-    POLL_MIN_MICROS, POOL_SOCKETS, SOCKET_BUFFER_BYTES, SOCKET_MEMORY_BYTES, WINDOW_BYTES, WINDOW_MAPPED_AT,
+    address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, CUT, DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES,
+    POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS, RECEIVED, SOCKET_BUFFER_BYTES, SOCKET_MEMORY_BYTES, UDP_BUFFER_BYTES,
+    UDP_DATAGRAMS, UDP_MEMORY_BYTES, UDP_SOCKETS, WINDOW_BYTES, WINDOW_MAPPED_AT,
 };
 use virtio::Nic;
 
@@ -102,12 +104,15 @@ fn random_seed(mac: [u8; 6]) -> u64 {
     seed ^ (seed >> 31)
 }
 
-/// Finds the device region and the two blocks of untyped memory `init`
+/// The socket buffers `start` maps: the TCP pool's and the UDP pool's.
+type Buffers = (&'static mut SocketBuffers, &'static mut UdpBuffers);
+
+/// Finds the device region and the three blocks of untyped memory `init`
 /// gave (told apart by size), starts the device and maps the socket
 /// buffers; returns the device, its transport's physical address and the
 /// buffers.
-fn start() -> Result<(Nic, u32, &'static mut SocketBuffers), &'static str> {
-    let (mut region, mut dma, mut buffers) = (None, None, None);
+fn start() -> Result<(Nic, u32, Buffers), &'static str> {
+    let (mut region, mut dma, mut buffers, mut datagrams) = (None, None, None, None);
     for_each_initial_capability(|handle, info| match info.kind {
         ObjectType::DeviceRegion if info.rights.contains(Rights::READ | Rights::WRITE) => {
             region.get_or_insert(handle);
@@ -115,6 +120,7 @@ fn start() -> Result<(Nic, u32, &'static mut SocketBuffers), &'static str> {
         ObjectType::Untyped => match cap_object(handle) {
             Ok((_, DMA_BYTES)) => dma = Some(handle),
             Ok((_, SOCKET_MEMORY_BYTES)) => buffers = Some(handle),
+            Ok((_, UDP_MEMORY_BYTES)) => datagrams = Some(handle),
             _ => {}
         },
         _ => {}
@@ -122,10 +128,11 @@ fn start() -> Result<(Nic, u32, &'static mut SocketBuffers), &'static str> {
     let region = region.ok_or("needs the virtio-mmio page of the network device")?;
     let dma = dma.ok_or("needs untyped memory for the device's queues and buffers")?;
     let buffers = buffers.ok_or("needs untyped memory for the socket buffers")?;
+    let datagrams = datagrams.ok_or("needs untyped memory for the UDP buffers")?;
     let (address, transport) = virtio::find_device(region)?;
     let pool = virtio::Pool::new(dma)?;
     let nic = Nic::new(transport, pool).map_err(|_| "the virtio network device did not start")?;
-    Ok((nic, address, socket_memory::take(buffers)?))
+    Ok((nic, address, socket_memory::take(buffers, datagrams)?))
 }
 
 /// Puts a DHCP lease into effect (or takes it away: `None`) and says so.
@@ -161,6 +168,8 @@ fn configure(interface: &mut Interface, lease: Option<&dhcpv4::Config>) {
 
 /// The socket buffers: a receive and a send buffer per pool socket.
 type SocketBuffers = [[u8; SOCKET_BUFFER_BYTES]; 2 * POOL_SOCKETS];
+/// The UDP buffers: a receive and a send buffer per UDP socket.
+type UdpBuffers = [[u8; UDP_BUFFER_BYTES]; 2 * UDP_SOCKETS];
 
 /// The socket buffers' memory, with the `unsafe` code that hands it out.
 #[allow(unsafe_code)]
@@ -168,41 +177,63 @@ mod socket_memory {
     use core::sync::atomic::{AtomicBool, Ordering};
 
     use tessera_rt::{map, retype, Handle, ObjectType, Rights};
-    use tessera_servers::net::{SOCKETS_AT, SOCKET_MEMORY_BYTES};
+    use tessera_servers::net::{SOCKETS_AT, SOCKET_MEMORY_BYTES, UDP_AT, UDP_MEMORY_BYTES};
 
-    use super::SocketBuffers;
+    use super::{Buffers, SocketBuffers, UdpBuffers};
 
-    // The buffers fill the frame exactly.
+    // The buffers fill their frames exactly, and the frames do not overlap.
     const _: () = assert!(core::mem::size_of::<SocketBuffers>() == SOCKET_MEMORY_BYTES as usize);
+    const _: () = assert!(core::mem::size_of::<UdpBuffers>() == UDP_MEMORY_BYTES as usize);
+    const _: () = assert!(SOCKETS_AT + SOCKET_MEMORY_BYTES <= UDP_AT);
 
     /// Set once the buffers are handed out.
     static TAKEN: AtomicBool = AtomicBool::new(false);
 
-    /// Makes one frame of `SOCKET_MEMORY_BYTES` from `untyped` (zeroed by
-    /// `Retype`), maps it read-write at `SOCKETS_AT` for the rest of the
-    /// process, and hands it out as the socket buffers, once.
-    pub fn take(untyped: Handle) -> Result<&'static mut SocketBuffers, &'static str> {
+    /// Makes one frame of `bytes` from `untyped` (zeroed by `Retype`) and
+    /// maps it read-write at `at` for the rest of the process.
+    fn map_frame(untyped: Handle, bytes: u32, at: u32) -> Result<(), &'static str> {
+        let frame =
+            retype(untyped, ObjectType::Frame, bytes).map_err(|_| "too little untyped memory for socket buffers")?;
+        map(frame, at, Rights::READ | Rights::WRITE).map_err(|_| "cannot map socket buffers")
+    }
+
+    /// Maps the TCP buffers' frame (from `tcp`) at `SOCKETS_AT` and the UDP
+    /// buffers' (from `udp`) at `UDP_AT` for the rest of the process, and
+    /// hands them out, once.
+    pub fn take(tcp: Handle, udp: Handle) -> Result<Buffers, &'static str> {
         if TAKEN.swap(true, Ordering::AcqRel) {
             return Err("the socket buffers are taken");
         }
-        let frame = retype(untyped, ObjectType::Frame, SOCKET_MEMORY_BYTES)
-            .map_err(|_| "too little untyped memory for the socket buffers")?;
-        map(frame, SOCKETS_AT, Rights::READ | Rights::WRITE).map_err(|_| "cannot map the socket buffers")?;
-        // SAFETY: the frame is mapped read-write at `SOCKETS_AT` for
-        // `SOCKET_MEMORY_BYTES`, exactly the buffers' size, and stays
-        // mapped: the server never unmaps it or deletes its capability (if
-        // `init` revoked it, an access would fault and end this process,
-        // not reach other memory). Nothing else in the process uses those
-        // addresses, the bytes are zeroed (a valid `u8` array, aligned to
-        // 1), and `TAKEN` makes this the only reference ever made.
-        Ok(unsafe { &mut *(SOCKETS_AT as *mut SocketBuffers) })
+        map_frame(tcp, SOCKET_MEMORY_BYTES, SOCKETS_AT)?;
+        map_frame(udp, UDP_MEMORY_BYTES, UDP_AT)?;
+        // SAFETY: each frame is mapped read-write at its address for
+        // exactly its buffers' size, and stays mapped: the server never
+        // unmaps them or deletes their capabilities (if `init` revoked one,
+        // an access would fault and end this process, not reach other
+        // memory). Nothing else in the process uses those addresses, the
+        // two ranges do not overlap (asserted above), the bytes are zeroed
+        // (valid `u8` arrays, aligned to 1), and `TAKEN` makes these the
+        // only references ever made.
+        Ok(unsafe { (&mut *(SOCKETS_AT as *mut SocketBuffers), &mut *(UDP_AT as *mut UdpBuffers)) })
     }
 }
 
 /// The stack's socket slots: the DHCP client's, the DNS client's and the
-/// pool's.
-static SOCKET_STORAGE: spin::Mutex<[SocketStorage<'static>; 2 + POOL_SOCKETS]> =
-    spin::Mutex::new([SocketStorage::EMPTY; 2 + POOL_SOCKETS]);
+/// pool's (TCP, then UDP).
+static SOCKET_STORAGE: spin::Mutex<[SocketStorage<'static>; 2 + SLOTS]> =
+    spin::Mutex::new([SocketStorage::EMPTY; 2 + SLOTS]);
+
+/// The pool's slots: the TCP sockets', then the UDP sockets'.
+const SLOTS: usize = POOL_SOCKETS + UDP_SOCKETS;
+/// The TCP sockets' slots.
+const TCP_SLOTS: core::ops::Range<usize> = 0..POOL_SOCKETS;
+/// The UDP sockets' slots.
+const UDP_SLOTS: core::ops::Range<usize> = POOL_SOCKETS..SLOTS;
+
+/// The UDP sockets' datagram records (where each datagram is in the
+/// buffer, and its peer): a receive and a send list per socket.
+static UDP_METADATA: spin::Mutex<[[udp::PacketMetadata; UDP_DATAGRAMS]; 2 * UDP_SOCKETS]> =
+    spin::Mutex::new([[udp::PacketMetadata::EMPTY; UDP_DATAGRAMS]; 2 * UDP_SOCKETS]);
 
 /// Datagrams the DNS client's socket holds each way.
 const DNS_DATAGRAMS: usize = 4;
@@ -247,9 +278,16 @@ struct Book {
     resolved: [Resolved; MAX_CLIENTS as usize],
     /// Each client's lookup, under way or ended and not yet collected.
     lookups: [Option<Lookup>; MAX_CLIENTS as usize],
-    table: SocketTable<POOL_SOCKETS>,
+    table: SocketTable<SLOTS>,
     /// When each closing slot was closed (microseconds since boot).
-    closed_at: [u64; POOL_SOCKETS],
+    closed_at: [u64; SLOTS],
+    /// Who sent to each UDP socket lately (by UDP slot - `POOL_SOCKETS`).
+    peers: [Peers; UDP_SOCKETS],
+    /// Whether each UDP socket is bound to a server port.
+    server_port: [bool; UDP_SOCKETS],
+    /// Datagrams dropped because they came to a client socket from an
+    /// address its app may not send to.
+    dropped_datagrams: u32,
     denials: Denials,
 }
 
@@ -260,7 +298,10 @@ impl Book {
             resolved: [Resolved::new(); MAX_CLIENTS as usize],
             lookups: [None; MAX_CLIENTS as usize],
             table: SocketTable::new(),
-            closed_at: [0; POOL_SOCKETS],
+            closed_at: [0; SLOTS],
+            peers: [Peers::new(); UDP_SOCKETS],
+            server_port: [false; UDP_SOCKETS],
+            dropped_datagrams: 0,
             denials: Denials::new(),
         }
     }
@@ -337,8 +378,10 @@ struct Server<'a> {
     interface: Interface,
     sockets: SocketSet<'a>,
     dhcp: SocketHandle,
-    /// The pool's sockets, by slot.
+    /// The pool's TCP sockets, by slot.
     tcp: [SocketHandle; POOL_SOCKETS],
+    /// The pool's UDP sockets, by slot - `POOL_SOCKETS`.
+    udp: [SocketHandle; UDP_SOCKETS],
     /// The DNS client's socket.
     dns: SocketHandle,
     book: &'a mut Book,
@@ -399,6 +442,12 @@ impl Server<'_> {
                     }
                 }
                 _ => {}
+            }
+        }
+        // A UDP socket is done when it is closed.
+        for slot in UDP_SLOTS {
+            if self.book.table.slot(slot) == Some(Slot::Closing) {
+                self.book.table.free(slot);
             }
         }
     }
@@ -548,9 +597,13 @@ impl Server<'_> {
 
     /// Logs and keeps a denial of client `client`'s `attempt`.
     fn deny(&mut self, client: u32, attempt: Attempt) -> Error {
+        self.deny_because(client, attempt, Reason::NotListed)
+    }
+
+    /// Logs and keeps a denial of client `client`'s `attempt` for `reason`.
+    fn deny_because(&mut self, client: u32, attempt: Attempt, reason: Reason) -> Error {
         let Some(app) = &self.book.clients[client as usize - 1] else { return Error::PermissionDenied };
-        let denial =
-            Denial { client, component_id: app.registration.component_id(), attempt, reason: Reason::NotListed };
+        let denial = Denial { client, component_id: app.registration.component_id(), attempt, reason };
         println!("netd: {}", denial);
         self.book.denials.record(denial);
         Error::PermissionDenied
@@ -629,10 +682,13 @@ impl Server<'_> {
         let _ = cap_delete(old.window);
         self.book.resolved[index] = Resolved::new();
         self.book.lookups[index] = None;
-        let (sockets, tcp, time) = (&mut self.sockets, &self.tcp, uptime_micros());
+        let (sockets, tcp, udp, time) = (&mut self.sockets, &self.tcp, &self.udp, uptime_micros());
         let closed_at = &mut self.book.closed_at;
         self.book.table.close_all(client, |slot| {
-            sockets.get_mut::<tcp::Socket>(tcp[slot]).abort();
+            match slot.checked_sub(POOL_SOCKETS) {
+                None => sockets.get_mut::<tcp::Socket>(tcp[slot]).abort(),
+                Some(datagram) => sockets.get_mut::<udp::Socket>(udp[datagram]).close(),
+            }
             closed_at[slot] = time;
         });
     }
@@ -643,9 +699,12 @@ impl Server<'_> {
         loop {
             let port = self.next_port;
             self.next_port = first + (self.next_port - first + 1) % count;
-            let used = self.tcp.iter().any(|&handle| {
-                self.sockets.get::<tcp::Socket>(handle).local_endpoint().is_some_and(|local| local.port == port)
-            });
+            let used =
+                self.tcp.iter().any(|&handle| {
+                    let socket = self.sockets.get::<tcp::Socket>(handle);
+                    socket.local_endpoint().is_some_and(|local| local.port == port)
+                        || socket.listen_endpoint().port == port
+                }) || self.udp.iter().any(|&handle| self.sockets.get::<udp::Socket>(handle).endpoint().port == port);
             // At most `POOL_SOCKETS` ports are in use: this ends.
             if !used {
                 return port;
@@ -653,12 +712,200 @@ impl Server<'_> {
         }
     }
 
-    /// The pool slot of app `client`'s socket `socket` and its phase now.
+    /// The pool slot of app `client`'s stream `socket` and its phase now
+    /// (`InvalidArgument` if the app has no such stream: a listener or a
+    /// UDP socket is not one).
     fn socket_of(&mut self, client: u32, socket: u32) -> Result<(usize, Phase), Error> {
-        let slot = self.book.table.find(client, socket).ok_or(Error::InvalidArgument)?;
+        let slot = match self.book.table.find_kind(client, socket) {
+            Some((slot, Kind::Stream)) => slot,
+            _ => return Err(Error::InvalidArgument),
+        };
         let state = tcp_state(self.sockets.get::<tcp::Socket>(self.tcp[slot]).state());
         let phase = self.book.table.observe(slot, state).ok_or(Error::InvalidArgument)?;
         Ok((slot, phase))
+    }
+
+    /// Whether an app other than `client` listens on TCP port `port`
+    /// (transport `Tcp`) or has a UDP socket bound to it (`Udp`).
+    fn port_taken(&self, client: u32, transport: Transport, port: u16) -> bool {
+        self.book.table.open_slots().any(|slot| {
+            let Some(Slot::Open { client: owner, kind, .. }) = self.book.table.slot(slot) else { return false };
+            if owner == client {
+                return false;
+            }
+            match (transport, kind, slot.checked_sub(POOL_SOCKETS)) {
+                (Transport::Tcp, Kind::Listener, None) => {
+                    self.sockets.get::<tcp::Socket>(self.tcp[slot]).listen_endpoint().port == port
+                }
+                (Transport::Udp, Kind::Datagram, Some(datagram)) => {
+                    self.sockets.get::<udp::Socket>(self.udp[datagram]).endpoint().port == port
+                }
+                _ => false,
+            }
+        })
+    }
+
+    /// Whether app `client` may use `port` as a server port of
+    /// `transport`: granted, and no other app's. A denial is logged.
+    fn check_server_port(&mut self, client: u32, transport: Transport, port: u16) -> Result<(), Error> {
+        let attempt = match transport {
+            Transport::Tcp => Attempt::Listen { port },
+            Transport::Udp => Attempt::Bind { port },
+        };
+        let granted =
+            self.book.clients[client as usize - 1].as_ref().is_some_and(|app| app.registration.serves(transport, port));
+        if !granted {
+            return Err(self.deny_because(client, attempt, Reason::PortNotGranted));
+        }
+        if self.port_taken(client, transport, port) {
+            return Err(self.deny_because(client, attempt, Reason::PortTaken));
+        }
+        Ok(())
+    }
+
+    /// `TCP_LISTEN`: a listener on `port` for app `client`.
+    fn listen(&mut self, client: u32, port: u16) -> Result<Message, Error> {
+        self.check_server_port(client, Transport::Tcp, port)?;
+        let (number, slot) = self.book.table.open_in(client, Kind::Listener, TCP_SLOTS)?;
+        let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
+        socket.abort();
+        if socket.listen(port).is_err() {
+            self.book.table.free(slot);
+            return Err(Error::InvalidArgument);
+        }
+        Ok(reply_words([number, 0, 0, 0]))
+    }
+
+    /// `TCP_ACCEPT` on app `client`'s listener `listener`.
+    fn accept(&mut self, client: u32, listener: u32) -> Result<Message, Error> {
+        let slot = match self.book.table.find_kind(client, listener) {
+            Some((slot, Kind::Listener)) => slot,
+            _ => return Err(Error::InvalidArgument),
+        };
+        let socket = self.sockets.get::<tcp::Socket>(self.tcp[slot]);
+        let port = socket.listen_endpoint().port;
+        // Nothing yet, or a SYN being answered; a connection that ended
+        // before it was taken goes back to listening.
+        match socket.state() {
+            tcp::State::Listen | tcp::State::SynReceived => return Ok(reply_words([0; 4])),
+            tcp::State::Closed | tcp::State::TimeWait => {
+                let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
+                socket.abort();
+                let _ = socket.listen(port);
+                return Ok(reply_words([0; 4]));
+            }
+            _ => {}
+        }
+        let peer = socket.remote_endpoint();
+        let ((stream, _), moved) = self.book.table.accept(client, listener, TCP_SLOTS)?;
+        let mut listening = moved.is_some();
+        if let Some(to) = moved {
+            let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[to]);
+            socket.abort();
+            if socket.listen(port).is_err() {
+                self.book.table.free(to);
+                listening = false;
+            }
+        }
+        let (address, peer_port) = match peer {
+            Some(IpEndpoint { addr: IpAddress::Ipv4(address), port }) => (address_word(address.octets()), port),
+            None => (0, 0),
+        };
+        Ok(reply_words([if listening { 1 } else { 2 }, stream, address, u32::from(peer_port)]))
+    }
+
+    /// `UDP_BIND`: a UDP socket for app `client` on `port` (0: a free one).
+    fn bind(&mut self, client: u32, port: u16) -> Result<Message, Error> {
+        if port != 0 {
+            self.check_server_port(client, Transport::Udp, port)?;
+        }
+        let (number, slot) = self.book.table.open_in(client, Kind::Datagram, UDP_SLOTS)?;
+        let datagram = slot - POOL_SOCKETS;
+        let local = if port == 0 { self.local_port() } else { port };
+        let socket = self.sockets.get_mut::<udp::Socket>(self.udp[datagram]);
+        socket.close();
+        if socket.bind(local).is_err() {
+            self.book.table.free(slot);
+            return Err(Error::InvalidArgument);
+        }
+        self.book.peers[datagram] = Peers::new();
+        self.book.server_port[datagram] = port != 0;
+        Ok(reply_words([number, 0, 0, 0]))
+    }
+
+    /// The UDP socket index of app `client`'s socket `socket`.
+    fn datagram_of(&self, client: u32, socket: u32) -> Result<usize, Error> {
+        match self.book.table.find_kind(client, socket) {
+            Some((slot, Kind::Datagram)) => slot.checked_sub(POOL_SOCKETS).ok_or(Error::InvalidArgument),
+            _ => Err(Error::InvalidArgument),
+        }
+    }
+
+    /// Whether app `client` may send to (and a client socket hear from)
+    /// `address`: a listed literal, or one resolved for it.
+    fn may_reach(&self, client: u32, address: [u8; 4]) -> bool {
+        let index = client as usize - 1;
+        let listed = self.book.clients[index].as_ref().is_some_and(|app| app.registration.allows(address));
+        listed || self.book.resolved[index].contains(address)
+    }
+
+    /// `SEND_TO`: one datagram of the window's first `len` bytes.
+    fn send_to(&mut self, client: u32, socket: u32, to: ([u8; 4], u16), len: usize) -> Result<Message, Error> {
+        let (address, port) = to;
+        let datagram = self.datagram_of(client, socket)?;
+        let answering = self.book.server_port[datagram] && self.book.peers[datagram].contains(address, port);
+        if !answering && !self.may_reach(client, address) {
+            return Err(self.deny(client, Attempt::SendTo { address, port }));
+        }
+        if !self.leased {
+            return Err(Error::NotFound);
+        }
+        let window = self.book.clients[client as usize - 1].as_ref().ok_or(Error::PermissionDenied)?.window;
+        let socket = self.sockets.get_mut::<udp::Socket>(self.udp[datagram]);
+        let [a, b, c, d] = address;
+        let to = IpEndpoint::new(IpAddress::v4(a, b, c, d), port);
+        let sent = with_window(window, Rights::READ, |window| socket.send_slice(&window.as_bytes()[..len], to))?;
+        match sent {
+            Ok(()) => Ok(reply_words([1, 0, 0, 0])),
+            Err(udp::SendError::BufferFull) => Ok(reply_words([0; 4])),
+            Err(udp::SendError::Unaddressable) => Err(Error::InvalidArgument),
+        }
+    }
+
+    /// `RECEIVE_FROM`: the next datagram for app `client`'s socket, at most
+    /// `len` bytes of it, into the window. A client socket drops (and
+    /// counts) datagrams from addresses the app may not reach.
+    fn receive_from(&mut self, client: u32, socket: u32, len: usize) -> Result<Message, Error> {
+        let datagram = self.datagram_of(client, socket)?;
+        let window = self.book.clients[client as usize - 1].as_ref().ok_or(Error::PermissionDenied)?.window;
+        let server = self.book.server_port[datagram];
+        loop {
+            let socket = self.sockets.get_mut::<udp::Socket>(self.udp[datagram]);
+            let Some(sender) = socket.peek().ok().map(|(_, metadata)| metadata.endpoint) else {
+                return Ok(reply_words([0; 4]));
+            };
+            let IpAddress::Ipv4(from) = sender.addr;
+            let from = from.octets();
+            if !server && !self.may_reach(client, from) {
+                let _ = self.sockets.get_mut::<udp::Socket>(self.udp[datagram]).recv();
+                self.book.dropped_datagrams = self.book.dropped_datagrams.saturating_add(1);
+                continue;
+            }
+            if server {
+                self.book.peers[datagram].heard(from, sender.port);
+            }
+            let socket = self.sockets.get_mut::<udp::Socket>(self.udp[datagram]);
+            let received = with_window(window, Rights::READ | Rights::WRITE, |window| {
+                socket.recv().map(|(bytes, _)| {
+                    let take = bytes.len().min(len);
+                    window.write_bytes(0, &bytes[..take]);
+                    (take, bytes.len() > take)
+                })
+            })?;
+            let Ok((count, cut)) = received else { return Ok(reply_words([0; 4])) };
+            let flags = RECEIVED | if cut { CUT } else { 0 };
+            return Ok(reply_words([count as u32, address_word(from), u32::from(sender.port), flags]));
+        }
     }
 
     /// An app's request (module docs).
@@ -733,9 +980,17 @@ impl Server<'_> {
             Request::Close { socket } => {
                 let slot = self.book.table.close(client, socket).ok_or(Error::InvalidArgument)?;
                 self.book.closed_at[slot] = uptime_micros();
-                self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]).close();
+                match slot.checked_sub(POOL_SOCKETS) {
+                    None => self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]).close(),
+                    Some(datagram) => self.sockets.get_mut::<udp::Socket>(self.udp[datagram]).close(),
+                }
                 Ok(reply_words([0; 4]))
             }
+            Request::TcpListen { port } => self.listen(client, port),
+            Request::TcpAccept { socket } => self.accept(client, socket),
+            Request::UdpBind { port } => self.bind(client, port),
+            Request::SendTo { socket, address, port, len } => self.send_to(client, socket, (address, port), len),
+            Request::ReceiveFrom { socket, len } => self.receive_from(client, socket, len),
             Request::Lookup { len } => {
                 let mut name = [0u8; MAX_NAME_BYTES];
                 with_window(window, Rights::READ, |window| name[..len].copy_from_slice(&window.as_bytes()[..len]))?;
@@ -759,22 +1014,22 @@ fn main(_start: tessera_rt::Start) -> u32 {
         println!("netd: needs an endpoint to receive on");
         return 1;
     };
-    let (mut nic, address, buffers) = match start() {
+    let (mut nic, address, (buffers, datagram_buffers)) = match start() {
         Ok(started) => started,
         Err(reason) => {
             println!("netd: {}", reason);
             return 1;
         }
     };
-    let (Some(storage), Some(book), Some(dns_buffers)) =
-        (SOCKET_STORAGE.try_lock(), BOOK.try_lock(), DNS_BUFFERS.try_lock())
+    let (Some(storage), Some(book), Some(dns_buffers), Some(udp_metadata)) =
+        (SOCKET_STORAGE.try_lock(), BOOK.try_lock(), DNS_BUFFERS.try_lock(), UDP_METADATA.try_lock())
     else {
         println!("netd: its statics are taken");
         return 1;
     };
     // Taken for the rest of the process.
-    let (storage, book, dns_buffers) =
-        (spin::MutexGuard::leak(storage), spin::MutexGuard::leak(book), spin::MutexGuard::leak(dns_buffers));
+    let (storage, book) = (spin::MutexGuard::leak(storage), spin::MutexGuard::leak(book));
+    let (dns_buffers, udp_metadata) = (spin::MutexGuard::leak(dns_buffers), spin::MutexGuard::leak(udp_metadata));
     let mac = nic.mac_address();
     let [a, b, c, d, e, f] = mac;
     println!(
@@ -795,6 +1050,17 @@ fn main(_start: tessera_rt::Start) -> u32 {
             tcp::Socket::new(tcp::SocketBuffer::new(&mut receive[..]), tcp::SocketBuffer::new(&mut send[..]));
         socket.set_timeout(Some(Duration::from_secs(CONNECTION_TIMEOUT_SECS)));
         *handle = sockets.add(socket);
+    }
+    let mut udp = [SocketHandle::default(); UDP_SOCKETS];
+    let (mut pieces, mut records) = (datagram_buffers.iter_mut(), udp_metadata.iter_mut());
+    for handle in &mut udp {
+        let (Some(receive), Some(send), Some(received), Some(sent)) =
+            (pieces.next(), pieces.next(), records.next(), records.next())
+        else {
+            break;
+        };
+        let receive = udp::PacketBuffer::new(&mut received[..], &mut receive[..]);
+        *handle = sockets.add(udp::Socket::new(receive, udp::PacketBuffer::new(&mut sent[..], &mut send[..])));
     }
     let (first, count) = EPHEMERAL_PORTS;
     let next_port = first + (seed % u64::from(count)) as u16;
@@ -817,6 +1083,7 @@ fn main(_start: tessera_rt::Start) -> u32 {
         sockets,
         dhcp,
         tcp,
+        udp,
         dns,
         book,
         leased: false,
@@ -854,243 +1121,7 @@ fn main(_start: tessera_rt::Start) -> u32 {
     }
 }
 
-/// The device and what it needs from this process: the DMA pool and the
-/// `virtio-drivers` HAL over it (`tessera_servers::dma`: one frame of
-/// `DMA_BYTES` from the untyped memory `init` gave, mapped at `DMA_AT`; the
-/// virtqueues come first, then the buffers), the transport's registers,
-/// the buffers lent to the device, and smoltcp's `phy::Device` over the
-/// raw driver.
-///
-/// Every buffer is the device's from the moment it is added to a queue
-/// until the request is popped from the used ring: `Buffers` records the
-/// token of the request holding each one, and nothing reads or writes a
-/// buffer's bytes while it has one.
+/// The device: the virtio driver, its DMA memory and smoltcp's
+/// `phy::Device` over it (`virtio.rs`).
 #[allow(unsafe_code)]
-mod virtio {
-    use core::ptr::NonNull;
-    use smoltcp::phy::{self, DeviceCapabilities, Medium};
-    use smoltcp::time::Instant;
-    use tessera_rt::{cap_object, Handle, Mapping, Rights};
-    use tessera_servers::dma;
-    use tessera_servers::net::{
-        BUFFER_BYTES, DMA_AT, DMA_BYTES, NET_DEVICE, QUEUE_SIZE, RECEIVE_BUFFERS, REGISTERS_AT, TRANSMIT_BUFFERS,
-    };
-    use tessera_servers::uart::{is_virtio_mmio, DEVICE_ID_OFFSET, MAGIC, MAGIC_OFFSET, TRANSPORT_BYTES};
-    use virtio_drivers::device::net::VirtIONetRaw;
-    use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
-
-    /// The largest Ethernet frame, without its check sequence: a 1500-byte
-    /// IP packet and its 14-byte header.
-    const ETHERNET_FRAME_BYTES: usize = 1514;
-
-    /// The DMA pool (`tessera_servers::dma`): one frame of `DMA_BYTES` at
-    /// `DMA_AT`.
-    pub type Pool = dma::Pool<DMA_AT, DMA_BYTES>;
-    /// The `virtio-drivers` HAL over it.
-    type Hal = dma::Hal<DMA_AT, DMA_BYTES>;
-
-    /// Maps the virtio-mmio page `region` at `REGISTERS_AT` for good and
-    /// finds the first transport on it whose device is a network device;
-    /// returns its physical address and its transport.
-    pub fn find_device(region: Handle) -> Result<(u32, MmioTransport<'static>), &'static str> {
-        let (physical, bytes) = cap_object(region).map_err(|_| "cannot see the device region's address")?;
-        if !is_virtio_mmio(physical) {
-            return Err("the device region it was given holds no virtio-mmio transport");
-        }
-        let page = Mapping::new(region, REGISTERS_AT, Rights::READ | Rights::WRITE)
-            .map_err(|_| "cannot map the virtio-mmio page")?;
-        let offset = (0..bytes / TRANSPORT_BYTES).map(|slot| slot * TRANSPORT_BYTES).find(|&offset| {
-            page.read_u32(offset + MAGIC_OFFSET) == MAGIC && page.read_u32(offset + DEVICE_ID_OFFSET) == NET_DEVICE
-        });
-        let offset = offset.ok_or("no virtio network device on the virtio-mmio page it was given")?;
-        let header = NonNull::new((REGISTERS_AT + offset) as *mut VirtIOHeader).ok_or("REGISTERS_AT is not null")?;
-        // SAFETY: the header is the start of a virtio-mmio transport (its
-        // magic value checked above), 512-byte aligned, in a device region
-        // mapped just above as device memory and never unmapped, so its
-        // `TRANSPORT_BYTES` of registers, config space included, stay valid
-        // for the rest of the process; nothing else in this process
-        // touches them from here on. (If the capability were revoked, an
-        // access would fault and end the process, not reach other memory.)
-        let transport = unsafe { MmioTransport::new(header, TRANSPORT_BYTES as usize) };
-        Ok((physical + offset, transport.map_err(|_| "the network device's transport was refused")?))
-    }
-
-    /// Buffers lent to the device one request each.
-    struct Buffers<const N: usize> {
-        bytes: [&'static mut [u8; BUFFER_BYTES]; N],
-        /// The token of the request holding each buffer and the length it
-        /// was lent with, while the device has it; `None`: it is ours.
-        lent: [Option<(u16, usize)>; N],
-    }
-
-    impl<const N: usize> Buffers<N> {
-        fn new(pool: &Pool) -> Option<Buffers<N>> {
-            let mut bytes = [const { None }; N];
-            for buffer in &mut bytes {
-                *buffer = Some(pool.buffer::<BUFFER_BYTES>()?);
-            }
-            Some(Buffers { bytes: bytes.map(|buffer| buffer.expect("every buffer was made above")), lent: [None; N] })
-        }
-
-        /// The buffer the request `token` holds.
-        fn holding(&self, token: u16) -> Option<usize> {
-            self.lent.iter().position(|lent| lent.is_some_and(|(held, _)| held == token))
-        }
-    }
-
-    /// The raw driver on the MMIO transport.
-    type Driver = VirtIONetRaw<Hal, MmioTransport<'static>, QUEUE_SIZE>;
-
-    /// The network device, with its buffers: what smoltcp's interface
-    /// sends and receives through.
-    pub struct Nic {
-        device: Driver,
-        receive: Buffers<RECEIVE_BUFFERS>,
-        transmit: Buffers<TRANSMIT_BUFFERS>,
-        /// A receive buffer taken back from the device whose frame the
-        /// stack is handed (or was): it goes back to the device at the next
-        /// `receive`, once the token that lent it to the stack is gone.
-        received: Option<usize>,
-    }
-
-    impl Nic {
-        /// Starts the device (the driver negotiates its features, reads the
-        /// MAC and sets up the two queues in `pool`) and lends it every
-        /// receive buffer.
-        pub fn new(transport: MmioTransport<'static>, pool: Pool) -> Result<Nic, virtio_drivers::Error> {
-            let device = VirtIONetRaw::new(transport)?;
-            let (Some(receive), Some(transmit)) = (Buffers::new(&pool), Buffers::new(&pool)) else {
-                return Err(virtio_drivers::Error::DmaError);
-            };
-            let mut nic = Nic { device, receive, transmit, received: None };
-            for index in 0..RECEIVE_BUFFERS {
-                nic.lend_receive_buffer(index)?;
-            }
-            Ok(nic)
-        }
-
-        pub fn mac_address(&self) -> [u8; 6] {
-            self.device.mac_address()
-        }
-
-        /// Lends receive buffer `index` (ours) to the device.
-        fn lend_receive_buffer(&mut self, index: usize) -> Result<(), virtio_drivers::Error> {
-            // SAFETY: the buffer lives as long as the process, and nothing
-            // reads or writes it until the request is popped with the same
-            // buffer: `lent` holds the token, and `receive` pops it before
-            // it looks at the bytes.
-            let token = unsafe { self.device.receive_begin(&mut self.receive.bytes[index][..])? };
-            self.receive.lent[index] = Some((token, BUFFER_BYTES));
-            Ok(())
-        }
-
-        /// Takes back the transmit buffers whose frames the device has sent.
-        fn reclaim_transmitted(&mut self) {
-            while let Some(token) = self.device.poll_transmit() {
-                let Some(index) = self.transmit.holding(token) else { return };
-                let Some((_, length)) = self.transmit.lent[index] else { return };
-                // SAFETY: the buffer and length given with `token` in
-                // `TransmitToken::consume`.
-                if unsafe { self.device.transmit_complete(token, &self.transmit.bytes[index][..length]) }.is_err() {
-                    return;
-                }
-                self.transmit.lent[index] = None;
-            }
-        }
-    }
-
-    /// A frame the device received, for the stack.
-    pub struct ReceiveToken<'a> {
-        frame: &'a [u8],
-    }
-
-    impl phy::RxToken for ReceiveToken<'_> {
-        fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-            f(self.frame)
-        }
-    }
-
-    /// A free transmit buffer, for the stack to write a frame into.
-    pub struct TransmitToken<'a> {
-        device: &'a mut Driver,
-        buffer: &'a mut [u8; BUFFER_BYTES],
-        lent: &'a mut Option<(u16, usize)>,
-    }
-
-    impl<'a> TransmitToken<'a> {
-        /// A token on the first free buffer of `transmit`, if there is one.
-        fn on_free_buffer(device: &'a mut Driver, transmit: &'a mut Buffers<TRANSMIT_BUFFERS>) -> Option<Self> {
-            let index = transmit.lent.iter().position(Option::is_none)?;
-            Some(TransmitToken { device, buffer: transmit.bytes[index], lent: &mut transmit.lent[index] })
-        }
-    }
-
-    impl phy::TxToken for TransmitToken<'_> {
-        fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-            // The header is 10 or 12 bytes; `len` is at most the MTU the
-            // capabilities state, so the frame fits (`min` only guards).
-            let header = self.device.fill_buffer_header(&mut self.buffer[..]).unwrap_or(0);
-            let end = (header + len).min(BUFFER_BYTES);
-            let result = f(&mut self.buffer[header..end]);
-            // SAFETY: the buffer lives as long as the process, and nothing
-            // reads or writes it until the request is popped with the same
-            // buffer and length: `lent` holds them, the buffer is handed
-            // out again only once `reclaim_transmitted` has popped it.
-            // A frame the queue has no room for is dropped, as a full NIC
-            // would; the stack's protocols resend.
-            if let Ok(token) = unsafe { self.device.transmit_begin(&self.buffer[..end]) } {
-                *self.lent = Some((token, end));
-            }
-            result
-        }
-    }
-
-    impl phy::Device for Nic {
-        type RxToken<'a> = ReceiveToken<'a>;
-        type TxToken<'a> = TransmitToken<'a>;
-
-        fn receive(&mut self, _timestamp: Instant) -> Option<(ReceiveToken<'_>, TransmitToken<'_>)> {
-            // The frame handed out last time has been dealt with: its
-            // buffer goes back to the device. (If lending fails, the queue
-            // is broken and the buffer stays ours.)
-            if let Some(index) = self.received.take() {
-                let _ = self.lend_receive_buffer(index);
-            }
-            // A reply may be needed: only take a frame if it can be sent.
-            self.reclaim_transmitted();
-            if self.transmit.lent.iter().all(Option::is_some) {
-                return None;
-            }
-            let token = self.device.poll_receive()?;
-            let index = self.receive.holding(token)?;
-            // SAFETY: the buffer given with `token` in `lend_receive_buffer`.
-            let received = unsafe { self.device.receive_complete(token, &mut self.receive.bytes[index][..]) };
-            let (header, length) = match received {
-                Ok(sizes) => sizes,
-                // Taken back, but shorter than its header: dropped.
-                Err(virtio_drivers::Error::IoError) => (0, 0),
-                // Not taken back (the token was just seen at the head of
-                // the used ring, so this does not happen): still lent.
-                Err(_) => return None,
-            };
-            self.receive.lent[index] = None;
-            self.received = Some(index);
-            let frame = self.receive.bytes[index].get(header..header + length)?;
-            let transmit = TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit)?;
-            Some((ReceiveToken { frame }, transmit))
-        }
-
-        fn transmit(&mut self, _timestamp: Instant) -> Option<TransmitToken<'_>> {
-            self.reclaim_transmitted();
-            TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit)
-        }
-
-        fn capabilities(&self) -> DeviceCapabilities {
-            let mut capabilities = DeviceCapabilities::default();
-            capabilities.medium = Medium::Ethernet;
-            capabilities.max_transmission_unit = ETHERNET_FRAME_BYTES;
-            capabilities.max_burst_size = Some(RECEIVE_BUFFERS);
-            capabilities
-        }
-    }
-}
+mod virtio;

@@ -1,0 +1,238 @@
+//! The device and what it needs from this process: the DMA pool and the
+//! `virtio-drivers` HAL over it (`tessera_servers::dma`: one frame of
+//! `DMA_BYTES` from the untyped memory `init` gave, mapped at `DMA_AT`; the
+//! virtqueues come first, then the buffers), the transport's registers,
+//! the buffers lent to the device, and smoltcp's `phy::Device` over the
+//! raw driver.
+//!
+//! Every buffer is the device's from the moment it is added to a queue
+//! until the request is popped from the used ring: `Buffers` records the
+//! token of the request holding each one, and nothing reads or writes a
+//! buffer's bytes while it has one.
+
+use core::ptr::NonNull;
+use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+use tessera_rt::{cap_object, Handle, Mapping, Rights};
+use tessera_servers::dma;
+use tessera_servers::net::{
+    BUFFER_BYTES, DMA_AT, DMA_BYTES, NET_DEVICE, QUEUE_SIZE, RECEIVE_BUFFERS, REGISTERS_AT, TRANSMIT_BUFFERS,
+};
+use tessera_servers::uart::{is_virtio_mmio, DEVICE_ID_OFFSET, MAGIC, MAGIC_OFFSET, TRANSPORT_BYTES};
+use virtio_drivers::device::net::VirtIONetRaw;
+use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+
+/// The largest Ethernet frame, without its check sequence: a 1500-byte
+/// IP packet and its 14-byte header.
+const ETHERNET_FRAME_BYTES: usize = 1514;
+
+/// The DMA pool (`tessera_servers::dma`): one frame of `DMA_BYTES` at
+/// `DMA_AT`.
+pub type Pool = dma::Pool<DMA_AT, DMA_BYTES>;
+/// The `virtio-drivers` HAL over it.
+type Hal = dma::Hal<DMA_AT, DMA_BYTES>;
+
+/// Maps the virtio-mmio page `region` at `REGISTERS_AT` for good and
+/// finds the first transport on it whose device is a network device;
+/// returns its physical address and its transport.
+pub fn find_device(region: Handle) -> Result<(u32, MmioTransport<'static>), &'static str> {
+    let (physical, bytes) = cap_object(region).map_err(|_| "cannot see the device region's address")?;
+    if !is_virtio_mmio(physical) {
+        return Err("the device region it was given holds no virtio-mmio transport");
+    }
+    let page = Mapping::new(region, REGISTERS_AT, Rights::READ | Rights::WRITE)
+        .map_err(|_| "cannot map the virtio-mmio page")?;
+    let offset = (0..bytes / TRANSPORT_BYTES).map(|slot| slot * TRANSPORT_BYTES).find(|&offset| {
+        page.read_u32(offset + MAGIC_OFFSET) == MAGIC && page.read_u32(offset + DEVICE_ID_OFFSET) == NET_DEVICE
+    });
+    let offset = offset.ok_or("no virtio network device on the virtio-mmio page it was given")?;
+    let header = NonNull::new((REGISTERS_AT + offset) as *mut VirtIOHeader).ok_or("REGISTERS_AT is not null")?;
+    // SAFETY: the header is the start of a virtio-mmio transport (its
+    // magic value checked above), 512-byte aligned, in a device region
+    // mapped just above as device memory and never unmapped, so its
+    // `TRANSPORT_BYTES` of registers, config space included, stay valid
+    // for the rest of the process; nothing else in this process
+    // touches them from here on. (If the capability were revoked, an
+    // access would fault and end the process, not reach other memory.)
+    let transport = unsafe { MmioTransport::new(header, TRANSPORT_BYTES as usize) };
+    Ok((physical + offset, transport.map_err(|_| "the network device's transport was refused")?))
+}
+
+/// Buffers lent to the device one request each.
+struct Buffers<const N: usize> {
+    bytes: [&'static mut [u8; BUFFER_BYTES]; N],
+    /// The token of the request holding each buffer and the length it
+    /// was lent with, while the device has it; `None`: it is ours.
+    lent: [Option<(u16, usize)>; N],
+}
+
+impl<const N: usize> Buffers<N> {
+    fn new(pool: &Pool) -> Option<Buffers<N>> {
+        let mut bytes = [const { None }; N];
+        for buffer in &mut bytes {
+            *buffer = Some(pool.buffer::<BUFFER_BYTES>()?);
+        }
+        Some(Buffers { bytes: bytes.map(|buffer| buffer.expect("every buffer was made above")), lent: [None; N] })
+    }
+
+    /// The buffer the request `token` holds.
+    fn holding(&self, token: u16) -> Option<usize> {
+        self.lent.iter().position(|lent| lent.is_some_and(|(held, _)| held == token))
+    }
+}
+
+/// The raw driver on the MMIO transport.
+type Driver = VirtIONetRaw<Hal, MmioTransport<'static>, QUEUE_SIZE>;
+
+/// The network device, with its buffers: what smoltcp's interface
+/// sends and receives through.
+pub struct Nic {
+    device: Driver,
+    receive: Buffers<RECEIVE_BUFFERS>,
+    transmit: Buffers<TRANSMIT_BUFFERS>,
+    /// A receive buffer taken back from the device whose frame the
+    /// stack is handed (or was): it goes back to the device at the next
+    /// `receive`, once the token that lent it to the stack is gone.
+    received: Option<usize>,
+}
+
+impl Nic {
+    /// Starts the device (the driver negotiates its features, reads the
+    /// MAC and sets up the two queues in `pool`) and lends it every
+    /// receive buffer.
+    pub fn new(transport: MmioTransport<'static>, pool: Pool) -> Result<Nic, virtio_drivers::Error> {
+        let device = VirtIONetRaw::new(transport)?;
+        let (Some(receive), Some(transmit)) = (Buffers::new(&pool), Buffers::new(&pool)) else {
+            return Err(virtio_drivers::Error::DmaError);
+        };
+        let mut nic = Nic { device, receive, transmit, received: None };
+        for index in 0..RECEIVE_BUFFERS {
+            nic.lend_receive_buffer(index)?;
+        }
+        Ok(nic)
+    }
+
+    pub fn mac_address(&self) -> [u8; 6] {
+        self.device.mac_address()
+    }
+
+    /// Lends receive buffer `index` (ours) to the device.
+    fn lend_receive_buffer(&mut self, index: usize) -> Result<(), virtio_drivers::Error> {
+        // SAFETY: the buffer lives as long as the process, and nothing
+        // reads or writes it until the request is popped with the same
+        // buffer: `lent` holds the token, and `receive` pops it before
+        // it looks at the bytes.
+        let token = unsafe { self.device.receive_begin(&mut self.receive.bytes[index][..])? };
+        self.receive.lent[index] = Some((token, BUFFER_BYTES));
+        Ok(())
+    }
+
+    /// Takes back the transmit buffers whose frames the device has sent.
+    fn reclaim_transmitted(&mut self) {
+        while let Some(token) = self.device.poll_transmit() {
+            let Some(index) = self.transmit.holding(token) else { return };
+            let Some((_, length)) = self.transmit.lent[index] else { return };
+            // SAFETY: the buffer and length given with `token` in
+            // `TransmitToken::consume`.
+            if unsafe { self.device.transmit_complete(token, &self.transmit.bytes[index][..length]) }.is_err() {
+                return;
+            }
+            self.transmit.lent[index] = None;
+        }
+    }
+}
+
+/// A frame the device received, for the stack.
+pub struct ReceiveToken<'a> {
+    frame: &'a [u8],
+}
+
+impl phy::RxToken for ReceiveToken<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(self.frame)
+    }
+}
+
+/// A free transmit buffer, for the stack to write a frame into.
+pub struct TransmitToken<'a> {
+    device: &'a mut Driver,
+    buffer: &'a mut [u8; BUFFER_BYTES],
+    lent: &'a mut Option<(u16, usize)>,
+}
+
+impl<'a> TransmitToken<'a> {
+    /// A token on the first free buffer of `transmit`, if there is one.
+    fn on_free_buffer(device: &'a mut Driver, transmit: &'a mut Buffers<TRANSMIT_BUFFERS>) -> Option<Self> {
+        let index = transmit.lent.iter().position(Option::is_none)?;
+        Some(TransmitToken { device, buffer: transmit.bytes[index], lent: &mut transmit.lent[index] })
+    }
+}
+
+impl phy::TxToken for TransmitToken<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        // The header is 10 or 12 bytes; `len` is at most the MTU the
+        // capabilities state, so the frame fits (`min` only guards).
+        let header = self.device.fill_buffer_header(&mut self.buffer[..]).unwrap_or(0);
+        let end = (header + len).min(BUFFER_BYTES);
+        let result = f(&mut self.buffer[header..end]);
+        // SAFETY: the buffer lives as long as the process, and nothing
+        // reads or writes it until the request is popped with the same
+        // buffer and length: `lent` holds them, the buffer is handed
+        // out again only once `reclaim_transmitted` has popped it.
+        // A frame the queue has no room for is dropped, as a full NIC
+        // would; the stack's protocols resend.
+        if let Ok(token) = unsafe { self.device.transmit_begin(&self.buffer[..end]) } {
+            *self.lent = Some((token, end));
+        }
+        result
+    }
+}
+
+impl phy::Device for Nic {
+    type RxToken<'a> = ReceiveToken<'a>;
+    type TxToken<'a> = TransmitToken<'a>;
+
+    fn receive(&mut self, _timestamp: Instant) -> Option<(ReceiveToken<'_>, TransmitToken<'_>)> {
+        // The frame handed out last time has been dealt with: its
+        // buffer goes back to the device. (If lending fails, the queue
+        // is broken and the buffer stays ours.)
+        if let Some(index) = self.received.take() {
+            let _ = self.lend_receive_buffer(index);
+        }
+        // A reply may be needed: only take a frame if it can be sent.
+        self.reclaim_transmitted();
+        if self.transmit.lent.iter().all(Option::is_some) {
+            return None;
+        }
+        let token = self.device.poll_receive()?;
+        let index = self.receive.holding(token)?;
+        // SAFETY: the buffer given with `token` in `lend_receive_buffer`.
+        let received = unsafe { self.device.receive_complete(token, &mut self.receive.bytes[index][..]) };
+        let (header, length) = match received {
+            Ok(sizes) => sizes,
+            // Taken back, but shorter than its header: dropped.
+            Err(virtio_drivers::Error::IoError) => (0, 0),
+            // Not taken back (the token was just seen at the head of
+            // the used ring, so this does not happen): still lent.
+            Err(_) => return None,
+        };
+        self.receive.lent[index] = None;
+        self.received = Some(index);
+        let frame = self.receive.bytes[index].get(header..header + length)?;
+        let transmit = TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit)?;
+        Some((ReceiveToken { frame }, transmit))
+    }
+
+    fn transmit(&mut self, _timestamp: Instant) -> Option<TransmitToken<'_>> {
+        self.reclaim_transmitted();
+        TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit)
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut capabilities = DeviceCapabilities::default();
+        capabilities.medium = Medium::Ethernet;
+        capabilities.max_transmission_unit = ETHERNET_FRAME_BYTES;
+        capabilities.max_burst_size = Some(RECEIVE_BUFFERS);
+        capabilities
+    }
+}
