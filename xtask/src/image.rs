@@ -98,7 +98,7 @@ impl Image {
 }
 
 /// The programs and apps only the benchmark image holds.
-pub const BENCH_PROGRAMS: [&str; 2] = ["bench", "test-bench-app"];
+pub const BENCH_PROGRAMS: [&str; 3] = ["bench", "test-bench-app", "test-bench-net"];
 
 /// The feature of the programs package that compiles `init`'s scenarios
 /// and benchmarks (`userland/programs/src/bin/init/scenarios.rs`).

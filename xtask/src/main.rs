@@ -8,6 +8,7 @@
 mod apps;
 mod attest;
 mod bench;
+mod bench_net;
 mod dns;
 mod elf;
 mod harness;

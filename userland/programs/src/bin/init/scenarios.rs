@@ -17,6 +17,7 @@ use tessera_rt::{cap_delete, cap_info, cycles, map, wait, Mapping};
 pub fn run(name: &str) -> u32 {
     let result = match name {
         "bench" => run_benchmarks(),
+        "bench-net" => network_benchmarks(),
         "paths" => longest_paths(),
         "boot" => expect_clean_exit("hello", 0),
         "demo" => demo(),
@@ -868,6 +869,23 @@ fn run_benchmarks() -> Outcome {
     drop(apps);
     verification_benchmark()?;
     attestation_benchmark()
+}
+
+/// The network benchmarks (`cargo xtask bench` runs the host's servers):
+/// the system servers as a user boots them, and `test-bench-net`, which
+/// measures through the network server and reports its figures.
+fn network_benchmarks() -> Outcome {
+    let servers = crate::start_servers();
+    let mut apps = APPS.lock();
+    apps.attach(loader()?, servers, crate::PLUTON.get().copied());
+    if !apps.start_one("test-bench-net") {
+        return Err("the network benchmark app did not start");
+    }
+    apps.supervise(None, |apps| apps.status("test-bench-net") != Some(Status::Running), ended_elsewhere);
+    if apps.status("test-bench-net") != Some(Status::Finished) {
+        return Err("the network benchmark app failed");
+    }
+    Ok(())
 }
 
 /// `package_verification_instructions`: one `VERIFY_PACKAGE` call to the

@@ -78,8 +78,8 @@ use tessera_rt::{
 };
 use tessera_servers::net::{
     address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, CUT, DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES,
-    POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS, RECEIVED, SOCKET_BUFFER_BYTES, SOCKET_MEMORY_BYTES, UDP_BUFFER_BYTES,
-    UDP_DATAGRAMS, UDP_MEMORY_BYTES, UDP_SOCKETS, WINDOW_BYTES, WINDOW_MAPPED_AT,
+    MAX_SOCKETS, POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS, RECEIVED, SOCKET_BUFFER_BYTES, SOCKET_MEMORY_BYTES,
+    UDP_BUFFER_BYTES, UDP_DATAGRAMS, UDP_MEMORY_BYTES, UDP_SOCKETS, WINDOW_BYTES, WINDOW_MAPPED_AT,
 };
 use virtio::Nic;
 
@@ -763,10 +763,32 @@ impl Server<'_> {
         Ok(())
     }
 
+    /// Opens a TCP socket of `kind` for app `client`. If the app has a
+    /// number free but every TCP slot is taken, and some are only closing
+    /// (their apps let them go; the stack is finishing the connection),
+    /// the one closed longest ago is aborted (the peer gets a RST) and
+    /// serves: closing connections cannot keep apps from opening.
+    fn open_tcp(&mut self, client: u32, kind: Kind) -> Result<(u32, usize), Error> {
+        match self.book.table.open_in(client, kind, TCP_SLOTS) {
+            Err(Error::OutOfMemory) if self.book.table.open_by(client) < MAX_SOCKETS as usize => {}
+            other => return other,
+        }
+        let oldest = self
+            .book
+            .table
+            .closing()
+            .filter(|slot| TCP_SLOTS.contains(slot))
+            .min_by_key(|&slot| self.book.closed_at[slot]);
+        let Some(slot) = oldest else { return Err(Error::OutOfMemory) };
+        self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]).abort();
+        self.book.table.free(slot);
+        self.book.table.open_in(client, kind, TCP_SLOTS)
+    }
+
     /// `TCP_LISTEN`: a listener on `port` for app `client`.
     fn listen(&mut self, client: u32, port: u16) -> Result<Message, Error> {
         self.check_server_port(client, Transport::Tcp, port)?;
-        let (number, slot) = self.book.table.open_in(client, Kind::Listener, TCP_SLOTS)?;
+        let (number, slot) = self.open_tcp(client, Kind::Listener)?;
         let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
         socket.abort();
         if socket.listen(port).is_err() {
@@ -920,7 +942,7 @@ impl Server<'_> {
                 if !app.registration.allows(address) && !self.book.resolved[index].contains(address) {
                     return Err(self.deny(client, Attempt::Connect { address, port }));
                 }
-                let (number, slot) = self.book.table.open(client)?;
+                let (number, slot) = self.open_tcp(client, Kind::Stream)?;
                 let local = self.local_port();
                 let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
                 let remote = (IpAddress::v4(address[0], address[1], address[2], address[3]), port);
