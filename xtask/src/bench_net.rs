@@ -1,5 +1,6 @@
-//! The host's side of the network benchmarks (`cargo xtask bench`): the
-//! servers `test-bench-net` measures against, on the host's 127.0.0.1
+//! The host's side of the network benchmarks (`cargo xtask bench`) and of
+//! the `qemu:net-stress` scenario: the servers `test-bench-net` measures
+//! against (and the stress scenario's apps use), on the host's 127.0.0.1
 //! (10.0.2.2 to the guest), each in a thread, each with a bounded number
 //! of connections and timeouts on every read and write:
 //!
@@ -75,9 +76,11 @@ fn listener(port: u16, what: &str) -> Result<TcpListener> {
 }
 
 /// Takes connections on `listener` until `stop`, handing each to
-/// `handler`; adds what it moved to `count`.
-fn serve(listener: &TcpListener, handler: Handler, count: &AtomicU64, stop: &AtomicBool) {
+/// `handler` in a thread of its own (a stalled client does not hold up
+/// the next); adds what each moved to `count`.
+fn serve(listener: &TcpListener, handler: Handler, count: &Arc<[AtomicU64; 4]>, index: usize, stop: &AtomicBool) {
     let mut taken = 0;
+    let mut handlers = Vec::new();
     while !stop.load(Ordering::Acquire) && taken < MAX_CONNECTIONS {
         match listener.accept() {
             Ok((stream, _)) => {
@@ -85,10 +88,17 @@ fn serve(listener: &TcpListener, handler: Handler, count: &AtomicU64, stop: &Ato
                 let _ = stream.set_nonblocking(false);
                 let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
                 let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-                count.fetch_add(handler(stream), Ordering::Relaxed);
+                let count = Arc::clone(count);
+                handlers.push(thread::spawn(move || {
+                    count[index].fetch_add(handler(stream), Ordering::Relaxed);
+                }));
             }
             Err(_) => thread::sleep(POLL),
         }
+    }
+    // Each handler ends within its timeouts (or when QEMU, the peer, is gone).
+    for handler in handlers {
+        let _ = handler.join();
     }
 }
 
@@ -155,7 +165,7 @@ impl HostServers {
         for (port, what, handler, index) in servers {
             let listener = listener(port, what)?;
             let (stop, counts) = (Arc::clone(&stop), Arc::clone(&counts));
-            threads.push(thread::spawn(move || serve(&listener, handler, &counts[index], &stop)));
+            threads.push(thread::spawn(move || serve(&listener, handler, &counts, index, &stop)));
         }
         let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, UDP_PORT)).map_err(|err| {
             format!("cannot bind UDP 127.0.0.1:{UDP_PORT} for the benchmark's UDP echo server: {err}")

@@ -276,10 +276,11 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     let attest = args.only.as_deref().is_none_or(|only| "attest".contains(only));
     let pluton = args.only.as_deref().is_none_or(|only| "pluton".contains(only));
     let net = args.only.as_deref().is_none_or(|only| "net".contains(only));
-    if scenarios.is_empty() && !attest && !pluton && !net {
+    let net_stress = args.only.as_deref().is_none_or(|only| "net-stress".contains(only));
+    if scenarios.is_empty() && !attest && !pluton && !net && !net_stress {
         let names: Vec<&str> = SCENARIOS.iter().map(|scenario| scenario.name).collect();
         return Err(format!(
-            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton, net",
+            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton, net, net-stress",
             args.only.as_deref().unwrap_or_default(),
             names.join(", ")
         ));
@@ -421,6 +422,13 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
                 None => image::build_system(Image::User),
             };
             crate::net_test::scenario(&kernel?)
+        });
+    }
+    if net_stress {
+        let kernel = kernels.iter().find(|(image, _)| *image == Image::Test).and_then(|(_, kernel)| kernel.clone());
+        tally.item("qemu:net-stress", false, || match &kernel {
+            Some(kernel) => crate::net_stress::scenario(kernel),
+            None => Err("not run: the test image did not build".to_string()),
         });
     }
     Ok(tally.finish())

@@ -31,8 +31,8 @@
 //!
 //! The server never blocks an app: [`TcpStream::connect`],
 //! [`read`](TcpStream::read) and [`write`](TcpStream::write) ask it again
-//! every 5 ms (sleeping in between) until they can go on or their timeout
-//! passes ([`Error::TimedOut`]). Connecting waits [`CONNECT_TIMEOUT`]
+//! after a wait (0.1 ms at first, doubling up to 5 ms) until they can go
+//! on or their timeout passes ([`Error::TimedOut`]). Connecting waits [`CONNECT_TIMEOUT`]
 //! unless told otherwise; reads and writes wait as long as it takes unless
 //! a timeout is set. An app has at most 4 sockets open at once
 //! ([`Error::BudgetExceeded`]); dropping a stream closes it.
@@ -55,8 +55,30 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long [`Net::lookup`] waits for the server's DNS servers (it asks
 /// each of them twice, a second apart).
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often a waiting call asks the server again.
+/// How long a waiting call first waits before it asks the server again;
+/// each further wait is twice as long, up to [`POLL`].
+const POLL_FIRST: Duration = Duration::from_micros(100);
+/// The longest a waiting call waits before it asks the server again.
 const POLL: Duration = Duration::from_millis(5);
+
+/// The waits of a call that asks the server again until it can go on:
+/// short at first (a full send buffer often has room again within a
+/// round trip), longer while nothing changes.
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff { next: POLL_FIRST }
+    }
+
+    /// Sleeps the next wait.
+    fn wait(&mut self) {
+        time::sleep(self.next);
+        self.next = (self.next * 2).min(POLL);
+    }
+}
 /// How long one request to the server may take.
 const CALL_TIMEOUT: Timeout = Timeout::Millis(1000);
 
@@ -156,12 +178,13 @@ impl Net {
             return Err(Error::InvalidArgument);
         }
         let deadline = Instant::now().after(LOOKUP_TIMEOUT);
+        let mut backoff = Backoff::new();
         loop {
             // Again each time: a stream of this app shares the window.
             self.window.write_bytes(0, name);
             match self.call(LOOKUP, [name.len() as u32, 0, 0, 0]) {
                 Ok([0, ..]) if expired(Some(deadline)) => return Err(Error::TimedOut),
-                Ok([0, ..]) => time::sleep(POLL),
+                Ok([0, ..]) => backoff.wait(),
                 Ok([_, first, ..]) => return Ok(Ipv4Addr::from(address_bytes(first))),
                 Err(tessera_abi::Error::NotFound) => return Err(Error::NotFound),
                 Err(other) => return Err(error(other)),
@@ -227,21 +250,23 @@ impl TcpStream {
         let address = host.address(net)?;
         let deadline = Instant::now().after(timeout);
         let words = [address_word(address.octets()), u32::from(port), 0, 0];
+        let mut backoff = Backoff::new();
         let socket = loop {
             match net.call(TCP_CONNECT, words) {
                 Ok(reply) => break reply[0],
                 // The network has no address yet (DHCP): ask again.
-                Err(tessera_abi::Error::NotFound) if !expired(Some(deadline)) => time::sleep(POLL),
+                Err(tessera_abi::Error::NotFound) if !expired(Some(deadline)) => backoff.wait(),
                 Err(tessera_abi::Error::NotFound) => return Err(Error::TimedOut),
                 Err(other) => return Err(error(other)),
             }
         };
         // Dropped on any error below, which closes the socket.
         let stream = TcpStream { net: *net, socket, read_timeout: None, write_timeout: None, closed: false };
+        let mut backoff = Backoff::new();
         loop {
             match stream.state()? {
                 State::Connecting if expired(Some(deadline)) => return Err(Error::TimedOut),
-                State::Connecting => time::sleep(POLL),
+                State::Connecting => backoff.wait(),
                 State::Established | State::Closed => return Ok(stream),
                 failed => return Err(failed.error().unwrap_or(Error::InvalidArgument)),
             }
@@ -281,6 +306,7 @@ impl TcpStream {
         }
         let deadline = self.read_timeout.map(|timeout| Instant::now().after(timeout));
         let wanted = buffer.len().min(WINDOW_BYTES);
+        let mut backoff = Backoff::new();
         loop {
             let [count, state, ..] = self.net.call(RECEIVE, [self.socket, wanted as u32, 0, 0]).map_err(error)?;
             let count = count as usize;
@@ -294,7 +320,7 @@ impl TcpStream {
             match State::from_code(state)? {
                 State::Closed => return Ok(0),
                 State::Connecting | State::Established if expired(deadline) => return Err(Error::TimedOut),
-                State::Connecting | State::Established => time::sleep(POLL),
+                State::Connecting | State::Established => backoff.wait(),
                 failed => return Err(failed.error().unwrap_or(Error::InvalidArgument)),
             }
         }
@@ -310,13 +336,14 @@ impl TcpStream {
         }
         let deadline = self.write_timeout.map(|timeout| Instant::now().after(timeout));
         let chunk = &bytes[..bytes.len().min(WINDOW_BYTES)];
+        let mut backoff = Backoff::new();
         loop {
             // Again each time: another stream of this app shares the window.
             self.net.window.write_bytes(0, chunk);
             match self.net.call(SEND, [self.socket, chunk.len() as u32, 0, 0]) {
                 Ok([taken, ..]) if taken > 0 => return Ok((taken as usize).min(chunk.len())),
                 Ok(_) if expired(deadline) => return Err(Error::TimedOut),
-                Ok(_) => time::sleep(POLL),
+                Ok(_) => backoff.wait(),
                 // It can carry no more bytes from us: say why.
                 Err(tessera_abi::Error::PeerGone) => return Err(self.state()?.error().unwrap_or(Error::Closed)),
                 Err(other) => return Err(error(other)),
@@ -424,10 +451,11 @@ impl TcpListener {
             return Err(Error::Closed);
         }
         let deadline = self.accept_timeout.map(|timeout| Instant::now().after(timeout));
+        let mut backoff = Backoff::new();
         loop {
             match self.net.call(TCP_ACCEPT, [self.socket, 0, 0, 0]).map_err(error)? {
                 [0, ..] if expired(deadline) => return Err(Error::TimedOut),
-                [0, ..] => time::sleep(POLL),
+                [0, ..] => backoff.wait(),
                 [outcome, socket, address, port] => {
                     self.closed = outcome != 1;
                     let stream =
@@ -509,14 +537,15 @@ impl UdpSocket {
         }
         let address = address_word(host.address(&self.net)?.octets());
         let deadline = self.write_timeout.map(|timeout| Instant::now().after(timeout));
+        let mut backoff = Backoff::new();
         loop {
             self.net.window.write_bytes(0, bytes);
             match self.net.call(SEND_TO, [self.socket, address, u32::from(port), bytes.len() as u32]) {
                 Ok([1, ..]) => return Ok(bytes.len()),
                 Ok(_) if expired(deadline) => return Err(Error::TimedOut),
-                Ok(_) => time::sleep(POLL),
+                Ok(_) => backoff.wait(),
                 // No address yet (DHCP): like a full buffer.
-                Err(tessera_abi::Error::NotFound) if !expired(deadline) => time::sleep(POLL),
+                Err(tessera_abi::Error::NotFound) if !expired(deadline) => backoff.wait(),
                 Err(tessera_abi::Error::NotFound) => return Err(Error::TimedOut),
                 Err(other) => return Err(error(other)),
             }
@@ -530,6 +559,7 @@ impl UdpSocket {
     pub fn recv_from(&mut self, buffer: &mut [u8]) -> Result<(usize, SocketAddrV4), Error> {
         let wanted = buffer.len().clamp(1, WINDOW_BYTES);
         let deadline = self.read_timeout.map(|timeout| Instant::now().after(timeout));
+        let mut backoff = Backoff::new();
         loop {
             let [count, address, port, flags] =
                 self.net.call(RECEIVE_FROM, [self.socket, wanted as u32, 0, 0]).map_err(error)?;
@@ -541,7 +571,7 @@ impl UdpSocket {
             if expired(deadline) {
                 return Err(Error::TimedOut);
             }
-            time::sleep(POLL);
+            backoff.wait();
         }
     }
 

@@ -18,6 +18,7 @@ pub fn run(name: &str) -> u32 {
     let result = match name {
         "bench" => run_benchmarks(),
         "bench-net" => network_benchmarks(),
+        "net-stress" => network_stress(),
         "paths" => longest_paths(),
         "boot" => expect_clean_exit("hello", 0),
         "demo" => demo(),
@@ -886,6 +887,59 @@ fn network_benchmarks() -> Outcome {
         return Err("the network benchmark app failed");
     }
     Ok(())
+}
+
+/// How long `test-solo-net-worker` runs alone before the others start.
+const WORKER_HEAD_START_MICROS: u64 = 6_000_000;
+/// How long the stress scenario may take.
+const STRESS_MICROS: u64 = 60_000_000;
+
+/// The network under stress (`qemu:net-stress` runs the host's servers):
+/// the system servers, `test-solo-net-worker` alone (its first transfer), then
+/// `test-solo-net-hog`, `test-solo-net-dier` and `test-solo-net-garbage` beside it (its
+/// second transfer). Passes when the worker and the garbage sender
+/// finished cleanly, the dier crashed into being held, and the hog still
+/// runs; the apps' own lines say how (xtask checks them).
+fn network_stress() -> Outcome {
+    let servers = crate::start_servers();
+    let mut apps = APPS.lock();
+    apps.attach(loader()?, servers, crate::PLUTON.get().copied());
+    if !apps.start_one("test-solo-net-worker") {
+        return Err("test-solo-net-worker did not start");
+    }
+    let head_start = tessera_rt::uptime_micros() + WORKER_HEAD_START_MICROS;
+    apps.supervise(Some(head_start), |_| false, ended_elsewhere);
+    for name in ["test-solo-net-hog", "test-solo-net-dier", "test-solo-net-garbage"] {
+        if !apps.start_one(name) {
+            return Err("a stress app did not start");
+        }
+    }
+    let deadline = tessera_rt::uptime_micros() + STRESS_MICROS;
+    let settled = |apps: &Apps| {
+        apps.status("test-solo-net-worker") != Some(Status::Running)
+            && apps.status("test-solo-net-garbage") != Some(Status::Running)
+            && apps.status("test-solo-net-dier") == Some(Status::Held)
+    };
+    apps.supervise(Some(deadline), settled, ended_elsewhere);
+    let expected = [
+        ("test-solo-net-worker", Status::Finished),
+        ("test-solo-net-garbage", Status::Finished),
+        ("test-solo-net-dier", Status::Held),
+        ("test-solo-net-hog", Status::Running),
+    ];
+    let mut good = true;
+    for (name, status) in expected {
+        let actual = apps.status(name);
+        if actual != Some(status) {
+            println!("init: app '{}' is {:?}, expected {:?}", name, actual, status);
+            good = false;
+        }
+    }
+    if good {
+        Ok(())
+    } else {
+        Err("an app of the stress scenario did not end up as expected")
+    }
 }
 
 /// `package_verification_instructions`: one `VERIFY_PACKAGE` call to the

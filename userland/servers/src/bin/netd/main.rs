@@ -616,6 +616,12 @@ impl Server<'_> {
         // stack has work due at once (say, a frame waiting for a transmit
         // buffer): at the servers' priority a loop that did not wait would
         // keep every app from running.
+        // While a connection has bytes in flight, their acknowledgements
+        // are what lets it go on: poll at the shortest interval then.
+        let busy = self.tcp.iter().any(|&handle| self.sockets.get::<tcp::Socket>(handle).send_queue() > 0);
+        if busy {
+            return POLL_MIN_MICROS;
+        }
         let delay = self.interface.poll_delay(now(), &self.sockets);
         let micros = delay.map_or(u64::from(POLL_MICROS), |delay| delay.total_micros());
         micros.clamp(u64::from(POLL_MIN_MICROS), u64::from(POLL_MICROS)) as u32

@@ -1,0 +1,88 @@
+//! The `qemu:net-stress` test: the network server under apps that misuse
+//! it, beside one that needs it (docs/network.md), over one boot of the
+//! test image (`scenario=net-stress`) with the benchmark's host servers
+//! ([`crate::bench_net`]: a sink, a source and an accepting server on
+//! 127.0.0.1, 10.0.2.2 to the guest).
+//!
+//! `init` starts `test-solo-net-worker`, which times a 4 MiB transfer to the
+//! sink alone; 6 s later it starts `test-solo-net-hog` (opens the 4 streams its
+//! budget allows to the source, reads none, and is refused a fifth stream
+//! and a UDP socket: `BudgetExceeded`), `test-solo-net-dier` (sends 256 KiB to
+//! the sink and panics; restarted and held after 3 crashes, its sockets
+//! dropped each time) and `test-solo-net-garbage` (2,000 random requests, then
+//! a connection to check the server still serves). The worker's second
+//! transfer, started 0.2 s after them, must take at most 3 times its
+//! first.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::bench_net::HostServers;
+use crate::image::{tessera_dir, Image};
+use crate::qemu::{self, Console};
+use crate::Result;
+
+/// How long the boot may take.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Lines the console must show (each a substring of one line).
+const EXPECTED: [&str; 11] = [
+    "test-solo-net-worker: 4194304 bytes alone in ",
+    "test-solo-net-hog: 4 streams open to 10.0.2.2:7010; reading none of them",
+    "test-solo-net-hog: a fifth stream: budget exceeded",
+    "test-solo-net-hog: a UDP socket besides: budget exceeded",
+    "test-solo-net-dier: 262144 bytes sent; dying in the middle of the transfer",
+    "init: app 'test-solo-net-dier' held: 3 crashes within 10 s",
+    "test-solo-net-garbage: 2000 garbage requests: ",
+    "test-solo-net-garbage: the network server still serves: connected to 10.0.2.2:7011 and closed",
+    "test-solo-net-worker: 4194304 bytes beside the hog, the dier and the garbage in ",
+    ": at full speed (within 3x of alone)",
+    "init: scenario net-stress passed",
+];
+
+/// Output that must never appear.
+const FORBIDDEN: [&str; 6] =
+    ["ALLOWED", "SLOWED", "netd: panic", "kernel panic", "stopped answering", "init: a system program exited"];
+
+/// Runs the test (module docs) on the test image's `kernel`.
+pub fn scenario(kernel: &Path) -> Result<()> {
+    let servers = HostServers::start()?;
+    let command = qemu::command(Image::Test, kernel, Console::Captured, Some("scenario=net-stress"));
+    let outcome = command.and_then(|command| {
+        qemu::capture_until(command, Some(TIMEOUT), |output| {
+            output.contains("init: scenario net-stress passed") || output.contains("init: scenario net-stress FAILED")
+        })
+    });
+    let moved = servers.finish();
+    let output = outcome?.output;
+    let logs = tessera_dir().join("test-logs");
+    let log = logs.join("net-stress.log");
+    let mut reasons = Vec::new();
+    if let Err(err) = std::fs::create_dir_all(&logs).and_then(|()| std::fs::write(&log, &output)) {
+        reasons.push(format!("cannot write the log {}: {err}", crate::show(&log)));
+    }
+    for line in EXPECTED {
+        if !output.contains(line) {
+            reasons.push(format!("missing `{line}`"));
+        }
+    }
+    for forbidden in FORBIDDEN {
+        if output.contains(forbidden) {
+            reasons.push(format!("forbidden output `{forbidden}` appeared"));
+        }
+    }
+    // Two whole transfers, and the dier's parts.
+    if moved.sunk < 2 * crate::bench_net::BULK_BYTES {
+        reasons.push(format!("the sink read {} bytes, less than the worker's two transfers", moved.sunk));
+    }
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    let mut details = String::new();
+    for reason in reasons {
+        details.push_str(&format!("reason: {reason}\n"));
+    }
+    details.push_str(&format!("console output (also in {}):\n", crate::show(&log)));
+    details.push_str(&crate::indent(&output));
+    Err(details)
+}
