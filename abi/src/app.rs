@@ -572,6 +572,11 @@ pub mod net {
     /// bit: nothing was waiting. A client socket (port 0) gets only
     /// datagrams from addresses the app may send to; others are dropped.
     pub const RECEIVE_FROM: u32 = 11;
+    /// Shuts a stream's sending side: word 0 = socket. The server sends
+    /// what is left, then a FIN; the app may still receive until the peer
+    /// finishes too, and closes the socket with [`CLOSE`] as ever. A
+    /// [`SEND`] after it is `PeerGone`.
+    pub const SHUTDOWN: u32 = 12;
     /// [`RECEIVE_FROM`] flag: a datagram was received.
     pub const RECEIVED: u32 = 1;
     /// [`RECEIVE_FROM`] flag: it was longer than asked and cut.

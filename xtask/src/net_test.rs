@@ -89,6 +89,7 @@ fn expected(dns_port: u16) -> Vec<String> {
         "init: app 'httpget' finished (exit 0)".to_string(),
         format!("({NETECHO}) registered: may connect to 10.0.2.2; may look up none; entries ignored: 0"),
         format!("netecho: 3 lines echoed by 10.0.2.2:{ECHO_PORT}"),
+        "netecho: shut down its side; the server finished too".to_string(),
         format!("netecho: 3 datagrams echoed by 10.0.2.2:{UDP_ECHO_PORT}"),
         "init: app 'netecho' finished (exit 0)".to_string(),
         format!("({ECHOSERVER}) registered: may connect to none; may look up none; entries ignored: 0"),

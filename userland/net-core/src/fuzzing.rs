@@ -18,8 +18,8 @@
 
 use tessera_abi::app::net::{
     address_word, CLOSE, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE, RECEIVE_FROM,
-    REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, UNREGISTER_APP,
-    WINDOW_BYTES,
+    REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, SHUTDOWN, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND,
+    UNREGISTER_APP, WINDOW_BYTES,
 };
 use tessera_abi::manifest::{MAX_ALLOWED_CONNECTIONS, MAX_SERVER_PORTS};
 
@@ -114,6 +114,10 @@ pub fn request_decoding(data: &[u8]) {
         Request::ReceiveFrom { socket, len } => {
             assert!(app && socket_ok(socket) && len_ok(len), "receive_from {socket} {len}");
             (RECEIVE_FROM, 0)
+        }
+        Request::Shutdown { socket } => {
+            assert!(app && socket_ok(socket), "shutdown {socket}");
+            (SHUTDOWN, 0)
         }
         Request::SetResolver { address, port } => {
             assert_eq!(caller, Caller::Init, "an app set the resolver");

@@ -32,6 +32,7 @@
 //! | 9 `UDP_BIND` | [`Request::UdpBind`] | word 0 = port, 0..=65535 (0: any) | 0 | apps |
 //! | 10 `SEND_TO` | [`Request::SendTo`] | word 0 = socket, word 1 = IPv4 address (as `TCP_CONNECT`), word 2 = port, 1..=65535, word 3 = length, 0..=[`MAX_DATAGRAM_BYTES`] | 0 | apps |
 //! | 11 `RECEIVE_FROM` | [`Request::ReceiveFrom`] | word 0 = socket, word 1 = most bytes, 1..=[`WINDOW_BYTES`] | 0 | apps |
+//! | 12 `SHUTDOWN` | [`Request::Shutdown`] | word 0 = socket | 0 | apps |
 //! | 16 `REGISTER_APP` | [`Request::RegisterApp`] | word 0 = client, 1..=16 | 1 (the window) | `init` |
 //! | 17 `UNREGISTER_APP` | [`Request::UnregisterApp`] | word 0 = client, 1..=16 | 0 | `init` |
 //! | 18 `SET_RESOLVER` | [`Request::SetResolver`] | word 0 = IPv4 address (as `TCP_CONNECT`), word 1 = port, 1..=65535 | 0 | `init` |
@@ -64,8 +65,8 @@
 
 use tessera_abi::app::net::{
     address_bytes, CLOSE, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE, RECEIVE_FROM,
-    REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, UNREGISTER_APP,
-    WINDOW_BYTES,
+    REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, SHUTDOWN, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND,
+    UNREGISTER_APP, WINDOW_BYTES,
 };
 use tessera_abi::Error;
 
@@ -165,6 +166,11 @@ pub enum Request {
         /// 1..=[`WINDOW_BYTES`].
         len: usize,
     },
+    /// Shut a stream's sending side.
+    Shutdown {
+        /// 0..[`MAX_SOCKETS`].
+        socket: u32,
+    },
     /// Register an app (its window comes with the request).
     RegisterApp {
         /// 1..=[`MAX_CLIENTS`].
@@ -203,7 +209,7 @@ pub fn decode(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(Cal
     let caller = Caller::from_badge(badge)?;
     let (allowed, wanted_caps) = match label {
         TCP_CONNECT | STATUS | SEND | RECEIVE | CLOSE | LOOKUP | TCP_LISTEN | TCP_ACCEPT | UDP_BIND | SEND_TO
-        | RECEIVE_FROM => (Allowed::Apps, 0),
+        | RECEIVE_FROM | SHUTDOWN => (Allowed::Apps, 0),
         REGISTER_APP => (Allowed::Init, 1),
         UNREGISTER_APP | SET_RESOLVER => (Allowed::Init, 0),
         _ => return Err(Error::InvalidArgument),
@@ -261,6 +267,7 @@ pub fn decode(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(Cal
             }
         }
         RECEIVE_FROM => Request::ReceiveFrom { socket: socket()?, len: len()? },
+        SHUTDOWN => Request::Shutdown { socket: socket()? },
         STATUS => Request::Status { socket: socket()? },
         SEND => Request::Send { socket: socket()?, len: len()? },
         RECEIVE => Request::Receive { socket: socket()?, len: len()? },
@@ -318,6 +325,7 @@ mod tests {
                 Request::SendTo { socket: 0, address: [10, 0, 2, 2], port: 65535, len: MAX_DATAGRAM_BYTES },
             ),
             (RECEIVE_FROM, [2, 16384, 0, 0], 0, APP, Request::ReceiveFrom { socket: 2, len: WINDOW_BYTES }),
+            (SHUTDOWN, [1, 0, 0, 0], 0, APP, Request::Shutdown { socket: 1 }),
         ];
         for (label, words, caps, badge, request) in cases {
             let caller = if badge == 0 { Caller::Init } else { Caller::App(badge) };
@@ -355,6 +363,7 @@ mod tests {
             (RECEIVE_FROM, [0, 0]),
             (RECEIVE_FROM, [0, 16385]),
             (RECEIVE_FROM, [4, 1]),
+            (SHUTDOWN, [4, 0]),
         ];
         for (label, [word0, word1]) in cases {
             assert_eq!(decode(label, [word0, word1, 0, 0], 0, APP), Err(Error::InvalidArgument), "{label} {word0}");
@@ -396,7 +405,7 @@ mod tests {
 
     #[test]
     fn unknown_labels_are_refused() {
-        for label in [0, 12, 15, 19, u32::MAX] {
+        for label in [0, 13, 15, 19, u32::MAX] {
             assert_eq!(decode(label, [0; 4], 0, 0), Err(Error::InvalidArgument));
             assert_eq!(decode(label, [0; 4], 0, APP), Err(Error::InvalidArgument));
         }

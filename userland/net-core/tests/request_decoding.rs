@@ -6,15 +6,15 @@
 
 use tessera_abi::app::net::{
     address_word, CLOSE, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE, RECEIVE_FROM,
-    REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, UNREGISTER_APP,
-    WINDOW_BYTES,
+    REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, SHUTDOWN, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND,
+    UNREGISTER_APP, WINDOW_BYTES,
 };
 use tessera_abi::Error;
 use tessera_net_core::fuzzing::{request_decoding, request_input, REQUEST_INPUT_BYTES};
 use tessera_net_core::protocol::decode;
 use tessera_testing::Rng;
 
-const LABELS: [u32; 14] = [
+const LABELS: [u32; 15] = [
     TCP_CONNECT,
     STATUS,
     SEND,
@@ -26,6 +26,7 @@ const LABELS: [u32; 14] = [
     UDP_BIND,
     SEND_TO,
     RECEIVE_FROM,
+    SHUTDOWN,
     REGISTER_APP,
     UNREGISTER_APP,
     SET_RESOLVER,
@@ -95,7 +96,7 @@ fn rules(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(), Error
     let port = |word: u32| (1..=65535).contains(&word);
     let good = match label {
         TCP_CONNECT | SET_RESOLVER => connectable(words[0]) && port(words[1]),
-        STATUS | CLOSE | TCP_ACCEPT => socket,
+        STATUS | CLOSE | TCP_ACCEPT | SHUTDOWN => socket,
         SEND | RECEIVE | RECEIVE_FROM => socket && len,
         LOOKUP => (1..=MAX_NAME_BYTES as u64).contains(&u64::from(words[0])),
         TCP_LISTEN => port(words[0]),
@@ -156,6 +157,7 @@ fn mutations_of_good_requests_never_break_the_decoder() {
         request_input(UDP_BIND, [0, 0, 0, 0], 0, 4),
         request_input(SEND_TO, [0, address_word([10, 0, 2, 2]), 7008, 64], 0, 4),
         request_input(RECEIVE_FROM, [0, 1472, 0, 0], 0, 4),
+        request_input(SHUTDOWN, [2, 0, 0, 0], 0, 4),
         request_input(SET_RESOLVER, [address_word([10, 0, 2, 2]), 5353, 0, 0], 0, 0),
     ];
     let mut rng = Rng::new(0xdead_beef_cafe_f00d);

@@ -41,7 +41,7 @@ pub use core::net::{Ipv4Addr, SocketAddrV4};
 
 use tessera_abi::app::net::{
     address_bytes, address_word, state, CLOSE, LOOKUP, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, RECEIVE, RECEIVED,
-    RECEIVE_FROM, SEND, SEND_TO, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, WINDOW_BYTES,
+    RECEIVE_FROM, SEND, SEND_TO, SHUTDOWN, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, WINDOW_BYTES,
 };
 use tessera_abi::Handle;
 use tessera_rt::{call, Mapping, Message, Timeout};
@@ -52,6 +52,9 @@ use crate::time::{self, Duration, Instant};
 /// How long [`TcpStream::connect`] waits for the connection to be made
 /// (the network may still be getting its address, too).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long [`UdpSocket::send_to`] waits for room in the socket's buffer
+/// unless told otherwise.
+pub const UDP_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long [`Net::lookup`] waits for the server's DNS servers (it asks
 /// each of them twice, a second apart).
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -364,6 +367,20 @@ impl TcpStream {
         Ok(())
     }
 
+    /// Shuts the sending side: the server sends what is left, then a FIN,
+    /// and the peer reads the end of the stream; this side may go on
+    /// reading until the peer finishes too. A `write` after it is
+    /// `Closed`.
+    ///
+    /// ```ignore
+    /// stream.write_all(request)?;
+    /// stream.shutdown()?; // the peer sees the end of the request
+    /// while stream.read(&mut buffer)? > 0 { /* the answer */ }
+    /// ```
+    pub fn shutdown(&mut self) -> Result<(), Error> {
+        self.net.call(SHUTDOWN, [self.socket, 0, 0, 0]).map(|_| ()).map_err(error)
+    }
+
     /// Closes the connection (the server sends what is left, then a FIN).
     /// Dropping the stream does the same and ignores the answer.
     pub fn close(mut self) -> Result<(), Error> {
@@ -511,7 +528,8 @@ impl UdpSocket {
     /// with 4 sockets open (or no UDP socket free in the server).
     pub fn bind(net: &Net, port: u16) -> Result<UdpSocket, Error> {
         let [socket, ..] = net.call(UDP_BIND, [u32::from(port), 0, 0, 0]).map_err(error)?;
-        Ok(UdpSocket { net: *net, socket, read_timeout: None, write_timeout: None, closed: false })
+        let write_timeout = Some(UDP_WRITE_TIMEOUT);
+        Ok(UdpSocket { net: *net, socket, read_timeout: None, write_timeout, closed: false })
     }
 
     /// How long [`recv_from`](Self::recv_from) waits (`None`: as long as
@@ -521,13 +539,15 @@ impl UdpSocket {
     }
 
     /// How long [`send_to`](Self::send_to) waits for room (`None`: as long
-    /// as it takes, the default).
+    /// as it takes; [`UDP_WRITE_TIMEOUT`] unless set: a datagram to a host
+    /// on the local network that never answers ARP stays queued).
     pub fn set_write_timeout(&mut self, timeout: Option<Duration>) {
         self.write_timeout = timeout;
     }
 
     /// Sends `bytes` (at most 1,472) as one datagram to `host`:`port` (a
-    /// name is looked up first). `Denied` if the manifest does not allow
+    /// name is looked up first, each time: for many datagrams look it up
+    /// once with [`Net::lookup`] and send to the address). `Denied` if the manifest does not allow
     /// the host (a server socket may also answer whoever sent to it
     /// lately), `InvalidArgument` for a longer datagram, `TimedOut` after
     /// the write timeout while the socket's buffer is full.
@@ -553,10 +573,14 @@ impl UdpSocket {
     }
 
     /// Waits for one datagram and copies it into `buffer` (a longer one is
-    /// cut to fit); returns its length as copied and the sender. A client
-    /// socket hears only from hosts the manifest allows. `TimedOut` after
-    /// the read timeout.
+    /// cut to fit and the rest is lost, as with any UDP socket); returns
+    /// its length as copied and the sender. A client socket hears only from
+    /// hosts the manifest allows. `TimedOut` after the read timeout,
+    /// `InvalidArgument` for an empty `buffer` (nothing is taken then).
     pub fn recv_from(&mut self, buffer: &mut [u8]) -> Result<(usize, SocketAddrV4), Error> {
+        if buffer.is_empty() {
+            return Err(Error::InvalidArgument);
+        }
         let wanted = buffer.len().clamp(1, WINDOW_BYTES);
         let deadline = self.read_timeout.map(|timeout| Instant::now().after(timeout));
         let mut backoff = Backoff::new();

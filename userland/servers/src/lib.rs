@@ -95,6 +95,9 @@ pub mod net {
     /// UDP sockets in the server's pool, for all apps together (they count
     /// toward each app's [`MAX_SOCKETS`] with its TCP ones).
     pub const UDP_SOCKETS: usize = 4;
+    /// The most UDP sockets one app has open (half the pool, so one app
+    /// cannot hold all of it; the rest of its [`MAX_SOCKETS`] may be TCP).
+    pub const UDP_SOCKETS_PER_APP: usize = UDP_SOCKETS / 2;
     /// Bytes of one UDP socket's receive buffer, and of its send buffer:
     /// room for one datagram of [`MAX_DATAGRAM_BYTES`] and some small ones.
     pub const UDP_BUFFER_BYTES: usize = 2 * 1024;

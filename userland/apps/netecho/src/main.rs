@@ -88,8 +88,15 @@ fn tcp(net: &Net) -> Result<(), Error> {
     stream.set_read_timeout(Some(Duration::from_secs(5)));
     stream.set_write_timeout(Some(Duration::from_secs(5)));
     let echoed = echo_tcp(&mut stream)?;
-    stream.close()?;
     log!("netecho: {} lines echoed by {}:{}", echoed, HOST, TCP_PORT);
+    // Its side ends; the server sees the end of the stream and ends too.
+    stream.shutdown()?;
+    let mut rest = [0u8; 16];
+    match stream.read(&mut rest)? {
+        0 => log!("netecho: shut down its side; the server finished too"),
+        count => log!("netecho: {} more bytes after its shutdown", count),
+    }
+    stream.close()?;
     Ok(())
 }
 

@@ -79,7 +79,8 @@ use tessera_rt::{
 use tessera_servers::net::{
     address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, CUT, DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES,
     MAX_SOCKETS, POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS, RECEIVED, SOCKET_BUFFER_BYTES, SOCKET_MEMORY_BYTES,
-    UDP_BUFFER_BYTES, UDP_DATAGRAMS, UDP_MEMORY_BYTES, UDP_SOCKETS, WINDOW_BYTES, WINDOW_MAPPED_AT,
+    UDP_BUFFER_BYTES, UDP_DATAGRAMS, UDP_MEMORY_BYTES, UDP_SOCKETS, UDP_SOCKETS_PER_APP, WINDOW_BYTES,
+    WINDOW_MAPPED_AT,
 };
 use virtio::Nic;
 
@@ -382,8 +383,9 @@ struct Server<'a> {
     tcp: [SocketHandle; POOL_SOCKETS],
     /// The pool's UDP sockets, by slot - `POOL_SOCKETS`.
     udp: [SocketHandle; UDP_SOCKETS],
-    /// The DNS client's socket.
+    /// The DNS client's socket, and its local port.
     dns: SocketHandle,
+    dns_port: u16,
     book: &'a mut Book,
     leased: bool,
     /// The DNS server `init` configured (`net.dns=`), asked first.
@@ -459,8 +461,11 @@ impl Server<'_> {
         let leased = self.leased_dns.iter().flatten().map(|&address| (address, dns::PORT));
         let mut count = 0;
         for server in self.configured_dns.into_iter().chain(leased) {
-            servers[count] = server;
-            count += 1;
+            // The same server twice would waste a turn.
+            if !servers[..count].contains(&server) {
+                servers[count] = server;
+                count += 1;
+            }
         }
         (servers, count)
     }
@@ -581,6 +586,12 @@ impl Server<'_> {
                 Outcome::TimedOut => Err(Error::TimedOut),
             };
         }
+        // One lookup under way per app: asking for another name meanwhile
+        // gets "under way" too, so a loop of lookups cannot flood the
+        // servers (or push other apps' answers out of the DNS socket).
+        if self.book.lookups[index].is_some_and(|lookup| lookup.outcome().is_none()) {
+            return Ok(reply_words([0; 4]));
+        }
         let (_, count) = self.dns_servers();
         if count == 0 {
             // No lease yet (or one without DNS servers): the app asks again
@@ -618,7 +629,10 @@ impl Server<'_> {
         // keep every app from running.
         // While a connection has bytes in flight, their acknowledgements
         // are what lets it go on: poll at the shortest interval then.
-        let busy = self.tcp.iter().any(|&handle| self.sockets.get::<tcp::Socket>(handle).send_queue() > 0);
+        let busy = self.tcp.iter().any(|&handle| {
+            let socket = self.sockets.get::<tcp::Socket>(handle);
+            socket.is_open() && socket.may_send() && socket.send_queue() > 0
+        });
         if busy {
             return POLL_MIN_MICROS;
         }
@@ -711,8 +725,15 @@ impl Server<'_> {
                     socket.local_endpoint().is_some_and(|local| local.port == port)
                         || socket.listen_endpoint().port == port
                 }) || self.udp.iter().any(|&handle| self.sockets.get::<udp::Socket>(handle).endpoint().port == port);
-            // At most `POOL_SOCKETS` ports are in use: this ends.
-            if !used {
+            // Not the DNS client's port (an app's socket there would take
+            // every answer), nor a port an app is granted to serve on.
+            let reserved = port == self.dns_port
+                || self.book.clients.iter().flatten().any(|app| {
+                    app.registration.serves(Transport::Tcp, port) || app.registration.serves(Transport::Udp, port)
+                });
+            // At most `SLOTS` ports are in use, 16 x 16 granted, one DNS:
+            // far fewer than the 16,384 it walks, so this ends.
+            if !used && !reserved {
                 return port;
             }
         }
@@ -779,11 +800,14 @@ impl Server<'_> {
             Err(Error::OutOfMemory) if self.book.table.open_by(client) < MAX_SOCKETS as usize => {}
             other => return other,
         }
+        // Only one with nothing left to send: aborting it loses no bytes
+        // (its FIN is out; the stack waits for the peer's).
         let oldest = self
             .book
             .table
             .closing()
-            .filter(|slot| TCP_SLOTS.contains(slot))
+            .filter(|&slot| TCP_SLOTS.contains(&slot))
+            .filter(|&slot| self.sockets.get::<tcp::Socket>(self.tcp[slot]).send_queue() == 0)
             .min_by_key(|&slot| self.book.closed_at[slot]);
         let Some(slot) = oldest else { return Err(Error::OutOfMemory) };
         self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]).abort();
@@ -846,6 +870,13 @@ impl Server<'_> {
     fn bind(&mut self, client: u32, port: u16) -> Result<Message, Error> {
         if port != 0 {
             self.check_server_port(client, Transport::Udp, port)?;
+        }
+        // Half the UDP pool at most, so one app cannot hold all of it.
+        let held = UDP_SLOTS.filter(
+            |&slot| matches!(self.book.table.slot(slot), Some(Slot::Open { client: owner, .. }) if owner == client),
+        );
+        if held.count() >= UDP_SOCKETS_PER_APP {
+            return Err(Error::OutOfMemory);
         }
         let (number, slot) = self.book.table.open_in(client, Kind::Datagram, UDP_SLOTS)?;
         let datagram = slot - POOL_SOCKETS;
@@ -1014,6 +1045,13 @@ impl Server<'_> {
                 }
                 Ok(reply_words([0; 4]))
             }
+            Request::Shutdown { socket } => {
+                let (slot, _) = self.socket_of(client, socket)?;
+                // smoltcp's close is a half-close: a FIN after what is
+                // queued; receiving goes on.
+                self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]).close();
+                Ok(reply_words([0; 4]))
+            }
             Request::TcpListen { port } => self.listen(client, port),
             Request::TcpAccept { socket } => self.accept(client, socket),
             Request::UdpBind { port } => self.bind(client, port),
@@ -1113,6 +1151,7 @@ fn main(_start: tessera_rt::Start) -> u32 {
         tcp,
         udp,
         dns,
+        dns_port,
         book,
         leased: false,
         configured_dns: None,
