@@ -577,6 +577,25 @@ pub mod net {
     /// finishes too, and closes the socket with [`CLOSE`] as ever. A
     /// [`SEND`] after it is `PeerGone`.
     pub const SHUTDOWN: u32 = 12;
+    /// Makes a capability for one socket: word 0 = the socket. The answer
+    /// carries it (an endpoint to the server with `SEND` and `GRANT`,
+    /// badged for that socket, [`SOCKET_BADGE`]); the app may hand it to
+    /// any process. Calls on it act on that socket alone, with the
+    /// owner's policy: [`STATUS`], [`SEND`], [`RECEIVE`], [`SHUTDOWN`],
+    /// [`CLOSE`], [`SEND_TO`], [`RECEIVE_FROM`] (word 0 is ignored; the
+    /// badge names the socket). Not [`TCP_ACCEPT`]: a listener stays its
+    /// owner's. The holder has no window of
+    /// the server's: [`SEND`], [`RECEIVE`], [`SEND_TO`] and
+    /// [`RECEIVE_FROM`] carry one capability, a frame of its own (`READ`,
+    /// `WRITE`, `INSPECT` and `GRANT` to pass it; at most
+    /// [`WINDOW_BYTES`], at least the length) that
+    /// the bytes move through; the server maps it for the request and
+    /// deletes its copy. When the socket is closed (by its owner or a
+    /// holder) or its owner ends, every such capability is revoked.
+    pub const DELEGATE: u32 = 13;
+    /// A socket capability's badge: this bit, the socket's generation
+    /// (bits 8 to 15) and its slot in the server's pool (bits 0 to 7).
+    pub const SOCKET_BADGE: u32 = 1 << 16;
     /// [`RECEIVE_FROM`] flag: a datagram was received.
     pub const RECEIVED: u32 = 1;
     /// [`RECEIVE_FROM`] flag: it was longer than asked and cut.

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::bench_net::HostServers;
-use crate::image::{tessera_dir, Image};
+use crate::image::Image;
 use crate::qemu::{self, Console};
 use crate::Result;
 
@@ -55,34 +55,10 @@ pub fn scenario(kernel: &Path) -> Result<()> {
     });
     let moved = servers.finish();
     let output = outcome?.output;
-    let logs = tessera_dir().join("test-logs");
-    let log = logs.join("net-stress.log");
     let mut reasons = Vec::new();
-    if let Err(err) = std::fs::create_dir_all(&logs).and_then(|()| std::fs::write(&log, &output)) {
-        reasons.push(format!("cannot write the log {}: {err}", crate::show(&log)));
-    }
-    for line in EXPECTED {
-        if !output.contains(line) {
-            reasons.push(format!("missing `{line}`"));
-        }
-    }
-    for forbidden in FORBIDDEN {
-        if output.contains(forbidden) {
-            reasons.push(format!("forbidden output `{forbidden}` appeared"));
-        }
-    }
     // Two whole transfers, and the dier's parts.
     if moved.sunk < 2 * crate::bench_net::BULK_BYTES {
         reasons.push(format!("the sink read {} bytes, less than the worker's two transfers", moved.sunk));
     }
-    if reasons.is_empty() {
-        return Ok(());
-    }
-    let mut details = String::new();
-    for reason in reasons {
-        details.push_str(&format!("reason: {reason}\n"));
-    }
-    details.push_str(&format!("console output (also in {}):\n", crate::show(&log)));
-    details.push_str(&crate::indent(&output));
-    Err(details)
+    crate::net_test::judge(&output, "net-stress.log", &EXPECTED, &FORBIDDEN, reasons)
 }

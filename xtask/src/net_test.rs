@@ -362,23 +362,7 @@ pub fn scenario(kernel: &Path) -> Result<()> {
     let forwarded = forwarded.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
     drop(resolver);
     let output = outcome?.output;
-    let log = crate::image::tessera_dir().join("test-logs").join("net.log");
     let mut reasons = Vec::new();
-    if let Err(err) = std::fs::create_dir_all(crate::image::tessera_dir().join("test-logs"))
-        .and_then(|()| std::fs::write(&log, &output))
-    {
-        reasons.push(format!("cannot write the log {}: {err}", crate::show(&log)));
-    }
-    for line in &expected {
-        if !output.contains(line.as_str()) {
-            reasons.push(format!("missing `{line}`"));
-        }
-    }
-    for forbidden in FORBIDDEN {
-        if output.contains(forbidden) {
-            reasons.push(format!("forbidden output `{forbidden}` appeared"));
-        }
-    }
     match output.lines().find(|line| line.contains("hostile: ") && line.contains(" attempts, ")) {
         Some(line) if line.contains(" attempts, 0 allowed") => {}
         Some(line) => reasons.push(format!("hostile was allowed something: `{}`", line.trim_end())),
@@ -412,6 +396,70 @@ pub fn scenario(kernel: &Path) -> Result<()> {
     if asked.is_empty() || asked.iter().any(|name| name != NAME.0) {
         reasons.push(format!("the DNS server expected queries for {} only, and was asked {asked:?}", NAME.0));
     }
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    judge(&output, "net.log", &expected, &FORBIDDEN, reasons)
+}
+
+/// Lines the `qemu:net-handoff` boot must show.
+const HANDOFF_EXPECTED: [&str; 9] = [
+    "netpass: the owner's line came back: true",
+    "netpass: the owner made a capability for its socket and hands it over",
+    "netpass: the taker holds Endpoint with",
+    "netpass: the taker's line came back through the owner's socket: true",
+    "netpass: the taker connects elsewhere with it: permission denied",
+    "netpass: the taker sends without a frame: invalid argument",
+    "netpass: the owner closed its socket",
+    "netpass: after the owner's close the taker's capability: ",
+    "init: scenario net-handoff passed",
+];
+
+/// The `qemu:net-handoff` test: a socket handed to another process as a
+/// capability (docs/network.md), over one boot of the test image
+/// (`scenario=net-handoff`) with the TCP echo server on 127.0.0.1:7007.
+/// `netpass` (giver) connects to it as a registered network client, has a
+/// line echoed, makes a capability for the socket and hands it to
+/// `netpass` (taker), which holds nothing else of the network: the taker
+/// has its own line echoed through it, with its own frame, and is refused
+/// a connection of its own with it; after the giver closes the socket the
+/// taker's capability is gone. The echo server must have seen both lines
+/// on the one connection.
+pub fn handoff_scenario(kernel: &Path) -> Result<()> {
+    let echoes = Server::start(ECHO_PORT, "TCP echo server", "netpass connects to 10.0.2.2:7007", echo)?;
+    let command = qemu::command(Image::Test, kernel, Console::Captured, Some("scenario=net-handoff"));
+    let outcome = command.and_then(|command| {
+        qemu::capture_until(command, Some(BOOT_TIMEOUT), |output| {
+            output.contains("init: scenario net-handoff passed") || output.contains("init: scenario net-handoff FAILED")
+        })
+    });
+    let echoed = echoes.finish();
+    let output = outcome?.output;
+    let mut reasons = Vec::new();
+    if echoed != ["the owner's line\nthe taker's line\n"] {
+        reasons.push(format!("the echo server expected both lines on one connection, and saw {echoed:?}"));
+    }
+    judge(&output, "net-handoff.log", &HANDOFF_EXPECTED, &["ALLOWED", "kernel panic", "netd: panic"], reasons)
+}
+
+/// Writes a network test's console `output` to `target/tessera/test-logs/<log>`
+/// and checks it: every `expected` line there, no `forbidden` one, and
+/// none of the test's own `reasons`. The error lists what failed and the
+/// output.
+pub fn judge(output: &str, log: &str, expected: &[&str], forbidden: &[&str], mut reasons: Vec<String>) -> Result<()> {
+    let logs = crate::image::tessera_dir().join("test-logs");
+    let log = logs.join(log);
+    if let Err(err) = std::fs::create_dir_all(&logs).and_then(|()| std::fs::write(&log, output)) {
+        reasons.push(format!("cannot write the log {}: {err}", crate::show(&log)));
+    }
+    for line in expected {
+        if !output.contains(line) {
+            reasons.push(format!("missing `{line}`"));
+        }
+    }
+    for line in forbidden {
+        if output.contains(line) {
+            reasons.push(format!("forbidden output `{line}` appeared"));
+        }
+    }
     if reasons.is_empty() {
         return Ok(());
     }
@@ -420,6 +468,6 @@ pub fn scenario(kernel: &Path) -> Result<()> {
         details.push_str(&format!("reason: {reason}\n"));
     }
     details.push_str(&format!("console output (also in {}):\n", crate::show(&log)));
-    details.push_str(&crate::indent(&output));
+    details.push_str(&crate::indent(output));
     Err(details)
 }

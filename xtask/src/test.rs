@@ -277,10 +277,11 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     let pluton = args.only.as_deref().is_none_or(|only| "pluton".contains(only));
     let net = args.only.as_deref().is_none_or(|only| "net".contains(only));
     let net_stress = args.only.as_deref().is_none_or(|only| "net-stress".contains(only));
-    if scenarios.is_empty() && !attest && !pluton && !net && !net_stress {
+    let net_handoff = args.only.as_deref().is_none_or(|only| "net-handoff".contains(only));
+    if scenarios.is_empty() && !attest && !pluton && !net && !net_stress && !net_handoff {
         let names: Vec<&str> = SCENARIOS.iter().map(|scenario| scenario.name).collect();
         return Err(format!(
-            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton, net, net-stress",
+            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton, net, net-stress, net-handoff",
             args.only.as_deref().unwrap_or_default(),
             names.join(", ")
         ));
@@ -422,6 +423,13 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
                 None => image::build_system(Image::User),
             };
             crate::net_test::scenario(&kernel?)
+        });
+    }
+    if net_handoff {
+        let kernel = kernels.iter().find(|(image, _)| *image == Image::Test).and_then(|(_, kernel)| kernel.clone());
+        tally.item("qemu:net-handoff", false, || match &kernel {
+            Some(kernel) => crate::net_test::handoff_scenario(kernel),
+            None => Err("not run: the test image did not build".to_string()),
         });
     }
     if net_stress {

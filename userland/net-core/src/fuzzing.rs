@@ -17,9 +17,9 @@
 //!   header says; and a query for any valid name, answered, reads back.
 
 use tessera_abi::app::net::{
-    address_word, CLOSE, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE, RECEIVE_FROM,
-    REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, SHUTDOWN, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND,
-    UNREGISTER_APP, WINDOW_BYTES,
+    address_word, CLOSE, DELEGATE, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE,
+    RECEIVE_FROM, REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, SHUTDOWN, SOCKET_BADGE, STATUS, TCP_ACCEPT, TCP_CONNECT,
+    TCP_LISTEN, UDP_BIND, UNREGISTER_APP, WINDOW_BYTES,
 };
 use tessera_abi::manifest::{MAX_ALLOWED_CONNECTIONS, MAX_SERVER_PORTS};
 
@@ -50,33 +50,45 @@ pub fn request_decoding(data: &[u8]) {
             assert_eq!(client, badge);
             assert!((1..=MAX_CLIENTS).contains(&client), "app badge {badge} accepted");
         }
+        Caller::Socket { slot, generation } => {
+            assert!(slot < 256 && generation < 256, "socket badge {badge:#x}");
+            assert_eq!(badge, SOCKET_BADGE | generation << 8 | slot, "socket badge {badge:#x}");
+        }
     }
     let app = matches!(caller, Caller::App(_));
-    let socket_ok = |socket: u32| socket == word0 && socket < MAX_SOCKETS;
+    // A socket capability's holder: word 0 is not read, the socket is 0.
+    let holder = matches!(caller, Caller::Socket { .. });
+    let socket_ok = |socket: u32| if holder { socket == 0 } else { socket == word0 && socket < MAX_SOCKETS };
     let len_ok = |len: usize| len == word1 as usize && (1..=WINDOW_BYTES).contains(&len);
+    // The holder's frame comes with every request that moves bytes.
+    let frame = u32::from(holder);
     let (expected_label, expected_caps) = match request {
         Request::TcpConnect { address, port } => {
-            assert!(app, "init connected");
+            assert!(app, "{caller:?} connected");
             assert_eq!(address_word(address), word0);
             assert!(is_connectable(address), "connect to {address:?}");
             assert!(port != 0 && u32::from(port) == word1, "port {port} from {word1}");
             (TCP_CONNECT, 0)
         }
         Request::Status { socket } => {
-            assert!(app && socket_ok(socket), "status {socket}");
+            assert!((app || holder) && socket_ok(socket), "status {socket}");
             (STATUS, 0)
         }
         Request::Send { socket, len } => {
-            assert!(app && socket_ok(socket) && len_ok(len), "send {socket} {len}");
-            (SEND, 0)
+            assert!((app || holder) && socket_ok(socket) && len_ok(len), "send {socket} {len}");
+            (SEND, frame)
         }
         Request::Receive { socket, len } => {
-            assert!(app && socket_ok(socket) && len_ok(len), "receive {socket} {len}");
-            (RECEIVE, 0)
+            assert!((app || holder) && socket_ok(socket) && len_ok(len), "receive {socket} {len}");
+            (RECEIVE, frame)
         }
         Request::Close { socket } => {
-            assert!(app && socket_ok(socket), "close {socket}");
+            assert!((app || holder) && socket_ok(socket), "close {socket}");
             (CLOSE, 0)
+        }
+        Request::Delegate { socket } => {
+            assert!(app && socket_ok(socket), "delegate {socket}");
+            (DELEGATE, 0)
         }
         Request::RegisterApp { client } => {
             assert_eq!(caller, Caller::Init, "an app registered an app");
@@ -105,18 +117,18 @@ pub fn request_decoding(data: &[u8]) {
             (UDP_BIND, 0)
         }
         Request::SendTo { socket, address, port, len } => {
-            assert!(app && socket_ok(socket), "send_to {socket}");
+            assert!((app || holder) && socket_ok(socket), "send_to {socket}");
             assert!(address_word(address) == word1 && is_connectable(address), "send_to {address:?}");
             assert!(port != 0 && u32::from(port) == words[2], "send_to port {port}");
             assert!(len == words[3] as usize && len <= MAX_DATAGRAM_BYTES, "send_to {len}");
-            (SEND_TO, 0)
+            (SEND_TO, frame)
         }
         Request::ReceiveFrom { socket, len } => {
-            assert!(app && socket_ok(socket) && len_ok(len), "receive_from {socket} {len}");
-            (RECEIVE_FROM, 0)
+            assert!((app || holder) && socket_ok(socket) && len_ok(len), "receive_from {socket} {len}");
+            (RECEIVE_FROM, frame)
         }
         Request::Shutdown { socket } => {
-            assert!(app && socket_ok(socket), "shutdown {socket}");
+            assert!((app || holder) && socket_ok(socket), "shutdown {socket}");
             (SHUTDOWN, 0)
         }
         Request::SetResolver { address, port } => {

@@ -33,6 +33,13 @@
 //! | 10 `SEND_TO` | [`Request::SendTo`] | word 0 = socket, word 1 = IPv4 address (as `TCP_CONNECT`), word 2 = port, 1..=65535, word 3 = length, 0..=[`MAX_DATAGRAM_BYTES`] | 0 | apps |
 //! | 11 `RECEIVE_FROM` | [`Request::ReceiveFrom`] | word 0 = socket, word 1 = most bytes, 1..=[`WINDOW_BYTES`] | 0 | apps |
 //! | 12 `SHUTDOWN` | [`Request::Shutdown`] | word 0 = socket | 0 | apps |
+//! | 13 `DELEGATE` | [`Request::Delegate`] | word 0 = socket | 0 | apps |
+//!
+//! A holder of a socket capability (badge [`SOCKET_BADGE`] with the
+//! slot and generation, [`Caller::Socket`]) may make `STATUS`, `SEND`,
+//! `RECEIVE`, `SHUTDOWN`, `CLOSE`, `SEND_TO` and `RECEIVE_FROM`, word 0
+//! unread (the decoded socket is 0); the four that
+//! move bytes carry one capability, the holder's frame.
 //! | 16 `REGISTER_APP` | [`Request::RegisterApp`] | word 0 = client, 1..=16 | 1 (the window) | `init` |
 //! | 17 `UNREGISTER_APP` | [`Request::UnregisterApp`] | word 0 = client, 1..=16 | 0 | `init` |
 //! | 18 `SET_RESOLVER` | [`Request::SetResolver`] | word 0 = IPv4 address (as `TCP_CONNECT`), word 1 = port, 1..=65535 | 0 | `init` |
@@ -64,9 +71,9 @@
 //! carry no more bytes.
 
 use tessera_abi::app::net::{
-    address_bytes, CLOSE, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE, RECEIVE_FROM,
-    REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, SHUTDOWN, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND,
-    UNREGISTER_APP, WINDOW_BYTES,
+    address_bytes, CLOSE, DELEGATE, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE,
+    RECEIVE_FROM, REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, SHUTDOWN, SOCKET_BADGE, STATUS, TCP_ACCEPT, TCP_CONNECT,
+    TCP_LISTEN, UDP_BIND, UNREGISTER_APP, WINDOW_BYTES,
 };
 use tessera_abi::Error;
 
@@ -80,6 +87,15 @@ pub enum Caller {
     Init,
     /// The app registered as this client number (1..=[`MAX_CLIENTS`]).
     App(u32),
+    /// Whoever holds a socket capability (`DELEGATE`): it names one slot
+    /// of the server's pool and the generation the slot had when the
+    /// capability was made.
+    Socket {
+        /// The pool slot (bits 0 to 7 of the badge).
+        slot: u32,
+        /// The slot's generation (bits 8 to 15).
+        generation: u32,
+    },
 }
 
 impl Caller {
@@ -89,6 +105,9 @@ impl Caller {
         match badge {
             INIT_BADGE => Ok(Caller::Init),
             client if (1..=MAX_CLIENTS).contains(&client) => Ok(Caller::App(client)),
+            socket if socket & !0xffff == SOCKET_BADGE => {
+                Ok(Caller::Socket { slot: socket & 0xff, generation: (socket >> 8) & 0xff })
+            }
             _ => Err(Error::PermissionDenied),
         }
     }
@@ -166,6 +185,11 @@ pub enum Request {
         /// 1..=[`WINDOW_BYTES`].
         len: usize,
     },
+    /// Make a capability for a socket.
+    Delegate {
+        /// 0..[`MAX_SOCKETS`].
+        socket: u32,
+    },
     /// Shut a stream's sending side.
     Shutdown {
         /// 0..[`MAX_SOCKETS`].
@@ -199,7 +223,10 @@ pub fn is_connectable(address: [u8; 4]) -> bool {
 /// Who may make a request.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Allowed {
+    /// Apps only.
     Apps,
+    /// Apps, and holders of a socket capability (on that socket).
+    AppsAndSockets,
     Init,
 }
 
@@ -207,15 +234,19 @@ enum Allowed {
 /// and `badge` (module docs). Changes nothing; never panics.
 pub fn decode(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(Caller, Request), Error> {
     let caller = Caller::from_badge(badge)?;
+    let holder = matches!(caller, Caller::Socket { .. });
     let (allowed, wanted_caps) = match label {
-        TCP_CONNECT | STATUS | SEND | RECEIVE | CLOSE | LOOKUP | TCP_LISTEN | TCP_ACCEPT | UDP_BIND | SEND_TO
-        | RECEIVE_FROM | SHUTDOWN => (Allowed::Apps, 0),
+        TCP_CONNECT | LOOKUP | TCP_LISTEN | TCP_ACCEPT | UDP_BIND | DELEGATE => (Allowed::Apps, 0),
+        STATUS | CLOSE | SHUTDOWN => (Allowed::AppsAndSockets, 0),
+        // A holder brings the frame the bytes move through.
+        SEND | RECEIVE | SEND_TO | RECEIVE_FROM => (Allowed::AppsAndSockets, u32::from(holder)),
         REGISTER_APP => (Allowed::Init, 1),
         UNREGISTER_APP | SET_RESOLVER => (Allowed::Init, 0),
         _ => return Err(Error::InvalidArgument),
     };
     let permitted = match allowed {
         Allowed::Apps => matches!(caller, Caller::App(_)),
+        Allowed::AppsAndSockets => matches!(caller, Caller::App(_) | Caller::Socket { .. }),
         Allowed::Init => caller == Caller::Init,
     };
     if !permitted {
@@ -224,7 +255,12 @@ pub fn decode(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(Cal
     if caps != wanted_caps {
         return Err(Error::InvalidArgument);
     }
-    let socket = || if words[0] < MAX_SOCKETS { Ok(words[0]) } else { Err(Error::InvalidArgument) };
+    // A holder's badge names the socket: word 0 is not read (0 stands in).
+    let socket = || match words[0] {
+        _ if holder => Ok(0),
+        number if number < MAX_SOCKETS => Ok(number),
+        _ => Err(Error::InvalidArgument),
+    };
     let len = || match usize::try_from(words[1]) {
         Ok(len) if (1..=WINDOW_BYTES).contains(&len) => Ok(len),
         _ => Err(Error::InvalidArgument),
@@ -268,6 +304,7 @@ pub fn decode(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(Cal
         }
         RECEIVE_FROM => Request::ReceiveFrom { socket: socket()?, len: len()? },
         SHUTDOWN => Request::Shutdown { socket: socket()? },
+        DELEGATE => Request::Delegate { socket: socket()? },
         STATUS => Request::Status { socket: socket()? },
         SEND => Request::Send { socket: socket()?, len: len()? },
         RECEIVE => Request::Receive { socket: socket()?, len: len()? },
@@ -404,8 +441,33 @@ mod tests {
     }
 
     #[test]
+    fn socket_holders_act_on_their_socket_only() {
+        let holder = SOCKET_BADGE | 3 << 8 | 7;
+        assert_eq!(Caller::from_badge(holder), Ok(Caller::Socket { slot: 7, generation: 3 }));
+        assert_eq!(Caller::from_badge(SOCKET_BADGE << 1), Err(Error::PermissionDenied));
+        assert_eq!(Caller::from_badge(SOCKET_BADGE | 1 << 17), Err(Error::PermissionDenied));
+        let caller = Caller::Socket { slot: 7, generation: 3 };
+        // Word 0 is not read: the badge names the socket.
+        assert_eq!(decode(STATUS, [u32::MAX, 0, 0, 0], 0, holder), Ok((caller, Request::Status { socket: 0 })));
+        assert_eq!(decode(SEND, [9, 100, 0, 5], 1, holder), Ok((caller, Request::Send { socket: 0, len: 100 })));
+        assert_eq!(decode(CLOSE, [9, 0, 0, 0], 0, holder), Ok((caller, Request::Close { socket: 0 })));
+        // Bytes need the holder's frame; nothing else takes one.
+        assert_eq!(decode(SEND, [0, 100, 0, 0], 0, holder), Err(Error::InvalidArgument));
+        assert_eq!(decode(RECEIVE_FROM, [0, 100, 0, 0], 0, holder), Err(Error::InvalidArgument));
+        assert_eq!(decode(STATUS, [0, 0, 0, 5], 1, holder), Err(Error::InvalidArgument));
+        // Nothing of the owner's policy: no new sockets, lookups or delegation.
+        for label in [TCP_CONNECT, LOOKUP, TCP_LISTEN, TCP_ACCEPT, UDP_BIND, DELEGATE, REGISTER_APP, SET_RESOLVER] {
+            assert_eq!(decode(label, [HOST, 80, 0, 0], 0, holder), Err(Error::PermissionDenied), "{label}");
+        }
+        // Apps delegate their own sockets by number; init has none.
+        assert_eq!(decode(DELEGATE, [2, 0, 0, 0], 0, APP), Ok((Caller::App(APP), Request::Delegate { socket: 2 })));
+        assert_eq!(decode(DELEGATE, [4, 0, 0, 0], 0, APP), Err(Error::InvalidArgument));
+        assert_eq!(decode(DELEGATE, [0, 0, 0, 0], 0, 0), Err(Error::PermissionDenied));
+    }
+
+    #[test]
     fn unknown_labels_are_refused() {
-        for label in [0, 13, 15, 19, u32::MAX] {
+        for label in [0, 14, 15, 19, u32::MAX] {
             assert_eq!(decode(label, [0; 4], 0, 0), Err(Error::InvalidArgument));
             assert_eq!(decode(label, [0; 4], 0, APP), Err(Error::InvalidArgument));
         }

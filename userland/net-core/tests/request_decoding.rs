@@ -5,16 +5,16 @@
 //! rules refuse (the fuzz body only checks what it accepts).
 
 use tessera_abi::app::net::{
-    address_word, CLOSE, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE, RECEIVE_FROM,
-    REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, SHUTDOWN, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND,
-    UNREGISTER_APP, WINDOW_BYTES,
+    address_word, CLOSE, DELEGATE, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE,
+    RECEIVE_FROM, REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, SHUTDOWN, SOCKET_BADGE, STATUS, TCP_ACCEPT, TCP_CONNECT,
+    TCP_LISTEN, UDP_BIND, UNREGISTER_APP, WINDOW_BYTES,
 };
 use tessera_abi::Error;
 use tessera_net_core::fuzzing::{request_decoding, request_input, REQUEST_INPUT_BYTES};
 use tessera_net_core::protocol::decode;
 use tessera_testing::Rng;
 
-const LABELS: [u32; 15] = [
+const LABELS: [u32; 16] = [
     TCP_CONNECT,
     STATUS,
     SEND,
@@ -27,6 +27,7 @@ const LABELS: [u32; 15] = [
     SEND_TO,
     RECEIVE_FROM,
     SHUTDOWN,
+    DELEGATE,
     REGISTER_APP,
     UNREGISTER_APP,
     SET_RESOLVER,
@@ -74,19 +75,25 @@ fn word(rng: &mut Rng) -> u32 {
 /// The protocol's rules, written out once more: whether a request is
 /// accepted, and if not, with which error.
 fn rules(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(), Error> {
-    if badge > MAX_CLIENTS {
+    let holder = badge & !0xffff == SOCKET_BADGE;
+    if badge > MAX_CLIENTS && !holder {
         return Err(Error::PermissionDenied);
     }
     if !LABELS.contains(&label) {
         return Err(Error::InvalidArgument);
     }
     let init_only = [REGISTER_APP, UNREGISTER_APP, SET_RESOLVER].contains(&label);
-    if init_only != (badge == 0) {
+    let bytes = [SEND, RECEIVE, SEND_TO, RECEIVE_FROM].contains(&label);
+    let holders_may = bytes || [STATUS, CLOSE, SHUTDOWN].contains(&label);
+    let permitted = if holder { holders_may } else { init_only == (badge == 0) };
+    if !permitted {
         return Err(Error::PermissionDenied);
     }
-    if caps != u32::from(label == REGISTER_APP) {
+    if caps != u32::from(label == REGISTER_APP || (holder && bytes)) {
         return Err(Error::InvalidArgument);
     }
+    // A holder's word 0 is not read.
+    let words = if holder { [0, words[1], words[2], words[3]] } else { words };
     let connectable = |word: u32| {
         let [a, b, c, d] = word.to_be_bytes();
         [a, b, c, d] != [0; 4] && [a, b, c, d] != [255; 4] && !(224..240).contains(&a)
@@ -96,7 +103,7 @@ fn rules(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(), Error
     let port = |word: u32| (1..=65535).contains(&word);
     let good = match label {
         TCP_CONNECT | SET_RESOLVER => connectable(words[0]) && port(words[1]),
-        STATUS | CLOSE | TCP_ACCEPT | SHUTDOWN => socket,
+        STATUS | CLOSE | TCP_ACCEPT | SHUTDOWN | DELEGATE => socket,
         SEND | RECEIVE | RECEIVE_FROM => socket && len,
         LOOKUP => (1..=MAX_NAME_BYTES as u64).contains(&u64::from(words[0])),
         TCP_LISTEN => port(words[0]),
@@ -129,7 +136,8 @@ fn requests_near_every_limit_follow_the_rules() {
         let words = [word(&mut rng), word(&mut rng), word(&mut rng), word(&mut rng)];
         let caps = if rng.below(16) == 0 { word(&mut rng) } else { rng.below(3) as u32 };
         let any = word(&mut rng);
-        let badge = [0, 0, 1, 2, MAX_CLIENTS, MAX_CLIENTS + 1, any][rng.below(7)];
+        let holder = SOCKET_BADGE | (rng.below(256) as u32) << 8 | rng.below(256) as u32;
+        let badge = [0, 0, 1, 2, MAX_CLIENTS, MAX_CLIENTS + 1, any, holder, holder | 1 << 17][rng.below(9)];
         request_decoding(&request_input(label, words, caps, badge));
         let decoded = decode(label, words, caps, badge);
         assert_eq!(decoded.map(|_| ()), rules(label, words, caps, badge), "{label} {words:?} {caps} {badge}");
@@ -158,6 +166,8 @@ fn mutations_of_good_requests_never_break_the_decoder() {
         request_input(SEND_TO, [0, address_word([10, 0, 2, 2]), 7008, 64], 0, 4),
         request_input(RECEIVE_FROM, [0, 1472, 0, 0], 0, 4),
         request_input(SHUTDOWN, [2, 0, 0, 0], 0, 4),
+        request_input(DELEGATE, [1, 0, 0, 0], 0, 4),
+        request_input(SEND, [0, 64, 0, 9], 1, SOCKET_BADGE | 2 << 8 | 5),
         request_input(SET_RESOLVER, [address_word([10, 0, 2, 2]), 5353, 0, 0], 0, 0),
     ];
     let mut rng = Rng::new(0xdead_beef_cafe_f00d);

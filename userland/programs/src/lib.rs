@@ -188,6 +188,17 @@ pub mod echo {
     pub const REQUESTS: u32 = 5;
 }
 
+/// The `netpass` program's roles (its start argument) and the badge of the
+/// endpoint `init` joins them with (`net-handoff` scenario).
+pub mod netpass {
+    /// The role that opens a socket and hands it over.
+    pub const GIVER: u32 = 1;
+    /// The role that takes it and uses it.
+    pub const TAKER: u32 = 2;
+    /// The badge of the giver's side of the endpoint to the taker.
+    pub const CHANNEL_BADGE: u32 = 0x77;
+}
+
 /// The `rtcdriver` and its device (QEMU virt's PL031 real-time clock).
 pub mod rtc {
     /// The RTC's interrupt ID (SPI 2).

@@ -40,7 +40,7 @@
 pub use core::net::{Ipv4Addr, SocketAddrV4};
 
 use tessera_abi::app::net::{
-    address_bytes, address_word, state, CLOSE, LOOKUP, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, RECEIVE, RECEIVED,
+    address_bytes, address_word, state, CLOSE, DELEGATE, LOOKUP, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, RECEIVE, RECEIVED,
     RECEIVE_FROM, SEND, SEND_TO, SHUTDOWN, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, WINDOW_BYTES,
 };
 use tessera_abi::Handle;
@@ -367,6 +367,16 @@ impl TcpStream {
         Ok(())
     }
 
+    /// A capability for this connection alone, to hand to another process
+    /// (it needs `GRANT` on the way; the SDK's streams keep theirs). The
+    /// holder makes the server's requests on it with a frame of its own
+    /// for the bytes (`tessera_abi::app::net::DELEGATE`), with this app's
+    /// policy and nothing more: it cannot open connections with it. When
+    /// the stream is closed, every such capability is revoked.
+    pub fn capability(&self) -> Result<Handle, Error> {
+        delegate(&self.net, self.socket)
+    }
+
     /// Shuts the sending side: the server sends what is left, then a FIN,
     /// and the peer reads the end of the stream; this side may go on
     /// reading until the peer finishes too. A `write` after it is
@@ -416,6 +426,16 @@ impl embedded_io::Write for TcpStream {
     /// on its own.
     fn flush(&mut self) -> Result<(), Error> {
         Ok(())
+    }
+}
+
+/// `DELEGATE`: a capability for socket `socket`, from the answer.
+fn delegate(net: &Net, socket: u32) -> Result<Handle, Error> {
+    let reply = call(net.endpoint, &Message::new(DELEGATE, [socket, 0, 0, 0]), CALL_TIMEOUT)?;
+    match (reply.message.label, reply.message.caps) {
+        (0, 1) => Ok(Handle(reply.message.words[3])),
+        (0, _) => Err(Error::InvalidArgument),
+        (code, _) => Err(error(tessera_abi::Error::from_code(code).unwrap_or(tessera_abi::Error::InvalidArgument))),
     }
 }
 
@@ -597,6 +617,12 @@ impl UdpSocket {
             }
             backoff.wait();
         }
+    }
+
+    /// A capability for this socket alone, to hand to another process (as
+    /// [`TcpStream::capability`]).
+    pub fn capability(&self) -> Result<Handle, Error> {
+        delegate(&self.net, self.socket)
     }
 
     /// Closes the socket.

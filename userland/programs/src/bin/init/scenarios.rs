@@ -19,6 +19,7 @@ pub fn run(name: &str) -> u32 {
         "bench" => run_benchmarks(),
         "bench-net" => network_benchmarks(),
         "net-stress" => network_stress(),
+        "net-handoff" => network_handoff(),
         "paths" => longest_paths(),
         "boot" => expect_clean_exit("hello", 0),
         "demo" => demo(),
@@ -657,14 +658,7 @@ fn apps_scenario() -> Outcome {
         ("blinky", Status::Running),
         ("uartecho", Status::Running),
     ];
-    let mut good = true;
-    for (name, status) in expected {
-        let actual = apps.status(name);
-        if actual != Some(status) {
-            println!("init: app '{}' is {:?}, expected {:?}", name, actual, status);
-            good = false;
-        }
-    }
+    let mut good = statuses_are(&apps, &expected);
     let failed = apps.count(Status::Failed);
     if failed != 0 {
         println!("init: {} apps could not be started", failed);
@@ -875,6 +869,7 @@ fn run_benchmarks() -> Outcome {
 /// The network benchmarks (`cargo xtask bench` runs the host's servers):
 /// the system servers as a user boots them, and `test-bench-net`, which
 /// measures through the network server and reports its figures.
+#[inline(never)]
 fn network_benchmarks() -> Outcome {
     let servers = crate::start_servers();
     let mut apps = APPS.lock();
@@ -889,6 +884,71 @@ fn network_benchmarks() -> Outcome {
     Ok(())
 }
 
+/// Where `init` maps a frame it writes for a moment (the `net-handoff`
+/// giver's registration record).
+const SCRATCH_AT: u32 = 0x3600_0000;
+
+/// The network client number the `net-handoff` giver is registered as
+/// (no app runs in that scenario).
+const HANDOFF_CLIENT: u32 = 16;
+
+/// A socket handed over as a capability (`qemu:net-handoff` runs the host's
+/// echo server): `netpass` as the giver, registered with the network
+/// server like an app whose manifest lists 10.0.2.2, and `netpass` as the
+/// taker, which holds nothing of the network, joined by an endpoint.
+/// Passes when both exit 0 (their lines say what they checked).
+#[inline(never)]
+fn network_handoff() -> Outcome {
+    use tessera_abi::manifest::ComponentId;
+    use tessera_programs::netpass::{CHANNEL_BADGE, GIVER, TAKER};
+    use tessera_servers::net::registration::Registration;
+    use tessera_servers::net::{REGISTER_APP, UNREGISTER_APP, WINDOW_BYTES};
+    let servers = crate::start_servers();
+    let net = servers.get(ServerKind::NET).ok_or("no network server")?;
+    let untyped = untyped_memory()?;
+    // The giver's window, with its policy in the record at its start.
+    let window = retype(untyped, ObjectType::Frame, WINDOW_BYTES as u32).map_err(|_| "retype failed")?;
+    let registration = Registration::new(ComponentId([0x4e; 16])).with_host("10.0.2.2");
+    let mut record = [0u8; 64];
+    let size = registration.encode(&mut record).ok_or("the record does not fit")?;
+    Mapping::new(window, SCRATCH_AT, Rights::READ | Rights::WRITE)
+        .map_err(|_| "cannot map the window")?
+        .write_bytes(0, &record[..size]);
+    let _ = tessera_rt::unmap(window);
+    let registered = tessera_rt::call(
+        net,
+        &tessera_rt::Message::with_capability(REGISTER_APP, [HANDOFF_CLIENT, 0, 0], window),
+        tessera_rt::Timeout::Millis(2000),
+    );
+    if !registered.is_ok_and(|answer| answer.message.label == 0) {
+        return Err("the network server did not register the giver");
+    }
+    let client = cap_derive(net, Rights::SEND | Rights::GRANT, HANDOFF_CLIENT).map_err(|_| "derive failed")?;
+    let channel = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let to_taker = cap_derive(channel, Rights::SEND | Rights::GRANT, CHANNEL_BADGE).map_err(|_| "derive failed")?;
+    let frame = retype(untyped, ObjectType::Frame, PAGE_SIZE as u32).map_err(|_| "retype failed")?;
+    let giver = start("netpass", NORMAL, GIVER)?;
+    give(client, giver, Rights::SEND)?;
+    give(window, giver, Rights::READ | Rights::WRITE | Rights::INSPECT)?;
+    give(to_taker, giver, Rights::SEND | Rights::GRANT)?;
+    let taker = start("netpass", NORMAL, TAKER)?;
+    give(channel, taker, Rights::RECEIVE)?;
+    give(frame, taker, Rights::READ | Rights::WRITE | Rights::INSPECT | Rights::GRANT)?;
+    let (given, taken) = (finish(giver)?, finish(taker)?);
+    let _ = tessera_rt::call(
+        net,
+        &tessera_rt::Message::new(UNREGISTER_APP, [HANDOFF_CLIENT, 0, 0, 0]),
+        tessera_rt::Timeout::Millis(2000),
+    );
+    report("netpass (giver)", given);
+    report("netpass (taker)", taken);
+    if given == Ended::Exited(0) && taken == Ended::Exited(0) {
+        Ok(())
+    } else {
+        Err("the socket was not handed over as it should be")
+    }
+}
+
 /// How long `test-solo-net-worker` runs alone before the others start.
 const WORKER_HEAD_START_MICROS: u64 = 6_000_000;
 /// How long the stress scenario may take.
@@ -900,6 +960,7 @@ const STRESS_MICROS: u64 = 60_000_000;
 /// second transfer). Passes when the worker and the garbage sender
 /// finished cleanly, the dier crashed into being held, and the hog still
 /// runs; the apps' own lines say how (xtask checks them).
+#[inline(never)]
 fn network_stress() -> Outcome {
     let servers = crate::start_servers();
     let mut apps = APPS.lock();
@@ -927,19 +988,24 @@ fn network_stress() -> Outcome {
         ("test-solo-net-dier", Status::Held),
         ("test-solo-net-hog", Status::Running),
     ];
+    if statuses_are(&apps, &expected) {
+        Ok(())
+    } else {
+        Err("an app of the stress scenario did not end up as expected")
+    }
+}
+
+/// Whether each app of `expected` has its status; says which has not.
+fn statuses_are(apps: &Apps, expected: &[(&str, Status)]) -> bool {
     let mut good = true;
-    for (name, status) in expected {
+    for &(name, status) in expected {
         let actual = apps.status(name);
         if actual != Some(status) {
             println!("init: app '{}' is {:?}, expected {:?}", name, actual, status);
             good = false;
         }
     }
-    if good {
-        Ok(())
-    } else {
-        Err("an app of the stress scenario did not end up as expected")
-    }
+    good
 }
 
 /// `package_verification_instructions`: one `VERIFY_PACKAGE` call to the

@@ -73,14 +73,15 @@ use tessera_net_core::registration::Transport;
 use tessera_net_core::resolver::{Lookup, Outcome, Resolved, Step, MAX_SERVERS};
 use tessera_net_core::sockets::{Kind, Peers, Phase, Slot, SocketTable, TcpState};
 use tessera_rt::{
-    cap_delete, cap_info, cap_object, find_initial_capability, for_each_initial_capability, println, receive, reply,
-    sleep_micros, unmap, uptime_micros, Error, Handle, Mapping, Message, ObjectType, Received, Rights, Timeout,
+    cap_delete, cap_derive, cap_info, cap_object, cap_revoke, find_initial_capability, for_each_initial_capability,
+    println, receive, reply, sleep_micros, unmap, uptime_micros, Error, Handle, Mapping, Message, ObjectType, Received,
+    Rights, Timeout,
 };
 use tessera_servers::net::{
     address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, CUT, DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES,
-    MAX_SOCKETS, POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS, RECEIVED, SOCKET_BUFFER_BYTES, SOCKET_MEMORY_BYTES,
-    UDP_BUFFER_BYTES, UDP_DATAGRAMS, UDP_MEMORY_BYTES, UDP_SOCKETS, UDP_SOCKETS_PER_APP, WINDOW_BYTES,
-    WINDOW_MAPPED_AT,
+    MAX_SOCKETS, POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS, RECEIVED, SOCKET_BADGE, SOCKET_BUFFER_BYTES,
+    SOCKET_MEMORY_BYTES, UDP_BUFFER_BYTES, UDP_DATAGRAMS, UDP_MEMORY_BYTES, UDP_SOCKETS, UDP_SOCKETS_PER_APP,
+    WINDOW_BYTES, WINDOW_MAPPED_AT,
 };
 use virtio::Nic;
 
@@ -289,6 +290,10 @@ struct Book {
     /// Datagrams dropped because they came to a client socket from an
     /// address its app may not send to.
     dropped_datagrams: u32,
+    /// Each slot's parent of the capabilities `DELEGATE` made for it.
+    socket_caps: [Option<Handle>; SLOTS],
+    /// Each slot's generation (in its capabilities' badge).
+    generations: [u8; SLOTS],
     denials: Denials,
 }
 
@@ -303,6 +308,8 @@ impl Book {
             peers: [Peers::new(); UDP_SOCKETS],
             server_port: [false; UDP_SOCKETS],
             dropped_datagrams: 0,
+            socket_caps: [None; SLOTS],
+            generations: [0; SLOTS],
             denials: Denials::new(),
         }
     }
@@ -383,6 +390,9 @@ struct Server<'a> {
     tcp: [SocketHandle; POOL_SOCKETS],
     /// The pool's UDP sockets, by slot - `POOL_SOCKETS`.
     udp: [SocketHandle; UDP_SOCKETS],
+    /// A copy of its own endpoint (`SEND`, `GRANT`, `DERIVE`) that socket
+    /// capabilities are made from.
+    own_endpoint: Handle,
     /// The DNS client's socket, and its local port.
     dns: SocketHandle,
     dns_port: u16,
@@ -658,7 +668,11 @@ impl Server<'_> {
                 println!("netd: asks the DNS server at {}.{}.{}.{}:{} first (net.dns)", a, b, c, d, port);
                 Ok(reply_words([0; 4]))
             }
-            (Caller::App(client), request) => self.app_request(client, request),
+            (Caller::App(client), request) => self.app_request(client, request, None),
+            (Caller::Socket { slot, generation }, request) => {
+                let frame = (message.caps == 1).then_some(Handle(message.words[3]));
+                self.holder_request(slot as usize, generation, request, frame)
+            }
             // `decode` lets `init` make only its own requests.
             (Caller::Init, _) => Err(Error::PermissionDenied),
         }
@@ -702,6 +716,11 @@ impl Server<'_> {
         let _ = cap_delete(old.window);
         self.book.resolved[index] = Resolved::new();
         self.book.lookups[index] = None;
+        for slot in 0..SLOTS {
+            if matches!(self.book.table.slot(slot), Some(Slot::Open { client: owner, .. }) if owner == client) {
+                self.forget_capability(slot);
+            }
+        }
         let (sockets, tcp, udp, time) = (&mut self.sockets, &self.tcp, &self.udp, uptime_micros());
         let closed_at = &mut self.book.closed_at;
         self.book.table.close_all(client, |slot| {
@@ -850,6 +869,9 @@ impl Server<'_> {
         }
         let peer = socket.remote_endpoint();
         let ((stream, _), moved) = self.book.table.accept(client, listener, TCP_SLOTS)?;
+        // Its slot is the connection's now: no listener capability may
+        // name it.
+        self.forget_capability(slot);
         let mut listening = moved.is_some();
         if let Some(to) = moved {
             let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[to]);
@@ -909,7 +931,14 @@ impl Server<'_> {
     }
 
     /// `SEND_TO`: one datagram of the window's first `len` bytes.
-    fn send_to(&mut self, client: u32, socket: u32, to: ([u8; 4], u16), len: usize) -> Result<Message, Error> {
+    fn send_to(
+        &mut self,
+        client: u32,
+        socket: u32,
+        to: ([u8; 4], u16),
+        len: usize,
+        window: Handle,
+    ) -> Result<Message, Error> {
         let (address, port) = to;
         let datagram = self.datagram_of(client, socket)?;
         let answering = self.book.server_port[datagram] && self.book.peers[datagram].contains(address, port);
@@ -919,7 +948,6 @@ impl Server<'_> {
         if !self.leased {
             return Err(Error::NotFound);
         }
-        let window = self.book.clients[client as usize - 1].as_ref().ok_or(Error::PermissionDenied)?.window;
         let socket = self.sockets.get_mut::<udp::Socket>(self.udp[datagram]);
         let [a, b, c, d] = address;
         let to = IpEndpoint::new(IpAddress::v4(a, b, c, d), port);
@@ -934,9 +962,8 @@ impl Server<'_> {
     /// `RECEIVE_FROM`: the next datagram for app `client`'s socket, at most
     /// `len` bytes of it, into the window. A client socket drops (and
     /// counts) datagrams from addresses the app may not reach.
-    fn receive_from(&mut self, client: u32, socket: u32, len: usize) -> Result<Message, Error> {
+    fn receive_from(&mut self, client: u32, socket: u32, len: usize, window: Handle) -> Result<Message, Error> {
         let datagram = self.datagram_of(client, socket)?;
-        let window = self.book.clients[client as usize - 1].as_ref().ok_or(Error::PermissionDenied)?.window;
         let server = self.book.server_port[datagram];
         loop {
             let socket = self.sockets.get_mut::<udp::Socket>(self.udp[datagram]);
@@ -967,11 +994,88 @@ impl Server<'_> {
         }
     }
 
+    /// `DELEGATE`: a capability for app `client`'s socket `socket`, in
+    /// the answer. Made from the socket's own parent capability (one per
+    /// socket, badged with its slot and generation), so closing the socket
+    /// revokes every copy, wherever it went.
+    fn delegate(&mut self, client: u32, socket: u32) -> Result<Message, Error> {
+        let slot = self.book.table.find(client, socket).ok_or(Error::InvalidArgument)?;
+        let parent = match self.book.socket_caps[slot] {
+            Some(parent) => parent,
+            None => {
+                let badge = SOCKET_BADGE | u32::from(self.book.generations[slot]) << 8 | slot as u32;
+                let parent = cap_derive(self.own_endpoint, Rights::SEND | Rights::GRANT, badge)?;
+                self.book.socket_caps[slot] = Some(parent);
+                parent
+            }
+        };
+        // The reply hands the caller a child of `parent`.
+        Ok(Message::with_capability(0, [0; 3], parent))
+    }
+
+    /// Revokes every capability made for slot `slot` and moves its
+    /// generation on: a capability for what the slot held before names
+    /// nothing after.
+    fn forget_capability(&mut self, slot: usize) {
+        if let Some(parent) = self.book.socket_caps.get_mut(slot).and_then(Option::take) {
+            let _ = cap_revoke(parent);
+            let _ = cap_delete(parent);
+        }
+        if let Some(generation) = self.book.generations.get_mut(slot) {
+            *generation = generation.wrapping_add(1);
+        }
+    }
+
+    /// A request on a socket capability for slot `slot` of `generation`:
+    /// its owner's request on that socket, with the holder's `frame` for
+    /// the bytes. `InvalidArgument` if the slot holds another socket now,
+    /// or the frame is not one the holder can lend.
+    fn holder_request(
+        &mut self,
+        slot: usize,
+        generation: u32,
+        request: Request,
+        frame: Option<Handle>,
+    ) -> Result<Message, Error> {
+        if self.book.generations.get(slot).map(|&current| u32::from(current)) != Some(generation) {
+            return Err(Error::InvalidArgument);
+        }
+        let Some(Slot::Open { client, socket, .. }) = self.book.table.slot(slot) else {
+            return Err(Error::InvalidArgument);
+        };
+        if let Some(frame) = frame {
+            let info = cap_info(frame)?;
+            let (_, bytes) = cap_object(frame)?;
+            let needed = match request {
+                Request::Send { len, .. } | Request::Receive { len, .. } | Request::ReceiveFrom { len, .. } => len,
+                Request::SendTo { len, .. } => len,
+                _ => 0,
+            };
+            let usable = info.kind == ObjectType::Frame && info.rights.contains(Rights::READ | Rights::WRITE);
+            if !usable || bytes as usize > WINDOW_BYTES || (bytes as usize) < needed {
+                return Err(Error::InvalidArgument);
+            }
+        }
+        let request = match request {
+            Request::Status { .. } => Request::Status { socket },
+            Request::Send { len, .. } => Request::Send { socket, len },
+            Request::Receive { len, .. } => Request::Receive { socket, len },
+            Request::Close { .. } => Request::Close { socket },
+            Request::Shutdown { .. } => Request::Shutdown { socket },
+            Request::SendTo { address, port, len, .. } => Request::SendTo { socket, address, port, len },
+            Request::ReceiveFrom { len, .. } => Request::ReceiveFrom { socket, len },
+            // `decode` gives holders only the requests above.
+            _ => return Err(Error::PermissionDenied),
+        };
+        self.app_request(client, request, frame)
+    }
+
     /// An app's request (module docs).
-    fn app_request(&mut self, client: u32, request: Request) -> Result<Message, Error> {
+    fn app_request(&mut self, client: u32, request: Request, frame: Option<Handle>) -> Result<Message, Error> {
         let index = client as usize - 1;
         let app = self.book.clients[index].as_ref().ok_or(Error::PermissionDenied)?;
-        let window = app.window;
+        // A socket capability's holder brings its own frame.
+        let window = frame.unwrap_or(app.window);
         match request {
             Request::TcpConnect { address, port } => {
                 // A listed literal, or an address this server resolved for
@@ -1038,6 +1142,7 @@ impl Server<'_> {
             }
             Request::Close { socket } => {
                 let slot = self.book.table.close(client, socket).ok_or(Error::InvalidArgument)?;
+                self.forget_capability(slot);
                 self.book.closed_at[slot] = uptime_micros();
                 match slot.checked_sub(POOL_SOCKETS) {
                     None => self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]).close(),
@@ -1055,8 +1160,11 @@ impl Server<'_> {
             Request::TcpListen { port } => self.listen(client, port),
             Request::TcpAccept { socket } => self.accept(client, socket),
             Request::UdpBind { port } => self.bind(client, port),
-            Request::SendTo { socket, address, port, len } => self.send_to(client, socket, (address, port), len),
-            Request::ReceiveFrom { socket, len } => self.receive_from(client, socket, len),
+            Request::SendTo { socket, address, port, len } => {
+                self.send_to(client, socket, (address, port), len, window)
+            }
+            Request::ReceiveFrom { socket, len } => self.receive_from(client, socket, len, window),
+            Request::Delegate { socket } => self.delegate(client, socket),
             Request::Lookup { len } => {
                 let mut name = [0u8; MAX_NAME_BYTES];
                 with_window(window, Rights::READ, |window| name[..len].copy_from_slice(&window.as_bytes()[..len]))?;
@@ -1078,6 +1186,10 @@ impl Server<'_> {
 fn main(_start: tessera_rt::Start) -> u32 {
     let Some(endpoint) = find_initial_capability(ObjectType::Endpoint, Rights::RECEIVE) else {
         println!("netd: needs an endpoint to receive on");
+        return 1;
+    };
+    let Some(own_endpoint) = find_initial_capability(ObjectType::Endpoint, Rights::SEND | Rights::DERIVE) else {
+        println!("netd: needs a copy of its endpoint to make socket capabilities from");
         return 1;
     };
     let (mut nic, address, (buffers, datagram_buffers)) = match start() {
@@ -1150,6 +1262,7 @@ fn main(_start: tessera_rt::Start) -> u32 {
         dhcp,
         tcp,
         udp,
+        own_endpoint,
         dns,
         dns_port,
         book,
