@@ -191,6 +191,34 @@ impl<const POOL: usize> SocketTable<POOL> {
         slots.into_iter().find(|&index| self.slots.get(index) == Some(&Slot::Free))
     }
 
+    /// How many slots of `slots` are free.
+    pub fn free_in(&self, slots: Range<usize>) -> usize {
+        slots.filter(|&index| self.slots.get(index) == Some(&Slot::Free)).count()
+    }
+
+    /// How many sockets app `client` has open in `slots`.
+    pub fn open_in_range(&self, client: u32, slots: Range<usize>) -> usize {
+        slots
+            .filter(
+                |&index| matches!(self.slots.get(index), Some(Slot::Open { client: owner, .. }) if *owner == client),
+            )
+            .count()
+    }
+
+    /// Whether app `client` may take one more slot of `slots` when
+    /// `waiting` other apps hold none there and are each promised one
+    /// (every registered app is sure of a first socket): its first socket
+    /// needs one free slot, any further one must leave a free slot for
+    /// each of the `waiting`.
+    pub fn may_take(&self, client: u32, slots: Range<usize>, waiting: usize) -> bool {
+        let free = self.free_in(slots.clone());
+        if self.open_in_range(client, slots) == 0 {
+            free >= 1
+        } else {
+            free > waiting
+        }
+    }
+
     /// The slot of app `client`'s socket `socket`, if it has that one open.
     pub fn find(&self, client: u32, socket: u32) -> Option<usize> {
         self.slots.iter().position(
@@ -429,6 +457,28 @@ mod tests {
         // Only streams follow TCP states.
         assert_eq!(table.observe(0, TcpState::Closed), Some(Phase::Connecting));
         assert_eq!(table.observe(4, TcpState::Established), Some(Phase::Connecting));
+    }
+
+    #[test]
+    fn every_app_is_sure_of_a_first_socket() {
+        let mut table = SocketTable::<4>::new();
+        // Apps 2 and 3 are registered and hold nothing: app 1 may take
+        // two slots and no more.
+        assert!(table.may_take(1, 0..4, 2));
+        table.open_in(1, Kind::Stream, 0..4).unwrap();
+        assert!(table.may_take(1, 0..4, 2), "3 free, 2 promised");
+        table.open_in(1, Kind::Stream, 0..4).unwrap();
+        assert!(!table.may_take(1, 0..4, 2), "2 free, both promised");
+        assert_eq!((table.free_in(0..4), table.open_in_range(1, 0..4)), (2, 2));
+        // A waiting app's first socket is its own.
+        assert!(table.may_take(2, 0..4, 1));
+        table.open_in(2, Kind::Stream, 0..4).unwrap();
+        assert!(table.may_take(3, 0..4, 0));
+        table.open_in(3, Kind::Stream, 0..4).unwrap();
+        assert!(!table.may_take(3, 0..4, 0), "the pool is full");
+        assert!(!table.may_take(4, 0..4, 0), "even a first needs a free slot");
+        // Other parts of the pool do not count.
+        assert_eq!(table.open_in_range(1, 2..4), 0);
     }
 
     #[test]

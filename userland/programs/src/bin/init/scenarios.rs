@@ -956,8 +956,8 @@ const STRESS_MICROS: u64 = 60_000_000;
 
 /// The network under stress (`qemu:net-stress` runs the host's servers):
 /// the system servers, `test-solo-net-worker` alone (its first transfer), then
-/// `test-solo-net-hog`, `test-solo-net-dier` and `test-solo-net-garbage` beside it (its
-/// second transfer). Passes when the worker and the garbage sender
+/// the two hogs, `test-solo-net-dier` and `test-solo-net-garbage` beside it
+/// (its second transfer). Passes when the worker and the garbage sender
 /// finished cleanly, the dier crashed into being held, and the hog still
 /// runs; the apps' own lines say how (xtask checks them).
 #[inline(never)]
@@ -970,7 +970,7 @@ fn network_stress() -> Outcome {
     }
     let head_start = tessera_rt::uptime_micros() + WORKER_HEAD_START_MICROS;
     apps.supervise(Some(head_start), |_| false, ended_elsewhere);
-    for name in ["test-solo-net-hog", "test-solo-net-dier", "test-solo-net-garbage"] {
+    for name in ["test-solo-net-hog", "test-solo-net-hog-2", "test-solo-net-dier", "test-solo-net-garbage"] {
         if !apps.start_one(name) {
             return Err("a stress app did not start");
         }
@@ -987,6 +987,7 @@ fn network_stress() -> Outcome {
         ("test-solo-net-garbage", Status::Finished),
         ("test-solo-net-dier", Status::Held),
         ("test-solo-net-hog", Status::Running),
+        ("test-solo-net-hog-2", Status::Running),
     ];
     if statuses_are(&apps, &expected) {
         Ok(())

@@ -809,18 +809,27 @@ impl Server<'_> {
         Ok(())
     }
 
-    /// Opens a TCP socket of `kind` for app `client`. If the app has a
-    /// number free but every TCP slot is taken, and some are only closing
-    /// (their apps let them go; the stack is finishing the connection),
-    /// the one closed longest ago is aborted (the peer gets a RST) and
-    /// serves: closing connections cannot keep apps from opening.
-    fn open_tcp(&mut self, client: u32, kind: Kind) -> Result<(u32, usize), Error> {
-        match self.book.table.open_in(client, kind, TCP_SLOTS) {
-            Err(Error::OutOfMemory) if self.book.table.open_by(client) < MAX_SOCKETS as usize => {}
-            other => return other,
-        }
-        // Only one with nothing left to send: aborting it loses no bytes
-        // (its FIN is out; the stack waits for the peer's).
+    /// How many registered apps other than `client` hold no socket in
+    /// their part of the pool for `transport` and are promised one: for
+    /// TCP every registered app, for UDP those with UDP server ports.
+    fn waiting(&self, client: u32, transport: Transport) -> usize {
+        let slots = match transport {
+            Transport::Tcp => TCP_SLOTS,
+            Transport::Udp => UDP_SLOTS,
+        };
+        let promised =
+            |app: &Client| transport == Transport::Tcp || !app.registration.server_ports(transport).is_empty();
+        (1..=MAX_CLIENTS)
+            .filter(|&other| other != client)
+            .filter(|&other| self.book.clients[other as usize - 1].as_ref().is_some_and(promised))
+            .filter(|&other| self.book.table.open_in_range(other, slots.clone()) == 0)
+            .count()
+    }
+
+    /// Frees the TCP slot of the connection closed longest ago that has
+    /// nothing left to send (aborting it loses no bytes: its FIN is out,
+    /// the stack waits for the peer's), if there is one.
+    fn reclaim_closing(&mut self) {
         let oldest = self
             .book
             .table
@@ -828,9 +837,27 @@ impl Server<'_> {
             .filter(|&slot| TCP_SLOTS.contains(&slot))
             .filter(|&slot| self.sockets.get::<tcp::Socket>(self.tcp[slot]).send_queue() == 0)
             .min_by_key(|&slot| self.book.closed_at[slot]);
-        let Some(slot) = oldest else { return Err(Error::OutOfMemory) };
-        self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]).abort();
-        self.book.table.free(slot);
+        if let Some(slot) = oldest {
+            self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]).abort();
+            self.book.table.free(slot);
+        }
+    }
+
+    /// Opens a TCP socket of `kind` for app `client`, within its budget
+    /// ([`MAX_SOCKETS`]) and leaving a socket for each registered app that
+    /// has none (every app is sure of a first one); a closing connection
+    /// with nothing left to send gives its slot up when none is free.
+    /// `OutOfMemory` otherwise.
+    fn open_tcp(&mut self, client: u32, kind: Kind) -> Result<(u32, usize), Error> {
+        if self.book.table.open_by(client) >= MAX_SOCKETS as usize {
+            return Err(Error::OutOfMemory);
+        }
+        if self.book.table.free_in(TCP_SLOTS) <= self.waiting(client, Transport::Tcp) {
+            self.reclaim_closing();
+        }
+        if !self.book.table.may_take(client, TCP_SLOTS, self.waiting(client, Transport::Tcp)) {
+            return Err(Error::OutOfMemory);
+        }
         self.book.table.open_in(client, kind, TCP_SLOTS)
     }
 
@@ -868,6 +895,13 @@ impl Server<'_> {
             _ => {}
         }
         let peer = socket.remote_endpoint();
+        // The listener goes on in another slot: one more for this app.
+        if self.book.table.free_in(TCP_SLOTS) <= self.waiting(client, Transport::Tcp) {
+            self.reclaim_closing();
+        }
+        if !self.book.table.may_take(client, TCP_SLOTS, self.waiting(client, Transport::Tcp)) {
+            return Err(Error::OutOfMemory);
+        }
         let ((stream, _), moved) = self.book.table.accept(client, listener, TCP_SLOTS)?;
         // Its slot is the connection's now: no listener capability may
         // name it.
@@ -898,6 +932,9 @@ impl Server<'_> {
             |&slot| matches!(self.book.table.slot(slot), Some(Slot::Open { client: owner, .. }) if owner == client),
         );
         if held.count() >= UDP_SOCKETS_PER_APP {
+            return Err(Error::OutOfMemory);
+        }
+        if !self.book.table.may_take(client, UDP_SLOTS, self.waiting(client, Transport::Udp)) {
             return Err(Error::OutOfMemory);
         }
         let (number, slot) = self.book.table.open_in(client, Kind::Datagram, UDP_SLOTS)?;
