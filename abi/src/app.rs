@@ -590,7 +590,8 @@ pub mod net {
     /// `WRITE`, `INSPECT` and `GRANT` to pass it; at most
     /// [`WINDOW_BYTES`], at least the length) that
     /// the bytes move through; the server maps it for the request and
-    /// deletes its copy. When the socket is closed (by its owner or a
+    /// deletes its copy. The frame's handle takes word 3, so a holder's
+    /// [`SEND_TO`] gives its length in word 0. When the socket is closed (by its owner or a
     /// holder) or its owner ends, every such capability is revoked.
     pub const DELEGATE: u32 = 13;
     /// A socket capability's badge: this bit, the socket's generation

@@ -401,15 +401,16 @@ pub fn scenario(kernel: &Path) -> Result<()> {
 }
 
 /// Lines the `qemu:net-handoff` boot must show.
-const HANDOFF_EXPECTED: [&str; 9] = [
+const HANDOFF_EXPECTED: [&str; 10] = [
     "netpass: the owner's line came back: true",
     "netpass: the owner made a capability for its socket and hands it over",
     "netpass: the taker holds Endpoint with",
     "netpass: the taker's line came back through the owner's socket: true",
     "netpass: the taker connects elsewhere with it: permission denied",
     "netpass: the taker sends without a frame: invalid argument",
+    "netpass: the taker's datagram came back through the owner's UDP socket: true",
     "netpass: the owner closed its socket",
-    "netpass: after the owner's close the taker's capability: ",
+    "netpass: after the owner's close the taker's capability: stale handle",
     "init: scenario net-handoff passed",
 ];
 
@@ -425,15 +426,22 @@ const HANDOFF_EXPECTED: [&str; 9] = [
 /// on the one connection.
 pub fn handoff_scenario(kernel: &Path) -> Result<()> {
     let echoes = Server::start(ECHO_PORT, "TCP echo server", "netpass connects to 10.0.2.2:7007", echo)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let udp_echoes = start_udp_echo(&stop)?;
     let command = qemu::command(Image::Test, kernel, Console::Captured, Some("scenario=net-handoff"));
     let outcome = command.and_then(|command| {
         qemu::capture_until(command, Some(BOOT_TIMEOUT), |output| {
             output.contains("init: scenario net-handoff passed") || output.contains("init: scenario net-handoff FAILED")
         })
     });
+    stop.store(true, Ordering::Release);
+    let udp_echoed = udp_echoes.join().unwrap_or_default();
     let echoed = echoes.finish();
     let output = outcome?.output;
     let mut reasons = Vec::new();
+    if udp_echoed != ["the taker's datagram"] {
+        reasons.push(format!("the UDP echo server expected the taker's one datagram, and saw {udp_echoed:?}"));
+    }
     if echoed != ["the owner's line\nthe taker's line\n"] {
         reasons.push(format!("the echo server expected both lines on one connection, and saw {echoed:?}"));
     }

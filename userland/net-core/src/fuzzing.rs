@@ -120,7 +120,8 @@ pub fn request_decoding(data: &[u8]) {
             assert!((app || holder) && socket_ok(socket), "send_to {socket}");
             assert!(address_word(address) == word1 && is_connectable(address), "send_to {address:?}");
             assert!(port != 0 && u32::from(port) == words[2], "send_to port {port}");
-            assert!(len == words[3] as usize && len <= MAX_DATAGRAM_BYTES, "send_to {len}");
+            let length = if holder { word0 } else { words[3] };
+            assert!(len == length as usize && len <= MAX_DATAGRAM_BYTES, "send_to {len}");
             (SEND_TO, frame)
         }
         Request::ReceiveFrom { socket, len } => {

@@ -34,18 +34,19 @@
 //! | 11 `RECEIVE_FROM` | [`Request::ReceiveFrom`] | word 0 = socket, word 1 = most bytes, 1..=[`WINDOW_BYTES`] | 0 | apps |
 //! | 12 `SHUTDOWN` | [`Request::Shutdown`] | word 0 = socket | 0 | apps |
 //! | 13 `DELEGATE` | [`Request::Delegate`] | word 0 = socket | 0 | apps |
-//!
-//! A holder of a socket capability (badge [`SOCKET_BADGE`] with the
-//! slot and generation, [`Caller::Socket`]) may make `STATUS`, `SEND`,
-//! `RECEIVE`, `SHUTDOWN`, `CLOSE`, `SEND_TO` and `RECEIVE_FROM`, word 0
-//! unread (the decoded socket is 0); the four that
-//! move bytes carry one capability, the holder's frame.
 //! | 16 `REGISTER_APP` | [`Request::RegisterApp`] | word 0 = client, 1..=16 | 1 (the window) | `init` |
 //! | 17 `UNREGISTER_APP` | [`Request::UnregisterApp`] | word 0 = client, 1..=16 | 0 | `init` |
 //! | 18 `SET_RESOLVER` | [`Request::SetResolver`] | word 0 = IPv4 address (as `TCP_CONNECT`), word 1 = port, 1..=65535 | 0 | `init` |
 //!
 //! Words a request does not use are ignored (the kernel puts received
 //! capabilities' handles in the last words).
+//!
+//! A holder of a socket capability (badge [`SOCKET_BADGE`] with the slot
+//! and generation, [`Caller::Socket`]) may make `STATUS`, `SEND`,
+//! `RECEIVE`, `SHUTDOWN`, `CLOSE`, `SEND_TO` and `RECEIVE_FROM` (the
+//! decoded socket is 0: the badge names it); the four that move bytes
+//! carry one capability, the holder's frame, whose handle the kernel puts
+//! in word 3, so a holder's `SEND_TO` gives its length in word 0.
 //!
 //! # Errors
 //!
@@ -296,7 +297,9 @@ pub fn decode(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(Cal
             let socket = socket()?;
             let address = address_bytes(words[1]);
             let port = u16::try_from(words[2]).ok().filter(|&port| port != 0);
-            let len = usize::try_from(words[3]).ok().filter(|&len| len <= MAX_DATAGRAM_BYTES);
+            // A holder's word 3 is its frame's handle: its length is in word 0.
+            let length = if holder { words[0] } else { words[3] };
+            let len = usize::try_from(length).ok().filter(|&len| len <= MAX_DATAGRAM_BYTES);
             match (port, len) {
                 (Some(port), Some(len)) if is_connectable(address) => Request::SendTo { socket, address, port, len },
                 _ => return Err(Error::InvalidArgument),
@@ -451,6 +454,9 @@ mod tests {
         assert_eq!(decode(STATUS, [u32::MAX, 0, 0, 0], 0, holder), Ok((caller, Request::Status { socket: 0 })));
         assert_eq!(decode(SEND, [9, 100, 0, 5], 1, holder), Ok((caller, Request::Send { socket: 0, len: 100 })));
         assert_eq!(decode(CLOSE, [9, 0, 0, 0], 0, holder), Ok((caller, Request::Close { socket: 0 })));
+        let datagram = Request::SendTo { socket: 0, address: [10, 0, 2, 2], port: 7, len: 64 };
+        assert_eq!(decode(SEND_TO, [64, HOST, 7, 0x105], 1, holder), Ok((caller, datagram)));
+        assert_eq!(decode(SEND_TO, [1473, HOST, 7, 0x105], 1, holder), Err(Error::InvalidArgument));
         // Bytes need the holder's frame; nothing else takes one.
         assert_eq!(decode(SEND, [0, 100, 0, 0], 0, holder), Err(Error::InvalidArgument));
         assert_eq!(decode(RECEIVE_FROM, [0, 100, 0, 0], 0, holder), Err(Error::InvalidArgument));

@@ -92,8 +92,10 @@ fn rules(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(), Error
     if caps != u32::from(label == REGISTER_APP || (holder && bytes)) {
         return Err(Error::InvalidArgument);
     }
-    // A holder's word 0 is not read.
-    let words = if holder { [0, words[1], words[2], words[3]] } else { words };
+    // A holder's word 0 is not read as a socket; its `SEND_TO` length is
+    // there (word 3 is its frame's handle).
+    let words =
+        if holder { [0, words[1], words[2], if label == SEND_TO { words[0] } else { words[3] }] } else { words };
     let connectable = |word: u32| {
         let [a, b, c, d] = word.to_be_bytes();
         [a, b, c, d] != [0; 4] && [a, b, c, d] != [255; 4] && !(224..240).contains(&a)

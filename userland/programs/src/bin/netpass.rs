@@ -20,7 +20,9 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use tessera_abi::app::net::{address_word, state, CLOSE, DELEGATE, RECEIVE, SEND, STATUS, TCP_CONNECT};
+use tessera_abi::app::net::{
+    address_word, state, CLOSE, DELEGATE, RECEIVE, RECEIVED, RECEIVE_FROM, SEND, SEND_TO, STATUS, TCP_CONNECT, UDP_BIND,
+};
 use tessera_rt::{
     call, cap_info, for_each_initial_capability, println, receive, reply, sleep_micros, Error, Handle, Mapping,
     Message, ObjectType, Received, Rights, Timeout,
@@ -41,6 +43,12 @@ const TAKER_LINE: &[u8] = b"the taker's line\n";
 const HANDED: u32 = 1;
 /// The giver's message to the taker: the socket is closed.
 const CLOSED: u32 = 2;
+/// The giver's message to the taker: a UDP socket's capability comes.
+const HANDED_UDP: u32 = 3;
+/// The host's UDP echo server.
+const UDP_ECHO: ([u8; 4], u16) = ([10, 0, 2, 2], 7008);
+/// The taker's datagram.
+const TAKER_DATAGRAM: &[u8] = b"the taker's datagram";
 /// How many times a waiting side asks again, 5 ms apart.
 const TRIES: u32 = 2000;
 
@@ -71,6 +79,8 @@ fn echo(
         }
         sleep_micros(5_000);
     }
+    // The echo must come into the frame: nothing of the line is left there.
+    frame.write_bytes(0, &[0; 64][..line.len()]);
     let mut got = [0u8; 64];
     let mut count = 0;
     while count < line.len() {
@@ -119,10 +129,20 @@ fn giver(net: Handle, window: Handle, channel: Handle) -> Result<(), Error> {
     let capability = Handle(reply.message.words[3]);
     println!("netpass: the owner made a capability for its socket and hands it over");
     let taken = call(channel, &Message::with_capability(HANDED, [0; 3], capability), Timeout::Millis(30_000))?;
+    // A UDP client socket too: the taker sends a datagram through it.
+    let [datagrams, ..] = request(net, &Message::new(UDP_BIND, [0; 4]))?;
+    let reply = call(net, &Message::new(DELEGATE, [datagrams, 0, 0, 0]), Timeout::Millis(2000))?;
+    if reply.message.label != 0 || reply.message.caps != 1 {
+        println!("netpass: DELEGATE gave no capability for the UDP socket");
+        return Err(Error::InvalidArgument);
+    }
+    let udp = Handle(reply.message.words[3]);
+    let sent = call(channel, &Message::with_capability(HANDED_UDP, [0; 3], udp), Timeout::Millis(30_000))?;
+    request(net, &Message::new(CLOSE, [datagrams, 0, 0, 0]))?;
     request(net, &Message::new(CLOSE, [socket, 0, 0, 0]))?;
     println!("netpass: the owner closed its socket");
     let gone = call(channel, &Message::new(CLOSED, [0; 4]), Timeout::Millis(30_000))?;
-    if echoed && taken.message.label == 0 && gone.message.label == 0 {
+    if echoed && taken.message.label == 0 && sent.message.label == 0 && gone.message.label == 0 {
         Ok(())
     } else {
         Err(Error::InvalidArgument)
@@ -150,18 +170,65 @@ fn taker(channel: Handle, frame_handle: Handle) -> Result<(), Error> {
     println!("netpass: the taker sends without a frame: {}", bare.err().map_or("ALLOWED", Error::name));
     let first = echoed && connect == Err(Error::PermissionDenied) && bare == Err(Error::InvalidArgument);
     reply(&Message::new(if first { 0 } else { 1 }, [0; 4]))?;
+    let datagram = udp_through(channel, &frame, frame_handle)?;
+    reply(&Message::new(if datagram { 0 } else { 1 }, [0; 4]))?;
     let closed = receive(channel, Timeout::Millis(30_000))?;
     let after = request(socket, &Message::new(STATUS, [0; 4]));
     println!(
         "netpass: after the owner's close the taker's capability: {}",
         after.err().map_or("still ALLOWED", Error::name)
     );
-    let gone = closed.message.label == CLOSED && after.is_err();
+    // Revoked: the kernel no longer knows the handle (not netd refusing).
+    let revoked = matches!(after, Err(Error::StaleHandle | Error::InvalidHandle));
+    let gone = closed.message.label == CLOSED && revoked;
     reply(&Message::new(if gone { 0 } else { 1 }, [0; 4]))?;
-    if first && gone {
+    if first && datagram && gone {
         Ok(())
     } else {
         Err(Error::InvalidArgument)
+    }
+}
+
+/// The taker's UDP part: takes the UDP socket's capability, sends a
+/// datagram to the host's echo server through it (the length in word 0,
+/// the frame's handle in word 3) and receives the echo into its frame.
+fn udp_through(channel: Handle, frame: &Mapping, frame_handle: Handle) -> Result<bool, Error> {
+    let handed = receive(channel, Timeout::Millis(30_000))?;
+    if handed.message.label != HANDED_UDP || handed.message.caps != 1 {
+        println!("netpass: the taker got no UDP socket capability");
+        return Ok(false);
+    }
+    let socket = Handle(handed.message.words[3]);
+    let ([a, b, c, d], port) = UDP_ECHO;
+    let to = address_word([a, b, c, d]);
+    let len = TAKER_DATAGRAM.len() as u32;
+    frame.write_bytes(0, TAKER_DATAGRAM);
+    let mut tries = 0;
+    while request(socket, &Message::with_capability(SEND_TO, [len, to, u32::from(port)], frame_handle))?[0] != 1 {
+        tries += 1;
+        if tries > TRIES {
+            return Err(Error::TimedOut);
+        }
+        sleep_micros(5_000);
+    }
+    frame.write_bytes(0, &[0; 64][..TAKER_DATAGRAM.len()]);
+    loop {
+        let [count, from, from_port, flags] =
+            request(socket, &Message::with_capability(RECEIVE_FROM, [0, 64, 0], frame_handle))?;
+        if flags & RECEIVED != 0 {
+            let echoed = &frame.as_bytes()[..count as usize] == TAKER_DATAGRAM;
+            let right_peer = from == to && from_port == u32::from(port);
+            println!(
+                "netpass: the taker's datagram came back through the owner's UDP socket: {}",
+                echoed && right_peer
+            );
+            return Ok(echoed && right_peer);
+        }
+        tries += 1;
+        if tries > TRIES {
+            return Err(Error::TimedOut);
+        }
+        sleep_micros(5_000);
     }
 }
 

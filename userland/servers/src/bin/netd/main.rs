@@ -817,8 +817,19 @@ impl Server<'_> {
             Transport::Tcp => TCP_SLOTS,
             Transport::Udp => UDP_SLOTS,
         };
-        let promised =
-            |app: &Client| transport == Transport::Tcp || !app.registration.server_ports(transport).is_empty();
+        // TCP for an app that may connect somewhere or listen; UDP for one
+        // with UDP server ports.
+        let promised = |app: &Client| {
+            let registration = &app.registration;
+            match transport {
+                Transport::Tcp => {
+                    !registration.literals().is_empty()
+                        || registration.name_count() > 0
+                        || !registration.server_ports(Transport::Tcp).is_empty()
+                }
+                Transport::Udp => !registration.server_ports(Transport::Udp).is_empty(),
+            }
+        };
         (1..=MAX_CLIENTS)
             .filter(|&other| other != client)
             .filter(|&other| self.book.clients[other as usize - 1].as_ref().is_some_and(promised))
@@ -828,14 +839,15 @@ impl Server<'_> {
 
     /// Frees the TCP slot of the connection closed longest ago that has
     /// nothing left to send (aborting it loses no bytes: its FIN is out,
-    /// the stack waits for the peer's), if there is one.
-    fn reclaim_closing(&mut self) {
+    /// the stack waits for the peer's), or any, `even_unsent`, if there is
+    /// one.
+    fn reclaim_closing(&mut self, even_unsent: bool) {
         let oldest = self
             .book
             .table
             .closing()
             .filter(|&slot| TCP_SLOTS.contains(&slot))
-            .filter(|&slot| self.sockets.get::<tcp::Socket>(self.tcp[slot]).send_queue() == 0)
+            .filter(|&slot| even_unsent || self.sockets.get::<tcp::Socket>(self.tcp[slot]).send_queue() == 0)
             .min_by_key(|&slot| self.book.closed_at[slot]);
         if let Some(slot) = oldest {
             self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]).abort();
@@ -853,7 +865,14 @@ impl Server<'_> {
             return Err(Error::OutOfMemory);
         }
         if self.book.table.free_in(TCP_SLOTS) <= self.waiting(client, Transport::Tcp) {
-            self.reclaim_closing();
+            self.reclaim_closing(false);
+        }
+        // An app's first socket is promised: if nothing is free it takes
+        // the slot of the connection closed longest ago, bytes and all
+        // (closing connections, anyone's, cannot keep it out).
+        let first = self.book.table.open_in_range(client, TCP_SLOTS) == 0;
+        if first && self.book.table.free_in(TCP_SLOTS) == 0 {
+            self.reclaim_closing(true);
         }
         if !self.book.table.may_take(client, TCP_SLOTS, self.waiting(client, Transport::Tcp)) {
             return Err(Error::OutOfMemory);
@@ -897,7 +916,7 @@ impl Server<'_> {
         let peer = socket.remote_endpoint();
         // The listener goes on in another slot: one more for this app.
         if self.book.table.free_in(TCP_SLOTS) <= self.waiting(client, Transport::Tcp) {
-            self.reclaim_closing();
+            self.reclaim_closing(false);
         }
         if !self.book.table.may_take(client, TCP_SLOTS, self.waiting(client, Transport::Tcp)) {
             return Err(Error::OutOfMemory);
