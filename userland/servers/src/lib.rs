@@ -78,14 +78,16 @@ pub mod net {
     /// has at most [`MAX_SOCKETS`] of them open).
     pub const POOL_SOCKETS: usize = 8;
     /// Bytes of one TCP socket's receive buffer, and of its send buffer.
-    pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
+    pub const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
+    /// Frames the TCP buffers take (a frame is at most 64 KiB).
+    pub const SOCKET_FRAMES: usize = 2;
     /// Untyped memory `init` gives the server for the pool's buffers (all
     /// of them: a receive and a send buffer per socket): the server makes
     /// one frame of it (one mapping) and keeps it mapped at [`SOCKETS_AT`].
     /// Not in the server's `.bss`: its program memory (256 KiB, carved in
     /// power-of-two frames aligned to their size) has no room for 64 KiB
     /// more beside its code.
-    pub const SOCKET_MEMORY_BYTES: u32 = (2 * POOL_SOCKETS * SOCKET_BUFFER_BYTES) as u32;
+    pub const SOCKET_MEMORY_BYTES: u32 = (2 * POOL_SOCKETS * SOCKET_BUFFER_BYTES / SOCKET_FRAMES) as u32;
     /// Where the server maps the socket buffers.
     pub const SOCKETS_AT: u32 = 0x3004_0000;
     // One frame holds them, and the DMA memory and they tell each other
@@ -108,7 +110,7 @@ pub mod net {
     /// others).
     pub const UDP_MEMORY_BYTES: u32 = (2 * UDP_SOCKETS * UDP_BUFFER_BYTES) as u32;
     /// Where the server maps the UDP buffers.
-    pub const UDP_AT: u32 = SOCKETS_AT + SOCKET_MEMORY_BYTES;
+    pub const UDP_AT: u32 = SOCKETS_AT + SOCKET_FRAMES as u32 * SOCKET_MEMORY_BYTES;
     const _: () = assert!(UDP_MEMORY_BYTES.is_power_of_two() && UDP_MEMORY_BYTES != DMA_BYTES);
     const _: () = assert!(UDP_MEMORY_BYTES != SOCKET_MEMORY_BYTES);
     /// How long a connection may go unanswered (a connect, data waiting

@@ -392,7 +392,7 @@ fn start_uartd() -> Result<(Handle, Handle), &'static str> {
 /// virtio-net device: it gets the virtio-mmio page that holds the network
 /// device (virtio device ID 1; the UART server does not get it), a fresh
 /// block of `net::DMA_BYTES` of untyped memory for the device's queues
-/// and buffers, one of `net::SOCKET_MEMORY_BYTES` for its TCP socket
+/// and buffers, two of `net::SOCKET_MEMORY_BYTES` for its TCP socket
 /// buffers, one of `net::UDP_MEMORY_BYTES` for its UDP ones,
 /// and the receiving end of its endpoint. Returns its minting endpoint:
 /// `init` registers apps through it (badge 0) and mints each app's
@@ -403,12 +403,13 @@ fn start_netd() -> Result<Handle, &'static str> {
     let page = virtio_page_with(NET_DEVICE).ok_or("no virtio network device among the virtio-mmio transports")?;
     let memory = retype(untyped, ObjectType::Untyped, DMA_BYTES).map_err(|_| "retype failed")?;
     let buffers = retype(untyped, ObjectType::Untyped, SOCKET_MEMORY_BYTES).map_err(|_| "retype failed")?;
+    let more_buffers = retype(untyped, ObjectType::Untyped, SOCKET_MEMORY_BYTES).map_err(|_| "retype failed")?;
     let datagrams = retype(untyped, ObjectType::Untyped, UDP_MEMORY_BYTES).map_err(|_| "retype failed")?;
     let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
     let minter = cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
     let server = start_server("netd", SERVER_PRIORITY)?;
     give(page, server, DRIVER_DEVICE_RIGHTS)?;
-    for handle in [memory, buffers, datagrams, endpoint] {
+    for handle in [memory, buffers, more_buffers, datagrams, endpoint] {
         cap_move(handle, server).map_err(|_| "move failed")?;
     }
     configure_resolver(minter);

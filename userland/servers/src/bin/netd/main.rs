@@ -80,8 +80,8 @@ use tessera_rt::{
 use tessera_servers::net::{
     address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, CUT, DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES,
     MAX_SOCKETS, POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS, RECEIVED, SOCKET_BADGE, SOCKET_BUFFER_BYTES,
-    SOCKET_MEMORY_BYTES, UDP_BUFFER_BYTES, UDP_DATAGRAMS, UDP_MEMORY_BYTES, UDP_SOCKETS, UDP_SOCKETS_PER_APP,
-    WINDOW_BYTES, WINDOW_MAPPED_AT,
+    SOCKET_FRAMES, SOCKET_MEMORY_BYTES, UDP_BUFFER_BYTES, UDP_DATAGRAMS, UDP_MEMORY_BYTES, UDP_SOCKETS,
+    UDP_SOCKETS_PER_APP, WINDOW_BYTES, WINDOW_MAPPED_AT,
 };
 use virtio::Nic;
 
@@ -107,21 +107,25 @@ fn random_seed(mac: [u8; 6]) -> u64 {
 }
 
 /// The socket buffers `start` maps: the TCP pool's and the UDP pool's.
-type Buffers = (&'static mut SocketBuffers, &'static mut UdpBuffers);
+type Buffers = ([&'static mut SocketBuffers; SOCKET_FRAMES], &'static mut UdpBuffers);
 
 /// Finds the device region and the three blocks of untyped memory `init`
 /// gave (told apart by size), starts the device and maps the socket
 /// buffers; returns the device, its transport's physical address and the
 /// buffers.
 fn start() -> Result<(Nic, u32, Buffers), &'static str> {
-    let (mut region, mut dma, mut buffers, mut datagrams) = (None, None, None, None);
+    let (mut region, mut dma, mut datagrams) = (None, None, None);
+    let (mut buffers, mut found) = ([Handle::NULL; SOCKET_FRAMES], 0);
     for_each_initial_capability(|handle, info| match info.kind {
         ObjectType::DeviceRegion if info.rights.contains(Rights::READ | Rights::WRITE) => {
             region.get_or_insert(handle);
         }
         ObjectType::Untyped => match cap_object(handle) {
             Ok((_, DMA_BYTES)) => dma = Some(handle),
-            Ok((_, SOCKET_MEMORY_BYTES)) => buffers = Some(handle),
+            Ok((_, SOCKET_MEMORY_BYTES)) if found < SOCKET_FRAMES => {
+                buffers[found] = handle;
+                found += 1;
+            }
             Ok((_, UDP_MEMORY_BYTES)) => datagrams = Some(handle),
             _ => {}
         },
@@ -129,7 +133,9 @@ fn start() -> Result<(Nic, u32, Buffers), &'static str> {
     });
     let region = region.ok_or("needs the virtio-mmio page of the network device")?;
     let dma = dma.ok_or("needs untyped memory for the device's queues and buffers")?;
-    let buffers = buffers.ok_or("needs untyped memory for the socket buffers")?;
+    if found < SOCKET_FRAMES {
+        return Err("needs untyped memory for the socket buffers");
+    }
     let datagrams = datagrams.ok_or("needs untyped memory for the UDP buffers")?;
     let (address, transport) = virtio::find_device(region)?;
     let pool = virtio::Pool::new(dma)?;
@@ -168,8 +174,9 @@ fn configure(interface: &mut Interface, lease: Option<&dhcpv4::Config>) {
     }
 }
 
-/// The socket buffers: a receive and a send buffer per pool socket.
-type SocketBuffers = [[u8; SOCKET_BUFFER_BYTES]; 2 * POOL_SOCKETS];
+/// One frame of socket buffers: a receive and a send buffer for each of
+/// its share of the pool's TCP sockets.
+type SocketBuffers = [[u8; SOCKET_BUFFER_BYTES]; 2 * POOL_SOCKETS / SOCKET_FRAMES];
 /// The UDP buffers: a receive and a send buffer per UDP socket.
 type UdpBuffers = [[u8; UDP_BUFFER_BYTES]; 2 * UDP_SOCKETS];
 
@@ -179,14 +186,14 @@ mod socket_memory {
     use core::sync::atomic::{AtomicBool, Ordering};
 
     use tessera_rt::{map, retype, Handle, ObjectType, Rights};
-    use tessera_servers::net::{SOCKETS_AT, SOCKET_MEMORY_BYTES, UDP_AT, UDP_MEMORY_BYTES};
+    use tessera_servers::net::{SOCKETS_AT, SOCKET_FRAMES, SOCKET_MEMORY_BYTES, UDP_AT, UDP_MEMORY_BYTES};
 
     use super::{Buffers, SocketBuffers, UdpBuffers};
 
     // The buffers fill their frames exactly, and the frames do not overlap.
     const _: () = assert!(core::mem::size_of::<SocketBuffers>() == SOCKET_MEMORY_BYTES as usize);
     const _: () = assert!(core::mem::size_of::<UdpBuffers>() == UDP_MEMORY_BYTES as usize);
-    const _: () = assert!(SOCKETS_AT + SOCKET_MEMORY_BYTES <= UDP_AT);
+    const _: () = assert!(SOCKETS_AT + SOCKET_FRAMES as u32 * SOCKET_MEMORY_BYTES <= UDP_AT);
 
     /// Set once the buffers are handed out.
     static TAKEN: AtomicBool = AtomicBool::new(false);
@@ -199,24 +206,31 @@ mod socket_memory {
         map(frame, at, Rights::READ | Rights::WRITE).map_err(|_| "cannot map socket buffers")
     }
 
-    /// Maps the TCP buffers' frame (from `tcp`) at `SOCKETS_AT` and the UDP
-    /// buffers' (from `udp`) at `UDP_AT` for the rest of the process, and
-    /// hands them out, once.
-    pub fn take(tcp: Handle, udp: Handle) -> Result<Buffers, &'static str> {
+    /// Maps the TCP buffers' frames (from `tcp`) one after the other from
+    /// `SOCKETS_AT` and the UDP buffers' (from `udp`) at `UDP_AT` for the
+    /// rest of the process, and hands them out, once.
+    pub fn take(tcp: [Handle; SOCKET_FRAMES], udp: Handle) -> Result<Buffers, &'static str> {
         if TAKEN.swap(true, Ordering::AcqRel) {
             return Err("the socket buffers are taken");
         }
-        map_frame(tcp, SOCKET_MEMORY_BYTES, SOCKETS_AT)?;
+        let at = |index: usize| SOCKETS_AT + index as u32 * SOCKET_MEMORY_BYTES;
+        for (index, &frame) in tcp.iter().enumerate() {
+            map_frame(frame, SOCKET_MEMORY_BYTES, at(index))?;
+        }
         map_frame(udp, UDP_MEMORY_BYTES, UDP_AT)?;
         // SAFETY: each frame is mapped read-write at its address for
         // exactly its buffers' size, and stays mapped: the server never
         // unmaps them or deletes their capabilities (if `init` revoked one,
         // an access would fault and end this process, not reach other
         // memory). Nothing else in the process uses those addresses, the
-        // two ranges do not overlap (asserted above), the bytes are zeroed
+        // ranges do not overlap (the TCP frames follow one another, the
+        // UDP frame comes after them: asserted above), the bytes are zeroed
         // (valid `u8` arrays, aligned to 1), and `TAKEN` makes these the
         // only references ever made.
-        Ok(unsafe { (&mut *(SOCKETS_AT as *mut SocketBuffers), &mut *(UDP_AT as *mut UdpBuffers)) })
+        unsafe {
+            let tcp = core::array::from_fn(|index| &mut *(at(index) as *mut SocketBuffers));
+            Ok((tcp, &mut *(UDP_AT as *mut UdpBuffers)))
+        }
     }
 }
 
@@ -1277,7 +1291,7 @@ fn main(_start: tessera_rt::Start) -> u32 {
     let mut sockets = SocketSet::new(&mut storage[..]);
     let dhcp = sockets.add(dhcpv4::Socket::new());
     let mut tcp = [SocketHandle::default(); POOL_SOCKETS];
-    let mut pieces = buffers.iter_mut();
+    let mut pieces = buffers.into_iter().flat_map(|frame| frame.iter_mut());
     for handle in &mut tcp {
         let (Some(receive), Some(send)) = (pieces.next(), pieces.next()) else { break };
         let mut socket =
