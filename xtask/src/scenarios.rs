@@ -548,12 +548,35 @@ pub fn both_spinners_progress_before_either_is_done(output: &str) -> Result<()> 
 /// blinky still ticks after the crash loop was held, and the Pluton
 /// security server reports the provisioned DeviceID and never the secret.
 pub fn apps_check(output: &str) -> Result<()> {
+    for who in ["init", "plutond"] {
+        stack_headroom(output, who)?;
+    }
     summary_matches_the_apps(output)?;
     blinky_goes_on_after_the_hold(output)?;
     if !output.lines().any(|line| line.trim_end() == NETWORK_UP) {
         return Err(format!("the network server did not print `{NETWORK_UP}`"));
     }
     device_id_is_the_provisioned_one(output)
+}
+
+/// The least stack a program must have left (its stack is 16 KiB, with an
+/// unmapped page below: going past it is a fault).
+const STACK_HEADROOM: usize = 2048;
+
+/// `who` reported its stack's high-water mark (`who: stack high-water N of
+/// M bytes`) with at least [`STACK_HEADROOM`] bytes to spare.
+fn stack_headroom(output: &str, who: &str) -> Result<()> {
+    let prefix = format!("{who}: stack high-water ");
+    let line = output
+        .lines()
+        .find_map(|line| line.trim_end().strip_prefix(&prefix))
+        .ok_or_else(|| format!("no `{prefix}N of M bytes` line"))?;
+    let numbers: Vec<usize> = line.split(' ').filter_map(|word| word.parse().ok()).collect();
+    match numbers[..] {
+        [used, size] if used + STACK_HEADROOM <= size => Ok(()),
+        [used, size] => Err(format!("{who} used {used} of its {size}-byte stack: less than {STACK_HEADROOM} to spare")),
+        _ => Err(format!("cannot read `{prefix}{line}`")),
+    }
 }
 
 /// The Pluton security server's DeviceID, as it and `init` print it, is the

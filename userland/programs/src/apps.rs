@@ -286,6 +286,9 @@ impl<'a> Apps<'a> {
 
     /// Checks one package on its own (signature, manifest, board and
     /// servers) and records it as `Checked`, or `Refused` with a log line.
+    // Not inlined: each of these has large locals, and `init`'s stack is
+    // 16 KiB; apart, their frames are never on the stack at once.
+    #[inline(never)]
     fn check(&mut self, name: &'a str, entry: u32, bytes: &'a [u8]) {
         let free = self.apps.iter().position(Option::is_none);
         // A package refused earlier was logged and is counted; its place
@@ -354,6 +357,9 @@ impl<'a> Apps<'a> {
     /// (boot-image) order: the apps admitted before keep what they have, a
     /// `Checked` app that conflicts with one of them is refused with a log
     /// line naming the conflict.
+    // Not inlined: each of these has large locals, and `init`'s stack is
+    // 16 KiB; apart, their frames are never on the stack at once.
+    #[inline(never)]
     fn admit_checked(&mut self) {
         let empty =
             Candidate { name: "", component_id: ComponentId::NIL, plan: Plan::default(), ports: ServerPorts::NONE };
@@ -400,6 +406,9 @@ impl<'a> Apps<'a> {
     }
 
     /// Starts app `index` (again); false if it could not be.
+    // Not inlined: each of these has large locals, and `init`'s stack is
+    // 16 KiB; apart, their frames are never on the stack at once.
+    #[inline(never)]
     fn launch(&mut self, index: usize) -> bool {
         let (Some(mut app), Some(loader)) = (self.apps[index], self.loader) else { return false };
         let servers = self.servers;

@@ -24,7 +24,7 @@ pub mod syscall;
 pub use syscall::*;
 pub use tessera_abi::{Error, ExitKind, FaultKind, Handle, ObjectType, Rights};
 
-use tessera_abi::layout::{BOOTARGS_AREA, STACK_TOP};
+use tessera_abi::layout::{BOOTARGS_AREA, STACK_SIZE, STACK_TOP};
 
 /// What the kernel passes a new process in `r0` and `r1`.
 #[derive(Clone, Copy, Debug)]
@@ -48,6 +48,28 @@ pub fn boot_arguments(start: Start) -> &'static str {
     // them, so nothing overwrites them, and they live as long as the process.
     let bytes = unsafe { core::slice::from_raw_parts(address as *const u8, start.extra as usize) };
     core::str::from_utf8(bytes).unwrap_or("")
+}
+
+/// The most bytes of its stack this process has used so far, as far as it
+/// can tell: its stack starts zeroed (the kernel zeroes the frames it is
+/// made of), so the lowest word that is no longer zero marks the deepest
+/// the stack went (at least; a frame that stored only zeros below it would
+/// not show). For a measured figure of the headroom a program has.
+pub fn stack_high_water() -> usize {
+    let bottom = STACK_TOP - STACK_SIZE;
+    let mut address = bottom;
+    while address < STACK_TOP {
+        // SAFETY: every word of the stack, `STACK_TOP - STACK_SIZE ..
+        // STACK_TOP`, is mapped readable for the life of the process; a
+        // read has no effect, and one below the stack pointer reads memory
+        // nothing uses now (volatile: the compiler may not assume it).
+        let word = unsafe { core::ptr::read_volatile(address as *const u32) };
+        if word != 0 {
+            break;
+        }
+        address += 4;
+    }
+    STACK_TOP - address
 }
 
 /// This process's user read/write thread register (TPIDRURW). The kernel

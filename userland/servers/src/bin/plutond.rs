@@ -453,6 +453,12 @@ fn main(start_info: tessera_rt::Start) -> u32 {
     for measurement in state.log.layer_zero() {
         println!("plutond: measurement {:?}", measurement);
     }
+    // Its start-up (P-256, the X.509 builder) is the deepest it goes.
+    println!(
+        "plutond: stack high-water {} of {} bytes",
+        tessera_rt::stack_high_water(),
+        tessera_abi::layout::STACK_SIZE
+    );
     let served = server::serve(endpoint, Capabilities::Keep, |request| {
         let message = &request.message;
         let result = decode(message.label, message.words, message.caps, request.badge)
