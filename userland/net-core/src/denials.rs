@@ -175,6 +175,64 @@ impl Denials {
     }
 }
 
+/// Lines of denials one app may put on the console per [`LINE_PERIOD_MICROS`]
+/// (every denial is still recorded in the ring).
+pub const LINES_PER_PERIOD: u32 = 16;
+/// The period of [`LINES_PER_PERIOD`]: one second.
+pub const LINE_PERIOD_MICROS: u64 = 1_000_000;
+
+/// Keeps one app's denials from flooding the console: at most
+/// [`LINES_PER_PERIOD`] lines a second, and a count of those not shown,
+/// said once the next period begins.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LineLimit {
+    period_start: u64,
+    shown: u32,
+    hidden: u32,
+}
+
+/// What to print for a denial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lines {
+    /// How many earlier denials were not shown (say so first), if any.
+    pub hidden_before: u32,
+    /// Whether to print this one.
+    pub show: bool,
+}
+
+impl LineLimit {
+    /// A limit with nothing shown yet.
+    pub const fn new() -> LineLimit {
+        LineLimit { period_start: 0, shown: 0, hidden: 0 }
+    }
+
+    /// A denial at `now` (microseconds since boot): what to print.
+    pub fn denial(&mut self, now: u64) -> Lines {
+        let mut hidden_before = 0;
+        if now.saturating_sub(self.period_start) >= LINE_PERIOD_MICROS || now < self.period_start {
+            hidden_before = core::mem::take(&mut self.hidden);
+            self.period_start = now;
+            self.shown = 0;
+        }
+        let show = self.shown < LINES_PER_PERIOD;
+        if show {
+            self.shown += 1;
+        } else {
+            self.hidden = self.hidden.saturating_add(1);
+        }
+        Lines { hidden_before, show }
+    }
+
+    /// At `now`, with no new denial: how many were not shown, once their
+    /// period is over (0 before, or when none were hidden).
+    pub fn flush(&mut self, now: u64) -> u32 {
+        if self.hidden > 0 && now.saturating_sub(self.period_start) >= LINE_PERIOD_MICROS {
+            return core::mem::take(&mut self.hidden);
+        }
+        0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -229,6 +287,30 @@ mod tests {
         match denial.attempt {
             Attempt::Connect { port, .. } => port,
             _ => 0,
+        }
+    }
+
+    #[test]
+    fn the_console_gets_a_few_lines_a_second_and_a_count() {
+        let mut limit = LineLimit::new();
+        let limit_lines = LINES_PER_PERIOD as usize;
+        let shown: Vec<bool> = (0..limit_lines as u64 + 4).map(|i| limit.denial(1_000 + i).show).collect();
+        assert_eq!(shown.iter().filter(|&&show| show).count(), limit_lines);
+        assert!(shown[..limit_lines].iter().all(|&show| show) && !shown[limit_lines..].iter().any(|&show| show));
+        // The next second: the 4 hidden are counted, once.
+        assert_eq!(limit.denial(1_000 + LINE_PERIOD_MICROS), Lines { hidden_before: 4, show: true });
+        assert_eq!(limit.denial(1_001 + LINE_PERIOD_MICROS), Lines { hidden_before: 0, show: true });
+        // Said without a further denial too, once the period is over.
+        for i in 0..limit_lines as u64 + 3 {
+            limit.denial(10 * LINE_PERIOD_MICROS + i);
+        }
+        assert_eq!(limit.flush(10 * LINE_PERIOD_MICROS + 5), 0, "not before the period ends");
+        assert_eq!(limit.flush(11 * LINE_PERIOD_MICROS), 3);
+        assert_eq!(limit.flush(12 * LINE_PERIOD_MICROS), 0, "once");
+        // A quiet app prints every denial.
+        let mut quiet = LineLimit::new();
+        for second in 0..5 {
+            assert_eq!(quiet.denial(second * LINE_PERIOD_MICROS), Lines { hidden_before: 0, show: true });
         }
     }
 

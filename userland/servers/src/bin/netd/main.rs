@@ -65,7 +65,7 @@ use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint};
-use tessera_net_core::denials::{Attempt, Denial, Denials, Reason};
+use tessera_net_core::denials::{Attempt, Denial, Denials, LineLimit, Reason};
 use tessera_net_core::dns::{self, encode_query, MAX_QUERY_BYTES};
 use tessera_net_core::protocol::{decode, Caller, Request};
 use tessera_net_core::registration::Registration;
@@ -308,6 +308,8 @@ struct Book {
     socket_caps: [Option<Handle>; SLOTS],
     /// Each slot's generation (in its capabilities' badge).
     generations: [u8; SLOTS],
+    /// How many denial lines each client put on the console lately.
+    line_limits: [LineLimit; MAX_CLIENTS as usize],
     denials: Denials,
 }
 
@@ -324,6 +326,7 @@ impl Book {
             dropped_datagrams: 0,
             socket_caps: [None; SLOTS],
             generations: [0; SLOTS],
+            line_limits: [LineLimit::new(); MAX_CLIENTS as usize],
             denials: Denials::new(),
         }
     }
@@ -453,6 +456,12 @@ impl Server<'_> {
         }
         self.poll_dns();
         let time = uptime_micros();
+        for (index, limit) in self.book.line_limits.iter_mut().enumerate() {
+            let hidden = limit.flush(time);
+            if hidden > 0 {
+                println!("netd: app {}: {} more denials not shown (the ring keeps the last 64)", index + 1, hidden);
+            }
+        }
         for slot in 0..POOL_SOCKETS {
             let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
             match self.book.table.slot(slot) {
@@ -639,7 +648,17 @@ impl Server<'_> {
     fn deny_because(&mut self, client: u32, attempt: Attempt, reason: Reason) -> Error {
         let Some(app) = &self.book.clients[client as usize - 1] else { return Error::PermissionDenied };
         let denial = Denial { client, component_id: app.registration.component_id(), attempt, reason };
-        println!("netd: {}", denial);
+        // Every denial is recorded; the console gets a few a second per app.
+        let lines = self.book.line_limits[client as usize - 1].denial(uptime_micros());
+        if lines.hidden_before > 0 {
+            println!(
+                "netd: app {}: {} more denials not shown (the ring keeps the last 64)",
+                client, lines.hidden_before
+            );
+        }
+        if lines.show {
+            println!("netd: {}", denial);
+        }
         self.book.denials.record(denial);
         Error::PermissionDenied
     }
