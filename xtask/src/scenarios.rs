@@ -707,6 +707,7 @@ pub const NETWORK_UP: &str = "netd: 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3
 /// than among the scenario's `expect` lines, which must come in order:
 /// when the lease arrives among the apps' lines varies from run to run).
 pub fn user_image_programs_and_blinky(output: &str) -> Result<()> {
+    stack_headroom(output, "init")?;
     let line = output
         .lines()
         .find(|line| line.contains("programs in the boot image"))

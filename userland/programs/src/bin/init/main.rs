@@ -518,6 +518,9 @@ fn run_apps() -> Outcome {
             println!("ATTEST failed");
         }
     }
+    // Starting the apps (and attesting) is the deepest `init` goes before it
+    // only supervises.
+    println!("init: stack high-water {} of {} bytes", tessera_rt::stack_high_water(), tessera_abi::layout::STACK_SIZE);
     apps.supervise(None, |_| false, ended_elsewhere);
     Ok(())
 }
