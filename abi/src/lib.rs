@@ -160,7 +160,19 @@ pub enum Syscall {
     /// with `Wait` to the [`EXIT_RECORD_BYTES`] bytes at `r0` (4-byte
     /// aligned, writable).
     ExitRecord = 32,
+    /// Binds notification `r0` (needs `WAIT`) to the caller: from then on
+    /// its `Receive` (and `ReplyReceive`) on any endpoint also ends when
+    /// the notification has bits set, taking them all: the badge is
+    /// [`NOTIFIED_BADGE`], word 0 the bits, the label 0. One process per
+    /// notification (`SlotOccupied` if another has it); binding another
+    /// notification replaces the binding. It ends when either goes.
+    NotificationBind = 33,
 }
+
+/// The badge a `Receive` answers with when the caller's bound notification
+/// (`NotificationBind`) ended it: no capability can carry it (badges are
+/// chosen by `CapDerive`, which refuses it).
+pub const NOTIFIED_BADGE: u32 = u32::MAX;
 
 /// The IPC info word: a label and how many capabilities travel.
 pub mod ipc {
@@ -221,7 +233,7 @@ pub mod ipc {
 
 impl Syscall {
     /// Every syscall, in number order.
-    pub const ALL: [Syscall; 32] = [
+    pub const ALL: [Syscall; 33] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Yield,
@@ -254,6 +266,7 @@ impl Syscall {
         Syscall::ProcessStart,
         Syscall::ProcessName,
         Syscall::ExitRecord,
+        Syscall::NotificationBind,
     ];
 
     /// The syscall with number `number`, if there is one.
@@ -291,6 +304,7 @@ impl Syscall {
             30 => Some(Syscall::ProcessStart),
             31 => Some(Syscall::ProcessName),
             32 => Some(Syscall::ExitRecord),
+            33 => Some(Syscall::NotificationBind),
             _ => None,
         }
     }

@@ -200,7 +200,7 @@ pub fn inspect(capability: &Capability) -> Result<(u32, u32), Error> {
 /// Derives a child of `source` into the empty slot `destination`, with the
 /// source's rights limited to `mask`, and (minting) a badge if `badge` is
 /// given. Needs `DERIVE`. A badge can only be put on an unbadged endpoint or
-/// notification capability.
+/// notification capability, and is neither 0 nor `NOTIFIED_BADGE`.
 pub fn derive<S: SlotStore + ?Sized>(
     store: &mut S,
     source: SlotRef,
@@ -218,7 +218,9 @@ pub fn derive<S: SlotStore + ?Sized>(
         if !parent.kind.takes_badge() {
             return Err(Error::WrongType);
         }
-        if parent.badge != 0 || badge == 0 {
+        // 0 is "no badge"; `NOTIFIED_BADGE` marks a bound notification's
+        // answer to a receive, which no sender may pass for.
+        if parent.badge != 0 || badge == 0 || badge == tessera_abi::NOTIFIED_BADGE {
             return Err(Error::InvalidArgument);
         }
         child.badge = badge;

@@ -344,6 +344,7 @@ fn expected_decode(number: u32, args: [u32; 7]) -> Result<Call, Error> {
         // u32::MAX forever.
         Syscall::Receive => Call::Receive { endpoint: Handle(args[0]), timeout: args[1] },
         Syscall::Signal => Call::Signal { notification: Handle(args[0]), bits: args[1] },
+        Syscall::NotificationBind => Call::NotificationBind { notification: Handle(args[0]) },
         Syscall::WaitNotification => {
             Call::WaitNotification { notification: Handle(args[0]), mask: args[1], timeout: args[2] }
         }

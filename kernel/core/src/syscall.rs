@@ -162,6 +162,11 @@ pub enum Call {
         /// The answer to the last call.
         message: Message,
     },
+    /// `NotificationBind(notification)`.
+    NotificationBind {
+        /// The notification.
+        notification: Handle,
+    },
     /// `Signal(notification, bits)`.
     Signal {
         /// The notification.
@@ -321,6 +326,7 @@ pub fn decode(number: u32, args: [u32; ARGUMENT_REGISTERS]) -> Result<Call, Erro
             message: Message::new(args[1], [args[2], args[3], args[4], args[5]])?,
         },
         Syscall::Signal => Call::Signal { notification: Handle(args[0]), bits: args[1] },
+        Syscall::NotificationBind => Call::NotificationBind { notification: Handle(args[0]) },
         Syscall::WaitNotification => {
             Call::WaitNotification { notification: Handle(args[0]), mask: args[1], timeout: args[2] }
         }

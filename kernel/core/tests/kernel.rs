@@ -7,7 +7,9 @@ mod support;
 
 use kernel_core::kernel::{Status, UserFault};
 use support::{IdleForever, System, INTERRUPTS, ROOT_DATA, ROOT_OBJECT};
-use tessera_abi::{ipc, Error, ExitKind, Handle, ObjectType, Rights, Syscall, ANY_PROCESS, FOREVER, NO_WAIT};
+use tessera_abi::{
+    ipc, Error, ExitKind, Handle, ObjectType, Rights, Syscall, ANY_PROCESS, FOREVER, NOTIFIED_BADGE, NO_WAIT,
+};
 
 /// The root task makes an endpoint and hands `pid` (named by `process`) a
 /// copy with `rights`; returns the root's handle and the child's.
@@ -503,4 +505,47 @@ fn a_second_call_before_the_reply_fails_the_first_caller() {
     assert_eq!(system.answer_of(client).unwrap().result, Err(Error::PeerGone));
     assert_eq!(system.info(server).reply_to, Some(system.root));
     let _ = server_process;
+}
+
+#[test]
+fn a_bound_notification_ends_a_receive() {
+    let mut system = System::boot();
+    let (server, server_process) = system.spawn("server", 1);
+    let (_, endpoint) = share_endpoint(&mut system, server_process, Rights::RECEIVE);
+    let (notification, theirs) = share_notification(&mut system, server_process, Rights::WAIT);
+    // The root sleeps; the server binds the notification and receives.
+    assert_eq!(system.call(Syscall::Sleep, &[10_000]), None);
+    assert_eq!(system.current(), server);
+    system.ok(Syscall::NotificationBind, &[theirs.0]);
+    assert_eq!(system.call(Syscall::Receive, &[endpoint.0, FOREVER]), None);
+    // A signal while it is queued on the endpoint ends the receive with
+    // the bits, under the badge no sender can have.
+    system.advance(10_000);
+    assert_eq!(system.current(), system.root);
+    system.ok(Syscall::Signal, &[notification.0, 0b110]);
+    assert_eq!(system.status(server), Some(Status::Ready));
+    let context = system.kernel.context(server).unwrap();
+    assert_eq!((context.r[0], context.r[1], context.r[2], context.r[7]), (0, 0, 0b110, NOTIFIED_BADGE));
+    // Bits set before a receive end it at once, and are taken.
+    system.ok(Syscall::Signal, &[notification.0, 0b1]);
+    assert_eq!(system.call(Syscall::Sleep, &[10_000]), None);
+    assert_eq!(system.current(), server);
+    system.ok(Syscall::Receive, &[endpoint.0, FOREVER]);
+    let context = system.kernel.context(server).unwrap();
+    assert_eq!((context.r[2], context.r[7]), (0b1, NOTIFIED_BADGE));
+    assert_eq!(system.now(Syscall::Receive, &[endpoint.0, NO_WAIT]).result, Err(Error::TimedOut));
+    system.check();
+    assert_eq!(system.call(Syscall::Sleep, &[FOREVER]), None);
+    // One process per notification; no badge can pass for a notification.
+    system.advance(10_000);
+    assert_eq!(system.current(), system.root);
+    assert_eq!(system.now(Syscall::NotificationBind, &[notification.0]).result, Err(Error::SlotOccupied));
+    let (mine, _) = share_endpoint(&mut system, server_process, Rights::SEND);
+    let forged = system.now(Syscall::CapDerive, &[mine.0, Rights::SEND.bits(), NOTIFIED_BADGE]);
+    assert_eq!(forged.result, Err(Error::InvalidArgument));
+    // The server's end ends the binding: the root may bind it now.
+    system.ok(Syscall::CapDelete, &[server_process.0]);
+    assert_eq!(system.status(server), None);
+    system.ok(Syscall::NotificationBind, &[notification.0]);
+    system.check();
 }

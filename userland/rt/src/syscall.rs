@@ -543,6 +543,14 @@ pub fn interrupt_bind(interrupt: Handle, notification: Handle, bit: u32) -> Resu
     status(raw_syscall(Syscall::InterruptBind as u32, [interrupt.0, notification.0, bit, 0])[0])
 }
 
+/// Binds `notification` (needs `WAIT`) to this process: its `receive` on
+/// any endpoint then also ends when the notification has bits set,
+/// answering with badge `tessera_abi::NOTIFIED_BADGE` and the bits in word
+/// 0 (docs/abi.md, `NotificationBind`).
+pub fn notification_bind(notification: Handle) -> Result<(), Error> {
+    status(raw_syscall(Syscall::NotificationBind as u32, [notification.0, 0, 0, 0])[0])
+}
+
 /// Re-enables `interrupt` after handling it.
 pub fn interrupt_ack(interrupt: Handle) -> Result<(), Error> {
     status(raw_syscall(Syscall::InterruptAck as u32, [interrupt.0, 0, 0, 0])[0])

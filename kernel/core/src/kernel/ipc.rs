@@ -58,6 +58,8 @@ pub(super) struct NotificationObject {
     pub(super) queue: Queue,
     bits: u32,
     pub(super) references: u32,
+    /// The process bound to it (`NotificationBind`): index + 1, 0: none.
+    pub(super) bound: u32,
 }
 
 /// `Process::reply_to` when it owes nobody a reply.
@@ -233,6 +235,10 @@ impl<P: Platform> Kernel<P> {
                     while let Some(index) = self.dequeue(&mut notification.queue) {
                         self.wake_with_error(index, Error::PeerGone);
                     }
+                    // Its bound process receives without it from now on.
+                    if let Some(process) = (core::mem::take(&mut notification.bound) as usize).checked_sub(1) {
+                        self.processes[process].bound = 0;
+                    }
                     for binding in self.bindings.iter_mut() {
                         if binding.interrupt != 0 && binding.notification == capability.object {
                             self.platform.disable_interrupt(binding.interrupt);
@@ -304,6 +310,13 @@ impl<P: Platform> Kernel<P> {
     /// Process `index` is ending: leave IPC, fail the caller waiting on us.
     pub(super) fn ipc_process_ending(&mut self, index: usize) {
         self.cancel_ipc(index);
+        // Its notification may bind another process.
+        let bound = core::mem::take(&mut self.processes[index].bound);
+        if bound != 0 {
+            let mut object: NotificationObject = self.load(bound);
+            object.bound = 0;
+            self.store(bound, object);
+        }
         // It serves nobody any more.
         self.processes[index].priority = self.processes[index].base_priority;
         if let Some(caller) = waiting_caller(core::mem::replace(&mut self.processes[index].reply_to, NO_CALLER)) {
@@ -439,6 +452,17 @@ impl<P: Platform> Kernel<P> {
 
     fn receive(&mut self, index: usize, endpoint: Handle, timeout: u32) -> Result<(), Error> {
         let capability = self.endpoint_capability(index, endpoint, Rights::RECEIVE)?;
+        // Its bound notification's bits, if any are set, come first.
+        let bound = self.processes[index].bound;
+        if bound != 0 {
+            let mut object: NotificationObject = self.load(bound);
+            if object.bits != 0 {
+                let bits = core::mem::take(&mut object.bits);
+                self.store(bound, object);
+                self.notify_receiver(index, bits);
+                return Ok(());
+            }
+        }
         let mut object: EndpointObject = self.load(capability.object);
         if object.receivers_queued == 0 {
             if let Some(sender) = self.dequeue(&mut object.queue) {
@@ -512,7 +536,28 @@ impl<P: Platform> Kernel<P> {
                 self.enqueue(&mut object.queue, waiter);
             }
         }
+        // Bits nobody waiting took go to a bound process receiving, if any.
+        if let Some(process) = (object.bound as usize).checked_sub(1) {
+            if object.bits != 0 && matches!(self.processes[process].ipc, Ipc::Receiving { .. }) {
+                self.cancel_ipc(process);
+                let bits = core::mem::take(&mut object.bits);
+                self.notify_receiver(process, bits);
+                self.processes[process].ipc = Ipc::None;
+                self.make_ready(process);
+            }
+        }
         self.store(address, object);
+    }
+
+    /// Answers process `index`'s receive with its bound notification's
+    /// `bits`: badge `NOTIFIED_BADGE`, label 0, word 0 the bits.
+    fn notify_receiver(&mut self, index: usize, bits: u32) {
+        let context = &mut self.processes[index].context;
+        context.r[0] = 0;
+        context.r[1] = ipc::info(0, 0);
+        context.r[2] = bits;
+        context.r[3..6].copy_from_slice(&[0; 3]);
+        context.r[7] = tessera_abi::NOTIFIED_BADGE;
     }
 
     /// Removes interrupt `number`'s binding, if any, and disables it.
@@ -566,6 +611,25 @@ impl<P: Platform> Kernel<P> {
             Call::Signal { notification, bits } => {
                 let capability = self.notification_capability(index, notification, Rights::SIGNAL)?;
                 self.signal_object(capability.object, bits);
+                Ok(Reply::Done)
+            }
+            Call::NotificationBind { notification } => {
+                let capability = self.notification_capability(index, notification, Rights::WAIT)?;
+                let mut object: NotificationObject = self.load(capability.object);
+                let me = index as u32 + 1;
+                if object.bound != 0 && object.bound != me {
+                    return Err(Error::SlotOccupied);
+                }
+                // One binding per process: an earlier one ends.
+                let previous = self.processes[index].bound;
+                if previous != 0 && previous != capability.object {
+                    let mut old: NotificationObject = self.load(previous);
+                    old.bound = 0;
+                    self.store(previous, old);
+                }
+                object.bound = me;
+                self.store(capability.object, object);
+                self.processes[index].bound = capability.object;
                 Ok(Reply::Done)
             }
             Call::WaitNotification { notification, mask, timeout } => {
@@ -759,6 +823,10 @@ impl<P: Platform> Kernel<P> {
     }
 
     fn fast_reply_receive(&mut self, server: usize) -> Option<*mut u32> {
+        // A bound notification may answer the receive: the general path.
+        if self.processes[server].bound != 0 {
+            return None;
+        }
         let caller = waiting_caller(self.processes[server].reply_to)?;
         // The pairing is an invariant (`cancel_ipc` keeps it); a broken one
         // goes to the general path, which stops the kernel on it.

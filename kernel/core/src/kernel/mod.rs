@@ -119,6 +119,9 @@ struct Process {
     reply_to: u32,
     /// Next process in the IPC queue it waits in (index + 1, 0: none).
     ipc_next: u32,
+    /// The notification bound to its receives (`NotificationBind`): the
+    /// object's address, 0: none.
+    bound: u32,
     /// Next process in its run queue (index + 1, 0: none).
     run_next: u32,
     /// Priority + 1 of the run queue holding it (0: none).
@@ -192,6 +195,7 @@ impl Process {
             ipc: ipc::Ipc::None,
             reply_to: ipc::NO_CALLER,
             ipc_next: 0,
+            bound: 0,
             run_next: 0,
             run_level: 0,
             asid: 0,
@@ -801,6 +805,7 @@ impl<P: Platform> Kernel<P> {
             | Call::Reply { .. }
             | Call::ReplyReceive { .. }
             | Call::Signal { .. }
+            | Call::NotificationBind { .. }
             | Call::WaitNotification { .. }
             | Call::InterruptBind { .. }
             | Call::InterruptAck { .. } => self.invoke_ipc(index, call)?,
