@@ -114,6 +114,8 @@ pub struct VirtioMmio {
     pub count: u32,
     /// Bytes from one transport to the next.
     pub stride: u32,
+    /// The interrupt ID of the first transport; transport `n` has this + `n`.
+    pub first_interrupt: u32,
 }
 
 /// The devices user-space servers drive.
@@ -426,6 +428,7 @@ impl Board {
             base: virtio.number("base")?,
             count: virtio.number("count")?,
             stride: virtio.number("stride")?,
+            first_interrupt: virtio.number("first_interrupt")?,
         };
         if virtio_mmio.count == 0 || virtio_mmio.stride == 0 {
             return Err(virtio.error("count", "there must be at least one transport, with a non-zero stride"));
@@ -593,6 +596,9 @@ pub mod devices {{
     pub const VIRTIO_MMIO_COUNT: u32 = {virtio_count};
     /// Bytes from one virtio-mmio transport to the next.
     pub const VIRTIO_MMIO_STRIDE: u32 = {virtio_stride:#x};
+    /// The interrupt ID of the first virtio-mmio transport (transport `n`
+    /// has this + `n`).
+    pub const VIRTIO_MMIO_FIRST_INTERRUPT: u32 = {virtio_first_interrupt};
 }}
 
 /// What apps can be granted.
@@ -624,6 +630,7 @@ pub mod grants {{
             virtio_base = devices.virtio_mmio.base,
             virtio_count = devices.virtio_mmio.count,
             virtio_stride = devices.virtio_mmio.stride,
+            virtio_first_interrupt = devices.virtio_mmio.first_interrupt,
             gpio_mask = grants.gpio_mask(),
             uart_mask = grants.uart_mask(),
             wifi = grants.wifi,

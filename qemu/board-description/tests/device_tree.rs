@@ -54,5 +54,11 @@ fn device_trees_agree_with_the_descriptions() {
         let expected: Vec<u64> =
             (0..virtio.count).map(|n| u64::from(virtio.base) + u64::from(n) * u64::from(virtio.stride)).collect();
         assert_eq!(transports, expected, "{name}: virtio-mmio transports");
+        // Transport n raises interrupt first_interrupt + n.
+        for device in devices.iter().filter(|d| d.compatible == b"virtio,mmio") {
+            let n = (device.registers.address - u64::from(virtio.base)) / u64::from(virtio.stride);
+            let wanted = virtio.first_interrupt + n as u32;
+            assert_eq!(device.interrupt, Some(wanted), "{name}: the interrupt of virtio-mmio transport {n}");
+        }
     }
 }

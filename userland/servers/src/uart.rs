@@ -79,6 +79,8 @@ pub const VIRTIO_MMIO_BASE: u32 = tessera_board_constants::devices::VIRTIO_MMIO_
 pub const TRANSPORTS: u32 = tessera_board_constants::devices::VIRTIO_MMIO_COUNT;
 /// Bytes of registers of one transport.
 pub const TRANSPORT_BYTES: u32 = tessera_board_constants::devices::VIRTIO_MMIO_STRIDE;
+/// The interrupt ID of the first transport (transport `n` raises this + `n`).
+pub const VIRTIO_MMIO_FIRST_INTERRUPT: u32 = tessera_board_constants::devices::VIRTIO_MMIO_FIRST_INTERRUPT;
 /// Pages the transports occupy.
 pub const TRANSPORT_PAGES: usize = (TRANSPORTS * TRANSPORT_BYTES / 4096) as usize;
 
