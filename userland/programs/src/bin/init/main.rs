@@ -104,18 +104,39 @@ fn give_entropy_source(pluton: Handle) -> Outcome {
 /// transports one of which has a device of virtio device ID `device`
 /// (init maps the page read-only for a moment to look).
 fn holds_virtio_device(page: Handle, device: u32) -> bool {
+    virtio_transport_with(page, device).is_some()
+}
+
+/// The physical address of the first virtio-mmio transport on `page` whose
+/// device has virtio device ID `device`.
+fn virtio_transport_with(page: Handle, device: u32) -> Option<u32> {
     use tessera_programs::uart::{is_virtio_mmio, DEVICE_ID_OFFSET, MAGIC, MAGIC_OFFSET, TRANSPORT_BYTES};
     /// Where init maps the page (below the loader's windows).
     const PROBE_AT: u32 = 0x3700_0000;
-    let Ok((address, bytes)) = cap_object(page) else { return false };
+    let (address, bytes) = cap_object(page).ok()?;
     if !is_virtio_mmio(address) {
-        return false;
+        return None;
     }
-    let Ok(mapping) = tessera_rt::Mapping::new(page, PROBE_AT, Rights::READ) else { return false };
-    let found = (0..bytes / TRANSPORT_BYTES).map(|slot| slot * TRANSPORT_BYTES).any(|offset| {
+    let mapping = tessera_rt::Mapping::new(page, PROBE_AT, Rights::READ).ok()?;
+    let found = (0..bytes / TRANSPORT_BYTES).map(|slot| slot * TRANSPORT_BYTES).find(|&offset| {
         mapping.read_u32(offset + MAGIC_OFFSET) == MAGIC && mapping.read_u32(offset + DEVICE_ID_OFFSET) == device
     });
     let _ = tessera_rt::unmap(page);
+    found.map(|offset| address + offset)
+}
+
+/// init's capability to the interrupt of the virtio-mmio transport at
+/// `transport` (the board description: transport `n` raises
+/// `VIRTIO_MMIO_FIRST_INTERRUPT + n`).
+fn virtio_interrupt(transport: u32) -> Option<Handle> {
+    use tessera_programs::uart::{TRANSPORT_BYTES, VIRTIO_MMIO_BASE, VIRTIO_MMIO_FIRST_INTERRUPT};
+    let number = VIRTIO_MMIO_FIRST_INTERRUPT + (transport - VIRTIO_MMIO_BASE) / TRANSPORT_BYTES;
+    let mut found = None;
+    for_each_initial_capability(|handle, info| {
+        if info.kind == ObjectType::Interrupt && cap_object(handle).map(|object| object.0) == Ok(number) {
+            found.get_or_insert(handle);
+        }
+    });
     found
 }
 
@@ -409,12 +430,19 @@ fn start_netd() -> Result<Handle, &'static str> {
     let buffers = retype(untyped, ObjectType::Untyped, SOCKET_MEMORY_BYTES).map_err(|_| "retype failed")?;
     let more_buffers = retype(untyped, ObjectType::Untyped, SOCKET_MEMORY_BYTES).map_err(|_| "retype failed")?;
     let datagrams = retype(untyped, ObjectType::Untyped, UDP_MEMORY_BYTES).map_err(|_| "retype failed")?;
+    // The device's interrupt and a notification for it: `netd` waits for
+    // frames instead of polling (it polls if either is missing).
+    let interrupt = virtio_transport_with(page, NET_DEVICE).and_then(virtio_interrupt);
+    let notification = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
     let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
     let minter = cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
     let server = start_server("netd", SERVER_PRIORITY)?;
     give(page, server, DRIVER_DEVICE_RIGHTS)?;
-    for handle in [memory, buffers, more_buffers, datagrams, endpoint] {
+    for handle in [memory, buffers, more_buffers, datagrams, endpoint, notification] {
         cap_move(handle, server).map_err(|_| "move failed")?;
+    }
+    if let Some(interrupt) = interrupt {
+        give(interrupt, server, Rights::empty())?;
     }
     configure_resolver(minter);
     Ok(minter)

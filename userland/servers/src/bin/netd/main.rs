@@ -65,6 +65,7 @@ use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint};
+use tessera_abi::NOTIFIED_BADGE;
 use tessera_net_core::denials::{Attempt, Denial, Denials, LineLimit, Reason};
 use tessera_net_core::dns::{self, encode_query, MAX_QUERY_BYTES};
 use tessera_net_core::protocol::{decode, Caller, Request};
@@ -74,8 +75,8 @@ use tessera_net_core::resolver::{Lookup, Outcome, Resolved, Step, MAX_SERVERS};
 use tessera_net_core::sockets::{Kind, Peers, Phase, Slot, SocketTable, TcpState};
 use tessera_rt::{
     cap_delete, cap_derive, cap_info, cap_object, cap_revoke, find_initial_capability, for_each_initial_capability,
-    println, receive, reply, sleep_micros, unmap, uptime_micros, Error, Handle, Mapping, Message, ObjectType, Received,
-    Rights, Timeout,
+    interrupt_ack, interrupt_bind, notification_bind, println, receive, reply, sleep_micros, unmap, uptime_micros,
+    Error, Handle, Mapping, Message, ObjectType, Received, Rights, Timeout,
 };
 use tessera_servers::net::{
     address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, CUT, DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES,
@@ -410,6 +411,8 @@ struct Server<'a> {
     /// A copy of its own endpoint (`SEND`, `GRANT`, `DERIVE`) that socket
     /// capabilities are made from.
     own_endpoint: Handle,
+    /// Whether the device's interrupt wakes it (else it polls).
+    interrupt_driven: bool,
     /// The DNS client's socket, and its local port.
     dns: SocketHandle,
     dns_port: u16,
@@ -424,6 +427,10 @@ struct Server<'a> {
     /// The next local port to try (49152..=65535).
     next_port: u16,
 }
+
+/// The longest an interrupt-driven server waits without a frame or a
+/// request before it looks at its own timers.
+const IDLE_MICROS: u32 = 1_000_000;
 
 /// The first local port, and the number of them.
 const EPHEMERAL_PORTS: (u16, u16) = (49152, 16384);
@@ -665,6 +672,14 @@ impl Server<'_> {
 
     /// How long to wait for a request before polling again.
     fn delay_micros(&mut self) -> u32 {
+        // Frames wake it: only the stack's timers (and the server's own,
+        // lookups and lingering closes, checked once a second at least)
+        // need a timeout.
+        if self.interrupt_driven {
+            let delay = self.interface.poll_delay(now(), &self.sockets);
+            let micros = delay.map_or(u64::from(IDLE_MICROS), |delay| delay.total_micros());
+            return micros.clamp(u64::from(POLL_MIN_MICROS), u64::from(IDLE_MICROS)) as u32;
+        }
         // Frames arrive unannounced (no interrupt), so never longer than
         // `POLL_MICROS`; and never less than `POLL_MIN_MICROS`, even if the
         // stack has work due at once (say, a frame waiting for a transmit
@@ -1299,9 +1314,23 @@ fn main(_start: tessera_rt::Start) -> u32 {
     let (dns_buffers, udp_metadata) = (spin::MutexGuard::leak(dns_buffers), spin::MutexGuard::leak(udp_metadata));
     let mac = nic.mac_address();
     let [a, b, c, d, e, f] = mac;
+    // The device's interrupt, bound to a notification bound to this
+    // process: a frame then ends the wait for a request. Without both (or
+    // if the kernel refuses), it polls.
+    let interrupt = match (
+        find_initial_capability(ObjectType::Interrupt, Rights::empty()),
+        find_initial_capability(ObjectType::Notification, Rights::WAIT | Rights::SIGNAL),
+    ) {
+        (Some(interrupt), Some(notification)) => interrupt_bind(interrupt, notification, 0)
+            .and_then(|()| notification_bind(notification))
+            .map(|()| interrupt)
+            .ok(),
+        _ => None,
+    };
+    let how = if interrupt.is_some() { "interrupt-driven" } else { "polled" };
     println!(
-        "netd: the virtio network device at {:#010x}, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, polled; asking DHCP",
-        address, a, b, c, d, e, f
+        "netd: the virtio network device at {:#010x}, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, {}; asking DHCP",
+        address, a, b, c, d, e, f, how
     );
     let seed = random_seed(mac);
     let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
@@ -1352,6 +1381,7 @@ fn main(_start: tessera_rt::Start) -> u32 {
         tcp,
         udp,
         own_endpoint,
+        interrupt_driven: interrupt.is_some(),
         dns,
         dns_port,
         book,
@@ -1365,6 +1395,13 @@ fn main(_start: tessera_rt::Start) -> u32 {
     let mut quiet = false;
     loop {
         match receive(endpoint, Timeout::Micros(server.delay_micros())) {
+            // The device raised its interrupt: a frame came (or one went).
+            Ok(notified) if notified.badge == NOTIFIED_BADGE => {
+                server.nic.ack_interrupt();
+                if let Some(interrupt) = interrupt {
+                    let _ = interrupt_ack(interrupt);
+                }
+            }
             Ok(request) => {
                 let result = server.answer(&request);
                 // A registration keeps its window; every other capability

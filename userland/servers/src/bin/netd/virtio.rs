@@ -112,6 +112,12 @@ impl Nic {
         Ok(nic)
     }
 
+    /// Acknowledges the device's interrupt (reads and clears its
+    /// interrupt status).
+    pub fn ack_interrupt(&mut self) {
+        let _ = self.device.ack_interrupt();
+    }
+
     pub fn mac_address(&self) -> [u8; 6] {
         self.device.mac_address()
     }
