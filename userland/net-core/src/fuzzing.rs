@@ -1,6 +1,10 @@
 //! The bodies of the fuzz targets in `userland/net-core/fuzz/`, shared
 //! with the tests (`tests/`) so a crash replays as a test.
 //!
+//! - [`checksum_frames`]: runs [`checksum::verify`] and [`checksum::fill`]
+//!   on any bytes read as an Ethernet frame. It panics only when an
+//!   invariant breaks: a frame `fill` writes a checksum into verifies,
+//!   and then fails to verify once any one byte of its segment changes.
 //! - [`request_decoding`]: runs [`protocol::decode`] on any bytes read as a
 //!   request. It panics only when an invariant breaks: a request that
 //!   decodes obeys every limit of `tessera_abi::app::net` and comes from a
@@ -23,6 +27,7 @@ use tessera_abi::app::net::{
 };
 use tessera_abi::manifest::{MAX_ALLOWED_CONNECTIONS, MAX_SERVER_PORTS};
 
+use crate::checksum;
 use crate::dns::{self, DnsError, HEADER_BYTES, MAX_ADDRESSES, MAX_QUERY_BYTES, MAX_TTL};
 use crate::protocol::{self, is_connectable, Caller, Request};
 use crate::registration::{Registration, Transport, MAX_RECORD_BYTES};
@@ -260,5 +265,42 @@ pub fn dns_response_decoding(data: &[u8]) {
         message[size..size + RECORD.len()].copy_from_slice(&RECORD);
         let answer = dns::decode_response(&message[..size + RECORD.len()], id, packet).expect("the answer reads back");
         assert_eq!((answer.addresses(), answer.ttl()), (&[[10, 0, 2, 2]][..], 3600));
+    }
+}
+
+/// Fuzz body `checksum_frames`: `data` as an Ethernet frame through
+/// [`checksum::verify`] and [`checksum::fill`]. Any verdict is fine, but
+/// a frame `fill` writes must verify, and must stop verifying when the
+/// last byte of the frame that its checksum covers changes. (Which bytes
+/// those are is the frame's business; the last byte of the IPv4 packet
+/// the header states is one, unless padding follows.)
+pub fn checksum_frames(data: &[u8]) {
+    let _ = checksum::verify(data);
+    // Frames are at most a buffer's 2 KiB; longer input is cut there.
+    let mut buffer = [0u8; 2048];
+    let data = &data[..data.len().min(buffer.len())];
+    let frame = &mut buffer[..data.len()];
+    frame.copy_from_slice(data);
+    if !checksum::fill(frame) {
+        assert_eq!(frame, data, "fill changed a frame it did not fill");
+        return;
+    }
+    assert!(checksum::verify(frame), "a filled frame does not verify");
+    // The IPv4 packet's last byte (total length from byte 16).
+    let end = 14 + usize::from(u16::from_be_bytes([frame[16], frame[17]]));
+    let last = end - 1;
+    let checksum_field = {
+        let start = 14 + usize::from(frame[14] & 0x0f) * 4;
+        if frame[23] == 6 {
+            start + 16..start + 18
+        } else {
+            start + 6..start + 8
+        }
+    };
+    frame[last] ^= 0x01;
+    // A UDP checksum flipped to zero would mean "none".
+    let udp_none = frame[23] == 17 && frame[checksum_field.clone()] == [0, 0];
+    if !udp_none {
+        assert!(!checksum::verify(frame), "a changed frame still verifies");
     }
 }

@@ -15,10 +15,14 @@
 //!   a host name and the reading of the server's response into at most
 //!   four addresses; the response decoder is fuzzed
 //!   (`fuzzing::dns_response_decoding`).
+//! - [`checksum`]: the TCP and UDP checksums of IPv4 frames, which
+//!   `netd`'s device layer fills and verifies for the stack; fuzzed
+//!   (`fuzzing::checksum_frames`).
 //! - [`fuzzing`]: the fuzz bodies, shared by `tests/` and `fuzz/`.
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod checksum;
 pub mod denials;
 pub mod dns;
 pub mod fuzzing;

@@ -3,7 +3,8 @@
 //! `DMA_BYTES` from the untyped memory `init` gave, mapped at `DMA_AT`; the
 //! virtqueues come first, then the buffers), the transport's registers,
 //! the buffers lent to the device, and smoltcp's `phy::Device` over the
-//! raw driver.
+//! raw driver, which does the TCP and UDP checksums for the stack
+//! (`tessera_net_core::checksum`).
 //!
 //! Every buffer is the device's from the moment it is added to a queue
 //! until the request is popped from the used ring: `Buffers` records the
@@ -11,8 +12,9 @@
 //! buffer's bytes while it has one.
 
 use core::ptr::NonNull;
-use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use smoltcp::phy::{self, Checksum, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
+use tessera_net_core::checksum;
 use tessera_rt::{cap_object, Handle, Mapping, Rights};
 use tessera_servers::dma;
 use tessera_servers::net::{
@@ -181,6 +183,9 @@ impl phy::TxToken for TransmitToken<'_> {
         let header = self.device.fill_buffer_header(&mut self.buffer[..]).unwrap_or(0);
         let end = (header + len).min(BUFFER_BYTES);
         let result = f(&mut self.buffer[header..end]);
+        // The stack leaves TCP and UDP checksums to the device
+        // (`capabilities`): this layer is that device.
+        checksum::fill(&mut self.buffer[header..end]);
         // SAFETY: the buffer lives as long as the process, and nothing
         // reads or writes it until the request is popped with the same
         // buffer and length: `lent` holds them, the buffer is handed
@@ -225,6 +230,9 @@ impl phy::Device for Nic {
         self.receive.lent[index] = None;
         self.received = Some(index);
         let frame = self.receive.bytes[index].get(header..header + length)?;
+        // A TCP or UDP frame whose checksum is wrong (or that cannot be
+        // checked) reaches the stack empty, which drops it.
+        let frame = if checksum::verify(frame) { frame } else { &frame[..0] };
         let transmit = TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit)?;
         Some((ReceiveToken { frame }, transmit))
     }
@@ -239,6 +247,11 @@ impl phy::Device for Nic {
         capabilities.medium = Medium::Ethernet;
         capabilities.max_transmission_unit = ETHERNET_FRAME_BYTES;
         capabilities.max_burst_size = Some(RECEIVE_BUFFERS);
+        // TCP and UDP checksums are this layer's (`checksum::fill` and
+        // `verify`, several times faster than the stack's loop); the
+        // IPv4 header's and ICMP's stay the stack's.
+        capabilities.checksum.tcp = Checksum::None;
+        capabilities.checksum.udp = Checksum::None;
         capabilities
     }
 }
