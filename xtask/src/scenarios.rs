@@ -190,7 +190,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "cpu-state",
-        about: "CPU state outside the saved registers is per process or closed: thread registers, exclusive monitor, GE bits; VFP, SIMD, ThumbEE and timer access fault",
+        about: "CPU state outside the saved registers is per process or closed: thread registers, exclusive monitor, GE bits; VFP, SIMD, ThumbEE and timer access fault; the runtime's memcpy is right at every alignment",
         bootargs: "scenario=cpu-state",
         expect: &[
             "cpustate first: at start TPIDRURW 0x00000000, TPIDRURO 0x00000000",
@@ -208,6 +208,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "probe: executing an Advanced SIMD instruction",
             "probe: reading ThumbEE's TEEHBR",
             "probe: reading the physical timer's control register",
+            "init: memcpy gave the right bytes in 19264 copies at every alignment",
             "hello: running in user mode",
             "init: scenario cpu-state passed",
         ],

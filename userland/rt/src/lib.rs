@@ -18,6 +18,7 @@
 
 pub mod app;
 pub mod console;
+pub mod copy;
 pub mod server;
 pub mod syscall;
 

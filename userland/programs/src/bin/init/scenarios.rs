@@ -239,6 +239,15 @@ fn cpu_state() -> Outcome {
     if tessera_rt::thread_register() != cpustate::INIT_VALUE {
         return Err("init's thread register changed");
     }
+    // The runtime's own memory copy (tessera_rt::copy), which every
+    // program links, against a byte loop.
+    match tessera_rt::copy::check() {
+        Ok(copies) => println!("init: memcpy gave the right bytes in {} copies at every alignment", copies),
+        Err((from, to, len)) => {
+            println!("init: memcpy of {} bytes from offset {} to offset {} came out wrong", len, from, to);
+            return Err("the runtime's memcpy is wrong");
+        }
+    }
     still_alive()
 }
 

@@ -1,0 +1,136 @@
+//! The memory copy every program links: `memcpy` and the ARM EABI's
+//! `__aeabi_memcpy`, `__aeabi_memcpy4` and `__aeabi_memcpy8`, which the
+//! compiler calls for every copy it does not inline (`copy_from_slice`,
+//! moves of large values).
+//!
+//! The toolchain's `compiler_builtins` has weak versions that copy a word
+//! per four instructions (one a byte) when source and destination share
+//! their alignment and shift bytes together (about two a byte) when they
+//! do not. The network server copies every byte it moves twice or more,
+//! and the apps once more, so that loop was about a third of the
+//! instructions of a bulk transfer (docs/benchmarks.md). This one moves
+//! 32 bytes per `ldm`/`stm` pair when both are word-aligned, and 16 bytes
+//! per four unaligned `ldr`s and an `stm` when only the destination is
+//! (Armv7-A loads words from any address of Normal memory, and the kernel
+//! leaves alignment checking off, SCTLR.A = 0; no copy here ever touches
+//! device memory, which is reached through volatile accesses). Copies of
+//! fewer than 32 bytes go byte by byte without touching the stack.
+//!
+//! [`check`] compares it with a byte loop at every alignment of source
+//! and destination and many lengths; the `cpu-state` scenario runs it.
+
+#[cfg(target_arch = "arm")]
+core::arch::global_asm!(
+    ".section .text.tessera_memcpy, \"ax\", %progbits",
+    ".arm",
+    ".p2align 2",
+    ".global memcpy",
+    ".global __aeabi_memcpy",
+    ".global __aeabi_memcpy4",
+    ".global __aeabi_memcpy8",
+    ".type memcpy, %function",
+    ".type __aeabi_memcpy, %function",
+    ".type __aeabi_memcpy4, %function",
+    ".type __aeabi_memcpy8, %function",
+    // r0 = destination, r1 = source, r2 = length; r0 comes back as it
+    // went in (memcpy's result; the __aeabi_ ones return nothing).
+    "__aeabi_memcpy:",
+    "__aeabi_memcpy4:",
+    "__aeabi_memcpy8:",
+    "memcpy:",
+    "    cmp r2, #32",
+    "    blo 20f",
+    "    push {{r0, r4-r10, lr}}",
+    // Byte by byte until the destination is word-aligned (at most 3).
+    "    ands r3, r0, #3",
+    "    beq 2f",
+    "    rsb r3, r3, #4",
+    "    sub r2, r2, r3",
+    "1:  ldrb r4, [r1], #1",
+    "    strb r4, [r0], #1",
+    "    subs r3, r3, #1",
+    "    bne 1b",
+    // At least 29 bytes left, the destination aligned.
+    "2:  tst r1, #3",
+    "    bne 5f",
+    // Both aligned: 32 bytes at a time.
+    "    subs r2, r2, #32",
+    "    blo 4f",
+    "3:  ldm r1!, {{r3-r10}}",
+    "    stm r0!, {{r3-r10}}",
+    "    subs r2, r2, #32",
+    "    bhs 3b",
+    "4:  add r2, r2, #32",
+    "    b 8f",
+    // The source unaligned: 16 bytes at a time, loaded unaligned.
+    "5:  subs r2, r2, #16",
+    "    blo 7f",
+    "6:  ldr r3, [r1], #4",
+    "    ldr r4, [r1], #4",
+    "    ldr r5, [r1], #4",
+    "    ldr r6, [r1], #4",
+    "    stm r0!, {{r3-r6}}",
+    "    subs r2, r2, #16",
+    "    bhs 6b",
+    "7:  add r2, r2, #16",
+    // Words, then bytes, of what is left (under 32).
+    "8:  subs r2, r2, #4",
+    "    blo 10f",
+    "9:  ldr r3, [r1], #4",
+    "    str r3, [r0], #4",
+    "    subs r2, r2, #4",
+    "    bhs 9b",
+    "10: adds r2, r2, #4",
+    "    beq 12f",
+    "11: ldrb r3, [r1], #1",
+    "    strb r3, [r0], #1",
+    "    subs r2, r2, #1",
+    "    bne 11b",
+    "12: pop {{r0, r4-r10, pc}}",
+    // Under 32 bytes: byte by byte, r0 kept in r12.
+    "20: mov r12, r0",
+    "    cmp r2, #0",
+    "    beq 22f",
+    "21: ldrb r3, [r1], #1",
+    "    strb r3, [r0], #1",
+    "    subs r2, r2, #1",
+    "    bne 21b",
+    "22: mov r0, r12",
+    "    bx lr",
+    ".size memcpy, . - memcpy",
+);
+
+/// Copies with `copy_from_slice` (which calls the routine above for any
+/// length it does not know) at every alignment of source and destination
+/// (0 to 7) and lengths 0 to 300, each compared with a byte loop, the
+/// bytes around the destination checked untouched; returns how many
+/// copies it checked, or the first (source offset, destination offset,
+/// length) that came out wrong.
+pub fn check() -> Result<u32, (usize, usize, usize)> {
+    const MAX: usize = 300;
+    let mut source = [0u8; MAX + 8];
+    for (index, byte) in source.iter_mut().enumerate() {
+        *byte = (index as u8).wrapping_mul(37).wrapping_add(11);
+    }
+    let mut checked = 0;
+    for from in 0..8 {
+        for to in 0..8 {
+            for len in 0..=MAX {
+                // 0xEE around the destination: a copy that writes past its
+                // end or before its start shows.
+                let mut destination = [0xEEu8; MAX + 16];
+                // `black_box` keeps the compiler from seeing the length,
+                // so this is a call, not an inlined copy.
+                let len = core::hint::black_box(len);
+                destination[to..to + len].copy_from_slice(&source[from..from + len]);
+                let copied = (0..len).all(|index| destination[to + index] == source[from + index]);
+                let around = destination[..to].iter().chain(&destination[to + len..]).all(|&byte| byte == 0xEE);
+                if !copied || !around {
+                    return Err((from, to, len));
+                }
+                checked += 1;
+            }
+        }
+    }
+    Ok(checked)
+}
