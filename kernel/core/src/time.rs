@@ -11,13 +11,71 @@ use tessera_abi::{FOREVER, NO_WAIT};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Clock {
     ticks_per_second: u64,
+    /// Division by `ticks_per_second`, set with it.
+    per_tick_rate: Reciprocal,
+}
+
+/// Microseconds in a second, as a divisor.
+const MICROS: Reciprocal = Reciprocal::new(1_000_000);
+
+/// Division of 64-bit numbers by a divisor fixed in advance, by a multiply
+/// with its reciprocal and at most two corrections: exact for every
+/// dividend. The Cortex-A7 has no 64-bit divide, and the library routine
+/// the compiler calls instead took a few hundred instructions per
+/// division; the clock divides on every `Uptime` call and every timed
+/// wait (three divisions each, docs/benchmarks.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reciprocal {
+    /// The divisor; 0 only in [`Clock::UNSET`], where it divides by 1.
+    divisor: u64,
+    /// `floor((2^64 - 1) / divisor)`.
+    multiplier: u64,
+}
+
+impl Reciprocal {
+    /// Division by `divisor` (0 is taken as 1).
+    pub const fn new(divisor: u64) -> Reciprocal {
+        let divisor = if divisor == 0 { 1 } else { divisor };
+        Reciprocal { divisor, multiplier: u64::MAX / divisor }
+    }
+
+    /// `(dividend / divisor, dividend % divisor)`.
+    pub const fn div_rem(&self, dividend: u64) -> (u64, u64) {
+        if self.divisor == 0 {
+            return (dividend, 0);
+        }
+        // `multiplier / 2^64` is below `1 / divisor` by less than
+        // `2 / 2^64`, so the estimate is the quotient or up to two less
+        // (never more: `quotient * divisor` cannot exceed the dividend).
+        let mut quotient = high_product(dividend, self.multiplier);
+        let mut remainder = dividend - quotient * self.divisor;
+        while remainder >= self.divisor {
+            quotient += 1;
+            remainder -= self.divisor;
+        }
+        (quotient, remainder)
+    }
+}
+
+/// The high 64 bits of the 128-bit product `a * b`, from four 32 x 32
+/// bit multiplies (a `u128` multiply would call a library routine).
+const fn high_product(a: u64, b: u64) -> u64 {
+    let (a_low, a_high) = (a & 0xffff_ffff, a >> 32);
+    let (b_low, b_high) = (b & 0xffff_ffff, b >> 32);
+    let low_low = a_low * b_low;
+    let low_high = a_low * b_high;
+    let high_low = a_high * b_low;
+    let high_high = a_high * b_high;
+    // The middle 32-bit column with the carry out of the low one.
+    let middle = (low_low >> 32) + (low_high & 0xffff_ffff) + (high_low & 0xffff_ffff);
+    high_high + (low_high >> 32) + (high_low >> 32) + (middle >> 32)
 }
 
 impl Clock {
     /// A clock that is not set up yet (rate 0, all zero so a kernel's
     /// static state holding one stays in `.bss`): conversions take it as
     /// 1 Hz until [`Clock::new`] replaces it.
-    pub const UNSET: Clock = Clock { ticks_per_second: 0 };
+    pub const UNSET: Clock = Clock { ticks_per_second: 0, per_tick_rate: Reciprocal { divisor: 0, multiplier: 0 } };
 
     /// The rate conversions use: at least 1.
     const fn rate(&self) -> u64 {
@@ -26,6 +84,16 @@ impl Clock {
         } else {
             self.ticks_per_second
         }
+    }
+}
+
+/// `value / 1_000_000`, rounded up.
+const fn div_ceil_micros(value: u64) -> u64 {
+    let (quotient, remainder) = MICROS.div_rem(value);
+    if remainder == 0 {
+        quotient
+    } else {
+        quotient + 1
     }
 }
 
@@ -53,9 +121,17 @@ impl Deadline {
 }
 
 impl Clock {
-    /// A clock of `ticks_per_second` (at least 1).
+    /// A clock of `ticks_per_second` (at least 1, at most `u32::MAX`: the
+    /// generic timer's frequency register has 32 bits).
     pub const fn new(ticks_per_second: u64) -> Clock {
-        Clock { ticks_per_second: if ticks_per_second == 0 { 1 } else { ticks_per_second } }
+        let ticks_per_second = if ticks_per_second == 0 {
+            1
+        } else if ticks_per_second > u32::MAX as u64 {
+            u32::MAX as u64
+        } else {
+            ticks_per_second
+        };
+        Clock { ticks_per_second, per_tick_rate: Reciprocal::new(ticks_per_second) }
     }
 
     /// Its rate.
@@ -66,17 +142,21 @@ impl Clock {
     /// `micros` as ticks, rounded up (saturating).
     pub const fn ticks(&self, micros: u64) -> u64 {
         match micros.checked_mul(self.rate()) {
-            Some(product) => product.div_ceil(1_000_000),
+            Some(product) => div_ceil_micros(product),
             // Beyond u64 in tick-microseconds: split to stay exact enough.
-            None => (micros / 1_000_000)
-                .saturating_mul(self.rate())
-                .saturating_add(((micros % 1_000_000) * self.rate()).div_ceil(1_000_000)),
+            None => {
+                let (seconds, rest) = MICROS.div_rem(micros);
+                seconds.saturating_mul(self.rate()).saturating_add(div_ceil_micros(rest * self.rate()))
+            }
         }
     }
 
     /// `ticks` as whole microseconds (rounded down).
     pub const fn micros(&self, ticks: u64) -> u64 {
-        ticks / self.rate() * 1_000_000 + (ticks % self.rate()) * 1_000_000 / self.rate()
+        let (seconds, rest) = self.per_tick_rate.div_rem(ticks);
+        // `rest` is below the rate, which fits in 32 bits: no overflow.
+        let fraction = self.per_tick_rate.div_rem(rest * 1_000_000).0;
+        seconds.saturating_mul(1_000_000).saturating_add(fraction)
     }
 
     /// The deadline of a blocking call made at tick `now` with `timeout`
@@ -92,6 +172,7 @@ impl Clock {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
 
     const VIRT: Clock = Clock::new(62_500_000);
@@ -104,6 +185,53 @@ mod tests {
         assert_eq!(VIRT.micros(62_500_000), 1_000_000);
         assert_eq!(Clock::new(0).ticks_per_second(), 1, "a zero rate is taken as 1 Hz");
         assert_eq!(Clock::UNSET.ticks(2_000_000), 2, "an unset clock converts at 1 Hz rather than dividing by 0");
+    }
+
+    #[test]
+    fn reciprocal_division_is_exact() {
+        let mut random = tessera_testing::Rng::new(0xd1f);
+        let edges = [0, 1, 2, 3, 999_999, 1_000_000, 62_500_000, u64::MAX / 2, u64::MAX - 1, u64::MAX];
+        let mut divisors: std::vec::Vec<u64> = edges.iter().copied().filter(|&divisor| divisor != 0).collect();
+        divisors.extend((0..300).map(|round| random.next_u64() >> (round % 64)).filter(|&divisor| divisor != 0));
+        for &divisor in &divisors {
+            let reciprocal = Reciprocal::new(divisor);
+            let mut dividends = edges.to_vec();
+            dividends.extend([divisor - 1, divisor, divisor.saturating_add(1), divisor.saturating_mul(3)]);
+            dividends.extend((0..200).map(|round| random.next_u64() >> (round % 64)));
+            for dividend in dividends {
+                assert_eq!(
+                    reciprocal.div_rem(dividend),
+                    (dividend / divisor, dividend % divisor),
+                    "{dividend} / {divisor}"
+                );
+            }
+        }
+        assert_eq!(Clock::UNSET.micros(5), 5_000_000, "an unset clock is 1 Hz");
+        assert_eq!(Clock::new(u64::MAX).ticks_per_second(), u64::from(u32::MAX), "rates have 32 bits");
+        for (a, b) in [(u64::MAX, u64::MAX), (u64::MAX, 1), (1 << 32, 1 << 32), (0xffff_ffff, 0xffff_ffff)] {
+            assert_eq!(high_product(a, b), ((a as u128 * b as u128) >> 64) as u64);
+        }
+    }
+
+    #[test]
+    fn conversions_match_the_exact_arithmetic() {
+        let mut random = tessera_testing::Rng::new(0x71c);
+        for rate in [1, 1_000, 62_500_000, 24_000_000, 1_000_000_007, u64::from(u32::MAX)] {
+            let clock = Clock::new(rate);
+            for round in 0..2_000 {
+                let value = random.next_u64() >> (round % 64);
+                let exact_micros = u128::from(value) * 1_000_000 / u128::from(rate);
+                assert_eq!(
+                    u128::from(clock.micros(value)),
+                    exact_micros.min(u128::from(u64::MAX)),
+                    "{value} at {rate}"
+                );
+                let exact_ticks = (u128::from(value) * u128::from(rate)).div_ceil(1_000_000);
+                if exact_ticks < 1 << 63 && value.checked_mul(rate).is_some() {
+                    assert_eq!(u128::from(clock.ticks(value)), exact_ticks, "{value} µs at {rate}");
+                }
+            }
+        }
     }
 
     #[test]
