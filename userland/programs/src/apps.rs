@@ -487,7 +487,13 @@ impl<'a> Apps<'a> {
                 let badged = cap_derive(net, Rights::SEND | Rights::GRANT, client)?;
                 minted_net = Some(badged);
                 let endpoint = cap_grant(badged, process, Rights::SEND)?;
-                let window = cap_move_narrowed(window, process, rights)?;
+                // `init` keeps the window (mapped into the app above),
+                // whose child `netd`'s copy is: had the app it, revoking it
+                // would take `netd`'s copy, and the mapping `netd` keeps
+                // between requests, away under the server. The app gets a
+                // copy with no rights, which says it has a window and
+                // nothing more. All go with the app's memory when it ends.
+                let window = cap_grant(window, process, Rights::empty())?;
                 for handle in [endpoint, window] {
                     push(granted(ServerKind::NET, handle)?)?;
                 }

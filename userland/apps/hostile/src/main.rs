@@ -16,8 +16,8 @@ use core::fmt;
 
 use tessera_abi::app::{net as net_abi, pluton as pluton_abi, ServerKind};
 use tessera_rt::{
-    call, cap_derive, cap_info, cap_object, for_each_initial_capability, map, retype, shutdown, Handle, Message,
-    ObjectType, Rights, Timeout,
+    call, cap_derive, cap_info, cap_object, cap_revoke, for_each_initial_capability, map, retype, shutdown, Handle,
+    Message, ObjectType, Rights, Timeout,
 };
 use tessera_sdk::gpio::Level;
 use tessera_sdk::net::{TcpListener, TcpStream, UdpSocket};
@@ -156,6 +156,32 @@ fn main(app: App) -> Result<(), Error> {
                 }
                 Err(error) => log!("hostile: looked up example.test (listed): {}", error),
             }
+            // Take the network server's copy of its window away: revoke
+            // whatever was derived from its page capabilities, the
+            // window's included. `netd` keeps the window mapped between
+            // requests; were its copy a child of the app's, this would
+            // unmap it under the server, and the next request that reads
+            // the window (a lookup of an unlisted name: read, then
+            // denied) would fault `netd` and take the network down for
+            // every app.
+            let mut revoked = 0;
+            for_each_initial_capability(|handle, info| {
+                if info.kind == ObjectType::Frame && cap_revoke(handle).is_ok() {
+                    revoked += 1;
+                }
+            });
+            let answer = match net.lookup("unlisted.test") {
+                Err(Error::Denied) => Err(Because("the network server still reads its window and answers")),
+                Err(error) => {
+                    log!("hostile: after revoking, the network server answers: {}", error);
+                    Ok(())
+                }
+                Ok(_) => Ok(()),
+            };
+            tally.check(
+                format_args!("take the network server's copy of its window (revoked {} capabilities)", revoked),
+                answer,
+            );
         }
         Err(error) => tally.check(format_args!("use the network"), Err::<(), _>(error)),
     }

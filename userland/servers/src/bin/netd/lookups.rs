@@ -57,11 +57,17 @@ impl Server<'_> {
     }
 
     /// Reads the DNS answers that came, moves the lookups on (an answer,
-    /// or a deadline passed), and sends the queries that follow.
-    pub(super) fn poll_dns(&mut self) {
-        let mut answer = [0u8; DNS_ANSWER_BYTES];
+    /// or a deadline passed), and sends the queries that follow; `now` is
+    /// the uptime.
+    pub(super) fn poll_dns(&mut self, now: u64) {
         loop {
             let socket = self.sockets.get_mut::<udp::Socket>(self.dns);
+            // Checked first: this runs every time round the loop, and
+            // clearing the buffer costs more than the rest when idle.
+            if !socket.can_recv() {
+                break;
+            }
+            let mut answer = [0u8; DNS_ANSWER_BYTES];
             let Ok((size, metadata)) = socket.recv_slice(&mut answer) else { break };
             let IpAddress::Ipv4(from) = metadata.endpoint.addr;
             let (servers, count) = self.dns_servers();
@@ -83,10 +89,9 @@ impl Server<'_> {
             };
             let Some(name) = app.registration.name(lookup.name()) else { continue };
             let result = dns::decode_response(&answer[..size], id, name);
-            let step = lookup.on_answer(server, id, result, next_id, count, uptime_micros());
+            let step = lookup.on_answer(server, id, result, next_id, count, now);
             self.after(index as u32 + 1, step);
         }
-        let now = uptime_micros();
         for index in 0..MAX_CLIENTS as usize {
             if self.book.lookups[index].and_then(|lookup| lookup.deadline()).is_some_and(|deadline| now >= deadline) {
                 let next_id = self.next_id();

@@ -90,7 +90,12 @@ tessera_rt::entry!(main);
 
 /// The stack's clock: microseconds since boot.
 fn now() -> Instant {
-    Instant::from_micros(i64::try_from(uptime_micros()).unwrap_or(i64::MAX))
+    instant(uptime_micros())
+}
+
+/// `micros` (of uptime) as smoltcp's time.
+fn instant(micros: u64) -> Instant {
+    Instant::from_micros(i64::try_from(micros).unwrap_or(i64::MAX))
 }
 
 /// The seed of the stack's random numbers (DHCP transaction IDs, TCP
@@ -389,13 +394,59 @@ impl fmt::Display for Names<'_> {
     }
 }
 
-/// Runs `work` on app window `window`, mapped with `rights` for the time
-/// it takes.
-fn with_window<R>(window: Handle, rights: Rights, work: impl FnOnce(&Mapping) -> R) -> Result<R, Error> {
-    let mapping = Mapping::new(window, WINDOW_MAPPED_AT, rights)?;
-    let result = work(&mapping);
-    let _ = unmap(window);
-    Ok(result)
+/// The app window mapped at `WINDOW_MAPPED_AT` between requests: the last
+/// app's that asked, so a run of requests from one app (a bulk transfer)
+/// maps it once instead of mapping and unmapping it for each (two
+/// syscalls). Another app's request, a holder's frame, or the app's
+/// unregistration (`forget`) unmaps it.
+///
+/// Only `init` can take the mapping away under `netd`: `netd`'s window
+/// capability is a child of the one `init` keeps (the app holds a copy
+/// with no rights, so revoking it changes nothing here: `hostile` tries),
+/// and `init` revokes it only with the app's memory, once the app has
+/// ended and can make no more requests; it unregisters the app right
+/// after.
+struct Windows {
+    mapped: Option<(Handle, Mapping)>,
+}
+
+impl Windows {
+    /// Runs `work` on `window`. With `keep` (an app's own window, which
+    /// `netd` holds read-write) it is mapped read-write and stays mapped
+    /// after; otherwise it is mapped with `rights` for the time `work`
+    /// takes.
+    fn with<R>(
+        &mut self,
+        window: Handle,
+        rights: Rights,
+        keep: bool,
+        work: impl FnOnce(&Mapping) -> R,
+    ) -> Result<R, Error> {
+        if let Some((handle, mapping)) = self.mapped {
+            if handle == window && keep {
+                return Ok(work(&mapping));
+            }
+            let _ = unmap(handle);
+            self.mapped = None;
+        }
+        let rights = if keep { Rights::READ | Rights::WRITE } else { rights };
+        let mapping = Mapping::new(window, WINDOW_MAPPED_AT, rights)?;
+        let result = work(&mapping);
+        if keep {
+            self.mapped = Some((window, mapping));
+        } else {
+            let _ = unmap(window);
+        }
+        Ok(result)
+    }
+
+    /// Unmaps `window` if it is the one mapped.
+    fn forget(&mut self, window: Handle) {
+        if self.mapped.is_some_and(|(handle, _)| handle == window) {
+            let _ = unmap(window);
+            self.mapped = None;
+        }
+    }
 }
 
 /// The server: the device, the stack and its book.
@@ -413,6 +464,8 @@ struct Server<'a> {
     own_endpoint: Handle,
     /// Whether the device's interrupt wakes it (else it polls).
     interrupt_driven: bool,
+    /// The app window kept mapped between requests.
+    windows: Windows,
     /// The DNS client's socket, and its local port.
     dns: SocketHandle,
     dns_port: u16,
@@ -441,9 +494,11 @@ fn reply_words(words: [u32; 4]) -> Message {
 
 impl Server<'_> {
     /// Hands frames to the stack and lets it send; acts on the DHCP
-    /// client's news; follows the pool's connections.
-    fn poll(&mut self) {
-        self.interface.poll(now(), &mut self.nic, &mut self.sockets);
+    /// client's news; follows the pool's connections. `time` is the
+    /// uptime now (read once per round of the loop: each read is a
+    /// syscall).
+    fn poll(&mut self, time: u64) {
+        self.interface.poll(instant(time), &mut self.nic, &mut self.sockets);
         match self.sockets.get_mut::<dhcpv4::Socket>(self.dhcp).poll() {
             Some(dhcpv4::Event::Configured(lease)) => {
                 configure(&mut self.interface, Some(&lease));
@@ -461,8 +516,7 @@ impl Server<'_> {
             }
             Some(dhcpv4::Event::Deconfigured) | None => {}
         }
-        self.poll_dns();
-        let time = uptime_micros();
+        self.poll_dns(time);
         for (index, limit) in self.book.line_limits.iter_mut().enumerate() {
             let hidden = limit.flush(time);
             if hidden > 0 {
@@ -518,13 +572,14 @@ impl Server<'_> {
         Error::PermissionDenied
     }
 
-    /// How long to wait for a request before polling again.
-    fn delay_micros(&mut self) -> u32 {
+    /// How long to wait for a request before polling again, at uptime
+    /// `time`.
+    fn delay_micros(&mut self, time: u64) -> u32 {
         // Frames wake it: only the stack's timers (and the server's own,
         // lookups and lingering closes, checked once a second at least)
         // need a timeout.
         if self.interrupt_driven {
-            let delay = self.interface.poll_delay(now(), &self.sockets);
+            let delay = self.interface.poll_delay(instant(time), &self.sockets);
             let micros = delay.map_or(u64::from(IDLE_MICROS), |delay| delay.total_micros());
             return micros.clamp(u64::from(POLL_MIN_MICROS), u64::from(IDLE_MICROS)) as u32;
         }
@@ -542,7 +597,7 @@ impl Server<'_> {
         if busy {
             return POLL_MIN_MICROS;
         }
-        let delay = self.interface.poll_delay(now(), &self.sockets);
+        let delay = self.interface.poll_delay(instant(time), &self.sockets);
         let micros = delay.map_or(u64::from(POLL_MICROS), |delay| delay.total_micros());
         micros.clamp(u64::from(POLL_MIN_MICROS), u64::from(POLL_MICROS)) as u32
     }
@@ -586,7 +641,8 @@ impl Server<'_> {
         if size as usize != WINDOW_BYTES {
             return Err(Error::InvalidArgument);
         }
-        let record = with_window(window, Rights::READ, |mapping| Registration::decode(mapping.as_bytes()))?;
+        let record =
+            self.windows.with(window, Rights::READ, false, |mapping| Registration::decode(mapping.as_bytes()))?;
         let registration = record.map_err(|error| {
             println!("netd: app {} not registered: {}", client, error);
             Error::InvalidArgument
@@ -609,6 +665,7 @@ impl Server<'_> {
     fn unregister(&mut self, client: u32) {
         let index = client as usize - 1;
         let Some(old) = self.book.clients[index].take() else { return };
+        self.windows.forget(old.window);
         let _ = cap_delete(old.window);
         self.book.resolved[index] = Resolved::new();
         self.book.lookups[index] = None;
@@ -889,7 +946,7 @@ impl Server<'_> {
         socket: u32,
         to: ([u8; 4], u16),
         len: usize,
-        window: Handle,
+        (window, keep): (Handle, bool),
     ) -> Result<Message, Error> {
         let (address, port) = to;
         let datagram = self.datagram_of(client, socket)?;
@@ -903,7 +960,8 @@ impl Server<'_> {
         let socket = self.sockets.get_mut::<udp::Socket>(self.udp[datagram]);
         let [a, b, c, d] = address;
         let to = IpEndpoint::new(IpAddress::v4(a, b, c, d), port);
-        let sent = with_window(window, Rights::READ, |window| socket.send_slice(&window.as_bytes()[..len], to))?;
+        let sent =
+            self.windows.with(window, Rights::READ, keep, |window| socket.send_slice(&window.as_bytes()[..len], to))?;
         match sent {
             Ok(()) => Ok(reply_words([1, 0, 0, 0])),
             Err(udp::SendError::BufferFull) => Ok(reply_words([0; 4])),
@@ -914,7 +972,13 @@ impl Server<'_> {
     /// `RECEIVE_FROM`: the next datagram for app `client`'s socket, at most
     /// `len` bytes of it, into the window. A client socket drops (and
     /// counts) datagrams from addresses the app may not reach.
-    fn receive_from(&mut self, client: u32, socket: u32, len: usize, window: Handle) -> Result<Message, Error> {
+    fn receive_from(
+        &mut self,
+        client: u32,
+        socket: u32,
+        len: usize,
+        (window, keep): (Handle, bool),
+    ) -> Result<Message, Error> {
         let datagram = self.datagram_of(client, socket)?;
         let server = self.book.server_port[datagram];
         loop {
@@ -933,7 +997,7 @@ impl Server<'_> {
                 self.book.peers[datagram].heard(from, sender.port);
             }
             let socket = self.sockets.get_mut::<udp::Socket>(self.udp[datagram]);
-            let received = with_window(window, Rights::READ | Rights::WRITE, |window| {
+            let received = self.windows.with(window, Rights::READ | Rights::WRITE, keep, |window| {
                 socket.recv().map(|(bytes, _)| {
                     let take = bytes.len().min(len);
                     window.write_bytes(0, &bytes[..take]);
@@ -1026,8 +1090,10 @@ impl Server<'_> {
     fn app_request(&mut self, client: u32, request: Request, frame: Option<Handle>) -> Result<Message, Error> {
         let index = client as usize - 1;
         let app = self.book.clients[index].as_ref().ok_or(Error::PermissionDenied)?;
-        // A socket capability's holder brings its own frame.
+        // A socket capability's holder brings its own frame; only an app's
+        // own window stays mapped after the request.
         let window = frame.unwrap_or(app.window);
+        let keep = frame.is_none();
         match request {
             Request::TcpConnect { address, port } => {
                 // A listed literal, or an address this server resolved for
@@ -1066,7 +1132,7 @@ impl Server<'_> {
                 if !socket.can_send() {
                     return Ok(reply_words([0, phase.code(), 0, 0]));
                 }
-                let sent = with_window(window, Rights::READ, |window| {
+                let sent = self.windows.with(window, Rights::READ, keep, |window| {
                     socket.send_slice(&window.as_bytes()[..len]).unwrap_or(0)
                 })?;
                 Ok(reply_words([sent as u32, phase.code(), 0, 0]))
@@ -1077,7 +1143,7 @@ impl Server<'_> {
                 if !socket.can_recv() {
                     return Ok(reply_words([0, phase.code(), 0, 0]));
                 }
-                let received = with_window(window, Rights::READ | Rights::WRITE, |window| {
+                let received = self.windows.with(window, Rights::READ | Rights::WRITE, keep, |window| {
                     // The buffer is a ring: its bytes may be in two pieces.
                     let mut copied = 0;
                     for _ in 0..2 {
@@ -1113,13 +1179,15 @@ impl Server<'_> {
             Request::TcpAccept { socket } => self.accept(client, socket),
             Request::UdpBind { port } => self.bind(client, port),
             Request::SendTo { socket, address, port, len } => {
-                self.send_to(client, socket, (address, port), len, window)
+                self.send_to(client, socket, (address, port), len, (window, keep))
             }
-            Request::ReceiveFrom { socket, len } => self.receive_from(client, socket, len, window),
+            Request::ReceiveFrom { socket, len } => self.receive_from(client, socket, len, (window, keep)),
             Request::Delegate { socket } => self.delegate(client, socket),
             Request::Lookup { len } => {
                 let mut name = [0u8; MAX_NAME_BYTES];
-                with_window(window, Rights::READ, |window| name[..len].copy_from_slice(&window.as_bytes()[..len]))?;
+                self.windows.with(window, Rights::READ, keep, |window| {
+                    name[..len].copy_from_slice(&window.as_bytes()[..len])
+                })?;
                 let name = &name[..len];
                 // Refused before any query goes out.
                 match app.registration.name_index(name) {
@@ -1230,6 +1298,7 @@ fn main(_start: tessera_rt::Start) -> u32 {
         udp,
         own_endpoint,
         interrupt_driven: interrupt.is_some(),
+        windows: Windows { mapped: None },
         dns,
         dns_port,
         book,
@@ -1241,8 +1310,9 @@ fn main(_start: tessera_rt::Start) -> u32 {
         next_port,
     };
     let mut quiet = false;
+    let mut time = uptime_micros();
     loop {
-        match receive(endpoint, Timeout::Micros(server.delay_micros())) {
+        match receive(endpoint, Timeout::Micros(server.delay_micros(time))) {
             // The device raised its interrupt: a frame came (or one went).
             Ok(notified) if notified.badge == NOTIFIED_BADGE => {
                 server.nic.ack_interrupt();
@@ -1271,7 +1341,8 @@ fn main(_start: tessera_rt::Start) -> u32 {
                 sleep_micros(POLL_MICROS);
             }
         }
-        server.poll();
+        time = uptime_micros();
+        server.poll(time);
     }
 }
 
