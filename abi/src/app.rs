@@ -607,12 +607,24 @@ pub mod net {
     /// How many senders a UDP server socket may reply to (the latest).
     pub const UDP_PEERS: usize = 4;
     /// `init` only: app word 0 (client number, `1..=`[`MAX_CLIENTS`]) is
-    /// registered. One capability: the app's transfer window, a frame of
-    /// [`WINDOW_BYTES`] with `READ`, `WRITE` and `INSPECT`, holding the
-    /// app's policy at its start (the registration record, written by
-    /// `init`: `tessera_net_core::registration`). Registering a client
-    /// number again (a restart) replaces it and aborts its sockets.
+    /// registered. Two capabilities: the app's transfer window (word 3), a
+    /// frame of [`WINDOW_BYTES`] with `READ`, `WRITE` and `INSPECT`,
+    /// holding the app's policy at its start (the registration record,
+    /// written by `init`: `tessera_net_core::registration`); and the
+    /// app's readiness notification (word 2), with `SIGNAL` (see
+    /// [`READY`]). Registering a client number again (a restart) replaces
+    /// it and aborts its sockets.
     pub const REGISTER_APP: u32 = 16;
+    /// The bit the server signals on an app's readiness notification (the
+    /// app holds it with `WAIT`, granted under the network server's kind).
+    /// A request that finds nothing to do yet (no bytes to receive, no
+    /// room to send, no connection made or waiting, a lookup under way)
+    /// arms it; the server signals it once anything may have changed for
+    /// the app's sockets or lookups, so the app asks again then instead of
+    /// at intervals. It is a hint: it may come when nothing is ready for
+    /// the asker, and an app that waits should still ask again now and
+    /// then.
+    pub const READY: u32 = 1;
     /// `init` only: app word 0 has ended; its sockets are aborted and its
     /// window forgotten.
     pub const UNREGISTER_APP: u32 = 17;

@@ -98,7 +98,7 @@ pub fn request_decoding(data: &[u8]) {
         Request::RegisterApp { client } => {
             assert_eq!(caller, Caller::Init, "an app registered an app");
             assert!(client == word0 && (1..=MAX_CLIENTS).contains(&client), "client {client}");
-            (REGISTER_APP, 1)
+            (REGISTER_APP, 2)
         }
         Request::UnregisterApp { client } => {
             assert_eq!(caller, Caller::Init, "an app unregistered an app");

@@ -17,7 +17,8 @@
 //!
 //! The labels and limits are `tessera_abi::app::net`'s. Bytes move
 //! through the app's transfer window ([`WINDOW_BYTES`]), so no app request
-//! carries a capability; `REGISTER_APP` carries the window.
+//! carries a capability; `REGISTER_APP` carries the app's readiness
+//! notification and its window.
 //!
 //! | label | request | words | capabilities | who |
 //! |---|---|---|---|---|
@@ -34,7 +35,7 @@
 //! | 11 `RECEIVE_FROM` | [`Request::ReceiveFrom`] | word 0 = socket, word 1 = most bytes, 1..=[`WINDOW_BYTES`] | 0 | apps |
 //! | 12 `SHUTDOWN` | [`Request::Shutdown`] | word 0 = socket | 0 | apps |
 //! | 13 `DELEGATE` | [`Request::Delegate`] | word 0 = socket | 0 | apps |
-//! | 16 `REGISTER_APP` | [`Request::RegisterApp`] | word 0 = client, 1..=16 | 1 (the window) | `init` |
+//! | 16 `REGISTER_APP` | [`Request::RegisterApp`] | word 0 = client, 1..=16 | 2 (the readiness notification, the window) | `init` |
 //! | 17 `UNREGISTER_APP` | [`Request::UnregisterApp`] | word 0 = client, 1..=16 | 0 | `init` |
 //! | 18 `SET_RESOLVER` | [`Request::SetResolver`] | word 0 = IPv4 address (as `TCP_CONNECT`), word 1 = port, 1..=65535 | 0 | `init` |
 //!
@@ -241,7 +242,7 @@ pub fn decode(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(Cal
         STATUS | CLOSE | SHUTDOWN => (Allowed::AppsAndSockets, 0),
         // A holder brings the frame the bytes move through.
         SEND | RECEIVE | SEND_TO | RECEIVE_FROM => (Allowed::AppsAndSockets, u32::from(holder)),
-        REGISTER_APP => (Allowed::Init, 1),
+        REGISTER_APP => (Allowed::Init, 2),
         UNREGISTER_APP | SET_RESOLVER => (Allowed::Init, 0),
         _ => return Err(Error::InvalidArgument),
     };
@@ -347,7 +348,7 @@ mod tests {
             (SEND, [1, 16384, 0, 0], 0, APP, Request::Send { socket: 1, len: WINDOW_BYTES }),
             (RECEIVE, [2, 512, 0, 0], 0, APP, Request::Receive { socket: 2, len: 512 }),
             (CLOSE, [3, 0, 0, 0], 0, APP, Request::Close { socket: 3 }),
-            (REGISTER_APP, [16, 0, 0, 9], 1, 0, Request::RegisterApp { client: 16 }),
+            (REGISTER_APP, [16, 0, 8, 9], 2, 0, Request::RegisterApp { client: 16 }),
             (UNREGISTER_APP, [1, 0, 0, 0], 0, 0, Request::UnregisterApp { client: 1 }),
             (LOOKUP, [1, 0, 0, 0], 0, APP, Request::Lookup { len: 1 }),
             (LOOKUP, [253, 0, 0, 0], 0, APP, Request::Lookup { len: MAX_NAME_BYTES }),
@@ -427,7 +428,7 @@ mod tests {
         assert_eq!(decode(STATUS, [0; 4], 1, APP), Err(Error::InvalidArgument));
         assert_eq!(decode(TCP_CONNECT, [HOST, 80, 0, 0], 2, APP), Err(Error::InvalidArgument));
         assert_eq!(decode(REGISTER_APP, [1, 0, 0, 0], 0, 0), Err(Error::InvalidArgument));
-        assert_eq!(decode(REGISTER_APP, [1, 0, 8, 9], 2, 0), Err(Error::InvalidArgument));
+        assert_eq!(decode(REGISTER_APP, [1, 0, 0, 9], 1, 0), Err(Error::InvalidArgument));
         assert_eq!(decode(UNREGISTER_APP, [1, 0, 0, 9], 1, 0), Err(Error::InvalidArgument));
     }
 

@@ -89,7 +89,8 @@ fn rules(label: u32, words: [u32; 4], caps: u32, badge: u32) -> Result<(), Error
     if !permitted {
         return Err(Error::PermissionDenied);
     }
-    if caps != u32::from(label == REGISTER_APP || (holder && bytes)) {
+    let wanted = if label == REGISTER_APP { 2 } else { u32::from(holder && bytes) };
+    if caps != wanted {
         return Err(Error::InvalidArgument);
     }
     // A holder's word 0 is not read as a socket; its `SEND_TO` length is
@@ -159,7 +160,7 @@ fn mutations_of_good_requests_never_break_the_decoder() {
         request_input(SEND, [3, 16384, 0, 0], 0, 16),
         request_input(RECEIVE, [1, 1, 0, 0], 0, 5),
         request_input(CLOSE, [2, 0, 0, 0], 0, 2),
-        request_input(REGISTER_APP, [16, 0, 0, 9], 1, 0),
+        request_input(REGISTER_APP, [16, 0, 8, 9], 2, 0),
         request_input(UNREGISTER_APP, [1, 0, 0, 0], 0, 0),
         request_input(LOOKUP, [12, 0, 0, 0], 0, 4),
         request_input(TCP_LISTEN, [7, 0, 0, 0], 0, 4),

@@ -476,7 +476,10 @@ impl<'a> Apps<'a> {
                 Mapping::new(window, NET_RECORD_AT, rights)?.write_bytes(0, &record[..size]);
                 unmap(window)?;
                 map_into(window, process, NET_WINDOW_AT as u32, rights)?;
-                let request = Message::with_capability(net::REGISTER_APP, [client, 0, 0], window);
+                // Its readiness notification: `netd` gets a copy to signal,
+                // the app one to wait on; `init` keeps the original.
+                let ready = retype(memory, ObjectType::Notification, 64)?;
+                let request = Message { label: net::REGISTER_APP, words: [client, 0, ready.0, window.0], caps: 2 };
                 let answer = call(net, &request, NET_TIMEOUT)?;
                 if answer.message.label != 0 {
                     let error = Error::from_code(answer.message.label).unwrap_or(Error::InvalidArgument);
@@ -494,7 +497,8 @@ impl<'a> Apps<'a> {
                 // copy with no rights, which says it has a window and
                 // nothing more. All go with the app's memory when it ends.
                 let window = cap_grant(window, process, Rights::empty())?;
-                for handle in [endpoint, window] {
+                let ready = cap_grant(ready, process, Rights::WAIT)?;
+                for handle in [endpoint, window, ready] {
                     push(granted(ServerKind::NET, handle)?)?;
                 }
             }

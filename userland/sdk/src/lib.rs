@@ -107,7 +107,11 @@ impl App {
             tessera_rt::cap_info(grant.handle()).is_ok_and(|cap| cap.kind == tessera_abi::ObjectType::Endpoint)
         });
         let endpoint = endpoint.ok_or(not_granted)?;
-        Ok(net::Net::new(endpoint.handle(), window))
+        // The readiness notification the server signals (waits use it).
+        let ready = info.grants().filter(|grant| grant.server == ServerKind::NET).find(|grant| {
+            tessera_rt::cap_info(grant.handle()).is_ok_and(|cap| cap.kind == tessera_abi::ObjectType::Notification)
+        });
+        Ok(net::Net::new(endpoint.handle(), window, ready.map(|grant| grant.handle())))
     }
 
     /// UART `number` (as the board numbers them: QEMU virt has UART 0);

@@ -40,11 +40,12 @@
 pub use core::net::{Ipv4Addr, SocketAddrV4};
 
 use tessera_abi::app::net::{
-    address_bytes, address_word, state, CLOSE, DELEGATE, LOOKUP, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, RECEIVE, RECEIVED,
-    RECEIVE_FROM, SEND, SEND_TO, SHUTDOWN, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, WINDOW_BYTES,
+    address_bytes, address_word, state, CLOSE, DELEGATE, LOOKUP, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, READY, RECEIVE,
+    RECEIVED, RECEIVE_FROM, SEND, SEND_TO, SHUTDOWN, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND,
+    WINDOW_BYTES,
 };
 use tessera_abi::Handle;
-use tessera_rt::{call, Mapping, Message, Timeout};
+use tessera_rt::{call, wait_notification, Mapping, Message, Timeout};
 
 use crate::error::Error;
 use crate::time::{self, Duration, Instant};
@@ -64,22 +65,45 @@ const POLL_FIRST: Duration = Duration::from_micros(100);
 /// The longest a waiting call waits before it asks the server again.
 const POLL: Duration = Duration::from_millis(5);
 
-/// The waits of a call that asks the server again until it can go on:
-/// short at first (a full send buffer often has room again within a
-/// round trip), longer while nothing changes.
+/// The waits of a call that asks the server again until it can go on.
+/// With the app's readiness notification (every app `init` registers
+/// with the network server has one), it waits for the server's signal
+/// that something may have changed and asks again then; waits that end
+/// without the signal do not ask (a wait is one cheap syscall, a request
+/// a round of the server's loop) until [`POLL`] has passed, since the
+/// signal is only a hint. Without one it sleeps and asks, short at first
+/// (a full send buffer often has room again within a round trip), longer
+/// while nothing changes.
 struct Backoff {
     next: Duration,
+    ready: Option<Handle>,
 }
 
 impl Backoff {
-    fn new() -> Backoff {
-        Backoff { next: POLL_FIRST }
+    fn new(net: &Net) -> Backoff {
+        Backoff { next: POLL_FIRST, ready: net.ready }
     }
 
-    /// Sleeps the next wait.
+    /// Waits until it is worth asking again.
     fn wait(&mut self) {
-        time::sleep(self.next);
-        self.next = (self.next * 2).min(POLL);
+        let Some(ready) = self.ready else {
+            time::sleep(self.next);
+            self.next = (self.next * 2).min(POLL);
+            return;
+        };
+        let mut waited = Duration::ZERO;
+        while waited < POLL {
+            let step = self.next;
+            // `step` is at most `POLL`, 5 ms.
+            match wait_notification(ready, READY, Timeout::Micros(step.as_micros() as u32)) {
+                Err(tessera_abi::Error::TimedOut) => {
+                    waited += step;
+                    self.next = (step * 2).min(POLL);
+                }
+                // Signalled (or the notification is broken): ask now.
+                _ => return,
+            }
+        }
     }
 }
 /// How long one request to the server may take.
@@ -127,6 +151,9 @@ impl State {
 pub struct Net {
     endpoint: Handle,
     window: Mapping,
+    /// The readiness notification the server signals
+    /// ([`tessera_abi::app::net::READY`]), if the app has one.
+    ready: Option<Handle>,
 }
 
 /// A server error as the SDK names it.
@@ -143,8 +170,8 @@ fn expired(deadline: Option<Instant>) -> bool {
 }
 
 impl Net {
-    pub(crate) fn new(endpoint: Handle, window: Mapping) -> Net {
-        Net { endpoint, window }
+    pub(crate) fn new(endpoint: Handle, window: Mapping, ready: Option<Handle>) -> Net {
+        Net { endpoint, window, ready }
     }
 
     /// One request: the reply's words, or the error the server (or the
@@ -181,7 +208,7 @@ impl Net {
             return Err(Error::InvalidArgument);
         }
         let deadline = Instant::now().after(LOOKUP_TIMEOUT);
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::new(self);
         loop {
             // Again each time: a stream of this app shares the window.
             self.window.write_bytes(0, name);
@@ -253,7 +280,7 @@ impl TcpStream {
         let address = host.address(net)?;
         let deadline = Instant::now().after(timeout);
         let words = [address_word(address.octets()), u32::from(port), 0, 0];
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::new(net);
         let socket = loop {
             match net.call(TCP_CONNECT, words) {
                 Ok(reply) => break reply[0],
@@ -265,7 +292,7 @@ impl TcpStream {
         };
         // Dropped on any error below, which closes the socket.
         let stream = TcpStream { net: *net, socket, read_timeout: None, write_timeout: None, closed: false };
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::new(net);
         loop {
             match stream.state()? {
                 State::Connecting if expired(Some(deadline)) => return Err(Error::TimedOut),
@@ -309,7 +336,7 @@ impl TcpStream {
         }
         let deadline = self.read_timeout.map(|timeout| Instant::now().after(timeout));
         let wanted = buffer.len().min(WINDOW_BYTES);
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::new(&self.net);
         loop {
             let [count, state, ..] = self.net.call(RECEIVE, [self.socket, wanted as u32, 0, 0]).map_err(error)?;
             let count = count as usize;
@@ -339,7 +366,7 @@ impl TcpStream {
         }
         let deadline = self.write_timeout.map(|timeout| Instant::now().after(timeout));
         let chunk = &bytes[..bytes.len().min(WINDOW_BYTES)];
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::new(&self.net);
         loop {
             // Again each time: another stream of this app shares the window.
             self.net.window.write_bytes(0, chunk);
@@ -488,7 +515,7 @@ impl TcpListener {
             return Err(Error::Closed);
         }
         let deadline = self.accept_timeout.map(|timeout| Instant::now().after(timeout));
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::new(&self.net);
         loop {
             match self.net.call(TCP_ACCEPT, [self.socket, 0, 0, 0]).map_err(error)? {
                 [0, ..] if expired(deadline) => return Err(Error::TimedOut),
@@ -577,7 +604,7 @@ impl UdpSocket {
         }
         let address = address_word(host.address(&self.net)?.octets());
         let deadline = self.write_timeout.map(|timeout| Instant::now().after(timeout));
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::new(&self.net);
         loop {
             self.net.window.write_bytes(0, bytes);
             match self.net.call(SEND_TO, [self.socket, address, u32::from(port), bytes.len() as u32]) {
@@ -603,7 +630,7 @@ impl UdpSocket {
         }
         let wanted = buffer.len().clamp(1, WINDOW_BYTES);
         let deadline = self.read_timeout.map(|timeout| Instant::now().after(timeout));
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::new(&self.net);
         loop {
             let [count, address, port, flags] =
                 self.net.call(RECEIVE_FROM, [self.socket, wanted as u32, 0, 0]).map_err(error)?;

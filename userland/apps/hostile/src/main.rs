@@ -16,8 +16,8 @@ use core::fmt;
 
 use tessera_abi::app::{net as net_abi, pluton as pluton_abi, ServerKind};
 use tessera_rt::{
-    call, cap_derive, cap_info, cap_object, cap_revoke, for_each_initial_capability, map, retype, shutdown, Handle,
-    Message, ObjectType, Rights, Timeout,
+    call, cap_derive, cap_info, cap_object, cap_revoke, for_each_initial_capability, map, retype, shutdown, signal,
+    Handle, Message, ObjectType, Rights, Timeout,
 };
 use tessera_sdk::gpio::Level;
 use tessera_sdk::net::{TcpListener, TcpStream, UdpSocket};
@@ -73,11 +73,14 @@ fn main(app: App) -> Result<(), Error> {
     // capabilities to its own pages (init moves them here once they are
     // mapped; each is mapped already, so it maps nothing more: the guesses
     // below try).
-    let (mut held, mut own_pages) = (0, 0);
+    let (mut held, mut own_pages, mut notifications) = (0, 0, 0);
     for_each_initial_capability(|handle, info| {
         if info.kind == ObjectType::Frame {
             own_pages += 1;
             return;
+        }
+        if info.kind == ObjectType::Notification {
+            notifications += 1;
         }
         held += 1;
         log!(
@@ -164,6 +167,15 @@ fn main(app: App) -> Result<(), Error> {
             // the window (a lookup of an unlisted name: read, then
             // denied) would fault `netd` and take the network down for
             // every app.
+            // Its readiness notification is for waiting only.
+            for_each_initial_capability(|handle, info| {
+                if info.kind == ObjectType::Notification {
+                    tally.check(
+                        format_args!("signal its readiness notification (slot {})", handle.index()),
+                        signal(handle, 1).map_err(Because::from),
+                    );
+                }
+            });
             let mut revoked = 0;
             for_each_initial_capability(|handle, info| {
                 if info.kind == ObjectType::Frame && cap_revoke(handle).is_ok() {
@@ -321,13 +333,13 @@ fn main(app: App) -> Result<(), Error> {
         held,
         own_pages
     );
-    // It holds one capability per server its manifest grants and its own
-    // pages, nothing else.
-    let granted = u32::from(app.gpio().is_ok())
-        + u32::from(app.uart(0).is_ok())
-        + u32::from(app.pluton().is_ok())
-        + u32::from(app.net().is_ok());
-    if tally.allowed == 0 && held == granted {
+    // It holds one capability per server its manifest grants (two for
+    // the network: the endpoint and its readiness notification, which it
+    // may only wait on) and its own pages, nothing else.
+    let net = u32::from(app.net().is_ok());
+    let granted =
+        u32::from(app.gpio().is_ok()) + u32::from(app.uart(0).is_ok()) + u32::from(app.pluton().is_ok()) + 2 * net;
+    if tally.allowed == 0 && held == granted && notifications == net {
         Ok(())
     } else {
         Err(Error::InvalidArgument)

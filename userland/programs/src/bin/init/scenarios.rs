@@ -924,9 +924,11 @@ fn network_handoff() -> Outcome {
         .map_err(|_| "cannot map the window")?
         .write_bytes(0, &record[..size]);
     let _ = tessera_rt::unmap(window);
+    // Its readiness notification (netpass does not wait on it).
+    let ready = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
     let registered = tessera_rt::call(
         net,
-        &tessera_rt::Message::with_capability(REGISTER_APP, [HANDOFF_CLIENT, 0, 0], window),
+        &tessera_rt::Message { label: REGISTER_APP, words: [HANDOFF_CLIENT, 0, ready.0, window.0], caps: 2 },
         tessera_rt::Timeout::Millis(2000),
     );
     if !registered.is_ok_and(|answer| answer.message.label == 0) {

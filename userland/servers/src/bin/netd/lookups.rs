@@ -58,8 +58,9 @@ impl Server<'_> {
 
     /// Reads the DNS answers that came, moves the lookups on (an answer,
     /// or a deadline passed), and sends the queries that follow; `now` is
-    /// the uptime.
-    pub(super) fn poll_dns(&mut self, now: u64) {
+    /// the uptime. True if a lookup moved on (its app may be waiting).
+    pub(super) fn poll_dns(&mut self, now: u64) -> bool {
+        let mut moved = false;
         loop {
             let socket = self.sockets.get_mut::<udp::Socket>(self.dns);
             // Checked first: this runs every time round the loop, and
@@ -91,6 +92,7 @@ impl Server<'_> {
             let result = dns::decode_response(&answer[..size], id, name);
             let step = lookup.on_answer(server, id, result, next_id, count, now);
             self.after(index as u32 + 1, step);
+            moved = true;
         }
         for index in 0..MAX_CLIENTS as usize {
             if self.book.lookups[index].and_then(|lookup| lookup.deadline()).is_some_and(|deadline| now >= deadline) {
@@ -99,8 +101,10 @@ impl Server<'_> {
                 let Some(lookup) = &mut self.book.lookups[index] else { continue };
                 let step = lookup.on_time(next_id, count, now);
                 self.after(index as u32 + 1, step);
+                moved = true;
             }
         }
+        moved
     }
 
     /// What follows a step of client `client`'s lookup: a query sent, or,

@@ -61,7 +61,7 @@
 
 use core::fmt;
 
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
+use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint};
@@ -75,12 +75,12 @@ use tessera_net_core::resolver::{Lookup, Resolved, MAX_SERVERS};
 use tessera_net_core::sockets::{Kind, Peers, Phase, Slot, SocketTable, TcpState};
 use tessera_rt::{
     cap_delete, cap_derive, cap_info, cap_object, cap_revoke, find_initial_capability, for_each_initial_capability,
-    interrupt_ack, interrupt_bind, notification_bind, println, receive, reply, sleep_micros, unmap, uptime_micros,
-    Error, Handle, Mapping, Message, ObjectType, Received, Rights, Timeout,
+    interrupt_ack, interrupt_bind, notification_bind, println, receive, reply, signal, sleep_micros, unmap,
+    uptime_micros, Error, Handle, Mapping, Message, ObjectType, Received, Rights, Timeout,
 };
 use tessera_servers::net::{
     address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, CUT, DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES,
-    MAX_SOCKETS, POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS, RECEIVED, SOCKET_BADGE, SOCKET_BUFFER_BYTES,
+    MAX_SOCKETS, POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS, READY, RECEIVED, SOCKET_BADGE, SOCKET_BUFFER_BYTES,
     SOCKET_FRAMES, SOCKET_MEMORY_BYTES, UDP_BUFFER_BYTES, UDP_DATAGRAMS, UDP_MEMORY_BYTES, UDP_SOCKETS,
     UDP_SOCKETS_PER_APP, WINDOW_BYTES, WINDOW_MAPPED_AT,
 };
@@ -289,6 +289,8 @@ struct Client {
     /// Its transfer window (a copy of `init`'s capability; revoked with
     /// the app's memory).
     window: Handle,
+    /// Its readiness notification (`SIGNAL`; `tessera_abi::app::net::READY`).
+    ready: Handle,
 }
 
 /// The registered apps, who owns which socket, what was resolved for
@@ -300,6 +302,9 @@ struct Book {
     resolved: [Resolved; MAX_CLIENTS as usize],
     /// Each client's lookup, under way or ended and not yet collected.
     lookups: [Option<Lookup>; MAX_CLIENTS as usize],
+    /// Clients whose last request found nothing to do yet: their readiness
+    /// notification is signalled once anything may have changed.
+    waiting: [bool; MAX_CLIENTS as usize],
     table: SocketTable<SLOTS>,
     /// When each closing slot was closed (microseconds since boot).
     closed_at: [u64; SLOTS],
@@ -325,6 +330,7 @@ impl Book {
             clients: [None; MAX_CLIENTS as usize],
             resolved: [Resolved::new(); MAX_CLIENTS as usize],
             lookups: [None; MAX_CLIENTS as usize],
+            waiting: [false; MAX_CLIENTS as usize],
             table: SocketTable::new(),
             closed_at: [0; SLOTS],
             peers: [Peers::new(); UDP_SOCKETS],
@@ -494,11 +500,13 @@ fn reply_words(words: [u32; 4]) -> Message {
 
 impl Server<'_> {
     /// Hands frames to the stack and lets it send; acts on the DHCP
-    /// client's news; follows the pool's connections. `time` is the
+    /// client's news; follows the pool's connections; then signals the
+    /// waiting apps if anything may have changed for them. `time` is the
     /// uptime now (read once per round of the loop: each read is a
     /// syscall).
     fn poll(&mut self, time: u64) {
-        self.interface.poll(instant(time), &mut self.nic, &mut self.sockets);
+        let polled = self.interface.poll(instant(time), &mut self.nic, &mut self.sockets);
+        let mut changed = polled == PollResult::SocketStateChanged;
         match self.sockets.get_mut::<dhcpv4::Socket>(self.dhcp).poll() {
             Some(dhcpv4::Event::Configured(lease)) => {
                 configure(&mut self.interface, Some(&lease));
@@ -516,7 +524,7 @@ impl Server<'_> {
             }
             Some(dhcpv4::Event::Deconfigured) | None => {}
         }
-        self.poll_dns(time);
+        changed |= self.poll_dns(time);
         for (index, limit) in self.book.line_limits.iter_mut().enumerate() {
             let hidden = limit.flush(time);
             if hidden > 0 {
@@ -544,6 +552,20 @@ impl Server<'_> {
         for slot in UDP_SLOTS {
             if self.book.table.slot(slot) == Some(Slot::Closing) {
                 self.book.table.free(slot);
+            }
+        }
+        if changed {
+            self.wake_waiting();
+        }
+    }
+
+    /// Signals every waiting app's readiness notification (a hint: the
+    /// app asks again and finds out).
+    fn wake_waiting(&mut self) {
+        for (waiting, client) in self.book.waiting.iter_mut().zip(&self.book.clients) {
+            if let (true, Some(client)) = (*waiting, client) {
+                let _ = signal(client.ready, READY);
+                *waiting = false;
             }
         }
     }
@@ -608,7 +630,8 @@ impl Server<'_> {
         let (caller, decoded) = decode(message.label, message.words, message.caps, request.badge)?;
         match (caller, decoded) {
             (Caller::Init, Request::RegisterApp { client }) => {
-                self.register(client, Handle(message.words[3])).map(|()| reply_words([0; 4]))
+                let (ready, window) = (Handle(message.words[2]), Handle(message.words[3]));
+                self.register(client, window, ready).map(|()| reply_words([0; 4]))
             }
             (Caller::Init, Request::UnregisterApp { client }) => {
                 self.unregister(client);
@@ -619,7 +642,26 @@ impl Server<'_> {
                 println!("netd: asks the DNS server at {}.{}.{}.{}:{} first (net.dns)", a, b, c, d, port);
                 Ok(reply_words([0; 4]))
             }
-            (Caller::App(client), request) => self.app_request(client, request, None),
+            (Caller::App(client), request) => {
+                let answer = self.app_request(client, request, None);
+                // Nothing to do yet (word 0 is 0: no bytes moved, no room,
+                // still connecting, no connection or datagram waiting, the
+                // lookup under way): the app may wait for its notification.
+                let nothing_yet = matches!(
+                    request,
+                    Request::Send { .. }
+                        | Request::Receive { .. }
+                        | Request::Status { .. }
+                        | Request::TcpAccept { .. }
+                        | Request::SendTo { .. }
+                        | Request::ReceiveFrom { .. }
+                        | Request::Lookup { .. }
+                );
+                if nothing_yet && answer.as_ref().is_ok_and(|reply| reply.words[0] == 0) {
+                    self.book.waiting[client as usize - 1] = true;
+                }
+                answer
+            }
             (Caller::Socket { slot, generation }, request) => {
                 let frame = (message.caps == 1).then_some(Handle(message.words[3]));
                 self.holder_request(slot as usize, generation, request, frame)
@@ -632,9 +674,13 @@ impl Server<'_> {
     /// `REGISTER_APP`: reads the app's policy from its window and records
     /// it as client `client`, replacing (and aborting the sockets of) any
     /// app registered under that number before.
-    fn register(&mut self, client: u32, window: Handle) -> Result<(), Error> {
+    fn register(&mut self, client: u32, window: Handle, ready: Handle) -> Result<(), Error> {
         let info = cap_info(window)?;
         if info.kind != ObjectType::Frame || !info.rights.contains(Rights::READ | Rights::WRITE | Rights::INSPECT) {
+            return Err(Error::WrongType);
+        }
+        let info = cap_info(ready)?;
+        if info.kind != ObjectType::Notification || !info.rights.contains(Rights::SIGNAL) {
             return Err(Error::WrongType);
         }
         let (_, size) = cap_object(window)?;
@@ -648,7 +694,7 @@ impl Server<'_> {
             Error::InvalidArgument
         })?;
         self.unregister(client);
-        self.book.clients[client as usize - 1] = Some(Client { registration, window });
+        self.book.clients[client as usize - 1] = Some(Client { registration, window, ready });
         println!(
             "netd: app {} ({}) registered: may connect to {}; may look up {}; entries ignored: {}",
             client,
@@ -667,6 +713,8 @@ impl Server<'_> {
         let Some(old) = self.book.clients[index].take() else { return };
         self.windows.forget(old.window);
         let _ = cap_delete(old.window);
+        let _ = cap_delete(old.ready);
+        self.book.waiting[index] = false;
         self.book.resolved[index] = Resolved::new();
         self.book.lookups[index] = None;
         for slot in 0..SLOTS {
