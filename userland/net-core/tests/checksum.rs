@@ -32,6 +32,15 @@ fn frame(rng: &mut Rng, protocol: u8, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Round `round`'s frame: TCP on even rounds, UDP on odd ones, with a
+/// random payload of under `most` bytes; and its protocol.
+fn random_frame(rng: &mut Rng, round: usize, most: usize) -> (Vec<u8>, u8) {
+    let protocol = if round.is_multiple_of(2) { TCP } else { UDP };
+    let len = rng.below(most);
+    let payload = rng.bytes(len);
+    (frame(rng, protocol, &payload), protocol)
+}
+
 fn smoltcp_accepts(frame: &[u8], protocol: u8) -> bool {
     let (source, destination) =
         (IpAddress::Ipv4(Ipv4Address::new(10, 0, 2, 15)), IpAddress::Ipv4(Ipv4Address::new(10, 0, 2, 2)));
@@ -47,10 +56,7 @@ fn smoltcp_accepts(frame: &[u8], protocol: u8) -> bool {
 fn filled_frames_verify_here_and_in_smoltcp_at_every_alignment() {
     let mut rng = Rng::new(0x5eed_c0de);
     for round in 0..2_000 {
-        let protocol = if round % 2 == 0 { TCP } else { UDP };
-        let len = rng.below(1_460);
-        let payload = rng.bytes(len);
-        let built = frame(&mut rng, protocol, &payload);
+        let (built, protocol) = random_frame(&mut rng, round, 1_460);
         // The same frame at offsets 0..4 of a buffer: every alignment of
         // the segment.
         let shift = round % 4;
@@ -78,10 +84,7 @@ fn frames_smoltcp_fills_verify_here() {
     let (source, destination) =
         (IpAddress::Ipv4(Ipv4Address::new(10, 0, 2, 15)), IpAddress::Ipv4(Ipv4Address::new(10, 0, 2, 2)));
     for round in 0..500 {
-        let protocol = if round % 2 == 0 { TCP } else { UDP };
-        let len = rng.below(600);
-        let payload = rng.bytes(len);
-        let mut frame = frame(&mut rng, protocol, &payload);
+        let (mut frame, protocol) = random_frame(&mut rng, round, 600);
         if protocol == TCP {
             TcpPacket::new_unchecked(&mut frame[34..]).fill_checksum(&source, &destination);
         } else {
@@ -147,10 +150,7 @@ fn fragments_and_bad_lengths_are_refused_and_other_frames_pass() {
 fn fuzz_body_on_random_and_cut_frames() {
     let mut rng = Rng::new(0xf00d);
     for round in 0..3_000 {
-        let protocol = if round % 2 == 0 { TCP } else { UDP };
-        let len = rng.below(200);
-        let payload = rng.bytes(len);
-        let mut frame = frame(&mut rng, protocol, &payload);
+        let (mut frame, _) = random_frame(&mut rng, round, 200);
         fill(&mut frame);
         checksum_frames(&frame);
         checksum_frames(&frame[..rng.below(frame.len())]);
