@@ -477,7 +477,9 @@ impl<'a> Apps<'a> {
                 unmap(window)?;
                 map_into(window, process, NET_WINDOW_AT as u32, rights)?;
                 // Its readiness notification: `netd` gets a copy to signal,
-                // the app one to wait on; `init` keeps the original.
+                // the app the original to wait on (`init` keeps no slot
+                // for it: if the app revokes `netd`'s copy, only its own
+                // wake-ups stop).
                 let ready = retype(memory, ObjectType::Notification, 64)?;
                 let request = Message { label: net::REGISTER_APP, words: [client, 0, ready.0, window.0], caps: 2 };
                 let answer = call(net, &request, NET_TIMEOUT)?;
@@ -497,7 +499,7 @@ impl<'a> Apps<'a> {
                 // copy with no rights, which says it has a window and
                 // nothing more. All go with the app's memory when it ends.
                 let window = cap_grant(window, process, Rights::empty())?;
-                let ready = cap_grant(ready, process, Rights::WAIT)?;
+                let ready = cap_move_narrowed(ready, process, Rights::WAIT)?;
                 for handle in [endpoint, window, ready] {
                     push(granted(ServerKind::NET, handle)?)?;
                 }

@@ -109,7 +109,9 @@ impl App {
         let endpoint = endpoint.ok_or(not_granted)?;
         // The readiness notification the server signals (waits use it).
         let ready = info.grants().filter(|grant| grant.server == ServerKind::NET).find(|grant| {
-            tessera_rt::cap_info(grant.handle()).is_ok_and(|cap| cap.kind == tessera_abi::ObjectType::Notification)
+            tessera_rt::cap_info(grant.handle()).is_ok_and(|cap| {
+                cap.kind == tessera_abi::ObjectType::Notification && cap.rights.contains(tessera_abi::Rights::WAIT)
+            })
         });
         Ok(net::Net::new(endpoint.handle(), window, ready.map(|grant| grant.handle())))
     }

@@ -84,24 +84,37 @@ impl Backoff {
         Backoff { next: POLL_FIRST, ready: net.ready }
     }
 
-    /// Waits until it is worth asking again.
-    fn wait(&mut self) {
+    /// Waits until it is worth asking again, at most until `deadline`
+    /// (the call's own, if it has one).
+    fn wait(&mut self, deadline: impl Into<Option<Instant>>) {
+        // The most this wait takes: `POLL`, or what is left of the call's
+        // time.
+        let budget = match deadline.into() {
+            Some(deadline) => POLL.min(deadline.duration_since(Instant::now())),
+            None => POLL,
+        };
         let Some(ready) = self.ready else {
-            time::sleep(self.next);
+            time::sleep(self.next.min(budget));
             self.next = (self.next * 2).min(POLL);
             return;
         };
         let mut waited = Duration::ZERO;
-        while waited < POLL {
-            let step = self.next;
-            // `step` is at most `POLL`, 5 ms.
-            match wait_notification(ready, READY, Timeout::Micros(step.as_micros() as u32)) {
+        while waited < budget {
+            // At most `POLL`, 5 ms: it fits.
+            let step = self.next.min(budget - waited);
+            match wait_notification(ready, READY, Timeout::Micros(step.as_micros().max(1) as u32)) {
                 Err(tessera_abi::Error::TimedOut) => {
                     waited += step;
-                    self.next = (step * 2).min(POLL);
+                    self.next = (self.next * 2).min(POLL);
                 }
-                // Signalled (or the notification is broken): ask now.
-                _ => return,
+                Ok(_) => return,
+                // Not a notification it may wait on (deleted, or without
+                // `WAIT`): sleep and ask from now on.
+                Err(_) => {
+                    self.ready = None;
+                    time::sleep(step);
+                    return;
+                }
             }
         }
     }
@@ -214,7 +227,7 @@ impl Net {
             self.window.write_bytes(0, name);
             match self.call(LOOKUP, [name.len() as u32, 0, 0, 0]) {
                 Ok([0, ..]) if expired(Some(deadline)) => return Err(Error::TimedOut),
-                Ok([0, ..]) => backoff.wait(),
+                Ok([0, ..]) => backoff.wait(deadline),
                 Ok([_, first, ..]) => return Ok(Ipv4Addr::from(address_bytes(first))),
                 Err(tessera_abi::Error::NotFound) => return Err(Error::NotFound),
                 Err(other) => return Err(error(other)),
@@ -285,7 +298,7 @@ impl TcpStream {
             match net.call(TCP_CONNECT, words) {
                 Ok(reply) => break reply[0],
                 // The network has no address yet (DHCP): ask again.
-                Err(tessera_abi::Error::NotFound) if !expired(Some(deadline)) => backoff.wait(),
+                Err(tessera_abi::Error::NotFound) if !expired(Some(deadline)) => backoff.wait(deadline),
                 Err(tessera_abi::Error::NotFound) => return Err(Error::TimedOut),
                 Err(other) => return Err(error(other)),
             }
@@ -296,7 +309,7 @@ impl TcpStream {
         loop {
             match stream.state()? {
                 State::Connecting if expired(Some(deadline)) => return Err(Error::TimedOut),
-                State::Connecting => backoff.wait(),
+                State::Connecting => backoff.wait(deadline),
                 State::Established | State::Closed => return Ok(stream),
                 failed => return Err(failed.error().unwrap_or(Error::InvalidArgument)),
             }
@@ -350,7 +363,7 @@ impl TcpStream {
             match State::from_code(state)? {
                 State::Closed => return Ok(0),
                 State::Connecting | State::Established if expired(deadline) => return Err(Error::TimedOut),
-                State::Connecting | State::Established => backoff.wait(),
+                State::Connecting | State::Established => backoff.wait(deadline),
                 failed => return Err(failed.error().unwrap_or(Error::InvalidArgument)),
             }
         }
@@ -373,7 +386,7 @@ impl TcpStream {
             match self.net.call(SEND, [self.socket, chunk.len() as u32, 0, 0]) {
                 Ok([taken, ..]) if taken > 0 => return Ok((taken as usize).min(chunk.len())),
                 Ok(_) if expired(deadline) => return Err(Error::TimedOut),
-                Ok(_) => backoff.wait(),
+                Ok(_) => backoff.wait(deadline),
                 // It can carry no more bytes from us: say why.
                 Err(tessera_abi::Error::PeerGone) => return Err(self.state()?.error().unwrap_or(Error::Closed)),
                 Err(other) => return Err(error(other)),
@@ -519,7 +532,7 @@ impl TcpListener {
         loop {
             match self.net.call(TCP_ACCEPT, [self.socket, 0, 0, 0]).map_err(error)? {
                 [0, ..] if expired(deadline) => return Err(Error::TimedOut),
-                [0, ..] => backoff.wait(),
+                [0, ..] => backoff.wait(deadline),
                 [outcome, socket, address, port] => {
                     self.closed = outcome != 1;
                     let stream =
@@ -610,9 +623,9 @@ impl UdpSocket {
             match self.net.call(SEND_TO, [self.socket, address, u32::from(port), bytes.len() as u32]) {
                 Ok([1, ..]) => return Ok(bytes.len()),
                 Ok(_) if expired(deadline) => return Err(Error::TimedOut),
-                Ok(_) => backoff.wait(),
+                Ok(_) => backoff.wait(deadline),
                 // No address yet (DHCP): like a full buffer.
-                Err(tessera_abi::Error::NotFound) if !expired(deadline) => backoff.wait(),
+                Err(tessera_abi::Error::NotFound) if !expired(deadline) => backoff.wait(deadline),
                 Err(tessera_abi::Error::NotFound) => return Err(Error::TimedOut),
                 Err(other) => return Err(error(other)),
             }
@@ -642,7 +655,7 @@ impl UdpSocket {
             if expired(deadline) {
                 return Err(Error::TimedOut);
             }
-            backoff.wait();
+            backoff.wait(deadline);
         }
     }
 

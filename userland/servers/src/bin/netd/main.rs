@@ -282,6 +282,25 @@ static DNS_BUFFERS: spin::Mutex<DnsBuffers> = spin::Mutex::new(DnsBuffers {
 /// static taken once at start.
 static BOOK: spin::Mutex<Book> = spin::Mutex::new(Book::new());
 
+/// What a socket offers, as far as an app waiting on it cares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Readiness {
+    receive: bool,
+    send: bool,
+    /// A stream's TCP state (a connection made, refused, closed, a
+    /// listener's caller); `None` for a datagram socket.
+    state: Option<tcp::State>,
+}
+
+/// What an app whose request found nothing to do yet waits on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// Its socket in this slot, as it was when the app asked.
+    Socket { slot: usize, seen: Readiness },
+    /// Its lookup.
+    Lookup,
+}
+
 /// A registered app.
 #[derive(Clone, Copy)]
 struct Client {
@@ -302,9 +321,9 @@ struct Book {
     resolved: [Resolved; MAX_CLIENTS as usize],
     /// Each client's lookup, under way or ended and not yet collected.
     lookups: [Option<Lookup>; MAX_CLIENTS as usize],
-    /// Clients whose last request found nothing to do yet: their readiness
-    /// notification is signalled once anything may have changed.
-    waiting: [bool; MAX_CLIENTS as usize],
+    /// What each client whose last request found nothing to do yet waits
+    /// on: its readiness notification is signalled once that changed.
+    waits: [Option<Wait>; MAX_CLIENTS as usize],
     table: SocketTable<SLOTS>,
     /// When each closing slot was closed (microseconds since boot).
     closed_at: [u64; SLOTS],
@@ -330,7 +349,7 @@ impl Book {
             clients: [None; MAX_CLIENTS as usize],
             resolved: [Resolved::new(); MAX_CLIENTS as usize],
             lookups: [None; MAX_CLIENTS as usize],
-            waiting: [false; MAX_CLIENTS as usize],
+            waits: [None; MAX_CLIENTS as usize],
             table: SocketTable::new(),
             closed_at: [0; SLOTS],
             peers: [Peers::new(); UDP_SOCKETS],
@@ -506,7 +525,7 @@ impl Server<'_> {
     /// syscall).
     fn poll(&mut self, time: u64) {
         let polled = self.interface.poll(instant(time), &mut self.nic, &mut self.sockets);
-        let mut changed = polled == PollResult::SocketStateChanged;
+        let changed = polled == PollResult::SocketStateChanged;
         match self.sockets.get_mut::<dhcpv4::Socket>(self.dhcp).poll() {
             Some(dhcpv4::Event::Configured(lease)) => {
                 configure(&mut self.interface, Some(&lease));
@@ -524,7 +543,7 @@ impl Server<'_> {
             }
             Some(dhcpv4::Event::Deconfigured) | None => {}
         }
-        changed |= self.poll_dns(time);
+        let looked_up = self.poll_dns(time);
         for (index, limit) in self.book.line_limits.iter_mut().enumerate() {
             let hidden = limit.flush(time);
             if hidden > 0 {
@@ -554,18 +573,35 @@ impl Server<'_> {
                 self.book.table.free(slot);
             }
         }
-        if changed {
-            self.wake_waiting();
+        if changed || looked_up {
+            self.wake_waiting(looked_up);
         }
     }
 
-    /// Signals every waiting app's readiness notification (a hint: the
-    /// app asks again and finds out).
-    fn wake_waiting(&mut self) {
-        for (waiting, client) in self.book.waiting.iter_mut().zip(&self.book.clients) {
-            if let (true, Some(client)) = (*waiting, client) {
+    /// What socket slot `slot` offers now, to tell whether it changed.
+    fn readiness(&self, slot: usize) -> Readiness {
+        if slot < POOL_SOCKETS {
+            let socket = self.sockets.get::<tcp::Socket>(self.tcp[slot]);
+            Readiness { receive: socket.can_recv(), send: socket.can_send(), state: Some(socket.state()) }
+        } else {
+            let socket = self.sockets.get::<udp::Socket>(self.udp[slot - POOL_SOCKETS]);
+            Readiness { receive: socket.can_recv(), send: socket.can_send(), state: None }
+        }
+    }
+
+    /// Signals the readiness notification of each waiting app whose
+    /// socket changed since it asked, or whose lookup may have moved on
+    /// (`looked_up`). Only those: another app's traffic wakes nobody.
+    fn wake_waiting(&mut self, looked_up: bool) {
+        for index in 0..MAX_CLIENTS as usize {
+            let ready = match self.book.waits[index] {
+                Some(Wait::Socket { slot, seen }) => self.readiness(slot) != seen,
+                Some(Wait::Lookup) => looked_up,
+                None => false,
+            };
+            if let (true, Some(client)) = (ready, &self.book.clients[index]) {
                 let _ = signal(client.ready, READY);
-                *waiting = false;
+                self.book.waits[index] = None;
             }
         }
     }
@@ -658,7 +694,15 @@ impl Server<'_> {
                         | Request::Lookup { .. }
                 );
                 if nothing_yet && answer.as_ref().is_ok_and(|reply| reply.words[0] == 0) {
-                    self.book.waiting[client as usize - 1] = true;
+                    let wait = match request {
+                        Request::Lookup { .. } => Some(Wait::Lookup),
+                        _ => self
+                            .book
+                            .table
+                            .find(client, message.words[0])
+                            .map(|slot| Wait::Socket { slot, seen: self.readiness(slot) }),
+                    };
+                    self.book.waits[client as usize - 1] = wait;
                 }
                 answer
             }
@@ -714,7 +758,7 @@ impl Server<'_> {
         self.windows.forget(old.window);
         let _ = cap_delete(old.window);
         let _ = cap_delete(old.ready);
-        self.book.waiting[index] = false;
+        self.book.waits[index] = None;
         self.book.resolved[index] = Resolved::new();
         self.book.lookups[index] = None;
         for slot in 0..SLOTS {

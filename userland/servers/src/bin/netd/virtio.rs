@@ -249,7 +249,9 @@ impl phy::Device for Nic {
         capabilities.max_burst_size = Some(RECEIVE_BUFFERS);
         // TCP and UDP checksums are this layer's (`checksum::fill` and
         // `verify`, several times faster than the stack's loop); the
-        // IPv4 header's and ICMP's stay the stack's.
+        // IPv4 header's and ICMP's stay the stack's. `checksum` knows
+        // IPv4 only and refuses fragments: turning on smoltcp's IPv6 or
+        // IPv4 fragmentation needs it taught those first.
         capabilities.checksum.tcp = Checksum::None;
         capabilities.checksum.udp = Checksum::None;
         capabilities
