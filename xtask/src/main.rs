@@ -14,6 +14,7 @@ mod elf;
 mod harness;
 mod image;
 mod manifest;
+mod mps2;
 mod net_stress;
 mod net_test;
 mod new_app;

@@ -278,10 +278,11 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     let net = args.only.as_deref().is_none_or(|only| "net".contains(only));
     let net_stress = args.only.as_deref().is_none_or(|only| "net-stress".contains(only));
     let net_handoff = args.only.as_deref().is_none_or(|only| "net-handoff".contains(only));
-    if scenarios.is_empty() && !attest && !pluton && !net && !net_stress && !net_handoff {
+    let mps2 = args.only.as_deref().is_none_or(|only| "mps2-boot".contains(only));
+    if scenarios.is_empty() && !attest && !pluton && !net && !net_stress && !net_handoff && !mps2 {
         let names: Vec<&str> = SCENARIOS.iter().map(|scenario| scenario.name).collect();
         return Err(format!(
-            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton, net, net-stress, net-handoff",
+            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton, net, net-stress, net-handoff, mps2-boot",
             args.only.as_deref().unwrap_or_default(),
             names.join(", ")
         ));
@@ -389,6 +390,13 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
                 .args(["clippy", "--release", "--target", image::TARGET, "-p", "tessera-kernel"])
                 .args(["--features", "path-meter,test-hooks,semihosting", "--", "-D", "warnings"])
                 .env(image::BOOT_IMAGE_ENV, &boot_image);
+            captured(command)?;
+            // The M-profile kernel, for its own target.
+            crate::toolchain::ensure_target(crate::mps2::TARGET)?;
+            let mut command = cargo();
+            command
+                .args(["clippy", "--release", "--target", crate::mps2::TARGET, "-p", crate::mps2::PACKAGE])
+                .args(["--", "-D", "warnings"]);
             captured(command)
         });
     }
@@ -438,6 +446,9 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             Some(kernel) => crate::net_stress::scenario(kernel),
             None => Err("not run: the test image did not build".to_string()),
         });
+    }
+    if mps2 {
+        tally.item("qemu:mps2-boot", false, crate::mps2::boot_scenario);
     }
     Ok(tally.finish())
 }

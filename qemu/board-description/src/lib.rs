@@ -27,6 +27,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+pub mod armv7m;
+
 /// The board built for when `TESSERA_BOARD` is not set.
 pub const DEFAULT_BOARD: &str = "virt";
 /// The environment variable that picks another board folder under `qemu/`.

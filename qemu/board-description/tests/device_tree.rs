@@ -14,7 +14,8 @@ fn boards() -> Vec<Board> {
     let mut boards = Vec::new();
     for entry in fs::read_dir(boards_dir()).unwrap() {
         let dir = entry.unwrap().path();
-        if dir.join(DESCRIPTION_FILE).is_file() {
+        // M-profile boards have no device tree (tessera_board::armv7m).
+        if dir.join(DESCRIPTION_FILE).is_file() && !tessera_board::armv7m::is_armv7m(&dir) {
             boards.push(Board::load_from(&dir).unwrap_or_else(|err| panic!("{err}")));
         }
     }

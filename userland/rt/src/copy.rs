@@ -19,9 +19,11 @@
 //! [`check`] compares it with a byte loop at every alignment of source
 //! and destination and many lengths; the `cpu-state` scenario runs it.
 
-// A-profile only: `.arm` code, and unaligned loads; an M-profile build
-// (docs/mt3620.md) keeps the toolchain's copy until it has its own.
-#[cfg(all(target_arch = "arm", not(target_feature = "mclass")))]
+// A-profile only (`armv7a-none-eabi`): `.arm` code, and unaligned loads.
+// The M-profile target (`thumbv7em-none-eabihf`, docs/mt3620.md) has no ARM
+// state, and keeps the toolchain's copy until it has its own; rustc's
+// `cfg` does not tell the profiles apart, its ABI does.
+#[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
 core::arch::global_asm!(
     ".section .text.tessera_memcpy, \"ax\", %progbits",
     ".arm",

@@ -1,0 +1,35 @@
+//! Links the M-profile kernel for its board: the memory regions of the
+//! linker script and the constants the kernel reads come from
+//! `qemu/<board>/board.json` (`tessera_board::armv7m`), the board named by
+//! `TESSERA_M_BOARD` or `mps2-an386`.
+
+use std::env;
+use std::fs;
+use std::path::PathBuf;
+
+use tessera_board::armv7m::Board;
+
+/// The M-profile board when none is named.
+const DEFAULT_BOARD: &str = "mps2-an386";
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=TESSERA_M_BOARD");
+    let folder = env::var("TESSERA_M_BOARD").unwrap_or_else(|_| DEFAULT_BOARD.to_string());
+    let board = Board::load(&folder).unwrap_or_else(|err| {
+        eprintln!("error: {err}");
+        std::process::exit(1)
+    });
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let description = manifest.join("../../qemu").join(&folder).join("board.json");
+    println!("cargo:rerun-if-changed={}", description.display());
+    println!("cargo:rerun-if-changed={}", manifest.join("link.x").display());
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::write(out.join("memory.x"), board.linker_memory()).expect("cannot write memory.x");
+    fs::write(out.join("board.rs"), board.rust_constants()).expect("cannot write board.rs");
+    // Only the device target links with the script (xtask builds it for
+    // thumbv7em-none-eabihf; nothing builds it for the host).
+    if env::var("TARGET").is_ok_and(|target| target.starts_with("thumbv7em")) {
+        println!("cargo:rustc-link-arg-bins=-L{}", out.display());
+        println!("cargo:rustc-link-arg-bins=-T{}", manifest.join("link.x").display());
+    }
+}

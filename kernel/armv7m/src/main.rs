@@ -1,0 +1,204 @@
+//! Tessera on Armv7E-M (a Cortex-M4F with the MPU): the first step of the
+//! port docs/mt3620.md designs. The core boots from the vector table at
+//! the start of code memory; [`tessera_reset`] copies data into RAM and
+//! clears BSS, and [`main`] prints on the board's UART what it found: the
+//! core (CPUID), the MPU's region count against the board description's,
+//! the FPU, and the portable kernel core's clock conversions running on
+//! this core. Then it ends the QEMU run through semihosting.
+//!
+//! Not yet: exceptions for syscalls (SVC, PendSV), the MPU platform under
+//! the portable kernel, processes. Those are the next steps in
+//! docs/mt3620.md; this one proves the toolchain, the board description,
+//! the boot and that `kernel-core` builds and runs on the core.
+#![no_std]
+#![no_main]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod board {
+    include!(concat!(env!("OUT_DIR"), "/board.rs"));
+}
+
+use core::fmt::{self, Write};
+use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
+
+use kernel_core::time::Clock;
+
+// The vector table: the initial stack pointer, then the handlers. The
+// system exceptions and the board's external interrupts all end the run
+// for now (nothing enables them).
+core::arch::global_asm!(
+    ".section .vectors, \"a\", %progbits",
+    ".global tessera_vectors",
+    "tessera_vectors:",
+    "    .word __stack_top",
+    "    .word tessera_reset",
+    // NMI, HardFault, MemManage, BusFault, UsageFault.
+    "    .rept 5",
+    "    .word tessera_fault",
+    "    .endr",
+    // Reserved (4), SVCall, DebugMonitor, reserved, PendSV, SysTick.
+    "    .word 0, 0, 0, 0",
+    "    .word tessera_fault, tessera_fault, 0, tessera_fault, tessera_fault",
+    // External interrupts (QEMU mps2-an386 has 48).
+    "    .rept 48",
+    "    .word tessera_fault",
+    "    .endr",
+);
+
+extern "C" {
+    static mut __data_start: u32;
+    static mut __data_end: u32;
+    static __data_load: u32;
+    static mut __bss_start: u32;
+    static mut __bss_end: u32;
+}
+
+/// The reset handler: the core starts here with the stack pointer from the
+/// vector table.
+///
+/// # Safety
+///
+/// Only the core's reset may call it (through the vector table): it
+/// overwrites every static in RAM.
+#[no_mangle]
+pub unsafe extern "C" fn tessera_reset() -> ! {
+    // SAFETY: the linker script places `.data` in RAM between
+    // `__data_start` and `__data_end` (word-aligned), loaded at
+    // `__data_load` in code memory, and `.bss` between `__bss_start` and
+    // `__bss_end`; nothing has read or written either yet (this is the
+    // first code to run, with no Rust statics in use).
+    unsafe {
+        let mut from = addr_of!(__data_load);
+        let mut to = addr_of_mut!(__data_start);
+        while to < addr_of_mut!(__data_end) {
+            write_volatile(to, read_volatile(from));
+            to = to.add(1);
+            from = from.add(1);
+        }
+        let mut to = addr_of_mut!(__bss_start);
+        while to < addr_of_mut!(__bss_end) {
+            write_volatile(to, 0);
+            to = to.add(1);
+        }
+    }
+    let status = main();
+    exit(status)
+}
+
+/// Any exception: nothing should raise one yet.
+#[no_mangle]
+pub extern "C" fn tessera_fault() -> ! {
+    let _ = writeln!(Uart, "kernel: unexpected exception (ICSR {:#010x})", read(SCB_ICSR));
+    exit(1)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    let _ = writeln!(Uart, "kernel panic: {info}");
+    exit(101)
+}
+
+/// System control block and MPU registers (Armv7-M).
+const SCB_CPUID: u32 = 0xE000_ED00;
+const SCB_ICSR: u32 = 0xE000_ED04;
+const SCB_CPACR: u32 = 0xE000_ED88;
+const MPU_TYPE: u32 = 0xE000_ED90;
+
+/// Reads the 32-bit register at `address`.
+fn read(address: u32) -> u32 {
+    // SAFETY: only called with the architecture's system registers above
+    // and the board's UART, which are always mapped on this core and
+    // have no read side effects that matter here.
+    unsafe { read_volatile(address as *const u32) }
+}
+
+/// Writes `value` to the 32-bit register at `address`.
+fn write(address: u32, value: u32) {
+    // SAFETY: only called with the board's UART registers and CPACR, which
+    // the kernel alone drives.
+    unsafe { write_volatile(address as *mut u32, value) }
+}
+
+/// The board's CMSDK APB UART: data, state (bit 0: transmit buffer
+/// full), control (bit 0: transmit enable), baud divisor.
+struct Uart;
+
+const UART_DATA: u32 = 0x000;
+const UART_STATE: u32 = 0x004;
+const UART_CTRL: u32 = 0x008;
+const UART_BAUDDIV: u32 = 0x010;
+const BAUD: u32 = 115_200;
+
+impl Uart {
+    fn init() {
+        write(board::UART + UART_BAUDDIV, board::CLOCK_HZ / BAUD);
+        write(board::UART + UART_CTRL, 1);
+    }
+}
+
+impl Write for Uart {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for byte in text.bytes() {
+            while read(board::UART + UART_STATE) & 1 != 0 {}
+            write(board::UART + UART_DATA, u32::from(byte));
+        }
+        Ok(())
+    }
+}
+
+fn main() -> u32 {
+    Uart::init();
+    let _ = writeln!(Uart, "kernel: Tessera on {} (Armv7E-M): boot, first step of the M-profile port", board::NAME);
+    let cpuid = read(SCB_CPUID);
+    // Implementer Arm (0x41), part number 0xC24: a Cortex-M4.
+    let cortex_m4 = cpuid >> 24 == 0x41 && (cpuid >> 4) & 0xfff == 0xc24;
+    let _ = writeln!(Uart, "kernel: CPUID {cpuid:#010x}{}", if cortex_m4 { ": a Cortex-M4" } else { "" });
+    // MPU_TYPE.DREGION (bits 15:8): the data regions the MPU has.
+    let regions = (read(MPU_TYPE) >> 8) & 0xff;
+    let _ = writeln!(Uart, "kernel: MPU with {regions} regions (the board description says {})", board::MPU_REGIONS);
+    // Full access to the FPU (CP10, CP11) for the processes to come; the
+    // kernel itself is soft-float. Reading it back says whether it exists.
+    write(SCB_CPACR, read(SCB_CPACR) | (0xf << 20));
+    let fpu = (read(SCB_CPACR) >> 20) & 0xf == 0xf;
+    let _ = writeln!(Uart, "kernel: FPU {}", if fpu { "present, enabled for User mode" } else { "absent" });
+    // The portable kernel's clock, on this core's frequency.
+    let clock = Clock::new(u64::from(board::CLOCK_HZ));
+    let second = clock.micros(u64::from(board::CLOCK_HZ));
+    let tick = clock.ticks(1);
+    let _ = writeln!(
+        Uart,
+        "kernel: kernel-core's clock at {} Hz: {} ticks = {second} us, 1 us = {tick} ticks",
+        board::CLOCK_HZ,
+        board::CLOCK_HZ
+    );
+    let good = cortex_m4 && regions == board::MPU_REGIONS && fpu && second == 1_000_000;
+    let _ = writeln!(Uart, "kernel: boot checks {}", if good { "passed" } else { "FAILED" });
+    if good {
+        0
+    } else {
+        1
+    }
+}
+
+/// Ends the QEMU run with `status` through semihosting
+/// (`SYS_EXIT_EXTENDED`; QEMU needs `-semihosting-config enable=on`). On
+/// M-profile the call is `bkpt 0xab`; without a host to take it, the core
+/// stops (the breakpoint escalates to HardFault, which lands here again).
+fn exit(status: u32) -> ! {
+    const SYS_EXIT_EXTENDED: u32 = 0x20;
+    const ADP_STOPPED_APPLICATION_EXIT: u32 = 0x20026;
+    let block = [ADP_STOPPED_APPLICATION_EXIT, status];
+    // SAFETY: the semihosting call reads the two-word block we pass and
+    // touches no other memory.
+    unsafe {
+        core::arch::asm!(
+            "bkpt 0xab",
+            inout("r0") SYS_EXIT_EXTENDED => _,
+            in("r1") block.as_ptr(),
+            options(nostack)
+        );
+    }
+    loop {
+        core::hint::spin_loop();
+    }
+}

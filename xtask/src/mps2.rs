@@ -1,0 +1,102 @@
+//! The M-profile kernel (`kernel/armv7m`, docs/mt3620.md) on QEMU
+//! `mps2-an386`: built for `thumbv7em-none-eabihf` (installed when
+//! missing) and booted by the `qemu:mps2-boot` scenario of `cargo xtask
+//! test`, which checks what the kernel found on the core against the
+//! board's description.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use tessera_board::armv7m::Board;
+
+use crate::qemu::{self, QEMU};
+use crate::{cargo, run_streamed, show, target_dir, Result};
+
+/// The Rust target of the M-profile kernel.
+pub const TARGET: &str = "thumbv7em-none-eabihf";
+/// Its package.
+pub const PACKAGE: &str = "tessera-kernel-m";
+/// The board its scenarios run on.
+pub const BOARD: &str = "mps2-an386";
+/// How long the boot may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Builds the M-profile kernel (release); returns its ELF.
+pub fn build() -> Result<PathBuf> {
+    crate::toolchain::ensure_target(TARGET)?;
+    println!("==> building the M-profile kernel (release, {TARGET}) for {BOARD}");
+    let mut command = cargo();
+    command.args(["build", "--release", "--target", TARGET, "-p", PACKAGE]);
+    run_streamed(command)?;
+    let elf = target_dir().join(TARGET).join("release").join(PACKAGE);
+    if elf.is_file() {
+        Ok(elf)
+    } else {
+        Err(format!("the build wrote no {}", show(&elf)))
+    }
+}
+
+/// QEMU booting `kernel` on the board, console captured, semihosting on
+/// (the kernel ends the run with its status).
+fn command(board: &Board, kernel: &std::path::Path) -> Command {
+    let mut command = Command::new(QEMU);
+    command.args(board.qemu_args());
+    command.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);
+    command.args(["-semihosting-config", "enable=on,target=native"]);
+    command.arg("-kernel").arg(kernel);
+    command
+}
+
+/// The lines a good boot prints, from the board's description.
+fn expected_lines(board: &Board) -> Vec<String> {
+    let regions = board.kernel_devices.mpu_regions;
+    let clock = board.kernel_devices.clock_hz;
+    vec![
+        format!("kernel: Tessera on {} (Armv7E-M)", board.name),
+        "a Cortex-M4".to_string(),
+        format!("kernel: MPU with {regions} regions (the board description says {regions})"),
+        "kernel: FPU present, enabled for User mode".to_string(),
+        format!("kernel: kernel-core's clock at {clock} Hz: {clock} ticks = 1000000 us"),
+        "kernel: boot checks passed".to_string(),
+    ]
+}
+
+/// `qemu:mps2-boot`: builds the kernel, boots it, and requires exit
+/// status 0 and every expected line.
+pub fn boot_scenario() -> Result<()> {
+    let board = Board::load(BOARD).map_err(|err| err.0)?;
+    let kernel = build()?;
+    let outcome = qemu::capture(command(&board, &kernel), Some(TIMEOUT))?;
+    let mut reasons = Vec::new();
+    if outcome.timed_out {
+        reasons.push(format!("it did not end within {} s", TIMEOUT.as_secs()));
+    } else if outcome.status != Some(0) {
+        reasons.push(format!("it ended with status {:?}, not 0", outcome.status));
+    }
+    for line in expected_lines(&board) {
+        if !outcome.output.contains(&line) {
+            reasons.push(format!("missing `{line}`"));
+        }
+    }
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    Err(format!("{}\n    output:\n{}", reasons.join("\n    "), outcome.output))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_boots_the_described_machine_with_semihosting() {
+        let board = Board::load(BOARD).unwrap();
+        let command = command(&board, std::path::Path::new("k.elf"));
+        let args: Vec<String> = command.get_args().map(|arg| arg.to_string_lossy().into_owned()).collect();
+        assert_eq!(args[..4], ["-M", "mps2-an386", "-cpu", "cortex-m4"]);
+        assert!(args.windows(2).any(|pair| pair == ["-semihosting-config", "enable=on,target=native"]));
+        assert_eq!(args.last().map(String::as_str), Some("k.elf"));
+        assert!(expected_lines(&board).iter().any(|line| line.contains("MPU with 8 regions")));
+    }
+}
