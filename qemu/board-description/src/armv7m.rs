@@ -80,9 +80,7 @@ impl Board {
         if profile != PROFILE {
             return Err(Error(format!("{file}: profile: expected \"{PROFILE}\", found \"{profile}\"")));
         }
-        let mut qemu = top.object("qemu")?;
-        let qemu_facts = Qemu { machine: qemu.string("machine")?, cpu: qemu.string("cpu")? };
-        qemu.finish()?;
+        let qemu_facts = Qemu::parse(&mut top)?;
 
         let mut memory = top.object("memory")?;
         let memory_facts = Memory {

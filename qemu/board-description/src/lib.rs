@@ -67,6 +67,16 @@ pub struct Qemu {
     pub cpu: String,
 }
 
+impl Qemu {
+    /// The `qemu` object of a description: `machine` and `cpu`.
+    fn parse(top: &mut Object<'_>) -> Result<Qemu, Error> {
+        let mut qemu = top.object("qemu")?;
+        let facts = Qemu { machine: qemu.string("machine")?, cpu: qemu.string("cpu")? };
+        qemu.finish()?;
+        Ok(facts)
+    }
+}
+
 /// The memory map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Memory {
@@ -398,9 +408,7 @@ impl Board {
         let mut top = Object::new(file, String::new(), &document)?;
         let name = top.string("name")?;
 
-        let mut qemu = top.object("qemu")?;
-        let qemu_facts = Qemu { machine: qemu.string("machine")?, cpu: qemu.string("cpu")? };
-        qemu.finish()?;
+        let qemu_facts = Qemu::parse(&mut top)?;
 
         let mut memory = top.object("memory")?;
         let memory_facts = Memory {
