@@ -5,7 +5,7 @@
 //! board's description.
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use tessera_board::armv7m::Board;
@@ -46,6 +46,35 @@ fn command(board: &Board, kernel: &std::path::Path) -> Command {
     command.args(["-semihosting-config", "enable=on,target=native"]);
     command.arg("-kernel").arg(kernel);
     command
+}
+
+/// `cargo xtask qemu --board BOARD`: builds the M-profile kernel for
+/// `BOARD` and boots it with the console on this terminal, until it ends
+/// (or `timeout`); its exit status is the kernel's.
+pub fn run(board: &str, timeout: Option<Duration>) -> Result<ExitCode> {
+    if board != BOARD {
+        return Err(format!(
+            "the M-profile kernel is built for {BOARD} only so far (docs/mt3620.md), not {board}; \
+             without --board, `cargo xtask qemu` boots QEMU virt"
+        ));
+    }
+    let board = Board::load(board).map_err(|err| err.0)?;
+    let kernel = build()?;
+    let mut command = command(&board, &kernel);
+    println!("==> booting the M-profile kernel on {} (it ends the run itself)", board.name);
+    let text = crate::describe(&command);
+    let mut child = command.spawn().map_err(|err| format!("cannot start `{text}`: {err}"))?;
+    match qemu::wait_with_timeout(&mut child, timeout) {
+        Ok(Some(status)) => Ok(ExitCode::from(status.code().and_then(|code| u8::try_from(code).ok()).unwrap_or(1))),
+        Ok(None) => {
+            println!("==> timeout, stopped QEMU");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            qemu::stop(&mut child);
+            Err(format!("lost track of QEMU: {err}"))
+        }
+    }
 }
 
 /// The lines a good boot prints, from the board's description.

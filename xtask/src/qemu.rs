@@ -57,6 +57,11 @@ pub struct QemuArgs {
     /// the device then asks QEMU's resolver. Repeatable.
     #[arg(long, value_name = "NAME=ADDRESS", value_parser = dns::parse_resolve)]
     resolve: Vec<(String, Ipv4Addr)>,
+    /// Boot the M-profile kernel on this board under `qemu/` instead (only
+    /// `mps2-an386` today: the first step of the Cortex-M4 port,
+    /// docs/mt3620.md; the other options do not apply to it).
+    #[arg(long, value_name = "BOARD")]
+    board: Option<String>,
 }
 
 /// The transport a [`Forward`] carries.
@@ -458,7 +463,7 @@ pub struct Outcome {
 
 /// Asks `child` to end with SIGTERM (QEMU then restores the terminal),
 /// and kills it if it has not ended after a grace period.
-fn stop(child: &mut Child) {
+pub fn stop(child: &mut Child) {
     let asked = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .stdout(Stdio::null())
@@ -480,7 +485,7 @@ fn stop(child: &mut Child) {
 
 /// Waits for `child`, stopping it after `timeout`. Returns its exit status,
 /// or `None` if the timeout stopped it.
-fn wait_with_timeout(child: &mut Child, timeout: Option<Duration>) -> io::Result<Option<ExitStatus>> {
+pub fn wait_with_timeout(child: &mut Child, timeout: Option<Duration>) -> io::Result<Option<ExitStatus>> {
     let Some(timeout) = timeout else {
         return child.wait().map(Some);
     };
@@ -570,6 +575,10 @@ pub fn capture_until(mut command: Command, timeout: Option<Duration>, done: impl
 
 /// `cargo xtask qemu`.
 pub fn run(args: &QemuArgs) -> Result<ExitCode> {
+    if let Some(board) = &args.board {
+        ensure_qemu()?;
+        return crate::mps2::run(board, args.timeout.map(Duration::from_secs));
+    }
     check_network_options(args)?;
     ensure_qemu()?;
     // The device identity the Pluton security server will use, made on
