@@ -2,7 +2,10 @@
 //! `mps2-an386`: built for `thumbv7em-none-eabihf` (installed when
 //! missing) and booted by the `qemu:mps2-boot` scenario of `cargo xtask
 //! test`, which checks what the kernel found on the core against the
-//! board's description.
+//! board's description, and that unprivileged programs under the MPU
+//! reach the kernel only through `SVC` and end in contained faults when
+//! they touch the kernel's RAM, an ungranted device, another program's
+//! stack or run code from their own.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -88,6 +91,17 @@ fn expected_lines(board: &Board) -> Vec<String> {
         "kernel: FPU present, enabled for User mode".to_string(),
         format!("kernel: kernel-core's clock at {clock} Hz: {clock} ticks = 1000000 us"),
         "kernel: boot checks passed".to_string(),
+        // The unprivileged programs under the MPU (kernel/armv7m/src/isolation.rs).
+        "kernel: program 1 (hello) says 42".to_string(),
+        "kernel: program 2 (reader): MemManage fault on data at 0x".to_string(),
+        format!(
+            "kernel: program 3 (uart-writer): MemManage fault on data at {:#010x}; ended, the kernel goes on",
+            board.kernel_devices.uart_cmsdk
+        ),
+        "kernel: program 4 (stack-runner): MemManage fault fetching an instruction; ended".to_string(),
+        "kernel: program 5 (peeker): MemManage fault on data at 0x".to_string(),
+        "kernel: program 6 (hello) says 42".to_string(),
+        "kernel: isolation checks passed (6 of 6 programs as expected)".to_string(),
     ]
 }
 
@@ -107,6 +121,9 @@ pub fn boot_scenario() -> Result<()> {
         if !outcome.output.contains(&line) {
             reasons.push(format!("missing `{line}`"));
         }
+    }
+    if outcome.output.contains("which it should not have") {
+        reasons.push("a program ended in a way it should not have".to_string());
     }
     if reasons.is_empty() {
         return Ok(());

@@ -17,6 +17,7 @@
 mod board {
     include!(concat!(env!("OUT_DIR"), "/board.rs"));
 }
+mod isolation;
 
 use core::fmt::{self, Write};
 use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
@@ -32,13 +33,13 @@ core::arch::global_asm!(
     "tessera_vectors:",
     "    .word __stack_top",
     "    .word tessera_reset",
-    // NMI, HardFault, MemManage, BusFault, UsageFault.
-    "    .rept 5",
-    "    .word tessera_fault",
-    "    .endr",
+    // NMI, HardFault.
+    "    .word tessera_fault, tessera_fault",
+    // MemManage, BusFault, UsageFault: a program's fault (isolation.rs).
+    "    .word tessera_memmanage, tessera_busfault, tessera_usagefault",
     // Reserved (4), SVCall, DebugMonitor, reserved, PendSV, SysTick.
     "    .word 0, 0, 0, 0",
-    "    .word tessera_fault, tessera_fault, 0, tessera_fault, tessera_fault",
+    "    .word tessera_svc, tessera_fault, 0, tessera_pendsv, tessera_fault",
     // External interrupts (QEMU mps2-an386 has 48).
     "    .rept 48",
     "    .word tessera_fault",
@@ -82,7 +83,10 @@ pub unsafe extern "C" fn tessera_reset() -> ! {
         }
     }
     let status = main();
-    exit(status)
+    if status != 0 {
+        exit(status)
+    }
+    isolation::run()
 }
 
 /// Any exception: nothing should raise one yet.

@@ -1,0 +1,354 @@
+//! The second step's mechanisms, before the portable kernel runs on them:
+//! unprivileged programs (Thread mode, process stack) that may touch only
+//! their MPU regions, a supervisor call back into the kernel, and faults
+//! that end the program that took them while the kernel goes on.
+//!
+//! Five programs run one after another, each with two regions: the
+//! programs' code (read-only, executable) and its own 1 KiB stack (read
+//! and write, never executed). The kernel runs privileged on the default
+//! memory map (`PRIVDEFENA`). `hello` calls the kernel and exits; the next
+//! three try what they must not, the kernel's RAM, a device they were not
+//! given and code on their own stack, and each must end in a MemManage
+//! fault at that address; `peeker` reads the stack `hello` used, which is
+//! no longer mapped for it. Then `hello` runs again: the kernel and the
+//! programs after a fault are unharmed.
+
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use crate::{read, write, Uart};
+
+/// MPU and fault registers (Armv7-M).
+const MPU_CTRL: u32 = 0xE000_ED94;
+const MPU_RNR: u32 = 0xE000_ED98;
+const MPU_RBAR: u32 = 0xE000_ED9C;
+const MPU_RASR: u32 = 0xE000_EDA0;
+const SCB_SHCSR: u32 = 0xE000_ED24;
+const SCB_CFSR: u32 = 0xE000_ED28;
+const SCB_MMFAR: u32 = 0xE000_ED34;
+const SCB_BFAR: u32 = 0xE000_ED38;
+
+/// `MPU_RASR` fields: enable, size (2^(SIZE+1) bytes), normal memory
+/// (write-back: C and B), access permissions, execute-never.
+const RASR_ENABLE: u32 = 1;
+const SIZE_1K: u32 = 9 << 1;
+const NORMAL: u32 = (1 << 17) | (1 << 16);
+const AP_READ_ONLY: u32 = 0b110 << 24;
+const AP_READ_WRITE: u32 = 0b011 << 24;
+const XN: u32 = 1 << 28;
+
+/// `SVC` calls a program makes (r0): say a number (r1), exit.
+const CALL_SAY: u32 = 1;
+const CALL_EXIT: u32 = 2;
+
+/// What the exception trampolines pass.
+const KIND_SVC: u32 = 0;
+const KIND_MEMMANAGE: u32 = 1;
+const KIND_BUSFAULT: u32 = 2;
+const KIND_USAGEFAULT: u32 = 3;
+
+extern "C" {
+    static __user_text_start: u32;
+    static __user_stacks: u32;
+    fn user_hello();
+    fn user_kernel_reader();
+    fn user_uart_writer();
+    fn user_stack_runner();
+    fn user_peeker();
+}
+
+/// A word of kernel data in RAM, which the `reader` program aims at.
+#[no_mangle]
+static KERNEL_WORD: AtomicU32 = AtomicU32::new(0x5ec2_e7a1);
+
+// The programs, in `.user_text`. Each has only its own code (the region
+// holds nothing else) and uses no library code.
+core::arch::global_asm!(
+    ".section .user_text, \"ax\", %progbits",
+    ".thumb",
+    ".syntax unified",
+    // hello: says 42, writes a mark on its stack, exits with 0.
+    ".global user_hello",
+    ".thumb_func",
+    "user_hello:",
+    "    movs r0, #1",
+    "    movs r1, #42",
+    "    svc #0",
+    "    ldr r2, =0xc0ffee",
+    "    str r2, [sp, #-4]",
+    "    movs r0, #2",
+    "    movs r1, #0",
+    "    svc #0",
+    "    b .",
+    // reader: loads a word of kernel data.
+    ".global user_kernel_reader",
+    ".thumb_func",
+    "user_kernel_reader:",
+    "    ldr r2, =KERNEL_WORD",
+    "    ldr r1, [r2]",
+    "    movs r0, #1",
+    "    svc #0",
+    "    b .",
+    // uart writer: writes to the board's UART, which it was not given.
+    ".global user_uart_writer",
+    ".thumb_func",
+    "user_uart_writer:",
+    "    ldr r2, =0x40004000",
+    "    movs r1, #0x41",
+    "    str r1, [r2]",
+    "    movs r0, #2",
+    "    svc #0",
+    "    b .",
+    // stack runner: writes an instruction to its stack and jumps there.
+    ".global user_stack_runner",
+    ".thumb_func",
+    "user_stack_runner:",
+    "    ldr r2, =0xe7fee7fe",
+    "    sub sp, sp, #8",
+    "    str r2, [sp]",
+    "    mov r3, sp",
+    "    adds r3, r3, #1",
+    "    bx r3",
+    // peeker: reads the first stack (hello's), not its own.
+    ".global user_peeker",
+    ".thumb_func",
+    "user_peeker:",
+    "    ldr r2, =__user_stacks",
+    "    ldr r1, [r2, #1020]",
+    "    movs r0, #1",
+    "    svc #0",
+    "    b .",
+    ".ltorg",
+    // Exception entry from a program: the frame is on its process stack;
+    // `tessera_exception` returns the process stack to go on with (the
+    // same, or the next program's first frame).
+    ".section .text.tessera_traps, \"ax\", %progbits",
+    // PendSV, pended once by `run`: Thread mode becomes unprivileged and
+    // the exception returns to the first program's frame on its stack.
+    ".global tessera_pendsv",
+    ".thumb_func",
+    "tessera_pendsv:",
+    "    mrs r0, control",
+    "    orr r0, r0, #1",
+    "    msr control, r0",
+    "    isb",
+    "    ldr lr, =0xfffffffd",
+    "    bx lr",
+    ".ltorg",
+    ".global tessera_svc",
+    ".thumb_func",
+    "tessera_svc:",
+    "    movs r1, #0",
+    "    b 1f",
+    ".global tessera_memmanage",
+    ".thumb_func",
+    "tessera_memmanage:",
+    "    movs r1, #1",
+    "    b 1f",
+    ".global tessera_busfault",
+    ".thumb_func",
+    "tessera_busfault:",
+    "    movs r1, #2",
+    "    b 1f",
+    ".global tessera_usagefault",
+    ".thumb_func",
+    "tessera_usagefault:",
+    "    movs r1, #3",
+    "1:  mrs r0, psp",
+    "    push {{r4, lr}}",
+    "    bl tessera_exception",
+    "    msr psp, r0",
+    "    pop {{r4, pc}}",
+);
+
+/// A program: its name, its entry, which stack slot it runs on, and the
+/// fault it must take (`None`: it must exit with 0), with the address.
+struct Program {
+    name: &'static str,
+    entry: unsafe extern "C" fn(),
+    stack: u32,
+    expect: Expect,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Exit,
+    /// A MemManage fault on data at this address.
+    DataFault(u32),
+    /// A MemManage fault fetching an instruction (no address recorded).
+    InstructionFault,
+}
+
+fn programs() -> [Program; 6] {
+    let stacks = stacks_base();
+    [
+        Program { name: "hello", entry: user_hello, stack: 0, expect: Expect::Exit },
+        Program {
+            name: "reader",
+            entry: user_kernel_reader,
+            stack: 1,
+            expect: Expect::DataFault(KERNEL_WORD.as_ptr() as u32),
+        },
+        Program {
+            name: "uart-writer",
+            entry: user_uart_writer,
+            stack: 1,
+            expect: Expect::DataFault(crate::board::UART),
+        },
+        Program { name: "stack-runner", entry: user_stack_runner, stack: 1, expect: Expect::InstructionFault },
+        Program { name: "peeker", entry: user_peeker, stack: 1, expect: Expect::DataFault(stacks + 1020) },
+        Program { name: "hello", entry: user_hello, stack: 0, expect: Expect::Exit },
+    ]
+}
+
+fn stacks_base() -> u32 {
+    core::ptr::addr_of!(__user_stacks) as u32
+}
+
+/// The program running (index into `programs()`), and how many ended as
+/// they should.
+static CURRENT: AtomicU32 = AtomicU32::new(0);
+static AS_EXPECTED: AtomicU32 = AtomicU32::new(0);
+
+/// Programs the MPU for program `index`: region 0 the programs' code,
+/// region 1 its stack. Returns its stack's top.
+fn map(index: usize) -> u32 {
+    let program = &programs()[index];
+    let code = core::ptr::addr_of!(__user_text_start) as u32;
+    let stack = stacks_base() + program.stack * 1024;
+    write(MPU_RNR, 0);
+    write(MPU_RBAR, code);
+    write(MPU_RASR, RASR_ENABLE | SIZE_1K | NORMAL | AP_READ_ONLY);
+    write(MPU_RNR, 1);
+    write(MPU_RBAR, stack);
+    write(MPU_RASR, RASR_ENABLE | SIZE_1K | NORMAL | AP_READ_WRITE | XN);
+    // SAFETY: barriers only.
+    unsafe { core::arch::asm!("dsb", "isb", options(nostack, preserves_flags)) };
+    stack + 1024
+}
+
+/// Turns the MPU and the fault exceptions on, then drops to the first
+/// program (unprivileged Thread mode on the process stack). Never returns:
+/// the last program's end ends the run.
+pub fn run() -> ! {
+    let _ = writeln!(Uart, "kernel: running 6 unprivileged programs under the MPU, one at a time");
+    write(SCB_SHCSR, read(SCB_SHCSR) | (0b111 << 16));
+    write(MPU_CTRL, 0b101); // ENABLE, PRIVDEFENA: the kernel keeps the default map.
+    let first = first_frame(0);
+    // SAFETY: the process stack holds the first program's frame, in its
+    // own region; PendSV (`tessera_pendsv`) makes Thread mode
+    // unprivileged and returns into that frame. The kernel never comes
+    // back here: from now on it runs only in its exception handlers, on
+    // the main stack.
+    unsafe {
+        core::arch::asm!(
+            "msr psp, {first}",
+            "str {pend}, [{icsr}]",
+            "dsb",
+            "isb",
+            "2: b 2b",
+            first = in(reg) first,
+            pend = in(reg) 1u32 << 28,
+            icsr = in(reg) 0xE000_ED04u32,
+            options(noreturn)
+        )
+    }
+}
+
+/// Maps program `index` and writes its first exception frame at the top
+/// of its stack (registers zero, its entry as pc without the Thumb bit,
+/// xPSR with only T set, lr a return nowhere); returns the frame.
+fn first_frame(index: usize) -> *mut u32 {
+    let top = map(index);
+    let first = (top - 32) as *mut u32;
+    let entry = programs()[index].entry as usize as u32 & !1;
+    let words = [0, 0, 0, 0, 0, 0xffff_ffff, entry, 1 << 24];
+    for (offset, word) in words.into_iter().enumerate() {
+        // SAFETY: the 32 bytes below the top of the program's stack, its
+        // own region, which nothing else uses now.
+        unsafe { first.add(offset).write_volatile(word) };
+    }
+    first
+}
+
+/// The exceptions a program raises: `kind` says which, `frame` is its
+/// process stack (r0-r3, r12, lr, pc, xPSR). Returns the process stack to
+/// return to.
+#[no_mangle]
+extern "C" fn tessera_exception(frame: *mut u32, kind: u32) -> *mut u32 {
+    let index = CURRENT.load(Ordering::Relaxed) as usize;
+    let programs = programs();
+    let program = &programs[index];
+    let ended = if kind == KIND_SVC {
+        // SAFETY: the hardware stacked eight words at the process stack
+        // pointer, inside the program's stack region.
+        let (call, argument) = unsafe { (frame.read_volatile(), frame.add(1).read_volatile()) };
+        match call {
+            CALL_SAY => {
+                let _ = writeln!(Uart, "kernel: program {} ({}) says {}", index + 1, program.name, argument);
+                None
+            }
+            CALL_EXIT => Some((argument == 0 && program.expect == Expect::Exit, "exited")),
+            _ => Some((false, "made an unknown call")),
+        }
+    } else {
+        let status = read(SCB_CFSR);
+        // Clear what was recorded (write ones).
+        write(SCB_CFSR, status);
+        let (what, address) = match kind {
+            KIND_MEMMANAGE if status & 0x80 != 0 => ("MemManage fault on data", Some(read(SCB_MMFAR))),
+            KIND_MEMMANAGE if status & 1 != 0 => ("MemManage fault fetching an instruction", None),
+            KIND_MEMMANAGE => ("MemManage fault", None),
+            KIND_BUSFAULT => ("bus fault", (status & 0x8000 != 0).then(|| read(SCB_BFAR))),
+            KIND_USAGEFAULT => ("usage fault", None),
+            _ => ("exception", None),
+        };
+        match address {
+            Some(address) => {
+                let _ = writeln!(
+                    Uart,
+                    "kernel: program {} ({}): {} at {:#010x}; ended, the kernel goes on",
+                    index + 1,
+                    program.name,
+                    what,
+                    address
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    Uart,
+                    "kernel: program {} ({}): {}; ended, the kernel goes on",
+                    index + 1,
+                    program.name,
+                    what
+                );
+            }
+        }
+        let expected = match program.expect {
+            Expect::DataFault(at) => kind == KIND_MEMMANAGE && address == Some(at),
+            Expect::InstructionFault => kind == KIND_MEMMANAGE && status & 1 != 0,
+            Expect::Exit => false,
+        };
+        Some((expected, "faulted"))
+    };
+    let Some((expected, how)) = ended else { return frame };
+    if expected {
+        AS_EXPECTED.fetch_add(1, Ordering::Relaxed);
+    } else {
+        let _ = writeln!(Uart, "kernel: program {} ({}) {how}, which it should not have", index + 1, program.name);
+    }
+    let next = index + 1;
+    if next == programs.len() {
+        let good = AS_EXPECTED.load(Ordering::Relaxed) as usize == programs.len();
+        let _ = writeln!(
+            Uart,
+            "kernel: isolation checks {} ({} of {} programs as expected)",
+            if good { "passed" } else { "FAILED" },
+            AS_EXPECTED.load(Ordering::Relaxed),
+            programs.len()
+        );
+        crate::exit(if good { 0 } else { 1 });
+    }
+    CURRENT.store(next as u32, Ordering::Relaxed);
+    first_frame(next)
+}
