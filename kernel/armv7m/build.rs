@@ -1,13 +1,14 @@
 //! Links the M-profile kernel for its board: the memory regions of the
 //! linker script and the constants the kernel reads come from
-//! `qemu/<board>/board.json` (`tessera_board::armv7m`), the board named by
-//! `TESSERA_M_BOARD` or `mps2-an386`.
+//! the board's `board.json` (`tessera_board::armv7m`: `qemu/<board>/` for
+//! an emulated board, `boards/<board>/` for a real one), the board named
+//! by `TESSERA_M_BOARD` or `mps2-an386`.
 
 use std::env;
 use std::fs;
 use std::path::PathBuf;
 
-use tessera_board::armv7m::Board;
+use tessera_board::armv7m::{board_dir, Board};
 
 /// The M-profile board when none is named.
 const DEFAULT_BOARD: &str = "mps2-an386";
@@ -20,7 +21,7 @@ fn main() {
         std::process::exit(1)
     });
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let description = manifest.join("../../qemu").join(&folder).join("board.json");
+    let description = board_dir(&folder).join("board.json");
     println!("cargo:rerun-if-changed={}", description.display());
     println!("cargo:rerun-if-changed={}", manifest.join("link.x").display());
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -31,5 +32,9 @@ fn main() {
     if env::var("TARGET").is_ok_and(|target| target.starts_with("thumbv7em")) {
         println!("cargo:rustc-link-arg-bins=-L{}", out.display());
         println!("cargo:rustc-link-arg-bins=-T{}", manifest.join("link.x").display());
+        // Segments aligned in the file as in memory to the board's code
+        // alignment, not to 64 KiB pages: the ELF goes into an image
+        // package whole, and the MT3620's flash is 1 MiB.
+        println!("cargo:rustc-link-arg-bins=-zmax-page-size={}", board.memory.code_align);
     }
 }

@@ -32,6 +32,8 @@ pub struct Section {
     pub kind: u32,
     /// `sh_flags`.
     pub flags: u32,
+    /// `sh_addr`: where it is in memory (0 for a section not loaded).
+    pub address: u32,
     /// `sh_size` in bytes.
     pub size: u32,
 }
@@ -52,6 +54,7 @@ struct RawSection {
     name: u32,
     kind: u32,
     flags: u32,
+    address: u32,
     offset: u32,
     size: u32,
     link: u32,
@@ -68,6 +71,7 @@ fn raw_section(bytes: &[u8], table: usize, entsize: usize, index: usize) -> Resu
         name: field(0)?,
         kind: field(4)?,
         flags: field(8)?,
+        address: field(12)?,
         offset: field(16)?,
         size: field(20)?,
         link: field(24)?,
@@ -143,7 +147,13 @@ pub fn sections(bytes: &[u8]) -> Result<Vec<Section>> {
     (0..count)
         .map(|index| {
             let raw = raw_section(bytes, table, entsize, index)?;
-            Ok(Section { name: string_at(names_table, raw.name)?, kind: raw.kind, flags: raw.flags, size: raw.size })
+            Ok(Section {
+                name: string_at(names_table, raw.name)?,
+                kind: raw.kind,
+                flags: raw.flags,
+                address: raw.address,
+                size: raw.size,
+            })
         })
         .collect()
 }
@@ -176,9 +186,64 @@ pub fn read_kernel_sizes(path: &Path) -> Result<Sizes> {
 /// Program header type: a loadable segment.
 const PT_LOAD: u32 = 1;
 /// Program header flag: writable.
-const PF_W: u32 = 2;
+pub const PF_W: u32 = 2;
 /// The size of an ELF32 program header.
 const PROGRAM_HEADER_SIZE: usize = 32;
+
+/// Program header flag: executable.
+pub const PF_X: u32 = 1;
+
+/// One loadable segment (`PT_LOAD`) as its program header says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadSegment {
+    /// `p_offset`: where its bytes are in the file.
+    pub file_offset: u32,
+    /// `p_vaddr`: where it runs.
+    pub address: u32,
+    /// `p_paddr`: where it is loaded (differs for data copied at reset).
+    pub load_address: u32,
+    pub file_size: u32,
+    pub memory_size: u32,
+    /// `p_flags` (`PF_X`, `PF_W`, read 4).
+    pub flags: u32,
+}
+
+/// The entry point and the loadable segments (in table order) of the
+/// ELF32 little-endian file `bytes`; a header outside the file is an error.
+pub fn load_segments(bytes: &[u8]) -> Result<(u32, Vec<LoadSegment>)> {
+    sections(bytes)?; // checks the header's magic, class and byte order
+    let truncated = || "ELF header is truncated".to_string();
+    let entry = u32_at(bytes, 0x18).ok_or_else(truncated)?;
+    let table = u32_at(bytes, 0x1c).ok_or_else(truncated)? as usize;
+    let entsize = u16_at(bytes, 0x2a).ok_or_else(truncated)? as usize;
+    let count = u16_at(bytes, 0x2c).ok_or_else(truncated)? as usize;
+    if entsize < PROGRAM_HEADER_SIZE {
+        return Err(format!("program header entries are {entsize} bytes, expected at least 32"));
+    }
+    let mut segments = Vec::new();
+    for index in 0..count {
+        let at = index.checked_mul(entsize).and_then(|at| at.checked_add(table)).ok_or("program headers overflow")?;
+        let field = |offset: usize| {
+            u32_at(bytes, at + offset).ok_or_else(|| format!("program header {index} lies outside the file"))
+        };
+        if field(0)? != PT_LOAD {
+            continue;
+        }
+        let segment = LoadSegment {
+            file_offset: field(4)?,
+            address: field(8)?,
+            load_address: field(12)?,
+            file_size: field(16)?,
+            memory_size: field(20)?,
+            flags: field(24)?,
+        };
+        if u64::from(segment.file_offset) + u64::from(segment.file_size) > bytes.len() as u64 {
+            return Err(format!("the segment at {:#010x} lies outside the file", segment.address));
+        }
+        segments.push(segment);
+    }
+    Ok((entry, segments))
+}
 
 /// What the Pluton security server measures as the kernel: the kernel's
 /// code and read-only data as loaded, that is, its first loadable segments
@@ -300,7 +365,7 @@ mod tests {
         );
         assert_eq!(
             sections[5],
-            Section { name: ".bss".into(), kind: SHT_NOBITS, flags: SHF_ALLOC | SHF_WRITE, size: 4096 }
+            Section { name: ".bss".into(), kind: SHT_NOBITS, flags: SHF_ALLOC | SHF_WRITE, address: 0, size: 4096 }
         );
     }
 

@@ -15,6 +15,7 @@ mod harness;
 mod image;
 mod manifest;
 mod mps2;
+mod mt3620;
 mod net_stress;
 mod net_test;
 mod new_app;
@@ -68,6 +69,9 @@ enum Task {
     Manifest(manifest::ManifestArgs),
     /// Create a new app in userland/apps/NAME (manifest, code, build script).
     NewApp(new_app::NewAppArgs),
+    /// Package Tessera for an MT3620 board's real-time core (an Azure Sphere
+    /// image package) and sideload it (docs/mt3620.md).
+    Mt3620(mt3620::Mt3620Args),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
         Task::Provision => provision::run(),
         Task::Manifest(args) => manifest::run(&args),
         Task::NewApp(args) => new_app::run(&args),
+        Task::Mt3620(args) => mt3620::run(&args),
     };
     match result {
         Ok(code) => code,

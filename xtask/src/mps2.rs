@@ -44,7 +44,7 @@ pub fn build() -> Result<PathBuf> {
 /// (the kernel ends the run with its status).
 fn command(board: &Board, kernel: &std::path::Path) -> Command {
     let mut command = Command::new(QEMU);
-    command.args(board.qemu_args());
+    command.args(board.qemu_args().unwrap_or_default());
     command.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);
     command.args(["-semihosting-config", "enable=on,target=native"]);
     command.arg("-kernel").arg(kernel);
@@ -55,6 +55,11 @@ fn command(board: &Board, kernel: &std::path::Path) -> Command {
 /// `BOARD` and boots it with the console on this terminal, until it ends
 /// (or `timeout`); its exit status is the kernel's.
 pub fn run(board: &str, timeout: Option<Duration>) -> Result<ExitCode> {
+    if board == crate::mt3620::BOARD {
+        return Err(format!(
+            "{board} is a real board, not one QEMU emulates; package Tessera for it with `cargo xtask mt3620 package`"
+        ));
+    }
     if board != BOARD {
         return Err(format!(
             "the M-profile kernel is built for {BOARD} only so far (docs/mt3620.md), not {board}; \
@@ -96,7 +101,7 @@ fn expected_lines(board: &Board) -> Vec<String> {
         "kernel: program 2 (reader): MemManage fault on data at 0x".to_string(),
         format!(
             "kernel: program 3 (uart-writer): MemManage fault on data at {:#010x}; ended, the kernel goes on",
-            board.kernel_devices.uart_cmsdk
+            board.kernel_devices.uart
         ),
         "kernel: program 4 (stack-runner): MemManage fault fetching an instruction; ended".to_string(),
         "kernel: program 5 (peeker): MemManage fault on data at 0x".to_string(),

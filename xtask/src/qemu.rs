@@ -356,11 +356,11 @@ fn secret_loader(board: &Board) -> String {
 }
 
 /// True if an executable file called `name` is in a directory on `PATH`.
-fn on_path(name: &str) -> bool {
+pub fn on_path(name: &str) -> bool {
     env::var_os("PATH").is_some_and(|path| env::split_paths(&path).any(|dir| dir.join(name).is_file()))
 }
 
-fn running_as_root() -> bool {
+pub fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .stderr(Stdio::null())

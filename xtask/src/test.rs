@@ -279,10 +279,11 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     let net_stress = args.only.as_deref().is_none_or(|only| "net-stress".contains(only));
     let net_handoff = args.only.as_deref().is_none_or(|only| "net-handoff".contains(only));
     let mps2 = args.only.as_deref().is_none_or(|only| "mps2-boot".contains(only));
-    if scenarios.is_empty() && !attest && !pluton && !net && !net_stress && !net_handoff && !mps2 {
+    let mt3620 = args.only.as_deref().is_none_or(|only| "mt3620-package".contains(only));
+    if scenarios.is_empty() && !attest && !pluton && !net && !net_stress && !net_handoff && !mps2 && !mt3620 {
         let names: Vec<&str> = SCENARIOS.iter().map(|scenario| scenario.name).collect();
         return Err(format!(
-            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton, net, net-stress, net-handoff, mps2-boot",
+            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton, net, net-stress, net-handoff, mps2-boot, mt3620-package",
             args.only.as_deref().unwrap_or_default(),
             names.join(", ")
         ));
@@ -449,6 +450,11 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     }
     if mps2 {
         tally.item("qemu:mps2-boot", false, crate::mps2::boot_scenario);
+    }
+    if mt3620 {
+        // Not QEMU: the MT3620 build's layout check, and its image package
+        // checked with Microsoft's library (docs/mt3620.md).
+        tally.item("mt3620:package", false, crate::mt3620::test_item);
     }
     Ok(tally.finish())
 }

@@ -40,13 +40,15 @@ core::arch::global_asm!(
     // Reserved (4), SVCall, DebugMonitor, reserved, PendSV, SysTick.
     "    .word 0, 0, 0, 0",
     "    .word tessera_svc, tessera_fault, 0, tessera_pendsv, tessera_fault",
-    // External interrupts (QEMU mps2-an386 has 48).
-    "    .rept 48",
+    // The board's external interrupts.
+    "    .rept {interrupts}",
     "    .word tessera_fault",
     "    .endr",
+    interrupts = const board::INTERRUPTS,
 );
 
 extern "C" {
+    static tessera_vectors: u32;
     static mut __data_start: u32;
     static mut __data_end: u32;
     static __data_load: u32;
@@ -63,11 +65,17 @@ extern "C" {
 /// overwrites every static in RAM.
 #[no_mangle]
 pub unsafe extern "C" fn tessera_reset() -> ! {
+    // Exceptions use this vector table wherever the image was loaded (a
+    // loader that starts the core at the table's reset entry need not
+    // have set VTOR).
+    write(SCB_VTOR, addr_of!(tessera_vectors) as u32);
     // SAFETY: the linker script places `.data` in RAM between
     // `__data_start` and `__data_end` (word-aligned), loaded at
     // `__data_load` in code memory, and `.bss` between `__bss_start` and
     // `__bss_end`; nothing has read or written either yet (this is the
-    // first code to run, with no Rust statics in use).
+    // first code to run, with no Rust statics in use). Where the board's
+    // loader writes `.data` itself, `__data_load` is `__data_start` and
+    // the copy rewrites each word with its own value.
     unsafe {
         let mut from = addr_of!(__data_load);
         let mut to = addr_of_mut!(__data_start);
@@ -105,6 +113,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
 /// System control block and MPU registers (Armv7-M).
 const SCB_CPUID: u32 = 0xE000_ED00;
 const SCB_ICSR: u32 = 0xE000_ED04;
+const SCB_VTOR: u32 = 0xE000_ED08;
 const SCB_CPACR: u32 = 0xE000_ED88;
 const MPU_TYPE: u32 = 0xE000_ED90;
 
@@ -118,34 +127,67 @@ fn read(address: u32) -> u32 {
 
 /// Writes `value` to the 32-bit register at `address`.
 fn write(address: u32, value: u32) {
-    // SAFETY: only called with the board's UART registers and CPACR, which
-    // the kernel alone drives.
+    // SAFETY: only called with the board's UART registers, CPACR and VTOR,
+    // which the kernel alone drives.
     unsafe { write_volatile(address as *mut u32, value) }
 }
 
-/// The board's CMSDK APB UART: data, state (bit 0: transmit buffer
-/// full), control (bit 0: transmit enable), baud divisor.
+/// The board's UART: a CMSDK APB UART (data; state, bit 0 transmit
+/// buffer full; control, bit 0 transmit enable; baud divisor) or a 16550
+/// with 32-bit registers (transmit holding and divisor latch low at 0x00,
+/// divisor latch high at 0x04, line control at 0x0C, line status at 0x14
+/// with bit 5 "transmit holding register empty").
 struct Uart;
 
-const UART_DATA: u32 = 0x000;
-const UART_STATE: u32 = 0x004;
-const UART_CTRL: u32 = 0x008;
-const UART_BAUDDIV: u32 = 0x010;
 const BAUD: u32 = 115_200;
+
+mod cmsdk {
+    pub const DATA: u32 = 0x000;
+    pub const STATE: u32 = 0x004;
+    pub const CTRL: u32 = 0x008;
+    pub const BAUDDIV: u32 = 0x010;
+}
+
+mod ns16550 {
+    pub const THR: u32 = 0x00;
+    pub const DLL: u32 = 0x00;
+    pub const DLM: u32 = 0x04;
+    pub const LCR: u32 = 0x0c;
+    pub const LSR: u32 = 0x14;
+    /// Line control: divisor latch access; eight data bits, one stop bit.
+    pub const LCR_DLAB: u32 = 0x80;
+    pub const LCR_8N1: u32 = 0x03;
+    pub const LSR_THRE: u32 = 0x20;
+}
 
 impl Uart {
     fn init() {
-        write(board::UART + UART_BAUDDIV, board::CLOCK_HZ / BAUD);
-        write(board::UART + UART_CTRL, 1);
+        if board::UART_16550 {
+            let divisor = board::CLOCK_HZ / (16 * BAUD);
+            write(board::UART + ns16550::LCR, ns16550::LCR_DLAB);
+            write(board::UART + ns16550::DLL, divisor & 0xff);
+            write(board::UART + ns16550::DLM, (divisor >> 8) & 0xff);
+            write(board::UART + ns16550::LCR, ns16550::LCR_8N1);
+        } else {
+            write(board::UART + cmsdk::BAUDDIV, board::CLOCK_HZ / BAUD);
+            write(board::UART + cmsdk::CTRL, 1);
+        }
+    }
+
+    fn put(byte: u8) {
+        if board::UART_16550 {
+            while read(board::UART + ns16550::LSR) & ns16550::LSR_THRE == 0 {}
+            write(board::UART + ns16550::THR, u32::from(byte));
+        } else {
+            while read(board::UART + cmsdk::STATE) & 1 != 0 {}
+            write(board::UART + cmsdk::DATA, u32::from(byte));
+        }
     }
 }
 
 impl Write for Uart {
     fn write_str(&mut self, text: &str) -> fmt::Result {
-        for byte in text.bytes() {
-            while read(board::UART + UART_STATE) & 1 != 0 {}
-            write(board::UART + UART_DATA, u32::from(byte));
-        }
+        text.bytes().for_each(Uart::put);
         Ok(())
     }
 }
@@ -184,11 +226,19 @@ fn main() -> u32 {
     }
 }
 
-/// Ends the QEMU run with `status` through semihosting
-/// (`SYS_EXIT_EXTENDED`; QEMU needs `-semihosting-config enable=on`). On
-/// M-profile the call is `bkpt 0xab`; without a host to take it, the core
-/// stops (the breakpoint escalates to HardFault, which lands here again).
+/// Ends the run with `status`: through semihosting on a board that has a
+/// host for it (`SYS_EXIT_EXTENDED`; QEMU needs `-semihosting-config
+/// enable=on`; on M-profile the call is `bkpt 0xab`), else by waiting for
+/// interrupts forever (a real board, where the breakpoint would fault).
 fn exit(status: u32) -> ! {
+    if !board::SEMIHOSTING {
+        let _ = writeln!(Uart, "kernel: halted with status {status}");
+        loop {
+            // SAFETY: `wfi` only waits; every interrupt is masked or ends
+            // in `tessera_fault`, which comes back here.
+            unsafe { core::arch::asm!("wfi", options(nomem, nostack)) };
+        }
+    }
     const SYS_EXIT_EXTENDED: u32 = 0x20;
     const ADP_STOPPED_APPLICATION_EXIT: u32 = 0x20026;
     let block = [ADP_STOPPED_APPLICATION_EXIT, status];

@@ -1,11 +1,12 @@
 //! M-profile boards (`"profile": "armv7m"` in their `board.json`): a
 //! Cortex-M core with an MPU, the kernel linked into the code memory it
 //! boots from (the vector table at its start) and its data in RAM.
-//! docs/mt3620.md is the design; only what the kernel's first step needs
-//! is described yet.
+//! docs/mt3620.md is the design. Emulated boards live in `qemu/<board>/`
+//! and have a `qemu` object; real boards (the MT3620's real-time core)
+//! live in `boards/<board>/` and have none.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -14,37 +15,93 @@ use crate::{boards_dir, Error, Object, Qemu, DESCRIPTION_FILE};
 /// The value of `profile` that makes a board M-profile.
 pub const PROFILE: &str = "armv7m";
 
+/// The folder holding one folder per real (not emulated) board: `boards/`.
+pub fn hardware_dir() -> PathBuf {
+    boards_dir().join("..").join("boards")
+}
+
+/// The folder of board `folder`: `qemu/<folder>` for an emulated board,
+/// else `boards/<folder>`.
+pub fn board_dir(folder: &str) -> PathBuf {
+    let emulated = boards_dir().join(folder);
+    if emulated.join(DESCRIPTION_FILE).is_file() {
+        emulated
+    } else {
+        hardware_dir().join(folder)
+    }
+}
+
+/// Who puts `.data` in RAM before the kernel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataLoad {
+    /// The kernel's reset handler copies it from code memory (QEMU's
+    /// `-kernel` writes every segment where it is linked, but a core that
+    /// boots from ROM or flash has only code memory filled).
+    Kernel,
+    /// The image loader writes it at its RAM address (the MT3620's
+    /// real-time app loader loads each ELF segment itself).
+    Loader,
+}
+
 /// Where code and data go.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Memory {
     /// Code memory: the core boots from its start (the vector table).
     pub code_base: u32,
     pub code_bytes: u32,
+    /// The alignment code and read-only data must have there (a power of
+    /// two; 32 on the MT3620's flash, whose loader maps code in place).
+    pub code_align: u32,
     /// RAM for data, BSS and stacks.
     pub ram_base: u32,
     pub ram_bytes: u32,
+    pub data_loaded_by: DataLoad,
+}
+
+/// The UART the kernel prints on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UartKind {
+    /// Arm's CMSDK APB UART (QEMU's MPS2 boards).
+    Cmsdk,
+    /// A 16550-compatible UART with 32-bit registers (the MT3620's
+    /// debug UART): transmit holding register at 0x00, line status at 0x14.
+    Ns16550,
+}
+
+/// How a run ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Through semihosting, with a status (QEMU with `-semihosting`).
+    Semihosting,
+    /// The core waits for interrupts forever (a real board: a semihosting
+    /// call without a debugger attached would fault).
+    Halt,
 }
 
 /// What the kernel drives itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KernelDevices {
-    /// The CMSDK APB UART the kernel prints on.
-    pub uart_cmsdk: u32,
+    /// The UART the kernel prints on, and its kind.
+    pub uart: u32,
+    pub uart_kind: UartKind,
     /// The core's clock (the UART's baud divisor and SysTick count it).
     pub clock_hz: u32,
     /// How many MPU regions the core has (PMSAv7: 8 on a Cortex-M4).
     pub mpu_regions: u32,
-    /// External interrupts at the NVIC.
+    /// External interrupts at the NVIC: the vector table has a handler
+    /// for each.
     pub interrupts: u32,
+    pub exit: Exit,
 }
 
 /// An M-profile board's description.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Board {
-    /// The folder under `qemu/`.
+    /// The board's folder name (under `qemu/` or `boards/`).
     pub folder: String,
     pub name: String,
-    pub qemu: Qemu,
+    /// How QEMU emulates it; `None` for a real board.
+    pub qemu: Option<Qemu>,
     pub memory: Memory,
     pub kernel_devices: KernelDevices,
     /// The scenarios `cargo xtask test` runs on it.
@@ -60,13 +117,17 @@ pub fn is_armv7m(dir: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// The interrupts an Armv7-M NVIC can have at most.
+const MAX_INTERRUPTS: u32 = 496;
+
 impl Board {
-    /// Reads and checks `qemu/<folder>/board.json`.
+    /// Reads and checks the description of board `folder` ([`board_dir`]).
     pub fn load(folder: &str) -> Result<Board, Error> {
-        let path = boards_dir().join(folder).join(DESCRIPTION_FILE);
+        let path = board_dir(folder).join(DESCRIPTION_FILE);
         let text = fs::read_to_string(&path)
             .map_err(|err| Error(format!("cannot read the board description {}: {err}", path.display())))?;
-        Board::parse(&format!("qemu/{folder}/{DESCRIPTION_FILE}"), folder, &text)
+        let parent = if path.starts_with(hardware_dir()) { "boards" } else { "qemu" };
+        Board::parse(&format!("{parent}/{folder}/{DESCRIPTION_FILE}"), folder, &text)
     }
 
     /// Parses and checks a description; `file` names it in errors.
@@ -80,14 +141,33 @@ impl Board {
         if profile != PROFILE {
             return Err(Error(format!("{file}: profile: expected \"{PROFILE}\", found \"{profile}\"")));
         }
-        let qemu_facts = Qemu::parse(&mut top)?;
+        let qemu_facts = if top.has("qemu") { Some(Qemu::parse(&mut top)?) } else { None };
 
         let mut memory = top.object("memory")?;
+        let code_align = if memory.has("code_align") { memory.number("code_align")? } else { 4 };
+        if !code_align.is_power_of_two() || code_align < 4 {
+            return Err(Error(format!("{file}: memory.code_align: {code_align} is not a power of two of at least 4")));
+        }
+        let data_loaded_by = if memory.has("data_loaded_by") {
+            match memory.string("data_loaded_by")?.as_str() {
+                "kernel" => DataLoad::Kernel,
+                "loader" => DataLoad::Loader,
+                other => {
+                    return Err(Error(format!(
+                        "{file}: memory.data_loaded_by: \"{other}\" is neither \"kernel\" nor \"loader\""
+                    )))
+                }
+            }
+        } else {
+            DataLoad::Kernel
+        };
         let memory_facts = Memory {
             code_base: memory.number("code_base")?,
             code_bytes: memory.number("code_bytes")?,
+            code_align,
             ram_base: memory.number("ram_base")?,
             ram_bytes: memory.number("ram_bytes")?,
+            data_loaded_by,
         };
         for (what, base, bytes) in [
             ("code", memory_facts.code_base, memory_facts.code_bytes),
@@ -97,6 +177,9 @@ impl Board {
                 return Err(Error(format!("{file}: memory.{what}: {bytes:#x} bytes at {base:#010x} do not fit")));
             }
         }
+        if !memory_facts.code_base.is_multiple_of(code_align) {
+            return Err(Error(format!("{file}: memory.code_base is not a multiple of code_align ({code_align})")));
+        }
         let code_end = u64::from(memory_facts.code_base) + u64::from(memory_facts.code_bytes);
         let ram_end = u64::from(memory_facts.ram_base) + u64::from(memory_facts.ram_bytes);
         if u64::from(memory_facts.code_base) < ram_end && u64::from(memory_facts.ram_base) < code_end {
@@ -105,14 +188,45 @@ impl Board {
         memory.finish()?;
 
         let mut kernel = top.object("kernel_devices")?;
+        let (uart, uart_kind) = match (kernel.has("uart_cmsdk"), kernel.has("uart_16550")) {
+            (true, false) => (kernel.number("uart_cmsdk")?, UartKind::Cmsdk),
+            (false, true) => (kernel.number("uart_16550")?, UartKind::Ns16550),
+            _ => return Err(Error(format!("{file}: kernel_devices: expected one UART, uart_cmsdk or uart_16550"))),
+        };
+        let exit = if kernel.has("exit") {
+            match kernel.string("exit")?.as_str() {
+                "semihosting" => Exit::Semihosting,
+                "halt" => Exit::Halt,
+                other => {
+                    return Err(Error(format!(
+                        "{file}: kernel_devices.exit: \"{other}\" is neither \"semihosting\" nor \"halt\""
+                    )))
+                }
+            }
+        } else {
+            Exit::Semihosting
+        };
         let kernel_devices = KernelDevices {
-            uart_cmsdk: kernel.number("uart_cmsdk")?,
+            uart,
+            uart_kind,
             clock_hz: kernel.number("clock_hz")?,
             mpu_regions: kernel.number("mpu_regions")?,
             interrupts: kernel.number("interrupts")?,
+            exit,
         };
         if kernel_devices.clock_hz == 0 || !(1..=16).contains(&kernel_devices.mpu_regions) {
             return Err(Error(format!("{file}: kernel_devices: the clock must run and the MPU have 1 to 16 regions")));
+        }
+        if kernel_devices.interrupts > MAX_INTERRUPTS {
+            return Err(Error(format!(
+                "{file}: kernel_devices.interrupts: {} is more than an Armv7-M NVIC has ({MAX_INTERRUPTS})",
+                kernel_devices.interrupts
+            )));
+        }
+        if qemu_facts.is_none() && exit == Exit::Semihosting {
+            return Err(Error(format!(
+                "{file}: kernel_devices.exit: a board without `qemu` has no semihosting host; use \"halt\""
+            )));
         }
         kernel.finish()?;
 
@@ -124,6 +238,9 @@ impl Board {
                 _ => Err(Error(format!("{file}: scenarios: expected names"))),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if qemu_facts.is_none() && !scenarios.is_empty() {
+            return Err(Error(format!("{file}: scenarios: a board without `qemu` cannot run any")));
+        }
         top.finish()?;
         Ok(Board {
             folder: folder.to_string(),
@@ -135,17 +252,28 @@ impl Board {
         })
     }
 
-    /// QEMU's arguments for the machine (`-M`, `-cpu`; its memory is fixed).
-    pub fn qemu_args(&self) -> Vec<String> {
-        ["-M", &self.qemu.machine, "-cpu", &self.qemu.cpu].map(str::to_string).to_vec()
+    /// QEMU's arguments for the machine (`-M`, `-cpu`; its memory is
+    /// fixed), or `None` for a board QEMU does not emulate.
+    pub fn qemu_args(&self) -> Option<Vec<String>> {
+        let qemu = self.qemu.as_ref()?;
+        Some(["-M", &qemu.machine, "-cpu", &qemu.cpu].map(str::to_string).to_vec())
     }
 
-    /// The `MEMORY` block of the M-profile kernel's linker script.
+    /// The `MEMORY` block of the M-profile kernel's linker script, the
+    /// region `.data` is loaded from (`DATA_LOAD`) and the code alignment
+    /// (`CODE_ALIGN`).
     pub fn linker_memory(&self) -> String {
+        let memory = &self.memory;
+        let data_load = match memory.data_loaded_by {
+            DataLoad::Kernel => "CODE",
+            DataLoad::Loader => "RAM",
+        };
         format!(
-            "/* Generated from qemu/{}/{DESCRIPTION_FILE} by kernel/armv7m/build.rs: do not edit. */\n\
-             MEMORY\n{{\n    CODE : ORIGIN = {:#010x}, LENGTH = {:#x}\n    RAM : ORIGIN = {:#010x}, LENGTH = {:#x}\n}}\n",
-            self.folder, self.memory.code_base, self.memory.code_bytes, self.memory.ram_base, self.memory.ram_bytes
+            "/* Generated from the description of board {} by kernel/armv7m/build.rs: do not edit. */\n\
+             MEMORY\n{{\n    CODE : ORIGIN = {:#010x}, LENGTH = {:#x}\n    RAM : ORIGIN = {:#010x}, LENGTH = {:#x}\n}}\n\
+             REGION_ALIAS(\"DATA_LOAD\", {data_load});\n\
+             CODE_ALIGN = {};\n",
+            self.folder, memory.code_base, memory.code_bytes, memory.ram_base, memory.ram_bytes, memory.code_align
         )
     }
 
@@ -153,20 +281,29 @@ impl Board {
     pub fn rust_constants(&self) -> String {
         let kernel = &self.kernel_devices;
         format!(
-            "// Generated from qemu/{folder}/{DESCRIPTION_FILE} by kernel/armv7m/build.rs: do not edit.\n\
+            "// Generated from the description of board {folder} by kernel/armv7m/build.rs: do not edit.\n\
              /// The board's name, for messages.\n\
              pub const NAME: &str = {name:?};\n\
-             /// The CMSDK UART the kernel prints on.\n\
+             /// The UART the kernel prints on.\n\
              pub const UART: u32 = {uart:#010x};\n\
+             /// Whether it is a 16550 (else a CMSDK UART).\n\
+             pub const UART_16550: bool = {ns16550};\n\
              /// The core's clock in Hz.\n\
              pub const CLOCK_HZ: u32 = {clock};\n\
              /// The MPU regions the description promises.\n\
-             pub const MPU_REGIONS: u32 = {regions};\n",
+             pub const MPU_REGIONS: u32 = {regions};\n\
+             /// The NVIC's external interrupts (entries after the 16 system ones).\n\
+             pub const INTERRUPTS: usize = {interrupts};\n\
+             /// Whether a run ends through semihosting (else the core halts).\n\
+             pub const SEMIHOSTING: bool = {semihosting};\n",
             folder = self.folder,
             name = self.name,
-            uart = kernel.uart_cmsdk,
+            uart = kernel.uart,
+            ns16550 = kernel.uart_kind == UartKind::Ns16550,
             clock = kernel.clock_hz,
             regions = kernel.mpu_regions,
+            interrupts = kernel.interrupts,
+            semihosting = kernel.exit == Exit::Semihosting,
         )
     }
 }
@@ -184,7 +321,7 @@ mod tests {
         let board = Board::load("mps2-an386").unwrap();
         assert!(is_armv7m(&boards_dir().join("mps2-an386")));
         assert!(!is_armv7m(&boards_dir().join("virt")));
-        assert_eq!(board.qemu_args(), ["-M", "mps2-an386", "-cpu", "cortex-m4"]);
+        assert_eq!(board.qemu_args().unwrap(), ["-M", "mps2-an386", "-cpu", "cortex-m4"]);
         assert_eq!(board.memory.code_base, 0);
         assert_eq!(board.memory.ram_base, 0x2000_0000);
         assert_eq!(board.kernel_devices.mpu_regions, 8);
@@ -193,11 +330,38 @@ mod tests {
     }
 
     #[test]
+    fn the_mt3620_real_time_core_is_a_real_board() {
+        let board = Board::load("mt3620").unwrap();
+        assert!(board_dir("mt3620").starts_with(hardware_dir()));
+        assert_eq!(board.qemu_args(), None);
+        assert_eq!((board.memory.code_base, board.memory.code_align), (0x1000_0000, 32));
+        assert_eq!((board.memory.ram_base, board.memory.ram_bytes), (0x0010_0000, 192 * 1024));
+        assert_eq!(board.kernel_devices.uart_kind, UartKind::Ns16550);
+        assert_eq!(board.kernel_devices.exit, Exit::Halt);
+        let memory = board.linker_memory();
+        assert!(memory.contains("REGION_ALIAS(\"DATA_LOAD\", RAM);"), "{memory}");
+        assert!(memory.contains("CODE_ALIGN = 32;"), "{memory}");
+        assert!(board.rust_constants().contains("pub const SEMIHOSTING: bool = false;"));
+        // A real board cannot end a run through semihosting, nor run scenarios.
+        let text = fs::read_to_string(hardware_dir().join("mt3620").join(DESCRIPTION_FILE)).unwrap();
+        let error = Board::parse("b.json", "mt3620", &text.replace("\"halt\"", "\"semihosting\"")).unwrap_err();
+        assert!(error.0.contains("no semihosting host"), "{}", error.0);
+        let error = Board::parse("b.json", "mt3620", &text.replace("\"scenarios\": []", "\"scenarios\": [\"boot\"]"))
+            .unwrap_err();
+        assert!(error.0.contains("cannot run any"), "{}", error.0);
+        let error =
+            Board::parse("b.json", "mt3620", &text.replace("\"code_align\": 32", "\"code_align\": 24")).unwrap_err();
+        assert!(error.0.contains("code_align"), "{}", error.0);
+    }
+
+    #[test]
     fn bad_descriptions_name_the_key() {
         let text = mps2_text();
         let cases = [
             (text.replace("\"armv7m\"", "\"armv7a\""), "profile"),
             (text.replace("\"uart_cmsdk\"", "\"uart_pl011\""), "kernel_devices"),
+            (text.replace("\"uart_cmsdk\"", "\"exit\": \"reboot\", \"uart_cmsdk\""), "exit"),
+            (text.replace("\"interrupts\": 48", "\"interrupts\": 497"), "interrupts"),
             (text.replace("\"ram_base\": \"0x20000000\"", "\"ram_base\": \"0x00100000\""), "overlap"),
             (text.replace("\"mpu_regions\": 8", "\"mpu_regions\": 0"), "MPU"),
             (text.replace("\"scenarios\"", "\"scenario\""), "scenario"),

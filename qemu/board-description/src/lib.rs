@@ -242,6 +242,12 @@ impl<'a> Object<'a> {
         self.map.get(key).ok_or_else(|| self.error(key, "missing"))
     }
 
+    /// Whether `key` is present (an optional key: read either way).
+    fn has(&mut self, key: &'static str) -> bool {
+        self.read.insert(key);
+        self.map.contains_key(key)
+    }
+
     fn object(&mut self, key: &'static str) -> Result<Object<'a>, Error> {
         let value = self.get(key)?;
         Object::new(self.file, self.key_path(key), value)
