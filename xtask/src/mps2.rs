@@ -5,7 +5,8 @@
 //! board's description, and that unprivileged programs under the MPU
 //! reach the kernel only through `SVC` and end in contained faults when
 //! they touch the kernel's RAM, an ungranted device, another program's
-//! stack or run code from their own.
+//! stack or run code from their own, and that two floating-point programs
+//! preempted by SysTick interleave and keep their FPU registers.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -107,6 +108,10 @@ fn expected_lines(board: &Board) -> Vec<String> {
         "kernel: program 5 (peeker): MemManage fault on data at 0x".to_string(),
         "kernel: program 6 (hello) says 42".to_string(),
         "kernel: isolation checks passed (6 of 6 programs as expected)".to_string(),
+        // Two floating-point programs under SysTick preemption (preempt.rs).
+        "kernel: two floating-point programs under SysTick preemption, 12 rounds each".to_string(),
+        "kernel: fp-a finished 12 and fp-b 12 of 12 rounds with their FPU registers intact;".to_string(),
+        "kernel: preemption checks passed".to_string(),
     ]
 }
 

@@ -11,7 +11,8 @@
 //! given and code on their own stack, and each must end in a MemManage
 //! fault at that address; `peeker` reads the stack `hello` used, which is
 //! no longer mapped for it. Then `hello` runs again: the kernel and the
-//! programs after a fault are unharmed.
+//! programs after a fault are unharmed. Then preempt.rs runs two programs
+//! at once.
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -37,12 +38,14 @@ const AP_READ_ONLY: u32 = 0b110 << 24;
 const AP_READ_WRITE: u32 = 0b011 << 24;
 const XN: u32 = 1 << 28;
 
-/// `SVC` calls a program makes (r0): say a number (r1), exit.
+/// `SVC` calls a program makes (r0): say a number (r1), exit (status in
+/// r1), a round done (preempt.rs; its number in r1).
 const CALL_SAY: u32 = 1;
-const CALL_EXIT: u32 = 2;
+pub const CALL_EXIT: u32 = 2;
+pub const CALL_ROUND: u32 = 3;
 
 /// What the exception trampolines pass.
-const KIND_SVC: u32 = 0;
+pub const KIND_SVC: u32 = 0;
 const KIND_MEMMANAGE: u32 = 1;
 const KIND_BUSFAULT: u32 = 2;
 const KIND_USAGEFAULT: u32 = 3;
@@ -93,7 +96,7 @@ core::arch::global_asm!(
     ".global user_uart_writer",
     ".thumb_func",
     "user_uart_writer:",
-    "    ldr r2, =0x40004000",
+    "    ldr r2, ={uart}",
     "    movs r1, #0x41",
     "    str r1, [r2]",
     "    movs r0, #2",
@@ -128,6 +131,11 @@ core::arch::global_asm!(
     ".global tessera_pendsv",
     ".thumb_func",
     "tessera_pendsv:",
+    // Once the preempted programs run (preempt.rs), PendSV switches.
+    "    ldr r0, =TESSERA_PREEMPTING",
+    "    ldr r0, [r0]",
+    "    cmp r0, #0",
+    "    bne.w tessera_pendsv_switch",
     "    mrs r0, control",
     "    orr r0, r0, #1",
     "    msr control, r0",
@@ -159,6 +167,7 @@ core::arch::global_asm!(
     "    bl tessera_exception",
     "    msr psp, r0",
     "    pop {{r4, pc}}",
+    uart = const crate::board::UART,
 );
 
 /// A program: its name, its entry, which stack slot it runs on, and the
@@ -201,7 +210,7 @@ fn programs() -> [Program; 6] {
     ]
 }
 
-fn stacks_base() -> u32 {
+pub fn stacks_base() -> u32 {
     core::ptr::addr_of!(__user_stacks) as u32
 }
 
@@ -210,12 +219,16 @@ fn stacks_base() -> u32 {
 static CURRENT: AtomicU32 = AtomicU32::new(0);
 static AS_EXPECTED: AtomicU32 = AtomicU32::new(0);
 
-/// Programs the MPU for program `index`: region 0 the programs' code,
-/// region 1 its stack. Returns its stack's top.
+/// Programs the MPU for program `index`. Returns its stack's top.
 fn map(index: usize) -> u32 {
-    let program = &programs()[index];
+    map_slot(programs()[index].stack)
+}
+
+/// Programs the MPU for a program on stack slot `slot`: region 0 the
+/// programs' code, region 1 that stack. Returns the stack's top.
+pub fn map_slot(slot: u32) -> u32 {
     let code = core::ptr::addr_of!(__user_text_start) as u32;
-    let stack = stacks_base() + program.stack * 1024;
+    let stack = stacks_base() + slot * 1024;
     write(MPU_RNR, 0);
     write(MPU_RBAR, code);
     write(MPU_RASR, RASR_ENABLE | SIZE_1K | NORMAL | AP_READ_ONLY);
@@ -276,6 +289,9 @@ fn first_frame(index: usize) -> *mut u32 {
 /// return to.
 #[no_mangle]
 extern "C" fn tessera_exception(frame: *mut u32, kind: u32) -> *mut u32 {
+    if crate::preempt::running() {
+        return crate::preempt::exception(frame, kind);
+    }
     let index = CURRENT.load(Ordering::Relaxed) as usize;
     let programs = programs();
     let program = &programs[index];
@@ -347,7 +363,11 @@ extern "C" fn tessera_exception(frame: *mut u32, kind: u32) -> *mut u32 {
             AS_EXPECTED.load(Ordering::Relaxed),
             programs.len()
         );
-        crate::exit(if good { 0 } else { 1 });
+        if !good {
+            crate::exit(1);
+        }
+        // Next: two programs at once, preempted (preempt.rs).
+        return crate::preempt::start();
     }
     CURRENT.store(next as u32, Ordering::Relaxed);
     first_frame(next)

@@ -1,15 +1,17 @@
-//! Tessera on Armv7E-M (a Cortex-M4F with the MPU): the first step of the
+//! Tessera on Armv7E-M (a Cortex-M4F with the MPU): the first steps of the
 //! port docs/mt3620.md designs. The core boots from the vector table at
-//! the start of code memory; [`tessera_reset`] copies data into RAM and
-//! clears BSS, and [`main`] prints on the board's UART what it found: the
-//! core (CPUID), the MPU's region count against the board description's,
-//! the FPU, and the portable kernel core's clock conversions running on
-//! this core. Then it ends the QEMU run through semihosting.
+//! the start of code memory; [`tessera_reset`] points `VTOR` at it, copies
+//! data into RAM (unless the board's loader wrote it) and clears BSS, and
+//! [`main`] prints on the board's UART what it found: the core (CPUID),
+//! the MPU's region count against the board description's, the FPU, and
+//! the portable kernel core's clock conversions running on this core.
+//! Then `isolation` runs unprivileged programs under the MPU and
+//! `preempt` two at once under SysTick preemption with their FPU state,
+//! and the run ends (through semihosting on QEMU, halted on a board).
 //!
-//! Not yet: exceptions for syscalls (SVC, PendSV), the MPU platform under
-//! the portable kernel, processes. Those are the next steps in
-//! docs/mt3620.md; this one proves the toolchain, the board description,
-//! the boot and that `kernel-core` builds and runs on the core.
+//! Not yet: the MPU platform under the portable kernel (capabilities,
+//! IPC, processes made at run time). Those are the next steps in
+//! docs/mt3620.md.
 #![no_std]
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -18,6 +20,7 @@ mod board {
     include!(concat!(env!("OUT_DIR"), "/board.rs"));
 }
 mod isolation;
+mod preempt;
 
 use core::fmt::{self, Write};
 use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
@@ -39,7 +42,7 @@ core::arch::global_asm!(
     "    .word tessera_memmanage, tessera_busfault, tessera_usagefault",
     // Reserved (4), SVCall, DebugMonitor, reserved, PendSV, SysTick.
     "    .word 0, 0, 0, 0",
-    "    .word tessera_svc, tessera_fault, 0, tessera_pendsv, tessera_fault",
+    "    .word tessera_svc, tessera_fault, 0, tessera_pendsv, tessera_systick",
     // The board's external interrupts.
     "    .rept {interrupts}",
     "    .word tessera_fault",
