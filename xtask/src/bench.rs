@@ -220,6 +220,37 @@ fn finish(outcome: qemu::Outcome, log: &str) -> Result<String> {
     }
 }
 
+/// Boots the M-profile kernel's benchmark build on `mps2-an386` under
+/// `-icount shift=0` and returns its `mps2_` figures, with the size of the
+/// kernel's usual build.
+fn mps2_figures() -> Result<BTreeMap<String, u64>> {
+    let usual = crate::mps2::build()?;
+    let sizes = elf::read_kernel_sizes(&usual)?;
+    let kernel = crate::mps2::build_with(&["bench"])?;
+    let board = tessera_board::armv7m::Board::load(crate::mps2::BOARD).map_err(|err| err.0)?;
+    println!("==> running the M-profile benchmarks on {} (-icount shift=0)", board.name);
+    let mut command = crate::mps2::command(&board, &kernel);
+    command.args(ICOUNT);
+    let output = finish(qemu::capture(command, Some(Duration::from_secs(TIMEOUT_SECS)))?, "mps2.log")?;
+    let see = "the console output is in target/bench/mps2.log";
+    let mut figures = parse_bench_lines(&output).map_err(|err| format!("{err}; {see}"))?;
+    for key in MPS2_KEYS {
+        if !figures.contains_key(key) {
+            return Err(format!("the M-profile benchmark run reported no {key}; {see}"));
+        }
+    }
+    if let Some(key) = figures.keys().find(|key| !key.starts_with("mps2_")) {
+        return Err(format!("the M-profile benchmark run reported {key}, which lacks the mps2_ prefix; {see}"));
+    }
+    add(&mut figures, "mps2_kernel_image_bytes", sizes.image_bytes)?;
+    add(&mut figures, "mps2_kernel_static_ram_bytes", sizes.static_ram_bytes)?;
+    Ok(figures)
+}
+
+/// What the M-profile benchmark run must report.
+const MPS2_KEYS: [&str; 3] =
+    ["mps2_null_syscall_instructions", "mps2_context_switch_instructions", "mps2_boot_to_first_app_instructions"];
+
 /// The key the boot of the user image's programs reports (the benchmark
 /// image reports it too; the user image's figure replaces it).
 const BOOT_KEY: &str = "boot_to_init_instructions";
@@ -312,6 +343,12 @@ pub fn run() -> Result<ExitCode> {
     // The user image's Pluton security server (the same file as
     // `target/armv7a-none-eabi/release/plutond` after that image's build).
     add(&mut results, "pluton_server_bytes", pluton_server_bytes(&image::boot_image_path(Image::User))?)?;
+
+    // The M-profile kernel on QEMU mps2-an386 (docs/mt3620.md): its own
+    // figures, prefixed `mps2_`, and its size (the build users boot).
+    for (key, value) in mps2_figures()? {
+        add(&mut results, &key, value)?;
+    }
 
     print!("{}", table(&results));
     let json = target_dir().join("bench").join("results.json");

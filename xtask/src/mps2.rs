@@ -28,10 +28,19 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Builds the M-profile kernel (release); returns its ELF.
 pub fn build() -> Result<PathBuf> {
+    build_with(&[])
+}
+
+/// Builds the M-profile kernel (release) with `features`; returns its ELF.
+pub fn build_with(features: &[&str]) -> Result<PathBuf> {
     crate::toolchain::ensure_target(TARGET)?;
-    println!("==> building the M-profile kernel (release, {TARGET}) for {BOARD}");
+    let with = if features.is_empty() { String::new() } else { format!(", features {}", features.join(",")) };
+    println!("==> building the M-profile kernel (release, {TARGET}{with}) for {BOARD}");
     let mut command = cargo();
     command.args(["build", "--release", "--target", TARGET, "-p", PACKAGE]);
+    if !features.is_empty() {
+        command.arg("--features").arg(features.join(","));
+    }
     run_streamed(command)?;
     let elf = target_dir().join(TARGET).join("release").join(PACKAGE);
     if elf.is_file() {
@@ -43,7 +52,7 @@ pub fn build() -> Result<PathBuf> {
 
 /// QEMU booting `kernel` on the board, console captured, semihosting on
 /// (the kernel ends the run with its status).
-fn command(board: &Board, kernel: &std::path::Path) -> Command {
+pub fn command(board: &Board, kernel: &std::path::Path) -> Command {
     let mut command = Command::new(QEMU);
     command.args(board.qemu_args().unwrap_or_default());
     command.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);

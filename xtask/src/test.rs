@@ -392,12 +392,28 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
                 .args(["--features", "path-meter,test-hooks,semihosting", "--", "-D", "warnings"])
                 .env(image::BOOT_IMAGE_ENV, &boot_image);
             captured(command)?;
-            // The M-profile kernel, for its own target.
+            // The M-profile kernel, for its own target, then its benchmark
+            // build and its MT3620 build.
             crate::toolchain::ensure_target(crate::mps2::TARGET)?;
             let mut command = cargo();
             command
                 .args(["clippy", "--release", "--target", crate::mps2::TARGET, "-p", crate::mps2::PACKAGE])
                 .args(["--", "-D", "warnings"]);
+            captured(command)?;
+            let mut command = cargo();
+            command.args(["clippy", "--release", "--target", crate::mps2::TARGET, "-p", crate::mps2::PACKAGE]).args([
+                "--features",
+                "bench",
+                "--",
+                "-D",
+                "warnings",
+            ]);
+            captured(command)?;
+            let mut command = cargo();
+            command
+                .args(["clippy", "--release", "--target", crate::mps2::TARGET, "-p", crate::mps2::PACKAGE])
+                .args(["--", "-D", "warnings"])
+                .env("TESSERA_M_BOARD", crate::mt3620::BOARD);
             captured(command)
         });
     }

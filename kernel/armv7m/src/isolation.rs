@@ -17,11 +17,14 @@
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use kernel_core::mpu::Region;
+use kernel_core::pagetable::MemoryType;
+use kernel_core::Access;
+
 use crate::{read, write, Uart};
 
 /// MPU and fault registers (Armv7-M).
 const MPU_CTRL: u32 = 0xE000_ED94;
-const MPU_RNR: u32 = 0xE000_ED98;
 const MPU_RBAR: u32 = 0xE000_ED9C;
 const MPU_RASR: u32 = 0xE000_EDA0;
 const SCB_SHCSR: u32 = 0xE000_ED24;
@@ -29,20 +32,16 @@ const SCB_CFSR: u32 = 0xE000_ED28;
 const SCB_MMFAR: u32 = 0xE000_ED34;
 const SCB_BFAR: u32 = 0xE000_ED38;
 
-/// `MPU_RASR` fields: enable, size (2^(SIZE+1) bytes), normal memory
-/// (write-back: C and B), access permissions, execute-never.
-const RASR_ENABLE: u32 = 1;
-const SIZE_1K: u32 = 9 << 1;
-const NORMAL: u32 = (1 << 17) | (1 << 16);
-const AP_READ_ONLY: u32 = 0b110 << 24;
-const AP_READ_WRITE: u32 = 0b011 << 24;
-const XN: u32 = 1 << 28;
-
 /// `SVC` calls a program makes (r0): say a number (r1), exit (status in
 /// r1), a round done (preempt.rs; its number in r1).
 const CALL_SAY: u32 = 1;
 pub const CALL_EXIT: u32 = 2;
 pub const CALL_ROUND: u32 = 3;
+/// Calls of the benchmark programs (bench.rs): nothing, give the core to
+/// the other program, note the time.
+pub const CALL_NULL: u32 = 4;
+pub const CALL_YIELD: u32 = 5;
+pub const CALL_MARK: u32 = 6;
 
 /// What the exception trampolines pass.
 pub const KIND_SVC: u32 = 0;
@@ -58,6 +57,16 @@ extern "C" {
     fn user_uart_writer();
     fn user_stack_runner();
     fn user_peeker();
+}
+
+/// SysTick's count when PendSV first drops to a program (bench.rs).
+#[no_mangle]
+static TESSERA_FIRST_ENTRY: AtomicU32 = AtomicU32::new(0);
+
+/// [`TESSERA_FIRST_ENTRY`].
+#[cfg(feature = "bench")]
+pub fn first_entry() -> u32 {
+    TESSERA_FIRST_ENTRY.load(Ordering::Relaxed)
 }
 
 /// A word of kernel data in RAM, which the `reader` program aims at.
@@ -131,11 +140,21 @@ core::arch::global_asm!(
     ".global tessera_pendsv",
     ".thumb_func",
     "tessera_pendsv:",
-    // Once the preempted programs run (preempt.rs), PendSV switches.
+    // Once programs run at once (preempt.rs) and Thread mode is already
+    // unprivileged, PendSV switches; the first PendSV enters the first.
+    "    mrs r0, control",
+    "    tst r0, #1",
+    "    beq 1f",
     "    ldr r0, =TESSERA_PREEMPTING",
     "    ldr r0, [r0]",
     "    cmp r0, #0",
     "    bne.w tessera_pendsv_switch",
+    "1:",
+    // The SysTick count as the first program starts (bench.rs).
+    "    ldr r0, =0xe000e018",
+    "    ldr r0, [r0]",
+    "    ldr r1, =TESSERA_FIRST_ENTRY",
+    "    str r0, [r1]",
     "    mrs r0, control",
     "    orr r0, r0, #1",
     "    msr control, r0",
@@ -229,12 +248,18 @@ fn map(index: usize) -> u32 {
 pub fn map_slot(slot: u32) -> u32 {
     let code = core::ptr::addr_of!(__user_text_start) as u32;
     let stack = stacks_base() + slot * 1024;
-    write(MPU_RNR, 0);
-    write(MPU_RBAR, code);
-    write(MPU_RASR, RASR_ENABLE | SIZE_1K | NORMAL | AP_READ_ONLY);
-    write(MPU_RNR, 1);
-    write(MPU_RBAR, stack);
-    write(MPU_RASR, RASR_ENABLE | SIZE_1K | NORMAL | AP_READ_WRITE | XN);
+    // The encoding is kernel-core's (`mpu::Region`), tested on the host
+    // against the architecture's rules.
+    let regions = [
+        Region::new(code, 1024, Access::READ_EXECUTE, MemoryType::Normal),
+        Region::new(stack, 1024, Access::READ_WRITE, MemoryType::Normal),
+    ];
+    for (number, region) in regions.into_iter().enumerate() {
+        let Ok(region) = region else { panic!("the programs' code and stacks are 1 KiB aligned (link.x)") };
+        let (rbar, rasr) = region.encode(number as u8);
+        write(MPU_RBAR, rbar);
+        write(MPU_RASR, rasr);
+    }
     // SAFETY: barriers only.
     unsafe { core::arch::asm!("dsb", "isb", options(nostack, preserves_flags)) };
     stack + 1024
@@ -243,16 +268,22 @@ pub fn map_slot(slot: u32) -> u32 {
 /// Turns the MPU and the fault exceptions on, then drops to the first
 /// program (unprivileged Thread mode on the process stack). Never returns:
 /// the last program's end ends the run.
+#[cfg_attr(feature = "bench", allow(dead_code))]
 pub fn run() -> ! {
     let _ = writeln!(Uart, "kernel: running 6 unprivileged programs under the MPU, one at a time");
+    enter(first_frame(0))
+}
+
+/// Turns the MPU and the fault exceptions on, then drops to the program
+/// whose first frame is `first` (mapped already). Never returns.
+pub fn enter(first: *mut u32) -> ! {
     write(SCB_SHCSR, read(SCB_SHCSR) | (0b111 << 16));
     write(MPU_CTRL, 0b101); // ENABLE, PRIVDEFENA: the kernel keeps the default map.
-    let first = first_frame(0);
-    // SAFETY: the process stack holds the first program's frame, in its
-    // own region; PendSV (`tessera_pendsv`) makes Thread mode
-    // unprivileged and returns into that frame. The kernel never comes
-    // back here: from now on it runs only in its exception handlers, on
-    // the main stack.
+                            // SAFETY: the process stack holds the first program's frame, in its
+                            // own region; PendSV (`tessera_pendsv`) makes Thread mode
+                            // unprivileged and returns into that frame. The kernel never comes
+                            // back here: from now on it runs only in its exception handlers, on
+                            // the main stack.
     unsafe {
         core::arch::asm!(
             "msr psp, {first}",

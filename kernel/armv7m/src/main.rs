@@ -19,6 +19,8 @@
 mod board {
     include!(concat!(env!("OUT_DIR"), "/board.rs"));
 }
+#[cfg(feature = "bench")]
+mod bench;
 mod isolation;
 mod preempt;
 
@@ -68,6 +70,8 @@ extern "C" {
 /// overwrites every static in RAM.
 #[no_mangle]
 pub unsafe extern "C" fn tessera_reset() -> ! {
+    #[cfg(feature = "bench")]
+    bench::start_clock();
     // Exceptions use this vector table wherever the image was loaded (a
     // loader that starts the core at the table's reset entry need not
     // have set VTOR).
@@ -97,6 +101,9 @@ pub unsafe extern "C" fn tessera_reset() -> ! {
     if status != 0 {
         exit(status)
     }
+    #[cfg(feature = "bench")]
+    bench::run();
+    #[cfg(not(feature = "bench"))]
     isolation::run()
 }
 

@@ -19,7 +19,7 @@
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use crate::isolation::{self, CALL_EXIT, CALL_ROUND, KIND_SVC};
+use crate::isolation::{self, CALL_EXIT, CALL_MARK, CALL_NULL, CALL_ROUND, CALL_YIELD, KIND_SVC};
 use crate::{write, Uart};
 
 /// SysTick and the system handler priorities (Armv7-M).
@@ -53,6 +53,15 @@ static LAST: AtomicU32 = AtomicU32::new(0);
 static TURNS: AtomicU32 = AtomicU32::new(0);
 static SWITCHES: AtomicU32 = AtomicU32::new(0);
 static TICKS: AtomicU32 = AtomicU32::new(0);
+/// Whether the programs are the benchmark's (bench.rs): no SysTick
+/// preemption, and the first program's exit ends the run with its
+/// figures.
+#[cfg(feature = "bench")]
+static BENCH: AtomicBool = AtomicBool::new(false);
+/// SysTick counts noted by `CALL_MARK`.
+pub const MAX_MARKS: usize = 8;
+static MARKS: [AtomicU32; MAX_MARKS] = [const { AtomicU32::new(0) }; MAX_MARKS];
+static MARKED: AtomicU32 = AtomicU32::new(0);
 
 extern "C" {
     fn user_fp();
@@ -179,13 +188,13 @@ extern "C" fn tessera_systick() {
 }
 
 /// Writes slot `slot`'s first frames below the top of its stack: the
-/// hardware's (r0 its table, pc `user_fp`, xPSR Thumb) and, below it,
+/// hardware's (r0 `argument`, pc `entry`, xPSR Thumb) and, below it,
 /// PendSV's (r4-r11 zero, a fresh `EXC_RETURN`). Returns the hardware
 /// frame and the saved stack pointer.
-fn first_frames(slot: u32, table: u32) -> (u32, u32) {
+fn first_frames(slot: u32, entry: u32, argument: u32) -> (u32, u32) {
     let top = isolation::stacks_base() + (slot + 1) * 1024;
     let hardware = top - 32;
-    let words = [table, 0, 0, 0, 0, 0xffff_ffff, user_fp as *const () as usize as u32 & !1, 1 << 24];
+    let words = [argument, 0, 0, 0, 0, 0xffff_ffff, entry & !1, 1 << 24];
     let software = hardware - 36;
     for (offset, word) in words.into_iter().enumerate() {
         // SAFETY: the top 68 bytes of this slot's stack, which no program
@@ -205,19 +214,43 @@ fn first_frames(slot: u32, table: u32) -> (u32, u32) {
 /// returns into.
 pub fn start() -> *mut u32 {
     let _ = writeln!(Uart, "kernel: two floating-point programs under SysTick preemption, {ROUNDS} rounds each");
+    let entry = user_fp as *const () as usize as u32;
     let tables = [core::ptr::addr_of!(user_fp_table_a) as u32, core::ptr::addr_of!(user_fp_table_b) as u32];
-    let (first, _) = first_frames(0, tables[0]);
-    let (_, second) = first_frames(1, tables[1]);
+    let first = begin([(entry, tables[0]), (entry, tables[1])]);
+    write(SYST_RVR, crate::board::CLOCK_HZ / 1000 - 1);
+    write(SYST_CVR, 0);
+    write(SYST_CSR, 0b111); // enable, interrupt, the core's clock
+    first
+}
+
+/// Sets up two programs (entry, r0) on stack slots 0 and 1, the first
+/// mapped, and returns the first's frame; the caller starts SysTick (or
+/// not) and returns into the frame.
+pub fn begin(programs: [(u32, u32); 2]) -> *mut u32 {
+    let (first, _) = first_frames(0, programs[0].0, programs[0].1);
+    let (_, second) = first_frames(1, programs[1].0, programs[1].1);
     SAVED[1].store(second, Ordering::Relaxed);
     RUNNING.store(0, Ordering::Relaxed);
     isolation::map_slot(0);
     // PendSV lowest, SysTick above it; SVC and the faults stay at 0.
     write(SCB_SHPR3, (0x80 << 24) | (0xff << 16));
     TESSERA_PREEMPTING.store(1, Ordering::Relaxed);
-    write(SYST_RVR, crate::board::CLOCK_HZ / 1000 - 1);
-    write(SYST_CVR, 0);
-    write(SYST_CSR, 0b111); // enable, interrupt, the core's clock
     first as *mut u32
+}
+
+/// [`begin`] for the benchmark's programs: a yield switches, SysTick runs
+/// free, and the first program's exit ends the run.
+#[cfg(feature = "bench")]
+pub fn begin_bench(programs: [(u32, u32); 2]) -> *mut u32 {
+    BENCH.store(true, Ordering::Relaxed);
+    begin(programs)
+}
+
+/// The SysTick counts noted so far.
+#[cfg(feature = "bench")]
+pub fn marks() -> impl Iterator<Item = u32> {
+    let count = (MARKED.load(Ordering::Relaxed) as usize).min(MAX_MARKS);
+    MARKS[..count].iter().map(|mark| mark.load(Ordering::Relaxed))
 }
 
 /// An exception from a program while they run: rounds, exits, faults.
@@ -231,6 +264,17 @@ pub fn exception(frame: *mut u32, kind: u32) -> *mut u32 {
     // process stack pointer, inside the program's stack region.
     let (call, argument) = unsafe { (frame.read_volatile(), frame.add(1).read_volatile()) };
     match call {
+        CALL_NULL => {}
+        CALL_YIELD => write(SCB_ICSR, ICSR_PENDSVSET),
+        CALL_MARK => {
+            let now = crate::read(SYST_CVR);
+            let index = MARKED.fetch_add(1, Ordering::Relaxed) as usize;
+            if let Some(mark) = MARKS.get(index) {
+                mark.store(now, Ordering::Relaxed);
+            }
+        }
+        #[cfg(feature = "bench")]
+        CALL_EXIT if argument == 0 && BENCH.load(Ordering::Relaxed) => crate::bench::report(),
         CALL_ROUND => {
             ROUNDS_DONE[current].store(argument, Ordering::Relaxed);
             let last = LAST.swap(current as u32 + 1, Ordering::Relaxed);

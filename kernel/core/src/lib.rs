@@ -26,6 +26,7 @@ pub mod interrupts;
 // that needs `unsafe` (each use has a `SAFETY` comment).
 #[allow(unsafe_code)]
 pub mod kernel;
+pub mod mpu;
 pub mod pagetable;
 pub mod sched;
 pub mod syscall;
