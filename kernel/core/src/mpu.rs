@@ -227,6 +227,46 @@ impl RegionTable {
         self.regions[index].map(|region| (region.access, region.memory))
     }
 
+    /// The table as one word per region, for keeping in a process object:
+    /// the window's base, the pages on (bits 0-7), write (bit 8), execute
+    /// (bit 9) and device memory (bit 10). A free region is 0, so zeroed
+    /// memory reads back as an empty table.
+    pub fn words(&self) -> [u32; REGIONS] {
+        let mut out = [0; REGIONS];
+        for (word, region) in out.iter_mut().zip(&self.regions) {
+            if let Some(region) = region {
+                *word = region.base
+                    | u32::from(region.subregions)
+                    | (u32::from(region.access.write) << 8)
+                    | (u32::from(region.access.execute) << 9)
+                    | (u32::from(region.memory == MemoryType::Device) << 10);
+            }
+        }
+        out
+    }
+
+    /// The table [`RegionTable::words`] gave (a word with no page on is a
+    /// free region; bits it does not define are ignored).
+    pub fn from_words(words: &[u32; REGIONS]) -> RegionTable {
+        let mut table = RegionTable::new();
+        for (slot, &word) in table.regions.iter_mut().zip(words) {
+            let subregions = word as u8;
+            if subregions == 0 {
+                continue;
+            }
+            let memory = if word & (1 << 10) != 0 { MemoryType::Device } else { MemoryType::Normal };
+            let access = Access { read: true, write: word & (1 << 8) != 0, execute: word & (1 << 9) != 0 };
+            *slot = Some(Region {
+                base: word - word % WINDOW_BYTES,
+                size_log2: WINDOW_BYTES.trailing_zeros() as u8,
+                subregions,
+                access: RegionTable::effective(access, memory),
+                memory,
+            });
+        }
+        table
+    }
+
     /// How many regions are in use.
     pub fn regions_used(&self) -> usize {
         self.regions.iter().flatten().count()
@@ -326,6 +366,16 @@ mod tests {
     }
 
     #[test]
+    fn zeroed_words_are_an_empty_table() {
+        assert_eq!(RegionTable::from_words(&[0; REGIONS]), RegionTable::new());
+        assert_eq!(RegionTable::new().words(), [0; REGIONS]);
+        let mut table = RegionTable::new();
+        table.map_page(0x0010_3000, Access::READ_EXECUTE, MemoryType::Normal).unwrap();
+        table.map_page(0x4000_4000, Access::READ_EXECUTE, MemoryType::Device).unwrap();
+        assert_eq!(table.words()[..2], [0x0010_0000 | 0b1000 | (1 << 9), 0x4000_0000 | 0b10000 | (1 << 10)]);
+    }
+
+    #[test]
     fn pages_share_a_window_region_until_rights_differ() {
         let mut table = RegionTable::new();
         for page in 0..8 {
@@ -397,6 +447,7 @@ mod tests {
                         assert_eq!(table.lookup(address), model.get(&page).copied(), "seed {seed}, {address:#x}");
                     }
                 }
+                assert_eq!(RegionTable::from_words(&table.words()), table, "seed {seed}");
                 assert_eq!(hardware(&registers, base - 4), None);
                 assert_eq!(hardware(&registers, base + pages as u32 * PAGE_BYTES), None);
             }

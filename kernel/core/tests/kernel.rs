@@ -322,6 +322,26 @@ fn a_revoke_stopped_by_an_interrupt_restarts_and_finishes() {
     assert!(system.fake().output().contains("revoke stopped at a pending interrupt"));
 }
 
+/// A restarted call steps back over a Thumb `svc` (2 bytes) whatever bit
+/// the platform's status word uses for Thumb: on Armv7-M it is xPSR bit 24.
+#[test]
+fn a_restart_steps_back_by_the_platforms_thumb_bit() {
+    let mut system = System::boot();
+    let endpoint = system.retype(system.untyped, ObjectType::Endpoint, 64);
+    for _ in 0..3 {
+        system.ok(Syscall::CapDerive, &[endpoint.0, Rights::all().bits(), 0]);
+    }
+    system.fake().xpsr.set(true);
+    system.fake().always_pending.set(true);
+    let context = system.kernel.context_mut(system.root).unwrap();
+    context.cpsr = 1 << 24;
+    let before = context.pc;
+    // The harness steps over a 4-byte `svc`; the restart must take back
+    // the 2 bytes of the Thumb `svc` the status word says it was.
+    system.call(Syscall::CapRevoke, &[endpoint.0]);
+    assert_eq!(system.kernel.context(system.root).unwrap().pc, before + 4 - 2);
+}
+
 #[test]
 fn process_output_is_labelled_and_cannot_forge_kernel_lines() {
     let mut system = System::boot();

@@ -322,9 +322,10 @@ impl<P: Platform> Kernel<P> {
     /// Makes the current syscall run again when process `index` next runs
     /// (after the pending interrupt is taken).
     fn restart_syscall(&mut self, index: usize) {
-        let context = &mut self.processes[index].context;
-        let thumb = context.cpsr & (1 << 5) != 0;
-        context.pc -= if thumb { 2 } else { 4 };
+        // The platform knows where its status word keeps the Thumb bit
+        // (CPSR bit 5 on Armv7-A, xPSR bit 24 on Armv7-M).
+        let thumb = self.platform.is_thumb(self.processes[index].context.cpsr);
+        self.processes[index].context.pc -= if thumb { 2 } else { 4 };
     }
 
     /// Performs a capability syscall for process `index`.

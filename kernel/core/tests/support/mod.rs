@@ -71,6 +71,8 @@ pub struct Fake {
     pub powered_off: Cell<Option<u32>>,
     /// Every interrupt line looks pending (to stop long operations).
     pub always_pending: Cell<bool>,
+    /// Status words are Armv7-M's xPSR (Thumb is bit 24), not a CPSR.
+    pub xpsr: Cell<bool>,
 }
 
 impl Drop for Fake {
@@ -100,6 +102,7 @@ impl Fake {
             lines: Cell::new(0),
             powered_off: Cell::new(None),
             always_pending: Cell::new(false),
+            xpsr: Cell::new(false),
         }
     }
 
@@ -289,10 +292,18 @@ impl Platform for Fake {
     fn invalidate_instruction_cache(&self) {}
 
     fn initial_status(&self, thumb: bool) -> u32 {
-        0x10 | ((thumb as u32) << 5)
+        if self.xpsr.get() {
+            1 << 24
+        } else {
+            0x10 | ((thumb as u32) << 5)
+        }
     }
     fn is_thumb(&self, status: u32) -> bool {
-        status & (1 << 5) != 0
+        if self.xpsr.get() {
+            status & (1 << 24) != 0
+        } else {
+            status & (1 << 5) != 0
+        }
     }
 
     fn log(&self, text: fmt::Arguments) {
