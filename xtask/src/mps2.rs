@@ -108,13 +108,13 @@ fn expected_lines(board: &Board) -> Vec<String> {
         "kernel: boot checks passed".to_string(),
         // The unprivileged programs under the MPU (kernel/armv7m/src/isolation.rs).
         "kernel: program 1 (hello) says 42".to_string(),
-        "kernel: program 2 (reader): MemManage fault on data at 0x".to_string(),
+        "kernel: program 2 (reader): MemManage fault, unmapped address at 0x".to_string(),
         format!(
-            "kernel: program 3 (uart-writer): MemManage fault on data at {:#010x}; ended, the kernel goes on",
+            "kernel: program 3 (uart-writer): MemManage fault, unmapped address at {:#010x}; ended, the kernel goes on",
             board.kernel_devices.uart
         ),
-        "kernel: program 4 (stack-runner): MemManage fault fetching an instruction; ended".to_string(),
-        "kernel: program 5 (peeker): MemManage fault on data at 0x".to_string(),
+        "kernel: program 4 (stack-runner): MemManage fault, execute from non-executable memory at 0x".to_string(),
+        "kernel: program 5 (peeker): MemManage fault, unmapped address at 0x".to_string(),
         "kernel: program 6 (hello) says 42".to_string(),
         "kernel: isolation checks passed (6 of 6 programs as expected)".to_string(),
         // Two floating-point programs under SysTick preemption (preempt.rs).

@@ -17,9 +17,11 @@
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use kernel_core::fault::classify_armv7m;
 use kernel_core::mpu::Region;
 use kernel_core::pagetable::MemoryType;
 use kernel_core::Access;
+use tessera_abi::FaultKind;
 
 use crate::{read, write, Uart};
 
@@ -201,10 +203,8 @@ struct Program {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Expect {
     Exit,
-    /// A MemManage fault on data at this address.
-    DataFault(u32),
-    /// A MemManage fault fetching an instruction (no address recorded).
-    InstructionFault,
+    /// A MemManage fault of this kind, at this address if given.
+    Fault(FaultKind, Option<u32>),
 }
 
 fn programs() -> [Program; 6] {
@@ -215,16 +215,26 @@ fn programs() -> [Program; 6] {
             name: "reader",
             entry: user_kernel_reader,
             stack: 1,
-            expect: Expect::DataFault(KERNEL_WORD.as_ptr() as u32),
+            expect: Expect::Fault(FaultKind::Unmapped, Some(KERNEL_WORD.as_ptr() as u32)),
         },
         Program {
             name: "uart-writer",
             entry: user_uart_writer,
             stack: 1,
-            expect: Expect::DataFault(crate::board::UART),
+            expect: Expect::Fault(FaultKind::Unmapped, Some(crate::board::UART)),
         },
-        Program { name: "stack-runner", entry: user_stack_runner, stack: 1, expect: Expect::InstructionFault },
-        Program { name: "peeker", entry: user_peeker, stack: 1, expect: Expect::DataFault(stacks + 1020) },
+        Program {
+            name: "stack-runner",
+            entry: user_stack_runner,
+            stack: 1,
+            expect: Expect::Fault(FaultKind::ExecuteNever, None),
+        },
+        Program {
+            name: "peeker",
+            entry: user_peeker,
+            stack: 1,
+            expect: Expect::Fault(FaultKind::Unmapped, Some(stacks + 1020)),
+        },
         Program { name: "hello", entry: user_hello, stack: 0, expect: Expect::Exit },
     ]
 }
@@ -237,6 +247,20 @@ pub fn stacks_base() -> u32 {
 /// they should.
 static CURRENT: AtomicU32 = AtomicU32::new(0);
 static AS_EXPECTED: AtomicU32 = AtomicU32::new(0);
+
+/// What a program on stack slot `slot` may do at `address`: the
+/// programs' code region and its stack region, as `map_slot` maps them.
+fn mapped(slot: u32, address: u32) -> Option<Access> {
+    let code = core::ptr::addr_of!(__user_text_start) as u32;
+    let stack = stacks_base() + slot * 1024;
+    if address.wrapping_sub(code) < 1024 {
+        Some(Access::READ_EXECUTE)
+    } else if address.wrapping_sub(stack) < 1024 {
+        Some(Access::READ_WRITE)
+    } else {
+        None
+    }
+}
 
 /// Programs the MPU for program `index`. Returns its stack's top.
 fn map(index: usize) -> u32 {
@@ -342,38 +366,42 @@ extern "C" fn tessera_exception(frame: *mut u32, kind: u32) -> *mut u32 {
         let status = read(SCB_CFSR);
         // Clear what was recorded (write ones).
         write(SCB_CFSR, status);
-        let (what, address) = match kind {
-            KIND_MEMMANAGE if status & 0x80 != 0 => ("MemManage fault on data", Some(read(SCB_MMFAR))),
-            KIND_MEMMANAGE if status & 1 != 0 => ("MemManage fault fetching an instruction", None),
-            KIND_MEMMANAGE => ("MemManage fault", None),
-            KIND_BUSFAULT => ("bus fault", (status & 0x8000 != 0).then(|| read(SCB_BFAR))),
-            KIND_USAGEFAULT => ("usage fault", None),
-            _ => ("exception", None),
+        let what = match kind {
+            KIND_MEMMANAGE => "MemManage fault",
+            KIND_BUSFAULT => "bus fault",
+            KIND_USAGEFAULT => "usage fault",
+            _ => "exception",
         };
+        // SAFETY: as for the SVC above: the stacked frame, pc at word 6.
+        let pc = unsafe { frame.add(6).read_volatile() };
+        // The portable classification (kernel-core), against this
+        // program's two regions.
+        let (fault, address) =
+            classify_armv7m(status, read(SCB_MMFAR), read(SCB_BFAR), pc, |address| mapped(program.stack, address));
         match address {
             Some(address) => {
                 let _ = writeln!(
                     Uart,
-                    "kernel: program {} ({}): {} at {:#010x}; ended, the kernel goes on",
+                    "kernel: program {} ({}): {what}, {} at {address:#010x}; ended, the kernel goes on",
                     index + 1,
                     program.name,
-                    what,
-                    address
+                    fault.name(),
                 );
             }
             None => {
                 let _ = writeln!(
                     Uart,
-                    "kernel: program {} ({}): {}; ended, the kernel goes on",
+                    "kernel: program {} ({}): {what}, {}; ended, the kernel goes on",
                     index + 1,
                     program.name,
-                    what
+                    fault.name(),
                 );
             }
         }
         let expected = match program.expect {
-            Expect::DataFault(at) => kind == KIND_MEMMANAGE && address == Some(at),
-            Expect::InstructionFault => kind == KIND_MEMMANAGE && status & 1 != 0,
+            Expect::Fault(kind_expected, at) => {
+                kind == KIND_MEMMANAGE && fault == kind_expected && at.is_none_or(|at| address == Some(at))
+            }
             Expect::Exit => false,
         };
         Some((expected, "faulted"))
