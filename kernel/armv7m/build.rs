@@ -36,5 +36,10 @@ fn main() {
         // alignment, not to 64 KiB pages: the ELF goes into an image
         // package whole, and the MT3620's flash is 1 MiB.
         println!("cargo:rustc-link-arg-bins=-zmax-page-size={}", board.memory.code_align);
+        // Code and read-only data in one segment: a loader that maps the
+        // file's code memory part as one window (the MT3620's, as
+        // Microsoft's samples are built) then finds every byte where the
+        // ELF says (`cargo xtask mt3620 package` checks it).
+        println!("cargo:rustc-link-arg-bins=--no-rosegment");
     }
 }

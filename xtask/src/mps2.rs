@@ -41,6 +41,9 @@ pub fn build_with(features: &[&str]) -> Result<PathBuf> {
     if !features.is_empty() {
         command.arg("--features").arg(features.join(","));
     }
+    // Named, not inherited: a TESSERA_M_BOARD left in the shell must not
+    // boot another board's kernel here.
+    command.env("TESSERA_M_BOARD", BOARD);
     run_streamed(command)?;
     let elf = target_dir().join(TARGET).join("release").join(PACKAGE);
     if elf.is_file() {
@@ -119,7 +122,7 @@ fn expected_lines(board: &Board) -> Vec<String> {
         "kernel: isolation checks passed (6 of 6 programs as expected)".to_string(),
         // Two floating-point programs under SysTick preemption (preempt.rs).
         "kernel: two floating-point programs under SysTick preemption, 12 rounds each".to_string(),
-        "kernel: fp-a finished 12 and fp-b 12 of 12 rounds with their FPU registers intact;".to_string(),
+        "kernel: fp-a finished 12 and fp-b 12 of 12 rounds, each round with its FPU registers intact;".to_string(),
         "kernel: preemption checks passed".to_string(),
     ]
 }

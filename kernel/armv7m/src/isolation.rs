@@ -17,7 +17,7 @@
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use kernel_core::fault::classify_armv7m;
+use kernel_core::fault::{cfsr, classify_armv7m};
 use kernel_core::mpu::Region;
 use kernel_core::pagetable::MemoryType;
 use kernel_core::Access;
@@ -183,7 +183,11 @@ core::arch::global_asm!(
     ".thumb_func",
     "tessera_usagefault:",
     "    movs r1, #3",
-    "1:  mrs r0, psp",
+    // An exception taken from Handler mode (EXC_RETURN bit 2 clear: the
+    // main stack) is the kernel's own: not a program's to take the blame.
+    "1:  tst lr, #4",
+    "    beq.w tessera_fault",
+    "    mrs r0, psp",
     "    push {{r4, lr}}",
     "    bl tessera_exception",
     "    msr psp, r0",
@@ -267,13 +271,22 @@ fn map(index: usize) -> u32 {
     map_slot(programs()[index].stack)
 }
 
-/// Programs the MPU for a program on stack slot `slot`: region 0 the
-/// programs' code, region 1 that stack. Returns the stack's top.
-pub fn map_slot(slot: u32) -> u32 {
+/// The stack slots programs run on (`.user_stacks` in link.x).
+const SLOTS: usize = 2;
+
+/// Each slot's two regions as `MPU_RBAR`/`MPU_RASR` values, encoded once
+/// (a process's registers are computed when it is mapped, not on every
+/// switch); all zero until then.
+static SLOT_REGISTERS: [[AtomicU32; 4]; SLOTS] = [const { [const { AtomicU32::new(0) }; 4] }; SLOTS];
+
+/// Encodes slot `slot`'s registers: region 0 the programs' code, region 1
+/// that stack. The encoding is kernel-core's (`mpu::Region`), tested on
+/// the host against the architecture's rules.
+#[cold]
+#[inline(never)]
+fn prepare_slot(slot: usize) {
     let code = core::ptr::addr_of!(__user_text_start) as u32;
-    let stack = stacks_base() + slot * 1024;
-    // The encoding is kernel-core's (`mpu::Region`), tested on the host
-    // against the architecture's rules.
+    let stack = stacks_base() + slot as u32 * 1024;
     let regions = [
         Region::new(code, 1024, Access::READ_EXECUTE, MemoryType::Normal),
         Region::new(stack, 1024, Access::READ_WRITE, MemoryType::Normal),
@@ -281,12 +294,25 @@ pub fn map_slot(slot: u32) -> u32 {
     for (number, region) in regions.into_iter().enumerate() {
         let Ok(region) = region else { panic!("the programs' code and stacks are 1 KiB aligned (link.x)") };
         let (rbar, rasr) = region.encode(number as u8);
-        write(MPU_RBAR, rbar);
-        write(MPU_RASR, rasr);
+        SLOT_REGISTERS[slot][number * 2].store(rbar, Ordering::Relaxed);
+        SLOT_REGISTERS[slot][number * 2 + 1].store(rasr, Ordering::Relaxed);
+    }
+}
+
+/// Programs the MPU for a program on stack slot `slot` (two `RBAR`/`RASR`
+/// pairs). Returns the stack's top.
+pub fn map_slot(slot: u32) -> u32 {
+    let words = &SLOT_REGISTERS[slot as usize];
+    if words[1].load(Ordering::Relaxed) == 0 {
+        prepare_slot(slot as usize);
+    }
+    for pair in words.chunks_exact(2) {
+        write(MPU_RBAR, pair[0].load(Ordering::Relaxed));
+        write(MPU_RASR, pair[1].load(Ordering::Relaxed));
     }
     // SAFETY: barriers only.
     unsafe { core::arch::asm!("dsb", "isb", options(nostack, preserves_flags)) };
-    stack + 1024
+    stacks_base() + (slot + 1) * 1024
 }
 
 /// Turns the MPU and the fault exceptions on, then drops to the first
@@ -363,6 +389,9 @@ extern "C" fn tessera_exception(frame: *mut u32, kind: u32) -> *mut u32 {
             _ => Some((false, "made an unknown call")),
         }
     } else {
+        // The address registers first: on the M4 MMFAR and BFAR share one
+        // register, and clearing CFSR's valid bits may end what they hold.
+        let (mmfar, bfar) = (read(SCB_MMFAR), read(SCB_BFAR));
         let status = read(SCB_CFSR);
         // Clear what was recorded (write ones).
         write(SCB_CFSR, status);
@@ -372,12 +401,18 @@ extern "C" fn tessera_exception(frame: *mut u32, kind: u32) -> *mut u32 {
             KIND_USAGEFAULT => "usage fault",
             _ => "exception",
         };
-        // SAFETY: as for the SVC above: the stacked frame, pc at word 6.
-        let pc = unsafe { frame.add(6).read_volatile() };
+        // A stacking error leaves no frame to trust; otherwise pc is its
+        // seventh word.
+        let pc = if status & cfsr::STACKING != 0 {
+            0
+        } else {
+            // SAFETY: as for the SVC above: the stacked frame, in the
+            // program's stack region.
+            unsafe { frame.add(6).read_volatile() }
+        };
         // The portable classification (kernel-core), against this
         // program's two regions.
-        let (fault, address) =
-            classify_armv7m(status, read(SCB_MMFAR), read(SCB_BFAR), pc, |address| mapped(program.stack, address));
+        let (fault, address) = classify_armv7m(status, mmfar, bfar, pc, |address| mapped(program.stack, address));
         match address {
             Some(address) => {
                 let _ = writeln!(
@@ -429,5 +464,9 @@ extern "C" fn tessera_exception(frame: *mut u32, kind: u32) -> *mut u32 {
         return crate::preempt::start();
     }
     CURRENT.store(next as u32, Ordering::Relaxed);
+    // The next program starts on the EXC_RETURN this exception came with:
+    // right while none of these programs uses the FPU (a program that did
+    // would leave an FP frame expected and lazy state pending; preempt.rs
+    // switches with its own EXC_RETURN per program).
     first_frame(next)
 }

@@ -168,12 +168,16 @@ mod ns16550 {
     pub const LCR_DLAB: u32 = 0x80;
     pub const LCR_8N1: u32 = 0x03;
     pub const LSR_THRE: u32 = 0x20;
+    /// MediaTek's `HIGHSPEED` register (Linux's `8250_mtk`: register 9):
+    /// 0 keeps the 16550's divide-by-16; a plain 16550 has nothing there.
+    pub const HIGHSPEED: u32 = 0x24;
 }
 
 impl Uart {
     fn init() {
         if board::UART_16550 {
             let divisor = board::CLOCK_HZ / (16 * BAUD);
+            write(board::UART + ns16550::HIGHSPEED, 0);
             write(board::UART + ns16550::LCR, ns16550::LCR_DLAB);
             write(board::UART + ns16550::DLL, divisor & 0xff);
             write(board::UART + ns16550::DLM, (divisor >> 8) & 0xff);
@@ -212,8 +216,10 @@ fn main() -> u32 {
     // MPU_TYPE.DREGION (bits 15:8): the data regions the MPU has.
     let regions = (read(MPU_TYPE) >> 8) & 0xff;
     let _ = writeln!(Uart, "kernel: MPU with {regions} regions (the board description says {})", board::MPU_REGIONS);
-    // Full access to the FPU (CP10, CP11) for the processes to come; the
-    // kernel itself is soft-float. Reading it back says whether it exists.
+    // Full access to the FPU (CP10, CP11) for the programs; the kernel's
+    // own code has no floating-point instructions (built for eabihf, but
+    // it does no floating-point arithmetic). Reading it back says whether
+    // it exists.
     write(SCB_CPACR, read(SCB_CPACR) | (0xf << 20));
     let fpu = (read(SCB_CPACR) >> 20) & 0xf == 0xf;
     let _ = writeln!(Uart, "kernel: FPU {}", if fpu { "present, enabled for User mode" } else { "absent" });

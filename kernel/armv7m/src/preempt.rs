@@ -314,7 +314,7 @@ fn finish() -> ! {
     let switches = SWITCHES.load(Ordering::Relaxed);
     let _ = writeln!(
         Uart,
-        "kernel: fp-a finished {} and fp-b {} of {ROUNDS} rounds with their FPU registers intact; \
+        "kernel: fp-a finished {} and fp-b {} of {ROUNDS} rounds, each round with its FPU registers intact; \
          {switches} switches in {} ticks, the rounds alternated {turns} times",
         rounds[0],
         rounds[1],

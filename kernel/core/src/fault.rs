@@ -123,7 +123,11 @@ pub fn classify_armv7m(
     if cfsr & UNALIGNED != 0 {
         return (FaultKind::Alignment, None);
     }
-    (FaultKind::UndefinedInstruction, Some(pc))
+    if cfsr & (UNDEFINSTR | INVSTATE | INVPC | NOCP) != 0 {
+        return (FaultKind::UndefinedInstruction, Some(pc));
+    }
+    // Division by zero (when trapped), or nothing recorded.
+    (FaultKind::OtherAbort, Some(pc))
 }
 
 #[cfg(test)]
@@ -161,8 +165,11 @@ mod tests {
         assert_eq!(classify(IBUSERR, 0, 0), (FaultKind::OtherAbort, Some(pc)));
         // Usage faults.
         assert_eq!(classify(UNALIGNED, 0, 0), (FaultKind::Alignment, None));
-        for status in [UNDEFINSTR, INVSTATE, INVPC, NOCP, DIVBYZERO, 0] {
+        for status in [UNDEFINSTR, INVSTATE, INVPC, NOCP] {
             assert_eq!(classify(status, 0, 0), (FaultKind::UndefinedInstruction, Some(pc)), "{status:#x}");
+        }
+        for status in [DIVBYZERO, 0] {
+            assert_eq!(classify(status, 0, 0), (FaultKind::OtherAbort, Some(pc)), "{status:#x}");
         }
         // MemManage outranks a bus fault recorded with it.
         assert_eq!(classify(DACCVIOL | MMARVALID | PRECISERR, 0x3000, 0), (FaultKind::Unmapped, Some(0x3000)));

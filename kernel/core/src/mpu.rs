@@ -434,6 +434,15 @@ mod tests {
                         Err(MapError::NoRegionFree) => {
                             assert_eq!(before.regions_used(), REGIONS);
                             assert_eq!(table, before);
+                            // And no region had the page's window, rights and type.
+                            let window = page - page % WINDOW_BYTES;
+                            let effective = RegionTable::effective(access, memory);
+                            assert!(
+                                model.iter().all(|(&other, &(rights, kind))| other - other % WINDOW_BYTES != window
+                                    || rights != effective
+                                    || kind != memory),
+                                "seed {seed}: {page:#x} was refused though a region fits it"
+                            );
                         }
                         Err(MapError::Misaligned) => unreachable!("pages are aligned"),
                     }

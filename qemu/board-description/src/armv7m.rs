@@ -223,6 +223,17 @@ impl Board {
                 kernel_devices.interrupts
             )));
         }
+        // VTOR needs the vector table (16 system entries and the
+        // interrupts) aligned to its size rounded up to a power of two,
+        // at least 128 bytes; the table is at the start of code memory.
+        let table_align = ((16 + kernel_devices.interrupts) * 4).next_power_of_two().max(128);
+        if !memory_facts.code_base.is_multiple_of(table_align) {
+            return Err(Error(format!(
+                "{file}: memory.code_base: {:#010x} is not a multiple of {table_align}, the alignment the vector \
+                 table of {} interrupts needs",
+                memory_facts.code_base, kernel_devices.interrupts
+            )));
+        }
         if qemu_facts.is_none() && exit == Exit::Semihosting {
             return Err(Error(format!(
                 "{file}: kernel_devices.exit: a board without `qemu` has no semihosting host; use \"halt\""

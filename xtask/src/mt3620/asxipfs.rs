@@ -26,8 +26,11 @@ pub const SUPERBLOCK_BYTES: usize = 64;
 pub const INODE_BYTES: usize = 12;
 /// The longest name an inode holds (a 6-bit count of 4-byte words).
 pub const MAX_NAME_BYTES: usize = 63 * 4;
-/// The largest file (a 24-bit size).
+/// The largest file, and the most bytes of entries one directory may have
+/// (a 24-bit size).
 pub const MAX_FILE_BYTES: usize = (1 << 24) - 1;
+/// The largest image: offsets are 26-bit counts of 4-byte words.
+pub const MAX_IMAGE_BYTES: usize = 1 << 28;
 
 /// `st_mode` bits.
 const S_IFDIR: u32 = 0o040000;
@@ -100,13 +103,13 @@ pub fn build(volume: &str, files: &[File]) -> Result<Vec<u8>> {
     for (index, file) in files.iter().enumerate() {
         if file.bytes.len() > MAX_FILE_BYTES {
             return Err(format!(
-                "{} is {} bytes; ASXipFS holds files up to {MAX_FILE_BYTES}",
+                "{} is {} bytes; ASXipFS holds files up to {MAX_FILE_BYTES} bytes",
                 file.path,
                 file.bytes.len()
             ));
         }
         let parts: Vec<&str> = file.path.split('/').collect();
-        if parts.iter().any(|part| part.is_empty() || *part == "." || *part == "..") {
+        if parts.iter().any(|part| part.is_empty() || *part == "." || *part == ".." || part.contains('\0')) {
             return Err(format!("{:?} is not a relative path of plain names", file.path));
         }
         let mut directory = &mut root;
@@ -158,6 +161,15 @@ pub fn build(volume: &str, files: &[File]) -> Result<Vec<u8>> {
         }
     }
     let size = data_end;
+    if size >= MAX_IMAGE_BYTES {
+        return Err(format!("the image would be {size} bytes; ASXipFS offsets reach {MAX_IMAGE_BYTES}"));
+    }
+    if let Some(directory) = order.iter().find(|directory| entries_bytes(directory) > MAX_FILE_BYTES) {
+        return Err(format!(
+            "a directory's entries take {} bytes; ASXipFS sizes reach {MAX_FILE_BYTES}",
+            entries_bytes(directory)
+        ));
+    }
 
     let mut image = vec![0u8; size];
     let root_bytes = entries_bytes(&root);
@@ -309,7 +321,9 @@ mod tests {
             (vec![file("a/../b", 1)], "plain names"),
             (vec![file("/abs", 1)], "plain names"),
             (vec![file(&"n".repeat(253), 1)], "longer than 252"),
-            (vec![file("big", MAX_FILE_BYTES + 1)], "holds files up to"),
+            (vec![file("big", MAX_FILE_BYTES + 1)], "holds files up to 16777215 bytes"),
+            (vec![file("nul\0name", 1)], "plain names"),
+            ((0..17).map(|n| file(&format!("f{n}"), MAX_FILE_BYTES)).collect(), "offsets reach"),
             (vec![file("x", 1), file("x", 2)], "given twice"),
             (vec![file("x", 1), file("x/y", 2)], "given twice"),
         ];

@@ -9,6 +9,8 @@ import sys
 
 from azuresphere_imagemetadata.image import Image
 from azuresphere_imagemetadata.metadata_sections.identity import ImageType
+from azuresphere_imagemetadata.metadata_sections.signature import SigningType
+from azuresphere_imagemetadata.signing.app_development import AppDevelopmentSigner
 
 path, expected = sys.argv[1], sys.argv[2].lower()
 with open(path, "rb") as file:
@@ -29,6 +31,17 @@ else:
         problems.append(f"ComponentId {identity.component_uid}, not {expected}")
 if not image.has_valid_signature():
     problems.append("the signature is not a valid development signature")
+# A device finds the signing certificate by the thumbprint the Signature
+# section names: it must be the development signer's, with ECDSA P-256.
+section = image.metadata.signature
+if section is None:
+    problems.append("no Signature section")
+else:
+    expected_thumbprint = AppDevelopmentSigner().thumbprint(SigningType.ECDsa256)
+    if section.signing_cert_thumbprint.hex() != expected_thumbprint:
+        problems.append(f"the Signature section names certificate {section.signing_cert_thumbprint.hex()}, not {expected_thumbprint}")
+    if section.signing_type.signing_type != SigningType.ECDsa256:
+        problems.append(f"signing type {section.signing_type.signing_type}, not ECDsa256")
 signer, signing_type = image.resolve_signer_and_type()
 print(f"{path}: {len(data)} bytes, file system image {len(image.data)} bytes")
 print(image.metadata, end="")

@@ -81,6 +81,9 @@ pub fn check(board: &Board, entry: u32, segments: &[LoadSegment], sections: &[Se
     }
 
     let mut usage = Usage { code_bytes: 0, ram_bytes: 0, stack_bytes: 0 };
+    // The first code segment's distance from its place in the file: every
+    // other must keep it, so one window of the file maps all of them.
+    let mut window: Option<(i64, String)> = None;
     let mut ram_top: Option<(u64, String)> = None;
     for segment in segments.iter().filter(|segment| segment.memory_size > 0) {
         let start = u64::from(segment.address);
@@ -90,6 +93,15 @@ pub fn check(board: &Board, entry: u32, segments: &[LoadSegment], sections: &[Se
             usage.code_bytes += end - start;
             if segment.flags & PF_W != 0 {
                 problems.push(format!("{names} is writable but lies in {}, which is read-only at run time", code.what));
+            }
+            let delta = start as i64 - i64::from(segment.file_offset);
+            match &window {
+                None => window = Some((delta, names.clone())),
+                Some((first, first_names)) if *first != delta => problems.push(format!(
+                    "{names} is {delta:#x} bytes from its place in the file but {first_names} {first:#x}: \
+                     code memory must be one window of the file (link with --no-rosegment)"
+                )),
+                Some(_) => {}
             }
             if start % align != 0 || u64::from(segment.file_offset) % align != 0 {
                 problems.push(format!(
@@ -176,9 +188,9 @@ mod tests {
     /// and BSS in TCM.
     fn mt3620_layout() -> (u32, Vec<LoadSegment>, Vec<Section>) {
         let segments = vec![
-            segment(0x10000, 0x1000_0000, 0x1d0, 4),
-            segment(0x101e0, 0x1000_01e0, 0x1a20, 5),
-            segment(0x11c00, 0x1000_1c00, 0x55b, 4),
+            segment(0x400, 0x1000_0000, 0x1d0, 4),
+            segment(0x5e0, 0x1000_01e0, 0x1a20, 5),
+            segment(0x2000, 0x1000_1c00, 0x55b, 4),
             segment(0x20000, 0x0010_0000, 4, 6),
             LoadSegment { file_size: 0, ..segment(0x20400, 0x0010_0400, 0x808, 6) },
         ];
@@ -224,8 +236,19 @@ mod tests {
         let (entry, mut segments, sections) = mt3620_layout();
         segments[1].file_offset += 8;
         let message = problems(entry, &segments, &sections);
-        assert!(message.contains("sections .text, .user_text at 0x100001e0 (file offset 0x101e8)"), "{message}");
+        assert!(message.contains("sections .text, .user_text at 0x100001e0 (file offset 0x5e8)"), "{message}");
         assert!(message.contains("not 32-byte aligned"), "{message}");
+    }
+
+    #[test]
+    fn code_segments_must_be_one_window_of_the_file() {
+        let (entry, mut segments, sections) = mt3620_layout();
+        segments[1].file_offset += 0x260;
+        let message = problems(entry, &segments, &sections);
+        assert!(
+            message.contains("sections .text, .user_text is 0xffff9a0 bytes from its place in the file but section .vectors 0xffffc00"),
+            "{message}"
+        );
     }
 
     #[test]
