@@ -250,39 +250,19 @@ pub fn load_segments(bytes: &[u8]) -> Result<(u32, Vec<LoadSegment>)> {
 /// (by address) up to the first writable one or the first gap, each as its
 /// file bytes zero-filled to its memory size (docs/pluton.md).
 pub fn measured_kernel_code(bytes: &[u8]) -> Result<Vec<u8>> {
-    sections(bytes)?; // checks the header's magic, class and byte order
-    let truncated = || "ELF header is truncated".to_string();
-    let table = u32_at(bytes, 0x1c).ok_or_else(truncated)? as usize;
-    let entsize = u16_at(bytes, 0x2a).ok_or_else(truncated)? as usize;
-    let count = u16_at(bytes, 0x2c).ok_or_else(truncated)? as usize;
-    if entsize < PROGRAM_HEADER_SIZE {
-        return Err(format!("program header entries are {entsize} bytes, expected at least 32"));
-    }
-    let mut loads = Vec::new();
-    for index in 0..count {
-        let at = table + index * entsize;
-        let field = |offset: usize| {
-            u32_at(bytes, at + offset).ok_or_else(|| format!("program header {index} lies outside the file"))
-        };
-        if field(0)? == PT_LOAD {
-            // (address, file offset, file size, memory size, flags)
-            loads.push((field(8)?, field(4)? as usize, field(16)? as usize, field(20)? as usize, field(24)?));
-        }
-    }
-    loads.sort_by_key(|load| load.0);
+    let (_, mut loads) = load_segments(bytes)?;
+    loads.sort_by_key(|load| load.address);
     let mut code = Vec::new();
     let mut next = None;
-    for (address, offset, file_size, memory_size, flags) in loads {
-        if flags & PF_W != 0 || next.is_some_and(|next| next != address) {
+    for load in loads {
+        if load.flags & PF_W != 0 || next.is_some_and(|next| next != load.address) {
             break;
         }
-        let contents = offset
-            .checked_add(file_size)
-            .and_then(|end| bytes.get(offset..end))
-            .ok_or_else(|| format!("the segment at {address:#010x} lies outside the file"))?;
-        code.extend_from_slice(contents);
-        code.resize(code.len() + memory_size.saturating_sub(file_size), 0);
-        next = Some(address.wrapping_add(memory_size as u32));
+        // `load_segments` checked that the file bytes lie in the file.
+        let offset = load.file_offset as usize;
+        code.extend_from_slice(&bytes[offset..offset + load.file_size as usize]);
+        code.resize(code.len() + load.memory_size.saturating_sub(load.file_size) as usize, 0);
+        next = Some(load.address.wrapping_add(load.memory_size));
     }
     if code.is_empty() {
         return Err("the kernel ELF has no read-only loadable segment first".to_string());

@@ -395,26 +395,20 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             // The M-profile kernel, for its own target, then its benchmark
             // build and its MT3620 build.
             crate::toolchain::ensure_target(crate::mps2::TARGET)?;
-            let mut command = cargo();
-            command
-                .args(["clippy", "--release", "--target", crate::mps2::TARGET, "-p", crate::mps2::PACKAGE])
-                .args(["--", "-D", "warnings"]);
-            captured(command)?;
-            let mut command = cargo();
-            command.args(["clippy", "--release", "--target", crate::mps2::TARGET, "-p", crate::mps2::PACKAGE]).args([
-                "--features",
-                "bench",
-                "--",
-                "-D",
-                "warnings",
-            ]);
-            captured(command)?;
-            let mut command = cargo();
-            command
-                .args(["clippy", "--release", "--target", crate::mps2::TARGET, "-p", crate::mps2::PACKAGE])
-                .args(["--", "-D", "warnings"])
-                .env("TESSERA_M_BOARD", crate::mt3620::BOARD);
-            captured(command)
+            // (features, board): the usual build, the benchmark build, the
+            // MT3620 build.
+            let builds =
+                [(None, crate::mps2::BOARD), (Some("bench"), crate::mps2::BOARD), (None, crate::mt3620::BOARD)];
+            for (features, board) in builds {
+                let mut command = cargo();
+                command.args(["clippy", "--release", "--target", crate::mps2::TARGET, "-p", crate::mps2::PACKAGE]);
+                if let Some(features) = features {
+                    command.args(["--features", features]);
+                }
+                command.args(["--", "-D", "warnings"]).env("TESSERA_M_BOARD", board);
+                captured(command)?;
+            }
+            Ok(())
         });
     }
 
