@@ -69,7 +69,8 @@ impl Segment {
 
     /// One past the last page address.
     pub fn page_end(&self) -> u32 {
-        // Cannot overflow: `parse` checked address + memory_size < STACK_TOP.
+        // Cannot overflow: `parse_within` kept address + memory_size below
+        // the last page.
         (self.address + self.memory_size).next_multiple_of(PAGE_SIZE as u32)
     }
 
@@ -120,8 +121,18 @@ pub fn u32_at(bytes: &[u8], offset: usize) -> Option<u32> {
 /// Lowest address the stack guard page starts at; segments must end below it.
 const PROGRAM_AREA_END: u32 = (STACK_TOP - STACK_SIZE - PAGE_SIZE) as u32;
 
-/// Checks `file` and returns its load plan.
+/// Checks `file` and returns its load plan, for a translated address space
+/// (`crate::layout`): segments from `USER_IMAGE_BASE` up to the stack's
+/// guard page.
 pub fn parse(file: &[u8]) -> Result<LoadPlan, ElfError> {
+    parse_within(file, USER_IMAGE_BASE as u32, PROGRAM_AREA_END)
+}
+
+/// Checks `file` and returns its load plan, its segments lying in
+/// `[start, end)` (an identity-mapped platform passes where user memory may
+/// be; `end` at most `u32::MAX - PAGE_SIZE + 1`, so page ends cannot wrap).
+pub fn parse_within(file: &[u8], start: u32, end: u32) -> Result<LoadPlan, ElfError> {
+    let (area_start, area_end) = (start, end.min(!(PAGE_SIZE as u32 - 1)));
     if file.len() < 52 {
         return Err(ElfError::Truncated);
     }
@@ -162,7 +173,7 @@ pub fn parse(file: &[u8]) -> Result<LoadPlan, ElfError> {
             return Err(ElfError::SegmentOutOfFile);
         }
         let end = address.checked_add(memory_size).ok_or(ElfError::SegmentOutOfRange)?;
-        if (address as usize) < USER_IMAGE_BASE || end > PROGRAM_AREA_END {
+        if address < area_start || end > area_end {
             return Err(ElfError::SegmentOutOfRange);
         }
         if flags & PF_W != 0 && flags & PF_X != 0 {
@@ -300,5 +311,22 @@ mod tests {
         assert_eq!(parse(&file[..len]), Err(ElfError::SegmentOutOfRange));
         let (file, len) = elf(0x10000, &[(0x10000, FLAGS_RX, b"code", 0x100_0000)]);
         assert_eq!(parse(&file[..len]), Err(ElfError::TooLarge));
+    }
+
+    #[test]
+    fn an_identity_area_bounds_the_segments() {
+        // Linked for SRAM at 0x2000_0000, where an Armv7-M board has it.
+        let (file, len) = elf(0x2000_0001, &[(0x2000_0000, FLAGS_RX, b"code", 4), (0x2000_8000, FLAGS_RW, b"d", 4)]);
+        assert!(parse_within(&file[..len], 0x2000_0000, 0x2001_0000).is_ok());
+        assert_eq!(parse_within(&file[..len], 0x2000_1000, 0x2001_0000), Err(ElfError::SegmentOutOfRange));
+        assert_eq!(parse_within(&file[..len], 0x2000_0000, 0x2000_8000), Err(ElfError::SegmentOutOfRange));
+        // Above the translated layout's stack: only an identity area takes it.
+        let (file, len) = elf(0x4000_0000, &[(0x4000_0000, FLAGS_RX, b"code", 4)]);
+        assert_eq!(parse(&file[..len]), Err(ElfError::SegmentOutOfRange));
+        assert!(parse_within(&file[..len], 0x1_0000, 0xE000_0000).is_ok());
+        // The last page of the address space is never in an area: page ends
+        // cannot wrap.
+        let (file, len) = elf(0xFFFF_F000, &[(0xFFFF_F000, FLAGS_RX, b"code", 4)]);
+        assert_eq!(parse_within(&file[..len], 0x1_0000, u32::MAX), Err(ElfError::SegmentOutOfRange));
     }
 }

@@ -8,7 +8,7 @@ use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel_core::console::Written;
 use kernel_core::frames::FRAME_SIZE;
-use kernel_core::kernel::{FrameSource, Platform, Ram, UserContext};
+use kernel_core::kernel::{FrameSource, Platform, Ram, UserContext, UserLayout};
 use kernel_core::pagetable::MemoryType;
 use kernel_core::Access;
 
@@ -103,6 +103,11 @@ impl Platform for Armv7a {
         crate::path_meter::end();
         arch::wait_for_interrupt();
         crate::path_meter::begin(crate::path_meter::what::IDLE_WAKE);
+    }
+
+    #[inline(always)]
+    fn user_layout(&self) -> UserLayout {
+        UserLayout::Translated
     }
 
     #[inline(always)]

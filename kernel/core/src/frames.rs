@@ -80,14 +80,35 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
         None
     }
 
+    /// Allocates the frame at physical address `frame` itself (an
+    /// identity-mapped platform places a program's pages where its ELF
+    /// says). `None` if it is not a managed frame or is in use.
+    pub fn allocate_at(&mut self, frame: u32) -> Option<u32> {
+        let index = self.index(frame)?;
+        if self.used[index / 32] & (1 << (index % 32)) != 0 {
+            return None;
+        }
+        self.used[index / 32] |= 1 << (index % 32);
+        self.free -= 1;
+        Some(frame)
+    }
+
+    /// The bit of managed frame `frame`.
+    fn index(&self, frame: u32) -> Option<usize> {
+        if frame < self.base || !frame.is_multiple_of(FRAME_SIZE) {
+            return None;
+        }
+        let index = ((frame - self.base) / FRAME_SIZE) as usize;
+        (index < self.frames).then_some(index)
+    }
+
     /// Returns `frame` to the pool. Returns false (and changes nothing) if it
     /// is not a managed, allocated frame: a double free is caught, not obeyed.
     pub fn release(&mut self, frame: u32) -> bool {
-        if frame < self.base || !frame.is_multiple_of(FRAME_SIZE) {
+        let Some(index) = self.index(frame) else {
             return false;
-        }
-        let index = ((frame - self.base) / FRAME_SIZE) as usize;
-        if index >= self.frames || self.used[index / 32] & (1 << (index % 32)) == 0 {
+        };
+        if self.used[index / 32] & (1 << (index % 32)) == 0 {
             return false;
         }
         self.used[index / 32] &= !(1 << (index % 32));
@@ -117,6 +138,52 @@ mod tests {
         assert!(!frames.release(0x4000_2001));
         assert!(!frames.release(0x5000_0000));
         assert_eq!(frames.allocate(), Some(0x4000_2000));
+    }
+
+    #[test]
+    fn allocates_a_chosen_frame() {
+        let mut frames = FrameAllocator::<4>::new(0x4000_0000, 0x4004_0000);
+        assert_eq!(frames.allocate_at(0x4000_3000), Some(0x4000_3000));
+        assert_eq!(frames.free_frames(), 63);
+        assert_eq!(frames.allocate_at(0x4000_3000), None, "in use");
+        assert_eq!(frames.allocate_at(0x4000_3800), None, "unaligned");
+        assert_eq!(frames.allocate_at(0x3FFF_F000), None, "below the pool");
+        assert_eq!(frames.allocate_at(0x4004_0000), None, "past the pool");
+        assert!((0..63).filter_map(|_| frames.allocate()).all(|frame| frame != 0x4000_3000));
+        assert_eq!(frames.allocate(), None);
+        assert!(frames.release(0x4000_3000));
+        assert_eq!(frames.allocate_at(0x4000_3000), Some(0x4000_3000));
+    }
+
+    /// Random allocations (anywhere and at chosen frames) and releases
+    /// against a set of the frames handed out.
+    #[test]
+    fn chosen_and_any_frames_agree_with_a_model() {
+        for seed in 0..200 {
+            let mut rng = tessera_testing::Rng::new(seed);
+            let mut frames = FrameAllocator::<2>::new(0x2000_0000, 0x2000_0000 + 50 * FRAME_SIZE);
+            let mut held = BTreeSet::new();
+            for _ in 0..300 {
+                let frame = 0x2000_0000 - FRAME_SIZE + (rng.below(53) as u32) * FRAME_SIZE;
+                match rng.below(3) {
+                    0 => {
+                        let got = frames.allocate();
+                        assert_eq!(got.is_some(), held.len() < 50, "seed {seed}");
+                        if let Some(got) = got {
+                            assert!(held.insert(got), "seed {seed}: {got:#x} handed out twice");
+                        }
+                    }
+                    1 => {
+                        let managed = (0x2000_0000..0x2000_0000 + 50 * FRAME_SIZE).contains(&frame);
+                        let expected = (managed && !held.contains(&frame)).then_some(frame);
+                        assert_eq!(frames.allocate_at(frame), expected, "seed {seed}: {frame:#x}");
+                        held.extend(expected);
+                    }
+                    _ => assert_eq!(frames.release(frame), held.remove(&frame), "seed {seed}: {frame:#x}"),
+                }
+                assert_eq!(frames.free_frames(), 50 - held.len(), "seed {seed}");
+            }
+        }
     }
 
     #[test]

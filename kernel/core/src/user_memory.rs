@@ -36,7 +36,9 @@ pub enum MapError {
 /// The user part of one address space, as the kernel mapped it.
 ///
 /// Invariant: the first `count` regions are disjoint, page aligned, inside
-/// `[PAGE_SIZE, USER_END)`, and sorted by start address; the rest are
+/// `[PAGE_SIZE, limit)` for the limit they were inserted under
+/// ([`USER_END`] unless the platform's user addresses are physical), and
+/// sorted by start address; the rest are
 /// unused (all zeros, so an empty map is all zeros).
 #[derive(Clone, Debug, Default)]
 pub struct RegionMap {
@@ -52,8 +54,8 @@ impl Region {
 }
 
 /// A user address range the kernel has checked: every byte of it is mapped
-/// in the current process with at least the rights asked for, and it lies
-/// below [`USER_END`]. Only [`RegionMap::check`] makes one.
+/// in the current process with at least the rights asked for, and so lies
+/// below the user address limit. Only [`RegionMap::check`] makes one.
 ///
 /// An empty range names no memory: its address is whatever the caller
 /// passed (possibly null or a kernel address) and must not be turned into a
@@ -102,13 +104,20 @@ impl RegionMap {
         self.count == 0
     }
 
-    /// Records a new region.
+    /// Records a new region of a translated address space (below
+    /// [`USER_END`]).
     pub fn insert(&mut self, region: Region) -> Result<(), MapError> {
+        self.insert_below(region, USER_END as u32)
+    }
+
+    /// Records a new region, which must end at or below `limit`, the end of
+    /// user addresses (the platform's `UserLayout::end`).
+    pub fn insert_below(&mut self, region: Region, limit: u32) -> Result<(), MapError> {
         let page = PAGE_SIZE as u32;
         if !region.start.is_multiple_of(page) || !region.end.is_multiple_of(page) || region.start >= region.end {
             return Err(MapError::Unaligned);
         }
-        if region.start < page || region.end as usize > USER_END {
+        if region.start < page || region.end > limit {
             return Err(MapError::OutsideUserSpace);
         }
         if self.regions().any(|r| r.start < region.end && region.start < r.end) {
@@ -149,10 +158,9 @@ impl RegionMap {
         if len == 0 {
             return Ok(UserRange { address, len });
         }
+        // Every region lies below the limit it was inserted under, so a
+        // range covered by regions does too.
         let end = address.checked_add(len).ok_or(Error::AddressWraps)?;
-        if end as usize > USER_END {
-            return Err(Error::BadAddress);
-        }
         let mut cursor = address;
         while cursor < end {
             let region = self.find(cursor).ok_or(Error::BadAddress)?;

@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use kernel_core::kernel::{Status, UserFault};
-use support::{IdleForever, System, INTERRUPTS, ROOT_DATA};
+use support::{IdleForever, System, INTERRUPTS};
 use tessera_abi::{ipc, Error, Handle, ObjectType, Rights, Syscall, FOREVER, NO_WAIT};
 use tessera_testing::Rng;
 
@@ -251,9 +251,9 @@ fn observed(system: &System, model: &Model, pid: u32, objects: &[u32; 2]) -> Doi
 }
 
 /// One run against the model; returns how many entries it made.
-fn run_model_case(seed: u64, steps: usize) -> usize {
+fn run_model_case(seed: u64, steps: usize, identity: bool) -> usize {
     let mut rng = Rng::new(seed);
-    let mut system = System::boot();
+    let mut system = System::boot_in(identity);
     let root = system.root;
     // Two endpoints and a notification, held by the root with every right.
     let endpoints = [
@@ -426,16 +426,29 @@ fn run_model_case(seed: u64, steps: usize) -> usize {
 fn the_kernel_agrees_with_the_model_of_ipc_notifications_and_timeouts() {
     let mut entries = 0;
     for case in 0..2000 {
-        entries += run_model_case(0x5EED_0000 + case, 400);
+        entries += run_model_case(0x5EED_0000 + case, 400, false);
     }
     // The runs are long enough to mean something.
     assert!(entries > 30_000, "only {entries} kernel entries");
 }
 
-/// One chaotic run: random syscalls from every process.
-fn run_chaos_case(seed: u64, steps: usize) {
+/// The same where user addresses are physical (the M4's MPU).
+#[test]
+fn the_kernel_agrees_with_the_model_with_identity_mapped_processes() {
+    let mut entries = 0;
+    for case in 0..500 {
+        entries += run_model_case(0x1DE0_0000 + case, 400, true);
+    }
+    assert!(entries > 7_500, "only {entries} kernel entries");
+}
+
+/// One chaotic run: random syscalls from every process. Returns how many
+/// `Map` calls succeeded.
+fn run_chaos_case(seed: u64, steps: usize, identity: bool) -> usize {
     let mut rng = Rng::new(seed);
-    let mut system = System::boot();
+    let mut system = System::boot_in(identity);
+    let root_data = system.root_data;
+    let mut mapped = 0;
     let root = system.root;
     // Some objects to aim at, and children that hold some of them.
     let endpoint = system.retype(system.untyped, ObjectType::Endpoint, 64);
@@ -456,11 +469,21 @@ fn run_chaos_case(seed: u64, steps: usize) {
         let Some(current) = system.kernel.current_pid() else { break };
         // Handles worth trying: the caller's own, sometimes with junk.
         let held: Vec<u32> = system.kernel.capabilities(current).map(|(h, _)| h.0).collect();
+        // Addresses worth trying: fixed ones, and where held memory is
+        // (where an identity layout maps it).
+        let memory: Vec<(u32, u32)> = system
+            .kernel
+            .capabilities(current)
+            .filter(|(_, c)| matches!(c.kind, ObjectType::Frame | ObjectType::DeviceRegion))
+            .map(|(h, c)| (h.0, c.object))
+            .collect();
+        let places: Vec<u32> = memory.iter().map(|&(_, object)| object).collect();
         let argument = |rng: &mut Rng| -> u32 {
-            match rng.below(6) {
+            match rng.below(7) {
                 0 | 1 if !held.is_empty() => held[rng.below(held.len())],
                 2 => rng.below(64) as u32,
-                3 => [0, 1, 4, 0x1000, 0x0001_0000, ROOT_DATA, 0x3FFE_F000, 0x4000_0000, FOREVER][rng.below(9)],
+                3 => [0, 1, 4, 0x1000, 0x0001_0000, root_data, 0x3FFE_F000, 0x4000_0000, FOREVER][rng.below(9)],
+                4 if !places.is_empty() => places[rng.below(places.len())],
                 _ => rng.next_u64() as u32,
             }
         };
@@ -486,7 +509,20 @@ fn run_chaos_case(seed: u64, steps: usize) {
                     args[1] = 1 + rng.below(7) as u32;
                     args[2] = [64, 4096, 16384, 65536][rng.below(4)];
                 }
-                system.syscall_raw(number, args);
+                // Often a mapping that can succeed: memory it holds, at an
+                // address the layout allows, rights a mapping can have,
+                // for itself.
+                if number == Syscall::Map as u32 && !memory.is_empty() && rng.below(2) == 0 {
+                    let (handle, object) = memory[rng.below(memory.len())];
+                    args[0] = handle;
+                    args[1] = if identity { object } else { 0x0100_0000 + 0x1000 * rng.below(256) as u32 };
+                    args[2] = [0b001, 0b011, 0b101][rng.below(3)];
+                    args[3] = 0;
+                }
+                let answer = system.syscall_raw(number, args);
+                if number == Syscall::Map as u32 && answer.is_some_and(|answer| answer.result.is_ok()) {
+                    mapped += 1;
+                }
             }
         }));
         if let Err(payload) = outcome {
@@ -518,6 +554,7 @@ fn run_chaos_case(seed: u64, steps: usize) {
         assert!(until.is_none_or(|until| until > now), "chaos case {seed}: {pid} still waits past its deadline");
     }
     let _ = children;
+    mapped
 }
 
 fn pick_syscall(rng: &mut Rng) -> Syscall {
@@ -552,7 +589,20 @@ fn pick_syscall(rng: &mut Rng) -> Syscall {
 
 #[test]
 fn random_syscalls_from_every_process_keep_the_kernel_whole() {
+    let mut mapped = 0;
     for case in 0..1500 {
-        run_chaos_case(0xC4A0_5000 + case, 300);
+        mapped += run_chaos_case(0xC4A0_5000 + case, 300, false);
     }
+    assert!(mapped > 50, "only {mapped} successful maps");
+}
+
+/// The same where user addresses are physical (the M4's MPU).
+#[test]
+fn random_syscalls_keep_an_identity_mapped_kernel_whole() {
+    let mut mapped = 0;
+    for case in 0..500 {
+        mapped += run_chaos_case(0x1DC4_0000 + case, 300, true);
+    }
+    // Memory does get mapped (at its own address) now and then.
+    assert!(mapped > 20, "only {mapped} successful maps");
 }

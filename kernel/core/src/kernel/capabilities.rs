@@ -4,7 +4,7 @@
 //! capabilities (unmapping what was mapped through them).
 
 use super::table::ProcessTable;
-use super::{klog, FrameSource, Frames, Kernel, Platform, Process, Reply, State};
+use super::{klog, FrameSource, Frames, Kernel, Platform, Process, Reply, State, UserLayout};
 use crate::capability::{self, Capability, SlotRef, SlotStore};
 use crate::pagetable::MemoryType;
 use crate::syscall::Call;
@@ -552,10 +552,19 @@ impl<P: Platform> Kernel<P> {
             return Err(Error::InvalidArgument);
         }
         let end = address.checked_add(capability.size).ok_or(Error::AddressWraps)?;
-        // Not over the null-pointer guard, the stack guard page or the kernel.
-        let guard = (STACK_TOP - STACK_SIZE - PAGE_SIZE) as u32;
-        let over_guard = address < guard + PAGE_SIZE as u32 && guard < end;
-        if (address as usize) < USER_IMAGE_BASE || end as usize > USER_END || over_guard {
+        let layout = self.platform.user_layout();
+        // Not over the null-pointer guard, the stack guard page or the
+        // kernel; where user addresses are physical, only at the memory's
+        // own address.
+        let allowed = match layout {
+            UserLayout::Translated => {
+                let guard = (STACK_TOP - STACK_SIZE - PAGE_SIZE) as u32;
+                let over_guard = address < guard + PAGE_SIZE as u32 && guard < end;
+                !over_guard && end as usize <= USER_END
+            }
+            UserLayout::Identity { end: limit } => address == capability.object && end <= limit,
+        };
+        if (address as usize) < USER_IMAGE_BASE || !allowed {
             return Err(Error::BadAddress);
         }
         let access = Access {
@@ -567,7 +576,10 @@ impl<P: Platform> Kernel<P> {
         if !process.mapped {
             return Err(Error::PeerGone);
         }
-        process.regions.insert(Region { start: address, end, access }).map_err(|_| Error::BadAddress)?;
+        process
+            .regions
+            .insert_below(Region { start: address, end, access }, layout.end())
+            .map_err(|_| Error::BadAddress)?;
         let object = self.processes[index].memory;
         let space = self.platform.address_space(object);
         let pool = self.processes[index].kernel_made;

@@ -21,7 +21,7 @@ mod table;
 pub use capabilities::RootGrants;
 pub use context::{resume_pointer, UserContext};
 pub use inspect::{ProcessInfo, Status, Violation};
-pub use platform::{FrameSource, Platform, Ram, UserFault};
+pub use platform::{FrameSource, Platform, Ram, UserFault, UserLayout};
 
 use crate::asid::{Asids, Tag};
 use crate::capability::Slot;
@@ -37,7 +37,7 @@ use crate::user_memory::{Region, RegionMap};
 use crate::Access;
 use tessera_abi::bootimage::BootImage;
 use tessera_abi::capability::CSPACE_SLOTS;
-use tessera_abi::layout::{BOOTARGS_AREA, PAGE_SIZE, STACK_SIZE, STACK_TOP};
+use tessera_abi::layout::{BOOTARGS_AREA, PAGE_SIZE, STACK_SIZE, STACK_TOP, USER_IMAGE_BASE};
 use tessera_abi::{
     Error, ExitKind, ExitRecord, FaultKind, Handle, ObjectType, Rights, Syscall, ANY_PROCESS, EXIT_RECORD_BYTES,
     NAME_MAX, ROOT_PRIORITY,
@@ -250,6 +250,20 @@ struct Frames<'a, P> {
     platform: &'a P,
 }
 
+impl<P: Platform> Frames<'_, P> {
+    /// Takes the pool's frame at `frame` itself (an identity-mapped page),
+    /// zeroed if `zero`; `None` if it is not the pool's or is in use.
+    fn allocate_zeroed_at(&mut self, frame: u32, zero: bool) -> Option<u32> {
+        let frame = self.allocator.allocate_at(frame)?;
+        if zero {
+            // SAFETY: the pool just handed this frame out (RAM, 4 KiB
+            // aligned), so nothing else uses it.
+            unsafe { self.platform.zero(frame, FRAME_SIZE) };
+        }
+        Some(frame)
+    }
+}
+
 impl<P: Platform> FrameSource for Frames<'_, P> {
     fn allocate_zeroed(&mut self) -> Option<u32> {
         let frame = self.allocator.allocate()?;
@@ -414,7 +428,21 @@ impl<P: Platform> Kernel<P> {
     pub fn spawn_program(&mut self, name: &str, object: u32, priority: u32, bootargs: &[u8]) -> Result<u32, Error> {
         let image = self.boot_image.ok_or(Error::NotFound)?;
         let program = image.find(name).ok_or(Error::NotFound)?;
-        let plan = elf::parse(program.elf).map_err(|_| Error::BadImage)?;
+        let layout = self.platform.user_layout();
+        let plan = match layout {
+            UserLayout::Translated => elf::parse(program.elf),
+            UserLayout::Identity { end } => elf::parse_within(program.elf, USER_IMAGE_BASE as u32, end),
+        }
+        .map_err(|_| Error::BadImage)?;
+        // The stack: a fresh one below STACK_TOP, or (identity) the end of
+        // the lowest writable segment, where the program's linker script
+        // reserved it.
+        let stack_top = match layout {
+            UserLayout::Translated => STACK_TOP as u32,
+            UserLayout::Identity { .. } => {
+                plan.segments().find(|segment| segment.access.write).ok_or(Error::BadImage)?.page_end()
+            }
+        };
         let platform = &self.platform;
         let mut frames = Frames { allocator: &mut self.frames, platform };
         // Its first-level table and CSpace are in its object; its
@@ -426,13 +454,20 @@ impl<P: Platform> Kernel<P> {
         let built = (|| -> Result<(), Error> {
             for segment in plan.segments() {
                 let region = Region { start: segment.page_start(), end: segment.page_end(), access: segment.access };
-                regions.insert(region).map_err(|_| Error::BadImage)?;
+                regions.insert_below(region, layout.end()).map_err(|_| Error::BadImage)?;
                 for page in (region.start..region.end).step_by(PAGE_SIZE) {
                     let (offset, bytes) = segment.page_contents(page);
                     // A page the file fills whole needs no zeroing first.
-                    let frame =
-                        if bytes.len() == PAGE_SIZE { frames.allocator.allocate() } else { frames.allocate_zeroed() };
-                    let frame = frame.ok_or(Error::OutOfMemory)?;
+                    let whole = bytes.len() == PAGE_SIZE;
+                    let frame = match layout {
+                        UserLayout::Translated if whole => frames.allocator.allocate().ok_or(Error::OutOfMemory)?,
+                        UserLayout::Translated => frames.allocate_zeroed().ok_or(Error::OutOfMemory)?,
+                        // The page itself: a program linked where the pool
+                        // has no free frame cannot be placed.
+                        UserLayout::Identity { .. } => {
+                            frames.allocate_zeroed_at(page, !whole).ok_or(Error::BadImage)?
+                        }
+                    };
                     // SAFETY: the pool just handed `frame` out for this
                     // page; `page_contents` keeps offset + length within
                     // it. A frame not zeroed is overwritten whole.
@@ -441,15 +476,23 @@ impl<P: Platform> Kernel<P> {
                         platform.clean_for_execution(frame);
                     }
                     map_or_release(platform, space, page, frame, segment.access, &mut frames)?;
+                    if page + PAGE_SIZE as u32 == stack_top {
+                        top_stack_frame = frame;
+                    }
                 }
             }
-            let stack =
-                Region { start: (STACK_TOP - STACK_SIZE) as u32, end: STACK_TOP as u32, access: Access::READ_WRITE };
-            regions.insert(stack).map_err(|_| Error::BadImage)?;
-            for page in (stack.start..stack.end).step_by(PAGE_SIZE) {
-                let frame = frames.allocate_zeroed().ok_or(Error::OutOfMemory)?;
-                map_or_release(platform, space, page, frame, Access::READ_WRITE, &mut frames)?;
-                top_stack_frame = frame;
+            if layout == UserLayout::Translated {
+                let stack = Region {
+                    start: (STACK_TOP - STACK_SIZE) as u32,
+                    end: STACK_TOP as u32,
+                    access: Access::READ_WRITE,
+                };
+                regions.insert(stack).map_err(|_| Error::BadImage)?;
+                for page in (stack.start..stack.end).step_by(PAGE_SIZE) {
+                    let frame = frames.allocate_zeroed().ok_or(Error::OutOfMemory)?;
+                    map_or_release(platform, space, page, frame, Access::READ_WRITE, &mut frames)?;
+                    top_stack_frame = frame;
+                }
             }
             Ok(())
         })();
@@ -469,7 +512,7 @@ impl<P: Platform> Kernel<P> {
         // which has not run; the arguments (at most BOOTARGS_AREA bytes) go
         // in its last BOOTARGS_AREA bytes.
         unsafe { self.platform.copy_into(top_stack_frame + FRAME_SIZE - BOOTARGS_AREA, &bootargs[..len]) };
-        process.context.sp = STACK_TOP as u32 - BOOTARGS_AREA;
+        process.context.sp = stack_top - BOOTARGS_AREA;
         process.context.r[0] = process.context.sp;
         process.context.r[1] = len as u32;
         process.priority = priority;

@@ -65,6 +65,35 @@ impl Ram {
     }
 }
 
+/// How a platform's user addresses relate to physical ones
+/// (docs/mt3620.md, step 3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserLayout {
+    /// Each process has translation tables of its own (Armv7-A's MMU): any
+    /// frame may back any page below `tessera_abi::layout::USER_END`, and
+    /// the kernel gives a program a fresh stack below `STACK_TOP`.
+    Translated,
+    /// One address space that each process sees only its own regions of
+    /// (Armv7-M's MPU): a page's user address is its frame's physical
+    /// address, user mappings lie below `end` (at most the last page of
+    /// the address space), and a program's stack is the end of its lowest
+    /// writable segment.
+    Identity {
+        /// One past the highest user address.
+        end: u32,
+    },
+}
+
+impl UserLayout {
+    /// One past the highest address a user mapping may reach.
+    pub fn end(self) -> u32 {
+        match self {
+            UserLayout::Translated => tessera_abi::layout::USER_END as u32,
+            UserLayout::Identity { end } => end,
+        }
+    }
+}
+
 /// Why the running process stopped with a fault, as the CPU reported it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserFault {
@@ -113,6 +142,9 @@ pub trait Platform {
     fn wait_for_interrupt(&self);
 
     // --- address spaces ----------------------------------------------------------
+
+    /// Whether user addresses are translated or physical.
+    fn user_layout(&self) -> UserLayout;
 
     /// The address space whose zeroed first-level table is at the start of
     /// the process object at `object`.

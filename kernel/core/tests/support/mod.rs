@@ -13,7 +13,9 @@ use std::fmt;
 
 use kernel_core::console::{Lines, Written};
 use kernel_core::elf::{build_test_elf, FLAGS_RW, FLAGS_RX};
-use kernel_core::kernel::{Boot, FrameSource, Kernel, Platform, ProcessInfo, Ram, RootGrants, Status, UserContext};
+use kernel_core::kernel::{
+    Boot, FrameSource, Kernel, Platform, ProcessInfo, Ram, RootGrants, Status, UserContext, UserLayout,
+};
 use kernel_core::pagetable::MemoryType;
 use kernel_core::Access;
 use tessera_abi::bootimage::{self, BootImage};
@@ -40,6 +42,14 @@ pub const FREQUENCY: u64 = 1_000_000;
 /// Where the root task's code and data are, and its entry point.
 pub const ROOT_CODE: u32 = 0x0001_0000;
 pub const ROOT_DATA: u32 = 0x0002_0000;
+
+/// Under `System::boot_identity`: where user addresses end (Armv7-M's
+/// system region), and the root task's code, and its data page followed by
+/// its stack (the end of its lowest writable segment), in the pool.
+pub const IDENTITY_END: u32 = 0xE000_0000;
+pub const IDENTITY_ROOT_CODE: u32 = RAM_START + 0x0010_0000;
+pub const IDENTITY_ROOT_DATA: u32 = RAM_START + 0x0010_4000;
+pub const IDENTITY_ROOT_STACK_PAGES: u32 = 2;
 
 /// One user address space: page -> (frame, access, memory type), and the
 /// tables taken for each 1 MiB (as the Armv7-A tables take a second-level
@@ -73,6 +83,9 @@ pub struct Fake {
     pub always_pending: Cell<bool>,
     /// Status words are Armv7-M's xPSR (Thumb is bit 24), not a CPSR.
     pub xpsr: Cell<bool>,
+    /// How user addresses relate to physical ones (`System::boot_identity`
+    /// makes them physical, as under an MPU).
+    pub layout: Cell<UserLayout>,
 }
 
 impl Drop for Fake {
@@ -103,6 +116,7 @@ impl Fake {
             powered_off: Cell::new(None),
             always_pending: Cell::new(false),
             xpsr: Cell::new(false),
+            layout: Cell::new(UserLayout::Translated),
         }
     }
 
@@ -215,6 +229,10 @@ impl Platform for Fake {
         self.now.set(self.deadline.get());
     }
 
+    fn user_layout(&self) -> UserLayout {
+        self.layout.get()
+    }
+
     fn address_space(&self, object: u32) -> u32 {
         object
     }
@@ -228,7 +246,10 @@ impl Platform for Fake {
         tables: &mut impl FrameSource,
     ) -> Option<()> {
         assert!(address.is_multiple_of(4096) && frame.is_multiple_of(4096));
-        assert!((address as usize) < tessera_abi::layout::USER_END, "user mapping in the kernel's half");
+        assert!(address < self.layout.get().end(), "user mapping in the kernel's part");
+        if let UserLayout::Identity { .. } = self.layout.get() {
+            assert_eq!(address, frame, "an identity-mapped page away from its frame");
+        }
         let mut spaces = self.spaces.borrow_mut();
         let entry = spaces.entry(space).or_default();
         let section = address >> 20;
@@ -350,6 +371,9 @@ impl Answer {
 pub struct System {
     pub kernel: Box<Kernel<Fake>>,
     pub root: u32,
+    /// Where the root task's code page and first data page are.
+    pub root_code: u32,
+    pub root_data: u32,
     /// The root task's capabilities as the kernel gave them.
     pub untyped: Handle,
     pub device: Handle,
@@ -357,13 +381,14 @@ pub struct System {
     pub interrupts: [Handle; 2],
 }
 
-/// The root task's program: code at `ROOT_CODE`, a page of data after it.
-fn root_program() -> Vec<u8> {
+/// The root task's program: a code page at `code` and a data page (and
+/// `more` pages of bss) at `data`.
+fn root_program(code: u32, data: u32, more: u32) -> Vec<u8> {
     let mut out = vec![0u8; 16384];
-    let code = [0u8; 64];
-    let data = [0u8; 64];
+    let text = [0u8; 64];
+    let bytes = [0u8; 64];
     let len =
-        build_test_elf(ROOT_CODE, &[(ROOT_CODE, FLAGS_RX, &code, 4096), (ROOT_DATA, FLAGS_RW, &data, 4096)], &mut out);
+        build_test_elf(code, &[(code, FLAGS_RX, &text, 4096), (data, FLAGS_RW, &bytes, 4096 * (1 + more))], &mut out);
     out.truncate(len);
     out
 }
@@ -385,13 +410,42 @@ fn quiet_idle_forever() {
 impl System {
     /// Boots the kernel with the root task `init` running.
     pub fn boot() -> System {
+        let elf = root_program(ROOT_CODE, ROOT_DATA, 0);
+        System::boot_with(UserLayout::Translated, (ROOT_CODE, ROOT_DATA), &[("init", &elf)])
+    }
+
+    /// Boots the kernel on a fake whose user addresses are physical (as on
+    /// the M4's MPU), with the root task linked in the pool
+    /// (`IDENTITY_ROOT_CODE`, `IDENTITY_ROOT_DATA`) and `more` programs in
+    /// the boot image.
+    pub fn boot_identity(more: &[(&str, &[u8])]) -> System {
+        let elf = root_program(IDENTITY_ROOT_CODE, IDENTITY_ROOT_DATA, IDENTITY_ROOT_STACK_PAGES);
+        let mut programs: Vec<(&str, &[u8])> = vec![("init", &elf)];
+        programs.extend_from_slice(more);
+        System::boot_with(
+            UserLayout::Identity { end: IDENTITY_END },
+            (IDENTITY_ROOT_CODE, IDENTITY_ROOT_DATA),
+            &programs,
+        )
+    }
+
+    /// `boot`, or `boot_identity` with no more programs.
+    pub fn boot_in(identity: bool) -> System {
+        if identity {
+            System::boot_identity(&[])
+        } else {
+            System::boot()
+        }
+    }
+
+    fn boot_with(layout: UserLayout, (root_code, root_data): (u32, u32), programs: &[(&str, &[u8])]) -> System {
         quiet_idle_forever();
-        let elf = root_program();
-        let programs: [(&str, &[u8]); 1] = [("init", &elf)];
         let mut image = vec![0u8; bootimage::image_size(programs.iter().map(|(_, elf)| elf.len()))];
-        bootimage::write(&programs, &mut image).expect("the image packs");
+        bootimage::write(programs, &mut image).expect("the image packs");
         let image: &'static [u8] = Box::leak(image.into_boxed_slice());
-        let mut kernel = Box::new(Kernel::new(Fake::new()));
+        let fake = Fake::new();
+        fake.layout.set(layout);
+        let mut kernel = Box::new(Kernel::new(fake));
         kernel.init(Boot {
             ram: (RAM_START, RAM_BYTES),
             pool: POOL,
@@ -421,6 +475,8 @@ impl System {
             power: find(ObjectType::PowerControl, 0),
             interrupts: [find(ObjectType::Interrupt, 0), find(ObjectType::Interrupt, 1)],
             root,
+            root_code,
+            root_data,
             kernel,
         };
         system.check();
@@ -511,17 +567,27 @@ impl System {
         let process = self.retype(untyped, ObjectType::Process, 16384);
         let code = self.retype(untyped, ObjectType::Frame, 4096);
         let stack = self.retype(untyped, ObjectType::Frame, 4096);
-        self.ok(Syscall::Map, &[code.0, ROOT_CODE, 0b101, process.0]);
-        self.ok(Syscall::Map, &[stack.0, 0x3FFE_F000, 0b011, process.0]);
+        // Where the layout puts them: anywhere, or at their own addresses.
+        let (code_at, stack_at) = match self.fake().layout.get() {
+            UserLayout::Translated => (ROOT_CODE, 0x3FFE_F000),
+            UserLayout::Identity { .. } => (self.object_at(code), self.object_at(stack)),
+        };
+        self.ok(Syscall::Map, &[code.0, code_at, 0b101, process.0]);
+        self.ok(Syscall::Map, &[stack.0, stack_at, 0b011, process.0]);
         // The name, from the root's data page.
         let root_object = ROOT_OBJECT;
-        self.fake().write_user_bytes(root_object, ROOT_DATA, name.as_bytes());
-        self.ok(Syscall::ProcessName, &[process.0, ROOT_DATA, name.len() as u32]);
-        self.ok(Syscall::ProcessSetup, &[process.0, ROOT_CODE, 0x3FFF_0000, 0]);
+        self.fake().write_user_bytes(root_object, self.root_data, name.as_bytes());
+        self.ok(Syscall::ProcessName, &[process.0, self.root_data, name.len() as u32]);
+        self.ok(Syscall::ProcessSetup, &[process.0, code_at, stack_at + 4096, 0]);
         self.ok(Syscall::ProcessStart, &[process.0, priority]);
         let object = self.kernel.capability(self.root, process).expect("the root holds the process").object;
         let pid = self.kernel.pids().find(|&pid| self.object_of(pid) == object);
         (pid.expect("the new process is in the table"), process)
+    }
+
+    /// Where the root task's capability `handle` names memory.
+    pub fn object_at(&self, handle: Handle) -> u32 {
+        self.kernel.capability(self.root, handle).expect("the root holds the handle").object
     }
 
     /// The object a process lives in (its pid's index names its block).

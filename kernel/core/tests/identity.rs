@@ -1,0 +1,148 @@
+//! The whole kernel on a fake whose user addresses are physical, as under
+//! the Cortex-M4's MPU (docs/mt3620.md, step 3.2): programs run where they
+//! were linked, their stack is the end of their lowest writable segment,
+//! and memory maps only at its own address.
+
+mod support;
+
+use kernel_core::elf::{build_test_elf, FLAGS_RW, FLAGS_RX};
+use kernel_core::Access;
+use support::{
+    System, DEVICE, IDENTITY_END, IDENTITY_ROOT_CODE, IDENTITY_ROOT_DATA, IDENTITY_ROOT_STACK_PAGES, RAM_BYTES,
+    RAM_START, ROOT_OBJECT, UNTYPED,
+};
+use tessera_abi::layout::BOOTARGS_AREA;
+use tessera_abi::{Error, ObjectType, Syscall};
+
+const PAGE: u32 = 4096;
+
+/// A program with a code page at `code` and, unless `data` is `None`, two
+/// writable pages at `data`.
+fn program(code: u32, data: Option<u32>) -> Vec<u8> {
+    let mut out = vec![0u8; 8192];
+    let text = [0x5Au8; 32];
+    let bytes = [0xA5u8; 32];
+    let mut segments = vec![(code, FLAGS_RX, &text[..], PAGE)];
+    if let Some(data) = data {
+        segments.push((data, FLAGS_RW, &bytes[..], 2 * PAGE));
+    }
+    let len = build_test_elf(code | 1, &segments, &mut out);
+    out.truncate(len);
+    out
+}
+
+#[test]
+fn the_root_task_runs_where_it_was_linked() {
+    let system = System::boot_identity(&[]);
+    let fake = system.fake();
+    assert_eq!(
+        fake.translate(ROOT_OBJECT, IDENTITY_ROOT_CODE + 8),
+        Some((IDENTITY_ROOT_CODE + 8, Access::READ_EXECUTE))
+    );
+    let data_pages = 1 + IDENTITY_ROOT_STACK_PAGES;
+    for page in 0..data_pages {
+        let address = IDENTITY_ROOT_DATA + page * PAGE;
+        assert_eq!(fake.translate(ROOT_OBJECT, address), Some((address, Access::READ_WRITE)), "page {page}");
+    }
+    // No stack of the translated layout, nothing past the segment.
+    assert_eq!(fake.translate(ROOT_OBJECT, 0x3FFE_F000), None);
+    assert_eq!(fake.translate(ROOT_OBJECT, IDENTITY_ROOT_DATA + data_pages * PAGE), None);
+    // The stack starts at the segment's end, under the boot arguments.
+    let context = system.kernel.context(system.root).expect("the root task lives");
+    let top = IDENTITY_ROOT_DATA + data_pages * PAGE;
+    assert_eq!(context.sp, top - BOOTARGS_AREA);
+    assert_eq!((context.r[0], context.r[1]), (context.sp, 4));
+    assert_eq!(fake.read_user_bytes(ROOT_OBJECT, context.sp, 4), b"test");
+    assert_eq!(context.pc, IDENTITY_ROOT_CODE);
+}
+
+#[test]
+fn user_pointers_are_checked_against_the_platform_limit() {
+    let mut system = System::boot_identity(&[]);
+    // The root's data lies above the translated layout's USER_END
+    // (0x4000_0000): under an identity layout that is user memory.
+    assert!(IDENTITY_ROOT_DATA >= tessera_abi::layout::USER_END as u32);
+    system.fake().write_user_bytes(ROOT_OBJECT, IDENTITY_ROOT_DATA, b"identity\n");
+    system.ok(Syscall::DebugWrite, &[IDENTITY_ROOT_DATA, 9]);
+    assert!(system.fake().output().contains("init: identity\n"), "{}", system.fake().output());
+    // RAM it was not given (the pool just past its segment, the untyped
+    // memory, the root object), the end of user addresses, a wrap.
+    for address in [IDENTITY_ROOT_DATA + 0x10000, UNTYPED.0, ROOT_OBJECT, IDENTITY_END - 4] {
+        assert_eq!(system.now(Syscall::DebugWrite, &[address, 4]).result, Err(Error::BadAddress), "{address:#x}");
+    }
+    assert_eq!(system.now(Syscall::DebugWrite, &[0xFFFF_FFF0, 0x20]).result, Err(Error::AddressWraps));
+    // A range running from its memory into memory it was not given.
+    let end = IDENTITY_ROOT_DATA + (1 + IDENTITY_ROOT_STACK_PAGES) * PAGE;
+    assert_eq!(system.now(Syscall::DebugWrite, &[end - 4, 8]).result, Err(Error::BadAddress));
+}
+
+#[test]
+fn memory_maps_only_at_its_own_address() {
+    let mut system = System::boot_identity(&[]);
+    let frame = system.retype(system.untyped, ObjectType::Frame, 2 * PAGE);
+    let at = system.object_at(frame);
+    for elsewhere in [at + PAGE, at - 2 * PAGE, 0x0002_0000, IDENTITY_END - 2 * PAGE] {
+        let answer = system.now(Syscall::Map, &[frame.0, elsewhere, 0b011, 0]);
+        assert_eq!(answer.result, Err(Error::BadAddress), "{elsewhere:#x}");
+    }
+    // Write and execute at once stays refused.
+    assert_eq!(system.now(Syscall::Map, &[frame.0, at, 0b111, 0]).result, Err(Error::InvalidArgument));
+    system.ok(Syscall::Map, &[frame.0, at, 0b011, 0]);
+    let fake = system.fake();
+    assert_eq!(fake.translate(ROOT_OBJECT, at + PAGE + 4), Some((at + PAGE + 4, Access::READ_WRITE)));
+    fake.write_user_bytes(ROOT_OBJECT, at + PAGE, b"mapped\n");
+    system.ok(Syscall::DebugWrite, &[at + PAGE, 7]);
+    assert!(system.fake().output().contains("init: mapped\n"));
+    // A device region maps at its physical address only.
+    let device = system.device;
+    assert_eq!(system.now(Syscall::Map, &[device.0, 0x0001_0000, 0b011, 0]).result, Err(Error::BadAddress));
+    system.ok(Syscall::Map, &[device.0, DEVICE.0, 0b011, 0]);
+    assert_eq!(system.fake().translate(ROOT_OBJECT, DEVICE.0), Some((DEVICE.0, Access::READ_WRITE)));
+}
+
+#[test]
+fn a_program_is_placed_where_it_was_linked_or_not_at_all() {
+    let base = RAM_START + 0x0012_0000;
+    // Its data lands on the root's data: its code page must go back.
+    let clash = program(base, Some(IDENTITY_ROOT_DATA));
+    // Linked in untyped memory, which the pool does not hold.
+    let outside = program(UNTYPED.0 + 0x1_0000, Some(UNTYPED.0 + 0x2_0000));
+    // No writable segment: nowhere for a stack.
+    let no_stack = program(base, None);
+    // Past the end of user addresses.
+    let too_high = program(IDENTITY_END, Some(IDENTITY_END + 0x1_0000));
+    let fine = program(base, Some(base + 0x4000));
+    let mut system = System::boot_identity(&[
+        ("clash", &clash),
+        ("outside", &outside),
+        ("nostack", &no_stack),
+        ("toohigh", &too_high),
+        ("fine", &fine),
+    ]);
+    // A process object outside the pool and out of the untyped memory's
+    // use in this test: the last 16 KiB of RAM.
+    let object = RAM_START + RAM_BYTES - 0x4000;
+    let free = system.kernel.free_frames();
+    for name in ["clash", "outside", "nostack", "toohigh"] {
+        assert_eq!(system.kernel.spawn_program(name, object, 1, b"x"), Err(Error::BadImage), "{name}");
+        assert_eq!(system.kernel.free_frames(), free, "{name} left frames taken");
+        assert_eq!(system.fake().translate(object, base), None, "{name} left a mapping");
+    }
+    let pid = system.kernel.spawn_program("fine", object, 1, b"args").expect("a well-placed program starts");
+    system.check();
+    let fake = system.fake();
+    // Three pages, and the fake's table for their MiB (an MPU platform
+    // takes none).
+    assert_eq!(system.kernel.free_frames(), free - 4);
+    assert_eq!(fake.translate(object, base), Some((base, Access::READ_EXECUTE)));
+    assert_eq!(fake.read_user_bytes(object, base, 4), [0x5A; 4]);
+    assert_eq!(fake.read_user_bytes(object, base + 0x4000, 4), [0xA5; 4]);
+    let context = system.kernel.context(pid).expect("it lives");
+    assert_eq!(context.sp, base + 0x4000 + 2 * PAGE - BOOTARGS_AREA);
+    assert_eq!(fake.read_user_bytes(object, context.sp, 4), b"args");
+    // The root's pages are untouched.
+    assert_eq!(fake.translate(ROOT_OBJECT, IDENTITY_ROOT_DATA), Some((IDENTITY_ROOT_DATA, Access::READ_WRITE)));
+    // The same program again: its pages are taken.
+    assert_eq!(system.kernel.spawn_program("fine", object - 0x4000, 1, b""), Err(Error::BadImage));
+    assert_eq!(system.kernel.free_frames(), free - 4);
+}
