@@ -27,6 +27,20 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out.join("memory.x"), board.linker_memory()).expect("cannot write memory.x");
     fs::write(out.join("board.rs"), board.rust_constants()).expect("cannot write board.rs");
+    // The programs the portable kernel starts (xtask packs them; without
+    // them the kernel runs the mechanism checks only).
+    println!("cargo:rerun-if-env-changed=TESSERA_M_BOOT_IMAGE");
+    let image = match env::var("TESSERA_M_BOOT_IMAGE") {
+        Ok(path) => {
+            println!("cargo:rerun-if-changed={path}");
+            fs::read(&path).unwrap_or_else(|err| {
+                eprintln!("error: cannot read the boot image {path}: {err}");
+                std::process::exit(1)
+            })
+        }
+        Err(_) => Vec::new(),
+    };
+    fs::write(out.join("boot.img"), image).expect("cannot write boot.img");
     // Only the device target links with the script (xtask builds it for
     // thumbv7em-none-eabihf; nothing builds it for the host).
     if env::var("TARGET").is_ok_and(|target| target.starts_with("thumbv7em")) {

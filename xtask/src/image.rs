@@ -259,7 +259,7 @@ pub fn all_program_names() -> Result<Vec<String>> {
 /// The names of the binaries of one package: the file stems of
 /// `src/bin/*.rs` and the names of `src/bin/<name>/main.rs` directories,
 /// sorted.
-fn program_names(bin_dir: &Path) -> Result<Vec<String>> {
+pub(crate) fn program_names(bin_dir: &Path) -> Result<Vec<String>> {
     let entries =
         fs::read_dir(bin_dir).map_err(|err| format!("cannot list the user programs in {}: {err}", show(bin_dir)))?;
     let mut names = Vec::new();
@@ -283,7 +283,7 @@ fn program_names(bin_dir: &Path) -> Result<Vec<String>> {
 /// Packs `programs` (name, file) into a boot image: the root task first, the
 /// rest sorted by name. Each file is an ELF program, an image package or
 /// the trusted-keys list (its first four bytes say which).
-fn pack(mut programs: Vec<(String, Vec<u8>)>) -> Result<Vec<u8>> {
+pub(crate) fn pack(mut programs: Vec<(String, Vec<u8>)>) -> Result<Vec<u8>> {
     programs.sort_by(|(a, _), (b, _)| (a != ROOT_TASK, a).cmp(&(b != ROOT_TASK, b)));
     if programs.first().is_none_or(|(name, _)| name != ROOT_TASK) {
         return Err(format!(
@@ -318,7 +318,7 @@ fn pack(mut programs: Vec<(String, Vec<u8>)>) -> Result<Vec<u8>> {
 
 /// Writes `bytes` to `path` unless it already holds exactly them, so an
 /// unchanged boot image does not make cargo rebuild the kernel.
-fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
     if fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(());
     }

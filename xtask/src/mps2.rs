@@ -5,8 +5,11 @@
 //! board's description, and that unprivileged programs under the MPU
 //! reach the kernel only through `SVC` and end in contained faults when
 //! they touch the kernel's RAM, an ungranted device, another program's
-//! stack or run code from their own, and that two floating-point programs
-//! preempted by SysTick interleave and keep their FPU registers.
+//! stack or run code from their own, that two floating-point programs
+//! preempted by SysTick interleave and keep their FPU registers, and that
+//! the portable kernel then runs the M4 programs (`userland/m-programs`,
+//! packed into the kernel's boot image): IPC, preemption, probes that end
+//! in contained faults, a child whose stack pointer aims at the kernel.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -31,13 +34,46 @@ pub fn build() -> Result<PathBuf> {
     build_with(&[])
 }
 
-/// Builds the M-profile kernel (release) with `features`; returns its ELF.
-pub fn build_with(features: &[&str]) -> Result<PathBuf> {
+/// The package of the programs the portable kernel starts on the M4
+/// (`userland/m-programs`, each linked at its slot of the board).
+pub const PROGRAMS_PACKAGE: &str = "tessera-m-programs";
+
+/// Builds the M4 programs for `board` and packs them into
+/// `target/tessera/<board>/boot.img`; returns its path.
+pub fn build_boot_image(board: &str) -> Result<PathBuf> {
     crate::toolchain::ensure_target(TARGET)?;
+    println!("==> building the M4 programs (release, {TARGET}) for {board}");
+    let mut command = cargo();
+    command.args(["build", "--release", "--target", TARGET, "-p", PROGRAMS_PACKAGE]);
+    command.env("TESSERA_M_BOARD", board);
+    run_streamed(command)?;
+    let names = crate::image::program_names(&crate::workspace_root().join("userland/m-programs/src/bin"))?;
+    let release = target_dir().join(TARGET).join("release");
+    let mut programs = Vec::with_capacity(names.len());
+    for name in names {
+        let path = release.join(&name);
+        let elf = std::fs::read(&path).map_err(|err| format!("cannot read the M4 program {}: {err}", show(&path)))?;
+        programs.push((name, elf));
+    }
+    let bytes = crate::image::pack(programs)?;
+    let dir = crate::image::tessera_dir().join(board);
+    std::fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", show(&dir)))?;
+    let path = dir.join("boot.img");
+    crate::image::write_if_changed(&path, &bytes)?;
+    Ok(path)
+}
+
+/// Builds the M-profile kernel (release) with `features`, around the M4
+/// programs; returns its ELF.
+pub fn build_with(features: &[&str]) -> Result<PathBuf> {
+    let boot_image = build_boot_image(BOARD)?;
+    let boot_image =
+        boot_image.canonicalize().map_err(|err| format!("cannot find the boot image {}: {err}", show(&boot_image)))?;
     let with = if features.is_empty() { String::new() } else { format!(", features {}", features.join(",")) };
     println!("==> building the M-profile kernel (release, {TARGET}{with}) for {BOARD}");
     let mut command = cargo();
     command.args(["build", "--release", "--target", TARGET, "-p", PACKAGE]);
+    command.env("TESSERA_M_BOOT_IMAGE", &boot_image);
     if !features.is_empty() {
         command.arg("--features").arg(features.join(","));
     }
@@ -124,7 +160,63 @@ fn expected_lines(board: &Board) -> Vec<String> {
         "kernel: two floating-point programs under SysTick preemption, 12 rounds each".to_string(),
         "kernel: fp-a finished 12 and fp-b 12 of 12 rounds, each round with its FPU registers intact;".to_string(),
         "kernel: preemption checks passed".to_string(),
+        // The portable kernel with the M4 programs (portable.rs,
+        // userland/m-programs).
+        format!(
+            "kernel: the portable kernel on {}: programs linked at their slots from {:#010x}",
+            board.name,
+            board.programs.map_or(0, |programs| programs.base)
+        ),
+        "init: running under the portable kernel".to_string(),
+        "init: echo answered 40 + 2 = 42".to_string(),
+        "init: echo made 6 rounds".to_string(),
+        "init: the child aimed at the kernel's data faulted before it ran".to_string(),
+        "init: done: all answers right".to_string(),
+        "kernel: shutdown requested by 'init', status 0".to_string(),
+        "kernel: kernel data intact at shutdown".to_string(),
     ]
+}
+
+/// The probes the portable kernel starts and where each must fault: a
+/// MemManage fault at an address it was never given.
+fn expected_faults(board: &Board) -> Vec<(&'static str, Option<u32>)> {
+    vec![
+        // `echo`'s code, in slot 1.
+        ("peeker", board.programs.map(|programs| programs.slot(1))),
+        // A word of the kernel's data (its address varies with the build).
+        ("kernel-reader", None),
+        ("uart-writer", Some(board.kernel_devices.uart)),
+        // `init`'s child whose stack pointer leads into the kernel's data:
+        // refused before it runs (no address: the frame could not be placed).
+        ("stack-aimer", Some(0)),
+    ]
+}
+
+/// Why `output` does not show the portable kernel's checks: each probe's
+/// fault, and `init`'s and `echo`'s busy rounds interleaved (only
+/// preemption can interleave them: each round is a busy loop).
+fn portable_reasons(board: &Board, output: &str) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for (name, address) in expected_faults(board) {
+        let fault = format!("kernel: fault in process '{name}' (pid ");
+        let found = output.lines().any(|line| {
+            line.starts_with(&fault)
+                && line.contains("): unmapped address, address ")
+                && address.is_none_or(|address| line.contains(&format!("address {address:#010x},")))
+        });
+        if !found {
+            reasons.push(format!("no contained fault of `{name}` at {address:#x?}"));
+        }
+    }
+    if output.contains("BROKEN") {
+        reasons.push("a probe reached what it must not".to_string());
+    }
+    let rounds: Vec<&str> = output.lines().filter(|line| line.contains(": round ")).collect();
+    let switches = rounds.windows(2).filter(|pair| pair[0].split(':').next() != pair[1].split(':').next()).count();
+    if rounds.len() != 12 || switches < 2 {
+        reasons.push(format!("init's and echo's rounds did not interleave: {rounds:?}"));
+    }
+    reasons
 }
 
 /// `qemu:mps2-boot`: builds the kernel, boots it, and requires exit
@@ -147,6 +239,7 @@ pub fn boot_scenario() -> Result<()> {
     if outcome.output.contains("which it should not have") {
         reasons.push("a program ended in a way it should not have".to_string());
     }
+    reasons.extend(portable_reasons(&board, &outcome.output));
     if reasons.is_empty() {
         return Ok(());
     }
@@ -166,5 +259,31 @@ mod tests {
         assert!(args.windows(2).any(|pair| pair == ["-semihosting-config", "enable=on,target=native"]));
         assert_eq!(args.last().map(String::as_str), Some("k.elf"));
         assert!(expected_lines(&board).iter().any(|line| line.contains("MPU with 8 regions")));
+    }
+
+    /// The portable kernel's checks on made-up output: each missing piece
+    /// is named.
+    #[test]
+    fn the_portable_checks_need_every_fault_and_interleaved_rounds() {
+        let board = Board::load(BOARD).unwrap();
+        let slot = board.programs.unwrap().slot(1);
+        let faults = format!(
+            "kernel: fault in process 'peeker' (pid 4): unmapped address, address {slot:#010x}, pc 0x1\n\
+             kernel: fault in process 'kernel-reader' (pid 5): unmapped address, address 0x20000004, pc 0x1\n\
+             kernel: fault in process 'uart-writer' (pid 6): unmapped address, address 0x40004000, pc 0x1\n\
+             kernel: fault in process 'stack-aimer' (pid 9): unmapped address, address 0x00000000, pc 0x1\n"
+        );
+        let interleaved: String = (1..=6).map(|n| format!("init: round {n}\necho: round {n}\n")).collect();
+        assert_eq!(portable_reasons(&board, &format!("{faults}{interleaved}")), Vec::<String>::new());
+        let in_turn: String = (1..=6)
+            .map(|n| format!("init: round {n}\n"))
+            .chain((1..=6).map(|n| format!("echo: round {n}\n")))
+            .collect();
+        let reasons = portable_reasons(&board, &format!("{faults}{in_turn}"));
+        assert!(reasons.len() == 1 && reasons[0].contains("interleave"), "{reasons:?}");
+        let missing = faults.replace("'uart-writer'", "'other'");
+        let reasons = portable_reasons(&board, &format!("{missing}{interleaved}BROKEN"));
+        assert!(reasons.iter().any(|reason| reason.contains("uart-writer")), "{reasons:?}");
+        assert!(reasons.iter().any(|reason| reason.contains("reached")), "{reasons:?}");
     }
 }

@@ -408,6 +408,14 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
                 command.args(["--", "-D", "warnings"]).env("TESSERA_M_BOARD", board);
                 captured(command)?;
             }
+            // The M4 programs and the runtime as the M4 builds it (Thumb
+            // syscalls, identity-mapped boot arguments).
+            let mut command = cargo();
+            command
+                .args(["clippy", "--release", "--target", crate::mps2::TARGET])
+                .args(["-p", crate::mps2::PROGRAMS_PACKAGE, "-p", "tessera-rt", "--", "-D", "warnings"])
+                .env("TESSERA_M_BOARD", crate::mps2::BOARD);
+            captured(command)?;
             Ok(())
         });
     }

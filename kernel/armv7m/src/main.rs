@@ -6,12 +6,12 @@
 //! the MPU's region count against the board description's, the FPU, and
 //! the portable kernel core's clock conversions running on this core.
 //! Then `isolation` runs unprivileged programs under the MPU and
-//! `preempt` two at once under SysTick preemption with their FPU state,
-//! and the run ends (through semihosting on QEMU, halted on a board).
-//!
-//! Not yet: the MPU platform under the portable kernel (capabilities,
-//! IPC, processes made at run time). Those are the next steps in
-//! docs/mt3620.md.
+//! `preempt` two at once under SysTick preemption with their FPU state.
+//! Where the board has program slots and the kernel was built with its
+//! boot image, `portable` then runs the portable kernel
+//! (`kernel_core::kernel`) on the MPU with those programs; the run ends
+//! when `init` switches the machine off (through semihosting on QEMU,
+//! halted on a board). docs/mt3620.md has the steps still to come.
 #![no_std]
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -22,6 +22,7 @@ mod board {
 #[cfg(feature = "bench")]
 mod bench;
 mod isolation;
+mod portable;
 mod preempt;
 
 use core::fmt::{self, Write};

@@ -322,5 +322,9 @@ fn finish() -> ! {
     );
     let good = rounds == [ROUNDS, ROUNDS] && DONE.iter().all(|done| done.load(Ordering::Relaxed)) && turns >= 2;
     let _ = writeln!(Uart, "kernel: preemption checks {}", if good { "passed" } else { "FAILED" });
+    if good && crate::portable::ready() {
+        // Next: the portable kernel with the boot image's programs.
+        crate::portable::restart()
+    }
     crate::exit(if good { 0 } else { 1 })
 }

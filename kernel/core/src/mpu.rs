@@ -267,6 +267,16 @@ impl RegionTable {
         table
     }
 
+    /// Every mapped page's address, with its memory type (a region's
+    /// pages in turn).
+    pub fn pages(&self) -> impl Iterator<Item = (u32, MemoryType)> + '_ {
+        self.regions.iter().flatten().flat_map(|region| {
+            (0..8u32)
+                .filter(move |page| region.subregions & (1 << page) != 0)
+                .map(move |page| (region.base + page * PAGE_BYTES, region.memory))
+        })
+    }
+
     /// How many regions are in use.
     pub fn regions_used(&self) -> usize {
         self.regions.iter().flatten().count()
@@ -457,6 +467,11 @@ mod tests {
                     }
                 }
                 assert_eq!(RegionTable::from_words(&table.words()), table, "seed {seed}");
+                let mut listed: Vec<(u32, MemoryType)> = table.pages().collect();
+                listed.sort_unstable_by_key(|&(page, _)| page);
+                let expected: Vec<(u32, MemoryType)> =
+                    model.iter().map(|(&page, &(_, memory))| (page, memory)).collect();
+                assert_eq!(listed, expected, "seed {seed}");
                 assert_eq!(hardware(&registers, base - 4), None);
                 assert_eq!(hardware(&registers, base + pages as u32 * PAGE_BYTES), None);
             }

@@ -170,6 +170,56 @@ impl Clock {
     }
 }
 
+/// A 64-bit tick count from a down-counter that reloads every `period`
+/// ticks and raises an interrupt each time (Armv7-M's SysTick, 24 bits):
+/// whole periods are counted in software when the interrupt is taken, the
+/// part of the current one is read from the counter.
+///
+/// The kernel reads the time with interrupts masked, so a reload may have
+/// happened that the interrupt has not counted yet: the reader passes the
+/// interrupt's pending bit with the counter value it read (see
+/// [`PeriodicCounter::now`] for the order of reads that makes the pair
+/// consistent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeriodicCounter {
+    /// Ticks per period (the reload value + 1), at least 2.
+    period: u32,
+    /// Ticks at the start of the current period, as counted so far.
+    base: u64,
+}
+
+impl PeriodicCounter {
+    /// A counter of `period` ticks per reload (clamped to at least 2: a
+    /// SysTick reload value of 0 stops it), at time 0.
+    pub const fn new(period: u32) -> PeriodicCounter {
+        PeriodicCounter { period: if period < 2 { 2 } else { period }, base: 0 }
+    }
+
+    /// Ticks per period.
+    pub const fn period(&self) -> u32 {
+        self.period
+    }
+
+    /// Counts a reload: the interrupt was taken (its pending bit cleared).
+    pub fn reloaded(&mut self) {
+        self.base += u64::from(self.period);
+    }
+
+    /// The time, from a consistent reading: `current`, the down-counter's
+    /// value (`period - 1` just after a reload, 0 at the end of a period),
+    /// and `pending`, whether a reload is pending that [`reloaded`] has not
+    /// counted. To make the pair consistent, read the pending bit, then the
+    /// counter, then the pending bit again; if the two bits differ the
+    /// reload came between the reads: read the counter once more and use
+    /// the second bit (a whole period cannot pass between two reads).
+    ///
+    /// [`reloaded`]: PeriodicCounter::reloaded
+    pub fn now(&self, current: u32, pending: bool) -> u64 {
+        let into = u64::from(self.period - 1 - current.min(self.period - 1));
+        self.base + into + if pending { u64::from(self.period) } else { 0 }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -256,6 +306,71 @@ mod tests {
             assert!(u128::from(ticks) * 1_000_000 >= u128::from(micros) * u128::from(rate), "{rate} {micros}");
             assert!(u128::from(ticks - 1) * 1_000_000 < u128::from(micros) * u128::from(rate), "{rate} {micros}");
             assert!(clock.micros(ticks) >= micros.saturating_sub(1));
+        }
+    }
+
+    /// A simulated SysTick read in every interleaving of the three reads
+    /// with the reload: the time never goes back and is never off by more
+    /// than the ticks spent reading.
+    #[test]
+    fn a_periodic_counter_never_goes_back() {
+        for period in [2u32, 3, 7, 25_000, 1 << 24] {
+            let mut rng = tessera_testing::Rng::new(u64::from(period));
+            let mut clock = PeriodicCounter::new(period);
+            // The true time, and whether the interrupt for a reload is
+            // waiting (the kernel masks it while it runs).
+            let mut time = 0u64;
+            let mut pending = false;
+            let mut last = 0;
+            let tick = |time: &mut u64, pending: &mut bool, ticks: u64| {
+                let before = *time / u64::from(period);
+                *time += ticks;
+                if *time / u64::from(period) != before {
+                    *pending = true;
+                }
+            };
+            let counter = |time: u64| period - 1 - (time % u64::from(period)) as u32;
+            for _ in 0..20_000 {
+                match rng.below(4) {
+                    0 if pending => {
+                        // The interrupt is taken.
+                        clock.reloaded();
+                        pending = false;
+                    }
+                    _ => {
+                        // A read, with up to a period's worth of time
+                        // between each of the reads (less than one whole
+                        // period in all).
+                        let mut gaps = [0, 1, 2].map(|_| rng.below(period as usize / 3 + 1) as u64);
+                        if pending {
+                            // A second reload before the interrupt is
+                            // taken cannot happen (see below).
+                            let room = u64::from(period) - 1 - time % u64::from(period);
+                            gaps = gaps.map(|gap| gap.min(room / 3));
+                        }
+                        let start = time;
+                        let first = pending;
+                        tick(&mut time, &mut pending, gaps[0]);
+                        let mut value = counter(time);
+                        tick(&mut time, &mut pending, gaps[1]);
+                        let second = pending;
+                        if first != second {
+                            tick(&mut time, &mut pending, gaps[2]);
+                            value = counter(time);
+                        }
+                        let now = clock.now(value, second);
+                        assert!(now >= last, "period {period}: {now} after {last}");
+                        assert!(start <= now && now <= time, "period {period}: {now} outside {start}..={time}");
+                        last = now;
+                    }
+                }
+                // Never two reloads uncounted: the kernel takes the
+                // interrupt within a period.
+                if pending && rng.below(2) == 0 {
+                    clock.reloaded();
+                    pending = false;
+                }
+            }
         }
     }
 }

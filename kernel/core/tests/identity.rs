@@ -6,13 +6,15 @@
 mod support;
 
 use kernel_core::elf::{build_test_elf, FLAGS_RW, FLAGS_RX};
+use kernel_core::fault::cfsr;
+use kernel_core::kernel::UserFault;
 use kernel_core::Access;
 use support::{
     System, DEVICE, IDENTITY_END, IDENTITY_ROOT_CODE, IDENTITY_ROOT_DATA, IDENTITY_ROOT_STACK_PAGES, RAM_BYTES,
     RAM_START, ROOT_OBJECT, UNTYPED,
 };
 use tessera_abi::layout::BOOTARGS_AREA;
-use tessera_abi::{Error, ObjectType, Syscall};
+use tessera_abi::{Error, ExitKind, FaultKind, ObjectType, Syscall, FOREVER};
 
 const PAGE: u32 = 4096;
 
@@ -145,4 +147,65 @@ fn a_program_is_placed_where_it_was_linked_or_not_at_all() {
     // The same program again: its pages are taken.
     assert_eq!(system.kernel.spawn_program("fine", object - 0x4000, 1, b""), Err(Error::BadImage));
     assert_eq!(system.kernel.free_frames(), free - 4);
+}
+
+/// An Armv7-M fault is classified against the process's own regions and
+/// reported as on the A7: the parent learns the kind and the address.
+#[test]
+fn an_armv7m_fault_is_classified_against_the_process_regions() {
+    for (fault, kind, address) in [
+        // A load from RAM it does not have: MemManage, data access, MMFAR valid.
+        (
+            UserFault::Armv7m { cfsr: cfsr::DACCVIOL | cfsr::MMARVALID, mmfar: UNTYPED.0, bfar: 0 },
+            FaultKind::Unmapped,
+            UNTYPED.0,
+        ),
+        // A store to its own code: mapped, so a permission fault.
+        (UserFault::Armv7m { cfsr: cfsr::DACCVIOL | cfsr::MMARVALID, mmfar: 0, bfar: 0 }, FaultKind::Permission, 0),
+        // An undefined instruction at its pc.
+        (UserFault::Armv7m { cfsr: cfsr::UNDEFINSTR, mmfar: 0, bfar: 0 }, FaultKind::UndefinedInstruction, 0),
+    ] {
+        let mut system = System::boot_identity(&[]);
+        let (child, process) = system.spawn("crasher", 1);
+        let code = system.kernel.context(child).expect("it lives").pc;
+        // The store's address and the undefined instruction's: its code.
+        let (fault, address) = match fault {
+            UserFault::Armv7m { cfsr, mmfar: 0, bfar } => (UserFault::Armv7m { cfsr, mmfar: code, bfar }, code),
+            other => (other, address),
+        };
+        assert_eq!(system.call(Syscall::Wait, &[process.0, FOREVER]), None);
+        assert_eq!(system.current(), child);
+        system.kernel.user_fault(fault);
+        system.check();
+        assert_eq!(system.current(), system.root);
+        let answer = system.answer_of(system.root).expect("the root's wait ends");
+        assert_eq!((answer.values[1], answer.values[2]), (ExitKind::Faulted as u32, kind as u32), "{fault:?}");
+        let output = system.fake().output();
+        assert!(output.contains(&format!("{}, address {address:#010x}", kind.name())), "{output}");
+        let record_at = system.root_data;
+        system.ok(Syscall::ExitRecord, &[record_at]);
+        let record = system.fake().read_user_bytes(ROOT_OBJECT, record_at, 16);
+        assert_eq!(u32::from_le_bytes(record[12..16].try_into().unwrap()), address, "{fault:?}");
+    }
+}
+
+/// What an Armv7-M platform asks before it writes a process's exception
+/// frame: only the current process's own writable memory passes.
+#[test]
+fn only_the_current_process_own_writable_memory_takes_a_frame() {
+    let mut system = System::boot_identity(&[]);
+    let stack_top = IDENTITY_ROOT_DATA + (1 + IDENTITY_ROOT_STACK_PAGES) * PAGE;
+    assert!(system.kernel.current_may_write(stack_top - 32, 32));
+    assert!(system.kernel.current_may_write(IDENTITY_ROOT_DATA, 32));
+    // Its code, past its segment's end, across the end, the kernel's
+    // object, a wrap.
+    for (address, len) in
+        [(IDENTITY_ROOT_CODE, 32), (stack_top, 32), (stack_top - 16, 32), (ROOT_OBJECT, 32), (0xFFFF_FFF0, 32)]
+    {
+        assert!(!system.kernel.current_may_write(address, len), "{address:#x}");
+    }
+    // Another process's stack, while it is not the one running.
+    let (child, _) = system.spawn("other", 1);
+    let child_stack = system.kernel.context(child).expect("it lives").sp;
+    assert!(!system.kernel.current_may_write(child_stack - 32, 32));
 }

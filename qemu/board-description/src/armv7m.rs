@@ -94,6 +94,36 @@ pub struct KernelDevices {
     pub exit: Exit,
 }
 
+/// Where the programs the kernel starts itself are linked (user
+/// addresses are physical under the MPU, docs/mt3620.md step 3.2): `slots`
+/// slots of `slot_bytes` each from `base`, in RAM above the kernel's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Programs {
+    pub base: u32,
+    pub slot_bytes: u32,
+    pub slots: u32,
+}
+
+/// Frames the kernel takes for itself (its endpoints, the process table's
+/// generations) from just below the program slots, where its stack ends.
+pub const KERNEL_POOL_BYTES: u32 = 32 * 1024;
+
+/// The MPU window the programs' slots are aligned to (`kernel_core::mpu`:
+/// a region is a naturally aligned 32 KiB window of 4 KiB pages).
+pub const PROGRAM_ALIGN: u32 = 32 * 1024;
+
+impl Programs {
+    /// The first address past the last slot.
+    pub fn end(&self) -> u32 {
+        self.base + self.slot_bytes * self.slots
+    }
+
+    /// Where slot `slot` starts.
+    pub fn slot(&self, slot: u32) -> u32 {
+        self.base + self.slot_bytes * slot
+    }
+}
+
 /// An M-profile board's description.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Board {
@@ -104,6 +134,9 @@ pub struct Board {
     pub qemu: Option<Qemu>,
     pub memory: Memory,
     pub kernel_devices: KernelDevices,
+    /// The slots of the programs the portable kernel starts; `None`: the
+    /// board runs only the mechanism checks so far.
+    pub programs: Option<Programs>,
     /// The scenarios `cargo xtask test` runs on it.
     pub scenarios: Vec<String>,
 }
@@ -187,6 +220,38 @@ impl Board {
         }
         memory.finish()?;
 
+        let programs = if top.has("programs") {
+            let mut object = top.object("programs")?;
+            let programs = Programs {
+                base: object.number("base")?,
+                slot_bytes: object.number("slot_bytes")?,
+                slots: object.number("slots")?,
+            };
+            object.finish()?;
+            let end = u64::from(programs.base) + u64::from(programs.slot_bytes) * u64::from(programs.slots);
+            if !programs.base.is_multiple_of(PROGRAM_ALIGN)
+                || !programs.slot_bytes.is_multiple_of(PROGRAM_ALIGN)
+                || programs.slot_bytes == 0
+                || programs.slots == 0
+            {
+                return Err(Error(format!(
+                    "{file}: programs: base and slot_bytes must be non-zero multiples of {PROGRAM_ALIGN} (an MPU \
+                     window), with at least one slot"
+                )));
+            }
+            if u64::from(programs.base) < u64::from(memory_facts.ram_base) + u64::from(KERNEL_POOL_BYTES)
+                || end > ram_end
+            {
+                return Err(Error(format!(
+                    "{file}: programs: {} slots of {:#x} bytes at {:#010x} do not fit in RAM ({:#010x}, {:#x} bytes)",
+                    programs.slots, programs.slot_bytes, programs.base, memory_facts.ram_base, memory_facts.ram_bytes
+                )));
+            }
+            Some(programs)
+        } else {
+            None
+        };
+
         let mut kernel = top.object("kernel_devices")?;
         let (uart, uart_kind) = match (kernel.has("uart_cmsdk"), kernel.has("uart_16550")) {
             (true, false) => (kernel.number("uart_cmsdk")?, UartKind::Cmsdk),
@@ -259,6 +324,7 @@ impl Board {
             qemu: qemu_facts,
             memory: memory_facts,
             kernel_devices,
+            programs,
             scenarios,
         })
     }
@@ -283,8 +349,18 @@ impl Board {
             "/* Generated from the description of board {} by kernel/armv7m/build.rs: do not edit. */\n\
              MEMORY\n{{\n    CODE : ORIGIN = {:#010x}, LENGTH = {:#x}\n    RAM : ORIGIN = {:#010x}, LENGTH = {:#x}\n}}\n\
              REGION_ALIAS(\"DATA_LOAD\", {data_load});\n\
-             CODE_ALIGN = {};\n",
-            self.folder, memory.code_base, memory.code_bytes, memory.ram_base, memory.ram_bytes, memory.code_align
+             CODE_ALIGN = {};\n\
+             PROGRAMS_BASE = {:#010x};\n\
+             KERNEL_POOL_BYTES = {:#x};\n",
+            self.folder,
+            memory.code_base,
+            memory.code_bytes,
+            memory.ram_base,
+            memory.ram_bytes,
+            memory.code_align,
+            // Without programs the kernel may use all of RAM.
+            self.programs.map_or(u64::from(memory.ram_base) + u64::from(memory.ram_bytes), |p| u64::from(p.base)),
+            if self.programs.is_some() { KERNEL_POOL_BYTES } else { 0 },
         )
     }
 
@@ -306,7 +382,18 @@ impl Board {
              /// The NVIC's external interrupts (entries after the 16 system ones).\n\
              pub const INTERRUPTS: usize = {interrupts};\n\
              /// Whether a run ends through semihosting (else the core halts).\n\
-             pub const SEMIHOSTING: bool = {semihosting};\n",
+             pub const SEMIHOSTING: bool = {semihosting};\n\
+             /// RAM: where it starts and its size.\n\
+             pub const RAM_BASE: u32 = {ram_base:#010x};\n\
+             pub const RAM_BYTES: u32 = {ram_bytes:#x};\n\
+             /// The slots of the programs the portable kernel starts (none: it\n\
+             /// runs only the mechanism checks): where they start, their size,\n\
+             /// how many.\n\
+             pub const PROGRAMS_BASE: u32 = {programs_base:#010x};\n\
+             pub const PROGRAM_SLOT_BYTES: u32 = {slot_bytes:#x};\n\
+             pub const PROGRAM_SLOTS: u32 = {slots};\n\
+             /// The kernel's own frames, just below the slots.\n\
+             pub const KERNEL_POOL_BYTES: u32 = {pool:#x};\n",
             folder = self.folder,
             name = self.name,
             uart = kernel.uart,
@@ -315,6 +402,12 @@ impl Board {
             regions = kernel.mpu_regions,
             interrupts = kernel.interrupts,
             semihosting = kernel.exit == Exit::Semihosting,
+            ram_base = self.memory.ram_base,
+            ram_bytes = self.memory.ram_bytes,
+            programs_base = self.programs.map_or(0, |p| p.base),
+            slot_bytes = self.programs.map_or(0, |p| p.slot_bytes),
+            slots = self.programs.map_or(0, |p| p.slots),
+            pool = if self.programs.is_some() { KERNEL_POOL_BYTES } else { 0 },
         )
     }
 }
@@ -338,6 +431,16 @@ mod tests {
         assert_eq!(board.kernel_devices.mpu_regions, 8);
         assert!(board.linker_memory().contains("RAM : ORIGIN = 0x20000000, LENGTH = 0x400000"));
         assert!(board.rust_constants().contains("pub const UART: u32 = 0x40004000;"));
+        let programs = board.programs.unwrap();
+        assert_eq!(programs.slot(1), programs.base + programs.slot_bytes);
+        assert!(board.linker_memory().contains(&format!("PROGRAMS_BASE = {:#010x};", programs.base)));
+        // Slots must be MPU windows inside RAM.
+        let text = mps2_text();
+        for (from, to) in [("\"slots\": 6", "\"slots\": 400"), ("\"slot_bytes\": \"64K\"", "\"slot_bytes\": \"12K\"")] {
+            assert!(text.contains(from), "{from}");
+            let error = Board::parse("b.json", "mps2-an386", &text.replace(from, to)).unwrap_err();
+            assert!(error.0.contains("programs"), "{}", error.0);
+        }
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub struct Start {
 
 /// The root task's boot arguments (QEMU `-append`), or "" for any other
 /// process or if they are not valid UTF-8.
+#[cfg(not(target_abi = "eabihf"))]
 pub fn boot_arguments(start: Start) -> &'static str {
     let address = STACK_TOP as u32 - BOOTARGS_AREA;
     if start.argument != address || start.extra > BOOTARGS_AREA {
@@ -47,6 +48,29 @@ pub fn boot_arguments(start: Start) -> &'static str {
     // SAFETY: the kernel copied `extra` bytes of boot arguments to this
     // address at the top of the initial stack; the stack pointer starts below
     // them, so nothing overwrites them, and they live as long as the process.
+    let bytes = unsafe { core::slice::from_raw_parts(address as *const u8, start.extra as usize) };
+    core::str::from_utf8(bytes).unwrap_or("")
+}
+
+/// The boot arguments of a process the M-profile kernel started itself:
+/// user addresses are physical there (docs/mt3620.md step 3.2), so they lie
+/// at the top of the process's own stack, wherever that is; "" for any
+/// other process (its `r0` does not point just above its stack pointer) or
+/// if they are not valid UTF-8.
+#[cfg(target_abi = "eabihf")]
+pub fn boot_arguments(start: Start) -> &'static str {
+    let stack: u32;
+    // SAFETY: reads the stack pointer; no other effect.
+    unsafe { core::arch::asm!("mov {}, sp", out(reg) stack, options(nomem, nostack, preserves_flags)) };
+    let address = start.argument;
+    let inside = address > stack && address - stack < STACK_SIZE as u32;
+    if !inside || start.extra > BOOTARGS_AREA || address.checked_add(start.extra).is_none() {
+        return "";
+    }
+    // SAFETY: the kernel copied `extra` bytes to `address`, the top of the
+    // initial stack, which starts below them (checked above: the address
+    // lies just above the stack pointer); nothing overwrites them and they
+    // live as long as the process.
     let bytes = unsafe { core::slice::from_raw_parts(address as *const u8, start.extra as usize) };
     core::str::from_utf8(bytes).unwrap_or("")
 }

@@ -12,6 +12,7 @@ pub fn raw_syscall(number: u32, args: [u32; 4]) -> [u32; 4] {
     // SAFETY: `svc` enters the kernel, which validates all arguments,
     // preserves every register other than r0-r3 and only writes user memory
     // through checked pointers.
+    #[cfg(not(target_abi = "eabihf"))]
     unsafe {
         asm!(
             "svc #0",
@@ -20,6 +21,25 @@ pub fn raw_syscall(number: u32, args: [u32; 4]) -> [u32; 4] {
             inlateout("r2") args[2] => r2,
             inlateout("r3") args[3] => r3,
             in("r7") number,
+            options(nostack),
+        );
+    }
+    // Thumb code (the M-profile target, whose ABI tells it apart: see
+    // copy.rs) keeps its frame pointer in r7, which inline assembly may not
+    // name: the number goes in around the call.
+    #[cfg(target_abi = "eabihf")]
+    unsafe {
+        asm!(
+            "mov {saved}, r7",
+            "mov r7, {number}",
+            "svc #0",
+            "mov r7, {saved}",
+            number = in(reg) number,
+            saved = out(reg) _,
+            inlateout("r0") args[0] => r0,
+            inlateout("r1") args[1] => r1,
+            inlateout("r2") args[2] => r2,
+            inlateout("r3") args[3] => r3,
             options(nostack),
         );
     }
@@ -378,6 +398,7 @@ fn ipc_syscall(number: Syscall, args: [u32; 6], timeout: u32) -> ([u32; 6], u32)
     let (r0, r1, r2, r3, r4, r5, r7);
     // SAFETY: as for `raw_syscall`; the kernel may change r0-r5 and r7,
     // which are all declared as outputs here.
+    #[cfg(not(target_abi = "eabihf"))]
     unsafe {
         asm!(
             "svc #0",
@@ -388,6 +409,28 @@ fn ipc_syscall(number: Syscall, args: [u32; 6], timeout: u32) -> ([u32; 6], u32)
             inlateout("r4") args[4] => r4,
             inlateout("r5") args[5] => r5,
             inlateout("r7") number as u32 => r7,
+            in("r12") timeout,
+            options(nostack),
+        );
+    }
+    // Thumb: r7 around the call, as in `raw_syscall`.
+    #[cfg(target_abi = "eabihf")]
+    unsafe {
+        asm!(
+            "mov {saved}, r7",
+            "mov r7, {number}",
+            "svc #0",
+            "mov {badge}, r7",
+            "mov r7, {saved}",
+            number = in(reg) number as u32,
+            saved = out(reg) _,
+            badge = out(reg) r7,
+            inlateout("r0") args[0] => r0,
+            inlateout("r1") args[1] => r1,
+            inlateout("r2") args[2] => r2,
+            inlateout("r3") args[3] => r3,
+            inlateout("r4") args[4] => r4,
+            inlateout("r5") args[5] => r5,
             in("r12") timeout,
             options(nostack),
         );

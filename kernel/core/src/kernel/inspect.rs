@@ -66,6 +66,16 @@ impl<P: Platform> Kernel<P> {
         self.current.map(|index| self.processes.pid(index))
     }
 
+    /// Whether the `len` bytes at `address` are mapped writable for the
+    /// current process (the one `prepare_return` resumes): an Armv7-M
+    /// platform writes the exception frame it returns through there, with
+    /// the kernel's rights, so it checks first (a process may aim its stack
+    /// pointer anywhere).
+    pub fn current_may_write(&self, address: u32, len: u32) -> bool {
+        self.current
+            .is_some_and(|index| self.processes[index].regions.check(address, len, crate::Access::READ_WRITE).is_ok())
+    }
+
     /// Every process in the table (running, blocked, ended or not started).
     pub fn pids(&self) -> impl Iterator<Item = u32> + '_ {
         self.processes.live().map(|(index, _)| self.processes.pid(index))

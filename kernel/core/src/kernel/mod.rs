@@ -27,7 +27,7 @@ use crate::asid::{Asids, Tag};
 use crate::capability::Slot;
 use crate::console::Budget;
 use crate::elf;
-use crate::fault::{classify_data_abort, classify_prefetch_abort};
+use crate::fault::{classify_armv7m, classify_data_abort, classify_prefetch_abort};
 use crate::frames::{FrameAllocator, FRAME_SIZE};
 use crate::pagetable::MemoryType;
 use crate::sched::{preempts, Queues};
@@ -982,6 +982,14 @@ impl<P: Platform> Kernel<P> {
             UserFault::Data { status, address } => {
                 process.fault_address = address;
                 (classify_data_abort(status), address)
+            }
+            UserFault::Armv7m { cfsr, mmfar, bfar } => {
+                let regions = &process.regions;
+                let (kind, address) = classify_armv7m(cfsr, mmfar, bfar, process.context.pc, |address| {
+                    regions.find(address).map(|region| region.access)
+                });
+                process.fault_address = address.unwrap_or(0);
+                (kind, address.unwrap_or(0))
             }
         };
         klog!(

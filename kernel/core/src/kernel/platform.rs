@@ -103,6 +103,10 @@ pub enum UserFault {
     Prefetch { status: u32, address: u32 },
     /// A load or store failed: the fault status and address registers.
     Data { status: u32, address: u32 },
+    /// An Armv7-M MemManage, bus or usage fault: `CFSR` and the two
+    /// address registers as the fault left them (read before `CFSR` is
+    /// cleared), classified with `crate::fault::classify_armv7m`.
+    Armv7m { cfsr: u32, mmfar: u32, bfar: u32 },
 }
 
 /// The machine under the kernel (see the module documentation).

@@ -1,0 +1,924 @@
+//! The portable kernel (`kernel_core::kernel::Kernel`) on Armv7-M: the
+//! platform under it and the exception entry and exit around it
+//! (docs/mt3620.md, steps 3.4, 3.5 and 3.7).
+//!
+//! After the mechanism checks (isolation.rs, preempt.rs) pass, [`restart`]
+//! leaves the exception they ended in for privileged Thread mode, and
+//! [`start`] switches to this module's vector table and starts the
+//! programs of the boot image, which xtask links at the board's program
+//! slots: user addresses are physical under the MPU (`UserLayout::Identity`).
+//!
+//! Exceptions. The kernel runs in the handlers of SVC, PendSV and the
+//! MemManage, bus and usage faults, all at the lowest priority, so they
+//! never nest and a fault inside the kernel escalates to HardFault (the
+//! kernel's panic path). SysTick and the device interrupts run above them
+//! and do almost nothing: SysTick counts a reload of the 64-bit clock and,
+//! once the kernel's deadline has passed, pends PendSV; a device line is
+//! masked, noted and pends PendSV. PendSV is the kernel's interrupt entry,
+//! which takes what they noted (`Platform::acknowledge_interrupt`). Those
+//! two may interrupt the kernel itself (they touch only their own state),
+//! which is what wakes an idle kernel from `wfi`.
+//!
+//! A process's registers: the trampoline saves r4-r11 into the running
+//! process's `UserContext` and [`tp_kernel`] copies the frame the hardware
+//! stacked on its process stack (r0-r3, r12, lr, pc, xPSR). On the way
+//! out, [`tp_kernel`] writes the next process's frame below its stack
+//! pointer, after checking that the process may write there (the kernel
+//! writes with its own rights, and a process may aim its stack pointer
+//! anywhere), and the trampoline loads r4-r11 and returns to Thread mode
+//! on the process stack, unprivileged.
+//!
+//! Not yet (docs/mt3620.md): the FPU for processes (step 3.8: Thread mode
+//! may not use it, so an FP instruction is a usage fault), the user-space
+//! loader (step 3.9), device interrupts for drivers (nothing grants one).
+
+use core::cell::UnsafeCell;
+use core::fmt::{self, Write};
+use core::ptr::{read_volatile, write_volatile};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use kernel_core::capability::Capability;
+use kernel_core::console::{Lines, Written};
+use kernel_core::fault::cfsr;
+use kernel_core::kernel::{
+    Boot, FrameSource, Kernel, Platform, Ram, RootGrants, UserContext, UserFault, UserLayout, PROCESS_OBJECT_BYTES,
+};
+use kernel_core::mpu::{RegionTable, REGIONS};
+use kernel_core::pagetable::MemoryType;
+use kernel_core::time::PeriodicCounter;
+use kernel_core::Access;
+use tessera_abi::bootimage::BootImage;
+use tessera_abi::{ObjectType, Rights, ROOT_PRIORITY};
+
+use crate::board;
+use crate::Uart;
+
+/// System control registers (Armv7-M).
+const ICSR: u32 = 0xE000_ED04;
+const VTOR: u32 = 0xE000_ED08;
+const SHPR1: u32 = 0xE000_ED18;
+const SHPR2: u32 = 0xE000_ED1C;
+const SHPR3: u32 = 0xE000_ED20;
+const SHCSR: u32 = 0xE000_ED24;
+const CFSR: u32 = 0xE000_ED28;
+const MMFAR: u32 = 0xE000_ED34;
+const BFAR: u32 = 0xE000_ED38;
+const CPACR: u32 = 0xE000_ED88;
+const FPCCR: u32 = 0xE000_EF34;
+const SYST_CSR: u32 = 0xE000_E010;
+const SYST_RVR: u32 = 0xE000_E014;
+const SYST_CVR: u32 = 0xE000_E018;
+const MPU_CTRL: u32 = 0xE000_ED94;
+const MPU_RBAR: u32 = 0xE000_ED9C;
+const MPU_RASR: u32 = 0xE000_EDA0;
+const NVIC_ISER: u32 = 0xE000_E100;
+const NVIC_ICER: u32 = 0xE000_E180;
+const NVIC_ICPR: u32 = 0xE000_E280;
+const NVIC_IPR: u32 = 0xE000_E400;
+
+const ICSR_PENDSVSET: u32 = 1 << 28;
+const ICSR_PENDSVCLR: u32 = 1 << 27;
+const ICSR_PENDSTSET: u32 = 1 << 26;
+const ICSR_PENDSTCLR: u32 = 1 << 25;
+
+/// SysTick's exception number: the timer's interrupt ID. Device line `n`
+/// is ID `16 + n`, its exception number.
+const SYSTICK: u32 = 15;
+const FIRST_LINE: u32 = 16;
+
+/// What the trampolines pass [`tp_kernel`].
+const KIND_SVC: u32 = 0;
+const KIND_PENDSV: u32 = 1;
+
+/// SysTick's period: a millisecond (the clock's reload, and the finest a
+/// deadline can be kept).
+const TICK_PERIOD: u32 = board::CLOCK_HZ / 1000;
+
+/// Priorities: the kernel's exceptions lowest, SysTick and device lines
+/// highest (a smaller number is more urgent).
+const KERNEL_PRIORITY: u32 = 0xFF;
+const TICK_PRIORITY: u32 = 0x00;
+
+/// The programs the kernel starts itself, beside `init`: the board's slot
+/// 1 holds `echo`'s code (which `peeker` reads), and `kernel-reader` aims
+/// at [`KERNEL_WORD`], `uart-writer` at the console.
+const ECHO_PRIORITY: u32 = ROOT_PRIORITY;
+const PROBE_PRIORITY: u32 = ROOT_PRIORITY + 1;
+
+/// Process objects for the programs the kernel starts (16 KiB aligned, in
+/// the kernel's RAM: outside the pool and untyped memory).
+#[repr(C, align(16384))]
+struct ObjectMemory([AtomicU32; PROCESS_OBJECT_BYTES as usize / 4]);
+
+/// None on a board without program slots, where nothing uses them.
+const OBJECTS: usize = if board::PROGRAM_SLOTS != 0 { 5 } else { 0 };
+static PROCESS_OBJECTS: [ObjectMemory; OBJECTS] =
+    [const { ObjectMemory([const { AtomicU32::new(0) }; PROCESS_OBJECT_BYTES as usize / 4]) }; OBJECTS];
+
+/// A word of kernel data the `kernel-reader` probe aims at.
+static KERNEL_WORD: AtomicU32 = AtomicU32::new(KERNEL_WORD_VALUE);
+const KERNEL_WORD_VALUE: u32 = 0x5ec2_e7a1;
+
+#[repr(C, align(4))]
+struct Aligned<T: ?Sized>(T);
+
+/// The programs xtask packed for this board (`TESSERA_M_BOOT_IMAGE`;
+/// empty when the kernel was built without them).
+const BOOT_IMAGE_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/boot.img"));
+static BOOT_IMAGE: Aligned<[u8; BOOT_IMAGE_BYTES.len()]> =
+    Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/boot.img")));
+
+/// Reads the 32-bit register at `address`.
+fn read(address: u32) -> u32 {
+    // SAFETY: only called with the system control, SysTick, NVIC and MPU
+    // registers above, which are always mapped for privileged code on
+    // Armv7-M and which the kernel alone drives.
+    unsafe { read_volatile(address as *const u32) }
+}
+
+/// Writes `value` to the 32-bit register at `address`.
+fn write(address: u32, value: u32) {
+    // SAFETY: as for `read`.
+    unsafe { write_volatile(address as *mut u32, value) }
+}
+
+/// Whether the board has program slots and the boot image programs: the
+/// portable kernel has something to run.
+pub fn ready() -> bool {
+    board::PROGRAM_SLOTS != 0 && BootImage::parse(&BOOT_IMAGE.0).is_ok_and(|image| image.find("init").is_some())
+}
+
+// --- the kernel instance -------------------------------------------------------
+
+/// The machine: a Cortex-M4 with the NVIC, SysTick and the MPU.
+pub struct Armv7m;
+
+/// The one kernel instance, entered by each kernel exception for its
+/// whole run.
+static KERNEL: KernelCell =
+    KernelCell { entered: AtomicBool::new(false), kernel: UnsafeCell::new(Kernel::new(Armv7m)) };
+
+struct KernelCell {
+    entered: AtomicBool,
+    kernel: UnsafeCell<Kernel<Armv7m>>,
+}
+
+// SAFETY: the kernel is reached only through `enter`, whose flag lets one
+// guard exist at a time; the kernel's exceptions share one priority, so
+// they never interleave, and the handlers above them never enter.
+unsafe impl Sync for KernelCell {}
+
+impl KernelCell {
+    fn enter(&self) -> KernelGuard<'_> {
+        if self.entered.swap(true, Ordering::Acquire) {
+            panic!("kernel entered while already running");
+        }
+        KernelGuard { cell: self }
+    }
+}
+
+struct KernelGuard<'a> {
+    cell: &'a KernelCell,
+}
+
+impl core::ops::Deref for KernelGuard<'_> {
+    type Target = Kernel<Armv7m>;
+    fn deref(&self) -> &Kernel<Armv7m> {
+        // SAFETY: this guard is the only one (see `KernelCell::enter`).
+        unsafe { &*self.cell.kernel.get() }
+    }
+}
+
+impl core::ops::DerefMut for KernelGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Kernel<Armv7m> {
+        // SAFETY: this guard is the only one (see `KernelCell::enter`).
+        unsafe { &mut *self.cell.kernel.get() }
+    }
+}
+
+impl Drop for KernelGuard<'_> {
+    fn drop(&mut self) {
+        self.cell.entered.store(false, Ordering::Release);
+    }
+}
+
+/// State shared with SysTick's handler, touched with interrupts masked.
+struct Masked<T>(UnsafeCell<T>);
+
+// SAFETY: `with` masks interrupts (PRIMASK) for the whole access, on the
+// one core, so accesses never overlap.
+unsafe impl<T> Sync for Masked<T> {}
+
+impl<T> Masked<T> {
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let primask: u32;
+        // SAFETY: reads PRIMASK and masks interrupts; no memory effects.
+        unsafe { core::arch::asm!("mrs {}, primask", "cpsid i", out(reg) primask, options(nostack, preserves_flags)) };
+        // SAFETY: interrupts are masked until the end of this call, so
+        // nothing else reaches the value meanwhile.
+        let result = f(unsafe { &mut *self.0.get() });
+        if primask & 1 == 0 {
+            // SAFETY: unmasks what was unmasked before.
+            unsafe { core::arch::asm!("cpsie i", options(nostack, preserves_flags)) };
+        }
+        result
+    }
+}
+
+/// The clock and the kernel's deadline.
+struct Timer {
+    counter: PeriodicCounter,
+    deadline: u64,
+}
+
+static TIMER: Masked<Timer> =
+    Masked(UnsafeCell::new(Timer { counter: PeriodicCounter::new(TICK_PERIOD), deadline: u64::MAX }));
+
+/// Set by SysTick's handler when the deadline has passed.
+static TIMER_DUE: AtomicBool = AtomicBool::new(false);
+/// Device lines masked and noted by their handler, not yet taken.
+static NOTED: [AtomicU32; board::INTERRUPTS.div_ceil(32)] =
+    [const { AtomicU32::new(0) }; board::INTERRUPTS.div_ceil(32)];
+
+/// The time in ticks, with interrupts masked by the caller.
+fn now_in(timer: &Timer) -> u64 {
+    let pending = || read(ICSR) & ICSR_PENDSTSET != 0;
+    let first = pending();
+    let mut value = read(SYST_CVR);
+    let second = pending();
+    if first != second {
+        value = read(SYST_CVR);
+    }
+    timer.counter.now(value, second)
+}
+
+fn pend_kernel() {
+    write(ICSR, ICSR_PENDSVSET);
+}
+
+/// The console's line state (`kernel_core::console::Lines`): only the
+/// kernel prints, from its exceptions, which never overlap.
+static LINES: Masked<u64> = Masked(UnsafeCell::new(0));
+
+fn put_bytes(bytes: &[u8]) {
+    bytes.iter().copied().for_each(Uart::put);
+}
+
+/// A process's MPU state in its object (the first bytes, where the A7
+/// keeps its first-level table): the region table's words, then the
+/// encoded `RBAR`/`RASR` pairs the switch loads.
+const TABLE_WORDS: usize = REGIONS;
+const REGISTER_WORDS: usize = 2 * REGIONS;
+
+fn object_words(object: u32) -> *mut u32 {
+    object as *mut u32
+}
+
+fn load_table(object: u32) -> RegionTable {
+    let mut words = [0; TABLE_WORDS];
+    for (index, word) in words.iter_mut().enumerate() {
+        // SAFETY: `object` is a process object (16 KiB of RAM the kernel
+        // owns); its first words hold the table, zero when new.
+        *word = unsafe { object_words(object).add(index).read_volatile() };
+    }
+    RegionTable::from_words(&words)
+}
+
+fn store_table(object: u32, table: &RegionTable) {
+    let registers = table.registers();
+    for (index, word) in table.words().into_iter().enumerate() {
+        // SAFETY: as in `load_table`.
+        unsafe { object_words(object).add(index).write_volatile(word) };
+    }
+    for (index, (rbar, rasr)) in registers.into_iter().enumerate() {
+        // SAFETY: as in `load_table`: the words after the table.
+        unsafe {
+            object_words(object).add(TABLE_WORDS + 2 * index).write_volatile(rbar);
+            object_words(object).add(TABLE_WORDS + 2 * index + 1).write_volatile(rasr);
+        }
+    }
+}
+
+/// The object whose regions the MPU holds (0: none).
+static LOADED: AtomicU32 = AtomicU32::new(0);
+
+fn program_mpu(object: u32) {
+    for index in 0..REGIONS {
+        // SAFETY: as in `load_table`.
+        let (rbar, rasr) = unsafe {
+            (
+                object_words(object).add(TABLE_WORDS + 2 * index).read_volatile(),
+                object_words(object).add(TABLE_WORDS + 2 * index + 1).read_volatile(),
+            )
+        };
+        // A zeroed pair (a new object) is region 0 off: name the region.
+        write(MPU_RBAR, if rasr == 0 { (1 << 4) | index as u32 } else { rbar });
+        write(MPU_RASR, rasr);
+    }
+    barrier();
+}
+
+fn barrier() {
+    // SAFETY: barriers only.
+    unsafe { core::arch::asm!("dsb", "isb", options(nostack, preserves_flags)) };
+}
+
+const _: () = assert!((TABLE_WORDS + REGISTER_WORDS) * 4 <= 4096, "the MPU state fits where the A7's table is");
+
+impl Platform for Armv7m {
+    type AddressSpace = u32;
+
+    fn now(&self) -> u64 {
+        TIMER.with(|timer| now_in(timer))
+    }
+
+    fn timer_frequency(&self) -> u64 {
+        u64::from(board::CLOCK_HZ)
+    }
+
+    fn set_deadline(&self, deadline: u64) {
+        let due = TIMER.with(|timer| {
+            timer.deadline = deadline;
+            deadline != u64::MAX && now_in(timer) >= deadline
+        });
+        if due {
+            TIMER_DUE.store(true, Ordering::Relaxed);
+            pend_kernel();
+        }
+    }
+
+    fn timer_interrupt(&self) -> u32 {
+        SYSTICK
+    }
+
+    fn acknowledge_interrupt(&self) -> Option<u32> {
+        if TIMER_DUE.swap(false, Ordering::Relaxed) {
+            return Some(SYSTICK);
+        }
+        for (word, noted) in NOTED.iter().enumerate() {
+            let bits = noted.load(Ordering::Relaxed);
+            if bits != 0 {
+                let bit = bits.trailing_zeros();
+                noted.fetch_and(!(1 << bit), Ordering::Relaxed);
+                return Some(FIRST_LINE + word as u32 * 32 + bit);
+            }
+        }
+        None
+    }
+
+    fn end_of_interrupt(&self, _id: u32) {}
+
+    fn interrupt_pending(&self) -> bool {
+        TIMER_DUE.load(Ordering::Relaxed) || NOTED.iter().any(|noted| noted.load(Ordering::Relaxed) != 0)
+    }
+
+    fn enable_interrupt(&self, id: u32) {
+        if let Some(line) = id.checked_sub(FIRST_LINE).filter(|&line| line < board::INTERRUPTS as u32) {
+            let priority = NVIC_IPR + (line & !3);
+            let shift = (line % 4) * 8;
+            write(priority, (read(priority) & !(0xFF << shift)) | (TICK_PRIORITY << shift));
+            write(NVIC_ISER + (line / 32) * 4, 1 << (line % 32));
+        }
+    }
+
+    fn disable_interrupt(&self, id: u32) {
+        if let Some(line) = id.checked_sub(FIRST_LINE).filter(|&line| line < board::INTERRUPTS as u32) {
+            write(NVIC_ICER + (line / 32) * 4, 1 << (line % 32));
+            write(NVIC_ICPR + (line / 32) * 4, 1 << (line % 32));
+            NOTED[line as usize / 32].fetch_and(!(1 << (line % 32)), Ordering::Relaxed);
+        }
+    }
+
+    fn unmask_interrupt(&self, id: u32) {
+        if let Some(line) = id.checked_sub(FIRST_LINE).filter(|&line| line < board::INTERRUPTS as u32) {
+            write(NVIC_ISER + (line / 32) * 4, 1 << (line % 32));
+        }
+    }
+
+    fn wait_for_interrupt(&self) {
+        // SysTick and the device lines outrank the kernel's exception, so
+        // they are taken here and end the wait; their handlers note what
+        // the kernel acknowledges next.
+        if !self.interrupt_pending() {
+            // SAFETY: waits for an interrupt; no memory effects.
+            unsafe { core::arch::asm!("wfi", options(nomem, nostack, preserves_flags)) };
+        }
+    }
+
+    fn user_layout(&self) -> UserLayout {
+        // Below the system region (0xE000_0000), which unprivileged code
+        // can never reach.
+        UserLayout::Identity { end: 0xE000_0000 }
+    }
+
+    fn address_space(&self, object: u32) -> u32 {
+        object
+    }
+
+    fn map_page(
+        &self,
+        space: u32,
+        address: u32,
+        frame: u32,
+        access: Access,
+        memory: MemoryType,
+        _tables: &mut impl FrameSource,
+    ) -> Option<()> {
+        debug_assert_eq!(address, frame, "identity mapping");
+        let mut table = load_table(space);
+        // No region free (a ninth window, or rights a window's region does
+        // not have): the kernel reports it as out of memory.
+        table.map_page(address, access, memory).ok()?;
+        store_table(space, &table);
+        if LOADED.load(Ordering::Relaxed) == space {
+            program_mpu(space);
+        }
+        Some(())
+    }
+
+    fn unmap_page(&self, space: u32, address: u32, _asid: u8) {
+        let mut table = load_table(space);
+        if table.unmap_page(address) {
+            store_table(space, &table);
+            if LOADED.load(Ordering::Relaxed) == space {
+                program_mpu(space);
+            }
+        }
+    }
+
+    fn destroy_address_space(&self, space: u32, _asid: u8, frames: &mut impl FrameSource) {
+        let table = load_table(space);
+        for (page, memory) in table.pages() {
+            if memory == MemoryType::Normal {
+                // Pages mapped through capabilities are not the pool's: it
+                // refuses them.
+                frames.release(page);
+            }
+        }
+        store_table(space, &RegionTable::new());
+    }
+
+    fn switch_address_space(&self, space: u32, _asid: u8) {
+        if LOADED.swap(space, Ordering::Relaxed) != space {
+            program_mpu(space);
+        }
+    }
+
+    fn switch_to_empty(&self) {
+        LOADED.store(0, Ordering::Relaxed);
+        for index in 0..REGIONS as u32 {
+            write(MPU_RBAR, (1 << 4) | index);
+            write(MPU_RASR, 0);
+        }
+        barrier();
+    }
+
+    fn flush_translations(&self) {}
+
+    fn enter_process(&self, _context: &UserContext) {}
+
+    fn ram(&self) -> Ram {
+        Ram::IDENTITY
+    }
+
+    unsafe fn read_user<R>(&self, _space: u32, address: u32, len: u32, f: impl FnOnce(&[u8]) -> R) -> R {
+        // SAFETY: the caller's contract: the kernel checked the range
+        // against the process's regions, which name its own RAM or devices.
+        f(unsafe { core::slice::from_raw_parts(address as *const u8, len as usize) })
+    }
+
+    unsafe fn write_user(&self, _space: u32, address: u32, bytes: &[u8]) {
+        // SAFETY: the caller's contract, mapped writable.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), address as *mut u8, bytes.len()) }
+    }
+
+    unsafe fn zero(&self, address: u32, bytes: u32) {
+        // SAFETY: the caller's contract: RAM the kernel owns and nothing
+        // else uses.
+        unsafe { core::ptr::write_bytes(address as *mut u8, 0, bytes as usize) }
+    }
+
+    unsafe fn copy_into(&self, address: u32, bytes: &[u8]) {
+        // SAFETY: the caller's contract: RAM the kernel owns, within one
+        // frame.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), address as *mut u8, bytes.len()) }
+    }
+
+    // The M4 has no caches to keep coherent here (the MT3620's flash
+    // cache holds no code the kernel writes).
+    fn clean_for_execution(&self, _frame: u32) {}
+
+    fn invalidate_instruction_cache(&self) {}
+
+    fn initial_status(&self, _thumb: bool) -> u32 {
+        // Armv7-M runs Thumb only: xPSR.T.
+        1 << 24
+    }
+
+    fn is_thumb(&self, status: u32) -> bool {
+        status & (1 << 24) != 0
+    }
+
+    fn log(&self, text: fmt::Arguments) {
+        LINES.with(|bits| {
+            let mut lines = Lines::from_bits(*bits);
+            lines.kernel_line(&mut put_bytes);
+            *bits = lines.to_bits();
+        });
+        let _ = writeln!(Uart, "kernel: {text}");
+    }
+
+    fn write_process(&self, pid: u32, label: &[u8], text: &[u8], limit: u32) -> Written {
+        LINES.with(|bits| {
+            let mut lines = Lines::from_bits(*bits);
+            let written = lines.write(pid, label, text, limit as usize, &mut put_bytes);
+            *bits = lines.to_bits();
+            written
+        })
+    }
+
+    fn power_off(&self, status: u32) {
+        write(SYST_CSR, 0);
+        // The probes and `init`'s child aimed at this word.
+        let intact = KERNEL_WORD.load(Ordering::Relaxed) == KERNEL_WORD_VALUE;
+        self.log(format_args!("kernel data {} at shutdown", if intact { "intact" } else { "OVERWRITTEN" }));
+        crate::exit(if intact { status } else { 1 })
+    }
+}
+
+// --- exceptions ------------------------------------------------------------------
+
+/// The running process's context (the resume pointer `prepare_return`
+/// gave, less the offset of `pc`): where the trampoline saves r4-r11.
+#[no_mangle]
+static TP_CONTEXT: AtomicU32 = AtomicU32::new(0);
+
+const PC_OFFSET: usize = core::mem::offset_of!(UserContext, pc);
+const _: () = assert!(core::mem::offset_of!(UserContext, r) == 0 && PC_OFFSET == 60);
+
+// The vector table this module uses once `start` sets VTOR: 16 system
+// entries and one per device line, aligned as VTOR needs (the table's size
+// rounded up to a power of two; 512 bytes covers 112 lines).
+core::arch::global_asm!(
+    ".section .rodata.tessera_vectors_portable, \"a\", %progbits",
+    ".p2align 9",
+    ".global tessera_vectors_portable",
+    "tessera_vectors_portable:",
+    "    .word __stack_top",
+    "    .word tessera_reset",
+    "    .word tessera_fault, tessera_fault",
+    "    .word tp_memmanage, tp_busfault, tp_usagefault",
+    "    .word 0, 0, 0, 0",
+    "    .word tp_svc, tessera_fault, 0, tp_pendsv, tp_systick",
+    "    .rept {interrupts}",
+    "    .word tp_irq",
+    "    .endr",
+    ".section .text.tessera_portable_traps, \"ax\", %progbits",
+    ".thumb",
+    ".syntax unified",
+    ".global tp_svc",
+    ".thumb_func",
+    "tp_svc:",
+    "    movs r0, #{svc}",
+    "    b 1f",
+    ".global tp_pendsv",
+    ".thumb_func",
+    "tp_pendsv:",
+    // The first PendSV comes from `start` in privileged Thread mode on the
+    // main stack: it enters the first process instead.
+    "    mrs r0, control",
+    "    tst r0, #1",
+    "    beq 2f",
+    "    movs r0, #{pendsv}",
+    "    b 1f",
+    ".global tp_memmanage",
+    ".thumb_func",
+    "tp_memmanage:",
+    "    movs r0, #2",
+    "    b 1f",
+    ".global tp_busfault",
+    ".thumb_func",
+    "tp_busfault:",
+    "    movs r0, #3",
+    "    b 1f",
+    ".global tp_usagefault",
+    ".thumb_func",
+    "tp_usagefault:",
+    "    movs r0, #4",
+    // From Handler mode (EXC_RETURN bit 2 clear, the main stack): the
+    // kernel's own exception, which no process may be blamed for.
+    "1:  tst lr, #4",
+    "    beq.w tessera_fault",
+    "    ldr r2, =TP_CONTEXT",
+    "    ldr r2, [r2]",
+    "    adds r2, r2, #16",
+    "    stm r2, {{r4-r11}}",
+    "    mrs r1, psp",
+    "    mov r2, lr",
+    "    bl tp_kernel",
+    // r0: the context to resume, whose frame `tp_kernel` wrote.
+    "3:  adds r1, r0, #16",
+    "    ldm r1, {{r4-r11}}",
+    "    ldr lr, =0xfffffffd",
+    "    bx lr",
+    // The first entry: the boot code's stack is not needed again; Thread
+    // mode becomes unprivileged and returns to the first process's frame.
+    "2:  ldr r0, =__stack_top",
+    "    msr msp, r0",
+    "    mrs r0, control",
+    "    orr r0, r0, #1",
+    "    msr control, r0",
+    "    isb",
+    "    ldr r0, =TP_CONTEXT",
+    "    ldr r0, [r0]",
+    "    b 3b",
+    ".ltorg",
+    interrupts = const board::INTERRUPTS,
+    svc = const KIND_SVC,
+    pendsv = const KIND_PENDSV,
+);
+
+/// SysTick: one more period on the clock; once the deadline has passed,
+/// the kernel's turn (PendSV).
+#[no_mangle]
+extern "C" fn tp_systick() {
+    let due = TIMER.with(|timer| {
+        timer.counter.reloaded();
+        now_in(timer) >= timer.deadline
+    });
+    if due {
+        TIMER_DUE.store(true, Ordering::Relaxed);
+        pend_kernel();
+    }
+}
+
+/// A device line: masked until its driver acknowledges it (as on the
+/// A7's GIC), noted, and the kernel's turn.
+#[no_mangle]
+extern "C" fn tp_irq() {
+    let ipsr: u32;
+    // SAFETY: reads the exception number; no other effect.
+    unsafe { core::arch::asm!("mrs {}, ipsr", out(reg) ipsr, options(nomem, nostack, preserves_flags)) };
+    let line = (ipsr & 0x1FF).wrapping_sub(FIRST_LINE);
+    if line < board::INTERRUPTS as u32 {
+        write(NVIC_ICER + (line / 32) * 4, 1 << (line % 32));
+        NOTED[line as usize / 32].fetch_or(1 << (line % 32), Ordering::Relaxed);
+        pend_kernel();
+    }
+}
+
+/// The kernel's exceptions from a process: `kind` says which, `psp` is its
+/// stack with the frame the hardware pushed, `exc_return` how it came.
+/// The trampoline saved r4-r11 already. Returns the context to resume,
+/// whose frame is written and whose stack is the process stack.
+#[no_mangle]
+extern "C" fn tp_kernel(kind: u32, psp: u32, exc_return: u32) -> u32 {
+    let mut kernel = KERNEL.enter();
+    let context = TP_CONTEXT.load(Ordering::Relaxed) as *mut UserContext;
+    let fault = (kind > KIND_PENDSV).then(|| {
+        // The address registers first: on the M4 MMFAR and BFAR share one
+        // register, and clearing CFSR's valid bits may end what they hold.
+        let (mmfar, bfar) = (read(MMFAR), read(BFAR));
+        let status = read(CFSR);
+        write(CFSR, status);
+        (status, mmfar, bfar)
+    });
+    // A stacking error leaves no frame to trust. An extended (FP) frame
+    // cannot come: Thread mode may not use the FPU yet (step 3.8).
+    let frame_good = fault.is_none_or(|(status, _, _)| status & cfsr::STACKING == 0) && exc_return & (1 << 4) != 0;
+    // SAFETY: TP_CONTEXT is the running process's context in the process
+    // table (set when it was resumed; it cannot have ended since, as it
+    // ran until this exception); the frame is the eight words the hardware
+    // stacked at `psp`, with the process's own rights, so in its memory.
+    unsafe {
+        let context = &mut *context;
+        if frame_good {
+            let frame = psp as *const u32;
+            for (index, register) in context.r[..4].iter_mut().enumerate() {
+                *register = frame.add(index).read_volatile();
+            }
+            context.r[12] = frame.add(4).read_volatile();
+            context.lr = frame.add(5).read_volatile();
+            context.pc = frame.add(6).read_volatile();
+            let xpsr = frame.add(7).read_volatile();
+            // Bit 9: the hardware aligned the frame to 8 bytes with a pad.
+            context.sp = psp + 32 + if xpsr & (1 << 9) != 0 { 4 } else { 0 };
+            context.cpsr = xpsr & !0x3FF;
+        } else {
+            context.sp = psp;
+        }
+    }
+    let mut resume = match (kind, fault) {
+        (KIND_SVC, _) if frame_good => kernel.syscall(),
+        (KIND_PENDSV, _) if frame_good => kernel.interrupt(),
+        (_, Some((status, mmfar, bfar))) => kernel.user_fault(UserFault::Armv7m { cfsr: status, mmfar, bfar }),
+        _ => kernel.user_fault(UserFault::Armv7m { cfsr: cfsr::NOCP, mmfar: 0, bfar: 0 }),
+    };
+    loop {
+        // SAFETY: `resume` is `resume_pointer` of the context of the
+        // process the kernel runs next, in the process table.
+        let next = unsafe { resume.cast::<u8>().sub(PC_OFFSET).cast::<UserContext>() };
+        // SAFETY: as above; the kernel is entered (the guard), so nothing
+        // else touches the context.
+        if let Some(frame) = place_frame(&kernel, unsafe { &*next }) {
+            // SAFETY: the process stack becomes the frame just written; the
+            // exception returns through it.
+            unsafe { core::arch::asm!("msr psp, {}", in(reg) frame, options(nomem, nostack, preserves_flags)) };
+            TP_CONTEXT.store(next as u32, Ordering::Relaxed);
+            return next as u32;
+        }
+        // Its stack pointer leads outside its memory: the hardware would
+        // have refused to stack there, and so does the kernel.
+        resume = kernel.user_fault(UserFault::Armv7m { cfsr: cfsr::MSTKERR, mmfar: 0, bfar: 0 });
+    }
+}
+
+/// Writes the exception frame that returns to `context` (the current
+/// process's) below its stack pointer, 8-byte aligned as the hardware
+/// aligns it (xPSR bit 9 says so), if the process may write there; returns
+/// the frame's address, the process stack to return on.
+fn place_frame(kernel: &Kernel<Armv7m>, context: &UserContext) -> Option<u32> {
+    let top = context.sp & !3;
+    let pad = top % 8;
+    let frame = top.checked_sub(32 + pad)?;
+    if !kernel.current_may_write(frame, 32 + pad) {
+        return None;
+    }
+    let words = [
+        context.r[0],
+        context.r[1],
+        context.r[2],
+        context.r[3],
+        context.r[12],
+        context.lr,
+        context.pc & !1,
+        // Thumb always; the exception number (Thread mode: 0) and the
+        // alignment bit are the kernel's to set.
+        (context.cpsr & !0x3FF) | (1 << 24) | if pad != 0 { 1 << 9 } else { 0 },
+    ];
+    for (index, word) in words.into_iter().enumerate() {
+        // SAFETY: the 32 bytes at `frame` are the current process's own
+        // writable memory (checked just above).
+        unsafe { (frame as *mut u32).add(index).write_volatile(word) };
+    }
+    Some(frame)
+}
+
+// --- start -----------------------------------------------------------------------
+
+/// Leaves the exception the mechanism checks ended in for privileged
+/// Thread mode on a fresh main stack, running [`start`]. Called from
+/// Handler mode (preempt.rs's last SVC).
+pub fn restart() -> ! {
+    write(SYST_CSR, 0);
+    write(ICSR, ICSR_PENDSVCLR | ICSR_PENDSTCLR);
+    // SAFETY: from Handler mode: Thread mode becomes privileged with no FP
+    // context (CONTROL 0), lazy FP state left by the checks' programs is
+    // dropped (FPCCR.LSPACT), and a fresh frame at the top of the main
+    // stack returns into `start` (xPSR: Thumb). Nothing on the main stack
+    // below it is needed again.
+    unsafe {
+        core::arch::asm!(
+            "msr control, r0",
+            "isb",
+            "ldr r2, [r1]",
+            "bic r2, r2, #1",
+            "str r2, [r1]",
+            "ldr r2, =__stack_top",
+            "sub r2, r2, #32",
+            "msr msp, r2",
+            "str r0, [r2, #0]",
+            "str r0, [r2, #4]",
+            "str r0, [r2, #8]",
+            "str r0, [r2, #12]",
+            "str r0, [r2, #16]",
+            "str r0, [r2, #20]",
+            "str r3, [r2, #24]",
+            "str r12, [r2, #28]",
+            "ldr lr, =0xfffffff9",
+            "bx lr",
+            ".ltorg",
+            in("r0") 0u32,
+            in("r1") FPCCR,
+            in("r2") 0u32,
+            in("r3") start as *const () as u32 & !1,
+            in("r12") 1u32 << 24,
+            options(noreturn)
+        )
+    }
+}
+
+/// Starts the portable kernel: its vector table, priorities, the MPU and
+/// the clock, then `init` and the programs beside it, and enters the
+/// first.
+extern "C" fn start() -> ! {
+    // SAFETY: masks interrupts until the first process is entered.
+    unsafe { core::arch::asm!("cpsid i", options(nomem, nostack, preserves_flags)) };
+    extern "C" {
+        static tessera_vectors_portable: u32;
+    }
+    write(VTOR, core::ptr::addr_of!(tessera_vectors_portable) as u32);
+    // MemManage, bus and usage faults, SVC and PendSV at the kernel's
+    // priority; SysTick above them.
+    write(SHPR1, KERNEL_PRIORITY * 0x0001_0101);
+    write(SHPR2, KERNEL_PRIORITY << 24);
+    write(SHPR3, (TICK_PRIORITY << 24) | (KERNEL_PRIORITY << 16));
+    write(SHCSR, read(SHCSR) | (0b111 << 16));
+    // The FPU for the kernel only, until its state is switched (step 3.8):
+    // CP10 and CP11 privileged.
+    write(CPACR, (read(CPACR) & !(0xF << 20)) | (0b0101 << 20));
+    // The MPU on, every region off, the kernel on the default map.
+    write(MPU_CTRL, 0b101);
+    Armv7m.switch_to_empty();
+    let _ = writeln!(
+        Uart,
+        "kernel: the portable kernel on {}: programs linked at their slots from {:#010x}",
+        board::NAME,
+        board::PROGRAMS_BASE
+    );
+
+    let boot_image = BootImage::parse(&BOOT_IMAGE.0).ok();
+    let objects = |index: usize| PROCESS_OBJECTS[index].0.as_ptr() as u32;
+    let programs_end = board::PROGRAMS_BASE + board::PROGRAM_SLOTS * board::PROGRAM_SLOT_BYTES;
+    let ram_end = board::RAM_BASE + board::RAM_BYTES;
+    let mut kernel = KERNEL.enter();
+    kernel.init(Boot {
+        ram: (board::RAM_BASE, board::RAM_BYTES),
+        pool: (board::PROGRAMS_BASE - board::KERNEL_POOL_BYTES, programs_end),
+        root_object: objects(0),
+        boot_image,
+        preempt_test: false,
+    });
+    // The probes first (they run first, at a higher priority, and must
+    // each end in a fault), then the server `init` calls.
+    let word = core::ptr::addr_of!(KERNEL_WORD) as u32;
+    let echo_code = board::PROGRAMS_BASE + board::PROGRAM_SLOT_BYTES;
+    let mut arguments = [[0u8; 16]; 3];
+    let probes = [("peeker", echo_code), ("kernel-reader", word), ("uart-writer", board::UART)];
+    for (index, (name, address)) in probes.into_iter().enumerate() {
+        let text = hex(address, &mut arguments[index]);
+        if let Err(error) = kernel.spawn_program(name, objects(2 + index), PROBE_PRIORITY, text) {
+            panic!("cannot start {name}: {}", error.name());
+        }
+    }
+    let echo = kernel.spawn_program("echo", objects(1), ECHO_PRIORITY, b"").unwrap_or_else(|error| {
+        panic!("cannot start echo: {}", error.name());
+    });
+    let endpoint = kernel.kernel_endpoint().unwrap_or_else(|_| panic!("no memory for echo's endpoint"));
+    if kernel.give(echo, Capability::new(ObjectType::Endpoint, Rights::RECEIVE, endpoint, 64)).is_err() {
+        panic!("cannot give echo its endpoint");
+    }
+    // `init` gets the kernel word's address too: it aims a child's stack
+    // there.
+    let mut root_arguments = [0u8; 16];
+    let root = kernel
+        .spawn_root(hex(word, &mut root_arguments))
+        .unwrap_or_else(|error| panic!("cannot start init: {}", error.name()));
+    let grants = RootGrants {
+        untyped: (programs_end, ram_end - programs_end),
+        device_regions: &[],
+        interrupts: &[],
+        boot_image: (0, 0),
+    };
+    if kernel.give_root_capabilities((root & 0xFFFF) as usize, &grants).is_err()
+        || kernel.give(root, Capability::new(ObjectType::Endpoint, Rights::SEND, endpoint, 64)).is_err()
+    {
+        panic!("cannot give init its capabilities");
+    }
+    // The first process's frame, then the clock, then PendSV enters it.
+    let resume = kernel.prepare_return();
+    // SAFETY: as in `tp_kernel`: the context of the process to run.
+    let first = unsafe { resume.cast::<u8>().sub(PC_OFFSET) } as u32;
+    TP_CONTEXT.store(first, Ordering::Relaxed);
+    write(SYST_RVR, TICK_PERIOD - 1);
+    write(SYST_CVR, 0);
+    write(SYST_CSR, 0b111);
+    // SAFETY: the first process's context, in the process table; it has
+    // not run.
+    let frame = place_frame(&kernel, unsafe { &*(first as *const UserContext) })
+        .unwrap_or_else(|| panic!("the first process's stack is not its own"));
+    drop(kernel);
+    // SAFETY: the process stack is the frame just written; PendSV (its
+    // first time, from privileged Thread mode) drops to it, and interrupts
+    // come on for good.
+    unsafe {
+        core::arch::asm!("msr psp, {}", in(reg) frame, options(nomem, nostack, preserves_flags));
+    }
+    pend_kernel();
+    // SAFETY: unmasks interrupts: PendSV is taken now and never returns
+    // here.
+    unsafe { core::arch::asm!("cpsie i", "isb", options(nomem, nostack, preserves_flags)) };
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+/// `0x` and `value` in hex, written into `buffer`.
+fn hex(value: u32, buffer: &mut [u8; 16]) -> &[u8] {
+    buffer[..2].copy_from_slice(b"0x");
+    for (index, byte) in buffer[2..10].iter_mut().enumerate() {
+        let nibble = (value >> (28 - 4 * index)) & 0xF;
+        *byte = b"0123456789abcdef"[nibble as usize];
+    }
+    &buffer[..10]
+}

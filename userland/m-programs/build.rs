@@ -1,0 +1,44 @@
+//! Links each program at its slot of the M-profile board named by
+//! `TESSERA_M_BOARD` (`mps2-an386` when unset): user addresses are physical
+//! under the MPU (docs/mt3620.md step 3.6), so a program is linked where it
+//! will run. The slots come from the board description's `programs`.
+
+use std::env;
+use std::path::PathBuf;
+
+use tessera_board::armv7m::{board_dir, Board};
+
+/// Each program and its slot (`src/bin/<name>.rs`).
+const SLOTS: [(&str, u32); 5] = [("init", 0), ("echo", 1), ("peeker", 2), ("kernel-reader", 3), ("uart-writer", 4)];
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=TESSERA_M_BOARD");
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let script = manifest.join("../../linker/user-m.ld");
+    println!("cargo:rerun-if-changed={}", script.display());
+    // Only the device target links with the script.
+    if !env::var("TARGET").is_ok_and(|target| target.starts_with("thumbv7em")) {
+        return;
+    }
+    let folder = env::var("TESSERA_M_BOARD").unwrap_or_else(|_| "mps2-an386".to_string());
+    println!("cargo:rerun-if-changed={}", board_dir(&folder).join("board.json").display());
+    let board = Board::load(&folder).unwrap_or_else(|err| {
+        eprintln!("error: {err}");
+        std::process::exit(1)
+    });
+    let Some(programs) = board.programs else {
+        eprintln!("error: the board {folder} has no program slots (`programs` in its board.json)");
+        std::process::exit(1)
+    };
+    for (name, slot) in SLOTS {
+        if slot >= programs.slots {
+            eprintln!("error: {name} needs slot {slot}, but the board {folder} has {} slots", programs.slots);
+            std::process::exit(1)
+        }
+        println!("cargo:rustc-link-arg-bin={name}=--defsym=__tessera_slot={:#x}", programs.slot(slot));
+    }
+    println!("cargo:rustc-link-arg-bins=--defsym=__tessera_slot_bytes={:#x}", programs.slot_bytes);
+    println!("cargo:rustc-link-arg-bins=-T{}", script.display());
+    println!("cargo:rustc-link-arg-bins=-zmax-page-size=4096");
+    println!("cargo:rustc-link-arg-bins=--strip-all");
+}
