@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use tessera_board::armv7m::{board_dir, Board};
 
 /// Each program and its slot (`src/bin/<name>.rs`).
-const SLOTS: [(&str, u32); 5] = [("init", 0), ("echo", 1), ("peeker", 2), ("kernel-reader", 3), ("uart-writer", 4)];
+const SLOTS: [(&str, u32); 6] =
+    [("init", 0), ("echo", 1), ("peeker", 2), ("kernel-reader", 3), ("uart-writer", 4), ("fp-reader", 5)];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=TESSERA_M_BOARD");

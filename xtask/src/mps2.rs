@@ -8,7 +8,8 @@
 //! stack or run code from their own, that two floating-point programs
 //! preempted by SysTick interleave and keep their FPU registers, and that
 //! the portable kernel then runs the M4 programs (`userland/m-programs`,
-//! packed into the kernel's boot image): IPC, preemption, probes that end
+//! packed into the kernel's boot image): IPC, preemption with each
+//! process's FPU registers kept and cleared for the next, probes that end
 //! in contained faults, a child whose stack pointer aims at the kernel.
 
 use std::path::PathBuf;
@@ -169,7 +170,8 @@ fn expected_lines(board: &Board) -> Vec<String> {
         ),
         "init: running under the portable kernel".to_string(),
         "init: echo answered 40 + 2 = 42".to_string(),
-        "init: echo made 6 rounds".to_string(),
+        "init: echo made 6 rounds, 0 with FPU registers changed".to_string(),
+        "fp-reader: the FPU registers read zero".to_string(),
         "init: the child aimed at the kernel's data faulted before it ran".to_string(),
         "init: done: all answers right".to_string(),
         "kernel: shutdown requested by 'init', status 0".to_string(),
@@ -210,6 +212,9 @@ fn portable_reasons(board: &Board, output: &str) -> Vec<String> {
     }
     if output.contains("BROKEN") {
         reasons.push("a probe reached what it must not".to_string());
+    }
+    if output.contains("FPU registers changed under it") {
+        reasons.push("a process's FPU registers changed under it".to_string());
     }
     let rounds: Vec<&str> = output.lines().filter(|line| line.contains(": round ")).collect();
     let switches = rounds.windows(2).filter(|pair| pair[0].split(':').next() != pair[1].split(':').next()).count();
@@ -285,5 +290,8 @@ mod tests {
         let reasons = portable_reasons(&board, &format!("{missing}{interleaved}BROKEN"));
         assert!(reasons.iter().any(|reason| reason.contains("uart-writer")), "{reasons:?}");
         assert!(reasons.iter().any(|reason| reason.contains("reached")), "{reasons:?}");
+        let broken = interleaved.replace("echo: round 3\n", "echo: round 3: 16 FPU registers changed under it\n");
+        let reasons = portable_reasons(&board, &format!("{faults}{broken}"));
+        assert!(reasons.len() == 1 && reasons[0].contains("FPU"), "{reasons:?}");
     }
 }

@@ -61,16 +61,6 @@ extern "C" {
     fn user_peeker();
 }
 
-/// SysTick's count when PendSV first drops to a program (bench.rs).
-#[no_mangle]
-static TESSERA_FIRST_ENTRY: AtomicU32 = AtomicU32::new(0);
-
-/// [`TESSERA_FIRST_ENTRY`].
-#[cfg(feature = "bench")]
-pub fn first_entry() -> u32 {
-    TESSERA_FIRST_ENTRY.load(Ordering::Relaxed)
-}
-
 /// A word of kernel data in RAM, which the `reader` program aims at.
 #[no_mangle]
 static KERNEL_WORD: AtomicU32 = AtomicU32::new(0x5ec2_e7a1);
@@ -152,11 +142,6 @@ core::arch::global_asm!(
     "    cmp r0, #0",
     "    bne.w tessera_pendsv_switch",
     "1:",
-    // The SysTick count as the first program starts (bench.rs).
-    "    ldr r0, =0xe000e018",
-    "    ldr r0, [r0]",
-    "    ldr r1, =TESSERA_FIRST_ENTRY",
-    "    str r0, [r1]",
     "    mrs r0, control",
     "    orr r0, r0, #1",
     "    msr control, r0",

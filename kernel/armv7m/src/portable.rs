@@ -41,7 +41,8 @@ use kernel_core::capability::Capability;
 use kernel_core::console::{Lines, Written};
 use kernel_core::fault::cfsr;
 use kernel_core::kernel::{
-    Boot, FrameSource, Kernel, Platform, Ram, RootGrants, UserContext, UserFault, UserLayout, PROCESS_OBJECT_BYTES,
+    process_object_of, Boot, FrameSource, Kernel, Platform, Ram, RootGrants, UserContext, UserFault, UserLayout,
+    PROCESS_OBJECT_BYTES,
 };
 use kernel_core::mpu::{RegionTable, REGIONS};
 use kernel_core::pagetable::MemoryType;
@@ -111,7 +112,7 @@ const PROBE_PRIORITY: u32 = ROOT_PRIORITY + 1;
 struct ObjectMemory([AtomicU32; PROCESS_OBJECT_BYTES as usize / 4]);
 
 /// None on a board without program slots, where nothing uses them.
-const OBJECTS: usize = if board::PROGRAM_SLOTS != 0 { 5 } else { 0 };
+const OBJECTS: usize = if board::PROGRAM_SLOTS != 0 { 6 } else { 0 };
 static PROCESS_OBJECTS: [ObjectMemory; OBJECTS] =
     [const { ObjectMemory([const { AtomicU32::new(0) }; PROCESS_OBJECT_BYTES as usize / 4]) }; OBJECTS];
 
@@ -125,6 +126,7 @@ struct Aligned<T: ?Sized>(T);
 /// The programs xtask packed for this board (`TESSERA_M_BOOT_IMAGE`;
 /// empty when the kernel was built without them).
 const BOOT_IMAGE_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/boot.img"));
+#[link_section = ".bootimage"]
 static BOOT_IMAGE: Aligned<[u8; BOOT_IMAGE_BYTES.len()]> =
     Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/boot.img")));
 
@@ -170,9 +172,13 @@ unsafe impl Sync for KernelCell {}
 
 impl KernelCell {
     fn enter(&self) -> KernelGuard<'_> {
-        if self.entered.swap(true, Ordering::Acquire) {
+        // A load and a store, not a swap: entries never overlap (see
+        // `Sync` above), so this only checks that, without an exclusive
+        // access loop and barrier on every entry.
+        if self.entered.load(Ordering::Relaxed) {
             panic!("kernel entered while already running");
         }
+        self.entered.store(true, Ordering::Relaxed);
         KernelGuard { cell: self }
     }
 }
@@ -198,7 +204,7 @@ impl core::ops::DerefMut for KernelGuard<'_> {
 
 impl Drop for KernelGuard<'_> {
     fn drop(&mut self) {
-        self.cell.entered.store(false, Ordering::Release);
+        self.cell.entered.store(false, Ordering::Relaxed);
     }
 }
 
@@ -266,9 +272,32 @@ fn put_bytes(bytes: &[u8]) {
 
 /// A process's MPU state in its object (the first bytes, where the A7
 /// keeps its first-level table): the region table's words, then the
-/// encoded `RBAR`/`RASR` pairs the switch loads.
+/// encoded `RBAR`/`RASR` pairs the switch loads, then the frame the
+/// hardware last stacked for it (see [`place_frame`]).
 const TABLE_WORDS: usize = REGIONS;
 const REGISTER_WORDS: usize = 2 * REGIONS;
+const STACKED_WORD: usize = TABLE_WORDS + REGISTER_WORDS;
+/// Then the FPU state of a process that uses it (docs/mt3620.md step 3.8):
+/// s16-s31 (the trampoline saves and loads them), s0-s15 and FPSCR (from
+/// and into its exception frame), and whether it uses the FPU at all.
+const FP_HIGH_WORD: usize = 32;
+const FP_LOW_WORD: usize = FP_HIGH_WORD + 16;
+const FPSCR_WORD: usize = FP_LOW_WORD + 16;
+const FP_ACTIVE_WORD: usize = FPSCR_WORD + 1;
+/// The FP part of an extended frame: s0-s15, FPSCR and a reserved word.
+const FP_FRAME_WORDS: usize = 18;
+/// How the trampoline returns (`tp_kernel`'s second result).
+const RETURN_BASIC: u32 = 0;
+const RETURN_BASIC_CLEARED: u32 = 1;
+const RETURN_FP: u32 = 2;
+
+/// The frame address the hardware last stacked for the process in
+/// `object` with the process's own rights, plus 1 for an extended (FP)
+/// frame (0: none since the mapping under it last changed).
+fn stacked_frame(object: u32) -> *mut u32 {
+    // SAFETY: within the object's first 4 KiB (checked below).
+    unsafe { object_words(object).add(STACKED_WORD) }
+}
 
 fn object_words(object: u32) -> *mut u32 {
     object as *mut u32
@@ -302,20 +331,40 @@ fn store_table(object: u32, table: &RegionTable) {
 /// The object whose regions the MPU holds (0: none).
 static LOADED: AtomicU32 = AtomicU32::new(0);
 
+/// Loads the MPU from the registers stored in `object`: four `ldm`/`stm`
+/// pairs through `MPU_RBAR`/`MPU_RASR` and their three aliases, two
+/// regions each (every stored `RBAR` names its region).
 fn program_mpu(object: u32) {
-    for index in 0..REGIONS {
-        // SAFETY: as in `load_table`.
-        let (rbar, rasr) = unsafe {
-            (
-                object_words(object).add(TABLE_WORDS + 2 * index).read_volatile(),
-                object_words(object).add(TABLE_WORDS + 2 * index + 1).read_volatile(),
-            )
-        };
-        // A zeroed pair (a new object) is region 0 off: name the region.
-        write(MPU_RBAR, if rasr == 0 { (1 << 4) | index as u32 } else { rbar });
-        write(MPU_RASR, rasr);
+    let registers = object + 4 * TABLE_WORDS as u32;
+    // SAFETY: the object's register words (see `load_table`).
+    if unsafe { (registers as *const u32).read_volatile() } == 0 {
+        // Never stored (no page mapped yet): every region off.
+        store_table(object, &RegionTable::new());
     }
-    barrier();
+    // SAFETY: reads the 16 register words of the object and writes them to
+    // the MPU's region registers (RBAR, RASR and the aliases A1-A3 are
+    // consecutive words from MPU_RBAR), which only the kernel drives.
+    unsafe {
+        core::arch::asm!(
+            "ldm {from}!, {{r0-r3}}",
+            "stm {to}, {{r0-r3}}",
+            "ldm {from}!, {{r0-r3}}",
+            "stm {to}, {{r0-r3}}",
+            "ldm {from}!, {{r0-r3}}",
+            "stm {to}, {{r0-r3}}",
+            "ldm {from}!, {{r0-r3}}",
+            "stm {to}, {{r0-r3}}",
+            "dsb",
+            "isb",
+            from = inout(reg) registers => _,
+            to = in(reg) MPU_RBAR,
+            out("r0") _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            options(nostack, preserves_flags)
+        )
+    };
 }
 
 fn barrier() {
@@ -323,7 +372,10 @@ fn barrier() {
     unsafe { core::arch::asm!("dsb", "isb", options(nostack, preserves_flags)) };
 }
 
-const _: () = assert!((TABLE_WORDS + REGISTER_WORDS) * 4 <= 4096, "the MPU state fits where the A7's table is");
+const _: () = assert!(
+    STACKED_WORD < FP_HIGH_WORD && (FP_ACTIVE_WORD + 1) * 4 <= 4096,
+    "the M4 state fits where the A7's table is"
+);
 
 impl Platform for Armv7m {
     type AddressSpace = u32;
@@ -437,6 +489,15 @@ impl Platform for Armv7m {
     }
 
     fn unmap_page(&self, space: u32, address: u32, _asid: u8) {
+        // A frame on this page (or reaching into it) is no longer known to
+        // be the process's to write.
+        // SAFETY: the object's word (see `stacked_frame`).
+        unsafe {
+            let stacked = stacked_frame(space).read_volatile() & !1;
+            if stacked != 0 && stacked < address + 4096 && address < stacked + 4 * (8 + FP_FRAME_WORDS as u32) {
+                stacked_frame(space).write_volatile(0);
+            }
+        }
         let mut table = load_table(space);
         if table.unmap_page(address) {
             store_table(space, &table);
@@ -456,6 +517,8 @@ impl Platform for Armv7m {
             }
         }
         store_table(space, &RegionTable::new());
+        // SAFETY: the object's word (see `stacked_frame`).
+        unsafe { stacked_frame(space).write_volatile(0) };
     }
 
     fn switch_address_space(&self, space: u32, _asid: u8) {
@@ -579,7 +642,17 @@ core::arch::global_asm!(
     ".global tp_svc",
     ".thumb_func",
     "tp_svc:",
-    "    movs r0, #{svc}",
+    // Null (number 0 in r7, which the hardware does not stack) needs no
+    // kernel state: success in the stacked r0, at once. A process's SVC
+    // comes from Thread mode, so the frame is on its stack, where the
+    // hardware just wrote it with the process's own rights.
+    "    cbnz r7, 4f",
+    "    tst lr, #4",
+    "    beq 4f",
+    "    mrs r0, psp",
+    "    str r7, [r0]",
+    "    bx lr",
+    "4:  movs r0, #{svc}",
     "    b 1f",
     ".global tp_pendsv",
     ".thumb_func",
@@ -611,15 +684,42 @@ core::arch::global_asm!(
     "    beq.w tessera_fault",
     "    ldr r2, =TP_CONTEXT",
     "    ldr r2, [r2]",
-    "    adds r2, r2, #16",
-    "    stm r2, {{r4-r11}}",
-    "    mrs r1, psp",
+    "    adds r3, r2, #16",
+    "    stm r3, {{r4-r11}}",
+    // An extended frame (EXC_RETURN bit 4 clear): the process uses the
+    // FPU. The hardware stacked s0-s15 and FPSCR; s16-s31 go in its
+    // object (the context's 16 KiB block) before any kernel code runs.
+    "    tst lr, #0x10",
+    "    bne 5f",
+    "    lsrs r3, r2, #14",
+    "    lsls r3, r3, #14",
+    "    adds r3, r3, #{fp_high}",
+    "    vstmia r3, {{s16-s31}}",
+    "5:  mrs r1, psp",
     "    mov r2, lr",
     "    bl tp_kernel",
-    // r0: the context to resume, whose frame `tp_kernel` wrote.
-    "3:  adds r1, r0, #16",
-    "    ldm r1, {{r4-r11}}",
+    // r0: the context to resume, whose frame `tp_kernel` wrote; r1: a
+    // basic frame, the same with the FPU registers cleared first (the last
+    // process to run used them), or an extended frame with s16-s31 from
+    // the process's object.
+    "3:  adds r2, r0, #16",
+    "    ldm r2, {{r4-r11}}",
+    "    cmp r1, #{basic_cleared}",
+    "    beq 6f",
+    "    bhi 7f",
     "    ldr lr, =0xfffffffd",
+    "    bx lr",
+    "6:  ldr r2, =TP_FP_ZEROS",
+    "    vldmia r2, {{s0-s31}}",
+    "    movs r2, #0",
+    "    vmsr fpscr, r2",
+    "    ldr lr, =0xfffffffd",
+    "    bx lr",
+    "7:  lsrs r2, r0, #14",
+    "    lsls r2, r2, #14",
+    "    adds r2, r2, #{fp_high}",
+    "    vldmia r2, {{s16-s31}}",
+    "    ldr lr, =0xffffffed",
     "    bx lr",
     // The first entry: the boot code's stack is not needed again; Thread
     // mode becomes unprivileged and returns to the first process's frame.
@@ -631,8 +731,12 @@ core::arch::global_asm!(
     "    isb",
     "    ldr r0, =TP_CONTEXT",
     "    ldr r0, [r0]",
+    // The mechanism checks' programs left values in the FPU: cleared.
+    "    movs r1, #{basic_cleared}",
     "    b 3b",
     ".ltorg",
+    fp_high = const FP_HIGH_WORD * 4,
+    basic_cleared = const RETURN_BASIC_CLEARED,
     interrupts = const board::INTERRUPTS,
     svc = const KIND_SVC,
     pendsv = const KIND_PENDSV,
@@ -672,7 +776,7 @@ extern "C" fn tp_irq() {
 /// The trampoline saved r4-r11 already. Returns the context to resume,
 /// whose frame is written and whose stack is the process stack.
 #[no_mangle]
-extern "C" fn tp_kernel(kind: u32, psp: u32, exc_return: u32) -> u32 {
+extern "C" fn tp_kernel(kind: u32, psp: u32, exc_return: u32) -> u64 {
     let mut kernel = KERNEL.enter();
     let context = TP_CONTEXT.load(Ordering::Relaxed) as *mut UserContext;
     let fault = (kind > KIND_PENDSV).then(|| {
@@ -683,36 +787,52 @@ extern "C" fn tp_kernel(kind: u32, psp: u32, exc_return: u32) -> u32 {
         write(CFSR, status);
         (status, mmfar, bfar)
     });
-    // A stacking error leaves no frame to trust. An extended (FP) frame
-    // cannot come: Thread mode may not use the FPU yet (step 3.8).
-    let frame_good = fault.is_none_or(|(status, _, _)| status & cfsr::STACKING == 0) && exc_return & (1 << 4) != 0;
+    // A stacking error leaves no frame to trust.
+    let frame_good = fault.is_none_or(|(status, _, _)| status & cfsr::STACKING == 0);
+    // An extended frame: the process uses the FPU.
+    let extended = exc_return & (1 << 4) == 0;
     // SAFETY: TP_CONTEXT is the running process's context in the process
     // table (set when it was resumed; it cannot have ended since, as it
-    // ran until this exception); the frame is the eight words the hardware
-    // stacked at `psp`, with the process's own rights, so in its memory.
+    // ran until this exception); the frame is what the hardware stacked at
+    // `psp`, with the process's own rights, so in its memory; the object's
+    // words are the platform's (see `load_table`).
     unsafe {
         let context = &mut *context;
+        let object = process_object_of(context);
         if frame_good {
-            let frame = psp as *const u32;
-            for (index, register) in context.r[..4].iter_mut().enumerate() {
-                *register = frame.add(index).read_volatile();
+            let frame = (psp as *const [u32; 8]).read();
+            // Word by word: a slice copy here is a library call.
+            context.r[0] = frame[0];
+            context.r[1] = frame[1];
+            context.r[2] = frame[2];
+            context.r[3] = frame[3];
+            context.r[12] = frame[4];
+            context.lr = frame[5];
+            context.pc = frame[6];
+            let xpsr = frame[7];
+            let mut words = 8;
+            if extended {
+                // s0-s15 and FPSCR, after the basic frame.
+                let fp = (psp as *const u32).add(8);
+                core::ptr::copy_nonoverlapping(fp, object_words(object).add(FP_LOW_WORD), 17);
+                object_words(object).add(FP_ACTIVE_WORD).write_volatile(1);
+                words += FP_FRAME_WORDS as u32;
             }
-            context.r[12] = frame.add(4).read_volatile();
-            context.lr = frame.add(5).read_volatile();
-            context.pc = frame.add(6).read_volatile();
-            let xpsr = frame.add(7).read_volatile();
+            // The hardware wrote it there with the process's own rights.
+            stacked_frame(object).write_volatile(psp | u32::from(extended));
             // Bit 9: the hardware aligned the frame to 8 bytes with a pad.
-            context.sp = psp + 32 + if xpsr & (1 << 9) != 0 { 4 } else { 0 };
+            context.sp = psp + 4 * words + if xpsr & (1 << 9) != 0 { 4 } else { 0 };
             context.cpsr = xpsr & !0x3FF;
         } else {
             context.sp = psp;
         }
     }
     let mut resume = match (kind, fault) {
-        (KIND_SVC, _) if frame_good => kernel.syscall(),
-        (KIND_PENDSV, _) if frame_good => kernel.interrupt(),
+        (KIND_SVC, _) => kernel.syscall(),
+        (KIND_PENDSV, _) => kernel.interrupt(),
         (_, Some((status, mmfar, bfar))) => kernel.user_fault(UserFault::Armv7m { cfsr: status, mmfar, bfar }),
-        _ => kernel.user_fault(UserFault::Armv7m { cfsr: cfsr::NOCP, mmfar: 0, bfar: 0 }),
+        // The trampolines pass no other kind.
+        _ => kernel.user_fault(UserFault::Armv7m { cfsr: 0, mmfar: 0, bfar: 0 }),
     };
     loop {
         // SAFETY: `resume` is `resume_pointer` of the context of the
@@ -720,12 +840,12 @@ extern "C" fn tp_kernel(kind: u32, psp: u32, exc_return: u32) -> u32 {
         let next = unsafe { resume.cast::<u8>().sub(PC_OFFSET).cast::<UserContext>() };
         // SAFETY: as above; the kernel is entered (the guard), so nothing
         // else touches the context.
-        if let Some(frame) = place_frame(&kernel, unsafe { &*next }) {
+        if let Some((frame, how)) = place_frame(&kernel, unsafe { &*next }) {
             // SAFETY: the process stack becomes the frame just written; the
             // exception returns through it.
-            unsafe { core::arch::asm!("msr psp, {}", in(reg) frame, options(nomem, nostack, preserves_flags)) };
+            unsafe { core::arch::asm!("msr psp, {}", in(reg) frame, options(nostack, preserves_flags)) };
             TP_CONTEXT.store(next as u32, Ordering::Relaxed);
-            return next as u32;
+            return u64::from(next as u32) | (u64::from(how) << 32);
         }
         // Its stack pointer leads outside its memory: the hardware would
         // have refused to stack there, and so does the kernel.
@@ -733,15 +853,35 @@ extern "C" fn tp_kernel(kind: u32, psp: u32, exc_return: u32) -> u32 {
     }
 }
 
+/// Zeros the trampoline loads into the FPU's registers when a process that
+/// did not use the FPU runs after one that did.
+#[no_mangle]
+static TP_FP_ZEROS: [AtomicU32; 32] = [const { AtomicU32::new(0) }; 32];
+
+/// Whether the FPU's registers may hold a process's values (one that uses
+/// the FPU ran since they were last cleared).
+static FP_DIRTY: AtomicBool = AtomicBool::new(true);
+
 /// Writes the exception frame that returns to `context` (the current
 /// process's) below its stack pointer, 8-byte aligned as the hardware
-/// aligns it (xPSR bit 9 says so), if the process may write there; returns
-/// the frame's address, the process stack to return on.
-fn place_frame(kernel: &Kernel<Armv7m>, context: &UserContext) -> Option<u32> {
+/// aligns it (xPSR bit 9 says so), if the process may write there: a basic
+/// frame, or for a process that uses the FPU an extended one with its
+/// s0-s15 and FPSCR. Returns the frame's address, the process stack to
+/// return on, and how the trampoline returns.
+fn place_frame(kernel: &Kernel<Armv7m>, context: &UserContext) -> Option<(u32, u32)> {
+    let object = process_object_of(context);
+    // SAFETY: the object's words (see `load_table`).
+    let extended = unsafe { object_words(object).add(FP_ACTIVE_WORD).read_volatile() } != 0;
+    let bytes = 4 * (8 + if extended { FP_FRAME_WORDS as u32 } else { 0 });
     let top = context.sp & !3;
     let pad = top % 8;
-    let frame = top.checked_sub(32 + pad)?;
-    if !kernel.current_may_write(frame, 32 + pad) {
+    let frame = top.checked_sub(bytes + pad)?;
+    // Where the hardware last stacked this process's frame, of this size
+    // (and nothing unmapped since: `unmap_page` forgets it), the process
+    // may write; else ask the kernel.
+    // SAFETY: the object's word (see `stacked_frame`).
+    let stacked = unsafe { stacked_frame(object).read_volatile() };
+    if (stacked == 0 || frame | u32::from(extended) != stacked) && !kernel.current_may_write(frame, bytes) {
         return None;
     }
     let words = [
@@ -756,12 +896,29 @@ fn place_frame(kernel: &Kernel<Armv7m>, context: &UserContext) -> Option<u32> {
         // alignment bit are the kernel's to set.
         (context.cpsr & !0x3FF) | (1 << 24) | if pad != 0 { 1 << 9 } else { 0 },
     ];
-    for (index, word) in words.into_iter().enumerate() {
-        // SAFETY: the 32 bytes at `frame` are the current process's own
-        // writable memory (checked just above).
-        unsafe { (frame as *mut u32).add(index).write_volatile(word) };
+    // SAFETY: the bytes at `frame` are the current process's own writable
+    // memory (checked just above); word aligned. The FP part comes from
+    // the object's words.
+    unsafe {
+        (frame as *mut [u32; 8]).write(words);
+        if extended {
+            let to = (frame as *mut u32).add(8);
+            core::ptr::copy_nonoverlapping(object_words(object).add(FP_LOW_WORD).cast_const(), to, 17);
+            to.add(17).write(0);
+        }
     }
-    Some(frame)
+    let how = if extended {
+        FP_DIRTY.store(true, Ordering::Relaxed);
+        RETURN_FP
+    } else if FP_DIRTY.load(Ordering::Relaxed) {
+        // (A load and a store: the kernel's exceptions never overlap, and
+        // a swap would be an exclusive-access loop on every return.)
+        FP_DIRTY.store(false, Ordering::Relaxed);
+        RETURN_BASIC_CLEARED
+    } else {
+        RETURN_BASIC
+    };
+    Some((frame, how))
 }
 
 // --- start -----------------------------------------------------------------------
@@ -808,12 +965,30 @@ pub fn restart() -> ! {
     }
 }
 
+/// Whether `init` runs the benchmarks (feature `bench`, bench.rs).
+static BENCH_MODE: AtomicBool = AtomicBool::new(false);
+
+/// [`restart`] with `init` running the benchmarks.
+#[cfg(feature = "bench")]
+pub fn restart_bench() -> ! {
+    BENCH_MODE.store(true, Ordering::Relaxed);
+    restart()
+}
+
 /// Starts the portable kernel: its vector table, priorities, the MPU and
 /// the clock, then `init` and the programs beside it, and enters the
 /// first.
 extern "C" fn start() -> ! {
     // SAFETY: masks interrupts until the first process is entered.
     unsafe { core::arch::asm!("cpsid i", options(nomem, nostack, preserves_flags)) };
+    let bench = BENCH_MODE.load(Ordering::Relaxed);
+    if bench {
+        // SysTick runs free (no interrupt) until the first entry, which
+        // `mps2_boot_to_first_app_instructions` counts to.
+        write(SYST_RVR, 0x00FF_FFFF);
+        write(SYST_CVR, 0);
+        write(SYST_CSR, 0b101);
+    }
     extern "C" {
         static tessera_vectors_portable: u32;
     }
@@ -824,9 +999,12 @@ extern "C" fn start() -> ! {
     write(SHPR2, KERNEL_PRIORITY << 24);
     write(SHPR3, (TICK_PRIORITY << 24) | (KERNEL_PRIORITY << 16));
     write(SHCSR, read(SHCSR) | (0b111 << 16));
-    // The FPU for the kernel only, until its state is switched (step 3.8):
-    // CP10 and CP11 privileged.
-    write(CPACR, (read(CPACR) & !(0xF << 20)) | (0b0101 << 20));
+    // The FPU for everyone (CP10 and CP11 full access), its state stacked
+    // at once on an exception (FPCCR: ASPEN without LSPEN), so an extended
+    // frame always holds s0-s15 and FPSCR and no lazy save is left pending
+    // across a switch.
+    write(CPACR, read(CPACR) | (0xF << 20));
+    write(FPCCR, 1 << 31);
     // The MPU on, every region off, the kernel on the default map.
     write(MPU_CTRL, 0b101);
     Armv7m.switch_to_empty();
@@ -861,6 +1039,11 @@ extern "C" fn start() -> ! {
             panic!("cannot start {name}: {}", error.name());
         }
     }
+    // Runs when everything else waits: it reads the FPU's registers, which
+    // must not hold what another process left there.
+    if let Err(error) = kernel.spawn_program("fp-reader", objects(5), 1, b"") {
+        panic!("cannot start fp-reader: {}", error.name());
+    }
     let echo = kernel.spawn_program("echo", objects(1), ECHO_PRIORITY, b"").unwrap_or_else(|error| {
         panic!("cannot start echo: {}", error.name());
     });
@@ -871,8 +1054,12 @@ extern "C" fn start() -> ! {
     // `init` gets the kernel word's address too: it aims a child's stack
     // there.
     let mut root_arguments = [0u8; 16];
+    let length = hex(word, &mut root_arguments).len();
+    if bench {
+        root_arguments[length..length + 6].copy_from_slice(b" bench");
+    }
     let root = kernel
-        .spawn_root(hex(word, &mut root_arguments))
+        .spawn_root(&root_arguments[..length + if bench { 6 } else { 0 }])
         .unwrap_or_else(|error| panic!("cannot start init: {}", error.name()));
     let grants = RootGrants {
         untyped: (programs_end, ram_end - programs_end),
@@ -890,12 +1077,17 @@ extern "C" fn start() -> ! {
     // SAFETY: as in `tp_kernel`: the context of the process to run.
     let first = unsafe { resume.cast::<u8>().sub(PC_OFFSET) } as u32;
     TP_CONTEXT.store(first, Ordering::Relaxed);
+    #[cfg(feature = "bench")]
+    if bench {
+        let boot = crate::bench::boot_checks_instructions() + crate::bench::instructions_since_start(read(SYST_CVR));
+        let _ = writeln!(Uart, "BENCH mps2_boot_to_first_app_instructions {boot}");
+    }
     write(SYST_RVR, TICK_PERIOD - 1);
     write(SYST_CVR, 0);
     write(SYST_CSR, 0b111);
     // SAFETY: the first process's context, in the process table; it has
     // not run.
-    let frame = place_frame(&kernel, unsafe { &*(first as *const UserContext) })
+    let (frame, _) = place_frame(&kernel, unsafe { &*(first as *const UserContext) })
         .unwrap_or_else(|| panic!("the first process's stack is not its own"));
     drop(kernel);
     // SAFETY: the process stack is the frame just written; PendSV (its

@@ -7,7 +7,7 @@ mod support;
 
 use kernel_core::elf::{build_test_elf, FLAGS_RW, FLAGS_RX};
 use kernel_core::fault::cfsr;
-use kernel_core::kernel::UserFault;
+use kernel_core::kernel::{Platform, UserFault};
 use kernel_core::Access;
 use support::{
     System, DEVICE, IDENTITY_END, IDENTITY_ROOT_CODE, IDENTITY_ROOT_DATA, IDENTITY_ROOT_STACK_PAGES, RAM_BYTES,
@@ -208,4 +208,20 @@ fn only_the_current_process_own_writable_memory_takes_a_frame() {
     let (child, _) = system.spawn("other", 1);
     let child_stack = system.kernel.context(child).expect("it lives").sp;
     assert!(!system.kernel.current_may_write(child_stack - 32, 32));
+}
+
+/// A platform finds a process's object from its saved context (the
+/// Armv7-M one keeps its MPU state there).
+#[test]
+fn a_context_lies_in_its_process_object() {
+    let mut system = System::boot_identity(&[]);
+    let (child, _) = system.spawn("other", 1);
+    // The fake's RAM is an allocation: its physical addresses are where
+    // `Ram` says (identity on the devices).
+    let offset = system.fake().ram().pointer::<u8>(RAM_START) as usize - RAM_START as usize;
+    for pid in [system.root, child] {
+        let context = system.kernel.context(pid).expect("it lives") as *const _ as usize - offset;
+        let object = kernel_core::kernel::process_object_of(context as *const _);
+        assert_eq!(object, system.object_of(pid), "{pid:#x}");
+    }
 }

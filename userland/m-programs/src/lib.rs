@@ -1,33 +1,31 @@
 //! The programs the M4 kernel starts itself (docs/mt3620.md step 3.7),
 //! linked at their slots (build.rs): `init`, the root task; `echo`, an IPC
-//! server `init` calls; and three probes that try what they must not (read
+//! server `init` calls; three probes that try what they must not (read
 //! another program's memory, read the kernel's, write a device they were
-//! not given), each of which must end in a contained MPU fault.
+//! not given), each of which must end in a contained MPU fault; and
+//! `fp-reader`, which must find the FPU's registers clear after the others
+//! used them.
 #![no_std]
 
-use tessera_rt::uptime_micros;
-
 /// `echo`'s protocol: add the two words; `init` is done with its rounds
-/// (the answer: how many rounds `echo` made).
+/// (the answer: how many rounds `echo` made); answer at once (the IPC
+/// benchmark); yield the first word's number of times, then wait for the
+/// next request (the context-switch benchmark).
 pub const ADD: u32 = 1;
 pub const DONE: u32 = 2;
+pub const PING: u32 = 3;
+pub const YIELD: u32 = 4;
 
-/// The busy rounds `init` and `echo` each make, and how long each takes:
-/// together longer than a time slice, so only preemption interleaves them.
+/// The busy rounds `init` and `echo` each make ([`fp_round`]), and how
+/// many times each spins: together longer than a time slice, so only
+/// preemption interleaves them.
 pub const ROUNDS: u32 = 6;
-pub const ROUND_MICROS: u64 = 4_000;
+pub const ROUND_SPINS: u32 = 2_000_000;
 
-/// Spins (no syscall but the clock) for `micros`.
-pub fn spin(micros: u64) {
-    let start = uptime_micros();
-    while uptime_micros() - start < micros {
-        core::hint::spin_loop();
-    }
-}
-
-/// The address in a probe's boot arguments (`0x` and hex digits).
+/// The address in a program's boot arguments: the first word, `0x` and
+/// hex digits.
 pub fn address_argument(arguments: &str) -> Option<u32> {
-    let digits = arguments.trim().strip_prefix("0x")?;
+    let digits = arguments.split_whitespace().next()?.strip_prefix("0x")?;
     u32::from_str_radix(digits, 16).ok()
 }
 
@@ -63,4 +61,382 @@ pub fn probe(start: tessera_rt::Start, attempt: Attempt) -> u32 {
         }
     }
     1
+}
+
+/// One floating-point round: loads s0-s31 with `seed`, `seed + 1`, ... and
+/// FPSCR's rounding mode with `mode` (0-3), spins `spins` times in a loop
+/// that uses none of them (the kernel preempts it meanwhile), and returns
+/// how many of the 33 changed under it. FPSCR is put back as it was.
+/// Never inlined: the caller would save `d8`-`d15` in its own prologue,
+/// making the whole program an FPU user from its start (the kernel then
+/// switches its FPU state on every entry, benchmarks included).
+#[inline(never)]
+pub fn fp_round(seed: u32, mode: u32, spins: u32) -> u32 {
+    let changed: u32;
+    // SAFETY: touches only the FPU registers, declared clobbered, and
+    // FPSCR, restored; no memory.
+    unsafe {
+        core::arch::asm!(
+            "vmrs {saved}, fpscr",
+            "bic {scratch}, {saved}, #0x00C00000",
+            "orr {scratch}, {scratch}, {mode}",
+            "vmsr fpscr, {scratch}",
+            "mov {value}, {seed}",
+            "vmov s0, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s1, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s2, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s3, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s4, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s5, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s6, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s7, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s8, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s9, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s10, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s11, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s12, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s13, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s14, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s15, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s16, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s17, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s18, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s19, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s20, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s21, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s22, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s23, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s24, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s25, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s26, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s27, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s28, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s29, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s30, {value}",
+            "adds {value}, {value}, #1",
+            "vmov s31, {value}",
+            "adds {value}, {value}, #1",
+            "1: subs {spins}, {spins}, #1",
+            "bne 1b",
+            "movs {changed}, #0",
+            "mov {value}, {seed}",
+            "vmov {scratch}, s0",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s1",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s2",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s3",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s4",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s5",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s6",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s7",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s8",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s9",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s10",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s11",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s12",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s13",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s14",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s15",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s16",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s17",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s18",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s19",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s20",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s21",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s22",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s23",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s24",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s25",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s26",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s27",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s28",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s29",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s30",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmov {scratch}, s31",
+            "cmp {scratch}, {value}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "adds {value}, {value}, #1",
+            "vmrs {scratch}, fpscr",
+            "and {scratch}, {scratch}, #0x00C00000",
+            "cmp {scratch}, {mode}",
+            "it ne",
+            "addne {changed}, {changed}, #1",
+            "vmsr fpscr, {saved}",
+            seed = in(reg) seed,
+            mode = in(reg) (mode & 3) << 22,
+            spins = inout(reg) spins.max(1) => _,
+            saved = out(reg) _,
+            scratch = out(reg) _,
+            value = out(reg) _,
+            changed = out(reg) changed,
+            out("s0") _,
+            out("s1") _,
+            out("s2") _,
+            out("s3") _,
+            out("s4") _,
+            out("s5") _,
+            out("s6") _,
+            out("s7") _,
+            out("s8") _,
+            out("s9") _,
+            out("s10") _,
+            out("s11") _,
+            out("s12") _,
+            out("s13") _,
+            out("s14") _,
+            out("s15") _,
+            out("s16") _,
+            out("s17") _,
+            out("s18") _,
+            out("s19") _,
+            out("s20") _,
+            out("s21") _,
+            out("s22") _,
+            out("s23") _,
+            out("s24") _,
+            out("s25") _,
+            out("s26") _,
+            out("s27") _,
+            out("s28") _,
+            out("s29") _,
+            out("s30") _,
+            out("s31") _,
+            options(nomem, nostack)
+        );
+    }
+    changed
+}
+
+/// Whether the FPU's registers s0-s31 and FPSCR all read zero (what a
+/// process that never used the FPU must find, whatever ran before).
+pub fn fpu_clear() -> bool {
+    let seen: u32;
+    // SAFETY: reads the FPU registers only.
+    unsafe {
+        core::arch::asm!(
+            "vmrs {seen}, fpscr",
+            "vmov {scratch}, s0",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s1",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s2",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s3",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s4",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s5",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s6",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s7",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s8",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s9",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s10",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s11",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s12",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s13",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s14",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s15",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s16",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s17",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s18",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s19",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s20",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s21",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s22",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s23",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s24",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s25",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s26",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s27",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s28",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s29",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s30",
+            "orrs {seen}, {seen}, {scratch}",
+            "vmov {scratch}, s31",
+            "orrs {seen}, {seen}, {scratch}",
+            seen = out(reg) seen,
+            scratch = out(reg) _,
+            options(nomem, nostack)
+        );
+    }
+    seen == 0
 }

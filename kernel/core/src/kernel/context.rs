@@ -39,3 +39,13 @@ impl UserContext {
 pub fn resume_pointer(context: &mut UserContext) -> *mut u32 {
     core::ptr::addr_of_mut!(context.pc)
 }
+
+/// The process object holding `context`: a process's entry, and so its
+/// saved context, lies in the last bytes of its own 16 KiB-aligned process
+/// object (`table.rs`), so the object is the context's address rounded
+/// down, where the kernel reaches RAM at its physical addresses
+/// (`Ram::IDENTITY`, as on both devices). A platform keeps per-process state of its own there (the Armv7-M
+/// one: its MPU registers and the last frame the hardware stacked).
+pub fn process_object_of(context: *const UserContext) -> u32 {
+    (context as usize as u32) & !(super::PROCESS_OBJECT_BYTES - 1)
+}

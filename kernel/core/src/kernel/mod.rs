@@ -19,7 +19,7 @@ pub mod platform;
 mod table;
 
 pub use capabilities::RootGrants;
-pub use context::{resume_pointer, UserContext};
+pub use context::{process_object_of, resume_pointer, UserContext};
 pub use inspect::{ProcessInfo, Status, Violation};
 pub use platform::{FrameSource, Platform, Ram, UserFault, UserLayout};
 

@@ -1,5 +1,6 @@
-//! The root task on the M4: calls `echo`, then makes busy rounds while
-//! `echo` makes its own (preemption interleaves them), starts a child whose
+//! The root task on the M4: calls `echo`, then makes floating-point rounds
+//! while `echo` makes its own (preemption interleaves them, and each must
+//! keep its FPU registers), starts a child whose
 //! stack pointer aims at the kernel's data (its boot arguments name the
 //! address), which must end in a fault before it runs, and switches the
 //! machine off with 0 if every answer was right.
@@ -7,10 +8,11 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use tessera_m_programs::{address_argument, spin, ADD, DONE, ROUNDS, ROUND_MICROS};
+use tessera_m_programs::{address_argument, fp_round, ADD, DONE, PING, ROUNDS, ROUND_SPINS, YIELD};
 use tessera_rt::{
-    call, cap_object, find_initial_capability, map_into, println, process_name, process_setup, process_start, retype,
-    shutdown, wait, Ended, Error, FaultKind, Handle, Message, ObjectType, Rights, Timeout,
+    call, cap_object, find_initial_capability, map_into, null, println, process_name, process_setup, process_start,
+    retype, shutdown, uptime_micros, wait, yield_now, Ended, Error, FaultKind, Handle, Message, ObjectType, Rights,
+    Timeout,
 };
 
 tessera_rt::entry!(main);
@@ -29,6 +31,61 @@ fn start_aimed_at(untyped: Handle, stack: u32) -> Result<Ended, Error> {
     wait(Some(process), Some(1_000_000)).map(|(_, ended)| ended)
 }
 
+/// How many times each benchmark repeats its operation.
+const ITERATIONS: u32 = 20_000;
+
+/// Instructions `f` takes under QEMU's `-icount shift=0`, where one
+/// instruction is one virtual nanosecond: the uptime's microseconds times
+/// 1000 (over `ITERATIONS` operations, a twentieth of an instruction each).
+fn instructions(f: impl FnOnce()) -> u64 {
+    let start = uptime_micros();
+    f();
+    (uptime_micros() - start) * 1000
+}
+
+/// Per operation, rounded: (`total` less `baseline`) over `ways` times
+/// `ITERATIONS`.
+fn per_operation(total: u64, baseline: u64, ways: u64) -> u64 {
+    let n = ways * u64::from(ITERATIONS);
+    (total.saturating_sub(baseline) + n / 2) / n
+}
+
+/// The benchmarks (`cargo xtask bench`, boot argument `bench`): the null
+/// syscall, an IPC round trip to `echo` (its `ReplyReceive` loop), and the
+/// switch between two processes yielding to each other, each over an empty
+/// loop; `BENCH` lines for xtask.
+fn benchmarks(echo: Handle) -> bool {
+    let baseline = instructions(|| {
+        for i in 0..ITERATIONS {
+            core::hint::black_box(i);
+        }
+    });
+    let nulls = instructions(|| {
+        for _ in 0..ITERATIONS {
+            null();
+        }
+    });
+    let mut answered = true;
+    let calls = instructions(|| {
+        for i in 0..ITERATIONS {
+            let answer = call(echo, &Message::new(PING, [i, 0, 0, 0]), Timeout::Forever);
+            answered &= answer.is_ok_and(|answer| answer.message.words[0] == i);
+        }
+    });
+    // `echo` answers, then yields as many times: each yield of one hands
+    // the core to the other.
+    answered &= call(echo, &Message::new(YIELD, [ITERATIONS, 0, 0, 0]), Timeout::Forever).is_ok();
+    let yields = instructions(|| {
+        for _ in 0..ITERATIONS {
+            yield_now();
+        }
+    });
+    println!("BENCH mps2_null_syscall_instructions {}", per_operation(nulls, baseline, 1));
+    println!("BENCH mps2_ipc_roundtrip_instructions {}", per_operation(calls, baseline, 1));
+    println!("BENCH mps2_context_switch_instructions {}", per_operation(yields, baseline, 2));
+    answered
+}
+
 fn main(start: tessera_rt::Start) -> u32 {
     println!("running under the portable kernel, linked at {:#010x}", main as *const () as usize);
     let (Some(echo), Some(power), Some(untyped), Some(kernel_word)) = (
@@ -40,6 +97,15 @@ fn main(start: tessera_rt::Start) -> u32 {
         println!("missing the echo endpoint, the power capability, untyped memory or the kernel word's address");
         return 1;
     };
+    if tessera_rt::boot_arguments(start).split_whitespace().any(|word| word == "bench") {
+        let good = benchmarks(echo);
+        let _ = call(echo, &Message::new(DONE, [0; 4]), Timeout::Millis(1000));
+        let status = u32::from(!good);
+        if let Err(error) = shutdown(power, status) {
+            println!("cannot switch off: {}", error.name());
+        }
+        return status;
+    }
     let mut good = true;
     match call(echo, &Message::new(ADD, [40, 2, 0, 0]), Timeout::Millis(1000)) {
         Ok(answer) => {
@@ -51,14 +117,22 @@ fn main(start: tessera_rt::Start) -> u32 {
             good = false;
         }
     }
+    // Floating-point rounds: its FPU registers must survive every switch
+    // to `echo`, which makes rounds of its own with other values.
     for round in 1..=ROUNDS {
-        spin(ROUND_MICROS);
-        println!("round {round}");
+        let changed = fp_round(0x1000_0000 + round * 64, round % 4, ROUND_SPINS);
+        if changed == 0 {
+            println!("round {round}");
+        } else {
+            println!("round {round}: {changed} FPU registers changed under it");
+            good = false;
+        }
     }
-    match call(echo, &Message::new(DONE, [0; 4]), Timeout::Millis(5000)) {
+    match call(echo, &Message::new(DONE, [0; 4]), Timeout::Millis(10_000)) {
         Ok(answer) => {
-            println!("echo made {} rounds", answer.message.words[0]);
-            good &= answer.message.words[0] == ROUNDS;
+            let [rounds, broken, ..] = answer.message.words;
+            println!("echo made {rounds} rounds, {broken} with FPU registers changed");
+            good &= rounds == ROUNDS && broken == 0;
         }
         Err(error) => {
             println!("the last call to echo failed: {}", error.name());
