@@ -33,14 +33,12 @@ use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::isolation::{CALL_EXIT, CALL_MARK, CALL_NULL, CALL_YIELD};
+use crate::regs::{SYST_CSR, SYST_CVR, SYST_RVR};
 use crate::{board, write, Uart};
 
 /// How many times each operation runs.
 pub const ITERATIONS: u32 = 4096;
 
-const SYST_CSR: u32 = 0xE000_E010;
-const SYST_RVR: u32 = 0xE000_E014;
-const SYST_CVR: u32 = 0xE000_E018;
 /// SysTick counts 24 bits down.
 const SYSTICK_MASK: u32 = 0x00ff_ffff;
 

@@ -23,16 +23,8 @@ use kernel_core::pagetable::MemoryType;
 use kernel_core::Access;
 use tessera_abi::FaultKind;
 
+use crate::regs::{BFAR, CFSR, MMFAR, MPU_CTRL, MPU_RASR, MPU_RBAR, SHCSR};
 use crate::{read, write, Uart};
-
-/// MPU and fault registers (Armv7-M).
-const MPU_CTRL: u32 = 0xE000_ED94;
-const MPU_RBAR: u32 = 0xE000_ED9C;
-const MPU_RASR: u32 = 0xE000_EDA0;
-const SCB_SHCSR: u32 = 0xE000_ED24;
-const SCB_CFSR: u32 = 0xE000_ED28;
-const SCB_MMFAR: u32 = 0xE000_ED34;
-const SCB_BFAR: u32 = 0xE000_ED38;
 
 /// `SVC` calls a program makes (r0): say a number (r1), exit (status in
 /// r1), a round done (preempt.rs; its number in r1).
@@ -312,7 +304,7 @@ pub fn run() -> ! {
 /// Turns the MPU and the fault exceptions on, then drops to the program
 /// whose first frame is `first` (mapped already). Never returns.
 pub fn enter(first: *mut u32) -> ! {
-    write(SCB_SHCSR, read(SCB_SHCSR) | (0b111 << 16));
+    write(SHCSR, read(SHCSR) | (0b111 << 16));
     write(MPU_CTRL, 0b101); // ENABLE, PRIVDEFENA: the kernel keeps the default map.
                             // SAFETY: the process stack holds the first program's frame, in its
                             // own region; PendSV (`tessera_pendsv`) makes Thread mode
@@ -376,10 +368,10 @@ extern "C" fn tessera_exception(frame: *mut u32, kind: u32) -> *mut u32 {
     } else {
         // The address registers first: on the M4 MMFAR and BFAR share one
         // register, and clearing CFSR's valid bits may end what they hold.
-        let (mmfar, bfar) = (read(SCB_MMFAR), read(SCB_BFAR));
-        let status = read(SCB_CFSR);
+        let (mmfar, bfar) = (read(MMFAR), read(BFAR));
+        let status = read(CFSR);
         // Clear what was recorded (write ones).
-        write(SCB_CFSR, status);
+        write(CFSR, status);
         let what = match kind {
             KIND_MEMMANAGE => "MemManage fault",
             KIND_BUSFAULT => "bus fault",

@@ -24,11 +24,13 @@ mod bench;
 mod isolation;
 mod portable;
 mod preempt;
+mod regs;
 
 use core::fmt::{self, Write};
 use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
 
 use kernel_core::time::Clock;
+use regs::{CPACR, CPUID, ICSR, MPU_TYPE, VTOR};
 
 // The vector table: the initial stack pointer, then the handlers. The
 // system exceptions and the board's external interrupts all end the run
@@ -76,7 +78,7 @@ pub unsafe extern "C" fn tessera_reset() -> ! {
     // Exceptions use this vector table wherever the image was loaded (a
     // loader that starts the core at the table's reset entry need not
     // have set VTOR).
-    write(SCB_VTOR, addr_of!(tessera_vectors) as u32);
+    write(VTOR, addr_of!(tessera_vectors) as u32);
     // SAFETY: the linker script places `.data` in RAM between
     // `__data_start` and `__data_end` (word-aligned), loaded at
     // `__data_load` in code memory, and `.bss` between `__bss_start` and
@@ -111,7 +113,7 @@ pub unsafe extern "C" fn tessera_reset() -> ! {
 /// Any exception: nothing should raise one yet.
 #[no_mangle]
 pub extern "C" fn tessera_fault() -> ! {
-    let _ = writeln!(Uart, "kernel: unexpected exception (ICSR {:#010x})", read(SCB_ICSR));
+    let _ = writeln!(Uart, "kernel: unexpected exception (ICSR {:#010x})", read(ICSR));
     exit(1)
 }
 
@@ -120,13 +122,6 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     let _ = writeln!(Uart, "kernel panic: {info}");
     exit(101)
 }
-
-/// System control block and MPU registers (Armv7-M).
-const SCB_CPUID: u32 = 0xE000_ED00;
-const SCB_ICSR: u32 = 0xE000_ED04;
-const SCB_VTOR: u32 = 0xE000_ED08;
-const SCB_CPACR: u32 = 0xE000_ED88;
-const MPU_TYPE: u32 = 0xE000_ED90;
 
 /// Reads the 32-bit register at `address`.
 fn read(address: u32) -> u32 {
@@ -210,7 +205,7 @@ impl Write for Uart {
 fn main() -> u32 {
     Uart::init();
     let _ = writeln!(Uart, "kernel: Tessera on {} (Armv7E-M): boot, first step of the M-profile port", board::NAME);
-    let cpuid = read(SCB_CPUID);
+    let cpuid = read(CPUID);
     // Implementer Arm (0x41), part number 0xC24: a Cortex-M4.
     let cortex_m4 = cpuid >> 24 == 0x41 && (cpuid >> 4) & 0xfff == 0xc24;
     let _ = writeln!(Uart, "kernel: CPUID {cpuid:#010x}{}", if cortex_m4 { ": a Cortex-M4" } else { "" });
@@ -221,8 +216,8 @@ fn main() -> u32 {
     // own code has no floating-point instructions (built for eabihf, but
     // it does no floating-point arithmetic). Reading it back says whether
     // it exists.
-    write(SCB_CPACR, read(SCB_CPACR) | (0xf << 20));
-    let fpu = (read(SCB_CPACR) >> 20) & 0xf == 0xf;
+    write(CPACR, read(CPACR) | (0xf << 20));
+    let fpu = (read(CPACR) >> 20) & 0xf == 0xf;
     let _ = writeln!(Uart, "kernel: FPU {}", if fpu { "present, enabled for User mode" } else { "absent" });
     // The portable kernel's clock, on this core's frequency.
     let clock = Clock::new(u64::from(board::CLOCK_HZ));

@@ -52,35 +52,12 @@ use tessera_abi::bootimage::BootImage;
 use tessera_abi::{ObjectType, Rights, ROOT_PRIORITY};
 
 use crate::board;
+use crate::regs::{
+    BFAR, CFSR, CPACR, FPCCR, ICSR, ICSR_PENDSTCLR, ICSR_PENDSTSET, ICSR_PENDSVCLR, ICSR_PENDSVSET, MMFAR, MPU_CTRL,
+    MPU_RASR, MPU_RBAR, NVIC_ICER, NVIC_ICPR, NVIC_IPR, NVIC_ISER, SHCSR, SHPR1, SHPR2, SHPR3, SYST_CSR, SYST_CVR,
+    SYST_RVR, VTOR,
+};
 use crate::Uart;
-
-/// System control registers (Armv7-M).
-const ICSR: u32 = 0xE000_ED04;
-const VTOR: u32 = 0xE000_ED08;
-const SHPR1: u32 = 0xE000_ED18;
-const SHPR2: u32 = 0xE000_ED1C;
-const SHPR3: u32 = 0xE000_ED20;
-const SHCSR: u32 = 0xE000_ED24;
-const CFSR: u32 = 0xE000_ED28;
-const MMFAR: u32 = 0xE000_ED34;
-const BFAR: u32 = 0xE000_ED38;
-const CPACR: u32 = 0xE000_ED88;
-const FPCCR: u32 = 0xE000_EF34;
-const SYST_CSR: u32 = 0xE000_E010;
-const SYST_RVR: u32 = 0xE000_E014;
-const SYST_CVR: u32 = 0xE000_E018;
-const MPU_CTRL: u32 = 0xE000_ED94;
-const MPU_RBAR: u32 = 0xE000_ED9C;
-const MPU_RASR: u32 = 0xE000_EDA0;
-const NVIC_ISER: u32 = 0xE000_E100;
-const NVIC_ICER: u32 = 0xE000_E180;
-const NVIC_ICPR: u32 = 0xE000_E280;
-const NVIC_IPR: u32 = 0xE000_E400;
-
-const ICSR_PENDSVSET: u32 = 1 << 28;
-const ICSR_PENDSVCLR: u32 = 1 << 27;
-const ICSR_PENDSTSET: u32 = 1 << 26;
-const ICSR_PENDSTCLR: u32 = 1 << 25;
 
 /// SysTick's exception number: the timer's interrupt ID. Device line `n`
 /// is ID `16 + n`, its exception number.

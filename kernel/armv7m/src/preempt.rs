@@ -20,15 +20,8 @@ use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::isolation::{self, CALL_EXIT, CALL_MARK, CALL_NULL, CALL_ROUND, CALL_YIELD, KIND_SVC};
+use crate::regs::{ICSR, ICSR_PENDSVSET, SHPR3, SYST_CSR, SYST_CVR, SYST_RVR};
 use crate::{write, Uart};
-
-/// SysTick and the system handler priorities (Armv7-M).
-const SYST_CSR: u32 = 0xE000_E010;
-const SYST_RVR: u32 = 0xE000_E014;
-const SYST_CVR: u32 = 0xE000_E018;
-const SCB_ICSR: u32 = 0xE000_ED04;
-const SCB_SHPR3: u32 = 0xE000_ED20;
-const ICSR_PENDSVSET: u32 = 1 << 28;
 
 /// The rounds each program runs.
 pub const ROUNDS: u32 = 12;
@@ -183,7 +176,7 @@ pub fn running() -> bool {
 extern "C" fn tessera_systick() {
     TICKS.fetch_add(1, Ordering::Relaxed);
     if TESSERA_PREEMPTING.load(Ordering::Relaxed) != 0 {
-        write(SCB_ICSR, ICSR_PENDSVSET);
+        write(ICSR, ICSR_PENDSVSET);
     }
 }
 
@@ -233,7 +226,7 @@ pub fn begin(programs: [(u32, u32); 2]) -> *mut u32 {
     RUNNING.store(0, Ordering::Relaxed);
     isolation::map_slot(0);
     // PendSV lowest, SysTick above it; SVC and the faults stay at 0.
-    write(SCB_SHPR3, (0x80 << 24) | (0xff << 16));
+    write(SHPR3, (0x80 << 24) | (0xff << 16));
     TESSERA_PREEMPTING.store(1, Ordering::Relaxed);
     first as *mut u32
 }
@@ -265,7 +258,7 @@ pub fn exception(frame: *mut u32, kind: u32) -> *mut u32 {
     let (call, argument) = unsafe { (frame.read_volatile(), frame.add(1).read_volatile()) };
     match call {
         CALL_NULL => {}
-        CALL_YIELD => write(SCB_ICSR, ICSR_PENDSVSET),
+        CALL_YIELD => write(ICSR, ICSR_PENDSVSET),
         CALL_MARK => {
             let now = crate::read(SYST_CVR);
             let index = MARKED.fetch_add(1, Ordering::Relaxed) as usize;
@@ -288,7 +281,7 @@ pub fn exception(frame: *mut u32, kind: u32) -> *mut u32 {
                 finish()
             }
             // It waits at `b .` until PendSV switches away for good.
-            write(SCB_ICSR, ICSR_PENDSVSET);
+            write(ICSR, ICSR_PENDSVSET);
         }
         CALL_EXIT => {
             let _ = writeln!(
