@@ -170,6 +170,8 @@ fn expected_lines(board: &Board) -> Vec<String> {
         ),
         "init: running under the portable kernel".to_string(),
         "init: echo answered 40 + 2 = 42".to_string(),
+        "init: echo received the capability sent to it: an endpoint, send and grant, badge 7".to_string(),
+        "init: 3 of 3 timer interrupts received and acknowledged".to_string(),
         "init: echo made 6 rounds, 0 with FPU registers changed".to_string(),
         "fp-reader: the FPU registers read zero".to_string(),
         "init: the child aimed at the kernel's data faulted before it ran".to_string(),

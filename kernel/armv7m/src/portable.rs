@@ -82,6 +82,9 @@ const TICK_PRIORITY: u32 = 0x00;
 /// at [`KERNEL_WORD`], `uart-writer` at the console.
 const ECHO_PRIORITY: u32 = ROOT_PRIORITY;
 const PROBE_PRIORITY: u32 = ROOT_PRIORITY + 1;
+/// `init`'s rights to `echo`'s endpoint: send, with capabilities along
+/// (`GRANT`), and make badged copies (`DERIVE`).
+const ROOT_ENDPOINT_RIGHTS: Rights = Rights::SEND.union(Rights::GRANT).union(Rights::DERIVE);
 
 /// Process objects for the programs the kernel starts (16 KiB aligned, in
 /// the kernel's RAM: outside the pool and untyped memory).
@@ -1038,14 +1041,16 @@ extern "C" fn start() -> ! {
     let root = kernel
         .spawn_root(&root_arguments[..length + if bench { 6 } else { 0 }])
         .unwrap_or_else(|error| panic!("cannot start init: {}", error.name()));
+    // The board description's devices for programs (a timer on
+    // `mps2-an386`), and their lines.
     let grants = RootGrants {
         untyped: (programs_end, ram_end - programs_end),
-        device_regions: &[],
-        interrupts: &[],
+        device_regions: &board::USER_DEVICES,
+        interrupts: &board::USER_INTERRUPTS,
         boot_image: (0, 0),
     };
     if kernel.give_root_capabilities((root & 0xFFFF) as usize, &grants).is_err()
-        || kernel.give(root, Capability::new(ObjectType::Endpoint, Rights::SEND, endpoint, 64)).is_err()
+        || kernel.give(root, Capability::new(ObjectType::Endpoint, ROOT_ENDPOINT_RIGHTS, endpoint, 64)).is_err()
     {
         panic!("cannot give init its capabilities");
     }

@@ -104,6 +104,16 @@ pub struct Programs {
     pub slots: u32,
 }
 
+/// A device the portable kernel grants `init` (`programs.devices`): its
+/// register page(s) and, if it has one, its NVIC line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserDevice {
+    pub name: String,
+    pub base: u32,
+    pub bytes: u32,
+    pub line: Option<u32>,
+}
+
 /// Frames the kernel takes for itself (its endpoints, the process table's
 /// generations) from just below the program slots, where its stack ends.
 pub const KERNEL_POOL_BYTES: u32 = 32 * 1024;
@@ -137,6 +147,8 @@ pub struct Board {
     /// The slots of the programs the portable kernel starts; `None`: the
     /// board runs only the mechanism checks so far.
     pub programs: Option<Programs>,
+    /// The devices the portable kernel grants `init`.
+    pub user_devices: Vec<UserDevice>,
     /// The scenarios `cargo xtask test` runs on it.
     pub scenarios: Vec<String>,
 }
@@ -220,6 +232,7 @@ impl Board {
         }
         memory.finish()?;
 
+        let mut user_devices = Vec::new();
         let programs = if top.has("programs") {
             let mut object = top.object("programs")?;
             let programs = Programs {
@@ -227,6 +240,25 @@ impl Board {
                 slot_bytes: object.number("slot_bytes")?,
                 slots: object.number("slots")?,
             };
+            if object.has("devices") {
+                for (index, value) in object.array("devices")?.iter().enumerate() {
+                    let mut device = Object::new(file, format!("programs.devices[{index}]"), value)?;
+                    let found = UserDevice {
+                        name: device.string("name")?,
+                        base: device.number("base")?,
+                        bytes: device.number("bytes")?,
+                        line: if device.has("line") { Some(device.number("line")?) } else { None },
+                    };
+                    device.finish()?;
+                    if !found.base.is_multiple_of(4096) || found.bytes == 0 || !found.bytes.is_multiple_of(4096) {
+                        return Err(Error(format!(
+                            "{file}: programs.devices[{index}]: {} must be whole 4 KiB pages",
+                            found.name
+                        )));
+                    }
+                    user_devices.push(found);
+                }
+            }
             object.finish()?;
             let end = u64::from(programs.base) + u64::from(programs.slot_bytes) * u64::from(programs.slots);
             if !programs.base.is_multiple_of(PROGRAM_ALIGN)
@@ -318,6 +350,16 @@ impl Board {
             return Err(Error(format!("{file}: scenarios: a board without `qemu` cannot run any")));
         }
         top.finish()?;
+        if let Some(device) =
+            user_devices.iter().find(|device| device.line.is_some_and(|line| line >= kernel_devices.interrupts))
+        {
+            return Err(Error(format!(
+                "{file}: programs.devices: {}'s line {} is not one of the board's {} interrupts",
+                device.name,
+                device.line.unwrap_or_default(),
+                kernel_devices.interrupts
+            )));
+        }
         Ok(Board {
             folder: folder.to_string(),
             name,
@@ -325,6 +367,7 @@ impl Board {
             memory: memory_facts,
             kernel_devices,
             programs,
+            user_devices,
             scenarios,
         })
     }
@@ -393,7 +436,11 @@ impl Board {
              pub const PROGRAM_SLOT_BYTES: u32 = {slot_bytes:#x};\n\
              pub const PROGRAM_SLOTS: u32 = {slots};\n\
              /// The kernel's own frames, just below the slots.\n\
-             pub const KERNEL_POOL_BYTES: u32 = {pool:#x};\n",
+             pub const KERNEL_POOL_BYTES: u32 = {pool:#x};\n\
+             /// The devices granted `init`: register pages (address, bytes),\n\
+             /// and their interrupt IDs (exception numbers, 16 + line).\n\
+             pub const USER_DEVICES: [(u32, u32); {device_count}] = [{devices}];\n\
+             pub const USER_INTERRUPTS: [u32; {line_count}] = [{lines}];\n",
             folder = self.folder,
             name = self.name,
             uart = kernel.uart,
@@ -408,6 +455,20 @@ impl Board {
             slot_bytes = self.programs.map_or(0, |p| p.slot_bytes),
             slots = self.programs.map_or(0, |p| p.slots),
             pool = if self.programs.is_some() { KERNEL_POOL_BYTES } else { 0 },
+            device_count = self.user_devices.len(),
+            devices = self
+                .user_devices
+                .iter()
+                .map(|device| format!("({:#010x}, {:#x})", device.base, device.bytes))
+                .collect::<Vec<_>>()
+                .join(", "),
+            line_count = self.user_devices.iter().filter(|device| device.line.is_some()).count(),
+            lines = self
+                .user_devices
+                .iter()
+                .filter_map(|device| device.line.map(|line| (16 + line).to_string()))
+                .collect::<Vec<_>>()
+                .join(", "),
         )
     }
 }
@@ -433,6 +494,12 @@ mod tests {
         assert!(board.rust_constants().contains("pub const UART: u32 = 0x40004000;"));
         let programs = board.programs.unwrap();
         assert_eq!(programs.slot(1), programs.base + programs.slot_bytes);
+        // The CMSDK timer QEMU puts at 0x40000000 on line 8.
+        assert_eq!(board.user_devices[0].base, 0x4000_0000);
+        assert!(board.rust_constants().contains("pub const USER_INTERRUPTS: [u32; 1] = [24];"));
+        let error =
+            Board::parse("b.json", "mps2-an386", &mps2_text().replace("\"line\": 8", "\"line\": 48")).unwrap_err();
+        assert!(error.0.contains("line 48"), "{}", error.0);
         assert!(board.linker_memory().contains(&format!("PROGRAMS_BASE = {:#010x};", programs.base)));
         // Slots must be MPU windows inside RAM.
         let text = mps2_text();

@@ -10,17 +10,22 @@
 /// `echo`'s protocol: add the two words; `init` is done with its rounds
 /// (the answer: how many rounds `echo` made); answer at once (the IPC
 /// benchmark); yield the first word's number of times, then wait for the
-/// next request (the context-switch benchmark).
+/// next request (the context-switch benchmark); describe a capability
+/// sent along.
 pub const ADD: u32 = 1;
 pub const DONE: u32 = 2;
 pub const PING: u32 = 3;
 pub const YIELD: u32 = 4;
+/// Describe the capability the message carries (its type, rights and
+/// badge), then delete it.
+pub const INSPECT: u32 = 5;
 
 /// The busy rounds `init` and `echo` each make ([`fp_round`]), and how
-/// many times each spins: together longer than a time slice, so only
-/// preemption interleaves them.
+/// many times each spins: about 10 ms a round here, so six rounds outlast
+/// a 10 ms time slice even on a host several times faster (QEMU's clock is
+/// the host's), and only preemption can interleave them.
 pub const ROUNDS: u32 = 6;
-pub const ROUND_SPINS: u32 = 2_000_000;
+pub const ROUND_SPINS: u32 = 8_000_000;
 
 /// The address in a program's boot arguments: the first word, `0x` and
 /// hex digits.

@@ -6,9 +6,10 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use tessera_m_programs::{fp_round, ADD, DONE, PING, ROUNDS, ROUND_SPINS, YIELD};
+use tessera_m_programs::{fp_round, ADD, DONE, INSPECT, PING, ROUNDS, ROUND_SPINS, YIELD};
 use tessera_rt::{
-    find_initial_capability, println, receive, reply_receive, yield_now, Message, ObjectType, Received, Rights, Timeout,
+    cap_delete, cap_info, find_initial_capability, println, receive, reply_receive, yield_now, Message, ObjectType,
+    Received, Rights, Timeout,
 };
 
 tessera_rt::entry!(main);
@@ -35,6 +36,17 @@ fn main(_start: tessera_rt::Start) -> u32 {
             DONE => Message::new(DONE, [rounds, broken, 0, 0]),
             PING => Message::new(PING, [words[0], 0, 0, 0]),
             YIELD => Message::new(YIELD, [0; 4]),
+            INSPECT => match request.message.capabilities().next() {
+                Some(handle) => {
+                    let answer = match cap_info(handle) {
+                        Ok(info) => Message::new(INSPECT, [info.kind as u32, info.rights.bits(), info.badge, 0]),
+                        Err(error) => Message::new(0, [error as u32, 0, 0, 0]),
+                    };
+                    let _ = cap_delete(handle);
+                    answer
+                }
+                None => Message::new(0, [0; 4]),
+            },
             _ => Message::new(0, [0; 4]),
         };
         if label == DONE {

@@ -8,11 +8,11 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use tessera_m_programs::{address_argument, fp_round, ADD, DONE, PING, ROUNDS, ROUND_SPINS, YIELD};
+use tessera_m_programs::{address_argument, fp_round, ADD, DONE, INSPECT, PING, ROUNDS, ROUND_SPINS, YIELD};
 use tessera_rt::{
-    call, cap_object, find_initial_capability, map_into, null, println, process_name, process_setup, process_start,
-    retype, shutdown, uptime_micros, wait, yield_now, Ended, Error, FaultKind, Handle, Message, ObjectType, Rights,
-    Timeout,
+    call, cap_derive, cap_object, find_initial_capability, interrupt_ack, interrupt_bind, map_into, null, println,
+    process_name, process_setup, process_start, retype, shutdown, uptime_micros, wait, wait_notification, yield_now,
+    Ended, Error, FaultKind, Handle, Mapping, Message, ObjectType, Rights, Timeout,
 };
 
 tessera_rt::entry!(main);
@@ -29,6 +29,46 @@ fn start_aimed_at(untyped: Handle, stack: u32) -> Result<Ended, Error> {
     process_setup(process, at, stack, 0)?;
     process_start(process, 1)?;
     wait(Some(process), Some(1_000_000)).map(|(_, ended)| ended)
+}
+
+/// The CMSDK timer's registers (the board description's device for
+/// programs): control (bit 0 enable, bit 3 interrupt enable), reload
+/// value, and interrupt status (write 1 to clear).
+const TIMER_CTRL: u32 = 0x0;
+const TIMER_VALUE: u32 = 0x4;
+const TIMER_RELOAD: u32 = 0x8;
+const TIMER_INTCLEAR: u32 = 0xC;
+/// Timer interrupts to take: each through the NVIC, the kernel, the
+/// notification and the acknowledgement.
+const TICKS: u32 = 3;
+
+/// Drives the timer the kernel granted (its registers and its interrupt
+/// line): a millisecond period, [`TICKS`] interrupts each waited for on a
+/// notification and acknowledged, then off. Returns how many came.
+fn timer_ticks(untyped: Handle) -> Result<u32, Error> {
+    let device = find_initial_capability(ObjectType::DeviceRegion, Rights::empty()).ok_or(Error::NotFound)?;
+    let interrupt = find_initial_capability(ObjectType::Interrupt, Rights::empty()).ok_or(Error::NotFound)?;
+    // User addresses are physical: the registers map at their own address.
+    let (base, _) = cap_object(device)?;
+    let timer = Mapping::new(device, base, Rights::READ | Rights::WRITE)?;
+    let notification = retype(untyped, ObjectType::Notification, 64)?;
+    interrupt_bind(interrupt, notification, 0)?;
+    // 25,000 ticks of the 25 MHz peripheral clock: a millisecond.
+    timer.write_u32(TIMER_RELOAD, 25_000);
+    timer.write_u32(TIMER_VALUE, 25_000);
+    timer.write_u32(TIMER_CTRL, 0b1001);
+    let mut ticks = 0;
+    while ticks < TICKS {
+        let bits = wait_notification(notification, 1, Timeout::Millis(100))?;
+        if bits & 1 == 0 {
+            break;
+        }
+        timer.write_u32(TIMER_INTCLEAR, 1);
+        interrupt_ack(interrupt)?;
+        ticks += 1;
+    }
+    timer.write_u32(TIMER_CTRL, 0);
+    Ok(ticks)
 }
 
 /// How many times each benchmark repeats its operation.
@@ -107,6 +147,39 @@ fn main(start: tessera_rt::Start) -> u32 {
         return status;
     }
     let mut good = true;
+    // A capability through IPC: a badged copy of the endpoint itself (send
+    // and grant: a capability travels only with GRANT), which `echo`
+    // receives into its own CSpace and describes.
+    let sent = cap_derive(echo, Rights::SEND | Rights::GRANT, 7)
+        .and_then(|copy| call(echo, &Message::with_capability(INSPECT, [0; 3], copy), Timeout::Millis(1000)));
+    match sent {
+        Ok(answer) if answer.message.label == INSPECT => {
+            let [kind, rights, badge, _] = answer.message.words;
+            let endpoint =
+                kind == ObjectType::Endpoint as u32 && rights == (Rights::SEND | Rights::GRANT).bits() && badge == 7;
+            println!(
+                "echo received the capability sent to it: {}",
+                if endpoint { "an endpoint, send and grant, badge 7" } else { "NOT WHAT WAS SENT" }
+            );
+            good &= endpoint;
+        }
+        other => {
+            println!("sending echo a capability failed: {other:?}");
+            good = false;
+        }
+    }
+    match timer_ticks(untyped) {
+        Ok(ticks) => {
+            println!("{ticks} of {TICKS} timer interrupts received and acknowledged");
+            good &= ticks == TICKS;
+        }
+        Err(error) => {
+            println!("driving the timer failed: {}", error.name());
+            good = false;
+        }
+    }
+    // `echo` answers this, then starts its rounds: everything before must
+    // not wait on it.
     match call(echo, &Message::new(ADD, [40, 2, 0, 0]), Timeout::Millis(1000)) {
         Ok(answer) => {
             println!("echo answered 40 + 2 = {}", answer.message.words[0]);
