@@ -9,8 +9,17 @@ use std::path::PathBuf;
 use tessera_board::armv7m::{board_dir, Board};
 
 /// Each program and its slot (`src/bin/<name>.rs`).
-const SLOTS: [(&str, u32); 6] =
-    [("init", 0), ("echo", 1), ("peeker", 2), ("kernel-reader", 3), ("uart-writer", 4), ("fp-reader", 5)];
+/// The kernel starts the programs in slots 0 to 5 itself; `init` loads
+/// `crasher` into slot 6 (kernel/armv7m/src/portable.rs, `KERNEL_SLOTS`).
+const SLOTS: [(&str, u32); 7] = [
+    ("init", 0),
+    ("echo", 1),
+    ("peeker", 2),
+    ("kernel-reader", 3),
+    ("uart-writer", 4),
+    ("fp-reader", 5),
+    ("crasher", 6),
+];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=TESSERA_M_BOARD");

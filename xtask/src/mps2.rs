@@ -10,7 +10,8 @@
 //! the portable kernel then runs the M4 programs (`userland/m-programs`,
 //! packed into the kernel's boot image): IPC, preemption with each
 //! process's FPU registers kept and cleared for the next, probes that end
-//! in contained faults, a child whose stack pointer aims at the kernel.
+//! in contained faults, a child whose stack pointer aims at the kernel, a
+//! timer's interrupts, and a program `init` loads and restarts itself.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -175,6 +176,11 @@ fn expected_lines(board: &Board) -> Vec<String> {
         "init: echo made 6 rounds, 0 with FPU registers changed".to_string(),
         "fp-reader: the FPU registers read zero".to_string(),
         "init: the child aimed at the kernel's data faulted before it ran".to_string(),
+        // `init` loads `crasher` into its slot itself and restarts it.
+        "crasher: run 1: started".to_string(),
+        "crasher: run 3: started".to_string(),
+        "init: crasher's run 3 ended: Faulted(Unmapped)".to_string(),
+        "init: crasher faulted 3 times in 3 runs: held".to_string(),
         "init: done: all answers right".to_string(),
         "kernel: shutdown requested by 'init', status 0".to_string(),
         "kernel: kernel data intact at shutdown".to_string(),

@@ -82,6 +82,14 @@ const TICK_PRIORITY: u32 = 0x00;
 /// at [`KERNEL_WORD`], `uart-writer` at the console.
 const ECHO_PRIORITY: u32 = ROOT_PRIORITY;
 const PROBE_PRIORITY: u32 = ROOT_PRIORITY + 1;
+/// The slots of the programs the kernel starts itself (`init`, `echo`,
+/// the four probes); `init` loads programs into the rest.
+const KERNEL_SLOTS: u32 = 6;
+const _: () = assert!(
+    board::PROGRAM_SLOTS == 0 || board::PROGRAM_SLOTS.saturating_sub(KERNEL_SLOTS) != 0,
+    "the board description leaves init no program slot to load into"
+);
+
 /// `init`'s rights to `echo`'s endpoint: send, with capabilities along
 /// (`GRANT`), and make badged copies (`DERIVE`).
 const ROOT_ENDPOINT_RIGHTS: Rights = Rights::SEND.union(Rights::GRANT).union(Rights::DERIVE);
@@ -998,11 +1006,15 @@ extern "C" fn start() -> ! {
     let boot_image = BootImage::parse(&BOOT_IMAGE.0).ok();
     let objects = |index: usize| PROCESS_OBJECTS[index].0.as_ptr() as u32;
     let programs_end = board::PROGRAMS_BASE + board::PROGRAM_SLOTS * board::PROGRAM_SLOT_BYTES;
+    // The slots of the programs the kernel starts are the pool's (it
+    // places their pages there); the rest are `init`'s, as untyped memory
+    // one slot each, for the programs it loads itself.
+    let kernel_slots_end = board::PROGRAMS_BASE + KERNEL_SLOTS * board::PROGRAM_SLOT_BYTES;
     let ram_end = board::RAM_BASE + board::RAM_BYTES;
     let mut kernel = KERNEL.enter();
     kernel.init(Boot {
         ram: (board::RAM_BASE, board::RAM_BYTES),
-        pool: (board::PROGRAMS_BASE - board::KERNEL_POOL_BYTES, programs_end),
+        pool: (board::PROGRAMS_BASE - board::KERNEL_POOL_BYTES, kernel_slots_end),
         root_object: objects(0),
         boot_image,
         preempt_test: false,
@@ -1043,14 +1055,25 @@ extern "C" fn start() -> ! {
         .unwrap_or_else(|error| panic!("cannot start init: {}", error.name()));
     // The board description's devices for programs (a timer on
     // `mps2-an386`), and their lines.
+    // And the boot image, read-only, to load programs from.
+    let boot_image_at = BOOT_IMAGE.0.as_ptr() as u32;
     let grants = RootGrants {
         untyped: (programs_end, ram_end - programs_end),
         device_regions: &board::USER_DEVICES,
         interrupts: &board::USER_INTERRUPTS,
-        boot_image: (0, 0),
+        boot_image: (boot_image_at, (BOOT_IMAGE_BYTES.len() as u32).next_multiple_of(4096)),
     };
+    // Empty on a board without slots (the MT3620 build, where nothing
+    // here runs: `ready` is false).
+    #[allow(clippy::reversed_empty_ranges)]
+    let slots = (KERNEL_SLOTS..board::PROGRAM_SLOTS).map(|slot| {
+        let base = board::PROGRAMS_BASE + slot * board::PROGRAM_SLOT_BYTES;
+        let rights = ObjectType::Untyped.meaningful_rights();
+        Capability::new(ObjectType::Untyped, rights, base, board::PROGRAM_SLOT_BYTES)
+    });
     if kernel.give_root_capabilities((root & 0xFFFF) as usize, &grants).is_err()
         || kernel.give(root, Capability::new(ObjectType::Endpoint, ROOT_ENDPOINT_RIGHTS, endpoint, 64)).is_err()
+        || slots.map(|slot| kernel.give(root, slot)).any(|given| given.is_err())
     {
         panic!("cannot give init its capabilities");
     }

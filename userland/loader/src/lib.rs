@@ -6,6 +6,8 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod identity;
+
 use tessera_abi::app::{Grant, ServerKind, StartInfo, GRANT_ENTRY, MAX_GRANTS, START_INFO_HEADER};
 use tessera_abi::bootimage::{self, BootImage};
 use tessera_abi::elf;

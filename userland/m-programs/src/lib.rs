@@ -50,6 +50,11 @@ pub fn probe(start: tessera_rt::Start, attempt: Attempt) -> u32 {
         tessera_rt::println!("no address in the boot arguments");
         return 2;
     };
+    probe_at(address, attempt)
+}
+
+/// A probe's body at `address` (see [`probe`]).
+pub fn probe_at(address: u32, attempt: Attempt) -> u32 {
     let pointer = address as *mut u32;
     match attempt {
         Attempt::Read => {

@@ -10,9 +10,10 @@
 
 use tessera_m_programs::{address_argument, fp_round, ADD, DONE, INSPECT, PING, ROUNDS, ROUND_SPINS, YIELD};
 use tessera_rt::{
-    call, cap_derive, cap_object, find_initial_capability, interrupt_ack, interrupt_bind, map_into, null, println,
-    process_name, process_setup, process_start, retype, shutdown, uptime_micros, wait, wait_notification, yield_now,
-    Ended, Error, FaultKind, Handle, Mapping, Message, ObjectType, Rights, Timeout,
+    call, cap_derive, cap_object, cap_revoke, find_initial_capability, for_each_initial_capability, interrupt_ack,
+    interrupt_bind, map_into, null, println, process_name, process_setup, process_start, retype, shutdown,
+    sleep_micros, uptime_micros, wait, wait_notification, yield_now, Ended, Error, FaultKind, Handle, Mapping, Message,
+    ObjectType, Rights, Timeout,
 };
 
 tessera_rt::entry!(main);
@@ -69,6 +70,83 @@ fn timer_ticks(untyped: Handle) -> Result<u32, Error> {
     }
     timer.write_u32(TIMER_CTRL, 0);
     Ok(ticks)
+}
+
+/// How many times `init` starts `crasher` before it holds it, and the
+/// back-off before each restart.
+const CRASHER_RUNS: u32 = 3;
+const BACK_OFF_MICROS: u32 = 10_000;
+
+/// The boot image the kernel granted (read-only, mapped at its own
+/// address) and the untyped memory `init` was given: the largest block is
+/// for objects, the others are program slots.
+struct Memory {
+    image: Mapping,
+    general: Handle,
+}
+
+impl Memory {
+    fn find() -> Result<Memory, Error> {
+        let image = find_initial_capability(ObjectType::Frame, Rights::READ).ok_or(Error::NotFound)?;
+        let (at, _) = cap_object(image)?;
+        let image = Mapping::new(image, at, Rights::READ)?;
+        let mut general = None;
+        let mut largest = 0;
+        for_each_initial_capability(|handle, info| {
+            if info.kind == ObjectType::Untyped {
+                if let Ok((_, bytes)) = cap_object(handle) {
+                    if bytes > largest {
+                        (general, largest) = (Some(handle), bytes);
+                    }
+                }
+            }
+        });
+        Ok(Memory { image, general: general.ok_or(Error::NotFound)? })
+    }
+
+    /// The slot `elf` is linked for: the untyped block that starts where
+    /// its first segment does.
+    fn slot_for(&self, elf: &[u8]) -> Option<Handle> {
+        let plan = tessera_abi::elf::parse_within(elf, 0x1_0000, 0xE000_0000).ok()?;
+        let start = plan.segments().next()?.page_start();
+        let mut found = None;
+        for_each_initial_capability(|handle, info| {
+            let slot = info.kind == ObjectType::Untyped && handle != self.general;
+            if slot && cap_object(handle).is_ok_and(|(base, _)| base == start) {
+                found = Some(handle);
+            }
+        });
+        found
+    }
+}
+
+/// The supervisor's part, on the M4: loads `crasher` from the boot image
+/// into its slot itself, and each time it faults takes the whole slot
+/// back (`CapRevoke`) and loads it again after a growing pause, up to
+/// [`CRASHER_RUNS`] runs; then holds it. True if every run ended in the
+/// fault it makes.
+fn supervise(memory: &Memory) -> Result<bool, Error> {
+    // The mapping is whole pages; the image says how long it is.
+    let bytes = memory.image.as_bytes();
+    let size = tessera_abi::bootimage::declared_size(bytes).filter(|&size| size <= bytes.len());
+    let image = tessera_abi::bootimage::BootImage::parse(&bytes[..size.ok_or(Error::BadImage)?])
+        .map_err(|_| Error::BadImage)?;
+    let elf = image.find("crasher").ok_or(Error::NotFound)?.elf;
+    let slot = memory.slot_for(elf).ok_or(Error::NotFound)?;
+    let mut faults = 0;
+    for run in 1..=CRASHER_RUNS {
+        let placed = tessera_loader::identity::start(slot, "crasher", elf, run, 1)?;
+        let (_, ended) = wait(Some(placed.process), Some(1_000_000))?;
+        println!("crasher's run {run} ended: {ended:?}");
+        faults += u32::from(ended == Ended::Faulted(FaultKind::Unmapped));
+        // Everything it was made of goes back to the slot.
+        cap_revoke(slot)?;
+        if run < CRASHER_RUNS {
+            sleep_micros(BACK_OFF_MICROS * run);
+        }
+    }
+    println!("crasher faulted {faults} times in {CRASHER_RUNS} runs: held");
+    Ok(faults == CRASHER_RUNS)
 }
 
 /// How many times each benchmark repeats its operation.
@@ -128,15 +206,22 @@ fn benchmarks(echo: Handle) -> bool {
 
 fn main(start: tessera_rt::Start) -> u32 {
     println!("running under the portable kernel, linked at {:#010x}", main as *const () as usize);
-    let (Some(echo), Some(power), Some(untyped), Some(kernel_word)) = (
+    let memory = match Memory::find() {
+        Ok(memory) => memory,
+        Err(error) => {
+            println!("cannot find the boot image or untyped memory: {}", error.name());
+            return 1;
+        }
+    };
+    let (Some(echo), Some(power), Some(kernel_word)) = (
         find_initial_capability(ObjectType::Endpoint, Rights::SEND),
         find_initial_capability(ObjectType::PowerControl, Rights::empty()),
-        find_initial_capability(ObjectType::Untyped, Rights::empty()),
         address_argument(tessera_rt::boot_arguments(start)),
     ) else {
-        println!("missing the echo endpoint, the power capability, untyped memory or the kernel word's address");
+        println!("missing the echo endpoint, the power capability or the kernel word's address");
         return 1;
     };
+    let untyped = memory.general;
     if tessera_rt::boot_arguments(start).split_whitespace().any(|word| word == "bench") {
         let good = benchmarks(echo);
         let _ = call(echo, &Message::new(DONE, [0; 4]), Timeout::Millis(1000));
@@ -224,6 +309,13 @@ fn main(start: tessera_rt::Start) -> u32 {
         }
         Err(error) => {
             println!("cannot start the child aimed at the kernel's data: {}", error.name());
+            good = false;
+        }
+    }
+    match supervise(&memory) {
+        Ok(faulted) => good &= faulted,
+        Err(error) => {
+            println!("loading crasher failed: {}", error.name());
             good = false;
         }
     }
