@@ -10,8 +10,9 @@ use tessera_board::armv7m::{board_dir, Board};
 
 /// Each program and its slot (`src/bin/<name>.rs`).
 /// The kernel starts the programs in slots 0 to 5 itself; `init` loads
-/// `crasher` into slot 6 (kernel/armv7m/src/portable.rs, `KERNEL_SLOTS`).
-const SLOTS: [(&str, u32); 7] = [
+/// the others into slots 6 to 8 (kernel/armv7m/src/portable.rs,
+/// `KERNEL_SLOTS`).
+const SLOTS: [(&str, u32); 9] = [
     ("init", 0),
     ("echo", 1),
     ("peeker", 2),
@@ -19,6 +20,8 @@ const SLOTS: [(&str, u32); 7] = [
     ("uart-writer", 4),
     ("fp-reader", 5),
     ("crasher", 6),
+    ("svc-stacker", 7),
+    ("bkpt-er", 8),
 ];
 
 fn main() {

@@ -67,6 +67,14 @@ const FIRST_LINE: u32 = 16;
 /// What the trampolines pass [`tp_kernel`].
 const KIND_SVC: u32 = 0;
 const KIND_PENDSV: u32 = 1;
+const KIND_HARDFAULT: u32 = 5;
+
+/// `SHCSR`: the synchronous exceptions pending (usage, MemManage, bus
+/// fault, SVCall).
+const SHCSR_SYNC_PENDING: u32 = 0b1111 << 12;
+/// `HFSR` and its debug-event bit (a `bkpt` with no debugger attached).
+const HFSR: u32 = 0xE000_ED2C;
+const HFSR_DEBUGEVT: u32 = 1 << 31;
 
 /// SysTick's period: a millisecond (the clock's reload, and the finest a
 /// deadline can be kept).
@@ -251,8 +259,24 @@ fn pend_kernel() {
 }
 
 /// The console's line state (`kernel_core::console::Lines`): only the
-/// kernel prints, from its exceptions, which never overlap.
-static LINES: Masked<u64> = Masked(UnsafeCell::new(0));
+/// kernel prints, from its exceptions, which never overlap, so it needs no
+/// masking (SysTick and the lines must not wait on the UART).
+static LINES: KernelOnly<u64> = KernelOnly(UnsafeCell::new(0));
+
+/// State only the kernel's exceptions touch.
+struct KernelOnly<T>(UnsafeCell<T>);
+
+// SAFETY: reached only from the kernel's exceptions (SVC, PendSV, the
+// faults), which share one priority and so never overlap; the handlers
+// above them never touch it.
+unsafe impl<T> Sync for KernelOnly<T> {}
+
+impl<T> KernelOnly<T> {
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        // SAFETY: see `Sync` above: one access at a time.
+        f(unsafe { &mut *self.0.get() })
+    }
+}
 
 fn put_bytes(bytes: &[u8]) {
     bytes.iter().copied().for_each(Uart::put);
@@ -439,10 +463,17 @@ impl Platform for Armv7m {
         // SysTick and the device lines outrank the kernel's exception, so
         // they are taken here and end the wait; their handlers note what
         // the kernel acknowledges next.
+        // Masked between the check and the `wfi`, which a pending
+        // interrupt still ends: one arriving after the check is taken once
+        // the mask lifts, instead of being slept through until the next.
+        // SAFETY: masks interrupts; no memory effects.
+        unsafe { core::arch::asm!("cpsid i", options(nomem, nostack, preserves_flags)) };
         if !self.interrupt_pending() {
             // SAFETY: waits for an interrupt; no memory effects.
             unsafe { core::arch::asm!("wfi", options(nomem, nostack, preserves_flags)) };
         }
+        // SAFETY: unmasks them again; the pending handler runs now.
+        unsafe { core::arch::asm!("cpsie i", options(nomem, nostack, preserves_flags)) };
     }
 
     fn user_layout(&self) -> UserLayout {
@@ -617,7 +648,7 @@ core::arch::global_asm!(
     "tessera_vectors_portable:",
     "    .word __stack_top",
     "    .word tessera_reset",
-    "    .word tessera_fault, tessera_fault",
+    "    .word tessera_fault, tp_hardfault",
     "    .word tp_memmanage, tp_busfault, tp_usagefault",
     "    .word 0, 0, 0, 0",
     "    .word tp_svc, tessera_fault, 0, tp_pendsv, tp_systick",
@@ -651,6 +682,15 @@ core::arch::global_asm!(
     "    tst r0, #1",
     "    beq 2f",
     "    movs r0, #{pendsv}",
+    "    b 1f",
+    // HardFault: from Thread mode it is a process's (a `bkpt` with no
+    // debugger, a fault escalated); from Handler mode the kernel's.
+    ".global tp_hardfault",
+    ".thumb_func",
+    "tp_hardfault:",
+    "    tst lr, #4",
+    "    beq.w tessera_fault",
+    "    movs r0, #{hardfault}",
     "    b 1f",
     ".global tp_memmanage",
     ".thumb_func",
@@ -724,6 +764,7 @@ core::arch::global_asm!(
     "    b 3b",
     ".ltorg",
     fp_high = const FP_HIGH_WORD * 4,
+    hardfault = const KIND_HARDFAULT,
     basic_cleared = const RETURN_BASIC_CLEARED,
     interrupts = const board::INTERRUPTS,
     svc = const KIND_SVC,
@@ -773,6 +814,16 @@ extern "C" fn tp_kernel(kind: u32, psp: u32, exc_return: u32) -> u64 {
         let (mmfar, bfar) = (read(MMFAR), read(BFAR));
         let status = read(CFSR);
         write(CFSR, status);
+        if kind == KIND_HARDFAULT {
+            // Write ones to clear (a debug event, or an escalated fault
+            // whose cause is in CFSR).
+            write(HFSR, read(HFSR) | HFSR_DEBUGEVT);
+        }
+        // The process faulting may have left another synchronous
+        // exception pending (an SVC whose stacking failed stays pending
+        // under the MemManage fault that failure raised): it is the
+        // process's, and must not be taken in the next one.
+        write(SHCSR, read(SHCSR) & !SHCSR_SYNC_PENDING);
         (status, mmfar, bfar)
     });
     // A stacking error leaves no frame to trust.
@@ -804,6 +855,9 @@ extern "C" fn tp_kernel(kind: u32, psp: u32, exc_return: u32) -> u64 {
                 let fp = (psp as *const u32).add(8);
                 core::ptr::copy_nonoverlapping(fp, object_words(object).add(FP_LOW_WORD), 17);
                 object_words(object).add(FP_ACTIVE_WORD).write_volatile(1);
+                // The registers hold its values now, even if this is its
+                // first use of the FPU.
+                FP_DIRTY.store(true, Ordering::Relaxed);
                 words += FP_FRAME_WORDS as u32;
             }
             // The hardware wrote it there with the process's own rights.
@@ -869,8 +923,15 @@ fn place_frame(kernel: &Kernel<Armv7m>, context: &UserContext) -> Option<(u32, u
     // may write; else ask the kernel.
     // SAFETY: the object's word (see `stacked_frame`).
     let stacked = unsafe { stacked_frame(object).read_volatile() };
-    if (stacked == 0 || frame | u32::from(extended) != stacked) && !kernel.current_may_write(frame, bytes) {
-        return None;
+    if stacked == 0 || frame | u32::from(extended) != stacked {
+        // Writable for the process, and ordinary memory: a device's
+        // registers could refuse the kernel's write with a bus fault, which
+        // in the kernel halts the machine.
+        let table = load_table(object);
+        let normal = |address: u32| table.lookup(address).is_some_and(|(_, memory)| memory == MemoryType::Normal);
+        if !kernel.current_may_write(frame, bytes) || !normal(frame) || !normal(frame + bytes - 1) {
+            return None;
+        }
     }
     let words = [
         context.r[0],

@@ -503,7 +503,7 @@ mod tests {
         assert!(board.linker_memory().contains(&format!("PROGRAMS_BASE = {:#010x};", programs.base)));
         // Slots must be MPU windows inside RAM.
         let text = mps2_text();
-        for (from, to) in [("\"slots\": 8", "\"slots\": 400"), ("\"slot_bytes\": \"64K\"", "\"slot_bytes\": \"12K\"")] {
+        for (from, to) in [("\"slots\": 9", "\"slots\": 400"), ("\"slot_bytes\": \"64K\"", "\"slot_bytes\": \"12K\"")] {
             assert!(text.contains(from), "{from}");
             let error = Board::parse("b.json", "mps2-an386", &text.replace(from, to)).unwrap_err();
             assert!(error.0.contains("programs"), "{}", error.0);

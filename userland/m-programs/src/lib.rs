@@ -450,3 +450,40 @@ pub fn fpu_clear() -> bool {
     }
     seen == 0
 }
+
+/// Points the stack pointer at `address`, where the process may not write,
+/// and makes a syscall: the hardware cannot stack the exception frame, so
+/// the SVC stays pending under the MemManage fault that failure raises.
+/// The kernel must end this process and take nothing of it into the next.
+pub fn svc_with_stack_at(address: u32) -> ! {
+    // SAFETY: none intended: this ends the process (the fault) and never
+    // returns; it touches no memory of its own.
+    unsafe {
+        core::arch::asm!(
+            "mov sp, {address}",
+            "movs r7, #0",
+            "svc #0",
+            "b .",
+            address = in(reg) address,
+            options(noreturn)
+        )
+    }
+}
+
+/// A breakpoint with no debugger attached, set up as a semihosting exit
+/// call (`SYS_EXIT_EXTENDED`): it must end this process, not the machine
+/// (the kernel's own exit uses the same call, from privileged code).
+pub fn breakpoint() -> ! {
+    let block = [0x20026u32, 0];
+    // SAFETY: as above: the breakpoint ends the process; the semihosting
+    // block lives on its stack until then.
+    unsafe {
+        core::arch::asm!(
+            "bkpt #0xab",
+            "b .",
+            in("r0") 0x20u32,
+            in("r1") block.as_ptr(),
+            options(noreturn)
+        )
+    }
+}

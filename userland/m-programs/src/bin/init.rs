@@ -149,6 +149,22 @@ fn supervise(memory: &Memory) -> Result<bool, Error> {
     Ok(faults == CRASHER_RUNS)
 }
 
+/// Loads program `name` into its slot, waits for it, and says whether it
+/// ended in a fault of `kind`; takes the slot back either way.
+fn expect_fault(memory: &Memory, name: &str, kind: FaultKind) -> Result<bool, Error> {
+    let bytes = memory.image.as_bytes();
+    let size = tessera_abi::bootimage::declared_size(bytes).filter(|&size| size <= bytes.len());
+    let image = tessera_abi::bootimage::BootImage::parse(&bytes[..size.ok_or(Error::BadImage)?])
+        .map_err(|_| Error::BadImage)?;
+    let elf = image.find(name).ok_or(Error::NotFound)?.elf;
+    let slot = memory.slot_for(elf).ok_or(Error::NotFound)?;
+    let placed = tessera_loader::identity::start(slot, name, elf, 0, 1)?;
+    let (_, ended) = wait(Some(placed.process), Some(1_000_000))?;
+    println!("{name} ended: {ended:?}");
+    cap_revoke(slot)?;
+    Ok(ended == Ended::Faulted(kind))
+}
+
 /// How many times each benchmark repeats its operation.
 const ITERATIONS: u32 = 20_000;
 
@@ -317,6 +333,17 @@ fn main(start: tessera_rt::Start) -> u32 {
         Err(error) => {
             println!("loading crasher failed: {}", error.name());
             good = false;
+        }
+    }
+    // A syscall whose frame cannot be stacked, and a breakpoint: each ends
+    // its process only.
+    for (name, kind) in [("svc-stacker", FaultKind::Unmapped), ("bkpt-er", FaultKind::OtherAbort)] {
+        match expect_fault(&memory, name, kind) {
+            Ok(as_expected) => good &= as_expected,
+            Err(error) => {
+                println!("loading {name} failed: {}", error.name());
+                good = false;
+            }
         }
     }
     println!("done: {}", if good { "all answers right" } else { "WRONG ANSWERS" });
