@@ -104,6 +104,17 @@ impl Memory {
         Ok(Memory { image, general: general.ok_or(Error::NotFound)? })
     }
 
+    /// Program `name` of the boot image, and the slot it is linked for.
+    fn program(&self, name: &str) -> Result<(&[u8], Handle), Error> {
+        // The mapping is whole pages; the image says how long it is.
+        let bytes = self.image.as_bytes();
+        let size = tessera_abi::bootimage::declared_size(bytes).filter(|&size| size <= bytes.len());
+        let image = tessera_abi::bootimage::BootImage::parse(&bytes[..size.ok_or(Error::BadImage)?])
+            .map_err(|_| Error::BadImage)?;
+        let elf = image.find(name).ok_or(Error::NotFound)?.elf;
+        Ok((elf, self.slot_for(elf).ok_or(Error::NotFound)?))
+    }
+
     /// The slot `elf` is linked for: the untyped block that starts where
     /// its first segment does.
     fn slot_for(&self, elf: &[u8]) -> Option<Handle> {
@@ -126,13 +137,7 @@ impl Memory {
 /// [`CRASHER_RUNS`] runs; then holds it. True if every run ended in the
 /// fault it makes.
 fn supervise(memory: &Memory) -> Result<bool, Error> {
-    // The mapping is whole pages; the image says how long it is.
-    let bytes = memory.image.as_bytes();
-    let size = tessera_abi::bootimage::declared_size(bytes).filter(|&size| size <= bytes.len());
-    let image = tessera_abi::bootimage::BootImage::parse(&bytes[..size.ok_or(Error::BadImage)?])
-        .map_err(|_| Error::BadImage)?;
-    let elf = image.find("crasher").ok_or(Error::NotFound)?.elf;
-    let slot = memory.slot_for(elf).ok_or(Error::NotFound)?;
+    let (elf, slot) = memory.program("crasher")?;
     let mut faults = 0;
     for run in 1..=CRASHER_RUNS {
         let placed = tessera_loader::identity::start(slot, "crasher", elf, run, 1)?;
@@ -152,12 +157,7 @@ fn supervise(memory: &Memory) -> Result<bool, Error> {
 /// Loads program `name` into its slot, waits for it, and says whether it
 /// ended in a fault of `kind`; takes the slot back either way.
 fn expect_fault(memory: &Memory, name: &str, kind: FaultKind) -> Result<bool, Error> {
-    let bytes = memory.image.as_bytes();
-    let size = tessera_abi::bootimage::declared_size(bytes).filter(|&size| size <= bytes.len());
-    let image = tessera_abi::bootimage::BootImage::parse(&bytes[..size.ok_or(Error::BadImage)?])
-        .map_err(|_| Error::BadImage)?;
-    let elf = image.find(name).ok_or(Error::NotFound)?.elf;
-    let slot = memory.slot_for(elf).ok_or(Error::NotFound)?;
+    let (elf, slot) = memory.program(name)?;
     let placed = tessera_loader::identity::start(slot, name, elf, 0, 1)?;
     let (_, ended) = wait(Some(placed.process), Some(1_000_000))?;
     println!("{name} ended: {ended:?}");
