@@ -546,6 +546,8 @@ mod tests {
             (text.replace("\"ram_base\": \"0x20000000\"", "\"ram_base\": \"0x00100000\""), "overlap"),
             (text.replace("\"mpu_regions\": 8", "\"mpu_regions\": 0"), "MPU"),
             (text.replace("\"scenarios\"", "\"scenario\""), "scenario"),
+            (text.replace("\"bytes\": \"4K\"", "\"bytes\": \"6K\""), "whole 4 KiB pages"),
+            (text.replace("\"line\": 8", "\"line\": 8, \"irq\": 8"), "irq"),
         ];
         for (bad, key) in cases {
             let error = Board::parse("board.json", "mps2-an386", &bad).unwrap_err();
