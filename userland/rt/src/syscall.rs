@@ -27,6 +27,8 @@ pub fn raw_syscall(number: u32, args: [u32; 4]) -> [u32; 4] {
     // Thumb code (the M-profile target, whose ABI tells it apart: see
     // copy.rs) keeps its frame pointer in r7, which inline assembly may not
     // name: the number goes in around the call.
+    // SAFETY: as above; r7 is saved before and restored after the `svc`,
+    // in registers the compiler gave the block (neither r0-r3 nor r7).
     #[cfg(target_abi = "eabihf")]
     unsafe {
         asm!(
@@ -414,6 +416,7 @@ fn ipc_syscall(number: Syscall, args: [u32; 6], timeout: u32) -> ([u32; 6], u32)
         );
     }
     // Thumb: r7 around the call, as in `raw_syscall`.
+    // SAFETY: as above; the badge is read out of r7 before r7 is restored.
     #[cfg(target_abi = "eabihf")]
     unsafe {
         asm!(
