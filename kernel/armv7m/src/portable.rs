@@ -1,36 +1,37 @@
 //! The portable kernel (`kernel_core::kernel::Kernel`) on Armv7-M: the
 //! platform under it and the exception entry and exit around it
-//! (docs/mt3620.md, steps 3.4, 3.5 and 3.7).
+//! (docs/mt3620.md, steps 3.4 to 3.8).
 //!
 //! After the mechanism checks (isolation.rs, preempt.rs) pass, [`restart`]
 //! leaves the exception they ended in for privileged Thread mode, and
 //! [`start`] switches to this module's vector table and starts the
 //! programs of the boot image, which xtask links at the board's program
 //! slots: user addresses are physical under the MPU (`UserLayout::Identity`).
+//! `init` gets the other slots, the boot image and the board's devices
+//! for programs, and loads programs of its own (`tessera_loader::identity`).
 //!
 //! Exceptions. The kernel runs in the handlers of SVC, PendSV and the
 //! MemManage, bus and usage faults, all at the lowest priority, so they
-//! never nest and a fault inside the kernel escalates to HardFault (the
-//! kernel's panic path). SysTick and the device interrupts run above them
-//! and do almost nothing: SysTick counts a reload of the 64-bit clock and,
-//! once the kernel's deadline has passed, pends PendSV; a device line is
-//! masked, noted and pends PendSV. PendSV is the kernel's interrupt entry,
-//! which takes what they noted (`Platform::acknowledge_interrupt`). Those
-//! two may interrupt the kernel itself (they touch only their own state),
-//! which is what wakes an idle kernel from `wfi`.
+//! never nest; a HardFault from Thread mode is a process's fault, one from
+//! Handler mode the kernel's panic path. SysTick and the device interrupts
+//! run above them and do almost nothing: SysTick counts a reload of the
+//! 64-bit clock and, once the kernel's deadline has passed, pends PendSV; a
+//! device line is masked, noted and pends PendSV. PendSV is the kernel's
+//! interrupt entry, which takes what they noted
+//! (`Platform::acknowledge_interrupt`). Those two may interrupt the kernel
+//! itself (they touch only their own state), which is what wakes an idle
+//! kernel from `wfi`.
 //!
-//! A process's registers: the trampoline saves r4-r11 into the running
-//! process's `UserContext` and [`tp_kernel`] copies the frame the hardware
-//! stacked on its process stack (r0-r3, r12, lr, pc, xPSR). On the way
-//! out, [`tp_kernel`] writes the next process's frame below its stack
-//! pointer, after checking that the process may write there (the kernel
-//! writes with its own rights, and a process may aim its stack pointer
-//! anywhere), and the trampoline loads r4-r11 and returns to Thread mode
-//! on the process stack, unprivileged.
-//!
-//! Not yet (docs/mt3620.md): the FPU for processes (step 3.8: Thread mode
-//! may not use it, so an FP instruction is a usage fault), the user-space
-//! loader (step 3.9), device interrupts for drivers (nothing grants one).
+//! A process's registers: the trampoline saves r4-r11 (and, for a process
+//! that uses the FPU, s16-s31) into the running process's `UserContext`
+//! and object, and [`tp_kernel`] copies the frame the hardware stacked on
+//! its process stack (r0-r3, r12, lr, pc, xPSR; s0-s15 and FPSCR in an
+//! extended frame). On the way out, [`tp_kernel`] writes the next
+//! process's frame below its stack pointer, after checking that the
+//! process may write there (the kernel writes with its own rights, and a
+//! process may aim its stack pointer anywhere), and the trampoline loads
+//! r4-r11 (and s16-s31, or clears the FPU for a process that never used
+//! it) and returns to Thread mode on the process stack, unprivileged.
 
 use core::cell::UnsafeCell;
 use core::fmt::{self, Write};

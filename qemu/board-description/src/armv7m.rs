@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::{boards_dir, Error, Object, Qemu, DESCRIPTION_FILE};
+use crate::{boards_dir, read_json, Error, Object, Qemu, DESCRIPTION_FILE};
 
 /// The value of `profile` that makes a board M-profile.
 pub const PROFILE: &str = "armv7m";
@@ -177,9 +177,7 @@ impl Board {
 
     /// Parses and checks a description; `file` names it in errors.
     pub fn parse(file: &str, folder: &str, text: &str) -> Result<Board, Error> {
-        let document: Value = serde_json::from_str(text).map_err(|err| {
-            Error(format!("{file}: not valid JSON: {err} (line {}, column {})", err.line(), err.column()))
-        })?;
+        let document = read_json(file, text)?;
         let mut top = Object::new(file, String::new(), &document)?;
         let name = top.string("name")?;
         let profile = top.string("profile")?;

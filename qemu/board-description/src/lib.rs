@@ -291,6 +291,12 @@ impl<'a> Object<'a> {
     }
 }
 
+/// A description's JSON document; `file` names it in the error.
+fn read_json(file: &str, text: &str) -> Result<Value, Error> {
+    serde_json::from_str(text)
+        .map_err(|err| Error(format!("{file}: not valid JSON: {err} (line {}, column {})", err.line(), err.column())))
+}
+
 fn name_of(path: &str) -> &str {
     if path.is_empty() {
         "the top level"
@@ -408,9 +414,7 @@ impl Board {
     /// Parses and checks a description; `file` names it in errors. The
     /// device tree path stays relative to the board folder.
     pub fn parse(file: &str, folder: &str, text: &str) -> Result<Board, Error> {
-        let document: Value = serde_json::from_str(text).map_err(|err| {
-            Error(format!("{file}: not valid JSON: {err} (line {}, column {})", err.line(), err.column()))
-        })?;
+        let document = read_json(file, text)?;
         let mut top = Object::new(file, String::new(), &document)?;
         let name = top.string("name")?;
 
