@@ -10,22 +10,26 @@ use tessera_board::armv7m::{board_dir, Board};
 
 /// Each program and its slot (`src/bin/<name>.rs`).
 /// The kernel starts the programs in slots 0 to 5 itself; `init` loads
-/// the others into slots 6 to 8 (kernel/armv7m/src/portable.rs,
-/// `KERNEL_SLOTS`).
-const SLOTS: [(&str, u32); 9] = [
+/// the others into slots 6 and 7 (kernel/armv7m/src/portable.rs,
+/// `KERNEL_SLOTS`). Apps have slots of their own (the board's `apps`,
+/// set by xtask through `tessera_app_build`).
+const SLOTS: [(&str, u32); 8] = [
     ("init", 0),
     ("echo", 1),
     ("peeker", 2),
     ("kernel-reader", 3),
     ("uart-writer", 4),
     ("fp-reader", 5),
-    ("crasher", 6),
-    ("svc-stacker", 7),
-    ("bkpt-er", 8),
+    ("svc-stacker", 6),
+    ("bkpt-er", 7),
 ];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=TESSERA_M_BOARD");
+    // The board's name, for init's refusals ("Gpio 5: QEMU mps2-an386 has no such pin").
+    let folder = env::var("TESSERA_M_BOARD").unwrap_or_else(|_| "mps2-an386".to_string());
+    let name = Board::load(&folder).map(|board| board.name).unwrap_or(folder);
+    println!("cargo:rustc-env=TESSERA_M_BOARD_NAME={name}");
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let script = manifest.join("../../linker/user-m.ld");
     println!("cargo:rerun-if-changed={}", script.display());
@@ -51,6 +55,8 @@ fn main() {
         println!("cargo:rustc-link-arg-bin={name}=--defsym=__tessera_slot={:#x}", programs.slot(slot));
     }
     println!("cargo:rustc-link-arg-bins=--defsym=__tessera_slot_bytes={:#x}", programs.slot_bytes);
+    // init's app manager decides over every app at once, on its stack.
+    println!("cargo:rustc-link-arg-bin=init=--defsym=__tessera_stack_bytes=0x8000");
     println!("cargo:rustc-link-arg-bins=-T{}", script.display());
     println!("cargo:rustc-link-arg-bins=-zmax-page-size=4096");
     println!("cargo:rustc-link-arg-bins=--strip-all");

@@ -11,7 +11,10 @@
 //! packed into the kernel's boot image): IPC, preemption with each
 //! process's FPU registers kept and cleared for the next, probes that end
 //! in contained faults, a child whose stack pointer aims at the kernel, a
-//! timer's interrupts, and a program `init` loads and restarts itself.
+//! timer's interrupts, programs `init` loads itself that end in contained
+//! faults, and the sample apps under `init`'s app manager: refused by name
+//! where the image cannot grant what they ask, run, finished, restarted
+//! and held.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -28,8 +31,9 @@ pub const TARGET: &str = "thumbv7em-none-eabihf";
 pub const PACKAGE: &str = "tessera-kernel-m";
 /// The board its scenarios run on.
 pub const BOARD: &str = "mps2-an386";
-/// How long the boot may take.
-const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the boot may take (the apps' part alone takes about 4 s:
+/// `crasher` works a second before each of its three crashes).
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds the M-profile kernel (release); returns its ELF.
 pub fn build() -> Result<PathBuf> {
@@ -52,17 +56,56 @@ pub fn build_boot_image(board: &str) -> Result<PathBuf> {
     let names = crate::image::program_names(&crate::workspace_root().join("userland/m-programs/src/bin"))?;
     let release = target_dir().join(TARGET).join("release");
     let mut programs = Vec::with_capacity(names.len());
-    for name in names {
+    for name in names.iter().cloned() {
         let path = release.join(&name);
         let elf = std::fs::read(&path).map_err(|err| format!("cannot read the M4 program {}: {err}", show(&path)))?;
         programs.push((name, elf));
     }
+    programs.extend(build_apps(board, &names)?);
     let bytes = crate::image::pack(programs)?;
     let dir = crate::image::tessera_dir().join(board);
     std::fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", show(&dir)))?;
     let path = dir.join("boot.img");
     crate::image::write_if_changed(&path, &bytes)?;
     Ok(path)
+}
+
+/// Builds the apps of `userland/apps` (the samples and yours; not the
+/// test fixtures) for the M4, each linked at the next of the board's app
+/// slots (in name order, through `tessera_app_build`'s
+/// `TESSERA_M_APP_SLOT`), and packs each with its manifest as on the A7;
+/// returns the boot-image entries. `init` decides at boot which of them
+/// this image can run (docs/mt3620.md, "Apps").
+fn build_apps(board: &str, programs: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
+    let description = Board::load(board).map_err(|err| err.0)?;
+    let apps: Vec<_> =
+        crate::apps::discover()?.into_iter().filter(|app| !crate::apps::is_test_app(&app.name)).collect();
+    crate::apps::check_names(&apps, programs)?;
+    let Some(slots) = description.apps else {
+        return Ok(Vec::new());
+    };
+    if apps.len() > slots.slots as usize {
+        return Err(format!(
+            "{} apps, but {} has {} app slots (`apps.slots` in its board.json)",
+            apps.len(),
+            description.name,
+            slots.slots
+        ));
+    }
+    let release = target_dir().join(TARGET).join("release");
+    let mut entries = Vec::with_capacity(apps.len());
+    for (index, app) in apps.iter().enumerate() {
+        let slot = format!("{:#x},{:#x}", slots.slot(index as u32), slots.slot_bytes);
+        println!("==> building the app {} for the M4 (slot {slot})", app.name);
+        let mut command = cargo();
+        command.args(["build", "--release", "--target", TARGET, "-p", &app.name]);
+        command.env(tessera_app_build::M_SLOT_VARIABLE, &slot);
+        run_streamed(command)?;
+        let path = release.join(&app.name);
+        let elf = std::fs::read(&path).map_err(|err| format!("cannot read the M4 app {}: {err}", show(&path)))?;
+        entries.push((app.name.clone(), crate::apps::package_app(app, &elf)?));
+    }
+    Ok(entries)
 }
 
 /// Builds the M-profile kernel (release) with `features`, around the M4
@@ -176,16 +219,26 @@ fn expected_lines(board: &Board) -> Vec<String> {
         "init: echo made 6 rounds, 0 with FPU registers changed".to_string(),
         "fp-reader: the FPU registers read zero".to_string(),
         "init: the child aimed at the kernel's data faulted before it ran".to_string(),
-        // `init` loads `crasher` into its slot itself and restarts it.
-        "crasher: run 1: started".to_string(),
-        "crasher: run 3: started".to_string(),
-        "init: crasher's run 3 ended: Faulted(Unmapped)".to_string(),
-        "init: crasher faulted 3 times in 3 runs: held".to_string(),
         // A syscall whose frame cannot be stacked, and a breakpoint: each
         // ends its own process only (its pending SVC is not taken in
         // `init`; the breakpoint does not stop the machine).
         "init: svc-stacker ended: Faulted(Unmapped)".to_string(),
         "init: bkpt-er ended: Faulted(OtherAbort)".to_string(),
+        // The samples as apps (`init`'s app manager, docs/mt3620.md
+        // "Apps"): what this image cannot grant is refused by name,
+        // `countdown` runs and finishes, `crasher` is restarted with
+        // back-off and held.
+        format!("init: app 'blinky' refused: Gpio 5: {} has no such pin", board.name),
+        format!("init: app 'uartecho' refused: Uart 0: {} has no Uart to grant", board.name),
+        format!("init: app 'httpget' refused: AllowedConnections: {} has no network server", board.name),
+        "countdown: started with 16384 bytes of heap".to_string(),
+        "countdown: done, 3 steps ".to_string(),
+        "init: app 'countdown' finished (exit 0); not restarted".to_string(),
+        "init: failure #1: app=crasher component=2da9dcc7-5738-4563-b22e-a54516b4f3b1 ended=fault \"unmapped address\""
+            .to_string(),
+        "init: app 'crasher' restarts in 100 ms".to_string(),
+        "init: app 'crasher' restarts in 200 ms".to_string(),
+        "init: app 'crasher' held: 3 crashes within 10 s; not restarted".to_string(),
         "init: done: all answers right".to_string(),
         "kernel: shutdown requested by 'init', status 0".to_string(),
         "kernel: kernel data intact at shutdown".to_string(),
@@ -229,6 +282,7 @@ fn portable_reasons(board: &Board, output: &str) -> Vec<String> {
     if output.contains("FPU registers changed under it") {
         reasons.push("a process's FPU registers changed under it".to_string());
     }
+    reasons.extend(apps_summary_reasons(output));
     let rounds: Vec<&str> = output.lines().filter(|line| line.contains(": round ")).collect();
     let switches = rounds.windows(2).filter(|pair| pair[0].split(':').next() != pair[1].split(':').next()).count();
     if rounds.len() != 12 || switches < 2 {
@@ -237,11 +291,32 @@ fn portable_reasons(board: &Board, output: &str) -> Vec<String> {
     reasons
 }
 
+/// Why `init`'s summary of the apps (`init: apps: F finished, H held, R
+/// refused, C could not be started; failure log: N crashes`) does not
+/// agree with its lines before it.
+fn apps_summary_reasons(output: &str) -> Vec<String> {
+    let count =
+        |pattern: &str| output.lines().filter(|line| line.starts_with("init: ") && line.contains(pattern)).count();
+    let expected = format!(
+        "init: apps: {} finished, {} held, {} refused, {} could not be started; failure log: {} crashes",
+        count("' finished (exit 0)"),
+        count("' held: "),
+        count("' refused: "),
+        count("' could not be started: "),
+        count(": failure #"),
+    );
+    if output.lines().any(|line| line == expected) {
+        Vec::new()
+    } else {
+        vec![format!("no `{expected}` after the apps' lines")]
+    }
+}
+
 /// `qemu:mps2-boot`: builds the kernel, boots it, and requires exit
 /// status 0 and every expected line.
 pub fn boot_scenario() -> Result<()> {
     let board = Board::load(BOARD).map_err(|err| err.0)?;
-    let kernel = build()?;
+    let kernel = build_with(&["scenario"])?;
     let outcome = qemu::capture(command(&board, &kernel), Some(TIMEOUT))?;
     let mut reasons = Vec::new();
     if outcome.timed_out {
@@ -289,7 +364,8 @@ mod tests {
             "kernel: fault in process 'peeker' (pid 4): unmapped address, address {slot:#010x}, pc 0x1\n\
              kernel: fault in process 'kernel-reader' (pid 5): unmapped address, address 0x20000004, pc 0x1\n\
              kernel: fault in process 'uart-writer' (pid 6): unmapped address, address 0x40004000, pc 0x1\n\
-             kernel: fault in process 'stack-aimer' (pid 9): unmapped address, address 0x00000000, pc 0x1\n"
+             kernel: fault in process 'stack-aimer' (pid 9): unmapped address, address 0x00000000, pc 0x1\n\
+             init: apps: 0 finished, 0 held, 0 refused, 0 could not be started; failure log: 0 crashes\n"
         );
         let interleaved: String = (1..=6).map(|n| format!("init: round {n}\necho: round {n}\n")).collect();
         assert_eq!(portable_reasons(&board, &format!("{faults}{interleaved}")), Vec::<String>::new());
@@ -306,5 +382,20 @@ mod tests {
         let broken = interleaved.replace("echo: round 3\n", "echo: round 3: 16 FPU registers changed under it\n");
         let reasons = portable_reasons(&board, &format!("{faults}{broken}"));
         assert!(reasons.len() == 1 && reasons[0].contains("FPU"), "{reasons:?}");
+    }
+
+    /// The apps' summary must count the lines before it.
+    #[test]
+    fn the_apps_summary_agrees_with_the_lines() {
+        let lines = "init: app 'a' refused: Gpio 5: B has no such pin\n\
+                     init: app 'b' finished (exit 0); not restarted\n\
+                     init: failure #1: app=c\n\
+                     init: failure #2: app=c\n\
+                     init: app 'c' held: 2 crashes within 10 s; not restarted\n";
+        let summary = "init: apps: 1 finished, 1 held, 1 refused, 0 could not be started; failure log: 2 crashes\n";
+        assert_eq!(apps_summary_reasons(&format!("{lines}{summary}")), Vec::<String>::new());
+        let wrong = summary.replace("1 refused", "2 refused");
+        assert_eq!(apps_summary_reasons(&format!("{lines}{wrong}")).len(), 1);
+        assert_eq!(apps_summary_reasons(lines).len(), 1, "no summary at all");
     }
 }

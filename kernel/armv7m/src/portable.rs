@@ -509,17 +509,45 @@ impl Platform for Armv7m {
     }
 
     fn unmap_page(&self, space: u32, address: u32, _asid: u8) {
-        // A frame on this page (or reaching into it) is no longer known to
+        self.unmap_block(space, address, 4096, 0);
+    }
+
+    fn map_block(
+        &self,
+        space: u32,
+        address: u32,
+        frame: u32,
+        bytes: u32,
+        access: Access,
+        memory: MemoryType,
+        _asid: u8,
+        _tables: &mut impl FrameSource,
+    ) -> Option<()> {
+        debug_assert_eq!(address, frame, "identity mapping");
+        let mut table = load_table(space);
+        // A large aligned frame is one region; anything else page by page.
+        // No region free: the kernel reports it as out of memory.
+        table.map_block(address, bytes, access, memory).ok()?;
+        store_table(space, &table);
+        if LOADED.load(Ordering::Relaxed) == space {
+            program_mpu(space);
+        }
+        Some(())
+    }
+
+    fn unmap_block(&self, space: u32, address: u32, bytes: u32, _asid: u8) {
+        // A frame in this range (or reaching into it) is no longer known to
         // be the process's to write.
         // SAFETY: the object's word (see `stacked_frame`).
         unsafe {
             let stacked = stacked_frame(space).read_volatile() & !1;
-            if stacked != 0 && stacked < address + 4096 && address < stacked + 4 * (8 + FP_FRAME_WORDS as u32) {
+            let frame_end = stacked + 4 * (8 + FP_FRAME_WORDS as u32);
+            if stacked != 0 && stacked < address.saturating_add(bytes) && address < frame_end {
                 stacked_frame(space).write_volatile(0);
             }
         }
         let mut table = load_table(space);
-        if table.unmap_page(address) {
+        if table.unmap_block(address, bytes) {
             store_table(space, &table);
             if LOADED.load(Ordering::Relaxed) == space {
                 program_mpu(space);
@@ -1068,6 +1096,10 @@ extern "C" fn start() -> ! {
     let boot_image = BootImage::parse(&BOOT_IMAGE.0).ok();
     let objects = |index: usize| PROCESS_OBJECTS[index].0.as_ptr() as u32;
     let programs_end = board::PROGRAMS_BASE + board::PROGRAM_SLOTS * board::PROGRAM_SLOT_BYTES;
+    // The app slots follow (the description checks they are above the
+    // program slots); `init`'s general untyped memory is what lies above both.
+    let apps_end = board::APPS_BASE + board::APP_SLOTS * board::APP_SLOT_BYTES;
+    let untyped_base = programs_end.max(apps_end);
     // The slots of the programs the kernel starts are the pool's (it
     // places their pages there); the rest are `init`'s, as untyped memory
     // one slot each, for the programs it loads itself.
@@ -1107,32 +1139,45 @@ extern "C" fn start() -> ! {
     }
     // `init` gets the kernel word's address too: it aims a child's stack
     // there.
-    let mut root_arguments = [0u8; 16];
-    let length = hex(word, &mut root_arguments).len();
-    if bench {
-        root_arguments[length..length + 6].copy_from_slice(b" bench");
-    }
+    // Then `bench` (the benchmarks instead of the checks) or `scenario`
+    // (a bound on the apps' supervision) where the build says so.
+    let mut root_arguments = [0u8; 32];
+    let mut length = hex(word, &mut root_arguments).len();
+    let mode: &[u8] = if bench {
+        b" bench"
+    } else if cfg!(feature = "scenario") {
+        b" scenario"
+    } else {
+        b""
+    };
+    root_arguments[length..length + mode.len()].copy_from_slice(mode);
+    length += mode.len();
     let root = kernel
-        .spawn_root(&root_arguments[..length + if bench { 6 } else { 0 }])
+        .spawn_root(&root_arguments[..length])
         .unwrap_or_else(|error| panic!("cannot start init: {}", error.name()));
     // The board description's devices for programs (a timer on
     // `mps2-an386`), and their lines.
     // And the boot image, read-only, to load programs from.
     let boot_image_at = BOOT_IMAGE.0.as_ptr() as u32;
     let grants = RootGrants {
-        untyped: (programs_end, ram_end - programs_end),
+        untyped: (untyped_base, ram_end - untyped_base),
         device_regions: &board::USER_DEVICES,
         interrupts: &board::USER_INTERRUPTS,
-        boot_image: (boot_image_at, (BOOT_IMAGE_BYTES.len() as u32).next_multiple_of(4096)),
+        // The whole frame link.x pads the section to (build.rs).
+        boot_image: (boot_image_at, (BOOT_IMAGE_BYTES.len() as u32).next_power_of_two().max(64 * 1024)),
     };
-    // Empty on a board without slots (the MT3620 build, where nothing
-    // here runs: `ready` is false).
+    // The program slots the kernel does not use, then the app slots, one
+    // untyped block each, for the programs and apps `init` loads from the
+    // boot image. Empty on a board without slots (the MT3620 build, where
+    // nothing here runs: `ready` is false).
+    let rights = ObjectType::Untyped.meaningful_rights();
     #[allow(clippy::reversed_empty_ranges)]
-    let slots = (KERNEL_SLOTS..board::PROGRAM_SLOTS).map(|slot| {
-        let base = board::PROGRAMS_BASE + slot * board::PROGRAM_SLOT_BYTES;
-        let rights = ObjectType::Untyped.meaningful_rights();
-        Capability::new(ObjectType::Untyped, rights, base, board::PROGRAM_SLOT_BYTES)
-    });
+    let slots = (KERNEL_SLOTS..board::PROGRAM_SLOTS)
+        .map(|slot| (board::PROGRAMS_BASE + slot * board::PROGRAM_SLOT_BYTES, board::PROGRAM_SLOT_BYTES))
+        .chain(
+            (0..board::APP_SLOTS).map(|slot| (board::APPS_BASE + slot * board::APP_SLOT_BYTES, board::APP_SLOT_BYTES)),
+        )
+        .map(|(base, bytes)| Capability::new(ObjectType::Untyped, rights, base, bytes));
     if kernel.give_root_capabilities((root & 0xFFFF) as usize, &grants).is_err()
         || kernel.give(root, Capability::new(ObjectType::Endpoint, ROOT_ENDPOINT_RIGHTS, endpoint, 64)).is_err()
         || slots.map(|slot| kernel.give(root, slot)).any(|given| given.is_err())
@@ -1173,7 +1218,7 @@ extern "C" fn start() -> ! {
 }
 
 /// `0x` and `value` in hex, written into `buffer`.
-fn hex(value: u32, buffer: &mut [u8; 16]) -> &[u8] {
+fn hex(value: u32, buffer: &mut [u8]) -> &[u8] {
     buffer[..2].copy_from_slice(b"0x");
     for (index, byte) in buffer[2..10].iter_mut().enumerate() {
         let nibble = (value >> (28 - 4 * index)) & 0xF;

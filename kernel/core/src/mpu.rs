@@ -17,6 +17,10 @@
 //! takes a free region. So a process can have up to eight windows, or
 //! fewer with mixed rights in one window; the ninth is refused
 //! ([`MapError::NoRegionFree`]), the M4's version of the A7's mapping limit.
+//! A whole frame of 64 KiB or more, naturally aligned (as `Retype` makes
+//! them), is mapped as one region of its own size
+//! ([`RegionTable::map_block`]), so a large mapping (the boot image `init`
+//! reads, a big heap) costs one region, not one per 32 KiB.
 //! Unprivileged code cannot be denied reads on a region it may use, so, as
 //! on the A7, every mapped page is readable.
 
@@ -29,6 +33,16 @@ pub const REGIONS: usize = 8;
 pub const PAGE_BYTES: u32 = 4096;
 /// A page-level region's window: eight pages, one per subregion.
 pub const WINDOW_BYTES: u32 = 8 * PAGE_BYTES;
+/// log2 of [`WINDOW_BYTES`].
+const WINDOW_LOG2: u8 = WINDOW_BYTES.trailing_zeros() as u8;
+/// The smallest block [`RegionTable::map_block`] gives a region of its own.
+pub const BLOCK_MIN_BYTES: u32 = 2 * WINDOW_BYTES;
+/// Where [`RegionTable::words`] keeps a block's size (4 bits, log2 minus
+/// [`WINDOW_LOG2`]; 0 for a window): bits 11-14, below any window's base
+/// (a multiple of 32 KiB).
+const WORD_SIZE_SHIFT: u32 = 11;
+/// The largest block: its size must fit those 4 bits.
+const BLOCK_MAX_BYTES: u32 = 1 << 30;
 
 /// `MPU_RBAR`: the region number field is valid.
 const RBAR_VALID: u32 = 1 << 4;
@@ -167,14 +181,23 @@ impl RegionTable {
         Access { read: true, write: access.write, execute: access.execute && memory == MemoryType::Normal }
     }
 
-    /// The region and subregion mapping the page at `address`, if any.
-    fn find(&self, address: u32) -> Option<(usize, u8)> {
+    /// Whether `region` is a block (a whole frame of its own size) rather
+    /// than a window of pages.
+    fn is_block(region: &Region) -> bool {
+        region.size_log2 > WINDOW_LOG2
+    }
+
+    /// The region mapping the page at `address`, if any, and the page's
+    /// subregion in it (`None` in a block).
+    fn find(&self, address: u32) -> Option<(usize, Option<u8>)> {
         let subregion = ((address % WINDOW_BYTES) / PAGE_BYTES) as u8;
         self.regions.iter().enumerate().find_map(|(index, region)| {
-            region
-                .filter(|region| region.base == address - address % WINDOW_BYTES)
-                .filter(|region| region.subregions & (1 << subregion) != 0)
-                .map(|_| (index, subregion))
+            let region = region.as_ref()?;
+            if RegionTable::is_block(region) {
+                return region.contains(address).then_some((index, None));
+            }
+            (region.base == address - address % WINDOW_BYTES && region.subregions & (1 << subregion) != 0)
+                .then_some((index, Some(subregion)))
         })
     }
 
@@ -190,11 +213,12 @@ impl RegionTable {
         let window = address - address % WINDOW_BYTES;
         let bit = 1u8 << ((address % WINDOW_BYTES) / PAGE_BYTES);
         let access = RegionTable::effective(access, memory);
-        let same = self
-            .regions
-            .iter_mut()
-            .flatten()
-            .find(|region| region.base == window && region.access == access && region.memory == memory);
+        let same = self.regions.iter_mut().flatten().find(|region| {
+            !RegionTable::is_block(region)
+                && region.base == window
+                && region.access == access
+                && region.memory == memory
+        });
         if let Some(region) = same {
             region.subregions |= bit;
             return Ok(());
@@ -207,16 +231,81 @@ impl RegionTable {
         Ok(())
     }
 
+    /// Maps the frame of `bytes` at `address` with `access` (made
+    /// readable) and `memory`: one region of its own if it is a block (a
+    /// power of two of at least [`BLOCK_MIN_BYTES`], based at a multiple of
+    /// its size), else page by page. Nothing is mapped on an error.
+    pub fn map_block(&mut self, address: u32, bytes: u32, access: Access, memory: MemoryType) -> Result<(), MapError> {
+        if !address.is_multiple_of(PAGE_BYTES) || !bytes.is_multiple_of(PAGE_BYTES) {
+            return Err(MapError::Misaligned);
+        }
+        let block = (BLOCK_MIN_BYTES..=BLOCK_MAX_BYTES).contains(&bytes)
+            && bytes.is_power_of_two()
+            && address.is_multiple_of(bytes);
+        if !block {
+            for offset in (0..bytes).step_by(PAGE_BYTES as usize) {
+                if let Err(error) = self.map_page(address + offset, access, memory) {
+                    for done in (0..offset).step_by(PAGE_BYTES as usize) {
+                        self.unmap_page(address + done);
+                    }
+                    return Err(error);
+                }
+            }
+            return Ok(());
+        }
+        let end = u64::from(address) + u64::from(bytes);
+        let overlaps = self.regions.iter().flatten().any(|region| {
+            let (start, stop) = (u64::from(region.base), u64::from(region.base) + region.bytes());
+            start < end
+                && u64::from(address) < stop
+                && (RegionTable::is_block(region)
+                    || (0..8u64).any(|page| {
+                        let at = start + page * u64::from(PAGE_BYTES);
+                        region.subregions & (1 << page) != 0 && u64::from(address) <= at && at < end
+                    }))
+        });
+        if overlaps {
+            return Err(MapError::AlreadyMapped);
+        }
+        let free = self.regions.iter_mut().find(|region| region.is_none()).ok_or(MapError::NoRegionFree)?;
+        let access = RegionTable::effective(access, memory);
+        *free = Some(Region::new(address, u64::from(bytes), access, memory).expect("a block is a valid region"));
+        Ok(())
+    }
+
+    /// Unmaps the frame of `bytes` at `address` that [`map_block`](Self::map_block)
+    /// mapped; false if none of it was mapped.
+    pub fn unmap_block(&mut self, address: u32, bytes: u32) -> bool {
+        let block = self.regions.iter_mut().find(|region| {
+            region.is_some_and(|region| {
+                RegionTable::is_block(&region) && region.base == address && region.bytes() == u64::from(bytes)
+            })
+        });
+        if let Some(slot) = block {
+            *slot = None;
+            return true;
+        }
+        let mut any = false;
+        for offset in (0..bytes).step_by(PAGE_BYTES as usize) {
+            any |= self.unmap_page(address + offset);
+        }
+        any
+    }
+
     /// Unmaps the page at `address`; false if it was not mapped. A region
-    /// left with no page is freed.
+    /// left with no page is freed; a page of a block takes the whole block
+    /// with it (a block is mapped and unmapped as one frame).
     pub fn unmap_page(&mut self, address: u32) -> bool {
         let Some((index, subregion)) = self.find(address - address % PAGE_BYTES) else { return false };
         let slot = &mut self.regions[index];
-        if let Some(region) = slot {
-            region.subregions &= !(1 << subregion);
-            if region.subregions == 0 {
-                *slot = None;
+        match (slot.as_mut(), subregion) {
+            (Some(region), Some(subregion)) => {
+                region.subregions &= !(1 << subregion);
+                if region.subregions == 0 {
+                    *slot = None;
+                }
             }
+            _ => *slot = None,
         }
         true
     }
@@ -229,8 +318,9 @@ impl RegionTable {
 
     /// The table as one word per region, for keeping in a process object:
     /// the window's base, the pages on (bits 0-7), write (bit 8), execute
-    /// (bit 9) and device memory (bit 10). A free region is 0, so zeroed
-    /// memory reads back as an empty table.
+    /// (bit 9), device memory (bit 10) and, for a block, its size (bits
+    /// 11-14: log2 of the size minus 15; 0 for a window). A free region is
+    /// 0, so zeroed memory reads back as an empty table.
     pub fn words(&self) -> [u32; REGIONS] {
         let mut out = [0; REGIONS];
         for (word, region) in out.iter_mut().zip(&self.regions) {
@@ -239,7 +329,8 @@ impl RegionTable {
                     | u32::from(region.subregions)
                     | (u32::from(region.access.write) << 8)
                     | (u32::from(region.access.execute) << 9)
-                    | (u32::from(region.memory == MemoryType::Device) << 10);
+                    | (u32::from(region.memory == MemoryType::Device) << 10)
+                    | (u32::from(region.size_log2 - WINDOW_LOG2) << WORD_SIZE_SHIFT);
             }
         }
         out
@@ -256,9 +347,11 @@ impl RegionTable {
             }
             let memory = if word & (1 << 10) != 0 { MemoryType::Device } else { MemoryType::Normal };
             let access = Access { read: true, write: word & (1 << 8) != 0, execute: word & (1 << 9) != 0 };
+            let size_log2 = WINDOW_LOG2 + ((word >> WORD_SIZE_SHIFT) & 0xf) as u8;
+            let size = 1u64 << size_log2;
             *slot = Some(Region {
-                base: word - word % WINDOW_BYTES,
-                size_log2: WINDOW_BYTES.trailing_zeros() as u8,
+                base: (u64::from(word) & !(size - 1)) as u32,
+                size_log2,
                 subregions,
                 access: RegionTable::effective(access, memory),
                 memory,
@@ -271,8 +364,10 @@ impl RegionTable {
     /// pages in turn).
     pub fn pages(&self) -> impl Iterator<Item = (u32, MemoryType)> + '_ {
         self.regions.iter().flatten().flat_map(|region| {
-            (0..8u32)
-                .filter(move |page| region.subregions & (1 << page) != 0)
+            let block = RegionTable::is_block(region);
+            let count = if block { (region.bytes() / u64::from(PAGE_BYTES)) as u32 } else { 8 };
+            (0..count)
+                .filter(move |&page| block || region.subregions & (1 << page) != 0)
                 .map(move |page| (region.base + page * PAGE_BYTES, region.memory))
         })
     }
@@ -411,10 +506,45 @@ mod tests {
         table.map_page(8 * WINDOW_BYTES, Access::READ, MemoryType::Normal).unwrap();
     }
 
-    /// Random maps and unmaps over 12 windows: after each, what the
-    /// registers give unprivileged code (read as the hardware does) is
-    /// exactly the pages mapped, with their rights, and a refusal for want
-    /// of a region happens only when all eight are in use and none fits.
+    #[test]
+    fn a_large_aligned_frame_is_one_region() {
+        let mut table = RegionTable::new();
+        table.map_block(0x2010_0000, 64 * 1024, Access::READ_EXECUTE, MemoryType::Normal).unwrap();
+        table.map_block(0x2040_0000, 1024 * 1024, Access::READ, MemoryType::Normal).unwrap();
+        assert_eq!(table.regions_used(), 2);
+        assert_eq!(table.lookup(0x204f_fffc), Some((Access::READ, MemoryType::Normal)));
+        assert_eq!(table.pages().count(), 16 + 256);
+        assert_eq!(RegionTable::from_words(&table.words()), table);
+        // Overlaps are refused whichever way round.
+        assert_eq!(table.map_page(0x2010_8000, Access::READ, MemoryType::Normal), Err(MapError::AlreadyMapped));
+        table.map_page(0x2012_1000, Access::READ, MemoryType::Normal).unwrap();
+        let overlapping = table.map_block(0x2012_0000, 64 * 1024, Access::READ, MemoryType::Normal);
+        assert_eq!(overlapping, Err(MapError::AlreadyMapped));
+        // Not a block (unaligned or small): page by page, undone on a refusal.
+        table.map_block(0x2000_8000, 64 * 1024, Access::READ, MemoryType::Normal).unwrap();
+        assert_eq!(table.regions_used(), 5);
+        let before = table;
+        let spread = table.map_block(0x3000_0000, 128 * 1024 + 4096, Access::READ, MemoryType::Device);
+        assert_eq!(spread, Err(MapError::NoRegionFree));
+        assert_eq!(table, before);
+        assert!(table.unmap_block(0x2040_0000, 1024 * 1024));
+        assert!(!table.unmap_block(0x2040_0000, 1024 * 1024));
+        assert!(table.unmap_block(0x2000_8000, 64 * 1024));
+        assert_eq!(table.regions_used(), 2);
+        // A page of a block takes the block with it.
+        assert!(table.unmap_page(0x2010_3000));
+        assert_eq!(table.lookup(0x2010_0000), None);
+        assert_eq!(
+            table.map_block(0x2010_0000, 64 * 1024 + 1, Access::READ, MemoryType::Normal),
+            Err(MapError::Misaligned)
+        );
+    }
+
+    /// Random maps and unmaps of pages and frames (some of them blocks)
+    /// over 16 windows: after each, what the registers give unprivileged
+    /// code (read as the hardware does) is exactly the pages mapped, with
+    /// their rights, and a refusal for want of a region happens only when
+    /// all eight are in use and none fits.
     #[test]
     fn the_registers_grant_exactly_the_mapped_pages() {
         let kinds = [
@@ -423,38 +553,93 @@ mod tests {
             (Access::READ_EXECUTE, MemoryType::Normal),
             (Access::READ_WRITE, MemoryType::Device),
         ];
-        let pages = 12 * 8;
+        let pages = 16 * 8;
         let base = 0x2000_0000u32;
+        let mut blocks_mapped = 0;
         for seed in 1..=40 {
             let mut rng = Rng::new(seed);
             let mut table = RegionTable::new();
             let mut model: BTreeMap<u32, (Access, MemoryType)> = BTreeMap::new();
+            // The frames mapped whole with `map_block`, as (address, bytes).
+            let mut frames: Vec<(u32, u32)> = Vec::new();
             for _ in 0..300 {
                 let page = base + rng.below(pages) as u32 * PAGE_BYTES;
-                if rng.below(3) == 0 {
-                    assert_eq!(table.unmap_page(page + rng.below(4096) as u32), model.remove(&page).is_some());
-                } else {
-                    let (access, memory) = kinds[rng.below(kinds.len())];
-                    let before = table;
-                    match table.map_page(page, access, memory) {
-                        Ok(()) => {
-                            assert!(model.insert(page, (RegionTable::effective(access, memory), memory)).is_none());
+                let (access, memory) = kinds[rng.below(kinds.len())];
+                let effective = (RegionTable::effective(access, memory), memory);
+                match rng.below(7) {
+                    0 | 1 => {
+                        // A page: one of a block takes its frame with it.
+                        let block = frames
+                            .iter()
+                            .position(|&(at, bytes)| bytes >= BLOCK_MIN_BYTES && at <= page && page < at + bytes);
+                        let removed = match block {
+                            Some(index) => {
+                                let (at, bytes) = frames.remove(index);
+                                (at..at + bytes).step_by(PAGE_BYTES as usize).for_each(|p| {
+                                    model.remove(&p);
+                                });
+                                true
+                            }
+                            None => model.remove(&page).is_some(),
+                        };
+                        assert_eq!(table.unmap_page(page + rng.below(4096) as u32), removed, "seed {seed}");
+                    }
+                    2 if !frames.is_empty() => {
+                        let (at, bytes) = frames.remove(rng.below(frames.len()));
+                        let any = (at..at + bytes).step_by(PAGE_BYTES as usize).any(|p| model.contains_key(&p));
+                        (at..at + bytes).step_by(PAGE_BYTES as usize).for_each(|p| {
+                            model.remove(&p);
+                        });
+                        assert_eq!(table.unmap_block(at, bytes), any, "seed {seed}");
+                    }
+                    3 | 4 => {
+                        // A frame: 8 KiB to 128 KiB, at a multiple of its size.
+                        let bytes = PAGE_BYTES << (1 + rng.below(5));
+                        let at = base + rng.below((pages as u32 * PAGE_BYTES / bytes) as usize) as u32 * bytes;
+                        let before = table;
+                        let taken = (at..at + bytes).step_by(PAGE_BYTES as usize).any(|p| model.contains_key(&p));
+                        match table.map_block(at, bytes, access, memory) {
+                            Ok(()) => {
+                                assert!(!taken, "seed {seed}: {at:#x} mapped over a mapping");
+                                (at..at + bytes).step_by(PAGE_BYTES as usize).for_each(|p| {
+                                    model.insert(p, effective);
+                                });
+                                frames.retain(|&(other, size)| other + size <= at || at + bytes <= other);
+                                frames.push((at, bytes));
+                                blocks_mapped += usize::from(bytes >= BLOCK_MIN_BYTES);
+                            }
+                            Err(MapError::AlreadyMapped) => {
+                                assert!(taken, "seed {seed}");
+                                assert_eq!(table, before);
+                            }
+                            Err(MapError::NoRegionFree) => {
+                                assert!(!taken || bytes < BLOCK_MIN_BYTES, "seed {seed}");
+                                assert_eq!(table, before);
+                            }
+                            Err(MapError::Misaligned) => unreachable!("frames are aligned"),
                         }
-                        Err(MapError::AlreadyMapped) => assert!(model.contains_key(&page)),
-                        Err(MapError::NoRegionFree) => {
-                            assert_eq!(before.regions_used(), REGIONS);
-                            assert_eq!(table, before);
-                            // And no region had the page's window, rights and type.
-                            let window = page - page % WINDOW_BYTES;
-                            let effective = RegionTable::effective(access, memory);
-                            assert!(
-                                model.iter().all(|(&other, &(rights, kind))| other - other % WINDOW_BYTES != window
-                                    || rights != effective
-                                    || kind != memory),
-                                "seed {seed}: {page:#x} was refused though a region fits it"
-                            );
+                    }
+                    _ => {
+                        let before = table;
+                        match table.map_page(page, access, memory) {
+                            Ok(()) => {
+                                assert!(model.insert(page, effective).is_none());
+                            }
+                            Err(MapError::AlreadyMapped) => assert!(model.contains_key(&page)),
+                            Err(MapError::NoRegionFree) => {
+                                assert_eq!(before.regions_used(), REGIONS);
+                                assert_eq!(table, before);
+                                // And no window region had the page's window, rights and type.
+                                let window = page - page % WINDOW_BYTES;
+                                let fits = before.regions.iter().flatten().any(|region| {
+                                    !RegionTable::is_block(region)
+                                        && region.base == window
+                                        && (region.access, region.memory) == effective
+                                });
+                                assert!(!fits, "seed {seed}: {page:#x} was refused though a region fits it");
+                            }
+                            Err(MapError::Misaligned) => unreachable!("pages are aligned"),
                         }
-                        Err(MapError::Misaligned) => unreachable!("pages are aligned"),
                     }
                 }
                 let registers = table.registers();
@@ -476,5 +661,6 @@ mod tests {
                 assert_eq!(hardware(&registers, base + pages as u32 * PAGE_BYTES), None);
             }
         }
+        assert!(blocks_mapped > 40, "only {blocks_mapped} blocks were mapped");
     }
 }

@@ -123,6 +123,39 @@ pub const KERNEL_POOL_BYTES: u32 = 32 * 1024;
 pub const PROGRAM_ALIGN: u32 = 32 * 1024;
 
 impl Programs {
+    /// Reads `base`, `slot_bytes` and `slots` from `object`.
+    fn read(object: &mut Object<'_>) -> Result<Programs, Error> {
+        Ok(Programs {
+            base: object.number("base")?,
+            slot_bytes: object.number("slot_bytes")?,
+            slots: object.number("slots")?,
+        })
+    }
+
+    /// Checks that the slots are MPU windows (32 KiB aligned, at least
+    /// one) between `lowest` and `ram_end`; `what` names the object.
+    fn check(&self, file: &str, what: &str, lowest: u64, ram_end: u64, memory: &Memory) -> Result<(), Error> {
+        if !self.base.is_multiple_of(PROGRAM_ALIGN)
+            || !self.slot_bytes.is_multiple_of(PROGRAM_ALIGN)
+            || self.slot_bytes == 0
+            || self.slots == 0
+        {
+            return Err(Error(format!(
+                "{file}: {what}: base and slot_bytes must be non-zero multiples of {PROGRAM_ALIGN} (an MPU \
+                 window), with at least one slot"
+            )));
+        }
+        let end = u64::from(self.base) + u64::from(self.slot_bytes) * u64::from(self.slots);
+        if u64::from(self.base) < lowest || end > ram_end {
+            return Err(Error(format!(
+                "{file}: {what}: {} slots of {:#x} bytes at {:#010x} do not fit in RAM ({:#010x}, {:#x} bytes) \
+                 above {lowest:#010x}",
+                self.slots, self.slot_bytes, self.base, memory.ram_base, memory.ram_bytes
+            )));
+        }
+        Ok(())
+    }
+
     /// The first address past the last slot.
     pub fn end(&self) -> u32 {
         self.base + self.slot_bytes * self.slots
@@ -147,6 +180,9 @@ pub struct Board {
     /// The slots of the programs the portable kernel starts; `None`: the
     /// board runs only the mechanism checks so far.
     pub programs: Option<Programs>,
+    /// The slots apps are linked at (`apps`: above the programs'), one app
+    /// each, which `init` loads from the boot image; `None`: no apps.
+    pub apps: Option<Programs>,
     /// The devices the portable kernel grants `init`.
     pub user_devices: Vec<UserDevice>,
     /// The scenarios `cargo xtask test` runs on it.
@@ -233,11 +269,7 @@ impl Board {
         let mut user_devices = Vec::new();
         let programs = if top.has("programs") {
             let mut object = top.object("programs")?;
-            let programs = Programs {
-                base: object.number("base")?,
-                slot_bytes: object.number("slot_bytes")?,
-                slots: object.number("slots")?,
-            };
+            let programs = Programs::read(&mut object)?;
             if object.has("devices") {
                 for (index, value) in object.array("devices")?.iter().enumerate() {
                     let mut device = Object::new(file, format!("programs.devices[{index}]"), value)?;
@@ -258,28 +290,22 @@ impl Board {
                 }
             }
             object.finish()?;
-            let end = u64::from(programs.base) + u64::from(programs.slot_bytes) * u64::from(programs.slots);
-            if !programs.base.is_multiple_of(PROGRAM_ALIGN)
-                || !programs.slot_bytes.is_multiple_of(PROGRAM_ALIGN)
-                || programs.slot_bytes == 0
-                || programs.slots == 0
-            {
-                return Err(Error(format!(
-                    "{file}: programs: base and slot_bytes must be non-zero multiples of {PROGRAM_ALIGN} (an MPU \
-                     window), with at least one slot"
-                )));
-            }
-            if u64::from(programs.base) < u64::from(memory_facts.ram_base) + u64::from(KERNEL_POOL_BYTES)
-                || end > ram_end
-            {
-                return Err(Error(format!(
-                    "{file}: programs: {} slots of {:#x} bytes at {:#010x} do not fit in RAM ({:#010x}, {:#x} bytes)",
-                    programs.slots, programs.slot_bytes, programs.base, memory_facts.ram_base, memory_facts.ram_bytes
-                )));
-            }
+            let lowest = u64::from(memory_facts.ram_base) + u64::from(KERNEL_POOL_BYTES);
+            programs.check(file, "programs", lowest, ram_end, &memory_facts)?;
             Some(programs)
         } else {
             None
+        };
+        let apps = match (top.has("apps"), programs) {
+            (false, _) => None,
+            (true, None) => return Err(Error(format!("{file}: apps: a board with app slots needs program slots"))),
+            (true, Some(programs)) => {
+                let mut object = top.object("apps")?;
+                let apps = Programs::read(&mut object)?;
+                object.finish()?;
+                apps.check(file, "apps", u64::from(programs.end()), ram_end, &memory_facts)?;
+                Some(apps)
+            }
         };
 
         let mut kernel = top.object("kernel_devices")?;
@@ -365,6 +391,7 @@ impl Board {
             memory: memory_facts,
             kernel_devices,
             programs,
+            apps,
             user_devices,
             scenarios,
         })
@@ -433,6 +460,10 @@ impl Board {
              pub const PROGRAMS_BASE: u32 = {programs_base:#010x};\n\
              pub const PROGRAM_SLOT_BYTES: u32 = {slot_bytes:#x};\n\
              pub const PROGRAM_SLOTS: u32 = {slots};\n\
+             /// The app slots, given to `init` (none: no apps).\n\
+             pub const APPS_BASE: u32 = {apps_base:#010x};\n\
+             pub const APP_SLOT_BYTES: u32 = {app_slot_bytes:#x};\n\
+             pub const APP_SLOTS: u32 = {app_slots};\n\
              /// The kernel's own frames, just below the slots.\n\
              pub const KERNEL_POOL_BYTES: u32 = {pool:#x};\n\
              /// The devices granted `init`: register pages (address, bytes),\n\
@@ -452,6 +483,9 @@ impl Board {
             programs_base = self.programs.map_or(0, |p| p.base),
             slot_bytes = self.programs.map_or(0, |p| p.slot_bytes),
             slots = self.programs.map_or(0, |p| p.slots),
+            apps_base = self.apps.map_or(0, |p| p.base),
+            app_slot_bytes = self.apps.map_or(0, |p| p.slot_bytes),
+            app_slots = self.apps.map_or(0, |p| p.slots),
             pool = if self.programs.is_some() { KERNEL_POOL_BYTES } else { 0 },
             device_count = self.user_devices.len(),
             devices = self
@@ -501,10 +535,26 @@ mod tests {
         assert!(board.linker_memory().contains(&format!("PROGRAMS_BASE = {:#010x};", programs.base)));
         // Slots must be MPU windows inside RAM.
         let text = mps2_text();
-        for (from, to) in [("\"slots\": 9", "\"slots\": 400"), ("\"slot_bytes\": \"64K\"", "\"slot_bytes\": \"12K\"")] {
+        for (from, to) in [
+            ("\"slots\": 8", "\"slots\": 400"),
+            ("\"slot_bytes\": \"128K\",\n        \"slots\": 8", "\"slot_bytes\": \"12K\",\n        \"slots\": 8"),
+        ] {
             assert!(text.contains(from), "{from}");
             let error = Board::parse("b.json", "mps2-an386", &text.replace(from, to)).unwrap_err();
             assert!(error.0.contains("programs"), "{}", error.0);
+        }
+        // App slots: above the program slots, MPU windows, inside RAM.
+        let apps = board.apps.unwrap();
+        assert!(apps.base >= programs.end() && apps.end() <= 0x2040_0000);
+        assert!(board.rust_constants().contains(&format!("pub const APPS_BASE: u32 = {:#010x};", apps.base)));
+        for (from, to) in [
+            ("\"base\": \"0x20200000\"", "\"base\": \"0x201F0000\""),
+            ("\"slots\": 12", "\"slots\": 80"),
+            ("\"slot_bytes\": \"128K\",\n        \"slots\": 12", "\"slot_bytes\": \"100K\",\n        \"slots\": 12"),
+        ] {
+            assert!(text.contains(from), "{from}");
+            let error = Board::parse("b.json", "mps2-an386", &text.replace(from, to)).unwrap_err();
+            assert!(error.0.contains("apps"), "{}", error.0);
         }
     }
 

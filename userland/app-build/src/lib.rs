@@ -18,22 +18,82 @@ pub fn linker_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../linker/user.ld")
 }
 
+/// `linker/user-m.ld`: the layout on Armv7-M, where each app is linked at
+/// a slot of its own (user addresses are physical under the MPU).
+pub fn m_linker_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../linker/user-m.ld")
+}
+
+/// The environment variable naming the slot an Armv7-M build of the app is
+/// linked at (`address,bytes`, hex or decimal): `cargo xtask` sets it from
+/// the board description's `apps`, one slot per app.
+pub const M_SLOT_VARIABLE: &str = "TESSERA_M_APP_SLOT";
+
 /// The linker arguments for an app built for `target`: none on the host
-/// (where apps are not linked to run), else the user linker script, 4 KiB
-/// segment alignment (small files) and no symbols (the loader needs none).
-pub fn link_args(target: &str) -> Vec<String> {
-    if !target.starts_with("armv7a") {
-        return Vec::new();
+/// (where apps are not linked to run); for Armv7-A the user linker script,
+/// 4 KiB segment alignment (small files) and no symbols (the loader needs
+/// none); for Armv7-M the same with `user-m.ld` at `m_slot` (its address
+/// and size), or an error without one.
+pub fn link_args(target: &str, m_slot: Option<&str>) -> Result<Vec<String>, String> {
+    let common = ["-zmax-page-size=4096".to_string(), "--strip-all".to_string()];
+    if target.starts_with("armv7a") {
+        return Ok([vec![format!("-T{}", linker_script().display())], common.to_vec()].concat());
     }
-    vec![format!("-T{}", linker_script().display()), "-zmax-page-size=4096".to_string(), "--strip-all".to_string()]
+    if !target.starts_with("thumbv7em") {
+        return Ok(Vec::new());
+    }
+    let slot = m_slot.ok_or_else(|| {
+        format!(
+            "an app for {target} is linked at a slot of its own: build it with `cargo xtask qemu --board \
+             mps2-an386` (which sets {M_SLOT_VARIABLE}), not with cargo alone"
+        )
+    })?;
+    let (address, bytes) = parse_slot(slot)
+        .ok_or_else(|| format!("{M_SLOT_VARIABLE}={slot:?}: expected ADDRESS,BYTES (0x20190000,0x20000)"))?;
+    Ok([
+        vec![
+            format!("--defsym=__tessera_slot={address:#x}"),
+            format!("--defsym=__tessera_slot_bytes={bytes:#x}"),
+            format!("-T{}", m_linker_script().display()),
+        ],
+        common.to_vec(),
+    ]
+    .concat())
+}
+
+/// `ADDRESS,BYTES`, each hex (`0x`) or decimal, both 4 KiB aligned and
+/// non-zero.
+fn parse_slot(text: &str) -> Option<(u32, u32)> {
+    let number = |text: &str| {
+        let text = text.trim();
+        match text.strip_prefix("0x") {
+            Some(hex) => u32::from_str_radix(hex, 16).ok(),
+            None => text.parse().ok(),
+        }
+    };
+    let (address, bytes) = text.split_once(',')?;
+    let (address, bytes) = (number(address)?, number(bytes)?);
+    let aligned = address.is_multiple_of(4096) && bytes.is_multiple_of(4096) && bytes != 0;
+    (aligned && address.checked_add(bytes).is_some()).then_some((address, bytes))
 }
 
 /// Call from an app's build script: links its binaries as Tessera apps.
 pub fn link() {
     println!("cargo:rerun-if-changed={}", linker_script().display());
+    println!("cargo:rerun-if-changed={}", m_linker_script().display());
+    println!("cargo:rerun-if-env-changed={M_SLOT_VARIABLE}");
     let target = std::env::var("TARGET").unwrap_or_default();
-    for arg in link_args(&target) {
-        println!("cargo:rustc-link-arg-bins={arg}");
+    let slot = std::env::var(M_SLOT_VARIABLE).ok();
+    match link_args(&target, slot.as_deref()) {
+        Ok(args) => {
+            for arg in args {
+                println!("cargo:rustc-link-arg-bins={arg}");
+            }
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::exit(1)
+        }
     }
 }
 
@@ -43,9 +103,23 @@ mod tests {
 
     #[test]
     fn arguments_only_for_the_device_target() {
-        assert!(link_args("x86_64-unknown-linux-gnu").is_empty());
-        let args = link_args("armv7a-none-eabi");
+        assert!(link_args("x86_64-unknown-linux-gnu", None).unwrap().is_empty());
+        let args = link_args("armv7a-none-eabi", None).unwrap();
         assert!(args[0].starts_with("-T") && args[0].ends_with("user.ld"), "{args:?}");
-        assert!(linker_script().is_file());
+        assert!(linker_script().is_file() && m_linker_script().is_file());
+    }
+
+    #[test]
+    fn an_m_profile_app_needs_its_slot() {
+        let err = link_args("thumbv7em-none-eabihf", None).unwrap_err();
+        assert!(err.contains(M_SLOT_VARIABLE) && err.contains("cargo xtask"), "{err}");
+        let args = link_args("thumbv7em-none-eabihf", Some("0x20190000,0x20000")).unwrap();
+        assert_eq!(args[0], "--defsym=__tessera_slot=0x20190000");
+        assert_eq!(args[1], "--defsym=__tessera_slot_bytes=0x20000");
+        assert!(args[2].ends_with("user-m.ld"), "{args:?}");
+        assert_eq!(link_args("thumbv7em-none-eabihf", Some("538509312, 131072")).unwrap(), args);
+        for bad in ["", "0x20190000", "0x20190001,0x20000", "0x20190000,0", "x,y", "0xFFFFF000,0x2000"] {
+            assert!(link_args("thumbv7em-none-eabihf", Some(bad)).is_err(), "{bad}");
+        }
     }
 }

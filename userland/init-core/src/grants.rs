@@ -33,6 +33,16 @@ pub struct BoardOffer {
     pub wifi: bool,
     /// The largest `MutableStorage` quota, in KiB, it grants one app.
     pub max_mutable_storage_kib: u32,
+    /// Whether `init` runs on a real-time core (the M4), where
+    /// `ApplicationType: RealTimeCapable` apps belong. `Default` apps run
+    /// on either kind of core.
+    pub real_time: bool,
+    /// Whether the image has a network server (`AllowedConnections`,
+    /// `AllowedTcpServerPorts`, `AllowedUdpServerPorts`).
+    pub network: bool,
+    /// Whether the image has the Pluton security server
+    /// (`DeviceAuthentication`).
+    pub pluton: bool,
 }
 
 /// The board this build is for, from its description (`qemu/<board>/board.json`,
@@ -44,6 +54,9 @@ pub const QEMU_VIRT: BoardOffer = BoardOffer {
     uarts: tessera_board_constants::grants::UARTS,
     wifi: tessera_board_constants::grants::WIFI,
     max_mutable_storage_kib: tessera_board_constants::grants::MAX_MUTABLE_STORAGE_KIB,
+    real_time: false,
+    network: true,
+    pluton: true,
 };
 
 /// A server apps can be granted an endpoint of: one row per server kind.
@@ -191,6 +204,16 @@ pub enum Refusal {
         /// The board.
         board: &'static str,
     },
+    /// A capability whose server this image does not have (the network
+    /// or the Pluton security server on the M4).
+    NoServer {
+        /// The manifest field (`AllowedConnections`, `DeviceAuthentication`).
+        capability: &'static str,
+        /// The server that would honour it ("network", "Pluton security").
+        server: &'static str,
+        /// The board.
+        board: &'static str,
+    },
     /// A capability this board has nothing to grant for.
     Unsupported {
         /// The manifest field (`I2cMaster`, `Gpio`, ...).
@@ -209,6 +232,9 @@ impl fmt::Display for Refusal {
                 write!(f, "ApplicationType RealTimeCapable: {board} has no real-time core to run it")
             }
             Refusal::NoWifi { capability, board } => write!(f, "{capability}: {board} has no Wi-Fi interface"),
+            Refusal::NoServer { capability, server, board } => {
+                write!(f, "{capability}: {board} has no {server} server")
+            }
             Refusal::MutableStorage { requested, max, board } => {
                 write!(f, "MutableStorage {requested} KiB: {board} grants one app at most {max} KiB")
             }
@@ -243,11 +269,12 @@ fn badge_of(manifest: &Manifest<'_>, server: &Server, board: &BoardOffer) -> Res
 /// The grants `manifest` gets on `board`, or the first capability that
 /// makes it refused (checked in this order: application type, then each of
 /// [`SERVERS`] (`Gpio`, `Uart`), then what no server grants yet
-/// (`I2cMaster`, `SpiMaster`, `Adc`, `Pwm`), then Wi-Fi, then the
+/// (`I2cMaster`, `SpiMaster`, `Adc`, `Pwm`), then the network and the
+/// Pluton security server where the image has none, then Wi-Fi, then the
 /// `MutableStorage` quota). `init` calls it at boot and the build-time
 /// checker before packing: both get this one answer.
 pub fn plan(manifest: &Manifest<'_>, board: &BoardOffer) -> Result<Plan, Refusal> {
-    if manifest.application_type() == ApplicationType::RealTimeCapable {
+    if manifest.application_type() == ApplicationType::RealTimeCapable && !board.real_time {
         return Err(Refusal::RealTimeCapable { board: board.name });
     }
     let mut plan = Plan::default();
@@ -263,6 +290,20 @@ pub fn plan(manifest: &Manifest<'_>, board: &BoardOffer) -> Result<Plan, Refusal
     for (capability, mut ids) in unsupported {
         if let Some(value) = ids.next() {
             return Err(Refusal::Unsupported { capability, value: value.into(), board: board.name });
+        }
+    }
+    let servers = [
+        (board.network, "network", wants_network(manifest), network_field(manifest)),
+        (
+            board.pluton,
+            "Pluton security",
+            manifest.flags().contains(CapabilityFlags::DEVICE_AUTHENTICATION),
+            "DeviceAuthentication",
+        ),
+    ];
+    for (present, server, asked, capability) in servers {
+        if asked && !present {
+            return Err(Refusal::NoServer { capability, server, board: board.name });
         }
     }
     let wifi = [
@@ -293,6 +334,17 @@ pub fn wants_network(manifest: &Manifest<'_>) -> bool {
     manifest.allowed_connections().next().is_some()
         || manifest.tcp_server_ports().next().is_some()
         || manifest.udp_server_ports().next().is_some()
+}
+
+/// The first network field `manifest` has, for a refusal's message.
+fn network_field(manifest: &Manifest<'_>) -> &'static str {
+    if manifest.allowed_connections().next().is_some() {
+        "AllowedConnections"
+    } else if manifest.tcp_server_ports().next().is_some() {
+        "AllowedTcpServerPorts"
+    } else {
+        "AllowedUdpServerPorts"
+    }
 }
 
 /// A capability recorded for a server that is not built yet.
@@ -403,6 +455,50 @@ mod tests {
         assert!(matches!(refused, Refusal::MutableStorage { max, .. } if max == QEMU_VIRT.max_mutable_storage_kib));
         let storage = ManifestContent { mutable_storage_kib: QEMU_VIRT.max_mutable_storage_kib, ..content() };
         assert!(with(&storage, |m| plan(m, &QEMU_VIRT)).is_ok());
+    }
+
+    /// An M4 image: a real-time core, no network or Pluton server.
+    const M4: BoardOffer = BoardOffer {
+        name: "M4",
+        gpio_pins: 0,
+        uarts: 0,
+        wifi: false,
+        max_mutable_storage_kib: 0,
+        real_time: true,
+        network: false,
+        pluton: false,
+    };
+
+    #[test]
+    fn what_the_image_has_no_server_for_is_refused_by_name() {
+        let real_time = ManifestContent { application_type: ApplicationType::RealTimeCapable, ..content() };
+        assert_eq!(with(&real_time, |m| plan(m, &M4)), Ok(Plan::default()));
+        assert_eq!(with(&content(), |m| plan(m, &M4)), Ok(Plan::default()), "Default apps run on either core");
+        let hosts = ["10.0.2.2"];
+        let ports = [8080];
+        for (field, content) in [
+            (
+                "AllowedConnections",
+                ManifestContent { allowed_connections: &hosts, tcp_server_ports: &ports, ..content() },
+            ),
+            ("AllowedTcpServerPorts", ManifestContent { tcp_server_ports: &ports, ..content() }),
+            ("AllowedUdpServerPorts", ManifestContent { udp_server_ports: &ports, ..content() }),
+        ] {
+            let refused = with(&content, |m| plan(m, &M4)).unwrap_err();
+            assert_eq!(std::format!("{refused}"), std::format!("{field}: M4 has no network server"));
+            assert!(with(&content, |m| plan(m, &QEMU_VIRT)).is_ok());
+            assert!(with(&content, |m| plan(m, &BoardOffer { network: true, ..M4 })).is_ok());
+        }
+        let authenticated = ManifestContent {
+            flags: CapabilityFlags::DEVICE_AUTHENTICATION,
+            device_authentication_tenant: ComponentId([1; 16]),
+            ..content()
+        };
+        let refused = with(&authenticated, |m| plan(m, &M4)).unwrap_err();
+        assert_eq!(std::format!("{refused}"), "DeviceAuthentication: M4 has no Pluton security server");
+        assert!(with(&authenticated, |m| plan(m, &QEMU_VIRT)).is_ok());
+        let refused = with(&ManifestContent { gpios: &[5], ..content() }, |m| plan(m, &M4)).unwrap_err();
+        assert_eq!(std::format!("{refused}"), "Gpio 5: M4 has no such pin");
     }
 
     #[test]

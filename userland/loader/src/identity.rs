@@ -3,13 +3,18 @@
 //! (`linker/user-m.ld`), so each of its pages must be the frame at that very
 //! address. The loader is given the slot as untyped memory starting at the
 //! slot's first byte; `Retype` carves objects in ascending order, each
-//! aligned to its size, so carving the program's pages one by one from the
-//! start of the slot puts each where the program was linked, provided its
-//! segments follow each other from the slot's start without a gap (as
-//! `user-m.ld` lays them out: code, stack, data). The process object comes
-//! after them, from the same memory, so revoking the slot takes back
-//! everything and the slot can carry the program again (a restart).
+//! aligned to its size, so carving the program's frames in order from the
+//! start of the slot (each as large as its address's alignment and its
+//! segment allow, to spend few of a process's 16 mappings) puts each where
+//! the program was linked, provided its segments follow each other from
+//! the slot's start without a gap (as `user-m.ld` lays them out: code,
+//! stack, data); every frame's address is checked. An app
+//! ([`start_app`]) gets its start information and heap after them. The
+//! process object comes last, from the same memory, so revoking the slot
+//! takes back everything and the slot can carry the program again (a
+//! restart).
 
+use tessera_abi::app::{Grant, StartInfo, GRANT_ENTRY, MAX_GRANTS, START_INFO_HEADER};
 use tessera_abi::elf;
 use tessera_abi::layout::{PAGE_SIZE, USER_IMAGE_BASE};
 use tessera_rt::{
@@ -19,6 +24,11 @@ use tessera_rt::{
 
 /// One past the highest user address on Armv7-M (its system region).
 const USER_END: u32 = 0xE000_0000;
+
+/// The largest frame the loader carves for a segment (an MPU window is
+/// 32 KiB; larger frames only save mappings a program this small does not
+/// need).
+const MAX_FRAME: u32 = 32 * 1024;
 
 /// A program loaded into a slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,13 +46,67 @@ pub struct Placed {
 /// start with `argument` in r0; does not start it. On an error the slot
 /// may hold some of the program's objects: revoke it before using it again.
 pub fn load(slot: Handle, name: &str, elf: &[u8], argument: u32) -> Result<Placed, Error> {
+    let (mut pages, program) = place(slot, elf)?;
+    finish(slot, &mut pages, program, name, argument)
+}
+
+/// Loads and starts a program at `priority` (see [`load`]).
+pub fn start(slot: Handle, name: &str, elf: &[u8], argument: u32, priority: u32) -> Result<Placed, Error> {
+    let placed = load(slot, name, elf, argument)?;
+    process_start(placed.process, priority)?;
+    Ok(placed)
+}
+
+/// Loads `elf` into `slot` as an app and starts it at `priority`: after the
+/// program's pages come a read-only page of start information (listing
+/// `grants` and the heap) and a zeroed heap of `heap_bytes` (a power of
+/// two of at least a page, at the first multiple of its size past the
+/// start information), where `tessera_rt::app` looks for them on Armv7-M;
+/// the app starts with the start information's address in r0. On an error
+/// revoke the slot before using it again.
+pub fn start_app(
+    slot: Handle,
+    name: &str,
+    elf: &[u8],
+    grants: &[Grant],
+    heap_bytes: u32,
+    priority: u32,
+) -> Result<Placed, Error> {
+    if !heap_bytes.is_power_of_two() || heap_bytes < PAGE_SIZE as u32 {
+        return Err(Error::InvalidArgument);
+    }
+    let (mut pages, program) = place(slot, elf)?;
+    let info_at = pages.next;
+    let heap_at = (info_at + PAGE_SIZE as u32).next_multiple_of(heap_bytes);
+    let mut info = [0u8; START_INFO_HEADER + MAX_GRANTS * GRANT_ENTRY];
+    let size = StartInfo::encode(heap_at, heap_bytes, grants, &mut info).ok_or(Error::InvalidArgument)?;
+    let frame = carve(slot, info_at, PAGE_SIZE as u32)?;
+    fill(frame, info_at, &[(0, &info[..size])])?;
+    pages.push(frame, info_at, PAGE_SIZE as u32, Rights::READ)?;
+    // Zeroed by `Retype`.
+    let heap = carve(slot, heap_at, heap_bytes)?;
+    pages.push(heap, heap_at, heap_bytes, Rights::READ | Rights::WRITE)?;
+    let placed = finish(slot, &mut pages, program, name, info_at)?;
+    process_start(placed.process, priority)?;
+    Ok(placed)
+}
+
+/// The program's entry point and stack, from its ELF.
+#[derive(Clone, Copy)]
+struct Program {
+    entry: u32,
+    stack: u32,
+}
+
+/// Carves `elf`'s segments from the start of `slot`, each page at its own
+/// address, in frames as large as their alignment allows, and fills them.
+fn place(slot: Handle, elf: &[u8]) -> Result<(Pages, Program), Error> {
     let plan = elf::parse_within(elf, USER_IMAGE_BASE as u32, USER_END).map_err(|_| Error::BadImage)?;
     let (base, bytes) = cap_object(slot)?;
-    let mut next = base;
+    let mut pages = Pages::new(base);
     let mut stack = None;
-    let mut pages = Pages::new();
     for segment in plan.segments() {
-        if segment.page_start() != next || segment.page_end() - base > bytes {
+        if segment.page_start() != pages.next || segment.page_end() - base > bytes {
             // A gap, an overlap or more than the slot: not linked for it.
             return Err(Error::BadImage);
         }
@@ -54,69 +118,96 @@ pub fn load(slot: Handle, name: &str, elf: &[u8], argument: u32) -> Result<Place
         if segment.access.execute {
             rights |= Rights::EXECUTE;
         }
-        for address in (segment.page_start()..segment.page_end()).step_by(PAGE_SIZE) {
-            let frame = retype(slot, ObjectType::Frame, PAGE_SIZE as u32)?;
-            if cap_object(frame)?.0 != address {
-                return Err(Error::BadImage);
+        let mut address = segment.page_start();
+        while address < segment.page_end() {
+            // The largest power of two the address is aligned to that the
+            // segment still fills.
+            let mut size = MAX_FRAME;
+            while size > PAGE_SIZE as u32 && (!address.is_multiple_of(size) || address + size > segment.page_end()) {
+                size /= 2;
             }
-            let (offset, range) = segment.page_contents(address);
-            if !range.is_empty() {
-                // Filled through a mapping of its own at its own address
-                // (the loader's), then handed to the program.
-                let page = Mapping::new(frame, address, Rights::READ | Rights::WRITE)?;
-                page.write_bytes(offset as u32, &elf[range]);
-                unmap(frame)?;
+            let frame = carve(slot, address, size)?;
+            let mut contents = [(0u32, &[][..]); (MAX_FRAME as usize) / PAGE_SIZE];
+            for (index, page) in (address..address + size).step_by(PAGE_SIZE).enumerate() {
+                let (offset, range) = segment.page_contents(page);
+                contents[index] = (page - address + offset as u32, &elf[range]);
             }
-            pages.push((frame, address, rights))?;
-            next = address + PAGE_SIZE as u32;
+            fill(frame, address, &contents)?;
+            pages.push(frame, address, size, rights)?;
+            address += size;
         }
     }
     let stack = stack.ok_or(Error::BadImage)?;
+    Ok((pages, Program { entry: plan.entry, stack }))
+}
+
+/// A frame of `size` bytes carved from `slot`, which must land at
+/// `address` (`Retype` carves in ascending order, each object aligned to
+/// its size; a slot not where the program is linked gives another address).
+fn carve(slot: Handle, address: u32, size: u32) -> Result<Handle, Error> {
+    let frame = retype(slot, ObjectType::Frame, size)?;
+    if cap_object(frame)?.0 != address {
+        return Err(Error::BadImage);
+    }
+    Ok(frame)
+}
+
+/// Writes `contents` (offset in the frame, bytes) into `frame` through a
+/// mapping of the loader's own at the frame's address, then unmaps it.
+fn fill(frame: Handle, address: u32, contents: &[(u32, &[u8])]) -> Result<(), Error> {
+    if contents.iter().all(|(_, bytes)| bytes.is_empty()) {
+        return Ok(());
+    }
+    let page = Mapping::new(frame, address, Rights::READ | Rights::WRITE)?;
+    for &(offset, bytes) in contents {
+        page.write_bytes(offset, bytes);
+    }
+    unmap(frame)
+}
+
+/// Carves the process object after the pages, hands it the pages with
+/// only their mappings' rights, names it and sets it up.
+fn finish(slot: Handle, pages: &mut Pages, program: Program, name: &str, argument: u32) -> Result<Placed, Error> {
     // After the pages, at the next 16 KiB boundary.
     let process = retype(slot, ObjectType::Process, 16384)?;
-    for &(frame, address, rights) in pages.iter() {
+    for &(frame, address, _, rights) in pages.iter() {
         map_into(frame, process, address, rights)?;
         // Only the mapping's rights go with it: no GRANT, DERIVE or
         // INSPECT, and W^X holds for any second mapping it makes.
         cap_move_narrowed(frame, process, rights)?;
     }
     process_name(process, name)?;
-    process_setup(process, plan.entry, stack, argument)?;
-    Ok(Placed { process, entry: plan.entry, stack })
+    process_setup(process, program.entry, program.stack, argument)?;
+    Ok(Placed { process, entry: program.entry, stack: program.stack })
 }
 
-/// Loads and starts a program at `priority` (see [`load`]).
-pub fn start(slot: Handle, name: &str, elf: &[u8], argument: u32, priority: u32) -> Result<Placed, Error> {
-    let placed = load(slot, name, elf, argument)?;
-    process_start(placed.process, priority)?;
-    Ok(placed)
-}
-
-/// The pages of one program: at most a slot's worth (a fixed list: the
-/// loader has no heap).
+/// The frames of one program (a fixed list: the loader has no heap), and
+/// the address the next one must start at.
 struct Pages {
-    pages: [(Handle, u32, Rights); MAX_PAGES],
+    frames: [(Handle, u32, u32, Rights); MAX_FRAMES],
     count: usize,
+    next: u32,
 }
 
-/// Pages one loaded program may have (a 64 KiB slot).
-const MAX_PAGES: usize = 16;
+/// Frames one loaded program may have: a process has at most 16 mappings.
+const MAX_FRAMES: usize = 16;
 
 impl Pages {
-    fn new() -> Pages {
-        Pages { pages: [(Handle::NULL, 0, Rights::empty()); MAX_PAGES], count: 0 }
+    fn new(base: u32) -> Pages {
+        Pages { frames: [(Handle::NULL, 0, 0, Rights::empty()); MAX_FRAMES], count: 0, next: base }
     }
 
-    /// Notes a page; a program of more pages than a 64 KiB slot holds is
-    /// not one the loader can place.
-    fn push(&mut self, page: (Handle, u32, Rights)) -> Result<(), Error> {
-        let slot = self.pages.get_mut(self.count).ok_or(Error::BadImage)?;
-        *slot = page;
+    /// Notes a frame of `size` bytes at `address`; a program of more frames
+    /// than a process can map is not one the loader can place.
+    fn push(&mut self, frame: Handle, address: u32, size: u32, rights: Rights) -> Result<(), Error> {
+        let entry = self.frames.get_mut(self.count).ok_or(Error::BadImage)?;
+        *entry = (frame, address, size, rights);
         self.count += 1;
+        self.next = address + size;
         Ok(())
     }
 
-    fn iter(&self) -> impl Iterator<Item = &(Handle, u32, Rights)> {
-        self.pages[..self.count].iter()
+    fn iter(&self) -> impl Iterator<Item = &(Handle, u32, u32, Rights)> {
+        self.frames[..self.count].iter()
     }
 }

@@ -2,25 +2,61 @@
 //!
 //! `init`'s loader maps the start information (`tessera_abi::app`) at
 //! [`APP_INFO_AT`] and the heap at [`APP_HEAP_AT`], and starts the app
-//! with `r0 = APP_INFO_AT`. The app SDK reads both through this module
-//! (the SDK itself has no `unsafe`).
+//! with `r0 = APP_INFO_AT`. On Armv7-M, where an app is linked at its own
+//! slot and user addresses are physical, both follow the program instead:
+//! the start information is the page after the program's last byte and
+//! the heap the pages after that (`tessera_loader::identity::start_app`).
+//! The app SDK reads both through this module (the SDK itself has no
+//! `unsafe`).
 
 use tessera_abi::app::{StartInfo, StartInfoError};
-use tessera_abi::layout::{APP_INFO_AT, PAGE_SIZE};
+use tessera_abi::layout::PAGE_SIZE;
 
 use crate::Start;
 
+/// Where the start information is: [`APP_INFO_AT`](tessera_abi::layout::APP_INFO_AT).
+#[cfg(not(target_abi = "eabihf"))]
+pub fn info_address() -> usize {
+    tessera_abi::layout::APP_INFO_AT
+}
+
+/// Where the start information is on Armv7-M: the page after the
+/// program's last byte (`__tessera_program_end`, `linker/user-m.ld`).
+#[cfg(target_abi = "eabihf")]
+pub fn info_address() -> usize {
+    extern "C" {
+        static __tessera_program_end: u8;
+    }
+    // Only the symbol's address is taken, never its contents.
+    let end = core::ptr::addr_of!(__tessera_program_end) as usize;
+    end.next_multiple_of(PAGE_SIZE)
+}
+
+/// Where a heap of `bytes` must start: [`APP_HEAP_AT`](tessera_abi::layout::APP_HEAP_AT),
+/// or on Armv7-M the first multiple of its size past the start information.
+#[cfg(feature = "heap")]
+fn heap_address(bytes: usize) -> usize {
+    #[cfg(not(target_abi = "eabihf"))]
+    let _ = bytes;
+    #[cfg(not(target_abi = "eabihf"))]
+    return tessera_abi::layout::APP_HEAP_AT;
+    #[cfg(target_abi = "eabihf")]
+    return (info_address() + PAGE_SIZE).next_multiple_of(bytes.max(1));
+}
+
 /// The start information, if this process was started as an app.
 pub fn start_info(start: Start) -> Result<StartInfo<'static>, StartInfoError> {
-    if start.argument as usize != APP_INFO_AT {
+    let at = info_address();
+    if start.argument as usize != at {
         return Err(StartInfoError::NotStartInfo);
     }
-    // SAFETY: `init`'s loader starts an app with `r0 = APP_INFO_AT` only
-    // after mapping a read-only page there that stays mapped while the
-    // app runs (the app itself could unmap it; then this read faults and
-    // the kernel ends the app, touching nothing else). The bytes are only
-    // read, and `StartInfo::decode` accepts any bytes.
-    let bytes = unsafe { core::slice::from_raw_parts(APP_INFO_AT as *const u8, PAGE_SIZE) };
+    // SAFETY: `init`'s loader starts an app with `r0` at the start
+    // information's place only after mapping a read-only page there that
+    // stays mapped while the app runs (the app itself could unmap it; then
+    // this read faults and the kernel ends the app, touching nothing
+    // else). The bytes are only read, and `StartInfo::decode` accepts any
+    // bytes.
+    let bytes = unsafe { core::slice::from_raw_parts(at as *const u8, PAGE_SIZE) };
     StartInfo::decode(bytes)
 }
 
@@ -70,7 +106,7 @@ pub mod heap {
 
     use linked_list_allocator::LockedHeap;
     use tessera_abi::app::StartInfo;
-    use tessera_abi::layout::{APP_HEAP_AT, MAX_APP_HEAP_BYTES};
+    use tessera_abi::layout::MAX_APP_HEAP_BYTES;
 
     #[global_allocator]
     static HEAP: LockedHeap = LockedHeap::empty();
@@ -83,17 +119,17 @@ pub mod heap {
     /// already. Until this succeeds every allocation fails.
     pub fn init(info: &StartInfo<'_>) -> bool {
         let (address, bytes) = (info.heap_address as usize, info.heap_bytes as usize);
-        if address != APP_HEAP_AT || bytes == 0 || bytes > MAX_APP_HEAP_BYTES {
+        if address != super::heap_address(bytes) || bytes == 0 || bytes > MAX_APP_HEAP_BYTES {
             return false;
         }
         if GIVEN.swap(true, Ordering::AcqRel) {
             return false;
         }
         // SAFETY: the loader mapped `bytes` bytes of read-write memory at
-        // `APP_HEAP_AT` before starting the app (the start information it
-        // wrote says so, and the range is checked to lie in the area the
-        // layout reserves for the heap, which nothing else in an app maps
-        // or uses). `GIVEN` makes sure the range is handed over once.
+        // the heap's place before starting the app (the start information
+        // it wrote says so, and the range is checked to start where the
+        // layout reserves the heap, which nothing else in an app maps or
+        // uses). `GIVEN` makes sure the range is handed over once.
         unsafe { HEAP.lock().init(address as *mut u8, bytes) };
         true
     }

@@ -436,6 +436,10 @@ impl Grants {
                     .map_or(format!("Capabilities.{capability}"), |flag| flag.field.clone());
                 Error::new(&field, format!("the {} board has no Wi-Fi interface", board.name))
             }
+            Refusal::NoServer { capability, server, .. } => Error::new(
+                &format!("Capabilities.{capability}"),
+                format!("the {} image has no {server} server", board.name),
+            ),
             Refusal::MutableStorage { requested, max, .. } => Error::new(
                 "Capabilities.MutableStorage.SizeKB",
                 format!("{requested} KiB is more than the {max} KiB the {} grants one app", board.name),

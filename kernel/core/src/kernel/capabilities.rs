@@ -273,9 +273,7 @@ impl<P: Platform> Kernel<P> {
         let process = &mut self.processes[index];
         if process.mapped {
             let space = self.platform.address_space(process.memory);
-            for page in (address..address + capability.size).step_by(PAGE_SIZE) {
-                self.platform.unmap_page(space, page, process.asid);
-            }
+            self.platform.unmap_block(space, address, capability.size, process.asid);
         }
         process.regions.remove(address);
     }
@@ -583,6 +581,7 @@ impl<P: Platform> Kernel<P> {
         let object = self.processes[index].memory;
         let space = self.platform.address_space(object);
         let pool = self.processes[index].kernel_made;
+        let asid = self.processes[index].asid;
         let platform = &self.platform;
         let mut tables = TableSource {
             frames: Frames { allocator: &mut self.frames, platform },
@@ -590,15 +589,10 @@ impl<P: Platform> Kernel<P> {
             pool,
             used: &mut self.processes[index].tables_used,
         };
-        for offset in (0..capability.size).step_by(PAGE_SIZE) {
-            let frame = capability.object + offset;
-            if platform.map_page(space, address + offset, frame, access, memory, &mut tables).is_none() {
-                for done in (0..offset).step_by(PAGE_SIZE) {
-                    platform.unmap_page(space, address + done, self.processes[index].asid);
-                }
-                self.processes[index].regions.remove(address);
-                return Err(Error::OutOfMemory);
-            }
+        let (frame, size) = (capability.object, capability.size);
+        if platform.map_block(space, address, frame, size, access, memory, asid, &mut tables).is_none() {
+            self.processes[index].regions.remove(address);
+            return Err(Error::OutOfMemory);
         }
         if access.execute {
             for offset in (0..capability.size).step_by(PAGE_SIZE) {

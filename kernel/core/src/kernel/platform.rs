@@ -19,6 +19,7 @@ use crate::console::Written;
 use crate::pagetable::MemoryType;
 use crate::Access;
 use core::fmt;
+use tessera_abi::layout::PAGE_SIZE;
 
 /// Where the memory for translation tables comes from when a mapping needs
 /// a new one (the process object's own tables, or the kernel's pool).
@@ -167,6 +168,40 @@ pub trait Platform {
     /// Removes the mapping of the page at `address` (if any) and drops its
     /// cached translation for `asid`.
     fn unmap_page(&self, space: Self::AddressSpace, address: u32, asid: u8);
+    /// Maps the frame of `bytes` at physical `frame` at `address` (what
+    /// `Map` does with a frame capability); `None`, with nothing mapped, if
+    /// a table or region was needed and none was free. Page by page unless
+    /// the platform maps whole frames better (the M4's MPU: one region for
+    /// a large aligned frame).
+    #[allow(clippy::too_many_arguments)]
+    fn map_block(
+        &self,
+        space: Self::AddressSpace,
+        address: u32,
+        frame: u32,
+        bytes: u32,
+        access: Access,
+        memory: MemoryType,
+        asid: u8,
+        tables: &mut impl FrameSource,
+    ) -> Option<()> {
+        for offset in (0..bytes).step_by(PAGE_SIZE) {
+            if self.map_page(space, address + offset, frame + offset, access, memory, tables).is_none() {
+                for done in (0..offset).step_by(PAGE_SIZE) {
+                    self.unmap_page(space, address + done, asid);
+                }
+                return None;
+            }
+        }
+        Some(())
+    }
+    /// Removes the mapping [`map_block`](Self::map_block) made of the frame
+    /// of `bytes` at `address`.
+    fn unmap_block(&self, space: Self::AddressSpace, address: u32, bytes: u32, asid: u8) {
+        for page in (address..address + bytes).step_by(PAGE_SIZE) {
+            self.unmap_page(space, page, asid);
+        }
+    }
     /// Gives every page and table of `space` back to `frames` (those not
     /// from the pool are refused there) and drops `asid`'s translations.
     fn destroy_address_space(&self, space: Self::AddressSpace, asid: u8, frames: &mut impl FrameSource);

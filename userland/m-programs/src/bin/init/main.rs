@@ -12,11 +12,13 @@ use tessera_m_programs::{address_argument, fp_round, ADD, DONE, INSPECT, PING, R
 use tessera_rt::{
     call, cap_derive, cap_object, cap_revoke, find_initial_capability, for_each_initial_capability, interrupt_ack,
     interrupt_bind, map_into, null, println, process_name, process_setup, process_start, retype, shutdown,
-    sleep_micros, uptime_micros, wait, wait_notification, yield_now, Ended, Error, FaultKind, Handle, Mapping, Message,
-    ObjectType, Rights, Timeout,
+    uptime_micros, wait, wait_notification, yield_now, Ended, Error, FaultKind, Handle, Mapping, Message, ObjectType,
+    Rights, Timeout,
 };
 
 tessera_rt::entry!(main);
+
+mod apps;
 
 /// Makes a process whose code page is its own but whose stack pointer is
 /// `stack`, starts it, and says how it ended.
@@ -72,10 +74,10 @@ fn timer_ticks(untyped: Handle) -> Result<u32, Error> {
     Ok(ticks)
 }
 
-/// How many times `init` starts `crasher` before it holds it, and the
-/// back-off before each restart.
-const CRASHER_RUNS: u32 = 3;
-const BACK_OFF_MICROS: u32 = 10_000;
+/// How long `init` supervises the apps in the scenario's build: the
+/// samples are done in about 4 s (`crasher` works a second before each of
+/// its three crashes); an app of yours that runs forever is left running.
+const SCENARIO_APPS_MICROS: u64 = 10_000_000;
 
 /// The boot image the kernel granted (read-only, mapped at its own
 /// address) and the untyped memory `init` was given: the largest block is
@@ -104,19 +106,22 @@ impl Memory {
         Ok(Memory { image, general: general.ok_or(Error::NotFound)? })
     }
 
-    /// Program `name` of the boot image, and the slot it is linked for.
-    fn program(&self, name: &str) -> Result<(&[u8], Handle), Error> {
+    /// The boot image.
+    fn image(&self) -> Result<tessera_abi::bootimage::BootImage<'_>, Error> {
         // The mapping is whole pages; the image says how long it is.
         let bytes = self.image.as_bytes();
         let size = tessera_abi::bootimage::declared_size(bytes).filter(|&size| size <= bytes.len());
-        let image = tessera_abi::bootimage::BootImage::parse(&bytes[..size.ok_or(Error::BadImage)?])
-            .map_err(|_| Error::BadImage)?;
-        let elf = image.find(name).ok_or(Error::NotFound)?.elf;
+        tessera_abi::bootimage::BootImage::parse(&bytes[..size.ok_or(Error::BadImage)?]).map_err(|_| Error::BadImage)
+    }
+
+    /// Program `name` of the boot image, and the slot it is linked for.
+    fn program(&self, name: &str) -> Result<(&[u8], Handle), Error> {
+        let elf = self.image()?.find(name).ok_or(Error::NotFound)?.elf;
         Ok((elf, self.slot_for(elf).ok_or(Error::NotFound)?))
     }
 
-    /// The slot `elf` is linked for: the untyped block that starts where
-    /// its first segment does.
+    /// The slot `elf` is linked for: the untyped block (a program slot or
+    /// an app slot) that starts where its first segment does.
     fn slot_for(&self, elf: &[u8]) -> Option<Handle> {
         let plan = tessera_abi::elf::parse_within(elf, 0x1_0000, 0xE000_0000).ok()?;
         let start = plan.segments().next()?.page_start();
@@ -129,29 +134,6 @@ impl Memory {
         });
         found
     }
-}
-
-/// The supervisor's part, on the M4: loads `crasher` from the boot image
-/// into its slot itself, and each time it faults takes the whole slot
-/// back (`CapRevoke`) and loads it again after a growing pause, up to
-/// [`CRASHER_RUNS`] runs; then holds it. True if every run ended in the
-/// fault it makes.
-fn supervise(memory: &Memory) -> Result<bool, Error> {
-    let (elf, slot) = memory.program("crasher")?;
-    let mut faults = 0;
-    for run in 1..=CRASHER_RUNS {
-        let placed = tessera_loader::identity::start(slot, "crasher", elf, run, 1)?;
-        let (_, ended) = wait(Some(placed.process), Some(1_000_000))?;
-        println!("crasher's run {run} ended: {ended:?}");
-        faults += u32::from(ended == Ended::Faulted(FaultKind::Unmapped));
-        // Everything it was made of goes back to the slot.
-        cap_revoke(slot)?;
-        if run < CRASHER_RUNS {
-            sleep_micros(BACK_OFF_MICROS * run);
-        }
-    }
-    println!("crasher faulted {faults} times in {CRASHER_RUNS} runs: held");
-    Ok(faults == CRASHER_RUNS)
 }
 
 /// Loads program `name` into its slot, waits for it, and says whether it
@@ -328,13 +310,6 @@ fn main(start: tessera_rt::Start) -> u32 {
             good = false;
         }
     }
-    match supervise(&memory) {
-        Ok(faulted) => good &= faulted,
-        Err(error) => {
-            println!("loading crasher failed: {}", error.name());
-            good = false;
-        }
-    }
     // A syscall whose frame cannot be stacked, and a breakpoint: each ends
     // its process only.
     for (name, kind) in [("svc-stacker", FaultKind::Unmapped), ("bkpt-er", FaultKind::OtherAbort)] {
@@ -345,6 +320,13 @@ fn main(start: tessera_rt::Start) -> u32 {
                 good = false;
             }
         }
+    }
+    // Then the apps of the boot image, until none is left to run (or, in
+    // the scenario's build, for at most `SCENARIO_APPS_MICROS`).
+    let scenario = tessera_rt::boot_arguments(start).split_whitespace().any(|word| word == "scenario");
+    match apps::Apps::check(&memory) {
+        Ok(mut apps) => apps.run(scenario.then(|| uptime_micros() + SCENARIO_APPS_MICROS)),
+        Err(error) => println!("cannot read the apps of the boot image: {}", error.name()),
     }
     println!("done: {}", if good { "all answers right" } else { "WRONG ANSWERS" });
     let status = u32::from(!good);

@@ -1,0 +1,278 @@
+//! `init`'s app manager on the M4 (docs/mt3620.md, "Apps"): the packages
+//! of the boot image become apps the way they do on the A7
+//! (`userland/programs/src/apps.rs`), with the same decisions
+//! (`tessera_init_core`): each package is parsed, its manifest decoded and
+//! planned against what this image offers ([`OFFER`]: a real-time core,
+//! no GPIO, UART, network or Pluton server yet), so a capability it cannot
+//! give is refused by name; admission across apps; then each admitted app
+//! is loaded into the app slot its ELF is linked at
+//! (`tessera_loader::identity::start_app`: start information and heap
+//! after its program), and supervised: a crash is recorded in the failure
+//! log and the app restarts after the policy's back-off (its slot revoked
+//! and loaded again), until it crashes too often and is held.
+//!
+//! Not here yet: the package signature is not checked on the M4 (the A7's
+//! `init` asks the Pluton security server, which the M4 image does not
+//! have; docs/CAVEATS.md).
+
+use tessera_abi::app::Grant;
+use tessera_abi::manifest::{ComponentId, Manifest};
+use tessera_abi::package::Package;
+use tessera_init_core::admission::{self, Candidate, ServerPorts, Verdict};
+use tessera_init_core::grants::{self, BoardOffer, Plan};
+use tessera_init_core::lifecycle::{self, Event, Status};
+use tessera_init_core::supervisor::{Decision, Failure, FailureLog, Health, POLICY};
+use tessera_rt::{cap_revoke, exit_record, println, uptime_micros, wait, Ended, Error, Handle};
+
+use crate::Memory;
+
+/// What apps get on this image: it runs on a real-time core and has no
+/// server to grant through yet (docs/mt3620.md, "Apps").
+pub const OFFER: BoardOffer = BoardOffer {
+    name: env!("TESSERA_M_BOARD_NAME"),
+    gpio_pins: 0,
+    uarts: 0,
+    wifi: false,
+    max_mutable_storage_kib: 0,
+    real_time: true,
+    network: false,
+    pluton: false,
+};
+
+/// Most apps `init` manages on the M4 (the board's app slots bound it
+/// further).
+const MAX_APPS: usize = 16;
+/// Each app's heap: a power of two, placed after its start information.
+pub const HEAP_BYTES: u32 = 16 * 1024;
+/// The priority apps run at (below `init`).
+const APP_PRIORITY: u32 = 1;
+
+/// One package of the boot image and where it is in its life.
+#[derive(Clone, Copy)]
+struct App<'a> {
+    name: &'a str,
+    elf: &'a [u8],
+    component_id: ComponentId,
+    plan: Plan,
+    status: Status,
+    slot: Handle,
+    process: Handle,
+    health: Health,
+}
+
+/// The apps of the boot image, as `init` manages them.
+pub struct Apps<'a> {
+    apps: [Option<App<'a>>; MAX_APPS],
+    log: FailureLog,
+}
+
+impl<'a> Apps<'a> {
+    /// Reads every package of the boot image and checks each on its own;
+    /// a refusal is one log line.
+    pub fn check(memory: &'a Memory) -> Result<Apps<'a>, Error> {
+        let mut apps = Apps { apps: [None; MAX_APPS], log: FailureLog::new() };
+        let image = memory.image()?;
+        let packages = image.iter().filter(|entry| entry.elf.starts_with(&tessera_abi::package::MAGIC));
+        for (index, entry) in packages.enumerate() {
+            if index >= MAX_APPS {
+                println!("app '{}' refused: init manages at most {MAX_APPS} apps", entry.name);
+                continue;
+            }
+            let mut app = App {
+                name: entry.name,
+                elf: &[],
+                component_id: ComponentId::NIL,
+                plan: Plan::default(),
+                status: Status::Refused,
+                slot: Handle::NULL,
+                process: Handle::NULL,
+                health: Health::new(),
+            };
+            let checked = check_one(memory, entry.elf).and_then(|checked| {
+                // A slot carries one app: revoking it on a restart must not
+                // take another app with it.
+                let holder =
+                    apps.apps.iter().flatten().find(|other| other.status == Status::Checked && other.slot == checked.3);
+                holder.map_or(Ok(checked), |holder| Err(Reason::SlotTaken(holder.name)))
+            });
+            match checked {
+                Ok((elf, component_id, plan, slot)) => {
+                    (app.elf, app.component_id, app.plan, app.slot) = (elf, component_id, plan, slot);
+                    app.status = Status::Checked;
+                }
+                Err(reason) => println!("app '{}' refused: {}", entry.name, reason),
+            }
+            apps.apps[index] = Some(app);
+        }
+        apps.admit();
+        Ok(apps)
+    }
+
+    /// Admission over every checked app, in boot-image order.
+    // Not inlined: its lists are large, and apart its frame is never on
+    // the stack with the supervisor's.
+    #[inline(never)]
+    fn admit(&mut self) {
+        let empty =
+            Candidate { name: "", component_id: ComponentId::NIL, plan: Plan::default(), ports: ServerPorts::NONE };
+        let mut candidates = [empty; MAX_APPS];
+        let mut indices = [0; MAX_APPS];
+        let mut count = 0;
+        for (index, app) in self.apps.iter().enumerate() {
+            let Some(app) = app.filter(|app| app.status == Status::Checked) else { continue };
+            candidates[count] =
+                Candidate { name: app.name, component_id: app.component_id, plan: app.plan, ports: ServerPorts::NONE };
+            indices[count] = index;
+            count += 1;
+        }
+        let mut admitted = [empty; MAX_APPS];
+        let mut verdicts: [Verdict<'a>; MAX_APPS] = [Ok(()); MAX_APPS];
+        admission::admit(&candidates[..count], &mut admitted, &mut verdicts);
+        for (&index, verdict) in indices[..count].iter().zip(verdicts) {
+            if let (Some(app), Err(conflict)) = (self.apps[index].as_mut(), verdict) {
+                println!("app '{}' refused: {}", app.name, conflict);
+                app.status = app.status.after(Event::Refused);
+            }
+        }
+    }
+
+    /// Starts every admitted app and supervises them until none is left
+    /// to run or restart (each finished, held, refused or failed), or
+    /// until `until` (microseconds of uptime) if given. Apps that run
+    /// forever keep `init` here for as long as they do.
+    pub fn run(&mut self, until: Option<u64>) {
+        let started = (0..MAX_APPS).filter(|&index| self.launch(index)).count();
+        let refused = self.count(Status::Refused);
+        let failed = self.count(Status::Failed);
+        println!("{started} apps started, {refused} refused, {failed} could not be started");
+        loop {
+            let now = uptime_micros();
+            for index in 0..MAX_APPS {
+                if self.apps[index].is_some_and(|app| app.status.restart_due(now)) {
+                    self.launch(index);
+                }
+            }
+            let statuses = self.apps.iter().flatten().map(|app| app.status);
+            if statuses.clone().all(Status::is_final) {
+                break;
+            }
+            if until.is_some_and(|until| now >= until) {
+                let running = self.count(Status::Running);
+                println!("stopped supervising the apps at the deadline, {running} still running");
+                break;
+            }
+            let wake = lifecycle::next_wake(statuses, until);
+            let timeout = wake.map(|at| u32::try_from(at.saturating_sub(now)).unwrap_or(u32::MAX));
+            match wait(None, timeout) {
+                Ok((process, ended)) => self.ended(process, ended),
+                Err(Error::TimedOut) => {}
+                Err(Error::NotFound) => tessera_rt::sleep_micros(timeout.unwrap_or(1000)),
+                Err(error) => {
+                    println!("wait failed: {}", error.name());
+                    break;
+                }
+            }
+        }
+        println!(
+            "apps: {} finished, {} held, {} refused, {} could not be started; failure log: {} crashes",
+            self.count(Status::Finished),
+            self.count(Status::Held),
+            self.count(Status::Refused),
+            self.count(Status::Failed),
+            self.log.total()
+        );
+    }
+
+    /// Loads app `index` into its slot and starts it, if it is admitted or
+    /// due to restart; true if it started.
+    fn launch(&mut self, index: usize) -> bool {
+        let Some(app) = self.apps[index].as_mut() else { return false };
+        if app.status != Status::Checked && app.status.restart_at().is_none() {
+            return false;
+        }
+        // No server to grant through yet: the start information lists no
+        // grants, only the heap.
+        let grants: [Grant; 0] = [];
+        match tessera_loader::identity::start_app(app.slot, app.name, app.elf, &grants, HEAP_BYTES, APP_PRIORITY) {
+            Ok(placed) => {
+                app.process = placed.process;
+                app.status = app.status.after(Event::Started);
+                let at = tessera_rt::cap_object(app.slot).map_or(0, |(base, _)| base);
+                println!("app '{}' started in its slot at {at:#010x}", app.name);
+                true
+            }
+            Err(error) => {
+                println!("app '{}' could not be started: {}", app.name, error.name());
+                let _ = cap_revoke(app.slot);
+                app.status = app.status.after(Event::StartFailed);
+                false
+            }
+        }
+    }
+
+    /// Handles the end of child `process`: records a crash and decides a
+    /// restart, or notes that the app finished.
+    fn ended(&mut self, process: Handle, ended: Ended) {
+        let found = self.apps.iter_mut().flatten().find(|app| app.status == Status::Running && app.process == process);
+        let Some(app) = found else { return };
+        let record = exit_record().unwrap_or_default();
+        let now = uptime_micros();
+        // Everything it was made of goes back to its slot.
+        let _ = cap_revoke(app.slot);
+        if ended == Ended::Exited(0) {
+            println!("app '{}' finished (exit 0); not restarted", app.name);
+            app.status = app.status.after(Event::Exited);
+            return;
+        }
+        let failure = self.log.record(Failure::new(app.name, app.component_id, record, now, app.health.restarts()));
+        println!("{failure}");
+        let decision = app.health.crashed(now, &POLICY);
+        match decision {
+            Decision::RestartAt(at) => println!("app '{}' restarts in {} ms", app.name, (at - now) / 1000),
+            Decision::Hold => println!(
+                "app '{}' held: {} crashes within {} s; not restarted",
+                app.name,
+                app.health.recent_crashes(),
+                POLICY.window_us / 1_000_000
+            ),
+        }
+        app.status = app.status.after(Event::Crashed(decision));
+    }
+
+    fn count(&self, status: Status) -> usize {
+        self.apps.iter().flatten().filter(|app| app.status == status).count()
+    }
+}
+
+/// Why a package is refused on its own.
+enum Reason<'a> {
+    Package(tessera_abi::package::PackageError),
+    Manifest(tessera_abi::manifest::DecodeError),
+    Board(grants::Refusal),
+    /// Its ELF is not linked at one of the app slots `init` was given.
+    NoSlot,
+    /// Its slot is this earlier app's.
+    SlotTaken(&'a str),
+}
+
+impl core::fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Reason::Package(error) => write!(f, "bad package: {error}"),
+            Reason::Manifest(error) => write!(f, "bad manifest: {error}"),
+            Reason::Board(refusal) => write!(f, "{refusal}"),
+            Reason::NoSlot => write!(f, "its program is not linked at an app slot of this board"),
+            Reason::SlotTaken(holder) => write!(f, "its program is linked at the slot of app '{holder}'"),
+        }
+    }
+}
+
+/// Checks one package on its own: it parses, its manifest decodes and this
+/// image can grant what it asks, and its program is linked at a slot.
+fn check_one<'a>(memory: &Memory, bytes: &'a [u8]) -> Result<(&'a [u8], ComponentId, Plan, Handle), Reason<'a>> {
+    let package = Package::parse(bytes).map_err(Reason::Package)?;
+    let manifest = Manifest::decode(package.manifest()).map_err(Reason::Manifest)?;
+    let plan = grants::plan(&manifest, &OFFER).map_err(Reason::Board)?;
+    let slot = memory.slot_for(package.elf()).ok_or(Reason::NoSlot)?;
+    Ok((package.elf(), manifest.component_id(), plan, slot))
+}
