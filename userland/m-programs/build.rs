@@ -10,10 +10,10 @@ use tessera_board::armv7m::{board_dir, Board};
 
 /// Each program and its slot (`src/bin/<name>.rs`).
 /// The kernel starts the programs in slots 0 to 5 itself; `init` loads
-/// the others into slots 6 and 7 (kernel/armv7m/src/portable.rs,
+/// the others into slots 6 to 8 (kernel/armv7m/src/portable.rs,
 /// `KERNEL_SLOTS`). Apps have slots of their own (the board's `apps`,
 /// set by xtask through `tessera_app_build`).
-const SLOTS: [(&str, u32); 8] = [
+const SLOTS: [(&str, u32); 9] = [
     ("init", 0),
     ("echo", 1),
     ("peeker", 2),
@@ -22,14 +22,30 @@ const SLOTS: [(&str, u32); 8] = [
     ("fp-reader", 5),
     ("svc-stacker", 6),
     ("bkpt-er", 7),
+    ("uartd", 8),
 ];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=TESSERA_M_BOARD");
     // The board's name, for init's refusals ("Gpio 5: QEMU mps2-an386 has no such pin").
     let folder = env::var("TESSERA_M_BOARD").unwrap_or_else(|_| "mps2-an386".to_string());
-    let name = Board::load(&folder).map(|board| board.name).unwrap_or(folder);
+    let described = Board::load(&folder).ok();
+    let name = described.as_ref().map_or(folder, |board| board.name.clone());
     println!("cargo:rustc-env=TESSERA_M_BOARD_NAME={name}");
+    // The devices the kernel grants init, by name, for init to tell them
+    // apart.
+    let devices: Vec<String> = described
+        .iter()
+        .flat_map(|board| &board.user_devices)
+        .map(|device| format!("({:?}, {:#010x})", device.name, device.base))
+        .collect();
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let text = format!(
+        "/// The devices the board description grants `init` (name, base).\npub const DEVICES: [(&str, u32); {}] = [{}];\n",
+        devices.len(),
+        devices.join(", ")
+    );
+    std::fs::write(out.join("devices.rs"), text).expect("cannot write devices.rs");
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let script = manifest.join("../../linker/user-m.ld");
     println!("cargo:rerun-if-changed={}", script.display());

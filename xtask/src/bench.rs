@@ -229,7 +229,7 @@ fn mps2_figures() -> Result<BTreeMap<String, u64>> {
     let kernel = crate::mps2::build_with(&["bench"])?;
     let board = tessera_board::armv7m::Board::load(crate::mps2::BOARD).map_err(|err| err.0)?;
     println!("==> running the M-profile benchmarks on {} (-icount shift=0)", board.name);
-    let mut command = crate::mps2::command(&board, &kernel);
+    let mut command = crate::mps2::command(&board, &kernel, qemu::AppUart::Listen(0));
     command.args(ICOUNT);
     let output = finish(qemu::capture(command, Some(Duration::from_secs(TIMEOUT_SECS)))?, "mps2.log")?;
     let see = "the console output is in target/bench/mps2.log";

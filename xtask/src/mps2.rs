@@ -14,7 +14,8 @@
 //! timer's interrupts, programs `init` loads itself that end in contained
 //! faults, and the sample apps under `init`'s app manager: refused by name
 //! where the image cannot grant what they ask, run, finished, restarted
-//! and held.
+//! and held, and `uartecho` sending a host harness's line back through
+//! the UART server and the board's second UART.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -22,7 +23,8 @@ use std::time::Duration;
 
 use tessera_board::armv7m::Board;
 
-use crate::qemu::{self, QEMU};
+use crate::harness::{EchoServer, Mode, TALK_LINE};
+use crate::qemu::{self, AppUart, QEMU};
 use crate::{cargo, run_streamed, show, target_dir, Result};
 
 /// The Rust target of the M-profile kernel.
@@ -135,11 +137,18 @@ pub fn build_with(features: &[&str]) -> Result<PathBuf> {
 }
 
 /// QEMU booting `kernel` on the board, console captured, semihosting on
-/// (the kernel ends the run with its status).
-pub fn command(board: &Board, kernel: &std::path::Path) -> Command {
+/// (the kernel ends the run with its status). The first UART is the
+/// kernel's console; the second, the apps' UART 0 (`uartd`), is a TCP
+/// socket on 127.0.0.1 as `app_uart` says.
+pub fn command(board: &Board, kernel: &std::path::Path, app_uart: AppUart) -> Command {
+    let socket = match app_uart {
+        AppUart::Listen(port) => format!("port={port},server=on,wait=off"),
+        AppUart::Connect(port) => format!("port={port},server=off"),
+    };
     let mut command = Command::new(QEMU);
     command.args(board.qemu_args().unwrap_or_default());
     command.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);
+    command.args(["-chardev", &format!("socket,id=appuart,host=127.0.0.1,{socket}"), "-serial", "chardev:appuart"]);
     command.args(["-semihosting-config", "enable=on,target=native"]);
     command.arg("-kernel").arg(kernel);
     command
@@ -162,8 +171,10 @@ pub fn run(board: &str, timeout: Option<Duration>) -> Result<ExitCode> {
     }
     let board = Board::load(board).map_err(|err| err.0)?;
     let kernel = build()?;
-    let mut command = command(&board, &kernel);
+    let port = qemu::free_port()?;
+    let mut command = command(&board, &kernel, AppUart::Listen(port));
     println!("==> booting the M-profile kernel on {} (it ends the run itself)", board.name);
+    println!("==> the apps' UART 0 (CMSDK UART 1) listens on 127.0.0.1:{port}: `nc 127.0.0.1 {port}`");
     let text = crate::describe(&command);
     let mut child = command.spawn().map_err(|err| format!("cannot start `{text}`: {err}"))?;
     match qemu::wait_with_timeout(&mut child, timeout) {
@@ -229,7 +240,15 @@ fn expected_lines(board: &Board) -> Vec<String> {
         // `countdown` runs and finishes, `crasher` is restarted with
         // back-off and held.
         format!("init: app 'blinky' refused: Gpio 5: {} has no such pin", board.name),
-        format!("init: app 'uartecho' refused: Uart 0: {} has no Uart to grant", board.name),
+        format!("init: app 'hostile' refused: Gpio 6: {} has no such pin", board.name),
+        // The UART server and `uartecho` through it: the harness's line
+        // comes back (checked on the host side too).
+        format!(
+            "uartd: serving UART 0: the CMSDK UART at {:#010x}",
+            board.user_devices.iter().find(|device| device.name == "CMSDK UART 1").map_or(0, |device| device.base)
+        ),
+        "uartecho: echoing UART 0".to_string(),
+        "uartecho: echoed \"host: hello, uartecho\"".to_string(),
         format!("init: app 'httpget' refused: AllowedConnections: {} has no network server", board.name),
         "countdown: started with 16384 bytes of heap".to_string(),
         "countdown: done, 3 steps ".to_string(),
@@ -317,8 +336,17 @@ fn apps_summary_reasons(output: &str) -> Vec<String> {
 pub fn boot_scenario() -> Result<()> {
     let board = Board::load(BOARD).map_err(|err| err.0)?;
     let kernel = build_with(&["scenario"])?;
-    let outcome = qemu::capture(command(&board, &kernel), Some(TIMEOUT))?;
+    // The host end of the apps' UART: it says a line, which `uartecho`
+    // must send back.
+    let mode = Mode::Talk(TALK_LINE);
+    let harness = EchoServer::start_in(mode)?;
+    let outcome = qemu::capture(command(&board, &kernel, AppUart::Connect(harness.port())), Some(TIMEOUT));
+    let transcript = harness.finish()?;
+    let outcome = outcome?;
     let mut reasons = Vec::new();
+    if let Err(reason) = crate::test::check_uart(mode, &transcript) {
+        reasons.push(reason);
+    }
     if outcome.timed_out {
         reasons.push(format!("it did not end within {} s", TIMEOUT.as_secs()));
     } else if outcome.status != Some(0) {
@@ -346,11 +374,14 @@ mod tests {
     #[test]
     fn the_command_boots_the_described_machine_with_semihosting() {
         let board = Board::load(BOARD).unwrap();
-        let command = command(&board, std::path::Path::new("k.elf"));
+        let command = command(&board, std::path::Path::new("k.elf"), AppUart::Connect(4321));
         let args: Vec<String> = command.get_args().map(|arg| arg.to_string_lossy().into_owned()).collect();
         assert_eq!(args[..4], ["-M", "mps2-an386", "-cpu", "cortex-m4"]);
         assert!(args.windows(2).any(|pair| pair == ["-semihosting-config", "enable=on,target=native"]));
         assert_eq!(args.last().map(String::as_str), Some("k.elf"));
+        let second =
+            ["-chardev", "socket,id=appuart,host=127.0.0.1,port=4321,server=off", "-serial", "chardev:appuart"];
+        assert!(args.windows(4).any(|window| window == second), "{args:?}");
         assert!(expected_lines(&board).iter().any(|line| line.contains("MPU with 8 regions")));
     }
 

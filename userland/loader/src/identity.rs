@@ -14,7 +14,7 @@
 //! takes back everything and the slot can carry the program again (a
 //! restart).
 
-use tessera_abi::app::{Grant, StartInfo, GRANT_ENTRY, MAX_GRANTS, START_INFO_HEADER};
+use tessera_abi::app::{Grant, ServerKind, StartInfo, GRANT_ENTRY, MAX_GRANTS, START_INFO_HEADER};
 use tessera_abi::elf;
 use tessera_abi::layout::{PAGE_SIZE, USER_IMAGE_BASE};
 use tessera_rt::{
@@ -47,7 +47,7 @@ pub struct Placed {
 /// may hold some of the program's objects: revoke it before using it again.
 pub fn load(slot: Handle, name: &str, elf: &[u8], argument: u32) -> Result<Placed, Error> {
     let (mut pages, program) = place(slot, elf)?;
-    finish(slot, &mut pages, program, name, argument)
+    finish(slot, &mut pages, program, name, argument, |_| Ok(()))
 }
 
 /// Loads and starts a program at `priority` (see [`load`]).
@@ -58,19 +58,22 @@ pub fn start(slot: Handle, name: &str, elf: &[u8], argument: u32, priority: u32)
 }
 
 /// Loads `elf` into `slot` as an app and starts it at `priority`: after the
-/// program's pages come a read-only page of start information (listing
-/// `grants` and the heap) and a zeroed heap of `heap_bytes` (a power of
-/// two of at least a page, at the first multiple of its size past the
-/// start information), where `tessera_rt::app` looks for them on Armv7-M;
-/// the app starts with the start information's address in r0. On an error
-/// revoke the slot before using it again.
+/// program's pages come a read-only page of start information and a zeroed
+/// heap of `heap_bytes` (a power of two of at least a page, at the first
+/// multiple of its size past the start information), where
+/// `tessera_rt::app` looks for them on Armv7-M; the app starts with the
+/// start information's address in r0. `grant` is called with the new
+/// process before it holds anything else: it puts the app's grants into
+/// the process's CSpace and lists them (at most `MAX_GRANTS`), and the
+/// start information says so. On an error revoke the slot before using it
+/// again.
 pub fn start_app(
     slot: Handle,
     name: &str,
     elf: &[u8],
-    grants: &[Grant],
     heap_bytes: u32,
     priority: u32,
+    grant: impl FnOnce(Handle, &mut [Grant; MAX_GRANTS]) -> Result<usize, Error>,
 ) -> Result<Placed, Error> {
     if !heap_bytes.is_power_of_two() || heap_bytes < PAGE_SIZE as u32 {
         return Err(Error::InvalidArgument);
@@ -78,15 +81,19 @@ pub fn start_app(
     let (mut pages, program) = place(slot, elf)?;
     let info_at = pages.next;
     let heap_at = (info_at + PAGE_SIZE as u32).next_multiple_of(heap_bytes);
-    let mut info = [0u8; START_INFO_HEADER + MAX_GRANTS * GRANT_ENTRY];
-    let size = StartInfo::encode(heap_at, heap_bytes, grants, &mut info).ok_or(Error::InvalidArgument)?;
-    let frame = carve(slot, info_at, PAGE_SIZE as u32)?;
-    fill(frame, info_at, &[(0, &info[..size])])?;
-    pages.push(frame, info_at, PAGE_SIZE as u32, Rights::READ)?;
+    let info_frame = carve(slot, info_at, PAGE_SIZE as u32)?;
+    pages.push(info_frame, info_at, PAGE_SIZE as u32, Rights::READ)?;
     // Zeroed by `Retype`.
     let heap = carve(slot, heap_at, heap_bytes)?;
     pages.push(heap, heap_at, heap_bytes, Rights::READ | Rights::WRITE)?;
-    let placed = finish(slot, &mut pages, program, name, info_at)?;
+    let placed = finish(slot, &mut pages, program, name, info_at, |process| {
+        let mut grants = [Grant { server: ServerKind(0), slot: 0 }; MAX_GRANTS];
+        let count = grant(process, &mut grants)?;
+        let listed = grants.get(..count).ok_or(Error::InvalidArgument)?;
+        let mut info = [0u8; START_INFO_HEADER + MAX_GRANTS * GRANT_ENTRY];
+        let size = StartInfo::encode(heap_at, heap_bytes, listed, &mut info).ok_or(Error::InvalidArgument)?;
+        fill(info_frame, info_at, &[(0, &info[..size])])
+    })?;
     process_start(placed.process, priority)?;
     Ok(placed)
 }
@@ -165,11 +172,20 @@ fn fill(frame: Handle, address: u32, contents: &[(u32, &[u8])]) -> Result<(), Er
     unmap(frame)
 }
 
-/// Carves the process object after the pages, hands it the pages with
-/// only their mappings' rights, names it and sets it up.
-fn finish(slot: Handle, pages: &mut Pages, program: Program, name: &str, argument: u32) -> Result<Placed, Error> {
+/// Carves the process object after the pages, calls `before` with it,
+/// hands it the pages with only their mappings' rights, names it and sets
+/// it up.
+fn finish(
+    slot: Handle,
+    pages: &mut Pages,
+    program: Program,
+    name: &str,
+    argument: u32,
+    before: impl FnOnce(Handle) -> Result<(), Error>,
+) -> Result<Placed, Error> {
     // After the pages, at the next 16 KiB boundary.
     let process = retype(slot, ObjectType::Process, 16384)?;
+    before(process)?;
     for &(frame, address, _, rights) in pages.iter() {
         map_into(frame, process, address, rights)?;
         // Only the mapping's rights go with it: no GRANT, DERIVE or

@@ -1,7 +1,8 @@
 //! UART echo: sends back every byte that arrives on the UART its manifest
-//! grants (`$QEMU_VIRT_UART0`: on QEMU, a virtio console on a host socket;
-//! `cargo xtask qemu` prints the `nc` command to reach it), and logs each
-//! line it echoed on the debug console.
+//! grants (`$QEMU_VIRT_UART0`: on QEMU virt, a virtio console on a host
+//! socket; on the M4 (`mps2-an386`), the second CMSDK UART; `cargo xtask
+//! qemu` prints the `nc` command to reach either), and logs each line it
+//! echoed on the debug console.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]

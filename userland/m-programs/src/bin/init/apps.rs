@@ -2,42 +2,67 @@
 //! of the boot image become apps the way they do on the A7
 //! (`userland/programs/src/apps.rs`), with the same decisions
 //! (`tessera_init_core`): each package is parsed, its manifest decoded and
-//! planned against what this image offers ([`OFFER`]: a real-time core,
-//! no GPIO, UART, network or Pluton server yet), so a capability it cannot
-//! give is refused by name; admission across apps; then each admitted app
-//! is loaded into the app slot its ELF is linked at
-//! (`tessera_loader::identity::start_app`: start information and heap
-//! after its program), and supervised: a crash is recorded in the failure
-//! log and the app restarts after the policy's back-off (its slot revoked
-//! and loaded again), until it crashes too often and is held.
+//! planned against what this image offers ([`offer`]: a real-time core,
+//! UART 0 when the UART server runs, no GPIO, network or Pluton server
+//! yet), so a capability it cannot give is refused by name; admission
+//! across apps; then each admitted app is loaded into the app slot its ELF
+//! is linked at (`tessera_loader::identity::start_app`: start information
+//! and heap after its program) holding an endpoint to each server it was
+//! granted, badged with its plan's mask, and supervised: a crash is
+//! recorded in the failure log and the app restarts after the policy's
+//! back-off (its slot revoked and loaded again), until it crashes too
+//! often and is held.
 //!
 //! Not here yet: the package signature is not checked on the M4 (the A7's
 //! `init` asks the Pluton security server, which the M4 image does not
 //! have; docs/CAVEATS.md).
 
-use tessera_abi::app::Grant;
+use tessera_abi::app::{Grant, ServerKind, MAX_GRANTS};
 use tessera_abi::manifest::{ComponentId, Manifest};
 use tessera_abi::package::Package;
 use tessera_init_core::admission::{self, Candidate, ServerPorts, Verdict};
 use tessera_init_core::grants::{self, BoardOffer, Plan};
 use tessera_init_core::lifecycle::{self, Event, Status};
 use tessera_init_core::supervisor::{Decision, Failure, FailureLog, Health, POLICY};
-use tessera_rt::{cap_revoke, exit_record, println, uptime_micros, wait, Ended, Error, Handle};
+use tessera_rt::{
+    cap_delete, cap_derive, cap_grant, cap_revoke, exit_record, println, uptime_micros, wait, Ended, Error, Handle,
+    Rights,
+};
 
 use crate::Memory;
 
-/// What apps get on this image: it runs on a real-time core and has no
-/// server to grant through yet (docs/mt3620.md, "Apps").
-pub const OFFER: BoardOffer = BoardOffer {
-    name: env!("TESSERA_M_BOARD_NAME"),
-    gpio_pins: 0,
-    uarts: 0,
-    wifi: false,
-    max_mutable_storage_kib: 0,
-    real_time: true,
-    network: false,
-    pluton: false,
-};
+/// The servers apps can be granted: `init`'s endpoint to each that runs.
+#[derive(Clone, Copy)]
+pub struct Servers {
+    /// The UART server (UART 0).
+    pub uart: Option<Handle>,
+}
+
+impl Servers {
+    fn endpoint(&self, kind: ServerKind) -> Option<Handle> {
+        if kind == ServerKind::UART {
+            self.uart
+        } else {
+            None
+        }
+    }
+}
+
+/// What apps get on this image: it runs on a real-time core, grants UART 0
+/// if the UART server runs, and has no GPIO, network or Pluton server yet
+/// (docs/mt3620.md, "Apps").
+pub fn offer(servers: &Servers) -> BoardOffer {
+    BoardOffer {
+        name: env!("TESSERA_M_BOARD_NAME"),
+        gpio_pins: 0,
+        uarts: u32::from(servers.uart.is_some()),
+        wifi: false,
+        max_mutable_storage_kib: 0,
+        real_time: true,
+        network: false,
+        pluton: false,
+    }
+}
 
 /// Most apps `init` manages on the M4 (the board's app slots bound it
 /// further).
@@ -57,20 +82,28 @@ struct App<'a> {
     status: Status,
     slot: Handle,
     process: Handle,
+    /// `init`'s badged endpoint per grant of the running app (deleted when
+    /// it ends).
+    minted: [Handle; MAX_MINTED],
     health: Health,
 }
+
+/// Most servers one app is granted.
+const MAX_MINTED: usize = 4;
 
 /// The apps of the boot image, as `init` manages them.
 pub struct Apps<'a> {
     apps: [Option<App<'a>>; MAX_APPS],
+    servers: Servers,
     log: FailureLog,
 }
 
 impl<'a> Apps<'a> {
     /// Reads every package of the boot image and checks each on its own;
     /// a refusal is one log line.
-    pub fn check(memory: &'a Memory) -> Result<Apps<'a>, Error> {
-        let mut apps = Apps { apps: [None; MAX_APPS], log: FailureLog::new() };
+    pub fn check(memory: &'a Memory, servers: Servers) -> Result<Apps<'a>, Error> {
+        let mut apps = Apps { apps: [None; MAX_APPS], servers, log: FailureLog::new() };
+        let offer = offer(&servers);
         let image = memory.image()?;
         let packages = image.iter().filter(|entry| entry.elf.starts_with(&tessera_abi::package::MAGIC));
         for (index, entry) in packages.enumerate() {
@@ -86,9 +119,10 @@ impl<'a> Apps<'a> {
                 status: Status::Refused,
                 slot: Handle::NULL,
                 process: Handle::NULL,
+                minted: [Handle::NULL; MAX_MINTED],
                 health: Health::new(),
             };
-            let checked = check_one(memory, entry.elf).and_then(|checked| {
+            let checked = check_one(memory, &offer, entry.elf).and_then(|checked| {
                 // A slot carries one app: revoking it on a restart must not
                 // take another app with it.
                 let holder =
@@ -190,10 +224,24 @@ impl<'a> Apps<'a> {
         if app.status != Status::Checked && app.status.restart_at().is_none() {
             return false;
         }
-        // No server to grant through yet: the start information lists no
-        // grants, only the heap.
-        let grants: [Grant; 0] = [];
-        match tessera_loader::identity::start_app(app.slot, app.name, app.elf, &grants, HEAP_BYTES, APP_PRIORITY) {
+        let servers = self.servers;
+        let (plan, minted) = (app.plan, &mut app.minted);
+        // One endpoint per server the plan grants, badged with its mask:
+        // `init` keeps the badged copy, the app gets a copy with SEND only.
+        let grant = |process: Handle, list: &mut [Grant; MAX_GRANTS]| {
+            let mut count = 0;
+            for (server, badge) in plan.badges().filter(|&(_, badge)| badge != 0) {
+                let endpoint = servers.endpoint(server.kind).ok_or(Error::NotFound)?;
+                let badged = cap_derive(endpoint, Rights::SEND | Rights::GRANT, badge)?;
+                *minted.get_mut(count).ok_or(Error::InvalidArgument)? = badged;
+                let handle = cap_grant(badged, process, Rights::SEND)?;
+                let entry = list.get_mut(count).ok_or(Error::InvalidArgument)?;
+                *entry = Grant { server: server.kind, slot: handle.index() as u16 };
+                count += 1;
+            }
+            Ok(count)
+        };
+        match tessera_loader::identity::start_app(app.slot, app.name, app.elf, HEAP_BYTES, APP_PRIORITY, grant) {
             Ok(placed) => {
                 app.process = placed.process;
                 app.status = app.status.after(Event::Started);
@@ -204,6 +252,7 @@ impl<'a> Apps<'a> {
             Err(error) => {
                 println!("app '{}' could not be started: {}", app.name, error.name());
                 let _ = cap_revoke(app.slot);
+                unmint(&mut app.minted);
                 app.status = app.status.after(Event::StartFailed);
                 false
             }
@@ -217,8 +266,10 @@ impl<'a> Apps<'a> {
         let Some(app) = found else { return };
         let record = exit_record().unwrap_or_default();
         let now = uptime_micros();
-        // Everything it was made of goes back to its slot.
+        // Everything it was made of goes back to its slot, and its
+        // servers' badged endpoints go.
         let _ = cap_revoke(app.slot);
+        unmint(&mut app.minted);
         if ended == Ended::Exited(0) {
             println!("app '{}' finished (exit 0); not restarted", app.name);
             app.status = app.status.after(Event::Exited);
@@ -241,6 +292,14 @@ impl<'a> Apps<'a> {
 
     fn count(&self, status: Status) -> usize {
         self.apps.iter().flatten().filter(|app| app.status == status).count()
+    }
+}
+
+/// Deletes `init`'s badged endpoints of an app that ended.
+fn unmint(minted: &mut [Handle; MAX_MINTED]) {
+    for handle in minted.iter_mut().filter(|handle| **handle != Handle::NULL) {
+        let _ = cap_delete(*handle);
+        *handle = Handle::NULL;
     }
 }
 
@@ -269,10 +328,14 @@ impl core::fmt::Display for Reason<'_> {
 
 /// Checks one package on its own: it parses, its manifest decodes and this
 /// image can grant what it asks, and its program is linked at a slot.
-fn check_one<'a>(memory: &Memory, bytes: &'a [u8]) -> Result<(&'a [u8], ComponentId, Plan, Handle), Reason<'a>> {
+fn check_one<'a>(
+    memory: &Memory,
+    offer: &BoardOffer,
+    bytes: &'a [u8],
+) -> Result<(&'a [u8], ComponentId, Plan, Handle), Reason<'a>> {
     let package = Package::parse(bytes).map_err(Reason::Package)?;
     let manifest = Manifest::decode(package.manifest()).map_err(Reason::Manifest)?;
-    let plan = grants::plan(&manifest, &OFFER).map_err(Reason::Board)?;
+    let plan = grants::plan(&manifest, offer).map_err(Reason::Board)?;
     let slot = memory.slot_for(package.elf()).ok_or(Reason::NoSlot)?;
     Ok((package.elf(), manifest.component_id(), plan, slot))
 }

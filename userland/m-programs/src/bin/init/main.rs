@@ -10,15 +10,50 @@
 
 use tessera_m_programs::{address_argument, fp_round, ADD, DONE, INSPECT, PING, ROUNDS, ROUND_SPINS, YIELD};
 use tessera_rt::{
-    call, cap_derive, cap_object, cap_revoke, find_initial_capability, for_each_initial_capability, interrupt_ack,
-    interrupt_bind, map_into, null, println, process_name, process_setup, process_start, retype, shutdown,
-    uptime_micros, wait, wait_notification, yield_now, Ended, Error, FaultKind, Handle, Mapping, Message, ObjectType,
-    Rights, Timeout,
+    call, cap_derive, cap_grant, cap_move, cap_object, cap_revoke, find_initial_capability,
+    for_each_initial_capability, interrupt_ack, interrupt_bind, map_into, null, println, process_name, process_setup,
+    process_start, retype, shutdown, uptime_micros, wait, wait_notification, yield_now, Ended, Error, FaultKind,
+    Handle, Mapping, Message, ObjectType, Rights, Timeout,
 };
 
 tessera_rt::entry!(main);
 
 mod apps;
+
+// The devices the board description grants `init`: `DEVICES`.
+include!(concat!(env!("OUT_DIR"), "/devices.rs"));
+
+/// The device region of the board device named `name` (from `DEVICES`).
+fn device(name: &str) -> Result<Handle, Error> {
+    let (_, base) = DEVICES.iter().find(|(device, _)| *device == name).ok_or(Error::NotFound)?;
+    let mut found = None;
+    for_each_initial_capability(|handle, info| {
+        if info.kind == ObjectType::DeviceRegion && cap_object(handle).is_ok_and(|(at, _)| at == *base) {
+            found = Some(handle);
+        }
+    });
+    found.ok_or(Error::NotFound)
+}
+
+/// The timer `init` drives and the UART the UART server drives for apps.
+const TIMER: &str = "CMSDK timer 0";
+const APP_UART: &str = "CMSDK UART 1";
+/// The UART server's priority: below `init`, above the apps.
+const UARTD_PRIORITY: u32 = 8;
+
+/// Loads the UART server into its slot with the apps' UART and an
+/// endpoint to receive on, starts it, and returns `init`'s copy of the
+/// endpoint (to mint the apps' badged copies from).
+fn start_uartd(memory: &Memory, untyped: Handle) -> Result<Handle, Error> {
+    let uart = device(APP_UART)?;
+    let (elf, slot) = memory.program("uartd")?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64)?;
+    let placed = tessera_loader::identity::load(slot, "uartd", elf, 0)?;
+    cap_move(uart, placed.process)?;
+    cap_grant(endpoint, placed.process, Rights::RECEIVE)?;
+    process_start(placed.process, UARTD_PRIORITY)?;
+    Ok(endpoint)
+}
 
 /// Makes a process whose code page is its own but whose stack pointer is
 /// `stack`, starts it, and says how it ended.
@@ -49,7 +84,7 @@ const TICKS: u32 = 3;
 /// line): a millisecond period, [`TICKS`] interrupts each waited for on a
 /// notification and acknowledged, then off. Returns how many came.
 fn timer_ticks(untyped: Handle) -> Result<u32, Error> {
-    let device = find_initial_capability(ObjectType::DeviceRegion, Rights::empty()).ok_or(Error::NotFound)?;
+    let device = device(TIMER)?;
     let interrupt = find_initial_capability(ObjectType::Interrupt, Rights::empty()).ok_or(Error::NotFound)?;
     // User addresses are physical: the registers map at their own address.
     let (base, _) = cap_object(device)?;
@@ -74,10 +109,11 @@ fn timer_ticks(untyped: Handle) -> Result<u32, Error> {
     Ok(ticks)
 }
 
-/// How long `init` supervises the apps in the scenario's build: the
-/// samples are done in about 4 s (`crasher` works a second before each of
-/// its three crashes); an app of yours that runs forever is left running.
-const SCENARIO_APPS_MICROS: u64 = 10_000_000;
+/// How long `init` supervises the apps in the scenario's build: `crasher`
+/// is held after about 3.5 s (it works a second before each of its three
+/// crashes); `uartecho`, and any app of yours that runs forever, is left
+/// running.
+const SCENARIO_APPS_MICROS: u64 = 6_000_000;
 
 /// The boot image the kernel granted (read-only, mapped at its own
 /// address) and the untyped memory `init` was given: the largest block is
@@ -324,7 +360,12 @@ fn main(start: tessera_rt::Start) -> u32 {
     // Then the apps of the boot image, until none is left to run (or, in
     // the scenario's build, for at most `SCENARIO_APPS_MICROS`).
     let scenario = tessera_rt::boot_arguments(start).split_whitespace().any(|word| word == "scenario");
-    match apps::Apps::check(&memory) {
+    // The apps' servers first: the UART server (without it, apps asking
+    // for a UART are refused).
+    let uart = start_uartd(&memory, untyped)
+        .inspect_err(|error| println!("cannot start the UART server: {}", error.name()))
+        .ok();
+    match apps::Apps::check(&memory, apps::Servers { uart }) {
         Ok(mut apps) => apps.run(scenario.then(|| uptime_micros() + SCENARIO_APPS_MICROS)),
         Err(error) => println!("cannot read the apps of the boot image: {}", error.name()),
     }
