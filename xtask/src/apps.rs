@@ -24,7 +24,7 @@ pub const TEST_PREFIX: &str = "test-";
 /// The boot-image entry holding the trusted public keys.
 pub const TRUSTED_KEYS_ENTRY: &str = "trusted-keys";
 /// The app the tampered and unsigned fixtures are made from.
-const FIXTURE_SOURCE: &str = "blinky";
+pub const FIXTURE_SOURCE: &str = "blinky";
 
 /// One app crate.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -46,9 +46,10 @@ pub fn build() -> Result<PathBuf> {
 /// (`userland/m-programs`, each linked at its slot of the board).
 pub const PROGRAMS_PACKAGE: &str = "tessera-m-programs";
 
-/// Builds the M4 programs for `board` and packs them into
-/// `target/tessera/<board>/boot.img`; returns its path.
-pub fn build_boot_image(board: &str) -> Result<PathBuf> {
+/// Builds the M4 programs and apps for `board` and packs them into
+/// `target/tessera/<board>/boot.img` (`boot-scenario.img` with the package
+/// fixtures the scenario needs); returns its path.
+pub fn build_boot_image(board: &str, fixtures: bool) -> Result<PathBuf> {
     crate::toolchain::ensure_target(TARGET)?;
     println!("==> building the M4 programs (release, {TARGET}) for {board}");
     let mut command = cargo();
@@ -63,11 +64,11 @@ pub fn build_boot_image(board: &str) -> Result<PathBuf> {
         let elf = std::fs::read(&path).map_err(|err| format!("cannot read the M4 program {}: {err}", show(&path)))?;
         programs.push((name, elf));
     }
-    programs.extend(build_apps(board, &names)?);
+    programs.extend(build_apps(board, &names, fixtures)?);
     let bytes = crate::image::pack(programs)?;
     let dir = crate::image::tessera_dir().join(board);
     std::fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", show(&dir)))?;
-    let path = dir.join("boot.img");
+    let path = dir.join(if fixtures { "boot-scenario.img" } else { "boot.img" });
     crate::image::write_if_changed(&path, &bytes)?;
     Ok(path)
 }
@@ -76,9 +77,11 @@ pub fn build_boot_image(board: &str) -> Result<PathBuf> {
 /// test fixtures) for the M4, each linked at the next of the board's app
 /// slots (in name order, through `tessera_app_build`'s
 /// `TESSERA_M_APP_SLOT`), and packs each with its manifest as on the A7;
-/// returns the boot-image entries. `init` decides at boot which of them
-/// this image can run (docs/mt3620.md, "Apps").
-fn build_apps(board: &str, programs: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
+/// returns the boot-image entries, with the trusted keys and, with
+/// `fixtures`, the A7's package fixtures made from blinky's M4 package
+/// (`test-tampered`, `test-unsigned`, `test-truncated`). `init` decides at
+/// boot which of them this image can run (docs/mt3620.md, "Apps").
+fn build_apps(board: &str, programs: &[String], fixtures: bool) -> Result<Vec<(String, Vec<u8>)>> {
     let description = Board::load(board).map_err(|err| err.0)?;
     let apps: Vec<_> =
         crate::apps::discover()?.into_iter().filter(|app| !crate::apps::is_test_app(&app.name)).collect();
@@ -105,15 +108,23 @@ fn build_apps(board: &str, programs: &[String]) -> Result<Vec<(String, Vec<u8>)>
         run_streamed(command)?;
         let path = release.join(&app.name);
         let elf = std::fs::read(&path).map_err(|err| format!("cannot read the M4 app {}: {err}", show(&path)))?;
-        entries.push((app.name.clone(), crate::apps::package_app(app, &elf)?));
+        let package = crate::apps::package_app(app, &elf)?;
+        if fixtures && app.name == crate::apps::FIXTURE_SOURCE {
+            entries.extend(crate::apps::fixtures(&package)?);
+        }
+        entries.push((app.name.clone(), package));
     }
+    // The keys init checks the packages' signatures against.
+    let key = crate::signing::DevelopmentKey::load_or_create(&crate::workspace_root())?;
+    entries
+        .push((crate::apps::TRUSTED_KEYS_ENTRY.to_string(), crate::signing::trusted_keys_blob(&[key.trusted_key()])?));
     Ok(entries)
 }
 
 /// Builds the M-profile kernel (release) with `features`, around the M4
 /// programs; returns its ELF.
 pub fn build_with(features: &[&str]) -> Result<PathBuf> {
-    let boot_image = build_boot_image(BOARD)?;
+    let boot_image = build_boot_image(BOARD, features.contains(&"scenario"))?;
     let boot_image =
         boot_image.canonicalize().map_err(|err| format!("cannot find the boot image {}: {err}", show(&boot_image)))?;
     let with = if features.is_empty() { String::new() } else { format!(", features {}", features.join(",")) };
@@ -241,6 +252,10 @@ fn expected_lines(board: &Board) -> Vec<String> {
         // back-off and held.
         format!("init: app 'blinky' refused: Gpio 5: {} has no such pin", board.name),
         format!("init: app 'hostile' refused: Gpio 6: {} has no such pin", board.name),
+        // Packages whose signature does not hold, or that do not parse.
+        "init: app 'test-tampered' refused: untrusted package: signature does not match key".to_string(),
+        "init: app 'test-unsigned' refused: untrusted package: package is not signed".to_string(),
+        "init: app 'test-truncated' refused: malformed package: truncated".to_string(),
         // The UART server and `uartecho` through it: the harness's line
         // comes back (checked on the host side too).
         format!(

@@ -396,9 +396,13 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             // build and its MT3620 build.
             crate::toolchain::ensure_target(crate::mps2::TARGET)?;
             // (features, board): the usual build, the benchmark build, the
-            // MT3620 build.
-            let builds =
-                [(None, crate::mps2::BOARD), (Some("bench"), crate::mps2::BOARD), (None, crate::mt3620::BOARD)];
+            // scenario's build, the MT3620 build.
+            let builds = [
+                (None, crate::mps2::BOARD),
+                (Some("bench"), crate::mps2::BOARD),
+                (Some("scenario"), crate::mps2::BOARD),
+                (None, crate::mt3620::BOARD),
+            ];
             for (features, board) in builds {
                 let mut command = cargo();
                 command.args(["clippy", "--release", "--target", crate::mps2::TARGET, "-p", crate::mps2::PACKAGE]);
@@ -413,7 +417,8 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             let mut command = cargo();
             command
                 .args(["clippy", "--release", "--target", crate::mps2::TARGET])
-                .args(["-p", crate::mps2::PROGRAMS_PACKAGE, "-p", "tessera-rt", "--", "-D", "warnings"])
+                .args(["-p", crate::mps2::PROGRAMS_PACKAGE, "-p", "tessera-rt", "-p", "tessera-loader"])
+                .args(["--", "-D", "warnings"])
                 .env("TESSERA_M_BOARD", crate::mps2::BOARD);
             captured(command)?;
             Ok(())

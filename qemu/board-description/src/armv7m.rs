@@ -537,7 +537,7 @@ mod tests {
         let text = mps2_text();
         for (from, to) in [
             ("\"slots\": 9", "\"slots\": 400"),
-            ("\"slot_bytes\": \"128K\",\n        \"slots\": 9", "\"slot_bytes\": \"12K\",\n        \"slots\": 9"),
+            ("\"slot_bytes\": \"192K\",\n        \"slots\": 9", "\"slot_bytes\": \"12K\",\n        \"slots\": 9"),
         ] {
             assert!(text.contains(from), "{from}");
             let error = Board::parse("b.json", "mps2-an386", &text.replace(from, to)).unwrap_err();
@@ -548,7 +548,7 @@ mod tests {
         assert!(apps.base >= programs.end() && apps.end() <= 0x2040_0000);
         assert!(board.rust_constants().contains(&format!("pub const APPS_BASE: u32 = {:#010x};", apps.base)));
         for (from, to) in [
-            ("\"base\": \"0x20240000\"", "\"base\": \"0x20210000\""),
+            ("\"base\": \"0x20200000\"", "\"base\": \"0x201E0000\""),
             ("\"slots\": 12", "\"slots\": 80"),
             ("\"slot_bytes\": \"128K\",\n        \"slots\": 12", "\"slot_bytes\": \"100K\",\n        \"slots\": 12"),
         ] {

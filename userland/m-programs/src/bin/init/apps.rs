@@ -13,13 +13,14 @@
 //! back-off (its slot revoked and loaded again), until it crashes too
 //! often and is held.
 //!
-//! Not here yet: the package signature is not checked on the M4 (the A7's
-//! `init` asks the Pluton security server, which the M4 image does not
-//! have; docs/CAVEATS.md).
+//! A package's signature is checked first, against the boot image's
+//! `trusted-keys` entry (`tessera_abi::package::parse_and_verify`): on the
+//! A7 the Pluton security server does this for `init`, but the M4 image has
+//! none, so `init` links the verifier itself.
 
 use tessera_abi::app::{Grant, ServerKind, MAX_GRANTS};
 use tessera_abi::manifest::{ComponentId, Manifest};
-use tessera_abi::package::Package;
+use tessera_abi::package::{self, TrustedKeys};
 use tessera_init_core::admission::{self, Candidate, ServerPorts, Verdict};
 use tessera_init_core::grants::{self, BoardOffer, Plan};
 use tessera_init_core::lifecycle::{self, Event, Status};
@@ -104,6 +105,10 @@ impl<'a> Apps<'a> {
     pub fn check(memory: &'a Memory, servers: Servers) -> Result<Apps<'a>, Error> {
         let mut apps = Apps { apps: [None; MAX_APPS], servers, log: FailureLog::new() };
         let offer = offer(&servers);
+        let trusted = memory.image()?.find(TRUSTED_KEYS).and_then(|entry| TrustedKeys::parse(entry.elf).ok());
+        if trusted.is_none() {
+            println!("no trusted keys in the boot image: every app will be refused");
+        }
         let image = memory.image()?;
         let packages = image.iter().filter(|entry| entry.elf.starts_with(&tessera_abi::package::MAGIC));
         for (index, entry) in packages.enumerate() {
@@ -122,7 +127,7 @@ impl<'a> Apps<'a> {
                 minted: [Handle::NULL; MAX_MINTED],
                 health: Health::new(),
             };
-            let checked = check_one(memory, &offer, entry.elf).and_then(|checked| {
+            let checked = check_one(memory, &offer, trusted.as_ref(), entry.elf).and_then(|checked| {
                 // A slot carries one app: revoking it on a restart must not
                 // take another app with it.
                 let holder =
@@ -303,9 +308,14 @@ fn unmint(minted: &mut [Handle; MAX_MINTED]) {
     }
 }
 
+/// The boot-image entry with the keys packages must be signed with.
+const TRUSTED_KEYS: &str = "trusted-keys";
+
 /// Why a package is refused on its own.
 enum Reason<'a> {
-    Package(tessera_abi::package::PackageError),
+    Package(package::Refused),
+    /// The boot image has no (readable) trusted keys.
+    NoTrustedKeys,
     Manifest(tessera_abi::manifest::DecodeError),
     Board(grants::Refusal),
     /// Its ELF is not linked at one of the app slots `init` was given.
@@ -317,7 +327,8 @@ enum Reason<'a> {
 impl core::fmt::Display for Reason<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Reason::Package(error) => write!(f, "bad package: {error}"),
+            Reason::Package(refused) => write!(f, "{refused}"),
+            Reason::NoTrustedKeys => write!(f, "no trusted keys to check its signature with"),
             Reason::Manifest(error) => write!(f, "bad manifest: {error}"),
             Reason::Board(refusal) => write!(f, "{refusal}"),
             Reason::NoSlot => write!(f, "its program is not linked at an app slot of this board"),
@@ -326,14 +337,20 @@ impl core::fmt::Display for Reason<'_> {
     }
 }
 
-/// Checks one package on its own: it parses, its manifest decodes and this
-/// image can grant what it asks, and its program is linked at a slot.
+/// Checks one package on its own: it parses and is signed with a trusted
+/// key, its manifest decodes and this image can grant what it asks, and
+/// its program is linked at a slot.
+// Not inlined: the signature check's frame is large, and apart it is never
+// on the stack with the supervisor's.
+#[inline(never)]
 fn check_one<'a>(
     memory: &Memory,
     offer: &BoardOffer,
+    trusted: Option<&TrustedKeys<'_>>,
     bytes: &'a [u8],
 ) -> Result<(&'a [u8], ComponentId, Plan, Handle), Reason<'a>> {
-    let package = Package::parse(bytes).map_err(Reason::Package)?;
+    let trusted = trusted.ok_or(Reason::NoTrustedKeys)?;
+    let package = package::parse_and_verify(bytes, trusted).map_err(Reason::Package)?;
     let manifest = Manifest::decode(package.manifest()).map_err(Reason::Manifest)?;
     let plan = grants::plan(&manifest, offer).map_err(Reason::Board)?;
     let slot = memory.slot_for(package.elf()).ok_or(Reason::NoSlot)?;
