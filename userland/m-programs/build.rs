@@ -40,10 +40,14 @@ fn main() {
         .map(|device| format!("({:?}, {:#010x})", device.name, device.base))
         .collect();
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let apps = described.as_ref().and_then(|board| board.apps).map_or((0, 0), |apps| (apps.base, apps.end()));
     let text = format!(
-        "/// The devices the board description grants `init` (name, base).\npub const DEVICES: [(&str, u32); {}] = [{}];\n",
+        "/// The devices the board description grants `init` (name, base).\npub const DEVICES: [(&str, u32); {}] = [{}];\n\
+         /// Where the app slots are (start, end): an app is loaded only there.\npub const APP_SLOTS: (u32, u32) = ({:#010x}, {:#010x});\n",
         devices.len(),
-        devices.join(", ")
+        devices.join(", "),
+        apps.0,
+        apps.1
     );
     std::fs::write(out.join("devices.rs"), text).expect("cannot write devices.rs");
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));

@@ -127,6 +127,22 @@ const BOOT_IMAGE_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/boot.i
 static BOOT_IMAGE: Aligned<[u8; BOOT_IMAGE_BYTES.len()]> =
     Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/boot.img")));
 
+/// The frame `init` reads the boot image through (start, bytes): the
+/// `.bootimage` section, which link.x aligns and pads to
+/// `__boot_image_frame` bytes (build.rs: a power of two of at least 64 KiB;
+/// 0 without an image) and checks is exactly that.
+fn boot_image_frame() -> (u32, u32) {
+    extern "C" {
+        static __boot_image_start: u8;
+        static __boot_image_frame: u8;
+    }
+    // Only the symbols' addresses are taken (the second is a number the
+    // linker defines, not memory).
+    let start = core::ptr::addr_of!(__boot_image_start) as u32;
+    let frame = core::ptr::addr_of!(__boot_image_frame) as u32;
+    (start, frame)
+}
+
 /// Reads the 32-bit register at `address`.
 fn read(address: u32) -> u32 {
     // SAFETY: only called with the system control, SysTick, NVIC and MPU
@@ -1158,13 +1174,12 @@ extern "C" fn start() -> ! {
     // The board description's devices for programs (a timer on
     // `mps2-an386`), and their lines.
     // And the boot image, read-only, to load programs from.
-    let boot_image_at = BOOT_IMAGE.0.as_ptr() as u32;
     let grants = RootGrants {
         untyped: (untyped_base, ram_end - untyped_base),
         device_regions: &board::USER_DEVICES,
         interrupts: &board::USER_INTERRUPTS,
-        // The whole frame link.x pads the section to (build.rs).
-        boot_image: (boot_image_at, (BOOT_IMAGE_BYTES.len() as u32).next_power_of_two().max(64 * 1024)),
+        // The whole section, which link.x aligns and pads to the frame.
+        boot_image: boot_image_frame(),
     };
     // The program slots the kernel does not use, then the app slots, one
     // untyped block each, for the programs and apps `init` loads from the

@@ -118,6 +118,11 @@ pub struct UserDevice {
 /// generations) from just below the program slots, where its stack ends.
 pub const KERNEL_POOL_BYTES: u32 = 32 * 1024;
 
+/// The RAM above the slots `init` needs at least for its objects (the
+/// endpoints, notifications and processes it makes), and more than any
+/// slot, so it is the largest untyped block `init` holds.
+pub const INIT_MEMORY_MIN_BYTES: u32 = 256 * 1024;
+
 /// The MPU window the programs' slots are aligned to (`kernel_core::mpu`:
 /// a region is a naturally aligned 32 KiB window of 4 KiB pages).
 pub const PROGRAM_ALIGN: u32 = 32 * 1024;
@@ -307,6 +312,16 @@ impl Board {
                 Some(apps)
             }
         };
+        // What is left above the slots is init's memory for objects.
+        if let Some(top_slot) = apps.or(programs).map(|slots| u64::from(slots.end())) {
+            if ram_end - top_slot < u64::from(INIT_MEMORY_MIN_BYTES) {
+                return Err(Error(format!(
+                    "{file}: the slots end at {top_slot:#010x}, leaving init less than {} KiB of RAM for its \
+                     objects (RAM ends at {ram_end:#010x})",
+                    INIT_MEMORY_MIN_BYTES / 1024
+                )));
+            }
+        }
 
         let mut kernel = top.object("kernel_devices")?;
         let (uart, uart_kind) = match (kernel.has("uart_cmsdk"), kernel.has("uart_16550")) {
@@ -556,6 +571,10 @@ mod tests {
             let error = Board::parse("b.json", "mps2-an386", &text.replace(from, to)).unwrap_err();
             assert!(error.0.contains("apps"), "{}", error.0);
         }
+        // Slots that leave init too little RAM above them.
+        let error = Board::parse("b.json", "mps2-an386", &text.replace("\"slots\": 12", "\"slots\": 15")).unwrap_err();
+        assert!(error.0.contains("leaving init less than 256 KiB"), "{}", error.0);
+        assert!(Board::parse("b.json", "mps2-an386", &text.replace("\"slots\": 12", "\"slots\": 14")).is_ok());
     }
 
     #[test]

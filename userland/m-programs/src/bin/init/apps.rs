@@ -201,7 +201,9 @@ impl<'a> Apps<'a> {
                 break;
             }
             let wake = lifecycle::next_wake(statuses, until);
-            let timeout = wake.map(|at| u32::try_from(at.saturating_sub(now)).unwrap_or(u32::MAX));
+            // Below `u32::MAX`, which `wait` takes as "forever".
+            let timeout =
+                wake.map(|at| u32::try_from(at.saturating_sub(now)).unwrap_or(u32::MAX - 1).min(u32::MAX - 1));
             match wait(None, timeout) {
                 Ok((process, ended)) => self.ended(process, ended),
                 Err(Error::TimedOut) => {}
@@ -237,8 +239,9 @@ impl<'a> Apps<'a> {
             let mut count = 0;
             for (server, badge) in plan.badges().filter(|&(_, badge)| badge != 0) {
                 let endpoint = servers.endpoint(server.kind).ok_or(Error::NotFound)?;
+                let kept = minted.get_mut(count).ok_or(Error::InvalidArgument)?;
                 let badged = cap_derive(endpoint, Rights::SEND | Rights::GRANT, badge)?;
-                *minted.get_mut(count).ok_or(Error::InvalidArgument)? = badged;
+                *kept = badged;
                 let handle = cap_grant(badged, process, Rights::SEND)?;
                 let entry = list.get_mut(count).ok_or(Error::InvalidArgument)?;
                 *entry = Grant { server: server.kind, slot: handle.index() as u16 };
@@ -353,6 +356,12 @@ fn check_one<'a>(
     let package = package::parse_and_verify(bytes, trusted).map_err(Reason::Package)?;
     let manifest = Manifest::decode(package.manifest()).map_err(Reason::Manifest)?;
     let plan = grants::plan(&manifest, offer).map_err(Reason::Board)?;
+    // Only an app slot: a program slot (the UART server's) is not an app's
+    // to take, nor to have revoked when its start fails.
     let slot = memory.slot_for(package.elf()).ok_or(Reason::NoSlot)?;
+    let at = tessera_rt::cap_object(slot).map_or(0, |(base, _)| base);
+    if !(crate::APP_SLOTS.0..crate::APP_SLOTS.1).contains(&at) {
+        return Err(Reason::NoSlot);
+    }
     Ok((package.elf(), manifest.component_id(), plan, slot))
 }

@@ -20,7 +20,8 @@ tessera_rt::entry!(main);
 
 mod apps;
 
-// The devices the board description grants `init`: `DEVICES`.
+// The devices the board description grants `init` (`DEVICES`) and where
+// the app slots are (`APP_SLOTS`).
 include!(concat!(env!("OUT_DIR"), "/devices.rs"));
 
 /// The device region of the board device named `name` (from `DEVICES`).
@@ -48,10 +49,17 @@ fn start_uartd(memory: &Memory, untyped: Handle) -> Result<Handle, Error> {
     let uart = device(APP_UART)?;
     let (elf, slot) = memory.program("uartd")?;
     let endpoint = retype(untyped, ObjectType::Endpoint, 64)?;
-    let placed = tessera_loader::identity::load(slot, "uartd", elf, 0)?;
-    cap_move(uart, placed.process)?;
-    cap_grant(endpoint, placed.process, Rights::RECEIVE)?;
-    process_start(placed.process, UARTD_PRIORITY)?;
+    let started = tessera_loader::identity::load(slot, "uartd", elf, 0).and_then(|placed| {
+        cap_move(uart, placed.process)?;
+        cap_grant(endpoint, placed.process, Rights::RECEIVE)?;
+        process_start(placed.process, UARTD_PRIORITY)
+    });
+    if let Err(error) = started {
+        // Whatever was made goes back to the slot (the UART with it).
+        let _ = cap_revoke(slot);
+        let _ = tessera_rt::cap_delete(endpoint);
+        return Err(error);
+    }
     Ok(endpoint)
 }
 
