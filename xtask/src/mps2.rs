@@ -73,6 +73,12 @@ pub fn build_boot_image(board: &str, fixtures: bool) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// What `init`'s app manager puts in an app's slot after its program
+/// (`tessera_loader::identity::start_app`): the start information (4 KiB),
+/// up to 12 KiB to align the heap, the 16 KiB heap, the 16 KiB process
+/// object.
+const APP_RESERVE_BYTES: u32 = 48 * 1024;
+
 /// Builds the apps of `userland/apps` (the samples and yours; not the
 /// test fixtures) for the M4, each linked at the next of the board's app
 /// slots (in name order, through `tessera_app_build`'s
@@ -100,7 +106,12 @@ fn build_apps(board: &str, programs: &[String], fixtures: bool) -> Result<Vec<(S
     let release = target_dir().join(TARGET).join("release");
     let mut entries = Vec::with_capacity(apps.len());
     for (index, app) in apps.iter().enumerate() {
-        let slot = format!("{:#x},{:#x}", slots.slot(index as u32), slots.slot_bytes);
+        // The program may use the slot but for what init's app manager puts
+        // after it: an app that outgrows that fails to link, not to start.
+        let bytes = slots.slot_bytes.checked_sub(APP_RESERVE_BYTES).filter(|&bytes| bytes > 0).ok_or_else(|| {
+            format!("{}'s app slots ({:#x} bytes) leave no room for a program", description.name, slots.slot_bytes)
+        })?;
+        let slot = format!("{:#x},{bytes:#x}", slots.slot(index as u32));
         println!("==> building the app {} for the M4 (slot {slot})", app.name);
         let mut command = cargo();
         command.args(["build", "--release", "--target", TARGET, "-p", &app.name]);
