@@ -510,18 +510,9 @@ impl Platform for Armv7m {
         frame: u32,
         access: Access,
         memory: MemoryType,
-        _tables: &mut impl FrameSource,
+        tables: &mut impl FrameSource,
     ) -> Option<()> {
-        debug_assert_eq!(address, frame, "identity mapping");
-        let mut table = load_table(space);
-        // No region free (a ninth window, or rights a window's region does
-        // not have): the kernel reports it as out of memory.
-        table.map_page(address, access, memory).ok()?;
-        store_table(space, &table);
-        if LOADED.load(Ordering::Relaxed) == space {
-            program_mpu(space);
-        }
-        Some(())
+        self.map_block(space, address, frame, 4096, access, memory, 0, tables)
     }
 
     fn unmap_page(&self, space: u32, address: u32, _asid: u8) {
@@ -542,7 +533,8 @@ impl Platform for Armv7m {
         debug_assert_eq!(address, frame, "identity mapping");
         let mut table = load_table(space);
         // A large aligned frame is one region; anything else page by page.
-        // No region free: the kernel reports it as out of memory.
+        // No region free (a ninth window, or rights a window's region does
+        // not have): the kernel reports it as out of memory.
         table.map_block(address, bytes, access, memory).ok()?;
         store_table(space, &table);
         if LOADED.load(Ordering::Relaxed) == space {

@@ -224,6 +224,41 @@ pub fn admit<'a>(candidates: &[Candidate<'a>], admitted: &mut [Candidate<'a>], v
     count
 }
 
+impl Candidate<'_> {
+    /// A place holder for lists of candidates.
+    pub const EMPTY: Candidate<'static> =
+        Candidate { name: "", component_id: ComponentId::NIL, plan: Plan::NONE, ports: ServerPorts::NONE };
+}
+
+/// [`admit`] over a table of at most `N` places, as an app manager keeps
+/// its apps: `entries` gives (place, candidate) for each app that takes
+/// part, in table order; `refused` is called with the place and conflict of
+/// each one refused. Entries beyond `N` are refused ([`Conflict::NoRoom`]).
+pub fn admit_places<'a, const N: usize>(
+    entries: impl IntoIterator<Item = (usize, Candidate<'a>)>,
+    mut refused: impl FnMut(usize, Conflict<'a>),
+) {
+    let mut candidates = [Candidate::EMPTY; N];
+    let mut places = [0; N];
+    let mut count = 0;
+    for (place, candidate) in entries {
+        if count == N {
+            refused(place, Conflict::NoRoom);
+            continue;
+        }
+        (candidates[count], places[count]) = (candidate, place);
+        count += 1;
+    }
+    let mut admitted = [Candidate::EMPTY; N];
+    let mut verdicts: [Verdict<'a>; N] = [Ok(()); N];
+    admit(&candidates[..count], &mut admitted, &mut verdicts);
+    for (&place, verdict) in places[..count].iter().zip(verdicts) {
+        if let Err(conflict) = verdict {
+            refused(place, conflict);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -239,6 +274,25 @@ mod tests {
         ports.udp[..udp.len()].copy_from_slice(udp);
         ports.udp_count = udp.len();
         ports
+    }
+
+    #[test]
+    fn places_are_admitted_in_table_order_with_gaps() {
+        let app = |name, id| Candidate {
+            name,
+            component_id: ComponentId([id; 16]),
+            plan: Plan::NONE,
+            ports: ServerPorts::NONE,
+        };
+        // Places 0, 2, 5 and 7 take part; 5 reuses 0's identity.
+        let entries = [(0, app("a", 1)), (2, app("b", 2)), (5, app("c", 1)), (7, app("d", 3))];
+        let mut refused = Vec::new();
+        admit_places::<4>(entries, |place, conflict| refused.push((place, conflict.holder().to_string())));
+        assert_eq!(refused, [(5, "a".to_string())]);
+        // More entries than places: the rest are refused for want of room.
+        let mut refused = Vec::new();
+        admit_places::<2>(entries, |place, conflict| refused.push((place, conflict)));
+        assert_eq!(refused, [(5, Conflict::NoRoom), (7, Conflict::NoRoom)]);
     }
 
     #[test]

@@ -148,6 +148,9 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// No grant from any server (`Default`, usable in constants).
+    pub const NONE: Plan = Plan { badges: [0; SERVER_COUNT] };
+
     /// The badge for server `kind` (0: nothing from it).
     pub fn badge(&self, kind: ServerKind) -> u32 {
         server_index(kind).map_or(0, |index| self.badges[index])

@@ -48,7 +48,7 @@ use tessera_abi::layout::{NET_WINDOW_AT, PAGE_SIZE, PLUTON_BUFFER_AT};
 use tessera_abi::manifest::{ComponentId, Manifest};
 use tessera_abi::package::{self, Package, VerifyError};
 use tessera_abi::ObjectType;
-use tessera_init_core::admission::{self, Candidate, ServerPorts, Verdict};
+use tessera_init_core::admission::{self, Candidate, ServerPorts};
 use tessera_init_core::grants::{self, BoardOffer, Plan, SERVER_COUNT};
 use tessera_init_core::lifecycle::{self, Event};
 use tessera_init_core::supervisor::{Decision, Failure, FailureLog, Health, POLICY};
@@ -361,30 +361,20 @@ impl<'a> Apps<'a> {
     // 16 KiB; apart, their frames are never on the stack at once.
     #[inline(never)]
     fn admit_checked(&mut self) {
-        let empty =
-            Candidate { name: "", component_id: ComponentId::NIL, plan: Plan::default(), ports: ServerPorts::NONE };
-        let mut candidates = [empty; MAX_APPS];
-        let mut indices = [0; MAX_APPS];
-        let mut count = 0;
-        for (index, app) in self.apps.iter().enumerate() {
-            let Some(app) = app.filter(|app| app.status != Status::Refused) else { continue };
+        let entries = self.apps.iter().enumerate().filter_map(|(index, app)| {
+            let app = app.filter(|app| app.status != Status::Refused)?;
             let ports = Manifest::decode(app.manifest).map_or(ServerPorts::NONE, |m| ServerPorts::from_manifest(&m));
-            candidates[count] = Candidate { name: app.name, component_id: app.component_id, plan: app.plan, ports };
-            indices[count] = index;
-            count += 1;
-        }
-        let mut admitted = [empty; MAX_APPS];
-        let mut verdicts: [Verdict<'a>; MAX_APPS] = [Ok(()); MAX_APPS];
-        admission::admit(&candidates[..count], &mut admitted, &mut verdicts);
-        for (&index, verdict) in indices[..count].iter().zip(verdicts) {
-            let Some(app) = self.apps[index].as_mut() else { continue };
-            if let Err(conflict) = verdict {
-                // Only an app not yet running can be refused: those admitted
-                // before come first and conflict with nothing before them.
-                if app.status == Status::Checked {
-                    println!("init: app '{}' refused: {}", app.name, conflict);
-                    app.status = app.status.after(Event::Refused);
-                }
+            Some((index, Candidate { name: app.name, component_id: app.component_id, plan: app.plan, ports }))
+        });
+        let mut refused = [None; MAX_APPS];
+        admission::admit_places::<MAX_APPS>(entries, |index, conflict| refused[index] = Some(conflict));
+        for (app, conflict) in self.apps.iter_mut().zip(refused) {
+            let (Some(app), Some(conflict)) = (app.as_mut(), conflict) else { continue };
+            // Only an app not yet running can be refused: those admitted
+            // before come first and conflict with nothing before them.
+            if app.status == Status::Checked {
+                println!("init: app '{}' refused: {}", app.name, conflict);
+                app.status = app.status.after(Event::Refused);
             }
         }
     }

@@ -21,7 +21,7 @@
 use tessera_abi::app::{Grant, ServerKind, MAX_GRANTS};
 use tessera_abi::manifest::{ComponentId, Manifest};
 use tessera_abi::package::{self, TrustedKeys};
-use tessera_init_core::admission::{self, Candidate, ServerPorts, Verdict};
+use tessera_init_core::admission::{self, Candidate, ServerPorts};
 use tessera_init_core::grants::{self, BoardOffer, Plan};
 use tessera_init_core::lifecycle::{self, Event, Status};
 use tessera_init_core::supervisor::{Decision, Failure, FailureLog, Health, POLICY};
@@ -152,23 +152,15 @@ impl<'a> Apps<'a> {
     // the stack with the supervisor's.
     #[inline(never)]
     fn admit(&mut self) {
-        let empty =
-            Candidate { name: "", component_id: ComponentId::NIL, plan: Plan::default(), ports: ServerPorts::NONE };
-        let mut candidates = [empty; MAX_APPS];
-        let mut indices = [0; MAX_APPS];
-        let mut count = 0;
-        for (index, app) in self.apps.iter().enumerate() {
-            let Some(app) = app.filter(|app| app.status == Status::Checked) else { continue };
-            candidates[count] =
-                Candidate { name: app.name, component_id: app.component_id, plan: app.plan, ports: ServerPorts::NONE };
-            indices[count] = index;
-            count += 1;
-        }
-        let mut admitted = [empty; MAX_APPS];
-        let mut verdicts: [Verdict<'a>; MAX_APPS] = [Ok(()); MAX_APPS];
-        admission::admit(&candidates[..count], &mut admitted, &mut verdicts);
-        for (&index, verdict) in indices[..count].iter().zip(verdicts) {
-            if let (Some(app), Err(conflict)) = (self.apps[index].as_mut(), verdict) {
+        let entries = self.apps.iter().enumerate().filter_map(|(index, app)| {
+            let app = app.filter(|app| app.status == Status::Checked)?;
+            let ports = ServerPorts::NONE;
+            Some((index, Candidate { name: app.name, component_id: app.component_id, plan: app.plan, ports }))
+        });
+        let mut refused = [None; MAX_APPS];
+        admission::admit_places::<MAX_APPS>(entries, |index, conflict| refused[index] = Some(conflict));
+        for (app, conflict) in self.apps.iter_mut().zip(refused) {
+            if let (Some(app), Some(conflict)) = (app.as_mut(), conflict) {
                 println!("app '{}' refused: {}", app.name, conflict);
                 app.status = app.status.after(Event::Refused);
             }
