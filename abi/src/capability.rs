@@ -99,13 +99,14 @@ impl ObjectType {
     /// frames are a power of two from one page to [`MAX_FRAME_BYTES`] (a
     /// smaller "frame" would map a whole page of someone else's memory; a
     /// larger one is one mapping, as an app's heap is), endpoints and notifications exactly 64
-    /// bytes, untyped memory at least a page, processes 16 KiB.
+    /// bytes, untyped memory at least a page, processes
+    /// [`PROCESS_OBJECT_BYTES`](crate::PROCESS_OBJECT_BYTES).
     pub const fn valid_size(self, bytes: u32) -> bool {
         match self {
             ObjectType::Frame => bytes >= 4096 && bytes <= MAX_FRAME_BYTES && bytes.is_power_of_two(),
             ObjectType::Endpoint | ObjectType::Notification => bytes == 64,
             ObjectType::Untyped => bytes >= 4096 && bytes.is_power_of_two(),
-            ObjectType::Process => bytes == 16384,
+            ObjectType::Process => bytes == crate::PROCESS_OBJECT_BYTES,
             _ => false,
         }
     }

@@ -329,6 +329,17 @@ pub const PRIORITY_LEVELS: u32 = 32;
 /// Priority of the root task.
 pub const ROOT_PRIORITY: u32 = 16;
 
+/// Size of a process object (`Retype` of a `Process`): on Armv7-A its
+/// first-level translation table, six 1 KiB second-level tables, its
+/// CSpace and the kernel's entry.
+#[cfg(not(target_abi = "eabihf"))]
+pub const PROCESS_OBJECT_BYTES: u32 = 16384;
+/// Size of a process object on Armv7-M (`thumbv7em-none-eabihf`, the M4):
+/// no translation tables, only the MPU state and saved registers, the
+/// CSpace and the kernel's entry.
+#[cfg(target_abi = "eabihf")]
+pub const PROCESS_OBJECT_BYTES: u32 = 8192;
+
 /// Errors a syscall returns in `r0`. Zero means success and is not an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]

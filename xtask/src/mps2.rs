@@ -75,9 +75,9 @@ pub fn build_boot_image(board: &str, fixtures: bool) -> Result<PathBuf> {
 
 /// What `init`'s app manager puts in an app's slot after its program
 /// (`tessera_loader::identity::start_app`): the start information (4 KiB),
-/// up to 12 KiB to align the heap, the 16 KiB heap, the 16 KiB process
-/// object.
-const APP_RESERVE_BYTES: u32 = 48 * 1024;
+/// up to 12 KiB to align the heap, the 16 KiB heap, the 8 KiB process
+/// object (`tessera_abi::PROCESS_OBJECT_BYTES` on the M4).
+const APP_RESERVE_BYTES: u32 = 40 * 1024;
 
 /// Builds the apps of `userland/apps` (the samples and yours; not the
 /// test fixtures) for the M4, each linked at the next of the board's app

@@ -103,10 +103,11 @@ const _: () = assert!(
 /// (`GRANT`), and make badged copies (`DERIVE`).
 const ROOT_ENDPOINT_RIGHTS: Rights = Rights::SEND.union(Rights::GRANT).union(Rights::DERIVE);
 
-/// Process objects for the programs the kernel starts (16 KiB aligned, in
-/// the kernel's RAM: outside the pool and untyped memory).
-#[repr(C, align(16384))]
+/// Process objects for the programs the kernel starts (aligned to their
+/// size, in the kernel's RAM: outside the pool and untyped memory).
+#[repr(C, align(8192))]
 struct ObjectMemory([AtomicU32; PROCESS_OBJECT_BYTES as usize / 4]);
+const _: () = assert!(core::mem::align_of::<ObjectMemory>() == PROCESS_OBJECT_BYTES as usize);
 
 /// None on a board without program slots, where nothing uses them.
 const OBJECTS: usize = if board::PROGRAM_SLOTS != 0 { 6 } else { 0 };
@@ -315,6 +316,8 @@ const FPSCR_WORD: usize = FP_LOW_WORD + 16;
 const FP_ACTIVE_WORD: usize = FPSCR_WORD + 1;
 /// The FP part of an extended frame: s0-s15, FPSCR and a reserved word.
 const FP_FRAME_WORDS: usize = 18;
+// All of it in the object's bytes that are the platform's, before the CSpace.
+const _: () = assert!((FP_ACTIVE_WORD + 1) * 4 <= kernel_core::kernel::OBJECT_PLATFORM_BYTES as usize);
 /// How the trampoline returns (`tp_kernel`'s second result).
 const RETURN_BASIC: u32 = 0;
 const RETURN_BASIC_CLEARED: u32 = 1;
@@ -335,7 +338,7 @@ fn object_words(object: u32) -> *mut u32 {
 fn load_table(object: u32) -> RegionTable {
     let mut words = [0; TABLE_WORDS];
     for (index, word) in words.iter_mut().enumerate() {
-        // SAFETY: `object` is a process object (16 KiB of RAM the kernel
+        // SAFETY: `object` is a process object (RAM the kernel
         // owns); its first words hold the table, zero when new.
         *word = unsafe { object_words(object).add(index).read_volatile() };
     }
@@ -753,11 +756,12 @@ core::arch::global_asm!(
     "    stm r3, {{r4-r11}}",
     // An extended frame (EXC_RETURN bit 4 clear): the process uses the
     // FPU. The hardware stacked s0-s15 and FPSCR; s16-s31 go in its
-    // object (the context's 16 KiB block) before any kernel code runs.
+    // object (the block of PROCESS_OBJECT_BYTES holding the context)
+    // before any kernel code runs.
     "    tst lr, #0x10",
     "    bne 5f",
-    "    lsrs r3, r2, #14",
-    "    lsls r3, r3, #14",
+    "    lsrs r3, r2, #{object_shift}",
+    "    lsls r3, r3, #{object_shift}",
     "    adds r3, r3, #{fp_high}",
     "    vstmia r3, {{s16-s31}}",
     "5:  mrs r1, psp",
@@ -780,8 +784,8 @@ core::arch::global_asm!(
     "    vmsr fpscr, r2",
     "    ldr lr, =0xfffffffd",
     "    bx lr",
-    "7:  lsrs r2, r0, #14",
-    "    lsls r2, r2, #14",
+    "7:  lsrs r2, r0, #{object_shift}",
+    "    lsls r2, r2, #{object_shift}",
     "    adds r2, r2, #{fp_high}",
     "    vldmia r2, {{s16-s31}}",
     "    ldr lr, =0xffffffed",
@@ -801,6 +805,7 @@ core::arch::global_asm!(
     "    b 3b",
     ".ltorg",
     fp_high = const FP_HIGH_WORD * 4,
+    object_shift = const PROCESS_OBJECT_BYTES.trailing_zeros(),
     hardfault = const KIND_HARDFAULT,
     basic_cleared = const RETURN_BASIC_CLEARED,
     interrupts = const board::INTERRUPTS,

@@ -375,14 +375,14 @@ fn expected_decode(number: u32, args: [u32; 7]) -> Result<Call, Error> {
         },
         // Retype: types 1, 2, 5, 6, 7; untyped a power of two of at least a
         // page, frames one page, endpoints and notifications 64 bytes,
-        // processes 16 KiB.
+        // processes PROCESS_OBJECT_BYTES.
         Syscall::Retype if ![1, 2, 5, 6, 7].contains(&args[1]) => return Err(Error::InvalidArgument),
         Syscall::Retype
             if !match args[1] {
                 1 => args[2] >= 4096 && args[2] & (args[2] - 1) == 0,
                 2 => args[2] == 4096,
                 5 | 6 => args[2] == 64,
-                _ => args[2] == 16384,
+                _ => args[2] == tessera_abi::PROCESS_OBJECT_BYTES,
             } =>
         {
             return Err(Error::InvalidArgument)

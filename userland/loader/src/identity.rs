@@ -183,8 +183,8 @@ fn finish(
     argument: u32,
     before: impl FnOnce(Handle) -> Result<(), Error>,
 ) -> Result<Placed, Error> {
-    // After the pages, at the next 16 KiB boundary.
-    let process = retype(slot, ObjectType::Process, 16384)?;
+    // After the pages, at the next process-object boundary.
+    let process = retype(slot, ObjectType::Process, tessera_abi::PROCESS_OBJECT_BYTES)?;
     before(process)?;
     for &(frame, address, _, rights) in pages.iter() {
         map_into(frame, process, address, rights)?;

@@ -268,7 +268,7 @@ impl Loader {
     /// point, not yet started.
     fn load(&self, name: &str, elf: &[u8], memory: Handle, pages: Pages) -> Result<(Handle, u32), Error> {
         let plan = elf::parse(elf).map_err(|_| Error::BadImage)?;
-        let process = retype(memory, ObjectType::Process, 16384)?;
+        let process = retype(memory, ObjectType::Process, tessera_abi::PROCESS_OBJECT_BYTES)?;
         let page = PAGE_SIZE as u32;
         let fill = |address: u32, bytes: &[u8], offset: u32, rights: Rights| {
             self.fill(memory, process, address, bytes, offset, rights, pages)

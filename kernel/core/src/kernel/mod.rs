@@ -169,13 +169,27 @@ pub(crate) enum Reply {
     Restart,
 }
 
-/// Size of a process object: its first-level translation table, six 1 KiB
-/// second-level tables, and its CSpace.
-pub const PROCESS_OBJECT_BYTES: u32 = 16384;
+/// Size of a process object (the ABI's): on Armv7-A its first-level
+/// translation table, six 1 KiB second-level tables, its CSpace and the
+/// entry; on Armv7-M (8 KiB) the platform's 512 bytes (MPU state, saved
+/// registers), the CSpace and the entry.
+pub const PROCESS_OBJECT_BYTES: u32 = tessera_abi::PROCESS_OBJECT_BYTES;
 /// Second-level tables in a process object, after its first-level table.
+#[cfg(not(target_abi = "eabihf"))]
 pub const OBJECT_TABLES: u32 = 6;
 /// Where the CSpace starts in a process object.
+#[cfg(not(target_abi = "eabihf"))]
 pub(crate) const CSPACE_OFFSET: u32 = 4096 + OBJECT_TABLES * 1024;
+/// Armv7-M keeps no translation tables in a process object.
+#[cfg(target_abi = "eabihf")]
+pub const OBJECT_TABLES: u32 = 0;
+/// Where the CSpace starts in a process object: after the platform's
+/// 512 bytes.
+#[cfg(target_abi = "eabihf")]
+pub(crate) const CSPACE_OFFSET: u32 = 512;
+/// The bytes at the start of a process object that are the platform's
+/// (translation tables, MPU state, saved registers): the CSpace follows.
+pub const OBJECT_PLATFORM_BYTES: u32 = CSPACE_OFFSET;
 const _: () =
     assert!(CSPACE_OFFSET as usize + CSPACE_SLOTS * core::mem::size_of::<Slot>() <= table::ENTRY_OFFSET as usize);
 
@@ -221,9 +235,10 @@ impl Process {
     }
 }
 
-/// What a process costs the kernel in memory: its 16 KiB process object
-/// (translation tables, CSpace and this entry), paid for from untyped
-/// memory by its creator; the entry's share of it.
+/// What a process costs the kernel in memory: its process object
+/// (`PROCESS_OBJECT_BYTES`: translation tables on the A7, CSpace and this
+/// entry), paid for from untyped memory by its creator; the entry's share
+/// of it.
 pub const PROCESS_ENTRY_BYTES: usize = core::mem::size_of::<Process>();
 
 /// Maps `frame` at `page`, or gives the frame back if the mapping needs a

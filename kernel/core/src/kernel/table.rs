@@ -67,7 +67,7 @@ impl ProcessTable {
     /// bytes of kernel RAM used by nothing else from now on, 2-byte aligned,
     /// and `ram` must reach all of RAM.
     pub(super) unsafe fn init(&mut self, ram: Ram, base: u32, ram_bytes: u32, generations: u32) {
-        assert!(base.is_multiple_of(PROCESS_OBJECT_BYTES), "RAM must start on a 16 KiB boundary");
+        assert!(base.is_multiple_of(PROCESS_OBJECT_BYTES), "RAM must start on a process object boundary");
         let len = (ram_bytes / PROCESS_OBJECT_BYTES) as usize;
         assert!(len <= u16::MAX as usize, "more RAM than pids can name");
         self.base = base;

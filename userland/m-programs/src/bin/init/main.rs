@@ -66,7 +66,7 @@ fn start_uartd(memory: &Memory, untyped: Handle) -> Result<Handle, Error> {
 /// Makes a process whose code page is its own but whose stack pointer is
 /// `stack`, starts it, and says how it ended.
 fn start_aimed_at(untyped: Handle, stack: u32) -> Result<Ended, Error> {
-    let process = retype(untyped, ObjectType::Process, 16384)?;
+    let process = retype(untyped, ObjectType::Process, tessera_abi::PROCESS_OBJECT_BYTES)?;
     let code = retype(untyped, ObjectType::Frame, 4096)?;
     // User addresses are physical: the frame maps at its own address.
     let (at, _) = cap_object(code)?;
