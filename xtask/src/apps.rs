@@ -169,6 +169,15 @@ pub fn is_test_app(name: &str) -> bool {
     name.starts_with(TEST_PREFIX)
 }
 
+/// Names of the fixtures that run only on the M4 (`qemu:mps2-boot`'s
+/// image), never on the A7.
+pub const M4_FIXTURE_PREFIX: &str = "test-m4-";
+
+/// True if the app `name` is an M4-only fixture.
+pub fn is_m4_fixture(name: &str) -> bool {
+    name.starts_with(M4_FIXTURE_PREFIX)
+}
+
 /// Builds the packages of `apps` from their ELFs in `release_dir`, plus the
 /// trusted keys and, with `fixtures`, the package fixtures made from
 /// blinky's: the boot-image entries apps need.

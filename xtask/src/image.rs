@@ -83,6 +83,10 @@ impl Image {
     /// True if the boot image holds the app `name`: the user image every
     /// app but the test fixtures, the others as for programs.
     fn holds_app(self, name: &str) -> bool {
+        // The M4's fixtures run only there (`qemu:mps2-boot`).
+        if crate::apps::is_m4_fixture(name) {
+            return false;
+        }
         match self {
             Image::User => !crate::apps::is_test_app(name),
             Image::Test => !BENCH_PROGRAMS.contains(&name),

@@ -79,8 +79,8 @@ pub fn build_boot_image(board: &str, fixtures: bool) -> Result<PathBuf> {
 /// object (`tessera_abi::PROCESS_OBJECT_BYTES` on the M4).
 const APP_RESERVE_BYTES: u32 = 40 * 1024;
 
-/// Builds the apps of `userland/apps` (the samples and yours; not the
-/// test fixtures) for the M4, each linked at the next of the board's app
+/// Builds the apps of `userland/apps` (the samples and yours; with
+/// `fixtures` also `userland/test-apps/test-m4-*`) for the M4, each linked at the next of the board's app
 /// slots (in name order, through `tessera_app_build`'s
 /// `TESSERA_M_APP_SLOT`), and packs each with its manifest as on the A7;
 /// returns the boot-image entries, with the trusted keys and, with
@@ -89,8 +89,12 @@ const APP_RESERVE_BYTES: u32 = 40 * 1024;
 /// boot which of them this image can run (docs/mt3620.md, "Apps").
 fn build_apps(board: &str, programs: &[String], fixtures: bool) -> Result<Vec<(String, Vec<u8>)>> {
     let description = Board::load(board).map_err(|err| err.0)?;
-    let apps: Vec<_> =
-        crate::apps::discover()?.into_iter().filter(|app| !crate::apps::is_test_app(&app.name)).collect();
+    // The samples and yours; in the scenario's image also the M4's
+    // fixtures (`test-m4-*`).
+    let apps: Vec<_> = crate::apps::discover()?
+        .into_iter()
+        .filter(|app| !crate::apps::is_test_app(&app.name) || (fixtures && crate::apps::is_m4_fixture(&app.name)))
+        .collect();
     crate::apps::check_names(&apps, programs)?;
     let Some(slots) = description.apps else {
         return Ok(Vec::new());
@@ -263,6 +267,11 @@ fn expected_lines(board: &Board) -> Vec<String> {
         // back-off and held.
         format!("init: app 'blinky' refused: Gpio 5: {} has no such pin", board.name),
         format!("init: app 'hostile' refused: Gpio 6: {} has no such pin", board.name),
+        // Hostile apps (`userland/test-apps/test-m4-*`), each held after
+        // three contained faults (their addresses: `expected_faults`).
+        "init: app 'test-m4-app-reader' held: 3 crashes within 10 s; not restarted".to_string(),
+        "init: app 'test-m4-kernel-reader' held: 3 crashes within 10 s; not restarted".to_string(),
+        "init: app 'test-m4-uart-writer' held: 3 crashes within 10 s; not restarted".to_string(),
         // Packages whose signature does not hold, or that do not parse.
         "init: app 'test-tampered' refused: untrusted package: signature does not match key".to_string(),
         "init: app 'test-unsigned' refused: untrusted package: package is not signed".to_string(),
@@ -279,8 +288,7 @@ fn expected_lines(board: &Board) -> Vec<String> {
         "countdown: started with 16384 bytes of heap".to_string(),
         "countdown: done, 3 steps ".to_string(),
         "init: app 'countdown' finished (exit 0); not restarted".to_string(),
-        "init: failure #1: app=crasher component=2da9dcc7-5738-4563-b22e-a54516b4f3b1 ended=fault \"unmapped address\""
-            .to_string(),
+        " app=crasher component=2da9dcc7-5738-4563-b22e-a54516b4f3b1 ended=fault \"unmapped address\"".to_string(),
         "init: app 'crasher' restarts in 100 ms".to_string(),
         "init: app 'crasher' restarts in 200 ms".to_string(),
         "init: app 'crasher' held: 3 crashes within 10 s; not restarted".to_string(),
@@ -302,6 +310,11 @@ fn expected_faults(board: &Board) -> Vec<(&'static str, Option<u32>)> {
         // `init`'s child whose stack pointer leads into the kernel's data:
         // refused before it runs (no address: the frame could not be placed).
         ("stack-aimer", Some(0)),
+        // The hostile apps: the kernel's data at RAM's start, `init`'s
+        // code in the first program slot, the console UART.
+        ("test-m4-kernel-reader", Some(board.memory.ram_base)),
+        ("test-m4-app-reader", board.programs.map(|programs| programs.slot(0))),
+        ("test-m4-uart-writer", Some(board.kernel_devices.uart)),
     ]
 }
 
@@ -422,7 +435,11 @@ mod tests {
              kernel: fault in process 'kernel-reader' (pid 5): unmapped address, address 0x20000004, pc 0x1\n\
              kernel: fault in process 'uart-writer' (pid 6): unmapped address, address 0x40004000, pc 0x1\n\
              kernel: fault in process 'stack-aimer' (pid 9): unmapped address, address 0x00000000, pc 0x1\n\
-             init: apps: 0 finished, 0 held, 0 refused, 0 could not be started; failure log: 0 crashes\n"
+             kernel: fault in process 'test-m4-kernel-reader' (pid 10): unmapped address, address 0x20000000, pc 0x1\n\
+             kernel: fault in process 'test-m4-app-reader' (pid 11): unmapped address, address {init:#010x}, pc 0x1\n\
+             kernel: fault in process 'test-m4-uart-writer' (pid 12): unmapped address, address 0x40004000, pc 0x1\n\
+             init: apps: 0 finished, 0 held, 0 refused, 0 could not be started; failure log: 0 crashes\n",
+            init = board.programs.unwrap().slot(0)
         );
         let interleaved: String = (1..=6).map(|n| format!("init: round {n}\necho: round {n}\n")).collect();
         assert_eq!(portable_reasons(&board, &format!("{faults}{interleaved}")), Vec::<String>::new());
