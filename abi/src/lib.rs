@@ -332,12 +332,13 @@ pub const ROOT_PRIORITY: u32 = 16;
 /// Size of a process object (`Retype` of a `Process`): on Armv7-A its
 /// first-level translation table, six 1 KiB second-level tables, its
 /// CSpace and the kernel's entry.
-#[cfg(not(target_abi = "eabihf"))]
+#[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
 pub const PROCESS_OBJECT_BYTES: u32 = 16384;
-/// Size of a process object on Armv7-M (`thumbv7em-none-eabihf`, the M4):
+/// Size of a process object on Armv7-M (`thumbv7em-none-eabihf`, the M4;
+/// selected as bare-metal hard-float Arm, which only that target is here):
 /// no translation tables, only the MPU state and saved registers, the
 /// CSpace and the kernel's entry.
-#[cfg(target_abi = "eabihf")]
+#[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
 pub const PROCESS_OBJECT_BYTES: u32 = 8192;
 
 /// Errors a syscall returns in `r0`. Zero means success and is not an error.

@@ -44,6 +44,9 @@ static BOOT_IMAGE: Aligned<[u8; BOOT_IMAGE_BYTES.len()]> =
 /// `.bss`: zero, as a new process object must be.
 #[repr(C, align(16384))]
 struct RootObject([AtomicU32; PROCESS_OBJECT_BYTES as usize / 4]);
+// TTBR0 needs the first-level table 16 KiB aligned: the A7's objects are
+// 16 KiB (the Armv7-M size must never reach this kernel).
+const _: () = assert!(PROCESS_OBJECT_BYTES == 16384 && core::mem::align_of::<RootObject>() == 16384);
 
 static ROOT_OBJECT: RootObject = RootObject([const { AtomicU32::new(0) }; PROCESS_OBJECT_BYTES as usize / 4]);
 

@@ -316,8 +316,11 @@ const FPSCR_WORD: usize = FP_LOW_WORD + 16;
 const FP_ACTIVE_WORD: usize = FPSCR_WORD + 1;
 /// The FP part of an extended frame: s0-s15, FPSCR and a reserved word.
 const FP_FRAME_WORDS: usize = 18;
-// All of it in the object's bytes that are the platform's, before the CSpace.
-const _: () = assert!((FP_ACTIVE_WORD + 1) * 4 <= kernel_core::kernel::OBJECT_PLATFORM_BYTES as usize);
+// The pieces in order, all in the object's bytes that are the platform's,
+// before the CSpace.
+const _: () = assert!(
+    STACKED_WORD < FP_HIGH_WORD && (FP_ACTIVE_WORD + 1) * 4 <= kernel_core::kernel::OBJECT_PLATFORM_BYTES as usize
+);
 /// How the trampoline returns (`tp_kernel`'s second result).
 const RETURN_BASIC: u32 = 0;
 const RETURN_BASIC_CLEARED: u32 = 1;
@@ -403,11 +406,6 @@ fn barrier() {
     // SAFETY: barriers only.
     unsafe { core::arch::asm!("dsb", "isb", options(nostack, preserves_flags)) };
 }
-
-const _: () = assert!(
-    STACKED_WORD < FP_HIGH_WORD && (FP_ACTIVE_WORD + 1) * 4 <= 4096,
-    "the M4 state fits where the A7's table is"
-);
 
 impl Platform for Armv7m {
     type AddressSpace = u32;

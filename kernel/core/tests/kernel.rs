@@ -368,7 +368,7 @@ fn bad_requests_are_refused_without_harm() {
     // Into the kernel's half or over the stack guard: refused.
     assert_eq!(system.now(Syscall::Map, &[frame.0, 0x4000_0000, 0b011, 0]).result, Err(Error::BadAddress));
     // A process may not start another above its own priority.
-    let process = system.retype(system.untyped, ObjectType::Process, 16384);
+    let process = system.retype(system.untyped, ObjectType::Process, tessera_abi::PROCESS_OBJECT_BYTES);
     let code = system.retype(system.untyped, ObjectType::Frame, 4096);
     system.ok(Syscall::Map, &[code.0, 0x0001_0000, 0b101, process.0]);
     system.ok(Syscall::ProcessSetup, &[process.0, 0x0001_0000, 0x3FFF_0000, 0]);

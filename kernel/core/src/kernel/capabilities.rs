@@ -50,7 +50,7 @@ impl<P: Platform> FrameSource for TableSource<'_, P> {
         let free = (0..super::OBJECT_TABLES).find(|&n| *self.used & (1 << n) == 0)?;
         *self.used |= 1 << free;
         // Zeroed when the object was made; never handed out twice.
-        Some(self.object + 4096 + free * 1024)
+        Some(self.object + super::TABLES_OFFSET + free * 1024)
     }
 
     fn release(&mut self, frame: u32) {
@@ -519,7 +519,7 @@ impl<P: Platform> Kernel<P> {
     }
 
     /// Makes the process-table entry for a process made by `creator`
-    /// through `Retype`, whose 16 KiB object (zeroed) is at `memory`.
+    /// through `Retype`, whose object (zeroed, `PROCESS_OBJECT_BYTES`) is at `memory`.
     fn create_process(&mut self, creator: usize, memory: u32) {
         // Retype aligns the object and carved it from memory no capability
         // named, so no live process has it (a process leaves the table when

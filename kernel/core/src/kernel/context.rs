@@ -41,7 +41,7 @@ pub fn resume_pointer(context: &mut UserContext) -> *mut u32 {
 }
 
 /// The process object holding `context`: a process's entry, and so its
-/// saved context, lies in the last bytes of its own 16 KiB-aligned process
+/// saved context, lies in the last bytes of its own size-aligned process
 /// object (`table.rs`), so the object is the context's address rounded
 /// down, where the kernel reaches RAM at its physical addresses
 /// (`Ram::IDENTITY`, as on both devices). A platform keeps per-process state of its own there (the Armv7-M

@@ -134,7 +134,7 @@ struct Process {
     live_previous: u32,
     /// Its own priority (`priority` may be raised while serving a call).
     base_priority: u32,
-    /// The address of its 16 KiB process object (first-level table, six
+    /// The address of its process object (`PROCESS_OBJECT_BYTES`: on the A7 its first-level table, six
     /// 1 KiB second-level tables, CSpace, and this entry): carved by
     /// `Retype`, or the root object for init.
     memory: u32,
@@ -175,18 +175,22 @@ pub(crate) enum Reply {
 /// registers), the CSpace and the entry.
 pub const PROCESS_OBJECT_BYTES: u32 = tessera_abi::PROCESS_OBJECT_BYTES;
 /// Second-level tables in a process object, after its first-level table.
-#[cfg(not(target_abi = "eabihf"))]
+#[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
 pub const OBJECT_TABLES: u32 = 6;
 /// Where the CSpace starts in a process object.
-#[cfg(not(target_abi = "eabihf"))]
-pub(crate) const CSPACE_OFFSET: u32 = 4096 + OBJECT_TABLES * 1024;
+#[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
+pub(crate) const CSPACE_OFFSET: u32 = TABLES_OFFSET + OBJECT_TABLES * 1024;
 /// Armv7-M keeps no translation tables in a process object.
-#[cfg(target_abi = "eabihf")]
+#[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
 pub const OBJECT_TABLES: u32 = 0;
 /// Where the CSpace starts in a process object: after the platform's
 /// 512 bytes.
-#[cfg(target_abi = "eabihf")]
+#[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
 pub(crate) const CSPACE_OFFSET: u32 = 512;
+/// Where the second-level tables start in a process object (after the
+/// 4 KiB first-level table; none on Armv7-M).
+pub(crate) const TABLES_OFFSET: u32 = 4096;
+const _: () = assert!(OBJECT_TABLES == 0 || TABLES_OFFSET + OBJECT_TABLES * 1024 <= CSPACE_OFFSET);
 /// The bytes at the start of a process object that are the platform's
 /// (translation tables, MPU state, saved registers): the CSpace follows.
 pub const OBJECT_PLATFORM_BYTES: u32 = CSPACE_OFFSET;
@@ -299,12 +303,12 @@ impl<P: Platform> FrameSource for Frames<'_, P> {
 
 /// What the kernel starts with (`Kernel::init`).
 pub struct Boot {
-    /// All RAM: (physical address, bytes); 16 KiB aligned.
+    /// All RAM: (physical address, bytes); aligned to `PROCESS_OBJECT_BYTES`.
     pub ram: (u32, u32),
     /// The kernel's own pool, free RAM `[start, end)`, page aligned: the
     /// process table's generations, then frames for the root task.
     pub pool: (u32, u32),
-    /// The root task's process object: 16 KiB of zeroed RAM, 16 KiB aligned,
+    /// The root task's process object: `PROCESS_OBJECT_BYTES` of zeroed RAM, aligned to its size,
     /// outside the pool and the untyped memory given to the root task.
     pub root_object: u32,
     /// The programs the root task may start; `init` among them.
@@ -435,7 +439,7 @@ impl<P: Platform> Kernel<P> {
     }
 
     /// Starts program `name` of the boot image as a process the kernel
-    /// makes itself, in the zeroed 16 KiB process object at `object`
+    /// makes itself, in the zeroed process object at `object`
     /// (outside untyped memory and the pool), at `priority`, with `bootargs`
     /// on its stack: the root task, and the Pluton security server, which
     /// must exist before the root task so that the device secret never

@@ -2,10 +2,11 @@
 //! so the kernel holds no per-process memory of its own (docs/capabilities.md,
 //! "Memory accounting").
 //!
-//! Process objects are 16 KiB, aligned to 16 KiB (Retype aligns every object
-//! to its size), so a process is named by the index of its object's 16 KiB
-//! block of RAM: `(object - RAM start) / 16 KiB`. Every index has a
-//! generation, kept by the kernel (two bytes per 16 KiB of RAM, from the
+//! Process objects are `PROCESS_OBJECT_BYTES` (16 KiB on the A7, 8 KiB on
+//! the M4), aligned to their size (Retype aligns every object to its size),
+//! so a process is named by the index of its object's block of RAM:
+//! `(object - RAM start) / PROCESS_OBJECT_BYTES`. Every index has a
+//! generation, kept by the kernel (two bytes per block of RAM, from the
 //! kernel's pool), odd while the index holds a process: a pid is
 //! `generation << 16 | index`, so a stale pid never names a newer process.
 //! Memory always runs out before the table: there is an index for every
@@ -30,8 +31,8 @@ const _: () = assert!(ENTRY_OFFSET.is_multiple_of(core::mem::align_of::<Process>
 
 /// The process table (see the module documentation).
 ///
-/// Invariant: an index is live (odd generation) exactly when the 16 KiB
-/// block at `base + index * 16 KiB` is a process object whose entry was
+/// Invariant: an index is live (odd generation) exactly when the block at
+/// `base + index * PROCESS_OBJECT_BYTES` is a process object whose entry was
 /// written by `insert`, and `remove` has not been called for it since. Every
 /// process index the kernel keeps (current, loaded, run and IPC queues,
 /// parents, CSpace references) names a live index: `Kernel::end_process`
@@ -41,7 +42,7 @@ pub(super) struct ProcessTable {
     base: u32,
     /// Where the kernel reaches block 0 (`Ram::pointer(base)`).
     blocks: usize,
-    /// Generations, one per 16 KiB block of RAM.
+    /// Generations, one per `PROCESS_OBJECT_BYTES` block of RAM.
     generations: *mut u16,
     len: usize,
     /// First live process, as index + 1 (0: none).
@@ -59,7 +60,7 @@ impl ProcessTable {
         ram_bytes / PROCESS_OBJECT_BYTES * 2
     }
 
-    /// Sets the table up for RAM at `base` (16 KiB aligned) of `ram_bytes`,
+    /// Sets the table up for RAM at `base` (aligned to `PROCESS_OBJECT_BYTES`) of `ram_bytes`,
     /// reached through `ram`, with its generations at `generations`.
     ///
     /// # Safety
@@ -109,7 +110,7 @@ impl ProcessTable {
     pub(super) fn cspace(&self, index: usize) -> &[Slot; CSPACE_SLOTS] {
         debug_assert!(self.is_live(index), "process index {index} is not live");
         // SAFETY: block `index` is this live process's object (a process is
-        // named by its object's block): 16 KiB carved from
+        // named by its object's block): `PROCESS_OBJECT_BYTES` carved from
         // untyped memory by Retype (zeroed there) or the root object, both
         // in RAM, holding the CSpace at CSPACE_OFFSET (a const assertion
         // checks it fits before the entry), 4-byte aligned as `Slot` needs.
@@ -154,7 +155,7 @@ impl ProcessTable {
         self.is_live(index).then_some(index)
     }
 
-    /// Makes the process object at `object` (16 KiB, aligned, zeroed or
+    /// Makes the process object at `object` (`PROCESS_OBJECT_BYTES`, aligned, zeroed or
     /// otherwise no longer used) a live process with entry `process`, and
     /// returns its index.
     pub(super) fn insert(&mut self, object: u32, process: Process) -> Result<usize, Error> {

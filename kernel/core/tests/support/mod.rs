@@ -564,7 +564,7 @@ impl System {
     pub fn spawn(&mut self, name: &str, priority: u32) -> (u32, Handle) {
         assert_eq!(self.current(), self.root, "the root task spawns");
         let untyped = self.untyped;
-        let process = self.retype(untyped, ObjectType::Process, 16384);
+        let process = self.retype(untyped, ObjectType::Process, tessera_abi::PROCESS_OBJECT_BYTES);
         let code = self.retype(untyped, ObjectType::Frame, 4096);
         let stack = self.retype(untyped, ObjectType::Frame, 4096);
         // Where the layout puts them: anywhere, or at their own addresses.
@@ -592,7 +592,7 @@ impl System {
 
     /// The object a process lives in (its pid's index names its block).
     pub fn object_of(&self, pid: u32) -> u32 {
-        RAM_START + (pid & 0xFFFF) * 16384
+        RAM_START + (pid & 0xFFFF) * tessera_abi::PROCESS_OBJECT_BYTES
     }
 
     /// Moves the clock by `micros` and takes the timer interrupt if it is

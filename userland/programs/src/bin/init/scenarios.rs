@@ -742,7 +742,7 @@ fn loader_scenario() -> Outcome {
     let block = retype(loader.untyped(), ObjectType::Untyped, 1 << 20).map_err(|_| "retype failed")?;
     let mut made = 0;
     let error = loop {
-        match retype(block, ObjectType::Process, 16384) {
+        match retype(block, ObjectType::Process, tessera_abi::PROCESS_OBJECT_BYTES) {
             Ok(_) => made += 1,
             Err(error) => break error,
         }
@@ -792,7 +792,7 @@ fn loader_scenario() -> Outcome {
 
     // Processes come out of the creator's memory: a small untyped runs out.
     let small = retype(loader.untyped(), ObjectType::Untyped, 8192).map_err(|_| "retype failed")?;
-    match retype(small, ObjectType::Process, 16384) {
+    match retype(small, ObjectType::Process, tessera_abi::PROCESS_OBJECT_BYTES) {
         Err(tessera_rt::Error::OutOfMemory) => println!("init: a process does not fit in 8 KiB of untyped memory"),
         other => {
             println!("init: a process from 8 KiB gave {:?}", other.map(|_| ()));
@@ -1121,7 +1121,7 @@ fn longest_paths() -> Outcome {
     // The largest retypes, each zeroed in one go: a process object (16 KiB)
     // and the largest frame.
     let block = retype(untyped, ObjectType::Untyped, 1 << 20).map_err(|_| "retype failed")?;
-    let process = retype(block, ObjectType::Process, 16384).map_err(|_| "retype failed")?;
+    let process = retype(block, ObjectType::Process, tessera_abi::PROCESS_OBJECT_BYTES).map_err(|_| "retype failed")?;
     let _ = cap_delete(process);
     let frame =
         retype(block, ObjectType::Frame, tessera_abi::capability::MAX_FRAME_BYTES).map_err(|_| "retype failed")?;
