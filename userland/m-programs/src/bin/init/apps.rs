@@ -105,11 +105,11 @@ impl<'a> Apps<'a> {
     pub fn check(memory: &'a Memory, servers: Servers) -> Result<Apps<'a>, Error> {
         let mut apps = Apps { apps: [None; MAX_APPS], servers, log: FailureLog::new() };
         let offer = offer(&servers);
-        let trusted = memory.image()?.find(TRUSTED_KEYS).and_then(|entry| TrustedKeys::parse(entry.elf).ok());
+        let image = memory.image()?;
+        let trusted = image.find(TRUSTED_KEYS).and_then(|entry| TrustedKeys::parse(entry.elf).ok());
         if trusted.is_none() {
             println!("no trusted keys in the boot image: every app will be refused");
         }
-        let image = memory.image()?;
         let packages = image.iter().filter(|entry| entry.elf.starts_with(&tessera_abi::package::MAGIC));
         for (index, entry) in packages.enumerate() {
             if index >= MAX_APPS {
@@ -194,8 +194,7 @@ impl<'a> Apps<'a> {
             }
             let wake = lifecycle::next_wake(statuses, until);
             // Below `u32::MAX`, which `wait` takes as "forever".
-            let timeout =
-                wake.map(|at| u32::try_from(at.saturating_sub(now)).unwrap_or(u32::MAX - 1).min(u32::MAX - 1));
+            let timeout = wake.map(|at| at.saturating_sub(now).min(u64::from(u32::MAX - 1)) as u32);
             match wait(None, timeout) {
                 Ok((process, ended)) => self.ended(process, ended),
                 Err(Error::TimedOut) => {}
