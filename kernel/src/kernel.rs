@@ -14,6 +14,11 @@ pub type Kernel = kernel_core::kernel::Kernel<Armv7a>;
 pub static KERNEL: KernelCell =
     KernelCell { entered: AtomicBool::new(false), kernel: UnsafeCell::new(Kernel::new(Armv7a)) };
 
+/// Where the kernel state lies in [`KERNEL`] (for the IPC fast paths in
+/// assembly, which reach it directly: they run between entries, when no
+/// `KernelGuard` exists).
+pub const KERNEL_IN_CELL: usize = core::mem::offset_of!(KernelCell, kernel);
+
 /// Holds the kernel state and hands out exclusive access to it.
 ///
 /// Tessera runs on one core, the kernel runs with IRQs masked, and an

@@ -16,6 +16,9 @@ pub struct Asids {
     handed_out: u32,
 }
 
+/// Where `Asids::epoch` lies, for the architectures' fast paths.
+pub(crate) const EPOCH_OFFSET: usize = core::mem::offset_of!(Asids, epoch);
+
 /// A process's ASID, valid while its epoch is the allocator's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Tag {

@@ -87,6 +87,11 @@ pub struct Slot {
     next: SlotRef,
 }
 
+/// Where a slot's capability and generation lie, for the architectures'
+/// fast paths (`kernel::fast_path`).
+pub(crate) const SLOT_CAPABILITY_OFFSET: usize = core::mem::offset_of!(Slot, capability);
+pub(crate) const SLOT_GENERATION_OFFSET: usize = core::mem::offset_of!(Slot, generation);
+
 impl Slot {
     /// An empty slot at generation 0.
     pub const EMPTY: Slot =

@@ -80,6 +80,9 @@ pub struct Queues {
     tail: [u32; LEVELS],
 }
 
+/// Where `Queues::nonempty` lies, for the architectures' fast paths.
+pub(crate) const NONEMPTY_OFFSET: usize = core::mem::offset_of!(Queues, nonempty);
+
 const fn link(thread: usize) -> u32 {
     thread as u32 + 1
 }

@@ -13,19 +13,21 @@ use crate::capability::{self, Capability};
 use crate::syscall::{Call, Message};
 use tessera_abi::{ipc, Error, Handle, ObjectType, Rights, FOREVER, NO_WAIT};
 
-/// What a thread blocked in IPC is waiting for.
+/// What a thread blocked in IPC is waiting for. `repr(u32)`, as `State`
+/// is, for the architectures' fast paths (`fast_path::Layout`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u32)]
 pub(super) enum Ipc {
     /// Not blocked in IPC.
     #[default]
-    None,
+    None = 0,
     /// Queued on an endpoint with a message to deliver.
-    Sending { endpoint: u32, message: Message, badge: u32, call: bool },
+    Sending { endpoint: u32, message: Message, badge: u32, call: bool } = 1,
     /// Queued on an endpoint for a message.
-    Receiving { endpoint: u32 },
+    Receiving { endpoint: u32 } = 2,
     /// Waiting for server `server` (a process index) to reply. The server's
     /// `reply_to` names this process for as long as it waits.
-    AwaitingReply { server: u32 },
+    AwaitingReply { server: u32 } = 3,
     /// Queued on a notification for a bit of `mask`.
     Notification { object: u32, mask: u32 },
 }

@@ -13,6 +13,7 @@
 
 mod capabilities;
 mod context;
+pub mod fast_path;
 mod inspect;
 mod ipc;
 pub mod platform;
@@ -56,10 +57,14 @@ const FRAME_WORDS: usize = 2048;
 /// Length of a time slice.
 const TIME_SLICE_MICROS: u64 = 10_000;
 
+/// `repr(u32)`: a `u32` tag, then each variant's fields laid out as a
+/// `repr(C)` struct after it, so an architecture's hand-written fast path
+/// can read and write the states it handles (`fast_path::Layout`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
 enum State {
-    Ready,
-    Running,
+    Ready = 0,
+    Running = 1,
     Sleeping {
         until: u64,
     },

@@ -49,6 +49,11 @@ pub(super) struct ProcessTable {
     first: u32,
 }
 
+/// Where the table's fields lie, for the architectures' fast paths.
+pub(super) const BLOCKS_OFFSET: usize = core::mem::offset_of!(ProcessTable, blocks);
+pub(super) const GENERATIONS_OFFSET: usize = core::mem::offset_of!(ProcessTable, generations);
+pub(super) const LEN_OFFSET: usize = core::mem::offset_of!(ProcessTable, len);
+
 impl ProcessTable {
     /// A table with no blocks; `init` gives it RAM.
     pub(super) const fn empty() -> ProcessTable {

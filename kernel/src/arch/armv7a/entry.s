@@ -94,11 +94,20 @@ svc_entry:
     cmp r7, #0
     moveq r0, #0
     movseq pc, lr
-    @ General path.
     stmdb sp, {r0-r14}^
     srsia sp, #MODE_SVC
-    mrc p15, 0, r1, c13, c0, 2      @ TPIDRURW
-    str r1, [sp, #8]
+    mrc p15, 0, lr, c13, c0, 2      @ TPIDRURW
+    str lr, [sp, #8]
+    @ The IPC fast paths (fast_path.s) for Call (21) and ReplyReceive (23);
+    @ they come back to tessera_svc_general, registers as here, when a
+    @ check fails. (fast_path.rs asserts the numbers.)
+    cmp r7, #21
+    beq tessera_fast_call
+    cmp r7, #23
+    beq tessera_fast_reply_receive
+    @ General path.
+    .global tessera_svc_general
+tessera_svc_general:
     sub r0, sp, #60
     ldr sp, =__kernel_stack_top
     bl tessera_syscall

@@ -20,7 +20,7 @@ use kernel_core::Access;
 /// Kernel virtual address where the first device section is mapped.
 pub const DEVICE_WINDOW: u32 = 0xF800_0000;
 /// TTBR walk attributes: inner and outer write-back write-allocate, shareable.
-const WALK_ATTRIBUTES: u32 = (1 << 6) | (1 << 3) | (1 << 1);
+pub(super) const WALK_ATTRIBUTES: u32 = (1 << 6) | (1 << 3) | (1 << 1);
 
 #[repr(C, align(16384))]
 struct KernelTable([AtomicU32; 4096]);

@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod cp15;
+mod fast_path;
 pub mod gic;
 pub mod mmu;
 #[cfg(not(feature = "semihosting"))]

@@ -1,0 +1,247 @@
+//! Where the state an architecture's hand-written IPC fast path reads and
+//! writes lies, computed from the types themselves.
+//!
+//! The Armv7-A kernel answers the commonest `Call` and `ReplyReceive` in
+//! assembly before it enters Rust (kernel/src/arch/armv7a/fast_path.s,
+//! docs/kernel-platform.md): the same checks and effects as
+//! `Kernel::fast_call` and `Kernel::fast_reply_receive` (ipc.rs), which stay
+//! the reference, serve every other architecture and the host tests, and
+//! still run on the A7 for the cases the assembly leaves to them. The
+//! assembly gets every offset, tag and bit from [`Layout`], so a change of
+//! layout changes the assembly with it; what the layout cannot express (an
+//! `Option`'s representation, an enum's tag values) is checked here at
+//! compile time.
+
+use super::ipc::{EndpointObject, Ipc, CALLER_GONE, NO_CALLER};
+use super::{table, Kernel, Platform, Process, State, UserContext, CSPACE_OFFSET, PROCESS_OBJECT_BYTES};
+use crate::capability::{Capability, Slot, SLOT_CAPABILITY_OFFSET, SLOT_GENERATION_OFFSET};
+use core::mem::{offset_of, size_of};
+use tessera_abi::capability::{CSPACE_SLOTS, HANDLE_INDEX_BITS};
+use tessera_abi::{ipc, ObjectType, Rights};
+
+/// Byte offsets, tags and bits for a fast path (see the module
+/// documentation). Offsets into the kernel are from the `Kernel` value;
+/// offsets into a process are from its entry (whose saved context comes
+/// first), into a slot from the slot, into an endpoint from its object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// `Kernel::current`, an `Option<usize>`: its tag word, then the index.
+    pub kernel_current: u32,
+    /// `Kernel::loaded`, laid out as `current`.
+    pub kernel_loaded: u32,
+    /// The tag word of `Some` in an `Option<usize>`.
+    pub some_tag: u32,
+    /// `Kernel::timer_dirty` (a byte).
+    pub kernel_timer_dirty: u32,
+    /// The run queues' bitmap of non-empty priorities.
+    pub kernel_ready_levels: u32,
+    /// The current ASID epoch.
+    pub kernel_asid_epoch: u32,
+    /// The process table: where block 0 is reached, the generations, the
+    /// number of blocks.
+    pub kernel_blocks: u32,
+    pub kernel_generations: u32,
+    pub kernel_len: u32,
+    /// log2 of `PROCESS_OBJECT_BYTES`.
+    pub object_shift: u32,
+    /// Where a process's entry lies in its object.
+    pub entry_offset: u32,
+    /// How far below a process's entry its CSpace begins.
+    pub cspace_below_entry: u32,
+    pub cspace_slots: u32,
+    pub handle_index_bits: u32,
+    pub slot_bytes: u32,
+    pub slot_generation: u32,
+    /// The fields of the capability in a slot, from the slot.
+    pub capability_kind: u32,
+    pub capability_rights: u32,
+    pub capability_badge: u32,
+    pub capability_object: u32,
+    pub endpoint_kind: u32,
+    pub right_send: u32,
+    pub right_receive: u32,
+    /// Bits of a message's info word above the label: any set, the
+    /// general path.
+    pub label_bits: u32,
+    pub endpoint_head: u32,
+    pub endpoint_tail: u32,
+    pub endpoint_receivers_queued: u32,
+    /// A process entry's fields.
+    pub process_state: u32,
+    /// `State::Ipc`'s deadline (a `u64`).
+    pub process_until: u32,
+    pub process_priority: u32,
+    pub process_base_priority: u32,
+    pub process_mapped: u32,
+    pub process_ipc: u32,
+    /// The `u32` of `Ipc::Receiving` and `Ipc::AwaitingReply`.
+    pub process_ipc_argument: u32,
+    pub process_reply_to: u32,
+    pub process_ipc_next: u32,
+    pub process_bound: u32,
+    pub process_asid: u32,
+    pub process_asid_epoch: u32,
+    pub process_memory: u32,
+    /// The saved `r7`, `pc` and thread register (r0-r12 come first: one
+    /// `stm` writes a message's r0-r5).
+    pub process_r7: u32,
+    pub process_pc: u32,
+    pub process_thread_register: u32,
+    pub state_running: u32,
+    pub state_ipc: u32,
+    pub ipc_none: u32,
+    pub ipc_receiving: u32,
+    pub ipc_awaiting_reply: u32,
+}
+
+/// A `repr(u32)` enum's variant with one `u64` field, as the language lays
+/// it out (a `repr(C)` struct after the tag).
+#[repr(C)]
+struct TagAndU64 {
+    tag: u32,
+    value: u64,
+}
+
+/// The same with one `u32` field.
+#[repr(C)]
+struct TagAndU32 {
+    tag: u32,
+    value: u32,
+}
+
+/// The tag word of `value`, a `repr(u32)` enum.
+const fn state_tag(value: State) -> u32 {
+    // SAFETY: `State` is `repr(u32)`: its first four bytes are its tag,
+    // always initialised.
+    unsafe { *(&value as *const State as *const u32) }
+}
+
+const fn ipc_tag(value: Ipc) -> u32 {
+    // SAFETY: as in `state_tag`; `Ipc` is `repr(u32)`.
+    unsafe { *(&value as *const Ipc as *const u32) }
+}
+
+const UNTIL: usize = offset_of!(TagAndU64, value);
+const IPC_ARGUMENT: usize = offset_of!(TagAndU32, value);
+
+// The payload offsets hold what the variants put there.
+const _: () = {
+    let state = State::Ipc { until: 0x1122_3344_5566_7788 };
+    // SAFETY: `until` lies at `UNTIL` in `State::Ipc` (repr(u32)), aligned.
+    let until = unsafe { *((&state as *const State as *const u8).add(UNTIL) as *const u64) };
+    assert!(until == 0x1122_3344_5566_7788);
+    let ipc = Ipc::AwaitingReply { server: 0x5EED };
+    // SAFETY: as above for `Ipc::AwaitingReply`'s `u32`.
+    let server = unsafe { *((&ipc as *const Ipc as *const u8).add(IPC_ARGUMENT) as *const u32) };
+    assert!(server == 0x5EED);
+    let ipc = Ipc::Receiving { endpoint: 0xE0 };
+    // SAFETY: as above.
+    let endpoint = unsafe { *((&ipc as *const Ipc as *const u8).add(IPC_ARGUMENT) as *const u32) };
+    assert!(endpoint == 0xE0);
+};
+
+// A slot's `Option<Capability>` holds a `Some` capability in place (the
+// `kind` field's spare values stand for `None`), so the capability's
+// offsets hold within the slot.
+const _: () = {
+    assert!(size_of::<Option<Capability>>() == size_of::<Capability>());
+    let some = Some(Capability {
+        kind: ObjectType::Endpoint,
+        rights: Rights::SEND,
+        badge: 0xBAD6E,
+        object: 0x0B1E_C700,
+        size: 0,
+        data: [0; 2],
+    });
+    let base = &some as *const Option<Capability> as *const u8;
+    // SAFETY: `Capability` is seven initialised `u32`s (no padding), and
+    // `Some` holds it at offset 0 (checked by the sizes above and the
+    // reads here), each field aligned.
+    unsafe {
+        assert!(*(base.add(offset_of!(Capability, kind)) as *const u32) == ObjectType::Endpoint as u32);
+        assert!(*(base.add(offset_of!(Capability, rights)) as *const u32) == Rights::SEND.bits());
+        assert!(*(base.add(offset_of!(Capability, badge)) as *const u32) == 0xBAD6E);
+        assert!(*(base.add(offset_of!(Capability, object)) as *const u32) == 0x0B1E_C700);
+    }
+};
+
+/// The tag word of `Some` in an `Option<usize>` of two words (the 32-bit
+/// targets the fast paths run on).
+#[cfg(target_pointer_width = "32")]
+const SOME_TAG: u32 = {
+    let some: Option<usize> = Some(0x5A5A_5A5A);
+    // SAFETY: an `Option<usize>` is two words here (`transmute` checks the
+    // sizes) and `Some` initialises both.
+    let words: [u32; 2] = unsafe { core::mem::transmute(some) };
+    assert!(words[1] == 0x5A5A_5A5A, "Option<usize> keeps its value in its second word");
+    assert!(words[0] != 0, "Some's tag is not None's");
+    words[0]
+};
+/// On the 64-bit host the layout is never used by assembly.
+#[cfg(not(target_pointer_width = "32"))]
+const SOME_TAG: u32 = 1;
+
+// The reply_to encoding the assembly relies on: subtracting one makes both
+// "no caller" values the two largest words.
+const _: () = assert!(NO_CALLER == 0 && CALLER_GONE == u32::MAX);
+const _: () = assert!(ipc::LABEL_MASK == 0xFFFF);
+const _: () = assert!(PROCESS_OBJECT_BYTES.is_power_of_two());
+const _: () = assert!(offset_of!(Process, context) == 0 && offset_of!(UserContext, r) == 0);
+
+const fn at(offset: usize) -> u32 {
+    offset as u32
+}
+
+impl<P: Platform> Kernel<P> {
+    /// The layout for this kernel (see [`Layout`]).
+    pub const FAST_PATH: Layout = Layout {
+        kernel_current: at(offset_of!(Self, current)),
+        kernel_loaded: at(offset_of!(Self, loaded)),
+        some_tag: SOME_TAG,
+        kernel_timer_dirty: at(offset_of!(Self, timer_dirty)),
+        kernel_ready_levels: at(offset_of!(Self, queues) + crate::sched::NONEMPTY_OFFSET),
+        kernel_asid_epoch: at(offset_of!(Self, asids) + crate::asid::EPOCH_OFFSET),
+        kernel_blocks: at(offset_of!(Self, processes) + table::BLOCKS_OFFSET),
+        kernel_generations: at(offset_of!(Self, processes) + table::GENERATIONS_OFFSET),
+        kernel_len: at(offset_of!(Self, processes) + table::LEN_OFFSET),
+        object_shift: PROCESS_OBJECT_BYTES.trailing_zeros(),
+        entry_offset: table::ENTRY_OFFSET,
+        cspace_below_entry: table::ENTRY_OFFSET - CSPACE_OFFSET,
+        cspace_slots: CSPACE_SLOTS as u32,
+        handle_index_bits: HANDLE_INDEX_BITS,
+        slot_bytes: at(size_of::<Slot>()),
+        slot_generation: at(SLOT_GENERATION_OFFSET),
+        capability_kind: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, kind)),
+        capability_rights: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, rights)),
+        capability_badge: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, badge)),
+        capability_object: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, object)),
+        endpoint_kind: ObjectType::Endpoint as u32,
+        right_send: Rights::SEND.bits(),
+        right_receive: Rights::RECEIVE.bits(),
+        label_bits: ipc::LABEL_MASK.count_ones(),
+        endpoint_head: at(offset_of!(EndpointObject, queue) + offset_of!(super::ipc::Queue, head)),
+        endpoint_tail: at(offset_of!(EndpointObject, queue) + offset_of!(super::ipc::Queue, tail)),
+        endpoint_receivers_queued: at(offset_of!(EndpointObject, receivers_queued)),
+        process_state: at(offset_of!(Process, state)),
+        process_until: at(offset_of!(Process, state) + UNTIL),
+        process_priority: at(offset_of!(Process, priority)),
+        process_base_priority: at(offset_of!(Process, base_priority)),
+        process_mapped: at(offset_of!(Process, mapped)),
+        process_ipc: at(offset_of!(Process, ipc)),
+        process_ipc_argument: at(offset_of!(Process, ipc) + IPC_ARGUMENT),
+        process_reply_to: at(offset_of!(Process, reply_to)),
+        process_ipc_next: at(offset_of!(Process, ipc_next)),
+        process_bound: at(offset_of!(Process, bound)),
+        process_asid: at(offset_of!(Process, asid)),
+        process_asid_epoch: at(offset_of!(Process, asid_epoch)),
+        process_memory: at(offset_of!(Process, memory)),
+        process_r7: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 7 * 4),
+        process_pc: at(offset_of!(Process, context) + offset_of!(UserContext, pc)),
+        process_thread_register: at(offset_of!(Process, context) + offset_of!(UserContext, thread_register)),
+        state_running: state_tag(State::Running),
+        state_ipc: state_tag(State::Ipc { until: 0 }),
+        ipc_none: ipc_tag(Ipc::None),
+        ipc_receiving: ipc_tag(Ipc::Receiving { endpoint: 0 }),
+        ipc_awaiting_reply: ipc_tag(Ipc::AwaitingReply { server: 0 }),
+    };
+}
