@@ -93,6 +93,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "spinner H: done",
             "spinner L: start",
             "spinner L: done",
+            "init: the call lent its priority",
             "init: scenario priority passed",
         ],
         in_order: true,

@@ -182,6 +182,9 @@ pub mod echo {
     /// Answer the type and rights of the capability that came with the
     /// message (`words[0]`, `words[1]`), then delete it.
     pub const INSPECT: u32 = 3;
+    /// Stay busy `words[0]` milliseconds (never yielding), then answer
+    /// `SPIN`: long enough to span time slices.
+    pub const SPIN: u32 = 4;
     /// Answer to anything else.
     pub const UNKNOWN: u32 = 0xFFFF;
     /// Requests the server answers before it exits (the clients send five).

@@ -27,6 +27,11 @@ fn answer(request: &Received) -> Message {
             let _ = cap_delete(handle);
             described
         }
+        SPIN => {
+            let end = tessera_rt::uptime_micros() + message.words[0] as u64 * 1000;
+            while tessera_rt::uptime_micros() < end {}
+            Message::new(SPIN, [0; 4])
+        }
         _ => Message::new(UNKNOWN, [0; 4]),
     }
 }
