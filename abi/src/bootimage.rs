@@ -54,6 +54,20 @@ pub enum BootImageError {
     EntryOutOfBounds(usize),
 }
 
+impl core::fmt::Display for BootImageError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            BootImageError::Truncated => f.write_str("shorter than its header or directory"),
+            BootImageError::BadMagic => f.write_str("no boot image magic"),
+            BootImageError::UnsupportedVersion(version) => write!(f, "unsupported version {version}"),
+            BootImageError::TooManyEntries(count) => write!(f, "{count} programs, more than {MAX_ENTRIES}"),
+            BootImageError::SizeMismatch => f.write_str("its size disagrees with its header"),
+            BootImageError::BadName(entry) => write!(f, "entry {entry} has a bad name"),
+            BootImageError::EntryOutOfBounds(entry) => write!(f, "entry {entry} lies outside the image"),
+        }
+    }
+}
+
 /// A checked view of a boot image.
 #[derive(Clone, Copy, Debug)]
 pub struct BootImage<'a> {
@@ -226,6 +240,15 @@ mod tests {
     extern crate std;
     use super::*;
     use std::vec;
+
+    #[test]
+    fn errors_read_as_sentences() {
+        use std::string::ToString;
+        assert_eq!(BootImageError::UnsupportedVersion(3).to_string(), "unsupported version 3");
+        assert_eq!(BootImageError::TooManyEntries(65).to_string(), "65 programs, more than 64");
+        assert_eq!(BootImageError::BadName(2).to_string(), "entry 2 has a bad name");
+        assert_eq!(BootImageError::Truncated.to_string(), "shorter than its header or directory");
+    }
 
     fn pack(programs: &[(&str, &[u8])]) -> std::vec::Vec<u8> {
         let mut out = vec![0; image_size(programs.iter().map(|(_, e)| e.len()))];
