@@ -94,6 +94,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "spinner L: start",
             "spinner L: done",
             "init: the call lent its priority",
+            "init: yielding threads took turns",
             "init: scenario priority passed",
         ],
         in_order: true,

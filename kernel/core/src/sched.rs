@@ -80,8 +80,14 @@ pub struct Queues {
     tail: [u32; LEVELS],
 }
 
-/// Where `Queues::nonempty` lies, for the architectures' fast paths.
+/// Where `Queues`' fields lie, for the architectures' fast paths.
 pub(crate) const NONEMPTY_OFFSET: usize = core::mem::offset_of!(Queues, nonempty);
+pub(crate) const HEAD_OFFSET: usize = core::mem::offset_of!(Queues, head);
+pub(crate) const TAIL_OFFSET: usize = core::mem::offset_of!(Queues, tail);
+/// How many levels there are (a power of two: a level is a priority's low
+/// bits).
+pub(crate) const QUEUE_LEVELS: usize = LEVELS;
+const _: () = assert!(LEVELS.is_power_of_two());
 
 const fn link(thread: usize) -> u32 {
     thread as u32 + 1

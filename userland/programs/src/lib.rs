@@ -64,6 +64,22 @@ pub mod spinner {
     }
 }
 
+/// The `turns` program: three of them at one priority take turns by
+/// yielding and log their turns in a shared page (`priority` scenario).
+pub mod turns {
+    /// Where `init` maps the shared page into each of them.
+    pub const LOG_ADDRESS: u32 = 0x2000_0000;
+    /// The word at offset 0 counts the turns logged; turn `n`'s letter is
+    /// the byte at `LETTERS + n`.
+    pub const LETTERS: u32 = 4;
+    /// Turns each one takes.
+    pub const ROUNDS: u32 = 300;
+    /// Packs an argument: its letter.
+    pub const fn argument(letter: u8) -> u32 {
+        letter as u32
+    }
+}
+
 /// Arguments of `bench`.
 pub mod bench {
     /// Measure the null syscall and report.

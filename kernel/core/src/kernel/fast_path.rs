@@ -1,12 +1,13 @@
 //! Where the state an architecture's hand-written IPC fast path reads and
 //! writes lies, computed from the types themselves.
 //!
-//! The Armv7-A kernel answers the commonest `Call` and `ReplyReceive` in
-//! assembly before it enters Rust (kernel/src/arch/armv7a/fast_path.s,
+//! The Armv7-A kernel answers the commonest `Call`, `ReplyReceive` and
+//! `Yield` in assembly before it enters Rust (kernel/src/arch/armv7a/svc.s,
 //! docs/kernel-platform.md): the same checks and effects as
-//! `Kernel::fast_call` and `Kernel::fast_reply_receive` (ipc.rs), which stay
-//! the reference, serve every other architecture and the host tests, and
-//! still run on the A7 for the cases the assembly leaves to them. The
+//! `Kernel::fast_call` and `Kernel::fast_reply_receive` (ipc.rs) and the
+//! general path's `Yield` (`requeue_current` and `prepare_return`), which
+//! stay the reference, serve every other architecture and the host tests,
+//! and still run on the A7 for the cases the assembly leaves to them. The
 //! assembly gets every offset, tag and bit from [`Layout`], so a change of
 //! layout changes the assembly with it; what the layout cannot express (an
 //! `Option`'s representation, an enum's tag values) is checked here at
@@ -33,8 +34,18 @@ pub struct Layout {
     pub some_tag: u32,
     /// `Kernel::timer_dirty` (a byte).
     pub kernel_timer_dirty: u32,
-    /// The run queues' bitmap of non-empty priorities.
+    /// The run queues' bitmap of non-empty priorities, their heads and
+    /// tails (a `u32` link, index + 1, per level) and how many levels
+    /// there are (a priority's level is its low bits).
     pub kernel_ready_levels: u32,
+    pub kernel_queue_heads: u32,
+    pub kernel_queue_tails: u32,
+    pub queue_levels: u32,
+    /// The running thread's slice end, the ticks a slice lasts and the
+    /// deadline the timer is armed with (each a `u64`).
+    pub kernel_slice_end: u32,
+    pub kernel_slice_ticks: u32,
+    pub kernel_armed_deadline: u32,
     /// The current ASID epoch.
     pub kernel_asid_epoch: u32,
     /// The process table: where block 0 is reached, the generations, the
@@ -79,6 +90,10 @@ pub struct Layout {
     pub process_reply_to: u32,
     pub process_ipc_next: u32,
     pub process_bound: u32,
+    /// Its run-queue link (index + 1) and level (priority + 1, a byte; 0:
+    /// not queued).
+    pub process_run_next: u32,
+    pub process_run_level: u32,
     pub process_asid: u32,
     pub process_asid_epoch: u32,
     pub process_memory: u32,
@@ -87,6 +102,7 @@ pub struct Layout {
     pub process_r7: u32,
     pub process_pc: u32,
     pub process_thread_register: u32,
+    pub state_ready: u32,
     pub state_running: u32,
     pub state_ipc: u32,
     pub ipc_none: u32,
@@ -200,6 +216,12 @@ impl<P: Platform> Kernel<P> {
         some_tag: SOME_TAG,
         kernel_timer_dirty: at(offset_of!(Self, timer_dirty)),
         kernel_ready_levels: at(offset_of!(Self, queues) + crate::sched::NONEMPTY_OFFSET),
+        kernel_queue_heads: at(offset_of!(Self, queues) + crate::sched::HEAD_OFFSET),
+        kernel_queue_tails: at(offset_of!(Self, queues) + crate::sched::TAIL_OFFSET),
+        queue_levels: crate::sched::QUEUE_LEVELS as u32,
+        kernel_slice_end: at(offset_of!(Self, slice_end)),
+        kernel_slice_ticks: at(offset_of!(Self, slice_ticks)),
+        kernel_armed_deadline: at(offset_of!(Self, armed_deadline)),
         kernel_asid_epoch: at(offset_of!(Self, asids) + crate::asid::EPOCH_OFFSET),
         kernel_blocks: at(offset_of!(Self, processes) + table::BLOCKS_OFFSET),
         kernel_generations: at(offset_of!(Self, processes) + table::GENERATIONS_OFFSET),
@@ -232,12 +254,15 @@ impl<P: Platform> Kernel<P> {
         process_reply_to: at(offset_of!(Process, reply_to)),
         process_ipc_next: at(offset_of!(Process, ipc_next)),
         process_bound: at(offset_of!(Process, bound)),
+        process_run_next: at(offset_of!(Process, run_next)),
+        process_run_level: at(offset_of!(Process, run_level)),
         process_asid: at(offset_of!(Process, asid)),
         process_asid_epoch: at(offset_of!(Process, asid_epoch)),
         process_memory: at(offset_of!(Process, memory)),
         process_r7: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 7 * 4),
         process_pc: at(offset_of!(Process, context) + offset_of!(UserContext, pc)),
         process_thread_register: at(offset_of!(Process, context) + offset_of!(UserContext, thread_register)),
+        state_ready: state_tag(State::Ready),
         state_running: state_tag(State::Running),
         state_ipc: state_tag(State::Ipc { until: 0 }),
         ipc_none: ipc_tag(Ipc::None),

@@ -85,38 +85,7 @@ tessera_vectors:
     b kernel_exception_fiq
 
 @ --- syscalls -------------------------------------------------------------
-@ Every Rust entry point gets the saved context's address in r0 and returns
-@ the `pc` field address of the context to resume (the same one, or another
-@ thread's after a switch); SP_svc is set to it for the next entry.
-svc_entry:
-    @ Fast path for Null (number 0), which needs no kernel state: answer
-    @ success at once. Flags may change: `movs` restores the caller's CPSR.
-    cmp r7, #0
-    moveq r0, #0
-    movseq pc, lr
-    stmdb sp, {r0-r14}^
-    srsia sp, #MODE_SVC
-    mrc p15, 0, lr, c13, c0, 2      @ TPIDRURW
-    str lr, [sp, #8]
-    @ The IPC fast paths (fast_path.s) for Call (21) and ReplyReceive (23);
-    @ they come back to tessera_svc_general, registers as here, when a
-    @ check fails. (fast_path.rs asserts the numbers.)
-    cmp r7, #21
-    beq tessera_fast_call
-    cmp r7, #23
-    beq tessera_fast_reply_receive
-    @ General path.
-    .global tessera_svc_general
-tessera_svc_general:
-    sub r0, sp, #60
-    ldr sp, =__kernel_stack_top
-    bl tessera_syscall
-    @ fall through
-    .global tessera_return_to_user
-tessera_return_to_user:
-    mov sp, r0
-    ldmdb sp, {r0-r14}^
-    rfeia sp
+@ `svc_entry`, the fast paths and `tessera_return_to_user` are in svc.s.
 
 @ --- interrupts -----------------------------------------------------------
 @ IRQs are masked in the kernel, so an IRQ always interrupts user mode.

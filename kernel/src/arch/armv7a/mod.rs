@@ -3,13 +3,13 @@
 
 pub mod context;
 pub mod cp15;
-mod fast_path;
 pub mod gic;
 pub mod mmu;
 #[cfg(not(feature = "semihosting"))]
 pub mod psci;
 #[cfg(feature = "semihosting")]
 pub mod semihosting;
+mod svc;
 pub mod timer;
 
 core::arch::global_asm!(include_str!("entry.s"), options(raw));

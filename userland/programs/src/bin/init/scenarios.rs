@@ -153,7 +153,54 @@ fn priority() -> Outcome {
     if first != high {
         return Err("the low-priority spinner finished first");
     }
-    call_lends_priority()
+    call_lends_priority()?;
+    yields_go_round()
+}
+
+/// Three threads of one priority that yield take turns in order: A, B, C,
+/// A, B, C... (on the A7 each yield takes the assembly fast path, which
+/// moves the yielder to the back of its queue). Each logs its turns in a
+/// page they share. A slice's end may preempt one between its turns,
+/// which can swap two neighbours once; a thread lost from the queue or run
+/// twice breaks the order hundreds of times.
+fn yields_go_round() -> Outcome {
+    use tessera_programs::turns::{argument, LETTERS, LOG_ADDRESS, ROUNDS};
+    const LETTERS_IN_ORDER: [u8; 3] = [b'A', b'B', b'C'];
+    let untyped = untyped_memory()?;
+    let page = retype(untyped, ObjectType::Frame, PAGE_SIZE as u32).map_err(|_| "retype failed")?;
+    let log = Mapping::new(page, LOG_ADDRESS, Rights::READ | Rights::WRITE).map_err(|_| "map failed")?;
+    let mut takers = [Handle::NULL; 3];
+    for (taker, letter) in takers.iter_mut().zip(LETTERS_IN_ORDER) {
+        // Started at 16, they run only once init waits, in start order.
+        *taker = start("turns", 4, argument(letter))?;
+        give(page, *taker, Rights::READ | Rights::WRITE)?;
+    }
+    for taker in takers {
+        if finish(taker)? != Ended::Exited(0) {
+            return Err("a turn taker did not end cleanly");
+        }
+    }
+    let logged = log.read_u32(0);
+    let bytes = log.as_bytes();
+    let turns = &bytes[LETTERS as usize..][..(logged as usize).min(bytes.len() - LETTERS as usize)];
+    let out_of_order = turns.windows(2).filter(|pair| {
+        let at = |letter| LETTERS_IN_ORDER.iter().position(|&l| l == letter);
+        !matches!((at(pair[0]), at(pair[1])), (Some(a), Some(b)) if b == (a + 1) % 3)
+    });
+    let out_of_order = out_of_order.count();
+    let each = LETTERS_IN_ORDER.map(|letter| turns.iter().filter(|&&l| l == letter).count() as u32);
+    println!(
+        "init: {} yields logged ({} {} {}), {} out of round-robin order",
+        logged, each[0], each[1], each[2], out_of_order
+    );
+    if logged != 3 * ROUNDS || each != [ROUNDS; 3] {
+        return Err("the yielders' turns were not all logged");
+    }
+    if out_of_order > 4 {
+        return Err("yielding threads did not take turns in order");
+    }
+    println!("init: yielding threads took turns");
+    Ok(())
 }
 
 /// A call lends the caller's priority to the server for as long as it

@@ -1,25 +1,74 @@
-@ Tessera Armv7-A IPC fast paths: the commonest `Call` and `ReplyReceive`
-@ answered before the kernel enters Rust (docs/kernel-platform.md, "The
-@ IPC fast paths"). Each is `Kernel::fast_call` or
-@ `Kernel::fast_reply_receive` (kernel/core/src/kernel/ipc.rs), narrowed:
-@ every check first, changing nothing, and any failed check branches to
-@ the general entry with every register as the entry left it, where the
-@ Rust fast paths and then the general path take the call. Only then the
+@ Tessera Armv7-A syscall entry and its fast paths: `Call`, `ReplyReceive`
+@ and `Yield` answered in the common case before the kernel enters Rust
+@ (docs/kernel-platform.md, "The A7's fast paths in assembly"). Each
+@ fast path is the Rust one narrowed: `Kernel::fast_call`,
+@ `Kernel::fast_reply_receive` (kernel/core/src/kernel/ipc.rs) and the
+@ general path's `Yield` (`requeue_current`, then `prepare_return`). Every
+@ check comes first and changes nothing; a failed check branches to the
+@ general entry with every register as the entry left it, where the Rust
+@ fast paths and then the general path take the call. Only then the
 @ effects, which cannot fail, and the switch to the other thread.
 @
 @ Every offset, tag and bit comes from `kernel_core::kernel::Kernel::FAST_PATH`
-@ (kernel/core/src/kernel/fast_path.rs), passed in by fast_path.rs.
+@ (kernel/core/src/kernel/fast_path.rs), passed in by svc.rs.
 @
-@ On entry (from svc_entry): the caller's registers are saved in its
-@ context, SP_svc points at the context's `pc` field, TPIDRURW is saved,
-@ r0-r7 still hold the caller's r0-r7, IRQs are masked. The caller's
-@ process entry begins with its context, so it is at SP_svc - pc offset.
-@ Registers: r6 the client's entry, r8 the server's, r9 the index of the
-@ thread switched to, r10 the endpoint, r11 the kernel; r12 and lr scratch.
+@ In a fast path: the caller's registers are saved in its context,
+@ SP_svc points at the context's `pc` field, TPIDRURW is saved, r0-r7
+@ still hold the caller's r0-r7, IRQs are masked. The caller's process
+@ entry begins with its context, so it is at SP_svc - pc offset.
+@ Registers: r6 the client's (or yielder's) entry, r8 the entry of the
+@ thread switched to, r9 its index, r10 the endpoint (or the run-queue
+@ heads), r11 the kernel; r12 and lr scratch.
 
     .syntax unified
     .arm
-    .section .text.fast_path, "ax"
+    .section .text.svc, "ax"
+
+@ --- the entry -------------------------------------------------------------
+@ While a user thread runs, SP_svc points at the `pc` field of its saved
+@ context (entry.s); every Rust entry point gets the context's address in
+@ r0 and returns the `pc` field address of the context to resume.
+    .global svc_entry
+svc_entry:
+    @ Null (number 0) needs no kernel state: answer success at once. Flags
+    @ may change: `movs` restores the caller's CPSR.
+    cmp r7, #0
+    moveq r0, #0
+    movseq pc, lr
+    stmdb sp, {{r0-r14}}^
+    srsia sp, #0x13
+    mrc p15, 0, lr, c13, c0, 2
+    str lr, [sp, #8]
+    @ The fast paths by number, through a table (read at pc + 8: right
+    @ after the branch below); a number past it takes the general path.
+    cmp r7, #({table_len} - 1)
+    ldrls pc, [pc, r7, lsl #2]
+    b tessera_svc_general
+    .set svc_number, 0
+    .rept {table_len}
+    .if svc_number == {call}
+    .word tessera_fast_call
+    .elseif svc_number == {reply_receive}
+    .word tessera_fast_reply_receive
+    .elseif svc_number == {yield_number}
+    .word tessera_fast_yield
+    .else
+    .word tessera_svc_general
+    .endif
+    .set svc_number, svc_number + 1
+    .endr
+
+@ The general path: Rust (`tessera_syscall`, kernel/src/main.rs).
+    .global tessera_svc_general
+tessera_svc_general:
+    sub r0, sp, #{process_pc}
+    ldr sp, =__kernel_stack_top
+    bl tessera_syscall
+    .global tessera_return_to_user
+tessera_return_to_user:
+    mov sp, r0
+    ldmdb sp, {{r0-r14}}^
+    rfeia sp
 
 @ --- Call: a client calls an endpoint where a server waits -----------------
     .global tessera_fast_call
@@ -230,7 +279,86 @@ tessera_fast_reply_receive:
     str ip, [r8, #{process_until}]
     str ip, [r8, #({process_until} + 4)]
     mov r8, r6
-    @ fall through
+    b fast_switch
+
+@ --- Yield: the next thread of the yielder's priority runs ---------------
+@ Taken when another thread of the yielder's priority is ready and none
+@ above it (the general path answers a yielder alone at its priority, and
+@ anything else), that thread can run at once (address space, ASID) and
+@ its new slice needs no timer work (the timer is armed no later than the
+@ slice's end, and nothing is pending).
+    .global tessera_fast_yield
+tessera_fast_yield:
+    sub r6, sp, #{process_pc}
+    ldr r11, =({kernel} + {kernel_in_cell})
+    ldr r0, [r6, #{process_priority}]
+    and r0, r0, #({queue_levels} - 1)
+    @ The highest ready level is the yielder's (none ready: clz gives 32,
+    @ and 31 - 32 is no level).
+    ldr r1, [r11, #{kernel_ready_levels}]
+    clz r2, r1
+    rsb r2, r2, #31
+    cmp r2, r0
+    bne tessera_svc_general
+    add r10, r11, #{kernel_queue_heads}
+    ldr r9, [r10, r0, lsl #2]
+    sub r9, r9, #1
+    ldr r8, [r11, #{kernel_blocks}]
+    add r8, r8, r9, lsl #{object_shift}
+    add r8, r8, #{entry_offset}
+    ldrb ip, [r8, #{process_mapped}]
+    cmp ip, #1
+    bne tessera_svc_general
+    ldrb lr, [r8, #{process_asid}]
+    cmp lr, #0
+    beq tessera_svc_general
+    ldr ip, [r8, #{process_asid_epoch}]
+    ldr r1, [r11, #{kernel_asid_epoch}]
+    cmp ip, r1
+    ldrbeq ip, [r11, #{kernel_timer_dirty}]
+    cmpeq ip, #0
+    bne tessera_svc_general
+    @ Its slice ends a slice from now (CNTPCT, as `Platform::now`); the
+    @ timer must already be armed no later than that.
+    mrrc p15, 0, r4, r5, c14
+    ldrd r2, r3, [r11, #{kernel_slice_ticks}]
+    adds r4, r4, r2
+    adc r5, r5, r3
+    ldrd r2, r3, [r11, #{kernel_armed_deadline}]
+    subs ip, r4, r2
+    sbcs ip, r5, r3
+    blo tessera_svc_general
+    @ Commit. The yielder's answer, r0 = 0, and the new slice.
+    strd r4, r5, [r11, #{kernel_slice_end}]
+    mov r1, #0
+    str r1, [r6]
+    @ The next thread leaves the front of the queue and runs...
+    ldr ip, [r8, #{process_run_next}]
+    str r1, [r8, #{process_run_next}]
+    strb r1, [r8, #{process_run_level}]
+    mov r2, #{state_running}
+    str r2, [r8, #{process_state}]
+    @ ...and the yielder joins its back, ready (r7: its link).
+    mov r2, #{state_ready}
+    str r2, [r6, #{process_state}]
+    str r1, [r6, #{process_run_next}]
+    add r2, r0, #1
+    strb r2, [r6, #{process_run_level}]
+    ldr r7, [r11, #({kernel_current} + 4)]
+    add r7, r7, #1
+    add r3, r11, #{kernel_queue_tails}
+    cmp ip, #0
+    streq r7, [r10, r0, lsl #2]
+    strne ip, [r10, r0, lsl #2]
+    ldrne r2, [r3, r0, lsl #2]
+    ldrne r4, [r11, #{kernel_blocks}]
+    subne r2, r2, #1
+    addne r4, r4, r2, lsl #{object_shift}
+    addne r4, r4, #{entry_offset}
+    strne r7, [r4, #{process_run_next}]
+    str r7, [r3, r0, lsl #2]
+    mov r0, #0
+    b fast_switch
 
 @ --- the switch: to the thread whose entry is r8 (index r9, ASID lr) -------
 @ As `Kernel::switch_to_thread` with the checks done: it becomes current

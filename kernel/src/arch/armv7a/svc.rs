@@ -1,0 +1,88 @@
+//! The syscall entry and its fast paths in assembly (svc.s): `Call`,
+//! `ReplyReceive` and `Yield` in the common case, before the kernel enters
+//! Rust. Every offset, tag and bit they use is `kernel_core`'s [`Layout`]
+//! for this kernel.
+
+use crate::kernel::{Kernel, KERNEL, KERNEL_IN_CELL};
+use kernel_core::kernel::fast_path::Layout;
+use tessera_abi::Syscall;
+
+const LAYOUT: Layout = Kernel::FAST_PATH;
+
+const CALL: u32 = Syscall::Call as u32;
+const REPLY_RECEIVE: u32 = Syscall::ReplyReceive as u32;
+const YIELD: u32 = Syscall::Yield as u32;
+/// The dispatch table's length: up to the highest number with a fast path.
+const TABLE_LEN: u32 = 1 + if CALL > REPLY_RECEIVE { CALL } else { REPLY_RECEIVE };
+const _: () = assert!(YIELD < TABLE_LEN && TABLE_LEN <= 255);
+// The context's offsets entry.s uses (`pc` 60 bytes in, the thread
+// register 8 after it) are the layout's.
+const _: () = assert!(LAYOUT.process_pc == 60 && LAYOUT.process_thread_register == 68);
+
+core::arch::global_asm!(
+    include_str!("svc.s"),
+    kernel = sym KERNEL,
+    kernel_in_cell = const KERNEL_IN_CELL,
+    walk_attributes = const super::mmu::WALK_ATTRIBUTES,
+    table_len = const TABLE_LEN,
+    call = const CALL,
+    reply_receive = const REPLY_RECEIVE,
+    yield_number = const YIELD,
+    capability_badge = const LAYOUT.capability_badge,
+    capability_kind = const LAYOUT.capability_kind,
+    capability_object = const LAYOUT.capability_object,
+    capability_rights = const LAYOUT.capability_rights,
+    cspace_below_entry = const LAYOUT.cspace_below_entry,
+    cspace_slots = const LAYOUT.cspace_slots,
+    endpoint_head = const LAYOUT.endpoint_head,
+    endpoint_kind = const LAYOUT.endpoint_kind,
+    endpoint_receivers_queued = const LAYOUT.endpoint_receivers_queued,
+    endpoint_tail = const LAYOUT.endpoint_tail,
+    entry_offset = const LAYOUT.entry_offset,
+    handle_index_bits = const LAYOUT.handle_index_bits,
+    ipc_awaiting_reply = const LAYOUT.ipc_awaiting_reply,
+    ipc_none = const LAYOUT.ipc_none,
+    ipc_receiving = const LAYOUT.ipc_receiving,
+    kernel_armed_deadline = const LAYOUT.kernel_armed_deadline,
+    kernel_asid_epoch = const LAYOUT.kernel_asid_epoch,
+    kernel_blocks = const LAYOUT.kernel_blocks,
+    kernel_current = const LAYOUT.kernel_current,
+    kernel_generations = const LAYOUT.kernel_generations,
+    kernel_len = const LAYOUT.kernel_len,
+    kernel_loaded = const LAYOUT.kernel_loaded,
+    kernel_queue_heads = const LAYOUT.kernel_queue_heads,
+    kernel_queue_tails = const LAYOUT.kernel_queue_tails,
+    kernel_ready_levels = const LAYOUT.kernel_ready_levels,
+    kernel_slice_end = const LAYOUT.kernel_slice_end,
+    kernel_slice_ticks = const LAYOUT.kernel_slice_ticks,
+    kernel_timer_dirty = const LAYOUT.kernel_timer_dirty,
+    label_bits = const LAYOUT.label_bits,
+    object_shift = const LAYOUT.object_shift,
+    process_asid = const LAYOUT.process_asid,
+    process_asid_epoch = const LAYOUT.process_asid_epoch,
+    process_base_priority = const LAYOUT.process_base_priority,
+    process_bound = const LAYOUT.process_bound,
+    process_ipc = const LAYOUT.process_ipc,
+    process_ipc_argument = const LAYOUT.process_ipc_argument,
+    process_ipc_next = const LAYOUT.process_ipc_next,
+    process_mapped = const LAYOUT.process_mapped,
+    process_memory = const LAYOUT.process_memory,
+    process_pc = const LAYOUT.process_pc,
+    process_priority = const LAYOUT.process_priority,
+    process_r7 = const LAYOUT.process_r7,
+    process_reply_to = const LAYOUT.process_reply_to,
+    process_run_level = const LAYOUT.process_run_level,
+    process_run_next = const LAYOUT.process_run_next,
+    process_state = const LAYOUT.process_state,
+    process_thread_register = const LAYOUT.process_thread_register,
+    process_until = const LAYOUT.process_until,
+    queue_levels = const LAYOUT.queue_levels,
+    right_receive = const LAYOUT.right_receive,
+    right_send = const LAYOUT.right_send,
+    slot_bytes = const LAYOUT.slot_bytes,
+    slot_generation = const LAYOUT.slot_generation,
+    some_tag = const LAYOUT.some_tag,
+    state_ipc = const LAYOUT.state_ipc,
+    state_ready = const LAYOUT.state_ready,
+    state_running = const LAYOUT.state_running,
+);
