@@ -338,6 +338,8 @@ pub const SCENARIOS: &[Scenario] = &[
             "echo: served 5 requests, exiting",
             "client A: call after the server ended: refused",
             "client B: call after the server ended: refused",
+            "waiter: took bits 0x4",
+            "init: notifications delivered the bits they were for",
             "init: scenario ipc passed",
         ],
         ..DEFAULTS

@@ -1,11 +1,12 @@
 //! Where the state an architecture's hand-written IPC fast path reads and
 //! writes lies, computed from the types themselves.
 //!
-//! The Armv7-A kernel answers the commonest `Call`, `ReplyReceive` and
-//! `Yield` in assembly before it enters Rust (kernel/src/arch/armv7a/svc.s,
-//! docs/kernel-platform.md): the same checks and effects as
-//! `Kernel::fast_call` and `Kernel::fast_reply_receive` (ipc.rs) and the
-//! general path's `Yield` (`requeue_current` and `prepare_return`), which
+//! The Armv7-A kernel answers the commonest `Call`, `ReplyReceive`,
+//! `Yield`, `Signal` and `WaitNotification` in assembly before it enters
+//! Rust (kernel/src/arch/armv7a/svc.s, docs/kernel-platform.md): the same
+//! checks and effects as `Kernel::fast_call`, `Kernel::fast_reply_receive`,
+//! `Kernel::fast_signal` and `Kernel::fast_wait_notification` (ipc.rs) and
+//! the general path's `Yield` (`requeue_current` and `prepare_return`), which
 //! stay the reference, serve every other architecture and the host tests,
 //! and still run on the A7 for the cases the assembly leaves to them. The
 //! assembly gets every offset, tag and bit from [`Layout`], so a change of
@@ -13,12 +14,12 @@
 //! `Option`'s representation, an enum's tag values) is checked here at
 //! compile time.
 
-use super::ipc::{EndpointObject, Ipc, CALLER_GONE, NO_CALLER};
+use super::ipc::{EndpointObject, Ipc, NotificationObject, CALLER_GONE, NOTIFICATION_BITS_OFFSET, NO_CALLER};
 use super::{table, Kernel, Platform, Process, State, UserContext, CSPACE_OFFSET, PROCESS_OBJECT_BYTES};
 use crate::capability::{Capability, Slot, SLOT_CAPABILITY_OFFSET, SLOT_GENERATION_OFFSET};
 use core::mem::{offset_of, size_of};
 use tessera_abi::capability::{CSPACE_SLOTS, HANDLE_INDEX_BITS};
-use tessera_abi::{ipc, ObjectType, Rights};
+use tessera_abi::{ipc, ObjectType, Rights, FOREVER, NO_WAIT};
 
 /// Byte offsets, tags and bits for a fast path (see the module
 /// documentation). Offsets into the kernel are from the `Kernel` value;
@@ -69,8 +70,17 @@ pub struct Layout {
     pub capability_badge: u32,
     pub capability_object: u32,
     pub endpoint_kind: u32,
+    pub notification_kind: u32,
     pub right_send: u32,
     pub right_receive: u32,
+    pub right_signal: u32,
+    pub right_wait: u32,
+    /// A notification's waiters (head and tail links, as an endpoint's),
+    /// bits and bound process (index + 1, 0: none).
+    pub notification_head: u32,
+    pub notification_tail: u32,
+    pub notification_bits: u32,
+    pub notification_bound: u32,
     /// Bits of a message's info word above the label: any set, the
     /// general path.
     pub label_bits: u32,
@@ -85,8 +95,11 @@ pub struct Layout {
     pub process_base_priority: u32,
     pub process_mapped: u32,
     pub process_ipc: u32,
-    /// The `u32` of `Ipc::Receiving` and `Ipc::AwaitingReply`.
+    /// The first `u32` of `Ipc::Receiving`, `Ipc::AwaitingReply` and
+    /// `Ipc::Notification` (the endpoint, the server, the notification),
+    /// and the second of `Ipc::Notification` (the mask).
     pub process_ipc_argument: u32,
+    pub process_ipc_mask: u32,
     pub process_reply_to: u32,
     pub process_ipc_next: u32,
     pub process_bound: u32,
@@ -97,8 +110,9 @@ pub struct Layout {
     pub process_asid: u32,
     pub process_asid_epoch: u32,
     pub process_memory: u32,
-    /// The saved `r7`, `pc` and thread register (r0-r12 come first: one
-    /// `stm` writes a message's r0-r5).
+    /// The saved `r1`, `r7`, `pc` and thread register (r0-r12 come first,
+    /// in order: one `stm` writes a message's r0-r5).
+    pub process_r1: u32,
     pub process_r7: u32,
     pub process_pc: u32,
     pub process_thread_register: u32,
@@ -108,6 +122,10 @@ pub struct Layout {
     pub ipc_none: u32,
     pub ipc_receiving: u32,
     pub ipc_awaiting_reply: u32,
+    pub ipc_notification: u32,
+    /// The timeouts a wait may carry: no limit, and none at all.
+    pub forever: u32,
+    pub no_wait: u32,
 }
 
 /// A `repr(u32)` enum's variant with one `u64` field, as the language lays
@@ -125,6 +143,14 @@ struct TagAndU32 {
     value: u32,
 }
 
+/// The same with two `u32` fields.
+#[repr(C)]
+struct TagAndTwoU32 {
+    tag: u32,
+    first: u32,
+    second: u32,
+}
+
 /// The tag word of `value`, a `repr(u32)` enum.
 const fn state_tag(value: State) -> u32 {
     // SAFETY: `State` is `repr(u32)`: its first four bytes are its tag,
@@ -139,6 +165,8 @@ const fn ipc_tag(value: Ipc) -> u32 {
 
 const UNTIL: usize = offset_of!(TagAndU64, value);
 const IPC_ARGUMENT: usize = offset_of!(TagAndU32, value);
+const IPC_MASK: usize = offset_of!(TagAndTwoU32, second);
+const _: () = assert!(offset_of!(TagAndTwoU32, first) == IPC_ARGUMENT);
 
 // The payload offsets hold what the variants put there.
 const _: () = {
@@ -150,6 +178,13 @@ const _: () = {
     // SAFETY: as above for `Ipc::AwaitingReply`'s `u32`.
     let server = unsafe { *((&ipc as *const Ipc as *const u8).add(IPC_ARGUMENT) as *const u32) };
     assert!(server == 0x5EED);
+    let ipc = Ipc::Notification { object: 0x0B1E, mask: 0x3A5C };
+    // SAFETY: as above, for both of `Ipc::Notification`'s `u32`s.
+    let (object, mask) = unsafe {
+        let base = &ipc as *const Ipc as *const u8;
+        (*(base.add(IPC_ARGUMENT) as *const u32), *(base.add(IPC_MASK) as *const u32))
+    };
+    assert!(object == 0x0B1E && mask == 0x3A5C);
     let ipc = Ipc::Receiving { endpoint: 0xE0 };
     // SAFETY: as above.
     let endpoint = unsafe { *((&ipc as *const Ipc as *const u8).add(IPC_ARGUMENT) as *const u32) };
@@ -238,8 +273,15 @@ impl<P: Platform> Kernel<P> {
         capability_badge: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, badge)),
         capability_object: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, object)),
         endpoint_kind: ObjectType::Endpoint as u32,
+        notification_kind: ObjectType::Notification as u32,
         right_send: Rights::SEND.bits(),
         right_receive: Rights::RECEIVE.bits(),
+        right_signal: Rights::SIGNAL.bits(),
+        right_wait: Rights::WAIT.bits(),
+        notification_head: at(offset_of!(NotificationObject, queue) + offset_of!(super::ipc::Queue, head)),
+        notification_tail: at(offset_of!(NotificationObject, queue) + offset_of!(super::ipc::Queue, tail)),
+        notification_bits: at(NOTIFICATION_BITS_OFFSET),
+        notification_bound: at(offset_of!(NotificationObject, bound)),
         label_bits: ipc::LABEL_MASK.count_ones(),
         endpoint_head: at(offset_of!(EndpointObject, queue) + offset_of!(super::ipc::Queue, head)),
         endpoint_tail: at(offset_of!(EndpointObject, queue) + offset_of!(super::ipc::Queue, tail)),
@@ -251,6 +293,7 @@ impl<P: Platform> Kernel<P> {
         process_mapped: at(offset_of!(Process, mapped)),
         process_ipc: at(offset_of!(Process, ipc)),
         process_ipc_argument: at(offset_of!(Process, ipc) + IPC_ARGUMENT),
+        process_ipc_mask: at(offset_of!(Process, ipc) + IPC_MASK),
         process_reply_to: at(offset_of!(Process, reply_to)),
         process_ipc_next: at(offset_of!(Process, ipc_next)),
         process_bound: at(offset_of!(Process, bound)),
@@ -259,6 +302,7 @@ impl<P: Platform> Kernel<P> {
         process_asid: at(offset_of!(Process, asid)),
         process_asid_epoch: at(offset_of!(Process, asid_epoch)),
         process_memory: at(offset_of!(Process, memory)),
+        process_r1: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 4),
         process_r7: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 7 * 4),
         process_pc: at(offset_of!(Process, context) + offset_of!(UserContext, pc)),
         process_thread_register: at(offset_of!(Process, context) + offset_of!(UserContext, thread_register)),
@@ -268,5 +312,8 @@ impl<P: Platform> Kernel<P> {
         ipc_none: ipc_tag(Ipc::None),
         ipc_receiving: ipc_tag(Ipc::Receiving { endpoint: 0 }),
         ipc_awaiting_reply: ipc_tag(Ipc::AwaitingReply { server: 0 }),
+        ipc_notification: ipc_tag(Ipc::Notification { object: 0, mask: 0 }),
+        forever: FOREVER,
+        no_wait: NO_WAIT,
     };
 }

@@ -64,6 +64,9 @@ pub(super) struct NotificationObject {
     pub(super) bound: u32,
 }
 
+/// Where a notification's bits lie, for the architectures' fast paths.
+pub(super) const NOTIFICATION_BITS_OFFSET: usize = core::mem::offset_of!(NotificationObject, bits);
+
 /// `Process::reply_to` when it owes nobody a reply.
 pub(super) const NO_CALLER: u32 = 0;
 /// `Process::reply_to` when the caller it owes a reply ended: the reply

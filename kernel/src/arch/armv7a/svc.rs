@@ -1,6 +1,6 @@
 //! The syscall entry and its fast paths in assembly (svc.s): `Call`,
-//! `ReplyReceive` and `Yield` in the common case, before the kernel enters
-//! Rust. Every offset, tag and bit they use is `kernel_core`'s [`Layout`]
+//! `ReplyReceive`, `Yield`, `Signal` and `WaitNotification` in the common
+//! case, before the kernel enters Rust. Every offset, tag and bit they use is `kernel_core`'s [`Layout`]
 //! for this kernel.
 
 use crate::kernel::{Kernel, KERNEL, KERNEL_IN_CELL};
@@ -12,8 +12,18 @@ const LAYOUT: Layout = Kernel::FAST_PATH;
 const CALL: u32 = Syscall::Call as u32;
 const REPLY_RECEIVE: u32 = Syscall::ReplyReceive as u32;
 const YIELD: u32 = Syscall::Yield as u32;
+const SIGNAL: u32 = Syscall::Signal as u32;
+const WAIT_NOTIFICATION: u32 = Syscall::WaitNotification as u32;
 /// The dispatch table's length: up to the highest number with a fast path.
-const TABLE_LEN: u32 = 1 + if CALL > REPLY_RECEIVE { CALL } else { REPLY_RECEIVE };
+const TABLE_LEN: u32 = 1 + max(max(CALL, REPLY_RECEIVE), max(YIELD, max(SIGNAL, WAIT_NOTIFICATION)));
+
+const fn max(a: u32, b: u32) -> u32 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
 const _: () = assert!(YIELD < TABLE_LEN && TABLE_LEN <= 255);
 // The context's offsets entry.s uses (`pc` 60 bytes in, the thread
 // register 8 after it) are the layout's.
@@ -28,6 +38,8 @@ core::arch::global_asm!(
     call = const CALL,
     reply_receive = const REPLY_RECEIVE,
     yield_number = const YIELD,
+    signal = const SIGNAL,
+    wait_notification = const WAIT_NOTIFICATION,
     capability_badge = const LAYOUT.capability_badge,
     capability_kind = const LAYOUT.capability_kind,
     capability_object = const LAYOUT.capability_object,
@@ -39,9 +51,11 @@ core::arch::global_asm!(
     endpoint_receivers_queued = const LAYOUT.endpoint_receivers_queued,
     endpoint_tail = const LAYOUT.endpoint_tail,
     entry_offset = const LAYOUT.entry_offset,
+    forever = const LAYOUT.forever,
     handle_index_bits = const LAYOUT.handle_index_bits,
     ipc_awaiting_reply = const LAYOUT.ipc_awaiting_reply,
     ipc_none = const LAYOUT.ipc_none,
+    ipc_notification = const LAYOUT.ipc_notification,
     ipc_receiving = const LAYOUT.ipc_receiving,
     kernel_armed_deadline = const LAYOUT.kernel_armed_deadline,
     kernel_asid_epoch = const LAYOUT.kernel_asid_epoch,
@@ -57,6 +71,12 @@ core::arch::global_asm!(
     kernel_slice_ticks = const LAYOUT.kernel_slice_ticks,
     kernel_timer_dirty = const LAYOUT.kernel_timer_dirty,
     label_bits = const LAYOUT.label_bits,
+    no_wait = const LAYOUT.no_wait,
+    notification_bits = const LAYOUT.notification_bits,
+    notification_bound = const LAYOUT.notification_bound,
+    notification_head = const LAYOUT.notification_head,
+    notification_kind = const LAYOUT.notification_kind,
+    notification_tail = const LAYOUT.notification_tail,
     object_shift = const LAYOUT.object_shift,
     process_asid = const LAYOUT.process_asid,
     process_asid_epoch = const LAYOUT.process_asid_epoch,
@@ -64,11 +84,13 @@ core::arch::global_asm!(
     process_bound = const LAYOUT.process_bound,
     process_ipc = const LAYOUT.process_ipc,
     process_ipc_argument = const LAYOUT.process_ipc_argument,
+    process_ipc_mask = const LAYOUT.process_ipc_mask,
     process_ipc_next = const LAYOUT.process_ipc_next,
     process_mapped = const LAYOUT.process_mapped,
     process_memory = const LAYOUT.process_memory,
     process_pc = const LAYOUT.process_pc,
     process_priority = const LAYOUT.process_priority,
+    process_r1 = const LAYOUT.process_r1,
     process_r7 = const LAYOUT.process_r7,
     process_reply_to = const LAYOUT.process_reply_to,
     process_run_level = const LAYOUT.process_run_level,
@@ -79,6 +101,8 @@ core::arch::global_asm!(
     queue_levels = const LAYOUT.queue_levels,
     right_receive = const LAYOUT.right_receive,
     right_send = const LAYOUT.right_send,
+    right_signal = const LAYOUT.right_signal,
+    right_wait = const LAYOUT.right_wait,
     slot_bytes = const LAYOUT.slot_bytes,
     slot_generation = const LAYOUT.slot_generation,
     some_tag = const LAYOUT.some_tag,

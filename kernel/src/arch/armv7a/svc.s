@@ -1,8 +1,10 @@
-@ Tessera Armv7-A syscall entry and its fast paths: `Call`, `ReplyReceive`
-@ and `Yield` answered in the common case before the kernel enters Rust
+@ Tessera Armv7-A syscall entry and its fast paths: `Call`, `ReplyReceive`,
+@ `Yield`, `Signal` and `WaitNotification` answered in the common case
+@ before the kernel enters Rust
 @ (docs/kernel-platform.md, "The A7's fast paths in assembly"). Each
 @ fast path is the Rust one narrowed: `Kernel::fast_call`,
-@ `Kernel::fast_reply_receive` (kernel/core/src/kernel/ipc.rs) and the
+@ `Kernel::fast_reply_receive`, `Kernel::fast_signal`,
+@ `Kernel::fast_wait_notification` (kernel/core/src/kernel/ipc.rs) and the
 @ general path's `Yield` (`requeue_current`, then `prepare_return`). Every
 @ check comes first and changes nothing; a failed check branches to the
 @ general entry with every register as the entry left it, where the Rust
@@ -52,6 +54,10 @@ svc_entry:
     .word tessera_fast_reply_receive
     .elseif svc_number == {yield_number}
     .word tessera_fast_yield
+    .elseif svc_number == {signal}
+    .word tessera_fast_signal
+    .elseif svc_number == {wait_notification}
+    .word tessera_fast_wait_notification
     .else
     .word tessera_svc_general
     .endif
@@ -359,6 +365,234 @@ tessera_fast_yield:
     str r7, [r3, r0, lsl #2]
     mov r0, #0
     b fast_switch
+
+@ --- Signal: set bits, wake the waiter they are for --------------------
+@ Taken for a notification no process is bound to, with no waiter or one
+@ (several: the general path), when a woken waiter has no deadline and
+@ does not outrank the signaller, which keeps running (no switch).
+    .global tessera_fast_signal
+tessera_fast_signal:
+    sub r6, sp, #{process_pc}
+    ldr r11, =({kernel} + {kernel_in_cell})
+    ldrb ip, [r11, #{kernel_timer_dirty}]
+    cmp ip, #0
+    bne tessera_svc_general
+    @ The handle, with SIGNAL on a notification.
+    and ip, r0, #0xff
+    sub lr, ip, #1
+    cmp lr, #({cspace_slots} - 1)
+    bhs tessera_svc_general
+    sub r9, r6, #{cspace_below_entry}
+    mov lr, #{slot_bytes}
+    mla r9, ip, lr, r9
+    ldr ip, [r9, #{slot_generation}]
+    cmp ip, r0, lsr #{handle_index_bits}
+    ldreq ip, [r9, #{capability_kind}]
+    cmpeq ip, #{notification_kind}
+    bne tessera_svc_general
+    ldr ip, [r9, #{capability_rights}]
+    tst ip, #{right_signal}
+    beq tessera_svc_general
+    ldr r10, [r9, #{capability_object}]
+    ldr ip, [r10, #{notification_bound}]
+    cmp ip, #0
+    bne tessera_svc_general
+    @ r2: the bits after this signal.
+    ldr r2, [r10, #{notification_bits}]
+    orr r2, r2, r1
+    ldr r9, [r10, #{notification_head}]
+    cmp r9, #0
+    beq 2f
+    ldr ip, [r10, #{notification_tail}]
+    cmp ip, r9
+    bne tessera_svc_general
+    sub r9, r9, #1
+    ldr r8, [r11, #{kernel_blocks}]
+    add r8, r8, r9, lsl #{object_shift}
+    add r8, r8, #{entry_offset}
+    ldr ip, [r8, #{process_ipc}]
+    cmp ip, #{ipc_notification}
+    bne tessera_svc_general
+    @ r3: what the waiter takes; none, and it waits on.
+    ldr r3, [r8, #{process_ipc_mask}]
+    ands r3, r3, r2
+    beq 2f
+    ldr ip, [r8, #{process_state}]
+    cmp ip, #{state_ipc}
+    bne tessera_svc_general
+    ldr ip, [r8, #{process_until}]
+    ldr lr, [r8, #({process_until} + 4)]
+    and ip, ip, lr
+    cmn ip, #1
+    bne tessera_svc_general
+    ldr r4, [r8, #{process_priority}]
+    ldr lr, [r6, #{process_priority}]
+    cmp r4, lr
+    bhi tessera_svc_general
+    @ Commit. The waiter's answer (r0 = 0, r1 the bits it took); the
+    @ queue empties; the bits it took leave the notification.
+    bic r2, r2, r3
+    str r2, [r10, #{notification_bits}]
+    mov r0, #0
+    str r0, [r10, #{notification_head}]
+    str r0, [r10, #{notification_tail}]
+    str r0, [r8]
+    str r3, [r8, #{process_r1}]
+    mov ip, #{ipc_none}
+    str ip, [r8, #{process_ipc}]
+    @ It is ready, last in the queue of its priority (r4: its level, r9:
+    @ its link).
+    mov ip, #{state_ready}
+    str ip, [r8, #{process_state}]
+    and r4, r4, #({queue_levels} - 1)
+    add ip, r4, #1
+    strb ip, [r8, #{process_run_level}]
+    str r0, [r8, #{process_run_next}]
+    add r9, r9, #1
+    add r7, r11, #{kernel_queue_tails}
+    ldr r5, [r7, r4, lsl #2]
+    str r9, [r7, r4, lsl #2]
+    cmp r5, #0
+    addeq r7, r11, #{kernel_queue_heads}
+    streq r9, [r7, r4, lsl #2]
+    ldrne r7, [r11, #{kernel_blocks}]
+    subne r5, r5, #1
+    addne r7, r7, r5, lsl #{object_shift}
+    addne r7, r7, #{entry_offset}
+    strne r9, [r7, #{process_run_next}]
+    ldr r5, [r11, #{kernel_ready_levels}]
+    mov r7, #1
+    orr r5, r5, r7, lsl r4
+    str r5, [r11, #{kernel_ready_levels}]
+    @ The signaller goes on: r0 = 0.
+    str r0, [r6]
+    ldmdb sp, {{r0-r14}}^
+    rfeia sp
+2:  @ Nobody to wake: the bits stay.
+    str r2, [r10, #{notification_bits}]
+    mov r0, #0
+    str r0, [r6]
+    ldmdb sp, {{r0-r14}}^
+    rfeia sp
+
+@ --- WaitNotification: take bits, or block and run the next thread -------
+@ Taken when the caller's bits are there or it asked not to wait (it goes
+@ on), or when it waits with no time limit and another thread is ready to
+@ run at once (address space, ASID) with no timer work for its slice.
+    .global tessera_fast_wait_notification
+tessera_fast_wait_notification:
+    @ r0 the handle, r1 the mask, r2 the timeout.
+    sub r6, sp, #{process_pc}
+    ldr r11, =({kernel} + {kernel_in_cell})
+    ldrb ip, [r11, #{kernel_timer_dirty}]
+    cmp ip, #0
+    bne tessera_svc_general
+    @ The handle, with WAIT on a notification.
+    and ip, r0, #0xff
+    sub lr, ip, #1
+    cmp lr, #({cspace_slots} - 1)
+    bhs tessera_svc_general
+    sub r9, r6, #{cspace_below_entry}
+    mov lr, #{slot_bytes}
+    mla r9, ip, lr, r9
+    ldr ip, [r9, #{slot_generation}]
+    cmp ip, r0, lsr #{handle_index_bits}
+    ldreq ip, [r9, #{capability_kind}]
+    cmpeq ip, #{notification_kind}
+    bne tessera_svc_general
+    ldr ip, [r9, #{capability_rights}]
+    tst ip, #{right_wait}
+    beq tessera_svc_general
+    ldr r10, [r9, #{capability_object}]
+    ldr r3, [r10, #{notification_bits}]
+    ands r4, r3, r1
+    bne 1f
+    cmp r2, #{no_wait}
+    beq 1f
+    cmp r2, #{forever}
+    bne tessera_svc_general
+    @ It blocks: the highest ready thread (r7 its level) runs instead.
+    ldr r5, [r11, #{kernel_ready_levels}]
+    cmp r5, #0
+    beq tessera_svc_general
+    clz r7, r5
+    rsb r7, r7, #31
+    add r3, r11, #{kernel_queue_heads}
+    ldr r9, [r3, r7, lsl #2]
+    sub r9, r9, #1
+    ldr r8, [r11, #{kernel_blocks}]
+    add r8, r8, r9, lsl #{object_shift}
+    add r8, r8, #{entry_offset}
+    ldrb ip, [r8, #{process_mapped}]
+    cmp ip, #1
+    bne tessera_svc_general
+    ldrb lr, [r8, #{process_asid}]
+    cmp lr, #0
+    beq tessera_svc_general
+    ldr ip, [r8, #{process_asid_epoch}]
+    ldr r0, [r11, #{kernel_asid_epoch}]
+    cmp ip, r0
+    bne tessera_svc_general
+    mrrc p15, 0, r2, r3, c14
+    ldrd r4, r5, [r11, #{kernel_slice_ticks}]
+    adds r4, r4, r2
+    adc r5, r5, r3
+    ldrd r2, r3, [r11, #{kernel_armed_deadline}]
+    subs ip, r4, r2
+    sbcs ip, r5, r3
+    blo tessera_svc_general
+    @ Commit. The next thread's slice; it leaves the front of its queue.
+    strd r4, r5, [r11, #{kernel_slice_end}]
+    mov r0, #0
+    add r3, r11, #{kernel_queue_heads}
+    ldr ip, [r8, #{process_run_next}]
+    str ip, [r3, r7, lsl #2]
+    cmp ip, #0
+    addeq r3, r11, #{kernel_queue_tails}
+    streq r0, [r3, r7, lsl #2]
+    ldreq r5, [r11, #{kernel_ready_levels}]
+    moveq r4, #1
+    biceq r5, r5, r4, lsl r7
+    streq r5, [r11, #{kernel_ready_levels}]
+    str r0, [r8, #{process_run_next}]
+    strb r0, [r8, #{process_run_level}]
+    mov ip, #{state_running}
+    str ip, [r8, #{process_state}]
+    @ The caller waits last on the notification (r4: its link), r0 = 0.
+    str r0, [r6, #{process_ipc_next}]
+    ldr r4, [r11, #({kernel_current} + 4)]
+    add r4, r4, #1
+    ldr ip, [r10, #{notification_tail}]
+    str r4, [r10, #{notification_tail}]
+    cmp ip, #0
+    streq r4, [r10, #{notification_head}]
+    ldrne r5, [r11, #{kernel_blocks}]
+    subne ip, ip, #1
+    addne r5, r5, ip, lsl #{object_shift}
+    addne r5, r5, #{entry_offset}
+    strne r4, [r5, #{process_ipc_next}]
+    str r0, [r6]
+    mov ip, #{ipc_notification}
+    str ip, [r6, #{process_ipc}]
+    str r10, [r6, #{process_ipc_argument}]
+    str r1, [r6, #{process_ipc_mask}]
+    mov ip, #{state_ipc}
+    str ip, [r6, #{process_state}]
+    mvn ip, #0
+    str ip, [r6, #{process_until}]
+    str ip, [r6, #({process_until} + 4)]
+    b fast_switch
+1:  @ It goes on with the bits it takes (r4; none for a wait that may not
+    @ block): r0 = 0, r1 the bits, r2 = r3 = 0.
+    bic r3, r3, r1
+    str r3, [r10, #{notification_bits}]
+    mov r0, #0
+    str r0, [r6]
+    str r4, [r6, #{process_r1}]
+    str r0, [r6, #({process_r1} + 4)]
+    str r0, [r6, #({process_r1} + 8)]
+    ldmdb sp, {{r0-r14}}^
+    rfeia sp
 
 @ --- the switch: to the thread whose entry is r8 (index r9, ASID lr) -------
 @ As `Kernel::switch_to_thread` with the checks done: it becomes current

@@ -147,15 +147,27 @@ fn ping_pong(ping: bool) -> u32 {
         return 1;
     };
     if ping {
-        let start = cycles();
-        for _ in 0..ROUNDS {
-            if signal(theirs, 1).is_err() || wait_notification(mine, 1, Timeout::Forever).is_err() {
-                return 1;
+        // Timed in chunks: the best chunk is the path's cost, as the other
+        // figures take the fewest cycles, so that another process running
+        // meanwhile (a server's interrupt) is not counted; the average over
+        // all rounds is reported beside it.
+        const CHUNK: u32 = 50;
+        let mut best = u32::MAX;
+        let mut total = 0u32;
+        for _ in 0..ROUNDS / CHUNK {
+            let start = cycles();
+            for _ in 0..CHUNK {
+                if signal(theirs, 1).is_err() || wait_notification(mine, 1, Timeout::Forever).is_err() {
+                    return 1;
+                }
             }
+            let spent = cycles().wrapping_sub(start);
+            best = best.min(spent);
+            total = total.wrapping_add(spent);
         }
-        let total = cycles().wrapping_sub(start);
         // Each round trip is two wake-ups (each with its switch).
-        println!("BENCH notification_wakeup_instructions {}", total / (2 * ROUNDS));
+        println!("BENCH notification_wakeup_instructions {}", best / (2 * CHUNK));
+        println!("BENCH notification_wakeup_average_instructions {}", total / (2 * (ROUNDS / CHUNK * CHUNK)));
     } else {
         for _ in 0..ROUNDS {
             if wait_notification(mine, 1, Timeout::Forever).is_err() || signal(theirs, 1).is_err() {

@@ -657,11 +657,53 @@ fn ipc_scenario() -> Outcome {
         report(name, ended);
         clean &= ended == Ended::Exited(0);
     }
-    if clean {
-        Ok(())
-    } else {
-        Err("an IPC party did not end cleanly")
+    if !clean {
+        return Err("an IPC party did not end cleanly");
     }
+    notifications_deliver_their_bits()
+}
+
+/// Signal and wait (on the A7 the assembly fast paths take each of these):
+/// bits no one waits for stay, a wait takes only its mask's bits, a wait
+/// that may not block returns none, a waiter is woken by the bits of its
+/// mask and not by others, and the bits it did not take stay behind.
+fn notifications_deliver_their_bits() -> Outcome {
+    use tessera_rt::{poll, signal, wait_notification};
+    let untyped = untyped_memory()?;
+    let notification = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
+    let wrong = |what| {
+        println!("init: notifications: {}", what);
+        "a notification did not deliver the bits it was for"
+    };
+    // On its own: 0b101 set, a wait for 0b100 takes 0b100 at once, one for
+    // 0b010 that may not block takes nothing, and 0b001 is still there.
+    signal(notification, 0b101).map_err(|_| "signal failed")?;
+    if wait_notification(notification, 0b100, Timeout::Forever) != Ok(0b100) {
+        return Err(wrong("a wait did not take its bit at once"));
+    }
+    if wait_notification(notification, 0b010, Timeout::NoWait) != Ok(0) {
+        return Err(wrong("a wait that may not block took bits it had no right to"));
+    }
+    if poll(notification, 0b001) != Ok(0b001) {
+        return Err(wrong("a bit nobody took was lost"));
+    }
+    // A waiter for 0b0110 at a lower priority: 0b0001 does not wake it,
+    // 0b0100 does and it takes only that; 0b0001 stays for init.
+    let waiter = start("waiter", 4, 0b0110)?;
+    give(notification, waiter, Rights::WAIT)?;
+    tessera_rt::sleep_micros(20_000);
+    signal(notification, 0b0001).map_err(|_| "signal failed")?;
+    signal(notification, 0b0100).map_err(|_| "signal failed")?;
+    let ended = finish(waiter)?;
+    if ended != Ended::Exited(0b0100) {
+        report("waiter", ended);
+        return Err(wrong("the waiter did not take exactly the bit of its mask"));
+    }
+    if poll(notification, 0b1111) != Ok(0b0001) {
+        return Err(wrong("the bit the waiter did not want was not left"));
+    }
+    println!("init: notifications delivered the bits they were for");
+    Ok(())
 }
 
 fn interrupt_scenario() -> Outcome {
