@@ -129,12 +129,38 @@ fn build_apps(board: &str, programs: &[String], fixtures: bool) -> Result<Vec<(S
         }
         entries.push((app.name.clone(), package));
     }
+    if fixtures {
+        // Packages past the sixteen `init` manages: it refuses the first
+        // two for their form and the third for want of room, and its
+        // summary counts all three (`apps_summary_reasons`).
+        let stub = entries.iter().find(|(name, _)| name == crate::apps::FIXTURE_SOURCE).map(|(_, package)| package);
+        let stub = stub.ok_or("internal error: no package to cut the stub fixtures from")?[..64].to_vec();
+        let managed = entries.len();
+        for n in 1..=STUB_FIXTURES {
+            // Named to sort last (the boot image is sorted by name).
+            entries.push((format!("zz-stub-{n}"), stub.clone()));
+        }
+        if managed + STUB_FIXTURES as usize != MANAGED_APPS + 1 {
+            return Err(format!(
+                "internal error: the M4 scenario's image has {} packages; its stubs are meant to make {}",
+                managed + STUB_FIXTURES as usize,
+                MANAGED_APPS + 1
+            ));
+        }
+    }
     // The keys init checks the packages' signatures against.
     let key = crate::signing::DevelopmentKey::load_or_create(&crate::workspace_root())?;
     entries
         .push((crate::apps::TRUSTED_KEYS_ENTRY.to_string(), crate::signing::trusted_keys_blob(&[key.trusted_key()])?));
     Ok(entries)
 }
+
+/// How many apps the M4's `init` manages (`MAX_APPS` in
+/// `userland/m-programs/src/bin/init/apps.rs`).
+const MANAGED_APPS: usize = 16;
+/// Cut-down packages the scenario's image ends with, so that it holds one
+/// more package than `init` manages.
+const STUB_FIXTURES: u32 = 3;
 
 /// Builds the M-profile kernel (release) with `features`, around the M4
 /// programs; returns its ELF.
@@ -281,6 +307,9 @@ fn expected_lines(board: &Board) -> Vec<String> {
         "init: app 'test-tampered' refused: untrusted package: signature does not match key".to_string(),
         "init: app 'test-unsigned' refused: untrusted package: package is not signed".to_string(),
         "init: app 'test-truncated' refused: malformed package: truncated".to_string(),
+        "init: app 'zz-stub-1' refused: malformed package: truncated".to_string(),
+        "init: app 'zz-stub-2' refused: malformed package: truncated".to_string(),
+        "init: app 'zz-stub-3' refused: init manages at most 16 apps".to_string(),
         // The UART server and `uartecho` through it: the harness's line
         // comes back (checked on the host side too).
         format!(

@@ -97,13 +97,15 @@ pub struct Apps<'a> {
     apps: [Option<App<'a>>; MAX_APPS],
     servers: Servers,
     log: FailureLog,
+    /// Packages refused because the table was full (not in `apps`).
+    unmanaged: usize,
 }
 
 impl<'a> Apps<'a> {
     /// Reads every package of the boot image and checks each on its own;
     /// a refusal is one log line.
     pub fn check(memory: &'a Memory, servers: Servers) -> Result<Apps<'a>, Error> {
-        let mut apps = Apps { apps: [None; MAX_APPS], servers, log: FailureLog::new() };
+        let mut apps = Apps { apps: [None; MAX_APPS], servers, log: FailureLog::new(), unmanaged: 0 };
         let offer = offer(&servers);
         let image = memory.image()?;
         let trusted = image.find(TRUSTED_KEYS).and_then(|entry| TrustedKeys::parse(entry.elf).ok());
@@ -114,6 +116,7 @@ impl<'a> Apps<'a> {
         for (index, entry) in packages.enumerate() {
             if index >= MAX_APPS {
                 println!("app '{}' refused: init manages at most {MAX_APPS} apps", entry.name);
+                apps.unmanaged += 1;
                 continue;
             }
             let mut app = App {
@@ -173,7 +176,7 @@ impl<'a> Apps<'a> {
     /// forever keep `init` here for as long as they do.
     pub fn run(&mut self, until: Option<u64>) {
         let started = (0..MAX_APPS).filter(|&index| self.launch(index)).count();
-        let refused = self.count(Status::Refused);
+        let refused = self.refused();
         let failed = self.count(Status::Failed);
         println!("{started} apps started, {refused} refused, {failed} could not be started");
         loop {
@@ -209,7 +212,7 @@ impl<'a> Apps<'a> {
             "apps: {} finished, {} held, {} refused, {} could not be started; failure log: {} crashes",
             self.count(Status::Finished),
             self.count(Status::Held),
-            self.count(Status::Refused),
+            self.refused(),
             self.count(Status::Failed),
             self.log.total()
         );
@@ -291,6 +294,12 @@ impl<'a> Apps<'a> {
 
     fn count(&self, status: Status) -> usize {
         self.apps.iter().flatten().filter(|app| app.status == status).count()
+    }
+
+    /// Every package refused: those in the table and those it had no
+    /// room for (each had its own refusal line).
+    fn refused(&self) -> usize {
+        self.count(Status::Refused) + self.unmanaged
     }
 }
 
