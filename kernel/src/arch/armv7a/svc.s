@@ -76,29 +76,159 @@ tessera_return_to_user:
     ldmdb sp, {{r0-r14}}^
     rfeia sp
 
+@ --- helpers ---------------------------------------------------------------
+@ Each branches to the general path when its check fails.
+
+@ \slot = the slot the handle in r0 names in the CSpace of the process
+@ whose entry is \entry, if it holds a \kind with right \right (an index in
+@ 1..CSPACE_SLOTS, the slot's generation, the kind, the right). Uses ip, lr.
+.macro LOOKUP slot, entry, kind, right
+    and ip, r0, #0xff
+    sub lr, ip, #1
+    cmp lr, #({cspace_slots} - 1)
+    bhs tessera_svc_general
+    sub \slot, \entry, #{cspace_below_entry}
+    mov lr, #{slot_bytes}
+    mla \slot, ip, lr, \slot
+    ldr ip, [\slot, #{slot_generation}]
+    cmp ip, r0, lsr #{handle_index_bits}
+    ldreq ip, [\slot, #{capability_kind}]
+    cmpeq ip, #\kind
+    bne tessera_svc_general
+    ldr ip, [\slot, #{capability_rights}]
+    tst ip, #\right
+    beq tessera_svc_general
+.endm
+
+@ \dst = the entry of the process whose index is \index (r11: the kernel).
+.macro ENTRY_OF dst, index
+    ldr \dst, [r11, #{kernel_blocks}]
+    add \dst, \dst, \index, lsl #{object_shift}
+    add \dst, \dst, #{entry_offset}
+.endm
+
+@ The process whose entry is \entry can run at once: it has an address
+@ space and an ASID of this epoch (left in lr); and no timer work is
+@ pending. Uses ip and \scratch.
+.macro RUNNABLE entry, scratch
+    ldrb ip, [\entry, #{process_mapped}]
+    cmp ip, #1
+    bne tessera_svc_general
+    ldrb lr, [\entry, #{process_asid}]
+    cmp lr, #0
+    beq tessera_svc_general
+    ldr ip, [\entry, #{process_asid_epoch}]
+    ldr \scratch, [r11, #{kernel_asid_epoch}]
+    cmp ip, \scratch
+    ldrbeq ip, [r11, #{kernel_timer_dirty}]
+    cmpeq ip, #0
+    bne tessera_svc_general
+.endm
+
+@ No timer work is pending (for a path that does not switch). Uses ip.
+.macro NO_TIMER_WORK
+    ldrb ip, [r11, #{kernel_timer_dirty}]
+    cmp ip, #0
+    bne tessera_svc_general
+.endm
+
+@ The process whose entry is \entry waits in IPC with no deadline (a
+@ deadline to drop: the Rust paths). Uses ip, lr.
+.macro WAITS_FOREVER entry
+    ldr ip, [\entry, #{process_state}]
+    cmp ip, #{state_ipc}
+    bne tessera_svc_general
+    ldr ip, [\entry, #{process_until}]
+    ldr lr, [\entry, #({process_until} + 4)]
+    and ip, ip, lr
+    cmn ip, #1
+    bne tessera_svc_general
+.endm
+
+@ r4:r5 = the end of a slice starting now (CNTPCT, as `Platform::now`),
+@ if the timer is already armed no later. Uses r2, r3, ip.
+.macro NEW_SLICE
+    mrrc p15, 0, r2, r3, c14
+    ldrd r4, r5, [r11, #{kernel_slice_ticks}]
+    adds r4, r4, r2
+    adc r5, r5, r3
+    ldrd r2, r3, [r11, #{kernel_armed_deadline}]
+    subs ip, r4, r2
+    sbcs ip, r5, r3
+    blo tessera_svc_general
+.endm
+
+@ r8 = the entry of the first ready thread of level \level and r9 its
+@ index (\heads = the run queues' heads), if it can run at once (ASID in
+@ lr) with a new slice (r4:r5) that needs no timer work. Uses \scratch,
+@ r2, r3, ip.
+.macro NEXT_THREAD heads, level, scratch
+    add \heads, r11, #{kernel_queue_heads}
+    ldr r9, [\heads, \level, lsl #2]
+    sub r9, r9, #1
+    ENTRY_OF r8, r9
+    RUNNABLE r8, \scratch
+    NEW_SLICE
+.endm
+
+@ The start of a notification path: r6 = the caller's entry, r11 = the
+@ kernel, no timer work pending, r10 = the notification the handle in r0
+@ names with \right. Uses r9, ip, lr.
+.macro NOTIFICATION right
+    sub r6, sp, #{process_pc}
+    ldr r11, =({kernel} + {kernel_in_cell})
+    NO_TIMER_WORK
+    LOOKUP r9, r6, {notification_kind}, \right
+    ldr r10, [r9, #{capability_object}]
+.endm
+
+@ Commit helpers: they cannot fail.
+
+@ If the flags say "not equal": the process whose link (index + 1) is
+@ \last gets \link as its \field link. Uses \scratch (and \last).
+.macro LINK_AFTER_NE last, link, field, scratch
+    ldrne \scratch, [r11, #{kernel_blocks}]
+    subne \last, \last, #1
+    addne \scratch, \scratch, \last, lsl #{object_shift}
+    addne \scratch, \scratch, #{entry_offset}
+    strne \link, [\scratch, #\field]
+.endm
+
+@ The process whose link (index + 1) is \link waits last in the queue
+@ of \object, whose head and tail are at \head and \tail (its own IPC link
+@ is 0 already). Uses ip, \scratch.
+.macro ENQUEUE object, head, tail, link, scratch
+    ldr ip, [\object, #\tail]
+    str \link, [\object, #\tail]
+    cmp ip, #0
+    streq \link, [\object, #\head]
+    LINK_AFTER_NE ip, \link, {process_ipc_next}, \scratch
+.endm
+
+@ The process whose entry is \entry is blocked in IPC with no deadline.
+@ Uses ip.
+.macro BLOCK_FOREVER entry
+    mov ip, #{state_ipc}
+    str ip, [\entry, #{process_state}]
+    mvn ip, #0
+    str ip, [\entry, #{process_until}]
+    str ip, [\entry, #({process_until} + 4)]
+.endm
+
+@ Back to the caller, whose context SP_svc still points into.
+.macro RETURN_TO_CALLER
+    ldmdb sp, {{r0-r14}}^
+    rfeia sp
+.endm
+
 @ --- Call: a client calls an endpoint where a server waits -----------------
     .global tessera_fast_call
 tessera_fast_call:
     @ Only a label in the info word (no capability to pass).
     movs ip, r1, lsr #{label_bits}
     bne tessera_svc_general
-    @ The handle: a slot index in 1..CSPACE_SLOTS and its generation.
-    and ip, r0, #0xff
-    sub lr, ip, #1
-    cmp lr, #({cspace_slots} - 1)
-    bhs tessera_svc_general
     sub r6, sp, #{process_pc}
-    sub r9, r6, #{cspace_below_entry}
-    mov lr, #{slot_bytes}
-    mla r9, ip, lr, r9
-    ldr ip, [r9, #{slot_generation}]
-    cmp ip, r0, lsr #{handle_index_bits}
-    ldreq ip, [r9, #{capability_kind}]
-    cmpeq ip, #{endpoint_kind}
-    bne tessera_svc_general
-    ldr ip, [r9, #{capability_rights}]
-    tst ip, #{right_send}
-    beq tessera_svc_general
+    LOOKUP r9, r6, {endpoint_kind}, {right_send}
     ldr r10, [r9, #{capability_object}]
     ldr r7, [r9, #{capability_badge}]
     @ A receiver waits on the endpoint: the first is the server.
@@ -109,33 +239,13 @@ tessera_fast_call:
     beq tessera_svc_general
     sub r9, r9, #1
     ldr r11, =({kernel} + {kernel_in_cell})
-    ldr r8, [r11, #{kernel_blocks}]
-    add r8, r8, r9, lsl #{object_shift}
-    add r8, r8, #{entry_offset}
-    @ It owes nobody a reply, has an address space, and waits with no
-    @ deadline (a deadline to drop: the Rust path).
+    ENTRY_OF r8, r9
+    @ It owes nobody a reply and waits with no deadline.
     ldr ip, [r8, #{process_reply_to}]
     cmp ip, #0
-    ldrbeq ip, [r8, #{process_mapped}]
-    cmpeq ip, #1
-    ldreq ip, [r8, #{process_state}]
-    cmpeq ip, #{state_ipc}
     bne tessera_svc_general
-    ldr ip, [r8, #{process_until}]
-    ldr lr, [r8, #({process_until} + 4)]
-    and ip, ip, lr
-    cmn ip, #1
-    bne tessera_svc_general
-    @ Its ASID is valid in this epoch and no timer work is pending.
-    ldrb lr, [r8, #{process_asid}]
-    cmp lr, #0
-    beq tessera_svc_general
-    ldr ip, [r8, #{process_asid_epoch}]
-    ldr r0, [r11, #{kernel_asid_epoch}]
-    cmp ip, r0
-    ldrbeq ip, [r11, #{kernel_timer_dirty}]
-    cmpeq ip, #0
-    bne tessera_svc_general
+    WAITS_FOREVER r8
+    RUNNABLE r8, r0
     @ Commit. Take the server off the endpoint.
     mov r0, #0
     ldr ip, [r8, #{process_ipc_next}]
@@ -165,11 +275,7 @@ tessera_fast_call:
     mov ip, #{ipc_awaiting_reply}
     str ip, [r6, #{process_ipc}]
     str r9, [r6, #{process_ipc_argument}]
-    mov ip, #{state_ipc}
-    str ip, [r6, #{process_state}]
-    mvn ip, #0
-    str ip, [r6, #{process_until}]
-    str ip, [r6, #({process_until} + 4)]
+    BLOCK_FOREVER r6
     b fast_switch
 
 @ --- ReplyReceive: a server answers its waiting client and waits again ----
@@ -197,22 +303,7 @@ tessera_fast_reply_receive:
     ldrh ip, [ip]
     tst ip, #1
     beq tessera_svc_general
-    @ The handle, with RECEIVE on an endpoint.
-    and ip, r0, #0xff
-    sub lr, ip, #1
-    cmp lr, #({cspace_slots} - 1)
-    bhs tessera_svc_general
-    sub r10, r8, #{cspace_below_entry}
-    mov lr, #{slot_bytes}
-    mla r10, ip, lr, r10
-    ldr ip, [r10, #{slot_generation}]
-    cmp ip, r0, lsr #{handle_index_bits}
-    ldreq ip, [r10, #{capability_kind}]
-    cmpeq ip, #{endpoint_kind}
-    bne tessera_svc_general
-    ldr ip, [r10, #{capability_rights}]
-    tst ip, #{right_receive}
-    beq tessera_svc_general
+    LOOKUP r10, r8, {endpoint_kind}, {right_receive}
     ldr r10, [r10, #{capability_object}]
     @ No sender waits on the endpoint (the general path takes it).
     ldr ip, [r10, #{endpoint_receivers_queued}]
@@ -221,11 +312,8 @@ tessera_fast_reply_receive:
     movne lr, #0
     cmp lr, #0
     bne tessera_svc_general
-    @ The client.
-    ldr r6, [r11, #{kernel_blocks}]
-    add r6, r6, r9, lsl #{object_shift}
-    add r6, r6, #{entry_offset}
-    @ Nothing ready outranks it.
+    @ The client: nothing ready outranks it, and it can run.
+    ENTRY_OF r6, r9
     ldr ip, [r11, #{kernel_ready_levels}]
     cmp ip, #0
     beq 1f
@@ -234,20 +322,7 @@ tessera_fast_reply_receive:
     ldr lr, [r6, #{process_priority}]
     cmp ip, lr
     bhi tessera_svc_general
-1:  @ It has an address space, its ASID is valid in this epoch, and no
-    @ timer work is pending.
-    ldrb ip, [r6, #{process_mapped}]
-    cmp ip, #1
-    bne tessera_svc_general
-    ldrb lr, [r6, #{process_asid}]
-    cmp lr, #0
-    beq tessera_svc_general
-    ldr ip, [r6, #{process_asid_epoch}]
-    ldr r7, [r11, #{kernel_asid_epoch}]
-    cmp ip, r7
-    ldrbeq ip, [r11, #{kernel_timer_dirty}]
-    cmpeq ip, #0
-    bne tessera_svc_general
+1:  RUNNABLE r6, r7
     @ Commit. The answer: r0 = 0, r1 = label, r2-r5 the words, r7 = 0.
     mov r0, #0
     stm r6, {{r0, r1, r2, r3, r4, r5}}
@@ -256,34 +331,22 @@ tessera_fast_reply_receive:
     str ip, [r6, #{process_ipc}]
     mov ip, #{state_running}
     str ip, [r6, #{process_state}]
-    @ The server waits last in the endpoint's queue (r7: its index + 1).
-    ldr r1, [r11, #{kernel_blocks}]
-    sub r7, r8, r1
-    lsr r7, r7, #{object_shift}
+    @ The server waits last in the endpoint's queue (r7: its index + 1),
+    @ at its own priority, owing nobody a reply.
+    ldr r7, [r11, #({kernel_current} + 4)]
     add r7, r7, #1
-    ldr ip, [r10, #{endpoint_tail}]
-    str r7, [r10, #{endpoint_tail}]
+    str r0, [r8, #{process_ipc_next}]
+    ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r7, r1
     mov r2, #1
     str r2, [r10, #{endpoint_receivers_queued}]
-    cmp ip, #0
-    streq r7, [r10, #{endpoint_head}]
-    subne ip, ip, #1
-    addne r1, r1, ip, lsl #{object_shift}
-    addne r1, r1, #{entry_offset}
-    strne r7, [r1, #{process_ipc_next}]
     str r0, [r8]
-    str r0, [r8, #{process_ipc_next}]
     str r0, [r8, #{process_reply_to}]
     ldr ip, [r8, #{process_base_priority}]
     str ip, [r8, #{process_priority}]
     mov ip, #{ipc_receiving}
     str ip, [r8, #{process_ipc}]
     str r10, [r8, #{process_ipc_argument}]
-    mov ip, #{state_ipc}
-    str ip, [r8, #{process_state}]
-    mvn ip, #0
-    str ip, [r8, #{process_until}]
-    str ip, [r8, #({process_until} + 4)]
+    BLOCK_FOREVER r8
     mov r8, r6
     b fast_switch
 
@@ -306,34 +369,7 @@ tessera_fast_yield:
     rsb r2, r2, #31
     cmp r2, r0
     bne tessera_svc_general
-    add r10, r11, #{kernel_queue_heads}
-    ldr r9, [r10, r0, lsl #2]
-    sub r9, r9, #1
-    ldr r8, [r11, #{kernel_blocks}]
-    add r8, r8, r9, lsl #{object_shift}
-    add r8, r8, #{entry_offset}
-    ldrb ip, [r8, #{process_mapped}]
-    cmp ip, #1
-    bne tessera_svc_general
-    ldrb lr, [r8, #{process_asid}]
-    cmp lr, #0
-    beq tessera_svc_general
-    ldr ip, [r8, #{process_asid_epoch}]
-    ldr r1, [r11, #{kernel_asid_epoch}]
-    cmp ip, r1
-    ldrbeq ip, [r11, #{kernel_timer_dirty}]
-    cmpeq ip, #0
-    bne tessera_svc_general
-    @ Its slice ends a slice from now (CNTPCT, as `Platform::now`); the
-    @ timer must already be armed no later than that.
-    mrrc p15, 0, r4, r5, c14
-    ldrd r2, r3, [r11, #{kernel_slice_ticks}]
-    adds r4, r4, r2
-    adc r5, r5, r3
-    ldrd r2, r3, [r11, #{kernel_armed_deadline}]
-    subs ip, r4, r2
-    sbcs ip, r5, r3
-    blo tessera_svc_general
+    NEXT_THREAD r10, r0, r1
     @ Commit. The yielder's answer, r0 = 0, and the new slice.
     strd r4, r5, [r11, #{kernel_slice_end}]
     mov r1, #0
@@ -357,11 +393,7 @@ tessera_fast_yield:
     streq r7, [r10, r0, lsl #2]
     strne ip, [r10, r0, lsl #2]
     ldrne r2, [r3, r0, lsl #2]
-    ldrne r4, [r11, #{kernel_blocks}]
-    subne r2, r2, #1
-    addne r4, r4, r2, lsl #{object_shift}
-    addne r4, r4, #{entry_offset}
-    strne r7, [r4, #{process_run_next}]
+    LINK_AFTER_NE r2, r7, {process_run_next}, r4
     str r7, [r3, r0, lsl #2]
     mov r0, #0
     b fast_switch
@@ -372,28 +404,7 @@ tessera_fast_yield:
 @ does not outrank the signaller, which keeps running (no switch).
     .global tessera_fast_signal
 tessera_fast_signal:
-    sub r6, sp, #{process_pc}
-    ldr r11, =({kernel} + {kernel_in_cell})
-    ldrb ip, [r11, #{kernel_timer_dirty}]
-    cmp ip, #0
-    bne tessera_svc_general
-    @ The handle, with SIGNAL on a notification.
-    and ip, r0, #0xff
-    sub lr, ip, #1
-    cmp lr, #({cspace_slots} - 1)
-    bhs tessera_svc_general
-    sub r9, r6, #{cspace_below_entry}
-    mov lr, #{slot_bytes}
-    mla r9, ip, lr, r9
-    ldr ip, [r9, #{slot_generation}]
-    cmp ip, r0, lsr #{handle_index_bits}
-    ldreq ip, [r9, #{capability_kind}]
-    cmpeq ip, #{notification_kind}
-    bne tessera_svc_general
-    ldr ip, [r9, #{capability_rights}]
-    tst ip, #{right_signal}
-    beq tessera_svc_general
-    ldr r10, [r9, #{capability_object}]
+    NOTIFICATION {right_signal}
     ldr ip, [r10, #{notification_bound}]
     cmp ip, #0
     bne tessera_svc_general
@@ -407,9 +418,7 @@ tessera_fast_signal:
     cmp ip, r9
     bne tessera_svc_general
     sub r9, r9, #1
-    ldr r8, [r11, #{kernel_blocks}]
-    add r8, r8, r9, lsl #{object_shift}
-    add r8, r8, #{entry_offset}
+    ENTRY_OF r8, r9
     ldr ip, [r8, #{process_ipc}]
     cmp ip, #{ipc_notification}
     bne tessera_svc_general
@@ -417,14 +426,7 @@ tessera_fast_signal:
     ldr r3, [r8, #{process_ipc_mask}]
     ands r3, r3, r2
     beq 2f
-    ldr ip, [r8, #{process_state}]
-    cmp ip, #{state_ipc}
-    bne tessera_svc_general
-    ldr ip, [r8, #{process_until}]
-    ldr lr, [r8, #({process_until} + 4)]
-    and ip, ip, lr
-    cmn ip, #1
-    bne tessera_svc_general
+    WAITS_FOREVER r8
     ldr r4, [r8, #{process_priority}]
     ldr lr, [r6, #{process_priority}]
     cmp r4, lr
@@ -455,25 +457,19 @@ tessera_fast_signal:
     cmp r5, #0
     addeq r7, r11, #{kernel_queue_heads}
     streq r9, [r7, r4, lsl #2]
-    ldrne r7, [r11, #{kernel_blocks}]
-    subne r5, r5, #1
-    addne r7, r7, r5, lsl #{object_shift}
-    addne r7, r7, #{entry_offset}
-    strne r9, [r7, #{process_run_next}]
+    LINK_AFTER_NE r5, r9, {process_run_next}, r7
     ldr r5, [r11, #{kernel_ready_levels}]
     mov r7, #1
     orr r5, r5, r7, lsl r4
     str r5, [r11, #{kernel_ready_levels}]
     @ The signaller goes on: r0 = 0.
     str r0, [r6]
-    ldmdb sp, {{r0-r14}}^
-    rfeia sp
+    RETURN_TO_CALLER
 2:  @ Nobody to wake: the bits stay.
     str r2, [r10, #{notification_bits}]
     mov r0, #0
     str r0, [r6]
-    ldmdb sp, {{r0-r14}}^
-    rfeia sp
+    RETURN_TO_CALLER
 
 @ --- WaitNotification: take bits, or block and run the next thread -------
 @ Taken when the caller's bits are there or it asked not to wait (it goes
@@ -482,28 +478,7 @@ tessera_fast_signal:
     .global tessera_fast_wait_notification
 tessera_fast_wait_notification:
     @ r0 the handle, r1 the mask, r2 the timeout.
-    sub r6, sp, #{process_pc}
-    ldr r11, =({kernel} + {kernel_in_cell})
-    ldrb ip, [r11, #{kernel_timer_dirty}]
-    cmp ip, #0
-    bne tessera_svc_general
-    @ The handle, with WAIT on a notification.
-    and ip, r0, #0xff
-    sub lr, ip, #1
-    cmp lr, #({cspace_slots} - 1)
-    bhs tessera_svc_general
-    sub r9, r6, #{cspace_below_entry}
-    mov lr, #{slot_bytes}
-    mla r9, ip, lr, r9
-    ldr ip, [r9, #{slot_generation}]
-    cmp ip, r0, lsr #{handle_index_bits}
-    ldreq ip, [r9, #{capability_kind}]
-    cmpeq ip, #{notification_kind}
-    bne tessera_svc_general
-    ldr ip, [r9, #{capability_rights}]
-    tst ip, #{right_wait}
-    beq tessera_svc_general
-    ldr r10, [r9, #{capability_object}]
+    NOTIFICATION {right_wait}
     ldr r3, [r10, #{notification_bits}]
     ands r4, r3, r1
     bne 1f
@@ -517,30 +492,7 @@ tessera_fast_wait_notification:
     beq tessera_svc_general
     clz r7, r5
     rsb r7, r7, #31
-    add r3, r11, #{kernel_queue_heads}
-    ldr r9, [r3, r7, lsl #2]
-    sub r9, r9, #1
-    ldr r8, [r11, #{kernel_blocks}]
-    add r8, r8, r9, lsl #{object_shift}
-    add r8, r8, #{entry_offset}
-    ldrb ip, [r8, #{process_mapped}]
-    cmp ip, #1
-    bne tessera_svc_general
-    ldrb lr, [r8, #{process_asid}]
-    cmp lr, #0
-    beq tessera_svc_general
-    ldr ip, [r8, #{process_asid_epoch}]
-    ldr r0, [r11, #{kernel_asid_epoch}]
-    cmp ip, r0
-    bne tessera_svc_general
-    mrrc p15, 0, r2, r3, c14
-    ldrd r4, r5, [r11, #{kernel_slice_ticks}]
-    adds r4, r4, r2
-    adc r5, r5, r3
-    ldrd r2, r3, [r11, #{kernel_armed_deadline}]
-    subs ip, r4, r2
-    sbcs ip, r5, r3
-    blo tessera_svc_general
+    NEXT_THREAD r3, r7, r0
     @ Commit. The next thread's slice; it leaves the front of its queue.
     strd r4, r5, [r11, #{kernel_slice_end}]
     mov r0, #0
@@ -562,25 +514,13 @@ tessera_fast_wait_notification:
     str r0, [r6, #{process_ipc_next}]
     ldr r4, [r11, #({kernel_current} + 4)]
     add r4, r4, #1
-    ldr ip, [r10, #{notification_tail}]
-    str r4, [r10, #{notification_tail}]
-    cmp ip, #0
-    streq r4, [r10, #{notification_head}]
-    ldrne r5, [r11, #{kernel_blocks}]
-    subne ip, ip, #1
-    addne r5, r5, ip, lsl #{object_shift}
-    addne r5, r5, #{entry_offset}
-    strne r4, [r5, #{process_ipc_next}]
+    ENQUEUE r10, {notification_head}, {notification_tail}, r4, r5
     str r0, [r6]
     mov ip, #{ipc_notification}
     str ip, [r6, #{process_ipc}]
     str r10, [r6, #{process_ipc_argument}]
     str r1, [r6, #{process_ipc_mask}]
-    mov ip, #{state_ipc}
-    str ip, [r6, #{process_state}]
-    mvn ip, #0
-    str ip, [r6, #{process_until}]
-    str ip, [r6, #({process_until} + 4)]
+    BLOCK_FOREVER r6
     b fast_switch
 1:  @ It goes on with the bits it takes (r4; none for a wait that may not
     @ block): r0 = 0, r1 the bits, r2 = r3 = 0.
@@ -591,8 +531,7 @@ tessera_fast_wait_notification:
     str r4, [r6, #{process_r1}]
     str r0, [r6, #({process_r1} + 4)]
     str r0, [r6, #({process_r1} + 8)]
-    ldmdb sp, {{r0-r14}}^
-    rfeia sp
+    RETURN_TO_CALLER
 
 @ --- the switch: to the thread whose entry is r8 (index r9, ASID lr) -------
 @ As `Kernel::switch_to_thread` with the checks done: it becomes current
