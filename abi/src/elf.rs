@@ -194,7 +194,12 @@ pub fn parse_within(file: &[u8], start: u32, end: u32) -> Result<LoadPlan, ElfEr
             return Err(ElfError::TooLarge);
         }
         let position = plan.segments().take_while(|s| s.address < address).count();
-        plan.segments.copy_within(position..plan.count, position + 1);
+        // One place up by swaps of disjoint halves, not `copy_within`
+        // (which links a general `memmove` into the kernel for a few words).
+        for i in (position..plan.count).rev() {
+            let (low, high) = plan.segments.split_at_mut(i + 1);
+            core::mem::swap(&mut low[i], &mut high[0]);
+        }
         plan.segments[position] = Some(segment);
         plan.count += 1;
     }

@@ -148,6 +148,42 @@ pub fn is_compatible(value: &[u8], names: &[&[u8]]) -> bool {
     false
 }
 
+/// What a node's `compatible` value makes it for the kernel (bits).
+const UART: u8 = 1;
+const GIC: u8 = 2;
+const GIC_V2M: u8 = 4;
+const TIMER: u8 = 8;
+/// The `compatible` strings behind those bits.
+const KINDS: [(&[u8], u8); 6] = [
+    (b"arm,pl011", UART),
+    (GIC_COMPATIBLE[0], GIC),
+    (GIC_COMPATIBLE[1], GIC),
+    (GIC_COMPATIBLE[2], GIC),
+    (b"arm,gic-v2m-frame", GIC_V2M),
+    (b"arm,armv7-timer", TIMER),
+];
+
+// `kinds` skips entries without this prefix.
+const _: () = {
+    let mut i = 0;
+    while i < KINDS.len() {
+        let name = KINDS[i].0;
+        assert!(name.len() > 4 && name[0] == b'a' && name[1] == b'r' && name[2] == b'm' && name[3] == b',');
+        i += 1;
+    }
+};
+
+/// The kinds a `compatible` value names, in one pass over its strings
+/// (what [`is_compatible`] answers for each kind's names).
+fn kinds(value: &[u8]) -> u8 {
+    value
+        .split(|&b| b == 0)
+        // Every name above starts so: most entries stop at this test.
+        .filter(|entry| entry.starts_with(b"arm,"))
+        .flat_map(|entry| KINDS.iter().filter(move |(name, _)| *name == entry))
+        .fold(0, |kinds, (_, kind)| kinds | kind)
+}
+
 /// The properties of one node that matter here.
 #[derive(Clone, Copy, Default)]
 struct Node<'a> {
@@ -186,18 +222,28 @@ pub fn parse(blob: &[u8]) -> Result<BoardFacts<'_>, DeviceTreeError> {
     const NAMES: [&[u8]; 7] =
         [b"compatible", b"reg", b"interrupts", b"bootargs", b"device_type", b"#address-cells", b"#size-cells"];
     let mut offsets = [u32::MAX; NAMES.len()];
+    // Whether a name that matters can be found at another offset too: it
+    // is written twice, or it is the tail of a longer string.
+    let mut elsewhere = false;
     let mut start = 0;
     while start < strings.len() {
         let len = strings[start..].iter().position(|&b| b == 0).unwrap_or(strings.len() - start);
-        if let Some(found) = NAMES.iter().position(|name| *name == &strings[start..start + len]) {
+        let string = &strings[start..start + len];
+        if let Some(found) = NAMES.iter().position(|name| *name == string) {
             if offsets[found] == u32::MAX {
                 offsets[found] = start as u32;
+            } else {
+                elsewhere = true;
             }
         }
+        elsewhere |= NAMES.iter().any(|name| string.len() > name.len() && string.ends_with(name));
         start += len + 1;
     }
-    // A property name offset may also point into the middle of a string
-    // (the format allows sharing tails); such names are checked the slow way.
+    // Offsets up to the last terminator start a terminated string.
+    let terminated = strings.iter().rposition(|&b| b == 0);
+    // A property name offset may also point to a second copy of a name or
+    // into the middle of a string (the format allows sharing tails); such
+    // names are checked the slow way, when the strings hold one.
     let string = |offset: u32| {
         let tail = strings.get(offset as usize..)?;
         Some(&tail[..tail.iter().position(|&b| b == 0)?])
@@ -206,11 +252,19 @@ pub fn parse(blob: &[u8]) -> Result<BoardFacts<'_>, DeviceTreeError> {
         if let Some(found) = offsets.iter().position(|&known| known == offset) {
             return Ok(Some(found));
         }
+        if terminated.is_none_or(|last| offset as usize > last) {
+            return Err(DeviceTreeError::BadStructure);
+        }
+        if !elsewhere {
+            return Ok(None);
+        }
         let name = string(offset).ok_or(DeviceTreeError::BadStructure)?;
         Ok(NAMES.iter().position(|known| *known == name))
     };
 
     let mut facts = BoardFacts::default();
+    // Devices are recorded in order: the first free entry.
+    let mut device_count = 0;
     // Node stack; the root's parent cells default to 2 and 1 (the spec's defaults).
     let mut stack: [Node; MAX_DEPTH] = [Node::default(); MAX_DEPTH];
     let mut depth = 0usize;
@@ -275,17 +329,18 @@ pub fn parse(blob: &[u8]) -> Result<BoardFacts<'_>, DeviceTreeError> {
                     }
                 }
                 let mut kernel_owned = false;
-                if facts.uart.is_none() && is_compatible(node.compatible, &[b"arm,pl011"]) {
+                let kinds = kinds(node.compatible);
+                if facts.uart.is_none() && kinds & UART != 0 {
                     facts.uart = reg(0);
                     kernel_owned = true;
                 }
-                if facts.gic.is_none() && is_compatible(node.compatible, &GIC_COMPATIBLE) {
+                if facts.gic.is_none() && kinds & GIC != 0 {
                     facts.gic = reg(0).zip(reg(1));
                     kernel_owned = true;
                 }
                 // The GICv2m MSI frame belongs to the interrupt controller.
-                kernel_owned |= is_compatible(node.compatible, &[b"arm,gic-v2m-frame"]);
-                if facts.timer_interrupts.is_none() && is_compatible(node.compatible, &[b"arm,armv7-timer"]) {
+                kernel_owned |= kinds & GIC_V2M != 0;
+                if facts.timer_interrupts.is_none() && kinds & TIMER != 0 {
                     facts.timer_interrupts = node.interrupts;
                     kernel_owned = true;
                 }
@@ -295,8 +350,11 @@ pub fn parse(blob: &[u8]) -> Result<BoardFacts<'_>, DeviceTreeError> {
                 {
                     let compatible = node.compatible.split(|&b| b == 0).next().unwrap_or(&[]);
                     let interrupt = node.interrupts.and_then(|value| crate::interrupts::nth_gic_interrupt(value, 0));
-                    match facts.devices.iter_mut().find(|d| d.is_none()) {
-                        Some(free) => *free = Some(Device { compatible, registers, interrupt }),
+                    match facts.devices.get_mut(device_count) {
+                        Some(free) => {
+                            *free = Some(Device { compatible, registers, interrupt });
+                            device_count += 1;
+                        }
                         None => facts.devices_dropped += 1,
                     }
                 }
@@ -471,6 +529,70 @@ mod tests {
             (-1, "", &[]),
         ]);
         assert_eq!(parse(&blob).unwrap().uart, None);
+    }
+
+    /// The one-pass classifier answers what `is_compatible` answers for
+    /// each kind's names.
+    #[test]
+    fn kinds_agree_with_is_compatible() {
+        let values: [&[u8]; 9] = [
+            b"",
+            b"\0",
+            b"arm,pl011\0arm,primecell\0",
+            b"arm,primecell\0arm,pl011",
+            b"arm,cortex-a15-gic\0arm,gic-v2m-frame\0",
+            b"arm,pl01\0arm,pl0111\0",
+            b"arm,armv7-timer\0arm,armv8-timer\0",
+            b"virtio,mmio\0",
+            b"arm,gic-400\0\0arm,pl011\0",
+        ];
+        for value in values {
+            let mut expected = 0;
+            for (names, kind) in [
+                (&[&b"arm,pl011"[..]][..], UART),
+                (&GIC_COMPATIBLE[..], GIC),
+                (&[&b"arm,gic-v2m-frame"[..]][..], GIC_V2M),
+                (&[&b"arm,armv7-timer"[..]][..], TIMER),
+            ] {
+                if is_compatible(value, names) {
+                    expected |= kind;
+                }
+            }
+            assert_eq!(kinds(value), expected, "{:?}", std::string::String::from_utf8_lossy(value));
+        }
+    }
+
+    /// A property whose name is the tail of a longer string (the format
+    /// lets writers share tails) is still read; a name offset past the
+    /// last terminator is refused. (`build` writes each name anew, so
+    /// `virt_like` covers names written twice.)
+    #[test]
+    fn property_names_may_share_a_tail() {
+        let reg = cells(&[0x0900_0000, 0x1000]);
+        let one = cells(&[1]);
+        let mut blob = build(&[
+            (1, "", &[("#address-cells", &one), ("#size-cells", &one)]),
+            (1, "uart", &[("compatible", b"arm,pl011\0"), ("xreg", &reg)]),
+            (-1, "", &[]),
+            (-1, "", &[]),
+        ]);
+        assert_eq!(parse(&blob).unwrap().uart, None, "no `reg` yet");
+        let word = |blob: &[u8], at: usize| u32::from_be_bytes(blob[at..at + 4].try_into().unwrap());
+        let (structure, strings) = (word(&blob, 8) as usize, word(&blob, 12) as usize);
+        let string_count = word(&blob, 32) as usize;
+        let xreg = blob[strings..strings + string_count].windows(5).position(|w| w == b"xreg\0").unwrap() as u32;
+        // The property whose name offset is `xreg`'s: point it at `reg`.
+        let mut at = structure;
+        let property = loop {
+            if word(&blob, at) == PROPERTY && word(&blob, at + 8) == xreg {
+                break at;
+            }
+            at += 4;
+        };
+        blob[property + 8..property + 12].copy_from_slice(&(xreg + 1).to_be_bytes());
+        assert_eq!(parse(&blob).unwrap().uart, Some(Registers { address: 0x0900_0000, size: 0x1000 }));
+        blob[property + 8..property + 12].copy_from_slice(&(string_count as u32).to_be_bytes());
+        assert_eq!(parse(&blob), Err(DeviceTreeError::BadStructure));
     }
 
     /// Every prefix and many byte flips of a valid tree parse or fail

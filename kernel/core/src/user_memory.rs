@@ -127,7 +127,13 @@ impl RegionMap {
             return Err(MapError::TooManyRegions);
         }
         let at = self.regions().take_while(|r| r.start < region.start).count();
-        self.regions.copy_within(at..self.count as usize, at + 1);
+        // Swapped one place up (disjoint halves: no overlapping copy)
+        // instead of `copy_within`, which would link a general `memmove`
+        // into the kernel for a few words.
+        for i in (at..self.count as usize).rev() {
+            let (low, high) = self.regions.split_at_mut(i + 1);
+            core::mem::swap(&mut low[i], &mut high[0]);
+        }
         self.regions[at] = region;
         self.count += 1;
         Ok(())
@@ -137,7 +143,10 @@ impl RegionMap {
     pub fn remove(&mut self, start: u32) -> Option<Region> {
         let at = self.regions().position(|r| r.start == start)?;
         let region = self.regions[at];
-        self.regions.copy_within(at + 1..self.count as usize, at);
+        for i in at..self.count as usize - 1 {
+            let (low, high) = self.regions.split_at_mut(i + 1);
+            core::mem::swap(&mut low[i], &mut high[0]);
+        }
         self.count -= 1;
         self.regions[self.count as usize] = Region::UNUSED;
         Some(region)
