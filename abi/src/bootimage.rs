@@ -170,9 +170,17 @@ impl<'a> BootImage<'a> {
         Some(Program { name, elf })
     }
 
-    /// The program called `name`.
+    /// The program called `name`. Compares the directory's name fields
+    /// as bytes (`parse` checked them all), decoding only the one found.
     pub fn find(&self, name: &str) -> Option<Program<'a>> {
-        self.iter().find(|program| program.name == name)
+        let name = name.as_bytes();
+        (0..self.count)
+            .find(|&index| {
+                let base = HEADER_SIZE + index * ENTRY_SIZE;
+                let field = &self.bytes[base..base + NAME_MAX];
+                field.get(..name.len()) == Some(name) && field.get(name.len()).is_none_or(|&b| b == 0)
+            })
+            .and_then(|index| self.get(index))
     }
 
     /// All programs, in directory order.
@@ -187,10 +195,16 @@ pub fn image_size(elf_sizes: impl Iterator<Item = usize>) -> usize {
     let mut data = 0;
     for size in elf_sizes {
         count += 1;
-        data += size.next_multiple_of(4);
+        data += size.next_multiple_of(ENTRY_ALIGN);
     }
-    HEADER_SIZE + count * ENTRY_SIZE + data
+    (HEADER_SIZE + count * ENTRY_SIZE).next_multiple_of(ENTRY_ALIGN) + data
 }
+
+/// Where [`write`] starts each entry's bytes: on a 4 KiB boundary from the
+/// image's start, so that a kernel can map a program's read-only pages
+/// where they lie in an image that is itself page-aligned instead of
+/// copying them (the parser does not require it).
+pub const ENTRY_ALIGN: usize = 4096;
 
 /// Why [`write`] could not pack an image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,7 +220,7 @@ pub enum PackError {
 }
 
 /// Packs `programs` (name, ELF bytes) into `out`, which must be exactly
-/// [`image_size`] bytes long. Each ELF starts 4-byte aligned.
+/// [`image_size`] bytes long. Each ELF starts [`ENTRY_ALIGN`]-aligned.
 pub fn write(programs: &[(&str, &[u8])], out: &mut [u8]) -> Result<(), PackError> {
     if programs.len() > MAX_ENTRIES {
         return Err(PackError::TooManyEntries);
@@ -220,7 +234,7 @@ pub fn write(programs: &[(&str, &[u8])], out: &mut [u8]) -> Result<(), PackError
     out[4..8].copy_from_slice(&VERSION.to_le_bytes());
     out[8..12].copy_from_slice(&(programs.len() as u32).to_le_bytes());
     out[12..16].copy_from_slice(&total.to_le_bytes());
-    let mut data_offset = HEADER_SIZE + programs.len() * ENTRY_SIZE;
+    let mut data_offset = (HEADER_SIZE + programs.len() * ENTRY_SIZE).next_multiple_of(ENTRY_ALIGN);
     for (index, (name, elf)) in programs.iter().enumerate() {
         if name.is_empty() || name.len() > NAME_MAX || name.as_bytes().contains(&0) {
             return Err(PackError::BadName(index));
@@ -230,7 +244,7 @@ pub fn write(programs: &[(&str, &[u8])], out: &mut [u8]) -> Result<(), PackError
         out[base + NAME_MAX..base + NAME_MAX + 4].copy_from_slice(&(data_offset as u32).to_le_bytes());
         out[base + NAME_MAX + 4..base + NAME_MAX + 8].copy_from_slice(&(elf.len() as u32).to_le_bytes());
         out[data_offset..data_offset + elf.len()].copy_from_slice(elf);
-        data_offset += elf.len().next_multiple_of(4);
+        data_offset += elf.len().next_multiple_of(ENTRY_ALIGN);
     }
     Ok(())
 }
@@ -268,10 +282,21 @@ mod tests {
     }
 
     #[test]
+    fn entries_start_on_their_alignment() {
+        let image = pack(&[("init", b"\x7fELFabc"), ("hello", &[7; 5000]), ("zz", b"12345")]);
+        let parsed = BootImage::parse(&image).unwrap();
+        for entry in parsed.iter() {
+            let offset = entry.elf.as_ptr() as usize - image.as_ptr() as usize;
+            assert_eq!(offset % ENTRY_ALIGN, 0, "{}", entry.name);
+        }
+        assert_eq!(image.len() % ENTRY_ALIGN, 0);
+    }
+
+    #[test]
     fn declared_size_trims_padding() {
         let mut image = pack(&[("init", b"abcd")]);
         let size = image.len();
-        image.resize(4096, 0);
+        image.resize(size + 4096, 0);
         assert_eq!(declared_size(&image), Some(size));
         assert!(BootImage::parse(&image).is_err());
         assert!(BootImage::parse(&image[..size]).is_ok());
@@ -290,7 +315,7 @@ mod tests {
         assert_eq!(BootImage::parse(&bad).unwrap_err(), BootImageError::SizeMismatch);
         let mut bad = image.clone();
         let size_field = HEADER_SIZE + NAME_MAX + 4;
-        bad[size_field..size_field + 4].copy_from_slice(&1000u32.to_le_bytes());
+        bad[size_field..size_field + 4].copy_from_slice(&(image.len() as u32).to_le_bytes());
         assert_eq!(BootImage::parse(&bad).unwrap_err(), BootImageError::EntryOutOfBounds(0));
         let mut bad = image;
         bad[HEADER_SIZE] = 0;

@@ -117,7 +117,13 @@ impl<P: Platform> Kernel<P> {
 
     /// The first empty slot of process `space`'s CSpace.
     pub(super) fn free_slot(&self, space: usize) -> Result<SlotRef, Error> {
-        (1..CSPACE_SLOTS)
+        self.free_slot_from(space, 1)
+    }
+
+    /// The first free slot of `space` from index `from` on (the caller
+    /// knows those below are taken).
+    fn free_slot_from(&self, space: usize, from: usize) -> Result<SlotRef, Error> {
+        (from.max(1)..CSPACE_SLOTS)
             .find(|&index| self.processes.cspace(space)[index].capability().is_none())
             .map(|index| Self::slot_ref(space, index))
             .ok_or(Error::SlotOccupied)
@@ -131,8 +137,21 @@ impl<P: Platform> Kernel<P> {
 
     /// Puts an original capability in process `space`'s CSpace.
     pub(super) fn insert_original(&mut self, space: usize, capability: Capability) -> Result<Handle, Error> {
-        let at = self.free_slot(space)?;
+        self.insert_original_from(space, capability, &mut 1)
+    }
+
+    /// [`Kernel::insert_original`] into the first free slot from `*next`
+    /// on, leaving `*next` after it: for a run of insertions nothing else
+    /// interleaves with, each scan starts where the last ended.
+    fn insert_original_from(
+        &mut self,
+        space: usize,
+        capability: Capability,
+        next: &mut usize,
+    ) -> Result<Handle, Error> {
+        let at = self.free_slot_from(space, *next)?;
         capability::insert_original(&mut Slots(&mut self.processes), at, capability)?;
+        *next = at.index() as usize + 1;
         Ok(self.handle_at(at))
     }
 
@@ -156,23 +175,25 @@ impl<P: Platform> Kernel<P> {
 
     /// Gives the root task its original capabilities.
     pub fn give_root_capabilities(&mut self, root: usize, grants: &RootGrants) -> Result<(), Error> {
+        // Each goes into the next free slot, found from where the last went.
+        let next = &mut 1;
         let (address, bytes) = grants.untyped;
         let memory_rights = ObjectType::Untyped.meaningful_rights();
-        self.insert_original(root, Capability::new(ObjectType::Untyped, memory_rights, address, bytes))?;
+        self.insert_original_from(root, Capability::new(ObjectType::Untyped, memory_rights, address, bytes), next)?;
         for &(address, bytes) in grants.device_regions {
             let rights = ObjectType::DeviceRegion.meaningful_rights();
-            self.insert_original(root, Capability::new(ObjectType::DeviceRegion, rights, address, bytes))?;
+            self.insert_original_from(root, Capability::new(ObjectType::DeviceRegion, rights, address, bytes), next)?;
         }
         let rights = Rights::GRANT | Rights::INSPECT;
-        self.insert_original(root, Capability::new(ObjectType::PowerControl, rights, 0, 0))?;
+        self.insert_original_from(root, Capability::new(ObjectType::PowerControl, rights, 0, 0), next)?;
         let (address, bytes) = grants.boot_image;
         if bytes > 0 {
             let rights = Rights::READ | Rights::GRANT | Rights::DERIVE | Rights::INSPECT;
-            self.insert_original(root, Capability::new(ObjectType::Frame, rights, address, bytes))?;
+            self.insert_original_from(root, Capability::new(ObjectType::Frame, rights, address, bytes), next)?;
         }
         for &interrupt in grants.interrupts {
             let rights = ObjectType::Interrupt.meaningful_rights();
-            self.insert_original(root, Capability::new(ObjectType::Interrupt, rights, interrupt, 0))?;
+            self.insert_original_from(root, Capability::new(ObjectType::Interrupt, rights, interrupt, 0), next)?;
         }
         Ok(())
     }

@@ -483,6 +483,25 @@ impl<P: Platform> Kernel<P> {
                     let (offset, bytes) = segment.page_contents(page);
                     // A page the file fills whole needs no zeroing first.
                     let whole = bytes.len() == PAGE_SIZE;
+                    // A read-only page the file fills whole, lying on a
+                    // page of RAM in the boot image (which keeps entries
+                    // page-aligned), is mapped where it lies, not copied;
+                    // it is not the pool's, so it never goes back to it.
+                    let source = &program.elf[bytes.clone()];
+                    let in_place = match layout {
+                        UserLayout::Translated if whole && !segment.access.write => platform
+                            .ram()
+                            .address_of(source.as_ptr(), PAGE_SIZE)
+                            .filter(|address| address.is_multiple_of(PAGE_SIZE as u32)),
+                        _ => None,
+                    };
+                    if let Some(frame) = in_place {
+                        if segment.access.execute {
+                            platform.clean_for_execution(frame);
+                        }
+                        map_or_release(platform, space, page, frame, segment.access, &mut frames)?;
+                        continue;
+                    }
                     let frame = match layout {
                         UserLayout::Translated if whole => frames.allocator.allocate().ok_or(Error::OutOfMemory)?,
                         UserLayout::Translated => frames.allocate_zeroed().ok_or(Error::OutOfMemory)?,
@@ -495,7 +514,7 @@ impl<P: Platform> Kernel<P> {
                     // SAFETY: the pool just handed `frame` out for this
                     // page; `page_contents` keeps offset + length within
                     // it. A frame not zeroed is overwritten whole.
-                    unsafe { platform.copy_into(frame + offset as u32, &program.elf[bytes]) };
+                    unsafe { platform.copy_into(frame + offset as u32, source) };
                     if segment.access.execute {
                         platform.clean_for_execution(frame);
                     }

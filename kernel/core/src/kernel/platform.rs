@@ -53,6 +53,14 @@ impl Ram {
         Ram { offset: (pointer as usize).wrapping_sub(start as usize), start, bytes }
     }
 
+    /// The physical address of the `len` bytes at CPU address `pointer`,
+    /// if they lie in this RAM.
+    pub fn address_of(self, pointer: *const u8, len: usize) -> Option<u32> {
+        let address = u32::try_from((pointer as usize).wrapping_sub(self.offset)).ok()?;
+        let within = address.wrapping_sub(self.start);
+        (within < self.bytes && len <= (self.bytes - within) as usize).then_some(address)
+    }
+
     /// The CPU address of physical address `address`. Dereferencing it is
     /// the caller's business (and its `SAFETY` comment's).
     #[inline(always)]
