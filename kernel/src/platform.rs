@@ -156,7 +156,8 @@ impl Platform for Armv7a {
 
     #[inline(always)]
     fn ram(&self) -> Ram {
-        // All RAM is mapped for the kernel at its physical address.
+        // All RAM is mapped for the kernel at its physical address (the
+        // assembly fast paths in svc.s rely on it too).
         Ram::IDENTITY
     }
 

@@ -18,6 +18,8 @@ pub struct Asids {
 
 /// Where `Asids::epoch` lies, for the architectures' fast paths.
 pub(crate) const EPOCH_OFFSET: usize = core::mem::offset_of!(Asids, epoch);
+// The fast paths read the epoch as one word: it must stay a `u32`.
+const _: fn(&Asids) -> u32 = |asids| asids.epoch;
 
 /// A process's ASID, valid while its epoch is the allocator's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

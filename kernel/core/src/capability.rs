@@ -91,6 +91,8 @@ pub struct Slot {
 /// fast paths (`kernel::fast_path`).
 pub(crate) const SLOT_CAPABILITY_OFFSET: usize = core::mem::offset_of!(Slot, capability);
 pub(crate) const SLOT_GENERATION_OFFSET: usize = core::mem::offset_of!(Slot, generation);
+// The fast paths read the generation as one word: it must stay a `u32`.
+const _: fn(&Slot) -> u32 = |slot| slot.generation;
 
 impl Slot {
     /// An empty slot at generation 0.

@@ -84,6 +84,11 @@ pub struct Queues {
 pub(crate) const NONEMPTY_OFFSET: usize = core::mem::offset_of!(Queues, nonempty);
 pub(crate) const HEAD_OFFSET: usize = core::mem::offset_of!(Queues, head);
 pub(crate) const TAIL_OFFSET: usize = core::mem::offset_of!(Queues, tail);
+// The fast paths read and write these as words: their types must stay.
+fn _field_types(queues: &Queues) -> (u32, &[u32; LEVELS], &[u32; LEVELS]) {
+    (queues.nonempty, &queues.head, &queues.tail)
+}
+
 /// How many levels there are (a power of two: a level is a priority's low
 /// bits).
 pub(crate) const QUEUE_LEVELS: usize = LEVELS;

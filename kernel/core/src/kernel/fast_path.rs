@@ -232,6 +232,45 @@ const SOME_TAG: u32 = {
 #[cfg(not(target_pointer_width = "32"))]
 const SOME_TAG: u32 = 1;
 
+// The widths the assembly reads and writes these fields with (`ldrb` for
+// a `bool` or `u8`, `ldr` for a `u32`, `ldrd` for a `u64`): a field whose
+// type changes fails to compile here.
+fn _process_field_types(p: &Process) -> (bool, u8, u8, [u32; 9]) {
+    (
+        p.mapped,
+        p.asid,
+        p.run_level,
+        [
+            p.priority,
+            p.base_priority,
+            p.reply_to,
+            p.ipc_next,
+            p.bound,
+            p.run_next,
+            p.asid_epoch,
+            p.memory,
+            p.context.pc,
+        ],
+    )
+}
+fn _kernel_field_types<P: Platform>(kernel: &Kernel<P>) -> (bool, [u64; 3], [Option<usize>; 2]) {
+    (kernel.timer_dirty, [kernel.slice_end, kernel.slice_ticks, kernel.armed_deadline], [kernel.current, kernel.loaded])
+}
+
+// The handle's slot index is its low byte (the assembly masks with 0xff).
+const _: () = assert!(HANDLE_INDEX_BITS == 8 && CSPACE_SLOTS <= 256);
+
+// An empty slot's kind word (the `None` of its `Option<Capability>`) is
+// neither of the kinds the assembly accepts.
+const _: () = {
+    let none: Option<Capability> = None;
+    // SAFETY: `None` is the niche value in the niche field, `kind`, whose
+    // four bytes are initialised; it is read at its aligned offset.
+    let kind =
+        unsafe { *((&none as *const Option<Capability> as *const u8).add(offset_of!(Capability, kind)) as *const u32) };
+    assert!(kind != ObjectType::Endpoint as u32 && kind != ObjectType::Notification as u32);
+};
+
 // The reply_to encoding the assembly relies on: subtracting one makes both
 // "no caller" values the two largest words.
 const _: () = assert!(NO_CALLER == 0 && CALLER_GONE == u32::MAX);

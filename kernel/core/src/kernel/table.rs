@@ -53,6 +53,11 @@ pub(super) struct ProcessTable {
 pub(super) const BLOCKS_OFFSET: usize = core::mem::offset_of!(ProcessTable, blocks);
 pub(super) const GENERATIONS_OFFSET: usize = core::mem::offset_of!(ProcessTable, generations);
 pub(super) const LEN_OFFSET: usize = core::mem::offset_of!(ProcessTable, len);
+// The fast paths read these as words (a `u16` per generation): their
+// types must stay.
+fn _field_types(table: &ProcessTable) -> (usize, *mut u16, usize) {
+    (table.blocks, table.generations, table.len)
+}
 
 impl ProcessTable {
     /// A table with no blocks; `init` gives it RAM.

@@ -12,7 +12,11 @@
 @ effects, which cannot fail, and the switch to the other thread.
 @
 @ Every offset, tag and bit comes from `kernel_core::kernel::Kernel::FAST_PATH`
-@ (kernel/core/src/kernel/fast_path.rs), passed in by svc.rs.
+@ (kernel/core/src/kernel/fast_path.rs), passed in by svc.rs, which also
+@ pins the widths the loads and stores here use. Objects are reached at
+@ their physical addresses, as the Rust code reaches them through
+@ `Platform::ram`: the A7 kernel maps all RAM at its physical address
+@ (`Ram::IDENTITY`, platform.rs).
 @
 @ In a fast path: the caller's registers are saved in its context,
 @ SP_svc points at the context's `pc` field, TPIDRURW is saved, r0-r7
