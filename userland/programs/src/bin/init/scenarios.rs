@@ -35,7 +35,7 @@ pub fn run(name: &str) -> u32 {
         "pmu" => pmu(),
         "console" => console(),
         "cpu-state" => cpu_state(),
-        "bad-syscalls" => expect_clean_exit("badcall", 0).and_then(|()| still_alive()),
+        "bad-syscalls" => bad_syscalls().and_then(|()| still_alive()),
         "timeouts" => timeouts(),
         "capabilities" => capabilities(),
         "secret" => secret_scenario(),
@@ -80,6 +80,28 @@ fn finish(process: Handle) -> Result<Ended, &'static str> {
     })?;
     collect(process);
     Ok(ended)
+}
+
+/// `badcall` with capabilities to misuse: a frame (read-only), an
+/// endpoint it may only receive on, a notification it may only wait on.
+fn bad_syscalls() -> Outcome {
+    let untyped = untyped_memory()?;
+    let process = start("badcall", NORMAL, 0)?;
+    for (kind, bytes, rights) in [
+        (ObjectType::Frame, 4096, Rights::READ),
+        (ObjectType::Endpoint, 64, Rights::RECEIVE),
+        (ObjectType::Notification, 64, Rights::WAIT),
+    ] {
+        let object = retype(untyped, kind, bytes).map_err(|_| "retype failed")?;
+        give(object, process, rights)?;
+    }
+    let ended = finish(process)?;
+    report("badcall", ended);
+    if ended == Ended::Exited(0) {
+        Ok(())
+    } else {
+        Err("program did not exit cleanly")
+    }
 }
 
 fn expect_clean_exit(name: &str, argument: u32) -> Outcome {
