@@ -377,7 +377,10 @@ impl<P: Platform> Kernel<P> {
             }
             Call::CapDelete { handle } => {
                 let at = self.lookup(index, handle)?;
-                if !self.revoke_preemptible(at) {
+                // A capability with nothing derived from it (the common
+                // case: a copy received in a message) has nothing to revoke.
+                let derived = capability::has_descendants(&Slots(&mut self.processes), at);
+                if derived && !self.revoke_preemptible(at) {
                     self.restart_syscall(index);
                     return Ok(Reply::Restart);
                 }
