@@ -95,22 +95,22 @@ fn bad_syscalls() -> Outcome {
         let object = retype(untyped, kind, bytes).map_err(|_| "retype failed")?;
         give(object, process, rights)?;
     }
-    let ended = finish(process)?;
-    report("badcall", ended);
-    if ended == Ended::Exited(0) {
-        Ok(())
-    } else {
-        Err("program did not exit cleanly")
-    }
+    finish_clean("badcall", process, "program did not exit cleanly")
 }
 
 fn expect_clean_exit(name: &str, argument: u32) -> Outcome {
-    let ended = finish(start(name, NORMAL, argument)?)?;
+    finish_clean(name, start(name, NORMAL, argument)?, "program did not exit cleanly")
+}
+
+/// Waits for `process` (program `name`) and reports how it ended: `failure`
+/// unless it exited with 0.
+fn finish_clean(name: &str, process: Handle, failure: &'static str) -> Outcome {
+    let ended = finish(process)?;
     report(name, ended);
     if ended == Ended::Exited(0) {
         Ok(())
     } else {
-        Err("program did not exit cleanly")
+        Err(failure)
     }
 }
 
@@ -745,13 +745,7 @@ fn interrupt_scenario() -> Outcome {
     give(registers, driver, DRIVER_DEVICE_RIGHTS)?;
     give(interrupt, driver, Rights::empty())?;
     give(notification, driver, Rights::SIGNAL | Rights::WAIT)?;
-    let ended = finish(driver)?;
-    report("rtcdriver", ended);
-    if ended == Ended::Exited(0) {
-        Ok(())
-    } else {
-        Err("the driver did not get its interrupt")
-    }
+    finish_clean("rtcdriver", driver, "the driver did not get its interrupt")
 }
 
 /// The GPIO server and three clients sharing the PL061: one granted pin
