@@ -90,6 +90,34 @@ fn call_and_reply_take_the_fast_path_both_ways() {
 }
 
 #[test]
+fn a_call_carrying_a_capability_takes_the_fast_path_and_checks_grant() {
+    let mut system = System::boot();
+    let (server, server_process) = system.spawn("server", tessera_abi::ROOT_PRIORITY);
+    let (endpoint, server_endpoint) = share_endpoint(&mut system, server_process, Rights::RECEIVE);
+    let frame = system.retype(system.untyped, ObjectType::Frame, 4096);
+    let no_grant = Handle(system.ok(Syscall::CapDerive, &[frame.0, Rights::READ.bits(), 0])[0]);
+    system.ok(Syscall::Yield, &[]);
+    assert_eq!(system.call(Syscall::Receive, &[server_endpoint.0, FOREVER]), None);
+    // Without GRANT: refused as the general path refuses it, nothing moves.
+    let fast = system.kernel.fast_paths();
+    let refused = system.syscall_raw(Syscall::Call as u32, [endpoint.0, ipc::info(3, 1), 0, 0, 0, no_grant.0, FOREVER]);
+    assert_eq!(refused.map(|a| a.result), Some(Err(Error::MissingRight)));
+    assert_eq!(system.kernel.fast_paths(), fast, "the refusal is the general path's");
+    assert!(matches!(system.status(server), Some(Status::Receiving { .. })));
+    // With it: straight to the server, which holds its own copy.
+    let sent = system.syscall_raw(Syscall::Call as u32, [endpoint.0, ipc::info(3, 1), 1, 2, 3, frame.0, FOREVER]);
+    assert_eq!(sent, None, "the caller waits for the reply");
+    assert_eq!(system.kernel.fast_paths(), fast + 1, "the call took the fast path");
+    assert_eq!(system.current(), server);
+    let registers = system.kernel.context(server).unwrap().r;
+    assert_eq!((registers[0], ipc::label(registers[1]), ipc::caps(registers[1])), (0, 3, 1));
+    assert_eq!(registers[2..5], [1, 2, 3]);
+    let received = system.kernel.capability(server, Handle(registers[5])).expect("the server holds the frame");
+    assert_eq!(received.kind, ObjectType::Frame);
+    assert_eq!(system.status(system.root), Some(Status::AwaitingReply { server }));
+}
+
+#[test]
 fn a_server_runs_at_its_callers_priority_until_it_replies() {
     let mut system = System::boot();
     let (server, server_process) = system.spawn("server", 3);

@@ -339,6 +339,21 @@ impl<P: Platform> Kernel<P> {
     /// capability that is gone by now, or that finds no free slot, arrives
     /// as handle 0.
     fn deliver(&mut self, sender: usize, receiver: usize, message: Message, badge: u32) {
+        let words = self.transfer(sender, receiver, message);
+        let caps = ipc::caps(message.info);
+        let context = &mut self.processes[receiver].context;
+        context.r[0] = 0;
+        context.r[1] = ipc::info(ipc::label(message.info), caps);
+        context.r[2..6].copy_from_slice(&words);
+        context.r[7] = badge;
+    }
+
+    /// The message's words as `receiver` gets them: each capability it
+    /// carries (the last words) granted into `receiver`'s CSpace and named
+    /// by its new handle there, or 0 if it could not be (no free slot, or
+    /// the sender's handle no longer names one).
+    #[inline(never)]
+    fn transfer(&mut self, sender: usize, receiver: usize, message: Message) -> [u32; 4] {
         let mut words = message.words;
         let caps = ipc::caps(message.info) as usize;
         for word in &mut words[4 - caps..] {
@@ -352,11 +367,7 @@ impl<P: Platform> Kernel<P> {
                 *word = self.handle_at(destination).0;
             }
         }
-        let context = &mut self.processes[receiver].context;
-        context.r[0] = 0;
-        context.r[1] = ipc::info(ipc::label(message.info), caps as u32);
-        context.r[2..6].copy_from_slice(&words);
-        context.r[7] = badge;
+        words
     }
 
     /// A message from `sender` meets `receiver`: deliver it; for a call the
@@ -402,6 +413,14 @@ impl<P: Platform> Kernel<P> {
 
     fn endpoint_capability(&self, index: usize, handle: Handle, needed: Rights) -> Result<Capability, Error> {
         self.typed_capability(index, handle, ObjectType::Endpoint, needed)
+    }
+
+    /// `check_transfer` of the message in process `index`'s registers,
+    /// for a fast path and out of its way.
+    #[inline(never)]
+    fn transfer_allowed(&self, index: usize) -> bool {
+        let r = &self.processes[index].context.r;
+        self.check_transfer(index, &Message { info: r[1], words: [r[2], r[3], r[4], r[5]] }).is_ok()
     }
 
     fn check_transfer(&self, index: usize, message: &Message) -> Result<(), Error> {
@@ -690,9 +709,13 @@ impl<P: Platform> Kernel<P> {
         const WAIT_NOTIFICATION: u32 = tessera_abi::Syscall::WaitNotification as u32;
         const POLL: u32 = tessera_abi::Syscall::Poll as u32;
         if number == CALL || number == REPLY_RECEIVE {
-            // Capabilities to pass, or reserved bits to refuse: the general
-            // path.
-            if self.processes[index].context.r[1] & !ipc::LABEL_MASK != 0 {
+            let info = self.processes[index].context.r[1];
+            // Reserved bits to refuse: the general path. A call may carry
+            // capabilities (`fast_call` checks them as the general path
+            // does); an answer that does takes the general path.
+            if info & !ipc::LABEL_MASK != 0
+                && (number != CALL || info & ipc::RESERVED_MASK != 0 || ipc::caps(info) > ipc::MAX_CAPS)
+            {
                 return None;
             }
             return if number == CALL { self.fast_call(index) } else { self.fast_reply_receive(index) };
@@ -788,6 +811,13 @@ impl<P: Platform> Kernel<P> {
         if self.processes[server].reply_to != NO_CALLER || !self.processes[server].mapped {
             return None;
         }
+        // Capabilities it passes: the general path's checks (an error is
+        // the general path's to answer). The info word has no reserved bit
+        // (`ipc_fastpath`), so it is the one the server gets.
+        let info = self.processes[caller].context.r[1];
+        if ipc::caps(info) != 0 && !self.transfer_allowed(caller) {
+            return None;
+        }
         // Commit: take the server off the endpoint...
         let next = self.processes[server].ipc_next;
         self.processes[server].ipc_next = 0;
@@ -797,15 +827,16 @@ impl<P: Platform> Kernel<P> {
             object.queue.tail = 0;
             object.receivers_queued = 0;
         }
-        // ...give it the message...
-        let (label, words, priority) = {
+        // ...give it the message and the capabilities...
+        let (words, priority) = {
             let source = &self.processes[caller];
             let r = &source.context.r;
-            (ipc::label(r[1]), [r[2], r[3], r[4], r[5]], source.priority)
+            ([r[2], r[3], r[4], r[5]], source.priority)
         };
+        let words = if ipc::caps(info) == 0 { words } else { self.transfer(caller, server, Message { info, words }) };
         let target = &mut self.processes[server];
         target.context.r[0] = 0;
-        target.context.r[1] = label;
+        target.context.r[1] = info;
         target.context.r[2..6].copy_from_slice(&words);
         target.context.r[7] = badge;
         target.ipc = Ipc::None;
