@@ -54,6 +54,22 @@ pub enum BootImageError {
     EntryOutOfBounds(usize),
 }
 
+impl BootImageError {
+    /// What is wrong, in a few words (for a log line with no room for the
+    /// numbers; `Display` gives them).
+    pub const fn reason(self) -> &'static str {
+        match self {
+            BootImageError::Truncated => "truncated",
+            BootImageError::BadMagic => "no boot image magic",
+            BootImageError::UnsupportedVersion(_) => "unsupported version",
+            BootImageError::TooManyEntries(_) => "too many programs",
+            BootImageError::SizeMismatch => "size disagrees with its header",
+            BootImageError::BadName(_) => "a bad program name",
+            BootImageError::EntryOutOfBounds(_) => "a program outside the image",
+        }
+    }
+}
+
 impl core::fmt::Display for BootImageError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {

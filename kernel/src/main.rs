@@ -118,7 +118,7 @@ extern "C" fn kernel_main() -> ! {
     let boot_image = match BootImage::parse(&BOOT_IMAGE.0) {
         Ok(image) => Some(image),
         Err(error) => {
-            log!("no usable boot image ({}); build with `cargo xtask build`", error);
+            log!("no usable boot image ({}); build with `cargo xtask build`", error.reason());
             None
         }
     };

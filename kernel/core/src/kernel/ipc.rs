@@ -416,8 +416,7 @@ impl<P: Platform> Kernel<P> {
     }
 
     /// `check_transfer` of the message in process `index`'s registers,
-    /// for a fast path and out of its way.
-    #[inline(never)]
+    /// for a fast path.
     fn transfer_allowed(&self, index: usize) -> bool {
         let r = &self.processes[index].context.r;
         self.check_transfer(index, &Message { info: r[1], words: [r[2], r[3], r[4], r[5]] }).is_ok()

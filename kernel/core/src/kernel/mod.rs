@@ -799,7 +799,7 @@ impl<P: Platform> Kernel<P> {
                             process.name(),
                             pid,
                             dropped,
-                            Budget::BURST,
+                            u32::from(Budget::BURST),
                             Budget::BYTES_PER_SECOND
                         );
                     }
