@@ -89,8 +89,10 @@ fn call_and_reply_take_the_fast_path_both_ways() {
     assert_eq!(system.kernel.context(server).unwrap().r[0], 0);
 }
 
-#[test]
-fn a_call_carrying_a_capability_takes_the_fast_path_and_checks_grant() {
+/// A server of the root's priority waits on an endpoint the root may send
+/// on; the root holds a frame, and a copy of it without `GRANT`. Returns
+/// the system, the server, the root's endpoint, the frame and the copy.
+fn server_waits_and_root_holds_a_frame() -> (System, u32, Handle, Handle, Handle) {
     let mut system = System::boot();
     let (server, server_process) = system.spawn("server", tessera_abi::ROOT_PRIORITY);
     let (endpoint, server_endpoint) = share_endpoint(&mut system, server_process, Rights::RECEIVE);
@@ -98,6 +100,12 @@ fn a_call_carrying_a_capability_takes_the_fast_path_and_checks_grant() {
     let no_grant = Handle(system.ok(Syscall::CapDerive, &[frame.0, Rights::READ.bits(), 0])[0]);
     system.ok(Syscall::Yield, &[]);
     assert_eq!(system.call(Syscall::Receive, &[server_endpoint.0, FOREVER]), None);
+    (system, server, endpoint, frame, no_grant)
+}
+
+#[test]
+fn a_call_carrying_a_capability_takes_the_fast_path_and_checks_grant() {
+    let (mut system, server, endpoint, frame, no_grant) = server_waits_and_root_holds_a_frame();
     // Without GRANT: refused as the general path refuses it, nothing moves.
     let fast = system.kernel.fast_paths();
     let refused = system.syscall_raw(Syscall::Call as u32, [endpoint.0, ipc::info(3, 1), 0, 0, 0, no_grant.0, FOREVER]);
@@ -139,13 +147,7 @@ fn a_server_runs_at_its_callers_priority_until_it_replies() {
 
 #[test]
 fn capabilities_travel_with_a_message_and_need_grant() {
-    let mut system = System::boot();
-    let (server, server_process) = system.spawn("server", tessera_abi::ROOT_PRIORITY);
-    let (endpoint, server_endpoint) = share_endpoint(&mut system, server_process, Rights::RECEIVE);
-    let frame = system.retype(system.untyped, ObjectType::Frame, 4096);
-    let no_grant = Handle(system.ok(Syscall::CapDerive, &[frame.0, Rights::READ.bits(), 0])[0]);
-    system.ok(Syscall::Yield, &[]);
-    assert_eq!(system.call(Syscall::Receive, &[server_endpoint.0, FOREVER]), None);
+    let (mut system, server, endpoint, frame, no_grant) = server_waits_and_root_holds_a_frame();
     // Without GRANT, the send is refused and nothing moves.
     let refused = system.syscall_raw(Syscall::Send as u32, [endpoint.0, ipc::info(1, 1), 0, 0, 0, no_grant.0, 0]);
     assert_eq!(refused.map(|a| a.result), Some(Err(Error::MissingRight)));
