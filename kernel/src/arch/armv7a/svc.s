@@ -176,12 +176,11 @@ tessera_return_to_user:
 .endm
 
 @ The start of a notification path: r6 = the caller's entry, r11 = the
-@ kernel, no timer work pending, r10 = the notification the handle in r0
-@ names with \right. Uses r9, ip, lr.
+@ kernel, r10 = the notification the handle in r0 names with \right.
+@ Uses r9, ip, lr.
 .macro NOTIFICATION right
     sub r6, sp, #{process_pc}
     ldr r11, =({kernel} + {kernel_in_cell})
-    NO_TIMER_WORK
     LOOKUP r9, r6, {notification_kind}, \right
     ldr r10, [r9, #{capability_object}]
 .endm
@@ -409,6 +408,7 @@ tessera_fast_yield:
     .global tessera_fast_signal
 tessera_fast_signal:
     NOTIFICATION {right_signal}
+    NO_TIMER_WORK
     ldr ip, [r10, #{notification_bound}]
     cmp ip, #0
     bne tessera_svc_general
@@ -527,7 +527,9 @@ tessera_fast_wait_notification:
     BLOCK_FOREVER r6
     b fast_switch
 1:  @ It goes on with the bits it takes (r4; none for a wait that may not
-    @ block): r0 = 0, r1 the bits, r2 = r3 = 0.
+    @ block): r0 = 0, r1 the bits, r2 = r3 = 0. (A wait that blocks checks
+    @ for timer work in RUNNABLE, this one here.)
+    NO_TIMER_WORK
     bic r3, r3, r1
     str r3, [r10, #{notification_bits}]
     mov r0, #0
