@@ -223,6 +223,12 @@ impl LineLimit {
         Lines { hidden_before, show }
     }
 
+    /// Whether it holds back denials it has yet to count on the console
+    /// (what [`flush`](Self::flush) will return once their period is over).
+    pub fn hiding(&self) -> bool {
+        self.hidden > 0
+    }
+
     /// At `now`, with no new denial: how many were not shown, once their
     /// period is over (0 before, or when none were hidden).
     pub fn flush(&mut self, now: u64) -> u32 {
@@ -305,12 +311,15 @@ mod tests {
             limit.denial(10 * LINE_PERIOD_MICROS + i);
         }
         assert_eq!(limit.flush(10 * LINE_PERIOD_MICROS + 5), 0, "not before the period ends");
+        assert!(limit.hiding(), "what flush has yet to say");
         assert_eq!(limit.flush(11 * LINE_PERIOD_MICROS), 3);
+        assert!(!limit.hiding());
         assert_eq!(limit.flush(12 * LINE_PERIOD_MICROS), 0, "once");
         // A quiet app prints every denial.
         let mut quiet = LineLimit::new();
         for second in 0..5 {
             assert_eq!(quiet.denial(second * LINE_PERIOD_MICROS), Lines { hidden_before: 0, show: true });
+            assert!(!quiet.hiding());
         }
     }
 

@@ -10,6 +10,8 @@
 //!   the decoder is fuzzed (`fuzzing::registration_decoding`).
 //! - [`sockets`]: which app owns which socket of the server's pool, by the
 //!   app's own socket numbers, and what state each connection is in.
+//! - [`pool`]: the pool's smoltcp sockets, in the stack's socket set
+//!   only while in use (what the stack walks on every poll).
 //! - [`denials`]: the bounded log of denied attempts (security events).
 //! - [`dns`]: the DNS client's wire codec: the A query `netd` sends for
 //!   a host name and the reading of the server's response into at most
@@ -26,6 +28,7 @@ pub mod checksum;
 pub mod denials;
 pub mod dns;
 pub mod fuzzing;
+pub mod pool;
 pub mod protocol;
 pub mod registration;
 pub mod resolver;

@@ -32,7 +32,9 @@
 //! The server never blocks an app: [`TcpStream::connect`],
 //! [`read`](TcpStream::read) and [`write`](TcpStream::write) ask it again
 //! after a wait (0.1 ms at first, doubling up to 5 ms) until they can go
-//! on or their timeout passes ([`Error::TimedOut`]). Connecting waits [`CONNECT_TIMEOUT`]
+//! on or their timeout passes ([`Error::TimedOut`]; a timeout counts from
+//! the server's first answer that the call must wait, so a call that need
+//! not wait never reads the clock). Connecting waits [`CONNECT_TIMEOUT`]
 //! unless told otherwise; reads and writes wait as long as it takes unless
 //! a timeout is set. An app has at most 4 sockets open at once
 //! ([`Error::BudgetExceeded`]); dropping a stream closes it.
@@ -68,10 +70,10 @@ const POLL: Duration = Duration::from_millis(5);
 /// The waits of a call that asks the server again until it can go on.
 /// With the app's readiness notification (every app `init` registers
 /// with the network server has one), it waits for the server's signal
-/// that something may have changed and asks again then; waits that end
-/// without the signal do not ask (a wait is one cheap syscall, a request
-/// a round of the server's loop) until [`POLL`] has passed, since the
-/// signal is only a hint. Without one it sleeps and asks, short at first
+/// that something may have changed and asks again then, or after
+/// [`POLL`] without it, since the signal is only a hint (one wait: a
+/// wake-up that would not ask would be work for nothing). Without one it
+/// sleeps and asks, short at first
 /// (a full send buffer often has room again within a round trip), longer
 /// while nothing changes.
 struct Backoff {
@@ -85,38 +87,56 @@ impl Backoff {
     }
 
     /// Waits until it is worth asking again, at most until `deadline`
-    /// (the call's own, if it has one).
-    fn wait(&mut self, deadline: impl Into<Option<Instant>>) {
+    /// (the call's own, if it has one); `TimedOut` at once if that has
+    /// passed.
+    fn wait(&mut self, deadline: &mut Deadline) -> Result<(), Error> {
         // The most this wait takes: `POLL`, or what is left of the call's
         // time.
-        let budget = match deadline.into() {
-            Some(deadline) => POLL.min(deadline.duration_since(Instant::now())),
+        let budget = match deadline.left() {
+            Some(left) if left.is_zero() => return Err(Error::TimedOut),
+            Some(left) => POLL.min(left),
             None => POLL,
         };
         let Some(ready) = self.ready else {
             time::sleep(self.next.min(budget));
             self.next = (self.next * 2).min(POLL);
-            return;
+            return Ok(());
         };
-        let mut waited = Duration::ZERO;
-        while waited < budget {
-            // At most `POLL`, 5 ms: it fits.
-            let step = self.next.min(budget - waited);
-            match wait_notification(ready, READY, Timeout::Micros(step.as_micros().max(1) as u32)) {
-                Err(tessera_abi::Error::TimedOut) => {
-                    waited += step;
-                    self.next = (self.next * 2).min(POLL);
-                }
-                Ok(_) => return,
-                // Not a notification it may wait on (deleted, or without
-                // `WAIT`): sleep and ask from now on.
-                Err(_) => {
-                    self.ready = None;
-                    time::sleep(step);
-                    return;
-                }
+        // One wait: a wait that ended without the signal would not ask
+        // again before `POLL` anyway, and each end is a wake-up for nothing.
+        match wait_notification(ready, READY, Timeout::Micros(budget.as_micros().max(1) as u32)) {
+            Ok(_) | Err(tessera_abi::Error::TimedOut) => {}
+            // Not a notification it may wait on (deleted, or without
+            // `WAIT`): sleep and ask from now on.
+            Err(_) => {
+                self.ready = None;
+                time::sleep(self.next.min(budget));
             }
         }
+        Ok(())
+    }
+}
+
+/// A call's deadline, if it has a timeout. The clock is read (a syscall)
+/// only once the call finds that it must wait, which most calls never
+/// do: the timeout counts from the server's first answer that there is
+/// nothing yet, one request after the call began.
+struct Deadline {
+    timeout: Option<Duration>,
+    at: Option<Instant>,
+}
+
+impl Deadline {
+    fn after(timeout: impl Into<Option<Duration>>) -> Deadline {
+        Deadline { timeout: timeout.into(), at: None }
+    }
+
+    /// What is left of the call's time now (zero once it has passed), or
+    /// `None` without a timeout.
+    fn left(&mut self) -> Option<Duration> {
+        let timeout = self.timeout?;
+        let now = Instant::now();
+        Some(self.at.get_or_insert_with(|| now.after(timeout)).duration_since(now))
     }
 }
 /// How long one request to the server may take.
@@ -177,11 +197,6 @@ fn error(error: tessera_abi::Error) -> Error {
     }
 }
 
-/// Whether `deadline` (if any) has passed.
-fn expired(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|deadline| Instant::now() >= deadline)
-}
-
 impl Net {
     pub(crate) fn new(endpoint: Handle, window: Mapping, ready: Option<Handle>) -> Net {
         Net { endpoint, window, ready }
@@ -220,14 +235,13 @@ impl Net {
         if name.is_empty() || name.len() > MAX_NAME_BYTES {
             return Err(Error::InvalidArgument);
         }
-        let deadline = Instant::now().after(LOOKUP_TIMEOUT);
+        let mut deadline = Deadline::after(LOOKUP_TIMEOUT);
         let mut backoff = Backoff::new(self);
         loop {
             // Again each time: a stream of this app shares the window.
             self.window.write_bytes(0, name);
             match self.call(LOOKUP, [name.len() as u32, 0, 0, 0]) {
-                Ok([0, ..]) if expired(Some(deadline)) => return Err(Error::TimedOut),
-                Ok([0, ..]) => backoff.wait(deadline),
+                Ok([0, ..]) => backoff.wait(&mut deadline)?,
                 Ok([_, first, ..]) => return Ok(Ipv4Addr::from(address_bytes(first))),
                 Err(tessera_abi::Error::NotFound) => return Err(Error::NotFound),
                 Err(other) => return Err(error(other)),
@@ -291,15 +305,14 @@ impl TcpStream {
     /// connection (a lookup has its own [`LOOKUP_TIMEOUT`]).
     pub fn connect_timeout(net: &Net, host: impl Host, port: u16, timeout: Duration) -> Result<TcpStream, Error> {
         let address = host.address(net)?;
-        let deadline = Instant::now().after(timeout);
+        let mut deadline = Deadline::after(timeout);
         let words = [address_word(address.octets()), u32::from(port), 0, 0];
         let mut backoff = Backoff::new(net);
         let socket = loop {
             match net.call(TCP_CONNECT, words) {
                 Ok(reply) => break reply[0],
                 // The network has no address yet (DHCP): ask again.
-                Err(tessera_abi::Error::NotFound) if !expired(Some(deadline)) => backoff.wait(deadline),
-                Err(tessera_abi::Error::NotFound) => return Err(Error::TimedOut),
+                Err(tessera_abi::Error::NotFound) => backoff.wait(&mut deadline)?,
                 Err(other) => return Err(error(other)),
             }
         };
@@ -308,8 +321,7 @@ impl TcpStream {
         let mut backoff = Backoff::new(net);
         loop {
             match stream.state()? {
-                State::Connecting if expired(Some(deadline)) => return Err(Error::TimedOut),
-                State::Connecting => backoff.wait(deadline),
+                State::Connecting => backoff.wait(&mut deadline)?,
                 State::Established | State::Closed => return Ok(stream),
                 failed => return Err(failed.error().unwrap_or(Error::InvalidArgument)),
             }
@@ -347,7 +359,7 @@ impl TcpStream {
         if buffer.is_empty() {
             return Ok(0);
         }
-        let deadline = self.read_timeout.map(|timeout| Instant::now().after(timeout));
+        let mut deadline = Deadline::after(self.read_timeout);
         let wanted = buffer.len().min(WINDOW_BYTES);
         let mut backoff = Backoff::new(&self.net);
         loop {
@@ -362,8 +374,7 @@ impl TcpStream {
             }
             match State::from_code(state)? {
                 State::Closed => return Ok(0),
-                State::Connecting | State::Established if expired(deadline) => return Err(Error::TimedOut),
-                State::Connecting | State::Established => backoff.wait(deadline),
+                State::Connecting | State::Established => backoff.wait(&mut deadline)?,
                 failed => return Err(failed.error().unwrap_or(Error::InvalidArgument)),
             }
         }
@@ -377,7 +388,7 @@ impl TcpStream {
         if bytes.is_empty() {
             return Ok(0);
         }
-        let deadline = self.write_timeout.map(|timeout| Instant::now().after(timeout));
+        let mut deadline = Deadline::after(self.write_timeout);
         let chunk = &bytes[..bytes.len().min(WINDOW_BYTES)];
         let mut backoff = Backoff::new(&self.net);
         loop {
@@ -385,8 +396,7 @@ impl TcpStream {
             self.net.window.write_bytes(0, chunk);
             match self.net.call(SEND, [self.socket, chunk.len() as u32, 0, 0]) {
                 Ok([taken, ..]) if taken > 0 => return Ok((taken as usize).min(chunk.len())),
-                Ok(_) if expired(deadline) => return Err(Error::TimedOut),
-                Ok(_) => backoff.wait(deadline),
+                Ok(_) => backoff.wait(&mut deadline)?,
                 // It can carry no more bytes from us: say why.
                 Err(tessera_abi::Error::PeerGone) => return Err(self.state()?.error().unwrap_or(Error::Closed)),
                 Err(other) => return Err(error(other)),
@@ -527,12 +537,11 @@ impl TcpListener {
         if self.closed {
             return Err(Error::Closed);
         }
-        let deadline = self.accept_timeout.map(|timeout| Instant::now().after(timeout));
+        let mut deadline = Deadline::after(self.accept_timeout);
         let mut backoff = Backoff::new(&self.net);
         loop {
             match self.net.call(TCP_ACCEPT, [self.socket, 0, 0, 0]).map_err(error)? {
-                [0, ..] if expired(deadline) => return Err(Error::TimedOut),
-                [0, ..] => backoff.wait(deadline),
+                [0, ..] => backoff.wait(&mut deadline)?,
                 [outcome, socket, address, port] => {
                     self.closed = outcome != 1;
                     let stream =
@@ -616,17 +625,15 @@ impl UdpSocket {
             return Err(Error::InvalidArgument);
         }
         let address = address_word(host.address(&self.net)?.octets());
-        let deadline = self.write_timeout.map(|timeout| Instant::now().after(timeout));
+        let mut deadline = Deadline::after(self.write_timeout);
         let mut backoff = Backoff::new(&self.net);
         loop {
             self.net.window.write_bytes(0, bytes);
             match self.net.call(SEND_TO, [self.socket, address, u32::from(port), bytes.len() as u32]) {
                 Ok([1, ..]) => return Ok(bytes.len()),
-                Ok(_) if expired(deadline) => return Err(Error::TimedOut),
-                Ok(_) => backoff.wait(deadline),
+                Ok(_) => backoff.wait(&mut deadline)?,
                 // No address yet (DHCP): like a full buffer.
-                Err(tessera_abi::Error::NotFound) if !expired(deadline) => backoff.wait(deadline),
-                Err(tessera_abi::Error::NotFound) => return Err(Error::TimedOut),
+                Err(tessera_abi::Error::NotFound) => backoff.wait(&mut deadline)?,
                 Err(other) => return Err(error(other)),
             }
         }
@@ -642,7 +649,7 @@ impl UdpSocket {
             return Err(Error::InvalidArgument);
         }
         let wanted = buffer.len().clamp(1, WINDOW_BYTES);
-        let deadline = self.read_timeout.map(|timeout| Instant::now().after(timeout));
+        let mut deadline = Deadline::after(self.read_timeout);
         let mut backoff = Backoff::new(&self.net);
         loop {
             let [count, address, port, flags] =
@@ -652,10 +659,7 @@ impl UdpSocket {
                 buffer[..count].copy_from_slice(&self.net.window.as_bytes()[..count]);
                 return Ok((count, peer(address, port)));
             }
-            if expired(deadline) {
-                return Err(Error::TimedOut);
-            }
-            backoff.wait(deadline);
+            backoff.wait(&mut deadline)?;
         }
     }
 

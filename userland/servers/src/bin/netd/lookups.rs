@@ -52,7 +52,7 @@ impl Server<'_> {
         let Some(size) = encode_query(id, name, &mut query) else { return };
         let (servers, count) = self.dns_servers();
         let Some(&([a, b, c, d], port)) = servers[..count].get(server) else { return };
-        let socket = self.sockets.get_mut::<udp::Socket>(self.dns);
+        let socket = self.sockets.set.get_mut::<udp::Socket>(self.dns);
         let _ = socket.send_slice(&query[..size], IpEndpoint::new(IpAddress::v4(a, b, c, d), port));
     }
 
@@ -62,7 +62,7 @@ impl Server<'_> {
     pub(super) fn poll_dns(&mut self, now: u64) -> bool {
         let mut moved = false;
         loop {
-            let socket = self.sockets.get_mut::<udp::Socket>(self.dns);
+            let socket = self.sockets.set.get_mut::<udp::Socket>(self.dns);
             // Checked first: this runs every time round the loop, and
             // clearing the buffer costs more than the rest when idle.
             if !socket.can_recv() {
@@ -94,7 +94,9 @@ impl Server<'_> {
             self.after(index as u32 + 1, step);
             moved = true;
         }
-        for index in 0..MAX_CLIENTS as usize {
+        // Most rounds of the loop have no lookup under way.
+        let under_way = if self.book.lookups.iter().any(Option::is_some) { MAX_CLIENTS as usize } else { 0 };
+        for index in 0..under_way {
             if self.book.lookups[index].and_then(|lookup| lookup.deadline()).is_some_and(|deadline| now >= deadline) {
                 let next_id = self.next_id();
                 let (_, count) = self.dns_servers();

@@ -68,6 +68,7 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpo
 use tessera_abi::NOTIFIED_BADGE;
 use tessera_net_core::denials::{Attempt, Denial, Denials, LineLimit, Reason};
 use tessera_net_core::dns::MAX_QUERY_BYTES;
+use tessera_net_core::pool::Sockets;
 use tessera_net_core::protocol::{decode, Caller, Request};
 use tessera_net_core::registration::Registration;
 use tessera_net_core::registration::Transport;
@@ -240,10 +241,11 @@ mod socket_memory {
     }
 }
 
-/// The stack's socket slots: the DHCP client's, the DNS client's and the
-/// pool's (TCP, then UDP).
-static SOCKET_STORAGE: spin::Mutex<[SocketStorage<'static>; 2 + SLOTS]> =
-    spin::Mutex::new([SocketStorage::EMPTY; 2 + SLOTS]);
+/// The socket sets' slots: first the polled set's (the DHCP client's, the
+/// DNS client's and room for the whole pool), then the parked set's (room
+/// for the whole pool; `sockets.rs`).
+static SOCKET_STORAGE: spin::Mutex<[SocketStorage<'static>; 2 + 2 * SLOTS]> =
+    spin::Mutex::new([SocketStorage::EMPTY; 2 + 2 * SLOTS]);
 
 /// The pool's slots: the TCP sockets', then the UDP sockets'.
 const SLOTS: usize = POOL_SOCKETS + UDP_SOCKETS;
@@ -341,6 +343,24 @@ struct Book {
     /// How many denial lines each client put on the console lately.
     line_limits: [LineLimit; MAX_CLIENTS as usize],
     denials: Denials,
+    /// A bit per client (by number - 1) with a `waits` entry: the loop
+    /// visits only those.
+    waiting: u32,
+    /// A bit per client whose line limit holds back denial lines it has
+    /// yet to count on the console.
+    hiding: u32,
+}
+
+// `waiting` and `hiding` have a bit per client.
+const _: () = assert!(MAX_CLIENTS <= u32::BITS);
+
+/// The indices of the bits set in `mask`, lowest first.
+fn bits(mut mask: u32) -> impl Iterator<Item = usize> {
+    core::iter::from_fn(move || {
+        let index = mask.trailing_zeros() as usize;
+        mask &= mask.checked_sub(1)?;
+        Some(index)
+    })
 }
 
 impl Book {
@@ -359,7 +379,15 @@ impl Book {
             generations: [0; SLOTS],
             line_limits: [LineLimit::new(); MAX_CLIENTS as usize],
             denials: Denials::new(),
+            waiting: 0,
+            hiding: 0,
         }
+    }
+
+    /// Sets what the client at `index` (its number - 1) waits on.
+    fn set_wait(&mut self, index: usize, wait: Option<Wait>) {
+        self.waits[index] = wait;
+        self.waiting = if wait.is_some() { self.waiting | 1 << index } else { self.waiting & !(1 << index) };
     }
 }
 
@@ -478,12 +506,10 @@ impl Windows {
 struct Server<'a> {
     nic: Nic,
     interface: Interface,
-    sockets: SocketSet<'a>,
+    /// The set and the pool's sockets (TCP by slot, UDP by slot -
+    /// `POOL_SOCKETS`).
+    sockets: Sockets<'a, POOL_SOCKETS, UDP_SOCKETS>,
     dhcp: SocketHandle,
-    /// The pool's TCP sockets, by slot.
-    tcp: [SocketHandle; POOL_SOCKETS],
-    /// The pool's UDP sockets, by slot - `POOL_SOCKETS`.
-    udp: [SocketHandle; UDP_SOCKETS],
     /// A copy of its own endpoint (`SEND`, `GRANT`, `DERIVE`) that socket
     /// capabilities are made from.
     own_endpoint: Handle,
@@ -524,9 +550,9 @@ impl Server<'_> {
     /// uptime now (read once per round of the loop: each read is a
     /// syscall).
     fn poll(&mut self, time: u64) {
-        let polled = self.interface.poll(instant(time), &mut self.nic, &mut self.sockets);
+        let polled = self.interface.poll(instant(time), &mut self.nic, &mut self.sockets.set);
         let changed = polled == PollResult::SocketStateChanged;
-        match self.sockets.get_mut::<dhcpv4::Socket>(self.dhcp).poll() {
+        match self.sockets.set.get_mut::<dhcpv4::Socket>(self.dhcp).poll() {
             Some(dhcpv4::Event::Configured(lease)) => {
                 configure(&mut self.interface, Some(&lease));
                 self.leased = true;
@@ -544,26 +570,27 @@ impl Server<'_> {
             Some(dhcpv4::Event::Deconfigured) | None => {}
         }
         let looked_up = self.poll_dns(time);
-        for (index, limit) in self.book.line_limits.iter_mut().enumerate() {
-            let hidden = limit.flush(time);
+        for index in bits(self.book.hiding) {
+            let hidden = self.book.line_limits[index].flush(time);
             if hidden > 0 {
+                self.book.hiding &= !(1 << index);
                 println!("netd: app {}: {} more denials not shown (the ring keeps the last 64)", index + 1, hidden);
             }
         }
         for slot in 0..POOL_SOCKETS {
-            let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
             match self.book.table.slot(slot) {
                 Some(Slot::Open { .. }) => {
-                    self.book.table.observe(slot, tcp_state(socket.state()));
+                    self.book.table.observe(slot, tcp_state(self.sockets.tcp(slot).state()));
                 }
                 // Done, or lingering too long: the slot serves again.
                 Some(Slot::Closing) => {
                     let lingered = time.saturating_sub(self.book.closed_at[slot]) > CLOSE_LINGER_MICROS;
-                    if !socket.is_open() || lingered {
-                        socket.abort();
+                    if !self.sockets.tcp(slot).is_open() || lingered {
+                        self.sockets.tcp_mut(slot).abort();
                         self.book.table.free(slot);
                     }
                 }
+                // A free slot's socket may be parked: left there.
                 _ => {}
             }
         }
@@ -576,15 +603,17 @@ impl Server<'_> {
         if changed || looked_up {
             self.wake_waiting(looked_up);
         }
+        let table = &self.book.table;
+        self.sockets.park_idle(|slot| table.slot(slot) == Some(Slot::Free));
     }
 
     /// What socket slot `slot` offers now, to tell whether it changed.
     fn readiness(&self, slot: usize) -> Readiness {
         if slot < POOL_SOCKETS {
-            let socket = self.sockets.get::<tcp::Socket>(self.tcp[slot]);
+            let socket = self.sockets.tcp(slot);
             Readiness { receive: socket.can_recv(), send: socket.can_send(), state: Some(socket.state()) }
         } else {
-            let socket = self.sockets.get::<udp::Socket>(self.udp[slot - POOL_SOCKETS]);
+            let socket = self.sockets.udp(slot - POOL_SOCKETS);
             Readiness { receive: socket.can_recv(), send: socket.can_send(), state: None }
         }
     }
@@ -593,7 +622,7 @@ impl Server<'_> {
     /// socket changed since it asked, or whose lookup may have moved on
     /// (`looked_up`). Only those: another app's traffic wakes nobody.
     fn wake_waiting(&mut self, looked_up: bool) {
-        for index in 0..MAX_CLIENTS as usize {
+        for index in bits(self.book.waiting) {
             let ready = match self.book.waits[index] {
                 Some(Wait::Socket { slot, seen }) => self.readiness(slot) != seen,
                 Some(Wait::Lookup) => looked_up,
@@ -601,7 +630,7 @@ impl Server<'_> {
             };
             if let (true, Some(client)) = (ready, &self.book.clients[index]) {
                 let _ = signal(client.ready, READY);
-                self.book.waits[index] = None;
+                self.book.set_wait(index, None);
             }
         }
     }
@@ -616,7 +645,10 @@ impl Server<'_> {
         let Some(app) = &self.book.clients[client as usize - 1] else { return Error::PermissionDenied };
         let denial = Denial { client, component_id: app.registration.component_id(), attempt, reason };
         // Every denial is recorded; the console gets a few a second per app.
-        let lines = self.book.line_limits[client as usize - 1].denial(uptime_micros());
+        let (index, limit) = (client as usize - 1, &mut self.book.line_limits[client as usize - 1]);
+        let lines = limit.denial(uptime_micros());
+        self.book.hiding =
+            if limit.hiding() { self.book.hiding | 1 << index } else { self.book.hiding & !(1 << index) };
         if lines.hidden_before > 0 {
             println!(
                 "netd: app {}: {} more denials not shown (the ring keeps the last 64)",
@@ -637,7 +669,7 @@ impl Server<'_> {
         // lookups and lingering closes, checked once a second at least)
         // need a timeout.
         if self.interrupt_driven {
-            let delay = self.interface.poll_delay(instant(time), &self.sockets);
+            let delay = self.interface.poll_delay(instant(time), &self.sockets.set);
             let micros = delay.map_or(u64::from(IDLE_MICROS), |delay| delay.total_micros());
             return micros.clamp(u64::from(POLL_MIN_MICROS), u64::from(IDLE_MICROS)) as u32;
         }
@@ -648,14 +680,14 @@ impl Server<'_> {
         // keep every app from running.
         // While a connection has bytes in flight, their acknowledgements
         // are what lets it go on: poll at the shortest interval then.
-        let busy = self.tcp.iter().any(|&handle| {
-            let socket = self.sockets.get::<tcp::Socket>(handle);
+        let busy = (0..POOL_SOCKETS).any(|slot| {
+            let socket = self.sockets.tcp(slot);
             socket.is_open() && socket.may_send() && socket.send_queue() > 0
         });
         if busy {
             return POLL_MIN_MICROS;
         }
-        let delay = self.interface.poll_delay(instant(time), &self.sockets);
+        let delay = self.interface.poll_delay(instant(time), &self.sockets.set);
         let micros = delay.map_or(u64::from(POLL_MICROS), |delay| delay.total_micros());
         micros.clamp(u64::from(POLL_MIN_MICROS), u64::from(POLL_MICROS)) as u32
     }
@@ -702,7 +734,7 @@ impl Server<'_> {
                             .find(client, message.words[0])
                             .map(|slot| Wait::Socket { slot, seen: self.readiness(slot) }),
                     };
-                    self.book.waits[client as usize - 1] = wait;
+                    self.book.set_wait(client as usize - 1, wait);
                 }
                 answer
             }
@@ -758,7 +790,7 @@ impl Server<'_> {
         self.windows.forget(old.window);
         let _ = cap_delete(old.window);
         let _ = cap_delete(old.ready);
-        self.book.waits[index] = None;
+        self.book.set_wait(index, None);
         self.book.resolved[index] = Resolved::new();
         self.book.lookups[index] = None;
         for slot in 0..SLOTS {
@@ -766,12 +798,12 @@ impl Server<'_> {
                 self.forget_capability(slot);
             }
         }
-        let (sockets, tcp, udp, time) = (&mut self.sockets, &self.tcp, &self.udp, uptime_micros());
+        let (sockets, time) = (&mut self.sockets, uptime_micros());
         let closed_at = &mut self.book.closed_at;
         self.book.table.close_all(client, |slot| {
             match slot.checked_sub(POOL_SOCKETS) {
-                None => sockets.get_mut::<tcp::Socket>(tcp[slot]).abort(),
-                Some(datagram) => sockets.get_mut::<udp::Socket>(udp[datagram]).close(),
+                None => sockets.tcp_mut(slot).abort(),
+                Some(datagram) => sockets.udp_mut(datagram).close(),
             }
             closed_at[slot] = time;
         });
@@ -783,12 +815,10 @@ impl Server<'_> {
         loop {
             let port = self.next_port;
             self.next_port = first + (self.next_port - first + 1) % count;
-            let used =
-                self.tcp.iter().any(|&handle| {
-                    let socket = self.sockets.get::<tcp::Socket>(handle);
-                    socket.local_endpoint().is_some_and(|local| local.port == port)
-                        || socket.listen_endpoint().port == port
-                }) || self.udp.iter().any(|&handle| self.sockets.get::<udp::Socket>(handle).endpoint().port == port);
+            let used = (0..POOL_SOCKETS).any(|slot| {
+                let socket = self.sockets.tcp(slot);
+                socket.local_endpoint().is_some_and(|local| local.port == port) || socket.listen_endpoint().port == port
+            }) || (0..UDP_SOCKETS).any(|datagram| self.sockets.udp(datagram).endpoint().port == port);
             // Not the DNS client's port (an app's socket there would take
             // every answer), nor a port an app is granted to serve on.
             let reserved = port == self.dns_port
@@ -811,7 +841,7 @@ impl Server<'_> {
             Some((slot, Kind::Stream)) => slot,
             _ => return Err(Error::InvalidArgument),
         };
-        let state = tcp_state(self.sockets.get::<tcp::Socket>(self.tcp[slot]).state());
+        let state = tcp_state(self.sockets.tcp(slot).state());
         let phase = self.book.table.observe(slot, state).ok_or(Error::InvalidArgument)?;
         Ok((slot, phase))
     }
@@ -825,12 +855,8 @@ impl Server<'_> {
                 return false;
             }
             match (transport, kind, slot.checked_sub(POOL_SOCKETS)) {
-                (Transport::Tcp, Kind::Listener, None) => {
-                    self.sockets.get::<tcp::Socket>(self.tcp[slot]).listen_endpoint().port == port
-                }
-                (Transport::Udp, Kind::Datagram, Some(datagram)) => {
-                    self.sockets.get::<udp::Socket>(self.udp[datagram]).endpoint().port == port
-                }
+                (Transport::Tcp, Kind::Listener, None) => self.sockets.tcp(slot).listen_endpoint().port == port,
+                (Transport::Udp, Kind::Datagram, Some(datagram)) => self.sockets.udp(datagram).endpoint().port == port,
                 _ => false,
             }
         })
@@ -892,10 +918,10 @@ impl Server<'_> {
             .table
             .closing()
             .filter(|&slot| TCP_SLOTS.contains(&slot))
-            .filter(|&slot| even_unsent || self.sockets.get::<tcp::Socket>(self.tcp[slot]).send_queue() == 0)
+            .filter(|&slot| even_unsent || self.sockets.tcp(slot).send_queue() == 0)
             .min_by_key(|&slot| self.book.closed_at[slot]);
         if let Some(slot) = oldest {
-            self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]).abort();
+            self.sockets.tcp_mut(slot).abort();
             self.book.table.free(slot);
         }
     }
@@ -929,7 +955,7 @@ impl Server<'_> {
     fn listen(&mut self, client: u32, port: u16) -> Result<Message, Error> {
         self.check_server_port(client, Transport::Tcp, port)?;
         let (number, slot) = self.open_tcp(client, Kind::Listener)?;
-        let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
+        let socket = self.sockets.tcp_mut(slot);
         socket.abort();
         if socket.listen(port).is_err() {
             self.book.table.free(slot);
@@ -944,14 +970,14 @@ impl Server<'_> {
             Some((slot, Kind::Listener)) => slot,
             _ => return Err(Error::InvalidArgument),
         };
-        let socket = self.sockets.get::<tcp::Socket>(self.tcp[slot]);
+        let socket = self.sockets.tcp(slot);
         let port = socket.listen_endpoint().port;
         // Nothing yet, or a SYN being answered; a connection that ended
         // before it was taken goes back to listening.
         match socket.state() {
             tcp::State::Listen | tcp::State::SynReceived => return Ok(reply_words([0; 4])),
             tcp::State::Closed | tcp::State::TimeWait => {
-                let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
+                let socket = self.sockets.tcp_mut(slot);
                 socket.abort();
                 let _ = socket.listen(port);
                 return Ok(reply_words([0; 4]));
@@ -972,7 +998,7 @@ impl Server<'_> {
         self.forget_capability(slot);
         let mut listening = moved.is_some();
         if let Some(to) = moved {
-            let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[to]);
+            let socket = self.sockets.tcp_mut(to);
             socket.abort();
             if socket.listen(port).is_err() {
                 self.book.table.free(to);
@@ -1004,7 +1030,7 @@ impl Server<'_> {
         let (number, slot) = self.book.table.open_in(client, Kind::Datagram, UDP_SLOTS)?;
         let datagram = slot - POOL_SOCKETS;
         let local = if port == 0 { self.local_port() } else { port };
-        let socket = self.sockets.get_mut::<udp::Socket>(self.udp[datagram]);
+        let socket = self.sockets.udp_mut(datagram);
         socket.close();
         if socket.bind(local).is_err() {
             self.book.table.free(slot);
@@ -1049,7 +1075,7 @@ impl Server<'_> {
         if !self.leased {
             return Err(Error::NotFound);
         }
-        let socket = self.sockets.get_mut::<udp::Socket>(self.udp[datagram]);
+        let socket = self.sockets.udp_mut(datagram);
         let [a, b, c, d] = address;
         let to = IpEndpoint::new(IpAddress::v4(a, b, c, d), port);
         let sent =
@@ -1074,21 +1100,21 @@ impl Server<'_> {
         let datagram = self.datagram_of(client, socket)?;
         let server = self.book.server_port[datagram];
         loop {
-            let socket = self.sockets.get_mut::<udp::Socket>(self.udp[datagram]);
+            let socket = self.sockets.udp_mut(datagram);
             let Some(sender) = socket.peek().ok().map(|(_, metadata)| metadata.endpoint) else {
                 return Ok(reply_words([0; 4]));
             };
             let IpAddress::Ipv4(from) = sender.addr;
             let from = from.octets();
             if !server && !self.may_reach(client, from) {
-                let _ = self.sockets.get_mut::<udp::Socket>(self.udp[datagram]).recv();
+                let _ = self.sockets.udp_mut(datagram).recv();
                 self.book.dropped_datagrams = self.book.dropped_datagrams.saturating_add(1);
                 continue;
             }
             if server {
                 self.book.peers[datagram].heard(from, sender.port);
             }
-            let socket = self.sockets.get_mut::<udp::Socket>(self.udp[datagram]);
+            let socket = self.sockets.udp_mut(datagram);
             let received = self.windows.with(window, Rights::READ | Rights::WRITE, keep, |window| {
                 socket.recv().map(|(bytes, _)| {
                     let take = bytes.len().min(len);
@@ -1195,7 +1221,7 @@ impl Server<'_> {
                 }
                 let (number, slot) = self.open_tcp(client, Kind::Stream)?;
                 let local = self.local_port();
-                let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
+                let socket = self.sockets.tcp_mut(slot);
                 let remote = (IpAddress::v4(address[0], address[1], address[2], address[3]), port);
                 match socket.connect(self.interface.context(), remote, local) {
                     Ok(()) => Ok(reply_words([number, 0, 0, 0])),
@@ -1209,13 +1235,13 @@ impl Server<'_> {
             }
             Request::Status { socket } => {
                 let (slot, phase) = self.socket_of(client, socket)?;
-                let socket = self.sockets.get::<tcp::Socket>(self.tcp[slot]);
+                let socket = self.sockets.tcp(slot);
                 let room = socket.send_capacity() - socket.send_queue();
                 Ok(reply_words([phase.code(), socket.recv_queue() as u32, room as u32, 0]))
             }
             Request::Send { socket, len } => {
                 let (slot, phase) = self.socket_of(client, socket)?;
-                let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
+                let socket = self.sockets.tcp_mut(slot);
                 // Made and no longer sending (reset, or closed after the
                 // peer's FIN): no byte will ever go.
                 if !socket.may_send() && phase != Phase::Connecting {
@@ -1231,7 +1257,7 @@ impl Server<'_> {
             }
             Request::Receive { socket, len } => {
                 let (slot, phase) = self.socket_of(client, socket)?;
-                let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]);
+                let socket = self.sockets.tcp_mut(slot);
                 if !socket.can_recv() {
                     return Ok(reply_words([0, phase.code(), 0, 0]));
                 }
@@ -1255,8 +1281,8 @@ impl Server<'_> {
                 self.forget_capability(slot);
                 self.book.closed_at[slot] = uptime_micros();
                 match slot.checked_sub(POOL_SOCKETS) {
-                    None => self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]).close(),
-                    Some(datagram) => self.sockets.get_mut::<udp::Socket>(self.udp[datagram]).close(),
+                    None => self.sockets.tcp_mut(slot).close(),
+                    Some(datagram) => self.sockets.udp_mut(datagram).close(),
                 }
                 Ok(reply_words([0; 4]))
             }
@@ -1264,7 +1290,7 @@ impl Server<'_> {
                 let (slot, _) = self.socket_of(client, socket)?;
                 // smoltcp's close is a half-close: a FIN after what is
                 // queued; receiving goes on.
-                self.sockets.get_mut::<tcp::Socket>(self.tcp[slot]).close();
+                self.sockets.tcp_mut(slot).close();
                 Ok(reply_words([0; 4]))
             }
             Request::TcpListen { port } => self.listen(client, port),
@@ -1344,28 +1370,27 @@ fn main(_start: tessera_rt::Start) -> u32 {
     let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
     config.random_seed = seed;
     let interface = Interface::new(config, &mut nic, now());
-    let mut sockets = SocketSet::new(&mut storage[..]);
+    let (storage, parked) = storage.split_at_mut(2 + SLOTS);
+    let mut sockets = SocketSet::new(storage);
     let dhcp = sockets.add(dhcpv4::Socket::new());
-    let mut tcp = [SocketHandle::default(); POOL_SOCKETS];
+    // The buffers are sized for the pool: none is missing (an empty one
+    // would give a socket that holds nothing).
     let mut pieces = buffers.into_iter().flat_map(|frame| frame.iter_mut());
-    for handle in &mut tcp {
-        let (Some(receive), Some(send)) = (pieces.next(), pieces.next()) else { break };
-        let mut socket =
-            tcp::Socket::new(tcp::SocketBuffer::new(&mut receive[..]), tcp::SocketBuffer::new(&mut send[..]));
+    let tcp = || {
+        let mut piece = || pieces.next().map_or(&mut [][..], |piece| &mut piece[..]);
+        let (receive, send) = (piece(), piece());
+        let mut socket = tcp::Socket::new(tcp::SocketBuffer::new(receive), tcp::SocketBuffer::new(send));
         socket.set_timeout(Some(Duration::from_secs(CONNECTION_TIMEOUT_SECS)));
-        *handle = sockets.add(socket);
-    }
-    let mut udp = [SocketHandle::default(); UDP_SOCKETS];
+        socket
+    };
     let (mut pieces, mut records) = (datagram_buffers.iter_mut(), udp_metadata.iter_mut());
-    for handle in &mut udp {
-        let (Some(receive), Some(send), Some(received), Some(sent)) =
-            (pieces.next(), pieces.next(), records.next(), records.next())
-        else {
-            break;
-        };
-        let receive = udp::PacketBuffer::new(&mut received[..], &mut receive[..]);
-        *handle = sockets.add(udp::Socket::new(receive, udp::PacketBuffer::new(&mut sent[..], &mut send[..])));
-    }
+    let udp = || {
+        let mut piece = || pieces.next().map_or(&mut [][..], |piece| &mut piece[..]);
+        let (receive, send) = (piece(), piece());
+        let mut record = || records.next().map_or(&mut [][..], |record| &mut record[..]);
+        let (received, sent) = (record(), record());
+        udp::Socket::new(udp::PacketBuffer::new(received, receive), udp::PacketBuffer::new(sent, send))
+    };
     let (first, count) = EPHEMERAL_PORTS;
     let next_port = first + (seed % u64::from(count)) as u16;
     let DnsBuffers { receive_metadata, receive: received, send_metadata, send: sent } = dns_buffers;
@@ -1381,13 +1406,12 @@ fn main(_start: tessera_rt::Start) -> u32 {
         return 1;
     }
     let dns = sockets.add(dns_socket);
+    let pool = Sockets::new(sockets, SocketSet::new(parked), tcp, udp);
     let mut server = Server {
         nic,
         interface,
-        sockets,
+        sockets: pool,
         dhcp,
-        tcp,
-        udp,
         own_endpoint,
         interrupt_driven: interrupt.is_some(),
         windows: Windows { mapped: None },
