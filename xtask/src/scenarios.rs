@@ -192,7 +192,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "cpu-state",
-        about: "CPU state outside the saved registers is per process or closed: thread registers, exclusive monitor, GE bits; VFP, SIMD, ThumbEE and timer access fault; the runtime's memcpy is right at every alignment",
+        about: "CPU state outside the saved registers is per process or closed: thread registers, exclusive monitor, GE bits; VFP, SIMD, ThumbEE and timer access fault; the runtime's memcpy and checksum loop are right at every alignment and start",
         bootargs: "scenario=cpu-state",
         expect: &[
             "cpustate first: at start TPIDRURW 0x00000000, TPIDRURO 0x00000000",
@@ -211,6 +211,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "probe: reading ThumbEE's TEEHBR",
             "probe: reading the physical timer's control register",
             "init: memcpy gave the right bytes in 19264 copies at every alignment",
+            "init: the checksum loop agreed with a plain sum in 2408 sums at every start",
             "hello: running in user mode",
             "init: scenario cpu-state passed",
         ],

@@ -59,19 +59,7 @@ pub fn sum(data: &[u8]) -> u32 {
             // Native (little-endian) words: each holds two byte-swapped
             // 16-bit words of the data. Their sum, folded and swapped,
             // is the sum of the data's words counted from `body`'s start.
-            let mut accumulator: u64 = 0;
-            let mut chunks = body.chunks_exact(8);
-            for chunk in &mut chunks {
-                let pair = |a: u32, b: u32| u64::from(a) + u64::from(b);
-                accumulator += pair(chunk[0], chunk[1])
-                    + pair(chunk[2], chunk[3])
-                    + pair(chunk[4], chunk[5])
-                    + pair(chunk[6], chunk[7]);
-            }
-            for &word in chunks.remainder() {
-                accumulator += u64::from(word);
-            }
-            let folded = fold64(accumulator);
+            let folded = fold64(words_sum(body));
             let native_first = u16::from_ne_bytes(folded.to_be_bytes());
             // An odd `head` puts `body`'s words one byte off the data's.
             let body_sum = if head.is_multiple_of(2) { native_first } else { native_first.swap_bytes() };
@@ -81,6 +69,30 @@ pub fn sum(data: &[u8]) -> u32 {
     }
     total += u64::from(bytes_sum(tail, head + words * 4));
     u32::from(fold64(total))
+}
+
+/// The sum of `words` as 32-bit numbers, carries kept (in the high half)
+/// or added back in: the same once folded to 16 bits. On the A7 the
+/// runtime's `adcs` loop (`tessera_rt::checksum`, about half the
+/// instructions); elsewhere, and as its reference, a 64-bit total.
+#[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+fn words_sum(words: &[u32]) -> u64 {
+    u64::from(tessera_rt::checksum::ones_sum(words))
+}
+
+#[cfg(not(all(target_arch = "arm", not(target_abi = "eabihf"))))]
+fn words_sum(words: &[u32]) -> u64 {
+    let mut accumulator: u64 = 0;
+    let mut chunks = words.chunks_exact(8);
+    for chunk in &mut chunks {
+        let pair = |a: u32, b: u32| u64::from(a) + u64::from(b);
+        accumulator +=
+            pair(chunk[0], chunk[1]) + pair(chunk[2], chunk[3]) + pair(chunk[4], chunk[5]) + pair(chunk[6], chunk[7]);
+    }
+    for &word in chunks.remainder() {
+        accumulator += u64::from(word);
+    }
+    accumulator
 }
 
 /// `sum` folded into 16 bits, with its carries added back.

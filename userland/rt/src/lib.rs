@@ -17,6 +17,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod app;
+pub mod checksum;
 pub mod console;
 pub mod copy;
 pub mod server;

@@ -368,6 +368,14 @@ fn cpu_state() -> Outcome {
             return Err("the runtime's memcpy is wrong");
         }
     }
+    // And its checksum loop (tessera_rt::checksum), against a plain sum.
+    match tessera_rt::checksum::check() {
+        Ok(sums) => println!("init: the checksum loop agreed with a plain sum in {} sums at every start", sums),
+        Err((start, len)) => {
+            println!("init: the checksum loop's sum of {} words from word {} came out wrong", len, start);
+            return Err("the runtime's checksum loop is wrong");
+        }
+    }
     still_alive()
 }
 
