@@ -120,6 +120,7 @@ fn build_apps(board: &str, programs: &[String], fixtures: bool) -> Result<Vec<(S
         let mut command = cargo();
         command.args(["build", "--release", "--target", TARGET, "-p", &app.name]);
         command.env(tessera_app_build::M_SLOT_VARIABLE, &slot);
+        command.env("TESSERA_M_BOARD", board);
         run_streamed(command)?;
         let path = release.join(&app.name);
         let elf = std::fs::read(&path).map_err(|err| format!("cannot read the M4 app {}: {err}", show(&path)))?;

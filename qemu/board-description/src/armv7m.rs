@@ -451,7 +451,7 @@ impl Board {
     pub fn rust_constants(&self) -> String {
         let kernel = &self.kernel_devices;
         format!(
-            "// Generated from the description of board {folder} by kernel/armv7m/build.rs: do not edit.\n\
+            "// Generated from the description of board {folder} (tessera_board::armv7m::Board::rust_constants): do not edit.\n\
              /// The board's name, for messages.\n\
              pub const NAME: &str = {name:?};\n\
              /// The UART the kernel prints on.\n\

@@ -123,3 +123,33 @@ mod tests {
         }
     }
 }
+
+/// The M-profile board an app is built for when `TESSERA_M_BOARD` names
+/// none (xtask names it).
+#[cfg(feature = "m-board")]
+pub const DEFAULT_M_BOARD: &str = "mps2-an386";
+
+/// Writes `$OUT_DIR/board.rs`: the constants of the M-profile board
+/// named by `TESSERA_M_BOARD` (or [`DEFAULT_M_BOARD`]), from its
+/// description, as the M kernel's build script writes them
+/// (`tessera_board::armv7m::Board::rust_constants`). For programs that
+/// must know where the board puts things (the hostile fixtures that aim
+/// at the kernel, another program or a device), so that no address is
+/// written down twice. Exits the build with the description's error.
+/// (Feature `m-board`.)
+#[cfg(feature = "m-board")]
+pub fn m_board_constants() {
+    println!("cargo:rerun-if-env-changed=TESSERA_M_BOARD");
+    let folder = std::env::var("TESSERA_M_BOARD").unwrap_or_else(|_| DEFAULT_M_BOARD.to_string());
+    let board = tessera_board::armv7m::Board::load(&folder).unwrap_or_else(|err| {
+        eprintln!("error: {}", err.0);
+        std::process::exit(1)
+    });
+    let description = tessera_board::armv7m::board_dir(&folder).join("board.json");
+    println!("cargo:rerun-if-changed={}", description.display());
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR for build scripts"));
+    if let Err(err) = std::fs::write(out.join("board.rs"), board.rust_constants()) {
+        eprintln!("error: cannot write {}: {err}", out.join("board.rs").display());
+        std::process::exit(1)
+    }
+}

@@ -11,8 +11,14 @@ use tessera_sdk::{log, App, Error};
 
 tessera_sdk::app!(main);
 
+/// The board's description, as constants (`tessera_app_build::m_board_constants`).
+#[allow(dead_code)]
+mod board {
+    include!(concat!(env!("OUT_DIR"), "/board.rs"));
+}
+
 /// `init`'s first code page (the board description's `programs.base`).
-const INIT_CODE: usize = 0x2004_0000;
+const INIT_CODE: usize = board::PROGRAMS_BASE as usize;
 
 fn main(_app: App) -> Result<(), Error> {
     log!("test-m4-app-reader: reading {INIT_CODE:#x}");

@@ -9,8 +9,15 @@ use tessera_sdk::{log, App, Error};
 
 tessera_sdk::app!(main);
 
-/// The kernel's `.data`, at the start of RAM.
-const KERNEL_DATA: usize = 0x2000_0000;
+/// The board's description, as constants (`tessera_app_build::m_board_constants`).
+#[allow(dead_code)]
+mod board {
+    include!(concat!(env!("OUT_DIR"), "/board.rs"));
+}
+
+/// The kernel's `.data`, at the start of RAM (the board description's
+/// `memory.ram_base`).
+const KERNEL_DATA: usize = board::RAM_BASE as usize;
 
 fn main(_app: App) -> Result<(), Error> {
     log!("test-m4-kernel-reader: reading {KERNEL_DATA:#x}");

@@ -10,8 +10,15 @@ use tessera_sdk::{log, App, Error};
 
 tessera_sdk::app!(main);
 
-/// The console UART's data register.
-const CONSOLE_DATA: usize = 0x4000_4000;
+/// The board's description, as constants (`tessera_app_build::m_board_constants`).
+#[allow(dead_code)]
+mod board {
+    include!(concat!(env!("OUT_DIR"), "/board.rs"));
+}
+
+/// The console UART's data register (the board description's
+/// `kernel_devices.uart`).
+const CONSOLE_DATA: usize = board::UART as usize;
 
 fn main(_app: App) -> Result<(), Error> {
     log!("test-m4-uart-writer: writing to {CONSOLE_DATA:#x}");
