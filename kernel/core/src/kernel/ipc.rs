@@ -496,11 +496,8 @@ impl<P: Platform> Kernel<P> {
                 self.rendezvous(sender, index, message, badge, call);
                 if call {
                     // A call's timeout covers the send phase only; the
-                    // answer is waited for without one, on every path.
-                    if self.processes[sender].state.deadline().is_some() {
-                        self.wakeups_dirty = true;
-                        self.timer_dirty = true;
-                    }
+                    // answer is waited for without one, on every path. (Its
+                    // deadline stays in `earliest_wakeup`, a bound.)
                     self.processes[sender].state = State::Ipc { until: u64::MAX };
                 } else {
                     self.make_ready(sender);
@@ -841,11 +838,10 @@ impl<P: Platform> Kernel<P> {
         target.ipc = Ipc::None;
         target.reply_to = caller as u32 + 1;
         target.priority = target.priority.max(priority);
-        // A receive with a timeout: its deadline is no longer anyone's.
-        let had_deadline = target.state != (State::Ipc { until: u64::MAX });
+        // A receive with a timeout: its deadline is no longer anyone's, but
+        // stays in `earliest_wakeup` (a bound: the timer may fire once for
+        // nothing).
         target.state = State::Running;
-        self.wakeups_dirty |= had_deadline;
-        self.timer_dirty |= had_deadline;
         // ...and the caller waits for the answer (r0 = 0, as the general
         // path answers a call that blocks).
         let source = &mut self.processes[caller];

@@ -334,13 +334,18 @@ pub struct Kernel<P: Platform> {
     loaded: Option<usize>,
     /// The timer deadline must be recomputed before returning to user mode.
     timer_dirty: bool,
-    /// A deadline was added or removed since `earliest_wakeup` was computed.
-    wakeups_dirty: bool,
     slice_end: u64,
     slice_ticks: u64,
     /// The deadline the timer is armed with.
     armed_deadline: u64,
-    /// Earliest deadline of a sleeping or waiting process (`u64::MAX`: none).
+    /// No later than the earliest deadline of a sleeping or waiting process
+    /// (`u64::MAX`: none). A deadline that goes away early (the wait ended
+    /// by a message, a signal, the process's end) is left in it: the timer
+    /// then fires once for nothing, and `timer_expired`'s scan, which wakes
+    /// the expired, sets it exact again. So adding a deadline is a `min`
+    /// and ending one costs nothing, where a scan of every process at each
+    /// ended wait (a server's timed `Receive` answered, say) cost more than
+    /// the rare interrupt for nothing.
     earliest_wakeup: u64,
     /// The timer's rate and the conversions to and from microseconds.
     clock: Clock,
@@ -393,7 +398,6 @@ impl<P: Platform> Kernel<P> {
             slice_end: 0,
             timer_dirty: false,
             earliest_wakeup: 0,
-            wakeups_dirty: false,
             armed_deadline: 0,
         }
     }
@@ -568,13 +572,9 @@ impl<P: Platform> Kernel<P> {
     }
 
     fn make_ready(&mut self, index: usize) {
-        // Only a finite deadline can have been the earliest one. (The
-        // running thread's slice is always armed, so a thread made ready at
-        // its priority gets its turn when that slice ends.)
-        if self.processes[index].state.deadline().is_some() {
-            self.wakeups_dirty = true;
-            self.timer_dirty = true;
-        }
+        // A deadline it had stays in `earliest_wakeup` (a bound, see there).
+        // (The running thread's slice is always armed, so a thread made
+        // ready at its priority gets its turn when that slice ends.)
         self.processes[index].state = State::Ready;
         let priority = self.processes[index].priority;
         self.queues.push_back(&mut self.processes, index, priority);
@@ -588,7 +588,6 @@ impl<P: Platform> Kernel<P> {
         // Destroying its capabilities below may destroy the last one naming
         // it (it can hold a capability to itself): `destroyed` leaves an
         // ending process to finish here.
-        self.wakeups_dirty |= self.processes[index].state.deadline().is_some();
         self.processes[index].state = State::Ending;
         self.queues.remove(&mut self.processes, index);
         if self.current == Some(index) {
@@ -985,7 +984,6 @@ impl<P: Platform> Kernel<P> {
             }
         }
         self.earliest_wakeup = earliest;
-        self.wakeups_dirty = false;
         if let Some(index) = self.current {
             if now >= self.slice_end {
                 if self.queues.highest_priority() >= Some(self.processes[index].priority) {
@@ -1104,11 +1102,6 @@ impl<P: Platform> Kernel<P> {
     /// was extended by a switch) just re-arms it.
     fn program_timer(&mut self) {
         self.timer_dirty = false;
-        if self.wakeups_dirty {
-            self.wakeups_dirty = false;
-            self.earliest_wakeup =
-                self.processes.live().filter_map(|(_, process)| process.state.deadline()).min().unwrap_or(u64::MAX);
-        }
         let slice = if self.current.is_some() { self.slice_end } else { u64::MAX };
         self.armed_deadline = slice.min(self.earliest_wakeup);
         self.platform.set_deadline(self.armed_deadline);
