@@ -11,7 +11,9 @@
 //! is asked for mutably. (Kept in a set of their own, over a static, the
 //! parked sockets stay off the server's stack.)
 //! A parked socket reads as what it is (closed, unbound), so code that
-//! only looks need not care where it is.
+//! only looks need not care where it is. (A move resets what smoltcp
+//! keeps beside each socket, such as its wait for an ARP answer; only
+//! idle sockets move, which have none.)
 
 use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::{tcp, udp, AnySocket};
@@ -28,7 +30,9 @@ enum Place {
 /// smoltcp's socket set (the DHCP and DNS clients' sockets stay in it)
 /// and the pool's `TCP` stream and `UDP` datagram sockets, by slot.
 pub struct Sockets<'a, const TCP: usize, const UDP: usize> {
-    /// What the interface polls.
+    /// What the interface polls. Its own sockets (a DHCP client, say) go
+    /// in before it is handed over; after that only this type adds or
+    /// removes anything in it, or a pool socket's handle goes stale.
     pub set: SocketSet<'a>,
     /// The pool's sockets not in use.
     parked: SocketSet<'a>,

@@ -184,6 +184,8 @@ fn configure(interface: &mut Interface, lease: Option<&dhcpv4::Config>) {
 /// One frame of socket buffers: a receive and a send buffer for each of
 /// its share of the pool's TCP sockets.
 type SocketBuffers = [[u8; SOCKET_BUFFER_BYTES]; 2 * POOL_SOCKETS / SOCKET_FRAMES];
+// Every TCP socket gets its two buffers from the frames (`main`).
+const _: () = assert!((2 * POOL_SOCKETS).is_multiple_of(SOCKET_FRAMES));
 /// The UDP buffers: a receive and a send buffer per UDP socket.
 type UdpBuffers = [[u8; UDP_BUFFER_BYTES]; 2 * UDP_SOCKETS];
 
@@ -243,7 +245,7 @@ mod socket_memory {
 
 /// The socket sets' slots: first the polled set's (the DHCP client's, the
 /// DNS client's and room for the whole pool), then the parked set's (room
-/// for the whole pool; `sockets.rs`).
+/// for the whole pool; `tessera_net_core::pool`).
 static SOCKET_STORAGE: spin::Mutex<[SocketStorage<'static>; 2 + 2 * SLOTS]> =
     spin::Mutex::new([SocketStorage::EMPTY; 2 + 2 * SLOTS]);
 
