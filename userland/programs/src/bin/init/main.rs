@@ -417,18 +417,20 @@ fn start_uartd() -> Result<(Handle, Handle), &'static str> {
 /// virtio-net device: it gets the virtio-mmio page that holds the network
 /// device (virtio device ID 1; the UART server does not get it), a fresh
 /// block of `net::DMA_BYTES` of untyped memory for the device's queues
-/// and buffers, two of `net::SOCKET_MEMORY_BYTES` for its TCP socket
-/// buffers, one of `net::UDP_MEMORY_BYTES` for its UDP ones,
+/// and buffers, `net::SOCKET_FRAMES` of `net::SOCKET_MEMORY_BYTES` for its
+/// TCP socket buffers, one of `net::UDP_MEMORY_BYTES` for its UDP ones,
 /// and the receiving end of its endpoint. Returns its minting endpoint:
 /// `init` registers apps through it (badge 0) and mints each app's
 /// capability from it (badge = the app's client number).
 fn start_netd() -> Result<Handle, &'static str> {
-    use tessera_servers::net::{DMA_BYTES, NET_DEVICE, SOCKET_MEMORY_BYTES, UDP_MEMORY_BYTES};
+    use tessera_servers::net::{DMA_BYTES, NET_DEVICE, SOCKET_FRAMES, SOCKET_MEMORY_BYTES, UDP_MEMORY_BYTES};
     let untyped = untyped_memory()?;
     let page = virtio_page_with(NET_DEVICE).ok_or("no virtio network device among the virtio-mmio transports")?;
     let memory = retype(untyped, ObjectType::Untyped, DMA_BYTES).map_err(|_| "retype failed")?;
-    let buffers = retype(untyped, ObjectType::Untyped, SOCKET_MEMORY_BYTES).map_err(|_| "retype failed")?;
-    let more_buffers = retype(untyped, ObjectType::Untyped, SOCKET_MEMORY_BYTES).map_err(|_| "retype failed")?;
+    let mut buffers = [Handle::NULL; SOCKET_FRAMES];
+    for frame in &mut buffers {
+        *frame = retype(untyped, ObjectType::Untyped, SOCKET_MEMORY_BYTES).map_err(|_| "retype failed")?;
+    }
     let datagrams = retype(untyped, ObjectType::Untyped, UDP_MEMORY_BYTES).map_err(|_| "retype failed")?;
     // The device's interrupt and a notification for it: `netd` waits for
     // frames instead of polling (it polls if either is missing).
@@ -438,7 +440,7 @@ fn start_netd() -> Result<Handle, &'static str> {
     let minter = cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
     let server = start_server("netd", SERVER_PRIORITY)?;
     give(page, server, DRIVER_DEVICE_RIGHTS)?;
-    for handle in [memory, buffers, more_buffers, datagrams, endpoint, notification] {
+    for handle in buffers.into_iter().chain([memory, datagrams, endpoint, notification]) {
         cap_move(handle, server).map_err(|_| "move failed")?;
     }
     if let Some(interrupt) = interrupt {
