@@ -695,9 +695,24 @@ impl Server<'_> {
     }
 
     /// Answers one request (module docs); the error is the answer's label.
-    fn answer(&mut self, request: &Received) -> Result<Message, Error> {
+    /// Says too whether the request only read the stack's state: a
+    /// stream's `STATUS`, or a `RECEIVE_FROM` (taking a datagram from a UDP
+    /// socket's buffer sends nothing; a stream's `RECEIVE` is not one: the
+    /// window it opens may need announcing). Anything else, or what does
+    /// not decode, is taken to change it.
+    fn answer(&mut self, request: &Received) -> (Result<Message, Error>, bool) {
         let message = &request.message;
-        let (caller, decoded) = decode(message.label, message.words, message.caps, request.badge)?;
+        let (caller, decoded) = match decode(message.label, message.words, message.caps, request.badge) {
+            Ok(decoded) => decoded,
+            Err(error) => return (Err(error), false),
+        };
+        let read_only = matches!(decoded, Request::Status { .. } | Request::ReceiveFrom { .. });
+        (self.perform(request, caller, decoded), read_only)
+    }
+
+    /// Performs a decoded request (`answer`).
+    fn perform(&mut self, request: &Received, caller: Caller, decoded: Request) -> Result<Message, Error> {
+        let message = &request.message;
         match (caller, decoded) {
             (Caller::Init, Request::RegisterApp { client }) => {
                 let (ready, window) = (Handle(message.words[2]), Handle(message.words[3]));
@@ -1429,8 +1444,16 @@ fn main(_start: tessera_rt::Start) -> u32 {
     };
     let mut quiet = false;
     let mut time = uptime_micros();
+    // When the stack is next due a poll (its timers, the server's own).
+    let mut poll_by = time;
     loop {
-        match receive(endpoint, Timeout::Micros(server.delay_micros(time))) {
+        // A round whose request only read the stack's state (`read_only`)
+        // does not poll it, unless it is due: nothing came in or may go out
+        // because of it, and a frame raises the interrupt, a round of its
+        // own. A UDP round trip's `RECEIVE_FROM` is one.
+        let mut read_only = false;
+        let wait = u32::try_from(poll_by.saturating_sub(time)).unwrap_or(u32::MAX - 1).max(1);
+        match receive(endpoint, Timeout::Micros(wait)) {
             // The device raised its interrupt: a frame came (or one went).
             Ok(notified) if notified.badge == NOTIFIED_BADGE => {
                 server.nic.ack_interrupt();
@@ -1439,7 +1462,8 @@ fn main(_start: tessera_rt::Start) -> u32 {
                 }
             }
             Ok(request) => {
-                let result = server.answer(&request);
+                let result;
+                (result, read_only) = server.answer(&request);
                 // A registration keeps its window; every other capability
                 // a request brought goes now.
                 let kept = request.message.label == tessera_servers::net::REGISTER_APP && result.is_ok();
@@ -1460,7 +1484,11 @@ fn main(_start: tessera_rt::Start) -> u32 {
             }
         }
         time = uptime_micros();
+        if read_only && time < poll_by {
+            continue;
+        }
         server.poll(time);
+        poll_by = time + u64::from(server.delay_micros(time));
     }
 }
 
