@@ -37,24 +37,31 @@
 //! device (`READ`, `WRITE`, `INSPECT`; it drives the first transport on it
 //! whose device ID is 1), `net::DMA_BYTES` of untyped memory (moved to
 //! it), from which it makes the one frame the device's queues and buffers
-//! live in, `net::SOCKET_MEMORY_BYTES` of untyped memory for the socket
-//! buffers (one frame, mapped at `net::SOCKETS_AT`), and the receiving
-//! side of its endpoint. Runs until its process is ended.
+//! live in, `net::SOCKET_FRAMES` blocks of `net::SOCKET_MEMORY_BYTES` of
+//! untyped memory for the TCP sockets' buffers (frames mapped from
+//! `net::SOCKETS_AT`), `net::UDP_MEMORY_BYTES` for the UDP sockets' (at
+//! `net::UDP_AT`), the receiving side of its endpoint and a copy to make
+//! socket capabilities from, and, if it is to sleep until a frame comes,
+//! the device's interrupt and a notification. Runs until its process is
+//! ended.
 //!
 //! # Loop
 //!
-//! It polls: the transport's interrupt is not used. It waits for a request
-//! until the stack's next timer or `net::POLL_MICROS`, whichever comes
-//! first, but at least `net::POLL_MIN_MICROS`; answers it if one came;
-//! then hands received frames to the stack and lets the stack send. The
-//! stack's socket buffers (`net::SOCKET_BUFFER_BYTES` each way per socket)
-//! are in their frame, the stack's socket slots and the server's tables
-//! are statics it takes once at start; everything else lives on its stack
-//! or in the DMA frame: no heap.
+//! It waits for a request, or for the device's interrupt (a notification
+//! bound to its receive), until the stack's next timer (at most 1 s);
+//! without the interrupt it polls, at most `net::POLL_MICROS` and at least
+//! `net::POLL_MIN_MICROS` apart. It answers the request or acknowledges
+//! the interrupt, then hands received frames to the stack and lets the
+//! stack send, unless the request only read the stack's state and the
+//! stack is not due. The sockets' buffers (`net::SOCKET_BUFFER_BYTES`
+//! each way per TCP socket) are in their frames, the stack's socket slots
+//! (smoltcp's set holds only the sockets in use: `tessera_net_core::pool`)
+//! and the server's tables are statics it takes once at start; everything
+//! else lives on its stack or in the DMA frame: no heap.
 //!
-//! An app's window is mapped only while a request of that app is answered
-//! (the app is blocked in its call meanwhile, so `init` cannot take the
-//! window back halfway), as the Pluton server does with its buffers.
+//! The last app's window stays mapped between requests (only `init` can
+//! take it back, docs/network.md); a socket holder's own frame is mapped
+//! only while its request is answered.
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
