@@ -152,6 +152,7 @@ enum Contents {
     Unchecked,
 }
 
+#[inline(always)]
 fn be16(bytes: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([bytes[at], bytes[at + 1]])
 }
@@ -180,8 +181,10 @@ fn locate(frame: &[u8]) -> Contents {
     if len < smallest || (protocol == UDP && usize::from(be16(ip, header + 4)) != len) {
         return Contents::Unchecked;
     }
-    // Source and destination addresses are bytes 12..20.
-    let pseudo = sum(&ip[12..20]) + u32::from(protocol) + len as u32;
+    // Source and destination addresses are bytes 12..20: four words,
+    // added as they are (a call of `sum` for 8 bytes cost more than this).
+    let addresses = [12, 14, 16, 18].map(|at| u32::from(be16(ip, at)));
+    let pseudo = addresses.iter().sum::<u32>() + u32::from(protocol) + len as u32;
     Contents::Segment(Segment { start: ETHERNET_HEADER_BYTES + header, len, protocol, pseudo })
 }
 
