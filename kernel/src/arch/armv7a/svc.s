@@ -6,14 +6,16 @@
 @ `Kernel::fast_reply_receive`, `Kernel::fast_signal`,
 @ `Kernel::fast_wait_notification` (kernel/core/src/kernel/ipc.rs) and the
 @ general path's `Yield` (`requeue_current`, then `prepare_return`). Every
-@ check comes first and changes nothing; a failed check branches to the
-@ general entry with every register as the entry left it, where the Rust
-@ fast paths and then the general path take the call. Only then the
+@ check comes first and changes nothing in memory; a failed check
+@ branches to the general entry, which reads only sp (the saved context
+@ is the entry's; the registers the checks used as scratch are not), where
+@ the Rust fast paths and then the general path take the call. Only then the
 @ effects, which cannot fail, and the switch to the other thread.
 @
 @ Every offset, tag and bit comes from `kernel_core::kernel::Kernel::FAST_PATH`
-@ (kernel/core/src/kernel/fast_path.rs), passed in by svc.rs, which also
-@ pins the widths the loads and stores here use. Objects are reached at
+@ (kernel/core/src/kernel/fast_path.rs), passed in by svc.rs; the widths
+@ the loads and stores here use are pinned by the field-type checks there
+@ and in table.rs and sched.rs. Objects are reached at
 @ their physical addresses, as the Rust code reaches them through
 @ `Platform::ram`: the A7 kernel maps all RAM at its physical address
 @ (`Ram::IDENTITY`, platform.rs).
@@ -136,16 +138,12 @@ tessera_return_to_user:
     bne tessera_svc_general
 .endm
 
-@ The process whose entry is \entry waits in IPC with no deadline (a
-@ deadline to drop: the Rust paths). Uses ip, lr.
-.macro WAITS_FOREVER entry
+@ The process whose entry is \entry waits in IPC. A deadline it waits
+@ with needs nothing done: it stays in `Kernel::earliest_wakeup`, a lower
+@ bound, and the timer may fire once for nothing. Uses ip.
+.macro WAITS_IN_IPC entry
     ldr ip, [\entry, #{process_state}]
     cmp ip, #{state_ipc}
-    bne tessera_svc_general
-    ldr ip, [\entry, #{process_until}]
-    ldr lr, [\entry, #({process_until} + 4)]
-    and ip, ip, lr
-    cmn ip, #1
     bne tessera_svc_general
 .endm
 
@@ -243,11 +241,11 @@ tessera_fast_call:
     sub r9, r9, #1
     ldr r11, =({kernel} + {kernel_in_cell})
     ENTRY_OF r8, r9
-    @ It owes nobody a reply and waits with no deadline.
+    @ It owes nobody a reply and waits in IPC.
     ldr ip, [r8, #{process_reply_to}]
     cmp ip, #0
     bne tessera_svc_general
-    WAITS_FOREVER r8
+    WAITS_IN_IPC r8
     RUNNABLE r8, r0
     @ Commit. Take the server off the endpoint.
     mov r0, #0
@@ -430,7 +428,7 @@ tessera_fast_signal:
     ldr r3, [r8, #{process_ipc_mask}]
     ands r3, r3, r2
     beq 2f
-    WAITS_FOREVER r8
+    WAITS_IN_IPC r8
     ldr r4, [r8, #{process_priority}]
     ldr lr, [r6, #{process_priority}]
     cmp r4, lr
