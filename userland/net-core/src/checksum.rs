@@ -74,7 +74,8 @@ pub fn sum(data: &[u8]) -> u32 {
 /// The sum of `words` as 32-bit numbers, carries kept (in the high half)
 /// or added back in: the same once folded to 16 bits. On the A7 the
 /// runtime's `adcs` loop (`tessera_rt::checksum`, about half the
-/// instructions); elsewhere, and as its reference, a 64-bit total.
+/// instructions; `qemu:cpu-state` checks it against a plain sum);
+/// elsewhere a 64-bit total.
 #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
 fn words_sum(words: &[u32]) -> u64 {
     u64::from(tessera_rt::checksum::ones_sum(words))

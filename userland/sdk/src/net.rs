@@ -31,8 +31,9 @@
 //!
 //! The server never blocks an app: [`TcpStream::connect`],
 //! [`read`](TcpStream::read) and [`write`](TcpStream::write) ask it again
-//! after a wait (0.1 ms at first, doubling up to 5 ms) until they can go
-//! on or their timeout passes ([`Error::TimedOut`]; a timeout counts from
+//! when it signals that something changed, or after 5 ms without a signal
+//! (an app without the readiness notification sleeps 0.1 ms at first,
+//! doubling up to 5 ms), until they can go on or their timeout passes ([`Error::TimedOut`]; a timeout counts from
 //! the server's first answer that the call must wait, so a call that need
 //! not wait never reads the clock). Connecting waits [`CONNECT_TIMEOUT`]
 //! unless told otherwise; reads and writes wait as long as it takes unless

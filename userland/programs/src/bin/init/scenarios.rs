@@ -195,7 +195,8 @@ fn yields_go_round() -> Outcome {
     let log = Mapping::new(page, LOG_ADDRESS, Rights::READ | Rights::WRITE).map_err(|_| "map failed")?;
     let mut takers = [Handle::NULL; 3];
     for (taker, letter) in takers.iter_mut().zip(LETTERS_IN_ORDER) {
-        // Started at 16, they run only once init waits, in start order.
+        // Below init's priority, they run only once init waits, in start
+        // order.
         *taker = start("turns", 4, argument(letter))?;
         give(page, *taker, Rights::READ | Rights::WRITE)?;
     }
@@ -217,7 +218,12 @@ fn yields_go_round() -> Outcome {
         "init: {} yields logged ({} {} {}), {} out of round-robin order",
         logged, each[0], each[1], each[2], out_of_order
     );
-    if logged != 3 * ROUNDS || each != [ROUNDS; 3] {
+    // A taker preempted between reading the count and writing it back
+    // loses the turn another logged meanwhile (the log is not atomic): a
+    // few may go, as few as the swaps below; more, or too many of one
+    // letter, is turns lost or taken twice.
+    let lost = (3 * ROUNDS).checked_sub(logged);
+    if lost.is_none_or(|lost| lost > ROUNDS / 10) || each.iter().any(|&count| count > ROUNDS) {
         return Err("the yielders' turns were not all logged");
     }
     // A slice's end costs at most one pair; a slow host may fit a few

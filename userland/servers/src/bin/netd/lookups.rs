@@ -94,9 +94,9 @@ impl Server<'_> {
             self.after(index as u32 + 1, step);
             moved = true;
         }
-        // Most rounds of the loop have no lookup under way.
-        let under_way = if self.book.lookups.iter().any(Option::is_some) { MAX_CLIENTS as usize } else { 0 };
-        for index in 0..under_way {
+        // Most rounds of the loop have no lookup under way: no walk then.
+        let walked = if self.book.lookups.iter().any(Option::is_some) { MAX_CLIENTS as usize } else { 0 };
+        for index in 0..walked {
             if self.book.lookups[index].and_then(|lookup| lookup.deadline()).is_some_and(|deadline| now >= deadline) {
                 let next_id = self.next_id();
                 let (_, count) = self.dns_servers();
