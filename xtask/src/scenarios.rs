@@ -393,6 +393,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "hostile: GPIO pin 6 (granted) works",
             "hostile: GPIO pin 4: denied (denied: outside what the manifest granted)",
             "hostile: read GPIO pin 5 (blinky's): denied (denied: outside what the manifest granted)",
+            "hostile: take its Pluton buffer away while the server answers a request: denied (the Pluton server still answers)",
             "hostile: open UART 0: denied (not granted: the manifest has no Uart)",
             "hostile: use GPIO: denied (not granted: the manifest has no Gpio)",
             "hostile: map a device through a guessed handle: denied",

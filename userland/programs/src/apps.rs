@@ -23,7 +23,8 @@
 //! has is refused, naming the conflict. Then each admitted app is started:
 //! its ELF is loaded into a memory block carved for it (the capabilities
 //! to its pages go into its own CSpace, so `init` keeps two slots per app
-//! whatever its size, plus one per grant), it gets one badged endpoint per
+//! whatever its size, plus one per grant, and the Pluton buffer and the
+//! network window it shares with a server), it gets one badged endpoint per
 //! server it was granted, and a heap; the Pluton security server records
 //! it (`RECORD_APP`: its measurement goes into the log the evidence
 //! carries) as client number `index + 1`, and the app gets an endpoint to
@@ -434,12 +435,12 @@ impl<'a> Apps<'a> {
             // The Pluton security server: it records the app as client
             // `index + 1` with its request buffer (the app's measurement
             // joins its log; a restart records nothing new), and the app
-            // gets an endpoint badged with that number and the buffer,
-            // with only its mapping's rights.
+            // gets an endpoint badged with that number and the buffer
+            // mapped read-write, with a capability to it that has no
+            // rights.
             if let Some(pluton) = pluton {
                 let buffer = retype(memory, ObjectType::Frame, PAGE_SIZE as u32)?;
-                let rights = Rights::READ | Rights::WRITE;
-                map_into(buffer, process, PLUTON_BUFFER_AT as u32, rights)?;
+                map_into(buffer, process, PLUTON_BUFFER_AT as u32, Rights::READ | Rights::WRITE)?;
                 let request = Message::with_capability(pluton::RECORD_APP, [entry, client, 0], buffer);
                 let answer = call(pluton, &request, Timeout::Forever)?;
                 if answer.message.label != 0 {
@@ -450,7 +451,13 @@ impl<'a> Apps<'a> {
                 let badged = cap_derive(pluton, Rights::SEND | Rights::GRANT, client)?;
                 minted_pluton = Some(badged);
                 let endpoint = cap_grant(badged, process, Rights::SEND)?;
-                let buffer = cap_move_narrowed(buffer, process, rights)?;
+                // `init` keeps the buffer (mapped into the app above), as it
+                // keeps the network window: `plutond`'s copy is its child,
+                // and an app holding the parent could revoke it, and the
+                // mapping with it, while `plutond` works on its request.
+                // The app gets a copy with no rights, which says it has a
+                // buffer and nothing more.
+                let buffer = cap_grant(buffer, process, Rights::empty())?;
                 for handle in [endpoint, buffer] {
                     push(granted(ServerKind::PLUTON, handle)?)?;
                 }

@@ -16,11 +16,12 @@ use core::fmt;
 
 use tessera_abi::app::{net as net_abi, pluton as pluton_abi, ServerKind};
 use tessera_rt::{
-    call, cap_derive, cap_info, cap_object, cap_revoke, for_each_initial_capability, map, retype, shutdown, signal,
-    Handle, Message, ObjectType, Rights, Timeout,
+    call, cap_derive, cap_info, cap_object, cap_revoke, for_each_initial_capability, map, retype, send, shutdown,
+    signal, Handle, Message, ObjectType, Rights, Timeout,
 };
 use tessera_sdk::gpio::Level;
 use tessera_sdk::net::{TcpListener, TcpStream, UdpSocket};
+use tessera_sdk::time::{sleep, Duration};
 use tessera_sdk::{log, App, Error};
 
 tessera_sdk::app!(main);
@@ -66,6 +67,36 @@ impl From<tessera_rt::Error> for Because {
     }
 }
 
+/// See its call in `main`.
+fn pluton_mid_request(app: &App, tally: &mut Tally) {
+    let endpoint = app
+        .grant(ServerKind::PLUTON)
+        .filter(|&handle| cap_info(handle).is_ok_and(|cap| cap.kind == ObjectType::Endpoint));
+    let Some(endpoint) = endpoint else { return };
+    let request = Message::new(pluton_abi::RANDOM, [4096, 0, 0, 0]);
+    // A `Send` that does not wait is taken only by a server waiting for
+    // requests: refused, the one before is still being answered.
+    let busy = (0..64).any(|_| send(endpoint, &request, Timeout::NoWait) == Err(tessera_rt::Error::TimedOut));
+    // Its buffer's capability is one of its frame capabilities: revoking
+    // each takes whatever was derived from it.
+    for_each_initial_capability(|handle, info| {
+        if info.kind == ObjectType::Frame {
+            let _ = cap_revoke(handle);
+        }
+    });
+    let answer = if !busy {
+        Ok("no request was left waiting")
+    } else {
+        // Its answer written (or refused), the server takes requests again.
+        sleep(Duration::from_millis(300));
+        match call(endpoint, &Message::new(pluton_abi::RANDOM, [16, 0, 0, 0]), Timeout::Millis(2000)) {
+            Ok(_) => Err(Because("the Pluton server still answers")),
+            Err(_) => Ok("the Pluton server is gone"),
+        }
+    };
+    tally.check(format_args!("take its Pluton buffer away while the server answers a request"), answer);
+}
+
 fn main(app: App) -> Result<(), Error> {
     let mut tally = Tally::default();
 
@@ -109,6 +140,15 @@ fn main(app: App) -> Result<(), Error> {
 
     // A UART it was not granted.
     tally.check(format_args!("open UART 0"), app.uart(0));
+
+    // A server in the middle of its request: `Send` (not `Call`)
+    // `RANDOM` requests until one finds the Pluton security server still
+    // busy with the one before (it waits for its entropy device when its
+    // generator reseeds, every 64 KiB), then take its request buffer away
+    // under it: revoke every frame capability it holds. Had the app the parent of the server's copy (as until
+    // December 2026), the server would fault on the buffer when it wrote
+    // the answer, and Pluton would be gone for every app.
+    pluton_mid_request(&app, &mut tally);
 
     // The network: addresses its manifest does not list (it lists only a
     // name; 10.0.2.2 is what that name resolves to where a test serves it,

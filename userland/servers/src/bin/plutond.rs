@@ -15,10 +15,13 @@
 //! `RANDOM`; from apps `SEAL`, `UNSEAL`, `SIGN_CHALLENGE`; from `init`
 //! `VERIFY_PACKAGE`, `RECORD_APP` and `ENTROPY_SOURCE`.
 //!
-//! A client is blocked in its `Call` while `plutond` answers it (a process
-//! has one thread), so it cannot revoke or change its buffer halfway
-//! through; `plutond` copies the input out first anyway. Every allocation
-//! a request makes is fallible: a request too big for the heap is refused.
+//! A client need not wait for the answer (a `Send` is a request too) and
+//! may end while `plutond` works on its request, so `plutond` copies the
+//! input out of the client's buffer and unmaps it before it works, and
+//! maps it again only to write the answer (`with_buffer`); `init` keeps
+//! each app's buffer, so an app cannot revoke `plutond`'s copy. Every
+//! allocation a request makes is fallible: a request too big for the heap
+//! is refused.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -194,9 +197,18 @@ fn buffer_of(buffers: &[Option<Handle>], request: &Received, caller: Caller) -> 
 const LARGEST_BUFFER: u32 = 16 * 1024;
 
 /// Runs `work` on a request's buffer `frame`: maps it, copies its first
-/// `input_len` bytes out, lets `work` write as much answer as the buffer
-/// holds (a page, or up to [`LARGEST_BUFFER`] of a frame whose size the
-/// capability lets it ask: the loader's), copies that back, unmaps.
+/// `input_len` bytes out and unmaps it; lets `work` write as much answer
+/// as the buffer holds (a page, or up to [`LARGEST_BUFFER`] of a frame
+/// whose size the capability lets it ask: the loader's); maps it again,
+/// copies the answer in, unmaps.
+///
+/// The frame is not mapped while `work` runs: `work` may wait (a reseed
+/// waits for the entropy device), and meanwhile the client runs. A client
+/// that sent its request with `Send` instead of `Call`, or that ends
+/// itself (`init` then takes its memory back), can make the frame vanish
+/// from under `plutond`; an access to it would end `plutond`, and with it
+/// every app's Pluton service. Mapped only between two waits, the frame
+/// either is there or the map fails, and the request is refused.
 fn with_buffer(
     frame: Handle,
     input_len: usize,
@@ -206,31 +218,34 @@ fn with_buffer(
     if info.kind != ObjectType::Frame {
         return Err(Error::WrongType);
     }
-    let rights = Rights::READ | Rights::WRITE;
     let size = match tessera_rt::cap_object(frame) {
         Ok((_, size)) if info.rights.contains(Rights::INSPECT) => size.min(LARGEST_BUFFER),
         _ => BUFFER_BYTES as u32,
     };
-    let mapping = if size > BUFFER_BYTES as u32 {
-        Mapping::new(frame, CLIENT_FRAME_MAPPED_AT, rights)?
-    } else {
-        Mapping::first_page(frame, CLIENT_FRAME_MAPPED_AT, rights)?
+    let map = || {
+        let rights = Rights::READ | Rights::WRITE;
+        if size > BUFFER_BYTES as u32 {
+            Mapping::new(frame, CLIENT_FRAME_MAPPED_AT, rights)
+        } else {
+            Mapping::first_page(frame, CLIENT_FRAME_MAPPED_AT, rights)
+        }
     };
     let (mut input, mut output) = match (zeroed(input_len), zeroed(size as usize)) {
         (Ok(input), Ok(output)) => (input, output),
-        _ => {
-            let _ = unmap(frame);
-            return Err(Error::OutOfMemory);
-        }
+        _ => return Err(Error::OutOfMemory),
     };
-    input.copy_from_slice(&mapping.as_bytes()[..input_len]);
-    let result = work(&input, &mut output);
-    if let Ok(len) = result {
+    let copied = map().map(|mapping| {
+        input.copy_from_slice(&mapping.as_bytes()[..input_len]);
+        let _ = unmap(frame);
+    });
+    let result = copied.and_then(|()| work(&input, &mut output)).and_then(|len| {
+        let mapping = map()?;
         mapping.write_bytes(0, &output[..len]);
-    }
+        let _ = unmap(frame);
+        Ok(len)
+    });
     input.zeroize();
     output.zeroize();
-    let _ = unmap(frame);
     result
 }
 
