@@ -182,6 +182,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "kernel: process 'forger' (pid ",
             "bytes of its output dropped: over its budget",
             "forger: after the flood",
+            "forger: after the trickle",
             "init: naming a process \"kernel\" is refused",
             "init: naming a process \"init: x\" is refused",
             "init: naming a process \"\" is refused",
@@ -666,8 +667,9 @@ pub fn summary_matches_the_apps(output: &str) -> Result<()> {
 /// The `apps` scenario: blinky still ticks after the crash loop was held.
 /// The `console` scenario: no line the forger printed starts as a kernel
 /// or init line would, no raw control byte reached the console, an open
-/// line was ended before the next writer's, and the flood was cut to the
-/// output budget (16 KiB at once, 4 KiB a second).
+/// line was ended before the next writer's, the flood was cut to the
+/// output budget (16 KiB at once, 4 KiB a second), and the kernel's
+/// reports of what was dropped were paid from it.
 pub fn forged_lines_keep_their_origin(output: &str) -> Result<()> {
     for line in output.lines() {
         if line.contains("forged") && !line.starts_with("forger: ") {
@@ -687,6 +689,12 @@ pub fn forged_lines_keep_their_origin(output: &str) -> Result<()> {
         output.lines().filter(|line| line.starts_with("forger: flood: ")).map(|line| line.len() + 1).sum::<usize>();
     if !(8 * 1024..=20 * 1024).contains(&flood) {
         return Err(format!("{flood} bytes of the 64 KiB flood were printed; the budget allows 16 KiB at once"));
+    }
+    // One report after the flood, and after the trickle at most what
+    // 300 ms and a second earn (about 5 KiB) pays for at 160 bytes each.
+    let reports = output.matches("kernel: process 'forger' (pid ").count();
+    if !(2..=40).contains(&reports) {
+        return Err(format!("{reports} reports of the forger's dropped output; its budget pays for 2 to 40"));
     }
     Ok(())
 }

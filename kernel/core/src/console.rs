@@ -187,7 +187,8 @@ impl Budget {
 
     /// Refills the budget for the time up to `now` (microseconds since
     /// boot) and returns how many bytes of output the process may print in
-    /// one write now.
+    /// one write now: none while a report of dropped bytes waits for the
+    /// budget to pay for it ([`Budget::report`]).
     pub fn available(&mut self, now: u64) -> u32 {
         let now_ms = (now / 1000) as u32;
         let elapsed = now_ms.wrapping_sub(self.refilled_at);
@@ -205,14 +206,32 @@ impl Budget {
                 self.refilled_at.wrapping_add((earned * 1000).div_ceil(u64::from(Budget::BYTES_PER_SECOND)) as u32)
             };
         }
-        u32::from(self.tokens).min(Budget::CALL_MAX)
+        if self.dropped > 0 && self.tokens < Budget::REPORT_BYTES {
+            // The report of what was dropped goes first, once it is paid for.
+            0
+        } else {
+            u32::from(self.tokens).min(Budget::CALL_MAX)
+        }
     }
 
-    /// The bytes dropped since it last printed, to report once it may print
-    /// again (65,535 means at least that many); `None` if nothing was
-    /// dropped or it may not print yet.
-    pub fn report(&mut self) -> Option<u32> {
-        if self.tokens > 0 && self.dropped > 0 {
+    /// What the kernel's report of dropped output costs the process: at
+    /// least that line's length (`kernel: process 'NAME' (pid N): ...`,
+    /// at most 127 bytes and the name; a const assertion in the kernel
+    /// checks it against `NAME_MAX`), so a process cannot make the kernel
+    /// print for it beyond its budget.
+    pub const REPORT_BYTES: u16 = 160;
+
+    /// Refills the budget for the time up to `now` (microseconds since
+    /// boot) and, if bytes were dropped since it last printed and the
+    /// budget pays for the line that says so ([`Budget::REPORT_BYTES`],
+    /// charged here), returns how many (65,535 means at least that many);
+    /// `None` otherwise. Without the charge, a process could keep its
+    /// budget near empty with writes that fail and make the kernel print a
+    /// report for each.
+    pub fn report(&mut self, now: u64) -> Option<u32> {
+        self.available(now);
+        if self.dropped > 0 && self.tokens >= Budget::REPORT_BYTES {
+            self.tokens -= Budget::REPORT_BYTES;
             Some(u32::from(core::mem::take(&mut self.dropped)))
         } else {
             None
@@ -326,8 +345,12 @@ mod tests {
 
     /// One write as the kernel makes it: what is available, what it cost.
     fn print(budget: &mut Budget, lines: &mut Lines, now: u64, text: &[u8]) -> (Written, Option<u32>) {
+        let report = budget.report(now);
+        if report.is_some() {
+            // The kernel's line ends the process's open one.
+            lines.kernel_line(&mut |_| {});
+        }
         let available = budget.available(now);
-        let report = budget.report();
         let written = lines.write(1, b"app", text, available as usize, &mut |_| {});
         budget.charge(written.output as u32, (text.len() - written.text) as u32);
         (written, report)
@@ -393,9 +416,36 @@ mod tests {
             assert_eq!(budget.available(0), 0);
             budget.charge(0, u32::MAX);
         }
-        assert!(budget.available(10_000_000) > 0);
-        assert_eq!(budget.report(), Some(u32::from(u16::MAX)));
-        assert_eq!(budget.report(), None);
+        assert_eq!(budget.report(10_000_000), Some(u32::from(u16::MAX)));
+        assert_eq!(budget.report(10_000_000), None);
+    }
+
+    /// A process that keeps its budget near empty with writes that fail
+    /// (a byte each, too little for its label) gets a report line only as
+    /// often as its budget pays for one: the kernel's lines count.
+    #[test]
+    fn reports_of_dropped_output_are_paid_for() {
+        let mut budget = Budget::new();
+        let mut lines = Lines::new();
+        let (mut now, mut printed, mut reports) = (0u64, 0u64, 0u64);
+        // 50,000 writes a second for 2 s: the burst is spent in the first.
+        for _ in 0..100_000 {
+            now += 20;
+            let (written, report) = print(&mut budget, &mut lines, now, b"x");
+            printed += written.output as u64;
+            if report.is_some() {
+                reports += 1;
+                printed += u64::from(Budget::REPORT_BYTES);
+            }
+            let limit = u64::from(Budget::BURST) + now * u64::from(Budget::BYTES_PER_SECOND) / 1_000_000;
+            assert!(printed <= limit, "{printed} bytes (reports included) by {now} us, limit {limit}");
+        }
+        // 2 s at 4 KiB a second and a 16 KiB burst pay for at most 153
+        // reports (without the charge: one every few writes, once the
+        // burst is spent).
+        let limit =
+            (u64::from(Budget::BURST) + 2 * u64::from(Budget::BYTES_PER_SECOND)) / u64::from(Budget::REPORT_BYTES);
+        assert!(reports > 0 && reports <= limit, "{reports} reports, limit {limit}");
     }
 
     #[test]

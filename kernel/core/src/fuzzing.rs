@@ -707,8 +707,10 @@ pub fn console_labelling(data: &[u8]) {
         for byte in &mut text[..len] {
             *byte = input.byte();
         }
+        if budgets[writer].report(now).is_some() {
+            printed[writer] += u64::from(Budget::REPORT_BYTES);
+        }
         let available = budgets[writer].available(now);
-        let _ = budgets[writer].report();
         let written = lines.write(writer as u32, LABELS[writer], &text[..len], available as usize, &mut |bytes| {
             screen.take(bytes, writer)
         });

@@ -790,8 +790,11 @@ impl<P: Platform> Kernel<P> {
                     let process = &mut self.processes[index];
                     // The budget pays for what reaches the console: labels and
                     // escapes included, at most `Budget::CALL_MAX` a write.
-                    let available = process.output.available(now);
-                    if let Some(dropped) = process.output.report() {
+                    // The report of what was dropped is paid for first: its
+                    // line is at most 127 bytes and the name (the open line's
+                    // end, `kernel: `, the longest pid and count, the newline).
+                    const _: () = assert!(127 + tessera_abi::NAME_MAX <= Budget::REPORT_BYTES as usize);
+                    if let Some(dropped) = process.output.report(now) {
                         klog!(
                             self,
                             "process '{}' (pid {}): {} bytes of its output dropped: over its budget of {} bytes at once, {} a second",
@@ -802,6 +805,7 @@ impl<P: Platform> Kernel<P> {
                             Budget::BYTES_PER_SECOND
                         );
                     }
+                    let available = process.output.available(now);
                     let space = self.platform.address_space(process.memory);
                     let platform = &self.platform;
                     // SAFETY: `check` proved every byte is mapped readable

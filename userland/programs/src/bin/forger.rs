@@ -7,7 +7,7 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use tessera_rt::{debug_write, sleep_micros};
+use tessera_rt::{debug_write, sleep_micros, uptime_micros};
 
 tessera_rt::entry!(main);
 
@@ -34,6 +34,22 @@ fn main(_start: tessera_rt::Start) -> u32 {
     // Two seconds earn it 8 KiB again; the kernel then says what it dropped.
     sleep_micros(2_000_000);
     write(b"forger: after the flood\n");
+    // A trickle: its budget spent again, one byte a write for 300 ms, each
+    // too little for its label once a kernel report has ended its line.
+    // The kernel's reports of what it dropped are paid from its budget,
+    // so they come at most as often as it earns their length (until
+    // December 2026 each of these writes got a report line for free).
+    line[..7].copy_from_slice(b"spend: ");
+    for _ in 0..FLOOD_BYTES / 4 / line.len() {
+        write(&line);
+    }
+    let start = uptime_micros();
+    while uptime_micros().saturating_sub(start) < 300_000 {
+        write(b"x");
+    }
+    // A second earns it the report and the lines below.
+    sleep_micros(1_000_000);
+    write(b"\nforger: after the trickle\n");
     // Leave a line open and end: the next line on the console, whoever
     // writes it, must start on a line of its own.
     write(b"forger: an unfinished line");
