@@ -132,8 +132,13 @@ pub enum Slot {
         phase: Phase,
     },
     /// Closed by its owner (or taken back when the owner ended); the stack
-    /// is finishing the connection.
-    Closing,
+    /// is finishing the connection. It still counts against the owner's
+    /// [`MAX_SOCKETS`] ([`SocketTable::held_by`]), so an app cannot hold
+    /// more of the pool by closing connections that linger.
+    Closing {
+        /// The owner's client number.
+        client: u32,
+    },
 }
 
 /// The owners of a pool of `POOL` sockets (module docs).
@@ -162,6 +167,17 @@ impl<const POOL: usize> SocketTable<POOL> {
     /// How many sockets app `client` has open.
     pub fn open_by(&self, client: u32) -> usize {
         self.slots.iter().filter(|slot| matches!(slot, Slot::Open { client: owner, .. } if *owner == client)).count()
+    }
+
+    /// How many slots app `client` holds: open, or closing (its
+    /// connections the stack is still finishing).
+    pub fn held_by(&self, client: u32) -> usize {
+        self.slots
+            .iter()
+            .filter(|slot| {
+                matches!(slot, Slot::Open { client: owner, .. } | Slot::Closing { client: owner } if *owner == client)
+            })
+            .count()
     }
 
     /// Opens a stream for app `client` anywhere in the pool (see
@@ -282,7 +298,7 @@ impl<const POOL: usize> SocketTable<POOL> {
     /// socket.
     pub fn close(&mut self, client: u32, socket: u32) -> Option<usize> {
         let index = self.find(client, socket)?;
-        self.slots[index] = Slot::Closing;
+        self.slots[index] = Slot::Closing { client };
         Some(index)
     }
 
@@ -299,7 +315,7 @@ impl<const POOL: usize> SocketTable<POOL> {
     pub fn close_all(&mut self, client: u32, mut each: impl FnMut(usize)) {
         for (index, slot) in self.slots.iter_mut().enumerate() {
             if matches!(slot, Slot::Open { client: owner, .. } if *owner == client) {
-                *slot = Slot::Closing;
+                *slot = Slot::Closing { client };
                 each(index);
             }
         }
@@ -307,7 +323,19 @@ impl<const POOL: usize> SocketTable<POOL> {
 
     /// The slots that are closing.
     pub fn closing(&self) -> impl Iterator<Item = usize> + '_ {
-        self.slots.iter().enumerate().filter(|(_, slot)| **slot == Slot::Closing).map(|(index, _)| index)
+        self.slots.iter().enumerate().filter(|(_, slot)| matches!(slot, Slot::Closing { .. })).map(|(index, _)| index)
+    }
+
+    /// The slot app `client` must give up before it takes one more: if it
+    /// holds [`MAX_SOCKETS`] slots ([`held_by`](Self::held_by)), the one of
+    /// its closing ones that was closed first (`closed_at`: when each slot
+    /// was closed); `None` if it holds fewer, or none of them is closing
+    /// (then all its numbers are taken, and the open is refused).
+    pub fn to_give_up(&self, client: u32, closed_at: &[u64; POOL]) -> Option<usize> {
+        if self.held_by(client) < MAX_SOCKETS as usize {
+            return None;
+        }
+        (0..POOL).filter(|&index| self.slots[index] == Slot::Closing { client }).min_by_key(|&index| closed_at[index])
     }
 
     /// The open slots.
@@ -395,6 +423,32 @@ mod tests {
         assert_eq!(codes, [state::CONNECTING, state::ESTABLISHED, state::CLOSED, state::RESET, state::REFUSED]);
     }
 
+    /// An app's closed connections that linger count against its
+    /// sockets: it gives up its own oldest before it takes another slot,
+    /// so closing does not let it hold more of the pool (or take others').
+    #[test]
+    fn closing_slots_count_against_their_owner() {
+        let mut table = SocketTable::<8>::new();
+        let mut closed_at = [0u64; 8];
+        for _ in 0..MAX_SOCKETS {
+            table.open(1).unwrap();
+        }
+        table.open(2).unwrap();
+        assert_eq!(table.to_give_up(1, &closed_at), None, "all open: its numbers are taken instead");
+        for (socket, at) in [(2, 30), (0, 10), (3, 20)] {
+            let slot = table.close(1, socket).unwrap();
+            closed_at[slot] = at;
+        }
+        table.close(2, 0).unwrap();
+        assert_eq!((table.open_by(1), table.held_by(1), table.held_by(2)), (1, 4, 1));
+        // Socket 0 was closed first (slot 0): that one goes.
+        assert_eq!(table.to_give_up(1, &closed_at), Some(0));
+        table.free(0);
+        assert_eq!(table.to_give_up(1, &closed_at), None);
+        assert_eq!(table.closing().count(), 3, "app 2's closing slot is never app 1's to give up");
+        assert_eq!(table.to_give_up(2, &closed_at), None);
+    }
+
     #[test]
     fn numbers_are_per_app_and_bounded() {
         let mut table = SocketTable::<6>::new();
@@ -411,7 +465,7 @@ mod tests {
         // Closing frees the number but not the slot.
         assert_eq!(table.close(1, 1), Some(2));
         assert_eq!(table.close(1, 1), None);
-        assert_eq!(table.slot(2), Some(Slot::Closing));
+        assert_eq!(table.slot(2), Some(Slot::Closing { client: 1 }));
         assert_eq!(table.open(1), Ok((1, 5)));
         assert_eq!(table.open(2), Err(Error::OutOfMemory), "the pool is empty");
         assert_eq!(table.closing().collect::<Vec<_>>(), [2]);

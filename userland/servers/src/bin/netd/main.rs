@@ -592,7 +592,7 @@ impl Server<'_> {
                     self.book.table.observe(slot, tcp_state(self.sockets.tcp(slot).state()));
                 }
                 // Done, or lingering too long: the slot serves again.
-                Some(Slot::Closing) => {
+                Some(Slot::Closing { .. }) => {
                     let lingered = time.saturating_sub(self.book.closed_at[slot]) > CLOSE_LINGER_MICROS;
                     if !self.sockets.tcp(slot).is_open() || lingered {
                         self.sockets.tcp_mut(slot).abort();
@@ -605,7 +605,7 @@ impl Server<'_> {
         }
         // A UDP socket is done when it is closed.
         for slot in UDP_SLOTS {
-            if self.book.table.slot(slot) == Some(Slot::Closing) {
+            if matches!(self.book.table.slot(slot), Some(Slot::Closing { .. })) {
                 self.book.table.free(slot);
             }
         }
@@ -711,7 +711,10 @@ impl Server<'_> {
         let message = &request.message;
         let (caller, decoded) = match decode(message.label, message.words, message.caps, request.badge) {
             Ok(decoded) => decoded,
-            Err(error) => return (Err(error), false),
+            // A malformed request changed nothing: no reason to poll the
+            // stack before its due time (a client sending garbage would
+            // otherwise buy a poll, at this server's priority, with each).
+            Err(error) => return (Err(error), true),
         };
         let read_only = matches!(decoded, Request::Status { .. } | Request::ReceiveFrom { .. });
         (self.perform(request, caller, decoded), read_only)
@@ -950,6 +953,19 @@ impl Server<'_> {
         }
     }
 
+    /// Keeps app `client` within its [`MAX_SOCKETS`] slots, its closing
+    /// connections counted, before it takes one more: it gives up the
+    /// slot of its own connection closed longest ago (aborted, unsent
+    /// bytes and all: it closed it), never another app's.
+    fn within_budget(&mut self, client: u32) {
+        if let Some(slot) = self.book.table.to_give_up(client, &self.book.closed_at) {
+            if TCP_SLOTS.contains(&slot) {
+                self.sockets.tcp_mut(slot).abort();
+            }
+            self.book.table.free(slot);
+        }
+    }
+
     /// Opens a TCP socket of `kind` for app `client`, within its budget
     /// ([`MAX_SOCKETS`]) and leaving a socket for each registered app that
     /// has none (every app is sure of a first one); a closing connection
@@ -959,6 +975,7 @@ impl Server<'_> {
         if self.book.table.open_by(client) >= MAX_SOCKETS as usize {
             return Err(Error::OutOfMemory);
         }
+        self.within_budget(client);
         if self.book.table.free_in(TCP_SLOTS) <= self.waiting(client, Transport::Tcp) {
             self.reclaim_closing(false);
         }
@@ -1010,6 +1027,7 @@ impl Server<'_> {
         }
         let peer = socket.remote_endpoint();
         // The listener goes on in another slot: one more for this app.
+        self.within_budget(client);
         if self.book.table.free_in(TCP_SLOTS) <= self.waiting(client, Transport::Tcp) {
             self.reclaim_closing(false);
         }
