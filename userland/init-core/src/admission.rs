@@ -13,6 +13,10 @@
 //! holds it. An app refused here holds nothing, so it blocks no later app.
 //! Server ports (`AllowedTcpServerPorts`, `AllowedUdpServerPorts`) are
 //! exclusive too: two apps cannot own one port.
+//!
+//! An app manager that admits in more than one round (a package checked
+//! later, a place reused) puts its places in [`admission_order`] first:
+//! the apps admitted before, then the newcomers in boot-image order.
 
 use core::fmt;
 
@@ -259,6 +263,29 @@ pub fn admit_places<'a, const N: usize>(
     }
 }
 
+/// The order in which an app manager's places take part in admission
+/// ([`admit_places`] keeps what the first to claim it asked for):
+/// `places[i]` is `Some((admitted, entry))` for a place that takes part,
+/// `admitted` if its app was admitted before (running, waiting to
+/// restart, held: it keeps what it holds), `entry` its boot-image entry.
+/// The apps admitted before come first, then the newcomers by boot-image
+/// entry, whichever places they were given: a package that reuses the
+/// place of one refused earlier in the table does not go ahead of the
+/// packages before it in the boot image, and a newcomer never goes ahead
+/// of a running app. Returns the places in that order and their count.
+pub fn admission_order<const N: usize>(places: &[Option<(bool, u32)>; N]) -> ([usize; N], usize) {
+    let mut order = [0; N];
+    let mut count = 0;
+    for (place, taking_part) in places.iter().enumerate() {
+        if taking_part.is_some() {
+            order[count] = place;
+            count += 1;
+        }
+    }
+    order[..count].sort_unstable_by_key(|&place| places[place].map(|(admitted, entry)| (!admitted, entry)));
+    (order, count)
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -293,6 +320,32 @@ mod tests {
         let mut refused = Vec::new();
         admit_places::<2>(entries, |place, conflict| refused.push((place, conflict)));
         assert_eq!(refused, [(5, Conflict::NoRoom), (7, Conflict::NoRoom)]);
+    }
+
+    #[test]
+    fn running_apps_then_newcomers_in_boot_image_order() {
+        // Place 0 was reused by the last package of the image (entry 20);
+        // place 3 runs (entry 4); places 1 and 2 are newcomers (entries 7
+        // and 5); place 4 takes no part (refused).
+        let places = [Some((false, 20)), Some((false, 7)), Some((false, 5)), Some((true, 4)), None];
+        let (order, count) = admission_order(&places);
+        assert_eq!(&order[..count], [3, 2, 1, 0]);
+        // So a newcomer placed before a running app that holds its pin is
+        // the one refused.
+        let pin = |name, id| Candidate {
+            name,
+            component_id: ComponentId([id; 16]),
+            plan: Plan::NONE.with(ServerKind::GPIO, 1 << 5),
+            ports: ServerPorts::NONE,
+        };
+        let candidates = [pin("newcomer", 1), pin("running", 2)];
+        let places = [Some((false, 9)), Some((true, 2))];
+        let (order, count) = admission_order(&places);
+        let mut refused = Vec::new();
+        admit_places::<2>(order[..count].iter().map(|&place| (place, candidates[place])), |place, conflict| {
+            refused.push((place, conflict.holder().to_string()))
+        });
+        assert_eq!(refused, [(0, "running".to_string())]);
     }
 
     #[test]

@@ -354,16 +354,22 @@ impl<'a> Apps<'a> {
         self.apps[index] = Some(app);
     }
 
-    /// Decides admission over every app that is not refused, in table
-    /// (boot-image) order: the apps admitted before keep what they have, a
-    /// `Checked` app that conflicts with one of them is refused with a log
-    /// line naming the conflict.
+    /// Decides admission over every app that is not refused: the apps
+    /// admitted before first (they keep what they have), then the
+    /// `Checked` ones in boot-image order, whatever places they were given
+    /// (`admission::admission_order`); a `Checked` app that conflicts with
+    /// one before it is refused with a log line naming the conflict.
     // Not inlined: each of these has large locals, and `init`'s stack is
     // 16 KiB; apart, their frames are never on the stack at once.
     #[inline(never)]
     fn admit_checked(&mut self) {
-        let entries = self.apps.iter().enumerate().filter_map(|(index, app)| {
-            let app = app.filter(|app| app.status != Status::Refused)?;
+        let places: [Option<(bool, u32)>; MAX_APPS] = core::array::from_fn(|index| {
+            let app = self.apps[index].as_ref().filter(|app| app.status != Status::Refused)?;
+            Some((app.status != Status::Checked, app.entry))
+        });
+        let (order, count) = admission::admission_order(&places);
+        let entries = order[..count].iter().filter_map(|&index| {
+            let app = self.apps[index]?;
             let ports = Manifest::decode(app.manifest).map_or(ServerPorts::NONE, |m| ServerPorts::from_manifest(&m));
             Some((index, Candidate { name: app.name, component_id: app.component_id, plan: app.plan, ports }))
         });
