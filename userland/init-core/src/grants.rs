@@ -18,7 +18,7 @@
 use core::fmt;
 
 use tessera_abi::app::ServerKind;
-use tessera_abi::manifest::{ApplicationType, CapabilityFlags, Manifest, PowerControls};
+use tessera_abi::manifest::{ApplicationType, CapabilityFlags, ComponentId, Manifest, PowerControls};
 
 /// What a board's servers can grant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,6 +186,10 @@ impl fmt::Display for Plan {
 /// Why `init` refuses an app. The `Display` form is the log line's reason.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
+    /// The `ComponentId` is the nil GUID, which names no component (the
+    /// checker refuses it in the JSON; a package made by other means may
+    /// carry it).
+    NilComponentId,
     /// `ApplicationType: RealTimeCapable`: there is no real-time core.
     RealTimeCapable {
         /// The board.
@@ -231,6 +235,7 @@ pub enum Refusal {
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
+            Refusal::NilComponentId => f.write_str("ComponentId: the nil GUID names no component"),
             Refusal::RealTimeCapable { board } => {
                 write!(f, "ApplicationType RealTimeCapable: {board} has no real-time core to run it")
             }
@@ -270,13 +275,17 @@ fn badge_of(manifest: &Manifest<'_>, server: &Server, board: &BoardOffer) -> Res
 }
 
 /// The grants `manifest` gets on `board`, or the first capability that
-/// makes it refused (checked in this order: application type, then each of
+/// makes it refused (checked in this order: a nil `ComponentId`, the
+/// application type, then each of
 /// [`SERVERS`] (`Gpio`, `Uart`), then what no server grants yet
 /// (`I2cMaster`, `SpiMaster`, `Adc`, `Pwm`), then the network and the
 /// Pluton security server where the image has none, then Wi-Fi, then the
 /// `MutableStorage` quota). `init` calls it at boot and the build-time
 /// checker before packing: both get this one answer.
 pub fn plan(manifest: &Manifest<'_>, board: &BoardOffer) -> Result<Plan, Refusal> {
+    if manifest.component_id() == ComponentId::NIL {
+        return Err(Refusal::NilComponentId);
+    }
     if manifest.application_type() == ApplicationType::RealTimeCapable && !board.real_time {
         return Err(Refusal::RealTimeCapable { board: board.name });
     }
@@ -403,8 +412,9 @@ pub fn placeholders<'a>(manifest: &'a Manifest<'a>) -> impl Iterator<Item = Plac
 mod tests {
     extern crate std;
     use super::*;
+    use std::string::ToString;
     use std::vec::Vec;
-    use tessera_abi::manifest::{encode, ComponentId, ManifestContent};
+    use tessera_abi::manifest::{encode, ManifestContent};
 
     fn content() -> ManifestContent<'static> {
         ManifestContent::new("test", ComponentId([7; 16]))
@@ -414,6 +424,14 @@ mod tests {
         let mut buffer = [0u8; 4096];
         let size = encode(content, &mut buffer).unwrap();
         f(&Manifest::decode(&buffer[..size]).unwrap())
+    }
+
+    #[test]
+    fn a_nil_component_id_is_refused() {
+        let nil = ManifestContent::new("test", ComponentId::NIL);
+        assert_eq!(with(&nil, |m| plan(m, &QEMU_VIRT)), Err(Refusal::NilComponentId));
+        assert_eq!(Refusal::NilComponentId.to_string(), "ComponentId: the nil GUID names no component");
+        assert!(with(&content(), |m| plan(m, &QEMU_VIRT)).is_ok());
     }
 
     #[test]

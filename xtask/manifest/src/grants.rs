@@ -420,6 +420,9 @@ impl Grants {
         let board = self.board.board();
         let capabilities = &manifest.capabilities;
         match refusal {
+            Refusal::NilComponentId => {
+                Error::new("ComponentId", "the nil GUID cannot name a component; generate a GUID")
+            }
             Refusal::RealTimeCapable { .. } => Error::new(
                 "ApplicationType",
                 format!("the {} has no real-time core to run a RealTimeCapable app", board.name),
