@@ -383,6 +383,9 @@ pub enum Error {
     PeerGone = 16,
     /// Deriving would make the derivation tree deeper than the kernel allows.
     TooDeep = 17,
+    /// A server refused a request for now: the caller used up its share
+    /// (the Pluton security server's costly requests); try again later.
+    Busy = 18,
 }
 
 impl Error {
@@ -406,6 +409,7 @@ impl Error {
             15 => Some(Error::SlotOccupied),
             16 => Some(Error::PeerGone),
             17 => Some(Error::TooDeep),
+            18 => Some(Error::Busy),
             _ => None,
         }
     }
@@ -430,6 +434,7 @@ impl Error {
             Error::SlotOccupied => "slot occupied",
             Error::PeerGone => "peer gone",
             Error::TooDeep => "derivation too deep",
+            Error::Busy => "busy: try again later",
         }
     }
 }

@@ -395,6 +395,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "hostile: GPIO pin 4: denied (denied: outside what the manifest granted)",
             "hostile: read GPIO pin 5 (blinky's): denied (denied: outside what the manifest granted)",
             "hostile: take its Pluton buffer away while the server answers a request: denied (the Pluton server still answers)",
+            "hostile: Pluton: ask for evidence 8 times in a row: denied (refused as busy once its share was spent)",
             "hostile: open UART 0: denied (not granted: the manifest has no Uart)",
             "hostile: use GPIO: denied (not granted: the manifest has no Gpio)",
             "hostile: map a device through a guessed handle: denied",

@@ -56,6 +56,7 @@ pub mod fuzzing;
 pub mod measure;
 pub mod protocol;
 pub mod seal;
+pub mod share;
 #[cfg(feature = "verifier")]
 pub mod verifier;
 

@@ -39,7 +39,8 @@ pub enum Error {
     /// The host name has no address (DNS said so).
     NotFound,
     /// One of the app's budgets is used up (the network: sockets open at
-    /// once).
+    /// once; the Pluton security server: its share of costly requests,
+    /// which comes back with time).
     BudgetExceeded,
     /// Any other failure the kernel or a server reported.
     System(tessera_abi::Error),
@@ -52,6 +53,7 @@ impl From<tessera_abi::Error> for Error {
             tessera_abi::Error::InvalidArgument => Error::InvalidArgument,
             tessera_abi::Error::TimedOut => Error::TimedOut,
             tessera_abi::Error::PeerGone => Error::ServerGone,
+            tessera_abi::Error::Busy => Error::BudgetExceeded,
             other => Error::System(other),
         }
     }

@@ -288,6 +288,25 @@ fn main(app: App) -> Result<(), Error> {
             tally.check(format_args!("Pluton: {}", what), answer);
         }
     }
+    // Costly requests in a loop: the Pluton security server runs above
+    // every server and `init`, so it gives each app a share of them (a
+    // burst of 3, then one a second) and refuses the rest as busy; no app
+    // can hold the CPU through it.
+    if let Some(endpoint) = app.grant(ServerKind::PLUTON) {
+        let (mut answered, mut busy) = (0, 0);
+        for _ in 0..8 {
+            let ask = Message::new(pluton_abi::ATTEST, [8, 0, 0, 0]);
+            match call(endpoint, &ask, Timeout::Millis(5000)).map(|reply| reply.message.label) {
+                Ok(0) => answered += 1,
+                Ok(code) if code == tessera_rt::Error::Busy as u32 => busy += 1,
+                _ => {}
+            }
+        }
+        log!("hostile: asked for evidence 8 times in a row: {} answered, {} refused as busy", answered, busy);
+        let result =
+            if answered <= 4 && busy > 0 { Err(Because("refused as busy once its share was spent")) } else { Ok(()) };
+        tally.check(format_args!("Pluton: ask for evidence 8 times in a row"), result);
+    }
     tally.check(format_args!("Pluton: sign without DeviceAuthentication"), pluton.sign_challenge(b"challenge"));
     let mut plain = [0u8; 64];
     tally.check(format_args!("Pluton: unseal bytes it did not seal"), pluton.unseal(&[1u8; 64], &mut plain));

@@ -44,6 +44,7 @@ use tessera_pluton_core::measure::{
 };
 use tessera_pluton_core::protocol::{decode, Caller, Clients, RecordOutcome, Request};
 use tessera_pluton_core::seal::{seal, unseal, NONCE_SIZE};
+use tessera_pluton_core::share::CostlyShare;
 use tessera_pluton_core::{alias_key, device_id_key, identifier, Hex, LayerCdis, SigningKey, Uds};
 use tessera_rt::server::{self, Answer, Capabilities};
 use tessera_rt::{
@@ -101,6 +102,9 @@ struct State {
     /// `VERIFY_PACKAGE` checked: the image is read-only, so `RECORD_APP`
     /// need not check them again.
     verified: u64,
+    /// Each app's share of the costly requests (`ATTEST`,
+    /// `SIGN_CHALLENGE`), by client number - 1.
+    shares: [CostlyShare; MAX_CLIENTS as usize],
     drbg: Drbg,
     entropy: Option<EntropySource>,
 }
@@ -162,6 +166,7 @@ fn start(uds: &Uds, bootargs: &str) -> Result<Box<State>, &'static str> {
         boot_image_len,
         clients: Box::new(Clients::new()),
         buffers: [None; MAX_CLIENTS as usize],
+        shares: [CostlyShare::new(); MAX_CLIENTS as usize],
         verified: 0,
         drbg: Drbg::new(),
         entropy: None,
@@ -339,6 +344,19 @@ fn record_app(state: &mut State, entry: u32, client: u32, frame: Handle) -> Resu
     Ok(())
 }
 
+/// Takes one costly request from an app's share (`tessera_pluton_core::
+/// share`): `Busy` if it has used it up for now; `init` is not limited.
+fn take_share(state: &mut State, caller: Caller) -> Result<(), Error> {
+    let Caller::App(client) = caller else { return Ok(()) };
+    let share = state.shares.get_mut(client as usize - 1).ok_or(Error::PermissionDenied)?;
+    let now_ms = (tessera_rt::uptime_micros() / 1000) as u32;
+    if share.take(now_ms) {
+        Ok(())
+    } else {
+        Err(Error::Busy)
+    }
+}
+
 /// Answers one decoded request.
 fn answer(state: &mut State, request: &Received, caller: Caller, decoded: Request) -> Result<Message, Error> {
     let reply = |len: usize| Message::new(0, [len as u32, 0, 0, 0]);
@@ -348,6 +366,7 @@ fn answer(state: &mut State, request: &Received, caller: Caller, decoded: Reques
             Ok(Message::new(0, words(&state.device_id[range])))
         }
         Request::Attest { nonce_len } => {
+            take_share(state, caller)?;
             let state = &*state;
             with_buffer(buffer_of(&state.buffers, request, caller)?, nonce_len, |nonce, out| {
                 let apps: Vec<AppClaim<'_>> = state.clients.iter().map(|(_, record)| record.to_claim()).collect();
@@ -396,6 +415,8 @@ fn answer(state: &mut State, request: &Received, caller: Caller, decoded: Reques
             if !record.device_authentication() {
                 return Err(Error::PermissionDenied);
             }
+            take_share(state, caller)?;
+            let record = app(state, client)?;
             let key = device_authentication_key(&state.cdis.attest, record);
             with_buffer(buffer_of(&state.buffers, request, caller)?, len, |challenge, out| {
                 use tessera_pluton_core::p256::ecdsa::signature::Signer;
