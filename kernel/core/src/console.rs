@@ -187,8 +187,7 @@ impl Budget {
 
     /// Refills the budget for the time up to `now` (microseconds since
     /// boot) and returns how many bytes of output the process may print in
-    /// one write now: none while a report of dropped bytes waits for the
-    /// budget to pay for it ([`Budget::report`]).
+    /// one write now.
     pub fn available(&mut self, now: u64) -> u32 {
         let now_ms = (now / 1000) as u32;
         let elapsed = now_ms.wrapping_sub(self.refilled_at);
@@ -206,12 +205,7 @@ impl Budget {
                 self.refilled_at.wrapping_add((earned * 1000).div_ceil(u64::from(Budget::BYTES_PER_SECOND)) as u32)
             };
         }
-        if self.dropped > 0 && self.tokens < Budget::REPORT_BYTES {
-            // The report of what was dropped goes first, once it is paid for.
-            0
-        } else {
-            u32::from(self.tokens).min(Budget::CALL_MAX)
-        }
+        u32::from(self.tokens).min(Budget::CALL_MAX)
     }
 
     /// What the kernel's report of dropped output costs the process: at
@@ -227,10 +221,18 @@ impl Budget {
     /// charged here), returns how many (65,535 means at least that many);
     /// `None` otherwise. Without the charge, a process could keep its
     /// budget near empty with writes that fail and make the kernel print a
-    /// report for each.
+    /// report for each. The report waits until the budget has its length
+    /// and a whole write's ([`Budget::CALL_MAX`]) besides (a process that
+    /// keeps writing faster than its rate hears of its drops once it slows
+    /// down; the count saturates, nothing else is lost), and the process's
+    /// own writes are never held back for it: a process writing below its
+    /// rate after a burst gets its lines out again at once.
     pub fn report(&mut self, now: u64) -> Option<u32> {
         self.available(now);
-        if self.dropped > 0 && self.tokens >= Budget::REPORT_BYTES {
+        // Paid for with a whole write's worth left: the report never cuts
+        // the write it comes before (which would drop bytes again, and
+        // make the next report cut the next write).
+        if self.dropped > 0 && u32::from(self.tokens) >= u32::from(Budget::REPORT_BYTES) + Budget::CALL_MAX {
             self.tokens -= Budget::REPORT_BYTES;
             Some(u32::from(core::mem::take(&mut self.dropped)))
         } else {
@@ -401,9 +403,13 @@ mod tests {
         assert!(printed <= usize::from(Budget::BURST) && printed > usize::from(Budget::BURST) - 1000);
         let (written, report) = print(&mut budget, &mut lines, 0, &line);
         assert_eq!((written.output, report), (0, None), "nothing to print with, nothing reported yet");
-        // Half a second later: 2 KiB earned, and the 1000 bytes dropped are
-        // reported before it prints again.
+        // Half a second later: 2 KiB earned, not enough for the report and
+        // a whole write besides: the line is printed, the report waits.
         let (written, report) = print(&mut budget, &mut lines, 500_000, &line);
+        assert_eq!((written.text, report), (1000, None));
+        // A second later: the 1000 bytes dropped are reported before it
+        // prints again.
+        let (written, report) = print(&mut budget, &mut lines, 1_500_000, &line);
         assert!(report.is_some_and(|dropped| dropped >= 1000), "{report:?}");
         assert_eq!(written.text, 1000);
     }
@@ -421,16 +427,18 @@ mod tests {
     }
 
     /// A process that keeps its budget near empty with writes that fail
-    /// (a byte each, too little for its label) gets a report line only as
-    /// often as its budget pays for one: the kernel's lines count.
+    /// (a byte each, too little for its label once a kernel report has
+    /// ended its line) gets a report line only as often as its budget
+    /// pays for one: the kernel's lines count.
     #[test]
     fn reports_of_dropped_output_are_paid_for() {
         let mut budget = Budget::new();
         let mut lines = Lines::new();
         let (mut now, mut printed, mut reports) = (0u64, 0u64, 0u64);
-        // 50,000 writes a second for 2 s: the burst is spent in the first.
-        for _ in 0..100_000 {
-            now += 20;
+        // 50,000 writes a second for 2 s, then one every 50 ms for 2 s:
+        // the burst is spent in the first second.
+        for step in 0..100_040u64 {
+            now += if step < 100_000 { 20 } else { 50_000 };
             let (written, report) = print(&mut budget, &mut lines, now, b"x");
             printed += written.output as u64;
             if report.is_some() {
@@ -440,12 +448,34 @@ mod tests {
             let limit = u64::from(Budget::BURST) + now * u64::from(Budget::BYTES_PER_SECOND) / 1_000_000;
             assert!(printed <= limit, "{printed} bytes (reports included) by {now} us, limit {limit}");
         }
-        // 2 s at 4 KiB a second and a 16 KiB burst pay for at most 153
-        // reports (without the charge: one every few writes, once the
-        // burst is spent).
-        let limit =
-            (u64::from(Budget::BURST) + 2 * u64::from(Budget::BYTES_PER_SECOND)) / u64::from(Budget::REPORT_BYTES);
-        assert!(reports > 0 && reports <= limit, "{reports} reports, limit {limit}");
+        // Without the charge: one report every few writes once the burst
+        // is spent. With it: once it slows down.
+        assert!((1..=10).contains(&reports), "{reports} reports");
+    }
+
+    /// After a burst that was cut, a process that writes below its rate
+    /// (40-byte lines every 20 ms: about 60 % of it, labels included) gets
+    /// its lines out again at once, and hears of the drop once.
+    #[test]
+    fn a_writer_below_its_rate_recovers_after_a_burst() {
+        let mut budget = Budget::new();
+        let mut lines = Lines::new();
+        let mut now = 0u64;
+        while budget.available(now) > 0 {
+            print(&mut budget, &mut lines, now, &[b'x'; 2000]);
+        }
+        let line = [b'y'; 39].iter().chain(b"\n").copied().collect::<Vec<u8>>();
+        let (mut cut, mut reports) = (0, 0);
+        for step in 0..1_000 {
+            now += 20_000;
+            let (written, report) = print(&mut budget, &mut lines, now, &line);
+            reports += u32::from(report.is_some());
+            if written.text < line.len() && step >= 10 {
+                cut += 1;
+            }
+        }
+        assert_eq!(cut, 0, "lines cut after the first 200 ms of 20 s");
+        assert_eq!(reports, 1);
     }
 
     #[test]

@@ -708,6 +708,9 @@ pub fn console_labelling(data: &[u8]) {
             *byte = input.byte();
         }
         if budgets[writer].report(now).is_some() {
+            // The kernel's report ends the writer's open line.
+            lines.kernel_line(&mut |bytes| screen.take(bytes, KERNEL));
+            screen.take(b"kernel: dropped\n", KERNEL);
             printed[writer] += u64::from(Budget::REPORT_BYTES);
         }
         let available = budgets[writer].available(now);
