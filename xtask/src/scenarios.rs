@@ -562,9 +562,7 @@ pub fn apps_check(output: &str) -> Result<()> {
     }
     summary_matches_the_apps(output)?;
     blinky_goes_on_after_the_hold(output)?;
-    if !output.lines().any(|line| line.trim_end() == NETWORK_UP) {
-        return Err(format!("the network server did not print `{NETWORK_UP}`"));
-    }
+    network_up_and_seeded(output)?;
     device_id_is_the_provisioned_one(output)
 }
 
@@ -716,6 +714,22 @@ pub fn three_undefined_instruction_faults(output: &str) -> Result<()> {
 /// has given it its address by DHCP.
 pub const NETWORK_UP: &str = "netd: 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3 (DHCP)";
 
+/// What the network server prints when `init` could not give it 32 bits
+/// from the Pluton security server's generator for its random seed.
+pub const NETWORK_UNSEEDED: &str = "netd: no random seed from the Pluton security server";
+
+/// The network server got its address by DHCP and its random seed from
+/// the Pluton security server.
+fn network_up_and_seeded(output: &str) -> Result<()> {
+    if !output.lines().any(|line| line.trim_end() == NETWORK_UP) {
+        return Err(format!("the network server did not print `{NETWORK_UP}`"));
+    }
+    if let Some(line) = output.lines().find(|line| line.contains(NETWORK_UNSEEDED)) {
+        return Err(format!("the network server was started without a random seed: `{}`", line.trim_end()));
+    }
+    Ok(())
+}
+
 /// The user image: the kernel found only init, the system servers, the
 /// sample apps and the trusted keys in its boot image (no test program or
 /// fixture), blinky went on after the crasher was held, and the network
@@ -742,9 +756,7 @@ pub fn user_image_programs_and_blinky(output: &str) -> Result<()> {
         ));
     }
     blinky_goes_on_after_the_hold(output)?;
-    if !output.lines().any(|line| line.trim_end() == NETWORK_UP) {
-        return Err(format!("the network server did not print `{NETWORK_UP}`"));
-    }
+    network_up_and_seeded(output)?;
     device_id_is_the_provisioned_one(output)
 }
 

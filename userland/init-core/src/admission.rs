@@ -236,8 +236,9 @@ impl Candidate<'_> {
 
 /// [`admit`] over a table of at most `N` places, as an app manager keeps
 /// its apps: `entries` gives (place, candidate) for each app that takes
-/// part, in table order; `refused` is called with the place and conflict of
-/// each one refused. Entries beyond `N` are refused ([`Conflict::NoRoom`]).
+/// part, in the order of precedence ([`admission_order`]: the first to
+/// claim a resource keeps it); `refused` is called with the place and
+/// conflict of each one refused. Entries beyond `N` are refused ([`Conflict::NoRoom`]).
 pub fn admit_places<'a, const N: usize>(
     entries: impl IntoIterator<Item = (usize, Candidate<'a>)>,
     mut refused: impl FnMut(usize, Conflict<'a>),

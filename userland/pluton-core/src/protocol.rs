@@ -54,8 +54,9 @@
 //! changes anything): that an app's client number was recorded in
 //! [`Clients`] (else `PermissionDenied`), that `SIGN_CHALLENGE` comes from
 //! an app whose record has `DeviceAuthentication` (else
-//! `PermissionDenied`), the capabilities' types and rights, and that the
-//! entropy source is given once.
+//! `PermissionDenied`), that an app's `ATTEST` or `SIGN_CHALLENGE` is
+//! within its share ([`crate::share`], else `Busy`), the capabilities'
+//! types and rights, and that the entropy source is given once.
 //!
 //! # Clients
 //!

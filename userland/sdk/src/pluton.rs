@@ -182,7 +182,9 @@ impl Pluton {
 
     /// Signs `challenge` (1 to 1024 bytes) with this app's device
     /// authentication key, a P-256 key bound to the device and to the app;
-    /// [`Error::NotGranted`] without the manifest's `DeviceAuthentication`.
+    /// [`Error::NotGranted`] without the manifest's `DeviceAuthentication`,
+    /// [`Error::BudgetExceeded`] beyond the app's share of such requests
+    /// (3 at once, then one a second).
     ///
     /// ```ignore
     /// let signature = app.pluton()?.sign_challenge(&challenge_from_server)?;

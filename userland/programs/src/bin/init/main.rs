@@ -438,7 +438,7 @@ fn start_netd() -> Result<Handle, &'static str> {
     let notification = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
     let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
     let minter = cap_derive(endpoint, Rights::SEND | Rights::GRANT | Rights::DERIVE, 0).map_err(|_| "derive failed")?;
-    let server = start_server("netd", SERVER_PRIORITY)?;
+    let server = start_with("netd", SERVER_PRIORITY, network_seed(), Pages::HandedOver)?;
     give(page, server, DRIVER_DEVICE_RIGHTS)?;
     for handle in buffers.into_iter().chain([memory, datagrams, endpoint, notification]) {
         cap_move(handle, server).map_err(|_| "move failed")?;
@@ -448,6 +448,32 @@ fn start_netd() -> Result<Handle, &'static str> {
     }
     configure_resolver(minter);
     Ok(minter)
+}
+
+/// 32 bits from the Pluton security server's generator for the network
+/// server's start argument: the seed of its stack's random numbers (TCP
+/// initial sequence numbers, DHCP transaction IDs), its DNS query IDs and
+/// its first local ports, which were guessable from the uptime and the
+/// MAC alone. 0 if there are none (no Pluton security server, or no
+/// entropy source): `netd` then says so.
+fn network_seed() -> u32 {
+    use tessera_servers::pluton::RANDOM;
+    let (Some(&pluton), Ok(untyped)) = (PLUTON.get(), untyped_memory()) else { return 0 };
+    let Ok(frame) = retype(untyped, ObjectType::Frame, 4096) else { return 0 };
+    let seed = (|| {
+        let request = tessera_rt::Message::with_capability(RANDOM, [4, 0, 0], frame);
+        let answer = tessera_rt::call(pluton, &request, tessera_rt::Timeout::Millis(1000)).ok()?;
+        if answer.message.label != 0 || answer.message.words[0] != 4 {
+            return None;
+        }
+        let mapping = tessera_rt::Mapping::first_page(frame, ATTEST_FRAME_AT, Rights::READ).ok()?;
+        let bytes = mapping.as_bytes();
+        let seed = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        let _ = tessera_rt::unmap(frame);
+        Some(seed)
+    })();
+    let _ = tessera_rt::cap_delete(frame);
+    seed.unwrap_or(0)
 }
 
 /// Tells the network server the DNS server of the boot argument

@@ -107,14 +107,16 @@ fn instant(micros: u64) -> Instant {
 }
 
 /// The seed of the stack's random numbers (DHCP transaction IDs, TCP
-/// initial sequence numbers) and of the first local port: the uptime
-/// mixed with the MAC, through SplitMix64's finaliser. Guessable: it
-/// differs between devices and a little between boots, no more. Once
-/// servers may call the Pluton security server, its `RANDOM` provides the
-/// seed (docs/CAVEATS.md: no server has a Pluton endpoint yet).
-fn random_seed(mac: [u8; 6]) -> u64 {
+/// initial sequence numbers), of DNS query IDs and of the first local
+/// ports: `random`, 32 bits `init` drew from the Pluton security server's
+/// generator for this process's start argument (0 if it had none), mixed
+/// with the uptime and the MAC through SplitMix64's finaliser. Without
+/// them it is guessable: it differs between devices and a little between
+/// boots, no more.
+fn random_seed(random: u32, mac: [u8; 6]) -> u64 {
     let [a, b, c, d, e, f] = mac;
     let mut seed = uptime_micros() ^ u64::from_be_bytes([0, 0, a, b, c, d, e, f]).rotate_left(29);
+    seed ^= u64::from(random) << 32 | u64::from(random.rotate_left(16));
     seed = (seed ^ (seed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     seed = (seed ^ (seed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     seed ^ (seed >> 31)
@@ -705,8 +707,8 @@ impl Server<'_> {
     /// Says too whether the request only read the stack's state: a
     /// stream's `STATUS`, or a `RECEIVE_FROM` (taking a datagram from a UDP
     /// socket's buffer sends nothing; a stream's `RECEIVE` is not one: the
-    /// window it opens may need announcing). Anything else, or what does
-    /// not decode, is taken to change it.
+    /// window it opens may need announcing), or a request that does not
+    /// decode (it changed nothing). Anything else is taken to change it.
     fn answer(&mut self, request: &Received) -> (Result<Message, Error>, bool) {
         let message = &request.message;
         let (caller, decoded) = match decode(message.label, message.words, message.caps, request.badge) {
@@ -956,7 +958,8 @@ impl Server<'_> {
     /// Keeps app `client` within its [`MAX_SOCKETS`] slots, its closing
     /// connections counted, before it takes one more: it gives up the
     /// slot of its own connection closed longest ago (aborted, unsent
-    /// bytes and all: it closed it), never another app's.
+    /// bytes and all: it closed it, or its earlier run did, under the same
+    /// client number), never another client's.
     fn within_budget(&mut self, client: u32) {
         if let Some(slot) = self.book.table.to_give_up(client, &self.book.closed_at) {
             if TCP_SLOTS.contains(&slot) {
@@ -1363,7 +1366,7 @@ impl Server<'_> {
     }
 }
 
-fn main(_start: tessera_rt::Start) -> u32 {
+fn main(given: tessera_rt::Start) -> u32 {
     let Some(endpoint) = find_initial_capability(ObjectType::Endpoint, Rights::RECEIVE) else {
         println!("netd: needs an endpoint to receive on");
         return 1;
@@ -1408,7 +1411,10 @@ fn main(_start: tessera_rt::Start) -> u32 {
         "netd: the virtio network device at {:#010x}, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, {}; asking DHCP",
         address, a, b, c, d, e, f, how
     );
-    let seed = random_seed(mac);
+    let seed = random_seed(given.argument, mac);
+    if given.argument == 0 {
+        println!("netd: no random seed from the Pluton security server: the stack's numbers are guessable");
+    }
     let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
     config.random_seed = seed;
     let interface = Interface::new(config, &mut nic, now());
