@@ -544,3 +544,26 @@ impl FaultKind {
 
 /// Exit status QEMU reports when the kernel panics.
 pub const PANIC_EXIT_STATUS: u32 = 101;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// Every code from 1 up names one error, whose code is that number
+    /// and whose name is its own; the first number past them names none.
+    #[test]
+    fn error_codes_round_trip() {
+        let mut names = [""; 64];
+        let mut count = 0;
+        for code in 1..64u32 {
+            let Some(error) = Error::from_code(code) else { break };
+            assert_eq!(error as u32, code);
+            assert!(!names[..count].contains(&error.name()), "{code}: {}", error.name());
+            names[count] = error.name();
+            count += 1;
+        }
+        assert_eq!(count, Error::Busy as usize, "a code below Busy names no error");
+        assert_eq!(Error::from_code(0), None);
+        assert_eq!(Error::from_code(count as u32 + 1), None);
+    }
+}
