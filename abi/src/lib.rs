@@ -22,6 +22,7 @@ pub mod elf;
 pub mod layout;
 pub mod manifest;
 pub mod package;
+pub mod rate;
 
 /// Memory access rights of a user mapping, of an ELF segment, or needed by a
 /// syscall argument.

@@ -18,6 +18,7 @@
 //!   included), at most [`Budget::CALL_MAX`] per write.
 //!   What does not fit is dropped and counted, and the kernel says how much
 //!   once the process may print again.
+use tessera_abi::rate::refill;
 
 /// Who is writing: a process (by its pid) or the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,21 +191,11 @@ impl Budget {
     /// one write now.
     pub fn available(&mut self, now: u64) -> u32 {
         let now_ms = (now / 1000) as u32;
-        let elapsed = now_ms.wrapping_sub(self.refilled_at);
-        // Whole bytes earned; the rest of a byte carries over.
-        let earned = u64::from(elapsed) * u64::from(Budget::BYTES_PER_SECOND) / 1000;
-        if earned > 0 {
-            let tokens = (u64::from(self.tokens) + earned).min(u64::from(Budget::BURST));
-            self.tokens = tokens as u16;
-            self.refilled_at = if self.tokens == Budget::BURST {
-                now_ms
-            } else {
-                // The time those bytes took, rounded up (never more than
-                // `elapsed`, as `earned` was rounded down): no millisecond
-                // is paid for twice.
-                self.refilled_at.wrapping_add((earned * 1000).div_ceil(u64::from(Budget::BYTES_PER_SECOND)) as u32)
-            };
-        }
+        let burst = u32::from(Budget::BURST);
+        let (tokens, refilled_at) =
+            refill(u32::from(self.tokens), self.refilled_at, now_ms, Budget::BYTES_PER_SECOND, burst);
+        // At most the burst, which fits.
+        (self.tokens, self.refilled_at) = (tokens.min(burst) as u16, refilled_at);
         u32::from(self.tokens).min(Budget::CALL_MAX)
     }
 

@@ -11,6 +11,8 @@
 //! `Busy` (try again later) before any work is done. `init`'s requests
 //! are not limited.
 
+use tessera_abi::rate::refill;
+
 /// An app's allowance of costly requests: a token bucket over requests,
 /// refilled with time (milliseconds since boot, wrapping).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +28,7 @@ pub struct CostlyShare {
 impl CostlyShare {
     /// The most costly requests an app may make at once.
     pub const BURST: u8 = 3;
-    /// How often it earns one more.
+    /// How often it earns one more (a whole number of them a second).
     pub const REFILL_MS: u32 = 1000;
 
     /// A full allowance.
@@ -37,18 +39,11 @@ impl CostlyShare {
     /// Takes one request from the allowance at `now_ms` (milliseconds since
     /// boot): true if the app may make it, false if it must wait.
     pub fn take(&mut self, now_ms: u32) -> bool {
-        let earned = now_ms.wrapping_sub(self.refilled_at) / CostlyShare::REFILL_MS;
-        if earned > 0 {
-            let tokens = (u32::from(self.tokens) + earned).min(u32::from(CostlyShare::BURST));
-            self.tokens = tokens as u8;
-            // Whole periods only: the rest of one carries over, unless the
-            // bucket is full (then nothing is owed).
-            self.refilled_at = if self.tokens == CostlyShare::BURST {
-                now_ms
-            } else {
-                self.refilled_at.wrapping_add(earned * CostlyShare::REFILL_MS)
-            };
-        }
+        let burst = u32::from(CostlyShare::BURST);
+        let per_second = 1000 / CostlyShare::REFILL_MS;
+        let (tokens, refilled_at) = refill(u32::from(self.tokens), self.refilled_at, now_ms, per_second, burst);
+        // At most the burst, which fits.
+        (self.tokens, self.refilled_at) = (tokens.min(burst) as u8, refilled_at);
         if self.tokens == 0 {
             return false;
         }
@@ -56,6 +51,8 @@ impl CostlyShare {
         true
     }
 }
+
+const _: () = assert!(1000 % CostlyShare::REFILL_MS == 0);
 
 impl Default for CostlyShare {
     fn default() -> CostlyShare {
