@@ -59,5 +59,41 @@ pub const APP_HEAP_BYTES: usize = 64 * 1024;
 /// Most bytes of heap an app may be told it has (the rest of the MiB).
 pub const MAX_APP_HEAP_BYTES: usize = 0x0010_0000 - (APP_HEAP_AT - APP_INFO_AT);
 
+/// The MiB `init`'s loader maps an app's start information, Pluton
+/// buffer, network window and heap into: no segment of an app's program
+/// may lie there ([`in_app_area`]).
+pub const APP_AREA: core::ops::Range<u32> = APP_INFO_AT as u32..(APP_HEAP_AT + MAX_APP_HEAP_BYTES) as u32;
+
+/// Whether `bytes` bytes at `address` touch [`APP_AREA`] (a range that
+/// wraps past the end of the address space touches everything).
+pub const fn in_app_area(address: u32, bytes: u32) -> bool {
+    if bytes == 0 {
+        return false;
+    }
+    match address.checked_add(bytes) {
+        Some(end) => address < APP_AREA.end && end > APP_AREA.start,
+        None => true,
+    }
+}
+
 // The network window lies between the Pluton buffer and the heap.
 const _: () = assert!(NET_WINDOW_AT >= PLUTON_BUFFER_AT + PAGE_SIZE && NET_WINDOW_AT + 16 * 1024 <= APP_HEAP_AT);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_app_area_is_the_mib_of_the_loaders_mappings() {
+        assert_eq!(APP_AREA, 0x1000_0000..0x1010_0000);
+        for at in [APP_INFO_AT, PLUTON_BUFFER_AT, NET_WINDOW_AT, APP_HEAP_AT] {
+            assert!(in_app_area(at as u32, 1));
+        }
+        assert!(in_app_area(0x0FFF_F000, 0x1001), "ends one byte in");
+        assert!(!in_app_area(0x0FFF_F000, 0x1000), "ends just before");
+        assert!(!in_app_area(0x1010_0000, 0x1000), "starts just after");
+        assert!(in_app_area(0x0001_0000, 0x2000_0000), "spans it");
+        assert!(!in_app_area(0x1000_0000, 0), "empty");
+        assert!(in_app_area(0xFFFF_F000, 0x2000), "wraps");
+    }
+}

@@ -164,6 +164,35 @@ pub fn fixtures(good: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
     ])
 }
 
+/// The A7 test image's fixture `test-app-area`: blinky's package with its
+/// first writable segment moved into the MiB `init`'s loader maps an
+/// app's start information, buffers and heap into
+/// (`tessera_abi::layout::APP_AREA`), signed again: a well-formed, signed
+/// package that `init` must refuse for its program before any server
+/// records it.
+pub fn app_area_fixture(good: &[u8]) -> Result<(String, Vec<u8>)> {
+    let parsed = package::Package::parse(good).map_err(|err| format!("internal error: {err}"))?;
+    let mut elf = parsed.elf().to_vec();
+    let field = |elf: &[u8], at: usize| -> Result<u32> {
+        elf.get(at..at + 4)
+            .map(|bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+            .ok_or_else(|| "internal error: blinky's ELF is shorter than its headers say".to_string())
+    };
+    let (table, count) = (field(&elf, 28)? as usize, (field(&elf, 44)? & 0xFFFF) as usize);
+    let entry_size = (field(&elf, 40)? >> 16) as usize;
+    let writable = (0..count).map(|index| table + index * entry_size).find(|&header| {
+        // PT_LOAD with PF_W.
+        field(&elf, header).is_ok_and(|kind| kind == 1) && field(&elf, header + 24).is_ok_and(|flags| flags & 2 != 0)
+    });
+    let header = writable.ok_or("internal error: blinky's ELF has no writable segment")?;
+    let moved = tessera_abi::layout::APP_AREA.start + field(&elf, header + 8)? % 0x1000;
+    for at in [header + 8, header + 12] {
+        elf[at..at + 4].copy_from_slice(&moved.to_le_bytes());
+    }
+    let package = crate::signing::sign_package(&elf, parsed.manifest())?;
+    Ok((format!("{TEST_PREFIX}app-area"), package))
+}
+
 /// True if the app `name` is a test fixture (only in the test image).
 pub fn is_test_app(name: &str) -> bool {
     name.starts_with(TEST_PREFIX)
@@ -190,6 +219,7 @@ pub fn entries(apps: &[App], release_dir: &Path, with_fixtures: bool) -> Result<
         let package = package_app(app, &elf)?;
         if with_fixtures && app.name == FIXTURE_SOURCE {
             entries.extend(fixtures(&package)?);
+            entries.push(app_area_fixture(&package)?);
         }
         entries.push((app.name.clone(), package));
     }

@@ -380,6 +380,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "init: app 'test-tampered' refused: untrusted package: signature does not match key",
             "init: app 'test-unsigned' refused: untrusted package: package is not signed",
             "init: app 'test-truncated' refused: malformed package: truncated",
+            "init: app 'test-app-area' refused: its program has a segment in the MiB of the app's start information and heap",
             "init: app 'test-needs-i2c' refused: I2cMaster 0: QEMU virt has no I2cMaster to grant",
             "init: app 'test-dup-component' refused: ComponentId 9e454ffb-8a9f-4032-994f-372f10c230de is already used by app 'blinky'",
             "init: app 'test-pin-thief' refused: GPIO 5 is already granted to app 'blinky'",

@@ -11,7 +11,7 @@ pub mod identity;
 use tessera_abi::app::{Grant, ServerKind, StartInfo, GRANT_ENTRY, MAX_GRANTS, START_INFO_HEADER};
 use tessera_abi::bootimage::{self, BootImage};
 use tessera_abi::elf;
-use tessera_abi::layout::{APP_HEAP_AT, APP_HEAP_BYTES, APP_INFO_AT, PAGE_SIZE, STACK_SIZE, STACK_TOP};
+use tessera_abi::layout::{in_app_area, APP_HEAP_AT, APP_HEAP_BYTES, APP_INFO_AT, PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_rt::{
     cap_delete, cap_move_narrowed, cap_revoke, for_each_initial_capability, map_into, process_name, process_setup,
     process_start, retype, unmap, Error, Handle, Mapping, ObjectType, Rights,
@@ -140,7 +140,11 @@ impl Loader {
     /// [`MAX_GRANTS`] entries and returns how many), then maps the app
     /// its start information (read-only, at [`APP_INFO_AT`]) and its
     /// heap ([`APP_HEAP_BYTES`] in one frame at [`APP_HEAP_AT`]), both
-    /// carved from `memory`, and starts it with `r0 = APP_INFO_AT`.
+    /// carved from `memory`, and starts it with `r0 = APP_INFO_AT`. A
+    /// program with a segment in the MiB of those mappings
+    /// (`tessera_abi::layout::APP_AREA`) is refused with `BadImage` before
+    /// anything is made or asked (`grant` would record it with servers
+    /// first, and the map of its start information would fail after).
     pub fn start_app(
         &self,
         name: &str,
@@ -149,6 +153,10 @@ impl Loader {
         memory: Option<Handle>,
         grant: impl FnOnce(Handle, Handle, &mut [Grant; MAX_GRANTS]) -> Result<usize, Error>,
     ) -> Result<Program, Error> {
+        let plan = elf::parse(elf).map_err(|_| Error::BadImage)?;
+        if plan.segments().any(|segment| in_app_area(segment.address, segment.memory_size)) {
+            return Err(Error::BadImage);
+        }
         self.start_with(
             name,
             elf,

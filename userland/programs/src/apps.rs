@@ -45,7 +45,8 @@
 //! 'NAME' could not be started: REASON`; the other apps go on.
 
 use tessera_abi::app::{net, pluton, Grant, ServerKind};
-use tessera_abi::layout::{NET_WINDOW_AT, PAGE_SIZE, PLUTON_BUFFER_AT};
+use tessera_abi::elf;
+use tessera_abi::layout::{self, NET_WINDOW_AT, PAGE_SIZE, PLUTON_BUFFER_AT};
 use tessera_abi::manifest::{ComponentId, Manifest};
 use tessera_abi::package::{self, Package, VerifyError};
 use tessera_abi::ObjectType;
@@ -337,6 +338,12 @@ impl<'a> Apps<'a> {
             let network = grants::wants_network(&manifest);
             if network && self.servers.get(ServerKind::NET).is_none() {
                 return Err(Reason::NoNetwork);
+            }
+            // The loader checks this too; here it is a refusal with a
+            // reason, before admission and before any server records it.
+            let program = elf::parse(package.elf()).map_err(|_| Reason::Program("is not a loadable ELF"))?;
+            if program.segments().any(|segment| layout::in_app_area(segment.address, segment.memory_size)) {
+                return Err(Reason::Program("has a segment in the MiB of the app's start information and heap"));
             }
             Ok((package.elf(), package.manifest(), manifest.component_id(), plan, network))
         });
@@ -694,6 +701,9 @@ enum Reason {
     NoNetwork,
     /// The Pluton security server could not verify it (none, or it failed).
     NoVerifier(Option<Error>),
+    /// Its program does not load: a bad ELF, or a segment in the MiB the
+    /// loader maps the app's start information, buffers and heap into.
+    Program(&'static str),
 }
 
 impl core::fmt::Display for Reason {
@@ -704,6 +714,7 @@ impl core::fmt::Display for Reason {
             Reason::Board(refusal) => write!(f, "{}", refusal),
             Reason::NotRunning(server) => write!(f, "{}: the {} server is not running", server.field, server.kind),
             Reason::NoNetwork => write!(f, "network access: the network server is not running"),
+            Reason::Program(why) => write!(f, "its program {}", why),
             Reason::NoVerifier(None) => write!(f, "no Pluton security server to verify its signature"),
             Reason::NoVerifier(Some(error)) => {
                 write!(f, "the Pluton security server could not verify its signature: {}", error.name())
