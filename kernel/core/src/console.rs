@@ -17,7 +17,8 @@
 //!   counted in bytes that reach the console (labels and escapes
 //!   included), at most [`Budget::CALL_MAX`] per write.
 //!   What does not fit is dropped and counted, and the kernel says how much
-//!   once the process may print again.
+//!   once the budget pays for that line and a whole write besides
+//!   ([`Budget::report`]).
 use tessera_abi::rate::refill;
 
 /// Who is writing: a process (by its pid) or the kernel.
@@ -442,6 +443,21 @@ mod tests {
         // Without the charge: one report every few writes once the burst
         // is spent. With it: once it slows down.
         assert!((1..=10).contains(&reports), "{reports} reports");
+    }
+
+    /// A report costs the process [`Budget::REPORT_BYTES`] of its budget.
+    #[test]
+    fn a_report_is_charged_to_the_budget() {
+        let mut budget = Budget::new();
+        budget.charge(0, 10);
+        assert_eq!(budget.report(0), Some(10));
+        assert_eq!(budget.tokens, Budget::BURST - Budget::REPORT_BYTES);
+        assert_eq!(budget.report(0), None, "reported once");
+        // With less than the report and a whole write: no report yet.
+        let mut low = Budget::new();
+        low.charge(u32::from(Budget::BURST) - Budget::CALL_MAX, 1);
+        assert_eq!(low.report(0), None);
+        assert_eq!(low.available(0), Budget::CALL_MAX, "nothing charged");
     }
 
     /// After a burst that was cut, a process that writes below its rate

@@ -306,9 +306,12 @@ fn main(app: App) -> Result<(), Error> {
         let seconds = tessera_rt::uptime_micros().saturating_sub(started) / 1_000_000;
         log!("hostile: asked for evidence 8 times in a row: {} answered, {} refused as busy", answered, busy);
         // Its share: 3 at once and one a second (on a slow machine the
-        // eight calls may take seconds, and earn more).
+        // eight calls may take seconds, and earn more). A request not
+        // refused as busy took a share, answered or not (with many apps
+        // recorded, evidence outgrows an app's one-page buffer and the
+        // answer is `OutOfMemory`, after the work).
         let share = 3 + seconds + 1;
-        let result = if u64::from(answered) <= share && answered < 8 {
+        let result = if busy > 0 && u64::from(8 - busy) <= share {
             Err(Because("refused as busy once its share was spent"))
         } else {
             Ok(())

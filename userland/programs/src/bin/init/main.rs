@@ -462,7 +462,7 @@ fn network_seed() -> u32 {
     let Ok(frame) = retype(untyped, ObjectType::Frame, 4096) else { return 0 };
     let seed = (|| {
         let request = tessera_rt::Message::with_capability(RANDOM, [4, 0, 0], frame);
-        let answer = tessera_rt::call(pluton, &request, tessera_rt::Timeout::Millis(1000)).ok()?;
+        let answer = tessera_rt::call(pluton, &request, tessera_rt::Timeout::Millis(5000)).ok()?;
         if answer.message.label != 0 || answer.message.words[0] != 4 {
             return None;
         }

@@ -30,14 +30,17 @@ impl Server<'_> {
         (servers, count)
     }
 
-    /// A fresh DNS query ID (xorshift64 over a seed from the MAC and the
-    /// time; docs/CAVEATS.md: guessable until servers may ask the Pluton
-    /// server for randomness).
+    /// A fresh DNS query ID: SplitMix64's output for a counter started at
+    /// the server's seed (`random_seed`: 32 bits from the Pluton security
+    /// server, the uptime and the MAC). The finaliser is not linear, so
+    /// IDs seen on the wire do not give the state away (an xorshift's
+    /// output, as before, did, after about four IDs).
     fn next_id(&mut self) -> u16 {
-        self.ids ^= self.ids << 13;
-        self.ids ^= self.ids >> 7;
-        self.ids ^= self.ids << 17;
-        (self.ids >> 32) as u16
+        self.ids = self.ids.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.ids;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 48) as u16
     }
 
     /// Carries out `step` of client `client`'s lookup: sends its query.
