@@ -348,7 +348,8 @@ fn record_app(state: &mut State, entry: u32, client: u32, frame: Handle) -> Resu
 /// share`): `Busy` if it has used it up for now; `init` is not limited.
 fn take_share(state: &mut State, caller: Caller) -> Result<(), Error> {
     let Caller::App(client) = caller else { return Ok(()) };
-    let share = state.shares.get_mut(client as usize - 1).ok_or(Error::PermissionDenied)?;
+    let share = (client as usize).checked_sub(1).and_then(|index| state.shares.get_mut(index));
+    let share = share.ok_or(Error::PermissionDenied)?;
     let now_ms = (tessera_rt::uptime_micros() / 1000) as u32;
     if share.take(now_ms) {
         Ok(())
