@@ -51,12 +51,17 @@
 //! device and the callers.
 //!
 //! **Failure.** Any failure is an error, never zeros or fewer bytes: a
-//! device error, a timeout, a short answer or a failed health test. The
-//! first one stops the source for good: every later `fill` fails with
-//! [`Error::Failed`] without touching the device (after a timeout the
-//! device still owns the buffer, and a device that failed a health test is
-//! not trusted again). `out` is wiped when `fill` fails. `plutond` answers
-//! `NotFound` for randomness then ([`Error`] converts to it).
+//! device error, a timeout, a short answer or a failed health test. A
+//! timeout is for now: the request stays the device's (its buffer too),
+//! each later `fill` looks whether it has come back, fails with
+//! [`Error::TimedOut`] if not, and once it has, discards its bytes and
+//! asks anew. (Any app can make `plutond` reseed, and so ask the device,
+//! as often as it likes: one slow answer must not switch randomness off
+//! for the rest of the boot.) Any other failure stops the source for
+//! good: every later `fill` fails with [`Error::Failed`] without touching
+//! the device (a device that errs or fails a health test is not trusted
+//! again). `out` is wiped when `fill` fails. `plutond` answers `NotFound`
+//! for randomness then ([`Error`] converts to it).
 //!
 //! All of the server library's `unsafe` code is here: the `virtio-drivers`
 //! HAL over the frame, the transport's registers and the queue's buffers.
@@ -189,8 +194,11 @@ pub struct EntropySource {
     /// The request buffer (frame memory): the device's from `add` until
     /// `pop_used`.
     buffer: &'static mut [u8; REQUEST_BYTES],
-    /// True once a request failed.
+    /// True once a request failed other than by a timeout.
     failed: bool,
+    /// A request that timed out, and the bytes it asked for: the device
+    /// still has the buffer until the request is popped.
+    pending: Option<(u16, usize)>,
 }
 
 impl EntropySource {
@@ -243,7 +251,8 @@ impl EntropySource {
 
     /// Fills `out` with bytes from the device, [`REQUEST_BYTES`] per
     /// request; see the module docs for the health test. On an error
-    /// `out` is wiped, and the source fails every later call.
+    /// `out` is wiped; after any error but a timeout the source fails
+    /// every later call.
     pub fn fill(&mut self, out: &mut [u8]) -> Result<(), Error> {
         if self.failed {
             out.zeroize();
@@ -256,8 +265,8 @@ impl EntropySource {
                 break;
             }
         }
-        if result.is_err() {
-            self.failed = true;
+        if let Err(error) = result {
+            self.failed = error != Error::TimedOut;
             out.zeroize();
         }
         result
@@ -265,12 +274,24 @@ impl EntropySource {
 
     /// One device request for `chunk` (at most [`REQUEST_BYTES`]).
     fn request(&mut self, chunk: &mut [u8]) -> Result<(), Error> {
+        // A request that timed out earlier: the buffer is the device's
+        // until it comes back; then its late bytes are thrown away.
+        if let Some((token, asked)) = self.pending {
+            if self.queue.peek_used() != Some(token) {
+                return Err(Error::TimedOut);
+            }
+            // SAFETY: the buffer and length given with `token` when it was
+            // added (recorded in `pending` when it timed out).
+            let popped = unsafe { self.queue.pop_used(token, &[], &mut [&mut self.buffer[..asked]]) };
+            self.buffer.zeroize();
+            self.pending = None;
+            popped.map_err(|_| Error::Device)?;
+        }
         let asked = chunk.len().max(SAMPLE_BYTES);
         // SAFETY: the buffer is frame memory, mapped for the rest of the
         // process, and nothing reads or writes it until the request is
-        // popped with the same buffer below; if it is never popped (a
-        // timeout), the source fails for good and never touches the buffer
-        // again.
+        // popped with the same buffer (below, or, after a timeout, by the
+        // next request, which touches nothing before).
         let token = unsafe { self.queue.add(&[], &mut [&mut self.buffer[..asked]]) }.map_err(|_| Error::Device)?;
         if self.queue.should_notify() {
             self.transport.notify(REQUESTQ);
@@ -278,6 +299,7 @@ impl EntropySource {
         let deadline = uptime_micros().saturating_add(TIMEOUT_MICROS);
         while self.queue.peek_used() != Some(token) {
             if uptime_micros() > deadline {
+                self.pending = Some((token, asked));
                 return Err(Error::TimedOut);
             }
             sleep_micros(POLL_MICROS);
@@ -326,5 +348,5 @@ fn start(registers: u32, pool: &Pool) -> Result<EntropySource, Error> {
     // The pool is mapped for as long as the source lives (the caller
     // unmaps it only if this fails, and then the buffer goes with it).
     let buffer = pool.buffer::<REQUEST_BYTES>().ok_or(Error::NotEnoughMemory)?;
-    Ok(EntropySource { transport, queue, buffer, failed: false })
+    Ok(EntropySource { transport, queue, buffer, failed: false, pending: None })
 }
