@@ -9,6 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use tessera_abi::elf::{u16_at, u32_at};
 use tessera_abi::package;
 use tessera_abi::NAME_MAX;
 use tessera_manifest::{check_file, BoardId, CheckOptions};
@@ -173,19 +174,15 @@ pub fn fixtures(good: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
 pub fn app_area_fixture(good: &[u8]) -> Result<(String, Vec<u8>)> {
     let parsed = package::Package::parse(good).map_err(|err| format!("internal error: {err}"))?;
     let mut elf = parsed.elf().to_vec();
-    let field = |elf: &[u8], at: usize| -> Result<u32> {
-        elf.get(at..at + 4)
-            .map(|bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
-            .ok_or_else(|| "internal error: blinky's ELF is shorter than its headers say".to_string())
-    };
-    let (table, count) = (field(&elf, 28)? as usize, (field(&elf, 44)? & 0xFFFF) as usize);
-    let entry_size = (field(&elf, 40)? >> 16) as usize;
-    let writable = (0..count).map(|index| table + index * entry_size).find(|&header| {
+    let short = || "internal error: blinky's ELF is shorter than its headers say".to_string();
+    let table = u32_at(&elf, 28).ok_or_else(short)? as usize;
+    let (entry_size, count) = (u16_at(&elf, 42).ok_or_else(short)?, u16_at(&elf, 44).ok_or_else(short)?);
+    let writable = (0..usize::from(count)).map(|index| table + index * usize::from(entry_size)).find(|&header| {
         // PT_LOAD with PF_W.
-        field(&elf, header).is_ok_and(|kind| kind == 1) && field(&elf, header + 24).is_ok_and(|flags| flags & 2 != 0)
+        u32_at(&elf, header) == Some(1) && u32_at(&elf, header + 24).is_some_and(|flags| flags & 2 != 0)
     });
     let header = writable.ok_or("internal error: blinky's ELF has no writable segment")?;
-    let moved = tessera_abi::layout::APP_AREA.start + field(&elf, header + 8)? % 0x1000;
+    let moved = tessera_abi::layout::APP_AREA.start + u32_at(&elf, header + 8).ok_or_else(short)? % 0x1000;
     for at in [header + 8, header + 12] {
         elf[at..at + 4].copy_from_slice(&moved.to_le_bytes());
     }

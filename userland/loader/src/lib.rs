@@ -50,6 +50,20 @@ pub enum Pages {
     HandedOver,
 }
 
+/// Whether app program `elf` can be loaded as an app: an ELF that parses
+/// (`tessera_abi::elf::parse`) and has no segment in the MiB the loader
+/// maps an app's start information, buffers and heap into
+/// (`tessera_abi::layout::APP_AREA`). `init` asks this when it checks a
+/// package (for a refusal with a reason, before any server records the
+/// app); [`Loader::start_app`] asks it again before it makes anything.
+pub fn check_app_program(elf: &[u8]) -> Result<(), &'static str> {
+    let plan = elf::parse(elf).map_err(|_| "is not a loadable ELF")?;
+    if plan.segments().any(|segment| in_app_area(segment.address, segment.memory_size)) {
+        return Err("has a segment in the MiB of the app's start information and heap");
+    }
+    Ok(())
+}
+
 /// A program the loader started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Program {
@@ -153,10 +167,7 @@ impl Loader {
         memory: Option<Handle>,
         grant: impl FnOnce(Handle, Handle, &mut [Grant; MAX_GRANTS]) -> Result<usize, Error>,
     ) -> Result<Program, Error> {
-        let plan = elf::parse(elf).map_err(|_| Error::BadImage)?;
-        if plan.segments().any(|segment| in_app_area(segment.address, segment.memory_size)) {
-            return Err(Error::BadImage);
-        }
+        check_app_program(elf).map_err(|_| Error::BadImage)?;
         self.start_with(
             name,
             elf,

@@ -45,8 +45,7 @@
 //! 'NAME' could not be started: REASON`; the other apps go on.
 
 use tessera_abi::app::{net, pluton, Grant, ServerKind};
-use tessera_abi::elf;
-use tessera_abi::layout::{self, NET_WINDOW_AT, PAGE_SIZE, PLUTON_BUFFER_AT};
+use tessera_abi::layout::{NET_WINDOW_AT, PAGE_SIZE, PLUTON_BUFFER_AT};
 use tessera_abi::manifest::{ComponentId, Manifest};
 use tessera_abi::package::{self, Package, VerifyError};
 use tessera_abi::ObjectType;
@@ -339,12 +338,9 @@ impl<'a> Apps<'a> {
             if network && self.servers.get(ServerKind::NET).is_none() {
                 return Err(Reason::NoNetwork);
             }
-            // The loader checks this too; here it is a refusal with a
-            // reason, before admission and before any server records it.
-            let program = elf::parse(package.elf()).map_err(|_| Reason::Program("is not a loadable ELF"))?;
-            if program.segments().any(|segment| layout::in_app_area(segment.address, segment.memory_size)) {
-                return Err(Reason::Program("has a segment in the MiB of the app's start information and heap"));
-            }
+            // A refusal with a reason, before admission and before any
+            // server records it (the loader asks again when it starts it).
+            tessera_loader::check_app_program(package.elf()).map_err(Reason::Program)?;
             Ok((package.elf(), package.manifest(), manifest.component_id(), plan, network))
         });
         match checked {

@@ -145,9 +145,10 @@ fn main(app: App) -> Result<(), Error> {
     // `RANDOM` requests until one finds the Pluton security server still
     // busy with the one before (it waits for its entropy device when its
     // generator reseeds, every 64 KiB), then take its request buffer away
-    // under it: revoke every frame capability it holds. Had the app the parent of the server's copy (as until
-    // December 2026), the server would fault on the buffer when it wrote
-    // the answer, and Pluton would be gone for every app.
+    // under it: revoke every frame capability it holds. Had the app the
+    // parent of the server's copy (as until December 2026), the server
+    // would fault on the buffer when it wrote the answer, and Pluton would
+    // be gone for every app.
     pluton_mid_request(&app, &mut tally);
 
     // The network: addresses its manifest does not list (it lists only a
