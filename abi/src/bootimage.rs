@@ -20,7 +20,8 @@
 //!
 //! [`BootImage::parse`] checks every field, so the kernel can trust what it
 //! returns: every entry's bytes lie inside the image and every name is
-//! non-empty UTF-8.
+//! non-empty printable ASCII without spaces (what a process name may be:
+//! the kernel checks it byte by byte, so it needs no UTF-8 decoder).
 
 use crate::NAME_MAX;
 
@@ -48,7 +49,8 @@ pub enum BootImageError {
     TooManyEntries(u32),
     /// The header's total size disagrees with the bytes given.
     SizeMismatch,
-    /// Entry `n` has a name that is empty, not UTF-8 or not zero padded.
+    /// Entry `n` has a name that is empty, not printable ASCII without
+    /// spaces, or not zero padded.
     BadName(usize),
     /// Entry `n`'s bytes lie outside the image.
     EntryOutOfBounds(usize),
@@ -106,12 +108,22 @@ fn read_u32(bytes: &[u8], offset: usize) -> Option<u32> {
     Some(u32::from_le_bytes([word[0], word[1], word[2], word[3]]))
 }
 
-fn entry_name(raw: &[u8]) -> Option<&str> {
+/// The name in a directory entry's name field, checked: non-empty
+/// printable ASCII without spaces, zero padded.
+fn entry_name_bytes(raw: &[u8]) -> Option<&[u8]> {
     let len = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-    if len == 0 || raw[len..].iter().any(|&b| b != 0) {
-        return None;
-    }
-    core::str::from_utf8(&raw[..len]).ok()
+    let (name, padding) = raw.split_at(len);
+    (valid_name(name) && padding.iter().all(|&b| b == 0)).then_some(name)
+}
+
+/// True if `name` may name a boot-image entry: 1 to `NAME_MAX` bytes of
+/// printable ASCII without spaces.
+pub fn valid_name(name: &[u8]) -> bool {
+    !name.is_empty() && name.len() <= NAME_MAX && name.iter().all(u8::is_ascii_graphic)
+}
+
+fn entry_name(raw: &[u8]) -> Option<&str> {
+    core::str::from_utf8(entry_name_bytes(raw)?).ok()
 }
 
 /// The size a boot image's header declares, if `bytes` starts with one: a
@@ -151,7 +163,7 @@ impl<'a> BootImage<'a> {
         let image = BootImage { bytes, count };
         for index in 0..count {
             let base = HEADER_SIZE + index * ENTRY_SIZE;
-            entry_name(&bytes[base..base + NAME_MAX]).ok_or(BootImageError::BadName(index))?;
+            entry_name_bytes(&bytes[base..base + NAME_MAX]).ok_or(BootImageError::BadName(index))?;
             image.entry_bytes(index).ok_or(BootImageError::EntryOutOfBounds(index))?;
         }
         Ok(image)
@@ -189,14 +201,22 @@ impl<'a> BootImage<'a> {
     /// The program called `name`. Compares the directory's name fields
     /// as bytes (`parse` checked them all), decoding only the one found.
     pub fn find(&self, name: &str) -> Option<Program<'a>> {
+        self.index_of(name).and_then(|index| self.get(index))
+    }
+
+    /// The bytes of the program called `name`, without decoding any name
+    /// (what the kernel needs: it has no UTF-8 decoder).
+    pub fn elf(&self, name: &str) -> Option<&'a [u8]> {
+        self.index_of(name).and_then(|index| self.entry_bytes(index))
+    }
+
+    fn index_of(&self, name: &str) -> Option<usize> {
         let name = name.as_bytes();
-        (0..self.count)
-            .find(|&index| {
-                let base = HEADER_SIZE + index * ENTRY_SIZE;
-                let field = &self.bytes[base..base + NAME_MAX];
-                field.get(..name.len()) == Some(name) && field.get(name.len()).is_none_or(|&b| b == 0)
-            })
-            .and_then(|index| self.get(index))
+        (0..self.count).find(|&index| {
+            let base = HEADER_SIZE + index * ENTRY_SIZE;
+            let field = &self.bytes[base..base + NAME_MAX];
+            field.get(..name.len()) == Some(name) && field.get(name.len()).is_none_or(|&b| b == 0)
+        })
     }
 
     /// All programs, in directory order.
@@ -252,7 +272,7 @@ pub fn write(programs: &[(&str, &[u8])], out: &mut [u8]) -> Result<(), PackError
     out[12..16].copy_from_slice(&total.to_le_bytes());
     let mut data_offset = (HEADER_SIZE + programs.len() * ENTRY_SIZE).next_multiple_of(ENTRY_ALIGN);
     for (index, (name, elf)) in programs.iter().enumerate() {
-        if name.is_empty() || name.len() > NAME_MAX || name.as_bytes().contains(&0) {
+        if !valid_name(name.as_bytes()) {
             return Err(PackError::BadName(index));
         }
         let base = HEADER_SIZE + index * ENTRY_SIZE;
@@ -344,6 +364,30 @@ mod tests {
         assert_eq!(write(&[("", b"abcd")], &mut out), Err(PackError::BadName(0)));
         let long = "x".repeat(NAME_MAX + 1);
         assert_eq!(write(&[(&long, b"abcd")], &mut out), Err(PackError::BadName(0)));
+        // Only printable ASCII without spaces: what a process name may be,
+        // and what the kernel can check without a UTF-8 decoder.
+        for name in ["two words", "tab\there", "caf\u{e9}", "nul\0"] {
+            assert_eq!(write(&[(name, b"abcd")], &mut out), Err(PackError::BadName(0)), "{name:?}");
+        }
+        assert_eq!(write(&[("net-d_2.x~!", b"abcd")], &mut out), Ok(()));
+        // The same rule when reading: a name field with a space, a control
+        // byte or a byte above 0x7e is refused.
+        for byte in [b' ', b'\n', 0x7f, 0xc3] {
+            let mut bad = pack(&[("init", b"abcd")]);
+            bad[HEADER_SIZE + 1] = byte;
+            assert_eq!(BootImage::parse(&bad).unwrap_err(), BootImageError::BadName(0), "{byte:#x}");
+        }
+    }
+
+    #[test]
+    fn elf_finds_a_programs_bytes_by_name() {
+        let image = pack(&[("init", b"first"), ("netd", b"second")]);
+        let image = BootImage::parse(&image).unwrap();
+        assert_eq!(image.elf("netd"), Some(&b"second"[..]));
+        assert_eq!(image.elf("init"), Some(&b"first"[..]));
+        assert_eq!(image.elf("ini"), None);
+        assert_eq!(image.elf("initd"), None);
+        assert_eq!(image.find("netd").map(|program| program.name), Some("netd"));
     }
 
     /// Any byte string parses to a view whose entries all lie inside it, or

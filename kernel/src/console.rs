@@ -6,7 +6,6 @@
 //! control bytes escaped (`kernel_core::console`), so no process can print a
 //! line that looks like the kernel's or another process's.
 
-use core::fmt;
 use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -60,23 +59,25 @@ pub fn write_bytes(bytes: &[u8]) {
     }
 }
 
-/// `fmt::Write` onto the console.
-pub struct Console;
-
-impl fmt::Write for Console {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        write_bytes(text.as_bytes());
-        Ok(())
-    }
+/// Prints a kernel line: `kernel: ` and `text` (see [`log!`]).
+pub fn log_bytes(text: &[u8]) {
+    begin_kernel_line();
+    write_bytes(b"kernel: ");
+    write_bytes(text);
+    write_bytes(b"\n");
 }
 
-/// Prints a line prefixed `kernel: `.
+/// Prints a line prefixed `kernel: `: `log!("text")`, or
+/// `log!(|line| ...)` to build it with `kernel_core::text::Line` (the
+/// kernel has no `core::fmt`: docs/benchmarks.md).
 #[macro_export]
 macro_rules! log {
-    ($($arg:tt)*) => {{
-        use core::fmt::Write as _;
-        $crate::console::begin_kernel_line();
-        let _ = write!($crate::console::Console, "kernel: ");
-        let _ = writeln!($crate::console::Console, $($arg)*);
+    ($text:literal) => {
+        $crate::console::log_bytes($text.as_bytes())
+    };
+    (|$line:ident| $build:expr) => {{
+        let mut $line = kernel_core::text::Line::new();
+        $build;
+        $crate::console::log_bytes($line.as_bytes())
     }};
 }

@@ -21,6 +21,7 @@ use core::sync::atomic::AtomicU32;
 use kernel::KERNEL;
 use kernel_core::capability::Capability;
 use kernel_core::kernel::{Boot, UserFault, PROCESS_OBJECT_BYTES};
+use kernel_core::text::Line;
 use tessera_abi::bootimage::BootImage;
 use tessera_abi::{ObjectType, Rights};
 
@@ -81,15 +82,22 @@ extern "C" fn kernel_main() -> ! {
     mmu::init(board::RAM_START, info.ram_size, &image, devices.sections());
     arch::close_user_state();
     console::set_uart(devices.virtual_address(info.devices.uart));
-    log!("Tessera {} booting on {} (Cortex-A7)", env!("CARGO_PKG_VERSION"), tessera_board_constants::NAME);
-    log!(
-        "RAM {} MiB at {:#010x}, kernel {:#010x}..{:#010x} ({})",
-        info.ram_size >> 20,
-        board::RAM_START,
-        kernel_start,
-        kernel_end,
-        info.found
-    );
+    log!(|line| line
+        .str(concat!("Tessera ", env!("CARGO_PKG_VERSION"), " booting on "))
+        .str(tessera_board_constants::NAME)
+        .str(" (Cortex-A7)"));
+    log!(|line| line
+        .str("RAM ")
+        .dec(info.ram_size >> 20)
+        .str(" MiB at ")
+        .hex(board::RAM_START)
+        .str(", kernel ")
+        .hex(kernel_start)
+        .str("..")
+        .hex(kernel_end)
+        .str(" (")
+        .str(info.found)
+        .str(")"));
     gic::init(
         devices.virtual_address(info.devices.gic_distributor),
         devices.virtual_address(info.devices.gic_cpu_interface),
@@ -118,7 +126,10 @@ extern "C" fn kernel_main() -> ! {
     let boot_image = match BootImage::parse(&BOOT_IMAGE.0) {
         Ok(image) => Some(image),
         Err(error) => {
-            log!("no usable boot image ({}); build with `cargo xtask build`", error.reason());
+            log!(|line| line
+                .str("no usable boot image (")
+                .str(error.reason())
+                .str("); build with `cargo xtask build`"));
             None
         }
     };
@@ -130,7 +141,7 @@ extern "C" fn kernel_main() -> ! {
     let ram_end = board::RAM_START + info.ram_size;
     let untyped_end = ram_end.min(board::SECRET);
     if untyped_end < ram_end - 0x1000 {
-        log!("RAM above the device secret's page {:#010x} is not used", board::SECRET);
+        log!(|line| line.str("RAM above the device secret's page ").hex(board::SECRET).str(" is not used"));
     }
     let untyped_start = (kernel_end + KERNEL_POOL_BYTES).next_multiple_of(1 << 20).min(untyped_end);
     let mut kernel = KERNEL.enter();
@@ -141,20 +152,23 @@ extern "C" fn kernel_main() -> ! {
         boot_image,
         preempt_test,
     });
-    log!(
-        "{} programs in the boot image, {} KiB for the kernel, {} KiB untyped for init, timer {} Hz",
-        boot_image.map_or(0, |i| i.len()),
-        kernel.free_frames() * 4,
-        (untyped_end - untyped_start) / 1024,
-        timer::frequency()
-    );
+    log!(|line| line
+        .dec(boot_image.map_or(0, |i| i.len()) as u32)
+        .str(" programs in the boot image, ")
+        .dec(kernel.free_frames() as u32 * 4)
+        .str(" KiB for the kernel, ")
+        .dec((untyped_end - untyped_start) / 1024)
+        .str(" KiB untyped for init, timer ")
+        .dec(timer::frequency() as u32)
+        .str(" Hz"));
     // The Pluton security server first: the only process that gets the
     // device secret's page, and an endpoint whose sending side only `init`
     // gets (docs/pluton.md).
-    let pluton = if boot_image.is_some_and(|image| image.find("plutond").is_some()) {
-        let pid = kernel
-            .spawn_program("plutond", PLUTON_OBJECT.0.as_ptr() as u32, PLUTON_PRIORITY, bootargs)
-            .unwrap_or_else(|error| panic!("cannot start the Pluton security server: {}", error.name()));
+    let pluton = if boot_image.is_some_and(|image| image.elf("plutond").is_some()) {
+        let pid =
+            kernel.spawn_program("plutond", PLUTON_OBJECT.0.as_ptr() as u32, PLUTON_PRIORITY, bootargs).unwrap_or_else(
+                |error| fail(Line::new().str("cannot start the Pluton security server: ").str(error.name())),
+            );
         let endpoint = kernel.kernel_endpoint().unwrap_or_else(|_| panic!("no memory for plutond's endpoint"));
         let secret =
             Capability::new(ObjectType::Frame, Rights::READ | Rights::WRITE | Rights::INSPECT, board::SECRET, 4096);
@@ -185,7 +199,7 @@ extern "C" fn kernel_main() -> ! {
     };
     let root_pid = match kernel.spawn_root(bootargs) {
         Ok(pid) => pid,
-        Err(error) => panic!("cannot start the root task 'init': {}", error.name()),
+        Err(error) => fail(Line::new().str("cannot start the root task 'init': ").str(error.name())),
     };
     let root = (root_pid & 0xFFFF) as usize;
     let devices = &info.user_devices;
@@ -196,7 +210,7 @@ extern "C" fn kernel_main() -> ! {
         boot_image: (BOOT_IMAGE.0.as_ptr() as u32, (BOOT_IMAGE_BYTES.len() as u32).next_multiple_of(4096)),
     };
     if let Err(error) = kernel.give_root_capabilities(root, &grants) {
-        panic!("cannot give the root task its capabilities: {}", error.name());
+        fail(Line::new().str("cannot give the root task its capabilities: ").str(error.name()));
     }
     if let Some(endpoint) = pluton {
         // `init` mints a badge per client from this (docs/pluton.md).
@@ -212,10 +226,9 @@ extern "C" fn kernel_main() -> ! {
         // From the first instruction of `entry.s` (which starts the counter)
         // to here, the last before `init`'s first: `cargo xtask bench` reads
         // it from a boot of the user image's programs.
-        use core::fmt::Write as _;
         let cycles = arch::cp15::read_pmccntr();
         console::begin_kernel_line();
-        let _ = writeln!(console::Console, "BENCH boot_to_init_instructions {}", cycles);
+        console::write_bytes(Line::new().str("BENCH boot_to_init_instructions ").dec(cycles).str("\n").as_bytes());
     }
     // SAFETY: `prepare_return` returned the root task's context, which lives
     // in the static process table and has a User mode CPSR.
@@ -276,22 +289,46 @@ extern "C" fn tessera_kernel_fault(kind: u32, return_address: u32, saved_status:
         4 => "reserved vector",
         _ => "FIQ",
     };
-    panic!(
-        "{} in kernel mode: lr {:#010x}, spsr {:#010x}, DFAR {:#010x}, DFSR {:#x}, IFAR {:#010x}, IFSR {:#x}",
-        what,
-        return_address,
-        saved_status,
-        arch::cp15::read_dfar(),
-        arch::cp15::read_dfsr(),
-        arch::cp15::read_ifar(),
-        arch::cp15::read_ifsr()
+    fail(
+        Line::new()
+            .str(what)
+            .str(" in kernel mode: lr ")
+            .hex(return_address)
+            .str(", spsr ")
+            .hex(saved_status)
+            .str(", DFAR ")
+            .hex(arch::cp15::read_dfar())
+            .str(", DFSR ")
+            .hex(arch::cp15::read_dfsr())
+            .str(", IFAR ")
+            .hex(arch::cp15::read_ifar())
+            .str(", IFSR ")
+            .hex(arch::cp15::read_ifsr()),
     );
 }
 
+/// Ends the kernel: prints `kernel panic: ` and `text` and powers off with
+/// `PANIC_EXIT_STATUS`, as a panic does.
+fn fail(text: &Line) -> ! {
+    console::begin_kernel_line();
+    console::write_bytes(b"kernel panic: ");
+    console::write_bytes(text.as_bytes());
+    console::write_bytes(b"\n");
+    arch::power_off(tessera_abi::PANIC_EXIT_STATUS)
+}
+
+/// Where the panic was raised. Not its message: most of the kernel's
+/// panics (`expect`, bounds checks) format theirs from arguments, and
+/// formatting needs `core::fmt`, about 8 KiB of text and read-only data
+/// that the kernel otherwise does without (docs/benchmarks.md, "The kernel
+/// without core::fmt"); the source line says what the message would.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    use core::fmt::Write as _;
-    console::begin_kernel_line();
-    let _ = writeln!(console::Console, "kernel panic: {}", info);
-    arch::power_off(tessera_abi::PANIC_EXIT_STATUS)
+    let mut line = Line::new();
+    line.str("raised at ");
+    match info.location() {
+        Some(location) => line.str(location.file()).str(":").dec(location.line()),
+        None => line.str("an unknown place"),
+    };
+    fail(&line)
 }

@@ -4,7 +4,6 @@
 //! console and power-off. Each method is a thin forward to `arch`.
 
 use crate::arch::{self, context, gic, mmu, timer};
-use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel_core::console::Written;
 use kernel_core::frames::FRAME_SIZE;
@@ -32,17 +31,26 @@ pub fn set_benchmark_mode(on: bool) {
 /// memory. (The kernel's own share is the two-byte generation every 16 KiB
 /// block of RAM has, used or not.)
 fn report_benchmarks() {
-    use core::fmt::Write as _;
     use kernel_core::kernel::{PROCESS_ENTRY_BYTES, PROCESS_OBJECT_BYTES};
+    use kernel_core::text::Line;
     crate::console::begin_kernel_line();
-    let _ = writeln!(crate::console::Console, "BENCH kernel_bytes_per_process {}", PROCESS_OBJECT_BYTES);
-    let _ = writeln!(crate::console::Console, "BENCH process_entry_bytes {}", PROCESS_ENTRY_BYTES);
+    let bench = |key: &str, value: u32| {
+        crate::console::write_bytes(Line::new().str("BENCH ").str(key).str(" ").dec(value).str("\n").as_bytes())
+    };
+    bench("kernel_bytes_per_process", PROCESS_OBJECT_BYTES);
+    bench("process_entry_bytes", PROCESS_ENTRY_BYTES as u32);
     #[cfg(feature = "path-meter")]
     {
         let (longest, what) = crate::path_meter::longest();
         let (kind, number) = crate::path_meter::describe(what);
-        let _ = writeln!(crate::console::Console, "BENCH max_kernel_path_instructions {}", longest);
-        crate::log!("the longest run with interrupts masked: {} instructions, in {} {}", longest, kind, number);
+        bench("max_kernel_path_instructions", longest);
+        crate::log!(|line| line
+            .str("the longest run with interrupts masked: ")
+            .dec(longest)
+            .str(" instructions, in ")
+            .str(kind)
+            .str(" ")
+            .dec(number));
     }
 }
 
@@ -215,8 +223,8 @@ impl Platform for Armv7a {
         status & (1 << 5) != 0
     }
 
-    fn log(&self, text: fmt::Arguments) {
-        crate::log!("{}", text);
+    fn log(&self, line: &kernel_core::text::Line) {
+        crate::console::log_bytes(line.as_bytes());
     }
 
     fn write_process(&self, pid: u32, label: &[u8], text: &[u8], limit: u32) -> Written {

@@ -91,6 +91,49 @@ fn string_at(table: &[u8], offset: u32) -> Result<String> {
 
 /// Every section header of the ELF32 little-endian file `bytes`, in table order.
 pub fn sections(bytes: &[u8]) -> Result<Vec<Section>> {
+    let (raw, names_table) = raw_sections(bytes)?;
+    raw.iter()
+        .map(|raw| {
+            Ok(Section {
+                name: string_at(names_table, raw.name)?,
+                kind: raw.kind,
+                flags: raw.flags,
+                address: raw.address,
+                size: raw.size,
+            })
+        })
+        .collect()
+}
+
+/// Section type: a symbol table.
+const SHT_SYMTAB: u32 = 2;
+/// Size of one ELF32 symbol.
+const SYMBOL_SIZE: usize = 16;
+
+/// The names of the symbols in `bytes`'s symbol table (none if it has no
+/// `.symtab`: a stripped file).
+pub fn symbol_names(bytes: &[u8]) -> Result<Vec<String>> {
+    let (raw, _) = raw_sections(bytes)?;
+    let Some(table) = raw.iter().find(|section| section.kind == SHT_SYMTAB) else {
+        return Ok(Vec::new());
+    };
+    let contents = |section: &RawSection| {
+        let start = section.offset as usize;
+        start
+            .checked_add(section.size as usize)
+            .and_then(|end| bytes.get(start..end))
+            .ok_or_else(|| format!("section at offset {start} lies outside the file"))
+    };
+    let strings = raw.get(table.link as usize).ok_or("the symbol table's string table is not a section")?;
+    let (symbols, strings) = (contents(table)?, contents(strings)?);
+    symbols
+        .chunks_exact(SYMBOL_SIZE)
+        .map(|symbol| string_at(strings, u32::from_le_bytes([symbol[0], symbol[1], symbol[2], symbol[3]])))
+        .collect()
+}
+
+/// The raw section headers of `bytes` and its section name table.
+fn raw_sections(bytes: &[u8]) -> Result<(Vec<RawSection>, &[u8])> {
     if bytes.len() < ELF_HEADER_SIZE {
         return Err(format!("file too short for an ELF header ({} bytes)", bytes.len()));
     }
@@ -144,18 +187,8 @@ pub fn sections(bytes: &[u8]) -> Result<Vec<Section>> {
         .checked_add(names.size as usize)
         .and_then(|end| bytes.get(names_start..end))
         .ok_or("section name table lies outside the file")?;
-    (0..count)
-        .map(|index| {
-            let raw = raw_section(bytes, table, entsize, index)?;
-            Ok(Section {
-                name: string_at(names_table, raw.name)?,
-                kind: raw.kind,
-                flags: raw.flags,
-                address: raw.address,
-                size: raw.size,
-            })
-        })
-        .collect()
+    let raw = (0..count).map(|index| raw_section(bytes, table, entsize, index)).collect::<Result<Vec<_>>>()?;
+    Ok((raw, names_table))
 }
 
 /// The size metrics of a kernel with these sections.
@@ -246,26 +279,45 @@ pub fn load_segments(bytes: &[u8]) -> Result<(u32, Vec<LoadSegment>)> {
 }
 
 /// What the Pluton security server measures as the kernel: the kernel's
-/// code and read-only data as loaded, that is, its first loadable segments
-/// (by address) up to the first writable one or the first gap, each as its
-/// file bytes zero-filled to its memory size (docs/pluton.md).
+/// code and read-only data as loaded, from the start of `.text` to the end
+/// of `.rodata` (the kernel's `__text_start`..`__rodata_end`, which
+/// `linker/kernel.ld` pads to pages), read from the loadable segments
+/// that cover it, zero-filled where a segment's memory outruns its file
+/// bytes (docs/pluton.md). What follows in memory (the boot image, measured
+/// on its own, or data) is not part of it, whether or not the kernel has a
+/// `.data` section between them.
 pub fn measured_kernel_code(bytes: &[u8]) -> Result<Vec<u8>> {
-    let (_, mut loads) = load_segments(bytes)?;
-    loads.sort_by_key(|load| load.address);
-    let mut code = Vec::new();
-    let mut next = None;
-    for load in loads {
-        if load.flags & PF_W != 0 || next.is_some_and(|next| next != load.address) {
-            break;
-        }
-        // `load_segments` checked that the file bytes lie in the file.
-        let offset = load.file_offset as usize;
-        code.extend_from_slice(&bytes[offset..offset + load.file_size as usize]);
-        code.resize(code.len() + load.memory_size.saturating_sub(load.file_size) as usize, 0);
-        next = Some(load.address.wrapping_add(load.memory_size));
+    let sections = sections(bytes)?;
+    let find = |name: &str| {
+        sections.iter().find(|section| section.name == name).ok_or_else(|| format!("the kernel ELF has no {name}"))
+    };
+    let (text, rodata) = (find(".text")?, find(".rodata")?);
+    let (start, end) = (text.address, rodata.address.checked_add(rodata.size).ok_or(".rodata wraps")?);
+    if start >= end {
+        return Err(format!(".rodata ({:#010x}) does not follow .text ({start:#010x})", rodata.address));
     }
-    if code.is_empty() {
-        return Err("the kernel ELF has no read-only loadable segment first".to_string());
+    let (_, loads) = load_segments(bytes)?;
+    let mut code = vec![0u8; (end - start) as usize];
+    let mut covered = 0u64;
+    for load in loads {
+        let load_end = u64::from(load.address) + u64::from(load.memory_size);
+        let (from, to) = (u64::from(load.address.max(start)), load_end.min(u64::from(end)));
+        if from >= to {
+            continue;
+        }
+        // The file bytes in it (`load_segments` checked that they lie in
+        // the file); the rest stays zero.
+        let file_end = u64::from(load.address) + u64::from(load.file_size);
+        let copied = to.min(file_end).saturating_sub(from) as usize;
+        let source = load.file_offset as usize + (from - u64::from(load.address)) as usize;
+        let target = (from - u64::from(start)) as usize;
+        code[target..target + copied].copy_from_slice(&bytes[source..source + copied]);
+        covered += to - from;
+    }
+    if covered != u64::from(end - start) {
+        return Err(format!(
+            "no loadable segments cover the kernel's code and read-only data {start:#010x}..{end:#010x}"
+        ));
     }
     Ok(code)
 }
@@ -347,6 +399,32 @@ mod tests {
             sections[5],
             Section { name: ".bss".into(), kind: SHT_NOBITS, flags: SHF_ALLOC | SHF_WRITE, address: 0, size: 4096 }
         );
+    }
+
+    #[test]
+    fn reads_symbol_names_through_the_symbol_tables_string_table() {
+        // A symbol table whose strings are the section names (its link
+        // points at `.shstrtab`, index 3): symbols named "", ".text" and
+        // ".symtab".
+        let mut elf = build_elf(&[(".text", SHT_PROGBITS, SHF_ALLOC, 0), (".symtab", SHT_SYMTAB, 0, 0)]);
+        assert_eq!(symbol_names(&elf).unwrap(), Vec::<String>::new(), "an empty table");
+        let mut symbols = Vec::new();
+        for name in [0u32, 1, 7] {
+            symbols.extend_from_slice(&name.to_le_bytes());
+            symbols.extend_from_slice(&[0; SYMBOL_SIZE - 4]);
+        }
+        let (offset, table) = (elf.len() as u32, u32_at(&elf, 0x20).unwrap() as usize);
+        elf.extend_from_slice(&symbols);
+        let header = table + 2 * SECTION_HEADER_SIZE;
+        for (at, value) in [(16, offset), (20, symbols.len() as u32), (24, 3)] {
+            elf[header + at..header + at + 4].copy_from_slice(&value.to_le_bytes());
+        }
+        assert_eq!(symbol_names(&elf).unwrap(), ["", ".text", ".symtab"]);
+        // A link that names no section is an error, not a panic.
+        elf[header + 24..header + 28].copy_from_slice(&9u32.to_le_bytes());
+        assert!(symbol_names(&elf).is_err());
+        // A file without a symbol table (stripped) has no names.
+        assert!(symbol_names(&kernel_like()).unwrap().is_empty());
     }
 
     #[test]

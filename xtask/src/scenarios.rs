@@ -475,10 +475,10 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "kernel-panic",
-        about: "a kernel panic prints its message and ends QEMU with status 101",
+        about: "a kernel panic prints where it was raised and ends QEMU with status 101",
         bootargs: "kernel.panic-test",
         exit_status: 101,
-        expect: &["kernel panic:", "kernel.panic-test"],
+        expect: &["kernel panic: raised at kernel/src/main.rs:"],
         forbid: &["init: root task started"],
         allow_panic: true,
         ..DEFAULTS

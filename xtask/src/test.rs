@@ -249,6 +249,32 @@ fn manifest_corpus() -> Result<()> {
 }
 
 /// `cargo xtask test`.
+/// Fails if the kernel ELF at `path` links any of `core::fmt`, naming what.
+fn kernel_without_core_fmt(path: &Path) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(|err| format!("cannot read {}: {err}", show(path)))?;
+    let names = crate::elf::symbol_names(&bytes).map_err(|err| format!("{}: {err}", show(path)))?;
+    if names.is_empty() {
+        return Err(format!("{} has no symbol table to check", show(path)));
+    }
+    let linked: Vec<&String> = names.iter().filter(|name| uses_core_fmt(name)).collect();
+    if linked.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} links core::fmt ({} symbols, e.g. {}): a `{{}}` in a kernel line, `expect` on a `Result` or a \
+         `Debug` bound brought it in; build the line with kernel_core::text::Line\n",
+        show(path),
+        linked.len(),
+        linked.iter().take(3).map(|name| name.as_str()).collect::<Vec<_>>().join(", ")
+    ))
+}
+
+/// True if the mangled symbol `name` is part of `core::fmt` or an impl of
+/// one of its traits (legacy and v0 mangling).
+fn uses_core_fmt(name: &str) -> bool {
+    name.contains("4core3fmt") || name.contains("core..fmt")
+}
+
 pub fn run(args: &TestArgs) -> Result<ExitCode> {
     let board = qemu::board()?;
     // The device identity the Pluton security server will use, made on
@@ -326,6 +352,15 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             }
         };
         kernels.push((image, kernel));
+    }
+
+    if host {
+        // The kernel prints without `core::fmt` (kernel_core::text): one
+        // `{}` or `expect` on a `Result` brings about 8 KiB of it back
+        // (docs/benchmarks.md, "The kernel without core::fmt").
+        tally.item("kernel-without-core-fmt", false, || {
+            kernels.iter().filter_map(|(_, kernel)| kernel.as_deref()).try_for_each(kernel_without_core_fmt)
+        });
     }
 
     if host {
@@ -546,6 +581,24 @@ mod tests {
         let strict = Scenario { forbid: &["kernel panic", "oops"], ..BASE };
         let found = reasons(&strict, &exited("one two three oops", 0));
         assert_eq!(found, ["forbidden output `oops` appeared"]);
+    }
+
+    #[test]
+    fn core_fmt_symbols_are_told_from_the_rest() {
+        for name in [
+            "_RNvXs1i_NtCs1M9dR2PfXm1_4core3fmtReNtB6_7Display3fmtB8_",
+            "_ZN4core3fmt5write17h0123456789abcdefE",
+            "_ZN55_$LT$tessera_abi..Error$u20$as$u20$core..fmt..Debug$GT$3fmt17had773f1f188ed3fbE",
+        ] {
+            assert!(uses_core_fmt(name), "{name}");
+        }
+        for name in [
+            "_RNvNtCs1M9dR2PfXm1_4core9panicking9panic_fmt",
+            "_ZN11kernel_core4text4Line3dec17hb7d1cbf1d4b61eb7E",
+            "tessera_syscall",
+        ] {
+            assert!(!uses_core_fmt(name), "{name}");
+        }
     }
 
     #[test]

@@ -34,7 +34,7 @@
 //! it) and returns to Thread mode on the process stack, unprivileged.
 
 use core::cell::UnsafeCell;
-use core::fmt::{self, Write};
+use core::fmt::Write;
 use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -161,7 +161,7 @@ fn write(address: u32, value: u32) {
 /// Whether the board has program slots and the boot image programs: the
 /// portable kernel has something to run.
 pub fn ready() -> bool {
-    board::PROGRAM_SLOTS != 0 && BootImage::parse(&BOOT_IMAGE.0).is_ok_and(|image| image.find("init").is_some())
+    board::PROGRAM_SLOTS != 0 && BootImage::parse(&BOOT_IMAGE.0).is_ok_and(|image| image.elf("init").is_some())
 }
 
 // --- the kernel instance -------------------------------------------------------
@@ -639,13 +639,15 @@ impl Platform for Armv7m {
         status & (1 << 24) != 0
     }
 
-    fn log(&self, text: fmt::Arguments) {
+    fn log(&self, line: &kernel_core::text::Line) {
         LINES.with(|bits| {
             let mut lines = Lines::from_bits(*bits);
             lines.kernel_line(&mut put_bytes);
             *bits = lines.to_bits();
         });
-        let _ = writeln!(Uart, "kernel: {text}");
+        put_bytes(b"kernel: ");
+        put_bytes(line.as_bytes());
+        put_bytes(b"\n");
     }
 
     fn write_process(&self, pid: u32, label: &[u8], text: &[u8], limit: u32) -> Written {
@@ -661,7 +663,11 @@ impl Platform for Armv7m {
         write(SYST_CSR, 0);
         // The probes and `init`'s child aimed at this word.
         let intact = KERNEL_WORD.load(Ordering::Relaxed) == KERNEL_WORD_VALUE;
-        self.log(format_args!("kernel data {} at shutdown", if intact { "intact" } else { "OVERWRITTEN" }));
+        self.log(kernel_core::text::Line::new().str(if intact {
+            "kernel data intact at shutdown"
+        } else {
+            "kernel data OVERWRITTEN at shutdown"
+        }));
         crate::exit(if intact { status } else { 1 })
     }
 }

@@ -30,6 +30,7 @@ pub mod mpu;
 pub mod pagetable;
 pub mod sched;
 pub mod syscall;
+pub mod text;
 pub mod time;
 pub mod user_memory;
 

@@ -242,12 +242,12 @@ impl<P: Platform> Kernel<P> {
                             State::Zombie { .. } => self.release_process(index),
                             state => {
                                 if state != State::Inactive {
-                                    klog!(
-                                        self,
-                                        "process '{}' (pid {}) ended: its last capability is gone",
-                                        process.name(),
-                                        pid
-                                    );
+                                    klog!(self, |line| line
+                                        .str("process '")
+                                        .bytes(process.name())
+                                        .str("' (pid ")
+                                        .dec(pid)
+                                        .str(") ended: its last capability is gone"));
                                 }
                                 self.end_process(index, tessera_abi::ExitKind::Killed, 0);
                             }
@@ -550,9 +550,11 @@ impl<P: Platform> Kernel<P> {
         // the last capability naming it goes), and all untyped memory lies
         // in the RAM the table covers (`board::RAM_MAX`): the insertion
         // cannot fail.
-        self.processes
-            .insert(memory, Process::new(memory, "loaded", Some(creator)))
-            .expect("a new process object is a free, aligned block of RAM");
+        // (`unreachable!` with a plain message: `expect` would pull
+        // `Error`'s `Debug` into the kernel, which has no `core::fmt`.)
+        if self.processes.insert(memory, Process::new(memory, "loaded", Some(creator))).is_err() {
+            unreachable!("a new process object is a free, aligned block of RAM");
+        }
     }
 
     /// Maps frame or device capability `at` into process `index` at `address`.

@@ -44,11 +44,17 @@ use tessera_abi::{
     NAME_MAX, ROOT_PRIORITY,
 };
 
-/// Prints a kernel line through the platform.
+/// Prints a kernel line through the platform: `klog!(kernel, "text")`, or
+/// `klog!(kernel, |line| ...)` to build it (`crate::text::Line`).
 macro_rules! klog {
-    ($kernel:expr, $($arg:tt)*) => {
-        $kernel.platform.log(format_args!($($arg)*))
+    ($kernel:expr, $text:literal) => {
+        $kernel.platform.log(crate::text::Line::new().str($text))
     };
+    ($kernel:expr, |$line:ident| $build:expr) => {{
+        let mut $line = crate::text::Line::new();
+        $build;
+        $kernel.platform.log(&$line)
+    }};
 }
 use klog;
 
@@ -239,8 +245,10 @@ impl Process {
         process
     }
 
-    fn name(&self) -> &str {
-        core::str::from_utf8(&self.name[..usize::from(self.name_len)]).unwrap_or("?")
+    /// Printable ASCII (`crate::console::valid_label`, checked by
+    /// `ProcessName`; the kernel's own names are too).
+    fn name(&self) -> &[u8] {
+        &self.name[..usize::from(self.name_len)]
     }
 }
 
@@ -455,11 +463,11 @@ impl<P: Platform> Kernel<P> {
     /// passes through it (docs/pluton.md).
     pub fn spawn_program(&mut self, name: &str, object: u32, priority: u32, bootargs: &[u8]) -> Result<u32, Error> {
         let image = self.boot_image.ok_or(Error::NotFound)?;
-        let program = image.find(name).ok_or(Error::NotFound)?;
+        let program = image.elf(name).ok_or(Error::NotFound)?;
         let layout = self.platform.user_layout();
         let plan = match layout {
-            UserLayout::Translated => elf::parse(program.elf),
-            UserLayout::Identity { end } => elf::parse_within(program.elf, USER_IMAGE_BASE as u32, end),
+            UserLayout::Translated => elf::parse(program),
+            UserLayout::Identity { end } => elf::parse_within(program, USER_IMAGE_BASE as u32, end),
         }
         .map_err(|_| Error::BadImage)?;
         // The stack: a fresh one below STACK_TOP, or (identity) the end of
@@ -491,7 +499,7 @@ impl<P: Platform> Kernel<P> {
                     // page of RAM in the boot image (which keeps entries
                     // page-aligned), is mapped where it lies, not copied;
                     // it is not the pool's, so it never goes back to it.
-                    let source = &program.elf[bytes.clone()];
+                    let source = &program[bytes.clone()];
                     let in_place = match layout {
                         UserLayout::Translated if whole && !segment.access.write => platform
                             .ram()
@@ -795,15 +803,18 @@ impl<P: Platform> Kernel<P> {
                     // end, `kernel: `, the longest pid and count, the newline).
                     const _: () = assert!(127 + tessera_abi::NAME_MAX <= Budget::REPORT_BYTES as usize);
                     if let Some(dropped) = process.output.report(now) {
-                        klog!(
-                            self,
-                            "process '{}' (pid {}): {} bytes of its output dropped: over its budget of {} bytes at once, {} a second",
-                            process.name(),
-                            pid,
-                            dropped,
-                            u32::from(Budget::BURST),
-                            Budget::BYTES_PER_SECOND
-                        );
+                        klog!(self, |line| line
+                            .str("process '")
+                            .bytes(process.name())
+                            .str("' (pid ")
+                            .dec(pid)
+                            .str("): ")
+                            .dec(dropped)
+                            .str(" bytes of its output dropped: over its budget of ")
+                            .dec(u32::from(Budget::BURST))
+                            .str(" bytes at once, ")
+                            .dec(Budget::BYTES_PER_SECOND)
+                            .str(" a second"));
                     }
                     let available = process.output.available(now);
                     let space = self.platform.address_space(process.memory);
@@ -812,7 +823,7 @@ impl<P: Platform> Kernel<P> {
                     // in the caller, whose address space is loaded.
                     let (written, len) = unsafe {
                         platform.read_user(space, range.address(), range.len(), |bytes| {
-                            (platform.write_process(pid, process.name().as_bytes(), bytes, available), bytes.len())
+                            (platform.write_process(pid, process.name(), bytes, available), bytes.len())
                         })
                     };
                     process.output.charge(written.output as u32, (len - written.text) as u32);
@@ -858,7 +869,11 @@ impl<P: Platform> Kernel<P> {
                 if self.capability_at(self.lookup(index, power)?).kind != ObjectType::PowerControl {
                     return Err(Error::WrongType);
                 }
-                klog!(self, "shutdown requested by '{}', status {}", self.processes[index].name(), status);
+                klog!(self, |line| line
+                    .str("shutdown requested by '")
+                    .bytes(self.processes[index].name())
+                    .str("', status ")
+                    .dec(status));
                 // On hardware this does not return.
                 self.platform.power_off(status);
                 Reply::Done
@@ -1037,15 +1052,17 @@ impl<P: Platform> Kernel<P> {
                 (kind, address.unwrap_or(0))
             }
         };
-        klog!(
-            self,
-            "fault in process '{}' (pid {}): {}, address {:#010x}, pc {:#010x}",
-            process.name(),
-            pid,
-            fault.name(),
-            address,
-            process.context.pc
-        );
+        klog!(self, |line| line
+            .str("fault in process '")
+            .bytes(process.name())
+            .str("' (pid ")
+            .dec(pid)
+            .str("): ")
+            .str(fault.name())
+            .str(", address ")
+            .hex(address)
+            .str(", pc ")
+            .hex(process.context.pc));
         self.end_process(index, ExitKind::Faulted, fault as u32);
     }
 

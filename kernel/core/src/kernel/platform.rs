@@ -269,7 +269,7 @@ pub trait Platform {
     // --- console and power ----------------------------------------------------------
 
     /// Prints a kernel line (`kernel: ` and the text).
-    fn log(&self, text: fmt::Arguments);
+    fn log(&self, line: &crate::text::Line);
     /// Prints what process `pid` named `label` wrote, at most `limit` bytes
     /// of output, labelled and escaped (`crate::console::Lines`).
     fn write_process(&self, pid: u32, label: &[u8], text: &[u8], limit: u32) -> Written;

@@ -9,7 +9,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use kernel_core::console::{Lines, Written};
 use kernel_core::elf::{build_test_elf, FLAGS_RW, FLAGS_RX};
@@ -327,12 +326,14 @@ impl Platform for Fake {
         }
     }
 
-    fn log(&self, text: fmt::Arguments) {
+    fn log(&self, line: &kernel_core::text::Line) {
         let mut lines = Lines::from_bits(self.lines.get());
         let mut console = self.console.borrow_mut();
         lines.kernel_line(&mut |bytes: &[u8]| console.extend_from_slice(bytes));
         self.lines.set(lines.to_bits());
-        console.extend_from_slice(format!("kernel: {text}\n").as_bytes());
+        console.extend_from_slice(b"kernel: ");
+        console.extend_from_slice(line.as_bytes());
+        console.push(b'\n');
     }
     fn write_process(&self, pid: u32, label: &[u8], text: &[u8], limit: u32) -> Written {
         let mut lines = Lines::from_bits(self.lines.get());

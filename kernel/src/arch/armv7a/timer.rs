@@ -4,8 +4,10 @@
 use super::cp15;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-/// Interrupt ID of the non-secure physical timer (PPI 14 on virt).
-static TIMER_INTERRUPT: AtomicU32 = AtomicU32::new(30);
+/// Interrupt ID of the non-secure physical timer (PPI 14, ID 30, on virt),
+/// from the device tree: [`init`] sets it before any interrupt is unmasked.
+/// Zero until then, so it lives in `.bss` and the kernel has no `.data`.
+static TIMER_INTERRUPT: AtomicU32 = AtomicU32::new(0);
 
 /// The timer's interrupt ID.
 pub fn interrupt() -> u32 {
