@@ -341,6 +341,9 @@ pub const PROCESS_OBJECT_BYTES: u32 = 16384;
 /// CSpace and the kernel's entry.
 #[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
 pub const PROCESS_OBJECT_BYTES: u32 = 8192;
+// Every retypable size is a power of two: the kernel aligns objects with a
+// mask (`kernel_core::capability::retype`).
+const _: () = assert!(PROCESS_OBJECT_BYTES.is_power_of_two());
 
 /// Errors a syscall returns in `r0`. Zero means success and is not an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -389,8 +389,12 @@ pub fn retype<S: SlotStore + ?Sized>(
     // Objects are aligned to their size in physical memory (every size is a
     // power of two), whatever the untyped's own alignment: the kernel finds
     // a process's entry from its object's address.
+    // Every valid size is a power of two (`ObjectType::valid_size`), so
+    // the rounding is a mask: a division would link the 32-bit divide
+    // routines into the kernel, about 1 KiB of text.
+    let mask = bytes - 1;
     let free = memory.object.checked_add(watermark).ok_or(Error::OutOfMemory)?;
-    let object = free.checked_next_multiple_of(bytes).ok_or(Error::OutOfMemory)?;
+    let object = free.checked_add(mask).ok_or(Error::OutOfMemory)? & !mask;
     let end = (object - memory.object).checked_add(bytes).ok_or(Error::OutOfMemory)?;
     if end > memory.size {
         return Err(Error::OutOfMemory);
@@ -492,6 +496,25 @@ mod tests {
         while revoke_step(&mut slots, at(1)).is_some() {}
         assert_eq!(retype(&mut slots, at(1), at(4), ObjectType::Frame, 16), Err(Error::InvalidArgument));
         assert_eq!(retype(&mut slots, at(1), at(4), ObjectType::Untyped, 8192), Ok(0x4000_0000));
+    }
+
+    #[test]
+    fn retype_aligns_each_object_to_its_size_up_to_the_top_of_memory() {
+        let mut slots = Slots(std::vec![Slot::EMPTY; 8]);
+        let rights = Rights::READ | Rights::WRITE | Rights::DERIVE;
+        // Untyped memory that ends at the top of the address space and
+        // starts off any frame's alignment.
+        let untyped = Capability::new(ObjectType::Untyped, rights, 0xFFFF_4040, 0xBFC0);
+        insert_original(&mut slots, at(1), untyped).unwrap();
+        assert_eq!(retype(&mut slots, at(1), at(2), ObjectType::Endpoint, 64), Ok(0xFFFF_4040));
+        // The next 16 KiB boundary, past the endpoint.
+        assert_eq!(retype(&mut slots, at(1), at(3), ObjectType::Frame, 16384), Ok(0xFFFF_8000));
+        // Rounding up past the top is out of memory, not a wrap to 0.
+        assert_eq!(retype(&mut slots, at(1), at(4), ObjectType::Frame, 65536), Err(Error::OutOfMemory));
+        assert_eq!(retype(&mut slots, at(1), at(4), ObjectType::Frame, 8192), Ok(0xFFFF_C000));
+        assert_eq!(retype(&mut slots, at(1), at(5), ObjectType::Endpoint, 64), Ok(0xFFFF_E000));
+        assert_eq!(retype(&mut slots, at(1), at(6), ObjectType::Frame, 4096), Ok(0xFFFF_F000));
+        assert_eq!(retype(&mut slots, at(1), at(7), ObjectType::Endpoint, 64), Err(Error::OutOfMemory));
     }
 
     #[test]
