@@ -176,6 +176,11 @@ impl<'a> BootImage<'a> {
         self.bytes.get(offset..offset.checked_add(size)?)
     }
 
+    /// The whole image.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
     /// Number of programs.
     pub fn len(&self) -> usize {
         self.count

@@ -150,6 +150,7 @@ extern "C" fn kernel_main() -> ! {
         pool: (kernel_end, untyped_start),
         root_object: ROOT_OBJECT.0.as_ptr() as u32,
         boot_image,
+        boot_image_address: BOOT_IMAGE.0.as_ptr() as u32,
         preempt_test,
     });
     log!(|line| line

@@ -305,7 +305,7 @@ pub(crate) fn pack(mut programs: Vec<(String, Vec<u8>)>) -> Result<Vec<u8>> {
     let mut image = vec![0; bootimage::image_size(entries.iter().map(|(_, elf)| elf.len()))];
     bootimage::write(&entries, &mut image).map_err(|err| match err {
         PackError::BadName(index) => format!(
-            "the program name `{}` must be 1 to {NAME_MAX} bytes without NUL; rename \
+            "the program name `{}` must be 1 to {NAME_MAX} bytes of printable ASCII without spaces; rename \
              userland/programs/src/bin/{0}.rs",
             entries[index].0
         ),

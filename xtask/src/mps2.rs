@@ -51,26 +51,126 @@ pub const PROGRAMS_PACKAGE: &str = "tessera-m-programs";
 /// fixtures the scenario needs); returns its path.
 pub fn build_boot_image(board: &str, fixtures: bool) -> Result<PathBuf> {
     crate::toolchain::ensure_target(TARGET)?;
+    let description = Board::load(board).map_err(|err| err.0)?;
+    let dir = crate::image::tessera_dir().join(board);
+    std::fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", show(&dir)))?;
+    // Where init's code went last time: usually where it goes again, so
+    // the programs build once.
+    let remembered = dir.join(INIT_TEXT_FILE);
+    let mut init_text = std::fs::read_to_string(&remembered).ok().and_then(|text| parse_address(text.trim()));
+    build_programs(board, init_text)?;
+    let names = crate::image::program_names(&crate::workspace_root().join("userland/m-programs/src/bin"))?;
+    let apps = build_apps(board, &names, fixtures)?;
+    let release = target_dir().join(TARGET).join("release");
+    // init runs its code in place (docs/mt3620.md, "Code in place"):
+    // linked where its code lies in the boot image, which it is only once
+    // packed. Its size does not depend on that address, so a second link
+    // settles it; a third try is an error.
+    for _ in 0..3 {
+        let mut programs = Vec::with_capacity(names.len() + apps.len());
+        for name in names.iter().cloned() {
+            let path = release.join(&name);
+            let elf =
+                std::fs::read(&path).map_err(|err| format!("cannot read the M4 program {}: {err}", show(&path)))?;
+            programs.push((name, elf));
+        }
+        programs.extend(apps.iter().cloned());
+        let bytes = crate::image::pack(programs)?;
+        let placement = InitPlacement::of(&description, &bytes)?;
+        if placement.linked == placement.lies {
+            std::fs::write(&remembered, format!("{:#x}\n", placement.lies))
+                .map_err(|err| format!("cannot write {}: {err}", show(&remembered)))?;
+            let path = dir.join(if fixtures { "boot-scenario.img" } else { "boot.img" });
+            crate::image::write_if_changed(&path, &bytes)?;
+            return Ok(path);
+        }
+        println!("==> linking init's code where it lies in the boot image, {:#010x}", placement.lies);
+        init_text = Some(placement.lies);
+        build_programs(board, init_text)?;
+    }
+    Err("init's code did not settle at one address in the boot image after three links (docs/mt3620.md)".to_string())
+}
+
+/// Builds the M4 programs for `board`, `init`'s code linked at `init_text`
+/// (in its slot without).
+fn build_programs(board: &str, init_text: Option<u32>) -> Result<()> {
     println!("==> building the M4 programs (release, {TARGET}) for {board}");
     let mut command = cargo();
     command.args(["build", "--release", "--target", TARGET, "-p", PROGRAMS_PACKAGE]);
     command.env("TESSERA_M_BOARD", board);
-    run_streamed(command)?;
-    let names = crate::image::program_names(&crate::workspace_root().join("userland/m-programs/src/bin"))?;
-    let release = target_dir().join(TARGET).join("release");
-    let mut programs = Vec::with_capacity(names.len());
-    for name in names.iter().cloned() {
-        let path = release.join(&name);
-        let elf = std::fs::read(&path).map_err(|err| format!("cannot read the M4 program {}: {err}", show(&path)))?;
-        programs.push((name, elf));
+    match init_text {
+        Some(address) => command.env(INIT_TEXT_VARIABLE, format!("{address:#x}")),
+        None => command.env_remove(INIT_TEXT_VARIABLE),
+    };
+    run_streamed(command)
+}
+
+/// The variable `userland/m-programs/build.rs` links `init`'s code at.
+const INIT_TEXT_VARIABLE: &str = "TESSERA_M_INIT_TEXT";
+/// Where xtask keeps the last address (in `target/tessera/<board>/`).
+const INIT_TEXT_FILE: &str = "init-text";
+
+fn parse_address(text: &str) -> Option<u32> {
+    u32::from_str_radix(text.strip_prefix("0x")?, 16).ok()
+}
+
+/// Where `init`'s code is linked and where it lies once the boot image is
+/// in the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct InitPlacement {
+    /// The address its code segment is linked at.
+    linked: u32,
+    /// Where the segment's first byte lies in code memory.
+    lies: u32,
+}
+
+impl InitPlacement {
+    /// For the boot image `image` of `board`, which the kernel's linker
+    /// script places at the first multiple of its frame (the image's size
+    /// as a power of two, 64 KiB or more: kernel/armv7m/build.rs) at least
+    /// 64 KiB into code memory, assuming the kernel's own code ends below
+    /// that ([`check_init_in_place`] checks it once the kernel is linked).
+    fn of(board: &Board, image: &[u8]) -> Result<InitPlacement> {
+        let frame = (image.len() as u32).next_power_of_two().max(64 * 1024);
+        let base = (board.memory.code_base + 0x10000).next_multiple_of(frame);
+        Self::at(base, image)
     }
-    programs.extend(build_apps(board, &names, fixtures)?);
-    let bytes = crate::image::pack(programs)?;
-    let dir = crate::image::tessera_dir().join(board);
-    std::fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", show(&dir)))?;
-    let path = dir.join(if fixtures { "boot-scenario.img" } else { "boot.img" });
-    crate::image::write_if_changed(&path, &bytes)?;
-    Ok(path)
+
+    /// For the boot image `image` lying at `base`.
+    fn at(base: u32, image: &[u8]) -> Result<InitPlacement> {
+        let parsed = tessera_abi::bootimage::BootImage::parse(image)
+            .map_err(|err| format!("the M4 boot image does not parse: {err}"))?;
+        let elf = parsed.elf("init").ok_or("the M4 boot image has no init")?;
+        let position = (elf.as_ptr() as usize - image.as_ptr() as usize) as u32;
+        // Read as the M4's kernel reads it (user addresses are physical,
+        // below the system region).
+        let plan = tessera_abi::elf::parse_within(elf, 0x1_0000, 0xE000_0000)
+            .map_err(|err| format!("init is not a program the M4's kernel loads: {err:?}"))?;
+        let code = plan.segments().find(|segment| segment.access.execute).ok_or("init has no executable segment")?;
+        Ok(InitPlacement { linked: code.address, lies: base + position + code.file_offset })
+    }
+}
+
+/// Checks that the kernel ELF at `kernel` holds its boot image where
+/// `init`'s code was linked to run in place.
+fn check_init_in_place(kernel: &std::path::Path, boot_image: &std::path::Path) -> Result<()> {
+    let read = |path: &std::path::Path| std::fs::read(path).map_err(|err| format!("cannot read {}: {err}", show(path)));
+    let sections = crate::elf::sections(&read(kernel)?)?;
+    let section = sections
+        .iter()
+        .find(|section| section.name == crate::elf::BOOT_IMAGE_SECTION)
+        .ok_or_else(|| format!("{} has no {}", show(kernel), crate::elf::BOOT_IMAGE_SECTION))?;
+    let placement = InitPlacement::at(section.address, &read(boot_image)?)?;
+    if placement.linked != placement.lies {
+        return Err(format!(
+            "init's code is linked to run at {:#010x}, but the kernel put it at {:#010x}: the kernel's code and \
+             read-only data ({}) reach past where xtask expected the boot image",
+            placement.linked,
+            placement.lies,
+            show(kernel)
+        ));
+    }
+    Ok(())
 }
 
 /// What `init`'s app manager puts in an app's slot after its program
@@ -182,11 +282,11 @@ pub fn build_with(features: &[&str]) -> Result<PathBuf> {
     command.env("TESSERA_M_BOARD", BOARD);
     run_streamed(command)?;
     let elf = target_dir().join(TARGET).join("release").join(PACKAGE);
-    if elf.is_file() {
-        Ok(elf)
-    } else {
-        Err(format!("the build wrote no {}", show(&elf)))
+    if !elf.is_file() {
+        return Err(format!("the build wrote no {}", show(&elf)));
     }
+    check_init_in_place(&elf, &boot_image)?;
+    Ok(elf)
 }
 
 /// QEMU booting `kernel` on the board, console captured, semihosting on
@@ -346,7 +446,8 @@ fn expected_faults(board: &Board) -> Vec<(&'static str, Option<u32>)> {
         // refused before it runs (no address: the frame could not be placed).
         ("stack-aimer", Some(0)),
         // The hostile apps: the kernel's data at RAM's start, `init`'s
-        // code in the first program slot, the console UART.
+        // stack in the first program slot (its code runs from the boot
+        // image, which no app maps), the console UART.
         ("test-m4-kernel-reader", Some(board.memory.ram_base)),
         ("test-m4-app-reader", board.programs.map(|programs| programs.slot(0))),
         ("test-m4-uart-writer", Some(board.kernel_devices.uart)),
@@ -386,12 +487,34 @@ fn portable_reasons(board: &Board, output: &str) -> Vec<String> {
         reasons.push("a process's FPU registers changed under it".to_string());
     }
     reasons.extend(apps_summary_reasons(output));
+    reasons.extend(init_in_place_reasons(board, output));
     let rounds: Vec<&str> = output.lines().filter(|line| line.contains(": round ")).collect();
     let switches = rounds.windows(2).filter(|pair| pair[0].split(':').next() != pair[1].split(':').next()).count();
     if rounds.len() != 12 || switches < 2 {
         reasons.push(format!("init's and echo's rounds did not interleave: {rounds:?}"));
     }
     reasons
+}
+
+/// Why `output` does not show `init` running its code in place, from the
+/// boot image in code memory (docs/mt3620.md, "Code in place"): it prints
+/// where its `main` is.
+fn init_in_place_reasons(board: &Board, output: &str) -> Vec<String> {
+    const LINE: &str = "init: running under the portable kernel, linked at ";
+    let code =
+        u64::from(board.memory.code_base)..u64::from(board.memory.code_base) + u64::from(board.memory.code_bytes);
+    let at = output
+        .lines()
+        .find_map(|line| line.strip_prefix(LINE))
+        .and_then(|address| u64::from_str_radix(address.trim().trim_start_matches("0x"), 16).ok());
+    match at {
+        Some(at) if code.contains(&at) => Vec::new(),
+        Some(at) => vec![format!(
+            "init's code runs at {at:#010x}, not in place in code memory ({:#010x}..{:#010x})",
+            code.start, code.end
+        )],
+        None => vec![format!("no `{LINE}...` line")],
+    }
 }
 
 /// Why `init`'s summary of the apps (`init: apps: F finished, H held, R
@@ -485,6 +608,7 @@ mod tests {
              kernel: fault in process 'kernel-reader' (pid 5): unmapped address, address 0x20000004, pc 0x1\n\
              kernel: fault in process 'uart-writer' (pid 6): unmapped address, address 0x40004000, pc 0x1\n\
              kernel: fault in process 'stack-aimer' (pid 9): unmapped address, address 0x00000000, pc 0x1\n\
+             init: running under the portable kernel, linked at 0x001053cf\n\
              init: apps: 0 finished, 0 held, 0 refused, 0 could not be started; failure log: 0 crashes\n"
         );
         // Each hostile app faults in each of its three runs.
@@ -515,6 +639,55 @@ mod tests {
         let broken = interleaved.replace("echo: round 3\n", "echo: round 3: 16 FPU registers changed under it\n");
         let reasons = portable_reasons(&board, &format!("{faults}{broken}"));
         assert!(reasons.len() == 1 && reasons[0].contains("FPU"), "{reasons:?}");
+    }
+
+    /// `init` must say it runs from code memory, not from its slot in RAM.
+    #[test]
+    fn init_must_run_its_code_in_place() {
+        let board = Board::load(BOARD).unwrap();
+        let line = "init: running under the portable kernel, linked at ";
+        assert_eq!(init_in_place_reasons(&board, &format!("{line}0x001053cf\n")), Vec::<String>::new());
+        let in_ram = init_in_place_reasons(&board, &format!("{line}0x200403cf\n"));
+        assert!(in_ram.len() == 1 && in_ram[0].contains("not in place"), "{in_ram:?}");
+        assert_eq!(init_in_place_reasons(&board, "init: running\n").len(), 1);
+    }
+
+    /// Where `init`'s code lies: the image's place, init's entry in it and
+    /// its code segment's offset in its file.
+    #[test]
+    fn init_is_placed_where_its_code_lies_in_the_image() {
+        let elf = |code: u32| {
+            let mut out = vec![0u8; 8192];
+            let text = [0x5Au8; 64];
+            let segments = [(code, tessera_abi::elf::FLAGS_RX, &text[..], 4096), (0x2005_0000, 6, &[][..], 4096)];
+            let len = tessera_abi::elf::build_test_elf(code | 1, &segments, &mut out);
+            out.truncate(len);
+            out
+        };
+        // Another program first: 5,000 bytes that start as an ELF file.
+        let other = |len: usize| {
+            let mut bytes = b"\x7fELF".to_vec();
+            bytes.resize(len, 0);
+            ("echo".to_string(), bytes)
+        };
+        let pack = |init: Vec<u8>| crate::image::pack(vec![other(5000), ("init".to_string(), init)]);
+        let image = pack(elf(0x2004_0000)).unwrap();
+        let placement = InitPlacement::at(0x0010_0000, &image).unwrap();
+        // The directory's page, then init (the root task comes first); its
+        // code 116 bytes into its file (the ELF header and two program
+        // headers).
+        assert_eq!(placement, InitPlacement { linked: 0x2004_0000, lies: 0x0010_0000 + 4096 + 116 });
+        let image = pack(elf(placement.lies)).unwrap();
+        let settled = InitPlacement::at(0x0010_0000, &image).unwrap();
+        assert_eq!(settled.linked, settled.lies);
+        // Where the kernel puts an image of 16 KiB on this board: its frame
+        // is 64 KiB, 64 KiB into code memory.
+        let board = Board::load(BOARD).unwrap();
+        assert_eq!(InitPlacement::of(&board, &image).unwrap().lies, 0x0001_0000 + 4096 + 116);
+        // Code that is not a program the kernel loads is an error, not a
+        // guess.
+        let broken = pack(b"\x7fELF and no more".to_vec()).unwrap();
+        assert!(InitPlacement::at(0x0010_0000, &broken).is_err());
     }
 
     /// The apps' summary must count the lines before it.

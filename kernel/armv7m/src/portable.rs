@@ -1128,6 +1128,8 @@ extern "C" fn start() -> ! {
         pool: (board::PROGRAMS_BASE - board::KERNEL_POOL_BYTES, kernel_slots_end),
         root_object: objects(0),
         boot_image,
+        // Identity-mapped: where the code memory holds it.
+        boot_image_address: BOOT_IMAGE.0.as_ptr() as u32,
         preempt_test: false,
     });
     // The probes first (they run first, at a higher priority, and must

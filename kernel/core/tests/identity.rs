@@ -10,8 +10,8 @@ use kernel_core::fault::cfsr;
 use kernel_core::kernel::{Platform, UserFault};
 use kernel_core::Access;
 use support::{
-    System, DEVICE, IDENTITY_END, IDENTITY_ROOT_CODE, IDENTITY_ROOT_DATA, IDENTITY_ROOT_STACK_PAGES, RAM_BYTES,
-    RAM_START, ROOT_OBJECT, UNTYPED,
+    System, DEVICE, IDENTITY_END, IDENTITY_ROOT_CODE, IDENTITY_ROOT_DATA, IDENTITY_ROOT_STACK_PAGES, IN_PLACE_IMAGE,
+    RAM_BYTES, RAM_START, ROOT_OBJECT, UNTYPED,
 };
 use tessera_abi::layout::BOOTARGS_AREA;
 use tessera_abi::{Error, ExitKind, FaultKind, ObjectType, Syscall, FOREVER};
@@ -147,6 +147,124 @@ fn a_program_is_placed_where_it_was_linked_or_not_at_all() {
     // The same program again: its pages are taken.
     assert_eq!(system.kernel.spawn_program("fine", object - 0x4000, 1, b""), Err(Error::BadImage));
     assert_eq!(system.kernel.free_frames(), free - 4);
+}
+
+/// A program whose code page (4096 bytes of 0x5A) is at file offset 4096,
+/// so that it lies on a page of the boot image (whose entries start on
+/// pages), and whose two writable pages are at `data` (32 bytes of 0xA5
+/// from the file, the rest zero).
+fn in_place_program(code: u32, data: u32) -> Vec<u8> {
+    let text = vec![0x5Au8; PAGE as usize];
+    let bytes = [0xA5u8; 32];
+    let mut out = vec![0u8; 3 * PAGE as usize];
+    let len = build_test_elf(code | 1, &[(code, FLAGS_RX, &text, PAGE), (data, FLAGS_RW, &bytes, 2 * PAGE)], &mut out);
+    // The headers (two program headers), then the code moved to the next
+    // page of the file and the data after it.
+    let headers = 52 + 2 * 32;
+    let mut elf = out[..headers].to_vec();
+    elf.resize(PAGE as usize, 0);
+    elf.extend_from_slice(&text);
+    elf.extend_from_slice(&bytes);
+    for (header, offset) in [(0, PAGE), (1, 2 * PAGE)] {
+        let at = 52 + header * 32 + 4;
+        elf[at..at + 4].copy_from_slice(&offset.to_le_bytes());
+    }
+    assert_eq!(len, headers + text.len() + bytes.len());
+    elf
+}
+
+/// Where user addresses are physical, a read-only page that lies in the
+/// boot image at the very address it was linked for is mapped there and
+/// not copied (code in place, docs/mt3620.md); one that does not is not
+/// placed at all, and nothing writable is ever mapped from the image.
+#[test]
+fn read_only_pages_run_where_they_lie_in_the_boot_image() {
+    // Where the boot image lies (as in mps2-an386's code memory), and
+    // where the program's code page lies in it.
+    const IMAGE_AT: u32 = 0x0008_0000;
+    let data = RAM_START + 0x0012_4000;
+    let placeholder = in_place_program(0x0010_0000, data);
+    let offset = System::identity_image_offset(&[("inplace", &placeholder)], "inplace");
+    let code = IMAGE_AT + offset + PAGE;
+    let linked = in_place_program(code, data);
+    assert_eq!(System::identity_image_offset(&[("inplace", &linked)], "inplace"), offset);
+    let object = RAM_START + RAM_BYTES - 0x4000;
+
+    // Copied, it could not be placed: its code page is not the pool's.
+    let mut system = System::boot_identity_at(&[("inplace", &linked)], IMAGE_AT + PAGE);
+    let free = system.kernel.free_frames();
+    assert_eq!(system.kernel.spawn_program("inplace", object, 1, b"x"), Err(Error::BadImage));
+    assert_eq!(system.kernel.free_frames(), free);
+    assert_eq!(system.fake().translate(object, data), None, "nothing left mapped");
+
+    let mut system = System::boot_identity_at(&[("inplace", &linked)], IMAGE_AT);
+    let free = system.kernel.free_frames();
+    let pid = system.kernel.spawn_program("inplace", object, 1, b"args").expect("it runs in place");
+    system.check();
+    let fake = system.fake();
+    assert_eq!(fake.translate(object, code + 8), Some((code + 8, Access::READ_EXECUTE)));
+    assert_eq!(fake.read_user_bytes(object, data, 4), [0xA5; 4]);
+    // Its two data pages and the fake's table for their MiB (and one for
+    // the code's): no frame for the code.
+    assert_eq!(system.kernel.free_frames(), free - 4);
+    assert_eq!(system.kernel.context(pid).expect("it lives").pc, code);
+
+    // A writable segment lying in the image where it was linked is never
+    // mapped from it: it cannot be placed.
+    let writable = {
+        let mut elf = linked.clone();
+        // Both segments writable, the data one at the code's place.
+        let (flags, address) = (52 + 24, 52 + 32 + 8);
+        elf[flags..flags + 4].copy_from_slice(&FLAGS_RW.to_le_bytes());
+        elf[address..address + 4].copy_from_slice(&(code + PAGE).to_le_bytes());
+        elf[address + 4..address + 8].copy_from_slice(&(code + PAGE).to_le_bytes());
+        elf
+    };
+    assert_eq!(System::identity_image_offset(&[("writable", &writable)], "writable"), offset);
+    let mut system = System::boot_identity_at(&[("writable", &writable)], IMAGE_AT);
+    let free = system.kernel.free_frames();
+    assert_eq!(system.kernel.spawn_program("writable", object, 1, b"x"), Err(Error::BadImage));
+    assert_eq!(system.kernel.free_frames(), free);
+}
+
+/// The root task linked to run its code where it lies in the boot image
+/// gets the image mapped, readable and executable, through the capability
+/// to it, which is its code: no page of its own beside it (they would
+/// overlap), and no frame from the pool for it.
+#[test]
+fn the_root_task_runs_its_code_from_its_boot_image_capability() {
+    const FRAME: u32 = 0x1_0000;
+    let code = IN_PLACE_IMAGE + 2 * PAGE;
+    let mut system = System::boot_root_in_place(FRAME, IN_PLACE_IMAGE).expect("the root task starts in place");
+    let fake = system.fake();
+    // Its code and the rest of the image: one mapping, read and execute.
+    assert_eq!(fake.translate(ROOT_OBJECT, code + 4), Some((code + 4, Access::READ_EXECUTE)));
+    assert_eq!(fake.translate(ROOT_OBJECT, IN_PLACE_IMAGE), Some((IN_PLACE_IMAGE, Access::READ_EXECUTE)));
+    let end = IN_PLACE_IMAGE + FRAME;
+    assert_eq!(fake.translate(ROOT_OBJECT, end - PAGE), Some((end - PAGE, Access::READ_EXECUTE)));
+    assert_eq!(fake.translate(ROOT_OBJECT, end), None);
+    assert_eq!(system.kernel.context(system.root).expect("it lives").pc, code);
+    // The capability is that mapping: mapping it again is refused, and it
+    // cannot be had writable.
+    let image = system
+        .kernel
+        .capabilities(system.root)
+        .find(|(_, capability)| capability.kind == ObjectType::Frame && capability.object == IN_PLACE_IMAGE)
+        .expect("the root holds the boot image")
+        .0;
+    let info = system.ok(Syscall::CapInfo, &[image.0]);
+    assert_eq!(
+        tessera_abi::Rights::from_bits_truncate(info[1]) & tessera_abi::Rights::WRITE,
+        tessera_abi::Rights::empty()
+    );
+    assert_eq!(system.now(Syscall::Map, &[image.0, IN_PLACE_IMAGE, 0b001, 0]).result, Err(Error::SlotOccupied));
+    system.check();
+
+    // An image the kernel was not told about, or none: the root's code
+    // would be nowhere, so it does not start.
+    for (frame, at) in [(FRAME, IN_PLACE_IMAGE + FRAME), (0, 0)] {
+        assert_eq!(System::boot_root_in_place(frame, at).err(), Some(Error::BadImage), "{frame:#x} at {at:#x}");
+    }
 }
 
 /// An Armv7-M fault is classified against the process's own regions and

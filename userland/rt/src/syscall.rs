@@ -337,6 +337,20 @@ impl Mapping {
         Ok(Mapping { address, size })
     }
 
+    /// Maps frame `handle` at `address` with `rights`, or, if the
+    /// capability is mapped already, takes that mapping: where memory maps
+    /// only at its own address (the M4) that is the only place it can be.
+    /// For the root task's boot image, which the kernel maps for it when
+    /// its code runs from there (docs/mt3620.md, "Code in place").
+    pub fn new_or_existing(handle: Handle, address: u32, rights: Rights) -> Result<Mapping, Error> {
+        let (at, size) = cap_object(handle)?;
+        match map(handle, address, rights) {
+            Ok(()) => Ok(Mapping { address, size }),
+            Err(Error::SlotOccupied) if at == address => Ok(Mapping { address, size }),
+            Err(error) => Err(error),
+        }
+    }
+
     /// A mapping the loader made before the process started (the app's
     /// Pluton buffer): accesses rely on it, and fault (ending this process
     /// only) if it is gone.

@@ -187,9 +187,23 @@ impl<P: Platform> Kernel<P> {
         let rights = Rights::GRANT | Rights::INSPECT;
         self.insert_original_from(root, Capability::new(ObjectType::PowerControl, rights, 0, 0), next)?;
         let (address, bytes) = grants.boot_image;
+        if self.root_code_in_image && (bytes == 0 || address != self.boot_image_address) {
+            // Its code is there, and it would have none.
+            return Err(Error::BadImage);
+        }
         if bytes > 0 {
-            let rights = Rights::READ | Rights::GRANT | Rights::DERIVE | Rights::INSPECT;
-            self.insert_original_from(root, Capability::new(ObjectType::Frame, rights, address, bytes), next)?;
+            let mut rights = Rights::READ | Rights::GRANT | Rights::DERIVE | Rights::INSPECT;
+            if self.root_code_in_image {
+                rights |= Rights::EXECUTE;
+            }
+            let image =
+                self.insert_original_from(root, Capability::new(ObjectType::Frame, rights, address, bytes), next)?;
+            if self.root_code_in_image {
+                // Its code (`spawn_root`), through its capability: mapped
+                // where it lies, as `init` would map it to read it.
+                let at = self.lookup(root, image)?;
+                self.map(root, at, address, Rights::READ | Rights::EXECUTE)?;
+            }
         }
         for &interrupt in grants.interrupts {
             let rights = ObjectType::Interrupt.meaningful_rights();

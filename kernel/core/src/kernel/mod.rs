@@ -326,6 +326,12 @@ pub struct Boot {
     pub root_object: u32,
     /// The programs the root task may start; `init` among them.
     pub boot_image: Option<BootImage<'static>>,
+    /// Where the boot image's first byte lies in physical memory. Where
+    /// user addresses are physical (`UserLayout::Identity`, the M4), a
+    /// read-only page of a program linked to run where its bytes lie in
+    /// the boot image is mapped there, not copied into RAM
+    /// (docs/mt3620.md, "Code in place").
+    pub boot_image_address: u32,
     /// Long operations stop after every step (the test image's
     /// `kernel.preempt-test`).
     pub preempt_test: bool,
@@ -364,6 +370,12 @@ pub struct Kernel<P: Platform> {
     /// Interrupts delivered to notifications.
     bindings: [ipc::Binding; ipc::MAX_BINDINGS],
     boot_image: Option<BootImage<'static>>,
+    /// `Boot::boot_image_address`.
+    boot_image_address: u32,
+    /// The root task's code runs in place from the boot image, which
+    /// `give_root_capabilities` maps for it through its capability to the
+    /// image (`spawn_root`).
+    root_code_in_image: bool,
     /// The root task's process object (the kernel makes it, not `Retype`).
     root_object: u32,
     /// Long operations act as if an interrupt were pending after every
@@ -401,6 +413,8 @@ impl<P: Platform> Kernel<P> {
             loaded: None,
             frames: FrameAllocator::empty(),
             boot_image: None,
+            boot_image_address: 0,
+            root_code_in_image: false,
             clock: Clock::UNSET,
             slice_ticks: 0,
             slice_end: 0,
@@ -423,6 +437,7 @@ impl<P: Platform> Kernel<P> {
         self.frames.reset(start + table_bytes, end);
         self.asids = Asids::new();
         self.boot_image = boot.boot_image;
+        self.boot_image_address = boot.boot_image_address;
         self.root_object = boot.root_object;
         self.preempt_test = boot.preempt_test;
         self.clock = Clock::new(self.platform.timer_frequency());
@@ -451,8 +466,18 @@ impl<P: Platform> Kernel<P> {
     /// Starts the root task `init` with the boot arguments on its stack
     /// (the only process the kernel makes itself; every other one is made
     /// by `Retype` and filled by a loader in user space).
+    ///
+    /// Where user addresses are physical and `init` was linked to run its
+    /// code where it lies in the boot image, its code segments are not
+    /// mapped page by page: `give_root_capabilities` maps the whole image
+    /// (readable and executable) through the capability to it that `init`
+    /// gets, as its code and its view of the other programs at once (a
+    /// page of its own code could not be mapped beside the image: the two
+    /// would overlap).
     pub fn spawn_root(&mut self, bootargs: &[u8]) -> Result<u32, Error> {
-        self.spawn_program("init", self.root_object, ROOT_PRIORITY, bootargs)
+        let (pid, code_in_image) = self.spawn("init", self.root_object, ROOT_PRIORITY, bootargs, true)?;
+        self.root_code_in_image = code_in_image;
+        Ok(pid)
     }
 
     /// Starts program `name` of the boot image as a process the kernel
@@ -462,7 +487,22 @@ impl<P: Platform> Kernel<P> {
     /// must exist before the root task so that the device secret never
     /// passes through it (docs/pluton.md).
     pub fn spawn_program(&mut self, name: &str, object: u32, priority: u32, bootargs: &[u8]) -> Result<u32, Error> {
+        self.spawn(name, object, priority, bootargs, false).map(|(pid, _)| pid)
+    }
+
+    /// `spawn_program`; with `image_maps_code`, a read-only segment lying
+    /// whole in the boot image where it was linked is left for the boot
+    /// image's mapping (`spawn_root`): says whether one was.
+    fn spawn(
+        &mut self,
+        name: &str,
+        object: u32,
+        priority: u32,
+        bootargs: &[u8],
+        image_maps_code: bool,
+    ) -> Result<(u32, bool), Error> {
         let image = self.boot_image.ok_or(Error::NotFound)?;
+        let image_address = self.boot_image_address;
         let program = image.elf(name).ok_or(Error::NotFound)?;
         let layout = self.platform.user_layout();
         let plan = match layout {
@@ -487,9 +527,31 @@ impl<P: Platform> Kernel<P> {
         let space = platform.address_space(memory);
         let mut regions = RegionMap::new();
         let mut top_stack_frame = 0;
+        let mut code_in_image = false;
+        // Where user addresses are physical: true if the read-only page
+        // `page`, whose file bytes are `bytes`, is a whole page lying in the
+        // boot image at its own address (a program linked to run in place).
+        let lies_in_place = |page: u32, bytes: &core::ops::Range<usize>, write: bool| {
+            let whole = bytes.len() == PAGE_SIZE;
+            let offset = program[bytes.clone()].as_ptr() as usize - image.as_bytes().as_ptr() as usize;
+            matches!(layout, UserLayout::Identity { .. })
+                && whole
+                && !write
+                && image_address != 0
+                && (image_address as usize).checked_add(offset) == Some(page as usize)
+        };
         let built = (|| -> Result<(), Error> {
             for segment in plan.segments() {
                 let region = Region { start: segment.page_start(), end: segment.page_end(), access: segment.access };
+                if image_maps_code
+                    && (region.start..region.end)
+                        .step_by(PAGE_SIZE)
+                        .all(|page| lies_in_place(page, &segment.page_contents(page).1, segment.access.write))
+                {
+                    // The boot image's mapping covers it.
+                    code_in_image = true;
+                    continue;
+                }
                 regions.insert_below(region, layout.end()).map_err(|_| Error::BadImage)?;
                 for page in (region.start..region.end).step_by(PAGE_SIZE) {
                     let (offset, bytes) = segment.page_contents(page);
@@ -505,6 +567,10 @@ impl<P: Platform> Kernel<P> {
                             .ram()
                             .address_of(source.as_ptr(), PAGE_SIZE)
                             .filter(|address| address.is_multiple_of(PAGE_SIZE as u32)),
+                        // Where user addresses are physical: a program
+                        // linked to run its read-only pages where they lie
+                        // in the boot image (code in place, the M4).
+                        UserLayout::Identity { .. } if lies_in_place(page, &bytes, segment.access.write) => Some(page),
                         _ => None,
                     };
                     if let Some(frame) = in_place {
@@ -576,7 +642,7 @@ impl<P: Platform> Kernel<P> {
         process.regions = regions;
         let pid = self.processes.pid(index);
         self.make_ready(index);
-        Ok(pid)
+        Ok((pid, code_in_image))
     }
 
     fn make_ready(&mut self, index: usize) {

@@ -49,6 +49,9 @@ pub const IDENTITY_END: u32 = 0xE000_0000;
 pub const IDENTITY_ROOT_CODE: u32 = RAM_START + 0x0010_0000;
 pub const IDENTITY_ROOT_DATA: u32 = RAM_START + 0x0010_4000;
 pub const IDENTITY_ROOT_STACK_PAGES: u32 = 2;
+/// Where `System::boot_root_in_place` puts the boot image (in code
+/// memory, as on mps2-an386, below RAM).
+pub const IN_PLACE_IMAGE: u32 = 0x0010_0000;
 
 /// One user address space: page -> (frame, access, memory type), and the
 /// tables taken for each 1 MiB (as the Armv7-A tables take a second-level
@@ -394,6 +397,13 @@ fn root_program(code: u32, data: u32, more: u32) -> Vec<u8> {
     out
 }
 
+/// A boot image of `programs`.
+fn pack(programs: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut image = vec![0u8; bootimage::image_size(programs.iter().map(|(_, elf)| elf.len()))];
+    bootimage::write(programs, &mut image).expect("the image packs");
+    image
+}
+
 /// Keeps the expected `IdleForever` unwinds off the test output (and
 /// spares them a backtrace each).
 fn quiet_idle_forever() {
@@ -412,7 +422,7 @@ impl System {
     /// Boots the kernel with the root task `init` running.
     pub fn boot() -> System {
         let elf = root_program(ROOT_CODE, ROOT_DATA, 0);
-        System::boot_with(UserLayout::Translated, (ROOT_CODE, ROOT_DATA), &[("init", &elf)])
+        System::boot_with(UserLayout::Translated, (ROOT_CODE, ROOT_DATA), &[("init", &elf)], 0, (0, 0))
     }
 
     /// Boots the kernel on a fake whose user addresses are physical (as on
@@ -420,6 +430,12 @@ impl System {
     /// (`IDENTITY_ROOT_CODE`, `IDENTITY_ROOT_DATA`) and `more` programs in
     /// the boot image.
     pub fn boot_identity(more: &[(&str, &[u8])]) -> System {
+        System::boot_identity_at(more, 0)
+    }
+
+    /// `boot_identity`, with the boot image lying at physical address
+    /// `boot_image_address` (`Boot::boot_image_address`; 0: unknown).
+    pub fn boot_identity_at(more: &[(&str, &[u8])], boot_image_address: u32) -> System {
         let elf = root_program(IDENTITY_ROOT_CODE, IDENTITY_ROOT_DATA, IDENTITY_ROOT_STACK_PAGES);
         let mut programs: Vec<(&str, &[u8])> = vec![("init", &elf)];
         programs.extend_from_slice(more);
@@ -427,7 +443,50 @@ impl System {
             UserLayout::Identity { end: IDENTITY_END },
             (IDENTITY_ROOT_CODE, IDENTITY_ROOT_DATA),
             &programs,
+            boot_image_address,
+            (0, 0),
         )
+    }
+
+    /// Boots the kernel on the identity fake with the root task linked to
+    /// run its code in place: its code page lies in the boot image, which
+    /// lies at `IN_PLACE_IMAGE` (`frame` bytes, the capability the root
+    /// gets) with the root's ELF first, its code page 4096 bytes into the
+    /// file. Returns the system, or why the kernel refused to start it.
+    pub fn boot_root_in_place(frame: u32, image_at: u32) -> Result<System, Error> {
+        let code = IN_PLACE_IMAGE + 2 * 4096;
+        let text = vec![0x5Au8; 4096];
+        let mut out = vec![0u8; 3 * 4096];
+        let data = (IDENTITY_ROOT_DATA, FLAGS_RW, &[0u8; 32][..], 4096 * (1 + IDENTITY_ROOT_STACK_PAGES));
+        build_test_elf(code, &[(code, FLAGS_RX, &text, 4096), data], &mut out);
+        // The code on the file's second page, the data after it.
+        let mut elf = out[..52 + 2 * 32].to_vec();
+        elf.resize(4096, 0);
+        elf.extend_from_slice(&text);
+        elf.extend_from_slice(&[0u8; 32]);
+        for (header, offset) in [(0usize, 4096u32), (1, 8192)] {
+            let at = 52 + header * 32 + 4;
+            elf[at..at + 4].copy_from_slice(&offset.to_le_bytes());
+        }
+        System::try_boot(
+            UserLayout::Identity { end: IDENTITY_END },
+            (code, IDENTITY_ROOT_DATA),
+            &[("init", &elf)],
+            IN_PLACE_IMAGE,
+            (image_at, frame),
+        )
+    }
+
+    /// Where the bytes of the program `name` start in the boot image that
+    /// `boot_identity(more)` packs (an offset from its first byte).
+    pub fn identity_image_offset(more: &[(&str, &[u8])], name: &str) -> u32 {
+        let elf = root_program(IDENTITY_ROOT_CODE, IDENTITY_ROOT_DATA, IDENTITY_ROOT_STACK_PAGES);
+        let mut programs: Vec<(&str, &[u8])> = vec![("init", &elf)];
+        programs.extend_from_slice(more);
+        let image = pack(&programs);
+        let parsed = BootImage::parse(&image).expect("the image parses");
+        let program = parsed.elf(name).expect("the program is in the image");
+        (program.as_ptr() as usize - image.as_ptr() as usize) as u32
     }
 
     /// `boot`, or `boot_identity` with no more programs.
@@ -439,11 +498,28 @@ impl System {
         }
     }
 
-    fn boot_with(layout: UserLayout, (root_code, root_data): (u32, u32), programs: &[(&str, &[u8])]) -> System {
+    fn boot_with(
+        layout: UserLayout,
+        root: (u32, u32),
+        programs: &[(&str, &[u8])],
+        boot_image_address: u32,
+        boot_image_grant: (u32, u32),
+    ) -> System {
+        System::try_boot(layout, root, programs, boot_image_address, boot_image_grant)
+            .expect("the root task gets its capabilities")
+    }
+
+    /// `boot_with`, or why the kernel could not give the root task its
+    /// capabilities.
+    fn try_boot(
+        layout: UserLayout,
+        (root_code, root_data): (u32, u32),
+        programs: &[(&str, &[u8])],
+        boot_image_address: u32,
+        boot_image_grant: (u32, u32),
+    ) -> Result<System, Error> {
         quiet_idle_forever();
-        let mut image = vec![0u8; bootimage::image_size(programs.iter().map(|(_, elf)| elf.len()))];
-        bootimage::write(programs, &mut image).expect("the image packs");
-        let image: &'static [u8] = Box::leak(image.into_boxed_slice());
+        let image: &'static [u8] = Box::leak(pack(programs).into_boxed_slice());
         let fake = Fake::new();
         fake.layout.set(layout);
         let mut kernel = Box::new(Kernel::new(fake));
@@ -452,20 +528,19 @@ impl System {
             pool: POOL,
             root_object: ROOT_OBJECT,
             boot_image: Some(BootImage::parse(image).expect("the image parses")),
+            boot_image_address,
             preempt_test: false,
         });
         let root = kernel.spawn_root(b"test").expect("the root task starts");
-        kernel
-            .give_root_capabilities(
-                (root & 0xFFFF) as usize,
-                &RootGrants {
-                    untyped: UNTYPED,
-                    device_regions: &[DEVICE],
-                    interrupts: &INTERRUPTS,
-                    boot_image: (0, 0),
-                },
-            )
-            .expect("the root task gets its capabilities");
+        kernel.give_root_capabilities(
+            (root & 0xFFFF) as usize,
+            &RootGrants {
+                untyped: UNTYPED,
+                device_regions: &[DEVICE],
+                interrupts: &INTERRUPTS,
+                boot_image: boot_image_grant,
+            },
+        )?;
         kernel.prepare_return();
         let find = |kind: ObjectType, nth: usize| {
             kernel.capabilities(root).filter(|(_, c)| c.kind == kind).nth(nth).expect("a root capability").0
@@ -481,7 +556,7 @@ impl System {
             kernel,
         };
         system.check();
-        system
+        Ok(system)
     }
 
     pub fn fake(&self) -> &Fake {

@@ -124,7 +124,8 @@ fn timer_ticks(untyped: Handle) -> Result<u32, Error> {
 const SCENARIO_APPS_MICROS: u64 = 6_000_000;
 
 /// The boot image the kernel granted (read-only, mapped at its own
-/// address) and the untyped memory `init` was given: the largest block is
+/// address; readable and executable, and mapped by the kernel, as init's
+/// code runs from it) and the untyped memory `init` was given: the largest block is
 /// for objects, the others are program slots.
 struct Memory {
     image: Mapping,
@@ -135,7 +136,8 @@ impl Memory {
     fn find() -> Result<Memory, Error> {
         let image = find_initial_capability(ObjectType::Frame, Rights::READ).ok_or(Error::NotFound)?;
         let (at, _) = cap_object(image)?;
-        let image = Mapping::new(image, at, Rights::READ)?;
+        // Mapped already when init's own code runs from it.
+        let image = Mapping::new_or_existing(image, at, Rights::READ)?;
         let mut general = None;
         let mut largest = 0;
         for_each_initial_capability(|handle, info| {
