@@ -323,6 +323,58 @@ fn same_priority_processes_share_the_cpu_and_higher_ones_preempt() {
     assert_eq!(system.status(b), Some(Status::Ready));
 }
 
+/// A caller whose time slice runs out while a server of a higher priority
+/// works for it has had its turn: answered, it goes to the back of its
+/// queue, so calling a server buys no CPU from its peers (a hostile
+/// review's finding: the fast reply let it go on on the server's fresh
+/// slice).
+#[test]
+fn a_caller_whose_slice_ends_in_a_server_goes_to_the_back_of_its_queue() {
+    let mut system = System::boot();
+    let (server, server_process) = system.spawn("server", 5);
+    let (a, a_process) = system.spawn("a", 4);
+    let (b, _) = system.spawn("b", 4);
+    let (endpoint, server_endpoint) = share_endpoint(&mut system, server_process, Rights::RECEIVE);
+    let a_endpoint = Handle(system.ok(Syscall::CapGrant, &[endpoint.0, a_process.0, Rights::SEND.bits()])[0]);
+    // The root sleeps, the server waits for a message, `a` runs.
+    assert_eq!(system.call(Syscall::Sleep, &[10_000_000]), None);
+    assert_eq!(system.current(), server);
+    assert_eq!(system.call(Syscall::Receive, &[server_endpoint.0, FOREVER]), None);
+    assert_eq!(system.current(), a);
+    let call = |system: &mut System| {
+        let sent = system.syscall_raw(Syscall::Call as u32, [a_endpoint.0, ipc::info(1, 0), 0, 0, 0, 0, FOREVER]);
+        assert_eq!(sent, None);
+        assert_eq!(system.current(), server);
+    };
+    let reply = |system: &mut System| {
+        let sent =
+            system.syscall_raw(Syscall::ReplyReceive as u32, [server_endpoint.0, ipc::info(2, 0), 0, 0, 0, 0, 0]);
+        assert_eq!(sent, None);
+    };
+    // Answered within its slice: `a` goes on at once, on the fast path.
+    let fast = system.kernel.fast_paths();
+    call(&mut system);
+    reply(&mut system);
+    assert_eq!(system.current(), a);
+    assert_eq!(system.kernel.fast_paths(), fast + 2);
+    // Its slice ends while the server works for it: the server goes on
+    // (nothing of its priority is ready), but the answer sends `a` behind
+    // `b`, which runs.
+    call(&mut system);
+    system.advance(10_000);
+    assert_eq!(system.current(), server);
+    reply(&mut system);
+    assert_eq!(system.current(), b);
+    assert_eq!(system.status(a), Some(Status::Ready));
+    // `b`'s slice ends: `a` again, its turn whole.
+    system.advance(10_000);
+    assert_eq!(system.current(), a);
+    call(&mut system);
+    reply(&mut system);
+    assert_eq!(system.current(), a, "a new turn is not spent");
+    system.check();
+}
+
 #[test]
 fn a_revoke_stopped_by_an_interrupt_restarts_and_finishes() {
     let mut system = System::boot();

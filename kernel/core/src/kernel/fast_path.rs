@@ -108,6 +108,8 @@ pub struct Layout {
     pub process_run_next: u32,
     pub process_run_level: u32,
     pub process_asid: u32,
+    /// `Process::slice_spent` (a `bool`: a byte, 0 or 1).
+    pub process_slice_spent: u32,
     pub process_asid_epoch: u32,
     pub process_memory: u32,
     /// The saved `r1`, `r7`, `pc` and thread register (r0-r12 come first,
@@ -338,6 +340,7 @@ impl<P: Platform> Kernel<P> {
         process_bound: at(offset_of!(Process, bound)),
         process_run_next: at(offset_of!(Process, run_next)),
         process_run_level: at(offset_of!(Process, run_level)),
+        process_slice_spent: at(offset_of!(Process, slice_spent)),
         process_asid: at(offset_of!(Process, asid)),
         process_asid_epoch: at(offset_of!(Process, asid_epoch)),
         process_memory: at(offset_of!(Process, memory)),

@@ -873,6 +873,9 @@ impl<P: Platform> Kernel<P> {
         if self.queues.highest_priority().is_some_and(|top| top > self.processes[caller].priority) {
             return None; // someone else should run: let the scheduler decide
         }
+        if self.processes[caller].slice_spent {
+            return None; // its turn is over: the general path queues it
+        }
         // Commit: answer the caller...
         let label = ipc::label(self.processes[server].context.r[1]);
         let words = {

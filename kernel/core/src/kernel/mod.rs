@@ -139,6 +139,12 @@ struct Process {
     run_level: u8,
     /// Its ASID, valid while `asid_epoch` is the kernel's.
     asid: u8,
+    /// Its time slice ran out while a server worked for it (and others of
+    /// its priority were ready): answered, it goes to the back of its run
+    /// queue instead of going on at once, as if it had been running. Set
+    /// at the slice's end, read by the fast paths (which leave such an
+    /// answer to the general path), cleared when it is made ready.
+    slice_spent: bool,
     asid_epoch: u32,
     /// Neighbours in the list of live processes (index + 1, 0: none).
     live_next: u32,
@@ -238,6 +244,7 @@ impl Process {
             fault_address: 0,
             last_exit: None,
             output: Budget::new(),
+            slice_spent: false,
         };
         let len = name.len().min(NAME_MAX);
         process.name[..len].copy_from_slice(&name.as_bytes()[..len]);
@@ -650,6 +657,7 @@ impl<P: Platform> Kernel<P> {
         // (The running thread's slice is always armed, so a thread made
         // ready at its priority gets its turn when that slice ends.)
         self.processes[index].state = State::Ready;
+        self.processes[index].slice_spent = false;
         let priority = self.processes[index].priority;
         self.queues.push_back(&mut self.processes, index, priority);
     }
@@ -1007,6 +1015,30 @@ impl<P: Platform> Kernel<P> {
     }
 
     #[inline]
+    /// The slice that ran out while `server` ran for a caller (and that
+    /// caller's callers, a bounded chain) was the caller's: each caller
+    /// with others of its priority ready goes to the back of its queue
+    /// when answered (`Process::slice_spent`), as the general path's
+    /// reply puts it, so no app gets more than its share of the CPU by
+    /// calling a server of a higher priority (a hostile review's finding,
+    /// December 2026).
+    fn callers_slices_spent(&mut self, server: usize) {
+        /// Nested calls followed at most (each link is one process).
+        const MAX_CHAIN: usize = 8;
+        let top = self.queues.highest_priority();
+        let mut at = server;
+        for _ in 0..MAX_CHAIN {
+            let Some(caller) = ipc::waiting_caller(self.processes[at].reply_to) else { return };
+            if !self.processes.is_live(caller) {
+                return;
+            }
+            if top >= Some(self.processes[caller].priority) {
+                self.processes[caller].slice_spent = true;
+            }
+            at = caller;
+        }
+    }
+
     fn requeue_current(&mut self) {
         if let Some(index) = self.current.take() {
             self.processes[index].state = State::Ready;
@@ -1074,8 +1106,10 @@ impl<P: Platform> Kernel<P> {
                 if self.queues.highest_priority() >= Some(self.processes[index].priority) {
                     self.requeue_current();
                 } else {
-                    // Nobody to share with: a fresh slice.
+                    // Nobody to share with: a fresh slice. If it serves a
+                    // call, the slice that ran out was its caller's turn.
                     self.slice_end = now + self.slice_ticks;
+                    self.callers_slices_spent(index);
                 }
             }
         }

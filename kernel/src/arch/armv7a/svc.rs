@@ -95,6 +95,7 @@ core::arch::global_asm!(
     process_reply_to = const LAYOUT.process_reply_to,
     process_run_level = const LAYOUT.process_run_level,
     process_run_next = const LAYOUT.process_run_next,
+    process_slice_spent = const LAYOUT.process_slice_spent,
     process_state = const LAYOUT.process_state,
     process_thread_register = const LAYOUT.process_thread_register,
     process_until = const LAYOUT.process_until,

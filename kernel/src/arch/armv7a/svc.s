@@ -313,8 +313,13 @@ tessera_fast_reply_receive:
     movne lr, #0
     cmp lr, #0
     bne tessera_svc_general
-    @ The client: nothing ready outranks it, and it can run.
+    @ The client: its turn not spent while the server worked for it
+    @ (the general path queues it), nothing ready outranks it, and it can
+    @ run.
     ENTRY_OF r6, r9
+    ldrb ip, [r6, #{process_slice_spent}]
+    cmp ip, #0
+    bne tessera_svc_general
     ldr ip, [r11, #{kernel_ready_levels}]
     cmp ip, #0
     beq 1f
