@@ -118,7 +118,8 @@ impl App {
 
     /// UART `number` (as the board numbers them: QEMU virt has UART 0);
     /// `Err(NotGranted)` without a `Uart` grant, `Err(Denied)` if the grant
-    /// does not include this UART.
+    /// does not include this UART, `Err(InvalidArgument)` for a number
+    /// above 255, which no board has.
     pub fn uart(&self, number: u32) -> Result<uart::Uart, Error> {
         let endpoint = self.grant(ServerKind::UART).ok_or(Error::NotGranted("Uart"))?;
         uart::Uart::new(endpoint, number)

@@ -33,6 +33,12 @@ const POLL: Duration = Duration::from_millis(1);
 
 impl Uart {
     pub(crate) fn new(endpoint: Handle, number: u32) -> Result<Uart, Error> {
+        // A request names a UART in one byte: a larger number would name
+        // another UART (UART 256 would be UART 0's requests under its
+        // name). No board has one.
+        if number > u32::from(u8::MAX) {
+            return Err(Error::InvalidArgument);
+        }
         let uart = Uart { endpoint, number };
         // An empty read asks the server whether this UART is ours.
         request(endpoint, READ, [header(number, 0), 0, 0, 0])?;
