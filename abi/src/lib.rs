@@ -168,6 +168,13 @@ pub enum Syscall {
     /// notification (`SlotOccupied` if another has it); binding another
     /// notification replaces the binding. It ends when either goes.
     NotificationBind = 33,
+    /// Derives from frame `r0` (needs `DERIVE`) a frame of the `r2` bytes
+    /// at offset `r1` in it (a power of two, at least a page, at an address
+    /// that is a multiple of its size) with rights `r0`'s AND `r3`: how
+    /// `init` hands a program the part of the boot image that holds its
+    /// code, to run in place (docs/mt3620.md, "Code in place"). New handle
+    /// in `r1`; deleting or revoking `r0` destroys it.
+    FrameSlice = 34,
 }
 
 /// The badge a `Receive` answers with when the caller's bound notification
@@ -234,7 +241,7 @@ pub mod ipc {
 
 impl Syscall {
     /// Every syscall, in number order.
-    pub const ALL: [Syscall; 33] = [
+    pub const ALL: [Syscall; 34] = [
         Syscall::Null,
         Syscall::DebugWrite,
         Syscall::Yield,
@@ -268,6 +275,7 @@ impl Syscall {
         Syscall::ProcessName,
         Syscall::ExitRecord,
         Syscall::NotificationBind,
+        Syscall::FrameSlice,
     ];
 
     /// The syscall with number `number`, if there is one.
@@ -306,6 +314,7 @@ impl Syscall {
             31 => Some(Syscall::ProcessName),
             32 => Some(Syscall::ExitRecord),
             33 => Some(Syscall::NotificationBind),
+            34 => Some(Syscall::FrameSlice),
             _ => None,
         }
     }

@@ -25,9 +25,6 @@ const SLOTS: [(&str, u32); 9] = [
     ("uartd", 8),
 ];
 
-/// Where xtask links `init`'s code (`0x...`), when it runs in place.
-const INIT_TEXT_VARIABLE: &str = "TESSERA_M_INIT_TEXT";
-
 fn main() {
     println!("cargo:rerun-if-env-changed=TESSERA_M_BOARD");
     // The board's name, for init's refusals ("Gpio 5: QEMU mps2-an386 has no such pin").
@@ -80,12 +77,16 @@ fn main() {
     println!("cargo:rustc-link-arg-bins=--defsym=__tessera_slot_bytes={:#x}", programs.slot_bytes);
     // init's app manager decides over every app at once, on its stack.
     println!("cargo:rustc-link-arg-bin=init=--defsym=__tessera_stack_bytes=0x8000");
-    // init runs its code in place, where xtask puts it in the boot image
-    // (docs/mt3620.md, "Code in place"): xtask names the address once it
-    // knows it; until then (or built by hand) the code is in the slot.
-    println!("cargo:rerun-if-env-changed={INIT_TEXT_VARIABLE}");
-    if let Ok(text) = env::var(INIT_TEXT_VARIABLE) {
-        println!("cargo:rustc-link-arg-bin=init=--defsym=__tessera_text={text}");
+    // init and the UART server run their code in place, where xtask puts
+    // it in the boot image (docs/mt3620.md, "Code in place"): xtask names
+    // each address once it knows it (`TESSERA_M_TEXT_<NAME>`); until then
+    // (or built by hand) the code is in the slot.
+    for (name, _) in SLOTS {
+        let variable = format!("TESSERA_M_TEXT_{}", name.to_uppercase().replace('-', "_"));
+        println!("cargo:rerun-if-env-changed={variable}");
+        if let Ok(text) = env::var(&variable) {
+            println!("cargo:rustc-link-arg-bin={name}=--defsym=__tessera_text={text}");
+        }
     }
     println!("cargo:rustc-link-arg-bins=-T{}", script.display());
     println!("cargo:rustc-link-arg-bins=-zmax-page-size=4096");

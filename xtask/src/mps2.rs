@@ -54,18 +54,20 @@ pub fn build_boot_image(board: &str, fixtures: bool) -> Result<PathBuf> {
     let description = Board::load(board).map_err(|err| err.0)?;
     let dir = crate::image::tessera_dir().join(board);
     std::fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", show(&dir)))?;
-    // Where init's code went last time: usually where it goes again, so
-    // the programs build once.
-    let remembered = dir.join(INIT_TEXT_FILE);
-    let mut init_text = std::fs::read_to_string(&remembered).ok().and_then(|text| parse_address(text.trim()));
-    build_programs(board, init_text)?;
+    // Where each program's code went last time: usually where it goes
+    // again, so each links once.
+    let remembered = dir.join(CODE_FILE);
+    let mut texts = read_texts(&remembered);
+    build_programs(board, &texts)?;
     let names = crate::image::program_names(&crate::workspace_root().join("userland/m-programs/src/bin"))?;
-    let apps = build_apps(board, &names, fixtures)?;
+    let (mut apps, app_names) = build_apps(board, &names, fixtures, &texts)?;
     let release = target_dir().join(TARGET).join("release");
-    // init runs its code in place (docs/mt3620.md, "Code in place"):
-    // linked where its code lies in the boot image, which it is only once
-    // packed. Its size does not depend on that address, so a second link
-    // settles it; a third try is an error.
+    // `init`, `uartd` and the apps run their code in place (docs/mt3620.md,
+    // "Code in place"): each is linked where its code lies in the boot
+    // image, which is known only once it is packed. No size depends on
+    // those addresses, so a second link settles them; a third try is an
+    // error.
+    let in_place: Vec<String> = IN_PLACE_PROGRAMS.iter().map(|name| name.to_string()).chain(app_names).collect();
     for _ in 0..3 {
         let mut programs = Vec::with_capacity(names.len() + apps.len());
         for name in names.iter().cloned() {
@@ -76,78 +78,121 @@ pub fn build_boot_image(board: &str, fixtures: bool) -> Result<PathBuf> {
         }
         programs.extend(apps.iter().cloned());
         let bytes = crate::image::pack(programs)?;
-        let placement = InitPlacement::of(&description, &bytes)?;
-        if placement.linked == placement.lies {
-            std::fs::write(&remembered, format!("{:#x}\n", placement.lies))
-                .map_err(|err| format!("cannot write {}: {err}", show(&remembered)))?;
+        let base = image_base(&description, bytes.len());
+        let mut moved = Vec::new();
+        for name in &in_place {
+            let placement = CodePlacement::at(base, &bytes, name)?;
+            if placement.linked != placement.lies {
+                moved.push(name.clone());
+            }
+            texts.insert(name.clone(), placement.lies);
+        }
+        if moved.is_empty() {
+            write_texts(&remembered, &texts)?;
             let path = dir.join(if fixtures { "boot-scenario.img" } else { "boot.img" });
             crate::image::write_if_changed(&path, &bytes)?;
             return Ok(path);
         }
-        println!("==> linking init's code where it lies in the boot image, {:#010x}", placement.lies);
-        init_text = Some(placement.lies);
-        build_programs(board, init_text)?;
+        println!("==> linking the code of {} where it lies in the boot image", moved.join(", "));
+        if moved.iter().any(|name| IN_PLACE_PROGRAMS.contains(&name.as_str())) {
+            build_programs(board, &texts)?;
+        }
+        if moved.iter().any(|name| !IN_PLACE_PROGRAMS.contains(&name.as_str())) {
+            apps = build_apps(board, &names, fixtures, &texts)?.0;
+        }
     }
-    Err("init's code did not settle at one address in the boot image after three links (docs/mt3620.md)".to_string())
+    Err("the programs' code did not settle at one address in the boot image after three links (docs/mt3620.md)"
+        .to_string())
 }
 
-/// Builds the M4 programs for `board`, `init`'s code linked at `init_text`
-/// (in its slot without).
-fn build_programs(board: &str, init_text: Option<u32>) -> Result<()> {
+/// The M4 programs whose code runs in place besides the apps: `init` (the
+/// kernel maps it) and the UART server (`init`'s loader slices it).
+const IN_PLACE_PROGRAMS: [&str; 2] = ["init", "uartd"];
+/// Where xtask keeps the last addresses (in `target/tessera/<board>/`):
+/// a line `NAME 0xADDRESS` each.
+const CODE_FILE: &str = "code-in-place";
+
+/// The addresses in `path` (none if it is missing or unreadable).
+fn read_texts(path: &std::path::Path) -> std::collections::BTreeMap<String, u32> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let (name, address) = line.split_once(' ')?;
+            Some((name.to_string(), u32::from_str_radix(address.strip_prefix("0x")?, 16).ok()?))
+        })
+        .collect()
+}
+
+fn write_texts(path: &std::path::Path, texts: &std::collections::BTreeMap<String, u32>) -> Result<()> {
+    let text: String = texts.iter().map(|(name, address)| format!("{name} {address:#x}\n")).collect();
+    std::fs::write(path, text).map_err(|err| format!("cannot write {}: {err}", show(path)))
+}
+
+/// The variable `userland/m-programs/build.rs` links program `name`'s code
+/// at.
+fn text_variable(name: &str) -> String {
+    format!("TESSERA_M_TEXT_{}", name.to_uppercase().replace('-', "_"))
+}
+
+/// Builds the M4 programs for `board`, those of [`IN_PLACE_PROGRAMS`] with
+/// an address in `texts` linked to run their code there (in their slots
+/// without).
+fn build_programs(board: &str, texts: &std::collections::BTreeMap<String, u32>) -> Result<()> {
     println!("==> building the M4 programs (release, {TARGET}) for {board}");
     let mut command = cargo();
     command.args(["build", "--release", "--target", TARGET, "-p", PROGRAMS_PACKAGE]);
     command.env("TESSERA_M_BOARD", board);
-    match init_text {
-        Some(address) => command.env(INIT_TEXT_VARIABLE, format!("{address:#x}")),
-        None => command.env_remove(INIT_TEXT_VARIABLE),
-    };
+    for name in IN_PLACE_PROGRAMS {
+        match texts.get(name) {
+            Some(address) => command.env(text_variable(name), format!("{address:#x}")),
+            None => command.env_remove(text_variable(name)),
+        };
+    }
     run_streamed(command)
 }
 
-/// The variable `userland/m-programs/build.rs` links `init`'s code at.
-const INIT_TEXT_VARIABLE: &str = "TESSERA_M_INIT_TEXT";
-/// Where xtask keeps the last address (in `target/tessera/<board>/`).
-const INIT_TEXT_FILE: &str = "init-text";
-
-fn parse_address(text: &str) -> Option<u32> {
-    u32::from_str_radix(text.strip_prefix("0x")?, 16).ok()
+/// Where the kernel's linker script puts a boot image of `bytes` on
+/// `board`: at the first multiple of its frame (its size as a power of two,
+/// 64 KiB or more: kernel/armv7m/build.rs) at least 64 KiB into code
+/// memory, assuming the kernel's own code ends below that
+/// ([`check_init_in_place`] checks it once the kernel is linked).
+fn image_base(board: &Board, bytes: usize) -> u32 {
+    let frame = (bytes as u32).next_power_of_two().max(64 * 1024);
+    (board.memory.code_base + 0x10000).next_multiple_of(frame)
 }
 
-/// Where `init`'s code is linked and where it lies once the boot image is
-/// in the kernel.
+/// Where a program's code is linked and where it lies once the boot image
+/// is in the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct InitPlacement {
+struct CodePlacement {
     /// The address its code segment is linked at.
     linked: u32,
     /// Where the segment's first byte lies in code memory.
     lies: u32,
 }
 
-impl InitPlacement {
-    /// For the boot image `image` of `board`, which the kernel's linker
-    /// script places at the first multiple of its frame (the image's size
-    /// as a power of two, 64 KiB or more: kernel/armv7m/build.rs) at least
-    /// 64 KiB into code memory, assuming the kernel's own code ends below
-    /// that ([`check_init_in_place`] checks it once the kernel is linked).
-    fn of(board: &Board, image: &[u8]) -> Result<InitPlacement> {
-        let frame = (image.len() as u32).next_power_of_two().max(64 * 1024);
-        let base = (board.memory.code_base + 0x10000).next_multiple_of(frame);
-        Self::at(base, image)
-    }
-
-    /// For the boot image `image` lying at `base`.
-    fn at(base: u32, image: &[u8]) -> Result<InitPlacement> {
+impl CodePlacement {
+    /// For the program or app `name` of the boot image `image` lying at
+    /// `base`.
+    fn at(base: u32, image: &[u8], name: &str) -> Result<CodePlacement> {
         let parsed = tessera_abi::bootimage::BootImage::parse(image)
             .map_err(|err| format!("the M4 boot image does not parse: {err}"))?;
-        let elf = parsed.elf("init").ok_or("the M4 boot image has no init")?;
+        let entry = parsed.elf(name).ok_or_else(|| format!("the M4 boot image has no {name}"))?;
+        let elf = if entry.starts_with(&tessera_abi::package::MAGIC) {
+            tessera_abi::package::Package::parse(entry).map_err(|err| format!("{name}'s package: {err}"))?.elf()
+        } else {
+            entry
+        };
         let position = (elf.as_ptr() as usize - image.as_ptr() as usize) as u32;
-        // Read as the M4's kernel reads it (user addresses are physical,
-        // below the system region).
+        // Read as the M4's kernel and loader read it (user addresses are
+        // physical, below the system region).
         let plan = tessera_abi::elf::parse_within(elf, 0x1_0000, 0xE000_0000)
-            .map_err(|err| format!("init is not a program the M4's kernel loads: {err:?}"))?;
-        let code = plan.segments().find(|segment| segment.access.execute).ok_or("init has no executable segment")?;
-        Ok(InitPlacement { linked: code.address, lies: base + position + code.file_offset })
+            .map_err(|err| format!("{name} is not a program the M4 loads: {err:?}"))?;
+        let code = plan
+            .segments()
+            .find(|segment| segment.access.execute)
+            .ok_or(format!("{name} has no executable segment"))?;
+        Ok(CodePlacement { linked: code.address, lies: base + position + code.file_offset })
     }
 }
 
@@ -160,7 +205,7 @@ fn check_init_in_place(kernel: &std::path::Path, boot_image: &std::path::Path) -
         .iter()
         .find(|section| section.name == crate::elf::BOOT_IMAGE_SECTION)
         .ok_or_else(|| format!("{} has no {}", show(kernel), crate::elf::BOOT_IMAGE_SECTION))?;
-    let placement = InitPlacement::at(section.address, &read(boot_image)?)?;
+    let placement = CodePlacement::at(section.address, &read(boot_image)?, "init")?;
     if placement.linked != placement.lies {
         return Err(format!(
             "init's code is linked to run at {:#010x}, but the kernel put it at {:#010x}: the kernel's code and \
@@ -187,7 +232,12 @@ const APP_RESERVE_BYTES: u32 = 40 * 1024;
 /// `fixtures`, the A7's package fixtures made from blinky's M4 package
 /// (`test-tampered`, `test-unsigned`, `test-truncated`). `init` decides at
 /// boot which of them this image can run (docs/mt3620.md, "Apps").
-fn build_apps(board: &str, programs: &[String], fixtures: bool) -> Result<Vec<(String, Vec<u8>)>> {
+fn build_apps(
+    board: &str,
+    programs: &[String],
+    fixtures: bool,
+    texts: &std::collections::BTreeMap<String, u32>,
+) -> Result<(BootEntries, Vec<String>)> {
     let description = Board::load(board).map_err(|err| err.0)?;
     // The samples and yours; in the scenario's image also the M4's
     // fixtures (`test-m4-*`).
@@ -197,7 +247,7 @@ fn build_apps(board: &str, programs: &[String], fixtures: bool) -> Result<Vec<(S
         .collect();
     crate::apps::check_names(&apps, programs)?;
     let Some(slots) = description.apps else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
     if apps.len() > slots.slots as usize {
         return Err(format!(
@@ -220,6 +270,11 @@ fn build_apps(board: &str, programs: &[String], fixtures: bool) -> Result<Vec<(S
         let mut command = cargo();
         command.args(["build", "--release", "--target", TARGET, "-p", &app.name]);
         command.env(tessera_app_build::M_SLOT_VARIABLE, &slot);
+        // Its code where its package puts it in the boot image, once known.
+        match texts.get(&app.name) {
+            Some(address) => command.env(tessera_app_build::M_TEXT_VARIABLE, format!("{address:#x}")),
+            None => command.env_remove(tessera_app_build::M_TEXT_VARIABLE),
+        };
         command.env("TESSERA_M_BOARD", board);
         run_streamed(command)?;
         let path = release.join(&app.name);
@@ -253,15 +308,18 @@ fn build_apps(board: &str, programs: &[String], fixtures: bool) -> Result<Vec<(S
     let key = crate::signing::DevelopmentKey::load_or_create(&crate::workspace_root())?;
     entries
         .push((crate::apps::TRUSTED_KEYS_ENTRY.to_string(), crate::signing::trusted_keys_blob(&[key.trusted_key()])?));
-    Ok(entries)
+    Ok((entries, apps.into_iter().map(|app| app.name).collect()))
 }
+
+/// Boot-image entries: (name, file).
+type BootEntries = Vec<(String, Vec<u8>)>;
 
 /// How many apps the M4's `init` manages (`MAX_APPS` in
 /// `userland/m-programs/src/bin/init/apps.rs`).
 const MANAGED_APPS: usize = 16;
 /// Cut-down packages the scenario's image ends with, so that it holds one
 /// more package than `init` manages.
-const STUB_FIXTURES: u32 = 3;
+const STUB_FIXTURES: u32 = 2;
 
 /// Builds the M-profile kernel (release) with `features`, around the M4
 /// programs; returns its ELF.
@@ -402,6 +460,7 @@ fn expected_lines(board: &Board) -> Vec<String> {
         // Hostile apps (`userland/test-apps/test-m4-*`), each held after
         // three contained faults (their addresses: `expected_faults`).
         "init: app 'test-m4-app-reader' held: 3 crashes within 10 s; not restarted".to_string(),
+        "init: app 'test-m4-image-reader' held: 3 crashes within 10 s; not restarted".to_string(),
         "init: app 'test-m4-kernel-reader' held: 3 crashes within 10 s; not restarted".to_string(),
         "init: app 'test-m4-uart-writer' held: 3 crashes within 10 s; not restarted".to_string(),
         // Packages whose signature does not hold, or that do not parse.
@@ -409,8 +468,7 @@ fn expected_lines(board: &Board) -> Vec<String> {
         "init: app 'test-unsigned' refused: untrusted package: package is not signed".to_string(),
         "init: app 'test-truncated' refused: malformed package: truncated".to_string(),
         "init: app 'zz-stub-1' refused: malformed package: truncated".to_string(),
-        "init: app 'zz-stub-2' refused: malformed package: truncated".to_string(),
-        "init: app 'zz-stub-3' refused: init manages at most 16 apps".to_string(),
+        "init: app 'zz-stub-2' refused: init manages at most 16 apps".to_string(),
         // The UART server and `uartecho` through it: the harness's line
         // comes back (checked on the host side too).
         format!(
@@ -450,6 +508,9 @@ fn expected_faults(board: &Board) -> Vec<(&'static str, Option<u32>)> {
         // image, which no app maps), the console UART.
         ("test-m4-kernel-reader", Some(board.memory.ram_base)),
         ("test-m4-app-reader", board.programs.map(|programs| programs.slot(0))),
+        // The boot image just before its own code, which runs in place
+        // there (the address varies with the image).
+        ("test-m4-image-reader", None),
         ("test-m4-uart-writer", Some(board.kernel_devices.uart)),
     ]
 }
@@ -496,25 +557,35 @@ fn portable_reasons(board: &Board, output: &str) -> Vec<String> {
     reasons
 }
 
-/// Why `output` does not show `init` running its code in place, from the
-/// boot image in code memory (docs/mt3620.md, "Code in place"): it prints
-/// where its `main` is.
+/// Why `output` does not show `init`, the UART server and the apps that
+/// run running their code in place, from the boot image in code memory
+/// (docs/mt3620.md, "Code in place"): `init` prints where its `main` is,
+/// and where the others' code is.
 fn init_in_place_reasons(board: &Board, output: &str) -> Vec<String> {
-    const LINE: &str = "init: running under the portable kernel, linked at ";
     let code =
         u64::from(board.memory.code_base)..u64::from(board.memory.code_base) + u64::from(board.memory.code_bytes);
-    let at = output
-        .lines()
-        .find_map(|line| line.strip_prefix(LINE))
-        .and_then(|address| u64::from_str_radix(address.trim().trim_start_matches("0x"), 16).ok());
-    match at {
-        Some(at) if code.contains(&at) => Vec::new(),
-        Some(at) => vec![format!(
-            "init's code runs at {at:#010x}, not in place in code memory ({:#010x}..{:#010x})",
-            code.start, code.end
-        )],
-        None => vec![format!("no `{LINE}...` line")],
+    let lines = [
+        ("init", "init: running under the portable kernel, linked at "),
+        ("uartd", "init: uartd's code runs in place at "),
+        ("countdown", "init: app 'countdown' started in its slot at 0x20220000, its code in place at "),
+        ("crasher", "init: app 'crasher' started in its slot at 0x20240000, its code in place at "),
+    ];
+    let mut reasons = Vec::new();
+    for (name, line) in lines {
+        let at = output
+            .lines()
+            .find_map(|found| found.strip_prefix(line))
+            .and_then(|address| u64::from_str_radix(address.trim().trim_start_matches("0x"), 16).ok());
+        match at {
+            Some(at) if code.contains(&at) => {}
+            Some(at) => reasons.push(format!(
+                "{name}'s code runs at {at:#010x}, not in place in code memory ({:#010x}..{:#010x})",
+                code.start, code.end
+            )),
+            None => reasons.push(format!("no `{line}...` line")),
+        }
     }
+    reasons
 }
 
 /// Why `init`'s summary of the apps (`init: apps: F finished, H held, R
@@ -609,6 +680,9 @@ mod tests {
              kernel: fault in process 'uart-writer' (pid 6): unmapped address, address 0x40004000, pc 0x1\n\
              kernel: fault in process 'stack-aimer' (pid 9): unmapped address, address 0x00000000, pc 0x1\n\
              init: running under the portable kernel, linked at 0x001053cf\n\
+             init: uartd's code runs in place at 0x00127000\n\
+             init: app 'countdown' started in its slot at 0x20220000, its code in place at 0x0013c000\n\
+             init: app 'crasher' started in its slot at 0x20240000, its code in place at 0x00142000\n\
              init: apps: 0 finished, 0 held, 0 refused, 0 could not be started; failure log: 0 crashes\n"
         );
         // Each hostile app faults in each of its three runs.
@@ -617,12 +691,13 @@ mod tests {
             let once = format!(
                 "kernel: fault in process 'test-m4-kernel-reader' (pid 10): unmapped address, address 0x20000000, pc 0x1\n\
                  kernel: fault in process 'test-m4-app-reader' (pid 11): unmapped address, address {init:#010x}, pc 0x1\n\
-                 kernel: fault in process 'test-m4-uart-writer' (pid 12): unmapped address, address 0x40004000, pc 0x1\n"
+                 kernel: fault in process 'test-m4-uart-writer' (pid 12): unmapped address, address 0x40004000, pc 0x1\n\
+                 kernel: fault in process 'test-m4-image-reader' (pid 13): unmapped address, address 0x00160ffc, pc 0x1\n"
             );
             once.repeat(runs)
         };
         let once = portable_reasons(&board, &format!("{faults}{}{}", hostile(1), interleaved_rounds()));
-        assert!(once.len() == 3 && once.iter().all(|reason| reason.starts_with("1 of 3")), "{once:?}");
+        assert!(once.len() == 4 && once.iter().all(|reason| reason.starts_with("1 of 3")), "{once:?}");
         let faults = format!("{faults}{}", hostile(3));
         let interleaved = interleaved_rounds();
         assert_eq!(portable_reasons(&board, &format!("{faults}{interleaved}")), Vec::<String>::new());
@@ -643,19 +718,26 @@ mod tests {
 
     /// `init` must say it runs from code memory, not from its slot in RAM.
     #[test]
-    fn init_must_run_its_code_in_place() {
+    fn code_must_run_in_place() {
         let board = Board::load(BOARD).unwrap();
-        let line = "init: running under the portable kernel, linked at ";
-        assert_eq!(init_in_place_reasons(&board, &format!("{line}0x001053cf\n")), Vec::<String>::new());
-        let in_ram = init_in_place_reasons(&board, &format!("{line}0x200403cf\n"));
-        assert!(in_ram.len() == 1 && in_ram[0].contains("not in place"), "{in_ram:?}");
-        assert_eq!(init_in_place_reasons(&board, "init: running\n").len(), 1);
+        let good = "init: running under the portable kernel, linked at 0x001053cf\n\
+                    init: uartd's code runs in place at 0x00127000\n\
+                    init: app 'countdown' started in its slot at 0x20220000, its code in place at 0x0013c000\n\
+                    init: app 'crasher' started in its slot at 0x20240000, its code in place at 0x00142000\n";
+        assert_eq!(init_in_place_reasons(&board, good), Vec::<String>::new());
+        let in_ram = init_in_place_reasons(&board, &good.replace("0x001053cf", "0x200403cf"));
+        assert!(in_ram.len() == 1 && in_ram[0].starts_with("init's code runs at"), "{in_ram:?}");
+        let copied = good.replace(", its code in place at 0x0013c000", "");
+        let reasons = init_in_place_reasons(&board, &copied);
+        assert!(reasons.len() == 1 && reasons[0].contains("countdown"), "{reasons:?}");
+        assert_eq!(init_in_place_reasons(&board, "init: running\n").len(), 4);
     }
 
-    /// Where `init`'s code lies: the image's place, init's entry in it and
-    /// its code segment's offset in its file.
+    /// Where a program's code lies: the image's place, its entry in it (in
+    /// a package: the ELF's offset too) and its code segment's offset in
+    /// its file.
     #[test]
-    fn init_is_placed_where_its_code_lies_in_the_image() {
+    fn code_is_placed_where_it_lies_in_the_image() {
         let elf = |code: u32| {
             let mut out = vec![0u8; 8192];
             let text = [0x5Au8; 64];
@@ -664,7 +746,7 @@ mod tests {
             out.truncate(len);
             out
         };
-        // Another program first: 5,000 bytes that start as an ELF file.
+        // Another program after init: 5,000 bytes that start as an ELF file.
         let other = |len: usize| {
             let mut bytes = b"\x7fELF".to_vec();
             bytes.resize(len, 0);
@@ -672,22 +754,42 @@ mod tests {
         };
         let pack = |init: Vec<u8>| crate::image::pack(vec![other(5000), ("init".to_string(), init)]);
         let image = pack(elf(0x2004_0000)).unwrap();
-        let placement = InitPlacement::at(0x0010_0000, &image).unwrap();
+        let placement = CodePlacement::at(0x0010_0000, &image, "init").unwrap();
         // The directory's page, then init (the root task comes first); its
         // code 116 bytes into its file (the ELF header and two program
         // headers).
-        assert_eq!(placement, InitPlacement { linked: 0x2004_0000, lies: 0x0010_0000 + 4096 + 116 });
+        assert_eq!(placement, CodePlacement { linked: 0x2004_0000, lies: 0x0010_0000 + 4096 + 116 });
         let image = pack(elf(placement.lies)).unwrap();
-        let settled = InitPlacement::at(0x0010_0000, &image).unwrap();
+        let settled = CodePlacement::at(0x0010_0000, &image, "init").unwrap();
         assert_eq!(settled.linked, settled.lies);
         // Where the kernel puts an image of 16 KiB on this board: its frame
         // is 64 KiB, 64 KiB into code memory.
         let board = Board::load(BOARD).unwrap();
-        assert_eq!(InitPlacement::of(&board, &image).unwrap().lies, 0x0001_0000 + 4096 + 116);
-        // Code that is not a program the kernel loads is an error, not a
-        // guess.
+        assert_eq!(image_base(&board, image.len()), 0x0001_0000);
+        assert_eq!(image_base(&board, 0x9_0000), 0x0010_0000, "a 1 MiB frame");
+        // Code that is not a program the kernel loads, or no such entry:
+        // an error, not a guess.
         let broken = pack(b"\x7fELF and no more".to_vec()).unwrap();
-        assert!(InitPlacement::at(0x0010_0000, &broken).is_err());
+        assert!(CodePlacement::at(0x0010_0000, &broken, "init").is_err());
+        assert!(CodePlacement::at(0x0010_0000, &image, "uartd").is_err());
+    }
+
+    /// The addresses xtask remembers read back as written; a damaged file
+    /// is no addresses, not an error.
+    #[test]
+    fn remembered_addresses_read_back() {
+        let dir = std::env::temp_dir().join(format!("tessera-texts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(CODE_FILE);
+        let texts: std::collections::BTreeMap<String, u32> =
+            [("init".to_string(), 0x0010_2000), ("countdown".to_string(), 0x0012_5000)].into_iter().collect();
+        write_texts(&path, &texts).unwrap();
+        assert_eq!(read_texts(&path), texts);
+        std::fs::write(&path, "init\ncountdown 0xZZ\n").unwrap();
+        assert!(read_texts(&path).is_empty());
+        assert!(read_texts(&dir.join("missing")).is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(text_variable("fp-reader"), "TESSERA_M_TEXT_FP_READER");
     }
 
     /// The apps' summary must count the lines before it.

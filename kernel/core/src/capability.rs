@@ -241,6 +241,35 @@ pub fn derive<S: SlotStore + ?Sized>(
     insert_child(store, source, destination, child)
 }
 
+/// Puts into the empty slot `destination` a child of frame `source` naming
+/// only its `bytes` at `offset` (a power of two, at least a page, at an
+/// address that is a multiple of its size, as every frame is), with its
+/// rights limited to `mask`: a program's code inside the boot image.
+/// Needs `DERIVE`; deleting or revoking `source` destroys it.
+pub fn slice<S: SlotStore + ?Sized>(
+    store: &mut S,
+    source: SlotRef,
+    destination: SlotRef,
+    offset: u32,
+    bytes: u32,
+    mask: Rights,
+) -> Result<(), Error> {
+    let parent = capability(store, source)?;
+    if parent.kind != ObjectType::Frame {
+        return Err(Error::WrongType);
+    }
+    if !parent.rights.contains(Rights::DERIVE) {
+        return Err(Error::MissingRight);
+    }
+    let end = offset.checked_add(bytes).ok_or(Error::InvalidArgument)?;
+    let object = parent.object.checked_add(offset).ok_or(Error::InvalidArgument)?;
+    if !ObjectType::Frame.valid_size(bytes) || end > parent.size || !object.is_multiple_of(bytes) {
+        return Err(Error::InvalidArgument);
+    }
+    let child = Capability::new(ObjectType::Frame, parent.rights & mask, object, bytes);
+    insert_child(store, source, destination, child)
+}
+
 /// Copies `source` into the empty slot `destination` (normally another
 /// process's) as a child with its rights limited to `mask`: how a
 /// capability is passed on. Needs `GRANT`.
@@ -496,6 +525,37 @@ mod tests {
         while revoke_step(&mut slots, at(1)).is_some() {}
         assert_eq!(retype(&mut slots, at(1), at(4), ObjectType::Frame, 16), Err(Error::InvalidArgument));
         assert_eq!(retype(&mut slots, at(1), at(4), ObjectType::Untyped, 8192), Ok(0x4000_0000));
+    }
+
+    #[test]
+    fn a_frame_slice_is_an_aligned_part_with_no_more_rights_and_goes_with_its_frame() {
+        let mut slots = Slots(std::vec![Slot::EMPTY; 10]);
+        let rights = Rights::READ | Rights::EXECUTE | Rights::DERIVE | Rights::GRANT;
+        insert_original(&mut slots, at(1), Capability::new(ObjectType::Frame, rights, 0x0010_0000, 0x1_0000)).unwrap();
+        // 16 KiB from 32 KiB in, read and execute only.
+        slice(&mut slots, at(1), at(2), 0x8000, 0x4000, Rights::READ | Rights::EXECUTE | Rights::WRITE).unwrap();
+        let part = capability(&slots, at(2)).unwrap();
+        assert_eq!((part.kind, part.object, part.size), (ObjectType::Frame, 0x0010_8000, 0x4000));
+        assert_eq!(part.rights, Rights::READ | Rights::EXECUTE, "no WRITE the frame did not have");
+        // Not aligned to its size, not a page, past the end, wrapping,
+        // not a power of two: refused, nothing made.
+        for (offset, bytes) in [(0x1000, 0x2000), (0, 0x800), (0xC000, 0x8000), (0xFFFF_F000, 0x1000), (0, 0x3000)] {
+            assert_eq!(slice(&mut slots, at(1), at(3), offset, bytes, rights), Err(Error::InvalidArgument));
+            assert!(capability(&slots, at(3)).is_err());
+        }
+        // The slice has no DERIVE: it cannot be sliced again.
+        assert_eq!(slice(&mut slots, at(2), at(3), 0, 0x1000, Rights::all()), Err(Error::MissingRight));
+        slice(&mut slots, at(1), at(3), 0, 0x1000, Rights::all()).unwrap();
+        slice(&mut slots, at(3), at(4), 0, 0x1000, Rights::READ).unwrap();
+        // Only frames.
+        insert_original(&mut slots, at(5), endpoint()).unwrap();
+        assert_eq!(slice(&mut slots, at(5), at(6), 0, 0x1000, Rights::all()), Err(Error::WrongType));
+        // Revoking the frame takes every slice back.
+        while revoke_step(&mut slots, at(1)).is_some() {}
+        for slot in 2..=4 {
+            assert!(capability(&slots, at(slot)).is_err(), "slot {slot}");
+        }
+        assert!(capability(&slots, at(1)).is_ok());
     }
 
     #[test]

@@ -368,6 +368,13 @@ fn expected_decode(number: u32, args: [u32; 7]) -> Result<Call, Error> {
         Syscall::CapDerive => {
             Call::CapDerive { handle: Handle(args[0]), rights: Rights::from_bits_retain(args[1]), badge: args[2] }
         }
+        Syscall::FrameSlice if args[3] & !0x3FF != 0 => return Err(Error::InvalidArgument),
+        Syscall::FrameSlice => Call::FrameSlice {
+            handle: Handle(args[0]),
+            offset: args[1],
+            bytes: args[2],
+            rights: Rights::from_bits_retain(args[3]),
+        },
         Syscall::CapGrant => Call::CapGrant {
             handle: Handle(args[0]),
             process: Handle(args[1]),

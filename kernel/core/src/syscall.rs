@@ -74,6 +74,16 @@ pub enum Call {
         /// Badge to mint, or 0.
         badge: u32,
     },
+    /// `FrameSlice(handle, offset, bytes, rights)`.
+    FrameSlice {
+        /// The frame.
+        handle: Handle,
+        /// Where the slice starts in it, and its size.
+        offset: u32,
+        bytes: u32,
+        /// Rights to keep.
+        rights: Rights,
+    },
     /// `CapDelete(handle)`.
     CapDelete {
         /// The capability.
@@ -287,6 +297,9 @@ pub fn decode(number: u32, args: [u32; ARGUMENT_REGISTERS]) -> Result<Call, Erro
         Syscall::CapInfo => Call::CapInfo { handle: Handle(args[0]) },
         Syscall::CapObject => Call::CapObject { handle: Handle(args[0]) },
         Syscall::CapDerive => Call::CapDerive { handle: Handle(args[0]), rights: rights(args[1])?, badge: args[2] },
+        Syscall::FrameSlice => {
+            Call::FrameSlice { handle: Handle(args[0]), offset: args[1], bytes: args[2], rights: rights(args[3])? }
+        }
         Syscall::CapDelete => Call::CapDelete { handle: Handle(args[0]) },
         Syscall::CapRevoke => Call::CapRevoke { handle: Handle(args[0]) },
         Syscall::CapGrant => {

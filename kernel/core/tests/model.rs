@@ -519,6 +519,14 @@ fn run_chaos_case(seed: u64, steps: usize, identity: bool) -> usize {
                     args[2] = [0b001, 0b011, 0b101][rng.below(3)];
                     args[3] = 0;
                 }
+                // Often a slice that can succeed: of memory it holds, a
+                // page or more into it, a page or a few long.
+                if number == Syscall::FrameSlice as u32 && !memory.is_empty() && rng.below(2) == 0 {
+                    args[0] = memory[rng.below(memory.len())].0;
+                    args[1] = 0x1000 * rng.below(4) as u32;
+                    args[2] = [4096, 8192, 16384][rng.below(3)];
+                    args[3] = rng.below(0x400) as u32;
+                }
                 let answer = system.syscall_raw(number, args);
                 if number == Syscall::Map as u32 && answer.is_some_and(|answer| answer.result.is_ok()) {
                     mapped += 1;
@@ -558,7 +566,7 @@ fn run_chaos_case(seed: u64, steps: usize, identity: bool) -> usize {
 }
 
 fn pick_syscall(rng: &mut Rng) -> Syscall {
-    const CALLS: [Syscall; 24] = [
+    const CALLS: [Syscall; 25] = [
         Syscall::Send,
         Syscall::Call,
         Syscall::Receive,
@@ -573,6 +581,7 @@ fn pick_syscall(rng: &mut Rng) -> Syscall {
         Syscall::Wait,
         Syscall::CapInfo,
         Syscall::CapDerive,
+        Syscall::FrameSlice,
         Syscall::CapDelete,
         Syscall::CapRevoke,
         Syscall::CapGrant,

@@ -13,13 +13,20 @@
 //! process object comes last, from the same memory, so revoking the slot
 //! takes back everything and the slot can carry the program again (a
 //! restart).
+//!
+//! A program linked to run its code where it lies in the boot image
+//! (docs/mt3620.md, "Code in place") gets, for each read-only segment
+//! whose whole pages lie there at their own addresses, frames sliced from
+//! the boot image's frame ([`BootImageFrame`], `FrameSlice`): only its own
+//! code, readable and executable, and nothing copied into its slot, whose
+//! first byte is then where its stack starts.
 
 use tessera_abi::app::{Grant, ServerKind, StartInfo, GRANT_ENTRY, MAX_GRANTS, START_INFO_HEADER};
 use tessera_abi::elf;
 use tessera_abi::layout::{PAGE_SIZE, USER_IMAGE_BASE};
 use tessera_rt::{
-    cap_move_narrowed, cap_object, map_into, process_name, process_setup, process_start, retype, unmap, Error, Handle,
-    Mapping, ObjectType, Rights,
+    cap_move_narrowed, cap_object, frame_slice, map_into, process_name, process_setup, process_start, retype, unmap,
+    Error, Handle, Mapping, ObjectType, Rights,
 };
 
 /// One past the highest user address on Armv7-M (its system region).
@@ -30,6 +37,17 @@ const USER_END: u32 = 0xE000_0000;
 /// need).
 const MAX_FRAME: u32 = 32 * 1024;
 
+/// The boot image's frame, whose parts hold programs' code in place (the
+/// loader slices them out; `init` holds it with `DERIVE` and `GRANT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BootImageFrame {
+    /// The frame capability.
+    pub frame: Handle,
+    /// Where it lies (the M4's addresses are physical) and its size.
+    pub base: u32,
+    pub bytes: u32,
+}
+
 /// A program loaded into a slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Placed {
@@ -39,20 +57,35 @@ pub struct Placed {
     /// writable segment, as the kernel places a program it starts itself).
     pub entry: u32,
     pub stack: u32,
+    /// Where its code runs in place in the boot image, if it does.
+    pub code_in_place: Option<u32>,
 }
 
 /// Loads `elf` into the slot `slot` (untyped memory whose first byte is
 /// where the program is linked), names the process `name` and sets it up to
 /// start with `argument` in r0; does not start it. On an error the slot
 /// may hold some of the program's objects: revoke it before using it again.
-pub fn load(slot: Handle, name: &str, elf: &[u8], argument: u32) -> Result<Placed, Error> {
-    let (mut pages, program) = place(slot, elf)?;
-    finish(slot, &mut pages, program, name, argument, |_| Ok(()))
+pub fn load(
+    slot: Handle,
+    image: Option<BootImageFrame>,
+    name: &str,
+    elf: &[u8],
+    argument: u32,
+) -> Result<Placed, Error> {
+    let (mut pages, program) = place(slot, image, elf)?;
+    finish(slot, &mut pages, program, name, argument, |_| Ok(())).inspect_err(|_| pages.release_slices())
 }
 
 /// Loads and starts a program at `priority` (see [`load`]).
-pub fn start(slot: Handle, name: &str, elf: &[u8], argument: u32, priority: u32) -> Result<Placed, Error> {
-    let placed = load(slot, name, elf, argument)?;
+pub fn start(
+    slot: Handle,
+    image: Option<BootImageFrame>,
+    name: &str,
+    elf: &[u8],
+    argument: u32,
+    priority: u32,
+) -> Result<Placed, Error> {
+    let placed = load(slot, image, name, elf, argument)?;
     process_start(placed.process, priority)?;
     Ok(placed)
 }
@@ -67,8 +100,10 @@ pub fn start(slot: Handle, name: &str, elf: &[u8], argument: u32, priority: u32)
 /// the process's CSpace and lists them (at most `MAX_GRANTS`), and the
 /// start information says so. On an error revoke the slot before using it
 /// again.
+#[allow(clippy::too_many_arguments)]
 pub fn start_app(
     slot: Handle,
+    image: Option<BootImageFrame>,
     name: &str,
     elf: &[u8],
     heap_bytes: u32,
@@ -78,41 +113,77 @@ pub fn start_app(
     if !heap_bytes.is_power_of_two() || heap_bytes < PAGE_SIZE as u32 {
         return Err(Error::InvalidArgument);
     }
-    let (mut pages, program) = place(slot, elf)?;
-    let info_at = pages.next;
-    let heap_at = (info_at + PAGE_SIZE as u32).next_multiple_of(heap_bytes);
-    let info_frame = carve(slot, info_at, PAGE_SIZE as u32)?;
-    pages.push(info_frame, info_at, PAGE_SIZE as u32, Rights::READ)?;
-    // Zeroed by `Retype`.
-    let heap = carve(slot, heap_at, heap_bytes)?;
-    pages.push(heap, heap_at, heap_bytes, Rights::READ | Rights::WRITE)?;
-    let placed = finish(slot, &mut pages, program, name, info_at, |process| {
-        let mut grants = [Grant { server: ServerKind(0), slot: 0 }; MAX_GRANTS];
-        let count = grant(process, &mut grants)?;
-        let listed = grants.get(..count).ok_or(Error::InvalidArgument)?;
-        let mut info = [0u8; START_INFO_HEADER + MAX_GRANTS * GRANT_ENTRY];
-        let size = StartInfo::encode(heap_at, heap_bytes, listed, &mut info).ok_or(Error::InvalidArgument)?;
-        fill(info_frame, info_at, &[(0, &info[..size])])
-    })?;
+    let (mut pages, program) = place(slot, image, elf)?;
+    let placed = (|pages: &mut Pages| {
+        let info_at = pages.next;
+        let heap_at = (info_at + PAGE_SIZE as u32).next_multiple_of(heap_bytes);
+        let info_frame = carve(slot, info_at, PAGE_SIZE as u32)?;
+        pages.push(info_frame, info_at, PAGE_SIZE as u32, Rights::READ)?;
+        // Zeroed by `Retype`.
+        let heap = carve(slot, heap_at, heap_bytes)?;
+        pages.push(heap, heap_at, heap_bytes, Rights::READ | Rights::WRITE)?;
+        finish(slot, pages, program, name, info_at, |process| {
+            let mut grants = [Grant { server: ServerKind(0), slot: 0 }; MAX_GRANTS];
+            let count = grant(process, &mut grants)?;
+            let listed = grants.get(..count).ok_or(Error::InvalidArgument)?;
+            let mut info = [0u8; START_INFO_HEADER + MAX_GRANTS * GRANT_ENTRY];
+            let size = StartInfo::encode(heap_at, heap_bytes, listed, &mut info).ok_or(Error::InvalidArgument)?;
+            fill(info_frame, info_at, &[(0, &info[..size])])
+        })
+    })(&mut pages)
+    .inspect_err(|_| pages.release_slices())?;
     process_start(placed.process, priority)?;
     Ok(placed)
 }
 
-/// The program's entry point and stack, from its ELF.
+/// The program's entry point and stack, from its ELF, and where its code
+/// runs in place.
 #[derive(Clone, Copy)]
 struct Program {
     entry: u32,
     stack: u32,
+    code_in_place: Option<u32>,
 }
 
 /// Carves `elf`'s segments from the start of `slot`, each page at its own
-/// address, in frames as large as their alignment allows, and fills them.
-fn place(slot: Handle, elf: &[u8]) -> Result<(Pages, Program), Error> {
-    let plan = elf::parse_within(elf, USER_IMAGE_BASE as u32, USER_END).map_err(|_| Error::BadImage)?;
+/// address, in frames as large as their alignment allows, and fills them;
+/// a read-only segment lying in place in `image` is sliced from it instead.
+fn place(slot: Handle, image: Option<BootImageFrame>, elf: &[u8]) -> Result<(Pages, Program), Error> {
     let (base, bytes) = cap_object(slot)?;
     let mut pages = Pages::new(base);
+    match place_into(&mut pages, slot, bytes, image, elf) {
+        Ok(program) => Ok((pages, program)),
+        Err(error) => {
+            pages.release_slices();
+            Err(error)
+        }
+    }
+}
+
+fn place_into(
+    pages: &mut Pages,
+    slot: Handle,
+    bytes: u32,
+    image: Option<BootImageFrame>,
+    elf: &[u8],
+) -> Result<Program, Error> {
+    let plan = elf::parse_within(elf, USER_IMAGE_BASE as u32, USER_END).map_err(|_| Error::BadImage)?;
+    let base = pages.next;
     let mut stack = None;
+    let mut code_in_place = None;
     for segment in plan.segments() {
+        if let Some(image) = image.filter(|image| in_place(image, elf, segment)) {
+            code_in_place.get_or_insert(segment.address);
+            let rights = Rights::READ | Rights::EXECUTE;
+            let mut address = segment.address;
+            while address < segment.page_end() {
+                let size = largest_frame(address, segment.page_end());
+                let frame = frame_slice(image.frame, address - image.base, size, rights | Rights::GRANT)?;
+                pages.push_elsewhere(frame, address, size, rights)?;
+                address += size;
+            }
+            continue;
+        }
         if segment.page_start() != pages.next || segment.page_end() - base > bytes {
             // A gap, an overlap or more than the slot: not linked for it.
             return Err(Error::BadImage);
@@ -127,12 +198,7 @@ fn place(slot: Handle, elf: &[u8]) -> Result<(Pages, Program), Error> {
         }
         let mut address = segment.page_start();
         while address < segment.page_end() {
-            // The largest power of two the address is aligned to that the
-            // segment still fills.
-            let mut size = MAX_FRAME;
-            while size > PAGE_SIZE as u32 && (!address.is_multiple_of(size) || address + size > segment.page_end()) {
-                size /= 2;
-            }
+            let size = largest_frame(address, segment.page_end());
             let frame = carve(slot, address, size)?;
             let mut contents = [(0u32, &[][..]); (MAX_FRAME as usize) / PAGE_SIZE];
             for (index, page) in (address..address + size).step_by(PAGE_SIZE).enumerate() {
@@ -145,7 +211,32 @@ fn place(slot: Handle, elf: &[u8]) -> Result<(Pages, Program), Error> {
         }
     }
     let stack = stack.ok_or(Error::BadImage)?;
-    Ok((pages, Program { entry: plan.entry, stack }))
+    Ok(Program { entry: plan.entry, stack, code_in_place })
+}
+
+/// The largest power of two, up to `MAX_FRAME`, that `address` is aligned
+/// to and that fits below `end`.
+fn largest_frame(address: u32, end: u32) -> u32 {
+    let mut size = MAX_FRAME;
+    while size > PAGE_SIZE as u32 && (!address.is_multiple_of(size) || address + size > end) {
+        size /= 2;
+    }
+    size
+}
+
+/// True if `segment` of the program `elf` (which lies in the boot image,
+/// the M4's addresses being physical) is read-only code whose whole pages
+/// lie in `image` at their own addresses: linked to run in place.
+fn in_place(image: &BootImageFrame, elf: &[u8], segment: &elf::Segment) -> bool {
+    let file = elf.as_ptr() as usize as u64 + u64::from(segment.file_offset);
+    let end = u64::from(segment.address) + u64::from(segment.memory_size);
+    !segment.access.write
+        && file == u64::from(segment.address)
+        && segment.address.is_multiple_of(PAGE_SIZE as u32)
+        && segment.file_size == segment.memory_size
+        && end.is_multiple_of(PAGE_SIZE as u64)
+        && u64::from(segment.address) >= u64::from(image.base)
+        && end <= u64::from(image.base) + u64::from(image.bytes)
 }
 
 /// A frame of `size` bytes carved from `slot`, which must land at
@@ -194,7 +285,7 @@ fn finish(
     }
     process_name(process, name)?;
     process_setup(process, program.entry, program.stack, argument)?;
-    Ok(Placed { process, entry: program.entry, stack: program.stack })
+    Ok(Placed { process, entry: program.entry, stack: program.stack, code_in_place: program.code_in_place })
 }
 
 /// The frames of one program (a fixed list: the loader has no heap), and
@@ -203,24 +294,51 @@ struct Pages {
     frames: [(Handle, u32, u32, Rights); MAX_FRAMES],
     count: usize,
     next: u32,
+    /// Which frames are slices of the boot image (bit per frame): not the
+    /// slot's, so revoking the slot does not take them back.
+    sliced: u16,
 }
 
 /// Frames one loaded program may have: a process has at most 16 mappings.
 const MAX_FRAMES: usize = 16;
+const _: () = assert!(MAX_FRAMES <= u16::BITS as usize, "Pages::sliced has a bit per frame");
 
 impl Pages {
     fn new(base: u32) -> Pages {
-        Pages { frames: [(Handle::NULL, 0, 0, Rights::empty()); MAX_FRAMES], count: 0, next: base }
+        Pages { frames: [(Handle::NULL, 0, 0, Rights::empty()); MAX_FRAMES], count: 0, next: base, sliced: 0 }
     }
 
     /// Notes a frame of `size` bytes at `address`; a program of more frames
     /// than a process can map is not one the loader can place.
     fn push(&mut self, frame: Handle, address: u32, size: u32, rights: Rights) -> Result<(), Error> {
+        self.push_entry(frame, address, size, rights)?;
+        self.next = address + size;
+        Ok(())
+    }
+
+    /// Notes a slice of the boot image (code in place).
+    fn push_elsewhere(&mut self, frame: Handle, address: u32, size: u32, rights: Rights) -> Result<(), Error> {
+        let count = self.count;
+        self.push_entry(frame, address, size, rights)?;
+        self.sliced |= 1 << count;
+        Ok(())
+    }
+
+    fn push_entry(&mut self, frame: Handle, address: u32, size: u32, rights: Rights) -> Result<(), Error> {
         let entry = self.frames.get_mut(self.count).ok_or(Error::BadImage)?;
         *entry = (frame, address, size, rights);
         self.count += 1;
-        self.next = address + size;
         Ok(())
+    }
+
+    /// After an error: deletes the slices still held (one already moved to
+    /// the process is a stale handle here, and goes with the process).
+    fn release_slices(&self) {
+        for (index, &(frame, ..)) in self.iter().enumerate() {
+            if self.sliced & (1 << index) != 0 {
+                let _ = tessera_rt::cap_delete(frame);
+            }
+        }
     }
 
     fn iter(&self) -> impl Iterator<Item = &(Handle, u32, u32, Rights)> {

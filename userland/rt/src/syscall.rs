@@ -230,6 +230,14 @@ pub fn cap_derive(handle: Handle, rights: Rights, badge: u32) -> Result<Handle, 
     status(r0).map(|()| Handle(r1))
 }
 
+/// Derives from frame `frame` a frame of its `bytes` at `offset` (a power
+/// of two, at least a page, at an address that is a multiple of its size),
+/// keeping only `rights`.
+pub fn frame_slice(frame: Handle, offset: u32, bytes: u32, rights: Rights) -> Result<Handle, Error> {
+    let [r0, r1, _, _] = raw_syscall(Syscall::FrameSlice as u32, [frame.0, offset, bytes, rights.bits()]);
+    status(r0).map(|()| Handle(r1))
+}
+
 /// Deletes `handle` and everything derived from it.
 pub fn cap_delete(handle: Handle) -> Result<(), Error> {
     status(raw_syscall(Syscall::CapDelete as u32, [handle.0, 0, 0, 0])[0])

@@ -381,6 +381,12 @@ impl<P: Platform> Kernel<P> {
                 self.referenced(&made);
                 [self.handle_at(destination).0, 0, 0]
             }
+            Call::FrameSlice { handle, offset, bytes, rights } => {
+                let source = self.lookup(index, handle)?;
+                let destination = self.free_slot(index)?;
+                capability::slice(&mut Slots(&mut self.processes), source, destination, offset, bytes, rights)?;
+                [self.handle_at(destination).0, 0, 0]
+            }
             Call::CapRevoke { handle } => {
                 let at = self.lookup(index, handle)?;
                 if !self.revoke_preemptible(at) {

@@ -968,6 +968,7 @@ impl<P: Platform> Kernel<P> {
             Call::CapInfo { .. }
             | Call::CapObject { .. }
             | Call::CapDerive { .. }
+            | Call::FrameSlice { .. }
             | Call::CapDelete { .. }
             | Call::CapRevoke { .. }
             | Call::CapGrant { .. }

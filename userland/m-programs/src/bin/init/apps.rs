@@ -99,13 +99,16 @@ pub struct Apps<'a> {
     log: FailureLog,
     /// Packages refused because the table was full (not in `apps`).
     unmanaged: usize,
+    /// The boot image's frame, for apps whose code runs in place.
+    code: tessera_loader::identity::BootImageFrame,
 }
 
 impl<'a> Apps<'a> {
     /// Reads every package of the boot image and checks each on its own;
     /// a refusal is one log line.
     pub fn check(memory: &'a Memory, servers: Servers) -> Result<Apps<'a>, Error> {
-        let mut apps = Apps { apps: [None; MAX_APPS], servers, log: FailureLog::new(), unmanaged: 0 };
+        let mut apps =
+            Apps { apps: [None; MAX_APPS], servers, log: FailureLog::new(), unmanaged: 0, code: memory.frame };
         let offer = offer(&servers);
         let image = memory.image()?;
         let trusted = image.find(TRUSTED_KEYS).and_then(|entry| TrustedKeys::parse(entry.elf).ok());
@@ -221,6 +224,7 @@ impl<'a> Apps<'a> {
     /// Loads app `index` into its slot and starts it, if it is admitted or
     /// due to restart; true if it started.
     fn launch(&mut self, index: usize) -> bool {
+        let code = self.code;
         let Some(app) = self.apps[index].as_mut() else { return false };
         if app.status != Status::Checked && app.status.restart_at().is_none() {
             return false;
@@ -243,12 +247,28 @@ impl<'a> Apps<'a> {
             }
             Ok(count)
         };
-        match tessera_loader::identity::start_app(app.slot, app.name, app.elf, HEAP_BYTES, APP_PRIORITY, grant) {
+        match tessera_loader::identity::start_app(
+            app.slot,
+            Some(code),
+            app.name,
+            app.elf,
+            HEAP_BYTES,
+            APP_PRIORITY,
+            grant,
+        ) {
             Ok(placed) => {
                 app.process = placed.process;
                 app.status = app.status.after(Event::Started);
                 let at = tessera_rt::cap_object(app.slot).map_or(0, |(base, _)| base);
-                println!("app '{}' started in its slot at {at:#010x}", app.name);
+                match placed.code_in_place {
+                    Some(code) => {
+                        println!(
+                            "app '{}' started in its slot at {at:#010x}, its code in place at {code:#010x}",
+                            app.name
+                        )
+                    }
+                    None => println!("app '{}' started in its slot at {at:#010x}", app.name),
+                }
                 true
             }
             Err(error) => {

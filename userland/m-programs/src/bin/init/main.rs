@@ -49,7 +49,10 @@ fn start_uartd(memory: &Memory, untyped: Handle) -> Result<Handle, Error> {
     let uart = device(APP_UART)?;
     let (elf, slot) = memory.program("uartd")?;
     let endpoint = retype(untyped, ObjectType::Endpoint, 64)?;
-    let started = tessera_loader::identity::load(slot, "uartd", elf, 0).and_then(|placed| {
+    let started = tessera_loader::identity::load(slot, Some(memory.frame), "uartd", elf, 0).and_then(|placed| {
+        if let Some(code) = placed.code_in_place {
+            println!("uartd's code runs in place at {code:#010x}");
+        }
         cap_move(uart, placed.process)?;
         cap_grant(endpoint, placed.process, Rights::RECEIVE)?;
         process_start(placed.process, UARTD_PRIORITY)
@@ -129,15 +132,19 @@ const SCENARIO_APPS_MICROS: u64 = 6_000_000;
 /// for objects, the others are program slots.
 struct Memory {
     image: Mapping,
+    /// The boot image's frame, to slice programs' code from (code in
+    /// place).
+    frame: tessera_loader::identity::BootImageFrame,
     general: Handle,
 }
 
 impl Memory {
     fn find() -> Result<Memory, Error> {
-        let image = find_initial_capability(ObjectType::Frame, Rights::READ).ok_or(Error::NotFound)?;
-        let (at, _) = cap_object(image)?;
+        let handle = find_initial_capability(ObjectType::Frame, Rights::READ).ok_or(Error::NotFound)?;
+        let (at, bytes) = cap_object(handle)?;
         // Mapped already when init's own code runs from it.
-        let image = Mapping::new_or_existing(image, at, Rights::READ)?;
+        let image = Mapping::new_or_existing(handle, at, Rights::READ)?;
+        let frame = tessera_loader::identity::BootImageFrame { frame: handle, base: at, bytes };
         let mut general = None;
         let mut largest = 0;
         for_each_initial_capability(|handle, info| {
@@ -149,7 +156,7 @@ impl Memory {
                 }
             }
         });
-        Ok(Memory { image, general: general.ok_or(Error::NotFound)? })
+        Ok(Memory { image, frame, general: general.ok_or(Error::NotFound)? })
     }
 
     /// The boot image.
@@ -167,14 +174,17 @@ impl Memory {
     }
 
     /// The slot `elf` is linked for: the untyped block (a program slot or
-    /// an app slot) that starts where its first segment does.
+    /// an app slot) that starts where one of its segments does: its first,
+    /// or, when its code runs in place in the boot image, its stack.
     fn slot_for(&self, elf: &[u8]) -> Option<Handle> {
         let plan = tessera_abi::elf::parse_within(elf, 0x1_0000, 0xE000_0000).ok()?;
-        let start = plan.segments().next()?.page_start();
         let mut found = None;
         for_each_initial_capability(|handle, info| {
             let slot = info.kind == ObjectType::Untyped && handle != self.general;
-            if slot && cap_object(handle).is_ok_and(|(base, _)| base == start) {
+            if found.is_none()
+                && slot
+                && cap_object(handle).is_ok_and(|(base, _)| plan.segments().any(|segment| segment.page_start() == base))
+            {
                 found = Some(handle);
             }
         });
@@ -186,7 +196,7 @@ impl Memory {
 /// ended in a fault of `kind`; takes the slot back either way.
 fn expect_fault(memory: &Memory, name: &str, kind: FaultKind) -> Result<bool, Error> {
     let (elf, slot) = memory.program(name)?;
-    let placed = tessera_loader::identity::start(slot, name, elf, 0, 1)?;
+    let placed = tessera_loader::identity::start(slot, Some(memory.frame), name, elf, 0, 1)?;
     let (_, ended) = wait(Some(placed.process), Some(1_000_000))?;
     println!("{name} ended: {ended:?}");
     cap_revoke(slot)?;
