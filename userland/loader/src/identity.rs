@@ -174,12 +174,20 @@ fn place_into(
     for segment in plan.segments() {
         if let Some(image) = image.filter(|image| in_place(image, elf, segment)) {
             code_in_place.get_or_insert(segment.address);
-            let rights = Rights::READ | Rights::EXECUTE;
+            // Executable only if the segment is.
+            let mut rights = Rights::READ;
+            if segment.access.execute {
+                rights |= Rights::EXECUTE;
+            }
             let mut address = segment.address;
             while address < segment.page_end() {
                 let size = largest_frame(address, segment.page_end());
                 let frame = frame_slice(image.frame, address - image.base, size, rights | Rights::GRANT)?;
-                pages.push_elsewhere(frame, address, size, rights)?;
+                if let Err(error) = pages.push_elsewhere(frame, address, size, rights) {
+                    // Not in the list `release_slices` goes by.
+                    let _ = tessera_rt::cap_delete(frame);
+                    return Err(error);
+                }
                 address += size;
             }
             continue;
