@@ -80,6 +80,11 @@ impl Line {
         self.bytes(&digits)
     }
 
+    /// Appends how kernel lines name a process: `'NAME' (pid PID)`.
+    pub fn process(&mut self, name: &[u8], pid: u32) -> &mut Line {
+        self.str("'").bytes(name).str("' (pid ").dec(pid).str(")")
+    }
+
     /// What was built.
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or(&[])
@@ -110,6 +115,9 @@ mod tests {
         let mut line = Line::new();
         line.str("fault in process '").bytes(b"blinky").str("' (pid ").dec(7).str(")");
         assert_eq!(text(&line), "fault in process 'blinky' (pid 7)");
+        let mut named = Line::new();
+        named.str("fault in process ").process(b"blinky", 7);
+        assert_eq!(named.as_bytes(), line.as_bytes());
     }
 
     #[test]

@@ -257,11 +257,9 @@ impl<P: Platform> Kernel<P> {
                             state => {
                                 if state != State::Inactive {
                                     klog!(self, |line| line
-                                        .str("process '")
-                                        .bytes(process.name())
-                                        .str("' (pid ")
-                                        .dec(pid)
-                                        .str(") ended: its last capability is gone"));
+                                        .str("process ")
+                                        .process(process.name(), pid)
+                                        .str(" ended: its last capability is gone"));
                                 }
                                 self.end_process(index, tessera_abi::ExitKind::Killed, 0);
                             }

@@ -878,11 +878,9 @@ impl<P: Platform> Kernel<P> {
                     const _: () = assert!(127 + tessera_abi::NAME_MAX <= Budget::REPORT_BYTES as usize);
                     if let Some(dropped) = process.output.report(now) {
                         klog!(self, |line| line
-                            .str("process '")
-                            .bytes(process.name())
-                            .str("' (pid ")
-                            .dec(pid)
-                            .str("): ")
+                            .str("process ")
+                            .process(process.name(), pid)
+                            .str(": ")
                             .dec(dropped)
                             .str(" bytes of its output dropped: over its budget of ")
                             .dec(u32::from(Budget::BURST))
@@ -1154,11 +1152,9 @@ impl<P: Platform> Kernel<P> {
             }
         };
         klog!(self, |line| line
-            .str("fault in process '")
-            .bytes(process.name())
-            .str("' (pid ")
-            .dec(pid)
-            .str("): ")
+            .str("fault in process ")
+            .process(process.name(), pid)
+            .str(": ")
             .str(fault.name())
             .str(", address ")
             .hex(address)
