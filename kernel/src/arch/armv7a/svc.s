@@ -406,8 +406,10 @@ tessera_fast_yield:
 
 @ --- Signal: set bits, wake the waiter they are for --------------------
 @ Taken for a notification no process is bound to, with no waiter or one
-@ (several: the general path), when a woken waiter has no deadline and
-@ does not outrank the signaller, which keeps running (no switch).
+@ (several: the general path), when a woken waiter does not outrank the
+@ signaller, which keeps running (no switch). A deadline the waiter had
+@ stays in the kernel's lower bound on the earliest one (the timer may
+@ fire once for nothing), as in the Rust path.
     .global tessera_fast_signal
 tessera_fast_signal:
     NOTIFICATION {right_signal}
