@@ -82,7 +82,7 @@ fn main() {
     // each address once it knows it (`TESSERA_M_TEXT_<NAME>`); until then
     // (or built by hand) the code is in the slot.
     for (name, _) in SLOTS {
-        let variable = format!("TESSERA_M_TEXT_{}", name.to_uppercase().replace('-', "_"));
+        let variable = tessera_board::armv7m::program_text_variable(name);
         println!("cargo:rerun-if-env-changed={variable}");
         if let Ok(text) = env::var(&variable) {
             println!("cargo:rustc-link-arg-bin={name}=--defsym=__tessera_text={text}");

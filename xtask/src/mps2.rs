@@ -128,12 +128,6 @@ fn write_texts(path: &std::path::Path, texts: &std::collections::BTreeMap<String
     std::fs::write(path, text).map_err(|err| format!("cannot write {}: {err}", show(path)))
 }
 
-/// The variable `userland/m-programs/build.rs` links program `name`'s code
-/// at.
-fn text_variable(name: &str) -> String {
-    format!("TESSERA_M_TEXT_{}", name.to_uppercase().replace('-', "_"))
-}
-
 /// Builds the M4 programs for `board`, those of [`IN_PLACE_PROGRAMS`] with
 /// an address in `texts` linked to run their code there (in their slots
 /// without).
@@ -144,8 +138,8 @@ fn build_programs(board: &str, texts: &std::collections::BTreeMap<String, u32>) 
     command.env("TESSERA_M_BOARD", board);
     for name in IN_PLACE_PROGRAMS {
         match texts.get(name) {
-            Some(address) => command.env(text_variable(name), format!("{address:#x}")),
-            None => command.env_remove(text_variable(name)),
+            Some(address) => command.env(tessera_board::armv7m::program_text_variable(name), format!("{address:#x}")),
+            None => command.env_remove(tessera_board::armv7m::program_text_variable(name)),
         };
     }
     run_streamed(command)
@@ -789,7 +783,7 @@ mod tests {
         assert!(read_texts(&path).is_empty());
         assert!(read_texts(&dir.join("missing")).is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(text_variable("fp-reader"), "TESSERA_M_TEXT_FP_READER");
+        assert_eq!(tessera_board::armv7m::program_text_variable("fp-reader"), "TESSERA_M_TEXT_FP_READER");
     }
 
     /// The apps' summary must count the lines before it.

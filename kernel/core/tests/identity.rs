@@ -149,30 +149,6 @@ fn a_program_is_placed_where_it_was_linked_or_not_at_all() {
     assert_eq!(system.kernel.free_frames(), free - 4);
 }
 
-/// A program whose code page (4096 bytes of 0x5A) is at file offset 4096,
-/// so that it lies on a page of the boot image (whose entries start on
-/// pages), and whose two writable pages are at `data` (32 bytes of 0xA5
-/// from the file, the rest zero).
-fn in_place_program(code: u32, data: u32) -> Vec<u8> {
-    let text = vec![0x5Au8; PAGE as usize];
-    let bytes = [0xA5u8; 32];
-    let mut out = vec![0u8; 3 * PAGE as usize];
-    let len = build_test_elf(code | 1, &[(code, FLAGS_RX, &text, PAGE), (data, FLAGS_RW, &bytes, 2 * PAGE)], &mut out);
-    // The headers (two program headers), then the code moved to the next
-    // page of the file and the data after it.
-    let headers = 52 + 2 * 32;
-    let mut elf = out[..headers].to_vec();
-    elf.resize(PAGE as usize, 0);
-    elf.extend_from_slice(&text);
-    elf.extend_from_slice(&bytes);
-    for (header, offset) in [(0, PAGE), (1, 2 * PAGE)] {
-        let at = 52 + header * 32 + 4;
-        elf[at..at + 4].copy_from_slice(&offset.to_le_bytes());
-    }
-    assert_eq!(len, headers + text.len() + bytes.len());
-    elf
-}
-
 /// Where user addresses are physical, a read-only page that lies in the
 /// boot image at the very address it was linked for is mapped there and
 /// not copied (code in place, docs/mt3620.md); one that does not is not
@@ -183,10 +159,10 @@ fn read_only_pages_run_where_they_lie_in_the_boot_image() {
     // where the program's code page lies in it.
     const IMAGE_AT: u32 = 0x0008_0000;
     let data = RAM_START + 0x0012_4000;
-    let placeholder = in_place_program(0x0010_0000, data);
+    let placeholder = support::in_place_program(0x0010_0000, data, 2 * PAGE);
     let offset = System::identity_image_offset(&[("inplace", &placeholder)], "inplace");
     let code = IMAGE_AT + offset + PAGE;
-    let linked = in_place_program(code, data);
+    let linked = support::in_place_program(code, data, 2 * PAGE);
     assert_eq!(System::identity_image_offset(&[("inplace", &linked)], "inplace"), offset);
     let object = RAM_START + RAM_BYTES - 0x4000;
 

@@ -20,6 +20,14 @@ pub fn hardware_dir() -> PathBuf {
     boards_dir().join("..").join("boards")
 }
 
+/// The environment variable through which xtask tells
+/// `userland/m-programs/build.rs` where program `name` runs its code in
+/// place in the boot image (docs/mt3620.md, "Code in place"):
+/// `TESSERA_M_TEXT_<NAME>`, upper case, `-` as `_`.
+pub fn program_text_variable(name: &str) -> String {
+    format!("TESSERA_M_TEXT_{}", name.to_uppercase().replace('-', "_"))
+}
+
 /// The folder of board `folder`: `qemu/<folder>` for an emulated board,
 /// else `boards/<folder>`.
 pub fn board_dir(folder: &str) -> PathBuf {

@@ -18,8 +18,10 @@
 //! (docs/mt3620.md, "Code in place") gets, for each read-only segment
 //! whose whole pages lie there at their own addresses, frames sliced from
 //! the boot image's frame ([`BootImageFrame`], `FrameSlice`): only its own
-//! code, readable and executable, and nothing copied into its slot, whose
-//! first byte is then where its stack starts.
+//! code, readable, and executable where the segment says so, and nothing
+//! copied into its slot, whose first byte is then where its stack starts.
+//! Slices it could not hand over are deleted after an error (the slot's
+//! revoke does not reach them).
 
 use tessera_abi::app::{Grant, ServerKind, StartInfo, GRANT_ENTRY, MAX_GRANTS, START_INFO_HEADER};
 use tessera_abi::elf;

@@ -397,6 +397,31 @@ fn root_program(code: u32, data: u32, more: u32) -> Vec<u8> {
     out
 }
 
+/// A program whose code page (4096 bytes of 0x5A) is at file offset 4096,
+/// so that it lies on a page of the boot image (whose entries start on
+/// pages), and whose `data_bytes` of writable pages are at `data` (32
+/// bytes of 0xA5 from the file, the rest zero).
+pub fn in_place_program(code: u32, data: u32, data_bytes: u32) -> Vec<u8> {
+    let text = vec![0x5Au8; 4096];
+    let bytes = [0xA5u8; 32];
+    let mut out = vec![0u8; 3 * 4096];
+    let len =
+        build_test_elf(code | 1, &[(code, FLAGS_RX, &text, 4096), (data, FLAGS_RW, &bytes, data_bytes)], &mut out);
+    // The headers (two program headers), then the code moved to the next
+    // page of the file and the data after it.
+    let headers = 52 + 2 * 32;
+    let mut elf = out[..headers].to_vec();
+    elf.resize(4096, 0);
+    elf.extend_from_slice(&text);
+    elf.extend_from_slice(&bytes);
+    for (header, offset) in [(0, 4096u32), (1, 8192)] {
+        let at = 52 + header * 32 + 4;
+        elf[at..at + 4].copy_from_slice(&offset.to_le_bytes());
+    }
+    assert_eq!(len, headers + text.len() + bytes.len());
+    elf
+}
+
 /// A boot image of `programs`.
 fn pack(programs: &[(&str, &[u8])]) -> Vec<u8> {
     let mut image = vec![0u8; bootimage::image_size(programs.iter().map(|(_, elf)| elf.len()))];
@@ -455,19 +480,7 @@ impl System {
     /// file. Returns the system, or why the kernel refused to start it.
     pub fn boot_root_in_place(frame: u32, image_at: u32) -> Result<System, Error> {
         let code = IN_PLACE_IMAGE + 2 * 4096;
-        let text = vec![0x5Au8; 4096];
-        let mut out = vec![0u8; 3 * 4096];
-        let data = (IDENTITY_ROOT_DATA, FLAGS_RW, &[0u8; 32][..], 4096 * (1 + IDENTITY_ROOT_STACK_PAGES));
-        build_test_elf(code, &[(code, FLAGS_RX, &text, 4096), data], &mut out);
-        // The code on the file's second page, the data after it.
-        let mut elf = out[..52 + 2 * 32].to_vec();
-        elf.resize(4096, 0);
-        elf.extend_from_slice(&text);
-        elf.extend_from_slice(&[0u8; 32]);
-        for (header, offset) in [(0usize, 4096u32), (1, 8192)] {
-            let at = 52 + header * 32 + 4;
-            elf[at..at + 4].copy_from_slice(&offset.to_le_bytes());
-        }
+        let elf = in_place_program(code, IDENTITY_ROOT_DATA, 4096 * (1 + IDENTITY_ROOT_STACK_PAGES));
         System::try_boot(
             UserLayout::Identity { end: IDENTITY_END },
             (code, IDENTITY_ROOT_DATA),
