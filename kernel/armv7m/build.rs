@@ -48,6 +48,10 @@ fn main() {
     fs::write(out.join("boot.img"), image).expect("cannot write boot.img");
     if env::var("TARGET").is_ok_and(|target| target.starts_with("thumbv7em")) {
         println!("cargo:rustc-link-arg-bins=--defsym=__boot_image_frame={frame:#x}");
+        // Whether the mechanism checks' programs and stacks are linked in
+        // (feature `checks`): link.x reserves their MPU regions only then.
+        let checks = u32::from(env::var_os("CARGO_FEATURE_CHECKS").is_some());
+        println!("cargo:rustc-link-arg-bins=--defsym=__mechanism_checks={checks}");
     }
     // Only the device target links with the script (xtask builds it for
     // thumbv7em-none-eabihf; nothing builds it for the host).

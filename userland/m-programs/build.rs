@@ -8,12 +8,13 @@ use std::path::PathBuf;
 
 use tessera_board::armv7m::{board_dir, Board};
 
-/// Each program and its slot (`src/bin/<name>.rs`).
-/// The kernel starts the programs in slots 0 to 5 itself; `init` loads
-/// the others into slots 6 to 8 (kernel/armv7m/src/portable.rs,
-/// `KERNEL_SLOTS`). Apps have slots of their own (the board's `apps`,
-/// set by xtask through `tessera_app_build`).
-const SLOTS: [(&str, u32); 9] = [
+/// Each program and its slot (`src/bin/<name>.rs`), in the build with
+/// the checks (feature `checks`): the kernel starts the programs in slots 0
+/// to 5 itself; `init` loads the others into slots 6 to 8
+/// (kernel/armv7m/src/portable.rs, `KERNEL_SLOTS`). Apps have slots of
+/// their own (the board's `apps`, set by xtask through
+/// `tessera_app_build`).
+const CHECK_SLOTS: [(&str, u32); 9] = [
     ("init", 0),
     ("echo", 1),
     ("peeker", 2),
@@ -24,6 +25,9 @@ const SLOTS: [(&str, u32); 9] = [
     ("bkpt-er", 7),
     ("uartd", 8),
 ];
+/// The same in the system build: the kernel starts `init`, which loads
+/// the UART server.
+const SYSTEM_SLOTS: [(&str, u32); 2] = [("init", 0), ("uartd", 1)];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=TESSERA_M_BOARD");
@@ -67,7 +71,9 @@ fn main() {
         eprintln!("error: the board {folder} has no program slots (`programs` in its board.json)");
         std::process::exit(1)
     };
-    for (name, slot) in SLOTS {
+    let slots: &[(&str, u32)] =
+        if env::var_os("CARGO_FEATURE_CHECKS").is_some() { &CHECK_SLOTS } else { &SYSTEM_SLOTS };
+    for &(name, slot) in slots {
         if slot >= programs.slots {
             eprintln!("error: {name} needs slot {slot}, but the board {folder} has {} slots", programs.slots);
             std::process::exit(1)
@@ -81,7 +87,7 @@ fn main() {
     // it in the boot image (docs/mt3620.md, "Code in place"): xtask names
     // each address once it knows it (`TESSERA_M_TEXT_<NAME>`); until then
     // (or built by hand) the code is in the slot.
-    for (name, _) in SLOTS {
+    for &(name, _) in slots {
         let variable = tessera_board::armv7m::program_text_variable(name);
         println!("cargo:rerun-if-env-changed={variable}");
         if let Ok(text) = env::var(&variable) {

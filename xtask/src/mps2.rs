@@ -15,7 +15,11 @@
 //! faults, and the sample apps under `init`'s app manager: refused by name
 //! where the image cannot grant what they ask, run, finished, restarted
 //! and held, and `uartecho` sending a host harness's line back through
-//! the UART server and the board's second UART.
+//! the UART server and the board's second UART. That is the build with
+//! the checks ([`Contents::Scenario`]); the system build
+//! ([`Contents::System`], what `cargo xtask qemu --board mps2-an386` boots
+//! and `qemu:mps2-system` checks) has none of them: the kernel starts
+//! `init`, which starts the UART server and the apps.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -37,30 +41,74 @@ pub const BOARD: &str = "mps2-an386";
 /// `crasher` works a second before each of its three crashes).
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Builds the M-profile kernel (release); returns its ELF.
+/// Builds the M-profile kernel's system build (release): `init`, the UART
+/// server and the apps, no checks; returns its ELF.
 pub fn build() -> Result<PathBuf> {
     build_with(&[])
 }
+
+/// What an M4 boot image holds, by the kernel features it is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Contents {
+    /// `init`, the UART server and the apps: what a board runs.
+    System,
+    /// Also `echo`, the probes and `init`'s checks (feature `checks`, or
+    /// `bench`, which implies it).
+    Checks,
+    /// The checks and the hostile apps and package fixtures
+    /// (`checks` with `scenario`: `qemu:mps2-boot`).
+    Scenario,
+}
+
+impl Contents {
+    /// The contents a kernel built with `features` runs.
+    pub fn for_features(features: &[&str]) -> Contents {
+        let checks = features.iter().any(|feature| matches!(*feature, "checks" | "bench"));
+        match (checks, features.contains(&"scenario")) {
+            (false, _) => Contents::System,
+            (true, false) => Contents::Checks,
+            (true, true) => Contents::Scenario,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Contents::System => "system",
+            Contents::Checks => "checks",
+            Contents::Scenario => "scenario",
+        }
+    }
+
+    fn checks(self) -> bool {
+        self != Contents::System
+    }
+}
+
+/// The M4 programs of the system build (`userland/m-programs` without its
+/// feature `checks`, whose other programs require it).
+pub const SYSTEM_PROGRAMS: [&str; 2] = ["init", "uartd"];
 
 /// The package of the programs the portable kernel starts on the M4
 /// (`userland/m-programs`, each linked at its slot of the board).
 pub const PROGRAMS_PACKAGE: &str = "tessera-m-programs";
 
 /// Builds the M4 programs and apps for `board` and packs them into
-/// `target/tessera/<board>/boot.img` (`boot-scenario.img` with the package
-/// fixtures the scenario needs); returns its path.
-pub fn build_boot_image(board: &str, fixtures: bool) -> Result<PathBuf> {
+/// `target/tessera/<board>/boot-<contents>.img`; returns its path.
+pub fn build_boot_image(board: &str, contents: Contents) -> Result<PathBuf> {
+    let fixtures = contents == Contents::Scenario;
     crate::toolchain::ensure_target(TARGET)?;
     let description = Board::load(board).map_err(|err| err.0)?;
     let dir = crate::image::tessera_dir().join(board);
     std::fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", show(&dir)))?;
     // Where each program's code went last time: usually where it goes
     // again, so each links once.
-    let remembered = dir.join(CODE_FILE);
+    let remembered = dir.join(format!("{CODE_FILE}-{}", contents.name()));
     let mut texts = read_texts(&remembered);
-    build_programs(board, &texts)?;
-    let names = crate::image::program_names(&crate::workspace_root().join("userland/m-programs/src/bin"))?;
-    let (mut apps, app_names) = build_apps(board, &names, fixtures, &texts)?;
+    build_programs(board, &texts, contents)?;
+    let all = crate::image::program_names(&crate::workspace_root().join("userland/m-programs/src/bin"))?;
+    let names: Vec<String> =
+        if contents.checks() { all.clone() } else { SYSTEM_PROGRAMS.iter().map(|name| name.to_string()).collect() };
+    let (mut apps, app_names) = build_apps(board, &all, fixtures, &texts)?;
     let release = target_dir().join(TARGET).join("release");
     // `init`, `uartd` and the apps run their code in place (docs/mt3620.md,
     // "Code in place"): each is linked where its code lies in the boot
@@ -89,13 +137,13 @@ pub fn build_boot_image(board: &str, fixtures: bool) -> Result<PathBuf> {
         }
         if moved.is_empty() {
             write_texts(&remembered, &texts)?;
-            let path = dir.join(if fixtures { "boot-scenario.img" } else { "boot.img" });
+            let path = dir.join(format!("boot-{}.img", contents.name()));
             crate::image::write_if_changed(&path, &bytes)?;
             return Ok(path);
         }
         println!("==> linking the code of {} where it lies in the boot image", moved.join(", "));
         if moved.iter().any(|name| IN_PLACE_PROGRAMS.contains(&name.as_str())) {
-            build_programs(board, &texts)?;
+            build_programs(board, &texts, contents)?;
         }
         if moved.iter().any(|name| !IN_PLACE_PROGRAMS.contains(&name.as_str())) {
             apps = build_apps(board, &names, fixtures, &texts)?.0;
@@ -108,8 +156,9 @@ pub fn build_boot_image(board: &str, fixtures: bool) -> Result<PathBuf> {
 /// The M4 programs whose code runs in place besides the apps: `init` (the
 /// kernel maps it) and the UART server (`init`'s loader slices it).
 const IN_PLACE_PROGRAMS: [&str; 2] = ["init", "uartd"];
-/// Where xtask keeps the last addresses (in `target/tessera/<board>/`):
-/// a line `NAME 0xADDRESS` each.
+/// Where xtask keeps the last addresses (in `target/tessera/<board>/`,
+/// one file per [`Contents`], `code-in-place-<contents>`): a line
+/// `NAME 0xADDRESS` each.
 const CODE_FILE: &str = "code-in-place";
 
 /// The addresses in `path` (none if it is missing or unreadable).
@@ -128,13 +177,17 @@ fn write_texts(path: &std::path::Path, texts: &std::collections::BTreeMap<String
     std::fs::write(path, text).map_err(|err| format!("cannot write {}: {err}", show(path)))
 }
 
-/// Builds the M4 programs for `board`, those of [`IN_PLACE_PROGRAMS`] with
-/// an address in `texts` linked to run their code there (in their slots
-/// without).
-fn build_programs(board: &str, texts: &std::collections::BTreeMap<String, u32>) -> Result<()> {
-    println!("==> building the M4 programs (release, {TARGET}) for {board}");
+/// Builds the M4 programs for `board` (with `init`'s checks and the
+/// programs they need where `contents` says), those of
+/// [`IN_PLACE_PROGRAMS`] with an address in `texts` linked to run their
+/// code there (in their slots without).
+fn build_programs(board: &str, texts: &std::collections::BTreeMap<String, u32>, contents: Contents) -> Result<()> {
+    println!("==> building the M4 programs (release, {TARGET}, {}) for {board}", contents.name());
     let mut command = cargo();
     command.args(["build", "--release", "--target", TARGET, "-p", PROGRAMS_PACKAGE]);
+    if contents.checks() {
+        command.args(["--features", "checks"]);
+    }
     command.env("TESSERA_M_BOARD", board);
     for name in IN_PLACE_PROGRAMS {
         match texts.get(name) {
@@ -316,9 +369,9 @@ const MANAGED_APPS: usize = 16;
 const STUB_FIXTURES: u32 = 2;
 
 /// Builds the M-profile kernel (release) with `features`, around the M4
-/// programs; returns its ELF.
+/// programs they call for ([`Contents::for_features`]); returns its ELF.
 pub fn build_with(features: &[&str]) -> Result<PathBuf> {
-    let boot_image = build_boot_image(BOARD, features.contains(&"scenario"))?;
+    let boot_image = build_boot_image(BOARD, Contents::for_features(features))?;
     let boot_image =
         boot_image.canonicalize().map_err(|err| format!("cannot find the boot image {}: {err}", show(&boot_image)))?;
     let with = if features.is_empty() { String::new() } else { format!(", features {}", features.join(",")) };
@@ -400,17 +453,46 @@ pub fn run(board: &str, timeout: Option<Duration>) -> Result<ExitCode> {
     }
 }
 
-/// The lines a good boot prints, from the board's description.
-fn expected_lines(board: &Board) -> Vec<String> {
+/// The lines a good boot of a build holding `contents` prints, from the
+/// board's description.
+fn expected_lines(board: &Board, contents: Contents) -> Vec<String> {
     let regions = board.kernel_devices.mpu_regions;
     let clock = board.kernel_devices.clock_hz;
-    vec![
+    let mut lines = vec![
         format!("kernel: Tessera on {} (Armv7E-M)", board.name),
         "a Cortex-M4".to_string(),
         format!("kernel: MPU with {regions} regions (the board description says {regions})"),
         "kernel: FPU present, enabled for User mode".to_string(),
         format!("kernel: kernel-core's clock at {clock} Hz: {clock} ticks = 1000000 us"),
         "kernel: boot checks passed".to_string(),
+        format!(
+            "kernel: the portable kernel on {}: programs linked at their slots from {:#010x}",
+            board.name,
+            board.programs.map_or(0, |programs| programs.base)
+        ),
+        "init: running under the portable kernel".to_string(),
+    ];
+    if contents.checks() {
+        lines.extend(check_lines(board));
+    }
+    if contents == Contents::Scenario {
+        lines.extend(fixture_lines());
+    }
+    lines.extend(app_lines(board));
+    lines.push("kernel: shutdown requested by 'init', status 0".to_string());
+    if contents.checks() {
+        lines.extend([
+            "init: done: all answers right".to_string(),
+            "kernel: kernel data intact at shutdown".to_string(),
+        ]);
+    }
+    lines
+}
+
+/// The lines of the mechanism checks and of `init`'s checks of the
+/// portable kernel (feature `checks`).
+fn check_lines(board: &Board) -> Vec<String> {
+    vec![
         // The unprivileged programs under the MPU (kernel/armv7m/src/isolation.rs).
         "kernel: program 1 (hello) says 42".to_string(),
         "kernel: program 2 (reader): MemManage fault, unmapped address at 0x".to_string(),
@@ -428,12 +510,6 @@ fn expected_lines(board: &Board) -> Vec<String> {
         "kernel: preemption checks passed".to_string(),
         // The portable kernel with the M4 programs (portable.rs,
         // userland/m-programs).
-        format!(
-            "kernel: the portable kernel on {}: programs linked at their slots from {:#010x}",
-            board.name,
-            board.programs.map_or(0, |programs| programs.base)
-        ),
-        "init: running under the portable kernel".to_string(),
         "init: echo answered 40 + 2 = 42".to_string(),
         "init: echo received the capability sent to it: an endpoint, send and grant, badge 7".to_string(),
         "init: 3 of 3 timer interrupts received and acknowledged".to_string(),
@@ -445,12 +521,12 @@ fn expected_lines(board: &Board) -> Vec<String> {
         // `init`; the breakpoint does not stop the machine).
         "init: svc-stacker ended: Faulted(Unmapped)".to_string(),
         "init: bkpt-er ended: Faulted(OtherAbort)".to_string(),
-        // The samples as apps (`init`'s app manager, docs/mt3620.md
-        // "Apps"): what this image cannot grant is refused by name,
-        // `countdown` runs and finishes, `crasher` is restarted with
-        // back-off and held.
-        format!("init: app 'blinky' refused: Gpio 5: {} has no such pin", board.name),
-        format!("init: app 'hostile' refused: Gpio 6: {} has no such pin", board.name),
+    ]
+}
+
+/// The lines of the scenario's hostile apps and package fixtures.
+fn fixture_lines() -> Vec<String> {
+    vec![
         // Hostile apps (`userland/test-apps/test-m4-*`), each held after
         // three contained faults (their addresses: `expected_faults`).
         "init: app 'test-m4-app-reader' held: 3 crashes within 10 s; not restarted".to_string(),
@@ -463,6 +539,17 @@ fn expected_lines(board: &Board) -> Vec<String> {
         "init: app 'test-truncated' refused: malformed package: truncated".to_string(),
         "init: app 'zz-stub-1' refused: malformed package: truncated".to_string(),
         "init: app 'zz-stub-2' refused: init manages at most 16 apps".to_string(),
+    ]
+}
+
+/// The lines of the UART server and the samples as apps (`init`'s app
+/// manager, docs/mt3620.md "Apps"): what this image cannot grant is
+/// refused by name, `countdown` runs and finishes, `crasher` is restarted
+/// with back-off and held.
+fn app_lines(board: &Board) -> Vec<String> {
+    vec![
+        format!("init: app 'blinky' refused: Gpio 5: {} has no such pin", board.name),
+        format!("init: app 'hostile' refused: Gpio 6: {} has no such pin", board.name),
         // The UART server and `uartecho` through it: the harness's line
         // comes back (checked on the host side too).
         format!(
@@ -479,9 +566,6 @@ fn expected_lines(board: &Board) -> Vec<String> {
         "init: app 'crasher' restarts in 100 ms".to_string(),
         "init: app 'crasher' restarts in 200 ms".to_string(),
         "init: app 'crasher' held: 3 crashes within 10 s; not restarted".to_string(),
-        "init: done: all answers right".to_string(),
-        "kernel: shutdown requested by 'init', status 0".to_string(),
-        "kernel: kernel data intact at shutdown".to_string(),
     ]
 }
 
@@ -603,11 +687,11 @@ fn apps_summary_reasons(output: &str) -> Vec<String> {
     }
 }
 
-/// `qemu:mps2-boot`: builds the kernel, boots it, and requires exit
-/// status 0 and every expected line.
+/// `qemu:mps2-boot`: builds the kernel with the checks and the scenario's
+/// fixtures, boots it, and requires exit status 0 and every expected line.
 pub fn boot_scenario() -> Result<()> {
     let board = Board::load(BOARD).map_err(|err| err.0)?;
-    let kernel = build_with(&["scenario"])?;
+    let kernel = build_with(&["checks", "scenario"])?;
     // The host end of the apps' UART: it says a line, which `uartecho`
     // must send back.
     let mode = Mode::Talk(TALK_LINE);
@@ -624,7 +708,7 @@ pub fn boot_scenario() -> Result<()> {
     } else if outcome.status != Some(0) {
         reasons.push(format!("it ended with status {:?}, not 0", outcome.status));
     }
-    for line in expected_lines(&board) {
+    for line in expected_lines(&board, Contents::Scenario) {
         if !outcome.output.contains(&line) {
             reasons.push(format!("missing `{line}`"));
         }
@@ -633,6 +717,87 @@ pub fn boot_scenario() -> Result<()> {
         reasons.push("a program ended in a way it should not have".to_string());
     }
     reasons.extend(portable_reasons(&board, &outcome.output));
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    Err(format!("{}\n    output:\n{}", reasons.join("\n    "), outcome.output))
+}
+
+/// What runs only in the builds with the checks: the mechanism checks'
+/// lines, and programs, probes and fixtures by name (as a process the
+/// kernel names, as a program's own lines, or as an app `init` names).
+const CHECK_ONLY: [&str; 4] = ["isolation checks", "preemption checks", "program 1 (hello)", "kernel data intact"];
+const CHECK_PROGRAMS: [&str; 8] =
+    ["echo", "peeker", "kernel-reader", "uart-writer", "fp-reader", "svc-stacker", "bkpt-er", "stack-aimer"];
+
+/// Why the system build's `output` (or its boot image's `entries`) shows
+/// something only the builds with the checks have: the system a user
+/// boots has no test programs (issue 9's rule for the A7, kept here).
+fn system_reasons(output: &str, entries: &[String]) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for text in CHECK_ONLY {
+        if output.contains(text) {
+            reasons.push(format!("the system build printed `{text}`, which only the checks print"));
+        }
+    }
+    for name in CHECK_PROGRAMS {
+        let named = [format!("process '{name}'"), format!("\n{name}: "), format!("app '{name}'")];
+        if named.iter().any(|text| output.contains(text.as_str())) {
+            reasons.push(format!("`{name}` ran in the system build"));
+        }
+    }
+    if output.contains("app 'test-") || output.contains("app 'zz-stub") {
+        reasons.push("a test fixture was among the system build's apps".to_string());
+    }
+    for entry in entries {
+        let test =
+            CHECK_PROGRAMS.contains(&entry.as_str()) || crate::apps::is_test_app(entry) || entry.starts_with("zz-stub");
+        if test {
+            reasons.push(format!("the system build's boot image holds `{entry}`"));
+        }
+    }
+    for program in SYSTEM_PROGRAMS {
+        if !entries.iter().any(|entry| entry == program) {
+            reasons.push(format!("the system build's boot image has no `{program}`"));
+        }
+    }
+    reasons
+}
+
+/// `qemu:mps2-system`: the system build (`init`, the UART server and the
+/// apps; the scenario's bound on supervision) boots, runs the apps as in
+/// `qemu:mps2-boot` and switches off with 0, and neither its boot image
+/// nor its output holds a test program.
+pub fn system_scenario() -> Result<()> {
+    let board = Board::load(BOARD).map_err(|err| err.0)?;
+    let kernel = build_with(&["scenario"])?;
+    let image = crate::image::tessera_dir().join(BOARD).join(format!("boot-{}.img", Contents::System.name()));
+    let bytes = std::fs::read(&image).map_err(|err| format!("cannot read {}: {err}", show(&image)))?;
+    let parsed = tessera_abi::bootimage::BootImage::parse(&bytes)
+        .map_err(|err| format!("the system build's boot image does not parse: {err}"))?;
+    let entries: Vec<String> = parsed.iter().map(|entry| entry.name.to_string()).collect();
+    let mode = Mode::Talk(TALK_LINE);
+    let harness = EchoServer::start_in(mode)?;
+    let outcome = qemu::capture(command(&board, &kernel, AppUart::Connect(harness.port())), Some(TIMEOUT));
+    let transcript = harness.finish()?;
+    let outcome = outcome?;
+    let mut reasons = Vec::new();
+    if let Err(reason) = crate::test::check_uart(mode, &transcript) {
+        reasons.push(reason);
+    }
+    if outcome.timed_out {
+        reasons.push(format!("it did not end within {} s", TIMEOUT.as_secs()));
+    } else if outcome.status != Some(0) {
+        reasons.push(format!("it ended with status {:?}, not 0", outcome.status));
+    }
+    for line in expected_lines(&board, Contents::System) {
+        if !outcome.output.contains(&line) {
+            reasons.push(format!("missing `{line}`"));
+        }
+    }
+    reasons.extend(system_reasons(&outcome.output, &entries));
+    reasons.extend(apps_summary_reasons(&outcome.output));
+    reasons.extend(init_in_place_reasons(&board, &outcome.output));
     if reasons.is_empty() {
         return Ok(());
     }
@@ -654,7 +819,7 @@ mod tests {
         let second =
             ["-chardev", "socket,id=appuart,host=127.0.0.1,port=4321,server=off", "-serial", "chardev:appuart"];
         assert!(args.windows(4).any(|window| window == second), "{args:?}");
-        assert!(expected_lines(&board).iter().any(|line| line.contains("MPU with 8 regions")));
+        assert!(expected_lines(&board, Contents::Scenario).iter().any(|line| line.contains("MPU with 8 regions")));
     }
 
     /// `init`'s and `echo`'s rounds, taking turns.
@@ -787,6 +952,29 @@ mod tests {
     }
 
     /// The apps' summary must count the lines before it.
+    #[test]
+    fn the_system_build_may_hold_and_run_no_test_program() {
+        let entries = |names: &[&str]| names.iter().map(|name| name.to_string()).collect::<Vec<_>>();
+        let good = entries(&["countdown", "init", "trusted-keys", "uartd", "uartecho"]);
+        let clean = "kernel: boot checks passed\ninit: running under the portable kernel\nuartd: serving UART 0\n";
+        assert_eq!(system_reasons(clean, &good), Vec::<String>::new());
+        // A probe the kernel started, a check's line, a fixture app.
+        let probe = format!("{clean}kernel: fault in process 'peeker' (pid 5): unmapped address\n");
+        assert_eq!(system_reasons(&probe, &good).len(), 1);
+        let checks = format!("{clean}kernel: isolation checks passed (6 of 6 programs as expected)\n");
+        assert_eq!(system_reasons(&checks, &good).len(), 1);
+        let fixture = format!("{clean}init: app 'test-m4-app-reader' held: 3 crashes\n");
+        assert_eq!(system_reasons(&fixture, &good).len(), 1);
+        let echo = format!("{clean}echo: serving\n");
+        assert_eq!(system_reasons(&echo, &good).len(), 1);
+        // In the image: a probe, a fixture, a stub; or no UART server.
+        let mut image = good.clone();
+        image.extend(entries(&["kernel-reader", "test-m4-uart-writer", "zz-stub-1"]));
+        assert_eq!(system_reasons(clean, &image).len(), 3);
+        let without = entries(&["countdown", "init", "trusted-keys"]);
+        assert_eq!(system_reasons(clean, &without), vec!["the system build's boot image has no `uartd`".to_string()]);
+    }
+
     #[test]
     fn the_apps_summary_agrees_with_the_lines() {
         let lines = "init: app 'a' refused: Gpio 5: B has no such pin\n\

@@ -305,11 +305,21 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     let net_stress = args.only.as_deref().is_none_or(|only| "net-stress".contains(only));
     let net_handoff = args.only.as_deref().is_none_or(|only| "net-handoff".contains(only));
     let mps2 = args.only.as_deref().is_none_or(|only| "mps2-boot".contains(only));
+    let mps2_system = args.only.as_deref().is_none_or(|only| "mps2-system".contains(only));
     let mt3620 = args.only.as_deref().is_none_or(|only| "mt3620-package".contains(only));
-    if scenarios.is_empty() && !attest && !pluton && !net && !net_stress && !net_handoff && !mps2 && !mt3620 {
+    if scenarios.is_empty()
+        && !attest
+        && !pluton
+        && !net
+        && !net_stress
+        && !net_handoff
+        && !mps2
+        && !mps2_system
+        && !mt3620
+    {
         let names: Vec<&str> = SCENARIOS.iter().map(|scenario| scenario.name).collect();
         return Err(format!(
-            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton, net, net-stress, net-handoff, mps2-boot, mt3620-package",
+            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton, net, net-stress, net-handoff, mps2-boot, mps2-system, mt3620-package",
             args.only.as_deref().unwrap_or_default(),
             names.join(", ")
         ));
@@ -430,11 +440,13 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             // The M-profile kernel, for its own target, then its benchmark
             // build and its MT3620 build.
             crate::toolchain::ensure_target(crate::mps2::TARGET)?;
-            // (features, board): the usual build, the benchmark build, the
-            // scenario's build, the MT3620 build.
+            // (features, board): the system build, the benchmark build, the
+            // scenarios' builds (with the checks and without), the MT3620
+            // build.
             let builds = [
                 (None, crate::mps2::BOARD),
                 (Some("bench"), crate::mps2::BOARD),
+                (Some("checks,scenario"), crate::mps2::BOARD),
                 (Some("scenario"), crate::mps2::BOARD),
                 (None, crate::mt3620::BOARD),
             ];
@@ -448,14 +460,24 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
                 captured(command)?;
             }
             // The M4 programs and the runtime as the M4 builds it (Thumb
-            // syscalls, identity-mapped boot arguments).
-            let mut command = cargo();
-            command
-                .args(["clippy", "--release", "--target", crate::mps2::TARGET])
-                .args(["-p", crate::mps2::PROGRAMS_PACKAGE, "-p", "tessera-rt", "-p", "tessera-loader"])
-                .args(["--", "-D", "warnings"])
-                .env("TESSERA_M_BOARD", crate::mps2::BOARD);
-            captured(command)?;
+            // syscalls, identity-mapped boot arguments), with the checks'
+            // programs and without.
+            for features in [None, Some("checks")] {
+                let mut command = cargo();
+                command.args(["clippy", "--release", "--target", crate::mps2::TARGET]).args([
+                    "-p",
+                    crate::mps2::PROGRAMS_PACKAGE,
+                    "-p",
+                    "tessera-rt",
+                    "-p",
+                    "tessera-loader",
+                ]);
+                if let Some(features) = features {
+                    command.args(["--features", features]);
+                }
+                command.args(["--", "-D", "warnings"]).env("TESSERA_M_BOARD", crate::mps2::BOARD);
+                captured(command)?;
+            }
             Ok(())
         });
     }
@@ -508,6 +530,9 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     }
     if mps2 {
         tally.item("qemu:mps2-boot", false, crate::mps2::boot_scenario);
+    }
+    if mps2_system {
+        tally.item("qemu:mps2-system", false, crate::mps2::system_scenario);
     }
     if mt3620 {
         // Not QEMU: the MT3620 build's layout check, and its image package

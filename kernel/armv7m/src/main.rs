@@ -5,11 +5,13 @@
 //! [`main`] prints on the board's UART what it found: the core (CPUID),
 //! the MPU's region count against the board description's, the FPU, and
 //! the portable kernel core's clock conversions running on this core.
-//! Then `isolation` runs unprivileged programs under the MPU and
-//! `preempt` two at once under SysTick preemption with their FPU state.
-//! Where the board has program slots and the kernel was built with its
-//! boot image, `portable` then runs the portable kernel
-//! (`kernel_core::kernel`) on the MPU with those programs; the run ends
+//! In the build with the mechanism checks (feature `checks`), `isolation`
+//! then runs unprivileged programs under the MPU and `preempt` two at once
+//! under SysTick preemption with their FPU state. Where the board has
+//! program slots and the kernel was built with its boot image, `portable`
+//! then runs the portable kernel (`kernel_core::kernel`) on the MPU with
+//! those programs (in the system build, straight after the boot checks:
+//! `init` alone, which starts the servers and the apps); the run ends
 //! when `init` switches the machine off (through semihosting on QEMU,
 //! halted on a board). docs/mt3620.md has the steps still to come.
 #![no_std]
@@ -21,8 +23,10 @@ mod board {
 }
 #[cfg(feature = "bench")]
 mod bench;
+#[cfg(feature = "checks")]
 mod isolation;
 mod portable;
+#[cfg(feature = "checks")]
 mod preempt;
 mod regs;
 
@@ -34,7 +38,9 @@ use regs::{CPACR, CPUID, ICSR, MPU_TYPE, VTOR};
 
 // The vector table: the initial stack pointer, then the handlers. The
 // system exceptions and the board's external interrupts all end the run
-// for now (nothing enables them).
+// (nothing enables them) but for those the mechanism checks use, where
+// they run; the portable kernel has a table of its own (portable.rs).
+#[cfg(feature = "checks")]
 core::arch::global_asm!(
     ".section .vectors, \"a\", %progbits",
     ".global tessera_vectors",
@@ -50,6 +56,21 @@ core::arch::global_asm!(
     "    .word tessera_svc, tessera_fault, 0, tessera_pendsv, tessera_systick",
     // The board's external interrupts.
     "    .rept {interrupts}",
+    "    .word tessera_fault",
+    "    .endr",
+    interrupts = const board::INTERRUPTS,
+);
+#[cfg(not(feature = "checks"))]
+core::arch::global_asm!(
+    ".section .vectors, \"a\", %progbits",
+    ".global tessera_vectors",
+    "tessera_vectors:",
+    "    .word __stack_top",
+    "    .word tessera_reset",
+    // NMI, HardFault, MemManage, BusFault, UsageFault, reserved (4),
+    // SVCall, DebugMonitor, reserved, PendSV, SysTick, then the board's
+    // external interrupts.
+    "    .rept 14 + {interrupts}",
     "    .word tessera_fault",
     "    .endr",
     interrupts = const board::INTERRUPTS,
@@ -106,8 +127,10 @@ pub unsafe extern "C" fn tessera_reset() -> ! {
     }
     #[cfg(feature = "bench")]
     bench::run();
-    #[cfg(not(feature = "bench"))]
-    isolation::run()
+    #[cfg(all(feature = "checks", not(feature = "bench")))]
+    isolation::run();
+    #[cfg(not(feature = "checks"))]
+    portable::boot()
 }
 
 /// Any exception: nothing should raise one yet.
@@ -204,7 +227,7 @@ impl Write for Uart {
 
 fn main() -> u32 {
     Uart::init();
-    let _ = writeln!(Uart, "kernel: Tessera on {} (Armv7E-M): boot, first step of the M-profile port", board::NAME);
+    let _ = writeln!(Uart, "kernel: Tessera on {} (Armv7E-M)", board::NAME);
     let cpuid = read(CPUID);
     // Implementer Arm (0x41), part number 0xC24: a Cortex-M4.
     let cortex_m4 = cpuid >> 24 == 0x41 && (cpuid >> 4) & 0xfff == 0xc24;

@@ -2,13 +2,17 @@
 //! platform under it and the exception entry and exit around it
 //! (docs/mt3620.md, steps 3.4 to 3.8).
 //!
-//! After the mechanism checks (isolation.rs, preempt.rs) pass, [`restart`]
-//! leaves the exception they ended in for privileged Thread mode, and
-//! [`start`] switches to this module's vector table and starts the
-//! programs of the boot image, which xtask links at the board's program
-//! slots: user addresses are physical under the MPU (`UserLayout::Identity`).
-//! `init` gets the other slots, the boot image and the board's devices
-//! for programs, and loads programs of its own (`tessera_loader::identity`).
+//! In the system build, [`boot`] runs [`start`] straight after the boot
+//! checks, from the reset handler; in the build with the mechanism checks
+//! (feature `checks`), once they pass, [`restart`] leaves the exception
+//! they ended in for privileged Thread mode and runs it. [`start`]
+//! switches to this module's vector table and starts the programs of the
+//! boot image, which xtask links at the board's program slots: user
+//! addresses are physical under the MPU (`UserLayout::Identity`). In the
+//! system build that is `init` alone; with the checks, also `echo`, the
+//! probes and `fp-reader`. `init` gets the other slots, the boot image and
+//! the board's devices for programs, and loads programs of its own
+//! (`tessera_loader::identity`): the servers and the apps.
 //!
 //! Exceptions. The kernel runs in the handlers of SVC, PendSV and the
 //! MemManage, bus and usage faults, all at the lowest priority, so they
@@ -38,6 +42,7 @@ use core::fmt::Write;
 use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
+#[cfg(feature = "checks")]
 use kernel_core::capability::Capability;
 use kernel_core::console::{Lines, Written};
 use kernel_core::fault::cfsr;
@@ -50,14 +55,17 @@ use kernel_core::pagetable::MemoryType;
 use kernel_core::time::PeriodicCounter;
 use kernel_core::Access;
 use tessera_abi::bootimage::BootImage;
-use tessera_abi::{ObjectType, Rights, ROOT_PRIORITY};
+use tessera_abi::ObjectType;
+#[cfg(feature = "checks")]
+use tessera_abi::{Rights, ROOT_PRIORITY};
 
 use crate::board;
 use crate::regs::{
-    BFAR, CFSR, CPACR, FPCCR, ICSR, ICSR_PENDSTCLR, ICSR_PENDSTSET, ICSR_PENDSVCLR, ICSR_PENDSVSET, MMFAR, MPU_CTRL,
-    MPU_RASR, MPU_RBAR, NVIC_ICER, NVIC_ICPR, NVIC_IPR, NVIC_ISER, SHCSR, SHPR1, SHPR2, SHPR3, SYST_CSR, SYST_CVR,
-    SYST_RVR, VTOR,
+    BFAR, CFSR, CPACR, FPCCR, ICSR, ICSR_PENDSTSET, ICSR_PENDSVSET, MMFAR, MPU_CTRL, MPU_RASR, MPU_RBAR, NVIC_ICER,
+    NVIC_ICPR, NVIC_IPR, NVIC_ISER, SHCSR, SHPR1, SHPR2, SHPR3, SYST_CSR, SYST_CVR, SYST_RVR, VTOR,
 };
+#[cfg(feature = "checks")]
+use crate::regs::{ICSR_PENDSTCLR, ICSR_PENDSVCLR};
 use crate::Uart;
 
 /// SysTick's exception number: the timer's interrupt ID. Device line `n`
@@ -86,14 +94,21 @@ const TICK_PERIOD: u32 = board::CLOCK_HZ / 1000;
 const KERNEL_PRIORITY: u32 = 0xFF;
 const TICK_PRIORITY: u32 = 0x00;
 
-/// The programs the kernel starts itself, beside `init`: the board's slot
-/// 1 holds `echo`'s code (which `peeker` reads), and `kernel-reader` aims
-/// at [`KERNEL_WORD`], `uart-writer` at the console.
+/// The programs the kernel starts itself, beside `init`, in the build with
+/// the checks: the board's slot 1 holds `echo`'s code (which `peeker`
+/// reads), and `kernel-reader` aims at [`KERNEL_WORD`], `uart-writer` at
+/// the console.
+#[cfg(feature = "checks")]
 const ECHO_PRIORITY: u32 = ROOT_PRIORITY;
+#[cfg(feature = "checks")]
 const PROBE_PRIORITY: u32 = ROOT_PRIORITY + 1;
-/// The slots of the programs the kernel starts itself (`init`, `echo`,
-/// the four probes); `init` loads programs into the rest.
+/// The slots of the programs the kernel starts itself (`init`, and with
+/// the checks `echo` and the four probes); `init` loads programs into the
+/// rest.
+#[cfg(feature = "checks")]
 const KERNEL_SLOTS: u32 = 6;
+#[cfg(not(feature = "checks"))]
+const KERNEL_SLOTS: u32 = 1;
 const _: () = assert!(
     board::PROGRAM_SLOTS == 0 || board::PROGRAM_SLOTS.saturating_sub(KERNEL_SLOTS) != 0,
     "the board description leaves init no program slot to load into"
@@ -101,6 +116,7 @@ const _: () = assert!(
 
 /// `init`'s rights to `echo`'s endpoint: send, with capabilities along
 /// (`GRANT`), and make badged copies (`DERIVE`).
+#[cfg(feature = "checks")]
 const ROOT_ENDPOINT_RIGHTS: Rights = Rights::SEND.union(Rights::GRANT).union(Rights::DERIVE);
 
 /// Process objects for the programs the kernel starts (aligned to their
@@ -109,13 +125,16 @@ const ROOT_ENDPOINT_RIGHTS: Rights = Rights::SEND.union(Rights::GRANT).union(Rig
 struct ObjectMemory([AtomicU32; PROCESS_OBJECT_BYTES as usize / 4]);
 const _: () = assert!(core::mem::align_of::<ObjectMemory>() == PROCESS_OBJECT_BYTES as usize);
 
-/// None on a board without program slots, where nothing uses them.
-const OBJECTS: usize = if board::PROGRAM_SLOTS != 0 { 6 } else { 0 };
+/// One per program the kernel starts; none on a board without program
+/// slots, where nothing uses them.
+const OBJECTS: usize = if board::PROGRAM_SLOTS != 0 { KERNEL_SLOTS as usize } else { 0 };
 static PROCESS_OBJECTS: [ObjectMemory; OBJECTS] =
     [const { ObjectMemory([const { AtomicU32::new(0) }; PROCESS_OBJECT_BYTES as usize / 4]) }; OBJECTS];
 
 /// A word of kernel data the `kernel-reader` probe aims at.
+#[cfg(feature = "checks")]
 static KERNEL_WORD: AtomicU32 = AtomicU32::new(KERNEL_WORD_VALUE);
+#[cfg(feature = "checks")]
 const KERNEL_WORD_VALUE: u32 = 0x5ec2_e7a1;
 
 #[repr(C, align(4))]
@@ -662,13 +681,21 @@ impl Platform for Armv7m {
     fn power_off(&self, status: u32) {
         write(SYST_CSR, 0);
         // The probes and `init`'s child aimed at this word.
-        let intact = KERNEL_WORD.load(Ordering::Relaxed) == KERNEL_WORD_VALUE;
-        self.log(kernel_core::text::Line::new().str(if intact {
-            "kernel data intact at shutdown"
-        } else {
-            "kernel data OVERWRITTEN at shutdown"
-        }));
-        crate::exit(if intact { status } else { 1 })
+        #[cfg(feature = "checks")]
+        let status = {
+            let intact = KERNEL_WORD.load(Ordering::Relaxed) == KERNEL_WORD_VALUE;
+            self.log(kernel_core::text::Line::new().str(if intact {
+                "kernel data intact at shutdown"
+            } else {
+                "kernel data OVERWRITTEN at shutdown"
+            }));
+            if intact {
+                status
+            } else {
+                1
+            }
+        };
+        crate::exit(status)
     }
 }
 
@@ -1018,9 +1045,26 @@ fn place_frame(kernel: &Kernel<Armv7m>, context: &UserContext) -> Option<(u32, u
 
 // --- start -----------------------------------------------------------------------
 
+/// The system build's way in, from the reset handler (privileged Thread
+/// mode on the main stack, nothing enabled yet): [`start`], or, with no
+/// `init` to run, the reason and a halt.
+#[cfg(not(feature = "checks"))]
+pub fn boot() -> ! {
+    if !ready() {
+        let _ = writeln!(
+            Uart,
+            "kernel: nothing to run: {} has no program slots or the kernel was built without a boot image holding init",
+            board::NAME
+        );
+        crate::exit(1)
+    }
+    start()
+}
+
 /// Leaves the exception the mechanism checks ended in for privileged
 /// Thread mode on a fresh main stack, running [`start`]. Called from
 /// Handler mode (preempt.rs's last SVC).
+#[cfg(feature = "checks")]
 pub fn restart() -> ! {
     write(SYST_CSR, 0);
     write(ICSR, ICSR_PENDSVCLR | ICSR_PENDSTCLR);
@@ -1061,6 +1105,7 @@ pub fn restart() -> ! {
 }
 
 /// Whether `init` runs the benchmarks (feature `bench`, bench.rs).
+#[cfg(feature = "checks")]
 static BENCH_MODE: AtomicBool = AtomicBool::new(false);
 
 /// [`restart`] with `init` running the benchmarks.
@@ -1076,7 +1121,10 @@ pub fn restart_bench() -> ! {
 extern "C" fn start() -> ! {
     // SAFETY: masks interrupts until the first process is entered.
     unsafe { core::arch::asm!("cpsid i", options(nomem, nostack, preserves_flags)) };
+    #[cfg(feature = "checks")]
     let bench = BENCH_MODE.load(Ordering::Relaxed);
+    #[cfg(not(feature = "checks"))]
+    let bench = false;
     if bench {
         // SysTick runs free (no interrupt) until the first entry, which
         // `mps2_boot_to_first_app_instructions` counts to.
@@ -1132,36 +1180,12 @@ extern "C" fn start() -> ! {
         boot_image_address: BOOT_IMAGE.0.as_ptr() as u32,
         preempt_test: false,
     });
-    // The probes first (they run first, at a higher priority, and must
-    // each end in a fault), then the server `init` calls.
-    let word = core::ptr::addr_of!(KERNEL_WORD) as u32;
-    let echo_code = board::PROGRAMS_BASE + board::PROGRAM_SLOT_BYTES;
-    let mut arguments = [[0u8; 16]; 3];
-    let probes = [("peeker", echo_code), ("kernel-reader", word), ("uart-writer", board::UART)];
-    for (index, (name, address)) in probes.into_iter().enumerate() {
-        let text = hex(address, &mut arguments[index]);
-        if let Err(error) = kernel.spawn_program(name, objects(2 + index), PROBE_PRIORITY, text) {
-            panic!("cannot start {name}: {}", error.name());
-        }
-    }
-    // Runs when everything else waits: it reads the FPU's registers, which
-    // must not hold what another process left there.
-    if let Err(error) = kernel.spawn_program("fp-reader", objects(5), 1, b"") {
-        panic!("cannot start fp-reader: {}", error.name());
-    }
-    let echo = kernel.spawn_program("echo", objects(1), ECHO_PRIORITY, b"").unwrap_or_else(|error| {
-        panic!("cannot start echo: {}", error.name());
-    });
-    let endpoint = kernel.kernel_endpoint().unwrap_or_else(|_| panic!("no memory for echo's endpoint"));
-    if kernel.give(echo, Capability::new(ObjectType::Endpoint, Rights::RECEIVE, endpoint, 64)).is_err() {
-        panic!("cannot give echo its endpoint");
-    }
-    // `init` gets the kernel word's address too: it aims a child's stack
-    // there.
-    // Then `bench` (the benchmarks instead of the checks) or `scenario`
-    // (a bound on the apps' supervision) where the build says so.
-    let mut root_arguments = [0u8; 32];
-    let mut length = hex(word, &mut root_arguments).len();
+    #[cfg(feature = "checks")]
+    let (echo_endpoint, mut root_arguments, mut length) = start_checks(&mut kernel);
+    #[cfg(not(feature = "checks"))]
+    let (mut root_arguments, mut length) = ([0u8; 32], 0);
+    // `bench` (the benchmarks instead of the checks) or `scenario` (a bound
+    // on the apps' supervision) where the build says so.
     let mode: &[u8] = if bench {
         b" bench"
     } else if cfg!(feature = "scenario") {
@@ -1169,6 +1193,7 @@ extern "C" fn start() -> ! {
     } else {
         b""
     };
+    let mode = if length == 0 { mode.trim_ascii_start() } else { mode };
     root_arguments[length..length + mode.len()].copy_from_slice(mode);
     length += mode.len();
     let root = kernel
@@ -1195,9 +1220,14 @@ extern "C" fn start() -> ! {
         .chain(
             (0..board::APP_SLOTS).map(|slot| (board::APPS_BASE + slot * board::APP_SLOT_BYTES, board::APP_SLOT_BYTES)),
         )
-        .map(|(base, bytes)| Capability::new(ObjectType::Untyped, rights, base, bytes));
+        .map(|(base, bytes)| kernel_core::capability::Capability::new(ObjectType::Untyped, rights, base, bytes));
+    #[cfg(feature = "checks")]
+    let endpoint_given =
+        kernel.give(root, Capability::new(ObjectType::Endpoint, ROOT_ENDPOINT_RIGHTS, echo_endpoint, 64)).is_ok();
+    #[cfg(not(feature = "checks"))]
+    let endpoint_given = true;
     if kernel.give_root_capabilities((root & 0xFFFF) as usize, &grants).is_err()
-        || kernel.give(root, Capability::new(ObjectType::Endpoint, ROOT_ENDPOINT_RIGHTS, endpoint, 64)).is_err()
+        || !endpoint_given
         || slots.map(|slot| kernel.give(root, slot)).any(|given| given.is_err())
     {
         panic!("cannot give init its capabilities");
@@ -1235,7 +1265,43 @@ extern "C" fn start() -> ! {
     }
 }
 
+/// The programs the kernel starts beside `init` in the build with the
+/// checks: the probes first (they run first, at a higher priority, and
+/// must each end in a fault), `fp-reader`, then the server `init` calls.
+/// Returns `echo`'s endpoint and `init`'s first boot argument, the kernel
+/// word's address (it aims a child's stack there), and its length.
+#[cfg(feature = "checks")]
+fn start_checks(kernel: &mut Kernel<Armv7m>) -> (u32, [u8; 32], usize) {
+    let objects = |index: usize| PROCESS_OBJECTS[index].0.as_ptr() as u32;
+    let word = core::ptr::addr_of!(KERNEL_WORD) as u32;
+    let echo_code = board::PROGRAMS_BASE + board::PROGRAM_SLOT_BYTES;
+    let mut arguments = [[0u8; 16]; 3];
+    let probes = [("peeker", echo_code), ("kernel-reader", word), ("uart-writer", board::UART)];
+    for (index, (name, address)) in probes.into_iter().enumerate() {
+        let text = hex(address, &mut arguments[index]);
+        if let Err(error) = kernel.spawn_program(name, objects(2 + index), PROBE_PRIORITY, text) {
+            panic!("cannot start {name}: {}", error.name());
+        }
+    }
+    // Runs when everything else waits: it reads the FPU's registers, which
+    // must not hold what another process left there.
+    if let Err(error) = kernel.spawn_program("fp-reader", objects(5), 1, b"") {
+        panic!("cannot start fp-reader: {}", error.name());
+    }
+    let echo = kernel.spawn_program("echo", objects(1), ECHO_PRIORITY, b"").unwrap_or_else(|error| {
+        panic!("cannot start echo: {}", error.name());
+    });
+    let endpoint = kernel.kernel_endpoint().unwrap_or_else(|_| panic!("no memory for echo's endpoint"));
+    if kernel.give(echo, Capability::new(ObjectType::Endpoint, Rights::RECEIVE, endpoint, 64)).is_err() {
+        panic!("cannot give echo its endpoint");
+    }
+    let mut root_arguments = [0u8; 32];
+    let length = hex(word, &mut root_arguments).len();
+    (endpoint, root_arguments, length)
+}
+
 /// `0x` and `value` in hex, written into `buffer`.
+#[cfg(feature = "checks")]
 fn hex(value: u32, buffer: &mut [u8]) -> &[u8] {
     buffer[..2].copy_from_slice(b"0x");
     for (index, byte) in buffer[2..10].iter_mut().enumerate() {

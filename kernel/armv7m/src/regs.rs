@@ -18,8 +18,10 @@ pub const FPCCR: u32 = 0xE000_EF34;
 
 /// `ICSR`: pend or clear PendSV and SysTick; SysTick pending.
 pub const ICSR_PENDSVSET: u32 = 1 << 28;
+#[cfg(feature = "checks")]
 pub const ICSR_PENDSVCLR: u32 = 1 << 27;
 pub const ICSR_PENDSTSET: u32 = 1 << 26;
+#[cfg(feature = "checks")]
 pub const ICSR_PENDSTCLR: u32 = 1 << 25;
 
 /// SysTick: control and status, reload value, current value.
