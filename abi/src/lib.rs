@@ -23,6 +23,7 @@ pub mod layout;
 pub mod manifest;
 pub mod package;
 pub mod rate;
+pub mod uart;
 
 /// Memory access rights of a user mapping, of an ELF segment, or needed by a
 /// syscall argument.

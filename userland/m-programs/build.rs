@@ -45,13 +45,36 @@ fn main() {
         .collect();
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let apps = described.as_ref().and_then(|board| board.apps).map_or((0, 0), |apps| (apps.base, apps.end()));
+    let programs =
+        described.as_ref().and_then(|board| board.programs).map_or((0, 0), |programs| (programs.base, programs.end()));
+    // The apps' UART 0: the first device the description marks as a UART
+    // for apps.
+    let app_uart = described
+        .iter()
+        .flat_map(|board| &board.user_devices)
+        .find_map(|device| device.uart.map(|kind| (device.name.clone(), kind, device.registers_at)))
+        .map_or("None".to_string(), |(name, kind, at)| {
+            let kind = match kind {
+                tessera_board::armv7m::UartKind::Cmsdk => "Cmsdk",
+                tessera_board::armv7m::UartKind::Ns16550 => "Ns16550",
+            };
+            format!("Some(({name:?}, tessera_abi::uart::Kind::{kind}, {at:#x}))")
+        });
+    let clock = described.as_ref().map_or(0, |board| board.kernel_devices.clock_hz);
     let text = format!(
         "/// The devices the board description grants `init` (name, base).\npub const DEVICES: [(&str, u32); {}] = [{}];\n\
-         /// Where the app slots are (start, end): an app is loaded only there.\npub const APP_SLOTS: (u32, u32) = ({:#010x}, {:#010x});\n",
+         /// Where the app slots are (start, end): an app is loaded only there.\npub const APP_SLOTS: (u32, u32) = ({:#010x}, {:#010x});\n\
+         /// Where the program slots are (start, end).\npub const PROGRAM_SLOTS: (u32, u32) = ({:#010x}, {:#010x});\n\
+         /// The apps' UART 0, which the UART server drives (its device's name, its kind, where its registers\n\
+         /// start in the device's pages), if the board has one.\n\
+         pub const APP_UART: Option<(&str, tessera_abi::uart::Kind, u32)> = {app_uart};\n\
+         /// The clock the board's UARTs divide.\npub const CLOCK_HZ: u32 = {clock};\n",
         devices.len(),
         devices.join(", "),
         apps.0,
-        apps.1
+        apps.1,
+        programs.0,
+        programs.1,
     );
     std::fs::write(out.join("devices.rs"), text).expect("cannot write devices.rs");
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));

@@ -92,9 +92,10 @@ pub const SYSTEM_PROGRAMS: [&str; 2] = ["init", "uartd"];
 /// (`userland/m-programs`, each linked at its slot of the board).
 pub const PROGRAMS_PACKAGE: &str = "tessera-m-programs";
 
-/// Builds the M4 programs and apps for `board` and packs them into
+/// Builds the M4 programs and apps for `board` (of the apps, only those
+/// `only` names, if it names any) and packs them into
 /// `target/tessera/<board>/boot-<contents>.img`; returns its path.
-pub fn build_boot_image(board: &str, contents: Contents) -> Result<PathBuf> {
+pub fn build_boot_image(board: &str, contents: Contents, only: Option<&[String]>) -> Result<PathBuf> {
     let fixtures = contents == Contents::Scenario;
     crate::toolchain::ensure_target(TARGET)?;
     let description = Board::load(board).map_err(|err| err.0)?;
@@ -104,11 +105,17 @@ pub fn build_boot_image(board: &str, contents: Contents) -> Result<PathBuf> {
     // again, so each links once.
     let remembered = dir.join(format!("{CODE_FILE}-{}", contents.name()));
     let mut texts = read_texts(&remembered);
+    // Until packing says where its code lies, a program links it at the
+    // start of where the boot image goes: its slot need not hold code
+    // that will run in place (the MT3620's slots do not).
+    for name in IN_PLACE_PROGRAMS {
+        texts.entry(name.to_string()).or_insert(image_base(&description, 0));
+    }
     build_programs(board, &texts, contents)?;
     let all = crate::image::program_names(&crate::workspace_root().join("userland/m-programs/src/bin"))?;
     let names: Vec<String> =
         if contents.checks() { all.clone() } else { SYSTEM_PROGRAMS.iter().map(|name| name.to_string()).collect() };
-    let (mut apps, app_names) = build_apps(board, &all, fixtures, &texts)?;
+    let (mut apps, app_names) = build_apps(board, &all, fixtures, only, &texts)?;
     let release = target_dir().join(TARGET).join("release");
     // `init`, `uartd` and the apps run their code in place (docs/mt3620.md,
     // "Code in place"): each is linked where its code lies in the boot
@@ -146,7 +153,7 @@ pub fn build_boot_image(board: &str, contents: Contents) -> Result<PathBuf> {
             build_programs(board, &texts, contents)?;
         }
         if moved.iter().any(|name| !IN_PLACE_PROGRAMS.contains(&name.as_str())) {
-            apps = build_apps(board, &names, fixtures, &texts)?.0;
+            apps = build_apps(board, &all, fixtures, only, &texts)?.0;
         }
     }
     Err("the programs' code did not settle at one address in the boot image after three links (docs/mt3620.md)"
@@ -283,25 +290,33 @@ fn build_apps(
     board: &str,
     programs: &[String],
     fixtures: bool,
+    only: Option<&[String]>,
     texts: &std::collections::BTreeMap<String, u32>,
 ) -> Result<(BootEntries, Vec<String>)> {
     let description = Board::load(board).map_err(|err| err.0)?;
     // The samples and yours; in the scenario's image also the M4's
     // fixtures (`test-m4-*`).
-    let apps: Vec<_> = crate::apps::discover()?
+    let found = crate::apps::discover()?;
+    crate::apps::check_names(&found, programs)?;
+    if let Some(missing) = only.into_iter().flatten().find(|name| !found.iter().any(|app| &app.name == *name)) {
+        let names: Vec<&str> = found.iter().map(|app| app.name.as_str()).collect();
+        return Err(format!("there is no app `{missing}` in userland/apps (there are: {})", names.join(", ")));
+    }
+    let apps: Vec<_> = found
         .into_iter()
         .filter(|app| !crate::apps::is_test_app(&app.name) || (fixtures && crate::apps::is_m4_fixture(&app.name)))
+        .filter(|app| only.is_none_or(|only| only.contains(&app.name)))
         .collect();
-    crate::apps::check_names(&apps, programs)?;
     let Some(slots) = description.apps else {
         return Ok((Vec::new(), Vec::new()));
     };
     if apps.len() > slots.slots as usize {
         return Err(format!(
-            "{} apps, but {} has {} app slots (`apps.slots` in its board.json)",
+            "{} apps, but {} has {} app slots (`apps.slots` in its board.json){}",
             apps.len(),
             description.name,
-            slots.slots
+            slots.slots,
+            if only.is_some() { "" } else { "; name the apps to build with --app" }
         ));
     }
     let release = target_dir().join(TARGET).join("release");
@@ -317,11 +332,10 @@ fn build_apps(
         let mut command = cargo();
         command.args(["build", "--release", "--target", TARGET, "-p", &app.name]);
         command.env(tessera_app_build::M_SLOT_VARIABLE, &slot);
-        // Its code where its package puts it in the boot image, once known.
-        match texts.get(&app.name) {
-            Some(address) => command.env(tessera_app_build::M_TEXT_VARIABLE, format!("{address:#x}")),
-            None => command.env_remove(tessera_app_build::M_TEXT_VARIABLE),
-        };
+        // Its code where its package puts it in the boot image, once known;
+        // until then where the image starts (as for the programs).
+        let text = texts.get(&app.name).copied().unwrap_or(image_base(&description, 0));
+        command.env(tessera_app_build::M_TEXT_VARIABLE, format!("{text:#x}"));
         command.env("TESSERA_M_BOARD", board);
         run_streamed(command)?;
         let path = release.join(&app.name);
@@ -368,23 +382,35 @@ const MANAGED_APPS: usize = 16;
 /// more package than `init` manages.
 const STUB_FIXTURES: u32 = 2;
 
-/// Builds the M-profile kernel (release) with `features`, around the M4
-/// programs they call for ([`Contents::for_features`]); returns its ELF.
+/// Builds the M-profile kernel (release) for `mps2-an386` with
+/// `features`, around the M4 programs they call for
+/// ([`Contents::for_features`]); returns its ELF.
 pub fn build_with(features: &[&str]) -> Result<PathBuf> {
-    let boot_image = build_boot_image(BOARD, Contents::for_features(features))?;
+    build_for(BOARD, features, None, false)
+}
+
+/// Builds the M-profile kernel (release) for `board` with `features`,
+/// around the M4 programs they call for and the apps (only those `only`
+/// names, if it names any); `strip`: without debug information. Returns
+/// its ELF.
+pub fn build_for(board: &str, features: &[&str], only: Option<&[String]>, strip: bool) -> Result<PathBuf> {
+    let boot_image = build_boot_image(board, Contents::for_features(features), only)?;
     let boot_image =
         boot_image.canonicalize().map_err(|err| format!("cannot find the boot image {}: {err}", show(&boot_image)))?;
     let with = if features.is_empty() { String::new() } else { format!(", features {}", features.join(",")) };
-    println!("==> building the M-profile kernel (release, {TARGET}{with}) for {BOARD}");
+    println!("==> building the M-profile kernel (release, {TARGET}{with}) for {board}");
     let mut command = cargo();
     command.args(["build", "--release", "--target", TARGET, "-p", PACKAGE]);
     command.env("TESSERA_M_BOOT_IMAGE", &boot_image);
     if !features.is_empty() {
         command.arg("--features").arg(features.join(","));
     }
+    if strip {
+        command.env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
+    }
     // Named, not inherited: a TESSERA_M_BOARD left in the shell must not
     // boot another board's kernel here.
-    command.env("TESSERA_M_BOARD", BOARD);
+    command.env("TESSERA_M_BOARD", board);
     run_streamed(command)?;
     let elf = target_dir().join(TARGET).join("release").join(PACKAGE);
     if !elf.is_file() {
@@ -733,7 +759,7 @@ const CHECK_PROGRAMS: [&str; 8] =
 /// Why the system build's `output` (or its boot image's `entries`) shows
 /// something only the builds with the checks have: the system a user
 /// boots has no test programs (issue 9's rule for the A7, kept here).
-fn system_reasons(output: &str, entries: &[String]) -> Vec<String> {
+pub fn system_reasons(output: &str, entries: &[String]) -> Vec<String> {
     let mut reasons = Vec::new();
     for text in CHECK_ONLY {
         if output.contains(text) {

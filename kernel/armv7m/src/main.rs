@@ -161,60 +161,34 @@ fn write(address: u32, value: u32) {
     unsafe { write_volatile(address as *mut u32, value) }
 }
 
-/// The board's UART: a CMSDK APB UART (data; state, bit 0 transmit
-/// buffer full; control, bit 0 transmit enable; baud divisor) or a 16550
-/// with 32-bit registers (transmit holding and divisor latch low at 0x00,
-/// divisor latch high at 0x04, line control at 0x0C, line status at 0x14
-/// with bit 5 "transmit holding register empty").
+/// The board's UART (`tessera_abi::uart`): a CMSDK APB UART, or a 16550
+/// with 32-bit registers, at the address the board description gives.
 struct Uart;
 
-const BAUD: u32 = 115_200;
+/// The board's UART's registers, at their physical addresses.
+struct ConsoleRegisters;
 
-mod cmsdk {
-    pub const DATA: u32 = 0x000;
-    pub const STATE: u32 = 0x004;
-    pub const CTRL: u32 = 0x008;
-    pub const BAUDDIV: u32 = 0x010;
+impl tessera_abi::uart::Registers for ConsoleRegisters {
+    fn read(&self, offset: u32) -> u32 {
+        read(board::UART + offset)
+    }
+
+    fn write(&self, offset: u32, value: u32) {
+        write(board::UART + offset, value)
+    }
 }
 
-mod ns16550 {
-    pub const THR: u32 = 0x00;
-    pub const DLL: u32 = 0x00;
-    pub const DLM: u32 = 0x04;
-    pub const LCR: u32 = 0x0c;
-    pub const LSR: u32 = 0x14;
-    /// Line control: divisor latch access; eight data bits, one stop bit.
-    pub const LCR_DLAB: u32 = 0x80;
-    pub const LCR_8N1: u32 = 0x03;
-    pub const LSR_THRE: u32 = 0x20;
-    /// MediaTek's `HIGHSPEED` register (Linux's `8250_mtk`: register 9):
-    /// 0 keeps the 16550's divide-by-16; a plain 16550 has nothing there.
-    pub const HIGHSPEED: u32 = 0x24;
-}
+const UART_KIND: tessera_abi::uart::Kind =
+    if board::UART_16550 { tessera_abi::uart::Kind::Ns16550 } else { tessera_abi::uart::Kind::Cmsdk };
 
 impl Uart {
     fn init() {
-        if board::UART_16550 {
-            let divisor = board::CLOCK_HZ / (16 * BAUD);
-            write(board::UART + ns16550::HIGHSPEED, 0);
-            write(board::UART + ns16550::LCR, ns16550::LCR_DLAB);
-            write(board::UART + ns16550::DLL, divisor & 0xff);
-            write(board::UART + ns16550::DLM, (divisor >> 8) & 0xff);
-            write(board::UART + ns16550::LCR, ns16550::LCR_8N1);
-        } else {
-            write(board::UART + cmsdk::BAUDDIV, board::CLOCK_HZ / BAUD);
-            write(board::UART + cmsdk::CTRL, 1);
-        }
+        tessera_abi::uart::init(&ConsoleRegisters, UART_KIND, board::CLOCK_HZ);
     }
 
     fn put(byte: u8) {
-        if board::UART_16550 {
-            while read(board::UART + ns16550::LSR) & ns16550::LSR_THRE == 0 {}
-            write(board::UART + ns16550::THR, u32::from(byte));
-        } else {
-            while read(board::UART + cmsdk::STATE) & 1 != 0 {}
-            write(board::UART + cmsdk::DATA, u32::from(byte));
-        }
+        while !tessera_abi::uart::can_send(&ConsoleRegisters, UART_KIND) {}
+        tessera_abi::uart::send(&ConsoleRegisters, UART_KIND, byte);
     }
 }
 

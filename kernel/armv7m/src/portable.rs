@@ -128,6 +128,9 @@ const _: () = assert!(core::mem::align_of::<ObjectMemory>() == PROCESS_OBJECT_BY
 /// One per program the kernel starts; none on a board without program
 /// slots, where nothing uses them.
 const OBJECTS: usize = if board::PROGRAM_SLOTS != 0 { KERNEL_SLOTS as usize } else { 0 };
+// First in BSS (link.x), which starts at RAM's start: no padding to their
+// alignment.
+#[link_section = ".bss.tessera_process_objects"]
 static PROCESS_OBJECTS: [ObjectMemory; OBJECTS] =
     [const { ObjectMemory([const { AtomicU32::new(0) }; PROCESS_OBJECT_BYTES as usize / 4]) }; OBJECTS];
 

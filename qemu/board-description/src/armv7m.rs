@@ -120,16 +120,27 @@ pub struct UserDevice {
     pub base: u32,
     pub bytes: u32,
     pub line: Option<u32>,
+    /// For a UART the UART server drives for apps (`"uart": "cmsdk"` or
+    /// `"16550"`): its kind. The first such device is the apps' UART 0.
+    pub uart: Option<UartKind>,
+    /// Where its registers start in its page(s) (`registers_at`; 0 unless
+    /// said: the MT3620's ISU UARTs are at 0x500 in their ISU's page).
+    pub registers_at: u32,
 }
 
 /// Frames the kernel takes for itself (its endpoints, the process table's
-/// generations) from just below the program slots, where its stack ends.
+/// generations) from just below the program slots, where its stack ends,
+/// unless the description says otherwise (`programs.kernel_pool_bytes`).
 pub const KERNEL_POOL_BYTES: u32 = 32 * 1024;
+/// The least pool a description may ask for: a page for the process
+/// table's generations and one for the kernel's endpoint.
+pub const KERNEL_POOL_MIN_BYTES: u32 = 8 * 1024;
 
 /// The RAM above the slots `init` needs at least for its objects (the
-/// endpoints, notifications and processes it makes), and more than any
-/// slot, so it is the largest untyped block `init` holds.
-pub const INIT_MEMORY_MIN_BYTES: u32 = 256 * 1024;
+/// endpoints and notifications it makes, and, in the build with the
+/// checks, a child process and its page). `init` tells it from the slots
+/// by its address (outside them), not by its size.
+pub const INIT_MEMORY_MIN_BYTES: u32 = 32 * 1024;
 
 /// The MPU window the programs' slots are aligned to (`kernel_core::mpu`:
 /// a region is a naturally aligned 32 KiB window of 4 KiB pages).
@@ -198,6 +209,8 @@ pub struct Board {
     pub apps: Option<Programs>,
     /// The devices the portable kernel grants `init`.
     pub user_devices: Vec<UserDevice>,
+    /// The kernel's own frames below the program slots (0 without slots).
+    pub kernel_pool_bytes: u32,
     /// The scenarios `cargo xtask test` runs on it.
     pub scenarios: Vec<String>,
 }
@@ -280,19 +293,41 @@ impl Board {
         memory.finish()?;
 
         let mut user_devices = Vec::new();
+        let mut kernel_pool_bytes = KERNEL_POOL_BYTES;
         let programs = if top.has("programs") {
             let mut object = top.object("programs")?;
             let programs = Programs::read(&mut object)?;
             if object.has("devices") {
                 for (index, value) in object.array("devices")?.iter().enumerate() {
                     let mut device = Object::new(file, format!("programs.devices[{index}]"), value)?;
+                    let uart = if device.has("uart") {
+                        match device.string("uart")?.as_str() {
+                            "cmsdk" => Some(UartKind::Cmsdk),
+                            "16550" => Some(UartKind::Ns16550),
+                            other => {
+                                return Err(Error(format!(
+                                    "{file}: programs.devices[{index}].uart: expected \"cmsdk\" or \"16550\", found {other:?}"
+                                )))
+                            }
+                        }
+                    } else {
+                        None
+                    };
                     let found = UserDevice {
                         name: device.string("name")?,
                         base: device.number("base")?,
                         bytes: device.number("bytes")?,
                         line: if device.has("line") { Some(device.number("line")?) } else { None },
+                        uart,
+                        registers_at: if device.has("registers_at") { device.number("registers_at")? } else { 0 },
                     };
                     device.finish()?;
+                    if found.registers_at >= found.bytes || !found.registers_at.is_multiple_of(4) {
+                        return Err(Error(format!(
+                            "{file}: programs.devices[{index}]: {}'s registers_at {:#x} is not a word inside its {:#x} bytes",
+                            found.name, found.registers_at, found.bytes
+                        )));
+                    }
                     if !found.base.is_multiple_of(4096) || found.bytes == 0 || !found.bytes.is_multiple_of(4096) {
                         return Err(Error(format!(
                             "{file}: programs.devices[{index}]: {} must be whole 4 KiB pages",
@@ -302,8 +337,18 @@ impl Board {
                     user_devices.push(found);
                 }
             }
+            if object.has("kernel_pool_bytes") {
+                kernel_pool_bytes = object.number("kernel_pool_bytes")?;
+                if kernel_pool_bytes < KERNEL_POOL_MIN_BYTES || !kernel_pool_bytes.is_multiple_of(4096) {
+                    return Err(Error(format!(
+                        "{file}: programs.kernel_pool_bytes: {kernel_pool_bytes:#x} is not whole 4 KiB pages of at \
+                         least {} KiB",
+                        KERNEL_POOL_MIN_BYTES / 1024
+                    )));
+                }
+            }
             object.finish()?;
-            let lowest = u64::from(memory_facts.ram_base) + u64::from(KERNEL_POOL_BYTES);
+            let lowest = u64::from(memory_facts.ram_base) + u64::from(kernel_pool_bytes);
             programs.check(file, "programs", lowest, ram_end, &memory_facts)?;
             Some(programs)
         } else {
@@ -416,6 +461,7 @@ impl Board {
             programs,
             apps,
             user_devices,
+            kernel_pool_bytes: if programs.is_some() { kernel_pool_bytes } else { 0 },
             scenarios,
         })
     }
@@ -451,7 +497,7 @@ impl Board {
             memory.code_align,
             // Without programs the kernel may use all of RAM.
             self.programs.map_or(u64::from(memory.ram_base) + u64::from(memory.ram_bytes), |p| u64::from(p.base)),
-            if self.programs.is_some() { KERNEL_POOL_BYTES } else { 0 },
+            self.kernel_pool_bytes,
         )
     }
 
@@ -509,7 +555,7 @@ impl Board {
             apps_base = self.apps.map_or(0, |p| p.base),
             app_slot_bytes = self.apps.map_or(0, |p| p.slot_bytes),
             app_slots = self.apps.map_or(0, |p| p.slots),
-            pool = if self.programs.is_some() { KERNEL_POOL_BYTES } else { 0 },
+            pool = self.kernel_pool_bytes,
             device_count = self.user_devices.len(),
             devices = self
                 .user_devices
@@ -580,8 +626,25 @@ mod tests {
             assert!(error.0.contains("apps"), "{}", error.0);
         }
         // Slots that leave init too little RAM above them.
-        let error = Board::parse("b.json", "mps2-an386", &text.replace("\"slots\": 14", "\"slots\": 15")).unwrap_err();
-        assert!(error.0.contains("leaving init less than 256 KiB"), "{}", error.0);
+        let error = Board::parse("b.json", "mps2-an386", &text.replace("\"slots\": 14", "\"slots\": 16")).unwrap_err();
+        assert!(error.0.contains("leaving init less than 32 KiB"), "{}", error.0);
+        // The apps' UART, and the kernel's pool (32 KiB unless said).
+        let uart = board.user_devices.iter().find(|device| device.uart.is_some()).unwrap();
+        assert_eq!((uart.name.as_str(), uart.uart), ("CMSDK UART 1", Some(UartKind::Cmsdk)));
+        assert_eq!(board.kernel_pool_bytes, KERNEL_POOL_BYTES);
+        let error = Board::parse("b.json", "mps2-an386", &text.replace("\"uart\": \"cmsdk\"", "\"uart\": \"pl011\""))
+            .unwrap_err();
+        assert!(error.0.contains("expected \"cmsdk\" or \"16550\""), "{}", error.0);
+        let pool = |bytes: &str| {
+            text.replace("\"slots\": 9,", &format!("\"slots\": 9,\n        \"kernel_pool_bytes\": \"{bytes}\","))
+        };
+        let smaller = Board::parse("b.json", "mps2-an386", &pool("8K")).unwrap();
+        assert_eq!(smaller.kernel_pool_bytes, 8 * 1024);
+        assert!(smaller.linker_memory().contains("KERNEL_POOL_BYTES = 0x2000;"));
+        for bad in ["4K", "9K"] {
+            let error = Board::parse("b.json", "mps2-an386", &pool(bad)).unwrap_err();
+            assert!(error.0.contains("kernel_pool_bytes"), "{}", error.0);
+        }
     }
 
     #[test]
@@ -597,6 +660,18 @@ mod tests {
         assert!(memory.contains("REGION_ALIAS(\"DATA_LOAD\", RAM);"), "{memory}");
         assert!(memory.contains("CODE_ALIGN = 32;"), "{memory}");
         assert!(board.rust_constants().contains("pub const SEMIHOSTING: bool = false;"));
+        // The apps' UART 0 is ISU0's UART, a 16550 at 0x500 in ISU0's page;
+        // the TCM leaves init 32 KiB above one app slot.
+        let uart = &board.user_devices[0];
+        assert_eq!((uart.base, uart.registers_at, uart.uart), (0x3807_0000, 0x500, Some(UartKind::Ns16550)));
+        assert_eq!(board.kernel_pool_bytes, 8 * 1024);
+        assert_eq!(board.apps.unwrap().end(), 0x0013_0000 - INIT_MEMORY_MIN_BYTES);
+        let described = fs::read_to_string(hardware_dir().join("mt3620").join(DESCRIPTION_FILE)).unwrap();
+        for bad in ["\"0x1000\"", "\"0x502\""] {
+            let text = described.replace("\"registers_at\": \"0x500\"", &format!("\"registers_at\": {bad}"));
+            let error = Board::parse("b.json", "mt3620", &text).unwrap_err();
+            assert!(error.0.contains("registers_at"), "{}", error.0);
+        }
         // A real board cannot end a run through semihosting, nor run scenarios.
         let text = fs::read_to_string(hardware_dir().join("mt3620").join(DESCRIPTION_FILE)).unwrap();
         let error = Board::parse("b.json", "mt3620", &text.replace("\"halt\"", "\"semihosting\"")).unwrap_err();

@@ -1,11 +1,18 @@
-//! The programs the M4 kernel starts itself (docs/mt3620.md step 3.7),
-//! linked at their slots (build.rs): `init`, the root task; `echo`, an IPC
-//! server `init` calls; three probes that try what they must not (read
-//! another program's memory, read the kernel's, write a device they were
-//! not given), each of which must end in a contained MPU fault; and
-//! `fp-reader`, which must find the FPU's registers clear after the others
-//! used them.
+//! The M4 programs (docs/mt3620.md step 3.7), linked at their slots
+//! (build.rs): `init`, the root task, and `uartd`, the UART server; and,
+//! with feature `checks`, `echo`, an IPC server `init` calls, three probes
+//! that try what they must not (read another program's memory, read the
+//! kernel's, write a device they were not given), each of which must end
+//! in a contained MPU fault, and `fp-reader`, which must find the FPU's
+//! registers clear after the others used them.
 #![no_std]
+
+/// The board's facts the programs need, from its description
+/// (build.rs): the devices granted `init`, where the program and app
+/// slots are, the apps' UART and the clock it divides.
+pub mod board {
+    include!(concat!(env!("OUT_DIR"), "/devices.rs"));
+}
 
 /// `echo`'s protocol: add the two words; `init` is done with its rounds
 /// (the answer: how many rounds `echo` made); answer at once (the IPC

@@ -4,7 +4,9 @@
 //! every loadable segment lies in code memory or RAM; what runs from code
 //! memory is read-only and aligned as the board requires (32 bytes in the
 //! MT3620's flash, in memory and in the file); data the board's loader
-//! writes runs where it is loaded; room is left for the stack at RAM's top.
+//! writes runs where it is loaded; room is left for the stack below the
+//! kernel's pool under the program slots (at RAM's top on a board without
+//! slots).
 //! Every error names the sections involved and the limit.
 
 use tessera_board::armv7m::{Board, DataLoad};
@@ -22,7 +24,8 @@ pub struct Usage {
     pub code_bytes: u64,
     /// Bytes of RAM for data and BSS.
     pub ram_bytes: u64,
-    /// Bytes left for the stack at RAM's top.
+    /// Bytes left for the stack (below the program slots' pool, or at
+    /// RAM's top).
     pub stack_bytes: u64,
 }
 
@@ -152,11 +155,20 @@ pub fn check(board: &Board, entry: u32, segments: &[LoadSegment], sections: &[Se
     }
 
     let (top, below) = ram_top.unwrap_or((ram.start, "nothing".to_string()));
-    usage.stack_bytes = ram.end.saturating_sub(top);
+    // The stack grows down from RAM's top, or, on a board with program
+    // slots, from below the kernel's pool under them (link.x).
+    let (stack_top, limit) = match board.programs {
+        Some(programs) => (
+            u64::from(programs.base) - u64::from(board.kernel_pool_bytes),
+            format!("the kernel's pool below the program slots ({:#010x})", programs.base),
+        ),
+        None => (ram.end, format!("the top of {}", ram.what)),
+    };
+    usage.stack_bytes = stack_top.saturating_sub(top);
     if usage.stack_bytes < MIN_STACK_BYTES {
         problems.push(format!(
-            "the stack has {} bytes between the end of {below} ({top:#010x}) and the top of {}; it needs at least {MIN_STACK_BYTES}",
-            usage.stack_bytes, ram.what
+            "the stack has {} bytes between the end of {below} ({top:#010x}) and {limit}; it needs at least {MIN_STACK_BYTES}",
+            usage.stack_bytes
         ));
     }
     if problems.is_empty() {
@@ -221,7 +233,9 @@ mod tests {
         let usage = check(&board(), entry, &segments, &sections).unwrap();
         assert_eq!(usage.code_bytes, 0x1d0 + 0x1a20 + 0x55b);
         assert_eq!(usage.ram_bytes, 4 + 0x808);
-        assert_eq!(usage.stack_bytes, 192 * 1024 - 0xc08);
+        // From the end of BSS to the kernel's 8 KiB pool below the
+        // program slots at 0x00108000.
+        assert_eq!(usage.stack_bytes, 0x0010_6000 - 0x0010_0c08);
     }
 
     #[test]
@@ -287,9 +301,10 @@ mod tests {
     #[test]
     fn too_little_stack_is_refused() {
         let (entry, mut segments, sections) = mt3620_layout();
-        segments[4].memory_size = 192 * 1024 - 0x400 - 100;
+        segments[4].memory_size = 0x6000 - 0x400 - 100;
         let message = problems(entry, &segments, &sections);
         assert!(message.contains("the stack has 100 bytes"), "{message}");
+        assert!(message.contains("the kernel's pool below the program slots (0x00108000)"), "{message}");
         assert!(message.contains("at least 4096"), "{message}");
     }
 

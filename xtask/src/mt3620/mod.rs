@@ -29,7 +29,7 @@ use tessera_board::armv7m::{board_dir, Board};
 use tessera_manifest::AppManifest;
 
 use self::metadata::{Facts, Guid};
-use crate::{cargo, describe, run_streamed, show, target_dir, Result};
+use crate::{describe, run_streamed, show, target_dir, Result};
 
 /// The board folder (`boards/mt3620`).
 pub const BOARD: &str = "mt3620";
@@ -48,10 +48,16 @@ pub struct Mt3620Args {
 
 #[derive(Subcommand)]
 enum Mt3620Command {
-    /// Build the kernel for the MT3620's real-time core, check its memory
-    /// layout, and write target/mt3620/tessera-m4.imagepackage,
-    /// development-signed and checked with Microsoft's library.
-    Package,
+    /// Build the kernel for the MT3620's real-time core with `init`, the
+    /// UART server and the apps, check its memory layout, and write
+    /// target/mt3620/tessera-m4.imagepackage, development-signed and
+    /// checked with Microsoft's library.
+    Package {
+        /// An app of userland/apps to put in the package (repeatable; the
+        /// board has one app slot). Default: uartecho.
+        #[arg(long = "app", value_name = "NAME")]
+        apps: Vec<String>,
+    },
     /// Print the commands that enable development mode on a board attached
     /// by USB and sideload the package (and run them when the Azure Sphere
     /// CLI `azsphere` is installed).
@@ -59,9 +65,9 @@ enum Mt3620Command {
 }
 
 pub fn run(args: &Mt3620Args) -> Result<ExitCode> {
-    match args.command {
-        Mt3620Command::Package => {
-            let built = package()?;
+    match &args.command {
+        Mt3620Command::Package { apps } => {
+            let built = package(apps)?;
             check(&built)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -85,19 +91,18 @@ pub struct Built {
     pub component_id: Guid,
 }
 
-/// Builds the kernel for the board (release, `thumbv7em-none-eabihf`),
+/// The apps a package holds when none are named.
+pub const DEFAULT_APPS: [&str; 1] = ["uartecho"];
+
+/// Builds the kernel's system build for the board (release,
+/// `thumbv7em-none-eabihf`) around `init`, the UART server and `apps`,
 /// copies it to `target/mt3620/tessera-m4.elf` and returns its bytes.
-fn build_kernel() -> Result<Vec<u8>> {
+fn build_kernel(apps: &[String]) -> Result<Vec<u8>> {
     crate::toolchain::ensure_target(crate::mps2::TARGET)?;
-    println!("==> building the M-profile kernel (release, {}) for the MT3620", crate::mps2::TARGET);
-    let mut command = cargo();
-    command.args(["build", "--release", "--target", crate::mps2::TARGET, "-p", crate::mps2::PACKAGE]);
-    command.env("TESSERA_M_BOARD", BOARD);
+    println!("==> building Tessera for the MT3620's real-time core with the apps {}", apps.join(", "));
     // The package carries the ELF: without debug information it is a
     // tenth of the size (the symbols stay, for a debugger).
-    command.env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
-    run_streamed(command)?;
-    let built = target_dir().join(crate::mps2::TARGET).join("release").join(crate::mps2::PACKAGE);
+    let built = crate::mps2::build_for(BOARD, &[], Some(apps), true)?;
     let bytes = fs::read(&built).map_err(|err| format!("cannot read {}: {err}", show(&built)))?;
     fs::create_dir_all(out_dir()).map_err(|err| format!("cannot create {}: {err}", show(&out_dir())))?;
     let copy = out_dir().join("tessera-m4.elf");
@@ -253,13 +258,16 @@ fn build_time() -> u64 {
         .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs()))
 }
 
-/// `cargo xtask mt3620 package` without the check: builds, checks the
-/// layout, packs and signs; returns where the package is.
-pub fn package() -> Result<Built> {
+/// `cargo xtask mt3620 package` without the check: builds with `apps`
+/// ([`DEFAULT_APPS`] if none), checks the layout, packs and signs; returns
+/// where the package is.
+pub fn package(apps: &[String]) -> Result<Built> {
     let board = Board::load(BOARD).map_err(|err| err.0)?;
     let (manifest_bytes, manifest) = read_manifest()?;
     let identity = manifest.identity.expect("read_manifest checked it");
-    let elf = build_kernel()?;
+    let apps: Vec<String> =
+        if apps.is_empty() { DEFAULT_APPS.iter().map(|name| name.to_string()).collect() } else { apps.to_vec() };
+    let elf = build_kernel(&apps)?;
     check_layout(&board, &elf)?;
     let files = [
         asxipfs::File { path: "app_manifest.json".into(), bytes: manifest_bytes, executable: false },
@@ -303,8 +311,27 @@ pub fn check(built: &Built) -> Result<()> {
 /// changed, and with another ComponentId expected, so that the check is
 /// known to be able to fail.
 pub fn test_item() -> Result<()> {
-    let built = package()?;
+    let built = package(&[])?;
     check(&built)?;
+    // What it holds: the system build's programs and the default apps,
+    // no test program.
+    let image = crate::image::tessera_dir().join(BOARD).join("boot-system.img");
+    let bytes = fs::read(&image).map_err(|err| format!("cannot read {}: {err}", show(&image)))?;
+    let entries: Vec<String> = tessera_abi::bootimage::BootImage::parse(&bytes)
+        .map_err(|err| format!("the MT3620 boot image does not parse: {err}"))?
+        .iter()
+        .map(|entry| entry.name.to_string())
+        .collect();
+    let mut reasons = crate::mps2::system_reasons("", &entries);
+    for app in DEFAULT_APPS {
+        if !entries.iter().any(|entry| entry == app) {
+            reasons.push(format!("the MT3620 boot image has no `{app}`"));
+        }
+    }
+    if !reasons.is_empty() {
+        return Err(format!("{} (it holds: {})", reasons.join("; "), entries.join(", ")));
+    }
+    println!("==> the package's boot image holds {}", entries.join(", "));
     let mut bytes = fs::read(&built.path).map_err(|err| format!("cannot read {}: {err}", show(&built.path)))?;
     // A byte inside bin/app's contents (past the file system's metadata page).
     bytes[asxipfs::PAGE * 2 + 64] ^= 0x01;

@@ -58,8 +58,15 @@ macro_rules! klog {
 }
 use klog;
 
-/// Frames the allocator can manage: 2048 words of 32 bits = 256 MiB.
+/// Frames the allocator can manage: 2048 words of 32 bits = 256 MiB (an
+/// 8 KiB bitmap), or, on Armv7-M, where the pool is only the kernel's own
+/// frames and the slots of the programs it starts (docs/mt3620.md), 32
+/// words = 4 MiB (128 bytes: the MT3620's M4 has 192 KiB of TCM). The
+/// target test is `tessera_abi::PROCESS_OBJECT_BYTES`'s.
+#[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
 const FRAME_WORDS: usize = 2048;
+#[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
+const FRAME_WORDS: usize = 32;
 /// Length of a time slice.
 const TIME_SLICE_MICROS: u64 = 10_000;
 

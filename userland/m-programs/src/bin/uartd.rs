@@ -1,5 +1,8 @@
 //! The UART server on the M4 (docs/mt3620.md, "Apps"): apps' UART 0 is
-//! `mps2-an386`'s CMSDK UART 1 (UART 0 is the kernel's console). The
+//! the device the board description marks as the apps' UART
+//! (`tessera_m_programs::board::APP_UART`): `mps2-an386`'s CMSDK UART 1
+//! (UART 0 is the kernel's console), the MT3620's ISU0 (a 16550), each
+//! driven through `tessera_abi::uart`. The
 //! protocol is the A7's (`tessera_abi::app::uart`), so the SDK's `Uart` and
 //! the `uartecho` sample work unchanged: a request's badge is the set of
 //! UARTs the caller was granted; `WRITE` sends up to 12 bytes and answers
@@ -15,6 +18,8 @@
 #![forbid(unsafe_code)]
 
 use tessera_abi::app::uart::{pack, split_header, unpack, CHUNK, READ, WRITE};
+use tessera_abi::uart::{self as driver, Kind};
+use tessera_m_programs::board::{APP_UART, CLOCK_HZ};
 use tessera_rt::server::{self, Answer, Capabilities};
 use tessera_rt::{cap_object, find_initial_capability, println, Error, Mapping, Message, ObjectType, Received, Rights};
 
@@ -23,21 +28,25 @@ tessera_rt::entry!(main);
 /// The UARTs it serves: UART 0 only.
 const UARTS: u32 = 1;
 
-/// CMSDK APB UART registers.
-const DATA: u32 = 0x00;
-const STATE: u32 = 0x04;
-const CTRL: u32 = 0x08;
-const BAUDDIV: u32 = 0x10;
-/// `STATE`: the transmit buffer is full; a byte has arrived.
-const TX_FULL: u32 = 1 << 0;
-const RX_FULL: u32 = 1 << 1;
-/// `CTRL`: transmitter and receiver on.
-const TX_RX_ENABLE: u32 = 0b11;
-/// 115,200 baud from the 25 MHz peripheral clock.
-const DIVISOR: u32 = 25_000_000 / 115_200;
+/// The UART's registers, through the device mapping, from where they
+/// start in it.
+struct Registers<'a> {
+    mapping: &'a Mapping,
+    at: u32,
+}
+
+impl driver::Registers for Registers<'_> {
+    fn read(&self, offset: u32) -> u32 {
+        self.mapping.read_u32(self.at + offset)
+    }
+
+    fn write(&self, offset: u32, value: u32) {
+        self.mapping.write_u32(self.at + offset, value)
+    }
+}
 
 /// Performs one request; the reply's label is 0 or an error code.
-fn serve(uart: &Mapping, request: &Received) -> Message {
+fn serve(uart: &Registers<'_>, kind: Kind, request: &Received) -> Message {
     let [header, a, b, c] = request.message.words;
     let (number, count) = split_header(header);
     let mut bytes = [0; CHUNK];
@@ -50,24 +59,10 @@ fn serve(uart: &Mapping, request: &Received) -> Message {
             WRITE => {
                 let count = unpack([a, b, c], count, &mut bytes);
                 // As many as the transmitter takes now (QEMU sends at once).
-                let taken = bytes[..count]
-                    .iter()
-                    .take_while(|&&byte| {
-                        let free = uart.read_u32(STATE) & TX_FULL == 0;
-                        if free {
-                            uart.write_u32(DATA, u32::from(byte));
-                        }
-                        free
-                    })
-                    .count();
-                Ok((taken, [0; 3]))
+                Ok((driver::send_available(uart, kind, &bytes[..count]), [0; 3]))
             }
             READ => {
-                let mut received = 0;
-                while received < count && uart.read_u32(STATE) & RX_FULL != 0 {
-                    bytes[received] = uart.read_u32(DATA) as u8;
-                    received += 1;
-                }
+                let received = driver::receive_available(uart, kind, &mut bytes[..count]);
                 Ok((received, pack(&bytes[..received])))
             }
             _ => Err(Error::InvalidArgument),
@@ -80,11 +75,12 @@ fn serve(uart: &Mapping, request: &Received) -> Message {
 }
 
 fn main(_start: tessera_rt::Start) -> u32 {
-    let (Some(device), Some(endpoint)) = (
+    let (Some((_, kind, at)), Some(device), Some(endpoint)) = (
+        APP_UART,
         find_initial_capability(ObjectType::DeviceRegion, Rights::READ | Rights::WRITE),
         find_initial_capability(ObjectType::Endpoint, Rights::RECEIVE),
     ) else {
-        println!("needs the UART's registers and an endpoint to receive on");
+        println!("needs the board's UART for apps, its registers and an endpoint to receive on");
         return 1;
     };
     // User addresses are physical: the registers map at their own address.
@@ -97,10 +93,14 @@ fn main(_start: tessera_rt::Start) -> u32 {
             return 1;
         }
     };
-    uart.write_u32(BAUDDIV, DIVISOR);
-    uart.write_u32(CTRL, TX_RX_ENABLE);
-    println!("serving UART 0: the CMSDK UART at {base:#010x}");
-    match server::serve(endpoint, Capabilities::Refuse, |request| Answer::Reply(serve(&uart, request))) {
+    let uart = Registers { mapping: &uart, at };
+    driver::init(&uart, kind, CLOCK_HZ);
+    let what = match kind {
+        Kind::Cmsdk => "the CMSDK UART",
+        Kind::Ns16550 => "the 16550 UART",
+    };
+    println!("serving UART 0: {what} at {:#010x}", base + at);
+    match server::serve(endpoint, Capabilities::Refuse, |request| Answer::Reply(serve(&uart, kind, request))) {
         Ok(_) => 0,
         Err(error) => {
             println!("receive failed: {}", error.name());

@@ -380,7 +380,7 @@ fn check_one<'a>(
     // to take, nor to have revoked when its start fails.
     let slot = memory.slot_for(package.elf()).ok_or(Reason::NoSlot)?;
     let at = tessera_rt::cap_object(slot).map_or(0, |(base, _)| base);
-    if !(crate::APP_SLOTS.0..crate::APP_SLOTS.1).contains(&at) {
+    if !(tessera_m_programs::board::APP_SLOTS.0..tessera_m_programs::board::APP_SLOTS.1).contains(&at) {
         return Err(Reason::NoSlot);
     }
     Ok((package.elf(), manifest.component_id(), plan, slot))

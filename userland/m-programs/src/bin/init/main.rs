@@ -20,9 +20,7 @@ mod apps;
 #[cfg(feature = "checks")]
 mod checks;
 
-// The devices the board description grants `init` (`DEVICES`) and where
-// the app slots are (`APP_SLOTS`).
-include!(concat!(env!("OUT_DIR"), "/devices.rs"));
+use tessera_m_programs::board::{APP_SLOTS, APP_UART, DEVICES, PROGRAM_SLOTS};
 
 /// The device region of the board device named `name` (from `DEVICES`).
 fn device(name: &str) -> Result<Handle, Error> {
@@ -36,16 +34,15 @@ fn device(name: &str) -> Result<Handle, Error> {
     found.ok_or(Error::NotFound)
 }
 
-/// The UART the UART server drives for apps.
-const APP_UART: &str = "CMSDK UART 1";
 /// The UART server's priority: below `init`, above the apps.
 const UARTD_PRIORITY: u32 = 8;
 
-/// Loads the UART server into its slot with the apps' UART and an
-/// endpoint to receive on, starts it, and returns `init`'s copy of the
-/// endpoint (to mint the apps' badged copies from).
-fn start_uartd(memory: &Memory, untyped: Handle) -> Result<Handle, Error> {
-    let uart = device(APP_UART)?;
+/// Loads the UART server into its slot with the apps' UART (`uart`, the
+/// board description's device) and an endpoint to receive on, starts it,
+/// and returns `init`'s copy of the endpoint (to mint the apps' badged
+/// copies from).
+fn start_uartd(memory: &Memory, untyped: Handle, uart: &str) -> Result<Handle, Error> {
+    let uart = device(uart)?;
     let (elf, slot) = memory.program("uartd")?;
     let endpoint = retype(untyped, ObjectType::Endpoint, 64)?;
     let started = tessera_loader::identity::load(slot, Some(memory.frame), "uartd", elf, 0).and_then(|placed| {
@@ -73,8 +70,9 @@ const SCENARIO_APPS_MICROS: u64 = 6_000_000;
 
 /// The boot image the kernel granted (read-only, mapped at its own
 /// address; readable and executable, and mapped by the kernel, as init's
-/// code runs from it) and the untyped memory `init` was given: the largest block is
-/// for objects, the others are program slots.
+/// code runs from it) and the untyped memory `init` was given: the block
+/// outside the program and app slots (the board description's) is for
+/// objects, the others are slots.
 struct Memory {
     image: Mapping,
     /// The boot image's frame, to slice programs' code from (code in
@@ -90,15 +88,15 @@ impl Memory {
         // Mapped already when init's own code runs from it.
         let image = Mapping::new_or_existing(handle, at, Rights::READ)?;
         let frame = tessera_loader::identity::BootImageFrame { frame: handle, base: at, bytes };
+        let in_slots =
+            |at: u32| (PROGRAM_SLOTS.0..PROGRAM_SLOTS.1).contains(&at) || (APP_SLOTS.0..APP_SLOTS.1).contains(&at);
         let mut general = None;
-        let mut largest = 0;
         for_each_initial_capability(|handle, info| {
-            if info.kind == ObjectType::Untyped {
-                if let Ok((_, bytes)) = cap_object(handle) {
-                    if bytes > largest {
-                        (general, largest) = (Some(handle), bytes);
-                    }
-                }
+            if info.kind == ObjectType::Untyped
+                && general.is_none()
+                && cap_object(handle).is_ok_and(|(at, _)| !in_slots(at))
+            {
+                general = Some(handle);
             }
         });
         Ok(Memory { image, frame, general: general.ok_or(Error::NotFound)? })
@@ -161,11 +159,13 @@ fn main(start: tessera_rt::Start) -> u32 {
     // Then the apps of the boot image, until none is left to run (or, in
     // the scenario's build, for at most `SCENARIO_APPS_MICROS`).
     let scenario = tessera_rt::boot_arguments(start).split_whitespace().any(|word| word == "scenario");
-    // The apps' servers first: the UART server (without it, apps asking
-    // for a UART are refused).
-    let uart = start_uartd(&memory, untyped)
-        .inspect_err(|error| println!("cannot start the UART server: {}", error.name()))
-        .ok();
+    // The apps' servers first: the UART server, where the board has a
+    // UART for apps (without it, apps asking for a UART are refused).
+    let uart = APP_UART.and_then(|(device, _, _)| {
+        start_uartd(&memory, untyped, device)
+            .inspect_err(|error| println!("cannot start the UART server: {}", error.name()))
+            .ok()
+    });
     match apps::Apps::check(&memory, apps::Servers { uart }) {
         Ok(mut apps) => apps.run(scenario.then(|| uptime_micros() + SCENARIO_APPS_MICROS)),
         Err(error) => println!("cannot read the apps of the boot image: {}", error.name()),
