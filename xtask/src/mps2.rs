@@ -830,6 +830,70 @@ pub fn system_scenario() -> Result<()> {
     Err(format!("{}\n    output:\n{}", reasons.join("\n    "), outcome.output))
 }
 
+/// `mps2-an386` with the RAM laid out as the MT3620's TCM
+/// (`qemu/mps2-an386-mt3620-ram`).
+pub const MT3620_RAM_BOARD: &str = "mps2-an386-mt3620-ram";
+
+/// `qemu:mps2-mt3620-ram`: the system build with the MT3620 package's
+/// apps, on `mps2-an386` with the MT3620's RAM plan (its slots and pool in
+/// 192 KiB): `init` starts in its 32 KiB slot, the UART server in its own,
+/// the app in the one 64 KiB app slot and echoes the harness's line, and
+/// the run ends with 0. What the package holds is checked by
+/// `mt3620:package`; this checks that its RAM plan runs.
+pub fn mt3620_ram_scenario() -> Result<()> {
+    let board = Board::load(MT3620_RAM_BOARD).map_err(|err| err.0)?;
+    let apps: Vec<String> = crate::mt3620::DEFAULT_APPS.iter().map(|name| name.to_string()).collect();
+    let kernel = build_for(MT3620_RAM_BOARD, &["scenario"], Some(&apps), false)?;
+    let image =
+        crate::image::tessera_dir().join(MT3620_RAM_BOARD).join(format!("boot-{}.img", Contents::System.name()));
+    let bytes = std::fs::read(&image).map_err(|err| format!("cannot read {}: {err}", show(&image)))?;
+    let entries: Vec<String> = tessera_abi::bootimage::BootImage::parse(&bytes)
+        .map_err(|err| format!("the boot image does not parse: {err}"))?
+        .iter()
+        .map(|entry| entry.name.to_string())
+        .collect();
+    let mode = Mode::Talk(TALK_LINE);
+    let harness = EchoServer::start_in(mode)?;
+    let outcome = qemu::capture(command(&board, &kernel, AppUart::Connect(harness.port())), Some(TIMEOUT));
+    let transcript = harness.finish()?;
+    let outcome = outcome?;
+    let mut reasons = Vec::new();
+    if let Err(reason) = crate::test::check_uart(mode, &transcript) {
+        reasons.push(reason);
+    }
+    if outcome.timed_out {
+        reasons.push(format!("it did not end within {} s", TIMEOUT.as_secs()));
+    } else if outcome.status != Some(0) {
+        reasons.push(format!("it ended with status {:?}, not 0", outcome.status));
+    }
+    let (Some(programs), Some(app_slots)) = (board.programs, board.apps) else {
+        return Err(format!("{} has no program or app slots", board.name));
+    };
+    let mut lines: Vec<String> = expected_lines(&board, Contents::System).into_iter().take(8).collect();
+    lines.extend([
+        format!("uartd: serving UART 0: the CMSDK UART at {:#010x}", board.user_devices[0].base),
+        "uartecho: echoing UART 0".to_string(),
+        "uartecho: echoed \"host: hello, uartecho\"".to_string(),
+        format!("init: app 'uartecho' started in its slot at {:#010x}", app_slots.base),
+        "init: 1 apps started, 0 refused, 0 could not be started".to_string(),
+        "kernel: shutdown requested by 'init', status 0".to_string(),
+    ]);
+    for line in lines {
+        if !outcome.output.contains(&line) {
+            reasons.push(format!("missing `{line}`"));
+        }
+    }
+    // `init` runs from its slot's stack, below the UART server's slot.
+    if programs.slot_bytes != 32 * 1024 || app_slots.slots != 1 {
+        reasons.push(format!("{} no longer has the MT3620's slots", board.name));
+    }
+    reasons.extend(system_reasons(&outcome.output, &entries));
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    Err(format!("{}\n    output:\n{}", reasons.join("\n    "), outcome.output))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

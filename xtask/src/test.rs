@@ -306,6 +306,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     let net_handoff = args.only.as_deref().is_none_or(|only| "net-handoff".contains(only));
     let mps2 = args.only.as_deref().is_none_or(|only| "mps2-boot".contains(only));
     let mps2_system = args.only.as_deref().is_none_or(|only| "mps2-system".contains(only));
+    let mps2_mt3620_ram = args.only.as_deref().is_none_or(|only| "mps2-mt3620-ram".contains(only));
     let mt3620 = args.only.as_deref().is_none_or(|only| "mt3620-package".contains(only));
     if scenarios.is_empty()
         && !attest
@@ -315,11 +316,12 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
         && !net_handoff
         && !mps2
         && !mps2_system
+        && !mps2_mt3620_ram
         && !mt3620
     {
         let names: Vec<&str> = SCENARIOS.iter().map(|scenario| scenario.name).collect();
         return Err(format!(
-            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton, net, net-stress, net-handoff, mps2-boot, mps2-system, mt3620-package",
+            "no QEMU scenario name contains {:?}; pick one of: {}, attest, pluton, net, net-stress, net-handoff, mps2-boot, mps2-system, mps2-mt3620-ram, mt3620-package",
             args.only.as_deref().unwrap_or_default(),
             names.join(", ")
         ));
@@ -533,6 +535,9 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     }
     if mps2_system {
         tally.item("qemu:mps2-system", false, crate::mps2::system_scenario);
+    }
+    if mps2_mt3620_ram {
+        tally.item("qemu:mps2-mt3620-ram", false, crate::mps2::mt3620_ram_scenario);
     }
     if mt3620 {
         // Not QEMU: the MT3620 build's layout check, and its image package
