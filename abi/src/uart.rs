@@ -59,9 +59,13 @@ pub mod ns16550 {
     /// FIFO control: FIFOs on, both cleared.
     pub const FCR_ENABLE_CLEAR: u32 = 0x07;
     /// Line status: a byte has arrived; the transmit holding register is
-    /// empty.
+    /// empty (with the FIFOs on: the transmit FIFO is).
     pub const LSR_DR: u32 = 0x01;
     pub const LSR_THRE: u32 = 0x20;
+    /// The transmit FIFO's depth: what may be written once `LSR_THRE`
+    /// says it is empty (a 16550's; a deeper FIFO only takes longer to
+    /// fill).
+    pub const FIFO_DEPTH: usize = 16;
 }
 
 /// The divisor for [`BAUD`] from a clock of `clock_hz`: the CMSDK UART
@@ -130,18 +134,29 @@ pub fn receive(uart: &impl Registers, kind: Kind) -> Option<u8> {
 }
 
 /// Sends as many of `bytes` as the transmitter takes now; returns how
-/// many.
+/// many. The CMSDK UART says for each byte whether it has room; a 16550
+/// says only when its FIFO is empty, and then takes a FIFO's worth.
 pub fn send_available(uart: &impl Registers, kind: Kind, bytes: &[u8]) -> usize {
-    bytes
-        .iter()
-        .take_while(|&&byte| {
-            let free = can_send(uart, kind);
-            if free {
-                send(uart, kind, byte);
+    match kind {
+        Kind::Cmsdk => bytes
+            .iter()
+            .take_while(|&&byte| {
+                let free = can_send(uart, kind);
+                if free {
+                    send(uart, kind, byte);
+                }
+                free
+            })
+            .count(),
+        Kind::Ns16550 => {
+            if !can_send(uart, kind) {
+                return 0;
             }
-            free
-        })
-        .count()
+            let count = bytes.len().min(ns16550::FIFO_DEPTH);
+            bytes[..count].iter().for_each(|&byte| send(uart, kind, byte));
+            count
+        }
+    }
 }
 
 /// Reads what has arrived into `bytes`, up to its length; returns how
@@ -205,7 +220,9 @@ mod tests {
                     full | if state.arriving.is_empty() { 0 } else { cmsdk::RX_FULL }
                 }
                 (Kind::Ns16550, ns16550::LSR) => {
-                    let empty = if state.room > 0 { ns16550::LSR_THRE } else { 0 };
+                    // `room` is the transmit FIFO's free places: empty when
+                    // all are.
+                    let empty = if state.room == ns16550::FIFO_DEPTH { ns16550::LSR_THRE } else { 0 };
                     empty | if state.arriving.is_empty() { 0 } else { ns16550::LSR_DR }
                 }
                 (Kind::Cmsdk, cmsdk::DATA) => {
@@ -278,13 +295,30 @@ mod tests {
     }
 
     #[test]
-    fn sending_stops_where_the_transmitter_is_full_and_receiving_where_nothing_waits() {
+    fn a_cmsdk_uart_sends_while_it_has_room() {
+        let uart = Model::new(Kind::Cmsdk, 3, b"");
+        assert_eq!(send_available(&uart, Kind::Cmsdk, b"hello"), 3);
+        assert_eq!(uart.state.borrow().sent, b"hel");
+        assert_eq!(send_available(&uart, Kind::Cmsdk, b"lo"), 0);
+    }
+
+    #[test]
+    fn a_16550_takes_a_fifo_of_bytes_once_it_is_empty() {
+        let uart = Model::new(Kind::Ns16550, ns16550::FIFO_DEPTH, b"");
+        assert_eq!(send_available(&uart, Kind::Ns16550, b"hello"), 5);
+        // Not empty now: nothing more until it is.
+        assert_eq!(send_available(&uart, Kind::Ns16550, b", uart"), 0);
+        uart.state.borrow_mut().room = ns16550::FIFO_DEPTH;
+        let long = [b'x'; 40];
+        assert_eq!(send_available(&uart, Kind::Ns16550, &long), ns16550::FIFO_DEPTH);
+        assert_eq!(uart.state.borrow().sent.len(), 5 + ns16550::FIFO_DEPTH);
+    }
+
+    #[test]
+    fn receiving_takes_what_arrived_up_to_the_buffer() {
         for kind in [Kind::Cmsdk, Kind::Ns16550] {
-            let uart = Model::new(kind, 3, b"hi");
+            let uart = Model::new(kind, 0, b"hi");
             init(&uart, kind, 25_000_000);
-            assert_eq!(send_available(&uart, kind, b"hello"), 3);
-            assert_eq!(uart.state.borrow().sent, b"hel");
-            assert_eq!(send_available(&uart, kind, b"lo"), 0);
             let mut bytes = [0; 12];
             assert_eq!(receive_available(&uart, kind, &mut bytes), 2);
             assert_eq!(&bytes[..2], b"hi");

@@ -43,7 +43,8 @@ fn main() {
     // The frame init maps the boot image through: at least 64 KiB, a power
     // of two aligned to itself, so the MPU gives it one region
     // (`kernel_core::mpu::RegionTable::map_block`); link.x aligns and pads
-    // the section to it. No frame without an image (the MT3620 build).
+    // the section to it. No frame without an image (a
+    // kernel built by hand, without xtask).
     let frame = if image.is_empty() { 0 } else { (image.len() as u64).next_power_of_two().max(64 * 1024) };
     fs::write(out.join("boot.img"), image).expect("cannot write boot.img");
     if env::var("TARGET").is_ok_and(|target| target.starts_with("thumbv7em")) {

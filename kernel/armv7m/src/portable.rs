@@ -113,6 +113,13 @@ const _: () = assert!(
     board::PROGRAM_SLOTS == 0 || board::PROGRAM_SLOTS.saturating_sub(KERNEL_SLOTS) != 0,
     "the board description leaves init no program slot to load into"
 );
+// The kernel's pool (its own frames and the slots of the programs it
+// starts, `start`) is all managed by the frame allocator.
+const _: () = assert!(
+    (board::KERNEL_POOL_BYTES + KERNEL_SLOTS * board::PROGRAM_SLOT_BYTES) / 4096
+        <= kernel_core::kernel::POOL_FRAMES_MAX,
+    "the kernel's pool and the slots of the programs it starts outgrow its frame allocator (POOL_FRAMES_MAX)"
+);
 
 /// `init`'s rights to `echo`'s endpoint: send, with capabilities along
 /// (`GRANT`), and make badged copies (`DERIVE`).
@@ -1214,8 +1221,8 @@ extern "C" fn start() -> ! {
     };
     // The program slots the kernel does not use, then the app slots, one
     // untyped block each, for the programs and apps `init` loads from the
-    // boot image. Empty on a board without slots (the MT3620 build, where
-    // nothing here runs: `ready` is false).
+    // boot image. Empty on a board without slots (where nothing here
+    // runs: `ready` is false).
     let rights = ObjectType::Untyped.meaningful_rights();
     #[allow(clippy::reversed_empty_ranges)]
     let slots = (KERNEL_SLOTS..board::PROGRAM_SLOTS)

@@ -258,12 +258,41 @@ fn build_time() -> u64 {
         .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs()))
 }
 
+/// Whether `manifest` asks for each device of `board` that the UART server
+/// drives: on the board the OS gives a real-time app an ISU (and sets up
+/// its function) only if its manifest's `Uart` list names it. Returns the
+/// names missing.
+fn missing_uarts(board: &Board, manifest: &AppManifest) -> Vec<String> {
+    let listed = |name: &str| {
+        manifest.capabilities.controllers.iter().any(|(kind, reference)| {
+            *kind == tessera_manifest::board::ControllerKind::Uart
+                && reference.value == tessera_manifest::app_manifest::PeripheralReference::Text(name.to_string())
+        })
+    };
+    board
+        .user_devices
+        .iter()
+        .filter(|device| device.uart.is_some() && !listed(&device.name))
+        .map(|device| device.name.clone())
+        .collect()
+}
+
 /// `cargo xtask mt3620 package` without the check: builds with `apps`
 /// ([`DEFAULT_APPS`] if none), checks the layout, packs and signs; returns
 /// where the package is.
 pub fn package(apps: &[String]) -> Result<Built> {
     let board = Board::load(BOARD).map_err(|err| err.0)?;
     let (manifest_bytes, manifest) = read_manifest()?;
+    let missing = missing_uarts(&board, &manifest);
+    if !missing.is_empty() {
+        return Err(format!(
+            "{}: the UART server drives {}, which the manifest's Capabilities.Uart must list (\"Uart\": [\"{}\"]): \
+             the board gives a real-time app only the ISUs its manifest names",
+            show(&board_dir(BOARD).join("app_manifest.json")),
+            missing.join(", "),
+            missing.join("\", \"")
+        ));
+    }
     let identity = manifest.identity.expect("read_manifest checked it");
     let apps: Vec<String> =
         if apps.is_empty() { DEFAULT_APPS.iter().map(|name| name.to_string()).collect() } else { apps.to_vec() };
@@ -387,6 +416,16 @@ fn sideload() -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_boards_manifest_asks_for_the_uart_the_server_drives() {
+        let board = Board::load(BOARD).unwrap();
+        let (bytes, manifest) = read_manifest().unwrap();
+        assert_eq!(missing_uarts(&board, &manifest), Vec::<String>::new());
+        let text = String::from_utf8(bytes).unwrap().replace("\"Uart\": [\"ISU0\"]", "\"Uart\": [\"ISU1\"]");
+        let other = AppManifest::parse(text.as_bytes(), "app_manifest.json").unwrap();
+        assert_eq!(missing_uarts(&board, &other), ["ISU0"]);
+    }
 
     #[test]
     fn the_boards_manifest_is_a_real_time_app_at_bin_app() {

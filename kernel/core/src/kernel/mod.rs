@@ -67,6 +67,9 @@ use klog;
 const FRAME_WORDS: usize = 2048;
 #[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
 const FRAME_WORDS: usize = 32;
+/// The most frames a pool (`Boot::pool`) may have: the allocator leaves
+/// any past these unmanaged, so a platform checks its pool against it.
+pub const POOL_FRAMES_MAX: u32 = (FRAME_WORDS * 32) as u32;
 /// Length of a time slice.
 const TIME_SLICE_MICROS: u64 = 10_000;
 
