@@ -730,16 +730,14 @@ fn apps_summary_reasons(output: &str) -> Vec<String> {
     }
 }
 
-/// `qemu:mps2-boot`: builds the kernel with the checks and the scenario's
-/// fixtures, boots it, and requires exit status 0 and every expected line.
-pub fn boot_scenario() -> Result<()> {
-    let board = Board::load(BOARD).map_err(|err| err.0)?;
-    let kernel = build_with(&["checks", "scenario"])?;
-    // The host end of the apps' UART: it says a line, which `uartecho`
-    // must send back.
+/// Boots `kernel` on `board` with the host end of the apps' UART saying a
+/// line, which `uartecho` must send back; returns the console output and
+/// why the run was not good (the line did not come back, it did not end in
+/// time, or not with 0).
+fn boot_talking(board: &Board, kernel: &std::path::Path) -> Result<(String, Vec<String>)> {
     let mode = Mode::Talk(TALK_LINE);
     let harness = EchoServer::start_in(mode)?;
-    let outcome = qemu::capture(command(&board, &kernel, AppUart::Connect(harness.port())), Some(TIMEOUT));
+    let outcome = qemu::capture(command(board, kernel, AppUart::Connect(harness.port())), Some(TIMEOUT));
     let transcript = harness.finish()?;
     let outcome = outcome?;
     let mut reasons = Vec::new();
@@ -751,19 +749,38 @@ pub fn boot_scenario() -> Result<()> {
     } else if outcome.status != Some(0) {
         reasons.push(format!("it ended with status {:?}, not 0", outcome.status));
     }
+    Ok((outcome.output, reasons))
+}
+
+/// The names of the entries of the boot image xtask packed for `board`
+/// with `contents`.
+pub fn boot_image_entries(board: &str, contents: Contents) -> Result<Vec<String>> {
+    let image = crate::image::tessera_dir().join(board).join(format!("boot-{}.img", contents.name()));
+    let bytes = std::fs::read(&image).map_err(|err| format!("cannot read {}: {err}", show(&image)))?;
+    let parsed = tessera_abi::bootimage::BootImage::parse(&bytes)
+        .map_err(|err| format!("the boot image {} does not parse: {err}", show(&image)))?;
+    Ok(parsed.iter().map(|entry| entry.name.to_string()).collect())
+}
+
+/// `qemu:mps2-boot`: builds the kernel with the checks and the scenario's
+/// fixtures, boots it, and requires exit status 0 and every expected line.
+pub fn boot_scenario() -> Result<()> {
+    let board = Board::load(BOARD).map_err(|err| err.0)?;
+    let kernel = build_with(&["checks", "scenario"])?;
+    let (output, mut reasons) = boot_talking(&board, &kernel)?;
     for line in expected_lines(&board, Contents::Scenario) {
-        if !outcome.output.contains(&line) {
+        if !output.contains(&line) {
             reasons.push(format!("missing `{line}`"));
         }
     }
-    if outcome.output.contains("which it should not have") {
+    if output.contains("which it should not have") {
         reasons.push("a program ended in a way it should not have".to_string());
     }
-    reasons.extend(portable_reasons(&board, &boot_image_range(&kernel)?, &outcome.output));
+    reasons.extend(portable_reasons(&board, &boot_image_range(&kernel)?, &output));
     if reasons.is_empty() {
         return Ok(());
     }
-    Err(format!("{}\n    output:\n{}", reasons.join("\n    "), outcome.output))
+    Err(format!("{}\n    output:\n{}", reasons.join("\n    "), output))
 }
 
 /// What runs only in the builds with the checks: the mechanism checks'
@@ -814,37 +831,20 @@ pub fn system_reasons(output: &str, entries: &[String]) -> Vec<String> {
 pub fn system_scenario() -> Result<()> {
     let board = Board::load(BOARD).map_err(|err| err.0)?;
     let kernel = build_with(&["scenario"])?;
-    let image = crate::image::tessera_dir().join(BOARD).join(format!("boot-{}.img", Contents::System.name()));
-    let bytes = std::fs::read(&image).map_err(|err| format!("cannot read {}: {err}", show(&image)))?;
-    let parsed = tessera_abi::bootimage::BootImage::parse(&bytes)
-        .map_err(|err| format!("the system build's boot image does not parse: {err}"))?;
-    let entries: Vec<String> = parsed.iter().map(|entry| entry.name.to_string()).collect();
-    let mode = Mode::Talk(TALK_LINE);
-    let harness = EchoServer::start_in(mode)?;
-    let outcome = qemu::capture(command(&board, &kernel, AppUart::Connect(harness.port())), Some(TIMEOUT));
-    let transcript = harness.finish()?;
-    let outcome = outcome?;
-    let mut reasons = Vec::new();
-    if let Err(reason) = crate::test::check_uart(mode, &transcript) {
-        reasons.push(reason);
-    }
-    if outcome.timed_out {
-        reasons.push(format!("it did not end within {} s", TIMEOUT.as_secs()));
-    } else if outcome.status != Some(0) {
-        reasons.push(format!("it ended with status {:?}, not 0", outcome.status));
-    }
+    let entries = boot_image_entries(BOARD, Contents::System)?;
+    let (output, mut reasons) = boot_talking(&board, &kernel)?;
     for line in expected_lines(&board, Contents::System) {
-        if !outcome.output.contains(&line) {
+        if !output.contains(&line) {
             reasons.push(format!("missing `{line}`"));
         }
     }
-    reasons.extend(system_reasons(&outcome.output, &entries));
-    reasons.extend(apps_summary_reasons(&outcome.output));
-    reasons.extend(init_in_place_reasons(&boot_image_range(&kernel)?, &outcome.output));
+    reasons.extend(system_reasons(&output, &entries));
+    reasons.extend(apps_summary_reasons(&output));
+    reasons.extend(init_in_place_reasons(&boot_image_range(&kernel)?, &output));
     if reasons.is_empty() {
         return Ok(());
     }
-    Err(format!("{}\n    output:\n{}", reasons.join("\n    "), outcome.output))
+    Err(format!("{}\n    output:\n{}", reasons.join("\n    "), output))
 }
 
 /// `mps2-an386` with the RAM laid out as the MT3620's TCM
@@ -861,28 +861,8 @@ pub fn mt3620_ram_scenario() -> Result<()> {
     let board = Board::load(MT3620_RAM_BOARD).map_err(|err| err.0)?;
     let apps: Vec<String> = crate::mt3620::DEFAULT_APPS.iter().map(|name| name.to_string()).collect();
     let kernel = build_for(MT3620_RAM_BOARD, &["scenario"], Some(&apps), false)?;
-    let image =
-        crate::image::tessera_dir().join(MT3620_RAM_BOARD).join(format!("boot-{}.img", Contents::System.name()));
-    let bytes = std::fs::read(&image).map_err(|err| format!("cannot read {}: {err}", show(&image)))?;
-    let entries: Vec<String> = tessera_abi::bootimage::BootImage::parse(&bytes)
-        .map_err(|err| format!("the boot image does not parse: {err}"))?
-        .iter()
-        .map(|entry| entry.name.to_string())
-        .collect();
-    let mode = Mode::Talk(TALK_LINE);
-    let harness = EchoServer::start_in(mode)?;
-    let outcome = qemu::capture(command(&board, &kernel, AppUart::Connect(harness.port())), Some(TIMEOUT));
-    let transcript = harness.finish()?;
-    let outcome = outcome?;
-    let mut reasons = Vec::new();
-    if let Err(reason) = crate::test::check_uart(mode, &transcript) {
-        reasons.push(reason);
-    }
-    if outcome.timed_out {
-        reasons.push(format!("it did not end within {} s", TIMEOUT.as_secs()));
-    } else if outcome.status != Some(0) {
-        reasons.push(format!("it ended with status {:?}, not 0", outcome.status));
-    }
+    let entries = boot_image_entries(MT3620_RAM_BOARD, Contents::System)?;
+    let (output, mut reasons) = boot_talking(&board, &kernel)?;
     let Some(app_slots) = board.apps else {
         return Err(format!("{} has no app slots", board.name));
     };
@@ -896,15 +876,15 @@ pub fn mt3620_ram_scenario() -> Result<()> {
         "kernel: shutdown requested by 'init', status 0".to_string(),
     ]);
     for line in lines {
-        if !outcome.output.contains(&line) {
+        if !output.contains(&line) {
             reasons.push(format!("missing `{line}`"));
         }
     }
-    reasons.extend(system_reasons(&outcome.output, &entries));
+    reasons.extend(system_reasons(&output, &entries));
     if reasons.is_empty() {
         return Ok(());
     }
-    Err(format!("{}\n    output:\n{}", reasons.join("\n    "), outcome.output))
+    Err(format!("{}\n    output:\n{}", reasons.join("\n    "), output))
 }
 
 #[cfg(test)]

@@ -39,42 +39,42 @@ use regs::{CPACR, CPUID, ICSR, MPU_TYPE, VTOR};
 // The vector table: the initial stack pointer, then the handlers. The
 // system exceptions and the board's external interrupts all end the run
 // (nothing enables them) but for those the mechanism checks use, where
-// they run; the portable kernel has a table of its own (portable.rs).
+// they run (isolation.rs); the portable kernel has a table of its own
+// (portable.rs).
+macro_rules! vector_table {
+    ($memmanage:literal, $busfault:literal, $usagefault:literal, $svc:literal, $pendsv:literal, $systick:literal) => {
+        core::arch::global_asm!(
+            ".section .vectors, \"a\", %progbits",
+            ".global tessera_vectors",
+            "tessera_vectors:",
+            "    .word __stack_top",
+            "    .word tessera_reset",
+            // NMI, HardFault.
+            "    .word tessera_fault, tessera_fault",
+            // MemManage, BusFault, UsageFault.
+            concat!("    .word ", $memmanage, ", ", $busfault, ", ", $usagefault),
+            // Reserved (4), SVCall, DebugMonitor, reserved, PendSV, SysTick.
+            "    .word 0, 0, 0, 0",
+            concat!("    .word ", $svc, ", tessera_fault, 0, ", $pendsv, ", ", $systick),
+            // The board's external interrupts.
+            "    .rept {interrupts}",
+            "    .word tessera_fault",
+            "    .endr",
+            interrupts = const board::INTERRUPTS,
+        );
+    };
+}
 #[cfg(feature = "checks")]
-core::arch::global_asm!(
-    ".section .vectors, \"a\", %progbits",
-    ".global tessera_vectors",
-    "tessera_vectors:",
-    "    .word __stack_top",
-    "    .word tessera_reset",
-    // NMI, HardFault.
-    "    .word tessera_fault, tessera_fault",
-    // MemManage, BusFault, UsageFault: a program's fault (isolation.rs).
-    "    .word tessera_memmanage, tessera_busfault, tessera_usagefault",
-    // Reserved (4), SVCall, DebugMonitor, reserved, PendSV, SysTick.
-    "    .word 0, 0, 0, 0",
-    "    .word tessera_svc, tessera_fault, 0, tessera_pendsv, tessera_systick",
-    // The board's external interrupts.
-    "    .rept {interrupts}",
-    "    .word tessera_fault",
-    "    .endr",
-    interrupts = const board::INTERRUPTS,
+vector_table!(
+    "tessera_memmanage",
+    "tessera_busfault",
+    "tessera_usagefault",
+    "tessera_svc",
+    "tessera_pendsv",
+    "tessera_systick"
 );
 #[cfg(not(feature = "checks"))]
-core::arch::global_asm!(
-    ".section .vectors, \"a\", %progbits",
-    ".global tessera_vectors",
-    "tessera_vectors:",
-    "    .word __stack_top",
-    "    .word tessera_reset",
-    // NMI, HardFault, MemManage, BusFault, UsageFault, reserved (4),
-    // SVCall, DebugMonitor, reserved, PendSV, SysTick, then the board's
-    // external interrupts.
-    "    .rept 14 + {interrupts}",
-    "    .word tessera_fault",
-    "    .endr",
-    interrupts = const board::INTERRUPTS,
-);
+vector_table!("tessera_fault", "tessera_fault", "tessera_fault", "tessera_fault", "tessera_fault", "tessera_fault");
 
 extern "C" {
     static tessera_vectors: u32;

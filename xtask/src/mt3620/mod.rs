@@ -344,13 +344,7 @@ pub fn test_item() -> Result<()> {
     check(&built)?;
     // What it holds: the system build's programs and the default apps,
     // no test program.
-    let image = crate::image::tessera_dir().join(BOARD).join("boot-system.img");
-    let bytes = fs::read(&image).map_err(|err| format!("cannot read {}: {err}", show(&image)))?;
-    let entries: Vec<String> = tessera_abi::bootimage::BootImage::parse(&bytes)
-        .map_err(|err| format!("the MT3620 boot image does not parse: {err}"))?
-        .iter()
-        .map(|entry| entry.name.to_string())
-        .collect();
+    let entries = crate::mps2::boot_image_entries(BOARD, crate::mps2::Contents::System)?;
     let mut reasons = crate::mps2::system_reasons("", &entries);
     for app in DEFAULT_APPS {
         if !entries.iter().any(|entry| entry == app) {
