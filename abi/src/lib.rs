@@ -18,6 +18,7 @@
 pub mod app;
 pub mod bootimage;
 pub mod capability;
+pub mod divide;
 pub mod elf;
 pub mod layout;
 pub mod manifest;

@@ -10,7 +10,13 @@
 /// days may earn less than it should, never more.
 pub const fn refill(tokens: u32, refilled_at: u32, now_ms: u32, per_second: u32, burst: u32) -> (u32, u32) {
     let elapsed = now_ms.wrapping_sub(refilled_at);
-    let earned = elapsed as u64 * per_second as u64 / 1000;
+    // `elapsed * per_second / 1000` with no 64-bit division (the kernel has
+    // no divide routine, `crate::divide`): whole seconds at the full rate,
+    // then the milliseconds at the rate's thousands and at its rest.
+    let (seconds, millis) = (elapsed / 1000, elapsed % 1000);
+    let (per_milli, rest) = (per_second / 1000, per_second % 1000);
+    // `millis * per_milli` < 1000 * 4,294,968: fits.
+    let earned = seconds as u64 * per_second as u64 + (millis * per_milli) as u64 + (millis * rest / 1000) as u64;
     if earned == 0 {
         return (tokens, refilled_at);
     }
@@ -20,7 +26,8 @@ pub const fn refill(tokens: u32, refilled_at: u32, now_ms: u32, per_second: u32,
     }
     // The time those tokens took, rounded up (never more than `elapsed`,
     // as `earned` was rounded down): no millisecond is paid for twice.
-    let took = (earned * 1000).div_ceil(per_second as u64) as u32;
+    let (whole, part) = crate::divide::div_rem(earned * 1000, per_second as u64);
+    let took = (whole + (part != 0) as u64) as u32;
     (sum as u32, refilled_at.wrapping_add(took))
 }
 
@@ -38,6 +45,46 @@ mod tests {
         assert_eq!(refill(9, 0, 10_000, 4, 10), (10, 10_000));
         // Across the wrap of the millisecond clock.
         assert_eq!(refill(0, u32::MAX - 99, 400, 4, 10), (2, 400));
+    }
+
+    /// The same refill with the compiler's 64-bit division.
+    fn reference(tokens: u32, refilled_at: u32, now_ms: u32, per_second: u32, burst: u32) -> (u32, u32) {
+        let elapsed = now_ms.wrapping_sub(refilled_at);
+        let earned = elapsed as u64 * per_second as u64 / 1000;
+        if earned == 0 {
+            return (tokens, refilled_at);
+        }
+        let sum = tokens as u64 + earned;
+        if sum >= burst as u64 {
+            return (burst, now_ms);
+        }
+        let took = (earned * 1000).div_ceil(per_second as u64) as u32;
+        (sum as u32, refilled_at.wrapping_add(took))
+    }
+
+    #[test]
+    fn agrees_with_plain_division_at_the_edges_and_at_random() {
+        let edges = [0, 1, 2, 999, 1000, 1001, 4_294_967, 4_294_968, 999_999, u32::MAX - 1, u32::MAX];
+        for &elapsed in &edges {
+            for &per_second in &edges {
+                for &burst in &[1, 1000, u32::MAX] {
+                    let at = 12_345u32;
+                    let now = at.wrapping_add(elapsed);
+                    assert_eq!(refill(0, at, now, per_second, burst), reference(0, at, now, per_second, burst));
+                }
+            }
+        }
+        let mut random = 0x2545_f491_u32;
+        let mut next = || {
+            random ^= random << 13;
+            random ^= random >> 17;
+            random ^= random << 5;
+            random
+        };
+        for _ in 0..50_000 {
+            let (tokens, at, now, per_second, burst) = (next() % 5000, next(), next(), next() >> (next() % 32), next());
+            assert_eq!(refill(tokens, at, now, per_second, burst), reference(tokens, at, now, per_second, burst));
+        }
     }
 
     /// Refilled as often as one likes, a bucket never earns more than the

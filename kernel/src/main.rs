@@ -24,6 +24,8 @@ use kernel_core::kernel::{Boot, UserFault, PROCESS_OBJECT_BYTES};
 use kernel_core::text::Line;
 use tessera_abi::bootimage::BootImage;
 use tessera_abi::{ObjectType, Rights};
+// Linked for its `memcpy`, which replaces the library's.
+use tessera_copy as _;
 
 /// Memory the kernel keeps for the programs it starts itself (the Pluton
 /// security server and the root task).

@@ -249,7 +249,9 @@ fn manifest_corpus() -> Result<()> {
 }
 
 /// `cargo xtask test`.
-/// Fails if the kernel ELF at `path` links any of `core::fmt`, naming what.
+/// Fails if the kernel ELF at `path` links any of `core::fmt` or a divide
+/// routine, naming what (each is kilobytes of a kernel measured by the
+/// page, `kernel_image_bytes`).
 fn kernel_without_core_fmt(path: &Path) -> Result<()> {
     let bytes = std::fs::read(path).map_err(|err| format!("cannot read {}: {err}", show(path)))?;
     let names = crate::elf::symbol_names(&bytes).map_err(|err| format!("{}: {err}", show(path)))?;
@@ -257,16 +259,45 @@ fn kernel_without_core_fmt(path: &Path) -> Result<()> {
         return Err(format!("{} has no symbol table to check", show(path)));
     }
     let linked: Vec<&String> = names.iter().filter(|name| uses_core_fmt(name)).collect();
-    if linked.is_empty() {
+    let dividing: Vec<&String> = names.iter().filter(|name| is_divide_routine(name)).collect();
+    let mut problems = Vec::new();
+    if !linked.is_empty() {
+        problems.push(format!(
+            "{} links core::fmt ({} symbols, e.g. {}): a `{{}}` in a kernel line, `expect` on a `Result` or a \
+             `Debug` bound brought it in; build the line with kernel_core::text::Line",
+            show(path),
+            linked.len(),
+            linked.iter().take(3).map(|name| name.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if !dividing.is_empty() {
+        problems.push(format!(
+            "{} links a divide routine ({}): a 64-bit division, or a 32-bit one by a value not known when \
+             compiling, brought it in; divide with tessera_abi::divide (a Reciprocal, or div_rem) or a mask",
+            show(path),
+            dividing.iter().map(|name| name.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if problems.is_empty() {
         return Ok(());
     }
-    Err(format!(
-        "{} links core::fmt ({} symbols, e.g. {}): a `{{}}` in a kernel line, `expect` on a `Result` or a \
-         `Debug` bound brought it in; build the line with kernel_core::text::Line\n",
-        show(path),
-        linked.len(),
-        linked.iter().take(3).map(|name| name.as_str()).collect::<Vec<_>>().join(", ")
-    ))
+    Err(format!("{}\n", problems.join("\n")))
+}
+
+/// True if `name` is one of the library's integer divide routines (the
+/// ARM EABI's and compiler-builtins' own names).
+fn is_divide_routine(name: &str) -> bool {
+    const ROUTINES: [&str; 8] = [
+        "__aeabi_uidiv",
+        "__aeabi_uidivmod",
+        "__aeabi_idiv",
+        "__aeabi_idivmod",
+        "__aeabi_uldivmod",
+        "__aeabi_ldivmod",
+        "__udivsi3",
+        "__udivmoddi4",
+    ];
+    ROUTINES.contains(&name) || name.contains("specialized_div_rem")
 }
 
 /// True if the mangled symbol `name` is part of `core::fmt` or an impl of
@@ -370,7 +401,8 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
         // The kernel prints without `core::fmt` (kernel_core::text): one
         // `{}` or `expect` on a `Result` brings about 8 KiB of it back
         // (docs/benchmarks.md, "The kernel without core::fmt").
-        tally.item("kernel-without-core-fmt", false, || {
+        // Nor the library's divide routines (tessera_abi::divide).
+        tally.item("kernel-without-core-fmt-or-division", false, || {
             kernels.iter().filter_map(|(_, kernel)| kernel.as_deref()).try_for_each(kernel_without_core_fmt)
         });
     }
@@ -631,6 +663,21 @@ mod tests {
             "tessera_syscall",
         ] {
             assert!(!uses_core_fmt(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn divide_routines_are_told_from_the_rest() {
+        for name in [
+            "__aeabi_uldivmod",
+            "__aeabi_uidiv",
+            "__udivsi3",
+            "_RNvNtNtCsdw_17compiler_builtins3int19specialized_div_rem11u64_div_rem",
+        ] {
+            assert!(is_divide_routine(name), "{name}");
+        }
+        for name in ["__aeabi_memcpy", "kernel_core::time::Clock::ticks", "_ZN11tessera_abi6divide7div_rem17h0E"] {
+            assert!(!is_divide_routine(name), "{name}");
         }
     }
 

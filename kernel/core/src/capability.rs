@@ -263,7 +263,8 @@ pub fn slice<S: SlotStore + ?Sized>(
     }
     let end = offset.checked_add(bytes).ok_or(Error::InvalidArgument)?;
     let object = parent.object.checked_add(offset).ok_or(Error::InvalidArgument)?;
-    if !ObjectType::Frame.valid_size(bytes) || end > parent.size || !object.is_multiple_of(bytes) {
+    // A valid size is a power of two: aligned is a mask (no divide routine).
+    if !ObjectType::Frame.valid_size(bytes) || end > parent.size || object & (bytes - 1) != 0 {
         return Err(Error::InvalidArgument);
     }
     let child = Capability::new(ObjectType::Frame, parent.rights & mask, object, bytes);

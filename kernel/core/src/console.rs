@@ -21,6 +21,10 @@
 //!   ([`Budget::report`]).
 use tessera_abi::rate::refill;
 
+/// Division by 1000, microseconds to milliseconds (without a library
+/// routine: `tessera_abi::divide`).
+const MILLIS: tessera_abi::divide::Reciprocal = tessera_abi::divide::Reciprocal::new(1000);
+
 /// Who is writing: a process (by its pid) or the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Writer {
@@ -191,7 +195,7 @@ impl Budget {
     /// boot) and returns how many bytes of output the process may print in
     /// one write now.
     pub fn available(&mut self, now: u64) -> u32 {
-        let now_ms = (now / 1000) as u32;
+        let now_ms = MILLIS.div_rem(now).0 as u32;
         let burst = u32::from(Budget::BURST);
         let (tokens, refilled_at) =
             refill(u32::from(self.tokens), self.refilled_at, now_ms, Budget::BYTES_PER_SECOND, burst);

@@ -18,64 +18,13 @@ pub struct Clock {
 /// Microseconds in a second, as a divisor.
 const MICROS: Reciprocal = Reciprocal::new(1_000_000);
 
-/// Division of 64-bit numbers by a divisor fixed in advance, by a multiply
-/// with its reciprocal and at most two corrections: exact for every
-/// dividend. The Cortex-A7 has no 64-bit divide, and the library routine
-/// the compiler calls instead took a few hundred instructions per
-/// division; the clock divides on every `Uptime` call and every timed
-/// wait (three divisions each, docs/benchmarks.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Reciprocal {
-    /// The divisor; 0 only in [`Clock::UNSET`], where it divides by 1.
-    divisor: u64,
-    /// `floor((2^64 - 1) / divisor)`.
-    multiplier: u64,
-}
-
-impl Reciprocal {
-    /// Division by `divisor` (0 is taken as 1).
-    pub const fn new(divisor: u64) -> Reciprocal {
-        let divisor = if divisor == 0 { 1 } else { divisor };
-        Reciprocal { divisor, multiplier: u64::MAX / divisor }
-    }
-
-    /// `(dividend / divisor, dividend % divisor)`.
-    pub const fn div_rem(&self, dividend: u64) -> (u64, u64) {
-        if self.divisor == 0 {
-            return (dividend, 0);
-        }
-        // `multiplier / 2^64` is below `1 / divisor` by less than
-        // `2 / 2^64`, so the estimate is the quotient or up to two less
-        // (never more: `quotient * divisor` cannot exceed the dividend).
-        let mut quotient = high_product(dividend, self.multiplier);
-        let mut remainder = dividend - quotient * self.divisor;
-        while remainder >= self.divisor {
-            quotient += 1;
-            remainder -= self.divisor;
-        }
-        (quotient, remainder)
-    }
-}
-
-/// The high 64 bits of the 128-bit product `a * b`, from four 32 x 32
-/// bit multiplies (a `u128` multiply would call a library routine).
-const fn high_product(a: u64, b: u64) -> u64 {
-    let (a_low, a_high) = (a & 0xffff_ffff, a >> 32);
-    let (b_low, b_high) = (b & 0xffff_ffff, b >> 32);
-    let low_low = a_low * b_low;
-    let low_high = a_low * b_high;
-    let high_low = a_high * b_low;
-    let high_high = a_high * b_high;
-    // The middle 32-bit column with the carry out of the low one.
-    let middle = (low_low >> 32) + (low_high & 0xffff_ffff) + (high_low & 0xffff_ffff);
-    high_high + (low_high >> 32) + (high_low >> 32) + (middle >> 32)
-}
+pub use tessera_abi::divide::Reciprocal;
 
 impl Clock {
     /// A clock that is not set up yet (rate 0, all zero so a kernel's
     /// static state holding one stays in `.bss`): conversions take it as
     /// 1 Hz until [`Clock::new`] replaces it.
-    pub const UNSET: Clock = Clock { ticks_per_second: 0, per_tick_rate: Reciprocal { divisor: 0, multiplier: 0 } };
+    pub const UNSET: Clock = Clock { ticks_per_second: 0, per_tick_rate: Reciprocal::UNSET };
 
     /// The rate conversions use: at least 1.
     const fn rate(&self) -> u64 {
@@ -139,16 +88,10 @@ impl Clock {
         self.rate()
     }
 
-    /// `micros` as ticks, rounded up (saturating).
-    pub const fn ticks(&self, micros: u64) -> u64 {
-        match micros.checked_mul(self.rate()) {
-            Some(product) => div_ceil_micros(product),
-            // Beyond u64 in tick-microseconds: split to stay exact enough.
-            None => {
-                let (seconds, rest) = MICROS.div_rem(micros);
-                seconds.saturating_mul(self.rate()).saturating_add(div_ceil_micros(rest * self.rate()))
-            }
-        }
+    /// `micros` as ticks, rounded up. Every wait is given in 32-bit
+    /// microseconds, and a rate has 32 bits: the product fits in 64.
+    pub const fn ticks(&self, micros: u32) -> u64 {
+        div_ceil_micros(micros as u64 * self.rate())
     }
 
     /// `ticks` as whole microseconds (rounded down).
@@ -165,7 +108,7 @@ impl Clock {
         match timeout {
             NO_WAIT => Deadline::Now,
             FOREVER => Deadline::Never,
-            micros => Deadline::At(now.saturating_add(self.ticks(micros as u64))),
+            micros => Deadline::At(now.saturating_add(self.ticks(micros))),
         }
     }
 }
@@ -258,9 +201,6 @@ mod tests {
         }
         assert_eq!(Clock::UNSET.micros(5), 5_000_000, "an unset clock is 1 Hz");
         assert_eq!(Clock::new(u64::MAX).ticks_per_second(), u64::from(u32::MAX), "rates have 32 bits");
-        for (a, b) in [(u64::MAX, u64::MAX), (u64::MAX, 1), (1 << 32, 1 << 32), (0xffff_ffff, 0xffff_ffff)] {
-            assert_eq!(high_product(a, b), ((a as u128 * b as u128) >> 64) as u64);
-        }
     }
 
     #[test]
@@ -276,10 +216,9 @@ mod tests {
                     exact_micros.min(u128::from(u64::MAX)),
                     "{value} at {rate}"
                 );
-                let exact_ticks = (u128::from(value) * u128::from(rate)).div_ceil(1_000_000);
-                if exact_ticks < 1 << 63 && value.checked_mul(rate).is_some() {
-                    assert_eq!(u128::from(clock.ticks(value)), exact_ticks, "{value} µs at {rate}");
-                }
+                let micros = value as u32;
+                let exact_ticks = (u128::from(micros) * u128::from(rate)).div_ceil(1_000_000);
+                assert_eq!(u128::from(clock.ticks(micros)), exact_ticks, "{micros} µs at {rate}");
             }
         }
     }
@@ -300,12 +239,12 @@ mod tests {
         for _ in 0..10_000 {
             let rate = 1 + random.next_u64() % 100_000_000;
             let clock = Clock::new(rate);
-            let micros = random.next_u64() % (u32::MAX as u64 - 1) + 1;
+            let micros = (random.next_u64() % (u32::MAX as u64 - 1) + 1) as u32;
             let ticks = clock.ticks(micros);
             // ticks / rate seconds >= micros / 1e6 seconds, and less than a tick more.
             assert!(u128::from(ticks) * 1_000_000 >= u128::from(micros) * u128::from(rate), "{rate} {micros}");
             assert!(u128::from(ticks - 1) * 1_000_000 < u128::from(micros) * u128::from(rate), "{rate} {micros}");
-            assert!(clock.micros(ticks) >= micros.saturating_sub(1));
+            assert!(clock.micros(ticks) >= u64::from(micros).saturating_sub(1));
         }
     }
 

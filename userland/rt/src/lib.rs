@@ -19,7 +19,9 @@
 pub mod app;
 pub mod checksum;
 pub mod console;
-pub mod copy;
+/// The memory copy every program links (crate `tessera-copy`, shared with
+/// the kernel).
+pub use tessera_copy as copy;
 pub mod server;
 pub mod syscall;
 

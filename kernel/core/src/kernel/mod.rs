@@ -71,7 +71,7 @@ const FRAME_WORDS: usize = 32;
 /// any past these unmanaged, so a platform checks its pool against it.
 pub const POOL_FRAMES_MAX: u32 = (FRAME_WORDS * 32) as u32;
 /// Length of a time slice.
-const TIME_SLICE_MICROS: u64 = 10_000;
+const TIME_SLICE_MICROS: u32 = 10_000;
 
 /// `repr(u32)`: a `u32` tag, then each variant's fields laid out as a
 /// `repr(C)` struct after it, so an architecture's hand-written fast path
@@ -920,7 +920,7 @@ impl<P: Platform> Kernel<P> {
                 if micros == 0 {
                     self.requeue_current();
                 } else {
-                    let until = self.platform.now().saturating_add(self.clock.ticks(micros as u64));
+                    let until = self.platform.now().saturating_add(self.clock.ticks(micros));
                     self.block_current(State::Sleeping { until });
                 }
                 Reply::Done

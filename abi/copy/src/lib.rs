@@ -1,14 +1,17 @@
-//! The memory copy every program links: `memcpy` and the ARM EABI's
-//! `__aeabi_memcpy`, `__aeabi_memcpy4` and `__aeabi_memcpy8`, which the
-//! compiler calls for every copy it does not inline (`copy_from_slice`,
-//! moves of large values).
+//! The memory copy every Armv7-A program and the kernel link: `memcpy`
+//! and the ARM EABI's `__aeabi_memcpy`, `__aeabi_memcpy4` and
+//! `__aeabi_memcpy8`, which the compiler calls for every copy it does not
+//! inline (`copy_from_slice`, moves of large values). It lives here, in
+//! the crate both link, so that each has exactly one (`tessera_rt::copy`
+//! is this module).
 //!
 //! The toolchain's `compiler_builtins` has weak versions that copy a word
 //! per four instructions (one a byte) when source and destination share
 //! their alignment and shift bytes together (about two a byte) when they
 //! do not. The network server copies every byte it moves twice or more,
 //! and the apps once more, so that loop was about a third of the
-//! instructions of a bulk transfer (docs/benchmarks.md). This one moves
+//! instructions of a bulk transfer (docs/benchmarks.md); in the kernel it
+//! is also less than half the size (`kernel_image_bytes`). This one moves
 //! 32 bytes per `ldm`/`stm` pair when both are word-aligned, and 16 bytes
 //! per four unaligned `ldr`s and an `stm` when only the destination is
 //! (Armv7-A loads words from any address of Normal memory, and the kernel
@@ -18,6 +21,7 @@
 //!
 //! [`check`] compares it with a byte loop at every alignment of source
 //! and destination and many lengths; the `cpu-state` scenario runs it.
+#![no_std]
 
 // A-profile only (`armv7a-none-eabi`): `.arm` code, and unaligned loads.
 // The M-profile target (`thumbv7em-none-eabihf`, docs/mt3620.md) has no ARM

@@ -1,0 +1,163 @@
+//! Division without the compiler's library routines. The Cortex-A7
+//! kernel is built for Armv7-A without the optional divide instructions,
+//! so every 64-bit division, and every 32-bit one by a value not known at
+//! compile time, calls `__aeabi_uldivmod` or `__aeabi_uidiv`: about 1.7 KiB
+//! of library code in a kernel whose image is measured by the page
+//! (`kernel_image_bytes`), and a few hundred instructions a call.
+//! [`Reciprocal`] divides by a divisor fixed in advance with a multiply
+//! (the clock, the console's budget), and [`div_rem`] by anything, bit by
+//! bit, where it runs seldom (setting a reciprocal up, a token bucket's
+//! refill). `cargo xtask test` checks that no user or test kernel links a
+//! divide routine (`kernel-without-divide-routines`).
+
+/// `(dividend / divisor, dividend % divisor)`, one bit at a time: 64
+/// steps of a shift, a compare and a subtract. A divisor of 0 is taken as
+/// 1.
+pub const fn div_rem(dividend: u64, divisor: u64) -> (u64, u64) {
+    let divisor = if divisor == 0 { 1 } else { divisor };
+    let mut quotient = 0u64;
+    let mut remainder = 0u64;
+    let mut bit = 64;
+    while bit > 0 {
+        bit -= 1;
+        // The remainder is below the divisor, so shifting it left by one
+        // loses a bit only if the divisor has its top bit set; then the
+        // (129-bit) remainder is at least the divisor and the subtraction
+        // below wraps to the right value.
+        let carry = remainder >> 63;
+        remainder = (remainder << 1) | ((dividend >> bit) & 1);
+        if carry != 0 || remainder >= divisor {
+            remainder = remainder.wrapping_sub(divisor);
+            quotient |= 1 << bit;
+        }
+    }
+    (quotient, remainder)
+}
+
+/// Division of 64-bit numbers by a divisor fixed in advance, by a multiply
+/// with its reciprocal and at most two corrections: exact for every
+/// dividend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reciprocal {
+    /// The divisor; 0 only in [`Reciprocal::UNSET`], which divides by 1.
+    divisor: u64,
+    /// `floor((2^64 - 1) / divisor)`.
+    multiplier: u64,
+}
+
+impl Reciprocal {
+    /// All zero, so a static holding one stays in `.bss`: divides by 1.
+    pub const UNSET: Reciprocal = Reciprocal { divisor: 0, multiplier: 0 };
+
+    /// Division by `divisor` (0 is taken as 1).
+    pub const fn new(divisor: u64) -> Reciprocal {
+        let divisor = if divisor == 0 { 1 } else { divisor };
+        Reciprocal { divisor, multiplier: div_rem(u64::MAX, divisor).0 }
+    }
+
+    /// `(dividend / divisor, dividend % divisor)`. (Kept out of line, it
+    /// would save the A7 kernel about 380 bytes and cost each uptime or
+    /// timed wait a call: tried, December 2026.)
+    pub const fn div_rem(&self, dividend: u64) -> (u64, u64) {
+        if self.divisor == 0 {
+            return (dividend, 0);
+        }
+        // `multiplier / 2^64` is below `1 / divisor` by less than
+        // `2 / 2^64`, so the estimate is the quotient or up to two less
+        // (never more: `quotient * divisor` cannot exceed the dividend).
+        // Two corrections written out: a loop here the compiler turns
+        // back into a division.
+        let mut quotient = high_product(dividend, self.multiplier);
+        let mut remainder = dividend - quotient * self.divisor;
+        if remainder >= self.divisor {
+            quotient += 1;
+            remainder -= self.divisor;
+            if remainder >= self.divisor {
+                quotient += 1;
+                remainder -= self.divisor;
+            }
+        }
+        (quotient, remainder)
+    }
+}
+
+/// The high 64 bits of the 128-bit product `a * b`, from four 32 x 32
+/// bit multiplies (a `u128` multiply would call a library routine).
+const fn high_product(a: u64, b: u64) -> u64 {
+    let (a_low, a_high) = (a & 0xffff_ffff, a >> 32);
+    let (b_low, b_high) = (b & 0xffff_ffff, b >> 32);
+    let low_low = a_low * b_low;
+    let low_high = a_low * b_high;
+    let high_low = a_high * b_low;
+    let high_high = a_high * b_high;
+    // The middle 32-bit column with the carry out of the low one.
+    let middle = (low_low >> 32) + (low_high & 0xffff_ffff) + (high_low & 0xffff_ffff);
+    high_high + (low_high >> 32) + (high_low >> 32) + (middle >> 32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Dividends and divisors at the edges: 0, 1, powers of two and their
+    /// neighbours, the top bit set, `u64::MAX`.
+    fn edges() -> impl Iterator<Item = u64> {
+        (0..64).flat_map(|shift| {
+            let power = 1u64 << shift;
+            [power - 1, power, power + 1, u64::MAX - power, u64::MAX >> shift]
+        })
+    }
+
+    #[test]
+    fn bit_by_bit_division_agrees_with_the_operator() {
+        for dividend in edges() {
+            for divisor in edges().filter(|&divisor| divisor != 0) {
+                assert_eq!(
+                    div_rem(dividend, divisor),
+                    (dividend / divisor, dividend % divisor),
+                    "{dividend} / {divisor}"
+                );
+            }
+        }
+        assert_eq!(div_rem(7, 0), (7, 0));
+    }
+
+    #[test]
+    fn a_reciprocal_divides_exactly() {
+        for divisor in edges().chain([1000, 1_000_000, 62_500_000, 25_000_000, 26_000_000, 24_000_000]) {
+            let reciprocal = Reciprocal::new(divisor);
+            let divisor = divisor.max(1);
+            for dividend in
+                edges().chain([divisor.saturating_mul(3) - 1, divisor.saturating_mul(3), u64::MAX / divisor * divisor])
+            {
+                assert_eq!(reciprocal.div_rem(dividend), (dividend / divisor, dividend % divisor));
+            }
+        }
+        assert_eq!(Reciprocal::UNSET.div_rem(12_345), (12_345, 0));
+    }
+
+    #[test]
+    fn the_high_product_is_the_top_of_the_128_bit_one() {
+        for (a, b) in [(u64::MAX, u64::MAX), (u64::MAX, 1), (1 << 32, 1 << 32), (0xffff_ffff, 0xffff_ffff)] {
+            assert_eq!(high_product(a, b), ((a as u128 * b as u128) >> 64) as u64);
+        }
+    }
+
+    #[test]
+    fn random_divisions_agree_with_the_operator() {
+        // xorshift64*: reproducible.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        for _ in 0..20_000 {
+            let (dividend, shift) = (next(), next() % 64);
+            let divisor = (next() >> shift).max(1);
+            assert_eq!(div_rem(dividend, divisor), (dividend / divisor, dividend % divisor));
+            assert_eq!(Reciprocal::new(divisor).div_rem(dividend), (dividend / divisor, dividend % divisor));
+        }
+    }
+}
