@@ -44,6 +44,7 @@ pub fn write_process(pid: u32, label: &[u8], text: &[u8], limit: u32) -> Written
 }
 
 /// Writes the kernel's own bytes as they are.
+#[inline(never)]
 pub fn write_bytes(bytes: &[u8]) {
     let base = UART_BASE.load(Ordering::Relaxed);
     if base == 0 {
