@@ -15,7 +15,7 @@ pub const fn refill(tokens: u32, refilled_at: u32, now_ms: u32, per_second: u32,
     // then the milliseconds at the rate's thousands and at its rest.
     let (seconds, millis) = (elapsed / 1000, elapsed % 1000);
     let (per_milli, rest) = (per_second / 1000, per_second % 1000);
-    // `millis * per_milli` < 1000 * 4,294,968: fits.
+    // `millis * per_milli` <= 999 * 4,294,967 = 4,290,672,033: fits.
     let earned = seconds as u64 * per_second as u64 + (millis * per_milli) as u64 + (millis * rest / 1000) as u64;
     if earned == 0 {
         return (tokens, refilled_at);

@@ -148,7 +148,13 @@ pub fn discover() -> BootInfo {
     }
     if let Some(arguments) = facts.bootargs {
         let len = arguments.len().min(BOOTARGS_MAX);
-        info.bootargs[..len].copy_from_slice(&arguments[..len]);
+        // Byte by byte, not `copy_from_slice`: the MMU is still off, every
+        // access is strongly ordered, and the kernel's `memcpy` loads words
+        // unaligned when the two sides are misaligned, which faults here.
+        // (`black_box` keeps the compiler from making this a `memcpy`.)
+        for (to, &from) in info.bootargs[..len].iter_mut().zip(&arguments[..len]) {
+            *to = core::hint::black_box(from);
+        }
         info.bootargs_len = len;
     }
     let address = |registers: devicetree::Registers| u32::try_from(registers.address).ok();

@@ -16,7 +16,10 @@
 //! per four unaligned `ldr`s and an `stm` when only the destination is
 //! (Armv7-A loads words from any address of Normal memory, and the kernel
 //! leaves alignment checking off, SCTLR.A = 0; no copy here ever touches
-//! device memory, which is reached through volatile accesses). Copies of
+//! device memory, which is reached through volatile accesses, and the
+//! kernel makes no copy with the MMU off, when every access is strongly
+//! ordered and an unaligned one faults, but aligned moves: it copies its
+//! boot arguments byte by byte). Copies of
 //! fewer than 32 bytes go byte by byte without touching the stack.
 //!
 //! [`check`] compares it with a byte loop at every alignment of source
@@ -27,7 +30,7 @@
 // The M-profile target (`thumbv7em-none-eabihf`, docs/mt3620.md) has no ARM
 // state, and keeps the toolchain's copy until it has its own; rustc's
 // `cfg` does not tell the profiles apart, its ABI does.
-#[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+#[cfg(all(target_arch = "arm", target_os = "none", not(target_abi = "eabihf")))]
 core::arch::global_asm!(
     ".section .text.tessera_memcpy, \"ax\", %progbits",
     ".arm",

@@ -25,7 +25,7 @@ pub fn raw_syscall(number: u32, args: [u32; 4]) -> [u32; 4] {
         );
     }
     // Thumb code (the M-profile target, whose ABI tells it apart: see
-    // copy.rs) keeps its frame pointer in r7, which inline assembly may not
+    // crate `tessera-copy`) keeps its frame pointer in r7, which inline assembly may not
     // name: the number goes in around the call.
     // SAFETY: as above; r7 is saved before and restored after the `svc`,
     // in registers the compiler gave the block (neither r0-r3 nor r7).

@@ -155,36 +155,13 @@ pub unsafe fn zero_frame(frame: u32) {
 /// As for [`zero_frame`]; `offset + bytes.len()` must not exceed a frame.
 pub unsafe fn copy_into_frame(frame: u32, offset: usize, bytes: &[u8]) {
     debug_assert!(offset + bytes.len() <= FRAME_SIZE as usize);
-    let source = bytes.as_ptr() as usize;
-    let destination = frame as usize + offset;
-    // Program segments are word aligned on both sides: copy 32 bytes per
-    // load/store pair, then the rest byte by byte.
-    let bulk = if source.is_multiple_of(4) && destination.is_multiple_of(4) { bytes.len() & !31 } else { 0 };
-    if bulk > 0 {
-        // SAFETY: `bulk` bytes from `source` lie in `bytes`, and `bulk`
-        // bytes from `destination` in the frame (checked above by the
-        // caller's contract); both are word aligned; the source is a kernel
-        // slice that cannot overlap a free frame.
-        unsafe {
-            core::arch::asm!(
-                "2:",
-                "ldmia {source}!, {{r2-r5, r8-r10, r12}}",
-                "stmia {destination}!, {{r2-r5, r8-r10, r12}}",
-                "cmp {source}, {end}",
-                "blo 2b",
-                source = inout(reg) source => _,
-                destination = inout(reg) destination => _,
-                end = in(reg) source + bulk,
-                out("r2") _, out("r3") _, out("r4") _, out("r5") _,
-                out("r8") _, out("r9") _, out("r10") _, out("r12") _,
-                options(nostack)
-            );
-        }
-    }
-    // SAFETY: forwarded from the caller; the rest of the same ranges.
-    unsafe {
-        core::ptr::copy_nonoverlapping(bytes.as_ptr().add(bulk), (destination + bulk) as *mut u8, bytes.len() - bulk)
-    };
+    // `memcpy` is the kernel's own (crate `tessera-copy`): 32 bytes per
+    // `ldm`/`stm` pair when both sides are word aligned, as program
+    // segments are.
+    // SAFETY: forwarded from the caller: `bytes.len()` bytes from
+    // `frame + offset` lie in a frame the kernel owns, which a kernel slice
+    // cannot overlap.
+    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), (frame as usize + offset) as *mut u8, bytes.len()) };
 }
 
 /// Makes instructions just written to `frame` visible to instruction
