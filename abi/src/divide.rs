@@ -8,15 +8,21 @@
 //! (the clock, the console's budget), and [`div_rem`] by anything, bit by
 //! bit (64 steps, about 400 instructions): setting a reciprocal up at
 //! boot, and a token bucket's refill when it earns a token (for the
-//! console, at most once per write). `cargo xtask test` checks that no user or test kernel links a
-//! divide routine (`kernel-without-divide-routines`).
+//! console, at most once per write). `cargo xtask test` checks that no
+//! user or test kernel links a divide routine
+//! (`kernel-without-core-fmt-or-division`).
 
 /// `(dividend / divisor, dividend % divisor)`, one bit at a time: 64
-/// steps of a shift, a compare and a subtract. A divisor of 0 is taken as
-/// 1. Out of line: one copy serves every caller.
+/// steps of a shift, a compare and a subtract; a divisor of 0 is taken as
+/// one. Out of line: one copy serves every caller. On the M4
+/// (`thumbv7em-none-eabihf`), which divides 32-bit numbers in hardware,
+/// the library's 64-bit division is faster and no larger.
 #[inline(never)]
 pub const fn div_rem(dividend: u64, divisor: u64) -> (u64, u64) {
     let divisor = if divisor == 0 { 1 } else { divisor };
+    if cfg!(all(target_arch = "arm", target_abi = "eabihf")) {
+        return (dividend / divisor, dividend % divisor);
+    }
     let mut quotient = 0u64;
     let mut remainder = 0u64;
     let mut bit = 64;
