@@ -184,6 +184,7 @@ impl Platform for Armv7a {
         unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), address as *mut u8, bytes.len()) }
     }
 
+    #[inline(never)]
     unsafe fn zero(&self, address: u32, bytes: u32) {
         if address.is_multiple_of(FRAME_SIZE) && bytes.is_multiple_of(FRAME_SIZE) {
             for frame in (address..address + bytes).step_by(FRAME_SIZE as usize) {

@@ -106,6 +106,7 @@ impl<'a> BoardFacts<'a> {
 /// `compatible` strings of a GICv2.
 pub const GIC_COMPATIBLE: [&[u8]; 3] = [b"arm,cortex-a15-gic", b"arm,cortex-a7-gic", b"arm,gic-400"];
 
+#[inline(never)]
 fn be32(bytes: &[u8], offset: usize) -> Option<u32> {
     let word = bytes.get(offset..offset.checked_add(4)?)?;
     Some(u32::from_be_bytes([word[0], word[1], word[2], word[3]]))
@@ -122,6 +123,7 @@ fn read_cells(value: &[u8], offset: usize, cells: u32) -> Option<u64> {
 }
 
 /// Entry `index` of a `reg` property under a parent with these cell counts.
+#[inline(never)]
 pub fn reg_entry(value: &[u8], address_cells: u32, size_cells: u32, index: usize) -> Option<Registers> {
     if address_cells > 2 || size_cells > 2 {
         return None;

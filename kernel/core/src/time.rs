@@ -90,6 +90,7 @@ impl Clock {
 
     /// `micros` as ticks, rounded up. Every wait is given in 32-bit
     /// microseconds, and a rate has 32 bits: the product fits in 64.
+    #[inline(never)]
     pub const fn ticks(&self, micros: u32) -> u64 {
         div_ceil_micros(micros as u64 * self.rate())
     }

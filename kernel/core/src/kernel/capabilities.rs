@@ -18,12 +18,12 @@ use tessera_abi::{Error, Handle, ObjectType, Rights};
 pub(super) struct Slots<'a>(pub(super) &'a mut ProcessTable);
 
 impl SlotStore for Slots<'_> {
-    #[inline]
+    #[inline(never)]
     fn slot(&self, at: SlotRef) -> &capability::Slot {
         &self.0.cspace(at.space() as usize)[at.index() as usize]
     }
 
-    #[inline]
+    #[inline(never)]
     fn slot_mut(&mut self, at: SlotRef) -> &mut capability::Slot {
         &mut self.0.cspace_mut(at.space() as usize)[at.index() as usize]
     }
@@ -80,7 +80,7 @@ impl<P: Platform> Kernel<P> {
     }
 
     /// The slot `handle` names in process `space`'s CSpace.
-    #[inline]
+    #[inline(never)]
     pub(super) fn lookup(&self, space: usize, handle: Handle) -> Result<SlotRef, Error> {
         self.held(space, handle).map(|_| Self::slot_ref(space, handle.index()))
     }
@@ -108,7 +108,8 @@ impl<P: Platform> Kernel<P> {
         self.held(space, handle).copied()
     }
 
-    #[inline]
+    /// The capability in `at`, which a lookup found full.
+    #[inline(never)]
     pub(super) fn capability_at(&self, at: SlotRef) -> Capability {
         *self.processes.cspace(at.space() as usize)[at.index() as usize]
             .capability()

@@ -242,6 +242,7 @@ const _: () =
 
 impl Process {
     /// A new process entry for the object at `memory`, not started yet.
+    #[inline(never)]
     fn new(memory: u32, name: &str, parent: Option<usize>) -> Process {
         let mut process = Process {
             context: UserContext::ZERO,
@@ -281,7 +282,9 @@ impl Process {
     /// Printable ASCII (`crate::console::valid_label`, checked by
     /// `ProcessName`; the kernel's own names are too).
     fn name(&self) -> &[u8] {
-        &self.name[..usize::from(self.name_len)]
+        // `name_len` never exceeds the buffer; the `min` spares each caller
+        // a bounds check and its panic site.
+        &self.name[..usize::from(self.name_len).min(self.name.len())]
     }
 }
 

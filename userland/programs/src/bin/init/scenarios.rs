@@ -374,6 +374,14 @@ fn cpu_state() -> Outcome {
             return Err("the runtime's memcpy is wrong");
         }
     }
+    // And its fill (memset, __aeabi_memclr).
+    match tessera_rt::copy::check_fill() {
+        Ok(fills) => println!("init: memset gave the right bytes in {} fills at every alignment", fills),
+        Err((at, len)) => {
+            println!("init: memset of {} bytes at offset {} came out wrong", len, at);
+            return Err("the runtime's memset is wrong");
+        }
+    }
     // And its checksum loop (tessera_rt::checksum), against a plain sum.
     match tessera_rt::checksum::check() {
         Ok(sums) => println!("init: the checksum loop agreed with a plain sum in {} sums at every start", sums),
