@@ -563,6 +563,7 @@ pub fn send(endpoint: Handle, message: &Message, timeout: Timeout) -> Result<(),
 }
 
 /// Sends `message` on `endpoint` and waits for the answer.
+#[inline]
 pub fn call(endpoint: Handle, message: &Message, timeout: Timeout) -> Result<Received, Error> {
     let (registers, badge) = ipc_syscall(Syscall::Call, message.registers(endpoint.0), timeout.micros());
     received(registers, badge)
