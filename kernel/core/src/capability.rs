@@ -342,11 +342,12 @@ pub fn has_descendants<S: SlotStore + ?Sized>(store: &S, at: SlotRef) -> bool {
     !slot.next.is_none() && store.slot(slot.next).depth > slot.depth
 }
 
-/// Unlinks and empties `at`, which has no descendants; returns what it held.
-fn unlink_leaf<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef) -> Capability {
+/// Unlinks and empties `at`, which has no descendants; returns what it
+/// held, or `InvalidHandle` (changing nothing) if it was empty.
+fn unlink_leaf<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef) -> Result<Capability, Error> {
     let (capability, previous, next) = {
         let slot = store.slot(at);
-        (slot.capability, slot.previous, slot.next)
+        (slot.capability.ok_or(Error::InvalidHandle)?, slot.previous, slot.next)
     };
     if !previous.is_none() {
         store.slot_mut(previous).next = next;
@@ -355,7 +356,7 @@ fn unlink_leaf<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef) -> Capability 
         store.slot_mut(next).previous = previous;
     }
     empty(store, at);
-    capability.expect("unlink_leaf on an empty slot")
+    Ok(capability)
 }
 
 /// One step of revoking `at`: destroys one descendant (a leaf, so no other
@@ -372,7 +373,16 @@ pub fn revoke_step<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef) -> Option<
     while has_descendants(store, leaf) {
         leaf = store.slot(leaf).next;
     }
-    Some((leaf, unlink_leaf(store, leaf)))
+    // A descendant is never an empty slot: the list links full ones only.
+    unlink_leaf(store, leaf).ok().map(|capability| (leaf, capability))
+}
+
+/// Empties `at`, which has no descendants (the caller found so), and
+/// returns what it held (`InvalidHandle` if it was empty): [`delete`]
+/// without its descendant check.
+pub fn delete_leaf<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef) -> Result<Capability, Error> {
+    debug_assert!(!has_descendants(store, at), "delete_leaf of a capability with descendants");
+    unlink_leaf(store, at)
 }
 
 /// Empties `at`, which must have no descendants (revoke it first), and
@@ -382,7 +392,7 @@ pub fn delete<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef) -> Result<Capab
     if has_descendants(store, at) {
         return Err(Error::InvalidArgument);
     }
-    Ok(unlink_leaf(store, at))
+    unlink_leaf(store, at)
 }
 
 /// Retypes part of the untyped memory at `untyped` into a new object of
@@ -460,6 +470,30 @@ mod tests {
 
     fn endpoint() -> Capability {
         Capability::new(ObjectType::Endpoint, ObjectType::Endpoint.meaningful_rights(), 0x1000, 64)
+    }
+
+    #[test]
+    fn delete_leaf_unlinks_and_refuses_an_empty_slot() {
+        let mut slots = Slots(std::vec![Slot::EMPTY; 8]);
+        insert_original(&mut slots, at(1), endpoint()).unwrap();
+        // Siblings under 1, each inserted right after it: the list is 1, 3, 2.
+        grant(&mut slots, at(1), at(2), Rights::all()).unwrap();
+        grant(&mut slots, at(1), at(3), Rights::all()).unwrap();
+        let generation = slots.slot(at(3)).generation();
+        assert_eq!(delete_leaf(&mut slots, at(3)), Ok(endpoint()));
+        // Its neighbours now link each other; the slot is empty, a
+        // generation on.
+        assert_eq!((slots.slot(at(1)).next(), slots.slot(at(2)).previous()), (at(2), at(1)));
+        assert_eq!(slots.slot(at(3)).capability(), None);
+        assert_eq!(slots.slot(at(3)).generation(), generation + 1);
+        // An empty slot: an error, and nothing changes.
+        let before = slots.0.clone();
+        assert_eq!(delete_leaf(&mut slots, at(3)), Err(Error::InvalidHandle));
+        assert_eq!(slots.0, before);
+        // The last of the list too.
+        assert_eq!(delete_leaf(&mut slots, at(2)), Ok(endpoint()));
+        assert!(slots.slot(at(1)).next().is_none());
+        assert!(!has_descendants(&slots, at(1)));
     }
 
     #[test]

@@ -406,7 +406,8 @@ impl<P: Platform> Kernel<P> {
                 if !self.processes.is_live(index) {
                     return Ok(Reply::CallerEnded); // (see below)
                 }
-                let gone = capability::delete(&mut Slots(&mut self.processes), at)?;
+                // Revoked or never a parent: a leaf.
+                let gone = capability::delete_leaf(&mut Slots(&mut self.processes), at)?;
                 self.destroyed(gone);
                 [0; 3]
             }
