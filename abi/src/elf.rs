@@ -78,6 +78,7 @@ impl Segment {
     /// `page_start()..page_end()`): the file bytes `file` go `offset` bytes
     /// into the page; the rest of the page is zero. `file` is empty for a
     /// page past the segment's file bytes (its bss).
+    #[inline(never)]
     pub fn page_contents(&self, page: u32) -> (usize, core::ops::Range<usize>) {
         let start = page.max(self.address);
         let end = (page + PAGE_SIZE as u32).min(self.address + self.file_size);

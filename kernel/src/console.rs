@@ -27,6 +27,7 @@ pub fn set_uart(base: usize) {
 
 /// Starts a kernel line: ends a line a process left open, so the kernel's
 /// text never runs on into a process's.
+#[inline(never)]
 pub fn begin_kernel_line() {
     let mut lines = Lines::from_bits(LINES.load(Ordering::Relaxed));
     lines.kernel_line(&mut write_bytes);

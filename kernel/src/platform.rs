@@ -206,6 +206,7 @@ impl Platform for Armv7a {
         unsafe { mmu::copy_into_frame(frame, (address - frame) as usize, bytes) }
     }
 
+    #[inline(never)]
     fn clean_for_execution(&self, frame: u32) {
         mmu::clean_frame_for_execution(frame)
     }
@@ -224,6 +225,7 @@ impl Platform for Armv7a {
         status & (1 << 5) != 0
     }
 
+    #[inline(never)]
     fn log(&self, line: &kernel_core::text::Line) {
         crate::console::log_bytes(line.as_bytes());
     }

@@ -91,6 +91,13 @@ pub struct Slot {
 /// fast paths (`kernel::fast_path`).
 pub(crate) const SLOT_CAPABILITY_OFFSET: usize = core::mem::offset_of!(Slot, capability);
 pub(crate) const SLOT_GENERATION_OFFSET: usize = core::mem::offset_of!(Slot, generation);
+pub(crate) const SLOT_DEPTH_OFFSET: usize = core::mem::offset_of!(Slot, depth);
+pub(crate) const SLOT_PREVIOUS_OFFSET: usize = core::mem::offset_of!(Slot, previous);
+pub(crate) const SLOT_NEXT_OFFSET: usize = core::mem::offset_of!(Slot, next);
+// The fast paths read a depth and a list link as one word each, a link
+// being `space << 16 | index` with 0 for none (`SlotRef`).
+const _: fn(&Slot) -> (u32, u32, u32) = |slot| (slot.depth, slot.previous.0, slot.next.0);
+const _: () = assert!(SlotRef::NONE.0 == 0 && SlotRef::new(3, 5).0 == 3 << 16 | 5);
 // The fast paths read the generation as one word: it must stay a `u32`.
 const _: fn(&Slot) -> u32 = |slot| slot.generation;
 

@@ -60,7 +60,7 @@ impl<P: Platform> FrameSource for TableSource<'_, P> {
 
 /// Set in `data[0]` of a frame or device capability while it is mapped;
 /// the rest of `data[0]` is the address, `data[1]` the mapping process's pid.
-const MAPPED: u32 = 1;
+pub(super) const MAPPED: u32 = 1;
 
 /// What `init` is given at boot besides its program.
 pub struct RootGrants<'a> {

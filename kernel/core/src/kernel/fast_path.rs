@@ -16,9 +16,12 @@
 
 use super::ipc::{EndpointObject, Ipc, NotificationObject, CALLER_GONE, NOTIFICATION_BITS_OFFSET, NO_CALLER};
 use super::{table, Kernel, Platform, Process, State, UserContext, CSPACE_OFFSET, PROCESS_OBJECT_BYTES};
-use crate::capability::{Capability, Slot, SLOT_CAPABILITY_OFFSET, SLOT_GENERATION_OFFSET};
+use crate::capability::{
+    Capability, Slot, SLOT_CAPABILITY_OFFSET, SLOT_DEPTH_OFFSET, SLOT_GENERATION_OFFSET, SLOT_NEXT_OFFSET,
+    SLOT_PREVIOUS_OFFSET,
+};
 use core::mem::{offset_of, size_of};
-use tessera_abi::capability::{CSPACE_SLOTS, HANDLE_INDEX_BITS};
+use tessera_abi::capability::{CSPACE_SLOTS, GENERATION_LIMIT, HANDLE_INDEX_BITS};
 use tessera_abi::{ipc, ObjectType, Rights, FOREVER, NO_WAIT};
 
 /// Byte offsets, tags and bits for a fast path (see the module
@@ -64,12 +67,27 @@ pub struct Layout {
     pub handle_index_bits: u32,
     pub slot_bytes: u32,
     pub slot_generation: u32,
+    /// A slot's depth in the derivation tree and its list links (each a
+    /// `u32`: `space << 16 | index`, 0 for none).
+    pub slot_depth: u32,
+    pub slot_previous: u32,
+    pub slot_next: u32,
+    /// `generation + 1` wraps with this mask.
+    pub generation_mask: u32,
+    /// The kind word of an empty slot (`None`).
+    pub empty_kind: u32,
     /// The fields of the capability in a slot, from the slot.
     pub capability_kind: u32,
     pub capability_rights: u32,
     pub capability_badge: u32,
     pub capability_object: u32,
+    /// `data[0]`, where a frame or device region keeps [`Self::mapped`].
+    pub capability_data: u32,
     pub endpoint_kind: u32,
+    pub frame_kind: u32,
+    pub device_region_kind: u32,
+    /// Set in `data[0]` of a frame or device region while it is mapped.
+    pub mapped: u32,
     pub notification_kind: u32,
     pub right_send: u32,
     pub right_receive: u32,
@@ -262,16 +280,30 @@ fn _kernel_field_types<P: Platform>(kernel: &Kernel<P>) -> (bool, [u64; 3], [Opt
 // The handle's slot index is its low byte (the assembly masks with 0xff).
 const _: () = assert!(HANDLE_INDEX_BITS == 8 && CSPACE_SLOTS <= 256);
 
-// An empty slot's kind word (the `None` of its `Option<Capability>`) is
-// neither of the kinds the assembly accepts.
-const _: () = {
+/// An empty slot's kind word: the `None` of its `Option<Capability>`.
+const EMPTY_KIND: u32 = {
     let none: Option<Capability> = None;
     // SAFETY: `None` is the niche value in the niche field, `kind`, whose
     // four bytes are initialised; it is read at its aligned offset.
-    let kind =
-        unsafe { *((&none as *const Option<Capability> as *const u8).add(offset_of!(Capability, kind)) as *const u32) };
-    assert!(kind != ObjectType::Endpoint as u32 && kind != ObjectType::Notification as u32);
+    unsafe { *((&none as *const Option<Capability> as *const u8).add(offset_of!(Capability, kind)) as *const u32) }
 };
+
+// It is none of the kinds the assembly accepts, and writing it alone
+// empties a slot: the `None` a slot holds is that word, whatever the
+// others hold.
+const _: () = {
+    assert!(EMPTY_KIND != ObjectType::Endpoint as u32 && EMPTY_KIND != ObjectType::Notification as u32);
+    assert!(EMPTY_KIND != ObjectType::Frame as u32 && EMPTY_KIND != ObjectType::DeviceRegion as u32);
+    let mut words = [0x5A5A_5A5Au32; size_of::<Capability>() / 4];
+    words[offset_of!(Capability, kind) / 4] = EMPTY_KIND;
+    // SAFETY: seven `u32`s, the size of an `Option<Capability>` (checked
+    // above), whose kind word holds the niche: `None`, whose other bytes
+    // are not read.
+    let option: Option<Capability> = unsafe { core::mem::transmute(words) };
+    assert!(option.is_none());
+};
+// A generation wraps at a power of two (`capability::empty`'s `%`).
+const _: () = assert!(GENERATION_LIMIT.is_power_of_two());
 
 // The reply_to encoding the assembly relies on: subtracting one makes both
 // "no caller" values the two largest words.
@@ -309,11 +341,20 @@ impl<P: Platform> Kernel<P> {
         handle_index_bits: HANDLE_INDEX_BITS,
         slot_bytes: at(size_of::<Slot>()),
         slot_generation: at(SLOT_GENERATION_OFFSET),
+        slot_depth: at(SLOT_DEPTH_OFFSET),
+        slot_previous: at(SLOT_PREVIOUS_OFFSET),
+        slot_next: at(SLOT_NEXT_OFFSET),
+        generation_mask: GENERATION_LIMIT - 1,
+        empty_kind: EMPTY_KIND,
         capability_kind: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, kind)),
         capability_rights: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, rights)),
         capability_badge: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, badge)),
         capability_object: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, object)),
+        capability_data: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, data)),
         endpoint_kind: ObjectType::Endpoint as u32,
+        frame_kind: ObjectType::Frame as u32,
+        device_region_kind: ObjectType::DeviceRegion as u32,
+        mapped: super::capabilities::MAPPED,
         notification_kind: ObjectType::Notification as u32,
         right_send: Rights::SEND.bits(),
         right_receive: Rights::RECEIVE.bits(),

@@ -1,6 +1,6 @@
 //! The syscall entry and its fast paths in assembly (svc.s): `Call`,
-//! `ReplyReceive`, `Yield`, `Signal` and `WaitNotification` in the common
-//! case, before the kernel enters Rust. Every offset, tag and bit they use is `kernel_core`'s [`Layout`]
+//! `ReplyReceive`, `Yield`, `Signal`, `WaitNotification` and `CapDelete`
+//! in the common case, before the kernel enters Rust. Every offset, tag and bit they use is `kernel_core`'s [`Layout`]
 //! for this kernel.
 
 use crate::kernel::{Kernel, KERNEL, KERNEL_IN_CELL};
@@ -14,8 +14,9 @@ const REPLY_RECEIVE: u32 = Syscall::ReplyReceive as u32;
 const YIELD: u32 = Syscall::Yield as u32;
 const SIGNAL: u32 = Syscall::Signal as u32;
 const WAIT_NOTIFICATION: u32 = Syscall::WaitNotification as u32;
+const CAP_DELETE: u32 = Syscall::CapDelete as u32;
 /// The dispatch table's length: up to the highest number with a fast path.
-const TABLE_LEN: u32 = 1 + max(max(CALL, REPLY_RECEIVE), max(YIELD, max(SIGNAL, WAIT_NOTIFICATION)));
+const TABLE_LEN: u32 = 1 + max(max(CALL, REPLY_RECEIVE), max(max(YIELD, CAP_DELETE), max(SIGNAL, WAIT_NOTIFICATION)));
 
 const fn max(a: u32, b: u32) -> u32 {
     if a > b {
@@ -40,6 +41,16 @@ core::arch::global_asm!(
     yield_number = const YIELD,
     signal = const SIGNAL,
     wait_notification = const WAIT_NOTIFICATION,
+    cap_delete = const CAP_DELETE,
+    capability_data = const LAYOUT.capability_data,
+    device_region_kind = const LAYOUT.device_region_kind,
+    empty_kind = const LAYOUT.empty_kind,
+    frame_kind = const LAYOUT.frame_kind,
+    generation_mask = const LAYOUT.generation_mask,
+    mapped = const LAYOUT.mapped,
+    slot_depth = const LAYOUT.slot_depth,
+    slot_next = const LAYOUT.slot_next,
+    slot_previous = const LAYOUT.slot_previous,
     capability_badge = const LAYOUT.capability_badge,
     capability_kind = const LAYOUT.capability_kind,
     capability_object = const LAYOUT.capability_object,

@@ -1,11 +1,12 @@
 @ Tessera Armv7-A syscall entry and its fast paths: `Call`, `ReplyReceive`,
-@ `Yield`, `Signal` and `WaitNotification` answered in the common case
-@ before the kernel enters Rust
+@ `Yield`, `Signal`, `WaitNotification` and `CapDelete` answered in the
+@ common case before the kernel enters Rust
 @ (docs/kernel-platform.md, "The A7's fast paths in assembly"). Each
 @ fast path is the Rust one narrowed: `Kernel::fast_call`,
 @ `Kernel::fast_reply_receive`, `Kernel::fast_signal`,
-@ `Kernel::fast_wait_notification` (kernel/core/src/kernel/ipc.rs) and the
-@ general path's `Yield` (`requeue_current`, then `prepare_return`). Every
+@ `Kernel::fast_wait_notification` (kernel/core/src/kernel/ipc.rs), the
+@ general path's `Yield` (`requeue_current`, then `prepare_return`) and
+@ its `CapDelete` of a leaf (`capability::delete_leaf`). Every
 @ check comes first and changes nothing in memory; a failed check
 @ branches to the general entry, which reads only sp (the saved context
 @ is the entry's; the registers the checks used as scratch are not), where
@@ -64,6 +65,8 @@ svc_entry:
     .word tessera_fast_signal
     .elseif svc_number == {wait_notification}
     .word tessera_fast_wait_notification
+    .elseif svc_number == {cap_delete}
+    .word tessera_fast_cap_delete
     .else
     .word tessera_svc_general
     .endif
@@ -181,6 +184,19 @@ tessera_return_to_user:
     ldr r11, =({kernel} + {kernel_in_cell})
     LOOKUP r9, r6, {notification_kind}, \right
     ldr r10, [r9, #{capability_object}]
+.endm
+
+@ \dst = the slot the list link in \link names (`space << 16 | index`, not
+@ 0): slot `index` of process `space`'s CSpace (r11: the kernel). Uses ip,
+@ lr.
+.macro SLOT_AT dst, link
+    ldr \dst, [r11, #{kernel_blocks}]
+    lsr ip, \link, #16
+    add \dst, \dst, ip, lsl #{object_shift}
+    add \dst, \dst, #({entry_offset} - {cspace_below_entry})
+    uxth ip, \link
+    mov lr, #{slot_bytes}
+    mla \dst, ip, lr, \dst
 .endm
 
 @ Commit helpers: they cannot fail.
@@ -542,6 +558,75 @@ tessera_fast_wait_notification:
     str r4, [r6, #{process_r1}]
     str r0, [r6, #({process_r1} + 4)]
     str r0, [r6, #({process_r1} + 8)]
+    RETURN_TO_CALLER
+
+@ --- CapDelete: a copy of a frame that nothing was derived from ------------
+@ The general path's `CapDelete` (kernel/core/src/kernel/capabilities.rs)
+@ narrowed to a frame or device region that is mapped nowhere and has no
+@ descendants (the common case: a copy received in a message, which a
+@ server deletes at once): the slot leaves the derivation list and is
+@ emptied, as `capability::delete_leaf` does, and nothing else changes
+@ (`Kernel::destroyed` has nothing to undo for it). The caller goes on:
+@ r0-r3 = 0, as for `Reply::Values([0; 3])`. Anything else (a bad or stale
+@ handle, another kind, a mapping, descendants) goes to the general path.
+    .global tessera_fast_cap_delete
+tessera_fast_cap_delete:
+    sub r6, sp, #{process_pc}
+    ldr r11, =({kernel} + {kernel_in_cell})
+    NO_TIMER_WORK
+    @ r9 = the slot: an index in 1..CSPACE_SLOTS, the handle's generation.
+    and ip, r0, #0xff
+    sub lr, ip, #1
+    cmp lr, #({cspace_slots} - 1)
+    bhs tessera_svc_general
+    sub r9, r6, #{cspace_below_entry}
+    mov lr, #{slot_bytes}
+    mla r9, ip, lr, r9
+    ldr ip, [r9, #{slot_generation}]
+    cmp ip, r0, lsr #{handle_index_bits}
+    bne tessera_svc_general
+    @ A frame or device region (an empty slot's kind is neither), mapped
+    @ nowhere.
+    ldr ip, [r9, #{capability_kind}]
+    cmp ip, #{frame_kind}
+    cmpne ip, #{device_region_kind}
+    bne tessera_svc_general
+    ldr ip, [r9, #{capability_data}]
+    tst ip, #{mapped}
+    bne tessera_svc_general
+    @ No descendants: the next slot in the list (r2, r5) is none or no
+    @ deeper (`capability::has_descendants`). r3 the previous.
+    ldr r2, [r9, #{slot_next}]
+    ldr r3, [r9, #{slot_previous}]
+    cmp r2, #0
+    beq 1f
+    SLOT_AT r5, r2
+    ldr ip, [r5, #{slot_depth}]
+    ldr lr, [r9, #{slot_depth}]
+    cmp ip, lr
+    bhi tessera_svc_general
+    @ Commit: the neighbours link each other...
+    str r3, [r5, #{slot_previous}]
+1:  cmp r3, #0
+    beq 2f
+    SLOT_AT r5, r3
+    str r2, [r5, #{slot_next}]
+2:  @ ...and the slot is empty, a generation on (`capability::empty`).
+    ldr ip, ={empty_kind}
+    str ip, [r9, #{capability_kind}]
+    ldr ip, [r9, #{slot_generation}]
+    add ip, ip, #1
+    ldr lr, ={generation_mask}
+    and ip, ip, lr
+    str ip, [r9, #{slot_generation}]
+    mov r0, #0
+    str r0, [r9, #{slot_depth}]
+    str r0, [r9, #{slot_previous}]
+    str r0, [r9, #{slot_next}]
+    mov r1, #0
+    mov r2, #0
+    mov r3, #0
+    stm r6, {{r0, r1, r2, r3}}
     RETURN_TO_CALLER
 
 @ --- the switch: to the thread whose entry is r8 (index r9, ASID lr) -------

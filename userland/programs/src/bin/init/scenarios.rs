@@ -602,6 +602,12 @@ fn capabilities() -> Outcome {
         return Err("a stale handle named the new capability");
     }
 
+    // Copies of a frame deleted where they sit in its derivation list (on
+    // the A7 an unmapped copy with nothing derived from it is deleted in
+    // assembly, svc.s): each goes, its handle turns stale, and the list
+    // still holds the rest, as the revoke at the end shows.
+    derivation_list_after_deletes(frame)?;
+
     // Where objects live is not for a holder without INSPECT: a probe
     // given a capability of each kind, with every right but INSPECT,
     // must be refused by CapObject on each.
@@ -613,6 +619,54 @@ fn capabilities() -> Outcome {
     if finish(inspector)? != Ended::Exited(0) {
         return Err("CapObject told a holder without INSPECT where an object is");
     }
+    Ok(())
+}
+
+/// Derives copies of `frame` under one parent and deletes them first,
+/// in the middle and last in their derivation list, one with a copy of
+/// its own, then revokes the parent: every deleted handle must be stale,
+/// the rest live until the revoke, and the revoke must reach them all.
+fn derivation_list_after_deletes(frame: Handle) -> Outcome {
+    let rights = Rights::READ | Rights::GRANT | Rights::DERIVE;
+    let derive = |from: Handle| cap_derive(from, rights, 0).map_err(|_| "derive failed");
+    let stale = |handle: Handle| cap_info(handle) == Err(tessera_rt::Error::StaleHandle);
+    let live = |handle: Handle| cap_info(handle).is_ok();
+    let parent = derive(frame)?;
+    // Each copy goes right after its parent: the list is parent, d, c, b,
+    // then b's own copy, then a.
+    let a = derive(parent)?;
+    let b = derive(parent)?;
+    let b_copy = derive(b)?;
+    let c = derive(parent)?;
+    let d = derive(parent)?;
+    // First after the parent, then one between two others.
+    cap_delete(d).map_err(|_| "deleting the first copy failed")?;
+    cap_delete(a).map_err(|_| "deleting the last copy failed")?;
+    if !stale(d) || !stale(a) || ![parent, b, b_copy, c].into_iter().all(live) {
+        return Err("deleting a frame copy took the wrong capability");
+    }
+    // One with a copy of its own: the copy goes with it.
+    cap_delete(b).map_err(|_| "deleting a copy with a copy failed")?;
+    if !stale(b) || !stale(b_copy) || !live(c) {
+        return Err("deleting a frame copy left its own copy or took another");
+    }
+    // A stale handle and slot 0 are refused, and change nothing.
+    if cap_delete(d) != Err(tessera_rt::Error::StaleHandle) || cap_delete(Handle::NULL).is_ok() {
+        return Err("a stale or null handle was deleted");
+    }
+    // Two more, one deleted, then the parent revoked: what is left of its
+    // list goes, the parent stays.
+    let e = derive(parent)?;
+    let f = derive(parent)?;
+    cap_delete(e).map_err(|_| "deleting a copy failed")?;
+    cap_revoke(parent).map_err(|_| "revoke failed")?;
+    if !live(parent) || !stale(c) || !stale(e) || !stale(f) {
+        return Err("the revoke did not reach every copy left in the list");
+    }
+    cap_delete(parent).map_err(|_| "deleting the parent failed")?;
+    println!(
+        "init: deleted frame copies first, in the middle and last in their derivation list; the revoke found the rest"
+    );
     Ok(())
 }
 
