@@ -201,10 +201,16 @@ pub mod echo {
     /// Stay busy `words[0]` milliseconds (never yielding), then answer
     /// `SPIN`: long enough to span time slices.
     pub const SPIN: u32 = 4;
+    /// Keep the capability that came with the message; answer its handle
+    /// (`words[0]`).
+    pub const KEEP: u32 = 5;
+    /// Answer 1 (`words[0]`) if the handle in `words[0]` still names a
+    /// capability, 0 if not.
+    pub const HELD: u32 = 6;
     /// Answer to anything else.
     pub const UNKNOWN: u32 = 0xFFFF;
-    /// Requests the server answers before it exits (the clients send five).
-    pub const REQUESTS: u32 = 5;
+    /// Requests the server answers before it exits (the clients send seven).
+    pub const REQUESTS: u32 = 7;
 }
 
 /// The `netpass` program's roles (its start argument) and the badge of the

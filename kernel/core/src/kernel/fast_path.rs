@@ -81,7 +81,9 @@ pub struct Layout {
     pub capability_rights: u32,
     pub capability_badge: u32,
     pub capability_object: u32,
-    /// `data[0]`, where a frame or device region keeps [`Self::mapped`].
+    pub capability_size: u32,
+    /// `data[0]`, where a frame or device region keeps [`Self::mapped`]
+    /// (`data[1]` follows).
     pub capability_data: u32,
     pub endpoint_kind: u32,
     pub frame_kind: u32,
@@ -102,6 +104,9 @@ pub struct Layout {
     /// Bits of a message's info word above the label: any set, the
     /// general path.
     pub label_bits: u32,
+    /// A derived capability's greatest depth (`capability::MAX_DEPTH`).
+    pub max_depth: u32,
+    pub right_grant: u32,
     pub endpoint_head: u32,
     pub endpoint_tail: u32,
     pub endpoint_receivers_queued: u32,
@@ -309,6 +314,11 @@ const _: () = assert!(GENERATION_LIMIT.is_power_of_two());
 // "no caller" values the two largest words.
 const _: () = assert!(NO_CALLER == 0 && CALLER_GONE == u32::MAX);
 const _: () = assert!(ipc::LABEL_MASK == 0xFFFF);
+// The info word's capability count lies just above the label, and no bit
+// above it is free: `info >> label_bits == 1` is one capability and
+// nothing reserved.
+const _: () = assert!(ipc::CAPS_SHIFT == ipc::LABEL_MASK.count_ones() && ipc::caps(ipc::info(0, 1)) == 1);
+const _: () = assert!(ipc::info(0, 1) >> ipc::CAPS_SHIFT == 1 && ipc::RESERVED_MASK == !0x3_FFFF);
 const _: () = assert!(PROCESS_OBJECT_BYTES.is_power_of_two());
 const _: () = assert!(offset_of!(Process, context) == 0 && offset_of!(UserContext, r) == 0);
 
@@ -350,6 +360,7 @@ impl<P: Platform> Kernel<P> {
         capability_rights: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, rights)),
         capability_badge: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, badge)),
         capability_object: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, object)),
+        capability_size: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, size)),
         capability_data: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, data)),
         endpoint_kind: ObjectType::Endpoint as u32,
         frame_kind: ObjectType::Frame as u32,
@@ -365,6 +376,8 @@ impl<P: Platform> Kernel<P> {
         notification_bits: at(NOTIFICATION_BITS_OFFSET),
         notification_bound: at(offset_of!(NotificationObject, bound)),
         label_bits: ipc::LABEL_MASK.count_ones(),
+        max_depth: crate::capability::MAX_DEPTH,
+        right_grant: Rights::GRANT.bits(),
         endpoint_head: at(offset_of!(EndpointObject, queue) + offset_of!(super::ipc::Queue, head)),
         endpoint_tail: at(offset_of!(EndpointObject, queue) + offset_of!(super::ipc::Queue, tail)),
         endpoint_receivers_queued: at(offset_of!(EndpointObject, receivers_queued)),

@@ -415,13 +415,6 @@ impl<P: Platform> Kernel<P> {
         self.typed_capability(index, handle, ObjectType::Endpoint, needed)
     }
 
-    /// `check_transfer` of the message in process `index`'s registers,
-    /// for a fast path.
-    fn transfer_allowed(&self, index: usize) -> bool {
-        let r = &self.processes[index].context.r;
-        self.check_transfer(index, &Message { info: r[1], words: [r[2], r[3], r[4], r[5]] }).is_ok()
-    }
-
     fn check_transfer(&self, index: usize, message: &Message) -> Result<(), Error> {
         let caps = ipc::caps(message.info) as usize;
         for position in 4 - caps..4 {
@@ -705,13 +698,10 @@ impl<P: Platform> Kernel<P> {
         const WAIT_NOTIFICATION: u32 = tessera_abi::Syscall::WaitNotification as u32;
         const POLL: u32 = tessera_abi::Syscall::Poll as u32;
         if number == CALL || number == REPLY_RECEIVE {
-            let info = self.processes[index].context.r[1];
-            // Reserved bits to refuse: the general path. A call may carry
-            // capabilities (`fast_call` checks them as the general path
-            // does); an answer that does takes the general path.
-            if info & !ipc::LABEL_MASK != 0
-                && (number != CALL || info & ipc::RESERVED_MASK != 0 || ipc::caps(info) > ipc::MAX_CAPS)
-            {
+            // Only a label: a message that passes capabilities, or has a
+            // reserved bit set, takes the general path (on the A7 the
+            // assembly takes a call that passes one frame first).
+            if self.processes[index].context.r[1] & !ipc::LABEL_MASK != 0 {
                 return None;
             }
             return if number == CALL { self.fast_call(index) } else { self.fast_reply_receive(index) };
@@ -807,13 +797,8 @@ impl<P: Platform> Kernel<P> {
         if self.processes[server].reply_to != NO_CALLER || !self.processes[server].mapped {
             return None;
         }
-        // Capabilities it passes: the general path's checks (an error is
-        // the general path's to answer). The info word has no reserved bit
-        // (`ipc_fastpath`), so it is the one the server gets.
+        // Only a label (`ipc_fastpath`): the info word the server gets.
         let info = self.processes[caller].context.r[1];
-        if ipc::caps(info) != 0 && !self.transfer_allowed(caller) {
-            return None;
-        }
         // Commit: take the server off the endpoint...
         let next = self.processes[server].ipc_next;
         self.processes[server].ipc_next = 0;
@@ -823,13 +808,12 @@ impl<P: Platform> Kernel<P> {
             object.queue.tail = 0;
             object.receivers_queued = 0;
         }
-        // ...give it the message and the capabilities...
+        // ...give it the message...
         let (words, priority) = {
             let source = &self.processes[caller];
             let r = &source.context.r;
             ([r[2], r[3], r[4], r[5]], source.priority)
         };
-        let words = if ipc::caps(info) == 0 { words } else { self.transfer(caller, server, Message { info, words }) };
         let target = &mut self.processes[server];
         target.context.r[0] = 0;
         target.context.r[1] = info;

@@ -1248,6 +1248,7 @@ impl<P: Platform> Kernel<P> {
     /// Arms the timer for the earliest of the running thread's slice end and
     /// the sleepers' deadlines. A deadline that passes early (a slice that
     /// was extended by a switch) just re-arms it.
+    #[inline(never)]
     fn program_timer(&mut self) {
         self.timer_dirty = false;
         let slice = if self.current.is_some() { self.slice_end } else { u64::MAX };

@@ -5,8 +5,9 @@
 @ fast path is the Rust one narrowed: `Kernel::fast_call`,
 @ `Kernel::fast_reply_receive`, `Kernel::fast_signal`,
 @ `Kernel::fast_wait_notification` (kernel/core/src/kernel/ipc.rs), the
-@ general path's `Yield` (`requeue_current`, then `prepare_return`) and
-@ its `CapDelete` of a leaf (`capability::delete_leaf`). Every
+@ general path's `Yield` (`requeue_current`, then `prepare_return`), its
+@ `CapDelete` of a leaf (`capability::delete_leaf`), and for a `Call` that
+@ passes one frame its transfer (`Kernel::transfer`). Every
 @ check comes first and changes nothing in memory; a failed check
 @ branches to the general entry, which reads only sp (the saved context
 @ is the entry's; the registers the checks used as scratch are not), where
@@ -241,8 +242,10 @@ tessera_return_to_user:
 @ --- Call: a client calls an endpoint where a server waits -----------------
     .global tessera_fast_call
 tessera_fast_call:
-    @ Only a label in the info word (no capability to pass).
+    @ A label in the info word, and no capability to pass or one (in r5);
+    @ no reserved bit.
     movs ip, r1, lsr #{label_bits}
+    cmpne ip, #1
     bne tessera_svc_general
     sub r6, sp, #{process_pc}
     LOOKUP r9, r6, {endpoint_kind}, {right_send}
@@ -263,7 +266,66 @@ tessera_fast_call:
     bne tessera_svc_general
     WAITS_IN_IPC r8
     RUNNABLE r8, r0
-    @ Commit. Take the server off the endpoint.
+    @ The capability it passes, if any: a frame the client may grant, not
+    @ at the deepest level (r2 its slot, r3 its depth), and a free slot in
+    @ the server's CSpace (r4, index r0) (`check_transfer`,
+    @ `capability::grant`; with no free slot the Rust path delivers the
+    @ message without it).
+    movs ip, r1, lsr #{label_bits}
+    beq 7f
+    mov r0, r5
+    LOOKUP r2, r6, {frame_kind}, {right_grant}
+    ldr r3, [r2, #{slot_depth}]
+    cmp r3, #{max_depth}
+    bhs tessera_svc_general
+    sub r4, r8, #{cspace_below_entry}
+    mov r0, #0
+5:  add r0, r0, #1
+    cmp r0, #{cspace_slots}
+    bhs tessera_svc_general
+    add r4, r4, #{slot_bytes}
+    ldr ip, [r4, #{capability_kind}]
+    cmp ip, #{empty_kind}
+    bne 5b
+    @ Commit the grant (`Kernel::transfer`): the parent's capability with
+    @ no mapping, one level deeper, linked right after the parent, whose
+    @ link is the client's index << 16 | the handle's index; the child's
+    @ is the server's index << 16 | r0. A frame needs no reference counted.
+    ldr ip, [r2, #{capability_kind}]
+    str ip, [r4, #{capability_kind}]
+    ldr ip, [r2, #{capability_rights}]
+    str ip, [r4, #{capability_rights}]
+    ldr ip, [r2, #{capability_badge}]
+    str ip, [r4, #{capability_badge}]
+    ldr ip, [r2, #{capability_object}]
+    str ip, [r4, #{capability_object}]
+    ldr ip, [r2, #{capability_size}]
+    str ip, [r4, #{capability_size}]
+    mov ip, #0
+    str ip, [r4, #{capability_data}]
+    str ip, [r4, #({capability_data} + 4)]
+    add r3, r3, #1
+    str r3, [r4, #{slot_depth}]
+    ldr lr, [r11, #({kernel_current} + 4)]
+    and ip, r5, #0xff
+    orr ip, ip, lr, lsl #16
+    str ip, [r4, #{slot_previous}]
+    ldr r3, [r2, #{slot_next}]
+    str r3, [r4, #{slot_next}]
+    orr r5, r0, r9, lsl #16
+    str r5, [r2, #{slot_next}]
+    cmp r3, #0
+    beq 6f
+    SLOT_AT r2, r3
+    str r5, [r2, #{slot_previous}]
+6:  @ The server's handle to it in r5 (the slot keeps its generation);
+    @ the words the checks used, and the server's ASID, back.
+    ldr ip, [r4, #{slot_generation}]
+    orr r5, r0, ip, lsl #{handle_index_bits}
+    add ip, r6, #8
+    ldm ip, {{r2, r3, r4}}
+    ldrb lr, [r8, #{process_asid}]
+7:  @ Commit. Take the server off the endpoint.
     mov r0, #0
     ldr ip, [r8, #{process_ipc_next}]
     str r0, [r8, #{process_ipc_next}]

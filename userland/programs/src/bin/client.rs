@@ -9,7 +9,8 @@
 
 use tessera_programs::echo::*;
 use tessera_rt::{
-    call, for_each_initial_capability, println, sleep_micros, Error, Handle, Message, ObjectType, Rights, Timeout,
+    call, cap_revoke, for_each_initial_capability, println, sleep_micros, Error, Handle, Message, ObjectType, Rights,
+    Timeout,
 };
 
 tessera_rt::entry!(main);
@@ -70,6 +71,9 @@ fn main(start: tessera_rt::Start) -> u32 {
                 good = false;
             }
         }
+        // A copy the server keeps is linked under the client's own: it
+        // goes when the client revokes that.
+        good &= kept_copy_goes_with_a_revoke(letter, endpoint, grantable);
     }
     // The server has answered all its requests and ended by now.
     sleep_micros(200_000);
@@ -86,5 +90,32 @@ fn main(start: tessera_rt::Start) -> u32 {
         0
     } else {
         1
+    }
+}
+
+/// Passes `frame` to the server, which keeps it, revokes the client's own
+/// `frame`, and asks the server whether its copy is still there: it must
+/// not be.
+fn kept_copy_goes_with_a_revoke(letter: char, endpoint: Handle, frame: Handle) -> bool {
+    let kept = match call(endpoint, &Message::with_capability(KEEP, [0; 3], frame), Timeout::Millis(2000)) {
+        Ok(answer) if answer.message.label == KEEP => answer.message.words[0],
+        other => {
+            println!("client {}: KEEP answered {:?}", letter, other);
+            return false;
+        }
+    };
+    if cap_revoke(frame).is_err() {
+        println!("client {}: could not revoke its frame", letter);
+        return false;
+    }
+    match call(endpoint, &Message::new(HELD, [kept, 0, 0, 0]), Timeout::Millis(2000)) {
+        Ok(answer) if answer.message.label == HELD && answer.message.words[0] == 0 => {
+            println!("client {}: the server's copy of its frame went with its revoke", letter);
+            true
+        }
+        other => {
+            println!("client {}: after the revoke, HELD answered {:?}", letter, other);
+            false
+        }
     }
 }

@@ -27,6 +27,11 @@ fn answer(request: &Received) -> Message {
             let _ = cap_delete(handle);
             described
         }
+        KEEP => match message.capabilities().next() {
+            Some(handle) => Message::new(KEEP, [handle.0, 0, 0, 0]),
+            None => Message::new(UNKNOWN, [0; 4]),
+        },
+        HELD => Message::new(HELD, [u32::from(cap_info(tessera_rt::Handle(message.words[0])).is_ok()), 0, 0, 0]),
         SPIN => {
             let end = tessera_rt::uptime_micros() + message.words[0] as u64 * 1000;
             while tessera_rt::uptime_micros() < end {}

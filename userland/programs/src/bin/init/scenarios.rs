@@ -242,7 +242,7 @@ fn yields_go_round() -> Outcome {
 /// time slices, for `init` at 16 while a spinner at 8 is ready. Lent, the
 /// call takes about 30 ms; not lent, the first slice's end hands the CPU
 /// to the spinner for its 400 ms. Then the server answers at its own
-/// priority again: four quick calls (echo serves five requests).
+/// priority again: six quick calls (echo serves seven requests).
 fn call_lends_priority() -> Outcome {
     use tessera_programs::echo::{ADD, REQUESTS, SPIN};
     const SPIN_MILLIS: u32 = 30;
