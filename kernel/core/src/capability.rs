@@ -22,7 +22,9 @@ use tessera_abi::{Error, ObjectType, Rights};
 pub const MAX_DEPTH: u32 = 16;
 
 /// Where a slot is: a CSpace number and an index in it.
+/// One `u32` (the fast paths read a list link as one word).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(transparent)]
 pub struct SlotRef(u32);
 
 impl SlotRef {

@@ -2,13 +2,16 @@
 //! writes lies, computed from the types themselves.
 //!
 //! The Armv7-A kernel answers the commonest `Call`, `ReplyReceive`,
-//! `Yield`, `Signal` and `WaitNotification` in assembly before it enters
-//! Rust (kernel/src/arch/armv7a/svc.s, docs/kernel-platform.md): the same
-//! checks and effects as `Kernel::fast_call`, `Kernel::fast_reply_receive`,
-//! `Kernel::fast_signal` and `Kernel::fast_wait_notification` (ipc.rs) and
-//! the general path's `Yield` (`requeue_current` and `prepare_return`), which
-//! stay the reference, serve every other architecture and the host tests,
-//! and still run on the A7 for the cases the assembly leaves to them. The
+//! `Yield`, `Signal`, `WaitNotification` and `CapDelete` in assembly before
+//! it enters Rust (kernel/src/arch/armv7a/svc.s, docs/kernel-platform.md):
+//! the same checks and effects as `Kernel::fast_call`,
+//! `Kernel::fast_reply_receive`, `Kernel::fast_signal` and
+//! `Kernel::fast_wait_notification` (ipc.rs), the general path's `Yield`
+//! (`requeue_current` and `prepare_return`), its `CapDelete` of a leaf
+//! (`capability::delete_leaf`) and, for a `Call` that passes one frame, its
+//! transfer (`Kernel::transfer`), which stay the reference, serve every
+//! other architecture and the host tests, and still run on the A7 for the
+//! cases the assembly leaves to them. The
 //! assembly gets every offset, tag and bit from [`Layout`], so a change of
 //! layout changes the assembly with it; what the layout cannot express (an
 //! `Option`'s representation, an enum's tag values) is checked here at
@@ -307,6 +310,11 @@ const _: () = {
     let option: Option<Capability> = unsafe { core::mem::transmute(words) };
     assert!(option.is_none());
 };
+// The transfer copies a capability field by field and zeroes `data`:
+// seven `u32`s and nothing else, so no field is left stale in the copy.
+const _: () = assert!(size_of::<Capability>() == 7 * 4);
+const _: fn(&Capability) -> [u32; 5] = |c| [c.badge, c.object, c.size, c.data[0], c.data[1]];
+const _: fn(&Capability) -> [u32; 2] = |c| c.data;
 // A generation wraps at a power of two (`capability::empty`'s `%`).
 const _: () = assert!(GENERATION_LIMIT.is_power_of_two());
 

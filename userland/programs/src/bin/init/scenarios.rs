@@ -639,7 +639,7 @@ fn derivation_list_after_deletes(frame: Handle) -> Outcome {
     let b_copy = derive(b)?;
     let c = derive(parent)?;
     let d = derive(parent)?;
-    // First after the parent, then one between two others.
+    // First after the parent, then last in the list.
     cap_delete(d).map_err(|_| "deleting the first copy failed")?;
     cap_delete(a).map_err(|_| "deleting the last copy failed")?;
     if !stale(d) || !stale(a) || ![parent, b, b_copy, c].into_iter().all(live) {
@@ -654,8 +654,8 @@ fn derivation_list_after_deletes(frame: Handle) -> Outcome {
     if cap_delete(d) != Err(tessera_rt::Error::StaleHandle) || cap_delete(Handle::NULL).is_ok() {
         return Err("a stale or null handle was deleted");
     }
-    // Two more, one deleted, then the parent revoked: what is left of its
-    // list goes, the parent stays.
+    // Two more, the one between two others deleted, then the parent
+    // revoked: what is left of its list goes, the parent stays.
     let e = derive(parent)?;
     let f = derive(parent)?;
     cap_delete(e).map_err(|_| "deleting a copy failed")?;
