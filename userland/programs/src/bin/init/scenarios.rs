@@ -607,6 +607,7 @@ fn capabilities() -> Outcome {
     // assembly, svc.s): each goes, its handle turns stale, and the list
     // still holds the rest, as the revoke at the end shows.
     derivation_list_after_deletes(frame)?;
+    derivation_tree_against_a_model(frame)?;
 
     // Where objects live is not for a holder without INSPECT: a probe
     // given a capability of each kind, with every right but INSPECT,
@@ -619,6 +620,112 @@ fn capabilities() -> Outcome {
     if finish(inspector)? != Ended::Exited(0) {
         return Err("CapObject told a holder without INSPECT where an object is");
     }
+    Ok(())
+}
+
+/// Random derives, deletes and revokes of copies of `frame` (on the A7 a
+/// delete of a leaf is the assembly's, of anything else Rust's), checked
+/// after each step against a model of their derivation tree kept here:
+/// every copy the model holds answers `CapInfo`, every one it dropped is
+/// stale. A delete or revoke the kernel's list got wrong shows as a copy
+/// that stays or goes when the model says otherwise.
+fn derivation_tree_against_a_model(frame: Handle) -> Outcome {
+    use tessera_abi::capability::CSPACE_SLOTS;
+    /// Copies alive at once, and steps.
+    const MOST: usize = 24;
+    const STEPS: u32 = 1500;
+    // The model: each copy's handle, parent (an index here, or none for a
+    // child of `frame`), depth below `frame`, and whether it lives.
+    let mut nodes = [(Handle::NULL, usize::MAX, 0u32, false); 4 * MOST];
+    let mut used = 0;
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut random = |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound as u64) as usize
+    };
+    let live = |nodes: &[(Handle, usize, u32, bool)]| nodes.iter().filter(|node| node.3).count();
+    // `index` and everything below it leave the model.
+    let drop_below = |nodes: &mut [(Handle, usize, u32, bool)], index: usize, with_itself: bool| {
+        // Parents come before their children in the array: one pass.
+        let mut gone = [false; 4 * MOST];
+        gone[index] = true;
+        for at in index + 1..nodes.len() {
+            if nodes[at].3 && nodes[at].1 != usize::MAX && gone[nodes[at].1] {
+                gone[at] = true;
+                nodes[at].3 = false;
+            }
+        }
+        if with_itself {
+            nodes[index].3 = false;
+        }
+    };
+    let (mut derived, mut deleted, mut revoked) = (0, 0, 0);
+    for _ in 0..STEPS {
+        let count = live(&nodes[..used]);
+        let pick = |nodes: &[(Handle, usize, u32, bool)], n: usize| {
+            nodes.iter().enumerate().filter(|(_, node)| node.3).nth(n).map(|(index, _)| index)
+        };
+        match random(8) {
+            // Derive from `frame` or a live copy not at the deepest level.
+            0..=3 if count < MOST && used < nodes.len() && CSPACE_SLOTS > 4 * MOST => {
+                let parent = if count == 0 || random(4) == 0 { None } else { pick(&nodes[..used], random(count)) };
+                let (from, depth) = parent.map_or((frame, 1), |p| (nodes[p].0, nodes[p].2 + 1));
+                if depth > 12 {
+                    continue;
+                }
+                let child = cap_derive(from, Rights::READ | Rights::GRANT | Rights::DERIVE, 0)
+                    .map_err(|_| "a derive in the model run failed")?;
+                nodes[used] = (child, parent.unwrap_or(usize::MAX), depth, true);
+                used += 1;
+                derived += 1;
+            }
+            4..=6 if count > 0 => {
+                let Some(index) = pick(&nodes[..used], random(count)) else { continue };
+                cap_delete(nodes[index].0).map_err(|_| "a delete in the model run failed")?;
+                drop_below(&mut nodes[..used], index, true);
+                deleted += 1;
+            }
+            7 if count > 0 => {
+                let Some(index) = pick(&nodes[..used], random(count)) else { continue };
+                cap_revoke(nodes[index].0).map_err(|_| "a revoke in the model run failed")?;
+                drop_below(&mut nodes[..used], index, false);
+                revoked += 1;
+            }
+            _ => {}
+        }
+        for node in &nodes[..used] {
+            let answered = cap_info(node.0).is_ok();
+            if answered != node.3 {
+                println!(
+                    "init: after {} derives, {} deletes and {} revokes, copy {:#x} {} though the model says {}",
+                    derived,
+                    deleted,
+                    revoked,
+                    node.0 .0,
+                    if answered { "lives" } else { "is gone" },
+                    if node.3 { "it lives" } else { "it went" }
+                );
+                return Err("the derivation tree disagreed with its model");
+            }
+        }
+        // Reuse the array's tail once everything in it is gone.
+        while used > 0 && !nodes[used - 1].3 {
+            used -= 1;
+        }
+    }
+    // What is left goes: each live copy from the top of its tree down.
+    for index in 0..used {
+        if nodes[index].3 {
+            cap_delete(nodes[index].0).map_err(|_| "a final delete failed")?;
+            drop_below(&mut nodes[..used], index, true);
+        }
+    }
+    println!(
+        "init: {} derives, {} deletes and {} revokes of frame copies at random agreed with a model of their tree",
+        derived, deleted, revoked
+    );
     Ok(())
 }
 
