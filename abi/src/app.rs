@@ -233,7 +233,8 @@ impl<'a> StartInfo<'a> {
     }
 }
 
-/// The GPIO server's protocol (`gpiod`; on QEMU virt it drives the PL061).
+/// The GPIO server's protocol (`gpiod`: on QEMU virt it drives the PL061, on
+/// the M4 the board description's GPIO blocks, `tessera_abi::gpio`).
 ///
 /// Requests are IPC calls on the server's endpoint: the label says what,
 /// word 0 is the pin, word 1 the value. The reply's label is 0 or an

@@ -20,6 +20,7 @@ pub mod bootimage;
 pub mod capability;
 pub mod divide;
 pub mod elf;
+pub mod gpio;
 pub mod layout;
 pub mod manifest;
 pub mod package;

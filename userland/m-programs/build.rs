@@ -14,7 +14,7 @@ use tessera_board::armv7m::{board_dir, Board};
 /// (kernel/armv7m/src/portable.rs, `KERNEL_SLOTS`). Apps have slots of
 /// their own (the board's `apps`, set by xtask through
 /// `tessera_app_build`).
-const CHECK_SLOTS: [(&str, u32); 9] = [
+const CHECK_SLOTS: [(&str, u32); 10] = [
     ("init", 0),
     ("echo", 1),
     ("peeker", 2),
@@ -24,10 +24,15 @@ const CHECK_SLOTS: [(&str, u32); 9] = [
     ("svc-stacker", 6),
     ("bkpt-er", 7),
     ("uartd", 8),
+    ("gpiod", 9),
 ];
 /// The same in the system build: the kernel starts `init`, which loads
-/// the UART server.
-const SYSTEM_SLOTS: [(&str, u32); 2] = [("init", 0), ("uartd", 1)];
+/// the servers. On a board with fewer slots than servers (the MT3620's
+/// two) the servers share its last slot, and an image carries only the
+/// one its app asks for (xtask chooses; docs/mt3620.md, "GPIO").
+const SYSTEM_SLOTS: [(&str, u32); 3] = [("init", 0), ("uartd", 1), ("gpiod", 2)];
+/// The servers, which may share a board's last slot.
+const SERVERS: [&str; 2] = ["uartd", "gpiod"];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=TESSERA_M_BOARD");
@@ -60,6 +65,22 @@ fn main() {
             };
             format!("Some(({name:?}, tessera_abi::uart::Kind::{kind}, {at:#x}))")
         });
+    // The GPIO blocks the GPIO server drives for apps.
+    let gpio: Vec<String> = described
+        .iter()
+        .flat_map(|board| &board.user_devices)
+        .filter_map(|device| {
+            let block = device.gpio?;
+            let kind = match block.kind {
+                tessera_board::armv7m::GpioKind::Mt3620 => "Mt3620",
+                tessera_board::armv7m::GpioKind::Mps2Leds => "Mps2Leds",
+            };
+            Some(format!(
+                "({:?}, {:#010x}, tessera_abi::gpio::Block {{ kind: tessera_abi::gpio::Kind::{kind}, first: {}, pins: {} }})",
+                device.name, device.base, block.first_pin, block.pins
+            ))
+        })
+        .collect();
     let clock = described.as_ref().map_or(0, |board| board.kernel_devices.clock_hz);
     let text = format!(
         "/// The devices the board description grants `init` (name, base).\npub const DEVICES: [(&str, u32); {}] = [{}];\n\
@@ -68,13 +89,17 @@ fn main() {
          /// The apps' UART 0, which the UART server drives (its device's name, its kind, where its registers\n\
          /// start in the device's pages), if the board has one.\n\
          pub const APP_UART: Option<(&str, tessera_abi::uart::Kind, u32)> = {app_uart};\n\
-         /// The clock the board's UARTs divide.\npub const CLOCK_HZ: u32 = {clock};\n",
+         /// The clock the board's UARTs divide.\npub const CLOCK_HZ: u32 = {clock};\n\
+         /// The GPIO blocks the GPIO server drives (their device's name, its base, the block).\n\
+         pub const GPIO_BLOCKS: [(&str, u32, tessera_abi::gpio::Block); {}] = [{}];\n",
         devices.len(),
         devices.join(", "),
         apps.0,
         apps.1,
         programs.0,
         programs.1,
+        gpio.len(),
+        gpio.join(", "),
     );
     std::fs::write(out.join("devices.rs"), text).expect("cannot write devices.rs");
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -97,6 +122,7 @@ fn main() {
     let slots: &[(&str, u32)] =
         if env::var_os("CARGO_FEATURE_CHECKS").is_some() { &CHECK_SLOTS } else { &SYSTEM_SLOTS };
     for &(name, slot) in slots {
+        let slot = if SERVERS.contains(&name) && programs.slots >= 2 { slot.min(programs.slots - 1) } else { slot };
         if slot >= programs.slots {
             eprintln!("error: {name} needs slot {slot}, but the board {folder} has {} slots", programs.slots);
             std::process::exit(1)

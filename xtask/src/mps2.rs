@@ -84,9 +84,57 @@ impl Contents {
     }
 }
 
-/// The M4 programs of the system build (`userland/m-programs` without its
-/// feature `checks`, whose other programs require it).
-pub const SYSTEM_PROGRAMS: [&str; 2] = ["init", "uartd"];
+/// The M4 programs of the system build on `mps2-an386` (`userland/m-programs`
+/// without its feature `checks`, whose other programs require it): `init`
+/// and the servers ([`system_servers`] picks them on other boards).
+pub const SYSTEM_PROGRAMS: [&str; 3] = ["init", "uartd", "gpiod"];
+
+/// The servers `init` starts for apps, in slot order: the UART server
+/// where the board has a UART for apps, the GPIO server where it has GPIO
+/// blocks.
+const SERVERS: [&str; 2] = ["uartd", "gpiod"];
+
+/// What the apps in `packages` (boot-image entries: packages and other
+/// files) ask of each of [`SERVERS`]: a UART, GPIO pins.
+fn asked(packages: &[(String, Vec<u8>)]) -> [bool; 2] {
+    let mut asked = [false; 2];
+    for (_, bytes) in packages {
+        let Ok(package) = tessera_abi::package::Package::parse(bytes) else { continue };
+        let Ok(manifest) = tessera_abi::manifest::Manifest::decode(package.manifest()) else { continue };
+        asked[0] |= manifest.uarts().next().is_some();
+        asked[1] |= manifest.gpios().next().is_some();
+    }
+    asked
+}
+
+/// The servers of the system build on `board` for the apps in
+/// `packages`: each whose devices the board has; on a board with fewer
+/// server slots than that (the MT3620's program slots hold `init` and one
+/// server), only those the apps ask for, which must fit.
+pub fn system_servers(board: &Board, packages: &[(String, Vec<u8>)]) -> Result<Vec<&'static str>> {
+    let has = [
+        board.user_devices.iter().any(|device| device.uart.is_some()),
+        board.user_devices.iter().any(|device| device.gpio.is_some()),
+    ];
+    let room = board.programs.map_or(0, |programs| programs.slots.saturating_sub(1)) as usize;
+    let possible: Vec<usize> = (0..SERVERS.len()).filter(|&index| has[index]).collect();
+    if possible.len() <= room {
+        return Ok(possible.into_iter().map(|index| SERVERS[index]).collect());
+    }
+    let asked = asked(packages);
+    let wanted: Vec<&'static str> =
+        possible.into_iter().filter(|&index| asked[index]).map(|index| SERVERS[index]).collect();
+    if wanted.len() > room {
+        return Err(format!(
+            "the apps ask for {}, but {} has room for {room} server{} beside init (its program slots, \
+             `programs.slots` in its board.json): build fewer apps, or apps that need fewer servers",
+            wanted.join(" and "),
+            board.name,
+            if room == 1 { "" } else { "s" }
+        ));
+    }
+    Ok(wanted)
+}
 
 /// The package of the programs the portable kernel starts on the M4
 /// (`userland/m-programs`, each linked at its slot of the board).
@@ -113,16 +161,25 @@ pub fn build_boot_image(board: &str, contents: Contents, only: Option<&[String]>
     }
     build_programs(board, &texts, contents)?;
     let all = crate::image::program_names(&crate::workspace_root().join("userland/m-programs/src/bin"))?;
-    let names: Vec<String> =
-        if contents.checks() { all.clone() } else { SYSTEM_PROGRAMS.iter().map(|name| name.to_string()).collect() };
     let (mut apps, app_names) = build_apps(board, &all, fixtures, only, &texts)?;
+    let names: Vec<String> = if contents.checks() {
+        all.clone()
+    } else {
+        let servers = system_servers(&description, &apps)?;
+        std::iter::once("init").chain(servers).map(str::to_string).collect()
+    };
     let release = target_dir().join(TARGET).join("release");
     // `init`, `uartd` and the apps run their code in place (docs/mt3620.md,
     // "Code in place"): each is linked where its code lies in the boot
     // image, which is known only once it is packed. No size depends on
     // those addresses, so a second link settles them; a third try is an
     // error.
-    let in_place: Vec<String> = IN_PLACE_PROGRAMS.iter().map(|name| name.to_string()).chain(app_names).collect();
+    let in_place: Vec<String> = IN_PLACE_PROGRAMS
+        .iter()
+        .filter(|name| names.iter().any(|program| program == *name))
+        .map(|name| name.to_string())
+        .chain(app_names)
+        .collect();
     for _ in 0..3 {
         let mut programs = Vec::with_capacity(names.len() + apps.len());
         for name in names.iter().cloned() {
@@ -161,8 +218,8 @@ pub fn build_boot_image(board: &str, contents: Contents, only: Option<&[String]>
 }
 
 /// The M4 programs whose code runs in place besides the apps: `init` (the
-/// kernel maps it) and the UART server (`init`'s loader slices it).
-const IN_PLACE_PROGRAMS: [&str; 2] = ["init", "uartd"];
+/// kernel maps it) and the servers (`init`'s loader slices them).
+const IN_PLACE_PROGRAMS: [&str; 3] = ["init", "uartd", "gpiod"];
 /// Where xtask keeps the last addresses (in `target/tessera/<board>/`,
 /// one file per [`Contents`], `code-in-place-<contents>`): a line
 /// `NAME 0xADDRESS` each.
@@ -352,9 +409,10 @@ fn build_apps(
         entries.push((app.name.clone(), package));
     }
     if fixtures {
-        // Packages past the sixteen `init` manages: it refuses the first
-        // two for their form and the third for want of room, and its
-        // summary counts all three (`apps_summary_reasons`).
+        // A stub so that the image holds one package more than the
+        // sixteen `init` manages: it refuses the stub for want of room, and
+        // its summary counts it with the other refusals
+        // (`apps_summary_reasons`).
         let stub = entries.iter().find(|(name, _)| name == crate::apps::FIXTURE_SOURCE).map(|(_, package)| package);
         let stub = stub.ok_or("internal error: no package to cut the stub fixtures from")?[..64].to_vec();
         let managed = entries.len();
@@ -385,7 +443,7 @@ type BootEntries = Vec<(String, Vec<u8>)>;
 const MANAGED_APPS: usize = 16;
 /// Cut-down packages the scenario's image ends with, so that it holds one
 /// more package than `init` manages.
-const STUB_FIXTURES: u32 = 2;
+const STUB_FIXTURES: u32 = 1;
 
 /// Builds the M-profile kernel (release) for `mps2-an386` with
 /// `features`, around the M4 programs they call for
@@ -568,8 +626,12 @@ fn fixture_lines() -> Vec<String> {
         "init: app 'test-tampered' refused: untrusted package: signature does not match key".to_string(),
         "init: app 'test-unsigned' refused: untrusted package: package is not signed".to_string(),
         "init: app 'test-truncated' refused: malformed package: truncated".to_string(),
-        "init: app 'zz-stub-1' refused: malformed package: truncated".to_string(),
-        "init: app 'zz-stub-2' refused: init manages at most 16 apps".to_string(),
+        "init: app 'zz-stub-1' refused: init manages at most 16 apps".to_string(),
+        // The GPIO fixture: its pin reads back what it drove (from the
+        // FPGA I/O's LED register), the other LED is denied.
+        "test-m4-gpio: pin 8 drove high and read high, drove low and read low".to_string(),
+        "test-m4-gpio: pin 9 (not granted) denied, pin 20 (not on the board) refused".to_string(),
+        "init: app 'test-m4-gpio' finished (exit 0); not restarted".to_string(),
     ]
 }
 
@@ -589,6 +651,8 @@ fn app_lines(board: &Board) -> Vec<String> {
         ),
         "uartecho: echoing UART 0".to_string(),
         "uartecho: echoed \"host: hello, uartecho\"".to_string(),
+        // The GPIO server, with the FPGA I/O's two LEDs as GPIO 8 and 9.
+        "gpiod: serving GPIO pins 0x00000300 in 1 block".to_string(),
         format!("init: app 'httpget' refused: AllowedConnections: {} has no network server", board.name),
         "countdown: started with 16384 bytes of heap".to_string(),
         "countdown: done, 3 steps ".to_string(),
@@ -676,6 +740,7 @@ fn init_in_place_reasons(image: &std::ops::Range<u64>, output: &str) -> Vec<Stri
     let lines = [
         ("init", "init: running under the portable kernel, linked at "),
         ("uartd", "init: uartd's code runs in place at "),
+        ("gpiod", "init: gpiod's code runs in place at "),
         ("countdown", "init: app 'countdown' started in its slot at 0x20220000, its code in place at "),
         ("crasher", "init: app 'crasher' started in its slot at 0x20240000, its code in place at "),
     ];
@@ -792,8 +857,10 @@ const CHECK_PROGRAMS: [&str; 8] =
 
 /// Why the system build's `output` (or its boot image's `entries`) shows
 /// something only the builds with the checks have: the system a user
-/// boots has no test programs (issue 9's rule for the A7, kept here).
-pub fn system_reasons(output: &str, entries: &[String]) -> Vec<String> {
+/// boots has no test programs (issue 9's rule for the A7, kept here); or
+/// why its image does not hold exactly the system programs `programs`
+/// (`init` and the servers it should carry).
+pub fn system_reasons(output: &str, entries: &[String], programs: &[&str]) -> Vec<String> {
     let mut reasons = Vec::new();
     for text in CHECK_ONLY {
         if output.contains(text) {
@@ -816,9 +883,14 @@ pub fn system_reasons(output: &str, entries: &[String]) -> Vec<String> {
             reasons.push(format!("the system build's boot image holds `{entry}`"));
         }
     }
-    for program in SYSTEM_PROGRAMS {
+    for program in programs {
         if !entries.iter().any(|entry| entry == program) {
             reasons.push(format!("the system build's boot image has no `{program}`"));
+        }
+    }
+    for server in SERVERS.iter().filter(|server| !programs.contains(server)) {
+        if entries.iter().any(|entry| entry == server) {
+            reasons.push(format!("the system build's boot image holds `{server}`, which it should not carry"));
         }
     }
     reasons
@@ -838,7 +910,7 @@ pub fn system_scenario() -> Result<()> {
             reasons.push(format!("missing `{line}`"));
         }
     }
-    reasons.extend(system_reasons(&output, &entries));
+    reasons.extend(system_reasons(&output, &entries, &SYSTEM_PROGRAMS));
     reasons.extend(apps_summary_reasons(&output));
     reasons.extend(init_in_place_reasons(&boot_image_range(&kernel)?, &output));
     if reasons.is_empty() {
@@ -880,11 +952,34 @@ pub fn mt3620_ram_scenario() -> Result<()> {
             reasons.push(format!("missing `{line}`"));
         }
     }
-    reasons.extend(system_reasons(&output, &entries));
+    // `uartecho` asks for a UART only: the UART server is the one server
+    // the MT3620's RAM plan has room for.
+    reasons.extend(system_reasons(&output, &entries, &["init", "uartd"]));
     if reasons.is_empty() {
         return Ok(());
     }
     Err(format!("{}\n    output:\n{}", reasons.join("\n    "), output))
+}
+
+/// A signed package of a real-time app for the MT3620 named `name` with
+/// the manifest capabilities `capabilities` (JSON members), for tests.
+#[cfg(test)]
+pub fn test_package(name: &str, capabilities: &str) -> (String, Vec<u8>) {
+    let json = format!(
+        "{{\"SchemaVersion\": 1, \"Name\": \"{name}\", \"ComponentId\": \"9e454ffb-8a9f-4032-994f-372f10c230de\", \
+         \"EntryPoint\": \"/bin/app\", \"CmdArgs\": [], \"Capabilities\": {{{capabilities}}}, \
+         \"ApplicationType\": \"RealTimeCapable\"}}"
+    );
+    let options = tessera_manifest::CheckOptions {
+        hardware_definition: None,
+        board: Some(tessera_manifest::board::BoardId::Mt3620),
+        search_dirs: Vec::new(),
+    };
+    let checked =
+        tessera_manifest::check_bytes(json.as_bytes(), "app_manifest.json", &options, &tessera_manifest::DiskFiles)
+            .unwrap();
+    let elf = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+    (name.to_string(), crate::signing::sign_package(&elf[..4096], &checked.binary.unwrap()).unwrap())
 }
 
 #[cfg(test)]
@@ -923,6 +1018,7 @@ mod tests {
              kernel: fault in process 'stack-aimer' (pid 9): unmapped address, address 0x00000000, pc 0x1\n\
              init: running under the portable kernel, linked at 0x001053cf\n\
              init: uartd's code runs in place at 0x00127000\n\
+             init: gpiod's code runs in place at 0x00130000\n\
              init: app 'countdown' started in its slot at 0x20220000, its code in place at 0x0013c000\n\
              init: app 'crasher' started in its slot at 0x20240000, its code in place at 0x00142000\n\
              init: apps: 0 finished, 0 held, 0 refused, 0 could not be started; failure log: 0 crashes\n"
@@ -967,6 +1063,7 @@ mod tests {
         let board = Board::load(BOARD).unwrap();
         let good = "init: running under the portable kernel, linked at 0x001053cf\n\
                     init: uartd's code runs in place at 0x00127000\n\
+                    init: gpiod's code runs in place at 0x00130000\n\
                     init: app 'countdown' started in its slot at 0x20220000, its code in place at 0x0013c000\n\
                     init: app 'crasher' started in its slot at 0x20240000, its code in place at 0x00142000\n";
         assert_eq!(init_in_place_reasons(&IMAGE, good), Vec::<String>::new());
@@ -980,7 +1077,7 @@ mod tests {
         let copied = good.replace(", its code in place at 0x0013c000", "");
         let reasons = init_in_place_reasons(&IMAGE, &copied);
         assert!(reasons.len() == 1 && reasons[0].contains("countdown"), "{reasons:?}");
-        assert_eq!(init_in_place_reasons(&IMAGE, "init: running\n").len(), 4);
+        assert_eq!(init_in_place_reasons(&IMAGE, "init: running\n").len(), 5);
     }
 
     /// Where a program's code lies: the image's place, its entry in it (in
@@ -1066,8 +1163,9 @@ mod tests {
     #[test]
     fn the_system_build_may_hold_and_run_no_test_program() {
         let entries = |names: &[&str]| names.iter().map(|name| name.to_string()).collect::<Vec<_>>();
-        let good = entries(&["countdown", "init", "trusted-keys", "uartd", "uartecho"]);
+        let good = entries(&["countdown", "gpiod", "init", "trusted-keys", "uartd", "uartecho"]);
         let clean = "kernel: boot checks passed\ninit: running under the portable kernel\nuartd: serving UART 0\n";
+        let system_reasons = |output: &str, entries: &[String]| system_reasons(output, entries, &SYSTEM_PROGRAMS);
         assert_eq!(system_reasons(clean, &good), Vec::<String>::new());
         // A probe the kernel started, a check's line, a fixture app.
         let probe = format!("{clean}kernel: fault in process 'peeker' (pid 5): unmapped address\n");
@@ -1082,8 +1180,33 @@ mod tests {
         let mut image = good.clone();
         image.extend(entries(&["kernel-reader", "test-m4-uart-writer", "zz-stub-1"]));
         assert_eq!(system_reasons(clean, &image).len(), 3);
-        let without = entries(&["countdown", "init", "trusted-keys"]);
+        let without = entries(&["countdown", "gpiod", "init", "trusted-keys"]);
         assert_eq!(system_reasons(clean, &without), vec!["the system build's boot image has no `uartd`".to_string()]);
+        // A server the image should not carry (the MT3620's one server slot).
+        assert_eq!(
+            super::system_reasons(clean, &good, &["init", "uartd"]),
+            vec!["the system build's boot image holds `gpiod`, which it should not carry".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_board_with_one_server_slot_carries_the_server_its_apps_ask_for() {
+        let package = test_package;
+        let uart = package("u", "\"Uart\": [\"ISU0\"]");
+        let gpio = package("g", "\"Gpio\": [8]");
+        let neither = package("n", "");
+        let mt3620 = Board::load(crate::mt3620::BOARD).unwrap();
+        assert_eq!(system_servers(&mt3620, std::slice::from_ref(&uart)).unwrap(), ["uartd"]);
+        assert_eq!(system_servers(&mt3620, &[gpio.clone(), neither.clone()]).unwrap(), ["gpiod"]);
+        assert_eq!(system_servers(&mt3620, std::slice::from_ref(&neither)).unwrap(), Vec::<&str>::new());
+        let error = system_servers(&mt3620, &[uart.clone(), gpio.clone()]).unwrap_err();
+        assert!(
+            error.contains("ask for uartd and gpiod") && error.contains("room for 1 server beside init"),
+            "{error}"
+        );
+        // mps2-an386 has room for both, asked for or not.
+        let mps2 = Board::load(BOARD).unwrap();
+        assert_eq!(system_servers(&mps2, &[neither]).unwrap(), ["uartd", "gpiod"]);
     }
 
     /// The apps' summary must count the lines before it.

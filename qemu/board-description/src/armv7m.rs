@@ -126,7 +126,34 @@ pub struct UserDevice {
     /// Where its registers start in its page(s) (`registers_at`; 0 unless
     /// said: the MT3620's ISU UARTs are at 0x500 in their ISU's page).
     pub registers_at: u32,
+    /// For a GPIO block the GPIO server drives for apps (`"gpio": { "kind":
+    /// "mt3620" or "mps2-leds", "first_pin": N, "pins": K }`): its kind
+    /// and the pin numbers it holds.
+    pub gpio: Option<GpioBlock>,
 }
+
+/// A GPIO block of a board (`programs.devices[].gpio`): pins
+/// `first_pin..first_pin + pins` in the numbering apps' manifests use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GpioBlock {
+    pub kind: GpioKind,
+    pub first_pin: u32,
+    pub pins: u32,
+}
+
+/// Which register interface a GPIO block has (`tessera_abi::gpio::Kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GpioKind {
+    /// An MT3620 GPIO block (`"mt3620"`), four pins at most.
+    Mt3620,
+    /// The LEDs of an MPS2 board's FPGA I/O block (`"mps2-leds"`), the
+    /// stand-in for GPIO outputs on QEMU's `mps2-an386`.
+    Mps2Leds,
+}
+
+/// Pins are named by a bit of a `u32` mask (the GPIO server's badge), so
+/// a board's GPIO pins are numbered below this.
+pub const GPIO_PIN_LIMIT: u32 = 32;
 
 /// Frames the kernel takes for itself (its endpoints, the process table's
 /// generations) from just below the program slots, where its stack ends,
@@ -213,6 +240,33 @@ pub struct Board {
     pub kernel_pool_bytes: u32,
     /// The scenarios `cargo xtask test` runs on it.
     pub scenarios: Vec<String>,
+}
+
+/// Reads a device's `gpio` object; `at` names it in errors.
+fn read_gpio(mut object: Object<'_>, at: &str) -> Result<GpioBlock, Error> {
+    let kind = match object.string("kind")?.as_str() {
+        "mt3620" => GpioKind::Mt3620,
+        "mps2-leds" => GpioKind::Mps2Leds,
+        other => return Err(Error(format!("{at}.kind: expected \"mt3620\" or \"mps2-leds\", found {other:?}"))),
+    };
+    let block = GpioBlock { kind, first_pin: object.number("first_pin")?, pins: object.number("pins")? };
+    object.finish()?;
+    let most = match kind {
+        GpioKind::Mt3620 => 4,
+        GpioKind::Mps2Leds => 8,
+    };
+    if block.pins == 0 || block.pins > most {
+        return Err(Error(format!("{at}.pins: {} pins; a block of this kind has 1 to {most}", block.pins)));
+    }
+    if block.first_pin.checked_add(block.pins).is_none_or(|end| end > GPIO_PIN_LIMIT) {
+        return Err(Error(format!(
+            "{at}: pins {} to {} reach past {}: the GPIO server names pins by a 32-bit mask",
+            block.first_pin,
+            u64::from(block.first_pin) + u64::from(block.pins) - 1,
+            GPIO_PIN_LIMIT - 1
+        )));
+    }
+    Ok(block)
 }
 
 /// Whether the description in board folder `dir` is M-profile.
@@ -313,6 +367,11 @@ impl Board {
                     } else {
                         None
                     };
+                    let gpio = if device.has("gpio") {
+                        Some(read_gpio(device.object("gpio")?, &format!("{file}: programs.devices[{index}].gpio"))?)
+                    } else {
+                        None
+                    };
                     let found = UserDevice {
                         name: device.string("name")?,
                         base: device.number("base")?,
@@ -320,8 +379,30 @@ impl Board {
                         line: if device.has("line") { Some(device.number("line")?) } else { None },
                         uart,
                         registers_at: if device.has("registers_at") { device.number("registers_at")? } else { 0 },
+                        gpio,
                     };
                     device.finish()?;
+                    if found.uart.is_some() && found.gpio.is_some() {
+                        return Err(Error(format!(
+                            "{file}: programs.devices[{index}]: {} is a UART and a GPIO block; one device is one",
+                            found.name
+                        )));
+                    }
+                    let pins = |device: &UserDevice| device.gpio.map(|gpio| gpio.first_pin..gpio.first_pin + gpio.pins);
+                    if let Some(mine) = pins(&found) {
+                        let overlapping = user_devices.iter().find(|other| {
+                            pins(other).is_some_and(|theirs| mine.start < theirs.end && theirs.start < mine.end)
+                        });
+                        if let Some(other) = overlapping {
+                            return Err(Error(format!(
+                                "{file}: programs.devices[{index}]: {}'s pins {} to {} overlap {}'s",
+                                found.name,
+                                mine.start,
+                                mine.end - 1,
+                                other.name
+                            )));
+                        }
+                    }
                     if found.registers_at >= found.bytes || !found.registers_at.is_multiple_of(4) {
                         return Err(Error(format!(
                             "{file}: programs.devices[{index}]: {}'s registers_at {:#x} is not a word inside its {:#x} bytes",
@@ -605,8 +686,8 @@ mod tests {
         // Slots must be MPU windows inside RAM.
         let text = mps2_text();
         for (from, to) in [
-            ("\"slots\": 9", "\"slots\": 400"),
-            ("\"slot_bytes\": \"192K\",\n        \"slots\": 9", "\"slot_bytes\": \"12K\",\n        \"slots\": 9"),
+            ("\"slots\": 10", "\"slots\": 400"),
+            ("\"slot_bytes\": \"160K\",\n        \"slots\": 10", "\"slot_bytes\": \"12K\",\n        \"slots\": 10"),
         ] {
             assert!(text.contains(from), "{from}");
             let error = Board::parse("b.json", "mps2-an386", &text.replace(from, to)).unwrap_err();
@@ -617,7 +698,7 @@ mod tests {
         assert!(apps.base >= programs.end() && apps.end() <= 0x2040_0000);
         assert!(board.rust_constants().contains(&format!("pub const APPS_BASE: u32 = {:#010x};", apps.base)));
         for (from, to) in [
-            ("\"base\": \"0x20200000\"", "\"base\": \"0x201E0000\""),
+            ("\"base\": \"0x20200000\"", "\"base\": \"0x201C0000\""),
             ("\"slots\": 14", "\"slots\": 80"),
             ("\"slot_bytes\": \"128K\",\n        \"slots\": 14", "\"slot_bytes\": \"100K\",\n        \"slots\": 14"),
         ] {
@@ -636,7 +717,7 @@ mod tests {
             .unwrap_err();
         assert!(error.0.contains("expected \"cmsdk\" or \"16550\""), "{}", error.0);
         let pool = |bytes: &str| {
-            text.replace("\"slots\": 9,", &format!("\"slots\": 9,\n        \"kernel_pool_bytes\": \"{bytes}\","))
+            text.replace("\"slots\": 10,", &format!("\"slots\": 10,\n        \"kernel_pool_bytes\": \"{bytes}\","))
         };
         let smaller = Board::parse("b.json", "mps2-an386", &pool("8K")).unwrap();
         assert_eq!(smaller.kernel_pool_bytes, 8 * 1024);
@@ -682,6 +763,65 @@ mod tests {
         let error =
             Board::parse("b.json", "mt3620", &text.replace("\"code_align\": 32", "\"code_align\": 24")).unwrap_err();
         assert!(error.0.contains("code_align"), "{}", error.0);
+    }
+
+    #[test]
+    fn gpio_blocks_are_described_with_their_pins() {
+        // QEMU's MPS2 FPGA I/O LEDs stand in for the MT3620 RDB's LED 1
+        // red and green (GPIO 8 and 9); the MT3620 has GPIO 0-23 in six
+        // blocks of four, 64 KiB apart.
+        let mps2 = Board::load("mps2-an386").unwrap();
+        let leds: Vec<_> =
+            mps2.user_devices.iter().filter_map(|device| device.gpio.map(|gpio| (device.base, gpio))).collect();
+        assert_eq!(leds, [(0x4002_8000, GpioBlock { kind: GpioKind::Mps2Leds, first_pin: 8, pins: 2 })]);
+        let mt3620 = Board::load("mt3620").unwrap();
+        let blocks: Vec<_> =
+            mt3620.user_devices.iter().filter_map(|device| device.gpio.map(|gpio| (device.base, gpio))).collect();
+        assert_eq!(blocks.len(), 6);
+        for (n, (base, block)) in blocks.into_iter().enumerate() {
+            let n = n as u32;
+            assert_eq!(
+                (base, block),
+                (0x3801_0000 + n * 0x1_0000, GpioBlock { kind: GpioKind::Mt3620, first_pin: 4 * n, pins: 4 })
+            );
+        }
+        let text = mps2_text();
+        let gpio = "\"gpio\": { \"kind\": \"mps2-leds\", \"first_pin\": 8, \"pins\": 2 }";
+        assert!(text.contains(gpio));
+        let second = "{ \"name\": \"More LEDs\", \"base\": \"0x40029000\", \"bytes\": \"4K\", \"gpio\": { \"kind\": \"mps2-leds\", \"first_pin\": 9, \"pins\": 1 } }";
+        let cases = [
+            (
+                text.replace(gpio, "\"gpio\": { \"kind\": \"pl061\", \"first_pin\": 8, \"pins\": 2 }"),
+                "expected \"mt3620\" or \"mps2-leds\"",
+            ),
+            (text.replace(gpio, "\"gpio\": { \"kind\": \"mps2-leds\", \"first_pin\": 8, \"pins\": 0 }"), "1 to 8"),
+            (
+                text.replace(gpio, "\"gpio\": { \"kind\": \"mps2-leds\", \"first_pin\": 31, \"pins\": 2 }"),
+                "32-bit mask",
+            ),
+            (text.replace(gpio, "\"gpio\": { \"kind\": \"mps2-leds\", \"first_pin\": 8 }"), "pins"),
+            (
+                text.replace(gpio, "\"gpio\": { \"kind\": \"mps2-leds\", \"first_pin\": 8, \"pins\": 2, \"pull\": 1 }"),
+                "pull",
+            ),
+            (text.replace("\"uart\": \"cmsdk\"", &format!("\"uart\": \"cmsdk\", {gpio}")), "a UART and a GPIO block"),
+            (
+                text.replace(&format!("{gpio} }}"), &format!("{gpio} }},\n            {second}")),
+                "pins 9 to 9 overlap FPGA I/O's",
+            ),
+        ];
+        for (bad, key) in cases {
+            let error = Board::parse("board.json", "mps2-an386", &bad).unwrap_err();
+            assert!(error.0.contains(key), "{key}: {}", error.0);
+        }
+        let mt3620 = fs::read_to_string(hardware_dir().join("mt3620").join(DESCRIPTION_FILE)).unwrap();
+        let error = Board::parse(
+            "b.json",
+            "mt3620",
+            &mt3620.replace("\"first_pin\": 20, \"pins\": 4", "\"first_pin\": 20, \"pins\": 5"),
+        )
+        .unwrap_err();
+        assert!(error.0.contains("1 to 4"), "{}", error.0);
     }
 
     #[test]

@@ -277,26 +277,74 @@ fn missing_uarts(board: &Board, manifest: &AppManifest) -> Vec<String> {
         .collect()
 }
 
+/// Checks that the board's top-level manifest lists what the servers in
+/// the boot image `image` drive: on a board the A7 grants a real-time app
+/// only the peripherals its manifest names. The UART server drives the
+/// apps' UART ([`missing_uarts`]); the GPIO server drives the pins the
+/// apps in the image ask for.
+fn check_top_level_grants(board: &Board, manifest: &AppManifest, image: &[u8]) -> Result<()> {
+    let file = show(&board_dir(BOARD).join("app_manifest.json"));
+    let parsed = tessera_abi::bootimage::BootImage::parse(image).map_err(|err| format!("the boot image: {err}"))?;
+    if parsed.find("uartd").is_some() {
+        let missing = missing_uarts(board, manifest);
+        if !missing.is_empty() {
+            return Err(format!(
+                "{file}: the UART server drives {}, which the manifest's Capabilities.Uart must list (\"Uart\": \
+                 [\"{}\"]): the board gives a real-time app only the ISUs its manifest names",
+                missing.join(", "),
+                missing.join("\", \"")
+            ));
+        }
+    }
+    if parsed.find("gpiod").is_some() {
+        let missing = missing_gpios(manifest, image)?;
+        if !missing.is_empty() {
+            let list: Vec<String> = missing.iter().map(u16::to_string).collect();
+            return Err(format!(
+                "{file}: the apps drive GPIO {} through the GPIO server, which the manifest's Capabilities.Gpio must \
+                 list (\"Gpio\": [{}]): the board gives a real-time app only the pins its manifest names",
+                list.join(", "),
+                list.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The GPIO pins the apps in the boot image `image` ask for that the
+/// top-level `manifest` does not list, in order.
+fn missing_gpios(manifest: &AppManifest, image: &[u8]) -> Result<Vec<u16>> {
+    let parsed = tessera_abi::bootimage::BootImage::parse(image).map_err(|err| format!("the boot image: {err}"))?;
+    let listed = |pin: u16| {
+        manifest.capabilities.gpio.iter().any(|reference| {
+            reference.value == tessera_manifest::app_manifest::PeripheralReference::Number(u64::from(pin))
+        })
+    };
+    let mut missing = Vec::new();
+    for entry in parsed.iter() {
+        let Ok(package) = tessera_abi::package::Package::parse(entry.elf) else { continue };
+        let app = tessera_abi::manifest::Manifest::decode(package.manifest())
+            .map_err(|err| format!("app '{}': its manifest: {err}", entry.name))?;
+        missing.extend(app.gpios().filter(|&pin| !listed(pin)));
+    }
+    missing.sort_unstable();
+    missing.dedup();
+    Ok(missing)
+}
+
 /// `cargo xtask mt3620 package` without the check: builds with `apps`
 /// ([`DEFAULT_APPS`] if none), checks the layout, packs and signs; returns
 /// where the package is.
 pub fn package(apps: &[String]) -> Result<Built> {
     let board = Board::load(BOARD).map_err(|err| err.0)?;
     let (manifest_bytes, manifest) = read_manifest()?;
-    let missing = missing_uarts(&board, &manifest);
-    if !missing.is_empty() {
-        return Err(format!(
-            "{}: the UART server drives {}, which the manifest's Capabilities.Uart must list (\"Uart\": [\"{}\"]): \
-             the board gives a real-time app only the ISUs its manifest names",
-            show(&board_dir(BOARD).join("app_manifest.json")),
-            missing.join(", "),
-            missing.join("\", \"")
-        ));
-    }
-    let identity = manifest.identity.expect("read_manifest checked it");
+    let identity = manifest.identity.clone().expect("read_manifest checked it");
     let apps: Vec<String> =
         if apps.is_empty() { DEFAULT_APPS.iter().map(|name| name.to_string()).collect() } else { apps.to_vec() };
     let elf = build_kernel(&apps)?;
+    let image = crate::image::tessera_dir().join(BOARD).join("boot-system.img");
+    let image = fs::read(&image).map_err(|err| format!("cannot read {}: {err}", show(&image)))?;
+    check_top_level_grants(&board, &manifest, &image)?;
     check_layout(&board, &elf)?;
     let files = [
         asxipfs::File { path: "app_manifest.json".into(), bytes: manifest_bytes, executable: false },
@@ -345,7 +393,9 @@ pub fn test_item() -> Result<()> {
     // What it holds: the system build's programs and the default apps,
     // no test program.
     let entries = crate::mps2::boot_image_entries(BOARD, crate::mps2::Contents::System)?;
-    let mut reasons = crate::mps2::system_reasons("", &entries);
+    // `uartecho` asks for a UART only: the UART server is the one server
+    // the board has room for.
+    let mut reasons = crate::mps2::system_reasons("", &entries, &["init", "uartd"]);
     for app in DEFAULT_APPS {
         if !entries.iter().any(|entry| entry == app) {
             reasons.push(format!("the MT3620 boot image has no `{app}`"));
@@ -419,6 +469,31 @@ mod tests {
         let text = String::from_utf8(bytes).unwrap().replace("\"Uart\": [\"ISU0\"]", "\"Uart\": [\"ISU1\"]");
         let other = AppManifest::parse(text.as_bytes(), "app_manifest.json").unwrap();
         assert_eq!(missing_uarts(&board, &other), ["ISU0"]);
+    }
+
+    #[test]
+    fn the_boards_manifest_must_list_the_pins_the_gpio_server_drives() {
+        let board = Board::load(BOARD).unwrap();
+        let (bytes, manifest) = read_manifest().unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        let image = |entries: Vec<(String, Vec<u8>)>| crate::image::pack(entries).unwrap();
+        let blinker = crate::mps2::test_package("blinker", "\"Gpio\": [8, 9]");
+        // Programs as pack takes them: ELF files (this test's own first page).
+        let elf = fs::read(std::env::current_exe().unwrap()).unwrap()[..4096].to_vec();
+        let server = ("gpiod".to_string(), elf.clone());
+        let init = ("init".to_string(), elf);
+        // Without the GPIO server in the image, nothing to list.
+        assert_eq!(check_top_level_grants(&board, &manifest, &image(vec![init.clone(), blinker.clone()])), Ok(()));
+        let with_server = image(vec![init, blinker.clone(), server]);
+        assert_eq!(missing_gpios(&manifest, &with_server).unwrap(), [8, 9]);
+        let error = check_top_level_grants(&board, &manifest, &with_server).unwrap_err();
+        assert!(error.contains("the apps drive GPIO 8, 9") && error.contains("\"Gpio\": [8, 9]"), "{error}");
+        let listing = |pins: &str| {
+            let text = text.replace("\"Uart\": [\"ISU0\"]", &format!("\"Uart\": [\"ISU0\"], \"Gpio\": [{pins}]"));
+            AppManifest::parse(text.as_bytes(), "app_manifest.json").unwrap()
+        };
+        assert_eq!(missing_gpios(&listing("9"), &with_server).unwrap(), [8]);
+        assert_eq!(check_top_level_grants(&board, &listing("8, 9, 10"), &with_server), Ok(()));
     }
 
     #[test]

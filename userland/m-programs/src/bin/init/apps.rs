@@ -3,8 +3,8 @@
 //! (`userland/programs/src/apps.rs`), with the same decisions
 //! (`tessera_init_core`): each package is parsed, its manifest decoded and
 //! planned against what this image offers ([`offer`]: a real-time core,
-//! UART 0 when the UART server runs, no GPIO, network or Pluton server
-//! yet), so a capability it cannot give is refused by name; admission
+//! UART 0 when the UART server runs, the board's GPIO pins when the GPIO
+//! server does, no network or Pluton server), so a capability it cannot give is refused by name; admission
 //! across apps; then each admitted app is loaded into the app slot its ELF
 //! is linked at (`tessera_loader::identity::start_app`: start information
 //! and heap after its program) holding an endpoint to each server it was
@@ -37,25 +37,28 @@ use crate::Memory;
 pub struct Servers {
     /// The UART server (UART 0).
     pub uart: Option<Handle>,
+    /// The GPIO server (the board's GPIO blocks).
+    pub gpio: Option<Handle>,
 }
 
 impl Servers {
     fn endpoint(&self, kind: ServerKind) -> Option<Handle> {
-        if kind == ServerKind::UART {
-            self.uart
-        } else {
-            None
+        match kind {
+            ServerKind::UART => self.uart,
+            ServerKind::GPIO => self.gpio,
+            _ => None,
         }
     }
 }
 
 /// What apps get on this image: it runs on a real-time core, grants UART 0
-/// if the UART server runs, and has no GPIO, network or Pluton server yet
-/// (docs/mt3620.md, "Apps").
+/// if the UART server runs and the board's GPIO pins if the GPIO server
+/// does, and has no network or Pluton server (docs/mt3620.md, "Apps").
 pub fn offer(servers: &Servers) -> BoardOffer {
+    let pins = tessera_m_programs::board::GPIO_BLOCKS.iter().fold(0, |pins, (_, _, block)| pins | block.mask());
     BoardOffer {
         name: env!("TESSERA_M_BOARD_NAME"),
-        gpio_pins: 0,
+        gpio_pins: if servers.gpio.is_some() { pins } else { 0 },
         uarts: u32::from(servers.uart.is_some()),
         wifi: false,
         max_mutable_storage_kib: 0,

@@ -1,5 +1,5 @@
 //! The root task on the M4: finds the boot image and its memory, starts
-//! the UART server, then the apps of the boot image, which it supervises
+//! the UART and GPIO servers, then the apps of the boot image, which it supervises
 //! until none is left to run, and switches the machine off. In the build
 //! with the checks (feature `checks`, checks.rs) it first checks the
 //! kernel: IPC with `echo`, a timer's interrupts, floating-point rounds
@@ -20,7 +20,7 @@ mod apps;
 #[cfg(feature = "checks")]
 mod checks;
 
-use tessera_m_programs::board::{APP_SLOTS, APP_UART, DEVICES, PROGRAM_SLOTS};
+use tessera_m_programs::board::{APP_SLOTS, APP_UART, DEVICES, GPIO_BLOCKS, PROGRAM_SLOTS};
 
 /// The device region of the board device named `name` (from `DEVICES`).
 fn device(name: &str) -> Result<Handle, Error> {
@@ -34,32 +34,69 @@ fn device(name: &str) -> Result<Handle, Error> {
     found.ok_or(Error::NotFound)
 }
 
-/// The UART server's priority: below `init`, above the apps.
-const UARTD_PRIORITY: u32 = 8;
+/// The servers' priority: below `init`, above the apps.
+const SERVER_PRIORITY: u32 = 8;
 
-/// Loads the UART server into its slot with the apps' UART (`uart`, the
-/// board description's device) and an endpoint to receive on, starts it,
-/// and returns `init`'s copy of the endpoint (to mint the apps' badged
-/// copies from).
-fn start_uartd(memory: &Memory, untyped: Handle, uart: &str) -> Result<Handle, Error> {
-    let uart = device(uart)?;
-    let (elf, slot) = memory.program("uartd")?;
+/// Loads the server `name` into its slot with the board devices named
+/// `devices` and an endpoint to receive on, starts it, and returns
+/// `init`'s copy of the endpoint (to mint the apps' badged copies from).
+/// `Ok(None)`: the boot image has no such server (an image for a board
+/// with one server slot carries only the server its app asks for).
+fn start_server<'a>(
+    memory: &Memory,
+    untyped: Handle,
+    name: &str,
+    devices: impl Iterator<Item = &'a str> + Clone,
+) -> Result<Option<Handle>, Error> {
+    let (elf, slot) = match memory.program(name) {
+        Ok(found) => found,
+        Err(Error::NotFound) if memory.image()?.find(name).is_none() => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    for device in devices.clone() {
+        self::device(device)?;
+    }
     let endpoint = retype(untyped, ObjectType::Endpoint, 64)?;
-    let started = tessera_loader::identity::load(slot, Some(memory.frame), "uartd", elf, 0).and_then(|placed| {
+    let started = tessera_loader::identity::load(slot, Some(memory.frame), name, elf, 0).and_then(|placed| {
         if let Some(code) = placed.code_in_place {
-            println!("uartd's code runs in place at {code:#010x}");
+            println!("{name}'s code runs in place at {code:#010x}");
         }
-        cap_move(uart, placed.process)?;
+        for device in devices {
+            cap_move(self::device(device)?, placed.process)?;
+        }
         cap_grant(endpoint, placed.process, Rights::RECEIVE)?;
-        process_start(placed.process, UARTD_PRIORITY)
+        process_start(placed.process, SERVER_PRIORITY)
     });
     if let Err(error) = started {
-        // Whatever was made goes back to the slot (the UART with it).
+        // Whatever was made goes back to the slot (the devices with it).
         let _ = cap_revoke(slot);
         let _ = cap_delete(endpoint);
         return Err(error);
     }
-    Ok(endpoint)
+    Ok(Some(endpoint))
+}
+
+/// Starts server `name` (see [`start_server`]) for apps asking for
+/// `what`; a server that cannot start is one line, and its apps are
+/// refused.
+fn server<'a>(
+    memory: &Memory,
+    untyped: Handle,
+    name: &str,
+    what: &str,
+    devices: impl Iterator<Item = &'a str> + Clone,
+) -> Option<Handle> {
+    match start_server(memory, untyped, name, devices) {
+        Ok(Some(endpoint)) => Some(endpoint),
+        Ok(None) => {
+            println!("{name} is not in this boot image: apps asking for {what} are refused");
+            None
+        }
+        Err(error) => {
+            println!("cannot start {name}: {}", error.name());
+            None
+        }
+    }
 }
 
 /// How long `init` supervises the apps in the scenario's build: `crasher`
@@ -160,13 +197,15 @@ fn main(start: tessera_rt::Start) -> u32 {
     // the scenario's build, for at most `SCENARIO_APPS_MICROS`).
     let scenario = tessera_rt::boot_arguments(start).split_whitespace().any(|word| word == "scenario");
     // The apps' servers first: the UART server, where the board has a
-    // UART for apps (without it, apps asking for a UART are refused).
-    let uart = APP_UART.and_then(|(device, _, _)| {
-        start_uartd(&memory, untyped, device)
-            .inspect_err(|error| println!("cannot start the UART server: {}", error.name()))
-            .ok()
-    });
-    match apps::Apps::check(&memory, apps::Servers { uart }) {
+    // UART for apps, and the GPIO server, where it has GPIO blocks
+    // (without them, apps asking for a UART or GPIO are refused).
+    let uart = APP_UART.and_then(|(device, _, _)| server(&memory, untyped, "uartd", "a UART", [device].into_iter()));
+    let gpio = if GPIO_BLOCKS.is_empty() {
+        None
+    } else {
+        server(&memory, untyped, "gpiod", "GPIO", GPIO_BLOCKS.iter().map(|&(device, _, _)| device))
+    };
+    match apps::Apps::check(&memory, apps::Servers { uart, gpio }) {
         Ok(mut apps) => apps.run(scenario.then(|| uptime_micros() + SCENARIO_APPS_MICROS)),
         Err(error) => println!("cannot read the apps of the boot image: {}", error.name()),
     }
