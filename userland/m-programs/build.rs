@@ -27,9 +27,11 @@ const CHECK_SLOTS: [(&str, u32); 10] = [
     ("gpiod", 9),
 ];
 /// The same in the system build: the kernel starts `init`, which loads
-/// the servers. On a board with fewer slots than servers (the MT3620's
-/// two) the servers share its last slot, and an image carries only the
-/// one its app asks for (xtask chooses; docs/mt3620.md, "GPIO").
+/// the servers. Slots are numbered through the first RAM's and then a
+/// second RAM's (the MT3620: `init` and `uartd` in TCM, `gpiod` in
+/// SYSRAM). On a board with fewer slots than servers the servers share its
+/// last slot, and an image carries only those its apps ask for (xtask
+/// chooses; docs/mt3620.md, "GPIO").
 const SYSTEM_SLOTS: [(&str, u32); 3] = [("init", 0), ("uartd", 1), ("gpiod", 2)];
 /// The servers, which may share a board's last slot.
 const SERVERS: [&str; 2] = ["uartd", "gpiod"];
@@ -52,6 +54,10 @@ fn main() {
     let apps = described.as_ref().and_then(|board| board.apps).map_or((0, 0), |apps| (apps.base, apps.end()));
     let programs =
         described.as_ref().and_then(|board| board.programs).map_or((0, 0), |programs| (programs.base, programs.end()));
+    let second = described.as_ref().map_or((0, 0), |board| board.second_ram_slots());
+    let ram = described
+        .as_ref()
+        .map_or((0, 0), |board| (board.memory.ram_base, board.memory.ram_base + board.memory.ram_bytes));
     // The apps' UART 0: the first device the description marks as a UART
     // for apps.
     let app_uart = described
@@ -86,6 +92,10 @@ fn main() {
         "/// The devices the board description grants `init` (name, base).\npub const DEVICES: [(&str, u32); {}] = [{}];\n\
          /// Where the app slots are (start, end): an app is loaded only there.\npub const APP_SLOTS: (u32, u32) = ({:#010x}, {:#010x});\n\
          /// Where the program slots are (start, end).\npub const PROGRAM_SLOTS: (u32, u32) = ({:#010x}, {:#010x});\n\
+         /// Where the program slots of a second RAM are (start, end; empty without one): the kernel\n\
+         /// makes no process object there.\npub const SECOND_RAM_SLOTS: (u32, u32) = ({:#010x}, {:#010x});\n\
+         /// The RAM the kernel's process table covers (start, end): process objects lie there.\n\
+         pub const OBJECT_RAM: (u32, u32) = ({:#010x}, {:#010x});\n\
          /// The apps' UART 0, which the UART server drives (its device's name, its kind, where its registers\n\
          /// start in the device's pages), if the board has one.\n\
          pub const APP_UART: Option<(&str, tessera_abi::uart::Kind, u32)> = {app_uart};\n\
@@ -98,6 +108,10 @@ fn main() {
         apps.1,
         programs.0,
         programs.1,
+        second.0,
+        second.1,
+        ram.0,
+        ram.1,
         gpio.len(),
         gpio.join(", "),
     );
@@ -121,13 +135,15 @@ fn main() {
     };
     let slots: &[(&str, u32)] =
         if env::var_os("CARGO_FEATURE_CHECKS").is_some() { &CHECK_SLOTS } else { &SYSTEM_SLOTS };
+    // The first RAM's slots, then a second RAM's (the MT3620's SYSRAM).
+    let total = board.program_slots();
     for &(name, slot) in slots {
-        let slot = if SERVERS.contains(&name) && programs.slots >= 2 { slot.min(programs.slots - 1) } else { slot };
-        if slot >= programs.slots {
-            eprintln!("error: {name} needs slot {slot}, but the board {folder} has {} slots", programs.slots);
+        let slot = if SERVERS.contains(&name) && total >= 2 { slot.min(total - 1) } else { slot };
+        let Some(address) = board.program_slot(slot) else {
+            eprintln!("error: {name} needs slot {slot}, but the board {folder} has {total} slots");
             std::process::exit(1)
-        }
-        println!("cargo:rustc-link-arg-bin={name}=--defsym=__tessera_slot={:#x}", programs.slot(slot));
+        };
+        println!("cargo:rustc-link-arg-bin={name}=--defsym=__tessera_slot={address:#x}");
     }
     println!("cargo:rustc-link-arg-bins=--defsym=__tessera_slot_bytes={:#x}", programs.slot_bytes);
     // init's app manager decides over every app at once, on its stack.

@@ -109,14 +109,14 @@ fn asked(packages: &[(String, Vec<u8>)]) -> [bool; 2] {
 
 /// The servers of the system build on `board` for the apps in
 /// `packages`: each whose devices the board has; on a board with fewer
-/// server slots than that (the MT3620's program slots hold `init` and one
-/// server), only those the apps ask for, which must fit.
+/// server slots than that, only those the apps ask for, which must fit.
 pub fn system_servers(board: &Board, packages: &[(String, Vec<u8>)]) -> Result<Vec<&'static str>> {
     let has = [
         board.user_devices.iter().any(|device| device.uart.is_some()),
         board.user_devices.iter().any(|device| device.gpio.is_some()),
     ];
-    let room = board.programs.map_or(0, |programs| programs.slots.saturating_sub(1)) as usize;
+    // Every slot but `init`'s, in both RAMs.
+    let room = board.program_slots().saturating_sub(1) as usize;
     let possible: Vec<usize> = (0..SERVERS.len()).filter(|&index| has[index]).collect();
     if possible.len() <= room {
         return Ok(possible.into_iter().map(|index| SERVERS[index]).collect());
@@ -941,6 +941,13 @@ pub fn mt3620_ram_scenario() -> Result<()> {
     let mut lines: Vec<String> = expected_lines(&board, Contents::System).into_iter().take(8).collect();
     lines.extend([
         format!("uartd: serving UART 0: the CMSDK UART at {:#010x}", board.user_devices[0].base),
+        // The GPIO server runs in the second RAM (the MT3620's SYSRAM), its
+        // process object in init's memory.
+        format!(
+            "init: gpiod loaded into its slot at {:#010x}, its process object in init's memory",
+            board.second_ram_slots().0
+        ),
+        "gpiod: serving GPIO pins 0x00000300 in 1 block".to_string(),
         "uartecho: echoing UART 0".to_string(),
         "uartecho: echoed \"host: hello, uartecho\"".to_string(),
         format!("init: app 'uartecho' started in its slot at {:#010x}", app_slots.base),
@@ -952,9 +959,8 @@ pub fn mt3620_ram_scenario() -> Result<()> {
             reasons.push(format!("missing `{line}`"));
         }
     }
-    // `uartecho` asks for a UART only: the UART server is the one server
-    // the MT3620's RAM plan has room for.
-    reasons.extend(system_reasons(&output, &entries, &["init", "uartd"]));
+    // Both servers: the GPIO server's slot is in the second RAM.
+    reasons.extend(system_reasons(&output, &entries, &SYSTEM_PROGRAMS));
     if reasons.is_empty() {
         return Ok(());
     }
@@ -1190,23 +1196,32 @@ mod tests {
     }
 
     #[test]
-    fn a_board_with_one_server_slot_carries_the_server_its_apps_ask_for() {
+    fn a_board_with_too_few_server_slots_carries_the_servers_its_apps_ask_for() {
         let package = test_package;
         let uart = package("u", "\"Uart\": [\"ISU0\"]");
         let gpio = package("g", "\"Gpio\": [8]");
         let neither = package("n", "");
-        let mt3620 = Board::load(crate::mt3620::BOARD).unwrap();
-        assert_eq!(system_servers(&mt3620, std::slice::from_ref(&uart)).unwrap(), ["uartd"]);
-        assert_eq!(system_servers(&mt3620, &[gpio.clone(), neither.clone()]).unwrap(), ["gpiod"]);
-        assert_eq!(system_servers(&mt3620, std::slice::from_ref(&neither)).unwrap(), Vec::<&str>::new());
-        let error = system_servers(&mt3620, &[uart.clone(), gpio.clone()]).unwrap_err();
+        // The MT3620 without its SYSRAM: its TCM has one server slot.
+        let text =
+            std::fs::read_to_string(tessera_board::armv7m::board_dir(crate::mt3620::BOARD).join("board.json")).unwrap();
+        let start = text.find("    \"second_ram\"").unwrap();
+        let end = start + text[start..].find("},\n").unwrap() + 3;
+        let tcm_only =
+            Board::parse("b.json", crate::mt3620::BOARD, &format!("{}{}", &text[..start], &text[end..])).unwrap();
+        assert_eq!(tcm_only.program_slots(), 2);
+        assert_eq!(system_servers(&tcm_only, std::slice::from_ref(&uart)).unwrap(), ["uartd"]);
+        assert_eq!(system_servers(&tcm_only, &[gpio.clone(), neither.clone()]).unwrap(), ["gpiod"]);
+        assert_eq!(system_servers(&tcm_only, std::slice::from_ref(&neither)).unwrap(), Vec::<&str>::new());
+        let error = system_servers(&tcm_only, &[uart.clone(), gpio.clone()]).unwrap_err();
         assert!(
             error.contains("ask for uartd and gpiod") && error.contains("room for 1 server beside init"),
             "{error}"
         );
-        // mps2-an386 has room for both, asked for or not.
-        let mps2 = Board::load(BOARD).unwrap();
-        assert_eq!(system_servers(&mps2, &[neither]).unwrap(), ["uartd", "gpiod"]);
+        // mps2-an386, and the MT3620 with its SYSRAM, have room for both,
+        // asked for or not.
+        for board in [Board::load(BOARD).unwrap(), Board::load(crate::mt3620::BOARD).unwrap()] {
+            assert_eq!(system_servers(&board, std::slice::from_ref(&neither)).unwrap(), ["uartd", "gpiod"]);
+        }
     }
 
     /// The apps' summary must count the lines before it.

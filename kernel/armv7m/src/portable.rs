@@ -1219,14 +1219,21 @@ extern "C" fn start() -> ! {
         // The whole section, which link.x aligns and pads to the frame.
         boot_image: boot_image_frame(),
     };
-    // The program slots the kernel does not use, then the app slots, one
-    // untyped block each, for the programs and apps `init` loads from the
-    // boot image. Empty on a board without slots (where nothing here
-    // runs: `ready` is false).
+    // The program slots the kernel does not use, those of a second RAM
+    // (the MT3620's SYSRAM: `init` carves their programs' process objects
+    // from its own memory, as the kernel refuses them there), then the app
+    // slots, one untyped block each, for the programs and apps `init`
+    // loads from the boot image. Empty on a board without slots (where
+    // nothing here runs: `ready` is false).
     let rights = ObjectType::Untyped.meaningful_rights();
     #[allow(clippy::reversed_empty_ranges)]
     let slots = (KERNEL_SLOTS..board::PROGRAM_SLOTS)
         .map(|slot| (board::PROGRAMS_BASE + slot * board::PROGRAM_SLOT_BYTES, board::PROGRAM_SLOT_BYTES))
+        .chain(
+            (0..board::SECOND_RAM_SLOTS).map(|slot| {
+                (board::SECOND_RAM_SLOTS_BASE + slot * board::PROGRAM_SLOT_BYTES, board::PROGRAM_SLOT_BYTES)
+            }),
+        )
         .chain(
             (0..board::APP_SLOTS).map(|slot| (board::APPS_BASE + slot * board::APP_SLOT_BYTES, board::APP_SLOT_BYTES)),
         )

@@ -14,7 +14,7 @@ use support::{
     RAM_BYTES, RAM_START, ROOT_OBJECT, UNTYPED,
 };
 use tessera_abi::layout::BOOTARGS_AREA;
-use tessera_abi::{Error, ExitKind, FaultKind, ObjectType, Syscall, FOREVER};
+use tessera_abi::{Error, ExitKind, FaultKind, ObjectType, Syscall, FOREVER, PROCESS_OBJECT_BYTES};
 
 const PAGE: u32 = 4096;
 
@@ -318,4 +318,27 @@ fn a_context_lies_in_its_process_object() {
         let object = kernel_core::kernel::process_object_of(context as *const _);
         assert_eq!(object, system.object_of(pid), "{pid:#x}");
     }
+}
+
+/// Untyped memory outside the RAM the process table covers (the MT3620's
+/// SYSRAM beside its TCM) holds frames and endpoints, never a process
+/// object: the kernel finds a process's entry from its object's address.
+/// Retyping one there is refused and changes nothing.
+#[test]
+fn a_process_object_only_comes_from_the_ram_the_process_table_covers() {
+    let mut system = System::boot_identity(&[]);
+    let rights = ObjectType::Untyped.meaningful_rights();
+    let ram_end = RAM_START + RAM_BYTES;
+    let outside = kernel_core::capability::Capability::new(ObjectType::Untyped, rights, ram_end + 0x10_0000, 0x8000);
+    let straddling = kernel_core::capability::Capability::new(ObjectType::Untyped, rights, ram_end - 0x4000, 0x8000);
+    for memory in [outside, straddling] {
+        let handle = system.kernel.give(system.root, memory).expect("the root task has a free slot");
+        let before: Vec<_> = system.kernel.capabilities(system.root).collect();
+        let answer = system.now(Syscall::Retype, &[handle.0, ObjectType::Process as u32, PROCESS_OBJECT_BYTES]);
+        assert_eq!(answer.result, Err(Error::InvalidArgument), "{:#x}", memory.object);
+        assert_eq!(system.kernel.capabilities(system.root).collect::<Vec<_>>(), before);
+    }
+    // From the RAM the table covers, as before.
+    let process = system.retype(system.untyped, ObjectType::Process, PROCESS_OBJECT_BYTES);
+    assert_ne!(process, tessera_abi::Handle::NULL);
 }

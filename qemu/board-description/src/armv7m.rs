@@ -151,6 +151,20 @@ pub enum GpioKind {
     Mps2Leds,
 }
 
+/// A second RAM beside the one the kernel's data and the process objects
+/// are in (`"second_ram"`: the MT3620's 64 KiB SYSRAM beside its TCM):
+/// it holds `program_slots` more program slots of `programs.slot_bytes`
+/// each from `base`, whose programs' process objects come from `init`'s
+/// memory in the first RAM (the kernel's process table covers that one
+/// only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecondRam {
+    pub name: String,
+    pub base: u32,
+    pub bytes: u32,
+    pub program_slots: u32,
+}
+
 /// Pins are named by a bit of a `u32` mask (the GPIO server's badge), so
 /// a board's GPIO pins are numbered below this.
 pub const GPIO_PIN_LIMIT: u32 = 32;
@@ -238,6 +252,8 @@ pub struct Board {
     pub user_devices: Vec<UserDevice>,
     /// The kernel's own frames below the program slots (0 without slots).
     pub kernel_pool_bytes: u32,
+    /// A second RAM with more program slots (`None`: one RAM).
+    pub second_ram: Option<SecondRam>,
     /// The scenarios `cargo xtask test` runs on it.
     pub scenarios: Vec<String>,
 }
@@ -446,6 +462,46 @@ impl Board {
                 Some(apps)
             }
         };
+        let second_ram = match (top.has("second_ram"), programs) {
+            (false, _) => None,
+            (true, None) => {
+                return Err(Error(format!("{file}: second_ram: a board with a second RAM needs program slots")))
+            }
+            (true, Some(programs)) => {
+                let mut object = top.object("second_ram")?;
+                let second = SecondRam {
+                    name: object.string("name")?,
+                    base: object.number("base")?,
+                    bytes: object.number("bytes")?,
+                    program_slots: object.number("program_slots")?,
+                };
+                object.finish()?;
+                let (base, end) = (u64::from(second.base), u64::from(second.base) + u64::from(second.bytes));
+                let overlaps =
+                    |start: u32, bytes: u32| base < u64::from(start) + u64::from(bytes) && u64::from(start) < end;
+                if second.bytes == 0 || end > 1 << 32 {
+                    return Err(Error(format!(
+                        "{file}: second_ram: {:#x} bytes at {:#010x} do not fit",
+                        second.bytes, second.base
+                    )));
+                }
+                if overlaps(memory_facts.code_base, memory_facts.code_bytes)
+                    || overlaps(memory_facts.ram_base, memory_facts.ram_bytes)
+                {
+                    return Err(Error(format!("{file}: second_ram: {} overlaps code memory or RAM", second.name)));
+                }
+                let slots_end = base + u64::from(programs.slot_bytes) * u64::from(second.program_slots);
+                if !second.base.is_multiple_of(PROGRAM_ALIGN) || second.program_slots == 0 || slots_end > end {
+                    return Err(Error(format!(
+                        "{file}: second_ram: {} program slots of {:#x} bytes (programs.slot_bytes) from {:#010x} \
+                         must be at least one, start on a multiple of {PROGRAM_ALIGN} (an MPU window) and fit in its \
+                         {:#x} bytes",
+                        second.program_slots, programs.slot_bytes, second.base, second.bytes
+                    )));
+                }
+                Some(second)
+            }
+        };
         // What is left above the slots is init's memory for objects.
         if let Some(top_slot) = apps.or(programs).map(|slots| u64::from(slots.end())) {
             if ram_end - top_slot < u64::from(INIT_MEMORY_MIN_BYTES) {
@@ -543,8 +599,35 @@ impl Board {
             apps,
             user_devices,
             kernel_pool_bytes: if programs.is_some() { kernel_pool_bytes } else { 0 },
+            second_ram,
             scenarios,
         })
+    }
+
+    /// Program slots in all: the first RAM's, then the second RAM's.
+    pub fn program_slots(&self) -> u32 {
+        self.programs.map_or(0, |programs| programs.slots)
+            + self.second_ram.as_ref().map_or(0, |second| second.program_slots)
+    }
+
+    /// Where program slot `slot` starts: the first RAM's slots are
+    /// numbered first, then the second RAM's (`None` past them).
+    pub fn program_slot(&self, slot: u32) -> Option<u32> {
+        let programs = self.programs?;
+        if slot < programs.slots {
+            return Some(programs.slot(slot));
+        }
+        let second = self.second_ram.as_ref()?;
+        let index = slot - programs.slots;
+        (index < second.program_slots).then(|| second.base + index * programs.slot_bytes)
+    }
+
+    /// The second RAM's program slots (start, end), empty without one.
+    pub fn second_ram_slots(&self) -> (u32, u32) {
+        match (&self.second_ram, self.programs) {
+            (Some(second), Some(programs)) => (second.base, second.base + second.program_slots * programs.slot_bytes),
+            _ => (0, 0),
+        }
     }
 
     /// QEMU's arguments for the machine (`-M`, `-cpu`; its memory is
@@ -616,6 +699,10 @@ impl Board {
              pub const APP_SLOTS: u32 = {app_slots};\n\
              /// The kernel's own frames, just below the slots.\n\
              pub const KERNEL_POOL_BYTES: u32 = {pool:#x};\n\
+             /// More program slots (of `PROGRAM_SLOT_BYTES`) in a second RAM, given to `init`:\n\
+             /// where they start, how many (none: one RAM).\n\
+             pub const SECOND_RAM_SLOTS_BASE: u32 = {second_base:#010x};\n\
+             pub const SECOND_RAM_SLOTS: u32 = {second_slots};\n\
              /// The devices granted `init`: register pages (address, bytes),\n\
              /// and their interrupt IDs (exception numbers, 16 + line).\n\
              pub const USER_DEVICES: [(u32, u32); {device_count}] = [{devices}];\n\
@@ -637,6 +724,8 @@ impl Board {
             app_slot_bytes = self.apps.map_or(0, |p| p.slot_bytes),
             app_slots = self.apps.map_or(0, |p| p.slots),
             pool = self.kernel_pool_bytes,
+            second_base = self.second_ram.as_ref().map_or(0, |second| second.base),
+            second_slots = self.second_ram.as_ref().map_or(0, |second| second.program_slots),
             device_count = self.user_devices.len(),
             devices = self
                 .user_devices
@@ -822,6 +911,43 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.0.contains("1 to 4"), "{}", error.0);
+    }
+
+    #[test]
+    fn the_mt3620_s_sysram_holds_two_more_program_slots() {
+        let board = Board::load("mt3620").unwrap();
+        let programs = board.programs.unwrap();
+        let sysram = board.second_ram.clone().unwrap();
+        assert_eq!((sysram.name.as_str(), sysram.base, sysram.bytes), ("SYSRAM", 0x2200_0000, 64 * 1024));
+        assert_eq!(board.program_slots(), 4);
+        assert_eq!(board.program_slot(1), Some(programs.slot(1)));
+        assert_eq!(board.program_slot(2), Some(0x2200_0000));
+        assert_eq!(board.program_slot(3), Some(0x2200_8000));
+        assert_eq!(board.program_slot(4), None);
+        assert_eq!(board.second_ram_slots(), (0x2200_0000, 0x2201_0000));
+        assert!(board.rust_constants().contains("pub const SECOND_RAM_SLOTS_BASE: u32 = 0x22000000;"));
+        assert!(board.rust_constants().contains("pub const SECOND_RAM_SLOTS: u32 = 2;"));
+        // The stand-in lays its RAM out the same way.
+        let stand_in = Board::load("mps2-an386-mt3620-ram").unwrap();
+        assert_eq!(stand_in.program_slots(), 4);
+        // One RAM: no more slots.
+        let mps2 = Board::load("mps2-an386").unwrap();
+        assert_eq!((mps2.second_ram.clone(), mps2.second_ram_slots()), (None, (0, 0)));
+        assert_eq!(mps2.program_slot(mps2.program_slots()), None);
+        let text = fs::read_to_string(hardware_dir().join("mt3620").join(DESCRIPTION_FILE)).unwrap();
+        let cases = [
+            ("\"program_slots\": 2", "\"program_slots\": 3", "fit in its"),
+            ("\"program_slots\": 2", "\"program_slots\": 0", "at least one"),
+            ("\"base\": \"0x22000000\"", "\"base\": \"0x22001000\"", "multiple of"),
+            ("\"base\": \"0x22000000\"", "\"base\": \"0x00110000\"", "overlaps code memory or RAM"),
+            ("\"base\": \"0x22000000\"", "\"base\": \"0x10080000\"", "overlaps code memory or RAM"),
+            ("\"name\": \"SYSRAM\",", "", "name"),
+        ];
+        for (from, to, key) in cases {
+            assert!(text.contains(from), "{from}");
+            let error = Board::parse("b.json", "mt3620", &text.replacen(from, to, 1)).unwrap_err();
+            assert!(error.0.contains(key), "{key}: {}", error.0);
+        }
     }
 
     #[test]

@@ -74,8 +74,25 @@ pub fn load(
     elf: &[u8],
     argument: u32,
 ) -> Result<Placed, Error> {
+    load_with_object(slot, None, image, name, elf, argument)
+}
+
+/// [`load`], with the process object carved from `objects` (untyped
+/// memory) instead of the slot when given: a slot in a second RAM (the
+/// MT3620's SYSRAM), where the kernel makes no process object, holds the
+/// program's pages only. On an error nothing is left in `objects` (the
+/// process is deleted); the slot is as for [`load`].
+pub fn load_with_object(
+    slot: Handle,
+    objects: Option<Handle>,
+    image: Option<BootImageFrame>,
+    name: &str,
+    elf: &[u8],
+    argument: u32,
+) -> Result<Placed, Error> {
     let (mut pages, program) = place(slot, image, elf)?;
-    finish(slot, &mut pages, program, name, argument, |_| Ok(())).inspect_err(|_| pages.release_slices())
+    let from = objects.unwrap_or(slot);
+    finish(from, &mut pages, program, name, argument, |_| Ok(())).inspect_err(|_| pages.release_slices())
 }
 
 /// Loads and starts a program at `priority` (see [`load`]).
@@ -273,11 +290,13 @@ fn fill(frame: Handle, address: u32, contents: &[(u32, &[u8])]) -> Result<(), Er
     unmap(frame)
 }
 
-/// Carves the process object after the pages, calls `before` with it,
-/// hands it the pages with only their mappings' rights, names it and sets
-/// it up.
+/// Carves the process object from `objects` (the slot, after the pages,
+/// or other untyped memory), calls `before` with it, hands it the pages
+/// with only their mappings' rights, names it and sets it up. On an error
+/// after the object was carved, the process is deleted (a slot's revoke
+/// would not reach one carved elsewhere).
 fn finish(
-    slot: Handle,
+    objects: Handle,
     pages: &mut Pages,
     program: Program,
     name: &str,
@@ -285,7 +304,23 @@ fn finish(
     before: impl FnOnce(Handle) -> Result<(), Error>,
 ) -> Result<Placed, Error> {
     // After the pages, at the next process-object boundary.
-    let process = retype(slot, ObjectType::Process, tessera_abi::PROCESS_OBJECT_BYTES)?;
+    let process = retype(objects, ObjectType::Process, tessera_abi::PROCESS_OBJECT_BYTES)?;
+    let set_up = set_up(process, pages, program, name, argument, before);
+    if set_up.is_err() {
+        let _ = tessera_rt::cap_delete(process);
+    }
+    set_up
+}
+
+/// `finish` once the process object is made.
+fn set_up(
+    process: Handle,
+    pages: &mut Pages,
+    program: Program,
+    name: &str,
+    argument: u32,
+    before: impl FnOnce(Handle) -> Result<(), Error>,
+) -> Result<Placed, Error> {
     before(process)?;
     for &(frame, address, _, rights) in pages.iter() {
         map_into(frame, process, address, rights)?;

@@ -393,9 +393,9 @@ pub fn test_item() -> Result<()> {
     // What it holds: the system build's programs and the default apps,
     // no test program.
     let entries = crate::mps2::boot_image_entries(BOARD, crate::mps2::Contents::System)?;
-    // `uartecho` asks for a UART only: the UART server is the one server
-    // the board has room for.
-    let mut reasons = crate::mps2::system_reasons("", &entries, &["init", "uartd"]);
+    // Both servers: the UART server's slot in TCM, the GPIO server's in
+    // SYSRAM.
+    let mut reasons = crate::mps2::system_reasons("", &entries, &crate::mps2::SYSTEM_PROGRAMS);
     for app in DEFAULT_APPS {
         if !entries.iter().any(|entry| entry == app) {
             reasons.push(format!("the MT3620 boot image has no `{app}`"));

@@ -432,6 +432,16 @@ impl<P: Platform> Kernel<P> {
             }
             Call::Retype { untyped, kind, bytes } => {
                 let source = self.lookup(index, untyped)?;
+                if kind == ObjectType::Process {
+                    // A process object must lie in the RAM the process
+                    // table covers (its entry is found from its address):
+                    // untyped memory elsewhere (the MT3620's SYSRAM) holds
+                    // frames and endpoints only.
+                    let memory = self.capability_at(source);
+                    if !self.processes.covers(memory.object, memory.size) {
+                        return Err(Error::InvalidArgument);
+                    }
+                }
                 let destination = self.free_slot(index)?;
                 let object = capability::retype(&mut Slots(&mut self.processes), source, destination, kind, bytes)?;
                 if kind != ObjectType::Untyped {
@@ -567,9 +577,9 @@ impl<P: Platform> Kernel<P> {
     fn create_process(&mut self, creator: usize, memory: u32) {
         // Retype aligns the object and carved it from memory no capability
         // named, so no live process has it (a process leaves the table when
-        // the last capability naming it goes), and all untyped memory lies
-        // in the RAM the table covers (`board::RAM_MAX`): the insertion
-        // cannot fail.
+        // the last capability naming it goes), and it carves process
+        // objects only from untyped memory in the RAM the table covers
+        // (`ProcessTable::covers`): the insertion cannot fail.
         // (`unreachable!` with a plain message: `expect` would pull
         // `Error`'s `Debug` into the kernel, which has no `core::fmt`.)
         if self.processes.insert(memory, Process::new(memory, "loaded", Some(creator))).is_err() {

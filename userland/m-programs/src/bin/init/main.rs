@@ -20,7 +20,9 @@ mod apps;
 #[cfg(feature = "checks")]
 mod checks;
 
-use tessera_m_programs::board::{APP_SLOTS, APP_UART, DEVICES, GPIO_BLOCKS, PROGRAM_SLOTS};
+use tessera_m_programs::board::{
+    APP_SLOTS, APP_UART, DEVICES, GPIO_BLOCKS, OBJECT_RAM, PROGRAM_SLOTS, SECOND_RAM_SLOTS,
+};
 
 /// The device region of the board device named `name` (from `DEVICES`).
 fn device(name: &str) -> Result<Handle, Error> {
@@ -57,18 +59,33 @@ fn start_server<'a>(
         self::device(device)?;
     }
     let endpoint = retype(untyped, ObjectType::Endpoint, 64)?;
-    let started = tessera_loader::identity::load(slot, Some(memory.frame), name, elf, 0).and_then(|placed| {
+    // A slot outside the RAM the kernel keeps process objects in (the
+    // MT3620's SYSRAM) takes the program's pages only: its process object
+    // comes from `init`'s own memory.
+    let in_object_ram = cap_object(slot).is_ok_and(|(base, _)| (OBJECT_RAM.0..OBJECT_RAM.1).contains(&base));
+    let objects = (!in_object_ram).then_some(untyped);
+    let loaded = tessera_loader::identity::load_with_object(slot, objects, Some(memory.frame), name, elf, 0);
+    let started = loaded.and_then(|placed| {
         if let Some(code) = placed.code_in_place {
             println!("{name}'s code runs in place at {code:#010x}");
         }
-        for device in devices {
-            cap_move(self::device(device)?, placed.process)?;
+        let at = cap_object(slot).map_or(0, |(base, _)| base);
+        let object = if in_object_ram { "" } else { ", its process object in init's memory" };
+        println!("{name} loaded into its slot at {at:#010x}{object}");
+        let mut devices = devices;
+        let given = devices
+            .try_for_each(|device| cap_move(self::device(device)?, placed.process).map(|_| ()))
+            .and_then(|()| cap_grant(endpoint, placed.process, Rights::RECEIVE))
+            .and_then(|_| process_start(placed.process, SERVER_PRIORITY));
+        if given.is_err() {
+            // The process (and what it was given) goes, wherever its
+            // object was carved.
+            let _ = cap_delete(placed.process);
         }
-        cap_grant(endpoint, placed.process, Rights::RECEIVE)?;
-        process_start(placed.process, SERVER_PRIORITY)
+        given
     });
     if let Err(error) = started {
-        // Whatever was made goes back to the slot (the devices with it).
+        // Whatever was made goes back to the slot.
         let _ = cap_revoke(slot);
         let _ = cap_delete(endpoint);
         return Err(error);
@@ -125,8 +142,9 @@ impl Memory {
         // Mapped already when init's own code runs from it.
         let image = Mapping::new_or_existing(handle, at, Rights::READ)?;
         let frame = tessera_loader::identity::BootImageFrame { frame: handle, base: at, bytes };
-        let in_slots =
-            |at: u32| (PROGRAM_SLOTS.0..PROGRAM_SLOTS.1).contains(&at) || (APP_SLOTS.0..APP_SLOTS.1).contains(&at);
+        let in_slots = |at: u32| {
+            [PROGRAM_SLOTS, SECOND_RAM_SLOTS, APP_SLOTS].iter().any(|&(start, end)| (start..end).contains(&at))
+        };
         let mut general = None;
         for_each_initial_capability(|handle, info| {
             if info.kind == ObjectType::Untyped
