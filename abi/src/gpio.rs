@@ -25,7 +25,10 @@ pub enum Kind {
 }
 
 /// The MT3620 GPIO block's registers (a published MT3620 M4 driver's
-/// register header; not checked on a board, docs/mt3620.md).
+/// register header; not checked on a board, docs/mt3620.md). That driver
+/// also sets an input-enable register when it makes a pin an input; this
+/// one has no request that makes a pin an input, never writes it, and so
+/// relies on the pads' reset state for reads of inputs (unchecked).
 pub mod mt3620 {
     /// The pins' input levels.
     pub const DIN: u32 = 0x04;

@@ -420,6 +420,21 @@ pub fn retype<S: SlotStore + ?Sized>(
     kind: ObjectType,
     bytes: u32,
 ) -> Result<u32, Error> {
+    retype_where(store, untyped, destination, kind, bytes, |_| true)
+}
+
+/// [`retype`], where the new object may only go at an address for which
+/// `placeable` is true: otherwise `InvalidArgument`, and nothing changes
+/// (the kernel keeps process objects in the RAM its process table covers).
+/// `placeable` is asked once every other check has passed.
+pub fn retype_where<S: SlotStore + ?Sized>(
+    store: &mut S,
+    untyped: SlotRef,
+    destination: SlotRef,
+    kind: ObjectType,
+    bytes: u32,
+    placeable: impl FnOnce(u32) -> bool,
+) -> Result<u32, Error> {
     let mut memory = capability(store, untyped)?;
     if memory.kind != ObjectType::Untyped || !kind.is_retypable() {
         return Err(Error::WrongType);
@@ -447,6 +462,9 @@ pub fn retype<S: SlotStore + ?Sized>(
     let end = (object - memory.object).checked_add(bytes).ok_or(Error::OutOfMemory)?;
     if end > memory.size {
         return Err(Error::OutOfMemory);
+    }
+    if !placeable(object) {
+        return Err(Error::InvalidArgument);
     }
     let limited = Rights::READ | Rights::WRITE | Rights::EXECUTE | Rights::GRANT | Rights::DERIVE | Rights::INSPECT;
     let rights = kind.meaningful_rights() & (memory.rights | !limited);

@@ -321,24 +321,34 @@ fn a_context_lies_in_its_process_object() {
 }
 
 /// Untyped memory outside the RAM the process table covers (the MT3620's
-/// SYSRAM beside its TCM) holds frames and endpoints, never a process
-/// object: the kernel finds a process's entry from its object's address.
-/// Retyping one there is refused and changes nothing.
+/// SYSRAM beside its TCM) holds other objects, never a process object:
+/// the kernel finds a process's entry from its object's address. Where
+/// the object would land decides, after the other checks: refused with
+/// `InvalidArgument`, nothing changes.
 #[test]
 fn a_process_object_only_comes_from_the_ram_the_process_table_covers() {
     let mut system = System::boot_identity(&[]);
     let rights = ObjectType::Untyped.meaningful_rights();
     let ram_end = RAM_START + RAM_BYTES;
-    let outside = kernel_core::capability::Capability::new(ObjectType::Untyped, rights, ram_end + 0x10_0000, 0x8000);
-    let straddling = kernel_core::capability::Capability::new(ObjectType::Untyped, rights, ram_end - 0x4000, 0x8000);
-    for memory in [outside, straddling] {
-        let handle = system.kernel.give(system.root, memory).expect("the root task has a free slot");
+    let object = PROCESS_OBJECT_BYTES;
+    let untyped =
+        |base: u32, bytes: u32| kernel_core::capability::Capability::new(ObjectType::Untyped, rights, base, bytes);
+    let outside = system.kernel.give(system.root, untyped(ram_end + 0x10_0000, 4 * object)).unwrap();
+    // The last object's worth of RAM and as much past it.
+    let straddling = system.kernel.give(system.root, untyped(ram_end - object, 2 * object)).unwrap();
+    let refused = |system: &mut System, handle: tessera_abi::Handle, error: Error| {
         let before: Vec<_> = system.kernel.capabilities(system.root).collect();
-        let answer = system.now(Syscall::Retype, &[handle.0, ObjectType::Process as u32, PROCESS_OBJECT_BYTES]);
-        assert_eq!(answer.result, Err(Error::InvalidArgument), "{:#x}", memory.object);
+        let answer = system.now(Syscall::Retype, &[handle.0, ObjectType::Process as u32, object]);
+        assert_eq!(answer.result, Err(error), "{handle:?}");
         assert_eq!(system.kernel.capabilities(system.root).collect::<Vec<_>>(), before);
-    }
-    // From the RAM the table covers, as before.
-    let process = system.retype(system.untyped, ObjectType::Process, PROCESS_OBJECT_BYTES);
+    };
+    refused(&mut system, outside, Error::InvalidArgument);
+    // The first object of the straddling block lies in RAM; the next would not.
+    let process = system.retype(straddling, ObjectType::Process, object);
     assert_ne!(process, tessera_abi::Handle::NULL);
+    refused(&mut system, straddling, Error::InvalidArgument);
+    // The other checks come first: a device region is the wrong type,
+    // wherever it is.
+    let device = system.device;
+    refused(&mut system, device, Error::WrongType);
 }

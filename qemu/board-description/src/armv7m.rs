@@ -479,16 +479,22 @@ impl Board {
                 let (base, end) = (u64::from(second.base), u64::from(second.base) + u64::from(second.bytes));
                 let overlaps =
                     |start: u32, bytes: u32| base < u64::from(start) + u64::from(bytes) && u64::from(start) < end;
-                if second.bytes == 0 || end > 1 << 32 {
+                // Below 4 GiB with room to spare: slot addresses are `u32`s.
+                if second.bytes == 0 || end >= 1 << 32 {
                     return Err(Error(format!(
                         "{file}: second_ram: {:#x} bytes at {:#010x} do not fit",
                         second.bytes, second.base
                     )));
                 }
+                let devices = user_devices.iter().any(|device| overlaps(device.base, device.bytes));
                 if overlaps(memory_facts.code_base, memory_facts.code_bytes)
                     || overlaps(memory_facts.ram_base, memory_facts.ram_bytes)
+                    || devices
                 {
-                    return Err(Error(format!("{file}: second_ram: {} overlaps code memory or RAM", second.name)));
+                    return Err(Error(format!(
+                        "{file}: second_ram: {} overlaps code memory, RAM or a device",
+                        second.name
+                    )));
                 }
                 let slots_end = base + u64::from(programs.slot_bytes) * u64::from(second.program_slots);
                 if !second.base.is_multiple_of(PROGRAM_ALIGN) || second.program_slots == 0 || slots_end > end {
@@ -939,8 +945,10 @@ mod tests {
             ("\"program_slots\": 2", "\"program_slots\": 3", "fit in its"),
             ("\"program_slots\": 2", "\"program_slots\": 0", "at least one"),
             ("\"base\": \"0x22000000\"", "\"base\": \"0x22001000\"", "multiple of"),
-            ("\"base\": \"0x22000000\"", "\"base\": \"0x00110000\"", "overlaps code memory or RAM"),
-            ("\"base\": \"0x22000000\"", "\"base\": \"0x10080000\"", "overlaps code memory or RAM"),
+            ("\"base\": \"0x22000000\"", "\"base\": \"0x00110000\"", "overlaps code memory, RAM or a device"),
+            ("\"base\": \"0x22000000\"", "\"base\": \"0x10080000\"", "overlaps code memory, RAM or a device"),
+            ("\"base\": \"0x22000000\"", "\"base\": \"0x38010000\"", "overlaps code memory, RAM or a device"),
+            ("\"base\": \"0x22000000\"", "\"base\": \"0xFFFF0000\"", "do not fit"),
             ("\"name\": \"SYSRAM\",", "", "name"),
         ];
         for (from, to, key) in cases {

@@ -80,8 +80,10 @@ pub fn load(
 /// [`load`], with the process object carved from `objects` (untyped
 /// memory) instead of the slot when given: a slot in a second RAM (the
 /// MT3620's SYSRAM), where the kernel makes no process object, holds the
-/// program's pages only. On an error nothing is left in `objects` (the
-/// process is deleted); the slot is as for [`load`].
+/// program's pages only. On an error the process is deleted, but the
+/// memory it took from `objects` is not handed out again until `objects`
+/// has nothing else carved from it (untyped memory comes back by revoke,
+/// not by delete); the slot is as for [`load`].
 pub fn load_with_object(
     slot: Handle,
     objects: Option<Handle>,
@@ -303,7 +305,7 @@ fn finish(
     argument: u32,
     before: impl FnOnce(Handle) -> Result<(), Error>,
 ) -> Result<Placed, Error> {
-    // After the pages, at the next process-object boundary.
+    // From the slot: after the pages, at the next process-object boundary.
     let process = retype(objects, ObjectType::Process, tessera_abi::PROCESS_OBJECT_BYTES)?;
     let set_up = set_up(process, pages, program, name, argument, before);
     if set_up.is_err() {

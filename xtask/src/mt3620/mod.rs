@@ -49,7 +49,7 @@ pub struct Mt3620Args {
 #[derive(Subcommand)]
 enum Mt3620Command {
     /// Build the kernel for the MT3620's real-time core with `init`, the
-    /// UART server and the apps, check its memory layout, and write
+    /// UART and GPIO servers and the apps, check its memory layout, and write
     /// target/mt3620/tessera-m4.imagepackage, development-signed and
     /// checked with Microsoft's library.
     Package {
@@ -95,7 +95,7 @@ pub struct Built {
 pub const DEFAULT_APPS: [&str; 1] = ["uartecho"];
 
 /// Builds the kernel's system build for the board (release,
-/// `thumbv7em-none-eabihf`) around `init`, the UART server and `apps`,
+/// `thumbv7em-none-eabihf`) around `init`, the servers and `apps`,
 /// copies it to `target/mt3620/tessera-m4.elf` and returns its bytes.
 fn build_kernel(apps: &[String]) -> Result<Vec<u8>> {
     crate::toolchain::ensure_target(crate::mps2::TARGET)?;
@@ -258,15 +258,29 @@ fn build_time() -> u64 {
         .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs()))
 }
 
-/// Whether `manifest` asks for each device of `board` that the UART server
-/// drives: on the board the OS gives a real-time app an ISU (and sets up
-/// its function) only if its manifest's `Uart` list names it. Returns the
-/// names missing.
-fn missing_uarts(board: &Board, manifest: &AppManifest) -> Vec<String> {
+/// What the top-level manifest `bytes` grants on the MT3620, its `$NAME`s
+/// resolved through the MT3620's hardware definition (as for an app).
+fn top_level_grants(bytes: &[u8]) -> Result<tessera_manifest::grants::Grants> {
+    let board = tessera_manifest::board::BoardId::Mt3620;
+    let options = tessera_manifest::CheckOptions {
+        hardware_definition: Some(crate::apps::definition_for(board)),
+        board: Some(board),
+        search_dirs: vec![crate::manifest::definitions_dir()],
+    };
+    tessera_manifest::check_bytes(bytes, "app_manifest.json", &options, &tessera_manifest::DiskFiles)
+        .map(|checked| checked.grants)
+        .map_err(|err| format!("{}: {err}", show(&board_dir(BOARD).join("app_manifest.json"))))
+}
+
+/// Whether the top-level manifest's `grants` ask for each device of
+/// `board` that the UART server drives: on the board the OS gives a
+/// real-time app an ISU (and sets up its function) only if its manifest's
+/// `Uart` list names it. Returns the names missing.
+fn missing_uarts(board: &Board, grants: &tessera_manifest::grants::Grants) -> Vec<String> {
     let listed = |name: &str| {
-        manifest.capabilities.controllers.iter().any(|(kind, reference)| {
-            *kind == tessera_manifest::board::ControllerKind::Uart
-                && reference.value == tessera_manifest::app_manifest::PeripheralReference::Text(name.to_string())
+        grants.controllers.iter().any(|grant| {
+            grant.controller.kind == tessera_manifest::board::ControllerKind::Uart
+                && grant.controller.manifest_value == name
         })
     };
     board
@@ -282,11 +296,11 @@ fn missing_uarts(board: &Board, manifest: &AppManifest) -> Vec<String> {
 /// only the peripherals its manifest names. The UART server drives the
 /// apps' UART ([`missing_uarts`]); the GPIO server drives the pins the
 /// apps in the image ask for.
-fn check_top_level_grants(board: &Board, manifest: &AppManifest, image: &[u8]) -> Result<()> {
+fn check_top_level_grants(board: &Board, grants: &tessera_manifest::grants::Grants, image: &[u8]) -> Result<()> {
     let file = show(&board_dir(BOARD).join("app_manifest.json"));
     let parsed = tessera_abi::bootimage::BootImage::parse(image).map_err(|err| format!("the boot image: {err}"))?;
     if parsed.find("uartd").is_some() {
-        let missing = missing_uarts(board, manifest);
+        let missing = missing_uarts(board, grants);
         if !missing.is_empty() {
             return Err(format!(
                 "{file}: the UART server drives {}, which the manifest's Capabilities.Uart must list (\"Uart\": \
@@ -297,7 +311,7 @@ fn check_top_level_grants(board: &Board, manifest: &AppManifest, image: &[u8]) -
         }
     }
     if parsed.find("gpiod").is_some() {
-        let missing = missing_gpios(manifest, image)?;
+        let missing = missing_gpios(grants, image)?;
         if !missing.is_empty() {
             let list: Vec<String> = missing.iter().map(u16::to_string).collect();
             return Err(format!(
@@ -312,14 +326,10 @@ fn check_top_level_grants(board: &Board, manifest: &AppManifest, image: &[u8]) -
 }
 
 /// The GPIO pins the apps in the boot image `image` ask for that the
-/// top-level `manifest` does not list, in order.
-fn missing_gpios(manifest: &AppManifest, image: &[u8]) -> Result<Vec<u16>> {
+/// top-level manifest's `grants` do not list, in order.
+fn missing_gpios(grants: &tessera_manifest::grants::Grants, image: &[u8]) -> Result<Vec<u16>> {
     let parsed = tessera_abi::bootimage::BootImage::parse(image).map_err(|err| format!("the boot image: {err}"))?;
-    let listed = |pin: u16| {
-        manifest.capabilities.gpio.iter().any(|reference| {
-            reference.value == tessera_manifest::app_manifest::PeripheralReference::Number(u64::from(pin))
-        })
-    };
+    let listed = |pin: u16| grants.gpios.iter().any(|grant| grant.pin == pin);
     let mut missing = Vec::new();
     for entry in parsed.iter() {
         let Ok(package) = tessera_abi::package::Package::parse(entry.elf) else { continue };
@@ -344,7 +354,7 @@ pub fn package(apps: &[String]) -> Result<Built> {
     let elf = build_kernel(&apps)?;
     let image = crate::image::tessera_dir().join(BOARD).join("boot-system.img");
     let image = fs::read(&image).map_err(|err| format!("cannot read {}: {err}", show(&image)))?;
-    check_top_level_grants(&board, &manifest, &image)?;
+    check_top_level_grants(&board, &top_level_grants(&manifest_bytes)?, &image)?;
     check_layout(&board, &elf)?;
     let files = [
         asxipfs::File { path: "app_manifest.json".into(), bytes: manifest_bytes, executable: false },
@@ -464,17 +474,21 @@ mod tests {
     #[test]
     fn the_boards_manifest_asks_for_the_uart_the_server_drives() {
         let board = Board::load(BOARD).unwrap();
-        let (bytes, manifest) = read_manifest().unwrap();
-        assert_eq!(missing_uarts(&board, &manifest), Vec::<String>::new());
-        let text = String::from_utf8(bytes).unwrap().replace("\"Uart\": [\"ISU0\"]", "\"Uart\": [\"ISU1\"]");
-        let other = AppManifest::parse(text.as_bytes(), "app_manifest.json").unwrap();
-        assert_eq!(missing_uarts(&board, &other), ["ISU0"]);
+        let (bytes, _) = read_manifest().unwrap();
+        assert_eq!(missing_uarts(&board, &top_level_grants(&bytes).unwrap()), Vec::<String>::new());
+        let text = String::from_utf8(bytes).unwrap();
+        let with = |uart: &str| text.replace("\"Uart\": [\"ISU0\"]", &format!("\"Uart\": [\"{uart}\"]"));
+        assert_eq!(missing_uarts(&board, &top_level_grants(with("ISU1").as_bytes()).unwrap()), ["ISU0"]);
+        // Named through the hardware definition, as an app may.
+        let named = top_level_grants(with("$MT3620_ISU0_UART").as_bytes()).unwrap();
+        assert_eq!(missing_uarts(&board, &named), Vec::<String>::new());
     }
 
     #[test]
     fn the_boards_manifest_must_list_the_pins_the_gpio_server_drives() {
         let board = Board::load(BOARD).unwrap();
-        let (bytes, manifest) = read_manifest().unwrap();
+        let (bytes, _) = read_manifest().unwrap();
+        let grants = top_level_grants(&bytes).unwrap();
         let text = String::from_utf8(bytes).unwrap();
         let image = |entries: Vec<(String, Vec<u8>)>| crate::image::pack(entries).unwrap();
         let blinker = crate::mps2::test_package("blinker", "\"Gpio\": [8, 9]");
@@ -483,17 +497,20 @@ mod tests {
         let server = ("gpiod".to_string(), elf.clone());
         let init = ("init".to_string(), elf);
         // Without the GPIO server in the image, nothing to list.
-        assert_eq!(check_top_level_grants(&board, &manifest, &image(vec![init.clone(), blinker.clone()])), Ok(()));
+        assert_eq!(check_top_level_grants(&board, &grants, &image(vec![init.clone(), blinker.clone()])), Ok(()));
         let with_server = image(vec![init, blinker.clone(), server]);
-        assert_eq!(missing_gpios(&manifest, &with_server).unwrap(), [8, 9]);
-        let error = check_top_level_grants(&board, &manifest, &with_server).unwrap_err();
+        assert_eq!(missing_gpios(&grants, &with_server).unwrap(), [8, 9]);
+        let error = check_top_level_grants(&board, &grants, &with_server).unwrap_err();
         assert!(error.contains("the apps drive GPIO 8, 9") && error.contains("\"Gpio\": [8, 9]"), "{error}");
         let listing = |pins: &str| {
             let text = text.replace("\"Uart\": [\"ISU0\"]", &format!("\"Uart\": [\"ISU0\"], \"Gpio\": [{pins}]"));
-            AppManifest::parse(text.as_bytes(), "app_manifest.json").unwrap()
+            top_level_grants(text.as_bytes()).unwrap()
         };
         assert_eq!(missing_gpios(&listing("9"), &with_server).unwrap(), [8]);
         assert_eq!(check_top_level_grants(&board, &listing("8, 9, 10"), &with_server), Ok(()));
+        // Pins named through the hardware definition count too.
+        let named = listing("\"$MT3620_GPIO8\", \"$MT3620_GPIO9\"");
+        assert_eq!(check_top_level_grants(&board, &named, &with_server), Ok(()));
     }
 
     #[test]

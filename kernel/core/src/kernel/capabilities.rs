@@ -432,18 +432,23 @@ impl<P: Platform> Kernel<P> {
             }
             Call::Retype { untyped, kind, bytes } => {
                 let source = self.lookup(index, untyped)?;
-                if kind == ObjectType::Process {
-                    // A process object must lie in the RAM the process
-                    // table covers (its entry is found from its address):
-                    // untyped memory elsewhere (the MT3620's SYSRAM) holds
-                    // frames and endpoints only.
-                    let memory = self.capability_at(source);
-                    if !self.processes.covers(memory.object, memory.size) {
-                        return Err(Error::InvalidArgument);
-                    }
-                }
                 let destination = self.free_slot(index)?;
-                let object = capability::retype(&mut Slots(&mut self.processes), source, destination, kind, bytes)?;
+                // A process object must lie in the RAM the process table
+                // covers (its entry is found from its address): untyped
+                // memory elsewhere (the MT3620's SYSRAM) holds other
+                // objects only.
+                let (start, end) = self.processes.span();
+                let within = |object: u32| {
+                    kind != ObjectType::Process || (object >= start && u64::from(object) + u64::from(bytes) <= end)
+                };
+                let object = capability::retype_where(
+                    &mut Slots(&mut self.processes),
+                    source,
+                    destination,
+                    kind,
+                    bytes,
+                    within,
+                )?;
                 if kind != ObjectType::Untyped {
                     // SAFETY: `retype` carved `bytes` (a valid size of its
                     // type: 64 bytes or more, a multiple of 64) at `object`,
@@ -578,8 +583,8 @@ impl<P: Platform> Kernel<P> {
         // Retype aligns the object and carved it from memory no capability
         // named, so no live process has it (a process leaves the table when
         // the last capability naming it goes), and it carves process
-        // objects only from untyped memory in the RAM the table covers
-        // (`ProcessTable::covers`): the insertion cannot fail.
+        // objects only in the RAM the table covers
+        // (`ProcessTable::span`): the insertion cannot fail.
         // (`unreachable!` with a plain message: `expect` would pull
         // `Error`'s `Debug` into the kernel, which has no `core::fmt`.)
         if self.processes.insert(memory, Process::new(memory, "loaded", Some(creator))).is_err() {

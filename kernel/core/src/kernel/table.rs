@@ -155,11 +155,10 @@ impl ProcessTable {
         (self.is_live(index) && self.generation(index) as u32 == pid >> 16).then_some(index)
     }
 
-    /// Whether `bytes` of memory at `base` lie wholly in the RAM the
-    /// table has a block for each process object of.
-    pub(super) fn covers(&self, base: u32, bytes: u32) -> bool {
-        let end = u64::from(self.base) + self.len as u64 * u64::from(PROCESS_OBJECT_BYTES);
-        base >= self.base && u64::from(base) + u64::from(bytes) <= end
+    /// The RAM the table has a block for each process object of: where it
+    /// starts and where it ends.
+    pub(super) fn span(&self) -> (u32, u64) {
+        (self.base, u64::from(self.base) + self.len as u64 * u64::from(PROCESS_OBJECT_BYTES))
     }
 
     /// The index of the live process whose object is at `object`.

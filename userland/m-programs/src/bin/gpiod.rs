@@ -55,8 +55,11 @@ impl Blocks {
     /// addresses are physical), the block mapped before unmapped first.
     fn registers(&mut self, index: usize) -> Result<&Mapping, Error> {
         if self.mapped.as_ref().is_none_or(|(mapped, _)| *mapped != index) {
-            if let Some((old, _)) = self.mapped.take() {
+            if let Some((old, _)) = self.mapped {
+                // Forgotten only once it is gone: a block left mapped
+                // would hold an MPU region for good.
                 unmap(self.handles[old])?;
+                self.mapped = None;
             }
             let mapping = Mapping::new(self.handles[index], GPIO_BLOCKS[index].1, Rights::READ | Rights::WRITE)?;
             self.mapped = Some((index, mapping));
@@ -88,16 +91,17 @@ fn serve(blocks: &mut Blocks, request: &Received) -> Message {
     let result = match driver::find(&BLOCKS, pin) {
         None => Err(Error::InvalidArgument),
         Some(_) if pin >= 32 || request.badge & (1 << pin) == 0 => Err(Error::PermissionDenied),
+        // An unknown request maps nothing.
+        Some(_) if ![CONFIGURE_OUTPUT, WRITE, READ].contains(&label) => Err(Error::InvalidArgument),
         Some((index, block)) => blocks.registers(index).and_then(|mapping| {
             let registers = Registers(mapping);
             let done = match label {
                 CONFIGURE_OUTPUT => block.configure_output(&registers, pin, value != 0).map(|()| 0),
                 WRITE => block.write(&registers, pin, value != 0).map(|()| 0),
-                READ => block.read(&registers, pin).map(u32::from),
-                _ => Err(Refused::NotHere),
+                _ => block.read(&registers, pin).map(u32::from),
             };
-            // A write to an input, or an unknown request.
-            done.map_err(|_| Error::InvalidArgument)
+            // A write to an input (`Refused::NotOutput`).
+            done.map_err(|_: Refused| Error::InvalidArgument)
         }),
     };
     match result {

@@ -42,8 +42,14 @@ const SERVER_PRIORITY: u32 = 8;
 /// Loads the server `name` into its slot with the board devices named
 /// `devices` and an endpoint to receive on, starts it, and returns
 /// `init`'s copy of the endpoint (to mint the apps' badged copies from).
-/// `Ok(None)`: the boot image has no such server (an image for a board
-/// with one server slot carries only the server its app asks for).
+/// A slot outside the RAM of process objects (the MT3620's SYSRAM) gets
+/// its process object from `untyped`, `init`'s own memory. `Ok(None)`: the
+/// boot image has no such server (an image for a board with too few
+/// server slots carries only those its apps ask for). If the server
+/// cannot start after it was given the devices, they go with it: `init`
+/// holds the board's only capabilities to them, so its apps are refused
+/// until the next boot; a failed start of a server in SYSRAM also leaves
+/// its process object's 8 KiB of `init`'s memory unused until then.
 fn start_server<'a>(
     memory: &Memory,
     untyped: Handle,
