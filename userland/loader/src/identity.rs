@@ -307,32 +307,22 @@ fn finish(
 ) -> Result<Placed, Error> {
     // From the slot: after the pages, at the next process-object boundary.
     let process = retype(objects, ObjectType::Process, tessera_abi::PROCESS_OBJECT_BYTES)?;
-    let set_up = set_up(process, pages, program, name, argument, before);
+    let set_up = (|| {
+        before(process)?;
+        for &(frame, address, _, rights) in pages.iter() {
+            map_into(frame, process, address, rights)?;
+            // Only the mapping's rights go with it: no GRANT, DERIVE or
+            // INSPECT, and W^X holds for any second mapping it makes.
+            cap_move_narrowed(frame, process, rights)?;
+        }
+        process_name(process, name)?;
+        process_setup(process, program.entry, program.stack, argument)?;
+        Ok(Placed { process, entry: program.entry, stack: program.stack, code_in_place: program.code_in_place })
+    })();
     if set_up.is_err() {
         let _ = tessera_rt::cap_delete(process);
     }
     set_up
-}
-
-/// `finish` once the process object is made.
-fn set_up(
-    process: Handle,
-    pages: &mut Pages,
-    program: Program,
-    name: &str,
-    argument: u32,
-    before: impl FnOnce(Handle) -> Result<(), Error>,
-) -> Result<Placed, Error> {
-    before(process)?;
-    for &(frame, address, _, rights) in pages.iter() {
-        map_into(frame, process, address, rights)?;
-        // Only the mapping's rights go with it: no GRANT, DERIVE or
-        // INSPECT, and W^X holds for any second mapping it makes.
-        cap_move_narrowed(frame, process, rights)?;
-    }
-    process_name(process, name)?;
-    process_setup(process, program.entry, program.stack, argument)?;
-    Ok(Placed { process, entry: program.entry, stack: program.stack, code_in_place: program.code_in_place })
 }
 
 /// The frames of one program (a fixed list: the loader has no heap), and
