@@ -355,10 +355,13 @@ fn build_apps(
     // fixtures (`test-m4-*`).
     let found = crate::apps::discover()?;
     crate::apps::check_names(&found, programs)?;
-    if let Some(missing) = only
-        .into_iter()
-        .flatten()
-        .find(|name| crate::apps::is_test_app(name) || !found.iter().any(|app| &app.name == *name))
+    // An M4 fixture may be named on an emulated board (a scenario boots
+    // one on its own); never on a real one.
+    let nameable = |name: &str| {
+        !crate::apps::is_test_app(name) || (description.qemu.is_some() && crate::apps::is_m4_fixture(name))
+    };
+    if let Some(missing) =
+        only.into_iter().flatten().find(|name| !nameable(name) || !found.iter().any(|app| &app.name == *name))
     {
         let names: Vec<&str> =
             found.iter().map(|app| app.name.as_str()).filter(|name| !crate::apps::is_test_app(name)).collect();
@@ -366,8 +369,10 @@ fn build_apps(
     }
     let apps: Vec<_> = found
         .into_iter()
-        .filter(|app| !crate::apps::is_test_app(&app.name) || (fixtures && crate::apps::is_m4_fixture(&app.name)))
-        .filter(|app| only.is_none_or(|only| only.contains(&app.name)))
+        .filter(|app| match only {
+            Some(only) => only.contains(&app.name),
+            None => !crate::apps::is_test_app(&app.name) || (fixtures && crate::apps::is_m4_fixture(&app.name)),
+        })
         .collect();
     let Some(slots) = description.apps else {
         return Ok((Vec::new(), Vec::new()));
@@ -927,8 +932,11 @@ pub const MT3620_RAM_BOARD: &str = "mps2-an386-mt3620-ram";
 /// apps, on `mps2-an386` with the MT3620's RAM plan (its slots and pool in
 /// 192 KiB): `init` starts in its 32 KiB slot, the UART server in its own,
 /// the app in the one 64 KiB app slot and echoes the harness's line, and
-/// the run ends with 0. What the package holds is checked by
-/// `mt3620:package`; this checks that its RAM plan runs.
+/// the run ends with 0; the GPIO server starts in the second RAM's slot.
+/// Then a second boot with the GPIO fixture `test-m4-gpio` as the one app:
+/// the server in the second RAM answers its requests. What the package
+/// holds is checked by `mt3620:package`; this checks that its RAM plan
+/// runs.
 pub fn mt3620_ram_scenario() -> Result<()> {
     let board = Board::load(MT3620_RAM_BOARD).map_err(|err| err.0)?;
     let apps: Vec<String> = crate::mt3620::DEFAULT_APPS.iter().map(|name| name.to_string()).collect();
@@ -961,6 +969,32 @@ pub fn mt3620_ram_scenario() -> Result<()> {
     }
     // Both servers: the GPIO server's slot is in the second RAM.
     reasons.extend(system_reasons(&output, &entries, &SYSTEM_PROGRAMS));
+    if !reasons.is_empty() {
+        return Err(format!("{}\n    output:\n{}", reasons.join("\n    "), output));
+    }
+    // Then the GPIO fixture as the one app: the GPIO server in the second
+    // RAM answers its requests (the pin read back from QEMU's device).
+    let fixture = vec!["test-m4-gpio".to_string()];
+    let kernel = build_for(MT3620_RAM_BOARD, &["scenario"], Some(&fixture), false)?;
+    let outcome = qemu::capture(command(&board, &kernel, AppUart::Listen(0)), Some(TIMEOUT))?;
+    let output = outcome.output;
+    let mut reasons = Vec::new();
+    if outcome.timed_out || outcome.status != Some(0) {
+        reasons.push(format!("the fixture's run ended with {:?} (timed out: {})", outcome.status, outcome.timed_out));
+    }
+    for line in [
+        format!(
+            "init: gpiod loaded into its slot at {:#010x}, its process object in init's memory",
+            board.second_ram_slots().0
+        ),
+        "test-m4-gpio: pin 8 drove high and read high, drove low and read low".to_string(),
+        "test-m4-gpio: pin 9 (not granted) denied, pin 20 (not on the board) refused".to_string(),
+        "init: app 'test-m4-gpio' finished (exit 0); not restarted".to_string(),
+    ] {
+        if !output.contains(&line) {
+            reasons.push(format!("missing `{line}`"));
+        }
+    }
     if reasons.is_empty() {
         return Ok(());
     }
