@@ -204,6 +204,17 @@ pub fn is_m4_fixture(name: &str) -> bool {
     name.starts_with(M4_FIXTURE_PREFIX)
 }
 
+/// True if `app`'s manifest says `"ApplicationType": "RealTimeCapable"`:
+/// it runs on the M4 cores only, so A7 images leave it out (its `init`
+/// would refuse it by name). A manifest that does not read is not one
+/// (packing it reports why).
+pub fn is_real_time(app: &App) -> bool {
+    fs::read(app.manifest_path()).ok().is_some_and(|bytes| {
+        tessera_manifest::AppManifest::parse(&bytes, "app_manifest.json")
+            .is_ok_and(|manifest| manifest.application_type == tessera_abi::manifest::ApplicationType::RealTimeCapable)
+    })
+}
+
 /// Builds the packages of `apps` from their ELFs in `release_dir`, plus the
 /// trusted keys and, with `fixtures`, the package fixtures made from
 /// blinky's: the boot-image entries apps need.

@@ -81,7 +81,8 @@ impl Image {
     }
 
     /// True if the boot image holds the app `name`: the user image every
-    /// app but the test fixtures, the others as for programs.
+    /// app but the test fixtures, the others as for programs (and none a
+    /// real-time app, `crate::apps::is_real_time`: those are the M4's).
     fn holds_app(self, name: &str) -> bool {
         // The M4's fixtures run only there (`qemu:mps2-boot`).
         if crate::apps::is_m4_fixture(name) {
@@ -151,7 +152,7 @@ pub fn build_boot_image(image: Image) -> Result<PathBuf> {
     let mut apps = crate::apps::discover()?;
     crate::apps::check_names(&apps, &names)?;
     names.retain(|name| image.holds_program(name));
-    apps.retain(|app| image.holds_app(&app.name));
+    apps.retain(|app| image.holds_app(&app.name) && !crate::apps::is_real_time(app));
     println!("==> building userland and {} apps (release, {TARGET}) for the {} image", apps.len(), image.name());
     let mut command = cargo();
     command.args(["build", "--release", "--target", TARGET, "-p", PROGRAMS_PACKAGE, "-p", SERVERS_PACKAGE]);

@@ -445,10 +445,10 @@ type BootEntries = Vec<(String, Vec<u8>)>;
 
 /// How many apps the M4's `init` manages (`MAX_APPS` in
 /// `userland/m-programs/src/bin/init/apps.rs`).
-const MANAGED_APPS: usize = 16;
+const MANAGED_APPS: usize = 20;
 /// Cut-down packages the scenario's image ends with, so that it holds one
 /// more package than `init` manages.
-const STUB_FIXTURES: u32 = 1;
+const STUB_FIXTURES: u32 = 4;
 
 /// Builds the M-profile kernel (release) for `mps2-an386` with
 /// `features`, around the M4 programs they call for
@@ -631,11 +631,14 @@ fn fixture_lines() -> Vec<String> {
         "init: app 'test-tampered' refused: untrusted package: signature does not match key".to_string(),
         "init: app 'test-unsigned' refused: untrusted package: package is not signed".to_string(),
         "init: app 'test-truncated' refused: malformed package: truncated".to_string(),
-        "init: app 'zz-stub-1' refused: init manages at most 16 apps".to_string(),
+        "init: app 'zz-stub-1' refused: malformed package: truncated".to_string(),
+        "init: app 'zz-stub-2' refused: malformed package: truncated".to_string(),
+        "init: app 'zz-stub-3' refused: malformed package: truncated".to_string(),
+        "init: app 'zz-stub-4' refused: init manages at most 20 apps".to_string(),
         // The GPIO fixture: its pin reads back what it drove (from the
-        // FPGA I/O's LED register), the other LED is denied.
-        "test-m4-gpio: pin 8 drove high and read high, drove low and read low".to_string(),
-        "test-m4-gpio: pin 9 (not granted) denied, pin 20 (not on the board) refused".to_string(),
+        // FPGA I/O's LED register), the other LED (rtblinky's) is denied.
+        "test-m4-gpio: pin 9 drove high and read high, drove low and read low".to_string(),
+        "test-m4-gpio: pin 8 (not granted) denied, pin 20 (not on the board) refused".to_string(),
         "init: app 'test-m4-gpio' finished (exit 0); not restarted".to_string(),
     ]
 }
@@ -656,8 +659,11 @@ fn app_lines(board: &Board) -> Vec<String> {
         ),
         "uartecho: echoing UART 0".to_string(),
         "uartecho: echoed \"host: hello, uartecho\"".to_string(),
-        // The GPIO server, with the FPGA I/O's two LEDs as GPIO 8 and 9.
+        // The GPIO server, with the FPGA I/O's two LEDs as GPIO 8 and 9,
+        // and the real-time sample blinking GPIO 8.
         "gpiod: serving GPIO pins 0x00000300 in 1 block".to_string(),
+        "rtblinky: LED on GPIO 8 set up".to_string(),
+        "rtblinky: tick 4: GPIO 8 low (reads low)".to_string(),
         format!("init: app 'httpget' refused: AllowedConnections: {} has no network server", board.name),
         "countdown: started with 16384 bytes of heap".to_string(),
         "countdown: done, 3 steps ".to_string(),
@@ -746,8 +752,8 @@ fn init_in_place_reasons(image: &std::ops::Range<u64>, output: &str) -> Vec<Stri
         ("init", "init: running under the portable kernel, linked at "),
         ("uartd", "init: uartd's code runs in place at "),
         ("gpiod", "init: gpiod's code runs in place at "),
-        ("countdown", "init: app 'countdown' started in its slot at 0x20220000, its code in place at "),
-        ("crasher", "init: app 'crasher' started in its slot at 0x20240000, its code in place at "),
+        ("countdown", "init: app 'countdown' started in its slot at 0x20200000, its code in place at "),
+        ("crasher", "init: app 'crasher' started in its slot at 0x20220000, its code in place at "),
     ];
     let mut reasons = Vec::new();
     for (name, line) in lines {
@@ -987,8 +993,8 @@ pub fn mt3620_ram_scenario() -> Result<()> {
             "init: gpiod loaded into its slot at {:#010x}, its process object in init's memory",
             board.second_ram_slots().0
         ),
-        "test-m4-gpio: pin 8 drove high and read high, drove low and read low".to_string(),
-        "test-m4-gpio: pin 9 (not granted) denied, pin 20 (not on the board) refused".to_string(),
+        "test-m4-gpio: pin 9 drove high and read high, drove low and read low".to_string(),
+        "test-m4-gpio: pin 8 (not granted) denied, pin 20 (not on the board) refused".to_string(),
         "init: app 'test-m4-gpio' finished (exit 0); not restarted".to_string(),
     ] {
         if !output.contains(&line) {
@@ -1059,8 +1065,8 @@ mod tests {
              init: running under the portable kernel, linked at 0x001053cf\n\
              init: uartd's code runs in place at 0x00127000\n\
              init: gpiod's code runs in place at 0x00130000\n\
-             init: app 'countdown' started in its slot at 0x20220000, its code in place at 0x0013c000\n\
-             init: app 'crasher' started in its slot at 0x20240000, its code in place at 0x00142000\n\
+             init: app 'countdown' started in its slot at 0x20200000, its code in place at 0x0013c000\n\
+             init: app 'crasher' started in its slot at 0x20220000, its code in place at 0x00142000\n\
              init: apps: 0 finished, 0 held, 0 refused, 0 could not be started; failure log: 0 crashes\n"
         );
         // Each hostile app faults in each of its three runs.
@@ -1104,8 +1110,8 @@ mod tests {
         let good = "init: running under the portable kernel, linked at 0x001053cf\n\
                     init: uartd's code runs in place at 0x00127000\n\
                     init: gpiod's code runs in place at 0x00130000\n\
-                    init: app 'countdown' started in its slot at 0x20220000, its code in place at 0x0013c000\n\
-                    init: app 'crasher' started in its slot at 0x20240000, its code in place at 0x00142000\n";
+                    init: app 'countdown' started in its slot at 0x20200000, its code in place at 0x0013c000\n\
+                    init: app 'crasher' started in its slot at 0x20220000, its code in place at 0x00142000\n";
         assert_eq!(init_in_place_reasons(&IMAGE, good), Vec::<String>::new());
         let in_ram = init_in_place_reasons(&IMAGE, &good.replace("0x001053cf", "0x200403cf"));
         assert!(in_ram.len() == 1 && in_ram[0].starts_with("init's code runs at"), "{in_ram:?}");

@@ -756,7 +756,11 @@ pub fn user_image_programs_and_blinky(output: &str) -> Result<()> {
         .nth(1)
         .and_then(|word| word.parse().ok())
         .ok_or_else(|| format!("cannot read the program count in `{}`", line.trim_end()))?;
-    let samples = crate::apps::discover()?.iter().filter(|app| !crate::apps::is_test_app(&app.name)).count();
+    // The samples an A7 image holds: not the real-time ones (the M4's).
+    let samples = crate::apps::discover()?
+        .iter()
+        .filter(|app| !crate::apps::is_test_app(&app.name) && !crate::apps::is_real_time(app))
+        .count();
     let wanted = crate::image::SYSTEM_PROGRAMS.len() + samples + 1;
     if count != wanted {
         return Err(format!(

@@ -1,9 +1,9 @@
-//! Test fixture (M4 only, `qemu:mps2-boot`): an app granted GPIO 8, which
-//! on `mps2-an386` is the FPGA I/O block's LED 0 (where the MT3620 RDB has
-//! LED 1's red), drives it high and low through the GPIO server and reads
-//! each level back from the device. The other LED (GPIO 9, not granted)
-//! must be denied, and GPIO 20 (not on the board) refused; then it
-//! finishes with 0.
+//! Test fixture (M4 only, `qemu:mps2-boot`, `qemu:mps2-mt3620-ram`): an
+//! app granted GPIO 9, which on `mps2-an386` is the FPGA I/O block's LED 1
+//! (where the MT3620 RDB has LED 1's green), drives it high and low through
+//! the GPIO server and reads each level back from the device. The other
+//! LED (GPIO 8, not granted: the `rtblinky` sample's) must be denied, and
+//! GPIO 20 (not on the board) refused; then it finishes with 0.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -13,10 +13,10 @@ use tessera_sdk::{log, App, Error};
 
 tessera_sdk::app!(main);
 
-/// The granted pin (`$MT3620_GPIO8` in app_manifest.json), the one beside
+/// The granted pin (`$MT3620_GPIO9` in app_manifest.json), the one beside
 /// it, and one the board lacks.
-const GRANTED: u32 = 8;
-const OTHER: u32 = 9;
+const GRANTED: u32 = 9;
+const OTHER: u32 = 8;
 const ABSENT: u32 = 20;
 
 fn main(app: App) -> Result<(), Error> {

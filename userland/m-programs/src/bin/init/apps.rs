@@ -70,7 +70,7 @@ pub fn offer(servers: &Servers) -> BoardOffer {
 
 /// Most apps `init` manages on the M4 (the board's app slots bound it
 /// further).
-const MAX_APPS: usize = 16;
+const MAX_APPS: usize = 20;
 /// Each app's heap: a power of two, placed after its start information.
 pub const HEAP_BYTES: u32 = 16 * 1024;
 /// The priority apps run at (below `init`).
