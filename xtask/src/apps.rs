@@ -270,6 +270,17 @@ mod tests {
     }
 
     #[test]
+    fn real_time_apps_are_told_by_their_manifest() {
+        let apps = discover().unwrap();
+        let real_time = |name: &str| is_real_time(apps.iter().find(|app| app.name == name).unwrap());
+        assert!(real_time("rtblinky") && real_time("test-m4-gpio"));
+        assert!(!real_time("blinky") && !real_time("test-needs-i2c"));
+        // No manifest: not one (packing it says why).
+        let missing = App { name: "x".to_string(), dir: PathBuf::from("/nowhere"), board: BoardId::Mt3620 };
+        assert!(!is_real_time(&missing));
+    }
+
+    #[test]
     fn the_repository_apps_check_clean() {
         let apps = discover().unwrap();
         let names: Vec<&str> = apps.iter().map(|app| app.name.as_str()).collect();
