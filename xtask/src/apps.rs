@@ -196,7 +196,7 @@ pub fn is_test_app(name: &str) -> bool {
 }
 
 /// Names of the fixtures that run only on the M4 (`qemu:mps2-boot`'s
-/// image), never on the A7.
+/// image, and one by name in `qemu:mps2-mt3620-ram`), never on the A7.
 pub const M4_FIXTURE_PREFIX: &str = "test-m4-";
 
 /// True if the app `name` is an M4-only fixture.

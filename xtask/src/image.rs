@@ -84,7 +84,8 @@ impl Image {
     /// app but the test fixtures, the others as for programs (and none a
     /// real-time app, `crate::apps::is_real_time`: those are the M4's).
     fn holds_app(self, name: &str) -> bool {
-        // The M4's fixtures run only there (`qemu:mps2-boot`).
+        // The M4's fixtures run only there (`qemu:mps2-boot`,
+        // `qemu:mps2-mt3620-ram`).
         if crate::apps::is_m4_fixture(name) {
             return false;
         }

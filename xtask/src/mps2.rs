@@ -360,9 +360,13 @@ fn build_apps(
     let nameable = |name: &str| {
         !crate::apps::is_test_app(name) || (description.qemu.is_some() && crate::apps::is_m4_fixture(name))
     };
-    if let Some(missing) =
-        only.into_iter().flatten().find(|name| !nameable(name) || !found.iter().any(|app| &app.name == *name))
-    {
+    if let Some(fixture) = only.into_iter().flatten().find(|name| crate::apps::is_test_app(name) && !nameable(name)) {
+        return Err(format!(
+            "`{fixture}` is a test fixture: it may be named as an app only on an emulated board, not on {}",
+            description.name
+        ));
+    }
+    if let Some(missing) = only.into_iter().flatten().find(|name| !found.iter().any(|app| &app.name == *name)) {
         let names: Vec<&str> =
             found.iter().map(|app| app.name.as_str()).filter(|name| !crate::apps::is_test_app(name)).collect();
         return Err(format!("there is no app `{missing}` in userland/apps (there are: {})", names.join(", ")));
@@ -414,23 +418,24 @@ fn build_apps(
         entries.push((app.name.clone(), package));
     }
     if fixtures {
-        // A stub so that the image holds one package more than the
-        // sixteen `init` manages: it refuses the stub for want of room, and
-        // its summary counts it with the other refusals
-        // (`apps_summary_reasons`).
+        // Stubs so that the image holds one package more than `init`
+        // manages: it refuses all but the last for their form and the last
+        // for want of room, and its summary counts them with the other
+        // refusals (`apps_summary_reasons`, `stub_reasons`). The board's
+        // app slots keep the packages below that (16 apps and the 3
+        // package fixtures on `mps2-an386`).
         let stub = entries.iter().find(|(name, _)| name == crate::apps::FIXTURE_SOURCE).map(|(_, package)| package);
         let stub = stub.ok_or("internal error: no package to cut the stub fixtures from")?[..64].to_vec();
         let managed = entries.len();
-        for n in 1..=STUB_FIXTURES {
-            // Named to sort last (the boot image is sorted by name).
-            entries.push((format!("zz-stub-{n}"), stub.clone()));
-        }
-        if managed + STUB_FIXTURES as usize != MANAGED_APPS + 1 {
+        if managed > MANAGED_APPS {
             return Err(format!(
-                "internal error: the M4 scenario's image has {} packages; its stubs are meant to make {}",
-                managed + STUB_FIXTURES as usize,
-                MANAGED_APPS + 1
+                "the M4 scenario's image has {managed} packages, more than the {MANAGED_APPS} init manages \
+                 (`MAX_APPS` in userland/m-programs/src/bin/init/apps.rs)"
             ));
+        }
+        for n in 1..=MANAGED_APPS + 1 - managed {
+            // Named to sort last (the boot image is sorted by name).
+            entries.push((format!("{STUB_PREFIX}{n}"), stub.clone()));
         }
     }
     // The keys init checks the packages' signatures against.
@@ -446,9 +451,9 @@ type BootEntries = Vec<(String, Vec<u8>)>;
 /// How many apps the M4's `init` manages (`MAX_APPS` in
 /// `userland/m-programs/src/bin/init/apps.rs`).
 const MANAGED_APPS: usize = 20;
-/// Cut-down packages the scenario's image ends with, so that it holds one
-/// more package than `init` manages.
-const STUB_FIXTURES: u32 = 4;
+/// The names of the cut-down packages the scenario's image ends with, so
+/// that it holds one more package than `init` manages: `zz-stub-1` and on.
+const STUB_PREFIX: &str = "zz-stub-";
 
 /// Builds the M-profile kernel (release) for `mps2-an386` with
 /// `features`, around the M4 programs they call for
@@ -631,10 +636,6 @@ fn fixture_lines() -> Vec<String> {
         "init: app 'test-tampered' refused: untrusted package: signature does not match key".to_string(),
         "init: app 'test-unsigned' refused: untrusted package: package is not signed".to_string(),
         "init: app 'test-truncated' refused: malformed package: truncated".to_string(),
-        "init: app 'zz-stub-1' refused: malformed package: truncated".to_string(),
-        "init: app 'zz-stub-2' refused: malformed package: truncated".to_string(),
-        "init: app 'zz-stub-3' refused: malformed package: truncated".to_string(),
-        "init: app 'zz-stub-4' refused: init manages at most 20 apps".to_string(),
         // The GPIO fixture: its pin reads back what it drove (from the
         // FPGA I/O's LED register), the other LED (rtblinky's) is denied.
         "test-m4-gpio: pin 9 drove high and read high, drove low and read low".to_string(),
@@ -752,14 +753,16 @@ fn init_in_place_reasons(image: &std::ops::Range<u64>, output: &str) -> Vec<Stri
         ("init", "init: running under the portable kernel, linked at "),
         ("uartd", "init: uartd's code runs in place at "),
         ("gpiod", "init: gpiod's code runs in place at "),
-        ("countdown", "init: app 'countdown' started in its slot at 0x20200000, its code in place at "),
-        ("crasher", "init: app 'crasher' started in its slot at 0x20220000, its code in place at "),
+        // Its slot (an address in RAM), then where its code is.
+        ("countdown", "init: app 'countdown' started in its slot at "),
+        ("crasher", "init: app 'crasher' started in its slot at "),
     ];
     let mut reasons = Vec::new();
     for (name, line) in lines {
         let at = output
             .lines()
             .find_map(|found| found.strip_prefix(line))
+            .map(|rest| rest.split_once(", its code in place at ").map_or(rest, |(_, code)| code))
             .and_then(|address| u64::from_str_radix(address.trim().trim_start_matches("0x"), 16).ok());
         match at {
             Some(at) if code.contains(&at) => {}
@@ -853,10 +856,25 @@ pub fn boot_scenario() -> Result<()> {
         reasons.push("a program ended in a way it should not have".to_string());
     }
     reasons.extend(portable_reasons(&board, &boot_image_range(&kernel)?, &output));
+    reasons.extend(stub_reasons(&boot_image_entries(BOARD, Contents::Scenario)?, &output));
     if reasons.is_empty() {
         return Ok(());
     }
     Err(format!("{}\n    output:\n{}", reasons.join("\n    "), output))
+}
+
+/// Why `output` does not show `init` refusing the stub packages among the
+/// boot image's `entries` as it must: each but the last for its form, the
+/// last (one past the apps `init` manages) for want of room.
+fn stub_reasons(entries: &[String], output: &str) -> Vec<String> {
+    let stubs: Vec<&String> = entries.iter().filter(|entry| entry.starts_with(STUB_PREFIX)).collect();
+    let Some((last, others)) = stubs.split_last() else {
+        return vec!["the scenario's boot image holds no stub package".to_string()];
+    };
+    let mut wanted: Vec<String> =
+        others.iter().map(|stub| format!("init: app '{stub}' refused: malformed package: truncated")).collect();
+    wanted.push(format!("init: app '{last}' refused: init manages at most {MANAGED_APPS} apps"));
+    wanted.into_iter().filter(|line| !output.contains(line.as_str())).map(|line| format!("missing `{line}`")).collect()
 }
 
 /// What runs only in the builds with the checks: the mechanism checks'
@@ -884,12 +902,13 @@ pub fn system_reasons(output: &str, entries: &[String], programs: &[&str]) -> Ve
             reasons.push(format!("`{name}` ran in the system build"));
         }
     }
-    if output.contains("app 'test-") || output.contains("app 'zz-stub") {
+    if output.contains("app 'test-") || output.contains(&format!("app '{STUB_PREFIX}")) {
         reasons.push("a test fixture was among the system build's apps".to_string());
     }
     for entry in entries {
-        let test =
-            CHECK_PROGRAMS.contains(&entry.as_str()) || crate::apps::is_test_app(entry) || entry.starts_with("zz-stub");
+        let test = CHECK_PROGRAMS.contains(&entry.as_str())
+            || crate::apps::is_test_app(entry)
+            || entry.starts_with(STUB_PREFIX);
         if test {
             reasons.push(format!("the system build's boot image holds `{entry}`"));
         }
@@ -1204,6 +1223,18 @@ mod tests {
         let mt3620 = Board::load(crate::mt3620::BOARD).unwrap();
         assert_eq!(plan(&stand_in), plan(&mt3620));
         assert_eq!(stand_in.qemu_args(), Board::load(BOARD).unwrap().qemu_args());
+    }
+
+    #[test]
+    fn every_stub_must_be_refused_and_the_last_for_room() {
+        let entries: Vec<String> = ["uartecho", "zz-stub-1", "zz-stub-2"].iter().map(|name| name.to_string()).collect();
+        let good = "init: app 'zz-stub-1' refused: malformed package: truncated\n\
+                    init: app 'zz-stub-2' refused: init manages at most 20 apps\n";
+        assert_eq!(stub_reasons(&entries, good), Vec::<String>::new());
+        let wrong =
+            good.replace("zz-stub-2' refused: init manages", "zz-stub-2' refused: malformed package: truncated");
+        assert_eq!(stub_reasons(&entries, &wrong).len(), 1);
+        assert_eq!(stub_reasons(&entries[..1], good), ["the scenario's boot image holds no stub package"]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! RtBlinky: the real-time sample. It blinks LED 1 red of the MT3620
-//! reference board (GPIO 8, `$MT3620_GPIO8` in app_manifest.json) twice a
-//! second through the M4's GPIO server and reads the pin back each time.
+//! RtBlinky: the real-time sample. It toggles LED 1 red of the MT3620
+//! reference board (GPIO 8, `$MT3620_GPIO8` in app_manifest.json) every
+//! half second through the M4's GPIO server and reads the pin back each
+//! time.
 //! On QEMU's `mps2-an386` GPIO 8 is the FPGA I/O block's LED 0, so the
 //! same build runs there (`cargo xtask qemu --board mps2-an386`); on a
 //! board it goes into the image package (`cargo xtask mt3620 package --app
