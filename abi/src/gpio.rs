@@ -42,8 +42,6 @@ pub mod mt3620 {
     pub const OE: u32 = 0x20;
     pub const OE_SET: u32 = 0x24;
     pub const OE_RESET: u32 = 0x28;
-    /// Pins in one block.
-    pub const PINS: u32 = 4;
 }
 
 /// The MPS2 FPGA I/O block's register the LEDs are on.
@@ -144,8 +142,8 @@ fn drive_led(registers: &impl Registers, bit: u32, high: bool) {
 }
 
 /// The block of `blocks` that holds `pin`, and its index.
-pub fn find(blocks: &[Block], pin: u32) -> Option<(usize, Block)> {
-    blocks.iter().copied().enumerate().find(|(_, block)| block.holds(pin))
+pub fn find<'a>(blocks: impl IntoIterator<Item = &'a Block>, pin: u32) -> Option<(usize, Block)> {
+    blocks.into_iter().copied().enumerate().find(|(_, block)| block.holds(pin))
 }
 
 #[cfg(test)]

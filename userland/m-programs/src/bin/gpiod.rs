@@ -71,24 +71,16 @@ impl Blocks {
     }
 }
 
-/// The blocks of `GPIO_BLOCKS`, as `tessera_abi::gpio::find` takes them.
-const fn blocks() -> [driver::Block; GPIO_BLOCKS.len()] {
-    let mut blocks = [driver::Block { kind: driver::Kind::Mt3620, first: 0, pins: 0 }; GPIO_BLOCKS.len()];
-    let mut index = 0;
-    while index < GPIO_BLOCKS.len() {
-        blocks[index] = GPIO_BLOCKS[index].2;
-        index += 1;
-    }
-    blocks
+/// The board's blocks, as `tessera_abi::gpio::find` takes them.
+fn board_blocks() -> impl Iterator<Item = &'static driver::Block> {
+    GPIO_BLOCKS.iter().map(|(_, _, block)| block)
 }
-
-const BLOCKS: [driver::Block; GPIO_BLOCKS.len()] = blocks();
 
 /// Performs one request; the reply's label is 0 or an error code, word 0
 /// the level a `READ` found.
 fn serve(blocks: &mut Blocks, request: &Received) -> Message {
     let (label, pin, value) = (request.message.label, request.message.words[0], request.message.words[1]);
-    let result = match driver::find(&BLOCKS, pin) {
+    let result = match driver::find(board_blocks(), pin) {
         None => Err(Error::InvalidArgument),
         Some(_) if pin >= 32 || request.badge & (1 << pin) == 0 => Err(Error::PermissionDenied),
         // An unknown request maps nothing.
@@ -132,7 +124,7 @@ fn main(_start: tessera_rt::Start) -> u32 {
             return 1;
         }
     };
-    let pins = BLOCKS.iter().fold(0, |pins, block| pins | block.mask());
+    let pins = board_blocks().fold(0, |pins, block| pins | block.mask());
     let blocks = GPIO_BLOCKS.len();
     println!("serving GPIO pins {pins:#010x} in {blocks} block{}", if blocks == 1 { "" } else { "s" });
     let mut blocks = Blocks { handles, mapped: None };

@@ -39,6 +39,9 @@ fn device(name: &str) -> Result<Handle, Error> {
 /// The servers' priority: below `init`, above the apps.
 const SERVER_PRIORITY: u32 = 8;
 
+/// Most devices one server is given (the MT3620's six GPIO blocks).
+const MAX_SERVER_DEVICES: usize = 8;
+
 /// Loads the server `name` into its slot with the board devices named
 /// `devices` and an endpoint to receive on, starts it, and returns
 /// `init`'s copy of the endpoint (to mint the apps' badged copies from).
@@ -54,33 +57,37 @@ fn start_server<'a>(
     memory: &Memory,
     untyped: Handle,
     name: &str,
-    devices: impl Iterator<Item = &'a str> + Clone,
+    devices: impl Iterator<Item = &'a str>,
 ) -> Result<Option<Handle>, Error> {
     let (elf, slot) = match memory.program(name) {
         Ok(found) => found,
         Err(Error::NotFound) if memory.image()?.find(name).is_none() => return Ok(None),
         Err(error) => return Err(error),
     };
-    for device in devices.clone() {
-        self::device(device)?;
+    // Every device found before anything is made.
+    let mut handles = [Handle::NULL; MAX_SERVER_DEVICES];
+    let mut count = 0;
+    for device in devices {
+        *handles.get_mut(count).ok_or(Error::InvalidArgument)? = self::device(device)?;
+        count += 1;
     }
     let endpoint = retype(untyped, ObjectType::Endpoint, 64)?;
     // A slot outside the RAM the kernel keeps process objects in (the
     // MT3620's SYSRAM) takes the program's pages only: its process object
     // comes from `init`'s own memory.
-    let in_object_ram = cap_object(slot).is_ok_and(|(base, _)| (OBJECT_RAM.0..OBJECT_RAM.1).contains(&base));
+    let at = cap_object(slot).map_or(0, |(base, _)| base);
+    let in_object_ram = (OBJECT_RAM.0..OBJECT_RAM.1).contains(&at);
     let objects = (!in_object_ram).then_some(untyped);
     let loaded = tessera_loader::identity::load_with_object(slot, objects, Some(memory.frame), name, elf, 0);
     let started = loaded.and_then(|placed| {
         if let Some(code) = placed.code_in_place {
             println!("{name}'s code runs in place at {code:#010x}");
         }
-        let at = cap_object(slot).map_or(0, |(base, _)| base);
         let object = if in_object_ram { "" } else { ", its process object in init's memory" };
         println!("{name} loaded into its slot at {at:#010x}{object}");
-        let mut devices = devices;
-        let given = devices
-            .try_for_each(|device| cap_move(self::device(device)?, placed.process).map(|_| ()))
+        let given = handles[..count]
+            .iter()
+            .try_for_each(|&device| cap_move(device, placed.process).map(|_| ()))
             .and_then(|()| cap_grant(endpoint, placed.process, Rights::RECEIVE))
             .and_then(|_| process_start(placed.process, SERVER_PRIORITY));
         if given.is_err() {
@@ -107,7 +114,7 @@ fn server<'a>(
     untyped: Handle,
     name: &str,
     what: &str,
-    devices: impl Iterator<Item = &'a str> + Clone,
+    devices: impl Iterator<Item = &'a str>,
 ) -> Option<Handle> {
     match start_server(memory, untyped, name, devices) {
         Ok(Some(endpoint)) => Some(endpoint),
