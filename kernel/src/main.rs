@@ -258,6 +258,14 @@ extern "C" fn tessera_syscall(saved: *mut u32) -> *mut u32 {
     resume
 }
 
+/// `Uptime` from user mode, for `svc.s`'s short path: the clock read and
+/// converted as the general path's `Uptime` does, and nothing else (no
+/// state changes, so no scheduling decision follows).
+#[no_mangle]
+extern "C" fn tessera_uptime() -> u64 {
+    enter().uptime_micros()
+}
+
 /// IRQ from user mode.
 #[no_mangle]
 extern "C" fn tessera_irq(_saved: *mut u32) -> *mut u32 {

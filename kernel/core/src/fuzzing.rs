@@ -339,6 +339,7 @@ fn expected_decode(number: u32, args: [u32; 7]) -> Result<Call, Error> {
         Syscall::ReplyReceive => Call::ReplyReceive {
             endpoint: Handle(args[0]),
             message: Message { info: args[1], words: [args[2], args[3], args[4], args[5]] },
+            timeout: args[6],
         },
         // Every timeout is r1, r2 or r12 as it is: microseconds, 0 no wait,
         // u32::MAX forever.

@@ -165,12 +165,15 @@ pub enum Call {
         /// The answer.
         message: Message,
     },
-    /// `ReplyReceive(endpoint, message)`.
+    /// `ReplyReceive(endpoint, message, timeout)`.
     ReplyReceive {
         /// Where to receive next.
         endpoint: Handle,
         /// The answer to the last call.
         message: Message,
+        /// How long the receive may wait (`r12`; [`tessera_abi::FOREVER`],
+        /// [`tessera_abi::NO_WAIT`]).
+        timeout: u32,
     },
     /// `NotificationBind(notification)`.
     NotificationBind {
@@ -337,6 +340,7 @@ pub fn decode(number: u32, args: [u32; ARGUMENT_REGISTERS]) -> Result<Call, Erro
         Syscall::ReplyReceive => Call::ReplyReceive {
             endpoint: Handle(args[0]),
             message: Message::new(args[1], [args[2], args[3], args[4], args[5]])?,
+            timeout: args[6],
         },
         Syscall::Signal => Call::Signal { notification: Handle(args[0]), bits: args[1] },
         Syscall::NotificationBind => Call::NotificationBind { notification: Handle(args[0]) },

@@ -76,7 +76,7 @@ fn call_and_reply_take_the_fast_path_both_ways() {
 
     // ReplyReceive: the answer reaches the caller; the server waits again.
     let answered =
-        system.syscall_raw(Syscall::ReplyReceive as u32, [server_endpoint.0, ipc::info(9, 0), 5, 6, 7, 8, 0]);
+        system.syscall_raw(Syscall::ReplyReceive as u32, [server_endpoint.0, ipc::info(9, 0), 5, 6, 7, 8, FOREVER]);
     assert_eq!(answered, None);
     assert_eq!(system.current(), system.root);
     let registers = system.kernel.context(system.root).unwrap().r;
@@ -187,6 +187,50 @@ fn timeouts_end_blocking_calls_and_forever_waits_for_good() {
     }));
     let payload = forever.expect_err("nothing can wake the root task");
     assert!(payload.is::<IdleForever>());
+}
+
+#[test]
+fn a_timed_reply_receive_answers_then_waits_only_so_long() {
+    let mut system = System::boot();
+    let (server, server_process) = system.spawn("server", tessera_abi::ROOT_PRIORITY);
+    let (endpoint, server_endpoint) = share_endpoint(&mut system, server_process, Rights::RECEIVE);
+    system.ok(Syscall::Yield, &[]);
+    assert_eq!(system.call(Syscall::Receive, &[server_endpoint.0, FOREVER]), None);
+    let call = |system: &mut System, label: u32| {
+        let sent = system.syscall_raw(Syscall::Call as u32, [endpoint.0, ipc::info(label, 0), 0, 0, 0, 0, FOREVER]);
+        assert_eq!(sent, None);
+        assert_eq!(system.current(), server);
+    };
+    // NO_WAIT: the answer goes out, the receive fails at once, the server
+    // goes on running.
+    call(&mut system, 1);
+    let fast = system.kernel.fast_paths();
+    let answer =
+        system.syscall_raw(Syscall::ReplyReceive as u32, [server_endpoint.0, ipc::info(2, 0), 3, 0, 0, 0, NO_WAIT]);
+    assert_eq!(answer.map(|a| a.result), Some(Err(Error::TimedOut)));
+    assert_eq!(system.kernel.fast_paths(), fast, "a time limit is the general path's");
+    assert_eq!(system.current(), server);
+    assert_eq!(system.info(server).reply_to, None);
+    let registers = system.kernel.context(system.root).unwrap().r;
+    assert_eq!((registers[0], ipc::label(registers[1]), registers[2]), (0, 2, 3), "the root has its answer");
+    // 2 ms: the answer goes out and the root runs; the root then sleeps,
+    // nothing is sent, and the server's receive ends in TimedOut at its
+    // deadline, no earlier.
+    assert_eq!(system.call(Syscall::Receive, &[server_endpoint.0, FOREVER]), None);
+    assert_eq!(system.current(), system.root);
+    call(&mut system, 4);
+    let answer =
+        system.syscall_raw(Syscall::ReplyReceive as u32, [server_endpoint.0, ipc::info(5, 0), 6, 0, 0, 0, 2000]);
+    assert_eq!(answer, None, "the server waits");
+    assert_eq!(system.current(), system.root);
+    let registers = system.kernel.context(system.root).unwrap().r;
+    assert_eq!((registers[0], ipc::label(registers[1]), registers[2]), (0, 5, 6), "the root has its answer");
+    let before = system.fake().now.get();
+    assert_eq!(system.call(Syscall::Sleep, &[10_000_000]), None);
+    assert_eq!(system.current(), server);
+    assert_eq!(system.answer_of(server).unwrap().result, Err(Error::TimedOut));
+    let waited = system.fake().now.get() - before;
+    assert!((2000..2100).contains(&waited), "waited {waited} µs for a 2000 µs timeout");
 }
 
 #[test]
@@ -349,7 +393,7 @@ fn a_caller_whose_slice_ends_in_a_server_goes_to_the_back_of_its_queue() {
     };
     let reply = |system: &mut System| {
         let sent =
-            system.syscall_raw(Syscall::ReplyReceive as u32, [server_endpoint.0, ipc::info(2, 0), 0, 0, 0, 0, 0]);
+            system.syscall_raw(Syscall::ReplyReceive as u32, [server_endpoint.0, ipc::info(2, 0), 0, 0, 0, 0, FOREVER]);
         assert_eq!(sent, None);
     };
     // Answered within its slice: `a` goes on at once, on the fast path.

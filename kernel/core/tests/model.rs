@@ -330,12 +330,14 @@ fn run_model_case(seed: u64, steps: usize, identity: bool) -> usize {
             }
             52..=61 => {
                 let message = random_message(&mut rng);
+                // Half without a limit, which the fast path may take.
+                let timeout = if rng.below(2) == 0 { FOREVER } else { random_timeout(&mut rng) };
                 if model.processes[me].reply_to.is_some() {
                     let _ = model.reply(me, message);
                 }
-                model.receive(me, endpoint, FOREVER, now);
+                model.receive(me, endpoint, timeout, now);
                 let (info, w) = (ipc::info(message.0, 0), message.1);
-                (Some(Syscall::ReplyReceive), [handle.0, info, w[0], w[1], w[2], w[3], 0], None)
+                (Some(Syscall::ReplyReceive), [handle.0, info, w[0], w[1], w[2], w[3], timeout], None)
             }
             62..=69 => {
                 let bits = 1 + rng.below(15) as u32;

@@ -583,7 +583,13 @@ pub fn reply(message: &Message) -> Result<(), Error> {
 /// Answers the last call received (if any), then waits for the next message
 /// on `endpoint`: one syscall per request in a server loop.
 pub fn reply_receive(endpoint: Handle, answer: &Message) -> Result<Received, Error> {
-    let (registers, badge) = ipc_syscall(Syscall::ReplyReceive, answer.registers(endpoint.0), 0);
+    reply_receive_timeout(endpoint, answer, Timeout::Forever)
+}
+
+/// [`reply_receive`], waiting up to `timeout` for the next message
+/// (`TimedOut` if none came; the answer goes out as `reply_receive`'s does).
+pub fn reply_receive_timeout(endpoint: Handle, answer: &Message, timeout: Timeout) -> Result<Received, Error> {
+    let (registers, badge) = ipc_syscall(Syscall::ReplyReceive, answer.registers(endpoint.0), timeout.micros());
     received(registers, badge)
 }
 

@@ -611,7 +611,7 @@ impl<P: Platform> Kernel<P> {
                 self.reply(index, message)?;
                 Ok(Reply::Done)
             }
-            Call::ReplyReceive { endpoint, message } => {
+            Call::ReplyReceive { endpoint, message, timeout } => {
                 // A caller that gave up or died is no reason not to receive.
                 if self.processes[index].reply_to != NO_CALLER && self.reply(index, message).is_err() {
                     // The answer was refused (a capability it names cannot
@@ -619,7 +619,7 @@ impl<P: Platform> Kernel<P> {
                     // stops running at the caller's priority.
                     self.processes[index].priority = self.processes[index].base_priority;
                 }
-                self.receive(index, endpoint, FOREVER).map(|()| Reply::Done)
+                self.receive(index, endpoint, timeout).map(|()| Reply::Done)
             }
             Call::Signal { notification, bits } => {
                 let capability = self.notification_capability(index, notification, Rights::SIGNAL)?;
@@ -838,8 +838,9 @@ impl<P: Platform> Kernel<P> {
     }
 
     fn fast_reply_receive(&mut self, server: usize) -> Option<*mut u32> {
-        // A bound notification may answer the receive: the general path.
-        if self.processes[server].bound != 0 {
+        // A bound notification may answer the receive, and a receive with
+        // a time limit needs its deadline: the general path.
+        if self.processes[server].bound != 0 || self.processes[server].context.r[12] != FOREVER {
             return None;
         }
         let caller = waiting_caller(self.processes[server].reply_to)?;

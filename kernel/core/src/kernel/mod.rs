@@ -493,7 +493,9 @@ impl<P: Platform> Kernel<P> {
         self.frames.free_frames()
     }
 
-    fn uptime_micros(&self) -> u64 {
+    /// The uptime in microseconds, as `Uptime` answers it (the A7 answers
+    /// `Uptime` with this alone, without the general path).
+    pub fn uptime_micros(&self) -> u64 {
         self.clock.micros(self.platform.now())
     }
 

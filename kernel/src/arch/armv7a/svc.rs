@@ -1,7 +1,9 @@
 //! The syscall entry and its fast paths in assembly (svc.s): `Call`,
 //! `ReplyReceive`, `Yield`, `Signal`, `WaitNotification` and `CapDelete`
-//! in the common case, before the kernel enters Rust. Every offset, tag and bit they use is `kernel_core`'s [`Layout`]
-//! for this kernel.
+//! in the common case, before the kernel enters Rust; `Uptime` through a
+//! short Rust function (`tessera_uptime`) instead of the general path.
+//! Every offset, tag and bit they use is `kernel_core`'s [`Layout`] for
+//! this kernel.
 
 use crate::kernel::{Kernel, KERNEL, KERNEL_IN_CELL};
 use kernel_core::kernel::fast_path::Layout;
@@ -15,8 +17,10 @@ const YIELD: u32 = Syscall::Yield as u32;
 const SIGNAL: u32 = Syscall::Signal as u32;
 const WAIT_NOTIFICATION: u32 = Syscall::WaitNotification as u32;
 const CAP_DELETE: u32 = Syscall::CapDelete as u32;
+const UPTIME: u32 = Syscall::Uptime as u32;
 /// The dispatch table's length: up to the highest number with a fast path.
-const TABLE_LEN: u32 = 1 + max(max(CALL, REPLY_RECEIVE), max(max(YIELD, CAP_DELETE), max(SIGNAL, WAIT_NOTIFICATION)));
+const TABLE_LEN: u32 =
+    1 + max(max(max(CALL, REPLY_RECEIVE), UPTIME), max(max(YIELD, CAP_DELETE), max(SIGNAL, WAIT_NOTIFICATION)));
 
 const fn max(a: u32, b: u32) -> u32 {
     if a > b {
@@ -26,6 +30,8 @@ const fn max(a: u32, b: u32) -> u32 {
     }
 }
 const _: () = assert!(YIELD < TABLE_LEN && TABLE_LEN <= 255);
+// `ReplyReceive`'s path tells FOREVER with `cmn ip, #1`.
+const _: () = assert!(LAYOUT.forever == u32::MAX);
 // The context's offsets entry.s uses (`pc` 60 bytes in, the thread
 // register 8 after it) are the layout's.
 const _: () = assert!(LAYOUT.process_pc == 60 && LAYOUT.process_thread_register == 68);
@@ -42,6 +48,7 @@ core::arch::global_asm!(
     signal = const SIGNAL,
     wait_notification = const WAIT_NOTIFICATION,
     cap_delete = const CAP_DELETE,
+    uptime = const UPTIME,
     capability_data = const LAYOUT.capability_data,
     capability_size = const LAYOUT.capability_size,
     max_depth = const LAYOUT.max_depth,

@@ -1,6 +1,7 @@
 @ Tessera Armv7-A syscall entry and its fast paths: `Call`, `ReplyReceive`,
 @ `Yield`, `Signal`, `WaitNotification` and `CapDelete` answered in the
-@ common case before the kernel enters Rust
+@ common case before the kernel enters Rust, and `Uptime` answered by a
+@ short Rust function without the general path
 @ (docs/kernel-platform.md, "The A7's fast paths in assembly"). Each
 @ fast path is the Rust one narrowed: `Kernel::fast_call`,
 @ `Kernel::fast_reply_receive`, `Kernel::fast_signal`,
@@ -68,6 +69,8 @@ svc_entry:
     .word tessera_fast_wait_notification
     .elseif svc_number == {cap_delete}
     .word tessera_fast_cap_delete
+    .elseif svc_number == {uptime}
+    .word tessera_fast_uptime
     .else
     .word tessera_svc_general
     .endif
@@ -84,6 +87,24 @@ tessera_svc_general:
 tessera_return_to_user:
     mov sp, r0
     ldmdb sp, {{r0-r14}}^
+    rfeia sp
+
+@ --- Uptime: the clock, read and converted, changes nothing -----------------
+@ `tessera_uptime` (kernel/src/main.rs) on the kernel stack, then straight
+@ back to the caller: r0 = 0, r1:r2 = the microseconds, r3 = 0, as the
+@ general path answers. r4-r14 come back from the saved context (the call
+@ may change r12 and lr; r6 keeps the context's address meanwhile).
+    .global tessera_fast_uptime
+tessera_fast_uptime:
+    mov r6, sp
+    ldr sp, =__kernel_stack_top
+    bl tessera_uptime
+    mov sp, r6
+    mov r2, r1
+    mov r1, r0
+    mov r0, #0
+    mov r3, #0
+    ldmdb sp, {{r4-r14}}^
     rfeia sp
 
 @ --- helpers ---------------------------------------------------------------
@@ -360,7 +381,10 @@ tessera_fast_call:
 @ --- ReplyReceive: a server answers its waiting client and waits again ----
     .global tessera_fast_reply_receive
 tessera_fast_reply_receive:
-    movs ip, r1, lsr #{label_bits}
+    @ No time limit (r12, still the caller's, is FOREVER: a deadline is the
+    @ general path's) and no capability in the answer.
+    cmn ip, #1
+    movseq ip, r1, lsr #{label_bits}
     bne tessera_svc_general
     sub r8, sp, #{process_pc}
     @ No bound notification (it could answer the receive).
