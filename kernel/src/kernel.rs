@@ -46,6 +46,21 @@ impl KernelCell {
         self.entered.store(true, Ordering::Relaxed);
         KernelGuard { cell: self }
     }
+
+    /// The uptime in microseconds, read without an entry's guard: for
+    /// `Uptime`'s short path (`svc.s`), which changes nothing. Without the
+    /// guard's check and its panic path the kernel's text stays within its
+    /// pages (docs/benchmarks.md, "One syscall a request").
+    ///
+    /// # Safety
+    ///
+    /// No [`KernelGuard`] may exist: call it only from an entry point,
+    /// before anything has entered.
+    pub unsafe fn uptime_micros(&self) -> u64 {
+        // SAFETY: no guard exists (the caller's promise), so nothing holds
+        // a mutable reference to the state while this shared one lives.
+        unsafe { (*self.kernel.get()).uptime_micros() }
+    }
 }
 
 /// Exclusive access to the kernel state until dropped.

@@ -263,7 +263,9 @@ extern "C" fn tessera_syscall(saved: *mut u32) -> *mut u32 {
 /// state changes, so no scheduling decision follows).
 #[no_mangle]
 extern "C" fn tessera_uptime() -> u64 {
-    enter().uptime_micros()
+    // SAFETY: an entry point (svc.s calls it from `svc_entry`'s table):
+    // entries never nest, so no guard exists.
+    unsafe { KERNEL.uptime_micros() }
 }
 
 /// IRQ from user mode.

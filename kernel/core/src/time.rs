@@ -97,12 +97,6 @@ impl Clock {
 
     /// `ticks` as whole microseconds (rounded down).
     pub const fn micros(&self, ticks: u64) -> u64 {
-        // One division while `ticks * 10^6` fits in 64 bits (for the first
-        // 3.4 days at 62.5 MHz), else whole seconds and the rest apart:
-        // the same quotient either way.
-        if let Some(scaled) = ticks.checked_mul(1_000_000) {
-            return self.per_tick_rate.div_rem(scaled).0;
-        }
         let (seconds, rest) = self.per_tick_rate.div_rem(ticks);
         // `rest` is below the rate, which fits in 32 bits: no overflow.
         let fraction = self.per_tick_rate.div_rem(rest * 1_000_000).0;
