@@ -145,6 +145,8 @@ pub enum Slot {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SocketTable<const POOL: usize> {
     slots: [Slot; POOL],
+    /// A bit per slot that is not [`Slot::Free`] (see [`Self::busy`]).
+    busy: u32,
 }
 
 impl<const POOL: usize> Default for SocketTable<POOL> {
@@ -156,7 +158,15 @@ impl<const POOL: usize> Default for SocketTable<POOL> {
 impl<const POOL: usize> SocketTable<POOL> {
     /// Every slot free.
     pub const fn new() -> SocketTable<POOL> {
-        SocketTable { slots: [Slot::Free; POOL] }
+        // `busy` has a bit per slot.
+        assert!(POOL <= u32::BITS as usize);
+        SocketTable { slots: [Slot::Free; POOL], busy: 0 }
+    }
+
+    /// A bit per slot in use (open or closing): bit `i` for slot `i`. The
+    /// network server's loop visits only those.
+    pub fn busy(&self) -> u32 {
+        self.busy
     }
 
     /// Slot `index`.
@@ -199,6 +209,7 @@ impl<const POOL: usize> SocketTable<POOL> {
         let socket = self.free_number(client).ok_or(Error::OutOfMemory)?;
         let index = self.free_slot(slots).ok_or(Error::OutOfMemory)?;
         self.slots[index] = Slot::Open { client, socket, kind, phase: Phase::Connecting };
+        self.busy |= 1 << index;
         Ok((socket, index))
     }
 
@@ -273,9 +284,11 @@ impl<const POOL: usize> SocketTable<POOL> {
             .find(|&number| number != listener && self.find(client, number).is_none())
             .ok_or(Error::OutOfMemory)?;
         self.slots[index] = Slot::Open { client, socket: stream, kind: Kind::Stream, phase: Phase::Established };
+        self.busy |= 1 << index;
         let moved = self.free_slot(slots);
         if let Some(to) = moved {
             self.slots[to] = Slot::Open { client, socket: listener, kind: Kind::Listener, phase: Phase::Connecting };
+            self.busy |= 1 << to;
         }
         Ok(((stream, index), moved))
     }
@@ -307,6 +320,7 @@ impl<const POOL: usize> SocketTable<POOL> {
     pub fn free(&mut self, index: usize) {
         if let Some(slot) = self.slots.get_mut(index) {
             *slot = Slot::Free;
+            self.busy &= !(1 << index);
         }
     }
 
@@ -624,6 +638,8 @@ mod tests {
                 for &(owner, socket, slot) in &open {
                     assert_eq!(table.find(owner, socket), Some(slot));
                 }
+                let in_use = open.iter().map(|&(_, _, slot)| slot).chain(closing.iter().copied());
+                assert_eq!(table.busy(), in_use.fold(0, |mask, slot| mask | 1 << slot), "busy: open or closing");
                 let mut listed: Vec<usize> = table.closing().collect();
                 let mut expected = closing.clone();
                 listed.sort_unstable();

@@ -319,10 +319,13 @@ impl TcpStream {
         };
         // Dropped on any error below, which closes the socket.
         let stream = TcpStream { net: *net, socket, read_timeout: None, write_timeout: None, closed: false };
+        // The server has sent the SYN at best: wait for its signal (the
+        // answer takes a round trip) before the first `STATUS`.
         let mut backoff = Backoff::new(net);
         loop {
+            backoff.wait(&mut deadline)?;
             match stream.state()? {
-                State::Connecting => backoff.wait(&mut deadline)?,
+                State::Connecting => {}
                 State::Established | State::Closed => return Ok(stream),
                 failed => return Err(failed.error().unwrap_or(Error::InvalidArgument)),
             }

@@ -9,9 +9,9 @@ use smoltcp::wire::{IpAddress, IpEndpoint};
 use tessera_net_core::dns::{self, encode_query, MAX_QUERY_BYTES};
 use tessera_net_core::resolver::{Lookup, Outcome, Step, MAX_SERVERS};
 use tessera_rt::{println, uptime_micros, Error, Message};
-use tessera_servers::net::{address_word, MAX_CLIENTS};
+use tessera_servers::net::address_word;
 
-use super::{reply_words, Addresses, Server, DNS_ANSWER_BYTES};
+use super::{bits, reply_words, Addresses, Server, DNS_ANSWER_BYTES};
 
 impl Server<'_> {
     /// The DNS servers, in the order lookups ask them (docs/network.md):
@@ -97,9 +97,8 @@ impl Server<'_> {
             self.after(index as u32 + 1, step);
             moved = true;
         }
-        // Most rounds of the loop have no lookup under way: no walk then.
-        let walked = if self.book.lookups.iter().any(Option::is_some) { MAX_CLIENTS as usize } else { 0 };
-        for index in 0..walked {
+        // Only the clients with a lookup (most rounds of the loop have none).
+        for index in bits(self.book.looking) {
             if self.book.lookups[index].and_then(|lookup| lookup.deadline()).is_some_and(|deadline| now >= deadline) {
                 let next_id = self.next_id();
                 let (_, count) = self.dns_servers();
@@ -145,7 +144,7 @@ impl Server<'_> {
         let index = client as usize - 1;
         if let Some(lookup) = self.book.lookups[index].filter(|lookup| lookup.name() == name) {
             let Some(outcome) = lookup.outcome() else { return Ok(reply_words([0; 4])) };
-            self.book.lookups[index] = None;
+            self.book.set_lookup(index, None);
             return match outcome {
                 Outcome::Found(answer) => {
                     let mut words = [0; 4];
@@ -170,12 +169,12 @@ impl Server<'_> {
         if count == 0 {
             // No lease yet (or one without DNS servers): the app asks again
             // until its timeout.
-            self.book.lookups[index] = None;
+            self.book.set_lookup(index, None);
             return Ok(reply_words([0; 4]));
         }
         let id = self.next_id();
         let (lookup, step) = Lookup::start(name, count, id, uptime_micros());
-        self.book.lookups[index] = Some(lookup);
+        self.book.set_lookup(index, Some(lookup));
         self.ask(client, step);
         Ok(reply_words([0; 4]))
     }

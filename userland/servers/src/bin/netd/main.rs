@@ -83,8 +83,8 @@ use tessera_net_core::resolver::{Lookup, Resolved, MAX_SERVERS};
 use tessera_net_core::sockets::{Kind, Peers, Phase, Slot, SocketTable, TcpState};
 use tessera_rt::{
     cap_delete, cap_derive, cap_info, cap_object, cap_revoke, find_initial_capability, for_each_initial_capability,
-    interrupt_ack, interrupt_bind, notification_bind, println, receive, reply, signal, sleep_micros, unmap,
-    uptime_micros, Error, Handle, Mapping, Message, ObjectType, Received, Rights, Timeout,
+    interrupt_ack, interrupt_bind, notification_bind, println, receive, reply, reply_receive_timeout, signal,
+    sleep_micros, unmap, uptime_micros, Error, Handle, Mapping, Message, ObjectType, Received, Rights, Timeout,
 };
 use tessera_servers::net::{
     address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, CUT, DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES,
@@ -357,12 +357,15 @@ struct Book {
     /// A bit per client (by number - 1) with a `waits` entry: the loop
     /// visits only those.
     waiting: u32,
+    /// A bit per client (by number - 1) with a `lookups` entry: the loop
+    /// visits only those.
+    looking: u32,
     /// A bit per client whose line limit holds back denial lines it has
     /// yet to count on the console.
     hiding: u32,
 }
 
-// `waiting` and `hiding` have a bit per client.
+// `waiting`, `looking` and `hiding` have a bit per client.
 const _: () = assert!(MAX_CLIENTS <= u32::BITS);
 
 /// The indices of the bits set in `mask`, lowest first.
@@ -391,8 +394,15 @@ impl Book {
             line_limits: [LineLimit::new(); MAX_CLIENTS as usize],
             denials: Denials::new(),
             waiting: 0,
+            looking: 0,
             hiding: 0,
         }
+    }
+
+    /// Sets the lookup of the client at `index` (its number - 1).
+    fn set_lookup(&mut self, index: usize, lookup: Option<Lookup>) {
+        self.lookups[index] = lookup;
+        self.looking = if lookup.is_some() { self.looking | 1 << index } else { self.looking & !(1 << index) };
     }
 
     /// Sets what the client at `index` (its number - 1) waits on.
@@ -588,7 +598,10 @@ impl Server<'_> {
                 println!("netd: app {}: {} more denials not shown (the ring keeps the last 64)", index + 1, hidden);
             }
         }
-        for slot in 0..POOL_SOCKETS {
+        // Only the slots in use: a free slot's socket may be parked (left
+        // there), and a free UDP slot has nothing to do.
+        let busy = self.book.table.busy();
+        for slot in bits(busy).take_while(|&slot| slot < POOL_SOCKETS) {
             match self.book.table.slot(slot) {
                 Some(Slot::Open { .. }) => {
                     self.book.table.observe(slot, tcp_state(self.sockets.tcp(slot).state()));
@@ -601,12 +614,11 @@ impl Server<'_> {
                         self.book.table.free(slot);
                     }
                 }
-                // A free slot's socket may be parked: left there.
                 _ => {}
             }
         }
         // A UDP socket is done when it is closed.
-        for slot in UDP_SLOTS {
+        for slot in bits(busy).skip_while(|&slot| slot < POOL_SOCKETS) {
             if matches!(self.book.table.slot(slot), Some(Slot::Closing { .. })) {
                 self.book.table.free(slot);
             }
@@ -754,13 +766,26 @@ impl Server<'_> {
                         | Request::ReceiveFrom { .. }
                         | Request::Lookup { .. }
                 );
-                if nothing_yet && answer.as_ref().is_ok_and(|reply| reply.words[0] == 0) {
+                // A connection just begun cannot be made yet: the app
+                // waits for its notification before it asks (`STATUS`).
+                let begun = match (request, &answer) {
+                    (Request::TcpConnect { .. }, Ok(reply)) => Some(reply.words[0]),
+                    _ => None,
+                };
+                let waited_on = match begun {
+                    Some(socket) => Some(socket),
+                    None if nothing_yet && answer.as_ref().is_ok_and(|reply| reply.words[0] == 0) => {
+                        Some(message.words[0])
+                    }
+                    None => None,
+                };
+                if let Some(socket) = waited_on {
                     let wait = match request {
                         Request::Lookup { .. } => Some(Wait::Lookup),
                         _ => self
                             .book
                             .table
-                            .find(client, message.words[0])
+                            .find(client, socket)
                             .map(|slot| Wait::Socket { slot, seen: self.readiness(slot) }),
                     };
                     self.book.set_wait(client as usize - 1, wait);
@@ -821,7 +846,7 @@ impl Server<'_> {
         let _ = cap_delete(old.ready);
         self.book.set_wait(index, None);
         self.book.resolved[index] = Resolved::new();
-        self.book.lookups[index] = None;
+        self.book.set_lookup(index, None);
         for slot in 0..SLOTS {
             if matches!(self.book.table.slot(slot), Some(Slot::Open { client: owner, .. }) if owner == client) {
                 self.forget_capability(slot);
@@ -1477,14 +1502,22 @@ fn main(given: tessera_rt::Start) -> u32 {
     let mut time = uptime_micros();
     // When the stack is next due a poll (its timers, the server's own).
     let mut poll_by = time;
+    // The answer to the last request, sent with the next receive (one
+    // syscall, `ReplyReceive`), after the round's poll.
+    let mut answer = None;
     loop {
         // A round whose request only read the stack's state (`read_only`)
         // does not poll it, unless it is due: nothing came in or may go out
         // because of it, and a frame raises the interrupt, a round of its
         // own. A UDP round trip's `RECEIVE_FROM` is one.
         let mut read_only = false;
-        let wait = u32::try_from(poll_by.saturating_sub(time)).unwrap_or(u32::MAX - 1).max(1);
-        match receive(endpoint, Timeout::Micros(wait)) {
+        let wait = Timeout::Micros(u32::try_from(poll_by.saturating_sub(time)).unwrap_or(u32::MAX - 1).max(1));
+        // The caller may have given up waiting for its answer: nothing to do.
+        let next = match answer.take() {
+            Some(answer) => reply_receive_timeout(endpoint, &answer, wait),
+            None => receive(endpoint, wait),
+        };
+        match next {
             // The device raised its interrupt: a frame came (or one went).
             Ok(notified) if notified.badge == NOTIFIED_BADGE => {
                 server.nic.ack_interrupt();
@@ -1501,9 +1534,14 @@ fn main(given: tessera_rt::Start) -> u32 {
                 if !kept {
                     request.drop_capabilities();
                 }
-                let answer = result.unwrap_or_else(|error| Message::new(error as u32, [0; 4]));
-                // The caller may have given up waiting: nothing to do.
-                let _ = reply(&answer);
+                answer = Some(result.unwrap_or_else(|error| Message::new(error as u32, [0; 4])));
+                // A `CLOSE` is answered at once, before the round's poll
+                // (docs/benchmarks.md, "One syscall a request").
+                if request.message.label == tessera_servers::net::CLOSE {
+                    if let Some(answer) = answer.take() {
+                        let _ = reply(&answer);
+                    }
+                }
             }
             Err(Error::TimedOut) => {}
             Err(error) => {
