@@ -38,7 +38,8 @@ pub const BULK_BYTES: u64 = 4 * 1024 * 1024;
 const MAX_CONNECTIONS: u64 = 64;
 /// How long a read or write may wait.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
-/// How often an idle server looks at its stop flag.
+/// How often the UDP echo server looks at its stop flag, and how long a
+/// server waits after a failed accept.
 const POLL: Duration = Duration::from_millis(20);
 
 /// What a connection handler gets: the connection; it returns the bytes
@@ -71,21 +72,29 @@ fn listener(port: u16, what: &str) -> Result<TcpListener> {
              as 10.0.2.2:{port}; stop what listens there (`ss -ltnp 'sport = :{port}'` names it)"
         )
     })?;
-    listener.set_nonblocking(true).map_err(|err| format!("cannot make the {what}'s socket non-blocking: {err}"))?;
     Ok(listener)
 }
 
 /// Takes connections on `listener` until `stop`, handing each to
 /// `handler` in a thread of its own (a stalled client does not hold up
-/// the next); adds what each moved to `count`.
+/// the next); adds what each moved to `count`. The accept blocks, so a
+/// connection is taken (and the accepting server's closed) as soon as it
+/// comes: polling every 20 ms, as it did until December 2026, closed the
+/// benchmark's connections in bursts, several of the guest's connects
+/// late, and `tcp_connect_instructions` counted the guest's work on them
+/// wherever they fell. [`HostServers::finish`] wakes it with a connection
+/// of its own after setting `stop`.
 fn serve(listener: &TcpListener, handler: Handler, count: &Arc<[AtomicU64; 4]>, index: usize, stop: &AtomicBool) {
     let mut taken = 0;
     let mut handlers = Vec::new();
-    while !stop.load(Ordering::Acquire) && taken < MAX_CONNECTIONS {
-        match listener.accept() {
+    while taken < MAX_CONNECTIONS {
+        let accepted = listener.accept();
+        if stop.load(Ordering::Acquire) {
+            break;
+        }
+        match accepted {
             Ok((stream, _)) => {
                 taken += 1;
-                let _ = stream.set_nonblocking(false);
                 let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
                 let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
                 let count = Arc::clone(count);
@@ -179,6 +188,11 @@ impl HostServers {
     /// Stops the servers; returns what they did.
     pub fn finish(self) -> Moved {
         self.stop.store(true, Ordering::Release);
+        // Wake each TCP server's blocking accept (one that reached its
+        // limit has ended: its port refuses, which is as good).
+        for port in [SINK_PORT, SOURCE_PORT, ACCEPT_PORT] {
+            let _ = TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), Duration::from_secs(1));
+        }
         for thread in self.threads {
             let _ = thread.join();
         }
