@@ -766,18 +766,15 @@ impl Server<'_> {
                         | Request::ReceiveFrom { .. }
                         | Request::Lookup { .. }
                 );
-                // A connection just begun cannot be made yet: the app
-                // waits for its notification before it asks (`STATUS`).
-                let begun = match (request, &answer) {
+                // The socket the app will wait on. A connection just begun
+                // cannot be made yet: the app waits for its notification
+                // before it asks (`STATUS`).
+                let waited_on = match (request, &answer) {
                     (Request::TcpConnect { .. }, Ok(reply)) => Some(reply.words[0]),
-                    _ => None,
-                };
-                let waited_on = match begun {
-                    Some(socket) => Some(socket),
-                    None if nothing_yet && answer.as_ref().is_ok_and(|reply| reply.words[0] == 0) => {
+                    _ if nothing_yet && answer.as_ref().is_ok_and(|reply| reply.words[0] == 0) => {
                         Some(message.words[0])
                     }
-                    None => None,
+                    _ => None,
                 };
                 if let Some(socket) = waited_on {
                     let wait = match request {
@@ -1512,7 +1509,8 @@ fn main(given: tessera_rt::Start) -> u32 {
         // own. A UDP round trip's `RECEIVE_FROM` is one.
         let mut read_only = false;
         let wait = Timeout::Micros(u32::try_from(poll_by.saturating_sub(time)).unwrap_or(u32::MAX - 1).max(1));
-        // The caller may have given up waiting for its answer: nothing to do.
+        // An answer that cannot be delivered (its caller gave up waiting)
+        // is not reported, and needs nothing done.
         let next = match answer.take() {
             Some(answer) => reply_receive_timeout(endpoint, &answer, wait),
             None => receive(endpoint, wait),
