@@ -564,8 +564,16 @@ pub mod net {
     /// connect to (a listed literal, or one the server resolved for it),
     /// and from a server port also to a host that sent to that socket
     /// (the last [`UDP_PEERS`]). The answer's word 0 is 1 if the datagram
-    /// was queued, 0 if the socket's send buffer is full (ask again).
+    /// was queued, 0 if the socket's send buffer is full (ask again). Word
+    /// 1 is [`WAIT_NOTED`] if the datagram was queued, nothing is waiting
+    /// to be received on the socket, and the server will signal the app's
+    /// readiness notification when that changes (as it does after a
+    /// request that found nothing yet): an app about to receive the answer
+    /// may wait for the signal before it asks. Only an app's own requests
+    /// are noted, not a socket capability holder's.
     pub const SEND_TO: u32 = 10;
+    /// [`SEND_TO`]'s word 1: the app's wait for the socket is noted.
+    pub const WAIT_NOTED: u32 = 1;
     /// Receives one datagram without waiting: word 0 = socket, word 1 =
     /// most bytes wanted (`1..=`[`WINDOW_BYTES`]). The answer: word 0 =
     /// its length (cut to word 1), word 1 = the sender's address, word 2 =

@@ -42,9 +42,10 @@
 
 pub use core::net::{Ipv4Addr, SocketAddrV4};
 
+use core::sync::atomic::{AtomicU32, Ordering};
 use tessera_abi::app::net::{
     address_bytes, address_word, state, CLOSE, DELEGATE, LOOKUP, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, READY, RECEIVE,
-    RECEIVED, RECEIVE_FROM, SEND, SEND_TO, SHUTDOWN, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND,
+    RECEIVED, RECEIVE_FROM, SEND, SEND_TO, SHUTDOWN, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, WAIT_NOTED,
     WINDOW_BYTES,
 };
 use tessera_abi::Handle;
@@ -190,6 +191,28 @@ pub struct Net {
     ready: Option<Handle>,
 }
 
+/// The socket whose `send_to` the server last answered with
+/// [`WAIT_NOTED`], if the app has made no request since: the server will
+/// signal the readiness notification when a datagram comes for it. Every
+/// request clears it (the server notes one wait per app, for its latest
+/// request). The endpoint the socket is reached through (the app's, or a
+/// socket capability), and its number: two words, as the M4 has no
+/// 64-bit atomics (an app has one thread).
+static NOTED: [AtomicU32; 2] = [AtomicU32::new(NOTHING_NOTED), AtomicU32::new(NOTHING_NOTED)];
+/// [`NOTED`]'s endpoint with nothing noted (no handle is all ones).
+const NOTHING_NOTED: u32 = u32::MAX;
+
+/// Whether [`NOTED`] names `socket` on `endpoint`.
+fn is_noted(endpoint: Handle, socket: u32) -> bool {
+    NOTED[0].load(Ordering::Relaxed) == endpoint.0 && NOTED[1].load(Ordering::Relaxed) == socket
+}
+
+/// Sets [`NOTED`] to `socket` on `endpoint`.
+fn note(endpoint: Handle, socket: u32) {
+    NOTED[1].store(socket, Ordering::Relaxed);
+    NOTED[0].store(endpoint.0, Ordering::Relaxed);
+}
+
 /// A server error as the SDK names it.
 fn error(error: tessera_abi::Error) -> Error {
     match error {
@@ -206,6 +229,8 @@ impl Net {
     /// One request: the reply's words, or the error the server (or the
     /// kernel) answered.
     fn call(&self, label: u32, words: [u32; 4]) -> Result<[u32; 4], tessera_abi::Error> {
+        // Whatever the request, the server notes the app's wait anew.
+        NOTED[0].store(NOTHING_NOTED, Ordering::Relaxed);
         let reply = call(self.endpoint, &Message::new(label, words), CALL_TIMEOUT)?;
         match reply.message.label {
             0 => Ok(reply.message.words),
@@ -634,7 +659,12 @@ impl UdpSocket {
         loop {
             self.net.window.write_bytes(0, bytes);
             match self.net.call(SEND_TO, [self.socket, address, u32::from(port), bytes.len() as u32]) {
-                Ok([1, ..]) => return Ok(bytes.len()),
+                Ok([1, noted, ..]) => {
+                    if noted == WAIT_NOTED {
+                        note(self.net.endpoint, self.socket);
+                    }
+                    return Ok(bytes.len());
+                }
                 Ok(_) => backoff.wait(&mut deadline)?,
                 // No address yet (DHCP): like a full buffer.
                 Err(tessera_abi::Error::NotFound) => backoff.wait(&mut deadline)?,
@@ -655,6 +685,13 @@ impl UdpSocket {
         let wanted = buffer.len().clamp(1, WINDOW_BYTES);
         let mut deadline = Deadline::after(self.read_timeout);
         let mut backoff = Backoff::new(&self.net);
+        // The server said, answering this socket's `send_to` (the app's
+        // last request), that nothing was waiting and that it will signal
+        // when that changes: wait for the signal before asking (a round
+        // trip to the peer is the usual wait).
+        if is_noted(self.net.endpoint, self.socket) {
+            backoff.wait(&mut deadline)?;
+        }
         loop {
             let [count, address, port, flags] =
                 self.net.call(RECEIVE_FROM, [self.socket, wanted as u32, 0, 0]).map_err(error)?;

@@ -752,7 +752,7 @@ impl Server<'_> {
                 Ok(reply_words([0; 4]))
             }
             (Caller::App(client), request) => {
-                let answer = self.app_request(client, request, None);
+                let mut answer = self.app_request(client, request, None);
                 // Nothing to do yet (word 0 is 0: no bytes moved, no room,
                 // still connecting, no connection or datagram waiting, the
                 // lookup under way): the app may wait for its notification.
@@ -769,8 +769,17 @@ impl Server<'_> {
                 // The socket the app will wait on. A connection just begun
                 // cannot be made yet: the app waits for its notification
                 // before it asks (`STATUS`).
+                // A datagram sent with nothing to receive yet: the app is
+                // likely to wait for the answer next (word 1 tells it the
+                // wait is noted).
+                let quiet = |slot| !self.readiness(slot).receive;
                 let waited_on = match (request, &answer) {
                     (Request::TcpConnect { .. }, Ok(reply)) => Some(reply.words[0]),
+                    (Request::SendTo { socket, .. }, Ok(reply))
+                        if reply.words[0] == 1 && self.book.table.find(client, socket).is_some_and(quiet) =>
+                    {
+                        Some(socket)
+                    }
                     _ if nothing_yet && answer.as_ref().is_ok_and(|reply| reply.words[0] == 0) => {
                         Some(message.words[0])
                     }
@@ -786,6 +795,11 @@ impl Server<'_> {
                             .map(|slot| Wait::Socket { slot, seen: self.readiness(slot) }),
                     };
                     self.book.set_wait(client as usize - 1, wait);
+                    if let (Request::SendTo { .. }, Ok(reply)) = (request, &mut answer) {
+                        if reply.words[0] == 1 {
+                            reply.words[1] = tessera_servers::net::WAIT_NOTED;
+                        }
+                    }
                 }
                 answer
             }
