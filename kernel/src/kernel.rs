@@ -33,8 +33,10 @@ pub struct KernelCell {
 }
 
 // SAFETY: access to `kernel` only goes through `enter`, which hands out one
-// `KernelGuard` at a time (checked by `entered`); on the single core the
-// kernel runs on, with IRQs masked, nothing can interleave with the check.
+// `KernelGuard` at a time (checked by `entered`), or through the unsafe
+// `uptime_micros`, whose callers promise no guard exists (a shared read
+// between entries); on the single core the kernel runs on, with IRQs
+// masked, nothing can interleave with the check.
 unsafe impl Sync for KernelCell {}
 
 impl KernelCell {

@@ -261,10 +261,15 @@ extern "C" fn tessera_syscall(saved: *mut u32) -> *mut u32 {
 /// `Uptime` from user mode, for `svc.s`'s short path: the clock read and
 /// converted as the general path's `Uptime` does, and nothing else (no
 /// state changes, so no scheduling decision follows).
+///
+/// # Safety
+///
+/// Only as an entry point, where no `KernelGuard` exists (svc.s calls it
+/// from `svc_entry`'s table); no Rust code calls it.
 #[no_mangle]
-extern "C" fn tessera_uptime() -> u64 {
-    // SAFETY: an entry point (svc.s calls it from `svc_entry`'s table):
-    // entries never nest, so no guard exists.
+unsafe extern "C" fn tessera_uptime() -> u64 {
+    // SAFETY: the caller's promise: an entry point, and entries never
+    // nest, so no guard exists.
     unsafe { KERNEL.uptime_micros() }
 }
 

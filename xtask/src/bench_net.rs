@@ -189,7 +189,8 @@ impl HostServers {
     pub fn finish(self) -> Moved {
         self.stop.store(true, Ordering::Release);
         // Wake each TCP server's blocking accept (one that reached its
-        // limit has ended: its port refuses, which is as good).
+        // limit takes no more: the connection waits in the backlog until
+        // the listener goes, which is as good).
         for port in [SINK_PORT, SOURCE_PORT, ACCEPT_PORT] {
             let _ = TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), Duration::from_secs(1));
         }

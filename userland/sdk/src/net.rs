@@ -194,8 +194,9 @@ pub struct Net {
 /// The socket whose `send_to` the server last answered with
 /// [`WAIT_NOTED`], if the app has made no request since: the server will
 /// signal the readiness notification when a datagram comes for it. Every
-/// request clears it (the server notes one wait per app, for its latest
-/// request). The endpoint the socket is reached through (the app's, or a
+/// request through `Net::call` clears it (the server notes one wait per
+/// app, for its latest request that found nothing; `DELEGATE`, which does
+/// not call through it, moves no note). The endpoint the socket is reached through (the app's, or a
 /// socket capability), and its number: two words, as the M4 has no
 /// 64-bit atomics (an app has one thread).
 static NOTED: [AtomicU32; 2] = [AtomicU32::new(NOTHING_NOTED), AtomicU32::new(NOTHING_NOTED)];
@@ -689,8 +690,10 @@ impl UdpSocket {
         // last request), that nothing was waiting and that it will signal
         // when that changes: wait for the signal before asking (a round
         // trip to the peer is the usual wait).
+        // However the wait ends (the signal, 5 ms, or the read timeout,
+        // zero included), the server is asked at least once.
         if is_noted(self.net.endpoint, self.socket) {
-            backoff.wait(&mut deadline)?;
+            let _ = backoff.wait(&mut deadline);
         }
         loop {
             let [count, address, port, flags] =

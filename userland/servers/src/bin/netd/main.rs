@@ -50,10 +50,11 @@
 //! It waits for a request, or for the device's interrupt (a notification
 //! bound to its receive), until the stack's next timer (at most 1 s);
 //! without the interrupt it polls, at most `net::POLL_MICROS` and at least
-//! `net::POLL_MIN_MICROS` apart. It answers the request or acknowledges
-//! the interrupt, then hands received frames to the stack and lets the
-//! stack send, unless the request only read the stack's state and the
-//! stack is not due. The sockets' buffers (`net::SOCKET_BUFFER_BYTES`
+//! `net::POLL_MIN_MICROS` apart. It works out the request's answer or
+//! acknowledges the interrupt, then hands received frames to the stack and
+//! lets the stack send, unless the request only read the stack's state and
+//! the stack is not due; the answer goes out with the next wait (one
+//! `ReplyReceive`), a `CLOSE`'s at once. The sockets' buffers (`net::SOCKET_BUFFER_BYTES`
 //! each way per TCP socket) are in their frames, the stack's socket slots
 //! (smoltcp's set holds only the sockets in use: `tessera_net_core::pool`)
 //! and the server's tables are statics it takes once at start; everything
