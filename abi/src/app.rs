@@ -570,15 +570,46 @@ pub mod net {
     /// readiness notification when that changes (as it does after a
     /// request that found nothing yet): an app about to receive the answer
     /// may wait for the signal before it asks. Only an app's own requests
-    /// are noted, not a socket capability holder's.
+    /// are noted, not a socket capability holder's. With the wait noted,
+    /// word 1 has [`DELIVERS`] too unless the socket was handed out
+    /// ([`DELEGATE`]): the first datagram to come is then put in the
+    /// window before the signal (a delivery, see [`DELIVERED`]).
     pub const SEND_TO: u32 = 10;
     /// [`SEND_TO`]'s word 1: the app's wait for the socket is noted.
     pub const WAIT_NOTED: u32 = 1;
+    /// [`SEND_TO`]'s word 1, and a [`RECEIVE_FROM`] flag when nothing was
+    /// received: the next datagram for the socket will be delivered into
+    /// the window, unless the app makes a request first (any request ends
+    /// the offer: the window is the app's again). The server has cleared
+    /// the delivery record ([`DELIVERY_RECORD_AT`]). Only an app's own
+    /// sockets that were not handed out ([`DELEGATE`]) are offered.
+    pub const DELIVERS: u32 = 4;
+    /// Where in the window a delivery's record lies: four words, written
+    /// after the datagram's bytes (at the window's start). Word 0 is
+    /// [`DELIVERED`] with the socket's number (0 while nothing was
+    /// delivered), word 1 the datagram's length, word 2 the sender's
+    /// address, word 3 its port. The datagram stays the socket's first
+    /// until the app's next request says, with [`DELIVERY_TAKEN`] in its
+    /// label, that the app took it; a request without it leaves the
+    /// datagram for [`RECEIVE_FROM`] (nothing is lost if the app wrote
+    /// over the window first). A client socket is delivered only
+    /// datagrams from addresses the app may send to, as with
+    /// [`RECEIVE_FROM`].
+    pub const DELIVERY_RECORD_AT: usize = WINDOW_BYTES - 16;
+    /// A delivery record's word 0 (with the socket's number in the low
+    /// byte): a datagram was delivered.
+    pub const DELIVERED: u32 = 0xD0_0000;
+    /// A bit of any app request's label: the app took the datagram
+    /// delivered to it since its last request ([`DELIVERS`]), which leaves
+    /// its socket now. Without a delivery it changes nothing.
+    pub const DELIVERY_TAKEN: u32 = 0x100;
     /// Receives one datagram without waiting: word 0 = socket, word 1 =
     /// most bytes wanted (`1..=`[`WINDOW_BYTES`]). The answer: word 0 =
     /// its length (cut to word 1), word 1 = the sender's address, word 2 =
     /// its port, word 3 = flags ([`RECEIVED`], [`CUT`]); no [`RECEIVED`]
-    /// bit: nothing was waiting. A client socket (port 0) gets only
+    /// bit: nothing was waiting (then [`DELIVERS`] may be set: the app's
+    /// wait is noted, as after any request that found nothing, and the
+    /// next datagram will be delivered). A client socket (port 0) gets only
     /// datagrams from addresses the app may send to; others are dropped.
     pub const RECEIVE_FROM: u32 = 11;
     /// Shuts a stream's sending side: word 0 = socket. The server sends

@@ -18,7 +18,10 @@
 //!   and the network server logs that denial naming the app;
 //! - `netecho` (`AllowedConnections: ["10.0.2.2"]`, a literal) has three
 //!   lines echoed by the TCP echo server on 127.0.0.1:7007 and three
-//!   datagrams by the UDP echo server on 127.0.0.1:7008 ([`UDP_ECHO_PORT`]);
+//!   datagrams by the UDP echo server on 127.0.0.1:7008 ([`UDP_ECHO_PORT`]),
+//!   then one from each of two sockets before it reads either answer (the
+//!   first may be delivered into its window before the second is written
+//!   there), both back whole;
 //! - `echoserver` (`AllowedTcpServerPorts: [7]`, `AllowedUdpServerPorts:
 //!   [7]`) echoes what a host client sends to it through `--forward`
 //!   rules from free host ports to its port 7, over TCP and over UDP;
@@ -28,7 +31,8 @@
 //!   them), an address the listed name did not resolve to, socket numbers
 //!   it never opened and init's requests, server ports it was not granted,
 //!   a datagram to an unlisted host, stream requests on its UDP socket,
-//!   and ends with 0 of its attempts allowed.
+//!   claims of a delivered datagram it never had, and ends with 0 of its
+//!   attempts allowed.
 //!
 //! Each server answers a bounded number of connections, each with read
 //! and write timeouts, and stops when the boot does.
@@ -91,6 +95,7 @@ fn expected(dns_port: u16) -> Vec<String> {
         format!("netecho: 3 lines echoed by 10.0.2.2:{ECHO_PORT}"),
         "netecho: shut down its side; the server finished too".to_string(),
         format!("netecho: 3 datagrams echoed by 10.0.2.2:{UDP_ECHO_PORT}"),
+        "netecho: two sockets at once, both answers whole".to_string(),
         "init: app 'netecho' finished (exit 0)".to_string(),
         format!("({ECHOSERVER}) registered: may connect to none; may look up none; entries ignored: 0"),
         "echoserver: echoing on TCP port 7 and UDP port 7".to_string(),
@@ -105,6 +110,8 @@ fn expected(dns_port: u16) -> Vec<String> {
         format!("({HOSTILE}) send to 10.0.2.3:53: {not_listed}"),
         "hostile: network: accept on socket 0, its UDP socket: denied (invalid argument)".to_string(),
         "hostile: network: send a datagram of 1473 bytes: denied (invalid argument)".to_string(),
+        "hostile: network: claim a delivered datagram on a request no server knows: denied (invalid argument)"
+            .to_string(),
         format!("({HOSTILE}) registered: may connect to none; may look up example.test; entries ignored: 0"),
         format!("hostile: connect to 10.0.2.2:8080 (not listed, not looked up): {denied}"),
         format!("({HOSTILE}) connect to 10.0.2.2:8080: {not_listed}"),
@@ -379,11 +386,13 @@ pub fn scenario(kernel: &Path) -> Result<()> {
     if echoed != [lines.concat()] {
         reasons.push(format!("the echo server expected netecho's three lines on one connection, and saw {echoed:?}"));
     }
-    // Each datagram at least once (a lost one is sent again), in order.
+    // Each datagram at least once (a lost one is sent again), in order,
+    // then one from each of its two sockets.
     let mut deduplicated = udp_echoed.clone();
     deduplicated.dedup();
-    if deduplicated != lines {
-        reasons.push(format!("the UDP echo server expected netecho's three datagrams, and saw {udp_echoed:?}"));
+    let datagrams = [&lines[..], &["to the first socket", "to the second socket, a longer datagram"]].concat();
+    if deduplicated != datagrams {
+        reasons.push(format!("the UDP echo server expected netecho's five datagrams, and saw {udp_echoed:?}"));
     }
     if forwarded.tcp.is_none() || forwarded.udp.is_none() {
         reasons.push(format!(

@@ -12,6 +12,8 @@
 //!   app's own socket numbers, and what state each connection is in.
 //! - [`pool`]: the pool's smoltcp sockets, in the stack's socket set
 //!   only while in use (what the stack walks on every poll).
+//! - [`delivery`]: which datagram an app was offered or given in its
+//!   window, and when it leaves its socket.
 //! - [`denials`]: the bounded log of denied attempts (security events).
 //! - [`dns`]: the DNS client's wire codec: the A query `netd` sends for
 //!   a host name and the reading of the server's response into at most
@@ -25,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 pub mod checksum;
+pub mod delivery;
 pub mod denials;
 pub mod dns;
 pub mod fuzzing;

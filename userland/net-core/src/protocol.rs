@@ -73,9 +73,9 @@
 //! carry no more bytes.
 
 use tessera_abi::app::net::{
-    address_bytes, CLOSE, DELEGATE, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE,
-    RECEIVE_FROM, REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, SHUTDOWN, SOCKET_BADGE, STATUS, TCP_ACCEPT, TCP_CONNECT,
-    TCP_LISTEN, UDP_BIND, UNREGISTER_APP, WINDOW_BYTES,
+    address_bytes, CLOSE, DELEGATE, DELIVERY_TAKEN, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES,
+    MAX_SOCKETS, RECEIVE, RECEIVE_FROM, REGISTER_APP, SEND, SEND_TO, SET_RESOLVER, SHUTDOWN, SOCKET_BADGE, STATUS,
+    TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, UNREGISTER_APP, WINDOW_BYTES,
 };
 use tessera_abi::Error;
 
@@ -216,6 +216,13 @@ pub enum Request {
     },
 }
 
+/// A request's label without [`DELIVERY_TAKEN`], and whether it had it
+/// (an app took the datagram delivered to it: `crate::delivery`). The
+/// flag may ride on any request; [`decode`] is given the label without it.
+pub const fn split_label(label: u32) -> (u32, bool) {
+    (label & !DELIVERY_TAKEN, label & DELIVERY_TAKEN != 0)
+}
+
 /// Whether a TCP connection can go to `address`: not the unspecified
 /// address, not the limited broadcast, not multicast (224.0.0.0/4).
 pub fn is_connectable(address: [u8; 4]) -> bool {
@@ -326,6 +333,19 @@ mod tests {
 
     const APP: u32 = 3;
     const HOST: u32 = address_word([10, 0, 2, 2]);
+
+    #[test]
+    fn the_taken_flag_rides_on_any_request_and_leaves_the_label_whole() {
+        for label in [SEND_TO, RECEIVE_FROM, STATUS, CLOSE, 0, 0xFFFF & !DELIVERY_TAKEN] {
+            assert_eq!(split_label(label), (label, false));
+            assert_eq!(split_label(label | DELIVERY_TAKEN), (label, true));
+        }
+        // Without the split, the flag makes a label no request has.
+        assert_eq!(decode(SEND_TO | DELIVERY_TAKEN, [0, HOST, 7, 1], 0, APP), Err(Error::InvalidArgument));
+        let (label, taken) = split_label(STATUS | DELIVERY_TAKEN);
+        assert!(taken);
+        assert_eq!(decode(label, [0; 4], 0, APP), Ok((Caller::App(APP), Request::Status { socket: 0 })));
+    }
 
     #[test]
     fn badges_name_callers() {

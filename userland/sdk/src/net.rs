@@ -44,9 +44,9 @@ pub use core::net::{Ipv4Addr, SocketAddrV4};
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use tessera_abi::app::net::{
-    address_bytes, address_word, state, CLOSE, DELEGATE, LOOKUP, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, READY, RECEIVE,
-    RECEIVED, RECEIVE_FROM, SEND, SEND_TO, SHUTDOWN, STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, WAIT_NOTED,
-    WINDOW_BYTES,
+    address_bytes, address_word, state, CLOSE, DELEGATE, DELIVERED, DELIVERS, DELIVERY_RECORD_AT, DELIVERY_TAKEN,
+    LOOKUP, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, READY, RECEIVE, RECEIVED, RECEIVE_FROM, SEND, SEND_TO, SHUTDOWN,
+    STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, WAIT_NOTED, WINDOW_BYTES,
 };
 use tessera_abi::Handle;
 use tessera_rt::{call, wait_notification, Mapping, Message, Timeout};
@@ -94,11 +94,7 @@ impl Backoff {
     fn wait(&mut self, deadline: &mut Deadline) -> Result<(), Error> {
         // The most this wait takes: `POLL`, or what is left of the call's
         // time.
-        let budget = match deadline.left() {
-            Some(left) if left.is_zero() => return Err(Error::TimedOut),
-            Some(left) => POLL.min(left),
-            None => POLL,
-        };
+        let budget = deadline.budget(POLL)?;
         let Some(ready) = self.ready else {
             time::sleep(self.next.min(budget));
             self.next = (self.next * 2).min(POLL);
@@ -119,26 +115,48 @@ impl Backoff {
     }
 }
 
-/// A call's deadline, if it has a timeout. The clock is read (a syscall)
-/// only once the call finds that it must wait, which most calls never
-/// do: the timeout counts from the server's first answer that there is
-/// nothing yet, one request after the call began.
+/// A call's deadline, if it has a timeout. The timeout counts from the
+/// server's first answer that there is nothing yet, one request after the
+/// call began, and the clock is read (a syscall) only from the call's
+/// second wait on, which most calls never reach: the first wait may take
+/// all of its step, and counts as having taken it. So a call may end up to
+/// one step ([`POLL`]) after its timeout, never before.
 struct Deadline {
     timeout: Option<Duration>,
     at: Option<Instant>,
+    /// The first wait's step, once it was taken (before `at` is set).
+    first: Option<Duration>,
 }
 
 impl Deadline {
     fn after(timeout: impl Into<Option<Duration>>) -> Deadline {
-        Deadline { timeout: timeout.into(), at: None }
+        Deadline { timeout: timeout.into(), at: None, first: None }
     }
 
-    /// What is left of the call's time now (zero once it has passed), or
-    /// `None` without a timeout.
-    fn left(&mut self) -> Option<Duration> {
-        let timeout = self.timeout?;
-        let now = Instant::now();
-        Some(self.at.get_or_insert_with(|| now.after(timeout)).duration_since(now))
+    /// How long the next wait may take: at most `most`, and no longer
+    /// than what is left of the call's time; `TimedOut` once that has
+    /// passed (at once for a zero timeout).
+    fn budget(&mut self, most: Duration) -> Result<Duration, Error> {
+        let Some(timeout) = self.timeout else { return Ok(most) };
+        let left = match (self.at, self.first) {
+            (Some(at), _) => at.duration_since(Instant::now()),
+            (None, None) => {
+                let step = most.min(timeout);
+                self.first = Some(step);
+                step
+            }
+            (None, Some(step)) => {
+                let now = Instant::now();
+                let at = now.after(timeout.saturating_sub(step));
+                self.at = Some(at);
+                at.duration_since(now)
+            }
+        };
+        if left.is_zero() {
+            Err(Error::TimedOut)
+        } else {
+            Ok(most.min(left))
+        }
     }
 }
 /// How long one request to the server may take.
@@ -195,22 +213,31 @@ pub struct Net {
 /// [`WAIT_NOTED`], if the app has made no request since: the server will
 /// signal the readiness notification when a datagram comes for it. Every
 /// request through `Net::call` clears it (the server notes one wait per
-/// app, for its latest request that found nothing; `DELEGATE`, which does
-/// not call through it, moves no note). The endpoint the socket is reached through (the app's, or a
-/// socket capability), and its number: two words, as the M4 has no
-/// 64-bit atomics (an app has one thread).
-static NOTED: [AtomicU32; 2] = [AtomicU32::new(NOTHING_NOTED), AtomicU32::new(NOTHING_NOTED)];
-/// [`NOTED`]'s endpoint with nothing noted (no handle is all ones).
-const NOTHING_NOTED: u32 = u32::MAX;
+/// app, for its latest request that found nothing). The endpoint the
+/// socket is reached through (the app's, or a socket capability), and its
+/// number with [`OFFERED`] if the answer had [`DELIVERS`] too: two words,
+/// as the M4 has no 64-bit atomics (an app has one thread).
+static NOTED: [AtomicU32; 2] = [AtomicU32::new(NOTHING), AtomicU32::new(NOTHING)];
+/// [`NOTED`]'s bit: the server offered to deliver the socket's next
+/// datagram into the window.
+const OFFERED: u32 = 1 << 31;
+/// [`NOTED`]'s (and [`TAKEN`]'s) endpoint when there is none (no handle is
+/// all ones).
+const NOTHING: u32 = u32::MAX;
+/// The endpoint whose server delivered a datagram the app took, if the
+/// app has made no request to it since: its next request says so
+/// ([`DELIVERY_TAKEN`]), and the datagram leaves the socket then.
+static TAKEN: AtomicU32 = AtomicU32::new(NOTHING);
 
-/// Whether [`NOTED`] names `socket` on `endpoint`.
-fn is_noted(endpoint: Handle, socket: u32) -> bool {
-    NOTED[0].load(Ordering::Relaxed) == endpoint.0 && NOTED[1].load(Ordering::Relaxed) == socket
+/// [`NOTED`]'s socket word if it names `socket` on `endpoint`.
+fn noted(endpoint: Handle, socket: u32) -> Option<u32> {
+    let word = NOTED[1].load(Ordering::Relaxed);
+    (NOTED[0].load(Ordering::Relaxed) == endpoint.0 && word & !OFFERED == socket).then_some(word)
 }
 
-/// Sets [`NOTED`] to `socket` on `endpoint`.
-fn note(endpoint: Handle, socket: u32) {
-    NOTED[1].store(socket, Ordering::Relaxed);
+/// Sets [`NOTED`] to `socket` on `endpoint`, with [`OFFERED`] if `offered`.
+fn note(endpoint: Handle, socket: u32, offered: bool) {
+    NOTED[1].store(if offered { socket | OFFERED } else { socket }, Ordering::Relaxed);
     NOTED[0].store(endpoint.0, Ordering::Relaxed);
 }
 
@@ -230,12 +257,23 @@ impl Net {
     /// One request: the reply's words, or the error the server (or the
     /// kernel) answered.
     fn call(&self, label: u32, words: [u32; 4]) -> Result<[u32; 4], tessera_abi::Error> {
-        // Whatever the request, the server notes the app's wait anew.
-        NOTED[0].store(NOTHING_NOTED, Ordering::Relaxed);
-        let reply = call(self.endpoint, &Message::new(label, words), CALL_TIMEOUT)?;
+        let reply = call(self.endpoint, &Message::new(self.label(label), words), CALL_TIMEOUT)?;
         match reply.message.label {
             0 => Ok(reply.message.words),
             code => Err(tessera_abi::Error::from_code(code).unwrap_or(tessera_abi::Error::InvalidArgument)),
+        }
+    }
+
+    /// The label to send a request with: whatever the request, the server
+    /// notes the app's wait anew (and ends an offer to deliver), and hears
+    /// of a delivered datagram the app took ([`TAKEN`]).
+    fn label(&self, label: u32) -> u32 {
+        NOTED[0].store(NOTHING, Ordering::Relaxed);
+        if TAKEN.load(Ordering::Relaxed) == self.endpoint.0 {
+            TAKEN.store(NOTHING, Ordering::Relaxed);
+            label | DELIVERY_TAKEN
+        } else {
+            label
         }
     }
 
@@ -511,7 +549,7 @@ impl embedded_io::Write for TcpStream {
 
 /// `DELEGATE`: a capability for socket `socket`, from the answer.
 fn delegate(net: &Net, socket: u32) -> Result<Handle, Error> {
-    let reply = call(net.endpoint, &Message::new(DELEGATE, [socket, 0, 0, 0]), CALL_TIMEOUT)?;
+    let reply = call(net.endpoint, &Message::new(net.label(DELEGATE), [socket, 0, 0, 0]), CALL_TIMEOUT)?;
     match (reply.message.label, reply.message.caps) {
         (0, 1) => Ok(Handle(reply.message.words[3])),
         (0, _) => Err(Error::InvalidArgument),
@@ -661,8 +699,8 @@ impl UdpSocket {
             self.net.window.write_bytes(0, bytes);
             match self.net.call(SEND_TO, [self.socket, address, u32::from(port), bytes.len() as u32]) {
                 Ok([1, noted, ..]) => {
-                    if noted == WAIT_NOTED {
-                        note(self.net.endpoint, self.socket);
+                    if noted & WAIT_NOTED != 0 {
+                        note(self.net.endpoint, self.socket, noted & DELIVERS != 0);
                     }
                     return Ok(bytes.len());
                 }
@@ -689,11 +727,25 @@ impl UdpSocket {
         // The server said, answering this socket's `send_to` (the app's
         // last request), that nothing was waiting and that it will signal
         // when that changes: wait for the signal before asking (a round
-        // trip to the peer is the usual wait).
+        // trip to the peer is the usual wait). If it offered to deliver
+        // the datagram, it is in the window once the signal came (which
+        // may have come already: then the clock need not be read).
         // However the wait ends (the signal, 5 ms, or the read timeout,
-        // zero included), the server is asked at least once.
-        if is_noted(self.net.endpoint, self.socket) {
-            let _ = backoff.wait(&mut deadline);
+        // zero included), the server is asked at least once if nothing
+        // was delivered.
+        if let Some(noted) = noted(self.net.endpoint, self.socket) {
+            // (A wait that may not block succeeds with no bits.)
+            let signalled = self.net.ready.is_some_and(|ready| {
+                wait_notification(ready, READY, Timeout::NoWait).is_ok_and(|bits| bits & READY != 0)
+            });
+            if !signalled {
+                let _ = backoff.wait(&mut deadline);
+            }
+            if noted & OFFERED != 0 {
+                if let Some(received) = self.delivered(buffer) {
+                    return Ok(received);
+                }
+            }
         }
         loop {
             let [count, address, port, flags] =
@@ -704,7 +756,30 @@ impl UdpSocket {
                 return Ok((count, peer(address, port)));
             }
             backoff.wait(&mut deadline)?;
+            if flags & DELIVERS != 0 {
+                if let Some(received) = self.delivered(buffer) {
+                    return Ok(received);
+                }
+            }
         }
+    }
+
+    /// The datagram the server delivered into the window for this socket
+    /// (`tessera_abi::app::net::DELIVERS`), copied into `buffer` (cut to
+    /// fit), if one is there; the app's next request tells the server it
+    /// was taken.
+    fn delivered(&self, buffer: &mut [u8]) -> Option<(usize, SocketAddrV4)> {
+        let window = &self.net.window;
+        let record = DELIVERY_RECORD_AT as u32;
+        if window.read_u32(record) != DELIVERED | self.socket {
+            return None;
+        }
+        let (length, address, port) =
+            (window.read_u32(record + 4), window.read_u32(record + 8), window.read_u32(record + 12));
+        let count = (length as usize).min(buffer.len()).min(DELIVERY_RECORD_AT);
+        buffer[..count].copy_from_slice(&window.as_bytes()[..count]);
+        TAKEN.store(self.net.endpoint.0, Ordering::Relaxed);
+        Some((count, peer(address, port)))
     }
 
     /// A capability for this socket alone, to hand to another process (as

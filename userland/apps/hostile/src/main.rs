@@ -243,8 +243,14 @@ fn main(app: App) -> Result<(), Error> {
         Err(error) => tally.check(format_args!("use the network"), Err::<(), _>(error)),
     }
     if let Some(endpoint) = app.grant(ServerKind::NET) {
-        let asks: [(&str, u32, [u32; 4]); 12] = [
+        let asks: [(&str, u32, [u32; 4]); 14] = [
             ("send on socket 0, its UDP socket, as on a stream", net_abi::SEND, [0, 1, 0, 0]),
+            ("claim a delivered datagram on a request no server knows", 0x7F | net_abi::DELIVERY_TAKEN, [0; 4]),
+            (
+                "claim a delivered datagram while receiving on socket 1, which it never opened",
+                net_abi::RECEIVE_FROM | net_abi::DELIVERY_TAKEN,
+                [1, 16, 0, 0],
+            ),
             ("accept on socket 0, its UDP socket", net_abi::TCP_ACCEPT, [0, 0, 0, 0]),
             ("receive a datagram on socket 1, which it never opened", net_abi::RECEIVE_FROM, [1, 16, 0, 0]),
             ("send a datagram of 1473 bytes", net_abi::SEND_TO, [0, 0x0a00_0202, 7, 1473]),

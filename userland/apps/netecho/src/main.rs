@@ -4,8 +4,9 @@
 //! checks that each comes back as it went (`netecho: 3 lines echoed by
 //! 10.0.2.2:7007`); over UDP it sends three datagrams to port 7008 from a
 //! client socket and checks the answers (`netecho: 3 datagrams echoed by
-//! 10.0.2.2:7008`). With nothing listening it logs why and exits 0; it
-//! exits 1 if an echo came back wrong.
+//! 10.0.2.2:7008`), then uses two sockets at once (`netecho: two sockets
+//! at once, both answers whole`). With nothing listening it logs why and
+//! exits 0; it exits 1 if an echo came back wrong.
 //!
 //! Try it: run echo servers on the host's 127.0.0.1 (`ncat -l -k 127.0.0.1
 //! 7007 --exec /bin/cat`; `ncat -u -l -k 127.0.0.1 7008 --exec /bin/cat`),
@@ -77,6 +78,32 @@ fn echo_udp(socket: &mut UdpSocket) -> Result<usize, Error> {
     Ok(LINES.len())
 }
 
+/// A datagram from each of two sockets before either answer is read: the
+/// first socket's answer may be waiting in the app's transfer window by
+/// the time the second datagram is written there (the network server
+/// delivers a datagram into the window when it can), and must still come
+/// back whole, to the socket it is for.
+fn two_sockets(net: &Net, first: &mut UdpSocket) -> Result<(), Error> {
+    const FIRST: &[u8] = b"to the first socket";
+    const SECOND: &[u8] = b"to the second socket, a longer datagram";
+    let mut second = UdpSocket::bind(net, 0)?;
+    second.set_read_timeout(Some(Duration::from_secs(1)));
+    first.send_to(FIRST, HOST, UDP_PORT)?;
+    // Time for the first answer to come.
+    tessera_sdk::time::sleep(Duration::from_millis(100));
+    second.send_to(SECOND, HOST, UDP_PORT)?;
+    let mut buffer = [0u8; 64];
+    let (count, _) = first.recv_from(&mut buffer)?;
+    let first_whole = &buffer[..count] == FIRST;
+    let (count, _) = second.recv_from(&mut buffer)?;
+    if !first_whole || &buffer[..count] != SECOND {
+        log!("netecho: with two sockets at once, an answer came back changed or to the wrong socket");
+        return Err(Error::InvalidArgument);
+    }
+    log!("netecho: two sockets at once, both answers whole");
+    Ok(())
+}
+
 fn tcp(net: &Net) -> Result<(), Error> {
     let mut stream = match TcpStream::connect(net, HOST, TCP_PORT) {
         Ok(stream) => stream,
@@ -106,7 +133,10 @@ fn udp(net: &Net) -> Result<(), Error> {
     socket.set_write_timeout(Some(Duration::from_secs(5)));
     let echoed = echo_udp(&mut socket)?;
     log!("netecho: {} datagrams echoed by {}:{}", echoed, HOST, UDP_PORT);
-    Ok(())
+    if echoed < LINES.len() {
+        return Ok(());
+    }
+    two_sockets(net, &mut socket)
 }
 
 fn main(app: App) -> Result<(), Error> {

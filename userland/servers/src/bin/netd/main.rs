@@ -74,10 +74,11 @@ use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint};
 use tessera_abi::NOTIFIED_BADGE;
+use tessera_net_core::delivery::Delivery;
 use tessera_net_core::denials::{Attempt, Denial, Denials, LineLimit, Reason};
 use tessera_net_core::dns::MAX_QUERY_BYTES;
 use tessera_net_core::pool::Sockets;
-use tessera_net_core::protocol::{decode, Caller, Request};
+use tessera_net_core::protocol::{decode, split_label, Caller, Request};
 use tessera_net_core::registration::Registration;
 use tessera_net_core::registration::Transport;
 use tessera_net_core::resolver::{Lookup, Resolved, MAX_SERVERS};
@@ -88,10 +89,10 @@ use tessera_rt::{
     sleep_micros, unmap, uptime_micros, Error, Handle, Mapping, Message, ObjectType, Received, Rights, Timeout,
 };
 use tessera_servers::net::{
-    address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, CUT, DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES,
-    MAX_SOCKETS, POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS, READY, RECEIVED, SOCKET_BADGE, SOCKET_BUFFER_BYTES,
-    SOCKET_FRAMES, SOCKET_MEMORY_BYTES, UDP_BUFFER_BYTES, UDP_DATAGRAMS, UDP_MEMORY_BYTES, UDP_SOCKETS,
-    UDP_SOCKETS_PER_APP, WINDOW_BYTES, WINDOW_MAPPED_AT,
+    address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, CUT, DELIVERED, DELIVERS, DELIVERY_RECORD_AT,
+    DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES, MAX_SOCKETS, POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS, READY, RECEIVED,
+    SOCKET_BADGE, SOCKET_BUFFER_BYTES, SOCKET_FRAMES, SOCKET_MEMORY_BYTES, UDP_BUFFER_BYTES, UDP_DATAGRAMS,
+    UDP_MEMORY_BYTES, UDP_SOCKETS, UDP_SOCKETS_PER_APP, WINDOW_BYTES, WINDOW_MAPPED_AT,
 };
 use virtio::Nic;
 
@@ -338,6 +339,8 @@ struct Book {
     /// What each client whose last request found nothing to do yet waits
     /// on: its readiness notification is signalled once that changed.
     waits: [Option<Wait>; MAX_CLIENTS as usize],
+    /// The datagram each client was offered or given in its window.
+    deliveries: [Delivery; MAX_CLIENTS as usize],
     table: SocketTable<SLOTS>,
     /// When each closing slot was closed (microseconds since boot).
     closed_at: [u64; SLOTS],
@@ -385,6 +388,7 @@ impl Book {
             resolved: [Resolved::new(); MAX_CLIENTS as usize],
             lookups: [None; MAX_CLIENTS as usize],
             waits: [None; MAX_CLIENTS as usize],
+            deliveries: [Delivery::Off; MAX_CLIENTS as usize],
             table: SocketTable::new(),
             closed_at: [0; SLOTS],
             peers: [Peers::new(); UDP_SOCKETS],
@@ -652,7 +656,10 @@ impl Server<'_> {
                 Some(Wait::Lookup) => looked_up,
                 None => false,
             };
-            if let (true, Some(client)) = (ready, &self.book.clients[index]) {
+            if let (true, Some(client)) = (ready, self.book.clients[index]) {
+                if let Some(slot) = self.book.deliveries[index].offered() {
+                    self.deliver(index, slot, client.window);
+                }
                 let _ = signal(client.ready, READY);
                 self.book.set_wait(index, None);
             }
@@ -724,7 +731,8 @@ impl Server<'_> {
     /// decode (it changed nothing). Anything else is taken to change it.
     fn answer(&mut self, request: &Received) -> (Result<Message, Error>, bool) {
         let message = &request.message;
-        let (caller, decoded) = match decode(message.label, message.words, message.caps, request.badge) {
+        let (label, _) = split_label(message.label);
+        let (caller, decoded) = match decode(label, message.words, message.caps, request.badge) {
             Ok(decoded) => decoded,
             // A malformed request changed nothing: no reason to poll the
             // stack before its due time (a client sending garbage would
@@ -753,6 +761,12 @@ impl Server<'_> {
                 Ok(reply_words([0; 4]))
             }
             (Caller::App(client), request) => {
+                // The datagram delivered to the app leaves its socket if
+                // the app says it took it; any request ends an offer.
+                let (_, took) = split_label(message.label);
+                if let Some(slot) = self.book.deliveries[client as usize - 1].request(took) {
+                    let _ = self.sockets.udp_mut(slot - POOL_SOCKETS).recv();
+                }
                 let mut answer = self.app_request(client, request, None);
                 // Nothing to do yet (word 0 is 0: no bytes moved, no room,
                 // still connecting, no connection or datagram waiting, the
@@ -796,9 +810,23 @@ impl Server<'_> {
                             .map(|slot| Wait::Socket { slot, seen: self.readiness(slot) }),
                     };
                     self.book.set_wait(client as usize - 1, wait);
-                    if let (Request::SendTo { .. }, Ok(reply)) = (request, &mut answer) {
-                        if reply.words[0] == 1 {
-                            reply.words[1] = tessera_servers::net::WAIT_NOTED;
+                    // A datagram queued, or none to receive: the next one
+                    // to come may be delivered into the window.
+                    let (noted, flags) = match (request, &mut answer) {
+                        (Request::SendTo { .. }, Ok(reply)) if reply.words[0] == 1 => (true, Some(&mut reply.words[1])),
+                        (Request::ReceiveFrom { .. }, Ok(reply)) if reply.words[3] & RECEIVED == 0 => {
+                            (false, Some(&mut reply.words[3]))
+                        }
+                        _ => (false, None),
+                    };
+                    if let Some(flags) = flags {
+                        if noted {
+                            *flags = tessera_servers::net::WAIT_NOTED;
+                        }
+                        if let Some(Wait::Socket { slot, .. }) = wait {
+                            if self.offer(client, slot) {
+                                *flags |= DELIVERS;
+                            }
                         }
                     }
                 }
@@ -857,6 +885,7 @@ impl Server<'_> {
         let _ = cap_delete(old.window);
         let _ = cap_delete(old.ready);
         self.book.set_wait(index, None);
+        self.book.deliveries[index] = Delivery::Off;
         self.book.resolved[index] = Resolved::new();
         self.book.set_lookup(index, None);
         for slot in 0..SLOTS {
@@ -1169,23 +1198,15 @@ impl Server<'_> {
         }
     }
 
-    /// `RECEIVE_FROM`: the next datagram for app `client`'s socket, at most
-    /// `len` bytes of it, into the window. A client socket drops (and
-    /// counts) datagrams from addresses the app may not reach.
-    fn receive_from(
-        &mut self,
-        client: u32,
-        socket: u32,
-        len: usize,
-        (window, keep): (Handle, bool),
-    ) -> Result<Message, Error> {
-        let datagram = self.datagram_of(client, socket)?;
+    /// The sender of the first datagram of UDP socket `datagram` (by
+    /// slot - `POOL_SOCKETS`) of app `client`, if one is waiting. A client
+    /// socket drops (and counts) datagrams from addresses the app may not
+    /// reach first; a server socket records the sender as a peer it may
+    /// answer.
+    fn first_datagram(&mut self, client: u32, datagram: usize) -> Option<([u8; 4], u16)> {
         let server = self.book.server_port[datagram];
         loop {
-            let socket = self.sockets.udp_mut(datagram);
-            let Some(sender) = socket.peek().ok().map(|(_, metadata)| metadata.endpoint) else {
-                return Ok(reply_words([0; 4]));
-            };
+            let sender = self.sockets.udp_mut(datagram).peek().ok()?.1.endpoint;
             let IpAddress::Ipv4(from) = sender.addr;
             let from = from.octets();
             if !server && !self.may_reach(client, from) {
@@ -1196,17 +1217,79 @@ impl Server<'_> {
             if server {
                 self.book.peers[datagram].heard(from, sender.port);
             }
-            let socket = self.sockets.udp_mut(datagram);
-            let received = self.windows.with(window, Rights::READ | Rights::WRITE, keep, |window| {
-                socket.recv().map(|(bytes, _)| {
-                    let take = bytes.len().min(len);
-                    window.write_bytes(0, &bytes[..take]);
-                    (take, bytes.len() > take)
-                })
-            })?;
-            let Ok((count, cut)) = received else { return Ok(reply_words([0; 4])) };
-            let flags = RECEIVED | if cut { CUT } else { 0 };
-            return Ok(reply_words([count as u32, address_word(from), u32::from(sender.port), flags]));
+            return Some((from, sender.port));
+        }
+    }
+
+    /// `RECEIVE_FROM`: the next datagram for app `client`'s socket, at most
+    /// `len` bytes of it, into the window (`first_datagram`).
+    fn receive_from(
+        &mut self,
+        client: u32,
+        socket: u32,
+        len: usize,
+        (window, keep): (Handle, bool),
+    ) -> Result<Message, Error> {
+        let datagram = self.datagram_of(client, socket)?;
+        let Some((from, port)) = self.first_datagram(client, datagram) else { return Ok(reply_words([0; 4])) };
+        let socket = self.sockets.udp_mut(datagram);
+        let received = self.windows.with(window, Rights::READ | Rights::WRITE, keep, |window| {
+            socket.recv().map(|(bytes, _)| {
+                let take = bytes.len().min(len);
+                window.write_bytes(0, &bytes[..take]);
+                (take, bytes.len() > take)
+            })
+        })?;
+        let Ok((count, cut)) = received else { return Ok(reply_words([0; 4])) };
+        let flags = RECEIVED | if cut { CUT } else { 0 };
+        Ok(reply_words([count as u32, address_word(from), u32::from(port), flags]))
+    }
+
+    /// Offers app `client` the next datagram of socket slot `slot` in its
+    /// window (`tessera_net_core::delivery`): a UDP socket that was not
+    /// handed out (a holder could take its datagrams meanwhile). Clears
+    /// the window's delivery record; says whether it offered.
+    fn offer(&mut self, client: u32, slot: usize) -> bool {
+        let index = client as usize - 1;
+        let handed_out = self.book.socket_caps[slot].is_some();
+        let Some(app) = self.book.clients[index] else { return false };
+        if slot < POOL_SOCKETS || handed_out {
+            return false;
+        }
+        let cleared = self.windows.with(app.window, Rights::READ | Rights::WRITE, true, |window| {
+            window.write_u32(DELIVERY_RECORD_AT as u32, 0);
+        });
+        if cleared.is_ok() {
+            self.book.deliveries[index].offer(slot);
+        }
+        cleared.is_ok()
+    }
+
+    /// Delivers the first datagram of socket slot `slot`, offered to the
+    /// client at `index` (its number - 1), into its `window`: the bytes at
+    /// the start, then the record (`DELIVERY_RECORD_AT`). The datagram
+    /// stays the socket's first until the app says it took it.
+    fn deliver(&mut self, index: usize, slot: usize, window: Handle) {
+        let (client, datagram) = (index as u32 + 1, slot - POOL_SOCKETS);
+        let Some(Slot::Open { socket: number, .. }) = self.book.table.slot(slot) else { return };
+        let Some((from, port)) = self.first_datagram(client, datagram) else { return };
+        let socket = self.sockets.udp_mut(datagram);
+        let delivered = self.windows.with(window, Rights::READ | Rights::WRITE, true, |window| {
+            let Ok((bytes, _)) = socket.peek() else { return false };
+            if bytes.len() > DELIVERY_RECORD_AT {
+                return false;
+            }
+            window.write_bytes(0, bytes);
+            let record = [bytes.len() as u32, address_word(from), u32::from(port)];
+            for (at, word) in (4..).step_by(4).zip(record) {
+                window.write_u32((DELIVERY_RECORD_AT + at) as u32, word);
+            }
+            // Last: the app reads the rest only once this says so.
+            window.write_u32(DELIVERY_RECORD_AT as u32, DELIVERED | number);
+            true
+        });
+        if delivered == Ok(true) {
+            self.book.deliveries[index].made(slot);
         }
     }
 
@@ -1521,7 +1604,8 @@ fn main(given: tessera_rt::Start) -> u32 {
         // A round whose request only read the stack's state (`read_only`)
         // does not poll it, unless it is due: nothing came in or may go out
         // because of it, and a frame raises the interrupt, a round of its
-        // own. A UDP round trip's `RECEIVE_FROM` is one.
+        // own. A UDP round trip's `RECEIVE_FROM` is one, and so is the
+        // interrupt for a frame sent when no frame came (`Nic::sent_only`).
         let mut read_only = false;
         let wait = Timeout::Micros(u32::try_from(poll_by.saturating_sub(time)).unwrap_or(u32::MAX - 1).max(1));
         // An answer that cannot be delivered (its caller gave up waiting)
@@ -1537,20 +1621,24 @@ fn main(given: tessera_rt::Start) -> u32 {
                 if let Some(interrupt) = interrupt {
                     let _ = interrupt_ack(interrupt);
                 }
+                // Only frames sent (the device gives back their buffers):
+                // nothing for the stack until it is due.
+                read_only = server.nic.sent_only();
             }
             Ok(request) => {
                 let result;
                 (result, read_only) = server.answer(&request);
                 // A registration keeps its window; every other capability
                 // a request brought goes now.
-                let kept = request.message.label == tessera_servers::net::REGISTER_APP && result.is_ok();
+                let (label, _) = split_label(request.message.label);
+                let kept = label == tessera_servers::net::REGISTER_APP && result.is_ok();
                 if !kept {
                     request.drop_capabilities();
                 }
                 answer = Some(result.unwrap_or_else(|error| Message::new(error as u32, [0; 4])));
                 // A `CLOSE` is answered at once, before the round's poll
                 // (docs/benchmarks.md, "One syscall a request").
-                if request.message.label == tessera_servers::net::CLOSE {
+                if label == tessera_servers::net::CLOSE {
                     if let Some(answer) = answer.take() {
                         let _ = reply(&answer);
                     }

@@ -96,6 +96,9 @@ pub struct Nic {
     /// stack is handed (or was): it goes back to the device at the next
     /// `receive`, once the token that lent it to the stack is gone.
     received: Option<usize>,
+    /// The stack asked for a transmit buffer and found none free since
+    /// the last `sent_only`.
+    starved: bool,
 }
 
 impl Nic {
@@ -107,7 +110,7 @@ impl Nic {
         let (Some(receive), Some(transmit)) = (Buffers::new(&pool), Buffers::new(&pool)) else {
             return Err(virtio_drivers::Error::DmaError);
         };
-        let mut nic = Nic { device, receive, transmit, received: None };
+        let mut nic = Nic { device, receive, transmit, received: None, starved: false };
         for index in 0..RECEIVE_BUFFERS {
             nic.lend_receive_buffer(index)?;
         }
@@ -133,6 +136,18 @@ impl Nic {
         let token = unsafe { self.device.receive_begin(&mut self.receive.bytes[index][..])? };
         self.receive.lent[index] = Some((token, BUFFER_BYTES));
         Ok(())
+    }
+
+    /// After an interrupt: takes back the transmit buffers whose frames
+    /// the device sent, and says whether that is all the interrupt was for:
+    /// no frame came, and the stack found every transmit buffer free when
+    /// it wanted one (so it sent all it had). The stack then has nothing
+    /// new to work on. A frame that comes after this raises the interrupt
+    /// again (its status was read and cleared before).
+    pub fn sent_only(&mut self) -> bool {
+        self.reclaim_transmitted();
+        let starved = core::mem::take(&mut self.starved);
+        !starved && self.device.poll_receive().is_none()
     }
 
     /// Takes back the transmit buffers whose frames the device has sent.
@@ -213,6 +228,7 @@ impl phy::Device for Nic {
         // A reply may be needed: only take a frame if it can be sent.
         self.reclaim_transmitted();
         if self.transmit.lent.iter().all(Option::is_some) {
+            self.starved = true;
             return None;
         }
         let token = self.device.poll_receive()?;
@@ -239,6 +255,10 @@ impl phy::Device for Nic {
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<TransmitToken<'_>> {
         self.reclaim_transmitted();
+        if self.transmit.lent.iter().all(Option::is_some) {
+            self.starved = true;
+            return None;
+        }
         TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit)
     }
 
