@@ -91,6 +91,63 @@ impl Reciprocal {
     }
 }
 
+/// Counter ticks to whole microseconds for a counter faster than 1 MHz,
+/// with one fixed-point multiply and one correction: exact for every
+/// count (`floor(ticks * 10^6 / frequency)`, what the kernel's clock
+/// answers `Uptime` with), without a division. User mode reads the A7's
+/// counter itself (docs/abi.md) and converts with this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MicrosFromTicks {
+    frequency: u64,
+    /// `floor(2^64 * 10^6 / frequency)`, below 2^64 since the frequency
+    /// is above 10^6.
+    rate: u64,
+}
+
+impl MicrosFromTicks {
+    /// The conversion for a counter of `frequency` Hz: `None` unless it is
+    /// above 1 MHz and fits the generic timer's 32-bit frequency register.
+    pub const fn new(frequency: u64) -> Option<MicrosFromTicks> {
+        if frequency <= 1_000_000 || frequency > u32::MAX as u64 {
+            return None;
+        }
+        // 10^6 * 2^64 / frequency in two 32-bit digits (long division):
+        // the high digit is below 2^32 because the frequency is above
+        // 10^6, and each partial dividend fits in 64 bits.
+        let (high, rest) = div_rem(1_000_000 << 32, frequency);
+        let (low, _) = div_rem(rest << 32, frequency);
+        Some(MicrosFromTicks { frequency, rate: (high << 32) | low })
+    }
+
+    /// The frequency and the rate, to keep: [`MicrosFromTicks::from_parts`]
+    /// makes the same conversion again without the divisions.
+    pub const fn parts(&self) -> (u64, u64) {
+        (self.frequency, self.rate)
+    }
+
+    /// The conversion whose [`MicrosFromTicks::parts`] these are (other
+    /// parts give wrong times, nothing worse).
+    pub const fn from_parts(frequency: u64, rate: u64) -> MicrosFromTicks {
+        MicrosFromTicks { frequency, rate }
+    }
+
+    /// `floor(ticks * 10^6 / frequency)`.
+    #[inline]
+    pub const fn micros(&self, ticks: u64) -> u64 {
+        // `rate / 2^64` is below `10^6 / frequency` by less than `1 / 2^64`,
+        // so the estimate is the quotient or one less, and the remainder
+        // it leaves is below twice the frequency: exact in 64 bits even
+        // where `ticks * 10^6` is not.
+        let estimate = high_product(ticks, self.rate);
+        let remainder = ticks.wrapping_mul(1_000_000).wrapping_sub(estimate.wrapping_mul(self.frequency));
+        if remainder >= self.frequency {
+            estimate + 1
+        } else {
+            estimate
+        }
+    }
+}
+
 /// The high 64 bits of the 128-bit product `a * b`, from four 32 x 32
 /// bit multiplies (a `u128` multiply would call a library routine).
 const fn high_product(a: u64, b: u64) -> u64 {
@@ -130,6 +187,34 @@ mod tests {
             }
         }
         assert_eq!(div_rem(7, 0), (7, 0));
+    }
+
+    #[test]
+    fn microseconds_from_ticks_are_exact() {
+        // The boards' rates, rates near the edges, and odd ones.
+        let rates =
+            [62_500_000, 24_000_000, 26_000_000, 1_000_001, 1_048_576, 19_200_000, 999_999_937, u32::MAX as u64];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for frequency in rates {
+            let conversion = MicrosFromTicks::new(frequency).unwrap();
+            let random = core::iter::from_fn(|| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                Some(state)
+            });
+            let near_seconds = (0..2000u64).flat_map(|second| {
+                let at = second.wrapping_mul(frequency).wrapping_mul(0x1_0001);
+                [at.wrapping_sub(1), at, at + 1]
+            });
+            for ticks in edges().chain(near_seconds).chain(random.take(20_000)) {
+                let exact = (u128::from(ticks) * 1_000_000 / u128::from(frequency)) as u64;
+                assert_eq!(conversion.micros(ticks), exact, "{ticks} ticks at {frequency} Hz");
+            }
+        }
+        assert_eq!(MicrosFromTicks::new(1_000_000), None, "1 MHz and slower: no conversion");
+        assert_eq!(MicrosFromTicks::new(0), None);
+        assert_eq!(MicrosFromTicks::new(u32::MAX as u64 + 1), None);
     }
 
     #[test]

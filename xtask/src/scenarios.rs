@@ -193,7 +193,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "cpu-state",
-        about: "CPU state outside the saved registers is per process or closed: thread registers, exclusive monitor, GE bits; VFP, SIMD, ThumbEE and timer access fault; the runtime's memcpy and checksum loop are right at every alignment and start",
+        about: "CPU state outside the saved registers is per process or closed: thread registers, exclusive monitor, GE bits; VFP, SIMD, ThumbEE and timer access fault, the counter reads as the kernel's clock; the runtime's memcpy and checksum loop are right at every alignment and start",
         bootargs: "scenario=cpu-state",
         expect: &[
             "cpustate first: at start TPIDRURW 0x00000000, TPIDRURO 0x00000000",
@@ -205,6 +205,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "cpustate second: own TPIDRURW 0xb0b00002 after switches",
             "init: cpustate exited with code 0",
             "cpustate fresh: at start TPIDRURW 0x00000000, TPIDRURO 0x00000000",
+            "cpustate fresh: the counter's uptime lies between the kernel's",
             "probe: executing a VFP instruction",
             "kernel: fault in process 'probe'",
             "init: probe was stopped by the kernel: undefined instruction",

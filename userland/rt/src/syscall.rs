@@ -132,10 +132,67 @@ pub fn shutdown(power: Handle, status: u32) -> Result<(), Error> {
     self::status(raw_syscall(Syscall::Shutdown as u32, [power.0, status, 0, 0])[0])
 }
 
-/// Microseconds since boot.
+/// Microseconds since boot. On the A7 from the generic timer's counter,
+/// which User mode may read (docs/abi.md), without a syscall
+/// ([`counter_uptime_micros`]); elsewhere, or if the counter's rate is
+/// 1 MHz or less, the kernel's answer ([`kernel_uptime_micros`]). Both are
+/// the same clock, to the microsecond.
 pub fn uptime_micros() -> u64 {
+    counter_uptime_micros().unwrap_or_else(kernel_uptime_micros)
+}
+
+/// Microseconds since boot, as the kernel answers `Uptime`.
+pub fn kernel_uptime_micros() -> u64 {
     let [_, low, high, _] = raw_syscall(Syscall::Uptime as u32, [0; 4]);
     ((high as u64) << 32) | low as u64
+}
+
+/// Microseconds since boot from the A7 generic timer's physical counter
+/// (CNTPCT, at CNTFRQ ticks a second; the kernel's clock), read in User
+/// mode: `None` on the M4, or with a counter of 1 MHz or less. The
+/// conversion's rate is worked out at the first call.
+#[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+pub fn counter_uptime_micros() -> Option<u64> {
+    use core::sync::atomic::{AtomicU32, Ordering};
+    use tessera_abi::divide::MicrosFromTicks;
+    /// The counter's frequency once read (0: not yet; 1: no conversion),
+    /// and the conversion's rate (low word, high word), written before it.
+    /// A process has one thread: no other can see them half written.
+    static CONVERSION: [AtomicU32; 3] = [AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)];
+    let conversion = match CONVERSION[0].load(Ordering::Relaxed) {
+        0 => {
+            let frequency: u32;
+            // SAFETY: reads CNTFRQ, which the kernel lets User mode read
+            // (CNTKCTL.PL0PCTEN); no memory is touched.
+            unsafe {
+                core::arch::asm!("mrc p15, 0, {}, c14, c0, 0", out(reg) frequency, options(nomem, nostack, preserves_flags))
+            };
+            let conversion = MicrosFromTicks::new(u64::from(frequency));
+            let (kept, rate) = conversion.map_or((1, 0), |conversion| (frequency, conversion.parts().1));
+            CONVERSION[1].store(rate as u32, Ordering::Relaxed);
+            CONVERSION[2].store((rate >> 32) as u32, Ordering::Relaxed);
+            CONVERSION[0].store(kept, Ordering::Relaxed);
+            conversion?
+        }
+        1 => return None,
+        frequency => {
+            let rate = u64::from(CONVERSION[2].load(Ordering::Relaxed)) << 32
+                | u64::from(CONVERSION[1].load(Ordering::Relaxed));
+            MicrosFromTicks::from_parts(u64::from(frequency), rate)
+        }
+    };
+    let (low, high): (u32, u32);
+    // SAFETY: reads CNTPCT, as CNTFRQ above; no memory is touched.
+    unsafe {
+        core::arch::asm!("mrrc p15, 0, {}, {}, c14", out(reg) low, out(reg) high, options(nomem, nostack, preserves_flags))
+    };
+    Some(conversion.micros((u64::from(high) << 32) | u64::from(low)))
+}
+
+/// Microseconds since boot from a counter User mode reads: none on the M4.
+#[cfg(not(all(target_arch = "arm", not(target_abi = "eabihf"))))]
+pub fn counter_uptime_micros() -> Option<u64> {
+    None
 }
 
 /// The cycle counter (PMCCNTR); under QEMU `-icount` it counts

@@ -33,23 +33,27 @@ pub fn wait_for_interrupt() {
 /// - ThumbEE, which a Cortex-A7 implements: its handler base (TEEHBR) would
 ///   be a register every process can read and write, so TEECR.XED makes it
 ///   undefined in User mode; TEEHBR itself is zeroed.
-/// - CNTKCTL: no User-mode access to the generic timer's counters or
-///   timers (the kernel owns the physical timer; its reset value is
-///   UNKNOWN).
+/// - CNTKCTL: User mode may read the physical counter and its frequency
+///   (PL0PCTEN: the clock `Uptime` answers from, which the runtime reads
+///   without a syscall), nothing else of the generic timer: not the
+///   virtual counter, not the timers, which the kernel owns (the reset
+///   value is UNKNOWN).
 /// - PMUSERENR: no User-mode access to the performance monitor (only the
 ///   benchmark image's kernel opens it, after this).
 /// - DBGDSCRext.UDCCdis: no User-mode access to the debug communications
 ///   channel, whose registers every process would share.
 pub fn close_user_state() {
+    /// CNTKCTL.PL0PCTEN: User mode may read CNTPCT (and CNTFRQ).
+    const CNTKCTL_PL0PCTEN: u32 = 1;
     // SAFETY: the kernel is built soft-float and never uses cp10/cp11;
     // the thread registers are scratch registers the kernel keeps nothing
-    // in; CNTKCTL only gates User-mode access to timer registers, which
-    // nothing in user space uses.
+    // in; CNTKCTL only gates User-mode access to timer registers (a read
+    // of the counter changes nothing).
     unsafe {
         cp15::write_cpacr(0);
         cp15::write_tpidrurw(0);
         cp15::write_tpidruro(0);
-        cp15::write_cntkctl(0);
+        cp15::write_cntkctl(CNTKCTL_PL0PCTEN);
         // No User-mode PMU access whatever the reset value or firmware
         // left (the benchmark image's kernel opens it again afterwards).
         cp15::write_pmuserenr(0);

@@ -71,6 +71,25 @@ fn starts_clean(who: &str) -> bool {
     read_write == 0 && read_only == 0
 }
 
+/// User mode reads the generic timer's counter (not its timers: `probe`)
+/// and converts it to the kernel's clock: the uptime it gives lies
+/// between two of the kernel's `Uptime` answers around it.
+fn counter_is_the_kernels_clock() -> bool {
+    let before = tessera_rt::kernel_uptime_micros();
+    let counted = tessera_rt::counter_uptime_micros();
+    let after = tessera_rt::kernel_uptime_micros();
+    let between = counted.is_some_and(|counted| before <= counted && counted <= after);
+    println!(
+        "cpustate fresh: the counter's uptime {} between the kernel's",
+        match (counted, between) {
+            (None, _) => "cannot be read",
+            (Some(_), true) => "lies",
+            (Some(_), false) => "does NOT lie",
+        }
+    );
+    between
+}
+
 fn main(start: tessera_rt::Start) -> u32 {
     let good = match start.argument {
         FIRST => {
@@ -109,7 +128,7 @@ fn main(start: tessera_rt::Start) -> u32 {
             good &= ge == 0 && failed == 1 && kept == SECOND_VALUE;
             good
         }
-        FRESH => starts_clean("fresh"),
+        FRESH => starts_clean("fresh") & counter_is_the_kernels_clock(),
         other => {
             println!("cpustate: unknown argument {}", other);
             false

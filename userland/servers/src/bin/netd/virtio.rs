@@ -138,16 +138,29 @@ impl Nic {
         Ok(())
     }
 
-    /// After an interrupt: takes back the transmit buffers whose frames
-    /// the device sent, and says whether that is all the interrupt was for:
-    /// no frame came, and the stack found every transmit buffer free when
-    /// it wanted one (so it sent all it had). The stack then has nothing
-    /// new to work on. A frame that comes after this raises the interrupt
-    /// again (its status was read and cleared before).
+    /// After an interrupt: whether it was only for frames sent: no frame
+    /// came, and the stack had a transmit buffer whenever it wanted one
+    /// since the last time (so it sent all it had). The stack then has
+    /// nothing new to work on. A frame that comes after this raises the
+    /// interrupt again (its status was read and cleared before).
     pub fn sent_only(&mut self) -> bool {
-        self.reclaim_transmitted();
         let starved = core::mem::take(&mut self.starved);
         !starved && self.device.poll_receive().is_none()
+    }
+
+    /// Whether a transmit buffer is free, taking back the ones whose
+    /// frames were sent only if none is: each take-back asks the device
+    /// (`used_event`) to interrupt for the next frame it sends, and until
+    /// then it sends without interrupting, so frames sent in a row cost
+    /// one interrupt, not one each. Notes a shortage (`sent_only`).
+    fn transmit_buffer_free(&mut self) -> bool {
+        if self.transmit.lent.iter().any(Option::is_none) {
+            return true;
+        }
+        self.reclaim_transmitted();
+        let free = self.transmit.lent.iter().any(Option::is_none);
+        self.starved |= !free;
+        free
     }
 
     /// Takes back the transmit buffers whose frames the device has sent.
@@ -226,9 +239,7 @@ impl phy::Device for Nic {
             let _ = self.lend_receive_buffer(index);
         }
         // A reply may be needed: only take a frame if it can be sent.
-        self.reclaim_transmitted();
-        if self.transmit.lent.iter().all(Option::is_some) {
-            self.starved = true;
+        if !self.transmit_buffer_free() {
             return None;
         }
         let token = self.device.poll_receive()?;
@@ -254,9 +265,7 @@ impl phy::Device for Nic {
     }
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<TransmitToken<'_>> {
-        self.reclaim_transmitted();
-        if self.transmit.lent.iter().all(Option::is_some) {
-            self.starved = true;
+        if !self.transmit_buffer_free() {
             return None;
         }
         TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit)
