@@ -506,7 +506,10 @@ pub mod net {
     /// Opens a TCP connection: word 0 = IPv4 address ([`address_word`]),
     /// word 1 = port. Allowed only to an address the app's manifest lists
     /// as a literal in `AllowedConnections`. The answer's word 0 is the
-    /// socket number; the connection is then being made ([`STATUS`]).
+    /// socket number; the connection is then being made ([`STATUS`]), and
+    /// the app's wait for it is noted. Word 1 is [`DELIVERS`] if the
+    /// server will write the connection's state into the window's
+    /// delivery record when it signals ([`STATUS_DELIVERED`]).
     pub const TCP_CONNECT: u32 = 1;
     /// A socket's state: word 0 = socket. The answer: word 0 = its state
     /// ([`state`]), word 1 = bytes waiting to be received, word 2 = bytes
@@ -599,6 +602,11 @@ pub mod net {
     /// A delivery record's word 0 (with the socket's number in the low
     /// byte): a datagram was delivered.
     pub const DELIVERED: u32 = 0xD0_0000;
+    /// A delivery record's word 0 (with the socket's number in the low
+    /// byte) after a [`TCP_CONNECT`]: words 1 to 3 are what [`STATUS`]
+    /// would have answered when the server signalled (state, bytes
+    /// waiting, room to send). Nothing needs taking back.
+    pub const STATUS_DELIVERED: u32 = 0xD1_0000;
     /// A bit of any app request's label: the app took the datagram
     /// delivered to it since its last request ([`DELIVERS`]), which leaves
     /// its socket now. Without a delivery it changes nothing.

@@ -65,6 +65,15 @@ impl Delivery {
             *self = Delivery::Made { slot };
         }
     }
+
+    /// What was offered for `slot` was told without a datagram (a
+    /// connection's state): the offer is over, and nothing leaves the
+    /// socket later. Changes nothing unless that slot was offered.
+    pub fn told(&mut self, slot: usize) {
+        if *self == (Delivery::Offered { slot }) {
+            *self = Delivery::Off;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +102,17 @@ mod tests {
         delivery.offer(17);
         assert_eq!(delivery.request(false), None);
         assert_eq!(delivery.offered(), None, "any request ends an offer");
+    }
+
+    #[test]
+    fn a_state_told_leaves_nothing_to_drop() {
+        let mut delivery = Delivery::default();
+        delivery.offer(2);
+        delivery.told(3);
+        assert_eq!(delivery.offered(), Some(2), "another slot's news is not this offer's");
+        delivery.told(2);
+        assert_eq!(delivery, Delivery::Off);
+        assert_eq!(delivery.request(true), None, "a state told is no datagram to drop");
     }
 
     #[test]

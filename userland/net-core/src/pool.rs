@@ -63,6 +63,12 @@ impl<'a, const TCP: usize, const UDP: usize> Sockets<'a, TCP, UDP> {
         Sockets { set, parked, tcp, udp, live: 0 }
     }
 
+    /// A bit per slot (TCP slots first) whose socket is in the polled set:
+    /// any other is parked, closed and bound to no port.
+    pub fn live_slots(&self) -> u32 {
+        self.live
+    }
+
     /// The TCP socket of slot `slot`, to look at.
     pub fn tcp(&self, slot: usize) -> &tcp::Socket<'a> {
         match self.tcp[slot] {

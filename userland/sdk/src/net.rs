@@ -46,7 +46,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use tessera_abi::app::net::{
     address_bytes, address_word, state, CLOSE, DELEGATE, DELIVERED, DELIVERS, DELIVERY_RECORD_AT, DELIVERY_TAKEN,
     LOOKUP, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, READY, RECEIVE, RECEIVED, RECEIVE_FROM, SEND, SEND_TO, SHUTDOWN,
-    STATUS, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, WAIT_NOTED, WINDOW_BYTES,
+    STATUS, STATUS_DELIVERED, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, WAIT_NOTED, WINDOW_BYTES,
 };
 use tessera_abi::Handle;
 use tessera_rt::{call, wait_notification, Mapping, Message, Timeout};
@@ -373,9 +373,9 @@ impl TcpStream {
         let mut deadline = Deadline::after(timeout);
         let words = [address_word(address.octets()), u32::from(port), 0, 0];
         let mut backoff = Backoff::new(net);
-        let socket = loop {
+        let (socket, mut offered) = loop {
             match net.call(TCP_CONNECT, words) {
-                Ok(reply) => break reply[0],
+                Ok(reply) => break (reply[0], reply[1] & DELIVERS != 0),
                 // The network has no address yet (DHCP): ask again.
                 Err(tessera_abi::Error::NotFound) => backoff.wait(&mut deadline)?,
                 Err(other) => return Err(error(other)),
@@ -384,16 +384,33 @@ impl TcpStream {
         // Dropped on any error below, which closes the socket.
         let stream = TcpStream { net: *net, socket, read_timeout: None, write_timeout: None, closed: false };
         // The server has sent the SYN at best: wait for its signal (the
-        // answer takes a round trip) before the first `STATUS`.
+        // answer takes a round trip) before the first `STATUS`. If it
+        // offered, its signal came with the state, unless still connecting
+        // (then asking notes the wait again).
         let mut backoff = Backoff::new(net);
         loop {
             backoff.wait(&mut deadline)?;
-            match stream.state()? {
+            let told = if core::mem::take(&mut offered) { stream.told_state() } else { None };
+            let state = match told {
+                Some(state) if state != State::Connecting => state,
+                _ => stream.state()?,
+            };
+            match state {
                 State::Connecting => {}
                 State::Established | State::Closed => return Ok(stream),
                 failed => return Err(failed.error().unwrap_or(Error::InvalidArgument)),
             }
         }
+    }
+
+    /// The state the server wrote into the window's delivery record for
+    /// this connection when it signalled (`STATUS_DELIVERED`), if it did.
+    fn told_state(&self) -> Option<State> {
+        let record = DELIVERY_RECORD_AT as u32;
+        if self.net.window.read_u32(record) != STATUS_DELIVERED | self.socket {
+            return None;
+        }
+        State::from_code(self.net.window.read_u32(record + 4)).ok()
     }
 
     /// The connection's state now.

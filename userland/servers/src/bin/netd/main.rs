@@ -91,8 +91,8 @@ use tessera_rt::{
 use tessera_servers::net::{
     address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, CUT, DELIVERED, DELIVERS, DELIVERY_RECORD_AT,
     DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES, MAX_SOCKETS, POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS, READY, RECEIVED,
-    SOCKET_BADGE, SOCKET_BUFFER_BYTES, SOCKET_FRAMES, SOCKET_MEMORY_BYTES, UDP_BUFFER_BYTES, UDP_DATAGRAMS,
-    UDP_MEMORY_BYTES, UDP_SOCKETS, UDP_SOCKETS_PER_APP, WINDOW_BYTES, WINDOW_MAPPED_AT,
+    SOCKET_BADGE, SOCKET_BUFFER_BYTES, SOCKET_FRAMES, SOCKET_MEMORY_BYTES, STATUS_DELIVERED, UDP_BUFFER_BYTES,
+    UDP_DATAGRAMS, UDP_MEMORY_BYTES, UDP_SOCKETS, UDP_SOCKETS_PER_APP, WINDOW_BYTES, WINDOW_MAPPED_AT,
 };
 use virtio::Nic;
 
@@ -501,22 +501,31 @@ impl Windows {
         keep: bool,
         work: impl FnOnce(&Mapping) -> R,
     ) -> Result<R, Error> {
+        let mapping = self.open(window, rights, keep)?;
+        let result = work(&mapping);
+        if !keep {
+            let _ = unmap(window);
+        }
+        Ok(result)
+    }
+
+    /// `window` mapped for `with` (one copy of this for every kind of
+    /// work: the server's text must stay within its frames).
+    #[inline(never)]
+    fn open(&mut self, window: Handle, rights: Rights, keep: bool) -> Result<Mapping, Error> {
         if let Some((handle, mapping)) = self.mapped {
             if handle == window && keep {
-                return Ok(work(&mapping));
+                return Ok(mapping);
             }
             let _ = unmap(handle);
             self.mapped = None;
         }
         let rights = if keep { Rights::READ | Rights::WRITE } else { rights };
         let mapping = Mapping::new(window, WINDOW_MAPPED_AT, rights)?;
-        let result = work(&mapping);
         if keep {
             self.mapped = Some((window, mapping));
-        } else {
-            let _ = unmap(window);
         }
-        Ok(result)
+        Ok(mapping)
     }
 
     /// Unmaps `window` if it is the one mapped.
@@ -657,8 +666,10 @@ impl Server<'_> {
                 None => false,
             };
             if let (true, Some(client)) = (ready, self.book.clients[index]) {
-                if let Some(slot) = self.book.deliveries[index].offered() {
-                    self.deliver(index, slot, client.window);
+                match self.book.deliveries[index].offered() {
+                    Some(slot) if slot < POOL_SOCKETS => self.tell_state(index, slot, client.window),
+                    Some(slot) => self.deliver(index, slot, client.window),
+                    None => {}
                 }
                 let _ = signal(client.ready, READY);
                 self.book.set_wait(index, None);
@@ -764,8 +775,11 @@ impl Server<'_> {
                 // The datagram delivered to the app leaves its socket if
                 // the app says it took it; any request ends an offer.
                 let (_, took) = split_label(message.label);
-                if let Some(slot) = self.book.deliveries[client as usize - 1].request(took) {
-                    let _ = self.sockets.udp_mut(slot - POOL_SOCKETS).recv();
+                if let Some(datagram) = self.book.deliveries[client as usize - 1]
+                    .request(took)
+                    .and_then(|slot| slot.checked_sub(POOL_SOCKETS))
+                {
+                    let _ = self.sockets.udp_mut(datagram).recv();
                 }
                 let mut answer = self.app_request(client, request, None);
                 // Nothing to do yet (word 0 is 0: no bytes moved, no room,
@@ -811,9 +825,11 @@ impl Server<'_> {
                     };
                     self.book.set_wait(client as usize - 1, wait);
                     // A datagram queued, or none to receive: the next one
-                    // to come may be delivered into the window.
+                    // to come may be delivered into the window; a
+                    // connection begun: its state when it changes.
                     let (noted, flags) = match (request, &mut answer) {
                         (Request::SendTo { .. }, Ok(reply)) if reply.words[0] == 1 => (true, Some(&mut reply.words[1])),
+                        (Request::TcpConnect { .. }, Ok(reply)) => (false, Some(&mut reply.words[1])),
                         (Request::ReceiveFrom { .. }, Ok(reply)) if reply.words[3] & RECEIVED == 0 => {
                             (false, Some(&mut reply.words[3]))
                         }
@@ -910,10 +926,15 @@ impl Server<'_> {
         loop {
             let port = self.next_port;
             self.next_port = first + (self.next_port - first + 1) % count;
-            let used = (0..POOL_SOCKETS).any(|slot| {
-                let socket = self.sockets.tcp(slot);
-                socket.local_endpoint().is_some_and(|local| local.port == port) || socket.listen_endpoint().port == port
-            }) || (0..UDP_SOCKETS).any(|datagram| self.sockets.udp(datagram).endpoint().port == port);
+            // A parked socket is bound to no port: only live ones count.
+            let used = bits(self.sockets.live_slots()).any(|slot| match slot.checked_sub(POOL_SOCKETS) {
+                None => {
+                    let socket = self.sockets.tcp(slot);
+                    socket.local_endpoint().is_some_and(|local| local.port == port)
+                        || socket.listen_endpoint().port == port
+                }
+                Some(datagram) => self.sockets.udp(datagram).endpoint().port == port,
+            });
             // Not the DNS client's port (an app's socket there would take
             // every answer), nor a port an app is granted to serve on.
             let reserved = port == self.dns_port
@@ -1045,7 +1066,10 @@ impl Server<'_> {
             return Err(Error::OutOfMemory);
         }
         self.within_budget(client);
-        if self.book.table.free_in(TCP_SLOTS) <= self.waiting(client, Transport::Tcp) {
+        // Reclaiming frees closing slots only, so the apps still waiting
+        // for a first socket stay the same.
+        let waiting = self.waiting(client, Transport::Tcp);
+        if self.book.table.free_in(TCP_SLOTS) <= waiting {
             self.reclaim_closing(false);
         }
         // An app's first socket is promised: if nothing is free it takes
@@ -1055,7 +1079,7 @@ impl Server<'_> {
         if first && self.book.table.free_in(TCP_SLOTS) == 0 {
             self.reclaim_closing(true);
         }
-        if !self.book.table.may_take(client, TCP_SLOTS, self.waiting(client, Transport::Tcp)) {
+        if !self.book.table.may_take(client, TCP_SLOTS, waiting) {
             return Err(Error::OutOfMemory);
         }
         self.book.table.open_in(client, kind, TCP_SLOTS)
@@ -1097,10 +1121,13 @@ impl Server<'_> {
         let peer = socket.remote_endpoint();
         // The listener goes on in another slot: one more for this app.
         self.within_budget(client);
-        if self.book.table.free_in(TCP_SLOTS) <= self.waiting(client, Transport::Tcp) {
+        // Reclaiming frees closing slots only, so the apps still waiting
+        // for a first socket stay the same.
+        let waiting = self.waiting(client, Transport::Tcp);
+        if self.book.table.free_in(TCP_SLOTS) <= waiting {
             self.reclaim_closing(false);
         }
-        if !self.book.table.may_take(client, TCP_SLOTS, self.waiting(client, Transport::Tcp)) {
+        if !self.book.table.may_take(client, TCP_SLOTS, waiting) {
             return Err(Error::OutOfMemory);
         }
         let ((stream, _), moved) = self.book.table.accept(client, listener, TCP_SLOTS)?;
@@ -1246,14 +1273,15 @@ impl Server<'_> {
     }
 
     /// Offers app `client` the next datagram of socket slot `slot` in its
-    /// window (`tessera_net_core::delivery`): a UDP socket that was not
-    /// handed out (a holder could take its datagrams meanwhile). Clears
-    /// the window's delivery record; says whether it offered.
+    /// window, or for a stream its state when it changes
+    /// (`tessera_net_core::delivery`): a socket that was not handed out (a
+    /// holder could take its datagrams meanwhile). Clears the window's
+    /// delivery record; says whether it offered.
     fn offer(&mut self, client: u32, slot: usize) -> bool {
         let index = client as usize - 1;
         let handed_out = self.book.socket_caps[slot].is_some();
         let Some(app) = self.book.clients[index] else { return false };
-        if slot < POOL_SOCKETS || handed_out {
+        if handed_out {
             return false;
         }
         let cleared = self.windows.with(app.window, Rights::READ | Rights::WRITE, true, |window| {
@@ -1263,6 +1291,26 @@ impl Server<'_> {
             self.book.deliveries[index].offer(slot);
         }
         cleared.is_ok()
+    }
+
+    /// Writes the state of stream slot `slot`, offered to the client at
+    /// `index` (its number - 1), into its `window`'s delivery record, as
+    /// `STATUS` would answer it.
+    fn tell_state(&mut self, index: usize, slot: usize, window: Handle) {
+        let Some(Slot::Open { socket: number, phase, .. }) = self.book.table.slot(slot) else { return };
+        let socket = self.sockets.tcp(slot);
+        let room = socket.send_capacity() - socket.send_queue();
+        let record = [phase.code(), socket.recv_queue() as u32, room as u32];
+        let told = self.windows.with(window, Rights::READ | Rights::WRITE, true, |window| {
+            for (at, word) in (4..).step_by(4).zip(record) {
+                window.write_u32((DELIVERY_RECORD_AT + at) as u32, word);
+            }
+            // Last: the app reads the rest only once this says so.
+            window.write_u32(DELIVERY_RECORD_AT as u32, STATUS_DELIVERED | number);
+        });
+        if told.is_ok() {
+            self.book.deliveries[index].told(slot);
+        }
     }
 
     /// Delivers the first datagram of socket slot `slot`, offered to the
