@@ -582,13 +582,23 @@ pub mod net {
     pub const WAIT_NOTED: u32 = 1;
     /// [`SEND_TO`]'s word 1, and a [`RECEIVE_FROM`] flag when nothing was
     /// received: the next datagram for the socket will be delivered into
-    /// the window, unless the app makes a request first (any request ends
-    /// the offer: the window is the app's again). The server has cleared
-    /// the delivery record ([`DELIVERY_RECORD_AT`]). Only an app's own
-    /// sockets that were not handed out ([`DELEGATE`]) are offered.
+    /// the window's delivery area ([`DELIVERY_AT`]), unless the app makes a
+    /// request first (any request, even one that does not decode, ends the
+    /// offer). The server has cleared the delivery record
+    /// ([`DELIVERY_RECORD_AT`]). While an offer stands the server may write
+    /// the area at any moment: the app must not stage a request's bytes
+    /// there. Only an app's own sockets that were not handed out
+    /// ([`DELEGATE`]) are offered.
     pub const DELIVERS: u32 = 4;
+    /// Where in the window a delivered datagram's bytes go: its last
+    /// 2 KiB, which no request's bytes need while an offer stands (a
+    /// datagram sent is at most [`MAX_DATAGRAM_BYTES`], a name
+    /// [`MAX_NAME_BYTES`]; a stream's [`SEND`] stages at most this many
+    /// bytes then). A datagram longer than the area (up to the record)
+    /// is not delivered: [`RECEIVE_FROM`] takes it.
+    pub const DELIVERY_AT: usize = WINDOW_BYTES - 2048;
     /// Where in the window a delivery's record lies: four words, written
-    /// after the datagram's bytes (at the window's start). Word 0 is
+    /// after the datagram's bytes (at [`DELIVERY_AT`]). Word 0 is
     /// [`DELIVERED`] with the socket's number (0 while nothing was
     /// delivered), word 1 the datagram's length, word 2 the sender's
     /// address, word 3 its port. The datagram stays the socket's first

@@ -21,7 +21,8 @@
 //!   datagrams by the UDP echo server on 127.0.0.1:7008 ([`UDP_ECHO_PORT`]),
 //!   then one from each of two sockets before it reads either answer (the
 //!   first may be delivered into its window before the second is written
-//!   there), both back whole;
+//!   there), both back whole, and one more whose answer, once taken, is
+//!   not given again;
 //! - `echoserver` (`AllowedTcpServerPorts: [7]`, `AllowedUdpServerPorts:
 //!   [7]`) echoes what a host client sends to it through `--forward`
 //!   rules from free host ports to its port 7, over TCP and over UDP;
@@ -96,6 +97,7 @@ fn expected(dns_port: u16) -> Vec<String> {
         "netecho: shut down its side; the server finished too".to_string(),
         format!("netecho: 3 datagrams echoed by 10.0.2.2:{UDP_ECHO_PORT}"),
         "netecho: two sockets at once, both answers whole".to_string(),
+        "netecho: an answer taken is not given twice".to_string(),
         "init: app 'netecho' finished (exit 0)".to_string(),
         format!("({ECHOSERVER}) registered: may connect to none; may look up none; entries ignored: 0"),
         "echoserver: echoing on TCP port 7 and UDP port 7".to_string(),
@@ -390,9 +392,9 @@ pub fn scenario(kernel: &Path) -> Result<()> {
     // then one from each of its two sockets.
     let mut deduplicated = udp_echoed.clone();
     deduplicated.dedup();
-    let datagrams = [&lines[..], &["to the first socket", "to the second socket, a longer datagram"]].concat();
+    let datagrams = [&lines[..], &["to the first socket", "to the second socket, a longer datagram", "once"]].concat();
     if deduplicated != datagrams {
-        reasons.push(format!("the UDP echo server expected netecho's five datagrams, and saw {udp_echoed:?}"));
+        reasons.push(format!("the UDP echo server expected netecho's six datagrams, and saw {udp_echoed:?}"));
     }
     if forwarded.tcp.is_none() || forwarded.udp.is_none() {
         reasons.push(format!(

@@ -576,6 +576,12 @@ impl<'a> Apps<'a> {
         let Some(mut app) = self.apps[index] else { return false };
         let record = exit_record();
         let now = uptime_micros();
+        // The network server forgets the app first: it may write the app's
+        // window on its own (a datagram delivered, docs/network.md), and
+        // the window goes with the app's pages.
+        if app.network {
+            self.unregister_network(index as u32 + 1);
+        }
         // Take back its process and pages; the block stays for a restart.
         if let Some(program) = app.program.take() {
             let _ = cap_revoke(program.memory);
@@ -583,9 +589,6 @@ impl<'a> Apps<'a> {
         unmint(&mut app.minted);
         unmint(core::slice::from_mut(&mut app.minted_pluton));
         unmint(core::slice::from_mut(&mut app.minted_net));
-        if app.network {
-            self.unregister_network(index as u32 + 1);
-        }
         if ended == Ended::Exited(0) {
             println!("init: app '{}' finished (exit 0); not restarted", app.name);
             app.status = app.status.after(Event::Exited);

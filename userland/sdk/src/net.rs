@@ -42,11 +42,11 @@
 
 pub use core::net::{Ipv4Addr, SocketAddrV4};
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{fence, AtomicU32, Ordering};
 use tessera_abi::app::net::{
-    address_bytes, address_word, state, CLOSE, DELEGATE, DELIVERED, DELIVERS, DELIVERY_RECORD_AT, DELIVERY_TAKEN,
-    LOOKUP, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, READY, RECEIVE, RECEIVED, RECEIVE_FROM, SEND, SEND_TO, SHUTDOWN,
-    STATUS, STATUS_DELIVERED, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, WAIT_NOTED, WINDOW_BYTES,
+    address_bytes, address_word, state, CLOSE, DELEGATE, DELIVERED, DELIVERS, DELIVERY_AT, DELIVERY_RECORD_AT,
+    DELIVERY_TAKEN, LOOKUP, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, READY, RECEIVE, RECEIVED, RECEIVE_FROM, SEND, SEND_TO,
+    SHUTDOWN, STATUS, STATUS_DELIVERED, TCP_ACCEPT, TCP_CONNECT, TCP_LISTEN, UDP_BIND, WAIT_NOTED, WINDOW_BYTES,
 };
 use tessera_abi::Handle;
 use tessera_rt::{call, wait_notification, Mapping, Message, Timeout};
@@ -115,22 +115,18 @@ impl Backoff {
     }
 }
 
-/// A call's deadline, if it has a timeout. The timeout counts from the
-/// server's first answer that there is nothing yet, one request after the
-/// call began, and the clock is read (a syscall) only from the call's
-/// second wait on, which most calls never reach: the first wait may take
-/// all of its step, and counts as having taken it. So a call may end up to
-/// one step ([`POLL`]) after its timeout, never before.
+/// A call's deadline, if it has a timeout. The clock is read only once
+/// the call finds that it must wait, which most calls never do: the
+/// timeout counts from the server's first answer that there is nothing
+/// yet, one request after the call began.
 struct Deadline {
     timeout: Option<Duration>,
     at: Option<Instant>,
-    /// The first wait's step, once it was taken (before `at` is set).
-    first: Option<Duration>,
 }
 
 impl Deadline {
     fn after(timeout: impl Into<Option<Duration>>) -> Deadline {
-        Deadline { timeout: timeout.into(), at: None, first: None }
+        Deadline { timeout: timeout.into(), at: None }
     }
 
     /// How long the next wait may take: at most `most`, and no longer
@@ -138,20 +134,8 @@ impl Deadline {
     /// passed (at once for a zero timeout).
     fn budget(&mut self, most: Duration) -> Result<Duration, Error> {
         let Some(timeout) = self.timeout else { return Ok(most) };
-        let left = match (self.at, self.first) {
-            (Some(at), _) => at.duration_since(Instant::now()),
-            (None, None) => {
-                let step = most.min(timeout);
-                self.first = Some(step);
-                step
-            }
-            (None, Some(step)) => {
-                let now = Instant::now();
-                let at = now.after(timeout.saturating_sub(step));
-                self.at = Some(at);
-                at.duration_since(now)
-            }
-        };
+        let now = Instant::now();
+        let left = self.at.get_or_insert_with(|| now.after(timeout)).duration_since(now);
         if left.is_zero() {
             Err(Error::TimedOut)
         } else {
@@ -224,6 +208,30 @@ const OFFERED: u32 = 1 << 31;
 /// [`NOTED`]'s (and [`TAKEN`]'s) endpoint when there is none (no handle is
 /// all ones).
 const NOTHING: u32 = u32::MAX;
+/// The endpoint whose server may write the window's delivery area at any
+/// moment: an answer from it offered a delivery ([`DELIVERS`]), and the
+/// app has made no request since nor found the delivery made. Bytes a
+/// request stages in the window stay below [`DELIVERY_AT`] meanwhile.
+static OFFERED_BY: AtomicU32 = AtomicU32::new(NOTHING);
+
+/// Notes that `endpoint`'s answer offered a delivery if `flags` says so.
+fn offered(endpoint: Handle, flags: u32) -> bool {
+    let offered = flags & DELIVERS != 0;
+    if offered {
+        OFFERED_BY.store(endpoint.0, Ordering::Relaxed);
+    }
+    offered
+}
+
+/// The most bytes a request to `endpoint` may stage in the window now.
+fn staging_room(endpoint: Handle) -> usize {
+    if OFFERED_BY.load(Ordering::Relaxed) == endpoint.0 {
+        DELIVERY_AT
+    } else {
+        WINDOW_BYTES
+    }
+}
+
 /// The endpoint whose server delivered a datagram the app took, if the
 /// app has made no request to it since: its next request says so
 /// ([`DELIVERY_TAKEN`]), and the datagram leaves the socket then.
@@ -269,6 +277,9 @@ impl Net {
     /// of a delivered datagram the app took ([`TAKEN`]).
     fn label(&self, label: u32) -> u32 {
         NOTED[0].store(NOTHING, Ordering::Relaxed);
+        if OFFERED_BY.load(Ordering::Relaxed) == self.endpoint.0 {
+            OFFERED_BY.store(NOTHING, Ordering::Relaxed);
+        }
         if TAKEN.load(Ordering::Relaxed) == self.endpoint.0 {
             TAKEN.store(NOTHING, Ordering::Relaxed);
             label | DELIVERY_TAKEN
@@ -375,7 +386,7 @@ impl TcpStream {
         let mut backoff = Backoff::new(net);
         let (socket, mut offered) = loop {
             match net.call(TCP_CONNECT, words) {
-                Ok(reply) => break (reply[0], reply[1] & DELIVERS != 0),
+                Ok(reply) => break (reply[0], offered(net.endpoint, reply[1])),
                 // The network has no address yet (DHCP): ask again.
                 Err(tessera_abi::Error::NotFound) => backoff.wait(&mut deadline)?,
                 Err(other) => return Err(error(other)),
@@ -410,6 +421,10 @@ impl TcpStream {
         if self.net.window.read_u32(record) != STATUS_DELIVERED | self.socket {
             return None;
         }
+        // The rest was written before the word just read; the server
+        // writes the window no more until a new offer.
+        fence(Ordering::Acquire);
+        OFFERED_BY.store(NOTHING, Ordering::Relaxed);
         State::from_code(self.net.window.read_u32(record + 4)).ok()
     }
 
@@ -474,10 +489,11 @@ impl TcpStream {
             return Ok(0);
         }
         let mut deadline = Deadline::after(self.write_timeout);
-        let chunk = &bytes[..bytes.len().min(WINDOW_BYTES)];
         let mut backoff = Backoff::new(&self.net);
         loop {
-            // Again each time: another stream of this app shares the window.
+            // Again each time: another stream of this app shares the window
+            // (and not into a delivery area the server may write now).
+            let chunk = &bytes[..bytes.len().min(staging_room(self.net.endpoint))];
             self.net.window.write_bytes(0, chunk);
             match self.net.call(SEND, [self.socket, chunk.len() as u32, 0, 0]) {
                 Ok([taken, ..]) if taken > 0 => return Ok((taken as usize).min(chunk.len())),
@@ -717,7 +733,7 @@ impl UdpSocket {
             match self.net.call(SEND_TO, [self.socket, address, u32::from(port), bytes.len() as u32]) {
                 Ok([1, noted, ..]) => {
                     if noted & WAIT_NOTED != 0 {
-                        note(self.net.endpoint, self.socket, noted & DELIVERS != 0);
+                        note(self.net.endpoint, self.socket, offered(self.net.endpoint, noted));
                     }
                     return Ok(bytes.len());
                 }
@@ -772,8 +788,9 @@ impl UdpSocket {
                 buffer[..count].copy_from_slice(&self.net.window.as_bytes()[..count]);
                 return Ok((count, peer(address, port)));
             }
+            let offer = offered(self.net.endpoint, flags);
             backoff.wait(&mut deadline)?;
-            if flags & DELIVERS != 0 {
+            if offer {
                 if let Some(received) = self.delivered(buffer) {
                     return Ok(received);
                 }
@@ -791,10 +808,18 @@ impl UdpSocket {
         if window.read_u32(record) != DELIVERED | self.socket {
             return None;
         }
+        // The rest was written before the word just read.
+        fence(Ordering::Acquire);
         let (length, address, port) =
             (window.read_u32(record + 4), window.read_u32(record + 8), window.read_u32(record + 12));
-        let count = (length as usize).min(buffer.len()).min(DELIVERY_RECORD_AT);
-        buffer[..count].copy_from_slice(&window.as_bytes()[..count]);
+        let count = (length as usize).min(buffer.len()).min(DELIVERY_RECORD_AT - DELIVERY_AT);
+        buffer[..count].copy_from_slice(&window.as_bytes()[DELIVERY_AT..DELIVERY_AT + count]);
+        // Taken once: the record no longer counts, the next `recv_from`
+        // asks (its request tells the server it was taken), and the server
+        // writes the window no more until a new offer.
+        window.write_u32(record, 0);
+        NOTED[0].store(NOTHING, Ordering::Relaxed);
+        OFFERED_BY.store(NOTHING, Ordering::Relaxed);
         TAKEN.store(self.net.endpoint.0, Ordering::Relaxed);
         Some((count, peer(address, port)))
     }

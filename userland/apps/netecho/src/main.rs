@@ -5,8 +5,10 @@
 //! 10.0.2.2:7007`); over UDP it sends three datagrams to port 7008 from a
 //! client socket and checks the answers (`netecho: 3 datagrams echoed by
 //! 10.0.2.2:7008`), then uses two sockets at once (`netecho: two sockets
-//! at once, both answers whole`). With nothing listening it logs why and
-//! exits 0; it exits 1 if an echo came back wrong.
+//! at once, both answers whole`) and checks that an answer taken is not
+//! given again (`netecho: an answer taken is not given twice`). With
+//! nothing listening it logs why and exits 0; it exits 1 if an echo came
+//! back wrong.
 //!
 //! Try it: run echo servers on the host's 127.0.0.1 (`ncat -l -k 127.0.0.1
 //! 7007 --exec /bin/cat`; `ncat -u -l -k 127.0.0.1 7008 --exec /bin/cat`),
@@ -104,6 +106,31 @@ fn two_sockets(net: &Net, first: &mut UdpSocket) -> Result<(), Error> {
     Ok(())
 }
 
+/// An answer taken is gone: a second `recv_from` after it finds nothing
+/// (the network server must not hand the same datagram over twice).
+fn not_twice(socket: &mut UdpSocket) -> Result<(), Error> {
+    const ONCE: &[u8] = b"once";
+    let mut buffer = [0u8; 64];
+    socket.send_to(ONCE, HOST, UDP_PORT)?;
+    let (count, _) = socket.recv_from(&mut buffer)?;
+    if &buffer[..count] != ONCE {
+        log!("netecho: the last datagram came back changed");
+        return Err(Error::InvalidArgument);
+    }
+    socket.set_read_timeout(Some(Duration::from_millis(200)));
+    match socket.recv_from(&mut buffer) {
+        Err(Error::TimedOut) => {
+            log!("netecho: an answer taken is not given twice");
+            Ok(())
+        }
+        Ok((count, _)) => {
+            log!("netecho: {} more bytes after the last answer", count);
+            Err(Error::InvalidArgument)
+        }
+        Err(other) => Err(other),
+    }
+}
+
 fn tcp(net: &Net) -> Result<(), Error> {
     let mut stream = match TcpStream::connect(net, HOST, TCP_PORT) {
         Ok(stream) => stream,
@@ -136,7 +163,8 @@ fn udp(net: &Net) -> Result<(), Error> {
     if echoed < LINES.len() {
         return Ok(());
     }
-    two_sockets(net, &mut socket)
+    two_sockets(net, &mut socket)?;
+    not_twice(&mut socket)
 }
 
 fn main(app: App) -> Result<(), Error> {

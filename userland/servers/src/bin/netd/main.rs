@@ -89,10 +89,11 @@ use tessera_rt::{
     sleep_micros, unmap, uptime_micros, Error, Handle, Mapping, Message, ObjectType, Received, Rights, Timeout,
 };
 use tessera_servers::net::{
-    address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, CUT, DELIVERED, DELIVERS, DELIVERY_RECORD_AT,
-    DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES, MAX_SOCKETS, POLL_MICROS, POLL_MIN_MICROS, POOL_SOCKETS, READY, RECEIVED,
-    SOCKET_BADGE, SOCKET_BUFFER_BYTES, SOCKET_FRAMES, SOCKET_MEMORY_BYTES, STATUS_DELIVERED, UDP_BUFFER_BYTES,
-    UDP_DATAGRAMS, UDP_MEMORY_BYTES, UDP_SOCKETS, UDP_SOCKETS_PER_APP, WINDOW_BYTES, WINDOW_MAPPED_AT,
+    address_word, CLOSE_LINGER_MICROS, CONNECTION_TIMEOUT_SECS, CUT, DELIVERED, DELIVERS, DELIVERY_AT,
+    DELIVERY_RECORD_AT, DMA_BYTES, MAX_CLIENTS, MAX_NAME_BYTES, MAX_SOCKETS, POLL_MICROS, POLL_MIN_MICROS,
+    POOL_SOCKETS, READY, RECEIVED, SOCKET_BADGE, SOCKET_BUFFER_BYTES, SOCKET_FRAMES, SOCKET_MEMORY_BYTES,
+    STATUS_DELIVERED, UDP_BUFFER_BYTES, UDP_DATAGRAMS, UDP_MEMORY_BYTES, UDP_SOCKETS, UDP_SOCKETS_PER_APP,
+    WINDOW_BYTES, WINDOW_MAPPED_AT,
 };
 use virtio::Nic;
 
@@ -742,7 +743,16 @@ impl Server<'_> {
     /// decode (it changed nothing). Anything else is taken to change it.
     fn answer(&mut self, request: &Received) -> (Result<Message, Error>, bool) {
         let message = &request.message;
-        let (label, _) = split_label(message.label);
+        let (label, took) = split_label(message.label);
+        // Any request of an app, even one that does not decode, ends what
+        // it was offered; the datagram delivered to it leaves its socket
+        // if the app says it took it.
+        if let Ok(Caller::App(client)) = Caller::from_badge(request.badge) {
+            let delivery = &mut self.book.deliveries[client as usize - 1];
+            if let Some(datagram) = delivery.request(took).and_then(|slot| slot.checked_sub(POOL_SOCKETS)) {
+                let _ = self.sockets.udp_mut(datagram).recv();
+            }
+        }
         let (caller, decoded) = match decode(label, message.words, message.caps, request.badge) {
             Ok(decoded) => decoded,
             // A malformed request changed nothing: no reason to poll the
@@ -772,15 +782,6 @@ impl Server<'_> {
                 Ok(reply_words([0; 4]))
             }
             (Caller::App(client), request) => {
-                // The datagram delivered to the app leaves its socket if
-                // the app says it took it; any request ends an offer.
-                let (_, took) = split_label(message.label);
-                if let Some(datagram) = self.book.deliveries[client as usize - 1]
-                    .request(took)
-                    .and_then(|slot| slot.checked_sub(POOL_SOCKETS))
-                {
-                    let _ = self.sockets.udp_mut(datagram).recv();
-                }
                 let mut answer = self.app_request(client, request, None);
                 // Nothing to do yet (word 0 is 0: no bytes moved, no room,
                 // still connecting, no connection or datagram waiting, the
@@ -1306,6 +1307,7 @@ impl Server<'_> {
                 window.write_u32((DELIVERY_RECORD_AT + at) as u32, word);
             }
             // Last: the app reads the rest only once this says so.
+            core::sync::atomic::fence(core::sync::atomic::Ordering::Release);
             window.write_u32(DELIVERY_RECORD_AT as u32, STATUS_DELIVERED | number);
         });
         if told.is_ok() {
@@ -1315,7 +1317,7 @@ impl Server<'_> {
 
     /// Delivers the first datagram of socket slot `slot`, offered to the
     /// client at `index` (its number - 1), into its `window`: the bytes at
-    /// the start, then the record (`DELIVERY_RECORD_AT`). The datagram
+    /// `DELIVERY_AT`, then the record (`DELIVERY_RECORD_AT`). The datagram
     /// stays the socket's first until the app says it took it.
     fn deliver(&mut self, index: usize, slot: usize, window: Handle) {
         let (client, datagram) = (index as u32 + 1, slot - POOL_SOCKETS);
@@ -1324,15 +1326,16 @@ impl Server<'_> {
         let socket = self.sockets.udp_mut(datagram);
         let delivered = self.windows.with(window, Rights::READ | Rights::WRITE, true, |window| {
             let Ok((bytes, _)) = socket.peek() else { return false };
-            if bytes.len() > DELIVERY_RECORD_AT {
+            if bytes.len() > DELIVERY_RECORD_AT - DELIVERY_AT {
                 return false;
             }
-            window.write_bytes(0, bytes);
+            window.write_bytes(DELIVERY_AT as u32, bytes);
             let record = [bytes.len() as u32, address_word(from), u32::from(port)];
             for (at, word) in (4..).step_by(4).zip(record) {
                 window.write_u32((DELIVERY_RECORD_AT + at) as u32, word);
             }
             // Last: the app reads the rest only once this says so.
+            core::sync::atomic::fence(core::sync::atomic::Ordering::Release);
             window.write_u32(DELIVERY_RECORD_AT as u32, DELIVERED | number);
             true
         });
