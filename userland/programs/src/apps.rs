@@ -534,6 +534,9 @@ impl<'a> Apps<'a> {
                 unmint(&mut minted);
                 unmint(core::slice::from_mut(&mut minted_pluton));
                 unmint(core::slice::from_mut(&mut minted_net));
+                // The loader took the block back (the window with it)
+                // already; the app never ran, so the network server was
+                // offered nothing to write into the window meanwhile.
                 if registered {
                     self.unregister_network(client);
                 }

@@ -265,11 +265,20 @@ impl Net {
     /// One request: the reply's words, or the error the server (or the
     /// kernel) answered.
     fn call(&self, label: u32, words: [u32; 4]) -> Result<[u32; 4], tessera_abi::Error> {
-        let reply = call(self.endpoint, &Message::new(self.label(label), words), CALL_TIMEOUT)?;
+        let reply = call(self.endpoint, &Message::new(self.label(label), words), CALL_TIMEOUT)
+            .inspect_err(|_| self.unanswered())?;
         match reply.message.label {
             0 => Ok(reply.message.words),
             code => Err(tessera_abi::Error::from_code(code).unwrap_or(tessera_abi::Error::InvalidArgument)),
         }
+    }
+
+    /// After a call the kernel failed (no answer came): the request may
+    /// not have reached the server, whose offer then stands, or it may
+    /// have made a new one. Staging keeps clear of the delivery area until
+    /// the next request.
+    fn unanswered(&self) {
+        OFFERED_BY.store(self.endpoint.0, Ordering::Relaxed);
     }
 
     /// The label to send a request with: whatever the request, the server
@@ -582,7 +591,8 @@ impl embedded_io::Write for TcpStream {
 
 /// `DELEGATE`: a capability for socket `socket`, from the answer.
 fn delegate(net: &Net, socket: u32) -> Result<Handle, Error> {
-    let reply = call(net.endpoint, &Message::new(net.label(DELEGATE), [socket, 0, 0, 0]), CALL_TIMEOUT)?;
+    let reply = call(net.endpoint, &Message::new(net.label(DELEGATE), [socket, 0, 0, 0]), CALL_TIMEOUT)
+        .inspect_err(|_| net.unanswered())?;
     match (reply.message.label, reply.message.caps) {
         (0, 1) => Ok(Handle(reply.message.words[3])),
         (0, _) => Err(Error::InvalidArgument),

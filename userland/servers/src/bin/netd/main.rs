@@ -484,8 +484,8 @@ impl fmt::Display for Names<'_> {
 /// capability is a child of the one `init` keeps (the app holds a copy
 /// with no rights, so revoking it changes nothing here: `hostile` tries),
 /// and `init` revokes it only with the app's memory, once the app has
-/// ended and can make no more requests; it unregisters the app right
-/// after.
+/// ended and can make no more requests, and after it has unregistered the
+/// app here (a delivery writes the window outside the app's requests).
 struct Windows {
     mapped: Option<(Handle, Mapping)>,
 }
