@@ -491,7 +491,12 @@ impl<'a> Apps<'a> {
                 let answer = call(net, &request, NET_TIMEOUT)?;
                 if answer.message.label != 0 {
                     let error = Error::from_code(answer.message.label).unwrap_or(Error::InvalidArgument);
-                    println!("init: the network server did not register it: {}", error.name());
+                    // `BadAddress`: the server could not map the window,
+                    // most likely because its 16 regions are in use (its
+                    // text grew by a frame: docs/CAVEATS.md, "Fixed limits").
+                    let hint =
+                        if error == Error::BadAddress { " (are the network server's 16 regions in use?)" } else { "" };
+                    println!("init: the network server did not register it: {}{}", error.name(), hint);
                     return Err(error);
                 }
                 registered = true;
