@@ -772,17 +772,22 @@ impl UdpSocket {
         // when that changes: wait for the signal before asking (a round
         // trip to the peer is the usual wait). If it offered to deliver
         // the datagram, it is in the window once the signal came (which
-        // may have come already: then the clock need not be read).
+        // may have come already: then the clock need not be read, nor a
+        // wait made).
         // However the wait ends (the signal, 5 ms, or the read timeout,
         // zero included), the server is asked at least once if nothing
         // was delivered.
         if let Some(noted) = noted(self.net.endpoint, self.socket) {
-            // (A wait that may not block succeeds with no bits.)
-            let signalled = self.net.ready.is_some_and(|ready| {
-                wait_notification(ready, READY, Timeout::NoWait).is_ok_and(|bits| bits & READY != 0)
-            });
-            if !signalled {
-                let _ = backoff.wait(&mut deadline);
+            // Delivered already: only the signal that came with it is
+            // taken (a wait that may not block); else the wait.
+            match (noted & OFFERED != 0 && self.delivery_waiting(), self.net.ready) {
+                (true, Some(ready)) => {
+                    let _ = wait_notification(ready, READY, Timeout::NoWait);
+                }
+                (true, None) => {}
+                (false, _) => {
+                    let _ = backoff.wait(&mut deadline);
+                }
             }
             if noted & OFFERED != 0 {
                 if let Some(received) = self.delivered(buffer) {
@@ -806,6 +811,12 @@ impl UdpSocket {
                 }
             }
         }
+    }
+
+    /// Whether the window's delivery record says a datagram for this
+    /// socket is there (see `delivered`).
+    fn delivery_waiting(&self) -> bool {
+        self.net.window.read_u32(DELIVERY_RECORD_AT as u32) == DELIVERED | self.socket
     }
 
     /// The datagram the server delivered into the window for this socket
