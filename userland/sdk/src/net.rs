@@ -824,9 +824,8 @@ impl UdpSocket {
     /// fit), if one is there; the app's next request tells the server it
     /// was taken.
     fn delivered(&self, buffer: &mut [u8]) -> Option<(usize, SocketAddrV4)> {
-        let window = &self.net.window;
-        let record = DELIVERY_RECORD_AT as u32;
-        if window.read_u32(record) != DELIVERED | self.socket {
+        let (window, record) = (&self.net.window, DELIVERY_RECORD_AT as u32);
+        if !self.delivery_waiting() {
             return None;
         }
         // The rest was written before the word just read.

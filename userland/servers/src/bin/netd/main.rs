@@ -575,6 +575,17 @@ const IDLE_MICROS: u32 = 1_000_000;
 /// The first local port, and the number of them.
 const EPHEMERAL_PORTS: (u16, u16) = (49152, 16384);
 
+/// Writes a delivery record into `window`: `rest` (words 1 to 3), then,
+/// last, `first` (word 0, which says what the rest is: the app reads the
+/// rest only once that word says so).
+fn write_record(window: &Mapping, first: u32, rest: [u32; 3]) {
+    for (at, word) in (4..).step_by(4).zip(rest) {
+        window.write_u32((DELIVERY_RECORD_AT + at) as u32, word);
+    }
+    core::sync::atomic::fence(core::sync::atomic::Ordering::Release);
+    window.write_u32(DELIVERY_RECORD_AT as u32, first);
+}
+
 fn reply_words(words: [u32; 4]) -> Message {
     Message::new(0, words)
 }
@@ -1303,12 +1314,7 @@ impl Server<'_> {
         let room = socket.send_capacity() - socket.send_queue();
         let record = [phase.code(), socket.recv_queue() as u32, room as u32];
         let told = self.windows.with(window, Rights::READ | Rights::WRITE, true, |window| {
-            for (at, word) in (4..).step_by(4).zip(record) {
-                window.write_u32((DELIVERY_RECORD_AT + at) as u32, word);
-            }
-            // Last: the app reads the rest only once this says so.
-            core::sync::atomic::fence(core::sync::atomic::Ordering::Release);
-            window.write_u32(DELIVERY_RECORD_AT as u32, STATUS_DELIVERED | number);
+            write_record(window, STATUS_DELIVERED | number, record);
         });
         if told.is_ok() {
             self.book.deliveries[index].told(slot);
@@ -1330,13 +1336,7 @@ impl Server<'_> {
                 return false;
             }
             window.write_bytes(DELIVERY_AT as u32, bytes);
-            let record = [bytes.len() as u32, address_word(from), u32::from(port)];
-            for (at, word) in (4..).step_by(4).zip(record) {
-                window.write_u32((DELIVERY_RECORD_AT + at) as u32, word);
-            }
-            // Last: the app reads the rest only once this says so.
-            core::sync::atomic::fence(core::sync::atomic::Ordering::Release);
-            window.write_u32(DELIVERY_RECORD_AT as u32, DELIVERED | number);
+            write_record(window, DELIVERED | number, [bytes.len() as u32, address_word(from), u32::from(port)]);
             true
         });
         if delivered == Ok(true) {
