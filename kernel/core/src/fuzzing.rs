@@ -275,19 +275,29 @@ impl Model {
         assert_eq!(map.len(), self.count);
         assert_eq!(map.regions().count(), self.count);
         assert_eq!(map.is_empty(), self.count == 0);
+        // In no particular order: sorted here to see that none overlap.
+        let mut regions = [Region::default(); MAX_REGIONS];
+        for (slot, region) in regions.iter_mut().zip(map.regions()) {
+            *slot = region;
+        }
+        let regions = &mut regions[..self.count];
+        regions.sort_unstable_by_key(|region| region.start);
         let mut previous_end = PAGE;
-        for region in map.regions() {
+        for &region in regions.iter() {
             assert!(region.start.is_multiple_of(PAGE) && region.end.is_multiple_of(PAGE), "unaligned {region:?}");
-            assert!(previous_end <= region.start && region.start < region.end, "unsorted or overlapping {region:?}");
+            assert!(previous_end <= region.start && region.start < region.end, "overlapping {region:?}");
             assert!(region.end as usize <= USER_END, "{region:?} reaches the kernel");
-            assert!(self.regions().contains(region), "{region:?} was never inserted");
+            assert!(self.regions().contains(&region), "{region:?} was never inserted");
             previous_end = region.end;
+        }
+        for address in [0, PAGE, USER_END as u32 - PAGE] {
+            self.find(map, address);
         }
     }
 
     /// Checks `RegionMap::find(address)` against the model.
     fn find(&self, map: &RegionMap, address: u32) {
-        assert_eq!(map.find(address), self.holding(address), "find {address:#x}");
+        assert_eq!(map.find(address), self.holding(address).copied(), "find {address:#x}");
     }
 }
 

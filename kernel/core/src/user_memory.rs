@@ -5,8 +5,9 @@ use crate::Access;
 use tessera_abi::layout::{PAGE_SIZE, USER_END};
 use tessera_abi::Error;
 
-/// Most distinct regions one address space may hold.
-pub const MAX_REGIONS: usize = 16;
+/// Most distinct regions one address space may hold (24 at 8 bytes each
+/// take the entry's room that 16 of `Region`'s 12 bytes did).
+pub const MAX_REGIONS: usize = 24;
 
 /// A page-aligned range `[start, end)` of user virtual addresses with one
 /// set of access rights.
@@ -33,24 +34,56 @@ pub enum MapError {
     TooManyRegions,
 }
 
+/// A region as the map keeps it: its start with its rights in the low bits
+/// (free in a page-aligned address: `READ`, `WRITE`, `EXECUTE`), and its
+/// end.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Entry {
+    start_access: u32,
+    end: u32,
+}
+
+const READ: u32 = 1;
+const WRITE: u32 = 2;
+const EXECUTE: u32 = 4;
+const PAGE_MASK: u32 = PAGE_SIZE as u32 - 1;
+
+/// `access` as an entry's bits.
+fn bits(access: Access) -> u32 {
+    (u32::from(access.read) * READ) | (u32::from(access.write) * WRITE) | (u32::from(access.execute) * EXECUTE)
+}
+
+impl Entry {
+    const UNUSED: Entry = Entry { start_access: 0, end: 0 };
+
+    fn new(region: Region) -> Entry {
+        Entry { start_access: region.start | bits(region.access), end: region.end }
+    }
+
+    fn start(self) -> u32 {
+        self.start_access & !PAGE_MASK
+    }
+
+    fn region(self) -> Region {
+        let bits = self.start_access;
+        let access = Access { read: bits & READ != 0, write: bits & WRITE != 0, execute: bits & EXECUTE != 0 };
+        Region { start: self.start(), end: self.end, access }
+    }
+}
+
 /// The user part of one address space, as the kernel mapped it.
 ///
 /// Invariant: the first `count` regions are disjoint, page aligned, inside
 /// `[PAGE_SIZE, limit)` for the limit they were inserted under
-/// ([`USER_END`] unless the platform's user addresses are physical), and
-/// sorted by start address; the rest are
-/// unused (all zeros, so an empty map is all zeros).
+/// ([`USER_END`] unless the platform's user addresses are physical), in
+/// no particular order; the rest are unused (all zeros, so an empty map is
+/// all zeros).
 #[derive(Clone, Debug, Default)]
 pub struct RegionMap {
-    regions: [Region; MAX_REGIONS],
+    regions: [Entry; MAX_REGIONS],
     /// Regions in use (a `u32`, so the map is the same size on 32- and
     /// 64-bit machines: it lives in the process entry).
     count: u32,
-}
-
-impl Region {
-    /// An unused entry.
-    const UNUSED: Region = Region { start: 0, end: 0, access: Access { read: false, write: false, execute: false } };
 }
 
 /// A user address range the kernel has checked: every byte of it is mapped
@@ -86,12 +119,17 @@ impl UserRange {
 impl RegionMap {
     /// An empty map.
     pub const fn new() -> Self {
-        RegionMap { regions: [Region::UNUSED; MAX_REGIONS], count: 0 }
+        RegionMap { regions: [Entry::UNUSED; MAX_REGIONS], count: 0 }
     }
 
-    /// The regions, sorted by address.
-    pub fn regions(&self) -> impl Iterator<Item = &Region> {
+    /// The entries in use.
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.regions[..self.count as usize].iter()
+    }
+
+    /// The regions, in no particular order.
+    pub fn regions(&self) -> impl Iterator<Item = Region> + '_ {
+        self.entries().map(|entry| entry.region())
     }
 
     /// Number of regions.
@@ -120,41 +158,42 @@ impl RegionMap {
         if region.start < page || region.end > limit {
             return Err(MapError::OutsideUserSpace);
         }
-        if self.regions().any(|r| r.start < region.end && region.start < r.end) {
+        if self.entries().any(|r| r.start() < region.end && region.start < r.end) {
             return Err(MapError::Overlaps);
         }
         if self.count as usize == MAX_REGIONS {
             return Err(MapError::TooManyRegions);
         }
-        let at = self.regions().take_while(|r| r.start < region.start).count();
-        // Swapped one place up (disjoint halves: no overlapping copy)
-        // instead of `copy_within`, which would link a general `memmove`
-        // into the kernel for a few words.
-        for i in (at..self.count as usize).rev() {
-            let (low, high) = self.regions.split_at_mut(i + 1);
-            core::mem::swap(&mut low[i], &mut high[0]);
-        }
-        self.regions[at] = region;
+        self.regions[self.count as usize] = Entry::new(region);
         self.count += 1;
         Ok(())
     }
 
     /// Removes and returns the region starting at `start`.
     pub fn remove(&mut self, start: u32) -> Option<Region> {
-        let at = self.regions().position(|r| r.start == start)?;
-        let region = self.regions[at];
-        for i in at..self.count as usize - 1 {
-            let (low, high) = self.regions.split_at_mut(i + 1);
-            core::mem::swap(&mut low[i], &mut high[0]);
-        }
+        let at = self.entries().position(|r| r.start() == start)?;
+        let region = self.regions[at].region();
+        // The last entry takes its place: the order is of no account.
         self.count -= 1;
-        self.regions[self.count as usize] = Region::UNUSED;
+        let last = self.count as usize;
+        self.regions[at] = self.regions[last];
+        self.regions[last] = Entry::UNUSED;
         Some(region)
     }
 
+    /// The entry holding `address`, if any.
+    fn entry_at(&self, address: u32) -> Option<&Entry> {
+        self.entries().find(|r| r.start() <= address && address < r.end)
+    }
+
     /// The region holding `address`, if any.
-    pub fn find(&self, address: u32) -> Option<&Region> {
-        self.regions().find(|r| r.start <= address && address < r.end)
+    pub fn find(&self, address: u32) -> Option<Region> {
+        self.entry_at(address).map(|entry| entry.region())
+    }
+
+    /// The rights of the region holding `address`, if any.
+    pub fn access_at(&self, address: u32) -> Option<Access> {
+        self.entry_at(address).map(|entry| entry.region().access)
     }
 
     /// Checks that `len` bytes at `address` are mapped with `needed` rights.
@@ -170,13 +209,13 @@ impl RegionMap {
         // Every region lies below the limit it was inserted under, so a
         // range covered by regions does too.
         let end = address.checked_add(len).ok_or(Error::AddressWraps)?;
-        let mut cursor = address;
+        let (mut cursor, needed) = (address, bits(needed));
         while cursor < end {
-            let region = self.find(cursor).ok_or(Error::BadAddress)?;
-            if !region.access.allows(needed) {
+            let entry = self.entry_at(cursor).ok_or(Error::BadAddress)?;
+            if needed & !entry.start_access != 0 {
                 return Err(Error::BadAddress);
             }
-            cursor = region.end;
+            cursor = entry.end;
         }
         Ok(UserRange { address, len })
     }
@@ -206,7 +245,8 @@ mod tests {
             Err(MapError::OutsideUserSpace)
         );
         assert_eq!(map.insert(Region { start: 0x13000, end: 0x15000, access: rw }), Err(MapError::Overlaps));
-        let starts: std::vec::Vec<u32> = map.regions().map(|r| r.start).collect();
+        let mut starts: std::vec::Vec<u32> = map.regions().map(|r| r.start).collect();
+        starts.sort();
         assert_eq!(starts, [0x10000, 0x12000, 0x20000]);
     }
 
@@ -217,7 +257,8 @@ mod tests {
         let mut map = map();
         assert_eq!(map.remove(0x12000).map(|r| r.end), Some(0x14000));
         assert_eq!(map.remove(0x12000), None);
-        let starts: std::vec::Vec<u32> = map.regions().map(|r| r.start).collect();
+        let mut starts: std::vec::Vec<u32> = map.regions().map(|r| r.start).collect();
+        starts.sort();
         assert_eq!(starts, [0x10000, 0x20000]);
         assert_eq!(map.check(0x12000, 4, Access::READ), Err(Error::BadAddress));
         map.insert(Region { start: 0x12000, end: 0x13000, access: Access::READ }).unwrap();

@@ -301,7 +301,7 @@ impl Loader {
                 rights |= Rights::EXECUTE;
             }
             if pages == Pages::HandedOver {
-                // As few mappings as frames allow (a process has 16):
+                // As few mappings as frames allow (a process has 24):
                 // the segment in power-of-two frames, largest first.
                 let mut start = segment.page_start();
                 while start < segment.page_end() {
@@ -321,7 +321,7 @@ impl Loader {
         }
         let stack = (STACK_TOP - STACK_SIZE) as u32;
         if pages == Pages::HandedOver {
-            // One frame, one mapping (a process has 16): zeroed by
+            // One frame, one mapping (a process has 24): zeroed by
             // `Retype`, so nothing to fill.
             let rights = Rights::READ | Rights::WRITE;
             let frame = retype(memory, ObjectType::Frame, STACK_SIZE as u32)?;

@@ -492,10 +492,10 @@ impl<'a> Apps<'a> {
                 if answer.message.label != 0 {
                     let error = Error::from_code(answer.message.label).unwrap_or(Error::InvalidArgument);
                     // `BadAddress`: the server could not map the window,
-                    // most likely because its 16 regions are in use (its
-                    // text grew by a frame: docs/CAVEATS.md, "Fixed limits").
+                    // most likely because its 24 regions are in use
+                    // (docs/CAVEATS.md, "Fixed limits").
                     let hint =
-                        if error == Error::BadAddress { " (are the network server's 16 regions in use?)" } else { "" };
+                        if error == Error::BadAddress { " (are the network server's 24 regions in use?)" } else { "" };
                     println!("init: the network server did not register it: {}{}", error.name(), hint);
                     return Err(error);
                 }

@@ -10,7 +10,7 @@
 //! buffers are made once and never freed. Its state (the frame's physical
 //! address, then the bytes handed out) is two words at its end, not a
 //! writable static, which would cost the program a page and a mapping (a
-//! process has 16). The frame is normal cacheable memory: right for QEMU,
+//! process has 24). The frame is normal cacheable memory: right for QEMU,
 //! whose devices see the CPU's view of memory; a device that did not snoop
 //! the caches would need cache maintenance.
 //!

@@ -484,7 +484,7 @@ impl<P: Platform> Kernel<P> {
                     return Err(Error::InvalidArgument);
                 }
                 let entry = pc & !1;
-                if !self.processes[target].regions.find(entry).is_some_and(|r| r.access.execute) {
+                if !self.processes[target].regions.access_at(entry).is_some_and(|access| access.execute) {
                     return Err(Error::BadAddress);
                 }
                 let context = &mut self.processes[target].context;

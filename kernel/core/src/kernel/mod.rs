@@ -1166,7 +1166,7 @@ impl<P: Platform> Kernel<P> {
                 (FaultKind::UndefinedInstruction, process.context.pc)
             }
             UserFault::Prefetch { status, address } => {
-                let data_page = process.regions.find(address).is_some_and(|r| !r.access.execute);
+                let data_page = process.regions.access_at(address).is_some_and(|access| !access.execute);
                 process.fault_address = address;
                 (classify_prefetch_abort(status, data_page), address)
             }
@@ -1176,9 +1176,8 @@ impl<P: Platform> Kernel<P> {
             }
             UserFault::Armv7m { cfsr, mmfar, bfar } => {
                 let regions = &process.regions;
-                let (kind, address) = classify_armv7m(cfsr, mmfar, bfar, process.context.pc, |address| {
-                    regions.find(address).map(|region| region.access)
-                });
+                let (kind, address) =
+                    classify_armv7m(cfsr, mmfar, bfar, process.context.pc, |address| regions.access_at(address));
                 process.fault_address = address.unwrap_or(0);
                 (kind, address.unwrap_or(0))
             }

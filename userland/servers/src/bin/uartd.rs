@@ -79,7 +79,7 @@ fn start() -> Result<(Console, Handle), &'static str> {
     let endpoint = endpoint.ok_or("needs an endpoint to receive on")?;
     let memory = memory.ok_or("needs untyped memory for the device's rings and buffers")?;
     // The console first: the pages without it are unmapped before the DMA
-    // memory takes its share of the 16 mappings a process may have.
+    // memory takes its share of the 24 mappings a process may have.
     let (address, transport) = virtio::find_console(&regions[..found])?;
     let pool = virtio::Pool::new(memory)?;
     let console = Console::new(transport, pool).map_err(|_| "the virtio console did not start")?;
@@ -115,7 +115,7 @@ fn main(_start: tessera_rt::Start) -> u32 {
 ///
 /// The crate's own console driver (`VirtIOConsole`) is not used: it needs
 /// `alloc` and a 4 KiB receive buffer on the heap, and with it `uartd` would
-/// need more than the 16 mappings a process may have.
+/// need more than the 24 mappings a process may have.
 #[allow(unsafe_code)]
 mod virtio {
     use core::ptr::NonNull;
