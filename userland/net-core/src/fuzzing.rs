@@ -19,6 +19,15 @@
 //!   holds 1 to 4 addresses TCP can reach, none twice, each one found in
 //!   the response, with a TTL of at most a day; an error names what the
 //!   header says; and a query for any valid name, answered, reads back.
+//! - [`link_frames`]: runs [`frame::arp_sender`] on any bytes read as an
+//!   Ethernet frame, and [`frame::write_udp`] on headers and a payload
+//!   taken from them. It panics only when an invariant breaks: a sender
+//!   found is the one the packet names, with an address and a single
+//!   host's MAC; a frame written has the length it says, both its
+//!   checksums right, and is no ARP packet; a datagram read from a frame
+//!   lies within it, is from a single host, reads back the same once
+//!   written again, and is steered whole into a socket open on its port
+//!   (and nothing else is).
 
 use tessera_abi::app::net::{
     address_word, CLOSE, DELEGATE, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE,
@@ -29,7 +38,9 @@ use tessera_abi::manifest::{MAX_ALLOWED_CONNECTIONS, MAX_SERVER_PORTS};
 
 use crate::checksum;
 use crate::dns::{self, DnsError, HEADER_BYTES, MAX_ADDRESSES, MAX_QUERY_BYTES, MAX_TTL};
+use crate::frame::{self, UdpHeaders, MAX_UDP_PAYLOAD, UDP_PAYLOAD_AT};
 use crate::protocol::{self, is_connectable, Caller, Request};
+use crate::queue::{Datagrams, Steering};
 use crate::registration::{Registration, Transport, MAX_RECORD_BYTES};
 
 /// How a request fuzz input is spelled (`tessera_abi::ipc`'s
@@ -302,5 +313,96 @@ pub fn checksum_frames(data: &[u8]) {
     let udp_none = frame[23] == 17 && frame[checksum_field.clone()] == [0, 0];
     if !udp_none {
         assert!(!checksum::verify(frame), "a changed frame still verifies");
+    }
+}
+
+/// Fuzz body `link_frames` (module docs).
+pub fn link_frames(data: &[u8]) {
+    if let Some((address, mac)) = frame::arp_sender(data) {
+        assert_eq!(data[12..14], [0x08, 0x06], "a sender found outside ARP");
+        assert_eq!((&data[22..28], &data[28..32]), (&mac[..], &address[..]), "not the packet's sender");
+        assert!(address != [0; 4] && mac[0] & 1 == 0, "a sender no host can be");
+    }
+    // Steered as `netd` steers what comes: to a socket on the port the
+    // datagram names, at the address it is for (a /24).
+    let mut bytes = [0u8; 2048];
+    let bytes_len = bytes.len();
+    let mut steering = Steering::<1, 2>::new();
+    steering.queues[0] = Datagrams::new(&mut bytes);
+    if let Some(datagram) = frame::udp_datagram(data) {
+        steering.own = Some((datagram.to.0, 24));
+        steering.open(0, datagram.to.1);
+        let steered = steering.steer(data);
+        assert_eq!(steered, datagram.to.1 != 0, "a datagram for an open port not steered");
+        // Longer than the queue's 2 KiB: taken and dropped, counted.
+        let payload = &data[datagram.payload.clone()];
+        if steered && payload.len() <= bytes_len {
+            assert_eq!(steering.queues[0].first(), Some((datagram.from, payload)));
+        } else if steered {
+            assert_eq!((steering.queues[0].len(), steering.overflowed), (0, 1));
+        }
+    } else {
+        steering.own = Some(([10, 0, 2, 15], 24));
+        steering.open(0, 7);
+        assert!(!steering.steer(data), "a frame that is no datagram steered");
+    }
+    if let Some(datagram) = frame::udp_datagram(data) {
+        let payload = &data[datagram.payload.clone()];
+        assert!(datagram.payload.start >= UDP_PAYLOAD_AT);
+        assert!(datagram.from.0 != [0; 4] && datagram.from.0 != [255; 4] && datagram.from.0[0] >> 4 != 0xe);
+        // Written again with its addresses and payload, it reads back the same.
+        let mut copy = [0u8; UDP_PAYLOAD_AT + MAX_UDP_PAYLOAD];
+        let headers = UdpHeaders {
+            source_mac: [2; 6],
+            destination_mac: [4; 6],
+            source: datagram.from,
+            destination: datagram.to,
+            identification: 0,
+        };
+        // (IP options are not written again: `copy` has room for the
+        // datagrams `write_udp` takes.)
+        let fits = payload.len() <= MAX_UDP_PAYLOAD;
+        if fits {
+            copy[UDP_PAYLOAD_AT..UDP_PAYLOAD_AT + payload.len()].copy_from_slice(payload);
+        }
+        if let Some(end) = frame::write_udp(&mut copy, &headers, payload.len()).filter(|_| fits) {
+            let again = frame::udp_datagram(&copy[..end]).expect("a written datagram reads back");
+            assert_eq!((again.from, again.to, &copy[again.payload]), (datagram.from, datagram.to, payload));
+        }
+    }
+    // Headers from the first 28 bytes, a length from the next two, the
+    // payload from the rest (cut or padded with zeros).
+    let byte = |at: usize| data.get(at).copied().unwrap_or(0);
+    let array = |from: usize| -> [u8; 6] { core::array::from_fn(|index| byte(from + index)) };
+    let word = |at: usize| u16::from_be_bytes([byte(at), byte(at + 1)]);
+    let headers = UdpHeaders {
+        source_mac: array(0),
+        destination_mac: array(6),
+        source: ([byte(12), byte(13), byte(14), byte(15)], word(16)),
+        destination: ([byte(18), byte(19), byte(20), byte(21)], word(22)),
+        identification: word(24),
+    };
+    let len = usize::from(word(26)) % (MAX_UDP_PAYLOAD + 64);
+    let mut buffer = [0u8; UDP_PAYLOAD_AT + MAX_UDP_PAYLOAD];
+    for (at, slot) in buffer[UDP_PAYLOAD_AT..].iter_mut().enumerate().take(len) {
+        *slot = byte(28 + at);
+    }
+    let Some(end) = frame::write_udp(&mut buffer, &headers, len) else {
+        assert!(len > MAX_UDP_PAYLOAD, "a payload of {len} bytes refused");
+        return;
+    };
+    let written = &buffer[..end];
+    assert_eq!(end, UDP_PAYLOAD_AT + len);
+    assert_eq!(usize::from(u16::from_be_bytes([written[16], written[17]])), end - 14, "IPv4 total length");
+    assert_eq!(usize::from(u16::from_be_bytes([written[38], written[39]])), len + 8, "UDP length");
+    assert_eq!(checksum::finish(checksum::sum(&written[14..34])), 0, "IPv4 header checksum");
+    assert!(checksum::verify(written), "UDP checksum");
+    assert!(frame::arp_sender(written).is_none(), "a datagram read as ARP");
+    let source = headers.source.0;
+    if source != [0; 4] && source != [255; 4] && source[0] >> 4 != 0xe {
+        let read = frame::udp_datagram(written).expect("a written datagram reads back");
+        assert_eq!((read.from, read.to, read.payload), (headers.source, headers.destination, UDP_PAYLOAD_AT..end));
+    } else {
+        assert_eq!(frame::udp_datagram(written), None, "a datagram from no single host");
     }
 }

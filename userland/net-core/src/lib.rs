@@ -12,6 +12,8 @@
 //!   app's own socket numbers, and what state each connection is in.
 //! - [`pool`]: the pool's smoltcp sockets, in the stack's socket set
 //!   only while in use (what the stack walks on every poll).
+//! - [`queue`]: the datagrams waiting in one UDP socket, as `netd`'s
+//!   device layer steers them there past the stack.
 //! - [`delivery`]: which datagram an app was offered or given in its
 //!   window, and when it leaves its socket.
 //! - [`denials`]: the bounded log of denied attempts (security events).
@@ -22,6 +24,9 @@
 //! - [`checksum`]: the TCP and UDP checksums of IPv4 frames, which
 //!   `netd`'s device layer fills and verifies for the stack; fuzzed
 //!   (`fuzzing::checksum_frames`).
+//! - [`frame`]: the UDP frames `netd` sends apps' datagrams in without
+//!   the stack, and the neighbours it learns from ARP to send them to;
+//!   fuzzed (`fuzzing::link_frames`).
 //! - [`fuzzing`]: the fuzz bodies, shared by `tests/` and `fuzz/`.
 #![no_std]
 #![forbid(unsafe_code)]
@@ -30,9 +35,11 @@ pub mod checksum;
 pub mod delivery;
 pub mod denials;
 pub mod dns;
+pub mod frame;
 pub mod fuzzing;
 pub mod pool;
 pub mod protocol;
+pub mod queue;
 pub mod registration;
 pub mod resolver;
 pub mod sockets;

@@ -77,8 +77,10 @@ use tessera_abi::NOTIFIED_BADGE;
 use tessera_net_core::delivery::Delivery;
 use tessera_net_core::denials::{Attempt, Denial, Denials, LineLimit, Reason};
 use tessera_net_core::dns::MAX_QUERY_BYTES;
+use tessera_net_core::frame::{self, UdpHeaders};
 use tessera_net_core::pool::Sockets;
 use tessera_net_core::protocol::{decode, split_label, Caller, Request};
+use tessera_net_core::queue::Datagrams;
 use tessera_net_core::registration::Registration;
 use tessera_net_core::registration::Transport;
 use tessera_net_core::resolver::{Lookup, Resolved, MAX_SERVERS};
@@ -268,10 +270,11 @@ const TCP_SLOTS: core::ops::Range<usize> = 0..POOL_SOCKETS;
 /// The UDP sockets' slots.
 const UDP_SLOTS: core::ops::Range<usize> = POOL_SOCKETS..SLOTS;
 
-/// The UDP sockets' datagram records (where each datagram is in the
-/// buffer, and its peer): a receive and a send list per socket.
-static UDP_METADATA: spin::Mutex<[[udp::PacketMetadata; UDP_DATAGRAMS]; 2 * UDP_SOCKETS]> =
-    spin::Mutex::new([[udp::PacketMetadata::EMPTY; UDP_DATAGRAMS]; 2 * UDP_SOCKETS]);
+/// The UDP sockets' records of the datagrams they send (where each is in
+/// the buffer, and its peer). What they receive is steered past the
+/// stack into queues of the device layer's (`virtio::Steering`).
+static UDP_METADATA: spin::Mutex<[[udp::PacketMetadata; UDP_DATAGRAMS]; UDP_SOCKETS]> =
+    spin::Mutex::new([[udp::PacketMetadata::EMPTY; UDP_DATAGRAMS]; UDP_SOCKETS]);
 
 /// Datagrams the DNS client's socket holds each way.
 const DNS_DATAGRAMS: usize = 4;
@@ -566,6 +569,14 @@ struct Server<'a> {
     ids: u64,
     /// The next local port to try (49152..=65535).
     next_port: u16,
+    /// The lease's address, its prefix length and its router, while it
+    /// holds (where datagrams sent directly go: `send_to`).
+    route: Option<([u8; 4], u8, Option<[u8; 4]>)>,
+    /// The uptime at the end of the last round of the loop.
+    time: u64,
+    /// The request just performed sent its datagram directly: the stack
+    /// has nothing new to do.
+    sent_directly: bool,
 }
 
 /// The longest an interrupt-driven server waits without a frame or a
@@ -598,10 +609,16 @@ impl Server<'_> {
     /// syscall).
     fn poll(&mut self, time: u64) {
         let polled = self.interface.poll(instant(time), &mut self.nic, &mut self.sockets.set);
-        let changed = polled == PollResult::SocketStateChanged;
+        let changed = polled == PollResult::SocketStateChanged || self.nic.steering.arrived != 0;
+        self.nic.steering.arrived = 0;
         match self.sockets.set.get_mut::<dhcpv4::Socket>(self.dhcp).poll() {
             Some(dhcpv4::Event::Configured(lease)) => {
                 configure(&mut self.interface, Some(&lease));
+                let router = lease.router.map(|router| router.octets());
+                let own = (lease.address.address().octets(), lease.address.prefix_len());
+                self.route = Some((own.0, own.1, router));
+                self.nic.steering.own = Some(own);
+                self.nic.neighbors.clear();
                 self.leased = true;
                 self.leased_dns = [None; MAX_SERVERS - 1];
                 for (slot, server) in self.leased_dns.iter_mut().zip(&lease.dns_servers) {
@@ -611,6 +628,8 @@ impl Server<'_> {
             // The client says so once at start too, with nothing to undo.
             Some(dhcpv4::Event::Deconfigured) if self.leased => {
                 configure(&mut self.interface, None);
+                self.route = None;
+                self.nic.steering.own = None;
                 self.leased = false;
                 self.leased_dns = [None; MAX_SERVERS - 1];
             }
@@ -662,8 +681,9 @@ impl Server<'_> {
             let socket = self.sockets.tcp(slot);
             Readiness { receive: socket.can_recv(), send: socket.can_send(), state: Some(socket.state()) }
         } else {
-            let socket = self.sockets.udp(slot - POOL_SOCKETS);
-            Readiness { receive: socket.can_recv(), send: socket.can_send(), state: None }
+            let datagram = slot - POOL_SOCKETS;
+            let receive = !self.nic.steering.queues[datagram].is_empty();
+            Readiness { receive, send: self.sockets.udp(datagram).can_send(), state: None }
         }
     }
 
@@ -761,7 +781,7 @@ impl Server<'_> {
         if let Ok(Caller::App(client)) = Caller::from_badge(request.badge) {
             let delivery = &mut self.book.deliveries[client as usize - 1];
             if let Some(datagram) = delivery.request(took).and_then(|slot| slot.checked_sub(POOL_SOCKETS)) {
-                let _ = self.sockets.udp_mut(datagram).recv();
+                self.nic.steering.queues[datagram].pop();
             }
         }
         let (caller, decoded) = match decode(label, message.words, message.caps, request.badge) {
@@ -772,7 +792,8 @@ impl Server<'_> {
             Err(error) => return (Err(error), true),
         };
         let read_only = matches!(decoded, Request::Status { .. } | Request::ReceiveFrom { .. });
-        (self.perform(request, caller, decoded), read_only)
+        let result = self.perform(request, caller, decoded);
+        (result, read_only || core::mem::take(&mut self.sent_directly))
     }
 
     /// Performs a decoded request (`answer`).
@@ -921,12 +942,15 @@ impl Server<'_> {
                 self.forget_capability(slot);
             }
         }
-        let (sockets, time) = (&mut self.sockets, uptime_micros());
+        let (sockets, steering, time) = (&mut self.sockets, &mut self.nic.steering, uptime_micros());
         let closed_at = &mut self.book.closed_at;
         self.book.table.close_all(client, |slot| {
             match slot.checked_sub(POOL_SOCKETS) {
                 None => sockets.tcp_mut(slot).abort(),
-                Some(datagram) => sockets.udp_mut(datagram).close(),
+                Some(datagram) => {
+                    sockets.udp_mut(datagram).close();
+                    steering.close(datagram);
+                }
             }
             closed_at[slot] = time;
         });
@@ -1002,7 +1026,9 @@ impl Server<'_> {
         if !granted {
             return Err(self.deny_because(client, attempt, Reason::PortNotGranted));
         }
-        if self.port_taken(client, transport, port) {
+        // Nor the DNS client's port: an app's socket there would take the
+        // answers to the server's own queries.
+        if self.port_taken(client, transport, port) || (transport == Transport::Udp && port == self.dns_port) {
             return Err(self.deny_because(client, attempt, Reason::PortTaken));
         }
         Ok(())
@@ -1186,6 +1212,7 @@ impl Server<'_> {
             self.book.table.free(slot);
             return Err(Error::InvalidArgument);
         }
+        self.nic.steering.open(datagram, local);
         self.book.peers[datagram] = Peers::new();
         self.book.server_port[datagram] = port != 0;
         Ok(reply_words([number, 0, 0, 0]))
@@ -1226,6 +1253,37 @@ impl Server<'_> {
             return Err(Error::NotFound);
         }
         let socket = self.sockets.udp_mut(datagram);
+        // Straight to the device when the next hop's MAC is known and
+        // nothing of this socket's waits in the stack (they keep their
+        // order); else through the stack, which finds the MAC (ARP).
+        let local = socket.endpoint().port;
+        let hop =
+            self.route.and_then(|(own, prefix, router)| Some((own, frame::next_hop(address, (own, prefix), router)?)));
+        let mac = hop.and_then(|(own, hop)| Some((own, self.nic.neighbors.find(hop, self.time)?)));
+        if let (Some((own, mac)), 0, true) = (mac, socket.send_queue(), local != 0) {
+            let headers = UdpHeaders {
+                source_mac: [0; 6],
+                destination_mac: mac,
+                source: (own, local),
+                destination: (address, port),
+                identification: 0,
+            };
+            let nic = &mut self.nic;
+            let sent = self.windows.with(window, Rights::READ, keep, |window| {
+                nic.send_datagram(headers, |frame| {
+                    let bytes = &window.as_bytes()[..len];
+                    if let Some(room) = frame.get_mut(..len) {
+                        room.copy_from_slice(bytes);
+                    }
+                    len
+                })
+            })?;
+            if sent {
+                self.sent_directly = true;
+                return Ok(reply_words([1, 0, 0, 0]));
+            }
+        }
+        let socket = self.sockets.udp_mut(datagram);
         let [a, b, c, d] = address;
         let to = IpEndpoint::new(IpAddress::v4(a, b, c, d), port);
         let sent =
@@ -1245,18 +1303,16 @@ impl Server<'_> {
     fn first_datagram(&mut self, client: u32, datagram: usize) -> Option<([u8; 4], u16)> {
         let server = self.book.server_port[datagram];
         loop {
-            let sender = self.sockets.udp_mut(datagram).peek().ok()?.1.endpoint;
-            let IpAddress::Ipv4(from) = sender.addr;
-            let from = from.octets();
+            let ((from, port), _) = self.nic.steering.queues[datagram].first()?;
             if !server && !self.may_reach(client, from) {
-                let _ = self.sockets.udp_mut(datagram).recv();
+                self.nic.steering.queues[datagram].pop();
                 self.book.dropped_datagrams = self.book.dropped_datagrams.saturating_add(1);
                 continue;
             }
             if server {
-                self.book.peers[datagram].heard(from, sender.port);
+                self.book.peers[datagram].heard(from, port);
             }
-            return Some((from, sender.port));
+            return Some((from, port));
         }
     }
 
@@ -1271,15 +1327,16 @@ impl Server<'_> {
     ) -> Result<Message, Error> {
         let datagram = self.datagram_of(client, socket)?;
         let Some((from, port)) = self.first_datagram(client, datagram) else { return Ok(reply_words([0; 4])) };
-        let socket = self.sockets.udp_mut(datagram);
+        let queue = &mut self.nic.steering.queues[datagram];
         let received = self.windows.with(window, Rights::READ | Rights::WRITE, keep, |window| {
-            socket.recv().map(|(bytes, _)| {
-                let take = bytes.len().min(len);
-                window.write_bytes(0, &bytes[..take]);
-                (take, bytes.len() > take)
-            })
+            let (_, bytes) = queue.first()?;
+            let take = bytes.len().min(len);
+            window.write_bytes(0, &bytes[..take]);
+            let cut = bytes.len() > take;
+            queue.pop();
+            Some((take, cut))
         })?;
-        let Ok((count, cut)) = received else { return Ok(reply_words([0; 4])) };
+        let Some((count, cut)) = received else { return Ok(reply_words([0; 4])) };
         let flags = RECEIVED | if cut { CUT } else { 0 };
         Ok(reply_words([count as u32, address_word(from), u32::from(port), flags]))
     }
@@ -1329,9 +1386,9 @@ impl Server<'_> {
         let (client, datagram) = (index as u32 + 1, slot - POOL_SOCKETS);
         let Some(Slot::Open { socket: number, .. }) = self.book.table.slot(slot) else { return };
         let Some((from, port)) = self.first_datagram(client, datagram) else { return };
-        let socket = self.sockets.udp_mut(datagram);
+        let queue = &self.nic.steering.queues[datagram];
         let delivered = self.windows.with(window, Rights::READ | Rights::WRITE, true, |window| {
-            let Ok((bytes, _)) = socket.peek() else { return false };
+            let Some((_, bytes)) = queue.first() else { return false };
             if bytes.len() > DELIVERY_RECORD_AT - DELIVERY_AT {
                 return false;
             }
@@ -1498,7 +1555,10 @@ impl Server<'_> {
                 self.book.closed_at[slot] = uptime_micros();
                 match slot.checked_sub(POOL_SOCKETS) {
                     None => self.sockets.tcp_mut(slot).close(),
-                    Some(datagram) => self.sockets.udp_mut(datagram).close(),
+                    Some(datagram) => {
+                        self.sockets.udp_mut(datagram).close();
+                        self.nic.steering.close(datagram);
+                    }
                 }
                 Ok(reply_words([0; 4]))
             }
@@ -1602,13 +1662,17 @@ fn main(given: tessera_rt::Start) -> u32 {
         socket.set_timeout(Some(Duration::from_secs(CONNECTION_TIMEOUT_SECS)));
         socket
     };
-    let (mut pieces, mut records) = (datagram_buffers.iter_mut(), udp_metadata.iter_mut());
+    // Each UDP socket's receive buffer holds its queue; the stack's
+    // socket only sends (`virtio::Steering`).
+    let (receives, sends) = datagram_buffers.split_at_mut(UDP_SOCKETS);
+    for (queue, buffer) in nic.steering.queues.iter_mut().zip(receives) {
+        *queue = Datagrams::new(&mut buffer[..]);
+    }
+    let (mut pieces, mut records) = (sends.iter_mut(), udp_metadata.iter_mut());
     let udp = || {
-        let mut piece = || pieces.next().map_or(&mut [][..], |piece| &mut piece[..]);
-        let (receive, send) = (piece(), piece());
-        let mut record = || records.next().map_or(&mut [][..], |record| &mut record[..]);
-        let (received, sent) = (record(), record());
-        udp::Socket::new(udp::PacketBuffer::new(received, receive), udp::PacketBuffer::new(sent, send))
+        let send = pieces.next().map_or(&mut [][..], |piece| &mut piece[..]);
+        let sent = records.next().map_or(&mut [][..], |record| &mut record[..]);
+        udp::Socket::new(udp::PacketBuffer::new(&mut [][..], &mut [][..]), udp::PacketBuffer::new(sent, send))
     };
     let (first, count) = EPHEMERAL_PORTS;
     let next_port = first + (seed % u64::from(count)) as u16;
@@ -1643,6 +1707,9 @@ fn main(given: tessera_rt::Start) -> u32 {
         // Never 0 (xorshift's fixed point).
         ids: seed.rotate_left(17) | 1,
         next_port,
+        route: None,
+        time: 0,
+        sent_directly: false,
     };
     let mut quiet = false;
     let mut time = uptime_micros();
@@ -1672,9 +1739,13 @@ fn main(given: tessera_rt::Start) -> u32 {
                 if let Some(interrupt) = interrupt {
                     let _ = interrupt_ack(interrupt);
                 }
-                // Only frames sent (the device gives back their buffers):
-                // nothing for the stack until it is due.
-                read_only = server.nic.sent_only();
+                // Only frames sent (the device gives back their buffers),
+                // or datagrams for the apps' sockets, steered into their
+                // queues: nothing for the stack until it is due.
+                read_only = server.nic.steer(time);
+                if core::mem::take(&mut server.nic.steering.arrived) != 0 {
+                    server.wake_waiting(false);
+                }
             }
             Ok(request) => {
                 let result;
@@ -1705,6 +1776,7 @@ fn main(given: tessera_rt::Start) -> u32 {
             }
         }
         time = uptime_micros();
+        server.time = time;
         if read_only && time < poll_by {
             continue;
         }

@@ -15,10 +15,13 @@ use core::ptr::NonNull;
 use smoltcp::phy::{self, Checksum, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use tessera_net_core::checksum;
+use tessera_net_core::frame::{self, Neighbors, UdpHeaders, UDP_PAYLOAD_AT};
+use tessera_net_core::queue::Steering;
 use tessera_rt::{cap_object, Handle, Mapping, Rights};
 use tessera_servers::dma;
 use tessera_servers::net::{
     BUFFER_BYTES, DMA_AT, DMA_BYTES, NET_DEVICE, QUEUE_SIZE, RECEIVE_BUFFERS, REGISTERS_AT, TRANSMIT_BUFFERS,
+    UDP_DATAGRAMS, UDP_SOCKETS,
 };
 use tessera_servers::uart::{is_virtio_mmio, DEVICE_ID_OFFSET, MAGIC, MAGIC_OFFSET, TRANSPORT_BYTES};
 use virtio_drivers::device::net::VirtIONetRaw;
@@ -99,6 +102,19 @@ pub struct Nic {
     /// The stack asked for a transmit buffer and found none free since
     /// the last `sent_only`.
     starved: bool,
+    /// The device's MAC (read from its configuration once).
+    mac: [u8; 6],
+    /// The neighbours' MACs, from the ARP packets that came
+    /// (`send_datagram`).
+    pub neighbors: Neighbors<4>,
+    /// The IPv4 identification of the next datagram sent directly.
+    identification: u16,
+    /// Where the apps' datagrams go as they come.
+    pub steering: Steering<'static, UDP_SOCKETS, UDP_DATAGRAMS>,
+    /// A receive buffer taken from the device whose frame is for the
+    /// stack, not handed to it yet (`steer` stopped there): its index,
+    /// and where the frame lies in it.
+    pending: Option<(usize, usize, usize)>,
 }
 
 impl Nic {
@@ -110,7 +126,12 @@ impl Nic {
         let (Some(receive), Some(transmit)) = (Buffers::new(&pool), Buffers::new(&pool)) else {
             return Err(virtio_drivers::Error::DmaError);
         };
-        let mut nic = Nic { device, receive, transmit, received: None, starved: false };
+        let mac = device.mac_address();
+        let (neighbors, identification) = (Neighbors::new(), 0);
+        let steering = Steering::new();
+        let (received, pending, starved) = (None, None, false);
+        let mut nic =
+            Nic { device, receive, transmit, received, starved, mac, neighbors, identification, steering, pending };
         for index in 0..RECEIVE_BUFFERS {
             nic.lend_receive_buffer(index)?;
         }
@@ -124,7 +145,37 @@ impl Nic {
     }
 
     pub fn mac_address(&self) -> [u8; 6] {
-        self.device.mac_address()
+        self.mac
+    }
+
+    /// Sends a UDP datagram without the stack (`tessera_net_core::frame`):
+    /// `payload` writes its bytes into the frame's buffer and says how
+    /// many; `headers` without the source MAC (this device's) and the
+    /// identification. Says whether it went out: `false` if no transmit
+    /// buffer is free, the payload is too long or the queue is full (the
+    /// stack's path then sends it).
+    pub fn send_datagram(&mut self, headers: UdpHeaders, payload: impl FnOnce(&mut [u8]) -> usize) -> bool {
+        if !self.transmit_buffer_free() {
+            return false;
+        }
+        let Some(index) = self.transmit.lent.iter().position(Option::is_none) else { return false };
+        let buffer = &mut self.transmit.bytes[index][..];
+        let Ok(header) = self.device.fill_buffer_header(buffer) else { return false };
+        let frame = &mut buffer[header..];
+        let len = payload(&mut frame[UDP_PAYLOAD_AT..]);
+        let headers = UdpHeaders { source_mac: self.mac, identification: self.identification, ..headers };
+        let Some(end) = frame::write_udp(frame, &headers, len) else { return false };
+        self.identification = self.identification.wrapping_add(1);
+        // SAFETY: as in `TransmitToken::consume`: the buffer is ours
+        // (not lent) and stays untouched until `reclaim_transmitted` pops
+        // it with this token and length.
+        match unsafe { self.device.transmit_begin(&buffer[..header + end]) } {
+            Ok(token) => {
+                self.transmit.lent[index] = Some((token, header + end));
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Lends receive buffer `index` (ours) to the device.
@@ -138,14 +189,58 @@ impl Nic {
         Ok(())
     }
 
-    /// After an interrupt: whether it was only for frames sent: no frame
-    /// came, and the stack had a transmit buffer whenever it wanted one
-    /// since the last time (so it sent all it had). The stack then has
-    /// nothing new to work on. A frame that comes after this raises the
-    /// interrupt again (its status was read and cleared before).
-    pub fn sent_only(&mut self) -> bool {
+    /// After an interrupt: takes the frames that came, steering the
+    /// apps' datagrams into their queues (`Steering`), up to the first
+    /// frame for the stack, which it keeps for the stack's next
+    /// `receive`. Says whether the stack has nothing new to work on: no
+    /// frame for it, and it had a transmit buffer whenever it wanted one
+    /// since the last time (so it sent all it had). A frame that comes
+    /// after this raises the interrupt again (its status was read and
+    /// cleared before).
+    pub fn steer(&mut self, time: u64) -> bool {
+        if self.pending.is_none() {
+            self.pending = self.next_for_stack(time);
+        }
         let starved = core::mem::take(&mut self.starved);
-        !starved && self.device.poll_receive().is_none()
+        !starved && self.pending.is_none()
+    }
+
+    /// The next frame for the stack (its buffer's index, and where the
+    /// frame lies in it), taken from the device; the frames before it
+    /// that are not the stack's are dealt with and their buffers lent
+    /// again: datagrams for the apps' sockets steered, frames that fail
+    /// their checksum dropped. ARP packets teach `neighbors` on the way.
+    fn next_for_stack(&mut self, time: u64) -> Option<(usize, usize, usize)> {
+        loop {
+            let token = self.device.poll_receive()?;
+            let index = self.receive.holding(token)?;
+            // SAFETY: the buffer given with `token` in `lend_receive_buffer`.
+            let received = unsafe { self.device.receive_complete(token, &mut self.receive.bytes[index][..]) };
+            let (header, length) = match received {
+                Ok(sizes) => sizes,
+                // Taken back, but shorter than its header: dropped.
+                Err(virtio_drivers::Error::IoError) => (0, 0),
+                // Not taken back (the token was just seen at the head of
+                // the used ring, so this does not happen): still lent.
+                Err(_) => return None,
+            };
+            self.receive.lent[index] = None;
+            let frame = self.receive.bytes[index].get(header..header + length).unwrap_or(&[]);
+            // A TCP or UDP frame whose checksum is wrong (or that cannot
+            // be checked) is dropped here, before the stack or a queue.
+            let taken = !checksum::verify(frame) || self.steering.steer(frame);
+            // Answers to the stack's ARP requests (and requests from
+            // others) say where a neighbour is: datagrams sent directly
+            // go there.
+            if let Some((address, mac)) = frame::arp_sender(frame) {
+                self.neighbors.learn(address, mac, time);
+            }
+            if !taken {
+                return Some((index, header, length));
+            }
+            // If lending fails, the queue is broken and the buffer stays ours.
+            let _ = self.lend_receive_buffer(index);
+        }
     }
 
     /// Whether a transmit buffer is free, taking back the ones whose
@@ -231,7 +326,7 @@ impl phy::Device for Nic {
     type RxToken<'a> = ReceiveToken<'a>;
     type TxToken<'a> = TransmitToken<'a>;
 
-    fn receive(&mut self, _timestamp: Instant) -> Option<(ReceiveToken<'_>, TransmitToken<'_>)> {
+    fn receive(&mut self, timestamp: Instant) -> Option<(ReceiveToken<'_>, TransmitToken<'_>)> {
         // The frame handed out last time has been dealt with: its
         // buffer goes back to the device. (If lending fails, the queue
         // is broken and the buffer stays ours.)
@@ -242,24 +337,13 @@ impl phy::Device for Nic {
         if !self.transmit_buffer_free() {
             return None;
         }
-        let token = self.device.poll_receive()?;
-        let index = self.receive.holding(token)?;
-        // SAFETY: the buffer given with `token` in `lend_receive_buffer`.
-        let received = unsafe { self.device.receive_complete(token, &mut self.receive.bytes[index][..]) };
-        let (header, length) = match received {
-            Ok(sizes) => sizes,
-            // Taken back, but shorter than its header: dropped.
-            Err(virtio_drivers::Error::IoError) => (0, 0),
-            // Not taken back (the token was just seen at the head of
-            // the used ring, so this does not happen): still lent.
-            Err(_) => return None,
+        let pending = self.pending.take();
+        let (index, header, length) = match pending {
+            Some(pending) => pending,
+            None => self.next_for_stack(timestamp.total_micros() as u64)?,
         };
-        self.receive.lent[index] = None;
         self.received = Some(index);
         let frame = self.receive.bytes[index].get(header..header + length)?;
-        // A TCP or UDP frame whose checksum is wrong (or that cannot be
-        // checked) reaches the stack empty, which drops it.
-        let frame = if checksum::verify(frame) { frame } else { &frame[..0] };
         let transmit = TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit)?;
         Some((ReceiveToken { frame }, transmit))
     }
