@@ -42,7 +42,9 @@ const TARGETS: [(&str, u64); 10] = [
     ("notification_wakeup_instructions", 250),
     ("cap_transfer_roundtrip_instructions", 600),
     ("kernel_image_bytes", 48 * 1024),
-    ("tcp_bulk_send_instructions_per_byte", 4),
+    // 4 instructions a byte of the 4 MiB sent, judged on the whole: the
+    // per-byte key is rounded (4.45 reads 4).
+    ("tcp_bulk_send_instructions", 4 * 4 * 1024 * 1024),
     ("tcp_connect_instructions", 30_000),
     ("udp_roundtrip_instructions", 5_000),
 ];

@@ -67,14 +67,38 @@ pub fn write_udp(frame: &mut [u8], headers: &UdpHeaders, len: usize) -> Option<u
     ip[16..20].copy_from_slice(&headers.destination.0);
     let header_checksum = checksum::finish(checksum::sum(ip));
     ip[10..12].copy_from_slice(&header_checksum.to_be_bytes());
-    let udp = &mut frame[ETHERNET_HEADER_BYTES + IPV4_HEADER_BYTES..UDP_PAYLOAD_AT];
+    let udp = &mut frame[ETHERNET_HEADER_BYTES + IPV4_HEADER_BYTES..end];
+    let udp_len = (UDP_HEADER_BYTES + len) as u16;
     udp[..2].copy_from_slice(&headers.source.1.to_be_bytes());
     udp[2..4].copy_from_slice(&headers.destination.1.to_be_bytes());
-    udp[4..6].copy_from_slice(&((UDP_HEADER_BYTES + len) as u16).to_be_bytes());
-    // `fill` computes the UDP checksum over the pseudo-header and the
-    // datagram (the field's old value does not count).
-    checksum::fill(&mut frame[..end]);
+    udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
+    udp[6..8].fill(0);
+    let total = pseudo_header(headers.source.0, headers.destination.0, udp_len) + checksum::sum(udp);
+    // Zero means "no checksum": a computed zero is sent as all ones.
+    let udp_checksum = match checksum::finish(total) {
+        0 => 0xffff,
+        value => value,
+    };
+    udp[6..8].copy_from_slice(&udp_checksum.to_be_bytes());
     Some(end)
+}
+
+/// The sum of UDP's pseudo-header for a datagram of `len` bytes (header
+/// included) from `from` to `to`.
+fn pseudo_header(from: [u8; 4], to: [u8; 4], len: u16) -> u32 {
+    let word = |address: [u8; 4], at: usize| u32::from(u16::from_be_bytes([address[at], address[at + 1]]));
+    word(from, 0) + word(from, 2) + word(to, 0) + word(to, 2) + u32::from(UDP) + u32::from(len)
+}
+
+/// Whether the UDP checksum of `datagram`, read from `frame`, is right
+/// (or absent: zero).
+pub fn udp_checksum_ok(frame: &[u8], datagram: &Datagram) -> bool {
+    let Some(udp) = frame.get(datagram.payload.start - UDP_HEADER_BYTES..datagram.payload.end) else { return false };
+    if udp[6..8] == [0, 0] {
+        return true;
+    }
+    let total = pseudo_header(datagram.from.0, datagram.to.0, udp.len() as u16) + checksum::sum(udp);
+    checksum::finish(total) == 0
 }
 
 /// The EtherType of Ethernet frame `frame`, if it is long enough to have

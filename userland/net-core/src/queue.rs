@@ -181,15 +181,19 @@ impl<'a, const S: usize, const N: usize> Steering<'a, S, N> {
 
     /// Puts the datagram in Ethernet frame `frame` into its socket's
     /// queue if it is a whole UDP datagram (`frame::udp_datagram`) for this
-    /// host (`frame::addressed_to`) and an open socket's port; says whether
-    /// it was (queued, or dropped with its queue full). Its checksum is
-    /// the caller's to check first.
+    /// host (`frame::addressed_to`) and an open socket's port, with a right
+    /// checksum; says whether it was for such a socket (queued, dropped
+    /// with its queue full, or dropped for its checksum). A frame it does
+    /// not take is the stack's, its checksum unchecked.
     pub fn steer(&mut self, frame: &[u8]) -> bool {
         let Some(own) = self.own else { return false };
         let Some(datagram) = frame::udp_datagram(frame) else { return false };
         let (to, port) = datagram.to;
         let socket = self.ports.iter().position(|&bound| bound == port && port != 0);
         let Some(socket) = socket.filter(|_| frame::addressed_to(to, own)) else { return false };
+        if !frame::udp_checksum_ok(frame, &datagram) {
+            return true;
+        }
         if self.queues[socket].push(datagram.from, &frame[datagram.payload]) {
             self.arrived |= 1 << socket;
         } else {
@@ -326,9 +330,17 @@ mod tests {
             assert!(!steering.steer(&other));
         }
         assert!(!steering.steer(&[0u8; 60]));
+
         // Full (two records): taken, dropped, counted.
         assert!(steering.steer(&datagram((OWN, 5000), b"three")));
         assert_eq!((steering.queues[1].len(), steering.overflowed), (2, 1));
+        assert!(steering.queues[1].pop());
+        // A wrong checksum: taken (it was for the socket) and dropped, with
+        // room to spare.
+        let mut damaged = datagram((OWN, 5000), b"bad");
+        *damaged.last_mut().unwrap() ^= 1;
+        assert!(steering.steer(&damaged));
+        assert_eq!((steering.queues[1].len(), steering.overflowed), (1, 1));
         // Closed: its port takes nothing, and what waited is gone; opened
         // again (a new owner), it starts empty.
         steering.close(1);

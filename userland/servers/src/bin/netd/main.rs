@@ -834,27 +834,26 @@ impl Server<'_> {
                 // A datagram sent with nothing to receive yet: the app is
                 // likely to wait for the answer next (word 1 tells it the
                 // wait is noted).
-                let quiet = |slot| !self.readiness(slot).receive;
                 let waited_on = match (request, &answer) {
                     (Request::TcpConnect { .. }, Ok(reply)) => Some(reply.words[0]),
-                    (Request::SendTo { socket, .. }, Ok(reply))
-                        if reply.words[0] == 1 && self.book.table.find(client, socket).is_some_and(quiet) =>
-                    {
-                        Some(socket)
-                    }
+                    (Request::SendTo { socket, .. }, Ok(reply)) if reply.words[0] == 1 => Some(socket),
                     _ if nothing_yet && answer.as_ref().is_ok_and(|reply| reply.words[0] == 0) => {
                         Some(message.words[0])
                     }
                     _ => None,
                 };
-                if let Some(socket) = waited_on {
+                // What the socket offers now (once: each look at a
+                // socket costs); a datagram sent while one waits to be
+                // received is no wait.
+                let seen = waited_on
+                    .filter(|_| !matches!(request, Request::Lookup { .. }))
+                    .and_then(|socket| self.book.table.find(client, socket))
+                    .map(|slot| (slot, self.readiness(slot)))
+                    .filter(|(_, seen)| !matches!(request, Request::SendTo { .. }) || !seen.receive);
+                if waited_on.is_some() && (seen.is_some() || !matches!(request, Request::SendTo { .. })) {
                     let wait = match request {
                         Request::Lookup { .. } => Some(Wait::Lookup),
-                        _ => self
-                            .book
-                            .table
-                            .find(client, socket)
-                            .map(|slot| Wait::Socket { slot, seen: self.readiness(slot) }),
+                        _ => seen.map(|(slot, seen)| Wait::Socket { slot, seen }),
                     };
                     self.book.set_wait(client as usize - 1, wait);
                     // A datagram queued, or none to receive: the next one

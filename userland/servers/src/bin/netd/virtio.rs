@@ -226,9 +226,11 @@ impl Nic {
             };
             self.receive.lent[index] = None;
             let frame = self.receive.bytes[index].get(header..header + length).unwrap_or(&[]);
-            // A TCP or UDP frame whose checksum is wrong (or that cannot
-            // be checked) is dropped here, before the stack or a queue.
-            let taken = !checksum::verify(frame) || self.steering.steer(frame);
+            // A datagram for an app's socket goes to its queue (its
+            // checksum checked there); a TCP or UDP frame for the stack
+            // whose checksum is wrong (or that cannot be checked) is
+            // dropped here.
+            let taken = self.steering.steer(frame) || !checksum::verify(frame);
             // Answers to the stack's ARP requests (and requests from
             // others) say where a neighbour is: datagrams sent directly
             // go there.
