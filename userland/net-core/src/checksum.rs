@@ -160,26 +160,30 @@ fn be16(bytes: &[u8], at: usize) -> u16 {
 
 /// Finds the TCP or UDP segment in Ethernet frame `frame`.
 fn locate(frame: &[u8]) -> Contents {
-    if frame.len() < ETHERNET_HEADER_BYTES || be16(frame, ETHER_TYPE_AT) != IPV4 {
+    // The Ethernet header and the smallest IPv4 header as one array, so
+    // the reads below need no bounds checks (a frame shorter than that is
+    // not IPv4 TCP or UDP).
+    let Some(Ok(head)) = frame.get(..ETHERNET_HEADER_BYTES + 20).map(<&[u8; ETHERNET_HEADER_BYTES + 20]>::try_from)
+    else {
+        return Contents::Other;
+    };
+    let word = |at: usize| u16::from_be_bytes([head[at], head[at + 1]]);
+    let protocol = head[ETHERNET_HEADER_BYTES + 9];
+    if word(ETHER_TYPE_AT) != IPV4 || (protocol != TCP && protocol != UDP) {
         return Contents::Other;
     }
-    let ip = &frame[ETHERNET_HEADER_BYTES..];
-    if ip.len() < 20 {
-        return Contents::Other;
-    }
-    let protocol = ip[9];
-    if protocol != TCP && protocol != UDP {
-        return Contents::Other;
-    }
-    let header = usize::from(ip[0] & 0x0f) * 4;
-    let total = usize::from(be16(ip, 2));
-    if ip[0] >> 4 != 4 || header < 20 || total < header || total > ip.len() || be16(ip, 6) & FRAGMENT_BITS != 0 {
+    let ip = ETHERNET_HEADER_BYTES;
+    let version = head[ip];
+    let header = usize::from(version & 0x0f) * 4;
+    let total = usize::from(word(ip + 2));
+    let fragment = word(ip + 6) & FRAGMENT_BITS != 0;
+    if version >> 4 != 4 || header < 20 || total < header || total > frame.len() - ip || fragment {
         return Contents::Unchecked;
     }
     let len = total - header;
     let smallest = if protocol == TCP { TCP_HEADER_BYTES } else { UDP_HEADER_BYTES };
     // UDP states its own length too; it must be the IP payload's.
-    if len < smallest || (protocol == UDP && usize::from(be16(ip, header + 4)) != len) {
+    if len < smallest || (protocol == UDP && usize::from(be16(frame, ip + header + 4)) != len) {
         return Contents::Unchecked;
     }
     // Source and destination addresses are bytes 12..20: four words,
@@ -187,7 +191,7 @@ fn locate(frame: &[u8]) -> Contents {
     // written out (at opt-level "s" an array of them was a loop through
     // the stack, about 60 instructions more a frame).
     let addresses =
-        u32::from(be16(ip, 12)) + u32::from(be16(ip, 14)) + u32::from(be16(ip, 16)) + u32::from(be16(ip, 18));
+        u32::from(word(ip + 12)) + u32::from(word(ip + 14)) + u32::from(word(ip + 16)) + u32::from(word(ip + 18));
     let pseudo = addresses + u32::from(protocol) + len as u32;
     Contents::Segment(Segment { start: ETHERNET_HEADER_BYTES + header, len, protocol, pseudo })
 }
