@@ -1721,8 +1721,9 @@ fn main(given: tessera_rt::Start) -> u32 {
         // A round whose request only read the stack's state (`read_only`)
         // does not poll it, unless it is due: nothing came in or may go out
         // because of it, and a frame raises the interrupt, a round of its
-        // own. A UDP round trip's `RECEIVE_FROM` is one, and so is the
-        // interrupt for a frame sent when no frame came (`Nic::sent_only`).
+        // own. A `SEND_TO` sent directly is one, and so is the interrupt
+        // for frames sent or datagrams steered into apps' sockets, with no
+        // frame for the stack (`Nic::steer`).
         let mut read_only = false;
         let wait = Timeout::Micros(u32::try_from(poll_by.saturating_sub(time)).unwrap_or(u32::MAX - 1).max(1));
         // An answer that cannot be delivered (its caller gave up waiting)

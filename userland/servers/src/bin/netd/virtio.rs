@@ -100,7 +100,7 @@ pub struct Nic {
     /// `receive`, once the token that lent it to the stack is gone.
     received: Option<usize>,
     /// The stack asked for a transmit buffer and found none free since
-    /// the last `sent_only`.
+    /// the last `steer`.
     starved: bool,
     /// The device's MAC (read from its configuration once).
     mac: [u8; 6],
@@ -249,7 +249,7 @@ impl Nic {
     /// frames were sent only if none is: each take-back asks the device
     /// (`used_event`) to interrupt for the next frame it sends, and until
     /// then it sends without interrupting, so frames sent in a row cost
-    /// one interrupt, not one each. Notes a shortage (`sent_only`).
+    /// one interrupt, not one each. Notes a shortage (`steer`).
     fn transmit_buffer_free(&mut self) -> bool {
         if self.transmit.lent.iter().any(Option::is_none) {
             return true;
