@@ -180,6 +180,23 @@ pub fn arp_sender(frame: &[u8]) -> Option<([u8; 4], [u8; 6])> {
     Some((address, mac))
 }
 
+/// The sender of an ARP packet in `frame` that may teach this host where a
+/// neighbour is, as smoltcp's own cache learns: the frame is for this
+/// host's MAC `mac` (or broadcast), the packet asks for or answers about
+/// this host's address, and its sender is another host of the lease's
+/// subnet `(address, prefix length)` ([`arp_sender`]'s rules too). A
+/// gratuitous announcement, or a request for another host, teaches
+/// nothing.
+pub fn arp_neighbor(frame: &[u8], (address, prefix): ([u8; 4], u8), mac: [u8; 6]) -> Option<([u8; 4], [u8; 6])> {
+    let (sender, sender_mac) = arp_sender(frame)?;
+    let for_us = frame[..6] == mac || frame[..6] == [0xff; 6];
+    let target = &frame[ETHERNET_HEADER_BYTES + 24..ETHERNET_HEADER_BYTES + 28];
+    let mask = u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0);
+    let same_subnet = u32::from_be_bytes(sender) & mask == u32::from_be_bytes(address) & mask;
+    let neighbor = same_subnet && sender != address && !addressed_to(sender, (address, prefix));
+    (for_us && target == address && neighbor).then_some((sender, sender_mac))
+}
+
 /// The address a datagram to `destination` is handed to on the link: the
 /// destination itself if it is in the subnet `(address, prefix length)`,
 /// else the `router`. `None` where the stack must decide: broadcast,
@@ -356,6 +373,35 @@ mod tests {
             write_udp(&mut copy, &UdpHeaders { source: (source, 7), ..headers }, 5).unwrap();
             assert_eq!(udp_datagram(&copy), None, "{source:?}");
         }
+    }
+
+    #[test]
+    fn arp_neighbors_are_learnt_only_from_packets_about_this_host() {
+        const OWN: ([u8; 4], u8) = ([10, 0, 2, 15], 24);
+        const MAC: [u8; 6] = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+        let gateway = ([10, 0, 2, 2], [0x52, 0x55, 10, 0, 2, 2]);
+        let packet = |destination: [u8; 6], sender: [u8; 4], target: [u8; 4]| {
+            let mut frame = [0u8; 42];
+            frame[..6].copy_from_slice(&destination);
+            frame[6..12].copy_from_slice(&gateway.1);
+            frame[12..14].copy_from_slice(&ARP.to_be_bytes());
+            frame[14..22].copy_from_slice(&[0, 1, 8, 0, 6, 4, 0, 2]);
+            frame[22..28].copy_from_slice(&gateway.1);
+            frame[28..32].copy_from_slice(&sender);
+            frame[38..42].copy_from_slice(&target);
+            frame
+        };
+        // The gateway's answer to this host, or its request for it.
+        assert_eq!(arp_neighbor(&packet(MAC, gateway.0, OWN.0), OWN, MAC), Some(gateway));
+        assert_eq!(arp_neighbor(&packet([0xff; 6], gateway.0, OWN.0), OWN, MAC), Some(gateway));
+        // Gratuitous, for another host, to another MAC, from outside the
+        // subnet, from this host's own address or the subnet's broadcast.
+        assert_eq!(arp_neighbor(&packet(MAC, gateway.0, gateway.0), OWN, MAC), None);
+        assert_eq!(arp_neighbor(&packet(MAC, gateway.0, [10, 0, 2, 3]), OWN, MAC), None);
+        assert_eq!(arp_neighbor(&packet([2; 6], gateway.0, OWN.0), OWN, MAC), None);
+        assert_eq!(arp_neighbor(&packet(MAC, [192, 0, 2, 1], OWN.0), OWN, MAC), None);
+        assert_eq!(arp_neighbor(&packet(MAC, OWN.0, OWN.0), OWN, MAC), None);
+        assert_eq!(arp_neighbor(&packet(MAC, [10, 0, 2, 255], OWN.0), OWN, MAC), None);
     }
 
     #[test]

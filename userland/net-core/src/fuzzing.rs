@@ -19,15 +19,18 @@
 //!   holds 1 to 4 addresses TCP can reach, none twice, each one found in
 //!   the response, with a TTL of at most a day; an error names what the
 //!   header says; and a query for any valid name, answered, reads back.
-//! - [`link_frames`]: runs [`frame::arp_sender`] on any bytes read as an
-//!   Ethernet frame, and [`frame::write_udp`] on headers and a payload
+//! - [`link_frames`]: runs [`frame::arp_sender`], [`frame::arp_neighbor`],
+//!   [`frame::udp_datagram`] and [`Steering::steer`] on any bytes read as
+//!   an Ethernet frame, and [`frame::write_udp`] on headers and a payload
 //!   taken from them. It panics only when an invariant breaks: a sender
 //!   found is the one the packet names, with an address and a single
-//!   host's MAC; a frame written has the length it says, both its
-//!   checksums right, and is no ARP packet; a datagram read from a frame
-//!   lies within it, is from a single host, reads back the same once
-//!   written again, and is steered whole into a socket open on its port
-//!   (and nothing else is).
+//!   host's MAC; a neighbour is learnt only from a packet about this host,
+//!   from its subnet, sent to it; a frame written has the length it says,
+//!   both its checksums right, and is no ARP packet; a datagram read from
+//!   a frame lies within it, is from a single host, reads back the same
+//!   once written again, and is steered whole into a socket open on its
+//!   port unless its checksum or its sender is wrong (and nothing that is
+//!   no datagram is).
 
 use tessera_abi::app::net::{
     address_word, CLOSE, DELEGATE, LOOKUP, MAX_CLIENTS, MAX_DATAGRAM_BYTES, MAX_NAME_BYTES, MAX_SOCKETS, RECEIVE,
@@ -318,6 +321,15 @@ pub fn checksum_frames(data: &[u8]) {
 
 /// Fuzz body `link_frames` (module docs).
 pub fn link_frames(data: &[u8]) {
+    // Learnt only from a packet about this host, from its subnet.
+    const OWN: ([u8; 4], u8) = ([10, 0, 2, 15], 24);
+    const MAC: [u8; 6] = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+    if let Some(neighbor) = frame::arp_neighbor(data, OWN, MAC) {
+        assert_eq!(frame::arp_sender(data), Some(neighbor), "a neighbour that is not the sender");
+        assert_eq!(&data[38..42], &OWN.0[..], "learnt from a packet about another host");
+        assert!(data[..6] == MAC || data[..6] == [0xff; 6], "learnt from a frame for another MAC");
+        assert_eq!(neighbor.0[..3], OWN.0[..3], "a neighbour outside the subnet");
+    }
     if let Some((address, mac)) = frame::arp_sender(data) {
         assert_eq!(data[12..14], [0x08, 0x06], "a sender found outside ARP");
         assert_eq!((&data[22..28], &data[28..32]), (&mac[..], &address[..]), "not the packet's sender");
@@ -331,16 +343,19 @@ pub fn link_frames(data: &[u8]) {
     steering.queues[0] = Datagrams::new(&mut bytes);
     if let Some(datagram) = frame::udp_datagram(data) {
         steering.own = Some((datagram.to.0, 24));
+        steering.mac = [data[0], data[1], data[2], data[3], data[4], data[5]];
         steering.open(0, datagram.to.1);
         let steered = steering.steer(data);
         assert_eq!(steered, datagram.to.1 != 0, "a datagram for an open port not steered");
         // Longer than the queue's 2 KiB: taken and dropped, counted.
         let payload = &data[datagram.payload.clone()];
-        // A wrong checksum: taken, dropped.
-        if steered && !checksum::verify(data) {
+        // A wrong checksum, or a sender that is this host or a broadcast:
+        // taken, dropped.
+        let forged = frame::addressed_to(datagram.from.0, (datagram.to.0, 24));
+        if steered && (!checksum::verify(data) || forged) {
             assert!(
                 steering.queues[0].is_empty() && steering.overflowed == 0,
-                "a datagram with a wrong checksum queued"
+                "a datagram with a wrong checksum or a forged sender queued"
             );
         } else if steered && payload.len() <= bytes_len {
             assert_eq!(steering.queues[0].first(), Some((datagram.from, payload)));

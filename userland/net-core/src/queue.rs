@@ -21,6 +21,9 @@ struct Record {
     start: u16,
     len: u16,
     from: ([u8; 4], u16),
+    /// It went back to the buffer's start because it did not fit before
+    /// its end: the first of a new lap.
+    lap: bool,
 }
 
 /// At most `N` datagrams in `bytes` (at most 64 KiB).
@@ -33,23 +36,28 @@ pub struct Datagrams<'a, const N: usize> {
     count: usize,
     /// Where the next datagram's bytes go (past the newest one's).
     end: usize,
+    /// The newest datagrams are a lap ahead of the oldest: they lie from
+    /// the buffer's start up to `end`, before the oldest's bytes. (Told
+    /// by this flag, not by where `end` is: empty datagrams make `end`
+    /// equal the oldest's start either way.)
+    wrapped: bool,
 }
 
 impl Record {
-    const EMPTY: Record = Record { start: 0, len: 0, from: ([0; 4], 0) };
+    const EMPTY: Record = Record { start: 0, len: 0, from: ([0; 4], 0), lap: false };
 }
 
 impl<'a, const N: usize> Datagrams<'a, N> {
     /// An empty queue over `bytes` (cut to 64 KiB).
     pub fn new(bytes: &'a mut [u8]) -> Self {
         let len = bytes.len().min(usize::from(u16::MAX));
-        Datagrams { bytes: &mut bytes[..len], records: [Record::EMPTY; N], first: 0, count: 0, end: 0 }
+        Datagrams { bytes: &mut bytes[..len], records: [Record::EMPTY; N], first: 0, count: 0, end: 0, wrapped: false }
     }
 
     /// A queue with no room at all (until [`Datagrams::new`] gives it
     /// some).
     pub const fn new_empty() -> Self {
-        Datagrams { bytes: &mut [], records: [Record::EMPTY; N], first: 0, count: 0, end: 0 }
+        Datagrams { bytes: &mut [], records: [Record::EMPTY; N], first: 0, count: 0, end: 0, wrapped: false }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -68,33 +76,31 @@ impl<'a, const N: usize> Datagrams<'a, N> {
             return false;
         }
         let len = payload.len();
-        let start = if self.count == 0 {
+        let oldest = usize::from(self.records[self.first].start);
+        let (start, lap) = if self.count == 0 {
             // Empty: from the start, the whole buffer free.
-            0
-        } else {
-            let oldest = usize::from(self.records[self.first].start);
-            if self.end > oldest {
-                // Used: oldest..end; free: end..capacity, then 0..oldest.
-                if self.bytes.len() - self.end >= len {
-                    self.end
-                } else if oldest >= len {
-                    0
-                } else {
-                    return false;
-                }
-            } else if oldest - self.end >= len {
-                // Wrapped: free between the newest's end and the oldest.
-                self.end
-            } else {
+            (0, false)
+        } else if self.wrapped {
+            // Free: between the newest's end and the oldest's start.
+            if oldest - self.end < len {
                 return false;
             }
+            (self.end, false)
+        } else if self.bytes.len() - self.end >= len {
+            // Used: oldest..end; free: end..capacity, then 0..oldest.
+            (self.end, false)
+        } else if oldest >= len {
+            (0, true)
+        } else {
+            return false;
         };
         let Some(room) = self.bytes.get_mut(start..start + len) else { return false };
         room.copy_from_slice(payload);
         let at = (self.first + self.count) % N;
-        self.records[at] = Record { start: start as u16, len: len as u16, from };
+        self.records[at] = Record { start: start as u16, len: len as u16, from, lap };
         self.count += 1;
         self.end = start + len;
+        self.wrapped |= lap;
         true
     }
 
@@ -116,8 +122,10 @@ impl<'a, const N: usize> Datagrams<'a, N> {
         self.first = if self.first + 1 == N { 0 } else { self.first + 1 };
         self.count -= 1;
         if self.count == 0 {
-            self.first = 0;
-            self.end = 0;
+            self.clear();
+        } else if self.records[self.first].lap {
+            // The oldest is now the new lap's first: one lap again.
+            self.wrapped = false;
         }
         true
     }
@@ -127,6 +135,7 @@ impl<'a, const N: usize> Datagrams<'a, N> {
         self.first = 0;
         self.count = 0;
         self.end = 0;
+        self.wrapped = false;
     }
 }
 
@@ -143,6 +152,9 @@ pub struct Steering<'a, const S: usize, const N: usize> {
     /// This host's address and prefix length while it has a lease (no
     /// datagram is steered without one).
     pub own: Option<([u8; 4], u8)>,
+    /// This host's MAC: a frame for another (a NIC that hears every frame
+    /// on the link) is not steered.
+    pub mac: [u8; 6],
     /// A bit per queue a datagram came to since the server last looked.
     pub arrived: u32,
     /// Datagrams dropped because their socket's queue was full.
@@ -163,7 +175,14 @@ impl<'a, const S: usize, const N: usize> Steering<'a, S, N> {
     /// buffer), no lease.
     pub const fn new() -> Self {
         let () = Self::FITS;
-        Steering { ports: [0; S], queues: [const { Datagrams::new_empty() }; S], own: None, arrived: 0, overflowed: 0 }
+        Steering {
+            ports: [0; S],
+            queues: [const { Datagrams::new_empty() }; S],
+            own: None,
+            mac: [0; 6],
+            arrived: 0,
+            overflowed: 0,
+        }
     }
 
     /// Socket `socket` now has local port `port`, and an empty queue
@@ -181,17 +200,25 @@ impl<'a, const S: usize, const N: usize> Steering<'a, S, N> {
 
     /// Puts the datagram in Ethernet frame `frame` into its socket's
     /// queue if it is a whole UDP datagram (`frame::udp_datagram`) for this
-    /// host (`frame::addressed_to`) and an open socket's port, with a right
-    /// checksum; says whether it was for such a socket (queued, dropped
-    /// with its queue full, or dropped for its checksum). A frame it does
+    /// host (its MAC or broadcast, `frame::addressed_to`) and an open
+    /// socket's port, with a right
+    /// checksum, from another host; says whether it was for such a socket
+    /// (queued, dropped with its queue full, or dropped for its checksum or
+    /// its sender). A frame it does
     /// not take is the stack's, its checksum unchecked.
     pub fn steer(&mut self, frame: &[u8]) -> bool {
         let Some(own) = self.own else { return false };
         let Some(datagram) = frame::udp_datagram(frame) else { return false };
+        if frame[..6] != self.mac && frame[..6] != [0xff; 6] {
+            return false;
+        }
         let (to, port) = datagram.to;
         let socket = self.ports.iter().position(|&bound| bound == port && port != 0);
         let Some(socket) = socket.filter(|_| frame::addressed_to(to, own)) else { return false };
-        if !frame::udp_checksum_ok(frame, &datagram) {
+        // Dropped: a wrong checksum, or a sender that is this host or a
+        // broadcast (no host sends from those; an answer to it would go
+        // to the whole subnet).
+        if !frame::udp_checksum_ok(frame, &datagram) || frame::addressed_to(datagram.from.0, own) {
             return true;
         }
         if self.queues[socket].push(datagram.from, &frame[datagram.payload]) {
@@ -226,6 +253,23 @@ mod tests {
         assert!(queue.pop() && queue.is_empty());
         assert!(!queue.push(FROM, &[2; 101]));
         assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn an_empty_datagram_blocks_nothing() {
+        let mut bytes = [0u8; 10];
+        let mut queue = Datagrams::<4>::new(&mut bytes);
+        assert!(queue.push(FROM, &[]));
+        assert!(queue.push(FROM, &[1; 6]));
+        assert!(queue.push(FROM, &[2; 4]));
+        assert!(queue.pop() && queue.pop());
+        // The empty one at the end, then one that goes round to the start.
+        assert!(queue.push(FROM, &[]));
+        assert!(queue.push(FROM, &[3; 5]));
+        assert_eq!(queue.len(), 3);
+        assert!(queue.pop() && queue.pop());
+        assert_eq!(queue.first(), Some((FROM, &[3u8; 5][..])));
+        assert!(queue.push(FROM, &[4; 5]));
     }
 
     #[test]
@@ -274,13 +318,19 @@ mod tests {
                     assert_eq!(queue.first().map(|(from, bytes)| (from, bytes.to_vec())), expected.clone());
                     assert_eq!(queue.pop(), expected.is_some());
                 } else {
-                    let len = next(capacity / 2 + 2);
+                    // Empty datagrams often: anyone may send them.
+                    let len = if next(4) == 0 { 0 } else { next(capacity / 2 + 2) };
                     let from = ([step as u8; 4], step as u16);
                     let payload: Vec<u8> = (0..len).map(|index| (index + step) as u8).collect();
                     let used: usize = model.iter().map(|(_, bytes)| bytes.len()).sum();
                     let pushed = queue.push(from, &payload);
                     if model.len() == 8 || used + len > capacity {
                         assert!(!pushed, "more than fits was taken");
+                    }
+                    // Room is whole: with no byte in use (only empty
+                    // datagrams waiting), half the buffer always fits.
+                    if model.len() < 8 && used == 0 && len <= capacity / 2 {
+                        assert!(pushed, "{len} bytes refused with none in use");
                     }
                     if pushed {
                         model.push_back((from, payload));
@@ -312,6 +362,7 @@ mod tests {
         const OWN: [u8; 4] = [10, 0, 2, 15];
         let (mut first, mut second) = ([0u8; 64], [0u8; 64]);
         let mut steering = Steering::<2, 2>::new();
+        steering.mac = [4; 6];
         let [a, b] = &mut steering.queues;
         *a = Datagrams::new(&mut first);
         *b = Datagrams::new(&mut second);
@@ -330,6 +381,10 @@ mod tests {
             assert!(!steering.steer(&other));
         }
         assert!(!steering.steer(&[0u8; 60]));
+        // For another MAC: the stack's (which drops it).
+        let mut elsewhere = datagram((OWN, 5000), b"x");
+        elsewhere[..6].fill(6);
+        assert!(!steering.steer(&elsewhere));
 
         // Full (two records): taken, dropped, counted.
         assert!(steering.steer(&datagram((OWN, 5000), b"three")));
@@ -341,6 +396,20 @@ mod tests {
         *damaged.last_mut().unwrap() ^= 1;
         assert!(steering.steer(&damaged));
         assert_eq!((steering.queues[1].len(), steering.overflowed), (1, 1));
+        // From the subnet's broadcast address or this host's own: dropped.
+        for sender in [[10, 0, 2, 255], OWN] {
+            let mut forged = datagram((OWN, 5000), b"forged");
+            let headers = frame::UdpHeaders {
+                source_mac: [2; 6],
+                destination_mac: [4; 6],
+                source: (sender, 53),
+                destination: (OWN, 5000),
+                identification: 1,
+            };
+            frame::write_udp(&mut forged, &headers, 6).unwrap();
+            assert!(steering.steer(&forged));
+            assert_eq!(steering.queues[1].len(), 1, "{sender:?}");
+        }
         // Closed: its port takes nothing, and what waited is gone; opened
         // again (a new owner), it starts empty.
         steering.close(1);

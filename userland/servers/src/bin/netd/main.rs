@@ -583,6 +583,9 @@ struct Server<'a> {
 /// request before it looks at its own timers.
 const IDLE_MICROS: u32 = 1_000_000;
 
+/// The DHCP client's port (RFC 2131), which the stack's DHCP socket uses.
+const DHCP_CLIENT_PORT: u16 = 68;
+
 /// The first local port, and the number of them.
 const EPHEMERAL_PORTS: (u16, u16) = (49152, 16384);
 
@@ -845,12 +848,14 @@ impl Server<'_> {
                 // What the socket offers now (once: each look at a
                 // socket costs); a datagram sent while one waits to be
                 // received is no wait.
+                let sent_datagram =
+                    matches!((request, &answer), (Request::SendTo { .. }, Ok(reply)) if reply.words[0] == 1);
                 let seen = waited_on
                     .filter(|_| !matches!(request, Request::Lookup { .. }))
                     .and_then(|socket| self.book.table.find(client, socket))
                     .map(|slot| (slot, self.readiness(slot)))
-                    .filter(|(_, seen)| !matches!(request, Request::SendTo { .. }) || !seen.receive);
-                if waited_on.is_some() && (seen.is_some() || !matches!(request, Request::SendTo { .. })) {
+                    .filter(|(_, seen)| !sent_datagram || !seen.receive);
+                if waited_on.is_some() && (seen.is_some() || !sent_datagram) {
                     let wait = match request {
                         Request::Lookup { .. } => Some(Wait::Lookup),
                         _ => seen.map(|(slot, seen)| Wait::Socket { slot, seen }),
@@ -1025,9 +1030,11 @@ impl Server<'_> {
         if !granted {
             return Err(self.deny_because(client, attempt, Reason::PortNotGranted));
         }
-        // Nor the DNS client's port: an app's socket there would take the
-        // answers to the server's own queries.
-        if self.port_taken(client, transport, port) || (transport == Transport::Udp && port == self.dns_port) {
+        // Nor the DNS client's port, nor the DHCP client's: an app's socket
+        // there would take the answers to the server's own queries (and
+        // its datagrams are steered before the stack sees them).
+        let reserved = transport == Transport::Udp && (port == self.dns_port || port == DHCP_CLIENT_PORT);
+        if self.port_taken(client, transport, port) || reserved {
             return Err(self.deny_because(client, attempt, Reason::PortTaken));
         }
         Ok(())

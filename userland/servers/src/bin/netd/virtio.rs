@@ -128,7 +128,8 @@ impl Nic {
         };
         let mac = device.mac_address();
         let (neighbors, identification) = (Neighbors::new(), 0);
-        let steering = Steering::new();
+        let mut steering = Steering::new();
+        steering.mac = mac;
         let (received, pending, starved) = (None, None, false);
         let mut nic =
             Nic { device, receive, transmit, received, starved, mac, neighbors, identification, steering, pending };
@@ -234,7 +235,8 @@ impl Nic {
             // Answers to the stack's ARP requests (and requests from
             // others) say where a neighbour is: datagrams sent directly
             // go there.
-            if let Some((address, mac)) = frame::arp_sender(frame) {
+            let own = self.steering.own;
+            if let Some((address, mac)) = own.and_then(|own| frame::arp_neighbor(frame, own, self.mac)) {
                 self.neighbors.learn(address, mac, time);
             }
             if !taken {
