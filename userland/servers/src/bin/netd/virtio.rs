@@ -102,6 +102,9 @@ pub struct Nic {
     /// The stack asked for a transmit buffer and found none free since
     /// the last `steer`.
     starved: bool,
+    /// Transmit buffers not lent (`transmit.lent`'s `None`s, counted: the
+    /// stack asks for one many times a poll).
+    transmit_free: usize,
     /// The device's MAC (read from its configuration once).
     mac: [u8; 6],
     /// The neighbours' MACs, from the ARP packets that came
@@ -131,8 +134,20 @@ impl Nic {
         let mut steering = Steering::new();
         steering.mac = mac;
         let (received, pending, starved) = (None, None, false);
-        let mut nic =
-            Nic { device, receive, transmit, received, starved, mac, neighbors, identification, steering, pending };
+        let transmit_free = TRANSMIT_BUFFERS;
+        let mut nic = Nic {
+            device,
+            receive,
+            transmit,
+            received,
+            starved,
+            transmit_free,
+            mac,
+            neighbors,
+            identification,
+            steering,
+            pending,
+        };
         for index in 0..RECEIVE_BUFFERS {
             nic.lend_receive_buffer(index)?;
         }
@@ -173,6 +188,7 @@ impl Nic {
         match unsafe { self.device.transmit_begin(&buffer[..header + end]) } {
             Ok(token) => {
                 self.transmit.lent[index] = Some((token, header + end));
+                self.transmit_free -= 1;
                 true
             }
             Err(_) => false,
@@ -253,11 +269,11 @@ impl Nic {
     /// then it sends without interrupting, so frames sent in a row cost
     /// one interrupt, not one each. Notes a shortage (`steer`).
     fn transmit_buffer_free(&mut self) -> bool {
-        if self.transmit.lent.iter().any(Option::is_none) {
+        if self.transmit_free > 0 {
             return true;
         }
         self.reclaim_transmitted();
-        let free = self.transmit.lent.iter().any(Option::is_none);
+        let free = self.transmit_free > 0;
         self.starved |= !free;
         free
     }
@@ -273,6 +289,7 @@ impl Nic {
                 return;
             }
             self.transmit.lent[index] = None;
+            self.transmit_free += 1;
         }
     }
 }
@@ -293,13 +310,19 @@ pub struct TransmitToken<'a> {
     device: &'a mut Driver,
     buffer: &'a mut [u8; BUFFER_BYTES],
     lent: &'a mut Option<(u16, usize)>,
+    /// The device's count of free transmit buffers.
+    free: &'a mut usize,
 }
 
 impl<'a> TransmitToken<'a> {
     /// A token on the first free buffer of `transmit`, if there is one.
-    fn on_free_buffer(device: &'a mut Driver, transmit: &'a mut Buffers<TRANSMIT_BUFFERS>) -> Option<Self> {
+    fn on_free_buffer(
+        device: &'a mut Driver,
+        transmit: &'a mut Buffers<TRANSMIT_BUFFERS>,
+        free: &'a mut usize,
+    ) -> Option<Self> {
         let index = transmit.lent.iter().position(Option::is_none)?;
-        Some(TransmitToken { device, buffer: transmit.bytes[index], lent: &mut transmit.lent[index] })
+        Some(TransmitToken { device, buffer: transmit.bytes[index], lent: &mut transmit.lent[index], free })
     }
 }
 
@@ -321,6 +344,7 @@ impl phy::TxToken for TransmitToken<'_> {
         // would; the stack's protocols resend.
         if let Ok(token) = unsafe { self.device.transmit_begin(&self.buffer[..end]) } {
             *self.lent = Some((token, end));
+            *self.free -= 1;
         }
         result
     }
@@ -348,7 +372,7 @@ impl phy::Device for Nic {
         };
         self.received = Some(index);
         let frame = self.receive.bytes[index].get(header..header + length)?;
-        let transmit = TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit)?;
+        let transmit = TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit, &mut self.transmit_free)?;
         Some((ReceiveToken { frame }, transmit))
     }
 
@@ -356,7 +380,7 @@ impl phy::Device for Nic {
         if !self.transmit_buffer_free() {
             return None;
         }
-        TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit)
+        TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit, &mut self.transmit_free)
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
