@@ -191,7 +191,7 @@ pub fn arp_neighbor(frame: &[u8], (address, prefix): ([u8; 4], u8), mac: [u8; 6]
     let (sender, sender_mac) = arp_sender(frame)?;
     let for_us = frame[..6] == mac || frame[..6] == [0xff; 6];
     let target = &frame[ETHERNET_HEADER_BYTES + 24..ETHERNET_HEADER_BYTES + 28];
-    let mask = u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0);
+    let mask = subnet_mask(prefix);
     let same_subnet = u32::from_be_bytes(sender) & mask == u32::from_be_bytes(address) & mask;
     let neighbor = same_subnet && sender != address && !addressed_to(sender, (address, prefix));
     (for_us && target == address && neighbor).then_some((sender, sender_mac))
@@ -207,7 +207,7 @@ pub fn next_hop(destination: [u8; 4], (address, prefix): ([u8; 4], u8), router: 
         return None;
     }
     let to = u32::from_be_bytes(destination);
-    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+    let mask = subnet_mask(prefix);
     let own = u32::from_be_bytes(address);
     let special = to == 0 || to == u32::MAX || to >> 28 == 0xe || to >> 24 == 127 || to == own;
     if special {
@@ -220,11 +220,16 @@ pub fn next_hop(destination: [u8; 4], (address, prefix): ([u8; 4], u8), router: 
     router
 }
 
+/// The mask of a prefix of `prefix` bits (at most 32).
+fn subnet_mask(prefix: u8) -> u32 {
+    u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0)
+}
+
 /// Whether a datagram to `to` is for this host, at `(address, prefix
 /// length)`: its own address, the limited broadcast, or its subnet's
 /// broadcast (for a prefix of at most 30).
 pub fn addressed_to(to: [u8; 4], (address, prefix): ([u8; 4], u8)) -> bool {
-    let mask = u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0);
+    let mask = subnet_mask(prefix);
     let subnet_broadcast = prefix <= 30 && u32::from_be_bytes(to) == u32::from_be_bytes(address) | !mask;
     to == address || to == [255; 4] || subnet_broadcast
 }

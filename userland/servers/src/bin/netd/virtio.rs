@@ -105,8 +105,6 @@ pub struct Nic {
     /// Transmit buffers not lent (`transmit.lent`'s `None`s, counted: the
     /// stack asks for one many times a poll).
     transmit_free: usize,
-    /// The device's MAC (read from its configuration once).
-    mac: [u8; 6],
     /// The neighbours' MACs, from the ARP packets that came
     /// (`send_datagram`).
     pub neighbors: Neighbors<4>,
@@ -129,10 +127,10 @@ impl Nic {
         let (Some(receive), Some(transmit)) = (Buffers::new(&pool), Buffers::new(&pool)) else {
             return Err(virtio_drivers::Error::DmaError);
         };
-        let mac = device.mac_address();
         let (neighbors, identification) = (Neighbors::new(), 0);
+        // The device's MAC, read from its configuration once.
         let mut steering = Steering::new();
-        steering.mac = mac;
+        steering.mac = device.mac_address();
         let (received, pending, starved) = (None, None, false);
         let transmit_free = TRANSMIT_BUFFERS;
         let mut nic = Nic {
@@ -142,7 +140,6 @@ impl Nic {
             received,
             starved,
             transmit_free,
-            mac,
             neighbors,
             identification,
             steering,
@@ -161,7 +158,7 @@ impl Nic {
     }
 
     pub fn mac_address(&self) -> [u8; 6] {
-        self.mac
+        self.steering.mac
     }
 
     /// Sends a UDP datagram without the stack (`tessera_net_core::frame`):
@@ -179,7 +176,7 @@ impl Nic {
         let Ok(header) = self.device.fill_buffer_header(buffer) else { return false };
         let frame = &mut buffer[header..];
         let len = payload(&mut frame[UDP_PAYLOAD_AT..]);
-        let headers = UdpHeaders { source_mac: self.mac, identification: self.identification, ..headers };
+        let headers = UdpHeaders { source_mac: self.steering.mac, identification: self.identification, ..headers };
         let Some(end) = frame::write_udp(frame, &headers, len) else { return false };
         self.identification = self.identification.wrapping_add(1);
         // SAFETY: as in `TransmitToken::consume`: the buffer is ours
@@ -248,11 +245,11 @@ impl Nic {
             // whose checksum is wrong (or that cannot be checked) is
             // dropped here.
             let taken = self.steering.steer(frame) || !checksum::verify(frame);
-            // Answers to the stack's ARP requests (and requests from
-            // others) say where a neighbour is: datagrams sent directly
-            // go there.
+            // Answers to the stack's ARP requests (and other hosts'
+            // requests for this one) say where a neighbour is: datagrams
+            // sent directly go there.
             let own = self.steering.own;
-            if let Some((address, mac)) = own.and_then(|own| frame::arp_neighbor(frame, own, self.mac)) {
+            if let Some((address, mac)) = own.and_then(|own| frame::arp_neighbor(frame, own, self.steering.mac)) {
                 self.neighbors.learn(address, mac, time);
             }
             if !taken {
