@@ -26,11 +26,13 @@
 //! - `echoserver` (`AllowedTcpServerPorts: [7]`, `AllowedUdpServerPorts:
 //!   [7]`) echoes what a host client sends to it through `--forward`
 //!   rules from free host ports to its port 7, over TCP and over UDP;
-//! - `hostile` (`AllowedConnections: ["example.test"]`) is denied
+//! - `hostile` (`AllowedConnections: ["example.test"]`,
+//!   `AllowedUdpServerPorts: [68]`) is denied
 //!   10.0.2.2 before it looked the name up (an address learned another
 //!   way), unlisted names (and the DNS server must never be asked for
 //!   them), an address the listed name did not resolve to, socket numbers
 //!   it never opened and init's requests, server ports it was not granted,
+//!   the DHCP client's port 68 it was granted (the network server's own),
 //!   a datagram to an unlisted host, stream requests on its UDP socket,
 //!   claims of a delivered datagram it never had, and ends with 0 of its
 //!   attempts allowed.
@@ -108,6 +110,9 @@ fn expected(dns_port: u16) -> Vec<String> {
         format!("({HOSTILE}) listen on TCP port 8080: not in AllowedTcpServerPorts"),
         "hostile: bind UDP port 7 (not granted): denied (denied: outside what the manifest granted)".to_string(),
         format!("({HOSTILE}) bind UDP port 7: not in AllowedUdpServerPorts"),
+        "hostile: bind UDP port 68 (granted, but DHCP's): denied (denied: outside what the manifest granted)"
+            .to_string(),
+        format!("({HOSTILE}) bind UDP port 68: the network server's own port (DHCP or DNS)"),
         format!("hostile: send a datagram to 10.0.2.3:53 (not listed): {denied}"),
         format!("({HOSTILE}) send to 10.0.2.3:53: {not_listed}"),
         "hostile: network: accept on socket 0, its UDP socket: denied (invalid argument)".to_string(),

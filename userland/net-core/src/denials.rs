@@ -24,6 +24,9 @@ pub enum Reason {
     PortNotGranted,
     /// Another app listens on (or has bound) the port.
     PortTaken,
+    /// The port is the network server's own (its DHCP or DNS client's):
+    /// a socket there would take the server's answers.
+    Reserved,
 }
 
 /// The bytes of a name a denial keeps; a longer name is cut there.
@@ -119,6 +122,7 @@ impl fmt::Display for Denial {
             (Reason::PortNotGranted, Attempt::Bind { .. }) => f.write_str("not in AllowedUdpServerPorts"),
             (Reason::PortNotGranted, _) => f.write_str("not in AllowedTcpServerPorts"),
             (Reason::PortTaken, _) => f.write_str("another app holds it"),
+            (Reason::Reserved, _) => f.write_str("the network server's own port (DHCP or DNS)"),
         }
     }
 }
@@ -277,6 +281,10 @@ mod tests {
         assert_eq!(
             other(Attempt::Bind { port: 7 }, Reason::PortTaken),
             format!("{start}bind UDP port 7: another app holds it")
+        );
+        assert_eq!(
+            other(Attempt::Bind { port: 68 }, Reason::Reserved),
+            format!("{start}bind UDP port 68: the network server's own port (DHCP or DNS)")
         );
         assert_eq!(
             other(Attempt::SendTo { address: [10, 0, 2, 3], port: 7 }, Reason::NotListed),

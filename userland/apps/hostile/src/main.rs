@@ -167,6 +167,9 @@ fn main(app: App) -> Result<(), Error> {
             // Server ports it was not granted (it has none).
             tally.check(format_args!("listen on TCP port 8080 (not granted)"), TcpListener::bind(&net, 8080));
             tally.check(format_args!("bind UDP port 7 (not granted)"), UdpSocket::bind(&net, 7));
+            // Granted, but the network server's DHCP client's port: a
+            // socket there would take the lease's answers.
+            tally.check(format_args!("bind UDP port 68 (granted, but DHCP's)"), UdpSocket::bind(&net, 68));
             // A client socket is fine; sending to an unlisted host is not.
             match UdpSocket::bind(&net, 0) {
                 Ok(mut socket) => {

@@ -1033,8 +1033,10 @@ impl Server<'_> {
         // Nor the DNS client's port, nor the DHCP client's: an app's socket
         // there would take the answers to the server's own queries (and
         // its datagrams are steered before the stack sees them).
-        let reserved = transport == Transport::Udp && (port == self.dns_port || port == DHCP_CLIENT_PORT);
-        if self.port_taken(client, transport, port) || reserved {
+        if transport == Transport::Udp && (port == self.dns_port || port == DHCP_CLIENT_PORT) {
+            return Err(self.deny_because(client, attempt, Reason::Reserved));
+        }
+        if self.port_taken(client, transport, port) {
             return Err(self.deny_because(client, attempt, Reason::PortTaken));
         }
         Ok(())
