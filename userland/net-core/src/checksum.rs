@@ -120,15 +120,17 @@ pub fn finish(total: u32) -> u16 {
     !fold64(u64::from(total))
 }
 
-/// A TCP or UDP segment inside an IPv4 frame, located.
-struct Segment {
+/// A TCP or UDP segment inside an IPv4 frame, located (also what
+/// `frame::udp_datagram` reads a datagram from).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Segment {
     /// Where the segment starts in the frame and how long it is.
-    start: usize,
-    len: usize,
+    pub(crate) start: usize,
+    pub(crate) len: usize,
     /// Its protocol.
-    protocol: u8,
+    pub(crate) protocol: u8,
     /// The pseudo-header's sum: addresses, protocol, length.
-    pseudo: u32,
+    pub(crate) pseudo: u32,
 }
 
 impl Segment {
@@ -143,7 +145,7 @@ impl Segment {
 }
 
 /// What is in a frame, for the checksums.
-enum Contents {
+pub(crate) enum Contents {
     /// Not IPv4 TCP or UDP: not this module's business.
     Other,
     /// A TCP or UDP segment.
@@ -159,7 +161,7 @@ fn be16(bytes: &[u8], at: usize) -> u16 {
 }
 
 /// Finds the TCP or UDP segment in Ethernet frame `frame`.
-fn locate(frame: &[u8]) -> Contents {
+pub(crate) fn locate(frame: &[u8]) -> Contents {
     // The Ethernet header and the smallest IPv4 header as one array, so
     // the reads below need no bounds checks (a frame shorter than that is
     // not IPv4 TCP or UDP).
@@ -219,16 +221,19 @@ pub fn verify(frame: &[u8]) -> bool {
     match locate(frame) {
         Contents::Other => true,
         Contents::Unchecked => false,
-        Contents::Segment(segment) => {
-            let at = segment.start + segment.checksum_at();
-            if segment.protocol == UDP && be16(frame, at) == 0 {
-                return true;
-            }
-            // With the checksum field included, a right sum folds to all
-            // ones.
-            fold64(u64::from(segment.pseudo + sum(&frame[segment.start..segment.start + segment.len]))) == 0xffff
-        }
+        Contents::Segment(segment) => segment_ok(frame, &segment),
     }
+}
+
+/// Whether the checksum of `segment`, located in `frame`, is right (a UDP
+/// checksum of zero: none, so right).
+pub(crate) fn segment_ok(frame: &[u8], segment: &Segment) -> bool {
+    let at = segment.start + segment.checksum_at();
+    if segment.protocol == UDP && be16(frame, at) == 0 {
+        return true;
+    }
+    // With the checksum field included, a right sum folds to all ones.
+    fold64(u64::from(segment.pseudo + sum(&frame[segment.start..segment.start + segment.len]))) == 0xffff
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Frames `netd` writes and reads itself, beside the stack: an app's UDP
-//! datagram sent straight to the device (docs/network.md, "Datagrams sent
-//! directly"), and the neighbours it may be sent to, learnt from the ARP
-//! packets that pass on their way to the stack.
+//! datagram sent straight to the device, one that comes for an app's
+//! socket (docs/network.md, "Apps' datagrams past the stack"), and the
+//! neighbours it may be sent to, learnt from the ARP packets that pass on
+//! their way to the stack.
 //!
 //! smoltcp stays the one that resolves addresses (it sends the ARP
 //! requests and answers them); [`Neighbors`] only remembers what the
@@ -93,12 +94,7 @@ fn pseudo_header(from: [u8; 4], to: [u8; 4], len: u16) -> u32 {
 /// Whether the UDP checksum of `datagram`, read from `frame`, is right
 /// (or absent: zero).
 pub fn udp_checksum_ok(frame: &[u8], datagram: &Datagram) -> bool {
-    let Some(udp) = frame.get(datagram.payload.start - UDP_HEADER_BYTES..datagram.payload.end) else { return false };
-    if udp[6..8] == [0, 0] {
-        return true;
-    }
-    let total = pseudo_header(datagram.from.0, datagram.to.0, udp.len() as u16) + checksum::sum(udp);
-    checksum::finish(total) == 0
+    checksum::segment_ok(frame, &datagram.segment)
 }
 
 /// The EtherType of Ethernet frame `frame`, if it is long enough to have
@@ -117,42 +113,35 @@ pub struct Datagram {
     pub to: ([u8; 4], u16),
     /// Where its payload lies in the frame.
     pub payload: core::ops::Range<usize>,
+    /// The UDP segment as the checksum module located it.
+    segment: checksum::Segment,
 }
 
 /// The UDP datagram in Ethernet frame `frame`, if it holds a whole one:
 /// IPv4 (options allowed) with a right header checksum, not a fragment,
 /// from a single host (not 0.0.0.0, a broadcast or a multicast address),
-/// with IP and UDP lengths that agree and fit the frame. The UDP checksum
-/// is [`checksum::verify`]'s business.
+/// with IP and UDP lengths that agree and fit the frame (the checksum
+/// module's reading, `checksum::locate`). Its UDP checksum is
+/// [`udp_checksum_ok`]'s business.
 pub fn udp_datagram(frame: &[u8]) -> Option<Datagram> {
-    if ether_type(frame)? != u16::from_be_bytes(IPV4) {
+    let checksum::Contents::Segment(segment) = checksum::locate(frame) else { return None };
+    if segment.protocol != UDP {
         return None;
     }
-    let ip = &frame[ETHERNET_HEADER_BYTES..];
-    if ip.len() < IPV4_HEADER_BYTES || ip[0] >> 4 != 4 || ip[9] != UDP {
+    // `locate` saw an IPv4 header of at least 20 bytes before the segment,
+    // and the segment (at least a UDP header) within the frame.
+    if checksum::finish(checksum::sum(&frame[ETHERNET_HEADER_BYTES..segment.start])) != 0 {
         return None;
     }
-    let header = usize::from(ip[0] & 0x0f) * 4;
-    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-    let fragment = u16::from_be_bytes([ip[6], ip[7]]) & !DONT_FRAGMENT != 0;
-    if header < IPV4_HEADER_BYTES || total < header + UDP_HEADER_BYTES || total > ip.len() || fragment {
-        return None;
-    }
-    if checksum::finish(checksum::sum(&ip[..header])) != 0 {
-        return None;
-    }
-    let udp = &ip[header..total];
-    if usize::from(u16::from_be_bytes([udp[4], udp[5]])) != udp.len() {
-        return None;
-    }
-    let address = |at: usize| -> [u8; 4] { [ip[at], ip[at + 1], ip[at + 2], ip[at + 3]] };
-    let (from, to) = (address(12), address(16));
+    let address = |at: usize| -> [u8; 4] { [frame[at], frame[at + 1], frame[at + 2], frame[at + 3]] };
+    let ip = ETHERNET_HEADER_BYTES;
+    let (from, to) = (address(ip + 12), address(ip + 16));
     if from == [0; 4] || from == [255; 4] || from[0] >> 4 == 0xe {
         return None;
     }
-    let port = |at: usize| u16::from_be_bytes([udp[at], udp[at + 1]]);
-    let start = ETHERNET_HEADER_BYTES + header + UDP_HEADER_BYTES;
-    Some(Datagram { from: (from, port(0)), to: (to, port(2)), payload: start..ETHERNET_HEADER_BYTES + total })
+    let port = |at: usize| u16::from_be_bytes([frame[segment.start + at], frame[segment.start + at + 1]]);
+    let payload = segment.start + UDP_HEADER_BYTES..segment.start + segment.len;
+    Some(Datagram { from: (from, port(0)), to: (to, port(2)), payload, segment })
 }
 
 /// The sender of the ARP packet (a request or a reply, Ethernet and IPv4)

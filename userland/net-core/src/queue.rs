@@ -2,7 +2,7 @@
 //! `netd`'s device layer steers there as frames come ([`Steering`]: each
 //! datagram whole, with its sender, the stack never sees it), and what
 //! `RECEIVE_FROM` and deliveries take, oldest first (docs/network.md,
-//! "Datagrams steered past the stack").
+//! "Apps' datagrams past the stack").
 //!
 //! The bytes are a ring over the socket's receive buffer in which a
 //! datagram is never split: one that does not fit before the buffer's end
@@ -16,7 +16,7 @@ use crate::frame;
 pub type From = ([u8; 4], u16);
 
 /// Where one datagram lies in the buffer, and who sent it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Record {
     start: u16,
     len: u16,
@@ -201,10 +201,9 @@ impl<'a, const S: usize, const N: usize> Steering<'a, S, N> {
     /// Puts the datagram in Ethernet frame `frame` into its socket's
     /// queue if it is a whole UDP datagram (`frame::udp_datagram`) for this
     /// host (its MAC or broadcast, `frame::addressed_to`) and an open
-    /// socket's port, with a right
-    /// checksum, from another host; says whether it was for such a socket
-    /// (queued, dropped with its queue full, or dropped for its checksum or
-    /// its sender). A frame it does
+    /// socket's port, with a right checksum, from another host; says
+    /// whether it was for such a socket (queued, dropped with its queue
+    /// full, or dropped for its checksum or its sender). A frame it does
     /// not take is the stack's, its checksum unchecked.
     pub fn steer(&mut self, frame: &[u8]) -> bool {
         let Some(own) = self.own else { return false };

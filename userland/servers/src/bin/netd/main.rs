@@ -569,9 +569,10 @@ struct Server<'a> {
     ids: u64,
     /// The next local port to try (49152..=65535).
     next_port: u16,
-    /// The lease's address, its prefix length and its router, while it
-    /// holds (where datagrams sent directly go: `send_to`).
-    route: Option<([u8; 4], u8, Option<[u8; 4]>)>,
+    /// The lease's router, while it holds (where datagrams sent directly
+    /// go off the subnet: `send_to`; the address and prefix are
+    /// `nic.steering.own`).
+    router: Option<[u8; 4]>,
     /// The uptime at the end of the last round of the loop.
     time: u64,
     /// The request just performed sent its datagram directly: the stack
@@ -617,10 +618,8 @@ impl Server<'_> {
         match self.sockets.set.get_mut::<dhcpv4::Socket>(self.dhcp).poll() {
             Some(dhcpv4::Event::Configured(lease)) => {
                 configure(&mut self.interface, Some(&lease));
-                let router = lease.router.map(|router| router.octets());
-                let own = (lease.address.address().octets(), lease.address.prefix_len());
-                self.route = Some((own.0, own.1, router));
-                self.nic.steering.own = Some(own);
+                self.router = lease.router.map(|router| router.octets());
+                self.nic.steering.own = Some((lease.address.address().octets(), lease.address.prefix_len()));
                 self.nic.neighbors.clear();
                 self.leased = true;
                 self.leased_dns = [None; MAX_SERVERS - 1];
@@ -631,7 +630,7 @@ impl Server<'_> {
             // The client says so once at start too, with nothing to undo.
             Some(dhcpv4::Event::Deconfigured) if self.leased => {
                 configure(&mut self.interface, None);
-                self.route = None;
+                self.router = None;
                 self.nic.steering.own = None;
                 self.leased = false;
                 self.leased_dns = [None; MAX_SERVERS - 1];
@@ -1265,8 +1264,7 @@ impl Server<'_> {
         // nothing of this socket's waits in the stack (they keep their
         // order); else through the stack, which finds the MAC (ARP).
         let local = socket.endpoint().port;
-        let hop =
-            self.route.and_then(|(own, prefix, router)| Some((own, frame::next_hop(address, (own, prefix), router)?)));
+        let hop = self.nic.steering.own.and_then(|own| Some((own.0, frame::next_hop(address, own, self.router)?)));
         let mac = hop.and_then(|(own, hop)| Some((own, self.nic.neighbors.find(hop, self.time)?)));
         if let (Some((own, mac)), 0, true) = (mac, socket.send_queue(), local != 0) {
             let headers = UdpHeaders {
@@ -1715,7 +1713,7 @@ fn main(given: tessera_rt::Start) -> u32 {
         // Never 0 (xorshift's fixed point).
         ids: seed.rotate_left(17) | 1,
         next_port,
-        route: None,
+        router: None,
         time: 0,
         sent_directly: false,
     };
