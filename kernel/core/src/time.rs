@@ -13,7 +13,17 @@ pub struct Clock {
     ticks_per_second: u64,
     /// Division by `ticks_per_second`, set with it.
     per_tick_rate: Reciprocal,
+    /// Ticks per microsecond in 32.32 fixed point, rounded up:
+    /// `ceil(ticks_per_second * 2^32 / 10^6)` (0 in [`Clock::UNSET`]). A
+    /// timeout becomes ticks with two multiplies and no division
+    /// ([`Clock::ticks`]), which the A7's assembly does too (svc.s).
+    ticks_per_micro: u64,
 }
+
+/// Where [`Clock`]'s fixed-point rate lies in it (a `u64`, for svc.s).
+pub(crate) const TICKS_PER_MICRO_OFFSET: usize = core::mem::offset_of!(Clock, ticks_per_micro);
+// Its width, which svc.s reads it with (`ldrd`): a change fails here.
+const _: fn(&Clock) -> u64 = |clock| clock.ticks_per_micro;
 
 /// Microseconds in a second, as a divisor.
 const MICROS: Reciprocal = Reciprocal::new(1_000_000);
@@ -24,7 +34,7 @@ impl Clock {
     /// A clock that is not set up yet (rate 0, all zero so a kernel's
     /// static state holding one stays in `.bss`): conversions take it as
     /// 1 Hz until [`Clock::new`] replaces it.
-    pub const UNSET: Clock = Clock { ticks_per_second: 0, per_tick_rate: Reciprocal::UNSET };
+    pub const UNSET: Clock = Clock { ticks_per_second: 0, per_tick_rate: Reciprocal::UNSET, ticks_per_micro: 0 };
 
     /// The rate conversions use: at least 1.
     const fn rate(&self) -> u64 {
@@ -80,7 +90,10 @@ impl Clock {
         } else {
             ticks_per_second
         };
-        Clock { ticks_per_second, per_tick_rate: Reciprocal::new(ticks_per_second) }
+        // Below 2^32 * 2^32: the shift cannot overflow.
+        let (quotient, remainder) = MICROS.div_rem(ticks_per_second << 32);
+        let ticks_per_micro = if remainder == 0 { quotient } else { quotient + 1 };
+        Clock { ticks_per_second, per_tick_rate: Reciprocal::new(ticks_per_second), ticks_per_micro }
     }
 
     /// Its rate.
@@ -88,11 +101,28 @@ impl Clock {
         self.rate()
     }
 
-    /// `micros` as ticks, rounded up. Every wait is given in 32-bit
-    /// microseconds, and a rate has 32 bits: the product fits in 64.
-    #[inline(never)]
+    /// `micros` as ticks, never fewer than the exact quotient rounded up
+    /// and at most one more: `ceil(micros * ticks_per_micro / 2^32)`. The
+    /// fixed-point rate is above the exact one by less than 2^-32 a
+    /// microsecond, so the product is above the exact one by less than one
+    /// tick (it is exact when `ticks_per_second * 2^32` is a multiple of
+    /// 10^6, as for QEMU `virt`'s 62.5 MHz and the M4's 25 MHz). A wait
+    /// may end up to a tick late, never early.
     pub const fn ticks(&self, micros: u32) -> u64 {
-        div_ceil_micros(micros as u64 * self.rate())
+        if self.ticks_per_micro == 0 {
+            return div_ceil_micros(micros as u64); // unset: 1 Hz
+        }
+        let rate = self.ticks_per_micro;
+        // The 96-bit product from two 32 x 32 multiplies: its bits above 32
+        // are the whole ticks, the low 32 the fraction to round up.
+        let low = micros as u64 * (rate as u32 as u64);
+        let high = micros as u64 * (rate >> 32);
+        let ticks = high + (low >> 32);
+        if low as u32 != 0 {
+            ticks + 1
+        } else {
+            ticks
+        }
     }
 
     /// `ticks` as whole microseconds (rounded down).
@@ -219,7 +249,12 @@ mod tests {
                 );
                 let micros = value as u32;
                 let exact_ticks = (u128::from(micros) * u128::from(rate)).div_ceil(1_000_000);
-                assert_eq!(u128::from(clock.ticks(micros)), exact_ticks, "{micros} µs at {rate}");
+                let ticks = u128::from(clock.ticks(micros));
+                if (u128::from(rate) << 32) % 1_000_000 == 0 {
+                    assert_eq!(ticks, exact_ticks, "{micros} µs at {rate}: an exact fixed-point rate");
+                } else {
+                    assert!(ticks == exact_ticks || ticks == exact_ticks + 1, "{micros} µs at {rate}: {ticks}");
+                }
             }
         }
     }
@@ -235,16 +270,18 @@ mod tests {
     }
 
     #[test]
-    fn no_deadline_is_early_and_none_is_more_than_a_tick_late() {
+    fn no_deadline_is_early_and_none_is_more_than_a_tick_late_past_rounding() {
         let mut random = tessera_testing::Rng::new(0x7135);
         for _ in 0..10_000 {
             let rate = 1 + random.next_u64() % 100_000_000;
             let clock = Clock::new(rate);
             let micros = (random.next_u64() % (u32::MAX as u64 - 1) + 1) as u32;
             let ticks = clock.ticks(micros);
-            // ticks / rate seconds >= micros / 1e6 seconds, and less than a tick more.
+            // ticks / rate seconds >= micros / 1e6 seconds, and less than
+            // two ticks more (the fixed-point rate's one tick at most, and
+            // the rounding up).
             assert!(u128::from(ticks) * 1_000_000 >= u128::from(micros) * u128::from(rate), "{rate} {micros}");
-            assert!(u128::from(ticks - 1) * 1_000_000 < u128::from(micros) * u128::from(rate), "{rate} {micros}");
+            assert!(u128::from(ticks - 2) * 1_000_000 < u128::from(micros) * u128::from(rate), "{rate} {micros}");
             assert!(clock.micros(ticks) >= u64::from(micros).saturating_sub(1));
         }
     }

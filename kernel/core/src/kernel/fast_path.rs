@@ -53,6 +53,11 @@ pub struct Layout {
     pub kernel_slice_end: u32,
     pub kernel_slice_ticks: u32,
     pub kernel_armed_deadline: u32,
+    /// The lower bound on blocked threads' deadlines (`earliest_wakeup`, a
+    /// `u64`) and the clock's ticks per microsecond (a `u64`, 32.32 fixed
+    /// point: `time::Clock::ticks`).
+    pub kernel_earliest_wakeup: u32,
+    pub kernel_ticks_per_micro: u32,
     /// The current ASID epoch.
     pub kernel_asid_epoch: u32,
     /// The process table: where block 0 is reached, the generations, the
@@ -151,6 +156,13 @@ pub struct Layout {
     pub ipc_receiving: u32,
     pub ipc_awaiting_reply: u32,
     pub ipc_notification: u32,
+    /// The interrupt bindings (`Kernel::bindings`): where they start, the
+    /// bytes of one (its interrupt number, a `u32`, first; 0: unused) and
+    /// how many there are; an interrupt capability's kind.
+    pub kernel_bindings: u32,
+    pub binding_bytes: u32,
+    pub max_bindings: u32,
+    pub interrupt_kind: u32,
     /// The timeouts a wait may carry: no limit, and none at all.
     pub forever: u32,
     pub no_wait: u32,
@@ -281,8 +293,12 @@ fn _process_field_types(p: &Process) -> (bool, u8, u8, [u32; 9]) {
         ],
     )
 }
-fn _kernel_field_types<P: Platform>(kernel: &Kernel<P>) -> (bool, [u64; 3], [Option<usize>; 2]) {
-    (kernel.timer_dirty, [kernel.slice_end, kernel.slice_ticks, kernel.armed_deadline], [kernel.current, kernel.loaded])
+fn _kernel_field_types<P: Platform>(kernel: &Kernel<P>) -> (bool, [u64; 4], [Option<usize>; 2]) {
+    (
+        kernel.timer_dirty,
+        [kernel.slice_end, kernel.slice_ticks, kernel.armed_deadline, kernel.earliest_wakeup],
+        [kernel.current, kernel.loaded],
+    )
 }
 
 // The handle's slot index is its low byte (the assembly masks with 0xff).
@@ -348,6 +364,8 @@ impl<P: Platform> Kernel<P> {
         kernel_slice_end: at(offset_of!(Self, slice_end)),
         kernel_slice_ticks: at(offset_of!(Self, slice_ticks)),
         kernel_armed_deadline: at(offset_of!(Self, armed_deadline)),
+        kernel_earliest_wakeup: at(offset_of!(Self, earliest_wakeup)),
+        kernel_ticks_per_micro: at(offset_of!(Self, clock) + crate::time::TICKS_PER_MICRO_OFFSET),
         kernel_asid_epoch: at(offset_of!(Self, asids) + crate::asid::EPOCH_OFFSET),
         kernel_blocks: at(offset_of!(Self, processes) + table::BLOCKS_OFFSET),
         kernel_generations: at(offset_of!(Self, processes) + table::GENERATIONS_OFFSET),
@@ -417,6 +435,10 @@ impl<P: Platform> Kernel<P> {
         ipc_receiving: ipc_tag(Ipc::Receiving { endpoint: 0 }),
         ipc_awaiting_reply: ipc_tag(Ipc::AwaitingReply { server: 0 }),
         ipc_notification: ipc_tag(Ipc::Notification { object: 0, mask: 0 }),
+        kernel_bindings: at(offset_of!(Self, bindings)),
+        binding_bytes: at(size_of::<super::ipc::Binding>()),
+        max_bindings: super::ipc::MAX_BINDINGS as u32,
+        interrupt_kind: ObjectType::Interrupt as u32,
         forever: FOREVER,
         no_wait: NO_WAIT,
     };

@@ -83,8 +83,11 @@ pub(super) fn waiting_caller(reply_to: u32) -> Option<usize> {
 /// Most interrupts bound to notifications at once.
 pub(super) const MAX_BINDINGS: usize = 32;
 
-/// An interrupt delivered to a notification.
+/// An interrupt delivered to a notification. Its interrupt number comes
+/// first: the A7's `InterruptAck` in assembly walks the bindings by it
+/// (fast_path.rs).
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
 pub(super) struct Binding {
     /// Interrupt ID (0: unused entry).
     interrupt: u32,
@@ -93,6 +96,8 @@ pub(super) struct Binding {
     /// Bits signalled.
     bits: u32,
 }
+
+const _: () = assert!(core::mem::offset_of!(Binding, interrupt) == 0);
 
 impl Binding {
     /// An unused entry.
@@ -698,6 +703,9 @@ impl<P: Platform> Kernel<P> {
         const WAIT_NOTIFICATION: u32 = tessera_abi::Syscall::WaitNotification as u32;
         const POLL: u32 = tessera_abi::Syscall::Poll as u32;
         if number == CALL || number == REPLY_RECEIVE {
+            if P::IPC_FAST_PATH_OUTSIDE {
+                return None;
+            }
             // Only a label: a message that passes capabilities, or has a
             // reserved bit set, takes the general path (on the A7 the
             // assembly takes a call that passes one frame first).

@@ -3,11 +3,12 @@
 use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-static DISTRIBUTOR: AtomicUsize = AtomicUsize::new(0);
+/// The distributor's base (svc.s's `InterruptAck` reads it too).
+pub(super) static DISTRIBUTOR: AtomicUsize = AtomicUsize::new(0);
 static CPU_INTERFACE: AtomicUsize = AtomicUsize::new(0);
 
 const GICD_CTLR: usize = 0x000;
-const GICD_ISENABLER: usize = 0x100;
+pub(super) const GICD_ISENABLER: usize = 0x100;
 const GICD_ICENABLER: usize = 0x180;
 const GICD_IPRIORITYR: usize = 0x400;
 const GICC_CTLR: usize = 0x00;

@@ -13,14 +13,18 @@ const LAYOUT: Layout = Kernel::FAST_PATH;
 
 const CALL: u32 = Syscall::Call as u32;
 const REPLY_RECEIVE: u32 = Syscall::ReplyReceive as u32;
+const RECEIVE: u32 = Syscall::Receive as u32;
+const INTERRUPT_ACK: u32 = Syscall::InterruptAck as u32;
 const YIELD: u32 = Syscall::Yield as u32;
 const SIGNAL: u32 = Syscall::Signal as u32;
 const WAIT_NOTIFICATION: u32 = Syscall::WaitNotification as u32;
 const CAP_DELETE: u32 = Syscall::CapDelete as u32;
 const UPTIME: u32 = Syscall::Uptime as u32;
 /// The dispatch table's length: up to the highest number with a fast path.
-const TABLE_LEN: u32 =
-    1 + max(max(max(CALL, REPLY_RECEIVE), UPTIME), max(max(YIELD, CAP_DELETE), max(SIGNAL, WAIT_NOTIFICATION)));
+const TABLE_LEN: u32 = 1 + max(
+    max(max(max(CALL, REPLY_RECEIVE), max(UPTIME, RECEIVE)), INTERRUPT_ACK),
+    max(max(YIELD, CAP_DELETE), max(SIGNAL, WAIT_NOTIFICATION)),
+);
 
 const fn max(a: u32, b: u32) -> u32 {
     if a > b {
@@ -44,6 +48,14 @@ core::arch::global_asm!(
     table_len = const TABLE_LEN,
     call = const CALL,
     reply_receive = const REPLY_RECEIVE,
+    receive = const RECEIVE,
+    interrupt_ack = const INTERRUPT_ACK,
+    distributor = sym super::gic::DISTRIBUTOR,
+    gicd_isenabler = const super::gic::GICD_ISENABLER,
+    interrupt_kind = const LAYOUT.interrupt_kind,
+    kernel_bindings = const LAYOUT.kernel_bindings,
+    binding_bytes = const LAYOUT.binding_bytes,
+    max_bindings = const LAYOUT.max_bindings,
     yield_number = const YIELD,
     signal = const SIGNAL,
     wait_notification = const WAIT_NOTIFICATION,
@@ -79,6 +91,8 @@ core::arch::global_asm!(
     ipc_notification = const LAYOUT.ipc_notification,
     ipc_receiving = const LAYOUT.ipc_receiving,
     kernel_armed_deadline = const LAYOUT.kernel_armed_deadline,
+    kernel_earliest_wakeup = const LAYOUT.kernel_earliest_wakeup,
+    kernel_ticks_per_micro = const LAYOUT.kernel_ticks_per_micro,
     kernel_asid_epoch = const LAYOUT.kernel_asid_epoch,
     kernel_blocks = const LAYOUT.kernel_blocks,
     kernel_current = const LAYOUT.kernel_current,

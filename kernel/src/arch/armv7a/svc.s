@@ -61,6 +61,10 @@ svc_entry:
     .word tessera_fast_call
     .elseif svc_number == {reply_receive}
     .word tessera_fast_reply_receive
+    .elseif svc_number == {receive}
+    .word tessera_fast_receive
+    .elseif svc_number == {interrupt_ack}
+    .word tessera_fast_interrupt_ack
     .elseif svc_number == {yield_number}
     .word tessera_fast_yield
     .elseif svc_number == {signal}
@@ -112,7 +116,8 @@ tessera_fast_uptime:
 
 @ \slot = the slot the handle in r0 names in the CSpace of the process
 @ whose entry is \entry, if it holds a \kind with right \right (an index in
-@ 1..CSPACE_SLOTS, the slot's generation, the kind, the right). Uses ip, lr.
+@ 1..CSPACE_SLOTS, the slot's generation, the kind, the right if \right
+@ is not 0). Uses ip, lr.
 .macro LOOKUP slot, entry, kind, right
     and ip, r0, #0xff
     sub lr, ip, #1
@@ -126,9 +131,11 @@ tessera_fast_uptime:
     ldreq ip, [\slot, #{capability_kind}]
     cmpeq ip, #\kind
     bne tessera_svc_general
+    .if \right
     ldr ip, [\slot, #{capability_rights}]
     tst ip, #\right
     beq tessera_svc_general
+    .endif
 .endm
 
 @ \dst = the entry of the process whose index is \index (r11: the kernel).
@@ -198,6 +205,17 @@ tessera_fast_uptime:
     NEW_SLICE
 .endm
 
+@ r8 = the entry of the highest ready thread and r9 its index, r7 its
+@ level, as NEXT_THREAD (\scratch its scratch), for a caller that blocks.
+.macro HIGHEST_READY scratch
+    ldr r5, [r11, #{kernel_ready_levels}]
+    cmp r5, #0
+    beq tessera_svc_general
+    clz r7, r5
+    rsb r7, r7, #31
+    NEXT_THREAD r3, r7, \scratch
+.endm
+
 @ The start of a notification path: r6 = the caller's entry, r11 = the
 @ kernel, r10 = the notification the handle in r0 names with \right.
 @ Uses r9, ip, lr.
@@ -233,6 +251,27 @@ tessera_fast_uptime:
     strne \link, [\scratch, #\field]
 .endm
 
+@ The thread HIGHEST_READY found runs, with the new slice (r4:r5): it
+@ leaves the front of its queue. r0 = 0 after it. Uses r3, r4, r5, ip.
+.macro RUN_NEXT
+    strd r4, r5, [r11, #{kernel_slice_end}]
+    mov r0, #0
+    add r3, r11, #{kernel_queue_heads}
+    ldr ip, [r8, #{process_run_next}]
+    str ip, [r3, r7, lsl #2]
+    cmp ip, #0
+    addeq r3, r11, #{kernel_queue_tails}
+    streq r0, [r3, r7, lsl #2]
+    ldreq r5, [r11, #{kernel_ready_levels}]
+    moveq r4, #1
+    biceq r5, r5, r4, lsl r7
+    streq r5, [r11, #{kernel_ready_levels}]
+    str r0, [r8, #{process_run_next}]
+    strb r0, [r8, #{process_run_level}]
+    mov ip, #{state_running}
+    str ip, [r8, #{process_state}]
+.endm
+
 @ The process whose link (index + 1) is \link waits last in the queue
 @ of \object, whose head and tail are at \head and \tail (its own IPC link
 @ is 0 already). Uses ip, \scratch.
@@ -252,6 +291,48 @@ tessera_fast_uptime:
     mvn ip, #0
     str ip, [\entry, #{process_until}]
     str ip, [\entry, #({process_until} + 4)]
+.endm
+
+@ \lo:\hi = the deadline of a wait of \micros microseconds made now
+@ (neither FOREVER nor NO_WAIT: `Clock::deadline` with `Clock::ticks`,
+@ the fixed-point rate's two multiplies and the rounding up), if the
+@ timer is armed no later, so that the wait needs no timer work (the
+@ deadline joins `earliest_wakeup` at the commit, BLOCK_UNTIL). \micros
+@ may be \hi. Uses r2, r3, ip, lr.
+.macro DEADLINE micros, lo, hi
+    cmp \micros, #{no_wait}
+    beq tessera_svc_general
+    ldrd r2, r3, [r11, #{kernel_ticks_per_micro}]
+    umull \lo, lr, \micros, r2
+    umull r2, \hi, \micros, r3
+    @ The ticks, \hi:r2: the high product, the low one's carry word, and
+    @ one more if its fraction (\lo) is not 0 (C from the compare).
+    cmp \lo, #1
+    adcs r2, r2, lr
+    adc \hi, \hi, #0
+    @ Plus now (CNTPCT, as `Platform::now`); past 2^64, the general path.
+    mrrc p15, 0, \lo, r3, c14
+    adds \lo, \lo, r2
+    adcs \hi, \hi, r3
+    bcs tessera_svc_general
+    ldrd r2, r3, [r11, #{kernel_armed_deadline}]
+    cmp \lo, r2
+    sbcs ip, \hi, r3
+    blo tessera_svc_general
+.endm
+
+@ The process whose entry is \entry is blocked in IPC until \lo:\hi
+@ (all ones: no deadline), which lowers `earliest_wakeup` if it is
+@ earlier (`Kernel::block_current`; DEADLINE found the timer armed no
+@ later, so no timer work follows). Uses r2, r3, ip.
+.macro BLOCK_UNTIL entry, lo, hi
+    mov ip, #{state_ipc}
+    str ip, [\entry, #{process_state}]
+    strd \lo, \hi, [\entry, #{process_until}]
+    ldrd r2, r3, [r11, #{kernel_earliest_wakeup}]
+    cmp \lo, r2
+    sbcs ip, \hi, r3
+    strdlo \lo, \hi, [r11, #{kernel_earliest_wakeup}]
 .endm
 
 @ Back to the caller, whose context SP_svc still points into.
@@ -381,23 +462,29 @@ tessera_fast_call:
 @ --- ReplyReceive: a server answers its waiting client and waits again ----
     .global tessera_fast_reply_receive
 tessera_fast_reply_receive:
-    @ No time limit (r12, still the caller's, is FOREVER: a deadline is the
-    @ general path's) and no capability in the answer.
-    cmn ip, #1
-    movseq ip, r1, lsr #{label_bits}
+    @ No capability in the answer (r7 = 0).
+    movs r7, r1, lsr #{label_bits}
     bne tessera_svc_general
     sub r8, sp, #{process_pc}
-    @ No bound notification (it could answer the receive).
+    ldr r11, =({kernel} + {kernel_in_cell})
+    @ Its time limit (r12, still the caller's): none, or a deadline in
+    @ r4:r5 (r7 = 1: the answer's words come back from its context at the
+    @ commit).
+    cmn ip, #1
+    beq 2f
+    DEADLINE ip, r4, r5
+    mov r7, #1
+2:  @ No bound notification, or no bits in it (they would answer the
+    @ receive).
     ldr ip, [r8, #{process_bound}]
     cmp ip, #0
-    bne tessera_svc_general
-    @ A client waits for the reply: reply_to is its index + 1; 0 (none)
+    bne 8f
+3:  @ A client waits for the reply: reply_to is its index + 1; 0 (none)
     @ and all ones (gone) become the two largest words.
     ldr r9, [r8, #{process_reply_to}]
     sub r9, r9, #1
     cmn r9, #2
     bhs tessera_svc_general
-    ldr r11, =({kernel} + {kernel_in_cell})
     ldr ip, [r11, #{kernel_len}]
     cmp r9, ip
     bhs tessera_svc_general
@@ -430,8 +517,12 @@ tessera_fast_reply_receive:
     ldr lr, [r6, #{process_priority}]
     cmp ip, lr
     bhi tessera_svc_general
-1:  RUNNABLE r6, r7
-    @ Commit. The answer: r0 = 0, r1 = label, r2-r5 the words, r7 = 0.
+1:  RUNNABLE r6, r0
+    @ Commit. The server blocks, with no deadline, or until r4:r5.
+    cmp r7, #0
+    bne 9f
+    BLOCK_FOREVER r8
+4:  @ The answer: r0 = 0, r1 = label, r2-r5 the words, r7 = 0.
     mov r0, #0
     stm r6, {{r0, r1, r2, r3, r4, r5}}
     str r0, [r6, #{process_r7}]
@@ -454,8 +545,61 @@ tessera_fast_reply_receive:
     mov ip, #{ipc_receiving}
     str ip, [r8, #{process_ipc}]
     str r10, [r8, #{process_ipc_argument}]
-    BLOCK_FOREVER r8
     mov r8, r6
+    b fast_switch
+8:  ldr ip, [ip, #{notification_bits}]
+    cmp ip, #0
+    beq 3b
+    b tessera_svc_general
+9:  BLOCK_UNTIL r8, r4, r5
+    add ip, r8, #4
+    ldm ip, {{r1, r2, r3, r4, r5}}
+    b 4b
+
+@ --- Receive: nothing has come, the caller waits, the next thread runs ---
+@ Taken when no sender waits on the endpoint and no bits of a bound
+@ notification answer the receive, the caller may wait (with no time limit
+@ or one the armed timer covers) and another thread is ready to run at once
+@ with no timer work for its slice (`Kernel::receive` blocking, then
+@ `prepare_return`). Anything else (a message or bits to take, NO_WAIT)
+@ is the general path's.
+    .global tessera_fast_receive
+tessera_fast_receive:
+    sub r6, sp, #{process_pc}
+    ldr r11, =({kernel} + {kernel_in_cell})
+    LOOKUP r10, r6, {endpoint_kind}, {right_receive}
+    ldr r10, [r10, #{capability_object}]
+    @ r0:r1 = its deadline (all ones: none).
+    mvn r0, #0
+    cmn r1, #1
+    beq 1f
+    DEADLINE r1, r0, r1
+1:  ldr ip, [r6, #{process_bound}]
+    cmp ip, #0
+    ldrne ip, [ip, #{notification_bits}]
+    cmpne ip, #0
+    bne tessera_svc_general
+    ldr ip, [r10, #{endpoint_receivers_queued}]
+    ldr lr, [r10, #{endpoint_head}]
+    cmp ip, #0
+    movne lr, #0
+    cmp lr, #0
+    bne tessera_svc_general
+    HIGHEST_READY r2
+    @ Commit. The caller blocks, last in the endpoint's queue (r2: its
+    @ link), r0 = 0; the next thread runs.
+    BLOCK_UNTIL r6, r0, r1
+    RUN_NEXT
+    str r0, [r6, #{process_ipc_next}]
+    ldr r2, [r11, #({kernel_current} + 4)]
+    add r2, r2, #1
+    ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r2, r3
+    mov ip, #1
+    str ip, [r10, #{endpoint_receivers_queued}]
+    str r0, [r6]
+    mov ip, #{ipc_receiving}
+    str ip, [r6, #{process_ipc}]
+    str r10, [r6, #{process_ipc_argument}]
     b fast_switch
 
 @ --- Yield: the next thread of the yielder's priority runs ---------------
@@ -597,31 +741,11 @@ tessera_fast_wait_notification:
     beq 1f
     cmp r2, #{forever}
     bne tessera_svc_general
-    @ It blocks: the highest ready thread (r7 its level) runs instead.
-    ldr r5, [r11, #{kernel_ready_levels}]
-    cmp r5, #0
-    beq tessera_svc_general
-    clz r7, r5
-    rsb r7, r7, #31
-    NEXT_THREAD r3, r7, r0
-    @ Commit. The next thread's slice; it leaves the front of its queue.
-    strd r4, r5, [r11, #{kernel_slice_end}]
-    mov r0, #0
-    add r3, r11, #{kernel_queue_heads}
-    ldr ip, [r8, #{process_run_next}]
-    str ip, [r3, r7, lsl #2]
-    cmp ip, #0
-    addeq r3, r11, #{kernel_queue_tails}
-    streq r0, [r3, r7, lsl #2]
-    ldreq r5, [r11, #{kernel_ready_levels}]
-    moveq r4, #1
-    biceq r5, r5, r4, lsl r7
-    streq r5, [r11, #{kernel_ready_levels}]
-    str r0, [r8, #{process_run_next}]
-    strb r0, [r8, #{process_run_level}]
-    mov ip, #{state_running}
-    str ip, [r8, #{process_state}]
-    @ The caller waits last on the notification (r4: its link), r0 = 0.
+    @ It blocks: the highest ready thread runs instead.
+    HIGHEST_READY r0
+    @ Commit. The next thread runs...
+    RUN_NEXT
+    @ ...and the caller waits last on the notification (r4: its link).
     str r0, [r6, #{process_ipc_next}]
     ldr r4, [r11, #({kernel_current} + 4)]
     add r4, r4, #1
@@ -644,6 +768,44 @@ tessera_fast_wait_notification:
     str r4, [r6, #{process_r1}]
     str r0, [r6, #({process_r1} + 4)]
     str r0, [r6, #({process_r1} + 8)]
+    RETURN_TO_CALLER
+
+@ --- InterruptAck: a bound interrupt may be signalled again --------------
+@ The general path's `InterruptAck` (kernel/core/src/kernel/ipc.rs): the
+@ handle names an interrupt (no right needed) that is bound to a
+@ notification; the distributor's enable bit for it is set again
+@ (`gic::unmask`), and the caller goes on with r0 = 0. Anything else (a
+@ bad handle, an interrupt not bound, interrupt 0, timer work) is the
+@ general path's.
+    .global tessera_fast_interrupt_ack
+tessera_fast_interrupt_ack:
+    sub r6, sp, #{process_pc}
+    ldr r11, =({kernel} + {kernel_in_cell})
+    NO_TIMER_WORK
+    LOOKUP r9, r6, {interrupt_kind}, 0
+    ldr r1, [r9, #{capability_object}]
+    cmp r1, #0
+    beq tessera_svc_general
+    @ A binding names it (r2 walks them, up to r3).
+    add r2, r11, #{kernel_bindings}
+    add r3, r2, #({max_bindings} * {binding_bytes})
+1:  ldr ip, [r2], #{binding_bytes}
+    cmp ip, r1
+    beq 2f
+    cmp r2, r3
+    blo 1b
+    b tessera_svc_general
+2:  @ Commit: ISENABLER word n / 32 gets bit n % 32.
+    ldr r2, ={distributor}
+    ldr r2, [r2]
+    lsr r3, r1, #5
+    add r2, r2, r3, lsl #2
+    and r3, r1, #31
+    mov ip, #1
+    lsl ip, ip, r3
+    str ip, [r2, #{gicd_isenabler}]
+    mov r0, #0
+    str r0, [r6]
     RETURN_TO_CALLER
 
 @ --- CapDelete: a copy of a frame that nothing was derived from ------------
