@@ -2,16 +2,19 @@
 //! writes lies, computed from the types themselves.
 //!
 //! The Armv7-A kernel answers the commonest `Call`, `ReplyReceive`,
-//! `Yield`, `Signal`, `WaitNotification` and `CapDelete` in assembly before
-//! it enters Rust (kernel/src/arch/armv7a/svc.s, docs/kernel-platform.md):
-//! the same checks and effects as `Kernel::fast_call`,
-//! `Kernel::fast_reply_receive`, `Kernel::fast_signal` and
-//! `Kernel::fast_wait_notification` (ipc.rs), the general path's `Yield`
+//! `Receive`, `Yield`, `Signal`, `WaitNotification`, `InterruptAck` and
+//! `CapDelete` in assembly before it enters Rust
+//! (kernel/src/arch/armv7a/svc.s, docs/kernel-platform.md): the same checks
+//! and effects as `Kernel::fast_call`, `Kernel::fast_reply_receive`,
+//! `Kernel::fast_signal` and `Kernel::fast_wait_notification` (ipc.rs), the
+//! general path's blocking `Receive`, `InterruptAck` and `Yield`
 //! (`requeue_current` and `prepare_return`), its `CapDelete` of a leaf
 //! (`capability::delete_leaf`) and, for a `Call` that passes one frame, its
 //! transfer (`Kernel::transfer`), which stay the reference, serve every
 //! other architecture and the host tests, and still run on the A7 for the
-//! cases the assembly leaves to them. The
+//! cases the assembly leaves to them (but `fast_call` and
+//! `fast_reply_receive`, which the A7 leaves out:
+//! `Platform::IPC_FAST_PATH_OUTSIDE`). The
 //! assembly gets every offset, tag and bit from [`Layout`], so a change of
 //! layout changes the assembly with it; what the layout cannot express (an
 //! `Option`'s representation, an enum's tag values) is checked here at

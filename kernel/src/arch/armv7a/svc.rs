@@ -1,6 +1,7 @@
 //! The syscall entry and its fast paths in assembly (svc.s): `Call`,
-//! `ReplyReceive`, `Yield`, `Signal`, `WaitNotification` and `CapDelete`
-//! in the common case, before the kernel enters Rust; `Uptime` through a
+//! `ReplyReceive`, `Receive`, `Yield`, `Signal`, `WaitNotification`,
+//! `InterruptAck` and `CapDelete` in the common case, before the kernel
+//! enters Rust; `Uptime` through a
 //! short Rust function (`tessera_uptime`) instead of the general path.
 //! Every offset, tag and bit they use is `kernel_core`'s [`Layout`] for
 //! this kernel.
@@ -34,7 +35,7 @@ const fn max(a: u32, b: u32) -> u32 {
     }
 }
 const _: () = assert!(YIELD < TABLE_LEN && TABLE_LEN <= 255);
-// `ReplyReceive`'s path tells FOREVER with `cmn ip, #1`.
+// The waits tell FOREVER with `cmn <register>, #1`.
 const _: () = assert!(LAYOUT.forever == u32::MAX);
 // The context's offsets entry.s uses (`pc` 60 bytes in, the thread
 // register 8 after it) are the layout's.
@@ -84,7 +85,6 @@ core::arch::global_asm!(
     endpoint_receivers_queued = const LAYOUT.endpoint_receivers_queued,
     endpoint_tail = const LAYOUT.endpoint_tail,
     entry_offset = const LAYOUT.entry_offset,
-    forever = const LAYOUT.forever,
     handle_index_bits = const LAYOUT.handle_index_bits,
     ipc_awaiting_reply = const LAYOUT.ipc_awaiting_reply,
     ipc_none = const LAYOUT.ipc_none,

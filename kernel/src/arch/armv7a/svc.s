@@ -1,14 +1,18 @@
 @ Tessera Armv7-A syscall entry and its fast paths: `Call`, `ReplyReceive`,
-@ `Yield`, `Signal`, `WaitNotification` and `CapDelete` answered in the
-@ common case before the kernel enters Rust, and `Uptime` answered by a
-@ short Rust function without the general path
-@ (docs/kernel-platform.md, "The A7's fast paths in assembly"). Each
-@ fast path is the Rust one narrowed: `Kernel::fast_call`,
-@ `Kernel::fast_reply_receive`, `Kernel::fast_signal`,
+@ `Receive`, `Yield`, `Signal`, `WaitNotification`, `InterruptAck` and
+@ `CapDelete` answered in the common case (waits with a time limit and
+@ receives of a process with a bound notification included) before the
+@ kernel enters Rust, and `Uptime` answered by a short Rust function
+@ without the general path (docs/kernel-platform.md, "The A7's fast paths
+@ in assembly"). Each fast path is a Rust one narrowed:
+@ `Kernel::fast_call`, `Kernel::fast_reply_receive` (which the A7 leaves
+@ out: these cover them), `Kernel::fast_signal`,
 @ `Kernel::fast_wait_notification` (kernel/core/src/kernel/ipc.rs), the
-@ general path's `Yield` (`requeue_current`, then `prepare_return`), its
-@ `CapDelete` of a leaf (`capability::delete_leaf`), and for a `Call` that
-@ passes one frame its transfer (`Kernel::transfer`). Every
+@ general path's `Receive` that blocks (`receive`, then `prepare_return`),
+@ its `InterruptAck`, its `Yield` (`requeue_current`, then
+@ `prepare_return`), its `CapDelete` of a leaf (`capability::delete_leaf`),
+@ and for a `Call` that passes one frame its transfer (`Kernel::transfer`).
+@ A deadline is `Clock::deadline` (kernel/core/src/time.rs). Every
 @ check comes first and changes nothing in memory; a failed check
 @ branches to the general entry, which reads only sp (the saved context
 @ is the entry's; the registers the checks used as scratch are not), where
@@ -147,20 +151,20 @@ tessera_fast_uptime:
 
 @ The process whose entry is \entry can run at once: it has an address
 @ space and an ASID of this epoch (left in lr); and no timer work is
-@ pending. Uses ip and \scratch.
-.macro RUNNABLE entry, scratch
+@ pending. Uses ip.
+.macro RUNNABLE entry
     ldrb ip, [\entry, #{process_mapped}]
     cmp ip, #1
+    bne tessera_svc_general
+    ldr ip, [\entry, #{process_asid_epoch}]
+    ldr lr, [r11, #{kernel_asid_epoch}]
+    cmp ip, lr
+    ldrbeq ip, [r11, #{kernel_timer_dirty}]
+    cmpeq ip, #0
     bne tessera_svc_general
     ldrb lr, [\entry, #{process_asid}]
     cmp lr, #0
     beq tessera_svc_general
-    ldr ip, [\entry, #{process_asid_epoch}]
-    ldr \scratch, [r11, #{kernel_asid_epoch}]
-    cmp ip, \scratch
-    ldrbeq ip, [r11, #{kernel_timer_dirty}]
-    cmpeq ip, #0
-    bne tessera_svc_general
 .endm
 
 @ No timer work is pending (for a path that does not switch). Uses ip.
@@ -194,26 +198,25 @@ tessera_fast_uptime:
 
 @ r8 = the entry of the first ready thread of level \level and r9 its
 @ index (\heads = the run queues' heads), if it can run at once (ASID in
-@ lr) with a new slice (r4:r5) that needs no timer work. Uses \scratch,
-@ r2, r3, ip.
-.macro NEXT_THREAD heads, level, scratch
+@ lr) with a new slice (r4:r5) that needs no timer work. Uses r2, r3, ip.
+.macro NEXT_THREAD heads, level
     add \heads, r11, #{kernel_queue_heads}
     ldr r9, [\heads, \level, lsl #2]
     sub r9, r9, #1
     ENTRY_OF r8, r9
-    RUNNABLE r8, \scratch
+    RUNNABLE r8
     NEW_SLICE
 .endm
 
 @ r8 = the entry of the highest ready thread and r9 its index, r7 its
-@ level, as NEXT_THREAD (\scratch its scratch), for a caller that blocks.
-.macro HIGHEST_READY scratch
+@ level, as NEXT_THREAD, for a caller that blocks. Uses r2-r5, ip, lr.
+.macro HIGHEST_READY
     ldr r5, [r11, #{kernel_ready_levels}]
     cmp r5, #0
     beq tessera_svc_general
     clz r7, r5
     rsb r7, r7, #31
-    NEXT_THREAD r3, r7, \scratch
+    NEXT_THREAD r3, r7
 .endm
 
 @ The start of a notification path: r6 = the caller's entry, r11 = the
@@ -298,7 +301,7 @@ tessera_fast_uptime:
 @ the fixed-point rate's two multiplies and the rounding up), if the
 @ timer is armed no later, so that the wait needs no timer work (the
 @ deadline joins `earliest_wakeup` at the commit, BLOCK_UNTIL). \micros
-@ may be \hi. Uses r2, r3, ip, lr.
+@ may be \hi or ip, not r2, r3 or lr. Uses r2, r3, ip, lr.
 .macro DEADLINE micros, lo, hi
     cmp \micros, #{no_wait}
     beq tessera_svc_general
@@ -367,7 +370,7 @@ tessera_fast_call:
     cmp ip, #0
     bne tessera_svc_general
     WAITS_IN_IPC r8
-    RUNNABLE r8, r0
+    RUNNABLE r8
     @ The capability it passes, if any: a frame the client may grant, not
     @ at the deepest level (r2 its slot, r3 its depth), and a free slot in
     @ the server's CSpace (r4, index r0) (`check_transfer`,
@@ -517,7 +520,7 @@ tessera_fast_reply_receive:
     ldr lr, [r6, #{process_priority}]
     cmp ip, lr
     bhi tessera_svc_general
-1:  RUNNABLE r6, r0
+1:  RUNNABLE r6
     @ Commit. The server blocks, with no deadline, or until r4:r5.
     cmp r7, #0
     bne 9f
@@ -585,7 +588,7 @@ tessera_fast_receive:
     movne lr, #0
     cmp lr, #0
     bne tessera_svc_general
-    HIGHEST_READY r2
+    HIGHEST_READY
     @ Commit. The caller blocks, last in the endpoint's queue (r2: its
     @ link), r0 = 0; the next thread runs.
     BLOCK_UNTIL r6, r0, r1
@@ -621,7 +624,7 @@ tessera_fast_yield:
     rsb r2, r2, #31
     cmp r2, r0
     bne tessera_svc_general
-    NEXT_THREAD r10, r0, r1
+    NEXT_THREAD r10, r0
     @ Commit. The yielder's answer, r0 = 0, and the new slice.
     strd r4, r5, [r11, #{kernel_slice_end}]
     mov r1, #0
@@ -728,8 +731,9 @@ tessera_fast_signal:
 
 @ --- WaitNotification: take bits, or block and run the next thread -------
 @ Taken when the caller's bits are there or it asked not to wait (it goes
-@ on), or when it waits with no time limit and another thread is ready to
-@ run at once (address space, ASID) with no timer work for its slice.
+@ on), or when it waits (with no time limit, or one the armed timer
+@ covers) and another thread is ready to run at once (address space,
+@ ASID) with no timer work for its slice.
     .global tessera_fast_wait_notification
 tessera_fast_wait_notification:
     @ r0 the handle, r1 the mask, r2 the timeout.
@@ -739,12 +743,20 @@ tessera_fast_wait_notification:
     bne 1f
     cmp r2, #{no_wait}
     beq 1f
-    cmp r2, #{forever}
-    bne tessera_svc_general
-    @ It blocks: the highest ready thread runs instead.
-    HIGHEST_READY r0
-    @ Commit. The next thread runs...
+    @ It blocks until r0:r1 (all ones: no time limit; the mask comes back
+    @ from its context at the commit): the highest ready thread runs
+    @ instead.
+    mvn r0, #0
+    cmn r2, #1
+    mvneq r1, #0
+    beq 2f
+    mov ip, r2
+    DEADLINE ip, r0, r1
+2:  HIGHEST_READY
+    @ Commit. The caller blocks, the next thread runs...
+    BLOCK_UNTIL r6, r0, r1
     RUN_NEXT
+    ldr r1, [r6, #{process_r1}]
     @ ...and the caller waits last on the notification (r4: its link).
     str r0, [r6, #{process_ipc_next}]
     ldr r4, [r11, #({kernel_current} + 4)]
@@ -755,7 +767,6 @@ tessera_fast_wait_notification:
     str ip, [r6, #{process_ipc}]
     str r10, [r6, #{process_ipc_argument}]
     str r1, [r6, #{process_ipc_mask}]
-    BLOCK_FOREVER r6
     b fast_switch
 1:  @ It goes on with the bits it takes (r4; none for a wait that may not
     @ block): r0 = 0, r1 the bits, r2 = r3 = 0. (A wait that blocks checks
