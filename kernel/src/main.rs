@@ -273,11 +273,13 @@ unsafe extern "C" fn tessera_uptime() -> u64 {
     unsafe { KERNEL.uptime_micros() }
 }
 
-/// IRQ from user mode.
+/// IRQ from user mode, from svc.s's IRQ path, which acknowledged interrupt
+/// `id` and left it to Rust (anything but its common case), or found none
+/// pending (`id` of at least `gic::SPURIOUS`).
 #[no_mangle]
-extern "C" fn tessera_irq(_saved: *mut u32) -> *mut u32 {
+extern "C" fn tessera_irq(_saved: *mut u32, id: u32) -> *mut u32 {
     path_meter::begin(path_meter::what::IRQ);
-    let resume = enter().interrupt();
+    let resume = if id < gic::SPURIOUS { enter().interrupt_acknowledged(id) } else { enter().interrupt() };
     path_meter::end();
     resume
 }

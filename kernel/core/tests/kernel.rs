@@ -284,6 +284,35 @@ fn notifications_and_bound_interrupts_wake_their_waiter() {
     assert_eq!(system.now(Syscall::InterruptAck, &[system.interrupts[0].0]).result, Err(Error::InvalidHandle));
 }
 
+/// An interrupt the architecture acknowledged before the kernel
+/// (`interrupt_acknowledged`, the A7's assembly leaving a case to Rust) is
+/// delivered as one the kernel acknowledged: the bound receiver gets its
+/// bits and, outranking the interrupted thread, runs at once.
+#[test]
+fn an_interrupt_acknowledged_outside_is_delivered_the_same() {
+    let mut system = System::boot();
+    let (driver, driver_process) = system.spawn("driver", 10);
+    let (low, _) = system.spawn("low", 1);
+    let (notification, theirs) = share_notification(&mut system, driver_process, Rights::WAIT);
+    let (_, their_endpoint) = share_endpoint(&mut system, driver_process, Rights::RECEIVE);
+    system.ok(Syscall::InterruptBind, &[system.interrupts[0].0, notification.0, 2]);
+    // The root sleeps; the driver binds the notification to its receives
+    // and waits on its endpoint; the low process runs.
+    assert_eq!(system.call(Syscall::Sleep, &[50_000]), None);
+    assert_eq!(system.current(), driver);
+    system.ok(Syscall::NotificationBind, &[theirs.0]);
+    assert_eq!(system.call(Syscall::Receive, &[their_endpoint.0, FOREVER]), None);
+    assert_eq!(system.current(), low);
+    system.raise_acknowledged(INTERRUPTS[0]);
+    assert_eq!(system.current(), driver, "the woken driver outranks the interrupted thread");
+    assert_eq!(system.status(low), Some(Status::Ready));
+    let answer = system.answer_of(driver).unwrap();
+    assert_eq!(answer.result, Ok(()));
+    assert_eq!(answer.values, [0, 0b100, 0], "label 0, the bound notification's bits in word 0");
+    assert_eq!(system.kernel.context(driver).unwrap().r[7], tessera_abi::NOTIFIED_BADGE);
+    assert!(!system.fake().enabled.borrow().contains(&INTERRUPTS[0]), "masked until acknowledged");
+}
+
 #[test]
 fn a_child_that_exits_is_collected_with_its_record() {
     let mut system = System::boot();

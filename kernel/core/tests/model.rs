@@ -491,7 +491,8 @@ fn run_chaos_case(seed: u64, steps: usize, identity: bool) -> usize {
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| match rng.below(20) {
             0 => system.advance(1 + rng.below(20_000) as u64),
-            1 => system.raise(INTERRUPTS[rng.below(2)]),
+            1 if rng.below(2) == 0 => system.raise(INTERRUPTS[rng.below(2)]),
+            1 => system.raise_acknowledged(INTERRUPTS[rng.below(2)]),
             2 if current != root => {
                 system.kernel.user_fault(UserFault::Data { status: 0x7, address: rng.next_u64() as u32 });
                 system.check();

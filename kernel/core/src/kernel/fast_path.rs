@@ -146,10 +146,11 @@ pub struct Layout {
     pub process_slice_spent: u32,
     pub process_asid_epoch: u32,
     pub process_memory: u32,
-    /// The saved `r1`, `r7`, `pc` and thread register (r0-r12 come first,
+    /// The saved `r1`, `r7`, `r12`, `pc` and thread register (r0-r12 come first,
     /// in order: one `stm` writes a message's r0-r5).
     pub process_r1: u32,
     pub process_r7: u32,
+    pub process_r12: u32,
     pub process_pc: u32,
     pub process_thread_register: u32,
     pub state_ready: u32,
@@ -164,6 +165,10 @@ pub struct Layout {
     /// how many there are; an interrupt capability's kind.
     pub kernel_bindings: u32,
     pub binding_bytes: u32,
+    /// A binding's notification (its object's address) and bits (each a
+    /// `u32`).
+    pub binding_notification: u32,
+    pub binding_bits: u32,
     pub max_bindings: u32,
     pub interrupt_kind: u32,
     /// The timeouts a wait may carry: no limit, and none at all.
@@ -347,6 +352,10 @@ const _: () = assert!(ipc::LABEL_MASK == 0xFFFF);
 const _: () = assert!(ipc::CAPS_SHIFT == ipc::LABEL_MASK.count_ones() && ipc::caps(ipc::info(0, 1)) == 1);
 const _: () = assert!(ipc::info(0, 1) >> ipc::CAPS_SHIFT == 1 && ipc::RESERVED_MASK == !0x3_FFFF);
 const _: () = assert!(PROCESS_OBJECT_BYTES.is_power_of_two());
+// A receive answered by a bound notification (`notify_receiver`): label 0
+// with no capability is an info word of 0, and the badge is all ones (the
+// IRQ path stores 0 and `mvn #0`).
+const _: () = assert!(ipc::info(0, 0) == 0 && tessera_abi::NOTIFIED_BADGE == u32::MAX);
 const _: () = assert!(offset_of!(Process, context) == 0 && offset_of!(UserContext, r) == 0);
 
 const fn at(offset: usize) -> u32 {
@@ -429,6 +438,7 @@ impl<P: Platform> Kernel<P> {
         process_memory: at(offset_of!(Process, memory)),
         process_r1: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 4),
         process_r7: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 7 * 4),
+        process_r12: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 12 * 4),
         process_pc: at(offset_of!(Process, context) + offset_of!(UserContext, pc)),
         process_thread_register: at(offset_of!(Process, context) + offset_of!(UserContext, thread_register)),
         state_ready: state_tag(State::Ready),
@@ -440,6 +450,8 @@ impl<P: Platform> Kernel<P> {
         ipc_notification: ipc_tag(Ipc::Notification { object: 0, mask: 0 }),
         kernel_bindings: at(offset_of!(Self, bindings)),
         binding_bytes: at(size_of::<super::ipc::Binding>()),
+        binding_notification: at(super::ipc::BINDING_NOTIFICATION_OFFSET),
+        binding_bits: at(super::ipc::BINDING_BITS_OFFSET),
         max_bindings: super::ipc::MAX_BINDINGS as u32,
         interrupt_kind: ObjectType::Interrupt as u32,
         forever: FOREVER,

@@ -84,8 +84,8 @@ pub(super) fn waiting_caller(reply_to: u32) -> Option<usize> {
 pub(super) const MAX_BINDINGS: usize = 32;
 
 /// An interrupt delivered to a notification. Its interrupt number comes
-/// first: the A7's `InterruptAck` in assembly walks the bindings by it
-/// (fast_path.rs).
+/// first: the A7's `InterruptAck` and IRQ entry in assembly walk the
+/// bindings by it (fast_path.rs).
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub(super) struct Binding {
@@ -98,6 +98,9 @@ pub(super) struct Binding {
 }
 
 const _: () = assert!(core::mem::offset_of!(Binding, interrupt) == 0);
+/// Where a binding keeps its notification and bits (fast_path.rs).
+pub(super) const BINDING_NOTIFICATION_OFFSET: usize = core::mem::offset_of!(Binding, notification);
+pub(super) const BINDING_BITS_OFFSET: usize = core::mem::offset_of!(Binding, bits);
 
 impl Binding {
     /// An unused entry.

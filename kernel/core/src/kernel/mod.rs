@@ -1096,15 +1096,30 @@ impl<P: Platform> Kernel<P> {
         self.prepare_return()
     }
 
+    /// Handles an IRQ from user mode whose interrupt `id` the architecture's
+    /// entry acknowledged already (the A7's assembly, which answers the
+    /// common case itself and leaves the rest here), then any other pending
+    /// one, as [`Kernel::interrupt`] does; returns where to resume.
+    pub fn interrupt_acknowledged(&mut self, id: u32) -> *mut u32 {
+        self.handle_interrupt(id);
+        self.interrupt()
+    }
+
     fn handle_interrupts(&mut self) {
         while let Some(id) = self.platform.acknowledge_interrupt() {
-            if id == self.platform.timer_interrupt() {
-                self.timer_expired();
-            } else {
-                self.deliver_interrupt(id);
-            }
-            self.platform.end_of_interrupt(id);
+            self.handle_interrupt(id);
         }
+    }
+
+    /// The acknowledged interrupt `id`: the timer's, or one bound to a
+    /// notification; then its end.
+    fn handle_interrupt(&mut self, id: u32) {
+        if id == self.platform.timer_interrupt() {
+            self.timer_expired();
+        } else {
+            self.deliver_interrupt(id);
+        }
+        self.platform.end_of_interrupt(id);
     }
 
     fn timer_expired(&mut self) {

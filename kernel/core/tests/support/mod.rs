@@ -711,4 +711,17 @@ impl System {
         self.kernel.interrupt();
         self.check();
     }
+
+    /// Raises device line `id` and takes the interrupt as an architecture
+    /// that acknowledges it before the kernel does (the A7's assembly
+    /// entry, `Kernel::interrupt_acknowledged`), if the line is enabled (a
+    /// masked line is not signalled: nothing is taken).
+    pub fn raise_acknowledged(&mut self, id: u32) {
+        self.fake().raised.borrow_mut().insert(id);
+        if self.fake().enabled.borrow().contains(&id) {
+            self.fake().raised.borrow_mut().remove(&id);
+            self.kernel.interrupt_acknowledged(id);
+        }
+        self.check();
+    }
 }

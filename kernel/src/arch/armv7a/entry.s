@@ -96,10 +96,8 @@ irq_entry:
     stmdb sp, {r0-r14}^
     mrc p15, 0, r1, c13, c0, 2      @ TPIDRURW
     str r1, [sp, #8]
-    sub r0, sp, #60
-    ldr sp, =__kernel_stack_top
-    bl tessera_irq
-    b tessera_return_to_user
+    @ The common case in assembly, the rest in Rust (svc.s).
+    b tessera_fast_irq
 
 @ --- faults ---------------------------------------------------------------
 @ A fault from user mode ends that process (tessera_user_fault); a fault in

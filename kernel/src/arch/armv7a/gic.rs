@@ -5,16 +5,17 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// The distributor's base (svc.s's `InterruptAck` reads it too).
 pub(super) static DISTRIBUTOR: AtomicUsize = AtomicUsize::new(0);
-static CPU_INTERFACE: AtomicUsize = AtomicUsize::new(0);
+/// The CPU interface's base (svc.s's IRQ path reads it too).
+pub(super) static CPU_INTERFACE: AtomicUsize = AtomicUsize::new(0);
 
 const GICD_CTLR: usize = 0x000;
 pub(super) const GICD_ISENABLER: usize = 0x100;
-const GICD_ICENABLER: usize = 0x180;
+pub(super) const GICD_ICENABLER: usize = 0x180;
 const GICD_IPRIORITYR: usize = 0x400;
 const GICC_CTLR: usize = 0x00;
 const GICC_PMR: usize = 0x04;
-const GICC_IAR: usize = 0x0C;
-const GICC_EOIR: usize = 0x10;
+pub(super) const GICC_IAR: usize = 0x0C;
+pub(super) const GICC_EOIR: usize = 0x10;
 const GICC_HPPIR: usize = 0x18;
 
 /// Interrupt IDs of 1020 and above are special (1023: spurious).

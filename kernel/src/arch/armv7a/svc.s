@@ -296,37 +296,9 @@ tessera_fast_uptime:
     str ip, [\entry, #({process_until} + 4)]
 .endm
 
-@ \lo:\hi = the deadline of a wait of \micros microseconds made now
-@ (neither FOREVER nor NO_WAIT: `Clock::deadline` with `Clock::ticks`,
-@ the fixed-point rate's two multiplies and the rounding up), if the
-@ timer is armed no later, so that the wait needs no timer work (the
-@ deadline joins `earliest_wakeup` at the commit, BLOCK_UNTIL). \micros
-@ may be \hi or ip, not r2, r3 or lr. Uses r2, r3, ip, lr.
-.macro DEADLINE micros, lo, hi
-    cmp \micros, #{no_wait}
-    beq tessera_svc_general
-    ldrd r2, r3, [r11, #{kernel_ticks_per_micro}]
-    umull \lo, lr, \micros, r2
-    umull r2, \hi, \micros, r3
-    @ The ticks, \hi:r2: the high product, the low one's carry word, and
-    @ one more if its fraction (\lo) is not 0 (C from the compare).
-    cmp \lo, #1
-    adcs r2, r2, lr
-    adc \hi, \hi, #0
-    @ Plus now (CNTPCT, as `Platform::now`); past 2^64, the general path.
-    mrrc p15, 0, \lo, r3, c14
-    adds \lo, \lo, r2
-    adcs \hi, \hi, r3
-    bcs tessera_svc_general
-    ldrd r2, r3, [r11, #{kernel_armed_deadline}]
-    cmp \lo, r2
-    sbcs ip, \hi, r3
-    blo tessera_svc_general
-.endm
-
 @ The process whose entry is \entry is blocked in IPC until \lo:\hi
 @ (all ones: no deadline), which lowers `earliest_wakeup` if it is
-@ earlier (`Kernel::block_current`; DEADLINE found the timer armed no
+@ earlier (`Kernel::block_current`; fast_deadline found the timer armed no
 @ later, so no timer work follows). Uses r2, r3, ip.
 .macro BLOCK_UNTIL entry, lo, hi
     mov ip, #{state_ipc}
@@ -470,14 +442,12 @@ tessera_fast_reply_receive:
     bne tessera_svc_general
     sub r8, sp, #{process_pc}
     ldr r11, =({kernel} + {kernel_in_cell})
-    @ Its time limit (r12, still the caller's): none, or a deadline in
-    @ r4:r5 (r7 = 1: the answer's words come back from its context at the
-    @ commit).
+    @ Its time limit (r12, still the caller's): none, or one (r7 = 1: the
+    @ deadline goes into r0:r1 below, and the answer's words come back
+    @ from its context at the commit).
     cmn ip, #1
-    beq 2f
-    DEADLINE ip, r4, r5
-    mov r7, #1
-2:  @ No bound notification, or no bits in it (they would answer the
+    movne r7, #1
+    @ No bound notification, or no bits in it (they would answer the
     @ receive).
     ldr ip, [r8, #{process_bound}]
     cmp ip, #0
@@ -505,6 +475,10 @@ tessera_fast_reply_receive:
     movne lr, #0
     cmp lr, #0
     bne tessera_svc_general
+    @ The deadline, if it has one (the handle in r0 is used).
+    cmp r7, #0
+    ldrne ip, [r8, #{process_r12}]
+    blne fast_deadline
     @ The client: its turn not spent while the server worked for it
     @ (the general path queues it), nothing ready outranks it, and it can
     @ run.
@@ -554,7 +528,7 @@ tessera_fast_reply_receive:
     cmp ip, #0
     beq 3b
     b tessera_svc_general
-9:  BLOCK_UNTIL r8, r4, r5
+9:  BLOCK_UNTIL r8, r0, r1
     add ip, r8, #4
     ldm ip, {{r1, r2, r3, r4, r5}}
     b 4b
@@ -575,9 +549,9 @@ tessera_fast_receive:
     @ r0:r1 = its deadline (all ones: none).
     mvn r0, #0
     cmn r1, #1
-    beq 1f
-    DEADLINE r1, r0, r1
-1:  ldr ip, [r6, #{process_bound}]
+    movne ip, r1
+    blne fast_deadline
+    ldr ip, [r6, #{process_bound}]
     cmp ip, #0
     ldrne ip, [ip, #{notification_bits}]
     cmpne ip, #0
@@ -747,12 +721,11 @@ tessera_fast_wait_notification:
     @ from its context at the commit): the highest ready thread runs
     @ instead.
     mvn r0, #0
+    mvn r1, #0
     cmn r2, #1
-    mvneq r1, #0
-    beq 2f
-    mov ip, r2
-    DEADLINE ip, r0, r1
-2:  HIGHEST_READY
+    movne ip, r2
+    blne fast_deadline
+    HIGHEST_READY
     @ Commit. The caller blocks, the next thread runs...
     BLOCK_UNTIL r6, r0, r1
     RUN_NEXT
@@ -797,27 +770,193 @@ tessera_fast_interrupt_ack:
     ldr r1, [r9, #{capability_object}]
     cmp r1, #0
     beq tessera_svc_general
-    @ A binding names it (r2 walks them, up to r3).
+    @ A binding names it.
+    bl find_binding
+    cmp r2, #0
+    beq tessera_svc_general
+    @ Commit: the distributor's ISENABLER.
+    mov r0, #{gicd_isenabler}
+    bl distributor_bit
+    mov r0, #0
+    str r0, [r6]
+    RETURN_TO_CALLER
+
+@ r2 = the binding of interrupt r1 (not 0: unused bindings hold 0), the
+@ first as `Iterator::find` gives it, or 0 if none (r11: the kernel).
+@ Called with `bl`. Uses r3, ip.
+find_binding:
     add r2, r11, #{kernel_bindings}
     add r3, r2, #({max_bindings} * {binding_bytes})
 1:  ldr ip, [r2], #{binding_bytes}
     cmp ip, r1
-    beq 2f
+    subeq r2, r2, #{binding_bytes}
+    bxeq lr
     cmp r2, r3
     blo 1b
-    b tessera_svc_general
-2:  @ Commit: ISENABLER word n / 32 gets bit n % 32.
+    mov r2, #0
+    bx lr
+
+@ Sets interrupt r1's bit in the distributor's register bank at offset r0
+@ (ISENABLER: `gic::unmask`; ICENABLER: `gic::disable`): word n / 32,
+@ bit n % 32. Called with `bl`. Uses r2, r3, ip.
+distributor_bit:
     ldr r2, ={distributor}
     ldr r2, [r2]
+    add r2, r2, r0
     lsr r3, r1, #5
-    add r2, r2, r3, lsl #2
-    and r3, r1, #31
-    mov ip, #1
-    lsl ip, ip, r3
-    str ip, [r2, #{gicd_isenabler}]
+    and ip, r1, #31
+    mov r0, #1
+    lsl ip, r0, ip
+    str ip, [r2, r3, lsl #2]
+    bx lr
+
+@ --- IRQ: a device's interrupt wakes the process bound to it --------------
+@ From irq_entry (entry.s), with the interrupted thread's context saved as
+@ for a syscall. The interrupt is acknowledged here; the path takes one
+@ bound to a notification with no waiters: if no process bound to it
+@ receives, the bits stay and the interrupted thread goes on (with no
+@ timer work pending); else the bound process must wait first
+@ on an endpoint (`Kernel::deliver_interrupt`: `signal_object`,
+@ `cancel_ipc`, `notify_receiver`) when that process outranks the
+@ interrupted thread, nothing ready is at its level or above, and it can
+@ run at once with a new slice that needs no timer work
+@ (`prepare_return`): the interrupt is masked and ended, the bits answer
+@ the receive, the interrupted thread goes first in its level's queue,
+@ and the woken process runs. Another pending interrupt is taken when
+@ the exception return unmasks IRQs. Anything else goes to Rust with
+@ the interrupt acknowledged, or none (spurious): `tessera_irq`.
+    .global tessera_fast_irq
+tessera_fast_irq:
+    sub r6, sp, #{process_pc}
+    ldr r11, =({kernel} + {kernel_in_cell})
+    ldr r2, ={cpu_interface}
+    ldr r2, [r2]
+    ldr r1, [r2, #{gicc_iar}]
+    ubfx r1, r1, #0, #10
+    @ A failed check goes to Rust with the id in r1 (spurious: none).
+    cmp r1, #{spurious}
+    bhs irq_acknowledged
+    @ Not the timer's, not 0; bound (r2 its binding).
+    ldr ip, ={timer_interrupt}
+    ldr ip, [ip]
+    cmp r1, ip
+    cmpne r1, #0
+    beq irq_acknowledged
+    bl find_binding
+    cmp r2, #0
+    beq irq_acknowledged
+    @ Its notification (r0): no waiters, bits after the signal (r7) set,
+    @ a bound process (r8, index r9) receiving, first on its endpoint
+    @ (r10).
+    ldr r0, [r2, #{binding_notification}]
+    ldr r7, [r2, #{binding_bits}]
+    ldr ip, [r0, #{notification_head}]
+    cmp ip, #0
+    bne irq_acknowledged
+    ldr ip, [r0, #{notification_bits}]
+    orrs r7, r7, ip
+    beq irq_acknowledged
+    ldr r9, [r0, #{notification_bound}]
+    subs r9, r9, #1
+    bmi 1f
+    ENTRY_OF r8, r9
+    ldr ip, [r8, #{process_ipc}]
+    cmp ip, #{ipc_receiving}
+    bne 1f
+    ldr r10, [r8, #{process_ipc_argument}]
+    ldr ip, [r10, #{endpoint_head}]
+    add lr, r9, #1
+    cmp ip, lr
+    bne irq_acknowledged
+    @ It outranks the interrupted thread, and no ready thread is at its
+    @ level or above.
+    ldr r2, [r8, #{process_priority}]
+    ldr ip, [r6, #{process_priority}]
+    cmp r2, ip
+    bls irq_acknowledged
+    and r2, r2, #({queue_levels} - 1)
+    ldr ip, [r11, #{kernel_ready_levels}]
+    lsrs ip, ip, r2
+    bne irq_acknowledged
+    @ It can run at once (ASID in lr) with a new slice (r4:r5).
+    RUNNABLE r8
+    NEW_SLICE
+    @ Commit. The notification's bits all go to the receiver (below); the
+    @ interrupt is masked until acknowledged (`gic::disable`) and ended;
+    @ the ASID comes back to lr.
+    mov r2, #0
+    str r2, [r0, #{notification_bits}]
+    mov r0, #{gicd_icenabler}
+    bl distributor_bit
+    ldr r2, ={cpu_interface}
+    ldr r2, [r2]
+    str r1, [r2, #{gicc_eoir}]
+    ldrb lr, [r8, #{process_asid}]
+    @ The receiver leaves its endpoint's queue...
+    mov r2, #0
+    ldr ip, [r8, #{process_ipc_next}]
+    str ip, [r10, #{endpoint_head}]
+    cmp ip, #0
+    streq r2, [r10, #{endpoint_tail}]
+    streq r2, [r10, #{endpoint_receivers_queued}]
+    str r2, [r8, #{process_ipc_next}]
+    @ ...with r0 = r1 = 0 (label 0), r2 = the bits, r3-r5 = 0 and the
+    @ notification's badge in r7, and runs.
+    str r2, [r8]
+    str r2, [r8, #4]
+    str r7, [r8, #8]
+    str r2, [r8, #12]
+    str r2, [r8, #16]
+    str r2, [r8, #20]
+    mvn ip, #0
+    str ip, [r8, #{process_r7}]
+    mov ip, #{ipc_none}
+    str ip, [r8, #{process_ipc}]
+    strb r2, [r8, #{process_slice_spent}]
+    mov ip, #{state_running}
+    str ip, [r8, #{process_state}]
+    strd r4, r5, [r11, #{kernel_slice_end}]
+    @ The interrupted thread is ready, first in its level's queue (r0 the
+    @ level, r7 its link).
+    mov ip, #{state_ready}
+    str ip, [r6, #{process_state}]
+    ldr r0, [r6, #{process_priority}]
+    and r0, r0, #({queue_levels} - 1)
+    add ip, r0, #1
+    strb ip, [r6, #{process_run_level}]
+    ldr r7, [r11, #({kernel_current} + 4)]
+    add r7, r7, #1
+    add r3, r11, #{kernel_queue_heads}
+    ldr ip, [r3, r0, lsl #2]
+    str ip, [r6, #{process_run_next}]
+    str r7, [r3, r0, lsl #2]
+    cmp ip, #0
+    addeq r3, r11, #{kernel_queue_tails}
+    streq r7, [r3, r0, lsl #2]
+    ldr ip, [r11, #{kernel_ready_levels}]
+    mov r3, #1
+    orr ip, ip, r3, lsl r0
+    str ip, [r11, #{kernel_ready_levels}]
     mov r0, #0
-    str r0, [r6]
+    b fast_switch
+1:  @ Nobody receives them: the bits stay (bound: for its next receive),
+    @ the interrupt is masked and ended, and the interrupted thread goes on
+    @ (no timer work pending).
+    ldrb ip, [r11, #{kernel_timer_dirty}]
+    cmp ip, #0
+    bne irq_acknowledged
+    str r7, [r0, #{notification_bits}]
+    mov r0, #{gicd_icenabler}
+    bl distributor_bit
+    ldr r2, ={cpu_interface}
+    ldr r2, [r2]
+    str r1, [r2, #{gicc_eoir}]
     RETURN_TO_CALLER
+irq_acknowledged:
+    sub r0, sp, #{process_pc}
+    ldr sp, =__kernel_stack_top
+    bl tessera_irq
+    b tessera_return_to_user
 
 @ --- CapDelete: a copy of a frame that nothing was derived from ------------
 @ The general path's `CapDelete` (kernel/core/src/kernel/capabilities.rs)
@@ -887,6 +1026,36 @@ tessera_fast_cap_delete:
     mov r3, #0
     stm r6, {{r0, r1, r2, r3}}
     RETURN_TO_CALLER
+
+@ --- a wait's deadline ------------------------------------------------------
+@ r0:r1 = the deadline of a wait of ip microseconds made now (not NO_WAIT
+@ or FOREVER: `Clock::deadline` with `Clock::ticks`, the fixed-point
+@ rate's two multiplies and the rounding up), if the timer is armed no
+@ later, so that the wait needs no timer work (the deadline joins
+@ `earliest_wakeup` at the commit, BLOCK_UNTIL); else the general path
+@ (which reads only sp). Called with `bl` from a path's checks (r11: the
+@ kernel). Uses r2, r3, ip.
+fast_deadline:
+    cmp ip, #{no_wait}
+    beq tessera_svc_general
+    ldrd r2, r3, [r11, #{kernel_ticks_per_micro}]
+    umull r0, r2, ip, r2
+    umull r3, r1, ip, r3
+    @ The ticks, r1:r3: the high product, the low one's carry word (r2),
+    @ and one more if its fraction (r0) is not 0 (C from the compare).
+    cmp r0, #1
+    adcs r3, r3, r2
+    adc r1, r1, #0
+    @ Plus now (CNTPCT, as `Platform::now`); past 2^64, the general path.
+    mrrc p15, 0, r0, r2, c14
+    adds r0, r0, r3
+    adcs r1, r1, r2
+    bcs tessera_svc_general
+    ldrd r2, r3, [r11, #{kernel_armed_deadline}]
+    cmp r0, r2
+    sbcs ip, r1, r3
+    blo tessera_svc_general
+    bx lr
 
 @ --- the switch: to the thread whose entry is r8 (index r9, ASID lr) -------
 @ As `Kernel::switch_to_thread` with the checks done: it becomes current

@@ -7,7 +7,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 /// Interrupt ID of the non-secure physical timer (PPI 14, ID 30, on virt),
 /// from the device tree: [`init`] sets it before any interrupt is unmasked.
 /// Zero until then, so it lives in `.bss` and the kernel has no `.data`.
-static TIMER_INTERRUPT: AtomicU32 = AtomicU32::new(0);
+/// The timer's interrupt ID (svc.s's IRQ path reads it too).
+pub(super) static TIMER_INTERRUPT: AtomicU32 = AtomicU32::new(0);
 
 /// The timer's interrupt ID.
 pub fn interrupt() -> u32 {
