@@ -151,20 +151,21 @@ tessera_fast_uptime:
 
 @ The process whose entry is \entry can run at once: it has an address
 @ space and an ASID of this epoch (left in lr); and no timer work is
-@ pending. Uses ip.
-.macro RUNNABLE entry
+@ pending. Else to \fail (the general path; the IRQ path's Rust entry).
+@ Uses ip.
+.macro RUNNABLE entry, fail=tessera_svc_general
     ldrb ip, [\entry, #{process_mapped}]
     cmp ip, #1
-    bne tessera_svc_general
+    bne \fail
     ldr ip, [\entry, #{process_asid_epoch}]
     ldr lr, [r11, #{kernel_asid_epoch}]
     cmp ip, lr
     ldrbeq ip, [r11, #{kernel_timer_dirty}]
     cmpeq ip, #0
-    bne tessera_svc_general
+    bne \fail
     ldrb lr, [\entry, #{process_asid}]
     cmp lr, #0
-    beq tessera_svc_general
+    beq \fail
 .endm
 
 @ No timer work is pending (for a path that does not switch). Uses ip.
@@ -185,7 +186,7 @@ tessera_fast_uptime:
 
 @ r4:r5 = the end of a slice starting now (CNTPCT, as `Platform::now`),
 @ if the timer is already armed no later. Uses r2, r3, ip.
-.macro NEW_SLICE
+.macro NEW_SLICE fail=tessera_svc_general
     mrrc p15, 0, r2, r3, c14
     ldrd r4, r5, [r11, #{kernel_slice_ticks}]
     adds r4, r4, r2
@@ -193,7 +194,7 @@ tessera_fast_uptime:
     ldrd r2, r3, [r11, #{kernel_armed_deadline}]
     subs ip, r4, r2
     sbcs ip, r5, r3
-    blo tessera_svc_general
+    blo \fail
 .endm
 
 @ r8 = the entry of the first ready thread of level \level and r9 its
@@ -495,7 +496,7 @@ tessera_fast_reply_receive:
     cmp ip, lr
     bhi tessera_svc_general
 1:  RUNNABLE r6
-    @ Commit. The server blocks, with no deadline, or until r4:r5.
+    @ Commit. The server blocks, with no deadline, or until r0:r1.
     cmp r7, #0
     bne 9f
     BLOCK_FOREVER r8
@@ -798,7 +799,7 @@ find_binding:
 
 @ Sets interrupt r1's bit in the distributor's register bank at offset r0
 @ (ISENABLER: `gic::unmask`; ICENABLER: `gic::disable`): word n / 32,
-@ bit n % 32. Called with `bl`. Uses r2, r3, ip.
+@ bit n % 32. Called with `bl`. Uses r0, r2, r3, ip.
 distributor_bit:
     ldr r2, ={distributor}
     ldr r2, [r2]
@@ -879,8 +880,8 @@ tessera_fast_irq:
     lsrs ip, ip, r2
     bne irq_acknowledged
     @ It can run at once (ASID in lr) with a new slice (r4:r5).
-    RUNNABLE r8
-    NEW_SLICE
+    RUNNABLE r8, irq_acknowledged
+    NEW_SLICE irq_acknowledged
     @ Commit. The notification's bits all go to the receiver (below); the
     @ interrupt is masked until acknowledged (`gic::disable`) and ended;
     @ the ASID comes back to lr.
@@ -900,8 +901,8 @@ tessera_fast_irq:
     streq r2, [r10, #{endpoint_tail}]
     streq r2, [r10, #{endpoint_receivers_queued}]
     str r2, [r8, #{process_ipc_next}]
-    @ ...with r0 = r1 = 0 (label 0), r2 = the bits, r3-r5 = 0 and the
-    @ notification's badge in r7, and runs.
+    @ ...with r0 = r1 = 0 (label 0), r2 = the bits, r3-r5 = 0 and
+    @ NOTIFIED_BADGE (all ones) in r7, and runs.
     str r2, [r8]
     str r2, [r8, #4]
     str r7, [r8, #8]

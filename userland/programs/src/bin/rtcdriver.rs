@@ -2,24 +2,31 @@
 //! registers through a device capability, binds its interrupt to a
 //! notification, arms the match interrupt one second ahead and waits for
 //! it, then clears and acknowledges it.
+//!
+//! With argument 1 it waits as a server does instead (as `netd` waits for
+//! its device): the notification bound to its receives
+//! (`NotificationBind`), in a `Receive` on the endpoint it was given, for
+//! a match three seconds ahead, which the receive gets as the
+//! notification's bits.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
 use tessera_programs::rtc::*;
 use tessera_rt::{
-    for_each_initial_capability, interrupt_ack, interrupt_bind, println, uptime_micros, wait_notification, Mapping,
-    ObjectType, Rights, Timeout,
+    for_each_initial_capability, interrupt_ack, interrupt_bind, notification_bind, println, receive, uptime_micros,
+    wait_notification, Mapping, ObjectType, Rights, Timeout,
 };
 
 tessera_rt::entry!(main);
 
-fn main(_start: tessera_rt::Start) -> u32 {
-    let (mut registers, mut interrupt, mut notification) = (None, None, None);
+fn main(start: tessera_rt::Start) -> u32 {
+    let (mut registers, mut interrupt, mut notification, mut endpoint) = (None, None, None, None);
     for_each_initial_capability(|handle, info| match info.kind {
         ObjectType::DeviceRegion => registers = Some(handle),
         ObjectType::Interrupt => interrupt = Some(handle),
         ObjectType::Notification => notification = Some(handle),
+        ObjectType::Endpoint => endpoint = Some(handle),
         _ => {}
     });
     let (Some(registers), Some(interrupt), Some(notification)) = (registers, interrupt, notification) else {
@@ -33,6 +40,18 @@ fn main(_start: tessera_rt::Start) -> u32 {
     if let Err(error) = interrupt_bind(interrupt, notification, 0) {
         println!("rtcdriver: cannot bind the interrupt: {}", error.name());
         return 1;
+    }
+    if start.argument == 1 {
+        let Some(endpoint) = endpoint else {
+            println!("rtcdriver: no endpoint to receive on");
+            return 1;
+        };
+        return if receive_interrupt(&rtc, notification, endpoint) && interrupt_ack(interrupt).is_ok() {
+            println!("rtcdriver: interrupt cleared and acknowledged");
+            0
+        } else {
+            1
+        };
     }
     let now = rtc.read_u32(DATA);
     rtc.write_u32(CLEAR, 1);
@@ -57,4 +76,33 @@ fn main(_start: tessera_rt::Start) -> u32 {
     }
     println!("rtcdriver: interrupt cleared and acknowledged");
     0
+}
+
+/// Argument 1: the match three seconds ahead, answered as the bits of the
+/// notification bound to a `Receive` on `endpoint`; then cleared.
+fn receive_interrupt(rtc: &Mapping, notification: tessera_rt::Handle, endpoint: tessera_rt::Handle) -> bool {
+    if let Err(error) = notification_bind(notification) {
+        println!("rtcdriver: cannot bind the notification: {}", error.name());
+        return false;
+    }
+    let now = rtc.read_u32(DATA);
+    rtc.write_u32(CLEAR, 1);
+    rtc.write_u32(MATCH, now + 3);
+    rtc.write_u32(MASK, 1);
+    let start = uptime_micros();
+    println!("rtcdriver: match interrupt armed for {} s; waiting in a receive, the notification bound", now + 3);
+    let delivered = match receive(endpoint, Timeout::Millis(8000)) {
+        Ok(received) if received.badge == tessera_abi::NOTIFIED_BADGE && received.message.words[0] & 1 != 0 => {
+            let waited = (uptime_micros() - start) / 1000;
+            println!("rtcdriver: RTC interrupt answered the receive after {} ms", waited);
+            true
+        }
+        other => {
+            println!("rtcdriver: the receive did not get the interrupt: {:?}", other);
+            false
+        }
+    };
+    rtc.write_u32(MASK, 0);
+    rtc.write_u32(CLEAR, 1);
+    delivered
 }
