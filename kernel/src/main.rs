@@ -258,6 +258,17 @@ extern "C" fn tessera_syscall(saved: *mut u32) -> *mut u32 {
     resume
 }
 
+/// After svc.s's `WaitNotification` blocked its caller with no other
+/// thread ready (and marked none current): the scheduler's choice, the
+/// idle loop's first (`prepare_return`).
+#[no_mangle]
+extern "C" fn tessera_reschedule() -> *mut u32 {
+    path_meter::begin(tessera_abi::Syscall::WaitNotification as u32);
+    let resume = enter().prepare_return();
+    path_meter::end();
+    resume
+}
+
 /// `Uptime` from user mode, for `svc.s`'s short path: the clock read and
 /// converted as the general path's `Uptime` does, and nothing else (no
 /// state changes, so no scheduling decision follows).

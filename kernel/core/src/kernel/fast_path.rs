@@ -40,8 +40,9 @@ pub struct Layout {
     pub kernel_current: u32,
     /// `Kernel::loaded`, laid out as `current`.
     pub kernel_loaded: u32,
-    /// The tag word of `Some` in an `Option<usize>`.
+    /// The tag words of `Some` and `None` in an `Option<usize>`.
     pub some_tag: u32,
+    pub none_tag: u32,
     /// `Kernel::timer_dirty` (a byte).
     pub kernel_timer_dirty: u32,
     /// The run queues' bitmap of non-empty priorities, their heads and
@@ -280,6 +281,20 @@ const SOME_TAG: u32 = {
 #[cfg(not(target_pointer_width = "32"))]
 const SOME_TAG: u32 = 1;
 
+/// The tag word of `None` in an `Option<usize>` (its value word is
+/// not initialised: only the tag is read).
+#[cfg(target_pointer_width = "32")]
+const NONE_TAG: u32 = {
+    let none: Option<usize> = None;
+    // SAFETY: the first word of an `Option<usize>` of two words is its tag,
+    // initialised for `None` too; it is read at its aligned offset.
+    let tag = unsafe { *(&none as *const Option<usize> as *const u32) };
+    assert!(tag != SOME_TAG);
+    tag
+};
+#[cfg(not(target_pointer_width = "32"))]
+const NONE_TAG: u32 = 0;
+
 // The widths the assembly reads and writes these fields with (`ldrb` for
 // a `bool` or `u8`, `ldr` for a `u32`, `ldrd` for a `u64`): a field whose
 // type changes fails to compile here.
@@ -368,6 +383,7 @@ impl<P: Platform> Kernel<P> {
         kernel_current: at(offset_of!(Self, current)),
         kernel_loaded: at(offset_of!(Self, loaded)),
         some_tag: SOME_TAG,
+        none_tag: NONE_TAG,
         kernel_timer_dirty: at(offset_of!(Self, timer_dirty)),
         kernel_ready_levels: at(offset_of!(Self, queues) + crate::sched::NONEMPTY_OFFSET),
         kernel_queue_heads: at(offset_of!(Self, queues) + crate::sched::HEAD_OFFSET),

@@ -719,7 +719,7 @@ impl<P: Platform> Kernel<P> {
         }
         match number {
             SIGNAL => self.fast_signal(index),
-            WAIT_NOTIFICATION => {
+            WAIT_NOTIFICATION if !P::IPC_FAST_PATH_OUTSIDE => {
                 let timeout = self.processes[index].context.r[2];
                 self.fast_wait_notification(index, timeout)
             }

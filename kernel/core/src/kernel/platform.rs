@@ -124,12 +124,14 @@ pub trait Platform {
     /// at the start of the process object.
     type AddressSpace: Copy + Eq + fmt::Debug;
 
-    /// The architecture answers `Call` and `ReplyReceive` on a fast path of
-    /// its own before the kernel is entered (the A7's svc.s), in every case
-    /// `Kernel::fast_call` and `Kernel::fast_reply_receive` take but the
-    /// rare ones the general path answers just as well (a partner without
-    /// an ASID of this epoch, timer work pending): the kernel then leaves
-    /// those two Rust paths out, and their text.
+    /// The architecture answers `Call`, `ReplyReceive` and
+    /// `WaitNotification` on a fast path of its own before the kernel is
+    /// entered (the A7's svc.s), in every case `Kernel::fast_call`,
+    /// `Kernel::fast_reply_receive` and `Kernel::fast_wait_notification`
+    /// take but the rare ones the general path answers just as well (a
+    /// partner without an ASID of this epoch, timer work pending): the
+    /// kernel then leaves those Rust paths out, and their text (`Poll`
+    /// keeps its Rust one).
     const IPC_FAST_PATH_OUTSIDE: bool = false;
 
     // --- clock ---------------------------------------------------------------

@@ -61,6 +61,7 @@ core::arch::global_asm!(
     timer_interrupt = sym super::timer::TIMER_INTERRUPT,
     binding_notification = const LAYOUT.binding_notification,
     binding_bits = const LAYOUT.binding_bits,
+    none_tag = const LAYOUT.none_tag,
     interrupt_kind = const LAYOUT.interrupt_kind,
     kernel_bindings = const LAYOUT.kernel_bindings,
     binding_bytes = const LAYOUT.binding_bytes,

@@ -210,11 +210,12 @@ tessera_fast_uptime:
 .endm
 
 @ r8 = the entry of the highest ready thread and r9 its index, r7 its
-@ level, as NEXT_THREAD, for a caller that blocks. Uses r2-r5, ip, lr.
-.macro HIGHEST_READY
+@ level, as NEXT_THREAD, for a caller that blocks; to \none if no thread
+@ is ready. Uses r2-r5, ip, lr.
+.macro HIGHEST_READY none=tessera_svc_general
     ldr r5, [r11, #{kernel_ready_levels}]
     cmp r5, #0
-    beq tessera_svc_general
+    beq \none
     clz r7, r5
     rsb r7, r7, #31
     NEXT_THREAD r3, r7
@@ -726,11 +727,12 @@ tessera_fast_wait_notification:
     cmn r2, #1
     movne ip, r2
     blne fast_deadline
-    HIGHEST_READY
-    @ Commit. The caller blocks, the next thread runs...
+    HIGHEST_READY 3f
+    @ Commit. The caller blocks, the next thread runs (r7 = 1)...
     BLOCK_UNTIL r6, r0, r1
     RUN_NEXT
-    ldr r1, [r6, #{process_r1}]
+    mov r7, #1
+2:  ldr r1, [r6, #{process_r1}]
     @ ...and the caller waits last on the notification (r4: its link).
     str r0, [r6, #{process_ipc_next}]
     ldr r4, [r11, #({kernel_current} + 4)]
@@ -741,7 +743,20 @@ tessera_fast_wait_notification:
     str ip, [r6, #{process_ipc}]
     str r10, [r6, #{process_ipc_argument}]
     str r1, [r6, #{process_ipc_mask}]
-    b fast_switch
+    cmp r7, #0
+    bne fast_switch
+    @ Nobody was ready: no thread is current, and Rust's idle loop waits
+    @ for one (`prepare_return`).
+    mov ip, #{none_tag}
+    str ip, [r11, #{kernel_current}]
+    ldr sp, =__kernel_stack_top
+    bl tessera_reschedule
+    b tessera_return_to_user
+3:  @ Commit when nobody is ready: the caller blocks (r7 = 0), as above.
+    BLOCK_UNTIL r6, r0, r1
+    mov r0, #0
+    mov r7, #0
+    b 2b
 1:  @ It goes on with the bits it takes (r4; none for a wait that may not
     @ block): r0 = 0, r1 the bits, r2 = r3 = 0. (A wait that blocks checks
     @ for timer work in RUNNABLE, this one here.)
@@ -1031,11 +1046,15 @@ tessera_fast_cap_delete:
 @ --- a wait's deadline ------------------------------------------------------
 @ r0:r1 = the deadline of a wait of ip microseconds made now (not NO_WAIT
 @ or FOREVER: `Clock::deadline` with `Clock::ticks`, the fixed-point
-@ rate's two multiplies and the rounding up), if the timer is armed no
-@ later, so that the wait needs no timer work (the deadline joins
-@ `earliest_wakeup` at the commit, BLOCK_UNTIL); else the general path
-@ (which reads only sp). Called with `bl` from a path's checks (r11: the
-@ kernel). Uses r2, r3, ip.
+@ rate's two multiplies and the rounding up; past 2^64 the general path,
+@ which reads only sp). The timer is then armed no later than it, so
+@ that the wait needs no timer work (the deadline joins `earliest_wakeup`
+@ at the commit, BLOCK_UNTIL): a deadline before the armed one is armed
+@ here (CNTP_CVAL, as `Platform::set_deadline`). That is the one effect
+@ before a path's commit, and harmless if a later check fails: a timer
+@ armed early fires once for nothing and `timer_expired` re-arms it.
+@ Called with `bl` from a path's checks (r11: the kernel). Uses r2, r3,
+@ ip.
 fast_deadline:
     cmp ip, #{no_wait}
     beq tessera_svc_general
@@ -1055,7 +1074,8 @@ fast_deadline:
     ldrd r2, r3, [r11, #{kernel_armed_deadline}]
     cmp r0, r2
     sbcs ip, r1, r3
-    blo tessera_svc_general
+    mcrrlo p15, 2, r0, r1, c14
+    strdlo r0, r1, [r11, #{kernel_armed_deadline}]
     bx lr
 
 @ --- the switch: to the thread whose entry is r8 (index r9, ASID lr) -------
