@@ -12,9 +12,9 @@
 //! (`capability::delete_leaf`) and, for a `Call` that passes one frame, its
 //! transfer (`Kernel::transfer`), which stay the reference, serve every
 //! other architecture and the host tests, and still run on the A7 for the
-//! cases the assembly leaves to them (but `fast_call` and
-//! `fast_reply_receive`, which the A7 leaves out:
-//! `Platform::IPC_FAST_PATH_OUTSIDE`). The
+//! cases the assembly leaves to them (but `fast_call`,
+//! `fast_reply_receive` and, but for `Poll`, `fast_wait_notification`,
+//! which the A7 leaves out: `Platform::IPC_FAST_PATH_OUTSIDE`). The
 //! assembly gets every offset, tag and bit from [`Layout`], so a change of
 //! layout changes the assembly with it; what the layout cannot express (an
 //! `Option`'s representation, an enum's tag values) is checked here at

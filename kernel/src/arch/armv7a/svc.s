@@ -5,15 +5,16 @@
 @ kernel enters Rust, and `Uptime` answered by a short Rust function
 @ without the general path (docs/kernel-platform.md, "The A7's fast paths
 @ in assembly"). Each fast path is a Rust one narrowed:
-@ `Kernel::fast_call`, `Kernel::fast_reply_receive` (which the A7 leaves
-@ out: these cover them), `Kernel::fast_signal`,
-@ `Kernel::fast_wait_notification` (kernel/core/src/kernel/ipc.rs), the
+@ `Kernel::fast_call`, `Kernel::fast_reply_receive`, `Kernel::fast_signal`,
+@ `Kernel::fast_wait_notification` (kernel/core/src/kernel/ipc.rs; the A7
+@ leaves out all but `fast_signal` and `Poll`'s: these cover them), the
 @ general path's `Receive` that blocks (`receive`, then `prepare_return`),
 @ its `InterruptAck`, its `Yield` (`requeue_current`, then
 @ `prepare_return`), its `CapDelete` of a leaf (`capability::delete_leaf`),
 @ and for a `Call` that passes one frame its transfer (`Kernel::transfer`).
 @ A deadline is `Clock::deadline` (kernel/core/src/time.rs). Every
-@ check comes first and changes nothing in memory; a failed check
+@ check comes first and changes nothing in memory (but for a wait's
+@ deadline armed early, see fast_deadline); a failed check
 @ branches to the general entry, which reads only sp (the saved context
 @ is the entry's; the registers the checks used as scratch are not), where
 @ the Rust fast paths and then the general path take the call. Only then the
