@@ -248,9 +248,20 @@ impl<const POOL: usize> SocketTable<POOL> {
 
     /// The slot of app `client`'s socket `socket`, if it has that one open.
     pub fn find(&self, client: u32, socket: u32) -> Option<usize> {
-        self.slots.iter().position(
-            |slot| matches!(*slot, Slot::Open { client: owner, socket: number, .. } if owner == client && number == socket),
-        )
+        // Only a slot in use can hold it: visit those, lowest first as a
+        // scan would (`netd` looks a socket up at every request, with
+        // most of the pool free).
+        let mut busy = self.busy;
+        while busy != 0 {
+            let index = busy.trailing_zeros() as usize;
+            busy &= busy - 1;
+            if let Some(Slot::Open { client: owner, socket: number, .. }) = self.slots.get(index) {
+                if *owner == client && *number == socket {
+                    return Some(index);
+                }
+            }
+        }
+        None
     }
 
     /// The slot and kind of app `client`'s socket `socket`.
@@ -637,6 +648,13 @@ mod tests {
                 }
                 for &(owner, socket, slot) in &open {
                     assert_eq!(table.find(owner, socket), Some(slot));
+                }
+                for owner in 1..=4 {
+                    for socket in 0..5 {
+                        if !open.iter().any(|&(o, s, _)| o == owner && s == socket) {
+                            assert_eq!(table.find(owner, socket), None, "only an open socket is found");
+                        }
+                    }
                 }
                 let in_use = open.iter().map(|&(_, _, slot)| slot).chain(closing.iter().copied());
                 assert_eq!(table.busy(), in_use.fold(0, |mask, slot| mask | 1 << slot), "busy: open or closing");
