@@ -301,8 +301,8 @@ tessera_fast_uptime:
 
 @ The process whose entry is \entry is blocked in IPC until \lo:\hi
 @ (all ones: no deadline), which lowers `earliest_wakeup` if it is
-@ earlier (`Kernel::block_current`; fast_deadline found the timer armed no
-@ later, so no timer work follows). Uses r2, r3, ip.
+@ earlier (`Kernel::block_current`; fast_deadline found or armed the timer
+@ no later, so no timer work follows). Uses r2, r3, ip.
 .macro BLOCK_UNTIL entry, lo, hi
     mov ip, #{state_ipc}
     str ip, [\entry, #{process_state}]
@@ -538,10 +538,10 @@ tessera_fast_reply_receive:
 
 @ --- Receive: nothing has come, the caller waits, the next thread runs ---
 @ Taken when no sender waits on the endpoint and no bits of a bound
-@ notification answer the receive, the caller may wait (with no time limit
-@ or one the armed timer covers) and another thread is ready to run at once
-@ with no timer work for its slice (`Kernel::receive` blocking, then
-@ `prepare_return`). Anything else (a message or bits to take, NO_WAIT)
+@ notification answer the receive, and another thread is ready to run at
+@ once with no timer work for its slice (`Kernel::receive` blocking, then
+@ `prepare_return`); a time limit is armed if it comes first
+@ (fast_deadline). Anything else (a message or bits to take, NO_WAIT)
 @ is the general path's.
     .global tessera_fast_receive
 tessera_fast_receive:
@@ -706,11 +706,12 @@ tessera_fast_signal:
     str r0, [r6]
     RETURN_TO_CALLER
 
-@ --- WaitNotification: take bits, or block and run the next thread -------
+@ --- WaitNotification: take bits, or block and run another thread ------
 @ Taken when the caller's bits are there or it asked not to wait (it goes
-@ on), or when it waits (with no time limit, or one the armed timer
-@ covers) and another thread is ready to run at once (address space,
-@ ASID) with no timer work for its slice.
+@ on), or when it waits (a time limit is armed if it comes first,
+@ fast_deadline): another thread ready to run at once (address space,
+@ ASID) with no timer work for its slice runs, or with none ready Rust's
+@ scheduler takes over (`prepare_return`, whose idle loop arms the timer).
     .global tessera_fast_wait_notification
 tessera_fast_wait_notification:
     @ r0 the handle, r1 the mask, r2 the timeout.
@@ -722,7 +723,7 @@ tessera_fast_wait_notification:
     beq 1f
     @ It blocks until r0:r1 (all ones: no time limit; the mask comes back
     @ from its context at the commit): the highest ready thread runs
-    @ instead.
+    @ instead, or with none, the idle loop.
     mvn r0, #0
     mvn r1, #0
     cmn r2, #1
@@ -760,7 +761,8 @@ tessera_fast_wait_notification:
     b 2b
 1:  @ It goes on with the bits it takes (r4; none for a wait that may not
     @ block): r0 = 0, r1 the bits, r2 = r3 = 0. (A wait that blocks checks
-    @ for timer work in RUNNABLE, this one here.)
+    @ for timer work in RUNNABLE, or leaves it to the idle loop; this one
+    @ here.)
     NO_TIMER_WORK
     bic r3, r3, r1
     str r3, [r10, #{notification_bits}]
@@ -1053,7 +1055,8 @@ tessera_fast_cap_delete:
 @ at the commit, BLOCK_UNTIL): a deadline before the armed one is armed
 @ here (CNTP_CVAL, as `Platform::set_deadline`). That is the one effect
 @ before a path's commit, and harmless if a later check fails: a timer
-@ armed early fires once for nothing and `timer_expired` re-arms it.
+@ armed early fires once for nothing (`timer_expired`), and the timer is
+@ armed again on the way out (`program_timer`).
 @ Called with `bl` from a path's checks (r11: the kernel). Uses r2, r3,
 @ ip.
 fast_deadline:
