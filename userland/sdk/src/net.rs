@@ -136,10 +136,10 @@ impl Deadline {
     /// than what is left of the call's time; `TimedOut` once that has
     /// passed (at once for a zero timeout).
     ///
-    /// In whole microseconds, worked out without a division (a `Duration`
-    /// from microseconds divides by 10^6, and back by 1,000): the waits of
-    /// a call that is waiting for the network cost about 100 instructions
-    /// less each.
+    /// In whole microseconds, worked out without a division: a `Duration`
+    /// made from microseconds divides by 10^6, and turned back by 1,000,
+    /// about 100 instructions at every wait of a call that waits for the
+    /// network.
     fn budget(&mut self, most: u64) -> Result<u64, Error> {
         let Some(timeout) = self.timeout else { return Ok(most) };
         let now = Instant::now();
