@@ -33,10 +33,8 @@ pub struct KernelCell {
 }
 
 // SAFETY: access to `kernel` only goes through `enter`, which hands out one
-// `KernelGuard` at a time (checked by `entered`), or through the unsafe
-// `uptime_micros`, whose callers promise no guard exists (a shared read
-// between entries); on the single core the kernel runs on, with IRQs
-// masked, nothing can interleave with the check.
+// `KernelGuard` at a time (checked by `entered`); on the single core the
+// kernel runs on, with IRQs masked, nothing can interleave with the check.
 unsafe impl Sync for KernelCell {}
 
 impl KernelCell {
@@ -47,21 +45,6 @@ impl KernelCell {
         }
         self.entered.store(true, Ordering::Relaxed);
         KernelGuard { cell: self }
-    }
-
-    /// The uptime in microseconds, read without an entry's guard: for
-    /// `Uptime`'s short path (`svc.s`), which changes nothing. Without the
-    /// guard's check and its panic path the kernel's text stays within its
-    /// pages (docs/benchmarks.md, "One syscall a request").
-    ///
-    /// # Safety
-    ///
-    /// No [`KernelGuard`] may exist: call it only from an entry point,
-    /// before anything has entered.
-    pub unsafe fn uptime_micros(&self) -> u64 {
-        // SAFETY: no guard exists (the caller's promise), so nothing holds
-        // a mutable reference to the state while this shared one lives.
-        unsafe { (*self.kernel.get()).uptime_micros() }
     }
 }
 

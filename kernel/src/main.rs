@@ -258,35 +258,9 @@ extern "C" fn tessera_syscall(saved: *mut u32) -> *mut u32 {
     resume
 }
 
-/// After svc.s's `WaitNotification` blocked its caller with no other
-/// thread ready (and marked none current): the scheduler's choice, the
-/// idle loop's first (`prepare_return`).
-#[no_mangle]
-extern "C" fn tessera_reschedule() -> *mut u32 {
-    path_meter::begin(tessera_abi::Syscall::WaitNotification as u32);
-    let resume = enter().prepare_return();
-    path_meter::end();
-    resume
-}
-
-/// `Uptime` from user mode, for `svc.s`'s short path: the clock read and
-/// converted as the general path's `Uptime` does, and nothing else (no
-/// state changes, so no scheduling decision follows).
-///
-/// # Safety
-///
-/// Only as an entry point, where no `KernelGuard` exists (svc.s calls it
-/// from `svc_entry`'s table); no Rust code calls it.
-#[no_mangle]
-unsafe extern "C" fn tessera_uptime() -> u64 {
-    // SAFETY: the caller's promise: an entry point, and entries never
-    // nest, so no guard exists.
-    unsafe { KERNEL.uptime_micros() }
-}
-
-/// IRQ from user mode, from svc.s's IRQ path, which acknowledged interrupt
-/// `id` and left it to Rust (anything but its common case), or found none
-/// pending (`id` of at least `gic::SPURIOUS`).
+/// IRQ from user mode or the idle wait, from svc.s's IRQ path, which
+/// acknowledged interrupt `id` and left it to Rust (anything but its common
+/// case), or found none pending (`id` of at least `gic::SPURIOUS`).
 #[no_mangle]
 extern "C" fn tessera_irq(_saved: *mut u32, id: u32) -> *mut u32 {
     path_meter::begin(path_meter::what::IRQ);

@@ -493,8 +493,7 @@ impl<P: Platform> Kernel<P> {
         self.frames.free_frames()
     }
 
-    /// The uptime in microseconds, as `Uptime` answers it (the A7 answers
-    /// `Uptime` with this alone, without the general path).
+    /// The uptime in microseconds, as `Uptime` answers it.
     pub fn uptime_micros(&self) -> u64 {
         self.clock.micros(self.platform.now())
     }
@@ -1090,16 +1089,18 @@ impl<P: Platform> Kernel<P> {
 
     // --- interrupts and faults ---------------------------------------------
 
-    /// Handles an IRQ from user mode; returns where to resume.
+    /// Handles an IRQ from user mode (or the A7's idle wait in assembly,
+    /// with no thread current); returns where to resume.
     pub fn interrupt(&mut self) -> *mut u32 {
         self.handle_interrupts();
         self.prepare_return()
     }
 
-    /// Handles an IRQ from user mode whose interrupt `id` the architecture's
-    /// entry acknowledged already (the A7's assembly, which answers the
-    /// common case itself and leaves the rest here), then any other pending
-    /// one, as [`Kernel::interrupt`] does; returns where to resume.
+    /// Handles an IRQ whose interrupt `id` the architecture's entry
+    /// acknowledged already (the A7's assembly, which answers the common
+    /// case itself and leaves the rest here, from a thread or from its idle
+    /// wait), then any other pending one, as [`Kernel::interrupt`] does;
+    /// returns where to resume.
     pub fn interrupt_acknowledged(&mut self, id: u32) -> *mut u32 {
         self.handle_interrupt(id);
         self.interrupt()

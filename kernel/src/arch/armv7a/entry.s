@@ -1,6 +1,7 @@
 @ Tessera Armv7-A entry: reset, exception vectors, and the way back to user
-@ mode. Kernel code always runs in SVC mode on one kernel stack with IRQs
-@ masked; user threads run in User mode.
+@ mode. Kernel code always runs in SVC mode with IRQs masked, Rust on one
+@ kernel stack (svc.s's assembly paths use none); user threads run in User
+@ mode.
 @
 @ The trick that keeps entry short: while a user thread runs, SP_svc points
 @ at the `pc` field of that thread's saved context (see context.rs), laid out

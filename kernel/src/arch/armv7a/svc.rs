@@ -1,8 +1,7 @@
 //! The syscall entry and its fast paths in assembly (svc.s): `Call`,
 //! `ReplyReceive`, `Receive`, `Yield`, `Signal`, `WaitNotification`,
 //! `InterruptAck` and `CapDelete` in the common case, before the kernel
-//! enters Rust; `Uptime` through a
-//! short Rust function (`tessera_uptime`) instead of the general path.
+//! enters Rust, and an IRQ's common case, in a thread or in the idle wait.
 //! Every offset, tag and bit they use is `kernel_core`'s [`Layout`] for
 //! this kernel.
 
@@ -20,10 +19,9 @@ const YIELD: u32 = Syscall::Yield as u32;
 const SIGNAL: u32 = Syscall::Signal as u32;
 const WAIT_NOTIFICATION: u32 = Syscall::WaitNotification as u32;
 const CAP_DELETE: u32 = Syscall::CapDelete as u32;
-const UPTIME: u32 = Syscall::Uptime as u32;
 /// The dispatch table's length: up to the highest number with a fast path.
 const TABLE_LEN: u32 = 1 + max(
-    max(max(max(CALL, REPLY_RECEIVE), max(UPTIME, RECEIVE)), INTERRUPT_ACK),
+    max(max(CALL, REPLY_RECEIVE), max(RECEIVE, INTERRUPT_ACK)),
     max(max(YIELD, CAP_DELETE), max(SIGNAL, WAIT_NOTIFICATION)),
 );
 
@@ -70,7 +68,6 @@ core::arch::global_asm!(
     signal = const SIGNAL,
     wait_notification = const WAIT_NOTIFICATION,
     cap_delete = const CAP_DELETE,
-    uptime = const UPTIME,
     capability_data = const LAYOUT.capability_data,
     capability_size = const LAYOUT.capability_size,
     max_depth = const LAYOUT.max_depth,

@@ -2,9 +2,8 @@
 @ `Receive`, `Yield`, `Signal`, `WaitNotification`, `InterruptAck` and
 @ `CapDelete` answered in the common case (waits with a time limit and
 @ receives of a process with a bound notification included) before the
-@ kernel enters Rust, and `Uptime` answered by a short Rust function
-@ without the general path (docs/kernel-platform.md, "The A7's fast paths
-@ in assembly"). Each fast path is a Rust one narrowed:
+@ kernel enters Rust, and an IRQ's common case, in a thread or in the
+@ idle wait (docs/kernel-platform.md, "The A7's fast paths in assembly"). Each fast path is a Rust one narrowed:
 @ `Kernel::fast_call`, `Kernel::fast_reply_receive`, `Kernel::fast_signal`,
 @ `Kernel::fast_wait_notification` (kernel/core/src/kernel/ipc.rs; the A7
 @ leaves out all but `fast_signal` and `Poll`'s: these cover them), the
@@ -14,7 +13,8 @@
 @ and for a `Call` that passes one frame its transfer (`Kernel::transfer`).
 @ A deadline is `Clock::deadline` (kernel/core/src/time.rs). Every
 @ check comes first and changes nothing in memory (but for a wait's
-@ deadline armed early, see fast_deadline); a failed check
+@ deadline armed early, see fast_deadline, and the IRQ path's slice
+@ armed after its last check, see NEW_SLICE); a failed check
 @ branches to the general entry, which reads only sp (the saved context
 @ is the entry's; the registers the checks used as scratch are not), where
 @ the Rust fast paths and then the general path take the call. Only then the
@@ -34,7 +34,10 @@
 @ entry begins with its context, so it is at SP_svc - pc offset.
 @ Registers: r6 the client's (or yielder's) entry, r8 the entry of the
 @ thread switched to, r9 its index, r10 the endpoint (or the run-queue
-@ heads), r11 the kernel; r12 and lr scratch.
+@ heads), r11 the kernel; r12 and lr scratch. The IRQ path is entered
+@ the same way from a thread, or from the idle wait with no thread
+@ interrupted (r6 = 0; SP_svc still points into the context of the
+@ thread that blocked last, which nothing reads then).
 
     .syntax unified
     .arm
@@ -78,8 +81,6 @@ svc_entry:
     .word tessera_fast_wait_notification
     .elseif svc_number == {cap_delete}
     .word tessera_fast_cap_delete
-    .elseif svc_number == {uptime}
-    .word tessera_fast_uptime
     .else
     .word tessera_svc_general
     .endif
@@ -96,24 +97,6 @@ tessera_svc_general:
 tessera_return_to_user:
     mov sp, r0
     ldmdb sp, {{r0-r14}}^
-    rfeia sp
-
-@ --- Uptime: the clock, read and converted, changes nothing -----------------
-@ `tessera_uptime` (kernel/src/main.rs) on the kernel stack, then straight
-@ back to the caller: r0 = 0, r1:r2 = the microseconds, r3 = 0, as the
-@ general path answers. r4-r14 come back from the saved context (the call
-@ may change r12 and lr; r6 keeps the context's address meanwhile).
-    .global tessera_fast_uptime
-tessera_fast_uptime:
-    mov r6, sp
-    ldr sp, =__kernel_stack_top
-    bl tessera_uptime
-    mov sp, r6
-    mov r2, r1
-    mov r1, r0
-    mov r0, #0
-    mov r3, #0
-    ldmdb sp, {{r4-r14}}^
     rfeia sp
 
 @ --- helpers ---------------------------------------------------------------
@@ -186,7 +169,10 @@ tessera_fast_uptime:
 .endm
 
 @ r4:r5 = the end of a slice starting now (CNTPCT, as `Platform::now`),
-@ if the timer is already armed no later. Uses r2, r3, ip.
+@ if the timer is already armed no later; else to \fail, or with \fail
+@ `arm` (for a path that commits next) the timer is armed at that end, as
+@ `prepare_return` would (`program_timer`: the armed deadline is no later
+@ than `earliest_wakeup`, so the slice's end comes first). Uses r2, r3, ip.
 .macro NEW_SLICE fail=tessera_svc_general
     mrrc p15, 0, r2, r3, c14
     ldrd r4, r5, [r11, #{kernel_slice_ticks}]
@@ -195,7 +181,12 @@ tessera_fast_uptime:
     ldrd r2, r3, [r11, #{kernel_armed_deadline}]
     subs ip, r4, r2
     sbcs ip, r5, r3
+    .ifc \fail,arm
+    strdlo r4, r5, [r11, #{kernel_armed_deadline}]
+    mcrrlo p15, 2, r4, r5, c14
+    .else
     blo \fail
+    .endif
 .endm
 
 @ r8 = the entry of the first ready thread of level \level and r9 its
@@ -246,6 +237,20 @@ tessera_fast_uptime:
 .endm
 
 @ Commit helpers: they cannot fail.
+
+@ Sets interrupt r1's bit in the distributor's register bank at offset
+@ \bank (ISENABLER: `gic::unmask`; ICENABLER: `gic::disable`): word
+@ n / 32, bit n % 32. Uses r0, r2, r3, ip.
+.macro DISTRIBUTOR_BIT bank
+    ldr r2, ={distributor}
+    ldr r2, [r2]
+    add r2, r2, \bank
+    lsr r3, r1, #5
+    and ip, r1, #31
+    mov r0, #1
+    lsl ip, r0, ip
+    str ip, [r2, r3, lsl #2]
+.endm
 
 @ If the flags say "not equal": the process whose link (index + 1) is
 @ \last gets \link as its \field link. Uses \scratch (and \last).
@@ -710,8 +715,8 @@ tessera_fast_signal:
 @ Taken when the caller's bits are there or it asked not to wait (it goes
 @ on), or when it waits (a time limit is armed if it comes first,
 @ fast_deadline): another thread ready to run at once (address space,
-@ ASID) with no timer work for its slice runs, or with none ready Rust's
-@ scheduler takes over (`prepare_return`, whose idle loop arms the timer).
+@ ASID) with no timer work for its slice runs, or with none ready the
+@ idle wait begins (idle_wait, below the IRQ path).
     .global tessera_fast_wait_notification
 tessera_fast_wait_notification:
     @ r0 the handle, r1 the mask, r2 the timeout.
@@ -747,13 +752,10 @@ tessera_fast_wait_notification:
     str r1, [r6, #{process_ipc_mask}]
     cmp r7, #0
     bne fast_switch
-    @ Nobody was ready: no thread is current, and Rust's idle loop waits
-    @ for one (`prepare_return`).
+    @ Nobody was ready: no thread is current, and the idle wait begins.
     mov ip, #{none_tag}
     str ip, [r11, #{kernel_current}]
-    ldr sp, =__kernel_stack_top
-    bl tessera_reschedule
-    b tessera_return_to_user
+    b idle_wait
 3:  @ Commit when nobody is ready: the caller blocks (r7 = 0), as above.
     BLOCK_UNTIL r6, r0, r1
     mov r0, #0
@@ -794,8 +796,7 @@ tessera_fast_interrupt_ack:
     cmp r2, #0
     beq tessera_svc_general
     @ Commit: the distributor's ISENABLER.
-    mov r0, #{gicd_isenabler}
-    bl distributor_bit
+    DISTRIBUTOR_BIT #{gicd_isenabler}
     mov r0, #0
     str r0, [r6]
     RETURN_TO_CALLER
@@ -815,39 +816,41 @@ find_binding:
     mov r2, #0
     bx lr
 
-@ Sets interrupt r1's bit in the distributor's register bank at offset r0
-@ (ISENABLER: `gic::unmask`; ICENABLER: `gic::disable`): word n / 32,
-@ bit n % 32. Called with `bl`. Uses r0, r2, r3, ip.
-distributor_bit:
-    ldr r2, ={distributor}
+@ Masks interrupt r1 (`gic::disable`: its ICENABLER bit) and then ends
+@ it (EOIR: `gic::end_of_interrupt`), in the Rust path's order for an
+@ interrupt bound to a notification. Called with `bl`. Uses r0, r2, r3,
+@ ip.
+mask_and_end:
+    DISTRIBUTOR_BIT #{gicd_icenabler}
+    ldr r2, ={cpu_interface}
     ldr r2, [r2]
-    add r2, r2, r0
-    lsr r3, r1, #5
-    and ip, r1, #31
-    mov r0, #1
-    lsl ip, r0, ip
-    str ip, [r2, r3, lsl #2]
+    str r1, [r2, #{gicc_eoir}]
     bx lr
 
 @ --- IRQ: a device's interrupt wakes the process bound to it --------------
 @ From irq_entry (entry.s), with the interrupted thread's context saved as
-@ for a syscall. The interrupt is acknowledged here; the path takes one
-@ bound to a notification with no waiters: if no process bound to it
-@ receives, the bits stay and the interrupted thread goes on (with no
-@ timer work pending); else the bound process must wait first
+@ for a syscall, or from the idle wait (below) with none (r6 = 0). The
+@ interrupt is acknowledged here; the path takes one bound to a
+@ notification with no waiters: if no process bound to it receives, the
+@ bits stay and the interrupted thread goes on (with no timer work
+@ pending) or the idle wait does; else the bound process must wait first
 @ on an endpoint (`Kernel::deliver_interrupt`: `signal_object`,
 @ `cancel_ipc`, `notify_receiver`) when that process outranks the
-@ interrupted thread, nothing ready is at its level or above, and it can
-@ run at once with a new slice that needs no timer work
-@ (`prepare_return`): the interrupt is masked and ended, the bits answer
-@ the receive, the interrupted thread goes first in its level's queue,
-@ and the woken process runs. Another pending interrupt is taken when
-@ the exception return unmasks IRQs. Anything else goes to Rust with
-@ the interrupt acknowledged, or none (spurious): `tessera_irq`.
+@ interrupted thread (any does the idle wait, but priority 0), nothing
+@ ready is at its level or above, and it can run at once (`prepare_return`,
+@ its new slice's end armed if the timer was armed later: NEW_SLICE
+@ arm): the interrupt is masked and ended, the bits answer the receive,
+@ the interrupted thread, if any, goes first in its level's queue, and the
+@ woken process runs. Another pending interrupt is taken when the
+@ exception return unmasks IRQs (or by the idle wait's `wfi`). Anything
+@ else goes to Rust with the interrupt acknowledged, or none (spurious):
+@ `tessera_irq`.
     .global tessera_fast_irq
 tessera_fast_irq:
     sub r6, sp, #{process_pc}
     ldr r11, =({kernel} + {kernel_in_cell})
+    @ From the idle wait: r6 = 0 (no thread was interrupted).
+irq_taken:
     ldr r2, ={cpu_interface}
     ldr r2, [r2]
     ldr r1, [r2, #{gicc_iar}]
@@ -887,10 +890,11 @@ tessera_fast_irq:
     add lr, r9, #1
     cmp ip, lr
     bne irq_acknowledged
-    @ It outranks the interrupted thread, and no ready thread is at its
-    @ level or above.
+    @ It outranks the interrupted thread (any priority but 0 outranks the
+    @ idle wait), and no ready thread is at its level or above.
     ldr r2, [r8, #{process_priority}]
-    ldr ip, [r6, #{process_priority}]
+    movs ip, r6
+    ldrne ip, [r6, #{process_priority}]
     cmp r2, ip
     bls irq_acknowledged
     and r2, r2, #({queue_levels} - 1)
@@ -899,17 +903,13 @@ tessera_fast_irq:
     bne irq_acknowledged
     @ It can run at once (ASID in lr) with a new slice (r4:r5).
     RUNNABLE r8, irq_acknowledged
-    NEW_SLICE irq_acknowledged
+    NEW_SLICE arm
     @ Commit. The notification's bits all go to the receiver (below); the
     @ interrupt is masked until acknowledged (`gic::disable`) and ended;
     @ the ASID comes back to lr.
     mov r2, #0
     str r2, [r0, #{notification_bits}]
-    mov r0, #{gicd_icenabler}
-    bl distributor_bit
-    ldr r2, ={cpu_interface}
-    ldr r2, [r2]
-    str r1, [r2, #{gicc_eoir}]
+    bl mask_and_end
     ldrb lr, [r8, #{process_asid}]
     @ The receiver leaves its endpoint's queue...
     mov r2, #0
@@ -935,8 +935,10 @@ tessera_fast_irq:
     mov ip, #{state_running}
     str ip, [r8, #{process_state}]
     strd r4, r5, [r11, #{kernel_slice_end}]
-    @ The interrupted thread is ready, first in its level's queue (r0 the
-    @ level, r7 its link).
+    @ The interrupted thread, if any, is ready, first in its level's queue
+    @ (r0 the level, r7 its link).
+    cmp r6, #0
+    beq 2f
     mov ip, #{state_ready}
     str ip, [r6, #{process_state}]
     ldr r0, [r6, #{process_priority}]
@@ -956,26 +958,45 @@ tessera_fast_irq:
     mov r3, #1
     orr ip, ip, r3, lsl r0
     str ip, [r11, #{kernel_ready_levels}]
-    mov r0, #0
+2:  mov r0, #0
     b fast_switch
 1:  @ Nobody receives them: the bits stay (bound: for its next receive),
     @ the interrupt is masked and ended, and the interrupted thread goes on
-    @ (no timer work pending).
+    @ (no timer work pending), or the idle wait.
     ldrb ip, [r11, #{kernel_timer_dirty}]
     cmp ip, #0
     bne irq_acknowledged
     str r7, [r0, #{notification_bits}]
-    mov r0, #{gicd_icenabler}
-    bl distributor_bit
-    ldr r2, ={cpu_interface}
-    ldr r2, [r2]
-    str r1, [r2, #{gicc_eoir}]
+    bl mask_and_end
+    cmp r6, #0
+    beq idle_wait
     RETURN_TO_CALLER
 irq_acknowledged:
     sub r0, sp, #{process_pc}
     ldr sp, =__kernel_stack_top
     bl tessera_irq
     b tessera_return_to_user
+
+@ --- the idle wait: no thread is ready --------------------------------------
+@ From WaitNotification's commit with nobody ready (the caller blocked, none
+@ current), as `prepare_return` finding no thread and its idle loop: the
+@ timer armed for the earliest deadline, as `program_timer` with no thread
+@ current (no slice), then `wfi` with IRQs masked, which ends when an
+@ interrupt is pending; it is taken as above with no interrupted thread
+@ (r6 = 0): the process bound to it runs, or its bits stay and the wait
+@ goes on, or Rust (`tessera_irq`: `Kernel::interrupt_acknowledged`, whose
+@ `prepare_return` runs whoever is ready or idles in Rust). Nothing is on
+@ the kernel stack: a thread's exception entry needs none meanwhile, as
+@ none runs. r11: the kernel.
+idle_wait:
+    mov ip, #0
+    strb ip, [r11, #{kernel_timer_dirty}]
+    ldrd r2, r3, [r11, #{kernel_earliest_wakeup}]
+    strd r2, r3, [r11, #{kernel_armed_deadline}]
+    mcrr p15, 2, r2, r3, c14
+    wfi
+    mov r6, #0
+    b irq_taken
 
 @ --- CapDelete: a copy of a frame that nothing was derived from ------------
 @ The general path's `CapDelete` (kernel/core/src/kernel/capabilities.rs)
