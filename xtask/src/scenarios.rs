@@ -359,7 +359,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "interrupt",
-        about: "a user-space driver receives the RTC's interrupt through a notification; then as the bits of a notification bound to its Receive, above a busy process, after more processes ran than there are ASIDs",
+        about: "a user-space driver receives the RTC's interrupt through a notification; then as the bits of a notification bound to its Receive, above a busy process, after more processes ran than there are ASIDs; then keeps its bits while it waits on another notification with nothing else running",
         bootargs: "scenario=interrupt",
         expect: &[
             "rtcdriver: RTC interrupt delivered through its notification",
@@ -372,6 +372,10 @@ pub const SCENARIOS: &[Scenario] = &[
             "rtcdriver: interrupt cleared and acknowledged",
             "init: rtcdriver exited with code 0",
             "init: spinner exited with code",
+            "waiting on another notification",
+            "the interrupt's bit waited in its notification",
+            "rtcdriver: interrupt cleared and acknowledged",
+            "init: rtcdriver exited with code 0",
             "init: scenario interrupt passed",
         ],
         in_order: true,

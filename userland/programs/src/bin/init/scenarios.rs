@@ -977,6 +977,21 @@ fn interrupt_scenario() -> Outcome {
     for capability in [endpoint, notification] {
         let _ = cap_delete(capability);
     }
+
+    // Again with the driver waiting on another notification while nothing
+    // else runs: the interrupt comes while the kernel idles (on the A7 in
+    // its assembly idle wait), its bits must stay and the wait go on.
+    let notification = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
+    let other = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
+    let driver = start("rtcdriver", NORMAL, 2)?;
+    give(registers, driver, DRIVER_DEVICE_RIGHTS)?;
+    give(interrupt, driver, Rights::empty())?;
+    give(notification, driver, Rights::SIGNAL | Rights::WAIT)?;
+    give(other, driver, Rights::SIGNAL | Rights::WAIT)?;
+    finish_clean("rtcdriver", driver, "the driver's interrupt was not kept while it waited elsewhere")?;
+    for capability in [notification, other] {
+        let _ = cap_delete(capability);
+    }
     Ok(())
 }
 
