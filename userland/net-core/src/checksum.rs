@@ -45,6 +45,9 @@ const UDP_CHECKSUM_AT: usize = 6;
 /// Adding two such sums is summing the concatenation when the first has
 /// an even length.
 pub fn sum(data: &[u8]) -> u32 {
+    if data.as_ptr().addr().is_multiple_of(2) {
+        return even_sum(data);
+    }
     // Bytes before the first 4-byte-aligned one, then aligned words,
     // then what is left.
     let head = data.as_ptr().align_offset(4).min(data.len());
@@ -69,6 +72,50 @@ pub fn sum(data: &[u8]) -> u32 {
     }
     total += u64::from(bytes_sum(tail, head + words * 4));
     u32::from(fold64(total))
+}
+
+/// [`sum`] of `data` that starts at an even address, as every TCP and UDP
+/// segment in a frame does (the Ethernet and IPv4 headers have even
+/// lengths; the buffers are word-aligned): its 16-bit units all lie at
+/// even addresses, so they are summed as the CPU reads them (RFC 1071's
+/// byte-order independence: the folded sum of native units, byte-swapped
+/// on a little-endian CPU, is the sum of the big-endian ones). Two bytes
+/// before the first aligned word, the words, then up to three bytes; a
+/// last odd byte is a unit's first byte, the second zero. Without `sum`'s
+/// general head and tail (byte by byte, through iterators) a call takes
+/// about 33 instructions besides the words' instead of about 50, and
+/// `netd` makes one or two a frame (traced, stop 30).
+fn even_sum(data: &[u8]) -> u32 {
+    let unit = |first: u8, second: u8| u32::from(u16::from_ne_bytes([first, second]));
+    let (head, rest) =
+        if data.as_ptr().addr() % 4 == 2 && data.len() >= 2 { data.split_at(2) } else { (&[][..], data) };
+    let words = rest.len() / 4;
+    let (body, tail) = rest.split_at(words * 4);
+    // At most four units: no overflow.
+    let mut small = match *head {
+        [first, second] => unit(first, second),
+        _ => 0,
+    };
+    small += match *tail {
+        [first] => unit(first, 0),
+        [first, second] => unit(first, second),
+        [first, second, third] => unit(first, second) + unit(third, 0),
+        _ => 0,
+    };
+    let body = match <[u32]>::ref_from_bytes(body) {
+        Ok(body) => words_sum(body),
+        // `body` starts 4-aligned and holds whole words, so this cannot
+        // fail; if it somehow did, its units are summed one by one.
+        Err(_) => body.chunks_exact(2).map(|pair| u64::from(unit(pair[0], pair[1]))).sum(),
+    };
+    // Into 32 bits, carries added back, then 16 (each step's result is
+    // small enough for the next to leave no carry).
+    let total = (body as u32).carrying_add((body >> 32) as u32, false);
+    let total = total.0.carrying_add(small, total.1);
+    let total = total.0 + u32::from(total.1);
+    let total = (total & 0xffff) + (total >> 16);
+    let total = (total & 0xffff) + (total >> 16);
+    u32::from(u16::from_ne_bytes((total as u16).to_be_bytes()))
 }
 
 /// The sum of `words` as 32-bit numbers, carries kept (in the high half)
@@ -257,7 +304,12 @@ mod tests {
 
     #[test]
     fn sum_matches_the_definition_at_every_alignment_and_length() {
-        let data: [u8; 300] = core::array::from_fn(|index| (index * 37 + 11) as u8);
+        // Aligned, so that the starts below take both paths (even and odd
+        // addresses) and every start within a word.
+        #[repr(align(8))]
+        struct Aligned([u8; 300]);
+        let aligned = Aligned(core::array::from_fn(|index| (index * 37 + 11) as u8));
+        let data = &aligned.0;
         for start in 0..8 {
             for len in 0..data.len() - start {
                 let slice = &data[start..start + len];

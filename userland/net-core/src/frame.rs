@@ -54,8 +54,13 @@ pub fn write_udp(frame: &mut [u8], headers: &UdpHeaders, len: usize) -> Option<u
         return None;
     }
     let (ethernet, rest) = frame.split_at_mut(ETHERNET_HEADER_BYTES);
-    ethernet[..6].copy_from_slice(&headers.destination_mac);
-    ethernet[6..12].copy_from_slice(&headers.source_mac);
+    // Each MAC in two parts: a copy of six bytes (of unknown alignment:
+    // the target has no unaligned word access) is a call of `memcpy`,
+    // of four or two a few loads and stores.
+    for (at, mac) in [(0, &headers.destination_mac), (6, &headers.source_mac)] {
+        ethernet[at..at + 4].copy_from_slice(&mac[..4]);
+        ethernet[at + 4..at + 6].copy_from_slice(&mac[4..]);
+    }
     ethernet[12..].copy_from_slice(&IPV4);
     let ip = &mut rest[..IPV4_HEADER_BYTES];
     let total = (IPV4_HEADER_BYTES + UDP_HEADER_BYTES + len) as u16;

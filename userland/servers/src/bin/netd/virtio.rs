@@ -167,7 +167,7 @@ impl Nic {
     /// identification. Says whether it went out: `false` if no transmit
     /// buffer is free, the payload is too long or the queue is full (the
     /// stack's path then sends it).
-    pub fn send_datagram(&mut self, headers: UdpHeaders, payload: impl FnOnce(&mut [u8]) -> usize) -> bool {
+    pub fn send_datagram(&mut self, mut headers: UdpHeaders, payload: impl FnOnce(&mut [u8]) -> usize) -> bool {
         if !self.transmit_buffer_free() {
             return false;
         }
@@ -176,7 +176,7 @@ impl Nic {
         let Ok(header) = self.device.fill_buffer_header(buffer) else { return false };
         let frame = &mut buffer[header..];
         let len = payload(&mut frame[UDP_PAYLOAD_AT..]);
-        let headers = UdpHeaders { source_mac: self.steering.mac, identification: self.identification, ..headers };
+        (headers.source_mac, headers.identification) = (self.steering.mac, self.identification);
         let Some(end) = frame::write_udp(frame, &headers, len) else { return false };
         self.identification = self.identification.wrapping_add(1);
         // SAFETY: as in `TransmitToken::consume`: the buffer is ours
