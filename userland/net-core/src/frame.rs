@@ -129,6 +129,12 @@ pub struct Datagram {
 /// module's reading, `checksum::locate`). Its UDP checksum is
 /// [`udp_checksum_ok`]'s business.
 pub fn udp_datagram(frame: &[u8]) -> Option<Datagram> {
+    // Most frames `netd` is given are TCP (a bulk transfer's data or
+    // acknowledgements): the IPv4 protocol byte, read first, spares them
+    // `locate` here (which `checksum::verify` runs on them next anyway).
+    if frame.get(ETHERNET_HEADER_BYTES + 9) != Some(&UDP) {
+        return None;
+    }
     let checksum::Contents::Segment(segment) = checksum::locate(frame) else { return None };
     if segment.protocol != UDP {
         return None;
