@@ -190,6 +190,41 @@ fn timeouts_end_blocking_calls_and_forever_waits_for_good() {
 }
 
 #[test]
+fn a_platform_that_idles_outside_is_handed_the_wait_with_the_timer_armed() {
+    let mut system = System::boot();
+    system.fake().idle_outside.set(true);
+    let endpoint = system.retype(system.untyped, ObjectType::Endpoint, 64);
+    // A timed receive with nobody else to run: no thread is current, the
+    // timer is armed for the deadline and the resume pointer is null (the
+    // A7 goes on to its idle wait in assembly).
+    let root = system.root;
+    let context = system.kernel.context_mut(root).expect("the root lives");
+    (context.r[0], context.r[1], context.r[7]) = (endpoint.0, 1500, Syscall::Receive as u32);
+    context.pc += 4;
+    let before = system.fake().now.get();
+    assert!(system.kernel.syscall().is_null(), "the platform idles");
+    assert_eq!(system.kernel.current_pid(), None);
+    system.check();
+    let armed = system.fake().deadline.get() - before;
+    assert!((1500..1600).contains(&armed), "the timer armed {armed} µs ahead for a 1500 µs timeout");
+    // Its wait ends with the timer's interrupt: the root runs again with
+    // TimedOut.
+    system.fake().now.set(system.fake().deadline.get());
+    assert!(!system.kernel.interrupt().is_null());
+    assert_eq!(system.kernel.current_pid(), Some(root));
+    assert_eq!(system.answer_of(root).map(|answer| answer.result), Some(Err(Error::TimedOut)));
+    system.check();
+    // An interrupt that leaves nobody ready hands the wait back again.
+    let context = system.kernel.context_mut(root).expect("the root lives");
+    (context.r[0], context.r[1], context.r[7]) = (endpoint.0, 5000, Syscall::Receive as u32);
+    context.pc += 4;
+    assert!(system.kernel.syscall().is_null());
+    assert!(system.kernel.interrupt().is_null(), "nothing is due yet");
+    assert_eq!(system.kernel.current_pid(), None);
+    system.check();
+}
+
+#[test]
 fn a_timed_reply_receive_answers_then_waits_only_so_long() {
     let mut system = System::boot();
     let (server, server_process) = system.spawn("server", tessera_abi::ROOT_PRIORITY);

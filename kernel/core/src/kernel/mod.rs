@@ -1213,7 +1213,9 @@ impl<P: Platform> Kernel<P> {
     // --- back to user mode -------------------------------------------------
 
     /// Chooses the thread to run next (idling until one is ready), loads its
-    /// address space and returns the resume pointer of its context.
+    /// address space and returns the resume pointer of its context; null
+    /// with none ready on a platform that idles outside the kernel
+    /// (`Platform::idles_outside`: its idle wait goes on from there).
     pub fn prepare_return(&mut self) -> *mut u32 {
         let top = self.queues.highest_priority();
         let index = match self.current {
@@ -1227,6 +1229,12 @@ impl<P: Platform> Kernel<P> {
                 }
                 let next = match self.queues.pop_highest(&mut self.processes) {
                     Some(next) => next,
+                    // The architecture's own idle wait (`Platform::idles_outside`).
+                    None if self.platform.idles_outside() => {
+                        self.current = None;
+                        self.program_timer();
+                        return core::ptr::null_mut();
+                    }
                     None => self.idle(),
                 };
                 self.processes[next].state = State::Running;

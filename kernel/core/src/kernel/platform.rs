@@ -134,6 +134,17 @@ pub trait Platform {
     /// keeps its Rust one).
     const IPC_FAST_PATH_OUTSIDE: bool = false;
 
+    /// The architecture waits for interrupts itself when no thread is
+    /// ready (the A7's `idle_wait` in svc.s, whose interrupts take the
+    /// assembly IRQ path's common case first): `prepare_return` then marks
+    /// no thread current, arms the timer (`program_timer`) and returns a
+    /// null resume pointer instead of idling in the kernel's own loop
+    /// (`wait_for_interrupt`, then the GIC polled), and the architecture's
+    /// entries take the interrupts that come.
+    fn idles_outside(&self) -> bool {
+        false
+    }
+
     // --- clock ---------------------------------------------------------------
 
     /// The free-running counter, in ticks.

@@ -88,6 +88,9 @@ pub struct Fake {
     /// How user addresses relate to physical ones (`System::boot_identity`
     /// makes them physical, as under an MPU).
     pub layout: Cell<UserLayout>,
+    /// It waits for interrupts itself when no thread is ready, as the A7
+    /// does (`Platform::idles_outside`).
+    pub idle_outside: Cell<bool>,
 }
 
 impl Drop for Fake {
@@ -119,6 +122,7 @@ impl Fake {
             always_pending: Cell::new(false),
             xpsr: Cell::new(false),
             layout: Cell::new(UserLayout::Translated),
+            idle_outside: Cell::new(false),
         }
     }
 
@@ -218,6 +222,9 @@ impl Platform for Fake {
     }
     fn unmask_interrupt(&self, id: u32) {
         self.enabled.borrow_mut().insert(id);
+    }
+    fn idles_outside(&self) -> bool {
+        self.idle_outside.get()
     }
     fn wait_for_interrupt(&self) {
         if self.interrupt_pending() {

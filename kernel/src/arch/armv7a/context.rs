@@ -32,11 +32,13 @@ unsafe extern "C" {
     fn tessera_return_to_user(resume: *mut u32) -> !;
 }
 
-/// Enters user mode with the context whose `pc` field is at `resume`.
+/// Enters user mode with the context whose `pc` field is at `resume` (null:
+/// svc.s's idle wait, with no thread ready; see `Platform::idles_outside`).
 ///
 /// # Safety
 /// `resume` must come from `kernel_core::kernel::resume_pointer` on a context that stays valid
-/// and in place while the thread runs, whose CPSR selects User mode.
+/// and in place while the thread runs, whose CPSR selects User mode, or
+/// from `prepare_return` (null).
 pub unsafe fn enter_user(resume: *mut u32) -> ! {
     // SAFETY: forwarded from the caller.
     unsafe { tessera_return_to_user(resume) }

@@ -95,6 +95,10 @@ tessera_svc_general:
     bl tessera_syscall
     .global tessera_return_to_user
 tessera_return_to_user:
+    @ Null: no thread is ready, none is current and the timer is armed
+    @ (`prepare_return` on a platform that idles outside the kernel).
+    cmp r0, #0
+    beq idle_from_rust
     mov sp, r0
     ldmdb sp, {{r0-r14}}^
     rfeia sp
@@ -978,22 +982,30 @@ irq_acknowledged:
     b tessera_return_to_user
 
 @ --- the idle wait: no thread is ready --------------------------------------
-@ From WaitNotification's commit with nobody ready (the caller blocked, none
-@ current), as `prepare_return` finding no thread and its idle loop: the
-@ timer armed for the earliest deadline, as `program_timer` with no thread
-@ current (no slice), then `wfi` with IRQs masked, which ends when an
+@ The A7 kernel's only idle loop. From WaitNotification's commit with
+@ nobody ready (the caller blocked, none current), as `prepare_return`
+@ finding no thread: the timer armed for the earliest deadline, as
+@ `program_timer` with no thread current (no slice); or from Rust, whose
+@ `prepare_return` found no thread ready and armed it
+@ (`Platform::idles_outside`: a null resume pointer, see
+@ tessera_return_to_user). Then `wfi` with IRQs masked, which ends when an
 @ interrupt is pending; it is taken as above with no interrupted thread
 @ (r6 = 0): the process bound to it runs, or its bits stay and the wait
-@ goes on, or Rust (`tessera_irq`: `Kernel::interrupt_acknowledged`, whose
-@ `prepare_return` runs whoever is ready or idles in Rust). Nothing is on
-@ the kernel stack: a thread's exception entry needs none meanwhile, as
-@ none runs. r11: the kernel.
+@ goes on, or Rust (`tessera_irq`: `Kernel::interrupt_acknowledged`,
+@ whose `prepare_return` runs whoever is ready or comes back here). Nothing
+@ is on the kernel stack: a thread's exception entry needs none meanwhile,
+@ as none runs. r11: the kernel.
 idle_wait:
     mov ip, #0
     strb ip, [r11, #{kernel_timer_dirty}]
     ldrd r2, r3, [r11, #{kernel_earliest_wakeup}]
     strd r2, r3, [r11, #{kernel_armed_deadline}]
     mcrr p15, 2, r2, r3, c14
+@ Rust's way in: a null resume pointer from `prepare_return`, which found
+@ no thread ready and armed the timer itself (`Platform::idles_outside`),
+@ with SP_svc at the kernel stack's top.
+idle_from_rust:
+    ldr r11, =({kernel} + {kernel_in_cell})
     wfi
     mov r6, #0
     b irq_taken
