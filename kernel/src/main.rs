@@ -3,8 +3,9 @@
 //! Boot flow: `entry.s` sets up stacks and vectors and calls [`kernel_main`],
 //! which reads the device tree, turns the MMU on, starts the interrupt
 //! controller and timer, and starts the root task `init` from the boot image.
-//! From then on the kernel only runs on entry from user mode: the handlers
-//! at the bottom of this file.
+//! From then on the kernel only runs on entry from user mode, or from the
+//! idle wait in svc.s (its interrupts): the handlers at the bottom of this
+//! file.
 #![no_std]
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -233,8 +234,9 @@ extern "C" fn kernel_main() -> ! {
         console::begin_kernel_line();
         console::write_bytes(Line::new().str("BENCH boot_to_init_instructions ").dec(cycles).str("\n").as_bytes());
     }
-    // SAFETY: `prepare_return` returned the root task's context, which lives
-    // in the static process table and has a User mode CPSR.
+    // SAFETY: `prepare_return` returned the root task's context (never null
+    // here: it is ready), which lives in the static process table and has a
+    // User mode CPSR.
     unsafe { arch::context::enter_user(resume) }
 }
 

@@ -5,8 +5,8 @@
 //! interrupt can be taken. A kernel built with the feature `path-meter`
 //! (`cargo xtask bench` boots one besides the benchmark image, under QEMU's
 //! `-icount shift=0`, where the cycle counter counts instructions) times
-//! each entry's Rust part; an idle wait (`wfi`) ends one run and starts
-//! another; and the kernel reports the longest at shutdown
+//! each entry's Rust part (an idle wait, `wfi`, is outside any: svc.s's,
+//! after an entry returned); and the kernel reports the longest at shutdown
 //! (`BENCH max_kernel_path_instructions`). The entry and exit assembly
 //! around it (about 10 instructions) is not counted. The metering costs
 //! instructions on every entry, so the other benchmarks run on a kernel
@@ -51,7 +51,8 @@ pub mod what {
     pub const IRQ: u32 = 1000;
     /// A user fault (plus its kind: 0 undefined, 1 prefetch, 2 data abort).
     pub const FAULT: u32 = 2000;
-    /// The kernel woke from an idle wait.
+    /// The kernel woke from an idle wait in Rust (`Kernel::idle`, which
+    /// this kernel leaves to svc.s: `Platform::idles_outside`).
     pub const IDLE_WAKE: u32 = 3000;
 }
 

@@ -254,6 +254,8 @@ fn observed(system: &System, model: &Model, pid: u32, objects: &[u32; 2]) -> Doi
 fn run_model_case(seed: u64, steps: usize, identity: bool) -> usize {
     let mut rng = Rng::new(seed);
     let mut system = System::boot_in(identity);
+    // Every other run idles as the A7 does: outside the kernel.
+    system.fake().idle_outside.set(seed % 2 == 1);
     let root = system.root;
     // Two endpoints and a notification, held by the root with every right.
     let endpoints = [
@@ -449,6 +451,7 @@ fn the_kernel_agrees_with_the_model_with_identity_mapped_processes() {
 fn run_chaos_case(seed: u64, steps: usize, identity: bool) -> usize {
     let mut rng = Rng::new(seed);
     let mut system = System::boot_in(identity);
+    system.fake().idle_outside.set(seed % 2 == 1);
     let root_data = system.root_data;
     let mut mapped = 0;
     let root = system.root;
@@ -494,7 +497,8 @@ fn run_chaos_case(seed: u64, steps: usize, identity: bool) -> usize {
             1 if rng.below(2) == 0 => system.raise(INTERRUPTS[rng.below(2)]),
             1 => system.raise_acknowledged(INTERRUPTS[rng.below(2)]),
             2 if current != root => {
-                system.kernel.user_fault(UserFault::Data { status: 0x7, address: rng.next_u64() as u32 });
+                let resume = system.kernel.user_fault(UserFault::Data { status: 0x7, address: rng.next_u64() as u32 });
+                system.resume(resume);
                 system.check();
             }
             _ => {

@@ -140,7 +140,9 @@ pub trait Platform {
     /// no thread current, arms the timer (`program_timer`) and returns a
     /// null resume pointer instead of idling in the kernel's own loop
     /// (`wait_for_interrupt`, then the GIC polled), and the architecture's
-    /// entries take the interrupts that come.
+    /// entries take the interrupts that come. Every way the architecture
+    /// goes back to user mode must then take a null resume pointer as
+    /// that wait (the A7's `tessera_return_to_user`).
     fn idles_outside(&self) -> bool {
         false
     }

@@ -614,7 +614,8 @@ impl System {
         context.r[12] = args[6];
         context.r[7] = number;
         context.pc += 4;
-        self.kernel.syscall();
+        let resume = self.kernel.syscall();
+        self.resume(resume);
         self.check();
         self.take_due_timer();
         self.answer_of(caller)
@@ -705,17 +706,33 @@ impl System {
     pub fn take_due_timer(&mut self) {
         let mut taken = 0;
         while self.fake().now.get() >= self.fake().deadline.get() {
-            self.kernel.interrupt();
+            let resume = self.kernel.interrupt();
+            self.resume(resume);
             self.check();
             taken += 1;
             assert!(taken < 4, "the timer keeps firing with nothing to do: an interrupt storm");
         }
     }
 
+    /// Where the kernel said to resume, as the architecture takes it: on a
+    /// fake that idles outside the kernel (`Fake::idle_outside`, as the A7
+    /// does), a null pointer is its idle wait, which lasts until the timer
+    /// fires or a line is raised (`wait_for_interrupt`: time passes to the
+    /// armed deadline) and hands the interrupt to the kernel, until a
+    /// thread runs. Elsewhere the kernel idled itself.
+    pub fn resume(&mut self, mut resume: *mut u32) {
+        while resume.is_null() && self.fake().idle_outside.get() {
+            self.check();
+            self.fake().wait_for_interrupt();
+            resume = self.kernel.interrupt();
+        }
+    }
+
     /// Raises device line `id` and takes the interrupt.
     pub fn raise(&mut self, id: u32) {
         self.fake().raised.borrow_mut().insert(id);
-        self.kernel.interrupt();
+        let resume = self.kernel.interrupt();
+        self.resume(resume);
         self.check();
     }
 
@@ -727,7 +744,8 @@ impl System {
         self.fake().raised.borrow_mut().insert(id);
         if self.fake().enabled.borrow().contains(&id) {
             self.fake().raised.borrow_mut().remove(&id);
-            self.kernel.interrupt_acknowledged(id);
+            let resume = self.kernel.interrupt_acknowledged(id);
+            self.resume(resume);
         }
         self.check();
     }

@@ -28,7 +28,7 @@ pub fn enter_process(context: &UserContext) {
 
 unsafe extern "C" {
     /// Restores the context whose `pc` field is at `resume` and enters user
-    /// mode (entry.s).
+    /// mode, or with `resume` null goes to the idle wait (svc.s).
     fn tessera_return_to_user(resume: *mut u32) -> !;
 }
 

@@ -36,8 +36,9 @@
 @ thread switched to, r9 its index, r10 the endpoint (or the run-queue
 @ heads), r11 the kernel; r12 and lr scratch. The IRQ path is entered
 @ the same way from a thread, or from the idle wait with no thread
-@ interrupted (r6 = 0; SP_svc still points into the context of the
-@ thread that blocked last, which nothing reads then).
+@ interrupted (r6 = 0; SP_svc points into the context of the thread that
+@ blocked last, or at the kernel stack's top after Rust, and nothing
+@ reads it then: `tessera_irq` ignores the context it is given).
 
     .syntax unified
     .arm
@@ -1003,7 +1004,7 @@ idle_wait:
     mcrr p15, 2, r2, r3, c14
 @ Rust's way in: a null resume pointer from `prepare_return`, which found
 @ no thread ready and armed the timer itself (`Platform::idles_outside`),
-@ with SP_svc at the kernel stack's top.
+@ SP_svc at the kernel stack's top (no entry returns null at boot).
 idle_from_rust:
     ldr r11, =({kernel} + {kernel_in_cell})
     wfi
