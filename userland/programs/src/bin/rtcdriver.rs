@@ -52,66 +52,52 @@ fn main(start: tessera_rt::Start) -> u32 {
         println!("rtcdriver: cannot bind the interrupt: {}", error.name());
         return 1;
     }
-    if start.argument == 1 {
-        let Some(endpoint) = endpoint else {
-            println!("rtcdriver: no endpoint to receive on");
+    let delivered = match (start.argument, endpoint, other) {
+        (1, Some(endpoint), _) => receive_interrupt(&rtc, notification, endpoint),
+        (2, _, Some(other)) => bits_kept(&rtc, notification, other),
+        (1 | 2, _, _) => {
+            println!("rtcdriver: argument {} needs another capability", start.argument);
             return 1;
-        };
-        return if receive_interrupt(&rtc, notification, endpoint) && interrupt_ack(interrupt).is_ok() {
-            println!("rtcdriver: interrupt cleared and acknowledged");
-            0
-        } else {
-            1
-        };
+        }
+        _ => notified(&rtc, notification),
+    };
+    if delivered && interrupt_ack(interrupt).is_ok() {
+        println!("rtcdriver: interrupt cleared and acknowledged");
+        0
+    } else {
+        1
     }
-    if start.argument == 2 {
-        let Some(other) = other else {
-            println!("rtcdriver: no other notification to wait on");
-            return 1;
-        };
-        return if bits_kept(&rtc, notification, other) && interrupt_ack(interrupt).is_ok() {
-            println!("rtcdriver: interrupt cleared and acknowledged");
-            0
-        } else {
-            1
-        };
-    }
-    let now = rtc.read_u32(DATA);
-    rtc.write_u32(CLEAR, 1);
-    rtc.write_u32(MATCH, now + 1);
-    rtc.write_u32(MASK, 1);
+}
+
+/// The match one second ahead, taken by a wait on the bound
+/// `notification`; then cleared.
+fn notified(rtc: &Mapping, notification: Handle) -> bool {
+    let now = arm(rtc, 1);
     let start = uptime_micros();
     println!("rtcdriver: RTC reads {} s; match interrupt armed for {} s", now, now + 1);
-    match wait_notification(notification, 1, Timeout::Millis(3000)) {
+    let delivered = match wait_notification(notification, 1, Timeout::Millis(3000)) {
         Ok(bits) if bits & 1 != 0 => {
             let waited = (uptime_micros() - start) / 1000;
             println!("rtcdriver: RTC interrupt delivered through its notification after {} ms", waited);
+            true
         }
         other => {
             println!("rtcdriver: no interrupt: {:?}", other);
-            return 1;
+            false
         }
-    }
-    rtc.write_u32(MASK, 0);
-    rtc.write_u32(CLEAR, 1);
-    if interrupt_ack(interrupt).is_err() {
-        return 1;
-    }
-    println!("rtcdriver: interrupt cleared and acknowledged");
-    0
+    };
+    disarm(rtc);
+    delivered
 }
 
 /// Argument 1: the match three seconds ahead, answered as the bits of the
 /// notification bound to a `Receive` on `endpoint`; then cleared.
-fn receive_interrupt(rtc: &Mapping, notification: tessera_rt::Handle, endpoint: tessera_rt::Handle) -> bool {
+fn receive_interrupt(rtc: &Mapping, notification: Handle, endpoint: Handle) -> bool {
     if let Err(error) = notification_bind(notification) {
         println!("rtcdriver: cannot bind the notification: {}", error.name());
         return false;
     }
-    let now = rtc.read_u32(DATA);
-    rtc.write_u32(CLEAR, 1);
-    rtc.write_u32(MATCH, now + 3);
-    rtc.write_u32(MASK, 1);
+    let now = arm(rtc, 3);
     let start = uptime_micros();
     println!("rtcdriver: match interrupt armed for {} s; waiting in a receive, the notification bound", now + 3);
     let delivered = match receive(endpoint, Timeout::Millis(8000)) {
@@ -125,8 +111,7 @@ fn receive_interrupt(rtc: &Mapping, notification: tessera_rt::Handle, endpoint: 
             false
         }
     };
-    rtc.write_u32(MASK, 0);
-    rtc.write_u32(CLEAR, 1);
+    disarm(rtc);
     delivered
 }
 
@@ -134,17 +119,13 @@ fn receive_interrupt(rtc: &Mapping, notification: tessera_rt::Handle, endpoint: 
 /// `other` until its timeout; then the bound `notification` must hold the
 /// interrupt's bit. Cleared after.
 fn bits_kept(rtc: &Mapping, notification: Handle, other: Handle) -> bool {
-    let now = rtc.read_u32(DATA);
-    rtc.write_u32(CLEAR, 1);
-    rtc.write_u32(MATCH, now + 1);
-    rtc.write_u32(MASK, 1);
+    let now = arm(rtc, 1);
     let start = uptime_micros();
     println!("rtcdriver: match interrupt armed for {} s; waiting on another notification", now + 1);
     let waited = wait_notification(other, 1, Timeout::Millis(OTHER_WAIT_MILLIS));
     let millis = (uptime_micros() - start) / 1000;
     let kept = poll(notification, 1);
-    rtc.write_u32(MASK, 0);
-    rtc.write_u32(CLEAR, 1);
+    disarm(rtc);
     match (waited, kept) {
         (Err(Error::TimedOut), Ok(1)) if millis >= u64::from(OTHER_WAIT_MILLIS) => {
             println!(
@@ -161,4 +142,20 @@ fn bits_kept(rtc: &Mapping, notification: Handle, other: Handle) -> bool {
             false
         }
     }
+}
+
+/// Arms the RTC's match interrupt `seconds` ahead of its count, which it
+/// returns.
+fn arm(rtc: &Mapping, seconds: u32) -> u32 {
+    let now = rtc.read_u32(DATA);
+    rtc.write_u32(CLEAR, 1);
+    rtc.write_u32(MATCH, now + seconds);
+    rtc.write_u32(MASK, 1);
+    now
+}
+
+/// Masks the match interrupt and clears it.
+fn disarm(rtc: &Mapping) {
+    rtc.write_u32(MASK, 0);
+    rtc.write_u32(CLEAR, 1);
 }
