@@ -245,7 +245,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "timeouts",
-        about: "Sleep sleeps at least as long as asked; Wait, Receive, Send, Call and WaitNotification take one timeout encoding and time out no sooner than asked, and not seconds later, alone and beside a busy process of init's priority (the A7's assembly paths for a timed wait)",
+        about: "Sleep sleeps at least as long as asked; Wait, Receive, Send, Call and WaitNotification take one timeout encoding and time out no sooner than asked, and not seconds later, alone and beside a busy process of init's priority (the A7's assembly paths for a timed wait), and after a wait that ended early left its deadline as the kernel's bound",
         bootargs: "scenario=timeouts",
         expect: &[
             "init: wait timed out as expected",
@@ -261,6 +261,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "(asked 2500 us, beside a spinner)",
             "(asked 4000 us, beside a spinner)",
             "init: spinner exited with code",
+            "(asked 400000 us, after a wait that ended early)",
             "init: scenario timeouts passed",
         ],
         in_order: true,

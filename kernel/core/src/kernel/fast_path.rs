@@ -69,6 +69,10 @@ pub struct Layout {
     pub kernel_blocks: u32,
     pub kernel_generations: u32,
     pub kernel_len: u32,
+    /// The first live process, as index + 1 (0: none; a `u32`), and each
+    /// process's next (`Process::live_next`, the same).
+    pub kernel_first_live: u32,
+    pub process_live_next: u32,
     /// log2 of `PROCESS_OBJECT_BYTES`.
     pub object_shift: u32,
     /// Where a process's entry lies in its object.
@@ -156,6 +160,9 @@ pub struct Layout {
     pub process_thread_register: u32,
     pub state_ready: u32,
     pub state_running: u32,
+    /// `State::Sleeping`'s tag; `Waiting`'s and `Ipc`'s are the next two,
+    /// and all three keep their deadline at `process_until`.
+    pub state_sleeping: u32,
     pub state_ipc: u32,
     pub ipc_none: u32,
     pub ipc_receiving: u32,
@@ -223,6 +230,19 @@ const _: () = {
     // SAFETY: `until` lies at `UNTIL` in `State::Ipc` (repr(u32)), aligned.
     let until = unsafe { *((&state as *const State as *const u8).add(UNTIL) as *const u64) };
     assert!(until == 0x1122_3344_5566_7788);
+    // The three timed states keep the deadline in the same place, and
+    // their tags are consecutive (the idle wait's timer check).
+    let sleeping = State::Sleeping { until: 0x0102_0304_0506_0708 };
+    // SAFETY: as above, for `State::Sleeping`.
+    let until = unsafe { *((&sleeping as *const State as *const u8).add(UNTIL) as *const u64) };
+    assert!(until == 0x0102_0304_0506_0708);
+    let waiting = State::Waiting { target: 0x0A0B, until: 0x1112_1314_1516_1718 };
+    // SAFETY: as above, for `State::Waiting`.
+    let until = unsafe { *((&waiting as *const State as *const u8).add(UNTIL) as *const u64) };
+    assert!(until == 0x1112_1314_1516_1718);
+    let first = state_tag(State::Sleeping { until: 0 });
+    assert!(state_tag(State::Waiting { target: 0, until: 0 }) == first + 1);
+    assert!(state_tag(State::Ipc { until: 0 }) == first + 2);
     let ipc = Ipc::AwaitingReply { server: 0x5EED };
     // SAFETY: as above for `Ipc::AwaitingReply`'s `u32`.
     let server = unsafe { *((&ipc as *const Ipc as *const u8).add(IPC_ARGUMENT) as *const u32) };
@@ -298,7 +318,7 @@ const NONE_TAG: u32 = 0;
 // The widths the assembly reads and writes these fields with (`ldrb` for
 // a `bool` or `u8`, `ldr` for a `u32`, `ldrd` for a `u64`): a field whose
 // type changes fails to compile here.
-fn _process_field_types(p: &Process) -> (bool, u8, u8, [u32; 9]) {
+fn _process_field_types(p: &Process) -> (bool, u8, u8, [u32; 10]) {
     (
         p.mapped,
         p.asid,
@@ -313,6 +333,7 @@ fn _process_field_types(p: &Process) -> (bool, u8, u8, [u32; 9]) {
             p.asid_epoch,
             p.memory,
             p.context.pc,
+            p.live_next,
         ],
     )
 }
@@ -398,6 +419,8 @@ impl<P: Platform> Kernel<P> {
         kernel_blocks: at(offset_of!(Self, processes) + table::BLOCKS_OFFSET),
         kernel_generations: at(offset_of!(Self, processes) + table::GENERATIONS_OFFSET),
         kernel_len: at(offset_of!(Self, processes) + table::LEN_OFFSET),
+        kernel_first_live: at(offset_of!(Self, processes) + table::FIRST_OFFSET),
+        process_live_next: at(offset_of!(Process, live_next)),
         object_shift: PROCESS_OBJECT_BYTES.trailing_zeros(),
         entry_offset: table::ENTRY_OFFSET,
         cspace_below_entry: table::ENTRY_OFFSET - CSPACE_OFFSET,
@@ -459,6 +482,7 @@ impl<P: Platform> Kernel<P> {
         process_thread_register: at(offset_of!(Process, context) + offset_of!(UserContext, thread_register)),
         state_ready: state_tag(State::Ready),
         state_running: state_tag(State::Running),
+        state_sleeping: state_tag(State::Sleeping { until: 0 }),
         state_ipc: state_tag(State::Ipc { until: 0 }),
         ipc_none: ipc_tag(Ipc::None),
         ipc_receiving: ipc_tag(Ipc::Receiving { endpoint: 0 }),

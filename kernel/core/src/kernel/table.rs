@@ -53,10 +53,11 @@ pub(super) struct ProcessTable {
 pub(super) const BLOCKS_OFFSET: usize = core::mem::offset_of!(ProcessTable, blocks);
 pub(super) const GENERATIONS_OFFSET: usize = core::mem::offset_of!(ProcessTable, generations);
 pub(super) const LEN_OFFSET: usize = core::mem::offset_of!(ProcessTable, len);
+pub(super) const FIRST_OFFSET: usize = core::mem::offset_of!(ProcessTable, first);
 // The fast paths read these as words (a `u16` per generation): their
 // types must stay.
-fn _field_types(table: &ProcessTable) -> (usize, *mut u16, usize) {
-    (table.blocks, table.generations, table.len)
+fn _field_types(table: &ProcessTable) -> (usize, *mut u16, usize, u32) {
+    (table.blocks, table.generations, table.len, table.first)
 }
 
 impl ProcessTable {

@@ -863,11 +863,13 @@ irq_taken:
     @ A failed check goes to Rust with the id in r1 (spurious: none).
     cmp r1, #{spurious}
     bhs irq_acknowledged
-    @ Not the timer's, not 0; bound (r2 its binding).
+    @ Not the timer's (but in the idle wait, below), not 0; bound (r2
+    @ its binding).
     ldr ip, ={timer_interrupt}
     ldr ip, [ip]
     cmp r1, ip
-    cmpne r1, #0
+    beq idle_timer
+    cmp r1, #0
     beq irq_acknowledged
     bl find_binding
     cmp r2, #0
@@ -976,6 +978,47 @@ irq_taken:
     cmp r6, #0
     beq idle_wait
     RETURN_TO_CALLER
+@ The timer's interrupt in the idle wait (r6 = 0), as `timer_expired`
+@ when no deadline has passed (a lower bound left by a waiter woken
+@ early, say): the live processes' deadlines (Sleeping, Waiting or Ipc:
+@ consecutive tags, the deadline at process_until) are scanned, and
+@ with none at or before now (CNTPCT) the earliest of them (all ones:
+@ none) becomes `earliest_wakeup` and is armed, which lowers the timer's
+@ line before the interrupt is ended, and the wait goes on. A deadline
+@ that passed, or a thread interrupted, is Rust's (the interrupt
+@ acknowledged). Uses r2-r9, ip.
+idle_timer:
+    cmp r6, #0
+    bne irq_acknowledged
+    mrrc p15, 0, r2, r3, c14
+    mvn r4, #0
+    mvn r5, #0
+    ldr r9, [r11, #{kernel_first_live}]
+1:  subs r9, r9, #1
+    bmi 2f
+    ENTRY_OF r8, r9
+    ldr r9, [r8, #{process_live_next}]
+    ldr ip, [r8, #{process_state}]
+    sub ip, ip, #{state_sleeping}
+    cmp ip, #2
+    bhi 1b
+    ldrd r6, r7, [r8, #{process_until}]
+    cmp r2, r6
+    sbcs ip, r3, r7
+    bhs irq_acknowledged
+    cmp r6, r4
+    sbcs ip, r7, r5
+    movlo r4, r6
+    movlo r5, r7
+    b 1b
+2:  strd r4, r5, [r11, #{kernel_earliest_wakeup}]
+    strd r4, r5, [r11, #{kernel_armed_deadline}]
+    mcrr p15, 2, r4, r5, c14
+    ldr r2, ={cpu_interface}
+    ldr r2, [r2]
+    str r1, [r2, #{gicc_eoir}]
+    b idle_from_rust
+
 irq_acknowledged:
     sub r0, sp, #{process_pc}
     ldr sp, =__kernel_stack_top

@@ -429,7 +429,41 @@ fn ipc_timeouts() -> Outcome {
     let outcome = ipc_timeouts_once("beside a spinner");
     let ended = finish(busy)?;
     report("spinner", ended);
-    outcome
+    outcome?;
+    timeout_after_an_early_wake()
+}
+
+/// A wait that ends early (a child's exit ends `Wait`) leaves its deadline
+/// behind as the kernel's lower bound on the earliest one; a longer wait
+/// after it, with nothing else running, must still end on time: the timer
+/// fires at the old deadline with nothing due (on the A7 the idle wait's
+/// check in assembly), and the new one must be armed then.
+fn timeout_after_an_early_wake() -> Outcome {
+    use tessera_rt::{wait_notification, Error};
+    const MICROS: u32 = 400_000;
+    let untyped = untyped_memory()?;
+    let notification = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
+    let sleeper = start("sleeper", NORMAL, 5_000)?;
+    match wait(Some(sleeper), Some(200_000)) {
+        Ok((_, Ended::Exited(0))) => collect(sleeper),
+        other => {
+            println!("init: the sleeper's wait gave {:?}", other);
+            return Err("the sleeper did not end in time");
+        }
+    }
+    let before = tessera_rt::uptime_micros();
+    let result = wait_notification(notification, 1, Timeout::Micros(MICROS));
+    let waited = tessera_rt::uptime_micros() - before;
+    let _ = cap_delete(notification);
+    if result != Err(Error::TimedOut) || waited < u64::from(MICROS) || waited > u64::from(MICROS) + 2_000_000 {
+        println!("init: WaitNotification after a wait that ended early gave {:?} after {} us", result, waited);
+        return Err("a timeout after a wait that ended early did not hold");
+    }
+    println!(
+        "init: WaitNotification timed out after {} us (asked {} us, after a wait that ended early)",
+        waited, MICROS
+    );
+    Ok(())
 }
 
 fn ipc_timeouts_once(beside: &str) -> Outcome {
