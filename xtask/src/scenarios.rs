@@ -261,7 +261,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "(asked 2500 us, beside a spinner)",
             "(asked 4000 us, beside a spinner)",
             "init: spinner exited with code",
-            "(asked 400000 us, after a wait that ended early)",
+            "(asked 2000000 us, after a wait that ended early)",
             "init: scenario timeouts passed",
         ],
         in_order: true,

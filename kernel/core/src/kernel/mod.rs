@@ -392,7 +392,8 @@ pub struct Kernel<P: Platform> {
     /// (`u64::MAX`: none). A deadline that goes away early (the wait ended
     /// by a message, a signal, the process's end) is left in it: the timer
     /// then fires once for nothing, and `timer_expired`'s scan, which wakes
-    /// the expired, sets it exact again. So adding a deadline is a `min`
+    /// the expired, sets it exact again (in the A7's idle wait, the same scan
+    /// in assembly when nothing is due: svc.s's `idle_timer`). So adding a deadline is a `min`
     /// and ending one costs nothing, where a scan of every process at each
     /// ended wait (a server's timed `Receive` answered, say) cost more than
     /// the rare interrupt for nothing.

@@ -10,6 +10,7 @@
 @ general path's `Receive` that blocks (`receive`, then `prepare_return`),
 @ its `InterruptAck`, its `Yield` (`requeue_current`, then
 @ `prepare_return`), its `CapDelete` of a leaf (`capability::delete_leaf`),
+@ the timer's interrupt with nothing due in the idle wait (`timer_expired`),
 @ and for a `Call` that passes one frame its transfer (`Kernel::transfer`).
 @ A deadline is `Clock::deadline` (kernel/core/src/time.rs). Every
 @ check comes first and changes nothing in memory (but for a wait's
@@ -847,8 +848,9 @@ mask_and_end:
 @ arm): the interrupt is masked and ended, the bits answer the receive,
 @ the interrupted thread, if any, goes first in its level's queue, and the
 @ woken process runs. Another pending interrupt is taken when the
-@ exception return unmasks IRQs (or by the idle wait's `wfi`). Anything
-@ else goes to Rust with the interrupt acknowledged, or none (spurious):
+@ exception return unmasks IRQs (or by the idle wait's `wfi`). The timer's
+@ in the idle wait with no deadline passed is idle_timer's. Anything else
+@ goes to Rust with the interrupt acknowledged, or none (spurious):
 @ `tessera_irq`.
     .global tessera_fast_irq
 tessera_fast_irq:
@@ -863,8 +865,8 @@ irq_taken:
     @ A failed check goes to Rust with the id in r1 (spurious: none).
     cmp r1, #{spurious}
     bhs irq_acknowledged
-    @ Not the timer's (but in the idle wait, below), not 0; bound (r2
-    @ its binding).
+    @ The timer's: idle_timer (from the idle wait; else Rust). Not 0; bound
+    @ (r2 its binding).
     ldr ip, ={timer_interrupt}
     ldr ip, [ip]
     cmp r1, ip
@@ -983,10 +985,12 @@ irq_taken:
 @ early, say): the live processes' deadlines (Sleeping, Waiting or Ipc:
 @ consecutive tags, the deadline at process_until) are scanned, and
 @ with none at or before now (CNTPCT) the earliest of them (all ones:
-@ none) becomes `earliest_wakeup` and is armed, which lowers the timer's
-@ line before the interrupt is ended, and the wait goes on. A deadline
-@ that passed, or a thread interrupted, is Rust's (the interrupt
-@ acknowledged). Uses r2-r9, ip.
+@ none) becomes `earliest_wakeup` and is armed, later than now, so the
+@ timer's line drops, and the interrupt is ended and the wait goes on (a
+@ line still high then, or a minimum passed during the scan, pends it
+@ again: the next pass finds it due). A deadline that passed, or a thread
+@ interrupted, is Rust's (the interrupt acknowledged; r6 is not 0 then).
+@ Uses r2-r9, ip.
 idle_timer:
     cmp r6, #0
     bne irq_acknowledged
@@ -1035,7 +1039,8 @@ irq_acknowledged:
 @ tessera_return_to_user). Then `wfi` with IRQs masked, which ends when an
 @ interrupt is pending; it is taken as above with no interrupted thread
 @ (r6 = 0): the process bound to it runs, or its bits stay and the wait
-@ goes on, or Rust (`tessera_irq`: `Kernel::interrupt_acknowledged`,
+@ goes on, or the timer's with no deadline passed re-arms it (idle_timer),
+@ or Rust (`tessera_irq`: `Kernel::interrupt_acknowledged`,
 @ whose `prepare_return` runs whoever is ready or comes back here). Nothing
 @ is on the kernel stack: a thread's exception entry needs none meanwhile,
 @ as none runs. r11: the kernel.
@@ -1047,7 +1052,8 @@ idle_wait:
     mcrr p15, 2, r2, r3, c14
 @ Rust's way in: a null resume pointer from `prepare_return`, which found
 @ no thread ready and armed the timer itself (`Platform::idles_outside`),
-@ SP_svc at the kernel stack's top (no entry returns null at boot).
+@ SP_svc at the kernel stack's top (no entry returns null at boot); and
+@ idle_timer's way back, the timer armed there.
 idle_from_rust:
     ldr r11, =({kernel} + {kernel_in_cell})
     wfi
@@ -1131,9 +1137,10 @@ tessera_fast_cap_delete:
 @ that the wait needs no timer work (the deadline joins `earliest_wakeup`
 @ at the commit, BLOCK_UNTIL): a deadline before the armed one is armed
 @ here (CNTP_CVAL, as `Platform::set_deadline`). That is the one effect
-@ before a path's commit, and harmless if a later check fails: a timer
-@ armed early fires once for nothing (`timer_expired`), and the timer is
-@ armed again on the way out (`program_timer`).
+@ before a path's commit (but the IRQ path's NEW_SLICE arm, after its last
+@ check), and harmless if a later check fails: a timer armed early fires
+@ once for nothing (`timer_expired`, or idle_timer in the idle wait), and
+@ the timer is armed again on the way out (`program_timer`).
 @ Called with `bl` from a path's checks (r11: the kernel). Uses r2, r3,
 @ ip.
 fast_deadline:

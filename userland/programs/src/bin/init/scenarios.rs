@@ -440,11 +440,15 @@ fn ipc_timeouts() -> Outcome {
 /// check in assembly), and the new one must be armed then.
 fn timeout_after_an_early_wake() -> Outcome {
     use tessera_rt::{wait_notification, Error};
-    const MICROS: u32 = 400_000;
+    /// The first wait's timeout (ample for the sleeper's 5 ms on a busy
+    /// host) ends before the second wait's, so that its deadline is the
+    /// bound the timer fires at first.
+    const FIRST_MICROS: u32 = 1_000_000;
+    const MICROS: u32 = 2_000_000;
     let untyped = untyped_memory()?;
     let notification = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
     let sleeper = start("sleeper", NORMAL, 5_000)?;
-    match wait(Some(sleeper), Some(200_000)) {
+    match wait(Some(sleeper), Some(FIRST_MICROS)) {
         Ok((_, Ended::Exited(0))) => collect(sleeper),
         other => {
             println!("init: the sleeper's wait gave {:?}", other);
