@@ -52,7 +52,7 @@ use tessera_abi::Handle;
 use tessera_rt::{call, wait_notification, Mapping, Message, Timeout};
 
 use crate::error::Error;
-use crate::time::{self, Duration, Instant};
+use crate::time::{self, Duration};
 
 /// How long [`TcpStream::connect`] waits for the connection to be made
 /// (the network may still be getting its address, too).
@@ -70,6 +70,9 @@ const POLL_FIRST: Duration = Duration::from_micros(100);
 const POLL: Duration = Duration::from_millis(5);
 /// [`POLL`] in microseconds.
 const POLL_MICROS: u64 = POLL.as_micros() as u64;
+/// How many waits a `recv_from` makes for a datagram the server offered
+/// to deliver before it asks the server again (each looks at the window).
+const OFFER_STEPS: usize = 8;
 
 /// The waits of a call that asks the server again until it can go on.
 /// With the app's readiness notification (every app `init` registers
@@ -94,42 +97,75 @@ impl Backoff {
     /// (the call's own, if it has one); `TimedOut` at once if that has
     /// passed.
     fn wait(&mut self, deadline: &mut Deadline) -> Result<(), Error> {
+        self.step(deadline).map(|_| ())
+    }
+
+    /// As [`Backoff::wait`], and says whether the server's signal ended
+    /// it (never without the notification).
+    fn step(&mut self, deadline: &mut Deadline) -> Result<bool, Error> {
         // The most this wait takes: `POLL`, or what is left of the call's
         // time.
         let budget = deadline.budget(POLL_MICROS)?;
         let Some(ready) = self.ready else {
-            time::sleep(self.next.min(Duration::from_micros(budget)));
+            let sleep = self.next.min(Duration::from_micros(budget));
+            time::sleep(sleep);
+            deadline.waited(micros(sleep));
             self.next = (self.next * 2).min(POLL);
-            return Ok(());
+            return Ok(false);
         };
         // One wait: a wait that ended without the signal would not ask
         // again before `POLL` anyway, and each end is a wake-up for nothing.
         // At most `POLL`: it fits the 32 bits of a timeout.
         match wait_notification(ready, READY, Timeout::Micros(budget.max(1) as u32)) {
-            Ok(_) | Err(tessera_abi::Error::TimedOut) => {}
+            Ok(_) => return Ok(true),
+            Err(tessera_abi::Error::TimedOut) => deadline.waited(budget),
             // Not a notification it may wait on (deleted, or without
             // `WAIT`): sleep and ask from now on.
             Err(_) => {
                 self.ready = None;
-                time::sleep(self.next.min(Duration::from_micros(budget)));
+                let sleep = self.next.min(Duration::from_micros(budget));
+                time::sleep(sleep);
+                deadline.waited(micros(sleep));
             }
         }
-        Ok(())
+        Ok(false)
+    }
+
+    /// Takes the server's signal if it came while the app was not waiting
+    /// (a wait that may not block), so that the next wait does not end at
+    /// once for a signal already answered.
+    fn take_signal(&self) {
+        if let Some(ready) = self.ready {
+            let _ = wait_notification(ready, READY, Timeout::NoWait);
+        }
     }
 }
 
-/// A call's deadline, if it has a timeout. The clock is read only once
-/// the call finds that it must wait, which most calls never do: the
-/// timeout counts from the server's first answer that there is nothing
-/// yet, one request after the call began.
+/// A call's deadline, if it has a timeout. The timeout counts from the
+/// call's first wait (from the server's first answer that there is
+/// nothing yet, one request after the call began), and the clock is read
+/// only when a second wait is due: most calls never wait, and most that
+/// do are answered after one, when the server's signal ends it.
 struct Deadline {
     timeout: Option<Duration>,
-    at: Option<Instant>,
+    clock: Clock,
+}
+
+/// Where a [`Deadline`] stands.
+#[derive(Clone, Copy)]
+enum Clock {
+    /// No wait made yet.
+    Unstarted,
+    /// One wait made, the clock not read: it lasted at least this many
+    /// microseconds (all of its budget if it ran out, else 0).
+    FirstWait(u64),
+    /// The call's time ends at this uptime (microseconds).
+    Ends(u64),
 }
 
 impl Deadline {
     fn after(timeout: impl Into<Option<Duration>>) -> Deadline {
-        Deadline { timeout: timeout.into(), at: None }
+        Deadline { timeout: timeout.into(), clock: Clock::Unstarted }
     }
 
     /// How long the next wait may take: at most `most`, and no longer
@@ -142,15 +178,44 @@ impl Deadline {
     /// network.
     fn budget(&mut self, most: u64) -> Result<u64, Error> {
         let Some(timeout) = self.timeout else { return Ok(most) };
-        let now = Instant::now();
-        let left = self.at.get_or_insert_with(|| now.after(timeout)).micros_since(now);
+        let left = match self.clock {
+            Clock::Unstarted => {
+                self.clock = Clock::FirstWait(0);
+                micros(timeout)
+            }
+            // The call's time began when the first wait did, at least
+            // `waited` ago: what is left is at most `timeout - waited` (a
+            // deadline never early; late by as much as that wait outlasted
+            // `waited`: its wake-up's latency, or the early end's lead).
+            Clock::FirstWait(waited) => {
+                let left = micros(timeout).saturating_sub(waited);
+                self.clock = Clock::Ends(tessera_rt::uptime_micros().saturating_add(left));
+                left
+            }
+            Clock::Ends(ends) => ends.saturating_sub(tessera_rt::uptime_micros()),
+        };
         if left == 0 {
             Err(Error::TimedOut)
         } else {
             Ok(most.min(left))
         }
     }
+
+    /// The wait that [`Deadline::budget`] was asked for lasted at least
+    /// `micros`.
+    fn waited(&mut self, micros: u64) {
+        if let Clock::FirstWait(_) = self.clock {
+            self.clock = Clock::FirstWait(micros);
+        }
+    }
 }
+
+/// `duration` in whole microseconds (as many as fit), without a division
+/// by a variable.
+fn micros(duration: Duration) -> u64 {
+    duration.as_secs().saturating_mul(1_000_000).saturating_add(u64::from(duration.subsec_micros()))
+}
+
 /// How long one request to the server may take.
 const CALL_TIMEOUT: Timeout = Timeout::Millis(1000);
 
@@ -786,21 +851,17 @@ impl UdpSocket {
         // zero included), the server is asked at least once if nothing
         // was delivered.
         if let Some(noted) = noted(self.net.endpoint, self.socket) {
-            // Delivered already: only the signal that came with it is
-            // taken (a wait that may not block); else the wait.
-            match (noted & OFFERED != 0 && self.delivery_waiting(), self.net.ready) {
-                (true, Some(ready)) => {
-                    let _ = wait_notification(ready, READY, Timeout::NoWait);
-                }
-                (true, None) => {}
-                (false, _) => {
-                    let _ = backoff.wait(&mut deadline);
-                }
-            }
-            if noted & OFFERED != 0 {
+            if noted & OFFERED == 0 {
+                let _ = backoff.wait(&mut deadline);
+            } else if self.delivery_waiting() {
+                // Delivered already: only the signal that came with it is
+                // taken.
+                backoff.take_signal();
                 if let Some(received) = self.delivered(buffer) {
                     return Ok(received);
                 }
+            } else if let Ok(Some(received)) = self.await_delivery(&mut backoff, &mut deadline, buffer) {
+                return Ok(received);
             }
         }
         loop {
@@ -811,14 +872,43 @@ impl UdpSocket {
                 buffer[..count].copy_from_slice(&self.net.window.as_bytes()[..count]);
                 return Ok((count, peer(address, port)));
             }
-            let offer = offered(self.net.endpoint, flags);
-            backoff.wait(&mut deadline)?;
-            if offer {
-                if let Some(received) = self.delivered(buffer) {
-                    return Ok(received);
-                }
+            if !offered(self.net.endpoint, flags) {
+                backoff.wait(&mut deadline)?;
+            } else if let Some(received) = self.await_delivery(&mut backoff, &mut deadline, buffer)? {
+                return Ok(received);
             }
         }
+    }
+
+    /// Waits for the datagram the server offered to deliver into the
+    /// window; the offer stands until the app's next request. The window
+    /// is looked at after each wait, so a wait that ran out (`POLL`)
+    /// needs no request: the server is asked again (`Ok(None)`) only when
+    /// its signal came with nothing delivered (a hint for something else)
+    /// or after [`OFFER_STEPS`] waits without one (a safeguard: nothing
+    /// but the app's next request ends an offer in the server). A
+    /// datagram found after a wait that ran out came with a signal the app
+    /// did not wait for: it is taken too, or the next wait would end at
+    /// once for it (and ask the server for nothing).
+    fn await_delivery(
+        &self,
+        backoff: &mut Backoff,
+        deadline: &mut Deadline,
+        buffer: &mut [u8],
+    ) -> Result<Option<(usize, SocketAddrV4)>, Error> {
+        for _ in 0..OFFER_STEPS {
+            let step = backoff.step(deadline);
+            if let Some(received) = self.delivered(buffer) {
+                if !matches!(step, Ok(true)) {
+                    backoff.take_signal();
+                }
+                return Ok(Some(received));
+            }
+            if step? {
+                break;
+            }
+        }
+        Ok(None)
     }
 
     /// Whether the window's delivery record says a datagram for this

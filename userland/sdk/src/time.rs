@@ -40,13 +40,6 @@ impl Instant {
         Duration::from_micros(self.micros.saturating_sub(earlier.micros))
     }
 
-    /// Whole microseconds from `earlier` to `self` (0 if `earlier` is
-    /// later): [`Instant::duration_since`] without building a `Duration`
-    /// (which divides).
-    pub(crate) fn micros_since(&self, earlier: Instant) -> u64 {
-        self.micros.saturating_sub(earlier.micros)
-    }
-
     /// `self` plus `duration`.
     pub fn after(&self, duration: Duration) -> Instant {
         let micros = u64::try_from(duration.as_micros()).unwrap_or(u64::MAX);

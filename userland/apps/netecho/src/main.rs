@@ -18,7 +18,7 @@
 #![forbid(unsafe_code)]
 
 use tessera_sdk::net::{Ipv4Addr, Net, TcpStream, UdpSocket};
-use tessera_sdk::time::Duration;
+use tessera_sdk::time::{Duration, Instant};
 use tessera_sdk::{log, App, Error};
 
 tessera_sdk::app!(main);
@@ -29,6 +29,8 @@ const HOST: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
 const TCP_PORT: u16 = 7007;
 /// The UDP echo server's port.
 const UDP_PORT: u16 = 7008;
+/// The read timeout of the `recv_from` that must find nothing.
+const READ_TIMEOUT: Duration = Duration::from_millis(200);
 /// What it sends, a line (or a datagram) at a time.
 const LINES: [&[u8]; 3] = [b"hello from netecho\n", b"a second line\n", b"and a third\n"];
 
@@ -107,7 +109,9 @@ fn two_sockets(net: &Net, first: &mut UdpSocket) -> Result<(), Error> {
 }
 
 /// An answer taken is gone: a second `recv_from` after it finds nothing
-/// (the network server must not hand the same datagram over twice).
+/// (the network server must not hand the same datagram over twice), and
+/// ends with `TimedOut` once its read timeout ([`READ_TIMEOUT`]) has
+/// passed, not before.
 fn not_twice(socket: &mut UdpSocket) -> Result<(), Error> {
     const ONCE: &[u8] = b"once";
     let mut buffer = [0u8; 64];
@@ -117,8 +121,14 @@ fn not_twice(socket: &mut UdpSocket) -> Result<(), Error> {
         log!("netecho: the last datagram came back changed");
         return Err(Error::InvalidArgument);
     }
-    socket.set_read_timeout(Some(Duration::from_millis(200)));
+    socket.set_read_timeout(Some(READ_TIMEOUT));
+    let start = Instant::now();
     match socket.recv_from(&mut buffer) {
+        // A read timeout is never early.
+        Err(Error::TimedOut) if start.elapsed() < READ_TIMEOUT => {
+            log!("netecho: a read timeout of {:?} ended after {:?}", READ_TIMEOUT, start.elapsed());
+            Err(Error::InvalidArgument)
+        }
         Err(Error::TimedOut) => {
             log!("netecho: an answer taken is not given twice");
             Ok(())
