@@ -148,6 +148,42 @@ impl MicrosFromTicks {
     }
 }
 
+/// Whole microseconds from counter ticks read often and in order, most
+/// within a second of the last exact conversion: the ticks since it times
+/// a 32-bit rate (one 32 x 32 bit multiply), and the exact conversion
+/// again once a second or more has passed (or the count went back).
+/// Never ahead of [`MicrosFromTicks::micros`] and at most 2 behind it (the
+/// rate's floor and the two floors of the sum); never back for counts in
+/// order (each exact conversion is at or above the estimates before it).
+#[derive(Clone, Copy, Debug)]
+pub struct SteppedMicros {
+    conversion: MicrosFromTicks,
+    /// `floor(2^32 * 10^6 / frequency)`: the rate's high word.
+    per_tick: u32,
+    /// The count of the last exact conversion, and its microseconds.
+    base: (u64, u64),
+}
+
+impl SteppedMicros {
+    /// Steps from `conversion`, the first exact one at the first count a
+    /// second or more after 0.
+    pub const fn new(conversion: MicrosFromTicks) -> SteppedMicros {
+        SteppedMicros { conversion, per_tick: (conversion.rate >> 32) as u32, base: (0, 0) }
+    }
+
+    /// Microseconds at `ticks`.
+    #[inline]
+    pub fn micros(&mut self, ticks: u64) -> u64 {
+        let since = ticks.wrapping_sub(self.base.0);
+        // Below the frequency, so below 2^32: one 32 x 32 bit multiply.
+        if since < self.conversion.frequency {
+            return self.base.1 + ((u64::from(since as u32) * u64::from(self.per_tick)) >> 32);
+        }
+        self.base = (ticks, self.conversion.micros(ticks));
+        self.base.1
+    }
+}
+
 /// The high 64 bits of the 128-bit product `a * b`, from four 32 x 32
 /// bit multiplies (a `u128` multiply would call a library routine).
 const fn high_product(a: u64, b: u64) -> u64 {
@@ -215,6 +251,38 @@ mod tests {
         assert_eq!(MicrosFromTicks::new(1_000_000), None, "1 MHz and slower: no conversion");
         assert_eq!(MicrosFromTicks::new(0), None);
         assert_eq!(MicrosFromTicks::new(u32::MAX as u64 + 1), None);
+    }
+
+    #[test]
+    fn stepped_microseconds_trail_the_exact_ones_by_at_most_two_and_never_go_back() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for frequency in [62_500_000, 24_000_000, 26_000_000, 1_000_001, 19_200_000, 999_999_937, u32::MAX as u64] {
+            let conversion = MicrosFromTicks::new(frequency).unwrap();
+            let mut stepped = SteppedMicros::new(conversion);
+            let (mut ticks, mut last) = (0u64, 0u64);
+            for round in 0..50_000 {
+                // Steps of a few ticks, of about a second, and of days.
+                ticks += match round % 7 {
+                    0 => next() % (2 * frequency),
+                    1 => frequency - 1 + next() % 3,
+                    2 if round % 1000 == 2 => next() % (frequency << 20),
+                    _ => next() % 5000,
+                };
+                let (exact, estimate) = (conversion.micros(ticks), stepped.micros(ticks));
+                assert!(
+                    estimate <= exact && exact - estimate <= 2,
+                    "{ticks} ticks at {frequency} Hz: {estimate} for {exact}"
+                );
+                assert!(estimate >= last, "{ticks} ticks at {frequency} Hz: {estimate} after {last}");
+                last = estimate;
+            }
+        }
     }
 
     #[test]

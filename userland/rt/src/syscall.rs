@@ -149,17 +149,23 @@ pub fn kernel_uptime_micros() -> u64 {
 
 /// Microseconds since boot from the A7 generic timer's physical counter
 /// (CNTPCT, at CNTFRQ ticks a second; the kernel's clock), read in User
-/// mode: `None` on the M4, or with a counter of 1 MHz or less. The
-/// conversion's rate is worked out at the first call.
-#[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+/// mode: `None` on the M4, or with a counter of 1 MHz or less.
 pub fn counter_uptime_micros() -> Option<u64> {
+    counter_conversion().map(|conversion| conversion.micros(counter_ticks()))
+}
+
+/// The conversion of the counter's ticks to microseconds, if User mode
+/// reads a counter faster than 1 MHz. Its rate is worked out at the
+/// first call.
+#[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+fn counter_conversion() -> Option<tessera_abi::divide::MicrosFromTicks> {
     use core::sync::atomic::{AtomicU32, Ordering};
     use tessera_abi::divide::MicrosFromTicks;
     /// The counter's frequency once read (0: not yet; 1: no conversion),
     /// and the conversion's rate (low word, high word), written before it.
     /// A process has one thread: no other can see them half written.
     static CONVERSION: [AtomicU32; 3] = [AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)];
-    let conversion = match CONVERSION[0].load(Ordering::Relaxed) {
+    match CONVERSION[0].load(Ordering::Relaxed) {
         0 => {
             let frequency: u32;
             // SAFETY: reads CNTFRQ, which the kernel lets User mode read
@@ -172,27 +178,71 @@ pub fn counter_uptime_micros() -> Option<u64> {
             CONVERSION[1].store(rate as u32, Ordering::Relaxed);
             CONVERSION[2].store((rate >> 32) as u32, Ordering::Relaxed);
             CONVERSION[0].store(kept, Ordering::Relaxed);
-            conversion?
+            conversion
         }
-        1 => return None,
+        1 => None,
         frequency => {
             let rate = u64::from(CONVERSION[2].load(Ordering::Relaxed)) << 32
                 | u64::from(CONVERSION[1].load(Ordering::Relaxed));
-            MicrosFromTicks::from_parts(u64::from(frequency), rate)
+            Some(MicrosFromTicks::from_parts(u64::from(frequency), rate))
         }
-    };
+    }
+}
+
+/// No counter User mode reads: none on the M4.
+#[cfg(not(all(target_arch = "arm", not(target_abi = "eabihf"))))]
+fn counter_conversion() -> Option<tessera_abi::divide::MicrosFromTicks> {
+    None
+}
+
+/// The counter's ticks (CNTPCT), where `counter_conversion` found one.
+#[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+#[inline(always)]
+fn counter_ticks() -> u64 {
     let (low, high): (u32, u32);
-    // SAFETY: reads CNTPCT, as CNTFRQ above; no memory is touched.
+    // SAFETY: reads CNTPCT, which the kernel lets User mode read
+    // (CNTKCTL.PL0PCTEN); no memory is touched.
     unsafe {
         core::arch::asm!("mrrc p15, 0, {}, {}, c14", out(reg) low, out(reg) high, options(nomem, nostack, preserves_flags))
     };
-    Some(conversion.micros((u64::from(high) << 32) | u64::from(low)))
+    (u64::from(high) << 32) | u64::from(low)
 }
 
-/// Microseconds since boot from a counter User mode reads: none on the M4.
+/// Never read: `counter_conversion` finds no counter here.
 #[cfg(not(all(target_arch = "arm", not(target_abi = "eabihf"))))]
-pub fn counter_uptime_micros() -> Option<u64> {
-    None
+fn counter_ticks() -> u64 {
+    0
+}
+
+/// [`uptime_micros`] for a loop that reads the time often (a server's):
+/// the counter's ticks since the last exact conversion times a rate, an
+/// exact conversion again once a second has passed
+/// ([`tessera_abi::divide::SteppedMicros`]: about 10 instructions instead
+/// of 40, at most 2 us behind [`uptime_micros`], never back). The kernel's
+/// answer where User mode reads no counter.
+pub struct UptimeClock {
+    stepped: Option<tessera_abi::divide::SteppedMicros>,
+}
+
+impl UptimeClock {
+    /// The clock (reads the counter's rate if not yet read).
+    pub fn new() -> UptimeClock {
+        UptimeClock { stepped: counter_conversion().map(tessera_abi::divide::SteppedMicros::new) }
+    }
+
+    /// Microseconds since boot.
+    pub fn micros(&mut self) -> u64 {
+        match &mut self.stepped {
+            Some(stepped) => stepped.micros(counter_ticks()),
+            None => kernel_uptime_micros(),
+        }
+    }
+}
+
+impl Default for UptimeClock {
+    fn default() -> UptimeClock {
+        UptimeClock::new()
+    }
 }
 
 /// The cycle counter (PMCCNTR); under QEMU `-icount` it counts
@@ -432,6 +482,7 @@ impl Mapping {
         Ok(Mapping { address, size: tessera_abi::layout::PAGE_SIZE as u32 })
     }
 
+    #[inline]
     fn word(&self, offset: u32) -> *mut u32 {
         assert!(offset.is_multiple_of(4) && offset < self.size, "offset {offset:#x} outside the mapping");
         (self.address + offset) as *mut u32

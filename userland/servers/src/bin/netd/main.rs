@@ -1718,7 +1718,9 @@ fn main(given: tessera_rt::Start) -> u32 {
         sent_directly: false,
     };
     let mut quiet = false;
-    let mut time = uptime_micros();
+    // Read after every request and interrupt: the stepped clock.
+    let mut clock = tessera_rt::UptimeClock::new();
+    let mut time = clock.micros();
     // When the stack is next due a poll (its timers, the server's own).
     let mut poll_by = time;
     // The answer to the last request, sent with the next receive (one
@@ -1782,7 +1784,7 @@ fn main(given: tessera_rt::Start) -> u32 {
                 sleep_micros(POLL_MICROS);
             }
         }
-        time = uptime_micros();
+        time = clock.micros();
         server.time = time;
         if read_only && time < poll_by {
             continue;

@@ -105,6 +105,11 @@ pub struct Nic {
     /// Transmit buffers not lent (`transmit.lent`'s `None`s, counted: the
     /// stack asks for one many times a poll).
     transmit_free: usize,
+    /// The length of the device's header that starts every frame (10 or
+    /// 12 bytes): written into each transmit buffer once, in `new`
+    /// (zeros, no offloads; nothing writes there after), not at every
+    /// frame sent.
+    header: usize,
     /// The neighbours' MACs, from the ARP packets that came
     /// (`send_datagram`).
     pub neighbors: Neighbors<4>,
@@ -124,7 +129,7 @@ impl Nic {
     /// receive buffer.
     pub fn new(transport: MmioTransport<'static>, pool: Pool) -> Result<Nic, virtio_drivers::Error> {
         let device = VirtIONetRaw::new(transport)?;
-        let (Some(receive), Some(transmit)) = (Buffers::new(&pool), Buffers::new(&pool)) else {
+        let (Some(receive), Some(mut transmit)) = (Buffers::new(&pool), Buffers::new(&pool)) else {
             return Err(virtio_drivers::Error::DmaError);
         };
         let (neighbors, identification) = (Neighbors::new(), 0);
@@ -133,6 +138,10 @@ impl Nic {
         steering.mac = device.mac_address();
         let (received, pending, starved) = (None, None, false);
         let transmit_free = TRANSMIT_BUFFERS;
+        let mut header = 0;
+        for buffer in transmit.bytes.iter_mut() {
+            header = device.fill_buffer_header(&mut buffer[..])?;
+        }
         let mut nic = Nic {
             device,
             receive,
@@ -140,6 +149,7 @@ impl Nic {
             received,
             starved,
             transmit_free,
+            header,
             neighbors,
             identification,
             steering,
@@ -172,8 +182,7 @@ impl Nic {
             return false;
         }
         let Some(index) = self.transmit.lent.iter().position(Option::is_none) else { return false };
-        let buffer = &mut self.transmit.bytes[index][..];
-        let Ok(header) = self.device.fill_buffer_header(buffer) else { return false };
+        let (buffer, header) = (&mut self.transmit.bytes[index][..], self.header);
         let frame = &mut buffer[header..];
         let len = payload(&mut frame[UDP_PAYLOAD_AT..]);
         (headers.source_mac, headers.identification) = (self.steering.mac, self.identification);
@@ -309,6 +318,8 @@ pub struct TransmitToken<'a> {
     lent: &'a mut Option<(u16, usize)>,
     /// The device's count of free transmit buffers.
     free: &'a mut usize,
+    /// The length of the device's header, there already (`Nic::header`).
+    header: usize,
 }
 
 impl<'a> TransmitToken<'a> {
@@ -317,9 +328,10 @@ impl<'a> TransmitToken<'a> {
         device: &'a mut Driver,
         transmit: &'a mut Buffers<TRANSMIT_BUFFERS>,
         free: &'a mut usize,
+        header: usize,
     ) -> Option<Self> {
         let index = transmit.lent.iter().position(Option::is_none)?;
-        Some(TransmitToken { device, buffer: transmit.bytes[index], lent: &mut transmit.lent[index], free })
+        Some(TransmitToken { device, buffer: transmit.bytes[index], lent: &mut transmit.lent[index], free, header })
     }
 }
 
@@ -327,7 +339,7 @@ impl phy::TxToken for TransmitToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         // The header is 10 or 12 bytes; `len` is at most the MTU the
         // capabilities state, so the frame fits (`min` only guards).
-        let header = self.device.fill_buffer_header(&mut self.buffer[..]).unwrap_or(0);
+        let header = self.header;
         let end = (header + len).min(BUFFER_BYTES);
         let result = f(&mut self.buffer[header..end]);
         // The stack leaves TCP and UDP checksums to the device
@@ -369,7 +381,8 @@ impl phy::Device for Nic {
         };
         self.received = Some(index);
         let frame = self.receive.bytes[index].get(header..header + length)?;
-        let transmit = TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit, &mut self.transmit_free)?;
+        let transmit =
+            TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit, &mut self.transmit_free, self.header)?;
         Some((ReceiveToken { frame }, transmit))
     }
 
@@ -377,7 +390,7 @@ impl phy::Device for Nic {
         if !self.transmit_buffer_free() {
             return None;
         }
-        TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit, &mut self.transmit_free)
+        TransmitToken::on_free_buffer(&mut self.device, &mut self.transmit, &mut self.transmit_free, self.header)
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
