@@ -217,8 +217,8 @@ fn counter_ticks() -> u64 {
 /// [`uptime_micros`] for a loop that reads the time often (a server's):
 /// the counter's ticks since the last exact conversion times a rate, an
 /// exact conversion again once a second has passed
-/// ([`tessera_abi::divide::SteppedMicros`]: about 10 instructions instead
-/// of 40, at most 2 us behind [`uptime_micros`], never back). The kernel's
+/// ([`tessera_abi::divide::SteppedMicros`]: about 25 instructions instead
+/// of 43, at most 2 us behind [`uptime_micros`], never back). The kernel's
 /// answer where User mode reads no counter.
 pub struct UptimeClock {
     stepped: Option<tessera_abi::divide::SteppedMicros>,

@@ -157,7 +157,8 @@ enum Clock {
     /// No wait made yet.
     Unstarted,
     /// One wait made, the clock not read: it lasted at least this many
-    /// microseconds (all of its budget if it ran out, else 0).
+    /// microseconds (all of its budget if it ran out, a sleep's length,
+    /// else 0).
     FirstWait(u64),
     /// The call's time ends at this uptime (microseconds).
     Ends(u64),
@@ -185,8 +186,10 @@ impl Deadline {
             }
             // The call's time began when the first wait did, at least
             // `waited` ago: what is left is at most `timeout - waited` (a
-            // deadline never early; late by as much as that wait outlasted
-            // `waited`: its wake-up's latency, or the early end's lead).
+            // deadline never early; late by as much as the time since that
+            // wait began outlasts `waited`: the wait's early end or its
+            // wake-up's latency, and what the call did before this wait,
+            // a request to the server at most).
             Clock::FirstWait(waited) => {
                 let left = micros(timeout).saturating_sub(waited);
                 self.clock = Clock::Ends(tessera_rt::uptime_micros().saturating_add(left));
@@ -482,8 +485,13 @@ impl TcpStream {
         // (then asking notes the wait again).
         let mut backoff = Backoff::new(net);
         loop {
-            backoff.wait(&mut deadline)?;
+            let signalled = backoff.step(&mut deadline)?;
             let told = if core::mem::take(&mut offered) { stream.told_state() } else { None };
+            // Told after a wait that ran out: the signal that came with it
+            // is taken too (as `recv_from` takes a datagram's).
+            if told.is_some() && !signalled {
+                backoff.take_signal();
+            }
             let state = match told {
                 Some(state) if state != State::Connecting => state,
                 _ => stream.state()?,

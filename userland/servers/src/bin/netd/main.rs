@@ -1734,6 +1734,7 @@ fn main(given: tessera_rt::Start) -> u32 {
         // for frames sent or datagrams steered into apps' sockets, with no
         // frame for the stack (`Nic::steer`).
         let mut read_only = false;
+        let mut timed_out = false;
         let wait = Timeout::Micros(u32::try_from(poll_by.saturating_sub(time)).unwrap_or(u32::MAX - 1).max(1));
         // An answer that cannot be delivered (its caller gave up waiting)
         // is not reported, and needs nothing done.
@@ -1775,7 +1776,7 @@ fn main(given: tessera_rt::Start) -> u32 {
                     }
                 }
             }
-            Err(Error::TimedOut) => {}
+            Err(Error::TimedOut) => timed_out = true,
             Err(error) => {
                 if !quiet {
                     println!("netd: receive failed: {}; serving the network only", error.name());
@@ -1784,7 +1785,10 @@ fn main(given: tessera_rt::Start) -> u32 {
                 sleep_micros(POLL_MICROS);
             }
         }
-        time = clock.micros();
+        // A wait that timed out ended at `poll_by` or after: the stepped
+        // clock, up to 2 us behind, must not make the stack's timer due
+        // then look early (a round for nothing, 500 us later).
+        time = if timed_out { clock.micros().max(poll_by) } else { clock.micros() };
         server.time = time;
         if read_only && time < poll_by {
             continue;
