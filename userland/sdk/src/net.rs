@@ -52,7 +52,7 @@ use tessera_abi::Handle;
 use tessera_rt::{call, wait_notification, Mapping, Message, Timeout};
 
 use crate::error::Error;
-use crate::time::{self, Duration};
+use crate::time::{self, micros, Duration};
 
 /// How long [`TcpStream::connect`] waits for the connection to be made
 /// (the network may still be getting its address, too).
@@ -211,12 +211,6 @@ impl Deadline {
             self.clock = Clock::FirstWait(micros);
         }
     }
-}
-
-/// `duration` in whole microseconds (as many as fit), without a division
-/// by a variable.
-fn micros(duration: Duration) -> u64 {
-    duration.as_secs().saturating_mul(1_000_000).saturating_add(u64::from(duration.subsec_micros()))
 }
 
 /// How long one request to the server may take.

@@ -42,9 +42,14 @@ impl Instant {
 
     /// `self` plus `duration`.
     pub fn after(&self, duration: Duration) -> Instant {
-        let micros = u64::try_from(duration.as_micros()).unwrap_or(u64::MAX);
-        Instant { micros: self.micros.saturating_add(micros) }
+        Instant { micros: self.micros.saturating_add(micros(duration)) }
     }
+}
+
+/// `duration` in whole microseconds (as many as fit in 64 bits), in
+/// 64-bit arithmetic: `Duration::as_micros` works in 128 bits.
+pub(crate) fn micros(duration: Duration) -> u64 {
+    duration.as_secs().saturating_mul(1_000_000).saturating_add(u64::from(duration.subsec_micros()))
 }
 
 /// Blocks for at least `duration`.

@@ -1788,7 +1788,10 @@ fn main(given: tessera_rt::Start) -> u32 {
         // A wait that timed out ended at `poll_by` or after: the stepped
         // clock, up to 2 us behind, must not make the stack's timer due
         // then look early (a round for nothing, 500 us later).
-        time = if timed_out { clock.micros().max(poll_by) } else { clock.micros() };
+        time = clock.micros();
+        if timed_out {
+            time = time.max(poll_by);
+        }
         server.time = time;
         if read_only && time < poll_by {
             continue;
