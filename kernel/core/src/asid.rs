@@ -21,13 +21,29 @@ pub(crate) const EPOCH_OFFSET: usize = core::mem::offset_of!(Asids, epoch);
 // The fast paths read the epoch as one word: it must stay a `u32`.
 const _: fn(&Asids) -> u32 = |asids| asids.epoch;
 
+/// An epoch no allocator is ever in: a process that never ran holds it, so
+/// a tag whose epoch is the allocator's always has an ASID (not 0), which
+/// the A7's fast paths rely on (they check the epoch alone).
+pub const NEVER: u32 = u32::MAX;
+
 /// A process's ASID, valid while its epoch is the allocator's.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tag {
     /// The ASID (1..=255 once assigned).
     pub asid: u8,
     /// The epoch it was handed out in (meaningless while `asid` is 0).
     pub epoch: u32,
+}
+
+impl Tag {
+    /// A process that never ran: no ASID, in no epoch.
+    pub const UNASSIGNED: Tag = Tag { asid: 0, epoch: NEVER };
+}
+
+impl Default for Tag {
+    fn default() -> Tag {
+        Tag::UNASSIGNED
+    }
 }
 
 /// What running a process needs.
@@ -56,6 +72,19 @@ impl Asids {
         Asids { epoch: 0, handed_out: 0 }
     }
 
+    /// The epoch after `epoch`, wrapping past [`NEVER`].
+    const fn after(epoch: u32) -> u32 {
+        match epoch.wrapping_add(1) {
+            NEVER => 0,
+            next => next,
+        }
+    }
+
+    /// The current epoch.
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
     /// The tag a process holding `tag` runs with, handing out a new ASID
     /// (and starting a new epoch if none is left) when `tag` is stale.
     #[inline(always)]
@@ -67,7 +96,7 @@ impl Asids {
         let mut first_rollover = false;
         if self.handed_out >= Asids::PER_EPOCH {
             first_rollover = self.epoch == 0;
-            self.epoch = self.epoch.wrapping_add(1);
+            self.epoch = Asids::after(self.epoch);
             self.handed_out = 0;
             flush_all = true;
         }
@@ -104,6 +133,20 @@ mod tests {
         assert_eq!(again, Assignment { tag: Tag { asid: 2, epoch: 1 }, flush_all: false, first_rollover: false });
     }
 
+    /// The epoch wraps past `NEVER`, so a process that never ran is never
+    /// taken for one of the current epoch.
+    #[test]
+    fn no_epoch_is_never() {
+        let mut asids = Asids { epoch: NEVER - 2, handed_out: Asids::PER_EPOCH };
+        let mut epochs = Vec::new();
+        for _ in 0..3 {
+            asids.handed_out = Asids::PER_EPOCH;
+            epochs.push(asids.assign(Tag::UNASSIGNED).tag.epoch);
+        }
+        assert_eq!(epochs, [NEVER - 1, 0, 1]);
+        assert_eq!(Tag::default(), Tag::UNASSIGNED);
+    }
+
     /// Two processes that hold valid tags of the current epoch never share
     /// an ASID, whatever order processes run in (a shared ASID would let one
     /// see the other's TLB entries).
@@ -130,6 +173,9 @@ mod tests {
                 sorted.dedup();
                 assert_eq!(sorted.len(), current.len(), "two live processes share an ASID");
                 assert!(current.iter().all(|&asid| asid != 0));
+                // The fast paths' check: a tag of the current epoch has an
+                // ASID, whether or not its process has run.
+                assert!(tags.iter().all(|t| t.epoch != asids.epoch || t.asid != 0));
             }
             assert!(rollovers <= 1);
         }

@@ -132,7 +132,6 @@ pub struct Layout {
     pub process_until: u32,
     pub process_priority: u32,
     pub process_base_priority: u32,
-    pub process_mapped: u32,
     pub process_ipc: u32,
     /// The first `u32` of `Ipc::Receiving`, `Ipc::AwaitingReply` and
     /// `Ipc::Notification` (the endpoint, the server, the notification),
@@ -318,9 +317,8 @@ const NONE_TAG: u32 = 0;
 // The widths the assembly reads and writes these fields with (`ldrb` for
 // a `bool` or `u8`, `ldr` for a `u32`, `ldrd` for a `u64`): a field whose
 // type changes fails to compile here.
-fn _process_field_types(p: &Process) -> (bool, u8, u8, [u32; 10]) {
+fn _process_field_types(p: &Process) -> (u8, u8, [u32; 10]) {
     (
-        p.mapped,
         p.asid,
         p.run_level,
         [
@@ -462,7 +460,6 @@ impl<P: Platform> Kernel<P> {
         process_until: at(offset_of!(Process, state) + UNTIL),
         process_priority: at(offset_of!(Process, priority)),
         process_base_priority: at(offset_of!(Process, base_priority)),
-        process_mapped: at(offset_of!(Process, mapped)),
         process_ipc: at(offset_of!(Process, ipc)),
         process_ipc_argument: at(offset_of!(Process, ipc) + IPC_ARGUMENT),
         process_ipc_mask: at(offset_of!(Process, ipc) + IPC_MASK),

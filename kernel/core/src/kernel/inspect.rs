@@ -157,7 +157,10 @@ impl<P: Platform> Kernel<P> {
     /// - a caller awaiting a reply has a live server that holds it as its
     ///   caller (else nobody could ever wake it);
     /// - the timer is armed no later than the earliest deadline of a blocked
-    ///   process (so every timed wait ends);
+    ///   process (so every timed wait ends), and no timer work is left
+    ///   pending while a thread runs;
+    /// - a process that has not ended has its address space, and one whose
+    ///   ASID epoch is the allocator's has an ASID;
     /// - a process's reference count is the number of `Process`
     ///   capabilities naming it, and an endpoint's or notification's counts
     ///   are those of the capabilities to it;
@@ -190,6 +193,14 @@ impl<P: Platform> Kernel<P> {
             }
             if let Some(deadline) = process.state.deadline() {
                 earliest = earliest.min(deadline);
+            }
+            // The A7's fast paths run a ready, blocked or called process
+            // without looking at either (svc.s, RUNNABLE).
+            if !process.mapped && !matches!(process.state, State::Zombie { .. } | State::Ending) {
+                return fail("a process that has not ended has its address space", index);
+            }
+            if process.asid_epoch == self.asids.epoch() && process.asid == 0 {
+                return fail("a process whose ASID epoch is the allocator's has an ASID", index);
             }
             let in_ipc = matches!(process.state, State::Ipc { .. });
             if in_ipc == (process.ipc == Ipc::None) {
@@ -264,6 +275,11 @@ impl<P: Platform> Kernel<P> {
         }
         if !self.timer_dirty && earliest < self.armed_deadline {
             return Err(Violation { invariant: "the timer is armed for the earliest deadline", pid: 0 });
+        }
+        // The A7's fast paths switch and return without programming the
+        // timer (svc.s, RUNNABLE).
+        if self.current.is_some() && self.timer_dirty {
+            return Err(Violation { invariant: "a thread runs with no timer work pending", pid: 0 });
         }
         // An architecture's own idle wait sleeps on the timer as it is
         // (the A7's: svc.s trusts `prepare_return` to have armed it).

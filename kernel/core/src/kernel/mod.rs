@@ -261,7 +261,7 @@ impl Process {
             run_next: 0,
             run_level: 0,
             asid: 0,
-            asid_epoch: 0,
+            asid_epoch: crate::asid::NEVER,
             live_next: 0,
             live_previous: 0,
             base_priority: 0,

@@ -130,7 +130,6 @@ core::arch::global_asm!(
     process_ipc_argument = const LAYOUT.process_ipc_argument,
     process_ipc_mask = const LAYOUT.process_ipc_mask,
     process_ipc_next = const LAYOUT.process_ipc_next,
-    process_mapped = const LAYOUT.process_mapped,
     process_memory = const LAYOUT.process_memory,
     process_pc = const LAYOUT.process_pc,
     process_priority = const LAYOUT.process_priority,

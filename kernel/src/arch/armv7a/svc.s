@@ -29,9 +29,10 @@
 @ `Platform::ram`: the A7 kernel maps all RAM at its physical address
 @ (`Ram::IDENTITY`, platform.rs).
 @
-@ In a fast path: the caller's registers are saved in its context,
-@ SP_svc points at the context's `pc` field, TPIDRURW is saved, r0-r7
-@ still hold the caller's r0-r7, IRQs are masked. The caller's process
+@ In a fast path: the caller's registers are saved in its context (SAVE),
+@ SP_svc points at the context's `pc` field, r0-r7 still hold the
+@ caller's r0-r7, IRQs are masked; TPIDRURW is saved where the CPU may
+@ pass to another thread (fast_switch, the idle wait, the general path). The caller's process
 @ entry begins with its context, so it is at SP_svc - pc offset.
 @ Registers: r6 the client's (or yielder's) entry, r8 the entry of the
 @ thread switched to, r9 its index, r10 the endpoint (or the run-queue
@@ -51,23 +52,18 @@
 @ r0 and returns the `pc` field address of the context to resume.
     .global svc_entry
 svc_entry:
-    @ Null (number 0) needs no kernel state: answer success at once. Flags
-    @ may change: `movs` restores the caller's CPSR.
-    cmp r7, #0
-    moveq r0, #0
-    movseq pc, lr
-    stmdb sp, {{r0-r14}}^
-    srsia sp, #0x13
-    mrc p15, 0, lr, c13, c0, 2
-    str lr, [sp, #8]
-    @ The fast paths by number, through a table (read at pc + 8: right
-    @ after the branch below); a number past it takes the general path.
+    @ By number, through a table (read at pc + 8: right after the branch
+    @ below), before anything is saved: `Null` (number 0) needs no kernel
+    @ state, and each other entry saves the caller's registers first
+    @ (SAVE). A number past the table takes the general path.
     cmp r7, #({table_len} - 1)
     ldrls pc, [pc, r7, lsl #2]
-    b tessera_svc_general
+    b svc_general_entry
     .set svc_number, 0
     .rept {table_len}
-    .if svc_number == {call}
+    .if svc_number == 0
+    .word svc_null
+    .elseif svc_number == {call}
     .word tessera_fast_call
     .elseif svc_number == {reply_receive}
     .word tessera_fast_reply_receive
@@ -84,14 +80,35 @@ svc_entry:
     .elseif svc_number == {cap_delete}
     .word tessera_fast_cap_delete
     .else
-    .word tessera_svc_general
+    .word svc_general_entry
     .endif
     .set svc_number, svc_number + 1
     .endr
 
-@ The general path: Rust (`tessera_syscall`, kernel/src/main.rs).
+@ Null: success at once. Flags may change: `movs` restores the caller's
+@ CPSR.
+svc_null:
+    mov r0, #0
+    movs pc, lr
+
+@ The caller's r0-r14 and its pc and CPSR into its context, which SP_svc
+@ points into (at the `pc` field). Its thread register (TPIDRURW) is
+@ saved only where the CPU may pass to another process: the general path
+@ (tessera_svc_general), fast_switch and the idle wait.
+.macro SAVE
+    stmdb sp, {{r0-r14}}^
+    srsia sp, #0x13
+.endm
+
+@ The general path: Rust (`tessera_syscall`, kernel/src/main.rs), from the
+@ table, or from a fast path whose check failed (with the registers
+@ saved: it reads only sp).
+svc_general_entry:
+    SAVE
     .global tessera_svc_general
 tessera_svc_general:
+    mrc p15, 0, lr, c13, c0, 2
+    str lr, [sp, #8]
     sub r0, sp, #{process_pc}
     ldr sp, =__kernel_stack_top
     bl tessera_syscall
@@ -139,39 +156,22 @@ tessera_return_to_user:
     add \dst, \dst, #{entry_offset}
 .endm
 
-@ The process whose entry is \entry can run at once: it has an address
-@ space and an ASID of this epoch (left in lr); and no timer work is
-@ pending. Else to \fail (the general path; the IRQ path's Rust entry).
-@ Uses ip.
+@ The process whose entry is \entry can run at once: it has an ASID of
+@ this epoch (left in lr). Else to \fail (the general path; the IRQ
+@ path's Rust entry). The rest of what running it needs holds by the
+@ kernel's invariants (`Kernel::check_invariants`, checked after every
+@ step of the host tests): a process that has not ended (every one a
+@ fast path runs: ready, blocked in IPC or awaiting a reply) has its
+@ address space; one whose ASID epoch is the allocator's has an ASID (a
+@ process that never ran holds `asid::NEVER`); and no timer work is
+@ pending while a thread runs or the idle wait sleeps, which is when a
+@ fast path is entered. Uses ip.
 .macro RUNNABLE entry, fail=tessera_svc_general
-    ldrb ip, [\entry, #{process_mapped}]
-    cmp ip, #1
-    bne \fail
     ldr ip, [\entry, #{process_asid_epoch}]
     ldr lr, [r11, #{kernel_asid_epoch}]
     cmp ip, lr
-    ldrbeq ip, [r11, #{kernel_timer_dirty}]
-    cmpeq ip, #0
     bne \fail
     ldrb lr, [\entry, #{process_asid}]
-    cmp lr, #0
-    beq \fail
-.endm
-
-@ No timer work is pending (for a path that does not switch). Uses ip.
-.macro NO_TIMER_WORK
-    ldrb ip, [r11, #{kernel_timer_dirty}]
-    cmp ip, #0
-    bne tessera_svc_general
-.endm
-
-@ The process whose entry is \entry waits in IPC. A deadline it waits
-@ with needs nothing done: it stays in `Kernel::earliest_wakeup`, a lower
-@ bound, and the timer may fire once for nothing. Uses ip.
-.macro WAITS_IN_IPC entry
-    ldr ip, [\entry, #{process_state}]
-    cmp ip, #{state_ipc}
-    bne tessera_svc_general
 .endm
 
 @ r4:r5 = the end of a slice starting now (CNTPCT, as `Platform::now`),
@@ -333,6 +333,7 @@ tessera_return_to_user:
 @ --- Call: a client calls an endpoint where a server waits -----------------
     .global tessera_fast_call
 tessera_fast_call:
+    SAVE
     @ A label in the info word, and no capability to pass or one (in r5);
     @ no reserved bit.
     movs ip, r1, lsr #{label_bits}
@@ -351,11 +352,13 @@ tessera_fast_call:
     sub r9, r9, #1
     ldr r11, =({kernel} + {kernel_in_cell})
     ENTRY_OF r8, r9
-    @ It owes nobody a reply and waits in IPC.
+    @ It owes nobody a reply. (It waits in IPC, as every process queued
+    @ on an endpoint does: `Kernel::check_invariants`. A deadline it waits
+    @ with needs nothing done: it stays in `Kernel::earliest_wakeup`, a
+    @ lower bound, and the timer may fire once for nothing.)
     ldr ip, [r8, #{process_reply_to}]
     cmp ip, #0
     bne tessera_svc_general
-    WAITS_IN_IPC r8
     RUNNABLE r8
     @ The capability it passes, if any: a frame the client may grant, not
     @ at the deepest level (r2 its slot, r3 its depth), and a free slot in
@@ -451,6 +454,7 @@ tessera_fast_call:
 @ --- ReplyReceive: a server answers its waiting client and waits again ----
     .global tessera_fast_reply_receive
 tessera_fast_reply_receive:
+    SAVE
     @ No capability in the answer (r7 = 0).
     movs r7, r1, lsr #{label_bits}
     bne tessera_svc_general
@@ -556,6 +560,7 @@ tessera_fast_reply_receive:
 @ is the general path's.
     .global tessera_fast_receive
 tessera_fast_receive:
+    SAVE
     sub r6, sp, #{process_pc}
     ldr r11, =({kernel} + {kernel_in_cell})
     LOOKUP r10, r6, {endpoint_kind}, {right_receive}
@@ -601,6 +606,7 @@ tessera_fast_receive:
 @ slice's end, and nothing is pending).
     .global tessera_fast_yield
 tessera_fast_yield:
+    SAVE
     sub r6, sp, #{process_pc}
     ldr r11, =({kernel} + {kernel_in_cell})
     ldr r0, [r6, #{process_priority}]
@@ -649,8 +655,8 @@ tessera_fast_yield:
 @ fire once for nothing), as in the Rust path.
     .global tessera_fast_signal
 tessera_fast_signal:
+    SAVE
     NOTIFICATION {right_signal}
-    NO_TIMER_WORK
     ldr ip, [r10, #{notification_bound}]
     cmp ip, #0
     bne tessera_svc_general
@@ -672,7 +678,6 @@ tessera_fast_signal:
     ldr r3, [r8, #{process_ipc_mask}]
     ands r3, r3, r2
     beq 2f
-    WAITS_IN_IPC r8
     ldr r4, [r8, #{process_priority}]
     ldr lr, [r6, #{process_priority}]
     cmp r4, lr
@@ -725,6 +730,7 @@ tessera_fast_signal:
 @ idle wait begins (idle_wait, below the IRQ path).
     .global tessera_fast_wait_notification
 tessera_fast_wait_notification:
+    SAVE
     @ r0 the handle, r1 the mask, r2 the timeout.
     NOTIFICATION {right_wait}
     ldr r3, [r10, #{notification_bits}]
@@ -758,7 +764,10 @@ tessera_fast_wait_notification:
     str r1, [r6, #{process_ipc_mask}]
     cmp r7, #0
     bne fast_switch
-    @ Nobody was ready: no thread is current, and the idle wait begins.
+    @ Nobody was ready: no thread is current, and the idle wait begins
+    @ (the caller's thread register saved: a thread may run next).
+    mrc p15, 0, ip, c13, c0, 2
+    str ip, [sp, #8]
     mov ip, #{none_tag}
     str ip, [r11, #{kernel_current}]
     b idle_wait
@@ -768,10 +777,7 @@ tessera_fast_wait_notification:
     mov r7, #0
     b 2b
 1:  @ It goes on with the bits it takes (r4; none for a wait that may not
-    @ block): r0 = 0, r1 the bits, r2 = r3 = 0. (A wait that blocks checks
-    @ for timer work in RUNNABLE, or leaves it to the idle loop; this one
-    @ here.)
-    NO_TIMER_WORK
+    @ block): r0 = 0, r1 the bits, r2 = r3 = 0.
     bic r3, r3, r1
     str r3, [r10, #{notification_bits}]
     mov r0, #0
@@ -786,13 +792,12 @@ tessera_fast_wait_notification:
 @ handle names an interrupt (no right needed) that is bound to a
 @ notification; the distributor's enable bit for it is set again
 @ (`gic::unmask`), and the caller goes on with r0 = 0. Anything else (a
-@ bad handle, an interrupt not bound, interrupt 0, timer work) is the
-@ general path's.
+@ bad handle, an interrupt not bound, interrupt 0) is the general path's.
     .global tessera_fast_interrupt_ack
 tessera_fast_interrupt_ack:
+    SAVE
     sub r6, sp, #{process_pc}
     ldr r11, =({kernel} + {kernel_in_cell})
-    NO_TIMER_WORK
     LOOKUP r9, r6, {interrupt_kind}, 0
     ldr r1, [r9, #{capability_object}]
     cmp r1, #0
@@ -968,13 +973,11 @@ irq_taken:
     orr ip, ip, r3, lsl r0
     str ip, [r11, #{kernel_ready_levels}]
 2:  mov r0, #0
-    b fast_switch
+    b fast_switch_saved
 1:  @ Nobody receives them: the bits stay (bound: for its next receive),
     @ the interrupt is masked and ended, and the interrupted thread goes on
-    @ (no timer work pending), or the idle wait.
-    ldrb ip, [r11, #{kernel_timer_dirty}]
-    cmp ip, #0
-    bne irq_acknowledged
+    @ (no timer work is pending for either: see RUNNABLE), or the idle
+    @ wait.
     str r7, [r0, #{notification_bits}]
     bl mask_and_end
     cmp r6, #0
@@ -1071,9 +1074,9 @@ idle_from_rust:
 @ handle, another kind, a mapping, descendants) goes to the general path.
     .global tessera_fast_cap_delete
 tessera_fast_cap_delete:
+    SAVE
     sub r6, sp, #{process_pc}
     ldr r11, =({kernel} + {kernel_in_cell})
-    NO_TIMER_WORK
     @ r9 = the slot: an index in 1..CSPACE_SLOTS, the handle's generation.
     and ip, r0, #0xff
     sub lr, ip, #1
@@ -1167,11 +1170,17 @@ fast_deadline:
     bx lr
 
 @ --- the switch: to the thread whose entry is r8 (index r9, ASID lr) -------
-@ As `Kernel::switch_to_thread` with the checks done: it becomes current
-@ and loaded, gets its thread register, an open exclusive monitor and its
-@ address space (through reserved ASID 0, as mmu::switch_to), and runs.
-@ r0 is 0 here; r2 and r3 are free.
+@ As `Kernel::switch_to_thread` with the checks done: the thread register
+@ of the thread leaving (whose context SP_svc points into) is saved; the
+@ new one becomes current and loaded, gets its thread register, an open
+@ exclusive monitor and its address space (through reserved ASID 0, as
+@ mmu::switch_to), and runs. r0 is 0 here; r2 and r3 are free.
 fast_switch:
+    mrc p15, 0, ip, c13, c0, 2
+    str ip, [sp, #8]
+@ From the IRQ path, whose entry saved the thread register (and which has
+@ no context at sp when it comes from the idle wait).
+fast_switch_saved:
     mov r2, #{some_tag}
     mov r3, r9
     strd r2, r3, [r11, #{kernel_current}]
