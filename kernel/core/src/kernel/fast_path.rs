@@ -64,11 +64,8 @@ pub struct Layout {
     pub kernel_ticks_per_micro: u32,
     /// The current ASID epoch.
     pub kernel_asid_epoch: u32,
-    /// The process table: where block 0 is reached, the generations, the
-    /// number of blocks.
+    /// The process table: where block 0 is reached.
     pub kernel_blocks: u32,
-    pub kernel_generations: u32,
-    pub kernel_len: u32,
     /// The first live process, as index + 1 (0: none; a `u32`), and each
     /// process's next (`Process::live_next`, the same).
     pub kernel_first_live: u32,
@@ -415,8 +412,6 @@ impl<P: Platform> Kernel<P> {
         kernel_ticks_per_micro: at(offset_of!(Self, clock) + crate::time::TICKS_PER_MICRO_OFFSET),
         kernel_asid_epoch: at(offset_of!(Self, asids) + crate::asid::EPOCH_OFFSET),
         kernel_blocks: at(offset_of!(Self, processes) + table::BLOCKS_OFFSET),
-        kernel_generations: at(offset_of!(Self, processes) + table::GENERATIONS_OFFSET),
-        kernel_len: at(offset_of!(Self, processes) + table::LEN_OFFSET),
         kernel_first_live: at(offset_of!(Self, processes) + table::FIRST_OFFSET),
         process_live_next: at(offset_of!(Process, live_next)),
         object_shift: PROCESS_OBJECT_BYTES.trailing_zeros(),

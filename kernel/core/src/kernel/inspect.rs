@@ -160,7 +160,8 @@ impl<P: Platform> Kernel<P> {
     ///   process (so every timed wait ends), and no timer work is left
     ///   pending while a thread runs;
     /// - a process that has not ended has its address space, and one whose
-    ///   ASID epoch is the allocator's has an ASID;
+    ///   ASID epoch is the allocator's has an ASID; slot 0 of its CSpace
+    ///   stays empty;
     /// - a process's reference count is the number of `Process`
     ///   capabilities naming it, and an endpoint's or notification's counts
     ///   are those of the capabilities to it;
@@ -201,6 +202,11 @@ impl<P: Platform> Kernel<P> {
             }
             if process.asid_epoch == self.asids.epoch() && process.asid == 0 {
                 return fail("a process whose ASID epoch is the allocator's has an ASID", index);
+            }
+            // The A7's handle look-up lets index 0 reach the slot (svc.s,
+            // LOOKUP).
+            if self.processes.cspace(index)[0].capability().is_some() {
+                return fail("slot 0 of a CSpace stays empty", index);
             }
             let in_ipc = matches!(process.state, State::Ipc { .. });
             if in_ipc == (process.ipc == Ipc::None) {

@@ -51,13 +51,10 @@ pub(super) struct ProcessTable {
 
 /// Where the table's fields lie, for the architectures' fast paths.
 pub(super) const BLOCKS_OFFSET: usize = core::mem::offset_of!(ProcessTable, blocks);
-pub(super) const GENERATIONS_OFFSET: usize = core::mem::offset_of!(ProcessTable, generations);
-pub(super) const LEN_OFFSET: usize = core::mem::offset_of!(ProcessTable, len);
 pub(super) const FIRST_OFFSET: usize = core::mem::offset_of!(ProcessTable, first);
-// The fast paths read these as words (a `u16` per generation): their
-// types must stay.
-fn _field_types(table: &ProcessTable) -> (usize, *mut u16, usize, u32) {
-    (table.blocks, table.generations, table.len, table.first)
+// The fast paths read these as words: their types must stay.
+fn _field_types(table: &ProcessTable) -> (usize, u32) {
+    (table.blocks, table.first)
 }
 
 impl ProcessTable {

@@ -102,8 +102,6 @@ core::arch::global_asm!(
     kernel_asid_epoch = const LAYOUT.kernel_asid_epoch,
     kernel_blocks = const LAYOUT.kernel_blocks,
     kernel_current = const LAYOUT.kernel_current,
-    kernel_generations = const LAYOUT.kernel_generations,
-    kernel_len = const LAYOUT.kernel_len,
     kernel_first_live = const LAYOUT.kernel_first_live,
     process_live_next = const LAYOUT.process_live_next,
     state_sleeping = const LAYOUT.state_sleeping,

@@ -126,13 +126,13 @@ tessera_return_to_user:
 @ Each branches to the general path when its check fails.
 
 @ \slot = the slot the handle in r0 names in the CSpace of the process
-@ whose entry is \entry, if it holds a \kind with right \right (an index in
-@ 1..CSPACE_SLOTS, the slot's generation, the kind, the right if \right
-@ is not 0). Uses ip, lr.
+@ whose entry is \entry, if it holds a \kind with right \right (an index
+@ below CSPACE_SLOTS, the slot's generation, the kind, the right if \right
+@ is not 0). Index 0 fails at the kind: slot 0 of every CSpace stays
+@ empty (`Kernel::check_invariants`). Uses ip, lr.
 .macro LOOKUP slot, entry, kind, right
     and ip, r0, #0xff
-    sub lr, ip, #1
-    cmp lr, #({cspace_slots} - 1)
+    cmp ip, #{cspace_slots}
     bhs tessera_svc_general
     sub \slot, \entry, #{cspace_below_entry}
     mov lr, #{slot_bytes}
@@ -291,13 +291,17 @@ tessera_return_to_user:
 
 @ The process whose link (index + 1) is \link waits last in the queue
 @ of \object, whose head and tail are at \head and \tail (its own IPC link
-@ is 0 already). Uses ip, \scratch.
+@ is 0 already: a process not blocked is linked into no queue,
+@ `Kernel::check_invariants`). An empty queue, the common case, skips
+@ the link. Uses ip, \scratch.
 .macro ENQUEUE object, head, tail, link, scratch
     ldr ip, [\object, #\tail]
     str \link, [\object, #\tail]
     cmp ip, #0
     streq \link, [\object, #\head]
+    beq .Lenqueued\@
     LINK_AFTER_NE ip, \link, {process_ipc_next}, \scratch
+.Lenqueued\@:
 .endm
 
 @ The process whose entry is \entry is blocked in IPC with no deadline.
@@ -335,20 +339,19 @@ tessera_return_to_user:
 tessera_fast_call:
     SAVE
     @ A label in the info word, and no capability to pass or one (in r5);
-    @ no reserved bit.
-    movs ip, r1, lsr #{label_bits}
-    cmpne ip, #1
-    bne tessera_svc_general
+    @ no reserved bit: the word's bits above the label are 0 or 1.
+    cmp r1, #(2 << {label_bits})
+    bhs tessera_svc_general
     sub r6, sp, #{process_pc}
     LOOKUP r9, r6, {endpoint_kind}, {right_send}
     ldr r10, [r9, #{capability_object}]
     ldr r7, [r9, #{capability_badge}]
-    @ A receiver waits on the endpoint: the first is the server.
-    ldr r9, [r10, #{endpoint_head}]
+    @ A receiver waits on the endpoint: the first is the server (a queue
+    @ flagged as receivers' is not empty: `Kernel::check_invariants`).
     ldr ip, [r10, #{endpoint_receivers_queued}]
-    cmp r9, #0
-    cmpne ip, #0
+    cmp ip, #0
     beq tessera_svc_general
+    ldr r9, [r10, #{endpoint_head}]
     sub r9, r9, #1
     ldr r11, =({kernel} + {kernel_in_cell})
     ENTRY_OF r8, r9
@@ -471,29 +474,26 @@ tessera_fast_reply_receive:
     cmp ip, #0
     bne 8f
 3:  @ A client waits for the reply: reply_to is its index + 1; 0 (none)
-    @ and all ones (gone) become the two largest words.
+    @ and all ones (gone) become the two largest words. Any other value
+    @ names a live caller blocked awaiting this server's reply, which the
+    @ kernel keeps so (`cancel_ipc` and the end of either side:
+    @ `Kernel::check_invariants`, "the caller a server owes a reply is
+    @ waiting for it").
     ldr r9, [r8, #{process_reply_to}]
     sub r9, r9, #1
     cmn r9, #2
     bhs tessera_svc_general
-    ldr ip, [r11, #{kernel_len}]
-    cmp r9, ip
-    bhs tessera_svc_general
-    ldr ip, [r11, #{kernel_generations}]
-    add ip, ip, r9, lsl #1
-    ldrh ip, [ip]
-    tst ip, #1
-    beq tessera_svc_general
     LOOKUP r10, r8, {endpoint_kind}, {right_receive}
     ldr r10, [r10, #{capability_object}]
-    @ No sender waits on the endpoint (the general path takes it).
-    ldr ip, [r10, #{endpoint_receivers_queued}]
+    @ No sender waits on the endpoint (the general path takes it): the
+    @ queue is empty (the common case, one server), or holds receivers.
     ldr lr, [r10, #{endpoint_head}]
-    cmp ip, #0
-    movne lr, #0
     cmp lr, #0
-    bne tessera_svc_general
-    @ The deadline, if it has one (the handle in r0 is used).
+    beq 2f
+    ldr ip, [r10, #{endpoint_receivers_queued}]
+    cmp ip, #0
+    beq tessera_svc_general
+2:  @ The deadline, if it has one (the handle in r0 is used).
     cmp r7, #0
     ldrne ip, [r8, #{process_r12}]
     blne fast_deadline
@@ -529,7 +529,6 @@ tessera_fast_reply_receive:
     @ at its own priority, owing nobody a reply.
     ldr r7, [r11, #({kernel_current} + 4)]
     add r7, r7, #1
-    str r0, [r8, #{process_ipc_next}]
     ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r7, r1
     mov r2, #1
     str r2, [r10, #{endpoint_receivers_queued}]
@@ -586,7 +585,6 @@ tessera_fast_receive:
     @ link), r0 = 0; the next thread runs.
     BLOCK_UNTIL r6, r0, r1
     RUN_NEXT
-    str r0, [r6, #{process_ipc_next}]
     ldr r2, [r11, #({kernel_current} + 4)]
     add r2, r2, #1
     ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r2, r3
@@ -753,7 +751,6 @@ tessera_fast_wait_notification:
     mov r7, #1
 2:  ldr r1, [r6, #{process_r1}]
     @ ...and the caller waits last on the notification (r4: its link).
-    str r0, [r6, #{process_ipc_next}]
     ldr r4, [r11, #({kernel_current} + 4)]
     add r4, r4, #1
     ENQUEUE r10, {notification_head}, {notification_tail}, r4, r5

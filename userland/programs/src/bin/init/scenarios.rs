@@ -964,6 +964,26 @@ fn notifications_deliver_their_bits() -> Outcome {
     if poll(notification, 0b1111) != Ok(0b0001) {
         return Err(wrong("the bit the waiter did not want was not left"));
     }
+    // Two waiters queued on one notification in turn (the second linked
+    // after the first: on the A7 the assembly's queue link), woken in the
+    // other order, each by the bits of its mask.
+    let first = start("waiter", 4, 0b0010)?;
+    give(notification, first, Rights::WAIT)?;
+    let second = start("waiter", 4, 0b1000)?;
+    give(notification, second, Rights::WAIT)?;
+    tessera_rt::sleep_micros(20_000);
+    signal(notification, 0b1000).map_err(|_| "signal failed")?;
+    let ended = finish(second)?;
+    if ended != Ended::Exited(0b1000) {
+        report("second waiter", ended);
+        return Err(wrong("the second of two queued waiters did not take its bit"));
+    }
+    signal(notification, 0b0010).map_err(|_| "signal failed")?;
+    let ended = finish(first)?;
+    if ended != Ended::Exited(0b0010) {
+        report("first waiter", ended);
+        return Err(wrong("the first of two queued waiters did not take its bit"));
+    }
     println!("init: notifications delivered the bits they were for");
     Ok(())
 }
