@@ -147,11 +147,10 @@ pub struct Layout {
     pub process_slice_spent: u32,
     pub process_asid_epoch: u32,
     pub process_memory: u32,
-    /// The saved `r1`, `r7`, `r12`, `pc` and thread register (r0-r12 come first,
-    /// in order: one `stm` writes a message's r0-r5).
+    /// The saved `r1`, `r7`, `pc` and thread register (r0-r12 come first, in
+    /// order: one `stm` writes a message's r0-r5).
     pub process_r1: u32,
     pub process_r7: u32,
-    pub process_r12: u32,
     pub process_pc: u32,
     pub process_thread_register: u32,
     pub state_ready: u32,
@@ -469,7 +468,6 @@ impl<P: Platform> Kernel<P> {
         process_memory: at(offset_of!(Process, memory)),
         process_r1: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 4),
         process_r7: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 7 * 4),
-        process_r12: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 12 * 4),
         process_pc: at(offset_of!(Process, context) + offset_of!(UserContext, pc)),
         process_thread_register: at(offset_of!(Process, context) + offset_of!(UserContext, thread_register)),
         state_ready: state_tag(State::Ready),

@@ -158,7 +158,7 @@ impl<P: Platform> Kernel<P> {
     ///   caller (else nobody could ever wake it);
     /// - the timer is armed no later than the earliest deadline of a blocked
     ///   process (so every timed wait ends), and no timer work is left
-    ///   pending while a thread runs;
+    ///   pending while a thread runs, in its own address space;
     /// - a process that has not ended has its address space, and one whose
     ///   ASID epoch is the allocator's has an ASID; slot 0 of its CSpace
     ///   stays empty;
@@ -283,9 +283,13 @@ impl<P: Platform> Kernel<P> {
             return Err(Violation { invariant: "the timer is armed for the earliest deadline", pid: 0 });
         }
         // The A7's fast paths switch and return without programming the
-        // timer (svc.s, RUNNABLE).
+        // timer (svc.s, RUNNABLE), and switch from a thread whose address
+        // space is the loaded one (fast_switch).
         if self.current.is_some() && self.timer_dirty {
             return Err(Violation { invariant: "a thread runs with no timer work pending", pid: 0 });
+        }
+        if self.current.is_some() && self.loaded != self.current {
+            return Err(Violation { invariant: "a thread runs in its own address space", pid: 0 });
         }
         // An architecture's own idle wait sleeps on the timer as it is
         // (the A7's: svc.s trusts `prepare_return` to have armed it).

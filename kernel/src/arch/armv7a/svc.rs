@@ -133,7 +133,6 @@ core::arch::global_asm!(
     process_priority = const LAYOUT.process_priority,
     process_r1 = const LAYOUT.process_r1,
     process_r7 = const LAYOUT.process_r7,
-    process_r12 = const LAYOUT.process_r12,
     process_reply_to = const LAYOUT.process_reply_to,
     process_run_level = const LAYOUT.process_run_level,
     process_run_next = const LAYOUT.process_run_next,

@@ -463,11 +463,9 @@ tessera_fast_reply_receive:
     bne tessera_svc_general
     sub r8, sp, #{process_pc}
     ldr r11, =({kernel} + {kernel_in_cell})
-    @ Its time limit (r12, still the caller's): none, or one (r7 = 1: the
-    @ deadline goes into r0:r1 below, and the answer's words come back
-    @ from its context at the commit).
-    cmn ip, #1
-    movne r7, #1
+    @ Its time limit (r12, still the caller's), kept in r7: FOREVER, or
+    @ one whose deadline is the last check (9, below).
+    mov r7, ip
     @ No bound notification, or no bits in it (they would answer the
     @ receive).
     ldr ip, [r8, #{process_bound}]
@@ -493,11 +491,7 @@ tessera_fast_reply_receive:
     ldr ip, [r10, #{endpoint_receivers_queued}]
     cmp ip, #0
     beq tessera_svc_general
-2:  @ The deadline, if it has one (the handle in r0 is used).
-    cmp r7, #0
-    ldrne ip, [r8, #{process_r12}]
-    blne fast_deadline
-    @ The client: its turn not spent while the server worked for it
+2:  @ The client: its turn not spent while the server worked for it
     @ (the general path queues it), nothing ready outranks it, and it can
     @ run.
     ENTRY_OF r6, r9
@@ -513,8 +507,9 @@ tessera_fast_reply_receive:
     cmp ip, lr
     bhi tessera_svc_general
 1:  RUNNABLE r6
-    @ Commit. The server blocks, with no deadline, or until r0:r1.
-    cmp r7, #0
+    @ Commit. The server blocks, with no deadline, or (9) until its time
+    @ limit.
+    cmn r7, #1
     bne 9f
     BLOCK_FOREVER r8
 4:  @ The answer: r0 = 0, r1 = label, r2-r5 the words, r7 = 0.
@@ -545,9 +540,15 @@ tessera_fast_reply_receive:
     cmp ip, #0
     beq 3b
     b tessera_svc_general
-9:  BLOCK_UNTIL r8, r0, r1
+9:  @ The deadline, r0:r1 (its check may still fail), then the commit
+    @ with the server blocked until it; the answer's words come back from
+    @ its context (r1-r3 were used), the client's ASID to lr.
+    mov ip, r7
+    bl fast_deadline
+    BLOCK_UNTIL r8, r0, r1
     add ip, r8, #4
     ldm ip, {{r1, r2, r3, r4, r5}}
+    ldrb lr, [r6, #{process_asid}]
     b 4b
 
 @ --- Receive: nothing has come, the caller waits, the next thread runs ---
@@ -1172,16 +1173,21 @@ fast_deadline:
 @ new one becomes current and loaded, gets its thread register, an open
 @ exclusive monitor and its address space (through reserved ASID 0, as
 @ mmu::switch_to), and runs. r0 is 0 here; r2 and r3 are free.
+@ From the IRQ path, whose entry saved the thread register (and which has
+@ no context at sp when it comes from the idle wait, where no thread is
+@ current): both `Option`s' tags are written.
+fast_switch_saved:
+    mov r2, #{some_tag}
+    str r2, [r11, #{kernel_current}]
+    str r2, [r11, #{kernel_loaded}]
+    b 1f
+@ From a syscall, where the leaving thread was current and its address
+@ space loaded (`Kernel::check_invariants`): both tags say `Some` already.
 fast_switch:
     mrc p15, 0, ip, c13, c0, 2
     str ip, [sp, #8]
-@ From the IRQ path, whose entry saved the thread register (and which has
-@ no context at sp when it comes from the idle wait).
-fast_switch_saved:
-    mov r2, #{some_tag}
-    mov r3, r9
-    strd r2, r3, [r11, #{kernel_current}]
-    strd r2, r3, [r11, #{kernel_loaded}]
+1:  str r9, [r11, #({kernel_current} + 4)]
+    str r9, [r11, #({kernel_loaded} + 4)]
     ldr ip, [r8, #{process_thread_register}]
     mcr p15, 0, ip, c13, c0, 2
     clrex
