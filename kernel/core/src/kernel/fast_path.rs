@@ -64,16 +64,15 @@ pub struct Layout {
     pub kernel_ticks_per_micro: u32,
     /// The current ASID epoch.
     pub kernel_asid_epoch: u32,
-    /// The process table: where block 0 is reached.
-    pub kernel_blocks: u32,
+    /// The process table: where the entry of index 0 is reached (an
+    /// index's is `index << object_shift` further).
+    pub kernel_entries: u32,
     /// The first live process, as index + 1 (0: none; a `u32`), and each
     /// process's next (`Process::live_next`, the same).
     pub kernel_first_live: u32,
     pub process_live_next: u32,
     /// log2 of `PROCESS_OBJECT_BYTES`.
     pub object_shift: u32,
-    /// Where a process's entry lies in its object.
-    pub entry_offset: u32,
     /// How far below a process's entry its CSpace begins.
     pub cspace_below_entry: u32,
     pub cspace_slots: u32,
@@ -410,11 +409,10 @@ impl<P: Platform> Kernel<P> {
         kernel_earliest_wakeup: at(offset_of!(Self, earliest_wakeup)),
         kernel_ticks_per_micro: at(offset_of!(Self, clock) + crate::time::TICKS_PER_MICRO_OFFSET),
         kernel_asid_epoch: at(offset_of!(Self, asids) + crate::asid::EPOCH_OFFSET),
-        kernel_blocks: at(offset_of!(Self, processes) + table::BLOCKS_OFFSET),
+        kernel_entries: at(offset_of!(Self, processes) + table::ENTRIES_OFFSET),
         kernel_first_live: at(offset_of!(Self, processes) + table::FIRST_OFFSET),
         process_live_next: at(offset_of!(Process, live_next)),
         object_shift: PROCESS_OBJECT_BYTES.trailing_zeros(),
-        entry_offset: table::ENTRY_OFFSET,
         cspace_below_entry: table::ENTRY_OFFSET - CSPACE_OFFSET,
         cspace_slots: CSPACE_SLOTS as u32,
         handle_index_bits: HANDLE_INDEX_BITS,

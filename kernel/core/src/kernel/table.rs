@@ -42,6 +42,9 @@ pub(super) struct ProcessTable {
     base: u32,
     /// Where the kernel reaches block 0 (`Ram::pointer(base)`).
     blocks: usize,
+    /// Where it reaches the entry of index 0 (`blocks + ENTRY_OFFSET`):
+    /// an index's entry is one shift and add away for the fast paths.
+    entries: usize,
     /// Generations, one per `PROCESS_OBJECT_BYTES` block of RAM.
     generations: *mut u16,
     len: usize,
@@ -50,17 +53,17 @@ pub(super) struct ProcessTable {
 }
 
 /// Where the table's fields lie, for the architectures' fast paths.
-pub(super) const BLOCKS_OFFSET: usize = core::mem::offset_of!(ProcessTable, blocks);
+pub(super) const ENTRIES_OFFSET: usize = core::mem::offset_of!(ProcessTable, entries);
 pub(super) const FIRST_OFFSET: usize = core::mem::offset_of!(ProcessTable, first);
 // The fast paths read these as words: their types must stay.
 fn _field_types(table: &ProcessTable) -> (usize, u32) {
-    (table.blocks, table.first)
+    (table.entries, table.first)
 }
 
 impl ProcessTable {
     /// A table with no blocks; `init` gives it RAM.
     pub(super) const fn empty() -> ProcessTable {
-        ProcessTable { base: 0, blocks: 0, generations: core::ptr::null_mut(), len: 0, first: 0 }
+        ProcessTable { base: 0, blocks: 0, entries: 0, generations: core::ptr::null_mut(), len: 0, first: 0 }
     }
 
     /// Bytes of generations a table for `ram_bytes` of RAM needs.
@@ -81,6 +84,7 @@ impl ProcessTable {
         assert!(len <= u16::MAX as usize, "more RAM than pids can name");
         self.base = base;
         self.blocks = ram.pointer::<u8>(base) as usize;
+        self.entries = self.blocks + ENTRY_OFFSET as usize;
         self.len = len;
         self.generations = ram.pointer(generations);
         self.first = 0;

@@ -33,6 +33,8 @@ const fn max(a: u32, b: u32) -> u32 {
     }
 }
 const _: () = assert!(YIELD < TABLE_LEN && TABLE_LEN <= 255);
+// A process leaving IPC gets `Ipc::None` from a register that holds 0.
+const _: () = assert!(LAYOUT.ipc_none == 0);
 // The waits tell FOREVER with `cmn <register>, #1`.
 const _: () = assert!(LAYOUT.forever == u32::MAX);
 // The context's offsets entry.s uses (`pc` 60 bytes in, the thread
@@ -90,17 +92,15 @@ core::arch::global_asm!(
     endpoint_kind = const LAYOUT.endpoint_kind,
     endpoint_receivers_queued = const LAYOUT.endpoint_receivers_queued,
     endpoint_tail = const LAYOUT.endpoint_tail,
-    entry_offset = const LAYOUT.entry_offset,
     handle_index_bits = const LAYOUT.handle_index_bits,
     ipc_awaiting_reply = const LAYOUT.ipc_awaiting_reply,
-    ipc_none = const LAYOUT.ipc_none,
     ipc_notification = const LAYOUT.ipc_notification,
     ipc_receiving = const LAYOUT.ipc_receiving,
     kernel_armed_deadline = const LAYOUT.kernel_armed_deadline,
     kernel_earliest_wakeup = const LAYOUT.kernel_earliest_wakeup,
     kernel_ticks_per_micro = const LAYOUT.kernel_ticks_per_micro,
     kernel_asid_epoch = const LAYOUT.kernel_asid_epoch,
-    kernel_blocks = const LAYOUT.kernel_blocks,
+    kernel_entries = const LAYOUT.kernel_entries,
     kernel_current = const LAYOUT.kernel_current,
     kernel_first_live = const LAYOUT.kernel_first_live,
     process_live_next = const LAYOUT.process_live_next,

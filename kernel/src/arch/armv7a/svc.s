@@ -151,9 +151,8 @@ tessera_return_to_user:
 
 @ \dst = the entry of the process whose index is \index (r11: the kernel).
 .macro ENTRY_OF dst, index
-    ldr \dst, [r11, #{kernel_blocks}]
+    ldr \dst, [r11, #{kernel_entries}]
     add \dst, \dst, \index, lsl #{object_shift}
-    add \dst, \dst, #{entry_offset}
 .endm
 
 @ The process whose entry is \entry can run at once: it has an ASID of
@@ -233,10 +232,10 @@ tessera_return_to_user:
 @ 0): slot `index` of process `space`'s CSpace (r11: the kernel). Uses ip,
 @ lr.
 .macro SLOT_AT dst, link
-    ldr \dst, [r11, #{kernel_blocks}]
+    ldr \dst, [r11, #{kernel_entries}]
     lsr ip, \link, #16
     add \dst, \dst, ip, lsl #{object_shift}
-    add \dst, \dst, #({entry_offset} - {cspace_below_entry})
+    sub \dst, \dst, #{cspace_below_entry}
     uxth ip, \link
     mov lr, #{slot_bytes}
     mla \dst, ip, lr, \dst
@@ -261,10 +260,9 @@ tessera_return_to_user:
 @ If the flags say "not equal": the process whose link (index + 1) is
 @ \last gets \link as its \field link. Uses \scratch (and \last).
 .macro LINK_AFTER_NE last, link, field, scratch
-    ldrne \scratch, [r11, #{kernel_blocks}]
+    ldrne \scratch, [r11, #{kernel_entries}]
     subne \last, \last, #1
     addne \scratch, \scratch, \last, lsl #{object_shift}
-    addne \scratch, \scratch, #{entry_offset}
     strne \link, [\scratch, #\field]
 .endm
 
@@ -433,8 +431,7 @@ tessera_fast_call:
     @ The message: r0 = 0, r1 = label, r2-r5 the words, r7 the badge.
     stm r8, {{r0, r1, r2, r3, r4, r5}}
     str r7, [r8, #{process_r7}]
-    mov ip, #{ipc_none}
-    str ip, [r8, #{process_ipc}]
+    str r0, [r8, #{process_ipc}]
     @ It owes the client a reply (index + 1) and runs at least at the
     @ client's priority.
     ldr ip, [r11, #({kernel_current} + 4)]
@@ -516,8 +513,7 @@ tessera_fast_reply_receive:
     mov r0, #0
     stm r6, {{r0, r1, r2, r3, r4, r5}}
     str r0, [r6, #{process_r7}]
-    mov ip, #{ipc_none}
-    str ip, [r6, #{process_ipc}]
+    str r0, [r6, #{process_ipc}]
     mov ip, #{state_running}
     str ip, [r6, #{process_state}]
     @ The server waits last in the endpoint's queue (r7: its index + 1),
@@ -690,8 +686,7 @@ tessera_fast_signal:
     str r0, [r10, #{notification_tail}]
     str r0, [r8]
     str r3, [r8, #{process_r1}]
-    mov ip, #{ipc_none}
-    str ip, [r8, #{process_ipc}]
+    str r0, [r8, #{process_ipc}]
     @ It is ready, last in the queue of its priority (r4: its level, r9:
     @ its link).
     mov ip, #{state_ready}
@@ -941,8 +936,7 @@ irq_taken:
     str r2, [r8, #20]
     mvn ip, #0
     str ip, [r8, #{process_r7}]
-    mov ip, #{ipc_none}
-    str ip, [r8, #{process_ipc}]
+    str r2, [r8, #{process_ipc}]
     strb r2, [r8, #{process_slice_spent}]
     mov ip, #{state_running}
     str ip, [r8, #{process_state}]
