@@ -242,7 +242,19 @@ extern "C" fn kernel_main() -> ! {
 
 /// Exclusive access to the kernel for one entry (see `kernel::KernelCell`).
 fn enter() -> kernel::KernelGuard<'static> {
-    KERNEL.enter()
+    let kernel = KERNEL.enter();
+    #[cfg(feature = "check-invariants")]
+    if let Err(violation) = kernel.check_entry_invariants() {
+        fail(
+            Line::new()
+                .str("invariant broken at a kernel entry: ")
+                .str(violation.invariant)
+                .str(" (pid ")
+                .dec(violation.pid)
+                .str(")"),
+        );
+    }
+    kernel
 }
 
 /// `svc` from user mode: the caller's registers are saved at `_saved` (its

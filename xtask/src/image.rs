@@ -56,7 +56,7 @@ impl Image {
     fn kernel_features(self) -> &'static str {
         match self {
             Image::User => "",
-            Image::Test => "test-hooks,semihosting",
+            Image::Test => "test-hooks,check-invariants,semihosting",
             Image::Bench => "bench,semihosting",
         }
     }
@@ -411,6 +411,11 @@ mod tests {
         assert!(Image::Bench.kernel_features().split(',').any(|f| f == "bench"));
         assert!(!Image::Test.kernel_features().split(',').any(|f| f == "bench"));
         assert!(Image::Test.kernel_features().split(',').any(|f| f == "test-hooks"));
+        // The scenarios check the kernel's invariants at every Rust entry;
+        // the images that are measured or booted by users do not pay for it.
+        assert!(Image::Test.kernel_features().split(',').any(|f| f == "check-invariants"));
+        assert!(!Image::Bench.kernel_features().contains("check-invariants"));
+        assert!(!Image::User.kernel_features().contains("check-invariants"));
         for program in BENCH_PROGRAMS {
             assert!(Image::Bench.holds_program(program) && !Image::Test.holds_program(program));
             assert!(Image::Bench.holds_app(program) && !Image::Test.holds_app(program));

@@ -8,10 +8,12 @@
 @ as r0-r12, sp, lr, pc, cpsr. On entry one `stmdb sp, {r0-r14}^` saves all
 @ user registers below it and one `srsia sp, #0x13` saves the return address
 @ and SPSR into pc and cpsr. On exit the same two steps run backwards.
-@ Every entry that can lead to a switch also saves the user thread register
-@ TPIDRURW into the word after cpsr (two instructions); the kernel loads it
-@ back only when the CPU passes to another process (kernel.rs,
-@ `load_address_space`).
+@ Every entry here that can lead to a switch (IRQ, faults) also saves the
+@ user thread register TPIDRURW into the word after cpsr (two
+@ instructions; a syscall saves it only where it may switch, svc.s); the
+@ kernel loads it back only when the CPU passes to another process
+@ (`Kernel::load_address_space` in kernel/core/src/kernel/mod.rs, and the
+@ fast paths' switch).
 
     .syntax unified
     .arm
