@@ -480,7 +480,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             let mut command = cargo();
             command
                 .args(["clippy", "--release", "--target", image::TARGET, "-p", "tessera-kernel"])
-                .args(["--features", "path-meter,test-hooks,semihosting", "--", "-D", "warnings"])
+                .args(["--features", "path-meter,test-hooks,check-invariants,semihosting", "--", "-D", "warnings"])
                 .env(image::BOOT_IMAGE_ENV, &boot_image);
             captured(command)?;
             // The M-profile kernel, for its own target, then its benchmark

@@ -922,7 +922,42 @@ fn ipc_scenario() -> Outcome {
     if !clean {
         return Err("an IPC party did not end cleanly");
     }
-    notifications_deliver_their_bits()
+    notifications_deliver_their_bits()?;
+    two_servers_share_an_endpoint()
+}
+
+/// Two servers receiving on one endpoint: the calls go to them in turn,
+/// each server answering and waiting again behind the other, so the
+/// queue's links are made and cleared at every call (on the A7 in
+/// assembly, whose states the test kernel checks at every entry into
+/// Rust), and each serves its share.
+fn two_servers_share_an_endpoint() -> Outcome {
+    use tessera_programs::echo::{REQUESTS, WHO};
+    let untyped = untyped_memory()?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let send = cap_derive(endpoint, Rights::SEND, 3).map_err(|_| "mint failed")?;
+    let servers = [start("echo", 10, 0)?, start("echo", 10, 0)?];
+    for server in servers {
+        give(endpoint, server, Rights::RECEIVE)?;
+    }
+    // Both wait on the endpoint before the first call (they run below
+    // init's priority).
+    tessera_rt::sleep_micros(20_000);
+    for _ in 0..2 * REQUESTS {
+        let answer = call(send, &Message::new(WHO, [0; 4]), Timeout::Forever)
+            .map_err(|_| "a call to one of two servers failed")?;
+        if answer.message.words[0] != 3 {
+            return Err("one of two servers saw the wrong badge");
+        }
+    }
+    for server in servers {
+        finish_clean("echo", server, "one of two servers on one endpoint did not end cleanly")?;
+    }
+    for capability in [send, endpoint] {
+        let _ = cap_delete(capability);
+    }
+    println!("init: two servers on one endpoint answered {} calls", 2 * REQUESTS);
+    Ok(())
 }
 
 /// Signal and wait (on the A7 the assembly fast paths take each of these):
