@@ -386,6 +386,16 @@ const _: () = assert!(PROCESS_OBJECT_BYTES.is_power_of_two());
 // IRQ path stores 0 and `mvn #0`).
 const _: () = assert!(ipc::info(0, 0) == 0 && tessera_abi::NOTIFIED_BADGE == u32::MAX);
 const _: () = assert!(offset_of!(Process, context) == 0 && offset_of!(UserContext, r) == 0);
+// A blocked process's state tag, its deadline and its reason with the
+// reason's first word lie in six consecutive words, which one `stm` writes
+// (svc.s, `BLOCK_FOREVER_FOR`): the tag, a padding word, the deadline,
+// the `Ipc` tag and its argument.
+const _: () = assert!(
+    UNTIL == 8
+        && size_of::<State>() == 16
+        && offset_of!(Process, ipc) == offset_of!(Process, state) + 16
+        && IPC_ARGUMENT == 4
+);
 
 const fn at(offset: usize) -> u32 {
     offset as u32

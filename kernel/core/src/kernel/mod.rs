@@ -137,6 +137,10 @@ impl State {
 struct Process {
     context: UserContext,
     state: State,
+    /// What it waits for when blocked in IPC. Right after `state`: the
+    /// A7's fast paths write a blocked process's state, deadline, reason
+    /// and its argument with one `stm` (svc.s, `BLOCK_FOREVER_FOR`).
+    ipc: ipc::Ipc,
     name: [u8; NAME_MAX],
     /// Bytes of `name` in use (at most `NAME_MAX`, which fits in a byte).
     name_len: u8,
@@ -149,8 +153,6 @@ struct Process {
     regions: RegionMap,
     /// Index of the process that made it, while that one lives.
     parent: Option<u32>,
-    /// What it waits for when blocked in IPC.
-    ipc: ipc::Ipc,
     /// The caller waiting for this process's reply: its index + 1, or
     /// `ipc::NO_CALLER`, or `ipc::CALLER_GONE`.
     reply_to: u32,

@@ -32,8 +32,9 @@
 @ In a fast path: the caller's registers are saved in its context (SAVE),
 @ SP_svc points at the context's `pc` field, r0-r7 still hold the
 @ caller's r0-r7, IRQs are masked; TPIDRURW is saved where the CPU may
-@ pass to another thread (fast_switch, the idle wait, the general path). The caller's process
-@ entry begins with its context, so it is at SP_svc - pc offset.
+@ pass to another thread (fast_switch, the idle wait, the general path).
+@ The caller's process entry begins with its context, so it is at SP_svc
+@ - pc offset.
 @ Registers: r6 the client's (or yielder's) entry, r8 the entry of the
 @ thread switched to, r9 its index, r10 the endpoint (or the run-queue
 @ heads), r11 the kernel; r12 and lr scratch. The IRQ path is entered
@@ -302,14 +303,29 @@ tessera_return_to_user:
 .Lenqueued\@:
 .endm
 
-@ The process whose entry is \entry is blocked in IPC with no deadline.
-@ Uses ip.
-.macro BLOCK_FOREVER entry
-    mov ip, #{state_ipc}
-    str ip, [\entry, #{process_state}]
-    mvn ip, #0
-    str ip, [\entry, #{process_until}]
-    str ip, [\entry, #({process_until} + 4)]
+@ The process whose entry is \entry is blocked in IPC with no deadline,
+@ for the reason in r7 (an `Ipc` tag) with \argument (a register above
+@ r7): one `stm` from its state writes the state's tag, its padding (r3,
+@ whatever it holds), the deadline's two words, the reason and its
+@ argument, which lie in that order (checked in fast_path.rs). Uses r2,
+@ r4, r5, ip.
+.macro BLOCK_FOREVER_FOR entry, argument
+    mov r2, #{state_ipc}
+    mvn r4, #0
+    mvn r5, #0
+    add ip, \entry, #{process_state}
+    stm ip, {{r2, r3, r4, r5, r7, \argument}}
+.endm
+
+@ The answer to the client whose entry is r6: r0 = 0, r1 = label, r2-r5
+@ the words, r7 = 0; out of IPC, running. r0 = 0 after it. Uses ip.
+.macro ANSWER
+    mov r0, #0
+    stm r6, {{r0, r1, r2, r3, r4, r5}}
+    str r0, [r6, #{process_r7}]
+    str r0, [r6, #{process_ipc}]
+    mov ip, #{state_running}
+    str ip, [r6, #{process_state}]
 .endm
 
 @ The process whose entry is \entry is blocked in IPC until \lo:\hi
@@ -443,12 +459,11 @@ tessera_fast_call:
     strhi r7, [r8, #{process_priority}]
     mov ip, #{state_running}
     str ip, [r8, #{process_state}]
-    @ The client waits for the answer, r0 = 0 meanwhile.
+    @ The client waits for the answer (r0 = 0 meanwhile) from the server
+    @ (r9).
     str r0, [r6]
-    mov ip, #{ipc_awaiting_reply}
-    str ip, [r6, #{process_ipc}]
-    str r9, [r6, #{process_ipc_argument}]
-    BLOCK_FOREVER r6
+    mov r7, #{ipc_awaiting_reply}
+    BLOCK_FOREVER_FOR r6, r9
     b fast_switch
 
 @ --- ReplyReceive: a server answers its waiting client and waits again ----
@@ -504,19 +519,14 @@ tessera_fast_reply_receive:
     cmp ip, lr
     bhi tessera_svc_general
 1:  RUNNABLE r6
-    @ Commit. The server blocks, with no deadline, or (9) until its time
-    @ limit.
+    @ Commit. The answer, then the server blocks receiving on the
+    @ endpoint, with no deadline, or (9) until its time limit.
     cmn r7, #1
     bne 9f
-    BLOCK_FOREVER r8
-4:  @ The answer: r0 = 0, r1 = label, r2-r5 the words, r7 = 0.
-    mov r0, #0
-    stm r6, {{r0, r1, r2, r3, r4, r5}}
-    str r0, [r6, #{process_r7}]
-    str r0, [r6, #{process_ipc}]
-    mov ip, #{state_running}
-    str ip, [r6, #{process_state}]
-    @ The server waits last in the endpoint's queue (r7: its index + 1),
+    ANSWER
+    mov r7, #{ipc_receiving}
+    BLOCK_FOREVER_FOR r8, r10
+5:  @ The server waits last in the endpoint's queue (r7: its index + 1),
     @ at its own priority, owing nobody a reply.
     ldr r7, [r11, #({kernel_current} + 4)]
     add r7, r7, #1
@@ -527,9 +537,6 @@ tessera_fast_reply_receive:
     str r0, [r8, #{process_reply_to}]
     ldr ip, [r8, #{process_base_priority}]
     str ip, [r8, #{process_priority}]
-    mov ip, #{ipc_receiving}
-    str ip, [r8, #{process_ipc}]
-    str r10, [r8, #{process_ipc_argument}]
     mov r8, r6
     b fast_switch
 8:  ldr ip, [ip, #{notification_bits}]
@@ -537,15 +544,20 @@ tessera_fast_reply_receive:
     beq 3b
     b tessera_svc_general
 9:  @ The deadline, r0:r1 (its check may still fail), then the commit
-    @ with the server blocked until it; the answer's words come back from
-    @ its context (r1-r3 were used), the client's ASID to lr.
+    @ with the server blocked until it, receiving on the endpoint; the
+    @ answer's words come back from its context (r1-r3 were used), the
+    @ client's ASID to lr.
     mov ip, r7
     bl fast_deadline
     BLOCK_UNTIL r8, r0, r1
+    mov ip, #{ipc_receiving}
+    str ip, [r8, #{process_ipc}]
+    str r10, [r8, #{process_ipc_argument}]
     add ip, r8, #4
     ldm ip, {{r1, r2, r3, r4, r5}}
     ldrb lr, [r6, #{process_asid}]
-    b 4b
+    ANSWER
+    b 5b
 
 @ --- Receive: nothing has come, the caller waits, the next thread runs ---
 @ Taken when no sender waits on the endpoint and no bits of a bound
