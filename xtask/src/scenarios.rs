@@ -501,6 +501,23 @@ pub const SCENARIOS: &[Scenario] = &[
         ..DEFAULTS
     },
     Scenario {
+        name: "storm",
+        about: "processes at two priorities make random syscalls at each other, good and bad (handles, rights, kinds, reserved bits, capabilities passed, derived, deleted and revoked, timeouts), each answer checked, two ended in the middle; the test kernel checks its invariants at every entry",
+        bootargs: "scenario=storm",
+        timeout_secs: 120,
+        expect: &[
+            "init: storm 5 ended in the middle of the storm",
+            "init: storm 6 ended in the middle of the storm",
+            "init: 4 storm processes ended cleanly, 2 more were ended in the middle",
+            "init: two servers on one endpoint answered",
+            "init: scenario storm passed",
+        ],
+        in_order: true,
+        forbid: &[ALWAYS_FORBIDDEN, "WRONG"],
+        check: Some(storm_was_a_storm),
+        ..DEFAULTS
+    },
+    Scenario {
         name: "kernel-panic",
         about: "a kernel panic prints where it was raised and ends QEMU with status 101",
         bootargs: "kernel.panic-test",
@@ -579,6 +596,59 @@ pub fn both_spinners_progress_before_either_is_done(output: &str) -> Result<()> 
         None => "anywhere".to_string(),
     };
     Err(format!("no {} line {place}", missing.join(" or ")))
+}
+
+/// What the `storm` scenario's four processes together must at least have
+/// seen (their summary lines' counts, added up; a run sees about four
+/// times as many of each): without them the storm did not cover what it is
+/// there for.
+const STORM_FLOOR: [(&str, u64); 6] = [
+    ("calls answered", 1_000),
+    ("answers passing a capability", 50),
+    ("requests served", 1_000),
+    ("takes of notification bits", 400),
+    ("refusals as predicted", 4_000),
+    ("revokes of the frame", 200),
+];
+
+/// The `storm` check: each of the four storm processes printed its summary
+/// with nothing wrong, and together they saw at least [`STORM_FLOOR`].
+pub fn storm_was_a_storm(output: &str) -> Result<()> {
+    let mut seen = [0u64; STORM_FLOOR.len()];
+    for id in 1..=4 {
+        let prefix = format!("storm {id}: ");
+        // The console names the process first: `storm: storm 1: ...`.
+        let (line, summary) = output
+            .lines()
+            .find_map(|line| {
+                Some((line, line.split_once(&prefix)?.1)).filter(|(_, rest)| rest.contains(" operations: "))
+            })
+            .ok_or_else(|| format!("no summary line from storm {id}"))?;
+        let numbers: Vec<u64> = summary
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|word| !word.is_empty())
+            .map(|word| word.parse().unwrap_or(u64::MAX))
+            .collect();
+        // operations, answered, carried, served, bits, refused, timed out,
+        // revokes, wrong
+        let [_, answered, carried, served, bits, refused, _, revokes, wrong] = numbers[..] else {
+            return Err(format!("storm {id}'s summary is not as expected: `{line}`"));
+        };
+        if wrong != 0 {
+            return Err(format!("storm {id} found {wrong} wrong answers"));
+        }
+        for (total, count) in seen.iter_mut().zip([answered, carried, served, bits, refused, revokes]) {
+            *total = total.saturating_add(count);
+        }
+    }
+    for ((what, floor), seen) in STORM_FLOOR.into_iter().zip(seen) {
+        if seen < floor {
+            return Err(format!(
+                "the storm processes saw {seen} {what}, fewer than {floor}: the storm did not cover it"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The `apps` scenario's checks: the summary counts what really started,
@@ -828,7 +898,7 @@ mod tests {
             let passed = format!("init: scenario {} passed", scenario.name);
             assert_eq!(scenario.expect.last(), Some(&passed.as_str()), "{}", scenario.name);
         }
-        assert_eq!(SCENARIOS.len(), 25);
+        assert_eq!(SCENARIOS.len(), 26);
     }
 
     #[test]

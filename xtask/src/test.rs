@@ -818,4 +818,30 @@ mod tests {
                         init: scenario priority passed\n";
         assert!(check(priority, &exited(inverted, 0)).is_err());
     }
+
+    #[test]
+    fn storm_check_wants_four_clean_summaries_that_add_up() {
+        use crate::scenarios::storm_was_a_storm;
+        let summary = |id: u32, answered: u32, carried: u32, wrong: u32| {
+            format!(
+                "storm: storm {id}: 20000 operations: {answered} calls answered ({carried} passing a capability), \
+                 1200 requests served, 500 takes of notification bits, 5800 refused as predicted, 4000 timed out, \
+                 400 revokes, {wrong} wrong\n"
+            )
+        };
+        let good: String = (1..=4).map(|id| summary(id, 900, 20, 0)).collect();
+        assert_eq!(storm_was_a_storm(&good), Ok(()));
+        // One wrong answer anywhere fails it.
+        let wrong: String = (1..=4).map(|id| summary(id, 900, 20, u32::from(id == 3))).collect();
+        assert!(storm_was_a_storm(&wrong).unwrap_err().contains("storm 3 found 1 wrong"));
+        // A missing summary fails it.
+        let three: String = (1..=3).map(|id| summary(id, 900, 20, 0)).collect();
+        assert!(storm_was_a_storm(&three).unwrap_err().contains("no summary line from storm 4"));
+        // Too few answers passing a capability all together (1 in all), or
+        // too few calls answered, and the storm did not cover it.
+        let few: String = (1..=4).map(|id| summary(id, 900, u32::from(id == 1), 0)).collect();
+        assert!(storm_was_a_storm(&few).unwrap_err().contains("passing a capability"));
+        let quiet: String = (1..=4).map(|id| summary(id, 200, 20, 0)).collect();
+        assert!(storm_was_a_storm(&quiet).unwrap_err().contains("calls answered"));
+    }
 }

@@ -189,6 +189,26 @@ pub mod cpustate {
     pub const GE_BITS: u32 = 0xA << 16;
 }
 
+/// Arguments of `storm`, the random syscall mix of `qemu:storm`.
+pub mod storm {
+    /// Packs a storm argument: its number (1..=255, also its seed and the
+    /// badge `init` mints its endpoint capability with) and how many
+    /// operations it makes before it exits.
+    pub const fn argument(id: u32, operations: u32) -> u32 {
+        (id & 0xFF) | (operations << 8)
+    }
+
+    /// The number of an argument.
+    pub const fn id(argument: u32) -> u32 {
+        argument & 0xFF
+    }
+
+    /// The operations of an argument.
+    pub const fn operations(argument: u32) -> u32 {
+        argument >> 8
+    }
+}
+
 /// The `echo` server's protocol (labels) and the test's expectations.
 pub mod echo {
     /// Answer `words[0] + words[1]`.

@@ -527,6 +527,13 @@ impl Mapping {
 /// `Call`) in; `r0`..`r5` and `r7` (the badge) out.
 #[inline(always)]
 fn ipc_syscall(number: Syscall, args: [u32; 6], timeout: u32) -> ([u32; 6], u32) {
+    raw_ipc_syscall(number as u32, args, timeout)
+}
+
+/// Makes syscall `number` with any `r0`..`r5` and `r12`; returns `r0`..`r5`
+/// and `r7`: for tests that hand the kernel what no wrapper would.
+#[inline(always)]
+pub fn raw_ipc_syscall(number: u32, args: [u32; 6], timeout: u32) -> ([u32; 6], u32) {
     let (r0, r1, r2, r3, r4, r5, r7);
     // SAFETY: as for `raw_syscall`; the kernel may change r0-r5 and r7,
     // which are all declared as outputs here.
@@ -540,7 +547,7 @@ fn ipc_syscall(number: Syscall, args: [u32; 6], timeout: u32) -> ([u32; 6], u32)
             inlateout("r3") args[3] => r3,
             inlateout("r4") args[4] => r4,
             inlateout("r5") args[5] => r5,
-            inlateout("r7") number as u32 => r7,
+            inlateout("r7") number => r7,
             in("r12") timeout,
             options(nostack),
         );
@@ -555,7 +562,7 @@ fn ipc_syscall(number: Syscall, args: [u32; 6], timeout: u32) -> ([u32; 6], u32)
             "svc #0",
             "mov {badge}, r7",
             "mov r7, {saved}",
-            number = in(reg) number as u32,
+            number = in(reg) number,
             saved = out(reg) _,
             badge = out(reg) r7,
             inlateout("r0") args[0] => r0,

@@ -45,6 +45,7 @@ pub fn run(name: &str) -> u32 {
         "apps" => apps_scenario(),
         "loader" => loader_scenario(),
         "revoke" => revoke_scenario(),
+        "storm" => storm_scenario(),
         "uart" => uart_scenario(),
         "pluton-probe" => solo_app("test-solo-pluton"),
         "pluton-other" => solo_app("test-solo-pluton-other"),
@@ -1291,6 +1292,65 @@ fn loader_scenario() -> Outcome {
         }
     }
     Ok(())
+}
+
+/// Storm processes at two priorities make random syscalls at each other
+/// through two endpoints (one badged per process), two notifications and
+/// a frame (`storm`, which checks every answer), while two more are ended
+/// in the middle of it by revoking their memory; the test kernel checks
+/// its invariants at every entry into Rust. Then the survivors must have
+/// found nothing wrong, and IPC must still work.
+fn storm_scenario() -> Outcome {
+    use tessera_programs::storm::argument;
+    const STORMS: u32 = 4;
+    const OPERATIONS: u32 = 20_000;
+    const ENDED: u32 = 2;
+    /// Operations the ended ones would make: more than they get to.
+    const UNFINISHED: u32 = 1_000_000;
+    let untyped = untyped_memory()?;
+    let retyped = |kind, bytes| retype(untyped, kind, bytes).map_err(|_| "retype failed");
+    let endpoints = [retyped(ObjectType::Endpoint, 64)?, retyped(ObjectType::Endpoint, 64)?];
+    let notifications = [retyped(ObjectType::Notification, 64)?, retyped(ObjectType::Notification, 64)?];
+    let frame = retyped(ObjectType::Frame, PAGE_SIZE as u32)?;
+    let ipc = Rights::SEND | Rights::RECEIVE | Rights::GRANT | Rights::DERIVE;
+    let start_storm = |id: u32, priority: u32, operations: u32| -> Result<Handle, &'static str> {
+        let process = start("storm", priority, argument(id, operations))?;
+        // Its badged endpoint capability: a server answers with the badge
+        // it saw, which the caller checks.
+        let badged = cap_derive(endpoints[0], ipc, id).map_err(|_| "mint failed")?;
+        cap_move(badged, process).map_err(|_| "move failed")?;
+        give(endpoints[1], process, ipc)?;
+        for notification in notifications {
+            give(notification, process, Rights::SIGNAL | Rights::WAIT | Rights::GRANT | Rights::DERIVE)?;
+        }
+        give(frame, process, Rights::READ | Rights::WRITE | Rights::GRANT | Rights::DERIVE)?;
+        Ok(process)
+    };
+    let mut storms = [Handle::NULL; STORMS as usize];
+    for (id, storm) in (1..).zip(storms.iter_mut()) {
+        *storm = start_storm(id, NORMAL + id % 2, OPERATIONS)?;
+    }
+    for id in STORMS + 1..=STORMS + ENDED {
+        let doomed = start_storm(id, NORMAL, UNFINISHED)?;
+        tessera_rt::sleep_micros(15_000);
+        // Its memory revoked, the process object goes with it: the kernel
+        // ends it in whatever state the storm left it.
+        collect(doomed);
+        println!("init: storm {} ended in the middle of the storm", id);
+    }
+    for (id, storm) in (1..).zip(storms) {
+        let ended = finish(storm)?;
+        if ended != Ended::Exited(0) {
+            report("a storm process", ended);
+            println!("init: storm {} did not end cleanly", id);
+            return Err("a storm process found a wrong answer or did not end cleanly");
+        }
+    }
+    for capability in endpoints.into_iter().chain(notifications).chain([frame]) {
+        let _ = cap_delete(capability);
+    }
+    println!("init: {} storm processes ended cleanly, {} more were ended in the middle", STORMS, ENDED);
+    two_servers_share_an_endpoint().and_then(|()| still_alive())
 }
 
 /// Revokes a capability with many descendants (run with the
