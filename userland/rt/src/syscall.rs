@@ -634,9 +634,12 @@ impl Message {
         [target, info, self.words[0], self.words[1], self.words[2], self.words[3]]
     }
 
-    /// The capability handles it carries (0 for one that did not arrive).
-    pub fn capabilities(&self) -> impl Iterator<Item = Handle> + '_ {
-        self.words[4 - self.caps as usize..].iter().map(|&word| Handle(word))
+    /// The capability handles it carries (0 for one that did not arrive):
+    /// a copy of them, so that the message need not stay in memory (a
+    /// server loop keeps it in registers).
+    pub fn capabilities(&self) -> impl Iterator<Item = Handle> {
+        let words = self.words;
+        (4 - (self.caps as usize).min(4)..4).map(move |position| Handle(words[position]))
     }
 }
 
