@@ -502,13 +502,14 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "storm",
-        about: "processes at two priorities make random syscalls at each other, good and bad (handles, rights, kinds, reserved bits, capabilities passed, derived, deleted and revoked, timeouts), each answer checked, two ended in the middle; the test kernel checks its invariants at every entry",
+        about: "processes at two priorities make random syscalls at each other, good and bad (handles, rights, kinds, reserved bits, capabilities passed, derived, deleted and revoked, timeouts), each answer checked, one more ended in the middle, and two that make any syscall with random registers; the test kernel checks its invariants at every entry",
         bootargs: "scenario=storm",
         timeout_secs: 120,
         expect: &[
             "init: storm 5 ended in the middle of the storm",
-            "init: storm 6 ended in the middle of the storm",
-            "init: 4 storm processes ended cleanly, 2 more were ended in the middle",
+            "init: storm 6 (chaos) ended in the middle of the storm",
+            "init: storm 7 (chaos) ended in the middle of the storm",
+            "init: 4 storm processes ended cleanly, 3 more were ended in the middle",
             "init: two servers on one endpoint answered",
             "init: scenario storm passed",
         ],
@@ -611,9 +612,21 @@ const STORM_FLOOR: [(&str, u64); 6] = [
     ("revokes of the frame", 200),
 ];
 
+/// The storm processes in chaos mode, and the operations each must report
+/// before `init` ends it.
+const CHAOS: [u32; 2] = [6, 7];
+const CHAOS_FLOOR: u32 = 5_000;
+
 /// The `storm` check: each of the four storm processes printed its summary
-/// with nothing wrong, and together they saw at least [`STORM_FLOOR`].
+/// with nothing wrong, and together they saw at least [`STORM_FLOOR`];
+/// each in chaos mode made at least [`CHAOS_FLOOR`] syscalls.
 pub fn storm_was_a_storm(output: &str) -> Result<()> {
+    for id in CHAOS {
+        let progress = format!("storm {id}: {CHAOS_FLOOR} operations of chaos");
+        if !output.contains(&progress) {
+            return Err(format!("no `{progress}`: the chaos did not run"));
+        }
+    }
     let mut seen = [0u64; STORM_FLOOR.len()];
     for id in 1..=4 {
         let prefix = format!("storm {id}: ");

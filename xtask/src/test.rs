@@ -829,19 +829,24 @@ mod tests {
                  400 revokes, {wrong} wrong\n"
             )
         };
-        let good: String = (1..=4).map(|id| summary(id, 900, 20, 0)).collect();
+        let chaos = "storm: storm 6: 5000 operations of chaos, 812 succeeded\n\
+                     storm: storm 7: 5000 operations of chaos, 790 succeeded\n";
+        let good: String = (1..=4).map(|id| summary(id, 900, 20, 0)).collect::<String>() + chaos;
         assert_eq!(storm_was_a_storm(&good), Ok(()));
+        // Chaos that did not get far enough fails it.
+        let short = good.replace("storm 7: 5000", "storm 7: 4000");
+        assert!(storm_was_a_storm(&short).unwrap_err().contains("storm 7: 5000 operations of chaos"));
         // One wrong answer anywhere fails it.
-        let wrong: String = (1..=4).map(|id| summary(id, 900, 20, u32::from(id == 3))).collect();
+        let wrong: String = (1..=4).map(|id| summary(id, 900, 20, u32::from(id == 3))).collect::<String>() + chaos;
         assert!(storm_was_a_storm(&wrong).unwrap_err().contains("storm 3 found 1 wrong"));
         // A missing summary fails it.
-        let three: String = (1..=3).map(|id| summary(id, 900, 20, 0)).collect();
+        let three: String = (1..=3).map(|id| summary(id, 900, 20, 0)).collect::<String>() + chaos;
         assert!(storm_was_a_storm(&three).unwrap_err().contains("no summary line from storm 4"));
         // Too few answers passing a capability all together (1 in all), or
         // too few calls answered, and the storm did not cover it.
-        let few: String = (1..=4).map(|id| summary(id, 900, u32::from(id == 1), 0)).collect();
+        let few: String = (1..=4).map(|id| summary(id, 900, u32::from(id == 1), 0)).collect::<String>() + chaos;
         assert!(storm_was_a_storm(&few).unwrap_err().contains("passing a capability"));
-        let quiet: String = (1..=4).map(|id| summary(id, 200, 20, 0)).collect();
+        let quiet: String = (1..=4).map(|id| summary(id, 200, 20, 0)).collect::<String>() + chaos;
         assert!(storm_was_a_storm(&quiet).unwrap_err().contains("calls answered"));
     }
 }

@@ -191,11 +191,16 @@ pub mod cpustate {
 
 /// Arguments of `storm`, the random syscall mix of `qemu:storm`.
 pub mod storm {
+    /// In an argument: chaos mode, any syscall number with random
+    /// registers and nothing checked but that the kernel answers (on
+    /// endpoints of its own, so that no checking storm process sees it).
+    pub const CHAOS: u32 = 1 << 31;
+
     /// Packs a storm argument: its number (1..=255, also its seed and the
     /// badge `init` mints its endpoint capability with) and how many
-    /// operations it makes before it exits.
+    /// operations (below 2^23) it makes before it exits.
     pub const fn argument(id: u32, operations: u32) -> u32 {
-        (id & 0xFF) | (operations << 8)
+        (id & 0xFF) | ((operations << 8) & !CHAOS)
     }
 
     /// The number of an argument.
@@ -205,7 +210,12 @@ pub mod storm {
 
     /// The operations of an argument.
     pub const fn operations(argument: u32) -> u32 {
-        argument >> 8
+        (argument & !CHAOS) >> 8
+    }
+
+    /// Whether an argument asks for chaos mode.
+    pub const fn chaos(argument: u32) -> bool {
+        argument & CHAOS != 0
     }
 }
 

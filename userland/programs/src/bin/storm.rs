@@ -23,8 +23,13 @@
 //!   before a successful delete, and everything derived from the frame
 //!   after a revoke of it.
 //!
-//! Argument: `storm::argument(id, operations)`. Exits with 0, or with 1
-//! after printing its first wrong answers.
+//! In chaos mode (`storm::CHAOS`) it makes any syscall with random
+//! registers instead, on endpoints of its own, and checks only that the
+//! kernel answers with a code the ABI defines; `init` ends it.
+//!
+//! Argument: `storm::argument(id, operations)`, with `storm::CHAOS` for
+//! chaos mode. Exits with 0, or with 1 after printing its first wrong
+//! answers.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -50,6 +55,9 @@ const RAW_LABELS: u32 = 0xF000;
 
 /// Handles kept besides the initial ones: derived and received.
 const POOL: usize = 20;
+
+/// In chaos mode, a line every this many operations.
+const CHAOS_REPORT: u32 = 5_000;
 
 /// How many wrong answers are printed.
 const SHOWN: u32 = 5;
@@ -634,6 +642,104 @@ impl Storm {
             self.wrong("a reply with a reserved bit was not refused", registers[0]);
         }
     }
+
+    /// A handle among its own: initial, pooled, or garbage.
+    fn any_handle(&mut self) -> Handle {
+        match self.rng.below(8) {
+            0 => self.garbage(),
+            1 => self.frame,
+            2 | 3 => self.endpoints[self.rng.below(2) as usize],
+            4 | 5 => self.notifications[self.rng.below(2) as usize],
+            _ => self.pooled().unwrap_or(self.frame),
+        }
+    }
+
+    /// Chaos mode: any syscall number but `Exit` (and a few past the
+    /// last) with random registers, shaped only so that its waits stay
+    /// short (it is to be ended, not to hang) and every address the kernel
+    /// would read or write is in the kernel's half (refused: nothing it
+    /// prints, no word of its own overwritten). Nothing is checked but
+    /// that the kernel answers with a code the ABI defines: the test
+    /// kernel checks its own invariants at every entry meanwhile.
+    fn chaos(&mut self) {
+        let number = self.rng.below(Syscall::FrameSlice as u32 + 4);
+        if number == Syscall::Exit as u32 {
+            return;
+        }
+        let mut r = [0u32; 6];
+        for register in r.iter_mut() {
+            *register = self.rng.next();
+        }
+        if self.rng.below(4) != 0 {
+            r[0] = self.any_handle().0;
+        }
+        if self.rng.below(2) != 0 {
+            r[1] = self.any_handle().0;
+        }
+        let short = self.timeout();
+        const DEBUG_WRITE: u32 = Syscall::DebugWrite as u32;
+        const SLEEP: u32 = Syscall::Sleep as u32;
+        const WAIT: u32 = Syscall::Wait as u32;
+        const RECEIVE: u32 = Syscall::Receive as u32;
+        const WAIT_NOTIFICATION: u32 = Syscall::WaitNotification as u32;
+        const MAP: u32 = Syscall::Map as u32;
+        const PROCESS_NAME: u32 = Syscall::ProcessName as u32;
+        const EXIT_RECORD: u32 = Syscall::ExitRecord as u32;
+        const FRAME_SLICE: u32 = Syscall::FrameSlice as u32;
+        const DERIVE: u32 = Syscall::CapDerive as u32;
+        const UNMAP: u32 = Syscall::Unmap as u32;
+        const DELETE: u32 = Syscall::CapDelete as u32;
+        match number {
+            DEBUG_WRITE | EXIT_RECORD => r[0] |= 0x8000_0000,
+            PROCESS_NAME => r[1] |= 0x8000_0000,
+            SLEEP => r[0] %= 2_000,
+            WAIT | RECEIVE => r[1] = short,
+            WAIT_NOTIFICATION => r[2] = short,
+            // A frame somewhere in the lower half, often page-aligned,
+            // with rights a frame may have, into its own address space:
+            // its frames in new places (or refused over what is there).
+            MAP => {
+                r[0] = if self.rng.one_in(2) { self.frame } else { self.pooled().unwrap_or(self.frame) }.0;
+                r[1] &= 0x3FFF_FFFF;
+                if !self.rng.one_in(8) {
+                    r[1] &= !0xFFF;
+                }
+                r[2] = match self.rng.below(8) {
+                    0 => r[2] & (Rights::READ | Rights::WRITE | Rights::EXECUTE).bits(),
+                    1..=3 => Rights::READ.bits(),
+                    _ => (Rights::READ | Rights::WRITE).bits(),
+                };
+                r[3] = 0;
+            }
+            // Half of them with no badge (a badge fits endpoints only).
+            DERIVE if self.rng.one_in(2) => r[2] = 0,
+            FRAME_SLICE => {
+                r[0] = self.frame.0;
+                r[1] = self.rng.below(2) * 4096;
+                r[2] = 4096 << self.rng.below(2);
+                r[3] &= 0x3FF;
+            }
+            // Its own initial capabilities stay (a delete would leave
+            // it nothing to make chaos with): pooled ones and garbage go.
+            DELETE => {
+                r[0] = if self.rng.one_in(2) { self.garbage() } else { self.pooled().unwrap_or(Handle::NULL) }.0;
+            }
+            UNMAP => {
+                r[0] = if self.rng.one_in(2) { self.frame } else { self.pooled().unwrap_or(self.frame) }.0;
+            }
+            _ => {}
+        }
+        let (registers, _) = raw_ipc_syscall(number, r, short);
+        // Counted among the answers: chaos mode has no calls of its own.
+        self.tally.answered += (registers[0] == 0) as u32;
+        if status(registers[0]).is_none() {
+            self.wrong("an error code the ABI does not define", registers[0]);
+        }
+        let made = [Syscall::CapDerive as u32, FRAME_SLICE].contains(&number);
+        if made && registers[0] == 0 && registers[1] != 0 {
+            self.keep(Handle(registers[1]), Origin::Other);
+        }
+    }
 }
 
 fn main(start: tessera_rt::Start) -> u32 {
@@ -663,6 +769,15 @@ fn main(start: tessera_rt::Start) -> u32 {
         tally: Tally::default(),
     };
     let operations = storm::operations(start.argument);
+    if storm::chaos(start.argument) {
+        for done in 1..=operations {
+            storm.chaos();
+            if done % CHAOS_REPORT == 0 {
+                println!("storm {}: {} operations of chaos, {} succeeded", id, done, storm.tally.answered);
+            }
+        }
+        return 0;
+    }
     for _ in 0..operations {
         storm.step();
     }

@@ -1296,25 +1296,27 @@ fn loader_scenario() -> Outcome {
 
 /// Storm processes at two priorities make random syscalls at each other
 /// through two endpoints (one badged per process), two notifications and
-/// a frame (`storm`, which checks every answer), while two more are ended
-/// in the middle of it by revoking their memory; the test kernel checks
-/// its invariants at every entry into Rust. Then the survivors must have
-/// found nothing wrong, and IPC must still work.
+/// a frame (`storm`, which checks every answer); a fifth on the same
+/// objects, and two more in chaos mode (any syscall, random registers) on
+/// endpoints of their own, are ended in the middle of it by revoking their
+/// memory; the test kernel checks its invariants at every entry into Rust.
+/// Then the four must have found nothing wrong, and IPC must still work.
 fn storm_scenario() -> Outcome {
-    use tessera_programs::storm::argument;
+    use tessera_programs::storm::{argument, CHAOS};
     const STORMS: u32 = 4;
     const OPERATIONS: u32 = 20_000;
-    const ENDED: u32 = 2;
     /// Operations the ended ones would make: more than they get to.
     const UNFINISHED: u32 = 1_000_000;
+    const CHAOS_MICROS: u32 = 500_000;
     let untyped = untyped_memory()?;
     let retyped = |kind, bytes| retype(untyped, kind, bytes).map_err(|_| "retype failed");
-    let endpoints = [retyped(ObjectType::Endpoint, 64)?, retyped(ObjectType::Endpoint, 64)?];
+    let shared = [retyped(ObjectType::Endpoint, 64)?, retyped(ObjectType::Endpoint, 64)?];
+    let chaotic = [retyped(ObjectType::Endpoint, 64)?, retyped(ObjectType::Endpoint, 64)?];
     let notifications = [retyped(ObjectType::Notification, 64)?, retyped(ObjectType::Notification, 64)?];
     let frame = retyped(ObjectType::Frame, PAGE_SIZE as u32)?;
     let ipc = Rights::SEND | Rights::RECEIVE | Rights::GRANT | Rights::DERIVE;
-    let start_storm = |id: u32, priority: u32, operations: u32| -> Result<Handle, &'static str> {
-        let process = start("storm", priority, argument(id, operations))?;
+    let start_storm = |id: u32, priority: u32, argument: u32, endpoints: [Handle; 2]| {
+        let process = start("storm", priority, argument)?;
         // Its badged endpoint capability: a server answers with the badge
         // it saw, which the caller checks.
         let badged = cap_derive(endpoints[0], ipc, id).map_err(|_| "mint failed")?;
@@ -1324,19 +1326,28 @@ fn storm_scenario() -> Outcome {
             give(notification, process, Rights::SIGNAL | Rights::WAIT | Rights::GRANT | Rights::DERIVE)?;
         }
         give(frame, process, Rights::READ | Rights::WRITE | Rights::GRANT | Rights::DERIVE)?;
-        Ok(process)
+        Ok::<_, &'static str>(process)
     };
     let mut storms = [Handle::NULL; STORMS as usize];
     for (id, storm) in (1..).zip(storms.iter_mut()) {
-        *storm = start_storm(id, NORMAL + id % 2, OPERATIONS)?;
+        *storm = start_storm(id, NORMAL + id % 2, argument(id, OPERATIONS), shared)?;
     }
-    for id in STORMS + 1..=STORMS + ENDED {
-        let doomed = start_storm(id, NORMAL, UNFINISHED)?;
-        tessera_rt::sleep_micros(15_000);
-        // Its memory revoked, the process object goes with it: the kernel
-        // ends it in whatever state the storm left it.
-        collect(doomed);
-        println!("init: storm {} ended in the middle of the storm", id);
+    // Its memory revoked, a process object goes with it: the kernel ends
+    // the process in whatever state the storm left it.
+    let doomed = start_storm(STORMS + 1, NORMAL, argument(STORMS + 1, UNFINISHED), shared)?;
+    tessera_rt::sleep_micros(15_000);
+    collect(doomed);
+    println!("init: storm {} ended in the middle of the storm", STORMS + 1);
+    let mut chaos = [Handle::NULL; 2];
+    for (id, process) in (STORMS + 2..).zip(chaos.iter_mut()) {
+        *process = start_storm(id, NORMAL, argument(id, UNFINISHED) | CHAOS, chaotic)?;
+    }
+    // Long enough for thousands of syscalls each, among the storm's.
+    tessera_rt::sleep_micros(CHAOS_MICROS);
+    for (id, process) in (STORMS + 2..).zip(chaos) {
+        collect(process);
+        println!("init: storm {} (chaos) ended in the middle of the storm", id);
+        tessera_rt::sleep_micros(5_000);
     }
     for (id, storm) in (1..).zip(storms) {
         let ended = finish(storm)?;
@@ -1346,10 +1357,10 @@ fn storm_scenario() -> Outcome {
             return Err("a storm process found a wrong answer or did not end cleanly");
         }
     }
-    for capability in endpoints.into_iter().chain(notifications).chain([frame]) {
+    for capability in shared.into_iter().chain(chaotic).chain(notifications).chain([frame]) {
         let _ = cap_delete(capability);
     }
-    println!("init: {} storm processes ended cleanly, {} more were ended in the middle", STORMS, ENDED);
+    println!("init: {} storm processes ended cleanly, 3 more were ended in the middle", STORMS);
     two_servers_share_an_endpoint().and_then(|()| still_alive())
 }
 
