@@ -479,7 +479,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ") ended: its last capability is gone",
             "init: the sleeper ended with its last capability",
             "init: made 64 processes from 1 MiB, then: out of memory",
-            "kernel: all 255 ASIDs are in use; from now on they are handed out anew in epochs",
+            "kernel: all 255 ASIDs are in use; from now on they are taken back and handed out anew when they run out",
             "init: 300 processes ran, each in its own address space",
             "init: processes holding the only capability to themselves ended cleanly",
             "init: a process does not fit in 8 KiB of untyped memory",

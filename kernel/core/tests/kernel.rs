@@ -408,6 +408,50 @@ fn deleting_the_last_capability_to_a_process_ends_it_and_frees_its_memory() {
     assert_ne!(again, child, "a stale pid never names the new process");
 }
 
+/// When the 255 ASIDs run out, the kernel takes every one back: every
+/// process's is cleared and the TLB is flushed once, with no address space
+/// loaded (the fake platform checks); a process that ran before runs again
+/// with a fresh one. No two processes share an ASID at any step (the
+/// invariants, checked after every syscall).
+#[test]
+fn running_out_of_asids_takes_every_one_back() {
+    let mut system = System::boot();
+    let root = system.current();
+    // A process that runs once and sleeps through the rest.
+    let (sleeper, _) = system.spawn("sleeper", tessera_abi::ROOT_PRIORITY);
+    system.ok(Syscall::Yield, &[]);
+    assert_eq!(system.current(), sleeper);
+    let (_, first_asid) = system.fake().loaded.get().expect("the sleeper's space is loaded");
+    assert_eq!(system.call(Syscall::Sleep, &[1_000_000]), None);
+    assert_eq!(system.current(), root);
+    // 300 more, each run once, from untyped memory revoked after every
+    // ten (the root's CSpace holds their capabilities meanwhile): the
+    // ASIDs run out and are taken back.
+    let untyped = system.untyped;
+    let pool = system.retype(untyped, ObjectType::Untyped, 1 << 20);
+    system.untyped = pool;
+    for spawned in 1..=300 {
+        let (child, _) = system.spawn("child", tessera_abi::ROOT_PRIORITY);
+        system.ok(Syscall::Yield, &[]);
+        assert_eq!(system.current(), child);
+        assert_eq!(system.call(Syscall::Exit, &[0]), None);
+        assert_eq!(system.current(), root);
+        if spawned % 10 == 0 {
+            system.ok(Syscall::CapRevoke, &[pool.0]);
+        }
+    }
+    assert_eq!(system.fake().flushes.get(), 1, "one whole-TLB flush");
+    assert!(system.fake().output().contains("all 255 ASIDs are in use"));
+    // The sleeper wakes with a fresh ASID, not the one it had.
+    assert_eq!(system.call(Syscall::Sleep, &[10_000_000]), None);
+    for _ in 0..5 {
+        system.advance(1_000_000);
+    }
+    assert_eq!(system.current(), sleeper);
+    let (_, asid) = system.fake().loaded.get().expect("the sleeper's space is loaded");
+    assert_ne!(asid, first_asid);
+}
+
 #[test]
 fn same_priority_processes_share_the_cpu_and_higher_ones_preempt() {
     let mut system = System::boot();

@@ -62,8 +62,6 @@ pub struct Layout {
     /// point: `time::Clock::ticks`).
     pub kernel_earliest_wakeup: u32,
     pub kernel_ticks_per_micro: u32,
-    /// The current ASID epoch.
-    pub kernel_asid_epoch: u32,
     /// The process table: where the entry of index 0 is reached (an
     /// index's is `index << object_shift` further).
     pub kernel_entries: u32,
@@ -144,7 +142,6 @@ pub struct Layout {
     pub process_asid: u32,
     /// `Process::slice_spent` (a `bool`: a byte, 0 or 1).
     pub process_slice_spent: u32,
-    pub process_asid_epoch: u32,
     pub process_memory: u32,
     /// The saved `r1`, `r7`, `pc` and thread register (r0-r12 come first, in
     /// order: one `stm` writes a message's r0-r5).
@@ -312,22 +309,11 @@ const NONE_TAG: u32 = 0;
 // The widths the assembly reads and writes these fields with (`ldrb` for
 // a `bool` or `u8`, `ldr` for a `u32`, `ldrd` for a `u64`): a field whose
 // type changes fails to compile here.
-fn _process_field_types(p: &Process) -> (u8, u8, [u32; 10]) {
+fn _process_field_types(p: &Process) -> (u8, u8, [u32; 9]) {
     (
         p.asid,
         p.run_level,
-        [
-            p.priority,
-            p.base_priority,
-            p.reply_to,
-            p.ipc_next,
-            p.bound,
-            p.run_next,
-            p.asid_epoch,
-            p.memory,
-            p.context.pc,
-            p.live_next,
-        ],
+        [p.priority, p.base_priority, p.reply_to, p.ipc_next, p.bound, p.run_next, p.memory, p.context.pc, p.live_next],
     )
 }
 fn _kernel_field_types<P: Platform>(kernel: &Kernel<P>) -> (bool, [u64; 4], [Option<usize>; 2]) {
@@ -418,7 +404,6 @@ impl<P: Platform> Kernel<P> {
         kernel_armed_deadline: at(offset_of!(Self, armed_deadline)),
         kernel_earliest_wakeup: at(offset_of!(Self, earliest_wakeup)),
         kernel_ticks_per_micro: at(offset_of!(Self, clock) + crate::time::TICKS_PER_MICRO_OFFSET),
-        kernel_asid_epoch: at(offset_of!(Self, asids) + crate::asid::EPOCH_OFFSET),
         kernel_entries: at(offset_of!(Self, processes) + table::ENTRIES_OFFSET),
         kernel_first_live: at(offset_of!(Self, processes) + table::FIRST_OFFSET),
         process_live_next: at(offset_of!(Process, live_next)),
@@ -472,7 +457,6 @@ impl<P: Platform> Kernel<P> {
         process_run_level: at(offset_of!(Process, run_level)),
         process_slice_spent: at(offset_of!(Process, slice_spent)),
         process_asid: at(offset_of!(Process, asid)),
-        process_asid_epoch: at(offset_of!(Process, asid_epoch)),
         process_memory: at(offset_of!(Process, memory)),
         process_r1: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 4),
         process_r7: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 7 * 4),

@@ -159,9 +159,9 @@ impl<P: Platform> Kernel<P> {
     /// - the timer is armed no later than the earliest deadline of a blocked
     ///   process (so every timed wait ends), and no timer work is left
     ///   pending while a thread runs, in its own address space;
-    /// - a process that has not ended has its address space, and one whose
-    ///   ASID epoch is the allocator's has an ASID; slot 0 of its CSpace
-    ///   stays empty;
+    /// - a process that has not ended has its address space; its ASID, if
+    ///   not 0, is one the allocator handed out and no other live process
+    ///   holds; slot 0 of its CSpace stays empty;
     /// - a process's reference count is the number of `Process`
     ///   capabilities naming it, and an endpoint's or notification's counts
     ///   are those of the capabilities to it;
@@ -186,6 +186,7 @@ impl<P: Platform> Kernel<P> {
         let fail = |invariant, index: usize| Err(Violation { invariant, pid: self.processes.pid(index) });
         let mut earliest = u64::MAX;
         let current_priority = self.current.map(|index| self.processes[index].priority);
+        let mut asids_held = [0u32; 8];
         for (index, process) in self.processes.live() {
             let running = process.state == State::Running;
             if running != (self.current == Some(index)) {
@@ -214,8 +215,12 @@ impl<P: Platform> Kernel<P> {
             if !process.mapped && !matches!(process.state, State::Zombie { .. } | State::Ending) {
                 return fail("a process that has not ended has its address space", index);
             }
-            if process.asid_epoch == self.asids.epoch() && process.asid == 0 {
-                return fail("a process whose ASID epoch is the allocator's has an ASID", index);
+            if process.asid != 0 {
+                let (word, bit) = (usize::from(process.asid) / 32, 1 << (process.asid % 32));
+                if u32::from(process.asid) > self.asids.handed_out() || asids_held[word] & bit != 0 {
+                    return fail("a process's ASID is 0 or its own, handed out since they were last taken back", index);
+                }
+                asids_held[word] |= bit;
             }
             // The A7's handle look-up lets index 0 reach the slot (svc.s,
             // LOOKUP).

@@ -24,7 +24,7 @@ pub use context::{process_object_of, resume_pointer, UserContext};
 pub use inspect::{ProcessInfo, Status, Violation};
 pub use platform::{FrameSource, Platform, Ram, UserFault, UserLayout};
 
-use crate::asid::{Asids, Tag};
+use crate::asid::Asids;
 use crate::capability::Slot;
 use crate::console::Budget;
 use crate::elf;
@@ -165,7 +165,8 @@ struct Process {
     run_next: u32,
     /// Priority + 1 of the run queue holding it (0: none).
     run_level: u8,
-    /// Its ASID, valid while `asid_epoch` is the kernel's.
+    /// Its ASID: its own, or 0 while it has none (it has not run since it
+    /// started or since the ASIDs were last taken back, `crate::asid`).
     asid: u8,
     /// Its time slice ran out while a server worked for it (and others of
     /// its priority were ready): answered, it goes to the back of its run
@@ -173,7 +174,6 @@ struct Process {
     /// at the slice's end, read by the fast paths (which leave such an
     /// answer to the general path), cleared when it is made ready.
     slice_spent: bool,
-    asid_epoch: u32,
     /// Neighbours in the list of live processes (index + 1, 0: none).
     live_next: u32,
     live_previous: u32,
@@ -263,7 +263,6 @@ impl Process {
             run_next: 0,
             run_level: 0,
             asid: 0,
-            asid_epoch: crate::asid::NEVER,
             live_next: 0,
             live_previous: 0,
             base_priority: 0,
@@ -403,7 +402,7 @@ pub struct Kernel<P: Platform> {
     /// The timer's rate and the conversions to and from microseconds.
     clock: Clock,
     queues: Queues,
-    /// Hands out ASIDs in epochs (`kernel_core::asid`).
+    /// Hands out ASIDs, and says when to take them all back (`kernel_core::asid`).
     asids: Asids,
     processes: table::ProcessTable,
     /// Interrupts delivered to notifications.
@@ -832,9 +831,12 @@ impl<P: Platform> Kernel<P> {
     }
 
     /// Points TTBR0 at process `index`'s table, giving it an ASID first if
-    /// it has none in this epoch. When the 255 ASIDs run out, a new epoch
-    /// starts: the whole TLB is flushed and every process gets a fresh ASID
-    /// when it next runs.
+    /// it has none. When the 255 ASIDs run out, every one is taken back:
+    /// every live process's is cleared (each gets a fresh one when it next
+    /// runs) and the whole TLB is flushed, with no address space loaded
+    /// (through reserved ASID 0 and the empty table, so that no walk of the
+    /// table that was loaded refills the TLB under an ASID about to be
+    /// handed out again).
     ///
     /// The CPU state outside the saved registers changes hands here too,
     /// since this runs exactly when the CPU passes to another process: the
@@ -844,20 +846,36 @@ impl<P: Platform> Kernel<P> {
     fn load_address_space(&mut self, index: usize) {
         self.platform.enter_process(&self.processes[index].context);
         if self.processes[index].mapped {
-            let process = &mut self.processes[index];
-            let space = self.platform.address_space(process.memory);
-            let assignment = self.asids.assign(Tag { asid: process.asid, epoch: process.asid_epoch });
-            process.asid = assignment.tag.asid;
-            process.asid_epoch = assignment.tag.epoch;
+            let assignment = self.asids.assign(self.processes[index].asid);
             if assignment.first_rollover {
-                klog!(self, "all 255 ASIDs are in use; from now on they are handed out anew in epochs");
+                klog!(
+                    self,
+                    "all 255 ASIDs are in use; from now on they are taken back and handed out anew when they run out"
+                );
             }
-            if assignment.flush_all {
-                self.platform.flush_translations();
+            if assignment.take_back {
+                self.take_back_asids();
             }
-            self.platform.switch_address_space(space, assignment.tag.asid);
+            let process = &mut self.processes[index];
+            process.asid = assignment.asid;
+            let space = self.platform.address_space(process.memory);
+            self.platform.switch_address_space(space, assignment.asid);
         }
         self.loaded = Some(index);
+    }
+
+    /// Takes every ASID back (`crate::asid`): no live process holds one,
+    /// and the TLB holds no entry tagged with one.
+    #[inline(never)]
+    fn take_back_asids(&mut self) {
+        let mut next = self.processes.first_live();
+        while let Some(live) = next {
+            self.processes[live].asid = 0;
+            next = self.processes.next_live(live);
+        }
+        self.platform.switch_to_empty();
+        self.platform.flush_translations();
+        self.loaded = None;
     }
 
     fn handle_syscall(&mut self, index: usize, number: u32) {

@@ -129,7 +129,7 @@ pub trait Platform {
     /// entered (the A7's svc.s), in every case `Kernel::fast_call`,
     /// `Kernel::fast_reply_receive` and `Kernel::fast_wait_notification`
     /// take but the rare ones the general path answers just as well (a
-    /// partner without an ASID of this epoch, timer work pending): the
+    /// partner without an ASID, timer work pending): the
     /// kernel then leaves those Rust paths out, and their text (`Poll`
     /// keeps its Rust one).
     const IPC_FAST_PATH_OUTSIDE: bool = false;
@@ -240,7 +240,8 @@ pub trait Platform {
     fn switch_address_space(&self, space: Self::AddressSpace, asid: u8);
     /// Makes an address space with no user mappings current.
     fn switch_to_empty(&self);
-    /// Drops every cached translation (a new ASID epoch).
+    /// Drops every cached translation (every ASID taken back; called with
+    /// no address space loaded, after `switch_to_empty`).
     fn flush_translations(&self);
     /// Hands the CPU state outside the saved registers to the process whose
     /// context is `context` (thread register, exclusive monitor).

@@ -77,6 +77,8 @@ pub struct Fake {
     pub spaces: RefCell<BTreeMap<u32, Space>>,
     /// The loaded space and its ASID.
     pub loaded: Cell<Option<(u32, u8)>>,
+    /// Whole-TLB flushes so far (each with no address space loaded).
+    pub flushes: Cell<u32>,
     /// Everything printed.
     pub console: RefCell<Vec<u8>>,
     lines: Cell<u64>,
@@ -116,6 +118,7 @@ impl Fake {
             enabled: RefCell::new(BTreeSet::new()),
             spaces: RefCell::new(BTreeMap::new()),
             loaded: Cell::new(None),
+            flushes: Cell::new(0),
             console: RefCell::new(Vec::new()),
             lines: Cell::new(0),
             powered_off: Cell::new(None),
@@ -291,7 +294,10 @@ impl Platform for Fake {
     fn switch_to_empty(&self) {
         self.loaded.set(None);
     }
-    fn flush_translations(&self) {}
+    fn flush_translations(&self) {
+        assert_eq!(self.loaded.get(), None, "a TLB flush with an address space loaded (its walks could refill it)");
+        self.flushes.set(self.flushes.get() + 1);
+    }
     fn enter_process(&self, _context: &UserContext) {}
 
     fn ram(&self) -> Ram {

@@ -156,22 +156,20 @@ tessera_return_to_user:
     add \dst, \dst, \index, lsl #{object_shift}
 .endm
 
-@ The process whose entry is \entry can run at once: it has an ASID of
-@ this epoch (left in lr). Else to \fail (the general path; the IRQ
-@ path's Rust entry). The rest of what running it needs holds by the
-@ kernel's invariants (`Kernel::check_invariants`, checked after every
-@ step of the host tests): a process that has not ended (every one a
-@ fast path runs: ready, blocked in IPC or awaiting a reply) has its
-@ address space; one whose ASID epoch is the allocator's has an ASID (a
-@ process that never ran holds `asid::NEVER`); and no timer work is
-@ pending while a thread runs or the idle wait sleeps, which is when a
-@ fast path is entered. Uses ip.
+@ The process whose entry is \entry can run at once: it holds an ASID
+@ (left in lr; not 0). Else to \fail (the general path; the IRQ path's
+@ Rust entry), which hands it one. The rest of what running it needs
+@ holds by the kernel's invariants (`Kernel::check_invariants`, checked
+@ after every step of the host tests): an ASID that is not 0 is the
+@ process's own (when they run out, the kernel takes every one back from
+@ every process and flushes the TLB); a process that has not ended
+@ (every one a fast path runs: ready, blocked in IPC or awaiting a reply)
+@ has its address space; and no timer work is pending while a thread
+@ runs or the idle wait sleeps, which is when a fast path is entered.
 .macro RUNNABLE entry, fail=tessera_svc_general
-    ldr ip, [\entry, #{process_asid_epoch}]
-    ldr lr, [r11, #{kernel_asid_epoch}]
-    cmp ip, lr
-    bne \fail
     ldrb lr, [\entry, #{process_asid}]
+    cmp lr, #0
+    beq \fail
 .endm
 
 @ r4:r5 = the end of a slice starting now (CNTPCT, as `Platform::now`),
