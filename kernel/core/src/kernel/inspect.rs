@@ -161,7 +161,8 @@ impl<P: Platform> Kernel<P> {
     ///   pending while a thread runs, in its own address space;
     /// - a process that has not ended has its address space; its ASID, if
     ///   not 0, is one the allocator handed out and no other live process
-    ///   holds; slot 0 of its CSpace stays empty;
+    ///   holds, and the one whose address space is loaded has one; slot 0
+    ///   of its CSpace stays empty;
     /// - a process's reference count is the number of `Process`
     ///   capabilities naming it, and an endpoint's or notification's counts
     ///   are those of the capabilities to it;
@@ -318,6 +319,13 @@ impl<P: Platform> Kernel<P> {
         }
         if self.current.is_some() && self.loaded != self.current {
             return Err(Violation { invariant: "a thread runs in its own address space", pid: 0 });
+        }
+        // The address space loaded is tagged with its process's ASID
+        // (`load_address_space`), never reserved ASID 0.
+        if let Some(index) = self.loaded {
+            if self.processes[index].mapped && self.processes[index].asid == 0 {
+                return fail("the loaded address space's process holds an ASID", index);
+            }
         }
         // An architecture's own idle wait sleeps on the timer as it is
         // (the A7's: svc.s trusts `prepare_return` to have armed it).

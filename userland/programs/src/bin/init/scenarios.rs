@@ -1044,10 +1044,10 @@ fn interrupt_scenario() -> Outcome {
     finish_clean("rtcdriver", driver, "the driver did not get its interrupt")?;
 
     // Again with the driver waiting as a server does (its notification
-    // bound to a `Receive`) above a busy process, across a new ASID epoch:
-    // while it waits, more processes run than there are ASIDs, so when the
-    // interrupt comes the driver has none of the current epoch (the A7's
-    // IRQ path in assembly must leave that to Rust, which gives it one).
+    // bound to a `Receive`) above a busy process, across a take-back of
+    // the ASIDs: while it waits, more processes run than there are ASIDs,
+    // so when the interrupt comes the driver has none (the A7's IRQ path
+    // in assembly must leave that to Rust, which gives it one).
     let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
     let notification = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
     let driver = start("rtcdriver", NORMAL + 2, 1)?;
@@ -1060,7 +1060,7 @@ fn interrupt_scenario() -> Outcome {
         let first = start("hello", NORMAL, 2 * pair + 1)?;
         let second = start("hello", NORMAL, 2 * pair + 2)?;
         if (finish(first)?, finish(second)?) != (Ended::Exited(0), Ended::Exited(0)) {
-            return Err("a process of the new epoch failed");
+            return Err("a process started past the ASIDs' take-back failed");
         }
     }
     println!("init: 260 processes ran while the driver waited");
