@@ -519,6 +519,24 @@ pub const SCENARIOS: &[Scenario] = &[
         ..DEFAULTS
     },
     Scenario {
+        name: "server-garbage",
+        about: "an app sends the GPIO, UART and Pluton servers 1,000 random calls each (some naming capabilities, which the kernel refuses to pass), each answered, and each server still serves it",
+        bootargs: "scenario=server-garbage",
+        timeout_secs: 60,
+        expect: &[
+            "test-solo-server-garbage: 1000 garbage calls to the GPIO server: ",
+            "test-solo-server-garbage: 1000 garbage calls to the UART server: ",
+            "test-solo-server-garbage: 1000 garbage calls to the Pluton server: ",
+            "test-solo-server-garbage: the GPIO server still serves: pin 6 set high, reads high",
+            "test-solo-server-garbage: the UART server still serves: a line written",
+            "test-solo-server-garbage: the Pluton security server still serves: random bytes, DeviceID ",
+            "init: scenario server-garbage passed",
+        ],
+        in_order: true,
+        forbid: &[ALWAYS_FORBIDDEN, "UNEXPECTED"],
+        ..DEFAULTS
+    },
+    Scenario {
         name: "kernel-panic",
         about: "a kernel panic prints where it was raised and ends QEMU with status 101",
         bootargs: "kernel.panic-test",
@@ -911,7 +929,7 @@ mod tests {
             let passed = format!("init: scenario {} passed", scenario.name);
             assert_eq!(scenario.expect.last(), Some(&passed.as_str()), "{}", scenario.name);
         }
-        assert_eq!(SCENARIOS.len(), 26);
+        assert_eq!(SCENARIOS.len(), 27);
     }
 
     #[test]

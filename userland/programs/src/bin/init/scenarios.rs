@@ -49,6 +49,7 @@ pub fn run(name: &str) -> u32 {
         "uart" => uart_scenario(),
         "pluton-probe" => solo_app("test-solo-pluton"),
         "pluton-other" => solo_app("test-solo-pluton-other"),
+        "server-garbage" => solo_app("test-solo-server-garbage"),
         _ => Err("unknown scenario"),
     };
     let status = match result {
