@@ -149,8 +149,9 @@ pub struct Layout {
     pub process_r7: u32,
     pub process_pc: u32,
     pub process_thread_register: u32,
+    /// `State::Ready`'s tag (`Running`'s is 0, checked below: the paths
+    /// store it from a register that holds 0).
     pub state_ready: u32,
-    pub state_running: u32,
     /// `State::Sleeping`'s tag; `Waiting`'s and `Ipc`'s are the next two,
     /// and all three keep their deadline at `process_until`.
     pub state_sleeping: u32,
@@ -360,6 +361,8 @@ const _: () = assert!(GENERATION_LIMIT.is_power_of_two());
 // The reply_to encoding the assembly relies on: subtracting one makes both
 // "no caller" values the two largest words.
 const _: () = assert!(NO_CALLER == 0 && CALLER_GONE == u32::MAX);
+// The paths store `Running` from a register that holds 0.
+const _: () = assert!(state_tag(State::Running) == 0);
 const _: () = assert!(ipc::LABEL_MASK == 0xFFFF);
 // The info word's capability count lies just above the label, and no bit
 // above it is free: `info >> label_bits == 1` is one capability and
@@ -463,7 +466,6 @@ impl<P: Platform> Kernel<P> {
         process_pc: at(offset_of!(Process, context) + offset_of!(UserContext, pc)),
         process_thread_register: at(offset_of!(Process, context) + offset_of!(UserContext, thread_register)),
         state_ready: state_tag(State::Ready),
-        state_running: state_tag(State::Running),
         state_sleeping: state_tag(State::Sleeping { until: 0 }),
         state_ipc: state_tag(State::Ipc { until: 0 }),
         ipc_none: ipc_tag(Ipc::None),

@@ -95,8 +95,9 @@ const TIME_SLICE_MICROS: u32 = 10_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 enum State {
-    Ready = 0,
-    Running = 1,
+    /// 0: the A7's fast paths store it from a register that holds 0.
+    Running = 0,
+    Ready = 1,
     Sleeping {
         until: u64,
     },

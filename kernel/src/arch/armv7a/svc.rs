@@ -148,5 +148,4 @@ core::arch::global_asm!(
     some_tag = const LAYOUT.some_tag,
     state_ipc = const LAYOUT.state_ipc,
     state_ready = const LAYOUT.state_ready,
-    state_running = const LAYOUT.state_running,
 );

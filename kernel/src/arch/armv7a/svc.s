@@ -282,8 +282,7 @@ tessera_return_to_user:
     streq r5, [r11, #{kernel_ready_levels}]
     str r0, [r8, #{process_run_next}]
     strb r0, [r8, #{process_run_level}]
-    mov ip, #{state_running}
-    str ip, [r8, #{process_state}]
+    str r0, [r8, #{process_state}]
 .endm
 
 @ The process whose link (index + 1) is \link waits last in the queue
@@ -322,8 +321,7 @@ tessera_return_to_user:
     stm r6, {{r0, r1, r2, r3, r4, r5}}
     str r0, [r6, #{process_r7}]
     str r0, [r6, #{process_ipc}]
-    mov ip, #{state_running}
-    str ip, [r6, #{process_state}]
+    str r0, [r6, #{process_state}]
 .endm
 
 @ The process whose entry is \entry is blocked in IPC until \lo:\hi
@@ -455,8 +453,7 @@ tessera_fast_call:
     ldr r7, [r6, #{process_priority}]
     cmp r7, ip
     strhi r7, [r8, #{process_priority}]
-    mov ip, #{state_running}
-    str ip, [r8, #{process_state}]
+    str r0, [r8, #{process_state}]
     @ The client waits for the answer (r0 = 0 meanwhile) from the server
     @ (r9).
     str r0, [r6]
@@ -632,8 +629,7 @@ tessera_fast_yield:
     ldr ip, [r8, #{process_run_next}]
     str r1, [r8, #{process_run_next}]
     strb r1, [r8, #{process_run_level}]
-    mov r2, #{state_running}
-    str r2, [r8, #{process_state}]
+    str r1, [r8, #{process_state}]
     @ ...and the yielder joins its back, ready (r7: its link).
     mov r2, #{state_ready}
     str r2, [r6, #{process_state}]
@@ -948,8 +944,7 @@ irq_taken:
     str ip, [r8, #{process_r7}]
     str r2, [r8, #{process_ipc}]
     strb r2, [r8, #{process_slice_spent}]
-    mov ip, #{state_running}
-    str ip, [r8, #{process_state}]
+    str r2, [r8, #{process_state}]
     strd r4, r5, [r11, #{kernel_slice_end}]
     @ The interrupted thread, if any, is ready, first in its level's queue
     @ (r0 the level, r7 its link).
