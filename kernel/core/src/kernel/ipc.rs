@@ -45,7 +45,9 @@ pub(super) struct Queue {
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct EndpointObject {
     pub(super) queue: Queue,
-    /// 1 if the queue holds receivers, 0 if it holds senders (or is empty).
+    /// Not 0 if the queue holds receivers, 0 if it holds senders (or is
+    /// empty). The A7's fast paths store the link of the receiver they
+    /// queue (its index + 1), which is never 0; Rust stores 1.
     pub(super) receivers_queued: u32,
     /// Live capabilities to the endpoint.
     pub(super) references: u32,

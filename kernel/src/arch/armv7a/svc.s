@@ -454,9 +454,9 @@ tessera_fast_call:
     cmp r7, ip
     strhi r7, [r8, #{process_priority}]
     str r0, [r8, #{process_state}]
-    @ The client waits for the answer (r0 = 0 meanwhile) from the server
-    @ (r9).
-    str r0, [r6]
+    @ The client waits for the answer from the server (r9). Its r0 is
+    @ written when it is woken (the answer's 0, or an error), as every
+    @ blocked thread's is.
     mov r7, #{ipc_awaiting_reply}
     BLOCK_FOREVER_FOR r6, r9
     b fast_switch
@@ -526,9 +526,8 @@ tessera_fast_reply_receive:
     ldr r7, [r11, #({kernel_current} + 4)]
     add r7, r7, #1
     ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r7, r1
-    mov r2, #1
-    str r2, [r10, #{endpoint_receivers_queued}]
-    str r0, [r8]
+    @ The flag: not 0 (the link).
+    str r7, [r10, #{endpoint_receivers_queued}]
     str r0, [r8, #{process_reply_to}]
     ldr ip, [r8, #{process_base_priority}]
     str ip, [r8, #{process_priority}]
@@ -586,15 +585,14 @@ tessera_fast_receive:
     bne tessera_svc_general
     HIGHEST_READY
     @ Commit. The caller blocks, last in the endpoint's queue (r2: its
-    @ link), r0 = 0; the next thread runs.
+    @ link; its r0 is written when it is woken); the next thread runs.
     BLOCK_UNTIL r6, r0, r1
     RUN_NEXT
     ldr r2, [r11, #({kernel_current} + 4)]
     add r2, r2, #1
     ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r2, r3
-    mov ip, #1
-    str ip, [r10, #{endpoint_receivers_queued}]
-    str r0, [r6]
+    @ The flag: not 0 (the link).
+    str r2, [r10, #{endpoint_receivers_queued}]
     mov ip, #{ipc_receiving}
     str ip, [r6, #{process_ipc}]
     str r10, [r6, #{process_ipc_argument}]
@@ -756,7 +754,6 @@ tessera_fast_wait_notification:
     ldr r4, [r11, #({kernel_current} + 4)]
     add r4, r4, #1
     ENQUEUE r10, {notification_head}, {notification_tail}, r4, r5
-    str r0, [r6]
     mov ip, #{ipc_notification}
     str ip, [r6, #{process_ipc}]
     str r10, [r6, #{process_ipc_argument}]
