@@ -134,6 +134,10 @@ impl Platform for Armv7a {
         mmu::UserTable::at(object)
     }
 
+    fn table_word(&self, object: u32) -> u32 {
+        mmu::table_word(object)
+    }
+
     #[inline]
     fn map_page(
         &self,

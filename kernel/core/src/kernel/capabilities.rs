@@ -587,7 +587,8 @@ impl<P: Platform> Kernel<P> {
         // (`ProcessTable::span`): the insertion cannot fail.
         // (`unreachable!` with a plain message: `expect` would pull
         // `Error`'s `Debug` into the kernel, which has no `core::fmt`.)
-        if self.processes.insert(memory, Process::new(memory, "loaded", Some(creator))).is_err() {
+        let table_word = self.platform.table_word(memory);
+        if self.processes.insert(memory, Process::new(memory, table_word, "loaded", Some(creator))).is_err() {
             unreachable!("a new process object is a free, aligned block of RAM");
         }
     }

@@ -142,7 +142,8 @@ pub struct Layout {
     pub process_asid: u32,
     /// `Process::slice_spent` (a `bool`: a byte, 0 or 1).
     pub process_slice_spent: u32,
-    pub process_memory: u32,
+    /// What fast_switch loads into TTBR0 (`Process::table_word`).
+    pub process_table_word: u32,
     /// The saved `r1`, `r7`, `pc` and thread register (r0-r12 come first, in
     /// order: one `stm` writes a message's r0-r5).
     pub process_r1: u32,
@@ -314,7 +315,17 @@ fn _process_field_types(p: &Process) -> (u8, u8, [u32; 9]) {
     (
         p.asid,
         p.run_level,
-        [p.priority, p.base_priority, p.reply_to, p.ipc_next, p.bound, p.run_next, p.memory, p.context.pc, p.live_next],
+        [
+            p.priority,
+            p.base_priority,
+            p.reply_to,
+            p.ipc_next,
+            p.bound,
+            p.run_next,
+            p.table_word,
+            p.context.pc,
+            p.live_next,
+        ],
     )
 }
 fn _kernel_field_types<P: Platform>(kernel: &Kernel<P>) -> (bool, [u64; 4], [Option<usize>; 2]) {
@@ -460,7 +471,7 @@ impl<P: Platform> Kernel<P> {
         process_run_level: at(offset_of!(Process, run_level)),
         process_slice_spent: at(offset_of!(Process, slice_spent)),
         process_asid: at(offset_of!(Process, asid)),
-        process_memory: at(offset_of!(Process, memory)),
+        process_table_word: at(offset_of!(Process, table_word)),
         process_r1: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 4),
         process_r7: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 7 * 4),
         process_pc: at(offset_of!(Process, context) + offset_of!(UserContext, pc)),

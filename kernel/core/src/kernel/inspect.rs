@@ -216,6 +216,9 @@ impl<P: Platform> Kernel<P> {
             if !process.mapped && !matches!(process.state, State::Zombie { .. } | State::Ending) {
                 return fail("a process that has not ended has its address space", index);
             }
+            if process.table_word != self.platform.table_word(process.memory) {
+                return fail("a process's table word is its object's", index);
+            }
             if process.asid != 0 {
                 let (word, bit) = (usize::from(process.asid) / 32, 1 << (process.asid % 32));
                 if u32::from(process.asid) > self.asids.handed_out() || asids_held[word] & bit != 0 {

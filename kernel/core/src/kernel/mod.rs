@@ -184,6 +184,10 @@ struct Process {
     /// 1 KiB second-level tables, CSpace, and this entry): carved by
     /// `Retype`, or the root object for init.
     memory: u32,
+    /// What an architecture's own switch loads into its translation base
+    /// register for it (`Platform::table_word` of `memory`, kept so that
+    /// the switch need not compute it).
+    table_word: u32,
     /// Which of the object's second-level tables are in use (bit per table).
     tables_used: u16,
     /// Capabilities naming a process made by `Retype`; it ends at 0.
@@ -246,7 +250,7 @@ const _: () =
 impl Process {
     /// A new process entry for the object at `memory`, not started yet.
     #[inline(never)]
-    fn new(memory: u32, name: &str, parent: Option<usize>) -> Process {
+    fn new(memory: u32, table_word: u32, name: &str, parent: Option<usize>) -> Process {
         let mut process = Process {
             context: UserContext::ZERO,
             state: State::Inactive,
@@ -268,6 +272,7 @@ impl Process {
             live_previous: 0,
             base_priority: 0,
             memory,
+            table_word,
             tables_used: 0,
             references: 0,
             fault_address: 0,
@@ -664,7 +669,8 @@ impl<P: Platform> Kernel<P> {
         }
         platform.invalidate_instruction_cache();
 
-        let index = self.processes.insert(memory, Process::new(memory, name, None))?;
+        let table_word = self.platform.table_word(memory);
+        let index = self.processes.insert(memory, Process::new(memory, table_word, name, None))?;
         let process = &mut self.processes[index];
         process.context.pc = plan.entry & !1;
         process.context.cpsr = self.platform.initial_status(plan.entry & 1 != 0);

@@ -185,6 +185,12 @@ pub trait Platform {
     /// The address space whose zeroed first-level table is at the start of
     /// the process object at `object`.
     fn address_space(&self, object: u32) -> Self::AddressSpace;
+    /// The word an architecture's own switch (the A7's assembly) loads
+    /// into its translation base register for the process object at
+    /// `object`, kept in the process's entry: by default the address.
+    fn table_word(&self, object: u32) -> u32 {
+        object
+    }
     /// Maps the 4 KiB page at user address `address` to physical `frame`;
     /// `None` if a table was needed and `tables` had none.
     fn map_page(

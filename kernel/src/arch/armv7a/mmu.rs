@@ -294,6 +294,12 @@ impl UserTable {
     }
 }
 
+/// TTBR0's value for the first-level table of the process object at
+/// `object` (fast_switch loads it from the process's entry).
+pub fn table_word(object: u32) -> u32 {
+    UserTable::at(object).l1 | WALK_ATTRIBUTES
+}
+
 /// Makes `table` (tagged `asid`) the current user address space.
 pub fn switch_to(table: UserTable, asid: u8) {
     // SAFETY: the kernel's own mappings are global and behind TTBR1, so they

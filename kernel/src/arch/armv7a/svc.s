@@ -1187,8 +1187,7 @@ fast_switch:
     ldr ip, [r8, #{process_thread_register}]
     mcr p15, 0, ip, c13, c0, 2
     clrex
-    ldr ip, [r8, #{process_memory}]
-    orr ip, ip, #{walk_attributes}
+    ldr ip, [r8, #{process_table_word}]
     mcr p15, 0, r0, c13, c0, 1
     isb
     mcr p15, 0, ip, c2, c0, 0
