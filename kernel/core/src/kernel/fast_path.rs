@@ -369,9 +369,9 @@ const _: fn(&Capability) -> [u32; 2] = |c| c.data;
 // A generation wraps at a power of two (`capability::empty`'s `%`).
 const _: () = assert!(GENERATION_LIMIT.is_power_of_two());
 
-// The reply_to encoding the assembly relies on: subtracting one makes both
-// "no caller" values the two largest words.
-const _: () = assert!(NO_CALLER == 0 && CALLER_GONE == u32::MAX);
+// The reply_to encoding the assembly relies on: both "no caller" values
+// are the two largest words (one unsigned compare), above every index.
+const _: () = assert!(NO_CALLER == u32::MAX && CALLER_GONE == u32::MAX - 1);
 // The paths store `Running` from a register that holds 0.
 const _: () = assert!(state_tag(State::Running) == 0);
 const _: () = assert!(ipc::LABEL_MASK == 0xFFFF);

@@ -238,7 +238,7 @@ impl<P: Platform> Kernel<P> {
             if let Ipc::AwaitingReply { server } = process.ipc {
                 let server = server as usize;
                 let serving = self.processes.is_live(server)
-                    && self.processes[server].reply_to == index as u32 + 1
+                    && self.processes[server].reply_to == index as u32
                     && !matches!(self.processes[server].state, State::Zombie { .. } | State::Ending);
                 if !serving {
                     return fail("a caller awaiting a reply has a live server holding it", index);

@@ -70,16 +70,17 @@ pub(super) struct NotificationObject {
 pub(super) const NOTIFICATION_BITS_OFFSET: usize = core::mem::offset_of!(NotificationObject, bits);
 
 /// `Process::reply_to` when it owes nobody a reply.
-pub(super) const NO_CALLER: u32 = 0;
+pub(super) const NO_CALLER: u32 = u32::MAX;
 /// `Process::reply_to` when the caller it owes a reply ended: the reply
-/// fails with `PeerGone`. Any other value is the caller's index + 1, and
+/// fails with `PeerGone`. Any other value is the caller's index, and
 /// that caller is `AwaitingReply` on this process (`cancel_ipc` keeps it so).
-pub(super) const CALLER_GONE: u32 = u32::MAX;
+/// Both lie above every index: the A7's paths test them with one compare.
+pub(super) const CALLER_GONE: u32 = u32::MAX - 1;
 
 /// The index of the caller a `reply_to` value names, if one still waits.
 #[inline(always)]
 pub(super) fn waiting_caller(reply_to: u32) -> Option<usize> {
-    (reply_to != NO_CALLER && reply_to != CALLER_GONE).then(|| reply_to as usize - 1)
+    (reply_to < CALLER_GONE).then_some(reply_to as usize)
 }
 
 /// Most interrupts bound to notifications at once.
@@ -313,7 +314,7 @@ impl<P: Platform> Kernel<P> {
                 // The server learns at its reply that the caller is gone.
                 assert!(self.processes.is_live(server as usize), "a caller awaits a reply from a free process slot");
                 let server = &mut self.processes[server as usize];
-                if server.reply_to == index as u32 + 1 {
+                if server.reply_to == index as u32 {
                     server.reply_to = CALLER_GONE;
                 }
             }
@@ -386,7 +387,7 @@ impl<P: Platform> Kernel<P> {
     fn rendezvous(&mut self, sender: usize, receiver: usize, message: Message, badge: u32, call: bool) {
         self.deliver(sender, receiver, message, badge);
         if call {
-            let previous = core::mem::replace(&mut self.processes[receiver].reply_to, sender as u32 + 1);
+            let previous = core::mem::replace(&mut self.processes[receiver].reply_to, sender as u32);
             if let Some(previous) = waiting_caller(previous) {
                 assert!(self.processes.is_live(previous), "a server owes a reply to a free process slot");
                 self.wake_with_error(previous, Error::PeerGone);
@@ -833,7 +834,7 @@ impl<P: Platform> Kernel<P> {
         target.context.r[2..6].copy_from_slice(&words);
         target.context.r[7] = badge;
         target.ipc = Ipc::None;
-        target.reply_to = caller as u32 + 1;
+        target.reply_to = caller as u32;
         target.priority = target.priority.max(priority);
         // A receive with a timeout: its deadline is no longer anyone's, but
         // stays in `earliest_wakeup` (a bound: the timer may fire once for

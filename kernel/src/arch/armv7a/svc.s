@@ -305,7 +305,7 @@ tessera_return_to_user:
 @ r7): one `stm` from its state writes the state's tag, its padding (r3,
 @ whatever it holds), the deadline's two words, the reason and its
 @ argument, which lie in that order (checked in fast_path.rs). Uses r2,
-@ r4, r5, ip.
+@ ip; leaves r4 and r5 all ones.
 .macro BLOCK_FOREVER_FOR entry, argument
     mov r2, #{state_ipc}
     mvn r4, #0
@@ -370,7 +370,7 @@ tessera_fast_call:
     @ with needs nothing done: it stays in `Kernel::earliest_wakeup`, a
     @ lower bound, and the timer may fire once for nothing.)
     ldr ip, [r8, #{process_reply_to}]
-    cmp ip, #0
+    cmn ip, #1
     bne tessera_svc_general
     RUNNABLE r8
     @ The capability it passes, if any: a frame the client may grant, not
@@ -444,10 +444,9 @@ tessera_fast_call:
     stm r8, {{r0, r1, r2, r3, r4, r5}}
     str r7, [r8, #{process_r7}]
     str r0, [r8, #{process_ipc}]
-    @ It owes the client a reply (index + 1) and runs at least at the
+    @ It owes the client a reply (its index) and runs at least at the
     @ client's priority.
     ldr ip, [r11, #({kernel_current} + 4)]
-    add ip, ip, #1
     str ip, [r8, #{process_reply_to}]
     ldr ip, [r8, #{process_priority}]
     ldr r7, [r6, #{process_priority}]
@@ -478,14 +477,12 @@ tessera_fast_reply_receive:
     ldr ip, [r8, #{process_bound}]
     cmp ip, #0
     bne 8f
-3:  @ A client waits for the reply: reply_to is its index + 1; 0 (none)
-    @ and all ones (gone) become the two largest words. Any other value
-    @ names a live caller blocked awaiting this server's reply, which the
-    @ kernel keeps so (`cancel_ipc` and the end of either side:
-    @ `Kernel::check_invariants`, "the caller a server owes a reply is
-    @ waiting for it").
+3:  @ A client waits for the reply: reply_to is its index; none and gone
+    @ are the two largest words. Any other value names a live caller
+    @ blocked awaiting this server's reply, which the kernel keeps so
+    @ (`cancel_ipc` and the end of either side: `Kernel::check_invariants`,
+    @ "the caller a server owes a reply is waiting for it").
     ldr r9, [r8, #{process_reply_to}]
-    sub r9, r9, #1
     cmn r9, #2
     bhs tessera_svc_general
     LOOKUP r10, r8, {endpoint_kind}, {right_receive}
@@ -521,14 +518,15 @@ tessera_fast_reply_receive:
     ANSWER
     mov r7, #{ipc_receiving}
     BLOCK_FOREVER_FOR r8, r10
+    @ It owes nobody a reply (r4: all ones, none).
+    str r4, [r8, #{process_reply_to}]
 5:  @ The server waits last in the endpoint's queue (r7: its index + 1),
-    @ at its own priority, owing nobody a reply.
+    @ at its own priority.
     ldr r7, [r11, #({kernel_current} + 4)]
     add r7, r7, #1
     ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r7, r1
     @ The flag: not 0 (the link).
     str r7, [r10, #{endpoint_receivers_queued}]
-    str r0, [r8, #{process_reply_to}]
     ldr ip, [r8, #{process_base_priority}]
     str ip, [r8, #{process_priority}]
     mov r8, r6
@@ -551,6 +549,8 @@ tessera_fast_reply_receive:
     ldm ip, {{r1, r2, r3, r4, r5}}
     ldrb lr, [r6, #{process_asid}]
     ANSWER
+    mvn ip, #0
+    str ip, [r8, #{process_reply_to}]
     b 5b
 
 @ --- Receive: nothing has come, the caller waits, the next thread runs ---
