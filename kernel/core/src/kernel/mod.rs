@@ -154,8 +154,8 @@ struct Process {
     regions: RegionMap,
     /// Index of the process that made it, while that one lives.
     parent: Option<u32>,
-    /// The caller waiting for this process's reply: its index + 1, or
-    /// `ipc::NO_CALLER`, or `ipc::CALLER_GONE`.
+    /// The caller waiting for this process's reply: its index, or
+    /// `ipc::NO_CALLER`, or `ipc::CALLER_GONE` (both above every index).
     reply_to: u32,
     /// Next process in the IPC queue it waits in (index + 1, 0: none).
     ipc_next: u32,

@@ -769,7 +769,6 @@ tessera_fast_wait_notification:
     b idle_wait
 3:  @ Commit when nobody is ready: the caller blocks (r7 = 0), as above.
     BLOCK_UNTIL r6, r0, r1
-    mov r0, #0
     mov r7, #0
     b 2b
 1:  @ It goes on with the bits it takes (r4; none for a wait that may not
