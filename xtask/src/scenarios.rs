@@ -354,6 +354,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "client B: call after the server ended: refused",
             "waiter: took bits 0x4",
             "init: notifications delivered the bits they were for",
+            "init: a caller ended while the server worked for it; the server answered the next",
             "init: scenario ipc passed",
         ],
         ..DEFAULTS

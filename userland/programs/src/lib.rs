@@ -219,6 +219,24 @@ pub mod storm {
     }
 }
 
+/// Arguments of `caller`: a label and a first word.
+pub mod caller {
+    /// Packs a caller argument (`label` below 2^16, `word` below 2^16).
+    pub const fn argument(label: u32, word: u32) -> u32 {
+        (label << 16) | (word & 0xFFFF)
+    }
+
+    /// The label of an argument.
+    pub const fn label(argument: u32) -> u32 {
+        argument >> 16
+    }
+
+    /// The first word of an argument.
+    pub const fn word(argument: u32) -> u32 {
+        argument & 0xFFFF
+    }
+}
+
 /// The `echo` server's protocol (labels) and the test's expectations.
 pub mod echo {
     /// Answer `words[0] + words[1]`.

@@ -925,7 +925,44 @@ fn ipc_scenario() -> Outcome {
         return Err("an IPC party did not end cleanly");
     }
     notifications_deliver_their_bits()?;
-    two_servers_share_an_endpoint()
+    two_servers_share_an_endpoint()?;
+    a_caller_ends_while_served()
+}
+
+/// A caller ended while the server works for its call: the server's answer
+/// finds it gone (the A7's assembly `ReplyReceive` leaves a gone caller to
+/// Rust, where the answer fails and the receive goes on) and the server
+/// answers the next caller, queued meanwhile.
+fn a_caller_ends_while_served() -> Outcome {
+    use tessera_programs::caller::argument;
+    use tessera_programs::echo::{ADD, REQUESTS, SPIN};
+    /// How long the server works for the caller; `init` ends the caller
+    /// after a tenth of it (the caller calls at once: it needs well under
+    /// a millisecond).
+    const SPIN_MILLIS: u32 = 200;
+    let untyped = untyped_memory()?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let send = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 0).map_err(|_| "derive failed")?;
+    let server = start("echo", 10, 0)?;
+    give(endpoint, server, Rights::RECEIVE)?;
+    let caller = start("caller", NORMAL, argument(SPIN, SPIN_MILLIS))?;
+    give(send, caller, Rights::SEND)?;
+    tessera_rt::sleep_micros(SPIN_MILLIS * 1000 / 10);
+    collect(caller);
+    // Queued behind the call the server still works on, then answered;
+    // then the rest of the server's requests, so that it ends.
+    for n in 1..REQUESTS {
+        match call(send, &Message::new(ADD, [n, 41, 0, 0]), Timeout::Forever) {
+            Ok(answer) if answer.message.words[0] == n + 41 => {}
+            _ => return Err("the server did not answer the caller after the one that ended"),
+        }
+    }
+    finish_clean("echo", server, "the server whose caller ended did not end cleanly")?;
+    for capability in [send, endpoint] {
+        let _ = cap_delete(capability);
+    }
+    println!("init: a caller ended while the server worked for it; the server answered the next");
+    Ok(())
 }
 
 /// Two servers receiving on one endpoint: the calls go to them in turn,
