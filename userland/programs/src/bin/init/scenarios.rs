@@ -930,9 +930,10 @@ fn ipc_scenario() -> Outcome {
 }
 
 /// A caller ended while the server works for its call: the server's answer
-/// finds it gone (the A7's assembly `ReplyReceive` leaves a gone caller to
-/// Rust, where the answer fails and the receive goes on) and the server
-/// answers the next caller, queued meanwhile.
+/// finds it gone (the A7's assembly `ReplyReceive` must leave a gone caller
+/// to Rust, where the answer fails and the receive goes on: with nobody
+/// else queued the assembly would otherwise take it), and the server
+/// answers the next caller.
 fn a_caller_ends_while_served() -> Outcome {
     use tessera_programs::caller::argument;
     use tessera_programs::echo::{ADD, REQUESTS, SPIN};
@@ -949,8 +950,9 @@ fn a_caller_ends_while_served() -> Outcome {
     give(send, caller, Rights::SEND)?;
     tessera_rt::sleep_micros(SPIN_MILLIS * 1000 / 10);
     collect(caller);
-    // Queued behind the call the server still works on, then answered;
-    // then the rest of the server's requests, so that it ends.
+    // Once the server has answered nobody and waits again, the next
+    // caller; then the rest of the server's requests, so that it ends.
+    tessera_rt::sleep_micros(SPIN_MILLIS * 1000);
     for n in 1..REQUESTS {
         match call(send, &Message::new(ADD, [n, 41, 0, 0]), Timeout::Forever) {
             Ok(answer) if answer.message.words[0] == n + 41 => {}
