@@ -212,6 +212,11 @@ impl UserTable {
         UserTable { l1 }
     }
 
+    /// What TTBR0 holds while the table is current.
+    fn ttbr0(self) -> u32 {
+        self.l1 | WALK_ATTRIBUTES
+    }
+
     /// Maps the 4 KiB page at user address `address` to physical `frame`
     /// as `memory` (device memory is never executable).
     pub fn map_page_as(
@@ -297,7 +302,7 @@ impl UserTable {
 /// TTBR0's value for the first-level table of the process object at
 /// `object` (fast_switch loads it from the process's entry).
 pub fn table_word(object: u32) -> u32 {
-    UserTable::at(object).l1 | WALK_ATTRIBUTES
+    UserTable::at(object).ttbr0()
 }
 
 /// Makes `table` (tagged `asid`) the current user address space.
@@ -308,7 +313,7 @@ pub fn switch_to(table: UserTable, asid: u8) {
     unsafe {
         cp15::write_contextidr(0);
         aarch32_cpu::asm::isb();
-        cp15::write_ttbr0(table.l1 | WALK_ATTRIBUTES);
+        cp15::write_ttbr0(table.ttbr0());
         aarch32_cpu::asm::isb();
         cp15::write_contextidr(asid as u32);
         aarch32_cpu::asm::isb();
