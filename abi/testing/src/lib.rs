@@ -1,8 +1,13 @@
-//! Deterministic test inputs for Tessera's host tests: one small
-//! pseudo-random generator, so every property test and bounded fuzz loop
-//! draws from the same well-known stream and a failure replays exactly.
-//! Only ever a dev-dependency.
+//! Deterministic test inputs for Tessera's host tests and test programs:
+//! one small pseudo-random generator, so every property test, bounded fuzz
+//! loop and random-traffic program (`storm`, the garbage fixtures) draws
+//! from the same well-known stream and a failure replays exactly. A
+//! dev-dependency of the host crates; `no_std` but for feature `std`.
+#![no_std]
 #![forbid(unsafe_code)]
+
+#[cfg(any(test, feature = "std"))]
+extern crate std;
 
 /// Xorshift64 (Marsaglia): small, deterministic, good enough to spread
 /// test inputs. Not for anything that needs unpredictability.
@@ -29,8 +34,14 @@ impl Rng {
         (self.next_u64() % bound as u64) as usize
     }
 
+    /// The next 32 bits.
+    pub fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
     /// `len` bytes.
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+    #[cfg(feature = "std")]
+    pub fn bytes(&mut self, len: usize) -> std::vec::Vec<u8> {
         (0..len).map(|_| self.next_u64() as u8).collect()
     }
 }
@@ -38,6 +49,7 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::vec::Vec;
 
     #[test]
     fn streams_repeat_and_differ_by_seed() {
@@ -47,6 +59,8 @@ mod tests {
         assert_ne!(first, (0..4).map(|_| c.next_u64()).collect::<Vec<_>>());
         assert_ne!(Rng::new(0).next_u64(), 0);
         assert!((0..1000).all(|_| a.below(3) < 3));
+        assert_ne!(a.next_u32(), a.next_u32());
+        #[cfg(feature = "std")]
         assert_eq!(a.bytes(5).len(), 5);
     }
 }

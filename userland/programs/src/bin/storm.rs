@@ -67,21 +67,17 @@ fn check_word(label: u32, sequence: u32) -> u32 {
     (label.wrapping_mul(0x9E37_79B9) ^ sequence).rotate_left(7) ^ 0x5A5A_5A5A
 }
 
-/// xorshift32: the same storm for the same seed.
-struct Rng(u32);
+/// The project's test generator (`tessera_testing::Rng`), drawn in
+/// `u32`s: the same storm for the same seed.
+struct Rng(tessera_testing::Rng);
 
 impl Rng {
     fn next(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.0 = x;
-        x
+        self.0.next_u32()
     }
 
     fn below(&mut self, n: u32) -> u32 {
-        self.next() % n
+        self.0.below(n as usize) as u32
     }
 
     fn one_in(&mut self, n: u32) -> bool {
@@ -759,7 +755,7 @@ fn main(start: tessera_rt::Start) -> u32 {
     }
     let mut storm = Storm {
         id,
-        rng: Rng(id.wrapping_mul(0x2545_F491) | 1),
+        rng: Rng(tessera_testing::Rng::new(u64::from(id))),
         endpoints,
         notifications,
         frame,

@@ -29,19 +29,17 @@ const PIN: u32 = 6;
 /// Its own capabilities it names in messages.
 const OWN: usize = 8;
 
-/// xorshift32: a fixed sequence, so a failure replays.
-struct Rng(u32);
+/// The project's test generator (`tessera_testing::Rng`), drawn in
+/// `u32`s: a fixed sequence, so a failure replays.
+struct Rng(tessera_testing::Rng);
 
 impl Rng {
     fn next(&mut self) -> u32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        self.0
+        self.0.next_u32()
     }
 
     fn below(&mut self, n: u32) -> u32 {
-        self.next() % n
+        self.0.below(n as usize) as u32
     }
 }
 
@@ -113,7 +111,7 @@ fn main(app: App) -> Result<(), Error> {
             held += 1;
         }
     });
-    let mut rng = Rng(0x2545_f491);
+    let mut rng = Rng(tessera_testing::Rng::new(0x2545_f491));
     let mut serving = true;
     for (kind, name) in [(ServerKind::GPIO, "GPIO"), (ServerKind::UART, "UART"), (ServerKind::PLUTON, "Pluton")] {
         let Some(endpoint) = app.grant(kind) else {
