@@ -39,6 +39,11 @@ impl Rng {
         (self.next_u64() >> 32) as u32
     }
 
+    /// Uniform-ish in `0..bound` (`bound > 0`), for 32-bit callers.
+    pub fn below_u32(&mut self, bound: u32) -> u32 {
+        (self.next_u64() % u64::from(bound)) as u32
+    }
+
     /// `len` bytes.
     #[cfg(feature = "std")]
     pub fn bytes(&mut self, len: usize) -> std::vec::Vec<u8> {
@@ -60,6 +65,7 @@ mod tests {
         assert_ne!(Rng::new(0).next_u64(), 0);
         assert!((0..1000).all(|_| a.below(3) < 3));
         assert_ne!(a.next_u32(), a.next_u32());
+        assert!((0..1000).all(|_| a.below_u32(7) < 7));
         #[cfg(feature = "std")]
         assert_eq!(a.bytes(5).len(), 5);
     }

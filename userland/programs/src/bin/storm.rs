@@ -41,6 +41,7 @@ use tessera_rt::{
     cap_delete, cap_derive, cap_info, cap_revoke, for_each_initial_capability, notification_bind, null, println,
     raw_ipc_syscall, yield_now, Error, Handle, ObjectType, Rights, Timeout,
 };
+use tessera_testing::Rng;
 
 tessera_rt::entry!(main);
 
@@ -65,24 +66,6 @@ const SHOWN: u32 = 5;
 /// The word a request's sender puts beside its sequence number.
 fn check_word(label: u32, sequence: u32) -> u32 {
     (label.wrapping_mul(0x9E37_79B9) ^ sequence).rotate_left(7) ^ 0x5A5A_5A5A
-}
-
-/// The project's test generator (`tessera_testing::Rng`), drawn in
-/// `u32`s: the same storm for the same seed.
-struct Rng(tessera_testing::Rng);
-
-impl Rng {
-    fn next(&mut self) -> u32 {
-        self.0.next_u32()
-    }
-
-    fn below(&mut self, n: u32) -> u32 {
-        self.0.below(n as usize) as u32
-    }
-
-    fn one_in(&mut self, n: u32) -> bool {
-        self.below(n) == 0
-    }
 }
 
 /// Whether a pooled handle descends from the shared frame (a revoke of the
@@ -116,6 +99,7 @@ struct Tally {
 
 struct Storm {
     id: u32,
+    /// The same storm for the same seed (its number).
     rng: Rng,
     /// The badged endpoint (badge `id`) and the unbadged one.
     endpoints: [Handle; 2],
@@ -197,36 +181,36 @@ impl Storm {
     }
 
     fn timeout(&mut self) -> u32 {
-        match self.rng.below(8) {
+        match self.rng.below_u32(8) {
             0 => Timeout::NoWait,
-            1 => Timeout::Millis(1 + self.rng.below(2)),
-            _ => Timeout::Micros(1 + self.rng.below(400)),
+            1 => Timeout::Millis(1 + self.rng.below_u32(2)),
+            _ => Timeout::Micros(1 + self.rng.below_u32(400)),
         }
         .micros()
     }
 
     fn pooled(&mut self) -> Option<Handle> {
-        let start = self.rng.below(POOL as u32) as usize;
+        let start = self.rng.below_u32(POOL as u32) as usize;
         (0..POOL).find_map(|i| self.pool[(start + i) % POOL].map(|(handle, _)| handle))
     }
 
     fn garbage(&mut self) -> Handle {
-        match self.rng.below(5) {
+        match self.rng.below_u32(5) {
             0 => Handle::NULL,
-            1 => Handle(self.rng.next()),
-            2 => Handle::new(self.rng.below(CSPACE_SLOTS as u32 + 16) as usize, self.rng.below(3)),
+            1 => Handle(self.rng.next_u32()),
+            2 => Handle::new(self.rng.below_u32(CSPACE_SLOTS as u32 + 16) as usize, self.rng.below_u32(3)),
             3 => {
                 // A real slot at a generation it does not have.
-                let real = self.endpoints[self.rng.below(2) as usize];
-                Handle::new(real.index(), real.generation() + 1 + self.rng.below(3))
+                let real = self.endpoints[self.rng.below_u32(2) as usize];
+                Handle::new(real.index(), real.generation() + 1 + self.rng.below_u32(3))
             }
-            _ => Handle::new(CSPACE_SLOTS - 1 - self.rng.below(8) as usize, 0),
+            _ => Handle::new(CSPACE_SLOTS - 1 - self.rng.below_u32(8) as usize, 0),
         }
     }
 
     /// A handle to use as an endpoint: mostly one, sometimes anything.
     fn endpoint(&mut self) -> Handle {
-        match self.rng.below(16) {
+        match self.rng.below_u32(16) {
             0 => self.garbage(),
             1 | 2 => self.pooled().unwrap_or(self.endpoints[0]),
             3 => self.notifications[0],
@@ -235,7 +219,7 @@ impl Storm {
     }
 
     fn notification(&mut self) -> Handle {
-        match self.rng.below(16) {
+        match self.rng.below_u32(16) {
             0 => self.garbage(),
             1 => self.pooled().unwrap_or(self.frame),
             2 => self.endpoints[1],
@@ -245,10 +229,10 @@ impl Storm {
 
     /// A capability to pass in a message.
     fn passable(&mut self) -> Handle {
-        match self.rng.below(8) {
+        match self.rng.below_u32(8) {
             0 => self.garbage(),
             1 | 2 => self.frame,
-            3 => self.endpoints[self.rng.below(2) as usize],
+            3 => self.endpoints[self.rng.below_u32(2) as usize],
             _ => self.pooled().unwrap_or(self.frame),
         }
     }
@@ -263,7 +247,7 @@ impl Storm {
     }
 
     fn step(&mut self) {
-        match self.rng.below(100) {
+        match self.rng.below_u32(100) {
             0..=21 => self.send(true),
             22..=28 => self.send(false),
             29..=42 => self.reply_receive(),
@@ -286,16 +270,16 @@ impl Storm {
     /// capabilities, sometimes with a reserved bit set.
     fn send(&mut self, is_call: bool) {
         let endpoint = self.endpoint();
-        let caps = match self.rng.below(8) {
+        let caps = match self.rng.below_u32(8) {
             0 => 1,
             1 => 2,
             _ => 0,
         };
         self.sequence = self.sequence.wrapping_add(1);
         let sequence = self.sequence;
-        let label = if is_call { CALL_LABELS } else { SEND_LABELS } + self.rng.below(SEND_LABELS - CALL_LABELS);
+        let label = if is_call { CALL_LABELS } else { SEND_LABELS } + self.rng.below_u32(SEND_LABELS - CALL_LABELS);
         let check = check_word(label, sequence);
-        let mut words = [sequence, check, self.rng.next(), self.rng.next()];
+        let mut words = [sequence, check, self.rng.next_u32(), self.rng.next_u32()];
         // The capabilities in the last words, in the order the kernel
         // checks them (word 2 before word 3).
         let mut passed = [Handle::NULL; 2];
@@ -304,9 +288,9 @@ impl Storm {
             words[4 - caps + k] = handle.0;
         }
         let mut info = ipc::info(label, caps as u32);
-        let reserved = self.rng.one_in(32);
+        let reserved = self.rng.below_u32(32) == 0;
         if reserved {
-            info |= 1 << (18 + self.rng.below(14));
+            info |= 1 << (18 + self.rng.below_u32(14));
         }
         let timeout = self.timeout();
         let predict = || {
@@ -398,7 +382,7 @@ impl Storm {
     /// capability it passes (`NULL` if none, or handle 0 passed).
     fn answer(&mut self, request: Request) -> (u32, [u32; 4], Handle) {
         let mut words = [request.sequence.wrapping_add(1), request.badge, request.check, !request.sequence];
-        let passes = self.rng.one_in(8);
+        let passes = self.rng.below_u32(8) == 0;
         let passed = if passes { self.passable() } else { Handle::NULL };
         if passes {
             words[3] = passed.0;
@@ -470,7 +454,7 @@ impl Storm {
         let notification = self.notification();
         let predict = || predicted(notification, ObjectType::Notification, Rights::SIGNAL);
         let before = predict();
-        let bits = 1 << self.rng.below(8);
+        let bits = 1 << self.rng.below_u32(8);
         let (registers, _) = raw_ipc_syscall(Syscall::Signal as u32, [notification.0, bits, 0, 0, 0, 0], 0);
         let after = predict();
         self.judge(registers[0], before, after, &[], "a signal was not answered as predicted");
@@ -480,7 +464,7 @@ impl Storm {
         let notification = self.notification();
         let predict = || predicted(notification, ObjectType::Notification, Rights::WAIT);
         let before = predict();
-        let mask = 1 + self.rng.below(0xFF);
+        let mask = 1 + self.rng.below_u32(0xFF);
         let timeout = self.timeout();
         let (registers, _) =
             raw_ipc_syscall(Syscall::WaitNotification as u32, [notification.0, mask, timeout, 0, 0, 0], 0);
@@ -494,7 +478,7 @@ impl Storm {
         let notification = self.notification();
         let predict = || predicted(notification, ObjectType::Notification, Rights::WAIT);
         let before = predict();
-        let mask = 1 + self.rng.below(0xFF);
+        let mask = 1 + self.rng.below_u32(0xFF);
         let (registers, _) = raw_ipc_syscall(Syscall::Poll as u32, [notification.0, mask, 0, 0, 0, 0], 0);
         let after = predict();
         if self.judge(registers[0], before, after, &[], "a poll was not answered as predicted") {
@@ -511,18 +495,18 @@ impl Storm {
     }
 
     fn derive(&mut self) {
-        let (source, origin) = match self.rng.below(6) {
+        let (source, origin) = match self.rng.below_u32(6) {
             0 => (self.frame, Origin::Frame),
-            1 => (self.endpoints[self.rng.below(2) as usize], Origin::Other),
-            2 => (self.notifications[self.rng.below(2) as usize], Origin::Other),
+            1 => (self.endpoints[self.rng.below_u32(2) as usize], Origin::Other),
+            2 => (self.notifications[self.rng.below_u32(2) as usize], Origin::Other),
             3 => (self.garbage(), Origin::Other),
-            _ => match self.pool[self.rng.below(POOL as u32) as usize] {
+            _ => match self.pool[self.rng.below_u32(POOL as u32) as usize] {
                 Some(entry) => entry,
                 None => (self.frame, Origin::Frame),
             },
         };
-        let rights = Rights::from_bits_truncate(self.rng.next());
-        let badge = if self.rng.one_in(4) { self.rng.below(1000) } else { 0 };
+        let rights = Rights::from_bits_truncate(self.rng.next_u32());
+        let badge = if self.rng.below_u32(4) == 0 { self.rng.below_u32(1000) } else { 0 };
         let predicted = cap_info(source).err();
         match cap_derive(source, rights, badge) {
             Ok(handle) if predicted.is_none() => self.keep(handle, origin),
@@ -541,7 +525,7 @@ impl Storm {
     /// Deletes a pooled capability (or a garbage handle): it goes if
     /// `CapInfo` described it, and is gone after.
     fn delete(&mut self) {
-        let at = self.rng.below(POOL as u32) as usize;
+        let at = self.rng.below_u32(POOL as u32) as usize;
         let handle = match self.pool[at].take() {
             Some((handle, _)) => handle,
             None => self.garbage(),
@@ -605,12 +589,12 @@ impl Storm {
             Syscall::CapInfo,
             Syscall::Null,
         ];
-        let number = numbers[self.rng.below(numbers.len() as u32) as usize];
+        let number = numbers[self.rng.below_u32(numbers.len() as u32) as usize];
         let mut r = [0u32; 6];
         for register in r.iter_mut() {
-            *register = self.rng.next();
+            *register = self.rng.next_u32();
         }
-        if self.rng.below(4) != 0 {
+        if self.rng.below_u32(4) != 0 {
             r[0] = match number {
                 Syscall::Signal | Syscall::WaitNotification | Syscall::Poll => self.notification().0,
                 _ => self.endpoint().0,
@@ -641,11 +625,11 @@ impl Storm {
 
     /// A handle among its own: initial, pooled, or garbage.
     fn any_handle(&mut self) -> Handle {
-        match self.rng.below(8) {
+        match self.rng.below_u32(8) {
             0 => self.garbage(),
             1 => self.frame,
-            2 | 3 => self.endpoints[self.rng.below(2) as usize],
-            4 | 5 => self.notifications[self.rng.below(2) as usize],
+            2 | 3 => self.endpoints[self.rng.below_u32(2) as usize],
+            4 | 5 => self.notifications[self.rng.below_u32(2) as usize],
             _ => self.pooled().unwrap_or(self.frame),
         }
     }
@@ -658,18 +642,18 @@ impl Storm {
     /// that the kernel answers with a code the ABI defines: the test
     /// kernel checks its own invariants at every entry meanwhile.
     fn chaos(&mut self) {
-        let number = self.rng.below(Syscall::FrameSlice as u32 + 4);
+        let number = self.rng.below_u32(Syscall::FrameSlice as u32 + 4);
         if number == Syscall::Exit as u32 {
             return;
         }
         let mut r = [0u32; 6];
         for register in r.iter_mut() {
-            *register = self.rng.next();
+            *register = self.rng.next_u32();
         }
-        if self.rng.below(4) != 0 {
+        if self.rng.below_u32(4) != 0 {
             r[0] = self.any_handle().0;
         }
-        if self.rng.below(2) != 0 {
+        if self.rng.below_u32(2) != 0 {
             r[1] = self.any_handle().0;
         }
         let short = self.timeout();
@@ -695,12 +679,12 @@ impl Storm {
             // with rights a frame may have, into its own address space:
             // its frames in new places (or refused over what is there).
             MAP => {
-                r[0] = if self.rng.one_in(2) { self.frame } else { self.pooled().unwrap_or(self.frame) }.0;
+                r[0] = if self.rng.below_u32(2) == 0 { self.frame } else { self.pooled().unwrap_or(self.frame) }.0;
                 r[1] &= 0x3FFF_FFFF;
-                if !self.rng.one_in(8) {
+                if self.rng.below_u32(8) != 0 {
                     r[1] &= !0xFFF;
                 }
-                r[2] = match self.rng.below(8) {
+                r[2] = match self.rng.below_u32(8) {
                     0 => r[2] & (Rights::READ | Rights::WRITE | Rights::EXECUTE).bits(),
                     1..=3 => Rights::READ.bits(),
                     _ => (Rights::READ | Rights::WRITE).bits(),
@@ -708,20 +692,21 @@ impl Storm {
                 r[3] = 0;
             }
             // Half of them with no badge (a badge fits endpoints only).
-            DERIVE if self.rng.one_in(2) => r[2] = 0,
+            DERIVE if self.rng.below_u32(2) == 0 => r[2] = 0,
             FRAME_SLICE => {
                 r[0] = self.frame.0;
-                r[1] = self.rng.below(2) * 4096;
-                r[2] = 4096 << self.rng.below(2);
+                r[1] = self.rng.below_u32(2) * 4096;
+                r[2] = 4096 << self.rng.below_u32(2);
                 r[3] &= 0x3FF;
             }
             // Its own initial capabilities stay (a delete would leave
             // it nothing to make chaos with): pooled ones and garbage go.
             DELETE => {
-                r[0] = if self.rng.one_in(2) { self.garbage() } else { self.pooled().unwrap_or(Handle::NULL) }.0;
+                r[0] =
+                    if self.rng.below_u32(2) == 0 { self.garbage() } else { self.pooled().unwrap_or(Handle::NULL) }.0;
             }
             UNMAP => {
-                r[0] = if self.rng.one_in(2) { self.frame } else { self.pooled().unwrap_or(self.frame) }.0;
+                r[0] = if self.rng.below_u32(2) == 0 { self.frame } else { self.pooled().unwrap_or(self.frame) }.0;
             }
             _ => {}
         }
@@ -755,7 +740,7 @@ fn main(start: tessera_rt::Start) -> u32 {
     }
     let mut storm = Storm {
         id,
-        rng: Rng(tessera_testing::Rng::new(u64::from(id))),
+        rng: Rng::new(u64::from(id)),
         endpoints,
         notifications,
         frame,
