@@ -15,6 +15,7 @@
 //! The code here is generic over where slots are stored ([`SlotStore`]):
 //! the kernel keeps them in process objects, the tests in a vector.
 
+use tessera_abi::capability::{CSPACE_SLOTS, HANDLE_INDEX_BITS};
 use tessera_abi::{Error, ObjectType, Rights};
 
 /// Deepest a capability may be in the derivation tree (originals are 0).
@@ -83,7 +84,13 @@ impl Capability {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Slot {
     capability: Option<Capability>,
-    generation: u32,
+    /// The bits of every handle that names this slot above its index's
+    /// [`SLOT_INDEX_BITS`]: the generation, shifted by [`TAG_SHIFT`], over
+    /// index bits that are 0 (no slot lies past `CSPACE_SLOTS`). A handle
+    /// whose low `SLOT_INDEX_BITS` are this slot's index names it if and
+    /// only if `handle >> SLOT_INDEX_BITS` is the tag: one compare checks
+    /// both the index's range and the generation (the A7's fast paths).
+    tag: u32,
     depth: u32,
     previous: SlotRef,
     next: SlotRef,
@@ -92,7 +99,14 @@ pub struct Slot {
 /// Where a slot's capability and generation lie, for the architectures'
 /// fast paths (`kernel::fast_path`).
 pub(crate) const SLOT_CAPABILITY_OFFSET: usize = core::mem::offset_of!(Slot, capability);
-pub(crate) const SLOT_GENERATION_OFFSET: usize = core::mem::offset_of!(Slot, generation);
+pub(crate) const SLOT_TAG_OFFSET: usize = core::mem::offset_of!(Slot, tag);
+/// The bits of a handle that a CSpace's indices use (`CSPACE_SLOTS` is a
+/// power of two), below the rest of the handle's index byte.
+pub(crate) const SLOT_INDEX_BITS: u32 = CSPACE_SLOTS.trailing_zeros();
+/// Where a slot's tag holds the generation: the index byte's bits above
+/// [`SLOT_INDEX_BITS`] lie below it.
+pub(crate) const TAG_SHIFT: u32 = HANDLE_INDEX_BITS - SLOT_INDEX_BITS;
+const _: () = assert!(CSPACE_SLOTS.is_power_of_two() && SLOT_INDEX_BITS <= HANDLE_INDEX_BITS);
 pub(crate) const SLOT_DEPTH_OFFSET: usize = core::mem::offset_of!(Slot, depth);
 pub(crate) const SLOT_PREVIOUS_OFFSET: usize = core::mem::offset_of!(Slot, previous);
 pub(crate) const SLOT_NEXT_OFFSET: usize = core::mem::offset_of!(Slot, next);
@@ -100,13 +114,12 @@ pub(crate) const SLOT_NEXT_OFFSET: usize = core::mem::offset_of!(Slot, next);
 // being `space << 16 | index` with 0 for none (`SlotRef`).
 const _: fn(&Slot) -> (u32, u32, u32) = |slot| (slot.depth, slot.previous.0, slot.next.0);
 const _: () = assert!(SlotRef::NONE.0 == 0 && SlotRef::new(3, 5).0 == 3 << 16 | 5);
-// The fast paths read the generation as one word: it must stay a `u32`.
-const _: fn(&Slot) -> u32 = |slot| slot.generation;
+// The fast paths read the tag as one word: it must stay a `u32`.
+const _: fn(&Slot) -> u32 = |slot| slot.tag;
 
 impl Slot {
     /// An empty slot at generation 0.
-    pub const EMPTY: Slot =
-        Slot { capability: None, generation: 0, depth: 0, previous: SlotRef::NONE, next: SlotRef::NONE };
+    pub const EMPTY: Slot = Slot { capability: None, tag: 0, depth: 0, previous: SlotRef::NONE, next: SlotRef::NONE };
 
     /// The capability held, if any.
     pub fn capability(&self) -> Option<&Capability> {
@@ -115,7 +128,7 @@ impl Slot {
 
     /// The generation (goes up each time the slot is emptied).
     pub fn generation(&self) -> u32 {
-        self.generation
+        self.tag >> TAG_SHIFT
     }
 
     /// Depth in the derivation tree (0 for originals).
@@ -339,7 +352,7 @@ pub fn move_to<S: SlotStore + ?Sized>(store: &mut S, from: SlotRef, to: SlotRef,
 fn empty<S: SlotStore + ?Sized>(store: &mut S, at: SlotRef) {
     let slot = store.slot_mut(at);
     slot.capability = None;
-    slot.generation = (slot.generation + 1) % tessera_abi::capability::GENERATION_LIMIT;
+    slot.tag = ((slot.generation() + 1) % tessera_abi::capability::GENERATION_LIMIT) << TAG_SHIFT;
     slot.depth = 0;
     slot.previous = SlotRef::NONE;
     slot.next = SlotRef::NONE;
@@ -497,6 +510,48 @@ mod tests {
 
     fn endpoint() -> Capability {
         Capability::new(ObjectType::Endpoint, ObjectType::Endpoint.meaningful_rights(), 0x1000, 64)
+    }
+
+    /// The A7's fast paths check a handle with one compare: the slot at its
+    /// low `SLOT_INDEX_BITS`, and `handle >> SLOT_INDEX_BITS` against the
+    /// slot's tag. That must accept exactly what the general check does (an
+    /// index below `CSPACE_SLOTS`, the slot's generation), whatever the
+    /// handle and however often the slot was emptied (the generation wraps).
+    #[test]
+    fn the_one_compare_accepts_exactly_the_handles_of_the_slots_generation() {
+        use tessera_abi::capability::{Handle, GENERATION_LIMIT};
+        let mut rng = tessera_testing::Rng::new(0x7a6e_0c0d_e5ee_d001);
+        let mut slot = Slot::EMPTY;
+        let mut slots = Slots(std::vec![Slot::EMPTY; 2]);
+        for round in 0..20_000u32 {
+            if round % 1000 == 999 {
+                // Near the wrap, and across it.
+                slot.tag = (GENERATION_LIMIT - 1 - rng.below_u32(2)) << TAG_SHIFT;
+            }
+            let generation = slot.generation();
+            // The slot is the one the fast path reads: the handle's low
+            // `SLOT_INDEX_BITS`.
+            let index = rng.below(CSPACE_SLOTS) as u32;
+            let handle = match rng.below(4) {
+                0 => Handle::new(index as usize, generation),
+                1 => Handle(Handle::new(index as usize, generation).0 | 1 << rng.below(8)),
+                2 => Handle::new(index as usize, generation.wrapping_add(1 + rng.below_u32(3))),
+                _ => Handle(rng.next_u32()),
+            };
+            let index = handle.0 & (CSPACE_SLOTS as u32 - 1);
+            let general = handle.index() == index as usize && handle.generation() == generation;
+            let fast = handle.0 >> SLOT_INDEX_BITS == slot.tag;
+            assert_eq!(fast, general, "handle {:#x}, slot {index} at generation {generation}", handle.0);
+            if rng.below(2) == 0 {
+                // Emptied: the next generation (`empty`, as every delete,
+                // move and revoke does).
+                insert_original(&mut slots, at(1), endpoint()).unwrap();
+                slots.0[1].tag = slot.tag;
+                delete_leaf(&mut slots, at(1)).unwrap();
+                assert_eq!(slots.0[1].generation(), (generation + 1) % GENERATION_LIMIT);
+                slot.tag = slots.0[1].tag;
+            }
+        }
     }
 
     #[test]

@@ -23,8 +23,8 @@
 use super::ipc::{EndpointObject, Ipc, NotificationObject, CALLER_GONE, NOTIFICATION_BITS_OFFSET, NO_CALLER};
 use super::{table, Kernel, Platform, Process, State, UserContext, CSPACE_OFFSET, PROCESS_OBJECT_BYTES};
 use crate::capability::{
-    Capability, Slot, SLOT_CAPABILITY_OFFSET, SLOT_DEPTH_OFFSET, SLOT_GENERATION_OFFSET, SLOT_NEXT_OFFSET,
-    SLOT_PREVIOUS_OFFSET,
+    Capability, Slot, SLOT_CAPABILITY_OFFSET, SLOT_DEPTH_OFFSET, SLOT_INDEX_BITS, SLOT_NEXT_OFFSET,
+    SLOT_PREVIOUS_OFFSET, SLOT_TAG_OFFSET, TAG_SHIFT,
 };
 use core::mem::{offset_of, size_of};
 use tessera_abi::capability::{CSPACE_SLOTS, GENERATION_LIMIT, HANDLE_INDEX_BITS};
@@ -74,16 +74,22 @@ pub struct Layout {
     /// How far below a process's entry its CSpace begins.
     pub cspace_below_entry: u32,
     pub cspace_slots: u32,
-    pub handle_index_bits: u32,
+    /// A handle's bits that index a CSpace (`cspace_slots` is 2 to their
+    /// power); the handle shifted right by them is its slot's tag when it
+    /// names that slot (`capability::Slot`'s `tag`: one compare for the
+    /// index's range and the generation).
+    pub slot_index_bits: u32,
     pub slot_bytes: u32,
-    pub slot_generation: u32,
+    pub slot_tag: u32,
     /// A slot's depth in the derivation tree and its list links (each a
     /// `u32`: `space << 16 | index`, 0 for none).
     pub slot_depth: u32,
     pub slot_previous: u32,
     pub slot_next: u32,
-    /// `generation + 1` wraps with this mask.
-    pub generation_mask: u32,
+    /// A slot's tag goes to the next generation: `tag_step` added, wrapped
+    /// with `tag_mask`.
+    pub tag_step: u32,
+    pub tag_mask: u32,
     /// The kind word of an empty slot (`None`).
     pub empty_kind: u32,
     /// The fields of the capability in a slot, from the slot.
@@ -336,8 +342,10 @@ fn _kernel_field_types<P: Platform>(kernel: &Kernel<P>) -> (bool, [u64; 4], [Opt
     )
 }
 
-// The handle's slot index is its low byte (the assembly masks with 0xff).
-const _: () = assert!(HANDLE_INDEX_BITS == 8 && CSPACE_SLOTS <= 256);
+// The handle's slot index is its low byte, of which a CSpace's indices use
+// the low `SLOT_INDEX_BITS` (the assembly masks with `CSPACE_SLOTS - 1`, an
+// immediate).
+const _: () = assert!(HANDLE_INDEX_BITS == 8 && CSPACE_SLOTS <= 256 && CSPACE_SLOTS == 1 << SLOT_INDEX_BITS);
 
 /// An empty slot's kind word: the `None` of its `Option<Capability>`.
 const EMPTY_KIND: u32 = {
@@ -424,13 +432,14 @@ impl<P: Platform> Kernel<P> {
         object_shift: PROCESS_OBJECT_BYTES.trailing_zeros(),
         cspace_below_entry: table::ENTRY_OFFSET - CSPACE_OFFSET,
         cspace_slots: CSPACE_SLOTS as u32,
-        handle_index_bits: HANDLE_INDEX_BITS,
+        slot_index_bits: SLOT_INDEX_BITS,
         slot_bytes: at(size_of::<Slot>()),
-        slot_generation: at(SLOT_GENERATION_OFFSET),
+        slot_tag: at(SLOT_TAG_OFFSET),
         slot_depth: at(SLOT_DEPTH_OFFSET),
         slot_previous: at(SLOT_PREVIOUS_OFFSET),
         slot_next: at(SLOT_NEXT_OFFSET),
-        generation_mask: GENERATION_LIMIT - 1,
+        tag_step: 1 << TAG_SHIFT,
+        tag_mask: (GENERATION_LIMIT - 1) << TAG_SHIFT,
         empty_kind: EMPTY_KIND,
         capability_kind: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, kind)),
         capability_rights: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, rights)),

@@ -129,17 +129,18 @@ tessera_return_to_user:
 @ \slot = the slot the handle in r0 names in the CSpace of the process
 @ whose entry is \entry, if it holds a \kind with right \right (an index
 @ below CSPACE_SLOTS, the slot's generation, the kind, the right if \right
-@ is not 0). Index 0 fails at the kind: slot 0 of every CSpace stays
-@ empty (`Kernel::check_invariants`). Uses ip, lr.
+@ is not 0). The slot is the one at the handle's low slot_index_bits;
+@ the handle's bits above them are its tag if and only if the index is in
+@ range and the generation the slot's (`capability::Slot`'s tag). Index 0
+@ fails at the kind: slot 0 of every CSpace stays empty
+@ (`Kernel::check_invariants`). Uses ip, lr.
 .macro LOOKUP slot, entry, kind, right
-    and ip, r0, #0xff
-    cmp ip, #{cspace_slots}
-    bhs tessera_svc_general
+    and ip, r0, #({cspace_slots} - 1)
     sub \slot, \entry, #{cspace_below_entry}
     mov lr, #{slot_bytes}
     mla \slot, ip, lr, \slot
-    ldr ip, [\slot, #{slot_generation}]
-    cmp ip, r0, lsr #{handle_index_bits}
+    ldr ip, [\slot, #{slot_tag}]
+    cmp ip, r0, lsr #{slot_index_bits}
     ldreq ip, [\slot, #{capability_kind}]
     cmpeq ip, #\kind
     bne tessera_svc_general
@@ -414,7 +415,7 @@ tessera_fast_call:
     add r3, r3, #1
     str r3, [r4, #{slot_depth}]
     ldr lr, [r11, #({kernel_current} + 4)]
-    and ip, r5, #0xff
+    and ip, r5, #({cspace_slots} - 1)
     orr ip, ip, lr, lsl #16
     str ip, [r4, #{slot_previous}]
     ldr r3, [r2, #{slot_next}]
@@ -425,10 +426,10 @@ tessera_fast_call:
     beq 6f
     SLOT_AT r2, r3
     str r5, [r2, #{slot_previous}]
-6:  @ The server's handle to it in r5 (the slot keeps its generation);
-    @ the words the checks used, and the server's ASID, back.
-    ldr ip, [r4, #{slot_generation}]
-    orr r5, r0, ip, lsl #{handle_index_bits}
+6:  @ The server's handle to it in r5 (its index under the tag the slot
+    @ keeps); the words the checks used, and the server's ASID, back.
+    ldr ip, [r4, #{slot_tag}]
+    orr r5, r0, ip, lsl #{slot_index_bits}
     add ip, r6, #8
     ldm ip, {{r2, r3, r4}}
     ldrb lr, [r8, #{process_asid}]
@@ -1070,19 +1071,17 @@ tessera_fast_cap_delete:
     SAVE
     sub r6, sp, #{process_pc}
     ldr r11, =({kernel} + {kernel_in_cell})
-    @ r9 = the slot: an index in 1..CSPACE_SLOTS, the handle's generation.
-    and ip, r0, #0xff
-    sub lr, ip, #1
-    cmp lr, #({cspace_slots} - 1)
-    bhs tessera_svc_general
+    @ r9 = the slot: an index below CSPACE_SLOTS, the handle's generation
+    @ (its tag, as in LOOKUP).
+    and ip, r0, #({cspace_slots} - 1)
     sub r9, r6, #{cspace_below_entry}
     mov lr, #{slot_bytes}
     mla r9, ip, lr, r9
-    ldr ip, [r9, #{slot_generation}]
-    cmp ip, r0, lsr #{handle_index_bits}
+    ldr ip, [r9, #{slot_tag}]
+    cmp ip, r0, lsr #{slot_index_bits}
     bne tessera_svc_general
-    @ A frame or device region (an empty slot's kind is neither), mapped
-    @ nowhere.
+    @ A frame or device region (an empty slot's kind is neither, and slot 0
+    @ is empty), mapped nowhere.
     ldr ip, [r9, #{capability_kind}]
     cmp ip, #{frame_kind}
     cmpne ip, #{device_region_kind}
@@ -1110,11 +1109,11 @@ tessera_fast_cap_delete:
 2:  @ ...and the slot is empty, a generation on (`capability::empty`).
     ldr ip, ={empty_kind}
     str ip, [r9, #{capability_kind}]
-    ldr ip, [r9, #{slot_generation}]
-    add ip, ip, #1
-    ldr lr, ={generation_mask}
+    ldr ip, [r9, #{slot_tag}]
+    add ip, ip, #{tag_step}
+    ldr lr, ={tag_mask}
     and ip, ip, lr
-    str ip, [r9, #{slot_generation}]
+    str ip, [r9, #{slot_tag}]
     mov r0, #0
     str r0, [r9, #{slot_depth}]
     str r0, [r9, #{slot_previous}]
