@@ -125,7 +125,7 @@ pub struct Layout {
     pub right_grant: u32,
     pub endpoint_head: u32,
     pub endpoint_tail: u32,
-    pub endpoint_receivers_queued: u32,
+    pub endpoint_first_receiver: u32,
     /// A process entry's fields.
     pub process_state: u32,
     /// `State::Ipc`'s deadline (a `u64`).
@@ -148,10 +148,10 @@ pub struct Layout {
     pub process_asid: u32,
     /// `Process::slice_spent` (a `bool`: a byte, 0 or 1).
     pub process_slice_spent: u32,
-    /// What fast_switch loads into TTBR0 (`Process::table_word`).
-    pub process_table_word: u32,
     /// The saved `r1`, `r7`, `pc` and thread register (r0-r12 come first, in
-    /// order: one `stm` writes a message's r0-r5).
+    /// order: one `stm` writes a message's r0-r5). The word after the
+    /// thread register is what fast_switch loads into TTBR0
+    /// (`Process::table_word`, checked below).
     pub process_r1: u32,
     pub process_r7: u32,
     pub process_pc: u32,
@@ -394,6 +394,13 @@ const _: () = assert!(PROCESS_OBJECT_BYTES.is_power_of_two());
 // IRQ path stores 0 and `mvn #0`).
 const _: () = assert!(ipc::info(0, 0) == 0 && tessera_abi::NOTIFIED_BADGE == u32::MAX);
 const _: () = assert!(offset_of!(Process, context) == 0 && offset_of!(UserContext, r) == 0);
+// The switch loads the thread register and the table word with one `ldrd`
+// (svc.s, `fast_switch`): the second word right after the first, at a word
+// boundary (Armv7's `ldrd` needs no more with SCTLR.A clear).
+const _: () = assert!(
+    offset_of!(Process, table_word) == offset_of!(UserContext, thread_register) + 4
+        && offset_of!(UserContext, thread_register) % 4 == 0
+);
 // A blocked process's state tag, its deadline and its reason with the
 // reason's first word lie in six consecutive words, which one `stm` writes
 // (svc.s, `BLOCK_FOREVER_FOR`): the tag, a padding word, the deadline,
@@ -465,7 +472,7 @@ impl<P: Platform> Kernel<P> {
         right_grant: Rights::GRANT.bits(),
         endpoint_head: at(offset_of!(EndpointObject, queue) + offset_of!(super::ipc::Queue, head)),
         endpoint_tail: at(offset_of!(EndpointObject, queue) + offset_of!(super::ipc::Queue, tail)),
-        endpoint_receivers_queued: at(offset_of!(EndpointObject, receivers_queued)),
+        endpoint_first_receiver: at(offset_of!(EndpointObject, first_receiver)),
         process_state: at(offset_of!(Process, state)),
         process_until: at(offset_of!(Process, state) + UNTIL),
         process_priority: at(offset_of!(Process, priority)),
@@ -480,7 +487,6 @@ impl<P: Platform> Kernel<P> {
         process_run_level: at(offset_of!(Process, run_level)),
         process_slice_spent: at(offset_of!(Process, slice_spent)),
         process_asid: at(offset_of!(Process, asid)),
-        process_table_word: at(offset_of!(Process, table_word)),
         process_r1: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 4),
         process_r7: at(offset_of!(Process, context) + offset_of!(UserContext, r) + 7 * 4),
         process_pc: at(offset_of!(Process, context) + offset_of!(UserContext, pc)),

@@ -340,12 +340,16 @@ impl<P: Platform> Kernel<P> {
 
     /// Checks the queue of the endpoint or notification at `object`: every
     /// member is blocked in IPC on this very object; an endpoint's members
-    /// are all senders or all receivers, as its flag says, and an empty
-    /// queue has no flag; the tail is the last member.
+    /// are all senders or all receivers, as its first receiver says (the
+    /// head, or 0 for senders and for an empty queue); the tail is the last
+    /// member.
     fn check_queue(&self, kind: ObjectType, object: u32) -> Result<(), &'static str> {
         let (queue, receivers_queued) = if kind == ObjectType::Endpoint {
             let endpoint = self.load::<super::ipc::EndpointObject>(object);
-            (endpoint.queue, Some(endpoint.receivers_queued != 0))
+            if endpoint.first_receiver != 0 && endpoint.first_receiver != endpoint.queue.head {
+                return Err("an endpoint's first receiver is its queue's head, or 0");
+            }
+            (endpoint.queue, Some(endpoint.holds_receivers()))
         } else {
             (self.load::<super::ipc::NotificationObject>(object).queue, None)
         };

@@ -45,14 +45,27 @@ pub(super) struct Queue {
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct EndpointObject {
     pub(super) queue: Queue,
-    /// Not 0 if the queue holds receivers, 0 if it holds senders (or is
-    /// empty). The A7's fast paths store the link of the receiver they
-    /// queue (its index + 1), which is never 0; Rust stores 1.
-    pub(super) receivers_queued: u32,
+    /// The queue's head while it holds receivers, 0 while it holds senders
+    /// or is empty (see [`EndpointObject::set_receivers`]): a `Call`'s fast
+    /// path finds the waiting server in one load.
+    pub(super) first_receiver: u32,
     /// Live capabilities to the endpoint.
     pub(super) references: u32,
     /// Live capabilities with `RECEIVE`.
     pub(super) receivers: u32,
+}
+
+impl EndpointObject {
+    /// True if the queue holds receivers (none if it is empty).
+    pub(super) fn holds_receivers(&self) -> bool {
+        self.first_receiver != 0
+    }
+
+    /// After any change to the queue: it holds receivers (the head is
+    /// then the first, 0 if the queue emptied) or not.
+    pub(super) fn set_receivers(&mut self, receivers: bool) {
+        self.first_receiver = if receivers { self.queue.head } else { 0 };
+    }
 }
 
 /// A notification as it lies in its 64 bytes of memory.
@@ -217,7 +230,7 @@ impl<P: Platform> Kernel<P> {
             while let Some(index) = self.dequeue(&mut endpoint.queue) {
                 self.wake_with_error(index, Error::PeerGone);
             }
-            endpoint.receivers_queued = 0;
+            endpoint.set_receivers(false);
         }
         self.store(capability.object, endpoint);
     }
@@ -240,7 +253,7 @@ impl<P: Platform> Kernel<P> {
                     while let Some(index) = self.dequeue(&mut endpoint.queue) {
                         self.wake_with_error(index, Error::PeerGone);
                     }
-                    endpoint.receivers_queued = 0;
+                    endpoint.set_receivers(false);
                 }
                 self.store(capability.object, endpoint);
             }
@@ -300,9 +313,7 @@ impl<P: Platform> Kernel<P> {
             Ipc::Sending { endpoint, .. } | Ipc::Receiving { endpoint } => {
                 let mut object: EndpointObject = self.load(endpoint);
                 self.unlink(&mut object.queue, index);
-                if object.queue.head == 0 {
-                    object.receivers_queued = 0;
-                }
+                object.set_receivers(object.holds_receivers());
                 self.store(endpoint, object);
             }
             Ipc::Notification { object, .. } => {
@@ -451,11 +462,9 @@ impl<P: Platform> Kernel<P> {
         if object.receivers == 0 {
             return Err(Error::PeerGone);
         }
-        if object.receivers_queued != 0 {
+        if object.holds_receivers() {
             if let Some(receiver) = self.dequeue(&mut object.queue) {
-                if object.queue.head == 0 {
-                    object.receivers_queued = 0;
-                }
+                object.set_receivers(true);
                 self.store(capability.object, object);
                 self.processes[receiver].ipc = Ipc::None;
                 self.rendezvous(index, receiver, message, capability.badge, call);
@@ -470,7 +479,7 @@ impl<P: Platform> Kernel<P> {
             return Err(Error::TimedOut);
         }
         self.enqueue(&mut object.queue, index);
-        object.receivers_queued = 0;
+        object.set_receivers(false);
         self.store(capability.object, object);
         let ipc = Ipc::Sending { endpoint: capability.object, message, badge: capability.badge, call };
         self.block_in_ipc(index, ipc, timeout);
@@ -491,7 +500,7 @@ impl<P: Platform> Kernel<P> {
             }
         }
         let mut object: EndpointObject = self.load(capability.object);
-        if object.receivers_queued == 0 {
+        if !object.holds_receivers() {
             if let Some(sender) = self.dequeue(&mut object.queue) {
                 self.store(capability.object, object);
                 let Ipc::Sending { message, badge, call, .. } = self.processes[sender].ipc else {
@@ -513,7 +522,7 @@ impl<P: Platform> Kernel<P> {
             return Err(Error::TimedOut);
         }
         self.enqueue(&mut object.queue, index);
-        object.receivers_queued = 1;
+        object.set_receivers(true);
         self.store(capability.object, object);
         self.block_in_ipc(index, Ipc::Receiving { endpoint: capability.object }, timeout);
         Ok(())
@@ -802,12 +811,11 @@ impl<P: Platform> Kernel<P> {
     fn fast_call(&mut self, caller: usize) -> Option<*mut u32> {
         let handle = Handle(self.processes[caller].context.r[0]);
         let (endpoint, badge) = self.fast_endpoint(caller, handle, Rights::SEND)?;
-        let object = self.endpoint_object(endpoint);
-        let head = object.queue.head;
-        if object.receivers_queued == 0 || head == 0 {
+        let first = self.endpoint_object(endpoint).first_receiver;
+        if first == 0 {
             return None;
         }
-        let server = head as usize - 1;
+        let server = first as usize - 1;
         if self.processes[server].reply_to != NO_CALLER || !self.processes[server].mapped {
             return None;
         }
@@ -818,9 +826,9 @@ impl<P: Platform> Kernel<P> {
         self.processes[server].ipc_next = 0;
         let object = self.endpoint_object(endpoint);
         object.queue.head = next;
+        object.first_receiver = next;
         if next == 0 {
             object.queue.tail = 0;
-            object.receivers_queued = 0;
         }
         // ...give it the message...
         let (words, priority) = {
@@ -866,7 +874,7 @@ impl<P: Platform> Kernel<P> {
         let handle = Handle(self.processes[server].context.r[0]);
         let (endpoint, _) = self.fast_endpoint(server, handle, Rights::RECEIVE)?;
         let object = self.endpoint_object(endpoint);
-        if object.receivers_queued == 0 && object.queue.head != 0 {
+        if !object.holds_receivers() && object.queue.head != 0 {
             return None; // a sender waits: the general path takes it
         }
         if self.queues.highest_priority().is_some_and(|top| top > self.processes[caller].priority) {
@@ -893,9 +901,9 @@ impl<P: Platform> Kernel<P> {
         let object = self.endpoint_object(endpoint);
         let tail = object.queue.tail;
         object.queue.tail = link;
-        object.receivers_queued = 1;
         if tail == 0 {
             object.queue.head = link;
+            object.first_receiver = link;
         } else {
             self.processes[tail as usize - 1].ipc_next = link;
         }

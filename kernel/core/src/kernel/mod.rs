@@ -137,6 +137,17 @@ impl State {
 #[repr(C)]
 struct Process {
     context: UserContext,
+    /// What an architecture's own switch loads into its translation base
+    /// register for it (`Platform::table_word` of `memory`, kept so that
+    /// the switch need not compute it). Right after the context's last
+    /// word, the thread register: the A7's switch loads both with one
+    /// `ldrd` (svc.s, `fast_switch`; checked in fast_path.rs).
+    table_word: u32,
+    /// The address of its process object (`PROCESS_OBJECT_BYTES`: on the A7 its first-level table, six
+    /// 1 KiB second-level tables, CSpace, and this entry): carved by
+    /// `Retype`, or the root object for init. (Here, it fills the word
+    /// before `state`, which is 8-byte aligned.)
+    memory: u32,
     state: State,
     /// What it waits for when blocked in IPC. Right after `state`: the
     /// A7's fast paths write a blocked process's state, deadline, reason
@@ -180,14 +191,6 @@ struct Process {
     live_previous: u32,
     /// Its own priority (`priority` may be raised while serving a call).
     base_priority: u32,
-    /// The address of its process object (`PROCESS_OBJECT_BYTES`: on the A7 its first-level table, six
-    /// 1 KiB second-level tables, CSpace, and this entry): carved by
-    /// `Retype`, or the root object for init.
-    memory: u32,
-    /// What an architecture's own switch loads into its translation base
-    /// register for it (`Platform::table_word` of `memory`, kept so that
-    /// the switch need not compute it).
-    table_word: u32,
     /// Which of the object's second-level tables are in use (bit per table).
     tables_used: u16,
     /// Capabilities naming a process made by `Retype`; it ends at 0.

@@ -290,12 +290,17 @@ tessera_return_to_user:
 @ of \object, whose head and tail are at \head and \tail (its own IPC link
 @ is 0 already: a process not blocked is linked into no queue,
 @ `Kernel::check_invariants`). An empty queue, the common case, skips
-@ the link. Uses ip, \scratch.
-.macro ENQUEUE object, head, tail, link, scratch
+@ the link; it gets \link at \first too, if given (an endpoint's first
+@ receiver, for a receiver queued where no sender waits: a queue of
+@ receivers keeps its first). Uses ip, \scratch.
+.macro ENQUEUE object, head, tail, link, scratch, first
     ldr ip, [\object, #\tail]
     str \link, [\object, #\tail]
     cmp ip, #0
     streq \link, [\object, #\head]
+    .ifnb \first
+    streq \link, [\object, #\first]
+    .endif
     beq .Lenqueued\@
     LINK_AFTER_NE ip, \link, {process_ipc_next}, \scratch
 .Lenqueued\@:
@@ -357,13 +362,11 @@ tessera_fast_call:
     LOOKUP r9, r6, {endpoint_kind}, {right_send}
     ldr r10, [r9, #{capability_object}]
     ldr r7, [r9, #{capability_badge}]
-    @ A receiver waits on the endpoint: the first is the server (a queue
-    @ flagged as receivers' is not empty: `Kernel::check_invariants`).
-    ldr ip, [r10, #{endpoint_receivers_queued}]
-    cmp ip, #0
-    beq tessera_svc_general
-    ldr r9, [r10, #{endpoint_head}]
-    sub r9, r9, #1
+    @ A receiver waits on the endpoint: the first (its link, not 0) is the
+    @ server, r9 its index.
+    ldr r9, [r10, #{endpoint_first_receiver}]
+    subs r9, r9, #1
+    bmi tessera_svc_general
     ldr r11, =({kernel} + {kernel_in_cell})
     ENTRY_OF r8, r9
     @ It owes nobody a reply. (It waits in IPC, as every process queued
@@ -438,9 +441,9 @@ tessera_fast_call:
     ldr ip, [r8, #{process_ipc_next}]
     str r0, [r8, #{process_ipc_next}]
     str ip, [r10, #{endpoint_head}]
+    str ip, [r10, #{endpoint_first_receiver}]
     cmp ip, #0
     streq r0, [r10, #{endpoint_tail}]
-    streq r0, [r10, #{endpoint_receivers_queued}]
     @ The message: r0 = 0, r1 = label, r2-r5 the words, r7 the badge.
     stm r8, {{r0, r1, r2, r3, r4, r5}}
     str r7, [r8, #{process_r7}]
@@ -493,7 +496,7 @@ tessera_fast_reply_receive:
     ldr lr, [r10, #{endpoint_head}]
     cmp lr, #0
     beq 2f
-    ldr ip, [r10, #{endpoint_receivers_queued}]
+    ldr ip, [r10, #{endpoint_first_receiver}]
     cmp ip, #0
     beq tessera_svc_general
 2:  @ The client: its turn not spent while the server worked for it
@@ -525,9 +528,7 @@ tessera_fast_reply_receive:
     @ at its own priority.
     ldr r7, [r11, #({kernel_current} + 4)]
     add r7, r7, #1
-    ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r7, r1
-    @ The flag: not 0 (the link).
-    str r7, [r10, #{endpoint_receivers_queued}]
+    ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r7, r1, {endpoint_first_receiver}
     ldr ip, [r8, #{process_base_priority}]
     str ip, [r8, #{process_priority}]
     mov r8, r6
@@ -578,7 +579,7 @@ tessera_fast_receive:
     ldrne ip, [ip, #{notification_bits}]
     cmpne ip, #0
     bne tessera_svc_general
-    ldr ip, [r10, #{endpoint_receivers_queued}]
+    ldr ip, [r10, #{endpoint_first_receiver}]
     ldr lr, [r10, #{endpoint_head}]
     cmp ip, #0
     movne lr, #0
@@ -591,9 +592,7 @@ tessera_fast_receive:
     RUN_NEXT
     ldr r2, [r11, #({kernel_current} + 4)]
     add r2, r2, #1
-    ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r2, r3
-    @ The flag: not 0 (the link).
-    str r2, [r10, #{endpoint_receivers_queued}]
+    ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r2, r3, {endpoint_first_receiver}
     mov ip, #{ipc_receiving}
     str ip, [r6, #{process_ipc}]
     str r10, [r6, #{process_ipc_argument}]
@@ -925,9 +924,9 @@ irq_taken:
     mov r2, #0
     ldr ip, [r8, #{process_ipc_next}]
     str ip, [r10, #{endpoint_head}]
+    str ip, [r10, #{endpoint_first_receiver}]
     cmp ip, #0
     streq r2, [r10, #{endpoint_tail}]
-    streq r2, [r10, #{endpoint_receivers_queued}]
     str r2, [r8, #{process_ipc_next}]
     @ ...with r0 = r1 = 0 (label 0), r2 = the bits, r3-r5 = 0 and
     @ NOTIFIED_BADGE (all ones) in r7, and runs.
@@ -1182,13 +1181,13 @@ fast_switch:
     str ip, [sp, #8]
 1:  str r9, [r11, #({kernel_current} + 4)]
     str r9, [r11, #({kernel_loaded} + 4)]
-    ldr ip, [r8, #{process_thread_register}]
-    mcr p15, 0, ip, c13, c0, 2
+    @ Its thread register and its table word, the word after it.
+    ldrd r2, r3, [r8, #{process_thread_register}]
+    mcr p15, 0, r2, c13, c0, 2
     clrex
-    ldr ip, [r8, #{process_table_word}]
     mcr p15, 0, r0, c13, c0, 1
     isb
-    mcr p15, 0, ip, c2, c0, 0
+    mcr p15, 0, r3, c2, c0, 0
     isb
     mcr p15, 0, lr, c13, c0, 1
     @ No third `isb`: the exception return below synchronises context.
