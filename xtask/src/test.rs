@@ -807,11 +807,16 @@ mod tests {
     fn priority_scenario_end_to_end() {
         let priority = SCENARIOS.iter().find(|s| s.name == "priority").unwrap();
         let good = "spinner H: start\nspinner H: done\nspinner L: start\nspinner L: done\n\
-                    init: the call lent its priority\ninit: yielding threads took turns\n\
-                    init: scenario priority passed\n";
+                    init: the call lent its priority\n\
+                    init: a spinner beside a caller of a busy server: 9 iterations\n\
+                    init: yielding threads took turns\ninit: scenario priority passed\n";
         assert_eq!(check(priority, &exited(good, 0)), Ok(()));
-        // The calling and yielding parts are required too.
-        for part in ["init: the call lent its priority\n", "init: yielding threads took turns\n"] {
+        // The calling, turn and yielding parts are required too.
+        for part in [
+            "init: the call lent its priority\n",
+            "init: a spinner beside a caller of a busy server: 9 iterations\n",
+            "init: yielding threads took turns\n",
+        ] {
             assert!(check(priority, &exited(&good.replace(part, ""), 0)).is_err(), "{part}");
         }
         let inverted = "spinner L: start\nspinner H: start\nspinner H: done\nspinner L: done\n\

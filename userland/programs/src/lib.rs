@@ -221,19 +221,32 @@ pub mod storm {
 
 /// Arguments of `caller`: a label and a first word.
 pub mod caller {
-    /// Packs a caller argument (`label` below 2^16, `word` below 2^16).
+    /// Packs a caller argument for one call: `label` below 2^8, `word`
+    /// below 2^12.
     pub const fn argument(label: u32, word: u32) -> u32 {
-        (label << 16) | (word & 0xFFFF)
+        repeating(label, word, 0)
+    }
+
+    /// Packs a caller argument for calls made one after another until
+    /// `millis` (below 2^12) have passed: the caller exits with the number
+    /// answered (0 if one failed).
+    pub const fn repeating(label: u32, word: u32, millis: u32) -> u32 {
+        (label & 0xFF) | (word & 0xFFF) << 8 | (millis & 0xFFF) << 20
     }
 
     /// The label of an argument.
     pub const fn label(argument: u32) -> u32 {
-        argument >> 16
+        argument & 0xFF
     }
 
     /// The first word of an argument.
     pub const fn word(argument: u32) -> u32 {
-        argument & 0xFFFF
+        (argument >> 8) & 0xFFF
+    }
+
+    /// How long an argument's calls go on (0: one call).
+    pub const fn millis(argument: u32) -> u32 {
+        argument >> 20
     }
 }
 
@@ -257,7 +270,8 @@ pub mod echo {
     pub const HELD: u32 = 6;
     /// Answer to anything else.
     pub const UNKNOWN: u32 = 0xFFFF;
-    /// Requests the server answers before it exits (the clients send seven).
+    /// Requests the server answers before it exits (the clients send
+    /// seven), unless its start argument names another number.
     pub const REQUESTS: u32 = 7;
 }
 

@@ -1,6 +1,7 @@
 //! A small IPC server: answers `echo::REQUESTS` calls on the endpoint it was
-//! given (see `echo` in lib.rs for the protocol), then exits. Badges tell it
-//! which client is calling.
+//! given (see `echo` in lib.rs for the protocol), or as many as its start
+//! argument says if not 0, then exits. Badges tell it which client is
+//! calling.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -41,7 +42,8 @@ fn answer(request: &Received) -> Message {
     }
 }
 
-fn main(_start: tessera_rt::Start) -> u32 {
+fn main(start: tessera_rt::Start) -> u32 {
+    let requests = if start.argument == 0 { REQUESTS } else { start.argument };
     let Some(endpoint) = find_initial_capability(ObjectType::Endpoint, Rights::RECEIVE) else {
         println!("echo: no endpoint to receive on");
         return 1;
@@ -50,7 +52,7 @@ fn main(_start: tessera_rt::Start) -> u32 {
     let result = server::serve(endpoint, Capabilities::Keep, |request| {
         served += 1;
         let message = answer(request);
-        if served == REQUESTS {
+        if served == requests {
             Answer::Last(message)
         } else {
             Answer::Reply(message)
@@ -60,6 +62,6 @@ fn main(_start: tessera_rt::Start) -> u32 {
         println!("echo: receive failed: {}", error.name());
         return 1;
     }
-    println!("echo: served {} requests, exiting", REQUESTS);
+    println!("echo: served {} requests, exiting", requests);
     0
 }

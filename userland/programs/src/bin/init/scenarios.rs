@@ -178,6 +178,7 @@ fn priority() -> Outcome {
         return Err("the low-priority spinner finished first");
     }
     call_lends_priority()?;
+    spent_turn_goes_to_the_back()?;
     yields_go_round()
 }
 
@@ -281,6 +282,58 @@ fn call_lends_priority() -> Outcome {
         return Err("the server did not end cleanly");
     }
     println!("init: the call lent its priority");
+    Ok(())
+}
+
+/// A caller whose turn ends while a server of a higher priority works for
+/// it is answered at the back of its queue, behind the threads of its
+/// priority that waited (`Process::slice_spent`; on the A7 the assembly
+/// `ReplyReceive` must leave such an answer to the general path): a
+/// `caller` at 6 calls `echo` at 12 to spin 2 ms, again and again for 300
+/// ms, beside a spinner at 6 for as long. Each call spends the rest of the
+/// caller's turn in the server, so a turn ends in the server every few
+/// calls, and the spinner must then run its turn: it gets about half of the
+/// CPU. Were the caller answered at once instead, the spinner would run
+/// only when a turn ended in the caller's own few instructions between its
+/// calls: barely at all. The spinner must make at least a quarter of the
+/// iterations that one alone makes in 150 ms.
+fn spent_turn_goes_to_the_back() -> Outcome {
+    use tessera_programs::caller::repeating;
+    use tessera_programs::echo::SPIN;
+    const MILLIS: u32 = 300;
+    let untyped = untyped_memory()?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let send = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 0).map_err(|_| "derive failed")?;
+    // Serves until collected below.
+    let server = start("echo", 12, u32::MAX)?;
+    give(endpoint, server, Rights::RECEIVE)?;
+    let spinner = start("spinner", 6, spinner::argument(b'T', MILLIS))?;
+    let caller = start("caller", 6, repeating(SPIN, 2, MILLIS))?;
+    give(send, caller, Rights::SEND)?;
+    let (Ended::Exited(beside), Ended::Exited(calls)) = (finish(spinner)?, finish(caller)?) else {
+        return Err("the spinner or the caller did not exit");
+    };
+    collect(server);
+    let Ended::Exited(alone) = finish(start("spinner", 6, spinner::argument(b'U', MILLIS / 2))?)? else {
+        return Err("the spinner did not exit");
+    };
+    println!(
+        "init: a spinner beside a caller of a busy server: {} iterations in {} ms ({} alone in {} ms); the caller's calls: {}",
+        beside,
+        MILLIS,
+        alone,
+        MILLIS / 2,
+        calls
+    );
+    if calls == 0 {
+        return Err("the caller's calls failed");
+    }
+    if beside < alone / 4 {
+        return Err("a caller whose turn ended in a server kept the CPU from its peer");
+    }
+    for capability in [send, endpoint] {
+        let _ = cap_delete(capability);
+    }
     Ok(())
 }
 
