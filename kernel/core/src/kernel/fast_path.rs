@@ -394,6 +394,15 @@ const _: () = assert!(PROCESS_OBJECT_BYTES.is_power_of_two());
 // IRQ path stores 0 and `mvn #0`).
 const _: () = assert!(ipc::info(0, 0) == 0 && tessera_abi::NOTIFIED_BADGE == u32::MAX);
 const _: () = assert!(offset_of!(Process, context) == 0 && offset_of!(UserContext, r) == 0);
+// `ReplyReceive` reads a client's ASID and `slice_spent` with one `ldrh`
+// (svc.s): the flag the byte after the ASID, a `bool` (0 or 1), the pair
+// at an even offset that fits `ldrh`'s 8-bit immediate.
+const _: () = assert!(
+    offset_of!(Process, slice_spent) == offset_of!(Process, asid) + 1
+        && offset_of!(Process, asid) % 2 == 0
+        && offset_of!(Process, asid) < 256
+        && size_of::<bool>() == 1
+);
 // The switch loads the thread register and the table word with one `ldrd`
 // (svc.s, `fast_switch`): the second word right after the first, at a word
 // boundary (Armv7's `ldrd` needs no more with SCTLR.A clear).

@@ -154,6 +154,18 @@ struct Process {
     /// and its argument with one `stm` (svc.s, `BLOCK_FOREVER_FOR`).
     ipc: ipc::Ipc,
     name: [u8; NAME_MAX],
+    /// Its ASID: its own, or 0 while it has none (it has not run since it
+    /// started or since the ASIDs were last taken back, `crate::asid`).
+    /// At an even offset below 256 with `slice_spent` the byte after it:
+    /// the A7's `ReplyReceive` reads both with one `ldrh`, whose offset is
+    /// a byte (checked in fast_path.rs).
+    asid: u8,
+    /// Its time slice ran out while a server worked for it (and others of
+    /// its priority were ready): answered, it goes to the back of its run
+    /// queue instead of going on at once, as if it had been running. Set
+    /// at the slice's end, read by the fast paths (which leave such an
+    /// answer to the general path), cleared when it is made ready.
+    slice_spent: bool,
     /// Bytes of `name` in use (at most `NAME_MAX`, which fits in a byte).
     name_len: u8,
     priority: u32,
@@ -177,15 +189,6 @@ struct Process {
     run_next: u32,
     /// Priority + 1 of the run queue holding it (0: none).
     run_level: u8,
-    /// Its ASID: its own, or 0 while it has none (it has not run since it
-    /// started or since the ASIDs were last taken back, `crate::asid`).
-    asid: u8,
-    /// Its time slice ran out while a server worked for it (and others of
-    /// its priority were ready): answered, it goes to the back of its run
-    /// queue instead of going on at once, as if it had been running. Set
-    /// at the slice's end, read by the fast paths (which leave such an
-    /// answer to the general path), cleared when it is made ready.
-    slice_spent: bool,
     /// Neighbours in the list of live processes (index + 1, 0: none).
     live_next: u32,
     live_previous: u32,

@@ -320,14 +320,14 @@ tessera_return_to_user:
     stm ip, {{r2, r3, r4, r5, r7, \argument}}
 .endm
 
-@ The answer to the client whose entry is r6: r0 = 0, r1 = label, r2-r5
-@ the words, r7 = 0; out of IPC, running. r0 = 0 after it. Uses ip.
-.macro ANSWER
+@ The answer to the client whose entry is \entry: r0 = 0, r1 = label,
+@ r2-r5 the words, r7 = 0; out of IPC, running. r0 = 0 after it.
+.macro ANSWER entry
     mov r0, #0
-    stm r6, {{r0, r1, r2, r3, r4, r5}}
-    str r0, [r6, #{process_r7}]
-    str r0, [r6, #{process_ipc}]
-    str r0, [r6, #{process_state}]
+    stm \entry, {{r0, r1, r2, r3, r4, r5}}
+    str r0, [\entry, #{process_r7}]
+    str r0, [\entry, #{process_ipc}]
+    str r0, [\entry, #{process_state}]
 .endm
 
 @ The process whose entry is \entry is blocked in IPC until \lo:\hi
@@ -465,31 +465,59 @@ tessera_fast_call:
     b fast_switch
 
 @ --- ReplyReceive: a server answers its waiting client and waits again ----
+@ (Its two side branches first; the path itself ends in the switch, which
+@ follows it.)
+@ A bound notification (ip): with no bits in it, back to the path.
+rr_bound:
+    ldr ip, [ip, #{notification_bits}]
+    cmp ip, #0
+    beq rr_unbound
+    b tessera_svc_general
+@ A time limit (r7): the deadline, r0:r1 (its check may still fail), then
+@ the commit with the server blocked until it, receiving on the endpoint;
+@ the answer's words come back from its context (r1-r3 were used), the
+@ client's ASID to lr.
+rr_timed:
+    mov ip, r7
+    bl fast_deadline
+    BLOCK_UNTIL r6, r0, r1
+    mov ip, #{ipc_receiving}
+    str ip, [r6, #{process_ipc}]
+    str r10, [r6, #{process_ipc_argument}]
+    add ip, r6, #4
+    ldm ip, {{r1, r2, r3, r4, r5}}
+    ldrb lr, [r8, #{process_asid}]
+    ANSWER r8
+    mvn ip, #0
+    str ip, [r6, #{process_reply_to}]
+    b rr_queue
+
     .global tessera_fast_reply_receive
 tessera_fast_reply_receive:
     SAVE
     @ No capability in the answer (r7 = 0).
     movs r7, r1, lsr #{label_bits}
     bne tessera_svc_general
-    sub r8, sp, #{process_pc}
+    sub r6, sp, #{process_pc}
     ldr r11, =({kernel} + {kernel_in_cell})
     @ Its time limit (r12, still the caller's), kept in r7: FOREVER, or
-    @ one whose deadline is the last check (9, below).
+    @ one whose deadline is the last check (rr_timed).
     mov r7, ip
     @ No bound notification, or no bits in it (they would answer the
     @ receive).
-    ldr ip, [r8, #{process_bound}]
+    ldr ip, [r6, #{process_bound}]
     cmp ip, #0
-    bne 8f
-3:  @ A client waits for the reply: reply_to is its index; none and gone
+    bne rr_bound
+rr_unbound:
+    @ A client waits for the reply: reply_to is its index; none and gone
     @ are the two largest words. Any other value names a live caller
     @ blocked awaiting this server's reply, which the kernel keeps so
     @ (`cancel_ipc` and the end of either side: `Kernel::check_invariants`,
     @ "the caller a server owes a reply is waiting for it").
-    ldr r9, [r8, #{process_reply_to}]
+    ldr r9, [r6, #{process_reply_to}]
     cmn r9, #2
     bhs tessera_svc_general
-    LOOKUP r10, r8, {endpoint_kind}, {right_receive}
+    LOOKUP r10, r6, {endpoint_kind}, {right_receive}
     ldr r10, [r10, #{capability_object}]
     @ No sender waits on the endpoint (the general path takes it): the
     @ queue is empty (the common case, one server), or holds receivers.
@@ -499,61 +527,77 @@ tessera_fast_reply_receive:
     ldr ip, [r10, #{endpoint_first_receiver}]
     cmp ip, #0
     beq tessera_svc_general
-2:  @ The client: its turn not spent while the server worked for it
-    @ (the general path queues it), nothing ready outranks it, and it can
-    @ run.
-    ENTRY_OF r6, r9
-    ldrb ip, [r6, #{process_slice_spent}]
-    cmp ip, #0
-    bne tessera_svc_general
+2:  @ The client (r8): it can run at once (its ASID, in lr, not 0; see
+    @ RUNNABLE) and its turn was not spent while the server worked for it
+    @ (the general path queues it): the ASID's byte with `slice_spent`'s
+    @ above it (checked in fast_path.rs) is 1 to 255. And nothing ready
+    @ outranks it.
+    ENTRY_OF r8, r9
+    ldrh lr, [r8, #{process_asid}]
+    sub ip, lr, #1
+    cmp ip, #255
+    bhs tessera_svc_general
     ldr ip, [r11, #{kernel_ready_levels}]
     cmp ip, #0
     beq 1f
     clz ip, ip
     rsb ip, ip, #31
-    ldr lr, [r6, #{process_priority}]
-    cmp ip, lr
+    ldr r0, [r8, #{process_priority}]
+    cmp ip, r0
     bhi tessera_svc_general
-1:  RUNNABLE r6
-    @ Commit. The answer, then the server blocks receiving on the
-    @ endpoint, with no deadline, or (9) until its time limit.
+1:  @ Commit. The answer, then the server blocks receiving on the
+    @ endpoint, with no deadline, or (rr_timed) until its time limit.
     cmn r7, #1
-    bne 9f
-    ANSWER
+    bne rr_timed
+    ANSWER r8
     mov r7, #{ipc_receiving}
-    BLOCK_FOREVER_FOR r8, r10
+    BLOCK_FOREVER_FOR r6, r10
     @ It owes nobody a reply (r4: all ones, none).
-    str r4, [r8, #{process_reply_to}]
-5:  @ The server waits last in the endpoint's queue (r7: its index + 1),
-    @ at its own priority.
+    str r4, [r6, #{process_reply_to}]
+rr_queue:
+    @ The server waits last in the endpoint's queue (r7: its index + 1),
+    @ at its own priority; the client runs (the switch, next).
     ldr r7, [r11, #({kernel_current} + 4)]
     add r7, r7, #1
     ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r7, r1, {endpoint_first_receiver}
-    ldr ip, [r8, #{process_base_priority}]
-    str ip, [r8, #{process_priority}]
-    mov r8, r6
-    b fast_switch
-8:  ldr ip, [ip, #{notification_bits}]
-    cmp ip, #0
-    beq 3b
-    b tessera_svc_general
-9:  @ The deadline, r0:r1 (its check may still fail), then the commit
-    @ with the server blocked until it, receiving on the endpoint; the
-    @ answer's words come back from its context (r1-r3 were used), the
-    @ client's ASID to lr.
-    mov ip, r7
-    bl fast_deadline
-    BLOCK_UNTIL r8, r0, r1
-    mov ip, #{ipc_receiving}
-    str ip, [r8, #{process_ipc}]
-    str r10, [r8, #{process_ipc_argument}]
-    add ip, r8, #4
-    ldm ip, {{r1, r2, r3, r4, r5}}
-    ldrb lr, [r6, #{process_asid}]
-    ANSWER
-    mvn ip, #0
-    str ip, [r8, #{process_reply_to}]
-    b 5b
+    ldr ip, [r6, #{process_base_priority}]
+    str ip, [r6, #{process_priority}]
+
+@ --- the switch: to the thread whose entry is r8 (index r9, ASID lr) -------
+@ As `Kernel::switch_to_thread` with the checks done: the thread register
+@ of the thread leaving (whose context SP_svc points into) is saved; the
+@ new one becomes current and loaded, gets its thread register, an open
+@ exclusive monitor and its address space (through reserved ASID 0, as
+@ mmu::switch_to), and runs. r0 is 0 here; r2 and r3 are free.
+@ From a syscall, where the leaving thread was current and its address
+@ space loaded (`Kernel::check_invariants`): both tags say `Some` already.
+@ ReplyReceive's path falls into it.
+fast_switch:
+    mrc p15, 0, ip, c13, c0, 2
+    str ip, [sp, #8]
+1:  str r9, [r11, #({kernel_current} + 4)]
+    str r9, [r11, #({kernel_loaded} + 4)]
+    @ Its thread register and its table word, the word after it.
+    ldrd r2, r3, [r8, #{process_thread_register}]
+    mcr p15, 0, r2, c13, c0, 2
+    clrex
+    mcr p15, 0, r0, c13, c0, 1
+    isb
+    mcr p15, 0, r3, c2, c0, 0
+    isb
+    mcr p15, 0, lr, c13, c0, 1
+    @ No third `isb`: the exception return below synchronises context.
+    add sp, r8, #{process_pc}
+    ldmdb sp, {{r0-r14}}^
+    rfeia sp
+@ From the IRQ path, whose entry saved the thread register (and which has
+@ no context at sp when it comes from the idle wait, where no thread is
+@ current): both `Option`s' tags are written.
+fast_switch_saved:
+    mov r2, #{some_tag}
+    str r2, [r11, #{kernel_current}]
+    str r2, [r11, #{kernel_loaded}]
+    b 1b
 
 @ --- Receive: nothing has come, the caller waits, the next thread runs ---
 @ Taken when no sender waits on the endpoint and no bits of a bound
@@ -1159,40 +1203,5 @@ fast_deadline:
     mcrrlo p15, 2, r0, r1, c14
     strdlo r0, r1, [r11, #{kernel_armed_deadline}]
     bx lr
-
-@ --- the switch: to the thread whose entry is r8 (index r9, ASID lr) -------
-@ As `Kernel::switch_to_thread` with the checks done: the thread register
-@ of the thread leaving (whose context SP_svc points into) is saved; the
-@ new one becomes current and loaded, gets its thread register, an open
-@ exclusive monitor and its address space (through reserved ASID 0, as
-@ mmu::switch_to), and runs. r0 is 0 here; r2 and r3 are free.
-@ From the IRQ path, whose entry saved the thread register (and which has
-@ no context at sp when it comes from the idle wait, where no thread is
-@ current): both `Option`s' tags are written.
-fast_switch_saved:
-    mov r2, #{some_tag}
-    str r2, [r11, #{kernel_current}]
-    str r2, [r11, #{kernel_loaded}]
-    b 1f
-@ From a syscall, where the leaving thread was current and its address
-@ space loaded (`Kernel::check_invariants`): both tags say `Some` already.
-fast_switch:
-    mrc p15, 0, ip, c13, c0, 2
-    str ip, [sp, #8]
-1:  str r9, [r11, #({kernel_current} + 4)]
-    str r9, [r11, #({kernel_loaded} + 4)]
-    @ Its thread register and its table word, the word after it.
-    ldrd r2, r3, [r8, #{process_thread_register}]
-    mcr p15, 0, r2, c13, c0, 2
-    clrex
-    mcr p15, 0, r0, c13, c0, 1
-    isb
-    mcr p15, 0, r3, c2, c0, 0
-    isb
-    mcr p15, 0, lr, c13, c0, 1
-    @ No third `isb`: the exception return below synchronises context.
-    add sp, r8, #{process_pc}
-    ldmdb sp, {{r0-r14}}^
-    rfeia sp
 
     .ltorg
