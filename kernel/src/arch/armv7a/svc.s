@@ -369,14 +369,19 @@ tessera_fast_call:
     bmi tessera_svc_general
     ldr r11, =({kernel} + {kernel_in_cell})
     ENTRY_OF r8, r9
-    @ It owes nobody a reply. (It waits in IPC, as every process queued
-    @ on an endpoint does: `Kernel::check_invariants`. A deadline it waits
-    @ with needs nothing done: it stays in `Kernel::earliest_wakeup`, a
-    @ lower bound, and the timer may fire once for nothing.)
+    @ It owes nobody a reply, and it can run at once (RUNNABLE: its ASID,
+    @ in lr, is not 0). (It waits in IPC, as every process queued on an
+    @ endpoint does: `Kernel::check_invariants`. A deadline it waits with
+    @ needs nothing done: it stays in `Kernel::earliest_wakeup`, a lower
+    @ bound, and the timer may fire once for nothing.) Both in one test:
+    @ `cmn` sets C only for reply_to all ones (NO_CALLER), with Z, and then
+    @ `cmp` sets C only for an ASID of 1 or more; either failing leaves C
+    @ clear.
     ldr ip, [r8, #{process_reply_to}]
+    ldrb lr, [r8, #{process_asid}]
     cmn ip, #1
-    bne tessera_svc_general
-    RUNNABLE r8
+    cmpeq lr, #1
+    blo tessera_svc_general
     @ The capability it passes, if any: a frame the client may grant, not
     @ at the deepest level (r2 its slot, r3 its depth), and a free slot in
     @ the server's CSpace (r4, index r0) (`check_transfer`,
