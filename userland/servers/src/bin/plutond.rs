@@ -504,6 +504,8 @@ fn main(start_info: tessera_rt::Start) -> u32 {
         // every other capability a request brought goes now.
         let kept = (message.label == ENTROPY_SOURCE || message.label == RECORD_APP) && result.is_ok();
         if !kept {
+            // A copy: the loop's request is borrowed here.
+            let mut request = *request;
             request.drop_capabilities();
         }
         Answer::Reply(result.unwrap_or_else(error))

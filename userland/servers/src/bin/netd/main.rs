@@ -1757,7 +1757,7 @@ fn main(given: tessera_rt::Start) -> u32 {
                     server.wake_waiting(false);
                 }
             }
-            Ok(request) => {
+            Ok(mut request) => {
                 let result;
                 (result, read_only) = server.answer(&request);
                 // A registration keeps its window; every other capability
