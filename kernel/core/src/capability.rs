@@ -96,7 +96,7 @@ pub struct Slot {
     next: SlotRef,
 }
 
-/// Where a slot's capability and generation lie, for the architectures'
+/// Where a slot's capability, tag and links lie, for the architectures'
 /// fast paths (`kernel::fast_path`).
 pub(crate) const SLOT_CAPABILITY_OFFSET: usize = core::mem::offset_of!(Slot, capability);
 pub(crate) const SLOT_TAG_OFFSET: usize = core::mem::offset_of!(Slot, tag);

@@ -317,9 +317,10 @@ const NONE_TAG: u32 = 0;
 // The widths the assembly reads and writes these fields with (`ldrb` for
 // a `bool` or `u8`, `ldr` for a `u32`, `ldrd` for a `u64`): a field whose
 // type changes fails to compile here.
-fn _process_field_types(p: &Process) -> (u8, u8, [u32; 9]) {
+fn _process_field_types(p: &Process) -> (u8, bool, u8, [u32; 9]) {
     (
         p.asid,
+        p.slice_spent,
         p.run_level,
         [
             p.priority,
@@ -395,13 +396,14 @@ const _: () = assert!(PROCESS_OBJECT_BYTES.is_power_of_two());
 const _: () = assert!(ipc::info(0, 0) == 0 && tessera_abi::NOTIFIED_BADGE == u32::MAX);
 const _: () = assert!(offset_of!(Process, context) == 0 && offset_of!(UserContext, r) == 0);
 // `ReplyReceive` reads a client's ASID and `slice_spent` with one `ldrh`
-// (svc.s): the flag the byte after the ASID, a `bool` (0 or 1), the pair
-// at an even offset that fits `ldrh`'s 8-bit immediate.
+// (svc.s): the flag (a `bool`, 0 or 1: `_process_field_types`) the byte
+// after the ASID, so the high byte of the little-endian halfword, the
+// pair at an even offset that fits `ldrh`'s 8-bit immediate.
 const _: () = assert!(
     offset_of!(Process, slice_spent) == offset_of!(Process, asid) + 1
         && offset_of!(Process, asid) % 2 == 0
         && offset_of!(Process, asid) < 256
-        && size_of::<bool>() == 1
+        && cfg!(target_endian = "little")
 );
 // The switch loads the thread register and the table word with one `ldrd`
 // (svc.s, `fast_switch`): the second word right after the first, at a word

@@ -226,8 +226,8 @@ impl<P: Platform> Kernel<P> {
                 }
                 asids_held[word] |= bit;
             }
-            // The A7's handle look-up lets index 0 reach the slot (svc.s,
-            // LOOKUP).
+            // The A7's handle look-ups let index 0 reach the slot and refuse
+            // it by its kind (svc.s, LOOKUP and CapDelete's).
             if self.processes.cspace(index)[0].capability().is_some() {
                 return fail("slot 0 of a CSpace stays empty", index);
             }
@@ -372,16 +372,13 @@ impl<P: Platform> Kernel<P> {
                 _ => false,
             };
             if !here {
-                return Err("every member of an IPC queue waits on that object, as its flag says");
+                return Err("every member of an IPC queue waits on that object, as its first receiver says");
             }
             last = cursor;
             cursor = self.processes[member].ipc_next;
         }
         if queue.tail != last {
             return Err("an IPC queue's tail is its last member");
-        }
-        if queue.head == 0 && receivers_queued == Some(true) {
-            return Err("an empty endpoint queue holds no receivers");
         }
         Ok(())
     }

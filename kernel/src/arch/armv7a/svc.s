@@ -35,8 +35,9 @@
 @ pass to another thread (fast_switch, the idle wait, the general path).
 @ The caller's process entry begins with its context, so it is at SP_svc
 @ - pc offset.
-@ Registers: r6 the client's (or yielder's) entry, r8 the entry of the
-@ thread switched to, r9 its index, r10 the endpoint (or the run-queue
+@ Registers: r6 the caller's entry (the client's, the server's in
+@ ReplyReceive, the yielder's), r8 the entry of the thread switched to
+@ (ReplyReceive's client), r9 its index, r10 the endpoint (or the run-queue
 @ heads), r11 the kernel; r12 and lr scratch. The IRQ path is entered
 @ the same way from a thread, or from the idle wait with no thread
 @ interrupted (r6 = 0; SP_svc points into the context of the thread that
