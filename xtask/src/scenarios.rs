@@ -294,6 +294,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "init: the RTC, mapped through its device capability",
             "init: deleted frame copies first, in the middle and last in their derivation list; the revoke found the rest",
             "of frame copies at random agreed with a model of their tree",
+            "init: deleting a mapped frame's capability unmapped it",
             "capprobe: CapObject without INSPECT: refused (missing right)",
             "capprobe: CapObject on each of its 5 capabilities: 5 refused (missing right)",
             "capprobe: CapObject on a copy derived with every right: refused (missing right)",

@@ -10,7 +10,7 @@ use super::*;
 use tessera_abi::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use tessera_abi::FaultKind;
 use tessera_programs::{bench, capprobe, cpustate, probe, rtc, spinner};
-use tessera_rt::{call, cap_delete, cap_info, cycles, map, wait, Mapping, Message, Timeout};
+use tessera_rt::{call, cap_delete, cap_info, cycles, map, raw_debug_write, wait, Mapping, Message, Timeout};
 
 /// Runs scenario `name` (`bench`: the benchmarks) and says whether it
 /// passed; returns the status to power off with (0: passed).
@@ -716,6 +716,7 @@ fn capabilities() -> Outcome {
     // still holds the rest, as the revoke at the end shows.
     derivation_list_after_deletes(frame)?;
     derivation_tree_against_a_model(frame)?;
+    deleting_a_mapped_frame_unmaps_it(untyped)?;
 
     // Where objects live is not for a holder without INSPECT: a probe
     // given a capability of each kind, with every right but INSPECT,
@@ -728,6 +729,29 @@ fn capabilities() -> Outcome {
     if finish(inspector)? != Ended::Exited(0) {
         return Err("CapObject told a holder without INSPECT where an object is");
     }
+    Ok(())
+}
+
+/// Deleting the capability of a mapped frame unmaps it (the general path's
+/// `CapDelete`; the A7's assembly one takes only a frame mapped nowhere):
+/// its address is no longer memory of init's, which `DebugWrite`'s check of
+/// its buffer tells (a newline there, written while it was mapped, goes to
+/// the console then). With the frame left mapped, a process could keep
+/// using memory whose capability it gave up, which its owner may revoke
+/// and hand to another.
+fn deleting_a_mapped_frame_unmaps_it(untyped: Handle) -> Outcome {
+    const ADDRESS: u32 = capprobe::FRAME_ADDRESS + 0x8000;
+    let frame = retype(untyped, ObjectType::Frame, 4096).map_err(|_| "retype failed")?;
+    let mapping = Mapping::new(frame, ADDRESS, Rights::READ | Rights::WRITE).map_err(|_| "map failed")?;
+    mapping.write_u32(0, u32::from(b'\n'));
+    if raw_debug_write(ADDRESS, 1).is_err() {
+        return Err("DebugWrite refused a buffer in a mapped frame");
+    }
+    cap_delete(frame).map_err(|_| "deleting a mapped frame failed")?;
+    if raw_debug_write(ADDRESS, 1) != Err(tessera_rt::Error::BadAddress) {
+        return Err("a deleted frame's capability left it mapped");
+    }
+    println!("init: deleting a mapped frame's capability unmapped it");
     Ok(())
 }
 
