@@ -357,6 +357,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "waiter: took bits 0x4",
             "init: notifications delivered the bits they were for",
             "init: a caller ended while the server worked for it; the server answered the next",
+            "and one into a full CSpace (after",
             "init: scenario ipc passed",
         ],
         ..DEFAULTS

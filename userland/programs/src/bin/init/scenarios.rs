@@ -1003,7 +1003,71 @@ fn ipc_scenario() -> Outcome {
     }
     notifications_deliver_their_bits()?;
     two_servers_share_an_endpoint()?;
-    a_caller_ends_while_served()
+    a_caller_ends_while_served()?;
+    transfers_at_the_edges()
+}
+
+/// A capability passed where the receiver cannot take it arrives as handle
+/// 0, and the call is answered (the general path's transfer; the A7's
+/// assembly `Call` must leave both cases to it): a copy at the deepest
+/// level of the derivation tree (its copy would be deeper than
+/// `capability::MAX_DEPTH`), and one into a server whose CSpace is full.
+/// `echo` keeps what it is passed (`KEEP`) and answers its handle.
+fn transfers_at_the_edges() -> Outcome {
+    use tessera_abi::capability::CSPACE_SLOTS;
+    use tessera_programs::echo::{ADD, KEEP};
+    let untyped = untyped_memory()?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let send = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 0).map_err(|_| "derive failed")?;
+    let server = start("echo", 10, 1000)?;
+    give(endpoint, server, Rights::RECEIVE)?;
+    let keep = |handle: Handle| -> Result<u32, &'static str> {
+        match call(send, &Message::with_capability(KEEP, [0; 3], handle), Timeout::Forever) {
+            Ok(answer) if answer.message.label == KEEP => Ok(answer.message.words[0]),
+            _ => Err("a call passing a capability was not answered"),
+        }
+    };
+    // Copies of a frame derived one from the other down to the deepest
+    // level: one more is refused.
+    let frame = retype(untyped, ObjectType::Frame, 4096).map_err(|_| "retype failed")?;
+    let copyable = Rights::READ | Rights::GRANT | Rights::DERIVE;
+    let mut deepest = frame;
+    let mut levels = 0;
+    while let Ok(copy) = cap_derive(deepest, copyable, 0) {
+        deepest = copy;
+        levels += 1;
+        if levels > 64 {
+            return Err("copies were derived past any depth bound");
+        }
+    }
+    // A first call: the server waits for the next when it answers, so
+    // each call below meets it waiting (on the A7, `Call`'s assembly path).
+    if !matches!(call(send, &Message::new(ADD, [1, 2, 0, 0]), Timeout::Forever), Ok(answer) if answer.message.words[0] == 3)
+    {
+        return Err("the server did not answer");
+    }
+    if levels == 0 || keep(deepest)? != 0 {
+        return Err("a capability at the deepest level was passed on one level deeper");
+    }
+    // The server's CSpace filled with copies of the frame: the next one
+    // comes as handle 0, and so does one more.
+    let mut kept = 0;
+    while keep(frame)? != 0 {
+        kept += 1;
+        if kept > CSPACE_SLOTS {
+            return Err("a server kept more capabilities than its CSpace holds");
+        }
+    }
+    if keep(frame)? != 0 {
+        return Err("a transfer into a full CSpace did not come as handle 0");
+    }
+    println!("init: a capability {} levels down and one into a full CSpace (after {}) came as handle 0", levels, kept);
+    collect(server);
+    cap_revoke(frame).map_err(|_| "revoke failed")?;
+    for capability in [frame, send, endpoint] {
+        let _ = cap_delete(capability);
+    }
+    Ok(())
 }
 
 /// A caller ended while the server works for its call: the server's answer
