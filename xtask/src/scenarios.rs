@@ -356,6 +356,8 @@ pub const SCENARIOS: &[Scenario] = &[
             "client B: call after the server ended: refused",
             "waiter: took bits 0x4",
             "init: notifications delivered the bits they were for",
+            "binder: its notification's bits answered each receive",
+            "init: a bound notification's bits answered each receive",
             "init: a caller ended while the server worked for it; the server answered the next",
             "and one into a full CSpace (after",
             "init: scenario ipc passed",

@@ -250,6 +250,22 @@ pub mod caller {
     }
 }
 
+/// The `binder` program's protocol with `init` (`ipc` scenario).
+pub mod binder {
+    /// The bit it signals the waiter (of a higher priority) with.
+    pub const WAITER_BIT: u32 = 0x1;
+    /// The bits `init` signals while it waits.
+    pub const FROM_INIT: u32 = 0x4;
+    /// The bits it sets before a receive.
+    pub const BEFORE_RECEIVE: u32 = 0x8;
+    /// The bits it sets while it serves `init`'s call.
+    pub const WHILE_SERVING: u32 = 0x10;
+    /// The label of `init`'s call and of its answer.
+    pub const CALL: u32 = 7;
+    /// The answer's first word.
+    pub const ANSWER: u32 = 0x600d;
+}
+
 /// The `echo` server's protocol (labels) and the test's expectations.
 pub mod echo {
     /// Answer `words[0] + words[1]`.
