@@ -320,6 +320,18 @@ impl<P: Platform> Kernel<P> {
         if self.current.is_some() && self.timer_dirty {
             return Err(Violation { invariant: "a thread runs with no timer work pending", pid: 0 });
         }
+        // The A7's fast paths that switch from a running thread's syscall
+        // give the next one a slice from now without arming the timer
+        // (svc.s, NEW_SLICE none).
+        if self.current.is_some()
+            && (self.armed_deadline > self.slice_end
+                || self.slice_end > self.platform.now().saturating_add(self.slice_ticks))
+        {
+            return Err(Violation {
+                invariant: "a running thread's slice ends at most a slice from now, the timer armed no later",
+                pid: 0,
+            });
+        }
         if self.current.is_some() && self.loaded != self.current {
             return Err(Violation { invariant: "a thread runs in its own address space", pid: 0 });
         }

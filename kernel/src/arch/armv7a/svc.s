@@ -174,16 +174,21 @@ tessera_return_to_user:
     beq \fail
 .endm
 
-@ r4:r5 = the end of a slice starting now (CNTPCT, as `Platform::now`),
-@ if the timer is already armed no later; else to \fail, or with \fail
-@ `arm` (for a path that commits next) the timer is armed at that end, as
-@ `prepare_return` would (`program_timer`: the armed deadline is no later
-@ than `earliest_wakeup`, so the slice's end comes first). Uses r2, r3, ip.
+@ r4:r5 = the end of a slice starting now (CNTPCT, as `Platform::now`).
+@ With \fail `none`, from a syscall of a running thread: the timer is
+@ armed no later than that thread's slice's end, which is at most a slice
+@ from now (`Kernel::check_invariants`), so no later than the new one's
+@ either. Else the timer must be armed no later already, or to \fail; or
+@ with \fail `arm` (for a path that commits next, with perhaps no thread
+@ running) the timer is armed at that end, as `prepare_return` would
+@ (`program_timer`: the armed deadline is no later than
+@ `earliest_wakeup`, so the slice's end comes first). Uses r2, r3, ip.
 .macro NEW_SLICE fail=tessera_svc_general
     mrrc p15, 0, r2, r3, c14
     ldrd r4, r5, [r11, #{kernel_slice_ticks}]
     adds r4, r4, r2
     adc r5, r5, r3
+    .ifnc \fail,none
     ldrd r2, r3, [r11, #{kernel_armed_deadline}]
     subs ip, r4, r2
     sbcs ip, r5, r3
@@ -193,18 +198,20 @@ tessera_return_to_user:
     .else
     blo \fail
     .endif
+    .endif
 .endm
 
 @ r8 = the entry of the first ready thread of level \level and r9 its
 @ index (\heads = the run queues' heads), if it can run at once (ASID in
-@ lr) with a new slice (r4:r5) that needs no timer work. Uses r2, r3, ip.
+@ lr), with a new slice (r4:r5), which needs no timer work (from a
+@ running thread's syscall: NEW_SLICE none). Uses r2, r3, ip.
 .macro NEXT_THREAD heads, level
     add \heads, r11, #{kernel_queue_heads}
     ldr r9, [\heads, \level, lsl #2]
     sub r9, r9, #1
     ENTRY_OF r8, r9
     RUNNABLE r8
-    NEW_SLICE
+    NEW_SLICE none
 .endm
 
 @ r8 = the entry of the highest ready thread and r9 its index, r7 its
@@ -720,10 +727,9 @@ tessera_fast_signal:
     bne tessera_svc_general
     sub r9, r9, #1
     ENTRY_OF r8, r9
-    ldr ip, [r8, #{process_ipc}]
-    cmp ip, #{ipc_notification}
-    bne tessera_svc_general
-    @ r3: what the waiter takes; none, and it waits on.
+    @ r3: what the waiter takes (it waits on the notification, as every
+    @ process queued on one does: `Kernel::check_invariants`); none, and it
+    @ waits on.
     ldr r3, [r8, #{process_ipc_mask}]
     ands r3, r3, r2
     beq 2f
