@@ -369,6 +369,7 @@ pub const SCENARIOS: &[Scenario] = &[
         about: "a user-space driver receives the RTC's interrupt through a notification; then as the bits of a notification bound to its Receive, above a busy process, after more processes ran than there are ASIDs; then keeps its bits while it waits on another notification with nothing else running",
         bootargs: "scenario=interrupt",
         expect: &[
+            "init: acknowledging an interrupt bound to nothing: refused (invalid argument)",
             "rtcdriver: RTC interrupt delivered through its notification",
             "rtcdriver: interrupt cleared and acknowledged",
             "init: rtcdriver exited with code 0",
