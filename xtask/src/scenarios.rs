@@ -270,7 +270,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "capabilities",
-        about: "init holds untyped, device and interrupt capabilities; a hostile holder is refused what it lacks and loses a revoked mapping",
+        about: "init holds untyped, device and interrupt capabilities; a hostile holder is refused what it lacks and loses a revoked mapping; deleting a mapped frame's capability unmaps it",
         bootargs: "scenario=capabilities",
         expect: &[
             "KiB of untyped memory",
@@ -342,7 +342,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "ipc",
-        about: "client/server IPC across address spaces: badges, a capability passed with and without GRANT, a dead server",
+        about: "client/server IPC across address spaces: badges, a capability passed with and without GRANT, a dead server; notification bits, bound notifications answering receives, a caller ended while served, capabilities passed at the deepest level and into a full CSpace",
         bootargs: "scenario=ipc",
         expect: &[
             "client A: the server sees badge 1",
@@ -366,7 +366,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "interrupt",
-        about: "a user-space driver receives the RTC's interrupt through a notification; then as the bits of a notification bound to its Receive, above a busy process, after more processes ran than there are ASIDs; then keeps its bits while it waits on another notification with nothing else running",
+        about: "an acknowledgement of an interrupt bound to nothing is refused; a user-space driver receives the RTC's interrupt through a notification; then as the bits of a notification bound to its Receive, above a busy process, after more processes ran than there are ASIDs; then keeps its bits while it waits on another notification with nothing else running",
         bootargs: "scenario=interrupt",
         expect: &[
             "init: acknowledging an interrupt bound to nothing: refused (invalid argument)",
