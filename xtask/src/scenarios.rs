@@ -366,7 +366,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "interrupt",
-        about: "an acknowledgement of an interrupt bound to nothing is refused; a user-space driver receives the RTC's interrupt through a notification; then as the bits of a notification bound to its Receive, above a busy process, after more processes ran than there are ASIDs; then below a busy process, which it must not preempt; then keeps its bits while it waits on another notification with nothing else running",
+        about: "an acknowledgement of an interrupt bound to nothing is refused; a user-space driver receives the RTC's interrupt through a notification; then as the bits of a notification bound to its Receive, above a busy process, after more processes ran than there are ASIDs; then below a busy process, which it must not preempt; then second of two receivers on its endpoint; then keeps its bits while it waits on another notification with nothing else running",
         bootargs: "scenario=interrupt",
         expect: &[
             "init: acknowledging an interrupt bound to nothing: refused (invalid argument)",
@@ -381,6 +381,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "init: rtcdriver exited with code 0",
             "init: spinner exited with code",
             "init: the driver below a busy process got its interrupt when the spinner ended",
+            "init: the driver second of two receivers got its interrupt; the first still answered",
             "waiting on another notification",
             "the interrupt's bit waited in its notification",
             "rtcdriver: interrupt cleared and acknowledged",

@@ -1335,6 +1335,33 @@ fn interrupt_scenario() -> Outcome {
         let _ = cap_delete(capability);
     }
 
+    // Again with the driver second of two receivers on its endpoint (an
+    // `echo` waits there first): the interrupt's bits answer the driver's
+    // receive and the other stays queued (on the A7 the IRQ path in
+    // assembly takes only a bound process first in its endpoint's queue).
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let notification = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
+    let first = start("echo", NORMAL, 0)?;
+    give(endpoint, first, Rights::RECEIVE)?;
+    sleep_micros(20_000);
+    let driver = start("rtcdriver", NORMAL, 1)?;
+    give(registers, driver, DRIVER_DEVICE_RIGHTS)?;
+    give(interrupt, driver, Rights::empty())?;
+    give(notification, driver, Rights::SIGNAL | Rights::WAIT)?;
+    give(endpoint, driver, Rights::RECEIVE)?;
+    finish_clean("rtcdriver", driver, "the driver second on its endpoint did not get its interrupt")?;
+    // The first receiver still waits there: a call reaches it.
+    let send = cap_derive(endpoint, Rights::SEND, 0).map_err(|_| "derive failed")?;
+    let answer = call(send, &Message::new(tessera_programs::echo::ADD, [40, 2, 0, 0]), Timeout::Forever);
+    collect(first);
+    if !matches!(answer, Ok(ref a) if a.message.words[0] == 42) {
+        return Err("the receiver queued before the driver was lost");
+    }
+    println!("init: the driver second of two receivers got its interrupt; the first still answered");
+    for capability in [send, endpoint, notification] {
+        let _ = cap_delete(capability);
+    }
+
     // Again with the driver waiting on another notification while nothing
     // else runs: the interrupt comes while the kernel idles (on the A7 in
     // its assembly idle wait), its bits must stay and the wait go on.
