@@ -356,7 +356,7 @@ impl<P: Platform> Kernel<P> {
     /// head, or 0 for senders and for an empty queue); the tail is the last
     /// member.
     fn check_queue(&self, kind: ObjectType, object: u32) -> Result<(), &'static str> {
-        let (queue, receivers_queued) = if kind == ObjectType::Endpoint {
+        let (queue, holds_receivers) = if kind == ObjectType::Endpoint {
             let endpoint = self.load::<super::ipc::EndpointObject>(object);
             if endpoint.first_receiver != 0 && endpoint.first_receiver != endpoint.queue.head {
                 return Err("an endpoint's first receiver is its queue's head, or 0");
@@ -378,9 +378,9 @@ impl<P: Platform> Kernel<P> {
                 return Err("every member of an IPC queue is blocked in IPC");
             }
             let here = match self.processes[member].ipc {
-                Ipc::Sending { endpoint, .. } => endpoint == object && receivers_queued == Some(false),
-                Ipc::Receiving { endpoint } => endpoint == object && receivers_queued == Some(true),
-                Ipc::Notification { object: waited, .. } => waited == object && receivers_queued.is_none(),
+                Ipc::Sending { endpoint, .. } => endpoint == object && holds_receivers == Some(false),
+                Ipc::Receiving { endpoint } => endpoint == object && holds_receivers == Some(true),
+                Ipc::Notification { object: waited, .. } => waited == object && holds_receivers.is_none(),
                 _ => false,
             };
             if !here {

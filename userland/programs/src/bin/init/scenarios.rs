@@ -301,12 +301,8 @@ fn spent_turn_goes_to_the_back() -> Outcome {
     use tessera_programs::caller::repeating;
     use tessera_programs::echo::SPIN;
     const MILLIS: u32 = 300;
-    let untyped = untyped_memory()?;
-    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
-    let send = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 0).map_err(|_| "derive failed")?;
     // Serves until collected below.
-    let server = start("echo", 12, u32::MAX)?;
-    give(endpoint, server, Rights::RECEIVE)?;
+    let (server, endpoint, send) = echo_on_a_new_endpoint(12, u32::MAX)?;
     let spinner = start("spinner", 6, spinner::argument(b'T', MILLIS))?;
     let caller = start("caller", 6, repeating(SPIN, 2, MILLIS))?;
     give(send, caller, Rights::SEND)?;
@@ -1017,10 +1013,7 @@ fn transfers_at_the_edges() -> Outcome {
     use tessera_abi::capability::CSPACE_SLOTS;
     use tessera_programs::echo::{ADD, KEEP};
     let untyped = untyped_memory()?;
-    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
-    let send = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 0).map_err(|_| "derive failed")?;
-    let server = start("echo", 10, 1000)?;
-    give(endpoint, server, Rights::RECEIVE)?;
+    let (server, endpoint, send) = echo_on_a_new_endpoint(10, 1000)?;
     let keep = |handle: Handle| -> Result<u32, &'static str> {
         match call(send, &Message::with_capability(KEEP, [0; 3], handle), Timeout::Forever) {
             Ok(answer) if answer.message.label == KEEP => Ok(answer.message.words[0]),
@@ -1070,6 +1063,18 @@ fn transfers_at_the_edges() -> Outcome {
     Ok(())
 }
 
+/// `echo` started at `priority` to serve `requests` (0: `echo::REQUESTS`)
+/// on a new endpoint, which it alone receives on: the server, the endpoint
+/// and a capability to call it (`SEND` and `GRANT`, to give on; no badge).
+fn echo_on_a_new_endpoint(priority: u32, requests: u32) -> Result<(Handle, Handle, Handle), &'static str> {
+    let untyped = untyped_memory()?;
+    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    let send = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 0).map_err(|_| "derive failed")?;
+    let server = start("echo", priority, requests)?;
+    give(endpoint, server, Rights::RECEIVE)?;
+    Ok((server, endpoint, send))
+}
+
 /// A caller ended while the server works for its call: the server's answer
 /// finds it gone (the A7's assembly `ReplyReceive` must leave a gone caller
 /// to Rust, where the answer fails and the receive goes on: with nobody
@@ -1082,11 +1087,7 @@ fn a_caller_ends_while_served() -> Outcome {
     /// after a tenth of it (the caller calls at once: it needs well under
     /// a millisecond).
     const SPIN_MILLIS: u32 = 200;
-    let untyped = untyped_memory()?;
-    let endpoint = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
-    let send = cap_derive(endpoint, Rights::SEND | Rights::GRANT, 0).map_err(|_| "derive failed")?;
-    let server = start("echo", 10, 0)?;
-    give(endpoint, server, Rights::RECEIVE)?;
+    let (server, endpoint, send) = echo_on_a_new_endpoint(10, 0)?;
     let caller = start("caller", NORMAL, argument(SPIN, SPIN_MILLIS))?;
     give(send, caller, Rights::SEND)?;
     tessera_rt::sleep_micros(SPIN_MILLIS * 1000 / 10);
@@ -1597,7 +1598,10 @@ fn storm_scenario() -> Outcome {
     const OPERATIONS: u32 = 20_000;
     /// Operations the ended ones would make: more than they get to.
     const UNFINISHED: u32 = 1_000_000;
-    const CHAOS_MICROS: u32 = 500_000;
+    /// Chaos runs 8,000 to 16,000 syscalls a second a process on this
+    /// project's machines: long enough for three times xtask's floor at
+    /// the slowest (half a second was not always enough for 5,000).
+    const CHAOS_MICROS: u32 = 1_500_000;
     let untyped = untyped_memory()?;
     let retyped = |kind, bytes| retype(untyped, kind, bytes).map_err(|_| "retype failed");
     let shared = [retyped(ObjectType::Endpoint, 64)?, retyped(ObjectType::Endpoint, 64)?];
