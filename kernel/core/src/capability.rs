@@ -54,22 +54,29 @@ impl SlotRef {
 }
 
 /// A capability: an object reference and what the holder may do with it.
+///
+/// Laid out by hand (`repr(C)`, and so is [`Slot`]): the badge, kind,
+/// object and rights are its last four words and the slot's tag follows
+/// them, so that the A7's fast paths read all five with one `ldmda`
+/// (kernel/src/arch/armv7a/svc.s, `LOOKUP`; checked in
+/// `kernel::fast_path`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct Capability {
-    /// What the object is.
-    pub kind: ObjectType,
-    /// What the holder may do.
-    pub rights: Rights,
-    /// Delivered with messages sent through this capability; 0 = none.
-    pub badge: u32,
-    /// The kernel's reference to the object (for memory: its physical
-    /// address; for an interrupt: its number).
-    pub object: u32,
     /// Bytes the object covers (untyped memory, device regions, frames).
     pub size: u32,
     /// Type-specific state: for untyped memory, `data[0]` is the watermark
     /// (bytes handed out); for a frame, its mapping.
     pub data: [u32; 2],
+    /// Delivered with messages sent through this capability; 0 = none.
+    pub badge: u32,
+    /// What the object is.
+    pub kind: ObjectType,
+    /// The kernel's reference to the object (for memory: its physical
+    /// address; for an interrupt: its number).
+    pub object: u32,
+    /// What the holder may do.
+    pub rights: Rights,
 }
 
 impl Capability {
@@ -80,8 +87,10 @@ impl Capability {
 }
 
 /// One CSpace slot: maybe a capability, its place in the derivation list,
-/// and the generation that stale handles are caught with.
+/// and the generation that stale handles are caught with. `repr(C)`: the
+/// tag right after the capability's last word (see [`Capability`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct Slot {
     capability: Option<Capability>,
     /// The bits of every handle that names this slot above its index's

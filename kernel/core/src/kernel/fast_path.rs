@@ -71,7 +71,11 @@ pub struct Layout {
     pub process_live_next: u32,
     /// log2 of `PROCESS_OBJECT_BYTES`.
     pub object_shift: u32,
-    /// How far below a process's entry its CSpace begins.
+    /// How far below a process's entry the pointer to slot 0 of its CSpace
+    /// lies. The assembly reaches a slot through a pointer [`SLOT_POINTER`]
+    /// bytes into it, from which one `ldmib` reads the slot's badge, kind,
+    /// object, rights and tag (`LOOKUP`), and this distance is an
+    /// immediate a `sub` can take (both checked below).
     pub cspace_below_entry: u32,
     pub cspace_slots: u32,
     /// A handle's bits that index a CSpace (`cspace_slots` is 2 to their
@@ -80,27 +84,29 @@ pub struct Layout {
     /// index's range and the generation).
     pub slot_index_bits: u32,
     pub slot_bytes: u32,
-    pub slot_tag: u32,
+    /// The offsets of a slot's fields are from its pointer (see
+    /// `cspace_below_entry`): some are negative.
+    pub slot_tag: i32,
     /// A slot's depth in the derivation tree and its list links (each a
     /// `u32`: `space << 16 | index`, 0 for none).
-    pub slot_depth: u32,
-    pub slot_previous: u32,
-    pub slot_next: u32,
+    pub slot_depth: i32,
+    pub slot_previous: i32,
+    pub slot_next: i32,
     /// A slot's tag goes to the next generation: `tag_step` added, wrapped
     /// with `tag_mask`.
     pub tag_step: u32,
     pub tag_mask: u32,
     /// The kind word of an empty slot (`None`).
     pub empty_kind: u32,
-    /// The fields of the capability in a slot, from the slot.
-    pub capability_kind: u32,
-    pub capability_rights: u32,
-    pub capability_badge: u32,
-    pub capability_object: u32,
-    pub capability_size: u32,
+    /// The fields of the capability in a slot, from the slot's pointer.
+    pub capability_kind: i32,
+    pub capability_rights: i32,
+    pub capability_badge: i32,
+    pub capability_object: i32,
+    pub capability_size: i32,
     /// `data[0]`, where a frame or device region keeps [`Self::mapped`]
     /// (`data[1]` follows).
-    pub capability_data: u32,
+    pub capability_data: i32,
     pub endpoint_kind: u32,
     pub frame_kind: u32,
     pub device_region_kind: u32,
@@ -370,6 +376,42 @@ const _: () = {
     let option: Option<Capability> = unsafe { core::mem::transmute(words) };
     assert!(option.is_none());
 };
+/// Where the assembly's pointer to a slot points, in bytes into the slot:
+/// the word before its badge, so that `ldmib` from it reads the badge,
+/// kind, object, rights and tag (`LOOKUP`, svc.s), which are a slot's five
+/// consecutive words in that order (checked here; each a `u32`: the
+/// transfer's and the `Option`'s checks around).
+pub const SLOT_POINTER: usize = SLOT_CAPABILITY_OFFSET + offset_of!(Capability, badge) - 4;
+const _: () = {
+    let badge = SLOT_POINTER + 4;
+    assert!(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, kind) == badge + 4);
+    assert!(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, object) == badge + 8);
+    assert!(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, rights) == badge + 12);
+    assert!(SLOT_TAG_OFFSET == badge + 16);
+};
+
+/// How far below a process's entry the pointer to slot 0 lies
+/// ([`Layout::cspace_below_entry`]).
+const SLOT_0_POINTER_BELOW_ENTRY: u32 = table::ENTRY_OFFSET - CSPACE_OFFSET - SLOT_POINTER as u32;
+
+/// Whether `value` is an A32 modified immediate: 8 bits rotated right by
+/// an even amount.
+const fn arm_immediate(value: u32) -> bool {
+    let mut rotation = 0;
+    while rotation < 32 {
+        if value.rotate_left(rotation) <= 0xFF {
+            return true;
+        }
+        rotation += 2;
+    }
+    false
+}
+
+// The A7's `LOOKUP`, `SLOT_AT` and the transfer find slot 0's pointer with
+// one `sub` from the entry (the gap between the CSpace and the entry,
+// `table::ENTRY_BYTES`, is what makes the distance one).
+const _: () = assert!(arm_immediate(SLOT_0_POINTER_BELOW_ENTRY));
+
 // The transfer copies a capability field by field and zeroes `data`:
 // seven `u32`s and nothing else, so no field is left stale in the copy.
 const _: () = assert!(size_of::<Capability>() == 7 * 4);
@@ -427,6 +469,11 @@ const fn at(offset: usize) -> u32 {
     offset as u32
 }
 
+/// A slot field's offset from the slot's pointer (see [`SLOT_POINTER`]).
+const fn in_slot(offset: usize) -> i32 {
+    offset as i32 - SLOT_POINTER as i32
+}
+
 impl<P: Platform> Kernel<P> {
     /// The layout for this kernel (see [`Layout`]).
     pub const FAST_PATH: Layout = Layout {
@@ -448,23 +495,23 @@ impl<P: Platform> Kernel<P> {
         kernel_first_live: at(offset_of!(Self, processes) + table::FIRST_OFFSET),
         process_live_next: at(offset_of!(Process, live_next)),
         object_shift: PROCESS_OBJECT_BYTES.trailing_zeros(),
-        cspace_below_entry: table::ENTRY_OFFSET - CSPACE_OFFSET,
+        cspace_below_entry: SLOT_0_POINTER_BELOW_ENTRY,
         cspace_slots: CSPACE_SLOTS as u32,
         slot_index_bits: SLOT_INDEX_BITS,
         slot_bytes: at(size_of::<Slot>()),
-        slot_tag: at(SLOT_TAG_OFFSET),
-        slot_depth: at(SLOT_DEPTH_OFFSET),
-        slot_previous: at(SLOT_PREVIOUS_OFFSET),
-        slot_next: at(SLOT_NEXT_OFFSET),
+        slot_tag: in_slot(SLOT_TAG_OFFSET),
+        slot_depth: in_slot(SLOT_DEPTH_OFFSET),
+        slot_previous: in_slot(SLOT_PREVIOUS_OFFSET),
+        slot_next: in_slot(SLOT_NEXT_OFFSET),
         tag_step: 1 << TAG_SHIFT,
         tag_mask: (GENERATION_LIMIT - 1) << TAG_SHIFT,
         empty_kind: EMPTY_KIND,
-        capability_kind: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, kind)),
-        capability_rights: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, rights)),
-        capability_badge: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, badge)),
-        capability_object: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, object)),
-        capability_size: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, size)),
-        capability_data: at(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, data)),
+        capability_kind: in_slot(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, kind)),
+        capability_rights: in_slot(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, rights)),
+        capability_badge: in_slot(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, badge)),
+        capability_object: in_slot(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, object)),
+        capability_size: in_slot(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, size)),
+        capability_data: in_slot(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, data)),
         endpoint_kind: ObjectType::Endpoint as u32,
         frame_kind: ObjectType::Frame as u32,
         device_region_kind: ObjectType::DeviceRegion as u32,
@@ -518,4 +565,28 @@ impl<P: Platform> Kernel<P> {
         forever: FOREVER,
         no_wait: NO_WAIT,
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::arm_immediate;
+
+    /// The encodings the assembler takes: 8 bits rotated right by an even
+    /// amount, wrapping.
+    #[test]
+    fn arm_immediates_are_eight_bits_rotated_by_an_even_amount() {
+        for value in [0, 0xFF, 0x1600, 5632, 0xFF00_0000, 0xF000_000F, 0x3FC] {
+            assert!(arm_immediate(value), "{value:#x}");
+        }
+        // Too wide (9 bits), or 8 bits at an odd position.
+        for value in [0x101, 5640, 0x1620, 0x1FE, 0x8000_007F, u32::MAX] {
+            assert!(!arm_immediate(value), "{value:#x}");
+        }
+        // Every 8-bit value at every even rotation.
+        for bits in 0..=0xFFu32 {
+            for rotation in (0..32).step_by(2) {
+                assert!(arm_immediate(bits.rotate_right(rotation)));
+            }
+        }
+    }
 }

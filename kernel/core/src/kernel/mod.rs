@@ -168,12 +168,16 @@ struct Process {
     slice_spent: bool,
     /// Bytes of `name` in use (at most `NAME_MAX`, which fits in a byte).
     name_len: u8,
+    /// Priority + 1 of the run queue holding it (0: none).
+    run_level: u8,
     priority: u32,
     /// It has an address space (from `Retype` until it ends).
     mapped: bool,
     /// The kernel made it (`spawn_program`): its second-level tables come
     /// from the kernel's pool, not from its object.
     kernel_made: bool,
+    /// Which of the object's second-level tables are in use (bit per table).
+    tables_used: u16,
     regions: RegionMap,
     /// Index of the process that made it, while that one lives.
     parent: Option<u32>,
@@ -187,15 +191,11 @@ struct Process {
     bound: u32,
     /// Next process in its run queue (index + 1, 0: none).
     run_next: u32,
-    /// Priority + 1 of the run queue holding it (0: none).
-    run_level: u8,
     /// Neighbours in the list of live processes (index + 1, 0: none).
     live_next: u32,
     live_previous: u32,
     /// Its own priority (`priority` may be raised while serving a call).
     base_priority: u32,
-    /// Which of the object's second-level tables are in use (bit per table).
-    tables_used: u16,
     /// Capabilities naming a process made by `Retype`; it ends at 0.
     references: u32,
     /// The faulting address of the fault that ended it (0: none).

@@ -127,15 +127,35 @@ tessera_return_to_user:
 @ --- helpers ---------------------------------------------------------------
 @ Each branches to the general path when its check fails.
 
-@ \slot = the slot the handle in r0 names in the CSpace of the process
-@ whose entry is \entry, if it holds a \kind with right \right (an index
-@ below CSPACE_SLOTS, the slot's generation, the kind, the right if \right
-@ is not 0). The slot is the one at the handle's low slot_index_bits;
-@ the handle's bits above them are its tag if and only if the index is in
-@ range and the generation the slot's (`capability::Slot`'s tag). Index 0
-@ fails at the kind: slot 0 of every CSpace stays empty
-@ (`Kernel::check_invariants`). Uses ip, lr.
-.macro LOOKUP slot, entry, kind, right
+@ The capability the handle in r0 names in the CSpace of the caller (r6:
+@ its entry), if it is a \kind with right \right (not checked if \right
+@ is 0): its badge, kind, object, rights and tag in \badge, \kindreg,
+@ \objreg, ip and lr (registers in that order), read with one `ldmib`
+@ from \slot, the slot's pointer: the slot's last five words follow it
+@ (`fast_path::SLOT_POINTER`). The slot is the one at the handle's low
+@ slot_index_bits; the handle's bits above them are its tag if and only
+@ if the index is in range and the generation the slot's
+@ (`capability::Slot`'s tag). Index 0 fails at the kind: slot 0 of every
+@ CSpace stays empty (`Kernel::check_invariants`).
+.macro LOOKUP slot, kind, right, badge, kindreg, objreg
+    and ip, r0, #({cspace_slots} - 1)
+    sub \slot, r6, #{cspace_below_entry}
+    mov lr, #{slot_bytes}
+    mla \slot, ip, lr, \slot
+    ldmib \slot, {{\badge, \kindreg, \objreg, ip, lr}}
+    cmp lr, r0, lsr #{slot_index_bits}
+    cmpeq \kindreg, #\kind
+    bne tessera_svc_general
+    .if \right
+    tst ip, #\right
+    beq tessera_svc_general
+    .endif
+.endm
+
+@ \slot = the slot's pointer (for a path that reads or copies more of the
+@ slot), as LOOKUP finds it, in the CSpace of the process whose entry is
+@ \entry. Uses ip, lr.
+.macro LOOKUP_SLOT slot, entry, kind, right
     and ip, r0, #({cspace_slots} - 1)
     sub \slot, \entry, #{cspace_below_entry}
     mov lr, #{slot_bytes}
@@ -228,17 +248,16 @@ tessera_return_to_user:
 
 @ The start of a notification path: r6 = the caller's entry, r11 = the
 @ kernel, r10 = the notification the handle in r0 names with \right.
-@ Uses r9, ip, lr.
+@ Uses r7, r8, r9, ip, lr.
 .macro NOTIFICATION right
     sub r6, sp, #{process_pc}
     ldr r11, =({kernel} + {kernel_in_cell})
-    LOOKUP r9, r6, {notification_kind}, \right
-    ldr r10, [r9, #{capability_object}]
+    LOOKUP r9, {notification_kind}, \right, r7, r8, r10
 .endm
 
-@ \dst = the slot the list link in \link names (`space << 16 | index`, not
-@ 0): slot `index` of process `space`'s CSpace (r11: the kernel). Uses ip,
-@ lr.
+@ \dst = the pointer to the slot the list link in \link names
+@ (`space << 16 | index`, not 0): slot `index` of process `space`'s CSpace
+@ (r11: the kernel). Uses ip, lr.
 .macro SLOT_AT dst, link
     ldr \dst, [r11, #{kernel_entries}]
     lsr ip, \link, #16
@@ -367,9 +386,7 @@ tessera_fast_call:
     cmp r1, #(2 << {label_bits})
     bhs tessera_svc_general
     sub r6, sp, #{process_pc}
-    LOOKUP r9, r6, {endpoint_kind}, {right_send}
-    ldr r10, [r9, #{capability_object}]
-    ldr r7, [r9, #{capability_badge}]
+    LOOKUP r9, {endpoint_kind}, {right_send}, r7, r8, r10
     @ A receiver waits on the endpoint: the first (its link, not 0) is the
     @ server, r9 its index.
     ldr r9, [r10, #{endpoint_first_receiver}]
@@ -398,7 +415,7 @@ tessera_fast_call:
     movs ip, r1, lsr #{label_bits}
     beq 7f
     mov r0, r5
-    LOOKUP r2, r6, {frame_kind}, {right_grant}
+    LOOKUP_SLOT r2, r6, {frame_kind}, {right_grant}
     ldr r3, [r2, #{slot_depth}]
     cmp r3, #{max_depth}
     bhs tessera_svc_general
@@ -522,6 +539,7 @@ tessera_fast_reply_receive:
     cmp ip, #0
     bne rr_bound
 rr_unbound:
+    LOOKUP r10, {endpoint_kind}, {right_receive}, r8, r9, r10
     @ A client waits for the reply: reply_to is its index; none and gone
     @ are the two largest words. Any other value names a live caller
     @ blocked awaiting this server's reply, which the kernel keeps so
@@ -530,8 +548,6 @@ rr_unbound:
     ldr r9, [r6, #{process_reply_to}]
     cmn r9, #2
     bhs tessera_svc_general
-    LOOKUP r10, r6, {endpoint_kind}, {right_receive}
-    ldr r10, [r10, #{capability_object}]
     @ No sender waits on the endpoint (the general path takes it): the
     @ queue is empty (the common case, one server), or holds receivers.
     ldr lr, [r10, #{endpoint_head}]
@@ -624,8 +640,7 @@ tessera_fast_receive:
     SAVE
     sub r6, sp, #{process_pc}
     ldr r11, =({kernel} + {kernel_in_cell})
-    LOOKUP r10, r6, {endpoint_kind}, {right_receive}
-    ldr r10, [r10, #{capability_object}]
+    LOOKUP r10, {endpoint_kind}, {right_receive}, r7, r8, r10
     @ r0:r1 = its deadline (all ones: none).
     mvn r0, #0
     cmn r1, #1
@@ -849,9 +864,8 @@ tessera_fast_interrupt_ack:
     SAVE
     sub r6, sp, #{process_pc}
     ldr r11, =({kernel} + {kernel_in_cell})
-    LOOKUP r9, r6, {interrupt_kind}, 0
-    ldr r1, [r9, #{capability_object}]
-    cmp r1, #0
+    LOOKUP r9, {interrupt_kind}, 0, r7, r8, r10
+    movs r1, r10
     beq tessera_svc_general
     @ A binding names it.
     bl find_binding
