@@ -130,24 +130,24 @@ tessera_return_to_user:
 @ The capability the handle in r0 names in the CSpace of the caller (r6:
 @ its entry), if it is a \kind with right \right (not checked if \right
 @ is 0): its badge, kind, object, rights and tag in \badge, \kindreg,
-@ \objreg, ip and lr (registers in that order), read with one `ldmib`
+@ \objreg, \rights and lr (registers in that order), read with one `ldmib`
 @ from \slot, the slot's pointer: the slot's last five words follow it
 @ (`fast_path::SLOT_POINTER`). The slot is the one at the handle's low
 @ slot_index_bits; the handle's bits above them are its tag if and only
 @ if the index is in range and the generation the slot's
 @ (`capability::Slot`'s tag). Index 0 fails at the kind: slot 0 of every
-@ CSpace stays empty (`Kernel::check_invariants`).
-.macro LOOKUP slot, kind, right, badge, kindreg, objreg
-    and ip, r0, #({cspace_slots} - 1)
+@ CSpace stays empty (`Kernel::check_invariants`). Uses \index (scratch).
+.macro LOOKUP slot, kind, right, badge, kindreg, objreg, rights=ip, index=ip
+    and \index, r0, #({cspace_slots} - 1)
     sub \slot, r6, #{cspace_below_entry}
     mov lr, #{slot_bytes}
-    mla \slot, ip, lr, \slot
-    ldmib \slot, {{\badge, \kindreg, \objreg, ip, lr}}
+    mla \slot, \index, lr, \slot
+    ldmib \slot, {{\badge, \kindreg, \objreg, \rights, lr}}
     cmp lr, r0, lsr #{slot_index_bits}
     cmpeq \kindreg, #\kind
     bne tessera_svc_general
     .if \right
-    tst ip, #\right
+    tst \rights, #\right
     beq tessera_svc_general
     .endif
 .endm
@@ -378,13 +378,11 @@ tessera_return_to_user:
 .endm
 
 @ --- Call: a client calls an endpoint where a server waits -----------------
-    .global tessera_fast_call
-tessera_fast_call:
-    SAVE
-    @ A label in the info word, and no capability to pass or one (in r5);
-    @ no reserved bit: the word's bits above the label are 0 or 1.
-    cmp r1, #(2 << {label_bits})
-    bhs tessera_svc_general
+@ The checks of every `Call` the assembly takes, with a capability to pass
+@ or none: the server (r8, index r9) waits on the endpoint the handle in
+@ r0 names with SEND (r10; the badge in r7), and can take the call at
+@ once. Uses r6, r11, ip, lr.
+.macro CALL_CHECKS
     sub r6, sp, #{process_pc}
     LOOKUP r9, {endpoint_kind}, {right_send}, r7, r8, r10
     @ A receiver waits on the endpoint: the first (its link, not 0) is the
@@ -407,13 +405,19 @@ tessera_fast_call:
     cmn ip, #1
     cmpeq lr, #1
     blo tessera_svc_general
-    @ The capability it passes, if any: a frame the client may grant, not
-    @ at the deepest level (r2 its slot, r3 its depth), and a free slot in
-    @ the server's CSpace (r4, index r0) (`check_transfer`,
-    @ `capability::grant`; with no free slot the Rust path delivers the
-    @ message without it).
-    movs ip, r1, lsr #{label_bits}
-    beq 7f
+.endm
+
+@ A `Call` that passes a capability (the info word's bits above the label
+@ are 1: one, in r5), as below, with the capability's checks and its
+@ transfer before the commit.
+call_transfer:
+    cmp r1, #(2 << {label_bits})
+    bhs tessera_svc_general
+    CALL_CHECKS
+    @ The capability: a frame the client may grant, not at the deepest
+    @ level (r2 its slot, r3 its depth), and a free slot in the server's
+    @ CSpace (r4, index r0) (`check_transfer`, `capability::grant`; with
+    @ no free slot the Rust path delivers the message without it).
     mov r0, r5
     LOOKUP_SLOT r2, r6, {frame_kind}, {right_grant}
     ldr r3, [r2, #{slot_depth}]
@@ -432,22 +436,18 @@ tessera_fast_call:
     @ no mapping, one level deeper, linked right after the parent, whose
     @ link is the client's index << 16 | the handle's index; the child's
     @ is the server's index << 16 | r0. A frame needs no reference counted.
-    ldr ip, [r2, #{capability_kind}]
-    str ip, [r4, #{capability_kind}]
-    ldr ip, [r2, #{capability_rights}]
-    str ip, [r4, #{capability_rights}]
-    ldr ip, [r2, #{capability_badge}]
-    str ip, [r4, #{capability_badge}]
-    ldr ip, [r2, #{capability_object}]
-    str ip, [r4, #{capability_object}]
+    @ The badge, kind, object and rights follow a slot's pointer (LOOKUP;
+    @ r1, the info word, comes back from the context below).
+    add r3, r3, #1
+    str r3, [r4, #{slot_depth}]
+    ldmib r2, {{r1, r3, ip, lr}}
+    stmib r4, {{r1, r3, ip, lr}}
     ldr ip, [r2, #{capability_size}]
     str ip, [r4, #{capability_size}]
     mov ip, #0
     str ip, [r4, #{capability_data}]
     str ip, [r4, #({capability_data} + 4)]
-    add r3, r3, #1
-    str r3, [r4, #{slot_depth}]
-    ldr lr, [r11, #({kernel_current} + 4)]
+    ldr lr, [r11, #({kernel_loaded} + 4)]
     and ip, r5, #({cspace_slots} - 1)
     orr ip, ip, lr, lsl #16
     str ip, [r4, #{slot_previous}]
@@ -463,10 +463,22 @@ tessera_fast_call:
     @ keeps); the words the checks used, and the server's ASID, back.
     ldr ip, [r4, #{slot_tag}]
     orr r5, r0, ip, lsl #{slot_index_bits}
-    add ip, r6, #8
-    ldm ip, {{r2, r3, r4}}
+    add ip, r6, #4
+    ldm ip, {{r1, r2, r3, r4}}
     ldrb lr, [r8, #{process_asid}]
-7:  @ Commit. Take the server off the endpoint.
+    b call_commit
+
+    .global tessera_fast_call
+tessera_fast_call:
+    SAVE
+    @ A label in the info word, and no capability to pass (one:
+    @ call_transfer) and no reserved bit: the word's bits above the label
+    @ are 0.
+    cmp r1, #(1 << {label_bits})
+    bhs call_transfer
+    CALL_CHECKS
+call_commit:
+    @ Commit. Take the server off the endpoint.
     mov r0, #0
     ldr ip, [r8, #{process_ipc_next}]
     str r0, [r8, #{process_ipc_next}]
@@ -480,7 +492,7 @@ tessera_fast_call:
     str r0, [r8, #{process_ipc}]
     @ It owes the client a reply (its index) and runs at least at the
     @ client's priority.
-    ldr ip, [r11, #({kernel_current} + 4)]
+    ldr ip, [r11, #({kernel_loaded} + 4)]
     str ip, [r8, #{process_reply_to}]
     ldr ip, [r8, #{process_priority}]
     ldr r7, [r6, #{process_priority}]
@@ -497,18 +509,17 @@ tessera_fast_call:
 @ --- ReplyReceive: a server answers its waiting client and waits again ----
 @ (Its two side branches first; the path itself ends in the switch, which
 @ follows it.)
-@ A bound notification (ip): with no bits in it, back to the path.
+@ A bound notification (r8): with no bits in it, back to the path.
 rr_bound:
-    ldr ip, [ip, #{notification_bits}]
-    cmp ip, #0
+    ldr r8, [r8, #{notification_bits}]
+    cmp r8, #0
     beq rr_unbound
     b tessera_svc_general
-@ A time limit (r7): the deadline, r0:r1 (its check may still fail), then
+@ A time limit (ip): the deadline, r0:r1 (its check may still fail), then
 @ the commit with the server blocked until it, receiving on the endpoint;
 @ the answer's words come back from its context (r1-r3 were used), the
 @ client's ASID to lr.
 rr_timed:
-    mov ip, r7
     bl fast_deadline
     BLOCK_UNTIL r6, r0, r1
     mov ip, #{ipc_receiving}
@@ -529,17 +540,16 @@ tessera_fast_reply_receive:
     movs r7, r1, lsr #{label_bits}
     bne tessera_svc_general
     sub r6, sp, #{process_pc}
-    ldr r11, =({kernel} + {kernel_in_cell})
-    @ Its time limit (r12, still the caller's), kept in r7: FOREVER, or
-    @ one whose deadline is the last check (rr_timed).
-    mov r7, ip
+    @ Its time limit stays in ip (r12, the caller's) through the checks:
+    @ FOREVER, or one whose deadline is the last check (rr_timed).
     @ No bound notification, or no bits in it (they would answer the
     @ receive).
-    ldr ip, [r6, #{process_bound}]
-    cmp ip, #0
+    ldr r8, [r6, #{process_bound}]
+    cmp r8, #0
     bne rr_bound
 rr_unbound:
-    LOOKUP r10, {endpoint_kind}, {right_receive}, r8, r9, r10
+    LOOKUP r10, {endpoint_kind}, {right_receive}, r7, r8, r10, r11, r8
+    ldr r11, =({kernel} + {kernel_in_cell})
     @ A client waits for the reply: reply_to is its index; none and gone
     @ are the two largest words. Any other value names a live caller
     @ blocked awaiting this server's reply, which the kernel keeps so
@@ -553,8 +563,8 @@ rr_unbound:
     ldr lr, [r10, #{endpoint_head}]
     cmp lr, #0
     beq 2f
-    ldr ip, [r10, #{endpoint_first_receiver}]
-    cmp ip, #0
+    ldr r0, [r10, #{endpoint_first_receiver}]
+    cmp r0, #0
     beq tessera_svc_general
 2:  @ The client (r8): it can run at once (its ASID, in lr, not 0; see
     @ RUNNABLE) and its turn was not spent while the server worked for it
@@ -563,20 +573,20 @@ rr_unbound:
     @ outranks it.
     ENTRY_OF r8, r9
     ldrh lr, [r8, #{process_asid}]
-    sub ip, lr, #1
-    cmp ip, #255
+    sub r0, lr, #1
+    cmp r0, #255
     bhs tessera_svc_general
-    ldr ip, [r11, #{kernel_ready_levels}]
-    cmp ip, #0
+    ldr r0, [r11, #{kernel_ready_levels}]
+    cmp r0, #0
     beq 1f
-    clz ip, ip
-    rsb ip, ip, #31
-    ldr r0, [r8, #{process_priority}]
-    cmp ip, r0
+    clz r0, r0
+    rsb r0, r0, #31
+    ldr r7, [r8, #{process_priority}]
+    cmp r0, r7
     bhi tessera_svc_general
 1:  @ Commit. The answer, then the server blocks receiving on the
     @ endpoint, with no deadline, or (rr_timed) until its time limit.
-    cmn r7, #1
+    cmn ip, #1
     bne rr_timed
     ANSWER r8
     mov r7, #{ipc_receiving}
@@ -586,7 +596,7 @@ rr_unbound:
 rr_queue:
     @ The server waits last in the endpoint's queue (r7: its index + 1),
     @ at its own priority; the client runs (the switch, next).
-    ldr r7, [r11, #({kernel_current} + 4)]
+    ldr r7, [r11, #({kernel_loaded} + 4)]
     add r7, r7, #1
     ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r7, r1, {endpoint_first_receiver}
     ldr ip, [r6, #{process_base_priority}]
@@ -595,17 +605,16 @@ rr_queue:
 @ --- the switch: to the thread whose entry is r8 (index r9, ASID lr) -------
 @ As `Kernel::switch_to_thread` with the checks done: the thread register
 @ of the thread leaving (whose context SP_svc points into) is saved; the
-@ new one becomes current and loaded, gets its thread register, an open
-@ exclusive monitor and its address space (through reserved ASID 0, as
-@ mmu::switch_to), and runs. r0 is 0 here; r2 and r3 are free.
-@ From a syscall, where the leaving thread was current and its address
-@ space loaded (`Kernel::check_invariants`): both tags say `Some` already.
+@ new one becomes current (its index the loaded one: `Kernel::current`),
+@ gets its thread register, an open exclusive monitor and its address
+@ space (through reserved ASID 0, as mmu::switch_to), and runs. r0 is 0
+@ here; r2 and r3 are free. From a syscall, where the leaving thread was
+@ current: `loaded`'s tag says `Some` and `running` is set already.
 @ ReplyReceive's path falls into it.
 fast_switch:
     mrc p15, 0, ip, c13, c0, 2
     str ip, [sp, #8]
-1:  str r9, [r11, #({kernel_current} + 4)]
-    str r9, [r11, #({kernel_loaded} + 4)]
+1:  str r9, [r11, #({kernel_loaded} + 4)]
     @ Its thread register and its table word, the word after it.
     ldrd r2, r3, [r8, #{process_thread_register}]
     mcr p15, 0, r2, c13, c0, 2
@@ -621,10 +630,10 @@ fast_switch:
     rfeia sp
 @ From the IRQ path, whose entry saved the thread register (and which has
 @ no context at sp when it comes from the idle wait, where no thread is
-@ current): both `Option`s' tags are written.
+@ current): `loaded`'s tag and `running` are written.
 fast_switch_saved:
     mov r2, #{some_tag}
-    str r2, [r11, #{kernel_current}]
+    strb r2, [r11, #{kernel_running}]
     str r2, [r11, #{kernel_loaded}]
     b 1b
 
@@ -662,7 +671,7 @@ tessera_fast_receive:
     @ link; its r0 is written when it is woken); the next thread runs.
     BLOCK_UNTIL r6, r0, r1
     RUN_NEXT
-    ldr r2, [r11, #({kernel_current} + 4)]
+    ldr r2, [r11, #({kernel_loaded} + 4)]
     add r2, r2, #1
     ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r2, r3, {endpoint_first_receiver}
     mov ip, #{ipc_receiving}
@@ -706,7 +715,7 @@ tessera_fast_yield:
     str r1, [r6, #{process_run_next}]
     add r2, r0, #1
     strb r2, [r6, #{process_run_level}]
-    ldr r7, [r11, #({kernel_current} + 4)]
+    ldr r7, [r11, #({kernel_loaded} + 4)]
     add r7, r7, #1
     add r3, r11, #{kernel_queue_tails}
     cmp ip, #0
@@ -822,7 +831,7 @@ tessera_fast_wait_notification:
     mov r7, #1
 2:  ldr r1, [r6, #{process_r1}]
     @ ...and the caller waits last on the notification (r4: its link).
-    ldr r4, [r11, #({kernel_current} + 4)]
+    ldr r4, [r11, #({kernel_loaded} + 4)]
     add r4, r4, #1
     ENQUEUE r10, {notification_head}, {notification_tail}, r4, r5
     mov ip, #{ipc_notification}
@@ -835,8 +844,8 @@ tessera_fast_wait_notification:
     @ (the caller's thread register saved: a thread may run next).
     mrc p15, 0, ip, c13, c0, 2
     str ip, [sp, #8]
-    mov ip, #{none_tag}
-    str ip, [r11, #{kernel_current}]
+    mov ip, #0
+    strb ip, [r11, #{kernel_running}]
     b idle_wait
 3:  @ Commit when nobody is ready: the caller blocks (r7 = 0), as above.
     BLOCK_UNTIL r6, r0, r1
@@ -1022,7 +1031,7 @@ irq_taken:
     and r0, r0, #({queue_levels} - 1)
     add ip, r0, #1
     strb ip, [r6, #{process_run_level}]
-    ldr r7, [r11, #({kernel_current} + 4)]
+    ldr r7, [r11, #({kernel_loaded} + 4)]
     add r7, r7, #1
     add r3, r11, #{kernel_queue_heads}
     ldr ip, [r3, r0, lsl #2]
