@@ -435,6 +435,14 @@ const _: () = assert!(
         && offset_of!(Process, asid) < 256
         && cfg!(target_endian = "little")
 );
+// `ReplyReceive` loads the bound notification and `reply_to` with one
+// `ldrd` (svc.s): the second word right after the first, at a word
+// boundary within the instruction's 8-bit offset.
+const _: () = assert!(
+    offset_of!(Process, reply_to) == offset_of!(Process, bound) + 4
+        && offset_of!(Process, bound) % 4 == 0
+        && offset_of!(Process, bound) < 256
+);
 // The switch loads the thread register and the table word with one `ldrd`
 // (svc.s, `fast_switch`): the second word right after the first, at a word
 // boundary (Armv7's `ldrd` needs no more with SCTLR.A clear).

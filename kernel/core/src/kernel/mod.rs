@@ -145,9 +145,16 @@ struct Process {
     table_word: u32,
     /// The address of its process object (`PROCESS_OBJECT_BYTES`: on the A7 its first-level table, six
     /// 1 KiB second-level tables, CSpace, and this entry): carved by
-    /// `Retype`, or the root object for init. (Here, it fills the word
-    /// before `state`, which is 8-byte aligned.)
+    /// `Retype`, or the root object for init.
     memory: u32,
+    /// The notification bound to its receives (`NotificationBind`): the
+    /// object's address, 0: none. Right before `reply_to`, below an
+    /// offset of 256: the A7's `ReplyReceive` reads both with one `ldrd`
+    /// (checked in fast_path.rs).
+    bound: u32,
+    /// The caller waiting for this process's reply: its index, or
+    /// `ipc::NO_CALLER`, or `ipc::CALLER_GONE` (both above every index).
+    reply_to: u32,
     state: State,
     /// What it waits for when blocked in IPC. Right after `state`: the
     /// A7's fast paths write a blocked process's state, deadline, reason
@@ -181,14 +188,8 @@ struct Process {
     regions: RegionMap,
     /// Index of the process that made it, while that one lives.
     parent: Option<u32>,
-    /// The caller waiting for this process's reply: its index, or
-    /// `ipc::NO_CALLER`, or `ipc::CALLER_GONE` (both above every index).
-    reply_to: u32,
     /// Next process in the IPC queue it waits in (index + 1, 0: none).
     ipc_next: u32,
-    /// The notification bound to its receives (`NotificationBind`): the
-    /// object's address, 0: none.
-    bound: u32,
     /// Next process in its run queue (index + 1, 0: none).
     run_next: u32,
     /// Neighbours in the list of live processes (index + 1, 0: none).

@@ -377,6 +377,27 @@ tessera_return_to_user:
     rfeia sp
 .endm
 
+@ The switch (fast_switch, below; `Call`'s own copy saves it a branch):
+@ the leaving thread's thread register saved, then from 1 on the rest.
+.macro SWITCH
+    mrc p15, 0, ip, c13, c0, 2
+    str ip, [sp, #8]
+1:  str r9, [r11, #({kernel_loaded} + 4)]
+    @ Its thread register and its table word, the word after it.
+    ldrd r2, r3, [r8, #{process_thread_register}]
+    mcr p15, 0, r2, c13, c0, 2
+    clrex
+    mcr p15, 0, r0, c13, c0, 1
+    isb
+    mcr p15, 0, r3, c2, c0, 0
+    isb
+    mcr p15, 0, lr, c13, c0, 1
+    @ No third `isb`: the exception return below synchronises context.
+    add sp, r8, #{process_pc}
+    ldmdb sp, {{r0-r14}}^
+    rfeia sp
+.endm
+
 @ --- Call: a client calls an endpoint where a server waits -----------------
 @ The checks of every `Call` the assembly takes, with a capability to pass
 @ or none: the server (r8, index r9) waits on the endpoint the handle in
@@ -504,7 +525,7 @@ call_commit:
     @ blocked thread's is.
     mov r7, #{ipc_awaiting_reply}
     BLOCK_FOREVER_FOR r6, r9
-    b fast_switch
+    SWITCH
 
 @ --- ReplyReceive: a server answers its waiting client and waits again ----
 @ (Its two side branches first; the path itself ends in the switch, which
@@ -543,8 +564,8 @@ tessera_fast_reply_receive:
     @ Its time limit stays in ip (r12, the caller's) through the checks:
     @ FOREVER, or one whose deadline is the last check (rr_timed).
     @ No bound notification, or no bits in it (they would answer the
-    @ receive).
-    ldr r8, [r6, #{process_bound}]
+    @ receive); its reply_to, the word after, in r9.
+    ldrd r8, r9, [r6, #{process_bound}]
     cmp r8, #0
     bne rr_bound
 rr_unbound:
@@ -555,7 +576,6 @@ rr_unbound:
     @ blocked awaiting this server's reply, which the kernel keeps so
     @ (`cancel_ipc` and the end of either side: `Kernel::check_invariants`,
     @ "the caller a server owes a reply is waiting for it").
-    ldr r9, [r6, #{process_reply_to}]
     cmn r9, #2
     bhs tessera_svc_general
     @ No sender waits on the endpoint (the general path takes it): the
@@ -612,22 +632,7 @@ rr_queue:
 @ current: `loaded`'s tag says `Some` and `running` is set already.
 @ ReplyReceive's path falls into it.
 fast_switch:
-    mrc p15, 0, ip, c13, c0, 2
-    str ip, [sp, #8]
-1:  str r9, [r11, #({kernel_loaded} + 4)]
-    @ Its thread register and its table word, the word after it.
-    ldrd r2, r3, [r8, #{process_thread_register}]
-    mcr p15, 0, r2, c13, c0, 2
-    clrex
-    mcr p15, 0, r0, c13, c0, 1
-    isb
-    mcr p15, 0, r3, c2, c0, 0
-    isb
-    mcr p15, 0, lr, c13, c0, 1
-    @ No third `isb`: the exception return below synchronises context.
-    add sp, r8, #{process_pc}
-    ldmdb sp, {{r0-r14}}^
-    rfeia sp
+    SWITCH
 @ From the IRQ path, whose entry saved the thread register (and which has
 @ no context at sp when it comes from the idle wait, where no thread is
 @ current): `loaded`'s tag and `running` are written.
