@@ -36,14 +36,13 @@ use tessera_abi::{ipc, ObjectType, Rights, FOREVER, NO_WAIT};
 /// first), into a slot from the slot, into an endpoint from its object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layout {
-    /// `Kernel::loaded`, an `Option<usize>`: its tag word, then the index
-    /// (the current process's while `Kernel::running`).
+    /// `Kernel::current`, an `Option<usize>`: its tag word, then the index.
+    pub kernel_current: u32,
+    /// `Kernel::loaded`, laid out as `current`.
     pub kernel_loaded: u32,
-    /// `Kernel::running` (a byte).
-    pub kernel_running: u32,
-    /// The tag word of `Some` in an `Option<usize>` (1, which a register
-    /// holding it also writes as `true` to a `bool`: checked below).
+    /// The tag words of `Some` and `None` in an `Option<usize>`.
     pub some_tag: u32,
+    pub none_tag: u32,
     /// `Kernel::timer_dirty` (a byte).
     pub kernel_timer_dirty: u32,
     /// The run queues' bitmap of non-empty priorities, their heads and
@@ -300,13 +299,26 @@ const SOME_TAG: u32 = {
     // sizes) and `Some` initialises both.
     let words: [u32; 2] = unsafe { core::mem::transmute(some) };
     assert!(words[1] == 0x5A5A_5A5A, "Option<usize> keeps its value in its second word");
-    // A register holding it writes `true` with `strb` (fast_switch_saved).
-    assert!(words[0] == 1, "Some's tag word is 1");
+    assert!(words[0] != 0, "Some's tag is not None's");
     words[0]
 };
 /// On the 64-bit host the layout is never used by assembly.
 #[cfg(not(target_pointer_width = "32"))]
 const SOME_TAG: u32 = 1;
+
+/// The tag word of `None` in an `Option<usize>` (its value word is
+/// not initialised: only the tag is read).
+#[cfg(target_pointer_width = "32")]
+const NONE_TAG: u32 = {
+    let none: Option<usize> = None;
+    // SAFETY: the first word of an `Option<usize>` of two words is its tag,
+    // initialised for `None` too; it is read at its aligned offset.
+    let tag = unsafe { *(&none as *const Option<usize> as *const u32) };
+    assert!(tag != SOME_TAG);
+    tag
+};
+#[cfg(not(target_pointer_width = "32"))]
+const NONE_TAG: u32 = 0;
 
 // The widths the assembly reads and writes these fields with (`ldrb` for
 // a `bool` or `u8`, `ldr` for a `u32`, `ldrd` for a `u64`): a field whose
@@ -329,11 +341,11 @@ fn _process_field_types(p: &Process) -> (u8, bool, u8, [u32; 9]) {
         ],
     )
 }
-fn _kernel_field_types<P: Platform>(kernel: &Kernel<P>) -> ([bool; 2], [u64; 4], Option<usize>) {
+fn _kernel_field_types<P: Platform>(kernel: &Kernel<P>) -> (bool, [u64; 4], [Option<usize>; 2]) {
     (
-        [kernel.timer_dirty, kernel.running],
+        kernel.timer_dirty,
         [kernel.slice_end, kernel.slice_ticks, kernel.armed_deadline, kernel.earliest_wakeup],
-        kernel.loaded,
+        [kernel.current, kernel.loaded],
     )
 }
 
@@ -473,9 +485,10 @@ const fn in_slot(offset: usize) -> i32 {
 impl<P: Platform> Kernel<P> {
     /// The layout for this kernel (see [`Layout`]).
     pub const FAST_PATH: Layout = Layout {
+        kernel_current: at(offset_of!(Self, current)),
         kernel_loaded: at(offset_of!(Self, loaded)),
-        kernel_running: at(offset_of!(Self, running)),
         some_tag: SOME_TAG,
+        none_tag: NONE_TAG,
         kernel_timer_dirty: at(offset_of!(Self, timer_dirty)),
         kernel_ready_levels: at(offset_of!(Self, queues) + crate::sched::NONEMPTY_OFFSET),
         kernel_queue_heads: at(offset_of!(Self, queues) + crate::sched::HEAD_OFFSET),

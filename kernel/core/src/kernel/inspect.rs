@@ -63,7 +63,7 @@ fn finite(until: u64) -> Option<u64> {
 impl<P: Platform> Kernel<P> {
     /// The pid of the process on the CPU.
     pub fn current_pid(&self) -> Option<u32> {
-        self.current().map(|index| self.processes.pid(index))
+        self.current.map(|index| self.processes.pid(index))
     }
 
     /// Whether the `len` bytes at `address` are mapped writable for the
@@ -72,7 +72,7 @@ impl<P: Platform> Kernel<P> {
     /// the kernel's rights, so it checks first (a process may aim its stack
     /// pointer anywhere).
     pub fn current_may_write(&self, address: u32, len: u32) -> bool {
-        self.current()
+        self.current
             .is_some_and(|index| self.processes[index].regions.check(address, len, crate::Access::READ_WRITE).is_ok())
     }
 
@@ -186,11 +186,11 @@ impl<P: Platform> Kernel<P> {
     fn check(&self, counts: bool) -> Result<(), Violation> {
         let fail = |invariant, index: usize| Err(Violation { invariant, pid: self.processes.pid(index) });
         let mut earliest = u64::MAX;
-        let current_priority = self.current().map(|index| self.processes[index].priority);
+        let current_priority = self.current.map(|index| self.processes[index].priority);
         let mut asids_held = [0u32; 8];
         for (index, process) in self.processes.live() {
             let running = process.state == State::Running;
-            if running != (self.current() == Some(index)) {
+            if running != (self.current == Some(index)) {
                 return fail("exactly the current process is running", index);
             }
             let queued = process.run_level != 0;
@@ -317,13 +317,13 @@ impl<P: Platform> Kernel<P> {
         // The A7's fast paths switch and return without programming the
         // timer (svc.s, RUNNABLE), and switch from a thread whose address
         // space is the loaded one (fast_switch).
-        if self.current().is_some() && self.timer_dirty {
+        if self.current.is_some() && self.timer_dirty {
             return Err(Violation { invariant: "a thread runs with no timer work pending", pid: 0 });
         }
         // The A7's fast paths that switch from a running thread's syscall
         // give the next one a slice from now without arming the timer
         // (svc.s, NEW_SLICE none).
-        if self.current().is_some()
+        if self.current.is_some()
             && (self.armed_deadline > self.slice_end
                 || self.slice_end > self.platform.now().saturating_add(self.slice_ticks))
         {
@@ -331,6 +331,9 @@ impl<P: Platform> Kernel<P> {
                 invariant: "a running thread's slice ends at most a slice from now, the timer armed no later",
                 pid: 0,
             });
+        }
+        if self.current.is_some() && self.loaded != self.current {
+            return Err(Violation { invariant: "a thread runs in its own address space", pid: 0 });
         }
         // The address space loaded is tagged with its process's ASID
         // (`load_address_space`), never reserved ASID 0.
@@ -341,7 +344,7 @@ impl<P: Platform> Kernel<P> {
         }
         // An architecture's own idle wait sleeps on the timer as it is
         // (the A7's: svc.s trusts `prepare_return` to have armed it).
-        if self.current().is_none() && self.platform.idles_outside() && self.timer_dirty {
+        if self.current.is_none() && self.platform.idles_outside() && self.timer_dirty {
             return Err(Violation { invariant: "an idle wait outside the kernel has the timer armed", pid: 0 });
         }
         Ok(())

@@ -393,13 +393,9 @@ pub struct Boot {
 /// process table and frame bitmap come last.
 #[repr(C)]
 pub struct Kernel<P: Platform> {
+    current: Option<usize>,
     /// Process whose table TTBR0 holds.
     loaded: Option<usize>,
-    /// That process is the current one, the thread on the CPU (see
-    /// [`Kernel::current`]): a thread runs in its own address space, so
-    /// the current process needs no field of its own, and a switch writes
-    /// one index, not two (svc.s, `fast_switch`).
-    running: bool,
     /// The timer deadline must be recomputed before returning to user mode.
     timer_dirty: bool,
     slice_end: u64,
@@ -464,8 +460,8 @@ impl<P: Platform> Kernel<P> {
             queues: Queues::new(),
             asids: Asids::new(),
             bindings: [ipc::Binding::ZERO; ipc::MAX_BINDINGS],
+            current: None,
             loaded: None,
-            running: false,
             frames: FrameAllocator::empty(),
             boot_image: None,
             boot_image_address: 0,
@@ -722,8 +718,8 @@ impl<P: Platform> Kernel<P> {
         // ending process to finish here.
         self.processes[index].state = State::Ending;
         self.queues.remove(&mut self.processes, index);
-        if self.current() == Some(index) {
-            self.running = false;
+        if self.current == Some(index) {
+            self.current = None;
         }
         // Out of IPC first (callers waiting on it fail), then capabilities:
         // unmapping what was mapped through them needs the address space.
@@ -820,7 +816,7 @@ impl<P: Platform> Kernel<P> {
     /// Handles the syscall the current process just made; returns where to
     /// resume.
     pub fn syscall(&mut self) -> *mut u32 {
-        if let Some(index) = self.current() {
+        if let Some(index) = self.current {
             let number = self.processes[index].context.r[7];
             if let Some(resume) = self.ipc_fastpath(index, number) {
                 #[cfg(debug_assertions)]
@@ -838,7 +834,10 @@ impl<P: Platform> Kernel<P> {
     /// scheduling decision: loads its address space and returns its resume
     /// pointer. It continues the time slice of the thread it replaces.
     fn switch_to_thread(&mut self, index: usize) -> *mut u32 {
-        self.make_current(index);
+        self.current = Some(index);
+        if self.loaded != Some(index) {
+            self.load_address_space(index);
+        }
         if self.timer_dirty {
             self.program_timer();
         }
@@ -1105,31 +1104,8 @@ impl<P: Platform> Kernel<P> {
         }
     }
 
-    /// The thread on the CPU, if any: the process whose address space is
-    /// loaded, while `running`.
-    fn current(&self) -> Option<usize> {
-        self.loaded.filter(|_| self.running)
-    }
-
-    /// No thread is on the CPU any more; the one that was, if any.
-    fn take_current(&mut self) -> Option<usize> {
-        let current = self.current();
-        self.running = false;
-        current
-    }
-
-    /// Process `index` becomes the thread on the CPU, in its own address
-    /// space.
-    fn make_current(&mut self, index: usize) {
-        if self.loaded != Some(index) {
-            self.running = false;
-            self.load_address_space(index);
-        }
-        self.running = true;
-    }
-
     fn requeue_current(&mut self) {
-        if let Some(index) = self.take_current() {
+        if let Some(index) = self.current.take() {
             self.processes[index].state = State::Ready;
             let priority = self.processes[index].priority;
             self.queues.push_back(&mut self.processes, index, priority);
@@ -1137,7 +1113,7 @@ impl<P: Platform> Kernel<P> {
     }
 
     fn block_current(&mut self, state: State) {
-        if let Some(index) = self.take_current() {
+        if let Some(index) = self.current.take() {
             if let Some(deadline) = state.deadline() {
                 self.earliest_wakeup = self.earliest_wakeup.min(deadline);
                 self.timer_dirty = true;
@@ -1207,7 +1183,7 @@ impl<P: Platform> Kernel<P> {
             }
         }
         self.earliest_wakeup = earliest;
-        if let Some(index) = self.current() {
+        if let Some(index) = self.current {
             if now >= self.slice_end {
                 if self.queues.highest_priority() >= Some(self.processes[index].priority) {
                     self.requeue_current();
@@ -1228,7 +1204,7 @@ impl<P: Platform> Kernel<P> {
     }
 
     fn handle_fault(&mut self, fault: UserFault) {
-        let Some(index) = self.current() else { return };
+        let Some(index) = self.current else { return };
         let pid = self.processes.pid(index);
         let process = &mut self.processes[index];
         let thumb = self.platform.is_thumb(process.context.cpsr);
@@ -1277,7 +1253,7 @@ impl<P: Platform> Kernel<P> {
     /// (`Platform::idles_outside`: its idle wait goes on from there).
     pub fn prepare_return(&mut self) -> *mut u32 {
         let top = self.queues.highest_priority();
-        let index = match self.current() {
+        let index = match self.current {
             // The running thread keeps the CPU unless a higher one is ready.
             Some(index) if top.is_none_or(|top| !preempts(top, self.processes[index].priority)) => index,
             current => {
@@ -1290,14 +1266,14 @@ impl<P: Platform> Kernel<P> {
                     Some(next) => next,
                     // The architecture's own idle wait (`Platform::idles_outside`).
                     None if self.platform.idles_outside() => {
-                        self.running = false;
+                        self.current = None;
                         self.program_timer();
                         return core::ptr::null_mut();
                     }
                     None => self.idle(),
                 };
                 self.processes[next].state = State::Running;
-                self.make_current(next);
+                self.current = Some(next);
                 self.slice_end = self.platform.now() + self.slice_ticks;
                 // The armed deadline may be later than this slice's end only
                 // if nothing was armed for the previous slice.
@@ -1310,12 +1286,15 @@ impl<P: Platform> Kernel<P> {
         if self.timer_dirty {
             self.program_timer();
         }
+        if self.loaded != Some(index) {
+            self.load_address_space(index);
+        }
         resume_pointer(&mut self.processes[index].context)
     }
 
     /// Waits for interrupts until a thread is ready, and takes it off its queue.
     fn idle(&mut self) -> usize {
-        self.running = false;
+        self.current = None;
         loop {
             self.program_timer();
             self.platform.wait_for_interrupt();
@@ -1332,7 +1311,7 @@ impl<P: Platform> Kernel<P> {
     #[inline(never)]
     fn program_timer(&mut self) {
         self.timer_dirty = false;
-        let slice = if self.current().is_some() { self.slice_end } else { u64::MAX };
+        let slice = if self.current.is_some() { self.slice_end } else { u64::MAX };
         self.armed_deadline = slice.min(self.earliest_wakeup);
         self.platform.set_deadline(self.armed_deadline);
     }

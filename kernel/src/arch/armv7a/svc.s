@@ -382,7 +382,8 @@ tessera_return_to_user:
 .macro SWITCH
     mrc p15, 0, ip, c13, c0, 2
     str ip, [sp, #8]
-1:  str r9, [r11, #({kernel_loaded} + 4)]
+1:  str r9, [r11, #({kernel_current} + 4)]
+    str r9, [r11, #({kernel_loaded} + 4)]
     @ Its thread register and its table word, the word after it.
     ldrd r2, r3, [r8, #{process_thread_register}]
     mcr p15, 0, r2, c13, c0, 2
@@ -468,7 +469,7 @@ call_transfer:
     mov ip, #0
     str ip, [r4, #{capability_data}]
     str ip, [r4, #({capability_data} + 4)]
-    ldr lr, [r11, #({kernel_loaded} + 4)]
+    ldr lr, [r11, #({kernel_current} + 4)]
     and ip, r5, #({cspace_slots} - 1)
     orr ip, ip, lr, lsl #16
     str ip, [r4, #{slot_previous}]
@@ -513,7 +514,7 @@ call_commit:
     str r0, [r8, #{process_ipc}]
     @ It owes the client a reply (its index) and runs at least at the
     @ client's priority.
-    ldr ip, [r11, #({kernel_loaded} + 4)]
+    ldr ip, [r11, #({kernel_current} + 4)]
     str ip, [r8, #{process_reply_to}]
     ldr ip, [r8, #{process_priority}]
     ldr r7, [r6, #{process_priority}]
@@ -616,7 +617,7 @@ rr_unbound:
 rr_queue:
     @ The server waits last in the endpoint's queue (r7: its index + 1),
     @ at its own priority; the client runs (the switch, next).
-    ldr r7, [r11, #({kernel_loaded} + 4)]
+    ldr r7, [r11, #({kernel_current} + 4)]
     add r7, r7, #1
     ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r7, r1, {endpoint_first_receiver}
     ldr ip, [r6, #{process_base_priority}]
@@ -625,20 +626,20 @@ rr_queue:
 @ --- the switch: to the thread whose entry is r8 (index r9, ASID lr) -------
 @ As `Kernel::switch_to_thread` with the checks done: the thread register
 @ of the thread leaving (whose context SP_svc points into) is saved; the
-@ new one becomes current (its index the loaded one: `Kernel::current`),
-@ gets its thread register, an open exclusive monitor and its address
-@ space (through reserved ASID 0, as mmu::switch_to), and runs. r0 is 0
-@ here; r2 and r3 are free. From a syscall, where the leaving thread was
-@ current: `loaded`'s tag says `Some` and `running` is set already.
+@ new one becomes current and loaded, gets its thread register, an open
+@ exclusive monitor and its address space (through reserved ASID 0, as
+@ mmu::switch_to), and runs. r0 is 0 here; r2 and r3 are free.
+@ From a syscall, where the leaving thread was current and its address
+@ space loaded (`Kernel::check_invariants`): both tags say `Some` already.
 @ ReplyReceive's path falls into it.
 fast_switch:
     SWITCH
 @ From the IRQ path, whose entry saved the thread register (and which has
 @ no context at sp when it comes from the idle wait, where no thread is
-@ current): `loaded`'s tag and `running` are written.
+@ current): both `Option`s' tags are written.
 fast_switch_saved:
     mov r2, #{some_tag}
-    strb r2, [r11, #{kernel_running}]
+    str r2, [r11, #{kernel_current}]
     str r2, [r11, #{kernel_loaded}]
     b 1b
 
@@ -676,7 +677,7 @@ tessera_fast_receive:
     @ link; its r0 is written when it is woken); the next thread runs.
     BLOCK_UNTIL r6, r0, r1
     RUN_NEXT
-    ldr r2, [r11, #({kernel_loaded} + 4)]
+    ldr r2, [r11, #({kernel_current} + 4)]
     add r2, r2, #1
     ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r2, r3, {endpoint_first_receiver}
     mov ip, #{ipc_receiving}
@@ -720,7 +721,7 @@ tessera_fast_yield:
     str r1, [r6, #{process_run_next}]
     add r2, r0, #1
     strb r2, [r6, #{process_run_level}]
-    ldr r7, [r11, #({kernel_loaded} + 4)]
+    ldr r7, [r11, #({kernel_current} + 4)]
     add r7, r7, #1
     add r3, r11, #{kernel_queue_tails}
     cmp ip, #0
@@ -836,7 +837,7 @@ tessera_fast_wait_notification:
     mov r7, #1
 2:  ldr r1, [r6, #{process_r1}]
     @ ...and the caller waits last on the notification (r4: its link).
-    ldr r4, [r11, #({kernel_loaded} + 4)]
+    ldr r4, [r11, #({kernel_current} + 4)]
     add r4, r4, #1
     ENQUEUE r10, {notification_head}, {notification_tail}, r4, r5
     mov ip, #{ipc_notification}
@@ -849,8 +850,8 @@ tessera_fast_wait_notification:
     @ (the caller's thread register saved: a thread may run next).
     mrc p15, 0, ip, c13, c0, 2
     str ip, [sp, #8]
-    mov ip, #0
-    strb ip, [r11, #{kernel_running}]
+    mov ip, #{none_tag}
+    str ip, [r11, #{kernel_current}]
     b idle_wait
 3:  @ Commit when nobody is ready: the caller blocks (r7 = 0), as above.
     BLOCK_UNTIL r6, r0, r1
@@ -1036,7 +1037,7 @@ irq_taken:
     and r0, r0, #({queue_levels} - 1)
     add ip, r0, #1
     strb ip, [r6, #{process_run_level}]
-    ldr r7, [r11, #({kernel_loaded} + 4)]
+    ldr r7, [r11, #({kernel_current} + 4)]
     add r7, r7, #1
     add r3, r11, #{kernel_queue_heads}
     ldr ip, [r3, r0, lsl #2]
