@@ -144,8 +144,12 @@ pub struct Layout {
     /// and the second of `Ipc::Notification` (the mask).
     pub process_ipc_argument: u32,
     pub process_ipc_mask: u32,
+    /// Its `reply_to` and IPC queue link: process links, the address of
+    /// an entry (`ProcessTable::link`), which the assembly reaches as is.
     pub process_reply_to: u32,
     pub process_ipc_next: u32,
+    /// Its own index (`Process::index`), for `Kernel::current`.
+    pub process_index: u32,
     pub process_bound: u32,
     /// Its run-queue link (index + 1) and level (priority + 1, a byte; 0:
     /// not queued).
@@ -323,7 +327,7 @@ const NONE_TAG: u32 = 0;
 // The widths the assembly reads and writes these fields with (`ldrb` for
 // a `bool` or `u8`, `ldr` for a `u32`, `ldrd` for a `u64`): a field whose
 // type changes fails to compile here.
-fn _process_field_types(p: &Process) -> (u8, bool, u8, [u32; 9]) {
+fn _process_field_types(p: &Process) -> (u8, bool, u8, [u32; 10]) {
     (
         p.asid,
         p.slice_spent,
@@ -338,6 +342,7 @@ fn _process_field_types(p: &Process) -> (u8, bool, u8, [u32; 9]) {
             p.table_word,
             p.context.pc,
             p.live_next,
+            p.index,
         ],
     )
 }
@@ -447,13 +452,13 @@ const _: () = assert!(
         && offset_of!(Process, asid) < 256
         && cfg!(target_endian = "little")
 );
-// `ReplyReceive` loads the bound notification and `reply_to` with one
+// `ReplyReceive` loads `reply_to` and the bound notification with one
 // `ldrd` (svc.s): the second word right after the first, at a word
 // boundary within the instruction's 8-bit offset.
 const _: () = assert!(
-    offset_of!(Process, reply_to) == offset_of!(Process, bound) + 4
-        && offset_of!(Process, bound) % 4 == 0
-        && offset_of!(Process, bound) < 256
+    offset_of!(Process, bound) == offset_of!(Process, reply_to) + 4
+        && offset_of!(Process, reply_to) % 4 == 0
+        && offset_of!(Process, reply_to) < 256
 );
 // The switch loads the thread register and the table word with one `ldrd`
 // (svc.s, `fast_switch`): the second word right after the first, at a word
@@ -548,6 +553,7 @@ impl<P: Platform> Kernel<P> {
         process_ipc_mask: at(offset_of!(Process, ipc) + IPC_MASK),
         process_reply_to: at(offset_of!(Process, reply_to)),
         process_ipc_next: at(offset_of!(Process, ipc_next)),
+        process_index: at(offset_of!(Process, index)),
         process_bound: at(offset_of!(Process, bound)),
         process_run_next: at(offset_of!(Process, run_next)),
         process_run_level: at(offset_of!(Process, run_level)),

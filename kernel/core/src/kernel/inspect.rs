@@ -4,7 +4,7 @@
 //! entry points and use these to see the result; nothing on the target calls
 //! them (the linker drops them).
 
-use super::ipc::{waiting_caller, Ipc, NO_CALLER};
+use super::ipc::{Ipc, NO_CALLER};
 use super::{Kernel, Platform, State, UserContext};
 use crate::capability::Capability;
 use tessera_abi::capability::CSPACE_SLOTS;
@@ -105,10 +105,10 @@ impl<P: Platform> Kernel<P> {
         Some(ProcessInfo {
             pid,
             status,
-            parent: process.parent.map(|parent| self.processes.pid(parent as usize)),
+            parent: process.parent().map(|parent| self.processes.pid(parent)),
             priority: process.priority,
             base_priority: process.base_priority,
-            reply_to: waiting_caller(process.reply_to).map(|caller| self.processes.pid(caller)),
+            reply_to: self.processes.waiting_caller(process.reply_to).map(|caller| self.processes.pid(caller)),
         })
     }
 
@@ -231,6 +231,11 @@ impl<P: Platform> Kernel<P> {
             if self.processes.cspace(index)[0].capability().is_some() {
                 return fail("slot 0 of a CSpace stays empty", index);
             }
+            // The A7's fast paths reach a process by its link and take its
+            // index from its entry (svc.s).
+            if process.index != index as u32 {
+                return fail("a process's entry holds its own index", index);
+            }
             let in_ipc = matches!(process.state, State::Ipc { .. });
             if in_ipc == (process.ipc == Ipc::None) {
                 return fail("a process blocked in IPC says what for, and only then", index);
@@ -238,14 +243,14 @@ impl<P: Platform> Kernel<P> {
             if let Ipc::AwaitingReply { server } = process.ipc {
                 let server = server as usize;
                 let serving = self.processes.is_live(server)
-                    && self.processes[server].reply_to == index as u32
+                    && self.processes[server].reply_to == self.processes.link(index)
                     && !matches!(self.processes[server].state, State::Zombie { .. } | State::Ending);
                 if !serving {
                     return fail("a caller awaiting a reply has a live server holding it", index);
                 }
             }
-            if let Some(caller) = waiting_caller(process.reply_to) {
-                let awaiting = self.processes.is_live(caller)
+            if let Some(caller) = self.processes.waiting_caller(process.reply_to) {
+                let awaiting = self.processes.is_link(process.reply_to)
                     && self.processes[caller].ipc == (Ipc::AwaitingReply { server: index as u32 });
                 if !awaiting {
                     return fail("the caller a server owes a reply is waiting for it", index);
@@ -373,8 +378,11 @@ impl<P: Platform> Kernel<P> {
             if steps > self.processes.live().count() {
                 return Err("an IPC queue has no end");
             }
-            let member = cursor as usize - 1;
-            if !self.processes.is_live(member) || !matches!(self.processes[member].state, State::Ipc { .. }) {
+            if !self.processes.is_link(cursor) {
+                return Err("every link in an IPC queue is a live process's");
+            }
+            let member = self.processes.index_of_link(cursor);
+            if !matches!(self.processes[member].state, State::Ipc { .. }) {
                 return Err("every member of an IPC queue is blocked in IPC");
             }
             let here = match self.processes[member].ipc {
@@ -402,8 +410,8 @@ impl<P: Platform> Kernel<P> {
         let mut cursor = queue.head;
         let mut steps = 0;
         while cursor != 0 && steps <= CSPACE_SLOTS * 64 {
-            let member = cursor as usize - 1;
-            if !self.processes.is_live(member) || !matches!(self.processes[member].state, State::Ipc { .. }) {
+            let member = self.processes.index_of_link(cursor);
+            if !self.processes.is_link(cursor) || !matches!(self.processes[member].state, State::Ipc { .. }) {
                 return u32::MAX;
             }
             if member == index {

@@ -32,7 +32,8 @@ pub(super) enum Ipc {
     Notification { object: u32, mask: u32 },
 }
 
-/// A FIFO of threads, as process index + 1 (0: empty).
+/// A FIFO of threads, as process links (`ProcessTable::link`: the
+/// entry's address; 0: empty), each one's `Process::ipc_next` the next.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Queue {
@@ -85,15 +86,19 @@ pub(super) const NOTIFICATION_BITS_OFFSET: usize = core::mem::offset_of!(Notific
 /// `Process::reply_to` when it owes nobody a reply.
 pub(super) const NO_CALLER: u32 = u32::MAX;
 /// `Process::reply_to` when the caller it owes a reply ended: the reply
-/// fails with `PeerGone`. Any other value is the caller's index, and
-/// that caller is `AwaitingReply` on this process (`cancel_ipc` keeps it so).
-/// Both lie above every index: the A7's paths test them with one compare.
+/// fails with `PeerGone`. Any other value is the caller's link
+/// (`ProcessTable::link`), and that caller is `AwaitingReply` on this
+/// process (`cancel_ipc` keeps it so). Both lie above every link (RAM ends
+/// below them: `ProcessTable::init`): the A7's paths test them with one
+/// compare.
 pub(super) const CALLER_GONE: u32 = u32::MAX - 1;
 
-/// The index of the caller a `reply_to` value names, if one still waits.
-#[inline(always)]
-pub(super) fn waiting_caller(reply_to: u32) -> Option<usize> {
-    (reply_to < CALLER_GONE).then_some(reply_to as usize)
+impl super::table::ProcessTable {
+    /// The index of the caller a `reply_to` value names, if one still waits.
+    #[inline(always)]
+    pub(super) fn waiting_caller(&self, reply_to: u32) -> Option<usize> {
+        (reply_to < CALLER_GONE).then(|| self.index_of_link(reply_to))
+    }
 }
 
 /// Most interrupts bound to notifications at once.
@@ -148,11 +153,12 @@ impl<P: Platform> Kernel<P> {
 
     fn enqueue(&mut self, queue: &mut Queue, index: usize) {
         self.processes[index].ipc_next = 0;
-        let link = index as u32 + 1;
+        let link = self.processes.link(index);
         if queue.tail == 0 {
             queue.head = link;
         } else {
-            self.processes[queue.tail as usize - 1].ipc_next = link;
+            let tail = self.processes.index_of_link(queue.tail);
+            self.processes[tail].ipc_next = link;
         }
         queue.tail = link;
     }
@@ -161,7 +167,7 @@ impl<P: Platform> Kernel<P> {
         if queue.head == 0 {
             return None;
         }
-        let index = queue.head as usize - 1;
+        let index = self.processes.index_of_link(queue.head);
         queue.head = self.processes[index].ipc_next;
         if queue.head == 0 {
             queue.tail = 0;
@@ -171,16 +177,17 @@ impl<P: Platform> Kernel<P> {
     }
 
     fn unlink(&mut self, queue: &mut Queue, index: usize) {
-        let target = index as u32 + 1;
+        let target = self.processes.link(index);
         let mut previous = 0u32;
         let mut cursor = queue.head;
         while cursor != 0 {
-            let next = self.processes[cursor as usize - 1].ipc_next;
+            let next = self.processes[self.processes.index_of_link(cursor)].ipc_next;
             if cursor == target {
                 if previous == 0 {
                     queue.head = next;
                 } else {
-                    self.processes[previous as usize - 1].ipc_next = next;
+                    let previous = self.processes.index_of_link(previous);
+                    self.processes[previous].ipc_next = next;
                 }
                 if queue.tail == target {
                     queue.tail = previous;
@@ -324,8 +331,9 @@ impl<P: Platform> Kernel<P> {
             Ipc::AwaitingReply { server } => {
                 // The server learns at its reply that the caller is gone.
                 assert!(self.processes.is_live(server as usize), "a caller awaits a reply from a free process slot");
+                let link = self.processes.link(index);
                 let server = &mut self.processes[server as usize];
-                if server.reply_to == index as u32 {
+                if server.reply_to == link {
                     server.reply_to = CALLER_GONE;
                 }
             }
@@ -346,7 +354,8 @@ impl<P: Platform> Kernel<P> {
         }
         // It serves nobody any more.
         self.processes[index].priority = self.processes[index].base_priority;
-        if let Some(caller) = waiting_caller(core::mem::replace(&mut self.processes[index].reply_to, NO_CALLER)) {
+        let reply_to = core::mem::replace(&mut self.processes[index].reply_to, NO_CALLER);
+        if let Some(caller) = self.processes.waiting_caller(reply_to) {
             assert!(self.processes.is_live(caller), "a server owes a reply to a free process slot");
             self.wake_with_error(caller, Error::PeerGone);
         }
@@ -398,8 +407,9 @@ impl<P: Platform> Kernel<P> {
     fn rendezvous(&mut self, sender: usize, receiver: usize, message: Message, badge: u32, call: bool) {
         self.deliver(sender, receiver, message, badge);
         if call {
-            let previous = core::mem::replace(&mut self.processes[receiver].reply_to, sender as u32);
-            if let Some(previous) = waiting_caller(previous) {
+            let link = self.processes.link(sender);
+            let previous = core::mem::replace(&mut self.processes[receiver].reply_to, link);
+            if let Some(previous) = self.processes.waiting_caller(previous) {
                 assert!(self.processes.is_live(previous), "a server owes a reply to a free process slot");
                 self.wake_with_error(previous, Error::PeerGone);
             }
@@ -536,7 +546,7 @@ impl<P: Platform> Kernel<P> {
         self.check_transfer(index, &message)?;
         self.processes[index].reply_to = NO_CALLER;
         self.processes[index].priority = self.processes[index].base_priority;
-        let caller = waiting_caller(caller).ok_or(Error::PeerGone)?;
+        let caller = self.processes.waiting_caller(caller).ok_or(Error::PeerGone)?;
         assert!(self.processes.is_live(caller), "a server owes a reply to a free process slot");
         self.deliver(index, caller, message, 0);
         self.processes[caller].ipc = Ipc::None;
@@ -815,7 +825,7 @@ impl<P: Platform> Kernel<P> {
         if first == 0 {
             return None;
         }
-        let server = first as usize - 1;
+        let server = self.processes.index_of_link(first);
         if self.processes[server].reply_to != NO_CALLER || !self.processes[server].mapped {
             return None;
         }
@@ -836,13 +846,14 @@ impl<P: Platform> Kernel<P> {
             let r = &source.context.r;
             ([r[2], r[3], r[4], r[5]], source.priority)
         };
+        let caller_link = self.processes.link(caller);
         let target = &mut self.processes[server];
         target.context.r[0] = 0;
         target.context.r[1] = info;
         target.context.r[2..6].copy_from_slice(&words);
         target.context.r[7] = badge;
         target.ipc = Ipc::None;
-        target.reply_to = caller as u32;
+        target.reply_to = caller_link;
         target.priority = target.priority.max(priority);
         // A receive with a timeout: its deadline is no longer anyone's, but
         // stays in `earliest_wakeup` (a bound: the timer may fire once for
@@ -865,7 +876,7 @@ impl<P: Platform> Kernel<P> {
         if self.processes[server].bound != 0 || self.processes[server].context.r[12] != FOREVER {
             return None;
         }
-        let caller = waiting_caller(self.processes[server].reply_to)?;
+        let caller = self.processes.waiting_caller(self.processes[server].reply_to)?;
         // The pairing is an invariant (`cancel_ipc` keeps it); a broken one
         // goes to the general path, which stops the kernel on it.
         if !self.processes.is_live(caller) {
@@ -897,7 +908,7 @@ impl<P: Platform> Kernel<P> {
         target.ipc = Ipc::None;
         target.state = State::Running;
         // ...and wait for the next message, last in the endpoint's queue.
-        let link = server as u32 + 1;
+        let link = self.processes.link(server);
         let object = self.endpoint_object(endpoint);
         let tail = object.queue.tail;
         object.queue.tail = link;
@@ -905,7 +916,8 @@ impl<P: Platform> Kernel<P> {
             object.queue.head = link;
             object.first_receiver = link;
         } else {
-            self.processes[tail as usize - 1].ipc_next = link;
+            let tail = self.processes.index_of_link(tail);
+            self.processes[tail].ipc_next = link;
         }
         let this = &mut self.processes[server];
         this.context.r[0] = 0;

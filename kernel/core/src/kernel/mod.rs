@@ -147,14 +147,15 @@ struct Process {
     /// 1 KiB second-level tables, CSpace, and this entry): carved by
     /// `Retype`, or the root object for init.
     memory: u32,
-    /// The notification bound to its receives (`NotificationBind`): the
-    /// object's address, 0: none. Right before `reply_to`, below an
-    /// offset of 256: the A7's `ReplyReceive` reads both with one `ldrd`
-    /// (checked in fast_path.rs).
-    bound: u32,
-    /// The caller waiting for this process's reply: its index, or
-    /// `ipc::NO_CALLER`, or `ipc::CALLER_GONE` (both above every index).
+    /// The caller waiting for this process's reply: its link (its entry's
+    /// address, `ProcessTable::link`), or `ipc::NO_CALLER`, or
+    /// `ipc::CALLER_GONE` (both above every link). Right before `bound`,
+    /// below an offset of 256: the A7's `ReplyReceive` reads both with one
+    /// `ldrd` (checked in fast_path.rs).
     reply_to: u32,
+    /// The notification bound to its receives (`NotificationBind`): the
+    /// object's address, 0: none.
+    bound: u32,
     state: State,
     /// What it waits for when blocked in IPC. Right after `state`: the
     /// A7's fast paths write a blocked process's state, deadline, reason
@@ -187,9 +188,15 @@ struct Process {
     tables_used: u16,
     regions: RegionMap,
     /// Index of the process that made it, while that one lives.
-    parent: Option<u32>,
-    /// Next process in the IPC queue it waits in (index + 1, 0: none).
+    /// (`NO_PARENT`: none; a word, not an `Option`, for the entry's room.)
+    parent: u32,
+    /// Next process in the IPC queue it waits in (its link,
+    /// `ProcessTable::link`; 0: none).
     ipc_next: u32,
+    /// Its own index in the process table (set by `ProcessTable::insert`):
+    /// the A7's fast paths reach a process by its link and need its index
+    /// for `Kernel::current`.
+    index: u32,
     /// Next process in its run queue (index + 1, 0: none).
     run_next: u32,
     /// Neighbours in the list of live processes (index + 1, 0: none).
@@ -254,7 +261,15 @@ pub const OBJECT_PLATFORM_BYTES: u32 = CSPACE_OFFSET;
 const _: () =
     assert!(CSPACE_OFFSET as usize + CSPACE_SLOTS * core::mem::size_of::<Slot>() <= table::ENTRY_OFFSET as usize);
 
+/// `Process::parent` of a process whose maker has ended (or that has none).
+const NO_PARENT: u32 = u32::MAX;
+
 impl Process {
+    /// The index of the process that made it, while that one lives.
+    fn parent(&self) -> Option<usize> {
+        (self.parent != NO_PARENT).then_some(self.parent as usize)
+    }
+
     /// A new process entry for the object at `memory`, not started yet.
     #[inline(never)]
     fn new(memory: u32, table_word: u32, name: &str, parent: Option<usize>) -> Process {
@@ -267,10 +282,11 @@ impl Process {
             mapped: true,
             kernel_made: false,
             regions: RegionMap::new(),
-            parent: parent.map(|parent| parent as u32),
+            parent: parent.map_or(NO_PARENT, |parent| parent as u32),
             ipc: ipc::Ipc::None,
             reply_to: ipc::NO_CALLER,
             ipc_next: 0,
+            index: 0,
             bound: 0,
             run_next: 0,
             run_level: 0,
@@ -743,15 +759,15 @@ impl<P: Platform> Kernel<P> {
         let mut cursor = self.processes.first_live();
         while let Some(child) = cursor {
             cursor = self.processes.next_live(child);
-            if self.processes[child].parent == Some(index as u32) {
-                self.processes[child].parent = None;
+            if self.processes[child].parent() == Some(index) {
+                self.processes[child].parent = NO_PARENT;
                 if matches!(self.processes[child].state, State::Zombie { .. }) {
                     self.release_process(child);
                 }
             }
         }
         self.processes[index].state = State::Zombie { kind, value };
-        let parent = self.processes[index].parent.map(|parent| parent as usize);
+        let parent = self.processes[index].parent();
         if let Some(parent) = parent {
             if let State::Waiting { target, .. } = self.processes[parent].state {
                 if target == ANY_PROCESS || target == pid {
@@ -1059,7 +1075,7 @@ impl<P: Platform> Kernel<P> {
         let mut any_child = false;
         let mut ended = None;
         for (child, process) in self.processes.live() {
-            if process.parent == Some(index as u32) && (target == ANY_PROCESS || self.processes.pid(child) == target) {
+            if process.parent() == Some(index) && (target == ANY_PROCESS || self.processes.pid(child) == target) {
                 any_child = true;
                 if matches!(process.state, State::Zombie { .. }) {
                     ended = Some(child);
@@ -1093,7 +1109,7 @@ impl<P: Platform> Kernel<P> {
         let top = self.queues.highest_priority();
         let mut at = server;
         for _ in 0..MAX_CHAIN {
-            let Some(caller) = ipc::waiting_caller(self.processes[at].reply_to) else { return };
+            let Some(caller) = self.processes.waiting_caller(self.processes[at].reply_to) else { return };
             if !self.processes.is_live(caller) {
                 return;
             }

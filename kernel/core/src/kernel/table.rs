@@ -85,6 +85,10 @@ impl ProcessTable {
         assert!(base.is_multiple_of(PROCESS_OBJECT_BYTES), "RAM must start on a process object boundary");
         let len = (ram_bytes / PROCESS_OBJECT_BYTES) as usize;
         assert!(len <= u16::MAX as usize, "more RAM than pids can name");
+        assert!(
+            u64::from(base) + u64::from(ram_bytes) <= u64::from(super::ipc::CALLER_GONE),
+            "RAM must end below the reply_to values that name no caller"
+        );
         self.base = base;
         self.blocks = ram.pointer::<u8>(base) as usize;
         self.entries = self.blocks + ENTRY_OFFSET as usize;
@@ -166,6 +170,28 @@ impl ProcessTable {
         (self.base, u64::from(self.base) + self.len as u64 * u64::from(PROCESS_OBJECT_BYTES))
     }
 
+    /// Process `index`'s link in an IPC queue and in a server's `reply_to`:
+    /// the physical address of its entry, never 0, below
+    /// `ipc::CALLER_GONE` (`init` checks), and for the A7's fast paths the
+    /// entry's own address (they reach RAM at its physical address).
+    #[inline(always)]
+    pub(super) fn link(&self, index: usize) -> u32 {
+        self.base + ((index as u32) << PROCESS_OBJECT_BYTES.trailing_zeros()) + ENTRY_OFFSET
+    }
+
+    /// The index a link names ([`ProcessTable::link`]); for a value that is
+    /// no link, an index [`ProcessTable::is_link`] refuses.
+    #[inline(always)]
+    pub(super) fn index_of_link(&self, link: u32) -> usize {
+        (link.wrapping_sub(self.base + ENTRY_OFFSET) >> PROCESS_OBJECT_BYTES.trailing_zeros()) as usize
+    }
+
+    /// True if `link` is the link of a live process.
+    pub(super) fn is_link(&self, link: u32) -> bool {
+        let index = self.index_of_link(link);
+        index < self.len && self.link(index) == link && self.is_live(index)
+    }
+
     /// The index of the live process whose object is at `object`.
     pub(super) fn index_of_object(&self, object: u32) -> Option<usize> {
         let offset = object.checked_sub(self.base)?;
@@ -190,6 +216,7 @@ impl ProcessTable {
         // const assertions above check the entry fits and is aligned.
         unsafe { self.entry(index).write(process) };
         self.set_generation(index, self.generation(index).wrapping_add(1));
+        self[index].index = index as u32;
         let first = self.first;
         self[index].live_previous = 0;
         self[index].live_next = first;

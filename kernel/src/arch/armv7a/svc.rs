@@ -124,6 +124,7 @@ core::arch::global_asm!(
     process_ipc_argument = const LAYOUT.process_ipc_argument,
     process_ipc_mask = const LAYOUT.process_ipc_mask,
     process_ipc_next = const LAYOUT.process_ipc_next,
+    process_index = const LAYOUT.process_index,
     process_pc = const LAYOUT.process_pc,
     process_priority = const LAYOUT.process_priority,
     process_r1 = const LAYOUT.process_r1,

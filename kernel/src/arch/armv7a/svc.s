@@ -313,24 +313,23 @@ tessera_return_to_user:
     str r0, [r8, #{process_state}]
 .endm
 
-@ The process whose link (index + 1) is \link waits last in the queue
-@ of \object, whose head and tail are at \head and \tail (its own IPC link
+@ The process whose entry is \entry (its link in an IPC queue: the
+@ entry's address, `ProcessTable::link`) waits last in the queue of
+@ \object, whose head and tail are at \head and \tail (its own IPC link
 @ is 0 already: a process not blocked is linked into no queue,
-@ `Kernel::check_invariants`). An empty queue, the common case, skips
-@ the link; it gets \link at \first too, if given (an endpoint's first
-@ receiver, for a receiver queued where no sender waits: a queue of
-@ receivers keeps its first). Uses ip, \scratch.
-.macro ENQUEUE object, head, tail, link, scratch, first
+@ `Kernel::check_invariants`). In an empty queue, the common case, it
+@ is the head, and \first too, if given (an endpoint's first receiver,
+@ for a receiver queued where no sender waits: a queue of receivers
+@ keeps its first); else the last one's next. Uses ip.
+.macro ENQUEUE object, head, tail, entry, first
     ldr ip, [\object, #\tail]
-    str \link, [\object, #\tail]
+    str \entry, [\object, #\tail]
     cmp ip, #0
-    streq \link, [\object, #\head]
+    streq \entry, [\object, #\head]
     .ifnb \first
-    streq \link, [\object, #\first]
+    streq \entry, [\object, #\first]
     .endif
-    beq .Lenqueued\@
-    LINK_AFTER_NE ip, \link, {process_ipc_next}, \scratch
-.Lenqueued\@:
+    strne \entry, [ip, #{process_ipc_next}]
 .endm
 
 @ The process whose entry is \entry is blocked in IPC with no deadline,
@@ -407,13 +406,13 @@ tessera_return_to_user:
 .macro CALL_CHECKS
     sub r6, sp, #{process_pc}
     LOOKUP r9, {endpoint_kind}, {right_send}, r7, r8, r10
-    @ A receiver waits on the endpoint: the first (its link, not 0) is the
-    @ server, r9 its index.
-    ldr r9, [r10, #{endpoint_first_receiver}]
-    subs r9, r9, #1
-    bmi tessera_svc_general
+    @ A receiver waits on the endpoint: the first (its link, the address of
+    @ its entry; not 0) is the server, r9 its index.
+    ldr r8, [r10, #{endpoint_first_receiver}]
+    cmp r8, #0
+    beq tessera_svc_general
     ldr r11, =({kernel} + {kernel_in_cell})
-    ENTRY_OF r8, r9
+    ldr r9, [r8, #{process_index}]
     @ It owes nobody a reply, and it can run at once (RUNNABLE: its ASID,
     @ in lr, is not 0). (It waits in IPC, as every process queued on an
     @ endpoint does: `Kernel::check_invariants`. A deadline it waits with
@@ -512,10 +511,9 @@ call_commit:
     stm r8, {{r0, r1, r2, r3, r4, r5}}
     str r7, [r8, #{process_r7}]
     str r0, [r8, #{process_ipc}]
-    @ It owes the client a reply (its index) and runs at least at the
+    @ It owes the client a reply (its link, r6) and runs at least at the
     @ client's priority.
-    ldr ip, [r11, #({kernel_current} + 4)]
-    str ip, [r8, #{process_reply_to}]
+    str r6, [r8, #{process_reply_to}]
     ldr ip, [r8, #{process_priority}]
     ldr r7, [r6, #{process_priority}]
     cmp r7, ip
@@ -531,10 +529,10 @@ call_commit:
 @ --- ReplyReceive: a server answers its waiting client and waits again ----
 @ (Its two side branches first; the path itself ends in the switch, which
 @ follows it.)
-@ A bound notification (r8): with no bits in it, back to the path.
+@ A bound notification (r9): with no bits in it, back to the path.
 rr_bound:
-    ldr r8, [r8, #{notification_bits}]
-    cmp r8, #0
+    ldr r9, [r9, #{notification_bits}]
+    cmp r9, #0
     beq rr_unbound
     b tessera_svc_general
 @ A time limit (ip): the deadline, r0:r1 (its check may still fail), then
@@ -564,20 +562,21 @@ tessera_fast_reply_receive:
     sub r6, sp, #{process_pc}
     @ Its time limit stays in ip (r12, the caller's) through the checks:
     @ FOREVER, or one whose deadline is the last check (rr_timed).
-    @ No bound notification, or no bits in it (they would answer the
-    @ receive); its reply_to, the word after, in r9.
-    ldrd r8, r9, [r6, #{process_bound}]
-    cmp r8, #0
+    @ Its reply_to in r8 and, the word after, its bound notification in
+    @ r9: none, or no bits in it (they would answer the receive).
+    ldrd r8, r9, [r6, #{process_reply_to}]
+    cmp r9, #0
     bne rr_bound
 rr_unbound:
-    LOOKUP r10, {endpoint_kind}, {right_receive}, r7, r8, r10, r11, r8
+    LOOKUP r10, {endpoint_kind}, {right_receive}, r7, r9, r10, r11, r9
     ldr r11, =({kernel} + {kernel_in_cell})
-    @ A client waits for the reply: reply_to is its index; none and gone
-    @ are the two largest words. Any other value names a live caller
-    @ blocked awaiting this server's reply, which the kernel keeps so
-    @ (`cancel_ipc` and the end of either side: `Kernel::check_invariants`,
-    @ "the caller a server owes a reply is waiting for it").
-    cmn r9, #2
+    @ A client waits for the reply: reply_to is its link (its entry's
+    @ address); none and gone are the two largest words. Any other value
+    @ names a live caller blocked awaiting this server's reply, which the
+    @ kernel keeps so (`cancel_ipc` and the end of either side:
+    @ `Kernel::check_invariants`, "the caller a server owes a reply is
+    @ waiting for it").
+    cmn r8, #2
     bhs tessera_svc_general
     @ No sender waits on the endpoint (the general path takes it): the
     @ queue is empty (the common case, one server), or holds receivers.
@@ -587,12 +586,12 @@ rr_unbound:
     ldr r0, [r10, #{endpoint_first_receiver}]
     cmp r0, #0
     beq tessera_svc_general
-2:  @ The client (r8): it can run at once (its ASID, in lr, not 0; see
-    @ RUNNABLE) and its turn was not spent while the server worked for it
-    @ (the general path queues it): the ASID's byte with `slice_spent`'s
-    @ above it (checked in fast_path.rs) is 1 to 255. And nothing ready
-    @ outranks it.
-    ENTRY_OF r8, r9
+2:  @ The client (r8, index r9): it can run at once (its ASID, in lr, not
+    @ 0; see RUNNABLE) and its turn was not spent while the server worked
+    @ for it (the general path queues it): the ASID's byte with
+    @ `slice_spent`'s above it (checked in fast_path.rs) is 1 to 255. And
+    @ nothing ready outranks it.
+    ldr r9, [r8, #{process_index}]
     ldrh lr, [r8, #{process_asid}]
     sub r0, lr, #1
     cmp r0, #255
@@ -615,11 +614,9 @@ rr_unbound:
     @ It owes nobody a reply (r4: all ones, none).
     str r4, [r6, #{process_reply_to}]
 rr_queue:
-    @ The server waits last in the endpoint's queue (r7: its index + 1),
-    @ at its own priority; the client runs (the switch, next).
-    ldr r7, [r11, #({kernel_current} + 4)]
-    add r7, r7, #1
-    ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r7, r1, {endpoint_first_receiver}
+    @ The server waits last in the endpoint's queue, at its own priority;
+    @ the client runs (the switch, next).
+    ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r6, {endpoint_first_receiver}
     ldr ip, [r6, #{process_base_priority}]
     str ip, [r6, #{process_priority}]
 
@@ -673,13 +670,11 @@ tessera_fast_receive:
     cmp lr, #0
     bne tessera_svc_general
     HIGHEST_READY
-    @ Commit. The caller blocks, last in the endpoint's queue (r2: its
-    @ link; its r0 is written when it is woken); the next thread runs.
+    @ Commit. The caller blocks, last in the endpoint's queue (its r0 is
+    @ written when it is woken); the next thread runs.
     BLOCK_UNTIL r6, r0, r1
     RUN_NEXT
-    ldr r2, [r11, #({kernel_current} + 4)]
-    add r2, r2, #1
-    ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r2, r3, {endpoint_first_receiver}
+    ENQUEUE r10, {endpoint_head}, {endpoint_tail}, r6, {endpoint_first_receiver}
     mov ip, #{ipc_receiving}
     str ip, [r6, #{process_ipc}]
     str r10, [r6, #{process_ipc_argument}]
@@ -749,14 +744,14 @@ tessera_fast_signal:
     @ r2: the bits after this signal.
     ldr r2, [r10, #{notification_bits}]
     orr r2, r2, r1
-    ldr r9, [r10, #{notification_head}]
-    cmp r9, #0
+    @ One waiter or none: r8 its entry (its link), r9 its index.
+    ldr r8, [r10, #{notification_head}]
+    cmp r8, #0
     beq 2f
     ldr ip, [r10, #{notification_tail}]
-    cmp ip, r9
+    cmp ip, r8
     bne tessera_svc_general
-    sub r9, r9, #1
-    ENTRY_OF r8, r9
+    ldr r9, [r8, #{process_index}]
     @ r3: what the waiter takes (it waits on the notification, as every
     @ process queued on one does: `Kernel::check_invariants`); none, and it
     @ waits on.
@@ -836,10 +831,8 @@ tessera_fast_wait_notification:
     RUN_NEXT
     mov r7, #1
 2:  ldr r1, [r6, #{process_r1}]
-    @ ...and the caller waits last on the notification (r4: its link).
-    ldr r4, [r11, #({kernel_current} + 4)]
-    add r4, r4, #1
-    ENQUEUE r10, {notification_head}, {notification_tail}, r4, r5
+    @ ...and the caller waits last on the notification.
+    ENQUEUE r10, {notification_head}, {notification_tail}, r6
     mov ip, #{ipc_notification}
     str ip, [r6, #{process_ipc}]
     str r10, [r6, #{process_ipc_argument}]
@@ -981,8 +974,7 @@ irq_taken:
     bne 1f
     ldr r10, [r8, #{process_ipc_argument}]
     ldr ip, [r10, #{endpoint_head}]
-    add lr, r9, #1
-    cmp ip, lr
+    cmp ip, r8
     bne irq_acknowledged
     @ It outranks the interrupted thread (any priority but 0 outranks the
     @ idle wait), and no ready thread is at its level or above.
