@@ -43,6 +43,10 @@ const _: () = assert!(ENTRY_OFFSET.is_multiple_of(core::mem::align_of::<Process>
 pub(super) struct ProcessTable {
     /// Physical address of block 0: the start of RAM.
     base: u32,
+    /// The link of index 0 (`base + ENTRY_OFFSET`, see
+    /// [`ProcessTable::link`]), kept so that a conversion is one add or
+    /// subtract and a shift.
+    link_base: u32,
     /// Where the kernel reaches block 0 (`Ram::pointer(base)`).
     blocks: usize,
     /// Where it reaches the entry of index 0 (`blocks + ENTRY_OFFSET`):
@@ -66,7 +70,15 @@ fn _field_types(table: &ProcessTable) -> (usize, u32) {
 impl ProcessTable {
     /// A table with no blocks; `init` gives it RAM.
     pub(super) const fn empty() -> ProcessTable {
-        ProcessTable { base: 0, blocks: 0, entries: 0, generations: core::ptr::null_mut(), len: 0, first: 0 }
+        ProcessTable {
+            base: 0,
+            link_base: ENTRY_OFFSET,
+            blocks: 0,
+            entries: 0,
+            generations: core::ptr::null_mut(),
+            len: 0,
+            first: 0,
+        }
     }
 
     /// Bytes of generations a table for `ram_bytes` of RAM needs.
@@ -90,6 +102,7 @@ impl ProcessTable {
             "RAM must end below the reply_to values that name no caller"
         );
         self.base = base;
+        self.link_base = base + ENTRY_OFFSET;
         self.blocks = ram.pointer::<u8>(base) as usize;
         self.entries = self.blocks + ENTRY_OFFSET as usize;
         self.len = len;
@@ -176,14 +189,14 @@ impl ProcessTable {
     /// entry's own address (they reach RAM at its physical address).
     #[inline(always)]
     pub(super) fn link(&self, index: usize) -> u32 {
-        self.base + ((index as u32) << PROCESS_OBJECT_BYTES.trailing_zeros()) + ENTRY_OFFSET
+        self.link_base + ((index as u32) << PROCESS_OBJECT_BYTES.trailing_zeros())
     }
 
     /// The index a link names ([`ProcessTable::link`]); for a value that is
     /// no link, an index [`ProcessTable::is_link`] refuses.
     #[inline(always)]
     pub(super) fn index_of_link(&self, link: u32) -> usize {
-        (link.wrapping_sub(self.base + ENTRY_OFFSET) >> PROCESS_OBJECT_BYTES.trailing_zeros()) as usize
+        (link.wrapping_sub(self.link_base) >> PROCESS_OBJECT_BYTES.trailing_zeros()) as usize
     }
 
     /// True if `link` is the link of a live process.
