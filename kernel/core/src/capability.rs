@@ -57,7 +57,7 @@ impl SlotRef {
 ///
 /// Laid out by hand (`repr(C)`, and so is [`Slot`]): the badge, kind,
 /// object and rights are its last four words and the slot's tag follows
-/// them, so that the A7's fast paths read all five with one `ldmda`
+/// them, so that the A7's fast paths read all five with one `ldmib`
 /// (kernel/src/arch/armv7a/svc.s, `LOOKUP`; checked in
 /// `kernel::fast_path`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

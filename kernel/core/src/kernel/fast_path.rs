@@ -417,8 +417,9 @@ const fn arm_immediate(value: u32) -> bool {
 // `table::ENTRY_BYTES`, is what makes the distance one).
 const _: () = assert!(arm_immediate(SLOT_0_POINTER_BELOW_ENTRY));
 
-// The transfer copies a capability field by field and zeroes `data`:
-// seven `u32`s and nothing else, so no field is left stale in the copy.
+// The transfer copies a capability's badge, kind, object and rights with
+// one `ldmib`/`stmib`, then its size, and zeroes `data`: seven `u32`s and
+// nothing else, so no field is left stale in the copy.
 const _: () = assert!(size_of::<Capability>() == 7 * 4);
 const _: fn(&Capability) -> [u32; 5] = |c| [c.badge, c.object, c.size, c.data[0], c.data[1]];
 const _: fn(&Capability) -> [u32; 2] = |c| c.data;
@@ -426,7 +427,8 @@ const _: fn(&Capability) -> [u32; 2] = |c| c.data;
 const _: () = assert!(GENERATION_LIMIT.is_power_of_two());
 
 // The reply_to encoding the assembly relies on: both "no caller" values
-// are the two largest words (one unsigned compare), above every index.
+// are the two largest words (one unsigned compare), above every link
+// (RAM ends below them: `ProcessTable::init`).
 const _: () = assert!(NO_CALLER == u32::MAX && CALLER_GONE == u32::MAX - 1);
 // The paths store `Running` from a register that holds 0.
 const _: () = assert!(state_tag(State::Running) == 0);

@@ -97,6 +97,7 @@ impl super::table::ProcessTable {
     /// The index of the caller a `reply_to` value names, if one still waits.
     #[inline(always)]
     pub(super) fn waiting_caller(&self, reply_to: u32) -> Option<usize> {
+        debug_assert!(reply_to >= CALLER_GONE || self.is_link(reply_to), "a reply_to names a live process");
         (reply_to < CALLER_GONE).then(|| self.index_of_link(reply_to))
     }
 }

@@ -44,8 +44,9 @@ pub(super) struct ProcessTable {
     /// Physical address of block 0: the start of RAM.
     base: u32,
     /// The link of index 0 (`base + ENTRY_OFFSET`, see
-    /// [`ProcessTable::link`]), kept so that a conversion is one add or
-    /// subtract and a shift.
+    /// [`ProcessTable::link`]; 0 until `init`, so that an empty table, and
+    /// the kernel, is all zeros and lives in `.bss`), kept so that a
+    /// conversion is one add or subtract and a shift.
     link_base: u32,
     /// Where the kernel reaches block 0 (`Ram::pointer(base)`).
     blocks: usize,
@@ -72,7 +73,7 @@ impl ProcessTable {
     pub(super) const fn empty() -> ProcessTable {
         ProcessTable {
             base: 0,
-            link_base: ENTRY_OFFSET,
+            link_base: 0,
             blocks: 0,
             entries: 0,
             generations: core::ptr::null_mut(),

@@ -38,7 +38,9 @@
 @ Registers: r6 the caller's entry (the client's, the server's in
 @ ReplyReceive, the yielder's), r8 the entry of the thread switched to
 @ (ReplyReceive's client), r9 its index, r10 the endpoint (or the run-queue
-@ heads), r11 the kernel; r12 and lr scratch. The IRQ path is entered
+@ heads), r11 the kernel; r12 and lr scratch (but ReplyReceive keeps its
+@ caller's r12, the time limit, through its checks, and LOOKUP leaves the
+@ slot's tag in lr). The IRQ path is entered
 @ the same way from a thread, or from the idle wait with no thread
 @ interrupted (r6 = 0; SP_svc points into the context of the thread that
 @ blocked last, or at the kernel stack's top after Rust, and nothing
@@ -130,7 +132,8 @@ tessera_return_to_user:
 @ The capability the handle in r0 names in the CSpace of the caller (r6:
 @ its entry), if it is a \kind with right \right (not checked if \right
 @ is 0): its badge, kind, object, rights and tag in \badge, \kindreg,
-@ \objreg, \rights and lr (registers in that order), read with one `ldmib`
+@ \objreg, \rights and lr (the registers must ascend in that order: an
+@ `ldmib` fills the lowest from the lowest address), read with one `ldmib`
 @ from \slot, the slot's pointer: the slot's last five words follow it
 @ (`fast_path::SLOT_POINTER`). The slot is the one at the handle's low
 @ slot_index_bits; the handle's bits above them are its tag if and only
@@ -284,8 +287,9 @@ tessera_return_to_user:
     str ip, [r2, r3, lsl #2]
 .endm
 
-@ If the flags say "not equal": the process whose link (index + 1) is
-@ \last gets \link as its \field link. Uses \scratch (and \last).
+@ If the flags say "not equal": the process whose run-queue link (index +
+@ 1; IPC queues link entries instead, ENQUEUE) is \last gets \link as its
+@ \field link. Uses \scratch (and \last).
 .macro LINK_AFTER_NE last, link, field, scratch
     ldrne \scratch, [r11, #{kernel_entries}]
     subne \last, \last, #1
