@@ -135,7 +135,9 @@ impl ProcessTable {
 
     #[inline(always)]
     fn entry(&self, index: usize) -> *mut Process {
-        self.block(index, ENTRY_OFFSET) as *mut Process
+        // From `entries`, not `blocks`: the entry's offset, which is no
+        // immediate an add takes, is added once at `init`.
+        (self.entries + index * PROCESS_OBJECT_BYTES as usize) as *mut Process
     }
 
     /// The CSpace of live process `index`, in its object.
