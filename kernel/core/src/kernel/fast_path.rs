@@ -98,11 +98,10 @@ pub struct Layout {
     pub tag_mask: u32,
     /// The kind word of an empty slot (`None`).
     pub empty_kind: u32,
-    /// The fields of the capability in a slot, from the slot's pointer.
+    /// The fields of the capability in a slot, from the slot's pointer
+    /// (its badge, object and rights are read only with `LOOKUP`'s `ldmib`, placed
+    /// by `SLOT_POINTER`'s checks).
     pub capability_kind: i32,
-    pub capability_rights: i32,
-    pub capability_badge: i32,
-    pub capability_object: i32,
     pub capability_size: i32,
     /// `data[0]`, where a frame or device region keeps [`Self::mapped`]
     /// (`data[1]` follows).
@@ -522,9 +521,6 @@ impl<P: Platform> Kernel<P> {
         tag_mask: (GENERATION_LIMIT - 1) << TAG_SHIFT,
         empty_kind: EMPTY_KIND,
         capability_kind: in_slot(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, kind)),
-        capability_rights: in_slot(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, rights)),
-        capability_badge: in_slot(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, badge)),
-        capability_object: in_slot(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, object)),
         capability_size: in_slot(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, size)),
         capability_data: in_slot(SLOT_CAPABILITY_OFFSET + offset_of!(Capability, data)),
         endpoint_kind: ObjectType::Endpoint as u32,

@@ -4,7 +4,7 @@
 //! entry points and use these to see the result; nothing on the target calls
 //! them (the linker drops them).
 
-use super::ipc::{Ipc, NO_CALLER};
+use super::ipc::{Ipc, CALLER_GONE, NO_CALLER};
 use super::{Kernel, Platform, State, UserContext};
 use crate::capability::Capability;
 use tessera_abi::capability::CSPACE_SLOTS;
@@ -249,9 +249,11 @@ impl<P: Platform> Kernel<P> {
                     return fail("a caller awaiting a reply has a live server holding it", index);
                 }
             }
-            if let Some(caller) = self.processes.waiting_caller(process.reply_to) {
+            // Checked before `waiting_caller`, which assumes a link.
+            if process.reply_to < CALLER_GONE {
                 let awaiting = self.processes.is_link(process.reply_to)
-                    && self.processes[caller].ipc == (Ipc::AwaitingReply { server: index as u32 });
+                    && self.processes[self.processes.index_of_link(process.reply_to)].ipc
+                        == (Ipc::AwaitingReply { server: index as u32 });
                 if !awaiting {
                     return fail("the caller a server owes a reply is waiting for it", index);
                 }

@@ -204,8 +204,7 @@ impl ProcessTable {
 
     /// True if `link` is the link of a live process.
     pub(super) fn is_link(&self, link: u32) -> bool {
-        let index = self.index_of_link(link);
-        index < self.len && self.link(index) == link && self.is_live(index)
+        link.checked_sub(ENTRY_OFFSET).and_then(|object| self.index_of_object(object)).is_some()
     }
 
     /// The index of the live process whose object is at `object`.

@@ -83,7 +83,6 @@ core::arch::global_asm!(
     slot_next = const LAYOUT.slot_next,
     slot_previous = const LAYOUT.slot_previous,
     capability_kind = const LAYOUT.capability_kind,
-    capability_rights = const LAYOUT.capability_rights,
     cspace_below_entry = const LAYOUT.cspace_below_entry,
     cspace_slots = const LAYOUT.cspace_slots,
     endpoint_head = const LAYOUT.endpoint_head,

@@ -155,26 +155,6 @@ tessera_return_to_user:
     .endif
 .endm
 
-@ \slot = the slot's pointer (for a path that reads or copies more of the
-@ slot), as LOOKUP finds it, in the CSpace of the process whose entry is
-@ \entry. Uses ip, lr.
-.macro LOOKUP_SLOT slot, entry, kind, right
-    and ip, r0, #({cspace_slots} - 1)
-    sub \slot, \entry, #{cspace_below_entry}
-    mov lr, #{slot_bytes}
-    mla \slot, ip, lr, \slot
-    ldr ip, [\slot, #{slot_tag}]
-    cmp ip, r0, lsr #{slot_index_bits}
-    ldreq ip, [\slot, #{capability_kind}]
-    cmpeq ip, #\kind
-    bne tessera_svc_general
-    .if \right
-    ldr ip, [\slot, #{capability_rights}]
-    tst ip, #\right
-    beq tessera_svc_general
-    .endif
-.endm
-
 @ \dst = the entry of the process whose index is \index (r11: the kernel).
 .macro ENTRY_OF dst, index
     ldr \dst, [r11, #{kernel_entries}]
@@ -439,12 +419,14 @@ call_transfer:
     cmp r1, #(2 << {label_bits})
     bhs tessera_svc_general
     CALL_CHECKS
-    @ The capability: a frame the client may grant, not at the deepest
-    @ level (r2 its slot, r3 its depth), and a free slot in the server's
-    @ CSpace (r4, index r0) (`check_transfer`, `capability::grant`; with
-    @ no free slot the Rust path delivers the message without it).
+    @ The capability: a frame the client may grant (r2 its slot's pointer;
+    @ the words LOOKUP reads go to r1, r3, r4, whose values come back
+    @ from the context below), not at the deepest level (r3 its depth),
+    @ and a free slot in the server's CSpace (r4, index r0)
+    @ (`check_transfer`, `capability::grant`; with no free slot the Rust
+    @ path delivers the message without it).
     mov r0, r5
-    LOOKUP_SLOT r2, r6, {frame_kind}, {right_grant}
+    LOOKUP r2, {frame_kind}, {right_grant}, r1, r3, r4
     ldr r3, [r2, #{slot_depth}]
     cmp r3, #{max_depth}
     bhs tessera_svc_general
