@@ -284,6 +284,14 @@ pub mod echo {
     /// Answer 1 (`words[0]`) if the handle in `words[0]` still names a
     /// capability, 0 if not.
     pub const HELD: u32 = 6;
+    /// Wait for bit 1 of the notification the server was given (`WAIT`),
+    /// then answer `AWAIT`: `init` decides when the call is answered.
+    pub const AWAIT: u32 = 7;
+    /// Answer `NO_RECEIVE` with `ReplyReceive` on the endpoint the server
+    /// was given with `SEND` alone, a receive it may not make: refused
+    /// (`MissingRight`) once the answer is out, or the server exits with 1
+    /// when it ends.
+    pub const NO_RECEIVE: u32 = 8;
     /// Answer to anything else.
     pub const UNKNOWN: u32 = 0xFFFF;
     /// Requests the server answers before it exits (the clients send

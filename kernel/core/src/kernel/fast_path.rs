@@ -38,7 +38,8 @@ use tessera_abi::{ipc, ObjectType, Rights, FOREVER, NO_WAIT};
 pub struct Layout {
     /// `Kernel::current`, an `Option<usize>`: its tag word, then the index.
     pub kernel_current: u32,
-    /// `Kernel::loaded`, laid out as `current`.
+    /// `Kernel::loaded`, a `u32` (an object's address; 0: none), the word
+    /// after `current`'s index (checked below).
     pub kernel_loaded: u32,
     /// The tag words of `Some` and `None` in an `Option<usize>`.
     pub some_tag: u32,
@@ -326,7 +327,7 @@ const NONE_TAG: u32 = 0;
 // The widths the assembly reads and writes these fields with (`ldrb` for
 // a `bool` or `u8`, `ldr` for a `u32`, `ldrd` for a `u64`): a field whose
 // type changes fails to compile here.
-fn _process_field_types(p: &Process) -> (u8, bool, u8, [u32; 10]) {
+fn _process_field_types(p: &Process) -> (u8, bool, u8, [u32; 11]) {
     (
         p.asid,
         p.slice_spent,
@@ -342,14 +343,16 @@ fn _process_field_types(p: &Process) -> (u8, bool, u8, [u32; 10]) {
             p.context.pc,
             p.live_next,
             p.index,
+            p.memory,
         ],
     )
 }
-fn _kernel_field_types<P: Platform>(kernel: &Kernel<P>) -> (bool, [u64; 4], [Option<usize>; 2]) {
+fn _kernel_field_types<P: Platform>(kernel: &Kernel<P>) -> (bool, [u64; 4], Option<usize>, u32) {
     (
         kernel.timer_dirty,
         [kernel.slice_end, kernel.slice_ticks, kernel.armed_deadline, kernel.earliest_wakeup],
-        [kernel.current, kernel.loaded],
+        kernel.current,
+        kernel.loaded,
     )
 }
 
@@ -461,13 +464,20 @@ const _: () = assert!(
         && offset_of!(Process, reply_to) % 4 == 0
         && offset_of!(Process, reply_to) < 256
 );
-// The switch loads the thread register and the table word with one `ldrd`
-// (svc.s, `fast_switch`): the second word right after the first, at a word
-// boundary (Armv7's `ldrd` needs no more with SCTLR.A clear).
-const _: () = assert!(
-    offset_of!(Process, table_word) == offset_of!(UserContext, thread_register) + 4
-        && offset_of!(UserContext, thread_register) % 4 == 0
-);
+// The switch loads the saved CPSR, the thread register, the table word,
+// the index and the object's address with one `ldmib` from the `pc` field
+// (svc.s, `SWITCH`), five consecutive words, and stores the last two with
+// one `strd` as `current`'s index and `loaded`, which follows it (on the
+// 32-bit targets, where an `Option<usize>` is its tag word and its value:
+// `SOME_TAG`). Armv7's `ldrd` and `strd` need no more than a word
+// boundary with SCTLR.A clear.
+const _: () = {
+    let pc = offset_of!(UserContext, pc);
+    assert!(offset_of!(UserContext, cpsr) == pc + 4 && offset_of!(UserContext, thread_register) == pc + 8);
+    assert!(offset_of!(Process, table_word) == pc + 12 && offset_of!(Process, index) == pc + 16);
+    assert!(offset_of!(Process, memory) == pc + 20 && pc % 4 == 0);
+};
+
 // A blocked process's state tag, its deadline and its reason with the
 // reason's first word lie in six consecutive words, which one `stm` writes
 // (svc.s, `BLOCK_FOREVER_FOR`): the tag, a padding word, the deadline,
@@ -492,7 +502,13 @@ impl<P: Platform> Kernel<P> {
     /// The layout for this kernel (see [`Layout`]).
     pub const FAST_PATH: Layout = Layout {
         kernel_current: at(offset_of!(Self, current)),
-        kernel_loaded: at(offset_of!(Self, loaded)),
+        kernel_loaded: {
+            // Checked where the layout is used (the A7's svc.rs): on the
+            // 32-bit targets `loaded` is the word after `current`'s index.
+            let (current, loaded) = (offset_of!(Self, current), offset_of!(Self, loaded));
+            assert!(size_of::<usize>() != 4 || (loaded == current + 8 && current % 4 == 0));
+            at(loaded)
+        },
         some_tag: SOME_TAG,
         none_tag: NONE_TAG,
         kernel_timer_dirty: at(offset_of!(Self, timer_dirty)),

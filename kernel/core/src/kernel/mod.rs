@@ -143,6 +143,14 @@ struct Process {
     /// word, the thread register: the A7's switch loads both with one
     /// `ldrd` (svc.s, `fast_switch`; checked in fast_path.rs).
     table_word: u32,
+    /// Its own index in the process table (set by `ProcessTable::insert`):
+    /// the A7's fast paths reach a process by its link and need its index
+    /// for `Kernel::current`. Right after the table word, and its object's
+    /// address right after it: the A7's switch loads the thread register,
+    /// the table word, the index and the object with one `ldmib` and stores
+    /// the last two as `Kernel::current`'s index and `Kernel::loaded` with
+    /// one `strd` (svc.s, `SWITCH`; checked in fast_path.rs).
+    index: u32,
     /// The address of its process object (`PROCESS_OBJECT_BYTES`: on the A7 its first-level table, six
     /// 1 KiB second-level tables, CSpace, and this entry): carved by
     /// `Retype`, or the root object for init.
@@ -156,6 +164,10 @@ struct Process {
     /// The notification bound to its receives (`NotificationBind`): the
     /// object's address, 0: none.
     bound: u32,
+    /// Next process in the IPC queue it waits in (its link,
+    /// `ProcessTable::link`; 0: none). (Here, where a word keeps `state`
+    /// at a boundary of 8 bytes.)
+    ipc_next: u32,
     state: State,
     /// What it waits for when blocked in IPC. Right after `state`: the
     /// A7's fast paths write a blocked process's state, deadline, reason
@@ -190,13 +202,6 @@ struct Process {
     /// Index of the process that made it, while that one lives.
     /// (`NO_PARENT`: none; a word, not an `Option`, for the entry's room.)
     parent: u32,
-    /// Next process in the IPC queue it waits in (its link,
-    /// `ProcessTable::link`; 0: none).
-    ipc_next: u32,
-    /// Its own index in the process table (set by `ProcessTable::insert`):
-    /// the A7's fast paths reach a process by its link and need its index
-    /// for `Kernel::current`.
-    index: u32,
     /// Next process in its run queue (index + 1, 0: none).
     run_next: u32,
     /// Neighbours in the list of live processes (index + 1, 0: none).
@@ -410,8 +415,11 @@ pub struct Boot {
 #[repr(C)]
 pub struct Kernel<P: Platform> {
     current: Option<usize>,
-    /// Process whose table TTBR0 holds.
-    loaded: Option<usize>,
+    /// The object (`Process::memory`) of the process whose address space
+    /// is loaded (whose table TTBR0 holds on the A7), 0: none. An address,
+    /// not an `Option` of an index: right after `current`'s index, so that
+    /// the A7's switch writes both with one `strd` (fast_path.rs).
+    loaded: u32,
     /// The timer deadline must be recomputed before returning to user mode.
     timer_dirty: bool,
     slice_end: u64,
@@ -477,7 +485,7 @@ impl<P: Platform> Kernel<P> {
             asids: Asids::new(),
             bindings: [ipc::Binding::ZERO; ipc::MAX_BINDINGS],
             current: None,
-            loaded: None,
+            loaded: 0,
             frames: FrameAllocator::empty(),
             boot_image: None,
             boot_image_address: 0,
@@ -741,9 +749,9 @@ impl<P: Platform> Kernel<P> {
         // unmapping what was mapped through them needs the address space.
         self.ipc_process_ending(index);
         self.clear_cspace(index);
-        if self.loaded == Some(index) {
+        if self.loaded == self.processes[index].memory {
             self.platform.switch_to_empty();
-            self.loaded = None;
+            self.loaded = 0;
         }
         if core::mem::take(&mut self.processes[index].mapped) {
             let space = self.platform.address_space(self.processes[index].memory);
@@ -851,7 +859,7 @@ impl<P: Platform> Kernel<P> {
     /// pointer. It continues the time slice of the thread it replaces.
     fn switch_to_thread(&mut self, index: usize) -> *mut u32 {
         self.current = Some(index);
-        if self.loaded != Some(index) {
+        if self.loaded != self.processes[index].memory {
             self.load_address_space(index);
         }
         if self.timer_dirty {
@@ -891,7 +899,7 @@ impl<P: Platform> Kernel<P> {
             let space = self.platform.address_space(process.memory);
             self.platform.switch_address_space(space, assignment.asid);
         }
-        self.loaded = Some(index);
+        self.loaded = self.processes[index].memory;
     }
 
     /// Takes every ASID back (`crate::asid`): no live process holds one,
@@ -905,7 +913,7 @@ impl<P: Platform> Kernel<P> {
         }
         self.platform.switch_to_empty();
         self.platform.flush_translations();
-        self.loaded = None;
+        self.loaded = 0;
     }
 
     fn handle_syscall(&mut self, index: usize, number: u32) {
@@ -1302,7 +1310,7 @@ impl<P: Platform> Kernel<P> {
         if self.timer_dirty {
             self.program_timer();
         }
-        if self.loaded != Some(index) {
+        if self.loaded != self.processes[index].memory {
             self.load_address_space(index);
         }
         resume_pointer(&mut self.processes[index].context)

@@ -40,6 +40,12 @@ const _: () = assert!(LAYOUT.forever == u32::MAX);
 // The context's offsets entry.s uses (`pc` 60 bytes in, the thread
 // register 8 after it) are the layout's.
 const _: () = assert!(LAYOUT.process_pc == 60 && LAYOUT.process_thread_register == 68);
+/// A right's bit number + 1: `HAS_RIGHT` (svc.s) shifts the rights right
+/// by it, which leaves that bit in C. Each right is one bit.
+const fn carry(right: u32) -> u32 {
+    assert!(right.is_power_of_two());
+    right.trailing_zeros() + 1
+}
 
 core::arch::global_asm!(
     include_str!("svc.s"),
@@ -61,6 +67,8 @@ core::arch::global_asm!(
     binding_notification = const LAYOUT.binding_notification,
     binding_bits = const LAYOUT.binding_bits,
     none_tag = const LAYOUT.none_tag,
+    send_carry = const carry(LAYOUT.right_send),
+    receive_carry = const carry(LAYOUT.right_receive),
     interrupt_kind = const LAYOUT.interrupt_kind,
     kernel_bindings = const LAYOUT.kernel_bindings,
     binding_bytes = const LAYOUT.binding_bytes,
@@ -101,7 +109,6 @@ core::arch::global_asm!(
     kernel_first_live = const LAYOUT.kernel_first_live,
     process_live_next = const LAYOUT.process_live_next,
     state_sleeping = const LAYOUT.state_sleeping,
-    kernel_loaded = const LAYOUT.kernel_loaded,
     kernel_queue_heads = const LAYOUT.kernel_queue_heads,
     kernel_queue_tails = const LAYOUT.kernel_queue_tails,
     kernel_ready_levels = const LAYOUT.kernel_ready_levels,
@@ -133,11 +140,9 @@ core::arch::global_asm!(
     process_run_next = const LAYOUT.process_run_next,
     process_slice_spent = const LAYOUT.process_slice_spent,
     process_state = const LAYOUT.process_state,
-    process_thread_register = const LAYOUT.process_thread_register,
     process_until = const LAYOUT.process_until,
     queue_levels = const LAYOUT.queue_levels,
     right_receive = const LAYOUT.right_receive,
-    right_send = const LAYOUT.right_send,
     right_signal = const LAYOUT.right_signal,
     right_wait = const LAYOUT.right_wait,
     slot_bytes = const LAYOUT.slot_bytes,

@@ -140,7 +140,11 @@ tessera_return_to_user:
 @ if the index is in range and the generation the slot's
 @ (`capability::Slot`'s tag). Index 0 fails at the kind: slot 0 of every
 @ CSpace stays empty (`Kernel::check_invariants`). Uses \index (scratch).
-.macro LOOKUP slot, kind, right, badge, kindreg, objreg, rights=ip, index=ip
+@ With \info (a register), the same test also checks that the info word in
+@ r1 has no bit set above the label (\info: 0), and a failure of any of
+@ the three goes to \fail. With \right 0, a caller tests the right itself
+@ (HAS_RIGHT).
+.macro LOOKUP slot, kind, right, badge, kindreg, objreg, rights=ip, index=ip, info, fail=tessera_svc_general
     and \index, r0, #({cspace_slots} - 1)
     sub \slot, r6, #{cspace_below_entry}
     mov lr, #{slot_bytes}
@@ -148,11 +152,21 @@ tessera_return_to_user:
     ldmib \slot, {{\badge, \kindreg, \objreg, \rights, lr}}
     cmp lr, r0, lsr #{slot_index_bits}
     cmpeq \kindreg, #\kind
-    bne tessera_svc_general
+    .ifnb \info
+    movseq \info, r1, lsr #{label_bits}
+    .endif
+    bne \fail
     .if \right
     tst \rights, #\right
     beq tessera_svc_general
     .endif
+.endm
+
+@ If the condition \cond holds, C = whether \rights holds right \carry - 1
+@ (a right's bit number + 1: the last bit a shift right by it moves out,
+@ which `movs` leaves in C). Else the flags stay. Uses \scratch.
+.macro HAS_RIGHT cond, scratch, rights, carry
+    movs\cond \scratch, \rights, lsr #\carry
 .endm
 
 @ \dst = the entry of the process whose index is \index (r11: the kernel).
@@ -365,10 +379,13 @@ tessera_return_to_user:
 .macro SWITCH
     mrc p15, 0, ip, c13, c0, 2
     str ip, [sp, #8]
-1:  str r9, [r11, #({kernel_current} + 4)]
-    str r9, [r11, #({kernel_loaded} + 4)]
-    @ Its thread register and its table word, the word after it.
-    ldrd r2, r3, [r8, #{process_thread_register}]
+    @ SP_svc to the new thread's context. From its `pc` field, one `ldmib`
+    @ reads its CPSR (r1, not needed), thread register (r2), table word
+    @ (r3), index (r4) and object (r5), and one `strd` makes the last two
+    @ `current`'s index and `loaded` (checked in fast_path.rs).
+1:  add sp, r8, #{process_pc}
+    ldmib sp, {{r1, r2, r3, r4, r5}}
+    strd r4, r5, [r11, #({kernel_current} + 4)]
     mcr p15, 0, r2, c13, c0, 2
     clrex
     mcr p15, 0, r0, c13, c0, 1
@@ -377,7 +394,6 @@ tessera_return_to_user:
     isb
     mcr p15, 0, lr, c13, c0, 1
     @ No third `isb`: the exception return below synchronises context.
-    add sp, r8, #{process_pc}
     ldmdb sp, {{r0-r14}}^
     rfeia sp
 .endm
@@ -386,10 +402,16 @@ tessera_return_to_user:
 @ The checks of every `Call` the assembly takes, with a capability to pass
 @ or none: the server (r8, index r9) waits on the endpoint the handle in
 @ r0 names with SEND (r10; the badge in r7), and can take the call at
-@ once. Uses r6, r11, ip, lr.
-.macro CALL_CHECKS
+@ once. With \fail, the look-up's test also checks that the info word
+@ passes no capability (LOOKUP's \info) and sends a failure to \fail.
+@ Uses r0, r6, r11, ip, lr.
+.macro CALL_CHECKS fail
     sub r6, sp, #{process_pc}
-    LOOKUP r9, {endpoint_kind}, {right_send}, r7, r8, r10
+    .ifnb \fail
+    LOOKUP r9, {endpoint_kind}, 0, r7, r8, r10, info=r9, fail=\fail
+    .else
+    LOOKUP r9, {endpoint_kind}, 0, r7, r8, r10
+    .endif
     @ A receiver waits on the endpoint: the first (its link, the address of
     @ its entry; not 0) is the server, r9 its index.
     ldr r8, [r10, #{endpoint_first_receiver}]
@@ -397,24 +419,28 @@ tessera_return_to_user:
     beq tessera_svc_general
     ldr r11, =({kernel} + {kernel_in_cell})
     ldr r9, [r8, #{process_index}]
-    @ It owes nobody a reply, and it can run at once (RUNNABLE: its ASID,
-    @ in lr, is not 0). (It waits in IPC, as every process queued on an
-    @ endpoint does: `Kernel::check_invariants`. A deadline it waits with
-    @ needs nothing done: it stays in `Kernel::earliest_wakeup`, a lower
-    @ bound, and the timer may fire once for nothing.) Both in one test:
-    @ `cmn` sets C only for reply_to all ones (NO_CALLER), with Z, and then
-    @ `cmp` sets C only for an ASID of 1 or more; either failing leaves C
-    @ clear.
-    ldr ip, [r8, #{process_reply_to}]
+    @ It owes nobody a reply, it can run at once (RUNNABLE: its ASID, in
+    @ lr, is not 0), and the capability (its rights in ip) has SEND. (It
+    @ waits in IPC, as every process queued on an endpoint does:
+    @ `Kernel::check_invariants`. A deadline it waits with needs nothing
+    @ done: it stays in `Kernel::earliest_wakeup`, a lower bound, and the
+    @ timer may fire once for nothing.) All in one test: `cmn` sets C only
+    @ for reply_to all ones (NO_CALLER), with Z, then `cmp` sets C only for
+    @ an ASID of 1 or more, then HAS_RIGHT only for SEND; a failure leaves
+    @ C clear and the tests after it undone.
+    ldr r0, [r8, #{process_reply_to}]
     ldrb lr, [r8, #{process_asid}]
-    cmn ip, #1
+    cmn r0, #1
     cmpeq lr, #1
+    HAS_RIGHT cs, r0, ip, {send_carry}
     blo tessera_svc_general
 .endm
 
 @ A `Call` that passes a capability (the info word's bits above the label
 @ are 1: one, in r5), as below, with the capability's checks and its
-@ transfer before the commit.
+@ transfer before the commit. Entered from `Call`'s look-up when its test
+@ failed: for a call with no capability to pass that was the handle's,
+@ which fails here again.
 call_transfer:
     cmp r1, #(2 << {label_bits})
     bhs tessera_svc_general
@@ -478,12 +504,12 @@ call_transfer:
     .global tessera_fast_call
 tessera_fast_call:
     SAVE
-    @ A label in the info word, and no capability to pass (one:
-    @ call_transfer) and no reserved bit: the word's bits above the label
-    @ are 0.
-    cmp r1, #(1 << {label_bits})
-    bhs call_transfer
-    CALL_CHECKS
+    @ A label in the info word, and no capability to pass and no reserved
+    @ bit: the word's bits above the label are 0, tested with the look-up.
+    @ Any of the three failing goes to call_transfer, which takes a call
+    @ that passes one capability and sends anything else (its own checks
+    @ fail) to the general path.
+    CALL_CHECKS call_transfer
 call_commit:
     @ Commit. Take the server off the endpoint.
     mov r0, #0
@@ -513,14 +539,47 @@ call_commit:
     SWITCH
 
 @ --- ReplyReceive: a server answers its waiting client and waits again ----
-@ (Its two side branches first; the path itself ends in the switch, which
+@ (Its side branches first; the path itself ends in the switch, which
 @ follows it.)
-@ A bound notification (r9): with no bits in it, back to the path.
+@ A client waits (r8, see below; else the general path) and a notification
+@ is bound (r9): with no bits in it, back to the path.
 rr_bound:
+    cmn r8, #2
+    bhs tessera_svc_general
     ldr r9, [r9, #{notification_bits}]
     cmp r9, #0
     beq rr_unbound
     b tessera_svc_general
+@ The path's last test failed: its checks one by one, each failing to the
+@ general path (RECEIVE's too: the test's rights register is the kernel
+@ pointer now; the handle comes back from the context), and back to the
+@ commit if all hold.
+rr_checks:
+    ldr r0, [r6]
+    LOOKUP r10, {endpoint_kind}, {right_receive}, r7, r9, r10, r11, r9
+    ldr r11, =({kernel} + {kernel_in_cell})
+    @ No sender waits on the endpoint (the general path takes it): the
+    @ queue is empty (the common case, one server), or holds receivers.
+    ldr lr, [r10, #{endpoint_head}]
+    cmp lr, #0
+    beq 2f
+    ldr r0, [r10, #{endpoint_first_receiver}]
+    cmp r0, #0
+    beq tessera_svc_general
+2:  ldrh lr, [r8, #{process_asid}]
+    sub r0, lr, #1
+    cmp r0, #255
+    bhs tessera_svc_general
+    @ Nothing ready outranks the client.
+    ldr r0, [r11, #{kernel_ready_levels}]
+    cmp r0, #0
+    beq rr_commit
+    clz r0, r0
+    rsb r0, r0, #31
+    ldr r7, [r8, #{process_priority}]
+    cmp r0, r7
+    bhi tessera_svc_general
+    b rr_commit
 @ A time limit (ip): the deadline, r0:r1 (its check may still fail), then
 @ the commit with the server blocked until it, receiving on the endpoint;
 @ the answer's words come back from its context (r1-r3 were used), the
@@ -542,55 +601,48 @@ rr_timed:
     .global tessera_fast_reply_receive
 tessera_fast_reply_receive:
     SAVE
-    @ No capability in the answer (r7 = 0).
-    movs r7, r1, lsr #{label_bits}
-    bne tessera_svc_general
     sub r6, sp, #{process_pc}
     @ Its time limit stays in ip (r12, the caller's) through the checks:
     @ FOREVER, or one whose deadline is the last check (rr_timed).
     @ Its reply_to in r8 and, the word after, its bound notification in
-    @ r9: none, or no bits in it (they would answer the receive).
-    ldrd r8, r9, [r6, #{process_reply_to}]
-    cmp r9, #0
-    bne rr_bound
-rr_unbound:
-    LOOKUP r10, {endpoint_kind}, {right_receive}, r7, r9, r10, r11, r9
-    ldr r11, =({kernel} + {kernel_in_cell})
-    @ A client waits for the reply: reply_to is its link (its entry's
+    @ r9. A client waits for the reply: reply_to is its link (its entry's
     @ address); none and gone are the two largest words. Any other value
     @ names a live caller blocked awaiting this server's reply, which the
     @ kernel keeps so (`cancel_ipc` and the end of either side:
     @ `Kernel::check_invariants`, "the caller a server owes a reply is
-    @ waiting for it").
+    @ waiting for it"). And no notification is bound (one with no bits in
+    @ it: rr_bound). One test: `cmn` sets C for the two largest words, then
+    @ `cmp` for a bound notification; either to rr_bound.
+    ldrd r8, r9, [r6, #{process_reply_to}]
     cmn r8, #2
-    bhs tessera_svc_general
-    @ No sender waits on the endpoint (the general path takes it): the
-    @ queue is empty (the common case, one server), or holds receivers.
-    ldr lr, [r10, #{endpoint_head}]
-    cmp lr, #0
-    beq 2f
-    ldr r0, [r10, #{endpoint_first_receiver}]
-    cmp r0, #0
-    beq tessera_svc_general
-2:  @ The client (r8, index r9): it can run at once (its ASID, in lr, not
-    @ 0; see RUNNABLE) and its turn was not spent while the server worked
-    @ for it (the general path queues it): the ASID's byte with
-    @ `slice_spent`'s above it (checked in fast_path.rs) is 1 to 255. And
-    @ nothing ready outranks it.
-    ldr r9, [r8, #{process_index}]
+    cmpcc r9, #1
+    bhs rr_bound
+rr_unbound:
+    @ The endpoint (r10), and no capability in the answer (the info word's
+    @ bits above the label, r7 = 0), in the look-up's test.
+    LOOKUP r10, {endpoint_kind}, 0, r7, r9, r10, r11, r9, info=r7
+    @ Then one test of the rest, each step with C set for "holds" and done
+    @ only if the steps before it held; any failing: rr_checks. The
+    @ capability has RECEIVE (its rights in r11, before r11 becomes the
+    @ kernel); the client (r8) can run at once (its ASID, in lr, not 0; see
+    @ RUNNABLE) and its turn was not spent while the server worked for it
+    @ (the general path queues it): the ASID's byte with `slice_spent`'s
+    @ above it (checked in fast_path.rs) is 1 to 255; no process waits on
+    @ the endpoint (head 0: no sender, which is the general path's, and no
+    @ other receiver, which rr_checks allows); and nothing is ready (else
+    @ rr_checks looks at what is).
+    HAS_RIGHT , r9, r11, {receive_carry}
+    ldr r11, =({kernel} + {kernel_in_cell})
+    ldr r0, [r10, #{endpoint_head}]
+    ldr r7, [r11, #{kernel_ready_levels}]
     ldrh lr, [r8, #{process_asid}]
-    sub r0, lr, #1
-    cmp r0, #255
-    bhs tessera_svc_general
-    ldr r0, [r11, #{kernel_ready_levels}]
-    cmp r0, #0
-    beq 1f
-    clz r0, r0
-    rsb r0, r0, #31
-    ldr r7, [r8, #{process_priority}]
-    cmp r0, r7
-    bhi tessera_svc_general
-1:  @ Commit. The answer, then the server blocks receiving on the
+    sub r9, lr, #1
+    rsbscs r9, r9, #254
+    rsbscs r0, r0, #0
+    rsbscs r7, r7, #0
+    bcc rr_checks
+rr_commit:
+    @ Commit. The answer, then the server blocks receiving on the
     @ endpoint, with no deadline, or (rr_timed) until its time limit.
     cmn ip, #1
     bne rr_timed
@@ -606,24 +658,23 @@ rr_queue:
     ldr ip, [r6, #{process_base_priority}]
     str ip, [r6, #{process_priority}]
 
-@ --- the switch: to the thread whose entry is r8 (index r9, ASID lr) -------
+@ --- the switch: to the thread whose entry is r8 (ASID lr) ----------------
 @ As `Kernel::switch_to_thread` with the checks done: the thread register
 @ of the thread leaving (whose context SP_svc points into) is saved; the
 @ new one becomes current and loaded, gets its thread register, an open
 @ exclusive monitor and its address space (through reserved ASID 0, as
-@ mmu::switch_to), and runs. r0 is 0 here; r2 and r3 are free.
-@ From a syscall, where the leaving thread was current and its address
-@ space loaded (`Kernel::check_invariants`): both tags say `Some` already.
+@ mmu::switch_to), and runs. r0 is 0 here; r1-r5 are free.
+@ From a syscall, where the leaving thread was current
+@ (`Kernel::check_invariants`): `current`'s tag says `Some` already.
 @ ReplyReceive's path falls into it.
 fast_switch:
     SWITCH
 @ From the IRQ path, whose entry saved the thread register (and which has
 @ no context at sp when it comes from the idle wait, where no thread is
-@ current): both `Option`s' tags are written.
+@ current): `current`'s tag is written.
 fast_switch_saved:
     mov r2, #{some_tag}
     str r2, [r11, #{kernel_current}]
-    str r2, [r11, #{kernel_loaded}]
     b 1b
 
 @ --- Receive: nothing has come, the caller waits, the next thread runs ---

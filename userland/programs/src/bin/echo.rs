@@ -8,7 +8,10 @@
 
 use tessera_programs::echo::*;
 use tessera_rt::server::{self, Answer, Capabilities};
-use tessera_rt::{cap_delete, cap_info, find_initial_capability, println, Message, ObjectType, Received, Rights};
+use tessera_rt::{
+    cap_delete, cap_info, find_initial_capability, println, reply_receive_timeout, wait_notification, Message,
+    ObjectType, Received, Rights, Timeout,
+};
 
 tessera_rt::entry!(main);
 
@@ -38,6 +41,10 @@ fn answer(request: &Received) -> Message {
             while tessera_rt::uptime_micros() < end {}
             Message::new(SPIN, [0; 4])
         }
+        AWAIT => match find_initial_capability(ObjectType::Notification, Rights::WAIT) {
+            Some(go) if wait_notification(go, 1, Timeout::Forever).is_ok() => Message::new(AWAIT, [0; 4]),
+            _ => Message::new(UNKNOWN, [0; 4]),
+        },
         _ => Message::new(UNKNOWN, [0; 4]),
     }
 }
@@ -49,9 +56,26 @@ fn main(start: tessera_rt::Start) -> u32 {
         return 1;
     };
     let mut served = 0;
+    let mut misused = false;
     let result = server::serve(endpoint, Capabilities::Keep, |request| {
         served += 1;
-        let message = answer(request);
+        let message = if request.message.label == NO_RECEIVE {
+            // The answer goes out with the receive (a timed one, so that a
+            // receive wrongly let through ends): the call is answered
+            // whatever comes of the receive, and the loop's next reply
+            // finds no caller.
+            let unreceivable = find_initial_capability(ObjectType::Endpoint, Rights::SEND);
+            let refused = unreceivable.map(|handle| {
+                reply_receive_timeout(handle, &Message::new(NO_RECEIVE, [0; 4]), Timeout::Millis(20)).err()
+            });
+            if refused != Some(Some(tessera_rt::Error::MissingRight)) {
+                println!("echo: a receive without RECEIVE was not refused");
+                misused = true;
+            }
+            Message::new(NO_RECEIVE, [0; 4])
+        } else {
+            answer(request)
+        };
         if served == requests {
             Answer::Last(message)
         } else {
@@ -63,5 +87,5 @@ fn main(start: tessera_rt::Start) -> u32 {
         return 1;
     }
     println!("echo: served {} requests, exiting", requests);
-    0
+    u32::from(misused)
 }

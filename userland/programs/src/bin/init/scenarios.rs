@@ -86,18 +86,24 @@ fn finish(process: Handle) -> Result<Ended, &'static str> {
 
 /// `badcall` with capabilities to misuse: a frame (read-only), an
 /// endpoint it may only receive on, a notification it may only wait on.
+/// A server waits on the endpoint, so that its call without `SEND` finds
+/// one (on the A7, the assembly `Call` must refuse it itself).
 fn bad_syscalls() -> Outcome {
     let untyped = untyped_memory()?;
+    let (server, endpoint, send) = echo_on_a_new_endpoint(10, 1)?;
     let process = start("badcall", NORMAL, 0)?;
-    for (kind, bytes, rights) in [
-        (ObjectType::Frame, 4096, Rights::READ),
-        (ObjectType::Endpoint, 64, Rights::RECEIVE),
-        (ObjectType::Notification, 64, Rights::WAIT),
-    ] {
+    for (kind, bytes, rights) in [(ObjectType::Frame, 4096, Rights::READ), (ObjectType::Notification, 64, Rights::WAIT)]
+    {
         let object = retype(untyped, kind, bytes).map_err(|_| "retype failed")?;
         give(object, process, rights)?;
     }
-    finish_clean("badcall", process, "program did not exit cleanly")
+    give(endpoint, process, Rights::RECEIVE)?;
+    finish_clean("badcall", process, "program did not exit cleanly")?;
+    collect(server);
+    for capability in [send, endpoint] {
+        let _ = cap_delete(capability);
+    }
+    Ok(())
 }
 
 fn expect_clean_exit(name: &str, argument: u32) -> Outcome {
@@ -1000,7 +1006,74 @@ fn ipc_scenario() -> Outcome {
     notifications_deliver_their_bits()?;
     two_servers_share_an_endpoint()?;
     a_caller_ends_while_served()?;
+    a_caller_loses_its_asid_while_served()?;
+    a_receive_without_receive_is_refused()?;
     transfers_at_the_edges()
+}
+
+/// A server answers with `ReplyReceive` on an endpoint it holds with
+/// `SEND` alone: the answer goes out and the receive is refused
+/// (`echo::NO_RECEIVE`; on the A7 the assembly `ReplyReceive` must refuse
+/// it itself: the server exits with 1 if it was not).
+fn a_receive_without_receive_is_refused() -> Outcome {
+    use tessera_programs::echo::{ADD, NO_RECEIVE};
+    let untyped = untyped_memory()?;
+    let (server, endpoint, send) = echo_on_a_new_endpoint(10, 2)?;
+    let other = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
+    give(other, server, Rights::SEND)?;
+    match call(send, &Message::new(NO_RECEIVE, [0; 4]), Timeout::Forever) {
+        Ok(answer) if answer.message.label == NO_RECEIVE => {}
+        _ => return Err("a server's answer with a receive it may not make did not come"),
+    }
+    match call(send, &Message::new(ADD, [2, 3, 0, 0]), Timeout::Forever) {
+        Ok(answer) if answer.message.words[0] == 5 => {}
+        _ => return Err("the server did not answer after a receive it may not make"),
+    }
+    finish_clean("echo", server, "a receive without RECEIVE was not refused")?;
+    for capability in [other, send, endpoint] {
+        let _ = cap_delete(capability);
+    }
+    println!("init: a ReplyReceive on an endpoint held without RECEIVE answered and was refused");
+    Ok(())
+}
+
+/// A caller whose ASID is taken back while the server works for it: more
+/// processes run meanwhile than there are ASIDs, so when the server answers
+/// with `ReplyReceive` the caller holds none (the A7's assembly
+/// `ReplyReceive` must leave it to Rust, which gives it one: resumed
+/// without one, it would run under reserved ASID 0, which the test
+/// kernel's invariant check finds at its next entry). The server answers
+/// when `init` signals it (`echo::AWAIT`).
+fn a_caller_loses_its_asid_while_served() -> Outcome {
+    use tessera_programs::caller::argument;
+    use tessera_programs::echo::{ADD, AWAIT};
+    let untyped = untyped_memory()?;
+    // Two requests: the first is answered with `ReplyReceive`, the
+    // second (init's) with a plain reply before the server exits.
+    let (server, endpoint, send) = echo_on_a_new_endpoint(10, 2)?;
+    let go = retype(untyped, ObjectType::Notification, 64).map_err(|_| "retype failed")?;
+    give(go, server, Rights::WAIT)?;
+    let caller = start("caller", NORMAL, argument(AWAIT, 0))?;
+    give(send, caller, Rights::SEND)?;
+    for pair in 0..130 {
+        let first = start("hello", NORMAL, 2 * pair + 1)?;
+        let second = start("hello", NORMAL, 2 * pair + 2)?;
+        if (finish(first)?, finish(second)?) != (Ended::Exited(0), Ended::Exited(0)) {
+            return Err("a process started past the ASIDs' take-back failed");
+        }
+    }
+    tessera_rt::signal(go, 1).map_err(|_| "signal failed")?;
+    finish_clean("caller", caller, "the caller whose ASID was taken back was not answered")?;
+    match call(send, &Message::new(ADD, [2, 3, 0, 0]), Timeout::Forever) {
+        Ok(answer) if answer.message.words[0] == 5 => {}
+        _ => return Err("the server did not answer after the caller whose ASID was taken back"),
+    }
+    finish_clean("echo", server, "the server did not end cleanly")?;
+    for capability in [go, send, endpoint] {
+        let _ = cap_delete(capability);
+    }
+    println!("init: a caller whose ASID was taken back while served (260 processes ran) was answered");
+    Ok(())
 }
 
 /// A capability passed where the receiver cannot take it arrives as handle
