@@ -342,7 +342,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "ipc",
-        about: "client/server IPC across address spaces: badges, a capability passed with and without GRANT, a dead server; notification bits, bound notifications answering receives, a caller ended while served, capabilities passed at the deepest level and into a full CSpace",
+        about: "client/server IPC across address spaces: badges, a capability passed with and without GRANT, a dead server; notification bits, bound notifications answering receives, a caller ended while served, a caller whose ASID was taken back while served, a ReplyReceive on an endpoint held without RECEIVE, capabilities passed at the deepest level and into a full CSpace",
         bootargs: "scenario=ipc",
         expect: &[
             "client A: the server sees badge 1",
@@ -359,6 +359,8 @@ pub const SCENARIOS: &[Scenario] = &[
             "binder: its notification's bits answered each receive",
             "init: a bound notification's bits answered each receive",
             "init: a caller ended while the server worked for it; the server answered the next",
+            "init: a caller whose ASID was taken back while served (260 processes ran) was answered",
+            "init: a ReplyReceive on an endpoint held without RECEIVE answered and was refused",
             "and one into a full CSpace (after",
             "init: scenario ipc passed",
         ],

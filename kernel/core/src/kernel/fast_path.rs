@@ -503,8 +503,9 @@ impl<P: Platform> Kernel<P> {
     pub const FAST_PATH: Layout = Layout {
         kernel_current: at(offset_of!(Self, current)),
         kernel_loaded: {
-            // Checked where the layout is used (the A7's svc.rs): on the
-            // 32-bit targets `loaded` is the word after `current`'s index.
+            // Evaluated wherever `FAST_PATH` is (the A7's svc.rs takes its
+            // offsets from it): on the 32-bit targets `loaded` is the word
+            // after `current`'s index, which the switch's `strd` writes.
             let (current, loaded) = (offset_of!(Self, current), offset_of!(Self, loaded));
             assert!(size_of::<usize>() != 4 || (loaded == current + 8 && current % 4 == 0));
             at(loaded)

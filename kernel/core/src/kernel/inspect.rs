@@ -342,11 +342,12 @@ impl<P: Platform> Kernel<P> {
         if self.current.is_some_and(|current| self.loaded != self.processes[current].memory) {
             return Err(Violation { invariant: "a thread runs in its own address space", pid: 0 });
         }
-        // The address space loaded is a live process's, tagged with its
+        // The address space loaded is that of a live process that has one
+        // (not ended: `end_process` unloads it first), tagged with its
         // ASID (`load_address_space`), never reserved ASID 0.
         let loaded = self.processes.index_of_object(self.loaded);
-        if self.loaded != 0 && loaded.is_none() {
-            return Err(Violation { invariant: "the loaded address space is a live process's", pid: 0 });
+        if self.loaded != 0 && !loaded.is_some_and(|index| self.processes[index].mapped) {
+            return Err(Violation { invariant: "the loaded address space is a live process's own", pid: 0 });
         }
         if let Some(index) = loaded {
             if self.processes[index].mapped && self.processes[index].asid == 0 {

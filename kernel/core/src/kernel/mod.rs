@@ -140,8 +140,9 @@ struct Process {
     /// What an architecture's own switch loads into its translation base
     /// register for it (`Platform::table_word` of `memory`, kept so that
     /// the switch need not compute it). Right after the context's last
-    /// word, the thread register: the A7's switch loads both with one
-    /// `ldrd` (svc.s, `fast_switch`; checked in fast_path.rs).
+    /// word, the thread register: the A7's switch loads both, and the two
+    /// fields after this one, with one `ldmib` (svc.s, `SWITCH`; checked
+    /// in fast_path.rs).
     table_word: u32,
     /// Its own index in the process table (set by `ProcessTable::insert`):
     /// the A7's fast paths reach a process by its link and need its index

@@ -37,9 +37,11 @@ const _: () = assert!(ENTRY_OFFSET.is_multiple_of(core::mem::align_of::<Process>
 /// Invariant: an index is live (odd generation) exactly when the block at
 /// `base + index * PROCESS_OBJECT_BYTES` is a process object whose entry was
 /// written by `insert`, and `remove` has not been called for it since. Every
-/// process index the kernel keeps (current, loaded, run and IPC queues,
-/// parents, CSpace references) names a live index: `Kernel::end_process`
-/// takes a process out of all of them before `remove`.
+/// process the kernel keeps (current; the loaded address space, by its
+/// object's address; run and IPC queues; parents; CSpace references)
+/// names a live index: `Kernel::end_process` takes a process out of all of
+/// them before `remove`. No process object lies at address 0
+/// (`Kernel::loaded`'s none; `insert` refuses one).
 pub(super) struct ProcessTable {
     /// Physical address of block 0: the start of RAM.
     base: u32,
@@ -221,6 +223,9 @@ impl ProcessTable {
     /// otherwise no longer used) a live process with entry `process`, and
     /// returns its index.
     pub(super) fn insert(&mut self, object: u32, process: Process) -> Result<usize, Error> {
+        if object == 0 {
+            return Err(Error::InvalidArgument);
+        }
         let offset = object.checked_sub(self.base).ok_or(Error::InvalidArgument)?;
         let index = (offset / PROCESS_OBJECT_BYTES) as usize;
         if !offset.is_multiple_of(PROCESS_OBJECT_BYTES) || index >= self.len || self.is_live(index) {

@@ -37,8 +37,9 @@
 @ - pc offset.
 @ Registers: r6 the caller's entry (the client's, the server's in
 @ ReplyReceive, the yielder's), r8 the entry of the thread switched to
-@ (ReplyReceive's client), r9 its index, r10 the endpoint (or the run-queue
-@ heads), r11 the kernel; r12 and lr scratch (but ReplyReceive keeps its
+@ (ReplyReceive's client; the paths that dequeue a thread keep its index
+@ in r9, which the switch reads from the entry itself), r10 the endpoint
+@ (or the run-queue heads), r11 the kernel; r12 and lr scratch (but ReplyReceive keeps its
 @ caller's r12, the time limit, through its checks, and LOOKUP leaves the
 @ slot's tag in lr). The IRQ path is entered
 @ the same way from a thread, or from the idle wait with no thread
@@ -140,9 +141,9 @@ tessera_return_to_user:
 @ if the index is in range and the generation the slot's
 @ (`capability::Slot`'s tag). Index 0 fails at the kind: slot 0 of every
 @ CSpace stays empty (`Kernel::check_invariants`). Uses \index (scratch).
-@ With \info (a register), the same test also checks that the info word in
-@ r1 has no bit set above the label (\info: 0), and a failure of any of
-@ the three goes to \fail. With \right 0, a caller tests the right itself
+@ With \info (a register, overwritten: 0 if the test holds), the same
+@ test also checks that the info word in r1 has no bit set above the
+@ label, and a failure of any of the three goes to \fail. With \right 0, a caller tests the right itself
 @ (HAS_RIGHT).
 .macro LOOKUP slot, kind, right, badge, kindreg, objreg, rights=ip, index=ip, info, fail=tessera_svc_general
     and \index, r0, #({cspace_slots} - 1)
@@ -404,7 +405,7 @@ tessera_return_to_user:
 @ r0 names with SEND (r10; the badge in r7), and can take the call at
 @ once. With \fail, the look-up's test also checks that the info word
 @ passes no capability (LOOKUP's \info) and sends a failure to \fail.
-@ Uses r0, r6, r11, ip, lr.
+@ Sets r6-r11 as above; uses r0, ip (the rights), lr.
 .macro CALL_CHECKS fail
     sub r6, sp, #{process_pc}
     .ifnb \fail
@@ -438,9 +439,10 @@ tessera_return_to_user:
 
 @ A `Call` that passes a capability (the info word's bits above the label
 @ are 1: one, in r5), as below, with the capability's checks and its
-@ transfer before the commit. Entered from `Call`'s look-up when its test
-@ failed: for a call with no capability to pass that was the handle's,
-@ which fails here again.
+@ transfer before the commit. Entered from `Call`'s look-up whenever its
+@ test failed: two capabilities or more, or a reserved bit, fail the
+@ first compare here; a call with no capability to pass failed on its
+@ handle, and fails here again at the look-up.
 call_transfer:
     cmp r1, #(2 << {label_bits})
     bhs tessera_svc_general

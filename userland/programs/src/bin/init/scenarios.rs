@@ -87,7 +87,8 @@ fn finish(process: Handle) -> Result<Ended, &'static str> {
 /// `badcall` with capabilities to misuse: a frame (read-only), an
 /// endpoint it may only receive on, a notification it may only wait on.
 /// A server waits on the endpoint, so that its call without `SEND` finds
-/// one (on the A7, the assembly `Call` must refuse it itself).
+/// one (on the A7, the assembly `Call` must see the missing right and leave
+/// the call to the general path, which refuses it).
 fn bad_syscalls() -> Outcome {
     let untyped = untyped_memory()?;
     let (server, endpoint, send) = echo_on_a_new_endpoint(10, 1)?;
@@ -1013,10 +1014,11 @@ fn ipc_scenario() -> Outcome {
 
 /// A server answers with `ReplyReceive` on an endpoint it holds with
 /// `SEND` alone: the answer goes out and the receive is refused
-/// (`echo::NO_RECEIVE`; on the A7 the assembly `ReplyReceive` must refuse
-/// it itself: the server exits with 1 if it was not).
+/// (`echo::NO_RECEIVE`; on the A7 the assembly `ReplyReceive` must see the
+/// missing right and leave the call to the general path, which answers and
+/// refuses the receive: the server exits with 1 if it was not refused).
 fn a_receive_without_receive_is_refused() -> Outcome {
-    use tessera_programs::echo::{ADD, NO_RECEIVE};
+    use tessera_programs::echo::NO_RECEIVE;
     let untyped = untyped_memory()?;
     let (server, endpoint, send) = echo_on_a_new_endpoint(10, 2)?;
     let other = retype(untyped, ObjectType::Endpoint, 64).map_err(|_| "retype failed")?;
@@ -1025,15 +1027,34 @@ fn a_receive_without_receive_is_refused() -> Outcome {
         Ok(answer) if answer.message.label == NO_RECEIVE => {}
         _ => return Err("a server's answer with a receive it may not make did not come"),
     }
-    match call(send, &Message::new(ADD, [2, 3, 0, 0]), Timeout::Forever) {
-        Ok(answer) if answer.message.words[0] == 5 => {}
-        _ => return Err("the server did not answer after a receive it may not make"),
-    }
-    finish_clean("echo", server, "a receive without RECEIVE was not refused")?;
+    last_request(server, send, "a receive without RECEIVE was not refused")?;
     for capability in [other, send, endpoint] {
         let _ = cap_delete(capability);
     }
     println!("init: a ReplyReceive on an endpoint held without RECEIVE answered and was refused");
+    Ok(())
+}
+
+/// `echo`'s last request (through `send`), an `ADD` answered before it
+/// ends: `failure` if it is not, or the server does not exit with 0.
+fn last_request(server: Handle, send: Handle, failure: &'static str) -> Outcome {
+    use tessera_programs::echo::ADD;
+    match call(send, &Message::new(ADD, [2, 3, 0, 0]), Timeout::Forever) {
+        Ok(answer) if answer.message.words[0] == 5 => finish_clean("echo", server, failure),
+        _ => Err(failure),
+    }
+}
+
+/// Starts and ends 260 processes two at a time: more than there are ASIDs
+/// (255), so every process that waits meanwhile has its ASID taken back.
+fn run_more_processes_than_asids() -> Outcome {
+    for pair in 0..130 {
+        let first = start("hello", NORMAL, 2 * pair + 1)?;
+        let second = start("hello", NORMAL, 2 * pair + 2)?;
+        if (finish(first)?, finish(second)?) != (Ended::Exited(0), Ended::Exited(0)) {
+            return Err("a process started past the ASIDs' take-back failed");
+        }
+    }
     Ok(())
 }
 
@@ -1046,7 +1067,7 @@ fn a_receive_without_receive_is_refused() -> Outcome {
 /// when `init` signals it (`echo::AWAIT`).
 fn a_caller_loses_its_asid_while_served() -> Outcome {
     use tessera_programs::caller::argument;
-    use tessera_programs::echo::{ADD, AWAIT};
+    use tessera_programs::echo::AWAIT;
     let untyped = untyped_memory()?;
     // Two requests: the first is answered with `ReplyReceive`, the
     // second (init's) with a plain reply before the server exits.
@@ -1055,20 +1076,10 @@ fn a_caller_loses_its_asid_while_served() -> Outcome {
     give(go, server, Rights::WAIT)?;
     let caller = start("caller", NORMAL, argument(AWAIT, 0))?;
     give(send, caller, Rights::SEND)?;
-    for pair in 0..130 {
-        let first = start("hello", NORMAL, 2 * pair + 1)?;
-        let second = start("hello", NORMAL, 2 * pair + 2)?;
-        if (finish(first)?, finish(second)?) != (Ended::Exited(0), Ended::Exited(0)) {
-            return Err("a process started past the ASIDs' take-back failed");
-        }
-    }
+    run_more_processes_than_asids()?;
     tessera_rt::signal(go, 1).map_err(|_| "signal failed")?;
     finish_clean("caller", caller, "the caller whose ASID was taken back was not answered")?;
-    match call(send, &Message::new(ADD, [2, 3, 0, 0]), Timeout::Forever) {
-        Ok(answer) if answer.message.words[0] == 5 => {}
-        _ => return Err("the server did not answer after the caller whose ASID was taken back"),
-    }
-    finish_clean("echo", server, "the server did not end cleanly")?;
+    last_request(server, send, "the server did not answer or end after the caller whose ASID was taken back")?;
     for capability in [go, send, endpoint] {
         let _ = cap_delete(capability);
     }
@@ -1371,13 +1382,7 @@ fn interrupt_scenario() -> Outcome {
     give(notification, driver, Rights::SIGNAL | Rights::WAIT)?;
     give(endpoint, driver, Rights::RECEIVE)?;
     sleep_micros(20_000);
-    for pair in 0..130 {
-        let first = start("hello", NORMAL, 2 * pair + 1)?;
-        let second = start("hello", NORMAL, 2 * pair + 2)?;
-        if (finish(first)?, finish(second)?) != (Ended::Exited(0), Ended::Exited(0)) {
-            return Err("a process started past the ASIDs' take-back failed");
-        }
-    }
+    run_more_processes_than_asids()?;
     println!("init: 260 processes ran while the driver waited");
     let busy = start("spinner", NORMAL, spinner::argument(b'R', 3_500))?;
     finish_clean("rtcdriver", driver, "the driver did not get its interrupt in a receive")?;
