@@ -86,7 +86,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "priority",
-        about: "a higher-priority thread runs to completion before a lower one starts; a call lends its priority; a caller whose turn ends in a server goes behind its peers; yields take turns",
+        about: "a higher-priority thread runs to completion before a lower one starts; a call lends its priority; a caller whose turn ends in a server goes behind its peers, and is queued when answered with nothing else ready; yields take turns",
         bootargs: "scenario=priority",
         expect: &[
             "spinner H: start",
@@ -95,6 +95,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "spinner L: done",
             "init: the call lent its priority",
             "init: a spinner beside a caller of a busy server",
+            "init: a caller whose turn ended in a server was answered with nothing else ready",
             "init: yielding threads took turns",
             "init: scenario priority passed",
         ],

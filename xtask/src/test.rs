@@ -846,12 +846,14 @@ mod tests {
         let good = "spinner H: start\nspinner H: done\nspinner L: start\nspinner L: done\n\
                     init: the call lent its priority\n\
                     init: a spinner beside a caller of a busy server: 9 iterations\n\
+                    init: a caller whose turn ended in a server was answered with nothing else ready\n\
                     init: yielding threads took turns\ninit: scenario priority passed\n";
         assert_eq!(check(priority, &exited(good, 0)), Ok(()));
         // The calling, turn and yielding parts are required too.
         for part in [
             "init: the call lent its priority\n",
             "init: a spinner beside a caller of a busy server: 9 iterations\n",
+            "init: a caller whose turn ended in a server was answered with nothing else ready\n",
             "init: yielding threads took turns\n",
         ] {
             assert!(check(priority, &exited(&good.replace(part, ""), 0)).is_err(), "{part}");

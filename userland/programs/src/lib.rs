@@ -292,6 +292,10 @@ pub mod echo {
     /// (`MissingRight`) once the answer is out, or the server exits with 1
     /// when it ends.
     pub const NO_RECEIVE: u32 = 8;
+    /// Stay busy `words[0]` milliseconds as `SPIN` does, then sleep four
+    /// times as long, then answer `SPIN_THEN_SLEEP`: the caller's turn ends
+    /// in the server and its peers may run and end before the answer.
+    pub const SPIN_THEN_SLEEP: u32 = 9;
     /// Answer to anything else.
     pub const UNKNOWN: u32 = 0xFFFF;
     /// Requests the server answers before it exits (the clients send

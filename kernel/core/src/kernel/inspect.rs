@@ -236,6 +236,14 @@ impl<P: Platform> Kernel<P> {
             if process.index != index as u32 {
                 return fail("a process's entry holds its own index", index);
             }
+            // A turn is spent only by a caller a server works for (set at a
+            // slice's end, cleared when it is made ready); one resumed with
+            // it set skipped the back of its queue (the A7's `ReplyReceive`
+            // leaves such a caller to the general path).
+            let awaiting = matches!(process.ipc, Ipc::AwaitingReply { .. });
+            if process.slice_spent && !awaiting && !matches!(process.state, State::Zombie { .. } | State::Ending) {
+                return fail("only a caller awaiting a reply has its turn spent", index);
+            }
             let in_ipc = matches!(process.state, State::Ipc { .. });
             if in_ipc == (process.ipc == Ipc::None) {
                 return fail("a process blocked in IPC says what for, and only then", index);

@@ -15,6 +15,12 @@ use tessera_rt::{
 
 tessera_rt::entry!(main);
 
+/// Busy for `millis` milliseconds, never yielding.
+fn spin(millis: u32) {
+    let end = tessera_rt::uptime_micros() + u64::from(millis) * 1000;
+    while tessera_rt::uptime_micros() < end {}
+}
+
 fn answer(request: &Received) -> Message {
     let message = &request.message;
     match message.label {
@@ -37,9 +43,13 @@ fn answer(request: &Received) -> Message {
         },
         HELD => Message::new(HELD, [u32::from(cap_info(tessera_rt::Handle(message.words[0])).is_ok()), 0, 0, 0]),
         SPIN => {
-            let end = tessera_rt::uptime_micros() + message.words[0] as u64 * 1000;
-            while tessera_rt::uptime_micros() < end {}
+            spin(message.words[0]);
             Message::new(SPIN, [0; 4])
+        }
+        SPIN_THEN_SLEEP => {
+            spin(message.words[0]);
+            tessera_rt::sleep_micros(message.words[0].saturating_mul(4000));
+            Message::new(SPIN_THEN_SLEEP, [0; 4])
         }
         AWAIT => match find_initial_capability(ObjectType::Notification, Rights::WAIT) {
             Some(go) if wait_notification(go, 1, Timeout::Forever).is_ok() => Message::new(AWAIT, [0; 4]),

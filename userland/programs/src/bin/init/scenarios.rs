@@ -186,6 +186,7 @@ fn priority() -> Outcome {
     }
     call_lends_priority()?;
     spent_turn_goes_to_the_back()?;
+    spent_turn_with_nothing_ready()?;
     yields_go_round()
 }
 
@@ -337,6 +338,36 @@ fn spent_turn_goes_to_the_back() -> Outcome {
     for capability in [send, endpoint] {
         let _ = cap_delete(capability);
     }
+    Ok(())
+}
+
+/// A caller whose turn ends in a server while a peer of its priority is
+/// ready, answered after that peer has ended (the server sleeps after its
+/// work: `echo::SPIN_THEN_SLEEP`), when nothing is ready: its turn is still
+/// spent, so the answer queues it (on the A7 the assembly `ReplyReceive`
+/// must leave it to the general path even with nothing ready; a caller
+/// resumed with its turn spent fails the test kernel's invariant check,
+/// "only a caller awaiting a reply has its turn spent").
+fn spent_turn_with_nothing_ready() -> Outcome {
+    use tessera_programs::caller::argument;
+    use tessera_programs::echo::SPIN_THEN_SLEEP;
+    /// The server's work: more than a slice (10 ms) from the caller's
+    /// start, after the peer's first slice; the peer spins twice as long
+    /// from its own start and has ended long before the server's sleep
+    /// (four times the work) does.
+    const WORK_MILLIS: u32 = 15;
+    // Two requests: the caller's is answered with `ReplyReceive`.
+    let (server, endpoint, send) = echo_on_a_new_endpoint(12, 2)?;
+    let peer = start("spinner", 6, spinner::argument(b'P', 2 * WORK_MILLIS))?;
+    let caller = start("caller", 6, argument(SPIN_THEN_SLEEP, WORK_MILLIS))?;
+    give(send, caller, Rights::SEND)?;
+    finish_clean("caller", caller, "a caller whose turn was spent was not answered")?;
+    report("spinner", finish(peer)?);
+    last_request(server, send, "the server did not answer or end after a caller whose turn was spent")?;
+    for capability in [send, endpoint] {
+        let _ = cap_delete(capability);
+    }
+    println!("init: a caller whose turn ended in a server was answered with nothing else ready");
     Ok(())
 }
 
