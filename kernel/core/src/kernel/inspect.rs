@@ -358,7 +358,7 @@ impl<P: Platform> Kernel<P> {
             return Err(Violation { invariant: "the loaded address space is a live process's own", pid: 0 });
         }
         if let Some(index) = loaded {
-            if self.processes[index].mapped && self.processes[index].asid == 0 {
+            if self.processes[index].asid == 0 {
                 return fail("the loaded address space's process holds an ASID", index);
             }
         }
